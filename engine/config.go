@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Config is one MLP training configuration. Its JSON names are the keys of
+// study files and of result tables. The zero value of an optional field
+// means the Keras default.
+type Config struct {
+	Hidden     []int  `json:"hidden"`     // hidden layer widths, input to output
+	Activation string `json:"activation"` // hidden activation: relu, tanh, sigmoid, elu, selu, linear
+	Init       string `json:"init"`       // hidden kernel initializer (the output layer keeps glorot_uniform)
+
+	Optimizer string  `json:"optimizer"` // sgd, adam, rmsprop, adagrad, adadelta
+	LR        float64 `json:"lr"`        // 0: the optimizer's Keras default
+	Momentum  float64 `json:"momentum"`  // sgd only
+	Nesterov  bool    `json:"nesterov"`  // sgd only
+	Decay     float64 `json:"decay"`     // legacy inverse-time decay lr/(1+decay·step), sgd only
+
+	Batch  int `json:"batch"`
+	Epochs int `json:"epochs"`
+
+	L1                float64 `json:"l1"`                           // hidden kernel L1
+	L2                float64 `json:"l2"`                           // hidden kernel L2
+	ActivityL1        float64 `json:"activity_l1"`                  // hidden output L1
+	ActivityL2        float64 `json:"activity_l2"`                  // hidden output L2
+	ActivityUndivided bool    `json:"activity_undivided,omitempty"` // Keras 3.0–3.13: activity terms not divided by batch size
+	Dropout           float64 `json:"dropout"`                      // rate after every hidden layer
+
+	Seed int64 `json:"seed"`
+}
+
+// DefaultConfig is the reference notebook's baseline: 784-128-10, relu,
+// GlorotUniform, Adam 0.001, batch 128, 10 epochs.
+func DefaultConfig() Config {
+	return Config{
+		Hidden:     []int{128},
+		Activation: "relu",
+		Init:       "glorot_uniform",
+		Optimizer:  "adam",
+		Batch:      128,
+		Epochs:     10,
+	}
+}
+
+// Activations, initializers and optimizers the engine knows, by canonical name.
+var (
+	Activations  = []string{"relu", "tanh", "sigmoid", "elu", "selu", "linear"}
+	Initializers = []string{"glorot_uniform", "glorot_normal", "random_normal", "random_uniform",
+		"he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "zeros"}
+	Optimizers = []string{"sgd", "adam", "rmsprop", "adagrad", "adadelta"}
+)
+
+// DefaultLR is each optimizer's Keras default learning rate.
+var DefaultLR = map[string]float64{"sgd": 0.01, "adam": 0.001, "rmsprop": 0.001, "adagrad": 0.001, "adadelta": 0.001}
+
+// CanonicalName folds Keras spellings onto ours: "HeNormal", "he_normal"
+// and "henormal" all become "he_normal" when "he_normal" is in names.
+func CanonicalName(s string, names []string) (string, bool) {
+	fold := func(x string) string { return strings.ToLower(strings.ReplaceAll(x, "_", "")) }
+	for _, n := range names {
+		if fold(n) == fold(s) {
+			return n, true
+		}
+	}
+	return s, false
+}
+
+// Normalize returns c with names in canonical form and defaults filled in
+// (empty names, LR 0, batch and epochs 0), or an error naming the field
+// and the accepted values.
+func (c Config) Normalize() (Config, error) {
+	d := DefaultConfig()
+	if c.Hidden == nil {
+		c.Hidden = d.Hidden
+	}
+	c.Hidden = append([]int(nil), c.Hidden...)
+	for _, field := range []struct {
+		name  string
+		value *string
+		def   string
+		names []string
+	}{
+		{"activation", &c.Activation, d.Activation, Activations},
+		{"init", &c.Init, d.Init, Initializers},
+		{"optimizer", &c.Optimizer, d.Optimizer, Optimizers},
+	} {
+		if *field.value == "" {
+			*field.value = field.def
+		}
+		name, ok := CanonicalName(*field.value, field.names)
+		if !ok {
+			return c, fmt.Errorf("%s: unknown value %q (want one of %s)", field.name, *field.value, strings.Join(field.names, ", "))
+		}
+		*field.value = name
+	}
+	if c.LR == 0 {
+		c.LR = DefaultLR[c.Optimizer]
+	}
+	if c.Batch == 0 {
+		c.Batch = d.Batch
+	}
+	if c.Epochs == 0 {
+		c.Epochs = d.Epochs
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	for i, h := range c.Hidden {
+		if h < 1 {
+			return fmt.Errorf("hidden: layer %d has width %d (want ≥ 1)", i+1, h)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"lr", c.LR}, {"momentum", c.Momentum}, {"decay", c.Decay}, {"l1", c.L1}, {"l2", c.L2},
+		{"activity_l1", c.ActivityL1}, {"activity_l2", c.ActivityL2}, {"dropout", c.Dropout}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
+			return fmt.Errorf("%s: %v is not a finite value ≥ 0", f.name, f.v)
+		}
+	}
+	switch {
+	case c.LR <= 0:
+		return fmt.Errorf("lr: %v (want > 0)", c.LR)
+	case c.Momentum >= 1:
+		return fmt.Errorf("momentum: %v (want 0 ≤ momentum < 1)", c.Momentum)
+	case c.Dropout >= 1:
+		return fmt.Errorf("dropout: %v (want 0 ≤ rate < 1)", c.Dropout)
+	case c.Batch < 1:
+		return fmt.Errorf("batch: %d (want ≥ 1)", c.Batch)
+	case c.Epochs < 1:
+		return fmt.Errorf("epochs: %d (want ≥ 1)", c.Epochs)
+	case c.Optimizer != "sgd" && (c.Momentum != 0 || c.Nesterov || c.Decay != 0):
+		return fmt.Errorf("momentum, nesterov and decay apply to sgd only (optimizer is %s)", c.Optimizer)
+	}
+	return nil
+}
