@@ -1,0 +1,132 @@
+package datasets
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func loadCSVString(t *testing.T, content string, opt CSVOptions) (*Dataset, error) {
+	t.Helper()
+	return LoadCSV(writeFile(t, t.TempDir(), "table.csv", []byte(content)), opt)
+}
+
+func TestLoadCSVHeaderAndStringLabels(t *testing.T) {
+	d, err := loadCSVString(t, "\uFEFFheight, weight,species\n1,10,cat\n2,20,dog\n3,30,cat\n4,40,ant\n", CSVOptions{Scale: ScaleNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.N != 4 || d.Features != 2 || d.Classes != 3 || d.Name != "table" {
+		t.Fatalf("N=%d Features=%d Classes=%d Name=%q", d.N, d.Features, d.Classes, d.Name)
+	}
+	if !slices.Equal(d.ClassNames, []string{"ant", "cat", "dog"}) || !slices.Equal(d.Labels, []int{1, 2, 1, 0}) {
+		t.Fatalf("ClassNames %v Labels %v", d.ClassNames, d.Labels)
+	}
+	if !slices.Equal(d.X, []float32{1, 10, 2, 20, 3, 30, 4, 40}) {
+		t.Fatalf("X %v", d.X)
+	}
+	if !slices.Equal(d.Y[:6], []float32{0, 1, 0, 0, 0, 1}) {
+		t.Fatalf("Y %v", d.Y)
+	}
+}
+
+func TestLoadCSVNoHeaderNumericLabels(t *testing.T) {
+	// Numeric labels sort as numbers: 2 < 10, and 1 and 1.0 are one class.
+	d, err := loadCSVString(t, "0.5,10\n1.5,2\n2.5,1\n3.5,1.0\n", CSVOptions{Scale: ScaleMinMax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.N != 4 || d.Features != 1 || !slices.Equal(d.ClassNames, []string{"1", "2", "10"}) || !slices.Equal(d.Labels, []int{2, 1, 0, 0}) {
+		t.Fatalf("N=%d ClassNames %v Labels %v", d.N, d.ClassNames, d.Labels)
+	}
+	if want := []float32{0, 1.0 / 3, 2.0 / 3, 1}; !slices.Equal(d.X, want) {
+		t.Fatalf("minmax X %v, want %v", d.X, want)
+	}
+}
+
+func TestLoadCSVStandardizeDefault(t *testing.T) {
+	// Column 0: 1,2,3,4 → mean 2.5, population std √1.25. Column 1 constant → 0.
+	d, err := loadCSVString(t, "1,7,a\n2,7,b\n3,7,a\n4,7,b\n", CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	std := math.Sqrt(1.25)
+	for i, v := range []float64{1, 2, 3, 4} {
+		if want := float32((v - 2.5) / std); d.X[2*i] != want || d.X[2*i+1] != 0 {
+			t.Fatalf("row %d: %v %v, want %v 0", i, d.X[2*i], d.X[2*i+1], want)
+		}
+	}
+}
+
+func TestLoadCSVHugeValuesStandardize(t *testing.T) {
+	// Squares of these overflow float64; scaling must still be right.
+	d, err := loadCSVString(t, "1e300,0\n-1e300,1\n", CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.X, []float32{1, -1}) {
+		t.Fatalf("X %v, want [1 -1]", d.X)
+	}
+	if _, err := loadCSVString(t, "1e300,0\n-1e300,1\n", CSVOptions{Scale: ScaleNone}); err == nil || !strings.Contains(err.Error(), "out of float32 range") {
+		t.Fatalf("unscaled 1e300: err = %v", err)
+	}
+}
+
+func TestLoadCSVLabelColumn(t *testing.T) {
+	const table = "y,a,b\nno,1,2\nyes,3,4\nno,5,6\n"
+	byName, err := loadCSVString(t, table, CSVOptions{LabelColumn: "y", Scale: ScaleNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byIndex, err := loadCSVString(t, table, CSVOptions{LabelColumn: "0", Scale: ScaleNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*Dataset{byName, byIndex} {
+		if !slices.Equal(d.X, []float32{1, 2, 3, 4, 5, 6}) || !slices.Equal(d.Labels, []int{0, 1, 0}) || !slices.Equal(d.ClassNames, []string{"no", "yes"}) {
+			t.Fatalf("X %v Labels %v ClassNames %v", d.X, d.Labels, d.ClassNames)
+		}
+	}
+	// Label by index in a headerless file, in the middle.
+	d, err := loadCSVString(t, "1,0,2\n3,1,4\n", CSVOptions{LabelColumn: "1", Scale: ScaleNone})
+	if err != nil || !slices.Equal(d.X, []float32{1, 2, 3, 4}) || !slices.Equal(d.Labels, []int{0, 1}) {
+		t.Fatalf("X %v Labels %v err %v", d.X, d.Labels, err)
+	}
+}
+
+func TestLoadCSVErrors(t *testing.T) {
+	cases := []struct {
+		name, content string
+		opt           CSVOptions
+		want          string
+	}{
+		{"empty", "", CSVOptions{}, "file is empty"},
+		{"blank lines", "\n\n", CSVOptions{}, "file is empty"},
+		{"one column", "1\n2\n", CSVOptions{}, "line 1 has 1 column"},
+		{"header only", "a,b\n", CSVOptions{}, "no data rows"},
+		{"ragged", "1,2,a\n3,4,b\n5,b\n", CSVOptions{}, "line 3 has 2 fields, expected 3"},
+		{"non-numeric", "a,b,y\n1,2,p\n3,x4,q\n", CSVOptions{}, `line 3, column 2 ("b"): "x4" is not a number`},
+		{"non-numeric no header", "1,2,p\n3,x4,q\n", CSVOptions{}, `line 2, column 2: "x4" is not a number`},
+		{"nan", "1,2,p\n3,NaN,q\n", CSVOptions{}, `line 2, column 2: "NaN" is not a finite number`},
+		{"inf", "1,2,p\n-Inf,1,q\n", CSVOptions{}, `line 2, column 1: "-Inf" is not a finite number`},
+		{"overflow", "1,2,p\n1e999,1,q\n", CSVOptions{}, `"1e999" is not a finite number`},
+		{"empty value", "1,,p\n3,4,q\n", CSVOptions{}, "line 1, column 2: the value is empty"},
+		{"empty label", "1,2,p\n3,4,\n", CSVOptions{}, "line 2, column 3: the label is empty"},
+		{"one class", "1,2,p\n3,4,p\n", CSVOptions{}, `label column 3 holds only the value "p"; need at least 2 classes`},
+		{"bad quote", "1,2,p\n3,4\"x,q\n", CSVOptions{}, "line 2, column 4"},
+		{"no such name", "a,b,y\n1,2,p\n", CSVOptions{LabelColumn: "z"}, `no column named "z"`},
+		{"index range", "1,2,p\n", CSVOptions{LabelColumn: "3"}, "label column index 3 is out of range: line 1 has 3 columns (0..2)"},
+		{"negative index", "1,2,p\n", CSVOptions{LabelColumn: "-1"}, "label column index -1 is out of range"},
+		{"bad scale", "1,2,p\n", CSVOptions{Scale: "zscore"}, `unknown scaling "zscore"`},
+		{"multi-line field", "1,2,\"p\nq\"\n3,zz,r\n", CSVOptions{}, `line 3, column 2: "zz" is not a number`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := loadCSVString(t, c.content, c.opt)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "table.csv") {
+				t.Fatalf("err = %v\nwant it to name the file and contain %q", err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,82 @@
+package datasets
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+)
+
+// Dataset is a classification data set held in memory.
+type Dataset struct {
+	Name                 string
+	X                    []float32 // [N×Features] (MNIST pixels scaled to [0,1])
+	Y                    []float32 // [N×Classes] one-hot
+	Labels               []int     // [N] class index
+	ClassNames           []string  // [Classes] label text of each class index
+	N, Features, Classes int
+}
+
+// setLabels fills Labels and the one-hot Y [N×Classes] from class indices,
+// which the caller has checked to lie in [0, classes).
+func (d *Dataset) setLabels(labels []int, classes int) {
+	d.Labels = labels
+	d.Classes = classes
+	d.Y = make([]float32, len(labels)*classes)
+	for i, c := range labels {
+		d.Y[i*classes+c] = 1
+	}
+}
+
+// Fingerprint is the hex SHA-256 of N, Features and Classes (each a
+// little-endian uint64) followed by the little-endian bytes of X and Y: two
+// data sets with equal fingerprints feed the engine identical numbers.
+func (d *Dataset) Fingerprint() string {
+	h := sha256.New()
+	var buf [1 << 14]byte
+	for i, v := range []int{d.N, d.Features, d.Classes} {
+		binary.LittleEndian.PutUint64(buf[8*i:], uint64(v))
+	}
+	h.Write(buf[:24])
+	for _, xs := range [][]float32{d.X, d.Y} {
+		for len(xs) > 0 {
+			chunk := min(len(xs), len(buf)/4)
+			for i, v := range xs[:chunk] {
+				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+			}
+			h.Write(buf[:4*chunk])
+			xs = xs[chunk:]
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Subset returns a copy holding the given rows, in the given order
+// (repeats allowed). A row outside [0, N) panics, as an index would.
+func (d *Dataset) Subset(rows []int) *Dataset {
+	s := &Dataset{
+		Name: d.Name, ClassNames: d.ClassNames,
+		N: len(rows), Features: d.Features, Classes: d.Classes,
+		X:      make([]float32, len(rows)*d.Features),
+		Y:      make([]float32, len(rows)*d.Classes),
+		Labels: make([]int, len(rows)),
+	}
+	for i, r := range rows {
+		copy(s.X[i*d.Features:(i+1)*d.Features], d.X[r*d.Features:(r+1)*d.Features])
+		copy(s.Y[i*d.Classes:(i+1)*d.Classes], d.Y[r*d.Classes:(r+1)*d.Classes])
+		s.Labels[i] = d.Labels[r]
+	}
+	return s
+}
+
+// Head returns the first n rows (n is clamped to [0, N]) sharing d's
+// memory; the slices are capped so appending to them cannot overwrite d.
+func (d *Dataset) Head(n int) *Dataset {
+	n = max(0, min(n, d.N))
+	h := *d
+	h.N = n
+	h.X = d.X[: n*d.Features : n*d.Features]
+	h.Y = d.Y[: n*d.Classes : n*d.Classes]
+	h.Labels = d.Labels[:n:n]
+	return &h
+}

