@@ -23,7 +23,20 @@ const (
 // ActForward applies act in place:
 //
 //	for i := range x { x[i] = f(x[i]) }
+//
+// The vector paths compute tanh, sigmoid, ELU and SELU with a float32 exp
+// (see the kernel docs) within a few ulp of the float64 reference loops.
 func ActForward(act Activation, x []float32) {
+	if v := vectorPath(); v != nil && int(act) < len(v.forward) && v.forward[act] != nil {
+		v.forward[act](x)
+		return
+	}
+	actForwardGeneric(act, x)
+}
+
+// actForwardGeneric is the Go twin of the forward activation kernels; each
+// case is the reference loop of one of them.
+func actForwardGeneric(act Activation, x []float32) {
 	switch act {
 	case Linear:
 	case ReLU:
@@ -67,9 +80,19 @@ func ActForward(act Activation, x []float32) {
 //	elu:  dy·(1 if y>0 else y+1)       selu: dy·(scale if y>0 else y+scale·α)
 func ActBackward(act Activation, y, dy, dx []float32) {
 	dy, dx = dy[:len(y)], dx[:len(y)]
+	if v := vectorPath(); v != nil && int(act) < len(v.backward) && v.backward[act] != nil {
+		v.backward[act](y, dy, dx)
+		return
+	}
+	actBackwardGeneric(act, y, dy, dx)
+}
+
+// actBackwardGeneric is the Go twin of the backward activation kernels
+// (len(dy), len(dx) ≥ len(y)); each case is the reference loop of one.
+func actBackwardGeneric(act Activation, y, dy, dx []float32) {
 	switch act {
 	case Linear:
-		copy(dx, dy)
+		copy(dx, dy[:len(y)])
 	case ReLU:
 		for i, v := range y {
 			if v > 0 {

@@ -1,13 +1,20 @@
 package kernels
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+)
 
 // Context carries what a caller's GEMMs need between calls: the number of
-// threads they may use and the scratch memory (packing buffers) they reuse.
-// A Context is used by one goroutine at a time.
+// threads they may use, the helper goroutines, and the scratch memory
+// (packing buffers) they reuse. A Context is used by one goroutine at a time.
 type Context struct {
 	threads int
-	ws      workspace
+	ws      workspace // the calling goroutine's packing buffers
+	call    gemm      // the running call, shared with the helpers
+	pool    *pool     // threads−1 helpers, started by the first parallel call
+	cleanup runtime.Cleanup
 }
 
 // NewContext returns a Context whose GEMMs use up to threads goroutines
@@ -21,14 +28,52 @@ func NewContext(threads int) *Context {
 // SetThreads sets how many goroutines this Context's GEMMs may use
 // (values below 1 mean 1). The sweep scheduler sets 1 per work unit.
 func (c *Context) SetThreads(threads int) {
-	if threads < 1 {
-		threads = 1
+	threads = max(threads, 1)
+	if threads != c.threads && c.pool != nil {
+		c.cleanup.Stop()
+		c.pool.stop()
+		c.pool = nil
 	}
 	c.threads = threads
 }
 
 // Threads reports the thread count set on c.
 func (c *Context) Threads() int { return c.threads }
+
+// workers returns c's helper pool, starting it on first use. The helpers
+// exit when c is garbage collected or its thread count changes.
+func (c *Context) workers() *pool {
+	if c.pool == nil {
+		c.pool = newPool(c.threads - 1)
+		c.cleanup = runtime.AddCleanup(c, (*pool).stop, c.pool)
+	}
+	return c.pool
+}
+
+// workspace holds one thread's packing buffers, kept for the Context's
+// lifetime: they only grow, so a warm Context allocates nothing per call.
+type workspace struct {
+	a []float32 // packed A block, MC×KC in MR-row micro-panels
+	b []float32 // packed B block, KC×NC in NR-column micro-panels
+}
+
+// reserve makes the buffers at least na and nb floats long.
+func (ws *workspace) reserve(na, nb int) {
+	if len(ws.a) < na {
+		ws.a = alignedFloats(na)
+	}
+	if len(ws.b) < nb {
+		ws.b = alignedFloats(nb)
+	}
+}
+
+// alignedFloats returns n zeroed floats starting on a 64-byte (cache line,
+// ZMM) boundary.
+func alignedFloats(n int) []float32 {
+	buf := make([]float32, n+15)
+	skip := (64 - int(uintptr(unsafe.Pointer(&buf[0]))%64)) % 64 / 4
+	return buf[skip : skip+n : skip+n]
+}
 
 // contexts serves the package-level Sgemm, which has no Context argument.
 var contexts = sync.Pool{New: func() any { return NewContext(1) }}

@@ -1,24 +1,250 @@
 package kernels
 
-// workspace holds a Context's reusable scratch memory (packing buffers).
-type workspace struct{}
-
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C; see the package-level Sgemm
-// for the contract. It may use up to c.Threads() goroutines.
+// for the contract. It may use up to c.Threads() goroutines. Invalid
+// arguments (negative sizes, short slices, small leading dimensions) panic
+// with a message naming the argument, as BLAS implementations do.
 func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if err := checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, nil); err != nil {
+		panic(err)
+	}
+	if netlibSgemm != nil {
+		netlibSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	ctx.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, Linear, false)
 }
 
 // SgemmBiasAct computes C = act(op(A)·op(B) + bias), bias broadcast over the
 // m rows (len(bias) = n; nil means no bias). It is the forward pass of a
-// Dense layer in one call: C is only written.
+// Dense layer in one call: C is only written. Bias and activation are
+// applied to each tile of C right after its last k-block, while it is in
+// cache.
 func (ctx *Context) SgemmBiasAct(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, act Activation, c []float32, ldc int) {
-	ctx.Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
-	for i := 0; i < m; i++ {
-		row := c[i*ldc : i*ldc+n]
-		if bias != nil {
-			AddBias(row, bias)
-		}
-		ActForward(act, row)
+	if err := checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias); err != nil {
+		panic(err)
 	}
+	if netlibSgemm != nil {
+		netlibSgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
+		for i := 0; i < m; i++ {
+			finishRow(c[i*ldc:i*ldc+n], bias, act)
+		}
+		return
+	}
+	ctx.sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias, act, true)
+}
+
+// sgemm is the BLIS implementation behind Sgemm and SgemmBiasAct, on
+// checked arguments; epilogue asks for bias and act on the result.
+func (ctx *Context) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, act Activation, epilogue bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	g := &ctx.call
+	*g = gemm{
+		m: m, n: n, k: k,
+		alpha: alpha, beta: beta,
+		a:    operand(a, lda, transA),
+		b:    operand(b, ldb, transB),
+		c:    c, ldc: ldc,
+		bias: bias, act: act, epilogue: epilogue,
+	}
+	if k == 0 || alpha == 0 {
+		g.scaleC()
+		return
+	}
+	isa := ActiveISA()
+	if int(isa) >= len(microKernels) { // TODO(asm): remove once the asm kernels exist
+		isa = Generic
+	}
+	g.blocks = blockTable[isa]
+	g.kernel = microKernels[isa]
+	g.plan(ctx.threads)
+	if g.parts > 1 {
+		ctx.workers().run(g, &ctx.ws)
+	} else {
+		g.runPart(0, &ctx.ws)
+	}
+	*g = gemm{} // drop the references to the caller's slices
+}
+
+// operand returns the view of op(X) for X stored row-major with leading
+// dimension ld.
+func operand(x []float32, ld int, trans bool) strided {
+	v := strided{data: x, rs: ld, cs: 1}
+	if trans {
+		return v.t()
+	}
+	return v
+}
+
+// gemm is one call's problem, C = alpha·op(A)·op(B) + beta·C then
+// optionally C = act(C + bias), and how it is run.
+type gemm struct {
+	m, n, k     int
+	alpha, beta float32
+	a           strided // op(A) [m×k]
+	b           strided // op(B) [k×n]
+	c           []float32
+	ldc         int // C [m×n]
+	bias        []float32 // [n] or nil
+	act         Activation
+	epilogue    bool // apply bias and act after the last k-block
+
+	blocks       blockSizes
+	kernel       microKernel
+	packA, packB bool // false: full micro-panels are read in place
+	splitRows    bool // threads split the rows of C instead of its columns
+	parts        int  // number of threads; C is split into parts slices
+}
+
+// scaleC handles k = 0 or alpha = 0, where op(A)·op(B) is not referenced:
+// C = beta·C (beta = 0: C is only written), then the epilogue.
+func (g *gemm) scaleC() {
+	for i := 0; i < g.m; i++ {
+		row := g.c[i*g.ldc : i*g.ldc+g.n]
+		if g.beta == 0 {
+			clear(row)
+		} else {
+			for j := range row {
+				row[j] *= g.beta
+			}
+		}
+		if g.epilogue {
+			finishRow(row, g.bias, g.act)
+		}
+	}
+}
+
+// finishRow applies the epilogue to a row segment of C: row = act(row+bias).
+func finishRow(row, bias []float32, act Activation) {
+	if bias != nil {
+		AddBias(row, bias[:len(row)])
+	}
+	ActForward(act, row)
+}
+
+// runPart computes slice t of C, rows or columns aligned to the register
+// tile, using the packing buffers of ws.
+func (g *gemm) runPart(t int, ws *workspace) {
+	if g.splitRows {
+		i0, i1 := partRange(g.m, g.blocks.mr, t, g.parts)
+		g.loops(ws, i0, i1, 0, g.n)
+	} else {
+		j0, j1 := partRange(g.n, g.blocks.nr, t, g.parts)
+		g.loops(ws, 0, g.m, j0, j1)
+	}
+}
+
+// partRange returns slice t of parts of [0, n), cut at multiples of unit.
+func partRange(n, unit, t, parts int) (lo, hi int) {
+	units := (n + unit - 1) / unit
+	lo = min(n, units*t/parts*unit)
+	hi = min(n, units*(t+1)/parts*unit)
+	return lo, hi
+}
+
+// blockLen splits n into the fewest blocks of at most max (a multiple of
+// unit) and returns their common length, rounded up to unit.
+func blockLen(n, max, unit int) int {
+	blocks := (n + max - 1) / max
+	l := (n + blocks - 1) / blocks
+	return (l + unit - 1) / unit * unit
+}
+
+// loops runs the five BLIS loops over rows [i0, i1) and columns [j0, j1) of
+// C. The k-blocking depends on k alone, so every thread count gives the
+// same result bit for bit.
+func (g *gemm) loops(ws *workspace, i0, i1, j0, j1 int) {
+	bs := &g.blocks
+	kcMax := blockLen(g.k, bs.kc, 1)
+	mcMax := blockLen(i1-i0, bs.mc, bs.mr)
+	ncMax := blockLen(j1-j0, bs.nc, bs.nr)
+	ws.reserve(mcMax*kcMax, ncMax*kcMax)
+	for jc := j0; jc < j1; jc += ncMax { // loop 5: NC columns of B and C
+		nc := min(ncMax, j1-jc)
+		for pc := 0; pc < g.k; pc += kcMax { // loop 4: KC-deep slices of A and B
+			kc := min(kcMax, g.k-pc)
+			beta := g.beta
+			if pc > 0 {
+				beta = 1
+			}
+			last := pc+kc == g.k
+			bBlk := g.prepareB(ws.b, pc, kc, jc, nc)
+			for ic := i0; ic < i1; ic += mcMax { // loop 3: MC rows of A and C
+				mc := min(mcMax, i1-ic)
+				aBlk := g.prepareA(ws.a, ic, mc, pc, kc)
+				for jr := 0; jr < nc; jr += bs.nr { // loop 2: one NR-column micro-panel of B
+					nr := min(bs.nr, nc-jr)
+					bp, _, csB := bBlk.panel(jr)
+					for ir := 0; ir < mc; ir += bs.mr { // loop 1: one MR-row micro-panel of A
+						mr := min(bs.mr, mc-ir)
+						ap, rsA, csA := aBlk.panel(ir)
+						ci := (ic+ir)*g.ldc + jc + jr
+						g.kernel(kc, g.alpha, ap, rsA, csA, bp, csB, beta, g.c[ci:], g.ldc, mr, nr)
+						if last && g.epilogue {
+							g.finishTile(ic+ir, jc+jr, mr, nr)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// finishTile applies the epilogue to the mr×nr tile of C at (i, j).
+func (g *gemm) finishTile(i, j, mr, nr int) {
+	var bias []float32 // [nr]
+	if g.bias != nil {
+		bias = g.bias[j : j+nr]
+	}
+	for r := i; r < i+mr; r++ {
+		finishRow(g.c[r*g.ldc+j:r*g.ldc+j+nr], bias, g.act)
+	}
+}
+
+// prepareA makes the mc×kc block of op(A) at (ic, pc) ready for the
+// micro-kernel: packed into MR-row micro-panels, or read in place.
+func (g *gemm) prepareA(buf []float32, ic, mc, pc, kc int) block {
+	return prepare(buf, g.a, ic, mc, pc, kc, g.blocks.mr, g.packA)
+}
+
+// prepareB makes the kc×nc block of op(B) at (pc, jc) ready: packed into
+// NR-column micro-panels (the MR-row layout of op(B)ᵀ), or read in place.
+func (g *gemm) prepareB(buf []float32, pc, kc, jc, nc int) block {
+	return prepare(buf, g.b.t(), jc, nc, pc, kc, g.blocks.nr, g.packB)
+}
+
+// block locates the w-row micro-panels of a rows×cols block of x at (i0,
+// p0): panels starting below row full are read in place from x, the others
+// (all of them when packing, else only a partial last one) from packed.
+type block struct {
+	src        strided
+	i0, p0     int
+	cols, w    int
+	full       int
+	packed     []float32
+}
+
+// prepare packs the block of x at (i0, p0) into buf when packAll is set;
+// otherwise it packs only a partial last panel, which would read past the
+// block's end in place.
+func prepare(buf []float32, x strided, i0, rows, p0, cols, w int, packAll bool) block {
+	blk := block{src: x, i0: i0, p0: p0, cols: cols, w: w, packed: buf}
+	if !packAll {
+		blk.full = rows / w * w
+	}
+	if blk.full < rows {
+		pack(buf, x, i0+blk.full, rows-blk.full, p0, cols, w)
+	}
+	return blk
+}
+
+// panel returns the micro-panel starting at row r of the block, with its
+// row and column strides.
+func (b *block) panel(r int) (p []float32, rs, cs int) {
+	if r < b.full {
+		return b.src.data[(b.i0+r)*b.src.rs+b.p0*b.src.cs:], b.src.rs, b.src.cs
+	}
+	return b.packed[(r-b.full)*b.cols:], 1, b.w
 }

@@ -6,9 +6,24 @@ import "math"
 //
 //	for r := 0; r < len(x)/n; r++ { for j := range bias { x[r*n+j] += bias[j] } }
 func AddBias(x, bias []float32) {
+	if len(bias) == 0 {
+		return
+	}
+	rows := len(x) / len(bias)
+	if v := vectorPath(); v != nil {
+		v.addBias(x, bias, rows)
+		return
+	}
+	addBiasGeneric(x, bias, rows)
+}
+
+// addBiasGeneric is the Go twin of the addBias kernels (rows·n ≤ len(x)):
+//
+//	for r := 0; r < rows; r++ { for j := range bias { x[r*n+j] += bias[j] } }
+func addBiasGeneric(x, bias []float32, rows int) {
 	n := len(bias)
-	for r := 0; r+n <= len(x); r += n {
-		row := x[r : r+n]
+	for r := 0; r < rows; r++ {
+		row := x[r*n : r*n+n]
 		for j, b := range bias {
 			row[j] += b
 		}
@@ -19,10 +34,27 @@ func AddBias(x, bias []float32) {
 // bias gradient of a Dense layer:
 //
 //	for r := 0; r < len(dy)/n; r++ { for j := range db { db[j] += dy[r*n+j] } }
+//
+// Every path adds in this order, so all give the same bits.
 func SumRows(dy, db []float32) {
+	if len(db) == 0 {
+		return
+	}
+	rows := len(dy) / len(db)
+	if v := vectorPath(); v != nil {
+		v.sumRows(dy, db, rows)
+		return
+	}
+	sumRowsGeneric(dy, db, rows)
+}
+
+// sumRowsGeneric is the Go twin of the sumRows kernels (rows·n ≤ len(dy)):
+//
+//	for r := 0; r < rows; r++ { for j := range db { db[j] += dy[r*n+j] } }
+func sumRowsGeneric(dy, db []float32, rows int) {
 	n := len(db)
-	for r := 0; r+n <= len(dy); r += n {
-		row := dy[r : r+n]
+	for r := 0; r < rows; r++ {
+		row := dy[r*n : r*n+n]
 		for j, v := range row {
 			db[j] += v
 		}
@@ -32,10 +64,57 @@ func SumRows(dy, db []float32) {
 // SoftmaxXent is the fused, stable softmax + categorical cross-entropy over
 // rows×n logits with one-hot (or probability) targets y. It returns the sum
 // over rows of −Σ_j y_j·log softmax(z)_j, and the number of rows whose
-// argmax of z equals the argmax of y. When dz is non-nil it also writes the
+// argmax of z equals the argmax of y (first maximum; unspecified on rows
+// holding NaN, whose loss is NaN). When dz is non-nil it also writes the
 // gradient dz = (softmax(z) − y)·scale (scale is 1/B for a batch mean).
 // When probs is non-nil it receives softmax(z). dz and probs may alias z.
+//
+// The vector paths run the max, exp, sum and gradient passes of a row in
+// assembly (float32 exp, within 2 ulp) and the log and the loss sum in Go
+// (float64).
 func SoftmaxXent(z, y []float32, rows, n int, scale float32, dz, probs []float32) (loss float32, correct int) {
+	if rows <= 0 || n <= 0 {
+		return 0, 0
+	}
+	size := rows * n
+	z, y = z[:size], y[:size]
+	if dz != nil {
+		dz = dz[:size]
+	}
+	if probs != nil {
+		probs = probs[:size]
+	}
+	if v := vectorPath(); v != nil {
+		return softmaxXentRows(v.softmaxRow, z, y, rows, n, scale, dz, probs)
+	}
+	return softmaxXentGeneric(z, y, rows, n, scale, dz, probs)
+}
+
+// softmaxXentRows is SoftmaxXent on a vector path: row does the passes over
+// one row, and the loss of a row is Σy·log(Σ_j e^(z_j−max z)) − Σ_j y_j(z_j−max z).
+func softmaxXentRows(row func(z, y []float32, scale float32, dz, probs []float32) (zarg, yarg int, sum, dot, ysum float32),
+	z, y []float32, rows, n int, scale float32, dz, probs []float32) (loss float32, correct int) {
+	var total float64
+	for r := 0; r < rows; r++ {
+		lo, hi := r*n, r*n+n
+		var dzr, pr []float32
+		if dz != nil {
+			dzr = dz[lo:hi]
+		}
+		if probs != nil {
+			pr = probs[lo:hi]
+		}
+		zarg, yarg, sum, dot, ysum := row(z[lo:hi], y[lo:hi], scale, dzr, pr)
+		if zarg == yarg {
+			correct++
+		}
+		total += float64(ysum)*math.Log(float64(sum)) - float64(dot)
+	}
+	return float32(total), correct
+}
+
+// softmaxXentGeneric is the Go twin of SoftmaxXent, in float64 (rows, n ≥ 1).
+func softmaxXentGeneric(z, y []float32, rows, n int, scale float32, dz, probs []float32) (loss float32, correct int) {
 	var total float64
 	for r := 0; r < rows; r++ {
 		zr, yr := z[r*n:r*n+n], y[r*n:r*n+n]

@@ -1,0 +1,37 @@
+// Command gemm generates the GEMM micro-kernels and the FMA peak loops of
+// package kernels with avo:
+//
+//	go run ./gemm -set microkernel -out ../kernels/microkernel_amd64.s -stubs ../kernels/microkernel_amd64.go -pkg kernels
+//	go run ./gemm -set peak -out ../kernels/peak_amd64.s -stubs ../kernels/peak_amd64.go -pkg kernels
+//
+// (run from _gen; `go generate ./kernels` does both).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	. "github.com/mmcloughlin/avo/build"
+)
+
+func main() {
+	set := flag.String("set", "", "what to generate: microkernel or peak")
+	flag.Parse()
+	ConstraintExpr("amd64 && !purego")
+	switch *set {
+	case "microkernel":
+		for _, t := range tiles {
+			microKernel(t)
+		}
+		laneMaskTable()
+	case "peak":
+		for _, s := range simds {
+			peak(s)
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "gemm: -set must be microkernel or peak, not %q\n", *set)
+		os.Exit(2)
+	}
+	Generate()
+}

@@ -1,0 +1,79 @@
+# Benchmark recording, comparison and peers. The top-level Makefile includes
+# this file (`include bench/bench.mk`); paths are relative to the repository
+# root. See bench/README-performance.md.
+#
+#   make bench                       kernels + bench suites → bench/results/<date>-<commit>.txt
+#   make bench COUNT=1 BENCHTIME=1x  quick smoke run (also BENCH=regexp, BENCH_PKGS, BENCH_TAGS)
+#   make bench-compare OLD=a.txt NEW=b.txt   benchstat comparison
+#   make bench-baseline              latest result becomes this CPU's committed baseline
+#   make bench-check                 regressions of the latest result (or NEW=…) against that baseline
+#   make bench-peers                 our epoch time next to PyTorch's, and the ratio
+
+GO ?= go
+BENCH ?= .
+COUNT ?= 6
+BENCHTIME ?= 1s
+BENCH_PKGS ?= ./kernels ./bench
+BENCH_TAGS ?=
+# Minimum significant change, in percent, that bench-check lists.
+BENCH_THRESHOLD ?= 5
+PYTHON3 ?= /usr/bin/python3
+
+BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
+BENCHSTAT := bin/benchstat
+BENCH_RESULTS := bench/results
+BENCH_CPU = $(shell sh bench/cpuslug.sh)
+BENCH_BASELINE = bench/baseline/$(BENCH_CPU).txt
+BENCH_COMMIT = $(shell git rev-parse --short HEAD 2>/dev/null || echo nogit)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+# Newest recorded result; file names sort by date.
+BENCH_LATEST = $(lastword $(sort $(wildcard $(BENCH_RESULTS)/*.txt)))
+
+.PHONY: bench bench-compare bench-baseline bench-check bench-peers
+
+bench:
+	@mkdir -p $(BENCH_RESULTS)
+	@out=$(BENCH_RESULTS)/$$(date -u +%Y-%m-%dT%H%M%SZ)-$(BENCH_COMMIT).txt; \
+	echo "bench: $(GO) test -run '^$$' -bench '$(BENCH)' -count $(COUNT) -benchtime $(BENCHTIME) $(BENCH_PKGS) > $$out"; \
+	{ $(GO) test -tags '$(BENCH_TAGS)' -run '^$$' -bench '$(BENCH)' -count $(COUNT) -benchtime $(BENCHTIME) -timeout 0 $(BENCH_PKGS) 2>&1; \
+	  echo $$? > $$out.status; } | tee $$out; \
+	status=$$(cat $$out.status); rm -f $$out.status; \
+	if [ "$$status" != 0 ]; then echo "bench: go test failed (exit $$status); partial results in $$out"; exit $$status; fi; \
+	echo "bench: results in $$out"
+
+$(BENCHSTAT):
+	GOBIN=$(abspath $(dir $(BENCHSTAT))) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
+
+bench-compare: $(BENCHSTAT)
+	@if [ -z "$(OLD)" ] || [ -z "$(NEW)" ]; then \
+		echo "usage: make bench-compare OLD=bench/results/A.txt NEW=bench/results/B.txt"; exit 2; fi
+	$(BENCHSTAT) $(OLD) $(NEW)
+
+bench-baseline:
+	@if [ -z "$(BENCH_LATEST)" ]; then echo "bench-baseline: no results in $(BENCH_RESULTS); run 'make bench' first"; exit 1; fi
+	@mkdir -p $(dir $(BENCH_BASELINE))
+	cp $(BENCH_LATEST) $(BENCH_BASELINE)
+	@echo "bench-baseline: $(BENCH_LATEST) is now the baseline for $(BENCH_CPU); commit $(BENCH_BASELINE)"
+
+# Information only: exits 0 whatever benchstat finds.
+bench-check: $(BENCHSTAT)
+	@base=$(BENCH_BASELINE); new=$(or $(NEW),$(BENCH_LATEST)); \
+	if [ ! -f "$$base" ]; then \
+		echo "bench-check: no baseline for this CPU ($(BENCH_CPU)): $$base does not exist."; \
+		have=$$(cd bench/baseline 2>/dev/null && ls *.txt 2>/dev/null | sed 's/\.txt$$//' | tr '\n' ' '); \
+		echo "bench-check: baselines exist for: $${have:-no CPU yet}"; \
+		echo "bench-check: record one with 'make bench' then 'make bench-baseline'."; exit 0; fi; \
+	if [ -z "$$new" ]; then echo "bench-check: no results in $(BENCH_RESULTS); run 'make bench' first (or pass NEW=file)."; exit 0; fi; \
+	echo "bench-check: $$new against $$base (changes ≥ $(BENCH_THRESHOLD)% with benchstat p < 0.05)"; \
+	csv=$$(mktemp); err=$$(mktemp); \
+	if $(BENCHSTAT) -format csv $$base $$new > $$csv 2> $$err; then \
+		awk -v threshold=$(BENCH_THRESHOLD) -f bench/regressions.awk $$csv | sed 's/^[0-9]/bench-check: &/'; \
+	else cat $$err; fi; \
+	rm -f $$csv $$err
+
+bench-peers:
+	@echo "bench-peers: mlpsweep epoch (BenchmarkEpoch/784-128-10/b128, 3 epochs after a warm-up)"
+	@secs=$$($(GO) test -run '^$$' -bench '^BenchmarkEpoch$$/^784-128-10$$/^b128$$' -benchtime 3x -count 1 ./bench | \
+		awk '/^BenchmarkEpoch/ { for (i = 3; i < NF; i++) if ($$(i+1) == "ns/op") print $$i / 1e9 }'); \
+	if [ -z "$$secs" ]; then echo "bench-peers: the epoch benchmark failed"; exit 1; fi; \
+	if [ ! -x $(PYTHON3) ]; then echo "mlpsweep epoch: $$secs s; PyTorch peer skipped: $(PYTHON3) not found"; exit 0; fi; \
+	$(PYTHON3) bench/peers/torch_mlp.py --ours $$secs

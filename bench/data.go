@@ -1,0 +1,31 @@
+package bench
+
+import (
+	"math/rand/v2"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+)
+
+// MNIST's training-split shape as the reference notebook fits it: 60,000
+// rows less Keras's 25 % validation split, 28×28 pixels, 10 classes.
+const (
+	MNISTRows     = 45000
+	MNISTFeatures = 784
+	MNISTClasses  = 10
+)
+
+// Synthetic returns rows samples of features pixels uniform in [0, 1) with
+// one-hot labels drawn uniformly from classes, from a fixed stream. Speed
+// depends only on the shapes, so it stands in for MNIST without the download.
+func Synthetic(rows, features, classes int) engine.Data {
+	r := rand.New(rand.NewPCG(uint64(rows), uint64(features)))
+	x := make([]float32, rows*features) // [rows×features]
+	for i := range x {
+		x[i] = r.Float32()
+	}
+	y := make([]float32, rows*classes) // [rows×classes] one-hot
+	for i := range rows {
+		y[i*classes+r.IntN(classes)] = 1
+	}
+	return engine.Data{X: x, Y: y}
+}

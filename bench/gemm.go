@@ -1,0 +1,128 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/mlpsweep/mlpsweep/kernels"
+)
+
+// GEMMShape is one sgemm problem: op(A) is M×K, op(B) is K×N, C is M×N.
+type GEMMShape struct {
+	M, N, K        int
+	TransA, TransB bool
+}
+
+// String names the shape "M×N×K", with the transposes when set
+// ("784x128x128/TN").
+func (s GEMMShape) String() string {
+	name := fmt.Sprintf("%dx%dx%d", s.M, s.N, s.K)
+	if s.TransA || s.TransB {
+		name += "/" + trans(s.TransA) + trans(s.TransB)
+	}
+	return name
+}
+
+func trans(t bool) string {
+	if t {
+		return "T"
+	}
+	return "N"
+}
+
+// FLOPs is the multiply-add count of the product times two.
+func (s GEMMShape) FLOPs() float64 { return 2 * float64(s.M) * float64(s.N) * float64(s.K) }
+
+// GEMMShapes are the products one training step of 784-128-10 at batch 128
+// runs, and a large square one for reference.
+var GEMMShapes = []GEMMShape{
+	{M: 128, N: 128, K: 784},               // hidden forward: x[B×784]·W1[784×128]
+	{M: 784, N: 128, K: 128, TransA: true}, // hidden weight gradient: xᵀ·dy1
+	{M: 128, N: 784, K: 128, TransB: true}, // input gradient (first layer of deeper nets): dy1·W1ᵀ
+	{M: 128, N: 10, K: 128},                // output forward: a1[B×128]·W2[128×10]
+	{M: 1024, N: 1024, K: 1024},            // large square
+}
+
+// SgemmFunc is the row-major BLAS sgemm contract of kernels.Sgemm.
+type SgemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+// Backend is one sgemm implementation to measure.
+type Backend struct {
+	Name   string
+	Detail string // version and settings, for reports
+	Sgemm  SgemmFunc
+}
+
+// Backends lists the implementations this build can measure: mlpsweep's
+// kernels (single-threaded Context) first, then the pure-Go gonum sgemm, and
+// OpenBLAS when built with -tags netlib.
+func Backends() []Backend {
+	kc := kernels.NewContext(1)
+	return append([]Backend{
+		{Name: "mlpsweep", Sgemm: kc.Sgemm},
+		{Name: "gonum", Detail: "gonum.org/v1/gonum/blas/gonum, pure Go", Sgemm: blasSgemm(gonum.Implementation{}.Sgemm)},
+	}, extraBackends...)
+}
+
+// extraBackends holds the backends of optional build tags (netlib).
+var extraBackends []Backend
+
+// blasSgemm adapts a gonum-style blas.Float32Level3 Sgemm to SgemmFunc.
+func blasSgemm(f func(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)) SgemmFunc {
+	op := func(t bool) blas.Transpose {
+		if t {
+			return blas.Trans
+		}
+		return blas.NoTrans
+	}
+	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		f(op(transA), op(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+}
+
+// Effort sets how long each measurement runs.
+type Effort struct {
+	Samples int           // timings per measurement; the median is reported
+	MinTime time.Duration // minimum length of one timing
+	Epochs  int           // measured epochs, after one warm-up epoch
+}
+
+var (
+	// FullEffort is `mlpsweep bench`'s default.
+	FullEffort = Effort{Samples: 7, MinTime: 100 * time.Millisecond, Epochs: 3}
+	// QuickEffort is `mlpsweep bench --quick`.
+	QuickEffort = Effort{Samples: 3, MinTime: 20 * time.Millisecond, Epochs: 1}
+)
+
+// MeasureGEMM returns the median GFLOP/s of be on shape s, computing
+// C = A·B (alpha 1, beta 0) on fixed pseudo-random operands.
+func MeasureGEMM(be Backend, s GEMMShape, e Effort) float64 {
+	a := randomMatrix(s.M*s.K, 1) // [M×K], or [K×M] when TransA
+	b := randomMatrix(s.K*s.N, 2) // [K×N], or [N×K] when TransB
+	c := make([]float32, s.M*s.N) // [M×N]
+	lda, ldb := s.K, s.N
+	if s.TransA {
+		lda = s.M
+	}
+	if s.TransB {
+		ldb = s.K
+	}
+	perCall := medianPerCall(func() {
+		be.Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N)
+	}, e.Samples, e.MinTime)
+	return s.FLOPs() / perCall.Seconds() / 1e9
+}
+
+// randomMatrix returns n values uniform in [-1, 1) from a fixed stream.
+func randomMatrix(n int, seed uint64) []float32 {
+	x := make([]float32, n)
+	r := rand.New(rand.NewPCG(seed, 0))
+	for i := range x {
+		x[i] = 2*r.Float32() - 1
+	}
+	return x
+}

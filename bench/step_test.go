@@ -1,0 +1,24 @@
+package bench
+
+import "testing"
+
+// BenchmarkStep is one training step (forward, backward, Adam update) of
+// each StepArchs model at each StepBatches size: the engine's unit of work.
+func BenchmarkStep(b *testing.B) {
+	for _, a := range StepArchs {
+		for _, batch := range StepBatches {
+			b.Run(benchName(a, batch), func(b *testing.B) {
+				m := newModel(b, a, batch, 1)
+				data := Synthetic(batch, a[0], a[len(a)-1])
+				if _, _, err := m.TrainBatch(data.X, data.Y, batch); err != nil { // warm-up
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					m.TrainBatch(data.X, data.Y, batch)
+				}
+				reportTraining(b, batch, m.FlopsPerSample())
+			})
+		}
+	}
+}

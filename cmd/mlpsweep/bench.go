@@ -1,0 +1,76 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/mlpsweep/mlpsweep/bench"
+	"github.com/mlpsweep/mlpsweep/kernels"
+)
+
+func init() {
+	register(command{
+		name:    "bench",
+		summary: "measure this machine: kernel ISA, GEMM GFLOP/s and % of peak, epoch time",
+		run:     runBench,
+	})
+}
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("bench", "bench [--json] [--quick]", stderr)
+	asJSON := fs.Bool("json", false, "print the results as a JSON list")
+	quick := fs.Bool("quick", false, "shorter measurements (noisier), a few seconds in all")
+	if status := parseFlags(fs, args, stdout); status >= 0 {
+		return status
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, "bench", "unexpected argument %q", fs.Arg(0))
+	}
+	effort := bench.FullEffort
+	if *quick {
+		effort = bench.QuickEffort
+	}
+
+	// Single-core figures: one Go thread for every backend (gonum's sgemm
+	// would otherwise spread over GOMAXPROCS).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+
+	var results []bench.Result
+	emit := func(r bench.Result) { results = append(results, r) }
+	if !*asJSON {
+		emit = func(r bench.Result) { printBenchResult(stdout, r) }
+		fmt.Fprintf(stdout, "mlpsweep bench: one thread; kernels ISA %v (detected %v; MLPSWEEP_ISA=generic|avx2|avx512 lowers it)\n",
+			kernels.ActiveISA(), kernels.DetectedISA())
+		for _, be := range bench.Backends() {
+			if be.Detail != "" {
+				fmt.Fprintf(stdout, "%s: %s\n", be.Name, be.Detail)
+			}
+		}
+	}
+	if err := bench.Check(effort, bench.MNISTRows, emit); err != nil {
+		return fail(stderr, "bench", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(results); err != nil {
+			return fail(stderr, "bench", err)
+		}
+	}
+	return 0
+}
+
+// printBenchResult prints one line of the text report.
+func printBenchResult(w io.Writer, r bench.Result) {
+	switch {
+	case r.Name == "peak":
+		fmt.Fprintf(w, "peak: %.0f GFLOP/s (%s)\n\n%-20s %-9s %8s %6s\n", r.GFLOPS, r.PeakSource, "sgemm M×N×K", "backend", "GFLOP/s", "%peak")
+	case r.SamplesPerSecond > 0:
+		fmt.Fprintf(w, "\n%s (Adam, batch %d, %d rows): %.3f s/epoch, %.0f samples/s, %.1f GFLOP/s, %.1f%% of peak\n",
+			r.Name, r.Batch, r.Rows, r.Seconds, r.SamplesPerSecond, r.GFLOPS, r.PercentOfPeak())
+	default:
+		fmt.Fprintf(w, "%-20s %-9s %8.1f %6.1f\n", r.Name, r.Backend, r.GFLOPS, r.PercentOfPeak())
+	}
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+)
+
+// sweepProgress shows a sweep's progress on stderr: a live bar (epochs
+// done, units done/total, running units, samples/s, ETA) on a terminal,
+// else one plain line per finished unit.
+type sweepProgress struct {
+	w       io.Writer
+	study   string
+	workers int
+	bar     *progressbar.ProgressBar // nil: plain lines
+	tty     bool
+}
+
+func newSweepProgress(stderr io.Writer, study string, workers int) *sweepProgress {
+	f, ok := stderr.(*os.File)
+	return &sweepProgress{w: stderr, study: study, workers: workers, tty: ok && term.IsTerminal(int(f.Fd()))}
+}
+
+func (p *sweepProgress) event(e sweeps.Event) {
+	s := e.Status
+	switch e.Kind {
+	case sweeps.Planned:
+		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train on %d workers\n",
+			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, p.workers)
+		if p.tty && s.UnitsToRun > 0 {
+			p.bar = progressbar.NewOptions64(s.EpochsToRun,
+				progressbar.OptionSetWriter(p.w),
+				progressbar.OptionSetItsString("epochs"),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionThrottle(200*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+			)
+			p.describe(s)
+		}
+	case sweeps.UnitStart:
+		if p.bar != nil {
+			p.describe(s)
+		}
+	case sweeps.EpochDone:
+		if p.bar != nil {
+			p.bar.Set64(s.EpochsDone)
+			p.describe(s)
+		}
+	case sweeps.UnitDone:
+		line := unitLine(e)
+		if p.bar == nil {
+			eta := ""
+			if s.EpochsDone > 0 && s.EpochsDone < s.EpochsToRun {
+				left := time.Duration(float64(s.Elapsed) / float64(s.EpochsDone) * float64(s.EpochsToRun-s.EpochsDone))
+				eta = ", eta " + left.Round(time.Second).String()
+			}
+			fmt.Fprintf(p.w, "[%*d/%d] %s%s\n", width(s.UnitsToRun), s.UnitsDone, s.UnitsToRun, line, eta)
+			return
+		}
+		if e.Unit.Error != "" { // keep problems visible above the bar
+			p.bar.Clear()
+			fmt.Fprintln(p.w, line)
+		}
+		p.bar.Set64(s.EpochsDone)
+		p.describe(s)
+	}
+}
+
+// describe updates the bar's caption.
+func (p *sweepProgress) describe(s sweeps.Status) {
+	rate := 0.0
+	if sec := s.Elapsed.Seconds(); sec > 0 {
+		rate = float64(s.Samples) / sec
+	}
+	p.bar.Describe(fmt.Sprintf("units %d/%d, %d running, %.0f samples/s", s.UnitsDone, s.UnitsToRun, s.UnitsRunning, rate))
+}
+
+// finish removes the bar.
+func (p *sweepProgress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar.Clear()
+		p.bar = nil
+	}
+}
+
+// unitLine describes a finished unit: which, accuracy, time, problems.
+func unitLine(e sweeps.Event) string {
+	u := e.Unit
+	line := fmt.Sprintf("%s=%s fold %d: ", e.Point.Axis, e.Point.Value, e.Fold+1)
+	if u.Error != "" && !u.Diverged {
+		return line + "failed: " + u.Error
+	}
+	line += fmt.Sprintf("accuracy %.4f, %.1f s", u.Accuracy, u.Seconds)
+	if u.Seconds > 0 {
+		line += fmt.Sprintf(", %.0f samples/s", float64(u.Samples)/u.Seconds)
+	}
+	if u.Diverged {
+		line += " (" + u.Error + ")"
+	}
+	return line
+}
+
+// width is the number of decimal digits of n.
+func width(n int) int { return len(fmt.Sprint(n)) }

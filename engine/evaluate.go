@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/mlpsweep/mlpsweep/kernels"
+)
+
+// Evaluate returns the loss and accuracy of the model on d in inference mode
+// (no dropout), as Keras's validation pass reports them with batches of B
+// rows: mean cross-entropy plus the kernel penalty plus the activity
+// penalties, each batch's weighted by its rows. It runs in chunks of E rows
+// on preallocated buffers. Invalid data (see CheckData) gives NaN, NaN.
+func (m *Model) Evaluate(d Data) (loss, accuracy float64) {
+	n, err := d.size(m.in, m.out)
+	if err != nil {
+		return math.NaN(), math.NaN()
+	}
+	ws, last := &m.eval, len(m.layers)-1
+	var xent, activity float64
+	correct := 0
+	for start := 0; start < n; start += ws.rows {
+		e := min(ws.rows, n-start)
+		x, t := m.evalChunk(d, start, e)
+		m.forward(ws, x, e, false)
+		sum, c := m.xentForward(ws.y[last], t, e, nil)
+		xent += float64(sum)
+		correct += c
+		activity += m.activityTerms(ws, e)
+	}
+	loss = (xent+activity)/float64(n) + float64(m.kernelRegForward())
+	return loss, float64(correct) / float64(n)
+}
+
+// activityTerms returns Σ over the B-row batches of an evaluation chunk of
+// rows rows of (batch rows)·(the batch's activity penalty), the batch-size
+// weighting of Keras's loss tracker (E is a multiple of B, so chunks split
+// into the same batches as Keras's).
+func (m *Model) activityTerms(ws *workspace, rows int) float64 {
+	if m.cfg.ActivityL1 == 0 && m.cfg.ActivityL2 == 0 {
+		return 0
+	}
+	var sum float64
+	for s := 0; s < rows; s += m.cfg.Batch {
+		b := min(m.cfg.Batch, rows-s)
+		for i := range ws.a {
+			h := m.layers[i].out
+			sum += float64(b) * float64(m.activityRegForward(ws.y[i][s*h:(s+b)*h], b))
+		}
+	}
+	return sum
+}
+
+// evalChunk returns the inputs [e×In] and targets [e×Out] of the e rows of d
+// from position start: views of d when d.Rows is nil, else gathered.
+func (m *Model) evalChunk(d Data, start, e int) (x, t []float32) {
+	if d.Rows == nil {
+		return d.X[start*m.in : (start+e)*m.in], d.Y[start*m.out : (start+e)*m.out]
+	}
+	d.gather(d.Rows[start:start+e], m.eval.x, m.eval.t, m.in, m.out)
+	return m.eval.x[:e*m.in], m.eval.t[:e*m.out]
+}
+
+// Predict writes the class probabilities softmax(z) [rows×Out] of the inputs
+// x [rows×In] into probs, in inference mode. It allocates nothing.
+func (m *Model) Predict(x []float32, rows int, probs []float32) error {
+	if rows < 0 || len(x) < rows*m.in || len(probs) < rows*m.out {
+		return fmt.Errorf("engine: Predict of %d rows needs %d inputs and %d outputs (have %d and %d)",
+			rows, rows*m.in, rows*m.out, len(x), len(probs))
+	}
+	ws, last := &m.eval, len(m.layers)-1
+	for start := 0; start < rows; start += ws.rows {
+		e := min(ws.rows, rows-start)
+		m.forward(ws, x[start*m.in:(start+e)*m.in], e, false)
+		p := probs[start*m.out : (start+e)*m.out]
+		copy(p, ws.y[last][:e*m.out])
+		kernels.Softmax(p, e, m.out)
+	}
+	return nil
+}

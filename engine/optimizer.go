@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"math"
+
+	"github.com/mlpsweep/mlpsweep/kernels"
+)
+
+// Keras defaults of the optimizers' constants (keras/src/optimizers).
+const (
+	adamBeta1           = 0.9
+	adamBeta2           = 0.999
+	rmspropRho          = 0.9
+	adadeltaRho         = 0.95
+	adagradInitialAccum = 0.1
+	optimizerEpsilon    = 1e-7
+)
+
+// optimizer updates the flat parameter buffer from the flat gradient buffer
+// in one fused pass per step, in Keras's formulas.
+type optimizer struct {
+	name     string
+	lr       float64 // base learning rate
+	decay    float64 // legacy inverse-time decay: lr_t = lr/(1 + decay·t)
+	momentum float64
+	nesterov bool
+	t        int64     // optimizer steps taken so far (never reset per epoch)
+	s1, s2   []float32 // [P] state slots: sgd velocity; adam m, v; rmsprop v; adagrad accumulator; adadelta Eg, Edx
+}
+
+func newOptimizer(cfg Config, p int) *optimizer {
+	o := &optimizer{name: cfg.Optimizer, lr: cfg.LR, decay: cfg.Decay, momentum: cfg.Momentum, nesterov: cfg.Nesterov}
+	switch o.name {
+	case "sgd":
+		if o.momentum != 0 {
+			o.s1 = make([]float32, p)
+		}
+	case "adam", "adadelta":
+		o.s1, o.s2 = make([]float32, p), make([]float32, p)
+	case "rmsprop":
+		o.s1 = make([]float32, p)
+	case "adagrad":
+		o.s1 = make([]float32, p)
+		for i := range o.s1 {
+			o.s1[i] = adagradInitialAccum
+		}
+	default:
+		panic("engine: optimizer " + o.name + " passed Config.Normalize but is not implemented")
+	}
+	return o
+}
+
+// update applies one step to w [P] with gradient g [P] and advances t.
+func (o *optimizer) update(w, g []float32) {
+	lr := o.lr / (1 + o.decay*float64(o.t))
+	switch o.name {
+	case "sgd":
+		if o.s1 == nil {
+			kernels.SGD(w, g, float32(lr))
+		} else {
+			kernels.SGDMomentum(w, g, o.s1, float32(lr), float32(o.momentum), o.nesterov)
+		}
+	case "adam":
+		t := float64(o.t + 1)
+		alpha := lr * math.Sqrt(1-math.Pow(adamBeta2, t)) / (1 - math.Pow(adamBeta1, t))
+		kernels.Adam(w, g, o.s1, o.s2, float32(alpha), adamBeta1, adamBeta2, optimizerEpsilon)
+	case "rmsprop":
+		kernels.RMSprop(w, g, o.s1, float32(lr), rmspropRho, optimizerEpsilon)
+	case "adagrad":
+		kernels.Adagrad(w, g, o.s1, float32(lr), optimizerEpsilon)
+	case "adadelta":
+		kernels.Adadelta(w, g, o.s1, o.s2, float32(lr), adadeltaRho, optimizerEpsilon)
+	}
+	o.t++
+}

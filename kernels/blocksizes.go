@@ -1,0 +1,29 @@
+package kernels
+
+// blockSizes are the register tile (MR×NR) and cache blocks (MC, KC, NC) of
+// one ISA path of the GEMM. MC is a multiple of MR and NC of NR.
+//
+//	MR×NR  micro-tile of C held in registers by the micro-kernel
+//	KC     depth of one packed slice: a B micro-panel KC×NR stays in L1
+//	MC     rows of the packed A block (MC×KC), which stays in L2
+//	NC     columns of the packed B block (KC×NC), which stays in L3
+type blockSizes struct {
+	mr, nr     int
+	mc, kc, nc int
+}
+
+// blockTable holds the block sizes of each ISA path.
+//
+// Sources. BLIS's sgemm kernels: zen4/zen5 32×12 (MC 512, KC 480, NC 6144)
+// on column-stored C, haswell 6×16 (MC 168, KC 256, NC 4080) on row-stored
+// C. C is row-major here, so the AVX-512 tile is BLIS zen4's transposed
+// (12 rows × 32 columns, vectors along the rows of C), as BLIS itself runs it
+// on row-stored C. With this loop order the B micro-panel KC×32 must fit L1
+// (48 KiB on Zen 5), hence KC 256 instead of 480. The AVX2 tile is BLIS
+// haswell's unchanged. MC, KC and NC were then tuned on Zen 5 by
+// BenchmarkBlockSizes (gemm_tune_test.go).
+var blockTable = [...]blockSizes{
+	Generic: {mr: 4, nr: 4, mc: 128, kc: 256, nc: 4096},
+	AVX2:    {mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080},
+	AVX512:  {mr: 12, nr: 32, mc: 480, kc: 256, nc: 6144},
+}

@@ -1,0 +1,66 @@
+package kernels
+
+// microKernel is the contract every micro-kernel implements. It updates one
+// MR×NR tile of C, of which only the top-left mr×nr corner (1 ≤ mr ≤ MR,
+// 1 ≤ nr ≤ NR) is read or written:
+//
+//	for i < mr, j < nr:
+//		ab := Σ_{p<k} a[i·rsA + p·csA] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// that is C[MR×NR] = alpha·Ap·Bp + beta·C with Ap an MR×k micro-panel of A and
+// Bp a k×NR micro-panel of B. Packed panels have rsA = 1, csA = MR, csB = NR
+// and are zero-padded to MR rows and NR columns; unpacked ones point straight
+// into A (any rsA, csA) and B (csB = ldb) and are always full (mr = MR,
+// nr = NR), so a kernel may read all MR rows of a and NR columns of b. The
+// driver passes beta only on the first k-block of a tile and 1 afterwards.
+type microKernel func(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int)
+
+// microKernelGo is the portable micro-kernel (MR×NR = 4×4), the reference
+// loop of the contract with the tile held in sixteen scalars.
+func microKernelGo(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int) {
+	var (
+		c00, c01, c02, c03 float32
+		c10, c11, c12, c13 float32
+		c20, c21, c22, c23 float32
+		c30, c31, c32, c33 float32
+	)
+	for p := 0; p < k; p++ {
+		ap := a[p*csA:]
+		a0, a1, a2, a3 := ap[0], ap[rsA], ap[2*rsA], ap[3*rsA]
+		bp := b[p*csB : p*csB+4]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	ab := [4][4]float32{
+		{c00, c01, c02, c03},
+		{c10, c11, c12, c13},
+		{c20, c21, c22, c23},
+		{c30, c31, c32, c33},
+	}
+	for i := 0; i < mr; i++ {
+		row := c[i*ldc : i*ldc+nr]
+		for j := range row {
+			if beta == 0 {
+				row[j] = alpha * ab[i][j]
+			} else {
+				row[j] = alpha*ab[i][j] + beta*row[j]
+			}
+		}
+	}
+}

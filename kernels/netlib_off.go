@@ -1,0 +1,7 @@
+//go:build !netlib
+
+package kernels
+
+// netlibSgemm routes Context.Sgemm to OpenBLAS in builds with -tags netlib;
+// without the tag it is nil and the BLIS implementation runs.
+var netlibSgemm func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)

@@ -1,0 +1,96 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// optimizerCase runs one optimizer step on w, g and its state slots, through
+// the exported function (run) and through the Go twin (ref).
+type optimizerCase struct {
+	name     string
+	state    int // state slots after w and g
+	run, ref func(w, g []float32, s [][]float32)
+}
+
+var optimizerCases = []optimizerCase{
+	{"SGD", 0,
+		func(w, g []float32, s [][]float32) { SGD(w, g, 0.05) },
+		func(w, g []float32, s [][]float32) { sgdGeneric(w, g, 0.05) }},
+	{"SGDMomentum", 1,
+		func(w, g []float32, s [][]float32) { SGDMomentum(w, g, s[0], 0.05, 0.9, false) },
+		func(w, g []float32, s [][]float32) { sgdMomentumGeneric(w, g, s[0], 0.05, 0.9, false) }},
+	{"SGDNesterov", 1,
+		func(w, g []float32, s [][]float32) { SGDMomentum(w, g, s[0], 0.05, 0.9, true) },
+		func(w, g []float32, s [][]float32) { sgdMomentumGeneric(w, g, s[0], 0.05, 0.9, true) }},
+	{"Adam", 2,
+		func(w, g []float32, s [][]float32) { Adam(w, g, s[0], s[1], 3e-3, 0.9, 0.999, 1e-7) },
+		func(w, g []float32, s [][]float32) { adamGeneric(w, g, s[0], s[1], 3e-3, 1-0.9, 1-0.999, 1e-7) }},
+	{"RMSprop", 1,
+		func(w, g []float32, s [][]float32) { RMSprop(w, g, s[0], 1e-2, 0.9, 1e-7) },
+		func(w, g []float32, s [][]float32) { rmspropGeneric(w, g, s[0], 1e-2, 0.9, 1-0.9, 1e-7) }},
+	{"Adagrad", 1,
+		func(w, g []float32, s [][]float32) { Adagrad(w, g, s[0], 1e-2, 1e-7) },
+		func(w, g []float32, s [][]float32) { adagradGeneric(w, g, s[0], 1e-2, 1e-7) }},
+	{"Adadelta", 2,
+		func(w, g []float32, s [][]float32) { Adadelta(w, g, s[0], s[1], 1, 0.95, 1e-7) },
+		func(w, g []float32, s [][]float32) { adadeltaGeneric(w, g, s[0], s[1], 1, 0.95, 1-0.95, 1e-7) }},
+}
+
+// TestOptimizers runs three steps of each optimizer from random weights,
+// gradients and (non-negative) state. Tolerance: FMA rounding, 2⁻²¹ of the
+// size of the values involved, |before| + |after|.
+func TestOptimizers(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		for _, c := range optimizerCases {
+			for _, n := range elementwiseSizes {
+				t.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(t *testing.T) {
+					testOptimizer(t, r, c, n)
+				})
+			}
+		}
+	})
+}
+
+func testOptimizer(t *testing.T, r *rand.Rand, c optimizerCase, n int) {
+	w := randomFloats(n, normal(r, 1))
+	want := append([]float32(nil), w...)
+	wBuf := guardCopy(w)
+	state, wantState := make([][]float32, c.state), make([][]float32, c.state)
+	stateBufs := make([]guardedBuffer, c.state)
+	for k := range state {
+		s := randomFloats(n, between(r, 0, 0.1)) // velocities and squares: non-negative is valid for all
+		wantState[k] = append([]float32(nil), s...)
+		stateBufs[k] = guardCopy(s)
+		state[k] = stateBufs[k].slice()
+	}
+	for step := 0; step < 3; step++ {
+		g := randomFloats(n, normal(r, 0.3))
+		gBuf := guardCopy(g)
+		before := append([]float32(nil), wBuf.slice()...)
+		c.run(wBuf.slice(), gBuf.slice(), state)
+		c.ref(want, g, wantState)
+		gBuf.check(t, "g")
+		expectEqual(t, "g (input)", gBuf.slice(), g)
+		expectNear(t, "w", wBuf.slice(), want, func(i int) float64 {
+			return 0x1p-21 * (math.Abs(float64(before[i])) + math.Abs(float64(want[i])))
+		})
+		for k := range state {
+			expectNear(t, fmt.Sprintf("state %d", k), state[k], wantState[k], func(i int) float64 {
+				return 0x1p-21*math.Abs(float64(wantState[k][i])) + 1e-30
+			})
+		}
+		// Continue both from the same point, so errors do not accumulate.
+		copy(want, wBuf.slice())
+		for k := range state {
+			copy(wantState[k], state[k])
+		}
+	}
+	wBuf.check(t, "w")
+	for k := range stateBufs {
+		stateBufs[k].check(t, fmt.Sprintf("state %d", k))
+	}
+}

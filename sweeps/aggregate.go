@@ -1,0 +1,64 @@
+package sweeps
+
+import "math"
+
+// summarize gathers a point's units (in fold order) into its ConfigResult.
+// A unit that failed without a result (Error set, not diverged) is listed in
+// Units but has no accuracy; a diverged unit counts with the accuracy its
+// model scored as it was when training stopped.
+func summarize(pt Point, units []UnitResult) ConfigResult {
+	c := ConfigResult{Axis: pt.Axis, Value: pt.Value, Key: pt.Key, Params: pt.Config, Units: units, FoldAccuracies: []float64{}}
+	var losses []float64
+	for _, u := range units {
+		c.Seconds += u.Seconds
+		if u.Error != "" && !u.Diverged {
+			continue
+		}
+		c.FoldAccuracies = append(c.FoldAccuracies, u.Accuracy)
+		losses = append(losses, u.ValLoss)
+	}
+	c.MeanAccuracy, c.StdAccuracy = summaryStats(c.FoldAccuracies)
+	c.MeanValLoss, _ = summaryStats(losses)
+	return c
+}
+
+// summaryStats returns the mean and the population standard deviation (numpy's
+// default, ddof 0) of xs; 0 for both when xs is empty.
+func summaryStats(xs []float64) (mean, std float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	for _, x := range xs {
+		std += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(std / float64(len(xs)))
+}
+
+// rank sets Rank: 1 + the number of distinct configurations with a strictly
+// higher mean accuracy, so a configuration shown on several axes has one
+// rank. Configurations without any accuracy get rank 0.
+func setRanks(configs []ConfigResult) {
+	means := map[string]float64{} // key → mean accuracy
+	for _, c := range configs {
+		if len(c.FoldAccuracies) > 0 {
+			means[c.Key] = c.MeanAccuracy
+		}
+	}
+	for i := range configs {
+		m, ok := means[configs[i].Key]
+		configs[i].Rank = 0
+		if !ok {
+			continue
+		}
+		configs[i].Rank = 1
+		for _, other := range means {
+			if other > m {
+				configs[i].Rank++
+			}
+		}
+	}
+}
