@@ -33,21 +33,22 @@ func firstRows(n int) []int {
 }
 
 // TestMNISTAccuracy trains the notebook's baseline (784-128-10 relu, Adam,
-// batch 128) for three epochs on the first 10,000 training images (237
-// steps) and checks the loss and accuracy on the first 2,000 test images.
+// batch 128) for two epochs on the first 20,000 training images (314
+// steps) and checks the loss and accuracy on the first 2,000 test images
+// (harder than the whole test set: seeds 1–3 give 0.904–0.912).
 func TestMNISTAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("MNIST training in -short mode")
 	}
 	train, test := loadMNIST(t)
 	cfg := engine.DefaultConfig()
-	cfg.Epochs, cfg.Seed = 3, 42
+	cfg.Epochs, cfg.Seed = 2, 42
 	m, err := engine.New(cfg, train.Features, train.Classes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h, err := m.Fit(context.Background(),
-		engine.Data{X: train.X, Y: train.Y, Rows: firstRows(10000)},
+		engine.Data{X: train.X, Y: train.Y, Rows: firstRows(20000)},
 		&engine.Data{X: test.X, Y: test.Y, Rows: firstRows(2000)}, nil)
 	if err != nil || h.Diverged {
 		t.Fatalf("Fit: %v %+v", err, h)
@@ -55,8 +56,8 @@ func TestMNISTAccuracy(t *testing.T) {
 	e := h.Epochs[len(h.Epochs)-1]
 	t.Logf("loss %.4f accuracy %.4f, test loss %.4f accuracy %.4f, %.2f s (%.0f samples/s)",
 		e.Loss, e.Accuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.SamplesPerSecond)
-	if e.ValAccuracy < 0.89 || e.ValLoss > 0.4 { // seed 42: 0.9025 and 0.333
-		t.Errorf("test accuracy %.4f (floor 0.89), loss %.4f (ceiling 0.4)", e.ValAccuracy, e.ValLoss)
+	if e.ValAccuracy < 0.90 || e.ValLoss > 0.35 { // seed 42: 0.9145 and 0.289
+		t.Errorf("test accuracy %.4f (floor 0.90), loss %.4f (ceiling 0.35)", e.ValAccuracy, e.ValLoss)
 	}
 }
 

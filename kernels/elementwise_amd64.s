@@ -519,37 +519,57 @@ next2:
 	SUBQ         DX, CX
 	JZ           done3
 	LEAQ         tailLanes<>+32(SB), BX
-	NEGQ         CX
-	VMOVDQU      (BX)(CX*4), Y0
-	VMASKMOVPS   (AX)(DX*4), Y0, Y1
-	VMOVUPS      expLow<>+0(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      expHigh<>+0(SB), Y2
-	VMINPS       Y1, Y2, Y1
-	VMOVUPS      expShifter<>+0(SB), Y2
-	VFMADD231PS  expLog2e<>+0(SB), Y1, Y2
-	VSUBPS       expShifter<>+0(SB), Y2, Y3
-	VFNMADD231PS expLn2Hi<>+0(SB), Y3, Y1
-	VFNMADD231PS expLn2Lo<>+0(SB), Y3, Y1
-	VMOVUPS      expP0<>+0(SB), Y3
-	VFMADD213PS  expP1<>+0(SB), Y1, Y3
-	VFMADD213PS  expP2<>+0(SB), Y1, Y3
-	VFMADD213PS  expP3<>+0(SB), Y1, Y3
-	VFMADD213PS  expP4<>+0(SB), Y1, Y3
-	VFMADD213PS  expP5<>+0(SB), Y1, Y3
-	VMULPS       Y1, Y1, Y4
-	VFMADD213PS  Y1, Y4, Y3
-	VPSUBD       expShifter<>+0(SB), Y2, Y2
-	VPSRAD       $0x01, Y2, Y1
-	VPSUBD       Y1, Y2, Y2
+	MOVQ         CX, SI
+	NEGQ         SI
+	VMOVDQU      (BX)(SI*4), Y0
+	VMASKMOVPS   (AX)(DX*4), Y0, Y0
+	VMOVUPS      expLow<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      expHigh<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      expShifter<>+0(SB), Y1
+	VFMADD231PS  expLog2e<>+0(SB), Y0, Y1
+	VSUBPS       expShifter<>+0(SB), Y1, Y2
+	VFNMADD231PS expLn2Hi<>+0(SB), Y2, Y0
+	VFNMADD231PS expLn2Lo<>+0(SB), Y2, Y0
+	VMOVUPS      expP0<>+0(SB), Y2
+	VFMADD213PS  expP1<>+0(SB), Y0, Y2
+	VFMADD213PS  expP2<>+0(SB), Y0, Y2
+	VFMADD213PS  expP3<>+0(SB), Y0, Y2
+	VFMADD213PS  expP4<>+0(SB), Y0, Y2
+	VFMADD213PS  expP5<>+0(SB), Y0, Y2
+	VMULPS       Y0, Y0, Y3
+	VFMADD213PS  Y0, Y3, Y2
+	VPSUBD       expShifter<>+0(SB), Y1, Y1
+	VPSRAD       $0x01, Y1, Y0
+	VPSUBD       Y0, Y1, Y1
+	VPADDD       expBias<>+0(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
 	VPADDD       expBias<>+0(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
-	VPADDD       expBias<>+0(SB), Y2, Y2
-	VPSLLD       $0x17, Y2, Y2
-	VFMADD213PS  Y1, Y1, Y3
-	VMULPS       Y2, Y3, Y3
-	VMASKMOVPS   Y3, Y0, (AX)(DX*4)
+	VFMADD213PS  Y0, Y0, Y2
+	VMULPS       Y1, Y2, Y2
+	LEAQ         (AX)(DX*4), AX
+	VMOVAPS      X2, X0
+	TESTQ        $0x00000004, CX
+	JZ           skip4_4
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	ADDQ         $0x10, AX
 
+skip4_4:
+	TESTQ    $0x00000002, CX
+	JZ       skip2_5
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_5:
+	TESTQ  $0x00000001, CX
+	JZ     skip1_6
+	VMOVSS X0, (AX)
+
+skip1_6:
 done3:
 	VZEROUPPER
 	RET
@@ -692,16 +712,36 @@ loop3:
 	JMP     loop3
 
 next4:
-	SUBQ       DX, CX
-	JZ         done5
-	LEAQ       tailLanes<>+32(SB), BX
-	NEGQ       CX
-	VMOVDQU    (BX)(CX*4), Y0
-	VMASKMOVPS (AX)(DX*4), Y0, Y1
-	VXORPS     Y2, Y2, Y2
-	VMAXPS     Y1, Y2, Y1
-	VMASKMOVPS Y1, Y0, (AX)(DX*4)
+	SUBQ         DX, CX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), BX
+	MOVQ         CX, SI
+	NEGQ         SI
+	VMOVDQU      (BX)(SI*4), Y0
+	VMASKMOVPS   (AX)(DX*4), Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VMAXPS       Y0, Y1, Y0
+	LEAQ         (AX)(DX*4), AX
+	VMOVAPS      X0, X1
+	TESTQ        $0x00000004, CX
+	JZ           skip4_6
+	VMOVUPS      X1, (AX)
+	VEXTRACTF128 $0x01, Y0, X1
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, CX
+	JZ       skip2_7
+	VMOVLPS  X1, (AX)
+	VMOVHLPS X1, X1, X1
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, CX
+	JZ     skip1_8
+	VMOVSS X1, (AX)
+
+skip1_8:
 done5:
 	VZEROUPPER
 	RET
@@ -824,56 +864,76 @@ next2:
 	SUBQ         DX, CX
 	JZ           done3
 	LEAQ         tailLanes<>+32(SB), BX
-	NEGQ         CX
-	VMOVDQU      (BX)(CX*4), Y0
-	VMASKMOVPS   (AX)(DX*4), Y0, Y1
-	VANDPS       absMask<>+0(SB), Y1, Y2
-	VADDPS       Y2, Y2, Y3
-	VMOVUPS      expLow<>+0(SB), Y4
-	VMAXPS       Y3, Y4, Y3
-	VMOVUPS      expHigh<>+0(SB), Y4
-	VMINPS       Y3, Y4, Y3
-	VMOVUPS      expShifter<>+0(SB), Y4
-	VFMADD231PS  expLog2e<>+0(SB), Y3, Y4
-	VSUBPS       expShifter<>+0(SB), Y4, Y5
-	VFNMADD231PS expLn2Hi<>+0(SB), Y5, Y3
-	VFNMADD231PS expLn2Lo<>+0(SB), Y5, Y3
-	VMOVUPS      expP0<>+0(SB), Y5
-	VFMADD213PS  expP1<>+0(SB), Y3, Y5
-	VFMADD213PS  expP2<>+0(SB), Y3, Y5
-	VFMADD213PS  expP3<>+0(SB), Y3, Y5
-	VFMADD213PS  expP4<>+0(SB), Y3, Y5
-	VFMADD213PS  expP5<>+0(SB), Y3, Y5
-	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y5
-	VPSUBD       expShifter<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y4, Y3
-	VPSUBD       Y3, Y4, Y4
+	MOVQ         CX, SI
+	NEGQ         SI
+	VMOVDQU      (BX)(SI*4), Y0
+	VMASKMOVPS   (AX)(DX*4), Y0, Y0
+	VANDPS       absMask<>+0(SB), Y0, Y1
+	VADDPS       Y1, Y1, Y2
+	VMOVUPS      expLow<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
+	VMOVUPS      expHigh<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMOVUPS      expShifter<>+0(SB), Y3
+	VFMADD231PS  expLog2e<>+0(SB), Y2, Y3
+	VSUBPS       expShifter<>+0(SB), Y3, Y4
+	VFNMADD231PS expLn2Hi<>+0(SB), Y4, Y2
+	VFNMADD231PS expLn2Lo<>+0(SB), Y4, Y2
+	VMOVUPS      expP0<>+0(SB), Y4
+	VFMADD213PS  expP1<>+0(SB), Y2, Y4
+	VFMADD213PS  expP2<>+0(SB), Y2, Y4
+	VFMADD213PS  expP3<>+0(SB), Y2, Y4
+	VFMADD213PS  expP4<>+0(SB), Y2, Y4
+	VFMADD213PS  expP5<>+0(SB), Y2, Y4
+	VMULPS       Y2, Y2, Y5
+	VFMADD213PS  Y2, Y5, Y4
+	VPSUBD       expShifter<>+0(SB), Y3, Y3
+	VPSRAD       $0x01, Y3, Y2
+	VPSUBD       Y2, Y3, Y3
+	VPADDD       expBias<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
 	VPADDD       expBias<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
-	VPADDD       expBias<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VFMADD213PS  Y3, Y3, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       one<>+0(SB), Y5, Y5
-	VMOVUPS      two<>+0(SB), Y3
-	VDIVPS       Y5, Y3, Y3
-	VMOVUPS      one<>+0(SB), Y4
-	VSUBPS       Y3, Y4, Y3
-	VANDPS       signMask<>+0(SB), Y1, Y4
-	VORPS        Y4, Y3, Y3
-	VMULPS       Y1, Y1, Y4
-	VMOVUPS      tanhP0<>+0(SB), Y5
-	VFMADD213PS  tanhP1<>+0(SB), Y4, Y5
-	VFMADD213PS  tanhP2<>+0(SB), Y4, Y5
-	VFMADD213PS  tanhP3<>+0(SB), Y4, Y5
-	VFMADD213PS  tanhP4<>+0(SB), Y4, Y5
-	VMULPS       Y4, Y5, Y5
-	VFMADD213PS  Y1, Y1, Y5
-	VCMPPS       $0x11, tanhSmall<>+0(SB), Y2, Y1
-	VBLENDVPS    Y1, Y5, Y3, Y1
-	VMASKMOVPS   Y1, Y0, (AX)(DX*4)
+	VFMADD213PS  Y2, Y2, Y4
+	VMULPS       Y3, Y4, Y4
+	VADDPS       one<>+0(SB), Y4, Y4
+	VMOVUPS      two<>+0(SB), Y2
+	VDIVPS       Y4, Y2, Y2
+	VMOVUPS      one<>+0(SB), Y3
+	VSUBPS       Y2, Y3, Y2
+	VANDPS       signMask<>+0(SB), Y0, Y3
+	VORPS        Y3, Y2, Y2
+	VMULPS       Y0, Y0, Y3
+	VMOVUPS      tanhP0<>+0(SB), Y4
+	VFMADD213PS  tanhP1<>+0(SB), Y3, Y4
+	VFMADD213PS  tanhP2<>+0(SB), Y3, Y4
+	VFMADD213PS  tanhP3<>+0(SB), Y3, Y4
+	VFMADD213PS  tanhP4<>+0(SB), Y3, Y4
+	VMULPS       Y3, Y4, Y4
+	VFMADD213PS  Y0, Y0, Y4
+	VCMPPS       $0x11, tanhSmall<>+0(SB), Y1, Y0
+	VBLENDVPS    Y0, Y4, Y2, Y0
+	LEAQ         (AX)(DX*4), AX
+	VMOVAPS      X0, X1
+	TESTQ        $0x00000004, CX
+	JZ           skip4_4
+	VMOVUPS      X1, (AX)
+	VEXTRACTF128 $0x01, Y0, X1
+	ADDQ         $0x10, AX
 
+skip4_4:
+	TESTQ    $0x00000002, CX
+	JZ       skip2_5
+	VMOVLPS  X1, (AX)
+	VMOVHLPS X1, X1, X1
+	ADDQ     $0x08, AX
+
+skip2_5:
+	TESTQ  $0x00000001, CX
+	JZ     skip1_6
+	VMOVSS X1, (AX)
+
+skip1_6:
 done3:
 	VZEROUPPER
 	RET
@@ -1049,41 +1109,61 @@ next2:
 	SUBQ         DX, CX
 	JZ           done3
 	LEAQ         tailLanes<>+32(SB), BX
-	NEGQ         CX
-	VMOVDQU      (BX)(CX*4), Y0
-	VMASKMOVPS   (AX)(DX*4), Y0, Y1
-	VXORPS       signMask<>+0(SB), Y1, Y1
-	VMOVUPS      expLow<>+0(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMOVUPS      expHigh<>+0(SB), Y2
-	VMINPS       Y1, Y2, Y1
-	VMOVUPS      expShifter<>+0(SB), Y2
-	VFMADD231PS  expLog2e<>+0(SB), Y1, Y2
-	VSUBPS       expShifter<>+0(SB), Y2, Y3
-	VFNMADD231PS expLn2Hi<>+0(SB), Y3, Y1
-	VFNMADD231PS expLn2Lo<>+0(SB), Y3, Y1
-	VMOVUPS      expP0<>+0(SB), Y3
-	VFMADD213PS  expP1<>+0(SB), Y1, Y3
-	VFMADD213PS  expP2<>+0(SB), Y1, Y3
-	VFMADD213PS  expP3<>+0(SB), Y1, Y3
-	VFMADD213PS  expP4<>+0(SB), Y1, Y3
-	VFMADD213PS  expP5<>+0(SB), Y1, Y3
-	VMULPS       Y1, Y1, Y4
-	VFMADD213PS  Y1, Y4, Y3
-	VPSUBD       expShifter<>+0(SB), Y2, Y2
-	VPSRAD       $0x01, Y2, Y1
-	VPSUBD       Y1, Y2, Y2
+	MOVQ         CX, SI
+	NEGQ         SI
+	VMOVDQU      (BX)(SI*4), Y0
+	VMASKMOVPS   (AX)(DX*4), Y0, Y0
+	VXORPS       signMask<>+0(SB), Y0, Y0
+	VMOVUPS      expLow<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      expHigh<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      expShifter<>+0(SB), Y1
+	VFMADD231PS  expLog2e<>+0(SB), Y0, Y1
+	VSUBPS       expShifter<>+0(SB), Y1, Y2
+	VFNMADD231PS expLn2Hi<>+0(SB), Y2, Y0
+	VFNMADD231PS expLn2Lo<>+0(SB), Y2, Y0
+	VMOVUPS      expP0<>+0(SB), Y2
+	VFMADD213PS  expP1<>+0(SB), Y0, Y2
+	VFMADD213PS  expP2<>+0(SB), Y0, Y2
+	VFMADD213PS  expP3<>+0(SB), Y0, Y2
+	VFMADD213PS  expP4<>+0(SB), Y0, Y2
+	VFMADD213PS  expP5<>+0(SB), Y0, Y2
+	VMULPS       Y0, Y0, Y3
+	VFMADD213PS  Y0, Y3, Y2
+	VPSUBD       expShifter<>+0(SB), Y1, Y1
+	VPSRAD       $0x01, Y1, Y0
+	VPSUBD       Y0, Y1, Y1
+	VPADDD       expBias<>+0(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
 	VPADDD       expBias<>+0(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
-	VPADDD       expBias<>+0(SB), Y2, Y2
-	VPSLLD       $0x17, Y2, Y2
-	VFMADD213PS  Y1, Y1, Y3
-	VMULPS       Y2, Y3, Y3
-	VADDPS       one<>+0(SB), Y3, Y3
-	VMOVUPS      one<>+0(SB), Y1
-	VDIVPS       Y3, Y1, Y1
-	VMASKMOVPS   Y1, Y0, (AX)(DX*4)
+	VFMADD213PS  Y0, Y0, Y2
+	VMULPS       Y1, Y2, Y2
+	VADDPS       one<>+0(SB), Y2, Y2
+	VMOVUPS      one<>+0(SB), Y0
+	VDIVPS       Y2, Y0, Y0
+	LEAQ         (AX)(DX*4), AX
+	VMOVAPS      X0, X1
+	TESTQ        $0x00000004, CX
+	JZ           skip4_4
+	VMOVUPS      X1, (AX)
+	VEXTRACTF128 $0x01, Y0, X1
+	ADDQ         $0x10, AX
 
+skip4_4:
+	TESTQ    $0x00000002, CX
+	JZ       skip2_5
+	VMOVLPS  X1, (AX)
+	VMOVHLPS X1, X1, X1
+	ADDQ     $0x08, AX
+
+skip2_5:
+	TESTQ  $0x00000001, CX
+	JZ     skip1_6
+	VMOVSS X1, (AX)
+
+skip1_6:
 done3:
 	VZEROUPPER
 	RET
@@ -1229,41 +1309,61 @@ next2:
 	SUBQ         DX, CX
 	JZ           done3
 	LEAQ         tailLanes<>+32(SB), BX
-	NEGQ         CX
-	VMOVDQU      (BX)(CX*4), Y0
-	VMASKMOVPS   (AX)(DX*4), Y0, Y1
-	VXORPS       Y2, Y2, Y2
-	VCMPPS       $0x1e, Y2, Y1, Y2
-	VMOVUPS      expLow<>+0(SB), Y3
-	VMAXPS       Y1, Y3, Y3
-	VMOVUPS      expHigh<>+0(SB), Y4
-	VMINPS       Y3, Y4, Y3
-	VMOVUPS      expShifter<>+0(SB), Y4
-	VFMADD231PS  expLog2e<>+0(SB), Y3, Y4
-	VSUBPS       expShifter<>+0(SB), Y4, Y5
-	VFNMADD231PS expLn2Hi<>+0(SB), Y5, Y3
-	VFNMADD231PS expLn2Lo<>+0(SB), Y5, Y3
-	VMOVUPS      expP0<>+0(SB), Y5
-	VFMADD213PS  expP1<>+0(SB), Y3, Y5
-	VFMADD213PS  expP2<>+0(SB), Y3, Y5
-	VFMADD213PS  expP3<>+0(SB), Y3, Y5
-	VFMADD213PS  expP4<>+0(SB), Y3, Y5
-	VFMADD213PS  expP5<>+0(SB), Y3, Y5
-	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y5
-	VPSUBD       expShifter<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y4, Y3
-	VPSUBD       Y3, Y4, Y4
+	MOVQ         CX, SI
+	NEGQ         SI
+	VMOVDQU      (BX)(SI*4), Y0
+	VMASKMOVPS   (AX)(DX*4), Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VCMPPS       $0x1e, Y1, Y0, Y1
+	VMOVUPS      expLow<>+0(SB), Y2
+	VMAXPS       Y0, Y2, Y2
+	VMOVUPS      expHigh<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMOVUPS      expShifter<>+0(SB), Y3
+	VFMADD231PS  expLog2e<>+0(SB), Y2, Y3
+	VSUBPS       expShifter<>+0(SB), Y3, Y4
+	VFNMADD231PS expLn2Hi<>+0(SB), Y4, Y2
+	VFNMADD231PS expLn2Lo<>+0(SB), Y4, Y2
+	VMOVUPS      expP0<>+0(SB), Y4
+	VFMADD213PS  expP1<>+0(SB), Y2, Y4
+	VFMADD213PS  expP2<>+0(SB), Y2, Y4
+	VFMADD213PS  expP3<>+0(SB), Y2, Y4
+	VFMADD213PS  expP4<>+0(SB), Y2, Y4
+	VFMADD213PS  expP5<>+0(SB), Y2, Y4
+	VMULPS       Y2, Y2, Y5
+	VFMADD213PS  Y2, Y5, Y4
+	VPSUBD       expShifter<>+0(SB), Y3, Y3
+	VPSRAD       $0x01, Y3, Y2
+	VPSUBD       Y2, Y3, Y3
+	VPADDD       expBias<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
 	VPADDD       expBias<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
-	VPADDD       expBias<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y3, Y3
-	VSUBPS       one<>+0(SB), Y3, Y4
-	VFMADD213PS  Y4, Y3, Y5
-	VBLENDVPS    Y2, Y1, Y5, Y1
-	VMASKMOVPS   Y1, Y0, (AX)(DX*4)
+	VMULPS       Y3, Y2, Y2
+	VSUBPS       one<>+0(SB), Y2, Y3
+	VFMADD213PS  Y3, Y2, Y4
+	VBLENDVPS    Y1, Y0, Y4, Y0
+	LEAQ         (AX)(DX*4), AX
+	VMOVAPS      X0, X1
+	TESTQ        $0x00000004, CX
+	JZ           skip4_4
+	VMOVUPS      X1, (AX)
+	VEXTRACTF128 $0x01, Y0, X1
+	ADDQ         $0x10, AX
 
+skip4_4:
+	TESTQ    $0x00000002, CX
+	JZ       skip2_5
+	VMOVLPS  X1, (AX)
+	VMOVHLPS X1, X1, X1
+	ADDQ     $0x08, AX
+
+skip2_5:
+	TESTQ  $0x00000001, CX
+	JZ     skip1_6
+	VMOVSS X1, (AX)
+
+skip1_6:
 done3:
 	VZEROUPPER
 	RET
@@ -1411,43 +1511,63 @@ next2:
 	SUBQ         DX, CX
 	JZ           done3
 	LEAQ         tailLanes<>+32(SB), BX
-	NEGQ         CX
-	VMOVDQU      (BX)(CX*4), Y0
-	VMASKMOVPS   (AX)(DX*4), Y0, Y1
-	VMULPS       seluScale<>+0(SB), Y1, Y2
-	VMOVUPS      expLow<>+0(SB), Y3
-	VMAXPS       Y1, Y3, Y3
-	VMOVUPS      expHigh<>+0(SB), Y4
-	VMINPS       Y3, Y4, Y3
-	VMOVUPS      expShifter<>+0(SB), Y4
-	VFMADD231PS  expLog2e<>+0(SB), Y3, Y4
-	VSUBPS       expShifter<>+0(SB), Y4, Y5
-	VFNMADD231PS expLn2Hi<>+0(SB), Y5, Y3
-	VFNMADD231PS expLn2Lo<>+0(SB), Y5, Y3
-	VMOVUPS      expP0<>+0(SB), Y5
-	VFMADD213PS  expP1<>+0(SB), Y3, Y5
-	VFMADD213PS  expP2<>+0(SB), Y3, Y5
-	VFMADD213PS  expP3<>+0(SB), Y3, Y5
-	VFMADD213PS  expP4<>+0(SB), Y3, Y5
-	VFMADD213PS  expP5<>+0(SB), Y3, Y5
-	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y5
-	VPSUBD       expShifter<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y4, Y3
-	VPSUBD       Y3, Y4, Y4
+	MOVQ         CX, SI
+	NEGQ         SI
+	VMOVDQU      (BX)(SI*4), Y0
+	VMASKMOVPS   (AX)(DX*4), Y0, Y0
+	VMULPS       seluScale<>+0(SB), Y0, Y1
+	VMOVUPS      expLow<>+0(SB), Y2
+	VMAXPS       Y0, Y2, Y2
+	VMOVUPS      expHigh<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMOVUPS      expShifter<>+0(SB), Y3
+	VFMADD231PS  expLog2e<>+0(SB), Y2, Y3
+	VSUBPS       expShifter<>+0(SB), Y3, Y4
+	VFNMADD231PS expLn2Hi<>+0(SB), Y4, Y2
+	VFNMADD231PS expLn2Lo<>+0(SB), Y4, Y2
+	VMOVUPS      expP0<>+0(SB), Y4
+	VFMADD213PS  expP1<>+0(SB), Y2, Y4
+	VFMADD213PS  expP2<>+0(SB), Y2, Y4
+	VFMADD213PS  expP3<>+0(SB), Y2, Y4
+	VFMADD213PS  expP4<>+0(SB), Y2, Y4
+	VFMADD213PS  expP5<>+0(SB), Y2, Y4
+	VMULPS       Y2, Y2, Y5
+	VFMADD213PS  Y2, Y5, Y4
+	VPSUBD       expShifter<>+0(SB), Y3, Y3
+	VPSRAD       $0x01, Y3, Y2
+	VPSUBD       Y2, Y3, Y3
+	VPADDD       expBias<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
 	VPADDD       expBias<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
-	VPADDD       expBias<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y3, Y3
-	VSUBPS       one<>+0(SB), Y3, Y4
-	VFMADD213PS  Y4, Y3, Y5
-	VMULPS       seluScaleAlpha<>+0(SB), Y5, Y5
-	VXORPS       Y3, Y3, Y3
-	VCMPPS       $0x1e, Y3, Y1, Y1
-	VBLENDVPS    Y1, Y2, Y5, Y1
-	VMASKMOVPS   Y1, Y0, (AX)(DX*4)
+	VMULPS       Y3, Y2, Y2
+	VSUBPS       one<>+0(SB), Y2, Y3
+	VFMADD213PS  Y3, Y2, Y4
+	VMULPS       seluScaleAlpha<>+0(SB), Y4, Y4
+	VXORPS       Y2, Y2, Y2
+	VCMPPS       $0x1e, Y2, Y0, Y0
+	VBLENDVPS    Y0, Y1, Y4, Y0
+	LEAQ         (AX)(DX*4), AX
+	VMOVAPS      X0, X1
+	TESTQ        $0x00000004, CX
+	JZ           skip4_4
+	VMOVUPS      X1, (AX)
+	VEXTRACTF128 $0x01, Y0, X1
+	ADDQ         $0x10, AX
 
+skip4_4:
+	TESTQ    $0x00000002, CX
+	JZ       skip2_5
+	VMOVLPS  X1, (AX)
+	VMOVHLPS X1, X1, X1
+	ADDQ     $0x08, AX
+
+skip2_5:
+	TESTQ  $0x00000001, CX
+	JZ     skip1_6
+	VMOVSS X1, (AX)
+
+skip1_6:
 done3:
 	VZEROUPPER
 	RET
@@ -1592,18 +1712,38 @@ loop3:
 	JMP     loop3
 
 next4:
-	SUBQ       SI, BX
-	JZ         done5
-	LEAQ       tailLanes<>+32(SB), DI
-	NEGQ       BX
-	VMOVDQU    (DI)(BX*4), Y0
-	VMASKMOVPS (AX)(SI*4), Y0, Y1
-	VMASKMOVPS (CX)(SI*4), Y0, Y2
-	VXORPS     Y3, Y3, Y3
-	VCMPPS     $0x1e, Y3, Y1, Y1
-	VANDPS     Y2, Y1, Y1
-	VMASKMOVPS Y1, Y0, (DX)(SI*4)
+	SUBQ         SI, BX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), DI
+	MOVQ         BX, R8
+	NEGQ         R8
+	VMOVDQU      (DI)(R8*4), Y0
+	VMASKMOVPS   (AX)(SI*4), Y0, Y1
+	VMASKMOVPS   (CX)(SI*4), Y0, Y0
+	VXORPS       Y2, Y2, Y2
+	VCMPPS       $0x1e, Y2, Y1, Y1
+	VANDPS       Y0, Y1, Y0
+	LEAQ         (DX)(SI*4), AX
+	VMOVAPS      X0, X1
+	TESTQ        $0x00000004, BX
+	JZ           skip4_6
+	VMOVUPS      X1, (AX)
+	VEXTRACTF128 $0x01, Y0, X1
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_7
+	VMOVLPS  X1, (AX)
+	VMOVHLPS X1, X1, X1
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_8
+	VMOVSS X1, (AX)
+
+skip1_8:
 done5:
 	VZEROUPPER
 	RET
@@ -1719,15 +1859,35 @@ next4:
 	SUBQ         SI, BX
 	JZ           done5
 	LEAQ         tailLanes<>+32(SB), DI
-	NEGQ         BX
-	VMOVDQU      (DI)(BX*4), Y0
+	MOVQ         BX, R8
+	NEGQ         R8
+	VMOVDQU      (DI)(R8*4), Y0
 	VMASKMOVPS   (AX)(SI*4), Y0, Y1
-	VMASKMOVPS   (CX)(SI*4), Y0, Y2
-	VMOVUPS      one<>+0(SB), Y3
-	VFNMADD231PS Y1, Y1, Y3
-	VMULPS       Y3, Y2, Y3
-	VMASKMOVPS   Y3, Y0, (DX)(SI*4)
+	VMASKMOVPS   (CX)(SI*4), Y0, Y0
+	VMOVUPS      one<>+0(SB), Y2
+	VFNMADD231PS Y1, Y1, Y2
+	VMULPS       Y2, Y0, Y2
+	LEAQ         (DX)(SI*4), AX
+	VMOVAPS      X2, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
 done5:
 	VZEROUPPER
 	RET
@@ -1843,19 +2003,39 @@ loop3:
 	JMP     loop3
 
 next4:
-	SUBQ       SI, BX
-	JZ         done5
-	LEAQ       tailLanes<>+32(SB), DI
-	NEGQ       BX
-	VMOVDQU    (DI)(BX*4), Y0
-	VMASKMOVPS (AX)(SI*4), Y0, Y1
-	VMASKMOVPS (CX)(SI*4), Y0, Y2
-	VMOVUPS    one<>+0(SB), Y3
-	VSUBPS     Y1, Y3, Y3
-	VMULPS     Y1, Y2, Y2
-	VMULPS     Y3, Y2, Y3
-	VMASKMOVPS Y3, Y0, (DX)(SI*4)
+	SUBQ         SI, BX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), DI
+	MOVQ         BX, R8
+	NEGQ         R8
+	VMOVDQU      (DI)(R8*4), Y0
+	VMASKMOVPS   (AX)(SI*4), Y0, Y1
+	VMASKMOVPS   (CX)(SI*4), Y0, Y0
+	VMOVUPS      one<>+0(SB), Y2
+	VSUBPS       Y1, Y2, Y2
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y2, Y0, Y2
+	LEAQ         (DX)(SI*4), AX
+	VMOVAPS      X2, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
 done5:
 	VZEROUPPER
 	RET
@@ -1981,21 +2161,41 @@ loop3:
 	JMP       loop3
 
 next4:
-	SUBQ       SI, BX
-	JZ         done5
-	LEAQ       tailLanes<>+32(SB), DI
-	NEGQ       BX
-	VMOVDQU    (DI)(BX*4), Y0
-	VMASKMOVPS (AX)(SI*4), Y0, Y1
-	VMASKMOVPS (CX)(SI*4), Y0, Y2
-	VADDPS     one<>+0(SB), Y1, Y3
-	VXORPS     Y4, Y4, Y4
-	VCMPPS     $0x1e, Y4, Y1, Y1
-	VMOVUPS    one<>+0(SB), Y4
-	VBLENDVPS  Y1, Y4, Y3, Y1
-	VMULPS     Y1, Y2, Y1
-	VMASKMOVPS Y1, Y0, (DX)(SI*4)
+	SUBQ         SI, BX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), DI
+	MOVQ         BX, R8
+	NEGQ         R8
+	VMOVDQU      (DI)(R8*4), Y0
+	VMASKMOVPS   (AX)(SI*4), Y0, Y1
+	VMASKMOVPS   (CX)(SI*4), Y0, Y0
+	VADDPS       one<>+0(SB), Y1, Y2
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x1e, Y3, Y1, Y1
+	VMOVUPS      one<>+0(SB), Y3
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VMULPS       Y1, Y0, Y1
+	LEAQ         (DX)(SI*4), AX
+	VMOVAPS      X1, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
 done5:
 	VZEROUPPER
 	RET
@@ -2129,21 +2329,41 @@ loop3:
 	JMP       loop3
 
 next4:
-	SUBQ       SI, BX
-	JZ         done5
-	LEAQ       tailLanes<>+32(SB), DI
-	NEGQ       BX
-	VMOVDQU    (DI)(BX*4), Y0
-	VMASKMOVPS (AX)(SI*4), Y0, Y1
-	VMASKMOVPS (CX)(SI*4), Y0, Y2
-	VADDPS     seluScaleAlpha<>+0(SB), Y1, Y3
-	VXORPS     Y4, Y4, Y4
-	VCMPPS     $0x1e, Y4, Y1, Y1
-	VMOVUPS    seluScale<>+0(SB), Y4
-	VBLENDVPS  Y1, Y4, Y3, Y1
-	VMULPS     Y1, Y2, Y1
-	VMASKMOVPS Y1, Y0, (DX)(SI*4)
+	SUBQ         SI, BX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), DI
+	MOVQ         BX, R8
+	NEGQ         R8
+	VMOVDQU      (DI)(R8*4), Y0
+	VMASKMOVPS   (AX)(SI*4), Y0, Y1
+	VMASKMOVPS   (CX)(SI*4), Y0, Y0
+	VADDPS       seluScaleAlpha<>+0(SB), Y1, Y2
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x1e, Y3, Y1, Y1
+	VMOVUPS      seluScale<>+0(SB), Y3
+	VBLENDVPS    Y1, Y3, Y2, Y1
+	VMULPS       Y1, Y0, Y1
+	LEAQ         (DX)(SI*4), AX
+	VMOVAPS      X1, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
 done5:
 	VZEROUPPER
 	RET
@@ -2297,20 +2517,41 @@ next6:
 	SUBQ       DI, DX
 	JZ         done9
 	LEAQ       tailLanes<>+32(SB), R8
-	NEGQ       DX
-	VMOVDQU    (R8)(DX*4), Y0
+	MOVQ       DX, R9
+	NEGQ       R9
+	VMOVDQU    (R8)(R9*4), Y0
 	VMASKMOVPS (CX)(DI*4), Y0, Y1
 	MOVQ       BX, CX
 	TESTQ      CX, CX
 	JZ         rowsdone10
 
 rows11:
-	VMASKMOVPS (AX)(DI*4), Y0, Y2
-	VADDPS     Y1, Y2, Y2
-	VMASKMOVPS Y2, Y0, (AX)(DI*4)
-	ADDQ       SI, AX
-	DECQ       CX
-	JNZ        rows11
+	VMASKMOVPS   (AX)(DI*4), Y0, Y2
+	VADDPS       Y1, Y2, Y2
+	LEAQ         (AX)(DI*4), BX
+	VMOVAPS      X2, X3
+	TESTQ        $0x00000004, DX
+	JZ           skip4_12
+	VMOVUPS      X3, (BX)
+	VEXTRACTF128 $0x01, Y2, X3
+	ADDQ         $0x10, BX
+
+skip4_12:
+	TESTQ    $0x00000002, DX
+	JZ       skip2_13
+	VMOVLPS  X3, (BX)
+	VMOVHLPS X3, X3, X3
+	ADDQ     $0x08, BX
+
+skip2_13:
+	TESTQ  $0x00000001, DX
+	JZ     skip1_14
+	VMOVSS X3, (BX)
+
+skip1_14:
+	ADDQ SI, AX
+	DECQ CX
+	JNZ  rows11
 
 rowsdone10:
 done9:
@@ -2487,23 +2728,43 @@ next6:
 	SUBQ       DI, DX
 	JZ         done9
 	LEAQ       tailLanes<>+32(SB), R8
-	NEGQ       DX
-	VMOVDQU    (R8)(DX*4), Y0
+	MOVQ       DX, R9
+	NEGQ       R9
+	VMOVDQU    (R8)(R9*4), Y0
 	VMASKMOVPS (CX)(DI*4), Y0, Y1
-	MOVQ       BX, DX
-	TESTQ      DX, DX
+	MOVQ       BX, BX
+	TESTQ      BX, BX
 	JZ         rowsdone10
 
 rows11:
 	VMASKMOVPS (AX)(DI*4), Y0, Y2
 	VADDPS     Y2, Y1, Y1
 	ADDQ       SI, AX
-	DECQ       DX
+	DECQ       BX
 	JNZ        rows11
 
 rowsdone10:
-	VMASKMOVPS Y1, Y0, (CX)(DI*4)
+	LEAQ         (CX)(DI*4), AX
+	VMOVAPS      X1, X0
+	TESTQ        $0x00000004, DX
+	JZ           skip4_12
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	ADDQ         $0x10, AX
 
+skip4_12:
+	TESTQ    $0x00000002, DX
+	JZ       skip2_13
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_13:
+	TESTQ  $0x00000001, DX
+	JZ     skip1_14
+	VMOVSS X0, (AX)
+
+skip1_14:
 done9:
 	VZEROUPPER
 	RET
@@ -2605,7 +2866,7 @@ done9:
 	RET
 
 // func softmaxRowAVX2(z []float32, y []float32, scale float32, dz []float32, probs []float32) (zarg int, yarg int, sum float32, dot float32, ysum float32)
-// Requires: AVX, AVX2, BMI, FMA3, SSE
+// Requires: AVX, AVX2, BMI, FMA3
 TEXT ·softmaxRowAVX2(SB), NOSPLIT, $0-132
 	MOVQ z_base+0(FP), AX
 	MOVQ y_base+24(FP), CX
@@ -2850,21 +3111,21 @@ done18:
 	VADDPS       X1, X4, X4
 	VMOVSHDUP    X4, X1
 	VADDSS       X1, X4, X4
-	MOVSS        X4, sum+120(FP)
+	VMOVSS       X4, sum+120(FP)
 	VEXTRACTF128 $0x01, Y2, X1
 	VADDPS       X1, X2, X1
 	VMOVHLPS     X1, X1, X2
 	VADDPS       X2, X1, X1
 	VMOVSHDUP    X1, X2
 	VADDSS       X2, X1, X1
-	MOVSS        X1, dot+124(FP)
+	VMOVSS       X1, dot+124(FP)
 	VEXTRACTF128 $0x01, Y3, X1
 	VADDPS       X1, X3, X1
 	VMOVHLPS     X1, X1, X2
 	VADDPS       X2, X1, X1
 	VMOVSHDUP    X1, X2
 	VADDSS       X2, X1, X1
-	MOVSS        X1, ysum+128(FP)
+	VMOVSS       X1, ysum+128(FP)
 	MOVQ         BX, DI
 	ORQ          SI, DI
 	JZ           done19
@@ -2872,8 +3133,7 @@ done18:
 	// Probabilities and gradient.
 	VMOVSS       one<>+0(SB), X1
 	VDIVSS       X4, X1, X1
-	MOVSS        scale+48(FP), X2
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS scale+48(FP), Y2
 	VBROADCASTSS X1, Y1
 	XORQ         DI, DI
 	MOVQ         DX, R8
@@ -2931,10 +3191,11 @@ next21:
 	SUBQ         DI, DX
 	JZ           done24
 	LEAQ         tailLanes<>+32(SB), R8
-	NEGQ         DX
-	VMOVDQU      (R8)(DX*4), Y3
+	MOVQ         DX, R9
+	NEGQ         R9
+	VMOVDQU      (R8)(R9*4), Y3
 	VMASKMOVPS   (AX)(DI*4), Y3, Y4
-	VMASKMOVPS   (CX)(DI*4), Y3, Y5
+	VMASKMOVPS   (CX)(DI*4), Y3, Y3
 	VSUBPS       Y0, Y4, Y4
 	VMOVUPS      expLow<>+0(SB), Y0
 	VMAXPS       Y4, Y0, Y0
@@ -2942,17 +3203,17 @@ next21:
 	VMINPS       Y0, Y4, Y0
 	VMOVUPS      expShifter<>+0(SB), Y4
 	VFMADD231PS  expLog2e<>+0(SB), Y0, Y4
-	VSUBPS       expShifter<>+0(SB), Y4, Y6
-	VFNMADD231PS expLn2Hi<>+0(SB), Y6, Y0
-	VFNMADD231PS expLn2Lo<>+0(SB), Y6, Y0
-	VMOVUPS      expP0<>+0(SB), Y6
-	VFMADD213PS  expP1<>+0(SB), Y0, Y6
-	VFMADD213PS  expP2<>+0(SB), Y0, Y6
-	VFMADD213PS  expP3<>+0(SB), Y0, Y6
-	VFMADD213PS  expP4<>+0(SB), Y0, Y6
-	VFMADD213PS  expP5<>+0(SB), Y0, Y6
-	VMULPS       Y0, Y0, Y7
-	VFMADD213PS  Y0, Y7, Y6
+	VSUBPS       expShifter<>+0(SB), Y4, Y5
+	VFNMADD231PS expLn2Hi<>+0(SB), Y5, Y0
+	VFNMADD231PS expLn2Lo<>+0(SB), Y5, Y0
+	VMOVUPS      expP0<>+0(SB), Y5
+	VFMADD213PS  expP1<>+0(SB), Y0, Y5
+	VFMADD213PS  expP2<>+0(SB), Y0, Y5
+	VFMADD213PS  expP3<>+0(SB), Y0, Y5
+	VFMADD213PS  expP4<>+0(SB), Y0, Y5
+	VFMADD213PS  expP5<>+0(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  Y0, Y6, Y5
 	VPSUBD       expShifter<>+0(SB), Y4, Y4
 	VPSRAD       $0x01, Y4, Y0
 	VPSUBD       Y0, Y4, Y4
@@ -2960,20 +3221,58 @@ next21:
 	VPSLLD       $0x17, Y0, Y0
 	VPADDD       expBias<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
-	VFMADD213PS  Y0, Y0, Y6
-	VMULPS       Y4, Y6, Y6
-	VMULPS       Y1, Y6, Y6
+	VFMADD213PS  Y0, Y0, Y5
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y1, Y5, Y5
 	TESTQ        SI, SI
 	JZ           noprobs25
-	VMASKMOVPS   Y6, Y3, (SI)(DI*4)
+	LEAQ         (SI)(DI*4), AX
+	VMOVAPS      X5, X0
+	TESTQ        $0x00000004, DX
+	JZ           skip4_27
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	ADDQ         $0x10, AX
 
+skip4_27:
+	TESTQ    $0x00000002, DX
+	JZ       skip2_28
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_28:
+	TESTQ  $0x00000001, DX
+	JZ     skip1_29
+	VMOVSS X0, (AX)
+
+skip1_29:
 noprobs25:
-	TESTQ      BX, BX
-	JZ         nodz26
-	VSUBPS     Y5, Y6, Y6
-	VMULPS     Y2, Y6, Y6
-	VMASKMOVPS Y6, Y3, (BX)(DI*4)
+	TESTQ        BX, BX
+	JZ           nodz26
+	VSUBPS       Y3, Y5, Y5
+	VMULPS       Y2, Y5, Y5
+	LEAQ         (BX)(DI*4), AX
+	VMOVAPS      X5, X0
+	TESTQ        $0x00000004, DX
+	JZ           skip4_30
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	ADDQ         $0x10, AX
 
+skip4_30:
+	TESTQ    $0x00000002, DX
+	JZ       skip2_31
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_31:
+	TESTQ  $0x00000001, DX
+	JZ     skip1_32
+	VMOVSS X0, (AX)
+
+skip1_32:
 nodz26:
 done24:
 done19:
@@ -2981,7 +3280,7 @@ done19:
 	RET
 
 // func softmaxRowAVX512(z []float32, y []float32, scale float32, dz []float32, probs []float32) (zarg int, yarg int, sum float32, dot float32, ysum float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI, BMI2
 TEXT ·softmaxRowAVX512(SB), NOSPLIT, $0-132
 	MOVQ z_base+0(FP), AX
 	MOVQ y_base+24(FP), CX
@@ -3230,7 +3529,7 @@ done18:
 	VADDPS        X4, X1, X1
 	VMOVSHDUP     X1, X4
 	VADDSS        X4, X1, X1
-	MOVSS         X1, sum+120(FP)
+	VMOVSS        X1, sum+120(FP)
 	VEXTRACTF64X4 $0x01, Z2, Y4
 	VADDPS        Y4, Y2, Y4
 	VEXTRACTF32X4 $0x01, Y4, X2
@@ -3239,7 +3538,7 @@ done18:
 	VADDPS        X4, X2, X2
 	VMOVSHDUP     X2, X4
 	VADDSS        X4, X2, X2
-	MOVSS         X2, dot+124(FP)
+	VMOVSS        X2, dot+124(FP)
 	VEXTRACTF64X4 $0x01, Z3, Y2
 	VADDPS        Y2, Y3, Y2
 	VEXTRACTF32X4 $0x01, Y2, X3
@@ -3248,7 +3547,7 @@ done18:
 	VADDPS        X2, X3, X3
 	VMOVSHDUP     X3, X2
 	VADDSS        X2, X3, X3
-	MOVSS         X3, ysum+128(FP)
+	VMOVSS        X3, ysum+128(FP)
 	MOVQ          BX, DI
 	ORQ           SI, DI
 	JZ            done19
@@ -3256,8 +3555,7 @@ done18:
 	// Probabilities and gradient.
 	VMOVSS       one<>+0(SB), X2
 	VDIVSS       X1, X2, X2
-	MOVSS        scale+48(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS scale+48(FP), Z1
 	VBROADCASTSS X2, Z2
 	XORQ         DI, DI
 	MOVQ         DX, R8
@@ -3365,13 +3663,12 @@ done19:
 	RET
 
 // func sgdAVX2(w []float32, g []float32, lr float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·sgdAVX2(SB), NOSPLIT, $0-52
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         w_len+8(FP), DX
-	MOVSS        lr+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS lr+48(FP), Y0
 	XORQ         BX, BX
 	MOVQ         DX, SI
 	SUBQ         $0x00000010, SI
@@ -3408,25 +3705,44 @@ next4:
 	SUBQ         BX, DX
 	JZ           done5
 	LEAQ         tailLanes<>+32(SB), SI
-	NEGQ         DX
-	VMOVDQU      (SI)(DX*4), Y1
+	MOVQ         DX, DI
+	NEGQ         DI
+	VMOVDQU      (SI)(DI*4), Y1
 	VMASKMOVPS   (AX)(BX*4), Y1, Y2
-	VMASKMOVPS   (CX)(BX*4), Y1, Y3
-	VFNMADD231PS Y3, Y0, Y2
-	VMASKMOVPS   Y2, Y1, (AX)(BX*4)
+	VMASKMOVPS   (CX)(BX*4), Y1, Y1
+	VFNMADD231PS Y1, Y0, Y2
+	LEAQ         (AX)(BX*4), AX
+	VMOVAPS      X2, X0
+	TESTQ        $0x00000004, DX
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, DX
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, DX
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
 done5:
 	VZEROUPPER
 	RET
 
 // func sgdAVX512(w []float32, g []float32, lr float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·sgdAVX512(SB), NOSPLIT, $0-52
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         w_len+8(FP), DX
-	MOVSS        lr+48(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS lr+48(FP), Z0
 	XORQ         BX, BX
 	MOVQ         DX, SI
 	SUBQ         $0x00000020, SI
@@ -3475,16 +3791,14 @@ done5:
 	RET
 
 // func sgdMomentumAVX2(w []float32, g []float32, v []float32, lr float32, momentum float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·sgdMomentumAVX2(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         v_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        momentum+76(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS lr+72(FP), Y0
+	VBROADCASTSS momentum+76(FP), Y1
 	XORQ         SI, SI
 	MOVQ         BX, DI
 	SUBQ         $0x00000010, DI
@@ -3530,35 +3844,73 @@ loop3:
 	JMP         loop3
 
 next4:
-	SUBQ        SI, BX
-	JZ          done5
-	LEAQ        tailLanes<>+32(SB), DI
-	NEGQ        BX
-	VMOVDQU     (DI)(BX*4), Y2
-	VMASKMOVPS  (AX)(SI*4), Y2, Y3
-	VMASKMOVPS  (CX)(SI*4), Y2, Y4
-	VMASKMOVPS  (DX)(SI*4), Y2, Y5
-	VMULPS      Y0, Y4, Y4
-	VFMSUB213PS Y4, Y1, Y5
-	VADDPS      Y5, Y3, Y3
-	VMASKMOVPS  Y3, Y2, (AX)(SI*4)
-	VMASKMOVPS  Y5, Y2, (DX)(SI*4)
+	SUBQ         SI, BX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), DI
+	MOVQ         BX, R8
+	NEGQ         R8
+	VMOVDQU      (DI)(R8*4), Y2
+	VMASKMOVPS   (AX)(SI*4), Y2, Y3
+	VMASKMOVPS   (CX)(SI*4), Y2, Y4
+	VMASKMOVPS   (DX)(SI*4), Y2, Y2
+	VMULPS       Y0, Y4, Y4
+	VFMSUB213PS  Y4, Y1, Y2
+	VADDPS       Y2, Y3, Y3
+	LEAQ         (AX)(SI*4), AX
+	VMOVAPS      X3, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
+	LEAQ         (DX)(SI*4), AX
+	VMOVAPS      X2, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_9
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	ADDQ         $0x10, AX
+
+skip4_9:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_10
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_10:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_11
+	VMOVSS X0, (AX)
+
+skip1_11:
 done5:
 	VZEROUPPER
 	RET
 
 // func sgdMomentumAVX512(w []float32, g []float32, v []float32, lr float32, momentum float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·sgdMomentumAVX512(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         v_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        momentum+76(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS lr+72(FP), Z0
+	VBROADCASTSS momentum+76(FP), Z1
 	XORQ         SI, SI
 	MOVQ         BX, DI
 	SUBQ         $0x00000020, DI
@@ -3623,16 +3975,14 @@ done5:
 	RET
 
 // func sgdNesterovAVX2(w []float32, g []float32, v []float32, lr float32, momentum float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·sgdNesterovAVX2(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         v_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        momentum+76(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS lr+72(FP), Y0
+	VBROADCASTSS momentum+76(FP), Y1
 	XORQ         SI, SI
 	MOVQ         BX, DI
 	SUBQ         $0x00000010, DI
@@ -3681,36 +4031,74 @@ loop3:
 	JMP         loop3
 
 next4:
-	SUBQ        SI, BX
-	JZ          done5
-	LEAQ        tailLanes<>+32(SB), DI
-	NEGQ        BX
-	VMOVDQU     (DI)(BX*4), Y2
-	VMASKMOVPS  (AX)(SI*4), Y2, Y3
-	VMASKMOVPS  (CX)(SI*4), Y2, Y4
-	VMASKMOVPS  (DX)(SI*4), Y2, Y5
-	VMULPS      Y0, Y4, Y4
-	VFMSUB213PS Y4, Y1, Y5
-	VFMSUB231PS Y5, Y1, Y4
-	VADDPS      Y4, Y3, Y3
-	VMASKMOVPS  Y3, Y2, (AX)(SI*4)
-	VMASKMOVPS  Y5, Y2, (DX)(SI*4)
+	SUBQ         SI, BX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), DI
+	MOVQ         BX, R8
+	NEGQ         R8
+	VMOVDQU      (DI)(R8*4), Y2
+	VMASKMOVPS   (AX)(SI*4), Y2, Y3
+	VMASKMOVPS   (CX)(SI*4), Y2, Y4
+	VMASKMOVPS   (DX)(SI*4), Y2, Y2
+	VMULPS       Y0, Y4, Y4
+	VFMSUB213PS  Y4, Y1, Y2
+	VFMSUB231PS  Y2, Y1, Y4
+	VADDPS       Y4, Y3, Y3
+	LEAQ         (AX)(SI*4), AX
+	VMOVAPS      X3, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
+	LEAQ         (DX)(SI*4), AX
+	VMOVAPS      X2, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_9
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	ADDQ         $0x10, AX
+
+skip4_9:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_10
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_10:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_11
+	VMOVSS X0, (AX)
+
+skip1_11:
 done5:
 	VZEROUPPER
 	RET
 
 // func sgdNesterovAVX512(w []float32, g []float32, v []float32, lr float32, momentum float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·sgdNesterovAVX512(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         v_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        momentum+76(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS lr+72(FP), Z0
+	VBROADCASTSS momentum+76(FP), Z1
 	XORQ         SI, SI
 	MOVQ         BX, DI
 	SUBQ         $0x00000020, DI
@@ -3779,21 +4167,17 @@ done5:
 	RET
 
 // func adamAVX2(w []float32, g []float32, m []float32, v []float32, alpha float32, oneMinusBeta1 float32, oneMinusBeta2 float32, eps float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·adamAVX2(SB), NOSPLIT, $0-112
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         m_base+48(FP), DX
 	MOVQ         v_base+72(FP), BX
 	MOVQ         w_len+8(FP), SI
-	MOVSS        alpha+96(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        oneMinusBeta1+100(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        oneMinusBeta2+104(FP), X2
-	VBROADCASTSS X2, Y2
-	MOVSS        eps+108(FP), X3
-	VBROADCASTSS X3, Y3
+	VBROADCASTSS alpha+96(FP), Y0
+	VBROADCASTSS oneMinusBeta1+100(FP), Y1
+	VBROADCASTSS oneMinusBeta2+104(FP), Y2
+	VBROADCASTSS eps+108(FP), Y3
 	XORQ         DI, DI
 	MOVQ         SI, R8
 	SUBQ         $0x00000010, R8
@@ -3863,48 +4247,104 @@ loop3:
 	JMP         loop3
 
 next4:
-	SUBQ        DI, SI
-	JZ          done5
-	LEAQ        tailLanes<>+32(SB), R8
-	NEGQ        SI
-	VMOVDQU     (R8)(SI*4), Y4
-	VMASKMOVPS  (AX)(DI*4), Y4, Y5
-	VMASKMOVPS  (CX)(DI*4), Y4, Y6
-	VMASKMOVPS  (DX)(DI*4), Y4, Y7
-	VMASKMOVPS  (BX)(DI*4), Y4, Y8
-	VSUBPS      Y7, Y6, Y9
-	VFMADD231PS Y1, Y9, Y7
-	VFMSUB213PS Y8, Y6, Y6
-	VFMADD231PS Y2, Y6, Y8
-	VSQRTPS     Y8, Y9
-	VADDPS      Y3, Y9, Y9
-	VMULPS      Y0, Y7, Y6
-	VDIVPS      Y9, Y6, Y6
-	VSUBPS      Y6, Y5, Y5
-	VMASKMOVPS  Y5, Y4, (AX)(DI*4)
-	VMASKMOVPS  Y7, Y4, (DX)(DI*4)
-	VMASKMOVPS  Y8, Y4, (BX)(DI*4)
+	SUBQ         DI, SI
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), R8
+	MOVQ         SI, R9
+	NEGQ         R9
+	VMOVDQU      (R8)(R9*4), Y4
+	VMASKMOVPS   (AX)(DI*4), Y4, Y5
+	VMASKMOVPS   (CX)(DI*4), Y4, Y6
+	VMASKMOVPS   (DX)(DI*4), Y4, Y7
+	VMASKMOVPS   (BX)(DI*4), Y4, Y4
+	VSUBPS       Y7, Y6, Y8
+	VFMADD231PS  Y1, Y8, Y7
+	VFMSUB213PS  Y4, Y6, Y6
+	VFMADD231PS  Y2, Y6, Y4
+	VSQRTPS      Y4, Y8
+	VADDPS       Y3, Y8, Y8
+	VMULPS       Y0, Y7, Y6
+	VDIVPS       Y8, Y6, Y6
+	VSUBPS       Y6, Y5, Y5
+	LEAQ         (AX)(DI*4), AX
+	VMOVAPS      X5, X0
+	TESTQ        $0x00000004, SI
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, SI
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, SI
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
+	LEAQ         (DX)(DI*4), AX
+	VMOVAPS      X7, X0
+	TESTQ        $0x00000004, SI
+	JZ           skip4_9
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y7, X0
+	ADDQ         $0x10, AX
+
+skip4_9:
+	TESTQ    $0x00000002, SI
+	JZ       skip2_10
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_10:
+	TESTQ  $0x00000001, SI
+	JZ     skip1_11
+	VMOVSS X0, (AX)
+
+skip1_11:
+	LEAQ         (BX)(DI*4), AX
+	VMOVAPS      X4, X0
+	TESTQ        $0x00000004, SI
+	JZ           skip4_12
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	ADDQ         $0x10, AX
+
+skip4_12:
+	TESTQ    $0x00000002, SI
+	JZ       skip2_13
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_13:
+	TESTQ  $0x00000001, SI
+	JZ     skip1_14
+	VMOVSS X0, (AX)
+
+skip1_14:
 done5:
 	VZEROUPPER
 	RET
 
 // func adamAVX512(w []float32, g []float32, m []float32, v []float32, alpha float32, oneMinusBeta1 float32, oneMinusBeta2 float32, eps float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·adamAVX512(SB), NOSPLIT, $0-112
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         m_base+48(FP), DX
 	MOVQ         v_base+72(FP), BX
 	MOVQ         w_len+8(FP), SI
-	MOVSS        alpha+96(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        oneMinusBeta1+100(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        oneMinusBeta2+104(FP), X2
-	VBROADCASTSS X2, Z2
-	MOVSS        eps+108(FP), X3
-	VBROADCASTSS X3, Z3
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS oneMinusBeta1+100(FP), Z1
+	VBROADCASTSS oneMinusBeta2+104(FP), Z2
+	VBROADCASTSS eps+108(FP), Z3
 	XORQ         DI, DI
 	MOVQ         SI, R8
 	SUBQ         $0x00000020, R8
@@ -4001,20 +4441,16 @@ done5:
 	RET
 
 // func rmspropAVX2(w []float32, g []float32, v []float32, lr float32, rho float32, oneMinusRho float32, eps float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·rmspropAVX2(SB), NOSPLIT, $0-88
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         v_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        rho+76(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        oneMinusRho+80(FP), X2
-	VBROADCASTSS X2, Y2
-	MOVSS        eps+84(FP), X3
-	VBROADCASTSS X3, Y3
+	VBROADCASTSS lr+72(FP), Y0
+	VBROADCASTSS rho+76(FP), Y1
+	VBROADCASTSS oneMinusRho+80(FP), Y2
+	VBROADCASTSS eps+84(FP), Y3
 	XORQ         SI, SI
 	MOVQ         BX, DI
 	SUBQ         $0x00000010, DI
@@ -4075,44 +4511,80 @@ loop3:
 	JMP         loop3
 
 next4:
-	SUBQ        SI, BX
-	JZ          done5
-	LEAQ        tailLanes<>+32(SB), DI
-	NEGQ        BX
-	VMOVDQU     (DI)(BX*4), Y4
-	VMASKMOVPS  (AX)(SI*4), Y4, Y5
-	VMASKMOVPS  (CX)(SI*4), Y4, Y6
-	VMASKMOVPS  (DX)(SI*4), Y4, Y7
-	VMULPS      Y2, Y6, Y2
-	VMULPS      Y6, Y2, Y2
-	VFMADD213PS Y2, Y1, Y7
-	VADDPS      Y3, Y7, Y2
-	VSQRTPS     Y2, Y2
-	VMULPS      Y0, Y6, Y6
-	VDIVPS      Y2, Y6, Y6
-	VSUBPS      Y6, Y5, Y5
-	VMASKMOVPS  Y5, Y4, (AX)(SI*4)
-	VMASKMOVPS  Y7, Y4, (DX)(SI*4)
+	SUBQ         SI, BX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), DI
+	MOVQ         BX, R8
+	NEGQ         R8
+	VMOVDQU      (DI)(R8*4), Y4
+	VMASKMOVPS   (AX)(SI*4), Y4, Y5
+	VMASKMOVPS   (CX)(SI*4), Y4, Y6
+	VMASKMOVPS   (DX)(SI*4), Y4, Y4
+	VMULPS       Y2, Y6, Y2
+	VMULPS       Y6, Y2, Y2
+	VFMADD213PS  Y2, Y1, Y4
+	VADDPS       Y3, Y4, Y2
+	VSQRTPS      Y2, Y2
+	VMULPS       Y0, Y6, Y6
+	VDIVPS       Y2, Y6, Y6
+	VSUBPS       Y6, Y5, Y5
+	LEAQ         (AX)(SI*4), AX
+	VMOVAPS      X5, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
+	LEAQ         (DX)(SI*4), AX
+	VMOVAPS      X4, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_9
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	ADDQ         $0x10, AX
+
+skip4_9:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_10
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_10:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_11
+	VMOVSS X0, (AX)
+
+skip1_11:
 done5:
 	VZEROUPPER
 	RET
 
 // func rmspropAVX512(w []float32, g []float32, v []float32, lr float32, rho float32, oneMinusRho float32, eps float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·rmspropAVX512(SB), NOSPLIT, $0-88
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         v_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rho+76(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        oneMinusRho+80(FP), X2
-	VBROADCASTSS X2, Z2
-	MOVSS        eps+84(FP), X3
-	VBROADCASTSS X3, Z3
+	VBROADCASTSS lr+72(FP), Z0
+	VBROADCASTSS rho+76(FP), Z1
+	VBROADCASTSS oneMinusRho+80(FP), Z2
+	VBROADCASTSS eps+84(FP), Z3
 	XORQ         SI, SI
 	MOVQ         BX, DI
 	SUBQ         $0x00000020, DI
@@ -4197,16 +4669,14 @@ done5:
 	RET
 
 // func adagradAVX2(w []float32, g []float32, acc []float32, lr float32, eps float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·adagradAVX2(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         acc_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        eps+76(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS lr+72(FP), Y0
+	VBROADCASTSS eps+76(FP), Y1
 	XORQ         SI, SI
 	MOVQ         BX, DI
 	SUBQ         $0x00000010, DI
@@ -4261,38 +4731,76 @@ loop3:
 	JMP         loop3
 
 next4:
-	SUBQ        SI, BX
-	JZ          done5
-	LEAQ        tailLanes<>+32(SB), DI
-	NEGQ        BX
-	VMOVDQU     (DI)(BX*4), Y2
-	VMASKMOVPS  (AX)(SI*4), Y2, Y3
-	VMASKMOVPS  (CX)(SI*4), Y2, Y4
-	VMASKMOVPS  (DX)(SI*4), Y2, Y5
-	VFMADD231PS Y4, Y4, Y5
-	VADDPS      Y1, Y5, Y1
-	VSQRTPS     Y1, Y1
-	VMULPS      Y0, Y4, Y4
-	VDIVPS      Y1, Y4, Y4
-	VSUBPS      Y4, Y3, Y3
-	VMASKMOVPS  Y3, Y2, (AX)(SI*4)
-	VMASKMOVPS  Y5, Y2, (DX)(SI*4)
+	SUBQ         SI, BX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), DI
+	MOVQ         BX, R8
+	NEGQ         R8
+	VMOVDQU      (DI)(R8*4), Y2
+	VMASKMOVPS   (AX)(SI*4), Y2, Y3
+	VMASKMOVPS   (CX)(SI*4), Y2, Y4
+	VMASKMOVPS   (DX)(SI*4), Y2, Y2
+	VFMADD231PS  Y4, Y4, Y2
+	VADDPS       Y1, Y2, Y1
+	VSQRTPS      Y1, Y1
+	VMULPS       Y0, Y4, Y4
+	VDIVPS       Y1, Y4, Y4
+	VSUBPS       Y4, Y3, Y3
+	LEAQ         (AX)(SI*4), AX
+	VMOVAPS      X3, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y3, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
+	LEAQ         (DX)(SI*4), AX
+	VMOVAPS      X2, X0
+	TESTQ        $0x00000004, BX
+	JZ           skip4_9
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y2, X0
+	ADDQ         $0x10, AX
+
+skip4_9:
+	TESTQ    $0x00000002, BX
+	JZ       skip2_10
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_10:
+	TESTQ  $0x00000001, BX
+	JZ     skip1_11
+	VMOVSS X0, (AX)
+
+skip1_11:
 done5:
 	VZEROUPPER
 	RET
 
 // func adagradAVX512(w []float32, g []float32, acc []float32, lr float32, eps float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·adagradAVX512(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         acc_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        eps+76(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS lr+72(FP), Z0
+	VBROADCASTSS eps+76(FP), Z1
 	XORQ         SI, SI
 	MOVQ         BX, DI
 	SUBQ         $0x00000020, DI
@@ -4369,21 +4877,17 @@ done5:
 	RET
 
 // func adadeltaAVX2(w []float32, g []float32, eg []float32, edx []float32, lr float32, rho float32, oneMinusRho float32, eps float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·adadeltaAVX2(SB), NOSPLIT, $0-112
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         eg_base+48(FP), DX
 	MOVQ         edx_base+72(FP), BX
 	MOVQ         w_len+8(FP), SI
-	MOVSS        lr+96(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        rho+100(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        oneMinusRho+104(FP), X2
-	VBROADCASTSS X2, Y2
-	MOVSS        eps+108(FP), X3
-	VBROADCASTSS X3, Y3
+	VBROADCASTSS lr+96(FP), Y0
+	VBROADCASTSS rho+100(FP), Y1
+	VBROADCASTSS oneMinusRho+104(FP), Y2
+	VBROADCASTSS eps+108(FP), Y3
 	XORQ         DI, DI
 	MOVQ         SI, R8
 	SUBQ         $0x00000010, R8
@@ -4468,49 +4972,105 @@ next4:
 	SUBQ         DI, SI
 	JZ           done5
 	LEAQ         tailLanes<>+32(SB), R8
-	NEGQ         SI
-	VMOVDQU      (R8)(SI*4), Y4
+	MOVQ         SI, R9
+	NEGQ         R9
+	VMOVDQU      (R8)(R9*4), Y4
 	VMASKMOVPS   (AX)(DI*4), Y4, Y5
 	VMASKMOVPS   (CX)(DI*4), Y4, Y6
 	VMASKMOVPS   (DX)(DI*4), Y4, Y7
-	VMASKMOVPS   (BX)(DI*4), Y4, Y8
-	VMULPS       Y2, Y6, Y9
-	VMULPS       Y6, Y9, Y9
-	VFMADD213PS  Y9, Y1, Y7
-	VADDPS       Y3, Y7, Y9
-	VSQRTPS      Y9, Y9
-	VADDPS       Y3, Y8, Y3
+	VMASKMOVPS   (BX)(DI*4), Y4, Y4
+	VMULPS       Y2, Y6, Y8
+	VMULPS       Y6, Y8, Y8
+	VFMADD213PS  Y8, Y1, Y7
+	VADDPS       Y3, Y7, Y8
+	VSQRTPS      Y8, Y8
+	VADDPS       Y3, Y4, Y3
 	VSQRTPS      Y3, Y3
-	VDIVPS       Y9, Y3, Y3
+	VDIVPS       Y8, Y3, Y3
 	VMULPS       Y6, Y3, Y3
-	VMULPS       Y2, Y3, Y9
-	VMULPS       Y3, Y9, Y9
-	VFMADD213PS  Y9, Y1, Y8
+	VMULPS       Y2, Y3, Y8
+	VMULPS       Y3, Y8, Y8
+	VFMADD213PS  Y8, Y1, Y4
 	VFNMADD231PS Y3, Y0, Y5
-	VMASKMOVPS   Y5, Y4, (AX)(DI*4)
-	VMASKMOVPS   Y7, Y4, (DX)(DI*4)
-	VMASKMOVPS   Y8, Y4, (BX)(DI*4)
+	LEAQ         (AX)(DI*4), AX
+	VMOVAPS      X5, X0
+	TESTQ        $0x00000004, SI
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y5, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, SI
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, SI
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
+	LEAQ         (DX)(DI*4), AX
+	VMOVAPS      X7, X0
+	TESTQ        $0x00000004, SI
+	JZ           skip4_9
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y7, X0
+	ADDQ         $0x10, AX
+
+skip4_9:
+	TESTQ    $0x00000002, SI
+	JZ       skip2_10
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_10:
+	TESTQ  $0x00000001, SI
+	JZ     skip1_11
+	VMOVSS X0, (AX)
+
+skip1_11:
+	LEAQ         (BX)(DI*4), AX
+	VMOVAPS      X4, X0
+	TESTQ        $0x00000004, SI
+	JZ           skip4_12
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	ADDQ         $0x10, AX
+
+skip4_12:
+	TESTQ    $0x00000002, SI
+	JZ       skip2_13
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_13:
+	TESTQ  $0x00000001, SI
+	JZ     skip1_14
+	VMOVSS X0, (AX)
+
+skip1_14:
 done5:
 	VZEROUPPER
 	RET
 
 // func adadeltaAVX512(w []float32, g []float32, eg []float32, edx []float32, lr float32, rho float32, oneMinusRho float32, eps float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·adadeltaAVX512(SB), NOSPLIT, $0-112
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         eg_base+48(FP), DX
 	MOVQ         edx_base+72(FP), BX
 	MOVQ         w_len+8(FP), SI
-	MOVSS        lr+96(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rho+100(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        oneMinusRho+104(FP), X2
-	VBROADCASTSS X2, Z2
-	MOVSS        eps+108(FP), X3
-	VBROADCASTSS X3, Z3
+	VBROADCASTSS lr+96(FP), Z0
+	VBROADCASTSS rho+100(FP), Z1
+	VBROADCASTSS oneMinusRho+104(FP), Z2
+	VBROADCASTSS eps+108(FP), Z3
 	XORQ         DI, DI
 	MOVQ         SI, R8
 	SUBQ         $0x00000020, R8
@@ -4623,7 +5183,7 @@ done5:
 	RET
 
 // func absSqSumAVX2(x []float32) (abs float32, sq float32)
-// Requires: AVX, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·absSqSumAVX2(SB), NOSPLIT, $0-32
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
@@ -4683,19 +5243,19 @@ done5:
 	VADDPS       X0, X2, X2
 	VMOVSHDUP    X2, X0
 	VADDSS       X0, X2, X2
-	MOVSS        X2, abs+24(FP)
+	VMOVSS       X2, abs+24(FP)
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPS       X0, X1, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X1, X0, X0
 	VMOVSHDUP    X0, X1
 	VADDSS       X1, X0, X0
-	MOVSS        X0, sq+28(FP)
+	VMOVSS       X0, sq+28(FP)
 	VZEROUPPER
 	RET
 
 // func absSqSumAVX512(x []float32) (abs float32, sq float32)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·absSqSumAVX512(SB), NOSPLIT, $0-32
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
@@ -4757,7 +5317,7 @@ done5:
 	VADDPS        X2, X0, X0
 	VMOVSHDUP     X0, X2
 	VADDSS        X2, X0, X0
-	MOVSS         X0, abs+24(FP)
+	VMOVSS        X0, abs+24(FP)
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VADDPS        Y0, Y1, Y0
 	VEXTRACTF32X4 $0x01, Y0, X1
@@ -4766,20 +5326,18 @@ done5:
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDSS        X0, X1, X1
-	MOVSS         X1, sq+28(FP)
+	VMOVSS        X1, sq+28(FP)
 	VZEROUPPER
 	RET
 
 // func addL1L2GradAVX2(x []float32, g []float32, l1 float32, twoL2 float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·addL1L2GradAVX2(SB), NOSPLIT, $0-56
 	MOVQ         x_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         x_len+8(FP), DX
-	MOVSS        l1+48(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        twoL2+52(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS l1+48(FP), Y0
+	VBROADCASTSS twoL2+52(FP), Y1
 	XORQ         BX, BX
 	MOVQ         DX, SI
 	SUBQ         $0x00000010, SI
@@ -4831,36 +5389,54 @@ loop3:
 	JMP         loop3
 
 next4:
-	SUBQ        BX, DX
-	JZ          done5
-	LEAQ        tailLanes<>+32(SB), SI
-	NEGQ        DX
-	VMOVDQU     (SI)(DX*4), Y2
-	VMASKMOVPS  (AX)(BX*4), Y2, Y3
-	VANDPS      signMask<>+0(SB), Y3, Y4
-	VORPS       Y0, Y4, Y4
-	VXORPS      Y0, Y0, Y0
-	VCMPPS      $0x04, Y0, Y3, Y0
-	VANDPS      Y4, Y0, Y0
-	VFMADD231PS Y1, Y3, Y0
-	VMASKMOVPS  (CX)(BX*4), Y2, Y1
-	VADDPS      Y1, Y0, Y0
-	VMASKMOVPS  Y0, Y2, (CX)(BX*4)
+	SUBQ         BX, DX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), SI
+	MOVQ         DX, DI
+	NEGQ         DI
+	VMOVDQU      (SI)(DI*4), Y2
+	VMASKMOVPS   (AX)(BX*4), Y2, Y3
+	VANDPS       signMask<>+0(SB), Y3, Y4
+	VORPS        Y0, Y4, Y4
+	VXORPS       Y0, Y0, Y0
+	VCMPPS       $0x04, Y0, Y3, Y0
+	VANDPS       Y4, Y0, Y0
+	VFMADD231PS  Y1, Y3, Y0
+	VMASKMOVPS   (CX)(BX*4), Y2, Y1
+	VADDPS       Y1, Y0, Y0
+	LEAQ         (CX)(BX*4), AX
+	VMOVAPS      X0, X1
+	TESTQ        $0x00000004, DX
+	JZ           skip4_6
+	VMOVUPS      X1, (AX)
+	VEXTRACTF128 $0x01, Y0, X1
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, DX
+	JZ       skip2_7
+	VMOVLPS  X1, (AX)
+	VMOVHLPS X1, X1, X1
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, DX
+	JZ     skip1_8
+	VMOVSS X1, (AX)
+
+skip1_8:
 done5:
 	VZEROUPPER
 	RET
 
 // func addL1L2GradAVX512(x []float32, g []float32, l1 float32, twoL2 float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·addL1L2GradAVX512(SB), NOSPLIT, $0-56
 	MOVQ         x_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         x_len+8(FP), DX
-	MOVSS        l1+48(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        twoL2+52(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS l1+48(FP), Z0
+	VBROADCASTSS twoL2+52(FP), Z1
 	XORQ         BX, BX
 	MOVQ         DX, SI
 	SUBQ         $0x00000020, SI
@@ -4971,16 +5547,36 @@ loop3:
 	JMP     loop3
 
 next4:
-	SUBQ       BX, DX
-	JZ         done5
-	LEAQ       tailLanes<>+32(SB), SI
-	NEGQ       DX
-	VMOVDQU    (SI)(DX*4), Y0
-	VMASKMOVPS (AX)(BX*4), Y0, Y1
-	VMASKMOVPS (CX)(BX*4), Y0, Y2
-	VMULPS     Y2, Y1, Y1
-	VMASKMOVPS Y1, Y0, (AX)(BX*4)
+	SUBQ         BX, DX
+	JZ           done5
+	LEAQ         tailLanes<>+32(SB), SI
+	MOVQ         DX, DI
+	NEGQ         DI
+	VMOVDQU      (SI)(DI*4), Y0
+	VMASKMOVPS   (AX)(BX*4), Y0, Y1
+	VMASKMOVPS   (CX)(BX*4), Y0, Y0
+	VMULPS       Y0, Y1, Y1
+	LEAQ         (AX)(BX*4), AX
+	VMOVAPS      X1, X0
+	TESTQ        $0x00000004, DX
+	JZ           skip4_6
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	ADDQ         $0x10, AX
 
+skip4_6:
+	TESTQ    $0x00000002, DX
+	JZ       skip2_7
+	VMOVLPS  X0, (AX)
+	VMOVHLPS X0, X0, X0
+	ADDQ     $0x08, AX
+
+skip2_7:
+	TESTQ  $0x00000001, DX
+	JZ     skip1_8
+	VMOVSS X0, (AX)
+
+skip1_8:
 done5:
 	VZEROUPPER
 	RET

@@ -8,7 +8,7 @@ func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 	if err := checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, nil); err != nil {
 		panic(err)
 	}
-	if netlibSgemm != nil {
+	if netlibSgemm != nil && m > 0 && n > 0 && k > 0 { // CBLAS wrappers reject some empty shapes
 		netlibSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -24,7 +24,7 @@ func (ctx *Context) SgemmBiasAct(transA, transB bool, m, n, k int, a []float32, 
 	if err := checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias); err != nil {
 		panic(err)
 	}
-	if netlibSgemm != nil {
+	if netlibSgemm != nil && m > 0 && n > 0 && k > 0 {
 		netlibSgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
 		for i := 0; i < m; i++ {
 			finishRow(c[i*ldc:i*ldc+n], bias, act)
@@ -54,9 +54,6 @@ func (ctx *Context) sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 		return
 	}
 	isa := ActiveISA()
-	if int(isa) >= len(microKernels) { // TODO(asm): remove once the asm kernels exist
-		isa = Generic
-	}
 	g.blocks = blockTable[isa]
 	g.kernel = microKernels[isa]
 	g.plan(ctx.threads)

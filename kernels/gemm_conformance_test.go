@@ -26,9 +26,7 @@ func gemmBackends() []gemmBackend {
 	}
 	if netlibSgemm != nil {
 		backends = append(backends, gemmBackend{"netlib",
-			func(_ *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-				netlibSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-			}})
+			(*Context).Sgemm})
 	}
 	return backends
 }

@@ -41,7 +41,8 @@ var optimizerCases = []optimizerCase{
 
 // TestOptimizers runs three steps of each optimizer from random weights,
 // gradients and (non-negative) state. Tolerance: FMA rounding, 2⁻²¹ of the
-// size of the values involved, |before| + |after|.
+// size of the values involved: |before| + |after| for w; for a state slot
+// also |g| + g², the size of the terms it accumulates.
 func TestOptimizers(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
@@ -71,6 +72,10 @@ func testOptimizer(t *testing.T, r *rand.Rand, c optimizerCase, n int) {
 		g := randomFloats(n, normal(r, 0.3))
 		gBuf := guardCopy(g)
 		before := append([]float32(nil), wBuf.slice()...)
+		stateBefore := make([][]float32, len(state))
+		for k := range state {
+			stateBefore[k] = append([]float32(nil), state[k]...)
+		}
 		c.run(wBuf.slice(), gBuf.slice(), state)
 		c.ref(want, g, wantState)
 		gBuf.check(t, "g")
@@ -80,7 +85,8 @@ func testOptimizer(t *testing.T, r *rand.Rand, c optimizerCase, n int) {
 		})
 		for k := range state {
 			expectNear(t, fmt.Sprintf("state %d", k), state[k], wantState[k], func(i int) float64 {
-				return 0x1p-21*math.Abs(float64(wantState[k][i])) + 1e-30
+				gi := math.Abs(float64(g[i]))
+				return 0x1p-21 * (math.Abs(float64(stateBefore[k][i])) + math.Abs(float64(wantState[k][i])) + gi + gi*gi)
 			})
 		}
 		// Continue both from the same point, so errors do not accumulate.

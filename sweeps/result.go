@@ -6,13 +6,13 @@ import "github.com/mlpsweep/mlpsweep/engine"
 // one cross-validation fold and scored on that fold's held-out rows.
 type UnitResult struct {
 	Fold       int                 `json:"fold"`
-	Accuracy   float64             `json:"accuracy"` // held-out accuracy after the last epoch
+	Accuracy   float64             `json:"accuracy"` // held-out accuracy after the last epoch; a diverged unit's model as it stopped
 	ValLoss    float64             `json:"val_loss"` // held-out loss (with regularization) after the last epoch
 	Epochs     []engine.EpochStats `json:"epochs"`   // per-epoch learning curve
 	Seconds    float64             `json:"seconds"`  // wall time of training and scoring
 	Samples    int64               `json:"samples"`  // training samples processed (rows × epochs run)
 	Diverged   bool                `json:"diverged"`
-	Error      string              `json:"error,omitempty"` // divergence message or failure; empty on success
+	Error      string              `json:"error,omitempty"` // divergence message or failure; empty on success (a failed unit, Error without Diverged, has no accuracy)
 	Reused     bool                `json:"reused"`          // found finished in the store, not trained by this run
 	EngineVer  string              `json:"engine_version"`
 	DataSHA256 string              `json:"data_sha256"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -31,10 +32,10 @@ type Options struct {
 type EventKind int
 
 const (
-	Planned    EventKind = iota // the units are known: Status.UnitsTotal, UnitsReused, UnitsToRun
-	UnitStart                   // a unit started (Point, Fold, Threads)
-	EpochDone                   // a unit finished an epoch (Point, Fold, Epoch)
-	UnitDone                    // a unit's result is stored (Point, Fold, Unit)
+	Planned   EventKind = iota // the units are known: Status.UnitsTotal, UnitsReused, UnitsToRun
+	UnitStart                  // a unit started (Point, Fold, Threads)
+	EpochDone                  // a unit finished an epoch (Point, Fold, Epoch)
+	UnitDone                   // a unit's result is stored (Point, Fold, Unit)
 )
 
 // Event is one progress report of Run.
@@ -75,6 +76,9 @@ func Run(ctx context.Context, s *Study, data *datasets.Dataset, opt Options) (St
 	}
 	if len(s.Points) == 0 {
 		return StudyResult{}, fmt.Errorf("study %s has no configurations", s.Name)
+	}
+	if s.Seed < 0 || s.Seed > math.MaxUint32 {
+		return StudyResult{}, fmt.Errorf("study %s: seed %d is not a KFold random_state in [0, 2³²)", s.Name, s.Seed)
 	}
 	folds, err := datasets.KFold(data.N, s.Folds, uint32(s.Seed))
 	if err != nil {

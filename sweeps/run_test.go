@@ -64,25 +64,34 @@ func run(t testing.TB, s *Study, data *datasets.Dataset, dir string, workers int
 	return r
 }
 
-// numbers flattens every number a study's units computed, learning curves
+// numbers flattens every number a study computed, learning curves
 // included (wall times excluded), config by config and fold by fold.
 func numbers(r StudyResult) []float64 {
 	var xs []float64
 	for _, c := range r.Configs {
-		for _, u := range c.Units {
-			xs = append(xs, float64(u.Fold), u.Accuracy, u.ValLoss, float64(u.Samples), float64(len(u.Epochs)))
-			for _, e := range u.Epochs {
-				xs = append(xs, float64(e.Epoch), e.Loss, e.Accuracy, e.ValLoss, e.ValAccuracy)
-			}
-		}
-		xs = append(xs, c.MeanAccuracy, c.StdAccuracy, float64(c.Rank))
+		xs = append(append(xs, unitNumbers(c)...), float64(c.Rank))
 	}
 	return xs
 }
 
-// sameBits reports whether a and b hold bit-identical numbers (NaN too).
+// unitNumbers flattens the numbers of a config's units and their summary.
+func unitNumbers(c ConfigResult) []float64 {
+	var xs []float64
+	for _, u := range c.Units {
+		xs = append(xs, float64(u.Fold), u.Accuracy, u.ValLoss, float64(u.Samples), float64(len(u.Epochs)))
+		for _, e := range u.Epochs {
+			xs = append(xs, float64(e.Epoch), e.Loss, e.Accuracy, e.ValLoss, e.ValAccuracy)
+		}
+	}
+	return append(xs, c.MeanAccuracy, c.StdAccuracy, c.MeanValLoss)
+}
+
+// sameBits reports whether a and b hold bit-identical numbers (any NaN
+// equals any NaN: the store keeps no NaN payloads).
 func sameBits(a, b []float64) bool {
-	return slices.EqualFunc(a, b, func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) })
+	return slices.EqualFunc(a, b, func(x, y float64) bool {
+		return math.Float64bits(x) == math.Float64bits(y) || math.IsNaN(x) && math.IsNaN(y)
+	})
 }
 
 func TestRunIsIdenticalForAnyWorkerCount(t *testing.T) {
@@ -93,7 +102,7 @@ func TestRunIsIdenticalForAnyWorkerCount(t *testing.T) {
 		t.Fatalf("units %d run %d reused %d configs %d; want 9 9 0 4", ref.UnitsTotal, ref.UnitsRun, ref.UnitsReused, len(ref.Configs))
 	}
 	for _, c := range ref.Configs {
-		if len(c.Units) != 3 || len(c.FoldAccuracies) != 3 || c.MeanAccuracy < 0.5 || c.Rank < 1 {
+		if len(c.Units) != 3 || len(c.FoldAccuracies) != 3 || c.MeanAccuracy <= 0 || c.MeanAccuracy > 1 || c.Rank < 1 {
 			t.Errorf("%s=%s: %d units, accuracies %v, rank %d", c.Axis, c.Value, len(c.Units), c.FoldAccuracies, c.Rank)
 		}
 		for f, u := range c.Units {
@@ -102,8 +111,11 @@ func TestRunIsIdenticalForAnyWorkerCount(t *testing.T) {
 			}
 		}
 	}
+	if acc := ref.Configs[1].MeanAccuracy; acc < 0.6 {
+		t.Errorf("adam learned nothing: accuracy %v", acc)
+	}
 	// opt=adam and batch=16 are the base config: trained once, shown twice.
-	if !sameBits(numbers(StudyResult{Configs: ref.Configs[1:2]}), numbers(StudyResult{Configs: ref.Configs[2:3]})) {
+	if !sameBits(unitNumbers(ref.Configs[1]), unitNumbers(ref.Configs[2])) {
 		t.Error("the base config differs between its two axes")
 	}
 	for _, workers := range []int{2, 4} {
@@ -136,7 +148,7 @@ func TestRunResumesAndReusesAcrossStudies(t *testing.T) {
 	if o.UnitsTotal != 12 || o.UnitsReused != 9 || o.UnitsRun != 3 {
 		t.Errorf("other study: %d units, %d reused, %d run; want 12, 9, 3", o.UnitsTotal, o.UnitsReused, o.UnitsRun)
 	}
-	if !sameBits(numbers(StudyResult{Configs: o.Configs[:1]}), numbers(StudyResult{Configs: first.Configs[:1]})) {
+	if !sameBits(unitNumbers(o.Configs[0]), unitNumbers(first.Configs[0])) {
 		t.Error("the shared sgd config differs")
 	}
 
@@ -293,7 +305,7 @@ func TestCrossValidateMatchesSweep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cv.Key != c.Key || !sameBits(numbers(StudyResult{Configs: []ConfigResult{cv}}), numbers(StudyResult{Configs: []ConfigResult{c}})) {
+		if cv.Key != c.Key || !sameBits(unitNumbers(cv), unitNumbers(c)) {
 			t.Errorf("CrossValidate of %s=%s differs from the sweep", c.Axis, c.Value)
 		}
 		if epochs != 6 {
@@ -317,5 +329,60 @@ func TestRunRejectsTooFewRows(t *testing.T) {
 	s := parse(t, tinyStudy)
 	if _, err := Run(context.Background(), s, blobs(2, 3, 2), Options{Dir: t.TempDir()}); err == nil {
 		t.Error("3 folds of 2 rows ran")
+	}
+}
+
+func TestIdleCoresGoToTheLastUnits(t *testing.T) {
+	// 3 units on 4 workers: units start on 1 thread while others are
+	// queued; once the queue is empty a unit takes 4/running threads.
+	p := &pool{workers: 4, queue: make([]job, 3)}
+	var threads []int
+	for range 3 {
+		_, n, ok := p.take(context.Background())
+		if !ok {
+			t.Fatal("take failed with jobs queued")
+		}
+		threads = append(threads, n)
+	}
+	if !slices.Equal(threads, []int{1, 1, 1}) { // the third starts with 3 running: 4/3 = 1
+		t.Errorf("threads %v, want [1 1 1]", threads)
+	}
+	p = &pool{workers: 4, queue: make([]job, 2)}
+	_, first, _ := p.take(context.Background())
+	_, second, _ := p.take(context.Background())
+	if first != 1 || second != 2 {
+		t.Errorf("threads %d, %d; want 1 (one unit queued), then 2 (4 cores, 2 running)", first, second)
+	}
+	p.running = 0
+	p.queue = make([]job, 1)
+	if _, alone, _ := p.take(context.Background()); alone != 4 {
+		t.Errorf("a last unit running alone got %d threads, want 4", alone)
+	}
+	if _, _, ok := p.take(context.Background()); ok {
+		t.Error("take succeeded on an empty queue")
+	}
+}
+
+func TestEpochsRoundTripNonFiniteValues(t *testing.T) {
+	in := []engine.EpochStats{
+		{Epoch: 1, Loss: 0.5, Accuracy: 0.75, ValLoss: math.NaN(), ValAccuracy: math.NaN(), Seconds: 1.25, SamplesPerSecond: 1e5},
+		{Epoch: 2, Loss: math.Inf(1), Accuracy: 0.1, ValLoss: math.Inf(-1), ValAccuracy: 0, Seconds: 0, SamplesPerSecond: 0},
+	}
+	s, err := encodeEpochs(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := decodeEpochs(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := func(es []engine.EpochStats) (xs []float64) {
+		for _, e := range es {
+			xs = append(xs, float64(e.Epoch), e.Loss, e.Accuracy, e.ValLoss, e.ValAccuracy, e.Seconds, e.SamplesPerSecond)
+		}
+		return xs
+	}
+	if !sameBits(flat(out), flat(in)) {
+		t.Errorf("round trip of %s gave %+v", s, out)
 	}
 }

@@ -218,7 +218,6 @@ func TestRandomWithoutRepeatsExhaustsSmallSpace(t *testing.T) {
 	}
 }
 
-
 func TestStudyWithoutAxesTrainsBase(t *testing.T) {
 	s, err := ParseStudy([]byte("base: {hidden: [4]}\n"), "dir/b.yaml")
 	if err != nil {

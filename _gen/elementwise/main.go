@@ -34,7 +34,7 @@ func concat(lists ...[]kernel) []kernel {
 }
 
 func main() {
-	ConstraintExpr("amd64,!purego")
+	ConstraintExpr("amd64,!purego") // avo 0.5 takes the +build syntax and writes //go:build amd64 && !purego
 	for _, k := range kernels {
 		for _, s := range []*simd{avx2, avx512} {
 			labelCount = 0

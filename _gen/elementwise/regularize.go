@@ -25,8 +25,8 @@ var regularizeKernels = []kernel{
 			})
 			VADDPS(abs[1], abs[0], abs[0])
 			VADDPS(sq[1], sq[0], sq[0])
-			Store(s.hsum(abs[0]).AsX(), Return("abs"))
-			Store(s.hsum(sq[0]).AsX(), Return("sq"))
+			returnFloat(s.hsum(abs[0]), "abs")
+			returnFloat(s.hsum(sq[0]), "sq")
 		}},
 	{"addL1L2Grad", "func(x, g []float32, l1, twoL2 float32)", `is AddL1L2Grad for len(g) ≥ len(x), twoL2 = 2·l2:
 

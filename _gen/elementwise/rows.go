@@ -93,9 +93,9 @@ func softmaxRow(s *simd) {
 		VADDPS(yv, ysum, ysum)
 	})
 	sumX := s.hsum(sum)
-	Store(sumX.AsX(), Return("sum"))
-	Store(s.hsum(dot).AsX(), Return("dot"))
-	Store(s.hsum(ysum).AsX(), Return("ysum"))
+	returnFloat(sumX, "sum")
+	returnFloat(s.hsum(dot), "dot")
+	returnFloat(s.hsum(ysum), "ysum")
 
 	done := label("done")
 	both := GP64()
@@ -152,4 +152,3 @@ func (s *simd) firstEqual(p, n reg.GPVirtual, target reg.VecVirtual) reg.GPVirtu
 	Label(found)
 	return index
 }
-

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/gotypes"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -77,11 +78,26 @@ func (s *simd) zero() reg.VecVirtual {
 
 // broadcast loads the float32 argument name into every lane.
 func (s *simd) broadcast(name string) reg.VecVirtual {
-	x := XMM()
-	Load(Param(name), x)
 	v := s.vec()
-	VBROADCASTSS(x, v)
+	VBROADCASTSS(address(Param(name)), v)
 	return v
+}
+
+// returnFloat stores lane 0 of x as the float32 result name. Scalar moves
+// are VEX-encoded: a legacy SSE instruction while the upper halves of the
+// vector registers are dirty costs a state transition (measured ~150 ns
+// per call on this machine's AMD core).
+func returnFloat(x reg.VecVirtual, name string) {
+	VMOVSS(x.AsX(), address(Return(name)))
+}
+
+// address is the frame slot of an argument or result.
+func address(c gotypes.Component) Mem {
+	b, err := c.Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
 
 // Comparison predicates (ordered compares are false on NaN, ≠ is true).
@@ -147,8 +163,7 @@ func (s *simd) bits(m reg.Register) reg.GPVirtual {
 	return r
 }
 
-// tailMask returns the mask of the first rem lanes (0 < rem < width);
-// rem is clobbered.
+// tailMask returns the mask of the first rem lanes (0 < rem < width).
 func (s *simd) tailMask(rem reg.GPVirtual) reg.Register {
 	if s.wide() {
 		ones := GP32()
@@ -160,11 +175,12 @@ func (s *simd) tailMask(rem reg.GPVirtual) reg.Register {
 	}
 	// Eight all-ones lanes followed by eight zero lanes: reading 8 lanes
 	// from lane 8−rem gives rem ones.
-	p := GP64()
+	p, neg := GP64(), GP64()
 	LEAQ(tailLanes().Offset(32), p)
-	NEGQ(rem)
+	MOVQ(rem, neg)
+	NEGQ(neg)
 	m := YMM()
-	VMOVDQU(Mem{Base: p, Index: rem, Scale: 4}, m)
+	VMOVDQU(Mem{Base: p, Index: neg, Scale: 4}, m)
 	return m
 }
 
@@ -224,7 +240,8 @@ type block struct {
 	s       *simd
 	index   reg.GPVirtual // element index of the first lane
 	vectors int
-	tail    reg.Register // lane mask on the tail block, nil on full blocks
+	tail    reg.Register  // lane mask on the tail block, nil on full blocks
+	rem     reg.GPVirtual // lanes in the tail block
 }
 
 func (b block) mem(p reg.Register, k int) Mem {
@@ -268,8 +285,35 @@ func (b block) store(v reg.VecVirtual, p reg.Register, k int) {
 	case b.s.wide():
 		VMOVUPS(v, b.tail, b.mem(p, k))
 	default:
-		VMASKMOVPS(v, b.tail, b.mem(p, k))
+		storeFirstLanes(v, b.mem(p, k), b.rem)
 	}
+}
+
+// storeFirstLanes stores lanes [0, rem) of the YMM register v (rem < 8) as
+// 4, 2 and 1 lanes, leaving v intact: VMASKMOVPS stores are microcoded on
+// AMD cores and cost ~25 cycles, several times this sequence.
+func storeFirstLanes(v reg.VecVirtual, m Mem, rem reg.GPVirtual) {
+	p := GP64()
+	LEAQ(m, p)
+	x := XMM()
+	VMOVAPS(v.AsX(), x)
+	skip4, skip2, skip1 := label("skip4_"), label("skip2_"), label("skip1_")
+	TESTQ(U32(4), rem)
+	JZ(LabelRef(skip4))
+	VMOVUPS(x, Mem{Base: p})
+	VEXTRACTF128(U8(1), v, x)
+	ADDQ(U8(16), p)
+	Label(skip4)
+	TESTQ(U32(2), rem)
+	JZ(LabelRef(skip2))
+	VMOVLPS(x, Mem{Base: p})
+	VMOVHLPS(x, x, x)
+	ADDQ(U8(8), p)
+	Label(skip2)
+	TESTQ(U32(1), rem)
+	JZ(LabelRef(skip1))
+	VMOVSS(x, Mem{Base: p})
+	Label(skip1)
 }
 
 // live returns v with masked-off lanes zeroed (v itself on full blocks),
@@ -310,7 +354,7 @@ func (s *simd) forEachBlock(n reg.GPVirtual, widest int, body func(b block)) {
 	MOVQ(n, rem)
 	SUBQ(i, rem)
 	JZ(LabelRef(done))
-	body(block{s: s, index: i, vectors: 1, tail: s.tailMask(rem)})
+	body(block{s: s, index: i, vectors: 1, tail: s.tailMask(rem), rem: rem})
 	Label(done)
 }
 

@@ -18,13 +18,13 @@ import (
 func main() {
 	set := flag.String("set", "", "what to generate: microkernel or peak")
 	flag.Parse()
-	ConstraintExpr("amd64 && !purego")
+	ConstraintExpr("amd64,!purego")
 	switch *set {
 	case "microkernel":
+		laneMaskTable()
 		for _, t := range tiles {
 			microKernel(t)
 		}
-		laneMaskTable()
 	case "peak":
 		for _, s := range simds {
 			peak(s)

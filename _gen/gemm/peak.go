@@ -38,5 +38,4 @@ func peak(s simd) {
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
-	_ = Imm
 }

@@ -41,3 +41,12 @@ func mem(base reg.Register, disp int) Mem { return Mem{Base: base, Disp: disp} }
 func memIndex(base, index reg.Register, scale uint8) Mem {
 	return Mem{Base: base, Index: index, Scale: scale}
 }
+
+// paramAddr is the frame address of a scalar argument.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}

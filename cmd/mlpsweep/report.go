@@ -78,17 +78,17 @@ type studyJSON struct {
 }
 
 type configJSON struct {
-	Axis           string        `json:"axis"`
-	Value          string        `json:"value"`
-	Key            string        `json:"key"`
-	Params         paramsJSON    `json:"params"`
-	FoldAccuracies []float64     `json:"fold_accuracies"`
-	MeanAccuracy   float64       `json:"mean_accuracy"`
-	StdAccuracy    float64       `json:"std_accuracy"`
-	Seconds        float64       `json:"seconds"`
-	Rank           int           `json:"rank"`
-	Diverged       bool          `json:"diverged,omitempty"` // some fold diverged
-	Errors         []string      `json:"errors,omitempty"`   // divergences and failures, one per unit
+	Axis           string     `json:"axis"`
+	Value          string     `json:"value"`
+	Key            string     `json:"key"`
+	Params         paramsJSON `json:"params"`
+	FoldAccuracies []float64  `json:"fold_accuracies"`
+	MeanAccuracy   float64    `json:"mean_accuracy"`
+	StdAccuracy    float64    `json:"std_accuracy"`
+	Seconds        float64    `json:"seconds"`
+	Rank           int        `json:"rank"`
+	Diverged       bool       `json:"diverged,omitempty"` // some fold diverged
+	Errors         []string   `json:"errors,omitempty"`   // divergences and failures, one per unit
 }
 
 func newStudyJSON(r sweeps.StudyResult, dir string) studyJSON {

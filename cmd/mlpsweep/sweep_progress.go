@@ -97,7 +97,7 @@ func (p *sweepProgress) finish() {
 // unitLine describes a finished unit: which, accuracy, time, problems.
 func unitLine(e sweeps.Event) string {
 	u := e.Unit
-	line := fmt.Sprintf("%s=%s fold %d: ", e.Point.Axis, e.Point.Value, e.Fold+1)
+	line := fmt.Sprintf("%s=%s fold %d: ", e.Point.Axis, e.Point.Value, e.Fold)
 	if u.Error != "" && !u.Diverged {
 		return line + "failed: " + u.Error
 	}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeCSVStudy writes a separable 3-class CSV data set and a study on it
+// (2 axes, 3 distinct configs, 2 folds: 6 units) into dir.
+func writeCSVStudy(t *testing.T, dir string) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var b strings.Builder
+	b.WriteString("a,b,c,d,label\n")
+	for range 240 {
+		c := rng.IntN(3)
+		for j := range 4 {
+			fmt.Fprintf(&b, "%.4f,", float64(c*(j%2))*2+rng.NormFloat64()*0.5)
+		}
+		fmt.Fprintf(&b, "k%d\n", c)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "blobs.csv"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	study := `name: csvtest
+data: {csv: blobs.csv, label: label}
+folds: 2
+epochs: 2
+seed: 5
+base: {hidden: [8], batch: 16}
+axes:
+  - {name: optimizer, key: optimizer, values: [sgd, adam], set: {lr: 0}}
+  - {name: batch, key: batch, values: [16, 32]}
+`
+	path := filepath.Join(dir, "study.yaml")
+	if err := os.WriteFile(path, []byte(study), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// runCmd runs the CLI in-process.
+func runCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func decodeStudyJSON(t *testing.T, s string) studyJSON {
+	t.Helper()
+	var r studyJSON
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, s)
+	}
+	if dec.More() {
+		t.Fatalf("stdout has more than one JSON value:\n%s", s)
+	}
+	return r
+}
+
+func TestSweepStudyFileResumeAndReport(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	out := filepath.Join(dir, "out")
+	// Flags after the study file work too.
+	code, stdout, stderr := runCmd("sweep", study, "--out", out, "--workers", "2", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	r := decodeStudyJSON(t, stdout)
+	if r.Study != "csvtest" || r.UnitsTotal != 6 || r.UnitsRun != 6 || r.UnitsReused != 0 || len(r.Configs) != 4 || r.TotalSeconds <= 0 {
+		t.Fatalf("summary %+v", r)
+	}
+	for _, c := range r.Configs {
+		if len(c.FoldAccuracies) != 2 || c.MeanAccuracy <= 0 || c.Seconds <= 0 || c.Params.Hidden[0] != 8 {
+			t.Errorf("config %+v", c)
+		}
+	}
+	if !strings.Contains(stdout, `"params": {`) || strings.Contains(stdout, `"seed": 0`) {
+		t.Errorf("params should be printed without a seed:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "study csvtest: 6 units, 0 already stored, 6 to train on 2 workers") ||
+		strings.Count(stderr, "fold ") != 6 || !strings.Contains(stderr, filepath.Join(out, "report.html")) {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	for _, f := range []string{"mlpsweep.db", "report.html", "results.csv", "results.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+
+	// The same command resumes: everything is stored; tables on stdout.
+	code, stdout, stderr = runCmd("sweep", "--out", out, study)
+	if code != 0 || !strings.Contains(stdout, "axis optimizer") || !strings.Contains(stderr, "6 already stored, 0 to train") {
+		t.Errorf("rerun: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	code, stdout, stderr = runCmd("report", out, "--json")
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	again := decodeStudyJSON(t, stdout)
+	for i := range r.Configs {
+		if fmt.Sprint(again.Configs[i].FoldAccuracies) != fmt.Sprint(r.Configs[i].FoldAccuracies) {
+			t.Errorf("report shows other accuracies for %s=%s", r.Configs[i].Axis, r.Configs[i].Value)
+		}
+	}
+	if code, stdout, _ := runCmd("report", out); code != 0 || !strings.Contains(stdout, "axis batch") {
+		t.Errorf("report tables: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := runCmd("report", out, "--study", "nope"); code != 1 || !strings.Contains(stderr, "csvtest") {
+		t.Errorf("report of an unknown study: exit %d, %s", code, stderr)
+	}
+}
+
+func TestSweepPresetOnMNIST(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCmd("sweep", "--preset", "seed", "--limit-rows", "600", "--epochs", "1", "--folds", "2",
+		"--axes", "optimizer", "--workers", "2", "--out", out, "--json")
+	if code != 0 {
+		if strings.Contains(stderr, "MNIST") || strings.Contains(stderr, "GoMNIST") {
+			t.Skipf("MNIST unavailable: %s", stderr)
+		}
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	r := decodeStudyJSON(t, stdout)
+	if r.UnitsTotal != 10 || len(r.Configs) != 5 || r.Epochs != 1 || r.Folds != 2 || r.Seed != 42 {
+		t.Fatalf("summary %+v", r)
+	}
+	if r.Configs[0].Value != "sgd" || r.Configs[0].Params.LR != 0.01 || r.Configs[1].Params.LR != 0.001 {
+		t.Errorf("optimizer axis: %+v", r.Configs[:2])
+	}
+}
+
+func TestSweepUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("name: bad\naxes:\n  - name: lr\n    key: lr\n    values: []\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sweep"}, "give a study file or --preset"},
+		{[]string{"sweep", study, "--preset", "seed"}, "not both"},
+		{[]string{"sweep", study, study}, "one study file"},
+		{[]string{"sweep", "--preset", "nope"}, "no preset"},
+		{[]string{"sweep", study, "--workers", "0"}, "--workers"},
+		{[]string{"sweep", study, "--folds", "1"}, "--folds"},
+		{[]string{"sweep", study, "--limit-rows", "-1"}, "--limit-rows"},
+		{[]string{"sweep", study, "--axes", "lr"}, `no axis "lr"`},
+		{[]string{"sweep", study, "--bogus"}, "bogus"},
+		{[]string{"sweep", bad}, "bad.yaml:5: axes[0].values: empty list"},
+		{[]string{"report"}, "want one directory"},
+	} {
+		code, _, stderr := runCmd(tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	if code, _, stderr := runCmd("report", dir); code != 1 || !strings.Contains(stderr, "no sweep database") {
+		t.Errorf("report of a directory without a database: exit %d, %s", code, stderr)
+	}
+	for _, cmd := range []string{"sweep", "report"} {
+		code, stdout, _ := runCmd(cmd, "--help")
+		if code != 0 || !strings.Contains(stdout, "Usage: mlpsweep "+cmd) || !strings.Contains(stdout, "-json") {
+			t.Errorf("%s --help: exit %d\n%s", cmd, code, stdout)
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// runTuned runs one single-threaded GEMM of shape s on the active ISA with
+// the block sizes bs and the packing choice forced, as Context.sgemm would.
+func runTuned(ctx *Context, s benchShape, bs blockSizes, packA, packB bool, a, b, c []float32) {
+	lda, ldb := s.k, s.n
+	if s.transA {
+		lda = s.m
+	}
+	if s.transB {
+		ldb = s.k
+	}
+	g := &ctx.call
+	*g = gemm{m: s.m, n: s.n, k: s.k, alpha: 1, a: operand(a, lda, s.transA), b: operand(b, ldb, s.transB), c: c, ldc: s.n}
+	g.blocks, g.kernel = bs, microKernels[ActiveISA()]
+	g.plan(1)
+	g.packA, g.packB = packA, packB
+	g.runPart(0, &ctx.ws)
+}
+
+// tuneOperands returns random A and B and a C for s.
+func tuneOperands(s benchShape) (a, b, c []float32) {
+	r := rand.New(rand.NewPCG(5, 6))
+	a, b, c = make([]float32, s.m*s.k), make([]float32, s.k*s.n), make([]float32, s.m*s.n)
+	for _, x := range [][]float32{a, b} {
+		for i := range x {
+			x[i] = float32(r.Float64()*2 - 1)
+		}
+	}
+	return a, b, c
+}
+
+// BenchmarkPackPolicy compares packing A and B with reading them in place,
+// on the active ISA: the data behind plan's packing rule.
+func BenchmarkPackPolicy(b *testing.B) {
+	for _, s := range benchShapes[:10] {
+		a, bm, c := tuneOperands(s)
+		for _, pol := range []struct{ packA, packB bool }{{true, true}, {false, true}, {true, false}, {false, false}} {
+			if !pol.packB && s.transB {
+				continue // op(B) columns are not contiguous: B must be packed
+			}
+			b.Run(fmt.Sprintf("%v/packA=%v/packB=%v", s, pol.packA, pol.packB), func(b *testing.B) {
+				ctx := NewContext(1)
+				for b.Loop() {
+					runTuned(ctx, s, blockTable[ActiveISA()], pol.packA, pol.packB, a, bm, c)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
