@@ -39,7 +39,7 @@ func (r Result) PercentOfPeak() float64 { return 100 * r.GFLOPS / r.PeakGFLOPS }
 func Check(e Effort, rows int, emit func(Result)) error {
 	peak := MachinePeak()
 	isa := kernels.ActiveISA().String()
-	emit(Result{Name: "peak", Backend: "mlpsweep",
+	emit(Result{Name: "peak", Backend: peak.Method,
 		GFLOPS: peak.GFLOPS, PeakGFLOPS: peak.GFLOPS, PeakSource: peak.Source})
 	for _, s := range GEMMShapes {
 		for _, be := range Backends() {
@@ -56,7 +56,7 @@ func Check(e Effort, rows int, emit func(Result)) error {
 	if err != nil {
 		return fmt.Errorf("epoch: %w", err)
 	}
-	emit(Result{Name: "epoch-" + Reference.String(), Backend: "mlpsweep", ISA: isa,
+	emit(Result{Name: "epoch-" + Reference.String(), Backend: KernelsGEMM, ISA: isa,
 		GFLOPS: tp.GFLOPS, PeakGFLOPS: peak.GFLOPS,
 		Batch: batch, Rows: rows, Seconds: tp.Seconds, SamplesPerSecond: tp.SamplesPerSecond})
 	return nil

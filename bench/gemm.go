@@ -17,12 +17,12 @@ type GEMMShape struct {
 	TransA, TransB bool
 }
 
-// String names the shape "M×N×K", with the transposes when set
-// ("784x128x128/TN").
+// String names the shape as kernels' BenchmarkSgemm does: "m128n128k784",
+// with the transposes when set ("m784n128k128TN").
 func (s GEMMShape) String() string {
-	name := fmt.Sprintf("%dx%dx%d", s.M, s.N, s.K)
+	name := fmt.Sprintf("m%dn%dk%d", s.M, s.N, s.K)
 	if s.TransA || s.TransB {
-		name += "/" + trans(s.TransA) + trans(s.TransB)
+		name += trans(s.TransA) + trans(s.TransB)
 	}
 	return name
 }
@@ -59,14 +59,22 @@ type Backend struct {
 
 // Backends lists the implementations this build can measure: mlpsweep's
 // kernels (single-threaded Context) first, then the pure-Go gonum sgemm, and
-// OpenBLAS when built with -tags netlib.
+// OpenBLAS when built with -tags netlib. In netlib builds kernels routes
+// Context.Sgemm to OpenBLAS, so mlpsweep's own GEMM is not listed there.
 func Backends() []Backend {
-	kc := kernels.NewContext(1)
-	return append([]Backend{
-		{Name: "mlpsweep", Sgemm: kc.Sgemm},
-		{Name: "gonum", Detail: "gonum.org/v1/gonum/blas/gonum, pure Go", Sgemm: blasSgemm(gonum.Implementation{}.Sgemm)},
-	}, extraBackends...)
+	var bs []Backend
+	if KernelsGEMM == "mlpsweep" {
+		kc := kernels.NewContext(1)
+		bs = append(bs, Backend{Name: "mlpsweep", Sgemm: kc.Sgemm})
+	}
+	bs = append(bs, Backend{Name: "gonum", Detail: "gonum.org/v1/gonum/blas/gonum, pure Go", Sgemm: blasSgemm(gonum.Implementation{}.Sgemm)})
+	return append(bs, extraBackends...)
 }
+
+// KernelsGEMM names the GEMM behind kernels.Context.Sgemm, which the engine
+// trains with: "mlpsweep", or "openblas" in builds with -tags netlib
+// (kernels/netlib.go).
+var KernelsGEMM = "mlpsweep"
 
 // extraBackends holds the backends of optional build tags (netlib).
 var extraBackends []Backend

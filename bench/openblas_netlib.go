@@ -18,6 +18,7 @@ import (
 // With -tags netlib the GEMM measurements include OpenBLAS (through gonum's
 // cgo bindings), limited to one thread like every figure here.
 func init() {
+	KernelsGEMM = "openblas"
 	C.openblas_set_num_threads(1)
 	coretype := os.Getenv("OPENBLAS_CORETYPE")
 	if coretype == "" {

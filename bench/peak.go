@@ -10,6 +10,7 @@ import (
 // Peak is the single-core fp32 peak that "%peak" figures divide by.
 type Peak struct {
 	GFLOPS float64 // GFLOP/s
+	Method string  // "fma-probe" (measured) or "documented"
 	Source string  // how GFLOPS was obtained, for reports
 }
 
@@ -35,6 +36,7 @@ var MachinePeak = sync.OnceValue(func() Peak {
 	gflops, width := documentedPeak()
 	return Peak{
 		GFLOPS: gflops,
+		Method: "documented",
 		Source: fmt.Sprintf("documented, not measured: %s at 3.45 GHz per shared/kernel-facts.md", width),
 	}
 })

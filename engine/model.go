@@ -139,8 +139,10 @@ func (m *Model) Config() Config {
 // Params returns P, the number of trainable parameters.
 func (m *Model) Params() int { return len(m.params) }
 
-// Inputs and Outputs return the model's input features and classes.
-func (m *Model) Inputs() int  { return m.in }
+// Inputs returns In, the number of input features.
+func (m *Model) Inputs() int { return m.in }
+
+// Outputs returns Out, the number of classes.
 func (m *Model) Outputs() int { return m.out }
 
 // FlopsPerSample returns the GEMM floating-point operations one training

@@ -1,6 +1,7 @@
 package kernels
 
 //go:generate sh -c "cd ../_gen && go run ./gemm -set microkernel -out ../kernels/microkernel_amd64.s -stubs ../kernels/microkernel_amd64.go -pkg kernels"
+//go:generate sh -c "cd ../_gen && go run ./gemm -set pack -out ../kernels/pack_amd64.s -stubs ../kernels/pack_amd64.go -pkg kernels"
 //go:generate sh -c "cd ../_gen && go run ./gemm -set peak -out ../kernels/peak_amd64.s -stubs ../kernels/peak_amd64.go -pkg kernels"
 
 // microKernel is the contract every micro-kernel implements. It updates one

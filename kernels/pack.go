@@ -24,22 +24,45 @@ func pack(dst []float32, x strided, i0, rows, p0, cols, w int) {
 	for q := 0; q < rows; q += w {
 		h := min(w, rows-q)
 		panel := dst[q*cols : q*cols+w*cols]
-		if x.rs == 1 { // columns of x are contiguous: copy h values per column
-			for p := 0; p < cols; p++ {
-				copy(panel[p*w:p*w+h], x.data[(p0+p)*x.cs+i0+q:])
-			}
-		} else { // rows of x are contiguous (cs = 1): scatter each row
-			for i := 0; i < h; i++ {
-				src := x.data[(i0+q+i)*x.rs+p0:][:cols]
-				for p, v := range src {
-					panel[p*w+i] = v
-				}
-			}
+		if x.rs == 1 {
+			packColumns(panel, x.data[p0*x.cs+i0+q:], x.cs, h, cols, w)
+		} else {
+			packRows(panel, x.data[(i0+q)*x.rs+p0:], x.rs, h, cols, w)
 		}
-		if h < w {
-			for p := 0; p < cols; p++ {
-				clear(panel[p*w+h : p*w+w])
-			}
+	}
+}
+
+// packColumns fills one w-row panel from h ≤ w rows whose columns are
+// contiguous: column p is src[p·ld : p·ld+h]; rows h… are zeroed.
+func packColumns(panel, src []float32, ld, h, cols, w int) {
+	for p := 0; p < cols; p++ {
+		dst, col := panel[p*w:p*w+w], src[p*ld:]
+		switch {
+		case h == 16 && w == 16: // the AVX2 and half AVX-512 widths: inline moves
+			*(*[16]float32)(dst) = *(*[16]float32)(col)
+		case h == 32 && w == 32:
+			*(*[32]float32)(dst) = *(*[32]float32)(col)
+		default:
+			copy(dst[:h], col[:h])
+			clear(dst[h:])
 		}
+	}
+}
+
+// packRows fills one w-row panel from h ≤ w rows that are contiguous:
+// row i is src[i·ld : i·ld+cols]; rows h… are zeroed. It gathers one
+// column at a time so the writes stay sequential.
+func packRows(panel, src []float32, ld, h, cols, w int) {
+	var rowBuf [32][]float32
+	rows := rowBuf[:h]
+	for i := range rows {
+		rows[i] = src[i*ld : i*ld+cols]
+	}
+	for p := 0; p < cols; p++ {
+		dst := panel[p*w : p*w+w]
+		for i, row := range rows {
+			dst[i] = row[p]
+		}
+		clear(dst[h:])
 	}
 }

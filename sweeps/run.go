@@ -56,8 +56,8 @@ type Status struct {
 	UnitsToRun   int           // to train in this run
 	UnitsDone    int           // trained and stored by this run
 	UnitsRunning int           // in flight
-	EpochsToRun  int64         // epochs of the units to run
-	EpochsDone   int64         // epochs completed by this run (abandoned units included)
+	WorkToRun    int64         // training work of the units to run: Σ epochs × rows × multiply-adds per row
+	WorkDone     int64         // of which done by this run (abandoned units included), for ETAs
 	Samples      int64         // training samples processed by this run
 	Elapsed      time.Duration // since the run started
 }
@@ -123,7 +123,7 @@ func Run(ctx context.Context, s *Study, data *datasets.Dataset, opt Options) (St
 		}
 		pt := points[id.Key]
 		jobs = append(jobs, job{id: id, cfg: configOf(*pt, id), pt: pt})
-		status.EpochsToRun += int64(pt.Config.Epochs)
+		status.WorkToRun += int64(pt.Config.Epochs) * epochWork(pt.Config, data, folds[id.Fold])
 	}
 	status.UnitsToRun = len(jobs)
 
@@ -151,7 +151,7 @@ func Run(ctx context.Context, s *Study, data *datasets.Dataset, opt Options) (St
 		epoch: func(j job, e engine.EpochStats) {
 			mu.Lock()
 			defer mu.Unlock()
-			status.EpochsDone++
+			status.WorkDone += epochWork(j.cfg, data, folds[j.id.Fold])
 			status.Samples += int64(len(folds[j.id.Fold].Train))
 			report(Event{Kind: EpochDone, Point: j.pt, Fold: j.id.Fold, Epoch: e})
 		},
@@ -165,7 +165,7 @@ func Run(ctx context.Context, s *Study, data *datasets.Dataset, opt Options) (St
 			status.UnitsRunning--
 			status.UnitsDone++
 			// A diverged unit stops early: count its remaining epochs as done.
-			status.EpochsDone += int64(j.cfg.Epochs - len(u.Epochs))
+			status.WorkDone += int64(j.cfg.Epochs-len(u.Epochs)) * epochWork(j.cfg, data, folds[j.id.Fold])
 			report(Event{Kind: UnitDone, Point: j.pt, Fold: j.id.Fold, Unit: u})
 			return nil
 		},
@@ -185,4 +185,18 @@ func Run(ctx context.Context, s *Study, data *datasets.Dataset, opt Options) (St
 			ErrInterrupted, status.UnitsDone+status.UnitsReused, status.UnitsTotal, status.UnitsRunning, ctx.Err())
 	}
 	return r, runErr
+}
+
+// epochWork is the multiply-adds of one training epoch of cfg on fold: the
+// Dense layers' weights per row, times the rows. It weighs units for ETAs
+// (a 512-256-128 unit costs about 6 times a 128 one).
+func epochWork(cfg engine.Config, data *datasets.Dataset, fold datasets.Fold) int64 {
+	var macs int64
+	in := data.Features
+	for _, h := range cfg.Hidden {
+		macs += int64(in) * int64(h)
+		in = h
+	}
+	macs += int64(in) * int64(data.Classes)
+	return macs * int64(len(fold.Train))
 }

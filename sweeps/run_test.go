@@ -386,3 +386,24 @@ func TestEpochsRoundTripNonFiniteValues(t *testing.T) {
 		t.Errorf("round trip of %s gave %+v", s, out)
 	}
 }
+
+func TestCurvesScoreEveryEpochWithTheSameResult(t *testing.T) {
+	data := blobs(300, 10, 3)
+	s := parse(t, tinyStudy)
+	plain := run(t, s, data, t.TempDir(), 2)
+	curves, err := Run(context.Background(), s, data, Options{Dir: t.TempDir(), Workers: 2, Curves: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range curves.Configs {
+		for f, u := range c.Units {
+			p := plain.Configs[i].Units[f]
+			if u.Accuracy != p.Accuracy || u.ValLoss != p.ValLoss || u.Epochs[1].Loss != p.Epochs[1].Loss {
+				t.Errorf("%s=%s fold %d: curves change the result", c.Axis, c.Value, f)
+			}
+			if math.IsNaN(u.Epochs[0].ValAccuracy) || !math.IsNaN(p.Epochs[0].ValAccuracy) {
+				t.Errorf("%s=%s fold %d: validation curve %v with curves, %v without", c.Axis, c.Value, f, u.Epochs[0].ValAccuracy, p.Epochs[0].ValAccuracy)
+			}
+		}
+	}
+}

@@ -2,9 +2,10 @@
 // package kernels with avo:
 //
 //	go run ./gemm -set microkernel -out ../kernels/microkernel_amd64.s -stubs ../kernels/microkernel_amd64.go -pkg kernels
+//	go run ./gemm -set pack -out ../kernels/pack_amd64.s -stubs ../kernels/pack_amd64.go -pkg kernels
 //	go run ./gemm -set peak -out ../kernels/peak_amd64.s -stubs ../kernels/peak_amd64.go -pkg kernels
 //
-// (run from _gen; `go generate ./kernels` does both).
+// (run from _gen; `go generate ./kernels` runs all three).
 package main
 
 import (
@@ -16,7 +17,7 @@ import (
 )
 
 func main() {
-	set := flag.String("set", "", "what to generate: microkernel or peak")
+	set := flag.String("set", "", "what to generate: microkernel, pack or peak")
 	flag.Parse()
 	ConstraintExpr("amd64,!purego")
 	switch *set {
@@ -25,12 +26,17 @@ func main() {
 		for _, t := range tiles {
 			microKernel(t)
 		}
+	case "pack":
+		for _, w := range packWidths {
+			packCopy(w)
+			packTranspose(w)
+		}
 	case "peak":
 		for _, s := range simds {
 			peak(s)
 		}
 	default:
-		fmt.Fprintf(os.Stderr, "gemm: -set must be microkernel or peak, not %q\n", *set)
+		fmt.Fprintf(os.Stderr, "gemm: -set must be microkernel, pack or peak, not %q\n", *set)
 		os.Exit(2)
 	}
 	Generate()

@@ -43,6 +43,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		emit = func(r bench.Result) { printBenchResult(stdout, r) }
 		fmt.Fprintf(stdout, "mlpsweep bench: one thread; kernels ISA %v (detected %v; MLPSWEEP_ISA=generic|avx2|avx512 lowers it)\n",
 			kernels.ActiveISA(), kernels.DetectedISA())
+		if bench.KernelsGEMM != "mlpsweep" {
+			fmt.Fprintf(stdout, "note: this build (-tags netlib) routes the kernels' GEMM, and so the engine's, to %s; build without the tag for mlpsweep's own GEMM\n", bench.KernelsGEMM)
+		}
 		for _, be := range bench.Backends() {
 			if be.Detail != "" {
 				fmt.Fprintf(stdout, "%s: %s\n", be.Name, be.Detail)
@@ -66,11 +69,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 func printBenchResult(w io.Writer, r bench.Result) {
 	switch {
 	case r.Name == "peak":
-		fmt.Fprintf(w, "peak: %.0f GFLOP/s (%s)\n\n%-20s %-9s %8s %6s\n", r.GFLOPS, r.PeakSource, "sgemm M×N×K", "backend", "GFLOP/s", "%peak")
+		fmt.Fprintf(w, "peak: %.0f GFLOP/s (%s)\n\n%-22s %-9s %8s %6s\n", r.GFLOPS, r.PeakSource, "sgemm", "backend", "GFLOP/s", "%peak")
 	case r.SamplesPerSecond > 0:
 		fmt.Fprintf(w, "\n%s (Adam, batch %d, %d rows): %.3f s/epoch, %.0f samples/s, %.1f GFLOP/s, %.1f%% of peak\n",
 			r.Name, r.Batch, r.Rows, r.Seconds, r.SamplesPerSecond, r.GFLOPS, r.PercentOfPeak())
 	default:
-		fmt.Fprintf(w, "%-20s %-9s %8.1f %6.1f\n", r.Name, r.Backend, r.GFLOPS, r.PercentOfPeak())
+		fmt.Fprintf(w, "%-22s %-9s %8.1f %6.1f\n", r.Name, r.Backend, r.GFLOPS, r.PercentOfPeak())
 	}
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
-// sweepProgress shows a sweep's progress on stderr: a live bar (epochs
-// done, units done/total, running units, samples/s, ETA) on a terminal,
-// else one plain line per finished unit.
+// sweepProgress shows a sweep's progress on stderr: a live bar (share of
+// the training work done, units done/total, running units, samples/s, ETA)
+// on a terminal, else one plain line per finished unit with an ETA.
 type sweepProgress struct {
 	w       io.Writer
 	study   string
@@ -35,12 +35,10 @@ func (p *sweepProgress) event(e sweeps.Event) {
 		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train on %d workers\n",
 			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, p.workers)
 		if p.tty && s.UnitsToRun > 0 {
-			p.bar = progressbar.NewOptions64(s.EpochsToRun,
+			p.bar = progressbar.NewOptions64(s.WorkToRun,
 				progressbar.OptionSetWriter(p.w),
-				progressbar.OptionSetItsString("epochs"),
 				progressbar.OptionSetPredictTime(true),
 				progressbar.OptionSetElapsedTime(true),
-				progressbar.OptionShowCount(),
 				progressbar.OptionSetWidth(30),
 				progressbar.OptionThrottle(200*time.Millisecond),
 				progressbar.OptionClearOnFinish(),
@@ -53,15 +51,15 @@ func (p *sweepProgress) event(e sweeps.Event) {
 		}
 	case sweeps.EpochDone:
 		if p.bar != nil {
-			p.bar.Set64(s.EpochsDone)
+			p.bar.Set64(s.WorkDone)
 			p.describe(s)
 		}
 	case sweeps.UnitDone:
 		line := unitLine(e)
 		if p.bar == nil {
 			eta := ""
-			if s.EpochsDone > 0 && s.EpochsDone < s.EpochsToRun {
-				left := time.Duration(float64(s.Elapsed) / float64(s.EpochsDone) * float64(s.EpochsToRun-s.EpochsDone))
+			if s.WorkDone > 0 && s.WorkDone < s.WorkToRun {
+				left := time.Duration(float64(s.Elapsed) / float64(s.WorkDone) * float64(s.WorkToRun-s.WorkDone))
 				eta = ", eta " + left.Round(time.Second).String()
 			}
 			fmt.Fprintf(p.w, "[%*d/%d] %s%s\n", width(s.UnitsToRun), s.UnitsDone, s.UnitsToRun, line, eta)
@@ -71,7 +69,7 @@ func (p *sweepProgress) event(e sweeps.Event) {
 			p.bar.Clear()
 			fmt.Fprintln(p.w, line)
 		}
-		p.bar.Set64(s.EpochsDone)
+		p.bar.Set64(s.WorkDone)
 		p.describe(s)
 	}
 }
