@@ -77,7 +77,7 @@ func (c Config) Normalize() (Config, error) {
 	if c.Hidden == nil {
 		c.Hidden = d.Hidden
 	}
-	c.Hidden = append([]int(nil), c.Hidden...)
+	c.Hidden = append([]int{}, c.Hidden...) // a copy; empty (no hidden layer) stays empty
 	for _, field := range []struct {
 		name  string
 		value *string

@@ -54,6 +54,7 @@ func (ctx *Context) sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 		return
 	}
 	isa := ActiveISA()
+	g.simdPack = isa != Generic
 	g.blocks = blockTable[isa]
 	g.kernel = microKernels[isa]
 	g.plan(ctx.threads)
@@ -91,6 +92,7 @@ type gemm struct {
 	blocks       blockSizes
 	kernel       microKernel
 	packA, packB bool // false: full micro-panels are read in place
+	simdPack     bool // pack full panels with the SIMD packers
 	splitRows    bool // threads split the rows of C instead of its columns
 	parts        int  // number of threads; C is split into parts slices
 }
@@ -203,13 +205,13 @@ func (g *gemm) finishTile(i, j, mr, nr int) {
 // prepareA makes the mc×kc block of op(A) at (ic, pc) ready for the
 // micro-kernel: packed into MR-row micro-panels, or read in place.
 func (g *gemm) prepareA(buf []float32, ic, mc, pc, kc int) block {
-	return prepare(buf, g.a, ic, mc, pc, kc, g.blocks.mr, g.packA)
+	return prepare(buf, g.a, ic, mc, pc, kc, g.blocks.mr, g.packA, g.simdPack)
 }
 
 // prepareB makes the kc×nc block of op(B) at (pc, jc) ready: packed into
 // NR-column micro-panels (the MR-row layout of op(B)ᵀ), or read in place.
 func (g *gemm) prepareB(buf []float32, pc, kc, jc, nc int) block {
-	return prepare(buf, g.b.t(), jc, nc, pc, kc, g.blocks.nr, g.packB)
+	return prepare(buf, g.b.t(), jc, nc, pc, kc, g.blocks.nr, g.packB, g.simdPack)
 }
 
 // block locates the w-row micro-panels of a rows×cols block of x at (i0,
@@ -226,13 +228,13 @@ type block struct {
 // prepare packs the block of x at (i0, p0) into buf when packAll is set;
 // otherwise it packs only a partial last panel, which would read past the
 // block's end in place.
-func prepare(buf []float32, x strided, i0, rows, p0, cols, w int, packAll bool) block {
+func prepare(buf []float32, x strided, i0, rows, p0, cols, w int, packAll, simd bool) block {
 	blk := block{src: x, i0: i0, p0: p0, cols: cols, w: w, packed: buf}
 	if !packAll {
 		blk.full = rows / w * w
 	}
 	if blk.full < rows {
-		pack(buf, x, i0+blk.full, rows-blk.full, p0, cols, w)
+		pack(buf, x, i0+blk.full, rows-blk.full, p0, cols, w, simd)
 	}
 	return blk
 }

@@ -14,3 +14,26 @@ func microKernelAVX512(k int, alpha float32, a []float32, rsA, csA int, b []floa
 	}
 	gemm12x32AVX512(k, alpha, a, rsA, csA, b, csB, beta, c, ldc, mr, nr)
 }
+
+// packFullPanel packs the leading columns of a full panel of width w with
+// the AVX2 packers (see pack) and returns how many it packed: all cols for
+// w = 16 or 32 when the panel rows are contiguous in src, the multiple of 8
+// below cols when transposing, 0 for other widths.
+func packFullPanel(panel, src []float32, ld, cols, w int, transpose bool) int {
+	switch {
+	case w == 16 && !transpose:
+		packCopy16AVX2(panel, src, ld, cols)
+	case w == 32 && !transpose:
+		packCopy32AVX2(panel, src, ld, cols)
+	case w == 16 && transpose:
+		packTranspose16AVX2(panel, src, ld, cols)
+	case w == 32 && transpose:
+		packTranspose32AVX2(panel, src, ld, cols)
+	default:
+		return 0
+	}
+	if transpose {
+		return cols &^ 7
+	}
+	return cols
+}

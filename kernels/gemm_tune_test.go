@@ -61,7 +61,7 @@ func BenchmarkPackPolicy(b *testing.B) {
 func BenchmarkPack(b *testing.B) {
 	const rows, cols, ld = 240, 256, 260
 	src := make([]float32, rows*ld+cols*ld)
-	for _, w := range []int{4, 6, 12, 16, 32} {
+	for _, w := range []int{6, 12, 16, 32} {
 		dst := make([]float32, (rows+w)*cols)
 		for _, x := range []struct {
 			name string
@@ -69,7 +69,7 @@ func BenchmarkPack(b *testing.B) {
 		}{{"rowsContiguous", strided{src, ld, 1}}, {"columnsContiguous", strided{src, 1, ld}}} {
 			b.Run(fmt.Sprintf("w%d/%s", w, x.name), func(b *testing.B) {
 				for b.Loop() {
-					pack(dst, x.v, 0, rows, 0, cols, w)
+					pack(dst, x.v, 0, rows, 0, cols, w, DetectedISA() != Generic)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(rows*cols), "ns/float")
 			})

@@ -19,15 +19,26 @@ func (x strided) t() strided { return strided{x.data, x.cs, x.rs} }
 //
 // with the rows past the block's end of the last panel zero. A's MR-row
 // micro-panels are pack(A block, MR); B's NR-column micro-panels are the
-// same layout of the transposed view, pack(Bᵀ block, NR).
-func pack(dst []float32, x strided, i0, rows, p0, cols, w int) {
+// same layout of the transposed view, pack(Bᵀ block, NR). With simd set,
+// full panels of the SIMD widths are packed in asm (packFullPanel).
+func pack(dst []float32, x strided, i0, rows, p0, cols, w int, simd bool) {
 	for q := 0; q < rows; q += w {
 		h := min(w, rows-q)
 		panel := dst[q*cols : q*cols+w*cols]
 		if x.rs == 1 {
-			packColumns(panel, x.data[p0*x.cs+i0+q:], x.cs, h, cols, w)
+			src := x.data[p0*x.cs+i0+q:]
+			done := 0
+			if simd && h == w {
+				done = packFullPanel(panel, src, x.cs, cols, w, false)
+			}
+			packColumns(panel[done*w:], src[done*x.cs:], x.cs, h, cols-done, w)
 		} else {
-			packRows(panel, x.data[(i0+q)*x.rs+p0:], x.rs, h, cols, w)
+			src := x.data[(i0+q)*x.rs+p0:]
+			done := 0
+			if simd && h == w {
+				done = packFullPanel(panel, src, x.rs, cols, w, true)
+			}
+			packRows(panel[done*w:], src[done:], x.rs, h, cols-done, w)
 		}
 	}
 }
@@ -36,16 +47,9 @@ func pack(dst []float32, x strided, i0, rows, p0, cols, w int) {
 // contiguous: column p is src[p·ld : p·ld+h]; rows h… are zeroed.
 func packColumns(panel, src []float32, ld, h, cols, w int) {
 	for p := 0; p < cols; p++ {
-		dst, col := panel[p*w:p*w+w], src[p*ld:]
-		switch {
-		case h == 16 && w == 16: // the AVX2 and half AVX-512 widths: inline moves
-			*(*[16]float32)(dst) = *(*[16]float32)(col)
-		case h == 32 && w == 32:
-			*(*[32]float32)(dst) = *(*[32]float32)(col)
-		default:
-			copy(dst[:h], col[:h])
-			clear(dst[h:])
-		}
+		dst := panel[p*w : p*w+w]
+		copy(dst[:h], src[p*ld:p*ld+h])
+		clear(dst[h:])
 	}
 }
 
