@@ -202,10 +202,12 @@ func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train
 	onEpoch := func(fold int, s engine.EpochStats) {
 		fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), epochLine(s, cfg.Epochs))
 	}
+	start := time.Now()
 	cv, err := sweeps.CrossValidate(ctx, train, cfg, folds, cfg.Seed, t.threads, onEpoch)
 	if err != nil {
 		return res, err
 	}
+	res.Seconds = time.Since(start).Seconds()
 	res.FoldAccuracies = cv.FoldAccuracies
 	res.MeanAccuracy, res.StdAccuracy, res.MeanValLoss = cv.MeanAccuracy, cv.StdAccuracy, cv.MeanValLoss
 	var samples int64
@@ -215,7 +217,6 @@ func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train
 			res.Diverged = true
 			res.Divergence = fmt.Sprintf("fold %d: %s", u.Fold+1, u.Error)
 		}
-		res.Seconds = math.Max(res.Seconds, u.Seconds)
 	}
 	res.SamplesPerSecond = float64(samples) / res.Seconds
 	return res, nil
