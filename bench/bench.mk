@@ -37,7 +37,8 @@ bench:
 	{ $(GO) test -tags '$(BENCH_TAGS)' -run '^$$' -bench '$(BENCH)' -count $(COUNT) -benchtime $(BENCHTIME) -timeout 0 $(BENCH_PKGS) 2>&1; \
 	  echo $$? > $$out.status; } | tee $$out; \
 	status=$$(cat $$out.status); rm -f $$out.status; \
-	if [ "$$status" != 0 ]; then echo "bench: go test failed (exit $$status); partial results in $$out"; exit $$status; fi; \
+	if [ "$$status" != 0 ]; then mv $$out $$out.failed; \
+		echo "bench: go test failed (exit $$status); partial results in $$out.failed"; exit $$status; fi; \
 	echo "bench: results in $$out"
 
 $(BENCHSTAT):

@@ -13,6 +13,13 @@ type Config struct {
 	Hidden     []int  `json:"hidden"`     // hidden layer widths, input to output
 	Activation string `json:"activation"` // hidden activation: relu, tanh, sigmoid, elu, selu, linear
 	Init       string `json:"init"`       // hidden kernel initializer (the output layer keeps glorot_uniform)
+	// BatchNorm puts a Keras BatchNormalization (momentum 0.99, epsilon
+	// 1e-3) after every hidden Dense, before its activation. Residual adds
+	// each hidden layer's input to its output, a_l = a_{l−1} + dropout(act(…)),
+	// on the hidden layers l ≥ 2 as wide as the layer before. Both are
+	// omitted from JSON when off, so configs without them keep their keys.
+	BatchNorm bool `json:"batch_norm,omitempty"`
+	Residual  bool `json:"residual,omitempty"`
 
 	Optimizer string  `json:"optimizer"` // sgd, adam, rmsprop, adagrad, adadelta
 	LR        float64 `json:"lr"`        // 0: the optimizer's Keras default
@@ -71,7 +78,10 @@ func CanonicalName(s string, names []string) (string, bool) {
 
 // Normalize returns c with names in canonical form and defaults filled in
 // (empty names, LR 0, batch and epochs 0), or an error naming the field
-// and the accepted values.
+// and the accepted values. Switches that change nothing are cleared, so
+// that equal networks have equal configs: batch_norm without hidden
+// layers, and residual when no hidden layer l ≥ 2 is as wide as layer l−1
+// (no skip connection fits; the network is the plain one).
 func (c Config) Normalize() (Config, error) {
 	d := DefaultConfig()
 	if c.Hidden == nil {
@@ -106,8 +116,18 @@ func (c Config) Normalize() (Config, error) {
 	if c.Epochs == 0 {
 		c.Epochs = d.Epochs
 	}
+	c.BatchNorm = c.BatchNorm && len(c.Hidden) > 0
+	skips := false
+	for l := range c.Hidden {
+		skips = skips || skipFits(c.Hidden, l+1)
+	}
+	c.Residual = c.Residual && skips
 	return c, c.validate()
 }
+
+// skipFits reports whether hidden layer l (1-based) can have a skip
+// connection: l ≥ 2 and H_l = H_{l−1}, so that a_{l−1} adds to its output.
+func skipFits(hidden []int, l int) bool { return l >= 2 && hidden[l-1] == hidden[l-2] }
 
 func (c Config) validate() error {
 	for i, h := range c.Hidden {

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +39,38 @@ func TestNormalizeCanonicalNamesAndErrors(t *testing.T) {
 		if _, err := bad.Normalize(); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
+	}
+}
+
+// TestNormalizeBatchNormResidual checks that switches which change nothing
+// are cleared and that configs without them marshal as before (the sweep
+// store's content keys hash this JSON).
+func TestNormalizeBatchNormResidual(t *testing.T) {
+	for _, c := range []struct {
+		hidden        []int
+		bn, res       bool
+		wantBN, wantR bool
+	}{
+		{[]int{128, 128}, true, true, true, true},
+		{[]int{128, 64}, true, true, true, false}, // no two consecutive equal widths: no skip fits
+		{[]int{64, 128, 128}, false, true, false, true},
+		{[]int{128}, true, true, true, false},
+		{[]int{}, true, true, false, false}, // no hidden layer to normalize
+	} {
+		n, err := Config{Hidden: c.hidden, BatchNorm: c.bn, Residual: c.res}.Normalize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.BatchNorm != c.wantBN || n.Residual != c.wantR {
+			t.Errorf("hidden %v batch_norm %v residual %v: normalized to %v %v", c.hidden, c.bn, c.res, n.BatchNorm, n.Residual)
+		}
+	}
+	plain, _ := json.Marshal(DefaultConfig())
+	if strings.Contains(string(plain), "batch_norm") || strings.Contains(string(plain), "residual") {
+		t.Errorf("a config without batch norm or skips marshals the new keys: %s", plain)
+	}
+	both, _ := json.Marshal(Config{BatchNorm: true, Residual: true})
+	if !strings.Contains(string(both), `"batch_norm":true`) || !strings.Contains(string(both), `"residual":true`) {
+		t.Errorf("JSON %s lacks the switches", both)
 	}
 }

@@ -17,6 +17,9 @@ type EpochStats struct {
 	// Seconds is the wall time of the epoch's training steps (validation
 	// excluded); SamplesPerSecond is training rows over Seconds.
 	Seconds, SamplesPerSecond float64
+	// Diagnostics are Diagnose on the batch set by SetDiagnosticBatch after
+	// the epoch; nil when none is set.
+	Diagnostics *Diagnostics `json:",omitempty"`
 }
 
 // History is what Fit returns: one EpochStats per completed epoch, and
@@ -88,6 +91,7 @@ func (m *Model) Fit(ctx context.Context, train Data, val *Data, onEpoch func(Epo
 		if val != nil {
 			stats.ValLoss, stats.ValAccuracy = m.Evaluate(*val)
 		}
+		stats.Diagnostics = m.diagnoseEpoch()
 		hist.Epochs = append(hist.Epochs, stats)
 		if onEpoch != nil {
 			onEpoch(stats)

@@ -171,7 +171,7 @@ func TestEvaluateMatchesReference(t *testing.T) {
 		for start := 0; start < 1100; start += 7 {
 			rows := d.Rows[start:min(start+7, 1100)]
 			d.gather(rows, x, y, 5, 4)
-			want += float64(len(rows)) * refLoss(m, p, x, y, len(rows), nil)
+			want += float64(len(rows)) * refLoss(m, p, x, y, len(rows), false, nil)
 		}
 		want /= 1100
 		if math.Abs(loss-want) > 1e-5*want {
@@ -301,6 +301,17 @@ func TestNoAllocations(t *testing.T) {
 			t.Errorf("%s: Predict allocates %v times", opt, a)
 		}
 	}
+	m := mustNew(t, Config{Hidden: []int{12, 12, 9}, BatchNorm: true, Residual: true, Dropout: 0.2, Batch: 16}, 10, 4)
+	d := blobs(40, 10, 4, 7)
+	for name, f := range map[string]func(){
+		"TrainBatch": func() { m.TrainBatch(d.X, d.Y, 16) },
+		"Diagnose":   func() { m.Diagnose(d.X, d.Y, 16) },
+		"Evaluate":   func() { m.Evaluate(d) },
+	} {
+		if a := testing.AllocsPerRun(5, f); a != 0 {
+			t.Errorf("batch norm and residual: %s allocates %v times", name, a)
+		}
+	}
 }
 
 func TestFlopsPerSample(t *testing.T) {
@@ -369,7 +380,7 @@ func TestPredictMatchesReference(t *testing.T) {
 	if err := m.Predict(x, rows, probs); err != nil {
 		t.Fatal(err)
 	}
-	logits, _ := refForward(m, float64s(m.params), x, rows, nil)
+	logits, _ := refForward(m, float64s(m.params), x, rows, false, nil)
 	for r := 0; r < rows; r++ {
 		for j, want := range refSoftmax(logits[r*4 : r*4+4]) {
 			if got := float64(probs[r*4+j]); math.Abs(got-want) > 1e-6+1e-5*want {

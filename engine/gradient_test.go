@@ -35,6 +35,17 @@ func TestGradients(t *testing.T) {
 			c.Hidden, c.Activation, c.Dropout = []int{6, 7, 5}, "selu", 0.3
 			c.L1, c.L2, c.ActivityL1, c.ActivityL2 = 0.01, 0.02, 0.01, 0.02
 		}, 3},
+		tc{"batch norm", func(c *Config) { c.Hidden, c.BatchNorm = []int{7, 6}, true }, 3},
+		tc{"batch norm full batch sigmoid", func(c *Config) { c.Hidden, c.Activation, c.BatchNorm = []int{6}, "sigmoid", true }, 4},
+		tc{"batch norm single row", func(c *Config) { c.BatchNorm = true }, 1},
+		tc{"residual", func(c *Config) { c.Hidden, c.Residual = []int{6, 6, 6}, true }, 3},
+		tc{"residual sigmoid, skips at layers 2 and 4 only", func(c *Config) {
+			c.Hidden, c.Activation, c.Residual = []int{6, 6, 5, 5}, "sigmoid", true
+		}, 3},
+		tc{"residual batch norm everything", func(c *Config) {
+			c.Hidden, c.Activation, c.Residual, c.BatchNorm, c.Dropout = []int{6, 6, 6}, "elu", true, true, 0.3
+			c.L1, c.L2, c.ActivityL1, c.ActivityL2 = 0.01, 0.02, 0.01, 0.02
+		}, 3},
 	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -56,7 +67,7 @@ func checkGradient(t *testing.T, m *Model, x, y []float32, rows int) {
 	}
 	loss, _ := m.lossAndGrad(x, y, rows)
 	p := float64s(m.params)
-	want := refLoss(m, p, x, y, rows, masks)
+	want := refLoss(m, p, x, y, rows, true, masks)
 	if math.Abs(float64(loss)-want) > 1e-5*math.Abs(want) {
 		t.Errorf("loss %.8g, float64 reference %.8g", loss, want)
 	}
@@ -65,9 +76,9 @@ func checkGradient(t *testing.T, m *Model, x, y []float32, rows int) {
 	for i := range p {
 		saved := p[i]
 		p[i] = saved + h
-		up := refLoss(m, p, x, y, rows, masks)
+		up := refLoss(m, p, x, y, rows, true, masks)
 		p[i] = saved - h
-		down := refLoss(m, p, x, y, rows, masks)
+		down := refLoss(m, p, x, y, rows, true, masks)
 		p[i] = saved
 		numeric, analytic := (up-down)/(2*h), float64(m.grads[i])
 		if err := math.Abs(analytic - numeric); err > 2e-5+1e-3*math.Abs(numeric) {
@@ -79,17 +90,24 @@ func checkGradient(t *testing.T, m *Model, x, y []float32, rows int) {
 	t.Logf("loss %.6g; worst relative gradient error %.2g at %s", loss, worst, worstAt)
 }
 
-// paramName names flat parameter i as "W2[3,1]" or "b1[0]" (layers 1-based).
+// paramName names flat parameter i as "W2[3,1]", "b1[0]", "gamma1[2]" or
+// "beta1[2]" (layers 1-based).
 func (m *Model) paramName(i int) string {
 	for l, d := range m.layers {
 		if i < d.in*d.out {
 			return fmt.Sprintf("W%d[%d,%d]", l+1, i/d.out, i%d.out)
 		}
 		i -= d.in * d.out
-		if i < d.out {
-			return fmt.Sprintf("b%d[%d]", l+1, i)
+		vectors := []string{"b"}
+		if d.bn != nil {
+			vectors = append(vectors, "gamma", "beta")
 		}
-		i -= d.out
+		for _, name := range vectors {
+			if i < d.out {
+				return fmt.Sprintf("%s%d[%d]", name, l+1, i)
+			}
+			i -= d.out
+		}
 	}
 	return "?"
 }

@@ -13,13 +13,15 @@
 //	Out  classes (output width)
 //	L    Dense layers = len(cfg.Hidden) + 1; layer l maps d_{l−1} → d_l with
 //	     d_0 = In, d_l = H_l, d_L = Out
-//	P    parameters = Σ_l (d_{l−1}·d_l + d_l)
+//	P    parameters = Σ_l (d_{l−1}·d_l + d_l), plus 2·Σ_l H_l with batch norm (γ_l, β_l)
 //
 // The network, in forward order, for l = 1 … L−1 (hidden layers):
 //
-//	y_l = act(a_{l−1}·W_l + b_l)    Dense + activation      [B×H_l]
+//	y_l = act(a_{l−1}·W_l + b_l)        Dense + activation        [B×H_l]
+//	    or act(BN_l(a_{l−1}·W_l + b_l)) with cfg.BatchNorm (batchnorm.go)
 //	    + activity regularizer on y_l (loss term only)
-//	a_l = y_l ⊙ mask_l              inverted dropout        [B×H_l]
+//	a_l = y_l ⊙ mask_l                  inverted dropout          [B×H_l]
+//	    + a_{l−1} with cfg.Residual, when l ≥ 2 and H_l = H_{l−1} (residual.go)
 //
 // with a_0 = x [B×In], then z = a_{L−1}·W_L + b_L [B×Out] and the loss
 // mean_rows(xent(softmax(z), t)) + kernel and activity penalties.
@@ -52,10 +54,13 @@ type Model struct {
 	in, out int
 	kc      *kernels.Context
 
-	layers []dense    // [L], input to output
-	params []float32  // [P] every W_l then b_l, layer by layer
-	grads  []float32  // [P] same layout as params
-	opt    *optimizer // state slots of [P] each
+	layers       []dense     // [L], input to output
+	params       []float32   // [P] layer by layer: W_l, b_l, then γ_l, β_l with batch norm
+	grads        []float32   // [P] same layout as params
+	moving       []float32   // [2·Σ_l H_l] batch norm moving mean then variance, layer by layer (not parameters); nil without
+	opt          *optimizer  // state slots of [P] each
+	diag         Diagnostics // Diagnose's result buffers, reused (diagnose.go)
+	diagX, diagT []float32   // [B×In], [B×Out] Fit's diagnostic batch (SetDiagnosticBatch); nil: none
 
 	train workspace // B rows, with gradient buffers and dropout masks
 	eval  workspace // E rows, inference only
@@ -82,23 +87,46 @@ func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
 	m := &Model{cfg: cfg, in: inputs, out: outputs, kc: kc}
 
 	widths := append(append([]int{inputs}, cfg.Hidden...), outputs) // [L+1] d_0 … d_L
-	p := 0
+	p, moving := 0, 0
 	for l := 1; l < len(widths); l++ {
 		p += widths[l-1]*widths[l] + widths[l]
+		if cfg.BatchNorm && l < len(widths)-1 {
+			p += 2 * widths[l]
+			moving += 2 * widths[l]
+		}
 	}
 	m.params = make([]float32, p)
 	m.grads = make([]float32, p)
+	if moving > 0 {
+		m.moving = make([]float32, moving)
+	}
 	hidden := activationOf[cfg.Activation]
-	off := 0
+	off, offMoving := 0, 0
+	take := func(n int) (param, grad []float32) {
+		param, grad = m.params[off:off+n], m.grads[off:off+n]
+		off += n
+		return param, grad
+	}
 	for l := 1; l < len(widths); l++ {
 		d := dense{in: widths[l-1], out: widths[l], act: hidden, hidden: true}
 		if l == len(widths)-1 {
 			d.act, d.hidden = kernels.Linear, false // logits; softmax is fused into the loss
 		}
-		nw := d.in * d.out
-		d.w, d.dw = m.params[off:off+nw], m.grads[off:off+nw]
-		d.b, d.db = m.params[off+nw:off+nw+d.out], m.grads[off+nw:off+nw+d.out]
-		off += nw + d.out
+		d.w, d.dw = take(d.in * d.out)
+		d.b, d.db = take(d.out)
+		if d.hidden && cfg.BatchNorm {
+			bn := &batchNorm{}
+			bn.gamma, bn.dgamma = take(d.out)
+			bn.beta, bn.dbeta = take(d.out)
+			bn.movingMean = m.moving[offMoving : offMoving+d.out]
+			bn.movingVar = m.moving[offMoving+d.out : offMoving+2*d.out]
+			offMoving += 2 * d.out
+			for j := range bn.gamma {
+				bn.gamma[j], bn.movingVar[j] = 1, 1
+			}
+			d.bn = bn
+		}
+		d.residual = d.hidden && cfg.Residual && skipFits(cfg.Hidden, l)
 		m.layers = append(m.layers, d)
 	}
 
@@ -116,6 +144,7 @@ func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
 	m.opt = newOptimizer(cfg, p)
 	m.train = newWorkspace(m, cfg.Batch, true)
 	m.eval = newWorkspace(m, evalChunk(cfg.Batch), false)
+	m.diag = newDiagnostics(len(m.layers))
 	return m, nil
 }
 
@@ -136,7 +165,8 @@ func (m *Model) Config() Config {
 	return c
 }
 
-// Params returns P, the number of trainable parameters.
+// Params returns P, the number of trainable parameters (batch norm's γ and
+// β included, its moving statistics not).
 func (m *Model) Params() int { return len(m.params) }
 
 // Inputs returns In, the number of input features.

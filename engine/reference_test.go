@@ -6,12 +6,14 @@ import (
 	"testing"
 )
 
-// refLoss is an independent float64 implementation of the training loss of
-// m's architecture at parameters params (flat, the model's layout: W_l then
-// b_l per layer), for x [rows×In], t [rows×Out] and the hidden dropout
-// masks (nil: none), written straight from the Keras formulas.
-func refLoss(m *Model, params []float64, x, t []float32, rows int, masks [][]float32) float64 {
-	logits, penalty := refForward(m, params, x, rows, masks)
+// refLoss is an independent float64 implementation of the loss of m's
+// architecture at parameters params (flat, the model's layout: W_l, b_l,
+// then γ_l, β_l with batch norm, per layer), for x [rows×In], t [rows×Out],
+// written straight from the Keras formulas. In training, batch norm uses
+// the batch's statistics and the hidden outputs the dropout masks (nil:
+// none); otherwise batch norm uses m's moving statistics.
+func refLoss(m *Model, params []float64, x, t []float32, rows int, training bool, masks [][]float32) float64 {
+	logits, penalty := refForward(m, params, x, rows, training, masks)
 	var xent float64
 	for r := 0; r < rows; r++ {
 		p := refSoftmax(logits[r*m.out : (r+1)*m.out])
@@ -24,18 +26,21 @@ func refLoss(m *Model, params []float64, x, t []float32, rows int, masks [][]flo
 
 // refForward returns the logits [rows×Out] and the regularization penalty
 // (kernel and activity terms) of refLoss.
-func refForward(m *Model, params []float64, x []float32, rows int, masks [][]float32) (logits []float64, penalty float64) {
+func refForward(m *Model, params []float64, x []float32, rows int, training bool, masks [][]float32) (logits []float64, penalty float64) {
 	cfg := m.cfg
 	widths := append(append([]int{m.in}, cfg.Hidden...), m.out)
 	a := make([]float64, len(x[:rows*m.in]))
 	for i, v := range x[:rows*m.in] {
 		a[i] = float64(v)
 	}
-	off := 0
+	off, offMoving := 0, 0
+	next := func(n int) []float64 {
+		off += n
+		return params[off-n : off]
+	}
 	for l := 1; l < len(widths); l++ {
 		in, out := widths[l-1], widths[l]
-		w, b := params[off:off+in*out], params[off+in*out:off+in*out+out]
-		off += in*out + out
+		w, b := next(in*out), next(out)
 		y := make([]float64, rows*out)
 		for r := 0; r < rows; r++ {
 			for j := 0; j < out; j++ {
@@ -50,6 +55,27 @@ func refForward(m *Model, params []float64, x []float32, rows int, masks [][]flo
 			a = y
 			break
 		}
+		if cfg.BatchNorm {
+			gamma, beta := next(out), next(out)
+			mean, variance := make([]float64, out), make([]float64, out)
+			if training {
+				for i, v := range y {
+					mean[i%out] += v / float64(rows)
+				}
+				for i, v := range y {
+					variance[i%out] += (v - mean[i%out]) * (v - mean[i%out]) / float64(rows)
+				}
+			} else {
+				for j := range out {
+					mean[j], variance[j] = float64(m.moving[offMoving+j]), float64(m.moving[offMoving+out+j])
+				}
+			}
+			offMoving += 2 * out
+			for i, v := range y {
+				j := i % out
+				y[i] = gamma[j]*(v-mean[j])/math.Sqrt(variance[j]+1e-3) + beta[j]
+			}
+		}
 		for _, v := range w {
 			penalty += cfg.L1*math.Abs(v) + cfg.L2*v*v
 		}
@@ -62,9 +88,14 @@ func refForward(m *Model, params []float64, x []float32, rows int, masks [][]flo
 			activity /= float64(rows)
 		}
 		penalty += activity
-		if masks != nil {
+		if training && masks != nil {
 			for i := range y {
 				y[i] *= float64(masks[l-1][i])
+			}
+		}
+		if cfg.Residual && l >= 2 && in == out {
+			for i := range y {
+				y[i] += a[i]
 			}
 		}
 		a = y

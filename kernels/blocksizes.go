@@ -19,9 +19,14 @@ type blockSizes struct {
 // C. C is row-major here, so the AVX-512 tile is BLIS zen4's transposed
 // (12 rows × 32 columns, vectors along the rows of C), as BLIS itself runs it
 // on row-stored C. With this loop order the B micro-panel KC×32 must fit L1
-// (48 KiB on Zen 5), hence KC 256 instead of 480. The AVX2 tile is BLIS
-// haswell's unchanged. MC, KC and NC were then tuned on Zen 5 by
-// BenchmarkBlockSizes (gemm_tune_test.go).
+// (48 KiB on Zen 5), hence KC 256 instead of 480, and MC 480 (a multiple of
+// 12 near 512) keeps the A block in Zen 5's 1 MiB L2. The AVX2 tile and
+// blocks are BLIS haswell's unchanged: BenchmarkBlockSizes on Zen 3 (AVX2,
+// 32 KiB L1, 512 KiB L2) found MC 84–336 and KC 192–512 within measurement
+// noise of them on 1024³ and the MLP shapes. The AVX-512 numbers await a
+// run of BenchmarkBlockSizes on an AVX-512 machine. Generic: 4×4 fits the
+// 16 scalar registers of amd64 (32 on arm64); its blocks are the AVX2 ones
+// scaled to the tile.
 var blockTable = [...]blockSizes{
 	Generic: {mr: 4, nr: 4, mc: 128, kc: 256, nc: 4096},
 	AVX2:    {mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080},

@@ -44,23 +44,19 @@ func (ctx *Context) sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 	*g = gemm{
 		m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
-		a:    operand(a, lda, transA),
-		b:    operand(b, ldb, transB),
-		c:    c, ldc: ldc,
+		a: operand(a, lda, transA),
+		b: operand(b, ldb, transB),
+		c: c, ldc: ldc,
 		bias: bias, act: act, epilogue: epilogue,
 	}
-	if k == 0 || alpha == 0 {
-		g.scaleC()
-		return
-	}
-	isa := ActiveISA()
-	g.simdPack = isa != Generic
-	g.blocks = blockTable[isa]
-	g.kernel = microKernels[isa]
+	g.setISA(ActiveISA())
 	g.plan(ctx.threads)
-	if g.parts > 1 {
+	switch {
+	case k == 0 || alpha == 0:
+		g.scaleC()
+	case g.parts > 1:
 		ctx.workers().run(g, &ctx.ws)
-	} else {
+	default:
 		g.runPart(0, &ctx.ws)
 	}
 	*g = gemm{} // drop the references to the caller's slices
@@ -84,17 +80,22 @@ type gemm struct {
 	a           strided // op(A) [m×k]
 	b           strided // op(B) [k×n]
 	c           []float32
-	ldc         int // C [m×n]
+	ldc         int       // C [m×n]
 	bias        []float32 // [n] or nil
 	act         Activation
 	epilogue    bool // apply bias and act after the last k-block
 
-	blocks       blockSizes
-	kernel       microKernel
-	packA, packB bool // false: full micro-panels are read in place
-	simdPack     bool // pack full panels with the SIMD packers
-	splitRows    bool // threads split the rows of C instead of its columns
-	parts        int  // number of threads; C is split into parts slices
+	blocks    blockSizes
+	kernel    microKernel
+	packA     bool // false: A's full micro-panels are read in place
+	simdPack  bool // pack full panels with the SIMD packers
+	splitRows bool // threads split the rows of C instead of its columns
+	parts     int  // number of threads; C is split into parts slices
+}
+
+// setISA selects the block sizes, micro-kernel and packers of isa.
+func (g *gemm) setISA(isa ISA) {
+	g.blocks, g.kernel, g.simdPack = blockTable[isa], microKernels[isa], isa != Generic
 }
 
 // scaleC handles k = 0 or alpha = 0, where op(A)·op(B) is not referenced:
@@ -208,21 +209,21 @@ func (g *gemm) prepareA(buf []float32, ic, mc, pc, kc int) block {
 	return prepare(buf, g.a, ic, mc, pc, kc, g.blocks.mr, g.packA, g.simdPack)
 }
 
-// prepareB makes the kc×nc block of op(B) at (pc, jc) ready: packed into
-// NR-column micro-panels (the MR-row layout of op(B)ᵀ), or read in place.
+// prepareB packs the kc×nc block of op(B) at (pc, jc) into NR-column
+// micro-panels (the MR-row layout of op(B)ᵀ).
 func (g *gemm) prepareB(buf []float32, pc, kc, jc, nc int) block {
-	return prepare(buf, g.b.t(), jc, nc, pc, kc, g.blocks.nr, g.packB, g.simdPack)
+	return prepare(buf, g.b.t(), jc, nc, pc, kc, g.blocks.nr, true, g.simdPack)
 }
 
 // block locates the w-row micro-panels of a rows×cols block of x at (i0,
 // p0): panels starting below row full are read in place from x, the others
 // (all of them when packing, else only a partial last one) from packed.
 type block struct {
-	src        strided
-	i0, p0     int
-	cols, w    int
-	full       int
-	packed     []float32
+	src     strided
+	i0, p0  int
+	cols, w int
+	full    int
+	packed  []float32
 }
 
 // prepare packs the block of x at (i0, p0) into buf when packAll is set;

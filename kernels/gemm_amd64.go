@@ -16,24 +16,29 @@ func microKernelAVX512(k int, alpha float32, a []float32, rsA, csA int, b []floa
 }
 
 // packFullPanel packs the leading columns of a full panel of width w with
-// the AVX2 packers (see pack) and returns how many it packed: all cols for
-// w = 16 or 32 when the panel rows are contiguous in src, the multiple of 8
-// below cols when transposing, 0 for other widths.
+// the AVX2 packers (see pack) and returns how many it packed: all cols when
+// the panel rows are contiguous in src, the multiple of 8 below cols when
+// transposing, and 0 for widths without a packer.
 func packFullPanel(panel, src []float32, ld, cols, w int, transpose bool) int {
-	switch {
-	case w == 16 && !transpose:
-		packCopy16AVX2(panel, src, ld, cols)
-	case w == 32 && !transpose:
-		packCopy32AVX2(panel, src, ld, cols)
-	case w == 16 && transpose:
-		packTranspose16AVX2(panel, src, ld, cols)
-	case w == 32 && transpose:
-		packTranspose32AVX2(panel, src, ld, cols)
-	default:
+	packers, ok := simdPackers[w]
+	if !ok {
 		return 0
 	}
 	if transpose {
+		packers.transpose(panel, src, ld, cols)
 		return cols &^ 7
 	}
+	packers.copy(panel, src, ld, cols)
 	return cols
+}
+
+// simdPackers are the asm packers by panel width: the MR and NR of the
+// AVX2 and AVX-512 kernels.
+var simdPackers = map[int]struct {
+	copy, transpose func(panel, src []float32, ld, cols int)
+}{
+	6:  {packCopy6AVX2, packTranspose6AVX2},
+	12: {packCopy12AVX2, packTranspose12AVX2},
+	16: {packCopy16AVX2, packTranspose16AVX2},
+	32: {packCopy32AVX2, packTranspose32AVX2},
 }

@@ -54,9 +54,9 @@ func benchBackends() []gemmBackend {
 // benchGemm times C = op(A)·op(B) on s with ctx and reports GFLOP/s.
 func benchGemm(b *testing.B, be gemmBackend, ctx *Context, s benchShape) {
 	r := rand.New(rand.NewPCG(5, 6))
-	a := make([]float32, s.m*s.k) // [m×k], or [k×m] when transA
+	a := make([]float32, s.m*s.k)  // [m×k], or [k×m] when transA
 	bm := make([]float32, s.k*s.n) // [k×n], or [n×k] when transB
-	c := make([]float32, s.m*s.n) // [m×n]
+	c := make([]float32, s.m*s.n)  // [m×n]
 	for _, x := range [][]float32{a, bm} {
 		for i := range x {
 			x[i] = float32(r.Float64()*2 - 1)
@@ -100,18 +100,21 @@ func BenchmarkSgemmThreads(b *testing.B) {
 }
 
 // BenchmarkMicroKernel measures each ISA's micro-kernel alone on packed
-// panels that stay in L1 (k = KC): the ceiling of the whole GEMM.
+// panels that stay in L1, at k = KC/4, KC and 4·KC: the ceiling of the
+// whole GEMM and the weight of its per-call costs.
 func BenchmarkMicroKernel(b *testing.B) {
 	for isa := Generic; isa <= DetectedISA(); isa++ {
-		b.Run(isa.String(), func(b *testing.B) {
-			bs, kernel := blockTable[isa], microKernels[isa]
-			ap := make([]float32, bs.mr*bs.kc)
-			bp := make([]float32, bs.kc*bs.nr)
-			c := make([]float32, bs.mr*bs.nr)
-			for b.Loop() {
-				kernel(bs.kc, 1, ap, 1, bs.mr, bp, bs.nr, 1, c, bs.nr, bs.mr, bs.nr)
-			}
-			b.ReportMetric(2*float64(bs.mr*bs.nr*bs.kc)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+		bs, kernel := blockTable[isa], microKernels[isa]
+		for _, k := range []int{bs.kc / 4, bs.kc, 4 * bs.kc} {
+			b.Run(fmt.Sprintf("%v/k%d", isa, k), func(b *testing.B) {
+				ap := make([]float32, bs.mr*k)
+				bp := make([]float32, k*bs.nr)
+				c := make([]float32, bs.mr*bs.nr)
+				for b.Loop() {
+					kernel(k, 1, ap, 1, bs.mr, bp, bs.nr, 1, c, bs.nr, bs.mr, bs.nr)
+				}
+				b.ReportMetric(2*float64(bs.mr*bs.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }

@@ -57,9 +57,9 @@ const guardBand = 37
 // every row. data is exactly the slice BLAS may touch (capacity too), so a
 // Go path that overreaches panics and an asm path that does breaks a guard.
 type guarded struct {
-	buf              []float32
-	data             []float32
-	rows, cols, ld   int
+	buf            []float32
+	data           []float32
+	rows, cols, ld int
 }
 
 func newGuarded(rows, cols, ld int) *guarded {

@@ -76,9 +76,9 @@ func TestSgemmThreads(t *testing.T) {
 		t.Run(isa.String(), func(t *testing.T) {
 			defer withISA(isa)()
 			for _, tc := range []gemmCase{
-				{m: 150, n: 300, k: 290, alpha: 1, beta: 0.5},               // column split
-				{m: 301, n: 70, k: 261, alpha: -1, beta: 0, transA: true},   // row split
-				{m: 97, n: 203, k: 301, alpha: 2, beta: 1, transB: true},    // column split, 3 threads
+				{m: 150, n: 300, k: 290, alpha: 1, beta: 0.5},             // column split
+				{m: 301, n: 70, k: 261, alpha: -1, beta: 0, transA: true}, // row split
+				{m: 97, n: 203, k: 301, alpha: 2, beta: 1, transB: true},  // column split, 3 threads
 			} {
 				p := tc.problem(r)
 				var results [][]float32

@@ -8,7 +8,7 @@ import (
 
 // runTuned runs one single-threaded GEMM of shape s on the active ISA with
 // the block sizes bs and the packing choice forced, as Context.sgemm would.
-func runTuned(ctx *Context, s benchShape, bs blockSizes, packA, packB bool, a, b, c []float32) {
+func runTuned(ctx *Context, s benchShape, bs blockSizes, packA bool, a, b, c []float32) {
 	lda, ldb := s.k, s.n
 	if s.transA {
 		lda = s.m
@@ -18,9 +18,10 @@ func runTuned(ctx *Context, s benchShape, bs blockSizes, packA, packB bool, a, b
 	}
 	g := &ctx.call
 	*g = gemm{m: s.m, n: s.n, k: s.k, alpha: 1, a: operand(a, lda, s.transA), b: operand(b, ldb, s.transB), c: c, ldc: s.n}
-	g.blocks, g.kernel = bs, microKernels[ActiveISA()]
+	g.setISA(ActiveISA())
+	g.blocks = bs
 	g.plan(1)
-	g.packA, g.packB = packA, packB
+	g.packA = packA
 	g.runPart(0, &ctx.ws)
 }
 
@@ -36,19 +37,16 @@ func tuneOperands(s benchShape) (a, b, c []float32) {
 	return a, b, c
 }
 
-// BenchmarkPackPolicy compares packing A and B with reading them in place,
-// on the active ISA: the data behind plan's packing rule.
+// BenchmarkPackPolicy compares packing A with reading it in place, on the
+// active ISA: the data behind plan's packAMinN.
 func BenchmarkPackPolicy(b *testing.B) {
 	for _, s := range benchShapes[:10] {
 		a, bm, c := tuneOperands(s)
-		for _, pol := range []struct{ packA, packB bool }{{true, true}, {false, true}, {true, false}, {false, false}} {
-			if !pol.packB && s.transB {
-				continue // op(B) columns are not contiguous: B must be packed
-			}
-			b.Run(fmt.Sprintf("%v/packA=%v/packB=%v", s, pol.packA, pol.packB), func(b *testing.B) {
+		for _, packA := range []bool{true, false} {
+			b.Run(fmt.Sprintf("%v/packA=%v", s, packA), func(b *testing.B) {
 				ctx := NewContext(1)
 				for b.Loop() {
-					runTuned(ctx, s, blockTable[ActiveISA()], pol.packA, pol.packB, a, bm, c)
+					runTuned(ctx, s, blockTable[ActiveISA()], packA, a, bm, c)
 				}
 				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
@@ -73,6 +71,30 @@ func BenchmarkPack(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(rows*cols), "ns/float")
 			})
+		}
+	}
+}
+
+// BenchmarkBlockSizes sweeps MC and KC around the table's values on the
+// active ISA (the source of blockTable's tuned numbers), with plan's
+// packing rule.
+func BenchmarkBlockSizes(b *testing.B) {
+	base := blockTable[ActiveISA()]
+	for _, s := range []benchShape{{m: 1024, n: 1024, k: 1024}, {m: 128, n: 128, k: 784}, {m: 784, n: 128, k: 128, transA: true}} {
+		a, bm, c := tuneOperands(s)
+		for _, kc := range []int{base.kc / 2, base.kc * 3 / 4, base.kc, base.kc * 3 / 2, base.kc * 2} {
+			for _, mcPanels := range []int{base.mc / base.mr / 2, base.mc / base.mr, base.mc / base.mr * 2} {
+				bs := base
+				bs.kc, bs.mc = kc, mcPanels*bs.mr
+				b.Run(fmt.Sprintf("%v/mc%d/kc%d", s, bs.mc, bs.kc), func(b *testing.B) {
+					ctx := NewContext(1)
+					packA := s.n >= packAMinN
+					for b.Loop() {
+						runTuned(ctx, s, bs, packA, a, bm, c)
+					}
+					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }

@@ -14,10 +14,10 @@ package kernels
 //
 // that is C[MR×NR] = alpha·Ap·Bp + beta·C with Ap an MR×k micro-panel of A and
 // Bp a k×NR micro-panel of B. Packed panels have rsA = 1, csA = MR, csB = NR
-// and are zero-padded to MR rows and NR columns; unpacked ones point straight
-// into A (any rsA, csA) and B (csB = ldb) and are always full (mr = MR,
-// nr = NR), so a kernel may read all MR rows of a and NR columns of b. The
-// driver passes beta only on the first k-block of a tile and 1 afterwards.
+// and are zero-padded to MR rows and NR columns, so a kernel may read all MR
+// rows of a and NR columns of b. A full A panel may instead be read in place
+// (rsA, csA the strides of op(A)). The driver passes beta only on the first
+// k-block of a tile and 1 afterwards, so beta is applied exactly once.
 type microKernel func(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int)
 
 // microKernelGo is the portable micro-kernel (MR×NR = 4×4), the reference
@@ -29,10 +29,9 @@ func microKernelGo(k int, alpha float32, a []float32, rsA, csA int, b []float32,
 		c20, c21, c22, c23 float32
 		c30, c31, c32, c33 float32
 	)
-	for p := 0; p < k; p++ {
-		ap := a[p*csA:]
-		a0, a1, a2, a3 := ap[0], ap[rsA], ap[2*rsA], ap[3*rsA]
-		bp := b[p*csB : p*csB+4]
+	for p, ia := 0, 0; p < k; p, ia = p+1, ia+csA {
+		a0, a1, a2, a3 := a[ia], a[ia+rsA], a[ia+2*rsA], a[ia+3*rsA]
+		bp := (*[4]float32)(b[p*csB:])
 		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
 		c00 += a0 * b0
 		c01 += a0 * b1

@@ -31,14 +31,18 @@ func pack(dst []float32, x strided, i0, rows, p0, cols, w int, simd bool) {
 			if simd && h == w {
 				done = packFullPanel(panel, src, x.cs, cols, w, false)
 			}
-			packColumns(panel[done*w:], src[done*x.cs:], x.cs, h, cols-done, w)
+			if done < cols {
+				packColumns(panel[done*w:], src[done*x.cs:], x.cs, h, cols-done, w)
+			}
 		} else {
 			src := x.data[(i0+q)*x.rs+p0:]
 			done := 0
 			if simd && h == w {
 				done = packFullPanel(panel, src, x.rs, cols, w, true)
 			}
-			packRows(panel[done*w:], src[done:], x.rs, h, cols-done, w)
+			if done < cols {
+				packRows(panel[done*w:], src[done:], x.rs, h, cols-done, w)
+			}
 		}
 	}
 }

@@ -4,6 +4,36 @@
 
 package kernels
 
+// packCopy6AVX2 copies cols rows of 6 floats, ld apart in src, into panel:
+//
+//	for p < cols { copy(panel[p·6:p·6+6], src[p·ld:]) }
+//
+//go:noescape
+func packCopy6AVX2(panel []float32, src []float32, ld int, cols int)
+
+// packTranspose6AVX2 transposes 6 rows of cols floats, ld apart in src, into panel;
+// cols must be a multiple of 8:
+//
+//	for p < cols { for j < 6 { panel[p·6+j] = src[j·ld+p] } }
+//
+//go:noescape
+func packTranspose6AVX2(panel []float32, src []float32, ld int, cols int)
+
+// packCopy12AVX2 copies cols rows of 12 floats, ld apart in src, into panel:
+//
+//	for p < cols { copy(panel[p·12:p·12+12], src[p·ld:]) }
+//
+//go:noescape
+func packCopy12AVX2(panel []float32, src []float32, ld int, cols int)
+
+// packTranspose12AVX2 transposes 12 rows of cols floats, ld apart in src, into panel;
+// cols must be a multiple of 8:
+//
+//	for p < cols { for j < 12 { panel[p·12+j] = src[j·ld+p] } }
+//
+//go:noescape
+func packTranspose12AVX2(panel []float32, src []float32, ld int, cols int)
+
 // packCopy16AVX2 copies cols rows of 16 floats, ld apart in src, into panel:
 //
 //	for p < cols { copy(panel[p·16:p·16+16], src[p·ld:]) }

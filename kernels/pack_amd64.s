@@ -4,6 +4,245 @@
 
 #include "textflag.h"
 
+// func packCopy6AVX2(panel []float32, src []float32, ld int, cols int)
+// Requires: AVX
+TEXT ·packCopy6AVX2(SB), NOSPLIT, $0-64
+	MOVQ  panel_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  ld+48(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  cols+56(FP), BX
+	TESTQ BX, BX
+	JZ    packCopy6AVX2_done
+
+packCopy6AVX2_loop:
+	VMOVUPS (CX), X0
+	VMOVUPS X0, (AX)
+	VMOVQ   16(CX), X0
+	VMOVQ   X0, 16(AX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000018, AX
+	DECQ    BX
+	JNZ     packCopy6AVX2_loop
+
+packCopy6AVX2_done:
+	VZEROUPPER
+	RET
+
+// func packTranspose6AVX2(panel []float32, src []float32, ld int, cols int)
+// Requires: AVX
+TEXT ·packTranspose6AVX2(SB), NOSPLIT, $0-64
+	MOVQ panel_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ ld+48(FP), DX
+	SHLQ $0x02, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ cols+56(FP), SI
+	SHRQ $0x03, SI
+	JZ   packTranspose6AVX2_done
+
+packTranspose6AVX2_loop:
+	// Eight columns of the panel, by blocks of up to 8 rows.
+	MOVQ         CX, DI
+	LEAQ         (DI)(DX*4), R8
+	VMOVUPS      (DI), Y0
+	VMOVUPS      (DI)(DX*1), Y1
+	VMOVUPS      (DI)(DX*2), Y2
+	VMOVUPS      (DI)(BX*1), Y3
+	VMOVUPS      (R8), Y4
+	VMOVUPS      (R8)(DX*1), Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y7, Y6
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VPERM2F128   $0x20, Y3, Y1, Y7
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VPERM2F128   $0x20, Y5, Y8, Y3
+	VPERM2F128   $0x31, Y5, Y8, Y5
+	VPERM2F128   $0x20, Y4, Y0, Y8
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VMOVUPS      X6, (AX)
+	VEXTRACTF128 $0x01, Y6, X4
+	VMOVQ        X4, 16(AX)
+	VMOVUPS      X7, 24(AX)
+	VEXTRACTF128 $0x01, Y7, X4
+	VMOVQ        X4, 40(AX)
+	VMOVUPS      X3, 48(AX)
+	VEXTRACTF128 $0x01, Y3, X3
+	VMOVQ        X3, 64(AX)
+	VMOVUPS      X8, 72(AX)
+	VEXTRACTF128 $0x01, Y8, X3
+	VMOVQ        X3, 88(AX)
+	VMOVUPS      X2, 96(AX)
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVQ        X2, 112(AX)
+	VMOVUPS      X1, 120(AX)
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVQ        X1, 136(AX)
+	VMOVUPS      X5, 144(AX)
+	VEXTRACTF128 $0x01, Y5, X1
+	VMOVQ        X1, 160(AX)
+	VMOVUPS      X0, 168(AX)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 184(AX)
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x000000c0, AX
+	DECQ         SI
+	JNZ          packTranspose6AVX2_loop
+
+packTranspose6AVX2_done:
+	VZEROUPPER
+	RET
+
+// func packCopy12AVX2(panel []float32, src []float32, ld int, cols int)
+// Requires: AVX
+TEXT ·packCopy12AVX2(SB), NOSPLIT, $0-64
+	MOVQ  panel_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  ld+48(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  cols+56(FP), BX
+	TESTQ BX, BX
+	JZ    packCopy12AVX2_done
+
+packCopy12AVX2_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS Y0, (AX)
+	VMOVUPS 32(CX), X0
+	VMOVUPS X0, 32(AX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000030, AX
+	DECQ    BX
+	JNZ     packCopy12AVX2_loop
+
+packCopy12AVX2_done:
+	VZEROUPPER
+	RET
+
+// func packTranspose12AVX2(panel []float32, src []float32, ld int, cols int)
+// Requires: AVX
+TEXT ·packTranspose12AVX2(SB), NOSPLIT, $0-64
+	MOVQ panel_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ ld+48(FP), DX
+	SHLQ $0x02, DX
+	LEAQ (DX)(DX*2), BX
+	MOVQ cols+56(FP), SI
+	SHRQ $0x03, SI
+	JZ   packTranspose12AVX2_done
+
+packTranspose12AVX2_loop:
+	// Eight columns of the panel, by blocks of up to 8 rows.
+	MOVQ       CX, DI
+	LEAQ       (DI)(DX*4), R8
+	VMOVUPS    (DI), Y0
+	VMOVUPS    (DI)(DX*1), Y1
+	VMOVUPS    (DI)(DX*2), Y2
+	VMOVUPS    (DI)(BX*1), Y3
+	VMOVUPS    (R8), Y4
+	VMOVUPS    (R8)(DX*1), Y5
+	VMOVUPS    (R8)(DX*2), Y6
+	VMOVUPS    (R8)(BX*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VPERM2F128 $0x20, Y3, Y1, Y7
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VPERM2F128 $0x20, Y5, Y8, Y3
+	VPERM2F128 $0x31, Y5, Y8, Y5
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VMOVUPS    Y6, (AX)
+	VMOVUPS    Y7, 48(AX)
+	VMOVUPS    Y3, 96(AX)
+	VMOVUPS    Y8, 144(AX)
+	VMOVUPS    Y2, 192(AX)
+	VMOVUPS    Y1, 240(AX)
+	VMOVUPS    Y5, 288(AX)
+	VMOVUPS    Y0, 336(AX)
+	MOVQ       CX, DI
+	LEAQ       (DI)(DX*8), DI
+	LEAQ       (DI)(DX*4), R8
+	VMOVUPS    (DI), Y0
+	VMOVUPS    (DI)(DX*1), Y1
+	VMOVUPS    (DI)(DX*2), Y2
+	VMOVUPS    (DI)(BX*1), Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VPERM2F128 $0x20, Y3, Y1, Y7
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VPERM2F128 $0x20, Y5, Y8, Y3
+	VPERM2F128 $0x31, Y5, Y8, Y5
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VMOVUPS    X6, 32(AX)
+	VMOVUPS    X7, 80(AX)
+	VMOVUPS    X3, 128(AX)
+	VMOVUPS    X8, 176(AX)
+	VMOVUPS    X2, 224(AX)
+	VMOVUPS    X1, 272(AX)
+	VMOVUPS    X5, 320(AX)
+	VMOVUPS    X0, 368(AX)
+	ADDQ       $0x00000020, CX
+	ADDQ       $0x00000180, AX
+	DECQ       SI
+	JNZ        packTranspose12AVX2_loop
+
+packTranspose12AVX2_done:
+	VZEROUPPER
+	RET
+
 // func packCopy16AVX2(panel []float32, src []float32, ld int, cols int)
 // Requires: AVX
 TEXT ·packCopy16AVX2(SB), NOSPLIT, $0-64
@@ -17,9 +256,9 @@ TEXT ·packCopy16AVX2(SB), NOSPLIT, $0-64
 
 packCopy16AVX2_loop:
 	VMOVUPS (CX), Y0
-	VMOVUPS 32(CX), Y1
 	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
+	VMOVUPS 32(CX), Y0
+	VMOVUPS Y0, 32(AX)
 	ADDQ    DX, CX
 	ADDQ    $0x00000040, AX
 	DECQ    BX
@@ -42,7 +281,7 @@ TEXT ·packTranspose16AVX2(SB), NOSPLIT, $0-64
 	JZ   packTranspose16AVX2_done
 
 packTranspose16AVX2_loop:
-	// Eight columns of the panel: w/8 blocks of 8 rows × 8 columns.
+	// Eight columns of the panel, by blocks of up to 8 rows.
 	MOVQ       CX, DI
 	LEAQ       (DI)(DX*4), R8
 	VMOVUPS    (DI), Y0
@@ -150,13 +389,13 @@ TEXT ·packCopy32AVX2(SB), NOSPLIT, $0-64
 
 packCopy32AVX2_loop:
 	VMOVUPS (CX), Y0
-	VMOVUPS 32(CX), Y1
-	VMOVUPS 64(CX), Y2
-	VMOVUPS 96(CX), Y3
 	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	VMOVUPS Y2, 64(AX)
-	VMOVUPS Y3, 96(AX)
+	VMOVUPS 32(CX), Y0
+	VMOVUPS Y0, 32(AX)
+	VMOVUPS 64(CX), Y0
+	VMOVUPS Y0, 64(AX)
+	VMOVUPS 96(CX), Y0
+	VMOVUPS Y0, 96(AX)
 	ADDQ    DX, CX
 	ADDQ    $0x00000080, AX
 	DECQ    BX
@@ -179,7 +418,7 @@ TEXT ·packTranspose32AVX2(SB), NOSPLIT, $0-64
 	JZ   packTranspose32AVX2_done
 
 packTranspose32AVX2_loop:
-	// Eight columns of the panel: w/8 blocks of 8 rows × 8 columns.
+	// Eight columns of the panel, by blocks of up to 8 rows.
 	MOVQ       CX, DI
 	LEAQ       (DI)(DX*4), R8
 	VMOVUPS    (DI), Y0

@@ -227,8 +227,13 @@ func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // renderPNG draws p on a w×h canvas and encodes it as PNG.
 func renderPNG(p *plot.Plot, w, h vg.Length) ([]byte, error) {
+	return drawPNG(w, h, p.Draw)
+}
+
+// drawPNG encodes as PNG what paint draws on a w×h canvas.
+func drawPNG(w, h vg.Length, paint func(draw.Canvas)) ([]byte, error) {
 	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(plotDPI))
-	p.Draw(draw.New(c))
+	paint(draw.New(c))
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
 		return nil, err

@@ -35,6 +35,7 @@ type htmlPage struct {
 
 type htmlSection struct {
 	ID, Title, Best string
+	Notes           []string // paragraphs of text above the table (the depth study's findings)
 	Table           htmlTable
 	Figures         []htmlFigure
 }
@@ -193,11 +194,16 @@ func figure(p *plot.Plot, w, h vg.Length, alt, caption string) (htmlFigure, erro
 	if err != nil {
 		return htmlFigure{}, fmt.Errorf("plot %q: %w", alt, err)
 	}
+	return pngFigure(png, w, h, alt, caption), nil
+}
+
+// pngFigure embeds a w×h PNG.
+func pngFigure(png []byte, w, h vg.Length, alt, caption string) htmlFigure {
 	return htmlFigure{
 		Src:   template.HTMLAttr(`src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(png) + `"`),
 		Width: int(w / vg.Inch * 96), Height: int(h / vg.Inch * 96),
 		Alt: alt, Caption: caption,
-	}, nil
+	}
 }
 
 func toHTML(t table) htmlTable {
@@ -248,6 +254,7 @@ section, .summary { background: #fff; border: 1px solid #dde1e7; border-radius: 
 nav { margin: 10px 0 0; font-size: 14px; }
 nav a { margin-right: 14px; color: #1f5fa8; }
 .best-line { margin: 0 0 12px; color: #1a7a30; font-weight: 600; }
+.note { margin: 0 0 10px; max-width: 980px; }
 table { border-collapse: collapse; font-size: 14px; margin: 0; font-variant-numeric: tabular-nums; }
 th, td { padding: 5px 12px; border-bottom: 1px solid #e6e9ee; text-align: left; white-space: nowrap; }
 th { background: #eef1f5; font-weight: 600; }
@@ -282,6 +289,9 @@ figcaption { font-size: 12.5px; color: #5a6475; max-width: 600px; }
 <h2>{{.Title}}</h2>
 {{- if .Best}}
 <p class="best-line">{{.Best}}</p>
+{{- end}}
+{{- range .Notes}}
+<p class="note">{{.}}</p>
 {{- end}}
 <div class="figs">
 <div class="wide">

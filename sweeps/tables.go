@@ -111,13 +111,18 @@ func WriteTables(w io.Writer, r StudyResult) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	// tabwriter pads empty last cells; drop the trailing blanks.
+	_, err = w.Write(trimLines(buf.String()))
+	return err
+}
+
+// trimLines drops the trailing blanks of every line (tabwriter pads empty
+// last cells).
+func trimLines(s string) []byte {
 	var out bytes.Buffer
-	for line := range strings.Lines(buf.String()) {
+	for line := range strings.Lines(s) {
 		out.WriteString(strings.TrimRight(line, " \n") + "\n")
 	}
-	_, err = w.Write(out.Bytes())
-	return err
+	return out.Bytes()
 }
 
 // writeTextTable writes t as tab-separated cells for tw to align, best rows

@@ -8,12 +8,45 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// packWidths are the panel widths packed in asm: the NR of the AVX2 and
-// AVX-512 micro-kernels. The packers use AVX2 only, so both paths share them.
-var packWidths = []int{16, 32}
+// packWidths are the panel widths packed in asm: the MR and NR of the AVX2
+// and AVX-512 micro-kernels. The packers use AVX2 only, so both paths share
+// them.
+var packWidths = []int{6, 12, 16, 32}
+
+// storeFloats writes the first n ≤ 8 floats of y to m: 8 as a YMM, then
+// 4 as an XMM and 2 as a quadword.
+func storeFloats(y reg.VecVirtual, n int, m Mem) {
+	switch n {
+	case 8:
+		VMOVUPS(y, m)
+	case 4:
+		VMOVUPS(y.AsX(), m)
+	case 6:
+		VMOVUPS(y.AsX(), m)
+		hi := XMM()
+		VEXTRACTF128(U8(1), y, hi)
+		VMOVQ(hi, m.Offset(16))
+	case 2:
+		VMOVQ(y.AsX(), m)
+	default:
+		panic(fmt.Sprintf("storeFloats: %d floats", n))
+	}
+}
+
+// chunks splits a run of w floats into pieces of 8, then one of 4 or 6.
+func chunks(w int) []int {
+	var c []int
+	for ; w >= 8; w -= 8 {
+		c = append(c, 8)
+	}
+	if w > 0 {
+		c = append(c, w)
+	}
+	return c
+}
 
 // packCopy emits packCopy<w>AVX2: a full w-wide panel from a source whose
-// panel rows are contiguous (B not transposed).
+// panel rows are contiguous (B, or A transposed).
 func packCopy(w int) {
 	name := fmt.Sprintf("packCopy%dAVX2", w)
 	TEXT(name, NOSPLIT, "func(panel, src []float32, ld, cols int)")
@@ -30,12 +63,24 @@ func packCopy(w int) {
 	TESTQ(n, n)
 	JZ(LabelRef(name + "_done"))
 	Label(name + "_loop")
-	x := []reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}[:w/8]
-	for v, y := range x {
-		VMOVUPS(mem(src, 32*v), y)
-	}
-	for v, y := range x {
-		VMOVUPS(y, mem(dst, 32*v))
+	for off := 0; off < w; { // pieces of 8, 4 and 2 floats
+		switch n := w - off; {
+		case n >= 8:
+			y := YMM()
+			VMOVUPS(mem(src, 4*off), y)
+			VMOVUPS(y, mem(dst, 4*off))
+			off += 8
+		case n >= 4:
+			x := XMM()
+			VMOVUPS(mem(src, 4*off), x)
+			VMOVUPS(x, mem(dst, 4*off))
+			off += 4
+		default:
+			x := XMM()
+			VMOVQ(mem(src, 4*off), x)
+			VMOVQ(x, mem(dst, 4*off))
+			off += 2
+		}
 	}
 	ADDQ(ld, src)
 	ADDQ(U32(4*w), dst)
@@ -47,7 +92,8 @@ func packCopy(w int) {
 }
 
 // packTranspose emits packTranspose<w>AVX2: a full w-wide panel from w
-// contiguous rows (B transposed), by 8×8 in-register transposes.
+// contiguous rows (A, or B transposed), by 8×8 in-register transposes of
+// blocks of up to 8 rows (missing rows zero, unused columns not stored).
 func packTranspose(w int) {
 	name := fmt.Sprintf("packTranspose%dAVX2", w)
 	TEXT(name, NOSPLIT, "func(panel, src []float32, ld, cols int)")
@@ -67,19 +113,22 @@ func packTranspose(w int) {
 	SHRQ(U8(3), n)
 	JZ(LabelRef(name + "_done"))
 	Label(name + "_loop")
-	Comment("Eight columns of the panel: w/8 blocks of 8 rows × 8 columns.")
-	for j0 := 0; j0 < w; j0 += 8 {
+	Comment("Eight columns of the panel, by blocks of up to 8 rows.")
+	j0 := 0
+	for _, h := range chunks(w) {
 		b, b4 := GP64(), GP64()
 		MOVQ(src, b)
-		if j0 > 0 {
-			for i := 0; i < j0/8; i++ { // b = src + j0·ld
-				LEAQ(Mem{Base: b, Index: ld, Scale: 8}, b)
-			}
+		for i := 0; i < j0/8; i++ { // b = src + j0·ld
+			LEAQ(Mem{Base: b, Index: ld, Scale: 8}, b)
 		}
 		LEAQ(Mem{Base: b, Index: ld, Scale: 4}, b4)
 		var r [8]reg.VecVirtual
 		for i := range r {
 			r[i] = YMM()
+			if i >= h {
+				VXORPS(r[i], r[i], r[i])
+				continue
+			}
 			base := b
 			if i >= 4 {
 				base = b4
@@ -95,8 +144,9 @@ func packTranspose(w int) {
 		}
 		out := transpose8x8(r)
 		for p, y := range out {
-			VMOVUPS(y, mem(dst, 4*(p*w+j0)))
+			storeFloats(y, h, mem(dst, 4*(p*w+j0)))
 		}
+		j0 += h
 	}
 	ADDQ(U32(32), src)
 	ADDQ(U32(4*8*w), dst)

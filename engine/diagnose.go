@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"math"
+	"slices"
+
+	"github.com/mlpsweep/mlpsweep/kernels"
+)
+
+// Diagnostics are the gradient and activation statistics of one training
+// pass over a batch (see Diagnose): how much gradient reaches each layer
+// and what its units do.
+type Diagnostics struct {
+	Loss     float64           // the batch loss, as TrainBatch reports it (without dropout)
+	GradNorm []float64         // [L] ‖∂L/∂W_l‖_F, the Frobenius norm of each Dense kernel's gradient, input to output
+	Hidden   []ActivationStats // [L−1] each hidden layer's activation output y_l = act(…)
+}
+
+// ActivationStats summarize a hidden layer's activation output y = act(u)
+// [rows×H] on a batch. A unit is inactive on a row when act'(u) < 1e-3
+// (inactiveSlope): a relu output of 0, a sigmoid or tanh saturated
+// (|u| ≳ 6.9 and 3.8); little or no gradient passes it there.
+type ActivationStats struct {
+	Mean, Std float64 // of the rows × units outputs (population std)
+	Inactive  float64 // fraction of the rows × units outputs that are inactive
+	Dead      float64 // fraction of the units inactive on every row of the batch (dead relu units)
+}
+
+// inactiveSlope is the activation derivative below which an output counts
+// as inactive.
+const inactiveSlope = 1e-3
+
+func newDiagnostics(layers int) Diagnostics {
+	return Diagnostics{GradNorm: make([]float64, layers), Hidden: make([]ActivationStats, layers-1)}
+}
+
+// Clone returns a copy of d that does not share its slices.
+func (d Diagnostics) Clone() Diagnostics {
+	d.GradNorm, d.Hidden = slices.Clone(d.GradNorm), slices.Clone(d.Hidden)
+	return d
+}
+
+// Diagnose runs the forward and backward pass of a training step on the
+// batch x [rows×In], t [rows×Out] (1 ≤ rows ≤ B), without dropout and
+// without updating anything: weights, optimizer state, batch norm's
+// moving statistics and the random streams are untouched, so diagnosing
+// between steps leaves training bit-identical. Batch norm normalizes with
+// the batch's statistics, as in training. The result's slices are the
+// model's, overwritten by the next Diagnose (Clone keeps a copy); once the
+// model exists, Diagnose allocates nothing. Its cost is one training step's
+// forward and backward pass.
+func (m *Model) Diagnose(x, t []float32, rows int) (Diagnostics, error) {
+	if err := m.checkBatch("Diagnose", x, t, rows); err != nil {
+		return Diagnostics{}, err
+	}
+	ws := &m.train
+	for _, mask := range ws.mask {
+		for i := range mask {
+			mask[i] = 1
+		}
+	}
+	loss, _ := m.lossAndGrad(x[:rows*m.in], t[:rows*m.out], rows)
+	d := m.diag
+	d.Loss = float64(loss)
+	for l := range m.layers {
+		var sum float64
+		for _, g := range m.layers[l].dw {
+			sum += float64(g) * float64(g)
+		}
+		d.GradNorm[l] = math.Sqrt(sum)
+	}
+	for i := range d.Hidden {
+		h := m.layers[i].out
+		// ws.dy[i] is free after the backward pass: it receives act'(u).
+		d.Hidden[i] = activationStats(m.layers[i].act, ws.y[i][:rows*h], ws.dy[i][:rows*h], h)
+	}
+	return d, nil
+}
+
+// activationStats summarizes y = act(u) [rows×h], using slope [rows×h] as
+// scratch for act'(u).
+func activationStats(act kernels.Activation, y, slope []float32, h int) ActivationStats {
+	for i := range slope {
+		slope[i] = 1
+	}
+	kernels.ActBackward(act, y, slope, slope) // slope = 1·act'(u), written through y
+	var sum, sumSq float64
+	inactive := 0
+	for i, v := range y {
+		sum += float64(v)
+		sumSq += float64(v) * float64(v)
+		if slope[i] < inactiveSlope {
+			inactive++
+		}
+	}
+	dead := 0
+	for j := 0; j < h; j++ {
+		alive := false
+		for r := j; r < len(slope); r += h {
+			if slope[r] >= inactiveSlope {
+				alive = true
+				break
+			}
+		}
+		if !alive {
+			dead++
+		}
+	}
+	n := float64(len(y))
+	mean := sum / n
+	return ActivationStats{
+		Mean: mean, Std: math.Sqrt(max(0, sumSq/n-mean*mean)),
+		Inactive: float64(inactive) / n, Dead: float64(dead) / float64(h),
+	}
+}
+
+// SetDiagnosticBatch makes Fit diagnose the batch x [rows×In], t [rows×Out]
+// (1 ≤ rows ≤ B; copied) after every epoch and attach the result to
+// EpochStats.Diagnostics. Calling Diagnose on the same batch before Fit
+// gives the figures at initialization. rows 0 turns it off.
+func (m *Model) SetDiagnosticBatch(x, t []float32, rows int) error {
+	if rows == 0 {
+		m.diagX, m.diagT = nil, nil
+		return nil
+	}
+	if err := m.checkBatch("SetDiagnosticBatch", x, t, rows); err != nil {
+		return err
+	}
+	m.diagX, m.diagT = slices.Clone(x[:rows*m.in]), slices.Clone(t[:rows*m.out])
+	return nil
+}
+
+// diagnoseEpoch returns a copy of Diagnose on the diagnostic batch, or nil
+// when there is none.
+func (m *Model) diagnoseEpoch() *Diagnostics {
+	if m.diagX == nil {
+		return nil
+	}
+	d, err := m.Diagnose(m.diagX, m.diagT, len(m.diagX)/m.in)
+	if err != nil {
+		panic("engine: the diagnostic batch was checked by SetDiagnosticBatch: " + err.Error())
+	}
+	c := d.Clone()
+	return &c
+}

@@ -1,0 +1,510 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"math/big"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// An interpreter for the Go assembly the avo generator emits (the
+// instructions of microkernel_amd64.s and pack_amd64.s, nothing more), so
+// the AVX-512 kernels are checked on CPUs without AVX-512. It reads the
+// committed .s files, so it checks exactly what ships. Memory is only the
+// slices passed in, at made-up addresses: any access outside them (or to a
+// masked-out lane) fails the test. TestEmulatorMatchesHardware checks the
+// interpreter itself against the AVX2 code run natively, bit for bit.
+
+// emuFunc is one parsed TEXT block.
+type emuFunc struct {
+	name   string
+	insts  []emuInst
+	labels map[string]int
+}
+
+type emuInst struct {
+	op   string
+	args []emuArg
+	text string
+}
+
+type emuArgKind uint8
+
+const (
+	argGP emuArgKind = iota
+	argVec
+	argK
+	argImm
+	argMem
+	argLabel
+)
+
+type emuArg struct {
+	kind  emuArgKind
+	reg   int    // register number
+	lanes int    // vector width: 4 (X), 8 (Y), 16 (Z)
+	imm   int64  // immediate, or memory displacement
+	name  string // FP argument or SB symbol of a memory operand, or label
+	frame bool   // memory operand on FP
+	base  int    // memory base register, -1 for SB
+	index int    // memory index register, -1 for none
+	scale int64
+}
+
+var gpNames = map[string]int{"AX": 0, "CX": 1, "DX": 2, "BX": 3, "SP": 4, "BP": 5, "SI": 6, "DI": 7,
+	"R8": 8, "R9": 9, "R10": 10, "R11": 11, "R12": 12, "R13": 13, "R14": 14, "R15": 15}
+
+var memRE = regexp.MustCompile(`^([^()]*)\((\w+)\)(?:\((\w+)\*(\d)\))?$`)
+
+func parseArg(s string) (emuArg, error) {
+	switch {
+	case strings.HasPrefix(s, "$"):
+		v, err := strconv.ParseInt(s[1:], 0, 64)
+		return emuArg{kind: argImm, imm: v}, err
+	case gpNames[s] != 0 || s == "AX":
+		return emuArg{kind: argGP, reg: gpNames[s]}, nil
+	case len(s) >= 2 && (s[0] == 'X' || s[0] == 'Y' || s[0] == 'Z') && s[1] >= '0' && s[1] <= '9':
+		n, err := strconv.Atoi(s[1:])
+		return emuArg{kind: argVec, reg: n, lanes: map[byte]int{'X': 4, 'Y': 8, 'Z': 16}[s[0]]}, err
+	case len(s) == 2 && s[0] == 'K':
+		return emuArg{kind: argK, reg: int(s[1] - '0')}, nil
+	}
+	if m := memRE.FindStringSubmatch(s); m != nil {
+		a := emuArg{kind: argMem, base: -1, index: -1}
+		pre := m[1]
+		switch m[2] {
+		case "FP":
+			a.frame = true
+			a.name = pre[:strings.IndexAny(pre, "+-")]
+		case "SB":
+			a.name = pre[:strings.Index(pre, "<>")]
+		default:
+			a.base = gpNames[m[2]]
+			if pre != "" {
+				v, err := strconv.ParseInt(pre, 0, 64)
+				if err != nil {
+					return a, err
+				}
+				a.imm = v
+			}
+		}
+		if m[3] != "" {
+			a.index = gpNames[m[3]]
+			a.scale, _ = strconv.ParseInt(m[4], 10, 64)
+		}
+		return a, nil
+	}
+	return emuArg{kind: argLabel, name: s}, nil
+}
+
+// emuProgram holds the parsed functions and data of the asm files.
+type emuProgram struct {
+	funcs map[string]*emuFunc
+	data  map[string][]float32
+}
+
+var (
+	emuOnce sync.Once
+	emuProg *emuProgram
+	emuErr  error
+)
+
+// loadEmu parses the generated asm files once.
+func loadEmu(t testing.TB) *emuProgram {
+	emuOnce.Do(func() {
+		emuProg = &emuProgram{funcs: map[string]*emuFunc{}, data: map[string][]float32{}}
+		for _, file := range []string{"microkernel_amd64.s", "pack_amd64.s"} {
+			if emuErr = emuProg.parse(file); emuErr != nil {
+				return
+			}
+		}
+	})
+	if emuErr != nil {
+		t.Fatal(emuErr)
+	}
+	return emuProg
+}
+
+var dataRE = regexp.MustCompile(`^DATA (\w+)<>\+(\d+)\(SB\)/4, \$(\w+)$`)
+
+func (p *emuProgram) parse(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var fn *emuFunc
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.Index(line, "//"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		switch {
+		case line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "GLOBL"):
+		case strings.HasPrefix(line, "DATA"):
+			m := dataRE.FindStringSubmatch(line)
+			if m == nil {
+				return fmt.Errorf("%s: cannot parse %q", file, line)
+			}
+			off, _ := strconv.Atoi(m[2])
+			v, _ := strconv.ParseUint(m[3], 0, 32)
+			d := p.data[m[1]]
+			for len(d) <= off/4 {
+				d = append(d, 0)
+			}
+			d[off/4] = math.Float32frombits(uint32(v))
+			p.data[m[1]] = d
+		case strings.HasPrefix(line, "TEXT"):
+			name := line[len("TEXT ·"):strings.Index(line, "(SB)")]
+			fn = &emuFunc{name: name, labels: map[string]int{}}
+			p.funcs[name] = fn
+		case strings.HasSuffix(line, ":"):
+			fn.labels[strings.TrimSuffix(line, ":")] = len(fn.insts)
+		default:
+			fields := strings.Fields(line)
+			inst := emuInst{op: fields[0], text: line}
+			if rest := strings.TrimSpace(line[len(fields[0]):]); rest != "" {
+				for _, s := range strings.Split(rest, ",") {
+					a, err := parseArg(strings.TrimSpace(s))
+					if err != nil {
+						return fmt.Errorf("%s: %q: %v", file, line, err)
+					}
+					inst.args = append(inst.args, a)
+				}
+			}
+			fn.insts = append(fn.insts, inst)
+		}
+	}
+	return sc.Err()
+}
+
+// emuCPU is the machine state of one call.
+type emuCPU struct {
+	gp      [16]uint64
+	vec     [32][16]uint32
+	k       [8]uint16
+	zf, le  bool
+	frame   map[string]uint64 // arguments by name (slices as name_base)
+	regions [][]float32       // memory: region r at address (r+1)<<40
+	syms    map[string]int    // region of each data symbol
+}
+
+const emuRegionShift = 40
+
+func (c *emuCPU) addRegion(x []float32) uint64 {
+	c.regions = append(c.regions, x)
+	return uint64(len(c.regions)) << emuRegionShift
+}
+
+// cell returns the float at addr, failing on any access outside the regions.
+func (c *emuCPU) cell(addr uint64) *float32 {
+	r, off := int(addr>>emuRegionShift)-1, addr&(1<<emuRegionShift-1)
+	if r < 0 || r >= len(c.regions) || off%4 != 0 || off/4 >= uint64(len(c.regions[r])) {
+		panic(fmt.Sprintf("emulator: access at region %d offset %d outside the slices", r, int64(off)))
+	}
+	return &c.regions[r][off/4]
+}
+
+func (c *emuCPU) addr(a emuArg) uint64 {
+	if a.base < 0 {
+		return uint64(c.syms[a.name]+1)<<emuRegionShift + uint64(a.imm)
+	}
+	x := c.gp[a.base] + uint64(a.imm)
+	if a.index >= 0 {
+		x += c.gp[a.index] * uint64(a.scale)
+	}
+	return x
+}
+
+func (c *emuCPU) frameArg(a emuArg) uint64 {
+	v, ok := c.frame[a.name]
+	if !ok {
+		panic("emulator: no argument " + a.name)
+	}
+	return v
+}
+
+// scalar reads a GP register, an immediate or a frame argument.
+func (c *emuCPU) scalar(a emuArg) uint64 {
+	switch {
+	case a.kind == argGP:
+		return c.gp[a.reg]
+	case a.kind == argImm:
+		return uint64(a.imm)
+	case a.kind == argMem && a.frame:
+		return c.frameArg(a)
+	}
+	panic("emulator: bad scalar operand")
+}
+
+// load reads lanes of a vector or memory operand; mask selects lanes to read
+// from memory (the others are 0).
+func (c *emuCPU) load(a emuArg, lanes int, mask func(int) bool) [16]uint32 {
+	var v [16]uint32
+	if a.kind == argVec {
+		return c.vec[a.reg]
+	}
+	for i := 0; i < lanes; i++ {
+		if mask == nil || mask(i) {
+			v[i] = math.Float32bits(*c.cell(c.addr(a) + 4*uint64(i)))
+		}
+	}
+	return v
+}
+
+// setVec writes dst; VEX (non-Z) writes clear the lanes above the width.
+func (c *emuCPU) setVec(dst emuArg, v [16]uint32) {
+	for i := dst.lanes; i < 16; i++ {
+		v[i] = 0
+	}
+	c.vec[dst.reg] = v
+}
+
+func f32(x uint32) float32 { return math.Float32frombits(x) }
+func u32(x float32) uint32 { return math.Float32bits(x) }
+
+// fma32 is the float32 fused multiply-add, rounded once: float64 holds the
+// product exactly; only a sum landing on a float32 rounding midpoint needs
+// the exact path.
+func fma32(a, b, c float32) float32 {
+	r := math.FMA(float64(a), float64(b), float64(c))
+	if bits := math.Float64bits(r); bits&(1<<29-1) != 1<<28 {
+		return float32(r)
+	}
+	x := new(big.Float).SetPrec(200).SetFloat64(float64(a))
+	x.Mul(x, new(big.Float).SetFloat64(float64(b)))
+	x.Add(x, new(big.Float).SetFloat64(float64(c)))
+	f, _ := x.Float32()
+	return f
+}
+
+// run interprets fn until RET.
+func (c *emuCPU) run(fn *emuFunc) {
+	for pc := 0; pc < len(fn.insts); {
+		in := &fn.insts[pc]
+		pc++
+		a := in.args
+		jump := func(cond bool) {
+			if cond {
+				pc = fn.labels[a[0].name]
+			}
+		}
+		switch in.op {
+		case "MOVQ":
+			c.gp[a[1].reg] = c.scalar(a[0])
+		case "MOVL":
+			c.gp[a[1].reg] = uint64(uint32(c.scalar(a[0])))
+		case "LEAQ":
+			c.gp[a[1].reg] = c.addr(a[0])
+		case "SHLQ":
+			c.gp[a[1].reg] <<= uint(a[0].imm)
+		case "SHRQ":
+			c.gp[a[1].reg] >>= uint(a[0].imm)
+			c.zf = c.gp[a[1].reg] == 0
+		case "SHRL":
+			c.gp[a[1].reg] = uint64(uint32(c.gp[a[1].reg]) >> uint(a[0].imm))
+			c.zf = c.gp[a[1].reg] == 0
+		case "ANDL":
+			c.gp[a[1].reg] = uint64(uint32(c.gp[a[1].reg]) & uint32(c.scalar(a[0])))
+			c.zf = c.gp[a[1].reg] == 0
+		case "ADDQ":
+			c.gp[a[1].reg] += c.scalar(a[0])
+			c.zf = c.gp[a[1].reg] == 0
+		case "SUBQ":
+			c.gp[a[1].reg] -= c.scalar(a[0])
+			c.zf = c.gp[a[1].reg] == 0
+		case "DECQ":
+			c.gp[a[0].reg]--
+			c.zf = c.gp[a[0].reg] == 0
+		case "TESTQ":
+			c.zf = c.scalar(a[0])&c.scalar(a[1]) == 0
+		case "CMPQ":
+			x, y := int64(c.scalar(a[0])), int64(c.scalar(a[1]))
+			c.zf, c.le = x == y, x <= y
+		case "JMP":
+			jump(true)
+		case "JZ":
+			jump(c.zf)
+		case "JNZ", "JNE":
+			jump(!c.zf)
+		case "JLE":
+			jump(c.le)
+		case "BZHIL":
+			n, x := c.gp[a[0].reg]&0xff, uint32(c.gp[a[1].reg])
+			if n < 32 {
+				x &= 1<<n - 1
+			}
+			c.gp[a[2].reg] = uint64(x)
+		case "KMOVW":
+			c.k[a[1].reg] = uint16(c.gp[a[0].reg])
+		case "PREFETCHT0":
+		case "RET":
+			return
+		case "VZEROUPPER":
+			for r := range c.vec {
+				clear(c.vec[r][4:])
+			}
+		case "VXORPS":
+			x, y := c.load(a[0], a[2].lanes, nil), c.load(a[1], a[2].lanes, nil)
+			for i := range x {
+				x[i] ^= y[i]
+			}
+			c.setVec(a[2], x)
+		case "VMOVUPS", "VMOVDQU":
+			switch {
+			case len(a) == 2 && a[1].kind == argVec: // load
+				c.setVec(a[1], c.load(a[0], a[1].lanes, nil))
+			case len(a) == 2: // store
+				v := c.vec[a[0].reg]
+				for i := 0; i < a[0].lanes; i++ {
+					*c.cell(c.addr(a[1]) + 4*uint64(i)) = f32(v[i])
+				}
+			default: // masked store: Z, K, mem
+				v, k := c.vec[a[0].reg], c.k[a[1].reg]
+				for i := 0; i < a[0].lanes; i++ {
+					if k>>i&1 != 0 {
+						*c.cell(c.addr(a[2]) + 4*uint64(i)) = f32(v[i])
+					}
+				}
+			}
+		case "VMOVUPS.Z": // zero-masked load: mem, K, Z
+			k := c.k[a[1].reg]
+			c.setVec(a[2], c.load(a[0], a[2].lanes, func(i int) bool { return k>>i&1 != 0 }))
+		case "VMOVQ": // 64 bits between memory and the low half of an XMM
+			if a[0].kind == argMem {
+				c.setVec(a[1], c.load(a[0], 2, nil))
+			} else {
+				v := c.vec[a[0].reg]
+				*c.cell(c.addr(a[1])) = f32(v[0])
+				*c.cell(c.addr(a[1]) + 4) = f32(v[1])
+			}
+		case "VEXTRACTF128": // $1, Y, X: the upper half
+			v := c.vec[a[1].reg]
+			var d [16]uint32
+			copy(d[:4], v[4*a[0].imm:4*a[0].imm+4])
+			c.setVec(a[2], d)
+		case "VMASKMOVPS":
+			if a[0].kind == argMem { // load: mem, mask, dst
+				m := c.vec[a[1].reg]
+				c.setVec(a[2], c.load(a[0], a[2].lanes, func(i int) bool { return m[i]>>31 != 0 }))
+			} else { // store: src, mask, mem
+				v, m := c.vec[a[0].reg], c.vec[a[1].reg]
+				for i := 0; i < a[0].lanes; i++ {
+					if m[i]>>31 != 0 {
+						*c.cell(c.addr(a[2]) + 4*uint64(i)) = f32(v[i])
+					}
+				}
+			}
+		case "VBROADCASTSS":
+			var x uint32
+			if a[0].frame {
+				x = uint32(c.frameArg(a[0]))
+			} else {
+				x = math.Float32bits(*c.cell(c.addr(a[0])))
+			}
+			var v [16]uint32
+			for i := range v {
+				v[i] = x
+			}
+			c.setVec(a[1], v)
+		case "VFMADD231PS": // dst += src1·src2
+			x, y, d := c.load(a[0], a[2].lanes, nil), c.vec[a[1].reg], c.vec[a[2].reg]
+			for i := 0; i < a[2].lanes; i++ {
+				d[i] = u32(fma32(f32(y[i]), f32(x[i]), f32(d[i])))
+			}
+			c.setVec(a[2], d)
+		case "VMULPS":
+			x, y := c.load(a[0], a[2].lanes, nil), c.vec[a[1].reg]
+			var d [16]uint32
+			for i := 0; i < a[2].lanes; i++ {
+				d[i] = u32(f32(y[i]) * f32(x[i]))
+			}
+			c.setVec(a[2], d)
+		case "VUNPCKLPS", "VUNPCKHPS": // per 128-bit lane: s1[h] s2[h] s1[h+1] s2[h+1]
+			s2, s1 := c.load(a[0], a[2].lanes, nil), c.vec[a[1].reg]
+			h := 0
+			if in.op == "VUNPCKHPS" {
+				h = 2
+			}
+			var d [16]uint32
+			for l := 0; l < a[2].lanes; l += 4 {
+				d[l], d[l+1], d[l+2], d[l+3] = s1[l+h], s2[l+h], s1[l+h+1], s2[l+h+1]
+			}
+			c.setVec(a[2], d)
+		case "VSHUFPS": // per 128-bit lane: s1[imm₀] s1[imm₁] s2[imm₂] s2[imm₃]
+			imm, s2, s1 := a[0].imm, c.load(a[1], a[3].lanes, nil), c.vec[a[2].reg]
+			var d [16]uint32
+			for l := 0; l < a[3].lanes; l += 4 {
+				d[l], d[l+1] = s1[l+int(imm&3)], s1[l+int(imm>>2&3)]
+				d[l+2], d[l+3] = s2[l+int(imm>>4&3)], s2[l+int(imm>>6&3)]
+			}
+			c.setVec(a[3], d)
+		case "VPERM2F128": // each 128-bit half: imm selects s1.lo, s1.hi, s2.lo, s2.hi
+			imm, s2, s1 := a[0].imm, c.load(a[1], 8, nil), c.vec[a[2].reg]
+			var d [16]uint32
+			for h := 0; h < 2; h++ {
+				sel := imm >> (4 * h)
+				src := s1
+				if sel&2 != 0 {
+					src = s2
+				}
+				if sel&8 == 0 {
+					copy(d[4*h:4*h+4], src[4*(sel&1):4*(sel&1)+4])
+				}
+			}
+			c.setVec(a[3], d)
+		default:
+			panic("emulator: unsupported instruction " + in.text)
+		}
+	}
+	panic("emulator: fell off the end of " + fn.name)
+}
+
+// newEmuCPU prepares a call: the data symbols as read-only regions.
+func (p *emuProgram) newCPU() *emuCPU {
+	c := &emuCPU{frame: map[string]uint64{}, syms: map[string]int{}}
+	for name, d := range p.data {
+		c.syms[name] = len(c.regions)
+		c.addRegion(append([]float32(nil), d...))
+	}
+	return c
+}
+
+// emuMicroKernel returns the named micro-kernel, interpreted.
+func emuMicroKernel(t testing.TB, name string) microKernel {
+	p := loadEmu(t)
+	fn := p.funcs[name]
+	if fn == nil {
+		t.Fatalf("no function %s in the asm", name)
+	}
+	return func(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int) {
+		cpu := p.newCPU()
+		cpu.frame = map[string]uint64{
+			"k": uint64(k), "alpha": uint64(u32(alpha)), "rsA": uint64(rsA), "csA": uint64(csA),
+			"csB": uint64(csB), "beta": uint64(u32(beta)), "ldc": uint64(ldc), "mr": uint64(mr), "nr": uint64(nr),
+			"a_base": cpu.addRegion(a), "b_base": cpu.addRegion(b), "c_base": cpu.addRegion(c),
+		}
+		cpu.run(fn)
+	}
+}
+
+// emuPacker returns the named packer, interpreted.
+func emuPacker(t testing.TB, name string) func(panel, src []float32, ld, cols int) {
+	p := loadEmu(t)
+	fn := p.funcs[name]
+	return func(panel, src []float32, ld, cols int) {
+		cpu := p.newCPU()
+		cpu.frame = map[string]uint64{"ld": uint64(ld), "cols": uint64(cols),
+			"panel_base": cpu.addRegion(panel), "src_base": cpu.addRegion(src)}
+		cpu.run(fn)
+	}
+}

@@ -1,0 +1,214 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// kernelCase is one micro-kernel call on random panels: packed (rsA 1,
+// csA MR, csB NR) or A in place (either orientation), C inside guards.
+type kernelCase struct {
+	k, mr, nr   int
+	alpha, beta float32
+	inPlaceA    int // 0 packed, 1 rows contiguous (rsA = lda), 2 columns contiguous (csA = lda)
+	ldc         int
+}
+
+// kernelOperands draws a, b and a guarded c for tc on an MR×NR kernel.
+func (tc kernelCase) operands(r *rand.Rand, bs blockSizes) (a []float32, rsA, csA int, b []float32, c *guarded) {
+	u := uniform(r)
+	lda := bs.mr + tc.k + 3
+	switch tc.inPlaceA {
+	case 0:
+		a, rsA, csA = make([]float32, bs.mr*tc.k), 1, bs.mr
+	case 1:
+		a, rsA, csA = make([]float32, (bs.mr-1)*lda+tc.k), lda, 1
+	case 2:
+		a, rsA, csA = make([]float32, max(0, tc.k-1)*lda+bs.mr), 1, lda
+	}
+	b = make([]float32, tc.k*bs.nr)
+	for _, x := range [][]float32{a, b} {
+		for i := range x {
+			x[i] = u()
+		}
+	}
+	c = newGuarded(tc.mr, tc.nr, tc.ldc)
+	if tc.beta == 0 {
+		c.fill(func() float32 { return float32(math.NaN()) })
+	} else {
+		c.fill(u)
+	}
+	return a, rsA, csA, b, c
+}
+
+// kernelCases covers full and edge tiles, k = 0 and 1, alpha and beta
+// special values and A in place.
+func kernelCases(bs blockSizes) []kernelCase {
+	var cases []kernelCase
+	for _, mr := range []int{bs.mr, 1, bs.mr - 1, bs.mr / 2} {
+		for _, nr := range []int{bs.nr, 1, bs.nr - 1, bs.nr / 2, bs.nr/2 + 1} {
+			for i, k := range []int{0, 1, 7, 64} {
+				cases = append(cases, kernelCase{k: k, mr: mr, nr: nr,
+					alpha: []float32{1, -0.5, 2, 0}[i], beta: []float32{0, 1, -0.3, 0}[(i+mr)%4],
+					inPlaceA: (i + nr) % 3, ldc: nr + i})
+			}
+		}
+	}
+	return cases
+}
+
+// checkKernel runs kernel on every case and compares with the float64
+// contract; guards around C must stay intact.
+func checkKernel(t *testing.T, kernel microKernel, bs blockSizes) {
+	r := rand.New(rand.NewPCG(12, 13))
+	for _, tc := range kernelCases(bs) {
+		a, rsA, csA, b, c := tc.operands(r, bs)
+		c0 := c.clone()
+		kernel(tc.k, tc.alpha, a, rsA, csA, b, bs.nr, tc.beta, c.data, c.ld, tc.mr, tc.nr)
+		for i := 0; i < tc.mr; i++ {
+			for j := 0; j < tc.nr; j++ {
+				var ab, mag float64
+				for p := 0; p < tc.k; p++ {
+					x := float64(a[i*rsA+p*csA]) * float64(b[p*bs.nr+j])
+					ab, mag = ab+x, mag+math.Abs(x)
+				}
+				want, bound := float64(tc.alpha)*ab, math.Abs(float64(tc.alpha))*mag
+				if tc.beta != 0 {
+					cij := float64(tc.beta) * float64(c0[guardBand+i*c.ld+j])
+					want, bound = want+cij, bound+math.Abs(cij)
+				}
+				got := float64(c.data[i*c.ld+j])
+				if !(math.Abs(got-want) <= gemmTolerance(tc.k)*bound) {
+					t.Fatalf("%+v: C[%d,%d] = %v, want %v", tc, i, j, got, want)
+				}
+			}
+		}
+		if err := c.checkGuards("C"); err != nil {
+			t.Fatalf("%+v: %v", tc, err)
+		}
+	}
+}
+
+// TestMicroKernelsEmulated checks every asm micro-kernel, interpreted,
+// against the contract: on CPUs without AVX-512 this is where the AVX-512
+// kernels are tested.
+func TestMicroKernelsEmulated(t *testing.T) {
+	for _, k := range []struct {
+		name string
+		bs   blockSizes
+	}{
+		{"gemm6x16AVX2", blockTable[AVX2]},
+		{"gemm12x32AVX512", blockTable[AVX512]},
+		{"gemm12x16AVX512", blockSizes{mr: 12, nr: 16}},
+	} {
+		t.Run(k.name, func(t *testing.T) { checkKernel(t, emuMicroKernel(t, k.name), k.bs) })
+	}
+}
+
+// TestMicroKernelsNative checks the micro-kernels this CPU runs.
+func TestMicroKernelsNative(t *testing.T) {
+	for isa := AVX2; isa <= DetectedISA(); isa++ {
+		t.Run(isa.String(), func(t *testing.T) { checkKernel(t, microKernels[isa], blockTable[isa]) })
+	}
+	if DetectedISA() >= AVX512 {
+		t.Run("gemm12x16AVX512", func(t *testing.T) { checkKernel(t, gemm12x16AVX512, blockSizes{mr: 12, nr: 16}) })
+	}
+}
+
+// TestEmulatorMatchesHardware checks the interpreter: the AVX2 micro-kernel
+// and the packers, interpreted and native, must agree bit for bit.
+func TestEmulatorMatchesHardware(t *testing.T) {
+	if DetectedISA() < AVX2 {
+		t.Skip("CPU has no AVX2")
+	}
+	r := rand.New(rand.NewPCG(14, 15))
+	emu, bs := emuMicroKernel(t, "gemm6x16AVX2"), blockTable[AVX2]
+	for _, tc := range kernelCases(bs) {
+		a, rsA, csA, b, c := tc.operands(r, bs)
+		c2 := append([]float32(nil), c.buf...)
+		gemm6x16AVX2(tc.k, tc.alpha, a, rsA, csA, b, bs.nr, tc.beta, c.data, c.ld, tc.mr, tc.nr)
+		emu(tc.k, tc.alpha, a, rsA, csA, b, bs.nr, tc.beta, c2[guardBand:guardBand+len(c.data)], c.ld, tc.mr, tc.nr)
+		for i := range c.buf {
+			if math.Float32bits(c.buf[i]) != math.Float32bits(c2[i]) {
+				t.Fatalf("%+v: buffer index %d: native %v, emulated %v", tc, i, c.buf[i], c2[i])
+			}
+		}
+	}
+	type packer struct {
+		name   string
+		native func(panel, src []float32, ld, cols int)
+		w      int
+		trans  bool
+	}
+	var packers []packer
+	for w, f := range simdPackers {
+		packers = append(packers, packer{fmt.Sprintf("packCopy%dAVX2", w), f.copy, w, false},
+			packer{fmt.Sprintf("packTranspose%dAVX2", w), f.transpose, w, true})
+	}
+	for _, p := range packers {
+		emu := emuPacker(t, p.name)
+		for _, cols := range []int{0, 8, 24} {
+			ld := p.w + cols + 5
+			src := make([]float32, (max(p.w, cols))*ld)
+			for i := range src {
+				src[i] = float32(i)
+			}
+			want, got := make([]float32, p.w*cols+1), make([]float32, p.w*cols+1)
+			want[len(want)-1], got[len(got)-1] = sentinel, sentinel
+			p.native(want, src, ld, cols)
+			emu(got, src, ld, cols)
+			for i := range want {
+				if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+					t.Fatalf("%s cols %d: index %d: native %v, emulated %v", p.name, cols, i, want[i], got[i])
+				}
+			}
+			for q := 0; q < cols; q++ { // and the layout is the documented one
+				for j := 0; j < p.w; j++ {
+					x := src[q*ld+j]
+					if p.trans {
+						x = src[j*ld+q]
+					}
+					if want[q*p.w+j] != x {
+						t.Fatalf("%s: panel[%d·%d+%d] = %v, want %v", p.name, q, p.w, j, want[q*p.w+j], x)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSgemmConformanceAVX512Emulated runs the conformance suite on the
+// AVX-512 path (its block sizes, packing and edge handling) with the
+// micro-kernels interpreted, on CPUs that cannot run them.
+func TestSgemmConformanceAVX512Emulated(t *testing.T) {
+	if DetectedISA() >= AVX512 {
+		t.Skip("the AVX-512 path runs natively in TestSgemmConformance")
+	}
+	wide, half := emuMicroKernel(t, "gemm12x32AVX512"), emuMicroKernel(t, "gemm12x16AVX512")
+	defer func(isa ISA, k microKernel) { activeISA, microKernels[AVX512] = isa, k }(activeISA, microKernels[AVX512])
+	microKernels[AVX512] = func(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int) {
+		if nr <= 16 {
+			half(k, alpha, a, rsA, csA, b, csB, beta, c, ldc, mr, nr)
+		} else {
+			wide(k, alpha, a, rsA, csA, b, csB, beta, c, ldc, mr, nr)
+		}
+	}
+	activeISA = AVX512 // bypasses SetISA's CPU check: only the GEMM runs below
+	r := rand.New(rand.NewPCG(3, 4))
+	ctx := NewContext(1)
+	be := gemmBackend{"avx512-emulated", func(ctx *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		ctx.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, Linear, false)
+	}}
+	for _, tc := range conformanceCases(true) {
+		if tc.m*tc.n*tc.k > 2_000_000 {
+			continue // the interpreter is slow; the big shapes add no new paths
+		}
+		if err := tc.problem(r).check(be, ctx); err != nil {
+			t.Fatalf("%v: %v", tc, err)
+		}
+	}
+}
