@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/mlpsweep
 OUT     ?= out
 
-.PHONY: run train build test test-netlib vet gencheck fuzz clean
+.PHONY: run train build test test-netlib openblas vet gencheck clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/mlpsweep
@@ -29,12 +29,20 @@ vet:
 gencheck:
 	sh kernels/gencheck.sh
 
-# The conformance suite on the OpenBLAS backend (installs Debian's OpenBLAS).
-test-netlib:
-	@[ -e /usr/include/x86_64-linux-gnu/cblas.h ] || [ -e /usr/include/cblas.h ] || \
+# OpenBLAS's AVX-512 kernels where the CPU has AVX-512 (they crash with
+# SIGILL elsewhere); otherwise OpenBLAS picks its kernels itself.
+OPENBLAS_ENV := OPENBLAS_NUM_THREADS=1 $(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo y),OPENBLAS_CORETYPE=SkylakeX)
+
+openblas:
+	@[ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /usr/lib/libopenblas.so ] || \
 		{ apt-get update && apt-get install -y libopenblas-dev; }
-	CGO_ENABLED=1 CGO_LDFLAGS=-lopenblas OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=SkylakeX \
-		$(GO) test -count=1 -tags netlib ./kernels/...
+
+# The conformance suite on the OpenBLAS backend (installs Debian's OpenBLAS).
+test-netlib: openblas
+	CGO_ENABLED=1 CGO_LDFLAGS=-lopenblas $(OPENBLAS_ENV) $(GO) test -count=1 -tags netlib ./kernels/... ./bench/...
 
 clean:
 	rm -rf bin
+
+# Benchmarks: make bench, bench-compare, bench-check, bench-baseline, bench-peers.
+include bench/bench.mk

@@ -4,13 +4,16 @@
 #
 #   make bench                       kernels + bench suites → bench/results/<date>-<commit>.txt
 #   make bench COUNT=1 BENCHTIME=1x  quick smoke run (also BENCH=regexp, BENCH_PKGS, BENCH_TAGS)
+#   make bench BENCH=.               every benchmark, the kernels' tuning ones included
 #   make bench-compare OLD=a.txt NEW=b.txt   benchstat comparison
 #   make bench-baseline              latest result becomes this CPU's committed baseline
 #   make bench-check                 regressions of the latest result (or NEW=…) against that baseline
 #   make bench-peers                 our epoch time next to PyTorch's, and the ratio
 
 GO ?= go
-BENCH ?= .
+# The tracked benchmarks; the kernels' tuning benchmarks (BlockSizes,
+# PackPolicy, Pack, SgemmThreads) run with BENCH=. or by name.
+BENCH ?= ^Benchmark(Sgemm|Peak|MicroKernel|Elementwise|Step|Epoch|SweepUnit)$$
 COUNT ?= 6
 BENCHTIME ?= 1s
 BENCH_PKGS ?= ./kernels ./bench
@@ -28,7 +31,7 @@ BENCH_COMMIT = $(shell git rev-parse --short HEAD 2>/dev/null || echo nogit)$(sh
 # Newest recorded result; file names sort by date.
 BENCH_LATEST = $(lastword $(sort $(wildcard $(BENCH_RESULTS)/*.txt)))
 
-.PHONY: bench bench-compare bench-baseline bench-check bench-peers
+.PHONY: bench bench-compare bench-baseline bench-check bench-peers peer-torch
 
 bench:
 	@mkdir -p $(BENCH_RESULTS)
@@ -71,7 +74,12 @@ bench-check: $(BENCHSTAT)
 	else cat $$err; fi; \
 	rm -f $$csv $$err
 
-bench-peers:
+# The PyTorch peer needs Debian's python3-torch; install it when missing.
+peer-torch:
+	@$(PYTHON3) -c 'import torch' 2>/dev/null || { apt-get update && apt-get install -y python3-torch; } || \
+		echo "bench-peers: could not install python3-torch; the PyTorch peer will be skipped"
+
+bench-peers: peer-torch
 	@echo "bench-peers: mlpsweep epoch (BenchmarkEpoch/784-128-10/b128, 3 epochs after a warm-up)"
 	@secs=$$($(GO) test -run '^$$' -bench '^BenchmarkEpoch$$/^784-128-10$$/^b128$$' -benchtime 3x -count 1 ./bench | \
 		awk '/^BenchmarkEpoch/ { for (i = 3; i < NF; i++) if ($$(i+1) == "ns/op") print $$i / 1e9 }'); \

@@ -305,6 +305,8 @@ func (c *emuCPU) run(fn *emuFunc) {
 			c.gp[a[1].reg] = uint64(uint32(c.scalar(a[0])))
 		case "LEAQ":
 			c.gp[a[1].reg] = c.addr(a[0])
+		case "IMUL3Q":
+			c.gp[a[2].reg] = c.scalar(a[1]) * uint64(a[0].imm)
 		case "SHLQ":
 			c.gp[a[1].reg] <<= uint(a[0].imm)
 		case "SHRQ":
@@ -503,7 +505,20 @@ func emuPacker(t testing.TB, name string) func(panel, src []float32, ld, cols in
 	fn := p.funcs[name]
 	return func(panel, src []float32, ld, cols int) {
 		cpu := p.newCPU()
-		cpu.frame = map[string]uint64{"ld": uint64(ld), "cols": uint64(cols),
+		cpu.frame = map[string]uint64{"ld": uint64(ld), "cols": uint64(cols), "panels": 1,
+			"panel_base": cpu.addRegion(panel), "src_base": cpu.addRegion(src)}
+		cpu.frame["dst_base"] = cpu.frame["panel_base"]
+		cpu.run(fn)
+	}
+}
+
+// emuMaskedPacker returns the named partial-panel packer, interpreted.
+func emuMaskedPacker(t testing.TB, name string) func(panel, src []float32, ld, cols, h int) {
+	p := loadEmu(t)
+	fn := p.funcs[name]
+	return func(panel, src []float32, ld, cols, h int) {
+		cpu := p.newCPU()
+		cpu.frame = map[string]uint64{"ld": uint64(ld), "cols": uint64(cols), "h": uint64(h),
 			"panel_base": cpu.addRegion(panel), "src_base": cpu.addRegion(src)}
 		cpu.run(fn)
 	}

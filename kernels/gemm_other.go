@@ -5,5 +5,8 @@ package kernels
 // microKernels holds the micro-kernel of each ISA path this build has.
 var microKernels = [...]microKernel{Generic: microKernelGo}
 
-// packFullPanel packs nothing without asm; see the amd64 version.
-func packFullPanel(panel, src []float32, ld, cols, w int, transpose bool) int { return 0 }
+// packFullPanels packs nothing without asm; see the amd64 version.
+func packFullPanels(dst, src []float32, ld, cols, w, panels int) int { return 0 }
+
+// packPanelSIMD packs nothing without asm; see the amd64 version.
+func packPanelSIMD(panel, src []float32, ld, cols, w, h int, transpose bool) int { return 0 }

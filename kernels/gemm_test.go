@@ -3,8 +3,10 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSgemmBiasAct checks the fused epilogue on every ISA path (and
@@ -182,4 +184,25 @@ func TestSgemmBadArguments(t *testing.T) {
 		}()
 	}
 	Sgemm(false, false, 0, 0, 0, 1, nil, 1, nil, 1, 0, nil, 1) // empty: fine
+}
+
+// TestContextHelpers checks the persistent pool: a parallel call starts
+// threads−1 helpers once, later calls reuse them, and SetThreads ends them.
+func TestContextHelpers(t *testing.T) {
+	a, c := make([]float32, 300*300), make([]float32, 300*300)
+	ctx := NewContext(3)
+	before := runtime.NumGoroutine()
+	for i := 0; i < 3; i++ {
+		ctx.Sgemm(false, false, 300, 300, 300, 1, a, 300, a, 300, 0, c, 300)
+	}
+	if got := runtime.NumGoroutine() - before; got != 2 {
+		t.Fatalf("%d helper goroutines after three parallel calls, want 2", got)
+	}
+	ctx.SetThreads(1)
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 100 {
+			t.Fatalf("helpers still running after SetThreads(1): %d goroutines, want %d", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

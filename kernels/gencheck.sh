@@ -1,6 +1,6 @@
 #!/bin/sh
-# gencheck.sh checks that the committed GEMM assembly is exactly what
-# `go generate` produces: it runs the //go:generate lines of microkernel.go
+# gencheck.sh checks that the committed assembly is exactly what
+# `go generate` produces: it runs every //go:generate line of the package
 # in a scratch copy of the tree (same relative paths, so the same headers)
 # and diffs every file they write against the committed one.
 set -eu
@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 cp -R "$root/_gen" "$tmp/_gen"
 mkdir "$tmp/kernels"
 cd "$tmp/kernels"
-sed -n 's|^//go:generate ||p' "$kernels/microkernel.go" | while read -r cmd; do
+cat "$kernels"/*.go | sed -n 's|^//go:generate ||p' | while read -r cmd; do
 	eval "$cmd"
 done
 status=0

@@ -1,8 +1,8 @@
 package kernels
 
-//go:generate sh -c "cd ../_gen && go run ./gemm -set microkernel -out ../kernels/microkernel_amd64.s -stubs ../kernels/microkernel_amd64.go -pkg kernels"
-//go:generate sh -c "cd ../_gen && go run ./gemm -set pack -out ../kernels/pack_amd64.s -stubs ../kernels/pack_amd64.go -pkg kernels"
-//go:generate sh -c "cd ../_gen && go run ./gemm -set peak -out ../kernels/peak_amd64.s -stubs ../kernels/peak_amd64.go -pkg kernels"
+//go:generate go run -C ../_gen ./gemm -set microkernel -out ../kernels/microkernel_amd64.s -stubs ../kernels/microkernel_amd64.go -pkg kernels
+//go:generate go run -C ../_gen ./gemm -set pack -out ../kernels/pack_amd64.s -stubs ../kernels/pack_amd64.go -pkg kernels
+//go:generate go run -C ../_gen ./gemm -set peak -out ../kernels/peak_amd64.s -stubs ../kernels/peak_amd64.go -pkg kernels
 
 // microKernel is the contract every micro-kernel implements. It updates one
 // MR×NR tile of C, of which only the top-left mr×nr corner (1 ≤ mr ≤ MR,

@@ -20,23 +20,55 @@ DATA gemmLaneMask<>+48(SB)/4, $0xffffffff
 DATA gemmLaneMask<>+52(SB)/4, $0xffffffff
 DATA gemmLaneMask<>+56(SB)/4, $0xffffffff
 DATA gemmLaneMask<>+60(SB)/4, $0xffffffff
-DATA gemmLaneMask<>+64(SB)/4, $0x00000000
-DATA gemmLaneMask<>+68(SB)/4, $0x00000000
-DATA gemmLaneMask<>+72(SB)/4, $0x00000000
-DATA gemmLaneMask<>+76(SB)/4, $0x00000000
-DATA gemmLaneMask<>+80(SB)/4, $0x00000000
-DATA gemmLaneMask<>+84(SB)/4, $0x00000000
-DATA gemmLaneMask<>+88(SB)/4, $0x00000000
-DATA gemmLaneMask<>+92(SB)/4, $0x00000000
-DATA gemmLaneMask<>+96(SB)/4, $0x00000000
-DATA gemmLaneMask<>+100(SB)/4, $0x00000000
-DATA gemmLaneMask<>+104(SB)/4, $0x00000000
-DATA gemmLaneMask<>+108(SB)/4, $0x00000000
-DATA gemmLaneMask<>+112(SB)/4, $0x00000000
-DATA gemmLaneMask<>+116(SB)/4, $0x00000000
-DATA gemmLaneMask<>+120(SB)/4, $0x00000000
-DATA gemmLaneMask<>+124(SB)/4, $0x00000000
-GLOBL gemmLaneMask<>(SB), RODATA|NOPTR, $128
+DATA gemmLaneMask<>+64(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+68(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+72(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+76(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+80(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+84(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+88(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+92(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+96(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+100(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+104(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+108(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+112(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+116(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+120(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+124(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+128(SB)/4, $0x00000000
+DATA gemmLaneMask<>+132(SB)/4, $0x00000000
+DATA gemmLaneMask<>+136(SB)/4, $0x00000000
+DATA gemmLaneMask<>+140(SB)/4, $0x00000000
+DATA gemmLaneMask<>+144(SB)/4, $0x00000000
+DATA gemmLaneMask<>+148(SB)/4, $0x00000000
+DATA gemmLaneMask<>+152(SB)/4, $0x00000000
+DATA gemmLaneMask<>+156(SB)/4, $0x00000000
+DATA gemmLaneMask<>+160(SB)/4, $0x00000000
+DATA gemmLaneMask<>+164(SB)/4, $0x00000000
+DATA gemmLaneMask<>+168(SB)/4, $0x00000000
+DATA gemmLaneMask<>+172(SB)/4, $0x00000000
+DATA gemmLaneMask<>+176(SB)/4, $0x00000000
+DATA gemmLaneMask<>+180(SB)/4, $0x00000000
+DATA gemmLaneMask<>+184(SB)/4, $0x00000000
+DATA gemmLaneMask<>+188(SB)/4, $0x00000000
+DATA gemmLaneMask<>+192(SB)/4, $0x00000000
+DATA gemmLaneMask<>+196(SB)/4, $0x00000000
+DATA gemmLaneMask<>+200(SB)/4, $0x00000000
+DATA gemmLaneMask<>+204(SB)/4, $0x00000000
+DATA gemmLaneMask<>+208(SB)/4, $0x00000000
+DATA gemmLaneMask<>+212(SB)/4, $0x00000000
+DATA gemmLaneMask<>+216(SB)/4, $0x00000000
+DATA gemmLaneMask<>+220(SB)/4, $0x00000000
+DATA gemmLaneMask<>+224(SB)/4, $0x00000000
+DATA gemmLaneMask<>+228(SB)/4, $0x00000000
+DATA gemmLaneMask<>+232(SB)/4, $0x00000000
+DATA gemmLaneMask<>+236(SB)/4, $0x00000000
+DATA gemmLaneMask<>+240(SB)/4, $0x00000000
+DATA gemmLaneMask<>+244(SB)/4, $0x00000000
+DATA gemmLaneMask<>+248(SB)/4, $0x00000000
+DATA gemmLaneMask<>+252(SB)/4, $0x00000000
+GLOBL gemmLaneMask<>(SB), RODATA|NOPTR, $256
 
 // func gemm6x16AVX2(k int, alpha float32, a []float32, rsA int, csA int, b []float32, csB int, beta float32, c []float32, ldc int, mr int, nr int)
 // Requires: AVX, FMA3, MMX+
@@ -197,7 +229,7 @@ gemm6x16AVX2_full_beta0:
 
 gemm6x16AVX2_partial:
 	LEAQ         gemmLaneMask<>+0(SB), AX
-	MOVQ         $0x00000010, DX
+	MOVQ         $0x00000020, DX
 	SUBQ         CX, DX
 	VMOVDQU      (AX)(DX*4), Y12
 	VMOVDQU      32(AX)(DX*4), Y13

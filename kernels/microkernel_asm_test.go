@@ -146,8 +146,38 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 	}
 	var packers []packer
 	for w, f := range simdPackers {
-		packers = append(packers, packer{fmt.Sprintf("packCopy%dAVX2", w), f.copy, w, false},
+		onePanel := func(panel, src []float32, ld, cols int) { f.copy(panel, src, ld, cols, 1) }
+		packers = append(packers, packer{fmt.Sprintf("packCopy%dAVX2", w), onePanel, w, false},
 			packer{fmt.Sprintf("packTranspose%dAVX2", w), f.transpose, w, true})
+	}
+	for w, f := range simdPackers {
+		if f.copyMasked == nil {
+			continue
+		}
+		name := fmt.Sprintf("packCopyMasked%dAVX2", w)
+		emu := emuMaskedPacker(t, name)
+		for _, h := range []int{1, w/2 + 1, w - 1} {
+			const cols = 5
+			ld := h + 3
+			src := make([]float32, (cols-1)*ld+h) // the last row ends at h: reading past it would fault
+			for i := range src {
+				src[i] = float32(i + 1)
+			}
+			want, got := make([]float32, w*cols), make([]float32, w*cols)
+			f.copyMasked(want, src, ld, cols, h)
+			emu(got, src, ld, cols, h)
+			for p := 0; p < cols; p++ {
+				for j := 0; j < w; j++ {
+					x := float32(0)
+					if j < h {
+						x = src[p*ld+j]
+					}
+					if want[p*w+j] != x || math.Float32bits(got[p*w+j]) != math.Float32bits(want[p*w+j]) {
+						t.Fatalf("%s h %d: panel[%d·%d+%d]: native %v, emulated %v, want %v", name, h, p, w, j, want[p*w+j], got[p*w+j], x)
+					}
+				}
+			}
+		}
 	}
 	for _, p := range packers {
 		emu := emuPacker(t, p.name)

@@ -20,45 +20,53 @@ func (x strided) t() strided { return strided{x.data, x.cs, x.rs} }
 // with the rows past the block's end of the last panel zero. A's MR-row
 // micro-panels are pack(A block, MR); B's NR-column micro-panels are the
 // same layout of the transposed view, pack(Bᵀ block, NR). With simd set,
-// full panels of the SIMD widths are packed in asm (packFullPanel).
+// the asm packers do what they can (packFullPanels, packPanelSIMD) and Go
+// the rest.
 func pack(dst []float32, x strided, i0, rows, p0, cols, w int, simd bool) {
-	for q := 0; q < rows; q += w {
+	q0 := 0
+	if simd && x.rs == 1 && rows >= w && cols > 0 {
+		q0 = w * packFullPanels(dst, x.data[p0*x.cs+i0:], x.cs, cols, w, rows/w)
+	}
+	for q := q0; q < rows; q += w {
 		h := min(w, rows-q)
 		panel := dst[q*cols : q*cols+w*cols]
-		if x.rs == 1 {
-			src := x.data[p0*x.cs+i0+q:]
-			done := 0
-			if simd && h == w {
-				done = packFullPanel(panel, src, x.cs, cols, w, false)
-			}
-			if done < cols {
-				packColumns(panel[done*w:], src[done*x.cs:], x.cs, h, cols-done, w)
-			}
+		transpose := x.rs != 1 // rows of x contiguous, not its columns
+		var src []float32
+		ld := x.cs
+		if transpose {
+			src, ld = x.data[(i0+q)*x.rs+p0:], x.rs
 		} else {
-			src := x.data[(i0+q)*x.rs+p0:]
-			done := 0
-			if simd && h == w {
-				done = packFullPanel(panel, src, x.rs, cols, w, true)
-			}
-			if done < cols {
-				packRows(panel[done*w:], src[done:], x.rs, h, cols-done, w)
-			}
+			src = x.data[p0*x.cs+i0+q:]
+		}
+		done := 0
+		if simd {
+			done = packPanelSIMD(panel, src, ld, cols, w, h, transpose)
+		}
+		if done == cols {
+			continue
+		}
+		panel = panel[done*w:]
+		if h < w {
+			clear(panel)
+		}
+		if transpose {
+			packRows(panel, src[done:], ld, h, cols-done, w)
+		} else {
+			packColumns(panel, src[done*ld:], ld, h, cols-done, w)
 		}
 	}
 }
 
-// packColumns fills one w-row panel from h ≤ w rows whose columns are
-// contiguous: column p is src[p·ld : p·ld+h]; rows h… are zeroed.
+// packColumns fills one w-row panel (rows h… already zero) from h ≤ w
+// rows whose columns are contiguous: column p is src[p·ld : p·ld+h].
 func packColumns(panel, src []float32, ld, h, cols, w int) {
 	for p := 0; p < cols; p++ {
-		dst := panel[p*w : p*w+w]
-		copy(dst[:h], src[p*ld:p*ld+h])
-		clear(dst[h:])
+		copy(panel[p*w:p*w+h], src[p*ld:p*ld+h])
 	}
 }
 
-// packRows fills one w-row panel from h ≤ w rows that are contiguous:
-// row i is src[i·ld : i·ld+cols]; rows h… are zeroed. It gathers one
+// packRows fills one w-row panel (rows h… already zero) from h ≤ w rows
+// that are contiguous: row i is src[i·ld : i·ld+cols]. It gathers one
 // column at a time so the writes stay sequential.
 func packRows(panel, src []float32, ld, h, cols, w int) {
 	var rowBuf [32][]float32
@@ -67,10 +75,9 @@ func packRows(panel, src []float32, ld, h, cols, w int) {
 		rows[i] = src[i*ld : i*ld+cols]
 	}
 	for p := 0; p < cols; p++ {
-		dst := panel[p*w : p*w+w]
+		dst := panel[p*w : p*w+h]
 		for i, row := range rows {
 			dst[i] = row[p]
 		}
-		clear(dst[h:])
 	}
 }

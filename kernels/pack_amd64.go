@@ -4,12 +4,13 @@
 
 package kernels
 
-// packCopy6AVX2 copies cols rows of 6 floats, ld apart in src, into panel:
+// packCopy6AVX2 copies panels full panels of 6 floats × cols rows, ld apart in
+// src, into consecutive panels of dst:
 //
-//	for p < cols { copy(panel[p·6:p·6+6], src[p·ld:]) }
+//	for p < cols { for q < panels { copy(dst[(q·cols+p)·6:][:6], src[p·ld+q·6:]) } }
 //
 //go:noescape
-func packCopy6AVX2(panel []float32, src []float32, ld int, cols int)
+func packCopy6AVX2(dst []float32, src []float32, ld int, cols int, panels int)
 
 // packTranspose6AVX2 transposes 6 rows of cols floats, ld apart in src, into panel;
 // cols must be a multiple of 8:
@@ -19,12 +20,13 @@ func packCopy6AVX2(panel []float32, src []float32, ld int, cols int)
 //go:noescape
 func packTranspose6AVX2(panel []float32, src []float32, ld int, cols int)
 
-// packCopy12AVX2 copies cols rows of 12 floats, ld apart in src, into panel:
+// packCopy12AVX2 copies panels full panels of 12 floats × cols rows, ld apart in
+// src, into consecutive panels of dst:
 //
-//	for p < cols { copy(panel[p·12:p·12+12], src[p·ld:]) }
+//	for p < cols { for q < panels { copy(dst[(q·cols+p)·12:][:12], src[p·ld+q·12:]) } }
 //
 //go:noescape
-func packCopy12AVX2(panel []float32, src []float32, ld int, cols int)
+func packCopy12AVX2(dst []float32, src []float32, ld int, cols int, panels int)
 
 // packTranspose12AVX2 transposes 12 rows of cols floats, ld apart in src, into panel;
 // cols must be a multiple of 8:
@@ -34,12 +36,13 @@ func packCopy12AVX2(panel []float32, src []float32, ld int, cols int)
 //go:noescape
 func packTranspose12AVX2(panel []float32, src []float32, ld int, cols int)
 
-// packCopy16AVX2 copies cols rows of 16 floats, ld apart in src, into panel:
+// packCopy16AVX2 copies panels full panels of 16 floats × cols rows, ld apart in
+// src, into consecutive panels of dst:
 //
-//	for p < cols { copy(panel[p·16:p·16+16], src[p·ld:]) }
+//	for p < cols { for q < panels { copy(dst[(q·cols+p)·16:][:16], src[p·ld+q·16:]) } }
 //
 //go:noescape
-func packCopy16AVX2(panel []float32, src []float32, ld int, cols int)
+func packCopy16AVX2(dst []float32, src []float32, ld int, cols int, panels int)
 
 // packTranspose16AVX2 transposes 16 rows of cols floats, ld apart in src, into panel;
 // cols must be a multiple of 8:
@@ -49,12 +52,21 @@ func packCopy16AVX2(panel []float32, src []float32, ld int, cols int)
 //go:noescape
 func packTranspose16AVX2(panel []float32, src []float32, ld int, cols int)
 
-// packCopy32AVX2 copies cols rows of 32 floats, ld apart in src, into panel:
+// packCopyMasked16AVX2 copies cols rows of h < 16 floats, ld apart in src, into
+// panel rows 16 wide, zero-padded:
 //
-//	for p < cols { copy(panel[p·32:p·32+32], src[p·ld:]) }
+//	for p < cols { copy(panel[p·16:p·16+h], src[p·ld:]); clear(panel[p·16+h:p·16+16]) }
 //
 //go:noescape
-func packCopy32AVX2(panel []float32, src []float32, ld int, cols int)
+func packCopyMasked16AVX2(panel []float32, src []float32, ld int, cols int, h int)
+
+// packCopy32AVX2 copies panels full panels of 32 floats × cols rows, ld apart in
+// src, into consecutive panels of dst:
+//
+//	for p < cols { for q < panels { copy(dst[(q·cols+p)·32:][:32], src[p·ld+q·32:]) } }
+//
+//go:noescape
+func packCopy32AVX2(dst []float32, src []float32, ld int, cols int, panels int)
 
 // packTranspose32AVX2 transposes 32 rows of cols floats, ld apart in src, into panel;
 // cols must be a multiple of 8:
@@ -63,3 +75,11 @@ func packCopy32AVX2(panel []float32, src []float32, ld int, cols int)
 //
 //go:noescape
 func packTranspose32AVX2(panel []float32, src []float32, ld int, cols int)
+
+// packCopyMasked32AVX2 copies cols rows of h < 32 floats, ld apart in src, into
+// panel rows 32 wide, zero-padded:
+//
+//	for p < cols { copy(panel[p·32:p·32+h], src[p·ld:]); clear(panel[p·32+h:p·32+32]) }
+//
+//go:noescape
+func packCopyMasked32AVX2(panel []float32, src []float32, ld int, cols int, h int)

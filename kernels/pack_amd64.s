@@ -4,26 +4,102 @@
 
 #include "textflag.h"
 
-// func packCopy6AVX2(panel []float32, src []float32, ld int, cols int)
-// Requires: AVX
-TEXT ·packCopy6AVX2(SB), NOSPLIT, $0-64
-	MOVQ  panel_base+0(FP), AX
-	MOVQ  src_base+24(FP), CX
-	MOVQ  ld+48(FP), DX
-	SHLQ  $0x02, DX
-	MOVQ  cols+56(FP), BX
-	TESTQ BX, BX
-	JZ    packCopy6AVX2_done
+DATA gemmLaneMask<>+0(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+4(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+8(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+12(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+16(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+20(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+24(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+28(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+32(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+36(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+40(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+44(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+48(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+52(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+56(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+60(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+64(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+68(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+72(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+76(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+80(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+84(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+88(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+92(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+96(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+100(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+104(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+108(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+112(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+116(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+120(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+124(SB)/4, $0xffffffff
+DATA gemmLaneMask<>+128(SB)/4, $0x00000000
+DATA gemmLaneMask<>+132(SB)/4, $0x00000000
+DATA gemmLaneMask<>+136(SB)/4, $0x00000000
+DATA gemmLaneMask<>+140(SB)/4, $0x00000000
+DATA gemmLaneMask<>+144(SB)/4, $0x00000000
+DATA gemmLaneMask<>+148(SB)/4, $0x00000000
+DATA gemmLaneMask<>+152(SB)/4, $0x00000000
+DATA gemmLaneMask<>+156(SB)/4, $0x00000000
+DATA gemmLaneMask<>+160(SB)/4, $0x00000000
+DATA gemmLaneMask<>+164(SB)/4, $0x00000000
+DATA gemmLaneMask<>+168(SB)/4, $0x00000000
+DATA gemmLaneMask<>+172(SB)/4, $0x00000000
+DATA gemmLaneMask<>+176(SB)/4, $0x00000000
+DATA gemmLaneMask<>+180(SB)/4, $0x00000000
+DATA gemmLaneMask<>+184(SB)/4, $0x00000000
+DATA gemmLaneMask<>+188(SB)/4, $0x00000000
+DATA gemmLaneMask<>+192(SB)/4, $0x00000000
+DATA gemmLaneMask<>+196(SB)/4, $0x00000000
+DATA gemmLaneMask<>+200(SB)/4, $0x00000000
+DATA gemmLaneMask<>+204(SB)/4, $0x00000000
+DATA gemmLaneMask<>+208(SB)/4, $0x00000000
+DATA gemmLaneMask<>+212(SB)/4, $0x00000000
+DATA gemmLaneMask<>+216(SB)/4, $0x00000000
+DATA gemmLaneMask<>+220(SB)/4, $0x00000000
+DATA gemmLaneMask<>+224(SB)/4, $0x00000000
+DATA gemmLaneMask<>+228(SB)/4, $0x00000000
+DATA gemmLaneMask<>+232(SB)/4, $0x00000000
+DATA gemmLaneMask<>+236(SB)/4, $0x00000000
+DATA gemmLaneMask<>+240(SB)/4, $0x00000000
+DATA gemmLaneMask<>+244(SB)/4, $0x00000000
+DATA gemmLaneMask<>+248(SB)/4, $0x00000000
+DATA gemmLaneMask<>+252(SB)/4, $0x00000000
+GLOBL gemmLaneMask<>(SB), RODATA|NOPTR, $256
 
-packCopy6AVX2_loop:
-	VMOVUPS (CX), X0
-	VMOVUPS X0, (AX)
-	VMOVQ   16(CX), X0
-	VMOVQ   X0, 16(AX)
+// func packCopy6AVX2(dst []float32, src []float32, ld int, cols int, panels int)
+// Requires: AVX
+TEXT ·packCopy6AVX2(SB), NOSPLIT, $0-72
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   ld+48(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   cols+56(FP), BX
+	IMUL3Q $0x00000018, BX, SI
+	TESTQ  BX, BX
+	JZ     packCopy6AVX2_done
+
+packCopy6AVX2_row:
+	MOVQ CX, DI
+	MOVQ AX, R8
+	MOVQ panels+64(FP), R9
+
+packCopy6AVX2_panel:
+	VMOVUPS (DI), X0
+	VMOVUPS X0, (R8)
+	VMOVQ   16(DI), X0
+	VMOVQ   X0, 16(R8)
+	ADDQ    $0x00000018, DI
+	ADDQ    SI, R8
+	DECQ    R9
+	JNZ     packCopy6AVX2_panel
 	ADDQ    DX, CX
 	ADDQ    $0x00000018, AX
 	DECQ    BX
-	JNZ     packCopy6AVX2_loop
+	JNZ     packCopy6AVX2_row
 
 packCopy6AVX2_done:
 	VZEROUPPER
@@ -110,26 +186,36 @@ packTranspose6AVX2_done:
 	VZEROUPPER
 	RET
 
-// func packCopy12AVX2(panel []float32, src []float32, ld int, cols int)
+// func packCopy12AVX2(dst []float32, src []float32, ld int, cols int, panels int)
 // Requires: AVX
-TEXT ·packCopy12AVX2(SB), NOSPLIT, $0-64
-	MOVQ  panel_base+0(FP), AX
-	MOVQ  src_base+24(FP), CX
-	MOVQ  ld+48(FP), DX
-	SHLQ  $0x02, DX
-	MOVQ  cols+56(FP), BX
-	TESTQ BX, BX
-	JZ    packCopy12AVX2_done
+TEXT ·packCopy12AVX2(SB), NOSPLIT, $0-72
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   ld+48(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   cols+56(FP), BX
+	IMUL3Q $0x00000030, BX, SI
+	TESTQ  BX, BX
+	JZ     packCopy12AVX2_done
 
-packCopy12AVX2_loop:
-	VMOVUPS (CX), Y0
-	VMOVUPS Y0, (AX)
-	VMOVUPS 32(CX), X0
-	VMOVUPS X0, 32(AX)
+packCopy12AVX2_row:
+	MOVQ CX, DI
+	MOVQ AX, R8
+	MOVQ panels+64(FP), R9
+
+packCopy12AVX2_panel:
+	VMOVUPS (DI), Y0
+	VMOVUPS Y0, (R8)
+	VMOVUPS 32(DI), X0
+	VMOVUPS X0, 32(R8)
+	ADDQ    $0x00000030, DI
+	ADDQ    SI, R8
+	DECQ    R9
+	JNZ     packCopy12AVX2_panel
 	ADDQ    DX, CX
 	ADDQ    $0x00000030, AX
 	DECQ    BX
-	JNZ     packCopy12AVX2_loop
+	JNZ     packCopy12AVX2_row
 
 packCopy12AVX2_done:
 	VZEROUPPER
@@ -243,26 +329,36 @@ packTranspose12AVX2_done:
 	VZEROUPPER
 	RET
 
-// func packCopy16AVX2(panel []float32, src []float32, ld int, cols int)
+// func packCopy16AVX2(dst []float32, src []float32, ld int, cols int, panels int)
 // Requires: AVX
-TEXT ·packCopy16AVX2(SB), NOSPLIT, $0-64
-	MOVQ  panel_base+0(FP), AX
-	MOVQ  src_base+24(FP), CX
-	MOVQ  ld+48(FP), DX
-	SHLQ  $0x02, DX
-	MOVQ  cols+56(FP), BX
-	TESTQ BX, BX
-	JZ    packCopy16AVX2_done
+TEXT ·packCopy16AVX2(SB), NOSPLIT, $0-72
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   ld+48(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   cols+56(FP), BX
+	IMUL3Q $0x00000040, BX, SI
+	TESTQ  BX, BX
+	JZ     packCopy16AVX2_done
 
-packCopy16AVX2_loop:
-	VMOVUPS (CX), Y0
-	VMOVUPS Y0, (AX)
-	VMOVUPS 32(CX), Y0
-	VMOVUPS Y0, 32(AX)
+packCopy16AVX2_row:
+	MOVQ CX, DI
+	MOVQ AX, R8
+	MOVQ panels+64(FP), R9
+
+packCopy16AVX2_panel:
+	VMOVUPS (DI), Y0
+	VMOVUPS Y0, (R8)
+	VMOVUPS 32(DI), Y0
+	VMOVUPS Y0, 32(R8)
+	ADDQ    $0x00000040, DI
+	ADDQ    SI, R8
+	DECQ    R9
+	JNZ     packCopy16AVX2_panel
 	ADDQ    DX, CX
 	ADDQ    $0x00000040, AX
 	DECQ    BX
-	JNZ     packCopy16AVX2_loop
+	JNZ     packCopy16AVX2_row
 
 packCopy16AVX2_done:
 	VZEROUPPER
@@ -376,30 +472,71 @@ packTranspose16AVX2_done:
 	VZEROUPPER
 	RET
 
-// func packCopy32AVX2(panel []float32, src []float32, ld int, cols int)
+// func packCopyMasked16AVX2(panel []float32, src []float32, ld int, cols int, h int)
 // Requires: AVX
-TEXT ·packCopy32AVX2(SB), NOSPLIT, $0-64
-	MOVQ  panel_base+0(FP), AX
-	MOVQ  src_base+24(FP), CX
-	MOVQ  ld+48(FP), DX
-	SHLQ  $0x02, DX
-	MOVQ  cols+56(FP), BX
-	TESTQ BX, BX
-	JZ    packCopy32AVX2_done
+TEXT ·packCopyMasked16AVX2(SB), NOSPLIT, $0-72
+	MOVQ    panel_base+0(FP), AX
+	MOVQ    src_base+24(FP), CX
+	MOVQ    ld+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    h+64(FP), BX
+	LEAQ    gemmLaneMask<>+0(SB), SI
+	MOVQ    $0x00000020, DI
+	SUBQ    BX, DI
+	VMOVDQU (SI)(DI*4), Y0
+	VMOVDQU 32(SI)(DI*4), Y1
+	MOVQ    cols+56(FP), BX
+	TESTQ   BX, BX
+	JZ      packCopyMasked16AVX2_done
 
-packCopy32AVX2_loop:
-	VMOVUPS (CX), Y0
-	VMOVUPS Y0, (AX)
-	VMOVUPS 32(CX), Y0
-	VMOVUPS Y0, 32(AX)
-	VMOVUPS 64(CX), Y0
-	VMOVUPS Y0, 64(AX)
-	VMOVUPS 96(CX), Y0
-	VMOVUPS Y0, 96(AX)
+packCopyMasked16AVX2_loop:
+	VMASKMOVPS (CX), Y0, Y2
+	VMOVUPS    Y2, (AX)
+	VMASKMOVPS 32(CX), Y1, Y2
+	VMOVUPS    Y2, 32(AX)
+	ADDQ       DX, CX
+	ADDQ       $0x00000040, AX
+	DECQ       BX
+	JNZ        packCopyMasked16AVX2_loop
+
+packCopyMasked16AVX2_done:
+	VZEROUPPER
+	RET
+
+// func packCopy32AVX2(dst []float32, src []float32, ld int, cols int, panels int)
+// Requires: AVX
+TEXT ·packCopy32AVX2(SB), NOSPLIT, $0-72
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   ld+48(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   cols+56(FP), BX
+	IMUL3Q $0x00000080, BX, SI
+	TESTQ  BX, BX
+	JZ     packCopy32AVX2_done
+
+packCopy32AVX2_row:
+	MOVQ CX, DI
+	MOVQ AX, R8
+	MOVQ panels+64(FP), R9
+
+packCopy32AVX2_panel:
+	VMOVUPS (DI), Y0
+	VMOVUPS Y0, (R8)
+	VMOVUPS 32(DI), Y0
+	VMOVUPS Y0, 32(R8)
+	VMOVUPS 64(DI), Y0
+	VMOVUPS Y0, 64(R8)
+	VMOVUPS 96(DI), Y0
+	VMOVUPS Y0, 96(R8)
+	ADDQ    $0x00000080, DI
+	ADDQ    SI, R8
+	DECQ    R9
+	JNZ     packCopy32AVX2_panel
 	ADDQ    DX, CX
 	ADDQ    $0x00000080, AX
 	DECQ    BX
-	JNZ     packCopy32AVX2_loop
+	JNZ     packCopy32AVX2_row
 
 packCopy32AVX2_done:
 	VZEROUPPER
@@ -599,5 +736,42 @@ packTranspose32AVX2_loop:
 	JNZ        packTranspose32AVX2_loop
 
 packTranspose32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func packCopyMasked32AVX2(panel []float32, src []float32, ld int, cols int, h int)
+// Requires: AVX
+TEXT ·packCopyMasked32AVX2(SB), NOSPLIT, $0-72
+	MOVQ    panel_base+0(FP), AX
+	MOVQ    src_base+24(FP), CX
+	MOVQ    ld+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    h+64(FP), BX
+	LEAQ    gemmLaneMask<>+0(SB), SI
+	MOVQ    $0x00000020, DI
+	SUBQ    BX, DI
+	VMOVDQU (SI)(DI*4), Y0
+	VMOVDQU 32(SI)(DI*4), Y1
+	VMOVDQU 64(SI)(DI*4), Y2
+	VMOVDQU 96(SI)(DI*4), Y3
+	MOVQ    cols+56(FP), BX
+	TESTQ   BX, BX
+	JZ      packCopyMasked32AVX2_done
+
+packCopyMasked32AVX2_loop:
+	VMASKMOVPS (CX), Y0, Y4
+	VMOVUPS    Y4, (AX)
+	VMASKMOVPS 32(CX), Y1, Y4
+	VMOVUPS    Y4, 32(AX)
+	VMASKMOVPS 64(CX), Y2, Y4
+	VMOVUPS    Y4, 64(AX)
+	VMASKMOVPS 96(CX), Y3, Y4
+	VMOVUPS    Y4, 96(AX)
+	ADDQ       DX, CX
+	ADDQ       $0x00000080, AX
+	DECQ       BX
+	JNZ        packCopyMasked32AVX2_loop
+
+packCopyMasked32AVX2_done:
 	VZEROUPPER
 	RET

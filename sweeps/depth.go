@@ -95,9 +95,14 @@ type DepthResult struct {
 	Epochs   []engine.EpochStats
 	Accuracy float64 // held-out accuracy after the last epoch (of the model as it stopped, if it diverged)
 	ValLoss  float64
-	Diverged bool
-	Error    string  // divergence message or failure
-	Seconds  float64 // wall time of the run
+	// TrainAccuracy is the final model's accuracy on the first
+	// depthTrainRows training rows, in inference mode like Accuracy, so
+	// that their difference measures overfitting (Keras's epoch accuracy
+	// is a running mean over a changing model, in training mode).
+	TrainAccuracy float64
+	Diverged      bool
+	Error         string  // divergence message or failure
+	Seconds       float64 // wall time of the run
 }
 
 // DepthStudyResult is a finished depth study.
@@ -131,8 +136,8 @@ func RunDepth(ctx context.Context, study string, runs []DepthRun, data DepthData
 		workers = runtime.NumCPU()
 	}
 	r := &DepthStudyResult{Study: study, Data: data.Describe, Classes: data.Classes, Runs: make([]DepthResult, len(runs))}
-	if r.TrainRows = len(data.Train.Rows); data.Train.Rows == nil && data.Features > 0 {
-		r.TrainRows = len(data.Train.X) / data.Features
+	if data.Features > 0 {
+		r.TrainRows = trainRows(data.Train, data.Features)
 	}
 	for _, run := range runs {
 		if !slices.Contains(r.Variants, run.Variant) {
@@ -205,13 +210,7 @@ func trainDepth(ctx context.Context, kc *kernels.Context, run DepthRun, data Dep
 	res.Params = m.Params()
 
 	// The diagnostic batch: the first B training rows, the same for every run.
-	rows := data.Train.Rows
-	if rows == nil {
-		rows = make([]int, len(data.Train.X)/data.Features)
-		for i := range rows {
-			rows[i] = i
-		}
-	}
+	rows := allRows(data.Train, data.Features)
 	rows = rows[:min(len(rows), run.Config.Batch)]
 	x, t := make([]float32, 0, len(rows)*data.Features), make([]float32, 0, len(rows)*data.Classes)
 	for _, i := range rows {
@@ -243,7 +242,34 @@ func trainDepth(ctx context.Context, kc *kernels.Context, run DepthRun, data Dep
 	} else {
 		res.ValLoss, res.Accuracy = m.Evaluate(data.Val)
 	}
+	held := data.Train
+	held.Rows = allRows(held, data.Features)[:min(trainRows(held, data.Features), depthTrainRows)]
+	_, res.TrainAccuracy = m.Evaluate(held)
 	return res, nil
+}
+
+// depthTrainRows is how many training rows (the first ones) score a
+// depth run's final training accuracy.
+const depthTrainRows = 10000
+
+// trainRows is the number of rows d uses.
+func trainRows(d engine.Data, features int) int {
+	if d.Rows != nil {
+		return len(d.Rows)
+	}
+	return len(d.X) / features
+}
+
+// allRows is d.Rows, or 0 … N−1 when d uses all its rows in order.
+func allRows(d engine.Data, features int) []int {
+	if d.Rows != nil {
+		return d.Rows
+	}
+	rows := make([]int, trainRows(d, features))
+	for i := range rows {
+		rows[i] = i
+	}
+	return rows
 }
 
 // Run returns the result of variant at depth, or nil.

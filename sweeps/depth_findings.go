@@ -259,8 +259,8 @@ func (r *DepthStudyResult) batchNormFinding() string {
 	gap := 0.1
 	for i := range r.Runs {
 		run := &r.Runs[i]
-		if run.Config.BatchNorm && run.Error == "" && run.trainAccuracy()-run.Accuracy > gap {
-			worst, gap = run, run.trainAccuracy()-run.Accuracy
+		if run.Config.BatchNorm && run.Error == "" && run.epochAccuracy()-run.Accuracy > gap {
+			worst, gap = run, run.epochAccuracy()-run.Accuracy
 		}
 	}
 	if worst == nil || r.TrainRows == 0 {
@@ -270,7 +270,7 @@ func (r *DepthStudyResult) batchNormFinding() string {
 	return fmt.Sprintf("Batch normalization trains, but its held-out accuracy can lag: %s at depth %d reaches %.4f training accuracy but %.4f held-out. "+
 		"At inference batch normalization uses moving statistics (momentum 0.99), which after the run's %d steps still weigh their initial values (mean 0, variance 1) by 0.99^%d = %.3g; "+
 		"more steps (rows or epochs) close the gap.",
-		worst.Variant, worst.Depth, worst.trainAccuracy(), worst.Accuracy, steps, steps, math.Pow(0.99, float64(steps)))
+		worst.Variant, worst.Depth, worst.epochAccuracy(), worst.Accuracy, steps, steps, math.Pow(0.99, float64(steps)))
 }
 
 func (r *DepthStudyResult) overfittingFinding() string {
@@ -278,24 +278,25 @@ func (r *DepthStudyResult) overfittingFinding() string {
 	gap := math.Inf(-1)
 	for i := range r.Runs {
 		run := &r.Runs[i]
-		if run.Config.BatchNorm || run.Error != "" || len(run.Epochs) == 0 {
+		if run.Error != "" || len(run.Epochs) == 0 {
 			continue
 		}
-		if g := run.trainAccuracy() - run.Accuracy; g > gap {
+		if g := run.TrainAccuracy - run.Accuracy; g > gap {
 			top, gap = run, g
 		}
 	}
 	if top == nil {
 		return ""
 	}
-	var byEpoch []string
-	for _, e := range top.Epochs {
-		byEpoch = append(byEpoch, fmt.Sprintf("%.4f", e.ValAccuracy))
-	}
-	s := fmt.Sprintf("Overfitting: the largest gap between training accuracy (the last epoch's running mean, as Keras reports it) and held-out accuracy, batch-normalized runs aside, is %+.4f (%s at depth %d: %.4f against %.4f; held-out accuracy by epoch %s)",
-		gap, top.Variant, top.Depth, top.trainAccuracy(), top.Accuracy, strings.Join(byEpoch, ", "))
-	if gap < 0.03 {
+	s := fmt.Sprintf("Overfitting: the largest gap between the final models' accuracy on the first %d training rows and on the held-out rows is %+.4f (%s at depth %d: %.4f against %.4f)",
+		min(r.TrainRows, depthTrainRows), gap, top.Variant, top.Depth, top.TrainAccuracy, top.Accuracy)
+	switch {
+	case gap < 0.03:
 		s += ", so in these runs depth hurts through optimization, not through overfitting"
+	case gap < 0.1:
+		s += ", a first sign of overfitting"
+	default:
+		s += ": that network overfits"
 	}
 	shallow, deep := r.shallowDeep()
 	if a, b := r.Run(top.Variant, shallow), r.Run(top.Variant, deep); deep != shallow && a != nil && b != nil {

@@ -41,8 +41,9 @@ func (r *DepthResult) epochsTo(target float64) int {
 // failed reports a run that neither finished nor diverged.
 func (r *DepthResult) failed() bool { return r.Error != "" && !r.Diverged }
 
-// trainAccuracy is the last epoch's training accuracy, NaN without epochs.
-func (r *DepthResult) trainAccuracy() float64 {
+// epochAccuracy is the last epoch's training accuracy as Keras reports it
+// (a running mean in training mode), NaN without epochs.
+func (r *DepthResult) epochAccuracy() float64 {
 	if len(r.Epochs) == 0 {
 		return math.NaN()
 	}
@@ -89,7 +90,8 @@ type DepthSummary struct {
 	GradRatioInit  jsonFloat   `json:"grad_ratio_init"` // ‖∂L/∂W_1‖/‖∂L/∂W_L‖ at initialization
 	FinalAccuracy  jsonFloat   `json:"final_accuracy"`  // held-out, after the last epoch
 	EpochsTo90     *int        `json:"epochs_to_90"`    // first epoch with held-out accuracy ≥ 0.9; null if none
-	TrainAccuracy  jsonFloat   `json:"train_accuracy"`  // last epoch, as Keras reports it
+	TrainAccuracy  jsonFloat   `json:"train_accuracy"`  // the final model on the first 10,000 training rows
+	EpochAccuracy  jsonFloat   `json:"epoch_accuracy"`  // the last epoch's training accuracy, as Keras reports it
 	GradNormsInit  []jsonFloat `json:"grad_norms_init"` // ‖∂L/∂W_l‖ at initialization, input to output
 	InactiveInit   jsonFloat   `json:"inactive_init"`   // mean over hidden layers of the inactive outputs' fraction at initialization
 	GradRatioFinal jsonFloat   `json:"grad_ratio_final"`
@@ -121,7 +123,8 @@ func (r *DepthStudyResult) Summaries() []DepthSummary {
 		s := DepthSummary{
 			Depth: run.Depth, Variant: run.Variant,
 			GradRatioInit: jsonFloat(GradRatio(run.Init)), FinalAccuracy: jsonFloat(run.Accuracy),
-			TrainAccuracy: jsonFloat(run.trainAccuracy()), InactiveInit: jsonFloat(meanInactive(run.Init)),
+			TrainAccuracy: jsonFloat(run.TrainAccuracy), EpochAccuracy: jsonFloat(run.epochAccuracy()),
+			InactiveInit:   jsonFloat(meanInactive(run.Init)),
 			GradRatioFinal: jsonFloat(math.NaN()), GradNormsInit: []jsonFloat{},
 			Params: run.Params, Seconds: run.Seconds, Diverged: run.Diverged, Error: run.Error, Config: paramsOnly(run.Config),
 		}
@@ -177,7 +180,7 @@ func formatSecondsPerEpoch(s float64) string {
 // runsTable lists every run: one row per variant and depth.
 func (r *DepthStudyResult) runsTable() table {
 	t := table{header: []string{"variant", "depth", "params", "grad ratio (init)", "‖∂L/∂W₁‖", "‖∂L/∂W_L‖",
-		"inactive (init)", "val accuracy", "train accuracy", "epochs to 90%", "s/epoch", "status"}}
+		"inactive (init)", "val accuracy", "train accuracy (end)", "epochs to 90%", "s/epoch", "status"}}
 	for i := range r.Runs {
 		run := &r.Runs[i]
 		to := "—"
@@ -188,14 +191,14 @@ func (r *DepthStudyResult) runsTable() table {
 		if n := len(run.Init.GradNorm); n > 0 {
 			first, last = run.Init.GradNorm[0], run.Init.GradNorm[n-1]
 		}
-		acc := math.NaN()
+		acc, train := math.NaN(), math.NaN()
 		if !run.failed() {
-			acc = run.Accuracy
+			acc, train = run.Accuracy, run.TrainAccuracy
 		}
 		t.rows = append(t.rows, tableRow{cells: []string{
 			run.Variant, strconv.Itoa(run.Depth), strconv.Itoa(run.Params), formatRatio(GradRatio(run.Init)),
 			formatRatio(first), formatRatio(last), formatFraction(meanInactive(run.Init)),
-			formatFraction(acc), formatFraction(run.trainAccuracy()), to,
+			formatFraction(acc), formatFraction(train), to,
 			formatSecondsPerEpoch(run.secondsPerEpoch()), run.status(),
 		}, bad: run.Error != ""})
 	}

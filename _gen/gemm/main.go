@@ -27,9 +27,13 @@ func main() {
 			microKernel(t)
 		}
 	case "pack":
+		laneMaskTable()
 		for _, w := range packWidths {
 			packCopy(w)
 			packTranspose(w)
+			if w%8 == 0 {
+				packCopyMasked(w)
+			}
 		}
 	case "peak":
 		for _, s := range simds {

@@ -18,7 +18,7 @@ type tile struct {
 }
 
 var tiles = []tile{
-	{s: avx2, mr: 6, vecs: 2},   // BLIS haswell's 6×16
+	{s: avx2, mr: 6, vecs: 2},    // BLIS haswell's 6×16
 	{s: avx512, mr: 12, vecs: 2}, // BLIS zen4's 32×12, transposed for row-major C
 	{s: avx512, mr: 12, vecs: 1}, // its half, for column edges nr ≤ 16
 }
@@ -234,15 +234,8 @@ func storeAVX2(t tile) {
 	JNE(LabelRef(name + "_partial"))
 	storeFull(t)
 	Label(name + "_partial")
-	free := t.free()
-	masks := free[:t.vecs]
-	tbl, off := GP64(), GP64()
-	LEAQ(laneMask, tbl)
-	MOVQ(U32(t.nr()), off)
-	SUBQ(nr, off)
-	for v, m := range masks {
-		VMOVDQU(Mem{Base: tbl, Index: off, Scale: 4, Disp: 4 * v * t.s.lanes}, m)
-	}
+	masks := t.free()[:t.vecs]
+	laneMasks(nr, []reg.Register{masks[0], masks[1]}[:t.vecs])
 	storeMasked(t, lanes{vecs: masks})
 }
 
@@ -276,17 +269,31 @@ func storeFull(t tile) {
 	}
 }
 
-// laneMask is 16 all-ones lanes then 16 zero lanes: the 8 lanes at index
-// 16−nr+8v are the VMASKMOVPS mask of vector v of a row nr wide.
+// laneMaskOnes is the number of all-ones lanes at the start of laneMask,
+// followed by as many zero lanes: the 8 lanes at index laneMaskOnes−n+8v
+// are the VMASKMOVPS mask of vector v of a row n ≤ 32 floats wide.
+const laneMaskOnes = 32
+
 var laneMask Mem
 
 func laneMaskTable() {
 	laneMask = GLOBL("gemmLaneMask", RODATA|NOPTR)
-	for i := 0; i < 32; i++ {
+	for i := 0; i < 2*laneMaskOnes; i++ {
 		v := uint32(0)
-		if i < 16 {
+		if i < laneMaskOnes {
 			v = 0xffffffff
 		}
 		DATA(4*i, U32(v))
+	}
+}
+
+// laneMasks loads into masks the VMASKMOVPS masks of a row n floats wide.
+func laneMasks(n reg.Register, masks []reg.Register) {
+	tbl, off := GP64(), GP64()
+	LEAQ(laneMask, tbl)
+	MOVQ(U32(laneMaskOnes), off)
+	SUBQ(n, off)
+	for v, m := range masks {
+		VMOVDQU(Mem{Base: tbl, Index: off, Scale: 4, Disp: 32 * v}, m)
 	}
 }

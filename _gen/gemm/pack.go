@@ -45,24 +45,34 @@ func chunks(w int) []int {
 	return c
 }
 
-// packCopy emits packCopy<w>AVX2: a full w-wide panel from a source whose
-// panel rows are contiguous (B, or A transposed).
+// packCopy emits packCopy<w>AVX2: full w-wide panels from a source whose
+// panel rows are contiguous (B, or A transposed). It walks the source row by
+// row across all panels, so the reads stream instead of striding by ld.
 func packCopy(w int) {
 	name := fmt.Sprintf("packCopy%dAVX2", w)
-	TEXT(name, NOSPLIT, "func(panel, src []float32, ld, cols int)")
+	TEXT(name, NOSPLIT, "func(dst, src []float32, ld, cols, panels int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s copies cols rows of %d floats, ld apart in src, into panel:", name, w),
+	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × cols rows, ld apart in", name, w),
+		"src, into consecutive panels of dst:",
 		"",
-		fmt.Sprintf("\tfor p < cols { copy(panel[p·%d:p·%d+%d], src[p·ld:]) }", w, w, w))
-	dst, src := GP64(), GP64()
-	Load(Param("panel").Base(), dst)
-	Load(Param("src").Base(), src)
+		fmt.Sprintf("	for p < cols { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[p·ld+q·%d:]) } }", w, w, w))
+	dst0, src0 := GP64(), GP64()
+	Load(Param("dst").Base(), dst0)
+	Load(Param("src").Base(), src0)
 	ld := Load(Param("ld"), GP64())
 	SHLQ(U8(2), ld)
-	n := Load(Param("cols"), GP64())
+	cols := Load(Param("cols"), GP64())
+	panelBytes := GP64()
+	IMUL3Q(U32(4*w), cols, panelBytes)
+	n := cols
 	TESTQ(n, n)
 	JZ(LabelRef(name + "_done"))
-	Label(name + "_loop")
+	Label(name + "_row")
+	src, dst, q := GP64(), GP64(), GP64()
+	MOVQ(src0, src)
+	MOVQ(dst0, dst)
+	Load(Param("panels"), q)
+	Label(name + "_panel")
 	for off := 0; off < w; { // pieces of 8, 4 and 2 floats
 		switch n := w - off; {
 		case n >= 8:
@@ -81,6 +91,51 @@ func packCopy(w int) {
 			VMOVQ(x, mem(dst, 4*off))
 			off += 2
 		}
+	}
+	ADDQ(U32(4*w), src)
+	ADDQ(panelBytes, dst)
+	DECQ(q)
+	JNZ(LabelRef(name + "_panel"))
+	ADDQ(ld, src0)
+	ADDQ(U32(4*w), dst0)
+	DECQ(n)
+	JNZ(LabelRef(name + "_row"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// packCopyMasked emits packCopyMasked<w>AVX2: a partial panel, h < w
+// columns wide, from a source whose panel rows are contiguous, zero-padded:
+// masked loads read only the h valid floats of each row (and never fault
+// past them) and return zeros in the other lanes.
+func packCopyMasked(w int) {
+	name := fmt.Sprintf("packCopyMasked%dAVX2", w)
+	TEXT(name, NOSPLIT, "func(panel, src []float32, ld, cols, h int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies cols rows of h < %d floats, ld apart in src, into", name, w),
+		fmt.Sprintf("panel rows %d wide, zero-padded:", w),
+		"",
+		fmt.Sprintf("	for p < cols { copy(panel[p·%d:p·%d+h], src[p·ld:]); clear(panel[p·%d+h:p·%d+%d]) }", w, w, w, w, w))
+	dst, src := GP64(), GP64()
+	Load(Param("panel").Base(), dst)
+	Load(Param("src").Base(), src)
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	h := Load(Param("h"), GP64())
+	masks := make([]reg.Register, w/8)
+	for v := range masks {
+		masks[v] = YMM()
+	}
+	laneMasks(h, masks)
+	n := Load(Param("cols"), GP64())
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	for v, m := range masks {
+		y := YMM()
+		VMASKMOVPS(mem(src, 32*v), m, y)
+		VMOVUPS(y, mem(dst, 32*v))
 	}
 	ADDQ(ld, src)
 	ADDQ(U32(4*w), dst)
