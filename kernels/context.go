@@ -6,10 +6,12 @@ import (
 	"unsafe"
 )
 
-// Context carries what a caller's GEMMs need between calls: the number of
-// threads they may use, the helper goroutines, and the scratch memory
-// (packing buffers) they reuse. A Context is used by one goroutine at a time.
+// Context carries what a caller's GEMMs need between calls: the backend,
+// the number of threads they may use, the helper goroutines, and the
+// scratch memory (packing buffers) they reuse. A Context is used by one
+// goroutine at a time.
 type Context struct {
+	backend GEMMBackend
 	threads int
 	ws      workspace // the calling goroutine's packing buffers
 	call    gemm      // the running call, shared with the helpers
@@ -17,10 +19,10 @@ type Context struct {
 	cleanup runtime.Cleanup
 }
 
-// NewContext returns a Context whose GEMMs use up to threads goroutines
-// (values below 1 mean 1).
+// NewContext returns a Context on DefaultBackend whose GEMMs use up to
+// threads goroutines (values below 1 mean 1).
 func NewContext(threads int) *Context {
-	c := &Context{}
+	c := &Context{backend: DefaultBackend()}
 	c.SetThreads(threads)
 	return c
 }

@@ -1,14 +1,15 @@
 package kernels
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C; see the package-level Sgemm
-// for the contract. It may use up to c.Threads() goroutines. Invalid
+// for the contract. It runs on ctx.Backend(), the BLIS GEMM with up to
+// ctx.Threads() goroutines or OpenBLAS. Invalid
 // arguments (negative sizes, short slices, small leading dimensions) panic
 // with a message naming the argument, as BLAS implementations do.
 func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if err := checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, nil); err != nil {
 		panic(err)
 	}
-	if netlibSgemm != nil && m > 0 && n > 0 && k > 0 { // CBLAS wrappers reject some empty shapes
+	if ctx.backend == OpenBLAS && m > 0 && n > 0 && k > 0 { // CBLAS wrappers reject some empty shapes
 		netlibSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -24,7 +25,7 @@ func (ctx *Context) SgemmBiasAct(transA, transB bool, m, n, k int, a []float32, 
 	if err := checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias); err != nil {
 		panic(err)
 	}
-	if netlibSgemm != nil && m > 0 && n > 0 && k > 0 {
+	if ctx.backend == OpenBLAS && m > 0 && n > 0 && k > 0 {
 		netlibSgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
 		for i := 0; i < m; i++ {
 			finishRow(c[i*ldc:i*ldc+n], bias, act)

@@ -40,13 +40,9 @@ var benchShapes = []benchShape{
 // ours (the BLIS GEMM on the active ISA; MLPSWEEP_ISA selects another) and,
 // under -tags netlib, OpenBLAS.
 func benchBackends() []gemmBackend {
-	backends := []gemmBackend{{"ours",
-		func(ctx *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-			ctx.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, Linear, false)
-		}}}
+	backends := []gemmBackend{{"ours", onBackend(BLIS)}}
 	if netlibSgemm != nil {
-		backends = append(backends, gemmBackend{"openblas",
-			(*Context).Sgemm})
+		backends = append(backends, gemmBackend{"openblas", onBackend(OpenBLAS)})
 	}
 	return backends
 }

@@ -25,10 +25,19 @@ func gemmBackends() []gemmBackend {
 			}})
 	}
 	if netlibSgemm != nil {
-		backends = append(backends, gemmBackend{"netlib",
-			(*Context).Sgemm})
+		backends = append(backends, gemmBackend{"openblas", onBackend(OpenBLAS)})
 	}
 	return backends
+}
+
+// onBackend returns Context.Sgemm run on GEMM backend be.
+func onBackend(be GEMMBackend) func(ctx *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	return func(ctx *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		if err := ctx.SetBackend(be); err != nil {
+			panic(err)
+		}
+		ctx.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
 }
 
 // withISA switches the kernels to isa and returns the function restoring

@@ -15,19 +15,22 @@ import (
 // with edge tiles and several k-blocks.
 func TestSgemmBiasAct(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	backends := []string{"netlib"}
-	if netlibSgemm == nil {
-		backends = nil
-		for isa := Generic; isa <= DetectedISA(); isa++ {
-			backends = append(backends, isa.String())
-		}
+	var backends []string
+	for isa := Generic; isa <= DetectedISA(); isa++ {
+		backends = append(backends, isa.String())
+	}
+	if netlibSgemm != nil {
+		backends = append(backends, OpenBLAS.String())
 	}
 	for _, name := range backends {
 		t.Run(name, func(t *testing.T) {
+			ctx := NewContext(1)
 			if isa, err := ParseISA(name); err == nil {
 				defer withISA(isa)()
+				ctx.SetBackend(BLIS)
+			} else if err := ctx.SetBackend(OpenBLAS); err != nil {
+				t.Fatal(err)
 			}
-			ctx := NewContext(1)
 			for _, s := range []benchShape{{m: 13, n: 37, k: 300}, {m: 128, n: 10, k: 128}, {m: 7, n: 65, k: 5, transA: true, transB: true}} {
 				for act := Linear; act <= SELU; act++ {
 					for _, withBias := range []bool{true, false} {
