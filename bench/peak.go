@@ -3,8 +3,11 @@ package bench
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/klauspost/cpuid/v2"
+
+	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
 // Peak is the single-core fp32 peak that "%peak" figures divide by.
@@ -17,9 +20,13 @@ type Peak struct {
 // Percent is gflops as a percentage of p.
 func (p Peak) Percent(gflops float64) float64 { return 100 * gflops / p.GFLOPS }
 
+// peakProbeTime is how long MachinePeak runs the FMA probe.
+const peakProbeTime = 200 * time.Millisecond
+
 // documentedPeak is the fp32 peak of one core with two FMA pipes at about
-// 3.45 GHz, by the widest FMA the hardware has (shared/kernel-facts.md,
-// measured on AMD Zen 5). It stands in until kernels exports its FMA probe.
+// 3.45 GHz, by the widest FMA the hardware has. It is the fallback of
+// builds without the kernels' asm (purego, non-amd64), where the probe
+// cannot run.
 func documentedPeak() (gflops float64, width string) {
 	switch {
 	case cpuid.CPU.Supports(cpuid.AVX512F):
@@ -30,13 +37,23 @@ func documentedPeak() (gflops float64, width string) {
 	return 55, "128-bit SSE" // 2 × (mul + add) × 4 lanes × 3.45 GHz
 }
 
-// MachinePeak returns the peak of this CPU's hardware (whatever ISA path
-// the build or MLPSWEEP_ISA selects), computed once per process.
+// MachinePeak returns the single-core peak of the widest vector path this
+// CPU and build run (kernels.DetectedISA, whatever MLPSWEEP_ISA selects),
+// measured once per process with kernels.PeakGFLOPS; builds without that
+// probe get the documented figure, labelled as such.
 var MachinePeak = sync.OnceValue(func() Peak {
+	isa := kernels.DetectedISA()
+	if gflops, err := kernels.PeakGFLOPS(isa, peakProbeTime); err == nil {
+		return Peak{
+			GFLOPS: gflops,
+			Method: "fma-probe",
+			Source: fmt.Sprintf("measured: kernels.PeakGFLOPS(%v), fastest FMA-loop run over %v, one core", isa, peakProbeTime),
+		}
+	}
 	gflops, width := documentedPeak()
 	return Peak{
 		GFLOPS: gflops,
 		Method: "documented",
-		Source: fmt.Sprintf("documented, not measured: %s at 3.45 GHz per shared/kernel-facts.md", width),
+		Source: fmt.Sprintf("documented, not measured (no FMA probe in this build): %s at 3.45 GHz", width),
 	}
 })

@@ -34,7 +34,7 @@ results.csv, results.json and report.html to OUT.
 A study file (see examples/seed.yaml) has: name; base: an engine config by
 its keys (hidden, activation, init, optimizer, lr, momentum, nesterov, decay,
 batch, epochs, l1, l2, activity_l1, activity_l2, activity_undivided,
-dropout); axes: a list of {name, key or keys, values, set} varying one
+dropout, batch_norm, residual); axes: a list of {name, key or keys, values, set} varying one
 thing at a time from base; grid: key → values (cartesian product); random:
 {n, seed, params: key → {choice: [..]} | {uniform: [lo, hi]} |
 {log_uniform: [lo, hi]} | {int: [lo, hi]}}; data: mnist | {idx: DIR} |

@@ -71,6 +71,8 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.Float64Var(&c.ActivityL2, "activity-l2", 0, "L2 activity regularization of the hidden layers' outputs")
 	fs.BoolVar(&c.ActivityUndivided, "activity-undivided", false, "do not divide activity terms by the batch size (Keras 3.0–3.13 behaviour)")
 	fs.Float64Var(&c.Dropout, "dropout", 0, "dropout rate after every hidden layer (0: none)")
+	fs.BoolVar(&c.BatchNorm, "batch-norm", false, "batch normalization (Keras defaults) after every hidden Dense, before its activation")
+	fs.BoolVar(&c.Residual, "residual", false, "skip connections a_l = a_{l-1} + layer(a_{l-1}) between consecutive hidden layers of equal width")
 	fs.Int64Var(&c.Seed, "seed", 42, "seed of the KFold split, weight initialization, shuffles and dropout")
 	fs.IntVar(&t.folds, "folds", 0, "K-fold cross-validation on the training rows (K ≥ 2; 0: off)")
 	fs.Float64Var(&t.valSplit, "val-split", 0, "hold out the last fraction F of the training rows for validation, as Keras's validation_split (0: off)")
