@@ -56,7 +56,7 @@ func Check(e Effort, rows int, emit func(Result)) error {
 	if err != nil {
 		return fmt.Errorf("epoch: %w", err)
 	}
-	emit(Result{Name: "epoch-" + Reference.String(), Backend: KernelsGEMM, ISA: isa,
+	emit(Result{Name: "epoch-" + Reference.String(), Backend: KernelsGEMM(), ISA: isa,
 		GFLOPS: tp.GFLOPS, PeakGFLOPS: peak.GFLOPS,
 		Batch: batch, Rows: rows, Seconds: tp.Seconds, SamplesPerSecond: tp.SamplesPerSecond})
 	return nil

@@ -58,23 +58,31 @@ type Backend struct {
 }
 
 // Backends lists the implementations this build can measure: mlpsweep's
-// kernels (single-threaded Context) first, then the pure-Go gonum sgemm, and
-// OpenBLAS when built with -tags netlib. In netlib builds kernels routes
-// Context.Sgemm to OpenBLAS, so mlpsweep's own GEMM is not listed there.
+// BLIS GEMM (a single-threaded kernels.Context on the active ISA path)
+// first, then the pure-Go gonum sgemm, and OpenBLAS (the same Context type
+// on its OpenBLAS backend) when built with -tags netlib.
 func Backends() []Backend {
-	var bs []Backend
-	if KernelsGEMM == "mlpsweep" {
-		kc := kernels.NewContext(1)
-		bs = append(bs, Backend{Name: "mlpsweep", Sgemm: kc.Sgemm})
-	}
+	bs := []Backend{kernelsBackend(kernels.BLIS, fmt.Sprintf("kernels BLIS GEMM, %v path", kernels.ActiveISA()))}
 	bs = append(bs, Backend{Name: "gonum", Detail: "gonum.org/v1/gonum/blas/gonum, pure Go", Sgemm: blasSgemm(gonum.Implementation{}.Sgemm)})
 	return append(bs, extraBackends...)
 }
 
-// KernelsGEMM names the GEMM behind kernels.Context.Sgemm, which the engine
-// trains with: "mlpsweep", or "openblas" in builds with -tags netlib
-// (kernels/netlib.go).
-var KernelsGEMM = "mlpsweep"
+// backendNames are the report names of the kernels' GEMM backends.
+var backendNames = map[kernels.GEMMBackend]string{kernels.BLIS: "mlpsweep", kernels.OpenBLAS: "openblas"}
+
+// kernelsBackend is a single-threaded kernels.Context on GEMM backend be,
+// which the build must have.
+func kernelsBackend(be kernels.GEMMBackend, detail string) Backend {
+	kc := kernels.NewContext(1)
+	if err := kc.SetBackend(be); err != nil {
+		panic(err) // a build-tag mismatch between bench and kernels
+	}
+	return Backend{Name: backendNames[be], Detail: detail, Sgemm: kc.Sgemm}
+}
+
+// KernelsGEMM names the GEMM the engine trains with, the kernels'
+// DefaultBackend: "mlpsweep", or "openblas" in builds with -tags netlib.
+func KernelsGEMM() string { return backendNames[kernels.DefaultBackend()] }
 
 // extraBackends holds the backends of optional build tags (netlib).
 var extraBackends []Backend

@@ -12,22 +12,19 @@ import (
 	"fmt"
 	"os"
 
-	"gonum.org/v1/netlib/blas/netlib"
+	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
-// With -tags netlib the GEMM measurements include OpenBLAS (through gonum's
-// cgo bindings), limited to one thread like every figure here.
+// With -tags netlib the GEMM measurements include OpenBLAS (the kernels'
+// OpenBLAS backend, as the engine uses it in this build), limited to one
+// thread like every figure here.
 func init() {
-	KernelsGEMM = "openblas"
 	C.openblas_set_num_threads(1)
 	coretype := os.Getenv("OPENBLAS_CORETYPE")
 	if coretype == "" {
 		coretype = "unset"
 	}
-	extraBackends = append(extraBackends, Backend{
-		Name: "openblas",
-		Detail: fmt.Sprintf("%s, %s kernels (OPENBLAS_CORETYPE %s), 1 thread",
-			C.GoString(C.openblas_get_config()), C.GoString(C.openblas_get_corename()), coretype),
-		Sgemm: blasSgemm(netlib.Implementation{}.Sgemm),
-	})
+	extraBackends = append(extraBackends, kernelsBackend(kernels.OpenBLAS,
+		fmt.Sprintf("%s, %s kernels (OPENBLAS_CORETYPE %s), 1 thread",
+			C.GoString(C.openblas_get_config()), C.GoString(C.openblas_get_corename()), coretype)))
 }

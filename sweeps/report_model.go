@@ -233,20 +233,12 @@ func foldScores(c ConfigResult, folds int) []float64 {
 	return scores
 }
 
-// meanStd is the mean and population standard deviation (numpy's default)
-// of xs; NaN for none.
+// meanStd is summaryStats, but NaN for none: the report shows "—" there.
 func meanStd(xs []float64) (mean, std float64) {
 	if len(xs) == 0 {
 		return math.NaN(), math.NaN()
 	}
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	for _, x := range xs {
-		std += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(std / float64(len(xs)))
+	return summaryStats(xs)
 }
 
 // fitTimes is the mean and std of a configuration's unit wall times.
