@@ -318,6 +318,9 @@ func (c *emuCPU) run(fn *emuFunc) {
 		case "ANDL":
 			c.gp[a[1].reg] = uint64(uint32(c.gp[a[1].reg]) & uint32(c.scalar(a[0])))
 			c.zf = c.gp[a[1].reg] == 0
+		case "ANDQ":
+			c.gp[a[1].reg] &= c.scalar(a[0])
+			c.zf = c.gp[a[1].reg] == 0
 		case "ADDQ":
 			c.gp[a[1].reg] += c.scalar(a[0])
 			c.zf = c.gp[a[1].reg] == 0
@@ -334,7 +337,7 @@ func (c *emuCPU) run(fn *emuFunc) {
 			c.zf, c.le = x == y, x <= y
 		case "JMP":
 			jump(true)
-		case "JZ":
+		case "JZ", "JE":
 			jump(c.zf)
 		case "JNZ", "JNE":
 			jump(!c.zf)
@@ -389,6 +392,8 @@ func (c *emuCPU) run(fn *emuFunc) {
 				*c.cell(c.addr(a[1])) = f32(v[0])
 				*c.cell(c.addr(a[1]) + 4) = f32(v[1])
 			}
+		case "VMOVSS": // store the low float of an XMM
+			*c.cell(c.addr(a[1])) = f32(c.vec[a[0].reg][0])
 		case "VEXTRACTF128": // $1, Y, X: the upper half
 			v := c.vec[a[1].reg]
 			var d [16]uint32
@@ -488,11 +493,11 @@ func emuMicroKernel(t testing.TB, name string) microKernel {
 	if fn == nil {
 		t.Fatalf("no function %s in the asm", name)
 	}
-	return func(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int) {
+	return func(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
 		cpu := p.newCPU()
 		cpu.frame = map[string]uint64{
-			"k": uint64(k), "alpha": uint64(u32(alpha)), "rsA": uint64(rsA), "csA": uint64(csA),
-			"csB": uint64(csB), "beta": uint64(u32(beta)), "ldc": uint64(ldc), "mr": uint64(mr), "nr": uint64(nr),
+			"k": uint64(k), "alpha": uint64(u32(alpha)), "rsA": uint64(rsA), "csA": uint64(csA), "psA": uint64(psA),
+			"csB": uint64(csB), "beta": uint64(u32(beta)), "ldc": uint64(ldc), "m": uint64(m), "nr": uint64(nr),
 			"a_base": cpu.addRegion(a), "b_base": cpu.addRegion(b), "c_base": cpu.addRegion(c),
 		}
 		cpu.run(fn)

@@ -23,8 +23,14 @@ type blockSizes struct {
 // 12 near 512) keeps the A block in Zen 5's 1 MiB L2. The AVX2 tile and
 // blocks are BLIS haswell's unchanged: BenchmarkBlockSizes on Zen 3 (AVX2,
 // 32 KiB L1, 512 KiB L2) found MC 84–336 and KC 192–512 within measurement
-// noise of them on 1024³ and the MLP shapes. The AVX-512 numbers await a
-// run of BenchmarkBlockSizes on an AVX-512 machine. Generic: 4×4 fits the
+// noise of them on 1024³ and the MLP shapes. Rerun 2026-11-28 with the
+// panel micro-kernel (one call per B micro-panel), 5–8 interleaved runs:
+// 1024³ MC 168 vs 336 at KC 256 tie (median 77 vs 77 GFLOP/s); KC 384
+// (342 for k = 1024) ties or loses; for k = 784 KC 256 (4 blocks of 196)
+// beats KC 384 and 512 (3 of 262, 2 of 392: 48–62 vs 59–77 GFLOP/s), since
+// the KC×16 B micro-panel must stay in the 32 KiB L1 — re-reading C per
+// k-block costs less. The AVX-512 numbers await a run of BenchmarkBlockSizes
+// on an AVX-512 machine. Generic: 4×4 fits the
 // 16 scalar registers of amd64 (32 on arm64); its blocks are the AVX2 ones
 // scaled to the tile.
 var blockTable = [...]blockSizes{

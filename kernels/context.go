@@ -55,17 +55,20 @@ func (c *Context) workers() *pool {
 // workspace holds one thread's packing buffers, kept for the Context's
 // lifetime: they only grow, so a warm Context allocates nothing per call.
 type workspace struct {
-	a []float32 // packed A block, MC×KC in MR-row micro-panels
-	b []float32 // packed B block, KC×NC in NR-column micro-panels
+	a     []float32 // packed A block, MC×KC in MR-row micro-panels
+	b     []float32 // packed B block, KC×NC in NR-column micro-panels
+	stage []float32 // one partial micro-panel's rows, max(MR, NR)×KC, zero-padded (see pack)
 }
 
-// reserve makes the buffers at least na and nb floats long.
-func (ws *workspace) reserve(na, nb int) {
-	if len(ws.a) < na {
-		ws.a = alignedFloats(na)
-	}
-	if len(ws.b) < nb {
-		ws.b = alignedFloats(nb)
+// reserve makes the buffers at least na, nb and nstage floats long.
+func (ws *workspace) reserve(na, nb, nstage int) {
+	for _, r := range []struct {
+		buf *[]float32
+		n   int
+	}{{&ws.a, na}, {&ws.b, nb}, {&ws.stage, nstage}} {
+		if len(*r.buf) < r.n {
+			*r.buf = alignedFloats(r.n)
+		}
 	}
 }
 

@@ -19,8 +19,8 @@ func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 // SgemmBiasAct computes C = act(op(A)·op(B) + bias), bias broadcast over the
 // m rows (len(bias) = n; nil means no bias). It is the forward pass of a
 // Dense layer in one call: C is only written. Bias and activation are
-// applied to each tile of C right after its last k-block, while it is in
-// cache.
+// applied to each column panel of C (at most MC×NR) right after its last
+// k-block, while it is in cache.
 func (ctx *Context) SgemmBiasAct(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, act Activation, c []float32, ldc int) {
 	if err := checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias); err != nil {
 		panic(err)
@@ -161,7 +161,7 @@ func (g *gemm) loops(ws *workspace, i0, i1, j0, j1 int) {
 	kcMax := blockLen(g.k, bs.kc, 1)
 	mcMax := blockLen(i1-i0, bs.mc, bs.mr)
 	ncMax := blockLen(j1-j0, bs.nc, bs.nr)
-	ws.reserve(mcMax*kcMax, ncMax*kcMax)
+	ws.reserve(mcMax*kcMax, ncMax*kcMax, max(bs.mr, bs.nr)*kcMax)
 	for jc := j0; jc < j1; jc += ncMax { // loop 5: NC columns of B and C
 		nc := min(ncMax, j1-jc)
 		for pc := 0; pc < g.k; pc += kcMax { // loop 4: KC-deep slices of A and B
@@ -171,21 +171,21 @@ func (g *gemm) loops(ws *workspace, i0, i1, j0, j1 int) {
 				beta = 1
 			}
 			last := pc+kc == g.k
-			bBlk := g.prepareB(ws.b, pc, kc, jc, nc)
+			bBlk := g.prepareB(ws, pc, kc, jc, nc)
 			for ic := i0; ic < i1; ic += mcMax { // loop 3: MC rows of A and C
 				mc := min(mcMax, i1-ic)
-				aBlk := g.prepareA(ws.a, ic, mc, pc, kc)
+				aBlk := g.prepareA(ws, ic, mc, pc, kc)
 				for jr := 0; jr < nc; jr += bs.nr { // loop 2: one NR-column micro-panel of B
 					nr := min(bs.nr, nc-jr)
-					bp, _, csB := bBlk.panel(jr)
-					for ir := 0; ir < mc; ir += bs.mr { // loop 1: one MR-row micro-panel of A
-						mr := min(bs.mr, mc-ir)
-						ap, rsA, csA := aBlk.panel(ir)
+					bp, _, csB, _, _ := bBlk.panels(jr)
+					for ir := 0; ir < mc; { // loop 1, in the kernel: the MR-row micro-panels of A, a layout at a time
+						ap, rsA, csA, psA, end := aBlk.panels(ir)
 						ci := (ic+ir)*g.ldc + jc + jr
-						g.kernel(kc, g.alpha, ap, rsA, csA, bp, csB, beta, g.c[ci:], g.ldc, mr, nr)
-						if last && g.epilogue {
-							g.finishTile(ic+ir, jc+jr, mr, nr)
-						}
+						g.kernel(kc, g.alpha, ap, rsA, csA, psA, bp, csB, beta, g.c[ci:], g.ldc, end-ir, nr)
+						ir = end
+					}
+					if last && g.epilogue {
+						g.finishPanel(ic, jc+jr, mc, nr)
 					}
 				}
 			}
@@ -193,8 +193,9 @@ func (g *gemm) loops(ws *workspace, i0, i1, j0, j1 int) {
 	}
 }
 
-// finishTile applies the epilogue to the mr×nr tile of C at (i, j).
-func (g *gemm) finishTile(i, j, mr, nr int) {
+// finishPanel applies the epilogue to the mr×nr block of C at (i, j), a
+// column panel just computed, while it is in cache.
+func (g *gemm) finishPanel(i, j, mr, nr int) {
 	var bias []float32 // [nr]
 	if g.bias != nil {
 		bias = g.bias[j : j+nr]
@@ -206,46 +207,47 @@ func (g *gemm) finishTile(i, j, mr, nr int) {
 
 // prepareA makes the mc×kc block of op(A) at (ic, pc) ready for the
 // micro-kernel: packed into MR-row micro-panels, or read in place.
-func (g *gemm) prepareA(buf []float32, ic, mc, pc, kc int) block {
-	return prepare(buf, g.a, ic, mc, pc, kc, g.blocks.mr, g.packA, g.simdPack)
+func (g *gemm) prepareA(ws *workspace, ic, mc, pc, kc int) block {
+	return prepare(ws.a, ws.stage, g.a, ic, mc, pc, kc, g.blocks.mr, g.packA, g.simdPack)
 }
 
 // prepareB packs the kc×nc block of op(B) at (pc, jc) into NR-column
 // micro-panels (the MR-row layout of op(B)ᵀ).
-func (g *gemm) prepareB(buf []float32, pc, kc, jc, nc int) block {
-	return prepare(buf, g.b.t(), jc, nc, pc, kc, g.blocks.nr, true, g.simdPack)
+func (g *gemm) prepareB(ws *workspace, pc, kc, jc, nc int) block {
+	return prepare(ws.b, ws.stage, g.b.t(), jc, nc, pc, kc, g.blocks.nr, true, g.simdPack)
 }
 
 // block locates the w-row micro-panels of a rows×cols block of x at (i0,
 // p0): panels starting below row full are read in place from x, the others
 // (all of them when packing, else only a partial last one) from packed.
 type block struct {
-	src     strided
-	i0, p0  int
-	cols, w int
-	full    int
-	packed  []float32
+	src           strided
+	i0, p0        int
+	rows, cols, w int
+	full          int
+	packed        []float32
 }
 
 // prepare packs the block of x at (i0, p0) into buf when packAll is set;
 // otherwise it packs only a partial last panel, which would read past the
 // block's end in place.
-func prepare(buf []float32, x strided, i0, rows, p0, cols, w int, packAll, simd bool) block {
-	blk := block{src: x, i0: i0, p0: p0, cols: cols, w: w, packed: buf}
+func prepare(buf, stage []float32, x strided, i0, rows, p0, cols, w int, packAll, simd bool) block {
+	blk := block{src: x, i0: i0, p0: p0, rows: rows, cols: cols, w: w, packed: buf}
 	if !packAll {
 		blk.full = rows / w * w
 	}
 	if blk.full < rows {
-		pack(buf, x, i0+blk.full, rows-blk.full, p0, cols, w, simd)
+		pack(buf, stage, x, i0+blk.full, rows-blk.full, p0, cols, w, simd)
 	}
 	return blk
 }
 
-// panel returns the micro-panel starting at row r of the block, with its
-// row and column strides.
-func (b *block) panel(r int) (p []float32, rs, cs int) {
+// panels returns the micro-panels from row r (a multiple of w) up to end
+// that share one layout, in place or packed: panel q of them starts at
+// p[q·ps:], with row and column strides rs and cs.
+func (b *block) panels(r int) (p []float32, rs, cs, ps, end int) {
 	if r < b.full {
-		return b.src.data[(b.i0+r)*b.src.rs+b.p0*b.src.cs:], b.src.rs, b.src.cs
+		return b.src.data[(b.i0+r)*b.src.rs+b.p0*b.src.cs:], b.src.rs, b.src.cs, b.w * b.src.rs, b.full
 	}
-	return b.packed[(r-b.full)*b.cols:], 1, b.w
+	return b.packed[(r-b.full)*b.cols:], 1, b.w, b.w * b.cols, b.rows
 }

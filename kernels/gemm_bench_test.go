@@ -96,21 +96,24 @@ func BenchmarkSgemmThreads(b *testing.B) {
 }
 
 // BenchmarkMicroKernel measures each ISA's micro-kernel alone on packed
-// panels that stay in L1, at k = KC/4, KC and 4·KC: the ceiling of the
-// whole GEMM and the weight of its per-call costs.
+// panels that stay in L1 (one tile, the same A panel for every tile), at
+// k = KC/4, KC and 4·KC, for one tile and a column of 8: the ceiling of the
+// whole GEMM and the weight of its per-call and per-tile costs.
 func BenchmarkMicroKernel(b *testing.B) {
 	for isa := Generic; isa <= DetectedISA(); isa++ {
 		bs, kernel := blockTable[isa], microKernels[isa]
 		for _, k := range []int{bs.kc / 4, bs.kc, 4 * bs.kc} {
-			b.Run(fmt.Sprintf("%v/k%d", isa, k), func(b *testing.B) {
-				ap := make([]float32, bs.mr*k)
-				bp := make([]float32, k*bs.nr)
-				c := make([]float32, bs.mr*bs.nr)
-				for b.Loop() {
-					kernel(k, 1, ap, 1, bs.mr, bp, bs.nr, 1, c, bs.nr, bs.mr, bs.nr)
-				}
-				b.ReportMetric(2*float64(bs.mr*bs.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+			for _, tiles := range []int{1, 8} {
+				b.Run(fmt.Sprintf("%v/k%d/tiles%d", isa, k, tiles), func(b *testing.B) {
+					ap := make([]float32, bs.mr*k)
+					bp := make([]float32, k*bs.nr)
+					c := make([]float32, tiles*bs.mr*bs.nr)
+					for b.Loop() {
+						kernel(k, 1, ap, 1, bs.mr, 0, bp, bs.nr, 1, c, bs.nr, tiles*bs.mr, bs.nr)
+					}
+					b.ReportMetric(2*float64(tiles*bs.mr*bs.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }

@@ -7,8 +7,9 @@ import (
 )
 
 // runTuned runs one single-threaded GEMM of shape s on the active ISA with
-// the block sizes bs and the packing choice forced, as Context.sgemm would.
-func runTuned(ctx *Context, s benchShape, bs blockSizes, packA bool, a, b, c []float32) {
+// the block sizes bs and the packing choice forced (nil: plan's), as
+// Context.sgemm would.
+func runTuned(ctx *Context, s benchShape, bs blockSizes, packA *bool, a, b, c []float32) {
 	lda, ldb := s.k, s.n
 	if s.transA {
 		lda = s.m
@@ -21,7 +22,9 @@ func runTuned(ctx *Context, s benchShape, bs blockSizes, packA bool, a, b, c []f
 	g.setISA(ActiveISA())
 	g.blocks = bs
 	g.plan(1)
-	g.packA = packA
+	if packA != nil {
+		g.packA = *packA
+	}
 	g.runPart(0, &ctx.ws)
 }
 
@@ -38,7 +41,7 @@ func tuneOperands(s benchShape) (a, b, c []float32) {
 }
 
 // BenchmarkPackPolicy compares packing A with reading it in place, on the
-// active ISA: the data behind plan's packAMinN.
+// active ISA: the data behind plan's packAMinN and packATransposedMinN.
 func BenchmarkPackPolicy(b *testing.B) {
 	for _, s := range benchShapes[:10] {
 		a, bm, c := tuneOperands(s)
@@ -46,7 +49,7 @@ func BenchmarkPackPolicy(b *testing.B) {
 			b.Run(fmt.Sprintf("%v/packA=%v", s, packA), func(b *testing.B) {
 				ctx := NewContext(1)
 				for b.Loop() {
-					runTuned(ctx, s, blockTable[ActiveISA()], packA, a, bm, c)
+					runTuned(ctx, s, blockTable[ActiveISA()], &packA, a, bm, c)
 				}
 				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
@@ -60,14 +63,14 @@ func BenchmarkPack(b *testing.B) {
 	const rows, cols, ld = 240, 256, 260
 	src := make([]float32, rows*ld+cols*ld)
 	for _, w := range []int{6, 12, 16, 32} {
-		dst := make([]float32, (rows+w)*cols)
+		dst, stage := make([]float32, (rows+w)*cols), make([]float32, w*cols)
 		for _, x := range []struct {
 			name string
 			v    strided
 		}{{"rowsContiguous", strided{src, ld, 1}}, {"columnsContiguous", strided{src, 1, ld}}} {
 			b.Run(fmt.Sprintf("w%d/%s", w, x.name), func(b *testing.B) {
 				for b.Loop() {
-					pack(dst, x.v, 0, rows, 0, cols, w, DetectedISA() != Generic)
+					pack(dst, stage, x.v, 0, rows, 0, cols, w, DetectedISA() != Generic)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(rows*cols), "ns/float")
 			})
@@ -88,9 +91,8 @@ func BenchmarkBlockSizes(b *testing.B) {
 				bs.kc, bs.mc = kc, mcPanels*bs.mr
 				b.Run(fmt.Sprintf("%v/mc%d/kc%d", s, bs.mc, bs.kc), func(b *testing.B) {
 					ctx := NewContext(1)
-					packA := s.n >= packAMinN
 					for b.Loop() {
-						runTuned(ctx, s, bs, packA, a, bm, c)
+						runTuned(ctx, s, bs, nil, a, bm, c)
 					}
 					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})

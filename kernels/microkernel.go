@@ -4,25 +4,40 @@ package kernels
 //go:generate go run -C ../_gen ./gemm -set pack -out ../kernels/pack_amd64.s -stubs ../kernels/pack_amd64.go -pkg kernels
 //go:generate go run -C ../_gen ./gemm -set peak -out ../kernels/peak_amd64.s -stubs ../kernels/peak_amd64.go -pkg kernels
 
-// microKernel is the contract every micro-kernel implements. It updates one
-// MR×NR tile of C, of which only the top-left mr×nr corner (1 ≤ mr ≤ MR,
-// 1 ≤ nr ≤ NR) is read or written:
+// microKernel is the contract every micro-kernel implements. It updates
+// the m×nr panel of C below c (m ≥ 1, 1 ≤ nr ≤ NR) as a column of MR×NR
+// tiles, one call per B micro-panel rather than per tile:
 //
-//	for i < mr, j < nr:
-//		ab := Σ_{p<k} a[i·rsA + p·csA] · b[p·csB + j]
+//	for i < m, j < nr: with t, r = i / MR, i % MR:
+//		ab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]
 //		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
 //
-// that is C[MR×NR] = alpha·Ap·Bp + beta·C with Ap an MR×k micro-panel of A and
-// Bp a k×NR micro-panel of B. Packed panels have rsA = 1, csA = MR, csB = NR
-// and are zero-padded to MR rows and NR columns, so a kernel may read all MR
-// rows of a and NR columns of b. A full A panel may instead be read in place
-// (rsA, csA the strides of op(A)). The driver passes beta only on the first
-// k-block of a tile and 1 afterwards, so beta is applied exactly once.
-type microKernel func(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int)
+// that is C[MR×NR] = alpha·Ap·Bp + beta·C per tile, with Ap the MR×k
+// micro-panel of A at a[t·psA:] and Bp the k×NR micro-panel of B. Packed
+// panels have rsA = 1, csA = MR, psA = MR·k, csB = NR and are zero-padded
+// to MR rows and NR columns, so a kernel may read all MR rows of each A
+// panel and NR columns of b. Full A panels may instead be read in place
+// (rsA, csA the strides of op(A), psA = MR·rsA). The driver passes beta
+// only on the first k-block of a tile and 1 afterwards, so beta is applied
+// exactly once.
+type microKernel func(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int)
 
-// microKernelGo is the portable micro-kernel (MR×NR = 4×4), the reference
+// tilesGo runs a one-tile kernel of mr rows over the tiles of a panel: the
+// microKernel contract for kernels written tile by tile in Go.
+func tilesGo(tile func(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int), mr int) microKernel {
+	return func(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
+		for i := 0; i < m; i += mr {
+			tile(k, alpha, a[i/mr*psA:], rsA, csA, b, csB, beta, c[i*ldc:], ldc, min(mr, m-i), nr)
+		}
+	}
+}
+
+// microKernelGo is the portable micro-kernel (MR×NR = 4×4).
+var microKernelGo = tilesGo(tileGo, 4)
+
+// tileGo computes one 4×4 tile (mr ≤ 4 rows of it stored), the reference
 // loop of the contract with the tile held in sixteen scalars.
-func microKernelGo(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int) {
+func tileGo(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int) {
 	var (
 		c00, c01, c02, c03 float32
 		c10, c11, c12, c13 float32

@@ -4,38 +4,38 @@
 
 package kernels
 
-// gemm6x16AVX2 is the AVX2 micro-kernel for 6×16 tiles of C, of which
-// it reads and writes the top-left mr×nr corner (see microKernel):
+// gemm6x16AVX2 is the AVX2 micro-kernel for 6×16 tiles of C. It updates the
+// m×nr panel of C below c, tile by tile (see microKernel):
 //
-//	for i < mr, j < nr:
-//		ab := Σ_{p<k} a[i·rsA + p·csA] · b[p·csB + j]
+//	for i < m, j < nr: with t, r = i / 6, i % 6:
+//		ab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]
 //		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
 //
-// It reads all 6 rows of a and 16 columns of b (zero-padded when packed).
+// It reads all 6 rows of each A panel and 16 columns of b (zero-padded when packed).
 //
 //go:noescape
-func gemm6x16AVX2(k int, alpha float32, a []float32, rsA int, csA int, b []float32, csB int, beta float32, c []float32, ldc int, mr int, nr int)
+func gemm6x16AVX2(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
 
-// gemm12x32AVX512 is the AVX512 micro-kernel for 12×32 tiles of C, of which
-// it reads and writes the top-left mr×nr corner (see microKernel):
+// gemm12x32AVX512 is the AVX512 micro-kernel for 12×32 tiles of C. It updates the
+// m×nr panel of C below c, tile by tile (see microKernel):
 //
-//	for i < mr, j < nr:
-//		ab := Σ_{p<k} a[i·rsA + p·csA] · b[p·csB + j]
+//	for i < m, j < nr: with t, r = i / 12, i % 12:
+//		ab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]
 //		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
 //
-// It reads all 12 rows of a and 32 columns of b (zero-padded when packed).
+// It reads all 12 rows of each A panel and 32 columns of b (zero-padded when packed).
 //
 //go:noescape
-func gemm12x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, b []float32, csB int, beta float32, c []float32, ldc int, mr int, nr int)
+func gemm12x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
 
-// gemm12x16AVX512 is the AVX512 micro-kernel for 12×16 tiles of C, of which
-// it reads and writes the top-left mr×nr corner (see microKernel):
+// gemm12x16AVX512 is the AVX512 micro-kernel for 12×16 tiles of C. It updates the
+// m×nr panel of C below c, tile by tile (see microKernel):
 //
-//	for i < mr, j < nr:
-//		ab := Σ_{p<k} a[i·rsA + p·csA] · b[p·csB + j]
+//	for i < m, j < nr: with t, r = i / 12, i % 12:
+//		ab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]
 //		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
 //
-// It reads all 12 rows of a and 16 columns of b (zero-padded when packed).
+// It reads all 12 rows of each A panel and 16 columns of b (zero-padded when packed).
 //
 //go:noescape
-func gemm12x16AVX512(k int, alpha float32, a []float32, rsA int, csA int, b []float32, csB int, beta float32, c []float32, ldc int, mr int, nr int)
+func gemm12x16AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)

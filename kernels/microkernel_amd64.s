@@ -70,29 +70,35 @@ DATA gemmLaneMask<>+248(SB)/4, $0x00000000
 DATA gemmLaneMask<>+252(SB)/4, $0x00000000
 GLOBL gemmLaneMask<>(SB), RODATA|NOPTR, $256
 
-// func gemm6x16AVX2(k int, alpha float32, a []float32, rsA int, csA int, b []float32, csB int, beta float32, c []float32, ldc int, mr int, nr int)
+// func gemm6x16AVX2(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·gemm6x16AVX2(SB), NOSPLIT, $0-144
-	MOVQ       c_base+96(FP), AX
-	MOVQ       ldc+120(FP), CX
-	SHLQ       $0x02, CX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
+TEXT ·gemm6x16AVX2(SB), NOSPLIT, $0-152
+	// Tile loop: aTile, cTile at the current tile, left rows from it on.
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+104(FP), CX
+	MOVQ m+136(FP), DX
+
+gemm6x16AVX2_tile:
+	MOVQ       CX, BX
+	MOVQ       ldc+128(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
 
 	// Accumulators: row i of the tile in vectors 2·i…2·i+1.
 	VXORPS Y0, Y0, Y0
@@ -107,46 +113,46 @@ TEXT ·gemm6x16AVX2(SB), NOSPLIT, $0-144
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-	MOVQ   k+0(FP), AX
-	MOVQ   rsA+40(FP), CX
-	SHLQ   $0x02, CX
-	MOVQ   csA+48(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   csB+80(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   b_base+56(FP), SI
-	MOVQ   a_base+16(FP), DI
-	LEAQ   (CX)(CX*2), R8
-	LEAQ   (DI)(R8*1), R8
-	TESTQ  AX, AX
+	MOVQ   k+0(FP), BX
+	MOVQ   rsA+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   csA+48(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+88(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+64(FP), R9
+	MOVQ   AX, R10
+	LEAQ   (SI)(SI*2), R11
+	LEAQ   (R10)(R11*1), R11
+	TESTQ  BX, BX
 	JZ     gemm6x16AVX2_store
 
 gemm6x16AVX2_loop:
 	// One k step: a row of B, a column of A, mr·vecs FMAs.
-	VMOVUPS      (SI), Y12
-	VMOVUPS      32(SI), Y13
-	VBROADCASTSS (DI), Y14
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	VBROADCASTSS (R10), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VBROADCASTSS (DI)(CX*1), Y15
+	VBROADCASTSS (R10)(SI*1), Y15
 	VFMADD231PS  Y12, Y15, Y2
 	VFMADD231PS  Y13, Y15, Y3
-	VBROADCASTSS (DI)(CX*2), Y14
+	VBROADCASTSS (R10)(SI*2), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS (R8), Y15
+	VBROADCASTSS (R11), Y15
 	VFMADD231PS  Y12, Y15, Y6
 	VFMADD231PS  Y13, Y15, Y7
-	VBROADCASTSS (R8)(CX*1), Y14
+	VBROADCASTSS (R11)(SI*1), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS (R8)(CX*2), Y15
+	VBROADCASTSS (R11)(SI*2), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         BX, SI
-	ADDQ         DX, DI
-	ADDQ         DX, R8
-	DECQ         AX
+	ADDQ         R8, R9
+	ADDQ         DI, R10
+	ADDQ         DI, R11
+	DECQ         BX
 	JNZ          gemm6x16AVX2_loop
 
 gemm6x16AVX2_store:
@@ -163,211 +169,835 @@ gemm6x16AVX2_store:
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y12, Y10, Y10
 	VMULPS       Y12, Y11, Y11
-	MOVQ         mr+128(FP), AX
-	MOVQ         nr+136(FP), CX
-	CMPQ         AX, $0x00000006
+	MOVQ         DX, BX
+	CMPQ         BX, $0x00000006
+	JLE          gemm6x16AVX2_rows
+	MOVQ         $0x00000006, BX
+
+gemm6x16AVX2_rows:
+	MOVQ         nr+144(FP), SI
+	CMPQ         BX, $0x00000006
 	JNE          gemm6x16AVX2_partial
-	CMPQ         CX, $0x00000010
+	CMPQ         SI, $0x00000010
 	JNE          gemm6x16AVX2_partial
-	MOVQ         c_base+96(FP), AX
-	MOVQ         ldc+120(FP), CX
-	SHLQ         $0x02, CX
-	MOVL         beta+88(FP), DX
-	ANDL         $0x7fffffff, DX
+	MOVQ         CX, BX
+	MOVQ         ldc+128(FP), SI
+	SHLQ         $0x02, SI
+	MOVL         beta+96(FP), DI
+	ANDL         $0x7fffffff, DI
 	JZ           gemm6x16AVX2_full_beta0
-	VBROADCASTSS beta+88(FP), Y12
-	VFMADD231PS  (AX), Y12, Y0
-	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y12, Y1
-	VMOVUPS      Y1, 32(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y2
-	VMOVUPS      Y2, (AX)
-	VFMADD231PS  32(AX), Y12, Y3
-	VMOVUPS      Y3, 32(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y4
-	VMOVUPS      Y4, (AX)
-	VFMADD231PS  32(AX), Y12, Y5
-	VMOVUPS      Y5, 32(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y6
-	VMOVUPS      Y6, (AX)
-	VFMADD231PS  32(AX), Y12, Y7
-	VMOVUPS      Y7, 32(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y8
-	VMOVUPS      Y8, (AX)
-	VFMADD231PS  32(AX), Y12, Y9
-	VMOVUPS      Y9, 32(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y12, Y10
-	VMOVUPS      Y10, (AX)
-	VFMADD231PS  32(AX), Y12, Y11
-	VMOVUPS      Y11, 32(AX)
-	JMP          gemm6x16AVX2_done
+	VBROADCASTSS beta+96(FP), Y12
+	VFMADD231PS  (BX), Y12, Y0
+	VMOVUPS      Y0, (BX)
+	VFMADD231PS  32(BX), Y12, Y1
+	VMOVUPS      Y1, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y12, Y2
+	VMOVUPS      Y2, (BX)
+	VFMADD231PS  32(BX), Y12, Y3
+	VMOVUPS      Y3, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y12, Y4
+	VMOVUPS      Y4, (BX)
+	VFMADD231PS  32(BX), Y12, Y5
+	VMOVUPS      Y5, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y12, Y6
+	VMOVUPS      Y6, (BX)
+	VFMADD231PS  32(BX), Y12, Y7
+	VMOVUPS      Y7, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y12, Y8
+	VMOVUPS      Y8, (BX)
+	VFMADD231PS  32(BX), Y12, Y9
+	VMOVUPS      Y9, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y12, Y10
+	VMOVUPS      Y10, (BX)
+	VFMADD231PS  32(BX), Y12, Y11
+	VMOVUPS      Y11, 32(BX)
+	JMP          gemm6x16AVX2_next
 
 gemm6x16AVX2_full_beta0:
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	ADDQ    CX, AX
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	ADDQ    CX, AX
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
-	ADDQ    CX, AX
-	VMOVUPS Y8, (AX)
-	VMOVUPS Y9, 32(AX)
-	ADDQ    CX, AX
-	VMOVUPS Y10, (AX)
-	VMOVUPS Y11, 32(AX)
-	JMP     gemm6x16AVX2_done
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y2, (BX)
+	VMOVUPS Y3, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y4, (BX)
+	VMOVUPS Y5, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y6, (BX)
+	VMOVUPS Y7, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y8, (BX)
+	VMOVUPS Y9, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y10, (BX)
+	VMOVUPS Y11, 32(BX)
+	JMP     gemm6x16AVX2_next
 
 gemm6x16AVX2_partial:
-	LEAQ         gemmLaneMask<>+0(SB), AX
-	MOVQ         $0x00000020, DX
-	SUBQ         CX, DX
-	VMOVDQU      (AX)(DX*4), Y12
-	VMOVDQU      32(AX)(DX*4), Y13
-	MOVQ         c_base+96(FP), AX
-	MOVQ         ldc+120(FP), CX
-	SHLQ         $0x02, CX
-	MOVQ         mr+128(FP), DX
-	MOVL         beta+88(FP), BX
-	ANDL         $0x7fffffff, BX
-	JZ           gemm6x16AVX2_masked_beta0
-	VBROADCASTSS beta+88(FP), Y15
-	VMASKMOVPS   (AX), Y12, Y14
-	VFMADD231PS  Y15, Y14, Y0
-	VMASKMOVPS   Y0, Y12, (AX)
-	VMASKMOVPS   32(AX), Y13, Y14
-	VFMADD231PS  Y15, Y14, Y1
-	VMASKMOVPS   Y1, Y13, 32(AX)
-	CMPQ         DX, $0x00000001
-	JLE          gemm6x16AVX2_done
-	ADDQ         CX, AX
-	VMASKMOVPS   (AX), Y12, Y14
-	VFMADD231PS  Y15, Y14, Y2
-	VMASKMOVPS   Y2, Y12, (AX)
-	VMASKMOVPS   32(AX), Y13, Y14
-	VFMADD231PS  Y15, Y14, Y3
-	VMASKMOVPS   Y3, Y13, 32(AX)
-	CMPQ         DX, $0x00000002
-	JLE          gemm6x16AVX2_done
-	ADDQ         CX, AX
-	VMASKMOVPS   (AX), Y12, Y14
-	VFMADD231PS  Y15, Y14, Y4
-	VMASKMOVPS   Y4, Y12, (AX)
-	VMASKMOVPS   32(AX), Y13, Y14
-	VFMADD231PS  Y15, Y14, Y5
-	VMASKMOVPS   Y5, Y13, 32(AX)
-	CMPQ         DX, $0x00000003
-	JLE          gemm6x16AVX2_done
-	ADDQ         CX, AX
-	VMASKMOVPS   (AX), Y12, Y14
-	VFMADD231PS  Y15, Y14, Y6
-	VMASKMOVPS   Y6, Y12, (AX)
-	VMASKMOVPS   32(AX), Y13, Y14
-	VFMADD231PS  Y15, Y14, Y7
-	VMASKMOVPS   Y7, Y13, 32(AX)
-	CMPQ         DX, $0x00000004
-	JLE          gemm6x16AVX2_done
-	ADDQ         CX, AX
-	VMASKMOVPS   (AX), Y12, Y14
-	VFMADD231PS  Y15, Y14, Y8
-	VMASKMOVPS   Y8, Y12, (AX)
-	VMASKMOVPS   32(AX), Y13, Y14
-	VFMADD231PS  Y15, Y14, Y9
-	VMASKMOVPS   Y9, Y13, 32(AX)
-	CMPQ         DX, $0x00000005
-	JLE          gemm6x16AVX2_done
-	ADDQ         CX, AX
-	VMASKMOVPS   (AX), Y12, Y14
-	VFMADD231PS  Y15, Y14, Y10
-	VMASKMOVPS   Y10, Y12, (AX)
-	VMASKMOVPS   32(AX), Y13, Y14
-	VFMADD231PS  Y15, Y14, Y11
-	VMASKMOVPS   Y11, Y13, 32(AX)
-	JMP          gemm6x16AVX2_done
+	LEAQ         gemmLaneMask<>+0(SB), DI
+	MOVQ         $0x00000020, R8
+	SUBQ         SI, R8
+	VMOVDQU      (DI)(R8*4), Y12
+	VMOVDQU      32(DI)(R8*4), Y13
+	MOVQ         SI, DI
+	SHRQ         $0x03, DI
+	ANDQ         $0x00000007, SI
+	CMPQ         DI, $0x00000000
+	JE           gemm6x16AVX2_partial0
+	CMPQ         DI, $0x00000001
+	JE           gemm6x16AVX2_partial1
+	MOVQ         CX, SI
+	MOVQ         ldc+128(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         beta+96(FP), R8
+	ANDL         $0x7fffffff, R8
+	JZ           gemm6x16AVX2_partial2_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VFMADD231PS  (SI), Y15, Y0
+	VMOVUPS      Y0, (SI)
+	VFMADD231PS  32(SI), Y15, Y1
+	VMOVUPS      Y1, 32(SI)
+	CMPQ         BX, $0x00000001
+	JLE          gemm6x16AVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y2
+	VMOVUPS      Y2, (SI)
+	VFMADD231PS  32(SI), Y15, Y3
+	VMOVUPS      Y3, 32(SI)
+	CMPQ         BX, $0x00000002
+	JLE          gemm6x16AVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y4
+	VMOVUPS      Y4, (SI)
+	VFMADD231PS  32(SI), Y15, Y5
+	VMOVUPS      Y5, 32(SI)
+	CMPQ         BX, $0x00000003
+	JLE          gemm6x16AVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y6
+	VMOVUPS      Y6, (SI)
+	VFMADD231PS  32(SI), Y15, Y7
+	VMOVUPS      Y7, 32(SI)
+	CMPQ         BX, $0x00000004
+	JLE          gemm6x16AVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y8
+	VMOVUPS      Y8, (SI)
+	VFMADD231PS  32(SI), Y15, Y9
+	VMOVUPS      Y9, 32(SI)
+	CMPQ         BX, $0x00000005
+	JLE          gemm6x16AVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y10
+	VMOVUPS      Y10, (SI)
+	VFMADD231PS  32(SI), Y15, Y11
+	VMOVUPS      Y11, 32(SI)
+	JMP          gemm6x16AVX2_next
 
-gemm6x16AVX2_masked_beta0:
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	CMPQ       DX, $0x00000001
-	JLE        gemm6x16AVX2_done
-	ADDQ       CX, AX
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
-	CMPQ       DX, $0x00000002
-	JLE        gemm6x16AVX2_done
-	ADDQ       CX, AX
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS Y5, Y13, 32(AX)
-	CMPQ       DX, $0x00000003
-	JLE        gemm6x16AVX2_done
-	ADDQ       CX, AX
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS Y7, Y13, 32(AX)
-	CMPQ       DX, $0x00000004
-	JLE        gemm6x16AVX2_done
-	ADDQ       CX, AX
-	VMASKMOVPS Y8, Y12, (AX)
-	VMASKMOVPS Y9, Y13, 32(AX)
-	CMPQ       DX, $0x00000005
-	JLE        gemm6x16AVX2_done
-	ADDQ       CX, AX
-	VMASKMOVPS Y10, Y12, (AX)
-	VMASKMOVPS Y11, Y13, 32(AX)
+gemm6x16AVX2_partial2_beta0:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	CMPQ    BX, $0x00000001
+	JLE     gemm6x16AVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	CMPQ    BX, $0x00000002
+	JLE     gemm6x16AVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y4, (SI)
+	VMOVUPS Y5, 32(SI)
+	CMPQ    BX, $0x00000003
+	JLE     gemm6x16AVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y7, 32(SI)
+	CMPQ    BX, $0x00000004
+	JLE     gemm6x16AVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y9, 32(SI)
+	CMPQ    BX, $0x00000005
+	JLE     gemm6x16AVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y10, (SI)
+	VMOVUPS Y11, 32(SI)
+	JMP     gemm6x16AVX2_next
+
+gemm6x16AVX2_partial1:
+	MOVQ         CX, DI
+	MOVQ         ldc+128(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+96(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm6x16AVX2_partial1_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VFMADD231PS  (DI), Y15, Y0
+	VMOVUPS      Y0, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y1
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_btrue_r0_2
+	VMOVUPS      X1, (R9)
+	VEXTRACTF128 $0x01, Y1, X1
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial1_btrue_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_btrue_r0_1
+	VMOVQ   X1, (R9)
+	VSHUFPS $0x0e, X1, X1, X1
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial1_btrue_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_btrue_r0_end
+	VMOVSS X1, (R9)
+
+gemm6x16AVX2_partial1_btrue_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y2
+	VMOVUPS      Y2, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y3
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_btrue_r1_2
+	VMOVUPS      X3, (R9)
+	VEXTRACTF128 $0x01, Y3, X3
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial1_btrue_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_btrue_r1_1
+	VMOVQ   X3, (R9)
+	VSHUFPS $0x0e, X3, X3, X3
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial1_btrue_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_btrue_r1_end
+	VMOVSS X3, (R9)
+
+gemm6x16AVX2_partial1_btrue_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y4
+	VMOVUPS      Y4, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y5
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_btrue_r2_2
+	VMOVUPS      X5, (R9)
+	VEXTRACTF128 $0x01, Y5, X5
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial1_btrue_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_btrue_r2_1
+	VMOVQ   X5, (R9)
+	VSHUFPS $0x0e, X5, X5, X5
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial1_btrue_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_btrue_r2_end
+	VMOVSS X5, (R9)
+
+gemm6x16AVX2_partial1_btrue_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y6
+	VMOVUPS      Y6, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y7
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_btrue_r3_2
+	VMOVUPS      X7, (R9)
+	VEXTRACTF128 $0x01, Y7, X7
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial1_btrue_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_btrue_r3_1
+	VMOVQ   X7, (R9)
+	VSHUFPS $0x0e, X7, X7, X7
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial1_btrue_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_btrue_r3_end
+	VMOVSS X7, (R9)
+
+gemm6x16AVX2_partial1_btrue_r3_end:
+	CMPQ         BX, $0x00000004
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y8
+	VMOVUPS      Y8, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y9
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_btrue_r4_2
+	VMOVUPS      X9, (R9)
+	VEXTRACTF128 $0x01, Y9, X9
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial1_btrue_r4_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_btrue_r4_1
+	VMOVQ   X9, (R9)
+	VSHUFPS $0x0e, X9, X9, X9
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial1_btrue_r4_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_btrue_r4_end
+	VMOVSS X9, (R9)
+
+gemm6x16AVX2_partial1_btrue_r4_end:
+	CMPQ         BX, $0x00000005
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y10
+	VMOVUPS      Y10, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y11
+	LEAQ         32(DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_btrue_r5_2
+	VMOVUPS      X11, (BX)
+	VEXTRACTF128 $0x01, Y11, X11
+	ADDQ         $0x00000010, BX
+
+gemm6x16AVX2_partial1_btrue_r5_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_btrue_r5_1
+	VMOVQ   X11, (BX)
+	VSHUFPS $0x0e, X11, X11, X11
+	ADDQ    $0x00000008, BX
+
+gemm6x16AVX2_partial1_btrue_r5_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_btrue_r5_end
+	VMOVSS X11, (BX)
+
+gemm6x16AVX2_partial1_btrue_r5_end:
+	JMP gemm6x16AVX2_next
+
+gemm6x16AVX2_partial1_beta0:
+	VMOVUPS      Y0, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_bfalse_r0_2
+	VMOVUPS      X1, (R9)
+	VEXTRACTF128 $0x01, Y1, X1
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial1_bfalse_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_bfalse_r0_1
+	VMOVQ   X1, (R9)
+	VSHUFPS $0x0e, X1, X1, X1
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial1_bfalse_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_bfalse_r0_end
+	VMOVSS X1, (R9)
+
+gemm6x16AVX2_partial1_bfalse_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y2, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_bfalse_r1_2
+	VMOVUPS      X3, (R9)
+	VEXTRACTF128 $0x01, Y3, X3
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial1_bfalse_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_bfalse_r1_1
+	VMOVQ   X3, (R9)
+	VSHUFPS $0x0e, X3, X3, X3
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial1_bfalse_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_bfalse_r1_end
+	VMOVSS X3, (R9)
+
+gemm6x16AVX2_partial1_bfalse_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y4, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_bfalse_r2_2
+	VMOVUPS      X5, (R9)
+	VEXTRACTF128 $0x01, Y5, X5
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial1_bfalse_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_bfalse_r2_1
+	VMOVQ   X5, (R9)
+	VSHUFPS $0x0e, X5, X5, X5
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial1_bfalse_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_bfalse_r2_end
+	VMOVSS X5, (R9)
+
+gemm6x16AVX2_partial1_bfalse_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y6, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_bfalse_r3_2
+	VMOVUPS      X7, (R9)
+	VEXTRACTF128 $0x01, Y7, X7
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial1_bfalse_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_bfalse_r3_1
+	VMOVQ   X7, (R9)
+	VSHUFPS $0x0e, X7, X7, X7
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial1_bfalse_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_bfalse_r3_end
+	VMOVSS X7, (R9)
+
+gemm6x16AVX2_partial1_bfalse_r3_end:
+	CMPQ         BX, $0x00000004
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y8, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_bfalse_r4_2
+	VMOVUPS      X9, (R9)
+	VEXTRACTF128 $0x01, Y9, X9
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial1_bfalse_r4_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_bfalse_r4_1
+	VMOVQ   X9, (R9)
+	VSHUFPS $0x0e, X9, X9, X9
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial1_bfalse_r4_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_bfalse_r4_end
+	VMOVSS X9, (R9)
+
+gemm6x16AVX2_partial1_bfalse_r4_end:
+	CMPQ         BX, $0x00000005
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y10, (DI)
+	LEAQ         32(DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial1_bfalse_r5_2
+	VMOVUPS      X11, (BX)
+	VEXTRACTF128 $0x01, Y11, X11
+	ADDQ         $0x00000010, BX
+
+gemm6x16AVX2_partial1_bfalse_r5_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial1_bfalse_r5_1
+	VMOVQ   X11, (BX)
+	VSHUFPS $0x0e, X11, X11, X11
+	ADDQ    $0x00000008, BX
+
+gemm6x16AVX2_partial1_bfalse_r5_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial1_bfalse_r5_end
+	VMOVSS X11, (BX)
+
+gemm6x16AVX2_partial1_bfalse_r5_end:
+	JMP gemm6x16AVX2_next
+
+gemm6x16AVX2_partial0:
+	MOVQ         CX, DI
+	MOVQ         ldc+128(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+96(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm6x16AVX2_partial0_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y0
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_btrue_r0_2
+	VMOVUPS      X0, (R9)
+	VEXTRACTF128 $0x01, Y0, X0
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial0_btrue_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_btrue_r0_1
+	VMOVQ   X0, (R9)
+	VSHUFPS $0x0e, X0, X0, X0
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial0_btrue_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_btrue_r0_end
+	VMOVSS X0, (R9)
+
+gemm6x16AVX2_partial0_btrue_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y2
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_btrue_r1_2
+	VMOVUPS      X2, (R9)
+	VEXTRACTF128 $0x01, Y2, X2
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial0_btrue_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_btrue_r1_1
+	VMOVQ   X2, (R9)
+	VSHUFPS $0x0e, X2, X2, X2
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial0_btrue_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_btrue_r1_end
+	VMOVSS X2, (R9)
+
+gemm6x16AVX2_partial0_btrue_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y4
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_btrue_r2_2
+	VMOVUPS      X4, (R9)
+	VEXTRACTF128 $0x01, Y4, X4
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial0_btrue_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_btrue_r2_1
+	VMOVQ   X4, (R9)
+	VSHUFPS $0x0e, X4, X4, X4
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial0_btrue_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_btrue_r2_end
+	VMOVSS X4, (R9)
+
+gemm6x16AVX2_partial0_btrue_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y6
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_btrue_r3_2
+	VMOVUPS      X6, (R9)
+	VEXTRACTF128 $0x01, Y6, X6
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial0_btrue_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_btrue_r3_1
+	VMOVQ   X6, (R9)
+	VSHUFPS $0x0e, X6, X6, X6
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial0_btrue_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_btrue_r3_end
+	VMOVSS X6, (R9)
+
+gemm6x16AVX2_partial0_btrue_r3_end:
+	CMPQ         BX, $0x00000004
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y8
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_btrue_r4_2
+	VMOVUPS      X8, (R9)
+	VEXTRACTF128 $0x01, Y8, X8
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial0_btrue_r4_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_btrue_r4_1
+	VMOVQ   X8, (R9)
+	VSHUFPS $0x0e, X8, X8, X8
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial0_btrue_r4_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_btrue_r4_end
+	VMOVSS X8, (R9)
+
+gemm6x16AVX2_partial0_btrue_r4_end:
+	CMPQ         BX, $0x00000005
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y10
+	LEAQ         (DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_btrue_r5_2
+	VMOVUPS      X10, (BX)
+	VEXTRACTF128 $0x01, Y10, X10
+	ADDQ         $0x00000010, BX
+
+gemm6x16AVX2_partial0_btrue_r5_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_btrue_r5_1
+	VMOVQ   X10, (BX)
+	VSHUFPS $0x0e, X10, X10, X10
+	ADDQ    $0x00000008, BX
+
+gemm6x16AVX2_partial0_btrue_r5_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_btrue_r5_end
+	VMOVSS X10, (BX)
+
+gemm6x16AVX2_partial0_btrue_r5_end:
+	JMP gemm6x16AVX2_next
+
+gemm6x16AVX2_partial0_beta0:
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_bfalse_r0_2
+	VMOVUPS      X0, (R9)
+	VEXTRACTF128 $0x01, Y0, X0
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial0_bfalse_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_bfalse_r0_1
+	VMOVQ   X0, (R9)
+	VSHUFPS $0x0e, X0, X0, X0
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial0_bfalse_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_bfalse_r0_end
+	VMOVSS X0, (R9)
+
+gemm6x16AVX2_partial0_bfalse_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_bfalse_r1_2
+	VMOVUPS      X2, (R9)
+	VEXTRACTF128 $0x01, Y2, X2
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial0_bfalse_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_bfalse_r1_1
+	VMOVQ   X2, (R9)
+	VSHUFPS $0x0e, X2, X2, X2
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial0_bfalse_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_bfalse_r1_end
+	VMOVSS X2, (R9)
+
+gemm6x16AVX2_partial0_bfalse_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_bfalse_r2_2
+	VMOVUPS      X4, (R9)
+	VEXTRACTF128 $0x01, Y4, X4
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial0_bfalse_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_bfalse_r2_1
+	VMOVQ   X4, (R9)
+	VSHUFPS $0x0e, X4, X4, X4
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial0_bfalse_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_bfalse_r2_end
+	VMOVSS X4, (R9)
+
+gemm6x16AVX2_partial0_bfalse_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_bfalse_r3_2
+	VMOVUPS      X6, (R9)
+	VEXTRACTF128 $0x01, Y6, X6
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial0_bfalse_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_bfalse_r3_1
+	VMOVQ   X6, (R9)
+	VSHUFPS $0x0e, X6, X6, X6
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial0_bfalse_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_bfalse_r3_end
+	VMOVSS X6, (R9)
+
+gemm6x16AVX2_partial0_bfalse_r3_end:
+	CMPQ         BX, $0x00000004
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_bfalse_r4_2
+	VMOVUPS      X8, (R9)
+	VEXTRACTF128 $0x01, Y8, X8
+	ADDQ         $0x00000010, R9
+
+gemm6x16AVX2_partial0_bfalse_r4_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_bfalse_r4_1
+	VMOVQ   X8, (R9)
+	VSHUFPS $0x0e, X8, X8, X8
+	ADDQ    $0x00000008, R9
+
+gemm6x16AVX2_partial0_bfalse_r4_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_bfalse_r4_end
+	VMOVSS X8, (R9)
+
+gemm6x16AVX2_partial0_bfalse_r4_end:
+	CMPQ         BX, $0x00000005
+	JLE          gemm6x16AVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AVX2_partial0_bfalse_r5_2
+	VMOVUPS      X10, (BX)
+	VEXTRACTF128 $0x01, Y10, X10
+	ADDQ         $0x00000010, BX
+
+gemm6x16AVX2_partial0_bfalse_r5_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AVX2_partial0_bfalse_r5_1
+	VMOVQ   X10, (BX)
+	VSHUFPS $0x0e, X10, X10, X10
+	ADDQ    $0x00000008, BX
+
+gemm6x16AVX2_partial0_bfalse_r5_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AVX2_partial0_bfalse_r5_end
+	VMOVSS X10, (BX)
+
+gemm6x16AVX2_partial0_bfalse_r5_end:
+gemm6x16AVX2_next:
+	MOVQ   psA+56(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+128(FP), BX
+	IMUL3Q $0x00000018, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000006, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm6x16AVX2_done
+	JMP    gemm6x16AVX2_tile
 
 gemm6x16AVX2_done:
 	VZEROUPPER
 	RET
 
-// func gemm12x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, b []float32, csB int, beta float32, c []float32, ldc int, mr int, nr int)
+// func gemm12x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
-TEXT ·gemm12x32AVX512(SB), NOSPLIT, $0-144
-	MOVQ       c_base+96(FP), AX
-	MOVQ       ldc+120(FP), CX
-	SHLQ       $0x02, CX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 127(AX)
+TEXT ·gemm12x32AVX512(SB), NOSPLIT, $0-152
+	// Tile loop: aTile, cTile at the current tile, left rows from it on.
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+104(FP), CX
+	MOVQ m+136(FP), DX
+
+gemm12x32AVX512_tile:
+	MOVQ       CX, BX
+	MOVQ       ldc+128(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
 
 	// Accumulators: row i of the tile in vectors 2·i…2·i+1.
 	VXORPS Z0, Z0, Z0
@@ -394,68 +1024,68 @@ TEXT ·gemm12x32AVX512(SB), NOSPLIT, $0-144
 	VXORPS Z21, Z21, Z21
 	VXORPS Z22, Z22, Z22
 	VXORPS Z23, Z23, Z23
-	MOVQ   k+0(FP), AX
-	MOVQ   rsA+40(FP), CX
-	SHLQ   $0x02, CX
-	MOVQ   csA+48(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   csB+80(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   b_base+56(FP), SI
-	MOVQ   a_base+16(FP), DI
-	LEAQ   (CX)(CX*2), R8
-	LEAQ   (DI)(R8*1), R9
-	LEAQ   (R9)(R8*1), R10
-	LEAQ   (R10)(R8*1), R8
-	TESTQ  AX, AX
+	MOVQ   k+0(FP), BX
+	MOVQ   rsA+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   csA+48(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+88(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+64(FP), R9
+	MOVQ   AX, R10
+	LEAQ   (SI)(SI*2), R11
+	LEAQ   (R10)(R11*1), R12
+	LEAQ   (R12)(R11*1), R13
+	LEAQ   (R13)(R11*1), R11
+	TESTQ  BX, BX
 	JZ     gemm12x32AVX512_store
 
 gemm12x32AVX512_loop:
 	// One k step: a row of B, a column of A, mr·vecs FMAs.
-	VMOVUPS      (SI), Z24
-	VMOVUPS      64(SI), Z25
-	VBROADCASTSS (DI), Z26
+	VMOVUPS      (R9), Z24
+	VMOVUPS      64(R9), Z25
+	VBROADCASTSS (R10), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
-	VBROADCASTSS (DI)(CX*1), Z27
+	VBROADCASTSS (R10)(SI*1), Z27
 	VFMADD231PS  Z24, Z27, Z2
 	VFMADD231PS  Z25, Z27, Z3
-	VBROADCASTSS (DI)(CX*2), Z28
+	VBROADCASTSS (R10)(SI*2), Z28
 	VFMADD231PS  Z24, Z28, Z4
 	VFMADD231PS  Z25, Z28, Z5
-	VBROADCASTSS (R9), Z29
+	VBROADCASTSS (R12), Z29
 	VFMADD231PS  Z24, Z29, Z6
 	VFMADD231PS  Z25, Z29, Z7
-	VBROADCASTSS (R9)(CX*1), Z30
+	VBROADCASTSS (R12)(SI*1), Z30
 	VFMADD231PS  Z24, Z30, Z8
 	VFMADD231PS  Z25, Z30, Z9
-	VBROADCASTSS (R9)(CX*2), Z31
+	VBROADCASTSS (R12)(SI*2), Z31
 	VFMADD231PS  Z24, Z31, Z10
 	VFMADD231PS  Z25, Z31, Z11
-	VBROADCASTSS (R10), Z26
+	VBROADCASTSS (R13), Z26
 	VFMADD231PS  Z24, Z26, Z12
 	VFMADD231PS  Z25, Z26, Z13
-	VBROADCASTSS (R10)(CX*1), Z27
+	VBROADCASTSS (R13)(SI*1), Z27
 	VFMADD231PS  Z24, Z27, Z14
 	VFMADD231PS  Z25, Z27, Z15
-	VBROADCASTSS (R10)(CX*2), Z28
+	VBROADCASTSS (R13)(SI*2), Z28
 	VFMADD231PS  Z24, Z28, Z16
 	VFMADD231PS  Z25, Z28, Z17
-	VBROADCASTSS (R8), Z29
+	VBROADCASTSS (R11), Z29
 	VFMADD231PS  Z24, Z29, Z18
 	VFMADD231PS  Z25, Z29, Z19
-	VBROADCASTSS (R8)(CX*1), Z30
+	VBROADCASTSS (R11)(SI*1), Z30
 	VFMADD231PS  Z24, Z30, Z20
 	VFMADD231PS  Z25, Z30, Z21
-	VBROADCASTSS (R8)(CX*2), Z31
+	VBROADCASTSS (R11)(SI*2), Z31
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
-	ADDQ         BX, SI
-	ADDQ         DX, DI
-	ADDQ         DX, R9
-	ADDQ         DX, R10
-	ADDQ         DX, R8
-	DECQ         AX
+	ADDQ         R8, R9
+	ADDQ         DI, R10
+	ADDQ         DI, R12
+	ADDQ         DI, R13
+	ADDQ         DI, R11
+	DECQ         BX
 	JNZ          gemm12x32AVX512_loop
 
 gemm12x32AVX512_store:
@@ -484,231 +1114,254 @@ gemm12x32AVX512_store:
 	VMULPS       Z24, Z21, Z21
 	VMULPS       Z24, Z22, Z22
 	VMULPS       Z24, Z23, Z23
-	MOVQ         nr+136(FP), AX
-	MOVL         $0xffffffff, CX
-	BZHIL        AX, CX, CX
-	KMOVW        CX, K1
-	SHRL         $0x10, CX
-	KMOVW        CX, K2
-	MOVQ         c_base+96(FP), AX
-	MOVQ         ldc+120(FP), CX
-	SHLQ         $0x02, CX
-	MOVQ         mr+128(FP), DX
-	MOVL         beta+88(FP), BX
-	ANDL         $0x7fffffff, BX
+	MOVQ         DX, BX
+	CMPQ         BX, $0x0000000c
+	JLE          gemm12x32AVX512_rows
+	MOVQ         $0x0000000c, BX
+
+gemm12x32AVX512_rows:
+	MOVQ         nr+144(FP), SI
+	MOVL         $0xffffffff, DI
+	BZHIL        SI, DI, DI
+	KMOVW        DI, K1
+	SHRL         $0x10, DI
+	KMOVW        DI, K2
+	MOVQ         CX, SI
+	MOVQ         ldc+128(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         beta+96(FP), R8
+	ANDL         $0x7fffffff, R8
 	JZ           gemm12x32AVX512_masked_beta0
-	VBROADCASTSS beta+88(FP), Z24
-	VMOVUPS.Z    (AX), K1, Z25
+	VBROADCASTSS beta+96(FP), Z24
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z0
-	VMOVUPS      Z0, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z0, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z1
-	VMOVUPS      Z1, K2, 64(AX)
-	CMPQ         DX, $0x00000001
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z1, K2, 64(SI)
+	CMPQ         BX, $0x00000001
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z2
-	VMOVUPS      Z2, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z2, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z3
-	VMOVUPS      Z3, K2, 64(AX)
-	CMPQ         DX, $0x00000002
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z3, K2, 64(SI)
+	CMPQ         BX, $0x00000002
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z4
-	VMOVUPS      Z4, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z4, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z5
-	VMOVUPS      Z5, K2, 64(AX)
-	CMPQ         DX, $0x00000003
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z5, K2, 64(SI)
+	CMPQ         BX, $0x00000003
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z6
-	VMOVUPS      Z6, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z6, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z7
-	VMOVUPS      Z7, K2, 64(AX)
-	CMPQ         DX, $0x00000004
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z7, K2, 64(SI)
+	CMPQ         BX, $0x00000004
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z8
-	VMOVUPS      Z8, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z8, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z9
-	VMOVUPS      Z9, K2, 64(AX)
-	CMPQ         DX, $0x00000005
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z9, K2, 64(SI)
+	CMPQ         BX, $0x00000005
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z10
-	VMOVUPS      Z10, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z10, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z11
-	VMOVUPS      Z11, K2, 64(AX)
-	CMPQ         DX, $0x00000006
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z11, K2, 64(SI)
+	CMPQ         BX, $0x00000006
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z12
-	VMOVUPS      Z12, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z12, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z13
-	VMOVUPS      Z13, K2, 64(AX)
-	CMPQ         DX, $0x00000007
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z13, K2, 64(SI)
+	CMPQ         BX, $0x00000007
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z14
-	VMOVUPS      Z14, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z14, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z15
-	VMOVUPS      Z15, K2, 64(AX)
-	CMPQ         DX, $0x00000008
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z15, K2, 64(SI)
+	CMPQ         BX, $0x00000008
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z16
-	VMOVUPS      Z16, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z16, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z17
-	VMOVUPS      Z17, K2, 64(AX)
-	CMPQ         DX, $0x00000009
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z17, K2, 64(SI)
+	CMPQ         BX, $0x00000009
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z18
-	VMOVUPS      Z18, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z18, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z19
-	VMOVUPS      Z19, K2, 64(AX)
-	CMPQ         DX, $0x0000000a
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z19, K2, 64(SI)
+	CMPQ         BX, $0x0000000a
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z20
-	VMOVUPS      Z20, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z20, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z21
-	VMOVUPS      Z21, K2, 64(AX)
-	CMPQ         DX, $0x0000000b
-	JLE          gemm12x32AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z25
+	VMOVUPS      Z21, K2, 64(SI)
+	CMPQ         BX, $0x0000000b
+	JLE          gemm12x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z25
 	VFMADD231PS  Z24, Z25, Z22
-	VMOVUPS      Z22, K1, (AX)
-	VMOVUPS.Z    64(AX), K2, Z26
+	VMOVUPS      Z22, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z26
 	VFMADD231PS  Z24, Z26, Z23
-	VMOVUPS      Z23, K2, 64(AX)
-	JMP          gemm12x32AVX512_done
+	VMOVUPS      Z23, K2, 64(SI)
+	JMP          gemm12x32AVX512_next
 
 gemm12x32AVX512_masked_beta0:
-	VMOVUPS Z0, K1, (AX)
-	VMOVUPS Z1, K2, 64(AX)
-	CMPQ    DX, $0x00000001
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z2, K1, (AX)
-	VMOVUPS Z3, K2, 64(AX)
-	CMPQ    DX, $0x00000002
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z4, K1, (AX)
-	VMOVUPS Z5, K2, 64(AX)
-	CMPQ    DX, $0x00000003
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z6, K1, (AX)
-	VMOVUPS Z7, K2, 64(AX)
-	CMPQ    DX, $0x00000004
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z8, K1, (AX)
-	VMOVUPS Z9, K2, 64(AX)
-	CMPQ    DX, $0x00000005
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z10, K1, (AX)
-	VMOVUPS Z11, K2, 64(AX)
-	CMPQ    DX, $0x00000006
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z12, K1, (AX)
-	VMOVUPS Z13, K2, 64(AX)
-	CMPQ    DX, $0x00000007
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z14, K1, (AX)
-	VMOVUPS Z15, K2, 64(AX)
-	CMPQ    DX, $0x00000008
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z16, K1, (AX)
-	VMOVUPS Z17, K2, 64(AX)
-	CMPQ    DX, $0x00000009
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z18, K1, (AX)
-	VMOVUPS Z19, K2, 64(AX)
-	CMPQ    DX, $0x0000000a
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z20, K1, (AX)
-	VMOVUPS Z21, K2, 64(AX)
-	CMPQ    DX, $0x0000000b
-	JLE     gemm12x32AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z22, K1, (AX)
-	VMOVUPS Z23, K2, 64(AX)
+	VMOVUPS Z0, K1, (SI)
+	VMOVUPS Z1, K2, 64(SI)
+	CMPQ    BX, $0x00000001
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z2, K1, (SI)
+	VMOVUPS Z3, K2, 64(SI)
+	CMPQ    BX, $0x00000002
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z4, K1, (SI)
+	VMOVUPS Z5, K2, 64(SI)
+	CMPQ    BX, $0x00000003
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z6, K1, (SI)
+	VMOVUPS Z7, K2, 64(SI)
+	CMPQ    BX, $0x00000004
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z8, K1, (SI)
+	VMOVUPS Z9, K2, 64(SI)
+	CMPQ    BX, $0x00000005
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z10, K1, (SI)
+	VMOVUPS Z11, K2, 64(SI)
+	CMPQ    BX, $0x00000006
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z12, K1, (SI)
+	VMOVUPS Z13, K2, 64(SI)
+	CMPQ    BX, $0x00000007
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z14, K1, (SI)
+	VMOVUPS Z15, K2, 64(SI)
+	CMPQ    BX, $0x00000008
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z16, K1, (SI)
+	VMOVUPS Z17, K2, 64(SI)
+	CMPQ    BX, $0x00000009
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z18, K1, (SI)
+	VMOVUPS Z19, K2, 64(SI)
+	CMPQ    BX, $0x0000000a
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z20, K1, (SI)
+	VMOVUPS Z21, K2, 64(SI)
+	CMPQ    BX, $0x0000000b
+	JLE     gemm12x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z22, K1, (SI)
+	VMOVUPS Z23, K2, 64(SI)
+
+gemm12x32AVX512_next:
+	MOVQ   psA+56(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+128(FP), BX
+	IMUL3Q $0x00000030, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x0000000c, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm12x32AVX512_done
+	JMP    gemm12x32AVX512_tile
 
 gemm12x32AVX512_done:
 	VZEROUPPER
 	RET
 
-// func gemm12x16AVX512(k int, alpha float32, a []float32, rsA int, csA int, b []float32, csB int, beta float32, c []float32, ldc int, mr int, nr int)
+// func gemm12x16AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
-TEXT ·gemm12x16AVX512(SB), NOSPLIT, $0-144
-	MOVQ       c_base+96(FP), AX
-	MOVQ       ldc+120(FP), CX
-	SHLQ       $0x02, CX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
-	ADDQ       CX, AX
-	PREFETCHT0 (AX)
-	PREFETCHT0 63(AX)
+TEXT ·gemm12x16AVX512(SB), NOSPLIT, $0-152
+	// Tile loop: aTile, cTile at the current tile, left rows from it on.
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+104(FP), CX
+	MOVQ m+136(FP), DX
+
+gemm12x16AVX512_tile:
+	MOVQ       CX, BX
+	MOVQ       ldc+128(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
 
 	// Accumulators: row i of the tile in vectors 1·i…1·i+0.
 	VXORPS Z0, Z0, Z0
@@ -723,55 +1376,55 @@ TEXT ·gemm12x16AVX512(SB), NOSPLIT, $0-144
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
-	MOVQ   k+0(FP), AX
-	MOVQ   rsA+40(FP), CX
-	SHLQ   $0x02, CX
-	MOVQ   csA+48(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   csB+80(FP), BX
-	SHLQ   $0x02, BX
-	MOVQ   b_base+56(FP), SI
-	MOVQ   a_base+16(FP), DI
-	LEAQ   (CX)(CX*2), R8
-	LEAQ   (DI)(R8*1), R9
-	LEAQ   (R9)(R8*1), R10
-	LEAQ   (R10)(R8*1), R8
-	TESTQ  AX, AX
+	MOVQ   k+0(FP), BX
+	MOVQ   rsA+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   csA+48(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+88(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+64(FP), R9
+	MOVQ   AX, R10
+	LEAQ   (SI)(SI*2), R11
+	LEAQ   (R10)(R11*1), R12
+	LEAQ   (R12)(R11*1), R13
+	LEAQ   (R13)(R11*1), R11
+	TESTQ  BX, BX
 	JZ     gemm12x16AVX512_store
 
 gemm12x16AVX512_loop:
 	// One k step: a row of B, a column of A, mr·vecs FMAs.
-	VMOVUPS      (SI), Z12
-	VBROADCASTSS (DI), Z13
-	VFMADD231PS  Z12, Z13, Z0
-	VBROADCASTSS (DI)(CX*1), Z14
-	VFMADD231PS  Z12, Z14, Z1
-	VBROADCASTSS (DI)(CX*2), Z15
-	VFMADD231PS  Z12, Z15, Z2
-	VBROADCASTSS (R9), Z16
-	VFMADD231PS  Z12, Z16, Z3
-	VBROADCASTSS (R9)(CX*1), Z17
-	VFMADD231PS  Z12, Z17, Z4
-	VBROADCASTSS (R9)(CX*2), Z18
-	VFMADD231PS  Z12, Z18, Z5
+	VMOVUPS      (R9), Z12
 	VBROADCASTSS (R10), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS (R10)(SI*1), Z14
+	VFMADD231PS  Z12, Z14, Z1
+	VBROADCASTSS (R10)(SI*2), Z15
+	VFMADD231PS  Z12, Z15, Z2
+	VBROADCASTSS (R12), Z16
+	VFMADD231PS  Z12, Z16, Z3
+	VBROADCASTSS (R12)(SI*1), Z17
+	VFMADD231PS  Z12, Z17, Z4
+	VBROADCASTSS (R12)(SI*2), Z18
+	VFMADD231PS  Z12, Z18, Z5
+	VBROADCASTSS (R13), Z13
 	VFMADD231PS  Z12, Z13, Z6
-	VBROADCASTSS (R10)(CX*1), Z14
+	VBROADCASTSS (R13)(SI*1), Z14
 	VFMADD231PS  Z12, Z14, Z7
-	VBROADCASTSS (R10)(CX*2), Z15
+	VBROADCASTSS (R13)(SI*2), Z15
 	VFMADD231PS  Z12, Z15, Z8
-	VBROADCASTSS (R8), Z16
+	VBROADCASTSS (R11), Z16
 	VFMADD231PS  Z12, Z16, Z9
-	VBROADCASTSS (R8)(CX*1), Z17
+	VBROADCASTSS (R11)(SI*1), Z17
 	VFMADD231PS  Z12, Z17, Z10
-	VBROADCASTSS (R8)(CX*2), Z18
+	VBROADCASTSS (R11)(SI*2), Z18
 	VFMADD231PS  Z12, Z18, Z11
-	ADDQ         BX, SI
-	ADDQ         DX, DI
-	ADDQ         DX, R9
-	ADDQ         DX, R10
-	ADDQ         DX, R8
-	DECQ         AX
+	ADDQ         R8, R9
+	ADDQ         DI, R10
+	ADDQ         DI, R12
+	ADDQ         DI, R13
+	ADDQ         DI, R11
+	DECQ         BX
 	JNZ          gemm12x16AVX512_loop
 
 gemm12x16AVX512_store:
@@ -788,135 +1441,152 @@ gemm12x16AVX512_store:
 	VMULPS       Z12, Z9, Z9
 	VMULPS       Z12, Z10, Z10
 	VMULPS       Z12, Z11, Z11
-	MOVQ         nr+136(FP), AX
-	MOVL         $0xffffffff, CX
-	BZHIL        AX, CX, CX
-	KMOVW        CX, K1
-	MOVQ         c_base+96(FP), AX
-	MOVQ         ldc+120(FP), CX
-	SHLQ         $0x02, CX
-	MOVQ         mr+128(FP), DX
-	MOVL         beta+88(FP), BX
-	ANDL         $0x7fffffff, BX
+	MOVQ         DX, BX
+	CMPQ         BX, $0x0000000c
+	JLE          gemm12x16AVX512_rows
+	MOVQ         $0x0000000c, BX
+
+gemm12x16AVX512_rows:
+	MOVQ         nr+144(FP), SI
+	MOVL         $0xffffffff, DI
+	BZHIL        SI, DI, DI
+	KMOVW        DI, K1
+	MOVQ         CX, SI
+	MOVQ         ldc+128(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         beta+96(FP), R8
+	ANDL         $0x7fffffff, R8
 	JZ           gemm12x16AVX512_masked_beta0
-	VBROADCASTSS beta+88(FP), Z12
-	VMOVUPS.Z    (AX), K1, Z13
+	VBROADCASTSS beta+96(FP), Z12
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z0
-	VMOVUPS      Z0, K1, (AX)
-	CMPQ         DX, $0x00000001
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z0, K1, (SI)
+	CMPQ         BX, $0x00000001
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z1
-	VMOVUPS      Z1, K1, (AX)
-	CMPQ         DX, $0x00000002
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z1, K1, (SI)
+	CMPQ         BX, $0x00000002
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z2
-	VMOVUPS      Z2, K1, (AX)
-	CMPQ         DX, $0x00000003
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z2, K1, (SI)
+	CMPQ         BX, $0x00000003
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z3
-	VMOVUPS      Z3, K1, (AX)
-	CMPQ         DX, $0x00000004
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z3, K1, (SI)
+	CMPQ         BX, $0x00000004
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z4
-	VMOVUPS      Z4, K1, (AX)
-	CMPQ         DX, $0x00000005
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z4, K1, (SI)
+	CMPQ         BX, $0x00000005
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z5
-	VMOVUPS      Z5, K1, (AX)
-	CMPQ         DX, $0x00000006
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z5, K1, (SI)
+	CMPQ         BX, $0x00000006
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z6
-	VMOVUPS      Z6, K1, (AX)
-	CMPQ         DX, $0x00000007
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z6, K1, (SI)
+	CMPQ         BX, $0x00000007
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z7
-	VMOVUPS      Z7, K1, (AX)
-	CMPQ         DX, $0x00000008
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z7, K1, (SI)
+	CMPQ         BX, $0x00000008
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z8
-	VMOVUPS      Z8, K1, (AX)
-	CMPQ         DX, $0x00000009
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z8, K1, (SI)
+	CMPQ         BX, $0x00000009
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z9
-	VMOVUPS      Z9, K1, (AX)
-	CMPQ         DX, $0x0000000a
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z9, K1, (SI)
+	CMPQ         BX, $0x0000000a
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z10
-	VMOVUPS      Z10, K1, (AX)
-	CMPQ         DX, $0x0000000b
-	JLE          gemm12x16AVX512_done
-	ADDQ         CX, AX
-	VMOVUPS.Z    (AX), K1, Z13
+	VMOVUPS      Z10, K1, (SI)
+	CMPQ         BX, $0x0000000b
+	JLE          gemm12x16AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z13
 	VFMADD231PS  Z12, Z13, Z11
-	VMOVUPS      Z11, K1, (AX)
-	JMP          gemm12x16AVX512_done
+	VMOVUPS      Z11, K1, (SI)
+	JMP          gemm12x16AVX512_next
 
 gemm12x16AVX512_masked_beta0:
-	VMOVUPS Z0, K1, (AX)
-	CMPQ    DX, $0x00000001
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z1, K1, (AX)
-	CMPQ    DX, $0x00000002
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z2, K1, (AX)
-	CMPQ    DX, $0x00000003
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z3, K1, (AX)
-	CMPQ    DX, $0x00000004
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z4, K1, (AX)
-	CMPQ    DX, $0x00000005
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z5, K1, (AX)
-	CMPQ    DX, $0x00000006
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z6, K1, (AX)
-	CMPQ    DX, $0x00000007
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z7, K1, (AX)
-	CMPQ    DX, $0x00000008
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z8, K1, (AX)
-	CMPQ    DX, $0x00000009
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z9, K1, (AX)
-	CMPQ    DX, $0x0000000a
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z10, K1, (AX)
-	CMPQ    DX, $0x0000000b
-	JLE     gemm12x16AVX512_done
-	ADDQ    CX, AX
-	VMOVUPS Z11, K1, (AX)
+	VMOVUPS Z0, K1, (SI)
+	CMPQ    BX, $0x00000001
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z1, K1, (SI)
+	CMPQ    BX, $0x00000002
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z2, K1, (SI)
+	CMPQ    BX, $0x00000003
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z3, K1, (SI)
+	CMPQ    BX, $0x00000004
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z4, K1, (SI)
+	CMPQ    BX, $0x00000005
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z5, K1, (SI)
+	CMPQ    BX, $0x00000006
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z6, K1, (SI)
+	CMPQ    BX, $0x00000007
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z7, K1, (SI)
+	CMPQ    BX, $0x00000008
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z8, K1, (SI)
+	CMPQ    BX, $0x00000009
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z9, K1, (SI)
+	CMPQ    BX, $0x0000000a
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z10, K1, (SI)
+	CMPQ    BX, $0x0000000b
+	JLE     gemm12x16AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z11, K1, (SI)
+
+gemm12x16AVX512_next:
+	MOVQ   psA+56(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+128(FP), BX
+	IMUL3Q $0x00000030, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x0000000c, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm12x16AVX512_done
+	JMP    gemm12x16AVX512_tile
 
 gemm12x16AVX512_done:
 	VZEROUPPER

@@ -11,24 +11,28 @@ import (
 
 // kernelCase is one micro-kernel call on random panels: packed (rsA 1,
 // csA MR, csB NR) or A in place (either orientation), C inside guards.
+// m rows of C make one tile (m ≤ MR) or a column of them.
 type kernelCase struct {
-	k, mr, nr   int
+	k, m, nr    int
 	alpha, beta float32
 	inPlaceA    int // 0 packed, 1 rows contiguous (rsA = lda), 2 columns contiguous (csA = lda)
 	ldc         int
 }
 
 // kernelOperands draws a, b and a guarded c for tc on an MR×NR kernel.
-func (tc kernelCase) operands(r *rand.Rand, bs blockSizes) (a []float32, rsA, csA int, b []float32, c *guarded) {
+// A has all the rows of the tiles (m rounded up to MR), as the contract
+// lets a kernel read them.
+func (tc kernelCase) operands(r *rand.Rand, bs blockSizes) (a []float32, rsA, csA, psA int, b []float32, c *guarded) {
 	u := uniform(r)
-	lda := bs.mr + tc.k + 3
+	rows := (tc.m + bs.mr - 1) / bs.mr * bs.mr
+	lda := rows + tc.k + 3
 	switch tc.inPlaceA {
 	case 0:
-		a, rsA, csA = make([]float32, bs.mr*tc.k), 1, bs.mr
+		a, rsA, csA, psA = make([]float32, rows*tc.k), 1, bs.mr, bs.mr*tc.k
 	case 1:
-		a, rsA, csA = make([]float32, (bs.mr-1)*lda+tc.k), lda, 1
+		a, rsA, csA, psA = make([]float32, (rows-1)*lda+tc.k), lda, 1, bs.mr*lda
 	case 2:
-		a, rsA, csA = make([]float32, max(0, tc.k-1)*lda+bs.mr), 1, lda
+		a, rsA, csA, psA = make([]float32, max(0, tc.k-1)*lda+rows), 1, lda, bs.mr
 	}
 	b = make([]float32, tc.k*bs.nr)
 	for _, x := range [][]float32{a, b} {
@@ -36,24 +40,24 @@ func (tc kernelCase) operands(r *rand.Rand, bs blockSizes) (a []float32, rsA, cs
 			x[i] = u()
 		}
 	}
-	c = newGuarded(tc.mr, tc.nr, tc.ldc)
+	c = newGuarded(tc.m, tc.nr, tc.ldc)
 	if tc.beta == 0 {
 		c.fill(func() float32 { return float32(math.NaN()) })
 	} else {
 		c.fill(u)
 	}
-	return a, rsA, csA, b, c
+	return a, rsA, csA, psA, b, c
 }
 
-// kernelCases covers full and edge tiles, k = 0 and 1, alpha and beta
-// special values and A in place.
+// kernelCases covers full and edge tiles, columns of tiles ending full or
+// partial, k = 0 and 1, alpha and beta special values and A in place.
 func kernelCases(bs blockSizes) []kernelCase {
 	var cases []kernelCase
-	for _, mr := range []int{bs.mr, 1, bs.mr - 1, bs.mr / 2} {
-		for _, nr := range []int{bs.nr, 1, bs.nr - 1, bs.nr / 2, bs.nr/2 + 1} {
+	for _, m := range []int{bs.mr, 1, bs.mr - 1, bs.mr / 2, 3 * bs.mr, 2*bs.mr + 1} {
+		for _, nr := range []int{bs.nr, 1, bs.nr - 1, bs.nr / 2, bs.nr/2 + 1, 6, 10} { // 6, 10: every piece of a partial AVX2 vector
 			for i, k := range []int{0, 1, 7, 64} {
-				cases = append(cases, kernelCase{k: k, mr: mr, nr: nr,
-					alpha: []float32{1, -0.5, 2, 0}[i], beta: []float32{0, 1, -0.3, 0}[(i+mr)%4],
+				cases = append(cases, kernelCase{k: k, m: m, nr: nr,
+					alpha: []float32{1, -0.5, 2, 0}[i], beta: []float32{0, 1, -0.3, 0}[(i+m)%4],
 					inPlaceA: (i + nr) % 3, ldc: nr + i})
 			}
 		}
@@ -66,14 +70,14 @@ func kernelCases(bs blockSizes) []kernelCase {
 func checkKernel(t *testing.T, kernel microKernel, bs blockSizes) {
 	r := rand.New(rand.NewPCG(12, 13))
 	for _, tc := range kernelCases(bs) {
-		a, rsA, csA, b, c := tc.operands(r, bs)
+		a, rsA, csA, psA, b, c := tc.operands(r, bs)
 		c0 := c.clone()
-		kernel(tc.k, tc.alpha, a, rsA, csA, b, bs.nr, tc.beta, c.data, c.ld, tc.mr, tc.nr)
-		for i := 0; i < tc.mr; i++ {
+		kernel(tc.k, tc.alpha, a, rsA, csA, psA, b, bs.nr, tc.beta, c.data, c.ld, tc.m, tc.nr)
+		for i := 0; i < tc.m; i++ {
 			for j := 0; j < tc.nr; j++ {
 				var ab, mag float64
 				for p := 0; p < tc.k; p++ {
-					x := float64(a[i*rsA+p*csA]) * float64(b[p*bs.nr+j])
+					x := float64(a[i/bs.mr*psA+i%bs.mr*rsA+p*csA]) * float64(b[p*bs.nr+j])
 					ab, mag = ab+x, mag+math.Abs(x)
 				}
 				want, bound := float64(tc.alpha)*ab, math.Abs(float64(tc.alpha))*mag
@@ -128,10 +132,10 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 15))
 	emu, bs := emuMicroKernel(t, "gemm6x16AVX2"), blockTable[AVX2]
 	for _, tc := range kernelCases(bs) {
-		a, rsA, csA, b, c := tc.operands(r, bs)
+		a, rsA, csA, psA, b, c := tc.operands(r, bs)
 		c2 := append([]float32(nil), c.buf...)
-		gemm6x16AVX2(tc.k, tc.alpha, a, rsA, csA, b, bs.nr, tc.beta, c.data, c.ld, tc.mr, tc.nr)
-		emu(tc.k, tc.alpha, a, rsA, csA, b, bs.nr, tc.beta, c2[guardBand:guardBand+len(c.data)], c.ld, tc.mr, tc.nr)
+		gemm6x16AVX2(tc.k, tc.alpha, a, rsA, csA, psA, b, bs.nr, tc.beta, c.data, c.ld, tc.m, tc.nr)
+		emu(tc.k, tc.alpha, a, rsA, csA, psA, b, bs.nr, tc.beta, c2[guardBand:guardBand+len(c.data)], c.ld, tc.m, tc.nr)
 		for i := range c.buf {
 			if math.Float32bits(c.buf[i]) != math.Float32bits(c2[i]) {
 				t.Fatalf("%+v: buffer index %d: native %v, emulated %v", tc, i, c.buf[i], c2[i])
@@ -220,11 +224,11 @@ func TestSgemmConformanceAVX512Emulated(t *testing.T) {
 	}
 	wide, half := emuMicroKernel(t, "gemm12x32AVX512"), emuMicroKernel(t, "gemm12x16AVX512")
 	defer func(isa ISA, k microKernel) { activeISA, microKernels[AVX512] = isa, k }(activeISA, microKernels[AVX512])
-	microKernels[AVX512] = func(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int) {
+	microKernels[AVX512] = func(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
 		if nr <= 16 {
-			half(k, alpha, a, rsA, csA, b, csB, beta, c, ldc, mr, nr)
+			half(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
 		} else {
-			wide(k, alpha, a, rsA, csA, b, csB, beta, c, ldc, mr, nr)
+			wide(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
 		}
 	}
 	activeISA = AVX512 // bypasses SetISA's CPU check: only the GEMM runs below

@@ -21,8 +21,9 @@ func (x strided) t() strided { return strided{x.data, x.cs, x.rs} }
 // micro-panels are pack(A block, MR); B's NR-column micro-panels are the
 // same layout of the transposed view, pack(Bᵀ block, NR). With simd set,
 // the asm packers do what they can (packFullPanels, packPanelSIMD) and Go
-// the rest.
-func pack(dst []float32, x strided, i0, rows, p0, cols, w int, simd bool) {
+// the rest; a partial panel to transpose is first copied into stage (w·cols
+// floats), zero-padded to w rows, so the asm transposes it too.
+func pack(dst, stage []float32, x strided, i0, rows, p0, cols, w int, simd bool) {
 	q0 := 0
 	if simd && x.rs == 1 && rows >= w && cols > 0 {
 		q0 = w * packFullPanels(dst, x.data[p0*x.cs+i0:], x.cs, cols, w, rows/w)
@@ -37,6 +38,9 @@ func pack(dst []float32, x strided, i0, rows, p0, cols, w int, simd bool) {
 			src, ld = x.data[(i0+q)*x.rs+p0:], x.rs
 		} else {
 			src = x.data[p0*x.cs+i0+q:]
+		}
+		if simd && transpose && h < w {
+			src, ld, h = padRows(stage, src, ld, h, cols, w), cols, w
 		}
 		done := 0
 		if simd {
@@ -57,6 +61,18 @@ func pack(dst []float32, x strided, i0, rows, p0, cols, w int, simd bool) {
 	}
 }
 
+// padRows copies h < w rows of cols floats, ld apart in src, into stage
+// (w·cols floats) as w rows cols apart, the rows past h zero, and returns
+// the staged rows.
+func padRows(stage, src []float32, ld, h, cols, w int) []float32 {
+	stage = stage[:w*cols]
+	for i := 0; i < h; i++ {
+		copy(stage[i*cols:(i+1)*cols], src[i*ld:i*ld+cols])
+	}
+	clear(stage[h*cols:])
+	return stage
+}
+
 // packColumns fills one w-row panel (rows h… already zero) from h ≤ w
 // rows whose columns are contiguous: column p is src[p·ld : p·ld+h].
 func packColumns(panel, src []float32, ld, h, cols, w int) {
@@ -66,18 +82,13 @@ func packColumns(panel, src []float32, ld, h, cols, w int) {
 }
 
 // packRows fills one w-row panel (rows h… already zero) from h ≤ w rows
-// that are contiguous: row i is src[i·ld : i·ld+cols]. It gathers one
-// column at a time so the writes stay sequential.
+// that are contiguous: row i is src[i·ld : i·ld+cols]. Each row is read
+// once, sequentially; its floats land w apart in the panel.
 func packRows(panel, src []float32, ld, h, cols, w int) {
-	var rowBuf [32][]float32
-	rows := rowBuf[:h]
-	for i := range rows {
-		rows[i] = src[i*ld : i*ld+cols]
-	}
-	for p := 0; p < cols; p++ {
-		dst := panel[p*w : p*w+h]
-		for i, row := range rows {
-			dst[i] = row[p]
+	for i := 0; i < h; i++ {
+		dst := panel[i:]
+		for p, x := range src[i*ld : i*ld+cols] {
+			dst[p*w] = x
 		}
 	}
 }

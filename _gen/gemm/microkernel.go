@@ -32,25 +32,32 @@ func (t tile) acc(i, v int) reg.VecPhysical { return t.s.regs[i*t.vecs+v] }
 // free returns the vector registers the accumulators leave.
 func (t tile) free() []reg.VecPhysical { return t.s.regs[t.mr*t.vecs:] }
 
-const signature = "func(k int, alpha float32, a []float32, rsA, csA int, b []float32, csB int, beta float32, c []float32, ldc, mr, nr int)"
+const signature = "func(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int)"
 
-// microKernel emits the micro-kernel of t. A's rows are addressed from one
-// base per group of three (base, base+rs, base+2·rs), so the same code reads
-// packed panels (rsA 1, csA MR) and A in place, either orientation.
+// microKernel emits the micro-kernel of t, which runs the tiles of a column
+// panel of C one after the other: one call per B micro-panel, not per tile.
+// A's rows are addressed from one base per group of three (base, base+rs,
+// base+2·rs), so the same code reads packed panels (rsA 1, csA MR) and A in
+// place, either orientation.
 func microKernel(t tile) {
 	s, name := t.s, t.name()
 	TEXT(name, NOSPLIT, signature)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s is the %s micro-kernel for %d×%d tiles of C, of which", name, s.name, t.mr, t.nr()),
-		"it reads and writes the top-left mr×nr corner (see microKernel):",
+	Doc(fmt.Sprintf("%s is the %s micro-kernel for %d×%d tiles of C. It updates the", name, s.name, t.mr, t.nr()),
+		"m×nr panel of C below c, tile by tile (see microKernel):",
 		"",
-		"\tfor i < mr, j < nr:",
-		"\t\tab := Σ_{p<k} a[i·rsA + p·csA] · b[p·csB + j]",
+		fmt.Sprintf("\tfor i < m, j < nr: with t, r = i / %d, i %% %d:", t.mr, t.mr),
+		"\t\tab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]",
 		"\t\tc[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)",
 		"",
-		fmt.Sprintf("It reads all %d rows of a and %d columns of b (zero-padded when packed).", t.mr, t.nr()))
+		fmt.Sprintf("It reads all %d rows of each A panel and %d columns of b (zero-padded when packed).", t.mr, t.nr()))
 
-	prefetchC(t)
+	Comment("Tile loop: aTile, cTile at the current tile, left rows from it on.")
+	aTile := Load(Param("a").Base(), GP64())
+	cTile := Load(Param("c").Base(), GP64())
+	left := Load(Param("m"), GP64())
+	Label(name + "_tile")
+	prefetchC(t, cTile)
 
 	Comment(fmt.Sprintf("Accumulators: row i of the tile in vectors %d·i…%d·i+%d.", t.vecs, t.vecs, t.vecs-1))
 	for i := 0; i < t.mr; i++ {
@@ -67,7 +74,7 @@ func microKernel(t tile) {
 	SHLQ(U8(2), csB)
 	bp := Load(Param("b").Base(), GP64())
 	a := GP64()
-	Load(Param("a").Base(), a)
+	MOVQ(aTile, a)
 	bases := []reg.GPVirtual{a}
 	rs3 := GP64()
 	LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, rs3)
@@ -116,20 +123,39 @@ func microKernel(t tile) {
 			VMULPS(alpha, t.acc(i, v), t.acc(i, v))
 		}
 	}
+	mr := GP64() // rows of this tile: min(MR, left)
+	MOVQ(left, mr)
+	CMPQ(mr, U32(t.mr))
+	JLE(LabelRef(name + "_rows"))
+	MOVQ(U32(t.mr), mr)
+	Label(name + "_rows")
 	if s.evex {
-		storeMasked(t, kMasks(t))
+		storeMasked(t, kMasks(t), cTile, mr)
 	} else {
-		storeAVX2(t)
+		storeAVX2(t, cTile, mr)
 	}
+
+	Label(name + "_next")
+	psA := Load(Param("psA"), GP64())
+	SHLQ(U8(2), psA)
+	ADDQ(psA, aTile)
+	ldcTile := Load(Param("ldc"), GP64())
+	IMUL3Q(U32(4*t.mr), ldcTile, ldcTile)
+	ADDQ(ldcTile, cTile)
+	SUBQ(U32(t.mr), left)
+	CMPQ(left, U32(0))
+	JLE(LabelRef(name + "_done"))
+	JMP(LabelRef(name + "_tile"))
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
 }
 
-// prefetchC asks for the tile's rows of C (prefetches never fault, so rows
-// past mr are harmless).
-func prefetchC(t tile) {
-	c := Load(Param("c").Base(), GP64())
+// prefetchC asks for the tile's rows of C at cTile (prefetches never
+// fault, so rows past mr are harmless).
+func prefetchC(t tile, cTile reg.Register) {
+	c := GP64()
+	MOVQ(cTile, c)
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
 	for i := 0; i < t.mr; i++ {
@@ -149,15 +175,8 @@ func betaIsZero(label string) {
 	JZ(LabelRef(label))
 }
 
-// lanes selects the valid lanes of each vector of a row: K registers on
-// AVX-512, mask vectors for VMASKMOVPS on AVX2.
-type lanes struct {
-	k    []reg.OpmaskPhysical
-	vecs []reg.VecPhysical
-}
-
-// kMasks sets K1… to the lanes below nr of each vector.
-func kMasks(t tile) lanes {
+// kMasks sets K1… to the lanes below nr of each vector of a row.
+func kMasks(t tile) []reg.OpmaskPhysical {
 	nr := GP64()
 	Load(Param("nr"), nr)
 	bits := GP32()
@@ -170,23 +189,20 @@ func kMasks(t tile) lanes {
 		}
 		KMOVW(bits, k)
 	}
-	return lanes{k: ks}
+	return ks
 }
 
-// storeMasked writes rows below mr of the tile, lanes selected by m:
-// C = acc (beta = 0) or C = acc + beta·C. The accumulators already hold
-// alpha·ab.
-func storeMasked(t tile, m lanes) {
+// storeMasked writes rows below mr of an AVX-512 tile, lanes selected by
+// the K masks ks: C = acc (beta = 0) or C = acc + beta·C. The accumulators
+// already hold alpha·ab.
+func storeMasked(t tile, ks []reg.OpmaskPhysical, cTile, mr reg.Register) {
 	s, name := t.s, t.name()
 	free := t.free()
 	beta, tmp := free[0], free[1:1+t.vecs]
-	if !s.evex {
-		beta, tmp = free[len(free)-1], free[len(free)-2:len(free)-1]
-	}
-	c := Load(Param("c").Base(), GP64())
+	c := GP64()
+	MOVQ(cTile, c)
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	mr := Load(Param("mr"), GP64())
 	prefix := name + "_masked"
 	betaIsZero(prefix + "_beta0")
 	VBROADCASTSS(paramAddr("beta"), beta)
@@ -196,54 +212,132 @@ func storeMasked(t tile, m lanes) {
 		}
 		for i := 0; i < t.mr; i++ {
 			if i > 0 {
-				CMPQ(mr, U32(i))
-				JLE(LabelRef(name + "_done"))
-				ADDQ(ldc, c)
+				nextRow(mr, i, c, ldc, name+"_next")
 			}
 			for v := 0; v < t.vecs; v++ {
 				at, acc := mem(c, v*s.bytes()), t.acc(i, v)
 				if withBeta {
 					x := tmp[v%len(tmp)]
-					if s.evex {
-						VMOVUPS_Z(at, m.k[v], x)
-					} else {
-						VMASKMOVPS(at, m.vecs[v], x)
-					}
+					VMOVUPS_Z(at, ks[v], x)
 					VFMADD231PS(beta, x, acc)
 				}
-				if s.evex {
-					VMOVUPS(acc, m.k[v], at)
-				} else {
-					VMASKMOVPS(acc, m.vecs[v], at)
-				}
+				VMOVUPS(acc, ks[v], at)
 			}
 		}
-		JMP(LabelRef(name + "_done"))
+		JMP(LabelRef(name + "_next"))
 	}
 }
 
-// storeAVX2 writes a full tile with plain moves and a partial one with
-// VMASKMOVPS (slow, but edge tiles are few).
-func storeAVX2(t tile) {
+// nextRow jumps to done when row i is past mr, else moves c to row i.
+func nextRow(mr reg.Register, i int, c, ldc reg.Register, done string) {
+	CMPQ(mr, U32(i))
+	JLE(LabelRef(done))
+	ADDQ(ldc, c)
+}
+
+// storeAVX2 writes a full tile with plain moves. A partial tile (mr < MR
+// or nr < NR) is stored row by row: the nr/8 whole vectors with plain
+// moves, the last nr%8 lanes in pieces of 4, 2 and 1 floats (VMASKMOVPS
+// stores are slow on AMD; with n = 10 every tile is an edge tile). With
+// beta ≠ 0 the partial vector of C is read with a masked load, which is
+// fast and never faults past the row.
+func storeAVX2(t tile, cTile, mr reg.Register) {
 	name := t.name()
-	mr := Load(Param("mr"), GP64())
 	nr := Load(Param("nr"), GP64())
 	CMPQ(mr, U32(t.mr))
 	JNE(LabelRef(name + "_partial"))
 	CMPQ(nr, U32(t.nr()))
 	JNE(LabelRef(name + "_partial"))
-	storeFull(t)
+	storeFull(t, cTile)
 	Label(name + "_partial")
 	masks := t.free()[:t.vecs]
 	laneMasks(nr, []reg.Register{masks[0], masks[1]}[:t.vecs])
-	storeMasked(t, lanes{vecs: masks})
+	whole := GP64()
+	MOVQ(nr, whole)
+	SHRQ(U8(3), whole)
+	tail := nr
+	ANDQ(U32(7), tail)
+	for f := 0; f < t.vecs; f++ {
+		CMPQ(whole, U32(f))
+		JE(LabelRef(fmt.Sprintf("%s_partial%d", name, f)))
+	}
+	for f := t.vecs; f >= 0; f-- { // f = vecs: whole rows, mr < MR
+		Label(fmt.Sprintf("%s_partial%d", name, f))
+		storePartialRows(t, f, cTile, mr, tail, masks)
+	}
+}
+
+// storePartialRows stores rows below mr of a tile whose rows are f whole
+// vectors and tail more lanes: C = acc or C = acc + beta·C.
+func storePartialRows(t tile, f int, cTile, mr, tail reg.Register, masks []reg.VecPhysical) {
+	s, name := t.s, t.name()
+	free := t.free()
+	beta, tmp := free[len(free)-1], free[len(free)-2]
+	c := GP64()
+	MOVQ(cTile, c)
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	prefix := fmt.Sprintf("%s_partial%d", name, f)
+	betaIsZero(prefix + "_beta0")
+	VBROADCASTSS(paramAddr("beta"), beta)
+	for _, withBeta := range []bool{true, false} {
+		if !withBeta {
+			Label(prefix + "_beta0")
+		}
+		for i := 0; i < t.mr; i++ {
+			if i > 0 {
+				nextRow(mr, i, c, ldc, name+"_next")
+			}
+			for v := 0; v < min(f+1, t.vecs); v++ {
+				at, acc := mem(c, v*s.bytes()), t.acc(i, v)
+				if v < f {
+					if withBeta {
+						VFMADD231PS(at, beta, acc)
+					}
+					VMOVUPS(acc, at)
+					continue
+				}
+				if withBeta {
+					VMASKMOVPS(at, masks[v], tmp)
+					VFMADD231PS(beta, tmp, acc)
+				}
+				storeTail(acc, tail, c, v*s.bytes(), fmt.Sprintf("%s_b%v_r%d", prefix, withBeta, i))
+			}
+		}
+		JMP(LabelRef(name + "_next"))
+	}
+}
+
+// storeTail writes the first tail < 8 lanes of y to c+disp in pieces of 4,
+// 2 and 1 floats, shifting y down as it goes (y is clobbered).
+func storeTail(y reg.VecPhysical, tail, c reg.Register, disp int, prefix string) {
+	x := y.AsX()
+	at := GP64()
+	LEAQ(mem(c, disp), at)
+	TESTQ(U32(4), tail)
+	JZ(LabelRef(prefix + "_2"))
+	VMOVUPS(x, Mem{Base: at})
+	VEXTRACTF128(U8(1), y, x)
+	ADDQ(U32(16), at)
+	Label(prefix + "_2")
+	TESTQ(U32(2), tail)
+	JZ(LabelRef(prefix + "_1"))
+	VMOVQ(x, Mem{Base: at})
+	VSHUFPS(U8(0x0e), x, x, x) // lanes 2, 3 down to 0, 1
+	ADDQ(U32(8), at)
+	Label(prefix + "_1")
+	TESTQ(U32(1), tail)
+	JZ(LabelRef(prefix + "_end"))
+	VMOVSS(x, Mem{Base: at})
+	Label(prefix + "_end")
 }
 
 // storeFull writes all MR×NR: C = acc or C = acc + beta·C.
-func storeFull(t tile) {
+func storeFull(t tile, cTile reg.Register) {
 	s, name := t.s, t.name()
 	beta := t.free()[0]
-	c := Load(Param("c").Base(), GP64())
+	c := GP64()
+	MOVQ(cTile, c)
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
 	prefix := name + "_full"
@@ -265,7 +359,7 @@ func storeFull(t tile) {
 				VMOVUPS(acc, at)
 			}
 		}
-		JMP(LabelRef(name + "_done"))
+		JMP(LabelRef(name + "_next"))
 	}
 }
 
