@@ -1,6 +1,6 @@
 # Benchmark recording, comparison and peers. The top-level Makefile includes
 # this file (`include bench/bench.mk`); paths are relative to the repository
-# root. See bench/README-performance.md.
+# root. See the Performance section of README.md.
 #
 #   make bench                       kernels + bench suites → bench/results/<date>-<commit>.txt
 #   make bench COUNT=1 BENCHTIME=1x  quick smoke run (also BENCH=regexp, BENCH_PKGS, BENCH_TAGS)
