@@ -202,6 +202,10 @@ func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train
 		return trainOnTest(ctx, t, cfg, train, test, stderr, res)
 	}
 	onEpoch := func(fold int, s engine.EpochStats) {
+		if len(folds) == 1 {
+			fmt.Fprintln(stderr, epochLine(s, cfg.Epochs))
+			return
+		}
 		fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), epochLine(s, cfg.Epochs))
 	}
 	start := time.Now()
