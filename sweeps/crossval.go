@@ -13,7 +13,9 @@ import (
 // and scores each on its held-out rows. Each fold's unit seed is
 // UnitSeed(seed, ConfigKey(cfg), fold), as in a sweep with study seed seed,
 // so `mlpsweep train --folds K` and a sweep report the same numbers for the
-// same config, split and data. onEpoch (if set) is called one call at a time.
+// same config, split and data. onEpoch (if set) is called one call at a time,
+// after the held-out rows are scored for that epoch (as Keras's fit with
+// validation data does; the final results do not change).
 // Nothing is stored. A cancelled ctx returns ctx.Err().
 func CrossValidate(ctx context.Context, data *datasets.Dataset, cfg engine.Config, folds []datasets.Fold,
 	seed int64, workers int, onEpoch func(fold int, s engine.EpochStats)) (ConfigResult, error) {
@@ -34,7 +36,7 @@ func CrossValidate(ctx context.Context, data *datasets.Dataset, cfg engine.Confi
 	var mu sync.Mutex
 	units := make([]UnitResult, len(folds))
 	p := &pool{
-		workers: max(1, workers), data: data, folds: folds,
+		workers: max(1, workers), data: data, folds: folds, curves: onEpoch != nil,
 		epoch: func(j job, s engine.EpochStats) {
 			if onEpoch != nil {
 				mu.Lock()

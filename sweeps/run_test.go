@@ -294,7 +294,11 @@ func TestFailedUnitsAreRecordedAndRunAgain(t *testing.T) {
 func TestCrossValidateMatchesSweep(t *testing.T) {
 	data := blobs(300, 10, 3)
 	s := parse(t, tinyStudy)
-	r := run(t, s, data, t.TempDir(), 2)
+	// With onEpoch set, CrossValidate scores every epoch, as a sweep with curves does.
+	r, err := Run(context.Background(), s, data, Options{Dir: t.TempDir(), Workers: 2, Curves: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	folds, err := datasets.KFold(data.N, s.Folds, uint32(s.Seed))
 	if err != nil {
 		t.Fatal(err)
