@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"bufio"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -229,5 +228,3 @@ func TestElementwiseAllocs(t *testing.T) {
 		}
 	})
 }
-
-func sizeName(n int) string { return fmt.Sprintf("n=%d", n) }
