@@ -196,14 +196,30 @@ func kMasks(t tile) []reg.OpmaskPhysical {
 // the K masks ks: C = acc (beta = 0) or C = acc + beta·C. The accumulators
 // already hold alpha·ab.
 func storeMasked(t tile, ks []reg.OpmaskPhysical, cTile, mr reg.Register) {
-	s, name := t.s, t.name()
-	free := t.free()
-	beta, tmp := free[0], free[1:1+t.vecs]
+	name := t.name()
+	tmp := t.free()[1 : 1+t.vecs]
+	next := func(i int, c, ldc reg.Register) { nextRow(mr, i, c, ldc, name+"_next") }
+	storeRows(t, cTile, name+"_masked", next, func(at Mem, acc, beta reg.VecPhysical, v int, withBeta bool) {
+		if withBeta {
+			x := tmp[v%len(tmp)]
+			VMOVUPS_Z(at, ks[v], x)
+			VFMADD231PS(beta, x, acc)
+		}
+		VMOVUPS(acc, ks[v], at)
+	})
+}
+
+// storeRows is the skeleton both tile stores share: row i of C at c (next
+// moves c from row i−1 to row i), and two copies of the row loop, with
+// beta (C = acc + beta·C) and, from prefix_beta0 on, without it (C = acc);
+// store writes vector v of a row. beta lives in the first free register.
+func storeRows(t tile, cTile reg.Register, prefix string, next func(i int, c, ldc reg.Register),
+	store func(at Mem, acc, beta reg.VecPhysical, v int, withBeta bool)) {
+	s, beta := t.s, t.free()[0]
 	c := GP64()
 	MOVQ(cTile, c)
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	prefix := name + "_masked"
 	betaIsZero(prefix + "_beta0")
 	VBROADCASTSS(paramAddr("beta"), beta)
 	for _, withBeta := range []bool{true, false} {
@@ -212,19 +228,13 @@ func storeMasked(t tile, ks []reg.OpmaskPhysical, cTile, mr reg.Register) {
 		}
 		for i := 0; i < t.mr; i++ {
 			if i > 0 {
-				nextRow(mr, i, c, ldc, name+"_next")
+				next(i, c, ldc)
 			}
 			for v := 0; v < t.vecs; v++ {
-				at, acc := mem(c, v*s.bytes()), t.acc(i, v)
-				if withBeta {
-					x := tmp[v%len(tmp)]
-					VMOVUPS_Z(at, ks[v], x)
-					VFMADD231PS(beta, x, acc)
-				}
-				VMOVUPS(acc, ks[v], at)
+				store(mem(c, v*s.bytes()), t.acc(i, v), beta, v, withBeta)
 			}
 		}
-		JMP(LabelRef(name + "_next"))
+		JMP(LabelRef(t.name() + "_next"))
 	}
 }
 
@@ -334,33 +344,13 @@ func storeTail(y reg.VecPhysical, tail, c reg.Register, disp int, prefix string)
 
 // storeFull writes all MR×NR: C = acc or C = acc + beta·C.
 func storeFull(t tile, cTile reg.Register) {
-	s, name := t.s, t.name()
-	beta := t.free()[0]
-	c := GP64()
-	MOVQ(cTile, c)
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
-	prefix := name + "_full"
-	betaIsZero(prefix + "_beta0")
-	VBROADCASTSS(paramAddr("beta"), beta)
-	for _, withBeta := range []bool{true, false} {
-		if !withBeta {
-			Label(prefix + "_beta0")
+	next := func(_ int, c, ldc reg.Register) { ADDQ(ldc, c) }
+	storeRows(t, cTile, t.name()+"_full", next, func(at Mem, acc, beta reg.VecPhysical, _ int, withBeta bool) {
+		if withBeta {
+			VFMADD231PS(at, beta, acc)
 		}
-		for i := 0; i < t.mr; i++ {
-			if i > 0 {
-				ADDQ(ldc, c)
-			}
-			for v := 0; v < t.vecs; v++ {
-				at, acc := mem(c, v*s.bytes()), t.acc(i, v)
-				if withBeta {
-					VFMADD231PS(at, beta, acc)
-				}
-				VMOVUPS(acc, at)
-			}
-		}
-		JMP(LabelRef(name + "_next"))
-	}
+		VMOVUPS(acc, at)
+	})
 }
 
 // laneMaskOnes is the number of all-ones lanes at the start of laneMask,
