@@ -196,10 +196,11 @@ func kMasks(t tile) []reg.OpmaskPhysical {
 // the K masks ks: C = acc (beta = 0) or C = acc + beta·C. The accumulators
 // already hold alpha·ab.
 func storeMasked(t tile, ks []reg.OpmaskPhysical, cTile, mr reg.Register) {
-	name := t.name()
-	tmp := t.free()[1 : 1+t.vecs]
+	s, name := t.s, t.name()
+	beta, tmp := t.free()[0], t.free()[1:1+t.vecs]
 	next := func(i int, c, ldc reg.Register) { nextRow(mr, i, c, ldc, name+"_next") }
-	storeRows(t, cTile, name+"_masked", next, func(at Mem, acc, beta reg.VecPhysical, v int, withBeta bool) {
+	storeRows(t, cTile, name+"_masked", beta, t.vecs, next, func(c reg.Register, i, v int, withBeta bool) {
+		at, acc := mem(c, v*s.bytes()), t.acc(i, v)
 		if withBeta {
 			x := tmp[v%len(tmp)]
 			VMOVUPS_Z(at, ks[v], x)
@@ -209,13 +210,13 @@ func storeMasked(t tile, ks []reg.OpmaskPhysical, cTile, mr reg.Register) {
 	})
 }
 
-// storeRows is the skeleton both tile stores share: row i of C at c (next
+// storeRows is the skeleton every tile store shares: row i of C at c (next
 // moves c from row i−1 to row i), and two copies of the row loop, with
-// beta (C = acc + beta·C) and, from prefix_beta0 on, without it (C = acc);
-// store writes vector v of a row. beta lives in the first free register.
-func storeRows(t tile, cTile reg.Register, prefix string, next func(i int, c, ldc reg.Register),
-	store func(at Mem, acc, beta reg.VecPhysical, v int, withBeta bool)) {
-	s, beta := t.s, t.free()[0]
+// beta broadcast into the register beta (C = acc + beta·C) and, from
+// prefix_beta0 on, without it (C = acc); store writes vector v < vecs of
+// row i, at c + v·vector bytes.
+func storeRows(t tile, cTile reg.Register, prefix string, beta reg.VecPhysical, vecs int,
+	next func(i int, c, ldc reg.Register), store func(c reg.Register, i, v int, withBeta bool)) {
 	c := GP64()
 	MOVQ(cTile, c)
 	ldc := Load(Param("ldc"), GP64())
@@ -230,8 +231,8 @@ func storeRows(t tile, cTile reg.Register, prefix string, next func(i int, c, ld
 			if i > 0 {
 				next(i, c, ldc)
 			}
-			for v := 0; v < t.vecs; v++ {
-				store(mem(c, v*s.bytes()), t.acc(i, v), beta, v, withBeta)
+			for v := 0; v < vecs; v++ {
+				store(c, i, v, withBeta)
 			}
 		}
 		JMP(LabelRef(t.name() + "_next"))
@@ -283,39 +284,23 @@ func storePartialRows(t tile, f int, cTile, mr, tail reg.Register, masks []reg.V
 	s, name := t.s, t.name()
 	free := t.free()
 	beta, tmp := free[len(free)-1], free[len(free)-2]
-	c := GP64()
-	MOVQ(cTile, c)
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
 	prefix := fmt.Sprintf("%s_partial%d", name, f)
-	betaIsZero(prefix + "_beta0")
-	VBROADCASTSS(paramAddr("beta"), beta)
-	for _, withBeta := range []bool{true, false} {
-		if !withBeta {
-			Label(prefix + "_beta0")
-		}
-		for i := 0; i < t.mr; i++ {
-			if i > 0 {
-				nextRow(mr, i, c, ldc, name+"_next")
+	next := func(i int, c, ldc reg.Register) { nextRow(mr, i, c, ldc, name+"_next") }
+	storeRows(t, cTile, prefix, beta, min(f+1, t.vecs), next, func(c reg.Register, i, v int, withBeta bool) {
+		at, acc := mem(c, v*s.bytes()), t.acc(i, v)
+		if v < f {
+			if withBeta {
+				VFMADD231PS(at, beta, acc)
 			}
-			for v := 0; v < min(f+1, t.vecs); v++ {
-				at, acc := mem(c, v*s.bytes()), t.acc(i, v)
-				if v < f {
-					if withBeta {
-						VFMADD231PS(at, beta, acc)
-					}
-					VMOVUPS(acc, at)
-					continue
-				}
-				if withBeta {
-					VMASKMOVPS(at, masks[v], tmp)
-					VFMADD231PS(beta, tmp, acc)
-				}
-				storeTail(acc, tail, c, v*s.bytes(), fmt.Sprintf("%s_b%v_r%d", prefix, withBeta, i))
-			}
+			VMOVUPS(acc, at)
+			return
 		}
-		JMP(LabelRef(name + "_next"))
-	}
+		if withBeta {
+			VMASKMOVPS(at, masks[v], tmp)
+			VFMADD231PS(beta, tmp, acc)
+		}
+		storeTail(acc, tail, c, v*s.bytes(), fmt.Sprintf("%s_b%v_r%d", prefix, withBeta, i))
+	})
 }
 
 // storeTail writes the first tail < 8 lanes of y to c+disp in pieces of 4,
@@ -344,8 +329,10 @@ func storeTail(y reg.VecPhysical, tail, c reg.Register, disp int, prefix string)
 
 // storeFull writes all MR×NR: C = acc or C = acc + beta·C.
 func storeFull(t tile, cTile reg.Register) {
+	s, beta := t.s, t.free()[0]
 	next := func(_ int, c, ldc reg.Register) { ADDQ(ldc, c) }
-	storeRows(t, cTile, t.name()+"_full", next, func(at Mem, acc, beta reg.VecPhysical, _ int, withBeta bool) {
+	storeRows(t, cTile, t.name()+"_full", beta, t.vecs, next, func(c reg.Register, i, v int, withBeta bool) {
+		at, acc := mem(c, v*s.bytes()), t.acc(i, v)
 		if withBeta {
 			VFMADD231PS(at, beta, acc)
 		}
