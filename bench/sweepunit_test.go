@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
-	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 )
 
 // Size of the sweep-unit benchmark: the first fold of a 5-fold split of
@@ -42,7 +42,7 @@ func BenchmarkSweepUnit(b *testing.B) {
 		cfg := Reference.Config(batch)
 		cfg.Epochs = unitEpochs
 		for b.Loop() {
-			if _, err := sweeps.CrossValidate(context.Background(), data, cfg, folds[:1], 42, 1, nil); err != nil {
+			if _, err := scheduler.CrossValidate(context.Background(), data, cfg, folds[:1], 42, 1, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

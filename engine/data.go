@@ -14,13 +14,13 @@ type Data struct {
 // N ≥ 1 of In- and Out-wide rows, and every index in Rows is in [0, N)
 // (and Rows, when non-nil, is not empty).
 func (m *Model) CheckData(d Data) error {
-	_, err := d.size(m.in, m.out)
+	_, err := d.Size(m.in, m.out)
 	return err
 }
 
-// size validates d for in inputs and out classes and returns the number of
+// Size validates d for in inputs and out classes and returns the number of
 // rows used.
-func (d Data) size(in, out int) (int, error) {
+func (d Data) Size(in, out int) (int, error) {
 	if len(d.X) == 0 || len(d.X)%in != 0 {
 		return 0, fmt.Errorf("engine: data X has %d values, not a positive multiple of %d inputs", len(d.X), in)
 	}
@@ -42,16 +42,16 @@ func (d Data) size(in, out int) (int, error) {
 	return len(d.Rows), nil
 }
 
-// row returns the dataset row of the i-th row used.
-func (d Data) row(i int) int {
+// Row returns the dataset row of the i-th row used.
+func (d Data) Row(i int) int {
 	if d.Rows == nil {
 		return i
 	}
 	return d.Rows[i]
 }
 
-// gather copies rows rows[k] of X and Y into x [len(rows)×in] and t [len(rows)×out].
-func (d Data) gather(rows []int, x, t []float32, in, out int) {
+// Gather copies rows rows[k] of X and Y into x [len(rows)×in] and t [len(rows)×out].
+func (d Data) Gather(rows []int, x, t []float32, in, out int) {
 	for k, r := range rows {
 		copy(x[k*in:(k+1)*in], d.X[r*in:(r+1)*in])
 		copy(t[k*out:(k+1)*out], d.Y[r*out:(r+1)*out])

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 
@@ -11,9 +12,42 @@ import (
 // pass over a batch (see Diagnose): how much gradient reaches each layer
 // and what its units do.
 type Diagnostics struct {
-	Loss     float64           // the batch loss, as TrainBatch reports it (without dropout)
-	GradNorm []float64         // [L] ‖∂L/∂W_l‖_F, the Frobenius norm of each Dense kernel's gradient, input to output
-	Hidden   []ActivationStats // [L−1] each hidden layer's activation output y_l = act(…)
+	Loss     float64           `json:"loss"`      // the batch loss, as TrainBatch reports it (without dropout)
+	GradNorm []float64         `json:"grad_norm"` // [L] ‖∂L/∂W_l‖_F, the Frobenius norm of each Dense kernel's gradient, input to output
+	Hidden   []ActivationStats `json:"hidden"`    // [L−1] each hidden layer's activation output y_l = act(…)
+}
+
+// MarshalJSON writes non-finite numbers as null (see JSONFloat).
+func (d Diagnostics) MarshalJSON() ([]byte, error) {
+	type plain Diagnostics
+	v := struct {
+		plain
+		Loss     JSONFloat   `json:"loss"`
+		GradNorm []JSONFloat `json:"grad_norm"`
+	}{plain: plain(d), Loss: JSONFloat(d.Loss), GradNorm: make([]JSONFloat, len(d.GradNorm))}
+	for i, g := range d.GradNorm {
+		v.GradNorm[i] = JSONFloat(g)
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON reads null as NaN.
+func (d *Diagnostics) UnmarshalJSON(b []byte) error {
+	type plain Diagnostics
+	var v struct {
+		plain
+		Loss     JSONFloat   `json:"loss"`
+		GradNorm []JSONFloat `json:"grad_norm"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*d = Diagnostics(v.plain)
+	d.Loss, d.GradNorm = float64(v.Loss), make([]float64, len(v.GradNorm))
+	for i, g := range v.GradNorm {
+		d.GradNorm[i] = float64(g)
+	}
+	return nil
 }
 
 // ActivationStats summarize a hidden layer's activation output y = act(u)
@@ -21,9 +55,33 @@ type Diagnostics struct {
 // (inactiveSlope): a relu output of 0, a sigmoid or tanh saturated
 // (|u| ≳ 6.9 and 3.8); little or no gradient passes it there.
 type ActivationStats struct {
-	Mean, Std float64 // of the rows × units outputs (population std)
-	Inactive  float64 // fraction of the rows × units outputs that are inactive
-	Dead      float64 // fraction of the units inactive on every row of the batch (dead relu units)
+	Mean     float64 `json:"mean"`     // of the rows × units outputs
+	Std      float64 `json:"std"`      // of the rows × units outputs (population std)
+	Inactive float64 `json:"inactive"` // fraction of the rows × units outputs that are inactive
+	Dead     float64 `json:"dead"`     // fraction of the units inactive on every row of the batch (dead relu units)
+}
+
+// activationJSON is ActivationStats with non-finite numbers as null.
+type activationJSON struct {
+	Mean     JSONFloat `json:"mean"`
+	Std      JSONFloat `json:"std"`
+	Inactive JSONFloat `json:"inactive"`
+	Dead     JSONFloat `json:"dead"`
+}
+
+// MarshalJSON writes non-finite numbers as null (see JSONFloat).
+func (a ActivationStats) MarshalJSON() ([]byte, error) {
+	return json.Marshal(activationJSON{JSONFloat(a.Mean), JSONFloat(a.Std), JSONFloat(a.Inactive), JSONFloat(a.Dead)})
+}
+
+// UnmarshalJSON reads null as NaN.
+func (a *ActivationStats) UnmarshalJSON(b []byte) error {
+	var v activationJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*a = ActivationStats{float64(v.Mean), float64(v.Std), float64(v.Inactive), float64(v.Dead)}
+	return nil
 }
 
 // inactiveSlope is the activation derivative below which an output counts

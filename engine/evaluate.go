@@ -13,7 +13,7 @@ import (
 // penalties, each batch's weighted by its rows. It runs in chunks of E rows
 // on preallocated buffers. Invalid data (see CheckData) gives NaN, NaN.
 func (m *Model) Evaluate(d Data) (loss, accuracy float64) {
-	n, err := d.size(m.in, m.out)
+	n, err := d.Size(m.in, m.out)
 	if err != nil {
 		return math.NaN(), math.NaN()
 	}
@@ -58,7 +58,7 @@ func (m *Model) evalChunk(d Data, start, e int) (x, t []float32) {
 	if d.Rows == nil {
 		return d.X[start*m.in : (start+e)*m.in], d.Y[start*m.out : (start+e)*m.out]
 	}
-	d.gather(d.Rows[start:start+e], m.eval.x, m.eval.t, m.in, m.out)
+	d.Gather(d.Rows[start:start+e], m.eval.x, m.eval.t, m.in, m.out)
 	return m.eval.x[:e*m.in], m.eval.t[:e*m.out]
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -9,17 +10,56 @@ import (
 
 // EpochStats are one epoch's figures, as Keras's fit reports them.
 type EpochStats struct {
-	Epoch          int     // 1-based
-	Loss, Accuracy float64 // training: batch-size-weighted means over the epoch's steps (loss incl. regularization), measured before each update with dropout active
+	Epoch    int     `json:"epoch"`    // 1-based
+	Loss     float64 `json:"loss"`     // training: batch-size-weighted mean over the epoch's steps (incl. regularization), measured before each update with dropout active
+	Accuracy float64 `json:"accuracy"` // training, likewise
 	// ValLoss and ValAccuracy are Evaluate on the validation data after the
 	// epoch; NaN when there is none.
-	ValLoss, ValAccuracy float64
+	ValLoss     float64 `json:"val_loss"`
+	ValAccuracy float64 `json:"val_accuracy"`
 	// Seconds is the wall time of the epoch's training steps (validation
 	// excluded); SamplesPerSecond is training rows over Seconds.
-	Seconds, SamplesPerSecond float64
+	Seconds          float64 `json:"seconds"`
+	SamplesPerSecond float64 `json:"samples_per_second"`
 	// Diagnostics are Diagnose on the batch set by SetDiagnosticBatch after
 	// the epoch; nil when none is set.
-	Diagnostics *Diagnostics `json:",omitempty"`
+	Diagnostics *Diagnostics `json:"diagnostics,omitempty"`
+}
+
+// MarshalJSON writes non-finite numbers as null (see JSONFloat).
+func (s EpochStats) MarshalJSON() ([]byte, error) {
+	type plain EpochStats
+	return json.Marshal(struct {
+		plain
+		Loss             JSONFloat `json:"loss"`
+		Accuracy         JSONFloat `json:"accuracy"`
+		ValLoss          JSONFloat `json:"val_loss"`
+		ValAccuracy      JSONFloat `json:"val_accuracy"`
+		Seconds          JSONFloat `json:"seconds"`
+		SamplesPerSecond JSONFloat `json:"samples_per_second"`
+	}{plain(s), JSONFloat(s.Loss), JSONFloat(s.Accuracy), JSONFloat(s.ValLoss), JSONFloat(s.ValAccuracy),
+		JSONFloat(s.Seconds), JSONFloat(s.SamplesPerSecond)})
+}
+
+// UnmarshalJSON reads null as NaN.
+func (s *EpochStats) UnmarshalJSON(b []byte) error {
+	type plain EpochStats
+	var v struct {
+		plain
+		Loss             JSONFloat `json:"loss"`
+		Accuracy         JSONFloat `json:"accuracy"`
+		ValLoss          JSONFloat `json:"val_loss"`
+		ValAccuracy      JSONFloat `json:"val_accuracy"`
+		Seconds          JSONFloat `json:"seconds"`
+		SamplesPerSecond JSONFloat `json:"samples_per_second"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = EpochStats(v.plain)
+	s.Loss, s.Accuracy, s.ValLoss, s.ValAccuracy = float64(v.Loss), float64(v.Accuracy), float64(v.ValLoss), float64(v.ValAccuracy)
+	s.Seconds, s.SamplesPerSecond = float64(v.Seconds), float64(v.SamplesPerSecond)
+	return nil
 }
 
 // History is what Fit returns: one EpochStats per completed epoch, and
@@ -43,12 +83,12 @@ type History struct {
 // weights and optimizer state.
 func (m *Model) Fit(ctx context.Context, train Data, val *Data, onEpoch func(EpochStats)) (History, error) {
 	var hist History
-	n, err := train.size(m.in, m.out)
+	n, err := train.Size(m.in, m.out)
 	if err != nil {
 		return hist, fmt.Errorf("training data: %w", err)
 	}
 	if val != nil {
-		if _, err := val.size(m.in, m.out); err != nil {
+		if _, err := val.Size(m.in, m.out); err != nil {
 			return hist, fmt.Errorf("validation data: %w", err)
 		}
 	}
@@ -57,7 +97,7 @@ func (m *Model) Fit(ctx context.Context, train Data, val *Data, onEpoch func(Epo
 	}
 	m.order = m.order[:0]
 	for i := 0; i < n; i++ {
-		m.order = append(m.order, train.row(i))
+		m.order = append(m.order, train.Row(i))
 	}
 	batch := m.cfg.Batch
 	steps := (n + batch - 1) / batch
@@ -72,7 +112,7 @@ func (m *Model) Fit(ctx context.Context, train Data, val *Data, onEpoch func(Epo
 			}
 			rows := m.order[s*batch : min((s+1)*batch, n)]
 			b := len(rows)
-			train.gather(rows, m.train.x, m.train.t, m.in, m.out)
+			train.Gather(rows, m.train.x, m.train.t, m.in, m.out)
 			loss, c := m.step(m.train.x[:b*m.in], m.train.t[:b*m.out], b)
 			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 				hist.Diverged = true

@@ -122,7 +122,7 @@ func TestEpochBookkeeping(t *testing.T) {
 		correct := 0
 		for start := 0; start < len(order); start += cfg.Batch {
 			rows := order[start:min(start+cfg.Batch, len(order))]
-			data.gather(rows, x, y, 4, 3)
+			data.Gather(rows, x, y, 4, 3)
 			loss, c, err := replay.TrainBatch(x, y, len(rows))
 			if err != nil {
 				t.Fatal(err)
@@ -170,7 +170,7 @@ func TestEvaluateMatchesReference(t *testing.T) {
 		var want float64
 		for start := 0; start < 1100; start += 7 {
 			rows := d.Rows[start:min(start+7, 1100)]
-			d.gather(rows, x, y, 5, 4)
+			d.Gather(rows, x, y, 5, 4)
 			want += float64(len(rows)) * refLoss(m, p, x, y, len(rows), false, nil)
 		}
 		want /= 1100

@@ -1,30 +1,34 @@
 package sweeps
 
-import "math"
+import (
+	"math"
 
-// summarize gathers a point's units (in fold order) into its ConfigResult.
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// Summarize gathers a point's units (in fold order) into its ConfigResult.
 // A unit that failed without a result (Error set, not diverged) is listed in
 // Units but has no accuracy; a diverged unit counts with the accuracy its
 // model scored as it was when training stopped.
-func summarize(pt Point, units []UnitResult) ConfigResult {
-	c := ConfigResult{Axis: pt.Axis, Value: pt.Value, Key: pt.Key, Params: pt.Config, Units: units, FoldAccuracies: []float64{}}
+func Summarize(pt study.Point, units []UnitResult) ConfigResult {
+	c := ConfigResult{Axis: pt.Axis, Value: pt.Value, Key: pt.Params.Key(), Params: pt.Params, Units: units, FoldAccuracies: []float64{}}
 	var losses []float64
 	for _, u := range units {
 		c.Seconds += u.Seconds
-		if u.Error != "" && !u.Diverged {
+		if u.Failed() {
 			continue
 		}
 		c.FoldAccuracies = append(c.FoldAccuracies, u.Accuracy)
 		losses = append(losses, u.ValLoss)
 	}
-	c.MeanAccuracy, c.StdAccuracy = summaryStats(c.FoldAccuracies)
-	c.MeanValLoss, _ = summaryStats(losses)
+	c.MeanAccuracy, c.StdAccuracy = MeanStd(c.FoldAccuracies)
+	c.MeanValLoss, _ = MeanStd(losses)
 	return c
 }
 
-// summaryStats returns the mean and the population standard deviation (numpy's
+// MeanStd returns the mean and the population standard deviation (numpy's
 // default, ddof 0) of xs; 0 for both when xs is empty.
-func summaryStats(xs []float64) (mean, std float64) {
+func MeanStd(xs []float64) (mean, std float64) {
 	if len(xs) == 0 {
 		return 0, 0
 	}

@@ -1,33 +1,26 @@
-// Package sweeps runs hyperparameter studies of MLPs with cross-validation,
-// resumably, and renders their results.
+// Package sweeps is the result model of mlpsweep's hyperparameter studies:
+// work units and their results, and the plan that names them. Its
+// sub-packages do the work, each one job:
 //
-// A study (a YAML file, see ParseStudy and examples/seed.yaml, or a built-in
-// preset) expands into configurations (Points): one axis at a time from a
-// base config, a grid (cartesian product) and random samples. Each
-// configuration is trained once per fold of scikit-learn's KFold split; one
-// (config, fold) pair is a work unit. Configurations that normalize to the
-// same engine.Config share a content key (ConfigKey) and train once, however
-// many axes show them.
+//   - study: the study language. A YAML file (or a built-in preset)
+//     becomes a Study: the data, the cross-validation and the
+//     configurations (Points) to train, each a normalized study.Params.
+//   - scheduler: trains a study's units, (configuration, fold) pairs, on a
+//     pool of workers and commits each to the store as it finishes.
+//   - store: the SQLite database in a study's output directory, with resume
+//     and reuse of finished units across studies.
+//   - report: text tables, results.csv and results.json (scikit-learn's
+//     cv_results_) and the self-contained report.html.
+//   - depth: the depth study ("why are deeper networks harder to train?"),
+//     on the same scheduler, store and report.
 //
-// Run trains the units on a pool of workers, each with its own
-// single-threaded kernels.Context; when fewer units than workers remain, a
-// starting unit gets the idle cores as GEMM threads. A unit's seed is
-// UnitSeed(study seed, config key, fold), so every number is the same for
-// any worker count and order, and CrossValidate (mlpsweep train --folds)
-// reproduces a sweep's units.
-//
-// Results live in OUT/mlpsweep.db (SQLite, WAL): each unit is committed in
-// one transaction when it finishes, keyed by everything its numbers depend
-// on (config key, fold, split, unit seed, data fingerprint, engine version
-// and kernel ISA). Running a study again skips finished units and reruns
-// the ones that were in flight when it stopped (Ctrl-C or a crash); units
-// already trained by another study in the same directory are reused. A
-// unit whose loss became NaN or infinite is finished, flagged Diverged, and
-// scored with the accuracy its model has as training stopped (with NaN
-// weights that is usually one class: about 1/classes). A unit that failed
-// otherwise is recorded with its error, left out of the means, and run
-// again next time.
-//
-// WriteTables and WriteReport render a StudyResult (from Run or LoadStudy)
-// as text tables and as results.csv, results.json and report.html.
+// A unit is identified by everything its numbers depend on (UnitID): the
+// configuration's content key, the fold of a split, its seed
+// (UnitSeed(study seed, key, fold)), the data fingerprint and the engine
+// (EngineID). So every number is the same for any worker count and order,
+// and a unit stored by any study in the same directory is reused. A unit
+// whose loss became NaN or infinite is finished and flagged Diverged, and
+// scored with the accuracy its model has as training stopped; a unit that
+// failed otherwise (UnitResult.Failed) has no accuracy, is left out of the
+// means and runs again next time.
 package sweeps

@@ -1,6 +1,11 @@
 package sweeps
 
-import "github.com/mlpsweep/mlpsweep/engine"
+import (
+	"encoding/json"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
 
 // UnitResult is the outcome of one work unit: one configuration trained on
 // one cross-validation fold and scored on that fold's held-out rows.
@@ -12,19 +17,25 @@ type UnitResult struct {
 	Seconds    float64             `json:"seconds"`  // wall time of training and scoring
 	Samples    int64               `json:"samples"`  // training samples processed (rows × epochs run)
 	Diverged   bool                `json:"diverged"`
-	Error      string              `json:"error,omitempty"` // divergence message or failure; empty on success (a failed unit, Error without Diverged, has no accuracy)
+	Error      string              `json:"error,omitempty"` // divergence message or failure; empty on success
 	Reused     bool                `json:"reused"`          // found finished in the store, not trained by this run
 	EngineVer  string              `json:"engine_version"`
 	DataSHA256 string              `json:"data_sha256"`
 }
 
+// Failed reports whether the unit failed without a result: an error that is
+// not a divergence. A failed unit has no accuracy, is left out of the
+// means and runs again next time; a diverged unit is finished and counts
+// with the accuracy its model scored as training stopped.
+func (u UnitResult) Failed() bool { return u.Error != "" && !u.Diverged }
+
 // ConfigResult gathers the units of one configuration of a study.
 type ConfigResult struct {
-	Axis   string        `json:"axis,omitempty"`  // the axis this configuration varies (one-axis studies)
-	Value  string        `json:"value,omitempty"` // the axis value, as written in the study
-	Key    string        `json:"key"`             // content hash of the normalized config (seed excluded)
-	Params engine.Config `json:"params"`
-	Units  []UnitResult  `json:"units"` // one per fold, in fold order; missing folds are absent
+	Axis   string       `json:"axis,omitempty"`  // the axis this configuration varies (one-axis studies)
+	Value  string       `json:"value,omitempty"` // the axis value, as written in the study
+	Key    string       `json:"key"`             // content hash of the normalized config (seed excluded)
+	Params study.Params `json:"params"`
+	Units  []UnitResult `json:"units"` // one per fold, in fold order; missing folds are absent
 
 	FoldAccuracies []float64 `json:"fold_accuracies"`
 	MeanAccuracy   float64   `json:"mean_accuracy"`
@@ -45,4 +56,32 @@ type StudyResult struct {
 	UnitsTotal   int            `json:"units_total"`
 	UnitsRun     int            `json:"units_run"`    // trained by this invocation
 	UnitsReused  int            `json:"units_reused"` // found finished
+}
+
+// MarshalJSON writes non-finite numbers as null (engine.JSONFloat): a
+// diverged unit's loss is +Inf.
+func (u UnitResult) MarshalJSON() ([]byte, error) {
+	type plain UnitResult
+	return json.Marshal(struct {
+		plain
+		Accuracy engine.JSONFloat `json:"accuracy"`
+		ValLoss  engine.JSONFloat `json:"val_loss"`
+	}{plain(u), engine.JSONFloat(u.Accuracy), engine.JSONFloat(u.ValLoss)})
+}
+
+// MarshalJSON writes non-finite numbers as null (engine.JSONFloat).
+func (c ConfigResult) MarshalJSON() ([]byte, error) {
+	type plain ConfigResult
+	v := struct {
+		plain
+		FoldAccuracies []engine.JSONFloat `json:"fold_accuracies"`
+		MeanAccuracy   engine.JSONFloat   `json:"mean_accuracy"`
+		StdAccuracy    engine.JSONFloat   `json:"std_accuracy"`
+		MeanValLoss    engine.JSONFloat   `json:"mean_val_loss"`
+	}{plain: plain(c), FoldAccuracies: make([]engine.JSONFloat, len(c.FoldAccuracies)),
+		MeanAccuracy: engine.JSONFloat(c.MeanAccuracy), StdAccuracy: engine.JSONFloat(c.StdAccuracy), MeanValLoss: engine.JSONFloat(c.MeanValLoss)}
+	for i, a := range c.FoldAccuracies {
+		v.FoldAccuracies[i] = engine.JSONFloat(a)
+	}
+	return json.Marshal(v)
 }

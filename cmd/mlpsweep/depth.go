@@ -16,7 +16,8 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
-	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/depth"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 func init() {
@@ -76,7 +77,7 @@ func newDepthFlags(stderr io.Writer) (*flag.FlagSet, *depthFlags) {
 
 // depthVariants lists the depth preset's variants.
 func depthVariants() []string {
-	s, err := sweeps.Preset("depth")
+	s, err := study.Preset("depth")
 	if err != nil {
 		return nil
 	}
@@ -102,12 +103,12 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	case f.valSplit < 0 || f.valSplit >= 1 || math.IsNaN(f.valSplit):
 		return usageError(stderr, "depth", "--val-split %v: want a fraction 0 < F < 1 (or 0 for the test images)", f.valSplit)
 	}
-	study, err := sweeps.Preset("depth")
+	s, err := study.Preset("depth")
 	if err != nil {
 		return fail(stderr, "depth", err)
 	}
 	if f.epochs > 0 {
-		study.SetEpochs(f.epochs)
+		s.SetEpochs(f.epochs)
 	}
 	var variants []string
 	for _, v := range strings.Split(f.variants, ",") {
@@ -115,7 +116,7 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 			variants = append(variants, v)
 		}
 	}
-	runs, err := sweeps.PlanDepth(study, variants, f.depths, f.width)
+	runs, err := depth.PlanDepth(s, variants, f.depths, f.width)
 	if err != nil {
 		return usageError(stderr, "depth", "%v", err)
 	}
@@ -129,23 +130,23 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
 
 	fmt.Fprintf(stderr, "depth study: %d runs (%d variants × %d depths), %d epochs each, %d workers; %s\n",
-		len(runs), len(runs)/len(f.depths), len(f.depths), study.Base.Epochs, f.workers, data.Describe)
+		len(runs), len(runs)/len(f.depths), len(f.depths), s.Base.Epochs(), f.workers, data.Describe)
 	done := 0
-	progress := func(r sweeps.DepthResult) {
+	progress := func(r depth.DepthResult) {
 		done++
 		line := fmt.Sprintf("[%d/%d] %s depth %d: ", done, len(runs), r.Variant, r.Depth)
 		switch {
 		case r.Error != "" && !r.Diverged:
 			line += "failed: " + r.Error
 		default:
-			line += fmt.Sprintf("grad ratio at init %.3g, held-out accuracy %.4f, %.1f s", sweeps.GradRatio(r.Init), r.Accuracy, r.Seconds)
+			line += fmt.Sprintf("grad ratio at init %.3g, held-out accuracy %.4f, %.1f s", depth.GradRatio(r.Init), r.Accuracy, r.Seconds)
 			if r.Diverged {
 				line += " (" + r.Error + ")"
 			}
 		}
 		fmt.Fprintln(stderr, line)
 	}
-	res, err := sweeps.RunDepth(ctx, study.Name, runs, data, sweeps.DepthOptions{Workers: f.workers, Progress: progress})
+	res, err := depth.RunDepth(ctx, s.Name, runs, data, depth.DepthOptions{Workers: f.workers, Progress: progress})
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "mlpsweep depth: interrupted")
 		return 130
@@ -153,33 +154,33 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "depth", err)
 	}
-	if err := sweeps.WriteDepthReport(f.out, res); err != nil {
+	if err := depth.WriteDepthReport(f.out, res); err != nil {
 		return fail(stderr, "depth", err)
 	}
 	if f.jsonOutput {
-		err = sweeps.WriteDepthJSON(stdout, res)
+		err = depth.WriteDepthJSON(stdout, res)
 	} else {
-		err = sweeps.WriteDepthTables(stdout, res)
+		err = depth.WriteDepthTables(stdout, res)
 	}
 	if err != nil {
 		return fail(stderr, "depth", err)
 	}
-	fmt.Fprintf(stderr, "report: %s (%s alongside)\n", filepath.Join(f.out, sweeps.DepthReportFile), sweeps.DepthJSONFile)
+	fmt.Fprintf(stderr, "report: %s (%s alongside)\n", filepath.Join(f.out, depth.DepthReportFile), depth.DepthJSONFile)
 	return 0
 }
 
 // loadDepthData loads MNIST, the first --limit-rows training rows, and the
 // held-out rows: the test images, or the last --val-split of the training rows.
-func loadDepthData(f *depthFlags, stderr io.Writer) (sweeps.DepthData, error) {
+func loadDepthData(f *depthFlags, stderr io.Writer) (depth.DepthData, error) {
 	fmt.Fprintln(stderr, "loading MNIST")
 	train, test, err := datasets.MNIST(f.data)
 	if err != nil {
-		return sweeps.DepthData{}, err
+		return depth.DepthData{}, err
 	}
 	if f.limitRows > 0 && f.limitRows < train.N {
 		train = train.Head(f.limitRows)
 	}
-	d := sweeps.DepthData{Features: train.Features, Classes: train.Classes,
+	d := depth.DepthData{Features: train.Features, Classes: train.Classes,
 		Train: engine.Data{X: train.X, Y: train.Y}, Val: engine.Data{X: test.X, Y: test.Y}}
 	d.Describe = fmt.Sprintf("MNIST, %d training rows, scored on the %d test images", train.N, test.N)
 	if f.valSplit > 0 {

@@ -14,7 +14,8 @@ import (
 	"syscall"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
-	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 func init() {
@@ -65,7 +66,7 @@ type sweepFlags struct {
 func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	fs := newFlagSet("sweep", sweepSynopsis, stderr)
 	f := &sweepFlags{}
-	fs.StringVar(&f.preset, "preset", "", "run a built-in study instead of a file: "+strings.Join(sweeps.PresetNames(), ", "))
+	fs.StringVar(&f.preset, "preset", "", "run a built-in study instead of a file: "+strings.Join(study.PresetNames(), ", "))
 	fs.StringVar(&f.out, "out", "", "output directory: database, results and report (default out/<study name>)")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "work units trained at once = cores used; when fewer units than workers remain, spare cores go to each unit's GEMMs")
 	fs.IntVar(&f.epochs, "epochs", 0, "train every configuration for N epochs instead of the study's (0: the study's)")
@@ -105,7 +106,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	case len(positional) == 1 && f.preset != "":
 		return usageError(stderr, "sweep", "give a study file or --preset, not both")
 	case len(positional) == 0 && f.preset == "":
-		return usageError(stderr, "sweep", "give a study file or --preset NAME (built in: %s)", strings.Join(sweeps.PresetNames(), ", "))
+		return usageError(stderr, "sweep", "give a study file or --preset NAME (built in: %s)", strings.Join(study.PresetNames(), ", "))
 	case f.workers < 1:
 		return usageError(stderr, "sweep", "--workers %d: want N ≥ 1", f.workers)
 	case f.epochs < 0:
@@ -116,15 +117,15 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "sweep", "--limit-rows %d: want N ≥ 0", f.limitRows)
 	}
 
-	study, err := loadSweepStudy(f, positional)
+	s, err := loadSweepStudy(f, positional)
 	if err != nil {
 		// A bad study file is the user's input: report it as a usage error.
 		return usageError(stderr, "sweep", "%v", err)
 	}
 	if f.out == "" {
-		f.out = filepath.Join("out", study.Name)
+		f.out = filepath.Join("out", s.Name)
 	}
-	data, err := loadSweepData(study, f, stderr)
+	data, err := loadSweepData(s, f, stderr)
 	if err != nil {
 		return fail(stderr, "sweep", err)
 	}
@@ -133,10 +134,10 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
 
-	progress := newSweepProgress(stderr, study.Name, f.workers)
-	r, err := sweeps.Run(ctx, study, data, sweeps.Options{Dir: f.out, Workers: f.workers, Curves: f.curves, Progress: progress.event})
+	progress := newSweepProgress(stderr, s.Name, f.workers)
+	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Workers: f.workers, Curves: f.curves, Progress: progress.event})
 	progress.finish()
-	if errors.Is(err, sweeps.ErrInterrupted) {
+	if errors.Is(err, scheduler.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
 		return 130
 	}
@@ -147,22 +148,22 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 }
 
 // loadSweepStudy reads the study and applies --epochs, --folds and --axes.
-func loadSweepStudy(f *sweepFlags, positional []string) (*sweeps.Study, error) {
-	var study *sweeps.Study
+func loadSweepStudy(f *sweepFlags, positional []string) (*study.Study, error) {
+	var s *study.Study
 	var err error
 	if f.preset != "" {
-		study, err = sweeps.Preset(f.preset)
+		s, err = study.Preset(f.preset)
 	} else {
-		study, err = sweeps.ReadStudy(positional[0])
+		s, err = study.ReadStudy(positional[0])
 	}
 	if err != nil {
 		return nil, err
 	}
 	if f.epochs > 0 {
-		study.SetEpochs(f.epochs)
+		s.SetEpochs(f.epochs)
 	}
 	if f.folds > 0 {
-		study.Folds = f.folds
+		s.Folds = f.folds
 	}
 	if f.axes != "" {
 		var names []string
@@ -171,25 +172,25 @@ func loadSweepStudy(f *sweepFlags, positional []string) (*sweeps.Study, error) {
 				names = append(names, a)
 			}
 		}
-		if err := study.KeepAxes(names); err != nil {
+		if err := s.KeepAxes(names); err != nil {
 			return nil, fmt.Errorf("--axes: %w", err)
 		}
 	}
 	if f.data != "" {
-		switch study.Data.Kind {
+		switch s.Data.Kind {
 		case "mnist", "csv":
-			study.Data.Path = f.data
+			s.Data.Path = f.data
 		default:
-			return nil, fmt.Errorf("--data: study %s reads an IDX file pair; edit its data: section instead", study.Name)
+			return nil, fmt.Errorf("--data: study %s reads an IDX file pair; edit its data: section instead", s.Name)
 		}
 	}
-	return study, nil
+	return s, nil
 }
 
 // loadSweepData loads the study's training rows, the first --limit-rows of them.
-func loadSweepData(study *sweeps.Study, f *sweepFlags, stderr io.Writer) (*datasets.Dataset, error) {
-	fmt.Fprintf(stderr, "loading %s\n", study.Data)
-	data, err := sweeps.LoadData(study.Data)
+func loadSweepData(s *study.Study, f *sweepFlags, stderr io.Writer) (*datasets.Dataset, error) {
+	fmt.Fprintf(stderr, "loading %s\n", s.Data)
+	data, err := study.LoadData(s.Data)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 )
 
 // sweepProgress shows a sweep's progress on stderr: a live bar (share of
@@ -28,10 +28,10 @@ func newSweepProgress(stderr io.Writer, study string, workers int) *sweepProgres
 	return &sweepProgress{w: stderr, study: study, workers: workers, tty: ok && term.IsTerminal(int(f.Fd()))}
 }
 
-func (p *sweepProgress) event(e sweeps.Event) {
+func (p *sweepProgress) event(e scheduler.Event) {
 	s := e.Status
 	switch e.Kind {
-	case sweeps.Planned:
+	case scheduler.Planned:
 		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train on %d workers\n",
 			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, p.workers)
 		if p.tty && s.UnitsToRun > 0 {
@@ -45,16 +45,16 @@ func (p *sweepProgress) event(e sweeps.Event) {
 			)
 			p.describe(s)
 		}
-	case sweeps.UnitStart:
+	case scheduler.UnitStart:
 		if p.bar != nil {
 			p.describe(s)
 		}
-	case sweeps.EpochDone:
+	case scheduler.EpochDone:
 		if p.bar != nil {
 			p.bar.Set64(s.WorkDone)
 			p.describe(s)
 		}
-	case sweeps.UnitDone:
+	case scheduler.UnitDone:
 		line := unitLine(e)
 		if p.bar == nil {
 			eta := ""
@@ -75,7 +75,7 @@ func (p *sweepProgress) event(e sweeps.Event) {
 }
 
 // describe updates the bar's caption.
-func (p *sweepProgress) describe(s sweeps.Status) {
+func (p *sweepProgress) describe(s scheduler.Status) {
 	rate := 0.0
 	if sec := s.Elapsed.Seconds(); sec > 0 {
 		rate = float64(s.Samples) / sec
@@ -93,7 +93,7 @@ func (p *sweepProgress) finish() {
 }
 
 // unitLine describes a finished unit: which, accuracy, time, problems.
-func unitLine(e sweeps.Event) string {
+func unitLine(e scheduler.Event) string {
 	u := e.Unit
 	line := fmt.Sprintf("%s=%s fold %d: ", e.Point.Axis, e.Point.Value, e.Fold)
 	if u.Error != "" && !u.Diverged {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
 // writeCSVStudy writes a separable 3-class CSV data set and a study on it
@@ -52,9 +54,9 @@ func runCmd(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-func decodeStudyJSON(t *testing.T, s string) studyJSON {
+func decodeStudyJSON(t *testing.T, s string) sweeps.StudyResult {
 	t.Helper()
-	var r studyJSON
+	var r sweeps.StudyResult
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
@@ -76,11 +78,11 @@ func TestSweepStudyFileResumeAndReport(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	r := decodeStudyJSON(t, stdout)
-	if r.Study != "csvtest" || r.UnitsTotal != 6 || r.UnitsRun != 6 || r.UnitsReused != 0 || len(r.Configs) != 4 || r.TotalSeconds <= 0 {
+	if r.Name != "csvtest" || r.UnitsTotal != 6 || r.UnitsRun != 6 || r.UnitsReused != 0 || len(r.Configs) != 4 || r.TotalSeconds <= 0 {
 		t.Fatalf("summary %+v", r)
 	}
 	for _, c := range r.Configs {
-		if len(c.FoldAccuracies) != 2 || c.MeanAccuracy <= 0 || c.Seconds <= 0 || c.Params.Hidden[0] != 8 {
+		if len(c.FoldAccuracies) != 2 || c.MeanAccuracy <= 0 || c.Seconds <= 0 || c.Params.Hidden()[0] != 8 {
 			t.Errorf("config %+v", c)
 		}
 	}
@@ -135,7 +137,7 @@ func TestSweepPresetOnMNIST(t *testing.T) {
 	if r.UnitsTotal != 10 || len(r.Configs) != 5 || r.Epochs != 1 || r.Folds != 2 || r.Seed != 42 {
 		t.Fatalf("summary %+v", r)
 	}
-	if r.Configs[0].Value != "sgd" || r.Configs[0].Params.LR != 0.01 || r.Configs[1].Params.LR != 0.001 {
+	if r.Configs[0].Value != "sgd" || r.Configs[0].Params.Config(0).LR != 0.01 || r.Configs[1].Params.Config(0).LR != 0.001 {
 		t.Errorf("optimizer axis: %+v", r.Configs[:2])
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
-	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 )
 
 func init() {
@@ -209,7 +209,7 @@ func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train
 		fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), epochLine(s, cfg.Epochs))
 	}
 	start := time.Now()
-	cv, err := sweeps.CrossValidate(ctx, train, cfg, folds, cfg.Seed, t.threads, onEpoch)
+	cv, err := scheduler.CrossValidate(ctx, train, cfg, folds, cfg.Seed, t.threads, onEpoch)
 	if err != nil {
 		return res, err
 	}

@@ -1,0 +1,87 @@
+package sweeps
+
+import (
+	"fmt"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// UnitID is everything a unit's numbers depend on: the configuration (by
+// content), the fold of a split, the unit seed, the data and the engine.
+type UnitID struct {
+	Key    string // study.Params.Key
+	Fold   int
+	Split  string // how the folds were drawn, e.g. "kfold k=4 seed=42"
+	Seed   int64  // UnitSeed(study seed, Key, Fold)
+	Data   string // data fingerprint
+	Engine string // EngineID()
+}
+
+// Header is a study's record: what its units share, and the counts of its
+// invocations.
+type Header struct {
+	Name          string
+	Folds, Epochs int
+	Seed          int64
+	Split         string // see UnitID.Split
+	Data          string // data set name and rows, for people
+	DataSHA       string // data fingerprint
+	Engine        string // EngineID() of the run
+	WallSeconds   float64
+	UnitsRun      int // by the last invocation
+	UnitsReused   int // by the last invocation
+}
+
+// KFoldSplit names a KFold split in UnitID.Split.
+func KFoldSplit(folds int, seed int64) string { return fmt.Sprintf("kfold k=%d seed=%d", folds, seed) }
+
+// Unit is one work unit: a configuration trained on one fold.
+type Unit struct {
+	ID    UnitID
+	Point *study.Point // the first point of the study with this configuration
+}
+
+// Config is the engine configuration the unit trains: its point's, with the
+// unit seed.
+func (u Unit) Config() engine.Config { return u.Point.Params.Config(u.ID.Seed) }
+
+// Plan lists the units of a study's points, configuration by configuration
+// and fold by fold, each configuration once however many axes show it.
+func Plan(h Header, points []study.Point) []Unit {
+	var units []Unit
+	seen := map[string]bool{}
+	for i := range points {
+		key := points[i].Params.Key()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		for f := range h.Folds {
+			units = append(units, Unit{ID: h.unitID(key, f), Point: &points[i]})
+		}
+	}
+	return units
+}
+
+func (h Header) unitID(key string, fold int) UnitID {
+	return UnitID{key, fold, h.Split, UnitSeed(h.Seed, key, fold), h.DataSHA, h.Engine}
+}
+
+// Assemble builds a StudyResult from a study's header and points and the
+// units found (by ID; absent units are missing folds).
+func Assemble(h Header, points []study.Point, units map[UnitID]UnitResult) StudyResult {
+	r := StudyResult{Name: h.Name, Folds: h.Folds, Epochs: h.Epochs, Seed: h.Seed,
+		TotalSeconds: h.WallSeconds, UnitsRun: h.UnitsRun, UnitsReused: h.UnitsReused, UnitsTotal: len(Plan(h, points))}
+	for _, pt := range points {
+		var us []UnitResult
+		for f := range h.Folds {
+			if u, ok := units[h.unitID(pt.Params.Key(), f)]; ok {
+				us = append(us, u)
+			}
+		}
+		r.Configs = append(r.Configs, Summarize(pt, us))
+	}
+	setRanks(r.Configs)
+	return r
+}

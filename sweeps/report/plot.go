@@ -1,0 +1,243 @@
+package report
+
+import (
+	"bytes"
+	"image/color"
+	"math"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+)
+
+// plotDPI renders plots at 1.5× the CSS pixel density so they stay sharp
+// on high-density screens.
+const plotDPI = 144
+
+var (
+	meanColor = color.RGBA{R: 0x1f, G: 0x5f, B: 0xa8, A: 0xff} // mean accuracy dots and bars
+	bestColor = color.RGBA{R: 0x1a, G: 0x9c, B: 0x3a, A: 0xff} // the best configuration's dot
+	foldColor = color.RGBA{R: 0x88, G: 0x88, B: 0x88, A: 0xff} // single folds
+)
+
+// newPlot returns a plot with sans-serif text, a grid and axis labels.
+func NewPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	for _, f := range []*draw.TextStyle{&p.Title.TextStyle, &p.X.Label.TextStyle, &p.Y.Label.TextStyle,
+		&p.X.Tick.Label, &p.Y.Tick.Label, &p.Legend.TextStyle} {
+		f.Font.Variant = "Sans"
+	}
+	p.Title.Padding = vg.Points(6)
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// meanStdPoints holds the mean accuracy dots and their ± std bars.
+type meanStdPoints struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+// accuracyPlot draws the mean accuracy of each configuration over its
+// folds (one category per configuration, labelled by labels) with ± std
+// bars, the single folds as small grey circles beside it and the best
+// configuration (index into configs; -1 for none) in green. Unscored
+// configurations keep their category but draw nothing.
+func accuracyPlot(title, xLabel string, labels []string, configs []sweeps.ConfigResult, folds, best int) (*plot.Plot, error) {
+	p := NewPlot(title, xLabel, "held-out accuracy")
+	var means, bestMean meanStdPoints
+	var foldPts plotter.XYs
+	for i, c := range configs {
+		for _, s := range foldScores(c, folds) {
+			if !math.IsNaN(s) && !math.IsInf(s, 0) {
+				foldPts = append(foldPts, plotter.XY{X: float64(i) + 0.18, Y: s})
+			}
+		}
+		m := score(c)
+		if math.IsNaN(m) {
+			continue
+		}
+		target := &means
+		if i == best {
+			target = &bestMean
+		}
+		target.XYs = append(target.XYs, plotter.XY{X: float64(i), Y: m})
+		target.YErrors = append(target.YErrors, struct{ Low, High float64 }{c.StdAccuracy, c.StdAccuracy})
+	}
+	if len(foldPts) > 0 {
+		s, err := plotter.NewScatter(foldPts)
+		if err != nil {
+			return nil, err
+		}
+		s.GlyphStyle = draw.GlyphStyle{Color: foldColor, Radius: vg.Points(2.2), Shape: draw.RingGlyph{}}
+		p.Add(s)
+	}
+	for _, pts := range []struct {
+		Points meanStdPoints
+		color  color.Color
+	}{{means, meanColor}, {bestMean, bestColor}} {
+		if len(pts.Points.XYs) == 0 {
+			continue
+		}
+		bars, err := plotter.NewYErrorBars(pts.Points)
+		if err != nil {
+			return nil, err
+		}
+		bars.LineStyle.Color, bars.LineStyle.Width, bars.CapWidth = pts.color, vg.Points(1.2), vg.Points(8)
+		dots, err := plotter.NewScatter(pts.Points.XYs)
+		if err != nil {
+			return nil, err
+		}
+		dots.GlyphStyle = draw.GlyphStyle{Color: pts.color, Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
+		p.Add(bars, dots)
+	}
+	p.NominalX(labels...)
+	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, pt := range foldPts {
+		lo, hi = min(lo, pt.Y), max(hi, pt.Y)
+	}
+	for _, pts := range []meanStdPoints{means, bestMean} {
+		for i, pt := range pts.XYs {
+			lo, hi = min(lo, pt.Y-pts.YErrors[i].Low), max(hi, pt.Y+pts.YErrors[i].High)
+		}
+	}
+	PadY(p, lo, hi)
+	if longLabels(labels) {
+		p.X.Tick.Label.Rotation = math.Pi / 6
+		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
+	}
+	return p, nil
+}
+
+// longLabels reports category labels too long to sit side by side.
+func longLabels(labels []string) bool {
+	n := 0
+	for _, l := range labels {
+		n = max(n, len([]rune(l)))
+	}
+	return n*len(labels) > 60
+}
+
+// curve is one line of a learning-curve plot.
+type Curve struct {
+	Label  string
+	Points plotter.XYs // (epoch, value)
+}
+
+// meanCurve averages field over units epoch by epoch, each epoch over the
+// units that reached it with a finite value (a diverged unit stops early).
+func meanCurve(units []sweeps.UnitResult, field func(engine.EpochStats) float64) plotter.XYs {
+	var sum []float64
+	var n []int
+	for _, u := range units {
+		for _, e := range u.Epochs {
+			x := field(e)
+			if e.Epoch < 1 || math.IsNaN(x) || math.IsInf(x, 0) {
+				continue
+			}
+			for len(sum) < e.Epoch {
+				sum, n = append(sum, 0), append(n, 0)
+			}
+			sum[e.Epoch-1] += x
+			n[e.Epoch-1]++
+		}
+	}
+	var pts plotter.XYs
+	for i := range sum {
+		if n[i] > 0 {
+			pts = append(pts, plotter.XY{X: float64(i + 1), Y: sum[i] / float64(n[i])})
+		}
+	}
+	return pts
+}
+
+// curvesPlot draws learning curves against the epoch, one colour per
+// curve; nil when no curve has a point. The y axis turns logarithmic when
+// the values span more than two decades (a loss blowing up before it
+// diverges). legendTop puts the legend top right, else bottom right.
+func CurvesPlot(title, yLabel string, curves []Curve, legendTop bool) (*plot.Plot, error) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, c := range curves {
+		for _, pt := range c.Points {
+			lo, hi = min(lo, pt.Y), max(hi, pt.Y)
+		}
+	}
+	if lo > hi {
+		return nil, nil
+	}
+	p := NewPlot(title, "epoch", yLabel)
+	if lo > 0 && hi/lo > 100 {
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	} else {
+		PadY(p, lo, hi)
+	}
+	p.X.Tick.Marker = IntegerTicks{}
+	p.Legend.Top = legendTop
+	p.Legend.TextStyle.Font.Size = vg.Points(10)
+	for i, c := range curves {
+		if len(c.Points) == 0 {
+			continue
+		}
+		line, dots, err := plotter.NewLinePoints(c.Points)
+		if err != nil {
+			return nil, err
+		}
+		line.Color, line.Width, line.Dashes = plotutil.Color(i), vg.Points(1.6), plotutil.Dashes(i/len(plotutil.DefaultColors))
+		dots.GlyphStyle = draw.GlyphStyle{Color: plotutil.Color(i), Radius: vg.Points(2.2), Shape: plotutil.Shape(i)}
+		p.Add(line, dots)
+		p.Legend.Add(c.Label, line, dots)
+	}
+	return p, nil
+}
+
+// padY sets the y range to [lo, hi] widened by 6% each side (0.005 when
+// lo = hi), so no point sits on the frame; nothing when there is no data.
+func PadY(p *plot.Plot, lo, hi float64) {
+	if lo > hi {
+		return
+	}
+	pad := 0.06 * (hi - lo)
+	if pad == 0 {
+		pad = 0.005
+	}
+	p.Y.Min, p.Y.Max = lo-pad, hi+pad
+}
+
+// integerTicks labels whole epochs only, at most about ten of them.
+type IntegerTicks struct{}
+
+func (IntegerTicks) Ticks(lo, hi float64) []plot.Tick {
+	step := max(1, int(math.Ceil((hi-lo)/10)))
+	var ticks []plot.Tick
+	for e := int(math.Ceil(lo)); float64(e) <= hi; e += step {
+		ticks = append(ticks, plot.Tick{Value: float64(e), Label: strconv.Itoa(e)})
+	}
+	return ticks
+}
+
+// renderPNG draws p on a w×h canvas and encodes it as PNG.
+func RenderPNG(p *plot.Plot, w, h vg.Length) ([]byte, error) {
+	return DrawPNG(w, h, p.Draw)
+}
+
+// drawPNG encodes as PNG what paint draws on a w×h canvas.
+func DrawPNG(w, h vg.Length, paint func(draw.Canvas)) ([]byte, error) {
+	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(plotDPI))
+	paint(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

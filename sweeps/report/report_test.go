@@ -1,0 +1,183 @@
+package report
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/report/reporttest"
+)
+
+func readReport(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, ReportHTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestReportHTMLAxisStudy(t *testing.T) {
+	page := readReport(t, writeReport(t, axisStudy()))
+	for _, want := range []string{
+		"<title>Study demo-axes</title>",
+		`<section id="axis-1">`, "<h2>Axis lr</h2>",
+		`<section id="axis-2">`, "<h2>Axis hidden</h2>",
+		`<p class="best-line">best lr = 0.01: accuracy 0.9750 ± 0.0041</p>`,
+		`<p class="best-line">best hidden = [256,128]: accuracy 0.9820 ± 0.0022</p>`,
+		`<tr class="best"><td>0.01</td><td>0.9750 ± 0.0041</td><td>0.0900</td><td>33.0</td><td></td></tr>`,
+		`<tr class="bad"><td>1</td><td>0.6400 ± 0.3819</td><td>inf</td><td>33.0</td><td>diverged 1/3</td></tr>`,
+		"<dt>units</dt><dd>18 (15 trained by this run, 3 reused)</dd>",
+		"<dt>total time</dt><dd>2m05s</dd>",
+		// 17 units × 4 epochs × 1000 samples + the diverged unit's 1 epoch, over 6 × 33 s.
+		"<dt>training throughput</dt><dd>348 samples/s",
+		"<li>lr=1 fold 1: diverged at epoch 2, step 7</li>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	// Per axis: accuracy by value, validation accuracy curves, training loss curves.
+	if n := reporttest.CheckImages(t, page); n != 6 {
+		t.Errorf("%d images, want 6", n)
+	}
+	if strings.Contains(page, "http://") || strings.Contains(page, "https://") || strings.Contains(page, "<script") {
+		t.Error("report.html is not self-contained")
+	}
+}
+
+func TestReportHTMLRankedStudy(t *testing.T) {
+	page := readReport(t, writeReport(t, gridStudy()))
+	for _, want := range []string{
+		`<section id="ranked">`,
+		"<th>rank</th><th>lr</th><th>batch</th>",
+		`<tr class="best"><td>1</td><td>0.01</td><td>128</td><td>0.9800 ± 0.0000</td>`,
+		`<tr class="bad"><td>4</td><td>0.1</td><td>128</td>`,
+		"Shared by every configuration: hidden=[128], activation=relu",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	if n := reporttest.CheckImages(t, page); n != 3 {
+		t.Errorf("%d images, want 3 (top configurations, validation accuracy, training loss)", n)
+	}
+}
+
+func TestReportHTMLWithoutValidationCurves(t *testing.T) {
+	r := gridStudy()
+	for i := range r.Configs {
+		for j := range r.Configs[i].Units {
+			r.Configs[i].Units[j].Epochs = nil
+		}
+	}
+	if n := reporttest.CheckImages(t, readReport(t, writeReport(t, r))); n != 1 {
+		t.Errorf("%d images, want only the accuracy plot when no unit has epochs", n)
+	}
+}
+
+// leftovers lists the files in dir other than the report's.
+func leftovers(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		switch e.Name() {
+		case ResultsCSVFile, ResultsJSONFile, ReportHTMLFile:
+		default:
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+func TestWriteReportReplacesFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "report") // created on demand
+	if err := WriteReport(dir, axisStudy()); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReport(dir, gridStudy()); err != nil {
+		t.Fatal(err)
+	}
+	if page := readReport(t, dir); !strings.Contains(page, "demo-grid") || strings.Contains(page, "demo-axes") {
+		t.Error("second report did not replace the first")
+	}
+	if extra := leftovers(t, dir); extra != nil {
+		t.Errorf("temporary files left: %v", extra)
+	}
+	for _, name := range []string{ResultsCSVFile, ResultsJSONFile, ReportHTMLFile} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: %v %v", name, fi.Mode(), err)
+		}
+	}
+}
+
+func TestWriteReportBadInputWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteReport(dir, sweeps.StudyResult{Name: "empty"}); err == nil {
+		t.Error("empty study: no error")
+	}
+	if err := WriteReport("", gridStudy()); err == nil {
+		t.Error("empty directory name: no error")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("bad input wrote %v", entries)
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.txt")
+	if err := os.WriteFile(path, []byte("old contents, longer than the new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(path, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "new" {
+		t.Errorf("contents %q, want %q", got, "new")
+	}
+
+	// A rename that fails (the target is a non-empty directory) leaves the
+	// target as it was and no temporary file behind.
+	target := filepath.Join(dir, "busy")
+	if err := os.MkdirAll(filepath.Join(target, "child"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(target, []byte("x")); err == nil || !strings.Contains(err.Error(), "busy") {
+		t.Errorf("rename over a directory: err = %v", err)
+	}
+	if fi, err := os.Stat(target); err != nil || !fi.IsDir() {
+		t.Errorf("target damaged: %v %v", fi, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("directory holds %v, want f.txt and busy only", entries)
+	}
+
+	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x")); err == nil {
+		t.Error("missing directory: no error")
+	}
+}
+
+var reportDemo = flag.String("report-demo", "", "also write the synthetic studies' reports to this directory (axis study) and its grid/ subdirectory")
+
+// TestReportDemo renders the fixtures for people to look at:
+// go test ./sweeps -run TestReportDemo -report-demo=/tmp/report-demo
+func TestReportDemo(t *testing.T) {
+	if *reportDemo == "" {
+		t.Skip("no -report-demo directory")
+	}
+	if err := WriteReport(*reportDemo, axisStudy()); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReport(filepath.Join(*reportDemo, "grid"), gridStudy()); err != nil {
+		t.Fatal(err)
+	}
+}

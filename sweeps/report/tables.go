@@ -1,0 +1,177 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+)
+
+// table is a result table as the text and HTML outputs show it.
+// Table is a table of text cells, shown as text on stdout and as HTML in
+// a report.
+type Table struct {
+	Header []string
+	Rows   []TableRow
+}
+
+// TableRow is one row of a Table.
+type TableRow struct {
+	Cells []string
+	Best  bool // best value of its axis, or rank 1: highlighted
+	Bad   bool // some unit diverged, failed or is missing: flagged
+}
+
+// resultHeader names the columns resultCells fills.
+var resultHeader = []string{"accuracy", "val loss", "seconds", "status"}
+
+// resultCells are the columns every table shows of a configuration: mean
+// accuracy ± std over folds, mean validation loss, training seconds, status.
+func (v *studyView) resultCells(c sweeps.ConfigResult) []string {
+	return []string{formatAccuracy(c), formatLoss(c.MeanValLoss, scored(c)), formatSeconds(c.Seconds), status(c, v.folds)}
+}
+
+func (v *studyView) row(i int, first []string, best bool) TableRow {
+	c := v.r.Configs[i]
+	return TableRow{Cells: append(first, v.resultCells(c)...), Best: best, Bad: status(c, v.folds) != ""}
+}
+
+// axisTable shows one axis: a row per value in study order.
+func (v *studyView) axisTable(a axisView) Table {
+	t := Table{Header: append([]string{"value"}, resultHeader...)}
+	for _, i := range a.configs {
+		t.Rows = append(t.Rows, v.row(i, []string{v.r.Configs[i].Value}, i == a.Best))
+	}
+	return t
+}
+
+// rankedTable shows every configuration ranked by mean accuracy, with a
+// column per config key that varies.
+func (v *studyView) rankedTable() Table {
+	t := Table{Header: []string{"rank"}}
+	for _, k := range v.varying {
+		t.Header = append(t.Header, v.keys[k])
+	}
+	t.Header = append(t.Header, resultHeader...)
+	for _, i := range v.byRank() {
+		first := []string{strconv.Itoa(v.ranks[i])}
+		for _, k := range v.varying {
+			first = append(first, v.values[i][k].text)
+		}
+		t.Rows = append(t.Rows, v.row(i, first, v.ranks[i] == 1 && !math.IsNaN(score(v.r.Configs[i]))))
+	}
+	return t
+}
+
+// bestLine names an axis's best value: "best lr = 0.01: accuracy 0.9755 ± 0.0008".
+func (v *studyView) bestLine(a axisView) string {
+	if a.Best < 0 {
+		return "best " + axisName(a.name) + ": none (no fold was scored)"
+	}
+	c := v.r.Configs[a.Best]
+	return fmt.Sprintf("best %s = %s: accuracy %s", axisName(a.name), c.Value, formatAccuracy(c))
+}
+
+// summaryLine is the study in one line.
+func (v *studyView) summaryLine() string {
+	r := v.r
+	return fmt.Sprintf("study %q: %d configurations × %d folds, %d epochs, %d units (%d trained, %d reused), %s",
+		r.Name, len(r.Configs), v.folds, r.Epochs, r.UnitsTotal, r.UnitsRun, r.UnitsReused, FormatDuration(r.TotalSeconds))
+}
+
+// WriteTables prints a study's results as aligned text: for a one-axis
+// study a table per axis (value → accuracy mean ± std over folds, val loss,
+// seconds; the best value marked *), otherwise one table of all
+// configurations ranked by mean accuracy with the varying keys as columns.
+// Units that diverged or failed are listed after the tables.
+func WriteTables(w io.Writer, r sweeps.StudyResult) error {
+	v, err := newStudyView(r)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, v.summaryLine())
+	if v.axes != nil {
+		for _, a := range v.axes {
+			fmt.Fprintf(tw, "\naxis %s\n", axisName(a.name))
+			WriteTextTable(tw, v.axisTable(a))
+			fmt.Fprintln(tw, v.bestLine(a))
+		}
+	} else {
+		fmt.Fprintln(tw, "\nconfigurations ranked by mean accuracy")
+		WriteTextTable(tw, v.rankedTable())
+	}
+	if problems := v.problems(); len(problems) > 0 {
+		fmt.Fprintln(tw, "\nunits that diverged or failed:")
+		for _, p := range problems {
+			fmt.Fprintln(tw, "  "+p)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = w.Write(TrimLines(buf.String()))
+	return err
+}
+
+// trimLines drops the trailing blanks of every line (tabwriter pads empty
+// last cells).
+func TrimLines(s string) []byte {
+	var out bytes.Buffer
+	for line := range strings.Lines(s) {
+		out.WriteString(strings.TrimRight(line, " \n") + "\n")
+	}
+	return out.Bytes()
+}
+
+// writeTextTable writes t as tab-separated cells for tw to align, best rows
+// marked with a leading *.
+func WriteTextTable(tw *tabwriter.Writer, t Table) {
+	fmt.Fprintln(tw, " \t"+strings.Join(t.Header, "\t"))
+	for _, row := range t.Rows {
+		mark := " "
+		if row.Best {
+			mark = "*"
+		}
+		fmt.Fprintln(tw, mark+"\t"+strings.Join(row.Cells, "\t"))
+	}
+}
+
+// formatAccuracy is "mean ± std" over folds to 4 decimals, "—" when unscored.
+func formatAccuracy(c sweeps.ConfigResult) string {
+	if math.IsNaN(score(c)) {
+		return "—"
+	}
+	return fmt.Sprintf("%.4f ± %.4f", c.MeanAccuracy, c.StdAccuracy)
+}
+
+// formatLoss is a loss to 4 decimals, "—" when unscored, "inf" when it
+// overflowed.
+func formatLoss(loss float64, scored bool) string {
+	switch {
+	case !scored || math.IsNaN(loss):
+		return "—"
+	case math.IsInf(loss, 0):
+		return "inf"
+	}
+	return fmt.Sprintf("%.4f", loss)
+}
+
+func formatSeconds(s float64) string { return fmt.Sprintf("%.1f", s) }
+
+// formatDuration is a wall time for people: "42.0 s", "12m05s", "3h07m".
+func FormatDuration(s float64) string {
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%.1f s", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", int(s)/60, int(s)%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(s)/3600, int(s)%3600/60)
+}

@@ -1,0 +1,118 @@
+package scheduler
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+)
+
+// killChildEnv makes the test binary, re-executed by TestKillAndResume, run
+// killStudy into the directory it names instead of testing.
+const killChildEnv = "MLPSWEEP_SWEEPS_KILL_CHILD"
+
+// killStudy has 8 configs × 3 folds = 24 units.
+const killStudy = `
+name: kill
+folds: 3
+epochs: 3
+seed: 3
+base: {hidden: [48], batch: 8}
+axes:
+  - {name: lr, key: lr, values: [0.001, 0.0015, 0.002, 0.0025, 0.003, 0.0035, 0.004, 0.0045]}
+`
+
+const killWorkers = 2
+
+func killData() *datasets.Dataset { return datasets.Blobs(1500, 20, 4) }
+
+// runKillChild is the child's side: run the study, print one line per unit
+// stored, then the counts.
+func runKillChild(t *testing.T, dir string) {
+	r, err := RunStudy(context.Background(), parse(t, killStudy), killData(), Options{Dir: dir, Workers: killWorkers,
+		Progress: func(e Event) {
+			if e.Kind == UnitDone {
+				fmt.Println("unit-done")
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("finished run=%d reused=%d\n", r.UnitsRun, r.UnitsReused)
+}
+
+// TestKillAndResume SIGKILLs a sweep in a child process after a few units,
+// then runs it again: every unit stored before the kill is reused, only the
+// others (those in flight included) are trained, and the results equal an
+// uninterrupted run's.
+func TestKillAndResume(t *testing.T) {
+	if dir := os.Getenv(killChildEnv); dir != "" {
+		runKillChild(t, dir)
+		return
+	}
+	dir := t.TempDir()
+	child := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestKillAndResume$", "-test.count=1")
+		cmd.Env = append(os.Environ(), killChildEnv+"="+dir)
+		cmd.Stderr = os.Stderr
+		return cmd
+	}
+
+	cmd := child()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for sc := bufio.NewScanner(out); sc.Scan(); {
+		if sc.Text() == "unit-done" {
+			if seen++; seen == 3 {
+				cmd.Process.Kill() // SIGKILL: no cleanup of any kind
+				break
+			}
+		}
+	}
+	cmd.Wait()
+	if seen < 3 {
+		t.Fatalf("child stopped after %d units", seen)
+	}
+
+	states := unitStates(t, dir)
+	stored := states["done"]
+	if stored < seen || stored >= 24 || states["running"] > killWorkers || states["failed"] != 0 {
+		t.Fatalf("after the kill: %v (saw %d units done); want ≥ %d and < 24 done, ≤ %d running", states, seen, seen, killWorkers)
+	}
+
+	t.Logf("killed with %d units stored, %d in flight", stored, states["running"])
+	resumed, err := child().Output()
+	if err != nil {
+		t.Fatalf("resumed child: %v", err)
+	}
+	var trained, reused int
+	for _, line := range strings.Split(string(resumed), "\n") {
+		if strings.HasPrefix(line, "finished") {
+			fmt.Sscanf(line, "finished run=%d reused=%d", &trained, &reused)
+		}
+	}
+	if reused != stored || trained != 24-stored {
+		t.Errorf("resume reused %d and trained %d units; want the %d stored reused and %d trained", reused, trained, stored, 24-stored)
+	}
+
+	got, err := store.LoadStudy(dir, "kill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := run(t, parse(t, killStudy), killData(), t.TempDir(), killWorkers)
+	if !sameBits(numbers(got), numbers(ref)) {
+		t.Error("killed and resumed study differs from an uninterrupted run")
+	}
+}

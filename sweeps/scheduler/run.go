@@ -1,0 +1,233 @@
+// Package scheduler trains a study's work units, (configuration, fold)
+// pairs, on a pool of workers and commits each finished unit to the store,
+// so that a study resumes after any stop. RunStudy runs a cross-validated
+// study; Run runs any plan of units with its own train-and-score function
+// (the depth study's, for one); CrossValidate trains one configuration on
+// every fold without storing anything (mlpsweep train --folds).
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// ErrInterrupted is returned (wrapped) by Run when its context is cancelled:
+// finished units are stored, units in flight are not, and running the same
+// study again resumes.
+var ErrInterrupted = errors.New("sweep interrupted")
+
+// Options control Run.
+type Options struct {
+	Dir     string // output directory holding mlpsweep.db (created if needed)
+	Workers int    // units trained at once, and cores used; 0 means runtime.NumCPU()
+	Curves  bool   // also score the held-out fold after every epoch (learning curves; ~15% slower)
+
+	// Progress, if set, is called on every event, one call at a time.
+	Progress func(Event)
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+const (
+	Planned   EventKind = iota // the units are known: Status.UnitsTotal, UnitsReused, UnitsToRun
+	UnitStart                  // a unit started (Point, Fold, Threads)
+	EpochDone                  // a unit finished an epoch (Point, Fold, Epoch)
+	UnitDone                   // a unit's result is stored (Point, Fold, Unit)
+)
+
+// Event is one progress report of Run.
+type Event struct {
+	Kind    EventKind
+	Point   *study.Point // the unit's configuration (the first point with its key)
+	Fold    int
+	Threads int               // UnitStart: GEMM threads the unit uses
+	Epoch   engine.EpochStats // EpochDone
+	Unit    sweeps.UnitResult // UnitDone
+	Status  Status
+}
+
+// Status counts a run's progress at the time of an event.
+type Status struct {
+	UnitsTotal   int           // distinct units of the study
+	UnitsReused  int           // found finished in the store
+	UnitsToRun   int           // to train in this run
+	UnitsDone    int           // trained and stored by this run
+	UnitsRunning int           // in flight
+	WorkToRun    int64         // training work of the units to run: Σ epochs × rows × multiply-adds per row
+	WorkDone     int64         // of which done by this run (abandoned units included), for ETAs
+	Samples      int64         // training samples processed by this run
+	Elapsed      time.Duration // since the run started
+}
+
+// Plan is what Run trains: a study's header and points, the order of its
+// units, how to train one, and what an epoch of one costs.
+type Plan struct {
+	Header sweeps.Header
+	Points []study.Point
+	Units  []sweeps.Unit // every unit of the study, in the order to train them
+	Train  TrainFunc
+	// EpochWork is the multiply-adds of one training epoch of a unit, and
+	// EpochRows its training rows, for progress and ETAs.
+	EpochWork func(sweeps.Unit) int64
+	EpochRows func(sweeps.Unit) int
+}
+
+// RunStudy trains every unit of study s on data (KFold cross-validation)
+// that the store in opt.Dir does not already hold, storing each as it
+// finishes, and returns the study's results. Configurations that appear on
+// several axes train once. Each unit's seed comes from sweeps.UnitSeed, so
+// results do not depend on the worker count or order. When ctx is
+// cancelled, RunStudy returns what is finished and an error wrapping
+// ErrInterrupted.
+func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt Options) (sweeps.StudyResult, error) {
+	if len(s.Points) == 0 {
+		return sweeps.StudyResult{}, fmt.Errorf("study %s has no configurations", s.Name)
+	}
+	if s.Seed < 0 || s.Seed > math.MaxUint32 {
+		return sweeps.StudyResult{}, fmt.Errorf("study %s: seed %d is not a KFold random_state in [0, 2³²)", s.Name, s.Seed)
+	}
+	folds, err := datasets.KFold(data.N, s.Folds, uint32(s.Seed))
+	if err != nil {
+		return sweeps.StudyResult{}, err
+	}
+	h := sweeps.Header{
+		Name: s.Name, Folds: s.Folds, Epochs: s.Base.Epochs(), Seed: s.Seed,
+		Split: sweeps.KFoldSplit(s.Folds, s.Seed),
+		Data:  fmt.Sprintf("%s (%d rows)", data.Name, data.N), DataSHA: data.Fingerprint(), Engine: sweeps.EngineID(),
+	}
+	rows := func(u sweeps.Unit) int { return len(folds[u.ID.Fold].Train) }
+	return Run(ctx, Plan{
+		Header: h, Points: s.Points, Units: sweeps.Plan(h, s.Points),
+		Train:     FoldTrainer(data, folds, opt.Curves),
+		EpochRows: rows,
+		EpochWork: func(u sweeps.Unit) int64 {
+			return MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows(u))
+		},
+	}, opt)
+}
+
+// Run trains every unit of plan that the store in opt.Dir does not already
+// hold as done, storing each as it finishes, and returns the study's
+// results. When ctx is cancelled, Run returns what is finished and an error
+// wrapping ErrInterrupted.
+func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error) {
+	started := time.Now()
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	h := plan.Header
+	st, err := store.Open(opt.Dir)
+	if err != nil {
+		return sweeps.StudyResult{}, err
+	}
+	defer st.Close()
+	if err := st.SaveStudy(h, plan.Points); err != nil {
+		return sweeps.StudyResult{}, err
+	}
+
+	// Every unit, reused when stored as done.
+	results := map[sweeps.UnitID]sweeps.UnitResult{}
+	var todo []sweeps.Unit
+	var status Status
+	for _, u := range plan.Units {
+		r, state, err := st.Unit(u.ID)
+		if err != nil {
+			return sweeps.StudyResult{}, err
+		}
+		status.UnitsTotal++
+		if state == "done" {
+			r.Reused = true
+			results[u.ID] = r
+			status.UnitsReused++
+			continue
+		}
+		todo = append(todo, u)
+		status.WorkToRun += int64(u.Point.Params.Epochs()) * plan.EpochWork(u)
+	}
+	status.UnitsToRun = len(todo)
+
+	var mu sync.Mutex // guards results, status and Progress calls
+	report := func(e Event) {
+		e.Status = status
+		e.Status.Elapsed = time.Since(started)
+		if opt.Progress != nil {
+			opt.Progress(e)
+		}
+	}
+	report(Event{Kind: Planned})
+	p := &pool{
+		workers: workers, train: plan.Train,
+		start: func(u sweeps.Unit, threads int) error {
+			if err := st.MarkRunning(u.ID, h.Name); err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			status.UnitsRunning++
+			report(Event{Kind: UnitStart, Point: u.Point, Fold: u.ID.Fold, Threads: threads})
+			return nil
+		},
+		epoch: func(u sweeps.Unit, e engine.EpochStats) {
+			mu.Lock()
+			defer mu.Unlock()
+			status.WorkDone += plan.EpochWork(u)
+			status.Samples += int64(plan.EpochRows(u))
+			report(Event{Kind: EpochDone, Point: u.Point, Fold: u.ID.Fold, Epoch: e})
+		},
+		done: func(u sweeps.Unit, r sweeps.UnitResult) error {
+			if err := st.SaveUnit(u.ID, h.Name, r); err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			results[u.ID] = r
+			status.UnitsRunning--
+			status.UnitsDone++
+			// A diverged unit stops early: count its remaining epochs as done.
+			status.WorkDone += int64(u.Point.Params.Epochs()-len(r.Epochs)) * plan.EpochWork(u)
+			report(Event{Kind: UnitDone, Point: u.Point, Fold: u.ID.Fold, Unit: r})
+			return nil
+		},
+	}
+	runErr := p.run(ctx, todo)
+	wall := time.Since(started).Seconds()
+
+	mu.Lock()
+	defer mu.Unlock()
+	h.WallSeconds, h.UnitsRun, h.UnitsReused = wall, status.UnitsDone, status.UnitsReused
+	r := sweeps.Assemble(h, plan.Points, results)
+	if err := st.FinishRun(h.Name, wall, status.UnitsDone, status.UnitsReused); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil && ctx.Err() != nil {
+		return r, fmt.Errorf("%w after %d of %d units (%d in flight abandoned); run the same command again to resume: %w",
+			ErrInterrupted, status.UnitsDone+status.UnitsReused, status.UnitsTotal, status.UnitsRunning, ctx.Err())
+	}
+	return r, runErr
+}
+
+// MACsPerRow is the multiply-adds of the Dense layers of a network with
+// the given hidden widths for one row: it weighs units for ETAs (a
+// 512-256-128 unit costs about 6 times a 128 one).
+func MACsPerRow(hidden []int, features, classes int) int64 {
+	var macs int64
+	in := features
+	for _, h := range hidden {
+		macs += int64(in) * int64(h)
+		in = h
+	}
+	return macs + int64(in)*int64(classes)
+}

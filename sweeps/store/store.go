@@ -1,0 +1,328 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// DBName is the database file a sweep keeps in its output directory.
+const DBName = "mlpsweep.db"
+
+// schema: units are content-addressed by unitID, so any study in the
+// directory reuses any other's finished units; a study lists its configs.
+const schema = `
+CREATE TABLE IF NOT EXISTS study (
+	name           TEXT PRIMARY KEY,
+	folds          INTEGER NOT NULL,
+	epochs         INTEGER NOT NULL,
+	seed           INTEGER NOT NULL,
+	split          TEXT NOT NULL,    -- how folds were drawn, e.g. "kfold k=4 seed=42"
+	data           TEXT NOT NULL,    -- data set name and rows
+	data_sha256    TEXT NOT NULL,
+	engine_version TEXT NOT NULL,
+	wall_seconds   REAL NOT NULL,    -- summed over every invocation
+	units_run      INTEGER NOT NULL, -- by the last invocation
+	units_reused   INTEGER NOT NULL, -- by the last invocation
+	updated        INTEGER NOT NULL  -- unix nanoseconds of the last invocation
+);
+CREATE TABLE IF NOT EXISTS configs (
+	study    TEXT NOT NULL,
+	position INTEGER NOT NULL,
+	axis     TEXT NOT NULL,
+	value    TEXT NOT NULL,
+	key      TEXT NOT NULL,
+	params   TEXT NOT NULL, -- normalized engine.Config, JSON
+	PRIMARY KEY (study, position)
+);
+CREATE TABLE IF NOT EXISTS units (
+	key            TEXT NOT NULL,
+	fold           INTEGER NOT NULL,
+	split          TEXT NOT NULL,
+	seed           INTEGER NOT NULL,
+	data_sha256    TEXT NOT NULL,
+	engine_version TEXT NOT NULL,
+	state          TEXT NOT NULL, -- running (or interrupted), done, failed
+	accuracy       REAL,
+	val_loss       REAL,          -- NULL when NaN
+	diverged       INTEGER NOT NULL DEFAULT 0,
+	error          TEXT NOT NULL DEFAULT '',
+	epochs         TEXT NOT NULL DEFAULT '[]', -- per-epoch metrics, JSON
+	seconds        REAL,
+	samples        INTEGER,
+	study          TEXT NOT NULL,  -- the study that last ran it
+	started        INTEGER,        -- unix nanoseconds
+	finished       INTEGER,
+	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version)
+);`
+
+// Store is a sweep output directory's database.
+type Store struct{ db *sql.DB }
+
+// Open opens (creating if needed) dir/mlpsweep.db in WAL mode.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	dsn := "file:" + filepath.Join(dir, DBName) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1) // one writer; units commit one at a time
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, DBName), err)
+	}
+	return &Store{db}, nil
+}
+
+func (s *Store) Close() error { return s.db.Close() }
+
+// SaveStudy records a study and its configurations, replacing what an
+// earlier invocation of the same name recorded.
+func (s *Store) SaveStudy(h sweeps.Header, points []study.Point) error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, err = tx.Exec(`INSERT INTO study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?)
+		ON CONFLICT (name) DO UPDATE SET folds = excluded.folds, epochs = excluded.epochs, seed = excluded.seed,
+			split = excluded.split, data = excluded.data, data_sha256 = excluded.data_sha256,
+			engine_version = excluded.engine_version, updated = excluded.updated`,
+		h.Name, h.Folds, h.Epochs, h.Seed, h.Split, h.Data, h.DataSHA, h.Engine, time.Now().UnixNano())
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`DELETE FROM configs WHERE study = ?`, h.Name); err != nil {
+		return err
+	}
+	for i, pt := range points {
+		params, err := json.Marshal(pt.Params)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`INSERT INTO configs (study, position, axis, value, key, params) VALUES (?, ?, ?, ?, ?, ?)`,
+			h.Name, i, pt.Axis, pt.Value, pt.Params.Key(), string(params)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// FinishRun adds an invocation's wall time and counts to the study.
+func (s *Store) FinishRun(name string, wall float64, run, reused int) error {
+	_, err := s.db.Exec(`UPDATE study SET wall_seconds = wall_seconds + ?, units_run = ?, units_reused = ?, updated = ? WHERE name = ?`,
+		wall, run, reused, time.Now().UnixNano(), name)
+	return err
+}
+
+// MarkRunning records that a unit has started, unless it is already finished.
+func (s *Store) MarkRunning(id sweeps.UnitID, study string) error {
+	_, err := s.db.Exec(`INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, study, started)
+		VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)
+		ON CONFLICT DO UPDATE SET state = 'running', study = excluded.study, started = excluded.started
+		WHERE state != 'done'`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano())
+	return err
+}
+
+// SaveUnit commits a unit's result in one transaction: state done, or
+// failed when it failed (see sweeps.UnitResult.Failed; failed units run
+// again on the next invocation).
+func (s *Store) SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error {
+	epochs, err := encodeEpochs(u.Epochs)
+	if err != nil {
+		return err
+	}
+	state := "done"
+	if u.Failed() {
+		state = "failed"
+	}
+	var valLoss any = u.ValLoss
+	if math.IsNaN(u.ValLoss) {
+		valLoss = nil
+	}
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, err = tx.Exec(`INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, seconds, samples, study, finished)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
+			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, seconds = excluded.seconds,
+			samples = excluded.samples, study = excluded.study, finished = excluded.finished`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, u.Diverged, u.Error,
+		epochs, u.Seconds, u.Samples, study, time.Now().UnixNano())
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Unit returns a stored unit and its state: "done", "failed" (with Error
+// set), or "" when it is not stored or has not finished.
+func (s *Store) Unit(id sweeps.UnitID) (u sweeps.UnitResult, state string, err error) {
+	var valLoss sql.NullFloat64
+	var epochs string
+	err = s.db.QueryRow(`SELECT state, accuracy, val_loss, diverged, error, epochs, seconds, samples FROM units
+		WHERE key = ? AND fold = ? AND split = ? AND seed = ? AND data_sha256 = ? AND engine_version = ? AND state != 'running'`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine).
+		Scan(&state, &u.Accuracy, &valLoss, &u.Diverged, &u.Error, &epochs, &u.Seconds, &u.Samples)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, "", nil
+	}
+	if err != nil {
+		return u, "", err
+	}
+	u.ValLoss = math.NaN()
+	if valLoss.Valid {
+		u.ValLoss = valLoss.Float64
+	}
+	if u.Epochs, err = decodeEpochs(epochs); err != nil {
+		return u, "", fmt.Errorf("unit %s fold %d: epochs: %w", id.Key, id.Fold, err)
+	}
+	u.Fold, u.EngineVer, u.DataSHA256 = id.Fold, id.Engine, id.Data
+	return u, state, nil
+}
+
+// Study reads a study's header and configurations; name "" means the study
+// run most recently.
+func (s *Store) Study(ctx context.Context, name string) (sweeps.Header, []study.Point, error) {
+	var h sweeps.Header
+	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused FROM study `
+	var row *sql.Row
+	if name == "" {
+		row = s.db.QueryRowContext(ctx, q+`ORDER BY updated DESC LIMIT 1`)
+	} else {
+		row = s.db.QueryRowContext(ctx, q+`WHERE name = ?`, name)
+	}
+	err := row.Scan(&h.Name, &h.Folds, &h.Epochs, &h.Seed, &h.Split, &h.Data, &h.DataSHA, &h.Engine, &h.WallSeconds, &h.UnitsRun, &h.UnitsReused)
+	if errors.Is(err, sql.ErrNoRows) {
+		if name == "" {
+			return h, nil, fmt.Errorf("no study recorded yet")
+		}
+		return h, nil, fmt.Errorf("no study named %q", name)
+	}
+	if err != nil {
+		return h, nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT axis, value, key, params FROM configs WHERE study = ? ORDER BY position`, h.Name)
+	if err != nil {
+		return h, nil, err
+	}
+	defer rows.Close()
+	var points []study.Point
+	for rows.Next() {
+		var pt study.Point
+		var key, params string
+		if err := rows.Scan(&pt.Axis, &pt.Value, &key, &params); err != nil {
+			return h, nil, err
+		}
+		if err := json.Unmarshal([]byte(params), &pt.Params); err != nil {
+			return h, nil, fmt.Errorf("config %s: %w", key, err)
+		}
+		if pt.Params.Key() != key {
+			return h, nil, fmt.Errorf("config %s: stored params hash to %s", key, pt.Params.Key())
+		}
+		points = append(points, pt)
+	}
+	return h, points, rows.Err()
+}
+
+// StudyNames lists the stored studies, most recent first.
+func (s *Store) StudyNames() ([]string, error) {
+	rows, err := s.db.Query(`SELECT name FROM study ORDER BY updated DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// LoadStudy reads a study from the database in dir (name "" means the
+// study run most recently), with every unit stored so far. TotalSeconds is
+// the wall time summed over all invocations; UnitsRun and UnitsReused are
+// the last invocation's counts.
+func LoadStudy(dir, name string) (sweeps.StudyResult, error) {
+	s, err := openExisting(dir)
+	if err != nil {
+		return sweeps.StudyResult{}, err
+	}
+	defer s.Close()
+	h, points, err := s.Study(context.Background(), name)
+	if err != nil {
+		return sweeps.StudyResult{}, fmt.Errorf("%s: %w", filepath.Join(dir, DBName), err)
+	}
+	units := map[sweeps.UnitID]sweeps.UnitResult{}
+	for _, u := range sweeps.Plan(h, points) {
+		res, state, err := s.Unit(u.ID)
+		if err != nil {
+			return sweeps.StudyResult{}, err
+		}
+		if state != "" {
+			units[u.ID] = res
+		}
+	}
+	return sweeps.Assemble(h, points, units), nil
+}
+
+// StudyNames lists the studies stored in dir, most recent first.
+func StudyNames(dir string) ([]string, error) {
+	s, err := openExisting(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.StudyNames()
+}
+
+// openExisting opens the database in dir, which must exist.
+func openExisting(dir string) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, DBName)); err != nil {
+		return nil, fmt.Errorf("no sweep database in %s: %w", dir, err)
+	}
+	return Open(dir)
+}
+
+// States counts the stored units by state (running, done, failed); a
+// running unit of a stopped study was in flight when it stopped.
+func (s *Store) States() (map[string]int, error) {
+	rows, err := s.db.Query(`SELECT state, count(*) FROM units GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	states := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		states[state] = n
+	}
+	return states, rows.Err()
+}

@@ -1,0 +1,96 @@
+package study
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+)
+
+// Params is a study's configuration: an engine.Config normalized once (see
+// engine.Config.Normalize) and without its seed, since every unit derives
+// its own. Params that train the same model (adam at lr 0 and at lr 0.001,
+// "HeNormal" and "he_normal") are equal and share a Key. Its JSON is the
+// config's JSON without the seed; decoding normalizes again. The zero
+// Params is not valid: make one with NewParams.
+type Params struct {
+	cfg engine.Config // normalized, Seed 0
+	key string        // content hash of cfg
+}
+
+// NewParams normalizes c and drops its seed, or says why c does not
+// normalize.
+func NewParams(c engine.Config) (Params, error) {
+	n, err := c.Normalize()
+	if err != nil {
+		return Params{}, err
+	}
+	n.Seed = 0
+	b, err := json.Marshal(n)
+	if err != nil { // a normalized config holds only finite numbers
+		return Params{}, err
+	}
+	sum := sha256.Sum256(b)
+	return Params{cfg: n, key: hex.EncodeToString(sum[:16])}, nil
+}
+
+// Key is the content hash of the configuration: the first 16 bytes of the
+// SHA-256 of its normalized JSON without the seed, in hex.
+func (p Params) Key() string { return p.key }
+
+// Config returns the configuration with the given seed (a copy: the caller
+// may change it).
+func (p Params) Config(seed int64) engine.Config {
+	c := p.cfg
+	c.Hidden = slices.Clone(c.Hidden)
+	c.Seed = seed
+	return c
+}
+
+// Hidden is the configuration's hidden layer widths (do not modify).
+func (p Params) Hidden() []int { return p.cfg.Hidden }
+
+// Epochs is the configuration's number of training epochs.
+func (p Params) Epochs() int { return p.cfg.Epochs }
+
+// MarshalJSON writes the configuration's keys without the seed.
+func (p Params) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(p.cfg)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "seed")
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads a configuration and normalizes it.
+func (p *Params) UnmarshalJSON(b []byte) error {
+	var c engine.Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return err
+	}
+	n, err := NewParams(c)
+	if err != nil {
+		return fmt.Errorf("params: %w", err)
+	}
+	*p = n
+	return nil
+}
+
+// withEpochs is p training for epochs (≥ 1) epochs.
+func (p Params) withEpochs(epochs int) Params {
+	c := p.Config(0)
+	c.Epochs = epochs
+	n, err := NewParams(c)
+	if err != nil { // epochs ≥ 1 keeps a valid config valid
+		panic(err)
+	}
+	return n
+}

@@ -1,0 +1,378 @@
+package study
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+)
+
+// studyErrors parses src and returns its *StudyErrors (failing if it parses).
+func studyErrors(t *testing.T, src string) []*StudyError {
+	t.Helper()
+	_, err := ParseStudy([]byte(src), "study.yaml")
+	if err == nil {
+		t.Fatalf("study parsed without error:\n%s", src)
+	}
+	var out []*StudyError
+	for _, e := range unjoin(err) {
+		var se *StudyError
+		if !errors.As(e, &se) {
+			t.Fatalf("error %v is not a *StudyError", e)
+		}
+		out = append(out, se)
+	}
+	return out
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func TestStudyErrorsNameLineAndKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		line      int
+		key, msg  string
+	}{
+		{"unknown top-level key", "name: x\nfoldz: 3\n", 2, "foldz", "unknown key"},
+		{"unknown base key", "base:\n  hidden: [8]\n  lrr: 0.1\n", 3, "base.lrr", "unknown config key"},
+		{"seed in base", "base:\n  seed: 3\n", 2, "base.seed", "top-level seed"},
+		{"wrong type", "base:\n  lr: fast\n", 2, "base.lr", "want a number"},
+		{"wrong type in hidden", "base:\n  hidden: [8, x]\n", 2, "base.hidden", "layer widths"},
+		{"float for int", "base:\n  batch: 1.5\n", 2, "base.batch", "want an integer"},
+		{"folds range", "folds: 1\n", 1, "folds", "out of range"},
+		{"metric", "metric: f1\n", 1, "metric", "unknown metric"},
+		{"empty axis", "axes:\n  - name: lr\n    key: lr\n    values: []\n", 4, "axes[0].values", "empty list"},
+		{"axis without key", "axes:\n  - name: lr\n    values: [1]\n", 2, "axes[0]", "neither key nor keys"},
+		{"axis key and keys", "axes:\n  - name: lr\n    key: lr\n    keys: [l1]\n    values: [1]\n", 4, "axes[0]", "not both"},
+		{"axis unknown key", "axes:\n  - name: a\n    key: lrate\n    values: [1]\n", 3, "axes[0].key", "unknown config key"},
+		{"axis bad value type", "axes:\n  - name: a\n    key: batch\n    values: [32, big]\n", 4, "axes[0].values[1]", "want an integer"},
+		{"duplicate axis", "axes:\n  - {name: a, key: lr, values: [0.1]}\n  - {name: a, key: l1, values: [0.1]}\n", 3, "axes[1].name", "used twice"},
+		{"impossible value", "axes:\n  - name: act\n    key: activation\n    values: [relu,\n      swish]\n", 5, "axes[0].values[1]", `unknown value "swish"`},
+		{"impossible dropout", "axes:\n  - name: d\n    key: dropout\n    values: [0.5, 1.0]\n", 4, "axes[0].values[1]", "dropout"},
+		{"decay needs sgd", "axes:\n  - name: d\n    key: decay\n    values: [0.01]\n", 4, "axes[0].values[0]", "sgd only"},
+		{"bad base", "base:\n  optimizer: adamw\n", 2, "base", "optimizer"},
+		{"both epochs", "epochs: 3\nbase:\n  epochs: 2\n", 3, "base.epochs", "also set at the top level"},
+		{"grid not a list", "grid:\n  lr: 0.1\n", 2, "grid.lr", "want a list"},
+		{"random dist on name", "random:\n  n: 2\n  params:\n    optimizer: {uniform: [0, 1]}\n", 4, "random.params.optimizer.uniform", "cannot be sampled"},
+		{"random bad bounds", "random:\n  n: 2\n  params:\n    lr: {log_uniform: [0, 1]}\n", 4, "random.params.lr.log_uniform", "low > 0"},
+		{"random too many", "random:\n  n: 5\n  params:\n    batch: {choice: [16, 32]}\n", 2, "random.n", "only 2 distinct"},
+		{"data", "data: cifar\n", 1, "data", "unknown data set"},
+		{"duplicate key", "name: a\nname: b\n", 2, "name", "given twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := studyErrors(t, tc.src)
+			e := errs[0]
+			if e.Line != tc.line || e.Key != tc.key || !strings.Contains(e.Msg, tc.msg) {
+				t.Errorf("got %v (line %d, key %q), want line %d, key %q, message containing %q", e, e.Line, e.Key, tc.line, tc.key, tc.msg)
+			}
+			if !strings.HasPrefix(e.Error(), "study.yaml:") {
+				t.Errorf("error %q does not start with the file name", e.Error())
+			}
+		})
+	}
+}
+
+func TestStudyReportsEveryError(t *testing.T) {
+	errs := studyErrors(t, "foo: 1\nbase:\n  lr: x\n  batch: y\n")
+	if len(errs) != 3 {
+		t.Fatalf("got %d errors, want 3: %v", len(errs), errs)
+	}
+}
+
+func TestStudySyntaxErrorHasLine(t *testing.T) {
+	_, err := ParseStudy([]byte("name: x\nbase: [\n"), "s.yaml")
+	if err == nil || !strings.Contains(err.Error(), "line") {
+		t.Fatalf("got %v, want a YAML syntax error with its line", err)
+	}
+}
+
+func TestAxesExpandFromBaseWithSet(t *testing.T) {
+	s, err := ParseStudy([]byte(`
+name: t
+epochs: 3
+base: {hidden: [16], optimizer: adam, lr: 0.002, batch: 32}
+axes:
+  - {name: opt, key: optimizer, values: [sgd, adam], set: {lr: 0}}
+  - {name: reg, keys: [l1, l2], values: [1e-3]}
+  - {name: arch, key: hidden, values: [8, [8, 4]]}
+`), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		axis, value string
+		edit        func(*engine.Config)
+	}{
+		{"opt", "sgd", func(c *engine.Config) { c.Optimizer, c.LR = "sgd", 0.01 }},
+		{"opt", "adam", func(c *engine.Config) { c.LR = 0.001 }},
+		{"reg", "1e-3", func(c *engine.Config) { c.L1, c.L2 = 1e-3, 1e-3 }},
+		{"arch", "8", func(c *engine.Config) { c.Hidden = []int{8} }},
+		{"arch", "[8, 4]", func(c *engine.Config) { c.Hidden = []int{8, 4} }},
+	}
+	if len(s.Points) != len(want) {
+		t.Fatalf("got %d points, want %d", len(s.Points), len(want))
+	}
+	for i, w := range want {
+		c := engine.Config{Hidden: []int{16}, Activation: "relu", Init: "glorot_uniform", Optimizer: "adam", LR: 0.002, Batch: 32, Epochs: 3}
+		w.edit(&c)
+		pt := s.Points[i]
+		if pt.Axis != w.axis || pt.Value != w.value || !configsEqual(pt.Params.Config(0), c) || pt.Params.Key() != configKey(c) {
+			t.Errorf("point %d = %s=%s %+v, want %s=%s %+v", i, pt.Axis, pt.Value, pt.Params.Config(0), w.axis, w.value, c)
+		}
+	}
+	if s.Folds != defaultFolds || s.Seed != defaultSeed || s.Data.Kind != "mnist" {
+		t.Errorf("defaults: folds %d seed %d data %v", s.Folds, s.Seed, s.Data)
+	}
+}
+
+func configsEqual(a, b engine.Config) bool {
+	return configKey(a) == configKey(b) && slices.Equal(a.Hidden, b.Hidden)
+}
+
+func TestGridIsCartesianProductInFileOrder(t *testing.T) {
+	s, err := ParseStudy([]byte("grid:\n  lr: [0.1, 0.01]\n  batch: [16, 32, 64]\n"), "g.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, pt := range s.Points {
+		got = append(got, pt.Value)
+		if pt.Axis != "grid" {
+			t.Errorf("axis %q, want grid", pt.Axis)
+		}
+	}
+	want := []string{"lr=0.1, batch=16", "lr=0.1, batch=32", "lr=0.1, batch=64", "lr=0.01, batch=16", "lr=0.01, batch=32", "lr=0.01, batch=64"}
+	if !slices.Equal(got, want) {
+		t.Errorf("grid values %q, want %q", got, want)
+	}
+	if c := s.Points[5].Params.Config(0); c.LR != 0.01 || c.Batch != 64 {
+		t.Errorf("last grid config lr %v batch %d", c.LR, c.Batch)
+	}
+}
+
+func TestRandomSamplesAreDistinctAndSeeded(t *testing.T) {
+	src := func(seed int) string {
+		return "random:\n  n: 12\n  seed: " + strconv.Itoa(seed) + `
+  params:
+    lr: {log_uniform: [1e-4, 1e-1]}
+    batch: {int: [16, 20]}
+    hidden: {choice: [[8], [16, 8]]}
+    dropout: {uniform: [0, 0.5]}
+`
+	}
+	a, err := ParseStudy([]byte(src(1)), "r.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := ParseStudy([]byte(src(1)), "r.yaml")
+	c, _ := ParseStudy([]byte(src(2)), "r.yaml")
+	if len(a.Points) != 12 {
+		t.Fatalf("%d samples, want 12", len(a.Points))
+	}
+	keys := map[string]bool{}
+	for i, pt := range a.Points {
+		if keys[pt.Params.Key()] {
+			t.Errorf("sample %d repeats", i)
+		}
+		keys[pt.Params.Key()] = true
+		cfg := pt.Params.Config(0)
+		if cfg.LR < 1e-4 || cfg.LR > 1e-1 || cfg.Batch < 16 || cfg.Batch > 20 || cfg.Dropout < 0 || cfg.Dropout > 0.5 ||
+			!(slices.Equal(cfg.Hidden, []int{8}) || slices.Equal(cfg.Hidden, []int{16, 8})) {
+			t.Errorf("sample %d out of its ranges: %+v", i, cfg)
+		}
+		if cfg.LR != roundSample(cfg.LR) {
+			t.Errorf("sample %d lr %v not rounded to %d digits", i, cfg.LR, sampleDigits)
+		}
+		if b.Points[i].Params.Key() != pt.Params.Key() || b.Points[i].Value != pt.Value {
+			t.Errorf("sample %d differs between two parses with the same seed", i)
+		}
+	}
+	same := 0
+	for i := range c.Points {
+		if c.Points[i].Params.Key() == a.Points[i].Params.Key() {
+			same++
+		}
+	}
+	if same == len(a.Points) {
+		t.Error("seeds 1 and 2 drew the same samples")
+	}
+}
+
+func TestRandomWithoutRepeatsExhaustsSmallSpace(t *testing.T) {
+	s, err := ParseStudy([]byte("random:\n  n: 6\n  params:\n    batch: {int: [1, 3]}\n    optimizer: {choice: [sgd, adam]}\n"), "r.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Configurations(); n != 6 {
+		t.Errorf("%d distinct configs, want all 6", n)
+	}
+}
+
+func TestStudyWithoutAxesTrainsBase(t *testing.T) {
+	s, err := ParseStudy([]byte("base: {hidden: [4]}\n"), "dir/b.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Points) != 1 || s.Points[0].Axis != "base" || s.Name != "b" {
+		t.Errorf("got %+v", s)
+	}
+}
+
+func TestDataSpecs(t *testing.T) {
+	for src, want := range map[string]DataSpec{
+		"data: mnist":                            {Kind: "mnist"},
+		"data: {idx: m}":                         {Kind: "mnist", Path: "dir/m"},
+		"data: {images: /a, labels: b}":          {Kind: "idx", Path: "/a", Labels: "dir/b"},
+		"data: {csv: x.csv, label: y}":           {Kind: "csv", Path: "dir/x.csv", Label: "y"},
+		"data: {csv: x.csv, scale: none}":        {Kind: "csv", Path: "dir/x.csv", Scale: "none"},
+		"data: {csv: x.csv, label: 0, scale: n}": {Kind: "csv", Path: "dir/x.csv", Label: "0", Scale: "n"},
+	} {
+		s, err := ParseStudy([]byte(src+"\nbase: {hidden: [4]}\n"), "dir/s.yaml")
+		if err != nil {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		if s.Data != want {
+			t.Errorf("%s: got %+v, want %+v", src, s.Data, want)
+		}
+	}
+	errs := studyErrors(t, "data: {csv: x.csv, images: y}\n")
+	if errs[0].Key != "data" {
+		t.Errorf("got %v", errs[0])
+	}
+}
+
+func TestSeedPreset(t *testing.T) {
+	s, err := Preset("seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "seed" || s.Folds != 4 || s.Seed != 42 || s.Data.Kind != "mnist" || s.Data.Path != "" {
+		t.Errorf("header: %+v", s)
+	}
+	base := engine.Config{Hidden: []int{128}, Activation: "relu", Init: "glorot_uniform", Optimizer: "adam", LR: 0.001, Batch: 128, Epochs: 10}
+	if !configsEqual(s.Base.Config(0), base) {
+		t.Errorf("base %+v, want %+v", s.Base, base)
+	}
+	counts := map[string]int{}
+	for _, pt := range s.Points {
+		counts[pt.Axis]++
+	}
+	want := map[string]int{"optimizer": 5, "adam_lr": 5, "sgd_decay": 5, "batch": 5, "activation": 5, "init": 5,
+		"architecture": 5, "kernel_l1_l2": 5, "activity_l1_l2": 3, "dropout": 4}
+	if len(counts) != len(want) {
+		t.Errorf("axes %v, want %v", counts, want)
+	}
+	for a, n := range want {
+		if counts[a] != n {
+			t.Errorf("axis %s has %d values, want %d", a, counts[a], n)
+		}
+	}
+	// The baseline appears on 6 axes and trains once: 47 points, 42 configs.
+	if len(s.Points) != 47 || s.Configurations() != 42 {
+		t.Errorf("%d points, %d distinct configs; want 47 and 42", len(s.Points), s.Configurations())
+	}
+	baseKey := configKey(base)
+	var onBase []string
+	for _, pt := range s.Points {
+		if pt.Params.Key() == baseKey {
+			onBase = append(onBase, pt.Axis+"="+pt.Value)
+		}
+		switch pt.Axis {
+		case "optimizer":
+			if pt.Params.Config(0).LR != engine.DefaultLR[pt.Value] {
+				t.Errorf("optimizer %s has lr %v, want its Keras default", pt.Value, pt.Params.Config(0).LR)
+			}
+		case "sgd_decay":
+			if pt.Params.Config(0).Optimizer != "sgd" || pt.Params.Config(0).LR != 0.01 || pt.Params.Config(0).Decay == 0 {
+				t.Errorf("decay point %+v", pt.Params.Config(0))
+			}
+		case "dropout":
+			if !slices.Equal(pt.Params.Config(0).Hidden, []int{256}) || pt.Params.Config(0).Dropout == 0 {
+				t.Errorf("dropout point %+v", pt.Params.Config(0))
+			}
+		case "kernel_l1_l2", "activity_l1_l2":
+			if pt.Params.Config(0).L1 != pt.Params.Config(0).L2 || pt.Params.Config(0).ActivityL1 != pt.Params.Config(0).ActivityL2 {
+				t.Errorf("L1≠L2 in %+v", pt.Params.Config(0))
+			}
+		}
+	}
+	wantBase := []string{"optimizer=adam", "adam_lr=0.001", "batch=128", "activation=relu", "init=glorot_uniform", "architecture=[128]"}
+	if !slices.Equal(onBase, wantBase) {
+		t.Errorf("baseline appears as %v, want %v", onBase, wantBase)
+	}
+}
+
+func TestSeedPresetShippedInExamples(t *testing.T) {
+	embedded, err := PresetSource("seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := os.ReadFile("../../examples/seed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(embedded, shipped) {
+		t.Error("examples/seed.yaml differs from sweeps/presets/seed.yaml: copy one onto the other")
+	}
+	if _, err := Preset("nope"); err == nil || !strings.Contains(err.Error(), "seed") {
+		t.Errorf("unknown preset: %v", err)
+	}
+}
+
+func TestKeepAxesAndSetEpochs(t *testing.T) {
+	s, _ := Preset("seed")
+	if err := s.KeepAxes([]string{"batch", "dropout"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Points) != 9 || !slices.Equal(s.Axes(), []string{"batch", "dropout"}) {
+		t.Errorf("kept %d points on %v", len(s.Points), s.Axes())
+	}
+	if err := s.KeepAxes([]string{"lr"}); err == nil || !strings.Contains(err.Error(), "batch, dropout") {
+		t.Errorf("unknown axis: %v", err)
+	}
+	old := s.Points[0].Params.Key()
+	s.SetEpochs(2)
+	if s.Points[0].Params.Config(0).Epochs != 2 || s.Points[0].Params.Key() == old || s.Points[0].Params.Key() != configKey(s.Points[0].Params.Config(0)) {
+		t.Errorf("SetEpochs: %+v", s.Points[0])
+	}
+}
+
+func TestParamsKey(t *testing.T) {
+	a := engine.Config{Hidden: []int{128}, Optimizer: "Adam", Init: "GlorotUniform", Seed: 5}
+	b := engine.DefaultConfig()
+	if configKey(a) != configKey(b) {
+		t.Error("equivalent configs (defaults, Keras spellings, seed) have different keys")
+	}
+	c := b
+	c.Batch = 64
+	if configKey(c) == configKey(b) {
+		t.Error("different configs share a key")
+	}
+	// Fixed forever: stored units are found by this value.
+	if key := configKey(b); key != "77289123a015efb1adf6fe12ce356b1d" {
+		t.Errorf("key of DefaultConfig() = %s changed: stored units would not be found", key)
+	}
+	if _, err := NewParams(engine.Config{Batch: -1}); err == nil {
+		t.Error("NewParams accepted batch -1")
+	}
+}
+
+// configKey is the Key of c's Params.
+func configKey(c engine.Config) string {
+	p, err := NewParams(c)
+	if err != nil {
+		panic(err)
+	}
+	return p.Key()
+}
