@@ -19,6 +19,7 @@ type UnitResult struct {
 	Diverged   bool                `json:"diverged"`
 	Error      string              `json:"error,omitempty"` // divergence message or failure; empty on success
 	Reused     bool                `json:"reused"`          // found finished in the store, not trained by this run
+	Extra      json.RawMessage     `json:"extra,omitempty"` // a study kind's own record of the unit (the depth study's diagnostics), JSON
 	EngineVer  string              `json:"engine_version"`
 	DataSHA256 string              `json:"data_sha256"`
 }

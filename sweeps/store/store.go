@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS units (
 	val_loss       REAL,          -- NULL when NaN
 	diverged       INTEGER NOT NULL DEFAULT 0,
 	error          TEXT NOT NULL DEFAULT '',
-	epochs         TEXT NOT NULL DEFAULT '[]', -- per-epoch metrics, JSON
+	epochs         TEXT NOT NULL DEFAULT '[]', -- per-epoch metrics, JSON: []engine.EpochStats
+	extra          TEXT NOT NULL DEFAULT '',   -- a study kind's own per-unit record, JSON (UnitResult.Extra)
 	seconds        REAL,
 	samples        INTEGER,
 	study          TEXT NOT NULL,  -- the study that last ran it
@@ -81,11 +82,48 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1) // one writer; units commit one at a time
-	if _, err := db.Exec(schema); err != nil {
+	if err := migrate(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, DBName), err)
 	}
 	return &Store{db}, nil
+}
+
+// schemaVersion is the version of schema, kept in SQLite's user_version.
+// Version 1 had no units.extra column.
+const schemaVersion = 2
+
+// migrate creates the schema or brings an older database up to
+// schemaVersion, and refuses a newer one.
+func migrate(db *sql.DB) error {
+	var version int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	if version > schemaVersion {
+		return fmt.Errorf("written by a newer mlpsweep (schema version %d; this one knows %d): use that version, or another --out", version, schemaVersion)
+	}
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'units'`).Scan(&tables); err != nil {
+		return err
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if tables == 1 && version < 2 {
+		if _, err := tx.Exec(`ALTER TABLE units ADD COLUMN extra TEXT NOT NULL DEFAULT ''`); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(schema); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func (s *Store) Close() error { return s.db.Close() }
@@ -144,7 +182,7 @@ func (s *Store) MarkRunning(id sweeps.UnitID, study string) error {
 // failed when it failed (see sweeps.UnitResult.Failed; failed units run
 // again on the next invocation).
 func (s *Store) SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error {
-	epochs, err := encodeEpochs(u.Epochs)
+	epochs, err := json.Marshal(u.Epochs)
 	if err != nil {
 		return err
 	}
@@ -161,13 +199,13 @@ func (s *Store) SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) er
 		return err
 	}
 	defer tx.Rollback()
-	_, err = tx.Exec(`INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, seconds, samples, study, finished)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = tx.Exec(`INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
-			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, seconds = excluded.seconds,
+			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, extra = excluded.extra, seconds = excluded.seconds,
 			samples = excluded.samples, study = excluded.study, finished = excluded.finished`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, u.Diverged, u.Error,
-		epochs, u.Seconds, u.Samples, study, time.Now().UnixNano())
+		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, time.Now().UnixNano())
 	if err != nil {
 		return err
 	}
@@ -178,11 +216,11 @@ func (s *Store) SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) er
 // set), or "" when it is not stored or has not finished.
 func (s *Store) Unit(id sweeps.UnitID) (u sweeps.UnitResult, state string, err error) {
 	var valLoss sql.NullFloat64
-	var epochs string
-	err = s.db.QueryRow(`SELECT state, accuracy, val_loss, diverged, error, epochs, seconds, samples FROM units
+	var epochs, extra string
+	err = s.db.QueryRow(`SELECT state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples FROM units
 		WHERE key = ? AND fold = ? AND split = ? AND seed = ? AND data_sha256 = ? AND engine_version = ? AND state != 'running'`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine).
-		Scan(&state, &u.Accuracy, &valLoss, &u.Diverged, &u.Error, &epochs, &u.Seconds, &u.Samples)
+		Scan(&state, &u.Accuracy, &valLoss, &u.Diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, "", nil
 	}
@@ -193,8 +231,11 @@ func (s *Store) Unit(id sweeps.UnitID) (u sweeps.UnitResult, state string, err e
 	if valLoss.Valid {
 		u.ValLoss = valLoss.Float64
 	}
-	if u.Epochs, err = decodeEpochs(epochs); err != nil {
+	if err := json.Unmarshal([]byte(epochs), &u.Epochs); err != nil {
 		return u, "", fmt.Errorf("unit %s fold %d: epochs: %w", id.Key, id.Fold, err)
+	}
+	if extra != "" {
+		u.Extra = json.RawMessage(extra)
 	}
 	u.Fold, u.EngineVer, u.DataSHA256 = id.Fold, id.Engine, id.Data
 	return u, state, nil
