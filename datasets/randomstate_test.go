@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// Reference values from numpy (see /work/shared/keras-semantics.md).
+// Reference values from numpy (see docs/keras-semantics.md).
 
 func TestRandomSample(t *testing.T) {
 	if got := NewRandomState(42).RandomSample(); got != 0.3745401188473625 {

@@ -2,7 +2,7 @@
 // Dense layers with bias, one hidden activation, softmax output with
 // categorical cross-entropy, kernel and activity regularizers, dropout and
 // the Keras optimizers, with fit's batching and bookkeeping (see
-// shared/keras-semantics.md). All numeric work goes through package kernels.
+// docs/keras-semantics.md). All numeric work goes through package kernels.
 //
 // Dimensions used in shape comments throughout the package:
 //

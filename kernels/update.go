@@ -4,7 +4,7 @@ import "math"
 
 // Optimizer updates: one fused pass over all parameters w with gradients g
 // and the optimizer's state slots, in Keras's formulas (see
-// shared/keras-semantics.md). The learning rate passed in is the one for
+// docs/keras-semantics.md). The learning rate passed in is the one for
 // this step (decay already applied by the caller). The vector paths use
 // FMA and exact IEEE sqrt and division, so they differ from the Go twins
 // only by FMA rounding (a few ulp).
