@@ -18,7 +18,7 @@ run: build
 train: build
 	$(BIN) train --optimizer adam --folds 4 --epochs 10 --batch 128
 
-test: vet gencheck
+test: vet gencheck bench-check-selftest
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags purego ./kernels/...
 

@@ -7,7 +7,8 @@
 #   make bench BENCH=.               every benchmark, the kernels' tuning ones included
 #   make bench-compare OLD=a.txt NEW=b.txt   benchstat comparison
 #   make bench-baseline              latest result becomes this CPU's committed baseline
-#   make bench-check                 regressions of the latest result (or NEW=…) against that baseline
+#   make bench-check                 fails on regressions of the latest result (or NEW=…) against that
+#                                    baseline (or BASE=…); BENCH_CHECK_INFO=1 only reports them
 #   make bench-peers                 our epoch time next to PyTorch's, and the ratio
 
 GO ?= go
@@ -18,8 +19,11 @@ COUNT ?= 6
 BENCHTIME ?= 1s
 BENCH_PKGS ?= ./kernels ./bench
 BENCH_TAGS ?=
-# Minimum significant change, in percent, that bench-check lists.
+# Minimum significant change, in percent, that bench-check lists; a
+# regression that large (with benchstat p < 0.05) fails bench-check unless
+# BENCH_CHECK_INFO is set.
 BENCH_THRESHOLD ?= 5
+BENCH_CHECK_INFO ?=
 PYTHON3 ?= /usr/bin/python3
 
 BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
@@ -31,7 +35,7 @@ BENCH_COMMIT = $(shell git rev-parse --short HEAD 2>/dev/null || echo nogit)$(sh
 # Newest recorded result; file names sort by date.
 BENCH_LATEST = $(lastword $(sort $(wildcard $(BENCH_RESULTS)/*.txt)))
 
-.PHONY: bench bench-compare bench-baseline bench-check bench-peers peer-torch
+.PHONY: bench bench-compare bench-baseline bench-check bench-check-selftest bench-peers peer-torch
 
 bench:
 	@mkdir -p $(BENCH_RESULTS)
@@ -58,21 +62,36 @@ bench-baseline:
 	cp $(BENCH_LATEST) $(BENCH_BASELINE)
 	@echo "bench-baseline: $(BENCH_LATEST) is now the baseline for $(BENCH_CPU); commit $(BENCH_BASELINE)"
 
-# Information only: exits 0 whatever benchstat finds.
+# Exits 1 when a tracked benchmark regressed by BENCH_THRESHOLD% or more
+# with benchstat p < 0.05 (BENCH_CHECK_INFO=1: report only); 0 without a
+# baseline for this CPU, since nothing can be compared.
 bench-check: $(BENCHSTAT)
-	@base=$(BENCH_BASELINE); new=$(or $(NEW),$(BENCH_LATEST)); \
+	@base=$(or $(BASE),$(BENCH_BASELINE)); new=$(or $(NEW),$(BENCH_LATEST)); \
 	if [ ! -f "$$base" ]; then \
 		echo "bench-check: no baseline for this CPU ($(BENCH_CPU)): $$base does not exist."; \
 		have=$$(cd bench/baseline 2>/dev/null && ls *.txt 2>/dev/null | sed 's/\.txt$$//' | tr '\n' ' '); \
 		echo "bench-check: baselines exist for: $${have:-no CPU yet}"; \
 		echo "bench-check: record one with 'make bench' then 'make bench-baseline'."; exit 0; fi; \
-	if [ -z "$$new" ]; then echo "bench-check: no results in $(BENCH_RESULTS); run 'make bench' first (or pass NEW=file)."; exit 0; fi; \
+	if [ -z "$$new" ]; then echo "bench-check: no results in $(BENCH_RESULTS); run 'make bench' first (or pass NEW=file)."; exit 1; fi; \
 	echo "bench-check: $$new against $$base (changes ≥ $(BENCH_THRESHOLD)% with benchstat p < 0.05)"; \
-	csv=$$(mktemp); err=$$(mktemp); \
-	if $(BENCHSTAT) -format csv $$base $$new > $$csv 2> $$err; then \
-		awk -v threshold=$(BENCH_THRESHOLD) -f bench/regressions.awk $$csv | sed 's/^[0-9]/bench-check: &/'; \
-	else cat $$err; fi; \
-	rm -f $$csv $$err
+	csv=$$(mktemp); err=$$(mktemp); trap 'rm -f $$csv $$err' EXIT; \
+	if ! $(BENCHSTAT) -format csv $$base $$new > $$csv 2> $$err; then cat $$err; exit 1; fi; \
+	awk -v threshold=$(BENCH_THRESHOLD) -f bench/regressions.awk $$csv | sed 's/^[0-9]/bench-check: &/'; \
+	regressions=$$(awk -v threshold=$(BENCH_THRESHOLD) -f bench/regressions.awk $$csv | sed -n 's/^\([0-9]*\) regressions.*/\1/p'); \
+	if [ "$${regressions:-0}" != 0 ]; then \
+		if [ -n "$(BENCH_CHECK_INFO)" ]; then echo "bench-check: $$regressions regressions (BENCH_CHECK_INFO set: not failing)"; \
+		else echo "bench-check: FAIL: $$regressions regressions"; exit 1; fi; fi
+
+# The gate's own test: the committed baseline passes against itself and
+# fails against a copy 20% slower.
+bench-check-selftest: $(BENCHSTAT)
+	@base=$$(ls bench/baseline/*.txt | head -n 1); slow=$$(mktemp); trap 'rm -f $$slow' EXIT; \
+	awk -v factor=1.2 -f bench/slowdown.awk $$base > $$slow; \
+	$(MAKE) --no-print-directory bench-check BASE=$$base NEW=$$base BENCH_CHECK_INFO= > /dev/null || \
+		{ echo "bench-check-selftest: the baseline fails against itself"; exit 1; }; \
+	if $(MAKE) --no-print-directory bench-check BASE=$$base NEW=$$slow BENCH_CHECK_INFO= > /dev/null 2>&1; then \
+		echo "bench-check-selftest: a 20% slowdown passed"; exit 1; fi; \
+	echo "bench-check-selftest: ok (baseline passes, 20% slowdown fails)"
 
 # The PyTorch peer needs Debian's python3-torch; install it when missing.
 peer-torch:
