@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
 // TestBackendsAgree checks every backend's adapter (transposes, leading
@@ -118,7 +120,7 @@ func TestMeasure(t *testing.T) {
 	if want := tp.SamplesPerSecond * m.FlopsPerSample() / 1e9; math.Abs(tp.GFLOPS-want) > 1e-9*want {
 		t.Errorf("GFLOPS = %v, want %v", tp.GFLOPS, want)
 	}
-	if MachinePeak().GFLOPS <= 0 || MachinePeak().Source == "" {
-		t.Errorf("MachinePeak = %+v", MachinePeak())
+	if kernels.MachinePeak().GFLOPS <= 0 || kernels.MachinePeak().Source == "" {
+		t.Errorf("MachinePeak = %+v", kernels.MachinePeak())
 	}
 }

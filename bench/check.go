@@ -37,7 +37,7 @@ func (r Result) PercentOfPeak() float64 { return 100 * r.GFLOPS / r.PeakGFLOPS }
 // (Adam, batch 128) on rows MNIST-shaped synthetic rows. It passes each
 // result to emit as soon as it is measured.
 func Check(e Effort, rows int, emit func(Result)) error {
-	peak := MachinePeak()
+	peak := kernels.MachinePeak()
 	isa := kernels.ActiveISA().String()
 	emit(Result{Name: "peak", Backend: peak.Method,
 		GFLOPS: peak.GFLOPS, PeakGFLOPS: peak.GFLOPS, PeakSource: peak.Source})

@@ -4,7 +4,7 @@
 //
 // The Go benchmarks (go test -bench . ./bench) report three metrics besides
 // ns/op: "samples/s", "GFLOP/s" (training FLOPs per sample times samples/s)
-// and "%peak" (GFLOP/s over Peak). `mlpsweep bench` runs the quick
+// and "%peak" (GFLOP/s over kernels.Peak). `mlpsweep bench` runs the quick
 // measurements of this package (MeasureGEMM, MeasureEpoch) on a user's
 // machine; bench/bench.mk records, compares and checks the suites with
 // benchstat.

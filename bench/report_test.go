@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
 // reportTraining adds the training metrics to b after its loop: samples/s
@@ -17,7 +18,7 @@ func reportTraining(b *testing.B, samplesPerOp int, flopsPerSample float64) {
 	gflops := samples * flopsPerSample / 1e9
 	b.ReportMetric(samples, "samples/s")
 	b.ReportMetric(gflops, "GFLOP/s")
-	b.ReportMetric(MachinePeak().Percent(gflops), "%peak")
+	b.ReportMetric(kernels.MachinePeak().Percent(gflops), "%peak")
 }
 
 // newModel builds a for batch size batch and epochs epochs, or stops b.

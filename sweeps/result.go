@@ -57,6 +57,16 @@ type StudyResult struct {
 	UnitsTotal   int            `json:"units_total"`
 	UnitsRun     int            `json:"units_run"`    // trained by this invocation
 	UnitsReused  int            `json:"units_reused"` // found finished
+
+	// The rate this invocation reached: training GEMM work (forward, input-
+	// and weight-gradient products) of the units it trained, over its wall
+	// time, against the measured FMA peak of the cores it used (one core's
+	// kernels.MachinePeak × workers). Zero when it trained nothing (a
+	// report read back from the store).
+	GFLOP         float64 `json:"gflop"`
+	GFLOPS        float64 `json:"gflops"`
+	PeakGFLOPS    float64 `json:"peak_gflops"`
+	PercentOfPeak float64 `json:"percent_of_peak"`
 }
 
 // MarshalJSON writes non-finite numbers as null (engine.JSONFloat): a

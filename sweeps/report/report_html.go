@@ -74,6 +74,9 @@ func (v *studyView) reportHTML() ([]byte, error) {
 		Fixed:    strings.Join(v.fixedParams(), ", "),
 		Problems: v.problems(),
 	}
+	if rate := formatRate(r); rate != "" {
+		page.Summary = append(page.Summary, [2]string{"GEMM rate", rate})
+	}
 	if v.axes != nil {
 		for _, a := range v.axes {
 			page.Summary = append(page.Summary, [2]string{"axis " + axisName(a.name), v.bestLine(a)})

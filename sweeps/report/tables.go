@@ -80,8 +80,22 @@ func (v *studyView) bestLine(a axisView) string {
 // summaryLine is the study in one line.
 func (v *studyView) summaryLine() string {
 	r := v.r
-	return fmt.Sprintf("study %q: %d configurations × %d folds, %d epochs, %d units (%d trained, %d reused), %s",
+	line := fmt.Sprintf("study %q: %d configurations × %d folds, %d epochs, %d units (%d trained, %d reused), %s",
 		r.Name, len(r.Configs), v.folds, r.Epochs, r.UnitsTotal, r.UnitsRun, r.UnitsReused, FormatDuration(r.TotalSeconds))
+	if rate := formatRate(r); rate != "" {
+		line += "; " + rate
+	}
+	return line
+}
+
+// formatRate states the achieved GEMM rate against the peak, or "" when
+// this invocation trained nothing.
+func formatRate(r sweeps.StudyResult) string {
+	if r.GFLOP <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.3g TFLOP of training GEMMs at %.1f GFLOP/s, %.0f%% of the %.0f GFLOP/s peak of the cores used",
+		r.GFLOP/1e3, r.GFLOPS, r.PercentOfPeak, r.PeakGFLOPS)
 }
 
 // WriteTables prints a study's results as aligned text: for a one-axis

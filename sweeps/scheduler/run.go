@@ -17,6 +17,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
@@ -82,6 +83,9 @@ type Plan struct {
 	// EpochRows its training rows, for progress and ETAs.
 	EpochWork func(sweeps.Unit) int64
 	EpochRows func(sweeps.Unit) int
+	// RowFLOPs is the GEMM work of training a unit on one row, for the
+	// achieved rate (see TrainingFLOPsPerRow).
+	RowFLOPs func(sweeps.Unit) float64
 }
 
 // RunStudy trains every unit of study s on data (KFold cross-validation)
@@ -114,6 +118,9 @@ func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt O
 		EpochRows: rows,
 		EpochWork: func(u sweeps.Unit) int64 {
 			return MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows(u))
+		},
+		RowFLOPs: func(u sweeps.Unit) float64 {
+			return TrainingFLOPsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes)
 		},
 	}, opt)
 }
@@ -159,7 +166,8 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	}
 	status.UnitsToRun = len(todo)
 
-	var mu sync.Mutex // guards results, status and Progress calls
+	var flops float64 // training GEMM work done by this run
+	var mu sync.Mutex // guards results, status, flops and Progress calls
 	report := func(e Event) {
 		e.Status = status
 		e.Status.Elapsed = time.Since(started)
@@ -194,6 +202,9 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			mu.Lock()
 			defer mu.Unlock()
 			results[u.ID] = r
+			if plan.RowFLOPs != nil {
+				flops += float64(r.Samples) * plan.RowFLOPs(u)
+			}
 			status.UnitsRunning--
 			status.UnitsDone++
 			// A diverged unit stops early: count its remaining epochs as done.
@@ -209,6 +220,11 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	defer mu.Unlock()
 	h.WallSeconds, h.UnitsRun, h.UnitsReused = wall, status.UnitsDone, status.UnitsReused
 	r := sweeps.Assemble(h, plan.Points, results)
+	if flops > 0 {
+		r.GFLOP, r.GFLOPS = flops/1e9, flops/1e9/wall
+		r.PeakGFLOPS = kernels.MachinePeak().GFLOPS * float64(min(workers, max(1, len(todo))))
+		r.PercentOfPeak = 100 * r.GFLOPS / r.PeakGFLOPS
+	}
 	if err := st.FinishRun(h.Name, wall, status.UnitsDone, status.UnitsReused); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -217,6 +233,17 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			ErrInterrupted, status.UnitsDone+status.UnitsReused, status.UnitsTotal, status.UnitsRunning, ctx.Err())
 	}
 	return r, runErr
+}
+
+// TrainingFLOPsPerRow is the GEMM work of one training row: each Dense
+// layer's forward product and weight gradient (2 FLOPs per multiply-add
+// each), and the input gradient of every layer but the first.
+func TrainingFLOPsPerRow(hidden []int, features, classes int) float64 {
+	first := features * classes
+	if len(hidden) > 0 {
+		first = features * hidden[0]
+	}
+	return float64(6*MACsPerRow(hidden, features, classes) - 2*int64(first))
 }
 
 // MACsPerRow is the multiply-adds of the Dense layers of a network with

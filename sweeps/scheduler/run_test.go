@@ -99,6 +99,15 @@ func TestRunIsIdenticalForAnyWorkerCount(t *testing.T) {
 	if !sameBits(unitNumbers(ref.Configs[1]), unitNumbers(ref.Configs[2])) {
 		t.Error("the base config differs between its two axes")
 	}
+	// 9 units × 200 rows × 2 epochs of 10-8-3: forward and weight gradient
+	// 2·(80+24) FLOPs each, input gradient 2·24.
+	if want := 9 * 200 * 2 * 464 / 1e9; ref.GFLOP != want || ref.GFLOPS <= 0 || ref.PeakGFLOPS <= 0 ||
+		math.Abs(ref.PercentOfPeak-100*ref.GFLOPS/ref.PeakGFLOPS) > 1e-9 {
+		t.Errorf("rate: %v GFLOP (want %v), %v GFLOP/s, peak %v, %v%%", ref.GFLOP, want, ref.GFLOPS, ref.PeakGFLOPS, ref.PercentOfPeak)
+	}
+	if f := TrainingFLOPsPerRow([]int{128}, 784, 10); f != 409088 {
+		t.Errorf("784-128-10 trains at %v FLOPs per row, want 6·101632 − 2·100352", f)
+	}
 	for _, workers := range []int{2, 4} {
 		if r := run(t, s, data, t.TempDir(), workers); !sameBits(numbers(r), numbers(ref)) {
 			t.Errorf("%d workers give other numbers than 1 worker", workers)

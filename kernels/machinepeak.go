@@ -1,4 +1,4 @@
-package bench
+package kernels
 
 import (
 	"fmt"
@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/klauspost/cpuid/v2"
-
-	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
 // Peak is the single-core fp32 peak that "%peak" figures divide by.
@@ -39,15 +37,15 @@ func documentedPeak() (gflops float64, width string) {
 
 // MachinePeak returns the single-core peak of the widest vector path this
 // CPU and build run (kernels.DetectedISA, whatever MLPSWEEP_ISA selects),
-// measured once per process with kernels.PeakGFLOPS; builds without that
+// measured once per process with PeakGFLOPS; builds without that
 // probe get the documented figure, labelled as such.
 var MachinePeak = sync.OnceValue(func() Peak {
-	isa := kernels.DetectedISA()
-	if gflops, err := kernels.PeakGFLOPS(isa, peakProbeTime); err == nil {
+	isa := DetectedISA()
+	if gflops, err := PeakGFLOPS(isa, peakProbeTime); err == nil {
 		return Peak{
 			GFLOPS: gflops,
 			Method: "fma-probe",
-			Source: fmt.Sprintf("measured: kernels.PeakGFLOPS(%v), fastest FMA-loop run over %v, one core", isa, peakProbeTime),
+			Source: fmt.Sprintf("measured: PeakGFLOPS(%v), fastest FMA-loop run over %v, one core", isa, peakProbeTime),
 		}
 	}
 	gflops, width := documentedPeak()
