@@ -15,6 +15,7 @@ type Context struct {
 	threads int
 	ws      workspace // the calling goroutine's packing buffers
 	call    gemm      // the running call, shared with the helpers
+	gather  []float32 // SgemmBlocks' gathered rows of A
 	pool    *pool     // threads−1 helpers, started by the first parallel call
 	cleanup runtime.Cleanup
 }
