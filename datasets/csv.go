@@ -35,13 +35,22 @@ const (
 	ScaleNone        = "none"
 )
 
+// Scalings lists the scalings LoadCSV accepts, the default first.
+func Scalings() []string { return []string{ScaleStandardize, ScaleMinMax, ScaleNone} }
+
+// fewRows is the smallest table whose number of distinct labels LoadCSV
+// judges: a smaller one may well have a class per row or two.
+const fewRows = 20
+
 // LoadCSV reads a comma-separated table of numeric features and one label
 // column. The header row is optional: the first row is a header when one of
 // its feature fields is not a number (or when LabelColumn names a column).
 // Labels may be integers or strings; their distinct values, sorted
 // (numerically when all are numbers), become classes 0..C−1, with the
-// label text in ClassNames. Errors name the file, line and column (both
-// counted from 1).
+// label text in ClassNames. A label column that looks continuous rather
+// than categorical is refused: numeric labels that are not all integers,
+// or (from 20 rows on) more distinct labels than half the rows. Errors
+// name the file, line and column (both counted from 1).
 func LoadCSV(path string, opt CSVOptions) (*Dataset, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -72,7 +81,7 @@ func decodeCSV(name string, r io.Reader, opt CSVOptions) (*Dataset, error) {
 	if scale == "" {
 		scale = ScaleStandardize
 	}
-	if scale != ScaleStandardize && scale != ScaleMinMax && scale != ScaleNone {
+	if !slices.Contains(Scalings(), scale) {
 		return nil, fmt.Errorf("%s: unknown scaling %q (want %s, %s or %s)", name, opt.Scale, ScaleStandardize, ScaleMinMax, ScaleNone)
 	}
 	t, err := readCSVTable(name, r, opt.LabelColumn)
@@ -229,7 +238,8 @@ func (t *csvTable) readError(err error) error {
 
 // classes maps label text to class indices: distinct values sorted,
 // numerically when every label is a finite number ("2" before "10", and
-// "1" and "1.0" the same class), else as strings.
+// "1" and "1.0" the same class), else as strings. It refuses a column
+// that looks continuous (see LoadCSV).
 func (t *csvTable) classes() (labels []int, names []string, err error) {
 	values := make([]float64, len(t.labels))
 	numeric := true
@@ -260,8 +270,21 @@ func (t *csvTable) classes() (labels []int, names []string, err error) {
 			labels[i], _ = slices.BinarySearch(names, s)
 		}
 	}
-	if len(names) < 2 {
+	const pick = "pick the column of class labels (--label-column, or label: in a study file)"
+	if numeric {
+		for i, v := range values {
+			if v != math.Trunc(v) {
+				return nil, nil, fmt.Errorf("%s: the label %s holds non-integer numbers such as %q: it looks like a continuous feature, not class labels; %s",
+					t.name, t.column(t.labelCol), t.labels[i], pick)
+			}
+		}
+	}
+	switch rows := len(labels); {
+	case len(names) < 2:
 		return nil, nil, fmt.Errorf("%s: the label %s holds only the value %q; need at least 2 classes", t.name, t.column(t.labelCol), names[0])
+	case rows >= fewRows && 2*len(names) > rows:
+		return nil, nil, fmt.Errorf("%s: the label %s has %d distinct values in %d rows, more than one class per 2 rows: it looks like a continuous feature or an ID, not class labels; %s",
+			t.name, t.column(t.labelCol), len(names), rows, pick)
 	}
 	return labels, names, nil
 }

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -119,6 +120,7 @@ func TestLoadCSVErrors(t *testing.T) {
 		{"index range", "1,2,p\n", CSVOptions{LabelColumn: "3"}, "label column index 3 is out of range: line 1 has 3 columns (0..2)"},
 		{"negative index", "1,2,p\n", CSVOptions{LabelColumn: "-1"}, "label column index -1 is out of range"},
 		{"bad scale", "1,2,p\n", CSVOptions{Scale: "zscore"}, `unknown scaling "zscore"`},
+		{"continuous label", "a,b\n1,0.5\n2,1.5\n3,0\n", CSVOptions{}, `label column 2 ("b") holds non-integer numbers such as "0.5": it looks like a continuous feature, not class labels; pick the column of class labels (--label-column`},
 		{"multi-line field", "1,2,\"p\nq\"\n3,zz,r\n", CSVOptions{}, `line 3, column 2: "zz" is not a number`},
 	}
 	for _, c := range cases {
@@ -128,5 +130,27 @@ func TestLoadCSVErrors(t *testing.T) {
 				t.Fatalf("err = %v\nwant it to name the file and contain %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestLoadCSVRefusesOneClassPerRow(t *testing.T) {
+	// A feature or an ID taken as the label makes about one class per row.
+	table := func(rows, classes int) string {
+		var b strings.Builder
+		b.WriteString("x,id\n")
+		for i := range rows {
+			fmt.Fprintf(&b, "%d,c%d\n", i, i%classes)
+		}
+		return b.String()
+	}
+	_, err := loadCSVString(t, table(20, 11), CSVOptions{})
+	if want := `label column 2 ("id") has 11 distinct values in 20 rows, more than one class per 2 rows: it looks like a continuous feature or an ID, not class labels; pick the column of class labels`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	// Two rows per class is a small but real data set; so is any table under 20 rows.
+	for _, c := range [][2]int{{20, 10}, {19, 19}} {
+		if d, err := loadCSVString(t, table(c[0], c[1]), CSVOptions{}); err != nil || d.Classes != c[1] {
+			t.Errorf("%d rows, %d classes: err %v", c[0], c[1], err)
+		}
 	}
 }

@@ -80,3 +80,12 @@ func (d *Dataset) Head(n int) *Dataset {
 	h.Labels = d.Labels[:n:n]
 	return &h
 }
+
+// ClassCounts returns the number of rows of each class, [Classes].
+func (d *Dataset) ClassCounts() []int {
+	counts := make([]int, d.Classes)
+	for _, c := range d.Labels {
+		counts[c]++
+	}
+	return counts
+}

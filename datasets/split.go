@@ -82,3 +82,28 @@ func rowRange(lo, hi int) []int {
 	}
 	return r
 }
+
+// UnseenClasses returns the classes (ascending) of d that label some of f's
+// test rows but none of its training rows, and how many test rows they
+// label. A model cannot predict a class it never saw, so those rows score
+// 0: the last rows of a file sorted by class, held out by ValidationSplit,
+// are all of that kind.
+func (d *Dataset) UnseenClasses(f Fold) (classes []int, rows int) {
+	seen := make([]bool, d.Classes)
+	for _, r := range f.Train {
+		seen[d.Labels[r]] = true
+	}
+	unseen := make([]int, d.Classes) // test rows per unseen class
+	for _, r := range f.Test {
+		if c := d.Labels[r]; !seen[c] {
+			unseen[c]++
+			rows++
+		}
+	}
+	for c, n := range unseen {
+		if n > 0 {
+			classes = append(classes, c)
+		}
+	}
+	return classes, rows
+}

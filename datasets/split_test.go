@@ -113,3 +113,26 @@ func TestValidationSplit(t *testing.T) {
 		}
 	}
 }
+
+func TestUnseenClassesAndClassCounts(t *testing.T) {
+	// Sorted by class: 0 0 0 1 1 2 2 2; the last 3 rows (2 2 2) are unseen.
+	d := &Dataset{N: 8, Features: 1, X: make([]float32, 8)}
+	d.setLabels([]int{0, 0, 0, 1, 1, 2, 2, 2}, 3)
+	if got := d.ClassCounts(); !slices.Equal(got, []int{3, 2, 3}) {
+		t.Errorf("ClassCounts %v", got)
+	}
+	train, val, err := ValidationSplit(d.N, 0.4) // rows 0..4 | 5..7
+	if err != nil {
+		t.Fatal(err)
+	}
+	if classes, rows := d.UnseenClasses(Fold{Train: train, Test: val}); !slices.Equal(classes, []int{2}) || rows != 3 {
+		t.Errorf("unseen %v in %d rows, want [2] in 3", classes, rows)
+	}
+	// Training rows 0 1 7 show classes 0 and 2: class 1 (rows 3, 4) is unseen.
+	if classes, rows := d.UnseenClasses(Fold{Train: []int{0, 1, 7}, Test: []int{2, 3, 4, 5, 6}}); !slices.Equal(classes, []int{1}) || rows != 2 {
+		t.Errorf("unseen %v in %d rows, want [1] in 2", classes, rows)
+	}
+	if classes, rows := d.UnseenClasses(Fold{Train: []int{0, 3, 5}, Test: []int{1, 2, 4, 6, 7}}); classes != nil || rows != 0 {
+		t.Errorf("unseen %v in %d rows, want none", classes, rows)
+	}
+}

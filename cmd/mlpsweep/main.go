@@ -12,8 +12,8 @@ import (
 	"strings"
 )
 
-// command is one subcommand. run returns the process exit status:
-// 0 success, 1 failure, 2 usage error.
+// command is one subcommand. run returns the process exit status (see
+// exitStatusHelp).
 type command struct {
 	name    string
 	summary string
@@ -34,13 +34,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
+		switch {
+		case len(args) > 2:
+			fmt.Fprintf(stderr, "mlpsweep help: want one command at most, got %s\n\n", strings.Join(args[1:], " "))
+		case len(args) == 2:
 			if c, ok := commands[args[1]]; ok {
 				return c.run([]string{"--help"}, stdout, stderr)
 			}
+			fmt.Fprintf(stderr, "mlpsweep help: unknown command %q\n\n", args[1])
+		default:
+			usage(stdout)
+			return 0
 		}
-		usage(stdout)
-		return 0
+		usage(stderr)
+		return 2
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -63,7 +70,24 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'mlpsweep COMMAND --help' for a command's flags.")
+	fmt.Fprint(w, exitStatusHelp)
 }
+
+// exitStatusHelp is the one rule every command follows (README: Exit status).
+const exitStatusHelp = `
+Exit status:
+  0    success (a diverged training run is a result, not a failure)
+  1    the command line was fine but the work failed: an input file missing,
+       unreadable or invalid (study file, CSV or MNIST files, sweep
+       database; also a CSV label column that is missing or looks
+       continuous, a --limit-rows that leaves one class), an output folder
+       that cannot be written, a training error
+  2    usage error: the command line itself is wrong (unknown command or
+       flag, malformed or out-of-range value, wrong number of arguments,
+       flags that exclude or need each other, a name the command does not
+       know: --preset, --scale, --axes)
+  130  interrupted (Ctrl-C or SIGTERM); finished results are kept
+`
 
 // newFlagSet returns a flag set that reports errors instead of exiting, and
 // prints synopsis and every flag on --help.
@@ -97,6 +121,24 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) int {
 func usageError(stderr io.Writer, name, format string, a ...any) int {
 	fmt.Fprintf(stderr, "mlpsweep %s: %s\nRun 'mlpsweep %s --help' for usage.\n", name, fmt.Sprintf(format, a...), name)
 	return 2
+}
+
+// checkOutDir makes sure dir can hold a command's output before any work
+// starts: it creates dir if missing and checks that a file can be written
+// there. flag names the flag in messages ("--out").
+func checkOutDir(flag, dir string) error {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return fmt.Errorf("%s %s is a file, not a folder: give a folder (it is created if missing)", flag, dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("%s %s: cannot create the folder: %w", flag, dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".mlpsweep-write-check-*")
+	if err != nil {
+		return fmt.Errorf("%s %s: cannot write in the folder: %w", flag, dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // fail prints a runtime error for command name and returns status 1.

@@ -67,11 +67,11 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	fs := newFlagSet("sweep", sweepSynopsis, stderr)
 	f := &sweepFlags{}
 	fs.StringVar(&f.preset, "preset", "", "run a built-in study instead of a file: "+strings.Join(study.PresetNames(), ", "))
-	fs.StringVar(&f.out, "out", "", "output directory: database, results and report (default out/<study name>)")
+	fs.StringVar(&f.out, "out", "", "output directory: database, results and report (default out/<study name>); created if missing, checked before any data is loaded")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "work units trained at once = cores used; when fewer units than workers remain, spare cores go to each unit's GEMMs")
 	fs.IntVar(&f.epochs, "epochs", 0, "train every configuration for N epochs instead of the study's (0: the study's)")
 	fs.IntVar(&f.folds, "folds", 0, "K-fold cross-validation with K folds instead of the study's (0: the study's)")
-	fs.IntVar(&f.limitRows, "limit-rows", 0, "use only the first N training rows (0: all), for quick runs")
+	fs.IntVar(&f.limitRows, "limit-rows", 0, "use only the first N training rows (0: all), for quick runs; they must hold at least 2 classes")
 	fs.StringVar(&f.axes, "axes", "", "run only these axes of the study, comma-separated (e.g. optimizer,batch)")
 	fs.StringVar(&f.data, "data", "", "read the study's data from PATH: the folder of the MNIST IDX files for data: mnist, or the CSV file for data: {csv: …}")
 	fs.BoolVar(&f.curves, "curves", false, "also score the held-out fold after every epoch, for learning curves in the report (about 15% slower; stored units are not retrained)")
@@ -119,11 +119,21 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 
 	s, err := loadSweepStudy(f, positional)
 	if err != nil {
-		// A bad study file is the user's input: report it as a usage error.
+		// A study file that is missing or invalid is a failure (1), like a
+		// missing CSV file; a preset the binary lacks is a usage error.
+		if f.preset != "" {
+			return usageError(stderr, "sweep", "%v", err)
+		}
+		return fail(stderr, "sweep", err)
+	}
+	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
 	}
 	if f.out == "" {
 		f.out = filepath.Join("out", s.Name)
+	}
+	if err := checkOutDir("--out", f.out); err != nil {
+		return fail(stderr, "sweep", err)
 	}
 	data, err := loadSweepData(s, f, stderr)
 	if err != nil {
@@ -147,18 +157,16 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	return renderStudy(r, f.out, f.jsonOutput, stdout, stderr, "sweep")
 }
 
-// loadSweepStudy reads the study and applies --epochs, --folds and --axes.
+// loadSweepStudy reads the study file or the preset.
 func loadSweepStudy(f *sweepFlags, positional []string) (*study.Study, error) {
-	var s *study.Study
-	var err error
 	if f.preset != "" {
-		s, err = study.Preset(f.preset)
-	} else {
-		s, err = study.ReadStudy(positional[0])
+		return study.Preset(f.preset)
 	}
-	if err != nil {
-		return nil, err
-	}
+	return study.ReadStudy(positional[0])
+}
+
+// applySweepFlags applies --epochs, --folds, --axes and --data to s.
+func applySweepFlags(s *study.Study, f *sweepFlags) error {
 	if f.epochs > 0 {
 		s.SetEpochs(f.epochs)
 	}
@@ -172,8 +180,11 @@ func loadSweepStudy(f *sweepFlags, positional []string) (*study.Study, error) {
 				names = append(names, a)
 			}
 		}
+		if len(names) == 0 {
+			return fmt.Errorf("--axes %q names no axis", f.axes)
+		}
 		if err := s.KeepAxes(names); err != nil {
-			return nil, fmt.Errorf("--axes: %w", err)
+			return fmt.Errorf("--axes: %w", err)
 		}
 	}
 	if f.data != "" {
@@ -181,10 +192,10 @@ func loadSweepStudy(f *sweepFlags, positional []string) (*study.Study, error) {
 		case "mnist", "csv":
 			s.Data.Path = f.data
 		default:
-			return nil, fmt.Errorf("--data: study %s reads an IDX file pair; edit its data: section instead", s.Name)
+			return fmt.Errorf("--data: study %s reads an IDX file pair; edit its data: section instead", s.Name)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // loadSweepData loads the study's training rows, the first --limit-rows of them.
@@ -194,8 +205,5 @@ func loadSweepData(s *study.Study, f *sweepFlags, stderr io.Writer) (*datasets.D
 	if err != nil {
 		return nil, err
 	}
-	if f.limitRows > 0 && f.limitRows < data.N {
-		data = data.Head(f.limitRows)
-	}
-	return data, nil
+	return limitRows(data, f.limitRows)
 }

@@ -159,8 +159,8 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", study, "--folds", "1"}, "--folds"},
 		{[]string{"sweep", study, "--limit-rows", "-1"}, "--limit-rows"},
 		{[]string{"sweep", study, "--axes", "lr"}, `no axis "lr"`},
+		{[]string{"sweep", study, "--axes", ","}, `--axes "," names no axis`},
 		{[]string{"sweep", study, "--bogus"}, "bogus"},
-		{[]string{"sweep", bad}, "bad.yaml:5: axes[0].values: empty list"},
 		{[]string{"report"}, "want one directory"},
 	} {
 		code, _, stderr := runCmd(tc.args...)
@@ -168,13 +168,68 @@ func TestSweepUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
 		}
 	}
-	if code, _, stderr := runCmd("report", dir); code != 1 || !strings.Contains(stderr, "no sweep database") {
-		t.Errorf("report of a directory without a database: exit %d, %s", code, stderr)
+	// A well-formed command line whose input is missing or invalid fails
+	// with 1, study file or CSV alike (defect: a missing study file exited 2
+	// and a missing --csv 1).
+	missingCSV := filepath.Join(dir, "nocsv.yaml")
+	os.WriteFile(missingCSV, []byte("name: nocsv\ndata: {csv: nope.csv}\nbase: {hidden: [8]}\naxes: [{name: b, key: batch, values: [16]}]\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sweep", filepath.Join(dir, "nope.yaml")}, "nope.yaml: no such file"},
+		{[]string{"sweep", bad}, "bad.yaml:5: axes[0].values: empty list"},
+		{[]string{"sweep", missingCSV, "--out", filepath.Join(dir, "o1")}, "nope.csv: no such file"},
+		{[]string{"train", "--csv", filepath.Join(dir, "nope.csv")}, "nope.csv: no such file"},
+		{[]string{"report", dir}, "no sweep database"},
+	} {
+		code, _, stderr := runCmd(tc.args...)
+		if code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, stderr, tc.want)
+		}
 	}
 	for _, cmd := range []string{"sweep", "report"} {
 		code, stdout, _ := runCmd(cmd, "--help")
 		if code != 0 || !strings.Contains(stdout, "Usage: mlpsweep "+cmd) || !strings.Contains(stdout, "-json") {
 			t.Errorf("%s --help: exit %d\n%s", cmd, code, stdout)
 		}
+	}
+}
+
+func TestSweepChecksOutBeforeLoading(t *testing.T) {
+	// Defect: --out was checked only after the data had been loaded. The
+	// study's CSV is missing here: the --out error must come first.
+	dir := t.TempDir()
+	studyPath := filepath.Join(dir, "s.yaml")
+	os.WriteFile(studyPath, []byte("name: s\ndata: {csv: missing.csv}\nbase: {hidden: [8]}\naxes: [{name: b, key: batch, values: [16]}]\n"), 0o644)
+	file := filepath.Join(dir, "afile")
+	os.WriteFile(file, []byte("x"), 0o644)
+	for out, want := range map[string]string{
+		file:                         "--out " + file + " is a file, not a folder",
+		filepath.Join(file, "below"): "--out " + filepath.Join(file, "below") + ": cannot create the folder",
+	} {
+		code, _, stderr := runCmd("sweep", studyPath, "--out", out)
+		if code != 1 || !strings.Contains(stderr, want) || strings.Contains(stderr, "loading") || strings.Contains(stderr, "missing.csv") {
+			t.Errorf("--out %s: exit %d, stderr %q; want 1 and %q before any loading", out, code, stderr, want)
+		}
+	}
+	if os.Geteuid() != 0 { // root writes anywhere
+		ro := filepath.Join(dir, "ro")
+		os.Mkdir(ro, 0o555)
+		if code, _, stderr := runCmd("sweep", studyPath, "--out", ro); code != 1 || !strings.Contains(stderr, "cannot write in the folder") {
+			t.Errorf("read-only --out: exit %d, stderr %q", code, stderr)
+		}
+	}
+}
+
+func TestSweepLimitRowsOneClass(t *testing.T) {
+	// Defect: a --limit-rows that left one class was accepted.
+	dir := t.TempDir()
+	writeSortedCSV(t, dir)
+	studyPath := filepath.Join(dir, "s.yaml")
+	os.WriteFile(studyPath, []byte("name: s\ndata: {csv: sorted.csv, label: label}\nfolds: 2\nbase: {hidden: [8]}\naxes: [{name: b, key: batch, values: [16]}]\n"), 0o644)
+	code, _, stderr := runCmd("sweep", studyPath, "--out", filepath.Join(dir, "out"), "--limit-rows", "20", "--epochs", "1")
+	if want := `--limit-rows 20: the first 20 rows of sorted all have the class "0" (of 5 classes)`; code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
 	}
 }

