@@ -549,6 +549,28 @@ func TestExpandSpec(t *testing.T) {
 	}
 }
 
+// The reference notebook ran on Keras 3 before 3.14, whose activity
+// regularizer was not divided by the batch size: the seed preset's activity
+// axis trains that form; a new study keeps the divided, current form.
+func TestSeedPresetActivityUndivided(t *testing.T) {
+	s, err := Preset("seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pt := range s.Points {
+		if got, want := pt.Params.Config(0).ActivityUndivided, pt.Axis == "activity_l1_l2"; got != want {
+			t.Errorf("%s=%s: activity_undivided %v, want %v", pt.Axis, pt.Value, got, want)
+		}
+	}
+	n, err := ParseStudy([]byte("axes:\n  - {name: act, keys: [activity_l1, activity_l2], values: [1e-4]}\n"), "new.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := n.Points[0].Params.Config(0); c.ActivityUndivided || c.ActivityL1 != 1e-4 {
+		t.Errorf("a new study's activity axis: %+v, want the divided form", c)
+	}
+}
+
 // The seed preset's points, in order, and their keys: stored units are
 // found by these keys, so a change retrains the study.
 func TestSeedPresetPointsPinned(t *testing.T) {
@@ -576,7 +598,7 @@ func TestSeedPresetPointsPinned(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Errorf("points %q, want %q", names, want)
 	}
-	if got := hex.EncodeToString(h.Sum(nil))[:16]; got != "99a8acb9068b2be6" {
+	if got := hex.EncodeToString(h.Sum(nil))[:16]; got != "8634e963a8ca6255" {
 		t.Errorf("digest of the seed preset's keys = %s changed: stored units would not be found", got)
 	}
 }
