@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 )
@@ -56,54 +53,115 @@ func configField(cfg *engine.Config, key string) (reflect.Value, error) {
 	return reflect.ValueOf(cfg).Elem().FieldByIndex(configFields[key]), nil
 }
 
-// setConfigField sets the field of cfg named by key from a YAML value,
-// checking its type: numbers for float fields, integers for int fields,
-// true/false, text, and a list of integers (or one integer) for hidden.
-func setConfigField(cfg *engine.Config, key string, n *yaml.Node) error {
-	v, err := configField(cfg, key)
+// checkValue says whether n suits the field named by key: numbers for float
+// fields, integers for int fields, true/false, text, and a list of integers
+// (or one integer) for hidden.
+func checkValue(key string, n *node) error {
+	var cfg engine.Config
+	v, err := configField(&cfg, key)
 	if err != nil {
 		return err
 	}
-	tag := n.ShortTag()
-	scalar := n.Kind == yaml.ScalarNode
+	scalar := n.kind == scalarNode
 	switch v.Kind() {
 	case reflect.Float64:
-		if !scalar || (tag != "!!int" && tag != "!!float") {
-			return fmt.Errorf("want a number, got %s", describeNode(n))
+		if _, ok := n.number(); !ok {
+			return fmt.Errorf("want a number, got %s", n.describe())
 		}
 	case reflect.Int, reflect.Int64:
-		if !scalar || tag != "!!int" {
-			return fmt.Errorf("want an integer, got %s", describeNode(n))
+		if !scalar || n.tag != "int" {
+			return fmt.Errorf("want an integer, got %s", n.describe())
 		}
 	case reflect.Bool:
-		if !scalar || tag != "!!bool" {
-			return fmt.Errorf("want true or false, got %s", describeNode(n))
+		if !scalar || n.tag != "bool" {
+			return fmt.Errorf("want true or false, got %s", n.describe())
 		}
 	case reflect.String:
-		if !scalar || tag != "!!str" {
-			return fmt.Errorf("want a name, got %s", describeNode(n))
+		if !scalar || n.tag != "str" {
+			return fmt.Errorf("want a name, got %s", n.describe())
 		}
 	case reflect.Slice: // hidden: [128, 64], or 128 for one layer
-		if scalar && tag == "!!int" {
-			n = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{n}}
+		if scalar && n.tag == "int" {
+			return nil
 		}
-		if n.Kind != yaml.SequenceNode {
-			return fmt.Errorf("want a list of layer widths, got %s", describeNode(n))
+		if n.kind != listNode {
+			return fmt.Errorf("want a list of layer widths, got %s", n.describe())
 		}
-		for _, c := range n.Content {
-			if c.Kind != yaml.ScalarNode || c.ShortTag() != "!!int" {
-				return fmt.Errorf("want a list of layer widths (integers), got %s in it", describeNode(c))
+		for _, c := range n.items {
+			if c.kind != scalarNode || c.tag != "int" {
+				return fmt.Errorf("want a list of layer widths (integers), got %s in it", c.describe())
 			}
 		}
 	default:
 		return fmt.Errorf("field of kind %v cannot be set from a study", v.Kind())
 	}
-	fresh := reflect.New(v.Type())
-	if err := n.Decode(fresh.Interface()); err != nil {
-		return fmt.Errorf("bad value %s: %v", describeNode(n), err)
-	}
-	v.Set(fresh.Elem())
 	return nil
+}
+
+// valueOf is the plain value of n, a value checkValue accepted for some key.
+func valueOf(n *node) value {
+	v := value{text: n.shown(), line: n.line}
+	switch {
+	case n.kind == listNode:
+		widths := make([]int, len(n.items))
+		for i, c := range n.items {
+			w, _ := parseInt(c.text)
+			widths[i] = int(w)
+		}
+		v.x = widths
+	case n.tag == "int":
+		v.x, _ = parseInt(n.text)
+	case n.tag == "float":
+		v.x, _ = n.number()
+	case n.tag == "bool":
+		v.x = n.text[0] == 't' || n.text[0] == 'T'
+	case n.tag == "str":
+		v.x = n.text
+	}
+	return v
+}
+
+// setField sets the field of cfg named by key to v.
+func setField(cfg *engine.Config, key string, v value) error {
+	f, err := configField(cfg, key)
+	if err != nil {
+		return err
+	}
+	switch x := v.x.(type) {
+	case int64:
+		switch f.Kind() {
+		case reflect.Float64:
+			f.SetFloat(float64(x))
+			return nil
+		case reflect.Int, reflect.Int64:
+			f.SetInt(x)
+			return nil
+		case reflect.Slice:
+			f.Set(reflect.ValueOf([]int{int(x)}))
+			return nil
+		}
+	case float64:
+		if f.Kind() == reflect.Float64 {
+			f.SetFloat(x)
+			return nil
+		}
+	case bool:
+		if f.Kind() == reflect.Bool {
+			f.SetBool(x)
+			return nil
+		}
+	case string:
+		if f.Kind() == reflect.String {
+			f.SetString(x)
+			return nil
+		}
+	case []int:
+		if f.Kind() == reflect.Slice {
+			f.Set(reflect.ValueOf(slices.Clone(x)))
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot set %s to %s", key, v.text)
 }
 
 // setConfigNumber sets a float or int field of cfg from a sampled number.
@@ -134,43 +192,4 @@ func isFloatField(key string) bool {
 	var c engine.Config
 	v, err := configField(&c, key)
 	return err == nil && v.Kind() == reflect.Float64
-}
-
-// describe renders a YAML value briefly for messages and axis values:
-// scalars as written, lists as [a, b], mappings as {k: v}.
-func describeNode(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!str":
-			return strconv.Quote(n.Value)
-		case "!!null":
-			return "null"
-		}
-		return n.Value
-	case yaml.SequenceNode:
-		parts := make([]string, len(n.Content))
-		for i, c := range n.Content {
-			parts[i] = describeNode(c)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case yaml.MappingNode:
-		parts := make([]string, 0, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			parts = append(parts, n.Content[i].Value+": "+describeNode(n.Content[i+1]))
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	case yaml.AliasNode:
-		return describeNode(n.Alias)
-	}
-	return "nothing"
-}
-
-// valueText is an axis value as shown in results: scalars as written
-// (without quotes), lists as [a, b].
-func valueText(n *yaml.Node) string {
-	if n.Kind == yaml.ScalarNode {
-		return n.Value
-	}
-	return describeNode(n)
 }

@@ -2,7 +2,10 @@ package study
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -89,10 +92,30 @@ func TestStudyReportsEveryError(t *testing.T) {
 	}
 }
 
-func TestStudySyntaxErrorHasLine(t *testing.T) {
-	_, err := ParseStudy([]byte("name: x\nbase: [\n"), "s.yaml")
-	if err == nil || !strings.Contains(err.Error(), "line") {
-		t.Fatalf("got %v, want a YAML syntax error with its line", err)
+// Syntax errors are *StudyErrors at the line of the offending token (the
+// YAML library used before named the line of the enclosing key).
+func TestSyntaxErrorsNameTheLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		line      int
+		msg       string
+	}{
+		{"unclosed bracket at the end", "name: x\nbase: [\n", 2, "]"},
+		// the ] was due before lr
+		{"unclosed bracket", "name: x\nbase:\n  hidden: [128\n  lr: 0.1\nfolds: 4\n", 4, "]"},
+		{"indented too far", "name: x\nbase:\n  hidden: [128]\n    lr: 0.1\nfolds: 4\n", 4, ""},
+		{"dedented too far", "name: x\nbase:\n    hidden: [128]\n  lr: 0.1\nfolds: 4\n", 4, ""},
+		{"key among list items", "name: x\naxes:\n  - name: a\n  key: lr\n", 4, ""},
+		{"tab", "name: x\nbase:\n\thidden: [128]\n", 3, "tab"},
+		{"unclosed quote", "name: x\ndescription: \"abc\nfolds: 4\n", 2, "quoted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := studyErrors(t, tc.src)
+			e := errs[0]
+			if len(errs) != 1 || e.Line != tc.line || e.Key != "syntax" || !strings.Contains(e.Msg, tc.msg) || strings.ContainsAny(e.Msg, "\t\n") {
+				t.Errorf("got %q, want one syntax error at line %d mentioning %q", errs, tc.line, tc.msg)
+			}
+		})
 	}
 }
 
@@ -375,4 +398,207 @@ func configKey(c engine.Config) string {
 		panic(err)
 	}
 	return p.Key()
+}
+
+// Each problem gives one message, not a second one that contradicts it or
+// follows from it.
+func TestOneErrorPerProblem(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		line      int
+		key, msg  string
+	}{
+		{"random n 0", "random:\n  n: 0\n  params:\n    batch: {choice: [16, 32]}\n", 2, "random.n", "0 is out of range [1, "},
+		{"random not a mapping", "random: 3\n", 1, "random", "want a mapping"},
+		{"random params not a mapping", "random:\n  n: 2\n  params: 3\n", 3, "random.params", "want a mapping"},
+		{"random without params", "random:\n  n: 2\n", 2, "random", "missing params"},
+		{"random without n", "random:\n  params:\n    batch: {choice: [16, 32]}\n", 2, "random", "missing n"},
+		{"unknown data key", "data: {foo: x}\n", 1, "data.foo", "unknown key"},
+		{"data list", "data: [1]\n", 1, "data", "want a mapping"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := studyErrors(t, tc.src)
+			if e := errs[0]; len(errs) != 1 || e.Line != tc.line || e.Key != tc.key || !strings.Contains(e.Msg, tc.msg) {
+				t.Errorf("got %q, want one error at line %d, key %q, containing %q", errs, tc.line, tc.key, tc.msg)
+			}
+		})
+	}
+}
+
+// An empty axes or grid section is refused: it used to train the base
+// alone, silently.
+func TestEmptyAxesOrGridIsAnError(t *testing.T) {
+	for _, tc := range []struct{ src, key, msg string }{
+		{"axes: []\n", "axes", "no axes"},
+		{"axes:\n", "axes", "no axes"},
+		{"axes:\n  # to do\n", "axes", "no axes"},
+		{"grid: {}\n", "grid", "no keys to vary"},
+		{"grid:\n", "grid", "no keys to vary"},
+	} {
+		errs := studyErrors(t, "base: {hidden: [4]}\n"+tc.src)
+		if e := errs[0]; len(errs) != 1 || e.Line != 2 || e.Key != tc.key || !strings.Contains(e.Msg, tc.msg) {
+			t.Errorf("%q: got %q, want one error at line 2, key %s, containing %q", tc.src, errs, tc.key, tc.msg)
+		}
+	}
+}
+
+// A study varies its base one way (the README: either axes, grid or
+// random): two of them together are refused at the second.
+func TestAxesGridAndRandomExcludeEachOther(t *testing.T) {
+	const (
+		axes   = "axes:\n  - {name: a, key: lr, values: [0.1]}\n"
+		grid   = "grid:\n  batch: [16, 32]\n"
+		random = "random:\n  n: 1\n  params:\n    batch: {int: [16, 32]}\n"
+	)
+	for _, tc := range []struct {
+		src, key string
+		line     int
+	}{
+		{axes + grid, "grid", 3},
+		{grid + axes, "axes", 3},
+		{axes + random, "random", 3},
+		{grid + random, "random", 3},
+	} {
+		errs := studyErrors(t, tc.src)
+		if e := errs[0]; len(errs) != 1 || e.Line != tc.line || e.Key != tc.key || !strings.Contains(e.Msg, "axes, grid or random, not several") {
+			t.Errorf("%q: got %q, want one error at line %d, key %s", tc.src, errs, tc.line, tc.key)
+		}
+	}
+	errs := studyErrors(t, axes+grid+random)
+	if len(errs) != 2 || errs[0].Key != "grid" || errs[1].Key != "random" || !strings.Contains(errs[1].Msg, "axes is at line 1") {
+		t.Errorf("all three: got %q", errs)
+	}
+}
+
+func TestAnchorsAndAliases(t *testing.T) {
+	s, err := ParseStudy([]byte("base: &b {hidden: [4], lr: 0.01}\naxes:\n  - {name: a, key: batch, values: &v [16, 32], set: *b}\n  - {name: b, key: epochs, values: *v}\n"), "a.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Points) != 4 || s.Points[0].Params.Config(0).LR != 0.01 || s.Points[3].Params.Epochs() != 32 {
+		t.Errorf("got %+v", s.Points)
+	}
+	errs := studyErrors(t, "base: {hidden: [4]}\naxes:\n  - {name: a, key: lr, values: *nope}\n")
+	if len(errs) != 1 || errs[0].Line != 3 || !strings.Contains(errs[0].Msg, "nope") {
+		t.Errorf("unknown alias: %q", errs)
+	}
+}
+
+func TestOneDocumentPerFile(t *testing.T) {
+	errs := studyErrors(t, "base: {hidden: [4]}\n---\nbase: {hidden: [8]}\n")
+	if len(errs) != 1 || errs[0].Line != 3 || !strings.Contains(errs[0].Msg, "one YAML document") {
+		t.Errorf("got %q", errs)
+	}
+}
+
+// Scalars are typed by the YAML 1.2 core schema, as before: 1e-3 is a
+// number, yes is text, "0.1" is text.
+func TestScalarTypes(t *testing.T) {
+	s, err := ParseStudy([]byte("base: {hidden: 0x10, lr: 1e-3, momentum: .5, decay: 1_0, optimizer: sgd, nesterov: True, batch: +32, epochs: 0o7}\n"), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Base.Config(0)
+	if !slices.Equal(c.Hidden, []int{16}) || c.LR != 1e-3 || c.Momentum != 0.5 || c.Decay != 10 || !c.Nesterov || c.Batch != 32 || c.Epochs != 7 {
+		t.Errorf("got %+v", c)
+	}
+	for src, want := range map[string]string{
+		"base: {nesterov: yes}\n":               "want true or false, got \"yes\"",
+		"base: {lr: \"0.1\"}\n":                 "want a number, got \"0.1\"",
+		"base: {batch: 99999999999999999999}\n": "want an integer, got 99999999999999999999",
+		"base: {activation: !!str 3}\n":         `unknown value "3"`,
+		"base: {lr: !!int 0.5}\n":               `cannot read "0.5" as !!int`,
+		"base: !foo {lr: 1}\n":                  "unsupported tag !foo",
+		"base: {hidden: [4], lr: !!float 1}\n":  "-",
+		"base: {hidden: [4], activation: ~}\n":  "want a name, got null",
+	} {
+		_, err := ParseStudy([]byte(src), "s.yaml")
+		switch {
+		case want == "-" && err != nil:
+			t.Errorf("%q: %v", src, err)
+		case want != "-" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: got %v, want an error containing %q", src, err, want)
+		}
+	}
+}
+
+// The parser's spec is plain Go: expansion needs no YAML.
+func TestExpandSpec(t *testing.T) {
+	sp := &spec{file: "go", name: "g", folds: 3, seed: 7, metric: "accuracy", data: DataSpec{Kind: "mnist"}, baseLine: 1, gridLine: 5,
+		base: []setting{{"hidden", value{"[8]", 2, []int{8}}}, {"batch", value{"16", 3, int64(16)}}},
+		grid: []gridKey{
+			{"lr", []value{{"0.1", 5, 0.1}, {"1", 5, int64(1)}}},
+			{"hidden", []value{{"4", 6, int64(4)}, {"[4, 2]", 6, []int{4, 2}}}},
+		}}
+	s, errs := expand(sp)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	var got []string
+	for _, pt := range s.Points {
+		c := pt.Params.Config(0)
+		got = append(got, fmt.Sprintf("%s|%v|%v|%d", pt.Value, c.LR, c.Hidden, c.Batch))
+	}
+	want := []string{"lr=0.1, hidden=4|0.1|[4]|16", "lr=0.1, hidden=[4, 2]|0.1|[4 2]|16", "lr=1, hidden=4|1|[4]|16", "lr=1, hidden=[4, 2]|1|[4 2]|16"}
+	if !slices.Equal(got, want) || s.Name != "g" || s.Folds != 3 || s.Seed != 7 {
+		t.Errorf("got %q (%s, %d folds, seed %d), want %q", got, s.Name, s.Folds, s.Seed, want)
+	}
+	sp.grid[0].values[0] = value{"-1", 5, int64(-1)}
+	if _, errs := expand(sp); len(errs) != 2 || !strings.Contains(errs[0].Error(), "go:5: grid: grid = lr=-1, hidden=4: lr") {
+		t.Errorf("bad value: %q", errs)
+	}
+}
+
+// The reference notebook ran on Keras 3 before 3.14, whose activity
+// regularizer was not divided by the batch size: the seed preset's activity
+// axis trains that form; a new study keeps the divided, current form.
+func TestSeedPresetActivityUndivided(t *testing.T) {
+	s, err := Preset("seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pt := range s.Points {
+		if got, want := pt.Params.Config(0).ActivityUndivided, pt.Axis == "activity_l1_l2"; got != want {
+			t.Errorf("%s=%s: activity_undivided %v, want %v", pt.Axis, pt.Value, got, want)
+		}
+	}
+	n, err := ParseStudy([]byte("axes:\n  - {name: act, keys: [activity_l1, activity_l2], values: [1e-4]}\n"), "new.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := n.Points[0].Params.Config(0); c.ActivityUndivided || c.ActivityL1 != 1e-4 {
+		t.Errorf("a new study's activity axis: %+v, want the divided form", c)
+	}
+}
+
+// The seed preset's points, in order, and their keys: stored units are
+// found by these keys, so a change retrains the study.
+func TestSeedPresetPointsPinned(t *testing.T) {
+	s, err := Preset("seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	h := sha256.New()
+	for _, pt := range s.Points {
+		names = append(names, strings.ReplaceAll(pt.Axis+"="+pt.Value, " ", ""))
+		fmt.Fprintln(h, pt.Params.Key())
+	}
+	want := strings.Fields(`
+		optimizer=sgd optimizer=adam optimizer=rmsprop optimizer=adagrad optimizer=adadelta
+		adam_lr=0.1 adam_lr=0.01 adam_lr=0.001 adam_lr=0.0005 adam_lr=0.0001
+		sgd_decay=1e-2 sgd_decay=1e-3 sgd_decay=1e-4 sgd_decay=1e-5 sgd_decay=1e-6
+		batch=32 batch=64 batch=128 batch=256 batch=512
+		activation=relu activation=tanh activation=sigmoid activation=elu activation=selu
+		init=random_normal init=he_normal init=glorot_uniform init=lecun_normal init=random_uniform
+		architecture=[128] architecture=[128,64] architecture=[256,128] architecture=[512,256,128] architecture=[128,128,64]
+		kernel_l1_l2=1e-2 kernel_l1_l2=1e-3 kernel_l1_l2=1e-4 kernel_l1_l2=1e-5 kernel_l1_l2=1e-6
+		activity_l1_l2=1e-3 activity_l1_l2=1e-4 activity_l1_l2=1e-5
+		dropout=0.1 dropout=0.25 dropout=0.4 dropout=0.5`)
+	if !slices.Equal(names, want) {
+		t.Errorf("points %q, want %q", names, want)
+	}
+	if got := hex.EncodeToString(h.Sum(nil))[:16]; got != "8634e963a8ca6255" {
+		t.Errorf("digest of the seed preset's keys = %s changed: stored units would not be found", got)
+	}
 }

@@ -1,0 +1,443 @@
+package study
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+)
+
+// Defaults of the top-level keys: the reference notebook's cross-validation.
+const (
+	defaultFolds = 4
+	defaultSeed  = 42
+)
+
+// parser reads a study file's nodes into a spec, collecting every problem.
+type parser struct {
+	dir  string // relative data paths are taken from here
+	spec spec
+	errs []error
+}
+
+// parse reads a study file into a spec, or returns every problem found
+// (*StudyError each).
+func parse(src []byte, file string) (*spec, []error) {
+	root, err := parseYAML(src, file)
+	if err != nil {
+		return nil, []error{err}
+	}
+	if root == nil || root.kind != mapNode {
+		line := 1
+		if root != nil {
+			line = root.line
+		}
+		return nil, []error{&StudyError{file, line, "study", "want a mapping of keys (name, base, axes, …)"}}
+	}
+	p := &parser{dir: filepath.Dir(file), spec: spec{file: file, folds: defaultFolds, seed: defaultSeed, metric: "accuracy", baseLine: 1}}
+	p.spec.data.Kind = "mnist"
+	p.parse(root)
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	if p.spec.name == "" {
+		p.spec.name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	}
+	return &p.spec, nil
+}
+
+func (p *parser) errorf(line int, key, format string, a ...any) {
+	p.errs = append(p.errs, &StudyError{p.spec.file, line, key, fmt.Sprintf(format, a...)})
+}
+
+// pairs returns the entries of mapping n, checking that no key repeats;
+// ok is false (and an error recorded) when n is not a mapping.
+func (p *parser) pairs(n *node, path string) (out []pair, ok bool) {
+	if n.kind != mapNode {
+		p.errorf(n.line, path, "want a mapping (key: value lines), got %s", n.describe())
+		return nil, false
+	}
+	seen := map[string]bool{}
+	for _, kv := range n.pairs {
+		if seen[kv.key.text] {
+			p.errorf(kv.key.line, keyPath(path, kv.key.text), "key given twice")
+			continue
+		}
+		seen[kv.key.text] = true
+		out = append(out, kv)
+	}
+	return out, true
+}
+
+func keyPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (p *parser) parse(root *node) {
+	s := &p.spec
+	var epochs, baseEpochs *node
+	randomSeed := int64(-1)
+	var sections []*node // the keys of axes, grid and random: a study has one of them
+	entries, _ := p.pairs(root, "")
+	for _, kv := range entries {
+		k, v := kv.key.text, kv.value
+		switch k {
+		case "name":
+			s.name = p.text(v, k)
+		case "description":
+			p.text(v, k)
+		case "data":
+			p.parseData(v)
+		case "base":
+			s.baseLine = v.line
+			s.base = p.settings(v, "base")
+			for _, kv := range v.pairs {
+				if kv.key.text == "epochs" {
+					baseEpochs = kv.key
+				}
+			}
+		case "axes":
+			sections = append(sections, kv.key)
+			p.parseAxes(v)
+		case "grid":
+			sections = append(sections, kv.key)
+			s.gridLine = v.line
+			p.parseGrid(v)
+		case "random":
+			sections = append(sections, kv.key)
+			s.random, randomSeed = p.parseRandom(v)
+		case "folds":
+			s.folds = p.intIn(v, k, 2, 1<<20)
+		case "epochs":
+			epochs = v
+			s.epochs = p.intIn(v, k, 1, 1<<30)
+		case "seed":
+			s.seed = int64(p.intIn(v, k, 0, 1<<32-1))
+		case "metric":
+			if m := p.text(v, k); m != "" && m != "accuracy" {
+				p.errorf(v.line, k, "unknown metric %q (want accuracy)", m)
+			}
+		default:
+			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, folds, epochs, seed, metric)")
+		}
+	}
+	if epochs != nil && baseEpochs != nil {
+		p.errorf(baseEpochs.line, "base.epochs", "epochs is also set at the top level (line %d); keep one", epochs.line)
+	}
+	if len(sections) > 1 {
+		first := sections[0]
+		for _, k := range sections[1:] {
+			p.errorf(k.line, k.text, "a study has axes, grid or random, not several (%s is at line %d): make one study file for each", first.text, first.line)
+		}
+	}
+	if s.random != nil {
+		s.random.seed = randomSeed
+		if randomSeed < 0 {
+			s.random.seed = s.seed
+		}
+	}
+}
+
+// text reads a non-empty string.
+func (p *parser) text(n *node, key string) string {
+	if n.kind != scalarNode || n.tag != "str" || n.text == "" {
+		p.errorf(n.line, key, "want text, got %s", n.describe())
+		return ""
+	}
+	return n.text
+}
+
+// intIn reads an integer in [lo, hi].
+func (p *parser) intIn(n *node, key string, lo, hi int) int {
+	v, err := parseInt(n.text)
+	if n.kind != scalarNode || n.tag != "int" || err != nil {
+		p.errorf(n.line, key, "want an integer, got %s", n.describe())
+		return 0
+	}
+	if v < int64(lo) || v > int64(hi) {
+		p.errorf(n.line, key, "%d is out of range [%d, %d]", v, lo, hi)
+		return 0
+	}
+	return int(v)
+}
+
+// parseData reads `data: mnist`, `{mnist: DIR}` or `{idx: DIR}` (the MNIST
+// IDX files in DIR), `{images: FILE, labels: FILE}` (one IDX pair) or
+// `{csv: FILE, label: COLUMN, scale: standardize|minmax|none}` (label and
+// scale optional: the last column, standardized).
+func (p *parser) parseData(n *node) {
+	d := &p.spec.data
+	if n.kind == scalarNode {
+		if n.text != "mnist" {
+			p.errorf(n.line, "data", "unknown data set %s (want mnist, or a mapping: {idx: DIR}, {images: FILE, labels: FILE}, {csv: FILE, label: COLUMN})", n.describe())
+		}
+		return
+	}
+	errs := len(p.errs)
+	got := map[string]string{}
+	entries, _ := p.pairs(n, "data")
+	for _, kv := range entries {
+		k := kv.key.text
+		switch k {
+		case "label": // a column name or 0-based index
+			if v := kv.value; v.kind == scalarNode && v.tag == "int" {
+				got[k] = v.text
+			} else {
+				got[k] = p.text(v, keyPath("data", k))
+			}
+		case "mnist", "idx", "images", "labels", "csv", "scale":
+			got[k] = p.text(kv.value, keyPath("data", k))
+		default:
+			p.errorf(kv.key.line, keyPath("data", k), "unknown key (want mnist, idx, images and labels, or csv, label and scale)")
+		}
+	}
+	if len(p.errs) > errs { // the entries' own messages say what is wrong
+		return
+	}
+	path := func(s string) string {
+		if s == "" || filepath.IsAbs(s) {
+			return s
+		}
+		return filepath.Join(p.dir, s)
+	}
+	has := func(keys ...string) bool {
+		for _, k := range keys {
+			if _, ok := got[k]; !ok {
+				return false
+			}
+		}
+		return len(got) == len(keys)
+	}
+	switch {
+	case has("mnist"):
+		*d = DataSpec{Kind: "mnist", Path: path(got["mnist"])}
+	case has("idx"):
+		*d = DataSpec{Kind: "mnist", Path: path(got["idx"])}
+	case has("images", "labels"):
+		*d = DataSpec{Kind: "idx", Path: path(got["images"]), Labels: path(got["labels"])}
+	case has("csv"), has("csv", "label"), has("csv", "scale"), has("csv", "label", "scale"):
+		*d = DataSpec{Kind: "csv", Path: path(got["csv"]), Label: got["label"], Scale: got["scale"]}
+	default:
+		p.errorf(n.line, "data", "want one of {mnist: DIR}, {idx: DIR}, {images: FILE, labels: FILE}, {csv: FILE, label: COLUMN, scale: SCALING}")
+	}
+}
+
+// settings reads a mapping of config keys to values.
+func (p *parser) settings(n *node, path string) []setting {
+	entries, _ := p.pairs(n, path)
+	var out []setting
+	for _, kv := range entries {
+		if err := checkValue(kv.key.text, kv.value); err != nil {
+			p.errorf(kv.value.line, keyPath(path, kv.key.text), "%v", err)
+			continue
+		}
+		out = append(out, setting{kv.key.text, valueOf(kv.value)})
+	}
+	return out
+}
+
+// values reads a non-empty list of values each of keys accepts.
+func (p *parser) values(n *node, path string, keys []string) []value {
+	if n.kind != listNode {
+		p.errorf(n.line, path, "want a list of values, got %s", n.describe())
+		return nil
+	}
+	if len(n.items) == 0 {
+		p.errorf(n.line, path, "empty list of values")
+		return nil
+	}
+	out := make([]value, len(n.items))
+	for i, v := range n.items {
+		for _, key := range keys {
+			if err := checkValue(key, v); err != nil {
+				p.errorf(v.line, fmt.Sprintf("%s[%d]", path, i), "%s: %v", key, err)
+			}
+		}
+		out[i] = valueOf(v)
+	}
+	return out
+}
+
+func (p *parser) parseAxes(n *node) {
+	if n.kind == listNode && len(n.items) == 0 || n.kind == scalarNode && n.tag == "null" {
+		p.errorf(n.line, "axes", "no axes: list at least one, or leave axes out to train the base alone")
+		return
+	}
+	if n.kind != listNode {
+		p.errorf(n.line, "axes", "want a list of axes, got %s", n.describe())
+		return
+	}
+	names := map[string]bool{"grid": true, "random": true, "base": true}
+	for i, an := range n.items {
+		path := fmt.Sprintf("axes[%d]", i)
+		var a axisSpec
+		var keyNode, valuesNode *node
+		keyEntries := 0 // key and keys given
+		entries, ok := p.pairs(an, path)
+		for _, kv := range entries {
+			k, v, at := kv.key.text, kv.value, keyPath(path, kv.key.text)
+			switch k {
+			case "name":
+				a.name = p.text(v, at)
+				if a.name != "" && names[a.name] {
+					p.errorf(v.line, at, "axis name %q is used twice or reserved (grid, random, base)", a.name)
+				}
+				names[a.name] = true
+			case "key":
+				keyNode = v
+				keyEntries++
+				if key := p.text(v, at); key != "" {
+					a.keys = append(a.keys, key)
+				}
+			case "keys":
+				keyNode = v
+				keyEntries++
+				if v.kind != listNode || len(v.items) == 0 {
+					p.errorf(v.line, at, "want a non-empty list of config keys, got %s", v.describe())
+					continue
+				}
+				for _, kn := range v.items {
+					if key := p.text(kn, at); key != "" {
+						a.keys = append(a.keys, key)
+					}
+				}
+			case "values":
+				valuesNode = v
+			case "set":
+				a.set = p.settings(v, at)
+			default:
+				p.errorf(kv.key.line, at, "unknown key (want name, key or keys, values, set)")
+			}
+		}
+		if !ok {
+			continue
+		}
+		switch {
+		case a.name == "":
+			p.errorf(an.line, path, "axis has no name")
+		case keyNode == nil:
+			p.errorf(an.line, path, "axis %q has neither key nor keys", a.name)
+		case valuesNode == nil:
+			p.errorf(an.line, path, "axis %q has no values", a.name)
+		}
+		if keyEntries > 1 {
+			p.errorf(keyNode.line, path, "give key or keys, not both")
+		}
+		for _, key := range a.keys {
+			if err := checkConfigKey(key); err != nil {
+				p.errorf(keyNode.line, keyPath(path, "key"), "%s: %v", key, err)
+				a.keys = nil
+			}
+		}
+		if valuesNode != nil && len(a.keys) > 0 {
+			a.values = p.values(valuesNode, keyPath(path, "values"), a.keys)
+		}
+		p.spec.axes = append(p.spec.axes, a)
+	}
+}
+
+// parseGrid reads grid: config key → list of values.
+func (p *parser) parseGrid(n *node) {
+	if n.kind == mapNode && len(n.pairs) == 0 || n.kind == scalarNode && n.tag == "null" {
+		p.errorf(n.line, "grid", "no keys to vary: give key: [values] lines, or leave grid out to train the base alone")
+		return
+	}
+	entries, _ := p.pairs(n, "grid")
+	for _, kv := range entries {
+		k := kv.key.text
+		p.spec.grid = append(p.spec.grid, gridKey{k, p.values(kv.value, keyPath("grid", k), []string{k})})
+	}
+}
+
+// parseRandom reads random: {n, seed, params}; seed is -1 when not given.
+func (p *parser) parseRandom(n *node) (*randomSpec, int64) {
+	r := &randomSpec{nLine: n.line, paramsLine: n.line}
+	seed := int64(-1)
+	entries, ok := p.pairs(n, "random")
+	var nGiven, paramsGiven bool
+	for _, kv := range entries {
+		k, v, path := kv.key.text, kv.value, keyPath("random", kv.key.text)
+		switch k {
+		case "n":
+			nGiven = true
+			r.n, r.nLine = p.intIn(v, path, 1, 1<<20), v.line
+		case "seed":
+			seed = int64(p.intIn(v, path, 0, math.MaxInt32))
+		case "params":
+			paramsGiven = true
+			r.paramsLine = v.line
+			params, ok := p.pairs(v, path)
+			for _, pv := range params {
+				if rp, ok := p.parseParam(pv, keyPath(path, pv.key.text)); ok {
+					r.params = append(r.params, rp)
+				}
+			}
+			if ok && len(params) == 0 {
+				p.errorf(v.line, path, "no parameters to sample")
+			}
+		default:
+			p.errorf(kv.key.line, path, "unknown key (want n, seed, params)")
+		}
+	}
+	if ok && !nGiven {
+		p.errorf(n.line, "random", "missing n, the number of configurations to sample")
+	}
+	if ok && !paramsGiven {
+		p.errorf(n.line, "random", "missing params, the keys to sample and their distributions")
+	}
+	return r, seed
+}
+
+func (p *parser) parseParam(kv pair, path string) (randomParam, bool) {
+	rp := randomParam{key: kv.key.text}
+	if err := checkConfigKey(rp.key); err != nil {
+		p.errorf(kv.key.line, path, "%v", err)
+		return rp, false
+	}
+	spec, ok := p.pairs(kv.value, path)
+	if !ok {
+		return rp, false
+	}
+	if len(spec) != 1 {
+		p.errorf(kv.value.line, path, "want exactly one of choice, uniform, log_uniform, int")
+		return rp, false
+	}
+	rp.dist = spec[0].key.text
+	args, at := spec[0].value, keyPath(path, rp.dist)
+	errs := len(p.errs)
+	switch rp.dist {
+	case "choice":
+		rp.choices = p.values(args, at, []string{rp.key})
+	case "uniform", "log_uniform", "int":
+		integer := rp.dist == "int"
+		if integer && !isIntField(rp.key) || !integer && !isFloatField(rp.key) {
+			p.errorf(spec[0].key.line, at, "%s cannot be sampled from %s (use choice)", rp.key, rp.dist)
+			return rp, false
+		}
+		var okLo, okHi bool
+		if args.kind == listNode && len(args.items) == 2 {
+			rp.lo, okLo = args.items[0].number()
+			rp.hi, okHi = args.items[1].number()
+		}
+		if !okLo || !okHi {
+			p.errorf(args.line, at, "want [low, high], got %s", args.describe())
+			return rp, false
+		}
+		switch {
+		case math.IsNaN(rp.lo) || math.IsNaN(rp.hi) || math.IsInf(rp.lo, 0) || math.IsInf(rp.hi, 0):
+			p.errorf(args.line, at, "bounds must be finite")
+		case integer && (rp.lo != math.Trunc(rp.lo) || rp.hi != math.Trunc(rp.hi)):
+			p.errorf(args.line, at, "int bounds must be integers")
+		case rp.lo > rp.hi || !integer && rp.lo == rp.hi:
+			p.errorf(args.line, at, "low %v must be below high %v", rp.lo, rp.hi)
+		case rp.dist == "log_uniform" && rp.lo <= 0:
+			p.errorf(args.line, at, "log_uniform needs low > 0")
+		}
+	default:
+		p.errorf(spec[0].key.line, path, "unknown distribution %q (want choice, uniform, log_uniform, int)", rp.dist)
+	}
+	return rp, len(p.errs) == errs
+}
