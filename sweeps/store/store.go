@@ -71,12 +71,13 @@ CREATE TABLE IF NOT EXISTS units (
 	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version)
 );`
 
-// Store is a sweep output directory's database, opened by its writer
-// (Open) or by a reader (OpenReader). Every error it returns names the
-// database file.
+// Store is a sweep output directory's database, opened by its one writer
+// (Open, holding the directory's lock) or by a reader (OpenReader). Every
+// error it returns names the database file.
 type Store struct {
 	db   *sql.DB
 	path string
+	lock *os.File // the writer's lock on dir/LockName; nil for a reader
 }
 
 // ErrCorrupt is returned (wrapped) when the database file is damaged or is
@@ -84,18 +85,30 @@ type Store struct {
 var ErrCorrupt = errors.New("not a readable mlpsweep database")
 
 // Open opens dir/mlpsweep.db, creating the directory and the database if
-// needed, to write it. It checks the database's integrity before writing
-// anything to it (ErrCorrupt).
+// needed, as the directory's one writer: it holds the directory's lock
+// until Close (ErrLocked when another process holds it), and checks the
+// database's integrity before writing anything to it (ErrCorrupt).
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return open(filepath.Join(dir, DBName), true)
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, DBName)
+	s, err := open(path, true)
+	if err != nil {
+		unlockDir(lock)
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
 }
 
 // OpenReader opens the existing dir/mlpsweep.db to read it, checking its
-// integrity first (ErrCorrupt). It reads while a sweep writes; it writes
-// nothing, except to bring a database written by an older
+// integrity first (ErrCorrupt). It takes no lock, so it reads while a sweep
+// writes; it writes nothing, except to bring a database written by an older
 // mlpsweep up to the current schema.
 func OpenReader(dir string) (*Store, error) {
 	return open(filepath.Join(dir, DBName), false)
@@ -314,7 +327,15 @@ func migrate(db *sql.DB) error {
 	return tx.Commit()
 }
 
-func (s *Store) Close() error { return s.err(s.db.Close()) }
+// Close closes the database, then releases a writer's lock.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		unlockDir(s.lock)
+		s.lock = nil
+	}
+	return s.err(err)
+}
 
 // SaveStudy records a study and its configurations, replacing what an
 // earlier invocation of the same name recorded.
