@@ -30,7 +30,7 @@ var ErrInterrupted = errors.New("sweep interrupted")
 
 // Options control Run.
 type Options struct {
-	Dir     string // output directory holding mlpsweep.db (created if needed)
+	Dir     string // output directory holding mlpsweep.db (created if needed); Run holds its lock (store.ErrLocked when another run does)
 	Workers int    // units trained at once, and cores used; 0 means runtime.NumCPU()
 	Curves  bool   // also score the held-out fold after every epoch (learning curves; ~15% slower)
 
