@@ -25,7 +25,7 @@ import (
 // ErrInterrupted is returned (wrapped) by Run when its context is cancelled:
 // finished units are stored, units in flight are not, and running the same
 // study again resumes.
-var ErrInterrupted = errors.New("sweep interrupted")
+var ErrInterrupted = errors.New("interrupted")
 
 // Options control Run.
 type Options struct {
@@ -209,7 +209,11 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	defer mu.Unlock()
 	h.WallSeconds, h.UnitsRun, h.UnitsReused = wall, status.UnitsDone, status.UnitsReused
 	r := sweeps.Assemble(h, plan.Points, results)
-	if err := st.FinishRun(h.Name, wall, status.UnitsDone, status.UnitsReused); err != nil && runErr == nil {
+	trained := wall
+	if status.UnitsDone == 0 {
+		trained = 0 // the study's time is unchanged by a rerun that trains nothing
+	}
+	if err := st.FinishRun(h.Name, trained, status.UnitsDone, status.UnitsReused); err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr != nil && ctx.Err() != nil {
