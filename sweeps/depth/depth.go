@@ -125,7 +125,8 @@ func (p *DepthPlan) Schedule(data DepthData) scheduler.Plan {
 	}
 }
 
-// DepthResult is one run of a depth study.
+// DepthResult is one run of a depth study. Its JSON form is DepthSummary
+// (json.Marshal would see only the embedded UnitResult's MarshalJSON).
 type DepthResult struct {
 	DepthRun
 	// UnitResult is the stored unit: Accuracy is held-out after the last
