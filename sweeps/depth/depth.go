@@ -3,15 +3,17 @@ package depth
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
+	"strconv"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -20,28 +22,34 @@ import (
 // connections) at several depths (numbers of hidden layers of one width)
 // on one held-out split, and records engine.Diagnostics on a fixed batch at
 // initialization and after every epoch: how much gradient reaches each
-// layer, and what the units do.
+// layer, and what the units do. It runs on the sweeps scheduler and store:
+// every run is a unit (fold 0 of the held-out split), so a study resumes
+// after any stop and reuses stored runs, and a configuration that two
+// variants share (a depth-1 residual network is a plain one) trains once.
 
-// DepthRun is one configuration of a depth study.
+// DepthRun is one run of a depth study: a variant at a depth.
 type DepthRun struct {
 	Variant string        // the study axis it comes from
 	Depth   int           // hidden layers
-	Config  engine.Config // normalized; Seed is the run's unit seed
+	Params  study.Params  // the configuration
+	Config  engine.Config // Params with the run's unit seed
 }
 
-// PlanDepth lists the runs of a depth study from s: every axis of s (or
-// only those named in variants; s keeps only those) is a variant, whose
-// settings are those of its deepest point (Normalize clears a residual
-// switch on a network too shallow for a skip connection), trained at every
-// depth with hidden layers of width width (0: the width of that point's
-// first hidden layer). Each run's seed is sweeps.UnitSeed(s.Seed, key, 0), as
-// fold 0 of a sweep of the same config.
-func PlanDepth(s *study.Study, variants []string, depths []int, width int) ([]DepthRun, error) {
-	if len(variants) > 0 {
-		if err := s.KeepAxes(variants); err != nil {
-			return nil, err
-		}
-	}
+// DepthPlan is a planned depth study.
+type DepthPlan struct {
+	Study string // the study's name, for reports
+	Seed  int64  // the study seed: a run's seed is sweeps.UnitSeed(Seed, key, 0)
+	// Points are the runs, variant by variant and depth by depth: Axis is
+	// the variant, Value the depth.
+	Points []study.Point
+}
+
+// PlanDepth plans a depth study from s: every axis of s is a variant, whose settings are
+// those of its deepest point (Normalize clears a residual switch on a
+// network too shallow for a skip connection), trained at every depth with
+// hidden layers of width width (0: the width of that point's first hidden
+// layer).
+func PlanDepth(s *study.Study, depths []int, width int) (*DepthPlan, error) {
 	if len(depths) == 0 {
 		return nil, fmt.Errorf("depth study: no depths")
 	}
@@ -50,12 +58,12 @@ func PlanDepth(s *study.Study, variants []string, depths []int, width int) ([]De
 			return nil, fmt.Errorf("depth study: depth %d (want ≥ 1 hidden layer)", d)
 		}
 	}
-	var runs []DepthRun
+	p := &DepthPlan{Study: s.Name, Seed: s.Seed}
 	for _, axis := range s.Axes() {
 		var deepest study.Point
-		for _, p := range s.Points {
-			if p.Axis == axis && (deepest.Axis == "" || len(p.Params.Hidden()) > len(deepest.Params.Hidden())) {
-				deepest = p
+		for _, pt := range s.Points {
+			if pt.Axis == axis && (deepest.Axis == "" || len(pt.Params.Hidden()) > len(deepest.Params.Hidden())) {
+				deepest = pt
 			}
 		}
 		w := width
@@ -72,39 +80,96 @@ func PlanDepth(s *study.Study, variants []string, depths []int, width int) ([]De
 			if err != nil {
 				return nil, fmt.Errorf("depth study: variant %s at depth %d: %w", axis, d, err)
 			}
-			cfg = params.Config(sweeps.UnitSeed(s.Seed, params.Key(), 0))
-			runs = append(runs, DepthRun{Variant: axis, Depth: d, Config: cfg})
+			p.Points = append(p.Points, study.Point{Axis: axis, Value: strconv.Itoa(d), Params: params})
 		}
 	}
-	if len(runs) == 0 {
+	if len(p.Points) == 0 {
 		return nil, fmt.Errorf("depth study %s has no variants (axes)", s.Name)
 	}
-	return runs, nil
+	return p, nil
+}
+
+// Run is the run of pt: its variant, depth and config with its unit seed.
+func (p *DepthPlan) Run(pt study.Point) DepthRun {
+	return DepthRun{Variant: pt.Axis, Depth: len(pt.Params.Hidden()), Params: pt.Params,
+		Config: pt.Params.Config(sweeps.UnitSeed(p.Seed, pt.Params.Key(), 0))}
+}
+
+// Header is the study's record in the store. Its name is the study's with
+// "-holdout" appended, apart from a cross-validated sweep of the same
+// preset in the same directory; a run is fold 0 of data's split.
+func (p *DepthPlan) Header(data DepthData) sweeps.Header {
+	h := sweeps.Header{Name: p.Study + "-holdout", Folds: 1, Seed: p.Seed,
+		Split: data.Split, Data: data.Describe, DataSHA: data.SHA, Engine: sweeps.EngineID()}
+	for _, pt := range p.Points {
+		h.Epochs = max(h.Epochs, pt.Params.Epochs())
+	}
+	return h
+}
+
+// Schedule is the plan the scheduler runs: the distinct configurations,
+// deepest first (the longest runs start first), each trained by data's
+// train-and-score function.
+func (p *DepthPlan) Schedule(data DepthData) scheduler.Plan {
+	h := p.Header(data)
+	units := sweeps.Plan(h, p.Points)
+	slices.SortStableFunc(units, func(a, b sweeps.Unit) int {
+		return cmp.Compare(len(b.Point.Params.Hidden()), len(a.Point.Params.Hidden()))
+	})
+	rows := trainRows(data.Train, data.Features)
+	return scheduler.Plan{Header: h, Points: p.Points, Units: units, Train: data.train,
+		EpochRows: func(sweeps.Unit) int { return rows },
+		EpochWork: func(u sweeps.Unit) int64 {
+			return scheduler.MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows)
+		},
+	}
+}
+
+// DepthResult is one run of a depth study. Its JSON form is DepthSummary
+// (json.Marshal would see only the embedded UnitResult's MarshalJSON).
+type DepthResult struct {
+	DepthRun
+	// UnitResult is the stored unit: Accuracy is held-out after the last
+	// epoch (of the model as it stopped, if it diverged), each epoch carries
+	// its Diagnostics, Extra holds the fields below.
+	sweeps.UnitResult
+	Trainable int                // trainable parameters
+	Init      engine.Diagnostics // on the diagnostic batch before training
+	// TrainAccuracy is the final model's accuracy on the first
+	// depthTrainRows training rows, in inference mode like Accuracy, so
+	// that their difference measures overfitting (Keras's epoch accuracy
+	// is a running mean over a changing model, in training mode).
+	TrainAccuracy float64
+}
+
+// record is a depth run's own part of its unit, UnitResult.Extra.
+type record struct {
+	Params        int                `json:"params"`
+	Init          engine.Diagnostics `json:"init"`
+	TrainAccuracy engine.JSONFloat   `json:"train_accuracy"`
+}
+
+// Result is the result of pt from its unit u.
+func (p *DepthPlan) Result(pt study.Point, u sweeps.UnitResult) (DepthResult, error) {
+	r := DepthResult{DepthRun: p.Run(pt), UnitResult: u}
+	if len(u.Extra) == 0 {
+		return r, nil
+	}
+	var rec record
+	if err := json.Unmarshal(u.Extra, &rec); err != nil {
+		return r, fmt.Errorf("depth study: %s depth %d: stored record: %w", r.Variant, r.Depth, err)
+	}
+	r.Trainable, r.Init, r.TrainAccuracy = rec.Params, rec.Init, float64(rec.TrainAccuracy)
+	return r, nil
 }
 
 // DepthData is what a depth study trains and scores on.
 type DepthData struct {
 	Train, Val        engine.Data
 	Features, Classes int
-	Describe          string // for the report, e.g. "MNIST: 60000 training rows, scored on the 10000 test images"
-}
-
-// DepthResult is one run of a depth study.
-type DepthResult struct {
-	DepthRun
-	Params   int                // trainable parameters
-	Init     engine.Diagnostics // on the diagnostic batch before training
-	Epochs   []engine.EpochStats
-	Accuracy float64 // held-out accuracy after the last epoch (of the model as it stopped, if it diverged)
-	ValLoss  float64
-	// TrainAccuracy is the final model's accuracy on the first
-	// depthTrainRows training rows, in inference mode like Accuracy, so
-	// that their difference measures overfitting (Keras's epoch accuracy
-	// is a running mean over a changing model, in training mode).
-	TrainAccuracy float64
-	Diverged      bool
-	Error         string  // divergence message or failure
-	Seconds       float64 // wall time of the run
+	Describe          string // for the report, e.g. "MNIST, 60000 training rows, scored on the 10000 test images"
+	Split             string // names the held-out split in sweeps.UnitID.Split, e.g. "holdout mnist-test"
+	SHA               string // covers the training and the held-out data (sweeps.UnitID.Data)
 }
 
 // DepthStudyResult is a finished depth study.
@@ -117,109 +182,100 @@ type DepthStudyResult struct {
 	Variants  []string      // in study order
 	Depths    []int         // ascending
 	Runs      []DepthResult // variant by variant, depth by depth
-	Seconds   float64       // wall time
+	Seconds   float64       // wall time, summed over the invocations that ran it
 }
 
-// DepthOptions control RunDepth.
-type DepthOptions struct {
-	Workers  int                 // runs trained at once (one core each); 0: runtime.NumCPU()
-	Progress func(r DepthResult) // called as each run finishes, one call at a time
+// RunDepth trains every unit of plan on data that the store in opt.Dir
+// does not already hold, opt.Workers at a time, deepest first, and returns
+// the study assembled from the store. Each run diagnoses the first B
+// training rows (B = its batch size) at initialization and after every
+// epoch, and scores data.Val after every epoch. A diverged run keeps the
+// epochs it completed. A cancelled ctx returns an error wrapping
+// scheduler.ErrInterrupted; finished runs stay stored.
+func RunDepth(ctx context.Context, plan *DepthPlan, data DepthData, opt scheduler.Options) (*DepthStudyResult, error) {
+	sp := plan.Schedule(data)
+	if _, err := scheduler.Run(ctx, sp, opt); err != nil {
+		return nil, err
+	}
+	return plan.Load(opt.Dir, data)
 }
 
-// RunDepth trains every run on data, workers at a time, deepest first (the
-// longest runs start first). Each run diagnoses the first B training rows
-// (B = its batch size) at initialization and after every epoch, and scores
-// data.Val after every epoch. A diverged run keeps the epochs it completed.
-// A cancelled ctx returns ctx.Err().
-func RunDepth(ctx context.Context, name string, runs []DepthRun, data DepthData, opt DepthOptions) (*DepthStudyResult, error) {
-	started := time.Now()
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
+// Load assembles the study from the units stored in dir; a run without a
+// stored result is an error.
+func (p *DepthPlan) Load(dir string, data DepthData) (*DepthStudyResult, error) {
+	h := p.Header(data)
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, err
 	}
-	r := &DepthStudyResult{Study: name, Data: data.Describe, Classes: data.Classes, Runs: make([]DepthResult, len(runs))}
-	if data.Features > 0 {
-		r.TrainRows = trainRows(data.Train, data.Features)
+	defer st.Close()
+	if stored, _, err := st.Study(context.Background(), h.Name); err == nil {
+		h.WallSeconds = stored.WallSeconds
 	}
-	for _, run := range runs {
+	units := map[sweeps.UnitID]sweeps.UnitResult{}
+	for _, u := range sweeps.Plan(h, p.Points) {
+		res, state, err := st.Unit(u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if state != "" {
+			units[u.ID] = res
+		}
+	}
+	stored := sweeps.Assemble(h, p.Points, units)
+	r := &DepthStudyResult{Study: p.Study, Data: data.Describe, Classes: data.Classes, Epochs: h.Epochs,
+		TrainRows: trainRows(data.Train, data.Features), Seconds: h.WallSeconds}
+	for i, c := range stored.Configs {
+		pt := p.Points[i]
+		if len(c.Units) != 1 {
+			return nil, fmt.Errorf("depth study: %s depth %s has no stored result in %s", pt.Axis, pt.Value, dir)
+		}
+		run, err := p.Result(pt, c.Units[0])
+		if err != nil {
+			return nil, err
+		}
+		r.Runs = append(r.Runs, run)
 		if !slices.Contains(r.Variants, run.Variant) {
 			r.Variants = append(r.Variants, run.Variant)
 		}
 		if !slices.Contains(r.Depths, run.Depth) {
 			r.Depths = append(r.Depths, run.Depth)
 		}
-		r.Epochs = max(r.Epochs, run.Config.Epochs)
 	}
 	slices.Sort(r.Depths)
-	order := make([]int, len(runs)) // indices into runs, deepest first
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(runs[b].Depth, runs[a].Depth) })
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var mu sync.Mutex // guards next and Progress calls
-	next := 0
-	var wg sync.WaitGroup
-	for range min(workers, len(runs)) {
-		wg.Go(func() {
-			kc := kernels.NewContext(1)
-			for {
-				mu.Lock()
-				if next == len(order) || ctx.Err() != nil {
-					mu.Unlock()
-					return
-				}
-				i := order[next]
-				next++
-				mu.Unlock()
-				res, err := trainDepth(ctx, kc, runs[i], data)
-				if err != nil {
-					return // cancelled
-				}
-				mu.Lock()
-				r.Runs[i] = res
-				if opt.Progress != nil {
-					opt.Progress(res)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	r.Seconds = time.Since(started).Seconds()
 	return r, nil
 }
 
-// trainDepth trains one run. Bad data or a config the engine rejects is a
-// result with Error set; the only error is ctx's.
-func trainDepth(ctx context.Context, kc *kernels.Context, run DepthRun, data DepthData) (res DepthResult, err error) {
+// train is the depth study's scheduler.TrainFunc: it trains u on d.Train,
+// diagnosing the first B training rows (B = the batch size) at
+// initialization and after every epoch, and scores d.Val after every epoch.
+func (d DepthData) train(ctx context.Context, kc *kernels.Context, u sweeps.Unit, onEpoch func(engine.EpochStats)) (res sweeps.UnitResult, err error) {
 	start := time.Now()
-	res.DepthRun = run
-	defer func() { res.Seconds = time.Since(start).Seconds() }()
-	m, err := engine.New(run.Config, data.Features, data.Classes, kc)
+	res.Epochs = []engine.EpochStats{}
+	var rec record
+	defer func() {
+		res.Seconds = time.Since(start).Seconds()
+		if err == nil {
+			res.Extra, err = json.Marshal(rec)
+		}
+	}()
+	cfg := u.Config()
+	m, err := engine.New(cfg, d.Features, d.Classes, kc)
 	if err == nil {
-		err = m.CheckData(data.Train)
+		err = m.CheckData(d.Train)
 	}
 	if err != nil {
 		res.Error = err.Error()
 		return res, nil
 	}
-	res.Params = m.Params()
+	rec.Params = m.Params()
 
 	// The diagnostic batch: the first B training rows, the same for every run.
-	rows := allRows(data.Train, data.Features)
-	rows = rows[:min(len(rows), run.Config.Batch)]
-	x, t := make([]float32, 0, len(rows)*data.Features), make([]float32, 0, len(rows)*data.Classes)
-	for _, i := range rows {
-		x = append(x, data.Train.X[i*data.Features:(i+1)*data.Features]...)
-		t = append(t, data.Train.Y[i*data.Classes:(i+1)*data.Classes]...)
-	}
-	d, err := m.Diagnose(x, t, len(rows))
+	rows := allRows(d.Train, d.Features)
+	rows = rows[:min(len(rows), cfg.Batch)]
+	x, t := make([]float32, len(rows)*d.Features), make([]float32, len(rows)*d.Classes)
+	d.Train.Gather(rows, x, t, d.Features, d.Classes)
+	diag, err := m.Diagnose(x, t, len(rows))
 	if err == nil {
 		err = m.SetDiagnosticBatch(x, t, len(rows))
 	}
@@ -227,26 +283,30 @@ func trainDepth(ctx context.Context, kc *kernels.Context, run DepthRun, data Dep
 		res.Error = err.Error()
 		return res, nil
 	}
-	res.Init = d.Clone()
+	rec.Init = diag.Clone()
 
-	h, err := m.Fit(ctx, data.Train, &data.Val, nil)
+	h, err := m.Fit(ctx, d.Train, &d.Val, onEpoch)
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
-	res.Epochs = h.Epochs
+	if h.Epochs != nil {
+		res.Epochs = h.Epochs
+	}
 	if err != nil {
 		res.Error = err.Error()
 		return res, nil
 	}
 	res.Diverged, res.Error = h.Diverged, h.Divergence
+	res.Samples = int64(trainRows(d.Train, d.Features)) * int64(len(h.Epochs))
 	if last := len(h.Epochs) - 1; last >= 0 && !h.Diverged {
 		res.ValLoss, res.Accuracy = h.Epochs[last].ValLoss, h.Epochs[last].ValAccuracy
 	} else {
-		res.ValLoss, res.Accuracy = m.Evaluate(data.Val)
+		res.ValLoss, res.Accuracy = m.Evaluate(d.Val)
 	}
-	held := data.Train
-	held.Rows = allRows(held, data.Features)[:min(trainRows(held, data.Features), depthTrainRows)]
-	_, res.TrainAccuracy = m.Evaluate(held)
+	held := d.Train
+	held.Rows = allRows(held, d.Features)[:min(trainRows(held, d.Features), depthTrainRows)]
+	_, acc := m.Evaluate(held)
+	rec.TrainAccuracy = engine.JSONFloat(acc)
 	return res, nil
 }
 

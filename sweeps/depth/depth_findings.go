@@ -36,7 +36,7 @@ func (r *DepthStudyResult) shallowDeep() (int, int) {
 // the run is missing or failed.
 func (r *DepthStudyResult) initRatio(variant string, depth int) float64 {
 	run := r.Run(variant, depth)
-	if run == nil || run.failed() {
+	if run == nil || run.Failed() {
 		return math.NaN()
 	}
 	return GradRatio(run.Init)
@@ -133,7 +133,7 @@ func (r *DepthStudyResult) signalFinding() string {
 	var reluGlorot, residual, unnormalizedSums bool
 	for _, v := range r.Variants {
 		a, b := r.Run(v, shallow), r.Run(v, deep)
-		if a == nil || b == nil || a.failed() || b.failed() {
+		if a == nil || b == nil || a.Failed() || b.Failed() {
 			continue
 		}
 		gA, gB := lastGradNorm(a), lastGradNorm(b)
@@ -180,7 +180,7 @@ func (r *DepthStudyResult) trainingFinding() string {
 	shallow, deep := r.shallowDeep()
 	var ref *DepthResult
 	for i := range r.Runs {
-		if !r.Runs[i].failed() {
+		if !r.Runs[i].Failed() {
 			ref = &r.Runs[i]
 			break
 		}
@@ -194,7 +194,7 @@ func (r *DepthStudyResult) trainingFinding() string {
 		lo, hi = math.Inf(1), math.Inf(-1)
 		var runs []*DepthResult
 		for _, v := range r.Variants {
-			if run := r.Run(v, depth); run != nil && !run.failed() {
+			if run := r.Run(v, depth); run != nil && !run.Failed() {
 				runs = append(runs, run)
 				lo, hi = min(lo, run.Accuracy), max(hi, run.Accuracy)
 			}
@@ -216,7 +216,7 @@ func (r *DepthStudyResult) trainingFinding() string {
 	total := 0
 	for _, v := range r.Variants {
 		run := r.Run(v, deep)
-		if run == nil || run.failed() {
+		if run == nil || run.Failed() {
 			continue
 		}
 		total++
@@ -300,7 +300,7 @@ func (r *DepthStudyResult) overfittingFinding() string {
 	}
 	shallow, deep := r.shallowDeep()
 	if a, b := r.Run(top.Variant, shallow), r.Run(top.Variant, deep); deep != shallow && a != nil && b != nil {
-		s += fmt.Sprintf("; deeper networks have more parameters to fit with (%d at depth %d against %d at depth %d)", b.Params, deep, a.Params, shallow)
+		s += fmt.Sprintf("; deeper networks have more parameters to fit with (%d at depth %d against %d at depth %d)", b.Trainable, deep, a.Trainable, shallow)
 	}
 	return s + "."
 }
@@ -317,7 +317,7 @@ func (r *DepthStudyResult) costFinding() string {
 		for _, v := range r.Variants {
 			if run := r.Run(v, depth); run != nil && finite(run.secondsPerEpoch()) {
 				seconds += run.secondsPerEpoch()
-				params = max(params, run.Params)
+				params = max(params, run.Trainable)
 				n++
 			}
 		}

@@ -55,6 +55,24 @@ func WriteDepthReport(dir string, r *DepthStudyResult) error {
 	return report.WriteFileAtomic(filepath.Join(dir, DepthJSONFile), js.Bytes())
 }
 
+// CheckOutput makes sure the report can be written into dir, creating it
+// if needed, before any run trains.
+func CheckOutput(dir string) error {
+	if dir == "" {
+		return errors.New("depth report: empty directory name")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("depth report: %w", err)
+	}
+	for _, name := range []string{DepthReportFile, DepthJSONFile} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
+			return fmt.Errorf("depth report: %s is not a file; move it aside", p)
+		}
+	}
+	return nil
+}
+
 func (r *DepthStudyResult) reportHTML() ([]byte, error) {
 	if len(r.Runs) == 0 {
 		return nil, fmt.Errorf("depth study %q has no runs", r.Study)
@@ -136,7 +154,7 @@ func (r *DepthStudyResult) findingsSection() (report.Section, error) {
 	}
 	acc, err := r.depthFigure(fmt.Sprintf("held-out accuracy after %d epochs by depth", r.Epochs), "held-out accuracy", false,
 		func(run *DepthResult) float64 {
-			if run.failed() {
+			if run.Failed() {
 				return math.NaN()
 			}
 			return run.Accuracy

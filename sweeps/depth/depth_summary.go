@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 // depthTarget is the held-out accuracy whose first epoch a depth study reports.
@@ -38,9 +39,6 @@ func (r *DepthResult) epochsTo(target float64) int {
 	}
 	return 0
 }
-
-// failed reports a run that neither finished nor diverged.
-func (r *DepthResult) failed() bool { return r.Error != "" && !r.Diverged }
 
 // epochAccuracy is the last epoch's training accuracy as Keras reports it
 // (a running mean in training mode), NaN without epochs.
@@ -100,20 +98,7 @@ type DepthSummary struct {
 	Seconds        float64            `json:"seconds"`
 	Diverged       bool               `json:"diverged"`
 	Error          string             `json:"error,omitempty"`
-	Config         paramsOnly         `json:"config"`
-}
-
-// paramsOnly is a config without its seed.
-type paramsOnly engine.Config
-
-func (p paramsOnly) MarshalJSON() ([]byte, error) {
-	c := engine.Config(p)
-	c.Seed = 0
-	b, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	return bytes.Replace(b, []byte(`,"seed":0`), nil, 1), nil
+	Config         study.Params       `json:"config"`
 }
 
 // Summaries lists the runs in study order.
@@ -127,7 +112,7 @@ func (r *DepthStudyResult) Summaries() []DepthSummary {
 			TrainAccuracy: engine.JSONFloat(run.TrainAccuracy), EpochAccuracy: engine.JSONFloat(run.epochAccuracy()),
 			InactiveInit:   engine.JSONFloat(meanInactive(run.Init)),
 			GradRatioFinal: engine.JSONFloat(math.NaN()), GradNormsInit: []engine.JSONFloat{},
-			Params: run.Params, Seconds: run.Seconds, Diverged: run.Diverged, Error: run.Error, Config: paramsOnly(run.Config),
+			Params: run.Trainable, Seconds: run.Seconds, Diverged: run.Diverged, Error: run.Error, Config: run.Params,
 		}
 		if e := run.epochsTo(depthTarget); e > 0 {
 			s.EpochsTo90 = &e
@@ -168,9 +153,6 @@ func formatFraction(x float64) string {
 	return fmt.Sprintf("%.4f", x)
 }
 
-// status is "", "diverged at …" or the error.
-func (r *DepthResult) status() string { return r.Error }
-
 func formatSecondsPerEpoch(s float64) string {
 	if math.IsNaN(s) {
 		return "—"
@@ -193,14 +175,14 @@ func (r *DepthStudyResult) runsTable() report.Table {
 			first, last = run.Init.GradNorm[0], run.Init.GradNorm[n-1]
 		}
 		acc, train := math.NaN(), math.NaN()
-		if !run.failed() {
+		if !run.Failed() {
 			acc, train = run.Accuracy, run.TrainAccuracy
 		}
 		t.Rows = append(t.Rows, report.TableRow{Cells: []string{
-			run.Variant, strconv.Itoa(run.Depth), strconv.Itoa(run.Params), formatRatio(GradRatio(run.Init)),
+			run.Variant, strconv.Itoa(run.Depth), strconv.Itoa(run.Trainable), formatRatio(GradRatio(run.Init)),
 			formatRatio(first), formatRatio(last), formatFraction(meanInactive(run.Init)),
 			formatFraction(acc), formatFraction(train), to,
-			formatSecondsPerEpoch(run.secondsPerEpoch()), run.status(),
+			formatSecondsPerEpoch(run.secondsPerEpoch()), run.Error,
 		}, Bad: run.Error != ""})
 	}
 	return t
@@ -235,7 +217,7 @@ func (r *DepthStudyResult) ratioMatrix() report.Table {
 // accuracyMatrix shows the final held-out accuracy and the epoch it first reached 90%.
 func (r *DepthStudyResult) accuracyMatrix() report.Table {
 	return r.matrixTable(fmt.Sprintf("val accuracy (epochs to %.0f%%)", 100*depthTarget), func(run *DepthResult) string {
-		if run.failed() {
+		if run.Failed() {
 			return "failed"
 		}
 		to := "—"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report/reporttest"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -70,76 +72,89 @@ func TestDepthPreset(t *testing.T) {
 
 func TestPlanDepth(t *testing.T) {
 	s, _ := study.Preset("depth")
-	runs, err := PlanDepth(s, []string{"sigmoid_residual", "relu_he"}, []int{1, 3}, 16)
+	if err := s.KeepAxes([]string{"sigmoid_residual", "relu_he"}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanDepth(s, []int{1, 3}, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, r := range runs {
+	for _, pt := range plan.Points {
+		r := plan.Run(pt)
 		got = append(got, r.Variant)
 		c := r.Config
-		if !slices.Equal(c.Hidden, slices.Repeat([]int{16}, r.Depth)) || c.Residual != (r.Variant == "sigmoid_residual" && r.Depth == 3) {
-			t.Errorf("%s depth %d: hidden %v residual %v", r.Variant, r.Depth, c.Hidden, c.Residual)
+		if !slices.Equal(c.Hidden, slices.Repeat([]int{16}, r.Depth)) || c.Residual != (r.Variant == "sigmoid_residual" && r.Depth == 3) ||
+			pt.Value != strconv.Itoa(r.Depth) {
+			t.Errorf("%s depth %d (value %s): hidden %v residual %v", r.Variant, r.Depth, pt.Value, c.Hidden, c.Residual)
 		}
-		params, err := study.NewParams(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Seed != sweeps.UnitSeed(42, params.Key(), 0) {
+		if c.Seed != sweeps.UnitSeed(42, pt.Params.Key(), 0) {
 			t.Errorf("%s depth %d: seed %d is not fold 0's unit seed", r.Variant, r.Depth, c.Seed)
 		}
 	}
 	if !slices.Equal(got, []string{"relu_he", "relu_he", "sigmoid_residual", "sigmoid_residual"}) {
 		t.Errorf("runs in order %v (want study order, depth by depth)", got)
 	}
-	for _, bad := range []struct {
-		variants []string
-		depths   []int
-	}{{nil, []int{0}}, {nil, nil}, {[]string{"nope"}, []int{1}}} {
+	for _, depths := range [][]int{{0}, nil, {2, -1}} {
 		s, _ := study.Preset("depth")
-		if _, err := PlanDepth(s, bad.variants, bad.depths, 0); err == nil {
-			t.Errorf("variants %v depths %v: no error", bad.variants, bad.depths)
+		if _, err := PlanDepth(s, depths, 0); err == nil {
+			t.Errorf("depths %v: no error", depths)
 		}
 	}
 }
 
+// blobsData is 300 blobs, the first 240 rows trained on and the last 60 held out.
+func blobsData(t testing.TB) (*datasets.Dataset, DepthData) {
+	data := datasets.Blobs(300, 12, 3)
+	dd, err := NewData(data, nil, 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dd.Describe = "blobs"
+	return data, dd
+}
+
+// runBlobs runs plan on dd into dir and returns the result and the
+// scheduler's status at the end.
+func runBlobs(t testing.TB, plan *DepthPlan, dd DepthData, dir string, workers int) (*DepthStudyResult, scheduler.Status) {
+	var last scheduler.Status
+	r, err := RunDepth(context.Background(), plan, dd, scheduler.Options{Dir: dir, Workers: workers,
+		Progress: func(e scheduler.Event) { last = e.Status }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, last
+}
+
 // TestRunDepth runs three variants at depths 1 and 3 on blobs and checks
 // the results' shape, that they do not depend on the worker count, that
-// the initial diagnostics are the engine's on the first batch, and that
-// the report, JSON and tables come out.
+// the initial diagnostics are the engine's on the first batch, that a
+// rerun trains nothing and renders the same report, and that the report,
+// JSON and tables come out.
 func TestRunDepth(t *testing.T) {
-	data := datasets.Blobs(300, 12, 3)
-	train := engine.Data{X: data.X, Y: data.Y}
-	for i := range 240 {
-		train.Rows = append(train.Rows, i)
-	}
-	val := engine.Data{X: data.X, Y: data.Y, Rows: []int{}}
-	for i := 240; i < 300; i++ {
-		val.Rows = append(val.Rows, i)
-	}
-	dd := DepthData{Train: train, Val: val, Features: 12, Classes: 3, Describe: "blobs"}
+	data, dd := blobsData(t)
 	s, _ := study.Preset("depth")
 	s.SetEpochs(2)
-	runs, err := PlanDepth(s, []string{"sigmoid", "sigmoid_bn", "relu_residual"}, []int{1, 3}, 8)
+	if err := s.KeepAxes([]string{"sigmoid", "sigmoid_bn", "relu_residual"}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanDepth(s, []int{1, 3}, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var results []*DepthStudyResult
-	for _, workers := range []int{1, 2} {
-		calls := 0
-		r, err := RunDepth(context.Background(), "depth", runs, dd, DepthOptions{Workers: workers, Progress: func(DepthResult) { calls++ }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if calls != len(runs) || len(r.Runs) != len(runs) || r.TrainRows != 240 || r.Classes != 3 || r.Epochs != 2 ||
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for i, workers := range []int{1, 2} {
+		r, st := runBlobs(t, plan, dd, dirs[i], workers)
+		if st.UnitsDone != 6 || st.UnitsTotal != 6 || len(r.Runs) != 6 || r.TrainRows != 240 || r.Classes != 3 || r.Epochs != 2 ||
 			!slices.Equal(r.Depths, []int{1, 3}) || !slices.Equal(r.Variants, []string{"sigmoid", "sigmoid_bn", "relu_residual"}) {
-			t.Fatalf("workers %d: %d progress calls, result %+v", workers, calls, r)
+			t.Fatalf("workers %d: status %+v, result %+v", workers, st, r)
 		}
 		results = append(results, r)
 	}
 	for i, run := range results[0].Runs {
 		other := results[1].Runs[i]
-		if len(run.Init.GradNorm) != run.Depth+1 || len(run.Init.Hidden) != run.Depth || len(run.Epochs) != 2 || run.Error != "" {
+		if len(run.Init.GradNorm) != run.Depth+1 || len(run.Init.Hidden) != run.Depth || len(run.Epochs) != 2 || run.Error != "" || run.Trainable == 0 {
 			t.Fatalf("%s depth %d: %+v", run.Variant, run.Depth, run)
 		}
 		for _, e := range run.Epochs {
@@ -168,7 +183,7 @@ func TestRunDepth(t *testing.T) {
 	}
 
 	r := results[0]
-	dir := t.TempDir()
+	dir := dirs[0]
 	if err := WriteDepthReport(dir, r); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +205,7 @@ func TestRunDepth(t *testing.T) {
 		t.Fatal(err)
 	}
 	var list []map[string]any
-	if err := json.Unmarshal(js, &list); err != nil || len(list) != len(runs) {
+	if err := json.Unmarshal(js, &list); err != nil || len(list) != 6 {
 		t.Fatalf("depth.json: %v, %d entries", err, len(list))
 	}
 	if ratio, ok := list[0]["grad_ratio_init"].(float64); !ok || ratio != GradRatio(r.Runs[0].Init) {
@@ -205,6 +220,74 @@ func TestRunDepth(t *testing.T) {
 			t.Errorf("tables lack %q:\n%s", want, text.String())
 		}
 	}
+
+	// A rerun trains nothing and renders the same report, byte for byte.
+	again, st := runBlobs(t, plan, dd, dir, 2)
+	if st.UnitsReused != 6 || st.UnitsToRun != 0 {
+		t.Errorf("rerun: status %+v, want every unit reused", st)
+	}
+	if err := WriteDepthReport(dir, again); err != nil {
+		t.Fatal(err)
+	}
+	if page2, err := os.ReadFile(filepath.Join(dir, DepthReportFile)); err != nil || !bytes.Equal(page, page2) {
+		t.Errorf("rerun: depth.html differs (%v)", err)
+	}
+	var text2 bytes.Buffer
+	if err := WriteDepthTables(&text2, again); err != nil || text2.String() != text.String() {
+		t.Errorf("rerun: tables differ (%v):\n%s\n%s", err, text.String(), text2.String())
+	}
+}
+
+// TestSharedConfigurationTrainsOnce: a depth-1 residual network is a plain
+// one (Normalize clears the switch), so sigmoid and sigmoid_residual share
+// their depth-1 unit.
+func TestSharedConfigurationTrainsOnce(t *testing.T) {
+	_, dd := blobsData(t)
+	s, _ := study.Preset("depth")
+	s.SetEpochs(1)
+	if err := s.KeepAxes([]string{"sigmoid", "sigmoid_residual"}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanDepth(s, []int{1, 2}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, st := runBlobs(t, plan, dd, t.TempDir(), 2)
+	if st.UnitsTotal != 3 || st.UnitsDone != 3 || len(r.Runs) != 4 {
+		t.Fatalf("status %+v and %d runs; want 3 units for 4 runs", st, len(r.Runs))
+	}
+	plain, res := r.Run("sigmoid", 1), r.Run("sigmoid_residual", 1)
+	if plain.Config.Residual || res.Config.Residual || plain.Accuracy != res.Accuracy || !slices.Equal(plain.Init.GradNorm, res.Init.GradNorm) {
+		t.Errorf("depth 1: sigmoid %+v and sigmoid_residual %+v differ", plain, res)
+	}
+	if !r.Run("sigmoid_residual", 2).Config.Residual {
+		t.Error("sigmoid_residual depth 2 has no skip connection")
+	}
+}
+
+// TestCheckOutput: a directory where the report goes is refused before
+// any work.
+func TestCheckOutput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new")
+	if err := CheckOutput(dir); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		t.Fatalf("CheckOutput did not create %s: %v", dir, err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, DepthReportFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckOutput(dir); err == nil || !strings.Contains(err.Error(), DepthReportFile) {
+		t.Errorf("depth.html is a directory: error %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckOutput(file); err == nil {
+		t.Error("a file as the output directory: no error")
+	}
 }
 
 // depthFixture is a hand-made study: sigmoid, relu_he and sigmoid_bn at
@@ -215,7 +298,8 @@ func depthFixture() *DepthStudyResult {
 	add := func(variant string, depth int, bn bool, norms []float64, std, train, val float64) {
 		c := engine.Config{Hidden: slices.Repeat([]int{32}, depth), Activation: "sigmoid", Init: "glorot_uniform", BatchNorm: bn,
 			Optimizer: "sgd", LR: 0.01, Batch: 100, Epochs: 2}
-		run := DepthResult{DepthRun: DepthRun{Variant: variant, Depth: depth, Config: c}, Params: 1000 * depth, Accuracy: val, TrainAccuracy: val + 0.01}
+		run := DepthResult{DepthRun: DepthRun{Variant: variant, Depth: depth, Config: c}, Trainable: 1000 * depth, TrainAccuracy: val + 0.01}
+		run.Accuracy = val
 		if variant == "relu_he" && depth == 16 {
 			run.TrainAccuracy = 0.95
 		}

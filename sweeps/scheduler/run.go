@@ -26,7 +26,7 @@ import (
 // ErrInterrupted is returned (wrapped) by Run when its context is cancelled:
 // finished units are stored, units in flight are not, and running the same
 // study again resumes.
-var ErrInterrupted = errors.New("sweep interrupted")
+var ErrInterrupted = errors.New("interrupted")
 
 // Options control Run.
 type Options struct {
@@ -225,7 +225,11 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		r.PeakGFLOPS = kernels.MachinePeak().GFLOPS * float64(min(workers, max(1, len(todo))))
 		r.PercentOfPeak = 100 * r.GFLOPS / r.PeakGFLOPS
 	}
-	if err := st.FinishRun(h.Name, wall, status.UnitsDone, status.UnitsReused); err != nil && runErr == nil {
+	trained := wall
+	if status.UnitsDone == 0 {
+		trained = 0 // the study's time is unchanged by a rerun that trains nothing
+	}
+	if err := st.FinishRun(h.Name, trained, status.UnitsDone, status.UnitsReused); err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr != nil && ctx.Err() != nil {
