@@ -57,3 +57,18 @@ func (d Data) Gather(rows []int, x, t []float32, in, out int) {
 		copy(t[k*out:(k+1)*out], d.Y[r*out:(r+1)*out])
 	}
 }
+
+// Head is d restricted to its first n rows used (all of them when d uses
+// fewer): the rows' indices are d's, so no data is copied.
+func (d Data) Head(n, in int) Data {
+	if d.Rows != nil {
+		d.Rows = d.Rows[:min(n, len(d.Rows))]
+		return d
+	}
+	rows := make([]int, min(n, len(d.X)/in))
+	for i := range rows {
+		rows[i] = i
+	}
+	d.Rows = rows
+	return d
+}

@@ -96,7 +96,7 @@ func (p *sweepProgress) finish() {
 func unitLine(e scheduler.Event) string {
 	u := e.Unit
 	line := fmt.Sprintf("%s=%s fold %d: ", e.Point.Axis, e.Point.Value, e.Fold)
-	if u.Error != "" && !u.Diverged {
+	if u.Failed() {
 		return line + "failed: " + u.Error
 	}
 	line += fmt.Sprintf("accuracy %.4f, %.1f s", u.Accuracy, u.Seconds)

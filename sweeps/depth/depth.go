@@ -116,7 +116,7 @@ func (p *DepthPlan) Schedule(data DepthData) scheduler.Plan {
 	slices.SortStableFunc(units, func(a, b sweeps.Unit) int {
 		return cmp.Compare(len(b.Point.Params.Hidden()), len(a.Point.Params.Hidden()))
 	})
-	rows := trainRows(data.Train, data.Features)
+	rows := data.trainRows()
 	return scheduler.Plan{Header: h, Points: p.Points, Units: units, Train: data.train,
 		EpochRows: func(sweeps.Unit) int { return rows },
 		EpochWork: func(u sweeps.Unit) int64 {
@@ -224,7 +224,7 @@ func (p *DepthPlan) Load(dir string, data DepthData) (*DepthStudyResult, error) 
 	}
 	stored := sweeps.Assemble(h, p.Points, units)
 	r := &DepthStudyResult{Study: p.Study, Data: data.Describe, Classes: data.Classes, Epochs: h.Epochs,
-		TrainRows: trainRows(data.Train, data.Features), Seconds: h.WallSeconds}
+		TrainRows: data.trainRows(), Seconds: h.WallSeconds}
 	for i, c := range stored.Configs {
 		pt := p.Points[i]
 		if len(c.Units) != 1 {
@@ -271,8 +271,7 @@ func (d DepthData) train(ctx context.Context, kc *kernels.Context, u sweeps.Unit
 	rec.Params = m.Params()
 
 	// The diagnostic batch: the first B training rows, the same for every run.
-	rows := allRows(d.Train, d.Features)
-	rows = rows[:min(len(rows), cfg.Batch)]
+	rows := d.Train.Head(cfg.Batch, d.Features).Rows
 	x, t := make([]float32, len(rows)*d.Features), make([]float32, len(rows)*d.Classes)
 	d.Train.Gather(rows, x, t, d.Features, d.Classes)
 	diag, err := m.Diagnose(x, t, len(rows))
@@ -297,15 +296,13 @@ func (d DepthData) train(ctx context.Context, kc *kernels.Context, u sweeps.Unit
 		return res, nil
 	}
 	res.Diverged, res.Error = h.Diverged, h.Divergence
-	res.Samples = int64(trainRows(d.Train, d.Features)) * int64(len(h.Epochs))
+	res.Samples = int64(d.trainRows()) * int64(len(h.Epochs))
 	if last := len(h.Epochs) - 1; last >= 0 && !h.Diverged {
 		res.ValLoss, res.Accuracy = h.Epochs[last].ValLoss, h.Epochs[last].ValAccuracy
 	} else {
 		res.ValLoss, res.Accuracy = m.Evaluate(d.Val)
 	}
-	held := d.Train
-	held.Rows = allRows(held, d.Features)[:min(trainRows(held, d.Features), depthTrainRows)]
-	_, acc := m.Evaluate(held)
+	_, acc := m.Evaluate(d.Train.Head(depthTrainRows, d.Features))
 	rec.TrainAccuracy = engine.JSONFloat(acc)
 	return res, nil
 }
@@ -314,24 +311,10 @@ func (d DepthData) train(ctx context.Context, kc *kernels.Context, u sweeps.Unit
 // depth run's final training accuracy.
 const depthTrainRows = 10000
 
-// trainRows is the number of rows d uses.
-func trainRows(d engine.Data, features int) int {
-	if d.Rows != nil {
-		return len(d.Rows)
-	}
-	return len(d.X) / features
-}
-
-// allRows is d.Rows, or 0 … N−1 when d uses all its rows in order.
-func allRows(d engine.Data, features int) []int {
-	if d.Rows != nil {
-		return d.Rows
-	}
-	rows := make([]int, trainRows(d, features))
-	for i := range rows {
-		rows[i] = i
-	}
-	return rows
+// trainRows is the number of training rows.
+func (d DepthData) trainRows() int {
+	n, _ := d.Train.Size(d.Features, d.Classes)
+	return n
 }
 
 // Run returns the result of variant at depth, or nil.
