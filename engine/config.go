@@ -82,12 +82,20 @@ func CanonicalName(s string, names []string) (string, bool) {
 // that equal networks have equal configs: batch_norm without hidden
 // layers, and residual when no hidden layer l ≥ 2 is as wide as layer l−1
 // (no skip connection fits; the network is the plain one).
-func (c Config) Normalize() (Config, error) {
+func (c Config) Normalize() (Config, error) { return c.normalizeInto(nil) }
+
+// normalizeInto is Normalize with the copy of Hidden written into buf's
+// storage when it is large enough (Model.Reset allocates nothing).
+func (c Config) normalizeInto(buf []int) (Config, error) {
 	d := DefaultConfig()
-	if c.Hidden == nil {
-		c.Hidden = d.Hidden
+	hidden := c.Hidden
+	if hidden == nil {
+		hidden = d.Hidden
 	}
-	c.Hidden = append([]int{}, c.Hidden...) // a copy; empty (no hidden layer) stays empty
+	c.Hidden = append(buf[:0], hidden...) // a copy; empty (no hidden layer) stays empty
+	if c.Hidden == nil {
+		c.Hidden = []int{}
+	}
 	for _, field := range []struct {
 		name  string
 		value *string

@@ -22,8 +22,8 @@ func (m *Model) Evaluate(d Data) (loss, accuracy float64) {
 	correct := 0
 	for start := 0; start < n; start += ws.rows {
 		e := min(ws.rows, n-start)
-		x, t := m.evalChunk(d, start, e)
-		m.forward(ws, x, e, false)
+		x, idx, t := m.evalChunk(d, start, e)
+		m.forward(ws, x, idx, e, false)
 		sum, c := m.xentForward(ws.y[last], t, e, nil)
 		xent += float64(sum)
 		correct += c
@@ -52,14 +52,17 @@ func (m *Model) activityTerms(ws *workspace, rows int) float64 {
 	return sum
 }
 
-// evalChunk returns the inputs [e×In] and targets [e×Out] of the e rows of d
-// from position start: views of d when d.Rows is nil, else gathered.
-func (m *Model) evalChunk(d Data, start, e int) (x, t []float32) {
+// evalChunk returns the e rows of d from position start: their inputs as
+// x [e×In] (idx nil) or as the rows idx of x [N×In], read in place, and
+// their targets [e×Out], views of d when d.Rows is nil, else gathered.
+func (m *Model) evalChunk(d Data, start, e int) (x []float32, idx []int, t []float32) {
 	if d.Rows == nil {
-		return d.X[start*m.in : (start+e)*m.in], d.Y[start*m.out : (start+e)*m.out]
+		return d.X[start*m.in : (start+e)*m.in], nil, d.Y[start*m.out : (start+e)*m.out]
 	}
-	d.Gather(d.Rows[start:start+e], m.eval.x, m.eval.t, m.in, m.out)
-	return m.eval.x[:e*m.in], m.eval.t[:e*m.out]
+	idx = d.Rows[start : start+e]
+	t = m.eval.t[:e*m.out]
+	gatherRows(d.Y, m.out, idx, t)
+	return d.X, idx, t
 }
 
 // Predict writes the class probabilities softmax(z) [rows×Out] of the inputs
@@ -72,7 +75,7 @@ func (m *Model) Predict(x []float32, rows int, probs []float32) error {
 	ws, last := &m.eval, len(m.layers)-1
 	for start := 0; start < rows; start += ws.rows {
 		e := min(ws.rows, rows-start)
-		m.forward(ws, x[start*m.in:(start+e)*m.in], e, false)
+		m.forward(ws, x[start*m.in:(start+e)*m.in], nil, e, false)
 		p := probs[start*m.out : (start+e)*m.out]
 		copy(p, ws.y[last][:e*m.out])
 		kernels.Softmax(p, e, m.out)
