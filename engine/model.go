@@ -26,9 +26,17 @@
 // with a_0 = x [B×In], then z = a_{L−1}·W_L + b_L [B×Out] and the loss
 // mean_rows(xent(softmax(z), t)) + kernel and activity penalties.
 //
-// Randomness comes from cfg.Seed alone, through separate PCG streams for
-// the initial weights, the epoch shuffles and the dropout masks: the same
-// seed, kernels backend and thread count give bit-identical results.
+// Randomness comes from separate PCG streams for the initial weights, the
+// dropout masks (both from cfg.Seed) and the epoch shuffles, from the
+// shuffle seed: cfg.Seed unless Model.SetShuffleSeed or NewGroup gives
+// another. The same seeds, kernels backend, ISA path and thread count give
+// bit-identical results.
+//
+// Models that share the training rows, the batch size, the epoch count and
+// the shuffle seed see the same batches, and a Group trains them fused
+// (group.go): the first layer of all members is one product, and each
+// member's results are bit for bit those it gets trained alone. Model.Fit
+// is a group of one, so there is one training step.
 //
 // SGD's decay is the legacy tf.keras inverse-time decay lr/(1 + decay·t),
 // t counted in optimizer steps; Keras 3 silently ignores decay=, but this is
