@@ -14,6 +14,7 @@
 //	L    Dense layers = len(cfg.Hidden) + 1; layer l maps d_{l−1} → d_l with
 //	     d_0 = In, d_l = H_l, d_L = Out
 //	P    parameters = Σ_l (d_{l−1}·d_l + d_l), plus 2·Σ_l H_l with batch norm (γ_l, β_l)
+//	M    members of a Group (group.go)
 //
 // The network, in forward order, for l = 1 … L−1 (hidden layers):
 //
@@ -73,7 +74,7 @@ type Model struct {
 	eval  workspace // E rows, inference only
 
 	initRNG    pcgStream // draws the initial weights
-	shuffleRNG pcgStream // permutes the training rows each epoch (Fit, TrainBatch's callers)
+	shuffleRNG pcgStream // permutes the training rows each epoch (Fit)
 	dropoutRNG pcgStream // draws the dropout masks
 
 	solo *Group // the group of this model alone: Fit, TrainBatch and Diagnose run through it
