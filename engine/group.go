@@ -51,6 +51,15 @@ type Group struct {
 	correct    []int                 // [M] each member's last correct rows
 	lossSum    []float64             // [M] Fit: Σ rows·batch loss over the epoch
 	correctSum []int                 // [M] Fit: correct rows over the epoch
+
+	evalSum                []evalSums // [M] Evaluate's running sums
+	evalLoss, evalAccuracy []float64  // [M] Evaluate's results
+}
+
+// evalSums are one member's running sums over an evaluation's chunks.
+type evalSums struct {
+	xent, activity float64 // Σ cross-entropy; Σ (batch rows)·(batch activity penalty)
+	correct        int
 }
 
 // NewGroup makes a group of models that will train on the batches of the
@@ -92,6 +101,8 @@ func (g *Group) reset(models []*Model, shuffle *pcgStream) {
 	g.fwd, g.bwd = resize(g.fwd, n)[:0], resize(g.bwd, n)[:0]
 	g.loss, g.correct = resize(g.loss, n), resize(g.correct, n)
 	g.lossSum, g.correctSum = resize(g.lossSum, n), resize(g.correctSum, n)
+	g.evalSum = resize(g.evalSum, n)
+	g.evalLoss, g.evalAccuracy = resize(g.evalLoss, n), resize(g.evalAccuracy, n)
 }
 
 // checkMembers reports whether models can train as a group.
@@ -196,6 +207,9 @@ func (g *Group) Fit(ctx context.Context, train Data, val *Data, onEpoch func(mem
 			}
 		}
 		seconds := time.Since(start).Seconds()
+		if val != nil {
+			g.evaluate(g.live, *val)
+		}
 		for _, i := range g.live {
 			m := g.members[i]
 			stats := EpochStats{
@@ -204,7 +218,7 @@ func (g *Group) Fit(ctx context.Context, train Data, val *Data, onEpoch func(mem
 				Seconds: seconds, SamplesPerSecond: float64(n) / seconds,
 			}
 			if val != nil {
-				stats.ValLoss, stats.ValAccuracy = m.Evaluate(*val)
+				stats.ValLoss, stats.ValAccuracy = g.evalLoss[i], g.evalAccuracy[i]
 			}
 			stats.Diagnostics = m.diagnoseEpoch()
 			hists[i].Epochs = append(hists[i].Epochs, stats)
@@ -214,6 +228,65 @@ func (g *Group) Fit(ctx context.Context, train Data, val *Data, onEpoch func(mem
 		}
 	}
 	return hists, nil
+}
+
+// Evaluate returns each member's loss and accuracy on d in inference mode
+// (no dropout), as Keras's validation pass reports them with batches of B
+// rows: mean cross-entropy plus the kernel penalty plus the activity
+// penalties, each batch's weighted by its rows. It runs in chunks of E rows
+// on preallocated buffers, the first layer's product fused for all members
+// as in training (so each member's figures are bit for bit those of its
+// Evaluate alone), and allocates nothing. The slices are the group's,
+// overwritten by the next call. Invalid data (see Model.CheckData) or an
+// invalid group (see NewGroup) gives NaN, NaN for every member.
+func (g *Group) Evaluate(d Data) (loss, accuracy []float64) {
+	g.evaluate(g.all, d)
+	return g.evalLoss, g.evalAccuracy
+}
+
+// evaluate is Evaluate for the members live (indices, ascending), leaving
+// their results in g.evalLoss and g.evalAccuracy.
+func (g *Group) evaluate(live []int, d Data) {
+	m0 := g.members[0]
+	in, out := m0.in, m0.out
+	n, err := d.Size(in, out)
+	if err == nil {
+		err = checkMembers(g.members)
+	}
+	if err != nil {
+		for _, i := range live {
+			g.evalLoss[i], g.evalAccuracy[i] = math.NaN(), math.NaN()
+		}
+		return
+	}
+	for _, i := range live {
+		g.evalSum[i] = evalSums{}
+	}
+	chunk := m0.eval.rows // E, the same for all members: it depends on B alone
+	for start := 0; start < n; start += chunk {
+		e := min(chunk, n-start)
+		x, idx, t := chunkOf(d, in, out, start, e, m0.eval.t)
+		g.fwd = g.fwd[:0]
+		for _, i := range live {
+			m := g.members[i]
+			g.fwd = append(g.fwd, m.firstForward(&m.eval))
+		}
+		g.kc.SgemmBlocks(false, e, in, 1, x, in, idx, 0, g.fwd, true)
+		for _, i := range live {
+			m, sums := g.members[i], &g.evalSum[i]
+			ws := &m.eval
+			m.forwardAbove(ws, e, false)
+			sum, c := m.xentForward(ws.y[len(m.layers)-1], t, e, nil)
+			sums.xent += float64(sum)
+			sums.correct += c
+			sums.activity += m.activityTerms(ws, e)
+		}
+	}
+	for _, i := range live {
+		sums := &g.evalSum[i]
+		g.evalLoss[i] = (sums.xent+sums.activity)/float64(n) + float64(g.members[i].kernelRegForward())
+		g.evalAccuracy[i] = float64(sums.correct) / float64(n)
+	}
 }
 
 // TrainBatch runs one training step of every member on the batch whose

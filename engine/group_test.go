@@ -103,6 +103,7 @@ func TestGroupMatchesAlone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			fusedLoss, fusedAccuracy := g.Evaluate(val)
 			for i := range cfgs {
 				a, f := aloneModels[i], members[i]
 				if !sameHistory(alone[i], fused[i]) {
@@ -119,8 +120,8 @@ func TestGroupMatchesAlone(t *testing.T) {
 				}
 				la, aa := a.Evaluate(val)
 				lf, af := f.Evaluate(val)
-				if la != lf || aa != af {
-					t.Errorf("member %d: Evaluate %v %v fused, %v %v alone", i, lf, af, la, aa)
+				if la != lf || aa != af || la != fusedLoss[i] || aa != fusedAccuracy[i] {
+					t.Errorf("member %d: Evaluate %v %v fused, %v %v alone, Group.Evaluate %v %v", i, lf, af, la, aa, fusedLoss[i], fusedAccuracy[i])
 				}
 				if len(fused[i].Epochs) != 3 || fused[i].Diverged {
 					t.Errorf("member %d: %d epochs, diverged %v", i, len(fused[i].Epochs), fused[i].Diverged)
@@ -168,8 +169,8 @@ func TestGroupOfOneIsFit(t *testing.T) {
 }
 
 // TestGroupNoAllocations checks that a warm fused step allocates nothing,
-// on full and partial batches read by row index, and that a reset to a
-// group of as many members does not either.
+// on full and partial batches read by row index, and that Evaluate and a
+// reset to a group of as many members do not either.
 func TestGroupNoAllocations(t *testing.T) {
 	cfgs := groupConfigs()[:5]
 	members := make([]*Model, len(cfgs))
@@ -189,6 +190,10 @@ func TestGroupNoAllocations(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(10, func() { g.TrainBatch(d.X, rows[:3], tgt) }); a != 0 {
 		t.Errorf("a partial Group.TrainBatch allocates %v times per step", a)
+	}
+	d.Rows = rows
+	if a := testing.AllocsPerRun(5, func() { g.Evaluate(d) }); a != 0 {
+		t.Errorf("Group.Evaluate allocates %v times", a)
 	}
 	if a := testing.AllocsPerRun(5, func() { g.Reset(members[1:], 3) }); a != 0 {
 		t.Errorf("Group.Reset allocates %v times", a)
