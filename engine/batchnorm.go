@@ -35,10 +35,11 @@ type bnBatch struct {
 	sumDu, sumDuHat        []float32 // [H] backward scratch: Σ_r du_rj and Σ_r du_rj·ẑ_rj
 }
 
-func newBNBatch(rows, h int) bnBatch {
-	return bnBatch{hat: make([]float32, rows*h),
-		mean: make([]float32, h), variance: make([]float32, h), invStd: make([]float32, h),
-		sumDu: make([]float32, h), sumDuHat: make([]float32, h)}
+// reset sizes st for rows rows of width h, reusing its storage.
+func (st *bnBatch) reset(rows, h int) {
+	st.hat = resize(st.hat, rows*h)
+	st.mean, st.variance, st.invStd = resize(st.mean, h), resize(st.variance, h), resize(st.invStd, h)
+	st.sumDu, st.sumDuHat = resize(st.sumDu, h), resize(st.sumDuHat, h)
 }
 
 // batchNormForward normalizes z [rows×H] in place with the batch's

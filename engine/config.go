@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -43,8 +44,17 @@ type Config struct {
 // DefaultConfig is the reference notebook's baseline: 784-128-10, relu,
 // GlorotUniform, Adam 0.001, batch 128, 10 epochs.
 func DefaultConfig() Config {
+	c := defaultScalars()
+	c.Hidden = append([]int(nil), defaultHidden[:]...)
+	return c
+}
+
+// defaultHidden and defaultScalars make DefaultConfig; Normalize reads them
+// without building a Config whose Hidden it would not use.
+var defaultHidden = [...]int{128}
+
+func defaultScalars() Config {
 	return Config{
-		Hidden:     []int{128},
 		Activation: "relu",
 		Init:       "glorot_uniform",
 		Optimizer:  "adam",
@@ -67,6 +77,9 @@ var DefaultLR = map[string]float64{"sgd": 0.01, "adam": 0.001, "rmsprop": 0.001,
 // CanonicalName folds Keras spellings onto ours: "HeNormal", "he_normal"
 // and "henormal" all become "he_normal" when "he_normal" is in names.
 func CanonicalName(s string, names []string) (string, bool) {
+	if slices.Contains(names, s) {
+		return s, true // already canonical: no folded copies to make
+	}
 	fold := func(x string) string { return strings.ToLower(strings.ReplaceAll(x, "_", "")) }
 	for _, n := range names {
 		if fold(n) == fold(s) {
@@ -82,30 +95,28 @@ func CanonicalName(s string, names []string) (string, bool) {
 // that equal networks have equal configs: batch_norm without hidden
 // layers, and residual when no hidden layer l ≥ 2 is as wide as layer l−1
 // (no skip connection fits; the network is the plain one).
-func (c Config) Normalize() (Config, error) {
-	d := DefaultConfig()
-	if c.Hidden == nil {
-		c.Hidden = d.Hidden
+func (c Config) Normalize() (Config, error) { return c.normalizeInto(nil) }
+
+// normalizeInto is Normalize with the copy of Hidden written into buf's
+// storage when it is large enough (Model.Reset allocates nothing).
+func (c Config) normalizeInto(buf []int) (Config, error) {
+	d := defaultScalars()
+	hidden := c.Hidden
+	if hidden == nil {
+		hidden = defaultHidden[:]
 	}
-	c.Hidden = append([]int{}, c.Hidden...) // a copy; empty (no hidden layer) stays empty
-	for _, field := range []struct {
-		name  string
-		value *string
-		def   string
-		names []string
-	}{
-		{"activation", &c.Activation, d.Activation, Activations},
-		{"init", &c.Init, d.Init, Initializers},
-		{"optimizer", &c.Optimizer, d.Optimizer, Optimizers},
-	} {
-		if *field.value == "" {
-			*field.value = field.def
-		}
-		name, ok := CanonicalName(*field.value, field.names)
-		if !ok {
-			return c, fmt.Errorf("%s: unknown value %q (want one of %s)", field.name, *field.value, strings.Join(field.names, ", "))
-		}
-		*field.value = name
+	c.Hidden = append(buf[:0], hidden...) // a copy; empty (no hidden layer) stays empty
+	if c.Hidden == nil {
+		c.Hidden = []int{}
+	}
+	if err := canonicalField("activation", &c.Activation, d.Activation, Activations); err != nil {
+		return c, err
+	}
+	if err := canonicalField("init", &c.Init, d.Init, Initializers); err != nil {
+		return c, err
+	}
+	if err := canonicalField("optimizer", &c.Optimizer, d.Optimizer, Optimizers); err != nil {
+		return c, err
 	}
 	if c.LR == 0 {
 		c.LR = DefaultLR[c.Optimizer]
@@ -123,6 +134,20 @@ func (c Config) Normalize() (Config, error) {
 	}
 	c.Residual = c.Residual && skips
 	return c, c.validate()
+}
+
+// canonicalField sets *value to def when empty, then to its canonical
+// name in names, or returns an error naming the field and the accepted values.
+func canonicalField(field string, value *string, def string, names []string) error {
+	if *value == "" {
+		*value = def
+	}
+	name, ok := CanonicalName(*value, names)
+	if !ok {
+		return fmt.Errorf("%s: unknown value %q (want one of %s)", field, *value, strings.Join(names, ", "))
+	}
+	*value = name
+	return nil
 }
 
 // skipFits reports whether hidden layer l (1-based) can have a skip

@@ -27,17 +27,16 @@ func (m *Model) denseForward(d *dense, x, y []float32, act kernels.Activation, r
 //	dW += xᵀ·dz   [in×out]
 //	db += Σ_rows dz   [out]
 //
-// then writes the input gradient dx = dz·Wᵀ [rows×in] unless dx is nil
-// (the first layer needs none). A residual layer adds it instead,
-// dx += dz·Wᵀ, to the skip connection's share that dx already holds.
+// then writes the input gradient dx = dz·Wᵀ [rows×in]. A residual layer
+// adds it instead, dx += dz·Wᵀ, to the skip connection's share that dx
+// already holds. The first layer's gradients are not computed here: its
+// dW is one product for a whole group (firstBackward) and it needs no dx.
 func (m *Model) denseBackward(d *dense, x, dz, dx []float32, rows int) {
 	m.kc.Sgemm(true, false, d.in, d.out, rows, 1, x, d.in, dz, d.out, 1, d.dw, d.out)
 	kernels.SumRows(dz[:rows*d.out], d.db)
-	if dx != nil {
-		var beta float32
-		if d.residual {
-			beta = 1
-		}
-		m.kc.Sgemm(false, true, rows, d.in, d.out, 1, dz, d.out, d.w, d.out, beta, dx, d.in)
+	var beta float32
+	if d.residual {
+		beta = 1
 	}
+	m.kc.Sgemm(false, true, rows, d.in, d.out, 1, dz, d.out, d.w, d.out, beta, dx, d.in)
 }

@@ -88,10 +88,6 @@ func (a *ActivationStats) UnmarshalJSON(b []byte) error {
 // as inactive.
 const inactiveSlope = 1e-3
 
-func newDiagnostics(layers int) Diagnostics {
-	return Diagnostics{GradNorm: make([]float64, layers), Hidden: make([]ActivationStats, layers-1)}
-}
-
 // Clone returns a copy of d that does not share its slices.
 func (d Diagnostics) Clone() Diagnostics {
 	d.GradNorm, d.Hidden = slices.Clone(d.GradNorm), slices.Clone(d.Hidden)

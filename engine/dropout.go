@@ -17,7 +17,7 @@ func (m *Model) dropoutMask(mask []float32) {
 	var bits uint64
 	for i := range mask {
 		if i%2 == 0 {
-			bits = m.dropoutRNG.Uint64()
+			bits = m.dropoutRNG.rng.Uint64()
 		} else {
 			bits >>= 32
 		}

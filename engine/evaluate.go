@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/mlpsweep/mlpsweep/kernels"
 )
@@ -12,25 +11,11 @@ import (
 // rows: mean cross-entropy plus the kernel penalty plus the activity
 // penalties, each batch's weighted by its rows. It runs in chunks of E rows
 // on preallocated buffers. Invalid data (see CheckData) gives NaN, NaN.
+// Evaluate is Group.Evaluate of the model alone.
 func (m *Model) Evaluate(d Data) (loss, accuracy float64) {
-	n, err := d.Size(m.in, m.out)
-	if err != nil {
-		return math.NaN(), math.NaN()
-	}
-	ws, last := &m.eval, len(m.layers)-1
-	var xent, activity float64
-	correct := 0
-	for start := 0; start < n; start += ws.rows {
-		e := min(ws.rows, n-start)
-		x, t := m.evalChunk(d, start, e)
-		m.forward(ws, x, e, false)
-		sum, c := m.xentForward(ws.y[last], t, e, nil)
-		xent += float64(sum)
-		correct += c
-		activity += m.activityTerms(ws, e)
-	}
-	loss = (xent+activity)/float64(n) + float64(m.kernelRegForward())
-	return loss, float64(correct) / float64(n)
+	g := m.solo
+	g.evaluate(g.all, d)
+	return g.evalLoss[0], g.evalAccuracy[0]
 }
 
 // activityTerms returns Σ over the B-row batches of an evaluation chunk of
@@ -52,14 +37,18 @@ func (m *Model) activityTerms(ws *workspace, rows int) float64 {
 	return sum
 }
 
-// evalChunk returns the inputs [e×In] and targets [e×Out] of the e rows of d
-// from position start: views of d when d.Rows is nil, else gathered.
-func (m *Model) evalChunk(d Data, start, e int) (x, t []float32) {
+// chunkOf returns the e rows of d from position start, for in inputs
+// and out classes: their inputs as x [e×In] (idx nil) or as the rows idx of
+// x [N×In], read in place, and their targets [e×Out], views of d when
+// d.Rows is nil, else gathered into tbuf.
+func chunkOf(d Data, in, out, start, e int, tbuf []float32) (x []float32, idx []int, t []float32) {
 	if d.Rows == nil {
-		return d.X[start*m.in : (start+e)*m.in], d.Y[start*m.out : (start+e)*m.out]
+		return d.X[start*in : (start+e)*in], nil, d.Y[start*out : (start+e)*out]
 	}
-	d.Gather(d.Rows[start:start+e], m.eval.x, m.eval.t, m.in, m.out)
-	return m.eval.x[:e*m.in], m.eval.t[:e*m.out]
+	idx = d.Rows[start : start+e]
+	t = tbuf[:e*out]
+	gatherRows(d.Y, out, idx, t)
+	return d.X, idx, t
 }
 
 // Predict writes the class probabilities softmax(z) [rows×Out] of the inputs
@@ -72,7 +61,7 @@ func (m *Model) Predict(x []float32, rows int, probs []float32) error {
 	ws, last := &m.eval, len(m.layers)-1
 	for start := 0; start < rows; start += ws.rows {
 		e := min(ws.rows, rows-start)
-		m.forward(ws, x[start*m.in:(start+e)*m.in], e, false)
+		m.forward(ws, x[start*m.in:(start+e)*m.in], nil, e, false)
 		p := probs[start*m.out : (start+e)*m.out]
 		copy(p, ws.y[last][:e*m.out])
 		kernels.Softmax(p, e, m.out)

@@ -3,9 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"math"
-	"time"
 )
 
 // EpochStats are one epoch's figures, as Keras's fit reports them.
@@ -71,71 +68,21 @@ type History struct {
 }
 
 // Fit trains cfg.Epochs epochs on train, as Keras's model.fit: every epoch
-// reshuffles the training rows (from the seed's shuffle stream) and runs
-// ceil(n/B) steps, the last on the n mod B remaining rows when B does not
-// divide n. After each epoch it evaluates val (if non-nil) and calls
-// onEpoch (if non-nil).
+// reshuffles the training rows (from the model's shuffle stream: cfg.Seed,
+// or the seed given to SetShuffleSeed) and runs ceil(n/B) steps, the last
+// on the n mod B remaining rows when B does not divide n. After each epoch
+// it evaluates val (if non-nil) and calls onEpoch (if non-nil).
 //
 // A NaN or infinite batch loss stops training: Fit returns the completed
 // epochs with Diverged set and a nil error. Invalid data is an error;
 // cancelling ctx (checked before every step) returns ctx.Err() with the
 // completed epochs. Calling Fit again continues training from the current
-// weights and optimizer state.
+// weights and optimizer state. Fit is Group.Fit of the model alone.
 func (m *Model) Fit(ctx context.Context, train Data, val *Data, onEpoch func(EpochStats)) (History, error) {
-	var hist History
-	n, err := train.Size(m.in, m.out)
-	if err != nil {
-		return hist, fmt.Errorf("training data: %w", err)
+	var each func(int, EpochStats)
+	if onEpoch != nil {
+		each = func(_ int, s EpochStats) { onEpoch(s) }
 	}
-	if val != nil {
-		if _, err := val.Size(m.in, m.out); err != nil {
-			return hist, fmt.Errorf("validation data: %w", err)
-		}
-	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	m.order = m.order[:0]
-	for i := 0; i < n; i++ {
-		m.order = append(m.order, train.Row(i))
-	}
-	batch := m.cfg.Batch
-	steps := (n + batch - 1) / batch
-	for epoch := 1; epoch <= m.cfg.Epochs; epoch++ {
-		shuffle(m.shuffleRNG, m.order)
-		start := time.Now()
-		var lossSum float64 // Σ rows·batch loss
-		correct := 0
-		for s := 0; s < steps; s++ {
-			if err := ctx.Err(); err != nil {
-				return hist, err
-			}
-			rows := m.order[s*batch : min((s+1)*batch, n)]
-			b := len(rows)
-			train.Gather(rows, m.train.x, m.train.t, m.in, m.out)
-			loss, c := m.step(m.train.x[:b*m.in], m.train.t[:b*m.out], b)
-			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-				hist.Diverged = true
-				hist.Divergence = fmt.Sprintf("diverged at epoch %d, step %d", epoch, s+1)
-				return hist, nil
-			}
-			lossSum += float64(b) * float64(loss)
-			correct += c
-		}
-		seconds := time.Since(start).Seconds()
-		stats := EpochStats{
-			Epoch: epoch, Loss: lossSum / float64(n), Accuracy: float64(correct) / float64(n),
-			ValLoss: math.NaN(), ValAccuracy: math.NaN(),
-			Seconds: seconds, SamplesPerSecond: float64(n) / seconds,
-		}
-		if val != nil {
-			stats.ValLoss, stats.ValAccuracy = m.Evaluate(*val)
-		}
-		stats.Diagnostics = m.diagnoseEpoch()
-		hist.Epochs = append(hist.Epochs, stats)
-		if onEpoch != nil {
-			onEpoch(stats)
-		}
-	}
-	return hist, nil
+	hists, err := m.solo.Fit(ctx, train, val, each)
+	return hists[0], err
 }

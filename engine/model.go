@@ -14,6 +14,7 @@
 //	L    Dense layers = len(cfg.Hidden) + 1; layer l maps d_{l−1} → d_l with
 //	     d_0 = In, d_l = H_l, d_L = Out
 //	P    parameters = Σ_l (d_{l−1}·d_l + d_l), plus 2·Σ_l H_l with batch norm (γ_l, β_l)
+//	M    members of a Group (group.go)
 //
 // The network, in forward order, for l = 1 … L−1 (hidden layers):
 //
@@ -26,9 +27,17 @@
 // with a_0 = x [B×In], then z = a_{L−1}·W_L + b_L [B×Out] and the loss
 // mean_rows(xent(softmax(z), t)) + kernel and activity penalties.
 //
-// Randomness comes from cfg.Seed alone, through separate PCG streams for
-// the initial weights, the epoch shuffles and the dropout masks: the same
-// seed, kernels backend and thread count give bit-identical results.
+// Randomness comes from separate PCG streams for the initial weights, the
+// dropout masks (both from cfg.Seed) and the epoch shuffles, from the
+// shuffle seed: cfg.Seed unless Model.SetShuffleSeed or NewGroup gives
+// another. The same seeds, kernels backend, ISA path and thread count give
+// bit-identical results.
+//
+// Models that share the training rows, the batch size, the epoch count and
+// the shuffle seed see the same batches, and a Group trains them fused
+// (group.go): the first layer of all members is one product, and each
+// member's results are bit for bit those it gets trained alone. Model.Fit
+// is a group of one, so there is one training step.
 //
 // SGD's decay is the legacy tf.keras inverse-time decay lr/(1 + decay·t),
 // t counted in optimizer steps; Keras 3 silently ignores decay=, but this is
@@ -37,7 +46,6 @@ package engine
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/mlpsweep/mlpsweep/kernels"
 )
@@ -47,8 +55,8 @@ import (
 const evalRows = 1024
 
 // Model is an MLP with its parameters, optimizer state and all the
-// workspaces training and evaluation need, allocated once in New. A Model is
-// used by one goroutine at a time.
+// workspaces training and evaluation need, allocated once in New (and
+// reused by Reset). A Model is used by one goroutine at a time.
 type Model struct {
 	cfg     Config
 	in, out int
@@ -57,7 +65,7 @@ type Model struct {
 	layers       []dense     // [L], input to output
 	params       []float32   // [P] layer by layer: W_l, b_l, then γ_l, β_l with batch norm
 	grads        []float32   // [P] same layout as params
-	moving       []float32   // [2·Σ_l H_l] batch norm moving mean then variance, layer by layer (not parameters); nil without
+	moving       []float32   // [2·Σ_l H_l] batch norm moving mean then variance, layer by layer (not parameters); empty without
 	opt          *optimizer  // state slots of [P] each
 	diag         Diagnostics // Diagnose's result buffers, reused (diagnose.go)
 	diagX, diagT []float32   // [B×In], [B×Out] Fit's diagnostic batch (SetDiagnosticBatch); nil: none
@@ -65,28 +73,60 @@ type Model struct {
 	train workspace // B rows, with gradient buffers and dropout masks
 	eval  workspace // E rows, inference only
 
-	shuffleRNG *rand.Rand // permutes the training rows each epoch
-	dropoutRNG *rand.Rand // draws the dropout masks
-	order      []int      // [n] this epoch's row order (grown by Fit)
+	initRNG    pcgStream // draws the initial weights
+	shuffleRNG pcgStream // permutes the training rows each epoch (Fit)
+	dropoutRNG pcgStream // draws the dropout masks
+
+	solo *Group // the group of this model alone: Fit, TrainBatch and Diagnose run through it
+
+	// Storage kept for Reset to reuse.
+	widths      []int       // [L+1] d_0 … d_L
+	bnStore     []batchNorm // [L−1] the layers' batch norms (dense.bn points here)
+	spareHidden []int       // the next cfg.Hidden's storage
 }
 
 // New builds a model for inputs features and outputs classes with cfg
 // (normalized first, see Config.Normalize) and initializes its weights from
 // cfg.Seed. kc runs the kernels; nil means kernels.NewContext(1).
 func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
-	cfg, err := cfg.Normalize()
-	if err != nil {
+	m := &Model{}
+	if err := m.reset(cfg, inputs, outputs); err != nil {
 		return nil, err
-	}
-	if inputs < 1 || outputs < 2 {
-		return nil, fmt.Errorf("engine: %d inputs and %d outputs (want ≥ 1 input and ≥ 2 classes)", inputs, outputs)
 	}
 	if kc == nil {
 		kc = kernels.NewContext(1)
 	}
-	m := &Model{cfg: cfg, in: inputs, out: outputs, kc: kc}
+	m.kc = kc
+	m.solo = &Group{}
+	m.solo.reset([]*Model{m}, &m.shuffleRNG)
+	return m, nil
+}
 
-	widths := append(append([]int{inputs}, cfg.Hidden...), outputs) // [L+1] d_0 … d_L
+// Reset rebuilds m for cfg, with the same inputs, outputs and kernels
+// Context, exactly as New would (fresh weights from cfg.Seed, fresh
+// optimizer, shuffle stream from cfg.Seed, no diagnostic batch), reusing
+// m's buffers: a reset to a configuration of the same or a smaller shape
+// (parameters, widths, batch size) allocates nothing, so that a worker
+// training unit after unit does not pay for fresh memory and its page
+// faults each time. On error m is unchanged.
+func (m *Model) Reset(cfg Config) error {
+	return m.reset(cfg, m.in, m.out)
+}
+
+// reset is New and Reset without the Context and the solo group.
+func (m *Model) reset(cfg Config, inputs, outputs int) error {
+	cfg, err := cfg.normalizeInto(m.spareHidden)
+	if err != nil {
+		return err
+	}
+	if inputs < 1 || outputs < 2 {
+		return fmt.Errorf("engine: %d inputs and %d outputs (want ≥ 1 input and ≥ 2 classes)", inputs, outputs)
+	}
+	m.spareHidden = m.cfg.Hidden // the previous config's copy becomes the next one's storage
+	m.cfg, m.in, m.out = cfg, inputs, outputs
+
+	m.widths = append(append(append(m.widths[:0], inputs), cfg.Hidden...), outputs)
+	widths := m.widths
 	p, moving := 0, 0
 	for l := 1; l < len(widths); l++ {
 		p += widths[l-1]*widths[l] + widths[l]
@@ -95,11 +135,10 @@ func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
 			moving += 2 * widths[l]
 		}
 	}
-	m.params = make([]float32, p)
-	m.grads = make([]float32, p)
-	if moving > 0 {
-		m.moving = make([]float32, moving)
-	}
+	m.params = resize(m.params, p)
+	m.grads = resize(m.grads, p)
+	m.moving = resize(m.moving, moving)
+	m.bnStore = resize(m.bnStore, len(cfg.Hidden))
 	hidden := activationOf[cfg.Activation]
 	off, offMoving := 0, 0
 	take := func(n int) (param, grad []float32) {
@@ -107,6 +146,7 @@ func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
 		off += n
 		return param, grad
 	}
+	m.layers = m.layers[:0]
 	for l := 1; l < len(widths); l++ {
 		d := dense{in: widths[l-1], out: widths[l], act: hidden, hidden: true}
 		if l == len(widths)-1 {
@@ -115,7 +155,7 @@ func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
 		d.w, d.dw = take(d.in * d.out)
 		d.b, d.db = take(d.out)
 		if d.hidden && cfg.BatchNorm {
-			bn := &batchNorm{}
+			bn := &m.bnStore[l-1]
 			bn.gamma, bn.dgamma = take(d.out)
 			bn.beta, bn.dbeta = take(d.out)
 			bn.movingMean = m.moving[offMoving : offMoving+d.out]
@@ -130,22 +170,36 @@ func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
 		m.layers = append(m.layers, d)
 	}
 
-	initRNG := newStream(cfg.Seed, streamInit)
+	m.initRNG.seed(cfg.Seed, streamInit)
 	for i := range m.layers {
 		init := cfg.Init
 		if !m.layers[i].hidden {
 			init = "glorot_uniform" // Keras Dense default for the output layer
 		}
-		initKernel(init, m.layers[i].w, m.layers[i].in, m.layers[i].out, initRNG)
+		initKernel(init, m.layers[i].w, m.layers[i].in, m.layers[i].out, m.initRNG.rng)
 	}
-	m.shuffleRNG = newStream(cfg.Seed, streamShuffle)
-	m.dropoutRNG = newStream(cfg.Seed, streamDropout)
+	m.shuffleRNG.seed(cfg.Seed, streamShuffle)
+	m.dropoutRNG.seed(cfg.Seed, streamDropout)
 
-	m.opt = newOptimizer(cfg, p)
-	m.train = newWorkspace(m, cfg.Batch, true)
-	m.eval = newWorkspace(m, evalChunk(cfg.Batch), false)
-	m.diag = newDiagnostics(len(m.layers))
-	return m, nil
+	if m.opt == nil {
+		m.opt = &optimizer{}
+	}
+	m.opt.reset(cfg, p)
+	m.train.reset(m, cfg.Batch, true)
+	m.eval.reset(m, evalChunk(cfg.Batch), false)
+	m.diag.GradNorm = resize(m.diag.GradNorm, len(m.layers))
+	m.diag.Hidden = resize(m.diag.Hidden, len(m.layers)-1)
+	m.diagX, m.diagT = nil, nil
+	return nil
+}
+
+// SetShuffleSeed restarts the stream that orders the training rows of
+// Fit's epochs from seed, instead of cfg.Seed. Models trained with the
+// same shuffle seed on the same rows see the same batches, which is what
+// lets them train fused (NewGroup takes the shuffle seed for all its
+// members); the initial weights and dropout masks still come from cfg.Seed.
+func (m *Model) SetShuffleSeed(seed int64) {
+	m.shuffleRNG.seed(seed, streamShuffle)
 }
 
 // evalChunk is E: the largest multiple of the batch size B not above

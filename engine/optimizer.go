@@ -25,29 +25,37 @@ type optimizer struct {
 	momentum float64
 	nesterov bool
 	t        int64     // optimizer steps taken so far (never reset per epoch)
-	s1, s2   []float32 // [P] state slots: sgd velocity; adam m, v; rmsprop v; adagrad accumulator; adadelta Eg, Edx
+	s1, s2   []float32 // [P] state slots (empty when unused): sgd velocity; adam m, v; rmsprop v; adagrad accumulator; adadelta Eg, Edx
 }
 
 func newOptimizer(cfg Config, p int) *optimizer {
-	o := &optimizer{name: cfg.Optimizer, lr: cfg.LR, decay: cfg.Decay, momentum: cfg.Momentum, nesterov: cfg.Nesterov}
+	o := &optimizer{}
+	o.reset(cfg, p)
+	return o
+}
+
+// reset makes o a fresh optimizer for cfg and P = p parameters (t = 0),
+// reusing its state slots' storage when it is large enough.
+func (o *optimizer) reset(cfg Config, p int) {
+	*o = optimizer{name: cfg.Optimizer, lr: cfg.LR, decay: cfg.Decay, momentum: cfg.Momentum, nesterov: cfg.Nesterov,
+		s1: o.s1[:0], s2: o.s2[:0]}
 	switch o.name {
 	case "sgd":
 		if o.momentum != 0 {
-			o.s1 = make([]float32, p)
+			o.s1 = resize(o.s1, p)
 		}
 	case "adam", "adadelta":
-		o.s1, o.s2 = make([]float32, p), make([]float32, p)
+		o.s1, o.s2 = resize(o.s1, p), resize(o.s2, p)
 	case "rmsprop":
-		o.s1 = make([]float32, p)
+		o.s1 = resize(o.s1, p)
 	case "adagrad":
-		o.s1 = make([]float32, p)
+		o.s1 = resize(o.s1, p)
 		for i := range o.s1 {
 			o.s1[i] = adagradInitialAccum
 		}
 	default:
 		panic("engine: optimizer " + o.name + " passed Config.Normalize but is not implemented")
 	}
-	return o
 }
 
 // update applies one step to w [P] with gradient g [P] and advances t.
@@ -55,7 +63,7 @@ func (o *optimizer) update(w, g []float32) {
 	lr := o.lr / (1 + o.decay*float64(o.t))
 	switch o.name {
 	case "sgd":
-		if o.s1 == nil {
+		if o.momentum == 0 {
 			kernels.SGD(w, g, float32(lr))
 		} else {
 			kernels.SGDMomentum(w, g, o.s1, float32(lr), float32(o.momentum), o.nesterov)

@@ -6,6 +6,19 @@ import (
 	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
+// A training step is split into phases so that a Group can issue the first
+// layer's two products (forward x·W_1 and weight gradient xᵀ·dz_1) for all
+// its members at once; a model alone runs the same phases as a group of
+// one (group.go), so fused and alone share one code path:
+//
+//	beginStep           per member: new dropout masks
+//	firstForward        fused: y_1 = act(x·W_1 + b_1)           (kernels.SgemmBlocks)
+//	lossAndGradAbove    per member: the rest of the forward pass, the loss,
+//	                    the backward pass down to dz_1 and db_1
+//	firstBackward       fused: dW_1 += xᵀ·dz_1                  (kernels.SgemmBlocks)
+//	kernelRegBackward   per member: the kernel penalties' gradient
+//	endStep             per member: optimizer update, batch norm moving statistics
+
 // TrainBatch runs one training step on the batch x [rows×In] with one-hot
 // targets t [rows×Out], 1 ≤ rows ≤ B: new dropout masks, forward, backward,
 // one optimizer update, and batch norm's moving statistics updated. It returns the batch loss as Keras reports it (mean
@@ -17,56 +30,101 @@ func (m *Model) TrainBatch(x, t []float32, rows int) (loss float32, correct int,
 	if err := m.checkBatch("TrainBatch", x, t, rows); err != nil {
 		return 0, 0, err
 	}
-	loss, correct = m.step(x[:rows*m.in], t[:rows*m.out], rows)
-	return loss, correct, nil
-}
-
-// step is one training step on x [rows×In], t [rows×Out].
-func (m *Model) step(x, t []float32, rows int) (loss float32, correct int) {
-	ws := &m.train
-	for i, mask := range ws.mask {
-		m.dropoutMask(mask[:rows*m.layers[i].out])
-	}
-	loss, correct = m.lossAndGrad(x, t, rows)
-	m.opt.update(m.params, m.grads)
-	// Keras folds the batch statistics into the moving ones during the
-	// forward pass; they do not enter the loss, so doing it here is the same.
-	for i := range ws.bn {
-		m.layers[i].bn.updateMoving(&ws.bn[i])
-	}
-	return loss, correct
+	g := m.solo
+	g.step(g.all, x[:rows*m.in], nil, t[:rows*m.out], rows)
+	return g.loss[0], g.correct[0], nil
 }
 
 // lossAndGrad runs the forward pass in training mode with the current
-// dropout masks, returns the batch loss and correct rows, and leaves the
-// loss gradient in m.grads [P].
+// dropout masks on x [rows×In], t [rows×Out], returns the batch loss and
+// correct rows, and leaves the loss gradient in m.grads [P].
 func (m *Model) lossAndGrad(x, t []float32, rows int) (loss float32, correct int) {
+	g := m.solo
+	g.lossAndGrad(g.all, x[:rows*m.in], nil, t[:rows*m.out], rows)
+	return g.loss[0], g.correct[0]
+}
+
+// beginStep draws the dropout masks of a step on rows rows.
+func (m *Model) beginStep(rows int) {
+	for i, mask := range m.train.mask {
+		m.dropoutMask(mask[:rows*m.layers[i].out])
+	}
+}
+
+// endStep applies the optimizer update to the gradient in m.grads and
+// folds the step's batch statistics into batch norm's moving ones.
+func (m *Model) endStep() {
+	m.opt.update(m.params, m.grads)
+	// Keras folds the batch statistics into the moving ones during the
+	// forward pass; they do not enter the loss, so doing it here is the same.
+	for i := range m.train.bn {
+		m.layers[i].bn.updateMoving(&m.train.bn[i])
+	}
+}
+
+// firstForward is the first layer's share of the forward product,
+// y_1 = act(x·W_1 + b_1) into ws.y[0] [rows×H_1]: x·W_1 + b_1 alone with batch
+// norm, which comes before the activation (forwardAbove applies both).
+func (m *Model) firstForward(ws *workspace) kernels.ColumnBlock {
+	d := &m.layers[0]
+	act := d.act
+	if d.bn != nil {
+		act = kernels.Linear
+	}
+	return kernels.ColumnBlock{N: d.out, B: d.w, Ldb: d.out, C: ws.y[0], Ldc: d.out, Bias: d.b, Act: act}
+}
+
+// firstBackward is the first layer's share of the weight-gradient product,
+// dW_1 += xᵀ·dz_1 [In×H_1], dz_1 = ws.dy[0] [rows×H_1] as backwardAbove leaves it.
+func (m *Model) firstBackward(ws *workspace) kernels.ColumnBlock {
+	d := &m.layers[0]
+	return kernels.ColumnBlock{N: d.out, B: ws.dy[0], Ldb: d.out, C: d.dw, Ldc: d.out}
+}
+
+// lossAndGradAbove continues a training pass on rows rows whose first
+// product (firstForward) is done: the rest of the forward pass with the
+// current dropout masks, the loss against t [rows×Out], and the backward
+// pass into m.grads (cleared first) but for dW_1 (firstBackward) and the
+// kernel penalties (kernelRegBackward).
+func (m *Model) lossAndGradAbove(t []float32, rows int) (loss float32, correct int) {
 	ws := &m.train
 	last := len(m.layers) - 1
-	m.forward(ws, x, rows, true)
+	m.forwardAbove(ws, rows, true)
 	sum, correct := m.xentForward(ws.y[last], t, rows, ws.dy[last])
 	loss = sum/float32(rows) + m.kernelRegForward()
 	for i := range ws.a {
 		loss += m.activityRegForward(ws.y[i][:rows*m.layers[i].out], rows)
 	}
 	clear(m.grads)
-	m.backward(ws, x, rows)
+	m.backwardAbove(ws, rows)
 	return loss, correct
 }
 
-// forward runs the layers on x [rows×In], filling ws.y (and ws.a). In
-// training, batch norm uses the batch's statistics (kept in ws.bn) and the
-// hidden outputs go through dropout with ws.mask; at inference batch norm
-// uses the moving statistics.
-func (m *Model) forward(ws *workspace, x []float32, rows int, training bool) {
+// forward runs the layers on rows rows of x, filling ws.y (and ws.a):
+// the rows are x [rows×In] itself when idx is nil, else rows idx[r] of
+// x [N×In], read in place. In training, batch norm uses the batch's
+// statistics (kept in ws.bn) and the hidden outputs go through dropout
+// with ws.mask; at inference batch norm uses the moving statistics.
+func (m *Model) forward(ws *workspace, x []float32, idx []int, rows int, training bool) {
+	first := [1]kernels.ColumnBlock{m.firstForward(ws)}
+	m.kc.SgemmBlocks(false, rows, m.in, 1, x, m.in, idx, 0, first[:], true)
+	m.forwardAbove(ws, rows, training)
+}
+
+// forwardAbove is forward once the first layer's product is in ws.y[0].
+func (m *Model) forwardAbove(ws *workspace, rows int, training bool) {
 	for i := range m.layers {
 		d := &m.layers[i]
 		n := rows * d.out
 		y := ws.y[i][:n]
-		if d.bn == nil {
-			m.denseForward(d, ws.input(i, x, rows, d.in), y, d.act, rows)
-		} else {
-			m.denseForward(d, ws.input(i, x, rows, d.in), y, kernels.Linear, rows)
+		if i > 0 {
+			act := d.act
+			if d.bn != nil {
+				act = kernels.Linear
+			}
+			m.denseForward(d, ws.a[i-1][:rows*d.in], y, act, rows)
+		}
+		if d.bn != nil {
 			if training {
 				batchNormForward(d.bn, &ws.bn[i], y, rows)
 			} else {
@@ -79,7 +137,7 @@ func (m *Model) forward(ws *workspace, x []float32, rows int, training bool) {
 		}
 		a := ws.a[i][:n]
 		switch {
-		case training && ws.mask != nil:
+		case training && len(ws.mask) > 0:
 			dropoutForward(y, ws.mask[i][:n], a)
 		case d.residual:
 			copy(a, y)
@@ -90,24 +148,24 @@ func (m *Model) forward(ws *workspace, x []float32, rows int, training bool) {
 	}
 }
 
-// backward propagates ws.dy[L−1] (the loss gradient w.r.t. the logits, left
-// by xentForward) through the layers in reverse, accumulating into m.grads.
-func (m *Model) backward(ws *workspace, x []float32, rows int) {
+// backwardAbove propagates ws.dy[L−1] (the loss gradient w.r.t. the
+// logits, left by xentForward) through the layers in reverse, accumulating
+// into m.grads, down to the first layer's dz_1 (left in ws.dy[0]) and db_1;
+// dW_1 is firstBackward's.
+func (m *Model) backwardAbove(ws *workspace, rows int) {
 	for i := len(m.layers) - 1; i >= 0; i-- {
 		d := &m.layers[i]
-		var dx []float32 // [rows×d.in] gradient w.r.t. the layer's input; the first layer needs none
-		if i > 0 {
-			dx = ws.dy[i-1][:rows*d.in]
-		}
-		m.denseBackward(d, ws.input(i, x, rows, d.in), ws.dy[i][:rows*d.out], dx, rows)
 		if i == 0 {
+			kernels.SumRows(ws.dy[0][:rows*d.out], d.db)
 			break
 		}
+		dx := ws.dy[i-1][:rows*d.in] // gradient w.r.t. the layer's input
+		m.denseBackward(d, ws.a[i-1][:rows*d.in], ws.dy[i][:rows*d.out], dx, rows)
 		h := &m.layers[i-1] // the hidden layer feeding layer i: dx is the gradient w.r.t. its output a_{i−1}
 		if h.residual {
 			residualBackward(dx, ws.dy[i-2][:rows*h.in])
 		}
-		if ws.mask != nil {
+		if len(ws.mask) > 0 {
 			dropoutBackward(dx, ws.mask[i-1][:rows*d.in])
 		}
 		y := ws.y[i-1][:rows*d.in]
@@ -117,7 +175,6 @@ func (m *Model) backward(ws *workspace, x []float32, rows int) {
 			batchNormBackward(h.bn, &ws.bn[i-1], dx, rows)
 		}
 	}
-	m.kernelRegBackward()
 }
 
 // checkBatch validates a batch of rows rows for a training pass.

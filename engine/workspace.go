@@ -2,53 +2,87 @@ package engine
 
 // workspace holds the row buffers of one pass over up to rows rows, so that
 // training steps and evaluation chunks allocate nothing. Index i runs over
-// the Dense layers 0 … L−1 (layer l = i+1 of the legend).
+// the Dense layers 0 … L−1 (layer l = i+1 of the legend). The inputs are
+// never copied: the first layer's products read the batch's rows of the
+// data in place (kernels.SgemmBlocks gathers them by index).
 type workspace struct {
 	rows int
-	x    []float32   // [rows×In] gathered inputs
 	t    []float32   // [rows×Out] gathered one-hot targets
 	y    [][]float32 // [L][rows×d_l] Dense outputs after activation; y[L−1] holds the logits z
 	a    [][]float32 // [L−1][rows×H_l] hidden outputs after dropout and skip connection (a[i] is y[i] without either)
-	mask [][]float32 // [L−1][rows×H_l] dropout masks, 0 or 1/(1−rate); nil unless training with dropout
-	dy   [][]float32 // [L][rows×d_l] gradient w.r.t. a_l (the logits for l = L), turned in place into the gradient w.r.t. the Dense output; nil for inference
-	bn   []bnBatch   // [L−1] batch norm statistics and ẑ of the pass; nil unless training with batch norm
+	mask [][]float32 // [L−1][rows×H_l] dropout masks, 0 or 1/(1−rate); empty unless training with dropout
+	dy   [][]float32 // [L][rows×d_l] gradient w.r.t. a_l (the logits for l = L), turned in place into the gradient w.r.t. the Dense output; empty for inference
+	bn   []bnBatch   // [L−1] batch norm statistics and ẑ of the pass; empty unless training with batch norm
+	ownA [][]float32 // [L−1] a's own buffers, kept for reuse while a[i] aliases y[i]
 }
 
-// newWorkspace allocates the buffers for rows rows; training adds the
-// gradient buffers, with dropout the masks, and with batch norm its batch
-// state. a[i] has its own buffer when dropout or a skip connection makes
-// it differ from y[i].
-func newWorkspace(m *Model, rows int, training bool) workspace {
-	ws := workspace{rows: rows, x: make([]float32, rows*m.in), t: make([]float32, rows*m.out)}
+// reset sizes the buffers for rows rows of m's layers, reusing their
+// storage when it is large enough (a reset to the same or a smaller shape
+// allocates nothing); training adds the gradient buffers, with dropout the
+// masks, and with batch norm its batch state. a[i] has its own buffer when
+// dropout or a skip connection makes it differ from y[i].
+func (ws *workspace) reset(m *Model, rows int, training bool) {
+	L := len(m.layers)
 	dropout := training && m.cfg.Dropout > 0
+	batchNorm := training && m.cfg.BatchNorm
+	ws.rows = rows
+	ws.t = resize(ws.t, rows*m.out)
+	ws.y = keep(ws.y, L)
+	ws.dy = keep(ws.dy, L)
+	ws.a = keep(ws.a, L-1)
+	ws.ownA = keep(ws.ownA, L-1)
+	ws.mask = keep(ws.mask, L-1)
+	ws.bn = keep(ws.bn, L-1)
 	for i, d := range m.layers {
-		ws.y = append(ws.y, make([]float32, rows*d.out))
+		ws.y[i] = resize(ws.y[i], rows*d.out)
 		if training {
-			ws.dy = append(ws.dy, make([]float32, rows*d.out))
+			ws.dy[i] = resize(ws.dy[i], rows*d.out)
 		}
 		if !d.hidden {
 			continue
 		}
 		if dropout {
-			ws.mask = append(ws.mask, make([]float32, rows*d.out))
+			ws.mask[i] = resize(ws.mask[i], rows*d.out)
 		}
 		if dropout || d.residual {
-			ws.a = append(ws.a, make([]float32, rows*d.out))
+			ws.ownA[i] = resize(ws.ownA[i], rows*d.out)
+			ws.a[i] = ws.ownA[i]
 		} else {
-			ws.a = append(ws.a, ws.y[i])
+			ws.a[i] = ws.y[i]
 		}
-		if training && d.bn != nil {
-			ws.bn = append(ws.bn, newBNBatch(rows, d.out))
+		if batchNorm {
+			ws.bn[i].reset(rows, d.out)
 		}
 	}
-	return ws
+	if !training {
+		ws.dy = ws.dy[:0]
+	}
+	if !dropout {
+		ws.mask = ws.mask[:0]
+	}
+	if !batchNorm {
+		ws.bn = ws.bn[:0]
+	}
 }
 
-// input returns the input of layer i for a pass over rows rows on x [rows×In]:
-// x itself for the first layer, else the previous hidden output after dropout.
-func (ws *workspace) input(i int, x []float32, rows, width int) []float32 {
-	if i == 0 {
-		return x[:rows*width]
+// resize returns s with length n and zeroed elements, reusing s's storage
+// when its capacity allows.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
 	}
-	return ws.a[i-1][:rows*width]
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// keep returns s with length n, keeping the elements it had (also those
+// beyond its length, up to its capacity) for their storage to be reused.
+func keep[T any](s []T, n int) []T {
+	s = s[:cap(s)]
+	for len(s) < n {
+		var zero T
+		s = append(s, zero)
+	}
+	return s[:n]
 }

@@ -1,0 +1,362 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/kernels"
+)
+
+// Group trains models in lockstep on the same batches: horizontally fused
+// training (HFTA, Wang et al., MLSys 2021). Members share the input and
+// output widths, the batch size, the epoch count and the batch order (the
+// group's shuffle seed); everything else may differ per member: optimizer,
+// learning rate, decay, activation, initializer, regularizers, dropout,
+// hidden widths, batch norm, skip connections, seeds.
+//
+// The first layer of all members is one product: forward
+//
+//	[y_1^a | y_1^b | …] = x · [W_1^a | W_1^b | …]      [B×Σ H_1]
+//
+// and weight gradient
+//
+//	[dW_1^a | dW_1^b | …] += xᵀ · [dz_1^a | dz_1^b | …]   [In×Σ H_1]
+//
+// through kernels.SgemmBlocks, which reads the batch rows of x in place
+// (by index, never copied) and packs them once for all members, while each
+// member keeps its own buffers. Every output column's sum runs in the same
+// order whatever the product's width, so each member's results (losses,
+// weights, evaluations) are bit for bit those of the same model trained
+// alone with Fit after SetShuffleSeed(shuffle seed), with the same kernels
+// backend, ISA path and thread count. The deeper layers, the loss, the
+// regularizers, dropout and the optimizer run per member.
+//
+// A member whose batch loss is NaN or infinite leaves the group (Fit); the
+// others go on. The fused products run on the first member's kernels
+// Context, each member's other work on its own. A Group and its members are
+// used by one goroutine at a time.
+type Group struct {
+	members    []*Model
+	all        []int                 // [M] 0 … M−1
+	live       []int                 // [≤M] the members Fit still trains, ascending
+	kc         *kernels.Context      // runs the fused products: the first member's
+	shuffle    *pcgStream            // the batch order: own, or a model's own stream for its solo group
+	own        pcgStream             // the stream of a group built by NewGroup
+	order      []int                 // [n] this epoch's row order
+	t          []float32             // [B×Out] the batch's gathered one-hot targets
+	fwd, bwd   []kernels.ColumnBlock // [≤M] the fused products' blocks, one per member stepped
+	loss       []float32             // [M] each member's last batch loss
+	correct    []int                 // [M] each member's last correct rows
+	lossSum    []float64             // [M] Fit: Σ rows·batch loss over the epoch
+	correctSum []int                 // [M] Fit: correct rows over the epoch
+
+	evalSum                []evalSums // [M] Evaluate's running sums
+	evalLoss, evalAccuracy []float64  // [M] Evaluate's results
+}
+
+// evalSums are one member's running sums over an evaluation's chunks.
+type evalSums struct {
+	xent, activity float64 // Σ cross-entropy; Σ (batch rows)·(batch activity penalty)
+	correct        int
+}
+
+// NewGroup makes a group of models that will train on the batches of the
+// shuffle stream seeded by shuffleSeed (see Model.SetShuffleSeed). The
+// models must be distinct and share Inputs, Outputs, Batch and Epochs; the
+// group keeps the slice's models, not the slice.
+func NewGroup(models []*Model, shuffleSeed int64) (*Group, error) {
+	g := &Group{}
+	if err := g.Reset(models, shuffleSeed); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Reset makes g the group NewGroup(models, shuffleSeed) would make, reusing
+// its buffers (no allocation when it had as many members or more). Reset
+// members (Model.Reset) before resetting their group. On error g is
+// unchanged.
+func (g *Group) Reset(models []*Model, shuffleSeed int64) error {
+	if err := checkMembers(models); err != nil {
+		return err
+	}
+	g.own.seed(shuffleSeed, streamShuffle)
+	g.reset(models, &g.own)
+	return nil
+}
+
+// reset sets g's members (checked by the caller) and batch order stream.
+func (g *Group) reset(models []*Model, shuffle *pcgStream) {
+	n := len(models)
+	g.members = append(g.members[:0], models...)
+	g.all = g.all[:0]
+	for i := range n {
+		g.all = append(g.all, i)
+	}
+	g.live = resize(g.live, n)[:0]
+	g.kc = models[0].kc
+	g.shuffle = shuffle
+	g.fwd, g.bwd = resize(g.fwd, n)[:0], resize(g.bwd, n)[:0]
+	g.loss, g.correct = resize(g.loss, n), resize(g.correct, n)
+	g.lossSum, g.correctSum = resize(g.lossSum, n), resize(g.correctSum, n)
+	g.evalSum = resize(g.evalSum, n)
+	g.evalLoss, g.evalAccuracy = resize(g.evalLoss, n), resize(g.evalAccuracy, n)
+}
+
+// checkMembers reports whether models can train as a group.
+func checkMembers(models []*Model) error {
+	if len(models) == 0 {
+		return fmt.Errorf("engine: a group needs at least one model")
+	}
+	for i, m := range models {
+		if m == nil {
+			return fmt.Errorf("engine: group member %d is nil", i)
+		}
+		for j := range i {
+			if models[j] == m {
+				return fmt.Errorf("engine: group members %d and %d are the same model", j, i)
+			}
+		}
+		m0 := models[0]
+		if m.in != m0.in || m.out != m0.out || m.cfg.Batch != m0.cfg.Batch || m.cfg.Epochs != m0.cfg.Epochs {
+			return fmt.Errorf("engine: group member %d has %d inputs, %d outputs, batch %d, %d epochs; member 0 has %d, %d, %d, %d",
+				i, m.in, m.out, m.cfg.Batch, m.cfg.Epochs, m0.in, m0.out, m0.cfg.Batch, m0.cfg.Epochs)
+		}
+	}
+	return nil
+}
+
+// Len returns the number of members.
+func (g *Group) Len() int { return len(g.members) }
+
+// Fit trains every member for the shared number of epochs on train, as
+// Model.Fit trains one model: every epoch reshuffles the training rows
+// (from the group's shuffle stream) and runs ceil(n/B) steps, each a step
+// of every member still training on the same batch. After each epoch it
+// evaluates val (if non-nil) with each member still training and calls
+// onEpoch (if non-nil) with the member's index and figures; Seconds and
+// SamplesPerSecond are the whole group's.
+//
+// It returns one History per member, in order. A member whose batch loss
+// is NaN or infinite stops there (its History has the completed epochs,
+// Diverged set and where); the others go on. Invalid data or an invalid
+// group (members reset to different batch sizes or epochs) is an error;
+// cancelling ctx (checked before every step) returns ctx.Err() with the
+// completed epochs. Calling Fit again continues training every member from
+// its current weights and optimizer state.
+func (g *Group) Fit(ctx context.Context, train Data, val *Data, onEpoch func(member int, s EpochStats)) ([]History, error) {
+	hists := make([]History, len(g.members))
+	if err := checkMembers(g.members); err != nil {
+		return hists, err
+	}
+	m0 := g.members[0]
+	in, out := m0.in, m0.out
+	n, err := train.Size(in, out)
+	if err != nil {
+		return hists, fmt.Errorf("training data: %w", err)
+	}
+	if val != nil {
+		if _, err := val.Size(in, out); err != nil {
+			return hists, fmt.Errorf("validation data: %w", err)
+		}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	batch := m0.cfg.Batch
+	if cap(g.t) < batch*out {
+		g.t = make([]float32, batch*out)
+	}
+	g.order = g.order[:0]
+	for i := range n {
+		g.order = append(g.order, train.Row(i))
+	}
+	g.live = append(g.live[:0], g.all...)
+	steps := (n + batch - 1) / batch
+	for epoch := 1; epoch <= m0.cfg.Epochs; epoch++ {
+		shuffle(g.shuffle.rng, g.order)
+		start := time.Now()
+		clear(g.lossSum)
+		clear(g.correctSum)
+		for s := range steps {
+			if err := ctx.Err(); err != nil {
+				return hists, err
+			}
+			rows := g.order[s*batch : min((s+1)*batch, n)]
+			b := len(rows)
+			t := g.t[:b*out]
+			gatherRows(train.Y, out, rows, t)
+			g.step(g.live, train.X, rows, t, b)
+			live := g.live[:0] // filtered in place: the members that did not diverge
+			for _, i := range g.live {
+				loss := float64(g.loss[i])
+				if math.IsNaN(loss) || math.IsInf(loss, 0) {
+					hists[i].Diverged = true
+					hists[i].Divergence = fmt.Sprintf("diverged at epoch %d, step %d", epoch, s+1)
+					continue
+				}
+				g.lossSum[i] += float64(b) * loss
+				g.correctSum[i] += g.correct[i]
+				live = append(live, i)
+			}
+			g.live = live
+			if len(live) == 0 {
+				return hists, nil
+			}
+		}
+		seconds := time.Since(start).Seconds()
+		if val != nil {
+			g.evaluate(g.live, *val)
+		}
+		for _, i := range g.live {
+			m := g.members[i]
+			stats := EpochStats{
+				Epoch: epoch, Loss: g.lossSum[i] / float64(n), Accuracy: float64(g.correctSum[i]) / float64(n),
+				ValLoss: math.NaN(), ValAccuracy: math.NaN(),
+				Seconds: seconds, SamplesPerSecond: float64(n) / seconds,
+			}
+			if val != nil {
+				stats.ValLoss, stats.ValAccuracy = g.evalLoss[i], g.evalAccuracy[i]
+			}
+			stats.Diagnostics = m.diagnoseEpoch()
+			hists[i].Epochs = append(hists[i].Epochs, stats)
+			if onEpoch != nil {
+				onEpoch(i, stats)
+			}
+		}
+	}
+	return hists, nil
+}
+
+// Evaluate returns each member's loss and accuracy on d in inference mode
+// (no dropout), as Keras's validation pass reports them with batches of B
+// rows: mean cross-entropy plus the kernel penalty plus the activity
+// penalties, each batch's weighted by its rows. It runs in chunks of E rows
+// on preallocated buffers, the first layer's product fused for all members
+// as in training (so each member's figures are bit for bit those of its
+// Evaluate alone), and allocates nothing. The slices are the group's,
+// overwritten by the next call. Invalid data (see Model.CheckData) or an
+// invalid group (see NewGroup) gives NaN, NaN for every member.
+func (g *Group) Evaluate(d Data) (loss, accuracy []float64) {
+	g.evaluate(g.all, d)
+	return g.evalLoss, g.evalAccuracy
+}
+
+// evaluate is Evaluate for the members live (indices, ascending), leaving
+// their results in g.evalLoss and g.evalAccuracy.
+func (g *Group) evaluate(live []int, d Data) {
+	m0 := g.members[0]
+	in, out := m0.in, m0.out
+	n, err := d.Size(in, out)
+	if err == nil {
+		err = checkMembers(g.members)
+	}
+	if err != nil {
+		for _, i := range live {
+			g.evalLoss[i], g.evalAccuracy[i] = math.NaN(), math.NaN()
+		}
+		return
+	}
+	for _, i := range live {
+		g.evalSum[i] = evalSums{}
+	}
+	chunk := m0.eval.rows // E, the same for all members: it depends on B alone
+	for start := 0; start < n; start += chunk {
+		e := min(chunk, n-start)
+		x, idx, t := chunkOf(d, in, out, start, e, m0.eval.t)
+		g.fwd = g.fwd[:0]
+		for _, i := range live {
+			m := g.members[i]
+			g.fwd = append(g.fwd, m.firstForward(&m.eval))
+		}
+		g.kc.SgemmBlocks(false, e, in, 1, x, in, idx, 0, g.fwd, true)
+		for _, i := range live {
+			m, sums := g.members[i], &g.evalSum[i]
+			ws := &m.eval
+			m.forwardAbove(ws, e, false)
+			sum, c := m.xentForward(ws.y[len(m.layers)-1], t, e, nil)
+			sums.xent += float64(sum)
+			sums.correct += c
+			sums.activity += m.activityTerms(ws, e)
+		}
+	}
+	for _, i := range live {
+		sums := &g.evalSum[i]
+		g.evalLoss[i] = (sums.xent+sums.activity)/float64(n) + float64(g.members[i].kernelRegForward())
+		g.evalAccuracy[i] = float64(sums.correct) / float64(n)
+	}
+}
+
+// TrainBatch runs one training step of every member on the batch whose
+// rows are rows (indices into x [N×In], 1 ≤ len(rows) ≤ B), read in place,
+// with one-hot targets t [len(rows)×Out] in the batch's order. It returns
+// each member's batch loss and correct rows, measured before the update,
+// in slices that are the group's and overwritten by the next step. Members
+// whose loss is not finite stay in the group (Fit is what drops them).
+// Once the group exists, TrainBatch allocates nothing.
+func (g *Group) TrainBatch(x []float32, rows []int, t []float32) (loss []float32, correct []int, err error) {
+	if err := checkMembers(g.members); err != nil {
+		return nil, nil, err
+	}
+	m0 := g.members[0]
+	b := len(rows)
+	if b < 1 || b > m0.cfg.Batch {
+		return nil, nil, fmt.Errorf("engine: TrainBatch with %d rows (want 1 … %d)", b, m0.cfg.Batch)
+	}
+	if len(t) < b*m0.out {
+		return nil, nil, fmt.Errorf("engine: TrainBatch with %d rows needs %d targets (have %d)", b, b*m0.out, len(t))
+	}
+	for i, r := range rows {
+		if r < 0 || (r+1)*m0.in > len(x) {
+			return nil, nil, fmt.Errorf("engine: TrainBatch row %d = %d is outside x (%d rows of %d inputs)", i, r, len(x)/m0.in, m0.in)
+		}
+	}
+	g.step(g.all, x, rows, t[:b*m0.out], b)
+	return g.loss, g.correct, nil
+}
+
+// step is one training step of the members live (indices, ascending) on
+// rows rows: x [rows×In] itself when idx is nil, else rows idx[r] of
+// x [N×In]; t [rows×Out]. Each member's loss and correct rows go to
+// g.loss and g.correct.
+func (g *Group) step(live []int, x []float32, idx []int, t []float32, rows int) {
+	for _, i := range live {
+		g.members[i].beginStep(rows)
+	}
+	g.lossAndGrad(live, x, idx, t, rows)
+	for _, i := range live {
+		g.members[i].endStep()
+	}
+}
+
+// lossAndGrad is step without the new dropout masks and the update: the
+// forward and backward passes of the members live, leaving each one's loss
+// gradient in its grads (see step.go for the phases).
+func (g *Group) lossAndGrad(live []int, x []float32, idx []int, t []float32, rows int) {
+	in := g.members[0].in
+	g.fwd = g.fwd[:0]
+	for _, i := range live {
+		m := g.members[i]
+		g.fwd = append(g.fwd, m.firstForward(&m.train))
+	}
+	g.kc.SgemmBlocks(false, rows, in, 1, x, in, idx, 0, g.fwd, true)
+	g.bwd = g.bwd[:0]
+	for _, i := range live {
+		m := g.members[i]
+		g.loss[i], g.correct[i] = m.lossAndGradAbove(t, rows)
+		g.bwd = append(g.bwd, m.firstBackward(&m.train))
+	}
+	g.kc.SgemmBlocks(true, in, rows, 1, x, in, idx, 1, g.bwd, false)
+	for _, i := range live {
+		g.members[i].kernelRegBackward()
+	}
+}
+
+// gatherRows copies rows rows[k] of y [N×width] into dst [len(rows)×width].
+func gatherRows(y []float32, width int, rows []int, dst []float32) {
+	for k, r := range rows {
+		copy(dst[k*width:(k+1)*width], y[r*width:(r+1)*width])
+	}
+}
