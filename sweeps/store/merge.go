@@ -210,9 +210,9 @@ func readShard(ctx context.Context, dir, name string) (*shardData, error) {
 		return nil, err
 	}
 	defer s.Close()
-	h, points, err := s.Study(ctx, name)
+	h, points, err := s.Study(ctx, name) // its errors name the shard's database
 	if err != nil {
-		return nil, fmt.Errorf("shard %s: %w", dir, err)
+		return nil, err
 	}
 	sh := &shardData{dir: dir, h: h, points: points, rows: map[sweeps.UnitID]*unitRow{}}
 	for _, u := range sweeps.Plan(h, points) {
