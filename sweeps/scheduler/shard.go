@@ -61,7 +61,7 @@ const (
 	EnvSlurmTaskID    = "SLURM_ARRAY_TASK_ID"
 	EnvSlurmTaskCount = "SLURM_ARRAY_TASK_COUNT"
 	EnvSlurmTaskMin   = "SLURM_ARRAY_TASK_MIN"
-	EnvSlurmTaskStep  = "SLURM_ARRAY_TASK_STEP"
+	EnvSlurmTaskMax   = "SLURM_ARRAY_TASK_MAX"
 	EnvJobIndex       = "JOB_COMPLETION_INDEX" // Kubernetes Indexed Job
 )
 
@@ -69,10 +69,12 @@ const (
 // count is --shard-count (0 when not given). It returns:
 //   - with JOB_COMPLETION_INDEX set (a Kubernetes Indexed Job): that index
 //     of count shards, which must then be given (the Job's completions);
-//   - with SLURM_ARRAY_TASK_ID set (a Slurm job array): the task's position
-//     in the array ((ID − SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP, so
-//     --array=1-10 works as well as 0-9) of SLURM_ARRAY_TASK_COUNT shards,
-//     or of count when given (it must then agree);
+//   - with SLURM_ARRAY_TASK_ID set (a Slurm job array): shard ID of
+//     SLURM_ARRAY_TASK_COUNT, or of count when given (they must then
+//     agree); the array must run 0 to N-1 (SLURM_ARRAY_TASK_MIN and _MAX,
+//     when set, are checked), since a partial array (one task rerun,
+//     --array=1-N, a list) would split the study another way: give --shard
+//     for those;
 //   - otherwise the zero Shard (the whole study), or an error when count
 //     was given, since there is no index to go with it.
 //
@@ -115,17 +117,6 @@ func ShardFromEnv(lookup func(string) (string, bool), count int) (Shard, error) 
 		if err != nil {
 			return Shard{}, err
 		}
-		lo, _, err := num(EnvSlurmTaskMin)
-		if err != nil {
-			return Shard{}, err
-		}
-		step, haveStep, err := num(EnvSlurmTaskStep)
-		if err != nil {
-			return Shard{}, err
-		}
-		if !haveStep || step < 1 {
-			step = 1
-		}
 		src := fmt.Sprintf("%s=%d", EnvSlurmTaskID, slurm)
 		switch {
 		case haveN && count > 0 && n != count:
@@ -140,16 +131,24 @@ func ShardFromEnv(lookup func(string) (string, bool), count int) (Shard, error) 
 			return Shard{}, fmt.Errorf("%w: %s=%d is set but %s is not (Slurm older than 17.11?): give --shard-count N with N the array's size",
 				ErrBadShard, EnvSlurmTaskID, slurm, EnvSlurmTaskCount)
 		}
-		if lo != 0 || step != 1 {
-			src += fmt.Sprintf(", %s=%d, %s=%d", EnvSlurmTaskMin, lo, EnvSlurmTaskStep, step)
+		// The task ID is the shard index: the array must be 0 to N-1. Any
+		// other array (1-N, a step, a list, one task rerun) would silently
+		// split the study another way, so it is refused.
+		lo, haveLo, err := num(EnvSlurmTaskMin)
+		if err != nil {
+			return Shard{}, err
 		}
-		off := slurm - lo
-		if off%step != 0 {
-			return Shard{}, fmt.Errorf("%w: %s: the task is not on the array's step; use --array=0-%d", ErrBadShard, src, n-1)
+		hi, haveHi, err := num(EnvSlurmTaskMax)
+		if err != nil {
+			return Shard{}, err
 		}
-		s := Shard{Index: off / step, Count: n, Source: src}
+		if haveLo && lo != 0 || haveHi && hi != n-1 {
+			return Shard{}, fmt.Errorf("%w: %s, %s=%d, %s=%d: the array must run 0 to %d (--array=0-%d), one task per shard; to rerun some tasks give the shard explicitly, e.g. sbatch --array=3 ... --shard 3/N",
+				ErrBadShard, src, EnvSlurmTaskMin, lo, EnvSlurmTaskMax, hi, n-1, n-1)
+		}
+		s := Shard{Index: slurm, Count: n, Source: src}
 		if err := s.check(); err != nil {
-			return s, fmt.Errorf("%w; an array --array=0-%d gives one task per shard", err, n-1)
+			return s, fmt.Errorf("%w; the array must run 0 to %d (--array=0-%d), one task per shard", err, n-1, n-1)
 		}
 		return s, nil
 	case count > 0:
