@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -244,5 +245,42 @@ func TestMergeRefusesMissingAndRunningShards(t *testing.T) {
 	}
 	if _, err := Merge(context.Background(), out, []string{a}, ""); err != nil {
 		t.Errorf("after the sweep ended: %v", err)
+	}
+}
+
+// TestMergeComparesNumbersNotTimings: a unit rerun in another shard has
+// the same numbers but other epoch timings, which is no difference
+// (defect: the epochs' seconds and samples per second made every rerun
+// unit "differ").
+func TestMergeComparesNumbersNotTimings(t *testing.T) {
+	h, points := mergeHeader(t, mergeStudy)
+	id := sweeps.Plan(h, points)[0].ID
+	root := t.TempDir()
+	write := func(dir string, acc, seconds float64) {
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.SaveStudy(h, points); err != nil {
+			t.Fatal(err)
+		}
+		u := sweeps.UnitResult{Accuracy: acc, ValLoss: 0.5, Samples: 10, Seconds: seconds,
+			Epochs: []engine.EpochStats{{Epoch: 1, Loss: 0.25, Accuracy: acc, ValLoss: 0.5, ValAccuracy: acc, Seconds: seconds, SamplesPerSecond: 10 / seconds}}}
+		if err := s.SaveUnit(id, h.Name, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b, c := filepath.Join(root, "a"), filepath.Join(root, "b"), filepath.Join(root, "c")
+	write(a, 0.5, 1)
+	write(b, 0.5, 2)  // the same unit rerun: other timings
+	write(c, 0.75, 1) // other numbers
+	res, err := Merge(context.Background(), filepath.Join(root, "out"), []string{a, b}, "")
+	if err != nil || res.Duplicates != 1 || len(res.Differing) != 0 {
+		t.Errorf("a rerun unit: %+v, %v; want a duplicate, no difference", res, err)
+	}
+	res, err = Merge(context.Background(), filepath.Join(root, "out2"), []string{a, c}, "")
+	if err != nil || len(res.Differing) != 1 {
+		t.Errorf("other numbers: %+v, %v; want a difference", res, err)
 	}
 }
