@@ -208,7 +208,7 @@ func TestShardBadInput(t *testing.T) {
 		{map[string]string{"SLURM_ARRAY_TASK_ID": "abc", "SLURM_ARRAY_TASK_COUNT": "3"}, nil, `SLURM_ARRAY_TASK_ID="abc" is not a whole number`},
 		{map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "3x"}, nil, `SLURM_ARRAY_TASK_COUNT="3x" is not a whole number`},
 		{map[string]string{"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3"}, nil, "index 3 is out of range for 3 shards"},
-		{map[string]string{"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "3"}, nil, "--array=0-2"},
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "3"}, nil, "this array runs 1 to 3; to rerun some tasks, give each its shard: sbatch --array=3 ... --shard 3/N"},
 		{map[string]string{"JOB_COMPLETION_INDEX": "2"}, nil, "give --shard-count N with N the Job's completions"},
 		{map[string]string{"JOB_COMPLETION_INDEX": "3"}, []string{"--shard-count", "3"}, "JOB_COMPLETION_INDEX=3 with --shard-count 3: index 3 is out of range"},
 		{map[string]string{"JOB_COMPLETION_INDEX": "two"}, []string{"--shard-count", "3"}, `JOB_COMPLETION_INDEX="two" is not a whole number`},

@@ -143,8 +143,8 @@ func ShardFromEnv(lookup func(string) (string, bool), count int) (Shard, error) 
 			return Shard{}, err
 		}
 		if haveLo && lo != 0 || haveHi && hi != n-1 {
-			return Shard{}, fmt.Errorf("%w: %s, %s=%d, %s=%d: the array must run 0 to %d (--array=0-%d), one task per shard; to rerun some tasks give the shard explicitly, e.g. sbatch --array=3 ... --shard 3/N",
-				ErrBadShard, src, EnvSlurmTaskMin, lo, EnvSlurmTaskMax, hi, n-1, n-1)
+			return Shard{}, fmt.Errorf("%w: %s, %s=%d, %s=%d: shard indices are the task IDs of a whole array 0 to N-1 (--array=0-9 for 10 shards), and this array runs %d to %d; to rerun some tasks, give each its shard: sbatch --array=%d ... --shard %d/N, N the whole array's size",
+				ErrBadShard, src, EnvSlurmTaskMin, lo, EnvSlurmTaskMax, hi, lo, hi, slurm, slurm)
 		}
 		s := Shard{Index: slurm, Count: n, Source: src}
 		if err := s.check(); err != nil {
