@@ -44,10 +44,21 @@ seed; metric: accuracy. lr 0 means the optimizer's Keras default. A
 diverged unit (NaN/Inf loss) is kept with the accuracy its model scores as
 it stopped, and flagged diverged.
 
+On many machines, --shard I/N runs shard I (from 0) of N: a fixed slice of
+the study's units, balanced by their work, the same in every shard, into
+its own --out (default out/<study name>/shard-I). In a Slurm job array
+(SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job
+(JOB_COMPLETION_INDEX, with --shard-count N = the Job's completions) the
+shard comes from the environment; --shard 0/1 runs the whole study there.
+A shard's tables, report and --json cover its slice only (units_total is
+its unit count); mlpsweep merge OUT SHARD_DIR... merges the shards into
+one database whose report is the whole study's (see deploy/).
+
 Examples:
   mlpsweep sweep --preset seed                      # the reference notebook's study
   mlpsweep sweep --preset seed --limit-rows 6000 --epochs 2 --axes optimizer,batch
-  mlpsweep sweep my-study.yaml --out runs/mine --workers 4`
+  mlpsweep sweep my-study.yaml --out runs/mine --workers 4
+  mlpsweep sweep my-study.yaml --shard 1/3 --out runs/mine/shard-1`
 
 // sweepFlags binds every flag of `mlpsweep sweep`.
 type sweepFlags struct {
@@ -61,6 +72,8 @@ type sweepFlags struct {
 	data       string
 	curves     bool
 	jsonOutput bool
+	shard      string
+	shardCount int
 }
 
 func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
@@ -76,6 +89,8 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	fs.StringVar(&f.data, "data", "", "read the study's data from PATH: the folder of the MNIST IDX files for data: mnist, or the CSV file for data: {csv: …}")
 	fs.BoolVar(&f.curves, "curves", false, "also score the held-out fold after every epoch, for learning curves in the report (about 15% slower; stored units are not retrained)")
 	fs.BoolVar(&f.jsonOutput, "json", false, "print one JSON object with the results on stdout instead of the tables")
+	fs.StringVar(&f.shard, "shard", "", "run only shard I/N of the study's units (I from 0 to N-1), balanced by work; merge the shards with mlpsweep merge (default: from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shard-count)")
+	fs.IntVar(&f.shardCount, "shard-count", 0, "the number of shards N when the index comes from the environment: a Kubernetes Indexed Job's completions (JOB_COMPLETION_INDEX); optional in a Slurm array")
 	return fs, f
 }
 
@@ -115,6 +130,12 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "sweep", "--folds %d: want K ≥ 2 (or 0 for the study's)", f.folds)
 	case f.limitRows < 0:
 		return usageError(stderr, "sweep", "--limit-rows %d: want N ≥ 0", f.limitRows)
+	case f.shard != "" && f.shardCount != 0:
+		return usageError(stderr, "sweep", "give --shard I/N or --shard-count N, not both")
+	}
+	shard, err := sweepShard(f)
+	if err != nil {
+		return usageError(stderr, "sweep", "%v", err)
 	}
 
 	s, err := loadSweepStudy(f, positional)
@@ -131,6 +152,9 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.out == "" {
 		f.out = filepath.Join("out", s.Name)
+		if shard.Sharded() {
+			f.out = filepath.Join(f.out, fmt.Sprintf("shard-%d", shard.Index))
+		}
 	}
 	if err := checkOutDir("--out", f.out); err != nil {
 		return fail(stderr, "sweep", err)
@@ -144,8 +168,12 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
 
+	if shard.Sharded() {
+		fmt.Fprintf(stderr, "shard %s (%s): this run trains and reports its slice of the study's units; merge the shards with mlpsweep merge OUT SHARD_DIR...\n",
+			shard, shard.Source)
+	}
 	progress := newSweepProgress(stderr, s.Name, f.workers)
-	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Workers: f.workers, Curves: f.curves, Progress: progress.event})
+	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Workers: f.workers, Curves: f.curves, Shard: shard, Progress: progress.event})
 	progress.finish()
 	if errors.Is(err, scheduler.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
@@ -155,6 +183,15 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "sweep", err)
 	}
 	return renderStudy(r, f.out, f.jsonOutput, stdout, stderr, "sweep")
+}
+
+// sweepShard is the shard to run: --shard, else the batch scheduler's
+// environment (with --shard-count), else none.
+func sweepShard(f *sweepFlags) (scheduler.Shard, error) {
+	if f.shard != "" {
+		return scheduler.ParseShard(f.shard)
+	}
+	return scheduler.ShardFromEnv(os.LookupEnv, f.shardCount)
 }
 
 // loadSweepStudy reads the study file or the preset.

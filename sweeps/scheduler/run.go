@@ -33,6 +33,7 @@ type Options struct {
 	Dir     string // output directory holding mlpsweep.db (created if needed); Run holds its lock (store.ErrLocked when another run does)
 	Workers int    // units trained at once, and cores used; 0 means runtime.NumCPU()
 	Curves  bool   // also score the held-out fold after every epoch (learning curves; ~15% slower)
+	Shard   Shard  // when set, run only this shard of the units (AssignShards) and report only them
 
 	// Progress, if set, is called on every event, one call at a time.
 	Progress func(Event)
@@ -136,6 +137,12 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		workers = runtime.NumCPU()
 	}
 	h := plan.Header
+	if opt.Shard.Sharded() {
+		if err := opt.Shard.check(); err != nil {
+			return sweeps.StudyResult{}, err
+		}
+		plan.Units = AssignShards(plan.Units, plan.UnitWork, opt.Shard.Count)[opt.Shard.Index]
+	}
 	st, err := store.Open(opt.Dir)
 	if err != nil {
 		return sweeps.StudyResult{}, err
@@ -220,6 +227,9 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	defer mu.Unlock()
 	h.WallSeconds, h.UnitsRun, h.UnitsReused = wall, status.UnitsDone, status.UnitsReused
 	r := sweeps.Assemble(h, plan.Points, results)
+	if opt.Shard.Sharded() {
+		r.UnitsTotal = status.UnitsTotal // the shard's units: its report covers its slice
+	}
 	if flops > 0 {
 		r.GFLOP, r.GFLOPS = flops/1e9, flops/1e9/wall
 		r.PeakGFLOPS = kernels.MachinePeak().GFLOPS * float64(min(workers, max(1, len(todo))))

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+)
+
+func init() {
+	register(command{name: "merge", summary: "merge the databases of a study's shards (sweep --shard I/N) into one", run: runMerge})
+}
+
+const mergeSynopsis = `merge OUT SHARD_DIR... [--study NAME] [--json]
+
+Merges the study that shards of a sweep (mlpsweep sweep --shard I/N --out
+SHARD_DIR) stored in their databases into OUT/mlpsweep.db (OUT is created
+if missing), in one transaction, then prints the study's tables (or, with
+--json, the same JSON object as a local run) and writes results.csv,
+results.json and report.html to OUT, as mlpsweep report OUT does.
+
+Shards must hold the same study: same name, configurations, folds, epochs,
+seed, data and engine; merge refuses any other shard, naming it, and
+writes nothing (exit status 1). A unit found in several shards (a rerun) is
+kept once: done before failed before interrupted. Merging again, or again
+after a shard was rerun, is safe: rows already in OUT stay unless a shard
+has a better one. Shards still running (their sweep holds the folder's
+lock) are refused. Units that are in no shard are reported missing: rerun
+the shard that did not finish (the same command resumes) and merge again.
+
+The merged study's fold accuracies, learning curves and means are bit for
+bit a local run's; its total_seconds is the longest shard's wall time and
+its units_run and units_reused are the sums over the shards.
+
+Examples:
+  mlpsweep merge out/seed out/seed/shard-*
+  mlpsweep merge results/all /scratch/shard-0 /scratch/shard-1 --json`
+
+func runMerge(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("merge", mergeSynopsis, stderr)
+	name := fs.String("study", "", "the study to merge when the shards hold several (default: each shard's last)")
+	jsonOutput := fs.Bool("json", false, "print one JSON object with the merged results on stdout instead of the tables")
+	positional, code := parseInterleaved(fs, args, stdout)
+	if code >= 0 {
+		return code
+	}
+	if len(positional) < 2 {
+		return usageError(stderr, "merge", "want OUT and at least one SHARD_DIR, got %d arguments", len(positional))
+	}
+	out, shards := positional[0], positional[1:]
+	res, err := store.Merge(context.Background(), out, shards, *name)
+	if err != nil {
+		return fail(stderr, "merge", err)
+	}
+	fmt.Fprintf(stderr, "merged %d shards of study %s into %s: %d of %d units done, %d failed, %d missing (%d rows written, %d units in more than one shard)\n",
+		len(res.Shards), res.Study, out, res.Done, res.Units, res.Failed, res.Missing, res.Written, res.Duplicates)
+	if len(res.Differing) > 0 {
+		fmt.Fprintf(stderr, "warning: %d units were done in several places with different results (the first was kept): %s\n",
+			len(res.Differing), strings.Join(res.Differing, "; "))
+	}
+	if res.Failed+res.Missing > 0 {
+		fmt.Fprintf(stderr, "warning: the study is incomplete: %d failed and %d missing units; rerun the shards that did not finish (the same command resumes) and merge again\n",
+			res.Failed, res.Missing)
+	}
+	r, err := store.LoadStudy(out, res.Study)
+	if err != nil {
+		return fail(stderr, "merge", err)
+	}
+	return renderStudy(r, out, *jsonOutput, stdout, stderr, "merge")
+}

@@ -1,0 +1,418 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// ErrMismatch is returned (wrapped) by Merge when the shards (or the
+// output) do not hold the same study: another study, another definition of
+// it, another engine or other data.
+var ErrMismatch = errors.New("shards do not belong together")
+
+// MergeResult says what Merge did.
+type MergeResult struct {
+	Study  string   // the merged study
+	Shards []string // the shard directories merged, in order
+	Units  int      // the study's units
+	Done   int      // units done in the output after the merge
+	Failed int      // units that failed (they run again on the next sweep)
+	// Missing units are in no shard, or only as running (interrupted): a
+	// shard is missing or unfinished.
+	Missing int
+	Written int // unit rows written or replaced in the output
+	// Duplicates counts units found finished in more than one shard (a
+	// rerun shard, or overlapping shards); one row is kept.
+	Duplicates int
+	// Differing lists units done in several places with different
+	// results, which a deterministic engine never gives: the first was kept.
+	Differing []string
+}
+
+// unitColumns are the units table's columns, copied as they are.
+const unitColumns = `key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, started, finished`
+
+// stateCol is the index of state in unitColumns; resultCols are the
+// columns that hold a unit's numbers (state through samples, seconds
+// excluded: wall time differs between runs).
+const stateCol = 6
+
+var resultCols = []int{7, 8, 9, 10, 11, 12, 14}
+
+const epochsCol = 11
+
+// unitRow is one units row as stored; src names where it comes from.
+type unitRow struct {
+	vals []any
+	src  string
+}
+
+// stateRank orders what to keep when a unit is in several places: done,
+// then failed, then running (an interrupted unit).
+func stateRank(r *unitRow) int {
+	switch fmt.Sprint(r.vals[stateCol]) {
+	case "done":
+		return 2
+	case "failed":
+		return 1
+	}
+	return 0
+}
+
+// shardData is what Merge reads from a shard.
+type shardData struct {
+	dir    string
+	h      sweeps.Header
+	points []study.Point
+	rows   map[sweeps.UnitID]*unitRow
+}
+
+// Merge merges the study (name "" means each shard's most recent one) of
+// the shard directories (each written by mlpsweep sweep --shard I/N --out
+// DIR) into the database in out, creating it if needed, in one
+// transaction. It refuses, writing nothing, shards that hold different
+// studies, different definitions of one (its header and configurations),
+// different engines or data (ErrMismatch, naming the shard), and an output
+// holding another definition of the study. A unit in several shards (a
+// rerun) is kept once, done before failed before running; an output row is
+// kept unless a shard has a better one, so merging again changes nothing.
+//
+// The merged study's header counts differ from a local run's: its wall time
+// is the longest shard's (the elapsed time when shards run at once), and
+// its units run and reused are the sums over the shards.
+func Merge(ctx context.Context, out string, shardDirs []string, name string) (MergeResult, error) {
+	var res MergeResult
+	if len(shardDirs) == 0 {
+		return res, fmt.Errorf("no shard directories to merge")
+	}
+	var shards []*shardData
+	for _, dir := range shardDirs {
+		sh, err := readShard(ctx, dir, name)
+		if err != nil {
+			return res, err
+		}
+		if len(shards) > 0 {
+			if err := sameStudy(shards[0].dir, shards[0].h, shards[0].points, sh.dir, sh.h, sh.points); err != nil {
+				return res, err
+			}
+		}
+		shards = append(shards, sh)
+		res.Shards = append(res.Shards, dir)
+	}
+	first := shards[0]
+	h := first.h
+	h.WallSeconds, h.UnitsRun, h.UnitsReused = 0, 0, 0
+	for _, sh := range shards {
+		h.WallSeconds = max(h.WallSeconds, sh.h.WallSeconds)
+		h.UnitsRun += sh.h.UnitsRun
+		h.UnitsReused += sh.h.UnitsReused
+	}
+	res.Study = h.Name
+	units := sweeps.Plan(h, first.points)
+	res.Units = len(units)
+
+	// Check the output before creating or locking anything in it.
+	if _, err := os.Stat(filepath.Join(out, DBName)); err == nil {
+		r, err := OpenReader(out)
+		if err != nil {
+			return res, err
+		}
+		err = r.checkOutStudy(ctx, out, first, h.Name)
+		r.Close()
+		if err != nil {
+			return res, err
+		}
+	}
+
+	st, err := Open(out)
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	// Again under the lock: a sweep may have written out meanwhile.
+	if err := st.checkOutStudy(ctx, out, first, h.Name); err != nil {
+		return res, err
+	}
+	err = st.inTx(ctx, func(tx *sql.Tx) error {
+		if err := saveStudyTx(tx, h, first.points); err != nil {
+			return err
+		}
+		for _, u := range units {
+			old, err := readUnitRow(ctx, tx, u.ID)
+			if err != nil {
+				return err
+			}
+			if old != nil {
+				old.src = out
+			}
+			keep := old
+			found := 0
+			for _, sh := range shards {
+				r := sh.rows[u.ID]
+				if r == nil {
+					continue
+				}
+				if stateRank(r) == 2 {
+					found++
+					if keep != nil && stateRank(keep) == 2 && !sameResult(keep, r) {
+						res.Differing = append(res.Differing, fmt.Sprintf("%s fold %d (%s and %s)", u.ID.Key, u.ID.Fold, keep.src, r.src))
+					}
+				}
+				if keep == nil || stateRank(r) > stateRank(keep) {
+					keep = r
+				}
+			}
+			if found > 1 {
+				res.Duplicates++
+			}
+			switch {
+			case keep == nil:
+				res.Missing++
+				continue
+			case stateRank(keep) == 2:
+				res.Done++
+			case stateRank(keep) == 1:
+				res.Failed++
+			default:
+				res.Missing++
+			}
+			if keep == old {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO units (`+unitColumns+`) VALUES (?`+strings.Repeat(", ?", len(keep.vals)-1)+`)`, keep.vals...); err != nil {
+				return err
+			}
+			res.Written++
+		}
+		return nil
+	})
+	return res, err
+}
+
+// readShard reads a shard's study and its units' rows, checking first that
+// no sweep is still writing it.
+func readShard(ctx context.Context, dir, name string) (*shardData, error) {
+	if err := checkUnlocked(dir); err != nil {
+		return nil, err
+	}
+	s, err := OpenReader(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	h, points, err := s.Study(ctx, name) // its errors name the shard's database
+	if err != nil {
+		return nil, err
+	}
+	sh := &shardData{dir: dir, h: h, points: points, rows: map[sweeps.UnitID]*unitRow{}}
+	for _, u := range sweeps.Plan(h, points) {
+		r, err := readUnitRow(ctx, s.db, u.ID)
+		if err != nil {
+			return nil, s.err(err)
+		}
+		if r != nil {
+			r.src = dir
+			sh.rows[u.ID] = r
+		}
+	}
+	return sh, nil
+}
+
+// checkUnlocked fails when a sweep holds dir's lock: its shard is not
+// finished. It writes nothing (an existing lock file is opened read-only).
+func checkUnlocked(dir string) error {
+	path := filepath.Join(dir, LockName)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close() // releases the lock if tryLock took it
+	held, err := tryLock(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if held {
+		holder, _ := os.ReadFile(path)
+		return fmt.Errorf("shard %s: %w (%s): wait for the shard to finish, then merge", dir, ErrLocked, strings.TrimSpace(string(holder)))
+	}
+	return nil
+}
+
+// queryer is a *sql.DB or a *sql.Tx.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readUnitRow reads a unit's row as stored, or nil when there is none.
+func readUnitRow(ctx context.Context, q queryer, id sweeps.UnitID) (*unitRow, error) {
+	vals := make([]any, strings.Count(unitColumns, ",")+1)
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	err := q.QueryRowContext(ctx, `SELECT `+unitColumns+` FROM units
+		WHERE key = ? AND fold = ? AND split = ? AND seed = ? AND data_sha256 = ? AND engine_version = ?`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine).Scan(ptrs...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range vals {
+		if b, ok := v.([]byte); ok { // the driver's buffer: copy it
+			vals[i] = slices.Clone(b)
+		}
+	}
+	return &unitRow{vals: vals}, nil
+}
+
+// sameResult reports whether two done rows hold the same numbers; wall
+// times (a unit's seconds, its epochs' seconds and samples per second)
+// differ between runs and are left out.
+func sameResult(a, b *unitRow) bool {
+	for _, i := range resultCols {
+		x, y := a.vals[i], b.vals[i]
+		if i == epochsCol {
+			x, y = untimed(x), untimed(y)
+		}
+		if fmt.Sprintf("%#v", x) != fmt.Sprintf("%#v", y) {
+			return false
+		}
+	}
+	return true
+}
+
+// untimed is an epochs column (JSON) without its wall times.
+func untimed(v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	var epochs []map[string]any
+	if json.Unmarshal([]byte(s), &epochs) != nil {
+		return v
+	}
+	for _, e := range epochs {
+		delete(e, "seconds")
+		delete(e, "samples_per_second")
+	}
+	b, err := json.Marshal(epochs) // map keys sorted
+	if err != nil {
+		return v
+	}
+	return string(b)
+}
+
+// checkOutStudy fails when the database in out holds study name with
+// another definition than the shards'.
+func (s *Store) checkOutStudy(ctx context.Context, out string, first *shardData, name string) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM study WHERE name = ?`, name).Scan(&n); err != nil {
+		return s.err(err)
+	}
+	if n == 0 {
+		return nil
+	}
+	h, points, err := s.Study(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := sameStudy(first.dir, first.h, first.points, out, h, points); err != nil {
+		return fmt.Errorf("%w; or merge into another OUT", err)
+	}
+	return nil
+}
+
+// sameStudy fails, naming dir b, when b's study is not a's: another name,
+// engine, data, or definition (header or configurations).
+func sameStudy(dirA string, a sweeps.Header, pa []study.Point, dirB string, b sweeps.Header, pb []study.Point) error {
+	fail := func(what string, va, vb any, hint string) error {
+		return fmt.Errorf("%w: %s holds study %q with %s %v, but %s has %v: %s",
+			ErrMismatch, dirB, b.Name, what, vb, dirA, va, hint)
+	}
+	const sameFlags = "every shard must run the same study file with the same flags (--epochs, --folds, --axes, --limit-rows, --data)"
+	switch {
+	case a.Name != b.Name:
+		return fmt.Errorf("%w: %s holds study %q, but %s holds %q: merge each study's shards into its own OUT (or name one with --study)",
+			ErrMismatch, dirB, b.Name, dirA, a.Name)
+	case a.Engine != b.Engine:
+		return fail("engine", a.Engine, b.Engine,
+			"its units were computed by another mlpsweep build or ISA path and are not bit-identical; rerun that shard with the same build on the same kind of machine")
+	case a.DataSHA != b.DataSHA:
+		return fail("data fingerprint", a.DataSHA+" ("+a.Data+")", b.DataSHA+" ("+b.Data+")", "it trained on other data; "+sameFlags)
+	case a.Folds != b.Folds:
+		return fail("folds", a.Folds, b.Folds, sameFlags)
+	case a.Epochs != b.Epochs:
+		return fail("epochs", a.Epochs, b.Epochs, sameFlags)
+	case a.Seed != b.Seed:
+		return fail("seed", a.Seed, b.Seed, sameFlags)
+	case a.Split != b.Split:
+		return fail("split", a.Split, b.Split, sameFlags)
+	case a.Data != b.Data:
+		return fail("data", a.Data, b.Data, sameFlags)
+	case len(pa) != len(pb):
+		return fail("configurations:", len(pa), len(pb), sameFlags)
+	}
+	for i := range pa {
+		x, y := pa[i], pb[i]
+		if x.Axis != y.Axis || x.Value != y.Value || x.Params.Key() != y.Params.Key() {
+			return fail(fmt.Sprintf("configuration %d:", i+1), fmt.Sprintf("%s=%s (%s)", x.Axis, x.Value, x.Params.Key()),
+				fmt.Sprintf("%s=%s (%s)", y.Axis, y.Value, y.Params.Key()), sameFlags)
+		}
+	}
+	return nil
+}
+
+// inTx runs f in one transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.err(err)
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return s.err(err)
+	}
+	return s.err(tx.Commit())
+}
+
+// saveStudyTx writes a study's header (its counts included) and
+// configurations in tx, replacing what was stored under its name.
+func saveStudyTx(tx *sql.Tx, h sweeps.Header, points []study.Point) error {
+	_, err := tx.Exec(`INSERT OR REPLACE INTO study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		h.Name, h.Folds, h.Epochs, h.Seed, h.Split, h.Data, h.DataSHA, h.Engine, h.WallSeconds, h.UnitsRun, h.UnitsReused, time.Now().UnixNano())
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`DELETE FROM configs WHERE study = ?`, h.Name); err != nil {
+		return err
+	}
+	for i, pt := range points {
+		params, err := json.Marshal(pt.Params)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`INSERT INTO configs (study, position, axis, value, key, params) VALUES (?, ?, ?, ?, ?, ?)`,
+			h.Name, i, pt.Axis, pt.Value, pt.Params.Key(), string(params)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
