@@ -3,15 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"modernc.org/sqlite" // database/sql driver "sqlite", pure Go
 	sqlite3 "modernc.org/sqlite/lib"
@@ -23,58 +20,10 @@ import (
 // DBName is the database file a sweep keeps in its output directory.
 const DBName = "mlpsweep.db"
 
-// schema: units are content-addressed by unitID, so any study in the
-// directory reuses any other's finished units; a study lists its configs.
-const schema = `
-CREATE TABLE IF NOT EXISTS study (
-	name           TEXT PRIMARY KEY,
-	folds          INTEGER NOT NULL,
-	epochs         INTEGER NOT NULL,
-	seed           INTEGER NOT NULL,
-	split          TEXT NOT NULL,    -- how folds were drawn, e.g. "kfold k=4 seed=42"
-	data           TEXT NOT NULL,    -- data set name and rows
-	data_sha256    TEXT NOT NULL,
-	engine_version TEXT NOT NULL,
-	wall_seconds   REAL NOT NULL,    -- summed over every invocation
-	units_run      INTEGER NOT NULL, -- by the last invocation
-	units_reused   INTEGER NOT NULL, -- by the last invocation
-	updated        INTEGER NOT NULL  -- unix nanoseconds of the last invocation
-);
-CREATE TABLE IF NOT EXISTS configs (
-	study    TEXT NOT NULL,
-	position INTEGER NOT NULL,
-	axis     TEXT NOT NULL,
-	value    TEXT NOT NULL,
-	key      TEXT NOT NULL,
-	params   TEXT NOT NULL, -- normalized engine.Config, JSON
-	PRIMARY KEY (study, position)
-);
-CREATE TABLE IF NOT EXISTS units (
-	key            TEXT NOT NULL,
-	fold           INTEGER NOT NULL,
-	split          TEXT NOT NULL,
-	seed           INTEGER NOT NULL,
-	data_sha256    TEXT NOT NULL,
-	engine_version TEXT NOT NULL,
-	state          TEXT NOT NULL, -- running (or interrupted), done, failed
-	accuracy       REAL,
-	val_loss       REAL,          -- NULL when NaN
-	diverged       INTEGER NOT NULL DEFAULT 0,
-	error          TEXT NOT NULL DEFAULT '',
-	epochs         TEXT NOT NULL DEFAULT '[]', -- per-epoch metrics, JSON: []engine.EpochStats
-	extra          TEXT NOT NULL DEFAULT '',   -- a study kind's own per-unit record, JSON (UnitResult.Extra)
-	seconds        REAL,
-	samples        INTEGER,
-	study          TEXT NOT NULL,  -- the study that last ran it
-	started        INTEGER,        -- unix nanoseconds
-	finished       INTEGER,
-	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version)
-);`
-
-// Store is a sweep output directory's database, opened by its one writer
-// (Open, holding the directory's lock) or by a reader (OpenReader). Every
-// error it returns names the database file.
-type Store struct {
+// SQLite is a sweep output directory's database, the default Store,
+// opened by its one writer (Open, holding the directory's lock) or by a
+// reader (OpenReader). Every error it returns names the database file.
+type SQLite struct {
 	db   *sql.DB
 	path string
 	lock *os.File // the writer's lock on dir/LockName; nil for a reader
@@ -88,7 +37,7 @@ var ErrCorrupt = errors.New("not a readable mlpsweep database")
 // needed, as the directory's one writer: it holds the directory's lock
 // until Close (ErrLocked when another process holds it), and checks the
 // database's integrity before writing anything to it (ErrCorrupt).
-func Open(dir string) (*Store, error) {
+func Open(dir string) (*SQLite, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -110,13 +59,13 @@ func Open(dir string) (*Store, error) {
 // integrity first (ErrCorrupt). It takes no lock, so it reads while a sweep
 // writes; it writes nothing, except to bring a database written by an older
 // mlpsweep up to the current schema.
-func OpenReader(dir string) (*Store, error) {
+func OpenReader(dir string) (*SQLite, error) {
 	return open(filepath.Join(dir, DBName), false)
 }
 
 // open checks the database at path, then opens it for writing (creating
 // it when missing) or for reading (it must exist).
-func open(path string, writer bool) (*Store, error) {
+func open(path string, writer bool) (*SQLite, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.Size() == 0:
@@ -143,7 +92,7 @@ func open(path string, writer bool) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path}
+	s := &SQLite{db: db, path: path}
 	version, err := s.version()
 	if err == nil && version != schemaVersion {
 		err = s.migrate(writer)
@@ -255,7 +204,7 @@ func shellQuote(s string) string {
 
 // err names the database in err, and says what to do when err is SQLite's
 // report of a damaged file.
-func (s *Store) err(err error) error {
+func (s *SQLite) err(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -265,19 +214,15 @@ func (s *Store) err(err error) error {
 	return fmt.Errorf("%s: %w", s.path, err)
 }
 
-// schemaVersion is the version of schema, kept in SQLite's user_version.
-// Version 1 had no units.extra column.
-const schemaVersion = 2
-
-// version reads the database's schema version.
-func (s *Store) version() (int, error) {
+// version reads the database's schema version, kept in SQLite's
+// user_version.
+func (s *SQLite) version() (int, error) {
 	var version int
 	if err := s.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 		return 0, s.err(err)
 	}
 	if version > schemaVersion {
-		return 0, fmt.Errorf("%s: written by a newer mlpsweep (schema version %d; this one knows %d): use that version, or another --out",
-			s.path, version, schemaVersion)
+		return 0, s.err(newerSchema(version, "another --out"))
 	}
 	return version, nil
 }
@@ -285,7 +230,7 @@ func (s *Store) version() (int, error) {
 // migrate creates the schema or brings an older database up to
 // schemaVersion. A reader does it through a connection of its own, the
 // one write a reader makes.
-func (s *Store) migrate(writer bool) error {
+func (s *SQLite) migrate(writer bool) error {
 	db := s.db
 	if !writer {
 		var err error
@@ -294,13 +239,14 @@ func (s *Store) migrate(writer bool) error {
 		}
 		defer db.Close()
 	}
-	return s.err(migrate(db))
+	return s.err(migrateSQLite(db))
 }
 
-// migrate creates the schema or brings an older database up to
+// migrateSQLite creates the schema or brings an older database up to
 // schemaVersion, in one immediate transaction: the version it reads is the
-// one it changes.
-func migrate(db *sql.DB) error {
+// one it changes. The first release left user_version 0 in a database
+// that has the version-1 tables.
+func migrateSQLite(db *sql.DB) error {
 	tx, err := db.Begin()
 	if err != nil {
 		return err
@@ -313,13 +259,13 @@ func migrate(db *sql.DB) error {
 	if err := tx.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'units'`).Scan(&tables); err != nil {
 		return err
 	}
-	if tables == 1 && version < 2 {
-		if _, err := tx.Exec(`ALTER TABLE units ADD COLUMN extra TEXT NOT NULL DEFAULT ''`); err != nil {
+	if version == 0 && tables == 1 {
+		version = 1
+	}
+	for _, m := range migrations[version:] {
+		if _, err := tx.Exec(m); err != nil {
 			return err
 		}
-	}
-	if _, err := tx.Exec(schema); err != nil {
-		return err
 	}
 	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
 		return err
@@ -328,7 +274,7 @@ func migrate(db *sql.DB) error {
 }
 
 // Close closes the database, then releases a writer's lock.
-func (s *Store) Close() error {
+func (s *SQLite) Close() error {
 	err := s.db.Close()
 	if s.lock != nil {
 		unlockDir(s.lock)
@@ -337,240 +283,91 @@ func (s *Store) Close() error {
 	return s.err(err)
 }
 
-// SaveStudy records a study and its configurations, replacing what an
-// earlier invocation of the same name recorded.
-func (s *Store) SaveStudy(h sweeps.Header, points []study.Point) (err error) {
-	defer func() { err = s.err(err) }()
+// SaveStudy implements Store.
+func (s *SQLite) SaveStudy(h sweeps.Header, points []study.Point) error {
+	return s.err(s.inTx(func(c conn) error { return saveStudy(context.Background(), c, h, points) }))
+}
+
+// FinishRun implements Store.
+func (s *SQLite) FinishRun(name string, wall float64, run, reused int) error {
+	return s.err(finishRun(context.Background(), s.conn(), name, wall, run, reused))
+}
+
+// MarkRunning implements Store.
+func (s *SQLite) MarkRunning(id sweeps.UnitID, study string) error {
+	return s.err(markRunning(context.Background(), s.conn(), id, study))
+}
+
+// SaveUnit implements Store: one statement, committed when it returns.
+func (s *SQLite) SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error {
+	return s.err(saveUnit(context.Background(), s.conn(), id, study, u))
+}
+
+// Unit implements Store.
+func (s *SQLite) Unit(id sweeps.UnitID) (sweeps.UnitResult, string, error) {
+	u, state, err := unit(context.Background(), s.conn(), id)
+	return u, state, s.err(err)
+}
+
+// Study implements Store.
+func (s *SQLite) Study(ctx context.Context, name string) (sweeps.Header, []study.Point, error) {
+	h, points, err := readStudy(ctx, s.conn(), name)
+	return h, points, s.err(err)
+}
+
+// StudyNames implements Store.
+func (s *SQLite) StudyNames() ([]string, error) {
+	names, err := studyNames(context.Background(), s.conn())
+	return names, s.err(err)
+}
+
+// States implements Store.
+func (s *SQLite) States() (map[string]int, error) {
+	m, err := states(context.Background(), s.conn())
+	return m, s.err(err)
+}
+
+func (s *SQLite) conn() conn { return sqlConn{s.db} }
+
+// inTx runs f in one (immediate) transaction.
+func (s *SQLite) inTx(f func(conn) error) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	_, err = tx.Exec(`INSERT INTO study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?)
-		ON CONFLICT (name) DO UPDATE SET folds = excluded.folds, epochs = excluded.epochs, seed = excluded.seed,
-			split = excluded.split, data = excluded.data, data_sha256 = excluded.data_sha256,
-			engine_version = excluded.engine_version, updated = excluded.updated`,
-		h.Name, h.Folds, h.Epochs, h.Seed, h.Split, h.Data, h.DataSHA, h.Engine, time.Now().UnixNano())
-	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(`DELETE FROM configs WHERE study = ?`, h.Name); err != nil {
-		return err
-	}
-	for i, pt := range points {
-		params, err := json.Marshal(pt.Params)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(`INSERT INTO configs (study, position, axis, value, key, params) VALUES (?, ?, ?, ?, ?, ?)`,
-			h.Name, i, pt.Axis, pt.Value, pt.Params.Key(), string(params)); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
-}
-
-// FinishRun adds an invocation's wall time and counts to the study.
-func (s *Store) FinishRun(name string, wall float64, run, reused int) error {
-	_, err := s.db.Exec(`UPDATE study SET wall_seconds = wall_seconds + ?, units_run = ?, units_reused = ?, updated = ? WHERE name = ?`,
-		wall, run, reused, time.Now().UnixNano(), name)
-	return s.err(err)
-}
-
-// MarkRunning records that a unit has started, unless it is already finished.
-func (s *Store) MarkRunning(id sweeps.UnitID, study string) error {
-	_, err := s.db.Exec(`INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, study, started)
-		VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)
-		ON CONFLICT DO UPDATE SET state = 'running', study = excluded.study, started = excluded.started
-		WHERE state != 'done'`,
-		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano())
-	return s.err(err)
-}
-
-// SaveUnit commits a unit's result in one transaction: state done, or
-// failed when it failed (see sweeps.UnitResult.Failed; failed units run
-// again on the next invocation).
-func (s *Store) SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) (err error) {
-	defer func() { err = s.err(err) }()
-	epochs, err := json.Marshal(u.Epochs)
-	if err != nil {
-		return err
-	}
-	state := "done"
-	if u.Failed() {
-		state = "failed"
-	}
-	var valLoss any = u.ValLoss
-	if math.IsNaN(u.ValLoss) {
-		valLoss = nil
-	}
-	tx, err := s.db.Begin()
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	_, err = tx.Exec(`INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
-			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, extra = excluded.extra, seconds = excluded.seconds,
-			samples = excluded.samples, study = excluded.study, finished = excluded.finished`,
-		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, u.Diverged, u.Error,
-		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, time.Now().UnixNano())
-	if err != nil {
+	if err := f(sqlConn{tx}); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// Unit returns a stored unit and its state: "done", "failed" (with Error
-// set), or "" when it is not stored or has not finished.
-func (s *Store) Unit(id sweeps.UnitID) (u sweeps.UnitResult, state string, err error) {
-	defer func() { err = s.err(err) }()
-	var valLoss sql.NullFloat64
-	var epochs, extra string
-	err = s.db.QueryRow(`SELECT state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples FROM units
-		WHERE key = ? AND fold = ? AND split = ? AND seed = ? AND data_sha256 = ? AND engine_version = ? AND state != 'running'`,
-		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine).
-		Scan(&state, &u.Accuracy, &valLoss, &u.Diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples)
-	if errors.Is(err, sql.ErrNoRows) {
-		return u, "", nil
+// sqlConn runs the store's SQL on a database/sql database or transaction.
+type sqlConn struct {
+	q interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	}
-	if err != nil {
-		return u, "", err
-	}
-	u.ValLoss = math.NaN()
-	if valLoss.Valid {
-		u.ValLoss = valLoss.Float64
-	}
-	if err := json.Unmarshal([]byte(epochs), &u.Epochs); err != nil {
-		return u, "", fmt.Errorf("unit %s fold %d: epochs: %w", id.Key, id.Fold, err)
-	}
-	if extra != "" {
-		u.Extra = json.RawMessage(extra)
-	}
-	u.Fold, u.EngineVer, u.DataSHA256 = id.Fold, id.Engine, id.Data
-	return u, state, nil
 }
 
-// Study reads a study's header and configurations; name "" means the study
-// run most recently.
-func (s *Store) Study(ctx context.Context, name string) (_ sweeps.Header, _ []study.Point, err error) {
-	defer func() { err = s.err(err) }()
-	var h sweeps.Header
-	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused FROM study `
-	var row *sql.Row
-	if name == "" {
-		row = s.db.QueryRowContext(ctx, q+`ORDER BY updated DESC LIMIT 1`)
-	} else {
-		row = s.db.QueryRowContext(ctx, q+`WHERE name = ?`, name)
-	}
-	err = row.Scan(&h.Name, &h.Folds, &h.Epochs, &h.Seed, &h.Split, &h.Data, &h.DataSHA, &h.Engine, &h.WallSeconds, &h.UnitsRun, &h.UnitsReused)
-	if errors.Is(err, sql.ErrNoRows) {
-		if name == "" {
-			return h, nil, fmt.Errorf("no study recorded yet")
-		}
-		return h, nil, fmt.Errorf("no study named %q", name)
-	}
-	if err != nil {
-		return h, nil, err
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT axis, value, key, params FROM configs WHERE study = ? ORDER BY position`, h.Name)
-	if err != nil {
-		return h, nil, err
-	}
-	defer rows.Close()
-	var points []study.Point
-	for rows.Next() {
-		var pt study.Point
-		var key, params string
-		if err := rows.Scan(&pt.Axis, &pt.Value, &key, &params); err != nil {
-			return h, nil, err
-		}
-		if err := json.Unmarshal([]byte(params), &pt.Params); err != nil {
-			return h, nil, fmt.Errorf("config %s: %w", key, err)
-		}
-		if pt.Params.Key() != key {
-			return h, nil, fmt.Errorf("config %s: stored params hash to %s", key, pt.Params.Key())
-		}
-		points = append(points, pt)
-	}
-	return h, points, rows.Err()
+func (c sqlConn) exec(ctx context.Context, query string, args ...any) error {
+	_, err := c.q.ExecContext(ctx, query, args...)
+	return err
 }
 
-// StudyNames lists the stored studies, most recent first.
-func (s *Store) StudyNames() (_ []string, err error) {
-	defer func() { err = s.err(err) }()
-	rows, err := s.db.Query(`SELECT name FROM study ORDER BY updated DESC`)
+func (c sqlConn) queryRow(ctx context.Context, query string, args ...any) row {
+	return c.q.QueryRowContext(ctx, query, args...)
+}
+
+func (c sqlConn) query(ctx context.Context, query string, args ...any) (rows, error) {
+	rs, err := c.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	return names, rows.Err()
+	return sqlRows{rs}, nil
 }
 
-// LoadStudy reads a study from the database in dir (name "" means the
-// study run most recently), with every unit stored so far. TotalSeconds is
-// the wall time summed over all invocations; UnitsRun and UnitsReused are
-// the last invocation's counts.
-func LoadStudy(dir, name string) (sweeps.StudyResult, error) {
-	s, err := OpenReader(dir)
-	if err != nil {
-		return sweeps.StudyResult{}, err
-	}
-	defer s.Close()
-	h, points, err := s.Study(context.Background(), name)
-	if err != nil {
-		return sweeps.StudyResult{}, err
-	}
-	units := map[sweeps.UnitID]sweeps.UnitResult{}
-	for _, u := range sweeps.Plan(h, points) {
-		res, state, err := s.Unit(u.ID)
-		if err != nil {
-			return sweeps.StudyResult{}, err
-		}
-		if state != "" {
-			units[u.ID] = res
-		}
-	}
-	return sweeps.Assemble(h, points, units), nil
-}
+type sqlRows struct{ *sql.Rows }
 
-// StudyNames lists the studies stored in dir, most recent first.
-func StudyNames(dir string) ([]string, error) {
-	s, err := OpenReader(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	return s.StudyNames()
-}
-
-// States counts the stored units by state (running, done, failed); a
-// running unit of a stopped study was in flight when it stopped.
-func (s *Store) States() (_ map[string]int, err error) {
-	defer func() { err = s.err(err) }()
-	rows, err := s.db.Query(`SELECT state, count(*) FROM units GROUP BY state`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	states := map[string]int{}
-	for rows.Next() {
-		var state string
-		var n int
-		if err := rows.Scan(&state, &n); err != nil {
-			return nil, err
-		}
-		states[state] = n
-	}
-	return states, rows.Err()
-}
+func (r sqlRows) Close() { r.Rows.Close() }

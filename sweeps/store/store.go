@@ -1,0 +1,358 @@
+// Package store keeps a sweep's studies, their configurations and every
+// work unit's state and result (learning curves included), so that a study
+// resumes after any stop and any study reuses the units another one
+// trained. Two databases implement the one Store interface with the same
+// tables, migrations and SQL: SQLite, a file in the sweep's output
+// directory (Open, OpenReader; the default), and PostgreSQL
+// (OpenPostgres), which several processes on several machines write at
+// once.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// Store is a sweep database. Every error it returns names the database.
+// Its methods are safe for concurrent use; on PostgreSQL, by several
+// processes at once: every write is one upsert, never a read followed by
+// a write.
+type Store interface {
+	// SaveStudy records a study and its configurations, replacing what an
+	// earlier invocation of the same name recorded.
+	SaveStudy(h sweeps.Header, points []study.Point) error
+	// FinishRun adds an invocation's wall time and counts to the study.
+	FinishRun(name string, wall float64, run, reused int) error
+	// MarkRunning records that a unit has started, unless it is already
+	// finished.
+	MarkRunning(id sweeps.UnitID, study string) error
+	// SaveUnit commits a unit's result at once: state done, or failed when
+	// it failed (see sweeps.UnitResult.Failed; failed units run again on
+	// the next invocation). A failed result never replaces a done one.
+	SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error
+	// Unit returns a stored unit and its state: "done", "failed" (with
+	// Error set), or "" when it is not stored or has not finished.
+	Unit(id sweeps.UnitID) (u sweeps.UnitResult, state string, err error)
+	// Study reads a study's header and configurations; name "" means the
+	// study run most recently.
+	Study(ctx context.Context, name string) (sweeps.Header, []study.Point, error)
+	// StudyNames lists the stored studies, most recent first.
+	StudyNames() ([]string, error)
+	// States counts the stored units by state (running, done, failed); a
+	// running unit of a stopped study was in flight when it stopped.
+	States() (map[string]int, error)
+	Close() error
+}
+
+// schemaVersion is the version of the tables, kept in the database (see
+// migrations).
+const schemaVersion = 2
+
+// migrations[v] brings a database from schema version v to v+1; a new
+// database runs them all. They are the one definition of the tables for
+// both databases: the types are spelled so that SQLite gives them the
+// affinity it gave the first release's INTEGER and REAL, and PostgreSQL
+// 64-bit integers and doubles. Units are content-addressed by their
+// sweeps.UnitID, so any study reuses any other's finished units; a study
+// lists its configurations.
+var migrations = []string{
+	0: `
+CREATE TABLE IF NOT EXISTS study (
+	name           TEXT PRIMARY KEY,
+	folds          BIGINT NOT NULL,
+	epochs         BIGINT NOT NULL,
+	seed           BIGINT NOT NULL,
+	split          TEXT NOT NULL,             -- how folds were drawn, e.g. "kfold k=4 seed=42"
+	data           TEXT NOT NULL,             -- data set name and rows
+	data_sha256    TEXT NOT NULL,
+	engine_version TEXT NOT NULL,
+	wall_seconds   DOUBLE PRECISION NOT NULL, -- summed over every invocation
+	units_run      BIGINT NOT NULL,           -- by the last invocation
+	units_reused   BIGINT NOT NULL,           -- by the last invocation
+	updated        BIGINT NOT NULL            -- unix nanoseconds of the last invocation
+);
+CREATE TABLE IF NOT EXISTS configs (
+	study    TEXT NOT NULL,
+	position BIGINT NOT NULL,
+	axis     TEXT NOT NULL,
+	value    TEXT NOT NULL,
+	key      TEXT NOT NULL,
+	params   TEXT NOT NULL, -- normalized engine.Config, JSON
+	PRIMARY KEY (study, position)
+);
+CREATE TABLE IF NOT EXISTS units (
+	key            TEXT NOT NULL,
+	fold           BIGINT NOT NULL,
+	split          TEXT NOT NULL,
+	seed           BIGINT NOT NULL,
+	data_sha256    TEXT NOT NULL,
+	engine_version TEXT NOT NULL,
+	state          TEXT NOT NULL,          -- running (or interrupted), done, failed
+	accuracy       DOUBLE PRECISION,
+	val_loss       DOUBLE PRECISION,       -- NULL when NaN
+	diverged       BIGINT NOT NULL DEFAULT 0,
+	error          TEXT NOT NULL DEFAULT '',
+	epochs         TEXT NOT NULL DEFAULT '[]', -- per-epoch metrics, JSON: []engine.EpochStats
+	seconds        DOUBLE PRECISION,
+	samples        BIGINT,
+	study          TEXT NOT NULL,          -- the study that last ran it
+	started        BIGINT,                 -- unix nanoseconds
+	finished       BIGINT,
+	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version)
+);`,
+	// A study kind's own per-unit record, JSON (UnitResult.Extra).
+	1: `ALTER TABLE units ADD COLUMN extra TEXT NOT NULL DEFAULT ''`,
+}
+
+// newerSchema is the error for a database written by a newer mlpsweep;
+// instead says what else to use.
+func newerSchema(version int, instead string) error {
+	return fmt.Errorf("written by a newer mlpsweep (schema version %d; this one knows %d): use that version, or %s; nothing was written",
+		version, schemaVersion, instead)
+}
+
+// The store's SQL is written once for both databases: $N placeholders,
+// which SQLite reads as the N-th argument too, and upserts with a conflict
+// target.
+
+// conn is what the store's SQL runs on: a SQLite database or transaction,
+// or a PostgreSQL pool or transaction.
+type conn interface {
+	exec(ctx context.Context, query string, args ...any) error
+	queryRow(ctx context.Context, query string, args ...any) row
+	query(ctx context.Context, query string, args ...any) (rows, error)
+}
+
+type row interface{ Scan(dest ...any) error }
+
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+func saveStudy(ctx context.Context, c conn, h sweeps.Header, points []study.Point) error {
+	// The upsert of the study's row comes first: it locks the row, so that
+	// invocations saving the same study at once take turns.
+	err := c.exec(ctx, `INSERT INTO study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 0, $9)
+		ON CONFLICT (name) DO UPDATE SET folds = excluded.folds, epochs = excluded.epochs, seed = excluded.seed,
+			split = excluded.split, data = excluded.data, data_sha256 = excluded.data_sha256,
+			engine_version = excluded.engine_version, updated = excluded.updated`,
+		h.Name, h.Folds, h.Epochs, h.Seed, h.Split, h.Data, h.DataSHA, h.Engine, time.Now().UnixNano())
+	if err != nil {
+		return err
+	}
+	for i, pt := range points {
+		params, err := json.Marshal(pt.Params)
+		if err != nil {
+			return err
+		}
+		if err := c.exec(ctx, `INSERT INTO configs (study, position, axis, value, key, params) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (study, position) DO UPDATE SET axis = excluded.axis, value = excluded.value, key = excluded.key, params = excluded.params`,
+			h.Name, i, pt.Axis, pt.Value, pt.Params.Key(), string(params)); err != nil {
+			return err
+		}
+	}
+	return c.exec(ctx, `DELETE FROM configs WHERE study = $1 AND position >= $2`, h.Name, len(points))
+}
+
+func finishRun(ctx context.Context, c conn, name string, wall float64, run, reused int) error {
+	return c.exec(ctx, `UPDATE study SET wall_seconds = wall_seconds + $1, units_run = $2, units_reused = $3, updated = $4 WHERE name = $5`,
+		wall, run, reused, time.Now().UnixNano(), name)
+}
+
+func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string) error {
+	return c.exec(ctx, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, study, started)
+		VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8)
+		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
+		DO UPDATE SET state = 'running', study = excluded.study, started = excluded.started
+		WHERE units.state != 'done'`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano())
+}
+
+func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u sweeps.UnitResult) error {
+	epochs, err := json.Marshal(u.Epochs)
+	if err != nil {
+		return err
+	}
+	state := "done"
+	if u.Failed() {
+		state = "failed"
+	}
+	var valLoss any = u.ValLoss
+	if math.IsNaN(u.ValLoss) {
+		valLoss = nil
+	}
+	diverged := 0
+	if u.Diverged {
+		diverged = 1
+	}
+	return c.exec(ctx, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
+		DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
+			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, extra = excluded.extra, seconds = excluded.seconds,
+			samples = excluded.samples, study = excluded.study, finished = excluded.finished
+		WHERE units.state != 'done' OR excluded.state = 'done'`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, diverged, u.Error,
+		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, time.Now().UnixNano())
+}
+
+func unit(ctx context.Context, c conn, id sweeps.UnitID) (u sweeps.UnitResult, state string, err error) {
+	var valLoss *float64
+	var diverged int64
+	var epochs, extra string
+	err = c.queryRow(ctx, `SELECT state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples FROM units
+		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND engine_version = $6 AND state != 'running'`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine).
+		Scan(&state, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples)
+	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows wraps it too
+		return u, "", nil
+	}
+	if err != nil {
+		return u, "", err
+	}
+	u.ValLoss = math.NaN()
+	if valLoss != nil {
+		u.ValLoss = *valLoss
+	}
+	u.Diverged = diverged != 0
+	if err := json.Unmarshal([]byte(epochs), &u.Epochs); err != nil {
+		return u, "", fmt.Errorf("unit %s fold %d: epochs: %w", id.Key, id.Fold, err)
+	}
+	if extra != "" {
+		u.Extra = json.RawMessage(extra)
+	}
+	u.Fold, u.EngineVer, u.DataSHA256 = id.Fold, id.Engine, id.Data
+	return u, state, nil
+}
+
+func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study.Point, error) {
+	var h sweeps.Header
+	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused FROM study `
+	var r row
+	if name == "" {
+		r = c.queryRow(ctx, q+`ORDER BY updated DESC LIMIT 1`)
+	} else {
+		r = c.queryRow(ctx, q+`WHERE name = $1`, name)
+	}
+	err := r.Scan(&h.Name, &h.Folds, &h.Epochs, &h.Seed, &h.Split, &h.Data, &h.DataSHA, &h.Engine, &h.WallSeconds, &h.UnitsRun, &h.UnitsReused)
+	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows wraps it too
+		if name == "" {
+			return h, nil, fmt.Errorf("no study recorded yet")
+		}
+		return h, nil, fmt.Errorf("no study named %q", name)
+	}
+	if err != nil {
+		return h, nil, err
+	}
+	rs, err := c.query(ctx, `SELECT axis, value, key, params FROM configs WHERE study = $1 ORDER BY position`, h.Name)
+	if err != nil {
+		return h, nil, err
+	}
+	defer rs.Close()
+	var points []study.Point
+	for rs.Next() {
+		var pt study.Point
+		var key, params string
+		if err := rs.Scan(&pt.Axis, &pt.Value, &key, &params); err != nil {
+			return h, nil, err
+		}
+		if err := json.Unmarshal([]byte(params), &pt.Params); err != nil {
+			return h, nil, fmt.Errorf("config %s: %w", key, err)
+		}
+		if pt.Params.Key() != key {
+			return h, nil, fmt.Errorf("config %s: stored params hash to %s", key, pt.Params.Key())
+		}
+		points = append(points, pt)
+	}
+	return h, points, rs.Err()
+}
+
+func studyNames(ctx context.Context, c conn) ([]string, error) {
+	rs, err := c.query(ctx, `SELECT name FROM study ORDER BY updated DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var names []string
+	for rs.Next() {
+		var n string
+		if err := rs.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rs.Err()
+}
+
+func states(ctx context.Context, c conn) (map[string]int, error) {
+	rs, err := c.query(ctx, `SELECT state, count(*) FROM units GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	m := map[string]int{}
+	for rs.Next() {
+		var state string
+		var n int
+		if err := rs.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		m[state] = n
+	}
+	return m, rs.Err()
+}
+
+// Load reads a study from s (name "" means the study run most recently),
+// with every unit stored so far. TotalSeconds is the wall time summed over
+// all invocations; UnitsRun and UnitsReused are the last invocation's
+// counts.
+func Load(ctx context.Context, s Store, name string) (sweeps.StudyResult, error) {
+	h, points, err := s.Study(ctx, name)
+	if err != nil {
+		return sweeps.StudyResult{}, err
+	}
+	units := map[sweeps.UnitID]sweeps.UnitResult{}
+	for _, u := range sweeps.Plan(h, points) {
+		res, state, err := s.Unit(u.ID)
+		if err != nil {
+			return sweeps.StudyResult{}, err
+		}
+		if state != "" {
+			units[u.ID] = res
+		}
+	}
+	return sweeps.Assemble(h, points, units), nil
+}
+
+// LoadStudy reads a study from the SQLite database in dir (see Load).
+func LoadStudy(dir, name string) (sweeps.StudyResult, error) {
+	s, err := OpenReader(dir)
+	if err != nil {
+		return sweeps.StudyResult{}, err
+	}
+	defer s.Close()
+	return Load(context.Background(), s, name)
+}
+
+// StudyNames lists the studies stored in dir's SQLite database, most
+// recent first.
+func StudyNames(dir string) ([]string, error) {
+	s, err := OpenReader(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.StudyNames()
+}
