@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -44,6 +45,11 @@ seed; metric: accuracy. lr 0 means the optimizer's Keras default. A
 diverged unit (NaN/Inf loss) is kept with the accuracy its model scores as
 it stopped, and flagged diverged.
 
+With --store postgres://USER:PASSWORD@HOST:PORT/DATABASE (or the URL in
+MLPSWEEP_STORE) the units go to that PostgreSQL database instead of
+OUT/mlpsweep.db, with the same resume and reuse; the report files still go
+to OUT.
+
 Examples:
   mlpsweep sweep --preset seed                      # the reference notebook's study
   mlpsweep sweep --preset seed --limit-rows 6000 --epochs 2 --axes optimizer,batch
@@ -61,6 +67,7 @@ type sweepFlags struct {
 	data       string
 	curves     bool
 	jsonOutput bool
+	store      string
 }
 
 func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
@@ -76,7 +83,44 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	fs.StringVar(&f.data, "data", "", "read the study's data from PATH: the folder of the MNIST IDX files for data: mnist, or the CSV file for data: {csv: …}")
 	fs.BoolVar(&f.curves, "curves", false, "also score the held-out fold after every epoch, for learning curves in the report (about 15% slower; stored units are not retrained)")
 	fs.BoolVar(&f.jsonOutput, "json", false, "print one JSON object with the results on stdout instead of the tables")
+	fs.StringVar(&f.store, "store", "", storeUsage)
 	return fs, f
+}
+
+// storeEnv names the environment variable that gives --store when the
+// flag is not set.
+const storeEnv = "MLPSWEEP_STORE"
+
+const storeUsage = "store units in the PostgreSQL database at this postgres:// URL instead of OUT/mlpsweep.db (default: $" + storeEnv + "; --store '' means OUT/mlpsweep.db)"
+
+// storeURL returns the PostgreSQL URL the command line asks for: --store
+// when set, otherwise $MLPSWEEP_STORE; "" for SQLite. from names where it
+// came from, for messages. A URL that is not a valid postgres:// URL is an
+// error (a usage error).
+func storeURL(fs *flag.FlagSet, flagValue string) (url, from string, err error) {
+	url, from = os.Getenv(storeEnv), storeEnv
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "store" {
+			url, from = flagValue, "--store"
+		}
+	})
+	if url == "" {
+		return "", "", nil
+	}
+	if _, _, err := store.ParsePostgresURL(url); err != nil {
+		return "", "", fmt.Errorf("%s: %w", from, err)
+	}
+	return url, from, nil
+}
+
+// openPostgres opens the store at url, naming where the URL came from in
+// errors.
+func openPostgres(url, from string) (*store.Postgres, error) {
+	st, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	return st, nil
 }
 
 // parseInterleaved parses flags that may come after positional arguments
@@ -116,6 +160,10 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	case f.limitRows < 0:
 		return usageError(stderr, "sweep", "--limit-rows %d: want N ≥ 0", f.limitRows)
 	}
+	url, from, err := storeURL(fs, f.store)
+	if err != nil {
+		return usageError(stderr, "sweep", "%v", err)
+	}
 
 	s, err := loadSweepStudy(f, positional)
 	if err != nil {
@@ -132,6 +180,15 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if f.out == "" {
 		f.out = filepath.Join("out", s.Name)
 	}
+	var st store.Store // nil: OUT/mlpsweep.db
+	if url != "" {
+		pg, err := openPostgres(url, from)
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+		defer pg.Close()
+		st = pg
+	}
 	if err := checkOutDir("--out", f.out); err != nil {
 		return fail(stderr, "sweep", err)
 	}
@@ -145,7 +202,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
 
 	progress := newSweepProgress(stderr, s.Name, f.workers)
-	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Workers: f.workers, Curves: f.curves, Progress: progress.event})
+	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Progress: progress.event})
 	progress.finish()
 	if errors.Is(err, scheduler.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)

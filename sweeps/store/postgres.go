@@ -114,8 +114,23 @@ func connectError(name string, cc *pgx.ConnConfig, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	return fmt.Errorf("%s: cannot connect (%v): start PostgreSQL there, or fix the host and port in the URL; mlpsweep waits %v for a connection (the URL's connect_timeout=SECONDS sets it)",
-		name, err, cc.ConnectTimeout)
+	return fmt.Errorf("%s: cannot connect (%s): start PostgreSQL there, or fix the host and port in the URL; mlpsweep waits %v for a connection (the URL's connect_timeout=SECONDS sets it)",
+		name, cause(err, cc.ConnectTimeout), cc.ConnectTimeout)
+}
+
+// cause is the gist of a failure to connect: the network's error, or
+// that the server did not answer in time. pgconn's own error repeats it
+// for every address and TLS mode it tried.
+func cause(err error, timeout time.Duration) string {
+	var ne *net.OpError
+	switch {
+	case errors.As(err, &ne):
+		return ne.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %v", timeout)
+	}
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // schemaLock is the key of the advisory lock that makes processes opening
