@@ -239,14 +239,14 @@ func (s *SQLite) migrate(writer bool) error {
 		}
 		defer db.Close()
 	}
-	return s.err(migrateSQLite(db))
+	return s.err(migrate(db))
 }
 
-// migrateSQLite creates the schema or brings an older database up to
+// migrate creates the schema or brings an older database up to
 // schemaVersion, in one immediate transaction: the version it reads is the
 // one it changes. The first release left user_version 0 in a database
 // that has the version-1 tables.
-func migrateSQLite(db *sql.DB) error {
+func migrate(db *sql.DB) error {
 	tx, err := db.Begin()
 	if err != nil {
 		return err
@@ -261,6 +261,9 @@ func migrateSQLite(db *sql.DB) error {
 	}
 	if version == 0 && tables == 1 {
 		version = 1
+	}
+	if version > schemaVersion { // another process's newer mlpsweep came first
+		return newerSchema(version, "another --out")
 	}
 	for _, m := range migrations[version:] {
 		if _, err := tx.Exec(m); err != nil {

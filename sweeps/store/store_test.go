@@ -29,6 +29,8 @@ type backend struct {
 	exec func(t *testing.T, loc string, sql ...string)
 	// setVersion records schema version v in the database at loc.
 	setVersion func(t *testing.T, loc string, v int)
+	// v1 creates the tables as schema version 1 had them.
+	v1 string
 }
 
 var backends = []backend{
@@ -38,6 +40,7 @@ var backends = []backend{
 		writer: func(dir string) (Store, error) { return Open(dir) },
 		reader: func(dir string) (Store, error) { return OpenReader(dir) },
 		exec:   sqliteExec,
+		v1:     releaseSchemaV1,
 		setVersion: func(t *testing.T, dir string, v int) {
 			sqliteExec(t, dir, "PRAGMA user_version = "+strconv.Itoa(v))
 		},
@@ -48,6 +51,7 @@ var backends = []backend{
 		writer: func(url string) (Store, error) { return OpenPostgres(context.Background(), url) },
 		reader: func(url string) (Store, error) { return OpenPostgres(context.Background(), url) },
 		exec:   func(t *testing.T, url string, sql ...string) { t.Helper(); storetest.Exec(t, url, sql...) },
+		v1:     migrations[0],
 		setVersion: func(t *testing.T, url string, v int) {
 			storetest.Exec(t, url, `CREATE TABLE IF NOT EXISTS mlpsweep_schema (version BIGINT NOT NULL)`,
 				`DELETE FROM mlpsweep_schema`, `INSERT INTO mlpsweep_schema VALUES (`+strconv.Itoa(v)+`)`)
@@ -283,7 +287,7 @@ func TestMigratesVersion1(t *testing.T) {
 					open = b.reader
 				}
 				loc := b.fresh(t)
-				b.exec(t, loc, migrations[0], `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, epochs, seconds, samples, study)
+				b.exec(t, loc, b.v1, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, epochs, seconds, samples, study)
 					VALUES ('k', 0, 'sp', 1, 'd', 'e', 'done', 0.5, 0.25, '[{"epoch":1,"loss":0.5,"accuracy":0.5,"val_loss":"NaN","val_accuracy":"NaN","seconds":1,"samples_per_second":2}]', 1, 10, 'st')`)
 				if b.name == "postgres" {
 					b.setVersion(t, loc, 1) // SQLite's first release left user_version 0
