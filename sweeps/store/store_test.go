@@ -377,3 +377,39 @@ func TestEachUnitCommitsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkUnit is what the scheduler asks of the store per unit: mark it
+// running, save its result with a 10-epoch learning curve, on each
+// database (PostgreSQL over loopback).
+func BenchmarkUnit(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			var loc string
+			if be.name == "sqlite" {
+				loc = b.TempDir()
+			} else {
+				loc = storetest.Postgres(b)
+			}
+			s, err := be.writer(loc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			r := sweeps.UnitResult{Accuracy: 0.9, ValLoss: 0.3, Seconds: 12.5, Samples: 450000}
+			for e := 1; e <= 10; e++ {
+				r.Epochs = append(r.Epochs, engine.EpochStats{Epoch: e, Loss: 1 / float64(e), Accuracy: 0.9, ValLoss: 0.31, ValAccuracy: 0.89, Seconds: 1.25, SamplesPerSecond: 36000})
+			}
+			i := 0
+			for b.Loop() {
+				id := sweeps.UnitID{Key: "k", Fold: i, Split: "sp", Seed: 1, Data: "d", Engine: "e"}
+				i++
+				if err := s.MarkRunning(id, "st"); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.SaveUnit(id, "st", r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
