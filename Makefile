@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/mlpsweep
 OUT     ?= out
 
-.PHONY: run train build test test-netlib openblas vet gencheck clean
+.PHONY: run train build test test-store test-netlib openblas vet gencheck clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/mlpsweep
@@ -18,8 +18,11 @@ run: build
 train: build
 	$(BIN) train --optimizer adam --folds 4 --epochs 10 --batch 128
 
+# The tests run against a throwaway PostgreSQL cluster that
+# .ci/with-postgres starts (installing Debian's postgresql when missing) and
+# removes; a plain `go test` skips the PostgreSQL tests, saying so.
 test: vet gencheck bench-check-selftest
-	$(GO) test -count=1 ./...
+	.ci/with-postgres $(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags purego ./kernels/...
 
 vet:
@@ -28,6 +31,10 @@ vet:
 # The committed assembly must be exactly what the avo generators produce.
 gencheck:
 	sh kernels/gencheck.sh
+
+# The store's tests, and those that run studies on it, on SQLite and PostgreSQL.
+test-store:
+	.ci/with-postgres $(GO) test -count=1 ./sweeps/store/... ./sweeps/scheduler/ ./cmd/mlpsweep/
 
 # OpenBLAS's AVX-512 kernels where the CPU has AVX-512 (they crash with
 # SIGILL elsewhere); otherwise OpenBLAS picks its kernels itself.

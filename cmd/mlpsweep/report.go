@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,22 +18,42 @@ func init() {
 }
 
 const reportSynopsis = `report DIR [--study NAME] [--json]
+       mlpsweep report --store postgres://… [--study NAME] [--out DIR] [--json]
 
 Reads the sweep database DIR/mlpsweep.db (written by mlpsweep sweep --out
 DIR), prints the study's tables on stdout and rewrites DIR/results.csv,
 DIR/results.json and DIR/report.html. A study that is still running or was
-interrupted is shown with the units finished so far.`
+interrupted is shown with the units finished so far.
+
+With --store URL (or, when no DIR is given, the URL in MLPSWEEP_STORE) it
+reads the PostgreSQL database at URL instead and writes the files into
+--out (default out/<study name>).`
 
 func runReport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("report", reportSynopsis, stderr)
-	study := fs.String("study", "", "the study to show when DIR holds several (default: the one run last)")
+	study := fs.String("study", "", "the study to show when the database holds several (default: the one run last)")
 	jsonOutput := fs.Bool("json", false, "print one JSON object with the results on stdout instead of the tables")
+	storeFlag := fs.String("store", "", "read the PostgreSQL database at this postgres:// URL instead of DIR/mlpsweep.db (default without DIR: $"+storeEnv+")")
+	out := fs.String("out", "", "with --store: the folder for the report files (default out/<study name>)")
 	positional, code := parseInterleaved(fs, args, stdout)
 	if code >= 0 {
 		return code
 	}
+	url, from, err := storeURL(fs, *storeFlag)
+	if err != nil {
+		return usageError(stderr, "report", "%v", err)
+	}
+	if len(positional) == 1 && from == "--store" {
+		return usageError(stderr, "report", "give DIR or --store, not both (--out DIR says where the report of --store goes)")
+	}
+	if len(positional) == 0 && url != "" {
+		return reportPostgres(url, from, *study, *out, *jsonOutput, stdout, stderr)
+	}
 	if len(positional) != 1 {
-		return usageError(stderr, "report", "want one directory, got %d arguments", len(positional))
+		return usageError(stderr, "report", "want one directory (or --store URL), got %d arguments", len(positional))
+	}
+	if *out != "" {
+		return usageError(stderr, "report", "--out goes with --store; the report of DIR goes into DIR")
 	}
 	dir := positional[0]
 	r, err := store.LoadStudy(dir, *study)
@@ -43,6 +64,30 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "report", err)
 	}
 	return renderStudy(r, dir, *jsonOutput, stdout, stderr, "report")
+}
+
+// reportPostgres renders a study of the PostgreSQL database at url into
+// out (default out/<study name>).
+func reportPostgres(url, from, study, out string, asJSON bool, stdout, stderr io.Writer) int {
+	st, err := openPostgres(url, from)
+	if err != nil {
+		return fail(stderr, "report", err)
+	}
+	defer st.Close()
+	r, err := store.Load(context.Background(), st, study)
+	if err != nil {
+		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && study != "" {
+			err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(names, ", "))
+		}
+		return fail(stderr, "report", err)
+	}
+	if out == "" {
+		out = filepath.Join("out", r.Name)
+	}
+	if err := checkOutDir("--out", out); err != nil {
+		return fail(stderr, "report", err)
+	}
+	return renderStudy(r, out, asJSON, stdout, stderr, "report")
 }
 
 // renderStudy writes the report files into dir and prints the tables (or,

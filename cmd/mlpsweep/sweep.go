@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -54,6 +55,11 @@ A shard's tables, report and --json cover its slice only (units_total is
 its unit count); mlpsweep merge OUT SHARD_DIR... merges the shards into
 one database whose report is the whole study's (see deploy/).
 
+With --store postgres://USER:PASSWORD@HOST:PORT/DATABASE (or the URL in
+MLPSWEEP_STORE) the units go to that PostgreSQL database instead of
+OUT/mlpsweep.db, with the same resume and reuse; the report files still go
+to OUT.
+
 Examples:
   mlpsweep sweep --preset seed                      # the reference notebook's study
   mlpsweep sweep --preset seed --limit-rows 6000 --epochs 2 --axes optimizer,batch
@@ -74,6 +80,7 @@ type sweepFlags struct {
 	jsonOutput bool
 	shard      string
 	shardCount int
+	store      string
 }
 
 func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
@@ -91,7 +98,44 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	fs.BoolVar(&f.jsonOutput, "json", false, "print one JSON object with the results on stdout instead of the tables")
 	fs.StringVar(&f.shard, "shard", "", "run only shard I/N of the study's units (I from 0 to N-1), balanced by work; merge the shards with mlpsweep merge (default: from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shard-count)")
 	fs.IntVar(&f.shardCount, "shard-count", 0, "the number of shards N when the index comes from the environment: a Kubernetes Indexed Job's completions (JOB_COMPLETION_INDEX); optional in a Slurm array")
+	fs.StringVar(&f.store, "store", "", storeUsage)
 	return fs, f
+}
+
+// storeEnv names the environment variable that gives --store when the
+// flag is not set.
+const storeEnv = "MLPSWEEP_STORE"
+
+const storeUsage = "store units in the PostgreSQL database at this postgres:// URL instead of OUT/mlpsweep.db (default: $" + storeEnv + "; --store '' means OUT/mlpsweep.db)"
+
+// storeURL returns the PostgreSQL URL the command line asks for: --store
+// when set, otherwise $MLPSWEEP_STORE; "" for SQLite. from names where it
+// came from, for messages. A URL that is not a valid postgres:// URL is an
+// error (a usage error).
+func storeURL(fs *flag.FlagSet, flagValue string) (url, from string, err error) {
+	url, from = os.Getenv(storeEnv), storeEnv
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "store" {
+			url, from = flagValue, "--store"
+		}
+	})
+	if url == "" {
+		return "", "", nil
+	}
+	if _, _, err := store.ParsePostgresURL(url); err != nil {
+		return "", "", fmt.Errorf("%s: %w", from, err)
+	}
+	return url, from, nil
+}
+
+// openPostgres opens the store at url, naming where the URL came from in
+// errors.
+func openPostgres(url, from string) (*store.Postgres, error) {
+	st, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	return st, nil
 }
 
 // parseInterleaved parses flags that may come after positional arguments
@@ -137,6 +181,10 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, "sweep", "%v", err)
 	}
+	url, from, err := storeURL(fs, f.store)
+	if err != nil {
+		return usageError(stderr, "sweep", "%v", err)
+	}
 
 	s, err := loadSweepStudy(f, positional)
 	if err != nil {
@@ -156,6 +204,15 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			f.out = filepath.Join(f.out, fmt.Sprintf("shard-%d", shard.Index))
 		}
 	}
+	var st store.Store // nil: OUT/mlpsweep.db
+	if url != "" {
+		pg, err := openPostgres(url, from)
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+		defer pg.Close()
+		st = pg
+	}
 	if err := checkOutDir("--out", f.out); err != nil {
 		return fail(stderr, "sweep", err)
 	}
@@ -173,7 +230,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			shard, shard.Source)
 	}
 	progress := newSweepProgress(stderr, s.Name, f.workers)
-	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Workers: f.workers, Curves: f.curves, Shard: shard, Progress: progress.event})
+	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, Progress: progress.event})
 	progress.finish()
 	if errors.Is(err, scheduler.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)

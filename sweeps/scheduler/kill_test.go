@@ -10,12 +10,15 @@ import (
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
-	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
 
 // killChildEnv makes the test binary, re-executed by TestKillAndResume, run
-// killStudy into the directory it names instead of testing.
-const killChildEnv = "MLPSWEEP_SWEEPS_KILL_CHILD"
+// killStudy into the directory it names instead of testing, and into the
+// PostgreSQL database killStoreEnv names when set.
+const (
+	killChildEnv = "MLPSWEEP_SWEEPS_KILL_CHILD"
+	killStoreEnv = "MLPSWEEP_SWEEPS_KILL_STORE"
+)
 
 // killStudy has 8 configs × 3 folds = 24 units.
 const killStudy = `
@@ -34,8 +37,8 @@ func killData() *datasets.Dataset { return datasets.Blobs(1500, 20, 4) }
 
 // runKillChild is the child's side: run the study, print one line per unit
 // stored, then the counts.
-func runKillChild(t *testing.T, dir string) {
-	r, err := RunStudy(context.Background(), parse(t, killStudy), killData(), Options{Dir: dir, Workers: killWorkers,
+func runKillChild(t *testing.T, dir, url string) {
+	r, err := RunStudy(context.Background(), parse(t, killStudy), killData(), Options{Dir: dir, Store: openStore(t, dir, url), Workers: killWorkers,
 		Progress: func(e Event) {
 			if e.Kind == UnitDone {
 				fmt.Println("unit-done")
@@ -50,16 +53,21 @@ func runKillChild(t *testing.T, dir string) {
 // TestKillAndResume SIGKILLs a sweep in a child process after a few units,
 // then runs it again: every unit stored before the kill is reused, only the
 // others (those in flight included) are trained, and the results equal an
-// uninterrupted run's.
+// uninterrupted run's; on SQLite and on PostgreSQL.
 func TestKillAndResume(t *testing.T) {
 	if dir := os.Getenv(killChildEnv); dir != "" {
-		runKillChild(t, dir)
+		runKillChild(t, dir, os.Getenv(killStoreEnv))
 		return
 	}
-	dir := t.TempDir()
+	forEachStore(t, func(t *testing.T, dir, url string) {
+		testKillAndResume(t, dir, url)
+	})
+}
+
+func testKillAndResume(t *testing.T, dir, url string) {
 	child := func() *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKillAndResume$", "-test.count=1")
-		cmd.Env = append(os.Environ(), killChildEnv+"="+dir)
+		cmd.Env = append(os.Environ(), killChildEnv+"="+dir, killStoreEnv+"="+url)
 		cmd.Stderr = os.Stderr
 		return cmd
 	}
@@ -86,7 +94,7 @@ func TestKillAndResume(t *testing.T) {
 		t.Fatalf("child stopped after %d units", seen)
 	}
 
-	states := unitStates(t, dir)
+	states := storeStates(t, dir, url)
 	stored := states["done"]
 	if stored < seen || stored >= 24 || states["running"] > killWorkers || states["failed"] != 0 {
 		t.Fatalf("after the kill: %v (saw %d units done); want ≥ %d and < 24 done, ≤ %d running", states, seen, seen, killWorkers)
@@ -107,10 +115,7 @@ func TestKillAndResume(t *testing.T) {
 		t.Errorf("resume reused %d and trained %d units; want the %d stored reused and %d trained", reused, trained, stored, 24-stored)
 	}
 
-	got, err := store.LoadStudy(dir, "kill")
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := loadStudy(t, dir, url, "kill")
 	ref := run(t, parse(t, killStudy), killData(), t.TempDir(), killWorkers)
 	if !sameBits(numbers(got), numbers(ref)) {
 		t.Error("killed and resumed study differs from an uninterrupted run")

@@ -35,6 +35,10 @@ type Options struct {
 	Curves  bool   // also score the held-out fold after every epoch (learning curves; ~15% slower)
 	Shard   Shard  // when set, run only this shard of the units (AssignShards) and report only them
 
+	// Store, if set, is the store to use instead of the one in Dir
+	// (PostgreSQL, see store.OpenPostgres); the caller opens and closes it.
+	Store store.Store
+
 	// Progress, if set, is called on every event, one call at a time.
 	Progress func(Event)
 }
@@ -143,11 +147,15 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		}
 		plan.Units = AssignShards(plan.Units, plan.UnitWork, opt.Shard.Count)[opt.Shard.Index]
 	}
-	st, err := store.Open(opt.Dir)
-	if err != nil {
-		return sweeps.StudyResult{}, err
+	st := opt.Store
+	if st == nil {
+		sq, err := store.Open(opt.Dir)
+		if err != nil {
+			return sweeps.StudyResult{}, err
+		}
+		defer sq.Close()
+		st = sq
 	}
-	defer st.Close()
 	if err := st.SaveStudy(h, plan.Points); err != nil {
 		return sweeps.StudyResult{}, err
 	}

@@ -189,7 +189,7 @@ func TestDamagedDatabaseIsRefused(t *testing.T) {
 	}
 }
 
-func closeIf(s *Store) {
+func closeIf(s *SQLite) {
 	if s != nil {
 		s.Close()
 	}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
@@ -145,8 +144,8 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string) (Me
 	if err := st.checkOutStudy(ctx, out, first, h.Name); err != nil {
 		return res, err
 	}
-	err = st.inTx(ctx, func(tx *sql.Tx) error {
-		if err := saveStudyTx(tx, h, first.points); err != nil {
+	err = st.mergeTx(ctx, func(tx *sql.Tx) error {
+		if err := saveMergedStudy(ctx, tx, h, first.points); err != nil {
 			return err
 		}
 		for _, u := range units {
@@ -321,7 +320,7 @@ func untimed(v any) any {
 
 // checkOutStudy fails when the database in out holds study name with
 // another definition than the shards'.
-func (s *Store) checkOutStudy(ctx context.Context, out string, first *shardData, name string) error {
+func (s *SQLite) checkOutStudy(ctx context.Context, out string, first *shardData, name string) error {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM study WHERE name = ?`, name).Scan(&n); err != nil {
 		return s.err(err)
@@ -379,8 +378,8 @@ func sameStudy(dirA string, a sweeps.Header, pa []study.Point, dirB string, b sw
 	return nil
 }
 
-// inTx runs f in one transaction, committing when it returns nil.
-func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+// mergeTx runs f in one transaction, committing when it returns nil.
+func (s *SQLite) mergeTx(ctx context.Context, f func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.err(err)
@@ -392,27 +391,13 @@ func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	return s.err(tx.Commit())
 }
 
-// saveStudyTx writes a study's header (its counts included) and
+// saveMergedStudy writes a study's header, its counts included, and
 // configurations in tx, replacing what was stored under its name.
-func saveStudyTx(tx *sql.Tx, h sweeps.Header, points []study.Point) error {
-	_, err := tx.Exec(`INSERT OR REPLACE INTO study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		h.Name, h.Folds, h.Epochs, h.Seed, h.Split, h.Data, h.DataSHA, h.Engine, h.WallSeconds, h.UnitsRun, h.UnitsReused, time.Now().UnixNano())
-	if err != nil {
+func saveMergedStudy(ctx context.Context, tx *sql.Tx, h sweeps.Header, points []study.Point) error {
+	c := sqlConn{tx}
+	if err := saveStudy(ctx, c, h, points); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM configs WHERE study = ?`, h.Name); err != nil {
-		return err
-	}
-	for i, pt := range points {
-		params, err := json.Marshal(pt.Params)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(`INSERT INTO configs (study, position, axis, value, key, params) VALUES (?, ?, ?, ?, ?, ?)`,
-			h.Name, i, pt.Axis, pt.Value, pt.Params.Key(), string(params)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.exec(ctx, `UPDATE study SET wall_seconds = $1, units_run = $2, units_reused = $3 WHERE name = $4`,
+		h.WallSeconds, h.UnitsRun, h.UnitsReused, h.Name)
 }

@@ -1,124 +1,415 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
+
+// backend is one of the two databases, for tests that run on both.
+type backend struct {
+	name string
+	// fresh returns a new empty database's location: a directory, a URL.
+	fresh func(t *testing.T) string
+	// writer and reader open the database at loc as a sweep and as a
+	// report do.
+	writer, reader func(loc string) (Store, error)
+	// exec runs SQL on the database at loc behind the store's back.
+	exec func(t *testing.T, loc string, sql ...string)
+	// setVersion records schema version v in the database at loc.
+	setVersion func(t *testing.T, loc string, v int)
+	// v1 creates the tables as schema version 1 had them.
+	v1 string
+}
+
+var backends = []backend{
+	{
+		name:   "sqlite",
+		fresh:  func(t *testing.T) string { return t.TempDir() },
+		writer: func(dir string) (Store, error) { return Open(dir) },
+		reader: func(dir string) (Store, error) { return OpenReader(dir) },
+		exec:   sqliteExec,
+		v1:     releaseSchemaV1,
+		setVersion: func(t *testing.T, dir string, v int) {
+			sqliteExec(t, dir, "PRAGMA user_version = "+strconv.Itoa(v))
+		},
+	},
+	{
+		name:   "postgres",
+		fresh:  func(t *testing.T) string { return storetest.Postgres(t) },
+		writer: func(url string) (Store, error) { return OpenPostgres(context.Background(), url) },
+		reader: func(url string) (Store, error) { return OpenPostgres(context.Background(), url) },
+		exec:   func(t *testing.T, url string, sql ...string) { t.Helper(); storetest.Exec(t, url, sql...) },
+		v1:     migrations[0],
+		setVersion: func(t *testing.T, url string, v int) {
+			storetest.Exec(t, url, `CREATE TABLE IF NOT EXISTS mlpsweep_schema (version BIGINT NOT NULL)`,
+				`DELETE FROM mlpsweep_schema`, `INSERT INTO mlpsweep_schema VALUES (`+strconv.Itoa(v)+`)`)
+		},
+	},
+}
+
+func sqliteExec(t *testing.T, dir string, sql ...string) {
+	t.Helper()
+	db, err := sqlOpen(filepath.Join(dir, DBName), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range sql {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// forEach runs test on every backend, each with a fresh database.
+func forEach(t *testing.T, test func(t *testing.T, b backend, loc string)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b, b.fresh(t)) })
+	}
+}
+
+func mustOpen(t *testing.T, open func(string) (Store, error), loc string) Store {
+	t.Helper()
+	s, err := open(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
 
 // TestEpochsRoundTripNonFiniteValues: NaN and ±Inf in a learning curve
 // come back as NaN (JSON null), finite values exactly.
 func TestEpochsRoundTripNonFiniteValues(t *testing.T) {
-	s, err := Open(t.TempDir())
+	forEach(t, func(t *testing.T, b backend, loc string) {
+		s := mustOpen(t, b.writer, loc)
+		id := sweeps.UnitID{Key: "k", Split: "kfold k=2 seed=1", Seed: 3, Data: "d", Engine: "e"}
+		in := sweeps.UnitResult{Accuracy: 0.25, ValLoss: math.Inf(1), Diverged: true, Error: "diverged", Extra: []byte(`{"x":1}`),
+			Seconds: 1.5, Samples: 1 << 40,
+			Epochs: []engine.EpochStats{
+				{Epoch: 1, Loss: 0.5, Accuracy: 0.75, ValLoss: math.NaN(), ValAccuracy: math.NaN(), Seconds: 1.25, SamplesPerSecond: 1e5},
+				{Epoch: 2, Loss: math.Inf(1), Accuracy: 0.1, ValLoss: math.Inf(-1)},
+			}}
+		if err := s.SaveUnit(id, "st", in); err != nil {
+			t.Fatal(err)
+		}
+		out, state, err := s.Unit(id)
+		if err != nil || state != "done" {
+			t.Fatalf("state %q, err %v", state, err)
+		}
+		e := out.Epochs
+		if len(e) != 2 || e[0].Loss != 0.5 || e[0].Accuracy != 0.75 || !math.IsNaN(e[0].ValLoss) || e[0].Seconds != 1.25 ||
+			e[0].SamplesPerSecond != 1e5 || !math.IsNaN(e[1].Loss) || !math.IsNaN(e[1].ValLoss) || e[1].Accuracy != 0.1 {
+			t.Errorf("epochs came back as %+v", e)
+		}
+		if out.Accuracy != 0.25 || !math.IsNaN(out.ValLoss) && !math.IsInf(out.ValLoss, 1) || string(out.Extra) != `{"x":1}` || !out.Diverged ||
+			out.Seconds != 1.5 || out.Samples != 1<<40 || out.Error != "diverged" {
+			t.Errorf("unit came back as %+v", out)
+		}
+		// A finite validation loss comes back bit for bit, NaN as NaN.
+		for _, v := range []float64{0.1 + 0.2, math.NaN()} {
+			in := sweeps.UnitResult{Accuracy: 1.0 / 3, ValLoss: v}
+			if err := s.SaveUnit(id, "st", in); err != nil {
+				t.Fatal(err)
+			}
+			out, _, err := s.Unit(id)
+			if err != nil || math.Float64bits(out.Accuracy) != math.Float64bits(1.0/3) ||
+				!(math.Float64bits(out.ValLoss) == math.Float64bits(v) || math.IsNaN(v) && math.IsNaN(out.ValLoss)) || out.Diverged || out.Extra != nil {
+				t.Errorf("val_loss %v came back as %+v (%v)", v, out, err)
+			}
+		}
+	})
+}
+
+// testStudy is a small study: 3 points, 2 folds.
+func testStudy(t *testing.T, name string) (sweeps.Header, []study.Point) {
+	t.Helper()
+	s, err := study.ParseStudy([]byte(`
+name: `+name+`
+folds: 2
+epochs: 1
+seed: 4294967295
+base: {hidden: [8], batch: 16}
+axes:
+  - {name: batch, key: batch, values: [16, 32, 64]}
+`), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	id := sweeps.UnitID{Key: "k", Split: "kfold k=2 seed=1", Seed: 3, Data: "d", Engine: "e"}
-	in := sweeps.UnitResult{Accuracy: 0.25, ValLoss: math.Inf(1), Diverged: true, Error: "diverged", Extra: []byte(`{"x":1}`),
-		Epochs: []engine.EpochStats{
-			{Epoch: 1, Loss: 0.5, Accuracy: 0.75, ValLoss: math.NaN(), ValAccuracy: math.NaN(), Seconds: 1.25, SamplesPerSecond: 1e5},
-			{Epoch: 2, Loss: math.Inf(1), Accuracy: 0.1, ValLoss: math.Inf(-1)},
-		}}
-	if err := s.SaveUnit(id, "st", in); err != nil {
-		t.Fatal(err)
-	}
-	out, state, err := s.Unit(id)
-	if err != nil || state != "done" {
-		t.Fatalf("state %q, err %v", state, err)
-	}
-	e := out.Epochs
-	if len(e) != 2 || e[0].Loss != 0.5 || e[0].Accuracy != 0.75 || !math.IsNaN(e[0].ValLoss) || e[0].Seconds != 1.25 ||
-		e[0].SamplesPerSecond != 1e5 || !math.IsNaN(e[1].Loss) || !math.IsNaN(e[1].ValLoss) || e[1].Accuracy != 0.1 {
-		t.Errorf("epochs came back as %+v", e)
-	}
-	if out.Accuracy != 0.25 || !math.IsNaN(out.ValLoss) && !math.IsInf(out.ValLoss, 1) || string(out.Extra) != `{"x":1}` || !out.Diverged {
-		t.Errorf("unit came back as %+v", out)
-	}
+	return sweeps.Header{Name: name, Folds: 2, Epochs: 1, Seed: s.Seed, Split: sweeps.KFoldSplit(2, s.Seed),
+		Data: "blobs (10 rows)", DataSHA: "sha", Engine: "engine-test"}, s.Points
 }
 
-// TestMigratesVersion1 opens a database as the first release wrote it (no
-// extra column, learning curves with "NaN" strings) as a sweep (Open) and as
-// a report (OpenReader) does.
-func TestMigratesVersion1(t *testing.T) {
-	for name, open := range map[string]func(string) (*Store, error){"Open": Open, "OpenReader": OpenReader} {
-		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			db, err := sql.Open("sqlite", filepath.Join(dir, DBName))
-			if err != nil {
+// TestStudiesRoundTrip: studies and their configurations come back as
+// saved; the most recent is the default; saving a study again replaces
+// its configurations; Load assembles what is stored, units of another
+// study included (reuse across studies).
+func TestStudiesRoundTrip(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, loc string) {
+		s := mustOpen(t, b.writer, loc)
+		ctx := context.Background()
+		ha, pa := testStudy(t, "a")
+		hb, pb := testStudy(t, "b")
+		for _, x := range []struct {
+			h  sweeps.Header
+			pt []study.Point
+		}{{ha, pa}, {hb, pb[:2]}, {hb, pb}, {ha, pa[:1]}} {
+			if err := s.SaveStudy(x.h, x.pt); err != nil {
 				t.Fatal(err)
 			}
-			v1 := strings.Replace(schema, "\textra          TEXT NOT NULL DEFAULT '',   -- a study kind's own per-unit record, JSON (UnitResult.Extra)\n", "", 1)
-			if v1 == schema {
-				t.Fatal("test does not remove the extra column")
+		}
+		names, err := s.StudyNames()
+		if err != nil || strings.Join(names, ",") != "a,b" {
+			t.Errorf("studies %v (%v), want a,b", names, err)
+		}
+		h, points, err := s.Study(ctx, "")
+		if err != nil || h != ha || len(points) != 1 || points[0].Params.Key() != pa[0].Params.Key() {
+			t.Errorf("latest study: %+v, %d points (%v)", h, len(points), err)
+		}
+		h, points, err = s.Study(ctx, "b")
+		if err != nil || h != hb || len(points) != 3 {
+			t.Fatalf("study b: %+v, %d points (%v)", h, len(points), err)
+		}
+		for i := range points {
+			if points[i].Axis != pb[i].Axis || points[i].Value != pb[i].Value || points[i].Params.Key() != pb[i].Params.Key() {
+				t.Errorf("point %d: %+v, want %+v", i, points[i], pb[i])
 			}
-			if _, err := db.Exec(v1); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.Exec(`INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, epochs, seconds, samples, study)
-				VALUES ('k', 0, 'sp', 1, 'd', 'e', 'done', 0.5, 0.25, '[{"epoch":1,"loss":0.5,"accuracy":0.5,"val_loss":"NaN","val_accuracy":"NaN","seconds":1,"samples_per_second":2}]', 1, 10, 'st')`); err != nil {
-				t.Fatal(err)
-			}
-			db.Close()
-			s, err := open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			u, state, err := s.Unit(sweeps.UnitID{Key: "k", Split: "sp", Seed: 1, Data: "d", Engine: "e"})
-			if err != nil || state != "done" || len(u.Epochs) != 1 || !math.IsNaN(u.Epochs[0].ValLoss) || u.Epochs[0].Loss != 0.5 || u.Accuracy != 0.5 {
-				t.Fatalf("version-1 unit: %+v %q %v", u, state, err)
-			}
-			var version int
-			if err := s.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version != schemaVersion {
-				t.Errorf("user_version %d after migration (err %v)", version, err)
-			}
-			s.Close()
+		}
+		if _, _, err := s.Study(ctx, "nope"); err == nil || !strings.Contains(err.Error(), `no study named "nope"`) {
+			t.Errorf("unknown study: %v", err)
+		}
 
-			// A database from a newer mlpsweep is refused.
-			db, _ = sql.Open("sqlite", filepath.Join(dir, DBName))
-			if _, err := db.Exec(`PRAGMA user_version = 99`); err != nil {
-				t.Fatal(err)
-			}
-			db.Close()
-			if _, err := open(dir); err == nil || !strings.Contains(err.Error(), "newer mlpsweep") || !strings.Contains(err.Error(), filepath.Join(dir, DBName)) {
-				t.Errorf("newer schema: %v", err)
-			}
-		})
-	}
-}
-
-// TestEachUnitCommitsAtOnce: a unit is committed when SaveUnit returns, in
-// a transaction of its own, so a reader (another process, a report) sees it
-// while the writer goes on, and a writer that fails or dies later loses it
-// not.
-func TestEachUnitCommitsAtOnce(t *testing.T) {
-	dir := t.TempDir()
-	w, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	for i := range 3 {
-		id := sweeps.UnitID{Key: "k", Fold: i, Split: "sp", Seed: 1, Data: "d", Engine: "e"}
-		if err := w.MarkRunning(id, "st"); err != nil {
+		// Study a stores its unit; b's load reuses it, plus one of its own
+		// that is running (not shown) and one that failed.
+		units := sweeps.Plan(hb, pb)
+		if len(units) != 6 {
+			t.Fatalf("%d units", len(units))
+		}
+		if err := s.SaveUnit(units[0].ID, "a", sweeps.UnitResult{Accuracy: 0.5, Seconds: 1}); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.5, Epochs: []engine.EpochStats{}}); err != nil {
+		if err := s.MarkRunning(units[1].ID, "b"); err != nil {
 			t.Fatal(err)
 		}
-		r, err := OpenReader(dir)
+		if err := s.SaveUnit(units[2].ID, "b", sweeps.UnitResult{Error: "boom"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishRun("b", 2.5, 1, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishRun("b", 1.25, 0, 3); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Load(ctx, s, "b")
 		if err != nil {
 			t.Fatal(err)
 		}
-		states, err := r.States()
-		r.Close()
-		if err != nil || states["done"] != i+1 {
-			t.Fatalf("after unit %d a reader sees %v (%v)", i, states, err)
+		if r.TotalSeconds != 3.75 || r.UnitsRun != 0 || r.UnitsReused != 3 || len(r.Configs) != 3 {
+			t.Errorf("study b: %v s, run %d, reused %d, %d configs", r.TotalSeconds, r.UnitsRun, r.UnitsReused, len(r.Configs))
 		}
+		var shown []string
+		for _, c := range r.Configs {
+			for _, u := range c.Units {
+				shown = append(shown, fmt.Sprintf("%s/%d:%v%s", c.Value, u.Fold, u.Accuracy, u.Error))
+			}
+		}
+		want := []string{fmt.Sprintf("%s/%d:0.5", units[0].Point.Value, units[0].ID.Fold), fmt.Sprintf("%s/%d:0boom", units[2].Point.Value, units[2].ID.Fold)}
+		slices.Sort(shown)
+		slices.Sort(want)
+		if !slices.Equal(shown, want) {
+			t.Errorf("units shown: %v, want %v", shown, want)
+		}
+		states, err := s.States()
+		if err != nil || states["done"] != 1 || states["running"] != 1 || states["failed"] != 1 {
+			t.Errorf("states %v (%v)", states, err)
+		}
+	})
+}
+
+// TestUnitStates: MarkRunning never demotes a finished unit, and a failed
+// result (a duplicate execution that failed) never replaces a done one.
+func TestUnitStates(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, loc string) {
+		s := mustOpen(t, b.writer, loc)
+		id := sweeps.UnitID{Key: "k", Split: "sp", Seed: 1, Data: "d", Engine: "e"}
+		check := func(step, want string, acc float64) {
+			t.Helper()
+			u, state, err := s.Unit(id)
+			if err != nil || state != want || state != "" && u.Accuracy != acc {
+				t.Errorf("%s: state %q accuracy %v (%v), want %q %v", step, state, u.Accuracy, err, want, acc)
+			}
+		}
+		steps := []struct {
+			name  string
+			do    func() error
+			state string
+			acc   float64
+		}{
+			{"running", func() error { return s.MarkRunning(id, "st") }, "", 0},
+			{"failed", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Error: "out of memory"}) }, "failed", 0},
+			{"running again", func() error { return s.MarkRunning(id, "st") }, "", 0},
+			{"done", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.75}) }, "done", 0.75},
+			{"running after done", func() error { return s.MarkRunning(id, "other") }, "done", 0.75},
+			{"failed after done", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Error: "killed"}) }, "done", 0.75},
+			{"done twice", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.5}) }, "done", 0.5},
+		}
+		for _, st := range steps {
+			if err := st.do(); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			check(st.name, st.state, st.acc)
+		}
+	})
+}
+
+// TestMigratesVersion1 opens a database as the first release wrote it (no
+// extra column, learning curves with "NaN" strings) as a sweep and as a
+// report does; then a database from a newer mlpsweep is refused, naming
+// the database and what to do, and nothing is written to it.
+func TestMigratesVersion1(t *testing.T) {
+	for _, b := range backends {
+		for _, role := range []string{"writer", "reader"} {
+			t.Run(b.name+"/"+role, func(t *testing.T) {
+				open := b.writer
+				if role == "reader" {
+					open = b.reader
+				}
+				loc := b.fresh(t)
+				b.exec(t, loc, b.v1, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, epochs, seconds, samples, study)
+					VALUES ('k', 0, 'sp', 1, 'd', 'e', 'done', 0.5, 0.25, '[{"epoch":1,"loss":0.5,"accuracy":0.5,"val_loss":"NaN","val_accuracy":"NaN","seconds":1,"samples_per_second":2}]', 1, 10, 'st')`)
+				if b.name == "postgres" {
+					b.setVersion(t, loc, 1) // SQLite's first release left user_version 0
+				}
+				s, err := open(loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				u, state, err := s.Unit(sweeps.UnitID{Key: "k", Split: "sp", Seed: 1, Data: "d", Engine: "e"})
+				if err != nil || state != "done" || len(u.Epochs) != 1 || !math.IsNaN(u.Epochs[0].ValLoss) || u.Epochs[0].Loss != 0.5 || u.Accuracy != 0.5 {
+					t.Fatalf("version-1 unit: %+v %q %v", u, state, err)
+				}
+				if v := schemaOf(t, b, loc); v != schemaVersion {
+					t.Errorf("schema version %d after migration", v)
+				}
+				s.Close()
+
+				b.setVersion(t, loc, 99)
+				b.exec(t, loc, `DELETE FROM units`)
+				s, err = open(loc)
+				if err == nil {
+					s.Close()
+				}
+				if err == nil || !strings.Contains(err.Error(), "written by a newer mlpsweep (schema version 99; this one knows 2): use that version, or another") ||
+					!strings.Contains(err.Error(), "nothing was written") || !strings.HasPrefix(err.Error(), dbName(b, loc)+": ") {
+					t.Errorf("newer schema: %v", err)
+				}
+				if v := schemaOf(t, b, loc); v != 99 {
+					t.Errorf("schema version %d after refusing", v)
+				}
+			})
+		}
+	}
+}
+
+// schemaOf reads the schema version recorded in the database at loc.
+func schemaOf(t *testing.T, b backend, loc string) int {
+	t.Helper()
+	var v int
+	var err error
+	if b.name == "sqlite" {
+		var db *sql.DB
+		if db, err = sqlOpen(filepath.Join(loc, DBName), "mode=ro"); err == nil {
+			err = db.QueryRow(`PRAGMA user_version`).Scan(&v)
+			db.Close()
+		}
+	} else {
+		storetest.QueryRow(t, loc, `SELECT coalesce(max(version), 0) FROM mlpsweep_schema`, &v)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func dbName(b backend, loc string) string {
+	if b.name == "sqlite" {
+		return filepath.Join(loc, DBName)
+	}
+	_, name, _ := ParsePostgresURL(loc)
+	return name
+}
+
+// TestEachUnitCommitsAtOnce: a unit is committed when SaveUnit returns, so
+// a reader (another process, a report) sees it while the writer goes on,
+// and a writer that fails or dies later loses it not.
+func TestEachUnitCommitsAtOnce(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, loc string) {
+		w := mustOpen(t, b.writer, loc)
+		for i := range 3 {
+			id := sweeps.UnitID{Key: "k", Fold: i, Split: "sp", Seed: 1, Data: "d", Engine: "e"}
+			if err := w.MarkRunning(id, "st"); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.5, Epochs: []engine.EpochStats{}}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := b.reader(loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			states, err := r.States()
+			r.Close()
+			if err != nil || states["done"] != i+1 {
+				t.Fatalf("after unit %d a reader sees %v (%v)", i, states, err)
+			}
+		}
+	})
+}
+
+// BenchmarkUnit is what the scheduler asks of the store per unit: mark it
+// running, save its result with a 10-epoch learning curve, on each
+// database (PostgreSQL over loopback).
+func BenchmarkUnit(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			var loc string
+			if be.name == "sqlite" {
+				loc = b.TempDir()
+			} else {
+				loc = storetest.Postgres(b)
+			}
+			s, err := be.writer(loc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			r := sweeps.UnitResult{Accuracy: 0.9, ValLoss: 0.3, Seconds: 12.5, Samples: 450000}
+			for e := 1; e <= 10; e++ {
+				r.Epochs = append(r.Epochs, engine.EpochStats{Epoch: e, Loss: 1 / float64(e), Accuracy: 0.9, ValLoss: 0.31, ValAccuracy: 0.89, Seconds: 1.25, SamplesPerSecond: 36000})
+			}
+			i := 0
+			for b.Loop() {
+				id := sweeps.UnitID{Key: "k", Fold: i, Split: "sp", Seed: 1, Data: "d", Engine: "e"}
+				i++
+				if err := s.MarkRunning(id, "st"); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.SaveUnit(id, "st", r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

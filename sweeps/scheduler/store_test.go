@@ -1,0 +1,113 @@
+package scheduler
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+)
+
+// forEachStore runs test on SQLite (url "") and on a fresh PostgreSQL
+// database (skipped without MLPSWEEP_TEST_POSTGRES); dir is an empty
+// output directory either way.
+func forEachStore(t *testing.T, test func(t *testing.T, dir, url string)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, t.TempDir(), "") })
+	t.Run("postgres", func(t *testing.T) { test(t, t.TempDir(), storetest.Postgres(t)) })
+}
+
+// openStore opens the PostgreSQL database at url for Options.Store, closed
+// when the test ends; nil (dir's SQLite store) when url is "".
+func openStore(t testing.TB, dir, url string) store.Store {
+	t.Helper()
+	if url == "" {
+		return nil
+	}
+	s, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// readStore opens the store a run with dir and url wrote, to read it.
+func readStore(t testing.TB, dir, url string) store.Store {
+	t.Helper()
+	if s := openStore(t, dir, url); s != nil {
+		return s
+	}
+	s, err := store.OpenReader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// storeStates counts the stored units by state.
+func storeStates(t testing.TB, dir, url string) map[string]int {
+	t.Helper()
+	states, err := readStore(t, dir, url).States()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return states
+}
+
+// loadStudy reads a study back from the store.
+func loadStudy(t testing.TB, dir, url, name string) sweeps.StudyResult {
+	t.Helper()
+	r, err := store.Load(context.Background(), readStore(t, dir, url), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// runOn runs s into the store of dir and url.
+func runOn(t testing.TB, s string, data *datasets.Dataset, dir, url string, workers int) sweeps.StudyResult {
+	t.Helper()
+	r, err := RunStudy(context.Background(), parse(t, s), data, Options{Dir: dir, Store: openStore(t, dir, url), Workers: workers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestStoresGiveTheSameStudy: a study run on PostgreSQL gives bit for bit
+// the numbers it gives on SQLite; a rerun reuses every unit, another study
+// the units it shares, and what loads back from either store equals the
+// run.
+func TestStoresGiveTheSameStudy(t *testing.T) {
+	data := datasets.Blobs(300, 10, 3)
+	ref := run(t, parse(t, tinyStudy), data, t.TempDir(), 2)
+	other := strings.Replace(strings.Replace(tinyStudy, "name: tiny", "name: other", 1), "[sgd, adam]", "[sgd, rmsprop]", 1)
+	forEachStore(t, func(t *testing.T, dir, url string) {
+		first := runOn(t, tinyStudy, data, dir, url, 2)
+		if first.UnitsRun != 9 || !sameBits(numbers(first), numbers(ref)) {
+			t.Errorf("ran %d units; numbers equal SQLite's: %v", first.UnitsRun, sameBits(numbers(first), numbers(ref)))
+		}
+		again := runOn(t, tinyStudy, data, dir, url, 2)
+		if again.UnitsRun != 0 || again.UnitsReused != 9 || !sameBits(numbers(again), numbers(ref)) {
+			t.Errorf("rerun trained %d and reused %d units, want 0 and 9", again.UnitsRun, again.UnitsReused)
+		}
+		o := runOn(t, other, data, dir, url, 2)
+		if o.UnitsTotal != 12 || o.UnitsReused != 9 || o.UnitsRun != 3 || !sameBits(unitNumbers(o.Configs[0]), unitNumbers(ref.Configs[0])) {
+			t.Errorf("other study: %d units, %d reused, %d run; want 12, 9, 3 and the shared config's numbers", o.UnitsTotal, o.UnitsReused, o.UnitsRun)
+		}
+		names, err := readStore(t, dir, url).StudyNames()
+		if err != nil || strings.Join(names, " ") != "other tiny" {
+			t.Errorf("studies %v (%v), want other tiny", names, err)
+		}
+		for _, want := range []sweeps.StudyResult{again, o} {
+			got := loadStudy(t, dir, url, want.Name)
+			if !sameBits(numbers(got), numbers(want)) || got.UnitsRun != want.UnitsRun || got.UnitsReused != want.UnitsReused || got.UnitsTotal != want.UnitsTotal {
+				t.Errorf("%s loads back other than it ran", want.Name)
+			}
+		}
+	})
+}

@@ -1,0 +1,284 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// ConnectTimeout bounds connecting to PostgreSQL when the URL sets no
+// connect_timeout: an unreachable server is an error within seconds, not
+// a hang.
+const ConnectTimeout = 5 * time.Second
+
+// ErrBadURL is returned (wrapped) for a store URL that is not a valid
+// postgres:// URL: a usage error, found before anything connects.
+var ErrBadURL = errors.New("not a PostgreSQL URL")
+
+// Postgres is a sweep database in PostgreSQL: the same tables as SQLite's,
+// written by any number of processes at once (each write one upsert or one
+// transaction). Every error it returns names the database by its URL
+// without the password.
+type Postgres struct {
+	pool *pgxpool.Pool
+	name string // postgres://user@host:port/database
+}
+
+// IsPostgresURL reports whether s names a PostgreSQL database (the
+// postgres:// or postgresql:// scheme), rather than SQLite's directory.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// ParsePostgresURL checks a postgres:// URL (pgx's form, libpq's
+// parameters) without connecting, and returns the pool configuration and
+// the database's name for messages. Its errors wrap ErrBadURL.
+func ParsePostgresURL(url string) (*pgxpool.Config, string, error) {
+	if !IsPostgresURL(url) {
+		return nil, "", fmt.Errorf("%w: %q: want postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAMS]", ErrBadURL, redact(url))
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrBadURL, err) // pgconn's message hides the password
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = ConnectTimeout
+	}
+	cc := cfg.ConnConfig
+	name := fmt.Sprintf("postgres://%s@%s/%s", cc.User, net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))), cc.Database)
+	return cfg, name, nil
+}
+
+// redact hides the password of a URL that does not parse.
+func redact(url string) string {
+	if at := strings.LastIndex(url, "@"); at >= 0 {
+		if scheme := strings.Index(url, "://"); scheme >= 0 && scheme < at {
+			if colon := strings.Index(url[scheme+3:at], ":"); colon >= 0 {
+				return url[:scheme+3+colon+1] + "xxxxx" + url[at:]
+			}
+		}
+	}
+	return url
+}
+
+// OpenPostgres connects to the PostgreSQL database at url (a postgres://
+// URL, see ParsePostgresURL) and creates the tables or brings them up to
+// the current schema. It refuses, writing nothing, a database written by a
+// newer mlpsweep, and says what to do when the server cannot be reached,
+// refuses the user or password, or lacks the database.
+func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
+	cfg, name, err := ParsePostgresURL(url)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	s := &Postgres{pool: pool, name: name}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, connectError(name, cfg.ConnConfig, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, s.err(err)
+	}
+	return s, nil
+}
+
+// connectError explains why connecting to the database failed and what to
+// do about it.
+func connectError(name string, cc *pgx.ConnConfig, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "28P01" || pe.Code == "28000": // invalid_password, invalid_authorization_specification
+			return fmt.Errorf("%s: PostgreSQL refused user %q (%s): fix the user or password in the URL (or in ~/.pgpass), or have the database's owner grant access", name, cc.User, pe.Message)
+		case pe.Code == "3D000": // invalid_catalog_name
+			return fmt.Errorf("%s: %s: create it (createdb -h %s -p %d -U %s %s) or name an existing database in the URL", name, pe.Message, cc.Host, cc.Port, cc.User, cc.Database)
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return fmt.Errorf("%s: cannot connect (%s): start PostgreSQL there, or fix the host and port in the URL; mlpsweep waits %v for a connection (the URL's connect_timeout=SECONDS sets it)",
+		name, cause(err, cc.ConnectTimeout), cc.ConnectTimeout)
+}
+
+// cause is the gist of a failure to connect: the network's error, or
+// that the server did not answer in time. pgconn's own error repeats it
+// for every address and TLS mode it tried.
+func cause(err error, timeout time.Duration) string {
+	var ne *net.OpError
+	switch {
+	case errors.As(err, &ne):
+		return ne.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %v", timeout)
+	}
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// schemaLock is the key of the advisory lock that makes processes opening
+// one database at once migrate it one after another.
+const schemaLock = 0x6d6c7073776565 // "mlpswee"
+
+// migrate creates the tables or brings them up to schemaVersion, kept in
+// the table mlpsweep_schema. A database already at schemaVersion is only
+// read.
+func (s *Postgres) migrate(ctx context.Context) error {
+	version, err := s.version(ctx, s.pool)
+	if err != nil || version == schemaVersion {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLock)); err != nil {
+			return err
+		}
+		version, err := s.version(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, m := range migrations[version:] {
+			if _, err := tx.Exec(ctx, m); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS mlpsweep_schema (version BIGINT NOT NULL);
+			DELETE FROM mlpsweep_schema;
+			INSERT INTO mlpsweep_schema (version) VALUES (`+strconv.Itoa(schemaVersion)+`)`)
+		return err
+	})
+}
+
+// version reads the database's schema version: 0 for a database without
+// mlpsweep's tables; an error for one written by a newer mlpsweep.
+func (s *Postgres) version(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}) (int, error) {
+	// A query of the catalog, not to_regclass: after waiting for another
+	// process's migration, this sees the table it committed.
+	var exists bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'mlpsweep_schema')`).Scan(&exists); err != nil || !exists {
+		return 0, err
+	}
+	var version int
+	if err := q.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM mlpsweep_schema`).Scan(&version); err != nil {
+		return 0, err
+	}
+	if version > schemaVersion {
+		return 0, newerSchema(version, "another database")
+	}
+	return version, nil
+}
+
+// err names the database in err.
+func (s *Postgres) err(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", s.name, err)
+}
+
+// Name is the database's URL without its password.
+func (s *Postgres) Name() string { return s.name }
+
+// Close closes the connection pool.
+func (s *Postgres) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// SaveStudy implements Store, in one transaction.
+func (s *Postgres) SaveStudy(h sweeps.Header, points []study.Point) error {
+	ctx := context.Background()
+	return s.err(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return saveStudy(ctx, pgConn{tx}, h, points) }))
+}
+
+// FinishRun implements Store.
+func (s *Postgres) FinishRun(name string, wall float64, run, reused int) error {
+	return s.err(finishRun(context.Background(), s.conn(), name, wall, run, reused))
+}
+
+// MarkRunning implements Store.
+func (s *Postgres) MarkRunning(id sweeps.UnitID, study string) error {
+	return s.err(markRunning(context.Background(), s.conn(), id, study))
+}
+
+// SaveUnit implements Store: one statement, committed when it returns.
+func (s *Postgres) SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error {
+	return s.err(saveUnit(context.Background(), s.conn(), id, study, u))
+}
+
+// SaveUnitTx is SaveUnit inside the caller's transaction tx (on this
+// database), so that the unit's result commits together with what else tx
+// writes, a queue job's completion for one.
+func (s *Postgres) SaveUnitTx(ctx context.Context, tx pgx.Tx, id sweeps.UnitID, study string, u sweeps.UnitResult) error {
+	return s.err(saveUnit(ctx, pgConn{tx}, id, study, u))
+}
+
+// Unit implements Store.
+func (s *Postgres) Unit(id sweeps.UnitID) (sweeps.UnitResult, string, error) {
+	u, state, err := unit(context.Background(), s.conn(), id)
+	return u, state, s.err(err)
+}
+
+// Study implements Store.
+func (s *Postgres) Study(ctx context.Context, name string) (sweeps.Header, []study.Point, error) {
+	h, points, err := readStudy(ctx, s.conn(), name)
+	return h, points, s.err(err)
+}
+
+// StudyNames implements Store.
+func (s *Postgres) StudyNames() ([]string, error) {
+	names, err := studyNames(context.Background(), s.conn())
+	return names, s.err(err)
+}
+
+// States implements Store.
+func (s *Postgres) States() (map[string]int, error) {
+	m, err := states(context.Background(), s.conn())
+	return m, s.err(err)
+}
+
+// Pool is the database's connection pool, for work that shares its
+// transactions with the store's (see SaveUnitTx).
+func (s *Postgres) Pool() *pgxpool.Pool { return s.pool }
+
+func (s *Postgres) conn() conn { return pgConn{s.pool} }
+
+// pgConn runs the store's SQL on a pgx pool or transaction.
+type pgConn struct {
+	q interface {
+		Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	}
+}
+
+func (c pgConn) exec(ctx context.Context, query string, args ...any) error {
+	_, err := c.q.Exec(ctx, query, args...)
+	return err
+}
+
+func (c pgConn) queryRow(ctx context.Context, query string, args ...any) row {
+	return c.q.QueryRow(ctx, query, args...)
+}
+
+func (c pgConn) query(ctx context.Context, query string, args ...any) (rows, error) {
+	return c.q.Query(ctx, query, args...)
+}

@@ -1,0 +1,376 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"modernc.org/sqlite" // database/sql driver "sqlite", pure Go
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// DBName is the database file a sweep keeps in its output directory.
+const DBName = "mlpsweep.db"
+
+// SQLite is a sweep output directory's database, the default Store,
+// opened by its one writer (Open, holding the directory's lock) or by a
+// reader (OpenReader). Every error it returns names the database file.
+type SQLite struct {
+	db   *sql.DB
+	path string
+	lock *os.File // the writer's lock on dir/LockName; nil for a reader
+}
+
+// ErrCorrupt is returned (wrapped) when the database file is damaged or is
+// not a SQLite database at all.
+var ErrCorrupt = errors.New("not a readable mlpsweep database")
+
+// Open opens dir/mlpsweep.db, creating the directory and the database if
+// needed, as the directory's one writer: it holds the directory's lock
+// until Close (ErrLocked when another process holds it), and checks the
+// database's integrity before writing anything to it (ErrCorrupt).
+func Open(dir string) (*SQLite, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, DBName)
+	s, err := open(path, true)
+	if err != nil {
+		unlockDir(lock)
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+// OpenReader opens the existing dir/mlpsweep.db to read it, checking its
+// integrity first (ErrCorrupt). It takes no lock, so it reads while a sweep
+// writes; it writes nothing, except to bring a database written by an older
+// mlpsweep up to the current schema.
+func OpenReader(dir string) (*SQLite, error) {
+	return open(filepath.Join(dir, DBName), false)
+}
+
+// open checks the database at path, then opens it for writing (creating
+// it when missing) or for reading (it must exist).
+func open(path string, writer bool) (*SQLite, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.Size() == 0:
+		// SQLite would take an empty file for a new database: it is a lost one.
+		return nil, corrupt(path, errors.New("empty file"), true)
+	case err == nil:
+		if err := checkIntegrity(path); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, fs.ErrNotExist) && !writer:
+		return nil, fmt.Errorf("no sweep database in %s: %w", filepath.Dir(path), err)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+
+	var db *sql.DB
+	if writer {
+		db, err = sqlOpen(path, "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	} else {
+		// Read-write at the file level, so that closing the last connection
+		// cleans up the write-ahead log as a writer's close does.
+		db, err = sqlOpen(path, "_query_only=1")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &SQLite{db: db, path: path}
+	version, err := s.version()
+	if err == nil && version != schemaVersion {
+		err = s.migrate(writer)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// sqlOpen opens the database at path with SQLite URI parameters params.
+// One connection: units commit one at a time, each in its own transaction.
+func sqlOpen(path, params string) (*sql.DB, error) {
+	// SQLite URI: '%', '?' and '#' in a file name must be escaped.
+	name := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	db, err := sql.Open("sqlite", "file:"+name+"?_pragma=busy_timeout(10000)&"+params)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// checkIntegrity runs SQLite's integrity_check on the existing database at
+// path through a read-only connection, so a damaged file is left exactly as
+// it is. integrity_check rather than quick_check: it also checks that every
+// index matches its table (a unit missing from the primary-key index is
+// what made a damaged database train and store units twice), and on a
+// database of the seed study's size it takes milliseconds
+// (BenchmarkIntegrityCheck).
+func checkIntegrity(path string) error {
+	db, err := sqlOpen(path, "mode=ro")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var problems []string
+	err = func() error {
+		rows, err := db.Query(`PRAGMA integrity_check(10)`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			if line != "ok" {
+				line = strings.TrimPrefix(line, "*** in database main ***\n")
+				problems = append(problems, strings.ReplaceAll(line, "\n", "; "))
+			}
+		}
+		return rows.Err()
+	}()
+	if err != nil && !isCorrupt(err) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		if len(problems) > 3 {
+			problems = append(problems[:3], "...")
+		}
+		return corrupt(path, errors.New(strings.Join(problems, "; ")), true)
+	}
+	return nil
+}
+
+// isCorrupt reports whether err is SQLite's report of a damaged file or of
+// a file that is not a database.
+func isCorrupt(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code() & 0xff // the primary code of an extended one
+	return code == sqlite3.SQLITE_CORRUPT || code == sqlite3.SQLITE_NOTADB
+}
+
+// corrupt is the error for a damaged database at path: which file, what
+// was wrong, and how to go on. atOpen says that nothing was written to it.
+func corrupt(path string, cause error, atOpen bool) error {
+	mv := fmt.Sprintf("mv %s %s", shellQuote(path), shellQuote(path+".corrupt"))
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		// The write-ahead log belongs to the damaged file: a new database
+		// must not find it.
+		mv += fmt.Sprintf(" && mv %s %s", shellQuote(path+"-wal"), shellQuote(path+".corrupt-wal"))
+	}
+	written := ""
+	if atOpen {
+		written = "; nothing was written to it"
+	}
+	return fmt.Errorf("%s: %w (%v)%s. Restore a copy of it, or move it aside and run the sweep again, which trains every unit afresh: %s",
+		path, ErrCorrupt, cause, written, mv)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,:@%", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
+}
+
+// err names the database in err, and says what to do when err is SQLite's
+// report of a damaged file.
+func (s *SQLite) err(err error) error {
+	if err == nil {
+		return nil
+	}
+	if isCorrupt(err) {
+		return corrupt(s.path, err, false)
+	}
+	return fmt.Errorf("%s: %w", s.path, err)
+}
+
+// version reads the database's schema version, kept in SQLite's
+// user_version.
+func (s *SQLite) version() (int, error) {
+	var version int
+	if err := s.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return 0, s.err(err)
+	}
+	if version > schemaVersion {
+		return 0, s.err(newerSchema(version, "another --out"))
+	}
+	return version, nil
+}
+
+// migrate creates the schema or brings an older database up to
+// schemaVersion. A reader does it through a connection of its own, the
+// one write a reader makes.
+func (s *SQLite) migrate(writer bool) error {
+	db := s.db
+	if !writer {
+		var err error
+		if db, err = sqlOpen(s.path, "_txlock=immediate"); err != nil {
+			return err
+		}
+		defer db.Close()
+	}
+	return s.err(migrate(db))
+}
+
+// migrate creates the schema or brings an older database up to
+// schemaVersion, in one immediate transaction: the version it reads is the
+// one it changes. The first release left user_version 0 in a database
+// that has the version-1 tables.
+func migrate(db *sql.DB) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var version, tables int
+	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	if err := tx.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'units'`).Scan(&tables); err != nil {
+		return err
+	}
+	if version == 0 && tables == 1 {
+		version = 1
+	}
+	if version > schemaVersion { // another process's newer mlpsweep came first
+		return newerSchema(version, "another --out")
+	}
+	for _, m := range migrations[version:] {
+		if _, err := tx.Exec(m); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Close closes the database, then releases a writer's lock.
+func (s *SQLite) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		unlockDir(s.lock)
+		s.lock = nil
+	}
+	return s.err(err)
+}
+
+// SaveStudy implements Store.
+func (s *SQLite) SaveStudy(h sweeps.Header, points []study.Point) error {
+	return s.err(s.inTx(func(c conn) error { return saveStudy(context.Background(), c, h, points) }))
+}
+
+// FinishRun implements Store.
+func (s *SQLite) FinishRun(name string, wall float64, run, reused int) error {
+	return s.err(finishRun(context.Background(), s.conn(), name, wall, run, reused))
+}
+
+// MarkRunning implements Store.
+func (s *SQLite) MarkRunning(id sweeps.UnitID, study string) error {
+	return s.err(markRunning(context.Background(), s.conn(), id, study))
+}
+
+// SaveUnit implements Store: one statement, committed when it returns.
+func (s *SQLite) SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error {
+	return s.err(saveUnit(context.Background(), s.conn(), id, study, u))
+}
+
+// Unit implements Store.
+func (s *SQLite) Unit(id sweeps.UnitID) (sweeps.UnitResult, string, error) {
+	u, state, err := unit(context.Background(), s.conn(), id)
+	return u, state, s.err(err)
+}
+
+// Study implements Store.
+func (s *SQLite) Study(ctx context.Context, name string) (sweeps.Header, []study.Point, error) {
+	h, points, err := readStudy(ctx, s.conn(), name)
+	return h, points, s.err(err)
+}
+
+// StudyNames implements Store.
+func (s *SQLite) StudyNames() ([]string, error) {
+	names, err := studyNames(context.Background(), s.conn())
+	return names, s.err(err)
+}
+
+// States implements Store.
+func (s *SQLite) States() (map[string]int, error) {
+	m, err := states(context.Background(), s.conn())
+	return m, s.err(err)
+}
+
+func (s *SQLite) conn() conn { return sqlConn{s.db} }
+
+// inTx runs f in one (immediate) transaction.
+func (s *SQLite) inTx(f func(conn) error) error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := f(sqlConn{tx}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// sqlConn runs the store's SQL on a database/sql database or transaction.
+type sqlConn struct {
+	q interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	}
+}
+
+func (c sqlConn) exec(ctx context.Context, query string, args ...any) error {
+	_, err := c.q.ExecContext(ctx, query, args...)
+	return err
+}
+
+func (c sqlConn) queryRow(ctx context.Context, query string, args ...any) row {
+	return c.q.QueryRowContext(ctx, query, args...)
+}
+
+func (c sqlConn) query(ctx context.Context, query string, args ...any) (rows, error) {
+	rs, err := c.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rs}, nil
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }

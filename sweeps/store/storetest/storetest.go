@@ -1,0 +1,102 @@
+// Package storetest gives tests a PostgreSQL database of their own on the
+// cluster named by MLPSWEEP_TEST_POSTGRES (`make test` starts a throwaway
+// one with .ci/with-postgres).
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Env names the URL of a PostgreSQL cluster tests may create databases
+// on, as a superuser.
+const Env = "MLPSWEEP_TEST_POSTGRES"
+
+// AdminURL returns the cluster's URL, or skips the test, saying how to run
+// it, when Env is unset.
+func AdminURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(Env)
+	if u == "" {
+		t.Skipf("%s is unset: run `make test`, or .ci/with-postgres go test ..., to test against PostgreSQL", Env)
+	}
+	return u
+}
+
+var databases atomic.Int64
+
+// Postgres creates a fresh, empty database for the test and returns its
+// URL; the database is dropped when the test ends.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	admin := AdminURL(t)
+	name := fmt.Sprintf("mlpsweep_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, databases.Add(1))
+	Exec(t, admin, `CREATE DATABASE `+name)
+	t.Cleanup(func() {
+		Exec(t, admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+	})
+	return WithDatabase(t, admin, name)
+}
+
+// WithDatabase returns url naming database name instead of its own.
+func WithDatabase(t testing.TB, u, name string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Path = "/" + name
+	return p.String()
+}
+
+// WithUser returns url with another user and password.
+func WithUser(t testing.TB, u, user, password string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.User = url.UserPassword(user, password)
+	return p.String()
+}
+
+// Exec runs SQL statements on the database at url.
+func Exec(t testing.TB, url string, sql ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	for _, q := range sql {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", strings.TrimSpace(q), err)
+		}
+	}
+}
+
+// QueryRow runs a query returning one row on the database at url and scans
+// it into dest.
+func QueryRow(t testing.TB, url, sql string, dest ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if err := c.QueryRow(ctx, sql).Scan(dest...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
