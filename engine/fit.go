@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -40,7 +41,9 @@ type History struct {
 // epochs with Diverged set and a nil error. Invalid data is an error;
 // cancelling ctx (checked before every step) returns ctx.Err() with the
 // completed epochs. Calling Fit again continues training from the current
-// weights and optimizer state.
+// weights and optimizer state. On a model from LoadCheckpoint, Fit
+// continues the checkpointed run instead: epochs E+1 … cfg.Epochs after the
+// checkpoint's E, with its row order (train must use the same rows).
 func (m *Model) Fit(ctx context.Context, train Data, val *Data, onEpoch func(EpochStats)) (History, error) {
 	var hist History
 	n, err := train.size(m.in, m.out)
@@ -55,13 +58,22 @@ func (m *Model) Fit(ctx context.Context, train Data, val *Data, onEpoch func(Epo
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	m.order = m.order[:0]
-	for i := 0; i < n; i++ {
-		m.order = append(m.order, train.row(i))
+	first := 1
+	if m.resume {
+		if err := checkOrder(m.order, train, n); err != nil {
+			return hist, err
+		}
+		m.resume = false
+		first = m.epoch + 1
+	} else {
+		m.order = m.order[:0]
+		for i := 0; i < n; i++ {
+			m.order = append(m.order, train.row(i))
+		}
 	}
 	batch := m.cfg.Batch
 	steps := (n + batch - 1) / batch
-	for epoch := 1; epoch <= m.cfg.Epochs; epoch++ {
+	for epoch := first; epoch <= m.cfg.Epochs; epoch++ {
 		shuffle(m.shuffleRNG, m.order)
 		start := time.Now()
 		var lossSum float64 // Σ rows·batch loss
@@ -92,10 +104,30 @@ func (m *Model) Fit(ctx context.Context, train Data, val *Data, onEpoch func(Epo
 			stats.ValLoss, stats.ValAccuracy = m.Evaluate(*val)
 		}
 		stats.Diagnostics = m.diagnoseEpoch()
+		m.epoch = epoch
 		hist.Epochs = append(hist.Epochs, stats)
 		if onEpoch != nil {
 			onEpoch(stats)
 		}
 	}
 	return hist, nil
+}
+
+// checkOrder reports whether a checkpoint's row order is a permutation of
+// the rows train uses (n of them), so that a resumed Fit sees the same data.
+func checkOrder(order []int, train Data, n int) error {
+	if len(order) != n {
+		return fmt.Errorf("resuming: the checkpoint trained on %d rows, this data has %d", len(order), n)
+	}
+	want := make([]int, n)
+	for i := range want {
+		want[i] = train.row(i)
+	}
+	got := slices.Clone(order)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("resuming: the checkpoint's training rows differ from this data's")
+	}
+	return nil
 }

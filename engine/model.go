@@ -67,7 +67,11 @@ type Model struct {
 
 	shuffleRNG *rand.Rand // permutes the training rows each epoch
 	dropoutRNG *rand.Rand // draws the dropout masks
-	order      []int      // [n] this epoch's row order (grown by Fit)
+	shuffleSrc *rand.PCG  // the two generators' states (checkpoint.go)
+	dropoutSrc *rand.PCG
+	order      []int // [n] this epoch's row order (grown by Fit)
+	epoch      int   // epochs the current Fit has completed
+	resume     bool  // set by LoadCheckpoint: the next Fit continues after epoch with order
 }
 
 // New builds a model for inputs features and outputs classes with cfg
@@ -138,8 +142,8 @@ func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
 		}
 		initKernel(init, m.layers[i].w, m.layers[i].in, m.layers[i].out, initRNG)
 	}
-	m.shuffleRNG = newStream(cfg.Seed, streamShuffle)
-	m.dropoutRNG = newStream(cfg.Seed, streamDropout)
+	m.shuffleSrc, m.dropoutSrc = newSource(cfg.Seed, streamShuffle), newSource(cfg.Seed, streamDropout)
+	m.shuffleRNG, m.dropoutRNG = rand.New(m.shuffleSrc), rand.New(m.dropoutSrc)
 
 	m.opt = newOptimizer(cfg, p)
 	m.train = newWorkspace(m, cfg.Batch, true)

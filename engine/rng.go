@@ -11,7 +11,13 @@ const (
 )
 
 func newStream(seed int64, stream uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(uint64(seed), stream))
+	return rand.New(newSource(seed, stream))
+}
+
+// newSource is the stream's source; a Model keeps it beside its generator
+// for checkpoints, which save its state (rand.Rand keeps none of its own).
+func newSource(seed int64, stream uint64) *rand.PCG {
+	return rand.NewPCG(uint64(seed), stream)
 }
 
 // shuffle permutes order in place (Fisher–Yates).
