@@ -139,7 +139,7 @@ func readSafetensors(b []byte) (map[string]stTensor, map[string]string, error) {
 	}
 	n := binary.LittleEndian.Uint64(b)
 	if n > stMaxHeader {
-		return nil, nil, fmt.Errorf("header length %d exceeds the format's limit of %d bytes", n, stMaxHeader)
+		return nil, nil, fmt.Errorf("header length %d exceeds the format's limit of %d bytes (not a safetensors file?)", n, stMaxHeader)
 	}
 	if n > uint64(len(b)-8) {
 		return nil, nil, fmt.Errorf("header length %d runs past the end of the %d-byte file (truncated?)", n, len(b))
