@@ -308,3 +308,25 @@ func TestCheckpointKillResume(t *testing.T) {
 		t.Fatalf("resume with other flags: exit %d: %s", code, stderr)
 	}
 }
+
+func TestExportCommand(t *testing.T) {
+	dir := t.TempDir()
+	model, out := filepath.Join(dir, "m.safetensors"), filepath.Join(dir, "m.onnx")
+	csv := writeBlobsCSV(t, dir, "d.csv", 60, 4)
+	if code, _, stderr := runCmd("train", "--csv", csv, "--hidden", "4", "--epochs", "1", "--threads", "1", "--save", model); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCmd("export", "--model", csv, "--onnx", out); code != 1 || !strings.Contains(stderr, "not a safetensors file") {
+		t.Fatalf("export of a CSV file: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCmd("export", "--model", model); code != 2 || !strings.Contains(stderr, "are required") {
+		t.Fatalf("export without --onnx: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatal("a failed export wrote a file")
+	}
+	code, _, stderr := runCmd("export", "--model", model, "--onnx", out)
+	if b, err := os.ReadFile(out); code != 0 || err != nil || !bytes.Contains(b, []byte("mlpsweep.classes")) || !bytes.Contains(b, []byte("scaling.unit")) {
+		t.Fatalf("export: exit %d: %s", code, stderr)
+	}
+}
