@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
 	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
@@ -129,33 +129,7 @@ func (m *Model) save(path string, info ModelInfo, checkpoint bool) error {
 	if err := writeSafetensors(&buf, tensors, meta); err != nil {
 		return fmt.Errorf("engine: %s: %v", path, err)
 	}
-	return writeAtomic(path, buf.Bytes())
-}
-
-// writeAtomic writes b to a temporary file beside path, syncs it and
-// renames it over path, so that path holds the old or the new content,
-// never a mix, whenever the process dies.
-func writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 // tensors returns views of the network's parameters and moving statistics

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/engine/onnx"
+	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
 )
 
 func init() {
@@ -46,7 +47,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "export", err)
 	}
-	if err := writeFileAtomic(onnxPath, b); err != nil {
+	if err := atomicfile.Write(onnxPath, b); err != nil {
 		return fail(stderr, "export", err)
 	}
 	fmt.Fprintf(stderr, "wrote %s (%d bytes)\n", onnxPath, len(b))

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
 	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
@@ -103,7 +102,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		var csv bytes.Buffer
 		writePredictionsCSV(&csv, res, data, probs)
 		if p.out != "" {
-			if err := writeFileAtomic(p.out, csv.Bytes()); err != nil {
+			if err := atomicfile.Write(p.out, csv.Bytes()); err != nil {
 				return fail(stderr, "predict", err)
 			}
 		} else if _, err := stdout.Write(csv.Bytes()); err != nil {
@@ -259,24 +258,4 @@ func writeConfusion(w io.Writer, res predictResult) {
 		}
 		fmt.Fprintln(w)
 	}
-}
-
-// writeFileAtomic writes b to a temporary file beside path and renames it
-// over path, so that path is never left half-written.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
