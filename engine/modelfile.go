@@ -79,28 +79,37 @@ func (m *Model) SaveCheckpoint(path string, info ModelInfo) error {
 }
 
 func (m *Model) save(path string, info ModelInfo, checkpoint bool) error {
+	b, err := m.encode(info, checkpoint)
+	if err != nil {
+		return fmt.Errorf("engine: %s: %v", path, err)
+	}
+	return atomicfile.Write(path, b)
+}
+
+// encode returns the file's bytes.
+func (m *Model) encode(info ModelInfo, checkpoint bool) ([]byte, error) {
 	for _, buf := range [][]float32{m.params, m.moving} {
 		for _, v := range buf {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("engine: %s: the model has non-finite parameters (training diverged?); not saved", path)
+				return nil, fmt.Errorf("the model has non-finite parameters (training diverged?); not saved")
 			}
 		}
 	}
 	for k, v := range info.Metrics {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("engine: %s: metric %s is %v; model files hold finite metrics only", path, k, v)
+			return nil, fmt.Errorf("metric %s is %v; model files hold finite metrics only", k, v)
 		}
 	}
 	if info.Classes != nil && len(info.Classes) != m.out {
-		return fmt.Errorf("engine: %s: %d class labels for %d outputs", path, len(info.Classes), m.out)
+		return nil, fmt.Errorf("%d class labels for %d outputs", len(info.Classes), m.out)
 	}
 	if info.Scaling != nil && len(info.Scaling.Unit) != m.in {
-		return fmt.Errorf("engine: %s: scaling of %d features for %d inputs", path, len(info.Scaling.Unit), m.in)
+		return nil, fmt.Errorf("scaling of %d features for %d inputs", len(info.Scaling.Unit), m.in)
 	}
 	cfg, _ := json.Marshal(m.cfg)
 	inf, err := json.Marshal(info)
 	if err != nil {
-		return fmt.Errorf("engine: %s: %v", path, err)
+		return nil, err
 	}
 	meta := map[string]string{
 		"mlpsweep.format": formatModel, "mlpsweep.config": string(cfg), "mlpsweep.info": string(inf),
@@ -127,9 +136,9 @@ func (m *Model) save(path string, info ModelInfo, checkpoint bool) error {
 	}
 	var buf bytes.Buffer
 	if err := writeSafetensors(&buf, tensors, meta); err != nil {
-		return fmt.Errorf("engine: %s: %v", path, err)
+		return nil, err
 	}
-	return atomicfile.Write(path, buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // tensors returns views of the network's parameters and moving statistics
