@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -110,21 +111,44 @@ func TestExportMatchesPredictMNIST(t *testing.T) {
 			if d > tolerance {
 				t.Fatalf("max abs difference %.3g > %g", d, tolerance)
 			}
-			writeExport(t, c.name, model)
+			writeExport(t, c.name, model, test.X, test.N, test.Features, want)
 		})
 	}
 }
 
 // writeExport keeps the exported file for `make test-onnx` when
-// MLPSWEEP_ONNX_DIR names a folder.
-func writeExport(t *testing.T, name string, model []byte) {
+// MLPSWEEP_ONNX_DIR names a folder: NAME.onnx, NAME.input (the rows
+// [rows×features], float32 or float64 as the graph takes them) and
+// NAME.want (Predict's probabilities, float32), raw little-endian, and
+// NAME.json with the shapes, for check_onnx.py.
+func writeExport(t *testing.T, name string, model []byte, x any, rows, features int, want []float32) {
 	dir := os.Getenv("MLPSWEEP_ONNX_DIR")
 	if dir == "" {
 		return
 	}
-	file := strings.NewReplacer(" ", "_", "/", "_").Replace(name) + ".onnx"
-	if err := os.WriteFile(filepath.Join(dir, file), model, 0o644); err != nil {
-		t.Fatal(err)
+	base := filepath.Join(dir, strings.NewReplacer(" ", "_", "/", "_").Replace(name))
+	var in []byte
+	dtype := "float32"
+	switch v := x.(type) {
+	case []float32:
+		for _, f := range v {
+			in = binary.LittleEndian.AppendUint32(in, math.Float32bits(f))
+		}
+	case []float64:
+		dtype = "float64"
+		for _, f := range v {
+			in = binary.LittleEndian.AppendUint64(in, math.Float64bits(f))
+		}
+	}
+	var out []byte
+	for _, f := range want {
+		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(f))
+	}
+	meta := fmt.Sprintf(`{"rows": %d, "features": %d, "classes": %d, "input_dtype": %q}`, rows, features, len(want)/rows, dtype)
+	for ext, b := range map[string][]byte{".onnx": model, ".input": in, ".want": out, ".json": []byte(meta)} {
+		if err := os.WriteFile(base+ext, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -173,8 +197,22 @@ func TestExportScaling(t *testing.T) {
 		if d > tolerance {
 			t.Fatalf("%s: max abs difference %.3g > %g", scale, d, tolerance)
 		}
-		writeExport(t, "csv "+scale, model)
+		writeExport(t, "csv "+scale, model, raw, data.N, 5, want)
 	}
+}
+
+// blobs returns n rows of in features in out classes, centres 3 apart.
+func blobs(n, in, out int) engine.Data {
+	r := rand.New(rand.NewPCG(uint64(n), uint64(in)))
+	d := engine.Data{X: make([]float32, n*in), Y: make([]float32, n*out)}
+	for i := range n {
+		c := r.IntN(out)
+		d.Y[i*out+c] = 1
+		for j := range in {
+			d.X[i*in+j] = float32(3*float64(c*(j%2)) + r.NormFloat64())
+		}
+	}
+	return d
 }
 
 // TestExportGraph checks the graph itself: opset, input and output,
@@ -192,6 +230,8 @@ func TestExportGraph(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		data := blobs(200, 6, 4)
+		m.Fit(context.Background(), data, nil, nil)
 		b, err := Export(m, engine.ModelInfo{Classes: []string{"a", "b", "c", "d"}})
 		if err != nil {
 			t.Fatal(err)
@@ -222,7 +262,9 @@ func TestExportGraph(t *testing.T) {
 		if !found {
 			t.Fatalf("metadata %v", mp.MetadataProps)
 		}
-		writeExport(t, c.cfg.Activation+fmt.Sprint(len(c.cfg.Hidden)), b)
+		want := make([]float32, 200*4)
+		m.Predict(data.X, 200, want)
+		writeExport(t, c.cfg.Activation+fmt.Sprint(len(c.cfg.Hidden)), b, data.X, 200, 6, want)
 	}
 	// gonnx says which operator it lacks, rather than computing garbage.
 	m, _ := engine.New(engine.Config{Hidden: []int{4}, Activation: "elu"}, 3, 2, nil)
