@@ -28,7 +28,7 @@ Example: mlpsweep export --model model.safetensors --onnx model.onnx`
 func runExport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("export", exportSynopsis, stderr)
 	var modelPath, onnxPath string
-	fs.StringVar(&modelPath, "model", "", "model file written by `mlpsweep train --save` (required)")
+	fs.StringVar(&modelPath, "model", "", "`FILE` written by mlpsweep train --save (required)")
 	fs.StringVar(&onnxPath, "onnx", "", "ONNX file to write (required)")
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code

@@ -61,7 +61,7 @@ type rowPrediction struct {
 func runPredict(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("predict", predictSynopsis, stderr)
 	p := &predictFlags{}
-	fs.StringVar(&p.model, "model", "", "model file written by `mlpsweep train --save` (required)")
+	fs.StringVar(&p.model, "model", "", "`FILE` written by mlpsweep train --save (required)")
 	fs.StringVar(&p.dataDir, "data", "", "folder with the MNIST IDX files: predicts its 10,000 test images")
 	fs.StringVar(&p.csvPath, "csv", "", "CSV file of rows to classify: the model's feature columns, optionally with the label column")
 	fs.StringVar(&p.labelCol, "label-column", "", "CSV label column, by name or 0-based index (default: the last column, when the file has one more column than the model has inputs)")

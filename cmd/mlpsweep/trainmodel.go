@@ -23,9 +23,9 @@ type modelFlags struct {
 }
 
 func (f *modelFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&f.save, "save", "", "write the trained model to FILE (safetensors layout; see `mlpsweep predict`): the model trained on all training rows and scored on the test set, or with --val-split on the rows before the split (not with --folds: K models; a refit of one config on all rows comes with `sweep --refit`)")
-	fs.StringVar(&f.checkpoint, "checkpoint", "", "after every epoch, write the model and its training state to FILE atomically, for --resume")
-	fs.StringVar(&f.resume, "resume", "", "continue the run checkpointed in FILE: give the same flags as the interrupted run (configuration, data, --val-split, --limit-rows); it ends bit-identical to an uninterrupted run on the same ISA path and --threads")
+	fs.StringVar(&f.save, "save", "", "write the trained model to `FILE` (safetensors layout, for mlpsweep predict and export): the model trained on all training rows and scored on the test set, or with --val-split on the rows before the split; refused with --folds, which trains K models (refitting one configuration on all rows comes with sweep --refit)")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "after every epoch, write the model and its training state to `FILE` atomically, for --resume")
+	fs.StringVar(&f.resume, "resume", "", "continue the run checkpointed in `FILE`: give the same flags as the interrupted run (configuration, data, --val-split, --limit-rows); it ends bit-identical to an uninterrupted run on the same ISA path and --threads")
 }
 
 func (f *modelFlags) active() bool { return f.save != "" || f.checkpoint != "" || f.resume != "" }
