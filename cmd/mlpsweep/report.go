@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
 
@@ -40,6 +41,9 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		if names, nerr := store.StudyNames(dir); nerr == nil && len(names) > 0 && *study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, dir, strings.Join(names, ", "))
 		}
+		return fail(stderr, "report", err)
+	}
+	if err := scheduler.LoadRefit(dir, &r); err != nil {
 		return fail(stderr, "report", err)
 	}
 	return renderStudy(r, dir, *jsonOutput, stdout, stderr, "report")
