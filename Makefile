@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/mlpsweep
 OUT     ?= out
 
-.PHONY: run train build test test-store test-netlib openblas vet gencheck clean
+.PHONY: run train build test test-store test-netlib test-onnx openblas vet gencheck clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/mlpsweep
@@ -47,6 +47,18 @@ openblas:
 # The conformance suite on the OpenBLAS backend (installs Debian's OpenBLAS).
 test-netlib: openblas
 	CGO_ENABLED=1 CGO_LDFLAGS=-lopenblas $(OPENBLAS_ENV) $(GO) test -count=1 -tags netlib ./kernels/... ./bench/...
+
+# ONNX export: the Go tests export MNIST 784-128-10 relu, 3-layer tanh,
+# batch norm, sigmoid, linear, elu, selu and CSV-scaled models and run them
+# in gonnx; then ONNX's checker and a numpy evaluation check every file
+# against Predict (installs Debian's python3-onnx; Debian's Python, not a
+# python3 earlier on PATH).
+DEBIAN_PYTHON := /usr/bin/python3
+test-onnx:
+	@$(DEBIAN_PYTHON) -c 'import onnx' 2>/dev/null || { apt-get update && apt-get install -y python3-onnx; }
+	rm -rf $(OUT)/onnx && mkdir -p $(OUT)/onnx
+	MLPSWEEP_ONNX_DIR=$(abspath $(OUT)/onnx) $(GO) test -count=1 -run 'TestExport' ./engine/onnx/
+	$(DEBIAN_PYTHON) engine/onnx/check_onnx.py $(OUT)/onnx
 
 clean:
 	rm -rf bin

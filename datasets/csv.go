@@ -26,6 +26,61 @@ type CSVOptions struct {
 	// standard deviation, as scikit-learn's StandardScaler), "minmax"
 	// (to [0,1] per feature) or "none". A constant column scales to 0.
 	Scale string
+	// Scaling, when set, is applied instead of a scaling fitted to this
+	// file (Scale is then ignored): a saved model's, so that new rows are
+	// scaled as its training rows were.
+	Scaling *Scaling
+	// ClassNames, when set, fixes the classes (a saved model's): every label
+	// must be one of them, compared numerically when all of them are
+	// numbers ("1.0" is class "1").
+	ClassNames []string
+	// Features, when > 0, is the number of feature columns the file must
+	// have. A file with exactly Features columns then has no label column:
+	// Labels and Y are nil (rows to predict); one with Features+1 columns
+	// has one; any other width is an error.
+	Features int
+}
+
+// Scaling is the per-feature affine map LoadCSV applies to the raw values:
+//
+//	scaled_j = float32((x_j/Unit_j − Shift_j)·Factor_j)     (in float64)
+//
+// Unit_j is a power of two (dividing by it is exact); Factor_j is 0 for a
+// constant column. A model trained on a CSV file stores it, so that new
+// rows get exactly the numbers its training rows got.
+type Scaling struct {
+	Method string    `json:"method"` // standardize, minmax or none
+	Unit   []float64 `json:"unit"`   // [Features]
+	Shift  []float64 `json:"shift"`  // [Features]
+	Factor []float64 `json:"factor"` // [Features]
+}
+
+// Check reports whether s is usable: a known method, three equally long
+// vectors of finite numbers and positive units.
+func (s *Scaling) Check() error {
+	if !slices.Contains(Scalings(), s.Method) {
+		return fmt.Errorf("scaling: unknown method %q", s.Method)
+	}
+	n := len(s.Unit)
+	if n == 0 || len(s.Shift) != n || len(s.Factor) != n {
+		return fmt.Errorf("scaling: %d units, %d shifts and %d factors (want the same number ≥ 1)", n, len(s.Shift), len(s.Factor))
+	}
+	for j := 0; j < n; j++ {
+		for _, v := range []float64{s.Unit[j], s.Shift[j], s.Factor[j]} {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("scaling: feature %d has a non-finite value", j+1)
+			}
+		}
+		if s.Unit[j] <= 0 {
+			return fmt.Errorf("scaling: feature %d has unit %v (want > 0)", j+1, s.Unit[j])
+		}
+	}
+	return nil
+}
+
+// scale returns feature j of raw value v scaled.
+func (s *Scaling) scale(j int, v float64) float32 {
+	return float32((v/s.Unit[j] - s.Shift[j]) * s.Factor[j])
 }
 
 // Scalings LoadCSV accepts.
@@ -69,9 +124,11 @@ func LoadCSV(path string, opt CSVOptions) (*Dataset, error) {
 type csvTable struct {
 	name     string
 	header   []string  // column names; nil without a header
-	labelCol int       // column index of the labels
+	labelCol int       // column index of the labels; −1: no label column
 	raw      []float64 // [rows×features] unscaled features
-	labels   []string  // [rows] label text
+	labels   []string  // [rows] label text; nil without a label column
+	labelPos []int     // [rows] line of each label, for errors
+	rows     int
 	features int
 }
 
@@ -81,28 +138,55 @@ func decodeCSV(name string, r io.Reader, opt CSVOptions) (*Dataset, error) {
 	if scale == "" {
 		scale = ScaleStandardize
 	}
-	if !slices.Contains(Scalings(), scale) {
+	if opt.Scaling != nil {
+		if err := opt.Scaling.Check(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if opt.Features > 0 && len(opt.Scaling.Unit) != opt.Features {
+			return nil, fmt.Errorf("%s: the scaling has %d features, not %d", name, len(opt.Scaling.Unit), opt.Features)
+		}
+	} else if !slices.Contains(Scalings(), scale) {
 		return nil, fmt.Errorf("%s: unknown scaling %q (want %s, %s or %s)", name, opt.Scale, ScaleStandardize, ScaleMinMax, ScaleNone)
 	}
-	t, err := readCSVTable(name, r, opt.LabelColumn)
+	t, err := readCSVTable(name, r, opt.LabelColumn, opt.Features)
 	if err != nil {
 		return nil, err
 	}
-	labels, classNames, err := t.classes()
+	if opt.Scaling != nil && len(opt.Scaling.Unit) != t.features {
+		return nil, fmt.Errorf("%s: %d feature columns, but the scaling has %d features", name, t.features, len(opt.Scaling.Unit))
+	}
+	s := opt.Scaling
+	if s == nil {
+		s = t.fitScaling(scale)
+	}
+	x, err := t.scaled(s)
 	if err != nil {
 		return nil, err
 	}
-	x, err := t.scaled(scale)
+	d := &Dataset{X: x, N: t.rows, Features: t.features, Scaling: s}
+	if t.labelCol < 0 {
+		d.ClassNames = opt.ClassNames
+		d.Classes = len(opt.ClassNames)
+		return d, nil
+	}
+	var labels []int
+	if opt.ClassNames != nil {
+		labels, err = t.fixedClasses(opt.ClassNames)
+		d.ClassNames = opt.ClassNames
+	} else {
+		labels, d.ClassNames, err = t.classes()
+	}
 	if err != nil {
 		return nil, err
 	}
-	d := &Dataset{X: x, N: len(labels), Features: t.features, ClassNames: classNames}
-	d.setLabels(labels, len(classNames))
+	d.setLabels(labels, len(d.ClassNames))
 	return d, nil
 }
 
 // readCSVTable reads every row, checking shape and numbers.
-func readCSVTable(name string, r io.Reader, labelColumn string) (*csvTable, error) {
+// With features > 0 the file must have features columns (then it has no
+// label column) or features+1.
+func readCSVTable(name string, r io.Reader, labelColumn string, features int) (*csvTable, error) {
 	br := bufio.NewReader(r)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\uFEFF")) {
 		br.Discard(3) // spreadsheet programs start UTF-8 files with a byte-order mark
@@ -123,14 +207,21 @@ func readCSVTable(name string, r io.Reader, labelColumn string) (*csvTable, erro
 		first[i] = strings.TrimSpace(first[i])
 	}
 	columns := len(first)
-	if columns < 2 {
+	unlabeled := features > 0 && columns == features
+	switch {
+	case features > 0 && columns != features && columns != features+1:
+		return nil, fmt.Errorf("%s: line 1 has %d columns; want %d feature columns, plus optionally a label column", name, columns, features)
+	case columns < 2 && !unlabeled:
 		return nil, fmt.Errorf("%s: line 1 has %d column; need at least one feature column and a label column", name, columns)
 	}
-	isHeader, err := t.findLabelColumn(first, labelColumn)
+	isHeader, err := t.findLabelColumn(first, labelColumn, unlabeled)
 	if err != nil {
 		return nil, err
 	}
 	t.features = columns - 1
+	if unlabeled {
+		t.features = columns
+	}
 	if isHeader {
 		t.header = first
 	} else if err := t.addRow(first, cr); err != nil {
@@ -152,19 +243,21 @@ func readCSVTable(name string, r io.Reader, labelColumn string) (*csvTable, erro
 			return nil, err
 		}
 	}
-	if len(t.labels) == 0 {
+	if t.rows == 0 {
 		return nil, fmt.Errorf("%s: no data rows after the header", name)
 	}
 	return t, nil
 }
 
-// findLabelColumn sets t.labelCol from the option and reports whether the
-// first row is a header: it is when the option names a column, or when a
-// feature field of it is not a number.
-func (t *csvTable) findLabelColumn(first []string, labelColumn string) (isHeader bool, err error) {
+// findLabelColumn sets t.labelCol from the option (−1 when unlabeled) and
+// reports whether the first row is a header: it is when the option names a
+// column, or when a feature field of it is not a number.
+func (t *csvTable) findLabelColumn(first []string, labelColumn string, unlabeled bool) (isHeader bool, err error) {
 	columns := len(first)
 	idx, convErr := strconv.Atoi(labelColumn)
 	switch {
+	case unlabeled:
+		t.labelCol = -1
 	case labelColumn == "":
 		t.labelCol = columns - 1
 	case convErr == nil:
@@ -196,6 +289,8 @@ func (t *csvTable) addRow(rec []string, cr *csv.Reader) error {
 				return t.fieldError(cr, j, "the label is empty")
 			}
 			t.labels = append(t.labels, strings.Clone(field))
+			line, _ := cr.FieldPos(j)
+			t.labelPos = append(t.labelPos, line)
 			continue
 		}
 		v, err := strconv.ParseFloat(field, 64)
@@ -209,6 +304,7 @@ func (t *csvTable) addRow(rec []string, cr *csv.Reader) error {
 		}
 		t.raw = append(t.raw, v)
 	}
+	t.rows++
 	return nil
 }
 
@@ -220,7 +316,7 @@ func (t *csvTable) fieldError(cr *csv.Reader, col int, what string) error {
 
 // column names column j for errors: `column 3 ("age")`.
 func (t *csvTable) column(j int) string {
-	if t.header != nil {
+	if t.header != nil && j < len(t.header) {
 		return fmt.Sprintf("column %d (%q)", j+1, t.header[j])
 	}
 	return fmt.Sprintf("column %d", j+1)
@@ -289,17 +385,60 @@ func (t *csvTable) classes() (labels []int, names []string, err error) {
 	return labels, names, nil
 }
 
+// fixedClasses maps the labels onto given class names: numerically when
+// every name is a finite number, else as text.
+func (t *csvTable) fixedClasses(names []string) ([]int, error) {
+	index := make(map[string]int, len(names))
+	numeric := true
+	for c, s := range names {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			numeric = false
+		}
+		index[s] = c
+	}
+	key := func(s string) string {
+		if v, err := strconv.ParseFloat(s, 64); numeric && err == nil {
+			return strconv.FormatFloat(v, 'g', -1, 64)
+		}
+		return s
+	}
+	if numeric {
+		index = make(map[string]int, len(names))
+		for c, s := range names {
+			index[key(s)] = c
+		}
+	}
+	labels := make([]int, len(t.labels))
+	for i, s := range t.labels {
+		c, ok := index[key(s)]
+		if !ok {
+			return nil, fmt.Errorf("%s: line %d, %s: label %q is not one of the %d classes (%s)", t.name, t.labelPos[i], t.column(t.labelCol), s, len(names), strings.Join(names, ", "))
+		}
+		labels[i] = c
+	}
+	return labels, nil
+}
+
+// fitScaling fits the scaling named scale to the file's columns.
+func (t *csvTable) fitScaling(scale string) *Scaling {
+	s := &Scaling{Method: scale, Unit: make([]float64, t.features), Shift: make([]float64, t.features), Factor: make([]float64, t.features)}
+	for j := range t.features {
+		s.Unit[j], s.Shift[j], s.Factor[j] = t.columnScaling(j, scale)
+	}
+	return s
+}
+
 // scaled returns the features [rows×features] as float32 after scaling
-// each column.
-func (t *csvTable) scaled(scale string) ([]float32, error) {
-	rows, cols := len(t.labels), t.features
+// each column with s.
+func (t *csvTable) scaled(s *Scaling) ([]float32, error) {
+	rows, cols := t.rows, t.features
 	x := make([]float32, rows*cols)
-	for j := 0; j < cols; j++ {
-		unit, shift, factor := t.columnScaling(j, scale)
-		for i := 0; i < rows; i++ {
-			v := float32((t.raw[i*cols+j]/unit - shift) * factor)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			v := s.scale(j, t.raw[i*cols+j])
 			if math.IsInf(float64(v), 0) {
-				return nil, fmt.Errorf("%s: %s: value %g is out of float32 range after %q scaling", t.name, t.column(t.featureColumn(j)), t.raw[i*cols+j], scale)
+				return nil, fmt.Errorf("%s: %s: value %g is out of float32 range after %q scaling", t.name, t.column(t.featureColumn(j)), t.raw[i*cols+j], s.Method)
 			}
 			x[i*cols+j] = v
 		}
@@ -313,7 +452,7 @@ func (t *csvTable) scaled(scale string) ([]float32, error) {
 // with max|x|/unit in [1, 2): dividing by it is exact, and even values near
 // the float64 limit cannot overflow.
 func (t *csvTable) columnScaling(j int, scale string) (unit, shift, factor float64) {
-	rows, cols := len(t.labels), t.features
+	rows, cols := t.rows, t.features
 	if scale == ScaleNone {
 		return 1, 0, 1
 	}
@@ -355,7 +494,7 @@ func (t *csvTable) columnScaling(j int, scale string) (unit, shift, factor float
 
 // featureColumn maps feature index j to its column in the file.
 func (t *csvTable) featureColumn(j int) int {
-	if j >= t.labelCol {
+	if t.labelCol >= 0 && j >= t.labelCol {
 		return j + 1
 	}
 	return j

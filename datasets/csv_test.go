@@ -154,3 +154,58 @@ func TestLoadCSVRefusesOneClassPerRow(t *testing.T) {
 		}
 	}
 }
+
+// A stored scaling and class list applied to other rows give exactly the
+// numbers the fitted ones gave, label-free rows included.
+func TestLoadCSVStoredScaling(t *testing.T) {
+	const table = "a,b,y\n1,-3e5,x\n2.5,7,z\n4,0.125,x\n8,9,y\n"
+	for _, scale := range []string{ScaleStandardize, ScaleMinMax, ScaleNone} {
+		fit, err := loadCSVString(t, table, CSVOptions{Scale: scale})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fit.Scaling == nil || fit.Scaling.Method != scale || fit.Scaling.Check() != nil {
+			t.Fatalf("%s: Scaling %+v", scale, fit.Scaling)
+		}
+		// The same rows, shuffled, with a header the scaling does not need,
+		// two rows only (so a fitted scaling would differ) and no labels.
+		again, err := loadCSVString(t, "8,9,y\n1,-3e5,x\n", CSVOptions{Scaling: fit.Scaling, ClassNames: fit.ClassNames})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(again.X, append(slices.Clone(fit.X[6:8]), fit.X[0:2]...)) || !slices.Equal(again.Labels, []int{1, 0}) || again.Classes != 3 {
+			t.Fatalf("%s: X %v (fitted %v) labels %v", scale, again.X, fit.X, again.Labels)
+		}
+		bare, err := loadCSVString(t, "2.5,7\n", CSVOptions{Scaling: fit.Scaling, ClassNames: fit.ClassNames, Features: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(bare.X, fit.X[2:4]) || bare.Labels != nil || bare.Y != nil || bare.Classes != 3 {
+			t.Fatalf("%s: unlabeled X %v labels %v", scale, bare.X, bare.Labels)
+		}
+	}
+}
+
+func TestLoadCSVFixedClasses(t *testing.T) {
+	d, err := loadCSVString(t, "1,10.0\n2,2\n", CSVOptions{Scale: ScaleNone, ClassNames: []string{"2", "10"}})
+	if err != nil || !slices.Equal(d.Labels, []int{1, 0}) {
+		t.Fatalf("labels %v, %v", d.Labels, err)
+	}
+	_, err = loadCSVString(t, "1,10\n2,3\n", CSVOptions{Scale: ScaleNone, ClassNames: []string{"2", "10"}})
+	if err == nil || !strings.Contains(err.Error(), `line 2, column 2: label "3" is not one of the 2 classes`) {
+		t.Fatalf("unknown label: %v", err)
+	}
+	_, err = loadCSVString(t, "1,2,3,4\n", CSVOptions{Scale: ScaleNone, Features: 64})
+	if err == nil || !strings.Contains(err.Error(), "line 1 has 4 columns; want 64 feature columns") {
+		t.Fatalf("width: %v", err)
+	}
+	s := &Scaling{Method: ScaleNone, Unit: []float64{1}, Shift: []float64{0}, Factor: []float64{1}}
+	_, err = loadCSVString(t, "1,2,3\n", CSVOptions{Scaling: s})
+	if err == nil || !strings.Contains(err.Error(), "2 feature columns, but the scaling has 1") {
+		t.Fatalf("scaling width: %v", err)
+	}
+	s.Unit[0] = math.NaN()
+	if _, err = loadCSVString(t, "1,2\n", CSVOptions{Scaling: s}); err == nil || !strings.Contains(err.Error(), "non-finite") {
+		t.Fatalf("bad scaling: %v", err)
+	}
+}

@@ -15,6 +15,9 @@ type Dataset struct {
 	Labels               []int     // [N] class index
 	ClassNames           []string  // [Classes] label text of each class index
 	N, Features, Classes int
+	// Scaling is the scaling LoadCSV applied to the raw features; nil for
+	// IDX files (pixels are divided by 255).
+	Scaling *Scaling
 }
 
 // setLabels fills Labels and the one-hot Y [N×Classes] from class indices,
@@ -55,7 +58,7 @@ func (d *Dataset) Fingerprint() string {
 // (repeats allowed). A row outside [0, N) panics, as an index would.
 func (d *Dataset) Subset(rows []int) *Dataset {
 	s := &Dataset{
-		Name: d.Name, ClassNames: d.ClassNames,
+		Name: d.Name, ClassNames: d.ClassNames, Scaling: d.Scaling,
 		N: len(rows), Features: d.Features, Classes: d.Classes,
 		X:      make([]float32, len(rows)*d.Features),
 		Y:      make([]float32, len(rows)*d.Classes),

@@ -82,5 +82,15 @@ func FuzzCSV(f *testing.F) {
 				}
 			}
 		}
+		// The stored scaling and classes reproduce the rows exactly (what
+		// predict does with a saved model's).
+		opt = CSVOptions{LabelColumn: labelColumn, Scaling: d.Scaling, ClassNames: d.ClassNames, Features: d.Features}
+		again, err := decodeCSV("fuzz.csv", bytes.NewReader(data), opt)
+		if err != nil {
+			t.Fatalf("stored scaling: %v", err)
+		}
+		if !slices.Equal(again.Labels, d.Labels) || !slices.EqualFunc(again.X, d.X, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+			t.Fatal("the stored scaling and classes give other rows")
+		}
 	})
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 )
@@ -94,4 +97,30 @@ func ExampleHistory_divergence() {
 	hist, err := m.Fit(context.Background(), toyData(64), nil, nil)
 	fmt.Println(hist.Diverged, err) // hist.Divergence says where, e.g. "diverged at epoch 1, step 6"
 	// Output: true <nil>
+}
+
+// Save a trained model with its class labels and metrics, load it back and
+// predict: the probabilities are bit-identical.
+func ExampleLoad() {
+	data := toyData(200)
+	m, _ := engine.New(engine.Config{Hidden: []int{8}, Batch: 20, Epochs: 5, Seed: 1}, 2, 2, nil)
+	m.Fit(context.Background(), data, nil, nil)
+	_, acc := m.Evaluate(data)
+	path := filepath.Join(os.TempDir(), "example-model.safetensors")
+	defer os.Remove(path)
+	info := engine.ModelInfo{Engine: engine.Identity(), Data: "toy", Classes: []string{"a>b", "a≤b"}, Metrics: map[string]float64{"train_accuracy": acc}}
+	if err := m.Save(path, info); err != nil {
+		fmt.Println(err)
+		return
+	}
+	loaded, got, err := engine.Load(path, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p1, p2 := make([]float32, 2*200), make([]float32, 2*200)
+	m.Predict(data.X, 200, p1)
+	loaded.Predict(data.X, 200, p2)
+	fmt.Println(slices.Equal(p1, p2), got.Classes, got.Metrics["train_accuracy"] == acc)
+	// Output: true [a>b a≤b] true
 }

@@ -77,7 +77,10 @@ type History struct {
 // epochs with Diverged set and a nil error. Invalid data is an error;
 // cancelling ctx (checked before every step) returns ctx.Err() with the
 // completed epochs. Calling Fit again continues training from the current
-// weights and optimizer state. Fit is Group.Fit of the model alone.
+// weights and optimizer state. On a model from LoadCheckpoint, Fit
+// continues the checkpointed run instead: epochs E+1 … cfg.Epochs after the
+// checkpoint's E, with its row order (train must use the same rows). Fit is
+// Group.Fit of the model alone.
 func (m *Model) Fit(ctx context.Context, train Data, val *Data, onEpoch func(EpochStats)) (History, error) {
 	var each func(int, EpochStats)
 	if onEpoch != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/kernels"
@@ -45,6 +46,8 @@ type Group struct {
 	shuffle    *pcgStream            // the batch order: own, or a model's own stream for its solo group
 	own        pcgStream             // the stream of a group built by NewGroup
 	order      []int                 // [n] this epoch's row order
+	epoch      int                   // epochs the current Fit has completed (checkpoints)
+	resume     bool                  // the next Fit continues after epoch with order (LoadCheckpoint, solo groups)
 	t          []float32             // [B×Out] the batch's gathered one-hot targets
 	fwd, bwd   []kernels.ColumnBlock // [≤M] the fused products' blocks, one per member stepped
 	loss       []float32             // [M] each member's last batch loss
@@ -98,6 +101,7 @@ func (g *Group) reset(models []*Model, shuffle *pcgStream) {
 	g.live = resize(g.live, n)[:0]
 	g.kc = models[0].kc
 	g.shuffle = shuffle
+	g.epoch, g.resume = 0, false
 	g.fwd, g.bwd = resize(g.fwd, n)[:0], resize(g.bwd, n)[:0]
 	g.loss, g.correct = resize(g.loss, n), resize(g.correct, n)
 	g.lossSum, g.correctSum = resize(g.lossSum, n), resize(g.correctSum, n)
@@ -169,13 +173,26 @@ func (g *Group) Fit(ctx context.Context, train Data, val *Data, onEpoch func(mem
 	if cap(g.t) < batch*out {
 		g.t = make([]float32, batch*out)
 	}
-	g.order = g.order[:0]
-	for i := range n {
-		g.order = append(g.order, train.Row(i))
+	first := 1
+	if g.resume {
+		if err := checkOrder(g.order, train, n); err != nil {
+			return hists, err
+		}
+		g.resume = false
+		first = g.epoch + 1
+	} else {
+		g.order = g.order[:0]
+		for i := range n {
+			g.order = append(g.order, train.Row(i))
+		}
+	}
+	g.epoch = first - 1
+	for _, m := range g.members {
+		m.fitBy = g
 	}
 	g.live = append(g.live[:0], g.all...)
 	steps := (n + batch - 1) / batch
-	for epoch := 1; epoch <= m0.cfg.Epochs; epoch++ {
+	for epoch := first; epoch <= m0.cfg.Epochs; epoch++ {
 		shuffle(g.shuffle.rng, g.order)
 		start := time.Now()
 		clear(g.lossSum)
@@ -210,6 +227,7 @@ func (g *Group) Fit(ctx context.Context, train Data, val *Data, onEpoch func(mem
 		if val != nil {
 			g.evaluate(g.live, *val)
 		}
+		g.epoch = epoch
 		for _, i := range g.live {
 			m := g.members[i]
 			stats := EpochStats{
@@ -228,6 +246,25 @@ func (g *Group) Fit(ctx context.Context, train Data, val *Data, onEpoch func(mem
 		}
 	}
 	return hists, nil
+}
+
+// checkOrder reports whether a checkpoint's row order is a permutation of
+// the rows train uses (n of them), so that a resumed Fit sees the same data.
+func checkOrder(order []int, train Data, n int) error {
+	if len(order) != n {
+		return fmt.Errorf("resuming: the checkpoint trained on %d rows, this data has %d", len(order), n)
+	}
+	want := make([]int, n)
+	for i := range want {
+		want[i] = train.Row(i)
+	}
+	got := slices.Clone(order)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("resuming: the checkpoint's training rows differ from this data's")
+	}
+	return nil
 }
 
 // Evaluate returns each member's loss and accuracy on d in inference mode

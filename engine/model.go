@@ -77,7 +77,8 @@ type Model struct {
 	shuffleRNG pcgStream // permutes the training rows each epoch (Fit)
 	dropoutRNG pcgStream // draws the dropout masks
 
-	solo *Group // the group of this model alone: Fit, TrainBatch and Diagnose run through it
+	solo  *Group // the group of this model alone: Fit, TrainBatch and Diagnose run through it
+	fitBy *Group // the group whose Fit last trained the model (SaveCheckpoint needs solo)
 
 	// Storage kept for Reset to reuse.
 	widths      []int       // [L+1] d_0 … d_L
@@ -110,7 +111,11 @@ func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
 // training unit after unit does not pay for fresh memory and its page
 // faults each time. On error m is unchanged.
 func (m *Model) Reset(cfg Config) error {
-	return m.reset(cfg, m.in, m.out)
+	if err := m.reset(cfg, m.in, m.out); err != nil {
+		return err
+	}
+	m.solo.epoch, m.solo.resume, m.fitBy = 0, false, nil
+	return nil
 }
 
 // reset is New and Reset without the Context and the solo group.

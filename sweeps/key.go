@@ -6,19 +6,16 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/mlpsweep/mlpsweep/kernels"
+	"github.com/mlpsweep/mlpsweep/engine"
 )
 
-// EngineVersion names the engine's numerics. Bump it whenever a change to
-// package engine or kernels can change a trained model's numbers: stored
-// units are reused only under the same version (see EngineID).
-const EngineVersion = "1"
+// EngineVersion is engine.Version, the engine's numerics: stored units are
+// reused only under the same version (see EngineID).
+const EngineVersion = engine.Version
 
-// EngineID identifies what produced a unit's numbers: the engine version and
-// the active kernel path, whose float32 roundings differ (AVX-512 and AVX2
-// FMAs sum in other orders than portable Go). The GEMM thread count does not
-// enter: threads split only the m and n loops, never a sum.
-func EngineID() string { return EngineVersion + "/" + kernels.ActiveISA().String() }
+// EngineID identifies what produced a unit's numbers: engine.Identity, the
+// engine version and the active kernel path.
+func EngineID() string { return engine.Identity() }
 
 // UnitSeed is the seed of the work unit that trains the config with key on
 // fold (0-based) of a study seeded with studySeed: the first 8 bytes of

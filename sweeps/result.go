@@ -67,6 +67,64 @@ type StudyResult struct {
 	GFLOPS        float64 `json:"gflops"`
 	PeakGFLOPS    float64 `json:"peak_gflops"`
 	PercentOfPeak float64 `json:"percent_of_peak"`
+
+	// Refit is the best configuration trained on all training rows and
+	// scored on the test set (sweep --refit); nil without one.
+	Refit *RefitResult `json:"refit,omitempty"`
+}
+
+// RefitSplit is the UnitID.Split of a refit: the unit trained on all
+// training rows and scored on the held-out test set.
+const RefitSplit = "refit test"
+
+// RefitResult is a study's refit: its best configuration by the study's
+// metric (rank 1 by mean cross-validated accuracy; the first in study order
+// on a tie) trained on all training rows, with the study seed as its seed,
+// and scored on the held-out test set.
+type RefitResult struct {
+	Key            string       `json:"key"`
+	Params         study.Params `json:"params"`
+	Axis           string       `json:"axis,omitempty"`  // the configuration's first point in the study: axis
+	Value          string       `json:"value,omitempty"` // and value
+	Seed           int64        `json:"seed"`
+	CVMeanAccuracy float64      `json:"cv_mean_accuracy"` // the study's figure that picked it
+	TestAccuracy   float64      `json:"test_accuracy"`
+	TestLoss       float64      `json:"test_loss"`
+	TrainRows      int          `json:"train_rows"`
+	TestRows       int          `json:"test_rows"`
+	TestData       string       `json:"test_data"`    // the test set's name
+	TestSHA256     string       `json:"test_sha256"`  // its datasets fingerprint
+	ModelFile      string       `json:"model_file"`   // the saved model, relative to the output directory; "" when training diverged
+	ModelSHA256    string       `json:"model_sha256"` // the model file's SHA-256
+	Unit           UnitResult   `json:"unit"`         // the training run: learning curve, seconds, divergence, reused
+}
+
+// MarshalJSON writes non-finite numbers as null (engine.JSONFloat).
+func (r RefitResult) MarshalJSON() ([]byte, error) {
+	type plain RefitResult
+	return json.Marshal(struct {
+		plain
+		CVMeanAccuracy engine.JSONFloat `json:"cv_mean_accuracy"`
+		TestAccuracy   engine.JSONFloat `json:"test_accuracy"`
+		TestLoss       engine.JSONFloat `json:"test_loss"`
+	}{plain(r), engine.JSONFloat(r.CVMeanAccuracy), engine.JSONFloat(r.TestAccuracy), engine.JSONFloat(r.TestLoss)})
+}
+
+// UnmarshalJSON reads null as NaN.
+func (r *RefitResult) UnmarshalJSON(b []byte) error {
+	type plain RefitResult
+	var v struct {
+		plain
+		CVMeanAccuracy engine.JSONFloat `json:"cv_mean_accuracy"`
+		TestAccuracy   engine.JSONFloat `json:"test_accuracy"`
+		TestLoss       engine.JSONFloat `json:"test_loss"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = RefitResult(v.plain)
+	r.CVMeanAccuracy, r.TestAccuracy, r.TestLoss = float64(v.CVMeanAccuracy), float64(v.TestAccuracy), float64(v.TestLoss)
+	return nil
 }
 
 // MarshalJSON writes non-finite numbers as null (engine.JSONFloat): a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
 
@@ -63,6 +64,15 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		}
 		return fail(stderr, "report", err)
 	}
+	st, err := store.OpenReader(dir)
+	if err != nil {
+		return fail(stderr, "report", err)
+	}
+	err = scheduler.LoadRefit(st, &r)
+	st.Close()
+	if err != nil {
+		return fail(stderr, "report", err)
+	}
 	return renderStudy(r, dir, *jsonOutput, stdout, stderr, "report")
 }
 
@@ -79,6 +89,9 @@ func reportPostgres(url, from, study, out string, asJSON bool, stdout, stderr io
 		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(names, ", "))
 		}
+		return fail(stderr, "report", err)
+	}
+	if err := scheduler.LoadRefit(st, &r); err != nil {
 		return fail(stderr, "report", err)
 	}
 	if out == "" {

@@ -20,15 +20,6 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
-// TestMain lets the test binary act as mlpsweep (MLPSWEEP_TEST_MAIN=1), for
-// the deploy scripts that run it as a program.
-func TestMain(m *testing.M) {
-	if os.Getenv("MLPSWEEP_TEST_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
-
 // clearShardEnv unsets the batch schedulers' variables for a test (the
 // tests may themselves run in a Slurm array).
 func clearShardEnv(t *testing.T) {
@@ -398,7 +389,7 @@ func TestSlurmScripts(t *testing.T) {
 	}
 	scratch := filepath.Join(dir, "scratch")
 	envFor := func(extra ...string) []string {
-		return append(os.Environ(), append([]string{"MLPSWEEP_TEST_MAIN=1", "MLPSWEEP=" + self, "SCRATCH=" + scratch, "SLURM_CPUS_PER_TASK=2"}, extra...)...)
+		return append(os.Environ(), append([]string{"MLPSWEEP_TEST_CLI=1", "MLPSWEEP=" + self, "SCRATCH=" + scratch, "SLURM_CPUS_PER_TASK=2"}, extra...)...)
 	}
 	for i := range 3 {
 		cmd := exec.Command(bash, script, study, "--epochs", "1")

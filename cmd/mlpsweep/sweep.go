@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
@@ -41,7 +43,7 @@ thing at a time from base; grid: key → values (cartesian product); random:
 {n, seed, params: key → {choice: [..]} | {uniform: [lo, hi]} |
 {log_uniform: [lo, hi]} | {int: [lo, hi]}}; data: mnist | {idx: DIR} |
 {images: FILE, labels: FILE} | {csv: FILE, label: COLUMN}; folds; epochs;
-seed; metric: accuracy. lr 0 means the optimizer's Keras default. A
+seed; metric: accuracy; refit: true (as --refit). lr 0 means the optimizer's Keras default. A
 diverged unit (NaN/Inf loss) is kept with the accuracy its model scores as
 it stopped, and flagged diverged.
 
@@ -60,11 +62,21 @@ MLPSWEEP_STORE) the units go to that PostgreSQL database instead of
 OUT/mlpsweep.db, with the same resume and reuse; the report files still go
 to OUT.
 
+With --refit, after the study the best configuration by the metric (rank 1
+by mean cross-validated accuracy) is trained on all training rows with the
+study seed, scored on the held-out test set (MNIST's 10,000 test images; for
+a CSV study the file given by --test or data: {csv: …, test: FILE}, read
+with the training file's scaling and classes) and saved as
+OUT/best.safetensors; its test accuracy goes to the tables, results.json and
+report.html, and to --json as "refit". It is stored like a unit: a rerun
+reuses it while best.safetensors is the file it saved.
+
 Examples:
   mlpsweep sweep --preset seed                      # the reference notebook's study
   mlpsweep sweep --preset seed --limit-rows 6000 --epochs 2 --axes optimizer,batch
   mlpsweep sweep my-study.yaml --out runs/mine --workers 4
-  mlpsweep sweep my-study.yaml --shard 1/3 --out runs/mine/shard-1`
+  mlpsweep sweep my-study.yaml --shard 1/3 --out runs/mine/shard-1
+  mlpsweep sweep --preset seed --refit               # and train the best configuration on all rows`
 
 // sweepFlags binds every flag of `mlpsweep sweep`.
 type sweepFlags struct {
@@ -77,6 +89,8 @@ type sweepFlags struct {
 	axes       string
 	data       string
 	curves     bool
+	refit      bool
+	test       string
 	jsonOutput bool
 	shard      string
 	shardCount int
@@ -95,6 +109,8 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	fs.StringVar(&f.axes, "axes", "", "run only these axes of the study, comma-separated (e.g. optimizer,batch)")
 	fs.StringVar(&f.data, "data", "", "read the study's data from PATH: the folder of the MNIST IDX files for data: mnist, or the CSV file for data: {csv: …}")
 	fs.BoolVar(&f.curves, "curves", false, "also score the held-out fold after every epoch, for learning curves in the report (about 15% slower; stored units are not retrained)")
+	fs.BoolVar(&f.refit, "refit", false, "after the study, train the best configuration on all training rows, score it on the test set and save it as OUT/best.safetensors (as refit: true in the study file)")
+	fs.StringVar(&f.test, "test", "", "the CSV `FILE` of held-out rows the refit is scored on (a CSV study's test set; MNIST has its own)")
 	fs.BoolVar(&f.jsonOutput, "json", false, "print one JSON object with the results on stdout instead of the tables")
 	fs.StringVar(&f.shard, "shard", "", "run only shard I/N of the study's units (I from 0 to N-1), balanced by work; merge the shards with mlpsweep merge (default: from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shard-count)")
 	fs.IntVar(&f.shardCount, "shard-count", 0, "the number of shards N when the index comes from the environment: a Kubernetes Indexed Job's completions (JOB_COMPLETION_INDEX); optional in a Slurm array")
@@ -198,6 +214,12 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
 	}
+	if err := checkRefit(s, f); err != nil {
+		if f.refit || f.test != "" {
+			return usageError(stderr, "sweep", "%v", err)
+		}
+		return fail(stderr, "sweep", err) // the study file's refit: true
+	}
 	if f.out == "" {
 		f.out = filepath.Join("out", s.Name)
 		if shard.Sharded() {
@@ -216,7 +238,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err := checkOutDir("--out", f.out); err != nil {
 		return fail(stderr, "sweep", err)
 	}
-	data, err := loadSweepData(s, f, stderr)
+	data, test, err := loadSweepData(s, f, stderr)
 	if err != nil {
 		return fail(stderr, "sweep", err)
 	}
@@ -239,6 +261,16 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "sweep", err)
 	}
+	if s.Refit {
+		err := refit(ctx, &r, data, test, st, f, stderr)
+		if errors.Is(err, scheduler.ErrInterrupted) {
+			fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
+			return 130
+		}
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+	}
 	return renderStudy(r, f.out, f.jsonOutput, stdout, stderr, "sweep")
 }
 
@@ -249,6 +281,42 @@ func sweepShard(f *sweepFlags) (scheduler.Shard, error) {
 		return scheduler.ParseShard(f.shard)
 	}
 	return scheduler.ShardFromEnv(os.LookupEnv, f.shardCount)
+}
+
+// checkRefit applies --refit and --test to s and checks that a refit has a
+// test set, before anything is loaded or trained.
+func checkRefit(s *study.Study, f *sweepFlags) error {
+	s.Refit = s.Refit || f.refit
+	if f.test != "" {
+		switch {
+		case !s.Refit:
+			return fmt.Errorf("--test %s is the test set of a refit: give --refit too (or refit: true in the study file)", f.test)
+		case s.Data.Kind != "csv":
+			return fmt.Errorf("--test applies to a CSV study; %s has its own test set or none", s.Data)
+		}
+		s.Data.Test = f.test
+	}
+	if !s.Refit {
+		return nil
+	}
+	switch {
+	case s.Data.Kind == "csv" && s.Data.Test == "":
+		return fmt.Errorf("a refit is scored on held-out rows, and a CSV study has no test set: give --test FILE (held-out rows with the same columns), or test: FILE under data: in the study file")
+	case s.Data.Kind != "csv" && s.Data.Kind != "mnist":
+		return fmt.Errorf("a refit is scored on a test set, and %s has none: refit needs MNIST or a CSV study with --test FILE", s.Data)
+	}
+	return nil
+}
+
+// refit trains the study's best configuration on all of train, scores it
+// on test and saves it (scheduler.Refit), with a progress line per epoch.
+func refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dataset, st store.Store, f *sweepFlags, stderr io.Writer) error {
+	epochs := r.Epochs
+	fmt.Fprintf(stderr, "refit: training the best configuration on all %d training rows, scoring it on %d test rows (%s)\n", train.N, test.N, test.Name)
+	return scheduler.Refit(ctx, r, train, test, scheduler.RefitOptions{
+		Dir: f.out, Store: st, Threads: f.workers, Curves: f.curves,
+		OnEpoch: func(s engine.EpochStats) { fmt.Fprintln(stderr, "refit "+epochLine(s, epochs)) },
+	})
 }
 
 // loadSweepStudy reads the study file or the preset.
@@ -292,12 +360,19 @@ func applySweepFlags(s *study.Study, f *sweepFlags) error {
 	return nil
 }
 
-// loadSweepData loads the study's training rows, the first --limit-rows of them.
-func loadSweepData(s *study.Study, f *sweepFlags, stderr io.Writer) (*datasets.Dataset, error) {
+// loadSweepData loads the study's training rows, the first --limit-rows of
+// them, and for a refit its test set (nil otherwise).
+func loadSweepData(s *study.Study, f *sweepFlags, stderr io.Writer) (train, test *datasets.Dataset, err error) {
 	fmt.Fprintf(stderr, "loading %s\n", s.Data)
 	data, err := study.LoadData(s.Data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return limitRows(data, f.limitRows)
+	if s.Refit {
+		if test, err = study.LoadTestData(s.Data, data); err != nil {
+			return nil, nil, err
+		}
+	}
+	train, err = limitRows(data, f.limitRows)
+	return train, test, err
 }

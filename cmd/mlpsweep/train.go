@@ -59,6 +59,8 @@ type trainFlags struct {
 	limitRows  int
 	threads    int
 	jsonOutput bool
+
+	model modelFlags // --save, --checkpoint, --resume (trainmodel.go)
 }
 
 func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
@@ -94,6 +96,7 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.IntVar(&t.limitRows, "limit-rows", 0, "use only the first N training rows (0: all), for quick runs; they must hold at least 2 classes")
 	fs.IntVar(&t.threads, "threads", runtime.NumCPU(), "threads in all: folds run in parallel, spare threads go to each GEMM")
 	fs.BoolVar(&t.jsonOutput, "json", false, "print one JSON object with the result on stdout")
+	t.model.bind(fs) // model files (trainmodel.go)
 	return fs, t
 }
 
@@ -153,6 +156,15 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "train", "--threads %d: want ≥ 1", t.threads)
 	}
 
+	// Model files (trainmodel.go): --save, --checkpoint, --resume.
+	if code := t.model.check(t, cfg, stderr); code >= 0 {
+		return code
+	}
+	evaluate := evaluateConfig
+	if t.model.active() {
+		evaluate = trainModel
+	}
+
 	train, test, err := loadTrainData(t, stderr)
 	if err == nil {
 		train, err = limitRows(train, t.limitRows)
@@ -164,7 +176,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(stderr, "training %s on %d rows (%s)\n", describe(cfg, train), train.N, train.Name)
-	res, err := evaluateConfig(ctx, t, cfg, train, test, stderr)
+	res, err := evaluate(ctx, t, cfg, train, test, stderr)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			err = errors.New("interrupted")

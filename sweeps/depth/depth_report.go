@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
 )
 
@@ -49,10 +50,10 @@ func WriteDepthReport(dir string, r *DepthStudyResult) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("depth report: %w", err)
 	}
-	if err := report.WriteFileAtomic(filepath.Join(dir, DepthReportFile), page); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, DepthReportFile), page); err != nil {
 		return err
 	}
-	return report.WriteFileAtomic(filepath.Join(dir, DepthJSONFile), js.Bytes())
+	return atomicfile.Write(filepath.Join(dir, DepthJSONFile), js.Bytes())
 }
 
 // CheckOutput makes sure the report can be written into dir, creating it

@@ -15,6 +15,8 @@ import (
 //	mean_fit_time, std_fit_time, param_<key> for every key that varies, params (JSON),
 //	split0_test_score … split{K-1}_test_score, mean_test_score, std_test_score,
 //	rank_test_score, mean_val_loss, axis, value, key, diverged, status
+//	and, for a study with a refit, refit_test_score and refit_test_loss
+//	(the refit configuration's test accuracy and loss; empty on other rows)
 //
 // Fit times are per-unit wall seconds. A missing or failed fold's score is
 // empty in CSV and null in JSON (sklearn's error_score=nan).
@@ -40,6 +42,10 @@ func (v *studyView) cvResults() (cvResults, error) {
 	}
 	t.columns = append(t.columns, "mean_test_score", "std_test_score", "rank_test_score",
 		"mean_val_loss", "axis", "value", "key", "diverged", "status")
+	refit := v.r.Refit
+	if refit != nil {
+		t.columns = append(t.columns, "refit_test_score", "refit_test_loss")
+	}
 
 	for i, c := range v.r.Configs {
 		fitMean, fitStd := fitTimes(c)
@@ -63,6 +69,13 @@ func (v *studyView) cvResults() (cvResults, error) {
 		row = append(row, floatCell(mean), floatCell(std), intCell(v.ranks[i]),
 			floatCell(valLoss), stringCell(c.Axis), stringCell(c.Value), stringCell(c.Key),
 			boolCell(diverged(c)), stringCell(status(c, v.folds)))
+		if refit != nil {
+			score, loss := math.NaN(), math.NaN()
+			if c.Key == refit.Key {
+				score, loss = refit.TestAccuracy, refit.TestLoss
+			}
+			row = append(row, floatCell(score), floatCell(loss))
+		}
 		t.Rows = append(t.Rows, row)
 	}
 	return t, nil

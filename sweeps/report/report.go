@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
@@ -53,49 +54,9 @@ func WriteReport(dir string, r sweeps.StudyResult) error {
 		name string
 		data []byte
 	}{{ResultsCSVFile, csvData}, {ResultsJSONFile, jsonData}, {ReportHTMLFile, htmlData}} {
-		if err := WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), f.data); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// writeFileAtomic replaces path with data: it writes a temporary file in
-// the same directory, syncs it and renames it over path, then syncs the
-// directory so the rename survives a crash. On error path is untouched
-// and the temporary file removed.
-func WriteFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("write %s: %w", path, err)
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -77,6 +77,9 @@ func (v *studyView) reportHTML() ([]byte, error) {
 	if rate := formatRate(r); rate != "" {
 		page.Summary = append(page.Summary, [2]string{"GEMM rate", rate})
 	}
+	if line := refitLine(r.Refit); line != "" {
+		page.Summary = append(page.Summary, [2]string{"best configuration on the test set", line})
+	}
 	if v.axes != nil {
 		for _, a := range v.axes {
 			page.Summary = append(page.Summary, [2]string{"axis " + axisName(a.name), v.bestLine(a)})

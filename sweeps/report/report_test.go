@@ -131,41 +131,6 @@ func TestWriteReportBadInputWritesNothing(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f.txt")
-	if err := os.WriteFile(path, []byte("old contents, longer than the new"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(path, []byte("new")); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := os.ReadFile(path); string(got) != "new" {
-		t.Errorf("contents %q, want %q", got, "new")
-	}
-
-	// A rename that fails (the target is a non-empty directory) leaves the
-	// target as it was and no temporary file behind.
-	target := filepath.Join(dir, "busy")
-	if err := os.MkdirAll(filepath.Join(target, "child"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(target, []byte("x")); err == nil || !strings.Contains(err.Error(), "busy") {
-		t.Errorf("rename over a directory: err = %v", err)
-	}
-	if fi, err := os.Stat(target); err != nil || !fi.IsDir() {
-		t.Errorf("target damaged: %v %v", fi, err)
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 2 {
-		t.Errorf("directory holds %v, want f.txt and busy only", entries)
-	}
-
-	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x")); err == nil {
-		t.Error("missing directory: no error")
-	}
-}
-
 var reportDemo = flag.String("report-demo", "", "also write the synthetic studies' reports to this directory (axis study) and its grid/ subdirectory")
 
 // TestReportDemo renders the fixtures for people to look at:

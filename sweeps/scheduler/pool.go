@@ -3,7 +3,6 @@ package scheduler
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
@@ -126,35 +125,9 @@ func FoldTrainer(data *datasets.Dataset, folds []datasets.Fold, curves bool) Tra
 // error is ctx's.
 func TrainAndScore(ctx context.Context, kc *kernels.Context, cfg engine.Config, features, classes int,
 	train, test engine.Data, curves bool, onEpoch func(engine.EpochStats)) (sweeps.UnitResult, error) {
-	start := time.Now()
-	u := sweeps.UnitResult{Epochs: []engine.EpochStats{}}
 	m, err := engine.New(cfg, features, classes, kc)
 	if err != nil {
-		u.Error = err.Error()
-		return u, nil
+		return sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error()}, nil
 	}
-	var val *engine.Data
-	if curves {
-		val = &test
-	}
-	h, err := m.Fit(ctx, train, val, onEpoch)
-	if ctx.Err() != nil {
-		return u, ctx.Err()
-	}
-	if err != nil {
-		u.Error = err.Error()
-		u.Seconds = time.Since(start).Seconds()
-		return u, nil
-	}
-	u.Epochs = h.Epochs
-	u.Diverged, u.Error = h.Diverged, h.Divergence
-	rows, _ := train.Size(features, classes) // Fit checked it
-	u.Samples = int64(rows) * int64(len(h.Epochs))
-	if last := len(h.Epochs) - 1; curves && last >= 0 && !h.Diverged {
-		u.ValLoss, u.Accuracy = h.Epochs[last].ValLoss, h.Epochs[last].ValAccuracy
-	} else {
-		u.ValLoss, u.Accuracy = m.Evaluate(test)
-	}
-	u.Seconds = time.Since(start).Seconds()
-	return u, nil
+	return FitAndScore(ctx, m, train, test, curves, onEpoch)
 }

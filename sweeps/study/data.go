@@ -20,6 +20,31 @@ func LoadData(spec DataSpec) (*datasets.Dataset, error) {
 	return nil, fmt.Errorf("unknown data kind %q", spec.Kind)
 }
 
+// LoadTestData loads the held-out test set of a study's data, for a refit:
+// MNIST's 10,000 test images, or the CSV file spec.Test read as train was
+// (train's scaling and classes; every label must be one of train's). A
+// study on an IDX file pair, or on a CSV file without a test file, has
+// none: the error says so.
+func LoadTestData(spec DataSpec, train *datasets.Dataset) (*datasets.Dataset, error) {
+	switch {
+	case spec.Kind == "mnist":
+		_, test, err := datasets.MNIST(spec.Path)
+		return test, err
+	case spec.Kind == "csv" && spec.Test != "":
+		test, err := datasets.LoadCSV(spec.Test, datasets.CSVOptions{LabelColumn: spec.Label, Scaling: train.Scaling, ClassNames: train.ClassNames, Features: train.Features})
+		if err != nil {
+			return nil, fmt.Errorf("test set: %w", err)
+		}
+		if test.Labels == nil {
+			return nil, fmt.Errorf("test set %s: it has %d columns, the features only; a test set needs the label column too", spec.Test, test.Features)
+		}
+		return test, nil
+	case spec.Kind == "csv":
+		return nil, fmt.Errorf("a refit is scored on a held-out test set, and CSV file %s has none: give one (sweep --test FILE, or test: FILE under data: in the study file)", spec.Path)
+	}
+	return nil, fmt.Errorf("a refit is scored on a held-out test set, and %s has none (a refit needs MNIST or a CSV file with a test file)", spec)
+}
+
 // String describes where the data comes from.
 func (d DataSpec) String() string {
 	switch d.Kind {

@@ -120,8 +120,14 @@ func (p *parser) parse(root *node) {
 			if m := p.text(v, k); m != "" && m != "accuracy" {
 				p.errorf(v.line, k, "unknown metric %q (want accuracy)", m)
 			}
+		case "refit":
+			if v.kind != scalarNode || v.tag != "bool" {
+				p.errorf(v.line, k, "want true or false, got %s", v.describe())
+			} else {
+				s.refit = v.text[0] == 't' || v.text[0] == 'T'
+			}
 		default:
-			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, folds, epochs, seed, metric)")
+			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, folds, epochs, seed, metric, refit)")
 		}
 	}
 	if epochs != nil && baseEpochs != nil {
@@ -166,8 +172,9 @@ func (p *parser) intIn(n *node, key string, lo, hi int) int {
 
 // parseData reads `data: mnist`, `{mnist: DIR}` or `{idx: DIR}` (the MNIST
 // IDX files in DIR), `{images: FILE, labels: FILE}` (one IDX pair) or
-// `{csv: FILE, label: COLUMN, scale: standardize|minmax|none}` (label and
-// scale optional: the last column, standardized).
+// `{csv: FILE, label: COLUMN, scale: standardize|minmax|none, test: FILE}`
+// (label and scale optional: the last column, standardized; test, the
+// held-out CSV file a refit is scored on, optional).
 func (p *parser) parseData(n *node) {
 	d := &p.spec.data
 	if n.kind == scalarNode {
@@ -188,10 +195,10 @@ func (p *parser) parseData(n *node) {
 			} else {
 				got[k] = p.text(v, keyPath("data", k))
 			}
-		case "mnist", "idx", "images", "labels", "csv", "scale":
+		case "mnist", "idx", "images", "labels", "csv", "scale", "test":
 			got[k] = p.text(kv.value, keyPath("data", k))
 		default:
-			p.errorf(kv.key.line, keyPath("data", k), "unknown key (want mnist, idx, images and labels, or csv, label and scale)")
+			p.errorf(kv.key.line, keyPath("data", k), "unknown key (want mnist, idx, images and labels, or csv, label, scale and test)")
 		}
 	}
 	if len(p.errs) > errs { // the entries' own messages say what is wrong
@@ -218,11 +225,21 @@ func (p *parser) parseData(n *node) {
 		*d = DataSpec{Kind: "mnist", Path: path(got["idx"])}
 	case has("images", "labels"):
 		*d = DataSpec{Kind: "idx", Path: path(got["images"]), Labels: path(got["labels"])}
-	case has("csv"), has("csv", "label"), has("csv", "scale"), has("csv", "label", "scale"):
-		*d = DataSpec{Kind: "csv", Path: path(got["csv"]), Label: got["label"], Scale: got["scale"]}
+	case got["csv"] != "" && !hasAny(got, "mnist", "idx", "images", "labels"):
+		*d = DataSpec{Kind: "csv", Path: path(got["csv"]), Label: got["label"], Scale: got["scale"], Test: path(got["test"])}
 	default:
-		p.errorf(n.line, "data", "want one of {mnist: DIR}, {idx: DIR}, {images: FILE, labels: FILE}, {csv: FILE, label: COLUMN, scale: SCALING}")
+		p.errorf(n.line, "data", "want one of {mnist: DIR}, {idx: DIR}, {images: FILE, labels: FILE}, {csv: FILE, label: COLUMN, scale: SCALING, test: FILE}")
 	}
+}
+
+// hasAny reports whether got has any of keys.
+func hasAny(got map[string]string, keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := got[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // settings reads a mapping of config keys to values.

@@ -10,6 +10,7 @@ type spec struct {
 	folds  int
 	seed   int64 // KFold random_state and root of every unit seed
 	metric string
+	refit  bool // train the best configuration on all rows and score it on the test set
 
 	epochs   int // top-level epochs; 0 when not given
 	base     []setting

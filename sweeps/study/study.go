@@ -21,6 +21,7 @@ type Study struct {
 	Folds  int    // k of the KFold split (≥ 2)
 	Seed   int64  // KFold random_state and root of every unit seed, in [0, 2³²)
 	Metric string // "accuracy"
+	Refit  bool   // after the study, train the best configuration by Metric on all training rows and score it on the test set
 	Base   Params
 	Points []Point // axis by axis and value by value, the grid's combinations or the random samples
 }
@@ -39,6 +40,7 @@ type DataSpec struct {
 	Labels string // idx: the labels file
 	Label  string // csv: the label column (name or 0-based index; "" = the last)
 	Scale  string // csv: feature scaling (datasets.CSVOptions.Scale)
+	Test   string // csv: the held-out file a refit is scored on ("" = none)
 }
 
 // StudyError is a problem in a study file, at a line, under a key path such

@@ -70,6 +70,8 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 		{"random bad bounds", "random:\n  n: 2\n  params:\n    lr: {log_uniform: [0, 1]}\n", 4, "random.params.lr.log_uniform", "low > 0"},
 		{"random too many", "random:\n  n: 5\n  params:\n    batch: {choice: [16, 32]}\n", 2, "random.n", "only 2 distinct"},
 		{"data", "data: cifar\n", 1, "data", "unknown data set"},
+		{"refit not a bool", "refit: yes please\n", 1, "refit", "want true or false"},
+		{"test without csv", "data: {mnist: m, test: t.csv}\n", 1, "data", "want one of"},
 		{"duplicate key", "name: a\nname: b\n", 2, "name", "given twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,12 +255,14 @@ func TestStudyWithoutAxesTrainsBase(t *testing.T) {
 
 func TestDataSpecs(t *testing.T) {
 	for src, want := range map[string]DataSpec{
-		"data: mnist":                            {Kind: "mnist"},
-		"data: {idx: m}":                         {Kind: "mnist", Path: "dir/m"},
-		"data: {images: /a, labels: b}":          {Kind: "idx", Path: "/a", Labels: "dir/b"},
-		"data: {csv: x.csv, label: y}":           {Kind: "csv", Path: "dir/x.csv", Label: "y"},
-		"data: {csv: x.csv, scale: none}":        {Kind: "csv", Path: "dir/x.csv", Scale: "none"},
-		"data: {csv: x.csv, label: 0, scale: n}": {Kind: "csv", Path: "dir/x.csv", Label: "0", Scale: "n"},
+		"data: mnist":                                            {Kind: "mnist"},
+		"data: {idx: m}":                                         {Kind: "mnist", Path: "dir/m"},
+		"data: {images: /a, labels: b}":                          {Kind: "idx", Path: "/a", Labels: "dir/b"},
+		"data: {csv: x.csv, label: y}":                           {Kind: "csv", Path: "dir/x.csv", Label: "y"},
+		"data: {csv: x.csv, scale: none}":                        {Kind: "csv", Path: "dir/x.csv", Scale: "none"},
+		"data: {csv: x.csv, label: 0, scale: n}":                 {Kind: "csv", Path: "dir/x.csv", Label: "0", Scale: "n"},
+		"data: {csv: x.csv, test: /t.csv}":                       {Kind: "csv", Path: "dir/x.csv", Test: "/t.csv"},
+		"data: {test: t.csv, csv: x.csv, label: y, scale: none}": {Kind: "csv", Path: "dir/x.csv", Label: "y", Scale: "none", Test: "dir/t.csv"},
 	} {
 		s, err := ParseStudy([]byte(src+"\nbase: {hidden: [4]}\n"), "dir/s.yaml")
 		if err != nil {
@@ -272,6 +276,15 @@ func TestDataSpecs(t *testing.T) {
 	errs := studyErrors(t, "data: {csv: x.csv, images: y}\n")
 	if errs[0].Key != "data" {
 		t.Errorf("got %v", errs[0])
+	}
+}
+
+func TestRefitKey(t *testing.T) {
+	for src, want := range map[string]bool{"": false, "refit: true\n": true, "refit: false\n": false} {
+		s, err := ParseStudy([]byte(src+"base: {hidden: [4]}\n"), "s.yaml")
+		if err != nil || s.Refit != want {
+			t.Errorf("%q: Refit %v, %v", src, s != nil && s.Refit, err)
+		}
 	}
 }
 

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/kernels"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// modelFlags are train's model-file flags: --save, --checkpoint, --resume.
+type modelFlags struct {
+	save, checkpoint, resume string
+	resumed                  *engine.Model // the checkpoint's model, loaded by check
+	resumedInfo              engine.ModelInfo
+	resumedEpoch             int
+}
+
+func (f *modelFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&f.save, "save", "", "write the trained model to `FILE` (safetensors layout, for mlpsweep predict and export): the model trained on all training rows and scored on the test set, or with --val-split on the rows before the split; refused with --folds, which trains K models (refitting one configuration on all rows comes with sweep --refit)")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "after every epoch, write the model and its training state to `FILE` atomically, for --resume")
+	fs.StringVar(&f.resume, "resume", "", "continue the run checkpointed in `FILE`: give the same flags as the interrupted run (configuration, data, --val-split, --limit-rows); it ends bit-identical to an uninterrupted run on the same ISA path and --threads")
+}
+
+func (f *modelFlags) active() bool { return f.save != "" || f.checkpoint != "" || f.resume != "" }
+
+// check validates the flags against the rest of train's (usage errors,
+// status 2) and loads the checkpoint to resume (status 1 when it is bad).
+// It returns -1 to go on.
+func (f *modelFlags) check(t *trainFlags, cfg engine.Config, stderr io.Writer) int {
+	if !f.active() {
+		return -1
+	}
+	if t.folds > 0 {
+		return usageError(stderr, "train", "--save, --checkpoint and --resume train one model; --folds %d trains %d (drop --folds, or use --val-split)", t.folds, t.folds)
+	}
+	if f.resume == "" {
+		return -1
+	}
+	m, info, epoch, err := engine.LoadCheckpoint(f.resume, kernels.NewContext(t.threads))
+	if err != nil {
+		return fail(stderr, "train", err)
+	}
+	got := m.Config()
+	if !sameParams(got, cfg) {
+		return usageError(stderr, "train", "--resume %s: the checkpoint's configuration (%s) is not this command's (%s): give the interrupted run's flags",
+			f.resume, configLine(got), configLine(cfg))
+	}
+	f.resumed, f.resumedInfo, f.resumedEpoch = m, info, epoch
+	return -1
+}
+
+// sameParams reports whether a and b train the same model, seeds aside
+// (the seed is checked against the run's unit seed in trainModel).
+func sameParams(a, b engine.Config) bool {
+	pa, errA := study.NewParams(a)
+	pb, errB := study.NewParams(b)
+	return errA == nil && errB == nil && pa.Key() == pb.Key()
+}
+
+func configLine(c engine.Config) string {
+	return fmt.Sprintf("hidden %v %s/%s, %s lr %g, batch %d, %d epochs", c.Hidden, c.Activation, c.Init, c.Optimizer, c.LR, c.Batch, c.Epochs)
+}
+
+// trainModel trains one model as evaluateConfig would (the same seeds, so
+// the same figures and the same --json result), with checkpoints,
+// resumption and saving: on all training rows scored on the test set, or
+// with --val-split on the rows before the split scored on those after it.
+// A resumed run's result has the epochs it ran after the checkpoint.
+func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, test *datasets.Dataset, stderr io.Writer) (trainResult, error) {
+	f := &t.model
+	res := trainResult{Seed: cfg.Seed}
+	params, err := study.NewParams(cfg)
+	if err != nil {
+		return res, err
+	}
+	trainData := engine.Data{X: train.X, Y: train.Y}
+	var val engine.Data
+	metric := "test"
+	if test != nil {
+		res.Evaluation = "test"
+		val = engine.Data{X: test.X, Y: test.Y}
+	} else {
+		res.Evaluation, metric = "val-split", "val"
+		tr, vs, err := datasets.ValidationSplit(train.N, t.valSplit)
+		if err != nil {
+			return res, err
+		}
+		warnUnseenClasses(stderr, train, []datasets.Fold{{Train: tr, Test: vs}})
+		trainData.Rows, val = tr, engine.Data{X: train.X, Y: train.Y, Rows: vs}
+		// scheduler.CrossValidate's seed for a single split, so that --save
+		// changes no figure.
+		cfg.Seed = sweeps.UnitSeed(cfg.Seed, params.Key(), 0)
+	}
+	info := engine.ModelInfo{
+		Engine: engine.Identity(), Data: train.Name, DataSHA256: train.Fingerprint(),
+		Classes: train.ClassNames, Scaling: train.Scaling,
+	}
+	m := f.resumed
+	if m == nil {
+		if m, err = engine.New(cfg, train.Features, train.Classes, kernels.NewContext(t.threads)); err != nil {
+			return res, err
+		}
+	} else {
+		switch {
+		case m.Config().Seed != cfg.Seed:
+			return res, fmt.Errorf("--resume %s: the checkpoint's seed %d is not this run's %d: give the interrupted run's --seed and --val-split", f.resume, m.Config().Seed, cfg.Seed)
+		case f.resumedInfo.DataSHA256 != info.DataSHA256:
+			return res, fmt.Errorf("--resume %s: the checkpoint was trained on other data (%s); give the interrupted run's --data/--csv and --limit-rows", f.resume, f.resumedInfo.Data)
+		case m.Inputs() != train.Features || m.Outputs() != train.Classes:
+			return res, fmt.Errorf("--resume %s: the checkpoint's model takes %d inputs and %d classes, the data has %d and %d", f.resume, m.Inputs(), m.Outputs(), train.Features, train.Classes)
+		}
+		fmt.Fprintf(stderr, "resuming from %s after epoch %d/%d\n", f.resume, f.resumedEpoch, cfg.Epochs)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ckErr error
+	start := time.Now()
+	u, err := scheduler.FitAndScore(ctx, m, trainData, val, true, func(s engine.EpochStats) {
+		if f.checkpoint != "" && ckErr == nil {
+			if ckErr = m.SaveCheckpoint(f.checkpoint, info); ckErr != nil {
+				cancel()
+				return
+			}
+		}
+		fmt.Fprintln(stderr, epochLine(s, cfg.Epochs))
+	})
+	switch {
+	case ckErr != nil:
+		return res, fmt.Errorf("checkpoint: %w", ckErr)
+	case err != nil:
+		return res, err
+	case u.Failed():
+		return res, errors.New(u.Error)
+	}
+	u.EngineVer = sweeps.EngineID()
+	res.Result = sweeps.Summarize(study.Point{Params: params}, []sweeps.UnitResult{u})
+	res.Result.Rank = 1
+	res.WallSeconds = engine.JSONFloat(time.Since(start).Seconds())
+	res.SamplesPerSecond = engine.JSONFloat(float64(u.Samples) / float64(res.WallSeconds))
+	res.Diverged, res.Divergence = u.Diverged, u.Error
+	if f.save == "" {
+		return res, nil
+	}
+	if u.Diverged {
+		return res, fmt.Errorf("--save %s: training diverged (%s); no model saved", f.save, u.Error)
+	}
+	info.Metrics = map[string]float64{metric + "_accuracy": u.Accuracy, metric + "_loss": u.ValLoss, "epochs": float64(cfg.Epochs)}
+	if err := m.Save(f.save, info); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(stderr, "saved the model to %s\n", f.save)
+	return res, nil
+}
+
+// classNames returns the class labels of a model: its info's, or the class
+// indices.
+func classNames(info engine.ModelInfo, classes int) []string {
+	if info.Classes != nil {
+		return slices.Clone(info.Classes)
+	}
+	names := make([]string, classes)
+	for i := range names {
+		names[i] = fmt.Sprint(i)
+	}
+	return names
+}

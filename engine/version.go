@@ -1,0 +1,15 @@
+package engine
+
+import "github.com/mlpsweep/mlpsweep/kernels"
+
+// Version names the engine's numerics. Bump it whenever a change to package
+// engine or kernels can change a trained model's numbers: model files
+// record it (Identity), and sweeps reuses stored units only under the same
+// version (sweeps.EngineVersion is this constant).
+const Version = "1"
+
+// Identity names what produces a model's numbers: Version and the active
+// kernels ISA path, whose float32 roundings differ (AVX-512 and AVX2 FMAs
+// sum in other orders than portable Go), e.g. "1/avx512". The GEMM thread
+// count does not enter: threads split only the m and n loops, never a sum.
+func Identity() string { return Version + "/" + kernels.ActiveISA().String() }

@@ -1,0 +1,43 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+)
+
+// FitAndScore is TrainAndScore on a model the caller built (or loaded from
+// a checkpoint) and keeps, to save it: it fits m on train and scores it on
+// test (after every epoch too when curves is set). Bad data or a
+// divergence are results (with Error set), not errors; the only error is
+// ctx's.
+func FitAndScore(ctx context.Context, m *engine.Model, train, test engine.Data, curves bool, onEpoch func(engine.EpochStats)) (sweeps.UnitResult, error) {
+	start := time.Now()
+	u := sweeps.UnitResult{Epochs: []engine.EpochStats{}}
+	var val *engine.Data
+	if curves {
+		val = &test
+	}
+	h, err := m.Fit(ctx, train, val, onEpoch)
+	if ctx.Err() != nil {
+		return u, ctx.Err()
+	}
+	if err != nil {
+		u.Error = err.Error()
+		u.Seconds = time.Since(start).Seconds()
+		return u, nil
+	}
+	u.Epochs = h.Epochs
+	u.Diverged, u.Error = h.Diverged, h.Divergence
+	rows, _ := train.Size(m.Inputs(), m.Outputs()) // Fit checked it
+	u.Samples = int64(rows) * int64(len(h.Epochs))
+	if last := len(h.Epochs) - 1; curves && last >= 0 && !h.Diverged {
+		u.ValLoss, u.Accuracy = h.Epochs[last].ValLoss, h.Epochs[last].ValAccuracy
+	} else {
+		u.ValLoss, u.Accuracy = m.Evaluate(test)
+	}
+	u.Seconds = time.Since(start).Seconds()
+	return u, nil
+}
