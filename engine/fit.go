@@ -23,37 +23,33 @@ type EpochStats struct {
 	Diagnostics *Diagnostics `json:"diagnostics,omitempty"`
 }
 
+// epochStatsJSON is EpochStats's JSON form: its floats as JSONFloat (the
+// shallower fields hide the embedded ones of the same name).
+type epochStatsJSON struct {
+	epochStatsFields
+	Loss             JSONFloat `json:"loss"`
+	Accuracy         JSONFloat `json:"accuracy"`
+	ValLoss          JSONFloat `json:"val_loss"`
+	ValAccuracy      JSONFloat `json:"val_accuracy"`
+	Seconds          JSONFloat `json:"seconds"`
+	SamplesPerSecond JSONFloat `json:"samples_per_second"`
+}
+
+type epochStatsFields EpochStats // EpochStats without its JSON methods
+
 // MarshalJSON writes non-finite numbers as null (see JSONFloat).
 func (s EpochStats) MarshalJSON() ([]byte, error) {
-	type plain EpochStats
-	return json.Marshal(struct {
-		plain
-		Loss             JSONFloat `json:"loss"`
-		Accuracy         JSONFloat `json:"accuracy"`
-		ValLoss          JSONFloat `json:"val_loss"`
-		ValAccuracy      JSONFloat `json:"val_accuracy"`
-		Seconds          JSONFloat `json:"seconds"`
-		SamplesPerSecond JSONFloat `json:"samples_per_second"`
-	}{plain(s), JSONFloat(s.Loss), JSONFloat(s.Accuracy), JSONFloat(s.ValLoss), JSONFloat(s.ValAccuracy),
-		JSONFloat(s.Seconds), JSONFloat(s.SamplesPerSecond)})
+	return json.Marshal(epochStatsJSON{epochStatsFields(s), JSONFloat(s.Loss), JSONFloat(s.Accuracy),
+		JSONFloat(s.ValLoss), JSONFloat(s.ValAccuracy), JSONFloat(s.Seconds), JSONFloat(s.SamplesPerSecond)})
 }
 
 // UnmarshalJSON reads null as NaN.
 func (s *EpochStats) UnmarshalJSON(b []byte) error {
-	type plain EpochStats
-	var v struct {
-		plain
-		Loss             JSONFloat `json:"loss"`
-		Accuracy         JSONFloat `json:"accuracy"`
-		ValLoss          JSONFloat `json:"val_loss"`
-		ValAccuracy      JSONFloat `json:"val_accuracy"`
-		Seconds          JSONFloat `json:"seconds"`
-		SamplesPerSecond JSONFloat `json:"samples_per_second"`
-	}
+	var v epochStatsJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*s = EpochStats(v.plain)
+	*s = EpochStats(v.epochStatsFields)
 	s.Loss, s.Accuracy, s.ValLoss, s.ValAccuracy = float64(v.Loss), float64(v.Accuracy), float64(v.ValLoss), float64(v.ValAccuracy)
 	s.Seconds, s.SamplesPerSecond = float64(v.Seconds), float64(v.SamplesPerSecond)
 	return nil

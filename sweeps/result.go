@@ -99,30 +99,28 @@ type RefitResult struct {
 	Unit           UnitResult   `json:"unit"`         // the training run: learning curve, seconds, divergence, reused
 }
 
+// refitJSON is RefitResult's JSON form: its floats as engine.JSONFloat.
+type refitJSON struct {
+	refitFields
+	CVMeanAccuracy engine.JSONFloat `json:"cv_mean_accuracy"`
+	TestAccuracy   engine.JSONFloat `json:"test_accuracy"`
+	TestLoss       engine.JSONFloat `json:"test_loss"`
+}
+
+type refitFields RefitResult // RefitResult without its JSON methods
+
 // MarshalJSON writes non-finite numbers as null (engine.JSONFloat).
 func (r RefitResult) MarshalJSON() ([]byte, error) {
-	type plain RefitResult
-	return json.Marshal(struct {
-		plain
-		CVMeanAccuracy engine.JSONFloat `json:"cv_mean_accuracy"`
-		TestAccuracy   engine.JSONFloat `json:"test_accuracy"`
-		TestLoss       engine.JSONFloat `json:"test_loss"`
-	}{plain(r), engine.JSONFloat(r.CVMeanAccuracy), engine.JSONFloat(r.TestAccuracy), engine.JSONFloat(r.TestLoss)})
+	return json.Marshal(refitJSON{refitFields(r), engine.JSONFloat(r.CVMeanAccuracy), engine.JSONFloat(r.TestAccuracy), engine.JSONFloat(r.TestLoss)})
 }
 
 // UnmarshalJSON reads null as NaN.
 func (r *RefitResult) UnmarshalJSON(b []byte) error {
-	type plain RefitResult
-	var v struct {
-		plain
-		CVMeanAccuracy engine.JSONFloat `json:"cv_mean_accuracy"`
-		TestAccuracy   engine.JSONFloat `json:"test_accuracy"`
-		TestLoss       engine.JSONFloat `json:"test_loss"`
-	}
+	var v refitJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*r = RefitResult(v.plain)
+	*r = RefitResult(v.refitFields)
 	r.CVMeanAccuracy, r.TestAccuracy, r.TestLoss = float64(v.CVMeanAccuracy), float64(v.TestAccuracy), float64(v.TestLoss)
 	return nil
 }
