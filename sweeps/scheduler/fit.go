@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/engine"
@@ -37,6 +39,11 @@ func FitAndScore(ctx context.Context, m *engine.Model, train, test engine.Data, 
 		u.ValLoss, u.Accuracy = h.Epochs[last].ValLoss, h.Epochs[last].ValAccuracy
 	} else {
 		u.ValLoss, u.Accuracy = m.Evaluate(test)
+	}
+	// Training stops on a non-finite batch loss, measured before each
+	// update; the last updates can still blow the model up.
+	if !u.Diverged && (math.IsNaN(u.ValLoss) || math.IsInf(u.ValLoss, 0)) {
+		u.Diverged, u.Error = true, fmt.Sprintf("diverged: held-out loss %v after epoch %d", u.ValLoss, len(h.Epochs))
 	}
 	u.Seconds = time.Since(start).Seconds()
 	return u, nil
