@@ -19,13 +19,18 @@ const (
 	packATransposedMinN = 128
 )
 
-// plan decides, once per call, whether to pack A and how to split C over
-// threads. B is always packed: its micro-panel is the one kept in L1.
+// plan decides, once per call, whether to pack A, whether loopsResidentA
+// reads B in place, and how to split C over threads. The standard loop
+// order always packs B: its KC×NC block is reused across the MC blocks of
+// A. loopsResidentA reads each B element into registers once per MR rows
+// of C, right away, so a copy gains nothing when op(B)'s rows are
+// contiguous (BenchmarkResidentA).
 func (g *gemm) plan(threads int) {
 	bs := &g.blocks
 	colPanels := (g.n + bs.nr - 1) / bs.nr
 	rowPanels := (g.m + bs.mr - 1) / bs.mr
 	g.packA = g.n >= packAMinN || g.a.rs == 1 && g.n >= packATransposedMinN
+	g.inPlaceB = g.b.cs == 1
 	g.parts, g.splitRows = 1, false
 	if threads < 2 || 2*g.m*g.n*g.k < parallelMinFlops {
 		return
