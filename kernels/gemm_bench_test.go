@@ -31,7 +31,9 @@ var benchShapes = []benchShape{
 	{m: 128, n: 784, k: 128},               //
 	{m: 128, n: 784, k: 128, transB: true}, // input gradient dz·W1ᵀ
 	{m: 128, n: 10, k: 128},                // output forward a1·W2
-	{m: 128, n: 128, k: 10},                // output backward dz·W2ᵀ
+	{m: 128, n: 10, k: 128, transA: true},  // output weight gradient a1ᵀ·dz
+	{m: 128, n: 128, k: 10},                //
+	{m: 128, n: 128, k: 10, transB: true},  // output input gradient dz·W2ᵀ
 	{m: 128, n: 512, k: 784},
 	{m: 512, n: 512, k: 512},
 	{m: 1024, n: 1024, k: 1024},
