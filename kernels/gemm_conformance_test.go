@@ -77,7 +77,7 @@ type gemmProblem struct {
 	gemmCase
 	a, b       *guarded
 	c0         []float32 // C's buffer, guards included, before the call
-	cRows, ldc int
+	ldc        int
 	ref, bound []float64 // [m×n] float64 result and its error scale
 }
 
