@@ -16,7 +16,7 @@ import (
 )
 
 // An interpreter for the Go assembly the avo generator emits (the
-// instructions of microkernel_amd64.s and pack_amd64.s, nothing more), so
+// instructions of microkernel_gen_amd64.s and pack_gen_amd64.s, nothing more), so
 // the AVX-512 kernels are checked on CPUs without AVX-512. It reads the
 // committed .s files, so it checks exactly what ships. Memory is only the
 // slices passed in, at made-up addresses: any access outside them (or to a
@@ -121,7 +121,7 @@ var (
 func loadEmu(t testing.TB) *emuProgram {
 	emuOnce.Do(func() {
 		emuProg = &emuProgram{funcs: map[string]*emuFunc{}, data: map[string][]float32{}}
-		for _, file := range []string{"microkernel_amd64.s", "pack_amd64.s"} {
+		for _, file := range []string{"microkernel_gen_amd64.s", "pack_gen_amd64.s"} {
 			if emuErr = emuProg.parse(file); emuErr != nil {
 				return
 			}

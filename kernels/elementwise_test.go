@@ -177,7 +177,7 @@ func TestExpAccuracy(t *testing.T) {
 // only registers and instructions an AVX2-only CPU has: the register
 // allocator may hand out X16–X31 / Y16–Y31, which need EVEX encodings.
 func TestAVX2CodeAvoidsAVX512(t *testing.T) {
-	f, err := os.Open("elementwise_amd64.s")
+	f, err := os.Open("elementwise_gen_amd64.s")
 	if err != nil {
 		t.Skip(err)
 	}
@@ -191,7 +191,7 @@ func TestAVX2CodeAvoidsAVX512(t *testing.T) {
 			fn = strings.Fields(text)[1]
 		}
 		if strings.Contains(fn, "AVX2") && avx512Only.MatchString(text) {
-			t.Errorf("elementwise_amd64.s:%d (%s) needs AVX-512: %s", line, fn, strings.TrimSpace(text))
+			t.Errorf("elementwise_gen_amd64.s:%d (%s) needs AVX-512: %s", line, fn, strings.TrimSpace(text))
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -89,6 +89,7 @@ type gemm struct {
 	blocks    blockSizes
 	kernel    microKernel
 	packA     bool // false: A's full micro-panels are read in place
+	inPlaceB  bool // loopsResidentA reads op(B)'s full micro-panels in place
 	simdPack  bool // pack full panels with the SIMD packers
 	splitRows bool // threads split the rows of C instead of its columns
 	parts     int  // number of threads; C is split into parts slices
@@ -153,12 +154,17 @@ func blockLen(n, max, unit int) int {
 	return (l + unit - 1) / unit * unit
 }
 
-// loops runs the five BLIS loops over rows [i0, i1) and columns [j0, j1) of
-// C. The k-blocking depends on k alone, so every thread count gives the
-// same result bit for bit.
+// loops runs the BLIS loops over rows [i0, i1) and columns [j0, j1) of C.
+// The k-blocking depends on k alone, and every element of C sums its
+// k-blocks in ascending order whatever the loop order, so each element's
+// bits depend neither on the thread count nor on n.
 func (g *gemm) loops(ws *workspace, i0, i1, j0, j1 int) {
 	bs := &g.blocks
 	kcMax := blockLen(g.k, bs.kc, 1)
+	if g.residentA(i1 - i0) {
+		g.loopsResidentA(ws, i0, i1, j0, j1, kcMax)
+		return
+	}
 	mcMax := blockLen(i1-i0, bs.mc, bs.mr)
 	ncMax := blockLen(j1-j0, bs.nc, bs.nr)
 	ws.reserve(mcMax*kcMax, ncMax*kcMax, max(bs.mr, bs.nr)*kcMax)
@@ -166,32 +172,83 @@ func (g *gemm) loops(ws *workspace, i0, i1, j0, j1 int) {
 		nc := min(ncMax, j1-jc)
 		for pc := 0; pc < g.k; pc += kcMax { // loop 4: KC-deep slices of A and B
 			kc := min(kcMax, g.k-pc)
-			beta := g.beta
-			if pc > 0 {
-				beta = 1
-			}
-			last := pc+kc == g.k
 			bBlk := g.prepareB(ws, pc, kc, jc, nc)
 			for ic := i0; ic < i1; ic += mcMax { // loop 3: MC rows of A and C
 				mc := min(mcMax, i1-ic)
-				aBlk := g.prepareA(ws, ic, mc, pc, kc)
-				for jr := 0; jr < nc; jr += bs.nr { // loop 2: one NR-column micro-panel of B
-					nr := min(bs.nr, nc-jr)
-					bp, _, csB, _, _ := bBlk.panels(jr)
-					for ir := 0; ir < mc; { // loop 1, in the kernel: the MR-row micro-panels of A, a layout at a time
-						ap, rsA, csA, psA, end := aBlk.panels(ir)
-						ci := (ic+ir)*g.ldc + jc + jr
-						g.kernel(kc, g.alpha, ap, rsA, csA, psA, bp, csB, beta, g.c[ci:], g.ldc, end-ir, nr)
-						ir = end
-					}
-					if last && g.epilogue {
-						g.finishPanel(ic, jc+jr, mc, nr)
-					}
-				}
+				aBlk := g.blockA(ws.a, ic, mc, pc, kc)
+				aBlk.prepare(ws.stage, g.simdPack)
+				g.macroKernel(&aBlk, &bBlk, ic, jc, pc)
 			}
 		}
 	}
 }
+
+// residentA reports whether rows rows of op(A), packed whole (all of k),
+// fit the MC×KC floats the block table gives the A block in L2 (NCA 0
+// turns loopsResidentA off, for benchmarks).
+func (g *gemm) residentA(rows int) bool {
+	bs := &g.blocks
+	return bs.nca > 0 && rows <= bs.mc && roundUp(rows, bs.mr)*g.k <= bs.mc*bs.kc
+}
+
+// loopsResidentA is loops for a short op(A) (residentA): its k-blocks are
+// made ready once and stay in L2 while B and C stream past in NCA-column
+// passes. Each pass's C block stays in L2 across the k-blocks, and op(B)'s
+// micro-panels are read in place when its rows are contiguous (inPlaceB),
+// else packed KC×NCA at a time and read right after. The standard order
+// would instead write and re-read a KC×NC packed block of B and stream the
+// whole of C through memory once per k-block, which dominates short-wide
+// products (m ≤ MC, n in the thousands).
+func (g *gemm) loopsResidentA(ws *workspace, i0, i1, j0, j1, kcMax int) {
+	bs := &g.blocks
+	mc := i1 - i0
+	aLen := roundUp(mc, bs.mr) // floats per column of a packed k-block: A block (pc) at ws.a[aLen·pc:]
+	ncMax := blockLen(j1-j0, bs.nca, bs.nr)
+	ws.reserve(aLen*g.k, ncMax*kcMax, max(bs.mr, bs.nr)*kcMax)
+	for pc := 0; pc < g.k; pc += kcMax {
+		aBlk := g.blockA(ws.a[aLen*pc:], i0, mc, pc, min(kcMax, g.k-pc))
+		aBlk.prepare(ws.stage, g.simdPack)
+	}
+	for jc := j0; jc < j1; jc += ncMax { // NCA columns of B and C
+		nc := min(ncMax, j1-jc)
+		for pc := 0; pc < g.k; pc += kcMax { // KC-deep slices of A and B
+			kc := min(kcMax, g.k-pc)
+			bBlk := newBlock(ws.b, g.b.t(), jc, nc, pc, kc, bs.nr, !g.inPlaceB)
+			bBlk.prepare(ws.stage, g.simdPack)
+			aBlk := g.blockA(ws.a[aLen*pc:], i0, mc, pc, kc)
+			g.macroKernel(&aBlk, &bBlk, i0, jc, pc)
+		}
+	}
+}
+
+// macroKernel runs loops 2 and 1 on a ready mc×kc block of A at (ic, pc)
+// and kc×nc block of B at (pc, jc), updating C's mc×nc block at (ic, jc),
+// then the epilogue on each column panel when pc is the last k-block.
+func (g *gemm) macroKernel(aBlk, bBlk *block, ic, jc, pc int) {
+	bs := &g.blocks
+	kc, mc, nc := aBlk.cols, aBlk.rows, bBlk.rows
+	beta := g.beta
+	if pc > 0 {
+		beta = 1
+	}
+	last := pc+kc == g.k
+	for jr := 0; jr < nc; jr += bs.nr { // loop 2: one NR-column micro-panel of B
+		nr := min(bs.nr, nc-jr)
+		bp, _, csB, _, _ := bBlk.panels(jr)
+		for ir := 0; ir < mc; { // loop 1, in the kernel: the MR-row micro-panels of A, a layout at a time
+			ap, rsA, csA, psA, end := aBlk.panels(ir)
+			ci := (ic+ir)*g.ldc + jc + jr
+			g.kernel(kc, g.alpha, ap, rsA, csA, psA, bp, csB, beta, g.c[ci:], g.ldc, end-ir, nr)
+			ir = end
+		}
+		if last && g.epilogue {
+			g.finishPanel(ic, jc+jr, mc, nr)
+		}
+	}
+}
+
+// roundUp rounds n up to a multiple of unit.
+func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }
 
 // finishPanel applies the epilogue to the mr×nr block of C at (i, j), a
 // column panel just computed, while it is in cache.
@@ -205,16 +262,18 @@ func (g *gemm) finishPanel(i, j, mr, nr int) {
 	}
 }
 
-// prepareA makes the mc×kc block of op(A) at (ic, pc) ready for the
-// micro-kernel: packed into MR-row micro-panels, or read in place.
-func (g *gemm) prepareA(ws *workspace, ic, mc, pc, kc int) block {
-	return prepare(ws.a, ws.stage, g.a, ic, mc, pc, kc, g.blocks.mr, g.packA, g.simdPack)
+// blockA locates the mc×kc block of op(A) at (ic, pc), packed into MR-row
+// micro-panels in buf or read in place (see block.prepare).
+func (g *gemm) blockA(buf []float32, ic, mc, pc, kc int) block {
+	return newBlock(buf, g.a, ic, mc, pc, kc, g.blocks.mr, g.packA)
 }
 
 // prepareB packs the kc×nc block of op(B) at (pc, jc) into NR-column
 // micro-panels (the MR-row layout of op(B)ᵀ).
 func (g *gemm) prepareB(ws *workspace, pc, kc, jc, nc int) block {
-	return prepare(ws.b, ws.stage, g.b.t(), jc, nc, pc, kc, g.blocks.nr, true, g.simdPack)
+	blk := newBlock(ws.b, g.b.t(), jc, nc, pc, kc, g.blocks.nr, true)
+	blk.prepare(ws.stage, g.simdPack)
+	return blk
 }
 
 // block locates the w-row micro-panels of a rows×cols block of x at (i0,
@@ -228,18 +287,23 @@ type block struct {
 	packed        []float32
 }
 
-// prepare packs the block of x at (i0, p0) into buf when packAll is set;
-// otherwise it packs only a partial last panel, which would read past the
-// block's end in place.
-func prepare(buf, stage []float32, x strided, i0, rows, p0, cols, w int, packAll, simd bool) block {
+// newBlock locates the block of x at (i0, p0) with its packed panels in
+// buf: all of them when packAll is set, otherwise only a partial last
+// panel, which would read past the block's end in place.
+func newBlock(buf []float32, x strided, i0, rows, p0, cols, w int, packAll bool) block {
 	blk := block{src: x, i0: i0, p0: p0, rows: rows, cols: cols, w: w, packed: buf}
 	if !packAll {
 		blk.full = rows / w * w
 	}
-	if blk.full < rows {
-		pack(buf, stage, x, i0+blk.full, rows-blk.full, p0, cols, w, simd)
-	}
 	return blk
+}
+
+// prepare packs the panels of b that are not read in place, staging
+// through stage (see pack).
+func (b *block) prepare(stage []float32, simd bool) {
+	if b.full < b.rows {
+		pack(b.packed, stage, b.src, b.i0+b.full, b.rows-b.full, b.p0, b.cols, b.w, simd)
+	}
 }
 
 // panels returns the micro-panels from row r (a multiple of w) up to end

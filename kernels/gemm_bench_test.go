@@ -21,7 +21,9 @@ func (s benchShape) String() string {
 }
 
 // benchShapes are the products of a 784-128-10 MLP step at batch 128 (with
-// and without the transposes its backward pass uses) and large squares.
+// and without the transposes its backward pass uses), large squares, and
+// the short-wide products of a first layer fused across sweep members
+// (n = 4224: e.g. 33 members of 128 units).
 var benchShapes = []benchShape{
 	{m: 128, n: 128, k: 784},               // hidden forward x·W1
 	{m: 784, n: 128, k: 128},               //
@@ -29,11 +31,15 @@ var benchShapes = []benchShape{
 	{m: 128, n: 784, k: 128},               //
 	{m: 128, n: 784, k: 128, transB: true}, // input gradient dz·W1ᵀ
 	{m: 128, n: 10, k: 128},                // output forward a1·W2
-	{m: 128, n: 128, k: 10},                // output backward dz·W2ᵀ
+	{m: 128, n: 10, k: 128, transA: true},  // output weight gradient a1ᵀ·dz
+	{m: 128, n: 128, k: 10},                //
+	{m: 128, n: 128, k: 10, transB: true},  // output input gradient dz·W2ᵀ
 	{m: 128, n: 512, k: 784},
 	{m: 512, n: 512, k: 512},
 	{m: 1024, n: 1024, k: 1024},
 	{m: 2048, n: 2048, k: 2048},
+	{m: 128, n: 4224, k: 784},               // short-wide: a fused first layer's forward
+	{m: 784, n: 4224, k: 128, transA: true}, // and its weight gradient
 }
 
 // benchBackends are the implementations BenchmarkSgemm compares in one run:

@@ -8,32 +8,29 @@ const parallelMinFlops = 4 << 20
 // packAMinN and packATransposedMinN are the widths of C from which
 // packing A pays, for op(A) = A and op(A) = Aᵀ. A is read in place by
 // default: each A micro-panel is reused across the n/NR B panels, and below
-// these widths the packing (about 0.2 ns per float in asm) costs what the
-// packed layout saves. For wide C, in-place rows with a power-of-two lda
+// these widths the packing costs what the packed layout saves. For wide C, in-place rows with a power-of-two lda
 // also thrash the caches. A transposed A panel read in place touches a new
 // cache line at every k step (its MR floats per step are a row of the
 // stored A), so packing it, a plain copy, pays much sooner.
-//
-// Measured on Zen 3 (AVX2): BenchmarkPackPolicy found 1024³ gaining 15–20 %
-// from packing, 512³ and n ≤ 784 tying or losing. With the panel
-// micro-kernel (6 interleaved runs, medians) packing still loses 11 % on
-// m784n128k128, 23 % on m128n128k10 and 34 % on m128n10k128, and gains 3–5 %
-// on m128n784k128 and 512³, which BenchmarkSgemm runs of both policies
-// interleaved did not confirm (2–4 % slower, inside the ±7 % noise of the
-// shared machine). On m784n128k128TN packing gains 6 % (BenchmarkSgemm,
-// 10 interleaved runs: median 73.2 vs 69.3 GFLOP/s).
+// BenchmarkPackPolicy and BenchmarkSgemm placed the thresholds (figures in
+// bench/NOTES.md).
 const (
 	packAMinN           = 1024
 	packATransposedMinN = 128
 )
 
-// plan decides, once per call, whether to pack A and how to split C over
-// threads. B is always packed: its micro-panel is the one kept in L1.
+// plan decides, once per call, whether to pack A, whether loopsResidentA
+// reads B in place, and how to split C over threads. The standard loop
+// order always packs B: its KC×NC block is reused across the MC blocks of
+// A. loopsResidentA reads each B element into registers once per MR rows
+// of C, right away, so a copy gains nothing when op(B)'s rows are
+// contiguous (BenchmarkResidentA).
 func (g *gemm) plan(threads int) {
 	bs := &g.blocks
 	colPanels := (g.n + bs.nr - 1) / bs.nr
 	rowPanels := (g.m + bs.mr - 1) / bs.mr
 	g.packA = g.n >= packAMinN || g.a.rs == 1 && g.n >= packATransposedMinN
+	g.inPlaceB = g.b.cs == 1
 	g.parts, g.splitRows = 1, false
 	if threads < 2 || 2*g.m*g.n*g.k < parallelMinFlops {
 		return

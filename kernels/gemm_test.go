@@ -222,3 +222,80 @@ func TestContextHelpers(t *testing.T) {
 		t.Fatalf("helper %d's job channel still open after SetThreads(1)", h)
 	}
 }
+
+// TestSgemmColumnsIndependentOfN checks, on every ISA path, that each
+// column of C comes out bit for bit the same whatever the width of the
+// product it is computed in: a wide product (1 and 2 threads; its loop
+// order, packing and passes depend on n) against products of 1 and 5
+// columns of it. Fused training relies on this: every output column sums
+// along k in one order, whatever the GEMM's width.
+func TestSgemmColumnsIndependentOfN(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	shapes := []benchShape{
+		{m: 37, n: 1100, k: 300}, {m: 37, n: 1100, k: 300, transA: true},
+		{m: 37, n: 1100, k: 300, transB: true}, {m: 37, n: 1100, k: 300, transA: true, transB: true},
+		{m: 600, n: 1100, k: 130, transA: true}, // more rows than MC
+		{m: 128, n: 300, k: 2000},               // op(A) too deep to stay in L2
+	}
+	if !testing.Short() {
+		shapes = append(shapes, benchShape{m: 128, n: 4224, k: 784})
+	}
+	for isa := Generic; isa <= DetectedISA(); isa++ {
+		t.Run(isa.String(), func(t *testing.T) {
+			defer withISA(isa)()
+			for _, s := range shapes {
+				for _, ab := range [][2]float32{{1, 0}, {0.7, -0.3}} {
+					testColumnsIndependentOfN(t, r, s, ab[0], ab[1])
+				}
+			}
+		})
+	}
+}
+
+func testColumnsIndependentOfN(t *testing.T, r *rand.Rand, s benchShape, alpha, beta float32) {
+	lda, ldb, ldc := s.k+1, s.n+3, s.n+2
+	if s.transA {
+		lda = s.m + 1
+	}
+	if s.transB {
+		ldb = s.k + 3
+	}
+	aRows, bRows := s.m, s.k
+	if s.transA {
+		aRows = s.k
+	}
+	if s.transB {
+		bRows = s.n
+	}
+	a, b, c0 := make([]float32, aRows*lda), make([]float32, bRows*ldb), make([]float32, s.m*ldc)
+	for _, x := range [][]float32{a, b, c0} {
+		for i := range x {
+			x[i] = float32(r.Float64()*2 - 1)
+		}
+	}
+	for _, threads := range []int{1, 2} {
+		wide := append([]float32(nil), c0...)
+		NewContext(threads).sgemm(s.transA, s.transB, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, wide, ldc, nil, Linear, false)
+		for _, j := range []int{0, 1, 31, 32, 127, 128, 129, s.n/2 + 5, s.n - 5, s.n - 1} {
+			for _, w := range []int{1, 5} {
+				w = min(w, s.n-j)
+				bj := b[j:] // columns j… of op(B)
+				if s.transB {
+					bj = b[j*ldb:]
+				}
+				narrow := make([]float32, s.m*w) // [m×w]
+				for i := 0; i < s.m; i++ {
+					copy(narrow[i*w:i*w+w], c0[i*ldc+j:])
+				}
+				NewContext(1).sgemm(s.transA, s.transB, s.m, w, s.k, alpha, a, lda, bj, ldb, beta, narrow, w, nil, Linear, false)
+				for i := 0; i < s.m; i++ {
+					for q := 0; q < w; q++ {
+						if got, want := narrow[i*w+q], wide[i*ldc+j+q]; math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("%v alpha %v beta %v, %d threads: C[%d,%d] = %v in a %d-column product, %v in the full one", s, alpha, beta, threads, i, j+q, got, w, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -7,9 +7,9 @@ import (
 )
 
 // runTuned runs one single-threaded GEMM of shape s on the active ISA with
-// the block sizes bs and the packing choice forced (nil: plan's), as
+// the block sizes bs and the packing choices forced (nil: plan's), as
 // Context.sgemm would.
-func runTuned(ctx *Context, s benchShape, bs blockSizes, packA *bool, a, b, c []float32) {
+func runTuned(ctx *Context, s benchShape, bs blockSizes, packA, inPlaceB *bool, a, b, c []float32) {
 	lda, ldb := s.k, s.n
 	if s.transA {
 		lda = s.m
@@ -24,6 +24,9 @@ func runTuned(ctx *Context, s benchShape, bs blockSizes, packA *bool, a, b, c []
 	g.plan(1)
 	if packA != nil {
 		g.packA = *packA
+	}
+	if inPlaceB != nil {
+		g.inPlaceB = *inPlaceB && g.b.cs == 1
 	}
 	g.runPart(0, &ctx.ws)
 }
@@ -43,13 +46,16 @@ func tuneOperands(s benchShape) (a, b, c []float32) {
 // BenchmarkPackPolicy compares packing A with reading it in place, on the
 // active ISA: the data behind plan's packAMinN and packATransposedMinN.
 func BenchmarkPackPolicy(b *testing.B) {
-	for _, s := range benchShapes[:10] {
+	for _, s := range benchShapes {
+		if s.m*s.n*s.k > 1<<30 { // not 2048³: too slow to sweep
+			continue
+		}
 		a, bm, c := tuneOperands(s)
 		for _, packA := range []bool{true, false} {
 			b.Run(fmt.Sprintf("%v/packA=%v", s, packA), func(b *testing.B) {
 				ctx := NewContext(1)
 				for b.Loop() {
-					runTuned(ctx, s, blockTable[ActiveISA()], &packA, a, bm, c)
+					runTuned(ctx, s, blockTable[ActiveISA()], &packA, nil, a, bm, c)
 				}
 				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
@@ -92,7 +98,30 @@ func BenchmarkBlockSizes(b *testing.B) {
 				b.Run(fmt.Sprintf("%v/mc%d/kc%d", s, bs.mc, bs.kc), func(b *testing.B) {
 					ctx := NewContext(1)
 					for b.Loop() {
-						runTuned(ctx, s, bs, nil, a, bm, c)
+						runTuned(ctx, s, bs, nil, nil, a, bm, c)
+					}
+					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkResidentA sweeps NCA, the pass width of loopsResidentA, with
+// B read in place or packed, on the active ISA (nca0: the standard loop
+// order), on short products from narrow to wide.
+func BenchmarkResidentA(b *testing.B) {
+	base := blockTable[ActiveISA()]
+	for _, s := range []benchShape{{m: 128, n: 128, k: 784}, {m: 128, n: 784, k: 128}, {m: 128, n: 1024, k: 784}, {m: 128, n: 4224, k: 784}, {m: 128, n: 4224, k: 128, transB: true}} {
+		a, bm, c := tuneOperands(s)
+		for _, nca := range []int{0, 32, 64, 128, 256, 512} {
+			for _, inPlaceB := range []bool{false, true} {
+				bs := base
+				bs.nca = nca
+				b.Run(fmt.Sprintf("%v/nca%d/inPlaceB=%v", s, nca, inPlaceB), func(b *testing.B) {
+					ctx := NewContext(1)
+					for b.Loop() {
+						runTuned(ctx, s, bs, nil, &inPlaceB, a, bm, c)
 					}
 					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})

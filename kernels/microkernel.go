@@ -1,8 +1,8 @@
 package kernels
 
-//go:generate go run -C ../_gen ./gemm -set microkernel -out ../kernels/microkernel_amd64.s -stubs ../kernels/microkernel_amd64.go -pkg kernels
-//go:generate go run -C ../_gen ./gemm -set pack -out ../kernels/pack_amd64.s -stubs ../kernels/pack_amd64.go -pkg kernels
-//go:generate go run -C ../_gen ./gemm -set peak -out ../kernels/peak_amd64.s -stubs ../kernels/peak_amd64.go -pkg kernels
+//go:generate go run -C ../_gen ./gemm -set microkernel -out ../kernels/microkernel_gen_amd64.s -stubs ../kernels/microkernel_gen_amd64.go -pkg kernels
+//go:generate go run -C ../_gen ./gemm -set pack -out ../kernels/pack_gen_amd64.s -stubs ../kernels/pack_gen_amd64.go -pkg kernels
+//go:generate go run -C ../_gen ./gemm -set peak -out ../kernels/peak_gen_amd64.s -stubs ../kernels/peak_gen_amd64.go -pkg kernels
 
 // microKernel is the contract every micro-kernel implements. It updates
 // the m×nr panel of C below c (m ≥ 1, 1 ≤ nr ≤ NR) as a column of MR×NR

@@ -90,6 +90,39 @@ func SoftmaxXent(z, y []float32, rows, n int, scale float32, dz, probs []float32
 	return softmaxXentGeneric(z, y, rows, n, scale, dz, probs)
 }
 
+// Softmax replaces each of the rows rows of z (rows×n) by its softmax, in
+// the stable form (the row maximum subtracted first), giving the same bits
+// as SoftmaxXent's probs on the Generic path:
+//
+//	for r := 0; r < rows; r++ {
+//		zr := z[r*n : r*n+n]
+//		s := Σ_j exp(zr[j] − max(zr))
+//		for j := range zr { zr[j] = exp(zr[j] − max(zr)) / s }
+//	}
+//
+// It is scalar Go (float64 exp): evaluation calls it once per batch, off
+// the training path.
+func Softmax(z []float32, rows, n int) {
+	if n <= 0 {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		zr := z[r*n : r*n+n]
+		zmax := zr[0]
+		for _, v := range zr[1:] {
+			zmax = max(zmax, v)
+		}
+		var sum float64
+		for _, v := range zr {
+			sum += math.Exp(float64(v - zmax))
+		}
+		logSum := math.Log(sum)
+		for j, v := range zr {
+			zr[j] = float32(math.Exp(float64(v-zmax) - logSum))
+		}
+	}
+}
+
 // softmaxXentRows is SoftmaxXent on a vector path: row does the passes over
 // one row, and the loss of a row is Σy·log(Σ_j e^(z_j−max z)) − Σ_j y_j(z_j−max z).
 func softmaxXentRows(row func(z, y []float32, scale float32, dz, probs []float32) (zarg, yarg int, sum, dot, ysum float32),

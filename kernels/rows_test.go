@@ -169,6 +169,52 @@ func testSoftmaxXent(t *testing.T, r *rand.Rand, rows, n int, mode string) {
 	}
 }
 
+// TestSoftmax: Softmax gives SoftmaxXent's Generic probs bit for bit, each
+// row within 2⁻²¹ relative of a float64 softmax and summing to 1, and leaves
+// guard bands alone (the reference takes the same float32 differences
+// z − max z, then works in float64).
+func TestSoftmax(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, n := range elementwiseSizes {
+		for _, rows := range []int{0, 1, 7} {
+			t.Run(fmt.Sprintf("n=%d/rows=%d", n, rows), func(t *testing.T) {
+				z, y := softmaxInputs(r, rows, n)
+				want := make([]float32, len(z))
+				if n > 0 && rows > 0 {
+					softmaxXentGeneric(z, y, rows, n, 1, nil, want)
+				}
+				buf := guardCopy(z)
+				Softmax(buf.slice(), rows, n)
+				buf.check(t, "z")
+				got := buf.slice()
+				expectEqual(t, "softmax", got, want)
+				for row := 0; row < rows && n > 0; row++ {
+					zr := z[row*n : row*n+n]
+					zmax := zr[0]
+					for _, v := range zr {
+						zmax = max(zmax, v)
+					}
+					var s float64 // the differences z − max z are float32, as documented
+					for _, v := range zr {
+						s += math.Exp(float64(v - zmax))
+					}
+					var total float64
+					for j, v := range zr {
+						p := math.Exp(float64(v-zmax)) / s
+						if d := math.Abs(float64(got[row*n+j]) - p); d > 0x1p-21*p+0x1p-140 {
+							t.Errorf("row %d col %d: %v, want %v", row, j, got[row*n+j], p)
+						}
+						total += float64(got[row*n+j])
+					}
+					if math.Abs(total-1) > 0x1p-20 {
+						t.Errorf("row %d sums to %v", row, total)
+					}
+				}
+			})
+		}
+	}
+}
+
 // TestSoftmaxXentNaN: a NaN logit makes the row's loss NaN on every path,
 // which is how the engine detects divergence.
 func TestSoftmaxXentNaN(t *testing.T) {

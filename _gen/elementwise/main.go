@@ -1,6 +1,6 @@
 // Command elementwise generates the AVX2 and AVX-512 elementwise kernels of
-// package kernels: kernels/elementwise_amd64.s and its Go declarations
-// kernels/elementwise_stubs_amd64.go. Run it through go generate in
+// package kernels: kernels/elementwise_gen_amd64.s and its Go declarations
+// kernels/elementwise_gen_amd64.go. Run it through go generate in
 // kernels (see kernels/elementwise.go).
 //
 // Every kernel is written once against the simd type and emitted for both

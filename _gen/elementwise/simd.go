@@ -85,8 +85,7 @@ func (s *simd) broadcast(name string) reg.VecVirtual {
 
 // returnFloat stores lane 0 of x as the float32 result name. Scalar moves
 // are VEX-encoded: a legacy SSE instruction while the upper halves of the
-// vector registers are dirty costs a state transition (measured ~150 ns
-// per call on this machine's AMD core).
+// vector registers are dirty costs a state transition (bench/NOTES.md).
 func returnFloat(x reg.VecVirtual, name string) {
 	VMOVSS(x.AsX(), address(Return(name)))
 }

@@ -1,9 +1,9 @@
 // Command gemm generates the GEMM micro-kernels and the FMA peak loops of
 // package kernels with avo:
 //
-//	go run ./gemm -set microkernel -out ../kernels/microkernel_amd64.s -stubs ../kernels/microkernel_amd64.go -pkg kernels
-//	go run ./gemm -set pack -out ../kernels/pack_amd64.s -stubs ../kernels/pack_amd64.go -pkg kernels
-//	go run ./gemm -set peak -out ../kernels/peak_amd64.s -stubs ../kernels/peak_amd64.go -pkg kernels
+//	go run ./gemm -set microkernel -out ../kernels/microkernel_gen_amd64.s -stubs ../kernels/microkernel_gen_amd64.go -pkg kernels
+//	go run ./gemm -set pack -out ../kernels/pack_gen_amd64.s -stubs ../kernels/pack_gen_amd64.go -pkg kernels
+//	go run ./gemm -set peak -out ../kernels/peak_gen_amd64.s -stubs ../kernels/peak_gen_amd64.go -pkg kernels
 //
 // (run from _gen; `go generate ./kernels` runs all three).
 package main
