@@ -10,6 +10,7 @@ type spec struct {
 	folds  int
 	seed   int64 // KFold random_state and root of every unit seed
 	metric string
+	fuse   bool // fuse:, default true
 
 	epochs   int // top-level epochs; 0 when not given
 	base     []setting

@@ -21,6 +21,7 @@ type Study struct {
 	Folds  int    // k of the KFold split (≥ 2)
 	Seed   int64  // KFold random_state and root of every unit seed, in [0, 2³²)
 	Metric string // "accuracy"
+	Fuse   bool   // train the configurations of a fold fused (engine.Group); the file's fuse:, default true
 	Base   Params
 	Points []Point // axis by axis and value by value, the grid's combinations or the random samples
 }
