@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -40,14 +41,17 @@ thing at a time from base; grid: key → values (cartesian product); random:
 {n, seed, params: key → {choice: [..]} | {uniform: [lo, hi]} |
 {log_uniform: [lo, hi]} | {int: [lo, hi]}}; data: mnist | {idx: DIR} |
 {images: FILE, labels: FILE} | {csv: FILE, label: COLUMN}; folds; epochs;
-seed; metric: accuracy. lr 0 means the optimizer's Keras default. A
-diverged unit (NaN/Inf loss) is kept with the accuracy its model scores as
+seed; metric: accuracy; fuse: true | false (default true: the configurations
+of a fold that share batch size and epochs train fused, a few as one wide
+model; the numbers are the same either way). lr 0 means the optimizer's
+Keras default. A diverged unit (NaN/Inf loss) is kept with the accuracy its model scores as
 it stopped, and flagged diverged.
 
 Examples:
   mlpsweep sweep --preset seed                      # the reference notebook's study
   mlpsweep sweep --preset seed --limit-rows 6000 --epochs 2 --axes optimizer,batch
-  mlpsweep sweep my-study.yaml --out runs/mine --workers 4`
+  mlpsweep sweep my-study.yaml --out runs/mine --workers 4
+  mlpsweep sweep --preset seed --fuse=false         # train every unit alone (same numbers)`
 
 // sweepFlags binds every flag of `mlpsweep sweep`.
 type sweepFlags struct {
@@ -61,6 +65,7 @@ type sweepFlags struct {
 	data       string
 	curves     bool
 	jsonOutput bool
+	fuse       *bool // --fuse; nil: the study's fuse:
 }
 
 func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
@@ -76,6 +81,11 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	fs.StringVar(&f.data, "data", "", "read the study's data from PATH: the folder of the MNIST IDX files for data: mnist, or the CSV file for data: {csv: …}")
 	fs.BoolVar(&f.curves, "curves", false, "also score the held-out fold after every epoch, for learning curves in the report (about 15% slower; stored units are not retrained)")
 	fs.BoolVar(&f.jsonOutput, "json", false, "print one JSON object with the results on stdout instead of the tables")
+	fs.BoolFunc("fuse", "train the configurations of a fold that share batch size and epochs fused, a few as one wide model (same numbers, faster); --fuse=false trains each alone (default: the study's fuse:, true unless set)", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		f.fuse = &b
+		return err
+	})
 	return fs, f
 }
 
@@ -165,8 +175,11 @@ func loadSweepStudy(f *sweepFlags, positional []string) (*study.Study, error) {
 	return study.ReadStudy(positional[0])
 }
 
-// applySweepFlags applies --epochs, --folds, --axes and --data to s.
+// applySweepFlags applies --epochs, --folds, --axes, --data and --fuse to s.
 func applySweepFlags(s *study.Study, f *sweepFlags) error {
+	if f.fuse != nil {
+		s.Fuse = *f.fuse
+	}
 	if f.epochs > 0 {
 		s.SetEpochs(f.epochs)
 	}

@@ -86,6 +86,8 @@ type Plan struct {
 	// RowFLOPs is the GEMM work of training a unit on one row, for the
 	// achieved rate (see TrainingFLOPsPerRow).
 	RowFLOPs func(sweeps.Unit) float64
+
+	folds *foldFit // RunStudy's: trains the units in jobs of fused groups (group.go) instead of Train
 }
 
 // RunStudy trains every unit of study s on data (KFold cross-validation)
@@ -95,6 +97,12 @@ type Plan struct {
 // results do not depend on the worker count or order. When ctx is
 // cancelled, RunStudy returns what is finished and an error wrapping
 // ErrInterrupted.
+//
+// Every unit of fold f trains in the batch order of sweeps.ShuffleSeed(study
+// seed, f). With s.Fuse, the units of a fold that share the batch size and
+// the epoch count train fused, a few at a time, as the members of an
+// engine.Group (see foldFit.jobs); without, each alone. The numbers are
+// the same, bit for bit.
 func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt Options) (sweeps.StudyResult, error) {
 	if len(s.Points) == 0 {
 		return sweeps.StudyResult{}, fmt.Errorf("study %s has no configurations", s.Name)
@@ -114,7 +122,7 @@ func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt O
 	rows := func(u sweeps.Unit) int { return len(folds[u.ID.Fold].Train) }
 	return Run(ctx, Plan{
 		Header: h, Points: s.Points, Units: sweeps.Plan(h, s.Points),
-		Train:     FoldTrainer(data, folds, opt.Curves),
+		folds:     &foldFit{data: data, folds: folds, seed: s.Seed, curves: opt.Curves, fuse: s.Fuse},
 		EpochRows: rows,
 		EpochWork: func(u sweeps.Unit) int64 {
 			return MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows(u))
@@ -213,7 +221,11 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			return nil
 		},
 	}
-	runErr := p.run(ctx, todo)
+	jobs := singles(todo)
+	if plan.folds != nil {
+		p.fit, jobs = plan.folds.fit, plan.folds.jobs(todo, workers)
+	}
+	runErr := p.run(ctx, jobs)
 	wall := time.Since(started).Seconds()
 
 	mu.Lock()
