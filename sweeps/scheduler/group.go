@@ -12,15 +12,6 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
-// maxGroupColumns caps a fused group's first layer: the sum of its
-// members' first hidden widths (output widths for members without a hidden
-// layer). Measured with BenchmarkGroupWidth (bench/NOTES.md, "Fused
-// training: group width"): the time per member step of 784-128-10 falls
-// until about 8 members (1,024 columns) and is flat beyond, within the
-// noise of a shared machine; narrower groups split better across workers
-// and lose less when a run is stopped (a stopped group reruns whole).
-const maxGroupColumns = 1024
-
 // groupFit trains the units of a job together on a worker's workspace,
 // calling onEpoch(i, s) after each epoch of units[i] and onDone(i, r) once
 // for each unit as it finishes (the pool stores it then). Its only errors
@@ -73,6 +64,10 @@ type foldFit struct {
 	seed   int64 // the study seed
 	curves bool
 	fuse   bool
+	// maxColumns caps a fused group's first layer: the sum of its
+	// members' first hidden widths (output widths for members without a
+	// hidden layer); 0: jobs calibrates it.
+	maxColumns int
 }
 
 // columns is the width of the first layer of u's configuration.
@@ -93,13 +88,16 @@ func (f *foldFit) work(u sweeps.Unit) int64 {
 // jobs plans the units' jobs. Without fuse, a job is one unit. With fuse,
 // the units that share the fold, the batch size and the epoch count (so
 // the training rows and the batch order) form groups, in plan order, of at
-// most maxGroupColumns first-layer columns (a wider unit is a group of its
-// own). While there are fewer groups than workers, the group with the most
+// most maxColumns first-layer columns (a wider unit is a group of its own;
+// maxColumns 0 is measured first, see calibrate). While there are fewer groups than workers, the group with the most
 // work is split in two: a member's numbers do not depend on its group. The
 // jobs come largest first, so that the last to finish are short.
 func (f *foldFit) jobs(units []sweeps.Unit, workers int) []job {
 	if !f.fuse {
 		return singles(units)
+	}
+	if f.maxColumns == 0 {
+		f.maxColumns = f.calibrate(units)
 	}
 	type key struct{ fold, batch, epochs int }
 	open := map[key]int{} // the index in jobs of each key's group being filled
@@ -109,7 +107,7 @@ func (f *foldFit) jobs(units []sweeps.Unit, workers int) []job {
 		c := f.columns(u)
 		k := key{u.ID.Fold, u.Point.Params.Config(0).Batch, u.Point.Params.Epochs()}
 		i, ok := open[k]
-		if !ok || cols[i]+c > maxGroupColumns {
+		if !ok || cols[i]+c > f.maxColumns {
 			i = len(jobs)
 			jobs = append(jobs, nil)
 			open[k] = i

@@ -8,7 +8,8 @@ import (
 	"github.com/mlpsweep/mlpsweep/engine"
 )
 
-// BenchmarkGroupWidth is the measurement behind maxGroupColumns: one fused
+// BenchmarkGroupWidth is what calibrate measures at the start of a fused
+// run, at more widths and for longer: one fused
 // training step (engine.Group.TrainBatch, one thread) of members 784-128-10
 // models (Adam, batch 128, seeds 1 … members) on 128 scattered MNIST rows,
 // reported as the time per member step (ns/member) and the GFLOP/s of all

@@ -35,6 +35,8 @@ axes:
 // TestFusedEqualsAlone runs a study fused and with every unit alone, on 1
 // and 2 workers, with and without learning curves, and compares every
 // stored number (fold accuracies, losses, learning curves) bit for bit.
+// Fused, the groups are as wide as possible (one per fold and batch size)
+// on 1 worker and at most 64 columns (several per fold) on 2.
 func TestFusedEqualsAlone(t *testing.T) {
 	data := datasets.Blobs(300, 10, 3)
 	for _, curves := range []bool{true, false} {
@@ -44,7 +46,8 @@ func TestFusedEqualsAlone(t *testing.T) {
 				s := parse(t, mixStudy)
 				s.Fuse = fuse
 				dir := t.TempDir()
-				if _, err := RunStudy(context.Background(), s, data, Options{Dir: dir, Workers: workers, Curves: curves}); err != nil {
+				columns := map[int]int{1: 1 << 20, 2: 64}[workers]
+				if _, err := RunStudy(context.Background(), s, data, Options{Dir: dir, Workers: workers, Curves: curves, GroupColumns: columns}); err != nil {
 					t.Fatal(err)
 				}
 				r, err := store.LoadStudy(dir, "mix")
@@ -83,7 +86,7 @@ func TestGroupsShareFoldBatchAndEpochs(t *testing.T) {
 	}
 	h := sweeps.Header{Folds: s.Folds, Seed: s.Seed}
 	units := sweeps.Plan(h, s.Points)
-	f := &foldFit{data: data, folds: folds, seed: s.Seed, fuse: true}
+	f := &foldFit{data: data, folds: folds, seed: s.Seed, fuse: true, maxColumns: 1 << 20}
 	key := func(u sweeps.Unit) string {
 		return fmt.Sprint(u.ID.Fold, u.Point.Params.Config(0).Batch, u.Point.Params.Epochs())
 	}
@@ -99,7 +102,7 @@ func TestGroupsShareFoldBatchAndEpochs(t *testing.T) {
 				cols += f.columns(u)
 				seen = append(seen, fmt.Sprint(u.ID))
 			}
-			if len(j) > 1 && cols > maxGroupColumns {
+			if len(j) > 1 && cols > f.maxColumns {
 				t.Errorf("workers %d: a job of %d units has %d columns", workers, len(j), cols)
 			}
 		}
@@ -119,9 +122,45 @@ func TestGroupsShareFoldBatchAndEpochs(t *testing.T) {
 			t.Errorf("workers %d: %d jobs", workers, n)
 		}
 	}
+	f.maxColumns = 40 // the batch-16 groups of 11 configs of 8 to 24 columns split
+	for _, j := range f.jobs(units, 1) {
+		cols := 0
+		for _, u := range j {
+			cols += f.columns(u)
+		}
+		if len(j) > 1 && cols > 40 {
+			t.Errorf("a job of %d units has %d columns, cap 40", len(j), cols)
+		}
+	}
 	f.fuse = false
 	if jobs := f.jobs(units, 2); len(jobs) != len(units) {
 		t.Errorf("unfused: %d jobs for %d units", len(jobs), len(units))
+	}
+}
+
+// TestCalibrate measures a group width: a power of two times the typical
+// member's width (16, the base's), at most the units that can train
+// together; and none when no two units can.
+func TestCalibrate(t *testing.T) {
+	data := datasets.Blobs(300, 10, 3)
+	s := parse(t, mixStudy)
+	folds, err := datasets.KFold(data.N, s.Folds, uint32(s.Seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := sweeps.Plan(sweeps.Header{Folds: s.Folds, Seed: s.Seed}, s.Points)
+	f := &foldFit{data: data, folds: folds, seed: s.Seed, fuse: true}
+	c := f.calibrate(units)
+	if c%16 != 0 || c < 16 || c > 8*16 || (c/16)&(c/16-1) != 0 {
+		t.Errorf("calibrated %d columns, want 16 × 2^k ≤ 16 × 8 (11 units train together)", c)
+	}
+	t.Logf("calibrated %d columns", c)
+	if f.jobs(units, 1); f.maxColumns == 0 {
+		t.Error("jobs did not calibrate")
+	}
+	one := parse(t, "folds: 3\nepochs: 1\nbase: {hidden: [4]}\n")
+	if c := f.calibrate(sweeps.Plan(sweeps.Header{Folds: 3, Seed: one.Seed}, one.Points)); c != 0 {
+		t.Errorf("calibrated %d columns for units that never train together", c)
 	}
 }
 
@@ -145,7 +184,7 @@ axes:
 	}
 	units := sweeps.Plan(sweeps.Header{Folds: s.Folds, Seed: s.Seed}, s.Points)
 	for _, fuse := range []bool{true, false} {
-		f := &foldFit{data: data, folds: folds, seed: s.Seed, fuse: fuse}
+		f := &foldFit{data: data, folds: folds, seed: s.Seed, fuse: fuse, maxColumns: 1 << 20}
 		jobs := f.jobs(units, 1)
 		ws := &workspace{kc: kernels.NewContext(1)}
 		pass := func() uint64 {

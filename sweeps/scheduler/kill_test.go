@@ -35,14 +35,15 @@ const killWorkers = 2
 func killData() *datasets.Dataset { return datasets.Blobs(1500, 20, 4) }
 
 // inFlight is the most units killStudy can have in flight: those of its
-// killWorkers largest jobs (fused groups).
+// killWorkers largest jobs when its groups are as wide as they can be
+// (narrower groups, as calibrated, have fewer in flight).
 func inFlight(t *testing.T) int {
 	s, data := parse(t, killStudy), killData()
 	folds, err := datasets.KFold(data.N, s.Folds, uint32(s.Seed))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &foldFit{data: data, folds: folds, seed: s.Seed, fuse: s.Fuse}
+	f := &foldFit{data: data, folds: folds, seed: s.Seed, fuse: s.Fuse, maxColumns: 1 << 30}
 	var sizes []int
 	for _, j := range f.jobs(sweeps.Plan(sweeps.Header{Folds: s.Folds, Seed: s.Seed}, s.Points), killWorkers) {
 		sizes = append(sizes, len(j))

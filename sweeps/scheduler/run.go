@@ -34,6 +34,11 @@ type Options struct {
 	Workers int    // units trained at once, and cores used; 0 means runtime.NumCPU()
 	Curves  bool   // also score the held-out fold after every epoch (learning curves; ~15% slower)
 
+	// GroupColumns caps the first-layer columns of a fused group of a
+	// study's units (RunStudy with Study.Fuse); 0 measures the fastest
+	// width at the start of the run (about a second; see calibrate).
+	GroupColumns int
+
 	// Progress, if set, is called on every event, one call at a time.
 	Progress func(Event)
 }
@@ -69,6 +74,7 @@ type Status struct {
 	WorkToRun    int64         // training work of the units to run: Σ epochs × rows × multiply-adds per row
 	WorkDone     int64         // of which done by this run (abandoned units included), for ETAs
 	Samples      int64         // training samples processed by this run
+	GroupColumns int           // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
 	Elapsed      time.Duration // since the run started
 }
 
@@ -122,7 +128,7 @@ func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt O
 	rows := func(u sweeps.Unit) int { return len(folds[u.ID.Fold].Train) }
 	return Run(ctx, Plan{
 		Header: h, Points: s.Points, Units: sweeps.Plan(h, s.Points),
-		folds:     &foldFit{data: data, folds: folds, seed: s.Seed, curves: opt.Curves, fuse: s.Fuse},
+		folds:     &foldFit{data: data, folds: folds, seed: s.Seed, curves: opt.Curves, fuse: s.Fuse, maxColumns: opt.GroupColumns},
 		EpochRows: rows,
 		EpochWork: func(u sweeps.Unit) int64 {
 			return MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows(u))
@@ -173,6 +179,14 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		status.WorkToRun += int64(u.Point.Params.Epochs()) * plan.EpochWork(u)
 	}
 	status.UnitsToRun = len(todo)
+	jobs := singles(todo)
+	var fit groupFit
+	if plan.folds != nil {
+		fit, jobs = plan.folds.fit, plan.folds.jobs(todo, workers)
+		if plan.folds.fuse {
+			status.GroupColumns = plan.folds.maxColumns
+		}
+	}
 
 	var flops float64 // training GEMM work done by this run
 	var mu sync.Mutex // guards results, status, flops and Progress calls
@@ -185,7 +199,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	}
 	report(Event{Kind: Planned})
 	p := &pool{
-		workers: workers, train: plan.Train,
+		workers: workers, train: plan.Train, fit: fit,
 		start: func(u sweeps.Unit, threads int) error {
 			if err := st.MarkRunning(u.ID, h.Name); err != nil {
 				return err
@@ -220,10 +234,6 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			report(Event{Kind: UnitDone, Point: u.Point, Fold: u.ID.Fold, Unit: r})
 			return nil
 		},
-	}
-	jobs := singles(todo)
-	if plan.folds != nil {
-		p.fit, jobs = plan.folds.fit, plan.folds.jobs(todo, workers)
 	}
 	runErr := p.run(ctx, jobs)
 	wall := time.Since(started).Seconds()
