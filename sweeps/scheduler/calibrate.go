@@ -2,7 +2,7 @@ package scheduler
 
 import (
 	"math"
-	"time"
+	"runtime"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
@@ -18,7 +18,7 @@ import (
 // calibrate times fused steps of its typical member at a few widths and
 // keeps the fastest per member.
 const (
-	calibrationRounds = 3  // interleaved rounds; each width keeps its fastest
+	calibrationRounds = 5  // interleaved rounds; each width keeps its fastest
 	calibrationSteps  = 16 // member steps per width and round (at least one group step)
 	calibrationMargin = 0.95
 	maxCalibration    = 32 // members at most
@@ -26,9 +26,10 @@ const (
 
 // calibrate returns the first-layer columns a fused group of units holds
 // at most: the typical member's width times the member count whose fused
-// step took the least time per member (min over calibrationRounds
+// step took the least CPU time per member (min over calibrationRounds
 // interleaved rounds of about calibrationSteps member steps each, single
-// threaded), a wider group counting as faster only when at least 5 %
+// threaded; the thread's CPU time, not the wall clock, where the OS gives
+// it, so that other processes on a shared machine do not decide), a wider group counting as faster only when at least 5 %
 // faster than the best narrower one. The typical member is the most common
 // first-layer width of the largest set of units that can train together.
 // It returns 0 when no two units can train together.
@@ -102,6 +103,8 @@ func (f *foldFit) timeGroups(u sweeps.Unit, sizes []int) []float64 {
 		copy(t[i*f.data.Classes:], f.data.Y[r*f.data.Classes:(r+1)*f.data.Classes])
 	}
 	g := &engine.Group{}
+	runtime.LockOSThread() // threadCPU times this thread
+	defer runtime.UnlockOSThread()
 	for round := range calibrationRounds {
 		for i, m := range sizes {
 			if err := g.Reset(models[:m], 1); err != nil {
@@ -113,11 +116,11 @@ func (f *foldFit) timeGroups(u sweeps.Unit, sizes []int) []float64 {
 					return perMember
 				}
 			}
-			start := time.Now()
+			start := threadCPU()
 			for range steps {
 				g.TrainBatch(f.data.X, rows, t)
 			}
-			perMember[i] = min(perMember[i], time.Since(start).Seconds()/float64(steps*m))
+			perMember[i] = min(perMember[i], (threadCPU()-start).Seconds()/float64(steps*m))
 		}
 	}
 	return perMember
