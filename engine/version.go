@@ -6,7 +6,11 @@ import "github.com/mlpsweep/mlpsweep/kernels"
 // engine or kernels can change a trained model's numbers: model files
 // record it (Identity), and sweeps reuses stored units only under the same
 // version (sweeps.EngineVersion is this constant).
-const Version = "1"
+//
+// Version 2: the batch order of a sweep's unit comes from the shuffle seed
+// of its (study seed, fold) (sweeps.ShuffleSeed), so that the units of one
+// fold can train fused; version-1 units saw other batches.
+const Version = "2"
 
 // Identity names what produces a model's numbers: Version and the active
 // kernels ISA path, whose float32 roundings differ (AVX-512 and AVX2 FMAs

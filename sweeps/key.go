@@ -26,3 +26,15 @@ func UnitSeed(studySeed int64, key string, fold int) int64 {
 	sum := sha256.Sum256(fmt.Appendf(nil, "mlpsweep unit/%d/%s/%d", studySeed, key, fold))
 	return int64(binary.BigEndian.Uint64(sum[:8]) & math.MaxInt64)
 }
+
+// ShuffleSeed is the seed of the batch order (engine.Model.SetShuffleSeed)
+// of every unit trained on fold (0-based) of a study seeded with studySeed:
+// the first 8 bytes of SHA-256("mlpsweep shuffle/<studySeed>/<fold>"),
+// big-endian, sign bit cleared. It does not depend on the configuration, so
+// the units of one fold with the same batch size and epoch count see the
+// same batches and can train fused (engine.Group); their initial weights and
+// dropout masks still come from their own UnitSeed.
+func ShuffleSeed(studySeed int64, fold int) int64 {
+	sum := sha256.Sum256(fmt.Appendf(nil, "mlpsweep shuffle/%d/%d", studySeed, fold))
+	return int64(binary.BigEndian.Uint64(sum[:8]) & math.MaxInt64)
+}

@@ -12,3 +12,14 @@ func TestUnitSeed(t *testing.T) {
 		t.Error("unit seeds collide or are negative")
 	}
 }
+
+func TestShuffleSeed(t *testing.T) {
+	// Fixed for EngineVersion 2: a change reorders every sweep's batches.
+	if s0, s3 := ShuffleSeed(42, 0), ShuffleSeed(42, 3); s0 != 4610924905080366249 || s3 != 4322040720726286192 {
+		t.Errorf("ShuffleSeed changed: %d %d", s0, s3)
+	}
+	if ShuffleSeed(42, 0) == ShuffleSeed(42, 1) || ShuffleSeed(42, 0) == ShuffleSeed(43, 0) || ShuffleSeed(42, 0) < 0 ||
+		ShuffleSeed(42, 0) == UnitSeed(42, "", 0) {
+		t.Error("shuffle seeds collide or are negative")
+	}
+}

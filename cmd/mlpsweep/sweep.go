@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -43,7 +44,10 @@ thing at a time from base; grid: key → values (cartesian product); random:
 {n, seed, params: key → {choice: [..]} | {uniform: [lo, hi]} |
 {log_uniform: [lo, hi]} | {int: [lo, hi]}}; data: mnist | {idx: DIR} |
 {images: FILE, labels: FILE} | {csv: FILE, label: COLUMN}; folds; epochs;
-seed; metric: accuracy; refit: true (as --refit). lr 0 means the optimizer's Keras default. A
+seed; metric: accuracy; refit: true (as --refit); fuse: true | false
+(default true: the configurations of a fold that share batch size and
+epochs train fused, a few as one wide model; the numbers are the same
+either way). lr 0 means the optimizer's Keras default. A
 diverged unit (NaN/Inf loss) is kept with the accuracy its model scores as
 it stopped, and flagged diverged.
 
@@ -76,7 +80,8 @@ Examples:
   mlpsweep sweep --preset seed --limit-rows 6000 --epochs 2 --axes optimizer,batch
   mlpsweep sweep my-study.yaml --out runs/mine --workers 4
   mlpsweep sweep my-study.yaml --shard 1/3 --out runs/mine/shard-1
-  mlpsweep sweep --preset seed --refit               # and train the best configuration on all rows`
+  mlpsweep sweep --preset seed --refit               # and train the best configuration on all rows
+  mlpsweep sweep --preset seed --fuse=false         # train every unit alone (same numbers)`
 
 // sweepFlags binds every flag of `mlpsweep sweep`.
 type sweepFlags struct {
@@ -95,6 +100,7 @@ type sweepFlags struct {
 	shard      string
 	shardCount int
 	store      string
+	fuse       *bool // --fuse; nil: the study's fuse:
 }
 
 func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
@@ -115,6 +121,11 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	fs.StringVar(&f.shard, "shard", "", "run only shard I/N of the study's units (I from 0 to N-1), balanced by work; merge the shards with mlpsweep merge (default: from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shard-count)")
 	fs.IntVar(&f.shardCount, "shard-count", 0, "the number of shards N when the index comes from the environment: a Kubernetes Indexed Job's completions (JOB_COMPLETION_INDEX); optional in a Slurm array")
 	fs.StringVar(&f.store, "store", "", storeUsage)
+	fs.BoolFunc("fuse", "train the configurations of a fold that share batch size and epochs fused, a few as one wide model (same numbers, faster); --fuse=false trains each alone (default: the study's fuse:, true unless set)", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		f.fuse = &b
+		return err
+	})
 	return fs, f
 }
 
@@ -327,8 +338,11 @@ func loadSweepStudy(f *sweepFlags, positional []string) (*study.Study, error) {
 	return study.ReadStudy(positional[0])
 }
 
-// applySweepFlags applies --epochs, --folds, --axes and --data to s.
+// applySweepFlags applies --epochs, --folds, --axes, --data and --fuse to s.
 func applySweepFlags(s *study.Study, f *sweepFlags) error {
+	if f.fuse != nil {
+		s.Fuse = *f.fuse
+	}
 	if f.epochs > 0 {
 		s.SetEpochs(f.epochs)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	studypkg "github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 // writeCSVStudy writes a separable 3-class CSV data set and a study on it
@@ -231,5 +232,50 @@ func TestSweepLimitRowsOneClass(t *testing.T) {
 	code, _, stderr := runCmd("sweep", studyPath, "--out", filepath.Join(dir, "out"), "--limit-rows", "20", "--epochs", "1")
 	if want := `--limit-rows 20: the first 20 rows of sorted all have the class "0" (of 5 classes)`; code != 1 || !strings.Contains(stderr, want) {
 		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+}
+
+func TestSweepFuseFlag(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	var accs []string
+	for _, fuse := range []string{"--fuse=false", "--fuse"} {
+		code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, fuse), "--workers", "2", "--json", fuse)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", fuse, code, stderr)
+		}
+		r := decodeStudyJSON(t, stdout)
+		var b strings.Builder
+		for _, c := range r.Configs {
+			fmt.Fprintln(&b, c.Key, c.FoldAccuracies, c.MeanValLoss)
+		}
+		accs = append(accs, b.String())
+	}
+	if accs[0] != accs[1] {
+		t.Errorf("--fuse=false and --fuse differ:\n%s\n%s", accs[0], accs[1])
+	}
+
+	// The flag overrides the study's fuse:; without it the study's holds.
+	for _, tc := range []struct {
+		args []string
+		file string
+		want bool
+	}{
+		{nil, "fuse: false\n", false},
+		{nil, "name: x\n", true},
+		{[]string{"--fuse"}, "fuse: false\n", true},
+		{[]string{"--fuse=false"}, "fuse: true\n", false},
+	} {
+		fs, f := newSweepFlags(&bytes.Buffer{})
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		s, err := studypkg.ParseStudy([]byte(tc.file), "s.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := applySweepFlags(s, f); err != nil || s.Fuse != tc.want {
+			t.Errorf("%v on %q: fuse %v (%v), want %v", tc.args, tc.file, s.Fuse, err, tc.want)
+		}
 	}
 }

@@ -86,6 +86,7 @@ func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, te
 	trainData := engine.Data{X: train.X, Y: train.Y}
 	var val engine.Data
 	metric := "test"
+	shuffle := cfg.Seed // the batch order's seed; Model.Fit's own on the test set
 	if test != nil {
 		res.Evaluation = "test"
 		val = engine.Data{X: test.X, Y: test.Y}
@@ -97,8 +98,9 @@ func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, te
 		}
 		warnUnseenClasses(stderr, train, []datasets.Fold{{Train: tr, Test: vs}})
 		trainData.Rows, val = tr, engine.Data{X: train.X, Y: train.Y, Rows: vs}
-		// scheduler.CrossValidate's seed for a single split, so that --save
+		// scheduler.CrossValidate's seeds for a single split, so that --save
 		// changes no figure.
+		shuffle = sweeps.ShuffleSeed(cfg.Seed, 0)
 		cfg.Seed = sweeps.UnitSeed(cfg.Seed, params.Key(), 0)
 	}
 	info := engine.ModelInfo{
@@ -110,6 +112,7 @@ func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, te
 		if m, err = engine.New(cfg, train.Features, train.Classes, kernels.NewContext(t.threads)); err != nil {
 			return res, err
 		}
+		m.SetShuffleSeed(shuffle)
 	} else {
 		switch {
 		case m.Config().Seed != cfg.Seed:

@@ -13,7 +13,8 @@ import (
 
 // CrossValidate trains cfg on every fold of data, workers folds at a time,
 // and scores each on its held-out rows. Each fold's unit seed is
-// sweeps.UnitSeed(seed, key, fold), as in a sweep with study seed seed, so
+// sweeps.UnitSeed(seed, key, fold) and its batch order comes from
+// sweeps.ShuffleSeed(seed, fold), as in a sweep with study seed seed, so
 // `mlpsweep train --folds K` and a sweep report the same numbers for the
 // same config, split and data. onEpoch (if set) is called one call at a
 // time, after the held-out rows are scored for that epoch (as Keras's fit
@@ -32,8 +33,9 @@ func CrossValidate(ctx context.Context, data *datasets.Dataset, cfg engine.Confi
 	h := sweeps.Header{Folds: len(folds), Seed: seed, Engine: sweeps.EngineID()}
 	var mu sync.Mutex
 	units := make([]sweeps.UnitResult, len(folds))
+	fit := &foldFit{data: data, folds: folds, seed: seed, curves: onEpoch != nil}
 	p := &pool{
-		workers: max(1, workers), train: FoldTrainer(data, folds, onEpoch != nil),
+		workers: max(1, workers), fit: fit.fit,
 		epoch: func(u sweeps.Unit, s engine.EpochStats) {
 			if onEpoch != nil {
 				mu.Lock()
@@ -46,7 +48,7 @@ func CrossValidate(ctx context.Context, data *datasets.Dataset, cfg engine.Confi
 			return nil
 		},
 	}
-	if err := p.run(ctx, sweeps.Plan(h, []study.Point{pt})); err != nil {
+	if err := p.run(ctx, fit.jobs(sweeps.Plan(h, []study.Point{pt}), workers)); err != nil {
 		return sweeps.ConfigResult{}, err
 	}
 	c := sweeps.Summarize(pt, units)

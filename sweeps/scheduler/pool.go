@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 
-	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
@@ -15,14 +14,16 @@ import (
 // results (with Error set), not errors; the only error is ctx's.
 type TrainFunc func(ctx context.Context, kc *kernels.Context, u sweeps.Unit, onEpoch func(engine.EpochStats)) (sweeps.UnitResult, error)
 
-// pool runs units on workers goroutines, each with its own single-threaded
-// kernels.Context reused across the units it runs. When the queue is empty,
-// a starting unit takes the cores no other unit uses as GEMM threads: that
-// changes its speed, not its numbers, since GEMM threads split only the m
-// and n loops.
+// pool runs jobs on workers goroutines, each with its own single-threaded
+// kernels.Context and models (a workspace) reused across the jobs it runs.
+// A job is one unit trained by train, or, when fit is set, units of one
+// fold trained together (see group.go). When the queue is empty, a starting
+// job takes the cores no other job uses as GEMM threads: that changes its
+// speed, not its numbers, since GEMM threads split only the m and n loops.
 type pool struct {
 	workers int
-	train   TrainFunc
+	train   TrainFunc // trains a job's one unit, when fit is nil
+	fit     groupFit  // trains a job's units together
 
 	// Callbacks, called from the worker running the unit. A start or done
 	// error stops the pool.
@@ -31,27 +32,40 @@ type pool struct {
 	done  func(u sweeps.Unit, r sweeps.UnitResult) error
 
 	mu      sync.Mutex
-	queue   []sweeps.Unit
-	running int
+	queue   []job
+	running int // jobs in flight
 }
 
-// run trains every unit. It returns ctx.Err() when ctx is cancelled (units
+// job is units trained by one worker at once: one unit, or the members of
+// a fused group.
+type job []sweeps.Unit
+
+// singles makes a job of each unit.
+func singles(units []sweeps.Unit) []job {
+	jobs := make([]job, len(units))
+	for i := range units {
+		jobs[i] = job(units[i : i+1 : i+1])
+	}
+	return jobs
+}
+
+// run trains every job. It returns ctx.Err() when ctx is cancelled (units
 // in flight are abandoned: done is not called for them), or the first
 // callback error.
-func (p *pool) run(ctx context.Context, units []sweeps.Unit) error {
+func (p *pool) run(ctx context.Context, jobs []job) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	p.queue = units
+	p.queue = jobs
 	var wg sync.WaitGroup
-	for range min(p.workers, len(units)) {
+	for range min(p.workers, len(jobs)) {
 		wg.Go(func() {
-			kc := kernels.NewContext(1)
+			ws := &workspace{kc: kernels.NewContext(1)}
 			for {
-				u, threads, ok := p.take(ctx)
+				j, threads, ok := p.take(ctx)
 				if !ok {
 					return
 				}
-				if err := p.unit(ctx, kc, u, threads); err != nil {
+				if err := p.job(ctx, ws, j, threads); err != nil {
 					cancel(err)
 					return
 				}
@@ -62,61 +76,60 @@ func (p *pool) run(ctx context.Context, units []sweeps.Unit) error {
 	return context.Cause(ctx)
 }
 
-// take pops the next unit and the GEMM threads it may use.
-func (p *pool) take(ctx context.Context) (sweeps.Unit, int, bool) {
+// take pops the next job and the GEMM threads it may use.
+func (p *pool) take(ctx context.Context) (job, int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.queue) == 0 || ctx.Err() != nil {
-		return sweeps.Unit{}, 0, false
+		return nil, 0, false
 	}
-	u := p.queue[0]
+	j := p.queue[0]
 	p.queue = p.queue[1:]
 	p.running++
 	threads := 1
 	if len(p.queue) == 0 {
 		threads = max(1, p.workers/p.running)
 	}
-	return u, threads, true
+	return j, threads, true
 }
 
-// unit trains one unit and reports it, unless ctx is cancelled first.
-func (p *pool) unit(ctx context.Context, kc *kernels.Context, u sweeps.Unit, threads int) error {
+// job trains a job's units and reports each as it finishes, unless ctx is
+// cancelled first.
+func (p *pool) job(ctx context.Context, ws *workspace, j job, threads int) error {
 	defer func() {
 		p.mu.Lock()
 		p.running--
 		p.mu.Unlock()
 	}()
-	kc.SetThreads(threads)
+	ws.kc.SetThreads(threads)
 	if p.start != nil {
-		if err := p.start(u, threads); err != nil {
-			return err
+		for _, u := range j {
+			if err := p.start(u, threads); err != nil {
+				return err
+			}
 		}
 	}
-	onEpoch := func(s engine.EpochStats) {
+	onEpoch := func(i int, s engine.EpochStats) {
 		if p.epoch != nil {
-			p.epoch(u, s)
+			p.epoch(j[i], s)
 		}
 	}
-	r, err := p.train(ctx, kc, u, onEpoch)
+	onDone := func(i int, r sweeps.UnitResult) error {
+		u := j[i]
+		r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+		if p.done != nil {
+			return p.done(u, r)
+		}
+		return nil
+	}
+	if p.fit != nil {
+		return p.fit(ctx, ws, j, onEpoch, onDone) // cancelled: the units not done are abandoned
+	}
+	r, err := p.train(ctx, ws.kc, j[0], func(s engine.EpochStats) { onEpoch(0, s) })
 	if err != nil {
 		return err // cancelled: the unit is abandoned
 	}
-	r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
-	if p.done != nil {
-		return p.done(u, r)
-	}
-	return nil
-}
-
-// FoldTrainer is the TrainFunc of a cross-validation: a unit trains on its
-// fold's training rows of data and is scored on the fold's held-out rows,
-// after every epoch too when curves is set.
-func FoldTrainer(data *datasets.Dataset, folds []datasets.Fold, curves bool) TrainFunc {
-	return func(ctx context.Context, kc *kernels.Context, u sweeps.Unit, onEpoch func(engine.EpochStats)) (sweeps.UnitResult, error) {
-		fold := folds[u.ID.Fold]
-		return TrainAndScore(ctx, kc, u.Config(), data.Features, data.Classes,
-			engine.Data{X: data.X, Y: data.Y, Rows: fold.Train}, engine.Data{X: data.X, Y: data.Y, Rows: fold.Test}, curves, onEpoch)
-	}
+	return onDone(0, r)
 }
 
 // TrainAndScore trains cfg on train and scores it on test (after every

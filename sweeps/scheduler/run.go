@@ -39,6 +39,11 @@ type Options struct {
 	// (PostgreSQL, see store.OpenPostgres); the caller opens and closes it.
 	Store store.Store
 
+	// GroupColumns caps the first-layer columns of a fused group of a
+	// study's units (RunStudy with Study.Fuse); 0 measures the fastest
+	// width at the start of the run (about a second; see calibrate).
+	GroupColumns int
+
 	// Progress, if set, is called on every event, one call at a time.
 	Progress func(Event)
 }
@@ -74,6 +79,7 @@ type Status struct {
 	WorkToRun    int64         // training work of the units to run: Σ epochs × rows × multiply-adds per row
 	WorkDone     int64         // of which done by this run (abandoned units included), for ETAs
 	Samples      int64         // training samples processed by this run
+	GroupColumns int           // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
 	Elapsed      time.Duration // since the run started
 }
 
@@ -91,6 +97,8 @@ type Plan struct {
 	// RowFLOPs is the GEMM work of training a unit on one row, for the
 	// achieved rate (see TrainingFLOPsPerRow).
 	RowFLOPs func(sweeps.Unit) float64
+
+	folds *foldFit // RunStudy's: trains the units in jobs of fused groups (group.go) instead of Train
 }
 
 // RunStudy trains every unit of study s on data (KFold cross-validation)
@@ -100,6 +108,12 @@ type Plan struct {
 // results do not depend on the worker count or order. When ctx is
 // cancelled, RunStudy returns what is finished and an error wrapping
 // ErrInterrupted.
+//
+// Every unit of fold f trains in the batch order of sweeps.ShuffleSeed(study
+// seed, f). With s.Fuse, the units of a fold that share the batch size and
+// the epoch count train fused, a few at a time, as the members of an
+// engine.Group (see foldFit.jobs); without, each alone. The numbers are
+// the same, bit for bit.
 func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt Options) (sweeps.StudyResult, error) {
 	if len(s.Points) == 0 {
 		return sweeps.StudyResult{}, fmt.Errorf("study %s has no configurations", s.Name)
@@ -119,7 +133,7 @@ func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt O
 	rows := func(u sweeps.Unit) int { return len(folds[u.ID.Fold].Train) }
 	return Run(ctx, Plan{
 		Header: h, Points: s.Points, Units: sweeps.Plan(h, s.Points),
-		Train:     FoldTrainer(data, folds, opt.Curves),
+		folds:     &foldFit{data: data, folds: folds, seed: s.Seed, curves: opt.Curves, fuse: s.Fuse, maxColumns: opt.GroupColumns},
 		EpochRows: rows,
 		EpochWork: func(u sweeps.Unit) int64 {
 			return MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows(u))
@@ -180,6 +194,14 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		status.WorkToRun += int64(u.Point.Params.Epochs()) * plan.EpochWork(u)
 	}
 	status.UnitsToRun = len(todo)
+	jobs := singles(todo)
+	var fit groupFit
+	if plan.folds != nil {
+		fit, jobs = plan.folds.fit, plan.folds.jobs(todo, workers)
+		if plan.folds.fuse {
+			status.GroupColumns = plan.folds.maxColumns
+		}
+	}
 
 	var flops float64 // training GEMM work done by this run
 	var mu sync.Mutex // guards results, status, flops and Progress calls
@@ -192,7 +214,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	}
 	report(Event{Kind: Planned})
 	p := &pool{
-		workers: workers, train: plan.Train,
+		workers: workers, train: plan.Train, fit: fit,
 		start: func(u sweeps.Unit, threads int) error {
 			if err := st.MarkRunning(u.ID, h.Name); err != nil {
 				return err
@@ -228,7 +250,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			return nil
 		},
 	}
-	runErr := p.run(ctx, todo)
+	runErr := p.run(ctx, jobs)
 	wall := time.Since(started).Seconds()
 
 	mu.Lock()

@@ -319,7 +319,7 @@ func TestRunRejectsTooFewRows(t *testing.T) {
 func TestIdleCoresGoToTheLastUnits(t *testing.T) {
 	// 3 units on 4 workers: units start on 1 thread while others are
 	// queued; once the queue is empty a unit takes 4/running threads.
-	p := &pool{workers: 4, queue: make([]sweeps.Unit, 3)}
+	p := &pool{workers: 4, queue: make([]job, 3)}
 	var threads []int
 	for range 3 {
 		_, n, ok := p.take(context.Background())
@@ -331,14 +331,14 @@ func TestIdleCoresGoToTheLastUnits(t *testing.T) {
 	if !slices.Equal(threads, []int{1, 1, 1}) { // the third starts with 3 running: 4/3 = 1
 		t.Errorf("threads %v, want [1 1 1]", threads)
 	}
-	p = &pool{workers: 4, queue: make([]sweeps.Unit, 2)}
+	p = &pool{workers: 4, queue: make([]job, 2)}
 	_, first, _ := p.take(context.Background())
 	_, second, _ := p.take(context.Background())
 	if first != 1 || second != 2 {
 		t.Errorf("threads %d, %d; want 1 (one unit queued), then 2 (4 cores, 2 running)", first, second)
 	}
 	p.running = 0
-	p.queue = make([]sweeps.Unit, 1)
+	p.queue = make([]job, 1)
 	if _, alone, _ := p.take(context.Background()); alone != 4 {
 		t.Errorf("a last unit running alone got %d threads, want 4", alone)
 	}

@@ -26,7 +26,7 @@ type expander struct {
 // grid combination or random sample (a study has one of these; without any,
 // its one point is the base).
 func expand(s *spec) (*Study, []error) {
-	e := &expander{spec: s, study: &Study{Name: s.name, Data: s.data, Folds: s.folds, Seed: s.seed, Metric: s.metric, Refit: s.refit}}
+	e := &expander{spec: s, study: &Study{Name: s.name, Data: s.data, Folds: s.folds, Seed: s.seed, Metric: s.metric, Refit: s.refit, Fuse: s.fuse}}
 	var base engine.Config
 	e.setAll(&base, s.base)
 	if s.epochs != 0 {

@@ -34,7 +34,7 @@ func parse(src []byte, file string) (*spec, []error) {
 		}
 		return nil, []error{&StudyError{file, line, "study", "want a mapping of keys (name, base, axes, …)"}}
 	}
-	p := &parser{dir: filepath.Dir(file), spec: spec{file: file, folds: defaultFolds, seed: defaultSeed, metric: "accuracy", baseLine: 1}}
+	p := &parser{dir: filepath.Dir(file), spec: spec{file: file, folds: defaultFolds, seed: defaultSeed, metric: "accuracy", fuse: true, baseLine: 1}}
 	p.spec.data.Kind = "mnist"
 	p.parse(root)
 	if len(p.errs) > 0 {
@@ -126,8 +126,14 @@ func (p *parser) parse(root *node) {
 			} else {
 				s.refit = v.text[0] == 't' || v.text[0] == 'T'
 			}
+		case "fuse":
+			if v.kind != scalarNode || v.tag != "bool" {
+				p.errorf(v.line, k, "want true or false, got %s", v.describe())
+			} else {
+				s.fuse = valueOf(v).x.(bool)
+			}
 		default:
-			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, folds, epochs, seed, metric, refit)")
+			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, folds, epochs, seed, metric, refit, fuse)")
 		}
 	}
 	if epochs != nil && baseEpochs != nil {

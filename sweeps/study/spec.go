@@ -11,6 +11,7 @@ type spec struct {
 	seed   int64 // KFold random_state and root of every unit seed
 	metric string
 	refit  bool // train the best configuration on all rows and score it on the test set
+	fuse   bool // fuse:, default true
 
 	epochs   int // top-level epochs; 0 when not given
 	base     []setting

@@ -54,6 +54,7 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 		{"float for int", "base:\n  batch: 1.5\n", 2, "base.batch", "want an integer"},
 		{"folds range", "folds: 1\n", 1, "folds", "out of range"},
 		{"metric", "metric: f1\n", 1, "metric", "unknown metric"},
+		{"fuse not a bool", "name: x\nfuse: yes please\n", 2, "fuse", "want true or false"},
 		{"empty axis", "axes:\n  - name: lr\n    key: lr\n    values: []\n", 4, "axes[0].values", "empty list"},
 		{"axis without key", "axes:\n  - name: lr\n    values: [1]\n", 2, "axes[0]", "neither key nor keys"},
 		{"axis key and keys", "axes:\n  - name: lr\n    key: lr\n    keys: [l1]\n    values: [1]\n", 4, "axes[0]", "not both"},
@@ -613,5 +614,17 @@ func TestSeedPresetPointsPinned(t *testing.T) {
 	}
 	if got := hex.EncodeToString(h.Sum(nil))[:16]; got != "8634e963a8ca6255" {
 		t.Errorf("digest of the seed preset's keys = %s changed: stored units would not be found", got)
+	}
+}
+
+func TestFuseDefaultsToTrue(t *testing.T) {
+	for src, want := range map[string]bool{"name: a\n": true, "fuse: true\n": true, "fuse: false\n": false} {
+		s, err := ParseStudy([]byte(src), "s.yaml")
+		if err != nil || s.Fuse != want {
+			t.Errorf("%q: fuse %v (%v), want %v", src, s != nil && s.Fuse, err, want)
+		}
+	}
+	if s, err := Preset("seed"); err != nil || !s.Fuse {
+		t.Errorf("the seed preset does not fuse (%v)", err)
 	}
 }

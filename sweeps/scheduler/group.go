@@ -1,0 +1,297 @@
+package scheduler
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/kernels"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+)
+
+// groupFit trains the units of a job together on a worker's workspace,
+// calling onEpoch(i, s) after each epoch of units[i] and onDone(i, r) once
+// for each unit as it finishes (the pool stores it then). Its only errors
+// are ctx's (the units not done are abandoned) and onDone's.
+type groupFit func(ctx context.Context, ws *workspace, units []sweeps.Unit,
+	onEpoch func(i int, s engine.EpochStats), onDone func(i int, r sweeps.UnitResult) error) error
+
+// workspace is what a worker keeps from job to job: its kernels Context,
+// and the models and group it resets for each job (engine.Model.Reset,
+// engine.Group.Reset), so that a sweep allocates (and page-faults) a
+// model's buffers once per worker and member slot, not once per unit.
+type workspace struct {
+	kc      *kernels.Context
+	models  []*engine.Model // slot k: the k-th member of the jobs run so far
+	group   *engine.Group
+	members []*engine.Model // this job's models, in member order
+	unit    []int           // this job's member k trains units[unit[k]]
+}
+
+// model returns slot k's model reset for cfg (made on first use, or when
+// the slot's model has other inputs or outputs). A configuration the
+// engine rejects is an error; the slot is then unchanged.
+func (ws *workspace) model(k int, cfg engine.Config, features, classes int) (*engine.Model, error) {
+	if k < len(ws.models) {
+		if m := ws.models[k]; m.Inputs() == features && m.Outputs() == classes {
+			return m, m.Reset(cfg)
+		}
+	}
+	m, err := engine.New(cfg, features, classes, ws.kc)
+	if err != nil {
+		return nil, err
+	}
+	if k < len(ws.models) {
+		ws.models[k] = m
+	} else {
+		ws.models = append(ws.models, m)
+	}
+	return m, nil
+}
+
+// foldFit trains a cross-validation's units: each on its fold's training
+// rows, in the batch order of sweeps.ShuffleSeed(seed, fold), scored on the
+// fold's held-out rows (after every epoch too when curves is set). With
+// fuse, the units of one fold that share the batch size and the epoch
+// count train as one engine.Group (jobs plans the groups); without, each
+// alone. Both give the same numbers, bit for bit.
+type foldFit struct {
+	data   *datasets.Dataset
+	folds  []datasets.Fold
+	seed   int64 // the study seed
+	curves bool
+	fuse   bool
+	// maxColumns caps a fused group's first layer: the sum of its
+	// members' first hidden widths (output widths for members without a
+	// hidden layer); 0: jobs calibrates it.
+	maxColumns int
+}
+
+// columns is the width of the first layer of u's configuration.
+func (f *foldFit) columns(u sweeps.Unit) int {
+	if h := u.Point.Params.Hidden(); len(h) > 0 {
+		return h[0]
+	}
+	return f.data.Classes
+}
+
+// work weighs u for balancing jobs across workers: epochs × training rows
+// × multiply-adds per row.
+func (f *foldFit) work(u sweeps.Unit) int64 {
+	return int64(u.Point.Params.Epochs()) * int64(len(f.folds[u.ID.Fold].Train)) *
+		MACsPerRow(u.Point.Params.Hidden(), f.data.Features, f.data.Classes)
+}
+
+// jobs plans the units' jobs. Without fuse, a job is one unit. With fuse,
+// the units that share the fold, the batch size and the epoch count (so
+// the training rows and the batch order) form groups, in plan order, of at
+// most maxColumns first-layer columns (a wider unit is a group of its own;
+// maxColumns 0 is measured first, see calibrate). While there are fewer groups than workers, the group with the most
+// work is split in two: a member's numbers do not depend on its group. The
+// jobs come largest first, so that the last to finish are short.
+func (f *foldFit) jobs(units []sweeps.Unit, workers int) []job {
+	if !f.fuse {
+		return singles(units)
+	}
+	if f.maxColumns == 0 {
+		f.maxColumns = f.calibrate(units)
+	}
+	type key struct{ fold, batch, epochs int }
+	open := map[key]int{} // the index in jobs of each key's group being filled
+	var jobs []job
+	cols := map[int]int{} // first-layer columns of jobs[i]
+	for _, u := range units {
+		c := f.columns(u)
+		k := key{u.ID.Fold, u.Point.Params.Config(0).Batch, u.Point.Params.Epochs()}
+		i, ok := open[k]
+		if !ok || cols[i]+c > f.maxColumns {
+			i = len(jobs)
+			jobs = append(jobs, nil)
+			open[k] = i
+		}
+		jobs[i] = append(jobs[i], u)
+		cols[i] += c
+	}
+	jobWork := func(j job) int64 {
+		var w int64
+		for _, u := range j {
+			w += f.work(u)
+		}
+		return w
+	}
+	for len(jobs) < workers {
+		big := -1
+		for i, j := range jobs {
+			if len(j) > 1 && (big < 0 || jobWork(j) > jobWork(jobs[big])) {
+				big = i
+			}
+		}
+		if big < 0 {
+			break // every job is one unit
+		}
+		j := jobs[big]
+		half := len(j) / 2
+		jobs[big] = j[:half:half]
+		jobs = append(jobs, j[half:])
+	}
+	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(jobWork(b), jobWork(a)) })
+	return jobs
+}
+
+// fit is foldFit's groupFit: units share the fold, and with more than one
+// unit also the batch size and the epoch count (jobs sees to it).
+func (f *foldFit) fit(ctx context.Context, ws *workspace, units []sweeps.Unit,
+	onEpoch func(int, engine.EpochStats), onDone func(int, sweeps.UnitResult) error) error {
+	start := time.Now()
+	fold := units[0].ID.Fold
+	features, classes := f.data.Features, f.data.Classes
+	train := engine.Data{X: f.data.X, Y: f.data.Y, Rows: f.folds[fold].Train}
+	test := engine.Data{X: f.data.X, Y: f.data.Y, Rows: f.folds[fold].Test}
+	var val *engine.Data
+	if f.curves {
+		val = &test
+	}
+	shuffle := sweeps.ShuffleSeed(f.seed, fold)
+
+	// The members: a configuration the engine rejects is a result, stored at once.
+	ws.members, ws.unit = ws.members[:0], ws.unit[:0]
+	for i, u := range units {
+		m, err := ws.model(len(ws.members), u.Config(), features, classes)
+		if err != nil {
+			if err := onDone(i, sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error()}); err != nil {
+				return err
+			}
+			continue
+		}
+		ws.members = append(ws.members, m)
+		ws.unit = append(ws.unit, i)
+	}
+	if len(ws.members) == 0 {
+		return nil
+	}
+	if !f.fuse {
+		for k, m := range ws.members {
+			if err := f.alone(ctx, m, shuffle, train, test, val, func(s engine.EpochStats) { onEpoch(ws.unit[k], s) },
+				func(r sweeps.UnitResult) error { return onDone(ws.unit[k], r) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	// Fused: each member's share of the group's time is its share of the
+	// work of the members still training (multiply-adds per row).
+	n := len(ws.members)
+	weight := make([]float64, n)
+	for k := range ws.members {
+		weight[k] = float64(MACsPerRow(units[ws.unit[k]].Point.Params.Hidden(), features, classes))
+	}
+	last := make([]int, n)        // the last epoch each member reported
+	seconds := make([]float64, n) // each member's share of the training time
+	share := func(k, epoch int) float64 {
+		live := 0.0
+		for j := range n {
+			if last[j] >= epoch-1 {
+				live += weight[j]
+			}
+		}
+		return weight[k] / live
+	}
+	if ws.group == nil {
+		ws.group = &engine.Group{}
+	}
+	g := ws.group
+	if err := g.Reset(ws.members, shuffle); err != nil {
+		return err // cannot happen: jobs groups members by batch size and epochs, and the inputs and outputs are the data's
+	}
+	hists, err := g.Fit(ctx, train, val, func(k int, s engine.EpochStats) {
+		part := share(k, s.Epoch)
+		s.Seconds *= part
+		s.SamplesPerSecond /= part
+		seconds[k] += s.Seconds
+		last[k] = s.Epoch
+		onEpoch(ws.unit[k], s)
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	fitted := time.Now()
+	rows := len(train.Rows)
+	results := make([]sweeps.UnitResult, n)
+	var loss, acc []float64
+	if err == nil {
+		needEval := !f.curves
+		for _, h := range hists {
+			needEval = needEval || h.Diverged || len(h.Epochs) == 0
+		}
+		if needEval {
+			loss, acc = g.Evaluate(test)
+		}
+	}
+	evalSeconds := time.Since(fitted).Seconds()
+	total := 0.0
+	for k := range n {
+		total += weight[k]
+	}
+	for k, h := range hists {
+		r := &results[k]
+		r.Epochs = []engine.EpochStats{}
+		if err != nil { // invalid data: every member fails alike
+			r.Error = err.Error()
+			r.Seconds = time.Since(start).Seconds() * weight[k] / total
+			continue
+		}
+		if h.Epochs != nil {
+			r.Epochs = h.Epochs
+		}
+		r.Diverged, r.Error = h.Diverged, h.Divergence
+		r.Samples = int64(rows) * int64(len(h.Epochs))
+		if e := len(h.Epochs) - 1; f.curves && e >= 0 && !h.Diverged {
+			r.ValLoss, r.Accuracy = h.Epochs[e].ValLoss, h.Epochs[e].ValAccuracy
+		} else {
+			r.ValLoss, r.Accuracy = loss[k], acc[k]
+		}
+		r.Seconds = seconds[k] + evalSeconds*weight[k]/total
+	}
+	// Each unit in its own transaction, one after the other: a kill between
+	// two loses only the units not yet stored.
+	for k := range results {
+		if err := onDone(ws.unit[k], results[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// alone trains m by itself (Model.Fit) in the batch order of shuffle and
+// scores it on test, as TrainAndScore does.
+func (f *foldFit) alone(ctx context.Context, m *engine.Model, shuffle int64, train, test engine.Data, val *engine.Data,
+	onEpoch func(engine.EpochStats), onDone func(sweeps.UnitResult) error) error {
+	start := time.Now()
+	m.SetShuffleSeed(shuffle)
+	r := sweeps.UnitResult{Epochs: []engine.EpochStats{}}
+	h, err := m.Fit(ctx, train, val, onEpoch)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		r.Error = err.Error()
+		r.Seconds = time.Since(start).Seconds()
+		return onDone(r)
+	}
+	if h.Epochs != nil {
+		r.Epochs = h.Epochs
+	}
+	r.Diverged, r.Error = h.Diverged, h.Divergence
+	r.Samples = int64(len(train.Rows)) * int64(len(h.Epochs))
+	if e := len(h.Epochs) - 1; f.curves && e >= 0 && !h.Diverged {
+		r.ValLoss, r.Accuracy = h.Epochs[e].ValLoss, h.Epochs[e].ValAccuracy
+	} else {
+		r.ValLoss, r.Accuracy = m.Evaluate(test)
+	}
+	r.Seconds = time.Since(start).Seconds()
+	return onDone(r)
+}
