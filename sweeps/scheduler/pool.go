@@ -102,6 +102,7 @@ func (p *pool) unit(ctx context.Context, kc *kernels.Context, u sweeps.Unit, thr
 		return err // cancelled: the unit is abandoned
 	}
 	r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+	r.Machine = sweeps.ThisMachine()
 	if p.done != nil {
 		return p.done(u, r)
 	}
