@@ -69,10 +69,12 @@ func (h Header) unitID(key string, fold int) UnitID {
 }
 
 // Assemble builds a StudyResult from a study's header and points and the
-// units found (by ID; absent units are missing folds).
+// units found (by ID; absent units are missing folds), and counts the
+// machines and engines that computed them.
 func Assemble(h Header, points []study.Point, units map[UnitID]UnitResult) StudyResult {
-	r := StudyResult{Name: h.Name, Folds: h.Folds, Epochs: h.Epochs, Seed: h.Seed,
-		TotalSeconds: h.WallSeconds, UnitsRun: h.UnitsRun, UnitsReused: h.UnitsReused, UnitsTotal: len(Plan(h, points))}
+	plan := Plan(h, points)
+	r := StudyResult{Name: h.Name, Folds: h.Folds, Epochs: h.Epochs, Seed: h.Seed, Engine: h.Engine,
+		TotalSeconds: h.WallSeconds, UnitsRun: h.UnitsRun, UnitsReused: h.UnitsReused, UnitsTotal: len(plan)}
 	for _, pt := range points {
 		var us []UnitResult
 		for f := range h.Folds {
@@ -83,5 +85,13 @@ func Assemble(h Header, points []study.Point, units map[UnitID]UnitResult) Study
 		r.Configs = append(r.Configs, Summarize(pt, us))
 	}
 	setRanks(r.Configs)
+	var found []UnitResult // each unit once, however many axes show its configuration
+	for _, u := range plan {
+		if res, ok := units[u.ID]; ok {
+			found = append(found, res)
+		}
+	}
+	r.Machines = countMachines(found)
+	r.EngineNote = engineNote(h.Engine, r.Machines)
 	return r
 }

@@ -20,8 +20,9 @@ type UnitResult struct {
 	Error      string              `json:"error,omitempty"` // divergence message or failure; empty on success
 	Reused     bool                `json:"reused"`          // found finished in the store, not trained by this run
 	Extra      json.RawMessage     `json:"extra,omitempty"` // a study kind's own record of the unit (the depth study's diagnostics), JSON
-	EngineVer  string              `json:"engine_version"`
+	EngineVer  string              `json:"engine_version"`  // EngineID that computed it: another ISA path's when reused from one
 	DataSHA256 string              `json:"data_sha256"`
+	Machine                        // where it was trained: JSON host, cpu, isa
 }
 
 // Failed reports whether the unit failed without a result: an error that is
@@ -57,6 +58,15 @@ type StudyResult struct {
 	UnitsTotal   int            `json:"units_total"`
 	UnitsRun     int            `json:"units_run"`    // trained by this invocation
 	UnitsReused  int            `json:"units_reused"` // found finished
+
+	// Engine is the engine identity (EngineID) the study runs under: its
+	// last invocation's. Machines counts the units found by where they
+	// were trained and the engine identity that computed them, most first;
+	// EngineNote warns when some were computed under another identity than
+	// Engine (reused from a host with another ISA path), "" otherwise.
+	Engine     string         `json:"engine"`
+	Machines   []MachineUnits `json:"machines"`
+	EngineNote string         `json:"engine_note,omitempty"`
 
 	// The rate this invocation reached: training GEMM work (forward, input-
 	// and weight-gradient products) of the units it trained, over its wall

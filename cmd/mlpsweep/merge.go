@@ -13,7 +13,7 @@ func init() {
 	register(command{name: "merge", summary: "merge the databases of a study's shards (sweep --shard I/N) into one", run: runMerge})
 }
 
-const mergeSynopsis = `merge OUT SHARD_DIR... [--study NAME] [--json]
+const mergeSynopsis = `merge OUT SHARD_DIR... [--study NAME] [--json] [--strict-engine]
 
 Merges the study that shards of a sweep (mlpsweep sweep --shard I/N --out
 SHARD_DIR) stored in their databases into OUT/mlpsweep.db (OUT is created
@@ -22,8 +22,12 @@ if missing), in one transaction, then prints the study's tables (or, with
 results.json and report.html to OUT, as mlpsweep report OUT does.
 
 Shards must hold the same study: same name, configurations, folds, epochs,
-seed, data and engine; merge refuses any other shard, naming it, and
-writes nothing (exit status 1). A unit found in several shards (a rerun) is
+seed, data and engine version; merge refuses any other shard, naming it,
+and writes nothing (exit status 1). Shards run on hosts with another ISA
+path (avx512, avx2, generic) of the same engine version are merged, with a
+warning, and the report notes the mix: their units are not bit-identical.
+With --strict-engine merge refuses them too, so the merged study is bit for
+bit what one kind of machine computes. A unit found in several shards (a rerun) is
 kept once: done before failed before interrupted. Merging again, or again
 after a shard was rerun, is safe: rows already in OUT stay unless a shard
 has a better one. Shards still running (their sweep holds the folder's
@@ -42,6 +46,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("merge", mergeSynopsis, stderr)
 	name := fs.String("study", "", "the study to merge when the shards hold several (default: each shard's last)")
 	jsonOutput := fs.Bool("json", false, "print one JSON object with the merged results on stdout instead of the tables")
+	strict := fs.Bool("strict-engine", false, "refuse shards computed under another engine identity (ISA path) than the first's, not only another engine version")
 	positional, code := parseInterleaved(fs, args, stdout)
 	if code >= 0 {
 		return code
@@ -50,7 +55,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "merge", "want OUT and at least one SHARD_DIR, got %d arguments", len(positional))
 	}
 	out, shards := positional[0], positional[1:]
-	res, err := store.Merge(context.Background(), out, shards, *name)
+	res, err := store.Merge(context.Background(), out, shards, *name, *strict)
 	if err != nil {
 		return fail(stderr, "merge", err)
 	}
@@ -60,11 +65,15 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "warning: %d units were done in several places with different results (the first was kept): %s\n",
 			len(res.Differing), strings.Join(res.Differing, "; "))
 	}
+	if len(res.Engines) > 1 {
+		fmt.Fprintf(stderr, "warning: the shards ran under several engine identities (%s): the merged study mixes ISA paths and is not bit-identical to a run on one kind of machine (merge --strict-engine refuses this)\n",
+			strings.Join(res.Engines, ", "))
+	}
 	if res.Failed+res.Missing > 0 {
 		fmt.Fprintf(stderr, "warning: the study is incomplete: %d failed and %d missing units; rerun the shards that did not finish (the same command resumes) and merge again\n",
 			res.Failed, res.Missing)
 	}
-	r, err := store.LoadStudy(out, res.Study)
+	r, err := store.LoadStudy(out, res.Study, *strict)
 	if err != nil {
 		return fail(stderr, "merge", err)
 	}

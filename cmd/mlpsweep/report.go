@@ -18,8 +18,8 @@ func init() {
 	register(command{name: "report", summary: "re-render a sweep's tables and report from its database", run: runReport})
 }
 
-const reportSynopsis = `report DIR [--study NAME] [--json]
-       mlpsweep report --store postgres://… [--study NAME] [--out DIR] [--json]
+const reportSynopsis = `report DIR [--study NAME] [--json] [--strict-engine]
+       mlpsweep report --store postgres://… [--study NAME] [--out DIR] [--json] [--strict-engine]
 
 Reads the sweep database DIR/mlpsweep.db (written by mlpsweep sweep --out
 DIR), prints the study's tables on stdout and rewrites DIR/results.csv,
@@ -28,7 +28,13 @@ interrupted is shown with the units finished so far.
 
 With --store URL (or, when no DIR is given, the URL in MLPSWEEP_STORE) it
 reads the PostgreSQL database at URL instead and writes the files into
---out (default out/<study name>).`
+--out (default out/<study name>).
+
+The report lists the machines (host, CPU, ISA path) the units were trained
+on. Units stored under another ISA path of the study's engine version
+(shards or workers on other kinds of hosts) are shown, with a warning that
+the study mixes paths; with --strict-engine only the units of the study's
+engine identity are, and the others are missing.`
 
 func runReport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("report", reportSynopsis, stderr)
@@ -36,6 +42,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	jsonOutput := fs.Bool("json", false, "print one JSON object with the results on stdout instead of the tables")
 	storeFlag := fs.String("store", "", "read the PostgreSQL database at this postgres:// URL instead of DIR/mlpsweep.db (default without DIR: $"+storeEnv+")")
 	out := fs.String("out", "", "with --store: the folder for the report files (default out/<study name>)")
+	strict := fs.Bool("strict-engine", false, "show only units computed under the study's engine identity (engine version and ISA path), bit-identical to a run on one kind of machine (default: also units of another ISA path, noted)")
 	positional, code := parseInterleaved(fs, args, stdout)
 	if code >= 0 {
 		return code
@@ -48,7 +55,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "report", "give DIR or --store, not both (--out DIR says where the report of --store goes)")
 	}
 	if len(positional) == 0 && url != "" {
-		return reportPostgres(url, from, *study, *out, *jsonOutput, stdout, stderr)
+		return reportPostgres(url, from, *study, *out, *jsonOutput, *strict, stdout, stderr)
 	}
 	if len(positional) != 1 {
 		return usageError(stderr, "report", "want one directory (or --store URL), got %d arguments", len(positional))
@@ -57,7 +64,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "report", "--out goes with --store; the report of DIR goes into DIR")
 	}
 	dir := positional[0]
-	r, err := store.LoadStudy(dir, *study)
+	r, err := store.LoadStudy(dir, *study, *strict)
 	if err != nil {
 		if names, nerr := store.StudyNames(dir); nerr == nil && len(names) > 0 && *study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, dir, strings.Join(names, ", "))
@@ -78,13 +85,13 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 
 // reportPostgres renders a study of the PostgreSQL database at url into
 // out (default out/<study name>).
-func reportPostgres(url, from, study, out string, asJSON bool, stdout, stderr io.Writer) int {
+func reportPostgres(url, from, study, out string, asJSON, strict bool, stdout, stderr io.Writer) int {
 	st, err := openPostgres(url, from)
 	if err != nil {
 		return fail(stderr, "report", err)
 	}
 	defer st.Close()
-	r, err := store.Load(context.Background(), st, study)
+	r, err := store.Load(context.Background(), st, study, strict)
 	if err != nil {
 		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(names, ", "))
@@ -117,6 +124,9 @@ func renderStudy(r sweeps.StudyResult, dir string, asJSON bool, stdout, stderr i
 		}
 	} else if err := report.WriteTables(stdout, r); err != nil {
 		return fail(stderr, cmd, err)
+	}
+	if asJSON && r.EngineNote != "" { // the tables say it on stdout
+		fmt.Fprintf(stderr, "mlpsweep %s: warning: %s\n", cmd, r.EngineNote)
 	}
 	fmt.Fprintf(stderr, "report: %s (results.csv, results.json alongside)\n", filepath.Join(dir, report.ReportHTMLFile))
 	return 0

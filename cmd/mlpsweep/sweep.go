@@ -61,6 +61,16 @@ A shard's tables, report and --json cover its slice only (units_total is
 its unit count); mlpsweep merge OUT SHARD_DIR... merges the shards into
 one database whose report is the whole study's (see deploy/).
 
+Machines differ: every unit records the host, CPU and kernels ISA path
+(avx512, avx2, generic) it was trained on, and the report lists them. A
+unit is reused under the same engine version on any ISA path: the units a
+host with another path stored (a shard, a shared --store) count, and the
+report warns that the study mixes paths, whose numbers are not bit for bit
+the same. With --strict-engine only units of this run's engine identity
+(version and path, e.g. 1/avx512) are reused and the others are trained
+again, so the results are bit-identical to a run on this kind of machine.
+A study run on one machine is the same either way.
+
 With --store postgres://USER:PASSWORD@HOST:PORT/DATABASE (or the URL in
 MLPSWEEP_STORE) the units go to that PostgreSQL database instead of
 OUT/mlpsweep.db, with the same resume and reuse; the report files still go
@@ -101,6 +111,7 @@ type sweepFlags struct {
 	shardCount int
 	store      string
 	fuse       *bool // --fuse; nil: the study's fuse:
+	strict     bool
 }
 
 func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
@@ -126,6 +137,7 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 		f.fuse = &b
 		return err
 	})
+	fs.BoolVar(&f.strict, "strict-engine", false, "reuse only units stored under this run's engine identity (engine version and ISA path, e.g. 1/avx512) and train the others: results bit-identical to a run on this kind of machine (default: also reuse units of hosts with another ISA path, noted in the report)")
 	return fs, f
 }
 
@@ -263,7 +275,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			shard, shard.Source)
 	}
 	progress := newSweepProgress(stderr, s.Name, f.workers)
-	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, Progress: progress.event})
+	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, Progress: progress.event})
 	progress.finish()
 	if errors.Is(err, scheduler.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)

@@ -77,6 +77,12 @@ func (v *studyView) reportHTML() ([]byte, error) {
 	if rate := formatRate(r); rate != "" {
 		page.Summary = append(page.Summary, [2]string{"GEMM rate", rate})
 	}
+	if machines := machinesLines(r); len(machines) > 0 {
+		page.Summary = append(page.Summary, [2]string{"machines", strings.Join(machines, "; ")})
+	}
+	if r.EngineNote != "" {
+		page.Summary = append(page.Summary, [2]string{"warning", r.EngineNote})
+	}
 	if line := refitLine(r.Refit); line != "" {
 		page.Summary = append(page.Summary, [2]string{"best configuration on the test set", line})
 	}

@@ -113,6 +113,17 @@ func refitLine(f *sweeps.RefitResult) string {
 	return line
 }
 
+// machinesLines says where the study's units were trained, one line per
+// machine and engine: "vm, AMD EPYC (family 25 model 17), avx512: 48
+// units"; none when no unit was found.
+func machinesLines(r sweeps.StudyResult) []string {
+	lines := make([]string, len(r.Machines))
+	for i, m := range r.Machines {
+		lines[i] = m.String()
+	}
+	return lines
+}
+
 // formatRate states the achieved GEMM rate against the peak, or "" when
 // this invocation trained nothing.
 func formatRate(r sweeps.StudyResult) string {
@@ -127,7 +138,9 @@ func formatRate(r sweeps.StudyResult) string {
 // study a table per axis (value → accuracy mean ± std over folds, val loss,
 // seconds; the best value marked *), otherwise one table of all
 // configurations ranked by mean accuracy with the varying keys as columns.
-// Units that diverged or failed are listed after the tables.
+// Units that diverged or failed are listed after the tables, then the
+// machines the units were trained on, and a warning when they mix engine
+// identities (sweeps.StudyResult.EngineNote).
 func WriteTables(w io.Writer, r sweeps.StudyResult) error {
 	v, err := newStudyView(r)
 	if err != nil {
@@ -154,6 +167,19 @@ func WriteTables(w io.Writer, r sweeps.StudyResult) error {
 		for _, p := range problems {
 			fmt.Fprintln(tw, "  "+p)
 		}
+	}
+	switch machines := machinesLines(r); len(machines) {
+	case 0:
+	case 1:
+		fmt.Fprintln(tw, "\nmachines: "+machines[0])
+	default:
+		fmt.Fprintln(tw, "\nmachines:")
+		for _, m := range machines {
+			fmt.Fprintln(tw, "  "+m)
+		}
+	}
+	if r.EngineNote != "" {
+		fmt.Fprintln(tw, "warning: "+r.EngineNote)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -117,6 +117,7 @@ func (p *pool) job(ctx context.Context, ws *workspace, j job, threads int) error
 	onDone := func(i int, r sweeps.UnitResult) error {
 		u := j[i]
 		r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+		r.Machine = sweeps.ThisMachine()
 		if p.done != nil {
 			return p.done(u, r)
 		}

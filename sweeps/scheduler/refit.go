@@ -87,6 +87,7 @@ func Refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dat
 		return fmt.Errorf("refit: %w: run the same command again to resume: %w", ErrInterrupted, err)
 	}
 	u.EngineVer, u.DataSHA256 = id.Engine, id.Data
+	u.Machine = sweeps.ThisMachine()
 	if !u.Failed() && !u.Diverged {
 		info := engine.ModelInfo{
 			Engine: id.Engine, Data: train.Name, DataSHA256: id.Data, Classes: train.ClassNames, Scaling: train.Scaling,
@@ -123,8 +124,9 @@ func LoadRefit(st store.Store, r *sweeps.StudyResult) error {
 	if err != nil || len(best.Units) == 0 {
 		return nil // no best configuration, no refit
 	}
-	// The best configuration's units carry the study's data and engine.
-	id := sweeps.UnitID{Key: best.Key, Split: sweeps.RefitSplit, Seed: r.Seed, Data: best.Units[0].DataSHA256, Engine: best.Units[0].EngineVer}
+	// The best configuration's units carry the study's data; the refit ran
+	// under the study's engine (its units may come from other ISA paths).
+	id := sweeps.UnitID{Key: best.Key, Split: sweeps.RefitSplit, Seed: r.Seed, Data: best.Units[0].DataSHA256, Engine: r.Engine}
 	u, state, err := st.Unit(id)
 	if err != nil || state != "done" {
 		return err

@@ -35,6 +35,13 @@ type Options struct {
 	Curves  bool   // also score the held-out fold after every epoch (learning curves; ~15% slower)
 	Shard   Shard  // when set, run only this shard of the units (AssignShards) and report only them
 
+	// StrictEngine reuses only units stored under this run's engine
+	// identity (sweeps.EngineID: engine version and ISA path), so results
+	// are bit-identical to a run on this kind of machine; otherwise units
+	// of the same engine version from hosts with another ISA path are
+	// reused too, and the results note it (see store.Store.Find).
+	StrictEngine bool
+
 	// Store, if set, is the store to use instead of the one in Dir
 	// (PostgreSQL, see store.OpenPostgres); the caller opens and closes it.
 	Store store.Store
@@ -179,7 +186,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	var todo []sweeps.Unit
 	var status Status
 	for _, u := range plan.Units {
-		r, state, err := st.Unit(u.ID)
+		r, state, err := st.Find(u.ID, opt.StrictEngine)
 		if err != nil {
 			return sweeps.StudyResult{}, err
 		}

@@ -167,14 +167,14 @@ func TestShardsMergedAreBitIdenticalToALocalRun(t *testing.T) {
 	}
 
 	out := t.TempDir()
-	res, err := store.Merge(context.Background(), out, dirs, "")
+	res, err := store.Merge(context.Background(), out, dirs, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Study != "tiny" || res.Units != 9 || res.Done != 9 || res.Missing != 0 || res.Failed != 0 || res.Written != 9 || res.Duplicates != 0 || len(res.Differing) != 0 {
 		t.Errorf("merge: %+v", res)
 	}
-	merged, err := store.LoadStudy(out, "")
+	merged, err := store.LoadStudy(out, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,19 +189,19 @@ func TestShardsMergedAreBitIdenticalToALocalRun(t *testing.T) {
 
 	// Merging again, and merging a rerun shard, change nothing.
 	for _, again := range [][]string{dirs, {dirs[1], dirs[0], dirs[1], dirs[2]}} {
-		res, err := store.Merge(context.Background(), out, again, "")
+		res, err := store.Merge(context.Background(), out, again, "", false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Written != 0 || res.Done != 9 || len(res.Differing) != 0 {
 			t.Errorf("merge again %d shards: %+v", len(again), res)
 		}
-		if r, err := store.LoadStudy(out, ""); err != nil || !sameBits(numbers(r), numbers(local)) {
+		if r, err := store.LoadStudy(out, "", false); err != nil || !sameBits(numbers(r), numbers(local)) {
 			t.Errorf("merging again changed the results (%v)", err)
 		}
 	}
 	// A unit in two shards is kept once.
-	res, err = store.Merge(context.Background(), t.TempDir(), append(dirs, dirs[0]), "")
+	res, err = store.Merge(context.Background(), t.TempDir(), append(dirs, dirs[0]), "", false)
 	if err != nil || res.Done != 9 || res.Duplicates == 0 || res.Written != 9 {
 		t.Errorf("a shard given twice: %+v, %v", res, err)
 	}

@@ -61,7 +61,7 @@ func storeStates(t testing.TB, dir, url string) map[string]int {
 // loadStudy reads a study back from the store.
 func loadStudy(t testing.TB, dir, url, name string) sweeps.StudyResult {
 	t.Helper()
-	r, err := store.Load(context.Background(), readStore(t, dir, url), name)
+	r, err := store.Load(context.Background(), readStore(t, dir, url), name, false)
 	if err != nil {
 		t.Fatal(err)
 	}

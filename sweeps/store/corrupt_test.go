@@ -164,7 +164,7 @@ func TestDamagedDatabaseIsRefused(t *testing.T) {
 			opens := map[string]func() error{
 				"Open":       func() error { s, err := Open(dir); closeIf(s); return err },
 				"OpenReader": func() error { s, err := OpenReader(dir); closeIf(s); return err },
-				"LoadStudy":  func() error { _, err := LoadStudy(dir, ""); return err },
+				"LoadStudy":  func() error { _, err := LoadStudy(dir, "", false); return err },
 				"StudyNames": func() error { _, err := StudyNames(dir); return err },
 			}
 			for name, open := range opens {

@@ -77,7 +77,7 @@ func TestSecondWriterIsRefused(t *testing.T) {
 	t.Log(msg)
 
 	// A report reads while the sweep holds the directory.
-	r, err := LoadStudy(dir, "")
+	r, err := LoadStudy(dir, "", false)
 	if err != nil || r.UnitsTotal != 168 || len(r.Configs) == 0 {
 		t.Errorf("report during a sweep: %d units, %v", r.UnitsTotal, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
@@ -18,7 +19,7 @@ import (
 
 // ErrMismatch is returned (wrapped) by Merge when the shards (or the
 // output) do not hold the same study: another study, another definition of
-// it, another engine or other data.
+// it, another engine version (or, strict, ISA path) or other data.
 var ErrMismatch = errors.New("shards do not belong together")
 
 // MergeResult says what Merge did.
@@ -35,18 +36,25 @@ type MergeResult struct {
 	// Duplicates counts units found finished in more than one shard (a
 	// rerun shard, or overlapping shards); one row is kept.
 	Duplicates int
-	// Differing lists units done in several places with different
-	// results, which a deterministic engine never gives: the first was kept.
+	// Differing lists units done in several places by the same engine
+	// identity with different results, which a deterministic engine never
+	// gives: the first was kept.
 	Differing []string
+	// Engines lists the engine identities of the shards (and of the
+	// output's study), the first shard's first: more than one only when
+	// not strict, and then the merged study mixes units of several ISA
+	// paths (its report says so).
+	Engines []string
 }
 
 // unitColumns are the units table's columns, copied as they are.
-const unitColumns = `key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, started, finished`
+const unitColumns = `key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, started, finished, host, cpu, isa`
 
-// stateCol is the index of state in unitColumns; resultCols are the
-// columns that hold a unit's numbers (state through samples, seconds
-// excluded: wall time differs between runs).
-const stateCol = 6
+// engineCol and stateCol are the indices of engine_version and state in
+// unitColumns; resultCols are the columns that hold a unit's numbers
+// (state through samples, seconds excluded: wall time differs between
+// runs).
+const engineCol, stateCol = 5, 6
 
 var resultCols = []int{7, 8, 9, 10, 11, 12, 14}
 
@@ -75,7 +83,14 @@ type shardData struct {
 	dir    string
 	h      sweeps.Header
 	points []study.Point
-	rows   map[sweeps.UnitID]*unitRow
+	rows   map[sweeps.UnitID]*unitRow // by anyEngine(ID)
+}
+
+// anyEngine is id without its engine identity: the key of a unit's rows
+// in shards that ran under several ISA paths.
+func anyEngine(id sweeps.UnitID) sweeps.UnitID {
+	id.Engine = ""
+	return id
 }
 
 // Merge merges the study (name "" means each shard's most recent one) of
@@ -83,32 +98,39 @@ type shardData struct {
 // DIR) into the database in out, creating it if needed, in one
 // transaction. It refuses, writing nothing, shards that hold different
 // studies, different definitions of one (its header and configurations),
-// different engines or data (ErrMismatch, naming the shard), and an output
-// holding another definition of the study. A unit in several shards (a
-// rerun) is kept once, done before failed before running; an output row is
-// kept unless a shard has a better one, so merging again changes nothing.
+// different engine versions or data (ErrMismatch, naming the shard), and
+// an output holding another definition of the study. Shards run on hosts
+// with other ISA paths of the same engine version are merged (res.Engines
+// lists them; the report notes the mix) unless strict, which refuses them
+// too. A unit in several shards (a rerun) is kept once, done before failed
+// before running, the first shard's engine identity first; an output row
+// is kept unless a shard has a better one, so merging again changes
+// nothing.
 //
 // The merged study's header counts differ from a local run's: its wall time
 // is the longest shard's (the elapsed time when shards run at once), and
 // its units run and reused are the sums over the shards.
-func Merge(ctx context.Context, out string, shardDirs []string, name string) (MergeResult, error) {
+func Merge(ctx context.Context, out string, shardDirs []string, name string, strict bool) (MergeResult, error) {
 	var res MergeResult
 	if len(shardDirs) == 0 {
 		return res, fmt.Errorf("no shard directories to merge")
 	}
 	var shards []*shardData
 	for _, dir := range shardDirs {
-		sh, err := readShard(ctx, dir, name)
+		sh, err := readShard(ctx, dir, name, strict)
 		if err != nil {
 			return res, err
 		}
 		if len(shards) > 0 {
-			if err := sameStudy(shards[0].dir, shards[0].h, shards[0].points, sh.dir, sh.h, sh.points); err != nil {
+			if err := sameStudy(shards[0].dir, shards[0].h, shards[0].points, sh.dir, sh.h, sh.points, strict); err != nil {
 				return res, err
 			}
 		}
 		shards = append(shards, sh)
 		res.Shards = append(res.Shards, dir)
+		if !slices.Contains(res.Engines, sh.h.Engine) {
+			res.Engines = append(res.Engines, sh.h.Engine)
+		}
 	}
 	first := shards[0]
 	h := first.h
@@ -128,7 +150,7 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string) (Me
 		if err != nil {
 			return res, err
 		}
-		err = r.checkOutStudy(ctx, out, first, h.Name)
+		err = r.checkOutStudy(ctx, out, first, h.Name, strict, &res)
 		r.Close()
 		if err != nil {
 			return res, err
@@ -141,7 +163,7 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string) (Me
 	}
 	defer st.Close()
 	// Again under the lock: a sweep may have written out meanwhile.
-	if err := st.checkOutStudy(ctx, out, first, h.Name); err != nil {
+	if err := st.checkOutStudy(ctx, out, first, h.Name, strict, &res); err != nil {
 		return res, err
 	}
 	err = st.mergeTx(ctx, func(tx *sql.Tx) error {
@@ -149,7 +171,7 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string) (Me
 			return err
 		}
 		for _, u := range units {
-			old, err := readUnitRow(ctx, tx, u.ID)
+			old, err := readUnitRow(ctx, tx, u.ID, strict)
 			if err != nil {
 				return err
 			}
@@ -159,13 +181,13 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string) (Me
 			keep := old
 			found := 0
 			for _, sh := range shards {
-				r := sh.rows[u.ID]
+				r := sh.rows[anyEngine(u.ID)]
 				if r == nil {
 					continue
 				}
 				if stateRank(r) == 2 {
 					found++
-					if keep != nil && stateRank(keep) == 2 && !sameResult(keep, r) {
+					if keep != nil && stateRank(keep) == 2 && keep.vals[engineCol] == r.vals[engineCol] && !sameResult(keep, r) {
 						res.Differing = append(res.Differing, fmt.Sprintf("%s fold %d (%s and %s)", u.ID.Key, u.ID.Fold, keep.src, r.src))
 					}
 				}
@@ -193,6 +215,13 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string) (Me
 			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO units (`+unitColumns+`) VALUES (?`+strings.Repeat(", ?", len(keep.vals)-1)+`)`, keep.vals...); err != nil {
 				return err
 			}
+			if old != nil && old.vals[engineCol] != keep.vals[engineCol] {
+				// One row per unit: the output's, under another ISA path, goes.
+				if _, err := tx.ExecContext(ctx, `DELETE FROM units WHERE key = ? AND fold = ? AND split = ? AND seed = ? AND data_sha256 = ? AND engine_version = ?`,
+					old.vals[:engineCol+1]...); err != nil {
+					return err
+				}
+			}
 			res.Written++
 		}
 		return nil
@@ -202,7 +231,7 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string) (Me
 
 // readShard reads a shard's study and its units' rows, checking first that
 // no sweep is still writing it.
-func readShard(ctx context.Context, dir, name string) (*shardData, error) {
+func readShard(ctx context.Context, dir, name string, strict bool) (*shardData, error) {
 	if err := checkUnlocked(dir); err != nil {
 		return nil, err
 	}
@@ -217,13 +246,13 @@ func readShard(ctx context.Context, dir, name string) (*shardData, error) {
 	}
 	sh := &shardData{dir: dir, h: h, points: points, rows: map[sweeps.UnitID]*unitRow{}}
 	for _, u := range sweeps.Plan(h, points) {
-		r, err := readUnitRow(ctx, s.db, u.ID)
+		r, err := readUnitRow(ctx, s.db, u.ID, strict)
 		if err != nil {
 			return nil, s.err(err)
 		}
 		if r != nil {
 			r.src = dir
-			sh.rows[u.ID] = r
+			sh.rows[anyEngine(u.ID)] = r
 		}
 	}
 	return sh, nil
@@ -257,16 +286,25 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// readUnitRow reads a unit's row as stored, or nil when there is none.
-func readUnitRow(ctx context.Context, q queryer, id sweeps.UnitID) (*unitRow, error) {
+// readUnitRow reads a unit's row as stored, or nil when there is none:
+// id's own or, unless strict, one of another ISA path of id's engine
+// version; done before failed before running, id's own first.
+func readUnitRow(ctx context.Context, q queryer, id sweeps.UnitID, strict bool) (*unitRow, error) {
 	vals := make([]any, strings.Count(unitColumns, ",")+1)
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
+	engine, args := `engine_version = $6`, []any{id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine}
+	if !strict {
+		prefix := sweeps.EngineVersionOf(id.Engine) + "/"
+		engine = `(engine_version = $6 OR substr(engine_version, 1, $7) = $8)`
+		args = append(args, utf8.RuneCountInString(prefix), prefix)
+	}
 	err := q.QueryRowContext(ctx, `SELECT `+unitColumns+` FROM units
-		WHERE key = ? AND fold = ? AND split = ? AND seed = ? AND data_sha256 = ? AND engine_version = ?`,
-		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine).Scan(ptrs...)
+		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+`
+		ORDER BY CASE state WHEN 'done' THEN 0 WHEN 'failed' THEN 1 ELSE 2 END, engine_version != $6, engine_version LIMIT 1`,
+		args...).Scan(ptrs...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -320,7 +358,7 @@ func untimed(v any) any {
 
 // checkOutStudy fails when the database in out holds study name with
 // another definition than the shards'.
-func (s *SQLite) checkOutStudy(ctx context.Context, out string, first *shardData, name string) error {
+func (s *SQLite) checkOutStudy(ctx context.Context, out string, first *shardData, name string, strict bool, res *MergeResult) error {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM study WHERE name = ?`, name).Scan(&n); err != nil {
 		return s.err(err)
@@ -332,15 +370,19 @@ func (s *SQLite) checkOutStudy(ctx context.Context, out string, first *shardData
 	if err != nil {
 		return err
 	}
-	if err := sameStudy(first.dir, first.h, first.points, out, h, points); err != nil {
+	if err := sameStudy(first.dir, first.h, first.points, out, h, points, strict); err != nil {
 		return fmt.Errorf("%w; or merge into another OUT", err)
+	}
+	if !slices.Contains(res.Engines, h.Engine) {
+		res.Engines = append(res.Engines, h.Engine)
 	}
 	return nil
 }
 
 // sameStudy fails, naming dir b, when b's study is not a's: another name,
-// engine, data, or definition (header or configurations).
-func sameStudy(dirA string, a sweeps.Header, pa []study.Point, dirB string, b sweeps.Header, pb []study.Point) error {
+// engine (version, or when strict identity), data, or definition (header
+// or configurations).
+func sameStudy(dirA string, a sweeps.Header, pa []study.Point, dirB string, b sweeps.Header, pb []study.Point, strict bool) error {
 	fail := func(what string, va, vb any, hint string) error {
 		return fmt.Errorf("%w: %s holds study %q with %s %v, but %s has %v: %s",
 			ErrMismatch, dirB, b.Name, what, vb, dirA, va, hint)
@@ -350,9 +392,12 @@ func sameStudy(dirA string, a sweeps.Header, pa []study.Point, dirB string, b sw
 	case a.Name != b.Name:
 		return fmt.Errorf("%w: %s holds study %q, but %s holds %q: merge each study's shards into its own OUT (or name one with --study)",
 			ErrMismatch, dirB, b.Name, dirA, a.Name)
-	case a.Engine != b.Engine:
+	case sweeps.EngineVersionOf(a.Engine) != sweeps.EngineVersionOf(b.Engine):
 		return fail("engine", a.Engine, b.Engine,
-			"its units were computed by another mlpsweep build or ISA path and are not bit-identical; rerun that shard with the same build on the same kind of machine")
+			"its units were computed by another engine version, whose numerics differ; rerun that shard with the same mlpsweep version")
+	case !sweeps.Reusable(b.Engine, a.Engine, strict):
+		return fail("engine", a.Engine, b.Engine,
+			"its units were computed on another ISA path and are not bit-identical (--strict-engine); rerun that shard on the same kind of machine, or merge without --strict-engine to accept them, noted in the report")
 	case a.DataSHA != b.DataSHA:
 		return fail("data fingerprint", a.DataSHA+" ("+a.Data+")", b.DataSHA+" ("+b.Data+")", "it trained on other data; "+sameFlags)
 	case a.Folds != b.Folds:

@@ -77,7 +77,7 @@ func TestMergeKeepsTheBestRowPerUnit(t *testing.T) {
 	writeShard(t, b, h, points, map[int]float64{1: 0.75, 2: -2, 3: -2})
 	writeShard(t, c, h, points, map[int]float64{2: -1, 0: 0.25}) // 0 again, with another result
 	out := filepath.Join(root, "out")
-	res, err := Merge(context.Background(), out, []string{a, b, c}, "")
+	res, err := Merge(context.Background(), out, []string{a, b, c}, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestMergeKeepsTheBestRowPerUnit(t *testing.T) {
 		len(res.Differing) != 1 || !strings.Contains(res.Differing[0], a) || !strings.Contains(res.Differing[0], c) {
 		t.Errorf("merge: %+v", res)
 	}
-	r, err := LoadStudy(out, "")
+	r, err := LoadStudy(out, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestMergeKeepsTheBestRowPerUnit(t *testing.T) {
 	}
 	// Idempotent: nothing written the second time, the database reads the same.
 	before := dump(t, out)
-	res, err = Merge(context.Background(), out, []string{a, b, c}, "")
+	res, err = Merge(context.Background(), out, []string{a, b, c}, "", false)
 	if err != nil || res.Written != 0 || res.Done != 2 {
 		t.Errorf("merge again: %+v, %v", res, err)
 	}
@@ -176,7 +176,7 @@ func TestMergeRefusesShardsThatDoNotBelongTogether(t *testing.T) {
 			writeShard(t, a, h, points, map[int]float64{0: 0.5})
 			writeShard(t, b, tc.h, tc.points, map[int]float64{1: 0.5})
 			out := filepath.Join(root, "out")
-			_, err := Merge(context.Background(), out, []string{a, b}, "")
+			_, err := Merge(context.Background(), out, []string{a, b}, "", false)
 			if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), b+" holds study") {
 				t.Errorf("err %v; want ErrMismatch naming %s and %q", err, b, tc.want)
 			}
@@ -199,7 +199,7 @@ func TestMergeRefusesAnOutputWithAnotherDefinition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Merge(context.Background(), out, []string{a}, "")
+	_, err = Merge(context.Background(), out, []string{a}, "", false)
 	if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), out+` holds study "m" with engine eng-2`) || !strings.Contains(err.Error(), "another OUT") {
 		t.Errorf("err %v", err)
 	}
@@ -211,7 +211,7 @@ func TestMergeRefusesAnOutputWithAnotherDefinition(t *testing.T) {
 	h3.Name = "other"
 	out2 := filepath.Join(root, "out2")
 	writeShard(t, out2, h3, points, map[int]float64{1: 0.25})
-	if res, err := Merge(context.Background(), out2, []string{a}, ""); err != nil || res.Done != 2 {
+	if res, err := Merge(context.Background(), out2, []string{a}, "", false); err != nil || res.Done != 2 {
 		t.Errorf("merge beside another study: %+v, %v", res, err)
 	}
 	if names, err := StudyNames(out2); err != nil || len(names) != 2 || names[0] != "m" {
@@ -224,10 +224,10 @@ func TestMergeRefusesMissingAndRunningShards(t *testing.T) {
 	root := t.TempDir()
 	a, out := filepath.Join(root, "a"), filepath.Join(root, "out")
 	writeShard(t, a, h, points, map[int]float64{0: 0.5})
-	if _, err := Merge(context.Background(), out, []string{a, filepath.Join(root, "nope")}, ""); err == nil || !strings.Contains(err.Error(), "no sweep database in "+filepath.Join(root, "nope")) {
+	if _, err := Merge(context.Background(), out, []string{a, filepath.Join(root, "nope")}, "", false); err == nil || !strings.Contains(err.Error(), "no sweep database in "+filepath.Join(root, "nope")) {
 		t.Errorf("missing shard: %v", err)
 	}
-	if _, err := Merge(context.Background(), out, []string{a}, "zzz"); err == nil || !strings.Contains(err.Error(), filepath.Join(a, DBName)+`: no study named "zzz"`) {
+	if _, err := Merge(context.Background(), out, []string{a}, "zzz", false); err == nil || !strings.Contains(err.Error(), filepath.Join(a, DBName)+`: no study named "zzz"`) {
 		t.Errorf("--study zzz: %v", err)
 	}
 	// A shard still being written (its sweep holds the lock) is refused.
@@ -235,7 +235,7 @@ func TestMergeRefusesMissingAndRunningShards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Merge(context.Background(), out, []string{a}, "")
+	_, err = Merge(context.Background(), out, []string{a}, "", false)
 	s.Close()
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "shard "+a) || !strings.Contains(err.Error(), "wait for the shard to finish") {
 		t.Errorf("running shard: %v", err)
@@ -243,7 +243,7 @@ func TestMergeRefusesMissingAndRunningShards(t *testing.T) {
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused merge created OUT (%v)", err)
 	}
-	if _, err := Merge(context.Background(), out, []string{a}, ""); err != nil {
+	if _, err := Merge(context.Background(), out, []string{a}, "", false); err != nil {
 		t.Errorf("after the sweep ended: %v", err)
 	}
 }
@@ -275,11 +275,11 @@ func TestMergeComparesNumbersNotTimings(t *testing.T) {
 	write(a, 0.5, 1)
 	write(b, 0.5, 2)  // the same unit rerun: other timings
 	write(c, 0.75, 1) // other numbers
-	res, err := Merge(context.Background(), filepath.Join(root, "out"), []string{a, b}, "")
+	res, err := Merge(context.Background(), filepath.Join(root, "out"), []string{a, b}, "", false)
 	if err != nil || res.Duplicates != 1 || len(res.Differing) != 0 {
 		t.Errorf("a rerun unit: %+v, %v; want a duplicate, no difference", res, err)
 	}
-	res, err = Merge(context.Background(), filepath.Join(root, "out2"), []string{a, c}, "")
+	res, err = Merge(context.Background(), filepath.Join(root, "out2"), []string{a, c}, "", false)
 	if err != nil || len(res.Differing) != 1 {
 		t.Errorf("other numbers: %+v, %v; want a difference", res, err)
 	}

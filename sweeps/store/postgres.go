@@ -233,7 +233,12 @@ func (s *Postgres) SaveUnitTx(ctx context.Context, tx pgx.Tx, id sweeps.UnitID, 
 
 // Unit implements Store.
 func (s *Postgres) Unit(id sweeps.UnitID) (sweeps.UnitResult, string, error) {
-	u, state, err := unit(context.Background(), s.conn(), id)
+	return s.Find(id, true)
+}
+
+// Find implements Store.
+func (s *Postgres) Find(id sweeps.UnitID, strict bool) (sweeps.UnitResult, string, error) {
+	u, state, err := unit(context.Background(), s.conn(), id, strict)
 	return u, state, s.err(err)
 }
 

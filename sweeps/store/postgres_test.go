@@ -188,7 +188,7 @@ func TestPostgresConcurrentWriters(t *testing.T) {
 	if err != nil || len(states) != 1 || states["done"] != len(units) {
 		t.Errorf("states %v (%v), want %d done", states, err, len(units))
 	}
-	r, err := Load(context.Background(), s, h.Name)
+	r, err := Load(context.Background(), s, h.Name, false)
 	if err != nil || len(r.Configs) != len(points) || r.TotalSeconds != writers {
 		t.Fatalf("%d configs, %v s (%v)", len(r.Configs), r.TotalSeconds, err)
 	}

@@ -308,7 +308,12 @@ func (s *SQLite) SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) e
 
 // Unit implements Store.
 func (s *SQLite) Unit(id sweeps.UnitID) (sweeps.UnitResult, string, error) {
-	u, state, err := unit(context.Background(), s.conn(), id)
+	return s.Find(id, true)
+}
+
+// Find implements Store.
+func (s *SQLite) Find(id sweeps.UnitID, strict bool) (sweeps.UnitResult, string, error) {
+	u, state, err := unit(context.Background(), s.conn(), id, strict)
 	return u, state, s.err(err)
 }
 

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
@@ -39,8 +40,15 @@ type Store interface {
 	// the next invocation). A failed result never replaces a done one.
 	SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error
 	// Unit returns a stored unit and its state: "done", "failed" (with
-	// Error set), or "" when it is not stored or has not finished.
+	// Error set), or "" when it is not stored or has not finished. It is
+	// Find(id, true): the unit of exactly id's engine identity.
 	Unit(id sweeps.UnitID) (u sweeps.UnitResult, state string, err error)
+	// Find returns the stored unit a study may use for id, and its state
+	// as Unit does: id's own when it is done; unless strict, otherwise one
+	// done under another ISA path of id's engine version (see
+	// sweeps.Reusable; its EngineVer and Machine say which), the first by
+	// engine identity when several are; otherwise id's own failed one.
+	Find(id sweeps.UnitID, strict bool) (u sweeps.UnitResult, state string, err error)
 	// Study reads a study's header and configurations; name "" means the
 	// study run most recently.
 	Study(ctx context.Context, name string) (sweeps.Header, []study.Point, error)
@@ -54,7 +62,7 @@ type Store interface {
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migrations[v] brings a database from schema version v to v+1; a new
 // database runs them all. They are the one definition of the tables for
@@ -110,6 +118,11 @@ CREATE TABLE IF NOT EXISTS units (
 );`,
 	// A study kind's own per-unit record, JSON (UnitResult.Extra).
 	1: `ALTER TABLE units ADD COLUMN extra TEXT NOT NULL DEFAULT ''`,
+	// Where a unit was trained (sweeps.Machine); empty for older units.
+	2: `
+ALTER TABLE units ADD COLUMN host TEXT NOT NULL DEFAULT '';
+ALTER TABLE units ADD COLUMN cpu TEXT NOT NULL DEFAULT '';
+ALTER TABLE units ADD COLUMN isa TEXT NOT NULL DEFAULT '';`,
 }
 
 // newerSchema is the error for a database written by a newer mlpsweep;
@@ -197,25 +210,34 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 	if u.Diverged {
 		diverged = 1
 	}
-	return c.exec(ctx, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+	return c.exec(ctx, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
 			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, extra = excluded.extra, seconds = excluded.seconds,
-			samples = excluded.samples, study = excluded.study, finished = excluded.finished
+			samples = excluded.samples, study = excluded.study, finished = excluded.finished,
+			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa
 		WHERE units.state != 'done' OR excluded.state = 'done'`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, diverged, u.Error,
-		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, time.Now().UnixNano())
+		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, time.Now().UnixNano(), u.Host, u.CPU, u.ISA)
 }
 
-func unit(ctx context.Context, c conn, id sweeps.UnitID) (u sweeps.UnitResult, state string, err error) {
+// unit reads the stored unit Find returns for id.
+func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.UnitResult, state string, err error) {
+	engine, args := `engine_version = $6`, []any{id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine}
+	if !strict {
+		// Or done under an engine identity "<version>/<another ISA>".
+		prefix := sweeps.EngineVersionOf(id.Engine) + "/"
+		engine = `(engine_version = $6 OR (state = 'done' AND substr(engine_version, 1, $7) = $8))`
+		args = append(args, utf8.RuneCountInString(prefix), prefix)
+	}
 	var valLoss *float64
 	var diverged int64
 	var epochs, extra string
-	err = c.queryRow(ctx, `SELECT state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples FROM units
-		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND engine_version = $6 AND state != 'running'`,
-		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine).
-		Scan(&state, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples)
+	err = c.queryRow(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa FROM units
+		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+` AND state != 'running'
+		ORDER BY state != 'done', engine_version != $6, engine_version LIMIT 1`, args...).
+		Scan(&state, &u.EngineVer, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples, &u.Host, &u.CPU, &u.ISA)
 	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows wraps it too
 		return u, "", nil
 	}
@@ -233,7 +255,7 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID) (u sweeps.UnitResult, s
 	if extra != "" {
 		u.Extra = json.RawMessage(extra)
 	}
-	u.Fold, u.EngineVer, u.DataSHA256 = id.Fold, id.Engine, id.Data
+	u.Fold, u.DataSHA256 = id.Fold, id.Data
 	return u, state, nil
 }
 
@@ -315,17 +337,18 @@ func states(ctx context.Context, c conn) (map[string]int, error) {
 }
 
 // Load reads a study from s (name "" means the study run most recently),
-// with every unit stored so far. TotalSeconds is the wall time summed over
-// all invocations; UnitsRun and UnitsReused are the last invocation's
-// counts.
-func Load(ctx context.Context, s Store, name string) (sweeps.StudyResult, error) {
+// with every unit stored so far under its engine identity or, unless
+// strict, another ISA path of its engine version (see Store.Find).
+// TotalSeconds is the wall time summed over all invocations; UnitsRun and
+// UnitsReused are the last invocation's counts.
+func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyResult, error) {
 	h, points, err := s.Study(ctx, name)
 	if err != nil {
 		return sweeps.StudyResult{}, err
 	}
 	units := map[sweeps.UnitID]sweeps.UnitResult{}
 	for _, u := range sweeps.Plan(h, points) {
-		res, state, err := s.Unit(u.ID)
+		res, state, err := s.Find(u.ID, strict)
 		if err != nil {
 			return sweeps.StudyResult{}, err
 		}
@@ -337,13 +360,13 @@ func Load(ctx context.Context, s Store, name string) (sweeps.StudyResult, error)
 }
 
 // LoadStudy reads a study from the SQLite database in dir (see Load).
-func LoadStudy(dir, name string) (sweeps.StudyResult, error) {
+func LoadStudy(dir, name string, strict bool) (sweeps.StudyResult, error) {
 	s, err := OpenReader(dir)
 	if err != nil {
 		return sweeps.StudyResult{}, err
 	}
 	defer s.Close()
-	return Load(context.Background(), s, name)
+	return Load(context.Background(), s, name, strict)
 }
 
 // StudyNames lists the studies stored in dir's SQLite database, most

@@ -212,7 +212,7 @@ func TestStudiesRoundTrip(t *testing.T) {
 		if err := s.FinishRun("b", 1.25, 0, 3); err != nil {
 			t.Fatal(err)
 		}
-		r, err := Load(ctx, s, "b")
+		r, err := Load(ctx, s, "b", false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +297,8 @@ func TestMigratesVersion1(t *testing.T) {
 					t.Fatal(err)
 				}
 				u, state, err := s.Unit(sweeps.UnitID{Key: "k", Split: "sp", Seed: 1, Data: "d", Engine: "e"})
-				if err != nil || state != "done" || len(u.Epochs) != 1 || !math.IsNaN(u.Epochs[0].ValLoss) || u.Epochs[0].Loss != 0.5 || u.Accuracy != 0.5 {
+				if err != nil || state != "done" || len(u.Epochs) != 1 || !math.IsNaN(u.Epochs[0].ValLoss) || u.Epochs[0].Loss != 0.5 || u.Accuracy != 0.5 ||
+					u.Machine != (sweeps.Machine{}) || u.EngineVer != "e" {
 					t.Fatalf("version-1 unit: %+v %q %v", u, state, err)
 				}
 				if v := schemaOf(t, b, loc); v != schemaVersion {
@@ -311,7 +312,7 @@ func TestMigratesVersion1(t *testing.T) {
 				if err == nil {
 					s.Close()
 				}
-				if err == nil || !strings.Contains(err.Error(), "written by a newer mlpsweep (schema version 99; this one knows 2): use that version, or another") ||
+				if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("written by a newer mlpsweep (schema version 99; this one knows %d): use that version, or another", schemaVersion)) ||
 					!strings.Contains(err.Error(), "nothing was written") || !strings.HasPrefix(err.Error(), dbName(b, loc)+": ") {
 					t.Errorf("newer schema: %v", err)
 				}
