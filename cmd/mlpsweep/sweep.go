@@ -62,6 +62,12 @@ MLPSWEEP_STORE) the units go to that PostgreSQL database instead of
 OUT/mlpsweep.db, with the same resume and reuse; the report files still go
 to OUT.
 
+Queue mode, for many machines: --enqueue --store postgres://… plans the
+study into PostgreSQL and queues one job per unit not done (River);
+mlpsweep worker --store postgres://… on any machines trains them; --wait
+follows the study from the database and writes the report when its units
+are done (see mlpsweep help worker, mlpsweep help status).
+
 With --refit, after the study the best configuration by the metric (rank 1
 by mean cross-validated accuracy) is trained on all training rows with the
 study seed, scored on the held-out test set (MNIST's 10,000 test images; for
@@ -95,6 +101,8 @@ type sweepFlags struct {
 	shard      string
 	shardCount int
 	store      string
+	enqueue    bool
+	wait       bool
 }
 
 func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
@@ -115,6 +123,8 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	fs.StringVar(&f.shard, "shard", "", "run only shard I/N of the study's units (I from 0 to N-1), balanced by work; merge the shards with mlpsweep merge (default: from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shard-count)")
 	fs.IntVar(&f.shardCount, "shard-count", 0, "the number of shards N when the index comes from the environment: a Kubernetes Indexed Job's completions (JOB_COMPLETION_INDEX); optional in a Slurm array")
 	fs.StringVar(&f.store, "store", "", storeUsage)
+	fs.BoolVar(&f.enqueue, "enqueue", false, "queue mode: plan the study into the --store database and queue one job per unit not done, for mlpsweep worker processes on any machines; nothing is trained here")
+	fs.BoolVar(&f.wait, "wait", false, "queue mode: follow the study's progress in the --store database until its queued units are done, then write the report (after --enqueue, or alone)")
 	return fs, f
 }
 
@@ -213,6 +223,9 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
+	}
+	if f.enqueue || f.wait {
+		return sweepQueue(s, f, shard, url, from, stdout, stderr)
 	}
 	if err := checkRefit(s, f); err != nil {
 		if f.refit || f.test != "" {
