@@ -24,8 +24,8 @@ import (
 func TestQueueName(t *testing.T) {
 	river := regexp.MustCompile(`^(?:[a-z0-9])+(?:[_|\-]?[a-z0-9]+)*$`) // River's rule for queue names
 	for engine, want := range map[string]string{
-		"1/avx512":       "mlpsweep_1_avx512",
-		"2.1/AVX2+FMA3/": "mlpsweep_2_1_avx2_fma3",
+		"1/avx512":                            "mlpsweep_1_avx512",
+		"2.1/AVX2+FMA3/":                      "mlpsweep_2_1_avx2_fma3",
 		"x/" + strings.Repeat("y", 80) + "/z": "mlpsweep_x_" + strings.Repeat("y", 53),
 	} {
 		got := queue.QueueName(engine)
