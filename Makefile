@@ -32,9 +32,9 @@ vet:
 gencheck:
 	sh kernels/gencheck.sh
 
-# The store's tests, and those that run studies on it, on SQLite and PostgreSQL.
+# The store's tests, and those that run studies on it (the queue's too), on SQLite and PostgreSQL.
 test-store:
-	.ci/with-postgres $(GO) test -count=1 ./sweeps/store/... ./sweeps/scheduler/ ./cmd/mlpsweep/
+	.ci/with-postgres $(GO) test -count=1 ./sweeps/store/... ./sweeps/scheduler/ ./sweeps/queue/ ./cmd/mlpsweep/
 
 # OpenBLAS's AVX-512 kernels where the CPU has AVX-512 (they crash with
 # SIGILL elsewhere); otherwise OpenBLAS picks its kernels itself.

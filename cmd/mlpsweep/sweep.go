@@ -76,6 +76,12 @@ MLPSWEEP_STORE) the units go to that PostgreSQL database instead of
 OUT/mlpsweep.db, with the same resume and reuse; the report files still go
 to OUT.
 
+Queue mode, for many machines: --enqueue --store postgres://… plans the
+study into PostgreSQL and queues one job per unit not done (River);
+mlpsweep worker --store postgres://… on any machines trains them; --wait
+follows the study from the database and writes the report when its units
+are done (see mlpsweep help worker, mlpsweep help status).
+
 With --refit, after the study the best configuration by the metric (rank 1
 by mean cross-validated accuracy) is trained on all training rows with the
 study seed, scored on the held-out test set (MNIST's 10,000 test images; for
@@ -112,6 +118,8 @@ type sweepFlags struct {
 	store      string
 	fuse       *bool // --fuse; nil: the study's fuse:
 	strict     bool
+	enqueue    bool
+	wait       bool
 }
 
 func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
@@ -138,6 +146,8 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 		return err
 	})
 	fs.BoolVar(&f.strict, "strict-engine", false, "reuse only units stored under this run's engine identity (engine version and ISA path, e.g. 1/avx512) and train the others: results bit-identical to a run on this kind of machine (default: also reuse units of hosts with another ISA path, noted in the report)")
+	fs.BoolVar(&f.enqueue, "enqueue", false, "queue mode: plan the study into the --store database and queue one job per unit not done, for mlpsweep worker processes on any machines; nothing is trained here")
+	fs.BoolVar(&f.wait, "wait", false, "queue mode: follow the study's progress in the --store database until its queued units are done, then write the report (after --enqueue, or alone)")
 	return fs, f
 }
 
@@ -236,6 +246,9 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
+	}
+	if f.enqueue || f.wait {
+		return sweepQueue(s, f, shard, url, from, stdout, stderr)
 	}
 	if err := checkRefit(s, f); err != nil {
 		if f.refit || f.test != "" {

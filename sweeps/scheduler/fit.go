@@ -31,20 +31,31 @@ func FitAndScore(ctx context.Context, m *engine.Model, train, test engine.Data, 
 		u.Seconds = time.Since(start).Seconds()
 		return u, nil
 	}
-	u.Epochs = h.Epochs
-	u.Diverged, u.Error = h.Diverged, h.Divergence
 	rows, _ := train.Size(m.Inputs(), m.Outputs()) // Fit checked it
+	score(&u, h, rows, curves, func() (float64, float64) { return m.Evaluate(test) })
+	u.Seconds = time.Since(start).Seconds()
+	return u, nil
+}
+
+// score fills a unit's result from its training history h on rows rows:
+// its learning curve, samples, divergence, and its held-out loss and
+// accuracy, from the last epoch's validation when curves were scored and
+// the unit did not diverge, else from evaluate. Training stops on a
+// non-finite batch loss, measured before each update; the last updates can
+// still blow the model up, and a non-finite held-out loss then counts as a
+// divergence too.
+func score(u *sweeps.UnitResult, h engine.History, rows int, curves bool, evaluate func() (loss, accuracy float64)) {
+	if h.Epochs != nil {
+		u.Epochs = h.Epochs
+	}
+	u.Diverged, u.Error = h.Diverged, h.Divergence
 	u.Samples = int64(rows) * int64(len(h.Epochs))
 	if last := len(h.Epochs) - 1; curves && last >= 0 && !h.Diverged {
 		u.ValLoss, u.Accuracy = h.Epochs[last].ValLoss, h.Epochs[last].ValAccuracy
 	} else {
-		u.ValLoss, u.Accuracy = m.Evaluate(test)
+		u.ValLoss, u.Accuracy = evaluate()
 	}
-	// Training stops on a non-finite batch loss, measured before each
-	// update; the last updates can still blow the model up.
 	if !u.Diverged && (math.IsNaN(u.ValLoss) || math.IsInf(u.ValLoss, 0)) {
 		u.Diverged, u.Error = true, fmt.Sprintf("diverged: held-out loss %v after epoch %d", u.ValLoss, len(h.Epochs))
 	}
-	u.Seconds = time.Since(start).Seconds()
-	return u, nil
 }

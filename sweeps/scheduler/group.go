@@ -174,7 +174,7 @@ func (f *foldFit) fit(ctx context.Context, ws *workspace, units []sweeps.Unit,
 	}
 	if !f.fuse {
 		for k, m := range ws.members {
-			if err := f.alone(ctx, m, shuffle, train, test, val, func(s engine.EpochStats) { onEpoch(ws.unit[k], s) },
+			if err := f.alone(ctx, m, shuffle, train, test, func(s engine.EpochStats) { onEpoch(ws.unit[k], s) },
 				func(r sweeps.UnitResult) error { return onDone(ws.unit[k], r) }); err != nil {
 				return err
 			}
@@ -244,16 +244,7 @@ func (f *foldFit) fit(ctx context.Context, ws *workspace, units []sweeps.Unit,
 			r.Seconds = time.Since(start).Seconds() * weight[k] / total
 			continue
 		}
-		if h.Epochs != nil {
-			r.Epochs = h.Epochs
-		}
-		r.Diverged, r.Error = h.Diverged, h.Divergence
-		r.Samples = int64(rows) * int64(len(h.Epochs))
-		if e := len(h.Epochs) - 1; f.curves && e >= 0 && !h.Diverged {
-			r.ValLoss, r.Accuracy = h.Epochs[e].ValLoss, h.Epochs[e].ValAccuracy
-		} else {
-			r.ValLoss, r.Accuracy = loss[k], acc[k]
-		}
+		score(r, h, rows, f.curves, func() (float64, float64) { return loss[k], acc[k] })
 		r.Seconds = seconds[k] + evalSeconds*weight[k]/total
 	}
 	// Each unit in its own transaction, one after the other: a kill between
@@ -268,30 +259,12 @@ func (f *foldFit) fit(ctx context.Context, ws *workspace, units []sweeps.Unit,
 
 // alone trains m by itself (Model.Fit) in the batch order of shuffle and
 // scores it on test, as TrainAndScore does.
-func (f *foldFit) alone(ctx context.Context, m *engine.Model, shuffle int64, train, test engine.Data, val *engine.Data,
+func (f *foldFit) alone(ctx context.Context, m *engine.Model, shuffle int64, train, test engine.Data,
 	onEpoch func(engine.EpochStats), onDone func(sweeps.UnitResult) error) error {
-	start := time.Now()
 	m.SetShuffleSeed(shuffle)
-	r := sweeps.UnitResult{Epochs: []engine.EpochStats{}}
-	h, err := m.Fit(ctx, train, val, onEpoch)
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
+	r, err := FitAndScore(ctx, m, train, test, f.curves, onEpoch)
 	if err != nil {
-		r.Error = err.Error()
-		r.Seconds = time.Since(start).Seconds()
-		return onDone(r)
+		return err
 	}
-	if h.Epochs != nil {
-		r.Epochs = h.Epochs
-	}
-	r.Diverged, r.Error = h.Diverged, h.Divergence
-	r.Samples = int64(len(train.Rows)) * int64(len(h.Epochs))
-	if e := len(h.Epochs) - 1; f.curves && e >= 0 && !h.Diverged {
-		r.ValLoss, r.Accuracy = h.Epochs[e].ValLoss, h.Epochs[e].ValAccuracy
-	} else {
-		r.ValLoss, r.Accuracy = m.Evaluate(test)
-	}
-	r.Seconds = time.Since(start).Seconds()
 	return onDone(r)
 }

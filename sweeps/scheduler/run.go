@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -122,33 +121,12 @@ type Plan struct {
 // engine.Group (see foldFit.jobs); without, each alone. The numbers are
 // the same, bit for bit.
 func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt Options) (sweeps.StudyResult, error) {
-	if len(s.Points) == 0 {
-		return sweeps.StudyResult{}, fmt.Errorf("study %s has no configurations", s.Name)
-	}
-	if s.Seed < 0 || s.Seed > math.MaxUint32 {
-		return sweeps.StudyResult{}, fmt.Errorf("study %s: seed %d is not a KFold random_state in [0, 2³²)", s.Name, s.Seed)
-	}
-	folds, err := datasets.KFold(data.N, s.Folds, uint32(s.Seed))
+	plan, err := StudyPlan(s, data, opt.Curves)
 	if err != nil {
 		return sweeps.StudyResult{}, err
 	}
-	h := sweeps.Header{
-		Name: s.Name, Folds: s.Folds, Epochs: s.Base.Epochs(), Seed: s.Seed,
-		Split: sweeps.KFoldSplit(s.Folds, s.Seed),
-		Data:  fmt.Sprintf("%s (%d rows)", data.Name, data.N), DataSHA: data.Fingerprint(), Engine: sweeps.EngineID(),
-	}
-	rows := func(u sweeps.Unit) int { return len(folds[u.ID.Fold].Train) }
-	return Run(ctx, Plan{
-		Header: h, Points: s.Points, Units: sweeps.Plan(h, s.Points),
-		folds:     &foldFit{data: data, folds: folds, seed: s.Seed, curves: opt.Curves, fuse: s.Fuse, maxColumns: opt.GroupColumns},
-		EpochRows: rows,
-		EpochWork: func(u sweeps.Unit) int64 {
-			return MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows(u))
-		},
-		RowFLOPs: func(u sweeps.Unit) float64 {
-			return TrainingFLOPsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes)
-		},
-	}, opt)
+	plan.folds.maxColumns = opt.GroupColumns
+	return Run(ctx, plan, opt)
 }
 
 // Run trains every unit of plan that the store in opt.Dir does not already

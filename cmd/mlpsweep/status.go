@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/queue"
+)
+
+func init() {
+	register(command{name: "status", summary: "show the progress of studies in a PostgreSQL store (queue mode)", run: runStatus})
+}
+
+const statusSynopsis = `status [--store postgres://…] [--study NAME] [--json]
+
+Shows how far the studies in the PostgreSQL database at --store (or
+MLPSWEEP_STORE) have got: for each (or for --study NAME) its units done,
+failed, running and queued, and the River job states of their latest jobs;
+then the jobs of every queue by state. It only reads.`
+
+// statusJSON is status --json's object.
+type statusJSON struct {
+	Studies []queue.Progress          `json:"studies"`
+	Queues  map[string]map[string]int `json:"queues"` // queue → job state → jobs
+}
+
+func runStatus(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("status", statusSynopsis, stderr)
+	storeFlag := fs.String("store", "", "the PostgreSQL database, a postgres:// URL (default: $"+storeEnv+")")
+	name := fs.String("study", "", "show this study only")
+	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
+	positional, code := parseInterleaved(fs, args, stdout)
+	if code >= 0 {
+		return code
+	}
+	if len(positional) > 0 {
+		return usageError(stderr, "status", "unexpected arguments %q", positional)
+	}
+	url, from, err := storeURL(fs, *storeFlag)
+	if err != nil {
+		return usageError(stderr, "status", "%v", err)
+	}
+	if url == "" {
+		return usageError(stderr, "status", "give --store postgres://USER:PASSWORD@HOST:PORT/DATABASE (or set %s)", storeEnv)
+	}
+	st, err := openPostgres(url, from)
+	if err != nil {
+		return fail(stderr, "status", err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	names := []string{*name}
+	if *name == "" {
+		if names, err = st.StudyNames(); err != nil {
+			return fail(stderr, "status", err)
+		}
+	}
+	var out statusJSON
+	for _, n := range names {
+		p, err := queue.StudyProgress(ctx, st, n)
+		if err != nil {
+			if all, nerr := st.StudyNames(); nerr == nil && len(all) > 0 {
+				err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(all, ", "))
+			}
+			return fail(stderr, "status", err)
+		}
+		out.Studies = append(out.Studies, p)
+	}
+	if out.Queues, err = queue.QueueJobs(ctx, st); err != nil {
+		return fail(stderr, "status", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fail(stderr, "status", err)
+		}
+		return 0
+	}
+	fmt.Fprintf(stdout, "%s\n", st.Name())
+	if len(out.Studies) == 0 {
+		fmt.Fprintln(stdout, "no study recorded yet")
+	}
+	for _, p := range out.Studies {
+		fmt.Fprintf(stdout, "%s\n  jobs: %s\n", p, p.JobStates())
+	}
+	for _, q := range slices.Sorted(maps.Keys(out.Queues)) {
+		jobs := queue.Progress{Jobs: out.Queues[q]}
+		fmt.Fprintf(stdout, "queue %s: %s\n", q, jobs.JobStates())
+	}
+	return 0
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/queue"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// followEvery is how often sweep --wait reads the study's progress.
+const followEvery = time.Second
+
+// sweepQueue is sweep --enqueue and/or --wait: queue the study's units for
+// mlpsweep worker processes, and follow them to the report.
+func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from string, stdout, stderr io.Writer) int {
+	mode := "--enqueue"
+	if !f.enqueue {
+		mode = "--wait"
+	}
+	switch {
+	case url == "":
+		return usageError(stderr, "sweep", "%s works on a PostgreSQL store shared with the workers: give --store postgres://USER:PASSWORD@HOST:PORT/DATABASE (or set %s)", mode, storeEnv)
+	case shard.Sharded():
+		return usageError(stderr, "sweep", "%s runs the whole study on the queue's workers; shard %s (%s) is the other way to split it: use one or the other", mode, shard, shard.Source)
+	case f.refit || f.test != "":
+		return usageError(stderr, "sweep", "--refit trains here, not on the queue: once the queue is done, run the same sweep with --store and --refit (it reuses every unit)")
+	}
+	if s.Refit {
+		fmt.Fprintf(stderr, "note: study %s asks for a refit, which queue mode does not run: once the queue is done, run the same sweep with --store (it reuses every unit)\n", s.Name)
+		s.Refit = false
+	}
+	if f.out == "" {
+		f.out = filepath.Join("out", s.Name)
+	}
+	st, err := openPostgres(url, from)
+	if err != nil {
+		return fail(stderr, "sweep", err)
+	}
+	defer st.Close()
+	if f.wait {
+		if err := checkOutDir("--out", f.out); err != nil {
+			return fail(stderr, "sweep", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
+
+	started := time.Now()
+	var enq queue.Enqueued
+	if f.enqueue {
+		data, _, err := loadSweepData(s, f, stderr)
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+		plan, err := scheduler.StudyPlan(s, data, f.curves)
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+		enq, err = queue.Enqueue(ctx, st, plan, queue.Source{Spec: s.Data, LimitRows: f.limitRows}, f.curves)
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+		fmt.Fprintf(stderr, "study %s: %d units: %d done already, %d enqueued, %d already queued (queue %s of %s)\n",
+			s.Name, enq.Units, enq.Done, enq.Inserted, enq.Queued, enq.Queue, st.Name())
+		if !f.wait {
+			if enq.Inserted+enq.Queued > 0 {
+				fmt.Fprintf(stderr, "start workers on any machines with the data at the same paths: mlpsweep worker --store URL; follow with mlpsweep sweep ... --wait or mlpsweep status\n")
+			}
+			return 0
+		}
+	}
+
+	var last string
+	lastAt := time.Time{}
+	p, err := queue.Follow(ctx, st, s.Name, followEvery, func(p queue.Progress, eta time.Duration) {
+		line := p.String()
+		if line == last && time.Since(lastAt) < 30*time.Second {
+			return
+		}
+		last, lastAt = line, time.Now()
+		if eta > 0 && !p.Finished() {
+			line += fmt.Sprintf("; about %v left", eta.Round(time.Second))
+		}
+		fmt.Fprintln(stderr, line)
+	})
+	if errors.Is(err, queue.ErrInterrupted) {
+		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
+		return 130
+	}
+	if err != nil {
+		return fail(stderr, "sweep", fmt.Errorf("%w (enqueue the study first with --enqueue)", err))
+	}
+	// The study's record, as a local run leaves it: the units found done
+	// when it was enqueued are reused, the others run; the wall time from
+	// enqueuing to the end is known when this invocation enqueued.
+	h, _, err := st.Study(ctx, s.Name)
+	if err != nil {
+		return fail(stderr, "sweep", err)
+	}
+	wall := 0.0
+	if f.enqueue {
+		wall = time.Since(started).Seconds()
+	}
+	if err := st.FinishRun(s.Name, wall, max(0, p.Done+p.Failed-h.UnitsReused), h.UnitsReused); err != nil {
+		return fail(stderr, "sweep", err)
+	}
+	r, err := store.Load(ctx, st, s.Name, f.strict)
+	if err != nil {
+		return fail(stderr, "sweep", err)
+	}
+	if code := renderStudy(r, f.out, f.jsonOutput, stdout, stderr, "sweep"); code != 0 {
+		return code
+	}
+	if p.Missing > 0 {
+		return fail(stderr, "sweep", fmt.Errorf("%d of %d units of study %s have no result and no job to run them (never enqueued, or discarded after %d attempts: see mlpsweep status); enqueue the study again to queue them",
+			p.Missing, p.Units, s.Name, queue.MaxAttempts))
+	}
+	return 0
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/queue"
+)
+
+func init() {
+	register(command{name: "worker", summary: "train the units queued by sweep --enqueue (queue mode, on any machines)", run: runWorker})
+}
+
+const workerSynopsis = `worker --store postgres://… [--workers N] [--exit-when-done] [flags]
+
+Trains the units that mlpsweep sweep STUDY --store URL --enqueue queued in
+the PostgreSQL database at URL (or in MLPSWEEP_STORE), --workers at a time,
+each on one core, and records each unit's result in the transaction that
+completes its job, so that a result is recorded exactly once. Start any
+number of workers on any machines that have the study's data at the same
+paths; a worker takes only the units planned by its own engine (version and
+ISA path), whose numbers it reproduces bit for bit.
+
+A unit that fails (a divergence is a result, not a failure) is recorded and
+not retried. A unit times out after --timeout-factor times its expected time
+(and at least --min-timeout) and is retried, 5 attempts in all. When a
+worker dies (kill -9, a lost machine), River's rescuer hands its units to
+another worker once they have run for --rescue-after (checked every 30 s).
+Ctrl-C or SIGTERM stops at once, handing the units in flight back to the
+queue (exit status 130). With --exit-when-done the worker exits when the
+queue holds nothing to run; otherwise it waits for more.
+
+Example:
+  mlpsweep sweep study.yaml --store postgres://sweep@db:5432/sweeps --enqueue
+  mlpsweep worker --store postgres://sweep@db:5432/sweeps --workers 8   # on each machine
+  mlpsweep sweep study.yaml --store postgres://sweep@db:5432/sweeps --wait`
+
+func runWorker(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("worker", workerSynopsis, stderr)
+	storeFlag := fs.String("store", "", "the PostgreSQL database holding the queue, a postgres:// URL (default: $"+storeEnv+")")
+	var opt queue.Options
+	fs.IntVar(&opt.Workers, "workers", runtime.NumCPU(), "units trained at once, each on one core")
+	fs.BoolVar(&opt.ExitWhenDone, "exit-when-done", false, "exit when the queue holds nothing to run (for batch jobs and tests)")
+	fs.Float64Var(&opt.TimeoutFactor, "timeout-factor", queue.DefaultTimeoutFactor, "a unit times out after this many times its expected time on this machine")
+	fs.DurationVar(&opt.MinTimeout, "min-timeout", queue.DefaultMinTimeout, "a unit's timeout is at least this")
+	fs.DurationVar(&opt.RescueAfter, "rescue-after", 0, "a unit running this long is taken from its worker (presumed dead) and run again (0: the longest queued unit's timeout + 1m)")
+	fs.DurationVar(&opt.FetchCooldown, "fetch-cooldown", queue.DefaultFetchCooldown, "least time between two fetches of jobs from the queue")
+	positional, code := parseInterleaved(fs, args, stdout)
+	if code >= 0 {
+		return code
+	}
+	switch {
+	case len(positional) > 0:
+		return usageError(stderr, "worker", "unexpected arguments %q: the queue is in the --store database", positional)
+	case opt.Workers < 1:
+		return usageError(stderr, "worker", "--workers %d: want N ≥ 1", opt.Workers)
+	case opt.TimeoutFactor <= 0:
+		return usageError(stderr, "worker", "--timeout-factor %g: want F > 0", opt.TimeoutFactor)
+	case opt.MinTimeout <= 0:
+		return usageError(stderr, "worker", "--min-timeout %v: want a duration > 0", opt.MinTimeout)
+	case opt.RescueAfter < 0 || opt.RescueAfter > 0 && opt.RescueAfter <= opt.MinTimeout:
+		return usageError(stderr, "worker", "--rescue-after %v: want a duration longer than --min-timeout %v (or 0)", opt.RescueAfter, opt.MinTimeout)
+	case opt.FetchCooldown < time.Millisecond:
+		return usageError(stderr, "worker", "--fetch-cooldown %v: want at least 1ms", opt.FetchCooldown)
+	}
+	url, from, err := storeURL(fs, *storeFlag)
+	if err != nil {
+		return usageError(stderr, "worker", "%v", err)
+	}
+	if url == "" {
+		return usageError(stderr, "worker", "the queue is in PostgreSQL: give --store postgres://USER:PASSWORD@HOST:PORT/DATABASE (or set %s)", storeEnv)
+	}
+	st, err := openPostgres(url, from)
+	if err != nil {
+		return fail(stderr, "worker", err)
+	}
+	defer st.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
+	opt.Log = stderr
+	s, err := queue.Work(ctx, st, opt)
+	if s.Units > 0 {
+		fmt.Fprintf(stderr, "worker: %d units recorded (%d failed) in %.2fs, %.2fs training on %d workers: queue overhead %.2f ms per unit\n",
+			s.Units, s.Failed, s.Busy.Seconds(), s.Train.Seconds(), s.Workers, float64(s.OverheadPerUnit())/1e6)
+	}
+	if errors.Is(err, queue.ErrInterrupted) {
+		fmt.Fprintf(stderr, "mlpsweep worker: %v\n", err)
+		return 130
+	}
+	if err != nil {
+		return fail(stderr, "worker", err)
+	}
+	fmt.Fprintf(stderr, "worker: queue %s is empty\n", s.Queue)
+	return 0
+}

@@ -1,0 +1,215 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+)
+
+// Progress is how far a study stored in PostgreSQL has got, unit by unit:
+// its result in the store and the state of the latest River job that
+// runs it (whichever study enqueued it).
+type Progress struct {
+	Study   string `json:"study"`
+	Queue   string `json:"queue"`
+	Units   int    `json:"units"`   // distinct units of the study
+	Done    int    `json:"done"`    // recorded as done
+	Failed  int    `json:"failed"`  // recorded as failed, and not queued again
+	Running int    `json:"running"` // not recorded, a job running
+	Queued  int    `json:"queued"`  // not recorded, a job waiting: available, scheduled, or retryable after an error or a rescue
+	Missing int    `json:"missing"` // not recorded and no job to run it: not enqueued, or its job discarded after MaxAttempts attempts
+	// Jobs counts the River job states of the units' latest jobs.
+	Jobs map[string]int `json:"jobs"`
+
+	// Work left and done (training FLOPs of the units' jobs), for ETAs.
+	LeftFLOPs, DoneFLOPs float64 `json:"-"`
+}
+
+// Finished reports whether no unit of the study waits for a worker.
+func (p Progress) Finished() bool { return p.Running+p.Queued == 0 }
+
+func (p Progress) String() string {
+	s := fmt.Sprintf("study %s: %d units: %d done, %d failed, %d running, %d queued", p.Study, p.Units, p.Done, p.Failed, p.Running, p.Queued)
+	if p.Missing > 0 {
+		s += fmt.Sprintf(", %d with no result and no job", p.Missing)
+	}
+	return s
+}
+
+// JobStates formats Jobs: "3 completed, 1 running".
+func (p Progress) JobStates() string {
+	var parts []string
+	for _, state := range slices.Sorted(maps.Keys(p.Jobs)) {
+		parts = append(parts, fmt.Sprintf("%d %s", p.Jobs[state], state))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// isLive reports whether a job in state will still run.
+func isLive(state string) bool {
+	switch state {
+	case "available", "pending", "retryable", "running", "scheduled":
+		return true
+	}
+	return false
+}
+
+// StudyProgress reads the progress of study name ("" = the one recorded
+// last) from st.
+func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progress, error) {
+	h, points, err := st.Study(ctx, name)
+	if err != nil {
+		return Progress{}, err
+	}
+	units := sweeps.Plan(h, points)
+	p := Progress{Study: h.Name, Queue: QueueName(h.Engine), Units: len(units), Jobs: map[string]int{}}
+	ids := make([]sweeps.UnitID, len(units))
+	keys, folds := make([]string, len(units)), make([]int64, len(units))
+	for i, u := range units {
+		ids[i], keys[i], folds[i] = u.ID, u.ID.Key, int64(u.ID.Fold)
+	}
+	states, err := st.UnitStates(ctx, ids)
+	if err != nil {
+		return p, err
+	}
+	type job struct {
+		state string
+		flops float64
+	}
+	jobs := map[[2]string]job{}
+	if ok, err := hasQueue(ctx, st); err != nil || !ok {
+		for _, u := range units {
+			switch states[u.ID] {
+			case "done":
+				p.Done++
+			case "failed":
+				p.Failed++
+			default:
+				p.Missing++
+			}
+		}
+		return p, err
+	}
+	// The latest job of each unit.
+	rs, err := st.Pool().Query(ctx, `SELECT DISTINCT ON (j.args->>'key', (j.args->>'fold')::bigint)
+			j.args->>'key', j.args->>'fold', j.state::text, coalesce((j.args->>'flops')::float8, 0)
+		FROM river_job j JOIN unnest($1::text[], $2::bigint[]) AS p(key, fold)
+			ON j.args->>'key' = p.key AND (j.args->>'fold')::bigint = p.fold
+		WHERE j.kind = $3 AND j.args->>'split' = $4 AND j.args->>'data_sha256' = $5 AND j.args->>'engine' = $6
+		ORDER BY j.args->>'key', (j.args->>'fold')::bigint, j.id DESC`,
+		keys, folds, Kind, h.Split, h.DataSHA, h.Engine)
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	for rs.Next() {
+		var key, fold string
+		var j job
+		if err := rs.Scan(&key, &fold, &j.state, &j.flops); err != nil {
+			rs.Close()
+			return p, fmt.Errorf("%s: %w", st.Name(), err)
+		}
+		jobs[[2]string{key, fold}] = j
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return p, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	for _, u := range units {
+		j, hasJob := jobs[[2]string{u.ID.Key, fmt.Sprint(u.ID.Fold)}]
+		if hasJob {
+			p.Jobs[j.state]++
+		}
+		switch state := states[u.ID]; {
+		case state == "done":
+			p.Done++
+			p.DoneFLOPs += j.flops
+		case hasJob && j.state == "running":
+			p.Running++
+			p.LeftFLOPs += j.flops
+		case hasJob && isLive(j.state):
+			p.Queued++
+			p.LeftFLOPs += j.flops
+		case state == "failed":
+			p.Failed++
+		default:
+			p.Missing++
+		}
+	}
+	return p, nil
+}
+
+// Follow reads the study's progress every interval, passing each to
+// report with an estimate of the time left (0 until some work is done
+// while it follows), until no unit waits for a worker; it returns the
+// last progress.
+func Follow(ctx context.Context, st *store.Postgres, name string, every time.Duration, report func(p Progress, eta time.Duration)) (Progress, error) {
+	started := time.Now()
+	var first Progress
+	for i := 0; ; i++ {
+		p, err := StudyProgress(ctx, st, name)
+		if err != nil {
+			return p, err
+		}
+		if i == 0 {
+			first = p
+		}
+		var eta time.Duration
+		if done := p.DoneFLOPs - first.DoneFLOPs; done > 0 {
+			eta = time.Duration(p.LeftFLOPs / done * float64(time.Since(started)))
+		}
+		report(p, eta)
+		if p.Finished() {
+			return p, nil
+		}
+		select {
+		case <-ctx.Done():
+			return p, fmt.Errorf("%w: the workers go on; follow again with --wait", ErrInterrupted)
+		case <-time.After(every):
+		}
+	}
+}
+
+// QueueJobs counts the jobs of every queue by state, for mlpsweep status:
+// queue → state → count.
+func QueueJobs(ctx context.Context, st *store.Postgres) (map[string]map[string]int, error) {
+	if ok, err := hasQueue(ctx, st); err != nil || !ok {
+		return nil, err
+	}
+	rs, err := st.Pool().Query(ctx, `SELECT queue, state::text, count(*) FROM river_job WHERE kind = $1 GROUP BY queue, state`, Kind)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	defer rs.Close()
+	m := map[string]map[string]int{}
+	for rs.Next() {
+		var q, state string
+		var n int
+		if err := rs.Scan(&q, &state, &n); err != nil {
+			return nil, err
+		}
+		if m[q] == nil {
+			m[q] = map[string]int{}
+		}
+		m[q][state] = n
+	}
+	return m, rs.Err()
+}
+
+// hasQueue reports whether st's database has River's tables (a study was
+// enqueued there, or a worker ran): status only reads.
+func hasQueue(ctx context.Context, st *store.Postgres) (bool, error) {
+	var ok bool
+	if err := st.Pool().QueryRow(ctx, `SELECT to_regclass('river_job') IS NOT NULL`).Scan(&ok); err != nil {
+		return false, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	return ok, nil
+}

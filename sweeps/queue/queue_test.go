@@ -1,0 +1,227 @@
+package queue_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/queue"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+func TestQueueName(t *testing.T) {
+	river := regexp.MustCompile(`^(?:[a-z0-9])+(?:[_|\-]?[a-z0-9]+)*$`) // River's rule for queue names
+	for engine, want := range map[string]string{
+		"1/avx512":                            "mlpsweep_1_avx512",
+		"2.1/AVX2+FMA3/":                      "mlpsweep_2_1_avx2_fma3",
+		"x/" + strings.Repeat("y", 80) + "/z": "mlpsweep_x_" + strings.Repeat("y", 53),
+	} {
+		got := queue.QueueName(engine)
+		if got != want || !river.MatchString(got) || len(got) > 64 {
+			t.Errorf("QueueName(%q) = %q, want %q", engine, got, want)
+		}
+	}
+}
+
+// plan writes a CSV data set of rows rows and a study of configs
+// configurations × 2 folds trained for epochs epochs, and plans it.
+func plan(t testing.TB, dir string, rows, configs, epochs int, hidden string) (scheduler.Plan, queue.Source) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	b.WriteString("a,b,c,d,label\n")
+	for range rows {
+		c := rng.IntN(3)
+		for j := range 4 {
+			fmt.Fprintf(&b, "%.4f,", float64(c*(j%2))*2+rng.NormFloat64()*0.5)
+		}
+		fmt.Fprintf(&b, "k%d\n", c)
+	}
+	csv := filepath.Join(dir, "data.csv")
+	if err := os.WriteFile(csv, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := study.ParseStudy(fmt.Appendf(nil, `name: q
+data: {csv: %s, label: label}
+folds: 2
+epochs: %d
+seed: 3
+base: {hidden: %s, batch: 8}
+random: {n: %d, seed: 7, params: {lr: {log_uniform: [0.0001, 0.1]}}}
+`, csv, epochs, hidden, configs), filepath.Join(dir, "study.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := study.LoadData(s.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := scheduler.StudyPlan(s, data, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, queue.Source{Spec: s.Data}
+}
+
+// syncWriter is a log that tests read while workers write it.
+type syncWriter struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	started chan struct{}
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started != nil && bytes.Contains(p, []byte("): started")) {
+		select {
+		case w.started <- struct{}{}:
+		default:
+		}
+	}
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestStopHandsUnitsBack: a worker stopped (Ctrl-C, SIGTERM) while
+// training returns at once with ErrInterrupted; its units go back to the
+// queue as they were (available, attempt not used), nothing is recorded,
+// and the next worker trains them all.
+func TestStopHandsUnitsBack(t *testing.T) {
+	url := storetest.Postgres(t)
+	st, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, src := plan(t, t.TempDir(), 2000, 2, 2000, "[64, 64]") // units of many seconds
+	if e, err := queue.Enqueue(context.Background(), st, p, src, false); err != nil || e.Inserted != 4 {
+		t.Fatalf("enqueue: %+v, %v", e, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	log := &syncWriter{started: make(chan struct{}, 1)}
+	opt := queue.Options{Workers: 2, TimeoutFactor: 10, MinTimeout: time.Minute, Log: log}
+	var stats queue.Stats
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		stats, err = queue.Work(ctx, st, opt)
+		done <- err
+	}()
+	select {
+	case <-log.started:
+	case <-time.After(time.Minute):
+		t.Fatalf("no unit started:\n%s", log)
+	}
+	time.Sleep(200 * time.Millisecond) // both workers in their units
+	stopped := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, queue.ErrInterrupted) {
+			t.Fatalf("Work returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Work did not return 10 s after its context was cancelled:\n%s", log)
+	}
+	t.Logf("stopped in %v", time.Since(stopped))
+	if stats.Units != 0 || !strings.Contains(log.String(), "stopped; back to the queue") {
+		t.Errorf("recorded %d units; log:\n%s", stats.Units, log)
+	}
+	var available, attempts, running int
+	storetest.QueryRow(t, url, `SELECT count(*) FILTER (WHERE state = 'available'), count(*) FILTER (WHERE state = 'running'), coalesce(sum(attempt), 0) FROM river_job`,
+		&available, &running, &attempts)
+	if available != 4 || running != 0 || attempts != 0 {
+		t.Errorf("after the stop: %d jobs available, %d running, %d attempts used; want 4, 0, 0", available, running, attempts)
+	}
+	if states, err := st.States(); err != nil || states["done"] != 0 {
+		t.Errorf("units stored after the stop: %v, %v", states, err)
+	}
+}
+
+// TestEnqueueAndWork: a study enqueued is trained by Work to the same
+// numbers as RunStudy's, each job completed on its first attempt; the
+// progress says so.
+func TestEnqueueAndWork(t *testing.T) {
+	url := storetest.Postgres(t)
+	st, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dir := t.TempDir()
+	p, src := plan(t, dir, 200, 3, 2, "[8]")
+	local, err := scheduler.Run(context.Background(), p, scheduler.Options{Dir: filepath.Join(dir, "local"), Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := queue.Enqueue(context.Background(), st, p, src, false)
+	if err != nil || e.Inserted != 6 || e.Units != 6 {
+		t.Fatalf("enqueue: %+v, %v", e, err)
+	}
+	if pr, err := queue.StudyProgress(context.Background(), st, "q"); err != nil || pr.Queued != 6 || pr.Finished() {
+		t.Fatalf("progress before: %+v, %v", pr, err)
+	}
+	log := &syncWriter{}
+	stats, err := queue.Work(context.Background(), st, queue.Options{Workers: 2, ExitWhenDone: true, TimeoutFactor: 10, MinTimeout: time.Minute, PollInterval: 100 * time.Millisecond, Log: log})
+	if err != nil || stats.Units != 6 {
+		t.Fatalf("work: %+v, %v\n%s", stats, err, log)
+	}
+	pr, err := queue.StudyProgress(context.Background(), st, "q")
+	if err != nil || pr.Done != 6 || !pr.Finished() || pr.Jobs["completed"] != 6 {
+		t.Fatalf("progress after: %+v, %v", pr, err)
+	}
+	r, err := store.Load(context.Background(), st, "q", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range r.Configs {
+		if fmt.Sprint(c.FoldAccuracies, c.MeanValLoss) != fmt.Sprint(local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss) {
+			t.Errorf("config %d: queue %v %v, local %v %v", i, c.FoldAccuracies, c.MeanValLoss, local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss)
+		}
+	}
+}
+
+// BenchmarkQueueOverhead measures the queue's cost per unit (claiming,
+// marking, recording and completing the job) on units of 1 epoch on 20
+// rows, b.N units on 2 workers; run it for ≥ 1,000 units:
+//
+//	.ci/with-postgres go test -run '^$' -bench QueueOverhead -benchtime 1000x ./sweeps/queue/
+func BenchmarkQueueOverhead(b *testing.B) {
+	url := storetest.Postgres(b)
+	st, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	p, src := plan(b, b.TempDir(), 40, max(1, b.N/2), 1, "[4]")
+	if _, err := queue.Enqueue(context.Background(), st, p, src, false); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	stats, err := queue.Work(context.Background(), st, queue.Options{Workers: 2, ExitWhenDone: true, TimeoutFactor: 10, MinTimeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(stats.OverheadPerUnit())/1e6, "overhead-ms/unit")
+	b.ReportMetric(stats.Busy.Seconds()*1e3/float64(stats.Units), "wall-ms/unit")
+	b.ReportMetric(float64(stats.Units), "units")
+}

@@ -1,0 +1,434 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/kernels"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// ErrInterrupted is returned (wrapped) by Work when its context is
+// cancelled: the units in flight went back to the queue at once.
+var ErrInterrupted = errors.New("interrupted")
+
+// Options control Work.
+type Options struct {
+	Workers      int  // units trained at once (River's MaxWorkers), each on one core
+	ExitWhenDone bool // return once the queue holds nothing to run (no job queued, running or waiting for a retry)
+
+	// A job's timeout is TimeoutFactor times its unit's expected time on
+	// this machine (ExpectedEfficiency of a core's peak), and at least
+	// MinTimeout. A job timed out is retried, MaxAttempts in all.
+	TimeoutFactor float64
+	MinTimeout    time.Duration
+	// RescueAfter is how long a job may run before River's rescuer (on
+	// whichever worker leads) hands it to another worker: the delay after
+	// which a killed worker's units run again. 0 derives it when Work
+	// starts: the longest queued job's timeout plus a minute. It must
+	// exceed the timeouts, or units still running are run twice (recorded
+	// once).
+	RescueAfter time.Duration
+	// FetchCooldown is River's minimum time between fetches of jobs (0:
+	// DefaultFetchCooldown): it bounds how fast a worker takes tiny units.
+	FetchCooldown time.Duration
+	// PollInterval is how often an idle worker looks for jobs besides
+	// LISTEN/NOTIFY, and how often ExitWhenDone checks the queue (0: 1 s).
+	PollInterval time.Duration
+
+	Log io.Writer // a line per unit and per event; nil: none
+}
+
+// Defaults of Options.
+const (
+	DefaultTimeoutFactor = 10
+	DefaultMinTimeout    = time.Minute
+	DefaultFetchCooldown = 5 * time.Millisecond
+	// ExpectedEfficiency is the share of a core's peak (kernels.MachinePeak)
+	// a unit is expected to train at, for its timeout: small MLPs reach
+	// 10 to 40 % of it here, so an expectation at 5 % errs long.
+	ExpectedEfficiency = 0.05
+)
+
+// Stats is what a Work call did.
+type Stats struct {
+	Units        int           // units recorded, failed ones included
+	Failed       int           // of which recorded as failed (not retried)
+	Train        time.Duration // summed over the units recorded
+	Busy         time.Duration // first unit's start to last unit's record
+	Workers      int
+	Queue        string
+	RescueAfter  time.Duration
+	ElsewhereJob int // jobs found done already (another study's job or a rerun): completed without training
+}
+
+// OverheadPerUnit is the queue's cost per unit recorded: the worker
+// slots' busy time not spent training (fetching, claiming, marking,
+// recording), per unit.
+func (s Stats) OverheadPerUnit() time.Duration {
+	if s.Units == 0 {
+		return 0
+	}
+	return (time.Duration(s.Workers)*s.Busy - s.Train) / time.Duration(s.Units)
+}
+
+// liveStates are the states of a job not finished yet.
+const liveStates = `('available', 'pending', 'retryable', 'running', 'scheduled')`
+
+// Work trains the units of the queue of this process's engine on
+// opt.Workers goroutines, each with its own single-threaded kernels.Context,
+// and records each unit's result in the transaction that completes its
+// job. It returns when ctx is cancelled (an error wrapping ErrInterrupted;
+// units in flight go back to the queue at once), or with ExitWhenDone when
+// the queue is empty.
+func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
+	engine := sweeps.EngineID()
+	w := &unitWorker{st: st, engine: engine, opt: opt, log: opt.Log,
+		rate:     kernels.MachinePeak().GFLOPS * 1e9 * ExpectedEfficiency,
+		contexts: make(chan *kernels.Context, opt.Workers),
+		data:     map[Source]*loaded{},
+		folds:    map[foldsKey][]datasets.Fold{},
+	}
+	if w.log == nil {
+		w.log = io.Discard
+	}
+	stats := Stats{Workers: opt.Workers, Queue: QueueName(engine)}
+	if opt.Workers < 1 || opt.TimeoutFactor <= 0 || opt.MinTimeout <= 0 || opt.RescueAfter < 0 {
+		return stats, fmt.Errorf("queue: bad options: %d workers, timeout factor %g, min timeout %v, rescue after %v", opt.Workers, opt.TimeoutFactor, opt.MinTimeout, opt.RescueAfter)
+	}
+	if err := Migrate(ctx, st.Pool()); err != nil {
+		return stats, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	longest, err := w.longestTimeout(ctx, stats.Queue)
+	if err != nil {
+		return stats, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	stats.RescueAfter = opt.RescueAfter
+	if stats.RescueAfter == 0 {
+		stats.RescueAfter = longest + time.Minute
+	} else if longest >= stats.RescueAfter {
+		fmt.Fprintf(w.log, "warning: --rescue-after %v is shorter than the longest queued unit's timeout (%v): such units may run twice (recorded once)\n", stats.RescueAfter, longest)
+	}
+	cooldown := opt.FetchCooldown
+	if cooldown == 0 {
+		cooldown = DefaultFetchCooldown
+	}
+	poll := opt.PollInterval
+	if poll == 0 {
+		poll = time.Second
+	}
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	client, err := river.NewClient(riverpgxv5.New(st.Pool()), &river.Config{
+		Queues:               map[string]river.QueueConfig{stats.Queue: {MaxWorkers: opt.Workers}},
+		Workers:              workers,
+		JobTimeout:           min(opt.MinTimeout, stats.RescueAfter),
+		RescueStuckJobsAfter: stats.RescueAfter,
+		FetchCooldown:        cooldown,
+		FetchPollInterval:    max(cooldown, poll),
+		MaxAttempts:          MaxAttempts,
+		Logger:               slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return stats, err
+	}
+	fmt.Fprintf(w.log, "worker: %d at once from queue %s of %s; a unit times out after %g× its expected time (at least %v); units of a worker that dies run again after %v\n",
+		opt.Workers, stats.Queue, st.Name(), opt.TimeoutFactor, opt.MinTimeout, stats.RescueAfter)
+	// The client runs until told to stop: Ctrl-C hands running jobs back
+	// (StopAndCancel), an empty queue stops it gently.
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+		return stats, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	interrupted := false
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			interrupted = true
+			break wait
+		case <-tick.C:
+			if !opt.ExitWhenDone {
+				continue
+			}
+			var live int
+			if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND queue = $2 AND state IN `+liveStates,
+				Kind, stats.Queue).Scan(&live); err != nil {
+				if ctx.Err() != nil {
+					continue
+				}
+				fmt.Fprintf(w.log, "worker: counting the queue's jobs: %v\n", err)
+				continue
+			}
+			if live == 0 {
+				break wait
+			}
+		}
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if interrupted {
+		w.stopping.Store(true)
+		err = client.StopAndCancel(stopCtx)
+	} else {
+		err = client.Stop(stopCtx)
+	}
+	w.mu.Lock()
+	stats.Units, stats.Failed, stats.Train, stats.ElsewhereJob = w.units, w.failed, w.train, w.elsewhere
+	if w.units > 0 {
+		stats.Busy = w.last.Sub(w.first)
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return stats, fmt.Errorf("stopping the River client: %w", err)
+	}
+	if interrupted {
+		return stats, fmt.Errorf("%w: the units in flight went back to the queue", ErrInterrupted)
+	}
+	return stats, nil
+}
+
+// unitWorker is the River worker of UnitArgs jobs.
+type unitWorker struct {
+	river.WorkerDefaults[UnitArgs]
+	st       *store.Postgres
+	engine   string
+	opt      Options
+	rate     float64 // FLOP/s a unit is expected to train at
+	log      io.Writer
+	stopping atomic.Bool
+	contexts chan *kernels.Context // single-threaded, reused by the jobs
+
+	mu          sync.Mutex // guards what follows, and log lines
+	data        map[Source]*loaded
+	folds       map[foldsKey][]datasets.Fold
+	units       int
+	failed      int
+	elsewhere   int
+	train       time.Duration
+	first, last time.Time
+}
+
+type foldsKey struct {
+	rows, k int
+	seed    int64
+}
+
+// timeout is the timeout of a unit of flops training FLOPs.
+func (w *unitWorker) timeout(flops float64) time.Duration {
+	expected := time.Duration(flops / w.rate * float64(time.Second))
+	return max(w.opt.MinTimeout, time.Duration(w.opt.TimeoutFactor*float64(expected)))
+}
+
+// Timeout implements river.Worker: the unit's own timeout.
+func (w *unitWorker) Timeout(job *river.Job[UnitArgs]) time.Duration {
+	return w.timeout(job.Args.FLOPs)
+}
+
+// longestTimeout is the timeout of the largest unit queued in queue.
+func (w *unitWorker) longestTimeout(ctx context.Context, queue string) (time.Duration, error) {
+	var flops float64
+	err := w.st.Pool().QueryRow(ctx, `SELECT coalesce(max((args->>'flops')::float8), 0) FROM river_job WHERE kind = $1 AND queue = $2 AND state IN `+liveStates,
+		Kind, queue).Scan(&flops)
+	return w.timeout(flops), err
+}
+
+func (w *unitWorker) logf(format string, a ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fmt.Fprintf(w.log, format+"\n", a...)
+}
+
+// Work implements river.Worker: it trains the job's unit and records it.
+func (w *unitWorker) Work(ctx context.Context, job *river.Job[UnitArgs]) error {
+	a := job.Args
+	name := fmt.Sprintf("unit %s fold %d of study %s (attempt %d)", a.Key, a.Fold, a.Study, job.Attempt)
+	err := w.work(ctx, job, name)
+	switch {
+	case err == nil:
+	case w.stopping.Load():
+		w.logf("%s: stopped; back to the queue", name)
+	case errors.Is(err, context.DeadlineExceeded):
+		w.logf("%s: timed out after %v (attempt %d of %d; River retries it)", name, w.Timeout(job), job.Attempt, job.MaxAttempts)
+	default:
+		var cancel *rivertype.JobCancelError
+		if !errors.As(err, &cancel) {
+			w.logf("%s: %v (attempt %d of %d)", name, err, job.Attempt, job.MaxAttempts)
+		}
+	}
+	return err
+}
+
+func (w *unitWorker) work(ctx context.Context, job *river.Job[UnitArgs], name string) error {
+	a := job.Args
+	id := a.ID()
+	if a.Engine != w.engine {
+		return fmt.Errorf("planned on engine %s, and this worker's is %s: run the unit on a worker of that engine", a.Engine, w.engine)
+	}
+	_, state, err := w.st.Unit(id)
+	if err != nil {
+		return err
+	}
+	if state == "done" {
+		// Recorded already (by another study's job): nothing to train.
+		if err := w.record(ctx, job, nil); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		w.elsewhere++
+		w.mu.Unlock()
+		w.logf("%s: done already; not trained again", name)
+		return nil
+	}
+	data, folds, err := w.load(a)
+	if err != nil {
+		return err
+	}
+	if err := w.st.MarkRunning(id, a.Study); err != nil {
+		return err
+	}
+	started := time.Now()
+	w.logf("%s: started", name)
+	kc := w.context()
+	defer w.release(kc)
+	u := sweeps.Unit{ID: id, Point: &study.Point{Params: a.Params}}
+	r, err := scheduler.FoldTrainer(data, folds, a.SplitSeed, a.Curves)(ctx, kc, u, nil)
+	if err != nil {
+		return err // the job's context: a timeout or a stop
+	}
+	trained := time.Since(started)
+	r.Fold, r.EngineVer, r.DataSHA256 = id.Fold, id.Engine, id.Data
+	r.Machine = sweeps.ThisMachine()
+	// The result is recorded even when a stop comes while it is written.
+	if err := w.record(context.WithoutCancel(ctx), job, &r); err != nil {
+		if errors.Is(err, rivertype.ErrNotFound) {
+			// The rescuer took the job from this worker (it ran longer than
+			// RescueAfter) and another run holds it: that run records it.
+			w.logf("%s: no longer this worker's job (rescued); its result is left to the run that holds it", name)
+			return nil
+		}
+		return err
+	}
+	w.mu.Lock()
+	w.units++
+	w.train += trained
+	if w.first.IsZero() || started.Before(w.first) {
+		w.first = started
+	}
+	w.last = time.Now()
+	w.mu.Unlock()
+	if r.Failed() {
+		w.mu.Lock()
+		w.failed++
+		w.mu.Unlock()
+		w.logf("%s: failed: %s; recorded, not retried", name, r.Error)
+		return river.JobCancel(fmt.Errorf("unit failed: %s", r.Error))
+	}
+	note := ""
+	if r.Diverged {
+		note = " (diverged)"
+	}
+	w.logf("%s: accuracy %.4f%s in %.2fs; recorded", name, r.Accuracy, note, trained.Seconds())
+	return nil
+}
+
+// record writes r (when not nil) and completes job in one transaction, so
+// that a unit's result is recorded exactly once however often it runs. A
+// failed unit's record is written without completing the job: Work then
+// cancels it, so that it is not retried (a failure is a result: the same
+// configuration fails again), and a later enqueue queues it again.
+func (w *unitWorker) record(ctx context.Context, job *river.Job[UnitArgs], r *sweeps.UnitResult) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return pgx.BeginFunc(ctx, w.st.Pool(), func(tx pgx.Tx) error {
+		if r != nil {
+			if err := w.st.SaveUnitTx(ctx, tx, job.Args.ID(), job.Args.Study, *r); err != nil {
+				return err
+			}
+			if r.Failed() {
+				return nil
+			}
+		}
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	})
+}
+
+// load returns the job's data and folds, loaded once per process.
+func (w *unitWorker) load(a UnitArgs) (*datasets.Dataset, []datasets.Fold, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	data := w.data[a.Data]
+	if data == nil {
+		d, err := study.LoadData(a.Data.Spec)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loading the data: %w", err)
+		}
+		if a.Data.LimitRows > 0 {
+			d = d.Head(a.Data.LimitRows)
+		}
+		data = &loaded{d, d.Fingerprint()} // hashing MNIST takes ~10 ms: once
+		w.data[a.Data] = data
+	}
+	if data.sha != a.DataSHA {
+		return nil, nil, fmt.Errorf("%s here has fingerprint %s, the study's has %s: give this worker the same file", a.Data.Spec, data.sha, a.DataSHA)
+	}
+	if want := sweeps.KFoldSplit(a.Folds, a.SplitSeed); a.Split != want {
+		return nil, nil, fmt.Errorf("split %q is not %q: an unknown kind of split", a.Split, want)
+	}
+	fk := foldsKey{data.N, a.Folds, a.SplitSeed}
+	folds := w.folds[fk]
+	if folds == nil {
+		f, err := datasets.KFold(data.N, a.Folds, uint32(a.SplitSeed))
+		if err != nil {
+			return nil, nil, err
+		}
+		folds = f
+		w.folds[fk] = f
+	}
+	if a.Fold < 0 || a.Fold >= len(folds) {
+		return nil, nil, fmt.Errorf("fold %d of %d", a.Fold, len(folds))
+	}
+	return data.Dataset, folds, nil
+}
+
+// loaded is a job's data set and its fingerprint.
+type loaded struct {
+	*datasets.Dataset
+	sha string
+}
+
+// context takes a single-threaded kernels.Context, reusing one a finished
+// job left.
+func (w *unitWorker) context() *kernels.Context {
+	select {
+	case kc := <-w.contexts:
+		return kc
+	default:
+		return kernels.NewContext(1)
+	}
+}
+
+func (w *unitWorker) release(kc *kernels.Context) {
+	select {
+	case w.contexts <- kc:
+	default:
+	}
+}

@@ -1,0 +1,37 @@
+package store
+
+import (
+	"context"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+)
+
+// UnitStates returns the state of each of ids that is stored: "running",
+// "done" or "failed" (absent: not stored), in one query however many ids
+// there are, for following a study that workers elsewhere run.
+func (s *Postgres) UnitStates(ctx context.Context, ids []sweeps.UnitID) (map[sweeps.UnitID]string, error) {
+	n := len(ids)
+	keys, splits, datas, engines := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	folds, seeds := make([]int64, n), make([]int64, n)
+	for i, id := range ids {
+		keys[i], folds[i], splits[i], seeds[i], datas[i], engines[i] = id.Key, int64(id.Fold), id.Split, id.Seed, id.Data, id.Engine
+	}
+	rs, err := s.pool.Query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state
+		FROM units u JOIN unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
+		USING (key, fold, split, seed, data_sha256, engine_version)`,
+		keys, folds, splits, seeds, datas, engines)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rs.Close()
+	m := make(map[sweeps.UnitID]string, n)
+	for rs.Next() {
+		var id sweeps.UnitID
+		var state string
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &state); err != nil {
+			return nil, s.err(err)
+		}
+		m[id] = state
+	}
+	return m, s.err(rs.Err())
+}
