@@ -13,10 +13,11 @@ import (
 type Context struct {
 	backend GEMMBackend
 	threads int
-	ws      workspace // the calling goroutine's packing buffers
-	call    gemm      // the running call, shared with the helpers
-	gather  []float32 // SgemmBlocks' gathered rows of A
-	pool    *pool     // threads−1 helpers, started by the first parallel call
+	ws      workspace  // the calling goroutine's packing buffers
+	call    gemm       // the running call, shared with the helpers
+	gather  []float32  // SgemmBlocks' gathered rows of A (OpenBLAS backend)
+	blocks  blocksGemm // the running SgemmBlocks call, shared with the helpers
+	pool    *pool      // threads−1 helpers, started by the first parallel call
 	cleanup runtime.Cleanup
 }
 
