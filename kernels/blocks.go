@@ -64,6 +64,9 @@ func (ctx *Context) SgemmBlocks(transA bool, m, k int, alpha float32, a []float3
 		ctx.sgemmBlocksEach(transA, m, k, alpha, a, lda, rows, beta, blocks, epilogue)
 		return
 	}
+	// A copy of the blocks, in a buffer of ctx's, so that keeping them for
+	// the helpers does not move the caller's array to the heap.
+	ctx.blockList = append(ctx.blockList[:0], blocks...)
 	f := &ctx.blocks
 	*f = blocksGemm{
 		g: gemm{
@@ -72,7 +75,7 @@ func (ctx *Context) SgemmBlocks(transA bool, m, k int, alpha float32, a []float3
 			epilogue: epilogue,
 		},
 		src: a, lda: lda, rows: rows, transA: transA,
-		blocks: blocks,
+		blocks: ctx.blockList,
 	}
 	f.g.setISA(ActiveISA())
 	f.plan(ctx.threads)
@@ -86,6 +89,7 @@ func (ctx *Context) SgemmBlocks(transA bool, m, k int, alpha float32, a []float3
 		f.runPart(0, &ctx.ws)
 	}
 	*f = blocksGemm{} // drop the references to the caller's slices
+	clear(ctx.blockList)
 }
 
 // checkGathered checks that every gathered row of A lies inside a: a stored

@@ -223,6 +223,12 @@ func TestSgemmBlocksMatchesSgemmAlone(t *testing.T) {
 				}); allocs != 0 {
 					t.Errorf("%s: SgemmBlocks allocates %v times per call", name, allocs)
 				}
+				if allocs := testing.AllocsPerRun(3, func() { // blocks in the caller's stack frame stay there
+					one := [1]ColumnBlock{blocks[0]}
+					ctx.SgemmBlocks(tc.transA, m, k, alpha, data.data, data.ld, rows, beta, one[:], tc.epilogue)
+				}); allocs != 0 {
+					t.Errorf("%s: SgemmBlocks on a block array of the caller allocates %v times per call", name, allocs)
+				}
 			}
 			restore()
 		}
