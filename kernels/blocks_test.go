@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -122,4 +123,119 @@ func randVec(r *rand.Rand, n int) []float32 {
 		v[i] = float32(r.NormFloat64())
 	}
 	return v
+}
+
+// TestSgemmBlocksMatchesSgemmAlone checks SgemmBlocks against its contract
+// on the fused first layer's shapes: each block's C bit for bit what Sgemm
+// (or SgemmBiasAct) of that block alone gives on a gathered copy of A, on
+// every ISA path, with 1 and 2 threads; the forward x·W (m 128, k 784,
+// more than one group of rows on AVX2) and the weight gradient xᵀ·dz
+// (m 784 > MC on every path, and m 1000 with k 130: more rows than fit the
+// resident budget on AVX-512 too), block widths that are and are not
+// multiples of NR, padded leading dimensions, A, B and C inside guard
+// bands that must stay intact, and A and B unchanged.
+func TestSgemmBlocksMatchesSgemmAlone(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	widths := []int{128, 10, 200, 33, 256, 1, 64}
+	acts := []Activation{ReLU, Tanh, Linear, Sigmoid, ELU, SELU}
+	cases := []struct {
+		transA, epilogue bool
+		m, k             int
+	}{
+		{false, true, 128, 784},
+		{false, false, 37, 300},
+		{true, false, 784, 128},
+		{true, false, 1000, 130},
+	}
+	const stored = 400 // rows of the data A gathers from
+	for isa := Generic; isa <= DetectedISA(); isa++ {
+		for _, tc := range cases {
+			restore := withISA(isa)
+			m, k := tc.m, tc.k
+			width, gathered := k, m // a stored row of A; how many are gathered
+			if tc.transA {
+				width, gathered = m, k
+			}
+			data := newGuarded(stored, width, width+3)
+			data.fill(uniform(r))
+			rows := r.Perm(stored)[:gathered]
+			copyA := make([]float32, 0, gathered*width) // the gathered rows, for the reference
+			for _, i := range rows {
+				copyA = append(copyA, data.data[i*data.ld:i*data.ld+width]...)
+			}
+			alpha, beta := float32(1), float32(0)
+			if !tc.epilogue {
+				alpha, beta = 0.5, 1
+			}
+			var blocks, want []ColumnBlock
+			var bs, cs []*guarded
+			var c0 [][]float32
+			for i, w := range widths {
+				b := newGuarded(k, w, w+i%3)
+				b.fill(uniform(r))
+				c := newGuarded(m, w, w+(i+1)%3)
+				c.fill(uniform(r))
+				bias := randVec(r, w)
+				bs, cs, c0 = append(bs, b), append(cs, c), append(c0, c.clone())
+				blocks = append(blocks, ColumnBlock{N: w, B: b.data, Ldb: b.ld, C: c.data, Ldc: c.ld, Bias: bias, Act: acts[i%len(acts)]})
+				wc := append([]float32(nil), c.data...)
+				want = append(want, ColumnBlock{N: w, B: b.data, Ldb: b.ld, C: wc, Ldc: c.ld, Bias: bias, Act: acts[i%len(acts)]})
+			}
+			ref := NewContext(1)
+			for _, bl := range want {
+				if tc.epilogue {
+					ref.SgemmBiasAct(tc.transA, false, m, bl.N, k, copyA, width, bl.B, bl.Ldb, bl.Bias, bl.Act, bl.C, bl.Ldc)
+				} else {
+					ref.Sgemm(tc.transA, false, m, bl.N, k, alpha, copyA, width, bl.B, bl.Ldb, beta, bl.C, bl.Ldc)
+				}
+			}
+			a0 := data.clone()
+			b0 := make([][]float32, len(bs))
+			for i, b := range bs {
+				b0[i] = b.clone()
+			}
+			for _, threads := range []int{1, 2} {
+				name := fmt.Sprintf("%v transA=%v m%dk%d threads=%d", isa, tc.transA, m, k, threads)
+				for i, c := range cs {
+					copy(c.buf, c0[i])
+				}
+				ctx := NewContext(threads)
+				ctx.SgemmBlocks(tc.transA, m, k, alpha, data.data, data.ld, rows, beta, blocks, tc.epilogue)
+				for bi, bl := range blocks {
+					for i := range m {
+						got, w := bl.C[i*bl.Ldc:i*bl.Ldc+bl.N], want[bi].C[i*bl.Ldc:i*bl.Ldc+bl.N]
+						if !bitsEqual(got, w) {
+							t.Fatalf("%s: block %d (width %d) row %d differs from Sgemm of the block alone", name, bi, bl.N, i)
+						}
+					}
+					if err := cs[bi].checkGuards(fmt.Sprintf("%s: C of block %d", name, bi)); err != nil {
+						t.Fatal(err)
+					}
+					if !bitsEqual(bs[bi].buf, b0[bi]) {
+						t.Fatalf("%s: B of block %d modified", name, bi)
+					}
+				}
+				if !bitsEqual(data.buf, a0) {
+					t.Fatalf("%s: A modified", name)
+				}
+				if allocs := testing.AllocsPerRun(3, func() {
+					ctx.SgemmBlocks(tc.transA, m, k, alpha, data.data, data.ld, rows, beta, blocks, tc.epilogue)
+				}); allocs != 0 {
+					t.Errorf("%s: SgemmBlocks allocates %v times per call", name, allocs)
+				}
+				if allocs := testing.AllocsPerRun(3, func() { // blocks in the caller's stack frame stay there
+					one := [1]ColumnBlock{blocks[0]}
+					ctx.SgemmBlocks(tc.transA, m, k, alpha, data.data, data.ld, rows, beta, one[:], tc.epilogue)
+				}); allocs != 0 {
+					t.Errorf("%s: SgemmBlocks on a block array of the caller allocates %v times per call", name, allocs)
+				}
+			}
+			restore()
+		}
+	}
+}
+
+// bitsEqual reports whether x and y hold the same float32 bits.
+func bitsEqual(x, y []float32) bool {
+	return slices.EqualFunc(x, y, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) })
 }

@@ -11,13 +11,15 @@ import (
 // scratch memory (packing buffers) they reuse. A Context is used by one
 // goroutine at a time.
 type Context struct {
-	backend GEMMBackend
-	threads int
-	ws      workspace // the calling goroutine's packing buffers
-	call    gemm      // the running call, shared with the helpers
-	gather  []float32 // SgemmBlocks' gathered rows of A
-	pool    *pool     // threads−1 helpers, started by the first parallel call
-	cleanup runtime.Cleanup
+	backend   GEMMBackend
+	threads   int
+	ws        workspace     // the calling goroutine's packing buffers
+	call      gemm          // the running call, shared with the helpers
+	gather    []float32     // SgemmBlocks' gathered rows of A (OpenBLAS backend)
+	blocks    blocksGemm    // the running SgemmBlocks call, shared with the helpers
+	blockList []ColumnBlock // its blocks
+	pool      *pool         // threads−1 helpers, started by the first parallel call
+	cleanup   runtime.Cleanup
 }
 
 // NewContext returns a Context on DefaultBackend whose GEMMs use up to

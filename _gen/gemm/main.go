@@ -4,8 +4,9 @@
 //	go run ./gemm -set microkernel -out ../kernels/microkernel_gen_amd64.s -stubs ../kernels/microkernel_gen_amd64.go -pkg kernels
 //	go run ./gemm -set pack -out ../kernels/pack_gen_amd64.s -stubs ../kernels/pack_gen_amd64.go -pkg kernels
 //	go run ./gemm -set peak -out ../kernels/peak_gen_amd64.s -stubs ../kernels/peak_gen_amd64.go -pkg kernels
+//	go run ./gemm -set gather -out ../kernels/gather_gen_amd64.s -stubs ../kernels/gather_gen_amd64.go -pkg kernels
 //
-// (run from _gen; `go generate ./kernels` runs all three).
+// (run from _gen; `go generate ./kernels` runs all four).
 package main
 
 import (
@@ -17,7 +18,7 @@ import (
 )
 
 func main() {
-	set := flag.String("set", "", "what to generate: microkernel, pack or peak")
+	set := flag.String("set", "", "what to generate: microkernel, pack, peak or gather")
 	flag.Parse()
 	ConstraintExpr("amd64,!purego")
 	switch *set {
@@ -39,8 +40,13 @@ func main() {
 		for _, s := range simds {
 			peak(s)
 		}
+	case "gather":
+		for _, w := range gatherWidths {
+			packCopyGather(w)
+			packTransposeGather(w)
+		}
 	default:
-		fmt.Fprintf(os.Stderr, "gemm: -set must be microkernel, pack or peak, not %q\n", *set)
+		fmt.Fprintf(os.Stderr, "gemm: -set must be microkernel, pack, peak or gather, not %q\n", *set)
 		os.Exit(2)
 	}
 	Generate()
