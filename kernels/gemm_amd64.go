@@ -2,18 +2,39 @@
 
 package kernels
 
+import "github.com/klauspost/cpuid/v2"
+
 // microKernels holds the micro-kernel of each ISA path this build has.
 var microKernels = [...]microKernel{Generic: microKernelGo, AVX2: gemm6x16AVX2, AVX512: microKernelAVX512}
 
-// microKernelAVX512 runs the 12×32 AVX-512 kernel, or its 12×16 half when
-// the panel is at most 16 columns wide (a column edge).
+// microKernelAVX512 runs the 12×32 AVX-512 kernel on panels wider than 16
+// columns. A narrower panel (a column edge; all of C when n ≤ 16) goes to
+// the 12×16 AVX-512 kernel or, with edgesAVX2, to the 6×16 AVX2 kernel on
+// the two 6-row halves of each 12-row A panel. All of them compute every
+// element with the same operations in the same order: the choice never
+// changes the bits (TestAVX512EdgeKernels).
 func microKernelAVX512(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
-	if nr <= 16 {
+	switch {
+	case nr > 16:
+		gemm12x32AVX512(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
+	case !edgesAVX2:
 		gemm12x16AVX512(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
-		return
+	case psA == 12*rsA: // the halves are 6·rsA apart throughout (A in place)
+		gemm6x16AVX2(k, alpha, a, rsA, csA, 6*rsA, b, csB, beta, c, ldc, m, nr)
+	default:
+		for i := 0; i < m; i += 12 {
+			gemm6x16AVX2(k, alpha, a[i/12*psA:], rsA, csA, 6*rsA, b, csB, beta, c[i*ldc:], ldc, min(12, m-i), nr)
+		}
 	}
-	gemm12x32AVX512(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
 }
+
+// edgesAVX2 sends the AVX-512 path's column edges to the AVX2 kernel on
+// Zen 4 (AMD family 25), which runs AVX-512 as two 256-bit halves: there
+// it beats the 12×16 kernel on n = 10 by a fifth to a third, whose partial
+// rows are stored with masked moves (bench/NOTES.md). Elsewhere (Zen 5,
+// Intel: full 512-bit datapaths) the 12×16 kernel does twice the work per
+// instruction and stays. Read once.
+var edgesAVX2 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 25
 
 // packFullPanels packs the first panels full w-wide panels of a block whose
 // panel rows are contiguous in src (see pack), walking src row by row, and

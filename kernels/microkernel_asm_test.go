@@ -246,3 +246,44 @@ func TestSgemmConformanceAVX512Emulated(t *testing.T) {
 		}
 	}
 }
+
+// TestAVX512EdgeKernels checks that the AVX-512 path gives the same bits
+// with either kernel for its column edges (edgesAVX2), on products whose
+// C is narrow or has a narrow last panel, A packed and in place, and that
+// both pass the conformance check.
+func TestAVX512EdgeKernels(t *testing.T) {
+	if DetectedISA() < AVX512 {
+		t.Skip("CPU has no AVX-512")
+	}
+	defer withISA(AVX512)()
+	defer func(v bool) { edgesAVX2 = v }(edgesAVX2)
+	r := rand.New(rand.NewPCG(16, 17))
+	for _, tc := range []gemmCase{
+		{m: 128, n: 10, k: 128, alpha: 1},
+		{m: 128, n: 10, k: 128, alpha: 1, beta: 1, transA: true},
+		{m: 37, n: 45, k: 300, alpha: 0.7, beta: -0.3, padA: 1, padB: 2, padC: 3},
+		{m: 1100, n: 16, k: 70, alpha: -1, beta: 0.5, transB: true},
+		{m: 25, n: 1, k: 513, alpha: 2, beta: 0},
+		{m: 13, n: 7, k: 1, alpha: 1, beta: 1, transA: true, transB: true},
+	} {
+		p := tc.problem(r)
+		var results [][]float32
+		for _, edges := range []bool{false, true} {
+			edgesAVX2 = edges
+			c := newGuarded(tc.m, tc.n, p.ldc)
+			copy(c.buf, p.c0)
+			NewContext(1).sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, p.a.data, p.a.ld, p.b.data, p.b.ld, tc.beta, c.data, c.ld, nil, Linear, false)
+			results = append(results, c.buf)
+			if err := p.check(gemmBackend{"avx512", func(ctx *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				ctx.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, Linear, false)
+			}}, NewContext(1)); err != nil {
+				t.Fatalf("%v, edgesAVX2 %v: %v", tc, edges, err)
+			}
+		}
+		for x := range results[0] {
+			if math.Float32bits(results[0][x]) != math.Float32bits(results[1][x]) {
+				t.Fatalf("%v: buffer index %d: %v with the 12×16 kernel, %v with the 6×16 one", tc, x, results[0][x], results[1][x])
+			}
+		}
+	}
+}

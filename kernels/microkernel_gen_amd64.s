@@ -1121,6 +1121,118 @@ gemm12x32AVX512_store:
 
 gemm12x32AVX512_rows:
 	MOVQ         nr+144(FP), SI
+	CMPQ         BX, $0x0000000c
+	JNE          gemm12x32AVX512_partial
+	CMPQ         SI, $0x00000020
+	JNE          gemm12x32AVX512_partial
+	MOVQ         CX, BX
+	MOVQ         ldc+128(FP), SI
+	SHLQ         $0x02, SI
+	MOVL         beta+96(FP), DI
+	ANDL         $0x7fffffff, DI
+	JZ           gemm12x32AVX512_full_beta0
+	VBROADCASTSS beta+96(FP), Z24
+	VFMADD231PS  (BX), Z24, Z0
+	VMOVUPS      Z0, (BX)
+	VFMADD231PS  64(BX), Z24, Z1
+	VMOVUPS      Z1, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z2
+	VMOVUPS      Z2, (BX)
+	VFMADD231PS  64(BX), Z24, Z3
+	VMOVUPS      Z3, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z4
+	VMOVUPS      Z4, (BX)
+	VFMADD231PS  64(BX), Z24, Z5
+	VMOVUPS      Z5, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z6
+	VMOVUPS      Z6, (BX)
+	VFMADD231PS  64(BX), Z24, Z7
+	VMOVUPS      Z7, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z8
+	VMOVUPS      Z8, (BX)
+	VFMADD231PS  64(BX), Z24, Z9
+	VMOVUPS      Z9, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z10
+	VMOVUPS      Z10, (BX)
+	VFMADD231PS  64(BX), Z24, Z11
+	VMOVUPS      Z11, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z12
+	VMOVUPS      Z12, (BX)
+	VFMADD231PS  64(BX), Z24, Z13
+	VMOVUPS      Z13, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z14
+	VMOVUPS      Z14, (BX)
+	VFMADD231PS  64(BX), Z24, Z15
+	VMOVUPS      Z15, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z16
+	VMOVUPS      Z16, (BX)
+	VFMADD231PS  64(BX), Z24, Z17
+	VMOVUPS      Z17, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z18
+	VMOVUPS      Z18, (BX)
+	VFMADD231PS  64(BX), Z24, Z19
+	VMOVUPS      Z19, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z20
+	VMOVUPS      Z20, (BX)
+	VFMADD231PS  64(BX), Z24, Z21
+	VMOVUPS      Z21, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z24, Z22
+	VMOVUPS      Z22, (BX)
+	VFMADD231PS  64(BX), Z24, Z23
+	VMOVUPS      Z23, 64(BX)
+	JMP          gemm12x32AVX512_next
+
+gemm12x32AVX512_full_beta0:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z2, (BX)
+	VMOVUPS Z3, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z4, (BX)
+	VMOVUPS Z5, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z6, (BX)
+	VMOVUPS Z7, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z8, (BX)
+	VMOVUPS Z9, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z10, (BX)
+	VMOVUPS Z11, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z12, (BX)
+	VMOVUPS Z13, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z14, (BX)
+	VMOVUPS Z15, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z16, (BX)
+	VMOVUPS Z17, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z18, (BX)
+	VMOVUPS Z19, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z20, (BX)
+	VMOVUPS Z21, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z22, (BX)
+	VMOVUPS Z23, 64(BX)
+	JMP     gemm12x32AVX512_next
+
+gemm12x32AVX512_partial:
+	MOVQ         nr+144(FP), SI
 	MOVL         $0xffffffff, DI
 	BZHIL        SI, DI, DI
 	KMOVW        DI, K1
@@ -1447,6 +1559,82 @@ gemm12x16AVX512_store:
 	MOVQ         $0x0000000c, BX
 
 gemm12x16AVX512_rows:
+	MOVQ         nr+144(FP), SI
+	CMPQ         BX, $0x0000000c
+	JNE          gemm12x16AVX512_partial
+	CMPQ         SI, $0x00000010
+	JNE          gemm12x16AVX512_partial
+	MOVQ         CX, BX
+	MOVQ         ldc+128(FP), SI
+	SHLQ         $0x02, SI
+	MOVL         beta+96(FP), DI
+	ANDL         $0x7fffffff, DI
+	JZ           gemm12x16AVX512_full_beta0
+	VBROADCASTSS beta+96(FP), Z12
+	VFMADD231PS  (BX), Z12, Z0
+	VMOVUPS      Z0, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z1
+	VMOVUPS      Z1, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z2
+	VMOVUPS      Z2, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z3
+	VMOVUPS      Z3, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z4
+	VMOVUPS      Z4, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z5
+	VMOVUPS      Z5, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z6
+	VMOVUPS      Z6, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z7
+	VMOVUPS      Z7, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z8
+	VMOVUPS      Z8, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z9
+	VMOVUPS      Z9, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z10
+	VMOVUPS      Z10, (BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z12, Z11
+	VMOVUPS      Z11, (BX)
+	JMP          gemm12x16AVX512_next
+
+gemm12x16AVX512_full_beta0:
+	VMOVUPS Z0, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z1, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z2, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z3, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z4, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z5, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z6, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z7, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z8, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z9, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z10, (BX)
+	ADDQ    SI, BX
+	VMOVUPS Z11, (BX)
+	JMP     gemm12x16AVX512_next
+
+gemm12x16AVX512_partial:
 	MOVQ         nr+144(FP), SI
 	MOVL         $0xffffffff, DI
 	BZHIL        SI, DI, DI

@@ -130,7 +130,7 @@ func microKernel(t tile) {
 	MOVQ(U32(t.mr), mr)
 	Label(name + "_rows")
 	if s.evex {
-		storeMasked(t, kMasks(t), cTile, mr)
+		storeEVEX(t, cTile, mr)
 	} else {
 		storeAVX2(t, cTile, mr)
 	}
@@ -190,6 +190,22 @@ func kMasks(t tile) []reg.OpmaskPhysical {
 		KMOVW(bits, k)
 	}
 	return ks
+}
+
+// storeEVEX writes an AVX-512 tile: a full one with plain moves, a
+// partial one (mr < MR or nr < NR) with masked moves. On Zen 4 the masked
+// stores cost more than plain ones where stores are a large part of a
+// tile's work (short k; bench/NOTES.md).
+func storeEVEX(t tile, cTile, mr reg.Register) {
+	name := t.name()
+	nr := Load(Param("nr"), GP64())
+	CMPQ(mr, U32(t.mr))
+	JNE(LabelRef(name + "_partial"))
+	CMPQ(nr, U32(t.nr()))
+	JNE(LabelRef(name + "_partial"))
+	storeFull(t, cTile)
+	Label(name + "_partial")
+	storeMasked(t, kMasks(t), cTile, mr)
 }
 
 // storeMasked writes rows below mr of an AVX-512 tile, lanes selected by
