@@ -32,8 +32,12 @@ func (p *sweepProgress) event(e scheduler.Event) {
 	s := e.Status
 	switch e.Kind {
 	case scheduler.Planned:
-		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train on %d workers\n",
-			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, p.workers)
+		fused := "each unit alone"
+		if s.GroupColumns > 0 {
+			fused = fmt.Sprintf("fused groups of up to %d first-layer columns (measured)", s.GroupColumns)
+		}
+		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train on %d workers, %s\n",
+			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, p.workers, fused)
 		if p.tty && s.UnitsToRun > 0 {
 			p.bar = progressbar.NewOptions64(s.WorkToRun,
 				progressbar.OptionSetWriter(p.w),
