@@ -73,25 +73,7 @@ func packCopy(w int) {
 	MOVQ(dst0, dst)
 	Load(Param("panels"), q)
 	Label(name + "_panel")
-	for off := 0; off < w; { // pieces of 8, 4 and 2 floats
-		switch n := w - off; {
-		case n >= 8:
-			y := YMM()
-			VMOVUPS(mem(src, 4*off), y)
-			VMOVUPS(y, mem(dst, 4*off))
-			off += 8
-		case n >= 4:
-			x := XMM()
-			VMOVUPS(mem(src, 4*off), x)
-			VMOVUPS(x, mem(dst, 4*off))
-			off += 4
-		default:
-			x := XMM()
-			VMOVQ(mem(src, 4*off), x)
-			VMOVQ(x, mem(dst, 4*off))
-			off += 2
-		}
-	}
+	copyPieces(src, dst, w)
 	ADDQ(U32(4*w), src)
 	ADDQ(panelBytes, dst)
 	DECQ(q)
