@@ -177,10 +177,15 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	fmt.Fprintf(stderr, "training %s on %d rows (%s)\n", describe(cfg, train), train.N, train.Name)
 	res, err := evaluate(ctx, t, cfg, train, test, stderr)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			err = errors.New("interrupted")
+	if errors.Is(err, context.Canceled) {
+		msg := "interrupted"
+		if t.model.checkpoint != "" {
+			msg += fmt.Sprintf("; --resume %s continues from the last finished epoch", t.model.checkpoint)
 		}
+		fmt.Fprintf(stderr, "mlpsweep train: %s\n", msg)
+		return 130
+	}
+	if err != nil {
 		return fail(stderr, "train", err)
 	}
 	if res.Diverged {

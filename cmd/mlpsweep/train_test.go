@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -161,5 +164,38 @@ func TestHelp(t *testing.T) {
 	}
 	if code, _, stderr := runCmd("help", "train", "sweep"); code != 2 || !strings.Contains(stderr, "one command at most") {
 		t.Errorf("help train sweep: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestTrainInterruptedExits130: Ctrl-C (SIGINT) during training stops it
+// with the documented status 130 and says so.
+func TestTrainInterruptedExits130(t *testing.T) {
+	dir := t.TempDir()
+	csv := writeBlobsCSV(t, dir, "blobs.csv", 2000, 20)
+	child := exec.Command(os.Args[0], "train", "--csv", csv, "--hidden", "32", "--epochs", "1000", "--batch", "8", "--threads", "1")
+	child.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1")
+	stderr, err := child.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "epoch 2/") {
+			child.Process.Signal(os.Interrupt)
+			break
+		}
+	}
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+	}
+	err = child.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(log.String(), "mlpsweep train: interrupted") {
+		t.Fatalf("exit %v, want status 130 and a message:\n%s", err, log.String())
 	}
 }
