@@ -74,3 +74,15 @@ func TestNormalizeBatchNormResidual(t *testing.T) {
 		t.Errorf("JSON %s lacks the switches", both)
 	}
 }
+
+// A network too large for the machine's memory is refused, not allocated
+// (the Go runtime would abort the process).
+func TestNewRefusesWhatCannotFit(t *testing.T) {
+	_, err := New(Config{Hidden: []int{1 << 30, 1 << 30}}, 784, 10, nil)
+	if err == nil || !strings.Contains(err.Error(), "GiB") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := New(Config{Hidden: []int{128}}, 784, 10, nil); err != nil {
+		t.Fatal(err)
+	}
+}

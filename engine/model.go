@@ -127,6 +127,9 @@ func (m *Model) reset(cfg Config, inputs, outputs int) error {
 	if inputs < 1 || outputs < 2 {
 		return fmt.Errorf("engine: %d inputs and %d outputs (want ≥ 1 input and ≥ 2 classes)", inputs, outputs)
 	}
+	if err := checkMemory(inputs, cfg.Hidden, outputs, cfg.Batch); err != nil {
+		return err
+	}
 	m.spareHidden = m.cfg.Hidden // the previous config's copy becomes the next one's storage
 	m.cfg, m.in, m.out = cfg, inputs, outputs
 
