@@ -22,9 +22,10 @@ func (m *Model) denseForward(d *dense, x, y []float32, act kernels.Activation, r
 }
 
 // denseBackward takes dz [rows×out], the gradient w.r.t. the layer's
-// pre-activation x·W + b, and accumulates the parameter gradients
+// pre-activation x·W + b, writes the weight gradient and accumulates the
+// bias gradient (cleared by the caller)
 //
-//	dW += xᵀ·dz   [in×out]
+//	dW = xᵀ·dz   [in×out]
 //	db += Σ_rows dz   [out]
 //
 // then writes the input gradient dx = dz·Wᵀ [rows×in]. A residual layer
@@ -32,7 +33,7 @@ func (m *Model) denseForward(d *dense, x, y []float32, act kernels.Activation, r
 // already holds. The first layer's gradients are not computed here: its
 // dW is one product for a whole group (firstBackward) and it needs no dx.
 func (m *Model) denseBackward(d *dense, x, dz, dx []float32, rows int) {
-	m.kc.Sgemm(true, false, d.in, d.out, rows, 1, x, d.in, dz, d.out, 1, d.dw, d.out)
+	m.kc.Sgemm(true, false, d.in, d.out, rows, 1, x, d.in, dz, d.out, 0, d.dw, d.out)
 	kernels.SumRows(dz[:rows*d.out], d.db)
 	var beta float32
 	if d.residual {

@@ -23,7 +23,7 @@ import (
 //
 // and weight gradient
 //
-//	[dW_1^a | dW_1^b | …] += xᵀ · [dz_1^a | dz_1^b | …]   [In×Σ H_1]
+//	[dW_1^a | dW_1^b | …] = xᵀ · [dz_1^a | dz_1^b | …]   [In×Σ H_1]
 //
 // through kernels.SgemmBlocks, which reads the batch rows of x in place
 // (by index, never copied) and packs them once for all members, while each
@@ -385,7 +385,7 @@ func (g *Group) lossAndGrad(live []int, x []float32, idx []int, t []float32, row
 		g.loss[i], g.correct[i] = m.lossAndGradAbove(t, rows)
 		g.bwd = append(g.bwd, m.firstBackward(&m.train))
 	}
-	g.kc.SgemmBlocks(true, in, rows, 1, x, in, idx, 1, g.bwd, false)
+	g.kc.SgemmBlocks(true, in, rows, 1, x, in, idx, 0, g.bwd, false)
 	for _, i := range live {
 		g.members[i].kernelRegBackward()
 	}

@@ -15,7 +15,7 @@ import (
 //	firstForward        fused: y_1 = act(x·W_1 + b_1)           (kernels.SgemmBlocks)
 //	lossAndGradAbove    per member: the rest of the forward pass, the loss,
 //	                    the backward pass down to dz_1 and db_1
-//	firstBackward       fused: dW_1 += xᵀ·dz_1                  (kernels.SgemmBlocks)
+//	firstBackward       fused: dW_1 = xᵀ·dz_1                   (kernels.SgemmBlocks, beta 0)
 //	kernelRegBackward   per member: the kernel penalties' gradient
 //	endStep             per member: optimizer update, batch norm moving statistics
 
@@ -75,7 +75,8 @@ func (m *Model) firstForward(ws *workspace) kernels.ColumnBlock {
 }
 
 // firstBackward is the first layer's share of the weight-gradient product,
-// dW_1 += xᵀ·dz_1 [In×H_1], dz_1 = ws.dy[0] [rows×H_1] as backwardAbove leaves it.
+// dW_1 = xᵀ·dz_1 [In×H_1], written (the group runs it with beta 0), from
+// dz_1 = ws.dy[0] [rows×H_1] as backwardAbove leaves it.
 func (m *Model) firstBackward(ws *workspace) kernels.ColumnBlock {
 	d := &m.layers[0]
 	return kernels.ColumnBlock{N: d.out, B: ws.dy[0], Ldb: d.out, C: d.dw, Ldc: d.out}
@@ -84,8 +85,11 @@ func (m *Model) firstBackward(ws *workspace) kernels.ColumnBlock {
 // lossAndGradAbove continues a training pass on rows rows whose first
 // product (firstForward) is done: the rest of the forward pass with the
 // current dropout masks, the loss against t [rows×Out], and the backward
-// pass into m.grads (cleared first) but for dW_1 (firstBackward) and the
-// kernel penalties (kernelRegBackward).
+// pass into m.grads but for dW_1 (firstBackward) and the kernel penalties
+// (kernelRegBackward). The weight gradients are written by their products
+// (beta 0), so only the small gradients that are accumulated (the biases'
+// row sums, batch norm's γ and β) are cleared first: the same float
+// operations as clearing all of m.grads, without rewriting every dW.
 func (m *Model) lossAndGradAbove(t []float32, rows int) (loss float32, correct int) {
 	ws := &m.train
 	last := len(m.layers) - 1
@@ -95,7 +99,14 @@ func (m *Model) lossAndGradAbove(t []float32, rows int) (loss float32, correct i
 	for i := range ws.a {
 		loss += m.activityRegForward(ws.y[i][:rows*m.layers[i].out], rows)
 	}
-	clear(m.grads)
+	for i := range m.layers {
+		d := &m.layers[i]
+		clear(d.db)
+		if d.bn != nil {
+			clear(d.bn.dgamma)
+			clear(d.bn.dbeta)
+		}
+	}
 	m.backwardAbove(ws, rows)
 	return loss, correct
 }
@@ -149,8 +160,8 @@ func (m *Model) forwardAbove(ws *workspace, rows int, training bool) {
 }
 
 // backwardAbove propagates ws.dy[L−1] (the loss gradient w.r.t. the
-// logits, left by xentForward) through the layers in reverse, accumulating
-// into m.grads, down to the first layer's dz_1 (left in ws.dy[0]) and db_1;
+// logits, left by xentForward) through the layers in reverse, writing the
+// weight gradients and accumulating the others (cleared by the caller) into m.grads, down to the first layer's dz_1 (left in ws.dy[0]) and db_1;
 // dW_1 is firstBackward's.
 func (m *Model) backwardAbove(ws *workspace, rows int) {
 	for i := len(m.layers) - 1; i >= 0; i-- {

@@ -31,8 +31,20 @@ func packGatheredRows(dst, a []float32, lda int, rows []int, i0, mc, p0, kc, w i
 			offs[j] = rows[i0+q+j]*lda + p0
 		}
 		done := 0
-		if simd && h == w {
+		if simd {
+			// A partial panel (m not a multiple of w) goes through the asm
+			// packer too, its missing rows read from its last row and then
+			// zeroed: a scalar transpose of those rows cost as much as all
+			// the full panels together.
+			for j := h; j < w; j++ {
+				offs[j] = offs[h-1]
+			}
 			done = packTransposeGatherSIMD(panel, a, offs[:w], kc, w)
+			if h < w {
+				for p := range done {
+					clear(panel[p*w+h : p*w+w])
+				}
+			}
 		}
 		if done == kc {
 			continue

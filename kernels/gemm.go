@@ -19,8 +19,9 @@ func (ctx *Context) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 // SgemmBiasAct computes C = act(op(A)·op(B) + bias), bias broadcast over the
 // m rows (len(bias) = n; nil means no bias). It is the forward pass of a
 // Dense layer in one call: C is only written. Bias and activation are
-// applied to each column panel of C (at most MC×NR) right after its last
-// k-block, while it is in cache.
+// applied right after the last k-block, while C is in cache: to each
+// column panel of C (at most MC×NR), or to the whole MC-row block when it
+// spans C's rows.
 func (ctx *Context) SgemmBiasAct(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, act Activation, c []float32, ldc int) {
 	if err := checkSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, bias); err != nil {
 		panic(err)
@@ -124,6 +125,15 @@ func finishRow(row, bias []float32, act Activation) {
 		AddBias(row, bias[:len(row)])
 	}
 	ActForward(act, row)
+}
+
+// finishRows applies the epilogue to whole rows of C, c [rows×len(bias)]
+// contiguous (bias nil: act only): c = act(c + bias).
+func finishRows(c, bias []float32, act Activation) {
+	if bias != nil {
+		AddBias(c, bias)
+	}
+	ActForward(act, c)
 }
 
 // runPart computes slice t of C, rows or columns aligned to the register
@@ -232,6 +242,11 @@ func (g *gemm) macroKernel(aBlk, bBlk *block, ic, jc, pc int) {
 		beta = 1
 	}
 	last := pc+kc == g.k
+	// When this block spans whole rows of a contiguous C, its epilogue is
+	// two calls over the block instead of two per row of every panel
+	// (about 1.5 % of a training step in calls alone); the same
+	// elementwise operations on the same values.
+	whole := last && g.epilogue && jc == 0 && nc == g.n && g.ldc == g.n
 	for jr := 0; jr < nc; jr += bs.nr { // loop 2: one NR-column micro-panel of B
 		nr := min(bs.nr, nc-jr)
 		bp, _, csB, _, _ := bBlk.panels(jr)
@@ -241,9 +256,16 @@ func (g *gemm) macroKernel(aBlk, bBlk *block, ic, jc, pc int) {
 			g.kernel(kc, g.alpha, ap, rsA, csA, psA, bp, csB, beta, g.c[ci:], g.ldc, end-ir, nr)
 			ir = end
 		}
-		if last && g.epilogue {
+		if last && g.epilogue && !whole {
 			g.finishPanel(ic, jc+jr, mc, nr)
 		}
+	}
+	if whole {
+		var bias []float32 // [n]
+		if g.bias != nil {
+			bias = g.bias[:g.n]
+		}
+		finishRows(g.c[ic*g.ldc:(ic+mc)*g.ldc], bias, g.act)
 	}
 }
 
