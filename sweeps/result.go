@@ -3,6 +3,8 @@ package sweeps
 import (
 	"encoding/json"
 
+	"github.com/mlpsweep/mlpsweep/kernels"
+
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -68,15 +70,9 @@ type StudyResult struct {
 	Machines   []MachineUnits `json:"machines"`
 	EngineNote string         `json:"engine_note,omitempty"`
 
-	// The rate this invocation reached: training GEMM work (forward, input-
-	// and weight-gradient products) of the units it trained, over its wall
-	// time, against the measured FMA peak of the cores it used (one core's
-	// kernels.MachinePeak × workers). Zero when it trained nothing (a
-	// report read back from the store).
-	GFLOP         float64 `json:"gflop"`
-	GFLOPS        float64 `json:"gflops"`
-	PeakGFLOPS    float64 `json:"peak_gflops"`
-	PercentOfPeak float64 `json:"percent_of_peak"`
+	// The rate this invocation reached over the units it trained; zero
+	// when it trained nothing (a report read back from the store).
+	Rate
 
 	// Refit is the best configuration trained on all training rows and
 	// scored on the test set (sweep --refit); nil without one.
@@ -161,4 +157,26 @@ func (c ConfigResult) MarshalJSON() ([]byte, error) {
 		v.FoldAccuracies[i] = engine.JSONFloat(a)
 	}
 	return json.Marshal(v)
+}
+
+// Rate is the rate a run reached: the training GEMM work (forward, input-
+// and weight-gradient products, see scheduler.TrainingFLOPsPerRow) it did,
+// over its wall time, against the measured FMA peak of the cores it used
+// (one core's kernels.MachinePeak × cores).
+type Rate struct {
+	GFLOP         float64 `json:"gflop"`
+	GFLOPS        float64 `json:"gflops"`
+	PeakGFLOPS    float64 `json:"peak_gflops"`
+	PercentOfPeak float64 `json:"percent_of_peak"`
+}
+
+// NewRate is the rate of flops of GEMM work done in seconds on cores cores;
+// the zero Rate when there was no work.
+func NewRate(flops, seconds float64, cores int) Rate {
+	if flops <= 0 || seconds <= 0 {
+		return Rate{}
+	}
+	r := Rate{GFLOP: flops / 1e9, GFLOPS: flops / 1e9 / seconds, PeakGFLOPS: kernels.MachinePeak().GFLOPS * float64(max(1, cores))}
+	r.PercentOfPeak = 100 * r.GFLOPS / r.PeakGFLOPS
+	return r
 }

@@ -110,7 +110,21 @@ type trainResult struct {
 	Divergence       string              `json:"divergence,omitempty"` // the first unit's divergence
 	WallSeconds      engine.JSONFloat    `json:"wall_seconds"`
 	SamplesPerSecond engine.JSONFloat    `json:"samples_per_second"` // training samples of all units per wall second
+	sweeps.Rate                          // training GEMM work over the wall time, against the peak of the --threads cores
 	Result           sweeps.ConfigResult `json:"result"`
+}
+
+// setRate fills res's samples/s and GEMM rate from its units' samples, for
+// a network with features inputs and classes outputs on threads cores.
+func (res *trainResult) setRate(features, classes, threads int) {
+	var samples int64
+	for _, u := range res.Result.Units {
+		samples += u.Samples
+	}
+	wall := float64(res.WallSeconds)
+	res.SamplesPerSecond = engine.JSONFloat(float64(samples) / wall)
+	flops := float64(samples) * scheduler.TrainingFLOPsPerRow(res.Result.Params.Hidden(), features, classes)
+	res.Rate = sweeps.NewRate(flops, wall, min(threads, runtime.NumCPU()))
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
@@ -191,8 +205,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if res.Diverged {
 		fmt.Fprintf(stderr, "%s\n", res.Divergence)
 	}
-	fmt.Fprintf(stderr, "accuracy %.4f ± %.4f (%s), %.1f s, %.0f samples/s\n",
-		res.Result.MeanAccuracy, res.Result.StdAccuracy, res.Evaluation, res.WallSeconds, res.SamplesPerSecond)
+	fmt.Fprintf(stderr, "accuracy %.4f ± %.4f (%s), %.1f s, %.0f samples/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s peak of %d cores)\n",
+		res.Result.MeanAccuracy, res.Result.StdAccuracy, res.Evaluation, res.WallSeconds, res.SamplesPerSecond,
+		res.GFLOPS, res.PercentOfPeak, res.PeakGFLOPS, min(t.threads, runtime.NumCPU()))
 	if t.jsonOutput {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -283,7 +298,6 @@ func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train
 		return res, err
 	}
 	res.WallSeconds = engine.JSONFloat(time.Since(start).Seconds())
-	var samples int64
 	for _, u := range res.Result.Units {
 		switch {
 		case u.Failed():
@@ -295,9 +309,8 @@ func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train
 				res.Divergence = fmt.Sprintf("fold %d: %s", u.Fold+1, u.Error)
 			}
 		}
-		samples += u.Samples
 	}
-	res.SamplesPerSecond = engine.JSONFloat(float64(samples) / float64(res.WallSeconds))
+	res.setRate(train.Features, train.Classes, t.threads)
 	return res, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,6 +62,11 @@ func TestTrainJSONIsTheConfigResult(t *testing.T) {
 	}
 	if strings.Contains(stdout, `"seed": 0`) {
 		t.Errorf("params carry a seed:\n%s", stdout)
+	}
+	// 2 folds × 120 rows × 2 epochs of 4-8-3: 6·(32+24) − 2·32 = 272 FLOPs a row.
+	if want := 480 * 272 / 1e9; math.Abs(r.GFLOP-want) > 1e-15 || r.GFLOPS <= 0 || r.PeakGFLOPS <= 0 ||
+		math.Abs(r.PercentOfPeak-100*r.GFLOPS/r.PeakGFLOPS) > 1e-9 || !strings.Contains(stdout, `"percent_of_peak"`) {
+		t.Errorf("rate %+v, want %v GFLOP", r.Rate, want)
 	}
 }
 

@@ -150,7 +150,7 @@ func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, te
 	res.Result = sweeps.Summarize(study.Point{Params: params}, []sweeps.UnitResult{u})
 	res.Result.Rank = 1
 	res.WallSeconds = engine.JSONFloat(time.Since(start).Seconds())
-	res.SamplesPerSecond = engine.JSONFloat(float64(u.Samples) / float64(res.WallSeconds))
+	res.setRate(train.Features, train.Classes, t.threads)
 	res.Diverged, res.Divergence = u.Diverged, u.Error
 	if f.save == "" {
 		return res, nil

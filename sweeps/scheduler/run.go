@@ -16,7 +16,6 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
-	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
@@ -246,9 +245,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		r.UnitsTotal = status.UnitsTotal // the shard's units: its report covers its slice
 	}
 	if flops > 0 {
-		r.GFLOP, r.GFLOPS = flops/1e9, flops/1e9/wall
-		r.PeakGFLOPS = kernels.MachinePeak().GFLOPS * float64(min(workers, max(1, len(todo))))
-		r.PercentOfPeak = 100 * r.GFLOPS / r.PeakGFLOPS
+		r.Rate = sweeps.NewRate(flops, wall, min(workers, max(1, len(todo))))
 	}
 	trained := wall
 	if status.UnitsDone == 0 {
