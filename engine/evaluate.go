@@ -68,3 +68,15 @@ func (m *Model) Predict(x []float32, rows int, probs []float32) error {
 	}
 	return nil
 }
+
+// Argmax is the class a row of Predict's probabilities picks: the index of
+// the largest value, the first on ties (as accuracy counts it).
+func Argmax(probs []float32) int {
+	best := 0
+	for i, v := range probs {
+		if v > probs[best] {
+			best = i
+		}
+	}
+	return best
+}

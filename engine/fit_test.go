@@ -183,7 +183,7 @@ func TestEvaluateMatchesReference(t *testing.T) {
 		}
 		correct := 0
 		for _, r := range d.Rows {
-			if argmax(probs[r*4:r*4+4]) == argmax(d.Y[r*4:r*4+4]) {
+			if Argmax(probs[r*4:r*4+4]) == Argmax(d.Y[r*4:r*4+4]) {
 				correct++
 			}
 		}
@@ -191,16 +191,6 @@ func TestEvaluateMatchesReference(t *testing.T) {
 			t.Errorf("Evaluate accuracy %g, Predict gives %g", acc, float64(correct)/1100)
 		}
 	}
-}
-
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func TestDivergence(t *testing.T) {

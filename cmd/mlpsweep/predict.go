@@ -114,7 +114,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 			res.Predictions = make([]rowPrediction, data.N)
 			for i := range res.Predictions {
 				row := probs[i*m.Outputs() : (i+1)*m.Outputs()]
-				res.Predictions[i] = rowPrediction{Class: res.Classes[argmax(row)], Probabilities: row}
+				res.Predictions[i] = rowPrediction{Class: res.Classes[engine.Argmax(row)], Probabilities: row}
 				if data.Labels != nil {
 					res.Predictions[i].Label = res.Classes[data.Labels[i]]
 				}
@@ -176,7 +176,7 @@ func summarizePredictions(p *predictFlags, data *datasets.Dataset, classes []str
 	}
 	correct := 0
 	for i, label := range data.Labels {
-		pred := argmax(probs[i*out : (i+1)*out])
+		pred := engine.Argmax(probs[i*out : (i+1)*out])
 		res.Confusion[label][pred]++
 		if pred == label {
 			correct++
@@ -185,17 +185,6 @@ func summarizePredictions(p *predictFlags, data *datasets.Dataset, classes []str
 	acc := float64(correct) / float64(data.N)
 	res.Accuracy, res.Correct = &acc, &correct
 	return res
-}
-
-// argmax returns the index of the largest value (the first on ties).
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // writePredictionsCSV writes one line per row: row (0-based), predicted
@@ -213,7 +202,7 @@ func writePredictionsCSV(w *bytes.Buffer, res predictResult, data *datasets.Data
 	w.WriteByte('\n')
 	for i := 0; i < data.N; i++ {
 		row := probs[i*out : (i+1)*out]
-		fmt.Fprintf(w, "%d,%s", i, csvField(res.Classes[argmax(row)]))
+		fmt.Fprintf(w, "%d,%s", i, csvField(res.Classes[engine.Argmax(row)]))
 		if data.Labels != nil {
 			w.WriteString("," + csvField(res.Classes[data.Labels[i]]))
 		}
