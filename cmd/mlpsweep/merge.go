@@ -31,8 +31,10 @@ bit what one kind of machine computes. A unit found in several shards (a rerun) 
 kept once: done before failed before interrupted. Merging again, or again
 after a shard was rerun, is safe: rows already in OUT stay unless a shard
 has a better one. Shards still running (their sweep holds the folder's
-lock) are refused. Units that are in no shard are reported missing: rerun
-the shard that did not finish (the same command resumes) and merge again.
+lock) are refused. Units that are in no shard are reported missing: the
+merged database, tables and report still cover the units done, and merge
+exits 1, since the study is incomplete; rerun the shard that did not finish
+(the same command resumes) and merge again.
 
 The merged study's fold accuracies, learning curves and means are bit for
 bit a local run's; its total_seconds is the longest shard's wall time and
@@ -77,5 +79,11 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "merge", err)
 	}
-	return renderStudy(r, out, *jsonOutput, stdout, stderr, "merge")
+	status := renderStudy(r, out, *jsonOutput, stdout, stderr, "merge")
+	if status == 0 && res.Missing > 0 {
+		// The units done are merged and reported; the status says the study
+		// is not, so a scheduler's dependent job (deploy/) sees it.
+		return 1
+	}
+	return status
 }

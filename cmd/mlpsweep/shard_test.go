@@ -252,10 +252,17 @@ func TestMergeBadInput(t *testing.T) {
 			t.Fatalf("%v: OUT was created", tc.args)
 		}
 	}
-	// A half-merged study says what is missing.
-	code, _, stderr := runCmd("merge", out, a)
-	if code != 0 || !strings.Contains(stderr, "3 missing") || !strings.Contains(stderr, "rerun the shards that did not finish") {
+	// A half-merged study says what is missing, keeps and reports what is
+	// done, and exits 1: the study is incomplete.
+	code, stdout, stderr := runCmd("merge", out, a)
+	if code != 1 || !strings.Contains(stderr, "3 missing") || !strings.Contains(stderr, "rerun the shards that did not finish") {
 		t.Errorf("one of two shards: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "csvtest") {
+		t.Errorf("one of two shards: no tables on stdout:\n%s", stdout)
+	}
+	if _, err := os.Stat(filepath.Join(out, "report.html")); err != nil {
+		t.Errorf("one of two shards: %v", err)
 	}
 	if code, stdout, _ := runCmd("merge", "--help"); code != 0 || !strings.Contains(stdout, "Usage: mlpsweep merge OUT SHARD_DIR...") || !strings.Contains(stdout, "-study") {
 		t.Errorf("merge --help: exit %d\n%s", code, stdout)
