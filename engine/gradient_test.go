@@ -61,7 +61,7 @@ func TestGradients(t *testing.T) {
 func checkGradient(t *testing.T, m *Model, x, y []float32, rows int) {
 	t.Helper()
 	var masks [][]float32
-	for i, mask := range m.train.mask {
+	for i, mask := range m.use(&m.train).mask {
 		m.dropoutMask(mask[:rows*m.layers[i].out])
 		masks = append(masks, mask)
 	}

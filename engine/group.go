@@ -298,8 +298,10 @@ func (g *Group) evaluate(live []int, d Data) {
 	}
 	for _, i := range live {
 		g.evalSum[i] = evalSums{}
+		m := g.members[i]
+		m.use(&m.eval)
 	}
-	chunk := m0.eval.rows // E, the same for all members: it depends on B alone
+	chunk := m0.use(&m0.eval).rows // E, the same for all members: it depends on B alone; m0's targets buffer serves all
 	for start := 0; start < n; start += chunk {
 		e := min(chunk, n-start)
 		x, idx, t := chunkOf(d, in, out, start, e, m0.eval.t)
@@ -360,7 +362,9 @@ func (g *Group) TrainBatch(x []float32, rows []int, t []float32) (loss []float32
 // g.loss and g.correct.
 func (g *Group) step(live []int, x []float32, idx []int, t []float32, rows int) {
 	for _, i := range live {
-		g.members[i].beginStep(rows)
+		m := g.members[i]
+		m.use(&m.train)
+		m.beginStep(rows)
 	}
 	g.lossAndGrad(live, x, idx, t, rows)
 	for _, i := range live {

@@ -193,8 +193,8 @@ func (m *Model) reset(cfg Config, inputs, outputs int) error {
 		m.opt = &optimizer{}
 	}
 	m.opt.reset(cfg, p)
-	m.train.reset(m, cfg.Batch, true)
-	m.eval.reset(m, evalChunk(cfg.Batch), false)
+	m.train.plan(cfg.Batch, true)
+	m.eval.plan(evalChunk(cfg.Batch), false)
 	m.diag.GradNorm = resize(m.diag.GradNorm, len(m.layers))
 	m.diag.Hidden = resize(m.diag.Hidden, len(m.layers)-1)
 	m.diagX, m.diagT = nil, nil

@@ -76,6 +76,11 @@ func TestSaveLoadBitIdentical(t *testing.T) {
 				if !sameBits(m.params, got.params) || !sameBits(m.moving, got.moving) {
 					t.Fatal("parameters or moving statistics differ")
 				}
+				// Predicting sizes the inference buffers only: a model file
+				// costs no training buffers until it is trained.
+				if got.train.ready || got.train.y != nil || !got.eval.ready {
+					t.Fatalf("after Predict: training buffers ready %v (%d layers), inference ready %v", got.train.ready, len(got.train.y), got.eval.ready)
+				}
 				l1, a1 := m.Evaluate(data)
 				l2, a2 := got.Evaluate(data)
 				if l1 != l2 || a1 != a2 {

@@ -40,6 +40,7 @@ func (m *Model) TrainBatch(x, t []float32, rows int) (loss float32, correct int,
 // correct rows, and leaves the loss gradient in m.grads [P].
 func (m *Model) lossAndGrad(x, t []float32, rows int) (loss float32, correct int) {
 	g := m.solo
+	m.use(&m.train)
 	g.lossAndGrad(g.all, x[:rows*m.in], nil, t[:rows*m.out], rows)
 	return g.loss[0], g.correct[0]
 }
@@ -117,6 +118,7 @@ func (m *Model) lossAndGradAbove(t []float32, rows int) (loss float32, correct i
 // statistics (kept in ws.bn) and the hidden outputs go through dropout
 // with ws.mask; at inference batch norm uses the moving statistics.
 func (m *Model) forward(ws *workspace, x []float32, idx []int, rows int, training bool) {
+	m.use(ws)
 	first := [1]kernels.ColumnBlock{m.firstForward(ws)}
 	m.kc.SgemmBlocks(false, rows, m.in, 1, x, m.in, idx, 0, first[:], true)
 	m.forwardAbove(ws, rows, training)

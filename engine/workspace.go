@@ -6,14 +6,16 @@ package engine
 // never copied: the first layer's products read the batch's rows of the
 // data in place (kernels.SgemmBlocks gathers them by index).
 type workspace struct {
-	rows int
-	t    []float32   // [rows×Out] gathered one-hot targets
-	y    [][]float32 // [L][rows×d_l] Dense outputs after activation; y[L−1] holds the logits z
-	a    [][]float32 // [L−1][rows×H_l] hidden outputs after dropout and skip connection (a[i] is y[i] without either)
-	mask [][]float32 // [L−1][rows×H_l] dropout masks, 0 or 1/(1−rate); empty unless training with dropout
-	dy   [][]float32 // [L][rows×d_l] gradient w.r.t. a_l (the logits for l = L), turned in place into the gradient w.r.t. the Dense output; empty for inference
-	bn   []bnBatch   // [L−1] batch norm statistics and ẑ of the pass; empty unless training with batch norm
-	ownA [][]float32 // [L−1] a's own buffers, kept for reuse while a[i] aliases y[i]
+	rows     int
+	training bool        // with gradient buffers, masks and batch norm state
+	ready    bool        // buffers sized for rows; plan leaves that to the first use (Model.use)
+	t        []float32   // [rows×Out] gathered one-hot targets
+	y        [][]float32 // [L][rows×d_l] Dense outputs after activation; y[L−1] holds the logits z
+	a        [][]float32 // [L−1][rows×H_l] hidden outputs after dropout and skip connection (a[i] is y[i] without either)
+	mask     [][]float32 // [L−1][rows×H_l] dropout masks, 0 or 1/(1−rate); empty unless training with dropout
+	dy       [][]float32 // [L][rows×d_l] gradient w.r.t. a_l (the logits for l = L), turned in place into the gradient w.r.t. the Dense output; empty for inference
+	bn       []bnBatch   // [L−1] batch norm statistics and ẑ of the pass; empty unless training with batch norm
+	ownA     [][]float32 // [L−1] a's own buffers, kept for reuse while a[i] aliases y[i]
 }
 
 // reset sizes the buffers for rows rows of m's layers, reusing their
@@ -63,6 +65,23 @@ func (ws *workspace) reset(m *Model, rows int, training bool) {
 	if !batchNorm {
 		ws.bn = ws.bn[:0]
 	}
+}
+
+// plan records the pass a workspace is for; its buffers are sized at its
+// first use (Model.use), so a model that only predicts never allocates the
+// training buffers, nor a loaded model file those of the batch it names.
+func (ws *workspace) plan(rows int, training bool) {
+	ws.rows, ws.training, ws.ready = rows, training, false
+}
+
+// use returns ws with its buffers sized for the pass plan recorded,
+// sizing them on the first use after plan.
+func (m *Model) use(ws *workspace) *workspace {
+	if !ws.ready {
+		ws.reset(m, ws.rows, ws.training)
+		ws.ready = true
+	}
+	return ws
 }
 
 // resize returns s with length n and zeroed elements, reusing s's storage
