@@ -13,20 +13,25 @@ import (
 func (m *Model) dropoutMask(mask []float32) {
 	rate := m.cfg.Dropout
 	threshold := uint32(math.Min(rate*(1<<32), math.MaxUint32))
-	keep := float32(1 / (1 - rate))
-	var bits uint64
-	for i := range mask {
-		if i%2 == 0 {
-			bits = m.dropoutRNG.rng.Uint64()
-		} else {
-			bits >>= 32
-		}
-		if uint32(bits) >= threshold {
-			mask[i] = keep
-		} else {
-			mask[i] = 0
-		}
+	values := [2]float32{0, float32(1 / (1 - rate))} // dropped, kept
+	src := &m.dropoutRNG.src                          // the stream's PCG itself: no interface call per draw
+	i := 0
+	for ; i+1 < len(mask); i += 2 {
+		bits := src.Uint64()
+		mask[i] = values[b2i(uint32(bits) >= threshold)]
+		mask[i+1] = values[b2i(uint32(bits>>32) >= threshold)]
 	}
+	if i < len(mask) {
+		mask[i] = values[b2i(uint32(src.Uint64()) >= threshold)]
+	}
+}
+
+// b2i is 1 for true, 0 for false (compiled without a branch).
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // dropoutForward writes a = y ⊙ mask, all [n].
