@@ -100,3 +100,53 @@ func testOptimizer(t *testing.T, r *rand.Rand, c optimizerCase, n int) {
 		stateBufs[k].check(t, fmt.Sprintf("state %d", k))
 	}
 }
+
+// TestUpdatesInPieces checks that the optimizer updates and AddL1L2Grad,
+// run on consecutive pieces of their slices whose bounds are not multiples
+// of the vector width, give the bits of one call on the whole: the masked
+// tails compute each element as the vector bodies do. An optimizer step
+// may therefore be applied a piece at a time (say, a weight matrix's rows
+// as a product finishes them) without changing any result.
+func TestUpdatesInPieces(t *testing.T) {
+	const n = 1000
+	cuts := []int{0, 3, 37, 444, 445, 461, 600, 999, n}
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		for _, c := range optimizerCases {
+			w := randomFloats(n, normal(r, 1))
+			g := randomFloats(n, normal(r, 0.3))
+			state := make([][]float32, c.state)
+			for k := range state {
+				state[k] = randomFloats(n, between(r, 0, 0.1))
+			}
+			pw := append([]float32(nil), w...)
+			pstate := make([][]float32, c.state)
+			for k := range state {
+				pstate[k] = append([]float32(nil), state[k]...)
+			}
+			c.run(w, g, state)
+			for i := 1; i < len(cuts); i++ {
+				lo, hi := cuts[i-1], cuts[i]
+				piece := make([][]float32, c.state)
+				for k := range pstate {
+					piece[k] = pstate[k][lo:hi]
+				}
+				c.run(pw[lo:hi], g[lo:hi], piece)
+			}
+			expectEqual(t, c.name+" w in pieces", pw, w)
+			for k := range state {
+				expectEqual(t, fmt.Sprintf("%s state %d in pieces", c.name, k), pstate[k], state[k])
+			}
+		}
+		x := randomFloats(n, normal(r, 1))
+		x[5], x[500] = 0, 0
+		g := randomFloats(n, normal(r, 0.3))
+		pg := append([]float32(nil), g...)
+		AddL1L2Grad(x, g, 1e-3, 1e-2)
+		for i := 1; i < len(cuts); i++ {
+			lo, hi := cuts[i-1], cuts[i]
+			AddL1L2Grad(x[lo:hi], pg[lo:hi], 1e-3, 1e-2)
+		}
+		expectEqual(t, "AddL1L2Grad in pieces", pg, g)
+	})
+}
