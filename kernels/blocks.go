@@ -180,8 +180,8 @@ func (ctx *Context) gatherRows(a []float32, lda int, rows []int, k, m int, trans
 // bits are those of Sgemm; threads split the blocks' panels (or the rows)
 // and change no sum.
 //
-// A group of rows is as many as fit the MC×KC floats the block table gives
-// the A block in L2 (all of m for the MLP shapes on AVX-512, m = 784 too);
+// A group of rows is as many as fit the AL2 floats the block table keeps
+// of A in L2 (all of m for the MLP shapes on AVX-512, m = 784 too);
 // more rows are done a group at a time, each group streaming all of B.
 type blocksGemm struct {
 	g      gemm      // what the blocks share: m, k, alpha, beta, op(A) (unless gathered), ISA, epilogue
@@ -251,7 +251,7 @@ func (f *blocksGemm) runPart(t int, ws *workspace) {
 	}
 	k := f.g.k
 	kcMax := blockLen(k, bs.kc, 1)
-	groupMax := blockLen(i1-i0, max(bs.mr, bs.mc*bs.kc/k/bs.mr*bs.mr), bs.mr)
+	groupMax := blockLen(i1-i0, max(bs.mr, bs.al2/k/bs.mr*bs.mr), bs.mr)
 	ws.reserve(groupMax*k, bs.nr*kcMax, max(bs.mr, bs.nr)*kcMax)
 	for ig := i0; ig < i1; ig += groupMax {
 		mg := min(groupMax, i1-ig)

@@ -194,11 +194,11 @@ func (g *gemm) loops(ws *workspace, i0, i1, j0, j1 int) {
 }
 
 // residentA reports whether rows rows of op(A), packed whole (all of k),
-// fit the MC×KC floats the block table gives the A block in L2 (NCA 0
+// fit the AL2 floats the block table keeps of A in L2 (NCA 0
 // turns loopsResidentA off, for benchmarks).
 func (g *gemm) residentA(rows int) bool {
 	bs := &g.blocks
-	return bs.nca > 0 && rows <= bs.mc && roundUp(rows, bs.mr)*g.k <= bs.mc*bs.kc
+	return bs.nca > 0 && rows <= bs.mc && roundUp(rows, bs.mr)*g.k <= bs.al2
 }
 
 // loopsResidentA is loops for a short op(A) (residentA): its k-blocks are

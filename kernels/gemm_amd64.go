@@ -8,17 +8,34 @@ import "github.com/klauspost/cpuid/v2"
 var microKernels = [...]microKernel{Generic: microKernelGo, AVX2: gemm6x16AVX2, AVX512: microKernelAVX512}
 
 // microKernelAVX512 runs the 12×32 AVX-512 kernel on panels wider than 16
-// columns. A narrower panel (a column edge; all of C when n ≤ 16) goes to
-// the 12×16 AVX-512 kernel or, with edgesAVX2, to the 6×16 AVX2 kernel on
-// the two 6-row halves of each 12-row A panel. All of them compute every
-// element with the same operations in the same order: the choice never
-// changes the bits (TestAVX512EdgeKernels).
+// columns, and the last tile of such a panel on the 8×32 or 4×32 kernel
+// when it has at most 8 or 4 rows (m = 128 on MR = 12 ends with 8 rows,
+// m = 784 with 4, which the 12×32 kernel would compute as 12). A narrower
+// panel (a column edge; all of C when n ≤ 16) goes to the 12×16 AVX-512
+// kernel or, with edgesAVX2, to the 6×16 AVX2 kernel on the two 6-row
+// halves of each 12-row A panel. All of them compute every element with
+// the same operations in the same order: the choice never changes the
+// bits (TestAVX512EdgeKernels).
 func microKernelAVX512(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
+	ks := &avx512Kernels
 	switch {
 	case nr > 16:
-		gemm12x32AVX512(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
+		rest := m % 12
+		if rest == 0 || rest > 8 {
+			ks.wide(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
+			return
+		}
+		full := m - rest
+		if full > 0 {
+			ks.wide(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, full, nr)
+		}
+		edge := ks.rows8
+		if rest <= 4 {
+			edge = ks.rows4
+		}
+		edge(k, alpha, a[full/12*psA:], rsA, csA, psA, b, csB, beta, c[full*ldc:], ldc, rest, nr)
 	case !edgesAVX2:
-		gemm12x16AVX512(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
+		ks.half(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
 	case psA == 12*rsA: // the halves are 6·rsA apart throughout (A in place)
 		gemm6x16AVX2(k, alpha, a, rsA, csA, 6*rsA, b, csB, beta, c, ldc, m, nr)
 	default:
@@ -27,6 +44,15 @@ func microKernelAVX512(k int, alpha float32, a []float32, rsA, csA, psA int, b [
 		}
 	}
 }
+
+// avx512KernelSet are the kernels microKernelAVX512 picks from: the 12×32
+// (wide), the 12×16 (half) and the row-edge 8×32 and 4×32, which read the
+// first 8 or 4 rows of a 12-row A panel.
+type avx512KernelSet struct{ wide, half, rows8, rows4 microKernel }
+
+// avx512Kernels is a variable so that the emulator test runs the same
+// choices on the interpreted kernels.
+var avx512Kernels = avx512KernelSet{gemm12x32AVX512, gemm12x16AVX512, gemm8x32AVX512, gemm4x32AVX512}
 
 // edgesAVX2 sends the AVX-512 path's column edges to the AVX2 kernel on
 // Zen 4 (AMD family 25), which runs AVX-512 as two 256-bit halves: there

@@ -171,9 +171,9 @@ func conformanceCases(short bool) []gemmCase {
 	add(0, 5, 3)
 	add(4, 0, 3)
 	add(4, 5, 0)
-	tileM := []int{3, 4, 5, 6, 7, 11, 12, 13, 23, 25}       // around MR 4, 6, 12
-	tileN := []int{3, 4, 5, 15, 16, 17, 31, 32, 33, 47, 65} // around NR 4, 16, 32
-	depth := []int{1, 8, 17, 255, 256, 257, 511, 513}       // around KC 256
+	tileM := []int{3, 4, 5, 6, 7, 8, 11, 12, 13, 20, 23, 25}      // around MR 4, 6, 12 and the 8- and 4-row AVX-512 edges
+	tileN := []int{3, 4, 5, 15, 16, 17, 31, 32, 33, 47, 65}       // around NR 4, 16, 32
+	depth := []int{1, 8, 17, 255, 256, 257, 511, 513, 1023, 1025} // around KC 256 and 1024
 	for i := 0; i < 150; i++ {
 		add(pick(tileM), pick(tileN), pick(depth))
 	}

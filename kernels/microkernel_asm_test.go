@@ -50,10 +50,11 @@ func (tc kernelCase) operands(r *rand.Rand, bs blockSizes) (a []float32, rsA, cs
 }
 
 // kernelCases covers full and edge tiles, columns of tiles ending full or
-// partial, k = 0 and 1, alpha and beta special values and A in place.
+// partial (for the AVX-512 path's row edges: the last tile 1, 6 or 8 rows
+// of 12), k = 0 and 1, alpha and beta special values and A in place.
 func kernelCases(bs blockSizes) []kernelCase {
 	var cases []kernelCase
-	for _, m := range []int{bs.mr, 1, bs.mr - 1, bs.mr / 2, 3 * bs.mr, 2*bs.mr + 1} {
+	for _, m := range []int{bs.mr, 1, bs.mr - 1, bs.mr / 2, 3 * bs.mr, 2*bs.mr + 1, 2*bs.mr + bs.mr*2/3} {
 		for _, nr := range []int{bs.nr, 1, bs.nr - 1, bs.nr / 2, bs.nr/2 + 1, 6, 10} { // 6, 10: every piece of a partial AVX2 vector
 			for i, k := range []int{0, 1, 7, 64} {
 				cases = append(cases, kernelCase{k: k, m: m, nr: nr,
@@ -108,6 +109,8 @@ func TestMicroKernelsEmulated(t *testing.T) {
 		{"gemm6x16AVX2", blockTable[AVX2]},
 		{"gemm12x32AVX512", blockTable[AVX512]},
 		{"gemm12x16AVX512", blockSizes{mr: 12, nr: 16}},
+		{"gemm8x32AVX512", blockSizes{mr: 8, nr: 32}},
+		{"gemm4x32AVX512", blockSizes{mr: 4, nr: 32}},
 	} {
 		t.Run(k.name, func(t *testing.T) { checkKernel(t, emuMicroKernel(t, k.name), k.bs) })
 	}
@@ -120,25 +123,43 @@ func TestMicroKernelsNative(t *testing.T) {
 	}
 	if DetectedISA() >= AVX512 {
 		t.Run("gemm12x16AVX512", func(t *testing.T) { checkKernel(t, gemm12x16AVX512, blockSizes{mr: 12, nr: 16}) })
+		t.Run("gemm8x32AVX512", func(t *testing.T) { checkKernel(t, gemm8x32AVX512, blockSizes{mr: 8, nr: 32}) })
+		t.Run("gemm4x32AVX512", func(t *testing.T) { checkKernel(t, gemm4x32AVX512, blockSizes{mr: 4, nr: 32}) })
 	}
 }
 
-// TestEmulatorMatchesHardware checks the interpreter: the AVX2 micro-kernel
-// and the packers, interpreted and native, must agree bit for bit.
+// asmKernel is one asm micro-kernel: its name in the asm, the native
+// function and its tile.
+type asmKernel struct {
+	name   string
+	native microKernel
+	bs     blockSizes
+}
+
+// TestEmulatorMatchesHardware checks the interpreter: the micro-kernels
+// this CPU runs and the packers, interpreted and native, must agree bit
+// for bit.
 func TestEmulatorMatchesHardware(t *testing.T) {
 	if DetectedISA() < AVX2 {
 		t.Skip("CPU has no AVX2")
 	}
 	r := rand.New(rand.NewPCG(14, 15))
-	emu, bs := emuMicroKernel(t, "gemm6x16AVX2"), blockTable[AVX2]
-	for _, tc := range kernelCases(bs) {
-		a, rsA, csA, psA, b, c := tc.operands(r, bs)
-		c2 := append([]float32(nil), c.buf...)
-		gemm6x16AVX2(tc.k, tc.alpha, a, rsA, csA, psA, b, bs.nr, tc.beta, c.data, c.ld, tc.m, tc.nr)
-		emu(tc.k, tc.alpha, a, rsA, csA, psA, b, bs.nr, tc.beta, c2[guardBand:guardBand+len(c.data)], c.ld, tc.m, tc.nr)
-		for i := range c.buf {
-			if math.Float32bits(c.buf[i]) != math.Float32bits(c2[i]) {
-				t.Fatalf("%+v: buffer index %d: native %v, emulated %v", tc, i, c.buf[i], c2[i])
+	kernels := []asmKernel{{"gemm6x16AVX2", gemm6x16AVX2, blockTable[AVX2]}}
+	if DetectedISA() >= AVX512 {
+		kernels = append(kernels, asmKernel{"gemm12x32AVX512", gemm12x32AVX512, blockTable[AVX512]},
+			asmKernel{"gemm8x32AVX512", gemm8x32AVX512, blockSizes{mr: 8, nr: 32}})
+	}
+	for _, kn := range kernels {
+		emu, bs := emuMicroKernel(t, kn.name), kn.bs
+		for _, tc := range kernelCases(bs) {
+			a, rsA, csA, psA, b, c := tc.operands(r, bs)
+			c2 := append([]float32(nil), c.buf...)
+			kn.native(tc.k, tc.alpha, a, rsA, csA, psA, b, bs.nr, tc.beta, c.data, c.ld, tc.m, tc.nr)
+			emu(tc.k, tc.alpha, a, rsA, csA, psA, b, bs.nr, tc.beta, c2[guardBand:guardBand+len(c.data)], c.ld, tc.m, tc.nr)
+			for i := range c.buf {
+				if math.Float32bits(c.buf[i]) != math.Float32bits(c2[i]) {
+					t.Fatalf("%s %+v: buffer index %d: native %v, emulated %v", kn.name, tc, i, c.buf[i], c2[i])
+				}
 			}
 		}
 	}
@@ -222,15 +243,12 @@ func TestSgemmConformanceAVX512Emulated(t *testing.T) {
 	if DetectedISA() >= AVX512 {
 		t.Skip("the AVX-512 path runs natively in TestSgemmConformance")
 	}
-	wide, half := emuMicroKernel(t, "gemm12x32AVX512"), emuMicroKernel(t, "gemm12x16AVX512")
-	defer func(isa ISA, k microKernel) { activeISA, microKernels[AVX512] = isa, k }(activeISA, microKernels[AVX512])
-	microKernels[AVX512] = func(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
-		if nr <= 16 {
-			half(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
-		} else {
-			wide(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
-		}
-	}
+	defer func(isa ISA, ks avx512KernelSet, e bool) {
+		activeISA, avx512Kernels, edgesAVX2 = isa, ks, e
+	}(activeISA, avx512Kernels, edgesAVX2)
+	avx512Kernels.wide, avx512Kernels.half = emuMicroKernel(t, "gemm12x32AVX512"), emuMicroKernel(t, "gemm12x16AVX512")
+	avx512Kernels.rows8, avx512Kernels.rows4 = emuMicroKernel(t, "gemm8x32AVX512"), emuMicroKernel(t, "gemm4x32AVX512")
+	edgesAVX2 = false  // the AVX2 kernel is native; TestAVX512EdgeKernels compares it
 	activeISA = AVX512 // bypasses SetISA's CPU check: only the GEMM runs below
 	r := rand.New(rand.NewPCG(3, 4))
 	ctx := NewContext(1)
@@ -248,15 +266,18 @@ func TestSgemmConformanceAVX512Emulated(t *testing.T) {
 }
 
 // TestAVX512EdgeKernels checks that the AVX-512 path gives the same bits
-// with either kernel for its column edges (edgesAVX2), on products whose
-// C is narrow or has a narrow last panel, A packed and in place, and that
-// both pass the conformance check.
+// with either kernel for its column edges (edgesAVX2) and with or without
+// the row-edge kernels (rowEdges false: the 12×32 kernel on the last 1–8
+// rows too), on products whose C is narrow or has a narrow last panel or a
+// short last tile, A packed and in place, and that all pass the
+// conformance check.
 func TestAVX512EdgeKernels(t *testing.T) {
 	if DetectedISA() < AVX512 {
 		t.Skip("CPU has no AVX-512")
 	}
 	defer withISA(AVX512)()
-	defer func(v bool) { edgesAVX2 = v }(edgesAVX2)
+	defer func(v bool, ks avx512KernelSet) { edgesAVX2, avx512Kernels = v, ks }(edgesAVX2, avx512Kernels)
+	rows8, rows4 := avx512Kernels.rows8, avx512Kernels.rows4
 	r := rand.New(rand.NewPCG(16, 17))
 	for _, tc := range []gemmCase{
 		{m: 128, n: 10, k: 128, alpha: 1},
@@ -265,11 +286,19 @@ func TestAVX512EdgeKernels(t *testing.T) {
 		{m: 1100, n: 16, k: 70, alpha: -1, beta: 0.5, transB: true},
 		{m: 25, n: 1, k: 513, alpha: 2, beta: 0},
 		{m: 13, n: 7, k: 1, alpha: 1, beta: 1, transA: true, transB: true},
+		{m: 128, n: 128, k: 300, alpha: 1},                         // last tile 8 rows, A in place
+		{m: 128, n: 1030, k: 40, alpha: 1, beta: 0.5},              // A packed
+		{m: 784, n: 70, k: 128, alpha: 1, transA: true, padC: 1},   // last tile 4 rows, A packed
+		{m: 29, n: 33, k: 65, alpha: -0.5, beta: 1, transB: true},  // 5 rows
+		{m: 20, n: 64, k: 9, alpha: 1, beta: -1, padA: 2, padB: 1}, // 8 rows
 	} {
 		p := tc.problem(r)
 		var results [][]float32
-		for _, edges := range []bool{false, true} {
-			edgesAVX2 = edges
+		for _, v := range []struct{ edgesAVX2, rowEdges bool }{{false, true}, {true, true}, {false, false}} {
+			edgesAVX2, avx512Kernels.rows8, avx512Kernels.rows4 = v.edgesAVX2, rows8, rows4
+			if !v.rowEdges {
+				avx512Kernels.rows8, avx512Kernels.rows4 = avx512Kernels.wide, avx512Kernels.wide
+			}
 			c := newGuarded(tc.m, tc.n, p.ldc)
 			copy(c.buf, p.c0)
 			NewContext(1).sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, p.a.data, p.a.ld, p.b.data, p.b.ld, tc.beta, c.data, c.ld, nil, Linear, false)
@@ -277,12 +306,15 @@ func TestAVX512EdgeKernels(t *testing.T) {
 			if err := p.check(gemmBackend{"avx512", func(ctx *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 				ctx.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, Linear, false)
 			}}, NewContext(1)); err != nil {
-				t.Fatalf("%v, edgesAVX2 %v: %v", tc, edges, err)
+				t.Fatalf("%v, %+v: %v", tc, v, err)
 			}
 		}
 		for x := range results[0] {
 			if math.Float32bits(results[0][x]) != math.Float32bits(results[1][x]) {
 				t.Fatalf("%v: buffer index %d: %v with the 12×16 kernel, %v with the 6×16 one", tc, x, results[0][x], results[1][x])
+			}
+			if math.Float32bits(results[0][x]) != math.Float32bits(results[2][x]) {
+				t.Fatalf("%v: buffer index %d: %v with the row-edge kernels, %v with the 12×32 one", tc, x, results[0][x], results[2][x])
 			}
 		}
 	}

@@ -39,3 +39,27 @@ func gemm12x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA in
 //
 //go:noescape
 func gemm12x16AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+
+// gemm8x32AVX512 is the AVX512 micro-kernel for 8×32 tiles of C. It updates the
+// m×nr panel of C below c, tile by tile (see microKernel):
+//
+//	for i < m, j < nr: with t, r = i / 8, i % 8:
+//		ab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads all 8 rows of each A panel and 32 columns of b (zero-padded when packed).
+//
+//go:noescape
+func gemm8x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+
+// gemm4x32AVX512 is the AVX512 micro-kernel for 4×32 tiles of C. It updates the
+// m×nr panel of C below c, tile by tile (see microKernel):
+//
+//	for i < m, j < nr: with t, r = i / 4, i % 4:
+//		ab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads all 4 rows of each A panel and 32 columns of b (zero-padded when packed).
+//
+//go:noescape
+func gemm4x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)

@@ -1779,3 +1779,565 @@ gemm12x16AVX512_next:
 gemm12x16AVX512_done:
 	VZEROUPPER
 	RET
+
+// func gemm8x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
+TEXT ·gemm8x32AVX512(SB), NOSPLIT, $0-152
+	// Tile loop: aTile, cTile at the current tile, left rows from it on.
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+104(FP), CX
+	MOVQ m+136(FP), DX
+
+gemm8x32AVX512_tile:
+	MOVQ       CX, BX
+	MOVQ       ldc+128(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+
+	// Accumulators: row i of the tile in vectors 2·i…2·i+1.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ   k+0(FP), BX
+	MOVQ   rsA+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   csA+48(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+88(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+64(FP), R9
+	MOVQ   AX, R10
+	LEAQ   (SI)(SI*2), R11
+	LEAQ   (R10)(R11*1), R12
+	LEAQ   (R12)(R11*1), R11
+	TESTQ  BX, BX
+	JZ     gemm8x32AVX512_store
+
+gemm8x32AVX512_loop:
+	// One k step: a row of B, a column of A, mr·vecs FMAs.
+	VMOVUPS      (R9), Z16
+	VMOVUPS      64(R9), Z17
+	VBROADCASTSS (R10), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS (R10)(SI*1), Z19
+	VFMADD231PS  Z16, Z19, Z2
+	VFMADD231PS  Z17, Z19, Z3
+	VBROADCASTSS (R10)(SI*2), Z20
+	VFMADD231PS  Z16, Z20, Z4
+	VFMADD231PS  Z17, Z20, Z5
+	VBROADCASTSS (R12), Z21
+	VFMADD231PS  Z16, Z21, Z6
+	VFMADD231PS  Z17, Z21, Z7
+	VBROADCASTSS (R12)(SI*1), Z22
+	VFMADD231PS  Z16, Z22, Z8
+	VFMADD231PS  Z17, Z22, Z9
+	VBROADCASTSS (R12)(SI*2), Z23
+	VFMADD231PS  Z16, Z23, Z10
+	VFMADD231PS  Z17, Z23, Z11
+	VBROADCASTSS (R11), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS (R11)(SI*1), Z19
+	VFMADD231PS  Z16, Z19, Z14
+	VFMADD231PS  Z17, Z19, Z15
+	ADDQ         R8, R9
+	ADDQ         DI, R10
+	ADDQ         DI, R12
+	ADDQ         DI, R11
+	DECQ         BX
+	JNZ          gemm8x32AVX512_loop
+
+gemm8x32AVX512_store:
+	VBROADCASTSS alpha+8(FP), Z16
+	VMULPS       Z16, Z0, Z0
+	VMULPS       Z16, Z1, Z1
+	VMULPS       Z16, Z2, Z2
+	VMULPS       Z16, Z3, Z3
+	VMULPS       Z16, Z4, Z4
+	VMULPS       Z16, Z5, Z5
+	VMULPS       Z16, Z6, Z6
+	VMULPS       Z16, Z7, Z7
+	VMULPS       Z16, Z8, Z8
+	VMULPS       Z16, Z9, Z9
+	VMULPS       Z16, Z10, Z10
+	VMULPS       Z16, Z11, Z11
+	VMULPS       Z16, Z12, Z12
+	VMULPS       Z16, Z13, Z13
+	VMULPS       Z16, Z14, Z14
+	VMULPS       Z16, Z15, Z15
+	MOVQ         DX, BX
+	CMPQ         BX, $0x00000008
+	JLE          gemm8x32AVX512_rows
+	MOVQ         $0x00000008, BX
+
+gemm8x32AVX512_rows:
+	MOVQ         nr+144(FP), SI
+	CMPQ         BX, $0x00000008
+	JNE          gemm8x32AVX512_partial
+	CMPQ         SI, $0x00000020
+	JNE          gemm8x32AVX512_partial
+	MOVQ         CX, BX
+	MOVQ         ldc+128(FP), SI
+	SHLQ         $0x02, SI
+	MOVL         beta+96(FP), DI
+	ANDL         $0x7fffffff, DI
+	JZ           gemm8x32AVX512_full_beta0
+	VBROADCASTSS beta+96(FP), Z16
+	VFMADD231PS  (BX), Z16, Z0
+	VMOVUPS      Z0, (BX)
+	VFMADD231PS  64(BX), Z16, Z1
+	VMOVUPS      Z1, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z16, Z2
+	VMOVUPS      Z2, (BX)
+	VFMADD231PS  64(BX), Z16, Z3
+	VMOVUPS      Z3, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z16, Z4
+	VMOVUPS      Z4, (BX)
+	VFMADD231PS  64(BX), Z16, Z5
+	VMOVUPS      Z5, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z16, Z6
+	VMOVUPS      Z6, (BX)
+	VFMADD231PS  64(BX), Z16, Z7
+	VMOVUPS      Z7, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z16, Z8
+	VMOVUPS      Z8, (BX)
+	VFMADD231PS  64(BX), Z16, Z9
+	VMOVUPS      Z9, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z16, Z10
+	VMOVUPS      Z10, (BX)
+	VFMADD231PS  64(BX), Z16, Z11
+	VMOVUPS      Z11, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z16, Z12
+	VMOVUPS      Z12, (BX)
+	VFMADD231PS  64(BX), Z16, Z13
+	VMOVUPS      Z13, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z16, Z14
+	VMOVUPS      Z14, (BX)
+	VFMADD231PS  64(BX), Z16, Z15
+	VMOVUPS      Z15, 64(BX)
+	JMP          gemm8x32AVX512_next
+
+gemm8x32AVX512_full_beta0:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z2, (BX)
+	VMOVUPS Z3, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z4, (BX)
+	VMOVUPS Z5, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z6, (BX)
+	VMOVUPS Z7, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z8, (BX)
+	VMOVUPS Z9, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z10, (BX)
+	VMOVUPS Z11, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z12, (BX)
+	VMOVUPS Z13, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z14, (BX)
+	VMOVUPS Z15, 64(BX)
+	JMP     gemm8x32AVX512_next
+
+gemm8x32AVX512_partial:
+	MOVQ         nr+144(FP), SI
+	MOVL         $0xffffffff, DI
+	BZHIL        SI, DI, DI
+	KMOVW        DI, K1
+	SHRL         $0x10, DI
+	KMOVW        DI, K2
+	MOVQ         CX, SI
+	MOVQ         ldc+128(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         beta+96(FP), R8
+	ANDL         $0x7fffffff, R8
+	JZ           gemm8x32AVX512_masked_beta0
+	VBROADCASTSS beta+96(FP), Z16
+	VMOVUPS.Z    (SI), K1, Z17
+	VFMADD231PS  Z16, Z17, Z0
+	VMOVUPS      Z0, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z18
+	VFMADD231PS  Z16, Z18, Z1
+	VMOVUPS      Z1, K2, 64(SI)
+	CMPQ         BX, $0x00000001
+	JLE          gemm8x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z17
+	VFMADD231PS  Z16, Z17, Z2
+	VMOVUPS      Z2, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z18
+	VFMADD231PS  Z16, Z18, Z3
+	VMOVUPS      Z3, K2, 64(SI)
+	CMPQ         BX, $0x00000002
+	JLE          gemm8x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z17
+	VFMADD231PS  Z16, Z17, Z4
+	VMOVUPS      Z4, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z18
+	VFMADD231PS  Z16, Z18, Z5
+	VMOVUPS      Z5, K2, 64(SI)
+	CMPQ         BX, $0x00000003
+	JLE          gemm8x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z17
+	VFMADD231PS  Z16, Z17, Z6
+	VMOVUPS      Z6, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z18
+	VFMADD231PS  Z16, Z18, Z7
+	VMOVUPS      Z7, K2, 64(SI)
+	CMPQ         BX, $0x00000004
+	JLE          gemm8x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z17
+	VFMADD231PS  Z16, Z17, Z8
+	VMOVUPS      Z8, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z18
+	VFMADD231PS  Z16, Z18, Z9
+	VMOVUPS      Z9, K2, 64(SI)
+	CMPQ         BX, $0x00000005
+	JLE          gemm8x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z17
+	VFMADD231PS  Z16, Z17, Z10
+	VMOVUPS      Z10, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z18
+	VFMADD231PS  Z16, Z18, Z11
+	VMOVUPS      Z11, K2, 64(SI)
+	CMPQ         BX, $0x00000006
+	JLE          gemm8x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z17
+	VFMADD231PS  Z16, Z17, Z12
+	VMOVUPS      Z12, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z18
+	VFMADD231PS  Z16, Z18, Z13
+	VMOVUPS      Z13, K2, 64(SI)
+	CMPQ         BX, $0x00000007
+	JLE          gemm8x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z17
+	VFMADD231PS  Z16, Z17, Z14
+	VMOVUPS      Z14, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z18
+	VFMADD231PS  Z16, Z18, Z15
+	VMOVUPS      Z15, K2, 64(SI)
+	JMP          gemm8x32AVX512_next
+
+gemm8x32AVX512_masked_beta0:
+	VMOVUPS Z0, K1, (SI)
+	VMOVUPS Z1, K2, 64(SI)
+	CMPQ    BX, $0x00000001
+	JLE     gemm8x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z2, K1, (SI)
+	VMOVUPS Z3, K2, 64(SI)
+	CMPQ    BX, $0x00000002
+	JLE     gemm8x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z4, K1, (SI)
+	VMOVUPS Z5, K2, 64(SI)
+	CMPQ    BX, $0x00000003
+	JLE     gemm8x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z6, K1, (SI)
+	VMOVUPS Z7, K2, 64(SI)
+	CMPQ    BX, $0x00000004
+	JLE     gemm8x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z8, K1, (SI)
+	VMOVUPS Z9, K2, 64(SI)
+	CMPQ    BX, $0x00000005
+	JLE     gemm8x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z10, K1, (SI)
+	VMOVUPS Z11, K2, 64(SI)
+	CMPQ    BX, $0x00000006
+	JLE     gemm8x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z12, K1, (SI)
+	VMOVUPS Z13, K2, 64(SI)
+	CMPQ    BX, $0x00000007
+	JLE     gemm8x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z14, K1, (SI)
+	VMOVUPS Z15, K2, 64(SI)
+
+gemm8x32AVX512_next:
+	MOVQ   psA+56(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+128(FP), BX
+	IMUL3Q $0x00000020, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000008, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm8x32AVX512_done
+	JMP    gemm8x32AVX512_tile
+
+gemm8x32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm4x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
+TEXT ·gemm4x32AVX512(SB), NOSPLIT, $0-152
+	// Tile loop: aTile, cTile at the current tile, left rows from it on.
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+104(FP), CX
+	MOVQ m+136(FP), DX
+
+gemm4x32AVX512_tile:
+	MOVQ       CX, BX
+	MOVQ       ldc+128(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+
+	// Accumulators: row i of the tile in vectors 2·i…2·i+1.
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   k+0(FP), BX
+	MOVQ   rsA+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   csA+48(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+88(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+64(FP), R9
+	MOVQ   AX, R10
+	LEAQ   (SI)(SI*2), R11
+	LEAQ   (R10)(R11*1), R11
+	TESTQ  BX, BX
+	JZ     gemm4x32AVX512_store
+
+gemm4x32AVX512_loop:
+	// One k step: a row of B, a column of A, mr·vecs FMAs.
+	VMOVUPS      (R9), Z8
+	VMOVUPS      64(R9), Z9
+	VBROADCASTSS (R10), Z10
+	VFMADD231PS  Z8, Z10, Z0
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (R10)(SI*1), Z11
+	VFMADD231PS  Z8, Z11, Z2
+	VFMADD231PS  Z9, Z11, Z3
+	VBROADCASTSS (R10)(SI*2), Z12
+	VFMADD231PS  Z8, Z12, Z4
+	VFMADD231PS  Z9, Z12, Z5
+	VBROADCASTSS (R11), Z13
+	VFMADD231PS  Z8, Z13, Z6
+	VFMADD231PS  Z9, Z13, Z7
+	ADDQ         R8, R9
+	ADDQ         DI, R10
+	ADDQ         DI, R11
+	DECQ         BX
+	JNZ          gemm4x32AVX512_loop
+
+gemm4x32AVX512_store:
+	VBROADCASTSS alpha+8(FP), Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+	MOVQ         DX, BX
+	CMPQ         BX, $0x00000004
+	JLE          gemm4x32AVX512_rows
+	MOVQ         $0x00000004, BX
+
+gemm4x32AVX512_rows:
+	MOVQ         nr+144(FP), SI
+	CMPQ         BX, $0x00000004
+	JNE          gemm4x32AVX512_partial
+	CMPQ         SI, $0x00000020
+	JNE          gemm4x32AVX512_partial
+	MOVQ         CX, BX
+	MOVQ         ldc+128(FP), SI
+	SHLQ         $0x02, SI
+	MOVL         beta+96(FP), DI
+	ANDL         $0x7fffffff, DI
+	JZ           gemm4x32AVX512_full_beta0
+	VBROADCASTSS beta+96(FP), Z8
+	VFMADD231PS  (BX), Z8, Z0
+	VMOVUPS      Z0, (BX)
+	VFMADD231PS  64(BX), Z8, Z1
+	VMOVUPS      Z1, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z8, Z2
+	VMOVUPS      Z2, (BX)
+	VFMADD231PS  64(BX), Z8, Z3
+	VMOVUPS      Z3, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z8, Z4
+	VMOVUPS      Z4, (BX)
+	VFMADD231PS  64(BX), Z8, Z5
+	VMOVUPS      Z5, 64(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Z8, Z6
+	VMOVUPS      Z6, (BX)
+	VFMADD231PS  64(BX), Z8, Z7
+	VMOVUPS      Z7, 64(BX)
+	JMP          gemm4x32AVX512_next
+
+gemm4x32AVX512_full_beta0:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z2, (BX)
+	VMOVUPS Z3, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z4, (BX)
+	VMOVUPS Z5, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z6, (BX)
+	VMOVUPS Z7, 64(BX)
+	JMP     gemm4x32AVX512_next
+
+gemm4x32AVX512_partial:
+	MOVQ         nr+144(FP), SI
+	MOVL         $0xffffffff, DI
+	BZHIL        SI, DI, DI
+	KMOVW        DI, K1
+	SHRL         $0x10, DI
+	KMOVW        DI, K2
+	MOVQ         CX, SI
+	MOVQ         ldc+128(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         beta+96(FP), R8
+	ANDL         $0x7fffffff, R8
+	JZ           gemm4x32AVX512_masked_beta0
+	VBROADCASTSS beta+96(FP), Z8
+	VMOVUPS.Z    (SI), K1, Z9
+	VFMADD231PS  Z8, Z9, Z0
+	VMOVUPS      Z0, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z10
+	VFMADD231PS  Z8, Z10, Z1
+	VMOVUPS      Z1, K2, 64(SI)
+	CMPQ         BX, $0x00000001
+	JLE          gemm4x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z9
+	VFMADD231PS  Z8, Z9, Z2
+	VMOVUPS      Z2, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z10
+	VFMADD231PS  Z8, Z10, Z3
+	VMOVUPS      Z3, K2, 64(SI)
+	CMPQ         BX, $0x00000002
+	JLE          gemm4x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z9
+	VFMADD231PS  Z8, Z9, Z4
+	VMOVUPS      Z4, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z10
+	VFMADD231PS  Z8, Z10, Z5
+	VMOVUPS      Z5, K2, 64(SI)
+	CMPQ         BX, $0x00000003
+	JLE          gemm4x32AVX512_next
+	ADDQ         DI, SI
+	VMOVUPS.Z    (SI), K1, Z9
+	VFMADD231PS  Z8, Z9, Z6
+	VMOVUPS      Z6, K1, (SI)
+	VMOVUPS.Z    64(SI), K2, Z10
+	VFMADD231PS  Z8, Z10, Z7
+	VMOVUPS      Z7, K2, 64(SI)
+	JMP          gemm4x32AVX512_next
+
+gemm4x32AVX512_masked_beta0:
+	VMOVUPS Z0, K1, (SI)
+	VMOVUPS Z1, K2, 64(SI)
+	CMPQ    BX, $0x00000001
+	JLE     gemm4x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z2, K1, (SI)
+	VMOVUPS Z3, K2, 64(SI)
+	CMPQ    BX, $0x00000002
+	JLE     gemm4x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z4, K1, (SI)
+	VMOVUPS Z5, K2, 64(SI)
+	CMPQ    BX, $0x00000003
+	JLE     gemm4x32AVX512_next
+	ADDQ    DI, SI
+	VMOVUPS Z6, K1, (SI)
+	VMOVUPS Z7, K2, 64(SI)
+
+gemm4x32AVX512_next:
+	MOVQ   psA+56(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+128(FP), BX
+	IMUL3Q $0x00000010, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000004, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm4x32AVX512_done
+	JMP    gemm4x32AVX512_tile
+
+gemm4x32AVX512_done:
+	VZEROUPPER
+	RET

@@ -21,6 +21,8 @@ var tiles = []tile{
 	{s: avx2, mr: 6, vecs: 2},    // BLIS haswell's 6×16
 	{s: avx512, mr: 12, vecs: 2}, // BLIS zen4's 32×12, transposed for row-major C
 	{s: avx512, mr: 12, vecs: 1}, // its half, for column edges nr ≤ 16
+	{s: avx512, mr: 8, vecs: 2},  // row edges of the 12×32: the last ≤ 8 rows (m = 128)
+	{s: avx512, mr: 4, vecs: 2},  // and the last ≤ 4 (m = 784)
 }
 
 func (t tile) nr() int      { return t.vecs * t.s.lanes }
@@ -78,7 +80,7 @@ func microKernel(t tile) {
 	bases := []reg.GPVirtual{a}
 	rs3 := GP64()
 	LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, rs3)
-	for g := 1; g < t.mr/3; g++ {
+	for g := 1; g < (t.mr+2)/3; g++ {
 		base := GP64()
 		LEAQ(Mem{Base: bases[g-1], Index: rs3, Scale: 1}, base)
 		bases = append(bases, base)
