@@ -14,7 +14,7 @@ func (m *Model) dropoutMask(mask []float32) {
 	rate := m.cfg.Dropout
 	threshold := uint32(math.Min(rate*(1<<32), math.MaxUint32))
 	values := [2]float32{0, float32(1 / (1 - rate))} // dropped, kept
-	src := &m.dropoutRNG.src                          // the stream's PCG itself: no interface call per draw
+	src := &m.dropoutRNG.src                         // the stream's PCG itself: no interface call per draw
 	i := 0
 	for ; i+1 < len(mask); i += 2 {
 		bits := src.Uint64()
