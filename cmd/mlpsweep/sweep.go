@@ -117,6 +117,7 @@ type sweepFlags struct {
 	shardCount int
 	store      string
 	fuse       *bool // --fuse; nil: the study's fuse:
+	groupCols  int   // --group-columns; 0: measured
 	strict     bool
 	enqueue    bool
 	wait       bool
@@ -145,6 +146,7 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 		f.fuse = &b
 		return err
 	})
+	fs.IntVar(&f.groupCols, "group-columns", 0, "cap a fused group at N first-layer columns (members 784-128-10: 128 each) instead of measuring the fastest width at the start (0); the numbers are the same either way")
 	fs.BoolVar(&f.strict, "strict-engine", false, "reuse only units stored under this run's engine identity (engine version and ISA path, e.g. 1/avx512) and train the others: results bit-identical to a run on this kind of machine (default: also reuse units of hosts with another ISA path, noted in the report)")
 	fs.BoolVar(&f.enqueue, "enqueue", false, "queue mode: plan the study into the --store database and queue one job per unit not done, for mlpsweep worker processes on any machines; nothing is trained here")
 	fs.BoolVar(&f.wait, "wait", false, "queue mode: follow the study's progress in the --store database until its queued units are done, then write the report (after --enqueue, or alone)")
@@ -217,6 +219,8 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "sweep", "give a study file or --preset NAME (built in: %s)", strings.Join(study.PresetNames(), ", "))
 	case f.workers < 1:
 		return usageError(stderr, "sweep", "--workers %d: want N ≥ 1", f.workers)
+	case f.groupCols < 0:
+		return usageError(stderr, "sweep", "--group-columns %d: want N ≥ 1 (or 0 to measure)", f.groupCols)
 	case f.epochs < 0:
 		return usageError(stderr, "sweep", "--epochs %d: want N ≥ 1 (or 0 for the study's)", f.epochs)
 	case f.folds == 1 || f.folds < 0:
@@ -288,7 +292,10 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			shard, shard.Source)
 	}
 	progress := newSweepProgress(stderr, s.Name, f.workers)
-	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, Progress: progress.event})
+	if f.groupCols > 0 {
+		progress.width = "--group-columns"
+	}
+	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event})
 	progress.finish()
 	if errors.Is(err, scheduler.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)

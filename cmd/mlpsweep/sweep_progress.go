@@ -21,11 +21,12 @@ type sweepProgress struct {
 	workers int
 	bar     *progressbar.ProgressBar // nil: plain lines
 	tty     bool
+	width   string // how the fused groups' width was chosen
 }
 
 func newSweepProgress(stderr io.Writer, study string, workers int) *sweepProgress {
 	f, ok := stderr.(*os.File)
-	return &sweepProgress{w: stderr, study: study, workers: workers, tty: ok && term.IsTerminal(int(f.Fd()))}
+	return &sweepProgress{w: stderr, study: study, workers: workers, tty: ok && term.IsTerminal(int(f.Fd())), width: "measured"}
 }
 
 func (p *sweepProgress) event(e scheduler.Event) {
@@ -34,7 +35,7 @@ func (p *sweepProgress) event(e scheduler.Event) {
 	case scheduler.Planned:
 		fused := "each unit alone"
 		if s.GroupColumns > 0 {
-			fused = fmt.Sprintf("fused groups of up to %d first-layer columns (measured)", s.GroupColumns)
+			fused = fmt.Sprintf("fused groups of up to %d first-layer columns (%s)", s.GroupColumns, p.width)
 		}
 		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train on %d workers, %s\n",
 			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, p.workers, fused)

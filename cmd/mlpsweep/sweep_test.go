@@ -239,10 +239,15 @@ func TestSweepFuseFlag(t *testing.T) {
 	dir := t.TempDir()
 	study := writeCSVStudy(t, dir)
 	var accs []string
-	for _, fuse := range []string{"--fuse=false", "--fuse"} {
-		code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, fuse), "--workers", "2", "--json", fuse)
+	// Measured width, then every unit of a fold in one group (--group-columns).
+	for i, fuse := range [][]string{{"--fuse=false"}, {"--fuse"}, {"--group-columns", "100000"}} {
+		args := append([]string{"sweep", study, "--out", filepath.Join(dir, fmt.Sprint(i)), "--workers", "2", "--json"}, fuse...)
+		code, stdout, stderr := runCmd(args...)
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", fuse, code, stderr)
+		}
+		if i == 2 && !strings.Contains(stderr, "fused groups of up to 100000 first-layer columns (--group-columns)") {
+			t.Errorf("%s: %s", fuse, stderr)
 		}
 		r := decodeStudyJSON(t, stdout)
 		var b strings.Builder
@@ -251,8 +256,8 @@ func TestSweepFuseFlag(t *testing.T) {
 		}
 		accs = append(accs, b.String())
 	}
-	if accs[0] != accs[1] {
-		t.Errorf("--fuse=false and --fuse differ:\n%s\n%s", accs[0], accs[1])
+	if accs[0] != accs[1] || accs[0] != accs[2] {
+		t.Errorf("--fuse=false, --fuse and --group-columns differ:\n%s\n%s\n%s", accs[0], accs[1], accs[2])
 	}
 
 	// The flag overrides the study's fuse:; without it the study's holds.
