@@ -1,0 +1,172 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+)
+
+// Whether the training rows should sit in 2 MiB pages (issue #10; the
+// figures are in NOTES.md, "Training rows in 2 MiB pages"). These
+// benchmarks keep the question measurable on other machines; the data sets
+// themselves use ordinary heap memory.
+
+// hugePage is the size of an x86-64 transparent huge page.
+const hugePage = 2 << 20
+
+// hugeFloats returns a zeroed [n]float32 on the Go heap whose whole 2 MiB
+// pages are marked MADV_HUGEPAGE and dropped (MADV_DONTNEED: they were zero,
+// and make may have faulted them in as 4 KiB pages), so the first write to
+// each faults in a 2 MiB page; and how many bytes of x are in huge pages
+// after fill ran.
+func hugeFloats(b *testing.B, n int, fill func(x []float32)) (x []float32, hugeBytes int) {
+	x = make([]float32, n)
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x)*4)
+	lo := int((hugePage - uintptr(unsafe.Pointer(unsafe.SliceData(buf)))%hugePage) % hugePage)
+	hi := lo + (len(buf)-lo)/hugePage*hugePage
+	if hi <= lo {
+		b.Fatalf("%d floats hold no whole 2 MiB page", n)
+	}
+	if err := unix.Madvise(buf[lo:hi], unix.MADV_HUGEPAGE); err != nil {
+		b.Skipf("no transparent huge pages: %v", err)
+	}
+	if err := unix.Madvise(buf[lo:hi], unix.MADV_DONTNEED); err != nil {
+		b.Fatal(err)
+	}
+	fill(x)
+	kb, err := anonHugeKB(uintptr(unsafe.Pointer(&buf[lo])))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return x, kb << 10
+}
+
+// anonHugeKB is AnonHugePages of the mapping holding addr in
+// /proc/self/smaps.
+func anonHugeKB(addr uintptr) (int, error) {
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		if lo, hi, ok := strings.Cut(fields[0], "-"); ok {
+			a, errA := strconv.ParseUint(lo, 16, 64)
+			z, errB := strconv.ParseUint(hi, 16, 64)
+			if errA == nil && errB == nil {
+				in = uint64(addr) >= a && uint64(addr) < z
+				continue
+			}
+		}
+		if in && fields[0] == "AnonHugePages:" && len(fields) > 1 {
+			return strconv.Atoi(fields[1])
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no mapping holds %#x in /proc/self/smaps", addr)
+}
+
+// BenchmarkEpochPages is BenchmarkEpoch's epoch on the same rows held twice:
+// in 4 KiB pages (mnistShaped) and in a copy in 2 MiB pages, one epoch of
+// each per op in alternating order, each timed by the thread's CPU time so
+// that time other jobs take from the core does not count. It reports both
+// times, their ratio and the MiB of the copy in huge pages.
+func BenchmarkEpochPages(b *testing.B) {
+	const batch = 128
+	b.Run(benchName(Reference, batch), func(b *testing.B) {
+		plain := mnistShaped()
+		hx, hugeBytes := hugeFloats(b, len(plain.X), func(x []float32) { copy(x, plain.X) })
+		huge := engine.Data{X: hx, Y: plain.Y} // X [rows×features]
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		m := newModel(b, Reference, batch, 1)
+		var spent [2]time.Duration // 4 KiB, 2 MiB pages
+		epoch := func(i int, d engine.Data) {
+			start := threadCPU(b)
+			if _, err := m.Fit(context.Background(), d, nil, nil); err != nil {
+				b.Fatal(err)
+			}
+			spent[i] += threadCPU(b) - start
+		}
+		epoch(0, plain) // warm-up
+		epoch(1, huge)
+		spent = [2]time.Duration{}
+		n := 0
+		for b.Loop() {
+			first := n % 2
+			epoch(first, [2]engine.Data{plain, huge}[first])
+			epoch(1-first, [2]engine.Data{plain, huge}[1-first])
+			n++
+		}
+		b.ReportMetric(spent[0].Seconds()*1e3/float64(n), "ms-4KiB/epoch")
+		b.ReportMetric(spent[1].Seconds()*1e3/float64(n), "ms-2MiB/epoch")
+		b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "2MiB/4KiB")
+		b.ReportMetric(float64(hugeBytes)/(1<<20), "MiB-huge")
+	})
+}
+
+// threadCPU is the calling thread's user and system CPU time.
+func threadCPU(b *testing.B) time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPageWalk follows a chain of loads through one cache line in each
+// 4 KiB page of a span, in random page order, in 4 KiB and in 2 MiB pages:
+// the lines (64 B per 4 KiB) stay in L2 up to 16 MiB, so the time per load
+// beyond the L2 TLB's reach (Zen 4: 3072 entries, 12 MiB of 4 KiB pages) is
+// the address translation's.
+func BenchmarkPageWalk(b *testing.B) {
+	const n = 128 << 20 / 4 // floats
+	plain := make([]float32, n)
+	huge, _ := hugeFloats(b, n, func([]float32) {})
+	for _, v := range []struct {
+		name string
+		x    []float32
+	}{{"4KiB", plain}, {"2MiB", huge}} {
+		u := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(v.x))), n)
+		for _, mib := range []int{8, 16, 128} {
+			pages := mib << 20 / 4096
+			perm := rand.New(rand.NewPCG(1, 2)).Perm(pages)
+			slot := func(i int) uint32 { return uint32(perm[i]*1024 + perm[i]%64*16) } // [float index]
+			for i := range pages {
+				u[slot(i)] = slot((i + 1) % pages)
+			}
+			b.Run(fmt.Sprintf("%s/%dMiB", v.name, mib), func(b *testing.B) {
+				at := slot(0)
+				for b.Loop() {
+					for range 1024 {
+						at = u[at]
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1024, "ns/load")
+				pageWalkSink = at
+			})
+		}
+	}
+}
+
+var pageWalkSink uint32
