@@ -351,7 +351,7 @@ func (c *emuCPU) run(fn *emuFunc) {
 			c.gp[a[2].reg] = uint64(x)
 		case "KMOVW":
 			c.k[a[1].reg] = uint16(c.gp[a[0].reg])
-		case "PREFETCHT0":
+		case "PREFETCHT0", "PREFETCHT1", "PREFETCHT2":
 		case "RET":
 			return
 		case "VZEROUPPER":

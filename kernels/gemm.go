@@ -94,11 +94,16 @@ type gemm struct {
 	simdPack  bool // pack full panels with the SIMD packers
 	splitRows bool // threads split the rows of C instead of its columns
 	parts     int  // number of threads; C is split into parts slices
+
+	// kernelInB is the micro-kernel for B micro-panels read in place, or
+	// nil: kernel (see microKernelsNext).
+	kernelInB microKernel
 }
 
 // setISA selects the block sizes, micro-kernel and packers of isa.
 func (g *gemm) setISA(isa ISA) {
 	g.blocks, g.kernel, g.simdPack = blockTable[isa], microKernels[isa], isa != Generic
+	g.kernelInB = microKernelsNext[isa]
 }
 
 // scaleC handles k = 0 or alpha = 0, where op(A)·op(B) is not referenced:
@@ -250,10 +255,14 @@ func (g *gemm) macroKernel(aBlk, bBlk *block, ic, jc, pc int) {
 	for jr := 0; jr < nc; jr += bs.nr { // loop 2: one NR-column micro-panel of B
 		nr := min(bs.nr, nc-jr)
 		bp, _, csB, _, _ := bBlk.panels(jr)
+		kern := g.kernel
+		if jr < bBlk.full && g.kernelInB != nil { // B in place: also ask for the next panel
+			kern = g.kernelInB
+		}
 		for ir := 0; ir < mc; { // loop 1, in the kernel: the MR-row micro-panels of A, a layout at a time
 			ap, rsA, csA, psA, end := aBlk.panels(ir)
 			ci := (ic+ir)*g.ldc + jc + jr
-			g.kernel(kc, g.alpha, ap, rsA, csA, psA, bp, csB, beta, g.c[ci:], g.ldc, end-ir, nr)
+			kern(kc, g.alpha, ap, rsA, csA, psA, bp, csB, beta, g.c[ci:], g.ldc, end-ir, nr)
 			ir = end
 		}
 		if last && g.epilogue && !whole {

@@ -7,6 +7,15 @@ import "github.com/klauspost/cpuid/v2"
 // microKernels holds the micro-kernel of each ISA path this build has.
 var microKernels = [...]microKernel{Generic: microKernelGo, AVX2: gemm6x16AVX2, AVX512: microKernelAVX512}
 
+// microKernelsNext holds, per ISA path, the micro-kernel for B
+// micro-panels read in place (loopsResidentA, SgemmBlocks), or nil:
+// microKernels'. Same bits; its first tile also prefetches the same rows of
+// the next micro-panel, on the same pages: the rows of a wide B are a page
+// or more apart, beyond the hardware prefetchers, and the first tile of
+// each panel would miss on every row (bench/NOTES.md "Short-wide products:
+// the next micro-panel prefetched by the first tile").
+var microKernelsNext = [...]microKernel{AVX512: microKernelAVX512Next}
+
 // microKernelAVX512 runs the 12×32 AVX-512 kernel on panels wider than 16
 // columns, and the last tile of such a panel on the 8×32 or 4×32 kernel
 // when it has at most 8 or 4 rows (m = 128 on MR = 12 ends with 8 rows,
@@ -17,17 +26,27 @@ var microKernels = [...]microKernel{Generic: microKernelGo, AVX2: gemm6x16AVX2, 
 // the same operations in the same order: the choice never changes the
 // bits (TestAVX512EdgeKernels).
 func microKernelAVX512(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
-	ks := &avx512Kernels
+	avx512Kernels.run(avx512Kernels.wide, k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
+}
+
+// microKernelAVX512Next is microKernelAVX512 with the 12×32 kernel that
+// also asks for the next B micro-panel (see microKernelsNext).
+func microKernelAVX512Next(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
+	avx512Kernels.run(avx512Kernels.wideNext, k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
+}
+
+// run is microKernelAVX512 with wide as the 12×32 kernel.
+func (ks *avx512KernelSet) run(wide microKernel, k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
 	switch {
 	case nr > 16:
 		rest := m % 12
 		if rest == 0 || rest > 8 {
-			ks.wide(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
+			wide(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
 			return
 		}
 		full := m - rest
 		if full > 0 {
-			ks.wide(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, full, nr)
+			wide(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, full, nr)
 		}
 		edge := ks.rows8
 		if rest <= 4 {
@@ -46,13 +65,13 @@ func microKernelAVX512(k int, alpha float32, a []float32, rsA, csA, psA int, b [
 }
 
 // avx512KernelSet are the kernels microKernelAVX512 picks from: the 12×32
-// (wide), the 12×16 (half) and the row-edge 8×32 and 4×32, which read the
-// first 8 or 4 rows of a 12-row A panel.
-type avx512KernelSet struct{ wide, half, rows8, rows4 microKernel }
+// (wide; wideNext for B in place), the 12×16 (half) and the row-edge 8×32
+// and 4×32, which read the first 8 or 4 rows of a 12-row A panel.
+type avx512KernelSet struct{ wide, wideNext, half, rows8, rows4 microKernel }
 
 // avx512Kernels is a variable so that the emulator test runs the same
 // choices on the interpreted kernels.
-var avx512Kernels = avx512KernelSet{gemm12x32AVX512, gemm12x16AVX512, gemm8x32AVX512, gemm4x32AVX512}
+var avx512Kernels = avx512KernelSet{gemm12x32AVX512, gemm12x32NextAVX512, gemm12x16AVX512, gemm8x32AVX512, gemm4x32AVX512}
 
 // edgesAVX2 sends the AVX-512 path's column edges to the AVX2 kernel on
 // Zen 4 (AMD family 25), which runs AVX-512 as two 256-bit halves: there

@@ -108,6 +108,7 @@ func TestMicroKernelsEmulated(t *testing.T) {
 	}{
 		{"gemm6x16AVX2", blockTable[AVX2]},
 		{"gemm12x32AVX512", blockTable[AVX512]},
+		{"gemm12x32NextAVX512", blockTable[AVX512]},
 		{"gemm12x16AVX512", blockSizes{mr: 12, nr: 16}},
 		{"gemm8x32AVX512", blockSizes{mr: 8, nr: 32}},
 		{"gemm4x32AVX512", blockSizes{mr: 4, nr: 32}},
@@ -122,9 +123,31 @@ func TestMicroKernelsNative(t *testing.T) {
 		t.Run(isa.String(), func(t *testing.T) { checkKernel(t, microKernels[isa], blockTable[isa]) })
 	}
 	if DetectedISA() >= AVX512 {
+		t.Run("gemm12x32NextAVX512", func(t *testing.T) { checkKernel(t, gemm12x32NextAVX512, blockTable[AVX512]) })
 		t.Run("gemm12x16AVX512", func(t *testing.T) { checkKernel(t, gemm12x16AVX512, blockSizes{mr: 12, nr: 16}) })
 		t.Run("gemm8x32AVX512", func(t *testing.T) { checkKernel(t, gemm8x32AVX512, blockSizes{mr: 8, nr: 32}) })
 		t.Run("gemm4x32AVX512", func(t *testing.T) { checkKernel(t, gemm4x32AVX512, blockSizes{mr: 4, nr: 32}) })
+	}
+}
+
+// TestNextKernelSameBits checks that the 12×32 kernel for B in place,
+// which only adds prefetches, gives the bits of the 12×32 kernel.
+func TestNextKernelSameBits(t *testing.T) {
+	if DetectedISA() < AVX512 {
+		t.Skip("CPU has no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(18, 19))
+	bs := blockTable[AVX512]
+	for _, tc := range kernelCases(bs) {
+		a, rsA, csA, psA, b, c := tc.operands(r, bs)
+		c2 := append([]float32(nil), c.buf...)
+		gemm12x32AVX512(tc.k, tc.alpha, a, rsA, csA, psA, b, bs.nr, tc.beta, c.data, c.ld, tc.m, tc.nr)
+		gemm12x32NextAVX512(tc.k, tc.alpha, a, rsA, csA, psA, b, bs.nr, tc.beta, c2[guardBand:guardBand+len(c.data)], c.ld, tc.m, tc.nr)
+		for i := range c.buf {
+			if math.Float32bits(c.buf[i]) != math.Float32bits(c2[i]) {
+				t.Fatalf("%+v: buffer index %d: %v, next-panel kernel %v", tc, i, c.buf[i], c2[i])
+			}
+		}
 	}
 }
 
@@ -147,6 +170,7 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 	kernels := []asmKernel{{"gemm6x16AVX2", gemm6x16AVX2, blockTable[AVX2]}}
 	if DetectedISA() >= AVX512 {
 		kernels = append(kernels, asmKernel{"gemm12x32AVX512", gemm12x32AVX512, blockTable[AVX512]},
+			asmKernel{"gemm12x32NextAVX512", gemm12x32NextAVX512, blockTable[AVX512]},
 			asmKernel{"gemm8x32AVX512", gemm8x32AVX512, blockSizes{mr: 8, nr: 32}})
 	}
 	for _, kn := range kernels {
@@ -247,6 +271,7 @@ func TestSgemmConformanceAVX512Emulated(t *testing.T) {
 		activeISA, avx512Kernels, edgesAVX2 = isa, ks, e
 	}(activeISA, avx512Kernels, edgesAVX2)
 	avx512Kernels.wide, avx512Kernels.half = emuMicroKernel(t, "gemm12x32AVX512"), emuMicroKernel(t, "gemm12x16AVX512")
+	avx512Kernels.wideNext = emuMicroKernel(t, "gemm12x32NextAVX512")
 	avx512Kernels.rows8, avx512Kernels.rows4 = emuMicroKernel(t, "gemm8x32AVX512"), emuMicroKernel(t, "gemm4x32AVX512")
 	edgesAVX2 = false  // the AVX2 kernel is native; TestAVX512EdgeKernels compares it
 	activeISA = AVX512 // bypasses SetISA's CPU check: only the GEMM runs below

@@ -63,3 +63,19 @@ func gemm8x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int
 //
 //go:noescape
 func gemm4x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+
+// gemm12x32NextAVX512 is the AVX512 micro-kernel for 12×32 tiles of C. It updates the
+// m×nr panel of C below c, tile by tile (see microKernel):
+//
+//	for i < m, j < nr: with t, r = i / 12, i % 12:
+//		ab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads all 12 rows of each A panel and 32 columns of b (zero-padded when packed).
+//
+// During the first tile it also prefetches (PREFETCHT2) b[p·csB+32 … p·csB+63] for p < k:
+// the same rows of the next micro-panel of B when B is read in place. Its results
+// are those of gemm12x32AVX512.
+//
+//go:noescape
+func gemm12x32NextAVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)

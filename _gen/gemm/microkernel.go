@@ -15,6 +15,10 @@ import (
 type tile struct {
 	s        simd
 	mr, vecs int
+	// next: the first tile's k loop also asks, with PREFETCHT2, for the
+	// same rows of the next micro-panel of B (b + NR floats on each row),
+	// for B read in place (microKernelsNext).
+	next bool
 }
 
 var tiles = []tile{
@@ -23,10 +27,18 @@ var tiles = []tile{
 	{s: avx512, mr: 12, vecs: 1}, // its half, for column edges nr ≤ 16
 	{s: avx512, mr: 8, vecs: 2},  // row edges of the 12×32: the last ≤ 8 rows (m = 128)
 	{s: avx512, mr: 4, vecs: 2},  // and the last ≤ 4 (m = 784)
+
+	// The 12×32 for B read in place, with the next panel's prefetches.
+	{s: avx512, mr: 12, vecs: 2, next: true},
 }
 
-func (t tile) nr() int      { return t.vecs * t.s.lanes }
-func (t tile) name() string { return fmt.Sprintf("gemm%dx%d%s", t.mr, t.nr(), t.s.name) }
+func (t tile) nr() int { return t.vecs * t.s.lanes }
+func (t tile) name() string {
+	if t.next {
+		return fmt.Sprintf("gemm%dx%dNext%s", t.mr, t.nr(), t.s.name)
+	}
+	return fmt.Sprintf("gemm%dx%d%s", t.mr, t.nr(), t.s.name)
+}
 
 // acc is the accumulator of row i, vector v.
 func (t tile) acc(i, v int) reg.VecPhysical { return t.s.regs[i*t.vecs+v] }
@@ -45,14 +57,21 @@ func microKernel(t tile) {
 	s, name := t.s, t.name()
 	TEXT(name, NOSPLIT, signature)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s is the %s micro-kernel for %d×%d tiles of C. It updates the", name, s.name, t.mr, t.nr()),
+	doc := []string{fmt.Sprintf("%s is the %s micro-kernel for %d×%d tiles of C. It updates the", name, s.name, t.mr, t.nr()),
 		"m×nr panel of C below c, tile by tile (see microKernel):",
 		"",
 		fmt.Sprintf("\tfor i < m, j < nr: with t, r = i / %d, i %% %d:", t.mr, t.mr),
 		"\t\tab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]",
 		"\t\tc[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)",
 		"",
-		fmt.Sprintf("It reads all %d rows of each A panel and %d columns of b (zero-padded when packed).", t.mr, t.nr()))
+		fmt.Sprintf("It reads all %d rows of each A panel and %d columns of b (zero-padded when packed).", t.mr, t.nr())}
+	if t.next {
+		doc = append(doc, "",
+			fmt.Sprintf("During the first tile it also prefetches (PREFETCHT2) b[p·csB+%d … p·csB+%d] for p < k:", t.nr(), 2*t.nr()-1),
+			"the same rows of the next micro-panel of B when B is read in place. Its results",
+			fmt.Sprintf("are those of %s.", tile{s: t.s, mr: t.mr, vecs: t.vecs}.name()))
+	}
+	Doc(doc...)
 
 	Comment("Tile loop: aTile, cTile at the current tile, left rows from it on.")
 	aTile := Load(Param("a").Base(), GP64())
@@ -98,23 +117,39 @@ func microKernel(t tile) {
 	bcast = bcast[:min(len(bcast), 6)]
 	TESTQ(k, k)
 	JZ(LabelRef(name + "_store"))
-	Label(name + "_loop")
-	Comment("One k step: a row of B, a column of A, mr·vecs FMAs.")
-	for v, b := range bvec {
-		VMOVUPS(mem(bp, v*s.bytes()), b)
-	}
-	for i := 0; i < t.mr; i++ {
-		x := bcast[i%len(bcast)]
-		VBROADCASTSS(rowA(i), x)
+	step := func(prefetch bool) {
+		Comment("One k step: a row of B, a column of A, mr·vecs FMAs.")
 		for v, b := range bvec {
-			VFMADD231PS(b, x, t.acc(i, v))
+			VMOVUPS(mem(bp, v*s.bytes()), b)
 		}
+		if prefetch {
+			PREFETCHT2(mem(bp, 4*t.nr()))
+			PREFETCHT2(mem(bp, 8*t.nr()-1))
+		}
+		for i := 0; i < t.mr; i++ {
+			x := bcast[i%len(bcast)]
+			VBROADCASTSS(rowA(i), x)
+			for v, b := range bvec {
+				VFMADD231PS(b, x, t.acc(i, v))
+			}
+		}
+		ADDQ(csB, bp)
+		for _, base := range bases {
+			ADDQ(csA, base)
+		}
+		DECQ(k)
 	}
-	ADDQ(csB, bp)
-	for _, base := range bases {
-		ADDQ(csA, base)
+	if t.next {
+		Comment("The first tile (left = m) asks for the next micro-panel's part of each row of B.")
+		CMPQ(left, paramAddr("m"))
+		JNE(LabelRef(name + "_loop"))
+		Label(name + "_loopnext")
+		step(true)
+		JNZ(LabelRef(name + "_loopnext"))
+		JMP(LabelRef(name + "_store"))
 	}
-	DECQ(k)
+	Label(name + "_loop")
+	step(false)
 	JNZ(LabelRef(name + "_loop"))
 
 	Label(name + "_store")
