@@ -234,6 +234,14 @@ func kMasks(t tile) []reg.OpmaskPhysical {
 // stores cost more than plain ones where stores are a large part of a
 // tile's work (short k; bench/NOTES.md).
 func storeEVEX(t tile, cTile, mr reg.Register) {
+	storeWhole(t, cTile, mr)
+	storeMasked(t, kMasks(t), cTile, mr)
+}
+
+// storeWhole stores a full tile (mr = MR and nr = NR) with storeFull and
+// falls through to the code that follows, for a partial one, with nr
+// loaded into the register it returns.
+func storeWhole(t tile, cTile, mr reg.Register) reg.Register {
 	name := t.name()
 	nr := Load(Param("nr"), GP64())
 	CMPQ(mr, U32(t.mr))
@@ -242,7 +250,7 @@ func storeEVEX(t tile, cTile, mr reg.Register) {
 	JNE(LabelRef(name + "_partial"))
 	storeFull(t, cTile)
 	Label(name + "_partial")
-	storeMasked(t, kMasks(t), cTile, mr)
+	return nr
 }
 
 // storeMasked writes rows below mr of an AVX-512 tile, lanes selected by
@@ -307,13 +315,7 @@ func nextRow(mr reg.Register, i int, c, ldc reg.Register, done string) {
 // fast and never faults past the row.
 func storeAVX2(t tile, cTile, mr reg.Register) {
 	name := t.name()
-	nr := Load(Param("nr"), GP64())
-	CMPQ(mr, U32(t.mr))
-	JNE(LabelRef(name + "_partial"))
-	CMPQ(nr, U32(t.nr()))
-	JNE(LabelRef(name + "_partial"))
-	storeFull(t, cTile)
-	Label(name + "_partial")
+	nr := storeWhole(t, cTile, mr)
 	masks := t.free()[:t.vecs]
 	laneMasks(nr, []reg.Register{masks[0], masks[1]}[:t.vecs])
 	whole := GP64()
