@@ -68,16 +68,24 @@ func WithUser(t testing.TB, u, user, password string) string {
 	return p.String()
 }
 
+// connect opens a connection to the database at url with a 30 s deadline;
+// done closes it.
+func connect(t testing.TB, url string) (context.Context, *pgx.Conn, func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return ctx, c, func() { c.Close(ctx); cancel() }
+}
+
 // Exec runs SQL statements on the database at url.
 func Exec(t testing.TB, url string, sql ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	ctx, c, done := connect(t, url)
+	defer done()
 	for _, q := range sql {
 		if _, err := c.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", strings.TrimSpace(q), err)
@@ -89,13 +97,8 @@ func Exec(t testing.TB, url string, sql ...string) {
 // it into dest.
 func QueryRow(t testing.TB, url, sql string, dest ...any) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	ctx, c, done := connect(t, url)
+	defer done()
 	if err := c.QueryRow(ctx, sql).Scan(dest...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
