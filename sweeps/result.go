@@ -215,3 +215,28 @@ func (e EpochScore) MarshalJSON() ([]byte, error) {
 	}{plain(e), engine.JSONFloat(e.Accuracy), engine.JSONFloat(e.Loss), engine.JSONFloat(e.TrainAccuracy),
 		engine.JSONFloat(e.TrainLoss), engine.JSONFloat(e.Seconds)})
 }
+
+// Decision is a pruner's verdict on a configuration at a rung (see
+// sweeps/prune): whether it went on, with the score it had and the cutoff
+// it was held to at the time, so that a report can say why each
+// configuration stopped.
+type Decision struct {
+	Key      string  `json:"key"`     // the configuration
+	Bracket  int     `json:"bracket"` // hyperband's bracket (0: the most aggressive); 0 for the others
+	Rung     int     `json:"rung"`    // 0-based; the median pruner's: epoch − its warm-up
+	Epoch    int     `json:"epoch"`   // epochs trained when decided
+	Score    float64 `json:"score"`   // the configuration's held-out accuracy at Epoch, mean over its folds (−Inf when a fold diverged)
+	Cutoff   float64 `json:"cutoff"`  // the score it had to reach to go on, at the time
+	Promoted bool    `json:"promoted"`
+	Order    int     `json:"order"` // when, among the study's decisions (0 first)
+}
+
+// MarshalJSON writes non-finite numbers as null (engine.JSONFloat).
+func (d Decision) MarshalJSON() ([]byte, error) {
+	type plain Decision
+	return json.Marshal(struct {
+		plain
+		Score  engine.JSONFloat `json:"score"`
+		Cutoff engine.JSONFloat `json:"cutoff"`
+	}{plain(d), engine.JSONFloat(d.Score), engine.JSONFloat(d.Cutoff)})
+}
