@@ -19,10 +19,11 @@ type UnitResult struct {
 	Seconds    float64             `json:"seconds"`  // wall time of training and scoring
 	Samples    int64               `json:"samples"`  // training samples processed (rows × epochs run)
 	Diverged   bool                `json:"diverged"`
-	Error      string              `json:"error,omitempty"` // divergence message or failure; empty on success
-	Reused     bool                `json:"reused"`          // found finished in the store, not trained by this run
-	Extra      json.RawMessage     `json:"extra,omitempty"` // a study kind's own record of the unit (the depth study's diagnostics), JSON
-	EngineVer  string              `json:"engine_version"`  // EngineID that computed it: another ISA path's when reused from one
+	Error      string              `json:"error,omitempty"`     // divergence message or failure; empty on success
+	Reused     bool                `json:"reused"`              // found finished in the store, not trained by this run
+	PrunedAt   int                 `json:"pruned_at,omitempty"` // the epoch a pruner stopped it at (its last); 0: not pruned
+	Extra      json.RawMessage     `json:"extra,omitempty"`     // a study kind's own record of the unit (the depth study's diagnostics), JSON
+	EngineVer  string              `json:"engine_version"`      // EngineID that computed it: another ISA path's when reused from one
 	DataSHA256 string              `json:"data_sha256"`
 	Machine                        // where it was trained: JSON host, cpu, isa
 }
@@ -45,8 +46,9 @@ type ConfigResult struct {
 	MeanAccuracy   float64   `json:"mean_accuracy"`
 	StdAccuracy    float64   `json:"std_accuracy"` // population std over folds (numpy's default)
 	MeanValLoss    float64   `json:"mean_val_loss"`
-	Seconds        float64   `json:"seconds"` // sum of the units' wall times
-	Rank           int       `json:"rank"`    // 1 = best mean accuracy in the study
+	Seconds        float64   `json:"seconds"`             // sum of the units' wall times
+	Rank           int       `json:"rank"`                // 1 = best mean accuracy in the study; pruned configurations rank after the others
+	PrunedAt       int       `json:"pruned_at,omitempty"` // the epoch a pruner stopped it at; 0: not pruned
 }
 
 // StudyResult is a finished (or partly finished) study as stored.
@@ -77,6 +79,10 @@ type StudyResult struct {
 	// Refit is the best configuration trained on all training rows and
 	// scored on the test set (sweep --refit); nil without one.
 	Refit *RefitResult `json:"refit,omitempty"`
+
+	// Decisions are a pruned study's rung decisions, in the order made
+	// (see sweeps/prune); nil without a pruner.
+	Decisions []Decision `json:"decisions,omitempty"`
 }
 
 // RefitSplit is the UnitID.Split of a refit: the unit trained on all

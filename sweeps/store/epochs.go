@@ -7,6 +7,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
@@ -123,4 +125,70 @@ func (s *Postgres) EpochScores(ctx context.Context, name string) ([]sweeps.Epoch
 func (s *Postgres) UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]sweeps.EpochScore, error) {
 	e, err := unitEpochScores(ctx, s.conn(), id)
 	return e, s.err(err)
+}
+
+func saveDecisions(ctx context.Context, c conn, study string, ds []sweeps.Decision) error {
+	if err := c.exec(ctx, `DELETE FROM decisions WHERE study = $1`, study); err != nil {
+		return err
+	}
+	for i, d := range ds {
+		promoted := 0
+		if d.Promoted {
+			promoted = 1
+		}
+		if err := c.exec(ctx, `INSERT INTO decisions (study, position, key, bracket, rung, epoch, score, cutoff, promoted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			study, i, d.Key, d.Bracket, d.Rung, d.Epoch, finite(d.Score), finite(d.Cutoff), promoted); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decisions(ctx context.Context, c conn, study string) ([]sweeps.Decision, error) {
+	rs, err := c.query(ctx, `SELECT position, key, bracket, rung, epoch, score, cutoff, promoted FROM decisions WHERE study = $1 ORDER BY position`, study)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	ds := []sweeps.Decision{}
+	for rs.Next() {
+		var d sweeps.Decision
+		var score, cutoff *float64
+		var promoted int64
+		if err := rs.Scan(&d.Order, &d.Key, &d.Bracket, &d.Rung, &d.Epoch, &score, &cutoff, &promoted); err != nil {
+			return nil, err
+		}
+		d.Score, d.Cutoff, d.Promoted = math.Inf(-1), math.Inf(-1), promoted != 0
+		if score != nil {
+			d.Score = *score
+		}
+		if cutoff != nil {
+			d.Cutoff = *cutoff
+		}
+		ds = append(ds, d)
+	}
+	return ds, rs.Err()
+}
+
+// SaveDecisions implements Store, in one transaction.
+func (s *SQLite) SaveDecisions(study string, ds []sweeps.Decision) error {
+	return s.err(s.inTx(func(c conn) error { return saveDecisions(context.Background(), c, study, ds) }))
+}
+
+// Decisions implements Store.
+func (s *SQLite) Decisions(ctx context.Context, study string) ([]sweeps.Decision, error) {
+	ds, err := decisions(ctx, s.conn(), study)
+	return ds, s.err(err)
+}
+
+// SaveDecisions implements Store, in one transaction.
+func (s *Postgres) SaveDecisions(study string, ds []sweeps.Decision) error {
+	ctx := context.Background()
+	return s.err(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return saveDecisions(ctx, pgConn{tx}, study, ds) }))
+}
+
+// Decisions implements Store.
+func (s *Postgres) Decisions(ctx context.Context, study string) ([]sweeps.Decision, error) {
+	ds, err := decisions(ctx, s.conn(), study)
+	return ds, s.err(err)
 }

@@ -113,3 +113,50 @@ func TestMigratesVersion3(t *testing.T) {
 		}
 	}
 }
+
+// TestPrunedUnitsAndDecisions: a pruned unit is stored as such (never
+// over a done one) and reads back with PrunedAt; a study's decisions
+// round-trip, a later save replacing them.
+func TestPrunedUnitsAndDecisions(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, loc string) {
+		s := mustOpen(t, b.writer, loc)
+		id := sweeps.UnitID{Key: "k", Split: "sp", Seed: 1, Data: "d", Engine: "e"}
+		pruned := sweeps.UnitResult{Accuracy: 0.5, ValLoss: 1, PrunedAt: 2, Epochs: []engine.EpochStats{{Epoch: 1}, {Epoch: 2}}}
+		if err := s.SaveUnit(id, "st", pruned); err != nil {
+			t.Fatal(err)
+		}
+		if u, state, err := s.Unit(id); err != nil || state != "pruned" || u.PrunedAt != 2 || u.Accuracy != 0.5 {
+			t.Errorf("pruned unit: %+v %q (%v)", u, state, err)
+		}
+		done := sweeps.UnitResult{Accuracy: 0.75, ValLoss: 1, Epochs: []engine.EpochStats{{Epoch: 1}, {Epoch: 2}, {Epoch: 3}}}
+		if err := s.SaveUnit(id, "st", done); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveUnit(id, "st", pruned); err != nil {
+			t.Fatal(err)
+		}
+		if u, state, err := s.Unit(id); err != nil || state != "done" || u.PrunedAt != 0 || u.Accuracy != 0.75 {
+			t.Errorf("a pruned result replaced a done one: %+v %q (%v)", u, state, err)
+		}
+		ds := []sweeps.Decision{
+			{Key: "a", Rung: 0, Epoch: 1, Score: 0.9, Cutoff: 0.8, Promoted: true},
+			{Key: "b", Bracket: 1, Rung: 2, Epoch: 9, Score: math.Inf(-1), Cutoff: 0.8, Order: 1},
+		}
+		if err := s.SaveDecisions("st", ds); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveDecisions("other", ds[:1]); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Decisions(context.Background(), "st")
+		if err != nil || len(got) != 2 || got[0] != ds[0] || got[1] != ds[1] {
+			t.Errorf("decisions: %+v (%v)", got, err)
+		}
+		if err := s.SaveDecisions("st", ds[1:]); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Decisions(context.Background(), "st"); err != nil || len(got) != 1 || got[0].Key != "b" || got[0].Order != 0 {
+			t.Errorf("decisions replaced: %+v (%v)", got, err)
+		}
+	})
+}

@@ -42,12 +42,15 @@ type Store interface {
 	// MarkRunning records that a unit has started, unless it is already
 	// finished.
 	MarkRunning(id sweeps.UnitID, study string) error
-	// SaveUnit commits a unit's result at once: state done, or failed when
-	// it failed (see sweeps.UnitResult.Failed; failed units run again on
-	// the next invocation). A failed result never replaces a done one.
+	// SaveUnit commits a unit's result at once: state done, failed when it
+	// failed (see sweeps.UnitResult.Failed; failed units run again on the
+	// next invocation), or pruned when a pruner stopped it (PrunedAt; a
+	// study without a pruner trains it again). A failed or pruned result
+	// never replaces a done one.
 	SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error
-	// Unit returns a stored unit and its state: "done", "failed" (with
-	// Error set), or "" when it is not stored or has not finished. It is
+	// Unit returns a stored unit and its state: "done", "pruned" (with
+	// PrunedAt set), "failed" (with Error set), or "" when it is not
+	// stored or has not finished. It is
 	// Find(id, true): the unit of exactly id's engine identity.
 	Unit(id sweeps.UnitID) (u sweeps.UnitResult, state string, err error)
 	// Find returns the stored unit a study may use for id, and its state
@@ -74,12 +77,17 @@ type Store interface {
 	EpochScores(ctx context.Context, name string) ([]sweeps.EpochScore, error)
 	// UnitEpochScores reads the per-epoch scores of one unit, by epoch.
 	UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]sweeps.EpochScore, error)
+	// SaveDecisions records a pruned study's rung decisions (see
+	// sweeps/prune), replacing those it recorded before.
+	SaveDecisions(study string, ds []sweeps.Decision) error
+	// Decisions reads a study's rung decisions in the order made.
+	Decisions(ctx context.Context, study string) ([]sweeps.Decision, error)
 	Close() error
 }
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 4
+const schemaVersion = 5
 
 // migrations[v] brings a database from schema version v to v+1; a new
 // database runs them all. They are the one definition of the tables for
@@ -162,6 +170,21 @@ CREATE TABLE IF NOT EXISTS epoch_scores (
 	written        BIGINT NOT NULL,  -- unix nanoseconds
 	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version, epoch)
 );`,
+	// A pruned study's rung decisions (sweeps.Decision); units a pruner
+	// stopped have state 'pruned'.
+	4: `
+CREATE TABLE IF NOT EXISTS decisions (
+	study    TEXT NOT NULL,
+	position BIGINT NOT NULL,           -- the order made, 0 first
+	key      TEXT NOT NULL,
+	bracket  BIGINT NOT NULL,
+	rung     BIGINT NOT NULL,
+	epoch    BIGINT NOT NULL,
+	score    DOUBLE PRECISION,          -- NULL when not finite (a fold diverged)
+	cutoff   DOUBLE PRECISION,
+	promoted BIGINT NOT NULL,
+	PRIMARY KEY (study, position)
+);`,
 }
 
 // newerSchema is the error for a database written by a newer mlpsweep;
@@ -238,8 +261,11 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 		return err
 	}
 	state := "done"
-	if u.Failed() {
+	switch {
+	case u.Failed():
 		state = "failed"
+	case u.PrunedAt > 0:
+		state = "pruned" // finished early: a study without a pruner trains it again
 	}
 	var valLoss any = u.ValLoss
 	if math.IsNaN(u.ValLoss) {
@@ -290,6 +316,9 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 	u.Diverged = diverged != 0
 	if err := json.Unmarshal([]byte(epochs), &u.Epochs); err != nil {
 		return u, "", fmt.Errorf("unit %s fold %d: epochs: %w", id.Key, id.Fold, err)
+	}
+	if state == "pruned" {
+		u.PrunedAt = len(u.Epochs)
 	}
 	if extra != "" {
 		u.Extra = json.RawMessage(extra)
@@ -395,7 +424,14 @@ func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyR
 			units[u.ID] = res
 		}
 	}
-	return sweeps.Assemble(h, points, units), nil
+	r := sweeps.Assemble(h, points, units)
+	if r.Decisions, err = s.Decisions(ctx, h.Name); err != nil {
+		return r, err
+	}
+	if len(r.Decisions) == 0 {
+		r.Decisions = nil
+	}
+	return r, nil
 }
 
 // LoadStudy reads a study from the SQLite database in dir (see Load).
