@@ -103,7 +103,8 @@ type Plan struct {
 	// achieved rate (see TrainingFLOPsPerRow).
 	RowFLOPs func(sweeps.Unit) float64
 
-	folds *foldFit // RunStudy's: trains the units in jobs of fused groups (group.go) instead of Train
+	folds  *foldFit      // RunStudy's: trains the units in jobs of fused groups (group.go) instead of Train
+	pruner *study.Pruner // RunStudy's study's pruner: the units train in stages (prune.go); nil: none
 }
 
 // RunStudy trains every unit of study s on data (KFold cross-validation)
@@ -139,6 +140,9 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		workers = runtime.NumCPU()
 	}
 	h := plan.Header
+	if plan.pruner != nil && opt.Shard.Sharded() {
+		return sweeps.StudyResult{}, fmt.Errorf("study %s has a pruner, which decides over all its configurations at each rung: it cannot run in shards (run it whole, or on a queue's workers without a pruner)", h.Name)
+	}
 	if opt.Shard.Sharded() {
 		if err := opt.Shard.check(); err != nil {
 			return sweeps.StudyResult{}, err
@@ -158,7 +162,8 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		return sweeps.StudyResult{}, err
 	}
 
-	// Every unit, reused when stored as done.
+	// Every unit, reused when stored as done (or, in a pruned study, as
+	// pruned: its curve is what the pruner needs of it).
 	results := map[sweeps.UnitID]sweeps.UnitResult{}
 	var todo []sweeps.Unit
 	var status Status
@@ -168,7 +173,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			return sweeps.StudyResult{}, err
 		}
 		status.UnitsTotal++
-		if state == "done" {
+		if state == "done" || state == "pruned" && plan.pruner != nil {
 			r.Reused = true
 			results[u.ID] = r
 			status.UnitsReused++
@@ -244,13 +249,30 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			return nil
 		},
 	}
-	runErr := p.run(ctx, jobs)
+	var runErr error
+	var decisions []sweeps.Decision
+	if plan.pruner != nil {
+		stored := map[sweeps.UnitID]sweeps.UnitResult{}
+		for id, r := range results {
+			stored[id] = r
+		}
+		save := func(ds []sweeps.Decision) error {
+			decisions = ds
+			return st.SaveDecisions(h.Name, ds)
+		}
+		if runErr = save(nil); runErr == nil { // replayed from the start
+			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, h, plan.Units, stored, workers, save)
+		}
+	} else {
+		runErr = p.run(ctx, jobs)
+	}
 	wall := time.Since(started).Seconds()
 
 	mu.Lock()
 	defer mu.Unlock()
 	h.WallSeconds, h.UnitsRun, h.UnitsReused = wall, status.UnitsDone, status.UnitsReused
 	r := sweeps.Assemble(h, plan.Points, results)
+	r.Decisions = decisions
 	if opt.Shard.Sharded() {
 		r.UnitsTotal = status.UnitsTotal // the shard's units: its report covers its slice
 	}
