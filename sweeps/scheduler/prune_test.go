@@ -1,9 +1,12 @@
 package scheduler
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -145,6 +148,142 @@ func TestPrunedStudyResumes(t *testing.T) {
 		back := loadStudy(t, dir, "", "sha")
 		if !sameBits(numbers(back), numbers(ref)) || decisionsOf(back) != decisionsOf(ref) {
 			t.Errorf("stopped after %d epochs: the store holds other numbers or decisions", stopAt)
+		}
+	}
+}
+
+// pruneKillStudy: 9 configurations × 3 folds, 6 epochs, successive halving
+// with η = 3 (rungs at 1 and 3), slow enough for a kill mid-rung.
+const pruneKillStudy = `
+name: prunekill
+folds: 3
+epochs: 6
+seed: 3
+base: {hidden: [48], batch: 8}
+random: {n: 9, seed: 2, params: {lr: {log_uniform: [0.0003, 0.01]}}}
+pruner: sha
+`
+
+// TestKillPrunedStudyMidRung SIGKILLs a child process running a pruned
+// study in the middle of its second rung (after the first rung's units
+// were stored as pruned), then runs the study again in a child: the
+// stored units are reused, the decisions replayed, and the study ends
+// with the numbers and decisions of an uninterrupted run with another
+// worker count.
+func TestKillPrunedStudyMidRung(t *testing.T) {
+	if dir := os.Getenv(killChildEnv); dir != "" {
+		r, err := RunStudy(context.Background(), parse(t, pruneKillStudy), killData(), Options{Dir: dir, Workers: killWorkers,
+			Progress: func(e Event) {
+				if e.Kind == UnitDone && e.Unit.PrunedAt > 0 {
+					fmt.Println("pruned")
+				}
+				if e.Kind == EpochDone && e.Epoch.Epoch > 1 {
+					fmt.Println("rung-2-epoch")
+				}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("finished run=%d reused=%d\n", r.UnitsRun, r.UnitsReused)
+		return
+	}
+	dir := t.TempDir()
+	child := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestKillPrunedStudyMidRung$", "-test.count=1")
+		cmd.Env = append(os.Environ(), killChildEnv+"="+dir)
+		cmd.Stderr = os.Stderr
+		return cmd
+	}
+	cmd := child()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pruned, second := 0, 0
+	for sc := bufio.NewScanner(out); sc.Scan(); {
+		switch sc.Text() {
+		case "pruned":
+			pruned++
+		case "rung-2-epoch":
+			if second++; second == 3 {
+				cmd.Process.Kill() // SIGKILL, mid-rung: the promoted configurations are in flight
+			}
+		}
+		if second >= 3 {
+			break
+		}
+	}
+	cmd.Wait()
+	if pruned != 6*3 || second < 3 {
+		t.Fatalf("killed after %d pruned units and %d epochs of the second rung; want 18 and 3", pruned, second)
+	}
+	states := storeStates(t, dir, "")
+	if states["pruned"] != 18 || states["done"] != 0 {
+		t.Fatalf("after the kill: %v, want 18 pruned", states)
+	}
+	resumed, err := child().Output()
+	if err != nil {
+		t.Fatalf("resumed child: %v", err)
+	}
+	var trained, reused int
+	for _, line := range strings.Split(string(resumed), "\n") {
+		if strings.HasPrefix(line, "finished") {
+			fmt.Sscanf(line, "finished run=%d reused=%d", &trained, &reused)
+		}
+	}
+	if reused != 18 || trained != 9 {
+		t.Errorf("resume reused %d and trained %d units; want the 18 pruned reused and 9 trained", reused, trained)
+	}
+	got := loadStudy(t, dir, "", "prunekill")
+	ref, err := RunStudy(context.Background(), parse(t, pruneKillStudy), killData(), Options{Dir: t.TempDir(), Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameBits(numbers(got), numbers(ref)) || decisionsOf(got) != decisionsOf(ref) {
+		t.Errorf("killed and resumed pruned study differs from an uninterrupted run on 1 worker:\n%s\n%s", decisionsOf(got), decisionsOf(ref))
+	}
+}
+
+// TestEveryPrunerRuns: asha, hyperband and median studies train less
+// than the full study, record a decision for every configuration they
+// judge (score, cutoff at the time: promoted exactly when the score
+// reaches it), store what they stopped as pruned, and load back as run.
+func TestEveryPrunerRuns(t *testing.T) {
+	const grid = `
+name: kinds
+folds: 2
+epochs: 6
+seed: 5
+base: {hidden: [16], batch: 16, optimizer: sgd}
+grid:
+  lr: [0.3, 0.1, 0.03, 0.01, 0.003, 0.001]
+  batch: [16, 32]
+`
+	_, full := runPruned(t, grid, t.TempDir(), Options{Workers: 2})
+	for _, pr := range []string{"{kind: asha, eta: 3}", "{kind: hyperband, eta: 3}", "{kind: median, min_epochs: 2, startup: 4}"} {
+		dir := t.TempDir()
+		r, epochs := runPruned(t, grid+"pruner: "+pr+"\n", dir, Options{Workers: 2})
+		pruned := 0
+		for _, c := range r.Configs {
+			if c.PrunedAt > 0 {
+				pruned++
+			}
+		}
+		t.Logf("%s: %d of %d epochs, %d of 12 pruned, %d decisions", pr, epochs, full, pruned, len(r.Decisions))
+		if epochs >= full || pruned == 0 || len(r.Decisions) < pruned {
+			t.Errorf("%s: %d of %d epochs, %d pruned, %d decisions", pr, epochs, full, pruned, len(r.Decisions))
+		}
+		for _, d := range r.Decisions {
+			if d.Promoted != (d.Score >= d.Cutoff) {
+				t.Errorf("%s: decision %+v", pr, d)
+			}
+		}
+		back := loadStudy(t, dir, "", "kinds")
+		if !sameBits(numbers(back), numbers(r)) || decisionsOf(back) != decisionsOf(r) {
+			t.Errorf("%s: loads back other than it ran", pr)
 		}
 	}
 }
