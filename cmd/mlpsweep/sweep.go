@@ -251,6 +251,10 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
 	}
+	if s.Pruner != nil && (f.enqueue || f.wait || shard.Sharded()) {
+		// A rung decides over every configuration of the study at once.
+		return usageError(stderr, "sweep", "study %s has a pruner (%s): it runs in one process (mlpsweep sweep without --enqueue, --wait or --shard); queue and shard modes do not prune yet", s.Name, s.Pruner.Kind)
+	}
 	if f.enqueue || f.wait {
 		return sweepQueue(s, f, shard, url, from, stdout, stderr)
 	}
@@ -377,6 +381,9 @@ func applySweepFlags(s *study.Study, f *sweepFlags) error {
 	}
 	if f.epochs > 0 {
 		s.SetEpochs(f.epochs)
+		if err := s.CheckPruner(); err != nil {
+			return fmt.Errorf("--epochs %d: %w", f.epochs, err)
+		}
 	}
 	if f.folds > 0 {
 		s.Folds = f.folds

@@ -171,8 +171,10 @@ CREATE TABLE IF NOT EXISTS epoch_scores (
 	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version, epoch)
 );`,
 	// A pruned study's rung decisions (sweeps.Decision); units a pruner
-	// stopped have state 'pruned'.
+	// stopped have state 'pruned'. A unit's training GEMM work
+	// (UnitResult.GFLOP), for a search's compute.
 	4: `
+ALTER TABLE units ADD COLUMN gflop DOUBLE PRECISION NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS decisions (
 	study    TEXT NOT NULL,
 	position BIGINT NOT NULL,           -- the order made, 0 first
@@ -275,16 +277,20 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 	if u.Diverged {
 		diverged = 1
 	}
-	return c.exec(ctx, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+	finished := u.Finished
+	if finished == 0 {
+		finished = time.Now().UnixNano()
+	}
+	return c.exec(ctx, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa, gflop)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
 			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, extra = excluded.extra, seconds = excluded.seconds,
 			samples = excluded.samples, study = excluded.study, finished = excluded.finished,
-			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa
+			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa, gflop = excluded.gflop
 		WHERE units.state != 'done' OR excluded.state = 'done'`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, diverged, u.Error,
-		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, time.Now().UnixNano(), u.Host, u.CPU, u.ISA)
+		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, finished, u.Host, u.CPU, u.ISA, u.GFLOP)
 }
 
 // unit reads the stored unit Find returns for id.
@@ -297,12 +303,13 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 		args = append(args, utf8.RuneCountInString(prefix), prefix)
 	}
 	var valLoss *float64
+	var started, finished *int64
 	var diverged int64
 	var epochs, extra string
-	err = c.queryRow(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa FROM units
+	err = c.queryRow(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa, gflop, started, finished FROM units
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+` AND state != 'running'
 		ORDER BY state != 'done', engine_version != $6, engine_version LIMIT 1`, args...).
-		Scan(&state, &u.EngineVer, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples, &u.Host, &u.CPU, &u.ISA)
+		Scan(&state, &u.EngineVer, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples, &u.Host, &u.CPU, &u.ISA, &u.GFLOP, &started, &finished)
 	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows wraps it too
 		return u, "", nil
 	}
@@ -314,6 +321,12 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 		u.ValLoss = *valLoss
 	}
 	u.Diverged = diverged != 0
+	if started != nil {
+		u.Started = *started
+	}
+	if finished != nil {
+		u.Finished = *finished
+	}
 	if err := json.Unmarshal([]byte(epochs), &u.Epochs); err != nil {
 		return u, "", fmt.Errorf("unit %s fold %d: epochs: %w", id.Key, id.Fold, err)
 	}
