@@ -211,6 +211,7 @@ func SearchPlot(title string, curves []SearchCurve, byTime bool) (*plot.Plot, er
 		return nil, nil
 	}
 	PadY(p, lo, hi)
+	p.X.Min = 0 // the compute (or time) spent before the first configuration was trained fully shows
 	return p, nil
 }
 

@@ -192,9 +192,10 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		}
 	}
 
-	var flops float64  // training GEMM work done by this run
-	var epochErr error // the first failure to store an epoch's scores
-	var mu sync.Mutex  // guards results, status, flops, epochErr and Progress calls
+	var flops float64                      // training GEMM work done by this run
+	var epochErr error                     // the first failure to store an epoch's scores
+	startedAt := map[sweeps.UnitID]int64{} // when each unit this run trains started (unix ns)
+	var mu sync.Mutex                      // guards results, status, flops, epochErr and Progress calls
 	report := func(e Event) {
 		e.Status = status
 		e.Status.Elapsed = time.Since(started)
@@ -206,11 +207,13 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	p := &pool{
 		workers: workers, train: plan.Train, fit: fit,
 		start: func(u sweeps.Unit, threads int) error {
+			at := time.Now().UnixNano()
 			if err := st.MarkRunning(u.ID, h.Name); err != nil {
 				return err
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			startedAt[u.ID] = at
 			status.UnitsRunning++
 			report(Event{Kind: UnitStart, Point: u.Point, Fold: u.ID.Fold, Threads: threads})
 			return nil
@@ -229,6 +232,13 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			report(Event{Kind: EpochDone, Point: u.Point, Fold: u.ID.Fold, Epoch: e})
 		},
 		done: func(u sweeps.Unit, r sweeps.UnitResult) error {
+			if plan.RowFLOPs != nil {
+				r.GFLOP = float64(r.Samples) * plan.RowFLOPs(u) / 1e9
+			}
+			mu.Lock()
+			r.Started = startedAt[u.ID]
+			mu.Unlock()
+			r.Finished = time.Now().UnixNano()
 			if err := st.SaveUnit(u.ID, h.Name, r); err != nil {
 				return err
 			}
@@ -238,9 +248,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 				return epochErr
 			}
 			results[u.ID] = r
-			if plan.RowFLOPs != nil {
-				flops += float64(r.Samples) * plan.RowFLOPs(u)
-			}
+			flops += r.GFLOP * 1e9
 			status.UnitsRunning--
 			status.UnitsDone++
 			// A diverged unit stops early: count its remaining epochs as done.
