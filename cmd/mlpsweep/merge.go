@@ -75,7 +75,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "warning: the study is incomplete: %d failed and %d missing units; rerun the shards that did not finish (the same command resumes) and merge again\n",
 			res.Failed, res.Missing)
 	}
-	r, err := store.LoadStudy(out, res.Study, *strict)
+	r, err := store.LoadStudy(context.Background(), out, res.Study, *strict)
 	if err != nil {
 		return fail(stderr, "merge", err)
 	}
