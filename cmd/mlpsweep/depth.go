@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps/depth"
@@ -194,7 +193,7 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "depth study: %d runs (%d variants × %d depths) in %d units, %d already stored, %d to train, %d epochs each, %d workers; %s\n",
 				len(plan.Points), variantsN, depthsN, st.UnitsTotal, st.UnitsReused, st.UnitsToRun, s.Base.Epochs(), f.workers, data.Describe)
 		case scheduler.UnitDone:
-			fmt.Fprintf(stderr, "[%*d/%d] %s%s\n", width(st.UnitsToRun), st.UnitsDone, st.UnitsToRun, depthLine(plan, e), eta(st))
+			fmt.Fprintln(stderr, doneLine(st, depthLine(plan, e)))
 		}
 	}
 	res, err := depth.RunDepth(ctx, plan, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Progress: progress})
@@ -236,15 +235,6 @@ func depthLine(plan *depth.DepthPlan, e scheduler.Event) string {
 		line += " (" + r.Error + ")"
 	}
 	return line
-}
-
-// eta is ", eta 1m30s" from the work done so far, or "".
-func eta(s scheduler.Status) string {
-	if s.WorkDone <= 0 || s.WorkDone >= s.WorkToRun {
-		return ""
-	}
-	left := time.Duration(float64(s.Elapsed) / float64(s.WorkDone) * float64(s.WorkToRun-s.WorkDone))
-	return ", eta " + left.Round(time.Second).String()
 }
 
 // loadDepthData loads MNIST, the first --limit-rows training rows, and the

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
-	"github.com/mlpsweep/mlpsweep/sweeps"
-	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
@@ -88,26 +85,4 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return renderStudy(r, *out, *jsonOutput, stdout, stderr, "report")
-}
-
-// renderStudy writes the report files into dir and prints the tables (or,
-// with asJSON, the JSON summary) on stdout.
-func renderStudy(r sweeps.StudyResult, dir string, asJSON bool, stdout, stderr io.Writer, cmd string) int {
-	if err := report.WriteReport(dir, r); err != nil {
-		return fail(stderr, cmd, err)
-	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
-			return fail(stderr, cmd, err)
-		}
-	} else if err := report.WriteTables(stdout, r); err != nil {
-		return fail(stderr, cmd, err)
-	}
-	if asJSON && r.EngineNote != "" { // the tables say it on stdout
-		fmt.Fprintf(stderr, "mlpsweep %s: warning: %s\n", cmd, r.EngineNote)
-	}
-	fmt.Fprintf(stderr, "report: %s (results.csv, results.json alongside)\n", filepath.Join(dir, report.ReportHTMLFile))
-	return 0
 }
