@@ -250,7 +250,10 @@ func readShard(ctx context.Context, where, name string, strict bool) (*shardData
 		return nil, err
 	}
 	sh := &shardData{dir: dir, h: h, points: points, rows: map[sweeps.UnitID]*unitRow{}}
-	c := connOf(s)
+	c, err := connOf(s)
+	if err != nil {
+		return nil, err
+	}
 	for _, u := range sweeps.Plan(h, points) {
 		r, err := readUnitRow(ctx, c, u.ID, strict)
 		if err != nil {

@@ -368,13 +368,13 @@ func (r timedRows) Close() {
 	r.cancel()
 }
 
-// connOf is what the store's SQL runs on in s.
-func connOf(s Store) conn {
+// connOf is what the store's SQL runs on in s, a store Open returned.
+func connOf(s Store) (conn, error) {
 	switch s := s.(type) {
 	case *SQLite:
-		return s.conn()
+		return s.conn(), nil
 	case *Postgres:
-		return s.conn()
+		return s.conn(), nil
 	}
-	panic(fmt.Sprintf("store: no SQL connection in %T", s))
+	return nil, fmt.Errorf("store: %T is not a store Open returns", s)
 }
