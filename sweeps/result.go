@@ -23,8 +23,8 @@ type UnitResult struct {
 	Reused     bool                `json:"reused"`              // found finished in the store, not trained by this run
 	PrunedAt   int                 `json:"pruned_at,omitempty"` // the epoch a pruner stopped it at (its last); 0: not pruned
 	GFLOP      float64             `json:"gflop,omitempty"`     // training GEMM work done (Samples × scheduler.TrainingFLOPsPerRow); 0 when not recorded
-	Started    int64               `json:"started,omitempty"`   // unix nanoseconds: when its training (last) started, as stored
-	Finished   int64               `json:"finished,omitempty"`  // unix nanoseconds: when its result was stored
+	Started    int64               `json:"-"`                   // unix nanoseconds: when its training (last) started, as stored; not in the results' JSON, which stay the same from run to run
+	Finished   int64               `json:"-"`                   // unix nanoseconds: when its result was stored
 	Extra      json.RawMessage     `json:"extra,omitempty"`     // a study kind's own record of the unit (the depth study's diagnostics), JSON
 	EngineVer  string              `json:"engine_version"`      // EngineID that computed it: another ISA path's when reused from one
 	DataSHA256 string              `json:"data_sha256"`

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/engine"
@@ -85,29 +86,35 @@ func TestEpochScores(t *testing.T) {
 	})
 }
 
-// TestMigratesVersion3: a database at schema version 3 gains the
-// epoch_scores table, opened by a writer or a reader.
-func TestMigratesVersion3(t *testing.T) {
+// TestMigratesVersion4: a database at schema version 4 (the release
+// before per-epoch scores) gains the epoch scores and decisions tables and
+// the units' gflop column, opened by a writer or a reader.
+func TestMigratesVersion4(t *testing.T) {
 	for _, b := range backends {
 		for _, role := range []string{"writer", "reader"} {
 			t.Run(b.name+"/"+role, func(t *testing.T) {
+				loc := b.fresh(t)
+				mustOpen(t, b.writer, loc).Close() // the current schema, then back to version 4's
+				names := sqliteNames
+				if b.name == "postgres" {
+					names = strings.NewReplacer()
+				}
+				b.exec(t, loc, names.Replace(`DROP TABLE mlpsweep_epoch_scores`), names.Replace(`DROP TABLE mlpsweep_decisions`),
+					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN gflop`))
+				b.setVersion(t, loc, 4)
 				open := b.writer
 				if role == "reader" {
 					open = b.reader
 				}
-				loc := b.fresh(t)
-				v3 := migrations[0] + ";" + migrations[1] + ";" + migrations[2]
-				if b.name == "sqlite" {
-					v3 = releaseSchemaV2 + ";" + migrations[2]
-				}
-				b.exec(t, loc, v3)
-				b.setVersion(t, loc, 3)
 				s := mustOpen(t, open, loc)
-				if v := schemaOf(t, b, loc); v != schemaVersion {
-					t.Errorf("schema version %d after migration (want %d)", v, schemaVersion)
+				if v := schemaOf(t, b, loc); v != schemaVersion || schemaVersion != 6 {
+					t.Errorf("schema version %d after migration (want %d = 6)", v, schemaVersion)
 				}
 				if got, err := s.UnitEpochScores(context.Background(), sweeps.UnitID{Key: "k"}); err != nil || len(got) != 0 {
 					t.Errorf("epoch scores of a migrated database: %v (%v)", got, err)
+				}
+				if got, err := s.Decisions(context.Background(), "st"); err != nil || len(got) != 0 {
+					t.Errorf("decisions of a migrated database: %v (%v)", got, err)
 				}
 			})
 		}
