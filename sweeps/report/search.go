@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
@@ -28,6 +30,15 @@ type SearchPoint struct {
 	Seconds float64 `json:"seconds"` // wall time from the first unit's start to this unit's finish
 	Best    float64 `json:"best"`    // the best mean accuracy of a configuration trained every epoch, all folds done; NaN before the first
 	Key     string  `json:"key"`     // that configuration
+}
+
+// MarshalJSON writes a NaN best (before the first) as null.
+func (p SearchPoint) MarshalJSON() ([]byte, error) {
+	type plain SearchPoint
+	return json.Marshal(struct {
+		plain
+		Best engine.JSONFloat `json:"best"`
+	}{plain(p), engine.JSONFloat(p.Best)})
 }
 
 // SearchTrace is the study's best-so-far curve: a point per unit, in the
