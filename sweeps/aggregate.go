@@ -74,3 +74,17 @@ func setRanks(configs []ConfigResult) {
 		}
 	}
 }
+
+// Distinct returns the study's configurations each once, in study order:
+// a configuration shown on several axes counts once (its first point).
+func (r StudyResult) Distinct() []ConfigResult {
+	var out []ConfigResult
+	seen := map[string]bool{}
+	for _, c := range r.Configs {
+		if !seen[c.Key] {
+			seen[c.Key] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}

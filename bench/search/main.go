@@ -176,12 +176,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 // summarize is a run's figures from its result.
 func summarize(method string, seed int, r sweeps.StudyResult) Run {
 	run := Run{Method: method, Seed: seed, Best: math.NaN(), Seconds: r.TotalSeconds, Engine: r.Engine, Trace: report.SearchTrace(r)}
-	seen := map[string]bool{}
-	for _, c := range r.Configs {
-		if seen[c.Key] {
-			continue
-		}
-		seen[c.Key] = true
+	for _, c := range r.Distinct() {
 		for _, u := range c.Units {
 			run.GFLOP += u.GFLOP
 			run.Epochs += len(u.Epochs)

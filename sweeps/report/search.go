@@ -53,12 +53,8 @@ func SearchTrace(r sweeps.StudyResult) []SearchPoint {
 		config int
 	}
 	var units []unit
-	seen := map[string]bool{}
-	for i, c := range r.Configs {
-		if seen[c.Key] {
-			continue
-		}
-		seen[c.Key] = true
+	configs := r.Distinct()
+	for i, c := range configs {
 		for _, u := range c.Units {
 			units = append(units, unit{u, i})
 		}
@@ -87,7 +83,7 @@ func SearchTrace(r sweeps.StudyResult) []SearchPoint {
 			p.Seconds = float64(u.u.Finished-first) / 1e9
 		}
 		if left[u.config]--; left[u.config] == 0 {
-			c := r.Configs[u.config]
+			c := configs[u.config]
 			if s := score(c); c.PrunedAt == 0 && !math.IsNaN(s) && (math.IsNaN(p.Best) || s > p.Best) {
 				p.Best, p.Key = s, c.Key
 			}
@@ -145,16 +141,10 @@ func prunedLine(r sweeps.StudyResult) string {
 	if len(r.Decisions) == 0 {
 		return ""
 	}
-	pruned, distinct := 0, 0
-	lo, hi := math.MaxInt, 0
+	pruned, lo, hi := 0, math.MaxInt, 0
 	trained, full := 0, 0
-	seen := map[string]bool{}
-	for _, c := range r.Configs {
-		if seen[c.Key] {
-			continue
-		}
-		seen[c.Key] = true
-		distinct++
+	configs := r.Distinct()
+	for _, c := range configs {
 		if c.PrunedAt > 0 {
 			pruned++
 			lo, hi = min(lo, c.PrunedAt), max(hi, c.PrunedAt)
@@ -164,7 +154,7 @@ func prunedLine(r sweeps.StudyResult) string {
 		}
 		full += r.Epochs * r.Folds
 	}
-	line := fmt.Sprintf("pruned: %d of %d configurations", pruned, distinct)
+	line := fmt.Sprintf("pruned: %d of %d configurations", pruned, len(configs))
 	if pruned > 0 {
 		line += fmt.Sprintf(" (at epochs %d … %d)", lo, hi)
 	}

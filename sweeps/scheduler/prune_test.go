@@ -1,12 +1,10 @@
 package scheduler
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -188,35 +186,16 @@ func TestKillPrunedStudyMidRung(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	child := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillPrunedStudyMidRung$", "-test.count=1")
-		cmd.Env = append(os.Environ(), killChildEnv+"="+dir)
-		cmd.Stderr = os.Stderr
-		return cmd
-	}
-	cmd := child()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	pruned, second := 0, 0
-	for sc := bufio.NewScanner(out); sc.Scan(); {
-		switch sc.Text() {
+	killChild(t, "TestKillPrunedStudyMidRung", dir, "", func(line string) bool {
+		switch line {
 		case "pruned":
 			pruned++
 		case "rung-2-epoch":
-			if second++; second == 3 {
-				cmd.Process.Kill() // SIGKILL, mid-rung: the promoted configurations are in flight
-			}
+			second++ // killed mid-rung: the promoted configurations are in flight
 		}
-		if second >= 3 {
-			break
-		}
-	}
-	cmd.Wait()
+		return second == 3
+	})
 	if pruned != 6*3 || second < 3 {
 		t.Fatalf("killed after %d pruned units and %d epochs of the second rung; want 18 and 3", pruned, second)
 	}
@@ -224,16 +203,7 @@ func TestKillPrunedStudyMidRung(t *testing.T) {
 	if states["pruned"] != 18 || states["done"] != 0 {
 		t.Fatalf("after the kill: %v, want 18 pruned", states)
 	}
-	resumed, err := child().Output()
-	if err != nil {
-		t.Fatalf("resumed child: %v", err)
-	}
-	var trained, reused int
-	for _, line := range strings.Split(string(resumed), "\n") {
-		if strings.HasPrefix(line, "finished") {
-			fmt.Sscanf(line, "finished run=%d reused=%d", &trained, &reused)
-		}
-	}
+	trained, reused := resumeChild(t, "TestKillPrunedStudyMidRung", dir, "")
 	if reused != 18 || trained != 9 {
 		t.Errorf("resume reused %d and trained %d units; want the 18 pruned reused and 9 trained", reused, trained)
 	}

@@ -152,12 +152,7 @@ func TestEpochScoresAreStoredAsTheyFinish(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want []sweeps.EpochScore
-			seen := map[string]bool{}
-			for _, c := range r.Configs {
-				if seen[c.Key] {
-					continue
-				}
-				seen[c.Key] = true
+			for _, c := range r.Distinct() {
 				for _, u := range c.Units {
 					for _, e := range u.Epochs {
 						want = append(want, sweeps.NewEpochScore(c.Key, u.Fold, e))
