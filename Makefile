@@ -50,7 +50,8 @@ test-netlib: openblas
 
 # ONNX export: the Go tests export MNIST 784-128-10 relu, 3-layer tanh,
 # batch norm, sigmoid, linear, elu, selu and CSV-scaled models and run them
-# in gonnx; then ONNX's checker and a numpy evaluation check every file
+# by the ONNX operator specifications (engine/onnx/run_test.go, also in
+# `make test`); then ONNX's checker and a numpy evaluation check every file
 # against Predict (installs Debian's python3-onnx; Debian's Python, not a
 # python3 earlier on PATH).
 DEBIAN_PYTHON := /usr/bin/python3
