@@ -8,7 +8,8 @@ OUT     ?= out
 build:
 	$(GO) build -o $(BIN) ./cmd/mlpsweep
 
-# The reference notebook's whole study (the `seed` preset) at full size on
+# The seed study (the `seed` preset: the Keras MNIST sweep that
+# docs/keras-semantics.md describes, one axis at a time) at full size on
 # every core; rerunning resumes. Tables on stdout, report in $(OUT)/seed.
 run: build
 	$(BIN) sweep --preset seed --curves --out $(OUT)/seed

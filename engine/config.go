@@ -41,8 +41,9 @@ type Config struct {
 	Seed int64 `json:"seed"`
 }
 
-// DefaultConfig is the reference notebook's baseline: 784-128-10, relu,
-// GlorotUniform, Adam 0.001, batch 128, 10 epochs.
+// DefaultConfig is the seed study's baseline, the Keras MNIST workload of
+// docs/keras-semantics.md: 784-128-10, relu, GlorotUniform, Adam 0.001,
+// batch 128, 10 epochs.
 func DefaultConfig() Config {
 	c := defaultScalars()
 	c.Hidden = append([]int(nil), defaultHidden[:]...)

@@ -563,9 +563,10 @@ func TestExpandSpec(t *testing.T) {
 	}
 }
 
-// The reference notebook ran on Keras 3 before 3.14, whose activity
-// regularizer was not divided by the batch size: the seed preset's activity
-// axis trains that form; a new study keeps the divided, current form.
+// The seed study was first run on Keras 3 before 3.14, whose activity
+// regularizer was not divided by the batch size (docs/keras-semantics.md):
+// the seed preset's activity axis trains that form; a new study keeps the
+// divided, current form.
 func TestSeedPresetActivityUndivided(t *testing.T) {
 	s, err := Preset("seed")
 	if err != nil {
