@@ -203,13 +203,13 @@ func runNode(n *pb.NodeProto, a []value) (value, error) {
 			return value{}, fmt.Errorf("Gemm: %d×%d · %d×%d + %d", x.rows, x.cols, w.rows, w.cols, b.cols)
 		}
 		y := value{rows: x.rows, cols: w.cols, x: make([]float64, x.rows*w.cols), double: x.double}
-		for i := range x.rows {
-			for j := range w.cols {
-				s := 0.0
-				for k := range x.cols {
-					s += x.at(i, k) * w.at(k, j)
+		for i := range x.rows { // row i of Y = b + Σ_k X_ik·(row k of W), summed in float64
+			yi := y.x[i*y.cols : (i+1)*y.cols]
+			copy(yi, b.x)
+			for k, xik := range x.x[i*x.cols : (i+1)*x.cols] {
+				for j, wkj := range w.x[k*w.cols : (k+1)*w.cols] {
+					yi[j] += xik * wkj
 				}
-				y.x[i*y.cols+j] = s + b.x[j]
 			}
 		}
 		return y.round(), nil
