@@ -250,7 +250,7 @@ func (d DepthData) train(ctx context.Context, kc *kernels.Context, u sweeps.Unit
 		}
 	}()
 	cfg := u.Config()
-	m, err := engine.New(cfg, d.Features, d.Classes, kc)
+	m, err := engine.NewNormalized(u.Normalized(), d.Features, d.Classes, kc)
 	if err == nil {
 		err = m.CheckData(d.Train)
 	}
