@@ -264,6 +264,9 @@ func (m *Model) Config() Config {
 	return c
 }
 
+// Normalized is the model's configuration as a Normalized, which it is.
+func (m *Model) Normalized() Normalized { return Normalized{cfg: m.Config(), ok: true} }
+
 // Params returns P, the number of trainable parameters (batch norm's γ and
 // β included, its moving statistics not).
 func (m *Model) Params() int { return len(m.params) }

@@ -52,7 +52,7 @@ func (f *modelFlags) check(t *trainFlags, params study.Params, stderr io.Writer)
 	}
 	got := m.Config()
 	// Seeds aside: the seed is checked against the run's unit seed in trainModel.
-	if pg, err := study.NewParams(got); err != nil || pg.Key() != params.Key() {
+	if study.ParamsOf(m.Normalized()).Key() != params.Key() {
 		return usageError(stderr, "train", "--resume %s: the checkpoint's configuration (%s) is not this command's (%s): give the interrupted run's flags",
 			f.resume, configLine(got), configLine(params.Config(0)))
 	}

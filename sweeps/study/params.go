@@ -28,13 +28,19 @@ func NewParams(c engine.Config) (Params, error) {
 	if err != nil {
 		return Params{}, err
 	}
+	return ParamsOf(n), nil
+}
+
+// ParamsOf is the Params of a configuration normalized already (a
+// model's, engine.Model.Normalized), its seed dropped.
+func ParamsOf(n engine.Normalized) Params {
 	n = n.WithSeed(0)
 	b, err := json.Marshal(n.Config())
 	if err != nil { // a normalized config holds only finite numbers
-		return Params{}, err
+		panic(fmt.Sprintf("study: a normalized config does not marshal: %v", err))
 	}
 	sum := sha256.Sum256(b)
-	return Params{cfg: n, key: hex.EncodeToString(sum[:16])}, nil
+	return Params{cfg: n, key: hex.EncodeToString(sum[:16])}
 }
 
 // Key is the content hash of the configuration: the first 16 bytes of the
