@@ -263,7 +263,7 @@ func (f *foldFit) stage(ctx context.Context, ws *workspace, units []sweeps.Unit,
 	for i, u := range units {
 		ur := runs[u.ID]
 		if ur.model == nil {
-			m, err := engine.New(u.Config(), f.data.Features, f.data.Classes, ws.kc)
+			m, err := engine.NewNormalized(u.Normalized(), f.data.Features, f.data.Classes, ws.kc)
 			if err != nil {
 				ur.stopped, ur.failed = err.Error(), true
 				continue
