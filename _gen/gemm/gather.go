@@ -92,35 +92,9 @@ func packTransposeGather(w int) {
 	Load(Param("panel").Base(), dst)
 	Load(Param("src").Base(), src)
 	Load(Param("offs").Base(), offp)
-	n := Load(Param("cols"), GP64())
-	SHRQ(U8(3), n)
-	JZ(LabelRef(name + "_done"))
-	Label(name + "_loop")
-	Comment("Eight columns of the panel, by blocks of up to 8 rows.")
-	j0 := 0
-	for _, h := range chunks(w) {
-		var r [8]reg.VecVirtual
-		for i := range r {
-			r[i] = YMM()
-			if i >= h {
-				VXORPS(r[i], r[i], r[i])
-				continue
-			}
-			off := GP64()
-			MOVQ(Mem{Base: offp, Disp: 8 * (j0 + i)}, off)
-			VMOVUPS(Mem{Base: src, Index: off, Scale: 4}, r[i])
-		}
-		out := transpose8x8(r)
-		for p, y := range out {
-			storeFloats(y, h, mem(dst, 4*(p*w+j0)))
-		}
-		j0 += h
-	}
-	ADDQ(U32(32), src)
-	ADDQ(U32(4*8*w), dst)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	transposeRows(name, w, dst, src, func(int) {}, func(j0, i int, r reg.VecVirtual) {
+		off := GP64()
+		MOVQ(Mem{Base: offp, Disp: 8 * (j0 + i)}, off)
+		VMOVUPS(memIndex(src, off, 4), r)
+	})
 }

@@ -35,9 +35,10 @@ func (s simd) bytes() int { return 4 * s.lanes }
 // zero clears v.
 func (s simd) zero(v reg.VecPhysical) { VXORPS(v, v, v) }
 
-// mem is base + index·scale + disp.
+// mem is base + disp.
 func mem(base reg.Register, disp int) Mem { return Mem{Base: base, Disp: disp} }
 
+// memIndex is base + index·scale.
 func memIndex(base, index reg.Register, scale uint8) Mem {
 	return Mem{Base: base, Index: index, Scale: scale}
 }
