@@ -98,3 +98,153 @@ func packTransposeGather(w int) {
 		VMOVUPS(memIndex(src, off, 4), r)
 	})
 }
+
+// gatherWidthsAVX512 are the panel widths of the AVX-512 gathering
+// packers: the MR of the AVX-512 micro-kernel.
+var gatherWidthsAVX512 = []int{12}
+
+// packTransposeGatherAVX512 emits packTransposeGather<w>AVX512 (w a
+// multiple of 4): packTransposeGather on 16 columns at a time. The w rows
+// are loaded as ZMMs, each 4-row group transposed 4×4 inside every 128-bit
+// lane (as transpose8x8 starts), then the 128-bit lanes of every four
+// results transposed 4×4 (VSHUFF32X4), which leaves the 16 columns × w
+// rows of the panel in w whole ZMMs, stored with plain full-width moves.
+func packTransposeGatherAVX512(w int) {
+	name := fmt.Sprintf("packTransposeGather%dAVX512", w)
+	TEXT(name, NOSPLIT, "func(panel, src []float32, offs []int, cols int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
+		"floats into panel; cols must be a multiple of 16:",
+		"",
+		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[offs[j]+p] } }", w, w))
+	dst, src, offp := GP64(), GP64(), GP64()
+	Load(Param("panel").Base(), dst)
+	Load(Param("src").Base(), src)
+	Load(Param("offs").Base(), offp)
+	n := Load(Param("cols"), GP64())
+	SHRQ(U8(4), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	Comment("Sixteen columns of the panel: each 4-row group transposed inside the 128-bit lanes.")
+	// cols[g][i] lane c holds rows 4g…4g+3 of column 4c+i.
+	cols := make([][4]reg.VecVirtual, w/4)
+	for g := range cols {
+		var r [4]reg.VecVirtual
+		for i := range r {
+			off := GP64()
+			MOVQ(Mem{Base: offp, Disp: 8 * (4*g + i)}, off)
+			r[i] = ZMM()
+			VMOVUPS(memIndex(src, off, 4), r[i])
+		}
+		var t [4]reg.VecVirtual
+		for i := range t {
+			t[i] = ZMM()
+		}
+		VUNPCKLPS(r[1], r[0], t[0])
+		VUNPCKHPS(r[1], r[0], t[1])
+		VUNPCKLPS(r[3], r[2], t[2])
+		VUNPCKHPS(r[3], r[2], t[3])
+		for i, sel := range [][3]int{{0x44, 0, 2}, {0xEE, 0, 2}, {0x44, 1, 3}, {0xEE, 1, 3}} {
+			cols[g][i] = ZMM()
+			VSHUFPS(U8(sel[0]), t[sel[2]], t[sel[1]], cols[g][i])
+		}
+	}
+	Comment("The 128-bit pieces in panel order (column by column, 4-row groups in order), four ZMMs",
+		"at a time, 128-bit lanes transposed: lane c of each goes to column group c.")
+	var seq []reg.VecVirtual // the pieces of column i (all groups), for i = 0…3
+	for i := 0; i < 4; i++ {
+		for g := range cols {
+			seq = append(seq, cols[g][i])
+		}
+	}
+	for s := 0; s < len(seq)/4; s++ {
+		a, b, c, d := seq[4*s], seq[4*s+1], seq[4*s+2], seq[4*s+3]
+		p, q, r, u := ZMM(), ZMM(), ZMM(), ZMM()
+		VSHUFF32X4(U8(0x88), b, a, p) // a0 a2 b0 b2
+		VSHUFF32X4(U8(0xDD), b, a, q) // a1 a3 b1 b3
+		VSHUFF32X4(U8(0x88), d, c, r) // c0 c2 d0 d2
+		VSHUFF32X4(U8(0xDD), d, c, u) // c1 c3 d1 d3
+		for c, sel := range [][3]any{{0x88, p, r}, {0x88, q, u}, {0xDD, p, r}, {0xDD, q, u}} {
+			o := ZMM()
+			VSHUFF32X4(U8(sel[0].(int)), sel[2].(reg.VecVirtual), sel[1].(reg.VecVirtual), o) // lane c of a, b, c, d
+			VMOVUPS(o, mem(dst, 4*(c*4*w+16*s)))
+		}
+	}
+	ADDQ(U32(64), src)
+	ADDQ(U32(4*16*w), dst)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// packCopyGatherAVX512 emits packCopyGather12AVX512: packCopyGather on four
+// rows at a time, whose 12-float pieces are adjacent in each panel: the 48
+// floats are gathered into three ZMMs by masked loads (zeroing, then
+// merging the next row's head; masked-out lanes are not read) and stored
+// whole.
+func packCopyGatherAVX512(w int) {
+	if w != 12 {
+		panic("packCopyGatherAVX512: only 12-wide panels")
+	}
+	name := fmt.Sprintf("packCopyGather%dAVX512", w)
+	TEXT(name, NOSPLIT, "func(dst, src []float32, offs []int, cols, panels int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × len(offs) rows, the", name, w),
+		"row p at src[offs[p]:], into panels of cols rows in dst (panels ≥ 1); len(offs)",
+		"must be a multiple of 4:",
+		"",
+		fmt.Sprintf("	for p < len(offs) { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[offs[p]+q·%d:]) } }", w, w, w))
+	// Lanes of the three ZMMs: rows p…p+3 of a panel are 4·12 = 48
+	// floats; ZMM v takes its lanes [lo, 16) from row (16v)/12 at
+	// float 16v mod 12 and the rest from the next row.
+	masks := []uint16{0x0FFF, 0xF000, 0x00FF, 0xFF00, 0x000F, 0xFFF0}
+	ks := []reg.OpmaskPhysical{reg.K1, reg.K2, reg.K3, reg.K4, reg.K5, reg.K6}
+	bits := GP32()
+	for i, m := range masks {
+		MOVL(U32(uint32(m)), bits)
+		KMOVW(bits, ks[i])
+	}
+	dst0, base, offp := GP64(), GP64(), GP64()
+	Load(Param("dst").Base(), dst0)
+	Load(Param("src").Base(), base)
+	Load(Param("offs").Base(), offp)
+	n := Load(Param("offs").Len(), GP64())
+	SHRQ(U8(2), n)
+	JZ(LabelRef(name + "_done"))
+	cols := Load(Param("cols"), GP64())
+	panelBytes := GP64()
+	IMUL3Q(U32(4*w), cols, panelBytes)
+	Label(name + "_rows")
+	var s [4]reg.GPVirtual
+	for j := range s {
+		s[j] = GP64()
+		MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
+		LEAQ(memIndex(base, s[j], 4), s[j])
+	}
+	dst, q := GP64(), GP64()
+	MOVQ(dst0, dst)
+	Load(Param("panels"), q)
+	Label(name + "_panel")
+	for v := 0; v < 3; v++ {
+		z := ZMM()
+		row, at := 16*v/w, 16*v%w
+		VMOVUPS_Z(mem(s[row], 4*at), ks[2*v], z)
+		VMOVUPS(mem(s[row+1], 4*(at-w)), ks[2*v+1], z)
+		VMOVUPS(z, mem(dst, 64*v))
+	}
+	for j := range s {
+		ADDQ(U32(4*w), s[j])
+	}
+	ADDQ(panelBytes, dst)
+	DECQ(q)
+	JNZ(LabelRef(name + "_panel"))
+	ADDQ(U8(32), offp)
+	ADDQ(U32(4*4*w), dst0)
+	DECQ(n)
+	JNZ(LabelRef(name + "_rows"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}

@@ -45,6 +45,10 @@ func main() {
 			packCopyGather(w)
 			packTransposeGather(w)
 		}
+		for _, w := range gatherWidthsAVX512 {
+			packCopyGatherAVX512(w)
+			packTransposeGatherAVX512(w)
+		}
 	default:
 		fmt.Fprintf(os.Stderr, "gemm: -set must be microkernel, pack, peak or gather, not %q\n", *set)
 		os.Exit(2)
