@@ -245,7 +245,7 @@ func (c *emuCPU) scalar(a emuArg) uint64 {
 		return c.frameArg(a)
 	case a.kind == argMem: // a 64-bit integer in memory: two cells, low first
 		at := c.addr(a)
-		return uint64(math.Float32bits(*c.cell(at))) | uint64(math.Float32bits(*c.cell(at+4)))<<32
+		return uint64(math.Float32bits(*c.cell(at))) | uint64(math.Float32bits(*c.cell(at + 4)))<<32
 	}
 	panic("emulator: bad scalar operand")
 }
