@@ -153,6 +153,10 @@ func TableTuning(isa ISA) Tuning {
 	return defaultTunings[isa]
 }
 
+// RegisterTile returns the micro-tile of isa, MR×NR: MC must be a
+// multiple of MR, NC and NCA of NR.
+func RegisterTile(isa ISA) (mr, nr int) { return blockTable[isa].mr, blockTable[isa].nr }
+
 // ActiveTuning returns the Tuning in force on isa.
 func ActiveTuning(isa ISA) Tuning { return tuning[isa] }
 
