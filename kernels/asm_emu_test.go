@@ -593,3 +593,19 @@ func emuGatherCopy(t testing.TB, name string) func(dst, src []float32, offs []in
 		cpu.run(fn)
 	}
 }
+
+// emuCopyPanels returns the named packCopy packer, interpreted, for any
+// number of panels.
+func emuCopyPanels(t testing.TB, name string) func(dst, src []float32, ld, cols, panels int) {
+	p := loadEmu(t)
+	fn := p.funcs[name]
+	if fn == nil {
+		t.Fatalf("no function %s in the asm", name)
+	}
+	return func(dst, src []float32, ld, cols, panels int) {
+		cpu := p.newCPU()
+		cpu.frame = map[string]uint64{"ld": uint64(ld), "cols": uint64(cols), "panels": uint64(panels),
+			"dst_base": cpu.addRegion(dst), "src_base": cpu.addRegion(src)}
+		cpu.run(fn)
+	}
+}

@@ -74,13 +74,19 @@ var avx512Kernels = avx512KernelSet{gemm12x32AVX512, gemm12x32NextAVX512, gemm12
 
 // packFullPanels packs the first panels full w-wide panels of a block whose
 // panel rows are contiguous in src (see pack), walking src row by row, and
-// returns how many it packed: all, or 0 for widths without a packer.
+// returns how many it packed: all, or 0 for widths without a packer. The
+// AVX-512 path's 12-row A panels are packed with AVX-512 code when the
+// rows come in fours, else with AVX2, like every other width.
 func packFullPanels(dst, src []float32, ld, cols, w, panels int) int {
 	packers, ok := simdPackers[w]
-	if !ok {
+	switch {
+	case !ok:
 		return 0
+	case w == 12 && detectedISA == AVX512 && cols%4 == 0: // the AVX-512 path's A panels, four rows at a time
+		packCopy12AVX512(dst, src, ld, cols, panels)
+	default:
+		packers.copy(dst, src, ld, cols, panels)
 	}
-	packers.copy(dst, src, ld, cols, panels)
 	return panels
 }
 

@@ -179,15 +179,9 @@ func packTransposeGatherAVX512(w int) {
 	RET()
 }
 
-// packCopyGatherAVX512 emits packCopyGather12AVX512: packCopyGather on four
-// rows at a time, whose 12-float pieces are adjacent in each panel: the 48
-// floats are gathered into three ZMMs by masked loads (zeroing, then
-// merging the next row's head; masked-out lanes are not read) and stored
-// whole.
+// packCopyGatherAVX512 emits packCopyGather12AVX512: packCopyGather on
+// four rows at a time (copyRows4).
 func packCopyGatherAVX512(w int) {
-	if w != 12 {
-		panic("packCopyGatherAVX512: only 12-wide panels")
-	}
 	name := fmt.Sprintf("packCopyGather%dAVX512", w)
 	TEXT(name, NOSPLIT, "func(dst, src []float32, offs []int, cols, panels int)")
 	Pragma("noescape")
@@ -196,9 +190,53 @@ func packCopyGatherAVX512(w int) {
 		"must be a multiple of 4:",
 		"",
 		fmt.Sprintf("	for p < len(offs) { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[offs[p]+q·%d:]) } }", w, w, w))
-	// Lanes of the three ZMMs: rows p…p+3 of a panel are 4·12 = 48
-	// floats; ZMM v takes its lanes [lo, 16) from row (16v)/12 at
-	// float 16v mod 12 and the rest from the next row.
+	ks := copyRows4Masks(w)
+	dst0, base, offp := GP64(), GP64(), GP64()
+	Load(Param("dst").Base(), dst0)
+	Load(Param("src").Base(), base)
+	Load(Param("offs").Base(), offp)
+	n := Load(Param("offs").Len(), GP64())
+	copyRows4(name, w, ks, dst0, n, func(s [4]reg.GPVirtual) {
+		for j := range s {
+			MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
+			LEAQ(memIndex(base, s[j], 4), s[j])
+		}
+	}, func() { ADDQ(U8(32), offp) })
+}
+
+// packCopyAVX512 emits packCopy12AVX512: packCopy on four rows at a time
+// (copyRows4).
+func packCopyAVX512(w int) {
+	name := fmt.Sprintf("packCopy%dAVX512", w)
+	TEXT(name, NOSPLIT, "func(dst, src []float32, ld, cols, panels int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × cols rows, ld apart in", name, w),
+		"src, into consecutive panels of dst; cols must be a multiple of 4:",
+		"",
+		fmt.Sprintf("	for p < cols { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[p·ld+q·%d:]) } }", w, w, w))
+	ks := copyRows4Masks(w)
+	dst0, src := GP64(), GP64()
+	Load(Param("dst").Base(), dst0)
+	Load(Param("src").Base(), src)
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	n := Load(Param("cols"), GP64())
+	copyRows4(name, w, ks, dst0, n, func(s [4]reg.GPVirtual) {
+		MOVQ(src, s[0])
+		for j := 1; j < 4; j++ {
+			LEAQ(memIndex(s[j-1], ld, 1), s[j])
+		}
+	}, func() { LEAQ(memIndex(src, ld, 4), src) })
+}
+
+// copyRows4Masks loads the K masks of copyRows4 for w = 12: ZMM v of the
+// three takes its lanes [0, 16) from the 48 floats of four rows, lanes
+// below 12 − 16v mod 12 from one row (zeroing load) and the rest from the
+// next (merging load).
+func copyRows4Masks(w int) []reg.OpmaskPhysical {
+	if w != 12 {
+		panic("copyRows4: only 12-wide panels")
+	}
 	masks := []uint16{0x0FFF, 0xF000, 0x00FF, 0xFF00, 0x000F, 0xFFF0}
 	ks := []reg.OpmaskPhysical{reg.K1, reg.K2, reg.K3, reg.K4, reg.K5, reg.K6}
 	bits := GP32()
@@ -206,11 +244,18 @@ func packCopyGatherAVX512(w int) {
 		MOVL(U32(uint32(m)), bits)
 		KMOVW(bits, ks[i])
 	}
-	dst0, base, offp := GP64(), GP64(), GP64()
-	Load(Param("dst").Base(), dst0)
-	Load(Param("src").Base(), base)
-	Load(Param("offs").Base(), offp)
-	n := Load(Param("offs").Len(), GP64())
+	return ks
+}
+
+// copyRows4 emits the loop of packCopyGatherAVX512 and packCopyAVX512,
+// which differ only in where a row starts: n/4 steps of four rows (rows
+// sets s to the four rows' addresses, next moves on to the next four),
+// their w-float pieces of each of the panels panels adjacent in the panel:
+// the 4w = 48 floats are gathered into three ZMMs by masked loads
+// (zeroing, then merging the next row's head; masked-out lanes are not
+// read, so a row's neighbours need not exist) and stored whole, dst0
+// advancing by the four rows.
+func copyRows4(name string, w int, ks []reg.OpmaskPhysical, dst0, n reg.Register, rows func(s [4]reg.GPVirtual), next func()) {
 	SHRQ(U8(2), n)
 	JZ(LabelRef(name + "_done"))
 	cols := Load(Param("cols"), GP64())
@@ -220,9 +265,8 @@ func packCopyGatherAVX512(w int) {
 	var s [4]reg.GPVirtual
 	for j := range s {
 		s[j] = GP64()
-		MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
-		LEAQ(memIndex(base, s[j], 4), s[j])
 	}
+	rows(s)
 	dst, q := GP64(), GP64()
 	MOVQ(dst0, dst)
 	Load(Param("panels"), q)
@@ -240,7 +284,7 @@ func packCopyGatherAVX512(w int) {
 	ADDQ(panelBytes, dst)
 	DECQ(q)
 	JNZ(LabelRef(name + "_panel"))
-	ADDQ(U8(32), offp)
+	next()
 	ADDQ(U32(4*4*w), dst0)
 	DECQ(n)
 	JNZ(LabelRef(name + "_rows"))

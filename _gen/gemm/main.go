@@ -36,6 +36,7 @@ func main() {
 				packCopyMasked(w)
 			}
 		}
+		packCopyAVX512(12)
 	case "peak":
 		for _, s := range simds {
 			peak(s)

@@ -9,8 +9,9 @@ import (
 )
 
 // packWidths are the panel widths packed in asm: the MR and NR of the AVX2
-// and AVX-512 micro-kernels. The packers use AVX2 only, so both paths share
-// them.
+// and AVX-512 micro-kernels. These packers use AVX2, so both paths share
+// them; the AVX-512 path's 12-row A panels also have an AVX-512 copy
+// (packCopyAVX512).
 var packWidths = []int{6, 12, 16, 32}
 
 // storeFloats writes the first n ≤ 8 floats of y to m: 8 as a YMM, then

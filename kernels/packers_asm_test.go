@@ -108,3 +108,38 @@ func TestGatherPackers(t *testing.T) {
 		}
 	}
 }
+
+// TestPackCopyAVX512 checks packCopy12AVX512, natively where the CPU runs
+// it and interpreted, against the reference loop of its doc comment, bit
+// for bit, with the floats past what it must write left alone, and with
+// the last row ending where src does (its masked loads must not read on).
+func TestPackCopyAVX512(t *testing.T) {
+	const w, sentinel = 12, -7.25
+	r := rand.New(rand.NewPCG(23, 24))
+	runs := map[string]func(dst, src []float32, ld, cols, panels int){"emulated": emuCopyPanels(t, "packCopy12AVX512")}
+	if DetectedISA() >= AVX512 {
+		runs["native"] = packCopy12AVX512
+	}
+	for how, pack := range runs {
+		for _, c := range []struct{ cols, panels, pad int }{{4, 1, 0}, {8, 3, 5}, {128, 65, 3}, {784, 2, 0}} {
+			ld := c.panels*w + c.pad
+			src := make([]float32, (c.cols-1)*ld+c.panels*w)
+			for i := range src {
+				src[i] = float32(r.NormFloat64())
+			}
+			dst, want := make([]float32, c.panels*c.cols*w+w), make([]float32, c.panels*c.cols*w+w)
+			for i := range dst {
+				dst[i], want[i] = sentinel, sentinel
+			}
+			pack(dst, src, ld, c.cols, c.panels)
+			for p := range c.cols {
+				for q := range c.panels {
+					copy(want[(q*c.cols+p)*w:][:w], src[p*ld+q*w:])
+				}
+			}
+			if !bitsEqual(dst, want) {
+				t.Fatalf("packCopy12AVX512 %s, cols %d panels %d ld %d: differs from the reference loop", how, c.cols, c.panels, ld)
+			}
+		}
+	}
+}
