@@ -37,8 +37,7 @@ func packCopyGather12AVX2(dst []float32, src []float32, offs []int, cols int, pa
 func packTransposeGather12AVX2(panel []float32, src []float32, offs []int, cols int)
 
 // packCopyGather12AVX512 copies panels full panels of 12 floats × len(offs) rows, the
-// row p at src[offs[p]:], into panels of cols rows in dst (panels ≥ 1); len(offs)
-// must be a multiple of 4:
+// row p at src[offs[p]:], into panels of cols rows in dst (panels ≥ 1); len(offs) must be a multiple of 4:
 //
 //	for p < len(offs) { for q < panels { copy(dst[(q·cols+p)·12:][:12], src[offs[p]+q·12:]) } }
 //

@@ -17,12 +17,7 @@ var gatherWidths = []int{6, 12}
 // rows picked by index (the weight gradient xᵀ·dz of a shuffled batch).
 func packCopyGather(w int) {
 	name := fmt.Sprintf("packCopyGather%dAVX2", w)
-	TEXT(name, NOSPLIT, "func(dst, src []float32, offs []int, cols, panels int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × len(offs) rows, the", name, w),
-		"row p at src[offs[p]:], into panels of cols rows in dst (panels ≥ 1):",
-		"",
-		fmt.Sprintf("	for p < len(offs) { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[offs[p]+q·%d:]) } }", w, w, w))
+	packCopyGatherText(name, w, "")
 	dst0, base, offp := GP64(), GP64(), GP64()
 	Load(Param("dst").Base(), dst0)
 	Load(Param("src").Base(), base)
@@ -54,6 +49,29 @@ func packCopyGather(w int) {
 	RET()
 }
 
+// packCopyGatherText opens packCopyGather<w><ISA>: its signature and doc,
+// with the reference loop; cond is a condition on the arguments ("" for
+// none).
+func packCopyGatherText(name string, w int, cond string) {
+	TEXT(name, NOSPLIT, "func(dst, src []float32, offs []int, cols, panels int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × len(offs) rows, the", name, w),
+		"row p at src[offs[p]:], into panels of cols rows in dst (panels ≥ 1)"+docCond(cond),
+		"",
+		fmt.Sprintf("	for p < len(offs) { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[offs[p]+q·%d:]) } }", w, w, w))
+}
+
+// packTransposeGatherText opens packTransposeGather<w><ISA>: its signature
+// and doc, with the reference loop, for cols a multiple of step.
+func packTransposeGatherText(name string, w, step int) {
+	TEXT(name, NOSPLIT, "func(panel, src []float32, offs []int, cols int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
+		fmt.Sprintf("floats into panel; cols must be a multiple of %d:", step),
+		"",
+		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[offs[j]+p] } }", w, w))
+}
+
 // copyPieces copies w floats from src to dst in pieces of 8, 4 and 2.
 func copyPieces(src, dst reg.Register, w int) {
 	for off := 0; off < w; {
@@ -82,12 +100,7 @@ func copyPieces(src, dst reg.Register, w int) {
 // = X with X's rows picked by index (the forward x·W of a shuffled batch).
 func packTransposeGather(w int) {
 	name := fmt.Sprintf("packTransposeGather%dAVX2", w)
-	TEXT(name, NOSPLIT, "func(panel, src []float32, offs []int, cols int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
-		"floats into panel; cols must be a multiple of 8:",
-		"",
-		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[offs[j]+p] } }", w, w))
+	packTransposeGatherText(name, w, 8)
 	dst, src, offp := GP64(), GP64(), GP64()
 	Load(Param("panel").Base(), dst)
 	Load(Param("src").Base(), src)
@@ -111,12 +124,7 @@ var gatherWidthsAVX512 = []int{12}
 // rows of the panel in w whole ZMMs, stored with plain full-width moves.
 func packTransposeGatherAVX512(w int) {
 	name := fmt.Sprintf("packTransposeGather%dAVX512", w)
-	TEXT(name, NOSPLIT, "func(panel, src []float32, offs []int, cols int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
-		"floats into panel; cols must be a multiple of 16:",
-		"",
-		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[offs[j]+p] } }", w, w))
+	packTransposeGatherText(name, w, 16)
 	dst, src, offp := GP64(), GP64(), GP64()
 	Load(Param("panel").Base(), dst)
 	Load(Param("src").Base(), src)
@@ -183,13 +191,7 @@ func packTransposeGatherAVX512(w int) {
 // four rows at a time (copyRows4).
 func packCopyGatherAVX512(w int) {
 	name := fmt.Sprintf("packCopyGather%dAVX512", w)
-	TEXT(name, NOSPLIT, "func(dst, src []float32, offs []int, cols, panels int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × len(offs) rows, the", name, w),
-		"row p at src[offs[p]:], into panels of cols rows in dst (panels ≥ 1); len(offs)",
-		"must be a multiple of 4:",
-		"",
-		fmt.Sprintf("	for p < len(offs) { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[offs[p]+q·%d:]) } }", w, w, w))
+	packCopyGatherText(name, w, "len(offs) must be a multiple of 4")
 	ks := copyRows4Masks(w)
 	dst0, base, offp := GP64(), GP64(), GP64()
 	Load(Param("dst").Base(), dst0)
@@ -208,12 +210,7 @@ func packCopyGatherAVX512(w int) {
 // (copyRows4).
 func packCopyAVX512(w int) {
 	name := fmt.Sprintf("packCopy%dAVX512", w)
-	TEXT(name, NOSPLIT, "func(dst, src []float32, ld, cols, panels int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × cols rows, ld apart in", name, w),
-		"src, into consecutive panels of dst; cols must be a multiple of 4:",
-		"",
-		fmt.Sprintf("	for p < cols { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[p·ld+q·%d:]) } }", w, w, w))
+	packCopyText(name, w, "cols must be a multiple of 4")
 	ks := copyRows4Masks(w)
 	dst0, src := GP64(), GP64()
 	Load(Param("dst").Base(), dst0)

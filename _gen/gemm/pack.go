@@ -51,12 +51,7 @@ func chunks(w int) []int {
 // row across all panels, so the reads stream instead of striding by ld.
 func packCopy(w int) {
 	name := fmt.Sprintf("packCopy%dAVX2", w)
-	TEXT(name, NOSPLIT, "func(dst, src []float32, ld, cols, panels int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × cols rows, ld apart in", name, w),
-		"src, into consecutive panels of dst:",
-		"",
-		fmt.Sprintf("	for p < cols { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[p·ld+q·%d:]) } }", w, w, w))
+	packCopyText(name, w, "")
 	dst0, src0 := GP64(), GP64()
 	Load(Param("dst").Base(), dst0)
 	Load(Param("src").Base(), src0)
@@ -86,6 +81,25 @@ func packCopy(w int) {
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
+}
+
+// packCopyText opens packCopy<w><ISA>: its signature and doc, with the
+// reference loop; cond is a condition on the arguments ("" for none).
+func packCopyText(name string, w int, cond string) {
+	TEXT(name, NOSPLIT, "func(dst, src []float32, ld, cols, panels int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × cols rows, ld apart in", name, w),
+		"src, into consecutive panels of dst"+docCond(cond),
+		"",
+		fmt.Sprintf("	for p < cols { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[p·ld+q·%d:]) } }", w, w, w))
+}
+
+// docCond ends a doc line before a reference loop: ":", or "; cond:".
+func docCond(cond string) string {
+	if cond == "" {
+		return ":"
+	}
+	return "; " + cond + ":"
 }
 
 // packCopyMasked emits packCopyMasked<w>AVX2: a partial panel, h < w
