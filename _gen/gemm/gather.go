@@ -42,11 +42,7 @@ func packCopyGather(w int) {
 	JNZ(LabelRef(name + "_panel"))
 	ADDQ(U8(8), offp)
 	ADDQ(U32(4*w), dst0)
-	DECQ(n)
-	JNZ(LabelRef(name + "_row"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_row", n)
 }
 
 // packCopyGatherText opens packCopyGather<w><ISA>: its signature and doc,
@@ -180,11 +176,7 @@ func packTransposeGatherAVX512(w int) {
 	}
 	ADDQ(U32(64), src)
 	ADDQ(U32(4*16*w), dst)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_loop", n)
 }
 
 // packCopyGatherAVX512 emits packCopyGather12AVX512: packCopyGather on
@@ -283,9 +275,5 @@ func copyRows4(name string, w int, ks []reg.OpmaskPhysical, dst0, n reg.Register
 	JNZ(LabelRef(name + "_panel"))
 	next()
 	ADDQ(U32(4*4*w), dst0)
-	DECQ(n)
-	JNZ(LabelRef(name + "_rows"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_rows", n)
 }

@@ -76,11 +76,7 @@ func packCopy(w int) {
 	JNZ(LabelRef(name + "_panel"))
 	ADDQ(ld, src0)
 	ADDQ(U32(4*w), dst0)
-	DECQ(n)
-	JNZ(LabelRef(name + "_row"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_row", n)
 }
 
 // packCopyText opens packCopy<w><ISA>: its signature and doc, with the
@@ -136,11 +132,7 @@ func packCopyMasked(w int) {
 	}
 	ADDQ(ld, src)
 	ADDQ(U32(4*w), dst)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_loop", n)
 }
 
 // packTranspose emits packTranspose<w>AVX2: a full w-wide panel from w
@@ -218,11 +210,7 @@ func transposeRows(name string, w int, dst, src reg.GPVirtual, block func(j0 int
 	}
 	ADDQ(U32(32), src)
 	ADDQ(U32(4*8*w), dst)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_loop", n)
 }
 
 // transpose8x8 returns the columns of the 8×8 block whose rows are r.

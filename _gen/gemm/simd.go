@@ -43,6 +43,18 @@ func memIndex(base, index reg.Register, scale uint8) Mem {
 	return Mem{Base: base, Index: index, Scale: scale}
 }
 
+// loopEnd closes the outer loop of a generated function and the function:
+// n counts down, the loop restarts at name+loop until it reaches zero, then
+// name+"_done" (where an empty loop jumps) clears the upper vector halves
+// and returns.
+func loopEnd(name, loop string, n reg.Register) {
+	DECQ(n)
+	JNZ(LabelRef(name + loop))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
 // paramAddr is the frame address of a scalar argument.
 func paramAddr(name string) Mem {
 	b, err := Param(name).Resolve()
