@@ -147,7 +147,9 @@ func TestSigmas(t *testing.T) {
 
 func TestSplit(t *testing.T) {
 	s, _ := New([]Param{{Kind: Uniform, Low: 0, High: 1}}, Options{Maximize: true})
-	tr := func(v float64, step int, st State) Trial { return Trial{X: []float64{v / 10}, Value: v, Step: step, State: st} }
+	tr := func(v float64, step int, st State) Trial {
+		return Trial{X: []float64{v / 10}, Value: v, Step: step, State: st}
+	}
 	trials := []Trial{
 		tr(0.5, 0, Complete), tr(0.9, 3, Pruned), tr(0.7, 0, Complete), tr(0, 0, Running),
 		tr(0.95, 1, Pruned), tr(0.2, 3, Pruned), tr(0.1, 0, Failed), tr(math.NaN(), 0, Complete),
