@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/mlpsweep/mlpsweep/internal/gauss"
 )
 
 // parzen is a Parzen estimator over some of the space's parameters: a
@@ -172,7 +174,7 @@ func numericKernels(p Param, col []float64, o *Options) dimKernels {
 	}
 	k.mu[n], k.sigma[n] = 0.5*(lo+hi), hi-lo
 	for i := range k.mu {
-		k.logZ[i] = logNormMass((lo-k.mu[i])/k.sigma[i], (hi-k.mu[i])/k.sigma[i])
+		k.logZ[i] = gauss.LogMass((lo-k.mu[i])/k.sigma[i], (hi-k.mu[i])/k.sigma[i])
 	}
 	return k
 }
@@ -196,7 +198,7 @@ func (pe *parzen) sample(rng *rand.Rand, x []float64) {
 			x[d] = float64(pick(k.cumP[c], rng.Float64()))
 			continue
 		}
-		v := truncNormal(rng.Float64(), k.mu[c], k.sigma[c], k.lo, k.hi)
+		v := gauss.TruncNormal(rng.Float64(), k.mu[c], k.sigma[c], k.lo, k.hi)
 		switch k.p.Kind {
 		case LogUniform:
 			v = math.Exp(v)
@@ -230,10 +232,10 @@ func (pe *parzen) logPDF(x []float64) float64 {
 				t += k.logP[c][int(x[d])]
 			case Int:
 				mu, s := k.mu[c], k.sigma[c]
-				t += logNormMass((x[d]-0.5-mu)/s, (x[d]+0.5-mu)/s) - k.logZ[c]
+				t += gauss.LogMass((x[d]-0.5-mu)/s, (x[d]+0.5-mu)/s) - k.logZ[c]
 			default:
 				z := (k.p.internal(x[d]) - k.mu[c]) / k.sigma[c]
-				t += -0.5*z*z - logSqrt2Pi - math.Log(k.sigma[c]) - k.logZ[c]
+				t += -0.5*z*z - gauss.LogSqrt2Pi - math.Log(k.sigma[c]) - k.logZ[c]
 			}
 		}
 		terms[c] = t
