@@ -79,8 +79,8 @@ func keyPath(path, key string) string {
 func (p *parser) parse(root *node) {
 	s := &p.spec
 	var epochs, baseEpochs *node
-	randomSeed := int64(-1)
-	var sections []*node // the keys of axes, grid and random: a study has one of them
+	randomSeed, samplerSeed := int64(-1), int64(-1)
+	var sections []*node // the keys of axes, grid, random and sampler: a study has one of them
 	entries, _ := p.pairs(root, "")
 	for _, kv := range entries {
 		k, v := kv.key.text, kv.value
@@ -109,6 +109,9 @@ func (p *parser) parse(root *node) {
 		case "random":
 			sections = append(sections, kv.key)
 			s.random, randomSeed = p.parseRandom(v)
+		case "sampler":
+			sections = append(sections, kv.key)
+			s.sampler, samplerSeed = p.parseSampler(v)
 		case "folds":
 			s.folds = p.intIn(v, k, 2, 1<<20)
 		case "epochs":
@@ -133,7 +136,7 @@ func (p *parser) parse(root *node) {
 				s.fuse = valueOf(v).x.(bool)
 			}
 		default:
-			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, folds, epochs, seed, metric, refit, fuse)")
+			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, sampler, folds, epochs, seed, metric, refit, fuse)")
 		}
 	}
 	if epochs != nil && baseEpochs != nil {
@@ -142,13 +145,19 @@ func (p *parser) parse(root *node) {
 	if len(sections) > 1 {
 		first := sections[0]
 		for _, k := range sections[1:] {
-			p.errorf(k.line, k.text, "a study has axes, grid or random, not several (%s is at line %d): make one study file for each", first.text, first.line)
+			p.errorf(k.line, k.text, "a study has axes, grid, random or sampler, not several (%s is at line %d): make one study file for each", first.text, first.line)
 		}
 	}
 	if s.random != nil {
 		s.random.seed = randomSeed
 		if randomSeed < 0 {
 			s.random.seed = s.seed
+		}
+	}
+	if s.sampler != nil {
+		s.sampler.seed = samplerSeed
+		if samplerSeed < 0 {
+			s.sampler.seed = s.seed
 		}
 	}
 }

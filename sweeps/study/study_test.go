@@ -456,13 +456,14 @@ func TestEmptyAxesOrGridIsAnError(t *testing.T) {
 	}
 }
 
-// A study varies its base one way (the README: either axes, grid or
-// random): two of them together are refused at the second.
+// A study varies its base one way (the README: either axes, grid, random
+// or sampler): two of them together are refused at the second.
 func TestAxesGridAndRandomExcludeEachOther(t *testing.T) {
 	const (
-		axes   = "axes:\n  - {name: a, key: lr, values: [0.1]}\n"
-		grid   = "grid:\n  batch: [16, 32]\n"
-		random = "random:\n  n: 1\n  params:\n    batch: {int: [16, 32]}\n"
+		axes    = "axes:\n  - {name: a, key: lr, values: [0.1]}\n"
+		grid    = "grid:\n  batch: [16, 32]\n"
+		random  = "random:\n  n: 1\n  params:\n    batch: {int: [16, 32]}\n"
+		sampler = "sampler:\n  kind: tpe\n  n: 1\n  params:\n    batch: {int: [16, 32]}\n"
 	)
 	for _, tc := range []struct {
 		src, key string
@@ -472,9 +473,10 @@ func TestAxesGridAndRandomExcludeEachOther(t *testing.T) {
 		{grid + axes, "axes", 3},
 		{axes + random, "random", 3},
 		{grid + random, "random", 3},
+		{random + sampler, "sampler", 5},
 	} {
 		errs := studyErrors(t, tc.src)
-		if e := errs[0]; len(errs) != 1 || e.Line != tc.line || e.Key != tc.key || !strings.Contains(e.Msg, "axes, grid or random, not several") {
+		if e := errs[0]; len(errs) != 1 || e.Line != tc.line || e.Key != tc.key || !strings.Contains(e.Msg, "axes, grid, random or sampler, not several") {
 			t.Errorf("%q: got %q, want one error at line %d, key %s", tc.src, errs, tc.line, tc.key)
 		}
 	}

@@ -1,0 +1,160 @@
+package study
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps/tpe"
+)
+
+// samplerExample is what a sampler section looks like, for messages.
+const samplerExample = "sampler: {kind: tpe, n: 64, params: {lr: {log_uniform: [1e-4, 0.1]}, batch: {choice: [32, 128]}}}"
+
+// samplerSpec is the sampler: section: n configurations proposed by a
+// model-based sampler (kind tpe) over the same per-key ranges as random:.
+type samplerSpec struct {
+	kind   string
+	n      int
+	seed   int64 // sampler.seed, or the study seed
+	params []randomParam
+}
+
+// Search is a study whose configurations a sampler proposes one batch at
+// a time from the results so far (sampler: in the study file), instead of
+// points listed in advance: its Study has no Points. Space says what the
+// sampler draws; Point turns a draw into a configuration.
+type Search struct {
+	Sampler string      // "tpe"
+	N       int         // configurations (trials) to train
+	Seed    int64       // the sampler's seed: sampler.seed, or the study seed
+	Space   []tpe.Param // a parameter per sampled key, in file order; Choice values are indices into the key's choices
+
+	params []randomParam
+	base   engine.Config
+}
+
+// parseSampler reads sampler: {kind, n, seed, params}; seed is -1 when
+// not given. A bare `sampler: tpe` lacks the trials and ranges: an error.
+func (p *parser) parseSampler(n *node) (*samplerSpec, int64) {
+	if n.kind == scalarNode {
+		if n.text == "tpe" {
+			p.errorf(n.line, "sampler", "sampler: tpe needs the number of trials and the ranges to search: write %s", samplerExample)
+		} else {
+			p.errorf(n.line, "sampler", "unknown sampler %s (want a mapping such as %s)", n.describe(), samplerExample)
+		}
+		return nil, -1
+	}
+	s := &samplerSpec{}
+	seed := int64(-1)
+	entries, ok := p.pairs(n, "sampler")
+	var kindGiven, nGiven, paramsGiven bool
+	for _, kv := range entries {
+		k, v, path := kv.key.text, kv.value, keyPath("sampler", kv.key.text)
+		switch k {
+		case "kind":
+			kindGiven = true
+			if s.kind = p.text(v, path); s.kind != "" && s.kind != "tpe" {
+				p.errorf(v.line, path, "unknown sampler kind %q (want tpe; for configurations sampled at random use random:)", s.kind)
+			}
+		case "n":
+			nGiven = true
+			s.n = p.intIn(v, path, 1, 1<<20)
+		case "seed":
+			seed = int64(p.intIn(v, path, 0, math.MaxInt32))
+		case "params":
+			paramsGiven = true
+			params, ok := p.pairs(v, path)
+			for _, pv := range params {
+				if rp, ok := p.parseParam(pv, keyPath(path, pv.key.text)); ok {
+					s.params = append(s.params, rp)
+				}
+			}
+			if ok && len(params) == 0 {
+				p.errorf(v.line, path, "no parameters to search: give key: {choice | uniform | log_uniform | int: …} lines")
+			}
+		default:
+			p.errorf(kv.key.line, path, "unknown key (want kind, n, seed, params)")
+		}
+	}
+	if ok && !kindGiven {
+		p.errorf(n.line, "sampler", "missing kind (want tpe)")
+	}
+	if ok && !nGiven {
+		p.errorf(n.line, "sampler", "missing n, the number of configurations to train")
+	}
+	if ok && !paramsGiven {
+		p.errorf(n.line, "sampler", "missing params, the keys to search and their ranges (as in random:), e.g. %s", samplerExample)
+	}
+	return s, seed
+}
+
+// expandSampler makes the study's Search from the sampler section.
+func (e *expander) expandSampler(base engine.Config) {
+	sp := e.spec.sampler
+	if sp == nil {
+		return
+	}
+	s := &Search{Sampler: sp.kind, N: sp.n, Seed: sp.seed, params: sp.params, base: base}
+	for _, rp := range sp.params {
+		p := tpe.Param{Name: rp.key, Low: rp.lo, High: rp.hi}
+		switch rp.dist {
+		case "choice":
+			p.Kind, p.Choices = tpe.Choice, len(rp.choices)
+		case "uniform":
+			p.Kind = tpe.Uniform
+		case "log_uniform":
+			p.Kind = tpe.LogUniform
+		case "int":
+			p.Kind = tpe.Int
+		}
+		s.Space = append(s.Space, p)
+	}
+	e.study.Search = s
+}
+
+// Point is the configuration the sampler's draw x (a value per Space
+// parameter) stands for, labelled "lr=0.001234, batch=64" on axis "tpe",
+// and x as the configuration has it: reals kept to 4 significant digits,
+// as random: draws them, within their range. An error says the draw does
+// not make a valid configuration (a key's value out of its range).
+func (s *Search) Point(x []float64) (Point, []float64, error) {
+	if len(x) != len(s.Space) {
+		return Point{}, nil, fmt.Errorf("search: %d values for %d parameters", len(x), len(s.Space))
+	}
+	cfg := s.base
+	cfg.Hidden = append([]int(nil), cfg.Hidden...)
+	kept := make([]float64, len(x))
+	parts := make([]string, len(x))
+	for d, rp := range s.params {
+		p := s.Space[d]
+		v := x[d]
+		if p.Kind == tpe.Choice {
+			i := int(v)
+			if v != math.Trunc(v) || i < 0 || i >= len(rp.choices) {
+				return Point{}, nil, fmt.Errorf("search: %s: no choice %v", rp.key, v)
+			}
+			if err := setField(&cfg, rp.key, rp.choices[i]); err != nil {
+				return Point{}, nil, fmt.Errorf("search: %s: %w", rp.key, err)
+			}
+			kept[d], parts[d] = v, rp.key+"="+rp.choices[i].text
+			continue
+		}
+		if p.Kind != tpe.Int {
+			v = roundSample(v)
+		}
+		v = min(max(v, p.Low), p.High)
+		if err := setConfigNumber(&cfg, rp.key, v); err != nil {
+			return Point{}, nil, fmt.Errorf("search: %s: %w", rp.key, err)
+		}
+		kept[d], parts[d] = v, rp.key+"="+strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	value := strings.Join(parts, ", ")
+	n, err := NewParams(cfg)
+	if err != nil {
+		return Point{}, nil, fmt.Errorf("search: %s: %w", value, err)
+	}
+	return Point{Axis: "tpe", Value: value, Params: n}, kept, nil
+}

@@ -1,0 +1,101 @@
+package study
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/tpe"
+)
+
+const tpeStudy = `epochs: 3
+base: {optimizer: adam, hidden: [64]}
+sampler:
+  kind: tpe
+  n: 20
+  params:
+    lr: {log_uniform: [1e-4, 0.1]}
+    dropout: {uniform: [0, 0.5]}
+    batch: {int: [16, 256]}
+    activation: {choice: [relu, tanh]}
+`
+
+func TestSamplerStudy(t *testing.T) {
+	s, err := ParseStudy([]byte(tpeStudy), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Points) != 0 || s.Search == nil {
+		t.Fatalf("points %d, search %v: want none and a search", len(s.Points), s.Search)
+	}
+	want := []tpe.Param{
+		{Name: "lr", Kind: tpe.LogUniform, Low: 1e-4, High: 0.1},
+		{Name: "dropout", Kind: tpe.Uniform, Low: 0, High: 0.5},
+		{Name: "batch", Kind: tpe.Int, Low: 16, High: 256},
+		{Name: "activation", Kind: tpe.Choice, Choices: 2},
+	}
+	if s.Search.Sampler != "tpe" || s.Search.N != 20 || s.Search.Seed != 42 || len(s.Search.Space) != 4 {
+		t.Fatalf("search %+v", s.Search)
+	}
+	for i, p := range want {
+		if s.Search.Space[i] != p {
+			t.Errorf("space[%d] = %+v, want %+v", i, s.Search.Space[i], p)
+		}
+	}
+	pt, kept, err := s.Search.Point([]float64{0.00123456, 0.5000001, 64, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt.Axis != "tpe" || pt.Value != "lr=0.001235, dropout=0.5, batch=64, activation=tanh" {
+		t.Errorf("point %q %q", pt.Axis, pt.Value)
+	}
+	if kept[0] != 0.001235 || kept[1] != 0.5 {
+		t.Errorf("kept %v: want reals to 4 digits, within the range", kept)
+	}
+	c := pt.Params.Config(0)
+	if c.LR != 0.001235 || c.Dropout != 0.5 || c.Batch != 64 || c.Activation != "tanh" || c.Epochs != 3 || c.Optimizer != "adam" || c.Hidden[0] != 64 {
+		t.Errorf("config %+v", c)
+	}
+	s.SetEpochs(5)
+	if pt, _, _ := s.Search.Point([]float64{0.001, 0.1, 32, 0}); pt.Params.Epochs() != 5 {
+		t.Errorf("after SetEpochs(5): %d epochs", pt.Params.Epochs())
+	}
+	for _, x := range [][]float64{{0.001, 0.1, 32}, {0.001, 0.1, 32, 2}, {0.001, 0.1, 32, 0.5}} {
+		if _, _, err := s.Search.Point(x); err == nil {
+			t.Errorf("Point(%v) accepted", x)
+		}
+	}
+	if _, _, err := s.Search.Point([]float64{0.001, math.NaN(), 32, 0}); err == nil {
+		t.Error("a NaN dropout accepted")
+	}
+}
+
+func TestSamplerSeed(t *testing.T) {
+	s, err := ParseStudy([]byte(strings.Replace(tpeStudy, "  n: 20\n", "  n: 20\n  seed: 9\n", 1)), "t.yaml")
+	if err != nil || s.Search.Seed != 9 {
+		t.Fatalf("seed: %v, %v", s.Search, err)
+	}
+}
+
+func TestSamplerErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		line      int
+		key, msg  string
+	}{
+		{"bare tpe", "sampler: tpe\n", 1, "sampler", "sampler: tpe needs the number of trials and the ranges to search: write sampler: {kind: tpe, n: 64, params:"},
+		{"unknown scalar", "sampler: bayes\n", 1, "sampler", `unknown sampler "bayes"`},
+		{"no params", "sampler: {kind: tpe, n: 4}\n", 1, "sampler", "missing params, the keys to search"},
+		{"no n", "sampler:\n  kind: tpe\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing n"},
+		{"no kind", "sampler:\n  n: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing kind"},
+		{"unknown kind", "sampler:\n  kind: random\n  n: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler.kind", "unknown sampler kind \"random\""},
+		{"empty params", "sampler:\n  kind: tpe\n  n: 3\n  params: {}\n", 4, "sampler.params", "no parameters to search"},
+		{"bad range", "sampler:\n  kind: tpe\n  n: 3\n  params: {lr: {log_uniform: [0, 1]}}\n", 4, "sampler.params.lr.log_uniform", "low > 0"},
+		{"unknown key", "sampler:\n  kind: tpe\n  n: 3\n  trials: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 4, "sampler.trials", "unknown key"},
+	} {
+		errs := studyErrors(t, tc.src)
+		if len(errs) != 1 || errs[0].Line != tc.line || errs[0].Key != tc.key || !strings.Contains(errs[0].Msg, tc.msg) {
+			t.Errorf("%s: got %q, want one error at line %d, key %s, with %q", tc.name, errs, tc.line, tc.key, tc.msg)
+		}
+	}
+}
