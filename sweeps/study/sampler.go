@@ -41,7 +41,7 @@ type Search struct {
 func (p *parser) parseSampler(n *node) (*samplerSpec, int64) {
 	if n.kind == scalarNode {
 		if n.text == "tpe" {
-			p.errorf(n.line, "sampler", "sampler: tpe needs the number of trials and the ranges to search: write %s", samplerExample)
+			p.errorf(n.line, "sampler", "tpe alone does not say how many configurations to train nor where to search: write %s", samplerExample)
 		} else {
 			p.errorf(n.line, "sampler", "unknown sampler %s (want a mapping such as %s)", n.describe(), samplerExample)
 		}

@@ -83,7 +83,7 @@ func TestSamplerErrors(t *testing.T) {
 		line      int
 		key, msg  string
 	}{
-		{"bare tpe", "sampler: tpe\n", 1, "sampler", "sampler: tpe needs the number of trials and the ranges to search: write sampler: {kind: tpe, n: 64, params:"},
+		{"bare tpe", "sampler: tpe\n", 1, "sampler", "tpe alone does not say how many configurations to train nor where to search: write sampler: {kind: tpe, n: 64, params:"},
 		{"unknown scalar", "sampler: bayes\n", 1, "sampler", `unknown sampler "bayes"`},
 		{"no params", "sampler: {kind: tpe, n: 4}\n", 1, "sampler", "missing params, the keys to search"},
 		{"no n", "sampler:\n  kind: tpe\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing n"},

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSweepTPE runs a study with a sampler: 12 configurations proposed in
+// batches of the worker count, the importance of its keys in --json; a
+// bare `sampler: tpe` and a sharded sampler study are refused.
+func TestSweepTPE(t *testing.T) {
+	dir := t.TempDir()
+	writeCSVStudy(t, dir) // blobs.csv
+	path := filepath.Join(dir, "tpe.yaml")
+	src := `name: tpetest
+data: {csv: blobs.csv, label: label}
+folds: 2
+epochs: 2
+seed: 5
+base: {hidden: [8]}
+sampler:
+  kind: tpe
+  n: 12
+  params:
+    lr: {log_uniform: [1e-4, 0.3]}
+    batch: {choice: [16, 64]}
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd("sweep", path, "--out", filepath.Join(dir, "out"), "--workers", "2", "--group-columns", "64", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	r := decodeStudyJSON(t, stdout)
+	if len(r.Configs) != 12 || r.UnitsRun != 24 || r.UnitsReused != 0 {
+		t.Fatalf("%d configurations, %d units run, %d reused; want 12, 24, 0", len(r.Configs), r.UnitsRun, r.UnitsReused)
+	}
+	for _, c := range r.Configs {
+		if c.Axis != "tpe" || !strings.HasPrefix(c.Value, "lr=") || len(c.FoldAccuracies) != 2 {
+			t.Errorf("config %s %q: %d folds", c.Axis, c.Value, len(c.FoldAccuracies))
+		}
+	}
+	if len(r.Importance) != 2 || r.Importance[0].Param != "lr" {
+		t.Errorf("importance %+v: want lr, then batch", r.Importance)
+	}
+
+	bare := filepath.Join(dir, "bare.yaml")
+	if err := os.WriteFile(bare, []byte("sampler: tpe\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd("sweep", bare, "--out", filepath.Join(dir, "bare")); code != 1 || !strings.Contains(stderr, "bare.yaml:1: sampler: tpe alone does not say") {
+		t.Errorf("bare sampler: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCmd("sweep", path, "--shard", "1/2", "--out", filepath.Join(dir, "shard")); code != 2 || !strings.Contains(stderr, "cannot be split into shards") {
+		t.Errorf("sharded sampler study: exit %d, %s", code, stderr)
+	}
+}
