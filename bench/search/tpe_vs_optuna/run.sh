@@ -1,6 +1,8 @@
 #!/bin/sh
 # The check of mlpsweep's TPE against Optuna's: 100 trials over 20 seeds
 # on the 6-d Hartmann and a mixed function; prints the median regret table.
+# optuna5_emulated.py runs Optuna 3.1 patched to Optuna 5's Parzen
+# estimator (see its docstring), the semantics sweeps/tpe follows.
 # Installs Debian's python3-optuna when /usr/bin/python3 lacks optuna (as
 # .ci/with-postgres installs PostgreSQL). Usage, from the repository root:
 #   sh bench/search/tpe_vs_optuna/run.sh [SEEDS [TRIALS [OUTDIR]]]
@@ -17,4 +19,5 @@ fi
 mkdir -p "$out"
 go run "./$dir" -seeds "$seeds" -trials "$trials" > "$out/ours.jsonl"
 $py "$dir/optuna_tpe.py" "$seeds" "$trials" > "$out/optuna.jsonl"
-go run "./$dir" -table "$out/ours.jsonl" "$out/optuna.jsonl" | tee "$out/table.md"
+$py "$dir/optuna5_emulated.py" "$seeds" "$trials" > "$out/optuna5.jsonl"
+go run "./$dir" -table "$out/ours.jsonl" "$out/optuna.jsonl" "$out/optuna5.jsonl" | tee "$out/table.md"
