@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -37,13 +38,18 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 	if opt.Shard.Sharded() {
 		return sweeps.StudyResult{}, fmt.Errorf("study %s: a sampler proposes each batch from the results of the last, so its units cannot be split into shards in advance: run it on one machine or in queue mode", s.Name)
 	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
 	sampler, err := tpe.New(search.Space, tpe.Options{Seed: uint64(search.Seed), Maximize: true})
 	if err != nil {
 		return sweeps.StudyResult{}, fmt.Errorf("study %s: %w", s.Name, err)
 	}
 	var trials []tpe.Trial
 	var r sweeps.StudyResult
-	run := 0 // units trained by this call, over the batches
+	run := 0                // units trained by this call, over the batches
+	var wall, flops float64 // wall time and training GEMM work of the batches
 	sub := *s
 	sub.Points = nil
 	for len(sub.Points) < search.N {
@@ -61,8 +67,15 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 		}
 		sub.Points = slices.Clip(sub.Points)
 		r, err = RunStudy(ctx, &sub, data, opt)
+		// The summary covers every batch: the earlier batches' units count
+		// as run by this call, not reused, and their time and work add up.
 		run += r.UnitsRun
-		r.UnitsRun, r.UnitsReused = run, r.UnitsTotal-run // the earlier batches' units count as run here, not reused
+		wall += r.TotalSeconds
+		flops += r.GFLOP * 1e9
+		r.UnitsRun, r.UnitsReused, r.TotalSeconds = run, r.UnitsTotal-run, wall
+		if flops > 0 {
+			r.Rate = sweeps.NewRate(flops, wall, workers)
+		}
 		if err != nil {
 			return r, err
 		}
