@@ -401,15 +401,7 @@ func (p *parser) parseRandom(n *node) (*randomSpec, int64) {
 		case "params":
 			paramsGiven = true
 			r.paramsLine = v.line
-			params, ok := p.pairs(v, path)
-			for _, pv := range params {
-				if rp, ok := p.parseParam(pv, keyPath(path, pv.key.text)); ok {
-					r.params = append(r.params, rp)
-				}
-			}
-			if ok && len(params) == 0 {
-				p.errorf(v.line, path, "no parameters to sample")
-			}
+			r.params = p.parseParams(v, path)
 		default:
 			p.errorf(kv.key.line, path, "unknown key (want n, seed, params)")
 		}
@@ -421,6 +413,22 @@ func (p *parser) parseRandom(n *node) (*randomSpec, int64) {
 		p.errorf(n.line, "random", "missing params, the keys to sample and their distributions")
 	}
 	return r, seed
+}
+
+// parseParams reads the params: of random: or sampler:, a mapping of
+// config keys to ranges; an empty one is an error.
+func (p *parser) parseParams(n *node, path string) []randomParam {
+	var out []randomParam
+	params, ok := p.pairs(n, path)
+	for _, pv := range params {
+		if rp, ok := p.parseParam(pv, keyPath(path, pv.key.text)); ok {
+			out = append(out, rp)
+		}
+	}
+	if ok && len(params) == 0 {
+		p.errorf(n.line, path, "no parameters to sample: give key: {choice | uniform | log_uniform | int: …} lines")
+	}
+	return out
 }
 
 func (p *parser) parseParam(kv pair, path string) (randomParam, bool) {

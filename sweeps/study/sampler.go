@@ -66,15 +66,7 @@ func (p *parser) parseSampler(n *node) (*samplerSpec, int64) {
 			seed = int64(p.intIn(v, path, 0, math.MaxInt32))
 		case "params":
 			paramsGiven = true
-			params, ok := p.pairs(v, path)
-			for _, pv := range params {
-				if rp, ok := p.parseParam(pv, keyPath(path, pv.key.text)); ok {
-					s.params = append(s.params, rp)
-				}
-			}
-			if ok && len(params) == 0 {
-				p.errorf(v.line, path, "no parameters to search: give key: {choice | uniform | log_uniform | int: …} lines")
-			}
+			s.params = p.parseParams(v, path)
 		default:
 			p.errorf(kv.key.line, path, "unknown key (want kind, n, seed, params)")
 		}

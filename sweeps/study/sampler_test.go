@@ -76,26 +76,3 @@ func TestSamplerSeed(t *testing.T) {
 		t.Fatalf("seed: %v, %v", s.Search, err)
 	}
 }
-
-func TestSamplerErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name, src string
-		line      int
-		key, msg  string
-	}{
-		{"bare tpe", "sampler: tpe\n", 1, "sampler", "tpe alone does not say how many configurations to train nor where to search: write sampler: {kind: tpe, n: 64, params:"},
-		{"unknown scalar", "sampler: bayes\n", 1, "sampler", `unknown sampler "bayes"`},
-		{"no params", "sampler: {kind: tpe, n: 4}\n", 1, "sampler", "missing params, the keys to search"},
-		{"no n", "sampler:\n  kind: tpe\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing n"},
-		{"no kind", "sampler:\n  n: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing kind"},
-		{"unknown kind", "sampler:\n  kind: random\n  n: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler.kind", "unknown sampler kind \"random\""},
-		{"empty params", "sampler:\n  kind: tpe\n  n: 3\n  params: {}\n", 4, "sampler.params", "no parameters to search"},
-		{"bad range", "sampler:\n  kind: tpe\n  n: 3\n  params: {lr: {log_uniform: [0, 1]}}\n", 4, "sampler.params.lr.log_uniform", "low > 0"},
-		{"unknown key", "sampler:\n  kind: tpe\n  n: 3\n  trials: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 4, "sampler.trials", "unknown key"},
-	} {
-		errs := studyErrors(t, tc.src)
-		if len(errs) != 1 || errs[0].Line != tc.line || errs[0].Key != tc.key || !strings.Contains(errs[0].Msg, tc.msg) {
-			t.Errorf("%s: got %q, want one error at line %d, key %s, with %q", tc.name, errs, tc.line, tc.key, tc.msg)
-		}
-	}
-}

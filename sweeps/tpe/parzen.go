@@ -1,6 +1,7 @@
 package tpe
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -146,7 +147,7 @@ func numericKernels(p Param, col []float64, o *Options) dimKernels {
 		for i := range order {
 			order[i] = i
 		}
-		slices.SortStableFunc(order, func(a, b int) int { return cmpFloat(col[a], col[b]) })
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(col[a], col[b]) })
 		at := func(j int) float64 { // sorted observations with the ends at -1 and n
 			switch j {
 			case -1:
@@ -177,17 +178,6 @@ func numericKernels(p Param, col []float64, o *Options) dimKernels {
 		k.logZ[i] = gauss.LogMass((lo-k.mu[i])/k.sigma[i], (hi-k.mu[i])/k.sigma[i])
 	}
 	return k
-}
-
-// cmpFloat orders floats ascending.
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // sample draws one point (external values, [D]) into x.

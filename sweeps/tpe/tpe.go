@@ -22,6 +22,7 @@
 package tpe
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -344,12 +345,12 @@ func (s *Sampler) split(trials []Trial, nBelow int) (below, above []Trial) {
 			pruned = append(pruned, i)
 		}
 	}
-	slices.SortStableFunc(complete, func(a, b int) int { return cmpFloat(s.loss(trials[a]), s.loss(trials[b])) })
+	slices.SortStableFunc(complete, func(a, b int) int { return cmp.Compare(s.loss(trials[a]), s.loss(trials[b])) })
 	slices.SortStableFunc(pruned, func(a, b int) int {
 		if sa, sb := trials[a].Step, trials[b].Step; sa != sb {
 			return sb - sa
 		}
-		return cmpFloat(s.loss(trials[a]), s.loss(trials[b]))
+		return cmp.Compare(s.loss(trials[a]), s.loss(trials[b]))
 	})
 	for _, i := range append(complete, pruned...) {
 		if nBelow == 0 {
