@@ -386,12 +386,24 @@ func (p *parser) parseGrid(n *node) {
 
 // parseRandom reads random: {n, seed, params}; seed is -1 when not given.
 func (p *parser) parseRandom(n *node) (*randomSpec, int64) {
+	r, seed, _ := p.parseDraws(n, "random", nil)
+	return r, seed
+}
+
+// parseDraws reads the keys random: and sampler: share, n, seed and
+// params, from the mapping n under section; seed is -1 when not given.
+// Another key goes to other (nil: none), which reports whether it knew it.
+func (p *parser) parseDraws(n *node, section string, other func(kv pair) bool) (*randomSpec, int64, bool) {
 	r := &randomSpec{nLine: n.line, paramsLine: n.line}
 	seed := int64(-1)
-	entries, ok := p.pairs(n, "random")
+	entries, ok := p.pairs(n, section)
+	want := "n, seed, params"
+	if other != nil {
+		want = "kind, " + want
+	}
 	var nGiven, paramsGiven bool
 	for _, kv := range entries {
-		k, v, path := kv.key.text, kv.value, keyPath("random", kv.key.text)
+		k, v, path := kv.key.text, kv.value, keyPath(section, kv.key.text)
 		switch k {
 		case "n":
 			nGiven = true
@@ -403,16 +415,18 @@ func (p *parser) parseRandom(n *node) (*randomSpec, int64) {
 			r.paramsLine = v.line
 			r.params = p.parseParams(v, path)
 		default:
-			p.errorf(kv.key.line, path, "unknown key (want n, seed, params)")
+			if other == nil || !other(kv) {
+				p.errorf(kv.key.line, path, "unknown key (want %s)", want)
+			}
 		}
 	}
 	if ok && !nGiven {
-		p.errorf(n.line, "random", "missing n, the number of configurations to sample")
+		p.errorf(n.line, section, "missing n, the number of configurations to train")
 	}
 	if ok && !paramsGiven {
-		p.errorf(n.line, "random", "missing params, the keys to sample and their distributions")
+		p.errorf(n.line, section, "missing params, the keys to sample and their ranges, e.g. params: {lr: {log_uniform: [1e-4, 0.1]}, batch: {choice: [32, 128]}}")
 	}
-	return r, seed
+	return r, seed, ok
 }
 
 // parseParams reads the params: of random: or sampler:, a mapping of

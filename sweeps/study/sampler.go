@@ -14,12 +14,11 @@ import (
 const samplerExample = "sampler: {kind: tpe, n: 64, params: {lr: {log_uniform: [1e-4, 0.1]}, batch: {choice: [32, 128]}}}"
 
 // samplerSpec is the sampler: section: n configurations proposed by a
-// model-based sampler (kind tpe) over the same per-key ranges as random:.
+// model-based sampler (kind tpe) over the same per-key ranges as random:
+// (its seed: sampler.seed, or the study seed).
 type samplerSpec struct {
-	kind   string
-	n      int
-	seed   int64 // sampler.seed, or the study seed
-	params []randomParam
+	kind string
+	randomSpec
 }
 
 // Search is a study whose configurations a sampler proposes one batch at
@@ -47,40 +46,23 @@ func (p *parser) parseSampler(n *node) (*samplerSpec, int64) {
 		}
 		return nil, -1
 	}
-	s := &samplerSpec{}
-	seed := int64(-1)
-	entries, ok := p.pairs(n, "sampler")
-	var kindGiven, nGiven, paramsGiven bool
-	for _, kv := range entries {
-		k, v, path := kv.key.text, kv.value, keyPath("sampler", kv.key.text)
-		switch k {
-		case "kind":
-			kindGiven = true
-			if s.kind = p.text(v, path); s.kind != "" && s.kind != "tpe" {
-				p.errorf(v.line, path, "unknown sampler kind %q (want tpe; for configurations sampled at random use random:)", s.kind)
-			}
-		case "n":
-			nGiven = true
-			s.n = p.intIn(v, path, 1, 1<<20)
-		case "seed":
-			seed = int64(p.intIn(v, path, 0, math.MaxInt32))
-		case "params":
-			paramsGiven = true
-			s.params = p.parseParams(v, path)
-		default:
-			p.errorf(kv.key.line, path, "unknown key (want kind, n, seed, params)")
+	var kind string
+	kindGiven := false
+	r, seed, ok := p.parseDraws(n, "sampler", func(kv pair) bool {
+		if kv.key.text != "kind" {
+			return false
 		}
-	}
+		kindGiven = true
+		path := keyPath("sampler", "kind")
+		if kind = p.text(kv.value, path); kind != "" && kind != "tpe" {
+			p.errorf(kv.value.line, path, "unknown sampler kind %q (want tpe; for configurations sampled at random use random:)", kind)
+		}
+		return true
+	})
 	if ok && !kindGiven {
 		p.errorf(n.line, "sampler", "missing kind (want tpe)")
 	}
-	if ok && !nGiven {
-		p.errorf(n.line, "sampler", "missing n, the number of configurations to train")
-	}
-	if ok && !paramsGiven {
-		p.errorf(n.line, "sampler", "missing params, the keys to search and their ranges (as in random:), e.g. %s", samplerExample)
-	}
-	return s, seed
+	return &samplerSpec{kind: kind, randomSpec: *r}, seed
 }
 
 // expandSampler makes the study's Search from the sampler section.

@@ -76,7 +76,7 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 		{"duplicate key", "name: a\nname: b\n", 2, "name", "given twice"},
 		{"sampler: bare tpe", "sampler: tpe\n", 1, "sampler", "tpe alone does not say how many configurations to train nor where to search: write sampler: {kind: tpe, n: 64, params:"},
 		{"sampler: unknown scalar", "sampler: bayes\n", 1, "sampler", `unknown sampler "bayes"`},
-		{"sampler: no params", "sampler: {kind: tpe, n: 4}\n", 1, "sampler", "missing params, the keys to search"},
+		{"sampler: no params", "sampler: {kind: tpe, n: 4}\n", 1, "sampler", "missing params, the keys to sample"},
 		{"sampler: no n", "sampler:\n  kind: tpe\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing n"},
 		{"sampler: no kind", "sampler:\n  n: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing kind"},
 		{"sampler: unknown kind", "sampler:\n  kind: random\n  n: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler.kind", "unknown sampler kind \"random\""},
