@@ -114,7 +114,15 @@ func main() {
 	seeds := flag.Int("seeds", 20, "seeds 0..N-1 per function and sampler")
 	trials := flag.Int("trials", 100, "trials per study")
 	table := flag.Bool("table", false, "read the JSON lines files given as arguments and print the median regret table")
+	proposals := flag.String("proposals", "", "read a history of mixed-function trials from `FILE` (optuna5_proposals.py writes it) and print the distribution of one proposal after it over -seeds seeds")
 	flag.Parse()
+	if *proposals != "" {
+		if err := printProposals(os.Stdout, *proposals, *seeds); err != nil {
+			fmt.Fprintln(os.Stderr, "tpe_vs_optuna:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *table {
 		if err := printTable(os.Stdout, flag.Args()); err != nil {
 			fmt.Fprintln(os.Stderr, "tpe_vs_optuna:", err)
@@ -160,6 +168,44 @@ func optimize(fn function, opt tpe.Options, n int) (float64, error) {
 		trials = append(trials, tpe.Trial{X: xs[0], Value: v})
 	}
 	return best, nil
+}
+
+// printProposals proposes one point after the history in file with each
+// of seeds seeds and prints the choices' frequencies and the means, as
+// optuna5_proposals.py does for Optuna 5's TPE.
+func printProposals(w io.Writer, file string, seeds int) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var hist [][]float64
+	if err := json.Unmarshal(b, &hist); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	fn := functions[1]
+	var trials []tpe.Trial
+	for _, x := range hist {
+		trials = append(trials, tpe.Trial{X: x, Value: fn.f(x)})
+	}
+	opt, act := make([]float64, 4), make([]float64, 3)
+	var x1, x2, lr, units, f float64
+	n := float64(seeds)
+	for seed := range seeds {
+		s, err := tpe.New(fn.space, tpe.Options{Seed: uint64(seed)})
+		if err != nil {
+			return err
+		}
+		xs, err := s.Propose(trials, 1)
+		if err != nil {
+			return err
+		}
+		x := xs[0]
+		opt[int(x[0])] += 1 / n
+		act[int(x[1])] += 1 / n
+		x1, x2, lr, units, f = x1+x[2]/n, x2+x[3]/n, lr+math.Log10(x[4])/n, units+x[5]/n, f+fn.f(x)/n
+	}
+	fmt.Fprintf(w, "mlpsweep-tpe, %d runs: opt %.3f act %.3f mean x1 %.3f x2 %.3f log10(lr) %.3f units %.2f f %.4f\n", seeds, opt, act, x1, x2, lr, units, f)
+	return nil
 }
 
 // printTable prints the median and mean regret per function and sampler,

@@ -21,3 +21,6 @@ go run "./$dir" -seeds "$seeds" -trials "$trials" > "$out/ours.jsonl"
 $py "$dir/optuna_tpe.py" "$seeds" "$trials" > "$out/optuna.jsonl"
 $py "$dir/optuna5_emulated.py" "$seeds" "$trials" > "$out/optuna5.jsonl"
 go run "./$dir" -table "$out/ours.jsonl" "$out/optuna.jsonl" "$out/optuna5.jsonl" | tee "$out/table.md"
+# One proposal after the same 40 trials: ours against Optuna 5's estimator.
+$py "$dir/optuna5_proposals.py" "$out/history.json" 600 | tee -a "$out/table.md"
+go run "./$dir" -proposals "$out/history.json" -seeds 6000 | tee -a "$out/table.md"
