@@ -61,6 +61,13 @@ func TestImportanceRandomStudy(t *testing.T) {
 			t.Errorf("report.html lacks %q", want)
 		}
 	}
+	var tables strings.Builder
+	if err := WriteTables(&tables, randomStudy("random")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tables.String(), "\nimportance (PED-ANOVA): lr 95.3 %, batch 2.9 %, dropout 1.8 %\n") {
+		t.Errorf("tables:\n%s", tables.String())
+	}
 	if n := reporttest.CheckImages(t, page); n != 4 {
 		t.Errorf("%d images, want 4 (accuracy, 2 curves, importance)", n)
 	}
