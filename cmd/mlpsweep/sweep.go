@@ -200,13 +200,8 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
 	}
-	if s.Search != nil {
-		switch {
-		case f.enqueue || f.wait:
-			return usageError(stderr, "sweep", "study %s has a sampler, which proposes each batch of configurations from the results of the last; queue mode does not run samplers yet: run it on one machine (mlpsweep sweep FILE --workers N)", s.Name)
-		case shard.Sharded():
-			return usageError(stderr, "sweep", "study %s has a sampler, which proposes each batch of configurations from the results of the last, so its units cannot be split into shards in advance (shard %s, %s): run it on one machine", s.Name, shard, shard.Source)
-		}
+	if s.Search != nil && shard.Sharded() {
+		return usageError(stderr, "sweep", "study %s has a sampler, which proposes each configuration from the results before it, so its units cannot be split into shards in advance (shard %s, %s): run it on one machine, or on the queue (--enqueue --wait)", s.Name, shard, shard.Source)
 	}
 	if f.enqueue || f.wait {
 		return sweepQueue(s, f, shard, url, from, stdout, stderr)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
 // TestSweepTPE runs a study with a sampler: 12 configurations proposed in
@@ -56,5 +58,54 @@ sampler:
 	}
 	if code, _, stderr := runCmd("sweep", path, "--shard", "1/2", "--out", filepath.Join(dir, "shard")); code != 2 || !strings.Contains(stderr, "cannot be split into shards") {
 		t.Errorf("sharded sampler study: exit %d, %s", code, stderr)
+	}
+}
+
+// TestQueueTPE: sweep --enqueue --wait proposes a sampler study's
+// configurations 3 at a time as two worker processes train them; every
+// configuration ends with all its folds, each unit recorded once.
+func TestQueueTPE(t *testing.T) {
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	writeCSVStudy(t, dir) // blobs.csv
+	path := filepath.Join(dir, "tpe.yaml")
+	if err := os.WriteFile(path, []byte(`name: queuetpe
+data: {csv: blobs.csv, label: label}
+folds: 2
+epochs: 2
+seed: 5
+base: {hidden: [8]}
+sampler: {kind: tpe, n: 12, params: {lr: {log_uniform: [1e-4, 0.3]}, batch: {choice: [16, 64]}}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd("sweep", path, "--store", url, "--enqueue"); code != 2 || !strings.Contains(stderr, "give --enqueue and --wait together") {
+		t.Errorf("--enqueue alone: exit %d, %s", code, stderr)
+	}
+	for range 2 {
+		startWorker(t, nil, "--store", url, "--workers", "1")
+	}
+	code, stdout, stderr := runCmd("sweep", path, "--store", url, "--enqueue", "--wait", "--workers", "3", "--json", "--out", filepath.Join(dir, "out"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	r := decodeStudyJSON(t, stdout)
+	if len(r.Configs) != 12 || r.UnitsTotal != 24 || r.UnitsRun != 24 || r.UnitsReused != 0 {
+		t.Fatalf("%d configurations, %d units, %d run, %d reused; want 12, 24, 24, 0:\n%s", len(r.Configs), r.UnitsTotal, r.UnitsRun, r.UnitsReused, stderr)
+	}
+	for _, c := range r.Configs {
+		if c.Axis != "tpe" || len(c.FoldAccuracies) != 2 {
+			t.Errorf("config %s %q: %d folds", c.Axis, c.Value, len(c.FoldAccuracies))
+		}
+	}
+	if !strings.Contains(stderr, "study queuetpe: 12 of 12 configurations decided, 0 in flight") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	var recorded, jobs int
+	storetest.QueryRow(t, url, `SELECT count(*) FROM mlpsweep_units WHERE state = 'done'`, &recorded)
+	storetest.QueryRow(t, url, `SELECT count(*) FROM river_job`, &jobs)
+	if recorded != r.UnitsTotal || jobs != recorded {
+		t.Errorf("%d units done, %d jobs; want one job per unit of the %d", recorded, jobs, r.UnitsTotal)
 	}
 }
