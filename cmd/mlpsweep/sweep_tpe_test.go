@@ -108,4 +108,16 @@ sampler: {kind: tpe, n: 12, params: {lr: {log_uniform: [1e-4, 0.3]}, batch: {cho
 	if recorded != r.UnitsTotal || jobs != recorded {
 		t.Errorf("%d units done, %d jobs; want one job per unit of the %d", recorded, jobs, r.UnitsTotal)
 	}
+
+	// Again: the 12 configurations are taken up from the store, decided,
+	// and nothing more is proposed or queued.
+	code, stdout, stderr = runCmd("sweep", path, "--store", url, "--enqueue", "--wait", "--workers", "3", "--json", "--out", filepath.Join(dir, "out"))
+	if code != 0 {
+		t.Fatalf("again: exit %d: %s", code, stderr)
+	}
+	again := decodeStudyJSON(t, stdout)
+	storetest.QueryRow(t, url, `SELECT count(*) FROM river_job`, &jobs)
+	if len(again.Configs) != 12 || jobs != recorded || again.Configs[11].Key != r.Configs[11].Key {
+		t.Errorf("again: %d configurations, %d jobs (want 12, %d)", len(again.Configs), jobs, recorded)
+	}
 }

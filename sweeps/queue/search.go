@@ -27,9 +27,8 @@ import (
 // Which configurations it proposes depends on the order results come in,
 // so unlike a local run (scheduler.RunSearch) a queued sampler study is
 // not reproducible; every unit's result still is. Started again after a
-// stop, it proposes anew from what the store holds under s's name (the
-// configurations already decided count, those without every fold are
-// proposed again only if the sampler picks them).
+// stop, it takes up the configurations the store lists under s's name
+// (those of this search) and goes on from their results.
 func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, inFlight int, curves bool,
 	every time.Duration, report func(decided, inFlight int)) error {
 	search := s.Search
@@ -51,6 +50,18 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 		nDecided int
 	)
 	sub.Points = nil
+	// Started again: the configurations proposed before come first, their
+	// results read from the store like any others. (A store without the
+	// study says so with an error; another error shows at Enqueue.)
+	if _, before, err := st.Study(ctx, s.Name); err == nil {
+		for _, pt := range before {
+			if x, ok := search.X(pt); ok && pt.Axis == "tpe" && len(sub.Points) < search.N {
+				sub.Points = append(sub.Points, pt)
+				trials = append(trials, tpe.Trial{X: x, State: tpe.Running})
+				decided = append(decided, false)
+			}
+		}
+	}
 	for nDecided < search.N {
 		if pending := len(sub.Points) - nDecided; len(sub.Points) < search.N && pending < inFlight {
 			xs, err := sampler.Propose(trials, min(inFlight-pending, search.N-len(sub.Points)))

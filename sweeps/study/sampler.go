@@ -3,6 +3,7 @@ package study
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -131,4 +132,48 @@ func (s *Search) Point(x []float64) (Point, []float64, error) {
 		return Point{}, nil, fmt.Errorf("search: %s: %w", value, err)
 	}
 	return Point{Axis: "tpe", Value: value, Params: n}, kept, nil
+}
+
+// X is the inverse of Point: the values of the Space parameters in pt's
+// configuration; false when pt is not a configuration of this search (a
+// key outside its range, a value none of its choices, another base).
+func (s *Search) X(pt Point) ([]float64, bool) {
+	cfg := pt.Params.Config(0)
+	x := make([]float64, len(s.Space))
+	for d, rp := range s.params {
+		f, err := configField(&cfg, rp.key)
+		if err != nil {
+			return nil, false
+		}
+		if s.Space[d].Kind == tpe.Choice {
+			x[d] = -1
+			for j, v := range rp.choices {
+				var c engine.Config
+				if setField(&c, rp.key, v) != nil {
+					return nil, false
+				}
+				if g, _ := configField(&c, rp.key); reflect.DeepEqual(g.Interface(), f.Interface()) {
+					x[d] = float64(j)
+					break
+				}
+			}
+			if x[d] < 0 {
+				return nil, false
+			}
+			continue
+		}
+		switch f.Kind() {
+		case reflect.Float64:
+			x[d] = f.Float()
+		case reflect.Int, reflect.Int64:
+			x[d] = float64(f.Int())
+		default:
+			return nil, false
+		}
+		if x[d] < s.Space[d].Low || x[d] > s.Space[d].High {
+			return nil, false
+		}
+	}
+	back, _, err := s.Point(x)
+	return x, err == nil && back.Params.Key() == pt.Params.Key()
 }

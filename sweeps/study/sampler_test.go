@@ -56,6 +56,26 @@ func TestSamplerStudy(t *testing.T) {
 	if c.LR != 0.001235 || c.Dropout != 0.5 || c.Batch != 64 || c.Activation != "tanh" || c.Epochs != 3 || c.Optimizer != "adam" || c.Hidden[0] != 64 {
 		t.Errorf("config %+v", c)
 	}
+	if x, ok := s.Search.X(pt); !ok || x[0] != 0.001235 || x[1] != 0.5 || x[2] != 64 || x[3] != 1 {
+		t.Errorf("X(Point) = %v, %v; want the kept values", x, ok)
+	}
+	other := pt.Params.Config(0)
+	other.Hidden = []int{128}
+	otherParams, err := NewParams(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Search.X(Point{Params: otherParams}); ok {
+		t.Error("X of a configuration with another hidden (not a key of the search) accepted")
+	}
+	other = pt.Params.Config(0)
+	other.LR = 0.5
+	if otherParams, err = NewParams(other); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Search.X(Point{Params: otherParams}); ok {
+		t.Error("X of lr 0.5, outside [1e-4, 0.1], accepted")
+	}
 	s.SetEpochs(5)
 	if pt, _, _ := s.Search.Point([]float64{0.001, 0.1, 32, 0}); pt.Params.Epochs() != 5 {
 		t.Errorf("after SetEpochs(5): %d epochs", pt.Params.Epochs())
