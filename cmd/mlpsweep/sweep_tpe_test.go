@@ -9,29 +9,32 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
-// TestSweepTPE runs a study with a sampler: 12 configurations proposed in
-// batches of the worker count, the importance of its keys in --json; a
-// bare `sampler: tpe` and a sharded sampler study are refused.
-func TestSweepTPE(t *testing.T) {
-	dir := t.TempDir()
+// writeTPEStudy writes blobs.csv and a study name on it of 12 configurations
+// proposed by the TPE, 2 folds × 2 epochs each, into dir.
+func writeTPEStudy(t *testing.T, dir, name string) string {
+	t.Helper()
 	writeCSVStudy(t, dir) // blobs.csv
-	path := filepath.Join(dir, "tpe.yaml")
-	src := `name: tpetest
+	path := filepath.Join(dir, name+".yaml")
+	src := "name: " + name + `
 data: {csv: blobs.csv, label: label}
 folds: 2
 epochs: 2
 seed: 5
 base: {hidden: [8]}
-sampler:
-  kind: tpe
-  n: 12
-  params:
-    lr: {log_uniform: [1e-4, 0.3]}
-    batch: {choice: [16, 64]}
+sampler: {kind: tpe, n: 12, params: {lr: {log_uniform: [1e-4, 0.3]}, batch: {choice: [16, 64]}}}
 `
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// TestSweepTPE runs a study with a sampler: 12 configurations proposed in
+// batches of the worker count, the importance of its keys in --json; a
+// bare `sampler: tpe` and a sharded sampler study are refused.
+func TestSweepTPE(t *testing.T) {
+	dir := t.TempDir()
+	path := writeTPEStudy(t, dir, "tpetest")
 	code, stdout, stderr := runCmd("sweep", path, "--out", filepath.Join(dir, "out"), "--workers", "2", "--group-columns", "64", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -68,18 +71,7 @@ func TestQueueTPE(t *testing.T) {
 	url := storetest.Postgres(t)
 	clearShardEnv(t)
 	dir := t.TempDir()
-	writeCSVStudy(t, dir) // blobs.csv
-	path := filepath.Join(dir, "tpe.yaml")
-	if err := os.WriteFile(path, []byte(`name: queuetpe
-data: {csv: blobs.csv, label: label}
-folds: 2
-epochs: 2
-seed: 5
-base: {hidden: [8]}
-sampler: {kind: tpe, n: 12, params: {lr: {log_uniform: [1e-4, 0.3]}, batch: {choice: [16, 64]}}}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeTPEStudy(t, dir, "queuetpe")
 	if code, _, stderr := runCmd("sweep", path, "--store", url, "--enqueue"); code != 2 || !strings.Contains(stderr, "give --enqueue and --wait together") {
 		t.Errorf("--enqueue alone: exit %d, %s", code, stderr)
 	}
