@@ -167,15 +167,12 @@ func New(space []Param, opt Options) (*Sampler, error) {
 	return &Sampler{space: slices.Clone(space), opt: opt}, nil
 }
 
-// Space is the sampler's search space.
-func (s *Sampler) Space() []Param { return slices.Clone(s.space) }
+// gamma is how many of n finished trials form "below": min(⌈0.1·n⌉, 25).
+func gamma(n int) int { return min((n+9)/10, 25) }
 
-// Gamma is how many of n finished trials form "below": min(⌈0.1·n⌉, 25).
-func Gamma(n int) int { return min((n+9)/10, 25) }
-
-// Weights are the observations' weights for n trials in trial order:
+// weights are the observations' weights for n trials in trial order:
 // equal up to 25, else a ramp from 1/n up for all but the last 25.
-func Weights(n int) []float64 {
+func weights(n int) []float64 {
 	w := make([]float64, n)
 	for i := range w {
 		w[i] = 1
@@ -252,7 +249,7 @@ func (s *Sampler) proposeOne(trials []Trial) []float64 {
 		}
 		return x
 	}
-	below, above := s.split(trials, Gamma(finished))
+	below, above := s.split(trials, gamma(finished))
 	if s.opt.Independent {
 		for d := range s.space {
 			x[d] = s.choose(rng, []int{d}, below, above)[0]
@@ -288,8 +285,8 @@ func (s *Sampler) choose(rng *rand.Rand, dims []int, below, above []Trial) []flo
 	for i, d := range dims {
 		params[i] = s.space[d]
 	}
-	l := newParzen(params, observations(below, params, dims), Weights(len(below)), &s.opt)
-	g := newParzen(params, observations(above, params, dims), Weights(len(above)), &s.opt)
+	l := newParzen(params, observations(below, params, dims), weights(len(below)), &s.opt)
+	g := newParzen(params, observations(above, params, dims), weights(len(above)), &s.opt)
 	var best []float64
 	bestScore := math.Inf(-1)
 	for range s.opt.EICandidates {

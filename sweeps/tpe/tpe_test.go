@@ -10,23 +10,23 @@ import (
 
 func TestGammaWeights(t *testing.T) {
 	for n, want := range map[int]int{0: 0, 1: 1, 10: 1, 11: 2, 100: 10, 249: 25, 1000: 25} {
-		if got := Gamma(n); got != want {
-			t.Errorf("Gamma(%d) = %d, want %d", n, got, want)
+		if got := gamma(n); got != want {
+			t.Errorf("gamma(%d) = %d, want %d", n, got, want)
 		}
 	}
-	if w := Weights(10); !slices.Equal(w, []float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}) {
-		t.Errorf("Weights(10) = %v", w)
+	if w := weights(10); !slices.Equal(w, []float64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}) {
+		t.Errorf("weights(10) = %v", w)
 	}
 	// numpy: np.concatenate([np.linspace(1/30, 1, 5), np.ones(25)])
-	w := Weights(30)
+	w := weights(30)
 	want := []float64{1.0 / 30, 0.275, 0.5166666666666667, 0.7583333333333333, 1}
 	for i, x := range want {
 		if math.Abs(w[i]-x) > 1e-12 {
-			t.Errorf("Weights(30)[%d] = %v, want %v", i, w[i], x)
+			t.Errorf("weights(30)[%d] = %v, want %v", i, w[i], x)
 		}
 	}
 	if len(w) != 30 || w[29] != 1 || w[5] != 1 {
-		t.Errorf("Weights(30) = %v", w)
+		t.Errorf("weights(30) = %v", w)
 	}
 }
 
