@@ -195,6 +195,9 @@ func weights(n int) []float64 {
 // though points 0..j-1 were running, so a batch proposed for k workers is
 // the same as proposing one point at a time while the earlier ones run.
 func (s *Sampler) Propose(trials []Trial, k int) ([][]float64, error) {
+	if k < 0 {
+		return nil, fmt.Errorf("tpe: %d points asked for", k)
+	}
 	if err := s.checkTrials(trials); err != nil {
 		return nil, err
 	}

@@ -265,6 +265,9 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("trial %+v accepted", tr)
 		}
 	}
+	if _, err := s.Propose(nil, -1); err == nil {
+		t.Error("a negative batch accepted")
+	}
 	if _, err := s.Propose([]Trial{{State: Failed}}, 1); err != nil {
 		t.Errorf("a failed trial without values: %v", err)
 	}
