@@ -74,6 +74,16 @@ func PEDANOVA(space []tpe.Param, trials []Trial, opt Options) ([]Result, error) 
 		if len(t.X) != len(space) {
 			return nil, fmt.Errorf("importance: trial %d has %d values for %d parameters", i, len(t.X), len(space))
 		}
+		for d, p := range space {
+			x := t.X[d]
+			bad := math.IsNaN(x) || math.IsInf(x, 0) || p.Kind == tpe.LogUniform && x <= 0
+			if p.Kind == tpe.Choice {
+				bad = x != math.Trunc(x) || x < 0 || x >= float64(p.Choices)
+			}
+			if bad {
+				return nil, fmt.Errorf("importance: trial %d: %v is not a value of %s %s", i, x, p.Kind, p.Name)
+			}
+		}
 		if !math.IsNaN(t.Value) && !math.IsInf(t.Value, 0) {
 			kept = append(kept, t)
 		}

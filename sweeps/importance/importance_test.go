@@ -141,6 +141,11 @@ func TestEdges(t *testing.T) {
 	if _, err := PEDANOVA(space, []Trial{{X: []float64{1}}}, Options{}); err == nil {
 		t.Error("a trial with too few values accepted")
 	}
+	for _, x := range [][]float64{{0.1, 0, 3, 1}, {0.1, 0, 0.5, 1}, {0, 0, 0, 1}, {0.1, math.NaN(), 0, 1}} {
+		if _, err := PEDANOVA(space, []Trial{{X: x}, {X: x}}, Options{}); err == nil {
+			t.Errorf("trial %v accepted", x)
+		}
+	}
 	if _, err := PEDANOVA(space, nil, Options{TargetQuantile: 1}); err == nil {
 		t.Error("target quantile 1 accepted")
 	}
