@@ -29,15 +29,15 @@ type samplerSpec struct {
 // points listed in advance: its Study has no Points. Space says what the
 // sampler draws; Point turns a draw into a configuration.
 type Search struct {
-	Sampler string      // "tpe"
-	N       int         // configurations (trials) to train
-	Seed    int64       // the sampler's seed: sampler.seed, or the study seed
+	Sampler string // "tpe"
+	N       int    // configurations (trials) to train
+	Seed    int64  // the sampler's seed: sampler.seed, or the study seed
 	// Batch is how many configurations are proposed at a time, each batch
 	// from the results of those before (sampler.batch; with a pruner,
 	// default η², each batch a successive-halving study of its own); 0:
 	// the caller's choice (a local sweep's --workers).
 	Batch int
-	Space   []tpe.Param // a parameter per sampled key, in file order; Choice values are indices into the key's choices
+	Space []tpe.Param // a parameter per sampled key, in file order; Choice values are indices into the key's choices
 
 	params []randomParam
 	base   engine.Config
