@@ -68,6 +68,9 @@ type foldFit struct {
 	// members' first hidden widths (output widths for members without a
 	// hidden layer); 0: jobs calibrates it.
 	maxColumns int
+	// batch is a sampled study's batch of each configuration (by key),
+	// each judged apart by the pruner (prune.New); nil: one batch.
+	batch map[string]int
 }
 
 // columns is the width of the first layer of u's configuration.

@@ -110,7 +110,13 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		}
 		byKey[k] = append(byKey[k], ur)
 	}
-	run, err := prune.New(pr, h.Epochs, keys)
+	var batch []int // nil: one batch
+	if f.batch != nil {
+		for _, k := range keys {
+			batch = append(batch, f.batch[k])
+		}
+	}
+	run, err := prune.New(pr, h.Epochs, keys, batch)
 	if err != nil {
 		return err
 	}
