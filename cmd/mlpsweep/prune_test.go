@@ -78,3 +78,44 @@ func TestSweepWithAPruner(t *testing.T) {
 		t.Errorf("axes study: exit %d: %s", code, errOut)
 	}
 }
+
+// TestSweepTPEWithAPruner: a TPE study with successive halving runs,
+// pruning in batches of η² (here 4: 2 pruned at the first rung of each);
+// a pruner the batches cannot use exits 1 with the line and key, queue
+// mode exits 2.
+func TestSweepTPEWithAPruner(t *testing.T) {
+	dir := t.TempDir()
+	writeCSVStudy(t, dir)
+	write := func(pruner string) string {
+		src := `name: tpe-pruned
+data: {csv: blobs.csv, label: label}
+folds: 2
+epochs: 2
+seed: 5
+base: {hidden: [8], batch: 16, optimizer: sgd}
+sampler:
+  kind: tpe
+  n: 8
+  params:
+    lr: {log_uniform: [0.001, 0.3]}
+pruner: ` + pruner + "\n"
+		path := filepath.Join(dir, "tpe.yaml")
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	code, out, errOut := runCmd("sweep", write("{kind: sha, eta: 2}"), "--out", filepath.Join(dir, "out"), "--workers", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if want := "pruned: 4 of 8 configurations"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	if code, _, errOut := runCmd("sweep", write("asha"), "--out", t.TempDir()); code != 1 || !strings.Contains(errOut, "tpe.yaml:12: pruner: a sampler proposes batches") {
+		t.Errorf("asha with tpe: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runCmd("sweep", write("sha"), "--enqueue", "--wait", "--store", "postgres://u@localhost:1/db"); code != 2 || !strings.Contains(errOut, "queue mode does not prune yet") {
+		t.Errorf("tpe and sha in queue mode: exit %d: %s", code, errOut)
+	}
+}
