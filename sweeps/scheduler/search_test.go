@@ -135,6 +135,22 @@ func TestPrunedSearch(t *testing.T) {
 		t.Fatalf("rerun: %d units reused, %d run (want 28, 0); proposals %s", c.UnitsReused, c.UnitsRun, proposals(c))
 	}
 
+	// Hyperband deals each batch to its brackets (here 3: first rungs at
+	// epochs 1, 2 and 4, the last trained fully) and halves each apart.
+	hb, err := RunSearch(context.Background(), parse(t, strings.Replace(prunedSearch, "kind: sha", "kind: hyperband", 1)), prunedSearchData(), 2, Options{Dir: t.TempDir(), Workers: 2, GroupColumns: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hbPruned := 0
+	for _, c := range hb.Configs {
+		if c.PrunedAt > 0 {
+			hbPruned++
+		}
+	}
+	if len(hb.Configs) != 14 || hbPruned == 0 || hbPruned >= pruned[1]+pruned[2] {
+		t.Errorf("hyperband: %d configurations, %d pruned (want 14, fewer than sha's %d but some)", len(hb.Configs), hbPruned, pruned[1]+pruned[2])
+	}
+
 	// The TPE sees each pruned configuration at its rung, with its score there.
 	trials := make([]tpe.Trial, len(a.Configs))
 	var points []study.Point
