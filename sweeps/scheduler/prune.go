@@ -25,7 +25,8 @@ import (
 // stored as pruned at the rung. So every unit's numbers are those of the
 // same unit trained alone for as many epochs, whatever the workers and
 // groups, and synchronous successive halving decides the same for any of
-// them.
+// them. A sampled study's configurations come in batches (RunSearch,
+// foldFit.batch) that the pruner judges apart.
 //
 // A study stopped and run again (or killed) replays the pruner on the
 // scores of the units found in the store (their learning curves) and
