@@ -80,27 +80,21 @@ func TestSweepWithAPruner(t *testing.T) {
 }
 
 // TestSweepTPEWithAPruner: a TPE study with successive halving runs,
-// pruning in batches of η² (here 4: 2 pruned at the first rung of each);
+// pruning in batches of η² (here 4: 2 pruned at the first rung of each,
+// 1 at the second);
 // a pruner the batches cannot use exits 1 with the line and key, queue
 // mode exits 2.
 func TestSweepTPEWithAPruner(t *testing.T) {
 	dir := t.TempDir()
-	writeCSVStudy(t, dir)
 	write := func(pruner string) string {
-		src := `name: tpe-pruned
-data: {csv: blobs.csv, label: label}
-folds: 2
-epochs: 2
-seed: 5
-base: {hidden: [8], batch: 16, optimizer: sgd}
-sampler:
-  kind: tpe
-  n: 8
-  params:
-    lr: {log_uniform: [0.001, 0.3]}
-pruner: ` + pruner + "\n"
-		path := filepath.Join(dir, "tpe.yaml")
-		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		path := writePrunedStudy(t, dir, pruner)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grid := "grid:\n  lr: [0.001, 0.01, 0.1]\n  batch: [16, 32]\n"
+		tpe := "sampler:\n  kind: tpe\n  n: 8\n  params:\n    lr: {log_uniform: [0.001, 0.3]}\n"
+		if err := os.WriteFile(path, []byte(strings.Replace(string(src), grid, tpe, 1)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return path
@@ -109,10 +103,10 @@ pruner: ` + pruner + "\n"
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if want := "pruned: 4 of 8 configurations"; !strings.Contains(out, want) {
+	if want := "pruned: 6 of 8 configurations"; !strings.Contains(out, want) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
-	if code, _, errOut := runCmd("sweep", write("asha"), "--out", t.TempDir()); code != 1 || !strings.Contains(errOut, "tpe.yaml:12: pruner: a sampler proposes batches") {
+	if code, _, errOut := runCmd("sweep", write("asha"), "--out", t.TempDir()); code != 1 || !strings.Contains(errOut, "pruned.yaml:12: pruner: a sampler proposes batches") {
 		t.Errorf("asha with tpe: exit %d: %s", code, errOut)
 	}
 	if code, _, errOut := runCmd("sweep", write("sha"), "--enqueue", "--wait", "--store", "postgres://u@localhost:1/db"); code != 2 || !strings.Contains(errOut, "queue mode does not prune yet") {

@@ -72,26 +72,12 @@ func TestRunSearchNeedsSampler(t *testing.T) {
 	}
 }
 
-// prunedSearch is a TPE study of 14 configurations (past the 10 random
-// startup trials) over 2 folds of 4 epochs under successive halving with
+// prunedSearch is tinySearch over 2 folds of 4 epochs under successive halving with
 // η = 2: batches of η² = 4, each with rungs at epochs 1 (keeps 2) and 2
 // (keeps 1), then a last batch of 2 (keeps 1 at epoch 1): 3 + 3 + 3 + 1
 // configurations pruned.
-const prunedSearch = `
-name: tpe-sha
-folds: 2
-epochs: 4
-seed: 7
-base: {hidden: [8], optimizer: adam}
-sampler:
-  kind: tpe
-  n: 14
-  params:
-    lr: {log_uniform: [1e-4, 0.3]}
-    batch: {choice: [16, 64]}
-    hidden: {choice: [4, 8]}
-pruner: {kind: sha, eta: 2}
-`
+var prunedSearch = strings.NewReplacer("tiny-tpe", "tpe-sha", "folds: 3", "folds: 2", "epochs: 2", "epochs: 4").Replace(tinySearch) +
+	"pruner: {kind: sha, eta: 2}\n"
 
 func prunedSearchData() *datasets.Dataset { return datasets.Blobs(300, 6, 3) }
 
