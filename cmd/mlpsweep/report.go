@@ -10,7 +10,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
-	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/serve"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
 
@@ -64,23 +64,19 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "report", "--out goes with --store; the report of DIR goes into DIR")
 	}
 	dir := positional[0]
-	r, err := store.LoadStudy(dir, *study, *strict)
-	if err != nil {
-		if names, nerr := store.StudyNames(dir); nerr == nil && len(names) > 0 && *study != "" {
-			err = fmt.Errorf("%w (studies in %s: %s)", err, dir, strings.Join(names, ", "))
-		}
-		return fail(stderr, "report", err)
-	}
 	st, err := store.OpenReader(dir)
 	if err != nil {
 		return fail(stderr, "report", err)
 	}
-	err = scheduler.LoadRefit(st, &r)
-	st.Close()
+	defer st.Close()
+	doc, err := serve.LoadDocument(context.Background(), st, *study, *strict)
 	if err != nil {
+		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && *study != "" {
+			err = fmt.Errorf("%w (studies in %s: %s)", err, dir, strings.Join(names, ", "))
+		}
 		return fail(stderr, "report", err)
 	}
-	return renderStudy(r, dir, *jsonOutput, stdout, stderr, "report")
+	return renderDocument(doc, dir, *jsonOutput, stdout, stderr, "report")
 }
 
 // reportPostgres renders a study of the PostgreSQL database at url into
@@ -91,35 +87,43 @@ func reportPostgres(url, from, study, out string, asJSON, strict bool, stdout, s
 		return fail(stderr, "report", err)
 	}
 	defer st.Close()
-	r, err := store.Load(context.Background(), st, study, strict)
+	doc, err := serve.LoadDocument(context.Background(), st, study, strict)
 	if err != nil {
 		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(names, ", "))
 		}
 		return fail(stderr, "report", err)
 	}
-	if err := scheduler.LoadRefit(st, &r); err != nil {
-		return fail(stderr, "report", err)
-	}
 	if out == "" {
-		out = filepath.Join("out", r.Name)
+		out = filepath.Join("out", doc.Name)
 	}
 	if err := checkOutDir("--out", out); err != nil {
 		return fail(stderr, "report", err)
 	}
-	return renderStudy(r, out, asJSON, stdout, stderr, "report")
+	return renderDocument(doc, out, asJSON, stdout, stderr, "report")
 }
 
-// renderStudy writes the report files into dir and prints the tables (or,
-// with asJSON, the JSON summary) on stdout.
+// renderStudy renders a study just run (see renderDocument).
 func renderStudy(r sweeps.StudyResult, dir string, asJSON bool, stdout, stderr io.Writer, cmd string) int {
-	if err := report.WriteReport(dir, r); err != nil {
+	doc, err := report.NewDocument(r, nil)
+	if err != nil {
+		return fail(stderr, cmd, err)
+	}
+	return renderDocument(doc, dir, asJSON, stdout, stderr, cmd)
+}
+
+// renderDocument writes the report files into dir and prints the tables
+// (or, with asJSON, the study's report.Document: the JSON the page of
+// mlpsweep serve reads) on stdout.
+func renderDocument(doc *report.Document, dir string, asJSON bool, stdout, stderr io.Writer, cmd string) int {
+	r := doc.StudyResult
+	if err := report.WriteDocument(dir, doc); err != nil {
 		return fail(stderr, cmd, err)
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := enc.Encode(doc); err != nil {
 			return fail(stderr, cmd, err)
 		}
 	} else if err := report.WriteTables(stdout, r); err != nil {
