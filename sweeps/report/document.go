@@ -50,8 +50,8 @@ const (
 )
 
 // NewDocument derives a study's document from its result and the states
-// of its stored units (nil when unknown: a study just run in this
-// process).
+// of its stored units; nil takes them from r's units, without times (a
+// study just run in this process).
 func NewDocument(r sweeps.StudyResult, units []UnitState) (*Document, error) {
 	v, err := newStudyView(r)
 	if err != nil {
@@ -62,9 +62,32 @@ func NewDocument(r sweeps.StudyResult, units []UnitState) (*Document, error) {
 		return nil, err
 	}
 	if units == nil {
-		units = []UnitState{}
+		units = unitStates(r)
 	}
 	return &Document{StudyResult: r, Kind: kindOf(r), View: page, Units: units}, nil
+}
+
+// unitStates lists the units of r, each once however many axes show its
+// configuration, without times.
+func unitStates(r sweeps.StudyResult) []UnitState {
+	units := []UnitState{}
+	seen := map[string]bool{}
+	for i, c := range r.Configs {
+		if seen[c.Key] {
+			continue
+		}
+		seen[c.Key] = true
+		for _, u := range c.Units {
+			us := UnitState{Config: i, Fold: u.Fold, State: "done", Seconds: u.Seconds}
+			if u.Failed() {
+				us.State = "failed"
+			} else if acc := u.Accuracy; finite(acc) {
+				us.Accuracy = &acc
+			}
+			units = append(units, us)
+		}
+	}
+	return units
 }
 
 // kindOf tells a study's kind by its configurations' axes: the study

@@ -371,7 +371,7 @@
       return { cells: [s.name, s.kind, s.units_done + "/" + s.units_total, String(s.units_failed), String(s.running),
         String(s.machines), s.eta_seconds > 0 ? dur(s.eta_seconds) : (s.units_done + s.units_failed >= s.units_total ? "done" : "—"),
         s.gflops > 0 ? s.gflops.toFixed(1) : "—", s.percent_of_peak > 0 ? s.percent_of_peak.toFixed(0) + "%" : "—"],
-        href: "#/study/" + encodeURIComponent(s.name) };
+        href: "#/study/" + encodeURIComponent(s.id) };
     });
     var t = table(["study", "kind", "units done", "failed", "running", "machines", "ETA", "GFLOP/s", "% of peak"], rows, { id: "studies" });
     main.textContent = "";
@@ -383,7 +383,7 @@
   var pending = null;
   function route() {
     var m = location.hash.match(/^#\/study\/(.*)$/);
-    var url = m ? "api/study?name=" + m[1] : "api/studies";
+    var url = m ? "api/study?id=" + encodeURIComponent(decodeURIComponent(m[1])) : "api/studies";
     if (pending) pending.abort();
     pending = new AbortController();
     fetch(url, { signal: pending.signal, credentials: "same-origin" }).then(function (r) {

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/serve"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+)
+
+// chromiumPath is Debian's chromium, which `make test` installs when
+// missing (Makefile: chromium).
+const chromiumPath = "/usr/bin/chromium"
+
+// screenshotsEnv names the folder the browser test writes its screenshots
+// to (docs/ for the README); unset, it writes none.
+const screenshotsEnv = "MLPSWEEP_SCREENSHOTS"
+
+// injection is a study name and an axis name that would run script if
+// the page built markup from data.
+const (
+	injectedStudy = `<img src=x onerror="window.__xss=1">study`
+	injectedAxis  = `<script>window.__xss=2</script>lr`
+)
+
+// writeLiveStudy writes a CSV data set and a one-axis study on it, named
+// with HTML, whose 8 units take a fraction of a second to a second each.
+func writeLiveStudy(t *testing.T, dir string) string {
+	t.Helper()
+	writeBlobsCSV(t, dir, "blobs.csv", 1200, 16)
+	path := filepath.Join(dir, "study.yaml")
+	study := fmt.Sprintf(`name: '%s'
+data: {csv: blobs.csv, label: species}
+folds: 2
+epochs: 60
+seed: 5
+base: {hidden: [128, 128], batch: 4, optimizer: adam}
+axes:
+  - {name: '%s', key: lr, values: [0.003, 0.001, 0.0003, 0.0001]}
+`, injectedStudy, injectedAxis)
+	if err := os.WriteFile(path, []byte(study), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// browser starts a headless Chromium and returns its context, and a
+// function that returns the console errors and exceptions seen so far.
+func browser(t *testing.T) (context.Context, func() []string) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("no %s (make test installs Debian's chromium: apt-get install -y chromium): %v", chromiumPath, err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 1000),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	var mu sync.Mutex
+	var errs []string
+	err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			errs = append(errs, fmt.Sprintf("exception: %s at %s:%d", ev.ExceptionDetails.Text, ev.ExceptionDetails.URL, ev.ExceptionDetails.LineNumber))
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var parts []string
+				for _, a := range ev.Args {
+					parts = append(parts, string(a.Value))
+				}
+				errs = append(errs, "console.error: "+strings.Join(parts, " "))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("starting %s: %v", chromiumPath, err)
+	}
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), errs...)
+	}
+}
+
+// evalUntil evaluates expr in the page until it is true, or fails after
+// timeout saying what it waited for.
+func evalUntil(t *testing.T, ctx context.Context, what, expr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText.slice(0, 2000)`))
+			t.Fatalf("%s: not within %v; the page shows:\n%s", what, timeout, text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func evalInt(t *testing.T, ctx context.Context, expr string) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return n
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv(screenshotsEnv)
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startCLI starts the test binary as mlpsweep with args, killed when the
+// test ends; done is closed when it exits.
+func startCLI(t *testing.T, dir string, args ...string) (cmd *exec.Cmd, done chan struct{}) {
+	t.Helper()
+	cmd = exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("mlpsweep %s:\n%s", strings.Join(args, " "), out.String())
+		}
+	})
+	return cmd, done
+}
+
+// followLive opens the server's page while a study runs into it, and
+// checks that the list and the study's page follow it without a reload:
+// a unit's row, its points and the study's plots; no console error; the
+// names with HTML in them shown as text.
+func followLive(t *testing.T, ctx context.Context, url string, errs func() []string, done chan struct{}) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	evalUntil(t, ctx, "the list of studies", `!!document.querySelector("#studies tbody tr")`, 20*time.Second)
+	evalUntil(t, ctx, "a mark on the page", `window.__sameDocument = true`, time.Second)
+	screenshot(t, ctx, "serve-studies.png")
+
+	// The study's page, then new units arriving on it.
+	if _, err := chromedp.Run(ctx, chromedp.Click(`#studies tbody tr a`)); err != nil {
+		t.Fatal(err)
+	}
+	evalUntil(t, ctx, "the study's page", `!!document.querySelector("#progress") && document.querySelectorAll("svg.plot").length > 0 || !!document.querySelector("#progress")`, 20*time.Second)
+	evalUntil(t, ctx, "a unit in flight in the running table", `!!document.querySelector("#running tbody tr")`, 60*time.Second)
+	screenshot(t, ctx, "serve-live-study.png")
+	points := `document.querySelectorAll("svg.plot circle").length`
+	rows := `document.querySelectorAll("#trial-table tbody tr").length`
+	before := evalInt(t, ctx, points)
+	evalUntil(t, ctx, "a new point on the study's plots", points+` > `+fmt.Sprint(before), 60*time.Second)
+	evalUntil(t, ctx, "no reload", `window.__sameDocument === true`, time.Second)
+	if n := evalInt(t, ctx, rows); n != 4 {
+		t.Errorf("%d rows in the trial table, want 4", n)
+	}
+	select {
+	case <-done:
+	case <-time.After(120 * time.Second):
+		t.Fatal("the study did not finish within 2 minutes")
+	}
+	evalUntil(t, ctx, "every unit done on the page", `/8 of 8 units done/.test(document.querySelector("#progress").innerText)`, 10*time.Second)
+	evalUntil(t, ctx, "the plots drawn", `Array.from(document.querySelectorAll("svg.plot")).filter(s => s.querySelectorAll("circle, polyline").length > 0).length >= 3`, 5*time.Second)
+	evalUntil(t, ctx, "best so far plotted", `Array.from(document.querySelectorAll("svg.plot title")).some(e => e.textContent === "best so far against time")`, 5*time.Second)
+	screenshot(t, ctx, "serve-axes-study.png")
+
+	// The names with markup show as text and ran nothing.
+	evalUntil(t, ctx, "the study's name as text", `document.querySelector("h1").textContent.includes(`+jsString(injectedStudy)+`)`, time.Second)
+	evalUntil(t, ctx, "the axis name as text", `document.body.innerText.includes(`+jsString("Axis "+injectedAxis)+`)`, time.Second)
+	evalUntil(t, ctx, "no injected script ran", `window.__xss === undefined && !document.querySelector("main img, main script")`, time.Second)
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
+	}
+}
+
+func jsString(s string) string {
+	return "`" + strings.NewReplacer("\\", "\\\\", "`", "\\`", "$", "\\$").Replace(s) + "`"
+}
+
+// TestServeLiveSQLite: a sweep runs in another process while the page of
+// its folder, served by this process, follows it in Chromium.
+func TestServeLiveSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives Chromium for about half a minute")
+	}
+	ctx, errs := browser(t)
+	dir := t.TempDir()
+	study := writeLiveStudy(t, dir)
+	out := filepath.Join(dir, "out")
+	_, done := startCLI(t, dir, "sweep", study, "--out", out, "--workers", "1", "--curves", "--fuse=false")
+	var st *store.SQLite
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var err error
+		if st, err = store.OpenReader(out); err == nil {
+			if names, _ := st.StudyNames(); len(names) > 0 {
+				break
+			}
+			st.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no study in %s after 30 s: %v", out, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	defer st.Close()
+	srv := serve.New([]serve.Source{{Name: out, Store: st}}, serve.Options{Poll: 200 * time.Millisecond, Log: log.New(os.Stderr, "", 0)})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Close()
+	followLive(t, ctx, hs.URL+"/", errs, done)
+
+	// report.html is the same page from a file: no server, no network.
+	if _, err := chromedp.Run(ctx, chromedp.Navigate("file://"+filepath.Join(out, "report.html"))); err != nil {
+		t.Fatal(err)
+	}
+	evalUntil(t, ctx, "report.html drawn", `document.querySelector("main").getAttribute("data-loaded") === "snapshot" && document.querySelectorAll("svg.plot circle").length > 0`, 10*time.Second)
+	evalUntil(t, ctx, "report.html's study", `document.querySelector("h1").textContent.includes(`+jsString(injectedStudy)+`) && /8 of 8 units done/.test(document.body.innerText)`, time.Second)
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors on report.html:\n%s", strings.Join(e, "\n"))
+	}
+}
+
+// TestServeLivePostgres: the same on PostgreSQL, the study enqueued and
+// trained by a worker process, the server reading the database read-only.
+func TestServeLivePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives Chromium for about half a minute")
+	}
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	ctx, errs := browser(t)
+	dir := t.TempDir()
+	study := writeLiveStudy(t, dir)
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--curves", "--enqueue"); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	st, err := store.OpenPostgresReader(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := serve.New([]serve.Source{{Name: st.Name(), Store: st}}, serve.Options{Poll: 200 * time.Millisecond})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Close()
+	_, workerDone := startCLI(t, dir, "worker", "--store", url, "--workers", "1")
+	// The worker runs until stopped: the study is done when sweep --wait
+	// says so.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runCmd("sweep", study, "--store", url, "--curves", "--wait", "--out", filepath.Join(dir, "out"))
+	}()
+	_ = workerDone
+	followLive(t, ctx, hs.URL+"/", errs, done)
+}
