@@ -180,3 +180,38 @@ func NewRate(flops, seconds float64, cores int) Rate {
 	r.PercentOfPeak = 100 * r.GFLOPS / r.PeakGFLOPS
 	return r
 }
+
+// EpochScore is one epoch of one unit as the store keeps it while a study
+// runs (store.Store.SaveEpoch, EpochScores): written as the epoch
+// finishes, so that a rung decision, a resumed study and a live view read
+// a unit's progress before it is done.
+type EpochScore struct {
+	Key           string  `json:"key"` // the configuration (study.Params.Key)
+	Fold          int     `json:"fold"`
+	Epoch         int     `json:"epoch"`          // 1-based
+	Accuracy      float64 `json:"accuracy"`       // held-out accuracy after the epoch; NaN when the fold was not scored
+	Loss          float64 `json:"loss"`           // held-out loss after the epoch; NaN when not scored
+	TrainAccuracy float64 `json:"train_accuracy"` // the epoch's training figures, as engine.EpochStats
+	TrainLoss     float64 `json:"train_loss"`
+	Seconds       float64 `json:"seconds"` // the epoch's training time (a fused member's share)
+}
+
+// NewEpochScore is the EpochScore of epoch s of configuration key on fold.
+func NewEpochScore(key string, fold int, s engine.EpochStats) EpochScore {
+	return EpochScore{Key: key, Fold: fold, Epoch: s.Epoch, Accuracy: s.ValAccuracy, Loss: s.ValLoss,
+		TrainAccuracy: s.Accuracy, TrainLoss: s.Loss, Seconds: s.Seconds}
+}
+
+// MarshalJSON writes non-finite numbers as null (engine.JSONFloat).
+func (e EpochScore) MarshalJSON() ([]byte, error) {
+	type plain EpochScore
+	return json.Marshal(struct {
+		plain
+		Accuracy      engine.JSONFloat `json:"accuracy"`
+		Loss          engine.JSONFloat `json:"loss"`
+		TrainAccuracy engine.JSONFloat `json:"train_accuracy"`
+		TrainLoss     engine.JSONFloat `json:"train_loss"`
+		Seconds       engine.JSONFloat `json:"seconds"`
+	}{plain(e), engine.JSONFloat(e.Accuracy), engine.JSONFloat(e.Loss), engine.JSONFloat(e.TrainAccuracy),
+		engine.JSONFloat(e.TrainLoss), engine.JSONFloat(e.Seconds)})
+}

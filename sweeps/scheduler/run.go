@@ -187,8 +187,9 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		}
 	}
 
-	var flops float64 // training GEMM work done by this run
-	var mu sync.Mutex // guards results, status, flops and Progress calls
+	var flops float64  // training GEMM work done by this run
+	var epochErr error // the first failure to store an epoch's scores
+	var mu sync.Mutex  // guards results, status, flops, epochErr and Progress calls
 	report := func(e Event) {
 		e.Status = status
 		e.Status.Elapsed = time.Since(started)
@@ -210,8 +211,14 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			return nil
 		},
 		epoch: func(u sweeps.Unit, e engine.EpochStats) {
+			// Stored as the epoch finishes (held-out figures with Curves);
+			// a failure to store stops the run at the unit's end (done).
+			err := st.SaveEpoch(u.ID, h.Name, e)
 			mu.Lock()
 			defer mu.Unlock()
+			if err != nil && epochErr == nil {
+				epochErr = err
+			}
 			status.WorkDone += plan.EpochWork(u)
 			status.Samples += int64(plan.EpochRows(u))
 			report(Event{Kind: EpochDone, Point: u.Point, Fold: u.ID.Fold, Epoch: e})
@@ -222,6 +229,9 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			if epochErr != nil {
+				return epochErr
+			}
 			results[u.ID] = r
 			if plan.RowFLOPs != nil {
 				flops += float64(r.Samples) * plan.RowFLOPs(u)

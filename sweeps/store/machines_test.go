@@ -32,7 +32,7 @@ func TestMigratesVersion2(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer s.Close()
-				if v := schemaOf(t, b, loc); v != schemaVersion || schemaVersion != 3 {
+				if v := schemaOf(t, b, loc); v != schemaVersion || schemaVersion != 4 {
 					t.Errorf("schema version %d after migration (want %d)", v, schemaVersion)
 				}
 				old := sweeps.UnitID{Key: "k", Fold: 1, Split: "sp", Seed: 9, Data: "d", Engine: "1/avx2"}

@@ -6,6 +6,12 @@
 // directory (Open, OpenReader; the default), and PostgreSQL
 // (OpenPostgres), which several processes on several machines write at
 // once.
+//
+// Besides a unit's final result, the store keeps its held-out accuracy
+// and loss at every epoch as the epoch finishes (Store.SaveEpoch), so that
+// a study's progress can be read before its units are done: EpochScores
+// reads a study's, UnitEpochScores one unit's, as []sweeps.EpochScore
+// (non-finite numbers as NaN).
 package store
 
 import (
@@ -18,6 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -57,12 +64,22 @@ type Store interface {
 	// States counts the stored units by state (running, done, failed); a
 	// running unit of a stopped study was in flight when it stopped.
 	States() (map[string]int, error)
+	// SaveEpoch records epoch s of unit id as it finishes (see EpochScores),
+	// replacing what an earlier run of the unit wrote for that epoch.
+	SaveEpoch(id sweeps.UnitID, study string, s engine.EpochStats) error
+	// EpochScores reads the per-epoch scores of a study's units (name ""
+	// means the study run most recently), finished or not, in study order:
+	// by configuration (its first position), fold, epoch. Only units of
+	// the study's own engine identity have them (see epochs.go).
+	EpochScores(ctx context.Context, name string) ([]sweeps.EpochScore, error)
+	// UnitEpochScores reads the per-epoch scores of one unit, by epoch.
+	UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]sweeps.EpochScore, error)
 	Close() error
 }
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 3
+const schemaVersion = 4
 
 // migrations[v] brings a database from schema version v to v+1; a new
 // database runs them all. They are the one definition of the tables for
@@ -123,6 +140,28 @@ CREATE TABLE IF NOT EXISTS units (
 ALTER TABLE units ADD COLUMN host TEXT NOT NULL DEFAULT '';
 ALTER TABLE units ADD COLUMN cpu TEXT NOT NULL DEFAULT '';
 ALTER TABLE units ADD COLUMN isa TEXT NOT NULL DEFAULT '';`,
+	// Every unit's held-out (and training) scores at every epoch, written
+	// as each epoch finishes (SaveEpoch): what a pruner's rung decision, a
+	// resumed study and a live view read before the unit is done. The
+	// learning curve in units.epochs is the finished unit's copy.
+	3: `
+CREATE TABLE IF NOT EXISTS epoch_scores (
+	key            TEXT NOT NULL,
+	fold           BIGINT NOT NULL,
+	split          TEXT NOT NULL,
+	seed           BIGINT NOT NULL,
+	data_sha256    TEXT NOT NULL,
+	engine_version TEXT NOT NULL,
+	epoch          BIGINT NOT NULL,  -- 1-based
+	accuracy       DOUBLE PRECISION, -- held-out; NULL when not scored or not finite
+	loss           DOUBLE PRECISION, -- held-out
+	train_accuracy DOUBLE PRECISION,
+	train_loss     DOUBLE PRECISION,
+	seconds        DOUBLE PRECISION,
+	study          TEXT NOT NULL,    -- the study that wrote it
+	written        BIGINT NOT NULL,  -- unix nanoseconds
+	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version, epoch)
+);`,
 }
 
 // newerSchema is the error for a database written by a newer mlpsweep;

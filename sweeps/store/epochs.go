@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+)
+
+// Per-epoch scores (table epoch_scores, schema version 4). A unit's
+// scores are keyed by its full identity, so a study reads those of the
+// units it plans under its own engine identity; units it reuses from
+// another ISA path (Store.Find, not strict) keep theirs under that path.
+
+// finite is x, or nil (SQL NULL) when x is NaN or infinite.
+func finite(x float64) any {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return x
+}
+
+func saveEpoch(ctx context.Context, c conn, id sweeps.UnitID, study string, s engine.EpochStats) error {
+	return c.exec(ctx, `INSERT INTO epoch_scores (key, fold, split, seed, data_sha256, engine_version, epoch, accuracy, loss, train_accuracy, train_loss, seconds, study, written)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version, epoch)
+		DO UPDATE SET accuracy = excluded.accuracy, loss = excluded.loss, train_accuracy = excluded.train_accuracy,
+			train_loss = excluded.train_loss, seconds = excluded.seconds, study = excluded.study, written = excluded.written`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, s.Epoch,
+		finite(s.ValAccuracy), finite(s.ValLoss), finite(s.Accuracy), finite(s.Loss), finite(s.Seconds), study, time.Now().UnixNano())
+}
+
+const epochColumns = `e.key, e.fold, e.epoch, e.accuracy, e.loss, e.train_accuracy, e.train_loss, e.seconds`
+
+// epochScores reads the scores of the units of study name (the most
+// recent when ""): those of its configurations under its split, data and
+// engine identity (which determine the unit seed), in study order.
+func epochScores(ctx context.Context, c conn, name string) ([]sweeps.EpochScore, error) {
+	if name == "" {
+		err := c.queryRow(ctx, `SELECT name FROM study ORDER BY updated DESC LIMIT 1`).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errors.New("no study recorded yet")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	rs, err := c.query(ctx, `SELECT `+epochColumns+` FROM epoch_scores e
+		JOIN study s ON s.name = $1 AND e.split = s.split AND e.data_sha256 = s.data_sha256 AND e.engine_version = s.engine_version
+		JOIN (SELECT key, min(position) AS position FROM configs WHERE study = $1 GROUP BY key) c ON c.key = e.key
+		ORDER BY c.position, e.fold, e.epoch`, name)
+	if err != nil {
+		return nil, err
+	}
+	return scanEpochs(rs)
+}
+
+func unitEpochScores(ctx context.Context, c conn, id sweeps.UnitID) ([]sweeps.EpochScore, error) {
+	rs, err := c.query(ctx, `SELECT `+epochColumns+` FROM epoch_scores e
+		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND engine_version = $6 ORDER BY epoch`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine)
+	if err != nil {
+		return nil, err
+	}
+	return scanEpochs(rs)
+}
+
+func scanEpochs(rs rows) ([]sweeps.EpochScore, error) {
+	defer rs.Close()
+	scores := []sweeps.EpochScore{}
+	for rs.Next() {
+		var e sweeps.EpochScore
+		var v [5]*float64 // accuracy, loss, train accuracy, train loss, seconds: NULL is NaN
+		if err := rs.Scan(&e.Key, &e.Fold, &e.Epoch, &v[0], &v[1], &v[2], &v[3], &v[4]); err != nil {
+			return nil, err
+		}
+		f := [5]float64{}
+		for i, p := range v {
+			f[i] = math.NaN()
+			if p != nil {
+				f[i] = *p
+			}
+		}
+		e.Accuracy, e.Loss, e.TrainAccuracy, e.TrainLoss, e.Seconds = f[0], f[1], f[2], f[3], f[4]
+		scores = append(scores, e)
+	}
+	return scores, rs.Err()
+}
+
+// SaveEpoch implements Store: one statement, committed when it returns.
+func (s *SQLite) SaveEpoch(id sweeps.UnitID, study string, e engine.EpochStats) error {
+	return s.err(saveEpoch(context.Background(), s.conn(), id, study, e))
+}
+
+// EpochScores implements Store.
+func (s *SQLite) EpochScores(ctx context.Context, name string) ([]sweeps.EpochScore, error) {
+	e, err := epochScores(ctx, s.conn(), name)
+	return e, s.err(err)
+}
+
+// UnitEpochScores implements Store.
+func (s *SQLite) UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]sweeps.EpochScore, error) {
+	e, err := unitEpochScores(ctx, s.conn(), id)
+	return e, s.err(err)
+}
+
+// SaveEpoch implements Store: one statement, committed when it returns.
+func (s *Postgres) SaveEpoch(id sweeps.UnitID, study string, e engine.EpochStats) error {
+	return s.err(saveEpoch(context.Background(), s.conn(), id, study, e))
+}
+
+// EpochScores implements Store.
+func (s *Postgres) EpochScores(ctx context.Context, name string) ([]sweeps.EpochScore, error) {
+	e, err := epochScores(ctx, s.conn(), name)
+	return e, s.err(err)
+}
+
+// UnitEpochScores implements Store.
+func (s *Postgres) UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]sweeps.EpochScore, error) {
+	e, err := unitEpochScores(ctx, s.conn(), id)
+	return e, s.err(err)
+}
