@@ -191,6 +191,7 @@ func followLive(t *testing.T, ctx context.Context, url string, errs func() []str
 	}
 	evalUntil(t, ctx, "the study's page", `!!document.querySelector("#progress") && document.querySelectorAll("svg.plot").length > 0 || !!document.querySelector("#progress")`, 20*time.Second)
 	evalUntil(t, ctx, "a unit in flight in the running table", `!!document.querySelector("#running tbody tr")`, 60*time.Second)
+	evalUntil(t, ctx, "the learning curve of a unit in flight", `Array.from(document.querySelectorAll("svg.plot")).some(s => s.querySelector("title").textContent === "units in flight" && s.querySelectorAll("circle").length > 0)`, 30*time.Second)
 	screenshot(t, ctx, "serve-live-study.png")
 	points := `document.querySelectorAll("svg.plot circle").length`
 	rows := `document.querySelectorAll("#trial-table tbody tr").length`

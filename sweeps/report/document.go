@@ -6,7 +6,6 @@ import (
 
 	"gonum.org/v1/plot/plotter"
 
-	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
@@ -38,7 +37,7 @@ type UnitState struct {
 	Accuracy *float64 `json:"accuracy"` // held-out accuracy; null while running, failed or not finite
 	// Epochs is the learning curve so far of a running unit, when the
 	// store keeps per-epoch scores; finished units' curves are in configs.
-	Epochs []engine.EpochStats `json:"epochs,omitempty"`
+	Epochs []sweeps.EpochScore `json:"epochs,omitempty"`
 }
 
 // Study kinds, Document.Kind.

@@ -400,6 +400,23 @@ func LoadDocument(ctx context.Context, st store.Store, name string, strict bool)
 		}
 		states = append(states, us)
 	}
+	if slices.ContainsFunc(states, func(u report.UnitState) bool { return u.State == "running" }) {
+		// The learning curves so far of the units in flight.
+		scores, err := st.EpochScores(ctx, h.Name)
+		if err != nil {
+			return nil, err
+		}
+		for i, u := range units {
+			if u.State != "running" {
+				continue
+			}
+			for _, e := range scores {
+				if e.Key == u.ID.Key && e.Fold == u.ID.Fold {
+					states[i].Epochs = append(states[i].Epochs, e)
+				}
+			}
+		}
+	}
 	r := sweeps.Assemble(h, points, results)
 	if err := scheduler.LoadRefit(st, &r); err != nil {
 		return nil, err

@@ -26,9 +26,10 @@ type Cursor struct {
 	Finished int64 // latest unix nanoseconds a unit finished
 	Studies  int64 // study rows
 	Updated  int64 // latest unix nanoseconds a study was saved or finished a run
+	Epochs   int64 // per-epoch scores
 }
 
-// ReadCursor reads s's cursor: two aggregate queries, no row read.
+// ReadCursor reads s's cursor: three aggregate queries, no row read.
 func ReadCursor(ctx context.Context, s Store) (Cursor, error) {
 	c, err := connOf(s)
 	if err != nil {
@@ -39,7 +40,10 @@ func ReadCursor(ctx context.Context, s Store) (Cursor, error) {
 		Scan(&cur.Units, &cur.Started, &cur.Finished); err != nil {
 		return cur, nameErr(s, err)
 	}
-	err = c.queryRow(ctx, `SELECT count(*), coalesce(max(updated), 0) FROM study`).Scan(&cur.Studies, &cur.Updated)
+	if err := c.queryRow(ctx, `SELECT count(*), coalesce(max(updated), 0) FROM study`).Scan(&cur.Studies, &cur.Updated); err != nil {
+		return cur, nameErr(s, err)
+	}
+	err = c.queryRow(ctx, `SELECT count(*) FROM epoch_scores`).Scan(&cur.Epochs)
 	return cur, nameErr(s, err)
 }
 

@@ -322,7 +322,7 @@
     if (rows.length) parts.push(table(["running configuration", "fold", "running for", "epochs"], rows, { id: "running" }));
     var curves = running.filter(function (u) { return u.epochs && u.epochs.length; }).map(function (u) {
       return { label: label(doc, u.config) + " fold " + u.fold, style: "line",
-        x: u.epochs.map(function (e) { return e.epoch; }), y: u.epochs.map(function (e) { return e.val_accuracy !== null ? e.val_accuracy : e.accuracy; }) };
+        x: u.epochs.map(function (e) { return e.epoch; }), y: u.epochs.map(function (e) { return e.accuracy !== null ? e.accuracy : e.train_accuracy; }) };
     });
     if (curves.length) {
       parts.push(el("div", { class: "figs" }, figure({ caption: "Held-out accuracy per epoch of the units in flight.",
