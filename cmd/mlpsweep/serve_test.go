@@ -302,3 +302,65 @@ func TestServeLivePostgres(t *testing.T) {
 	_ = workerDone
 	followLive(t, ctx, hs.URL+"/", errs, done)
 }
+
+// TestServeStudyKinds: a random study's page (parallel coordinates, the
+// ranked table) and the depth study's (findings, plots by depth) drawn
+// without a console error; with MLPSWEEP_SCREENSHOTS, their screenshots.
+func TestServeStudyKinds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives Chromium")
+	}
+	ctx, errs := browser(t)
+	dir := t.TempDir()
+	writeBlobsCSV(t, dir, "blobs.csv", 600, 8)
+	if err := os.WriteFile(filepath.Join(dir, "random.yaml"), []byte(`name: random-demo
+data: {csv: blobs.csv, label: species}
+folds: 3
+epochs: 3
+seed: 3
+base: {hidden: [16], optimizer: adam}
+random:
+  n: 12
+  params:
+    lr: {log_uniform: [1e-4, 1e-1]}
+    batch: {int: [8, 64]}
+    hidden: {choice: [[8], [32, 16]]}
+    dropout: {uniform: [0, 0.5]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	random, deep := filepath.Join(dir, "random"), filepath.Join(dir, "depth")
+	if code, _, stderr := runCmd("sweep", filepath.Join(dir, "random.yaml"), "--out", random, "--curves"); code != 0 {
+		t.Fatalf("random sweep: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCmd("depth", "--limit-rows", "1000", "--epochs", "2", "--depths", "1,2,4", "--variants", "sigmoid,relu_he,sigmoid_bn", "--out", deep); code != 0 {
+		t.Fatalf("depth: exit %d: %s", code, stderr)
+	}
+	var sources []serve.Source
+	for _, d := range []string{random, deep} {
+		st, err := store.OpenReader(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		sources = append(sources, serve.Source{Name: d, Store: st})
+	}
+	srv := serve.New(sources, serve.Options{})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Close()
+	for _, c := range []struct{ id, check, shot string }{
+		{"0/random-demo", `document.querySelectorAll("#search svg polyline").length >= 12 && document.querySelectorAll("#trial-table tbody tr").length === 12`, "serve-random-study.png"},
+		{"1/depth-holdout", `document.querySelector("#depth-findings .note") !== null && document.querySelectorAll("#depth-findings svg.plot polyline").length >= 3`, "serve-depth-study.png"},
+	} {
+		if _, err := chromedp.Run(ctx, chromedp.Navigate(hs.URL+"/#/study/"+c.id)); err != nil {
+			t.Fatal(err)
+		}
+		evalUntil(t, ctx, c.id+" drawn", c.check, 20*time.Second)
+		evalUntil(t, ctx, c.id+" plots not empty", `Array.from(document.querySelectorAll("svg.plot")).every(s => s.querySelectorAll("circle, polyline").length > 0)`, 5*time.Second)
+		screenshot(t, ctx, c.shot)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
+	}
+}
