@@ -2,9 +2,6 @@ package report
 
 import (
 	"math"
-	"strings"
-
-	"gonum.org/v1/plot/plotter"
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
@@ -193,28 +190,4 @@ func hasPoints(curves []Curve) bool {
 		}
 	}
 	return false
-}
-
-// xys is a curve's points from parallel slices.
-func xys(x, y []float64) plotter.XYs {
-	pts := make(plotter.XYs, len(x))
-	for i := range x {
-		pts[i] = plotter.XY{X: x[i], Y: y[i]}
-	}
-	return pts
-}
-
-// textOf joins a page's visible text, for tests and searches.
-func textOf(p Page) string {
-	var b strings.Builder
-	for _, kv := range p.Summary {
-		b.WriteString(kv[0] + ": " + kv[1] + "\n")
-	}
-	for _, s := range p.Sections {
-		b.WriteString(s.Title + "\n" + s.Best + "\n")
-		for _, r := range s.Table.Rows {
-			b.WriteString(strings.Join(r.Cells, "\t") + "\n")
-		}
-	}
-	return b.String()
 }
