@@ -9,25 +9,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/mlpsweep/mlpsweep/sweeps/serve"
+	"github.com/mlpsweep/mlpsweep/sweeps/serve/servetest"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
-
-// chromiumPath is Debian's chromium, which `make test` installs when
-// missing (Makefile: chromium).
-const chromiumPath = "/usr/bin/chromium"
-
-// screenshotsEnv names the folder the browser test writes its screenshots
-// to (docs/ for the README); unset, it writes none.
-const screenshotsEnv = "MLPSWEEP_SCREENSHOTS"
 
 // injection is a study name and an axis name that would run script if
 // the page built markup from data.
@@ -55,97 +46,6 @@ axes:
 		t.Fatal(err)
 	}
 	return path
-}
-
-// browser starts a headless Chromium and returns its context, and a
-// function that returns the console errors and exceptions seen so far.
-func browser(t *testing.T) (context.Context, func() []string) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("no %s (make test installs Debian's chromium: apt-get install -y chromium): %v", chromiumPath, err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 1000),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	var mu sync.Mutex
-	var errs []string
-	err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			errs = append(errs, fmt.Sprintf("exception: %s at %s:%d", ev.ExceptionDetails.Text, ev.ExceptionDetails.URL, ev.ExceptionDetails.LineNumber))
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				var parts []string
-				for _, a := range ev.Args {
-					parts = append(parts, string(a.Value))
-				}
-				errs = append(errs, "console.error: "+strings.Join(parts, " "))
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	return ctx, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), errs...)
-	}
-}
-
-// evalUntil evaluates expr in the page until it is true, or fails after
-// timeout saying what it waited for.
-func evalUntil(t *testing.T, ctx context.Context, what, expr string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText.slice(0, 2000)`))
-			t.Fatalf("%s: not within %v; the page shows:\n%s", what, timeout, text)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func evalInt(t *testing.T, ctx context.Context, expr string) int {
-	t.Helper()
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](expr))
-	if err != nil {
-		t.Fatalf("%s: %v", expr, err)
-	}
-	return n
-}
-
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	dir := os.Getenv(screenshotsEnv)
-	if dir == "" {
-		return
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // startCLI starts the test binary as mlpsweep with args, killed when the
@@ -178,27 +78,25 @@ func startCLI(t *testing.T, dir string, args ...string) (cmd *exec.Cmd, done cha
 // names with HTML in them shown as text.
 func followLive(t *testing.T, ctx context.Context, url string, errs func() []string, done chan struct{}) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
-		t.Fatal(err)
-	}
-	evalUntil(t, ctx, "the list of studies", `!!document.querySelector("#studies tbody tr")`, 20*time.Second)
-	evalUntil(t, ctx, "a mark on the page", `window.__sameDocument = true`, time.Second)
-	screenshot(t, ctx, "serve-studies.png")
+	servetest.Navigate(t, ctx, url)
+	servetest.EvalUntil(t, ctx, "the list of studies", `!!document.querySelector("#studies tbody tr")`, 20*time.Second)
+	servetest.EvalUntil(t, ctx, "a mark on the page", `window.__sameDocument = true`, time.Second)
+	servetest.Screenshot(t, ctx, "serve-studies.png")
 
 	// The study's page, then new units arriving on it.
 	if _, err := chromedp.Run(ctx, chromedp.Click(`#studies tbody tr a`)); err != nil {
 		t.Fatal(err)
 	}
-	evalUntil(t, ctx, "the study's page", `!!document.querySelector("#progress") && document.querySelectorAll("svg.plot").length > 0 || !!document.querySelector("#progress")`, 20*time.Second)
-	evalUntil(t, ctx, "a unit in flight in the running table", `!!document.querySelector("#running tbody tr")`, 60*time.Second)
-	evalUntil(t, ctx, "the learning curve of a unit in flight", `Array.from(document.querySelectorAll("svg.plot")).some(s => s.querySelector("title").textContent === "units in flight" && s.querySelectorAll("circle").length > 0)`, 30*time.Second)
-	screenshot(t, ctx, "serve-live-study.png")
+	servetest.EvalUntil(t, ctx, "the study's page", `!!document.querySelector("#progress") && document.querySelectorAll("svg.plot").length > 0 || !!document.querySelector("#progress")`, 20*time.Second)
+	servetest.EvalUntil(t, ctx, "a unit in flight in the running table", `!!document.querySelector("#running tbody tr")`, 60*time.Second)
+	servetest.EvalUntil(t, ctx, "the learning curve of a unit in flight", `Array.from(document.querySelectorAll("svg.plot")).some(s => s.querySelector("title").textContent === "units in flight" && s.querySelectorAll("circle").length > 0)`, 30*time.Second)
+	servetest.Screenshot(t, ctx, "serve-live-study.png")
 	points := `document.querySelectorAll("svg.plot circle").length`
 	rows := `document.querySelectorAll("#trial-table tbody tr").length`
-	before := evalInt(t, ctx, points)
-	evalUntil(t, ctx, "a new point on the study's plots", points+` > `+fmt.Sprint(before), 60*time.Second)
-	evalUntil(t, ctx, "no reload", `window.__sameDocument === true`, time.Second)
-	if n := evalInt(t, ctx, rows); n != 4 {
+	before := servetest.Eval[int](t, ctx, points)
+	servetest.EvalUntil(t, ctx, "a new point on the study's plots", points+` > `+fmt.Sprint(before), 60*time.Second)
+	servetest.EvalUntil(t, ctx, "no reload", `window.__sameDocument === true`, time.Second)
+	if n := servetest.Eval[int](t, ctx, rows); n != 4 {
 		t.Errorf("%d rows in the trial table, want 4", n)
 	}
 	select {
@@ -206,22 +104,18 @@ func followLive(t *testing.T, ctx context.Context, url string, errs func() []str
 	case <-time.After(120 * time.Second):
 		t.Fatal("the study did not finish within 2 minutes")
 	}
-	evalUntil(t, ctx, "every unit done on the page", `/8 of 8 units done/.test(document.querySelector("#progress").innerText)`, 10*time.Second)
-	evalUntil(t, ctx, "the plots drawn", `Array.from(document.querySelectorAll("svg.plot")).filter(s => s.querySelectorAll("circle, polyline").length > 0).length >= 3`, 5*time.Second)
-	evalUntil(t, ctx, "best so far plotted", `Array.from(document.querySelectorAll("svg.plot title")).some(e => e.textContent === "best so far against time")`, 5*time.Second)
-	screenshot(t, ctx, "serve-axes-study.png")
+	servetest.EvalUntil(t, ctx, "every unit done on the page", `/8 of 8 units done/.test(document.querySelector("#progress").innerText)`, 10*time.Second)
+	servetest.EvalUntil(t, ctx, "the plots drawn", `Array.from(document.querySelectorAll("svg.plot")).filter(s => s.querySelectorAll("circle, polyline").length > 0).length >= 3`, 5*time.Second)
+	servetest.EvalUntil(t, ctx, "best so far plotted", `Array.from(document.querySelectorAll("svg.plot title")).some(e => e.textContent === "best so far against time")`, 5*time.Second)
+	servetest.Screenshot(t, ctx, "serve-axes-study.png")
 
 	// The names with markup show as text and ran nothing.
-	evalUntil(t, ctx, "the study's name as text", `document.querySelector("h1").textContent.includes(`+jsString(injectedStudy)+`)`, time.Second)
-	evalUntil(t, ctx, "the axis name as text", `document.body.innerText.includes(`+jsString("Axis "+injectedAxis)+`)`, time.Second)
-	evalUntil(t, ctx, "no injected script ran", `window.__xss === undefined && !document.querySelector("main img, main script")`, time.Second)
+	servetest.EvalUntil(t, ctx, "the study's name as text", `document.querySelector("h1").textContent.includes(`+servetest.JSString(injectedStudy)+`)`, time.Second)
+	servetest.EvalUntil(t, ctx, "the axis name as text", `document.body.innerText.includes(`+servetest.JSString("Axis "+injectedAxis)+`)`, time.Second)
+	servetest.EvalUntil(t, ctx, "no injected script ran", `window.__xss === undefined && !document.querySelector("main img, main script")`, time.Second)
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
 	}
-}
-
-func jsString(s string) string {
-	return "`" + strings.NewReplacer("\\", "\\\\", "`", "\\`", "$", "\\$").Replace(s) + "`"
 }
 
 // TestServeLiveSQLite: a sweep runs in another process while the page of
@@ -230,7 +124,7 @@ func TestServeLiveSQLite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives Chromium for about half a minute")
 	}
-	ctx, errs := browser(t)
+	ctx, errs := servetest.Browser(t)
 	dir := t.TempDir()
 	study := writeLiveStudy(t, dir)
 	out := filepath.Join(dir, "out")
@@ -258,11 +152,9 @@ func TestServeLiveSQLite(t *testing.T) {
 	followLive(t, ctx, hs.URL+"/", errs, done)
 
 	// report.html is the same page from a file: no server, no network.
-	if _, err := chromedp.Run(ctx, chromedp.Navigate("file://"+filepath.Join(out, "report.html"))); err != nil {
-		t.Fatal(err)
-	}
-	evalUntil(t, ctx, "report.html drawn", `document.querySelector("main").getAttribute("data-loaded") === "snapshot" && document.querySelectorAll("svg.plot circle").length > 0`, 10*time.Second)
-	evalUntil(t, ctx, "report.html's study", `document.querySelector("h1").textContent.includes(`+jsString(injectedStudy)+`) && /8 of 8 units done/.test(document.body.innerText)`, time.Second)
+	servetest.Navigate(t, ctx, "file://"+filepath.Join(out, "report.html"))
+	servetest.EvalUntil(t, ctx, "report.html drawn", `document.querySelector("main").getAttribute("data-loaded") === "snapshot" && document.querySelectorAll("svg.plot circle").length > 0`, 10*time.Second)
+	servetest.EvalUntil(t, ctx, "report.html's study", `document.querySelector("h1").textContent.includes(`+servetest.JSString(injectedStudy)+`) && /8 of 8 units done/.test(document.body.innerText)`, time.Second)
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors on report.html:\n%s", strings.Join(e, "\n"))
 	}
@@ -276,7 +168,7 @@ func TestServeLivePostgres(t *testing.T) {
 	}
 	url := storetest.Postgres(t)
 	clearShardEnv(t)
-	ctx, errs := browser(t)
+	ctx, errs := servetest.Browser(t)
 	dir := t.TempDir()
 	study := writeLiveStudy(t, dir)
 	if code, _, stderr := runCmd("sweep", study, "--store", url, "--curves", "--enqueue"); code != 0 {
@@ -310,7 +202,7 @@ func TestServeStudyKinds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives Chromium")
 	}
-	ctx, errs := browser(t)
+	ctx, errs := servetest.Browser(t)
 	dir := t.TempDir()
 	writeBlobsCSV(t, dir, "blobs.csv", 600, 8)
 	if err := os.WriteFile(filepath.Join(dir, "random.yaml"), []byte(`name: random-demo
@@ -353,12 +245,10 @@ random:
 		{"0/random-demo", `document.querySelectorAll("#search svg polyline").length >= 12 && document.querySelectorAll("#trial-table tbody tr").length === 12`, "serve-random-study.png"},
 		{"1/depth-holdout", `document.querySelector("#depth-findings .note") !== null && document.querySelectorAll("#depth-findings svg.plot polyline").length >= 3`, "serve-depth-study.png"},
 	} {
-		if _, err := chromedp.Run(ctx, chromedp.Navigate(hs.URL+"/#/study/"+c.id)); err != nil {
-			t.Fatal(err)
-		}
-		evalUntil(t, ctx, c.id+" drawn", c.check, 20*time.Second)
-		evalUntil(t, ctx, c.id+" plots not empty", `Array.from(document.querySelectorAll("svg.plot")).every(s => s.querySelectorAll("circle, polyline").length > 0)`, 5*time.Second)
-		screenshot(t, ctx, c.shot)
+		servetest.Navigate(t, ctx, hs.URL+"/#/study/"+c.id)
+		servetest.EvalUntil(t, ctx, c.id+" drawn", c.check, 20*time.Second)
+		servetest.EvalUntil(t, ctx, c.id+" plots not empty", `Array.from(document.querySelectorAll("svg.plot")).every(s => s.querySelectorAll("circle, polyline").length > 0)`, 5*time.Second)
+		servetest.Screenshot(t, ctx, c.shot)
 	}
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
@@ -21,6 +22,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/serve/servetest"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -46,6 +48,7 @@ func writeStudy(t testing.TB, st store.Store, name, axis string, configs, folds,
 		t.Fatal(err)
 	}
 	plan := sweeps.Plan(h, points)
+	rng := rand.New(rand.NewPCG(1, 2)) // numbers as varied as real ones: JSON compresses as a real study's
 	for i, u := range plan {
 		if err := st.MarkRunning(u.ID, name); err != nil {
 			t.Fatal(err)
@@ -53,9 +56,10 @@ func writeStudy(t testing.TB, st store.Store, name, axis string, configs, folds,
 		if i == len(plan)-1 {
 			break // in flight
 		}
-		res := sweeps.UnitResult{Fold: u.ID.Fold, Accuracy: 0.9 + 0.0001*float64(i%500), ValLoss: 0.3, Seconds: 1, Samples: 1000 * int64(epochs), Machine: sweeps.ThisMachine()}
+		res := sweeps.UnitResult{Fold: u.ID.Fold, Accuracy: 0.9 + 0.09*rng.Float64(), ValLoss: rng.Float64(), Seconds: 1 + rng.Float64(), Samples: 1000 * int64(epochs), Machine: sweeps.ThisMachine()}
 		for e := range epochs {
-			res.Epochs = append(res.Epochs, engine.EpochStats{Epoch: e + 1, Loss: 1 / float64(e+1), Accuracy: 0.8, ValLoss: 0.4, ValAccuracy: 0.85 + 0.01*float64(e)})
+			res.Epochs = append(res.Epochs, engine.EpochStats{Epoch: e + 1, Loss: rng.Float64() / float64(e+1), Accuracy: 0.8 + 0.2*rng.Float64(),
+				ValLoss: rng.Float64(), ValAccuracy: 0.85 + 0.1*rng.Float64(), Seconds: rng.Float64(), SamplesPerSecond: 1e5 * rng.Float64()})
 		}
 		if err := st.SaveUnit(u.ID, name, res); err != nil {
 			t.Fatal(err)
@@ -372,5 +376,48 @@ func TestServeLargeStore(t *testing.T) {
 	}
 	if peak > 200<<20 {
 		t.Errorf("heap in use %d MB (want ≤ 200)", peak>>20)
+	}
+}
+
+// TestPage200Configurations: the page of a 200-configuration study (4
+// folds, 10-epoch curves, random-search kind) loads in Chromium within
+// 1 s and weighs under 1 MB on the wire (page and JSON, gzipped).
+func TestPage200Configurations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives Chromium")
+	}
+	ctx, errs := servetest.Browser(t)
+	dir := t.TempDir()
+	w, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeStudy(t, w, "two-hundred", "random", 200, 4, 10)
+	w.Close()
+	st, err := store.OpenReader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := New([]Source{{Name: dir, Store: st}}, Options{})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Close() // first: it ends the page's event stream, which hs.Close waits for
+	servetest.Navigate(t, ctx, hs.URL+"/#/study/0/two-hundred")
+	servetest.EvalUntil(t, ctx, "the study drawn", `document.querySelectorAll("#trial-table tbody tr").length === 200`, 10*time.Second)
+	ms := servetest.Eval[float64](t, ctx, `Number(document.querySelector("main").getAttribute("data-loaded")) - performance.timeOrigin`)
+	bytes := servetest.Eval[float64](t, ctx, `performance.getEntriesByType("navigation")[0].transferSize +
+		performance.getEntriesByType("resource").reduce((n, e) => n + e.transferSize, 0)`)
+	json := servetest.Eval[float64](t, ctx, `performance.getEntriesByType("resource").filter(e => e.name.includes("api/study")).reduce((n, e) => n + e.decodedBodySize, 0)`)
+	fetched := servetest.Eval[float64](t, ctx, `performance.getEntriesByType("resource").filter(e => e.name.includes("api/study"))[0].responseEnd`)
+	t.Logf("200 configurations × 4 folds: drawn %.0f ms after navigation (its JSON received at %.0f ms); %.0f kB transferred (the study's JSON %.0f kB uncompressed)", ms, fetched, bytes/1e3, json/1e3)
+	if ms > 1000 {
+		t.Errorf("drawn %.0f ms after navigation (want < 1000)", ms)
+	}
+	if bytes >= 1e6 || bytes == 0 {
+		t.Errorf("%.0f bytes transferred (want < 1 MB)", bytes)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
 	}
 }

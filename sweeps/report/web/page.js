@@ -157,6 +157,9 @@
     s.appendChild(svg("text", { x: (m.l + w - m.r) / 2, y: h - 4, "text-anchor": "middle" }, p.x_label));
     s.appendChild(svg("text", { x: 12, y: (m.t + h - m.b) / 2, "text-anchor": "middle", transform: "rotate(-90 12 " + (m.t + h - m.b) / 2 + ")" }, p.y_label));
     var ci = 0;
+    // Dots on lines only while they stay few: a 200-configuration study's
+    // curves would be thousands of elements.
+    var linePoints = lines.reduce(function (n, se) { return n + se.x.length; }, 0);
     p.series.forEach(function (se) {
       var color = se.color ? COLORS[se.color] : (se.style === "line" ? PALETTE[ci++ % PALETTE.length] : COLORS.mean);
       var g = svg("g", { class: "series" });
@@ -166,6 +169,7 @@
           points: se.x.map(function (x, i) { return X(x).toFixed(1) + "," + Y(se.y[i]).toFixed(1); }).join(" ") }));
       }
       se.x.forEach(function (x, i) {
+        if (se.style === "line" && se.x.length > 1 && linePoints > 400) return;
         var cx = X(x), cy = Y(se.y[i]);
         if (se.err && se.err[i] > 0) {
           g.appendChild(svg("line", { x1: cx, x2: cx, y1: Y(se.y[i] - se.err[i]), y2: Y(se.y[i] + se.err[i]), stroke: color, "stroke-width": 1.2 }));
