@@ -19,10 +19,14 @@ type UnitResult struct {
 	Seconds    float64             `json:"seconds"`  // wall time of training and scoring
 	Samples    int64               `json:"samples"`  // training samples processed (rows × epochs run)
 	Diverged   bool                `json:"diverged"`
-	Error      string              `json:"error,omitempty"` // divergence message or failure; empty on success
-	Reused     bool                `json:"reused"`          // found finished in the store, not trained by this run
-	Extra      json.RawMessage     `json:"extra,omitempty"` // a study kind's own record of the unit (the depth study's diagnostics), JSON
-	EngineVer  string              `json:"engine_version"`  // EngineID that computed it: another ISA path's when reused from one
+	Error      string              `json:"error,omitempty"`     // divergence message or failure; empty on success
+	Reused     bool                `json:"reused"`              // found finished in the store, not trained by this run
+	PrunedAt   int                 `json:"pruned_at,omitempty"` // the epoch a pruner stopped it at (its last); 0: not pruned
+	GFLOP      float64             `json:"gflop,omitempty"`     // training GEMM work done (Samples × scheduler.TrainingFLOPsPerRow); 0 when not recorded
+	Started    int64               `json:"-"`                   // unix nanoseconds: when its training (last) started, as stored; not in the results' JSON, which stay the same from run to run
+	Finished   int64               `json:"-"`                   // unix nanoseconds: when its result was stored
+	Extra      json.RawMessage     `json:"extra,omitempty"`     // a study kind's own record of the unit (the depth study's diagnostics), JSON
+	EngineVer  string              `json:"engine_version"`      // EngineID that computed it: another ISA path's when reused from one
 	DataSHA256 string              `json:"data_sha256"`
 	Machine                        // where it was trained: JSON host, cpu, isa
 }
@@ -45,8 +49,9 @@ type ConfigResult struct {
 	MeanAccuracy   float64   `json:"mean_accuracy"`
 	StdAccuracy    float64   `json:"std_accuracy"` // population std over folds (numpy's default)
 	MeanValLoss    float64   `json:"mean_val_loss"`
-	Seconds        float64   `json:"seconds"` // sum of the units' wall times
-	Rank           int       `json:"rank"`    // 1 = best mean accuracy in the study
+	Seconds        float64   `json:"seconds"`             // sum of the units' wall times
+	Rank           int       `json:"rank"`                // 1 = best mean accuracy in the study; pruned configurations rank after the others
+	PrunedAt       int       `json:"pruned_at,omitempty"` // the epoch a pruner stopped it at; 0: not pruned
 }
 
 // StudyResult is a finished (or partly finished) study as stored.
@@ -77,6 +82,10 @@ type StudyResult struct {
 	// Refit is the best configuration trained on all training rows and
 	// scored on the test set (sweep --refit); nil without one.
 	Refit *RefitResult `json:"refit,omitempty"`
+
+	// Decisions are a pruned study's rung decisions, in the order made
+	// (see sweeps/prune); nil without a pruner.
+	Decisions []Decision `json:"decisions,omitempty"`
 }
 
 // RefitSplit is the UnitID.Split of a refit: the unit trained on all
@@ -214,4 +223,29 @@ func (e EpochScore) MarshalJSON() ([]byte, error) {
 		Seconds       engine.JSONFloat `json:"seconds"`
 	}{plain(e), engine.JSONFloat(e.Accuracy), engine.JSONFloat(e.Loss), engine.JSONFloat(e.TrainAccuracy),
 		engine.JSONFloat(e.TrainLoss), engine.JSONFloat(e.Seconds)})
+}
+
+// Decision is a pruner's verdict on a configuration at a rung (see
+// sweeps/prune): whether it went on, with the score it had and the cutoff
+// it was held to at the time, so that a report can say why each
+// configuration stopped.
+type Decision struct {
+	Key      string  `json:"key"`     // the configuration
+	Bracket  int     `json:"bracket"` // hyperband's bracket (0: the most aggressive); 0 for the others
+	Rung     int     `json:"rung"`    // 0-based; the median pruner's: epoch − its warm-up
+	Epoch    int     `json:"epoch"`   // epochs trained when decided
+	Score    float64 `json:"score"`   // the configuration's held-out accuracy at Epoch, mean over its folds (−Inf when a fold diverged)
+	Cutoff   float64 `json:"cutoff"`  // the score it had to reach to go on, at the time
+	Promoted bool    `json:"promoted"`
+	Order    int     `json:"order"` // when, among the study's decisions (0 first)
+}
+
+// MarshalJSON writes non-finite numbers as null (engine.JSONFloat).
+func (d Decision) MarshalJSON() ([]byte, error) {
+	type plain Decision
+	return json.Marshal(struct {
+		plain
+		Score  engine.JSONFloat `json:"score"`
+		Cutoff engine.JSONFloat `json:"cutoff"`
+	}{plain(d), engine.JSONFloat(d.Score), engine.JSONFloat(d.Cutoff)})
 }

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
-	"github.com/mlpsweep/mlpsweep/sweeps"
-	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	"github.com/mlpsweep/mlpsweep/sweeps/serve"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
@@ -54,17 +51,17 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	if len(positional) == 1 && from == "--store" {
 		return usageError(stderr, "report", "give DIR or --store, not both (--out DIR says where the report of --store goes)")
 	}
-	if len(positional) == 0 && url != "" {
-		return reportPostgres(url, from, *study, *out, *jsonOutput, *strict, stdout, stderr)
-	}
-	if len(positional) != 1 {
+	where := url
+	switch {
+	case len(positional) == 0 && url != "":
+	case len(positional) != 1:
 		return usageError(stderr, "report", "want one directory (or --store URL), got %d arguments", len(positional))
-	}
-	if *out != "" {
+	case *out != "":
 		return usageError(stderr, "report", "--out goes with --store; the report of DIR goes into DIR")
+	default:
+		where, from, *out = positional[0], "", positional[0]
 	}
-	dir := positional[0]
-	st, err := store.OpenReader(dir)
+	st, err := openStore(where, from, store.ReadOnly)
 	if err != nil {
 		return fail(stderr, "report", err)
 	}
@@ -72,66 +69,17 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	doc, err := serve.LoadDocument(context.Background(), st, *study, *strict)
 	if err != nil {
 		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && *study != "" {
-			err = fmt.Errorf("%w (studies in %s: %s)", err, dir, strings.Join(names, ", "))
-		}
-		return fail(stderr, "report", err)
-	}
-	return renderDocument(doc, dir, *jsonOutput, stdout, stderr, "report")
-}
-
-// reportPostgres renders a study of the PostgreSQL database at url into
-// out (default out/<study name>).
-func reportPostgres(url, from, study, out string, asJSON, strict bool, stdout, stderr io.Writer) int {
-	st, err := openPostgres(url, from)
-	if err != nil {
-		return fail(stderr, "report", err)
-	}
-	defer st.Close()
-	doc, err := serve.LoadDocument(context.Background(), st, study, strict)
-	if err != nil {
-		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(names, ", "))
 		}
 		return fail(stderr, "report", err)
 	}
-	if out == "" {
-		out = filepath.Join("out", doc.Name)
-	}
-	if err := checkOutDir("--out", out); err != nil {
-		return fail(stderr, "report", err)
-	}
-	return renderDocument(doc, out, asJSON, stdout, stderr, "report")
-}
-
-// renderStudy renders a study just run (see renderDocument).
-func renderStudy(r sweeps.StudyResult, dir string, asJSON bool, stdout, stderr io.Writer, cmd string) int {
-	doc, err := report.NewDocument(r, nil)
-	if err != nil {
-		return fail(stderr, cmd, err)
-	}
-	return renderDocument(doc, dir, asJSON, stdout, stderr, cmd)
-}
-
-// renderDocument writes the report files into dir and prints the tables
-// (or, with asJSON, the study's report.Document: the JSON the page of
-// mlpsweep serve reads) on stdout.
-func renderDocument(doc *report.Document, dir string, asJSON bool, stdout, stderr io.Writer, cmd string) int {
-	r := doc.StudyResult
-	if err := report.WriteDocument(dir, doc); err != nil {
-		return fail(stderr, cmd, err)
-	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return fail(stderr, cmd, err)
+	if where == url { // --store: the files go to --out
+		if *out == "" {
+			*out = filepath.Join("out", doc.Name)
 		}
-	} else if err := report.WriteTables(stdout, r); err != nil {
-		return fail(stderr, cmd, err)
+		if err := checkOutDir("--out", *out); err != nil {
+			return fail(stderr, "report", err)
+		}
 	}
-	if asJSON && r.EngineNote != "" { // the tables say it on stdout
-		fmt.Fprintf(stderr, "mlpsweep %s: warning: %s\n", cmd, r.EngineNote)
-	}
-	fmt.Fprintf(stderr, "report: %s (results.csv, results.json alongside)\n", filepath.Join(dir, report.ReportHTMLFile))
-	return 0
+	return renderDocument(doc, *out, *jsonOutput, stdout, stderr, "report")
 }

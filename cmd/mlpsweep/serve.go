@@ -74,19 +74,16 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			s.Store.Close()
 		}
 	}()
+	wheres, froms := positional, make([]string, len(positional))
 	if len(positional) == 0 {
-		st, err := store.OpenPostgresReader(context.Background(), pgURL)
-		if err != nil {
-			return fail(stderr, "serve", fmt.Errorf("%s: %w", from, err))
-		}
-		sources = append(sources, serve.Source{Name: st.Name(), Store: st})
+		wheres, froms = []string{pgURL}, []string{from}
 	}
-	for _, dir := range positional {
-		st, err := store.OpenReader(dir)
+	for i, where := range wheres {
+		st, err := openStore(where, froms[i], store.ReadOnly)
 		if err != nil {
 			return fail(stderr, "serve", err)
 		}
-		sources = append(sources, serve.Source{Name: dir, Store: st})
+		sources = append(sources, serve.Source{Name: st.Name(), Store: st})
 	}
 
 	ln, err := net.Listen("tcp", *addr)

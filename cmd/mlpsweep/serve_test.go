@@ -129,11 +129,11 @@ func TestServeLiveSQLite(t *testing.T) {
 	study := writeLiveStudy(t, dir)
 	out := filepath.Join(dir, "out")
 	_, done := startCLI(t, dir, "sweep", study, "--out", out, "--workers", "1", "--curves", "--fuse=false")
-	var st *store.SQLite
+	var st store.Store
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var err error
-		if st, err = store.OpenReader(out); err == nil {
+		if st, err = store.Open(context.Background(), out, store.ReadOnly); err == nil {
 			if names, _ := st.StudyNames(); len(names) > 0 {
 				break
 			}
@@ -174,7 +174,7 @@ func TestServeLivePostgres(t *testing.T) {
 	if code, _, stderr := runCmd("sweep", study, "--store", url, "--curves", "--enqueue"); code != 0 {
 		t.Fatalf("enqueue: exit %d: %s", code, stderr)
 	}
-	st, err := store.OpenPostgresReader(context.Background(), url)
+	st, err := store.Open(context.Background(), url, store.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ random:
 	}
 	var sources []serve.Source
 	for _, d := range []string{random, deep} {
-		st, err := store.OpenReader(d)
+		st, err := store.Open(context.Background(), d, store.ReadOnly)
 		if err != nil {
 			t.Fatal(err)
 		}

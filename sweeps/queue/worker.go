@@ -323,6 +323,8 @@ func (w *unitWorker) work(ctx context.Context, job *river.Job[UnitArgs], name st
 		return epochErr // River retries the unit
 	}
 	trained := time.Since(started)
+	r.GFLOP = float64(r.Samples) * scheduler.TrainingFLOPsPerRow(a.Params.Hidden(), data.Features, data.Classes) / 1e9
+	r.Started = started.UnixNano()
 	r.Fold, r.EngineVer, r.DataSHA256 = id.Fold, id.Engine, id.Data
 	r.Machine = sweeps.ThisMachine()
 	// The result is recorded even when a stop comes while it is written.

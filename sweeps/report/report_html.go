@@ -114,6 +114,9 @@ func (v *studyView) page() (Page, error) {
 		}
 		page.Sections = append(page.Sections, s)
 	}
+	if s, ok := v.searchSection(); ok {
+		page.Sections = append(page.Sections, s)
+	}
 	return page, nil
 }
 

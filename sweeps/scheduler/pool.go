@@ -115,11 +115,8 @@ func (p *pool) job(ctx context.Context, ws *workspace, j job, threads int) error
 		}
 	}
 	onDone := func(i int, r sweeps.UnitResult) error {
-		u := j[i]
-		r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
-		r.Machine = sweeps.ThisMachine()
 		if p.done != nil {
-			return p.done(u, r)
+			return p.done(j[i], p.finish(j[i], r))
 		}
 		return nil
 	}
@@ -131,6 +128,14 @@ func (p *pool) job(ctx context.Context, ws *workspace, j job, threads int) error
 		return err // cancelled: the unit is abandoned
 	}
 	return onDone(0, r)
+}
+
+// finish completes unit u's result r with what identifies it and where it
+// was trained.
+func (p *pool) finish(u sweeps.Unit, r sweeps.UnitResult) sweeps.UnitResult {
+	r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+	r.Machine = sweeps.ThisMachine()
+	return r
 }
 
 // TrainAndScore trains cfg on train and scores it on test (after every

@@ -41,7 +41,7 @@ type Options struct {
 	StrictEngine bool
 
 	// Store, if set, is the store to use instead of the one in Dir
-	// (PostgreSQL, see store.OpenPostgres); the caller opens and closes it.
+	// (see store.Open); the caller opens and closes it.
 	Store store.Store
 
 	// GroupColumns caps the first-layer columns of a fused group of a
@@ -103,7 +103,8 @@ type Plan struct {
 	// achieved rate (see TrainingFLOPsPerRow).
 	RowFLOPs func(sweeps.Unit) float64
 
-	folds *foldFit // RunStudy's: trains the units in jobs of fused groups (group.go) instead of Train
+	folds  *foldFit      // RunStudy's: trains the units in jobs of fused groups (group.go) instead of Train
+	pruner *study.Pruner // RunStudy's study's pruner: the units train in stages (prune.go); nil: none
 }
 
 // RunStudy trains every unit of study s on data (KFold cross-validation)
@@ -139,6 +140,9 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		workers = runtime.NumCPU()
 	}
 	h := plan.Header
+	if plan.pruner != nil && opt.Shard.Sharded() {
+		return sweeps.StudyResult{}, fmt.Errorf("study %s has a pruner, which decides over all its configurations at each rung: it cannot run in shards (run it whole, or on a queue's workers without a pruner)", h.Name)
+	}
 	if opt.Shard.Sharded() {
 		if err := opt.Shard.check(); err != nil {
 			return sweeps.StudyResult{}, err
@@ -147,7 +151,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	}
 	st := opt.Store
 	if st == nil {
-		sq, err := store.Open(opt.Dir)
+		sq, err := store.Open(ctx, opt.Dir)
 		if err != nil {
 			return sweeps.StudyResult{}, err
 		}
@@ -158,7 +162,8 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		return sweeps.StudyResult{}, err
 	}
 
-	// Every unit, reused when stored as done.
+	// Every unit, reused when stored as done (or, in a pruned study, as
+	// pruned: its curve is what the pruner needs of it).
 	results := map[sweeps.UnitID]sweeps.UnitResult{}
 	var todo []sweeps.Unit
 	var status Status
@@ -168,7 +173,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			return sweeps.StudyResult{}, err
 		}
 		status.UnitsTotal++
-		if state == "done" {
+		if state == "done" || state == "pruned" && plan.pruner != nil {
 			r.Reused = true
 			results[u.ID] = r
 			status.UnitsReused++
@@ -187,9 +192,10 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		}
 	}
 
-	var flops float64  // training GEMM work done by this run
-	var epochErr error // the first failure to store an epoch's scores
-	var mu sync.Mutex  // guards results, status, flops, epochErr and Progress calls
+	var flops float64                      // training GEMM work done by this run
+	var epochErr error                     // the first failure to store an epoch's scores
+	startedAt := map[sweeps.UnitID]int64{} // when each unit this run trains started (unix ns)
+	var mu sync.Mutex                      // guards results, status, flops, epochErr and Progress calls
 	report := func(e Event) {
 		e.Status = status
 		e.Status.Elapsed = time.Since(started)
@@ -201,11 +207,13 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	p := &pool{
 		workers: workers, train: plan.Train, fit: fit,
 		start: func(u sweeps.Unit, threads int) error {
+			at := time.Now().UnixNano()
 			if err := st.MarkRunning(u.ID, h.Name); err != nil {
 				return err
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			startedAt[u.ID] = at
 			status.UnitsRunning++
 			report(Event{Kind: UnitStart, Point: u.Point, Fold: u.ID.Fold, Threads: threads})
 			return nil
@@ -224,6 +232,13 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			report(Event{Kind: EpochDone, Point: u.Point, Fold: u.ID.Fold, Epoch: e})
 		},
 		done: func(u sweeps.Unit, r sweeps.UnitResult) error {
+			if plan.RowFLOPs != nil {
+				r.GFLOP = float64(r.Samples) * plan.RowFLOPs(u) / 1e9
+			}
+			mu.Lock()
+			r.Started = startedAt[u.ID]
+			mu.Unlock()
+			r.Finished = time.Now().UnixNano()
 			if err := st.SaveUnit(u.ID, h.Name, r); err != nil {
 				return err
 			}
@@ -233,9 +248,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 				return epochErr
 			}
 			results[u.ID] = r
-			if plan.RowFLOPs != nil {
-				flops += float64(r.Samples) * plan.RowFLOPs(u)
-			}
+			flops += r.GFLOP * 1e9
 			status.UnitsRunning--
 			status.UnitsDone++
 			// A diverged unit stops early: count its remaining epochs as done.
@@ -244,13 +257,30 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			return nil
 		},
 	}
-	runErr := p.run(ctx, jobs)
+	var runErr error
+	var decisions []sweeps.Decision
+	if plan.pruner != nil {
+		stored := map[sweeps.UnitID]sweeps.UnitResult{}
+		for id, r := range results {
+			stored[id] = r
+		}
+		save := func(ds []sweeps.Decision) error {
+			decisions = ds
+			return st.SaveDecisions(h.Name, ds)
+		}
+		if runErr = save(nil); runErr == nil { // replayed from the start
+			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, h, plan.Units, stored, workers, save)
+		}
+	} else {
+		runErr = p.run(ctx, jobs)
+	}
 	wall := time.Since(started).Seconds()
 
 	mu.Lock()
 	defer mu.Unlock()
 	h.WallSeconds, h.UnitsRun, h.UnitsReused = wall, status.UnitsDone, status.UnitsReused
 	r := sweeps.Assemble(h, plan.Points, results)
+	r.Decisions = decisions
 	if opt.Shard.Sharded() {
 		r.UnitsTotal = status.UnitsTotal // the shard's units: its report covers its slice
 	}

@@ -27,7 +27,7 @@ func openStore(t testing.TB, dir, url string) store.Store {
 	if url == "" {
 		return nil
 	}
-	s, err := store.OpenPostgres(context.Background(), url)
+	s, err := store.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func readStore(t testing.TB, dir, url string) store.Store {
 	if s := openStore(t, dir, url); s != nil {
 		return s
 	}
-	s, err := store.OpenReader(dir)
+	s, err := store.Open(context.Background(), dir, store.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,12 +152,7 @@ func TestEpochScoresAreStoredAsTheyFinish(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want []sweeps.EpochScore
-			seen := map[string]bool{}
-			for _, c := range r.Configs {
-				if seen[c.Key] {
-					continue
-				}
-				seen[c.Key] = true
+			for _, c := range r.Distinct() {
 				for _, u := range c.Units {
 					for _, e := range u.Epochs {
 						want = append(want, sweeps.NewEpochScore(c.Key, u.Fold, e))

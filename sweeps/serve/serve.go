@@ -2,10 +2,9 @@
 // stores (SQLite folders or a PostgreSQL database) that follows them live
 // while sweeps and workers write to them from other processes.
 //
-// The server only reads: SQLite stores are opened as readers
-// (store.OpenReader, query_only) and PostgreSQL ones with read-only
-// transactions (store.OpenPostgresReader); no endpoint takes anything but
-// GET. One goroutine polls each store's cursor (store.ReadCursor: two
+// The server only reads: its stores are opened store.ReadOnly (SQLite
+// query-only, PostgreSQL connections that refuse writes), and no endpoint
+// takes anything but GET. One goroutine polls each store's cursor (store.ReadCursor: two
 // aggregate queries) every Options.Poll, half a second by default, and
 // tells every open page through Server-Sent Events (api/events) that
 // something changed; the page then reads the JSON of what it shows again.
@@ -373,8 +372,8 @@ func (s *Server) study(w http.ResponseWriter, r *http.Request) {
 
 // LoadDocument reads study name of st ("" means the one run last) as the
 // page shows it and `report --json` prints it: its result as store.Load
-// assembles it, its refit, the state of every stored unit and, for the
-// depth study, its own page.
+// assembles it (rung decisions included), its refit, the state of every
+// stored unit and, for the depth study, its own page.
 func LoadDocument(ctx context.Context, st store.Store, name string, strict bool) (*report.Document, error) {
 	h, points, units, err := store.ReadStudy(ctx, st, name, strict, true)
 	if err != nil {
@@ -418,6 +417,12 @@ func LoadDocument(ctx context.Context, st store.Store, name string, strict bool)
 		}
 	}
 	r := sweeps.Assemble(h, points, results)
+	if r.Decisions, err = st.Decisions(ctx, h.Name); err != nil {
+		return nil, err
+	}
+	if len(r.Decisions) == 0 {
+		r.Decisions = nil
+	}
 	if err := scheduler.LoadRefit(st, &r); err != nil {
 		return nil, err
 	}

@@ -88,13 +88,13 @@ func get(t testing.TB, url string, header ...string) (int, string) {
 // deleted database.
 func TestServeSQLite(t *testing.T) {
 	dir := t.TempDir()
-	w, err := store.Open(dir)
+	w, err := store.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
 	h := writeStudy(t, w, `<script>alert("x")</script>`, "lr", 3, 2, 3)
-	st, err := store.OpenReader(dir)
+	st, err := store.Open(context.Background(), dir, store.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,13 +207,13 @@ func TestServeSQLite(t *testing.T) {
 
 func TestToken(t *testing.T) {
 	dir := t.TempDir()
-	w, err := store.Open(dir)
+	w, err := store.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	writeStudy(t, w, "s", "lr", 1, 1, 1)
 	w.Close()
-	st, err := store.OpenReader(dir)
+	st, err := store.Open(context.Background(), dir, store.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,13 +286,13 @@ func TestToken(t *testing.T) {
 // pages, JSON and log never show the URL's password.
 func TestServePostgres(t *testing.T) {
 	url := storetest.Postgres(t)
-	w, err := store.OpenPostgres(context.Background(), url)
+	w, err := store.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
 	h := writeStudy(t, w, "pg", "lr", 2, 2, 2)
-	st, err := store.OpenPostgresReader(context.Background(), url)
+	st, err := store.Open(context.Background(), url, store.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestServeLargeStore(t *testing.T) {
 		t.Skip("writes a 10,000-unit store")
 	}
 	dir := t.TempDir()
-	w, err := store.Open(dir)
+	w, err := store.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func TestServeLargeStore(t *testing.T) {
 	writeStudy(t, w, "big", "random", 2500, 4, 10)
 	w.Close()
 	t.Logf("10,000 units written in %v", time.Since(begin))
-	st, err := store.OpenReader(dir)
+	st, err := store.Open(context.Background(), dir, store.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,13 +388,13 @@ func TestPage200Configurations(t *testing.T) {
 	}
 	ctx, errs := servetest.Browser(t)
 	dir := t.TempDir()
-	w, err := store.Open(dir)
+	w, err := store.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	writeStudy(t, w, "two-hundred", "random", 200, 4, 10)
 	w.Close()
-	st, err := store.OpenReader(dir)
+	st, err := store.Open(context.Background(), dir, store.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}

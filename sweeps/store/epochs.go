@@ -7,11 +7,13 @@ import (
 	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
-// Per-epoch scores (table epoch_scores, schema version 4). A unit's
+// Per-epoch scores (table epoch_scores, schema version 5). A unit's
 // scores are keyed by its full identity, so a study reads those of the
 // units it plans under its own engine identity; units it reuses from
 // another ISA path (Store.Find, not strict) keep theirs under that path.
@@ -25,7 +27,7 @@ func finite(x float64) any {
 }
 
 func saveEpoch(ctx context.Context, c conn, id sweeps.UnitID, study string, s engine.EpochStats) error {
-	return c.exec(ctx, `INSERT INTO epoch_scores (key, fold, split, seed, data_sha256, engine_version, epoch, accuracy, loss, train_accuracy, train_loss, seconds, study, written)
+	return c.exec(ctx, `INSERT INTO mlpsweep_epoch_scores (key, fold, split, seed, data_sha256, engine_version, epoch, accuracy, loss, train_accuracy, train_loss, seconds, study, written)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version, epoch)
 		DO UPDATE SET accuracy = excluded.accuracy, loss = excluded.loss, train_accuracy = excluded.train_accuracy,
@@ -41,7 +43,7 @@ const epochColumns = `e.key, e.fold, e.epoch, e.accuracy, e.loss, e.train_accura
 // engine identity (which determine the unit seed), in study order.
 func epochScores(ctx context.Context, c conn, name string) ([]sweeps.EpochScore, error) {
 	if name == "" {
-		err := c.queryRow(ctx, `SELECT name FROM study ORDER BY updated DESC LIMIT 1`).Scan(&name)
+		err := c.queryRow(ctx, `SELECT name FROM mlpsweep_study ORDER BY updated DESC LIMIT 1`).Scan(&name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errors.New("no study recorded yet")
 		}
@@ -49,9 +51,9 @@ func epochScores(ctx context.Context, c conn, name string) ([]sweeps.EpochScore,
 			return nil, err
 		}
 	}
-	rs, err := c.query(ctx, `SELECT `+epochColumns+` FROM epoch_scores e
-		JOIN study s ON s.name = $1 AND e.split = s.split AND e.data_sha256 = s.data_sha256 AND e.engine_version = s.engine_version
-		JOIN (SELECT key, min(position) AS position FROM configs WHERE study = $1 GROUP BY key) c ON c.key = e.key
+	rs, err := c.query(ctx, `SELECT `+epochColumns+` FROM mlpsweep_epoch_scores e
+		JOIN mlpsweep_study s ON s.name = $1 AND e.split = s.split AND e.data_sha256 = s.data_sha256 AND e.engine_version = s.engine_version
+		JOIN (SELECT key, min(position) AS position FROM mlpsweep_configs WHERE study = $1 GROUP BY key) c ON c.key = e.key
 		ORDER BY c.position, e.fold, e.epoch`, name)
 	if err != nil {
 		return nil, err
@@ -60,7 +62,7 @@ func epochScores(ctx context.Context, c conn, name string) ([]sweeps.EpochScore,
 }
 
 func unitEpochScores(ctx context.Context, c conn, id sweeps.UnitID) ([]sweeps.EpochScore, error) {
-	rs, err := c.query(ctx, `SELECT `+epochColumns+` FROM epoch_scores e
+	rs, err := c.query(ctx, `SELECT `+epochColumns+` FROM mlpsweep_epoch_scores e
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND engine_version = $6 ORDER BY epoch`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine)
 	if err != nil {
@@ -123,4 +125,70 @@ func (s *Postgres) EpochScores(ctx context.Context, name string) ([]sweeps.Epoch
 func (s *Postgres) UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]sweeps.EpochScore, error) {
 	e, err := unitEpochScores(ctx, s.conn(), id)
 	return e, s.err(err)
+}
+
+func saveDecisions(ctx context.Context, c conn, study string, ds []sweeps.Decision) error {
+	if err := c.exec(ctx, `DELETE FROM mlpsweep_decisions WHERE study = $1`, study); err != nil {
+		return err
+	}
+	for i, d := range ds {
+		promoted := 0
+		if d.Promoted {
+			promoted = 1
+		}
+		if err := c.exec(ctx, `INSERT INTO mlpsweep_decisions (study, position, key, bracket, rung, epoch, score, cutoff, promoted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			study, i, d.Key, d.Bracket, d.Rung, d.Epoch, finite(d.Score), finite(d.Cutoff), promoted); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decisions(ctx context.Context, c conn, study string) ([]sweeps.Decision, error) {
+	rs, err := c.query(ctx, `SELECT position, key, bracket, rung, epoch, score, cutoff, promoted FROM mlpsweep_decisions WHERE study = $1 ORDER BY position`, study)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	ds := []sweeps.Decision{}
+	for rs.Next() {
+		var d sweeps.Decision
+		var score, cutoff *float64
+		var promoted int64
+		if err := rs.Scan(&d.Order, &d.Key, &d.Bracket, &d.Rung, &d.Epoch, &score, &cutoff, &promoted); err != nil {
+			return nil, err
+		}
+		d.Score, d.Cutoff, d.Promoted = math.Inf(-1), math.Inf(-1), promoted != 0
+		if score != nil {
+			d.Score = *score
+		}
+		if cutoff != nil {
+			d.Cutoff = *cutoff
+		}
+		ds = append(ds, d)
+	}
+	return ds, rs.Err()
+}
+
+// SaveDecisions implements Store, in one transaction.
+func (s *SQLite) SaveDecisions(study string, ds []sweeps.Decision) error {
+	return s.err(s.inTx(func(c conn) error { return saveDecisions(context.Background(), c, study, ds) }))
+}
+
+// Decisions implements Store.
+func (s *SQLite) Decisions(ctx context.Context, study string) ([]sweeps.Decision, error) {
+	ds, err := decisions(ctx, s.conn(), study)
+	return ds, s.err(err)
+}
+
+// SaveDecisions implements Store, in one transaction.
+func (s *Postgres) SaveDecisions(study string, ds []sweeps.Decision) error {
+	ctx := context.Background()
+	return s.err(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return saveDecisions(ctx, pgConn{tx}, study, ds) }))
+}
+
+// Decisions implements Store.
+func (s *Postgres) Decisions(ctx context.Context, study string) ([]sweeps.Decision, error) {
+	ds, err := decisions(ctx, s.conn(), study)
+	return ds, s.err(err)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/engine"
@@ -85,31 +86,84 @@ func TestEpochScores(t *testing.T) {
 	})
 }
 
-// TestMigratesVersion3: a database at schema version 3 gains the
-// epoch_scores table, opened by a writer or a reader.
-func TestMigratesVersion3(t *testing.T) {
+// TestMigratesVersion4: a database at schema version 4 (the release
+// before per-epoch scores) gains the epoch scores and decisions tables and
+// the units' gflop column, opened by a writer or a reader.
+func TestMigratesVersion4(t *testing.T) {
 	for _, b := range backends {
 		for _, role := range []string{"writer", "reader"} {
 			t.Run(b.name+"/"+role, func(t *testing.T) {
+				loc := b.fresh(t)
+				mustOpen(t, b.writer, loc).Close() // the current schema, then back to version 4's
+				names := sqliteNames
+				if b.name == "postgres" {
+					names = strings.NewReplacer()
+				}
+				b.exec(t, loc, names.Replace(`DROP TABLE mlpsweep_epoch_scores`), names.Replace(`DROP TABLE mlpsweep_decisions`),
+					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN gflop`))
+				b.setVersion(t, loc, 4)
 				open := b.writer
 				if role == "reader" {
 					open = b.reader
 				}
-				loc := b.fresh(t)
-				v3 := migrations[0] + ";" + migrations[1] + ";" + migrations[2]
-				if b.name == "sqlite" {
-					v3 = releaseSchemaV2 + ";" + migrations[2]
-				}
-				b.exec(t, loc, v3)
-				b.setVersion(t, loc, 3)
 				s := mustOpen(t, open, loc)
-				if v := schemaOf(t, b, loc); v != schemaVersion {
-					t.Errorf("schema version %d after migration (want %d)", v, schemaVersion)
+				if v := schemaOf(t, b, loc); v != schemaVersion || schemaVersion != 6 {
+					t.Errorf("schema version %d after migration (want %d = 6)", v, schemaVersion)
 				}
 				if got, err := s.UnitEpochScores(context.Background(), sweeps.UnitID{Key: "k"}); err != nil || len(got) != 0 {
 					t.Errorf("epoch scores of a migrated database: %v (%v)", got, err)
 				}
+				if got, err := s.Decisions(context.Background(), "st"); err != nil || len(got) != 0 {
+					t.Errorf("decisions of a migrated database: %v (%v)", got, err)
+				}
 			})
 		}
 	}
+}
+
+// TestPrunedUnitsAndDecisions: a pruned unit is stored as such (never
+// over a done one) and reads back with PrunedAt; a study's decisions
+// round-trip, a later save replacing them.
+func TestPrunedUnitsAndDecisions(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, loc string) {
+		s := mustOpen(t, b.writer, loc)
+		id := sweeps.UnitID{Key: "k", Split: "sp", Seed: 1, Data: "d", Engine: "e"}
+		pruned := sweeps.UnitResult{Accuracy: 0.5, ValLoss: 1, PrunedAt: 2, Epochs: []engine.EpochStats{{Epoch: 1}, {Epoch: 2}}}
+		if err := s.SaveUnit(id, "st", pruned); err != nil {
+			t.Fatal(err)
+		}
+		if u, state, err := s.Unit(id); err != nil || state != "pruned" || u.PrunedAt != 2 || u.Accuracy != 0.5 {
+			t.Errorf("pruned unit: %+v %q (%v)", u, state, err)
+		}
+		done := sweeps.UnitResult{Accuracy: 0.75, ValLoss: 1, Epochs: []engine.EpochStats{{Epoch: 1}, {Epoch: 2}, {Epoch: 3}}}
+		if err := s.SaveUnit(id, "st", done); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveUnit(id, "st", pruned); err != nil {
+			t.Fatal(err)
+		}
+		if u, state, err := s.Unit(id); err != nil || state != "done" || u.PrunedAt != 0 || u.Accuracy != 0.75 {
+			t.Errorf("a pruned result replaced a done one: %+v %q (%v)", u, state, err)
+		}
+		ds := []sweeps.Decision{
+			{Key: "a", Rung: 0, Epoch: 1, Score: 0.9, Cutoff: 0.8, Promoted: true},
+			{Key: "b", Bracket: 1, Rung: 2, Epoch: 9, Score: math.Inf(-1), Cutoff: 0.8, Order: 1},
+		}
+		if err := s.SaveDecisions("st", ds); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveDecisions("other", ds[:1]); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Decisions(context.Background(), "st")
+		if err != nil || len(got) != 2 || got[0] != ds[0] || got[1] != ds[1] {
+			t.Errorf("decisions: %+v (%v)", got, err)
+		}
+		if err := s.SaveDecisions("st", ds[1:]); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Decisions(context.Background(), "st"); err != nil || len(got) != 1 || got[0].Key != "b" || got[0].Order != 0 {
+			t.Errorf("decisions replaced: %+v (%v)", got, err)
+		}
+	})
 }

@@ -3,15 +3,21 @@
 // resumes after any stop and any study reuses the units another one
 // trained. Two databases implement the one Store interface with the same
 // tables, migrations and SQL: SQLite, a file in the sweep's output
-// directory (Open, OpenReader; the default), and PostgreSQL
-// (OpenPostgres), which several processes on several machines write at
-// once.
+// directory (the default), and PostgreSQL, which several processes on
+// several machines write at once.
+//
+// Open is the one way to open either, from a folder or a postgres:// URL;
+// ReadOnly opens an existing store only to read it. Redact is how a store's
+// URL is shown in any message, without its password. Every PostgreSQL
+// statement has StatementTimeout; PostgreSQL's tables carry an mlpsweep_
+// prefix (see Postgres).
 //
 // Besides a unit's final result, the store keeps its held-out accuracy
 // and loss at every epoch as the epoch finishes (Store.SaveEpoch), so that
 // a study's progress can be read before its units are done: EpochScores
 // reads a study's, UnitEpochScores one unit's, as []sweeps.EpochScore
-// (non-finite numbers as NaN).
+// (non-finite numbers as NaN). A pruned study's rung decisions are kept
+// too (SaveDecisions, Decisions).
 package store
 
 import (
@@ -42,12 +48,15 @@ type Store interface {
 	// MarkRunning records that a unit has started, unless it is already
 	// finished.
 	MarkRunning(id sweeps.UnitID, study string) error
-	// SaveUnit commits a unit's result at once: state done, or failed when
-	// it failed (see sweeps.UnitResult.Failed; failed units run again on
-	// the next invocation). A failed result never replaces a done one.
+	// SaveUnit commits a unit's result at once: state done, failed when it
+	// failed (see sweeps.UnitResult.Failed; failed units run again on the
+	// next invocation), or pruned when a pruner stopped it (PrunedAt; a
+	// study without a pruner trains it again). A failed or pruned result
+	// never replaces a done one.
 	SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error
-	// Unit returns a stored unit and its state: "done", "failed" (with
-	// Error set), or "" when it is not stored or has not finished. It is
+	// Unit returns a stored unit and its state: "done", "pruned" (with
+	// PrunedAt set), "failed" (with Error set), or "" when it is not
+	// stored or has not finished. It is
 	// Find(id, true): the unit of exactly id's engine identity.
 	Unit(id sweeps.UnitID) (u sweeps.UnitResult, state string, err error)
 	// Find returns the stored unit a study may use for id, and its state
@@ -74,23 +83,32 @@ type Store interface {
 	EpochScores(ctx context.Context, name string) ([]sweeps.EpochScore, error)
 	// UnitEpochScores reads the per-epoch scores of one unit, by epoch.
 	UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]sweeps.EpochScore, error)
+	// SaveDecisions records a pruned study's rung decisions (see
+	// sweeps/prune), replacing those it recorded before.
+	SaveDecisions(study string, ds []sweeps.Decision) error
+	// Decisions reads a study's rung decisions in the order made.
+	Decisions(ctx context.Context, study string) ([]sweeps.Decision, error)
+	// Name names the database in messages: a file's path, a URL without
+	// its password.
+	Name() string
 	Close() error
 }
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 4
+const schemaVersion = 6
 
 // migrations[v] brings a database from schema version v to v+1; a new
 // database runs them all. They are the one definition of the tables for
-// both databases: the types are spelled so that SQLite gives them the
+// both databases, named as in PostgreSQL (SQLite's names drop the
+// mlpsweep_ prefix, see sqliteNames): the types are spelled so that SQLite gives them the
 // affinity it gave the first release's INTEGER and REAL, and PostgreSQL
 // 64-bit integers and doubles. Units are content-addressed by their
 // sweeps.UnitID, so any study reuses any other's finished units; a study
 // lists its configurations.
 var migrations = []string{
 	0: `
-CREATE TABLE IF NOT EXISTS study (
+CREATE TABLE IF NOT EXISTS mlpsweep_study (
 	name           TEXT PRIMARY KEY,
 	folds          BIGINT NOT NULL,
 	epochs         BIGINT NOT NULL,
@@ -104,7 +122,7 @@ CREATE TABLE IF NOT EXISTS study (
 	units_reused   BIGINT NOT NULL,           -- by the last invocation
 	updated        BIGINT NOT NULL            -- unix nanoseconds of the last invocation
 );
-CREATE TABLE IF NOT EXISTS configs (
+CREATE TABLE IF NOT EXISTS mlpsweep_configs (
 	study    TEXT NOT NULL,
 	position BIGINT NOT NULL,
 	axis     TEXT NOT NULL,
@@ -113,7 +131,7 @@ CREATE TABLE IF NOT EXISTS configs (
 	params   TEXT NOT NULL, -- normalized engine.Config, JSON
 	PRIMARY KEY (study, position)
 );
-CREATE TABLE IF NOT EXISTS units (
+CREATE TABLE IF NOT EXISTS mlpsweep_units (
 	key            TEXT NOT NULL,
 	fold           BIGINT NOT NULL,
 	split          TEXT NOT NULL,
@@ -134,18 +152,22 @@ CREATE TABLE IF NOT EXISTS units (
 	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version)
 );`,
 	// A study kind's own per-unit record, JSON (UnitResult.Extra).
-	1: `ALTER TABLE units ADD COLUMN extra TEXT NOT NULL DEFAULT ''`,
+	1: `ALTER TABLE mlpsweep_units ADD COLUMN extra TEXT NOT NULL DEFAULT ''`,
 	// Where a unit was trained (sweeps.Machine); empty for older units.
 	2: `
-ALTER TABLE units ADD COLUMN host TEXT NOT NULL DEFAULT '';
-ALTER TABLE units ADD COLUMN cpu TEXT NOT NULL DEFAULT '';
-ALTER TABLE units ADD COLUMN isa TEXT NOT NULL DEFAULT '';`,
+ALTER TABLE mlpsweep_units ADD COLUMN host TEXT NOT NULL DEFAULT '';
+ALTER TABLE mlpsweep_units ADD COLUMN cpu TEXT NOT NULL DEFAULT '';
+ALTER TABLE mlpsweep_units ADD COLUMN isa TEXT NOT NULL DEFAULT '';`,
+	// PostgreSQL's tables take the mlpsweep_ prefix, renamed first
+	// (prefixTables, before the migrations above run on an older
+	// database); SQLite's keep their names (see SQLite).
+	3: ``,
 	// Every unit's held-out (and training) scores at every epoch, written
 	// as each epoch finishes (SaveEpoch): what a pruner's rung decision, a
 	// resumed study and a live view read before the unit is done. The
 	// learning curve in units.epochs is the finished unit's copy.
-	3: `
-CREATE TABLE IF NOT EXISTS epoch_scores (
+	4: `
+CREATE TABLE IF NOT EXISTS mlpsweep_epoch_scores (
 	key            TEXT NOT NULL,
 	fold           BIGINT NOT NULL,
 	split          TEXT NOT NULL,
@@ -161,6 +183,23 @@ CREATE TABLE IF NOT EXISTS epoch_scores (
 	study          TEXT NOT NULL,    -- the study that wrote it
 	written        BIGINT NOT NULL,  -- unix nanoseconds
 	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version, epoch)
+);`,
+	// A pruned study's rung decisions (sweeps.Decision); units a pruner
+	// stopped have state 'pruned'. A unit's training GEMM work
+	// (UnitResult.GFLOP), for a search's compute.
+	5: `
+ALTER TABLE mlpsweep_units ADD COLUMN gflop DOUBLE PRECISION NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS mlpsweep_decisions (
+	study    TEXT NOT NULL,
+	position BIGINT NOT NULL,           -- the order made, 0 first
+	key      TEXT NOT NULL,
+	bracket  BIGINT NOT NULL,
+	rung     BIGINT NOT NULL,
+	epoch    BIGINT NOT NULL,
+	score    DOUBLE PRECISION,          -- NULL when not finite (a fold diverged)
+	cutoff   DOUBLE PRECISION,
+	promoted BIGINT NOT NULL,
+	PRIMARY KEY (study, position)
 );`,
 }
 
@@ -195,7 +234,7 @@ type rows interface {
 func saveStudy(ctx context.Context, c conn, h sweeps.Header, points []study.Point) error {
 	// The upsert of the study's row comes first: it locks the row, so that
 	// invocations saving the same study at once take turns.
-	err := c.exec(ctx, `INSERT INTO study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated)
+	err := c.exec(ctx, `INSERT INTO mlpsweep_study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 0, $9)
 		ON CONFLICT (name) DO UPDATE SET folds = excluded.folds, epochs = excluded.epochs, seed = excluded.seed,
 			split = excluded.split, data = excluded.data, data_sha256 = excluded.data_sha256,
@@ -209,26 +248,26 @@ func saveStudy(ctx context.Context, c conn, h sweeps.Header, points []study.Poin
 		if err != nil {
 			return err
 		}
-		if err := c.exec(ctx, `INSERT INTO configs (study, position, axis, value, key, params) VALUES ($1, $2, $3, $4, $5, $6)
+		if err := c.exec(ctx, `INSERT INTO mlpsweep_configs (study, position, axis, value, key, params) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (study, position) DO UPDATE SET axis = excluded.axis, value = excluded.value, key = excluded.key, params = excluded.params`,
 			h.Name, i, pt.Axis, pt.Value, pt.Params.Key(), string(params)); err != nil {
 			return err
 		}
 	}
-	return c.exec(ctx, `DELETE FROM configs WHERE study = $1 AND position >= $2`, h.Name, len(points))
+	return c.exec(ctx, `DELETE FROM mlpsweep_configs WHERE study = $1 AND position >= $2`, h.Name, len(points))
 }
 
 func finishRun(ctx context.Context, c conn, name string, wall float64, run, reused int) error {
-	return c.exec(ctx, `UPDATE study SET wall_seconds = wall_seconds + $1, units_run = $2, units_reused = $3, updated = $4 WHERE name = $5`,
+	return c.exec(ctx, `UPDATE mlpsweep_study SET wall_seconds = wall_seconds + $1, units_run = $2, units_reused = $3, updated = $4 WHERE name = $5`,
 		wall, run, reused, time.Now().UnixNano(), name)
 }
 
 func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string) error {
-	return c.exec(ctx, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, study, started)
+	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, study, started)
 		VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = 'running', study = excluded.study, started = excluded.started
-		WHERE units.state != 'done'`,
+		WHERE mlpsweep_units.state != 'done'`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano())
 }
 
@@ -238,8 +277,11 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 		return err
 	}
 	state := "done"
-	if u.Failed() {
+	switch {
+	case u.Failed():
 		state = "failed"
+	case u.PrunedAt > 0:
+		state = "pruned" // finished early: a study without a pruner trains it again
 	}
 	var valLoss any = u.ValLoss
 	if math.IsNaN(u.ValLoss) {
@@ -249,16 +291,20 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 	if u.Diverged {
 		diverged = 1
 	}
-	return c.exec(ctx, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+	finished := u.Finished
+	if finished == 0 {
+		finished = time.Now().UnixNano()
+	}
+	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa, gflop)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
 			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, extra = excluded.extra, seconds = excluded.seconds,
 			samples = excluded.samples, study = excluded.study, finished = excluded.finished,
-			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa
-		WHERE units.state != 'done' OR excluded.state = 'done'`,
+			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa, gflop = excluded.gflop
+		WHERE mlpsweep_units.state != 'done' OR excluded.state = 'done'`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, diverged, u.Error,
-		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, time.Now().UnixNano(), u.Host, u.CPU, u.ISA)
+		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, finished, u.Host, u.CPU, u.ISA, u.GFLOP)
 }
 
 // unit reads the stored unit Find returns for id.
@@ -271,12 +317,13 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 		args = append(args, utf8.RuneCountInString(prefix), prefix)
 	}
 	var valLoss *float64
+	var started, finished *int64
 	var diverged int64
 	var epochs, extra string
-	err = c.queryRow(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa FROM units
+	err = c.queryRow(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa, gflop, started, finished FROM mlpsweep_units
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+` AND state != 'running'
 		ORDER BY state != 'done', engine_version != $6, engine_version LIMIT 1`, args...).
-		Scan(&state, &u.EngineVer, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples, &u.Host, &u.CPU, &u.ISA)
+		Scan(&state, &u.EngineVer, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples, &u.Host, &u.CPU, &u.ISA, &u.GFLOP, &started, &finished)
 	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows wraps it too
 		return u, "", nil
 	}
@@ -288,8 +335,17 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 		u.ValLoss = *valLoss
 	}
 	u.Diverged = diverged != 0
+	if started != nil {
+		u.Started = *started
+	}
+	if finished != nil {
+		u.Finished = *finished
+	}
 	if err := json.Unmarshal([]byte(epochs), &u.Epochs); err != nil {
 		return u, "", fmt.Errorf("unit %s fold %d: epochs: %w", id.Key, id.Fold, err)
+	}
+	if state == "pruned" {
+		u.PrunedAt = len(u.Epochs)
 	}
 	if extra != "" {
 		u.Extra = json.RawMessage(extra)
@@ -300,7 +356,7 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 
 func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study.Point, error) {
 	var h sweeps.Header
-	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused FROM study `
+	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused FROM mlpsweep_study `
 	var r row
 	if name == "" {
 		r = c.queryRow(ctx, q+`ORDER BY updated DESC LIMIT 1`)
@@ -317,7 +373,7 @@ func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study
 	if err != nil {
 		return h, nil, err
 	}
-	rs, err := c.query(ctx, `SELECT axis, value, key, params FROM configs WHERE study = $1 ORDER BY position`, h.Name)
+	rs, err := c.query(ctx, `SELECT axis, value, key, params FROM mlpsweep_configs WHERE study = $1 ORDER BY position`, h.Name)
 	if err != nil {
 		return h, nil, err
 	}
@@ -341,7 +397,7 @@ func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study
 }
 
 func studyNames(ctx context.Context, c conn) ([]string, error) {
-	rs, err := c.query(ctx, `SELECT name FROM study ORDER BY updated DESC`)
+	rs, err := c.query(ctx, `SELECT name FROM mlpsweep_study ORDER BY updated DESC`)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +414,7 @@ func studyNames(ctx context.Context, c conn) ([]string, error) {
 }
 
 func states(ctx context.Context, c conn) (map[string]int, error) {
-	rs, err := c.query(ctx, `SELECT state, count(*) FROM units GROUP BY state`)
+	rs, err := c.query(ctx, `SELECT state, count(*) FROM mlpsweep_units GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}
@@ -395,23 +451,31 @@ func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyR
 			units[u.ID] = res
 		}
 	}
-	return sweeps.Assemble(h, points, units), nil
+	r := sweeps.Assemble(h, points, units)
+	if r.Decisions, err = s.Decisions(ctx, h.Name); err != nil {
+		return r, err
+	}
+	if len(r.Decisions) == 0 {
+		r.Decisions = nil
+	}
+	return r, nil
 }
 
-// LoadStudy reads a study from the SQLite database in dir (see Load).
-func LoadStudy(dir, name string, strict bool) (sweeps.StudyResult, error) {
-	s, err := OpenReader(dir)
+// LoadStudy reads a study from the store at where, a sweep folder or a
+// PostgreSQL URL, opened ReadOnly (see Load).
+func LoadStudy(ctx context.Context, where, name string, strict bool) (sweeps.StudyResult, error) {
+	s, err := Open(ctx, where, ReadOnly)
 	if err != nil {
 		return sweeps.StudyResult{}, err
 	}
 	defer s.Close()
-	return Load(context.Background(), s, name, strict)
+	return Load(ctx, s, name, strict)
 }
 
-// StudyNames lists the studies stored in dir's SQLite database, most
+// StudyNames lists the studies stored at where (see LoadStudy), most
 // recent first.
-func StudyNames(dir string) ([]string, error) {
-	s, err := OpenReader(dir)
+func StudyNames(ctx context.Context, where string) ([]string, error) {
+	s, err := Open(ctx, where, ReadOnly)
 	if err != nil {
 		return nil, err
 	}

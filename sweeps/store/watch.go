@@ -7,8 +7,6 @@ import (
 	"math"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -36,15 +34,15 @@ func ReadCursor(ctx context.Context, s Store) (Cursor, error) {
 		return Cursor{}, err
 	}
 	var cur Cursor
-	if err := c.queryRow(ctx, `SELECT count(*), coalesce(max(started), 0), coalesce(max(finished), 0) FROM units`).
+	if err := c.queryRow(ctx, `SELECT count(*), coalesce(max(started), 0), coalesce(max(finished), 0) FROM mlpsweep_units`).
 		Scan(&cur.Units, &cur.Started, &cur.Finished); err != nil {
-		return cur, nameErr(s, err)
+		return cur, named(s, err)
 	}
-	if err := c.queryRow(ctx, `SELECT count(*), coalesce(max(updated), 0) FROM study`).Scan(&cur.Studies, &cur.Updated); err != nil {
-		return cur, nameErr(s, err)
+	if err := c.queryRow(ctx, `SELECT count(*), coalesce(max(updated), 0) FROM mlpsweep_study`).Scan(&cur.Studies, &cur.Updated); err != nil {
+		return cur, named(s, err)
 	}
-	err = c.queryRow(ctx, `SELECT count(*) FROM epoch_scores`).Scan(&cur.Epochs)
-	return cur, nameErr(s, err)
+	err = c.queryRow(ctx, `SELECT count(*) FROM mlpsweep_epoch_scores`).Scan(&cur.Epochs)
+	return cur, named(s, err)
 }
 
 // StudyUnit is a stored unit of a study as a live view shows it: its
@@ -53,7 +51,7 @@ func ReadCursor(ctx context.Context, s Store) (Cursor, error) {
 // seconds, samples and host only.
 type StudyUnit struct {
 	ID       sweeps.UnitID
-	State    string // running, done, failed
+	State    string // running, done, failed, pruned
 	Started  int64
 	Finished int64
 	Result   sweeps.UnitResult // full reads only, and not for running units
@@ -77,13 +75,13 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 	prefix := sweeps.EngineVersionOf(h.Engine) + "/"
 	cols := `key, fold, seed, engine_version, state, coalesce(started, 0), coalesce(finished, 0), coalesce(seconds, 0), coalesce(samples, 0), host`
 	if full {
-		cols += `, accuracy, val_loss, diverged, error, epochs, extra, cpu, isa`
+		cols += `, accuracy, val_loss, diverged, error, epochs, extra, cpu, isa, gflop`
 	}
-	rs, err := c.query(ctx, `SELECT `+cols+` FROM units WHERE split = $1 AND data_sha256 = $2
+	rs, err := c.query(ctx, `SELECT `+cols+` FROM mlpsweep_units WHERE split = $1 AND data_sha256 = $2
 		AND (engine_version = $3 OR substr(engine_version, 1, $4) = $5)`,
 		h.Split, h.DataSHA, h.Engine, utf8.RuneCountInString(prefix), prefix)
 	if err != nil {
-		return h, nil, nil, nameErr(s, err)
+		return h, nil, nil, named(s, err)
 	}
 	defer rs.Close()
 	type unitKey struct {
@@ -100,27 +98,31 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 		var diverged int64
 		var epochs, extra string
 		if full {
-			dest = append(dest, &acc, &valLoss, &diverged, &r.Error, &epochs, &extra, &r.CPU, &r.ISA)
+			dest = append(dest, &acc, &valLoss, &diverged, &r.Error, &epochs, &extra, &r.CPU, &r.ISA, &r.GFLOP)
 		}
 		if err := rs.Scan(dest...); err != nil {
-			return h, nil, nil, nameErr(s, err)
+			return h, nil, nil, named(s, err)
 		}
 		u.ID.Split, u.ID.Data = h.Split, h.DataSHA
 		if full && u.State != "running" {
 			r.Fold, r.DataSHA256, r.EngineVer, r.Diverged = u.ID.Fold, h.DataSHA, u.ID.Engine, diverged != 0
 			r.Accuracy, r.ValLoss = deref(acc, 0), deref(valLoss, math.NaN())
 			if err := json.Unmarshal([]byte(epochs), &r.Epochs); err != nil {
-				return h, nil, nil, nameErr(s, fmt.Errorf("unit %s fold %d: epochs: %w", u.ID.Key, u.ID.Fold, err))
+				return h, nil, nil, named(s, fmt.Errorf("unit %s fold %d: epochs: %w", u.ID.Key, u.ID.Fold, err))
 			}
 			if extra != "" {
 				r.Extra = json.RawMessage(extra)
 			}
+			if u.State == "pruned" {
+				r.PrunedAt = len(r.Epochs)
+			}
+			r.Started, r.Finished = u.Started, u.Finished
 		}
 		k := unitKey{u.ID.Key, u.ID.Fold, u.ID.Seed}
 		stored[k] = append(stored[k], u)
 	}
 	if err := rs.Err(); err != nil {
-		return h, nil, nil, nameErr(s, err)
+		return h, nil, nil, named(s, err)
 	}
 	var units []StudyUnit
 	for _, p := range sweeps.Plan(h, points) {
@@ -171,55 +173,10 @@ func deref[T any](p *T, none T) T {
 	return *p
 }
 
-// connOf is the connection of one of the two stores.
-func connOf(s Store) (conn, error) {
-	switch s := s.(type) {
-	case *SQLite:
-		return s.conn(), nil
-	case *Postgres:
-		return s.conn(), nil
+// named names s's database in err (nil stays nil).
+func named(s Store, err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil, fmt.Errorf("store: %T is not a SQLite or PostgreSQL store", s)
-}
-
-// nameErr names s's database in err.
-func nameErr(s Store, err error) error {
-	switch s := s.(type) {
-	case *SQLite:
-		return s.err(err)
-	case *Postgres:
-		return s.err(err)
-	}
-	return err
-}
-
-// OpenPostgresReader connects to the PostgreSQL database at url to read
-// it only: every transaction of its connections is read-only
-// (default_transaction_read_only), so nothing done through it can write,
-// and it never migrates: a database of another schema version is an error
-// that says what to do.
-func OpenPostgresReader(ctx context.Context, url string) (*Postgres, error) {
-	cfg, name, err := ParsePostgresURL(url)
-	if err != nil {
-		return nil, err
-	}
-	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	s := &Postgres{pool: pool, name: name}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, connectError(name, cfg.ConnConfig, err)
-	}
-	version, err := s.version(ctx, s.pool)
-	if err == nil && version != schemaVersion {
-		err = fmt.Errorf("holds no mlpsweep tables of schema version %d (found %d): run a sweep against it with this mlpsweep first", schemaVersion, version)
-	}
-	if err != nil {
-		pool.Close()
-		return nil, s.err(err)
-	}
-	return s, nil
+	return fmt.Errorf("%s: %w", s.Name(), err)
 }

@@ -126,6 +126,8 @@ func (p *parser) parse(root *node) {
 			} else {
 				s.refit = v.text[0] == 't' || v.text[0] == 'T'
 			}
+		case "pruner":
+			s.pruner = p.parsePruner(v)
 		case "fuse":
 			if v.kind != scalarNode || v.tag != "bool" {
 				p.errorf(v.line, k, "want true or false, got %s", v.describe())
@@ -133,7 +135,7 @@ func (p *parser) parse(root *node) {
 				s.fuse = valueOf(v).x.(bool)
 			}
 		default:
-			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, folds, epochs, seed, metric, refit, fuse)")
+			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, folds, epochs, seed, metric, refit, fuse, pruner)")
 		}
 	}
 	if epochs != nil && baseEpochs != nil {

@@ -363,7 +363,12 @@
     var extra = [];
     var pc = doc.kind !== "depth" ? parallel(doc) : null;
     if (pc) extra.push(pc);
-    (bestSoFar(doc) || []).forEach(function (f) { extra.push(figure(f)); });
+    // A search's own section (sweeps/report search.go) plots the best so
+    // far against GEMM compute when the units recorded it; otherwise the
+    // page draws it from the units' times and seconds.
+    if (!doc.view.sections.some(function (s) { return s.id === "search"; })) {
+      (bestSoFar(doc) || []).forEach(function (f) { extra.push(figure(f)); });
+    }
     if (extra.length) parts.push(el("section", { id: "search" }, el("h2", {}, "The search"), el("div", { class: "figs" }, extra)));
     parts.push(problems(doc.view));
     add(main, parts);
