@@ -13,7 +13,11 @@
 //
 // The page is report's: the same page that report.html is with its data
 // inlined (report.Snapshot), served here without data (report.LivePage).
-// It reads
+// It draws its plots as SVG with a few hundred lines of its own script
+// (sweeps/report/web/page.js) rather than a chart library such as uPlot:
+// no package to vendor and keep up to date, about 30 kB for the whole
+// page before compression, SVG that a test can inspect element by
+// element, and labels set as text only. It reads
 //
 //	GET api/studies         the list of studies (Studies)
 //	GET api/study?id=ID     one study's report.Document, what `report --json` prints
