@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -252,5 +255,61 @@ random:
 	}
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
+	}
+}
+
+// TestServeCommand: mlpsweep serve as a process: the address it prints
+// answers, Ctrl-C ends it with 130; bad command lines exit 2; a store URL
+// whose server refuses shows no password.
+func TestServeCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := runCmd("sweep", writeLiveStudy(t, dir), "--out", out, "--epochs", "1", "--limit-rows", "300"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	cmd := exec.Command(os.Args[0], "serve", out, "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	_, url, ok := strings.Cut(strings.TrimSpace(line), " at ")
+	if err != nil || !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("serve printed %q (%v)", line, err)
+	}
+	resp, err := http.Get(url + "api/studies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"units_done":8`) {
+		t.Errorf("api/studies: %d %s", resp.StatusCode, body)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 130 {
+		t.Errorf("after Ctrl-C: %v, exit %d (want 130)", err, cmd.ProcessState.ExitCode())
+	}
+
+	for _, args := range [][]string{
+		{},
+		{out, "--addr", "0.0.0.0:0"},
+		{out, "--addr", "nonsense"},
+		{out, "--token", "t", "--open"},
+		{out, "--store", "postgres://u@localhost/db"},
+		{out, "--poll", "1ms"},
+	} {
+		if code, _, stderr := runCmd(append([]string{"serve"}, args...)...); code != 2 {
+			t.Errorf("serve %v: exit %d, want 2: %s", args, code, stderr)
+		}
+	}
+	code, _, stderr := runCmd("serve", "--store", "postgres://someone:pa55word@127.0.0.1:1/db?connect_timeout=1")
+	if code != 1 || strings.Contains(stderr, "pa55word") {
+		t.Errorf("serve of an unreachable store: exit %d, want 1, without the password: %s", code, stderr)
 	}
 }
