@@ -31,7 +31,7 @@ const (
 )
 
 // writeLiveStudy writes a CSV data set and a one-axis study on it, named
-// with HTML, whose 8 units take a fraction of a second to a second each.
+// with HTML, whose 8 units take about a second each (more on a busy machine).
 func writeLiveStudy(t *testing.T, dir string) string {
 	t.Helper()
 	writeBlobsCSV(t, dir, "blobs.csv", 1200, 16)
@@ -39,7 +39,7 @@ func writeLiveStudy(t *testing.T, dir string) string {
 	study := fmt.Sprintf(`name: '%s'
 data: {csv: blobs.csv, label: species}
 folds: 2
-epochs: 60
+epochs: 120
 seed: 5
 base: {hidden: [128, 128], batch: 4, optimizer: adam}
 axes:
@@ -90,13 +90,16 @@ func followLive(t *testing.T, ctx context.Context, url string, errs func() []str
 	if _, err := chromedp.Run(ctx, chromedp.Click(`#studies tbody tr a`)); err != nil {
 		t.Fatal(err)
 	}
-	servetest.EvalUntil(t, ctx, "the study's page", `!!document.querySelector("#progress") && document.querySelectorAll("svg.plot").length > 0 || !!document.querySelector("#progress")`, 20*time.Second)
-	servetest.EvalUntil(t, ctx, "a unit in flight in the running table", `!!document.querySelector("#running tbody tr")`, 60*time.Second)
-	servetest.EvalUntil(t, ctx, "the learning curve of a unit in flight", `Array.from(document.querySelectorAll("svg.plot")).some(s => s.querySelector("title").textContent === "units in flight" && s.querySelectorAll("circle").length > 0)`, 30*time.Second)
-	servetest.Screenshot(t, ctx, "serve-live-study.png")
+	servetest.EvalUntil(t, ctx, "the study's page", `!!document.querySelector("#progress")`, 20*time.Second)
 	points := `document.querySelectorAll("svg.plot circle").length`
 	rows := `document.querySelectorAll("#trial-table tbody tr").length`
 	before := servetest.Eval[int](t, ctx, points)
+	if servetest.Eval[bool](t, ctx, `/8 of 8 units done/.test(document.querySelector("#progress").innerText)`) {
+		t.Fatal("the study finished before its page opened: nothing to see arrive (make its units slower)")
+	}
+	servetest.EvalUntil(t, ctx, "a unit in flight in the running table", `!!document.querySelector("#running tbody tr")`, 60*time.Second)
+	servetest.EvalUntil(t, ctx, "the learning curve of a unit in flight", `Array.from(document.querySelectorAll("svg.plot")).some(s => s.querySelector("title").textContent === "units in flight" && s.querySelectorAll("circle").length > 0)`, 30*time.Second)
+	servetest.Screenshot(t, ctx, "serve-live-study.png")
 	servetest.EvalUntil(t, ctx, "a new point on the study's plots", points+` > `+fmt.Sprint(before), 60*time.Second)
 	servetest.EvalUntil(t, ctx, "no reload", `window.__sameDocument === true`, time.Second)
 	if n := servetest.Eval[int](t, ctx, rows); n != 4 {

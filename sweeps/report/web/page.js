@@ -299,7 +299,7 @@
         el("h2", {}, s.title),
         s.best ? el("p", { class: "best-line" }, s.best) : null,
         (s.notes || []).map(function (n) { return el("p", { class: "note" }, n); }),
-        s.table.header && s.table.header.length ? table(s.table.header, s.table.rows || []) : null,
+        s.table.header && s.table.header.length && s.table.rows && s.table.rows.length ? table(s.table.header, s.table.rows) : null,
         s.figures && s.figures.length ? el("div", { class: "figs" }, s.figures.map(figure)) : null);
     });
   }
