@@ -59,8 +59,9 @@ func TestSweepWithAPruner(t *testing.T) {
 		{"{kind: asha, min_epochs: 4}", nil, 1, "pruned.yaml:10: pruner.min_epochs: 4 is above the study's 3 epochs"},
 		{"median", []string{"--epochs", "1", "--limit-rows", "100"}, 0, ""},
 		{"{kind: hyperband, min_epochs: 2}", []string{"--epochs", "1"}, 2, "--epochs 1: study pruned: pruner.min_epochs 2 is above the 1 epochs"},
-		{"sha", []string{"--shard", "1/2"}, 2, "study pruned has a pruner (sha): it runs in one process"},
-		{"sha", []string{"--enqueue", "--store", "postgres://u@localhost:1/db"}, 2, "queue and shard modes do not prune yet"},
+		{"sha", []string{"--shard", "1/2"}, 2, "study pruned has a pruner (sha): its shards must share one PostgreSQL store (--store URL)"},
+		{"asha", []string{"--shard", "1/2", "--store", "postgres://u@localhost:1/db"}, 2, "not asha"},
+		{"sha", []string{"--enqueue", "--store", "postgres://u@localhost:1/db"}, 2, "queue mode does not prune yet"},
 	} {
 		study := writePrunedStudy(t, t.TempDir(), tc.pruner)
 		args := append([]string{"sweep", study, "--out", t.TempDir()}, tc.args...)

@@ -92,7 +92,7 @@ report.html, and to --json as "refit". It is stored like a unit: a rerun
 reuses it while best.safetensors is the file it saved.
 
 Examples:
-  mlpsweep sweep --preset seed                      # the reference notebook's study
+  mlpsweep sweep --preset seed                      # the seed study: MNIST, 4-fold CV
   mlpsweep sweep --preset seed --limit-rows 6000 --epochs 2 --axes optimizer,batch
   mlpsweep sweep my-study.yaml --out runs/mine --workers 4
   mlpsweep sweep my-study.yaml --shard 1/3 --out runs/mine/shard-1
@@ -200,9 +200,13 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
 	}
-	if s.Pruner != nil && (f.enqueue || f.wait || shard.Sharded()) {
-		// A rung decides over every configuration of the study at once.
-		return usageError(stderr, "sweep", "study %s has a pruner (%s): it runs in one process (mlpsweep sweep without --enqueue, --wait or --shard); queue and shard modes do not prune yet", s.Name, s.Pruner.Kind)
+	// A rung decides over every configuration of the study at once: the
+	// shards of a pruned study follow each other in one PostgreSQL store.
+	switch {
+	case s.Pruner != nil && (f.enqueue || f.wait):
+		return usageError(stderr, "sweep", "study %s has a pruner (%s): queue mode does not prune yet; run it with mlpsweep sweep (in shards with --shard and --store URL)", s.Name, s.Pruner.Kind)
+	case s.Pruner != nil && shard.Sharded() && (url == "" || s.Pruner.Kind == "asha"):
+		return usageError(stderr, "sweep", "study %s has a pruner (%s): its shards must share one PostgreSQL store (--store URL) and a pruner that decides the same in every shard (sha, hyperband or median; not asha)", s.Name, s.Pruner.Kind)
 	}
 	if f.enqueue || f.wait {
 		return sweepQueue(s, f, shard, url, from, stdout, stderr)

@@ -34,13 +34,13 @@ type workspace struct {
 // model returns slot k's model reset for cfg (made on first use, or when
 // the slot's model has other inputs or outputs). A configuration the
 // engine rejects is an error; the slot is then unchanged.
-func (ws *workspace) model(k int, cfg engine.Config, features, classes int) (*engine.Model, error) {
+func (ws *workspace) model(k int, cfg engine.Normalized, features, classes int) (*engine.Model, error) {
 	if k < len(ws.models) {
 		if m := ws.models[k]; m.Inputs() == features && m.Outputs() == classes {
-			return m, m.Reset(cfg)
+			return m, m.ResetNormalized(cfg)
 		}
 	}
-	m, err := engine.New(cfg, features, classes, ws.kc)
+	m, err := engine.NewNormalized(cfg, features, classes, ws.kc)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (f *foldFit) split(fold int) (train, test engine.Data) {
 func (f *foldFit) members(ws *workspace, units []sweeps.Unit, onDone func(int, sweeps.UnitResult) error) error {
 	ws.members, ws.unit = ws.members[:0], ws.unit[:0]
 	for i, u := range units {
-		m, err := ws.model(len(ws.members), u.Config(), f.data.Features, f.data.Classes)
+		m, err := ws.model(len(ws.members), u.Normalized(), f.data.Features, f.data.Classes)
 		if err != nil {
 			if err := onDone(i, sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error()}); err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/prune"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -29,12 +30,22 @@ import (
 // scores of the units found in the store (their learning curves) and
 // trains what is missing; a unit that was in flight trains again from its
 // first epoch, with the same numbers.
+//
+// Shards of a pruned study share one PostgreSQL store: each trains its
+// own units stage by stage and, before each decision, waits until the
+// store holds every other unit's score at its target (written as each
+// epoch finishes), so that every shard makes the same decisions (a
+// pruner that decides the same from the same scores: not ASHA's).
 
 // unitRun is a unit of a pruned study: what this run trained of it, or
 // what the store holds.
 type unitRun struct {
 	u      sweeps.Unit
 	stored *sweeps.UnitResult // found finished in the store (done or pruned); nil: none
+	mine   bool               // this run trains it (not another shard)
+
+	remote        []float64 // another shard's unit: its held-out accuracies as the store has them
+	remoteStopped bool      // it trains no further (diverged, failed)
 
 	model   *engine.Model       // in memory between stages; nil before its first stage and once finished
 	epochs  []engine.EpochStats // this run's epochs, 1 … len
@@ -50,6 +61,9 @@ type unitRun struct {
 // else the stored unit's when it scored every epoch; and whether it trains
 // no further (diverged or rejected: its later epochs score NaN).
 func (ur *unitRun) curve() ([]float64, bool) {
+	if !ur.mine {
+		return ur.remote, ur.remoteStopped
+	}
 	epochs := ur.epochs
 	if !ur.trained && ur.stored != nil {
 		epochs = ur.stored.Epochs
@@ -74,11 +88,12 @@ func accuracies(epochs []engine.EpochStats) []float64 {
 }
 
 // prunedRun trains a pruned study's units (all of them: those found in the
-// store, stored, included) on p's workers, stage by stage, storing each
-// unit as it finishes (p.done) and the pruner's decisions after each
-// stage (save). It returns ctx's error or the first callback's.
-func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h sweeps.Header, units []sweeps.Unit,
-	stored map[sweeps.UnitID]sweeps.UnitResult, workers int, save func([]sweeps.Decision) error) error {
+// store, stored, included; of a shard, those in mine, the others followed
+// in st) on p's workers, stage by stage, storing each unit as it finishes
+// (p.done) and the pruner's decisions after each stage (save). It returns
+// ctx's error or the first callback's.
+func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h sweeps.Header, units []sweeps.Unit, mine map[sweeps.UnitID]bool,
+	st store.Store, stored map[sweeps.UnitID]sweeps.UnitResult, workers int, save func([]sweeps.Decision) error) error {
 	// The configurations, in study order, and their units.
 	var keys []string
 	byKey := map[string][]*unitRun{}
@@ -87,7 +102,7 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		if byKey[k] == nil {
 			keys = append(keys, k)
 		}
-		ur := &unitRun{u: u}
+		ur := &unitRun{u: u, mine: mine == nil || mine[u.ID]}
 		if r, ok := stored[u.ID]; ok {
 			ur.stored = &r
 		}
@@ -187,7 +202,7 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 			}
 			for _, ur := range byKey[k] {
 				acc, stopped := ur.curve()
-				if stopped || len(acc) >= targets[c] {
+				if !ur.mine || stopped || len(acc) >= targets[c] {
 					continue
 				}
 				if !ur.trained { // trained afresh: what the store had is replaced
@@ -208,6 +223,23 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		p.fit = stageFit(target, runs)
 		if err := p.run(ctx, jobs); err != nil {
 			return err
+		}
+		// A unit that diverged or failed trains no further: stored now, so
+		// that other shards waiting for its scores find it.
+		for _, ur := range runs {
+			if ur.stopped != "" && !ur.done {
+				ur.done = true
+				r := f.unitResult(ur, false)
+				ur.model = nil
+				if err := done(ur.u, p.finish(ur.u, r)); err != nil {
+					return err
+				}
+			}
+		}
+		if mine != nil {
+			if err := follow(ctx, st, h.Name, keys, byKey, targets); err != nil {
+				return err
+			}
 		}
 		for c := range keys {
 			if targets[c] > 0 {
@@ -231,7 +263,7 @@ func (f *foldFit) stage(ctx context.Context, ws *workspace, units []sweeps.Unit,
 	for i, u := range units {
 		ur := runs[u.ID]
 		if ur.model == nil {
-			m, err := engine.New(u.Config(), f.data.Features, f.data.Classes, ws.kc)
+			m, err := engine.NewNormalized(u.Normalized(), f.data.Features, f.data.Classes, ws.kc)
 			if err != nil {
 				ur.stopped, ur.failed = err.Error(), true
 				continue
@@ -287,4 +319,61 @@ func (f *foldFit) unitResult(ur *unitRun, pruned bool) sweeps.UnitResult {
 		r.PrunedAt = len(r.Epochs)
 	}
 	return r
+}
+
+// followEvery is how often a shard of a pruned study reads the store for
+// the other shards' scores while it waits for them.
+const followEvery = 500 * time.Millisecond
+
+// follow waits until st holds, for every unit of another shard whose
+// configuration has a target, its held-out accuracy at every epoch up to
+// the target, or its result when it stopped short (diverged, failed, or
+// pruned before), and keeps them in the unitRuns.
+func follow(ctx context.Context, st store.Store, study string, keys []string, byKey map[string][]*unitRun, targets []int) error {
+	for {
+		scores, err := st.EpochScores(ctx, study)
+		if err != nil {
+			return err
+		}
+		type unit struct {
+			key  string
+			fold int
+		}
+		acc := map[unit][]float64{}
+		for _, e := range scores {
+			u := unit{e.Key, e.Fold}
+			if e.Epoch == len(acc[u])+1 && !math.IsNaN(e.Accuracy) {
+				acc[u] = append(acc[u], e.Accuracy)
+			}
+		}
+		waiting := 0
+		for c, k := range keys {
+			for _, ur := range byKey[k] {
+				if ur.mine || targets[c] == 0 || ur.remoteStopped {
+					continue
+				}
+				ur.remote = acc[unit{k, ur.u.ID.Fold}]
+				if len(ur.remote) >= targets[c] {
+					continue
+				}
+				r, state, err := st.Find(ur.u.ID, true)
+				if err != nil {
+					return err
+				}
+				if state != "" && (r.Diverged || r.Failed()) {
+					ur.remote, ur.remoteStopped = accuracies(r.Epochs), true
+					continue
+				}
+				waiting++
+			}
+		}
+		if waiting == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(followEvery):
+		}
+	}
 }

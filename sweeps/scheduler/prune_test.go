@@ -7,10 +7,12 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
 // shaStudy is 9 configurations × 2 folds, 4 epochs, successive halving
@@ -255,5 +257,42 @@ grid:
 		if !sameBits(numbers(back), numbers(r)) || decisionsOf(back) != decisionsOf(r) {
 			t.Errorf("%s: loads back other than it ran", pr)
 		}
+	}
+}
+
+// TestPrunedStudyInShards: two shards of a study with successive halving,
+// each its own process's run on one PostgreSQL store, wait for each
+// other's scores at every rung and make the same decisions: together they
+// store the numbers and decisions of a local run. A shard on a store of
+// its own, or with ASHA, is refused.
+func TestPrunedStudyInShards(t *testing.T) {
+	ref, _ := runPruned(t, shaStudy, t.TempDir(), Options{Workers: 2})
+	if _, err := RunStudy(context.Background(), parse(t, shaStudy), shaData(), Options{Dir: t.TempDir(), Shard: Shard{Index: 0, Count: 2}}); err == nil ||
+		!strings.Contains(err.Error(), "its shards must share one PostgreSQL store") {
+		t.Errorf("a shard on its own SQLite store: %v", err)
+	}
+	url := storetest.Postgres(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		st := openStore(t, "", url)
+		wg.Go(func() {
+			_, errs[i] = RunStudy(context.Background(), parse(t, shaStudy), shaData(), Options{Dir: t.TempDir(), Store: st, Workers: 1, Shard: Shard{Index: i, Count: 2}})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("shard %d: %v", i, err)
+		}
+	}
+	got := loadStudy(t, "", url, "sha")
+	if !sameBits(numbers(got), numbers(ref)) || decisionsOf(got) != decisionsOf(ref) {
+		t.Errorf("two shards differ from a local run:\n%s\n%s", decisionsOf(got), decisionsOf(ref))
+	}
+	asha := strings.Replace(shaStudy, "kind: sha", "kind: asha", 1)
+	if _, err := RunStudy(context.Background(), parse(t, asha), shaData(), Options{Dir: t.TempDir(), Store: openStore(t, "", url), Shard: Shard{Index: 0, Count: 2}}); err == nil ||
+		!strings.Contains(err.Error(), "not asha") {
+		t.Errorf("asha in shards: %v", err)
 	}
 }

@@ -140,8 +140,11 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		workers = runtime.NumCPU()
 	}
 	h := plan.Header
+	all := plan.Units // a pruned study's shard follows the others' units in the store
 	if plan.pruner != nil && opt.Shard.Sharded() {
-		return sweeps.StudyResult{}, fmt.Errorf("study %s has a pruner, which decides over all its configurations at each rung: it cannot run in shards (run it whole, or on a queue's workers without a pruner)", h.Name)
+		if _, shared := opt.Store.(*store.Postgres); !shared || plan.pruner.Kind == "asha" {
+			return sweeps.StudyResult{}, fmt.Errorf("study %s has a pruner, which decides over all its configurations at each rung: its shards must share one PostgreSQL store (--store URL), where each reads the others' scores, and its pruner must decide the same in every shard (sha, hyperband or median; not asha)", h.Name)
+		}
 	}
 	if opt.Shard.Sharded() {
 		if err := opt.Shard.check(); err != nil {
@@ -268,8 +271,17 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			decisions = ds
 			return st.SaveDecisions(h.Name, ds)
 		}
-		if runErr = save(nil); runErr == nil { // replayed from the start
-			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, h, plan.Units, stored, workers, save)
+		var mine map[sweeps.UnitID]bool // a shard's units; nil: every unit
+		if opt.Shard.Sharded() {
+			mine = map[sweeps.UnitID]bool{}
+			for _, u := range plan.Units {
+				mine[u.ID] = true
+			}
+		} else {
+			runErr = save(nil) // replayed from the start
+		}
+		if runErr == nil {
+			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, h, all, mine, st, stored, workers, save)
 		}
 	} else {
 		runErr = p.run(ctx, jobs)

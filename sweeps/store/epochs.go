@@ -127,21 +127,22 @@ func (s *Postgres) UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]swe
 	return e, s.err(err)
 }
 
+// saveDecisions replaces a study's decisions with ds, upserting each (the
+// shards of a study write the same ones, perhaps at once).
 func saveDecisions(ctx context.Context, c conn, study string, ds []sweeps.Decision) error {
-	if err := c.exec(ctx, `DELETE FROM mlpsweep_decisions WHERE study = $1`, study); err != nil {
-		return err
-	}
 	for i, d := range ds {
 		promoted := 0
 		if d.Promoted {
 			promoted = 1
 		}
-		if err := c.exec(ctx, `INSERT INTO mlpsweep_decisions (study, position, key, bracket, rung, epoch, score, cutoff, promoted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		if err := c.exec(ctx, `INSERT INTO mlpsweep_decisions (study, position, key, bracket, rung, epoch, score, cutoff, promoted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (study, position) DO UPDATE SET key = excluded.key, bracket = excluded.bracket, rung = excluded.rung, epoch = excluded.epoch,
+				score = excluded.score, cutoff = excluded.cutoff, promoted = excluded.promoted`,
 			study, i, d.Key, d.Bracket, d.Rung, d.Epoch, finite(d.Score), finite(d.Cutoff), promoted); err != nil {
 			return err
 		}
 	}
-	return nil
+	return c.exec(ctx, `DELETE FROM mlpsweep_decisions WHERE study = $1 AND position >= $2`, study, len(ds))
 }
 
 func decisions(ctx context.Context, c conn, study string) ([]sweeps.Decision, error) {

@@ -403,6 +403,14 @@ func TestParamsKey(t *testing.T) {
 	if _, err := NewParams(engine.Config{Batch: -1}); err == nil {
 		t.Error("NewParams accepted batch -1")
 	}
+	// A model's configuration keys as the config it was built from, seed aside.
+	m, err := engine.New(a, 3, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := ParamsOf(m.Normalized()); p.Key() != configKey(b) || p.Config(5).Seed != 5 || p.Normalized(7).Config().Seed != 7 {
+		t.Errorf("ParamsOf(a model of a): key %s, want %s", p.Key(), configKey(b))
+	}
 }
 
 // configKey is the Key of c's Params.
@@ -563,9 +571,10 @@ func TestExpandSpec(t *testing.T) {
 	}
 }
 
-// The reference notebook ran on Keras 3 before 3.14, whose activity
-// regularizer was not divided by the batch size: the seed preset's activity
-// axis trains that form; a new study keeps the divided, current form.
+// The seed study was first run on Keras 3 before 3.14, whose activity
+// regularizer was not divided by the batch size (docs/keras-semantics.md):
+// the seed preset's activity axis trains that form; a new study keeps the
+// divided, current form.
 func TestSeedPresetActivityUndivided(t *testing.T) {
 	s, err := Preset("seed")
 	if err != nil {
