@@ -23,7 +23,8 @@ type Document struct {
 }
 
 // UnitState is one stored unit of a study: which configuration and fold,
-// its state (running, done, failed) and when it started and finished.
+// its state (running, done, failed, pruned) and when it started and
+// finished.
 type UnitState struct {
 	Config   int      `json:"config"` // index into configs: the first configuration with the unit's key
 	Fold     int      `json:"fold"`
@@ -74,7 +75,10 @@ func unitStates(r sweeps.StudyResult) []UnitState {
 		}
 		seen[c.Key] = true
 		for _, u := range c.Units {
-			us := UnitState{Config: i, Fold: u.Fold, State: "done", Seconds: u.Seconds}
+			us := UnitState{Config: i, Fold: u.Fold, State: "done", Seconds: u.Seconds, Started: u.Started / 1e6, Finished: u.Finished / 1e6}
+			if u.PrunedAt > 0 {
+				us.State = "pruned"
+			}
 			if u.Failed() {
 				us.State = "failed"
 			} else if acc := u.Accuracy; finite(acc) {

@@ -226,6 +226,7 @@ type StudyInfo struct {
 	UnitsTotal    int     `json:"units_total"`
 	UnitsDone     int     `json:"units_done"`
 	UnitsFailed   int     `json:"units_failed"`
+	UnitsPruned   int     `json:"units_pruned"`    // stopped early by the study's pruner
 	Running       int     `json:"running"`         // units in flight: busy workers
 	Machines      int     `json:"machines"`        // hosts that finished a unit in the last Window, or run one now
 	ETASeconds    float64 `json:"eta_seconds"`     // at the rate of the last Window; 0 when nothing runs
@@ -290,6 +291,8 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 				info.UnitsDone++
 			case "failed":
 				info.UnitsFailed++
+			case "pruned":
+				info.UnitsPruned++
 			case "running":
 				info.Running++
 				hosts[u.Result.Host] = true
@@ -303,7 +306,7 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 		}
 		delete(hosts, "") // running units do not record their host
 		info.Machines = len(hosts)
-		if remaining := info.UnitsTotal - info.UnitsDone; info.Running > 0 && recent > 0 && remaining > 0 {
+		if remaining := info.UnitsTotal - info.UnitsDone - info.UnitsPruned; info.Running > 0 && recent > 0 && remaining > 0 {
 			info.ETASeconds = float64(remaining) * Window.Seconds() / float64(recent)
 		}
 		if info.Running > 0 && flops > 0 {

@@ -311,7 +311,7 @@
 
   // ---- the units in flight and the study's progress ----
   function progress(doc) {
-    var counts = { done: 0, failed: 0, running: 0 };
+    var counts = { done: 0, failed: 0, running: 0, pruned: 0 };
     doc.units.forEach(function (u) { counts[u.state] = (counts[u.state] || 0) + 1; });
     var now = Date.now();
     var running = doc.units.filter(function (u) { return u.state === "running"; });
@@ -319,10 +319,11 @@
       return { class: "running", cells: [label(doc, u.config), String(u.fold), dur(u.started ? (now - u.started) / 1000 : NaN),
         (u.epochs || []).length ? String(u.epochs.length) : "—"] };
     });
-    var pct = doc.units_total ? 100 * counts.done / doc.units_total : 0;
+    var pct = doc.units_total ? 100 * (counts.done + counts.pruned) / doc.units_total : 0;
     var parts = [el("h2", {}, "Progress"),
       el("p", {}, el("span", { class: "bar" }, el("span", { style: "width:" + pct.toFixed(1) + "%" })),
-        " " + counts.done + " of " + doc.units_total + " units done, " + counts.failed + " failed, " + counts.running + " running")];
+        " " + counts.done + " of " + doc.units_total + " units done, " + (counts.pruned ? counts.pruned + " pruned, " : "") +
+        counts.failed + " failed, " + counts.running + " running")];
     if (rows.length) parts.push(table(["running configuration", "fold", "running for", "epochs"], rows, { id: "running" }));
     var curves = running.filter(function (u) { return u.epochs && u.epochs.length; }).map(function (u) {
       return { label: label(doc, u.config) + " fold " + u.fold, style: "line",
@@ -377,8 +378,8 @@
   function drawStudies(list) {
     document.title = "mlpsweep studies";
     var rows = list.studies.map(function (s) {
-      return { cells: [s.name, s.kind, s.units_done + "/" + s.units_total, String(s.units_failed), String(s.running),
-        String(s.machines), s.eta_seconds > 0 ? dur(s.eta_seconds) : (s.units_done + s.units_failed >= s.units_total ? "done" : "—"),
+      return { cells: [s.name, s.kind, s.units_done + "/" + s.units_total + (s.units_pruned ? " (" + s.units_pruned + " pruned)" : ""), String(s.units_failed), String(s.running),
+        String(s.machines), s.eta_seconds > 0 ? dur(s.eta_seconds) : (s.units_done + s.units_pruned + s.units_failed >= s.units_total ? "done" : "—"),
         s.gflops > 0 ? s.gflops.toFixed(1) : "—", s.percent_of_peak > 0 ? s.percent_of_peak.toFixed(0) + "%" : "—"],
         href: "#/study/" + encodeURIComponent(s.id) };
     });
