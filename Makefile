@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/mlpsweep
 OUT     ?= out
 
-.PHONY: run train build test test-store test-netlib test-onnx openblas chromium vet gencheck clean
+.PHONY: run train build test test-store test-netlib test-onnx openblas chromium screenshots vet gencheck clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/mlpsweep
@@ -38,7 +38,7 @@ chromium:
 
 # Screenshots of the page of mlpsweep serve for the README (docs/serve-*.png).
 screenshots: chromium
-	MLPSWEEP_SCREENSHOTS=$(abspath docs) $(GO) test -count=1 -run 'TestServeLive|TestServeScreenshots' ./cmd/mlpsweep/
+	MLPSWEEP_SCREENSHOTS=$(abspath docs) $(GO) test -count=1 -run 'TestServeLiveSQLite|TestServeStudyKinds' ./cmd/mlpsweep/
 
 # The committed assembly must be exactly what the avo generators produce.
 gencheck:
