@@ -230,7 +230,7 @@ type StudyInfo struct {
 	Running       int     `json:"running"`         // units in flight: busy workers
 	Machines      int     `json:"machines"`        // hosts that finished a unit in the last Window, or run one now
 	ETASeconds    float64 `json:"eta_seconds"`     // at the rate of the last Window; 0 when nothing runs
-	GFLOPS        float64 `json:"gflops"`          // training GEMM rate over the last Window (MNIST-shaped data only)
+	GFLOPS        float64 `json:"gflops"`          // training GEMM rate over the last Window, of units that recorded their work (or of MNIST-shaped data)
 	PercentOfPeak float64 `json:"percent_of_peak"` // of this machine's one-core peak × busy workers
 	Updated       int64   `json:"updated"`         // unix milliseconds of the latest unit start or finish
 }
@@ -301,7 +301,11 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 			if u.State != "running" && u.Finished >= since {
 				recent++
 				hosts[u.Result.Host] = true
-				flops += perRow[u.ID.Key] * float64(u.Result.Samples)
+				if u.Result.GFLOP > 0 { // recorded by the unit
+					flops += u.Result.GFLOP * 1e9
+				} else {
+					flops += perRow[u.ID.Key] * float64(u.Result.Samples)
+				}
 			}
 		}
 		delete(hosts, "") // running units do not record their host
@@ -337,7 +341,8 @@ func kindOf(h sweeps.Header, points []study.Point) string {
 	return report.KindAxes
 }
 
-// flopsPerRow is each configuration's training GEMM work per row, for data
+// flopsPerRow is each configuration's training GEMM work per row, for
+// units stored before they recorded their work (UnitResult.GFLOP), of data
 // whose shape the record tells (MNIST: 784 features, 10 classes); none
 // otherwise.
 func flopsPerRow(h sweeps.Header, points []study.Point) map[string]float64 {

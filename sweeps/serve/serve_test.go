@@ -130,7 +130,8 @@ func TestServeSQLite(t *testing.T) {
 		t.Fatalf("api/studies: %d %v %s", code, err, body)
 	}
 	info := list.Studies[0]
-	if info.Name != h.Name || info.UnitsTotal != 6 || info.UnitsDone != 5 || info.Running != 1 || info.Kind != report.KindAxes || info.Machines != 1 {
+	if info.Name != h.Name || info.UnitsTotal != 6 || info.UnitsDone != 5 || info.Running != 1 || info.Kind != report.KindAxes || info.Machines != 1 ||
+		info.ETASeconds <= 0 || info.GFLOPS <= 0 || info.PercentOfPeak <= 0 {
 		t.Errorf("api/studies: %+v", info)
 	}
 

@@ -48,7 +48,7 @@ func ReadCursor(ctx context.Context, s Store) (Cursor, error) {
 // StudyUnit is a stored unit of a study as a live view shows it: its
 // identity, state, when it started and finished (unix nanoseconds, 0 when
 // not recorded) and its result: in full when read in full, otherwise its
-// seconds, samples and host only.
+// seconds, samples, GFLOP and host only.
 type StudyUnit struct {
 	ID       sweeps.UnitID
 	State    string // running, done, failed, pruned
@@ -73,9 +73,9 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 		return h, nil, nil, err
 	}
 	prefix := sweeps.EngineVersionOf(h.Engine) + "/"
-	cols := `key, fold, seed, engine_version, state, coalesce(started, 0), coalesce(finished, 0), coalesce(seconds, 0), coalesce(samples, 0), host`
+	cols := `key, fold, seed, engine_version, state, coalesce(started, 0), coalesce(finished, 0), coalesce(seconds, 0), coalesce(samples, 0), host, gflop`
 	if full {
-		cols += `, accuracy, val_loss, diverged, error, epochs, extra, cpu, isa, gflop`
+		cols += `, accuracy, val_loss, diverged, error, epochs, extra, cpu, isa`
 	}
 	rs, err := c.query(ctx, `SELECT `+cols+` FROM mlpsweep_units WHERE split = $1 AND data_sha256 = $2
 		AND (engine_version = $3 OR substr(engine_version, 1, $4) = $5)`,
@@ -93,12 +93,12 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 	for rs.Next() {
 		var u StudyUnit
 		r := &u.Result
-		dest := []any{&u.ID.Key, &u.ID.Fold, &u.ID.Seed, &u.ID.Engine, &u.State, &u.Started, &u.Finished, &r.Seconds, &r.Samples, &r.Host}
+		dest := []any{&u.ID.Key, &u.ID.Fold, &u.ID.Seed, &u.ID.Engine, &u.State, &u.Started, &u.Finished, &r.Seconds, &r.Samples, &r.Host, &r.GFLOP}
 		var acc, valLoss *float64
 		var diverged int64
 		var epochs, extra string
 		if full {
-			dest = append(dest, &acc, &valLoss, &diverged, &r.Error, &epochs, &extra, &r.CPU, &r.ISA, &r.GFLOP)
+			dest = append(dest, &acc, &valLoss, &diverged, &r.Error, &epochs, &extra, &r.CPU, &r.ISA)
 		}
 		if err := rs.Scan(dest...); err != nil {
 			return h, nil, nil, named(s, err)
