@@ -119,7 +119,7 @@ type Plot struct {
 // Series is one set of points of a Plot. Non-finite points are left out.
 type Series struct {
 	Label string    `json:"label"`
-	Style string    `json:"style"`           // line (joined, with dots), dots (with ± err bars), rings (single folds)
+	Style string    `json:"style"`           // line (joined, with dots), dots (with ± err bars), rings (single folds), bars (from 0)
 	Color string    `json:"color,omitempty"` // best, fold, or "" for the next colour of the palette
 	X     []float64 `json:"x"`
 	Y     []float64 `json:"y"`

@@ -132,6 +132,7 @@
     p.series.forEach(function (se) {
       xs = xs.concat(se.x);
       se.y.forEach(function (y, i) { var e = se.err ? se.err[i] : 0; ys.push(y - e, y + e); });
+      if (se.style === "bars") ys.push(0);
     });
     var xr = cat ? [-0.5, p.x_ticks.length - 0.5] : extent(xs, p.log_x, 0.03);
     var yr = extent(ys, p.log_y, 0.08);
@@ -169,6 +170,13 @@
           points: se.x.map(function (x, i) { return X(x).toFixed(1) + "," + Y(se.y[i]).toFixed(1); }).join(" ") }));
       }
       se.x.forEach(function (x, i) {
+        if (se.style === "bars") {
+          var bw = cat ? 0.6 * (X(1) - X(0)) : 6, top = Y(Math.max(se.y[i], 0)), bottom = Y(Math.min(se.y[i], 0));
+          var bar = svg("rect", { x: X(x) - bw / 2, y: top, width: bw, height: Math.max(1, bottom - top), fill: color });
+          bar.appendChild(svg("title", {}, (cat ? p.x_ticks[Math.round(x)] : short(x)) + ": " + short(se.y[i])));
+          g.appendChild(bar);
+          return;
+        }
         if (se.style === "line" && se.x.length > 1 && linePoints > 400) return;
         var cx = X(x), cy = Y(se.y[i]);
         if (se.err && se.err[i] > 0) {
