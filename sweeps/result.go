@@ -6,6 +6,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/kernels"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps/importance"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -86,6 +87,10 @@ type StudyResult struct {
 	// Decisions are a pruned study's rung decisions, in the order made
 	// (see sweeps/prune); nil without a pruner.
 	Decisions []Decision `json:"decisions,omitempty"`
+	// Importance is the PED-ANOVA importance of the keys a grid, random or
+	// TPE study varies, most important first (report.Importance); nil
+	// until a report computes it, and for other studies.
+	Importance []importance.Result `json:"importance,omitempty"`
 }
 
 // RefitSplit is the UnitID.Split of a refit: the unit trained on all

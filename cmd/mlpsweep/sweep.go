@@ -207,6 +207,8 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "sweep", "study %s has a pruner (%s): queue mode does not prune yet; run it with mlpsweep sweep (in shards with --shard and --store URL)", s.Name, s.Pruner.Kind)
 	case s.Pruner != nil && shard.Sharded() && (url == "" || s.Pruner.Kind == "asha"):
 		return usageError(stderr, "sweep", "study %s has a pruner (%s): its shards must share one PostgreSQL store (--store URL) and a pruner that decides the same in every shard (sha, hyperband or median; not asha)", s.Name, s.Pruner.Kind)
+	case s.Search != nil && shard.Sharded():
+		return usageError(stderr, "sweep", "study %s has a sampler, which proposes each configuration from the results before it, so its units cannot be split into shards in advance (shard %s, %s): run it on one machine, or on the queue (--enqueue --wait)", s.Name, shard, shard.Source)
 	}
 	if f.enqueue || f.wait {
 		return sweepQueue(s, f, shard, url, from, stdout, stderr)
@@ -250,7 +252,13 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if f.groupCols > 0 {
 		progress.width = "--group-columns"
 	}
-	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event})
+	opts := scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event}
+	var r sweeps.StudyResult
+	if s.Search != nil { // proposed in batches of the worker count: the same configurations for the same --workers
+		r, err = scheduler.RunSearch(ctx, s, data, f.workers, opts)
+	} else {
+		r, err = scheduler.RunStudy(ctx, s, data, opts)
+	}
 	progress.finish()
 	if errors.Is(err, scheduler.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)

@@ -117,6 +117,13 @@ func (v *studyView) page() (Page, error) {
 	if s, ok := v.searchSection(); ok {
 		page.Sections = append(page.Sections, s)
 	}
+	imp, err := v.importance()
+	if err != nil {
+		return Page{}, err
+	}
+	if s, ok := importanceSection(imp); ok {
+		page.Sections = append(page.Sections, s)
+	}
 	return page, nil
 }
 
