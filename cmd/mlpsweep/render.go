@@ -29,11 +29,6 @@ func renderDocument(doc *report.Document, dir string, asJSON bool, stdout, stder
 	if err := report.WriteDocument(dir, doc); err != nil {
 		return fail(stderr, cmd, err)
 	}
-	imp, err := report.Importance(r)
-	if err != nil {
-		return fail(stderr, cmd, err)
-	}
-	r.Importance = imp
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -248,12 +248,12 @@ random:
 	defer hs.Close()
 	defer srv.Close()
 	for _, c := range []struct{ id, check, shot string }{
-		{"0/random-demo", `document.querySelectorAll("#search svg polyline").length >= 12 && document.querySelectorAll("#trial-table tbody tr").length === 12`, "serve-random-study.png"},
+		{"0/random-demo", `document.querySelectorAll("#search svg polyline").length >= 12 && document.querySelectorAll("#trial-table tbody tr").length === 12 && document.querySelectorAll("#importance g.series rect").length >= 2`, "serve-random-study.png"},
 		{"1/depth-holdout", `document.querySelector("#depth-findings .note") !== null && document.querySelectorAll("#depth-findings svg.plot polyline").length >= 3`, "serve-depth-study.png"},
 	} {
 		servetest.Navigate(t, ctx, hs.URL+"/#/study/"+c.id)
 		servetest.EvalUntil(t, ctx, c.id+" drawn", c.check, 20*time.Second)
-		servetest.EvalUntil(t, ctx, c.id+" plots not empty", `Array.from(document.querySelectorAll("svg.plot")).every(s => s.querySelectorAll("circle, polyline").length > 0)`, 5*time.Second)
+		servetest.EvalUntil(t, ctx, c.id+" plots not empty", `Array.from(document.querySelectorAll("svg.plot")).every(s => s.querySelectorAll("circle, polyline, g.series rect").length > 0)`, 5*time.Second)
 		servetest.Screenshot(t, ctx, c.shot)
 	}
 	if e := errs(); len(e) > 0 {

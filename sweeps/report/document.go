@@ -54,6 +54,10 @@ func NewDocument(r sweeps.StudyResult, units []UnitState) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.Importance, err = v.importance(); err != nil {
+		return nil, err
+	}
+	v.r.Importance = r.Importance
 	page, err := v.page()
 	if err != nil {
 		return nil, err
