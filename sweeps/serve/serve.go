@@ -87,6 +87,7 @@ type Server struct {
 	subs    map[chan struct{}]bool
 	cursors []store.Cursor
 	failing []bool // a source's last cursor read failed (logged once)
+	lists   []cachedList
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -97,7 +98,7 @@ func New(sources []Source, opt Options) *Server {
 		opt.Poll = 500 * time.Millisecond
 	}
 	s := &Server{sources: sources, opt: opt, subs: map[chan struct{}]bool{},
-		cursors: make([]store.Cursor, len(sources)), failing: make([]bool, len(sources)),
+		cursors: make([]store.Cursor, len(sources)), failing: make([]bool, len(sources)), lists: make([]cachedList, len(sources)),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /{$}", s.page)
@@ -244,12 +245,43 @@ type Studies struct {
 // Window is how far back the list's rates look.
 const Window = 5 * time.Minute
 
+// cachedList is a source's list of studies as of a cursor: every page
+// asks for the list again at every change, and between changes the list
+// only ages (its ETAs and rates), so it is read again only when the
+// cursor moved or it is older than listMaxAge.
+type cachedList struct {
+	cursor store.Cursor
+	at     time.Time
+	infos  []StudyInfo
+}
+
+const listMaxAge = 5 * time.Second
+
+// list is source i's list of studies, from the cache when it is current.
+func (s *Server) list(ctx context.Context, i int) ([]StudyInfo, error) {
+	s.mu.Lock()
+	cur, c := s.cursors[i], s.lists[i]
+	s.mu.Unlock()
+	if c.infos != nil && c.cursor == cur && time.Since(c.at) < listMaxAge {
+		return c.infos, nil
+	}
+	now := time.Now()
+	infos, err := ListStudies(ctx, s.sources[i].Store, s.opt.Strict, now)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.lists[i] = cachedList{cursor: cur, at: now, infos: infos}
+	s.mu.Unlock()
+	return infos, nil
+}
+
 func (s *Server) studies(w http.ResponseWriter, r *http.Request) {
 	out := Studies{Studies: []StudyInfo{}}
 	var names []string
 	for i, src := range s.sources {
 		names = append(names, src.Name)
-		infos, err := ListStudies(r.Context(), src.Store, s.opt.Strict, time.Now())
+		infos, err := s.list(r.Context(), i)
 		if err != nil {
 			s.fail(w, src.Name, err)
 			return
@@ -539,9 +571,11 @@ func (s *Server) poll() bool {
 			s.logf("reading %s again", src.Name)
 			s.failing[i] = false
 		}
+		s.mu.Lock()
 		if c != s.cursors[i] {
 			s.cursors[i], changed = c, true
 		}
+		s.mu.Unlock()
 	}
 	return changed
 }
