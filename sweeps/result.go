@@ -87,6 +87,7 @@ type StudyResult struct {
 	// Decisions are a pruned study's rung decisions, in the order made
 	// (see sweeps/prune); nil without a pruner.
 	Decisions []Decision `json:"decisions,omitempty"`
+
 	// Importance is the PED-ANOVA importance of the keys a grid, random or
 	// TPE study varies, most important first (report.Importance); nil
 	// until a report computes it, and for other studies.

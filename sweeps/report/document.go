@@ -14,7 +14,7 @@ import (
 // same as the text tables) and the state and times of every stored unit.
 type Document struct {
 	sweeps.StudyResult
-	Kind  string      `json:"kind"`  // axes, grid, random or depth
+	Kind  string      `json:"kind"`  // axes, grid, random, tpe or depth
 	View  Page        `json:"view"`  // what the page shows, the tables as text cells and the plots as data
 	Units []UnitState `json:"units"` // the stored units of the plan, running ones included, in plan order
 	// Depth is the depth study's own page (findings, tables, plots by
@@ -43,6 +43,7 @@ const (
 	KindAxes   = "axes"   // one hyperparameter at a time
 	KindGrid   = "grid"   // the cartesian product of some lists
 	KindRandom = "random" // random samples
+	KindTPE    = "tpe"    // proposed one by one by a sampler from the results before
 	KindDepth  = "depth"  // the depth study
 )
 
@@ -94,15 +95,26 @@ func unitStates(r sweeps.StudyResult) []UnitState {
 	return units
 }
 
-// kindOf tells a study's kind by its configurations' axes: the study
-// language names a grid's points "grid" and random samples "random".
+// kindOf tells a study's kind by its configurations' axes.
 func kindOf(r sweeps.StudyResult) string {
-	for _, c := range r.Configs {
-		switch c.Axis {
+	axes := make([]string, len(r.Configs))
+	for i, c := range r.Configs {
+		axes[i] = c.Axis
+	}
+	return KindOfAxes(axes)
+}
+
+// KindOfAxes tells a study's kind by its configurations' axes: the study
+// language names a grid's points "grid", random samples "random" and a
+// sampler's proposals "tpe"; any other name is an axis of a one-axis
+// study.
+func KindOfAxes(axes []string) string {
+	for _, a := range axes {
+		switch a {
 		case KindGrid, "":
 			return KindGrid
-		case KindRandom:
-			return KindRandom
+		case KindRandom, KindTPE:
+			return a
 		}
 	}
 	return KindAxes

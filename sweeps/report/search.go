@@ -216,14 +216,14 @@ func SearchPlot(title string, curves []SearchCurve, byTime bool) (*plot.Plot, er
 	return p, nil
 }
 
-// searchSection is the report's section on a search (a random or grid
-// study, or any pruned one): the best-so-far plots against compute and
+// searchSection is the report's section on a search (a random, grid or
+// TPE study, or any pruned one): the best-so-far plots against compute and
 // wall time, and the rung table of a pruned study; ok is false for a
 // one-axis study without a pruner, or when no unit recorded its compute.
 func (v *studyView) searchSection() (s Section, ok bool) {
 	r := v.r
 	search := len(r.Decisions) > 0 || !slices.ContainsFunc(r.Configs, func(c sweeps.ConfigResult) bool {
-		return c.Axis != "" && c.Axis != "random" && c.Axis != "grid"
+		return c.Axis != "" && c.Axis != "random" && c.Axis != "grid" && c.Axis != "tpe"
 	})
 	trace := SearchTrace(r)
 	if !search || len(trace) == 0 || trace[len(trace)-1].GFLOP == 0 {

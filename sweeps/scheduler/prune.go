@@ -13,8 +13,9 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
-// A pruned study (study.Pruner) trains in stages: each stage trains every
-// configuration still in the running to its next rung (prune.Run.Targets),
+// A pruned study (study.Pruner) trains in stages (ASHA in one process
+// without them, see asha): each stage trains every configuration still in
+// the running to its next rung (prune.Run.Targets),
 // fused as any study is (the units of a fold that share the batch size and
 // the stage's epochs form groups), then the pruner decides the rungs the
 // stage completed. A configuration that goes on continues from its models
@@ -52,6 +53,7 @@ type unitRun struct {
 	stopped string              // why it trains no further: the engine rejected its configuration, or it diverged
 	failed  bool                // the engine rejected its configuration
 	diverge string              // where it diverged
+	scored  [2]float64          // a diverged model's held-out loss and accuracy as it stopped
 	seconds float64
 	trained bool // this run trained it (its result is this run's to store)
 	done    bool // its result is stored (or it was found finished)
@@ -155,26 +157,14 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		report(c)
 	}
 
-	stageFit := func(target map[sweeps.UnitID]int, runs map[sweeps.UnitID]*unitRun) groupFit {
-		return func(ctx context.Context, ws *workspace, units []sweeps.Unit, onEpoch func(int, engine.EpochStats), _ func(int, sweeps.UnitResult) error) error {
-			return f.stage(ctx, ws, units, target, runs, &mu, onEpoch)
-		}
-	}
-	for {
-		ds := run.Decide()
-		if len(ds) > 0 {
-			if err := save(run.Decisions()); err != nil {
-				return err
-			}
-		}
-		// The units of configurations decided are finished: stored.
+	// finish stores the units this run trained of the configurations
+	// decided, and those that stopped short (diverged or failed: other
+	// shards waiting for their scores find them).
+	finish := func() error {
 		for c, k := range keys {
 			state, _ := run.State(c)
-			if state == prune.Live {
-				continue
-			}
 			for _, ur := range byKey[k] {
-				if ur.done || !ur.trained {
+				if ur.done || !ur.trained || state == prune.Live && ur.stopped == "" {
 					continue
 				}
 				ur.done = true
@@ -185,19 +175,27 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 				}
 			}
 		}
-		targets := run.Targets()
-		if targets == nil {
-			return nil
+		return nil
+	}
+	decide := func() error {
+		if ds := run.Decide(); len(ds) > 0 {
+			if err := save(run.Decisions()); err != nil {
+				return err
+			}
 		}
-		// The stage: every unit of a configuration with a target, short of
-		// it, from the epochs it trained (0 for a unit the store had, or
-		// one a stopped run left in flight).
-		target := map[sweeps.UnitID]int{}
-		runs := map[sweeps.UnitID]*unitRun{}
+		return finish()
+	}
+	// plan adds to target and runs the units of the configurations c
+	// with targets[c] > 0 (and only(c)) short of it, from the epochs they
+	// trained (0 for a unit the store had, or one a stopped run left in
+	// flight), and returns their jobs: fused as any study's, by fold,
+	// batch size, epochs trained and target. Called with mu held or
+	// before any job runs.
+	plan := func(targets []int, only func(c int) bool, target map[sweeps.UnitID]int, runs map[sweeps.UnitID]*unitRun) []job {
 		buckets := map[[2]int][]sweeps.Unit{}
 		var order [][2]int
 		for c, k := range keys {
-			if targets[c] == 0 {
+			if targets[c] == 0 || !only(c) {
 				continue
 			}
 			for _, ur := range byKey[k] {
@@ -220,21 +218,34 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		for _, b := range order {
 			jobs = append(jobs, f.jobs(buckets[b], workers)...)
 		}
-		p.fit = stageFit(target, runs)
+		return jobs
+	}
+	fitTo := func(target map[sweeps.UnitID]int, runs map[sweeps.UnitID]*unitRun) groupFit {
+		return func(ctx context.Context, ws *workspace, units []sweeps.Unit, onEpoch func(int, engine.EpochStats), _ func(int, sweeps.UnitResult) error) error {
+			return f.stage(ctx, ws, units, target, runs, &mu, onEpoch)
+		}
+	}
+	all := func(int) bool { return true }
+
+	if pr.Kind == "asha" && mine == nil {
+		return f.asha(ctx, p, run, keys, byKey, &mu, report, decide, plan, fitTo)
+	}
+	for {
+		if err := decide(); err != nil {
+			return err
+		}
+		targets := run.Targets()
+		if targets == nil {
+			return nil
+		}
+		target, runs := map[sweeps.UnitID]int{}, map[sweeps.UnitID]*unitRun{}
+		jobs := plan(targets, all, target, runs)
+		p.fit = fitTo(target, runs)
 		if err := p.run(ctx, jobs); err != nil {
 			return err
 		}
-		// A unit that diverged or failed trains no further: stored now, so
-		// that other shards waiting for its scores find it.
-		for _, ur := range runs {
-			if ur.stopped != "" && !ur.done {
-				ur.done = true
-				r := f.unitResult(ur, false)
-				ur.model = nil
-				if err := done(ur.u, p.finish(ur.u, r)); err != nil {
-					return err
-				}
-			}
+		if err := finish(); err != nil { // the units that stopped short
+			return err
 		}
 		if mine != nil {
 			if err := follow(ctx, st, h.Name, keys, byKey, targets); err != nil {
@@ -247,6 +258,68 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 			}
 		}
 	}
+}
+
+// asha is prunedRun for ASHA in one process, without stages: as soon as
+// every fold of a configuration reached its rung, the pruner judges it
+// against those that reached the rung before it, and a configuration that
+// goes on is queued for its next rung while the others still train (the
+// pool's after); no worker waits for a rung to fill.
+func (f *foldFit) asha(ctx context.Context, p *pool, run *prune.Run, keys []string, byKey map[string][]*unitRun, mu *sync.Mutex,
+	report func(int), decide func() error,
+	plan func([]int, func(int) bool, map[sweeps.UnitID]int, map[sweeps.UnitID]*unitRun) []job,
+	fitTo func(map[sweeps.UnitID]int, map[sweeps.UnitID]*unitRun) groupFit) error {
+	config := map[string]int{} // key → index
+	for c, k := range keys {
+		config[k] = c
+	}
+	if err := decide(); err != nil {
+		return err
+	}
+	targets := run.Targets()
+	if targets == nil {
+		return nil
+	}
+	target, runs := map[sweeps.UnitID]int{}, map[sweeps.UnitID]*unitRun{}
+	pending := map[int]int{} // configuration → its units queued or training
+	queue := func(targets []int, only func(int) bool) []job {
+		jobs := plan(targets, only, target, runs)
+		for _, j := range jobs {
+			for _, u := range j {
+				pending[config[u.ID.Key]]++
+			}
+		}
+		return jobs
+	}
+	jobs := queue(targets, func(int) bool { return true })
+	p.fit = fitTo(target, runs)
+	p.after = func(j job) ([]job, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		var arrived []int
+		for _, u := range j {
+			c := config[u.ID.Key]
+			if pending[c]--; pending[c] == 0 {
+				arrived = append(arrived, c)
+			}
+		}
+		if len(arrived) == 0 {
+			return nil, nil
+		}
+		for _, c := range arrived {
+			report(c) // none of its units trains: their epochs are settled
+		}
+		if err := decide(); err != nil {
+			return nil, err
+		}
+		targets := run.Targets()
+		if targets == nil {
+			return nil, nil
+		}
+		return queue(targets, func(c int) bool { return pending[c] == 0 }), nil
+	}
+	defer func() { p.after = nil }()
+	return p.run(ctx, jobs)
 }
 
 // stage trains units (of one fold, batch size, epochs trained and target:
@@ -275,11 +348,14 @@ func (f *foldFit) stage(ctx context.Context, ws *workspace, units []sweeps.Unit,
 		ws.unit = append(ws.unit, i)
 		urs = append(urs, ur)
 	}
+	var from, to int
+	if len(urs) > 0 {
+		from, to = len(urs[0].epochs), target[units[0].ID]
+	}
 	mu.Unlock()
 	if len(urs) == 0 {
 		return nil
 	}
-	from, to := len(urs[0].epochs), target[units[0].ID]
 	start := time.Now()
 	shares := f.shares(units, ws.unit, from)
 	hists, err := fused(ctx, ws, shuffle, train, &test, from, to, shares, onEpoch)
@@ -298,6 +374,8 @@ func (f *foldFit) stage(ctx context.Context, ws *workspace, units []sweeps.Unit,
 		ur.seconds += shares.seconds[k]
 		if hists[k].Diverged {
 			ur.stopped, ur.diverge = hists[k].Divergence, hists[k].Divergence
+			// Scored now, on this worker's Context, which the model uses.
+			ur.scored[0], ur.scored[1] = ur.model.Evaluate(test)
 		}
 	}
 	return nil
@@ -312,9 +390,8 @@ func (f *foldFit) unitResult(ur *unitRun, pruned bool) sweeps.UnitResult {
 		r.Error = ur.stopped
 		return r
 	}
-	_, test := f.split(ur.u.ID.Fold)
 	h := engine.History{Epochs: ur.epochs, Diverged: ur.diverge != "", Divergence: ur.diverge}
-	score(&r, h, len(f.folds[ur.u.ID.Fold].Train), true, func() (float64, float64) { return ur.model.Evaluate(test) })
+	score(&r, h, len(f.folds[ur.u.ID.Fold].Train), true, func() (float64, float64) { return ur.scored[0], ur.scored[1] })
 	if pruned && !r.Diverged {
 		r.PrunedAt = len(r.Epochs)
 	}

@@ -296,3 +296,34 @@ func TestPrunedStudyInShards(t *testing.T) {
 		t.Errorf("asha in shards: %v", err)
 	}
 }
+
+// TestASHAPromotesWithoutWaiting: with ASHA, a configuration whose folds
+// all reached the first rung goes on at once, before the rung is full,
+// even on one worker (promotions come first in the queue): its second
+// epoch is trained before the last configuration's first.
+func TestASHAPromotesWithoutWaiting(t *testing.T) {
+	src := strings.Replace(shaStudy, "kind: sha", "kind: asha", 1)
+	var epochs []int // in the order trained
+	r, err := RunStudy(context.Background(), parse(t, src), shaData(), Options{Dir: t.TempDir(), Workers: 1, GroupColumns: 16,
+		Progress: func(e Event) {
+			if e.Kind == EpochDone {
+				epochs = append(epochs, e.Epoch.Epoch)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first2 := slices.IndexFunc(epochs, func(e int) bool { return e >= 2 })
+	last1 := -1
+	for i, e := range epochs {
+		if e == 1 {
+			last1 = i
+		}
+	}
+	if first2 < 0 || first2 > last1 {
+		t.Errorf("epochs in the order trained %v: no second epoch before the last first one", epochs)
+	}
+	if len(r.Decisions) == 0 {
+		t.Error("no decisions")
+	}
+}

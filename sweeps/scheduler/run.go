@@ -119,7 +119,9 @@ type Plan struct {
 // seed, f). With s.Fuse, the units of a fold that share the batch size and
 // the epoch count train fused, a few at a time, as the members of an
 // engine.Group (see foldFit.jobs); without, each alone. The numbers are
-// the same, bit for bit.
+// the same, bit for bit. With s.Pruner, the units train in stages, rung by
+// rung, and the pruner stops configurations early (see prune.go); the
+// result's Decisions say why.
 func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt Options) (sweeps.StudyResult, error) {
 	plan, err := StudyPlan(s, data, opt.Curves)
 	if err != nil {

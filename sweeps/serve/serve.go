@@ -362,15 +362,11 @@ func kindOf(h sweeps.Header, points []study.Point) string {
 	if h.Folds == 1 && strings.HasSuffix(h.Name, "-holdout") && strings.HasPrefix(h.Split, "holdout") {
 		return report.KindDepth
 	}
-	for _, pt := range points {
-		switch pt.Axis {
-		case report.KindGrid, "":
-			return report.KindGrid
-		case report.KindRandom:
-			return report.KindRandom
-		}
+	axes := make([]string, len(points))
+	for i, pt := range points {
+		axes[i] = pt.Axis
 	}
-	return report.KindAxes
+	return report.KindOfAxes(axes)
 }
 
 // flopsPerRow is each configuration's training GEMM work per row, for

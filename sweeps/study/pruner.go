@@ -104,6 +104,8 @@ func (e *expander) checkPruner(ps *prunerSpec) {
 		e.errorf(ps.etaLine, "pruner.eta", "η = %d: the reduction factor must be at least 2 (each rung keeps the top 1/η)", ps.Eta)
 	case ps.MinEpochs > epochs:
 		e.errorf(ps.minLine, "pruner.min_epochs", "%d is above the study's %d epochs: the first rung must end within them", ps.MinEpochs, epochs)
+	case e.spec.sampler != nil:
+		e.errorf(ps.line, "pruner", "a pruner with a sampler is not supported yet (the sampler proposes batches of a few configurations, too few for a rung): use random: or grid: with a pruner, or the sampler alone")
 	case len(e.spec.axes) > 0:
 		e.errorf(ps.line, "pruner", "a pruner compares the configurations of one search space (grid or random); an axes study shows every value of each axis, so none may stop early: use grid or random")
 	case s.Configurations() < 2:

@@ -46,6 +46,7 @@ func TestPrunerErrors(t *testing.T) {
 		{"no kind", prunedGrid + "pruner: {eta: 3}\n", 5, "pruner", "missing kind"},
 		{"unknown key", prunedGrid + "pruner: {kind: sha, grace: 1}\n", 5, "pruner.grace", "unknown key"},
 		{"min_epochs 0", prunedGrid + "pruner: {kind: sha, min_epochs: 0}\n", 5, "pruner.min_epochs", "out of range"},
+		{"sampler", "sampler: {kind: tpe, n: 8, params: {lr: {log_uniform: [0.001, 0.1]}}}\npruner: sha\n", 2, "pruner", "a pruner with a sampler is not supported yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := studyErrors(t, tc.src)
