@@ -22,7 +22,7 @@ for r in $(seq 1 "$R"); do
 	wpid=$!
 	until grep -q "^worker: 2 at once" $W/worker-$r.log 2>/dev/null; do sleep 0.2; done
 	/usr/bin/time -f "%e %U %S" -o $W/queue-$r.time $B sweep $ARGS --store "$url" --enqueue --wait --json --out $W/queue-$r > $W/queue-$r.json 2> $W/queue-$r.err
-	kill -TERM $wpid; wait $wpid || true
+	pkill -TERM -P $wpid; wait $wpid || true # the worker, child of time
 	lw=$(awk '{print $1}' $W/local-$r.time); lc=$(awk '{print $2+$3}' $W/local-$r.time)
 	qw=$(awk '{print $1}' $W/queue-$r.time); qc=$(awk '{print $2+$3}' $W/queue-$r.time $W/worker-$r.time | paste -sd+ | bc)
 	printf 'round %d: local wall %5.2f s cpu %5.2f s (%s) | queue wall %5.2f s cpu %5.2f s (%s) | queue/local wall %.3f\n' \

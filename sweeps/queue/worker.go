@@ -73,7 +73,7 @@ type Stats struct {
 	Workers      int
 	Queue        string
 	RescueAfter  time.Duration
-	ElsewhereJob int // jobs found done already (another study's job or a rerun): completed without training
+	ElsewhereJob int // units of its jobs found done already (by another study's job, or before a worker running the job died): not trained again
 }
 
 // OverheadPerUnit is the queue's cost per unit recorded: the worker
