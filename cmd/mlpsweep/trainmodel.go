@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -164,17 +163,4 @@ func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, te
 	}
 	fmt.Fprintf(stderr, "saved the model to %s\n", f.save)
 	return res, nil
-}
-
-// classNames returns the class labels of a model: its info's, or the class
-// indices.
-func classNames(info engine.ModelInfo, classes int) []string {
-	if info.Classes != nil {
-		return slices.Clone(info.Classes)
-	}
-	names := make([]string, classes)
-	for i := range names {
-		names[i] = fmt.Sprint(i)
-	}
-	return names
 }

@@ -106,7 +106,7 @@ func (w *syncWriter) String() string {
 // and the next worker trains them all.
 func TestStopHandsUnitsBack(t *testing.T) {
 	url := storetest.Postgres(t)
-	st, err := store.OpenPostgres(context.Background(), url)
+	st, err := openPostgres(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestStopHandsUnitsBack(t *testing.T) {
 // progress says so.
 func TestEnqueueAndWork(t *testing.T) {
 	url := storetest.Postgres(t)
-	st, err := store.OpenPostgres(context.Background(), url)
+	st, err := openPostgres(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestEnqueueAndWork(t *testing.T) {
 //	.ci/with-postgres go test -run '^$' -bench QueueOverhead -benchtime 1000x ./sweeps/queue/
 func BenchmarkQueueOverhead(b *testing.B) {
 	url := storetest.Postgres(b)
-	st, err := store.OpenPostgres(context.Background(), url)
+	st, err := openPostgres(url)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func BenchmarkQueueOverhead(b *testing.B) {
 // local run's numbers; every job completes once.
 func TestGroupJobTakenOver(t *testing.T) {
 	url := storetest.Postgres(t)
-	st, err := store.OpenPostgres(context.Background(), url)
+	st, err := openPostgres(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,4 +283,13 @@ func TestGroupJobTakenOver(t *testing.T) {
 			t.Errorf("config %d: queue %v %v, local %v %v", i, c.FoldAccuracies, c.MeanValLoss, local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss)
 		}
 	}
+}
+
+// openPostgres opens the PostgreSQL store at url.
+func openPostgres(url string) (*store.Postgres, error) {
+	s, err := store.Open(context.Background(), url)
+	if err != nil {
+		return nil, err
+	}
+	return s.(*store.Postgres), nil
 }

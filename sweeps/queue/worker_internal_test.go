@@ -21,11 +21,12 @@ import (
 func TestRecordRefusedWhenNotOurs(t *testing.T) {
 	url := storetest.Postgres(t)
 	ctx := context.Background()
-	st, err := store.OpenPostgres(ctx, url)
+	s, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer s.Close()
+	st := s.(*store.Postgres)
 	if err := Migrate(ctx, st.Pool()); err != nil {
 		t.Fatal(err)
 	}

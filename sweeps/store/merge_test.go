@@ -40,7 +40,7 @@ func mergeHeader(t *testing.T, src string) (sweeps.Header, []study.Point) {
 // when negative, running when NaN-like -2).
 func writeShard(t *testing.T, dir string, h sweeps.Header, points []study.Point, units map[int]float64) {
 	t.Helper()
-	s, err := Open(dir)
+	s, err := openSQLite(dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,13 +85,13 @@ func TestMergeKeepsTheBestRowPerUnit(t *testing.T) {
 		len(res.Differing) != 1 || !strings.Contains(res.Differing[0], a) || !strings.Contains(res.Differing[0], c) {
 		t.Errorf("merge: %+v", res)
 	}
-	r, err := LoadStudy(out, "", false)
+	r, err := LoadStudy(context.Background(), out, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[int]string{}
 	for i, u := range sweeps.Plan(h, points) {
-		s, err := OpenReader(out)
+		s, err := openSQLite(out, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestMergeKeepsTheBestRowPerUnit(t *testing.T) {
 // dump lists the units of the database in dir, every column.
 func dump(t *testing.T, dir string) string {
 	t.Helper()
-	s, err := OpenReader(dir)
+	s, err := openSQLite(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestMergeRefusesAnOutputWithAnotherDefinition(t *testing.T) {
 	if res, err := Merge(context.Background(), out2, []string{a}, "", false); err != nil || res.Done != 2 {
 		t.Errorf("merge beside another study: %+v, %v", res, err)
 	}
-	if names, err := StudyNames(out2); err != nil || len(names) != 2 || names[0] != "m" {
+	if names, err := StudyNames(context.Background(), out2); err != nil || len(names) != 2 || names[0] != "m" {
 		t.Errorf("studies %v, %v", names, err)
 	}
 }
@@ -231,7 +231,7 @@ func TestMergeRefusesMissingAndRunningShards(t *testing.T) {
 		t.Errorf("--study zzz: %v", err)
 	}
 	// A shard still being written (its sweep holds the lock) is refused.
-	s, err := Open(a)
+	s, err := openSQLite(a, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestMergeComparesNumbersNotTimings(t *testing.T) {
 	id := sweeps.Plan(h, points)[0].ID
 	root := t.TempDir()
 	write := func(dir string, acc, seconds float64) {
-		s, err := Open(dir)
+		s, err := openSQLite(dir, true)
 		if err != nil {
 			t.Fatal(err)
 		}
