@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -156,22 +157,45 @@ func TestStopHandsUnitsBack(t *testing.T) {
 	}
 }
 
-// TestEnqueueAndWork: a study enqueued is trained by Work to the same
-// numbers as RunStudy's, each job completed on its first attempt; the
-// progress says so.
-func TestEnqueueAndWork(t *testing.T) {
+// queueAndLocal plans a study of 3 configurations × 2 folds (plan) and
+// runs it locally on workers workers, and opens the PostgreSQL store of a
+// throwaway database (closed at the test's end).
+func queueAndLocal(t *testing.T, workers int) (string, *store.Postgres, scheduler.Plan, queue.Source, sweeps.StudyResult) {
+	t.Helper()
 	url := storetest.Postgres(t)
 	st, err := openPostgres(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	dir := t.TempDir()
 	p, src := plan(t, dir, 200, 3, 2, "[8]")
-	local, err := scheduler.Run(context.Background(), p, scheduler.Options{Dir: filepath.Join(dir, "local"), Workers: 2})
+	local, err := scheduler.Run(context.Background(), p, scheduler.Options{Dir: filepath.Join(dir, "local"), Workers: workers})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return url, st, p, src, local
+}
+
+// sameAsLocal checks that study q in st has the local run's numbers.
+func sameAsLocal(t *testing.T, st *store.Postgres, local sweeps.StudyResult) {
+	t.Helper()
+	r, err := store.Load(context.Background(), st, "q", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range r.Configs {
+		if fmt.Sprint(c.FoldAccuracies, c.MeanValLoss) != fmt.Sprint(local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss) {
+			t.Errorf("config %d: queue %v %v, local %v %v", i, c.FoldAccuracies, c.MeanValLoss, local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss)
+		}
+	}
+}
+
+// TestEnqueueAndWork: a study enqueued is trained by Work to the same
+// numbers as RunStudy's, each job completed on its first attempt; the
+// progress says so.
+func TestEnqueueAndWork(t *testing.T) {
+	_, st, p, src, local := queueAndLocal(t, 2)
 	e, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{Workers: 2, GroupColumns: 16})
 	if err != nil || e.Inserted != 6 || e.Units != 6 || e.Jobs != 4 || e.Grouping.Columns != 16 {
 		t.Fatalf("enqueue: %+v, %v", e, err) // per fold: 2 units in a group of 16 columns, 1 alone
@@ -191,15 +215,7 @@ func TestEnqueueAndWork(t *testing.T) {
 	if err != nil || pr.Done != 6 || !pr.Finished() || pr.Jobs["completed"] != 6 {
 		t.Fatalf("progress after: %+v, %v", pr, err)
 	}
-	r, err := store.Load(context.Background(), st, "q", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range r.Configs {
-		if fmt.Sprint(c.FoldAccuracies, c.MeanValLoss) != fmt.Sprint(local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss) {
-			t.Errorf("config %d: queue %v %v, local %v %v", i, c.FoldAccuracies, c.MeanValLoss, local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss)
-		}
-	}
+	sameAsLocal(t, st, local)
 }
 
 // BenchmarkQueueOverhead measures the queue's cost per unit (claiming,
@@ -234,18 +250,7 @@ func BenchmarkQueueOverhead(b *testing.B) {
 // smaller group: a member's numbers do not depend on its group), to the
 // local run's numbers; every job completes once.
 func TestGroupJobTakenOver(t *testing.T) {
-	url := storetest.Postgres(t)
-	st, err := openPostgres(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	dir := t.TempDir()
-	p, src := plan(t, dir, 200, 3, 2, "[8]")
-	local, err := scheduler.Run(context.Background(), p, scheduler.Options{Dir: filepath.Join(dir, "local"), Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, st, p, src, local := queueAndLocal(t, 1)
 	e, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{Workers: 1, GroupColumns: 1000})
 	if err != nil || e.Jobs != 2 || e.Inserted != 6 {
 		t.Fatalf("enqueue: %+v, %v", e, err) // one group of 3 per fold
@@ -274,15 +279,7 @@ func TestGroupJobTakenOver(t *testing.T) {
 	if completed != 2 || attempts != 2 {
 		t.Errorf("%d jobs completed after %d attempts, want 2 after 2", completed, attempts)
 	}
-	r, err := store.Load(context.Background(), st, "q", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range r.Configs {
-		if fmt.Sprint(c.FoldAccuracies, c.MeanValLoss) != fmt.Sprint(local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss) {
-			t.Errorf("config %d: queue %v %v, local %v %v", i, c.FoldAccuracies, c.MeanValLoss, local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss)
-		}
-	}
+	sameAsLocal(t, st, local)
 }
 
 // openPostgres opens the PostgreSQL store at url.
