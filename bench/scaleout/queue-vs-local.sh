@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run: .ci/with-postgres bench/scaleout/queue-vs-local.sh [ROUNDS]
+# Run: [EXTRA="--group-columns 512"] .ci/with-postgres bench/scaleout/queue-vs-local.sh [ROUNDS]
 # The seed study (--limit-rows 6000 --epochs 2) locally on 2 workers and in
 # queue mode (one worker process with 2 slots, started beforehand and
 # waiting, as a deployed worker does; the timed command is
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.." && make -s build && B=$PWD/bin/mlpsweep
 R=${1:-3}
 W=$(mktemp -d /tmp/qvl.XXXX)
-ARGS="--preset seed --limit-rows 6000 --epochs 2 --workers 2"
+ARGS="--preset seed --limit-rows 6000 --epochs 2 --workers 2 ${EXTRA:-}"
 base=${MLPSWEEP_TEST_POSTGRES%/*}
 for r in $(seq 1 "$R"); do
 	/usr/bin/time -f "%e %U %S" -o $W/local-$r.time $B sweep $ARGS --json --out $W/local-$r > $W/local-$r.json 2> $W/local-$r.err
