@@ -35,7 +35,7 @@ func (f *modelFlags) active() bool { return f.save != "" || f.checkpoint != "" |
 // check validates the flags against the rest of train's (usage errors,
 // status 2) and loads the checkpoint to resume (status 1 when it is bad).
 // It returns -1 to go on.
-func (f *modelFlags) check(t *trainFlags, cfg engine.Config, stderr io.Writer) int {
+func (f *modelFlags) check(t *trainFlags, params study.Params, stderr io.Writer) int {
 	if !f.active() {
 		return -1
 	}
@@ -50,20 +50,13 @@ func (f *modelFlags) check(t *trainFlags, cfg engine.Config, stderr io.Writer) i
 		return fail(stderr, "train", err)
 	}
 	got := m.Config()
-	if !sameParams(got, cfg) {
+	// Seeds aside: the seed is checked against the run's unit seed in trainModel.
+	if study.ParamsOf(m.Normalized()).Key() != params.Key() {
 		return usageError(stderr, "train", "--resume %s: the checkpoint's configuration (%s) is not this command's (%s): give the interrupted run's flags",
-			f.resume, configLine(got), configLine(cfg))
+			f.resume, configLine(got), configLine(params.Config(0)))
 	}
 	f.resumed, f.resumedInfo, f.resumedEpoch = m, info, epoch
 	return -1
-}
-
-// sameParams reports whether a and b train the same model, seeds aside
-// (the seed is checked against the run's unit seed in trainModel).
-func sameParams(a, b engine.Config) bool {
-	pa, errA := study.NewParams(a)
-	pb, errB := study.NewParams(b)
-	return errA == nil && errB == nil && pa.Key() == pb.Key()
 }
 
 func configLine(c engine.Config) string {
@@ -75,13 +68,10 @@ func configLine(c engine.Config) string {
 // resumption and saving: on all training rows scored on the test set, or
 // with --val-split on the rows before the split scored on those after it.
 // A resumed run's result has the epochs it ran after the checkpoint.
-func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, test *datasets.Dataset, stderr io.Writer) (trainResult, error) {
+func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, test *datasets.Dataset, stderr io.Writer) (trainResult, error) {
 	f := &t.model
+	cfg := params.Config(t.cfg.Seed)
 	res := trainResult{Seed: cfg.Seed}
-	params, err := study.NewParams(cfg)
-	if err != nil {
-		return res, err
-	}
 	trainData := engine.Data{X: train.X, Y: train.Y}
 	var val engine.Data
 	metric := "test"
@@ -108,7 +98,8 @@ func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, te
 	}
 	m := f.resumed
 	if m == nil {
-		if m, err = engine.New(cfg, train.Features, train.Classes, kernels.NewContext(t.threads)); err != nil {
+		var err error
+		if m, err = engine.NewNormalized(params.Normalized(cfg.Seed), train.Features, train.Classes, kernels.NewContext(t.threads)); err != nil {
 			return res, err
 		}
 		m.SetShuffleSeed(shuffle)

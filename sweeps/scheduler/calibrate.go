@@ -124,11 +124,10 @@ func (f *foldFit) timeGroups(u sweeps.Unit, sizes []int) []float64 {
 		perMember[i] = math.Inf(1)
 	}
 	kc := kernels.NewContext(1)
-	cfg := u.Config()
+	cfg := u.Normalized()
 	var models []*engine.Model
 	for s := range sizes[len(sizes)-1] {
-		cfg.Seed = int64(s + 1)
-		m, err := engine.New(cfg, f.data.Features, f.data.Classes, kc)
+		m, err := engine.NewNormalized(cfg.WithSeed(int64(s+1)), f.data.Features, f.data.Classes, kc)
 		if err != nil {
 			return perMember
 		}
@@ -136,7 +135,7 @@ func (f *foldFit) timeGroups(u sweeps.Unit, sizes []int) []float64 {
 	}
 	// The batches of the walk: rows [steps×b] and their targets t [steps×b×classes].
 	train := f.folds[u.ID.Fold].Train
-	b := min(cfg.Batch, len(train))
+	b := min(u.Config().Batch, len(train))
 	steps := len(sizes) * (1 + calibrationRounds)
 	classes := f.data.Classes
 	rows := make([]int, steps*b)
