@@ -116,4 +116,3 @@ func grouping(columns int, from string) string {
 	}
 	return fmt.Sprintf("fused groups of up to %d first-layer columns (%s)", columns, from)
 }
-
