@@ -255,7 +255,8 @@ func TestGroupJobTakenOver(t *testing.T) {
 	if err != nil || stats.Units != 5 || stats.ElsewhereJob != 1 {
 		t.Fatalf("work: %+v, %v\n%s", stats, err, log)
 	}
-	if !strings.Contains(log.String(), "group of 3 units, fold 0 of study q (attempt 1): 1 done already; not trained again") {
+	if !strings.Contains(log.String(), "group of 3 units, fold 0 of study q (attempt 1): 1 done already; not trained again") ||
+		!strings.Contains(log.String(), "group of 3 units, fold 0 of study q (attempt 1): 2 trained fused, 1 GEMM thread(s)") {
 		t.Errorf("log:\n%s", log)
 	}
 	if r, state, err := st.Unit(first.ID); err != nil || state != "done" || r.Seconds != 12345 {

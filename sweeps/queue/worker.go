@@ -334,8 +334,12 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 		w.logf("%s: started", unitName(job, i))
 	}
 	started := time.Now()
-	t := w.trainer(ctx)
+	t, threads := w.trainer(ctx)
 	defer w.release(t)
+	if len(units) > 1 {
+		w.logf("group of %d units, fold %d of study %s (attempt %d): %d trained fused, %d GEMM thread(s)",
+			len(ids), a.Fold, a.Study, job.Attempt, len(units), threads)
+	}
 	recorded := 0
 	return t.Train(ctx, data, folds, a.SplitSeed, a.Curves, units, func(k int, r sweeps.UnitResult) error {
 		i := todo[k]
@@ -445,11 +449,11 @@ type loaded struct {
 }
 
 // trainer takes a GroupTrainer, reusing one a finished job left (with its
-// models' buffers). A job that starts when the queue holds no other job
+// models' buffers), and returns it with its GEMM threads. A job that starts when the queue holds no other job
 // waiting uses the cores of the slots idle in this process as GEMM
 // threads, as the local scheduler's last jobs do: that changes its speed,
 // not its numbers.
-func (w *groupWorker) trainer(ctx context.Context) *scheduler.GroupTrainer {
+func (w *groupWorker) trainer(ctx context.Context) (*scheduler.GroupTrainer, int) {
 	var t *scheduler.GroupTrainer
 	select {
 	case t = <-w.trainers:
@@ -470,7 +474,7 @@ func (w *groupWorker) trainer(ctx context.Context) *scheduler.GroupTrainer {
 		}
 	}
 	t.SetThreads(threads)
-	return t
+	return t, threads
 }
 
 func (w *groupWorker) release(t *scheduler.GroupTrainer) {
