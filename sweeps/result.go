@@ -168,6 +168,9 @@ type Rate struct {
 	GFLOPS        float64 `json:"gflops"`
 	PeakGFLOPS    float64 `json:"peak_gflops"`
 	PercentOfPeak float64 `json:"percent_of_peak"`
+	// Blocks names the GEMM's per-CPU blocks the run used: the kernels'
+	// table row or a tuned file (kernels.TuningSource).
+	Blocks string `json:"blocks,omitempty"`
 }
 
 // NewRate is the rate of flops of GEMM work done in seconds on cores cores;
@@ -176,7 +179,8 @@ func NewRate(flops, seconds float64, cores int) Rate {
 	if flops <= 0 || seconds <= 0 {
 		return Rate{}
 	}
-	r := Rate{GFLOP: flops / 1e9, GFLOPS: flops / 1e9 / seconds, PeakGFLOPS: kernels.MachinePeak().GFLOPS * float64(max(1, cores))}
+	r := Rate{GFLOP: flops / 1e9, GFLOPS: flops / 1e9 / seconds, PeakGFLOPS: kernels.MachinePeak().GFLOPS * float64(max(1, cores)),
+		Blocks: kernels.TuningSource()}
 	r.PercentOfPeak = 100 * r.GFLOPS / r.PeakGFLOPS
 	return r
 }

@@ -129,8 +129,12 @@ func formatRate(r sweeps.StudyResult) string {
 	if r.GFLOP <= 0 {
 		return ""
 	}
-	return fmt.Sprintf("%.3g TFLOP of training GEMMs at %.1f GFLOP/s, %.0f%% of the %.0f GFLOP/s peak of the cores used",
+	s := fmt.Sprintf("%.3g TFLOP of training GEMMs at %.1f GFLOP/s, %.0f%% of the %.0f GFLOP/s peak of the cores used",
 		r.GFLOP/1e3, r.GFLOPS, r.PercentOfPeak, r.PeakGFLOPS)
+	if r.Blocks != "" {
+		s += " (GEMM blocks from the " + r.Blocks + ")"
+	}
+	return s
 }
 
 // WriteTables prints a study's results as aligned text: for a one-axis
