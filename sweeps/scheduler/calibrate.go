@@ -3,6 +3,7 @@ package scheduler
 import (
 	"math"
 	"runtime"
+	"strings"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
@@ -14,9 +15,10 @@ import (
 // fused step shares the gathering and packing of the batch's rows and runs
 // wider products, but each member's weights, gradients and optimizer
 // state leave the cache between its steps (bench/NOTES.md, "Fused
-// training: group width"). The kernels' per-CPU table gives the width for
-// the CPUs it knows (tableColumns); for the others a fused run measures it
-// at its start (calibrate, about 0.2 s of CPU).
+// training: group width"). The kernels' per-CPU table (or a file of
+// mlpsweep tune) gives the width for the CPUs it knows (tableColumns); for
+// the others a fused run measures it at its start (calibrate, about 0.2 s
+// of CPU).
 const (
 	calibrationRounds = 12   // interleaved rounds of one timed group step per width; each width keeps its fastest
 	aloneMargin       = 0.95 // training alone is chosen only when at least 5 % faster per member than the best fused width
@@ -24,9 +26,13 @@ const (
 )
 
 // tableColumns is the fused group width (first-layer columns) the
-// kernels' per-CPU table gives for this CPU, 0 when the table does not
-// know it.
-func tableColumns() int { return 0 }
+// kernels' tuning in force gives for this CPU, 0 when it does not know
+// it, and where it comes from: "table" (the per-CPU table) or "tuned" (a
+// file of mlpsweep tune).
+func tableColumns() (int, string) {
+	from, _, _ := strings.Cut(kernels.TuningSource(), ":")
+	return kernels.GroupColumns(), from
+}
 
 // MeasureGroupColumns as Options.GroupColumns measures the group width at
 // the start of the run even when the kernels' table gives one.
@@ -36,11 +42,12 @@ const MeasureGroupColumns = -1
 // for this CPU or, when the table does not know it or when asked to
 // (MeasureGroupColumns), to calibrate's, and f.widthFrom to say which.
 func (f *foldFit) chooseWidth(units []sweeps.Unit) {
+	table, from := tableColumns()
 	switch {
 	case f.maxColumns > 0:
 		f.widthFrom = "given"
-	case f.maxColumns == 0 && tableColumns() > 0:
-		f.maxColumns, f.widthFrom = tableColumns(), "table"
+	case f.maxColumns == 0 && table > 0:
+		f.maxColumns, f.widthFrom = table, from
 	default:
 		f.maxColumns, f.widthFrom = f.calibrate(units), "measured"
 	}

@@ -3,6 +3,10 @@ package scheduler
 import (
 	"math"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/kernels"
+	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
 // TestPickWidth: the fused width with the least time per member step
@@ -26,4 +30,37 @@ func TestPickWidth(t *testing.T) {
 			t.Errorf("pickWidth(%v) = %d, want %d", tc.perMember, got, tc.want)
 		}
 	}
+}
+
+// TestChooseWidth: a width given is kept; otherwise the kernels' tuning's
+// width for this CPU is taken when it has one, and measured when it has
+// none or when asked to (MeasureGroupColumns).
+func TestChooseWidth(t *testing.T) {
+	data := datasets.Blobs(300, 10, 3)
+	s := parse(t, mixStudy)
+	folds, err := datasets.KFold(data.N, s.Folds, uint32(s.Seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := sweeps.Plan(sweeps.Header{Folds: s.Folds, Seed: s.Seed}, s.Points)
+	table, from := tableColumns()
+	for _, tc := range []struct {
+		given    int
+		want     int // 0: measured, a multiple of the typical member's 16 columns
+		wantFrom string
+	}{
+		{48, 48, "given"},
+		{0, table, from},
+		{MeasureGroupColumns, 0, "measured"},
+	} {
+		if tc.given == 0 && table == 0 {
+			tc.want, tc.wantFrom = 0, "measured" // the tuning does not know this CPU
+		}
+		f := &foldFit{data: data, folds: folds, seed: s.Seed, fuse: true, maxColumns: tc.given}
+		f.chooseWidth(units)
+		if f.widthFrom != tc.wantFrom || tc.want > 0 && f.maxColumns != tc.want || tc.want == 0 && (f.maxColumns < 16 || f.maxColumns%16 != 0) {
+			t.Errorf("given %d: %d columns (%s), want %d (%s)", tc.given, f.maxColumns, f.widthFrom, tc.want, tc.wantFrom)
+		}
+	}
+	t.Logf("this CPU's tuning: %d columns (%s)", table, kernels.TuningSource())
 }

@@ -87,7 +87,7 @@ type Status struct {
 	WorkDone     int64         // of which done by this run (abandoned units included), for ETAs
 	Samples      int64         // training samples processed by this run
 	GroupColumns int           // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
-	GroupWidth   string        // how GroupColumns was chosen: "given" (Options.GroupColumns), "table" (the kernels' per-CPU table) or "measured"
+	GroupWidth   string        // how GroupColumns was chosen: "given" (Options.GroupColumns), "table" (the kernels' per-CPU table), "tuned" (mlpsweep tune's file) or "measured"
 	Elapsed      time.Duration // since the run started
 }
 
