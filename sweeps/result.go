@@ -6,6 +6,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/kernels"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps/importance"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -77,6 +78,11 @@ type StudyResult struct {
 	// Refit is the best configuration trained on all training rows and
 	// scored on the test set (sweep --refit); nil without one.
 	Refit *RefitResult `json:"refit,omitempty"`
+
+	// Importance is the PED-ANOVA importance of the keys a grid, random or
+	// TPE study varies, most important first (report.Importance); nil
+	// until a report computes it, and for other studies.
+	Importance []importance.Result `json:"importance,omitempty"`
 }
 
 // RefitSplit is the UnitID.Split of a refit: the unit trained on all

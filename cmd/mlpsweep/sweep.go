@@ -201,6 +201,9 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
 	}
+	if s.Search != nil && shard.Sharded() {
+		return usageError(stderr, "sweep", "study %s has a sampler, which proposes each configuration from the results before it, so its units cannot be split into shards in advance (shard %s, %s): run it on one machine, or on the queue (--enqueue --wait)", s.Name, shard, shard.Source)
+	}
 	if f.enqueue || f.wait {
 		return sweepQueue(s, f, shard, url, from, stdout, stderr)
 	}
@@ -240,7 +243,13 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			shard, shard.Source)
 	}
 	progress := newSweepProgress(stderr, s.Name, f.workers)
-	r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event})
+	opts := scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event}
+	var r sweeps.StudyResult
+	if s.Search != nil { // proposed in batches of the worker count: the same configurations for the same --workers
+		r, err = scheduler.RunSearch(ctx, s, data, f.workers, opts)
+	} else {
+		r, err = scheduler.RunStudy(ctx, s, data, opts)
+	}
 	progress.finish()
 	if errors.Is(err, scheduler.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)

@@ -165,6 +165,13 @@ func WriteTables(w io.Writer, r sweeps.StudyResult) error {
 	if line := refitLine(r.Refit); line != "" {
 		fmt.Fprintln(tw, "\n"+line)
 	}
+	imp, err := v.importance()
+	if err != nil {
+		return err
+	}
+	if line := importanceLine(imp); line != "" {
+		fmt.Fprintln(tw, "\n"+line)
+	}
 	if problems := v.problems(); len(problems) > 0 {
 		fmt.Fprintln(tw, "\nunits that diverged or failed:")
 		for _, p := range problems {

@@ -25,6 +25,9 @@ type Study struct {
 	Fuse   bool   // train the configurations of a fold fused (engine.Group); the file's fuse:, default true
 	Base   Params
 	Points []Point // axis by axis and value by value, the grid's combinations or the random samples
+	// Search is the sampler that proposes the configurations of a study
+	// with a sampler: section (and no Points); nil otherwise.
+	Search *Search
 }
 
 // Point is one configuration of a study and where it comes from.
@@ -109,6 +112,9 @@ func (s *Study) KeepAxes(names []string) error {
 // SetEpochs makes every configuration train for epochs epochs (≥ 1).
 func (s *Study) SetEpochs(epochs int) {
 	s.Base = s.Base.withEpochs(epochs)
+	if s.Search != nil {
+		s.Search.base.Epochs = epochs
+	}
 	for i := range s.Points {
 		s.Points[i].Params = s.Points[i].Params.withEpochs(epochs)
 	}

@@ -74,6 +74,15 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 		{"refit not a bool", "refit: yes please\n", 1, "refit", "want true or false"},
 		{"test without csv", "data: {mnist: m, test: t.csv}\n", 1, "data", "want one of"},
 		{"duplicate key", "name: a\nname: b\n", 2, "name", "given twice"},
+		{"sampler: bare tpe", "sampler: tpe\n", 1, "sampler", "tpe alone does not say how many configurations to train nor where to search: write sampler: {kind: tpe, n: 64, params:"},
+		{"sampler: unknown scalar", "sampler: bayes\n", 1, "sampler", `unknown sampler "bayes"`},
+		{"sampler: no params", "sampler: {kind: tpe, n: 4}\n", 1, "sampler", "missing params, the keys to sample"},
+		{"sampler: no n", "sampler:\n  kind: tpe\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing n"},
+		{"sampler: no kind", "sampler:\n  n: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing kind"},
+		{"sampler: unknown kind", "sampler:\n  kind: random\n  n: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler.kind", "unknown sampler kind \"random\""},
+		{"sampler: empty params", "sampler:\n  kind: tpe\n  n: 3\n  params: {}\n", 4, "sampler.params", "no parameters to sample"},
+		{"sampler: bad range", "sampler:\n  kind: tpe\n  n: 3\n  params: {lr: {log_uniform: [0, 1]}}\n", 4, "sampler.params.lr.log_uniform", "low > 0"},
+		{"sampler: unknown key", "sampler:\n  kind: tpe\n  n: 3\n  trials: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 4, "sampler.trials", "unknown key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := studyErrors(t, tc.src)
@@ -464,13 +473,14 @@ func TestEmptyAxesOrGridIsAnError(t *testing.T) {
 	}
 }
 
-// A study varies its base one way (the README: either axes, grid or
-// random): two of them together are refused at the second.
+// A study varies its base one way (the README: either axes, grid, random
+// or sampler): two of them together are refused at the second.
 func TestAxesGridAndRandomExcludeEachOther(t *testing.T) {
 	const (
-		axes   = "axes:\n  - {name: a, key: lr, values: [0.1]}\n"
-		grid   = "grid:\n  batch: [16, 32]\n"
-		random = "random:\n  n: 1\n  params:\n    batch: {int: [16, 32]}\n"
+		axes    = "axes:\n  - {name: a, key: lr, values: [0.1]}\n"
+		grid    = "grid:\n  batch: [16, 32]\n"
+		random  = "random:\n  n: 1\n  params:\n    batch: {int: [16, 32]}\n"
+		sampler = "sampler:\n  kind: tpe\n  n: 1\n  params:\n    batch: {int: [16, 32]}\n"
 	)
 	for _, tc := range []struct {
 		src, key string
@@ -480,9 +490,10 @@ func TestAxesGridAndRandomExcludeEachOther(t *testing.T) {
 		{grid + axes, "axes", 3},
 		{axes + random, "random", 3},
 		{grid + random, "random", 3},
+		{random + sampler, "sampler", 5},
 	} {
 		errs := studyErrors(t, tc.src)
-		if e := errs[0]; len(errs) != 1 || e.Line != tc.line || e.Key != tc.key || !strings.Contains(e.Msg, "axes, grid or random, not several") {
+		if e := errs[0]; len(errs) != 1 || e.Line != tc.line || e.Key != tc.key || !strings.Contains(e.Msg, "axes, grid, random or sampler, not several") {
 			t.Errorf("%q: got %q, want one error at line %d, key %s", tc.src, errs, tc.line, tc.key)
 		}
 	}
