@@ -32,10 +32,10 @@ func TestPickWidth(t *testing.T) {
 	}
 }
 
-// TestChooseWidth: a width given is kept; otherwise the kernels' tuning's
-// width for this CPU is taken when it has one, and measured when it has
-// none or when asked to (MeasureGroupColumns).
-func TestChooseWidth(t *testing.T) {
+// mixFit is a fused foldFit of mixStudy's units on blobs, with group
+// width maxColumns, and the units.
+func mixFit(t *testing.T, maxColumns int) (*foldFit, []sweeps.Unit) {
+	t.Helper()
 	data := datasets.Blobs(300, 10, 3)
 	s := parse(t, mixStudy)
 	folds, err := datasets.KFold(data.N, s.Folds, uint32(s.Seed))
@@ -43,6 +43,32 @@ func TestChooseWidth(t *testing.T) {
 		t.Fatal(err)
 	}
 	units := sweeps.Plan(sweeps.Header{Folds: s.Folds, Seed: s.Seed}, s.Points)
+	return &foldFit{data: data, folds: folds, seed: s.Seed, fuse: true, maxColumns: maxColumns}, units
+}
+
+// TestCalibrate measures a group width: a power of two times the typical
+// member's width (16, the base's), at most the units that can train
+// together; and none when no two units can.
+func TestCalibrate(t *testing.T) {
+	f, units := mixFit(t, 0)
+	c := f.calibrate(units)
+	if c%16 != 0 || c < 16 || c > 8*16 || (c/16)&(c/16-1) != 0 {
+		t.Errorf("calibrated %d columns, want 16 × 2^k ≤ 16 × 8 (11 units train together)", c)
+	}
+	t.Logf("calibrated %d columns", c)
+	if f.jobs(units, 1); f.maxColumns == 0 {
+		t.Error("jobs did not calibrate")
+	}
+	one := parse(t, "folds: 3\nepochs: 1\nbase: {hidden: [4]}\n")
+	if c := f.calibrate(sweeps.Plan(sweeps.Header{Folds: 3, Seed: one.Seed}, one.Points)); c != 0 {
+		t.Errorf("calibrated %d columns for units that never train together", c)
+	}
+}
+
+// TestChooseWidth: a width given is kept; otherwise the kernels' tuning's
+// width for this CPU is taken when it has one, and measured when it has
+// none or when asked to (MeasureGroupColumns).
+func TestChooseWidth(t *testing.T) {
 	table, from := tableColumns()
 	for _, tc := range []struct {
 		given    int
@@ -56,7 +82,7 @@ func TestChooseWidth(t *testing.T) {
 		if tc.given == 0 && table == 0 {
 			tc.want, tc.wantFrom = 0, "measured" // the tuning does not know this CPU
 		}
-		f := &foldFit{data: data, folds: folds, seed: s.Seed, fuse: true, maxColumns: tc.given}
+		f, units := mixFit(t, tc.given)
 		f.chooseWidth(units)
 		if f.widthFrom != tc.wantFrom || tc.want > 0 && f.maxColumns != tc.want || tc.want == 0 && (f.maxColumns < 16 || f.maxColumns%16 != 0) {
 			t.Errorf("given %d: %d columns (%s), want %d (%s)", tc.given, f.maxColumns, f.widthFrom, tc.want, tc.wantFrom)
