@@ -164,8 +164,9 @@ func queueAndLocal(t *testing.T, workers int) (string, *store.Postgres, schedule
 	return url, st, p, src, local
 }
 
-// sameAsLocal checks that study q in st has the local run's numbers.
-func sameAsLocal(t *testing.T, st *store.Postgres, local sweeps.StudyResult) {
+// sameAsLocal checks that study q in st has the local run's numbers, and
+// returns it.
+func sameAsLocal(t *testing.T, st *store.Postgres, local sweeps.StudyResult) sweeps.StudyResult {
 	t.Helper()
 	r, err := store.Load(context.Background(), st, "q", false)
 	if err != nil {
@@ -176,6 +177,7 @@ func sameAsLocal(t *testing.T, st *store.Postgres, local sweeps.StudyResult) {
 			t.Errorf("config %d: queue %v %v, local %v %v", i, c.FoldAccuracies, c.MeanValLoss, local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss)
 		}
 	}
+	return r
 }
 
 // TestEnqueueAndWork: a study enqueued is trained by Work to the same
@@ -202,7 +204,18 @@ func TestEnqueueAndWork(t *testing.T) {
 	if err != nil || pr.Done != 6 || !pr.Finished() || pr.Jobs["completed"] != 6 {
 		t.Fatalf("progress after: %+v, %v", pr, err)
 	}
-	sameAsLocal(t, st, local)
+	r := sameAsLocal(t, st, local)
+	// Every epoch of every unit was stored by the workers, as the units' curves say.
+	scores, err := st.EpochScores(context.Background(), "q")
+	if err != nil || len(scores) != 6*2 {
+		t.Fatalf("%d epoch scores (%v), want 12", len(scores), err)
+	}
+	for i, e := range scores {
+		u := r.Configs[i/4].Units[i%4/2]
+		if e.Key != r.Configs[i/4].Key || e.Fold != u.Fold || e.Epoch != i%2+1 || e.TrainLoss != u.Epochs[i%2].Loss {
+			t.Errorf("epoch score %d: %+v, unit %+v", i, e, u.Epochs[i%2])
+		}
+	}
 }
 
 // BenchmarkQueueOverhead measures the queue's cost per unit (claiming,

@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -340,9 +341,19 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 		w.logf("group of %d units, fold %d of study %s (attempt %d): %d trained fused, %d GEMM thread(s)",
 			len(ids), a.Fold, a.Study, job.Attempt, len(units), threads)
 	}
+	var epochErr error // the first failure to store an epoch's scores
 	recorded := 0
-	return t.Train(ctx, data, folds, a.SplitSeed, a.Curves, units, func(k int, r sweeps.UnitResult) error {
+	return t.Train(ctx, data, folds, a.SplitSeed, a.Curves, units, func(k int, s engine.EpochStats) {
+		if err := w.st.SaveEpoch(ids[todo[k]], a.Study, s); err != nil && epochErr == nil {
+			epochErr = err
+		}
+	}, func(k int, r sweeps.UnitResult) error {
+		if epochErr != nil {
+			return epochErr // River retries the job
+		}
 		i := todo[k]
+		r.GFLOP = float64(r.Samples) * scheduler.TrainingFLOPsPerRow(a.Units[i].Params.Hidden(), data.Features, data.Classes) / 1e9
+		r.Started = started.UnixNano()
 		r.Fold, r.EngineVer, r.DataSHA256 = a.Fold, a.Engine, a.DataSHA
 		r.Machine = sweeps.ThisMachine()
 		recorded++

@@ -66,10 +66,11 @@ func (t *GroupTrainer) SetThreads(n int) { t.ws.kc.SetThreads(n) }
 // study seed seed (learning curves when curves is set): fused as one group,
 // or alone when there is one. It calls onDone(i, r) once for each unit as
 // its result is known, one unit after the other (the caller stores each in
-// its own transaction). Its only errors are ctx's (the units not done are
-// abandoned) and onDone's.
+// its own transaction), after calling onEpoch(i, s) after each of its
+// epochs. Its only errors are ctx's (the units not done are abandoned) and
+// onDone's.
 func (t *GroupTrainer) Train(ctx context.Context, data *datasets.Dataset, folds []datasets.Fold, seed int64, curves bool,
-	units []sweeps.Unit, onDone func(i int, r sweeps.UnitResult) error) error {
+	units []sweeps.Unit, onEpoch func(i int, s engine.EpochStats), onDone func(i int, r sweeps.UnitResult) error) error {
 	f := &foldFit{data: data, folds: folds, seed: seed, curves: curves, fuse: len(units) > 1}
-	return f.fit(ctx, &t.ws, units, func(int, engine.EpochStats) {}, onDone)
+	return f.fit(ctx, &t.ws, units, onEpoch, onDone)
 }
