@@ -150,6 +150,7 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", study, "--workers", "0"}, "--workers"},
 		{[]string{"sweep", study, "--folds", "1"}, "--folds"},
 		{[]string{"sweep", study, "--limit-rows", "-1"}, "--limit-rows"},
+		{[]string{"sweep", study, "--group-columns", "-2"}, "--group-columns -2: want N ≥ 1 (0: the CPU's table's width, else measured; -1: measured)"},
 		{[]string{"sweep", study, "--axes", "lr"}, `no axis "lr"`},
 		{[]string{"sweep", study, "--axes", ","}, `--axes "," names no axis`},
 		{[]string{"sweep", study, "--bogus"}, "bogus"},
