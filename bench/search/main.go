@@ -51,6 +51,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -193,6 +194,12 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
+			// The wall time of every invocation, as stored (r's is this one's).
+			stored, err := store.LoadStudy(ctx, dir, s.Name, false)
+			if err != nil {
+				return err
+			}
+			r.TotalSeconds = stored.TotalSeconds
 			run := summarize(method, seed, r)
 			fmt.Fprintf(stderr, "%s: best %.4f, %.1f TFLOP, %s (this invocation %s)\n", s.Name, run.Best, run.GFLOP/1e3,
 				report.FormatDuration(run.Seconds), report.FormatDuration(time.Since(start).Seconds()))
