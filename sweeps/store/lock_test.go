@@ -124,3 +124,32 @@ func TestSecondOpenInProcess(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestPlantedSymlinks: a symbolic link planted at the lock file or at the
+// database (or its -wal) is refused, and the file it points at is left as
+// it was, by the writer and by a reader.
+func TestPlantedSymlinks(t *testing.T) {
+	for _, name := range []string{LockName, DBName, DBName + "-wal"} {
+		dir := t.TempDir()
+		victim := filepath.Join(t.TempDir(), "victim")
+		os.WriteFile(victim, []byte("precious"), 0o600)
+		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(dir)
+		if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+			closeIf(s)
+			t.Errorf("%s is a link: Open err = %v", name, err)
+		}
+		if name != LockName {
+			r, err := OpenReader(dir)
+			if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+				closeIf(r)
+				t.Errorf("%s is a link: OpenReader err = %v", name, err)
+			}
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "precious" {
+			t.Errorf("%s is a link: its target now holds %q", name, b)
+		}
+	}
+}

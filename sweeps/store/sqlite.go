@@ -13,6 +13,7 @@ import (
 	"modernc.org/sqlite" // database/sql driver "sqlite", pure Go
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -66,6 +67,13 @@ func OpenReader(dir string) (*SQLite, error) {
 // open checks the database at path, then opens it for writing (creating
 // it when missing) or for reading (it must exist).
 func open(path string, writer bool) (*SQLite, error) {
+	// SQLite opens these by name: a symbolic link planted at any of them
+	// would have it write where the link points.
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := atomicfile.CheckRegular(p); err != nil {
+			return nil, err
+		}
+	}
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.Size() == 0:
