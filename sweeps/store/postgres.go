@@ -46,11 +46,13 @@ func IsPostgresURL(s string) bool {
 // the database's name for messages. Its errors wrap ErrBadURL.
 func ParsePostgresURL(url string) (*pgxpool.Config, string, error) {
 	if !IsPostgresURL(url) {
-		return nil, "", fmt.Errorf("%w: %q: want postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAMS]", ErrBadURL, redact(url))
+		return nil, "", fmt.Errorf("%w: %q: want postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAMS]", ErrBadURL, Redact(url))
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %v", ErrBadURL, err) // pgconn's message hides the password
+		// pgconn's message quotes the URL, masked by its own rules; ours mask
+		// more forms, so the message is built from the parts instead.
+		return nil, "", fmt.Errorf("%w: %s: %v", ErrBadURL, Redact(url), parseCause(err))
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = ConnectTimeout
@@ -58,18 +60,6 @@ func ParsePostgresURL(url string) (*pgxpool.Config, string, error) {
 	cc := cfg.ConnConfig
 	name := fmt.Sprintf("postgres://%s@%s/%s", cc.User, net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))), cc.Database)
 	return cfg, name, nil
-}
-
-// redact hides the password of a URL that does not parse.
-func redact(url string) string {
-	if at := strings.LastIndex(url, "@"); at >= 0 {
-		if scheme := strings.Index(url, "://"); scheme >= 0 && scheme < at {
-			if colon := strings.Index(url[scheme+3:at], ":"); colon >= 0 {
-				return url[:scheme+3+colon+1] + "xxxxx" + url[at:]
-			}
-		}
-	}
-	return url
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (a postgres://
