@@ -142,25 +142,23 @@ func maskRest(s string) string {
 }
 
 // parseCause is why pgx could not parse a connection string, without the
-// string itself: pgconn's and net/url's errors quote it, masked by rules
-// that miss some forms.
+// string itself: pgconn's message quotes it masked by rules that miss some
+// forms, and net/url's quotes it whole.
 func parseCause(err error) string {
 	var pe *pgconn.ParseConfigError
-	if errors.As(err, &pe) {
-		conn := pe.ConnString
-		err = pe.Unwrap()
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		if err == nil {
-			return "cannot be parsed as a URL (a port that is not a number? a character to percent-encode?)"
-		}
-		msg := err.Error()
-		if conn != "" {
-			msg = strings.ReplaceAll(msg, conn, Redact(conn))
-		}
-		return msg
+	if !errors.As(err, &pe) {
+		return err.Error()
 	}
-	return err.Error()
+	msg := pe.Error() // "cannot parse `CONN`: WHY (CAUSE)"
+	if i := strings.LastIndex(msg, "`: "); i >= 0 {
+		msg = msg[i+3:]
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg = strings.ReplaceAll(msg, ue.Error(), ue.Op+": "+ue.Err.Error())
+	}
+	if conn := pe.ConnString; conn != "" {
+		msg = strings.ReplaceAll(msg, conn, Redact(conn))
+	}
+	return msg
 }
