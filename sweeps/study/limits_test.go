@@ -89,7 +89,7 @@ func TestReadStudyLimits(t *testing.T) {
 
 // A value quoted in a message is cut short, however large it is.
 func TestMessagesQuoteValuesBriefly(t *testing.T) {
-	_, err := ParseStudy([]byte("name: [" + strings.Repeat("x, ", 10_000) + "x]\n"), "study.yaml")
+	_, err := ParseStudy([]byte("name: ["+strings.Repeat("x, ", 10_000)+"x]\n"), "study.yaml")
 	if err == nil || len(err.Error()) > 400 || !strings.Contains(err.Error(), "…") {
 		t.Errorf("err = %.500v (%d bytes)", err, len(fmt.Sprint(err)))
 	}
