@@ -2,10 +2,11 @@ package engine
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 
@@ -42,6 +43,15 @@ const (
 	// allocate (1 GiB of float32s), so that a crafted header cannot
 	// exhaust memory.
 	maxBufferFloats = 1 << 28
+	// maxFileBytes bounds a model file or checkpoint as a whole (1 GiB):
+	// its header is read first, and a file announcing more is refused
+	// before its data is read.
+	maxFileBytes = 1 << 30
+	// metaChecksum is the metadata key of a checkpoint's checksum:
+	// "sha256:" and the hex SHA-256 of the file as written without this
+	// key. It makes a checkpoint altered by hand or damaged on disk fail
+	// to load; it is no signature (anyone can recompute it).
+	metaChecksum = "mlpsweep.checksum"
 )
 
 // fitState is the part of a checkpoint that lets Fit continue.
@@ -126,6 +136,11 @@ func (m *Model) encode(info ModelInfo, checkpoint bool) ([]byte, error) {
 			order[i] = int64(r)
 		}
 		tensors = append(tensors, stTensor{name: "fit.order", shape: []int{len(order)}, i64: order})
+		sum, err := checksum(tensors, meta)
+		if err != nil {
+			return nil, err
+		}
+		meta[metaChecksum] = sum
 	}
 	var buf bytes.Buffer
 	if err := writeSafetensors(&buf, tensors, meta); err != nil {
@@ -162,9 +177,9 @@ func (m *Model) tensors() []stTensor {
 // tensor's name, shape and dtype against it, and finite values; a
 // truncated or altered file is an error saying what is wrong.
 func Load(path string, kc *kernels.Context) (*Model, ModelInfo, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSafetensorsFile(path, maxFileBytes)
 	if err != nil {
-		return nil, ModelInfo{}, err
+		return nil, ModelInfo{}, fmt.Errorf("%s: %w", path, err)
 	}
 	m, info, _, err := decodeModel(b, kc, false)
 	if err != nil {
@@ -179,9 +194,9 @@ func Load(path string, kc *kernels.Context) (*Model, ModelInfo, error) {
 // ends bit-identical to the run that was never interrupted, given the same
 // kernels ISA path and thread count. It returns the epochs completed.
 func LoadCheckpoint(path string, kc *kernels.Context) (*Model, ModelInfo, int, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSafetensorsFile(path, maxFileBytes)
 	if err != nil {
-		return nil, ModelInfo{}, 0, err
+		return nil, ModelInfo{}, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	m, info, epoch, err := decodeModel(b, kc, true)
 	if err != nil {
@@ -204,6 +219,10 @@ func decodeModel(b []byte, kc *kernels.Context, checkpoint bool) (*Model, ModelI
 		return nil, info, 0, fmt.Errorf("metadata mlpsweep.format is %q: not an mlpsweep model file", format)
 	case checkpoint && format != formatCheckpoint:
 		return nil, info, 0, fmt.Errorf("a model file, not a checkpoint: it has no training state to resume")
+	case format == formatCheckpoint:
+		if err := verifyChecksum(tensors, meta); err != nil {
+			return nil, info, 0, err
+		}
 	}
 	var cfg Config
 	if err := strictJSON(meta["mlpsweep.config"], &cfg); err != nil {
@@ -262,6 +281,9 @@ func decodeModel(b []byte, kc *kernels.Context, checkpoint bool) (*Model, ModelI
 		delete(tensors, w.name)
 	}
 	if checkpoint {
+		if err := m.opt.checkState(); err != nil {
+			return nil, info, 0, err
+		}
 		if err := m.restoreFit(st, tensors["fit.order"]); err != nil {
 			return nil, info, 0, err
 		}
@@ -275,6 +297,38 @@ func decodeModel(b []byte, kc *kernels.Context, checkpoint bool) (*Model, ModelI
 		return nil, info, 0, fmt.Errorf("tensor %s is not part of this configuration", name)
 	}
 	return m, info, st.Epoch, nil
+}
+
+// checksum returns the metaChecksum value of a file of tensors (in file
+// order) and meta, meta without that key.
+func checksum(tensors []stTensor, meta map[string]string) (string, error) {
+	without := make(map[string]string, len(meta))
+	for k, v := range meta {
+		if k != metaChecksum {
+			without[k] = v
+		}
+	}
+	h := sha256.New()
+	if err := writeSafetensors(h, tensors, without); err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// verifyChecksum checks a checkpoint's checksum against its content.
+func verifyChecksum(tensors map[string]stTensor, meta map[string]string) error {
+	stored, ok := meta[metaChecksum]
+	if !ok {
+		return fmt.Errorf("metadata %s is missing: a checkpoint carries a checksum (written by an older mlpsweep? start the training again)", metaChecksum)
+	}
+	sum, err := checksum(inFileOrder(tensors), meta)
+	if err != nil {
+		return err
+	}
+	if sum != stored {
+		return fmt.Errorf("the checkpoint does not match its checksum (%s): it was altered or damaged after it was written; start the training again or use another checkpoint", metaChecksum)
+	}
+	return nil
 }
 
 // restoreFit sets the training state of a checkpoint.
