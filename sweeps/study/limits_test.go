@@ -125,3 +125,21 @@ func FuzzParseStudy(f *testing.F) {
 		}
 	})
 }
+
+// TestNameIsOneFolder: the study's name becomes out/NAME, so a name that
+// would climb out of out/ or hide in a listing is refused, from the name:
+// key and from the file's name.
+func TestNameIsOneFolder(t *testing.T) {
+	for _, name := range []string{`"../../../x"`, `".."`, `a/b`, `"a\tb"`, `"\e[31mred"`} {
+		errs := studyErrors(t, "name: "+name+"\n")
+		if len(errs) != 1 || errs[0].Key != "name" || !strings.Contains(errs[0].Msg, "one plain folder name") {
+			t.Errorf("name: %s: %v", name, errs)
+		}
+	}
+	if _, err := ParseStudy([]byte("epochs: 1\n"), "dir/-rf.yaml"); err == nil || !strings.Contains(err.Error(), "named after its file") {
+		t.Errorf("file -rf.yaml: %v", err)
+	}
+	if s, err := ParseStudy([]byte("name: mnist lr sweep\n"), "study.yaml"); err != nil || s.Name != "mnist lr sweep" {
+		t.Errorf("plain name: %v", err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
+
+	"github.com/mlpsweep/mlpsweep/internal/safename"
 )
 
 // Defaults of the top-level keys: the reference notebook's cross-validation.
@@ -42,6 +44,9 @@ func parse(src []byte, file string) (*spec, []error) {
 	}
 	if p.spec.name == "" {
 		p.spec.name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		if err := safename.Check(p.spec.name); err != nil {
+			return nil, []error{&StudyError{file, 1, "name", fmt.Sprintf("the study is named after its file, but %v: give a name: key", err)}}
+		}
 	}
 	return &p.spec, nil
 }
@@ -87,6 +92,9 @@ func (p *parser) parse(root *node) {
 		switch k {
 		case "name":
 			s.name = p.text(v, k)
+			if err := safename.Check(s.name); s.name != "" && err != nil {
+				p.errorf(v.line, k, "%v: the name becomes the output folder out/NAME, so it must be one plain folder name", err)
+			}
 		case "description":
 			p.text(v, k)
 		case "data":
@@ -110,10 +118,10 @@ func (p *parser) parse(root *node) {
 			sections = append(sections, kv.key)
 			s.random, randomSeed = p.parseRandom(v)
 		case "folds":
-			s.folds = p.intIn(v, k, 2, 1<<20)
+			s.folds = p.intIn(v, k, 2, MaxFolds)
 		case "epochs":
 			epochs = v
-			s.epochs = p.intIn(v, k, 1, 1<<30)
+			s.epochs = p.intIn(v, k, 1, MaxEpochs)
 		case "seed":
 			s.seed = int64(p.intIn(v, k, 0, 1<<32-1))
 		case "metric":

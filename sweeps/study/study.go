@@ -67,6 +67,9 @@ const (
 	// MaxUnits bounds configurations × folds, the trainings of a study,
 	// in a study file and in a database that claims to hold one.
 	MaxUnits = 1_000_000
+	// MaxFolds and MaxEpochs bound folds: and epochs:.
+	MaxFolds  = 1 << 20
+	MaxEpochs = 1 << 30
 )
 
 // ReadStudy reads and expands the study file at path. Relative data paths
