@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Write replaces path with data: it writes a temporary file in the same
@@ -30,7 +31,9 @@ func Write(path string, data []byte) (err error) {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	holdTemp(tmp)
+	live.add(tmp.Name())
 	defer func() {
+		live.remove(tmp.Name())
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
@@ -60,6 +63,42 @@ func Write(path string, data []byte) (err error) {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// live holds the temporary files being written, for RemoveTemps.
+var live = tempSet{names: map[string]bool{}}
+
+type tempSet struct {
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (s *tempSet) add(name string) {
+	s.mu.Lock()
+	s.names[name] = true
+	s.mu.Unlock()
+}
+
+func (s *tempSet) remove(name string) {
+	s.mu.Lock()
+	delete(s.names, name)
+	s.mu.Unlock()
+}
+
+// RemoveTemps removes the temporary files of the Writes in progress, for a
+// process about to exit on a signal: the files they would replace stay as
+// they were. It returns how many it removed.
+func RemoveTemps() int {
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	n := 0
+	for name := range live.names {
+		if os.Remove(name) == nil {
+			n++
+		}
+		delete(live.names, name)
+	}
+	return n
 }
 
 // tempPrefix is the name of path's temporary files before CreateTemp's

@@ -118,3 +118,16 @@ func TestOpenNoFollow(t *testing.T) {
 		t.Errorf("victim now holds %q", b)
 	}
 }
+
+// RemoveTemps removes the temporary file of a Write in progress.
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	live.add(filepath.Join(dir, ".f.tmp-1"))
+	os.WriteFile(filepath.Join(dir, ".f.tmp-1"), nil, 0o644)
+	if n := RemoveTemps(); n != 1 {
+		t.Errorf("removed %d", n)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left %v", entries)
+	}
+}

@@ -235,7 +235,7 @@ func readShard(ctx context.Context, dir, name string, strict bool) (*shardData, 
 	if err := checkUnlocked(dir); err != nil {
 		return nil, err
 	}
-	s, err := OpenReader(dir)
+	s, err := OpenSnapshot(dir) // shards may be read-only folders
 	if err != nil {
 		return nil, err
 	}
