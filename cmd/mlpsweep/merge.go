@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -57,7 +56,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "merge", "want OUT and at least one SHARD_DIR, got %d arguments", len(positional))
 	}
 	out, shards := positional[0], positional[1:]
-	res, err := store.Merge(context.Background(), out, shards, *name, *strict)
+	res, err := store.Merge(commandContext(), out, shards, *name, *strict)
 	if err != nil {
 		return fail(stderr, "merge", err)
 	}

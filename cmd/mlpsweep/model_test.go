@@ -23,7 +23,7 @@ import (
 // kills it): with MLPSWEEP_TEST_CLI=1 the test binary is mlpsweep.
 func TestMain(m *testing.M) {
 	if os.Getenv("MLPSWEEP_TEST_CLI") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(runWithSignals(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

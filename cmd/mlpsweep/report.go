@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -91,7 +90,7 @@ func reportPostgres(url, from, study, out string, asJSON, strict bool, stdout, s
 		return fail(stderr, "report", err)
 	}
 	defer st.Close()
-	r, err := store.Load(context.Background(), st, study, strict)
+	r, err := store.Load(commandContext(), st, study, strict)
 	if err != nil {
 		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(names, ", "))

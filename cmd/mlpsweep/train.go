@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -187,8 +184,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "train", err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
 	fmt.Fprintf(stderr, "training %s on %d rows (%s)\n", describe(cfg, train), train.N, train.Name)
 	res, err := evaluate(ctx, t, cfg, train, test, stderr)
 	if errors.Is(err, context.Canceled) {
