@@ -227,6 +227,16 @@ func (m *Model) Config() Config {
 	return c
 }
 
+// ResumeRows returns the number of training rows of the checkpoint the
+// next Fit resumes (LoadCheckpoint), or 0 when it starts afresh: a caller
+// can check its data against it before training.
+func (m *Model) ResumeRows() int {
+	if !m.solo.resume {
+		return 0
+	}
+	return len(m.solo.order)
+}
+
 // Params returns P, the number of trainable parameters (batch norm's γ and
 // β included, its moving statistics not).
 func (m *Model) Params() int { return len(m.params) }

@@ -83,6 +83,9 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	case p.threads < 1:
 		return usageError(stderr, "predict", "--threads %d: want ≥ 1", p.threads)
 	}
+	if code := checkOutputs(stderr, "predict", []namedPath{{"--out", p.out}}, []namedPath{{"--model", p.model}, {"--csv", p.csvPath}}); code >= 0 {
+		return code
+	}
 
 	m, info, err := engine.Load(p.model, kernels.NewContext(p.threads))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mlpsweep/mlpsweep/internal/safename"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -101,7 +102,10 @@ func reportPostgres(url, from, study, out string, asJSON, strict bool, stdout, s
 		return fail(stderr, "report", err)
 	}
 	if out == "" {
-		out = filepath.Join("out", r.Name)
+		// The name comes from a database others may write: safename.
+		if out, err = safename.Join("out", r.Name); err != nil {
+			return fail(stderr, "report", fmt.Errorf("study name: %w", err))
+		}
 	}
 	if err := checkOutDir("--out", out); err != nil {
 		return fail(stderr, "report", err)

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/internal/safename"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -36,7 +36,11 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		s.Refit = false
 	}
 	if f.out == "" {
-		f.out = filepath.Join("out", s.Name)
+		out, err := safename.Join("out", s.Name)
+		if err != nil {
+			return fail(stderr, "sweep", fmt.Errorf("study name: %w", err))
+		}
+		f.out = out
 	}
 	st, err := openPostgres(url, from)
 	if err != nil {

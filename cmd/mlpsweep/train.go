@@ -195,6 +195,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mlpsweep train: %s\n", msg)
 		return 130
 	}
+	if errors.Is(err, engine.ErrResumeMismatch) { // like a --resume with other flags in check
+		return usageError(stderr, "train", "%v: give the interrupted run's flags", err)
+	}
 	if err != nil {
 		return fail(stderr, "train", err)
 	}
