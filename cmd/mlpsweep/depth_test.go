@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
 func TestDepthOnMNIST(t *testing.T) {
@@ -105,5 +109,72 @@ func TestDepthChecksOutputFirst(t *testing.T) {
 	code, _, stderr := runCmd("depth", "--limit-rows", "300", "--epochs", "1", "--depths", "1", "--variants", "sigmoid", "--out", out)
 	if code != 1 || !strings.Contains(stderr, "depth.html is not a file") || strings.Contains(stderr, "loading") {
 		t.Errorf("exit %d, stderr:\n%s\nwant 1, the path named, nothing loaded", code, stderr)
+	}
+}
+
+// TestDepthStoreIsASweepStore: a depth study run with --store on
+// PostgreSQL, and in its --out folder's SQLite database, is a study of
+// the store like a sweep's: report lists it and merge merges it, with the
+// depth study's own accuracies, the same bits on both stores.
+func TestDepthStoreIsASweepStore(t *testing.T) {
+	url := storetest.Postgres(t)
+	dir := t.TempDir()
+	depthArgs := []string{"depth", "--limit-rows", "600", "--epochs", "1", "--depths", "1,2", "--variants", "sigmoid,relu_he", "--workers", "2", "--json"}
+	accuracies := map[string]string{} // by store: "variant depth=accuracy ..."
+	for _, where := range []string{"sqlite", "postgres"} {
+		out := filepath.Join(dir, where)
+		args := append(slices.Clone(depthArgs), "--out", out)
+		source := out // report's DIR, merge's shard
+		if where == "postgres" {
+			args, source = append(args, "--store", url), url
+		}
+		code, stdout, stderr := runCmd(args...)
+		if code != 0 {
+			if strings.Contains(stderr, "MNIST") || strings.Contains(stderr, "GoMNIST") {
+				t.Skipf("MNIST unavailable: %s", stderr)
+			}
+			t.Fatalf("%s: exit %d: %s", where, code, stderr)
+		}
+		var runs []struct {
+			Variant  string  `json:"variant"`
+			Depth    int     `json:"depth"`
+			Accuracy float64 `json:"final_accuracy"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &runs); err != nil || len(runs) != 4 {
+			t.Fatalf("%s: %d runs (%v)", where, len(runs), err)
+		}
+		want := map[string]float64{}
+		for _, r := range runs {
+			want[fmt.Sprintf("%s=%d", r.Variant, r.Depth)] = r.Accuracy
+		}
+		_, err := os.Stat(filepath.Join(out, "mlpsweep.db"))
+		if (where == "postgres") != (err != nil) {
+			t.Errorf("%s: OUT/mlpsweep.db: %v", where, err)
+		}
+
+		reportArgs := []string{"report", source, "--study", "depth-holdout", "--json"}
+		if where == "postgres" {
+			reportArgs = []string{"report", "--store", url, "--study", "depth-holdout", "--out", filepath.Join(dir, "report"), "--json"}
+		}
+		for _, cmd := range [][]string{reportArgs, {"merge", filepath.Join(dir, "merged-"+where), source, "--json"}} {
+			code, stdout, stderr := runCmd(cmd...)
+			if code != 0 {
+				t.Fatalf("%s: %s: exit %d: %s", where, cmd[0], code, stderr)
+			}
+			r := decodeStudyJSON(t, stdout)
+			got := map[string]float64{}
+			for _, c := range r.Configs {
+				if len(c.FoldAccuracies) == 1 {
+					got[c.Axis+"="+c.Value] = c.FoldAccuracies[0]
+				}
+			}
+			if r.Name != "depth-holdout" || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s: %s shows study %q with %v, want the depth study's %v", where, cmd[0], r.Name, got, want)
+			}
+		}
+		accuracies[where] = fmt.Sprint(want)
+	}
+	if accuracies["sqlite"] != accuracies["postgres"] {
+		t.Errorf("SQLite %s, PostgreSQL %s", accuracies["sqlite"], accuracies["postgres"])
 	}
 }

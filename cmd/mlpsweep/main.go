@@ -117,6 +117,21 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) int {
 	return -1
 }
 
+// parseInterleaved parses flags that may come after positional arguments
+// (`sweep study.yaml --out x`), which package flag alone stops at.
+func parseInterleaved(fs *flag.FlagSet, args []string, stdout io.Writer) (positional []string, code int) {
+	if code := parseFlags(fs, args, stdout); code >= 0 {
+		return nil, code
+	}
+	for fs.NArg() > 0 {
+		positional = append(positional, fs.Arg(0))
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return nil, 2
+		}
+	}
+	return positional, -1
+}
+
 // usageError prints a usage error for command name and returns status 2.
 func usageError(stderr io.Writer, name, format string, a ...any) int {
 	fmt.Fprintf(stderr, "mlpsweep %s: %s\nRun 'mlpsweep %s --help' for usage.\n", name, fmt.Sprintf(format, a...), name)

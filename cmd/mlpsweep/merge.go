@@ -18,7 +18,9 @@ Merges the study that shards of a sweep (mlpsweep sweep --shard I/N --out
 SHARD_DIR) stored in their databases into OUT/mlpsweep.db (OUT is created
 if missing), in one transaction, then prints the study's tables (or, with
 --json, the same JSON object as a local run) and writes results.csv,
-results.json and report.html to OUT, as mlpsweep report OUT does.
+results.json and report.html to OUT, as mlpsweep report OUT does. A
+SHARD_DIR may also be a PostgreSQL store's postgres:// URL (a sweep's or a
+depth study's --store); shards are only read.
 
 Shards must hold the same study: same name, configurations, folds, epochs,
 seed, data and engine version; merge refuses any other shard, naming it,
@@ -74,7 +76,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "warning: the study is incomplete: %d failed and %d missing units; rerun the shards that did not finish (the same command resumes) and merge again\n",
 			res.Failed, res.Missing)
 	}
-	r, err := store.LoadStudy(out, res.Study, *strict)
+	r, err := store.LoadStudy(commandContext(), out, res.Study, *strict)
 	if err != nil {
 		return fail(stderr, "merge", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -243,4 +244,17 @@ func writeConfusion(w io.Writer, res predictResult) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// classNames returns the class labels of a model: its info's, or the class
+// indices.
+func classNames(info engine.ModelInfo, classes int) []string {
+	if info.Classes != nil {
+		return slices.Clone(info.Classes)
+	}
+	names := make([]string, classes)
+	for i := range names {
+		names[i] = fmt.Sprint(i)
+	}
+	return names
 }

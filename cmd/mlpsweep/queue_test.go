@@ -205,7 +205,7 @@ func TestQueueWorkersOneKilled(t *testing.T) {
 		t.Errorf("%d jobs completed after %d attempts, want 12 after 13 (one rescued)", completed, attempts)
 	}
 	var rows int
-	storetest.QueryRow(t, url, `SELECT count(*) FROM units WHERE state = 'done'`, &rows)
+	storetest.QueryRow(t, url, `SELECT count(*) FROM mlpsweep_units WHERE state = 'done'`, &rows)
 	if rows != 12 {
 		t.Errorf("%d units done in the store, want 12", rows)
 	}

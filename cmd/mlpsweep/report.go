@@ -1,15 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/internal/safename"
-	"github.com/mlpsweep/mlpsweep/sweeps"
-	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
@@ -54,46 +50,24 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	if len(positional) == 1 && from == "--store" {
 		return usageError(stderr, "report", "give DIR or --store, not both (--out DIR says where the report of --store goes)")
 	}
-	if len(positional) == 0 && url != "" {
-		return reportPostgres(url, from, *study, *out, *jsonOutput, *strict, stdout, stderr)
-	}
-	if len(positional) != 1 {
+	where := url
+	switch {
+	case len(positional) == 0 && url != "":
+	case len(positional) != 1:
 		return usageError(stderr, "report", "want one directory (or --store URL), got %d arguments", len(positional))
-	}
-	if *out != "" {
+	case *out != "":
 		return usageError(stderr, "report", "--out goes with --store; the report of DIR goes into DIR")
+	default:
+		where, from, *out = positional[0], "", positional[0]
 	}
-	dir := positional[0]
-	r, err := store.LoadStudy(dir, *study, *strict)
-	if err != nil {
-		if names, nerr := store.StudyNames(dir); nerr == nil && len(names) > 0 && *study != "" {
-			err = fmt.Errorf("%w (studies in %s: %s)", err, dir, strings.Join(names, ", "))
-		}
-		return fail(stderr, "report", err)
-	}
-	st, err := store.OpenReader(dir)
-	if err != nil {
-		return fail(stderr, "report", err)
-	}
-	err = scheduler.LoadRefit(st, &r)
-	st.Close()
-	if err != nil {
-		return fail(stderr, "report", err)
-	}
-	return renderStudy(r, dir, *jsonOutput, stdout, stderr, "report")
-}
-
-// reportPostgres renders a study of the PostgreSQL database at url into
-// out (default out/<study name>).
-func reportPostgres(url, from, study, out string, asJSON, strict bool, stdout, stderr io.Writer) int {
-	st, err := openPostgres(url, from)
+	st, err := openStore(where, from, store.ReadOnly)
 	if err != nil {
 		return fail(stderr, "report", err)
 	}
 	defer st.Close()
-	r, err := store.Load(commandContext(), st, study, strict)
+	r, err := store.Load(commandContext(), st, *study, *strict)
 	if err != nil {
-		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && study != "" {
+		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && *study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(names, ", "))
 		}
 		return fail(stderr, "report", err)
@@ -101,36 +75,18 @@ func reportPostgres(url, from, study, out string, asJSON, strict bool, stdout, s
 	if err := scheduler.LoadRefit(st, &r); err != nil {
 		return fail(stderr, "report", err)
 	}
-	if out == "" {
-		// The name comes from a database others may write: safename.
-		if out, err = safename.Join("out", r.Name); err != nil {
-			return fail(stderr, "report", fmt.Errorf("study name: %w", err))
+	if where == url { // --store: the files go to --out
+		if *out == "" {
+			// The name comes from a database others may write: safename.
+			dir, err := safename.Join("out", r.Name)
+			if err != nil {
+				return fail(stderr, "report", fmt.Errorf("study name: %w", err))
+			}
+			*out = dir
+		}
+		if err := checkOutDir("--out", *out); err != nil {
+			return fail(stderr, "report", err)
 		}
 	}
-	if err := checkOutDir("--out", out); err != nil {
-		return fail(stderr, "report", err)
-	}
-	return renderStudy(r, out, asJSON, stdout, stderr, "report")
-}
-
-// renderStudy writes the report files into dir and prints the tables (or,
-// with asJSON, the JSON summary) on stdout.
-func renderStudy(r sweeps.StudyResult, dir string, asJSON bool, stdout, stderr io.Writer, cmd string) int {
-	if err := report.WriteReport(dir, r); err != nil {
-		return fail(stderr, cmd, err)
-	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
-			return fail(stderr, cmd, err)
-		}
-	} else if err := report.WriteTables(stdout, r); err != nil {
-		return fail(stderr, cmd, err)
-	}
-	if asJSON && r.EngineNote != "" { // the tables say it on stdout
-		fmt.Fprintf(stderr, "mlpsweep %s: warning: %s\n", cmd, r.EngineNote)
-	}
-	fmt.Fprintf(stderr, "report: %s (results.csv, results.json alongside)\n", filepath.Join(dir, report.ReportHTMLFile))
-	return 0
+	return renderStudy(r, *out, *jsonOutput, stdout, stderr, "report")
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
 
 func init() {
@@ -20,7 +21,8 @@ const statusSynopsis = `status [--store postgres://…] [--study NAME] [--json]
 Shows how far the studies in the PostgreSQL database at --store (or
 MLPSWEEP_STORE) have got: for each (or for --study NAME) its units done,
 failed, running and queued, and the River job states of their latest jobs;
-then the jobs of every queue by state. It only reads.`
+then the jobs of every queue by state. It only reads: a database without
+mlpsweep's tables is an error, not one given new tables.`
 
 // statusJSON is status --json's object.
 type statusJSON struct {
@@ -44,12 +46,9 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, "status", "%v", err)
 	}
-	if url == "" {
-		return usageError(stderr, "status", "give --store postgres://USER:PASSWORD@HOST:PORT/DATABASE (or set %s)", storeEnv)
-	}
-	st, err := openPostgres(url, from)
-	if err != nil {
-		return fail(stderr, "status", err)
+	st, code := openQueueStore(url, from, "status", "", stderr, store.ReadOnly)
+	if code >= 0 {
+		return code
 	}
 	defer st.Close()
 	ctx := commandContext()

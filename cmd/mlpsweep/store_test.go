@@ -104,9 +104,12 @@ func TestStoreBadInput(t *testing.T) {
 		env  string
 		want string
 	}{
-		{[]string{"sweep", study, "--store", "postgres://u:secret@h:port/db"}, "", "--store: not a PostgreSQL URL: cannot parse `postgres://u:xxxxx@h:port/db`: invalid port"},
+		{[]string{"sweep", study, "--store", "postgres://u:secret@h:port/db"}, "", "--store: not a PostgreSQL URL: postgres://u:xxxxx@h:port/db: invalid port"},
 		{[]string{"sweep", study, "--store", "runs/db.sqlite"}, "", `--store: not a PostgreSQL URL: "runs/db.sqlite": want postgres://`},
 		{[]string{"sweep", study}, "mysql://h/db", `MLPSWEEP_STORE: not a PostgreSQL URL: "mysql://h/db"`},
+		{[]string{"sweep", study, "--store", "host=h user=u password=secret dbname=db"}, "", `--store: not a PostgreSQL URL: "host=h user=u password=xxxxx dbname=db"`},
+		{[]string{"depth", "--store", "postgres://u:secret@h:port/db"}, "", "--store: not a PostgreSQL URL"},
+		{[]string{"status"}, "host=h password='se cret'", `MLPSWEEP_STORE: not a PostgreSQL URL: "host=h password=xxxxx"`},
 		{[]string{"report", "--store", "postgres://h:0x/db"}, "", "--store: not a PostgreSQL URL"},
 		{[]string{"report", "--store", "postgres://h/db", dir}, "", "give DIR or --store, not both"},
 		{[]string{"report", dir, "--out", dir}, "", "--out goes with --store"},
@@ -144,7 +147,7 @@ func TestStoreBadInput(t *testing.T) {
 			struct{ name, url, want string }{"wrong password", storetest.WithUser(t, url, role, "wrong-one"),
 				`PostgreSQL refused user "` + role + `" (password authentication failed for user "` + role + `"): fix the user or password in the URL`},
 			struct{ name, url, want string }{"newer schema", newer,
-				"written by a newer mlpsweep (schema version 99; this one knows 3): use that version, or another database; nothing was written"})
+				"written by a newer mlpsweep (schema version 99; this one knows 4): use that version, or another database; nothing was written"})
 	} else {
 		t.Logf("%s is unset: the wrong-password and newer-schema cases need PostgreSQL", storetest.Env)
 	}
@@ -166,5 +169,20 @@ func TestStoreBadInput(t *testing.T) {
 				t.Errorf("%s: %s%s was created", c.name, out, c.name)
 			}
 		}
+	}
+}
+
+// TestStatusOnlyReads: status on a database without mlpsweep's tables
+// says so (exit 1) and creates none.
+func TestStatusOnlyReads(t *testing.T) {
+	url := storetest.Postgres(t)
+	code, _, stderr := runCmd("status", "--store", url)
+	if code != 1 || !strings.Contains(stderr, "no sweep database here: nothing is stored in this database yet") {
+		t.Errorf("status of an empty database: exit %d: %s", code, stderr)
+	}
+	var n int
+	storetest.QueryRow(t, url, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`, &n)
+	if n != 0 {
+		t.Errorf("status created %d tables", n)
 	}
 }

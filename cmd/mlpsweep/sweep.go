@@ -152,57 +152,6 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	return fs, f
 }
 
-// storeEnv names the environment variable that gives --store when the
-// flag is not set.
-const storeEnv = "MLPSWEEP_STORE"
-
-const storeUsage = "store units in the PostgreSQL database at this postgres:// URL instead of OUT/mlpsweep.db (default: $" + storeEnv + "; --store '' means OUT/mlpsweep.db)"
-
-// storeURL returns the PostgreSQL URL the command line asks for: --store
-// when set, otherwise $MLPSWEEP_STORE; "" for SQLite. from names where it
-// came from, for messages. A URL that is not a valid postgres:// URL is an
-// error (a usage error).
-func storeURL(fs *flag.FlagSet, flagValue string) (url, from string, err error) {
-	url, from = os.Getenv(storeEnv), storeEnv
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "store" {
-			url, from = flagValue, "--store"
-		}
-	})
-	if url == "" {
-		return "", "", nil
-	}
-	if _, _, err := store.ParsePostgresURL(url); err != nil {
-		return "", "", fmt.Errorf("%s: %w", from, err)
-	}
-	return url, from, nil
-}
-
-// openPostgres opens the store at url, naming where the URL came from in
-// errors.
-func openPostgres(url, from string) (*store.Postgres, error) {
-	st, err := store.OpenPostgres(commandContext(), url)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", from, err)
-	}
-	return st, nil
-}
-
-// parseInterleaved parses flags that may come after positional arguments
-// (`sweep study.yaml --out x`), which package flag alone stops at.
-func parseInterleaved(fs *flag.FlagSet, args []string, stdout io.Writer) (positional []string, code int) {
-	if code := parseFlags(fs, args, stdout); code >= 0 {
-		return nil, code
-	}
-	for fs.NArg() > 0 {
-		positional = append(positional, fs.Arg(0))
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return nil, 2
-		}
-	}
-	return positional, -1
-}
-
 func runSweep(args []string, stdout, stderr io.Writer) int {
 	fs, f := newSweepFlags(stderr)
 	positional, code := parseInterleaved(fs, args, stdout)
@@ -278,12 +227,10 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	}
 	var st store.Store // nil: OUT/mlpsweep.db
 	if url != "" {
-		pg, err := openPostgres(url, from)
-		if err != nil {
+		if st, err = openStore(url, from); err != nil {
 			return fail(stderr, "sweep", err)
 		}
-		defer pg.Close()
-		st = pg
+		defer st.Close()
 	}
 	if err := checkOutDir("--out", f.out); err != nil {
 		return fail(stderr, "sweep", err)

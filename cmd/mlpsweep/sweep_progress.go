@@ -62,12 +62,7 @@ func (p *sweepProgress) event(e scheduler.Event) {
 	case scheduler.UnitDone:
 		line := unitLine(e)
 		if p.bar == nil {
-			eta := ""
-			if s.WorkDone > 0 && s.WorkDone < s.WorkToRun {
-				left := time.Duration(float64(s.Elapsed) / float64(s.WorkDone) * float64(s.WorkToRun-s.WorkDone))
-				eta = ", eta " + left.Round(time.Second).String()
-			}
-			fmt.Fprintf(p.w, "[%*d/%d] %s%s\n", width(s.UnitsToRun), s.UnitsDone, s.UnitsToRun, line, eta)
+			fmt.Fprintln(p.w, doneLine(s, line))
 			return
 		}
 		if e.Unit.Error != "" { // keep problems visible above the bar
@@ -113,6 +108,3 @@ func unitLine(e scheduler.Event) string {
 	}
 	return line
 }
-
-// width is the number of decimal digits of n.
-func width(n int) int { return len(fmt.Sprint(n)) }

@@ -28,7 +28,8 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 	}
 	switch {
 	case url == "":
-		return usageError(stderr, "sweep", "%s works on a PostgreSQL store shared with the workers: give --store postgres://USER:PASSWORD@HOST:PORT/DATABASE (or set %s)", mode, storeEnv)
+		_, code := openQueueStore(url, from, "sweep", mode+" works on a PostgreSQL store shared with the workers: ", stderr)
+		return code
 	case shard.Sharded():
 		return usageError(stderr, "sweep", "%s runs the whole study on the queue's workers; shard %s (%s) is the other way to split it: use one or the other", mode, shard, shard.Source)
 	case f.refit || f.test != "":
@@ -45,9 +46,9 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		}
 		f.out = out
 	}
-	st, err := openPostgres(url, from)
-	if err != nil {
-		return fail(stderr, "sweep", err)
+	st, code := openQueueStore(url, from, "sweep", "", stderr)
+	if code >= 0 {
+		return code
 	}
 	defer st.Close()
 	if f.wait {

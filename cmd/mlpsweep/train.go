@@ -235,27 +235,6 @@ func loadTrainData(t *trainFlags, stderr io.Writer) (train, test *datasets.Datas
 	return train, test, err
 }
 
-// limitRows returns the first n rows of d (all of them for n 0), refusing
-// a cut that leaves fewer than two classes, as loading refuses a one-class
-// file.
-func limitRows(d *datasets.Dataset, n int) (*datasets.Dataset, error) {
-	if n == 0 || n >= d.N {
-		return d, nil
-	}
-	h := d.Head(n)
-	var present []string
-	for c, k := range h.ClassCounts() {
-		if k > 0 {
-			present = append(present, strconv.Quote(d.ClassNames[c]))
-		}
-	}
-	if len(present) < 2 {
-		return nil, fmt.Errorf("--limit-rows %d: the first %d rows of %s all have the class %s (of %d classes); need at least 2 classes: "+
-			"raise --limit-rows, or shuffle the file's rows", n, n, d.Name, present[0], d.Classes)
-	}
-	return h, nil
-}
-
 // evaluateConfig trains cfg as the flags say and scores it.
 func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train, test *datasets.Dataset, stderr io.Writer) (trainResult, error) {
 	res := trainResult{Seed: cfg.Seed}
@@ -353,14 +332,6 @@ func trainOnTest(ctx context.Context, t *trainFlags, cfg engine.Config, train, t
 	c := sweeps.Summarize(study.Point{Params: params}, []sweeps.UnitResult{u})
 	c.Rank = 1
 	return c, nil
-}
-
-func epochLine(s engine.EpochStats, epochs int) string {
-	line := fmt.Sprintf("epoch %d/%d loss %.4f acc %.4f", s.Epoch, epochs, s.Loss, s.Accuracy)
-	if !math.IsNaN(s.ValLoss) {
-		line += fmt.Sprintf(" val_loss %.4f val_acc %.4f", s.ValLoss, s.ValAccuracy)
-	}
-	return line + fmt.Sprintf(" %.1fs %.0f samples/s", s.Seconds, s.SamplesPerSecond)
 }
 
 func describe(cfg engine.Config, d *datasets.Dataset) string {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -202,17 +201,4 @@ func rowsOf(d engine.Data, n int) int {
 		return n
 	}
 	return len(d.Rows)
-}
-
-// classNames returns the class labels of a model: its info's, or the class
-// indices.
-func classNames(info engine.ModelInfo, classes int) []string {
-	if info.Classes != nil {
-		return slices.Clone(info.Classes)
-	}
-	names := make([]string, classes)
-	for i := range names {
-		names[i] = fmt.Sprint(i)
-	}
-	return names
 }

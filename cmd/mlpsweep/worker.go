@@ -70,12 +70,9 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, "worker", "%v", err)
 	}
-	if url == "" {
-		return usageError(stderr, "worker", "the queue is in PostgreSQL: give --store postgres://USER:PASSWORD@HOST:PORT/DATABASE (or set %s)", storeEnv)
-	}
-	st, err := openPostgres(url, from)
-	if err != nil {
-		return fail(stderr, "worker", err)
+	st, code := openQueueStore(url, from, "worker", "the queue is in PostgreSQL: ", stderr)
+	if code >= 0 {
+		return code
 	}
 	defer st.Close()
 

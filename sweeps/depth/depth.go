@@ -185,31 +185,35 @@ type DepthStudyResult struct {
 	Seconds   float64       // wall time, summed over the invocations that ran it
 }
 
-// RunDepth trains every unit of plan on data that the store in opt.Dir
-// does not already hold, opt.Workers at a time, deepest first, and returns
-// the study assembled from the store. Each run diagnoses the first B
+// RunDepth trains every unit of plan on data that the store (opt.Store,
+// or the SQLite database in opt.Dir) does not already hold, opt.Workers at
+// a time, deepest first, and returns the study assembled from the store,
+// where it is a study like a sweep's (see Header). Each run diagnoses the first B
 // training rows (B = its batch size) at initialization and after every
 // epoch, and scores data.Val after every epoch. A diverged run keeps the
 // epochs it completed. A cancelled ctx returns an error wrapping
 // scheduler.ErrInterrupted; finished runs stay stored.
 func RunDepth(ctx context.Context, plan *DepthPlan, data DepthData, opt scheduler.Options) (*DepthStudyResult, error) {
+	if opt.Store == nil {
+		st, err := store.Open(ctx, opt.Dir)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		opt.Store = st
+	}
 	sp := plan.Schedule(data)
 	if _, err := scheduler.Run(ctx, sp, opt); err != nil {
 		return nil, err
 	}
-	return plan.Load(opt.Dir, data)
+	return plan.Load(ctx, opt.Store, data)
 }
 
-// Load assembles the study from the units stored in dir; a run without a
+// Load assembles the study from the units stored in st; a run without a
 // stored result is an error.
-func (p *DepthPlan) Load(dir string, data DepthData) (*DepthStudyResult, error) {
+func (p *DepthPlan) Load(ctx context.Context, st store.Store, data DepthData) (*DepthStudyResult, error) {
 	h := p.Header(data)
-	st, err := store.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	if stored, _, err := st.Study(context.Background(), h.Name); err == nil {
+	if stored, _, err := st.Study(ctx, h.Name); err == nil {
 		h.WallSeconds = stored.WallSeconds
 	}
 	units := map[sweeps.UnitID]sweeps.UnitResult{}
@@ -228,7 +232,7 @@ func (p *DepthPlan) Load(dir string, data DepthData) (*DepthStudyResult, error) 
 	for i, c := range stored.Configs {
 		pt := p.Points[i]
 		if len(c.Units) != 1 {
-			return nil, fmt.Errorf("depth study: %s depth %s has no stored result in %s", pt.Axis, pt.Value, dir)
+			return nil, fmt.Errorf("depth study: %s depth %s has no stored result in %s", pt.Axis, pt.Value, st.Name())
 		}
 		run, err := p.Result(pt, c.Units[0])
 		if err != nil {

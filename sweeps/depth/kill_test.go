@@ -130,7 +130,7 @@ func TestDepthKillAndResume(t *testing.T) {
 		t.Fatalf("child stopped after %d units", seen)
 	}
 
-	st, err := store.Open(dir)
+	st, err := store.Open(context.Background(), dir, store.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,12 @@ func TestDepthKillAndResume(t *testing.T) {
 	}
 
 	plan, dd := killPlan(t)
-	got, err := plan.Load(dir, dd)
+	st, err = store.Open(context.Background(), dir, store.ReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := plan.Load(context.Background(), st, dd)
+	st.Close()
 	if err != nil {
 		t.Fatal(err)
 	}

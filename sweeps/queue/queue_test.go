@@ -106,7 +106,7 @@ func (w *syncWriter) String() string {
 // and the next worker trains them all.
 func TestStopHandsUnitsBack(t *testing.T) {
 	url := storetest.Postgres(t)
-	st, err := store.OpenPostgres(context.Background(), url)
+	st, err := openPostgres(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestStopHandsUnitsBack(t *testing.T) {
 // progress says so.
 func TestEnqueueAndWork(t *testing.T) {
 	url := storetest.Postgres(t)
-	st, err := store.OpenPostgres(context.Background(), url)
+	st, err := openPostgres(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestEnqueueAndWork(t *testing.T) {
 //	.ci/with-postgres go test -run '^$' -bench QueueOverhead -benchtime 1000x ./sweeps/queue/
 func BenchmarkQueueOverhead(b *testing.B) {
 	url := storetest.Postgres(b)
-	st, err := store.OpenPostgres(context.Background(), url)
+	st, err := openPostgres(url)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -224,4 +224,13 @@ func BenchmarkQueueOverhead(b *testing.B) {
 	b.ReportMetric(float64(stats.OverheadPerUnit())/1e6, "overhead-ms/unit")
 	b.ReportMetric(stats.Busy.Seconds()*1e3/float64(stats.Units), "wall-ms/unit")
 	b.ReportMetric(float64(stats.Units), "units")
+}
+
+// openPostgres opens the PostgreSQL store at url.
+func openPostgres(url string) (*store.Postgres, error) {
+	s, err := store.Open(context.Background(), url)
+	if err != nil {
+		return nil, err
+	}
+	return s.(*store.Postgres), nil
 }

@@ -50,7 +50,7 @@ func TestFusedEqualsAlone(t *testing.T) {
 				if _, err := RunStudy(context.Background(), s, data, Options{Dir: dir, Workers: workers, Curves: curves, GroupColumns: columns}); err != nil {
 					t.Fatal(err)
 				}
-				r, err := store.LoadStudy(dir, "mix", false)
+				r, err := store.LoadStudy(context.Background(), dir, "mix", false)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -58,7 +58,7 @@ func Refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dat
 	rec := refitRecord{TrainRows: train.N, TestRows: test.N, TestData: test.Name, TestSHA256: test.Fingerprint()}
 	st := opt.Store
 	if st == nil {
-		sq, err := store.Open(opt.Dir)
+		sq, err := store.Open(ctx, opt.Dir)
 		if err != nil {
 			return err
 		}

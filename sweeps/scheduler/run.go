@@ -41,7 +41,7 @@ type Options struct {
 	StrictEngine bool
 
 	// Store, if set, is the store to use instead of the one in Dir
-	// (PostgreSQL, see store.OpenPostgres); the caller opens and closes it.
+	// (see store.Open); the caller opens and closes it.
 	Store store.Store
 
 	// GroupColumns caps the first-layer columns of a fused group of a
@@ -147,7 +147,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	}
 	st := opt.Store
 	if st == nil {
-		sq, err := store.Open(opt.Dir)
+		sq, err := store.Open(ctx, opt.Dir)
 		if err != nil {
 			return sweeps.StudyResult{}, err
 		}

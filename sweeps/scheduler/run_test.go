@@ -154,25 +154,25 @@ func TestRunResumesAndReusesAcrossStudies(t *testing.T) {
 	}
 
 	// The store keeps every study; LoadStudy reads any of them back.
-	names, err := store.StudyNames(dir)
+	names, err := store.StudyNames(context.Background(), dir)
 	if err != nil || !slices.Equal(names, []string{"tiny", "other"}) {
 		t.Errorf("studies %v (%v), want [tiny other], most recent first", names, err)
 	}
-	loaded, err := store.LoadStudy(dir, "other", false)
+	loaded, err := store.LoadStudy(context.Background(), dir, "other", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !sameBits(numbers(loaded), numbers(o)) || loaded.UnitsTotal != 12 || loaded.UnitsRun != 3 || loaded.UnitsReused != 9 {
 		t.Errorf("LoadStudy differs from the run: %d %d %d", loaded.UnitsTotal, loaded.UnitsRun, loaded.UnitsReused)
 	}
-	latest, err := store.LoadStudy(dir, "", false)
+	latest, err := store.LoadStudy(context.Background(), dir, "", false)
 	if err != nil || latest.Name != "tiny" || latest.Folds != 4 {
 		t.Errorf("latest study %q folds %d (%v), want tiny with 4 folds", latest.Name, latest.Folds, err)
 	}
-	if _, err := store.LoadStudy(dir, "nope", false); err == nil {
+	if _, err := store.LoadStudy(context.Background(), dir, "nope", false); err == nil {
 		t.Error("LoadStudy of an unknown study succeeded")
 	}
-	if _, err := store.LoadStudy(t.TempDir(), "", false); err == nil {
+	if _, err := store.LoadStudy(context.Background(), t.TempDir(), "", false); err == nil {
 		t.Error("LoadStudy of an empty directory succeeded")
 	}
 }
@@ -212,7 +212,7 @@ func TestRunInterruptedKeepsFinishedUnits(t *testing.T) {
 // unitStates counts the stored units of dir by state.
 func unitStates(t testing.TB, dir string) map[string]int {
 	t.Helper()
-	s, err := store.Open(dir)
+	s, err := store.Open(context.Background(), dir, store.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ axes:
 	if again := run(t, s, data, dir, 2); again.UnitsReused != 4 {
 		t.Errorf("diverged units are not kept: rerun reused %d of 4", again.UnitsReused)
 	}
-	loaded, err := store.LoadStudy(dir, "", false)
+	loaded, err := store.LoadStudy(context.Background(), dir, "", false)
 	if err != nil || !loaded.Configs[0].Units[0].Diverged || !sameBits(numbers(loaded), numbers(r)) {
 		t.Errorf("diverged units do not load back (%v)", err)
 	}

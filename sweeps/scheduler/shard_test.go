@@ -174,7 +174,7 @@ func TestShardsMergedAreBitIdenticalToALocalRun(t *testing.T) {
 	if res.Study != "tiny" || res.Units != 9 || res.Done != 9 || res.Missing != 0 || res.Failed != 0 || res.Written != 9 || res.Duplicates != 0 || len(res.Differing) != 0 {
 		t.Errorf("merge: %+v", res)
 	}
-	merged, err := store.LoadStudy(out, "", false)
+	merged, err := store.LoadStudy(context.Background(), out, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestShardsMergedAreBitIdenticalToALocalRun(t *testing.T) {
 		if res.Written != 0 || res.Done != 9 || len(res.Differing) != 0 {
 			t.Errorf("merge again %d shards: %+v", len(again), res)
 		}
-		if r, err := store.LoadStudy(out, "", false); err != nil || !sameBits(numbers(r), numbers(local)) {
+		if r, err := store.LoadStudy(context.Background(), out, "", false); err != nil || !sameBits(numbers(r), numbers(local)) {
 			t.Errorf("merging again changed the results (%v)", err)
 		}
 	}

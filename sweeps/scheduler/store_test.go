@@ -26,7 +26,7 @@ func openStore(t testing.TB, dir, url string) store.Store {
 	if url == "" {
 		return nil
 	}
-	s, err := store.OpenPostgres(context.Background(), url)
+	s, err := store.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func readStore(t testing.TB, dir, url string) store.Store {
 	if s := openStore(t, dir, url); s != nil {
 		return s
 	}
-	s, err := store.OpenReader(dir)
+	s, err := store.Open(context.Background(), dir, store.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
 	}

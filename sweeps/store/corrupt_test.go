@@ -26,7 +26,7 @@ func seedDB(t testing.TB, dir string) []sweeps.Unit {
 	h := sweeps.Header{Name: "seed", Folds: st.Folds, Epochs: 10, Seed: st.Seed, Split: sweeps.KFoldSplit(st.Folds, st.Seed),
 		Data: "mnist (60000 rows)", DataSHA: "0123456789abcdef", Engine: "engine-test"}
 	units := sweeps.Plan(h, st.Points)
-	s, err := Open(dir)
+	s, err := openSQLite(dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,10 +162,10 @@ func TestDamagedDatabaseIsRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			opens := map[string]func() error{
-				"Open":       func() error { s, err := Open(dir); closeIf(s); return err },
-				"OpenReader": func() error { s, err := OpenReader(dir); closeIf(s); return err },
-				"LoadStudy":  func() error { _, err := LoadStudy(dir, "", false); return err },
-				"StudyNames": func() error { _, err := StudyNames(dir); return err },
+				"Open":       func() error { s, err := openSQLite(dir, true); closeIf(s); return err },
+				"OpenReader": func() error { s, err := openSQLite(dir, false); closeIf(s); return err },
+				"LoadStudy":  func() error { _, err := LoadStudy(context.Background(), dir, "", false); return err },
+				"StudyNames": func() error { _, err := StudyNames(context.Background(), dir); return err },
 			}
 			for name, open := range opens {
 				err := open()
@@ -218,7 +218,7 @@ func TestErrorsNameTheDatabase(t *testing.T) {
 	dir := t.TempDir()
 	seedDB(t, dir)
 	path := filepath.Join(dir, DBName)
-	s, err := OpenReader(dir)
+	s, err := openSQLite(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func BenchmarkIntegrityCheck(b *testing.B) {
 	}
 	b.Run("Open", func(b *testing.B) {
 		for b.Loop() {
-			s, err := Open(dir)
+			s, err := openSQLite(dir, true)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -18,18 +18,18 @@ func TestHostileStudyRows(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct{ set, want string }{
-			{"folds = 1000000000", "1000000000 folds (a study has 2 to 1048576)"},
+			{"folds = 1000000000", "1000000000 folds (a study has 1 to 1048576)"},
 			{"epochs = 1000000000000", "1000000000000 epochs"},
 			{"folds = 1000000", "3 configurations × 1000000 folds = 3000000 trainings, over the limit"},
 			{"name = '../../../x'", "an unusable name"},
 			{"name = 'x\x1b[2J'", "an unusable name"},
 		} {
-			b.exec(t, loc, "UPDATE study SET "+tc.set)
+			b.exec(t, loc, "UPDATE mlpsweep_study SET "+tc.set)
 			_, _, err := s.Study(context.Background(), "")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%s: err = %v, want %q", tc.set, err, tc.want)
 			}
-			b.exec(t, loc, "UPDATE study SET name = 'fine', folds = 2, epochs = 1")
+			b.exec(t, loc, "UPDATE mlpsweep_study SET name = 'fine', folds = 2, epochs = 1")
 		}
 	})
 }

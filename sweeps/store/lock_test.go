@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +20,7 @@ import (
 const lockChildEnv = "MLPSWEEP_STORE_LOCK_CHILD"
 
 func holdStore(dir string) {
-	s, err := Open(dir)
+	s, err := openSQLite(dir, true)
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
@@ -64,7 +65,7 @@ func TestSecondWriterIsRefused(t *testing.T) {
 		t.Fatalf("child: %q", line)
 	}
 
-	s, err := Open(dir)
+	s, err := openSQLite(dir, true)
 	if err == nil {
 		s.Close()
 		t.Fatal("a second writer opened the store")
@@ -77,7 +78,7 @@ func TestSecondWriterIsRefused(t *testing.T) {
 	t.Log(msg)
 
 	// A report reads while the sweep holds the directory.
-	r, err := LoadStudy(dir, "", false)
+	r, err := LoadStudy(context.Background(), dir, "", false)
 	if err != nil || r.UnitsTotal != 168 || len(r.Configs) == 0 {
 		t.Errorf("report during a sweep: %d units, %v", r.UnitsTotal, err)
 	}
@@ -86,7 +87,7 @@ func TestSecondWriterIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	child.Wait()
-	s, err = Open(dir)
+	s, err = openSQLite(dir, true)
 	if err != nil {
 		t.Fatalf("after the holder was killed: %v", err)
 	}
@@ -104,11 +105,11 @@ func TestSecondOpenInProcess(t *testing.T) {
 		t.Skip("no flock")
 	}
 	dir := t.TempDir()
-	s, err := Open(dir)
+	s, err := openSQLite(dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s2, err := Open(dir); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d ", os.Getpid())) {
+	if s2, err := openSQLite(dir, true); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d ", os.Getpid())) {
 		closeIf(s2)
 		t.Errorf("second Open: %v", err)
 	}
@@ -118,7 +119,7 @@ func TestSecondOpenInProcess(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, LockName)); err != nil || len(b) != 0 {
 		t.Errorf("lock file after Close: %q %v", b, err)
 	}
-	s, err = Open(dir)
+	s, err = openSQLite(dir, true)
 	if err != nil {
 		t.Fatalf("after Close: %v", err)
 	}
@@ -136,16 +137,16 @@ func TestPlantedSymlinks(t *testing.T) {
 		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
-		s, err := Open(dir)
-		if err == nil || !strings.Contains(err.Error(), "symbolic link") {
-			closeIf(s)
-			t.Errorf("%s is a link: Open err = %v", name, err)
-		}
-		if name != LockName {
-			r, err := OpenReader(dir)
+		for _, opts := range [][]Option{nil, {ReadOnly}, {ReadOnly | Snapshot}} {
+			if name == LockName && opts != nil {
+				continue // readers take no lock
+			}
+			s, err := Open(context.Background(), dir, opts...)
 			if err == nil || !strings.Contains(err.Error(), "symbolic link") {
-				closeIf(r)
-				t.Errorf("%s is a link: OpenReader err = %v", name, err)
+				if s != nil {
+					s.Close()
+				}
+				t.Errorf("%s is a link: Open(%v) err = %v", name, opts, err)
 			}
 		}
 		if b, _ := os.ReadFile(victim); string(b) != "precious" {

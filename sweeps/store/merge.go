@@ -25,7 +25,7 @@ var ErrMismatch = errors.New("shards do not belong together")
 // MergeResult says what Merge did.
 type MergeResult struct {
 	Study  string   // the merged study
-	Shards []string // the shard directories merged, in order
+	Shards []string // the shards merged, in order: folders, URLs without their passwords
 	Units  int      // the study's units
 	Done   int      // units done in the output after the merge
 	Failed int      // units that failed (they run again on the next sweep)
@@ -94,8 +94,8 @@ func anyEngine(id sweeps.UnitID) sweeps.UnitID {
 }
 
 // Merge merges the study (name "" means each shard's most recent one) of
-// the shard directories (each written by mlpsweep sweep --shard I/N --out
-// DIR) into the database in out, creating it if needed, in one
+// the shards (each a folder written by mlpsweep sweep --shard I/N --out
+// DIR, or a store's PostgreSQL URL; read only) into the database in out, creating it if needed, in one
 // transaction. It refuses, writing nothing, shards that hold different
 // studies, different definitions of one (its header and configurations),
 // different engine versions or data (ErrMismatch, naming the shard), and
@@ -127,7 +127,7 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 			}
 		}
 		shards = append(shards, sh)
-		res.Shards = append(res.Shards, dir)
+		res.Shards = append(res.Shards, sh.dir)
 		if !slices.Contains(res.Engines, sh.h.Engine) {
 			res.Engines = append(res.Engines, sh.h.Engine)
 		}
@@ -146,7 +146,7 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 
 	// Check the output before creating or locking anything in it.
 	if _, err := os.Stat(filepath.Join(out, DBName)); err == nil {
-		r, err := OpenReader(out)
+		r, err := openSQLite(out, false)
 		if err != nil {
 			return res, err
 		}
@@ -157,7 +157,7 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 		}
 	}
 
-	st, err := Open(out)
+	st, err := openSQLite(out, true)
 	if err != nil {
 		return res, err
 	}
@@ -171,7 +171,7 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 			return err
 		}
 		for _, u := range units {
-			old, err := readUnitRow(ctx, tx, u.ID, strict)
+			old, err := readUnitRow(ctx, sqlConn{tx}, u.ID, strict)
 			if err != nil {
 				return err
 			}
@@ -229,13 +229,18 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 	return res, err
 }
 
-// readShard reads a shard's study and its units' rows, checking first that
-// no sweep is still writing it.
-func readShard(ctx context.Context, dir, name string, strict bool) (*shardData, error) {
-	if err := checkUnlocked(dir); err != nil {
-		return nil, err
+// readShard reads a shard's study and its units' rows from the store at
+// where (a shard's folder, checked first that no sweep is still writing
+// it, or a PostgreSQL URL), opened read-only. Messages name it by dir (a
+// URL without its password).
+func readShard(ctx context.Context, where, name string, strict bool) (*shardData, error) {
+	dir := Redact(where)
+	if !IsPostgresURL(where) {
+		if err := checkUnlocked(where); err != nil {
+			return nil, err
+		}
 	}
-	s, err := OpenSnapshot(dir) // shards may be read-only folders
+	s, err := Open(ctx, where, ReadOnly|Snapshot) // shards may be read-only folders
 	if err != nil {
 		return nil, err
 	}
@@ -245,10 +250,14 @@ func readShard(ctx context.Context, dir, name string, strict bool) (*shardData, 
 		return nil, err
 	}
 	sh := &shardData{dir: dir, h: h, points: points, rows: map[sweeps.UnitID]*unitRow{}}
+	c, err := connOf(s)
+	if err != nil {
+		return nil, err
+	}
 	for _, u := range sweeps.Plan(h, points) {
-		r, err := readUnitRow(ctx, s.db, u.ID, strict)
+		r, err := readUnitRow(ctx, c, u.ID, strict)
 		if err != nil {
-			return nil, s.err(err)
+			return nil, fmt.Errorf("%s: %w", s.Name(), err)
 		}
 		if r != nil {
 			r.src = dir
@@ -281,15 +290,10 @@ func checkUnlocked(dir string) error {
 	return nil
 }
 
-// queryer is a *sql.DB or a *sql.Tx.
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // readUnitRow reads a unit's row as stored, or nil when there is none:
 // id's own or, unless strict, one of another ISA path of id's engine
 // version; done before failed before running, id's own first.
-func readUnitRow(ctx context.Context, q queryer, id sweeps.UnitID, strict bool) (*unitRow, error) {
+func readUnitRow(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (*unitRow, error) {
 	vals := make([]any, strings.Count(unitColumns, ",")+1)
 	ptrs := make([]any, len(vals))
 	for i := range vals {
@@ -301,7 +305,7 @@ func readUnitRow(ctx context.Context, q queryer, id sweeps.UnitID, strict bool) 
 		engine = `(engine_version = $6 OR substr(engine_version, 1, $7) = $8)`
 		args = append(args, utf8.RuneCountInString(prefix), prefix)
 	}
-	err := q.QueryRowContext(ctx, `SELECT `+unitColumns+` FROM units
+	err := c.queryRow(ctx, `SELECT `+unitColumns+` FROM mlpsweep_units
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+`
 		ORDER BY CASE state WHEN 'done' THEN 0 WHEN 'failed' THEN 1 ELSE 2 END, engine_version != $6, engine_version LIMIT 1`,
 		args...).Scan(ptrs...)

@@ -42,7 +42,7 @@ func mergeHeader(t *testing.T, src string) (sweeps.Header, []study.Point) {
 // when negative, running when NaN-like -2).
 func writeShard(t *testing.T, dir string, h sweeps.Header, points []study.Point, units map[int]float64) {
 	t.Helper()
-	s, err := Open(dir)
+	s, err := openSQLite(dir, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,13 +87,13 @@ func TestMergeKeepsTheBestRowPerUnit(t *testing.T) {
 		len(res.Differing) != 1 || !strings.Contains(res.Differing[0], a) || !strings.Contains(res.Differing[0], c) {
 		t.Errorf("merge: %+v", res)
 	}
-	r, err := LoadStudy(out, "", false)
+	r, err := LoadStudy(context.Background(), out, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[int]string{}
 	for i, u := range sweeps.Plan(h, points) {
-		s, err := OpenReader(out)
+		s, err := openSQLite(out, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestMergeKeepsTheBestRowPerUnit(t *testing.T) {
 // dump lists the units of the database in dir, every column.
 func dump(t *testing.T, dir string) string {
 	t.Helper()
-	s, err := OpenReader(dir)
+	s, err := openSQLite(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestMergeRefusesAnOutputWithAnotherDefinition(t *testing.T) {
 	if res, err := Merge(context.Background(), out2, []string{a}, "", false); err != nil || res.Done != 2 {
 		t.Errorf("merge beside another study: %+v, %v", res, err)
 	}
-	if names, err := StudyNames(out2); err != nil || len(names) != 2 || names[0] != "m" {
+	if names, err := StudyNames(context.Background(), out2); err != nil || len(names) != 2 || names[0] != "m" {
 		t.Errorf("studies %v, %v", names, err)
 	}
 }
@@ -233,7 +233,7 @@ func TestMergeRefusesMissingAndRunningShards(t *testing.T) {
 		t.Errorf("--study zzz: %v", err)
 	}
 	// A shard still being written (its sweep holds the lock) is refused.
-	s, err := Open(a)
+	s, err := openSQLite(a, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestMergeComparesNumbersNotTimings(t *testing.T) {
 	id := sweeps.Plan(h, points)[0].ID
 	root := t.TempDir()
 	write := func(dir string, acc, seconds float64) {
-		s, err := Open(dir)
+		s, err := openSQLite(dir, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -350,7 +350,7 @@ func TestMergeReadsShardsReadOnly(t *testing.T) {
 			t.Fatalf("merge as nobody: %v\n%s", err, msg)
 		}
 	}
-	r, err := LoadStudy(out, "", false)
+	r, err := LoadStudy(context.Background(), out, "", false)
 	if err != nil || len(r.Configs) != 2 || len(r.Configs[0].Units) != 2 || len(r.Configs[1].Units) != 2 {
 		t.Fatalf("merged: %+v, %v", r, err)
 	}

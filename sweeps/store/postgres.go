@@ -26,10 +26,29 @@ const ConnectTimeout = 5 * time.Second
 // postgres:// URL: a usage error, found before anything connects.
 var ErrBadURL = errors.New("not a PostgreSQL URL")
 
+// StatementTimeout bounds each of the store's statements on PostgreSQL
+// (a context deadline, which pgx turns into a cancel request), so that a
+// lost server or a lock held by a stuck client is an error, not a hang.
+// The store's statements touch one row, or one study's rows; the longest,
+// a count of every unit by state, takes well under a second on a million
+// units. River's statements on the same pool keep River's own deadlines.
+const StatementTimeout = 30 * time.Second
+
+// statementTimeout is StatementTimeout, shortened by tests.
+var statementTimeout = StatementTimeout
+
 // Postgres is a sweep database in PostgreSQL: the same tables as SQLite's,
 // written by any number of processes at once (each write one upsert or one
 // transaction). Every error it returns names the database by its URL
 // without the password.
+//
+// Its tables are mlpsweep_study, mlpsweep_configs and mlpsweep_units
+// (and mlpsweep_schema, their version), in the connection's current
+// schema beside whatever else the database holds: a prefix rather than a
+// schema of their own, because a prefix needs no privilege beyond creating
+// tables (CREATE SCHEMA needs the database's CREATE privilege, which a
+// user given a database often lacks), keeps every statement the same text
+// as SQLite's, and follows River's river_ tables in the same database.
 type Postgres struct {
 	pool *pgxpool.Pool
 	name string // postgres://user@host:port/database
@@ -62,15 +81,20 @@ func ParsePostgresURL(url string) (*pgxpool.Config, string, error) {
 	return cfg, name, nil
 }
 
-// OpenPostgres connects to the PostgreSQL database at url (a postgres://
+// openPostgres connects to the PostgreSQL database at url (a postgres://
 // URL, see ParsePostgresURL) and creates the tables or brings them up to
-// the current schema. It refuses, writing nothing, a database written by a
-// newer mlpsweep, and says what to do when the server cannot be reached,
-// refuses the user or password, or lacks the database.
-func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
+// the current schema; readOnly, it creates none (ErrNoStore) and its
+// connections refuse writes (see ReadOnly). It refuses, writing nothing,
+// a database written by a newer mlpsweep, and says what to do when the
+// server cannot be reached, refuses the user or password, or lacks the
+// database.
+func openPostgres(ctx context.Context, url string, readOnly bool) (*Postgres, error) {
 	cfg, name, err := ParsePostgresURL(url)
 	if err != nil {
 		return nil, err
+	}
+	if readOnly {
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -81,7 +105,7 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 		pool.Close()
 		return nil, connectError(name, cfg.ConnConfig, err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, readOnly); err != nil {
 		pool.Close()
 		return nil, s.err(err)
 	}
@@ -129,31 +153,61 @@ const schemaLock = 0x6d6c7073776565 // "mlpswee"
 
 // migrate creates the tables or brings them up to schemaVersion, kept in
 // the table mlpsweep_schema. A database already at schemaVersion is only
-// read.
-func (s *Postgres) migrate(ctx context.Context) error {
+// read; readOnly, one without mlpsweep's tables is ErrNoStore. Each
+// statement has StatementTimeout, the wait for another process's
+// migration included.
+func (s *Postgres) migrate(ctx context.Context, readOnly bool) error {
 	version, err := s.version(ctx, s.pool)
 	if err != nil || version == schemaVersion {
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLock)); err != nil {
+	if version == 0 && readOnly {
+		return fmt.Errorf("%w here: nothing is stored in this database yet (a sweep with --store URL creates its tables)", ErrNoStore)
+	}
+	// Read-write even on a read-only store's connections: the one write
+	// a reader makes.
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadWrite}, func(tx pgx.Tx) error {
+		c := pgConn{tx}
+		if err := c.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLock)); err != nil {
 			return err
 		}
 		version, err := s.version(ctx, tx)
 		if err != nil {
 			return err
 		}
-		for _, m := range migrations[version:] {
-			if _, err := tx.Exec(ctx, m); err != nil {
+		if version > 0 && version < prefixVersion {
+			if err := c.exec(ctx, prefixTables); err != nil {
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS mlpsweep_schema (version BIGINT NOT NULL);
+		for _, m := range migrations[version:] {
+			if m == "" {
+				continue
+			}
+			if err := c.exec(ctx, m); err != nil {
+				return err
+			}
+		}
+		return c.exec(ctx, `CREATE TABLE IF NOT EXISTS mlpsweep_schema (version BIGINT NOT NULL);
 			DELETE FROM mlpsweep_schema;
 			INSERT INTO mlpsweep_schema (version) VALUES (`+strconv.Itoa(schemaVersion)+`)`)
-		return err
 	})
 }
+
+// prefixVersion is the schema version whose PostgreSQL tables have the
+// mlpsweep_ prefix; prefixTables renames an older database's tables (and
+// their primary keys' indexes, which share the schema's namespace) to
+// those names, before the older migrations, written with the new names,
+// run on them.
+const prefixVersion = 4
+
+const prefixTables = `
+ALTER TABLE study RENAME TO mlpsweep_study;
+ALTER TABLE configs RENAME TO mlpsweep_configs;
+ALTER TABLE units RENAME TO mlpsweep_units;
+ALTER INDEX IF EXISTS study_pkey RENAME TO mlpsweep_study_pkey;
+ALTER INDEX IF EXISTS configs_pkey RENAME TO mlpsweep_configs_pkey;
+ALTER INDEX IF EXISTS units_pkey RENAME TO mlpsweep_units_pkey;`
 
 // version reads the database's schema version: 0 for a database without
 // mlpsweep's tables; an error for one written by a newer mlpsweep.
@@ -162,6 +216,8 @@ func (s *Postgres) version(ctx context.Context, q interface {
 }) (int, error) {
 	// A query of the catalog, not to_regclass: after waiting for another
 	// process's migration, this sees the table it committed.
+	ctx, cancel := context.WithTimeout(ctx, statementTimeout)
+	defer cancel()
 	var exists bool
 	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'mlpsweep_schema')`).Scan(&exists); err != nil || !exists {
 		return 0, err
@@ -176,10 +232,14 @@ func (s *Postgres) version(ctx context.Context, q interface {
 	return version, nil
 }
 
-// err names the database in err.
+// err names the database in err, and says what a statement that timed
+// out means.
 func (s *Postgres) err(err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: no answer within %v (%w): is the server overloaded, or a table locked by a stuck client?", s.name, statementTimeout, err)
 	}
 	return fmt.Errorf("%s: %w", s.name, err)
 }
@@ -265,15 +325,58 @@ type pgConn struct {
 	}
 }
 
+// Each statement runs with StatementTimeout: a row's or rows' deadline
+// ends when they are scanned or closed.
+
 func (c pgConn) exec(ctx context.Context, query string, args ...any) error {
+	ctx, cancel := context.WithTimeout(ctx, statementTimeout)
+	defer cancel()
 	_, err := c.q.Exec(ctx, query, args...)
 	return err
 }
 
 func (c pgConn) queryRow(ctx context.Context, query string, args ...any) row {
-	return c.q.QueryRow(ctx, query, args...)
+	ctx, cancel := context.WithTimeout(ctx, statementTimeout)
+	return timedRow{c.q.QueryRow(ctx, query, args...), cancel}
 }
 
 func (c pgConn) query(ctx context.Context, query string, args ...any) (rows, error) {
-	return c.q.Query(ctx, query, args...)
+	ctx, cancel := context.WithTimeout(ctx, statementTimeout)
+	rs, err := c.q.Query(ctx, query, args...)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return timedRows{rs, cancel}, nil
+}
+
+type timedRow struct {
+	pgx.Row
+	cancel context.CancelFunc
+}
+
+func (r timedRow) Scan(dest ...any) error {
+	defer r.cancel()
+	return r.Row.Scan(dest...)
+}
+
+type timedRows struct {
+	pgx.Rows
+	cancel context.CancelFunc
+}
+
+func (r timedRows) Close() {
+	r.Rows.Close()
+	r.cancel()
+}
+
+// connOf is what the store's SQL runs on in s, a store Open returned.
+func connOf(s Store) (conn, error) {
+	switch s := s.(type) {
+	case *SQLite:
+		return s.conn(), nil
+	case *Postgres:
+		return s.conn(), nil
+	}
+	return nil, fmt.Errorf("store: %T is not a store Open returns", s)
 }

@@ -30,8 +30,8 @@ func TestPostgresURLs(t *testing.T) {
 		if !errors.Is(err, ErrBadURL) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "secret") {
 			t.Errorf("%s: %v, want ErrBadURL saying %q and not the password", c.url, err, c.want)
 		}
-		if _, err := OpenPostgres(context.Background(), c.url); !errors.Is(err, ErrBadURL) {
-			t.Errorf("OpenPostgres(%s): %v, want ErrBadURL", c.url, err)
+		if _, err := openPostgres(context.Background(), c.url, false); !errors.Is(err, ErrBadURL) {
+			t.Errorf("openPostgres(%s): %v, want ErrBadURL", c.url, err)
 		}
 	}
 	cfg, name, err := ParsePostgresURL("postgresql://me:secret@db.example:6543/sweeps?sslmode=disable")
@@ -83,7 +83,7 @@ func TestPostgresUnreachable(t *testing.T) {
 		{"postgres://u:secret@" + silent + "/db?connect_timeout=1", 3 * time.Second},
 	} {
 		start := time.Now()
-		s, err := OpenPostgres(context.Background(), c.url)
+		s, err := openPostgres(context.Background(), c.url, false)
 		if err == nil {
 			s.Close()
 		}
@@ -108,14 +108,14 @@ func TestPostgresRefusesWrongPassword(t *testing.T) {
 	storetest.Exec(t, url, `CREATE ROLE `+role+` LOGIN PASSWORD 'right-one'`)
 	t.Cleanup(func() { storetest.Exec(t, storetest.AdminURL(t), `DROP ROLE IF EXISTS `+role) })
 
-	_, err := OpenPostgres(context.Background(), storetest.WithUser(t, url, role, "wrong-one"))
+	_, err := openPostgres(context.Background(), storetest.WithUser(t, url, role, "wrong-one"), false)
 	if err == nil || !strings.Contains(err.Error(), `PostgreSQL refused user "`+role+`"`) || !strings.Contains(err.Error(), "password authentication failed") ||
 		!strings.Contains(err.Error(), "fix the user or password in the URL") || strings.Contains(err.Error(), "wrong-one") {
 		t.Errorf("wrong password: %v", err)
 	}
 	// The right password gets in: the role may connect, and may not create
 	// the tables in the public schema that a superuser owns.
-	s, err := OpenPostgres(context.Background(), storetest.WithUser(t, url, role, "right-one"))
+	s, err := openPostgres(context.Background(), storetest.WithUser(t, url, role, "right-one"), false)
 	if err == nil {
 		s.Close()
 		t.Fatal("a role without CREATE on the schema created the tables")
@@ -124,7 +124,7 @@ func TestPostgresRefusesWrongPassword(t *testing.T) {
 	}
 
 	missing := storetest.WithDatabase(t, url, "mlpsweep_no_such_db")
-	_, err = OpenPostgres(context.Background(), missing)
+	_, err = openPostgres(context.Background(), missing, false)
 	if err == nil || !strings.Contains(err.Error(), `database "mlpsweep_no_such_db" does not exist: create it (createdb -h`) {
 		t.Errorf("missing database: %v", err)
 	}
@@ -142,7 +142,7 @@ func TestPostgresConcurrentWriters(t *testing.T) {
 	errs := make(chan error, writers)
 	for w := range writers {
 		wg.Go(func() {
-			s, err := OpenPostgres(context.Background(), url) // a pool of its own, as another process has
+			s, err := openPostgres(context.Background(), url, false) // a pool of its own, as another process has
 			if err != nil {
 				errs <- err
 				return
@@ -179,7 +179,7 @@ func TestPostgresConcurrentWriters(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	s, err := OpenPostgres(context.Background(), url)
+	s, err := openPostgres(context.Background(), url, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestPostgresConcurrentWriters(t *testing.T) {
 // TestPostgresSaveUnitTx: a unit saved in the caller's transaction is
 // stored when it commits, and not when it rolls back.
 func TestPostgresSaveUnitTx(t *testing.T) {
-	s, err := OpenPostgres(context.Background(), storetest.Postgres(t))
+	s, err := openPostgres(context.Background(), storetest.Postgres(t), false)
 	if err != nil {
 		t.Fatal(err)
 	}

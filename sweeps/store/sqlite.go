@@ -22,8 +22,13 @@ import (
 const DBName = "mlpsweep.db"
 
 // SQLite is a sweep output directory's database, the default Store,
-// opened by its one writer (Open, holding the directory's lock) or by a
-// reader (OpenReader). Every error it returns names the database file.
+// opened by its one writer (holding the directory's lock) or by a reader
+// (Open with ReadOnly). Every error it returns names the database file.
+//
+// Its tables keep the names the first release gave them (study, configs,
+// units), without PostgreSQL's mlpsweep_ prefix: the file is mlpsweep's
+// alone, no user table can collide there, and renaming them would rewrite
+// every existing sweep folder's database for nothing (see sqliteNames).
 type SQLite struct {
 	db   *sql.DB
 	path string
@@ -34,11 +39,18 @@ type SQLite struct {
 // not a SQLite database at all.
 var ErrCorrupt = errors.New("not a readable mlpsweep database")
 
-// Open opens dir/mlpsweep.db, creating the directory and the database if
-// needed, as the directory's one writer: it holds the directory's lock
-// until Close (ErrLocked when another process holds it), and checks the
-// database's integrity before writing anything to it (ErrCorrupt).
-func Open(dir string) (*SQLite, error) {
+// openSQLite opens dir/mlpsweep.db (see Open). A writer creates the
+// directory and the database if needed and holds the directory's lock
+// until Close (ErrLocked when another process holds it); a reader needs an
+// existing database and takes no lock, so it reads while a sweep writes.
+// Both check the database's integrity before anything else (ErrCorrupt).
+// A reader writes nothing, except to bring a database written by an older
+// mlpsweep up to the current schema.
+func openSQLite(dir string, writer bool) (*SQLite, error) {
+	path := filepath.Join(dir, DBName)
+	if !writer {
+		return open(path, false)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -46,7 +58,6 @@ func Open(dir string) (*SQLite, error) {
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, DBName)
 	s, err := open(path, true)
 	if err != nil {
 		unlockDir(lock)
@@ -56,28 +67,20 @@ func Open(dir string) (*SQLite, error) {
 	return s, nil
 }
 
-// OpenReader opens the existing dir/mlpsweep.db to read it, checking its
-// integrity first (ErrCorrupt). It takes no lock, so it reads while a sweep
-// writes; it writes nothing, except to bring a database written by an older
-// mlpsweep up to the current schema.
-func OpenReader(dir string) (*SQLite, error) {
-	return open(filepath.Join(dir, DBName), false)
-}
-
-// OpenSnapshot opens the existing dir/mlpsweep.db of a finished sweep to
+// openSnapshot opens the existing dir/mlpsweep.db of a finished sweep to
 // read it without writing anything, not even SQLite's shared-memory file,
-// so that it works on a folder the user may only read (merge's shards).
-// The database must be complete in itself: a sweep that ended, however it
-// ended, leaves it so unless it was killed mid-write, which leaves a
-// write-ahead log; then it is opened as OpenReader does, which needs
-// write access to recover the log. The caller makes sure no sweep is
-// writing it (the folder's lock is free). Like OpenReader it checks the
-// database's integrity first; an older schema, which OpenReader would
-// upgrade, is an error saying so.
-func OpenSnapshot(dir string) (*SQLite, error) {
+// so that it works on a folder the user may only read (Open with
+// Snapshot: merge's shards). The database must be complete in itself: a
+// sweep that ended, however it ended, leaves it so unless it was killed
+// mid-write, which leaves a write-ahead log; then it is opened as a
+// ReadOnly reader, which needs write access to recover the log. The
+// caller makes sure no sweep is writing it (the folder's lock is free).
+// Like a reader it checks the database's integrity first; an older schema,
+// which a reader would upgrade, is an error saying so.
+func openSnapshot(dir string) (*SQLite, error) {
 	path := filepath.Join(dir, DBName)
 	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
-		s, err := OpenReader(dir)
+		s, err := openSQLite(dir, false)
 		if err != nil {
 			return nil, fmt.Errorf("%w (the database has a write-ahead log left by a sweep that was killed: recovering it needs write access to %s)", err, dir)
 		}
@@ -91,7 +94,7 @@ func OpenSnapshot(dir string) (*SQLite, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("no sweep database in %s: %w", dir, err)
+		return nil, fmt.Errorf("%w in %s (%w)", ErrNoStore, dir, err)
 	case err != nil:
 		return nil, err
 	case fi.Size() == 0:
@@ -139,7 +142,7 @@ func open(path string, writer bool) (*SQLite, error) {
 			return nil, err
 		}
 	case errors.Is(err, fs.ErrNotExist) && !writer:
-		return nil, fmt.Errorf("no sweep database in %s: %w", filepath.Dir(path), err)
+		return nil, fmt.Errorf("%w in %s (%w)", ErrNoStore, filepath.Dir(path), err)
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
 	}
@@ -319,7 +322,7 @@ func migrate(db *sql.DB) error {
 	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 		return err
 	}
-	if err := tx.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'units'`).Scan(&tables); err != nil {
+	if err := tx.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'units'`).Scan(&tables); err != nil { // sqliteNames
 		return err
 	}
 	if version == 0 && tables == 1 {
@@ -329,7 +332,10 @@ func migrate(db *sql.DB) error {
 		return newerSchema(version, "another --out")
 	}
 	for _, m := range migrations[version:] {
-		if _, err := tx.Exec(m); err != nil {
+		if m == "" {
+			continue
+		}
+		if _, err := tx.Exec(sqliteNames.Replace(m)); err != nil {
 			return err
 		}
 	}
@@ -338,6 +344,9 @@ func migrate(db *sql.DB) error {
 	}
 	return tx.Commit()
 }
+
+// Name is the database file's path.
+func (s *SQLite) Name() string { return s.path }
 
 // Close closes the database, then releases a writer's lock.
 func (s *SQLite) Close() error {
@@ -422,17 +431,24 @@ type sqlConn struct {
 	}
 }
 
+// sqliteNames maps the store's table names, written as PostgreSQL's, to
+// SQLite's (see SQLite).
+var sqliteNames = strings.NewReplacer("mlpsweep_study", "study", "mlpsweep_configs", "configs", "mlpsweep_units", "units")
+
+// A SQLite statement needs no timeout of its own: the file is local, and
+// busy_timeout bounds the wait for another connection's lock.
+
 func (c sqlConn) exec(ctx context.Context, query string, args ...any) error {
-	_, err := c.q.ExecContext(ctx, query, args...)
+	_, err := c.q.ExecContext(ctx, sqliteNames.Replace(query), args...)
 	return err
 }
 
 func (c sqlConn) queryRow(ctx context.Context, query string, args ...any) row {
-	return c.q.QueryRowContext(ctx, query, args...)
+	return c.q.QueryRowContext(ctx, sqliteNames.Replace(query), args...)
 }
 
 func (c sqlConn) query(ctx context.Context, query string, args ...any) (rows, error) {
-	rs, err := c.q.QueryContext(ctx, query, args...)
+	rs, err := c.q.QueryContext(ctx, sqliteNames.Replace(query), args...)
 	if err != nil {
 		return nil, err
 	}

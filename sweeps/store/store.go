@@ -3,9 +3,14 @@
 // resumes after any stop and any study reuses the units another one
 // trained. Two databases implement the one Store interface with the same
 // tables, migrations and SQL: SQLite, a file in the sweep's output
-// directory (Open, OpenReader; the default), and PostgreSQL
-// (OpenPostgres), which several processes on several machines write at
-// once.
+// directory (the default), and PostgreSQL, which several processes on
+// several machines write at once.
+//
+// Open is the one way to open either, from a folder or a postgres:// URL;
+// ReadOnly opens an existing store only to read it. Redact is how a store's
+// URL is shown in any message, without its password. Every PostgreSQL
+// statement has StatementTimeout; PostgreSQL's tables carry an mlpsweep_
+// prefix (see Postgres).
 package store
 
 import (
@@ -58,23 +63,27 @@ type Store interface {
 	// States counts the stored units by state (running, done, failed); a
 	// running unit of a stopped study was in flight when it stopped.
 	States() (map[string]int, error)
+	// Name names the database in messages: a file's path, a URL without
+	// its password.
+	Name() string
 	Close() error
 }
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 3
+const schemaVersion = 4
 
 // migrations[v] brings a database from schema version v to v+1; a new
 // database runs them all. They are the one definition of the tables for
-// both databases: the types are spelled so that SQLite gives them the
+// both databases, named as in PostgreSQL (SQLite's names drop the
+// mlpsweep_ prefix, see sqliteNames): the types are spelled so that SQLite gives them the
 // affinity it gave the first release's INTEGER and REAL, and PostgreSQL
 // 64-bit integers and doubles. Units are content-addressed by their
 // sweeps.UnitID, so any study reuses any other's finished units; a study
 // lists its configurations.
 var migrations = []string{
 	0: `
-CREATE TABLE IF NOT EXISTS study (
+CREATE TABLE IF NOT EXISTS mlpsweep_study (
 	name           TEXT PRIMARY KEY,
 	folds          BIGINT NOT NULL,
 	epochs         BIGINT NOT NULL,
@@ -88,7 +97,7 @@ CREATE TABLE IF NOT EXISTS study (
 	units_reused   BIGINT NOT NULL,           -- by the last invocation
 	updated        BIGINT NOT NULL            -- unix nanoseconds of the last invocation
 );
-CREATE TABLE IF NOT EXISTS configs (
+CREATE TABLE IF NOT EXISTS mlpsweep_configs (
 	study    TEXT NOT NULL,
 	position BIGINT NOT NULL,
 	axis     TEXT NOT NULL,
@@ -97,7 +106,7 @@ CREATE TABLE IF NOT EXISTS configs (
 	params   TEXT NOT NULL, -- normalized engine.Config, JSON
 	PRIMARY KEY (study, position)
 );
-CREATE TABLE IF NOT EXISTS units (
+CREATE TABLE IF NOT EXISTS mlpsweep_units (
 	key            TEXT NOT NULL,
 	fold           BIGINT NOT NULL,
 	split          TEXT NOT NULL,
@@ -118,12 +127,16 @@ CREATE TABLE IF NOT EXISTS units (
 	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version)
 );`,
 	// A study kind's own per-unit record, JSON (UnitResult.Extra).
-	1: `ALTER TABLE units ADD COLUMN extra TEXT NOT NULL DEFAULT ''`,
+	1: `ALTER TABLE mlpsweep_units ADD COLUMN extra TEXT NOT NULL DEFAULT ''`,
 	// Where a unit was trained (sweeps.Machine); empty for older units.
 	2: `
-ALTER TABLE units ADD COLUMN host TEXT NOT NULL DEFAULT '';
-ALTER TABLE units ADD COLUMN cpu TEXT NOT NULL DEFAULT '';
-ALTER TABLE units ADD COLUMN isa TEXT NOT NULL DEFAULT '';`,
+ALTER TABLE mlpsweep_units ADD COLUMN host TEXT NOT NULL DEFAULT '';
+ALTER TABLE mlpsweep_units ADD COLUMN cpu TEXT NOT NULL DEFAULT '';
+ALTER TABLE mlpsweep_units ADD COLUMN isa TEXT NOT NULL DEFAULT '';`,
+	// PostgreSQL's tables take the mlpsweep_ prefix, renamed first
+	// (prefixTables, before the migrations above run on an older
+	// database); SQLite's keep their names (see SQLite).
+	3: ``,
 }
 
 // newerSchema is the error for a database written by a newer mlpsweep;
@@ -157,7 +170,7 @@ type rows interface {
 func saveStudy(ctx context.Context, c conn, h sweeps.Header, points []study.Point) error {
 	// The upsert of the study's row comes first: it locks the row, so that
 	// invocations saving the same study at once take turns.
-	err := c.exec(ctx, `INSERT INTO study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated)
+	err := c.exec(ctx, `INSERT INTO mlpsweep_study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 0, $9)
 		ON CONFLICT (name) DO UPDATE SET folds = excluded.folds, epochs = excluded.epochs, seed = excluded.seed,
 			split = excluded.split, data = excluded.data, data_sha256 = excluded.data_sha256,
@@ -171,26 +184,26 @@ func saveStudy(ctx context.Context, c conn, h sweeps.Header, points []study.Poin
 		if err != nil {
 			return err
 		}
-		if err := c.exec(ctx, `INSERT INTO configs (study, position, axis, value, key, params) VALUES ($1, $2, $3, $4, $5, $6)
+		if err := c.exec(ctx, `INSERT INTO mlpsweep_configs (study, position, axis, value, key, params) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (study, position) DO UPDATE SET axis = excluded.axis, value = excluded.value, key = excluded.key, params = excluded.params`,
 			h.Name, i, pt.Axis, pt.Value, pt.Params.Key(), string(params)); err != nil {
 			return err
 		}
 	}
-	return c.exec(ctx, `DELETE FROM configs WHERE study = $1 AND position >= $2`, h.Name, len(points))
+	return c.exec(ctx, `DELETE FROM mlpsweep_configs WHERE study = $1 AND position >= $2`, h.Name, len(points))
 }
 
 func finishRun(ctx context.Context, c conn, name string, wall float64, run, reused int) error {
-	return c.exec(ctx, `UPDATE study SET wall_seconds = wall_seconds + $1, units_run = $2, units_reused = $3, updated = $4 WHERE name = $5`,
+	return c.exec(ctx, `UPDATE mlpsweep_study SET wall_seconds = wall_seconds + $1, units_run = $2, units_reused = $3, updated = $4 WHERE name = $5`,
 		wall, run, reused, time.Now().UnixNano(), name)
 }
 
 func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string) error {
-	return c.exec(ctx, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, study, started)
+	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, study, started)
 		VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = 'running', study = excluded.study, started = excluded.started
-		WHERE units.state != 'done'`,
+		WHERE mlpsweep_units.state != 'done'`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano())
 }
 
@@ -211,14 +224,14 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 	if u.Diverged {
 		diverged = 1
 	}
-	return c.exec(ctx, `INSERT INTO units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa)
+	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
 			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, extra = excluded.extra, seconds = excluded.seconds,
 			samples = excluded.samples, study = excluded.study, finished = excluded.finished,
 			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa
-		WHERE units.state != 'done' OR excluded.state = 'done'`,
+		WHERE mlpsweep_units.state != 'done' OR excluded.state = 'done'`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, diverged, u.Error,
 		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, time.Now().UnixNano(), u.Host, u.CPU, u.ISA)
 }
@@ -235,7 +248,7 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 	var valLoss *float64
 	var diverged int64
 	var epochs, extra string
-	err = c.queryRow(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa FROM units
+	err = c.queryRow(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa FROM mlpsweep_units
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+` AND state != 'running'
 		ORDER BY state != 'done', engine_version != $6, engine_version LIMIT 1`, args...).
 		Scan(&state, &u.EngineVer, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples, &u.Host, &u.CPU, &u.ISA)
@@ -262,7 +275,7 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 
 func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study.Point, error) {
 	var h sweeps.Header
-	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused FROM study `
+	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused FROM mlpsweep_study `
 	var r row
 	if name == "" {
 		r = c.queryRow(ctx, q+`ORDER BY updated DESC LIMIT 1`)
@@ -282,7 +295,7 @@ func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study
 	if err := checkHeader(h); err != nil {
 		return h, nil, err
 	}
-	rs, err := c.query(ctx, `SELECT axis, value, key, params FROM configs WHERE study = $1 ORDER BY position`, h.Name)
+	rs, err := c.query(ctx, `SELECT axis, value, key, params FROM mlpsweep_configs WHERE study = $1 ORDER BY position`, h.Name)
 	if err != nil {
 		return h, nil, err
 	}
@@ -327,8 +340,8 @@ func checkHeader(h sweeps.Header) error {
 		return fmt.Errorf("a study in the database has an unusable name: %v", err)
 	}
 	switch {
-	case h.Folds < 2 || h.Folds > study.MaxFolds:
-		return fmt.Errorf("study %q: %d folds (a study has 2 to %d)", h.Name, h.Folds, study.MaxFolds)
+	case h.Folds < 1 || h.Folds > study.MaxFolds: // a depth study's holdout is 1 fold
+		return fmt.Errorf("study %q: %d folds (a study has 1 to %d)", h.Name, h.Folds, study.MaxFolds)
 	case h.Epochs < 1 || h.Epochs > study.MaxEpochs:
 		return fmt.Errorf("study %q: %d epochs (a study has 1 to %d)", h.Name, h.Epochs, study.MaxEpochs)
 	}
@@ -336,7 +349,7 @@ func checkHeader(h sweeps.Header) error {
 }
 
 func studyNames(ctx context.Context, c conn) ([]string, error) {
-	rs, err := c.query(ctx, `SELECT name FROM study ORDER BY updated DESC`)
+	rs, err := c.query(ctx, `SELECT name FROM mlpsweep_study ORDER BY updated DESC`)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +366,7 @@ func studyNames(ctx context.Context, c conn) ([]string, error) {
 }
 
 func states(ctx context.Context, c conn) (map[string]int, error) {
-	rs, err := c.query(ctx, `SELECT state, count(*) FROM units GROUP BY state`)
+	rs, err := c.query(ctx, `SELECT state, count(*) FROM mlpsweep_units GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}
@@ -393,20 +406,21 @@ func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyR
 	return sweeps.Assemble(h, points, units), nil
 }
 
-// LoadStudy reads a study from the SQLite database in dir (see Load).
-func LoadStudy(dir, name string, strict bool) (sweeps.StudyResult, error) {
-	s, err := OpenReader(dir)
+// LoadStudy reads a study from the store at where, a sweep folder or a
+// PostgreSQL URL, opened ReadOnly (see Load).
+func LoadStudy(ctx context.Context, where, name string, strict bool) (sweeps.StudyResult, error) {
+	s, err := Open(ctx, where, ReadOnly)
 	if err != nil {
 		return sweeps.StudyResult{}, err
 	}
 	defer s.Close()
-	return Load(context.Background(), s, name, strict)
+	return Load(ctx, s, name, strict)
 }
 
-// StudyNames lists the studies stored in dir's SQLite database, most
+// StudyNames lists the studies stored at where (see LoadStudy), most
 // recent first.
-func StudyNames(dir string) ([]string, error) {
-	s, err := OpenReader(dir)
+func StudyNames(ctx context.Context, where string) ([]string, error) {
+	s, err := Open(ctx, where, ReadOnly)
 	if err != nil {
 		return nil, err
 	}

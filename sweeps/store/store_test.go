@@ -37,8 +37,8 @@ var backends = []backend{
 	{
 		name:   "sqlite",
 		fresh:  func(t *testing.T) string { return t.TempDir() },
-		writer: func(dir string) (Store, error) { return Open(dir) },
-		reader: func(dir string) (Store, error) { return OpenReader(dir) },
+		writer: func(dir string) (Store, error) { return Open(context.Background(), dir) },
+		reader: func(dir string) (Store, error) { return Open(context.Background(), dir, ReadOnly) },
 		exec:   sqliteExec,
 		v1:     releaseSchemaV1,
 		setVersion: func(t *testing.T, dir string, v int) {
@@ -48,10 +48,10 @@ var backends = []backend{
 	{
 		name:   "postgres",
 		fresh:  func(t *testing.T) string { return storetest.Postgres(t) },
-		writer: func(url string) (Store, error) { return OpenPostgres(context.Background(), url) },
-		reader: func(url string) (Store, error) { return OpenPostgres(context.Background(), url) },
+		writer: func(url string) (Store, error) { return Open(context.Background(), url) },
+		reader: func(url string) (Store, error) { return Open(context.Background(), url, ReadOnly) },
 		exec:   func(t *testing.T, url string, sql ...string) { t.Helper(); storetest.Exec(t, url, sql...) },
-		v1:     migrations[0],
+		v1:     sqliteNames.Replace(migrations[0]), // before prefixTables
 		setVersion: func(t *testing.T, url string, v int) {
 			storetest.Exec(t, url, `CREATE TABLE IF NOT EXISTS mlpsweep_schema (version BIGINT NOT NULL)`,
 				`DELETE FROM mlpsweep_schema`, `INSERT INTO mlpsweep_schema VALUES (`+strconv.Itoa(v)+`)`)
@@ -67,7 +67,7 @@ func sqliteExec(t *testing.T, dir string, sql ...string) {
 	}
 	defer db.Close()
 	for _, q := range sql {
-		if _, err := db.Exec(q); err != nil {
+		if _, err := db.Exec(sqliteNames.Replace(q)); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
@@ -307,7 +307,7 @@ func TestMigratesVersion1(t *testing.T) {
 				s.Close()
 
 				b.setVersion(t, loc, 99)
-				b.exec(t, loc, `DELETE FROM units`)
+				b.exec(t, loc, `DELETE FROM mlpsweep_units`)
 				s, err = open(loc)
 				if err == nil {
 					s.Close()

@@ -16,8 +16,8 @@ func (s *Postgres) UnitStates(ctx context.Context, ids []sweeps.UnitID) (map[swe
 	for i, id := range ids {
 		keys[i], folds[i], splits[i], seeds[i], datas[i], engines[i] = id.Key, int64(id.Fold), id.Split, id.Seed, id.Data, id.Engine
 	}
-	rs, err := s.pool.Query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state
-		FROM units u JOIN unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
+	rs, err := s.conn().query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state
+		FROM mlpsweep_units u JOIN unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
 		USING (key, fold, split, seed, data_sha256, engine_version)`,
 		keys, folds, splits, seeds, datas, engines)
 	if err != nil {

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+)
+
+// The store flag: --store URL, or $MLPSWEEP_STORE, names a PostgreSQL
+// store; without either a command keeps its units in its folder's SQLite
+// database. Every command opens its store through store.Open.
+
+// storeEnv names the environment variable that gives --store when the
+// flag is not set.
+const storeEnv = "MLPSWEEP_STORE"
+
+const storeUsage = "store units in the PostgreSQL database at this postgres:// URL instead of OUT/mlpsweep.db (default: $" + storeEnv + "; --store '' means OUT/mlpsweep.db)"
+
+// storeURL returns the PostgreSQL URL the command line asks for: --store
+// when set, otherwise $MLPSWEEP_STORE; "" for SQLite. from names where it
+// came from, for messages. A URL that is not a valid postgres:// URL is an
+// error (a usage error).
+func storeURL(fs *flag.FlagSet, flagValue string) (url, from string, err error) {
+	url, from = os.Getenv(storeEnv), storeEnv
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "store" {
+			url, from = flagValue, "--store"
+		}
+	})
+	if url == "" {
+		return "", "", nil
+	}
+	if _, _, err := store.ParsePostgresURL(url); err != nil {
+		return "", "", fmt.Errorf("%s: %w", from, err)
+	}
+	return url, from, nil
+}
+
+// openStore opens the store at where (a folder, or the URL from names),
+// naming from in errors.
+func openStore(where, from string, opts ...store.Option) (store.Store, error) {
+	st, err := store.Open(commandContext(), where, opts...)
+	if err != nil && from != "" {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	return st, err
+}
+
+// openQueueStore opens the PostgreSQL store of queue mode (status,
+// worker, sweep --enqueue/--wait) at url from storeURL, for command cmd.
+// It returns -1 to go on, or the exit status: 2 when no URL was given
+// (why says what needs one), 1 when the store does not open.
+func openQueueStore(url, from, cmd, why string, stderr io.Writer, opts ...store.Option) (*store.Postgres, int) {
+	if url == "" {
+		return nil, usageError(stderr, cmd, "%sgive --store postgres://USER:PASSWORD@HOST:PORT/DATABASE (or set %s)", why, storeEnv)
+	}
+	st, err := openStore(url, from, opts...)
+	if err != nil {
+		return nil, fail(stderr, cmd, err)
+	}
+	return st.(*store.Postgres), -1 // a postgres:// URL opens PostgreSQL
+}
