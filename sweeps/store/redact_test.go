@@ -71,6 +71,7 @@ func TestParsePostgresURLHidesPassword(t *testing.T) {
 		}
 	}
 }
+
 // TestRedactKeepsTheRest: every form of connection string loses its password, and
 // nothing else.
 func TestRedactKeepsTheRest(t *testing.T) {
