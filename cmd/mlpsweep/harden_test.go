@@ -200,8 +200,14 @@ func TestNoPasswordInErrors(t *testing.T) {
 		{"worker"},
 		{"status"},
 		{"report"},
+		{"depth", "--workers", "1"},
 	}
 	for _, conn := range conns {
+		// merge takes stores as arguments: a shard folder or URL.
+		code, stdout, stderr := runCmd("merge", filepath.Join(dir, "merged"), conn)
+		if code == 0 || strings.Contains(stdout+stderr, "cr3t") {
+			t.Errorf("merge OUT %q: exit %d:\n%s%s", conn, code, stdout, stderr)
+		}
 		for _, args := range commands {
 			for _, viaEnv := range []bool{false, true} {
 				a := args

@@ -18,6 +18,32 @@ import (
 // ("--save"), for messages.
 type namedPath struct{ flag, path string }
 
+// checkOutDir makes sure dir can hold a command's output before any work
+// starts: it creates dir if missing and checks that a file can be written
+// there. flag names the flag in messages ("--out").
+func checkOutDir(flag, dir string) error {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return fmt.Errorf("%s %s is a file, not a folder: give a folder (it is created if missing)", flag, dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("%s %s: cannot create the folder: %w", flag, dir, err)
+	}
+	if err := canWrite(dir); err != nil {
+		return fmt.Errorf("%s %s: cannot write in the folder: %w", flag, dir, err)
+	}
+	return nil
+}
+
+// canWrite checks that a new file can be created in the folder dir.
+func canWrite(dir string) error {
+	f, err := os.CreateTemp(dir, ".mlpsweep-write-check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // checkOutputs checks, before a command loads data or trains, that each
 // output file (an empty path is skipped) can be written and would destroy
 // no input: it returns -1 to go on, 2 (usage) when an output names an
@@ -76,12 +102,10 @@ func checkWritable(out namedPath) error {
 	case !fi.IsDir():
 		return fmt.Errorf("%s %s: %s is not a folder", out.flag, out.path, dir)
 	}
-	f, err := os.CreateTemp(dir, ".mlpsweep-write-check-*")
-	if err != nil {
+	if err := canWrite(dir); err != nil {
 		return fmt.Errorf("%s %s: cannot write in the folder %s: %w", out.flag, out.path, dir, err)
 	}
-	f.Close()
-	return os.Remove(f.Name())
+	return nil
 }
 
 // studyOutputs lists the files a sweep, a merge or a report writes in its

@@ -59,6 +59,10 @@ func Open(ctx context.Context, where string, opts ...Option) (Store, error) {
 		return nil, err
 	case where == "":
 		return nil, fmt.Errorf("no store given: want a sweep folder or a postgres:// URL")
+	case Redact(where) != where:
+		// A keyword/value connection string (host=… password=…): not a
+		// folder, and its password must not reach a message as one.
+		return nil, fmt.Errorf("%w: %q is a keyword/value connection string: give a postgres:// URL", ErrBadURL, Redact(where))
 	}
 	if readOnly && o&Snapshot != 0 {
 		s, err := openSnapshot(where)
