@@ -164,8 +164,9 @@ func checkEnqueued(ctx context.Context, st *store.Postgres, s *study.Study) erro
 		slices.Sort(k)
 		return slices.Compact(k)
 	}
-	if enq, here := keys(points), keys(s.Points); !slices.Equal(enq, here) {
-		diffs = append(diffs, fmt.Sprintf("%d configurations, this command %d or others", len(enq), len(here)))
+	// A configuration's key holds its epochs: compared only when those agree.
+	if enq, here := keys(points), keys(s.Points); h.Epochs == s.Base.Epochs() && !slices.Equal(enq, here) {
+		diffs = append(diffs, fmt.Sprintf("other configurations (%d enqueued, %d here)", len(enq), len(here)))
 	}
 	if len(diffs) == 0 {
 		return nil
