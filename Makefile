@@ -8,7 +8,8 @@ OUT     ?= out
 build:
 	$(GO) build -o $(BIN) ./cmd/mlpsweep
 
-# The reference notebook's whole study (the `seed` preset) at full size on
+# The seed study (the `seed` preset: the Keras MNIST sweep that
+# docs/keras-semantics.md describes, one axis at a time) at full size on
 # every core; rerunning resumes. Tables on stdout, report in $(OUT)/seed.
 run: build
 	$(BIN) sweep --preset seed --curves --out $(OUT)/seed
@@ -50,7 +51,8 @@ test-netlib: openblas
 
 # ONNX export: the Go tests export MNIST 784-128-10 relu, 3-layer tanh,
 # batch norm, sigmoid, linear, elu, selu and CSV-scaled models and run them
-# in gonnx; then ONNX's checker and a numpy evaluation check every file
+# by the ONNX operator specifications (engine/onnx/run_test.go, also in
+# `make test`); then ONNX's checker and a numpy evaluation check every file
 # against Predict (installs Debian's python3-onnx; Debian's Python, not a
 # python3 earlier on PATH).
 DEBIAN_PYTHON := /usr/bin/python3

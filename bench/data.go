@@ -6,8 +6,9 @@ import (
 	"github.com/mlpsweep/mlpsweep/engine"
 )
 
-// MNIST's training-split shape as the reference notebook fits it: 60,000
-// rows less Keras's 25 % validation split, 28×28 pixels, 10 classes.
+// MNIST's training-split shape as the Keras workload behind the seed study
+// (docs/keras-semantics.md) fits it: 60,000 rows less Keras's 25 %
+// validation split, 28×28 pixels, 10 classes.
 const (
 	MNISTRows     = 45000
 	MNISTFeatures = 784

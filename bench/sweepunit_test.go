@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 // Size of the sweep-unit benchmark: the first fold of a 5-fold split of
@@ -41,8 +42,12 @@ func BenchmarkSweepUnit(b *testing.B) {
 		}
 		cfg := Reference.Config(batch)
 		cfg.Epochs = unitEpochs
+		params, err := study.NewParams(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
 		for b.Loop() {
-			if _, err := scheduler.CrossValidate(context.Background(), data, cfg, folds[:1], 42, 1, nil); err != nil {
+			if _, err := scheduler.CrossValidate(context.Background(), data, params, folds[:1], 42, 1, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

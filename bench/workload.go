@@ -20,8 +20,8 @@ func (a Arch) String() string {
 	return strings.Join(parts, "-")
 }
 
-// Config is the reference notebook's training setup (relu, glorot_uniform,
-// Adam 0.001) for a with the given batch size and one epoch.
+// Config is the seed study's training setup (engine.DefaultConfig: relu,
+// glorot_uniform, Adam 0.001) for a with the given batch size and one epoch.
 func (a Arch) Config(batch int) engine.Config {
 	c := engine.DefaultConfig()
 	c.Hidden = append([]int(nil), a[1:len(a)-1]...)

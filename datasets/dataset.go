@@ -54,24 +54,6 @@ func (d *Dataset) Fingerprint() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Subset returns a copy holding the given rows, in the given order
-// (repeats allowed). A row outside [0, N) panics, as an index would.
-func (d *Dataset) Subset(rows []int) *Dataset {
-	s := &Dataset{
-		Name: d.Name, ClassNames: d.ClassNames, Scaling: d.Scaling,
-		N: len(rows), Features: d.Features, Classes: d.Classes,
-		X:      make([]float32, len(rows)*d.Features),
-		Y:      make([]float32, len(rows)*d.Classes),
-		Labels: make([]int, len(rows)),
-	}
-	for i, r := range rows {
-		copy(s.X[i*d.Features:(i+1)*d.Features], d.X[r*d.Features:(r+1)*d.Features])
-		copy(s.Y[i*d.Classes:(i+1)*d.Classes], d.Y[r*d.Classes:(r+1)*d.Classes])
-		s.Labels[i] = d.Labels[r]
-	}
-	return s
-}
-
 // Head returns the first n rows (n is clamped to [0, N]) sharing d's
 // memory; the slices are capped so appending to them cannot overwrite d.
 func (d *Dataset) Head(n int) *Dataset {

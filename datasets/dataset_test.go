@@ -52,10 +52,10 @@ func TestFingerprint(t *testing.T) {
 
 func TestSubsetAndHead(t *testing.T) {
 	d := tinyDataset()
-	s := d.Subset([]int{2, 0, 2})
+	s := subset(d, []int{2, 0, 2})
 	if s.N != 3 || !slices.Equal(s.X, []float32{1e-3, 7, 0.5, -1, 1e-3, 7}) || !slices.Equal(s.Labels, []int{1, 1, 1}) ||
 		!slices.Equal(s.Y, []float32{0, 1, 0, 1, 0, 1}) {
-		t.Fatalf("Subset: N=%d X %v Labels %v Y %v", s.N, s.X, s.Labels, s.Y)
+		t.Fatalf("subset: N=%d X %v Labels %v Y %v", s.N, s.X, s.Labels, s.Y)
 	}
 	s.X[0] = 99
 	if d.X[4] == 99 {
@@ -72,7 +72,25 @@ func TestSubsetAndHead(t *testing.T) {
 	if d.Head(10).N != 3 || d.Head(-1).N != 0 {
 		t.Fatal("Head does not clamp")
 	}
-	if h.Fingerprint() != d.Subset([]int{0, 1}).Fingerprint() {
-		t.Fatal("Head(2) and Subset(0,1) differ")
+	if h.Fingerprint() != subset(d, []int{0, 1}).Fingerprint() {
+		t.Fatal("Head(2) and subset(0,1) differ")
 	}
+}
+
+// subset returns a copy of d holding the given rows, in the given order
+// (repeats allowed). A row outside [0, N) panics, as an index would.
+func subset(d *Dataset, rows []int) *Dataset {
+	s := &Dataset{
+		Name: d.Name, ClassNames: d.ClassNames, Scaling: d.Scaling,
+		N: len(rows), Features: d.Features, Classes: d.Classes,
+		X:      make([]float32, len(rows)*d.Features),
+		Y:      make([]float32, len(rows)*d.Classes),
+		Labels: make([]int, len(rows)),
+	}
+	for i, r := range rows {
+		copy(s.X[i*d.Features:(i+1)*d.Features], d.X[r*d.Features:(r+1)*d.Features])
+		copy(s.Y[i*d.Classes:(i+1)*d.Classes], d.Y[r*d.Classes:(r+1)*d.Classes])
+		s.Labels[i] = d.Labels[r]
+	}
+	return s
 }

@@ -41,8 +41,9 @@ type Config struct {
 	Seed int64 `json:"seed"`
 }
 
-// DefaultConfig is the reference notebook's baseline: 784-128-10, relu,
-// GlorotUniform, Adam 0.001, batch 128, 10 epochs.
+// DefaultConfig is the seed study's baseline, the Keras MNIST workload of
+// docs/keras-semantics.md: 784-128-10, relu, GlorotUniform, Adam 0.001,
+// batch 128, 10 epochs.
 func DefaultConfig() Config {
 	c := defaultScalars()
 	c.Hidden = append([]int(nil), defaultHidden[:]...)
@@ -96,6 +97,55 @@ func CanonicalName(s string, names []string) (string, bool) {
 // layers, and residual when no hidden layer l ≥ 2 is as wide as layer l−1
 // (no skip connection fits; the network is the plain one).
 func (c Config) Normalize() (Config, error) { return c.normalizeInto(nil) }
+
+// Normalized is a configuration that passed Normalize: names in canonical
+// form, defaults filled in, every value valid. A configuration is
+// normalized once, where it enters (flags, a study file, a model file);
+// what is built from a Normalized trusts it without checking again
+// (NewNormalized, Model.ResetNormalized, study.Params). It cannot be
+// changed, only copied out (Config) or given another seed (WithSeed), so
+// it stays normalized. The zero Normalized is not valid: make one with
+// Config.Normalized.
+type Normalized struct {
+	cfg Config // normalized; its Hidden is never written
+	ok  bool   // made by Config.Normalized
+}
+
+// Normalized returns c normalized (Normalize) as a Normalized.
+func (c Config) Normalized() (Normalized, error) {
+	n, err := c.Normalize()
+	if err != nil {
+		return Normalized{}, err
+	}
+	return Normalized{cfg: n, ok: true}, nil
+}
+
+// Config returns the configuration (a copy: the caller may change it).
+func (n Normalized) Config() Config {
+	c := n.cfg
+	c.Hidden = slices.Clone(c.Hidden)
+	return c
+}
+
+// WithSeed returns n with the given seed (any seed is valid).
+func (n Normalized) WithSeed(seed int64) Normalized {
+	n.cfg.Seed = seed
+	return n
+}
+
+// Hidden is the hidden layer widths (do not modify).
+func (n Normalized) Hidden() []int { return n.cfg.Hidden }
+
+// Epochs is the number of training epochs.
+func (n Normalized) Epochs() int { return n.cfg.Epochs }
+
+// check refuses the zero Normalized, which no Config.Normalized returned.
+func (n Normalized) check() error {
+	if !n.ok {
+		return fmt.Errorf("engine: the zero Normalized config: make one with Config.Normalized")
+	}
+	return nil
+}
 
 // normalizeInto is Normalize with the copy of Hidden written into buf's
 // storage when it is large enough (Model.Reset allocates nothing).

@@ -322,3 +322,73 @@ func TestReset(t *testing.T) {
 		t.Error("a failed Reset changed the model")
 	}
 }
+
+// TestNormalized checks that a model built or reset from a Normalized
+// config trains as one built from the Config, allocating nothing on reset,
+// that the model never writes the Normalized's widths (a later Reset to a
+// Config reuses the model's storage, not theirs), and that the zero
+// Normalized is refused.
+func TestNormalized(t *testing.T) {
+	data := blobs(50, 7, 3, 3)
+	train := func(m *Model) {
+		if _, err := m.Fit(context.Background(), data, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := Config{Hidden: []int{12, 12}, Init: "HeNormal", Batch: 16, Epochs: 2, Residual: true, Seed: 4}
+	b := Config{Hidden: []int{9}, Optimizer: "sgd", Momentum: 0.5, Batch: 8, Epochs: 2, Seed: 5}
+	na, err := a.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := b.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewNormalized(na, 7, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := mustNew(t, a, 7, 3)
+	train(m)
+	train(ref)
+	if !sameBits(m.params, ref.params) || m.Config().Init != "he_normal" {
+		t.Fatalf("NewNormalized trains differently from New (init %s)", m.Config().Init)
+	}
+	for _, c := range []struct {
+		n   Normalized
+		cfg Config
+	}{{nb, b}, {na, a}} {
+		if err := m.ResetNormalized(c.n); err != nil {
+			t.Fatal(err)
+		}
+		ref := mustNew(t, c.cfg, 7, 3)
+		train(m)
+		train(ref)
+		if !sameBits(m.params, ref.params) {
+			t.Errorf("%v: ResetNormalized trains differently from New", c.cfg.Hidden)
+		}
+		for range 2 { // the second Reset writes the storage the first one freed
+			if err := m.Reset(Config{Hidden: []int{3}, Batch: 4, Seed: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(c.n.Hidden(), c.cfg.Hidden) {
+			t.Fatalf("the model wrote the Normalized's widths: %v, want %v", c.n.Hidden(), c.cfg.Hidden)
+		}
+	}
+	for _, n := range []Normalized{na, nb} {
+		if a := testing.AllocsPerRun(5, func() { m.ResetNormalized(n); m.Reset(b); m.Reset(b) }); a != 0 {
+			t.Errorf("ResetNormalized to %v allocates %v times", n.Hidden(), a)
+		}
+	}
+	if !slices.Equal(na.Hidden(), a.Hidden) || !slices.Equal(nb.Hidden(), b.Hidden) {
+		t.Fatalf("the model wrote the Normalized's widths: %v and %v", na.Hidden(), nb.Hidden())
+	}
+	if _, err := NewNormalized(Normalized{}, 7, 3, nil); err == nil || !strings.Contains(err.Error(), "Config.Normalized") {
+		t.Errorf("NewNormalized of the zero Normalized: %v", err)
+	}
+	if err := m.ResetNormalized(Normalized{}); err == nil {
+		t.Error("ResetNormalized accepted the zero Normalized")
+	}
+}

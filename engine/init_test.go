@@ -2,8 +2,15 @@ package engine
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
+
+// newStream is a fresh random stream as the engine draws it (pcgStream):
+// PCG(seed, stream), stream one of the stream* constants.
+func newStream(seed int64, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), stream))
+}
 
 // TestInitializerStatistics draws a 300×200 kernel (60,000 values) from
 // each initializer and checks mean, standard deviation and bounds.

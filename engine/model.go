@@ -90,6 +90,26 @@ type Model struct {
 // (normalized first, see Config.Normalize) and initializes its weights from
 // cfg.Seed. kc runs the kernels; nil means kernels.NewContext(1).
 func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
+	n, err := cfg.normalizeInto(nil) // a copy of Hidden the model owns
+	if err != nil {
+		return nil, err
+	}
+	return newModel(n, inputs, outputs, kc)
+}
+
+// NewNormalized is New for a configuration normalized already, which it
+// trusts.
+func NewNormalized(cfg Normalized, inputs, outputs int, kc *kernels.Context) (*Model, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	c := cfg.cfg
+	c.Hidden = append([]int{}, c.Hidden...) // the model's own copy
+	return newModel(c, inputs, outputs, kc)
+}
+
+// newModel is New for cfg normalized, its Hidden the model's own.
+func newModel(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
 	m := &Model{}
 	if err := m.reset(cfg, inputs, outputs); err != nil {
 		return nil, err
@@ -111,6 +131,26 @@ func New(cfg Config, inputs, outputs int, kc *kernels.Context) (*Model, error) {
 // training unit after unit does not pay for fresh memory and its page
 // faults each time. On error m is unchanged.
 func (m *Model) Reset(cfg Config) error {
+	n, err := cfg.normalizeInto(m.spareHidden) // Hidden copied into m's spare storage
+	if err != nil {
+		return err
+	}
+	return m.resetTo(n)
+}
+
+// ResetNormalized is Reset for a configuration normalized already, which
+// it trusts; it allocates nothing either.
+func (m *Model) ResetNormalized(cfg Normalized) error {
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	c := cfg.cfg
+	c.Hidden = append(m.spareHidden[:0], c.Hidden...) // m's own copy: cfg's is never written
+	return m.resetTo(c)
+}
+
+// resetTo is Reset for cfg normalized, its Hidden in m.spareHidden.
+func (m *Model) resetTo(cfg Config) error {
 	if err := m.reset(cfg, m.in, m.out); err != nil {
 		return err
 	}
@@ -118,12 +158,9 @@ func (m *Model) Reset(cfg Config) error {
 	return nil
 }
 
-// reset is New and Reset without the Context and the solo group.
+// reset is New and Reset without the Context and the solo group: cfg is
+// normalized, and its Hidden is storage m owns (fresh, or m.spareHidden).
 func (m *Model) reset(cfg Config, inputs, outputs int) error {
-	cfg, err := cfg.normalizeInto(m.spareHidden)
-	if err != nil {
-		return err
-	}
 	if inputs < 1 || outputs < 2 {
 		return fmt.Errorf("engine: %d inputs and %d outputs (want ≥ 1 input and ≥ 2 classes)", inputs, outputs)
 	}
@@ -236,6 +273,9 @@ func (m *Model) ResumeRows() int {
 	}
 	return len(m.solo.order)
 }
+
+// Normalized is the model's configuration as a Normalized, which it is.
+func (m *Model) Normalized() Normalized { return Normalized{cfg: m.Config(), ok: true} }
 
 // Params returns P, the number of trainable parameters (batch norm's γ and
 // β included, its moving statistics not).

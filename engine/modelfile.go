@@ -236,17 +236,17 @@ func decodeModel(b []byte, kc *kernels.Context, checkpoint bool) (*Model, ModelI
 	if err1 != nil || err2 != nil || in < 1 || out < 2 {
 		return nil, info, 0, fmt.Errorf("metadata: inputs %q and outputs %q (want ≥ 1 and ≥ 2)", meta["mlpsweep.inputs"], meta["mlpsweep.outputs"])
 	}
-	norm, err := cfg.Normalize()
+	norm, err := cfg.Normalized()
 	if err != nil {
 		return nil, info, 0, fmt.Errorf("metadata mlpsweep.config: %v", err)
 	}
 	if err := checkInfo(info, in, out); err != nil {
 		return nil, info, 0, err
 	}
-	if err := checkBuffers(norm, in, out, len(b)); err != nil {
+	if err := checkBuffers(norm.cfg, in, out, len(b)); err != nil {
 		return nil, info, 0, err
 	}
-	m, err := New(norm, in, out, kc)
+	m, err := NewNormalized(norm, in, out, kc)
 	if err != nil {
 		return nil, info, 0, err
 	}
@@ -270,7 +270,7 @@ func decodeModel(b []byte, kc *kernels.Context, checkpoint bool) (*Model, ModelI
 		case t.f32 == nil && len(w.f32) > 0:
 			return nil, info, 0, fmt.Errorf("tensor %s has dtype %s (want F32)", w.name, t.dtype())
 		case !slices.Equal(t.shape, w.shape):
-			return nil, info, 0, fmt.Errorf("tensor %s has shape %v; the configuration (%d inputs, hidden %v, %d outputs) needs %v", w.name, t.shape, in, norm.Hidden, out, w.shape)
+			return nil, info, 0, fmt.Errorf("tensor %s has shape %v; the configuration (%d inputs, hidden %v, %d outputs) needs %v", w.name, t.shape, in, norm.Hidden(), out, w.shape)
 		}
 		for i, v := range t.f32 {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {

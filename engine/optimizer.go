@@ -29,12 +29,6 @@ type optimizer struct {
 	s1, s2   []float32 // [P] state slots (empty when unused): sgd velocity; adam m, v; rmsprop v; adagrad accumulator; adadelta Eg, Edx
 }
 
-func newOptimizer(cfg Config, p int) *optimizer {
-	o := &optimizer{}
-	o.reset(cfg, p)
-	return o
-}
-
 // reset makes o a fresh optimizer for cfg and P = p parameters (t = 0),
 // reusing its state slots' storage when it is large enough.
 func (o *optimizer) reset(cfg Config, p int) {

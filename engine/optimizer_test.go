@@ -40,7 +40,8 @@ func TestOptimizerSteps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := newOptimizer(cfg, 1)
+			o := &optimizer{}
+			o.reset(cfg, 1)
 			w := []float32{1}
 			for step, g := range c.grads {
 				o.update(w, []float32{g})

@@ -12,19 +12,15 @@ const (
 	streamDropout = 0x64726f70 // "drop": dropout masks
 )
 
-func newStream(seed int64, stream uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(uint64(seed), stream))
-}
-
 // pcgStream is a random stream that can be restarted in place: rand.Rand
 // keeps no state of its own, so reseeding src restarts the stream exactly
-// as newStream would, without allocating.
+// as a fresh rand.New(rand.NewPCG(seed, stream)) would, without allocating.
 type pcgStream struct {
 	src rand.PCG
 	rng *rand.Rand // reads src
 }
 
-// seed restarts s as newStream(seed, stream).
+// seed restarts s as the stream PCG(seed, stream).
 func (s *pcgStream) seed(seed int64, stream uint64) {
 	s.src.Seed(uint64(seed), stream)
 	if s.rng == nil {

@@ -5,7 +5,7 @@ import "github.com/mlpsweep/mlpsweep/kernels"
 // Version names the engine's numerics. Bump it whenever a change to package
 // engine or kernels can change a trained model's numbers: model files
 // record it (Identity), and sweeps reuses stored units only under the same
-// version (sweeps.EngineVersion is this constant).
+// version (sweeps.EngineID).
 //
 // Version 2: the batch order of a sweep's unit comes from the shuffle seed
 // of its (study seed, fold) (sweeps.ShuffleSeed), so that the units of one

@@ -9,10 +9,6 @@ import (
 	"github.com/mlpsweep/mlpsweep/engine"
 )
 
-// EngineVersion is engine.Version, the engine's numerics: stored units are
-// reused only under the same version (see EngineID).
-const EngineVersion = engine.Version
-
 // EngineID identifies what produced a unit's numbers: engine.Identity, the
 // engine version and the active kernel path.
 func EngineID() string { return engine.Identity() }

@@ -46,6 +46,10 @@ type Unit struct {
 // unit seed.
 func (u Unit) Config() engine.Config { return u.Point.Params.Config(u.ID.Seed) }
 
+// Normalized is Config as the engine builds a model from it, normalized
+// once already (engine.NewNormalized, Model.ResetNormalized).
+func (u Unit) Normalized() engine.Normalized { return u.Point.Params.Normalized(u.ID.Seed) }
+
 // Plan lists the units of a study's points, configuration by configuration
 // and fold by fold, each configuration once however many axes show it.
 func Plan(h Header, points []study.Point) []Unit {

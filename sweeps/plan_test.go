@@ -14,7 +14,7 @@ func TestUnitSeed(t *testing.T) {
 }
 
 func TestShuffleSeed(t *testing.T) {
-	// Fixed for EngineVersion 2: a change reorders every sweep's batches.
+	// Fixed for engine.Version 2: a change reorders every sweep's batches.
 	if s0, s3 := ShuffleSeed(42, 0), ShuffleSeed(42, 3); s0 != 4610924905080366249 || s3 != 4322040720726286192 {
 		t.Errorf("ShuffleSeed changed: %d %d", s0, s3)
 	}

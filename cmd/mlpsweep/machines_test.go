@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
@@ -46,9 +47,9 @@ func TestMachinesDiffer(t *testing.T) {
 	}
 
 	setISA(t, hi)
-	engine := sweeps.EngineID()
-	warning := "warning: 6 of 6 units were computed under another engine identity than the study's " + engine +
-		" (" + sweeps.EngineVersion + "/" + lo.String() + ": 6)"
+	identity := sweeps.EngineID()
+	warning := "warning: 6 of 6 units were computed under another engine identity than the study's " + identity +
+		" (" + engine.Version + "/" + lo.String() + ": 6)"
 	code, stdout, stderr = runCmd("sweep", study, "--out", out, "--workers", "2")
 	if code != 0 || !strings.Contains(stderr, "6 already stored, 0 to train") || !strings.Contains(stdout, loLine) || !strings.Contains(stdout, warning) {
 		t.Errorf("sweep on %v: exit %d\n%s\n%s", hi, code, stdout, stderr)
@@ -59,7 +60,7 @@ func TestMachinesDiffer(t *testing.T) {
 	}
 	code, stdout, stderr = runCmd("report", out, "--json")
 	r := decodeStudyJSON(t, stdout)
-	if code != 0 || r.Engine != engine || len(r.Machines) != 1 || r.Machines[0].ISA != lo.String() || r.Machines[0].Units != 6 ||
+	if code != 0 || r.Engine != identity || len(r.Machines) != 1 || r.Machines[0].ISA != lo.String() || r.Machines[0].Units != 6 ||
 		!strings.HasPrefix("warning: "+r.EngineNote, warning) || !strings.Contains(stderr, "mlpsweep report: "+warning) {
 		t.Errorf("report --json: exit %d, engine %s, machines %+v, note %q\n%s", code, r.Engine, r.Machines, r.EngineNote, stderr)
 	}
@@ -95,7 +96,7 @@ func TestMachinesDiffer(t *testing.T) {
 		t.Errorf("merge --strict-engine: exit %d: %s", code, stderr)
 	}
 	code, stdout, stderr = runCmd(append([]string{"merge", merged}, shards...)...)
-	if code != 0 || !strings.Contains(stderr, "warning: the shards ran under several engine identities ("+sweeps.EngineVersion+"/"+lo.String()+", "+engine+")") ||
+	if code != 0 || !strings.Contains(stderr, "warning: the shards ran under several engine identities ("+engine.Version+"/"+lo.String()+", "+identity+")") ||
 		!strings.Contains(stdout, "machines:\n") || !strings.Contains(stdout, "warning: ") || strings.Contains(stdout, "missing") {
 		t.Errorf("merge: exit %d\n%s\n%s", code, stdout, stderr)
 	}

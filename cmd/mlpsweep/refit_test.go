@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/fixture"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -19,20 +19,8 @@ import (
 // writeCSVTest writes held-out rows drawn as writeCSVStudy's into dir.
 func writeCSVTest(t *testing.T, dir string, rows int) string {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(8, 9))
-	var b strings.Builder
-	b.WriteString("a,b,c,d,label\n")
-	for range rows {
-		c := rng.IntN(3)
-		for j := range 4 {
-			fmt.Fprintf(&b, "%.4f,", float64(c*(j%2))*2+rng.NormFloat64()*0.5)
-		}
-		fmt.Fprintf(&b, "k%d\n", c)
-	}
 	path := filepath.Join(dir, "test.csv")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fixture.BlobsCSV(t, path, rows, 8, 9)
 	return path
 }
 

@@ -91,7 +91,7 @@ report.html, and to --json as "refit". It is stored like a unit: a rerun
 reuses it while best.safetensors is the file it saved.
 
 Examples:
-  mlpsweep sweep --preset seed                      # the reference notebook's study
+  mlpsweep sweep --preset seed                      # the seed study: MNIST, 4-fold CV
   mlpsweep sweep --preset seed --limit-rows 6000 --epochs 2 --axes optimizer,batch
   mlpsweep sweep my-study.yaml --out runs/mine --workers 4
   mlpsweep sweep my-study.yaml --shard 1/3 --out runs/mine/shard-1

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mlpsweep/mlpsweep/internal/fixture"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	studypkg "github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -18,19 +18,7 @@ import (
 // (2 axes, 3 distinct configs, 2 folds: 6 units) into dir.
 func writeCSVStudy(t *testing.T, dir string) string {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(3, 4))
-	var b strings.Builder
-	b.WriteString("a,b,c,d,label\n")
-	for range 240 {
-		c := rng.IntN(3)
-		for j := range 4 {
-			fmt.Fprintf(&b, "%.4f,", float64(c*(j%2))*2+rng.NormFloat64()*0.5)
-		}
-		fmt.Fprintf(&b, "k%d\n", c)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "blobs.csv"), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fixture.BlobsCSV(t, filepath.Join(dir, "blobs.csv"), 240, 3, 4)
 	study := `name: csvtest
 data: {csv: blobs.csv, label: label}
 folds: 2

@@ -142,10 +142,11 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "train", "--epochs %d: want N ≥ 1", t.cfg.Epochs)
 	}
 	t.cfg.Hidden = t.hidden
-	cfg, err := t.cfg.Normalize()
+	params, err := study.NewParams(t.cfg) // the flags' configuration, normalized once
 	if err != nil {
 		return usageError(stderr, "train", "%v", err)
 	}
+	cfg := params.Config(t.cfg.Seed)
 	switch {
 	case set["csv"] && t.csvPath == "":
 		return usageError(stderr, "train", "--csv: empty file name")
@@ -168,7 +169,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	}
 
 	// Model files (trainmodel.go): --save, --checkpoint, --resume.
-	if code := t.model.check(t, cfg, stderr); code >= 0 {
+	if code := t.model.check(t, params, stderr); code >= 0 {
 		return code
 	}
 	evaluate := evaluateConfig
@@ -186,7 +187,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 
 	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
 	fmt.Fprintf(stderr, "training %s on %d rows (%s)\n", describe(cfg, train), train.N, train.Name)
-	res, err := evaluate(ctx, t, cfg, train, test, stderr)
+	res, err := evaluate(ctx, t, params, train, test, stderr)
 	if errors.Is(err, context.Canceled) {
 		msg := "interrupted"
 		if t.model.checkpoint != "" {
@@ -235,8 +236,10 @@ func loadTrainData(t *trainFlags, stderr io.Writer) (train, test *datasets.Datas
 	return train, test, err
 }
 
-// evaluateConfig trains cfg as the flags say and scores it.
-func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train, test *datasets.Dataset, stderr io.Writer) (trainResult, error) {
+// evaluateConfig trains params with the flags' seed as the flags say and
+// scores it.
+func evaluateConfig(ctx context.Context, t *trainFlags, params study.Params, train, test *datasets.Dataset, stderr io.Writer) (trainResult, error) {
+	cfg := params.Config(t.cfg.Seed)
 	res := trainResult{Seed: cfg.Seed}
 	var folds []datasets.Fold
 	switch {
@@ -261,7 +264,7 @@ func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train
 	start := time.Now()
 	var err error
 	if folds == nil {
-		res.Result, err = trainOnTest(ctx, t, cfg, train, test, stderr)
+		res.Result, err = trainOnTest(ctx, t, params, train, test, stderr)
 	} else {
 		onEpoch := func(fold int, s engine.EpochStats) {
 			if len(folds) == 1 {
@@ -270,7 +273,7 @@ func evaluateConfig(ctx context.Context, t *trainFlags, cfg engine.Config, train
 			}
 			fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), epochLine(s, cfg.Epochs))
 		}
-		res.Result, err = scheduler.CrossValidate(ctx, train, cfg, folds, cfg.Seed, t.threads, onEpoch)
+		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, onEpoch)
 	}
 	if err != nil {
 		return res, err
@@ -317,14 +320,10 @@ func warnUnseenClasses(stderr io.Writer, d *datasets.Dataset, folds []datasets.F
 
 // trainOnTest trains on all training rows and scores on the test rows,
 // scoring them after every epoch too for the progress lines.
-func trainOnTest(ctx context.Context, t *trainFlags, cfg engine.Config, train, test *datasets.Dataset, stderr io.Writer) (sweeps.ConfigResult, error) {
-	params, err := study.NewParams(cfg)
-	if err != nil {
-		return sweeps.ConfigResult{}, err
-	}
-	u, err := scheduler.TrainAndScore(ctx, kernels.NewContext(t.threads), cfg, train.Features, train.Classes,
+func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train, test *datasets.Dataset, stderr io.Writer) (sweeps.ConfigResult, error) {
+	u, err := scheduler.TrainAndScore(ctx, kernels.NewContext(t.threads), params.Normalized(t.cfg.Seed), train.Features, train.Classes,
 		engine.Data{X: train.X, Y: train.Y}, engine.Data{X: test.X, Y: test.Y}, true,
-		func(s engine.EpochStats) { fmt.Fprintln(stderr, epochLine(s, cfg.Epochs)) })
+		func(s engine.EpochStats) { fmt.Fprintln(stderr, epochLine(s, params.Epochs())) })
 	if err != nil {
 		return sweeps.ConfigResult{}, err
 	}

@@ -35,7 +35,7 @@ func (f *modelFlags) active() bool { return f.save != "" || f.checkpoint != "" |
 // check validates the flags against the rest of train's (usage errors,
 // status 2) and loads the checkpoint to resume (status 1 when it is bad).
 // It returns -1 to go on.
-func (f *modelFlags) check(t *trainFlags, cfg engine.Config, stderr io.Writer) int {
+func (f *modelFlags) check(t *trainFlags, params study.Params, stderr io.Writer) int {
 	if !f.active() {
 		return -1
 	}
@@ -60,38 +60,27 @@ func (f *modelFlags) check(t *trainFlags, cfg engine.Config, stderr io.Writer) i
 		return fail(stderr, "train", err)
 	}
 	got := m.Config()
-	if !sameParams(got, cfg) {
+	// Seeds aside: compared next, as the user gave them.
+	if study.ParamsOf(m.Normalized()).Key() != params.Key() {
 		return usageError(stderr, "train", "--resume %s: the checkpoint's configuration (%s) is not this command's (%s): give the interrupted run's flags",
-			f.resume, configLine(got), configLine(cfg))
+			f.resume, configLine(got), configLine(params.Config(0)))
 	}
-	if got.Seed != runSeed(t, cfg) {
+	if got.Seed != runSeed(t, params) {
 		return usageError(stderr, "train", "--resume %s: the checkpoint is of a run with another --seed or --val-split than this command's (--seed %d): give the interrupted run's flags",
-			f.resume, cfg.Seed)
+			f.resume, t.cfg.Seed)
 	}
 	f.resumed, f.resumedInfo, f.resumedEpoch = m, info, epoch
 	return -1
 }
 
-// runSeed is the seed trainModel gives the model of cfg (cfg.Seed is the
-// user's --seed): the user's on the test set; on a validation split (CSV
-// data, --val-split) the unit seed scheduler.CrossValidate would use.
-func runSeed(t *trainFlags, cfg engine.Config) int64 {
+// runSeed is the seed trainModel gives the model of params for the user's
+// --seed: the user's on the test set; on a validation split (CSV data,
+// --val-split) the unit seed scheduler.CrossValidate would use.
+func runSeed(t *trainFlags, params study.Params) int64 {
 	if t.csvPath == "" && t.valSplit == 0 {
-		return cfg.Seed
+		return t.cfg.Seed
 	}
-	p, err := study.NewParams(cfg)
-	if err != nil {
-		return cfg.Seed
-	}
-	return sweeps.UnitSeed(cfg.Seed, p.Key(), 0)
-}
-
-// sameParams reports whether a and b train the same model, seeds aside
-// (the seed is checked against the run's unit seed in trainModel).
-func sameParams(a, b engine.Config) bool {
-	pa, errA := study.NewParams(a)
-	pb, errB := study.NewParams(b)
-	return errA == nil && errB == nil && pa.Key() == pb.Key()
+	return sweeps.UnitSeed(t.cfg.Seed, params.Key(), 0)
 }
 
 func configLine(c engine.Config) string {
@@ -103,13 +92,10 @@ func configLine(c engine.Config) string {
 // resumption and saving: on all training rows scored on the test set, or
 // with --val-split on the rows before the split scored on those after it.
 // A resumed run's result has the epochs it ran after the checkpoint.
-func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, test *datasets.Dataset, stderr io.Writer) (trainResult, error) {
+func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, test *datasets.Dataset, stderr io.Writer) (trainResult, error) {
 	f := &t.model
+	cfg := params.Config(t.cfg.Seed)
 	res := trainResult{Seed: cfg.Seed}
-	params, err := study.NewParams(cfg)
-	if err != nil {
-		return res, err
-	}
 	trainData := engine.Data{X: train.X, Y: train.Y}
 	var val engine.Data
 	metric := "test"
@@ -128,7 +114,7 @@ func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, te
 		// scheduler.CrossValidate's seeds for a single split, so that --save
 		// changes no figure.
 		shuffle = sweeps.ShuffleSeed(cfg.Seed, 0)
-		cfg.Seed = runSeed(t, cfg)
+		cfg.Seed = runSeed(t, params)
 	}
 	info := engine.ModelInfo{
 		Engine: engine.Identity(), Data: train.Name, DataSHA256: train.Fingerprint(),
@@ -136,7 +122,8 @@ func trainModel(ctx context.Context, t *trainFlags, cfg engine.Config, train, te
 	}
 	m := f.resumed
 	if m == nil {
-		if m, err = engine.New(cfg, train.Features, train.Classes, kernels.NewContext(t.threads)); err != nil {
+		var err error
+		if m, err = engine.NewNormalized(params.Normalized(cfg.Seed), train.Features, train.Classes, kernels.NewContext(t.threads)); err != nil {
 			return res, err
 		}
 		m.SetShuffleSeed(shuffle)

@@ -1,7 +1,8 @@
 """make test-onnx: ONNX's own checker (with strict shape inference) on the
 exported graphs, then a small numpy evaluation of each graph on the rows the
-Go test wrote, compared with mlpsweep's Predict: this covers Elu and Selu,
-which gonnx lacks. Usage: check_onnx.py DIR"""
+Go test wrote, compared with mlpsweep's Predict (the Go tests' own
+evaluation, engine/onnx/run_test.go, does the same in Go). Usage:
+check_onnx.py DIR"""
 import json
 import pathlib
 import sys

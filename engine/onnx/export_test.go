@@ -12,20 +12,17 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/advancedclimatesystems/gonnx"
 	"google.golang.org/protobuf/proto"
-	"gorgonia.org/tensor"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
 	pb "github.com/mlpsweep/mlpsweep/engine/onnx/internal/onnxpb"
 )
 
-// The exported graphs run in an independent runtime, the pure-Go gonnx
-// (opset 13): its probabilities must equal Predict's within tolerance on
-// the 10,000 MNIST test images. gonnx has no Elu or Selu operator, so elu
-// and selu graphs are checked structurally here and by ONNX's checker in
-// `make test-onnx`.
+// The exported graphs run by the ONNX operator specifications (runGraph,
+// run_test.go, which reads only the serialized model): their probabilities
+// must equal Predict's within tolerance on the 10,000 MNIST test images.
+// `make test-onnx` adds ONNX's own checker on the same files.
 const tolerance = 1e-5
 
 var mnist = sync.OnceValues(func() ([2]*datasets.Dataset, error) {
@@ -52,18 +49,14 @@ func trainMNIST(t *testing.T, cfg engine.Config, rows int) (*engine.Model, *data
 	return m, test
 }
 
-// runONNX runs an exported model in gonnx on x [rows×features].
+// runONNX runs an exported model on x [rows×features] (runGraph).
 func runONNX(t *testing.T, model []byte, x any, rows, features int) []float32 {
 	t.Helper()
-	g, err := gonnx.NewModelFromBytes(model)
+	out, err := runGraph(model, x, rows, features)
 	if err != nil {
-		t.Fatalf("gonnx: %v", err)
+		t.Fatalf("ONNX graph: %v", err)
 	}
-	out, err := g.Run(gonnx.Tensors{InputName: tensor.New(tensor.WithShape(rows, features), tensor.WithBacking(x))})
-	if err != nil {
-		t.Fatalf("gonnx: %v", err)
-	}
-	return out[OutputName].Data().([]float32)
+	return out
 }
 
 // maxDiff returns max |a − b| and checks the lengths.
@@ -80,7 +73,7 @@ func maxDiff(t *testing.T, a, b []float32) float64 {
 }
 
 // TestExportMatchesPredictMNIST: the issue's three networks and the other
-// activations gonnx has, on the whole MNIST test set.
+// activations, on the whole MNIST test set.
 func TestExportMatchesPredictMNIST(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on MNIST")
@@ -95,6 +88,8 @@ func TestExportMatchesPredictMNIST(t *testing.T) {
 		{"batch norm", engine.Config{Hidden: []int{64, 64}, Activation: "relu", BatchNorm: true, Residual: true, Dropout: 0.2}, 20000},
 		{"sigmoid", engine.Config{Hidden: []int{32}, Activation: "sigmoid", Optimizer: "sgd", LR: 0.1}, 10000},
 		{"linear", engine.Config{Hidden: []int{32}, Activation: "linear"}, 10000},
+		{"elu", engine.Config{Hidden: []int{32}, Activation: "elu"}, 10000},
+		{"selu", engine.Config{Hidden: []int{32, 32}, Activation: "selu", Residual: true}, 10000},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m, test := trainMNIST(t, c.cfg, c.rows)
@@ -107,7 +102,7 @@ func TestExportMatchesPredictMNIST(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := maxDiff(t, runONNX(t, model, test.X, test.N, test.Features), want)
-			t.Logf("%s: max |gonnx − Predict| over %d×%d probabilities = %.3g", c.name, test.N, test.Classes, d)
+			t.Logf("%s: max |ONNX − Predict| over %d×%d probabilities = %.3g", c.name, test.N, test.Classes, d)
 			if d > tolerance {
 				t.Fatalf("max abs difference %.3g > %g", d, tolerance)
 			}
@@ -153,7 +148,7 @@ func writeExport(t *testing.T, name string, model []byte, x any, rows, features 
 }
 
 // TestExportScaling: a CSV model's graph takes the raw features (double)
-// and scales them exactly as datasets did, so gonnx on raw rows matches
+// and scales them exactly as datasets did, so the graph on raw rows matches
 // Predict on the scaled ones.
 func TestExportScaling(t *testing.T) {
 	dir := t.TempDir()
@@ -193,7 +188,7 @@ func TestExportScaling(t *testing.T) {
 			}
 		}
 		d := maxDiff(t, runONNX(t, model, raw, data.N, 5), want)
-		t.Logf("%s scaling: max |gonnx − Predict| = %.3g", scale, d)
+		t.Logf("%s scaling: max |ONNX − Predict| = %.3g", scale, d)
 		if d > tolerance {
 			t.Fatalf("%s: max abs difference %.3g > %g", scale, d, tolerance)
 		}
@@ -216,7 +211,8 @@ func blobs(n, in, out int) engine.Data {
 }
 
 // TestExportGraph checks the graph itself: opset, input and output,
-// initializers and the node sequence, for activations gonnx lacks too.
+// initializers and the node sequence, and its probabilities on the
+// training rows.
 func TestExportGraph(t *testing.T) {
 	for _, c := range []struct {
 		cfg   engine.Config
@@ -264,17 +260,55 @@ func TestExportGraph(t *testing.T) {
 		}
 		want := make([]float32, 200*4)
 		m.Predict(data.X, 200, want)
+		if d := maxDiff(t, runONNX(t, b, data.X, 200, 6), want); d > tolerance {
+			t.Fatalf("%+v: max |ONNX − Predict| = %.3g > %g", c.cfg, d, tolerance)
+		}
 		writeExport(t, c.cfg.Activation+fmt.Sprint(len(c.cfg.Hidden)), b, data.X, 200, 6, want)
 	}
-	// gonnx says which operator it lacks, rather than computing garbage.
-	m, _ := engine.New(engine.Config{Hidden: []int{4}, Activation: "elu"}, 3, 2, nil)
-	b, _ := Export(m, engine.ModelInfo{})
-	g, err := gonnx.NewModelFromBytes(b)
-	if err == nil {
-		_, err = g.Run(gonnx.Tensors{InputName: tensor.New(tensor.WithShape(1, 3), tensor.WithBacking([]float32{1, 2, 3}))})
+}
+
+// TestRunGraphFails: the evaluator sees a wrong attribute, a missing
+// initializer and an operator it does not know, so that agreeing with
+// Predict means something.
+func TestRunGraphFails(t *testing.T) {
+	m, err := engine.New(engine.Config{Hidden: []int{8}, Activation: "elu"}, 6, 4, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err == nil || !strings.Contains(err.Error(), "Elu") {
-		t.Fatalf("gonnx on Elu: %v", err)
+	data := blobs(200, 6, 4)
+	m.Fit(context.Background(), data, nil, nil)
+	want := make([]float32, 200*4)
+	m.Predict(data.X, 200, want)
+	b, err := Export(m, engine.ModelInfo{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("gonnx lacks Elu: %v", err)
+	for _, c := range []struct {
+		name   string
+		change func(*pb.ModelProto)
+		err    string // "" when the graph runs but must disagree with Predict
+	}{
+		{"Elu alpha 0.5", func(mp *pb.ModelProto) { mp.Graph.Node[1].Attribute[0].F = proto.Float32(0.5) }, ""},
+		{"kernel dropped", func(mp *pb.ModelProto) { mp.Graph.Initializer = mp.Graph.Initializer[1:] }, "not defined"},
+		{"Elu as Celu", func(mp *pb.ModelProto) { mp.Graph.Node[1].OpType = proto.String("Celu") }, "Celu"},
+	} {
+		var mp pb.ModelProto
+		if err := proto.Unmarshal(b, &mp); err != nil {
+			t.Fatal(err)
+		}
+		c.change(&mp)
+		bad, err := proto.Marshal(&mp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := runGraph(bad, data.X, 200, 6)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: error %v, want one naming %q", c.name, err, c.err)
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.err == "" && maxDiff(t, got, want) <= tolerance:
+			t.Errorf("%s: the changed graph agrees with Predict", c.name)
+		}
+	}
 }

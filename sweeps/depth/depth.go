@@ -17,16 +17,6 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
-// A depth study (the depth preset, `mlpsweep depth`) trains each variant
-// of a study (an axis: activation, initializer, batch norm, skip
-// connections) at several depths (numbers of hidden layers of one width)
-// on one held-out split, and records engine.Diagnostics on a fixed batch at
-// initialization and after every epoch: how much gradient reaches each
-// layer, and what the units do. It runs on the sweeps scheduler and store:
-// every run is a unit (fold 0 of the held-out split), so a study resumes
-// after any stop and reuses stored runs, and a configuration that two
-// variants share (a depth-1 residual network is a plain one) trains once.
-
 // DepthRun is one run of a depth study: a variant at a depth.
 type DepthRun struct {
 	Variant string        // the study axis it comes from
@@ -264,7 +254,7 @@ func (d DepthData) train(ctx context.Context, kc *kernels.Context, u sweeps.Unit
 		}
 	}()
 	cfg := u.Config()
-	m, err := engine.New(cfg, d.Features, d.Classes, kc)
+	m, err := engine.NewNormalized(u.Normalized(), d.Features, d.Classes, kc)
 	if err == nil {
 		err = m.CheckData(d.Train)
 	}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/internal/fixture"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -39,20 +38,8 @@ func TestQueueName(t *testing.T) {
 // configurations × 2 folds trained for epochs epochs, and plans it.
 func plan(t testing.TB, dir string, rows, configs, epochs int, hidden string) (scheduler.Plan, queue.Source) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(1, 2))
-	var b strings.Builder
-	b.WriteString("a,b,c,d,label\n")
-	for range rows {
-		c := rng.IntN(3)
-		for j := range 4 {
-			fmt.Fprintf(&b, "%.4f,", float64(c*(j%2))*2+rng.NormFloat64()*0.5)
-		}
-		fmt.Fprintf(&b, "k%d\n", c)
-	}
 	csv := filepath.Join(dir, "data.csv")
-	if err := os.WriteFile(csv, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fixture.BlobsCSV(t, csv, rows, 1, 2)
 	s, err := study.ParseStudy(fmt.Appendf(nil, `name: q
 data: {csv: %s, label: label}
 folds: 2

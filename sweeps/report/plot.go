@@ -27,7 +27,7 @@ var (
 	foldColor = color.RGBA{R: 0x88, G: 0x88, B: 0x88, A: 0xff} // single folds
 )
 
-// newPlot returns a plot with sans-serif text, a grid and axis labels.
+// NewPlot returns a plot with sans-serif text, a grid and axis labels.
 func NewPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
@@ -129,7 +129,7 @@ func longLabels(labels []string) bool {
 	return n*len(labels) > 60
 }
 
-// curve is one line of a learning-curve plot.
+// Curve is one line of a learning-curve plot.
 type Curve struct {
 	Label  string
 	Points plotter.XYs // (epoch, value)
@@ -162,7 +162,7 @@ func meanCurve(units []sweeps.UnitResult, field func(engine.EpochStats) float64)
 	return pts
 }
 
-// curvesPlot draws learning curves against the epoch, one colour per
+// CurvesPlot draws learning curves against the epoch, one colour per
 // curve; nil when no curve has a point. The y axis turns logarithmic when
 // the values span more than two decades (a loss blowing up before it
 // diverges). legendTop puts the legend top right, else bottom right.
@@ -201,7 +201,7 @@ func CurvesPlot(title, yLabel string, curves []Curve, legendTop bool) (*plot.Plo
 	return p, nil
 }
 
-// padY sets the y range to [lo, hi] widened by 6% each side (0.005 when
+// PadY sets the y range to [lo, hi] widened by 6% each side (0.005 when
 // lo = hi), so no point sits on the frame; nothing when there is no data.
 func PadY(p *plot.Plot, lo, hi float64) {
 	if lo > hi {
@@ -214,7 +214,7 @@ func PadY(p *plot.Plot, lo, hi float64) {
 	p.Y.Min, p.Y.Max = lo-pad, hi+pad
 }
 
-// integerTicks labels whole epochs only, at most about ten of them.
+// IntegerTicks labels whole epochs only, at most about ten of them.
 type IntegerTicks struct{}
 
 func (IntegerTicks) Ticks(lo, hi float64) []plot.Tick {
@@ -226,12 +226,12 @@ func (IntegerTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// renderPNG draws p on a w×h canvas and encodes it as PNG.
+// RenderPNG draws p on a w×h canvas and encodes it as PNG.
 func RenderPNG(p *plot.Plot, w, h vg.Length) ([]byte, error) {
 	return DrawPNG(w, h, p.Draw)
 }
 
-// drawPNG encodes as PNG what paint draws on a w×h canvas.
+// DrawPNG encodes as PNG what paint draws on a w×h canvas.
 func DrawPNG(w, h vg.Length, paint func(draw.Canvas)) ([]byte, error) {
 	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(plotDPI))
 	paint(draw.New(c))

@@ -198,7 +198,7 @@ func (v *studyView) figures(name, xLabel string, group []int, ticks, legends []s
 	return figs, nil
 }
 
-// figure renders p as an embedded PNG.
+// NewFigure renders p as an embedded PNG.
 func NewFigure(p *plot.Plot, w, h vg.Length, alt, caption string) (Figure, error) {
 	png, err := RenderPNG(p, w, h)
 	if err != nil {
@@ -207,7 +207,7 @@ func NewFigure(p *plot.Plot, w, h vg.Length, alt, caption string) (Figure, error
 	return PNGFigure(png, w, h, alt, caption), nil
 }
 
-// pngFigure embeds a w×h PNG.
+// PNGFigure embeds a w×h PNG.
 func PNGFigure(png []byte, w, h vg.Length, alt, caption string) Figure {
 	return Figure{
 		Src:   template.HTMLAttr(`src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(png) + `"`),
@@ -245,7 +245,8 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// pageTemplate lays out a Page as a self-contained HTML document.
+// pageSource is the template that lays out a Page as a self-contained
+// HTML document (pageTemplate).
 //
 //go:embed page.html.tmpl
 var pageSource string

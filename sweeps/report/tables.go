@@ -12,7 +12,6 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
-// table is a result table as the text and HTML outputs show it.
 // Table is a table of text cells, shown as text on stdout and as HTML in
 // a report.
 type Table struct {
@@ -188,7 +187,7 @@ func WriteTables(w io.Writer, r sweeps.StudyResult) error {
 	return err
 }
 
-// trimLines drops the trailing blanks of every line (tabwriter pads empty
+// TrimLines drops the trailing blanks of every line (tabwriter pads empty
 // last cells).
 func TrimLines(s string) []byte {
 	var out bytes.Buffer
@@ -198,7 +197,7 @@ func TrimLines(s string) []byte {
 	return out.Bytes()
 }
 
-// writeTextTable writes t as tab-separated cells for tw to align, best rows
+// WriteTextTable writes t as tab-separated cells for tw to align, best rows
 // marked with a leading *.
 func WriteTextTable(tw *tabwriter.Writer, t Table) {
 	fmt.Fprintln(tw, " \t"+strings.Join(t.Header, "\t"))
@@ -233,7 +232,7 @@ func formatLoss(loss float64, scored bool) string {
 
 func formatSeconds(s float64) string { return fmt.Sprintf("%.1f", s) }
 
-// formatDuration is a wall time for people: "42.0 s", "12m05s", "3h07m".
+// FormatDuration is a wall time for people: "42.0 s", "12m05s", "3h07m".
 func FormatDuration(s float64) string {
 	switch {
 	case s < 60:

@@ -82,11 +82,10 @@ func (f *foldFit) timeGroups(u sweeps.Unit, sizes []int) []float64 {
 		perMember[i] = math.Inf(1)
 	}
 	kc := kernels.NewContext(1)
-	cfg := u.Config()
+	cfg := u.Normalized()
 	var models []*engine.Model
 	for s := range sizes[len(sizes)-1] {
-		cfg.Seed = int64(s + 1)
-		m, err := engine.New(cfg, f.data.Features, f.data.Classes, kc)
+		m, err := engine.NewNormalized(cfg.WithSeed(int64(s+1)), f.data.Features, f.data.Classes, kc)
 		if err != nil {
 			return perMember
 		}
@@ -94,7 +93,7 @@ func (f *foldFit) timeGroups(u sweeps.Unit, sizes []int) []float64 {
 	}
 	// A batch of the fold's training rows, scattered as after a shuffle.
 	train := f.folds[u.ID.Fold].Train
-	rows := make([]int, min(cfg.Batch, len(train)))
+	rows := make([]int, min(u.Config().Batch, len(train)))
 	for i := range rows {
 		rows[i] = train[(i*337)%len(train)]
 	}

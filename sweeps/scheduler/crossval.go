@@ -11,7 +11,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
-// CrossValidate trains cfg on every fold of data, workers folds at a time,
+// CrossValidate trains params on every fold of data, workers folds at a time,
 // and scores each on its held-out rows. Each fold's unit seed is
 // sweeps.UnitSeed(seed, key, fold) and its batch order comes from
 // sweeps.ShuffleSeed(seed, fold), as in a sweep with study seed seed, so
@@ -20,12 +20,8 @@ import (
 // time, after the held-out rows are scored for that epoch (as Keras's fit
 // with validation data does; the final results do not change).
 // Nothing is stored. A cancelled ctx returns ctx.Err().
-func CrossValidate(ctx context.Context, data *datasets.Dataset, cfg engine.Config, folds []datasets.Fold,
+func CrossValidate(ctx context.Context, data *datasets.Dataset, params study.Params, folds []datasets.Fold,
 	seed int64, workers int, onEpoch func(fold int, s engine.EpochStats)) (sweeps.ConfigResult, error) {
-	params, err := study.NewParams(cfg)
-	if err != nil {
-		return sweeps.ConfigResult{}, err
-	}
 	if len(folds) == 0 {
 		return sweeps.ConfigResult{}, fmt.Errorf("cross-validation: no folds")
 	}

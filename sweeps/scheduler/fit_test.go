@@ -22,7 +22,10 @@ func TestLastUpdateBlowingUpIsADivergence(t *testing.T) {
 		test.Rows[i] = 40 + i
 	}
 	for _, lr := range []float64{1e30, 0.01} {
-		cfg := engine.Config{Hidden: []int{8}, Optimizer: "sgd", LR: lr, Batch: 64, Epochs: 1, Seed: 1}
+		cfg, err := engine.Config{Hidden: []int{8}, Optimizer: "sgd", LR: lr, Batch: 64, Epochs: 1, Seed: 1}.Normalized()
+		if err != nil {
+			t.Fatal(err)
+		}
 		u, err := TrainAndScore(context.Background(), nil, cfg, 5, 3, train, test, false, nil)
 		if err != nil {
 			t.Fatal(err)

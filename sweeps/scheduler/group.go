@@ -34,13 +34,13 @@ type workspace struct {
 // model returns slot k's model reset for cfg (made on first use, or when
 // the slot's model has other inputs or outputs). A configuration the
 // engine rejects is an error; the slot is then unchanged.
-func (ws *workspace) model(k int, cfg engine.Config, features, classes int) (*engine.Model, error) {
+func (ws *workspace) model(k int, cfg engine.Normalized, features, classes int) (*engine.Model, error) {
 	if k < len(ws.models) {
 		if m := ws.models[k]; m.Inputs() == features && m.Outputs() == classes {
-			return m, m.Reset(cfg)
+			return m, m.ResetNormalized(cfg)
 		}
 	}
-	m, err := engine.New(cfg, features, classes, ws.kc)
+	m, err := engine.NewNormalized(cfg, features, classes, ws.kc)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func (f *foldFit) fit(ctx context.Context, ws *workspace, units []sweeps.Unit,
 	// The members: a configuration the engine rejects is a result, stored at once.
 	ws.members, ws.unit = ws.members[:0], ws.unit[:0]
 	for i, u := range units {
-		m, err := ws.model(len(ws.members), u.Config(), features, classes)
+		m, err := ws.model(len(ws.members), u.Normalized(), features, classes)
 		if err != nil {
 			if err := onDone(i, sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error()}); err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
@@ -28,7 +29,7 @@ func checkMachines(t *testing.T, r sweeps.StudyResult, isa kernels.ISA, units in
 	t.Helper()
 	host, _ := os.Hostname()
 	want := sweeps.MachineUnits{Machine: sweeps.Machine{Host: host, CPU: kernels.CPU(), ISA: isa.String()},
-		Engine: sweeps.EngineVersion + "/" + isa.String(), Units: units}
+		Engine: engine.Version + "/" + isa.String(), Units: units}
 	if len(r.Machines) != 1 || r.Machines[0] != want {
 		t.Errorf("machines %+v, want %+v", r.Machines, want)
 	}

@@ -137,9 +137,9 @@ func (p *pool) job(ctx context.Context, ws *workspace, j job, threads int) error
 // epoch too when curves is set). A configuration the engine rejects, bad
 // data or a divergence are results (with Error set), not errors; the only
 // error is ctx's.
-func TrainAndScore(ctx context.Context, kc *kernels.Context, cfg engine.Config, features, classes int,
+func TrainAndScore(ctx context.Context, kc *kernels.Context, cfg engine.Normalized, features, classes int,
 	train, test engine.Data, curves bool, onEpoch func(engine.EpochStats)) (sweeps.UnitResult, error) {
-	m, err := engine.New(cfg, features, classes, kc)
+	m, err := engine.NewNormalized(cfg, features, classes, kc)
 	if err != nil {
 		return sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error()}, nil
 	}

@@ -78,7 +78,7 @@ func Refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dat
 	if err := st.MarkRunning(id, r.Name); err != nil {
 		return err
 	}
-	m, err := engine.New(best.Params.Config(r.Seed), train.Features, train.Classes, kernels.NewContext(max(1, opt.Threads)))
+	m, err := engine.NewNormalized(best.Params.Normalized(r.Seed), train.Features, train.Classes, kernels.NewContext(max(1, opt.Threads)))
 	if err != nil {
 		return fmt.Errorf("refit: %w", err)
 	}

@@ -56,7 +56,7 @@ func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error
 func FoldTrainer(data *datasets.Dataset, folds []datasets.Fold, seed int64, curves bool) TrainFunc {
 	f := &foldFit{data: data, folds: folds, seed: seed, curves: curves}
 	return func(ctx context.Context, kc *kernels.Context, u sweeps.Unit, onEpoch func(engine.EpochStats)) (sweeps.UnitResult, error) {
-		m, err := engine.New(u.Config(), data.Features, data.Classes, kc)
+		m, err := engine.NewNormalized(u.Normalized(), data.Features, data.Classes, kc)
 		if err != nil {
 			return sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error()}, nil
 		}

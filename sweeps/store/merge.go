@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,35 +48,53 @@ type MergeResult struct {
 	Engines []string
 }
 
-// unitColumns are the units table's columns, copied as they are.
+// unitColumns are the units table's columns, copied as they are; a
+// storedUnit's fields() lists them in this order.
 const unitColumns = `key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, started, finished, host, cpu, isa`
 
-// engineCol and stateCol are the indices of engine_version and state in
-// unitColumns; resultCols are the columns that hold a unit's numbers
-// (state through samples, seconds excluded: wall time differs between
-// runs).
-const engineCol, stateCol = 5, 6
+// storedUnit is one units row as stored, copied from a shard to the
+// output as it is; src names where it comes from.
+type storedUnit struct {
+	id                sweeps.UnitID // key, fold, split, seed, data_sha256, engine_version
+	state             string
+	accuracy, valLoss sql.NullFloat64
+	diverged          int64
+	errText           string
+	epochs, extra     string // JSON
+	seconds           sql.NullFloat64
+	samples           sql.NullInt64
+	study             string
+	started, finished sql.NullInt64 // unix nanoseconds
+	host, cpu, isa    string
+	src               string
+}
 
-var resultCols = []int{7, 8, 9, 10, 11, 12, 14}
-
-const epochsCol = 11
-
-// unitRow is one units row as stored; src names where it comes from.
-type unitRow struct {
-	vals []any
-	src  string
+// fields are pointers to r's columns in unitColumns order: Scan fills
+// them, and an INSERT reads through them.
+func (r *storedUnit) fields() []any {
+	return []any{&r.id.Key, &r.id.Fold, &r.id.Split, &r.id.Seed, &r.id.Data, &r.id.Engine, &r.state,
+		&r.accuracy, &r.valLoss, &r.diverged, &r.errText, &r.epochs, &r.extra, &r.seconds, &r.samples,
+		&r.study, &r.started, &r.finished, &r.host, &r.cpu, &r.isa}
 }
 
 // stateRank orders what to keep when a unit is in several places: done,
 // then failed, then running (an interrupted unit).
-func stateRank(r *unitRow) int {
-	switch fmt.Sprint(r.vals[stateCol]) {
+type stateRank int
+
+const (
+	rankRunning stateRank = iota // running, or interrupted
+	rankFailed
+	rankDone
+)
+
+func (r *storedUnit) rank() stateRank {
+	switch r.state {
 	case "done":
-		return 2
+		return rankDone
 	case "failed":
-		return 1
+		return rankFailed
 	}
-	return 0
+	return rankRunning
 }
 
 // shardData is what Merge reads from a shard.
@@ -83,7 +102,7 @@ type shardData struct {
 	dir    string
 	h      sweeps.Header
 	points []study.Point
-	rows   map[sweeps.UnitID]*unitRow // by anyEngine(ID)
+	rows   map[sweeps.UnitID]*storedUnit // by anyEngine(ID)
 }
 
 // anyEngine is id without its engine identity: the key of a unit's rows
@@ -112,34 +131,12 @@ func anyEngine(id sweeps.UnitID) sweeps.UnitID {
 // its units run and reused are the sums over the shards.
 func Merge(ctx context.Context, out string, shardDirs []string, name string, strict bool) (MergeResult, error) {
 	var res MergeResult
-	if len(shardDirs) == 0 {
-		return res, fmt.Errorf("no shard directories to merge")
-	}
-	var shards []*shardData
-	for _, dir := range shardDirs {
-		sh, err := readShard(ctx, dir, name, strict)
-		if err != nil {
-			return res, err
-		}
-		if len(shards) > 0 {
-			if err := sameStudy(shards[0].dir, shards[0].h, shards[0].points, sh.dir, sh.h, sh.points, strict); err != nil {
-				return res, err
-			}
-		}
-		shards = append(shards, sh)
-		res.Shards = append(res.Shards, sh.dir)
-		if !slices.Contains(res.Engines, sh.h.Engine) {
-			res.Engines = append(res.Engines, sh.h.Engine)
-		}
+	shards, err := readShards(ctx, shardDirs, name, strict, &res)
+	if err != nil {
+		return res, err
 	}
 	first := shards[0]
-	h := first.h
-	h.WallSeconds, h.UnitsRun, h.UnitsReused = 0, 0, 0
-	for _, sh := range shards {
-		h.WallSeconds = max(h.WallSeconds, sh.h.WallSeconds)
-		h.UnitsRun += sh.h.UnitsRun
-		h.UnitsReused += sh.h.UnitsReused
-	}
+	h := mergedHeader(shards)
 	res.Study = h.Name
 	units := sweeps.Plan(h, first.points)
 	res.Units = len(units)
@@ -178,55 +175,111 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 			if old != nil {
 				old.src = out
 			}
-			keep := old
-			found := 0
-			for _, sh := range shards {
-				r := sh.rows[anyEngine(u.ID)]
-				if r == nil {
-					continue
-				}
-				if stateRank(r) == 2 {
-					found++
-					if keep != nil && stateRank(keep) == 2 && keep.vals[engineCol] == r.vals[engineCol] && !sameResult(keep, r) {
-						res.Differing = append(res.Differing, fmt.Sprintf("%s fold %d (%s and %s)", u.ID.Key, u.ID.Fold, keep.src, r.src))
-					}
-				}
-				if keep == nil || stateRank(r) > stateRank(keep) {
-					keep = r
-				}
-			}
-			if found > 1 {
-				res.Duplicates++
-			}
+			keep := pickRow(u.ID, old, shards, &res)
 			switch {
 			case keep == nil:
 				res.Missing++
 				continue
-			case stateRank(keep) == 2:
+			case keep.rank() == rankDone:
 				res.Done++
-			case stateRank(keep) == 1:
+			case keep.rank() == rankFailed:
 				res.Failed++
-			default:
+			default: // only running: its shard was interrupted
 				res.Missing++
 			}
 			if keep == old {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO units (`+unitColumns+`) VALUES (?`+strings.Repeat(", ?", len(keep.vals)-1)+`)`, keep.vals...); err != nil {
+			if err := replaceRow(ctx, tx, keep, old); err != nil {
 				return err
-			}
-			if old != nil && old.vals[engineCol] != keep.vals[engineCol] {
-				// One row per unit: the output's, under another ISA path, goes.
-				if _, err := tx.ExecContext(ctx, `DELETE FROM units WHERE key = ? AND fold = ? AND split = ? AND seed = ? AND data_sha256 = ? AND engine_version = ?`,
-					old.vals[:engineCol+1]...); err != nil {
-					return err
-				}
 			}
 			res.Written++
 		}
 		return nil
 	})
 	return res, err
+}
+
+// readShards reads every shard, checking that each holds the first's
+// study, and lists them and their engine identities in res.
+func readShards(ctx context.Context, dirs []string, name string, strict bool, res *MergeResult) ([]*shardData, error) {
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("no shard directories to merge")
+	}
+	var shards []*shardData
+	for _, dir := range dirs {
+		sh, err := readShard(ctx, dir, name, strict)
+		if err != nil {
+			return nil, err
+		}
+		if len(shards) > 0 {
+			if err := sameStudy(shards[0].dir, shards[0].h, shards[0].points, sh.dir, sh.h, sh.points, strict); err != nil {
+				return nil, err
+			}
+		}
+		shards = append(shards, sh)
+		res.Shards = append(res.Shards, sh.dir)
+		if !slices.Contains(res.Engines, sh.h.Engine) {
+			res.Engines = append(res.Engines, sh.h.Engine)
+		}
+	}
+	return shards, nil
+}
+
+// mergedHeader is the first shard's header with the shards' counts: the
+// longest wall time, the sums of units run and reused.
+func mergedHeader(shards []*shardData) sweeps.Header {
+	h := shards[0].h
+	h.WallSeconds, h.UnitsRun, h.UnitsReused = 0, 0, 0
+	for _, sh := range shards {
+		h.WallSeconds = max(h.WallSeconds, sh.h.WallSeconds)
+		h.UnitsRun += sh.h.UnitsRun
+		h.UnitsReused += sh.h.UnitsReused
+	}
+	return h
+}
+
+// pickRow returns the row to keep of unit id: old (the output's, or nil)
+// unless a shard has one of a better state, and among the shards' the
+// first of the best state. It counts in res a unit done in several shards
+// (Duplicates) and done rows of one engine identity whose numbers differ.
+func pickRow(id sweeps.UnitID, old *storedUnit, shards []*shardData, res *MergeResult) *storedUnit {
+	keep, done := old, 0
+	for _, sh := range shards {
+		r := sh.rows[anyEngine(id)]
+		if r == nil {
+			continue
+		}
+		if r.rank() == rankDone {
+			done++
+			if keep != nil && keep.rank() == rankDone && keep.id.Engine == r.id.Engine && !sameResult(keep, r) {
+				res.Differing = append(res.Differing, fmt.Sprintf("%s fold %d (%s and %s)", id.Key, id.Fold, keep.src, r.src))
+			}
+		}
+		if keep == nil || r.rank() > keep.rank() {
+			keep = r
+		}
+	}
+	if done > 1 {
+		res.Duplicates++
+	}
+	return keep
+}
+
+// replaceRow writes keep into the output, and deletes old when it is the
+// unit's row under another ISA path: one row per unit.
+func replaceRow(ctx context.Context, tx *sql.Tx, keep, old *storedUnit) error {
+	fields := keep.fields()
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO units (`+unitColumns+`) VALUES (?`+strings.Repeat(", ?", len(fields)-1)+`)`, fields...); err != nil {
+		return err
+	}
+	if old == nil || old.id.Engine == keep.id.Engine {
+		return nil
+	}
+	o := old.id
+	_, err := tx.ExecContext(ctx, `DELETE FROM units WHERE key = ? AND fold = ? AND split = ? AND seed = ? AND data_sha256 = ? AND engine_version = ?`,
+		o.Key, o.Fold, o.Split, o.Seed, o.Data, o.Engine)
+	return err
 }
 
 // readShard reads a shard's study and its units' rows from the store at
@@ -249,7 +302,7 @@ func readShard(ctx context.Context, where, name string, strict bool) (*shardData
 	if err != nil {
 		return nil, err
 	}
-	sh := &shardData{dir: dir, h: h, points: points, rows: map[sweeps.UnitID]*unitRow{}}
+	sh := &shardData{dir: dir, h: h, points: points, rows: map[sweeps.UnitID]*storedUnit{}}
 	c, err := connOf(s)
 	if err != nil {
 		return nil, err
@@ -293,61 +346,43 @@ func checkUnlocked(dir string) error {
 // readUnitRow reads a unit's row as stored, or nil when there is none:
 // id's own or, unless strict, one of another ISA path of id's engine
 // version; done before failed before running, id's own first.
-func readUnitRow(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (*unitRow, error) {
-	vals := make([]any, strings.Count(unitColumns, ",")+1)
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+func readUnitRow(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (*storedUnit, error) {
 	engine, args := `engine_version = $6`, []any{id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine}
 	if !strict {
 		prefix := sweeps.EngineVersionOf(id.Engine) + "/"
 		engine = `(engine_version = $6 OR substr(engine_version, 1, $7) = $8)`
 		args = append(args, utf8.RuneCountInString(prefix), prefix)
 	}
+	var r storedUnit
 	err := c.queryRow(ctx, `SELECT `+unitColumns+` FROM mlpsweep_units
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+`
 		ORDER BY CASE state WHEN 'done' THEN 0 WHEN 'failed' THEN 1 ELSE 2 END, engine_version != $6, engine_version LIMIT 1`,
-		args...).Scan(ptrs...)
+		args...).Scan(r.fields()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	for i, v := range vals {
-		if b, ok := v.([]byte); ok { // the driver's buffer: copy it
-			vals[i] = slices.Clone(b)
-		}
-	}
-	return &unitRow{vals: vals}, nil
+	return &r, nil
 }
 
 // sameResult reports whether two done rows hold the same numbers; wall
 // times (a unit's seconds, its epochs' seconds and samples per second)
 // differ between runs and are left out.
-func sameResult(a, b *unitRow) bool {
-	for _, i := range resultCols {
-		x, y := a.vals[i], b.vals[i]
-		if i == epochsCol {
-			x, y = untimed(x), untimed(y)
-		}
-		if fmt.Sprintf("%#v", x) != fmt.Sprintf("%#v", y) {
-			return false
-		}
+func sameResult(a, b *storedUnit) bool {
+	sameFloat := func(x, y sql.NullFloat64) bool {
+		return x.Valid == y.Valid && math.Float64bits(x.Float64) == math.Float64bits(y.Float64)
 	}
-	return true
+	return sameFloat(a.accuracy, b.accuracy) && sameFloat(a.valLoss, b.valLoss) && a.diverged == b.diverged &&
+		a.errText == b.errText && untimed(a.epochs) == untimed(b.epochs) && a.extra == b.extra && a.samples == b.samples
 }
 
 // untimed is an epochs column (JSON) without its wall times.
-func untimed(v any) any {
-	s, ok := v.(string)
-	if !ok {
-		return v
-	}
+func untimed(s string) string {
 	var epochs []map[string]any
 	if json.Unmarshal([]byte(s), &epochs) != nil {
-		return v
+		return s
 	}
 	for _, e := range epochs {
 		delete(e, "seconds")
@@ -355,7 +390,7 @@ func untimed(v any) any {
 	}
 	b, err := json.Marshal(epochs) // map keys sorted
 	if err != nil {
-		return v
+		return s
 	}
 	return string(b)
 }

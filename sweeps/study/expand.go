@@ -60,11 +60,21 @@ func expand(s *spec) (*Study, []error) {
 	if len(e.errs) > 0 {
 		return nil, e.errs
 	}
-	if units := e.study.Configurations() * s.folds; units > MaxUnits {
-		e.errorf(s.baseLine, "folds", "%d configurations × %d folds = %d trainings, over the limit of %d", e.study.Configurations(), s.folds, units, MaxUnits)
+	if n := distinctConfigurations(e.study.Points); n*s.folds > MaxUnits {
+		e.errorf(s.baseLine, "folds", "%d configurations × %d folds = %d trainings, over the limit of %d", n, s.folds, n*s.folds, MaxUnits)
 		return nil, e.errs
 	}
 	return e.study, nil
+}
+
+// distinctConfigurations counts the configurations of points, each once
+// however many axes show it.
+func distinctConfigurations(points []Point) int {
+	keys := map[string]bool{}
+	for _, pt := range points {
+		keys[pt.Params.Key()] = true
+	}
+	return len(keys)
 }
 
 // checkCount refuses, before anything is expanded, a study whose axes,

@@ -120,7 +120,7 @@ func FuzzParseStudy(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if n := s.Configurations(); n < 1 || n > MaxConfigurations || n*s.Folds > MaxUnits {
+		if n := distinctConfigurations(s.Points); n < 1 || n > MaxConfigurations || n*s.Folds > MaxUnits {
 			t.Fatalf("%d configurations × %d folds", n, s.Folds)
 		}
 	})

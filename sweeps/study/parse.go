@@ -9,7 +9,8 @@ import (
 	"github.com/mlpsweep/mlpsweep/internal/safename"
 )
 
-// Defaults of the top-level keys: the reference notebook's cross-validation.
+// Defaults of the top-level keys: the seed study's cross-validation
+// (scikit-learn KFold, 4 folds, shuffled with random_state 42).
 const (
 	defaultFolds = 4
 	defaultSeed  = 42

@@ -140,13 +140,3 @@ func (s *Study) SetEpochs(epochs int) {
 		s.Points[i].Params = s.Points[i].Params.withEpochs(epochs)
 	}
 }
-
-// Configurations counts the study's distinct configurations: a
-// configuration shown on several axes counts once.
-func (s *Study) Configurations() int {
-	keys := map[string]bool{}
-	for _, pt := range s.Points {
-		keys[pt.Params.Key()] = true
-	}
-	return len(keys)
-}

@@ -6,7 +6,8 @@
 #
 # The schema's protobuf package is renamed from onnx to mlpsweep.onnx while
 # generating: a Go program may register each full message name once, and
-# the tests link gonnx, which registers its own copy of onnx.*. Package
+# one that also links another Go copy of the schema (gonnx, onnx-go)
+# registers onnx.* from there. Package
 # names are not on the wire, so the encoding is ONNX's.
 set -eu
 command -v protoc >/dev/null || { apt-get update && apt-get install -y protobuf-compiler; }
