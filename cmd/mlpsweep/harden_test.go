@@ -183,6 +183,9 @@ func TestStudyNameStaysInOut(t *testing.T) {
 // MLPSWEEP_STORE, never reaches a command's output.
 func TestNoPasswordInErrors(t *testing.T) {
 	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(dir) // a command that ran anyway would write out/ here
 	study := writeCSVStudy(t, dir)
 	conns := []string{
 		"host=db user=sweep password=s3cr3t dbname=sweeps",
