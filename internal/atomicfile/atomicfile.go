@@ -49,13 +49,20 @@ func Write(path string, data []byte) (err error) {
 	if err = tmp.Sync(); err != nil {
 		return err
 	}
-	// Renamed while still open, so that its lock (holdTemp) lasts until it
-	// is in place.
+	// Renamed while still open where the OS allows it, so that its lock
+	// (holdTemp) lasts until it is in place.
+	if !renameOpen {
+		if err = tmp.Close(); err != nil {
+			return err
+		}
+	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
-	if err = tmp.Close(); err != nil {
-		return err
+	if renameOpen {
+		if err = tmp.Close(); err != nil {
+			return err
+		}
 	}
 	d, err := os.Open(dir)
 	if err != nil {

@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// renameOpen: the OS renames a file that is open (Windows does not).
+const renameOpen = false
+
 func openNoFollow(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		return nil, fmt.Errorf("%s: %w: it is a symbolic link", path, ErrNotRegular)

@@ -9,6 +9,9 @@ import (
 	"syscall"
 )
 
+// renameOpen: the OS renames a file that is open (Windows does not).
+const renameOpen = true
+
 func openNoFollow(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	// O_NONBLOCK: opening a planted FIFO must not wait for a writer.
 	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
