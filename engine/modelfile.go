@@ -39,10 +39,15 @@ type ModelInfo struct {
 const (
 	formatModel      = "model 1"
 	formatCheckpoint = "checkpoint 1"
-	// maxBufferFloats bounds the buffers a loaded file may make New
-	// allocate (1 GiB of float32s), so that a crafted header cannot
-	// exhaust memory.
-	maxBufferFloats = 1 << 28
+	// baseBufferFloats + bufferFloatsPerParam·P bound the buffers a loaded
+	// file of P parameters may make New allocate, so that a small crafted
+	// file (a huge batch) cannot exhaust memory: 128 MiB of float32s covers
+	// any batch up to 1024 of a network whose layers hold under 16,000
+	// units in all, and 64 per parameter covers wider ones (their buffers
+	// per parameter shrink with the width), while a file of a few KB asks
+	// for at most about 128 MiB.
+	baseBufferFloats     = 1 << 25
+	bufferFloatsPerParam = 64
 	// maxFileBytes bounds a model file or checkpoint as a whole (1 GiB):
 	// its header is read first, and a file announcing more is refused
 	// before its data is read.
@@ -381,7 +386,8 @@ func checkInfo(info ModelInfo, in, out int) error {
 
 // checkBuffers refuses a configuration whose parameters could not be in a
 // file of fileBytes bytes, or whose training and evaluation buffers would
-// exceed maxBufferFloats, before New allocates them.
+// exceed baseBufferFloats + bufferFloatsPerParam·P, before New allocates
+// them.
 func checkBuffers(cfg Config, in, out, fileBytes int) error {
 	widths := append(append([]int{in}, cfg.Hidden...), out)
 	var params, rows float64
@@ -392,8 +398,9 @@ func checkBuffers(cfg Config, in, out, fileBytes int) error {
 	if params*4 > float64(fileBytes) {
 		return fmt.Errorf("the configuration (%d inputs, hidden %v, %d outputs) has %.0f parameters, more than the %d-byte file holds (truncated?)", in, cfg.Hidden, out, params, fileBytes)
 	}
-	if buffers := float64(cfg.Batch+evalChunk(cfg.Batch)) * rows; buffers > maxBufferFloats {
-		return fmt.Errorf("the configuration (batch %d, hidden %v) needs %.0f floats of buffers, more than a model file may ask for (%d)", cfg.Batch, cfg.Hidden, buffers, maxBufferFloats)
+	limit := baseBufferFloats + bufferFloatsPerParam*params
+	if buffers := float64(cfg.Batch+evalChunk(cfg.Batch)) * rows; buffers > limit {
+		return fmt.Errorf("the configuration (batch %d, hidden %v) needs %.0f floats of buffers, more than a model file of %.0f parameters may ask for (%.0f)", cfg.Batch, cfg.Hidden, buffers, params, limit)
 	}
 	return nil
 }

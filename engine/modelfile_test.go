@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/internal/allocs"
 	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
@@ -263,7 +264,11 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		{"huge batch", rewrite(func(ts []stTensor, meta map[string]string) []stTensor {
 			meta["mlpsweep.config"] = strings.Replace(meta["mlpsweep.config"], `"batch":32`, `"batch":100000000`, 1)
 			return ts
-		}), "more than a model file may ask for"},
+		}), "more than a model file of"},
+		{"batch of 2M (776 MB of buffers for 150 parameters)", rewrite(func(ts []stTensor, meta map[string]string) []stTensor {
+			meta["mlpsweep.config"] = strings.Replace(meta["mlpsweep.config"], `"batch":32`, `"batch":2000000`, 1)
+			return ts
+		}), "more than a model file of"},
 		{"model as checkpoint", b, "a model file, not a checkpoint"},
 	}
 	for _, c := range cases {
@@ -417,6 +422,7 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add(stFile(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, make([]byte, 8)))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		defer allocs.Bound(t, 200<<20)() // the issue's bound on a hostile file
 		// A checkpoint mutated by the fuzzer almost always fails its
 		// checksum: the same bytes re-sealed go past it to the checks behind.
 		sealed := b

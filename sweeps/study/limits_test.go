@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/internal/allocs"
 )
 
 // aliasBomb is the "billion laughs" in YAML: each anchor repeats the one
@@ -96,7 +98,7 @@ func TestMessagesQuoteValuesBriefly(t *testing.T) {
 }
 
 // FuzzParseStudy: no study file makes the parser panic, hang or allocate
-// without bound, and one that parses stays within the limits.
+// over 200 MB, and one that parses stays within the limits.
 func FuzzParseStudy(f *testing.F) {
 	for _, name := range PresetNames() {
 		src, err := PresetSource(name)
@@ -116,6 +118,7 @@ func FuzzParseStudy(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		defer allocs.Bound(t, 200<<20)() // the bound on a hostile file
 		s, err := ParseStudy(src, "fuzz.yaml")
 		if err != nil {
 			return
