@@ -104,7 +104,7 @@ func (e *expander) checkCount() bool {
 }
 
 func (e *expander) errorf(line int, key, format string, a ...any) {
-	e.errs = append(e.errs, &StudyError{e.spec.file, line, key, fmt.Sprintf(format, a...)})
+	e.errs = appendError(e.errs, &StudyError{e.spec.file, line, key, fmt.Sprintf(format, a...)})
 }
 
 // set applies one setting to cfg; the parser checked the value against its

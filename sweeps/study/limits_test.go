@@ -49,10 +49,11 @@ func TestLimits(t *testing.T) {
 			}
 			return b.String()
 		}(), "nested 65 deep, over the limit of 64"},
-		{"big grid", "grid:\n  batch: " + numbers(1000) + "\n  epochs: " + numbers(1000) + "\n  hidden: " + numbers(1000) + "\n", "the grid has over 100000 combinations"},
-		{"many axis values", "axes:\n  - name: b\n    key: batch\n    values: " + numbers(60_000) + "\n  - name: e\n    key: epochs\n    values: " + numbers(60_000) + "\n", "120000 values, over the limit of 100000"},
-		{"random n", "random:\n  n: 200000\n  params:\n    lr: {log_uniform: [1e-4, 1]}\n", "200000 samples, over the limit of 100000"},
+		{"big grid", "grid:\n  batch: " + numbers(1000) + "\n  epochs: " + numbers(1000) + "\n  hidden: " + numbers(1000) + "\n", "the grid has over 20000 combinations"},
+		{"many axis values", "axes:\n  - name: b\n    key: batch\n    values: " + numbers(15_000) + "\n  - name: e\n    key: epochs\n    values: " + numbers(15_000) + "\n", "30000 values, over the limit of 20000"},
+		{"random n", "random:\n  n: 200000\n  params:\n    lr: {log_uniform: [1e-4, 1]}\n", "200000 samples, over the limit of 20000"},
 		{"units", "folds: 1000\ngrid:\n  batch: " + numbers(2000) + "\n", "2000 configurations × 1000 folds = 2000000 trainings, over the limit of 1000000"},
+		{"one error per value", "axes:\n  - name: b\n    key: batch\n    values: [" + strings.Repeat("x, ", 10_000) + "x]\n", "more problems after the first 50 are not shown"},
 		{"file size", "description: \"" + strings.Repeat("x", MaxFileBytes) + "\"\n", "over the limit of 1048576"},
 	} {
 		var before, after runtime.MemStats

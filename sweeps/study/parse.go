@@ -53,7 +53,23 @@ func parse(src []byte, file string) (*spec, []error) {
 }
 
 func (p *parser) errorf(line int, key, format string, a ...any) {
-	p.errs = append(p.errs, &StudyError{p.spec.file, line, key, fmt.Sprintf(format, a...)})
+	p.errs = appendError(p.errs, &StudyError{p.spec.file, line, key, fmt.Sprintf(format, a...)})
+}
+
+// maxErrors bounds the problems reported for one file: a hostile one
+// could otherwise have one per value, each with its message.
+const maxErrors = 50
+
+// appendError appends e to errs, or, past maxErrors problems, one last
+// error saying that more were not shown.
+func appendError(errs []error, e *StudyError) []error {
+	switch {
+	case len(errs) < maxErrors:
+		return append(errs, e)
+	case len(errs) == maxErrors:
+		return append(errs, &StudyError{e.File, e.Line, e.Key, fmt.Sprintf("more problems after the first %d are not shown", maxErrors)})
+	}
+	return errs
 }
 
 // pairs returns the entries of mapping n, checking that no key repeats;

@@ -62,8 +62,10 @@ func (e *StudyError) Error() string {
 // (MaxFileBytes, MaxDepth and MaxNodes bound the file itself).
 const (
 	// MaxConfigurations bounds a study's configurations: a grid's product,
-	// a random search's n, the values of all axes together.
-	MaxConfigurations = 100_000
+	// a random search's n, the values of all axes together. Expanding
+	// 20,000 allocates about 45 MB; a study of that many is already days
+	// of training on any machine.
+	MaxConfigurations = 20_000
 	// MaxUnits bounds configurations × folds, the trainings of a study,
 	// in a study file and in a database that claims to hold one.
 	MaxUnits = 1_000_000
