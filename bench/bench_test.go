@@ -14,7 +14,7 @@ func TestBackendsAgree(t *testing.T) {
 	const m, n, k = 5, 7, 3
 	for _, be := range Backends() {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-			s := GEMMShape{M: m, N: n, K: k, TransA: tr[0], TransB: tr[1]}
+			s := kernels.GEMMShape{M: m, N: n, K: k, TransA: tr[0], TransB: tr[1]}
 			a, b := randomMatrix(m*k, 3), randomMatrix(k*n, 4)
 			lda, ldb := k, n
 			at := func(i, p int) float32 { return a[i*lda+p] }
@@ -39,21 +39,6 @@ func TestBackendsAgree(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func TestGEMMShapeString(t *testing.T) {
-	for s, want := range map[GEMMShape]string{
-		{M: 128, N: 128, K: 784}:               "m128n128k784",
-		{M: 784, N: 128, K: 128, TransA: true}: "m784n128k128TN",
-		{M: 128, N: 784, K: 128, TransB: true}: "m128n784k128NT",
-	} {
-		if got := s.String(); got != want {
-			t.Errorf("%#v.String() = %q, want %q", s, got, want)
-		}
-	}
-	if got := (GEMMShape{M: 2, N: 3, K: 4}).FLOPs(); got != 48 {
-		t.Errorf("FLOPs of m2n3k4 = %v, want 48", got)
 	}
 }
 
@@ -104,7 +89,7 @@ func TestArch(t *testing.T) {
 func TestMeasure(t *testing.T) {
 	e := Effort{Samples: 1, MinTime: time.Millisecond, Epochs: 2}
 	for _, be := range Backends() {
-		if g := MeasureGEMM(be, GEMMShape{M: 8, N: 8, K: 8}, e); !(g > 0) {
+		if g := MeasureGEMM(be, kernels.GEMMShape{M: 8, N: 8, K: 8}, e); !(g > 0) {
 			t.Errorf("%s: MeasureGEMM = %v GFLOP/s", be.Name, g)
 		}
 	}

@@ -21,6 +21,7 @@ type Result struct {
 	GFLOPS     float64 `json:"gflops"`
 	PeakGFLOPS float64 `json:"peak_gflops"`
 	PeakSource string  `json:"peak_source,omitempty"` // on the "peak" result
+	Blocks     string  `json:"blocks,omitempty"`      // on the "peak" result: the GEMM blocks' table row or tuned file (kernels.TuningSource)
 
 	// Epoch results.
 	Batch            int     `json:"batch,omitempty"`
@@ -40,7 +41,7 @@ func Check(e Effort, rows int, emit func(Result)) error {
 	peak := kernels.MachinePeak()
 	isa := kernels.ActiveISA().String()
 	emit(Result{Name: "peak", Backend: peak.Method,
-		GFLOPS: peak.GFLOPS, PeakGFLOPS: peak.GFLOPS, PeakSource: peak.Source})
+		GFLOPS: peak.GFLOPS, PeakGFLOPS: peak.GFLOPS, PeakSource: peak.Source, Blocks: kernels.TuningSource()})
 	for _, s := range GEMMShapes {
 		for _, be := range Backends() {
 			r := Result{Name: "sgemm-" + s.String(), M: s.M, N: s.N, K: s.K, TransA: s.TransA, TransB: s.TransB,

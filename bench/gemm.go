@@ -11,35 +11,9 @@ import (
 	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
-// GEMMShape is one sgemm problem: op(A) is M×K, op(B) is K×N, C is M×N.
-type GEMMShape struct {
-	M, N, K        int
-	TransA, TransB bool
-}
-
-// String names the shape as kernels' BenchmarkSgemm does: "m128n128k784",
-// with the transposes when set ("m784n128k128TN").
-func (s GEMMShape) String() string {
-	name := fmt.Sprintf("m%dn%dk%d", s.M, s.N, s.K)
-	if s.TransA || s.TransB {
-		name += trans(s.TransA) + trans(s.TransB)
-	}
-	return name
-}
-
-func trans(t bool) string {
-	if t {
-		return "T"
-	}
-	return "N"
-}
-
-// FLOPs is the multiply-add count of the product times two.
-func (s GEMMShape) FLOPs() float64 { return 2 * float64(s.M) * float64(s.N) * float64(s.K) }
-
 // GEMMShapes are the products one training step of 784-128-10 at batch 128
 // runs, and a large square one for reference.
-var GEMMShapes = []GEMMShape{
+var GEMMShapes = []kernels.GEMMShape{
 	{M: 128, N: 128, K: 784},               // hidden forward: x[B×784]·W1[784×128]
 	{M: 784, N: 128, K: 128, TransA: true}, // hidden weight gradient: xᵀ·dy1
 	{M: 128, N: 784, K: 128, TransB: true}, // input gradient (first layer of deeper nets): dy1·W1ᵀ
@@ -116,19 +90,13 @@ var (
 
 // MeasureGEMM returns the median GFLOP/s of be on shape s, computing
 // C = A·B (alpha 1, beta 0) on fixed pseudo-random operands.
-func MeasureGEMM(be Backend, s GEMMShape, e Effort) float64 {
+func MeasureGEMM(be Backend, s kernels.GEMMShape, e Effort) float64 {
 	a := randomMatrix(s.M*s.K, 1) // [M×K], or [K×M] when TransA
 	b := randomMatrix(s.K*s.N, 2) // [K×N], or [N×K] when TransB
 	c := make([]float32, s.M*s.N) // [M×N]
-	lda, ldb := s.K, s.N
-	if s.TransA {
-		lda = s.M
-	}
-	if s.TransB {
-		ldb = s.K
-	}
+	lda, ldb, ldc := s.Leading()
 	perCall := medianPerCall(func() {
-		be.Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N)
+		be.Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, ldc)
 	}, e.Samples, e.MinTime)
 	return s.FLOPs() / perCall.Seconds() / 1e9
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/cpuclock"
 )
 
 // Whether the training rows should sit in 2 MiB pages (issue #10; the
@@ -102,11 +103,11 @@ func BenchmarkEpochPages(b *testing.B) {
 		m := newModel(b, Reference, batch, 1)
 		var spent [2]time.Duration // 4 KiB, 2 MiB pages
 		epoch := func(i int, d engine.Data) {
-			start := threadCPU(b)
+			start := cpuclock.Thread()
 			if _, err := m.Fit(context.Background(), d, nil, nil); err != nil {
 				b.Fatal(err)
 			}
-			spent[i] += threadCPU(b) - start
+			spent[i] += cpuclock.Thread() - start
 		}
 		epoch(0, plain) // warm-up
 		epoch(1, huge)
@@ -123,15 +124,6 @@ func BenchmarkEpochPages(b *testing.B) {
 		b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "2MiB/4KiB")
 		b.ReportMetric(float64(hugeBytes)/(1<<20), "MiB-huge")
 	})
-}
-
-// threadCPU is the calling thread's user and system CPU time.
-func threadCPU(b *testing.B) time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkPageWalk follows a chain of loads through one cache line in each

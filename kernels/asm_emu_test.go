@@ -16,8 +16,9 @@ import (
 )
 
 // An interpreter for the Go assembly the avo generator emits (the
-// instructions of microkernel_gen_amd64.s and pack_gen_amd64.s, nothing more), so
-// the AVX-512 kernels are checked on CPUs without AVX-512. It reads the
+// instructions of microkernel_gen_amd64.s, pack_gen_amd64.s and
+// gather_gen_amd64.s, nothing more), so the AVX-512 kernels are checked on
+// CPUs without AVX-512. It reads the
 // committed .s files, so it checks exactly what ships. Memory is only the
 // slices passed in, at made-up addresses: any access outside them (or to a
 // masked-out lane) fails the test. TestEmulatorMatchesHardware checks the
@@ -121,7 +122,7 @@ var (
 func loadEmu(t testing.TB) *emuProgram {
 	emuOnce.Do(func() {
 		emuProg = &emuProgram{funcs: map[string]*emuFunc{}, data: map[string][]float32{}}
-		for _, file := range []string{"microkernel_gen_amd64.s", "pack_gen_amd64.s"} {
+		for _, file := range []string{"microkernel_gen_amd64.s", "pack_gen_amd64.s", "gather_gen_amd64.s"} {
 			if emuErr = emuProg.parse(file); emuErr != nil {
 				return
 			}
@@ -242,6 +243,9 @@ func (c *emuCPU) scalar(a emuArg) uint64 {
 		return uint64(a.imm)
 	case a.kind == argMem && a.frame:
 		return c.frameArg(a)
+	case a.kind == argMem: // a 64-bit integer in memory: two cells, low first
+		at := c.addr(a)
+		return uint64(math.Float32bits(*c.cell(at))) | uint64(math.Float32bits(*c.cell(at + 4)))<<32
 	}
 	panic("emulator: bad scalar operand")
 }
@@ -373,6 +377,15 @@ func (c *emuCPU) run(fn *emuFunc) {
 				for i := 0; i < a[0].lanes; i++ {
 					*c.cell(c.addr(a[1]) + 4*uint64(i)) = f32(v[i])
 				}
+			case a[0].kind == argMem: // merge-masked load: mem, K, Z (the other lanes kept)
+				k, d := c.k[a[1].reg], c.vec[a[2].reg]
+				v := c.load(a[0], a[2].lanes, func(i int) bool { return k>>i&1 != 0 })
+				for i := 0; i < a[2].lanes; i++ {
+					if k>>i&1 != 0 {
+						d[i] = v[i]
+					}
+				}
+				c.setVec(a[2], d)
 			default: // masked store: Z, K, mem
 				v, k := c.vec[a[0].reg], c.k[a[1].reg]
 				for i := 0; i < a[0].lanes; i++ {
@@ -455,6 +468,18 @@ func (c *emuCPU) run(fn *emuFunc) {
 				d[l+2], d[l+3] = s2[l+int(imm>>4&3)], s2[l+int(imm>>6&3)]
 			}
 			c.setVec(a[3], d)
+		case "VSHUFF32X4": // 128-bit lanes: s1[imm₀] s1[imm₁] s2[imm₂] s2[imm₃]
+			imm, s2, s1 := a[0].imm, c.load(a[1], 16, nil), c.vec[a[2].reg]
+			var d [16]uint32
+			for l := 0; l < 4; l++ {
+				src := s1
+				if l >= 2 {
+					src = s2
+				}
+				sel := int(imm >> (2 * l) & 3)
+				copy(d[4*l:4*l+4], src[4*sel:4*sel+4])
+			}
+			c.setVec(a[3], d)
 		case "VPERM2F128": // each 128-bit half: imm selects s1.lo, s1.hi, s2.lo, s2.hi
 			imm, s2, s1 := a[0].imm, c.load(a[1], 8, nil), c.vec[a[2].reg]
 			var d [16]uint32
@@ -525,6 +550,62 @@ func emuMaskedPacker(t testing.TB, name string) func(panel, src []float32, ld, c
 		cpu := p.newCPU()
 		cpu.frame = map[string]uint64{"ld": uint64(ld), "cols": uint64(cols), "h": uint64(h),
 			"panel_base": cpu.addRegion(panel), "src_base": cpu.addRegion(src)}
+		cpu.run(fn)
+	}
+}
+
+// emuInts lays out x as the emulator's memory holds a []int: each value as
+// two cells, low 32 bits first.
+func emuInts(x []int) []float32 {
+	cells := make([]float32, 2*len(x))
+	for i, v := range x {
+		cells[2*i], cells[2*i+1] = math.Float32frombits(uint32(v)), math.Float32frombits(uint32(uint64(v)>>32))
+	}
+	return cells
+}
+
+// emuGatherTranspose returns the named packTransposeGather packer, interpreted.
+func emuGatherTranspose(t testing.TB, name string) func(panel, src []float32, offs []int, cols int) {
+	p := loadEmu(t)
+	fn := p.funcs[name]
+	if fn == nil {
+		t.Fatalf("no function %s in the asm", name)
+	}
+	return func(panel, src []float32, offs []int, cols int) {
+		cpu := p.newCPU()
+		cpu.frame = map[string]uint64{"cols": uint64(cols), "offs_len": uint64(len(offs)),
+			"panel_base": cpu.addRegion(panel), "src_base": cpu.addRegion(src), "offs_base": cpu.addRegion(emuInts(offs))}
+		cpu.run(fn)
+	}
+}
+
+// emuGatherCopy returns the named packCopyGather packer, interpreted.
+func emuGatherCopy(t testing.TB, name string) func(dst, src []float32, offs []int, cols, panels int) {
+	p := loadEmu(t)
+	fn := p.funcs[name]
+	if fn == nil {
+		t.Fatalf("no function %s in the asm", name)
+	}
+	return func(dst, src []float32, offs []int, cols, panels int) {
+		cpu := p.newCPU()
+		cpu.frame = map[string]uint64{"cols": uint64(cols), "panels": uint64(panels), "offs_len": uint64(len(offs)),
+			"dst_base": cpu.addRegion(dst), "src_base": cpu.addRegion(src), "offs_base": cpu.addRegion(emuInts(offs))}
+		cpu.run(fn)
+	}
+}
+
+// emuCopyPanels returns the named packCopy packer, interpreted, for any
+// number of panels.
+func emuCopyPanels(t testing.TB, name string) func(dst, src []float32, ld, cols, panels int) {
+	p := loadEmu(t)
+	fn := p.funcs[name]
+	if fn == nil {
+		t.Fatalf("no function %s in the asm", name)
+	}
+	return func(dst, src []float32, ld, cols, panels int) {
+		cpu := p.newCPU()
+		cpu.frame = map[string]uint64{"ld": uint64(ld), "cols": uint64(cols), "panels": uint64(panels),
+			"dst_base": cpu.addRegion(dst), "src_base": cpu.addRegion(src)}
 		cpu.run(fn)
 	}
 }

@@ -5,12 +5,21 @@ package kernels
 // packTransposeGatherSIMD packs the leading columns of one full w-row
 // panel of gathered rows (see packGatheredRows) with the asm packer of
 // width w, and returns how many: the multiple of 8 below cols, or 0 for a
-// width without one.
+// width without one. The 12-row panels of the AVX-512 path are packed 16
+// columns at a time with AVX-512 code, an 8-column rest with AVX2.
 func packTransposeGatherSIMD(panel, src []float32, offs []int, cols, w int) int {
-	switch w {
-	case 6:
+	switch {
+	case w == 6:
 		packTransposeGather6AVX2(panel, src, offs, cols)
-	case 12:
+	case w == 12 && detectedISA == AVX512:
+		done := cols &^ 15
+		if done > 0 {
+			packTransposeGather12AVX512(panel, src, offs, done)
+		}
+		if cols&8 != 0 {
+			packTransposeGather12AVX2(panel[done*w:], src[done:], offs, 8)
+		}
+	case w == 12:
 		packTransposeGather12AVX2(panel, src, offs, cols)
 	default:
 		return 0
@@ -20,12 +29,22 @@ func packTransposeGatherSIMD(panel, src []float32, offs []int, cols, w int) int 
 
 // packCopyGatherSIMD packs panels (≥ 1) full w-row panels of the gathered
 // columns offs (see packGatheredColumns) with the asm packer of width w,
-// and reports whether there is one.
+// and reports whether there is one. The 12-row panels of the AVX-512 path
+// take four gathered columns at a time with AVX-512 code, the rest with
+// AVX2.
 func packCopyGatherSIMD(dst, src []float32, offs []int, cols, w, panels int) bool {
-	switch w {
-	case 6:
+	switch {
+	case w == 6:
 		packCopyGather6AVX2(dst, src, offs, cols, panels)
-	case 12:
+	case w == 12 && detectedISA == AVX512:
+		n4 := len(offs) &^ 3
+		if n4 > 0 {
+			packCopyGather12AVX512(dst, src, offs[:n4], cols, panels)
+		}
+		if n4 < len(offs) {
+			packCopyGather12AVX2(dst[n4*w:], src, offs[n4:], cols, panels)
+		}
+	case w == 12:
 		packCopyGather12AVX2(dst, src, offs, cols, panels)
 	default:
 		return false

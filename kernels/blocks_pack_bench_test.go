@@ -22,7 +22,7 @@ import (
 func BenchmarkPackGathered(b *testing.B) {
 	const in, batch = 784, 128
 	isa := ActiveISA()
-	bs, simd := blockTable[isa], isa != Generic
+	bs, simd := activeBlocks[isa], isa != Generic
 	for _, c := range []struct {
 		name   string
 		stored int

@@ -10,36 +10,33 @@ package kernels
 //	NC     columns of the packed B block (KC×NC), which stays in L3
 //	AL2    floats of op(A), packed whole (all of k), that stay in L2
 //	       while B and C stream past (loopsResidentA, SgemmBlocks' row
-//	       groups): MC×256, the A block of KC 256, whatever KC is
+//	       groups)
 //	NCA    columns of B and C per pass when the whole of op(A) (≤ AL2
 //	       floats) stays in L2: the packed B block KC×NCA and the C block
 //	       (≤ MC×NCA) stay in L2 beside it (see loopsResidentA)
+//
+// MR, NR and KC belong to the ISA path (blockTable); MC, NC, AL2 and NCA
+// to the CPU (Tuning, the table in tuning.go): they change which loop
+// order runs and how the blocks are cut, never an element's sum.
 type blockSizes struct {
 	mr, nr     int
 	mc, kc, nc int
 	al2, nca   int
 }
 
-// blockTable holds the block sizes of each ISA path.
+// blockTable holds the register tile and KC of each ISA path, with the
+// default MC, NC, AL2 and NCA of a CPU the tuning table does not know.
 //
-// Sources. BLIS's sgemm kernels: zen4/zen5 32×12 (MC 512, KC 480, NC 6144)
-// on column-stored C, haswell 6×16 (MC 168, KC 256, NC 4080) on row-stored
-// C. C is row-major here, so the AVX-512 tile is BLIS zen4's transposed
-// (12 rows × 32 columns, vectors along the rows of C), as BLIS itself runs it
-// on row-stored C; MC 480 is a multiple of 12 near 512. AVX-512 KC 1024:
-// on Zen 4 a k-block as deep as the MLP's k = 784 (one k-block, C loaded
-// and stored once) beat or tied the L1-sized 256 on the products with
-// k > 256 (m128n128k784 +1.6 %, 2048³ +5.7 %; the 784-128-10 epoch −3.3 %
-// with the row edges), though the KC×32 B micro-panel then streams from
-// L2, and the standard order's MC×KC A block from L3 (bench/NOTES.md).
-// KC decides the summation order, so it is fixed per ISA path, never per
-// CPU model: one path gives the same bits on every machine. The AVX2 tile and
-// blocks are BLIS haswell's unchanged: BenchmarkBlockSizes found nothing
-// better on an AVX2 machine, and a larger KC loses because the KC×16 B
-// micro-panel must stay in a 32 KiB L1 (re-reading C per k-block costs
-// less); figures in bench/NOTES.md. NCA keeps a C block of at most
-// MC×NCA and a KC×NCA B block in L2 beside the resident A (≤ AL2);
-// BenchmarkResidentA found widths 32–512 alike on AVX-512 (bench/NOTES.md).
+// Rule: KC decides the summation order, so it is fixed per ISA path, never
+// per CPU model: one path gives the same bits on every machine. Sources:
+// BLIS's sgemm kernels, zen4/zen5 32×12 (MC 512, KC 480, NC 6144) on
+// column-stored C, haswell 6×16 (MC 168, KC 256, NC 4080) on row-stored C.
+// C is row-major here, so the AVX-512 tile is BLIS zen4's transposed (12
+// rows × 32 columns, vectors along the rows of C), as BLIS runs it on
+// row-stored C; MC 480 is a multiple of 12 near 512. AVX-512 KC 1024: a
+// k-block as deep as the MLP's k = 784 (C loaded and stored once), chosen
+// on Zen 4; AVX2 keeps BLIS haswell's KC 256, whose KC×16 B micro-panel
+// stays in L1 (bench/NOTES.md "Block sizes" and "AVX-512 KC 1024").
 // Generic: 4×4 fits the 16 scalar registers of amd64 (32 on arm64); its
 // blocks are the AVX2 ones scaled to the tile.
 var blockTable = [...]blockSizes{

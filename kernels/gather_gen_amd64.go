@@ -35,3 +35,19 @@ func packCopyGather12AVX2(dst []float32, src []float32, offs []int, cols int, pa
 //
 //go:noescape
 func packTransposeGather12AVX2(panel []float32, src []float32, offs []int, cols int)
+
+// packCopyGather12AVX512 copies panels full panels of 12 floats × len(offs) rows, the
+// row p at src[offs[p]:], into panels of cols rows in dst (panels ≥ 1); len(offs) must be a multiple of 4:
+//
+//	for p < len(offs) { for q < panels { copy(dst[(q·cols+p)·12:][:12], src[offs[p]+q·12:]) } }
+//
+//go:noescape
+func packCopyGather12AVX512(dst []float32, src []float32, offs []int, cols int, panels int)
+
+// packTransposeGather12AVX512 transposes the 12 rows src[offs[j]:] (len(offs) ≥ 12) of cols
+// floats into panel; cols must be a multiple of 16:
+//
+//	for p < cols { for j < 12 { panel[p·12+j] = src[offs[j]+p] } }
+//
+//go:noescape
+func packTransposeGather12AVX512(panel []float32, src []float32, offs []int, cols int)

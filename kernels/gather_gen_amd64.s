@@ -271,3 +271,173 @@ packTransposeGather12AVX2_loop:
 packTransposeGather12AVX2_done:
 	VZEROUPPER
 	RET
+
+// func packCopyGather12AVX512(dst []float32, src []float32, offs []int, cols int, panels int)
+// Requires: AVX, AVX512F
+TEXT ·packCopyGather12AVX512(SB), NOSPLIT, $0-88
+	MOVL   $0x00000fff, AX
+	KMOVW  AX, K1
+	MOVL   $0x0000f000, AX
+	KMOVW  AX, K2
+	MOVL   $0x000000ff, AX
+	KMOVW  AX, K3
+	MOVL   $0x0000ff00, AX
+	KMOVW  AX, K4
+	MOVL   $0x0000000f, AX
+	KMOVW  AX, K5
+	MOVL   $0x0000fff0, AX
+	KMOVW  AX, K6
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   offs_base+48(FP), DX
+	MOVQ   offs_len+56(FP), BX
+	SHRQ   $0x02, BX
+	JZ     packCopyGather12AVX512_done
+	MOVQ   cols+72(FP), SI
+	IMUL3Q $0x00000030, SI, SI
+
+packCopyGather12AVX512_rows:
+	MOVQ (DX), DI
+	LEAQ (CX)(DI*4), DI
+	MOVQ 8(DX), R8
+	LEAQ (CX)(R8*4), R8
+	MOVQ 16(DX), R9
+	LEAQ (CX)(R9*4), R9
+	MOVQ 24(DX), R10
+	LEAQ (CX)(R10*4), R10
+	MOVQ AX, R11
+	MOVQ panels+80(FP), R12
+
+packCopyGather12AVX512_panel:
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS   -48(R8), K2, Z0
+	VMOVUPS   Z0, (R11)
+	VMOVUPS.Z 16(R8), K3, Z0
+	VMOVUPS   -32(R9), K4, Z0
+	VMOVUPS   Z0, 64(R11)
+	VMOVUPS.Z 32(R9), K5, Z0
+	VMOVUPS   -16(R10), K6, Z0
+	VMOVUPS   Z0, 128(R11)
+	ADDQ      $0x00000030, DI
+	ADDQ      $0x00000030, R8
+	ADDQ      $0x00000030, R9
+	ADDQ      $0x00000030, R10
+	ADDQ      SI, R11
+	DECQ      R12
+	JNZ       packCopyGather12AVX512_panel
+	ADDQ      $0x20, DX
+	ADDQ      $0x000000c0, AX
+	DECQ      BX
+	JNZ       packCopyGather12AVX512_rows
+
+packCopyGather12AVX512_done:
+	VZEROUPPER
+	RET
+
+// func packTransposeGather12AVX512(panel []float32, src []float32, offs []int, cols int)
+// Requires: AVX, AVX512F
+TEXT ·packTransposeGather12AVX512(SB), NOSPLIT, $0-80
+	MOVQ panel_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ offs_base+48(FP), DX
+	MOVQ cols+72(FP), BX
+	SHRQ $0x04, BX
+	JZ   packTransposeGather12AVX512_done
+
+packTransposeGather12AVX512_loop:
+	// Sixteen columns of the panel: each 4-row group transposed inside the 128-bit lanes.
+	MOVQ      (DX), SI
+	VMOVUPS   (CX)(SI*4), Z0
+	MOVQ      8(DX), SI
+	VMOVUPS   (CX)(SI*4), Z1
+	MOVQ      16(DX), SI
+	VMOVUPS   (CX)(SI*4), Z2
+	MOVQ      24(DX), SI
+	VMOVUPS   (CX)(SI*4), Z3
+	VUNPCKLPS Z1, Z0, Z4
+	VUNPCKHPS Z1, Z0, Z0
+	VUNPCKLPS Z3, Z2, Z1
+	VUNPCKHPS Z3, Z2, Z2
+	VSHUFPS   $0x44, Z1, Z4, Z3
+	VSHUFPS   $0xee, Z1, Z4, Z1
+	VSHUFPS   $0x44, Z2, Z0, Z4
+	VSHUFPS   $0xee, Z2, Z0, Z0
+	MOVQ      32(DX), SI
+	VMOVUPS   (CX)(SI*4), Z2
+	MOVQ      40(DX), SI
+	VMOVUPS   (CX)(SI*4), Z5
+	MOVQ      48(DX), SI
+	VMOVUPS   (CX)(SI*4), Z6
+	MOVQ      56(DX), SI
+	VMOVUPS   (CX)(SI*4), Z7
+	VUNPCKLPS Z5, Z2, Z8
+	VUNPCKHPS Z5, Z2, Z2
+	VUNPCKLPS Z7, Z6, Z5
+	VUNPCKHPS Z7, Z6, Z6
+	VSHUFPS   $0x44, Z5, Z8, Z7
+	VSHUFPS   $0xee, Z5, Z8, Z5
+	VSHUFPS   $0x44, Z6, Z2, Z8
+	VSHUFPS   $0xee, Z6, Z2, Z2
+	MOVQ      64(DX), SI
+	VMOVUPS   (CX)(SI*4), Z6
+	MOVQ      72(DX), SI
+	VMOVUPS   (CX)(SI*4), Z9
+	MOVQ      80(DX), SI
+	VMOVUPS   (CX)(SI*4), Z10
+	MOVQ      88(DX), SI
+	VMOVUPS   (CX)(SI*4), Z11
+	VUNPCKLPS Z9, Z6, Z12
+	VUNPCKHPS Z9, Z6, Z6
+	VUNPCKLPS Z11, Z10, Z9
+	VUNPCKHPS Z11, Z10, Z10
+	VSHUFPS   $0x44, Z9, Z12, Z11
+	VSHUFPS   $0xee, Z9, Z12, Z9
+	VSHUFPS   $0x44, Z10, Z6, Z12
+	VSHUFPS   $0xee, Z10, Z6, Z6
+
+	// The 128-bit pieces in panel order (column by column, 4-row groups in order), four ZMMs
+	// at a time, 128-bit lanes transposed: lane c of each goes to column group c.
+	VSHUFF32X4 $0x88, Z7, Z3, Z10
+	VSHUFF32X4 $0xdd, Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z1, Z11, Z7
+	VSHUFF32X4 $0xdd, Z1, Z11, Z1
+	VSHUFF32X4 $0x88, Z7, Z10, Z11
+	VMOVUPS    Z11, (AX)
+	VSHUFF32X4 $0x88, Z1, Z3, Z11
+	VMOVUPS    Z11, 192(AX)
+	VSHUFF32X4 $0xdd, Z7, Z10, Z7
+	VMOVUPS    Z7, 384(AX)
+	VSHUFF32X4 $0xdd, Z1, Z3, Z1
+	VMOVUPS    Z1, 576(AX)
+	VSHUFF32X4 $0x88, Z9, Z5, Z1
+	VSHUFF32X4 $0xdd, Z9, Z5, Z3
+	VSHUFF32X4 $0x88, Z8, Z4, Z5
+	VSHUFF32X4 $0xdd, Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z5, Z1, Z7
+	VMOVUPS    Z7, 64(AX)
+	VSHUFF32X4 $0x88, Z4, Z3, Z7
+	VMOVUPS    Z7, 256(AX)
+	VSHUFF32X4 $0xdd, Z5, Z1, Z1
+	VMOVUPS    Z1, 448(AX)
+	VSHUFF32X4 $0xdd, Z4, Z3, Z1
+	VMOVUPS    Z1, 640(AX)
+	VSHUFF32X4 $0x88, Z0, Z12, Z1
+	VSHUFF32X4 $0xdd, Z0, Z12, Z0
+	VSHUFF32X4 $0x88, Z6, Z2, Z3
+	VSHUFF32X4 $0xdd, Z6, Z2, Z2
+	VSHUFF32X4 $0x88, Z3, Z1, Z4
+	VMOVUPS    Z4, 128(AX)
+	VSHUFF32X4 $0x88, Z2, Z0, Z4
+	VMOVUPS    Z4, 320(AX)
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VMOVUPS    Z1, 512(AX)
+	VSHUFF32X4 $0xdd, Z2, Z0, Z0
+	VMOVUPS    Z0, 704(AX)
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000300, AX
+	DECQ       BX
+	JNZ        packTransposeGather12AVX512_loop
+
+packTransposeGather12AVX512_done:
+	VZEROUPPER
+	RET

@@ -100,10 +100,14 @@ type gemm struct {
 	kernelInB microKernel
 }
 
-// setISA selects the block sizes, micro-kernel and packers of isa.
+// setISA selects the block sizes (with this CPU's Tuning), micro-kernel
+// and packers of isa.
 func (g *gemm) setISA(isa ISA) {
-	g.blocks, g.kernel, g.simdPack = blockTable[isa], microKernels[isa], isa != Generic
-	g.kernelInB = microKernelsNext[isa]
+	g.blocks, g.kernel, g.simdPack = activeBlocks[isa], microKernels[isa], isa != Generic
+	g.kernelInB = nil
+	if tuning[isa].NextPanel {
+		g.kernelInB = microKernelsNext[isa]
+	}
 }
 
 // scaleC handles k = 0 or alpha = 0, where op(A)·op(B) is not referenced:

@@ -2,8 +2,6 @@
 
 package kernels
 
-import "github.com/klauspost/cpuid/v2"
-
 // microKernels holds the micro-kernel of each ISA path this build has.
 var microKernels = [...]microKernel{Generic: microKernelGo, AVX2: gemm6x16AVX2, AVX512: microKernelAVX512}
 
@@ -21,8 +19,9 @@ var microKernelsNext = [...]microKernel{AVX512: microKernelAVX512Next}
 // when it has at most 8 or 4 rows (m = 128 on MR = 12 ends with 8 rows,
 // m = 784 with 4, which the 12×32 kernel would compute as 12). A narrower
 // panel (a column edge; all of C when n ≤ 16) goes to the 12×16 AVX-512
-// kernel or, with edgesAVX2, to the 6×16 AVX2 kernel on the two 6-row
-// halves of each 12-row A panel. All of them compute every element with
+// kernel or, with edgesAVX2 (Tuning.EdgesAVX2: where AVX-512 runs as two
+// 256-bit halves, bench/NOTES.md "column edges"), to the 6×16 AVX2 kernel
+// on the two 6-row halves of each 12-row A panel. All of them compute every element with
 // the same operations in the same order: the choice never changes the
 // bits (TestAVX512EdgeKernels).
 func microKernelAVX512(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
@@ -73,23 +72,21 @@ type avx512KernelSet struct{ wide, wideNext, half, rows8, rows4 microKernel }
 // choices on the interpreted kernels.
 var avx512Kernels = avx512KernelSet{gemm12x32AVX512, gemm12x32NextAVX512, gemm12x16AVX512, gemm8x32AVX512, gemm4x32AVX512}
 
-// edgesAVX2 sends the AVX-512 path's column edges to the AVX2 kernel on
-// Zen 4 (AMD family 25), which runs AVX-512 as two 256-bit halves: there
-// it beats the 12×16 kernel on n = 10 by a fifth to a third, whose partial
-// rows are stored with masked moves (bench/NOTES.md). Elsewhere (Zen 5,
-// Intel: full 512-bit datapaths) the 12×16 kernel does twice the work per
-// instruction and stays. Read once.
-var edgesAVX2 = cpuid.CPU.VendorID == cpuid.AMD && cpuid.CPU.Family == 25
-
 // packFullPanels packs the first panels full w-wide panels of a block whose
 // panel rows are contiguous in src (see pack), walking src row by row, and
-// returns how many it packed: all, or 0 for widths without a packer.
+// returns how many it packed: all, or 0 for widths without a packer. The
+// AVX-512 path's 12-row A panels are packed with AVX-512 code when the
+// rows come in fours, else with AVX2, like every other width.
 func packFullPanels(dst, src []float32, ld, cols, w, panels int) int {
 	packers, ok := simdPackers[w]
-	if !ok {
+	switch {
+	case !ok:
 		return 0
+	case w == 12 && detectedISA == AVX512 && cols%4 == 0: // the AVX-512 path's A panels, four rows at a time
+		packCopy12AVX512(dst, src, ld, cols, panels)
+	default:
+		packers.copy(dst, src, ld, cols, panels)
 	}
-	packers.copy(dst, src, ld, cols, panels)
 	return panels
 }
 

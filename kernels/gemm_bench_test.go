@@ -6,40 +6,26 @@ import (
 	"testing"
 )
 
-// benchShape is one BenchmarkSgemm problem: C m×n, inner dimension k.
-type benchShape struct {
-	m, n, k        int
-	transA, transB bool
-}
-
-func (s benchShape) String() string {
-	name := fmt.Sprintf("m%dn%dk%d", s.m, s.n, s.k)
-	if s.transA || s.transB {
-		name += trans(s.transA) + trans(s.transB)
-	}
-	return name
-}
-
 // benchShapes are the products of a 784-128-10 MLP step at batch 128 (with
 // and without the transposes its backward pass uses), large squares, and
 // the short-wide products of a first layer fused across sweep members
 // (n = 4224: e.g. 33 members of 128 units).
-var benchShapes = []benchShape{
-	{m: 128, n: 128, k: 784},               // hidden forward x·W1
-	{m: 784, n: 128, k: 128},               //
-	{m: 784, n: 128, k: 128, transA: true}, // hidden weight gradient xᵀ·dz
-	{m: 128, n: 784, k: 128},               //
-	{m: 128, n: 784, k: 128, transB: true}, // input gradient dz·W1ᵀ
-	{m: 128, n: 10, k: 128},                // output forward a1·W2
-	{m: 128, n: 10, k: 128, transA: true},  // output weight gradient a1ᵀ·dz
-	{m: 128, n: 128, k: 10},                //
-	{m: 128, n: 128, k: 10, transB: true},  // output input gradient dz·W2ᵀ
-	{m: 128, n: 512, k: 784},
-	{m: 512, n: 512, k: 512},
-	{m: 1024, n: 1024, k: 1024},
-	{m: 2048, n: 2048, k: 2048},
-	{m: 128, n: 4224, k: 784},               // short-wide: a fused first layer's forward
-	{m: 784, n: 4224, k: 128, transA: true}, // and its weight gradient
+var benchShapes = []GEMMShape{
+	{M: 128, N: 128, K: 784},               // hidden forward x·W1
+	{M: 784, N: 128, K: 128},               //
+	{M: 784, N: 128, K: 128, TransA: true}, // hidden weight gradient xᵀ·dz
+	{M: 128, N: 784, K: 128},               //
+	{M: 128, N: 784, K: 128, TransB: true}, // input gradient dz·W1ᵀ
+	{M: 128, N: 10, K: 128},                // output forward a1·W2
+	{M: 128, N: 10, K: 128, TransA: true},  // output weight gradient a1ᵀ·dz
+	{M: 128, N: 128, K: 10},                //
+	{M: 128, N: 128, K: 10, TransB: true},  // output input gradient dz·W2ᵀ
+	{M: 128, N: 512, K: 784},
+	{M: 512, N: 512, K: 512},
+	{M: 1024, N: 1024, K: 1024},
+	{M: 2048, N: 2048, K: 2048},
+	{M: 128, N: 4224, K: 784},               // short-wide: a fused first layer's forward
+	{M: 784, N: 4224, K: 128, TransA: true}, // and its weight gradient
 }
 
 // benchBackends are the implementations BenchmarkSgemm compares in one run:
@@ -54,27 +40,21 @@ func benchBackends() []gemmBackend {
 }
 
 // benchGemm times C = op(A)·op(B) on s with ctx and reports GFLOP/s.
-func benchGemm(b *testing.B, be gemmBackend, ctx *Context, s benchShape) {
+func benchGemm(b *testing.B, be gemmBackend, ctx *Context, s GEMMShape) {
 	r := rand.New(rand.NewPCG(5, 6))
-	a := make([]float32, s.m*s.k)  // [m×k], or [k×m] when transA
-	bm := make([]float32, s.k*s.n) // [k×n], or [n×k] when transB
-	c := make([]float32, s.m*s.n)  // [m×n]
+	a := make([]float32, s.M*s.K)  // [m×k], or [k×m] when transA
+	bm := make([]float32, s.K*s.N) // [k×n], or [n×k] when transB
+	c := make([]float32, s.M*s.N)  // [m×n]
 	for _, x := range [][]float32{a, bm} {
 		for i := range x {
 			x[i] = float32(r.Float64()*2 - 1)
 		}
 	}
-	lda, ldb := s.k, s.n
-	if s.transA {
-		lda = s.m
-	}
-	if s.transB {
-		ldb = s.k
-	}
+	lda, ldb, _ := s.Leading()
 	for b.Loop() {
-		be.sgemm(ctx, s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+		be.sgemm(ctx, s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, bm, ldb, 0, c, s.N)
 	}
-	b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(2*float64(s.M)*float64(s.N)*float64(s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 // BenchmarkSgemm measures single-threaded GEMM on benchShapes, e.g.
@@ -94,7 +74,7 @@ func BenchmarkSgemm(b *testing.B) {
 // parallelMinFlops.
 func BenchmarkSgemmThreads(b *testing.B) {
 	ours := benchBackends()[0]
-	for _, s := range []benchShape{benchShapes[0], benchShapes[2], benchShapes[4], {m: 1024, n: 1024, k: 1024}} {
+	for _, s := range []GEMMShape{benchShapes[0], benchShapes[2], benchShapes[4], {M: 1024, N: 1024, K: 1024}} {
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%v/%d", s, threads), func(b *testing.B) { benchGemm(b, ours, NewContext(threads), s) })
 		}

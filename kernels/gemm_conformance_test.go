@@ -61,14 +61,7 @@ type gemmCase struct {
 
 func (tc gemmCase) String() string {
 	return fmt.Sprintf("%s%s/m%dn%dk%d/alpha%g/beta%g/pad%d,%d,%d/nanC=%v",
-		trans(tc.transA), trans(tc.transB), tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.padA, tc.padB, tc.padC, tc.nanC)
-}
-
-func trans(t bool) string {
-	if t {
-		return "T"
-	}
-	return "N"
+		transLetter(tc.transA), transLetter(tc.transB), tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.padA, tc.padB, tc.padC, tc.nanC)
 }
 
 // gemmProblem is a case with its operands drawn and its reference

@@ -29,25 +29,25 @@ func TestSgemmBiasAct(t *testing.T) {
 			} else if err := ctx.SetBackend(OpenBLAS); err != nil {
 				t.Fatal(err)
 			}
-			for _, s := range []benchShape{{m: 13, n: 37, k: 300}, {m: 128, n: 10, k: 128}, {m: 7, n: 65, k: 5, transA: true, transB: true}} {
+			for _, s := range []GEMMShape{{M: 13, N: 37, K: 300}, {M: 128, N: 10, K: 128}, {M: 7, N: 65, K: 5, TransA: true, TransB: true}} {
 				for act := Linear; act <= SELU; act++ {
 					for _, withBias := range []bool{true, false} {
-						tc := gemmCase{transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, alpha: 1, nanC: true, padC: 2}
+						tc := gemmCase{transA: s.TransA, transB: s.TransB, m: s.M, n: s.N, k: s.K, alpha: 1, nanC: true, padC: 2}
 						p := tc.problem(r)
 						var bias []float32
 						if withBias {
-							bias = make([]float32, s.n)
+							bias = make([]float32, s.N)
 							for j := range bias {
 								bias[j] = float32(r.Float64()*4 - 2)
 							}
 						}
-						c := newGuarded(s.m, s.n, p.ldc)
+						c := newGuarded(s.M, s.N, p.ldc)
 						copy(c.buf, p.c0)
-						ctx.SgemmBiasAct(s.transA, s.transB, s.m, s.n, s.k, p.a.data, p.a.ld, p.b.data, p.b.ld, bias, act, c.data, c.ld)
-						want := make([]float32, s.n) // one row of act(ref + bias)
-						for i := 0; i < s.m; i++ {
+						ctx.SgemmBiasAct(s.TransA, s.TransB, s.M, s.N, s.K, p.a.data, p.a.ld, p.b.data, p.b.ld, bias, act, c.data, c.ld)
+						want := make([]float32, s.N) // one row of act(ref + bias)
+						for i := 0; i < s.M; i++ {
 							for j := range want {
-								want[j] = float32(p.ref[i*s.n+j])
+								want[j] = float32(p.ref[i*s.N+j])
 								if bias != nil {
 									want[j] += bias[j]
 								}
@@ -55,7 +55,7 @@ func TestSgemmBiasAct(t *testing.T) {
 							ActForward(act, want)
 							for j, w := range want {
 								// act is at most 2-Lipschitz (SELU's slope is ≤ 1.76).
-								e := 2*gemmTolerance(s.k)*p.bound[i*s.n+j] + 1e-6*(1+math.Abs(float64(w)))
+								e := 2*gemmTolerance(s.K)*p.bound[i*s.N+j] + 1e-6*(1+math.Abs(float64(w)))
 								if got := c.data[i*c.ld+j]; !(math.Abs(float64(got-w)) <= e) {
 									t.Fatalf("%v act %d bias %v: C[%d,%d] = %v, want %v ± %.3g", s, act, withBias, i, j, got, w, e)
 								}
@@ -234,14 +234,14 @@ func TestContextHelpers(t *testing.T) {
 // along k in one order, whatever the GEMM's width.
 func TestSgemmColumnsIndependentOfN(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	shapes := []benchShape{
-		{m: 37, n: 1100, k: 300}, {m: 37, n: 1100, k: 300, transA: true},
-		{m: 37, n: 1100, k: 300, transB: true}, {m: 37, n: 1100, k: 300, transA: true, transB: true},
-		{m: 600, n: 1100, k: 130, transA: true}, // more rows than MC
-		{m: 128, n: 300, k: 2000},               // op(A) too deep to stay in L2
+	shapes := []GEMMShape{
+		{M: 37, N: 1100, K: 300}, {M: 37, N: 1100, K: 300, TransA: true},
+		{M: 37, N: 1100, K: 300, TransB: true}, {M: 37, N: 1100, K: 300, TransA: true, TransB: true},
+		{M: 600, N: 1100, K: 130, TransA: true}, // more rows than MC
+		{M: 128, N: 300, K: 2000},               // op(A) too deep to stay in L2
 	}
 	if !testing.Short() {
-		shapes = append(shapes, benchShape{m: 128, n: 4224, k: 784})
+		shapes = append(shapes, GEMMShape{M: 128, N: 4224, K: 784})
 	}
 	for isa := Generic; isa <= DetectedISA(); isa++ {
 		t.Run(isa.String(), func(t *testing.T) {
@@ -255,22 +255,22 @@ func TestSgemmColumnsIndependentOfN(t *testing.T) {
 	}
 }
 
-func testColumnsIndependentOfN(t *testing.T, r *rand.Rand, s benchShape, alpha, beta float32) {
-	lda, ldb, ldc := s.k+1, s.n+3, s.n+2
-	if s.transA {
-		lda = s.m + 1
+func testColumnsIndependentOfN(t *testing.T, r *rand.Rand, s GEMMShape, alpha, beta float32) {
+	lda, ldb, ldc := s.K+1, s.N+3, s.N+2
+	if s.TransA {
+		lda = s.M + 1
 	}
-	if s.transB {
-		ldb = s.k + 3
+	if s.TransB {
+		ldb = s.K + 3
 	}
-	aRows, bRows := s.m, s.k
-	if s.transA {
-		aRows = s.k
+	aRows, bRows := s.M, s.K
+	if s.TransA {
+		aRows = s.K
 	}
-	if s.transB {
-		bRows = s.n
+	if s.TransB {
+		bRows = s.N
 	}
-	a, b, c0 := make([]float32, aRows*lda), make([]float32, bRows*ldb), make([]float32, s.m*ldc)
+	a, b, c0 := make([]float32, aRows*lda), make([]float32, bRows*ldb), make([]float32, s.M*ldc)
 	for _, x := range [][]float32{a, b, c0} {
 		for i := range x {
 			x[i] = float32(r.Float64()*2 - 1)
@@ -278,20 +278,20 @@ func testColumnsIndependentOfN(t *testing.T, r *rand.Rand, s benchShape, alpha, 
 	}
 	for _, threads := range []int{1, 2} {
 		wide := append([]float32(nil), c0...)
-		NewContext(threads).sgemm(s.transA, s.transB, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, wide, ldc, nil, Linear, false)
-		for _, j := range []int{0, 1, 31, 32, 127, 128, 129, s.n/2 + 5, s.n - 5, s.n - 1} {
+		NewContext(threads).sgemm(s.TransA, s.TransB, s.M, s.N, s.K, alpha, a, lda, b, ldb, beta, wide, ldc, nil, Linear, false)
+		for _, j := range []int{0, 1, 31, 32, 127, 128, 129, s.N/2 + 5, s.N - 5, s.N - 1} {
 			for _, w := range []int{1, 5} {
-				w = min(w, s.n-j)
+				w = min(w, s.N-j)
 				bj := b[j:] // columns j… of op(B)
-				if s.transB {
+				if s.TransB {
 					bj = b[j*ldb:]
 				}
-				narrow := make([]float32, s.m*w) // [m×w]
-				for i := 0; i < s.m; i++ {
+				narrow := make([]float32, s.M*w) // [m×w]
+				for i := 0; i < s.M; i++ {
 					copy(narrow[i*w:i*w+w], c0[i*ldc+j:])
 				}
-				NewContext(1).sgemm(s.transA, s.transB, s.m, w, s.k, alpha, a, lda, bj, ldb, beta, narrow, w, nil, Linear, false)
-				for i := 0; i < s.m; i++ {
+				NewContext(1).sgemm(s.TransA, s.TransB, s.M, w, s.K, alpha, a, lda, bj, ldb, beta, narrow, w, nil, Linear, false)
+				for i := 0; i < s.M; i++ {
 					for q := 0; q < w; q++ {
 						if got, want := narrow[i*w+q], wide[i*ldc+j+q]; math.Float32bits(got) != math.Float32bits(want) {
 							t.Fatalf("%v alpha %v beta %v, %d threads: C[%d,%d] = %v in a %d-column product, %v in the full one", s, alpha, beta, threads, i, j+q, got, w, want)

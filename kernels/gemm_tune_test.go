@@ -9,16 +9,10 @@ import (
 // runTuned runs one single-threaded GEMM of shape s on the active ISA with
 // the block sizes bs and the packing choices forced (nil: plan's), as
 // Context.sgemm would.
-func runTuned(ctx *Context, s benchShape, bs blockSizes, packA, inPlaceB *bool, a, b, c []float32) {
-	lda, ldb := s.k, s.n
-	if s.transA {
-		lda = s.m
-	}
-	if s.transB {
-		ldb = s.k
-	}
+func runTuned(ctx *Context, s GEMMShape, bs blockSizes, packA, inPlaceB *bool, a, b, c []float32) {
+	lda, ldb, _ := s.Leading()
 	g := &ctx.call
-	*g = gemm{m: s.m, n: s.n, k: s.k, alpha: 1, a: operand(a, lda, s.transA), b: operand(b, ldb, s.transB), c: c, ldc: s.n}
+	*g = gemm{m: s.M, n: s.N, k: s.K, alpha: 1, a: operand(a, lda, s.TransA), b: operand(b, ldb, s.TransB), c: c, ldc: s.N}
 	g.setISA(ActiveISA())
 	g.blocks = bs
 	g.plan(1)
@@ -32,9 +26,9 @@ func runTuned(ctx *Context, s benchShape, bs blockSizes, packA, inPlaceB *bool, 
 }
 
 // tuneOperands returns random A and B and a C for s.
-func tuneOperands(s benchShape) (a, b, c []float32) {
+func tuneOperands(s GEMMShape) (a, b, c []float32) {
 	r := rand.New(rand.NewPCG(5, 6))
-	a, b, c = make([]float32, s.m*s.k), make([]float32, s.k*s.n), make([]float32, s.m*s.n)
+	a, b, c = make([]float32, s.M*s.K), make([]float32, s.K*s.N), make([]float32, s.M*s.N)
 	for _, x := range [][]float32{a, b} {
 		for i := range x {
 			x[i] = float32(r.Float64()*2 - 1)
@@ -47,7 +41,7 @@ func tuneOperands(s benchShape) (a, b, c []float32) {
 // active ISA: the data behind plan's packAMinN and packATransposedMinN.
 func BenchmarkPackPolicy(b *testing.B) {
 	for _, s := range benchShapes {
-		if s.m*s.n*s.k > 1<<30 { // not 2048³: too slow to sweep
+		if s.M*s.N*s.K > 1<<30 { // not 2048³: too slow to sweep
 			continue
 		}
 		a, bm, c := tuneOperands(s)
@@ -55,9 +49,9 @@ func BenchmarkPackPolicy(b *testing.B) {
 			b.Run(fmt.Sprintf("%v/packA=%v", s, packA), func(b *testing.B) {
 				ctx := NewContext(1)
 				for b.Loop() {
-					runTuned(ctx, s, blockTable[ActiveISA()], &packA, nil, a, bm, c)
+					runTuned(ctx, s, activeBlocks[ActiveISA()], &packA, nil, a, bm, c)
 				}
-				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(2*float64(s.M*s.N*s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}
@@ -88,8 +82,8 @@ func BenchmarkPack(b *testing.B) {
 // active ISA (the source of blockTable's tuned numbers), with plan's
 // packing rule.
 func BenchmarkBlockSizes(b *testing.B) {
-	base := blockTable[ActiveISA()]
-	for _, s := range []benchShape{{m: 1024, n: 1024, k: 1024}, {m: 128, n: 128, k: 784}, {m: 784, n: 128, k: 128, transA: true}} {
+	base := activeBlocks[ActiveISA()]
+	for _, s := range []GEMMShape{{M: 1024, N: 1024, K: 1024}, {M: 128, N: 128, K: 784}, {M: 784, N: 128, K: 128, TransA: true}} {
 		a, bm, c := tuneOperands(s)
 		for _, kc := range []int{base.kc / 2, base.kc * 3 / 4, base.kc, base.kc * 3 / 2, base.kc * 2} {
 			for _, mcPanels := range []int{base.mc / base.mr / 2, base.mc / base.mr, base.mc / base.mr * 2} {
@@ -100,7 +94,7 @@ func BenchmarkBlockSizes(b *testing.B) {
 					for b.Loop() {
 						runTuned(ctx, s, bs, nil, nil, a, bm, c)
 					}
-					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					b.ReportMetric(2*float64(s.M*s.N*s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
 			}
 		}
@@ -111,8 +105,8 @@ func BenchmarkBlockSizes(b *testing.B) {
 // B read in place or packed, on the active ISA (nca0: the standard loop
 // order), on short products from narrow to wide.
 func BenchmarkResidentA(b *testing.B) {
-	base := blockTable[ActiveISA()]
-	for _, s := range []benchShape{{m: 128, n: 128, k: 784}, {m: 128, n: 784, k: 128}, {m: 128, n: 1024, k: 784}, {m: 128, n: 4224, k: 784}, {m: 128, n: 4224, k: 128, transB: true}} {
+	base := activeBlocks[ActiveISA()]
+	for _, s := range []GEMMShape{{M: 128, N: 128, K: 784}, {M: 128, N: 784, K: 128}, {M: 128, N: 1024, K: 784}, {M: 128, N: 4224, K: 784}, {M: 128, N: 4224, K: 128, TransB: true}} {
 		a, bm, c := tuneOperands(s)
 		for _, nca := range []int{0, 32, 64, 128, 256, 512} {
 			for _, inPlaceB := range []bool{false, true} {
@@ -123,7 +117,7 @@ func BenchmarkResidentA(b *testing.B) {
 					for b.Loop() {
 						runTuned(ctx, s, bs, nil, &inPlaceB, a, bm, c)
 					}
-					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					b.ReportMetric(2*float64(s.M*s.N*s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
 			}
 		}

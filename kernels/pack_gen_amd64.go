@@ -83,3 +83,11 @@ func packTranspose32AVX2(panel []float32, src []float32, ld int, cols int)
 //
 //go:noescape
 func packCopyMasked32AVX2(panel []float32, src []float32, ld int, cols int, h int)
+
+// packCopy12AVX512 copies panels full panels of 12 floats × cols rows, ld apart in
+// src, into consecutive panels of dst; cols must be a multiple of 4:
+//
+//	for p < cols { for q < panels { copy(dst[(q·cols+p)·12:][:12], src[p·ld+q·12:]) } }
+//
+//go:noescape
+func packCopy12AVX512(dst []float32, src []float32, ld int, cols int, panels int)

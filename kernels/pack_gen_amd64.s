@@ -775,3 +775,62 @@ packCopyMasked32AVX2_loop:
 packCopyMasked32AVX2_done:
 	VZEROUPPER
 	RET
+
+// func packCopy12AVX512(dst []float32, src []float32, ld int, cols int, panels int)
+// Requires: AVX, AVX512F
+TEXT ·packCopy12AVX512(SB), NOSPLIT, $0-72
+	MOVL   $0x00000fff, AX
+	KMOVW  AX, K1
+	MOVL   $0x0000f000, AX
+	KMOVW  AX, K2
+	MOVL   $0x000000ff, AX
+	KMOVW  AX, K3
+	MOVL   $0x0000ff00, AX
+	KMOVW  AX, K4
+	MOVL   $0x0000000f, AX
+	KMOVW  AX, K5
+	MOVL   $0x0000fff0, AX
+	KMOVW  AX, K6
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   ld+48(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   cols+56(FP), BX
+	SHRQ   $0x02, BX
+	JZ     packCopy12AVX512_done
+	MOVQ   cols+56(FP), SI
+	IMUL3Q $0x00000030, SI, SI
+
+packCopy12AVX512_rows:
+	MOVQ CX, DI
+	LEAQ (DI)(DX*1), R8
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	MOVQ AX, R11
+	MOVQ panels+64(FP), R12
+
+packCopy12AVX512_panel:
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS   -48(R8), K2, Z0
+	VMOVUPS   Z0, (R11)
+	VMOVUPS.Z 16(R8), K3, Z0
+	VMOVUPS   -32(R9), K4, Z0
+	VMOVUPS   Z0, 64(R11)
+	VMOVUPS.Z 32(R9), K5, Z0
+	VMOVUPS   -16(R10), K6, Z0
+	VMOVUPS   Z0, 128(R11)
+	ADDQ      $0x00000030, DI
+	ADDQ      $0x00000030, R8
+	ADDQ      $0x00000030, R9
+	ADDQ      $0x00000030, R10
+	ADDQ      SI, R11
+	DECQ      R12
+	JNZ       packCopy12AVX512_panel
+	LEAQ      (CX)(DX*4), CX
+	ADDQ      $0x000000c0, AX
+	DECQ      BX
+	JNZ       packCopy12AVX512_rows
+
+packCopy12AVX512_done:
+	VZEROUPPER
+	RET

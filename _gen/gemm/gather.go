@@ -17,12 +17,7 @@ var gatherWidths = []int{6, 12}
 // rows picked by index (the weight gradient xᵀ·dz of a shuffled batch).
 func packCopyGather(w int) {
 	name := fmt.Sprintf("packCopyGather%dAVX2", w)
-	TEXT(name, NOSPLIT, "func(dst, src []float32, offs []int, cols, panels int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × len(offs) rows, the", name, w),
-		"row p at src[offs[p]:], into panels of cols rows in dst (panels ≥ 1):",
-		"",
-		fmt.Sprintf("	for p < len(offs) { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[offs[p]+q·%d:]) } }", w, w, w))
+	packCopyGatherText(name, w, "")
 	dst0, base, offp := GP64(), GP64(), GP64()
 	Load(Param("dst").Base(), dst0)
 	Load(Param("src").Base(), base)
@@ -47,11 +42,30 @@ func packCopyGather(w int) {
 	JNZ(LabelRef(name + "_panel"))
 	ADDQ(U8(8), offp)
 	ADDQ(U32(4*w), dst0)
-	DECQ(n)
-	JNZ(LabelRef(name + "_row"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_row", n)
+}
+
+// packCopyGatherText opens packCopyGather<w><ISA>: its signature and doc,
+// with the reference loop; cond is a condition on the arguments ("" for
+// none).
+func packCopyGatherText(name string, w int, cond string) {
+	TEXT(name, NOSPLIT, "func(dst, src []float32, offs []int, cols, panels int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × len(offs) rows, the", name, w),
+		"row p at src[offs[p]:], into panels of cols rows in dst (panels ≥ 1)"+docCond(cond),
+		"",
+		fmt.Sprintf("	for p < len(offs) { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[offs[p]+q·%d:]) } }", w, w, w))
+}
+
+// packTransposeGatherText opens packTransposeGather<w><ISA>: its signature
+// and doc, with the reference loop, for cols a multiple of step.
+func packTransposeGatherText(name string, w, step int) {
+	TEXT(name, NOSPLIT, "func(panel, src []float32, offs []int, cols int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
+		fmt.Sprintf("floats into panel; cols must be a multiple of %d:", step),
+		"",
+		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[offs[j]+p] } }", w, w))
 }
 
 // copyPieces copies w floats from src to dst in pieces of 8, 4 and 2.
@@ -82,45 +96,184 @@ func copyPieces(src, dst reg.Register, w int) {
 // = X with X's rows picked by index (the forward x·W of a shuffled batch).
 func packTransposeGather(w int) {
 	name := fmt.Sprintf("packTransposeGather%dAVX2", w)
-	TEXT(name, NOSPLIT, "func(panel, src []float32, offs []int, cols int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
-		"floats into panel; cols must be a multiple of 8:",
-		"",
-		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[offs[j]+p] } }", w, w))
+	packTransposeGatherText(name, w, 8)
+	dst, src, offp := GP64(), GP64(), GP64()
+	Load(Param("panel").Base(), dst)
+	Load(Param("src").Base(), src)
+	Load(Param("offs").Base(), offp)
+	transposeRows(name, w, dst, src, func(int) {}, func(j0, i int, r reg.VecVirtual) {
+		off := GP64()
+		MOVQ(Mem{Base: offp, Disp: 8 * (j0 + i)}, off)
+		VMOVUPS(memIndex(src, off, 4), r)
+	})
+}
+
+// gatherWidthsAVX512 are the panel widths of the AVX-512 gathering
+// packers: the MR of the AVX-512 micro-kernel.
+var gatherWidthsAVX512 = []int{12}
+
+// packTransposeGatherAVX512 emits packTransposeGather<w>AVX512 (w a
+// multiple of 4): packTransposeGather on 16 columns at a time. The w rows
+// are loaded as ZMMs, each 4-row group transposed 4×4 inside every 128-bit
+// lane (as transpose8x8 starts), then the 128-bit lanes of every four
+// results transposed 4×4 (VSHUFF32X4), which leaves the 16 columns × w
+// rows of the panel in w whole ZMMs, stored with plain full-width moves.
+func packTransposeGatherAVX512(w int) {
+	name := fmt.Sprintf("packTransposeGather%dAVX512", w)
+	packTransposeGatherText(name, w, 16)
 	dst, src, offp := GP64(), GP64(), GP64()
 	Load(Param("panel").Base(), dst)
 	Load(Param("src").Base(), src)
 	Load(Param("offs").Base(), offp)
 	n := Load(Param("cols"), GP64())
-	SHRQ(U8(3), n)
+	SHRQ(U8(4), n)
 	JZ(LabelRef(name + "_done"))
 	Label(name + "_loop")
-	Comment("Eight columns of the panel, by blocks of up to 8 rows.")
-	j0 := 0
-	for _, h := range chunks(w) {
-		var r [8]reg.VecVirtual
+	Comment("Sixteen columns of the panel: each 4-row group transposed inside the 128-bit lanes.")
+	// cols[g][i] lane c holds rows 4g…4g+3 of column 4c+i.
+	cols := make([][4]reg.VecVirtual, w/4)
+	for g := range cols {
+		var r [4]reg.VecVirtual
 		for i := range r {
-			r[i] = YMM()
-			if i >= h {
-				VXORPS(r[i], r[i], r[i])
-				continue
-			}
 			off := GP64()
-			MOVQ(Mem{Base: offp, Disp: 8 * (j0 + i)}, off)
-			VMOVUPS(Mem{Base: src, Index: off, Scale: 4}, r[i])
+			MOVQ(Mem{Base: offp, Disp: 8 * (4*g + i)}, off)
+			r[i] = ZMM()
+			VMOVUPS(memIndex(src, off, 4), r[i])
 		}
-		out := transpose8x8(r)
-		for p, y := range out {
-			storeFloats(y, h, mem(dst, 4*(p*w+j0)))
+		var t [4]reg.VecVirtual
+		for i := range t {
+			t[i] = ZMM()
 		}
-		j0 += h
+		VUNPCKLPS(r[1], r[0], t[0])
+		VUNPCKHPS(r[1], r[0], t[1])
+		VUNPCKLPS(r[3], r[2], t[2])
+		VUNPCKHPS(r[3], r[2], t[3])
+		for i, sel := range [][3]int{{0x44, 0, 2}, {0xEE, 0, 2}, {0x44, 1, 3}, {0xEE, 1, 3}} {
+			cols[g][i] = ZMM()
+			VSHUFPS(U8(sel[0]), t[sel[2]], t[sel[1]], cols[g][i])
+		}
 	}
-	ADDQ(U32(32), src)
-	ADDQ(U32(4*8*w), dst)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	Comment("The 128-bit pieces in panel order (column by column, 4-row groups in order), four ZMMs",
+		"at a time, 128-bit lanes transposed: lane c of each goes to column group c.")
+	var seq []reg.VecVirtual // the pieces of column i (all groups), for i = 0…3
+	for i := 0; i < 4; i++ {
+		for g := range cols {
+			seq = append(seq, cols[g][i])
+		}
+	}
+	for s := 0; s < len(seq)/4; s++ {
+		a, b, c, d := seq[4*s], seq[4*s+1], seq[4*s+2], seq[4*s+3]
+		p, q, r, u := ZMM(), ZMM(), ZMM(), ZMM()
+		VSHUFF32X4(U8(0x88), b, a, p) // a0 a2 b0 b2
+		VSHUFF32X4(U8(0xDD), b, a, q) // a1 a3 b1 b3
+		VSHUFF32X4(U8(0x88), d, c, r) // c0 c2 d0 d2
+		VSHUFF32X4(U8(0xDD), d, c, u) // c1 c3 d1 d3
+		for c, sel := range [][3]any{{0x88, p, r}, {0x88, q, u}, {0xDD, p, r}, {0xDD, q, u}} {
+			o := ZMM()
+			VSHUFF32X4(U8(sel[0].(int)), sel[2].(reg.VecVirtual), sel[1].(reg.VecVirtual), o) // lane c of a, b, c, d
+			VMOVUPS(o, mem(dst, 4*(c*4*w+16*s)))
+		}
+	}
+	ADDQ(U32(64), src)
+	ADDQ(U32(4*16*w), dst)
+	loopEnd(name, "_loop", n)
+}
+
+// packCopyGatherAVX512 emits packCopyGather12AVX512: packCopyGather on
+// four rows at a time (copyRows4).
+func packCopyGatherAVX512(w int) {
+	name := fmt.Sprintf("packCopyGather%dAVX512", w)
+	packCopyGatherText(name, w, "len(offs) must be a multiple of 4")
+	ks := copyRows4Masks(w)
+	dst0, base, offp := GP64(), GP64(), GP64()
+	Load(Param("dst").Base(), dst0)
+	Load(Param("src").Base(), base)
+	Load(Param("offs").Base(), offp)
+	n := Load(Param("offs").Len(), GP64())
+	copyRows4(name, w, ks, dst0, n, func(s [4]reg.GPVirtual) {
+		for j := range s {
+			MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
+			LEAQ(memIndex(base, s[j], 4), s[j])
+		}
+	}, func() { ADDQ(U8(32), offp) })
+}
+
+// packCopyAVX512 emits packCopy12AVX512: packCopy on four rows at a time
+// (copyRows4).
+func packCopyAVX512(w int) {
+	name := fmt.Sprintf("packCopy%dAVX512", w)
+	packCopyText(name, w, "cols must be a multiple of 4")
+	ks := copyRows4Masks(w)
+	dst0, src := GP64(), GP64()
+	Load(Param("dst").Base(), dst0)
+	Load(Param("src").Base(), src)
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	n := Load(Param("cols"), GP64())
+	copyRows4(name, w, ks, dst0, n, func(s [4]reg.GPVirtual) {
+		MOVQ(src, s[0])
+		for j := 1; j < 4; j++ {
+			LEAQ(memIndex(s[j-1], ld, 1), s[j])
+		}
+	}, func() { LEAQ(memIndex(src, ld, 4), src) })
+}
+
+// copyRows4Masks loads the K masks of copyRows4 for w = 12: ZMM v of the
+// three takes its lanes [0, 16) from the 48 floats of four rows, lanes
+// below 12 − 16v mod 12 from one row (zeroing load) and the rest from the
+// next (merging load).
+func copyRows4Masks(w int) []reg.OpmaskPhysical {
+	if w != 12 {
+		panic("copyRows4: only 12-wide panels")
+	}
+	masks := []uint16{0x0FFF, 0xF000, 0x00FF, 0xFF00, 0x000F, 0xFFF0}
+	ks := []reg.OpmaskPhysical{reg.K1, reg.K2, reg.K3, reg.K4, reg.K5, reg.K6}
+	bits := GP32()
+	for i, m := range masks {
+		MOVL(U32(uint32(m)), bits)
+		KMOVW(bits, ks[i])
+	}
+	return ks
+}
+
+// copyRows4 emits the loop of packCopyGatherAVX512 and packCopyAVX512,
+// which differ only in where a row starts: n/4 steps of four rows (rows
+// sets s to the four rows' addresses, next moves on to the next four),
+// their w-float pieces of each of the panels panels adjacent in the panel:
+// the 4w = 48 floats are gathered into three ZMMs by masked loads
+// (zeroing, then merging the next row's head; masked-out lanes are not
+// read, so a row's neighbours need not exist) and stored whole, dst0
+// advancing by the four rows.
+func copyRows4(name string, w int, ks []reg.OpmaskPhysical, dst0, n reg.Register, rows func(s [4]reg.GPVirtual), next func()) {
+	SHRQ(U8(2), n)
+	JZ(LabelRef(name + "_done"))
+	cols := Load(Param("cols"), GP64())
+	panelBytes := GP64()
+	IMUL3Q(U32(4*w), cols, panelBytes)
+	Label(name + "_rows")
+	var s [4]reg.GPVirtual
+	for j := range s {
+		s[j] = GP64()
+	}
+	rows(s)
+	dst, q := GP64(), GP64()
+	MOVQ(dst0, dst)
+	Load(Param("panels"), q)
+	Label(name + "_panel")
+	for v := 0; v < 3; v++ {
+		z := ZMM()
+		row, at := 16*v/w, 16*v%w
+		VMOVUPS_Z(mem(s[row], 4*at), ks[2*v], z)
+		VMOVUPS(mem(s[row+1], 4*(at-w)), ks[2*v+1], z)
+		VMOVUPS(z, mem(dst, 64*v))
+	}
+	for j := range s {
+		ADDQ(U32(4*w), s[j])
+	}
+	ADDQ(panelBytes, dst)
+	DECQ(q)
+	JNZ(LabelRef(name + "_panel"))
+	next()
+	ADDQ(U32(4*4*w), dst0)
+	loopEnd(name, "_rows", n)
 }

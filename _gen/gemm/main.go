@@ -36,6 +36,7 @@ func main() {
 				packCopyMasked(w)
 			}
 		}
+		packCopyAVX512(12)
 	case "peak":
 		for _, s := range simds {
 			peak(s)
@@ -44,6 +45,10 @@ func main() {
 		for _, w := range gatherWidths {
 			packCopyGather(w)
 			packTransposeGather(w)
+		}
+		for _, w := range gatherWidthsAVX512 {
+			packCopyGatherAVX512(w)
+			packTransposeGatherAVX512(w)
 		}
 	default:
 		fmt.Fprintf(os.Stderr, "gemm: -set must be microkernel, pack, peak or gather, not %q\n", *set)

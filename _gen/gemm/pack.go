@@ -9,8 +9,9 @@ import (
 )
 
 // packWidths are the panel widths packed in asm: the MR and NR of the AVX2
-// and AVX-512 micro-kernels. The packers use AVX2 only, so both paths share
-// them.
+// and AVX-512 micro-kernels. These packers use AVX2, so both paths share
+// them; the AVX-512 path's 12-row A panels also have an AVX-512 copy
+// (packCopyAVX512).
 var packWidths = []int{6, 12, 16, 32}
 
 // storeFloats writes the first n ≤ 8 floats of y to m: 8 as a YMM, then
@@ -50,12 +51,7 @@ func chunks(w int) []int {
 // row across all panels, so the reads stream instead of striding by ld.
 func packCopy(w int) {
 	name := fmt.Sprintf("packCopy%dAVX2", w)
-	TEXT(name, NOSPLIT, "func(dst, src []float32, ld, cols, panels int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × cols rows, ld apart in", name, w),
-		"src, into consecutive panels of dst:",
-		"",
-		fmt.Sprintf("	for p < cols { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[p·ld+q·%d:]) } }", w, w, w))
+	packCopyText(name, w, "")
 	dst0, src0 := GP64(), GP64()
 	Load(Param("dst").Base(), dst0)
 	Load(Param("src").Base(), src0)
@@ -80,11 +76,26 @@ func packCopy(w int) {
 	JNZ(LabelRef(name + "_panel"))
 	ADDQ(ld, src0)
 	ADDQ(U32(4*w), dst0)
-	DECQ(n)
-	JNZ(LabelRef(name + "_row"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_row", n)
+}
+
+// packCopyText opens packCopy<w><ISA>: its signature and doc, with the
+// reference loop; cond is a condition on the arguments ("" for none).
+func packCopyText(name string, w int, cond string) {
+	TEXT(name, NOSPLIT, "func(dst, src []float32, ld, cols, panels int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies panels full panels of %d floats × cols rows, ld apart in", name, w),
+		"src, into consecutive panels of dst"+docCond(cond),
+		"",
+		fmt.Sprintf("	for p < cols { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[p·ld+q·%d:]) } }", w, w, w))
+}
+
+// docCond ends a doc line before a reference loop: ":", or "; cond:".
+func docCond(cond string) string {
+	if cond == "" {
+		return ":"
+	}
+	return "; " + cond + ":"
 }
 
 // packCopyMasked emits packCopyMasked<w>AVX2: a partial panel, h < w
@@ -121,16 +132,11 @@ func packCopyMasked(w int) {
 	}
 	ADDQ(ld, src)
 	ADDQ(U32(4*w), dst)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_loop", n)
 }
 
 // packTranspose emits packTranspose<w>AVX2: a full w-wide panel from w
-// contiguous rows (A, or B transposed), by 8×8 in-register transposes of
-// blocks of up to 8 rows (missing rows zero, unused columns not stored).
+// contiguous rows (A, or B transposed), ld apart.
 func packTranspose(w int) {
 	name := fmt.Sprintf("packTranspose%dAVX2", w)
 	TEXT(name, NOSPLIT, "func(panel, src []float32, ld, cols int)")
@@ -146,6 +152,39 @@ func packTranspose(w int) {
 	SHLQ(U8(2), ld)
 	ld3 := GP64()
 	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
+	// Row j0+i of a block: the block's base b = src + j0·ld, and b4 = b +
+	// 4·ld for its rows 4…7, addressed with ld and ld3.
+	var b, b4 reg.GPVirtual
+	transposeRows(name, w, dst, src, func(j0 int) {
+		b, b4 = GP64(), GP64()
+		MOVQ(src, b)
+		for i := 0; i < j0/8; i++ { // b = src + j0·ld
+			LEAQ(Mem{Base: b, Index: ld, Scale: 8}, b)
+		}
+		LEAQ(Mem{Base: b, Index: ld, Scale: 4}, b4)
+	}, func(j0, i int, r reg.VecVirtual) {
+		base := b
+		if i >= 4 {
+			base = b4
+		}
+		switch i % 4 {
+		case 0:
+			VMOVUPS(Mem{Base: base}, r)
+		case 3:
+			VMOVUPS(memIndex(base, ld3, 1), r)
+		default:
+			VMOVUPS(memIndex(base, ld, uint8(i%4)), r)
+		}
+	})
+}
+
+// transposeRows emits the loop of packTranspose and packTransposeGather,
+// which differ only in where a row starts: per 8 columns, blocks of up to
+// 8 rows (missing rows zero, unused columns not stored) are loaded with
+// load (row j0+i of the block starting at row j0, after block(j0) set up
+// its addresses), transposed 8×8 in registers and stored, src advanced by
+// 8 floats, until cols (a multiple of 8) are done.
+func transposeRows(name string, w int, dst, src reg.GPVirtual, block func(j0 int), load func(j0, i int, r reg.VecVirtual)) {
 	n := Load(Param("cols"), GP64())
 	SHRQ(U8(3), n)
 	JZ(LabelRef(name + "_done"))
@@ -153,12 +192,7 @@ func packTranspose(w int) {
 	Comment("Eight columns of the panel, by blocks of up to 8 rows.")
 	j0 := 0
 	for _, h := range chunks(w) {
-		b, b4 := GP64(), GP64()
-		MOVQ(src, b)
-		for i := 0; i < j0/8; i++ { // b = src + j0·ld
-			LEAQ(Mem{Base: b, Index: ld, Scale: 8}, b)
-		}
-		LEAQ(Mem{Base: b, Index: ld, Scale: 4}, b4)
+		block(j0)
 		var r [8]reg.VecVirtual
 		for i := range r {
 			r[i] = YMM()
@@ -166,18 +200,7 @@ func packTranspose(w int) {
 				VXORPS(r[i], r[i], r[i])
 				continue
 			}
-			base := b
-			if i >= 4 {
-				base = b4
-			}
-			switch i % 4 {
-			case 0:
-				VMOVUPS(Mem{Base: base}, r[i])
-			case 3:
-				VMOVUPS(Mem{Base: base, Index: ld3, Scale: 1}, r[i])
-			default:
-				VMOVUPS(Mem{Base: base, Index: ld, Scale: uint8(i % 4)}, r[i])
-			}
+			load(j0, i, r[i])
 		}
 		out := transpose8x8(r)
 		for p, y := range out {
@@ -187,11 +210,7 @@ func packTranspose(w int) {
 	}
 	ADDQ(U32(32), src)
 	ADDQ(U32(4*8*w), dst)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_loop", n)
 }
 
 // transpose8x8 returns the columns of the 8×8 block whose rows are r.

@@ -33,9 +33,5 @@ func peak(s simd) {
 	for i := 0; i < peakAccumulators; i++ {
 		VFMADD231PS(x, y, s.regs[i])
 	}
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	loopEnd(name, "_loop", n)
 }

@@ -35,11 +35,24 @@ func (s simd) bytes() int { return 4 * s.lanes }
 // zero clears v.
 func (s simd) zero(v reg.VecPhysical) { VXORPS(v, v, v) }
 
-// mem is base + index·scale + disp.
+// mem is base + disp.
 func mem(base reg.Register, disp int) Mem { return Mem{Base: base, Disp: disp} }
 
+// memIndex is base + index·scale.
 func memIndex(base, index reg.Register, scale uint8) Mem {
 	return Mem{Base: base, Index: index, Scale: scale}
+}
+
+// loopEnd closes the outer loop of a generated function and the function:
+// n counts down, the loop restarts at name+loop until it reaches zero, then
+// name+"_done" (where an empty loop jumps) clears the upper vector halves
+// and returns.
+func loopEnd(name, loop string, n reg.Register) {
+	DECQ(n)
+	JNZ(LabelRef(name + loop))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
 }
 
 // paramAddr is the frame address of a scalar argument.

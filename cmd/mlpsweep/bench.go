@@ -43,6 +43,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		emit = func(r bench.Result) { printBenchResult(stdout, r) }
 		fmt.Fprintf(stdout, "mlpsweep bench: one thread; kernels ISA %v (detected %v; MLPSWEEP_ISA=generic|avx2|avx512 lowers it)\n",
 			kernels.ActiveISA(), kernels.DetectedISA())
+		fmt.Fprintf(stdout, "GEMM blocks: %s\n", kernels.TuningSource())
 		if name := bench.KernelsGEMM(); name != "mlpsweep" {
 			fmt.Fprintf(stdout, "note: this build (-tags netlib) trains on %s's GEMM (the epoch line); the sgemm lines show mlpsweep's and %s's side by side\n", name, name)
 		}

@@ -18,6 +18,11 @@ func renderStudy(r sweeps.StudyResult, dir string, asJSON bool, stdout, stderr i
 	if err := report.WriteReport(dir, r); err != nil {
 		return fail(stderr, cmd, err)
 	}
+	imp, err := report.Importance(r)
+	if err != nil {
+		return fail(stderr, cmd, err)
+	}
+	r.Importance = imp
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -34,6 +34,8 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		return usageError(stderr, "sweep", "%s runs the whole study on the queue's workers; shard %s (%s) is the other way to split it: use one or the other", mode, shard, shard.Source)
 	case f.refit || f.test != "":
 		return usageError(stderr, "sweep", "--refit trains here, not on the queue: once the queue is done, run the same sweep with --store and --refit (it reuses every unit)")
+	case s.Search != nil && !(f.enqueue && f.wait):
+		return usageError(stderr, "sweep", "study %s has a sampler, which proposes each configuration from the results so far: give --enqueue and --wait together, and keep this process running while the workers train", s.Name)
 	}
 	if s.Refit {
 		fmt.Fprintf(stderr, "note: study %s asks for a refit, which queue mode does not run: once the queue is done, run the same sweep with --store (it reuses every unit)\n", s.Name)
@@ -60,7 +62,27 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 
 	started := time.Now()
 	var enq queue.Enqueued
-	if f.enqueue {
+	if s.Search != nil {
+		data, _, err := loadSweepData(s, f, stderr)
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+		fmt.Fprintf(stderr, "study %s: %d configurations proposed by the TPE, %d in flight (--workers) on the workers of %s\n", s.Name, s.Search.N, f.workers, st.Name())
+		last := -1
+		err = queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data, LimitRows: f.limitRows}, f.workers, f.curves, followEvery, func(decided, inFlight int) {
+			if decided != last {
+				last = decided
+				fmt.Fprintf(stderr, "study %s: %d of %d configurations decided, %d in flight\n", s.Name, decided, s.Search.N, inFlight)
+			}
+		})
+		if errors.Is(err, queue.ErrInterrupted) {
+			fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
+			return 130
+		}
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+	} else if f.enqueue {
 		data, _, err := loadSweepData(s, f, stderr)
 		if err != nil {
 			return fail(stderr, "sweep", err)

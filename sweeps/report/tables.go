@@ -37,7 +37,7 @@ func (v *studyView) resultCells(c sweeps.ConfigResult) []string {
 
 func (v *studyView) row(i int, first []string, best bool) TableRow {
 	c := v.r.Configs[i]
-	return TableRow{Cells: append(first, v.resultCells(c)...), Best: best, Bad: status(c, v.folds) != ""}
+	return TableRow{Cells: append(first, v.resultCells(c)...), Best: best, Bad: troubles(c, v.folds) != ""}
 }
 
 // axisTable shows one axis: a row per value in study order.
@@ -129,8 +129,12 @@ func formatRate(r sweeps.StudyResult) string {
 	if r.GFLOP <= 0 {
 		return ""
 	}
-	return fmt.Sprintf("%.3g TFLOP of training GEMMs at %.1f GFLOP/s, %.0f%% of the %.0f GFLOP/s peak of the cores used",
+	s := fmt.Sprintf("%.3g TFLOP of training GEMMs at %.1f GFLOP/s, %.0f%% of the %.0f GFLOP/s peak of the cores used",
 		r.GFLOP/1e3, r.GFLOPS, r.PercentOfPeak, r.PeakGFLOPS)
+	if r.Blocks != "" {
+		s += " (GEMM blocks from the " + r.Blocks + ")"
+	}
+	return s
 }
 
 // WriteTables prints a study's results as aligned text: for a one-axis
@@ -158,7 +162,18 @@ func WriteTables(w io.Writer, r sweeps.StudyResult) error {
 		fmt.Fprintln(tw, "\nconfigurations ranked by mean accuracy")
 		WriteTextTable(tw, v.rankedTable())
 	}
+	if line := prunedLine(r); line != "" {
+		fmt.Fprintln(tw, "\n"+line)
+		WriteTextTable(tw, RungTable(r))
+	}
 	if line := refitLine(r.Refit); line != "" {
+		fmt.Fprintln(tw, "\n"+line)
+	}
+	imp, err := v.importance()
+	if err != nil {
+		return err
+	}
+	if line := importanceLine(imp); line != "" {
 		fmt.Fprintln(tw, "\n"+line)
 	}
 	if problems := v.problems(); len(problems) > 0 {

@@ -23,8 +23,9 @@ type expander struct {
 }
 
 // expand turns a spec into a study: the base, then one point per axis value,
-// grid combination or random sample (a study has one of these; without any,
-// its one point is the base).
+// grid combination or random sample, or the Search a sampler proposes the
+// points of (a study has one of these; without any, its one point is the
+// base).
 func expand(s *spec) (*Study, []error) {
 	e := &expander{spec: s, study: &Study{Name: s.name, Data: s.data, Folds: s.folds, Seed: s.seed, Metric: s.metric, Refit: s.refit, Fuse: s.fuse}}
 	var base engine.Config
@@ -54,8 +55,12 @@ func expand(s *spec) (*Study, []error) {
 	}
 	e.expandGrid(base)
 	e.expandRandom(base)
-	if len(s.axes) == 0 && len(s.grid) == 0 && s.random == nil {
+	e.expandSampler(base)
+	if len(s.axes) == 0 && len(s.grid) == 0 && s.random == nil && s.sampler == nil {
 		e.add("base", "base", base, s.baseLine, "base")
+	}
+	if s.pruner != nil && len(e.errs) == 0 {
+		e.checkPruner(s.pruner)
 	}
 	if len(e.errs) > 0 {
 		return nil, e.errs

@@ -101,8 +101,8 @@ func keyPath(path, key string) string {
 func (p *parser) parse(root *node) {
 	s := &p.spec
 	var epochs, baseEpochs *node
-	randomSeed := int64(-1)
-	var sections []*node // the keys of axes, grid and random: a study has one of them
+	randomSeed, samplerSeed := int64(-1), int64(-1)
+	var sections []*node // the keys of axes, grid, random and sampler: a study has one of them
 	entries, _ := p.pairs(root, "")
 	for _, kv := range entries {
 		k, v := kv.key.text, kv.value
@@ -134,6 +134,9 @@ func (p *parser) parse(root *node) {
 		case "random":
 			sections = append(sections, kv.key)
 			s.random, randomSeed = p.parseRandom(v)
+		case "sampler":
+			sections = append(sections, kv.key)
+			s.sampler, samplerSeed = p.parseSampler(v)
 		case "folds":
 			s.folds = p.intIn(v, k, 2, MaxFolds)
 		case "epochs":
@@ -151,6 +154,8 @@ func (p *parser) parse(root *node) {
 			} else {
 				s.refit = v.text[0] == 't' || v.text[0] == 'T'
 			}
+		case "pruner":
+			s.pruner = p.parsePruner(v)
 		case "fuse":
 			if v.kind != scalarNode || v.tag != "bool" {
 				p.errorf(v.line, k, "want true or false, got %s", v.describe())
@@ -158,7 +163,7 @@ func (p *parser) parse(root *node) {
 				s.fuse = valueOf(v).x.(bool)
 			}
 		default:
-			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, folds, epochs, seed, metric, refit, fuse)")
+			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, sampler, folds, epochs, seed, metric, refit, fuse, pruner)")
 		}
 	}
 	if epochs != nil && baseEpochs != nil {
@@ -167,13 +172,19 @@ func (p *parser) parse(root *node) {
 	if len(sections) > 1 {
 		first := sections[0]
 		for _, k := range sections[1:] {
-			p.errorf(k.line, k.text, "a study has axes, grid or random, not several (%s is at line %d): make one study file for each", first.text, first.line)
+			p.errorf(k.line, k.text, "a study has axes, grid, random or sampler, not several (%s is at line %d): make one study file for each", first.text, first.line)
 		}
 	}
 	if s.random != nil {
 		s.random.seed = randomSeed
 		if randomSeed < 0 {
 			s.random.seed = s.seed
+		}
+	}
+	if s.sampler != nil {
+		s.sampler.seed = samplerSeed
+		if samplerSeed < 0 {
+			s.sampler.seed = s.seed
 		}
 	}
 }
@@ -402,12 +413,24 @@ func (p *parser) parseGrid(n *node) {
 
 // parseRandom reads random: {n, seed, params}; seed is -1 when not given.
 func (p *parser) parseRandom(n *node) (*randomSpec, int64) {
+	r, seed, _ := p.parseDraws(n, "random", nil)
+	return r, seed
+}
+
+// parseDraws reads the keys random: and sampler: share, n, seed and
+// params, from the mapping n under section; seed is -1 when not given.
+// Another key goes to other (nil: none), which reports whether it knew it.
+func (p *parser) parseDraws(n *node, section string, other func(kv pair) bool) (*randomSpec, int64, bool) {
 	r := &randomSpec{nLine: n.line, paramsLine: n.line}
 	seed := int64(-1)
-	entries, ok := p.pairs(n, "random")
+	entries, ok := p.pairs(n, section)
+	want := "n, seed, params"
+	if other != nil {
+		want = "kind, " + want
+	}
 	var nGiven, paramsGiven bool
 	for _, kv := range entries {
-		k, v, path := kv.key.text, kv.value, keyPath("random", kv.key.text)
+		k, v, path := kv.key.text, kv.value, keyPath(section, kv.key.text)
 		switch k {
 		case "n":
 			nGiven = true
@@ -417,26 +440,36 @@ func (p *parser) parseRandom(n *node) (*randomSpec, int64) {
 		case "params":
 			paramsGiven = true
 			r.paramsLine = v.line
-			params, ok := p.pairs(v, path)
-			for _, pv := range params {
-				if rp, ok := p.parseParam(pv, keyPath(path, pv.key.text)); ok {
-					r.params = append(r.params, rp)
-				}
-			}
-			if ok && len(params) == 0 {
-				p.errorf(v.line, path, "no parameters to sample")
-			}
+			r.params = p.parseParams(v, path)
 		default:
-			p.errorf(kv.key.line, path, "unknown key (want n, seed, params)")
+			if other == nil || !other(kv) {
+				p.errorf(kv.key.line, path, "unknown key (want %s)", want)
+			}
 		}
 	}
 	if ok && !nGiven {
-		p.errorf(n.line, "random", "missing n, the number of configurations to sample")
+		p.errorf(n.line, section, "missing n, the number of configurations to train")
 	}
 	if ok && !paramsGiven {
-		p.errorf(n.line, "random", "missing params, the keys to sample and their distributions")
+		p.errorf(n.line, section, "missing params, the keys to sample and their ranges, e.g. params: {lr: {log_uniform: [1e-4, 0.1]}, batch: {choice: [32, 128]}}")
 	}
-	return r, seed
+	return r, seed, ok
+}
+
+// parseParams reads the params: of random: or sampler:, a mapping of
+// config keys to ranges; an empty one is an error.
+func (p *parser) parseParams(n *node, path string) []randomParam {
+	var out []randomParam
+	params, ok := p.pairs(n, path)
+	for _, pv := range params {
+		if rp, ok := p.parseParam(pv, keyPath(path, pv.key.text)); ok {
+			out = append(out, rp)
+		}
+	}
+	if ok && len(params) == 0 {
+		p.errorf(n.line, path, "no parameters to sample: give key: {choice | uniform | log_uniform | int: …} lines")
+	}
+	return out
 }
 
 func (p *parser) parseParam(kv pair, path string) (randomParam, bool) {

@@ -2,7 +2,7 @@ package study
 
 // spec is a study file read and checked, in plain values: parse makes it
 // from YAML, expand makes the points from it. It has at most one of axes,
-// grid and random; with none, the study's one point is the base.
+// grid, random and sampler; with none, the study's one point is the base.
 type spec struct {
 	file   string // names the file in messages
 	name   string
@@ -12,6 +12,7 @@ type spec struct {
 	metric string
 	refit  bool // train the best configuration on all rows and score it on the test set
 	fuse   bool // fuse:, default true
+	pruner *prunerSpec
 
 	epochs   int // top-level epochs; 0 when not given
 	base     []setting
@@ -20,6 +21,7 @@ type spec struct {
 	grid     []gridKey
 	gridLine int
 	random   *randomSpec
+	sampler  *samplerSpec
 }
 
 // setting is one config key: value.

@@ -74,6 +74,15 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 		{"refit not a bool", "refit: yes please\n", 1, "refit", "want true or false"},
 		{"test without csv", "data: {mnist: m, test: t.csv}\n", 1, "data", "want one of"},
 		{"duplicate key", "name: a\nname: b\n", 2, "name", "given twice"},
+		{"sampler: bare tpe", "sampler: tpe\n", 1, "sampler", "tpe alone does not say how many configurations to train nor where to search: write sampler: {kind: tpe, n: 64, params:"},
+		{"sampler: unknown scalar", "sampler: bayes\n", 1, "sampler", `unknown sampler "bayes"`},
+		{"sampler: no params", "sampler: {kind: tpe, n: 4}\n", 1, "sampler", "missing params, the keys to sample"},
+		{"sampler: no n", "sampler:\n  kind: tpe\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing n"},
+		{"sampler: no kind", "sampler:\n  n: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler", "missing kind"},
+		{"sampler: unknown kind", "sampler:\n  kind: random\n  n: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "sampler.kind", "unknown sampler kind \"random\""},
+		{"sampler: empty params", "sampler:\n  kind: tpe\n  n: 3\n  params: {}\n", 4, "sampler.params", "no parameters to sample"},
+		{"sampler: bad range", "sampler:\n  kind: tpe\n  n: 3\n  params: {lr: {log_uniform: [0, 1]}}\n", 4, "sampler.params.lr.log_uniform", "low > 0"},
+		{"sampler: unknown key", "sampler:\n  kind: tpe\n  n: 3\n  trials: 3\n  params: {lr: {uniform: [0.1, 1]}}\n", 4, "sampler.trials", "unknown key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := studyErrors(t, tc.src)
@@ -239,7 +248,7 @@ func TestRandomWithoutRepeatsExhaustsSmallSpace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := configurations(s); n != 6 {
+	if n := s.Configurations(); n != 6 {
 		t.Errorf("%d distinct configs, want all 6", n)
 	}
 }
@@ -316,8 +325,8 @@ func TestSeedPreset(t *testing.T) {
 		}
 	}
 	// The baseline appears on 6 axes and trains once: 47 points, 42 configs.
-	if len(s.Points) != 47 || configurations(s) != 42 {
-		t.Errorf("%d points, %d distinct configs; want 47 and 42", len(s.Points), configurations(s))
+	if len(s.Points) != 47 || s.Configurations() != 42 {
+		t.Errorf("%d points, %d distinct configs; want 47 and 42", len(s.Points), s.Configurations())
 	}
 	baseKey := configKey(base)
 	var onBase []string
@@ -464,13 +473,14 @@ func TestEmptyAxesOrGridIsAnError(t *testing.T) {
 	}
 }
 
-// A study varies its base one way (the README: either axes, grid or
-// random): two of them together are refused at the second.
+// A study varies its base one way (the README: either axes, grid, random
+// or sampler): two of them together are refused at the second.
 func TestAxesGridAndRandomExcludeEachOther(t *testing.T) {
 	const (
-		axes   = "axes:\n  - {name: a, key: lr, values: [0.1]}\n"
-		grid   = "grid:\n  batch: [16, 32]\n"
-		random = "random:\n  n: 1\n  params:\n    batch: {int: [16, 32]}\n"
+		axes    = "axes:\n  - {name: a, key: lr, values: [0.1]}\n"
+		grid    = "grid:\n  batch: [16, 32]\n"
+		random  = "random:\n  n: 1\n  params:\n    batch: {int: [16, 32]}\n"
+		sampler = "sampler:\n  kind: tpe\n  n: 1\n  params:\n    batch: {int: [16, 32]}\n"
 	)
 	for _, tc := range []struct {
 		src, key string
@@ -480,9 +490,10 @@ func TestAxesGridAndRandomExcludeEachOther(t *testing.T) {
 		{grid + axes, "axes", 3},
 		{axes + random, "random", 3},
 		{grid + random, "random", 3},
+		{random + sampler, "sampler", 5},
 	} {
 		errs := studyErrors(t, tc.src)
-		if e := errs[0]; len(errs) != 1 || e.Line != tc.line || e.Key != tc.key || !strings.Contains(e.Msg, "axes, grid or random, not several") {
+		if e := errs[0]; len(errs) != 1 || e.Line != tc.line || e.Key != tc.key || !strings.Contains(e.Msg, "axes, grid, random or sampler, not several") {
 			t.Errorf("%q: got %q, want one error at line %d, key %s", tc.src, errs, tc.line, tc.key)
 		}
 	}
@@ -636,14 +647,4 @@ func TestFuseDefaultsToTrue(t *testing.T) {
 	if s, err := Preset("seed"); err != nil || !s.Fuse {
 		t.Errorf("the seed preset does not fuse (%v)", err)
 	}
-}
-
-// configurations counts s's distinct configurations: a
-// configuration shown on several axes counts once.
-func configurations(s *Study) int {
-	keys := map[string]bool{}
-	for _, pt := range s.Points {
-		keys[pt.Params.Key()] = true
-	}
-	return len(keys)
 }

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/bench"
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/kernels"
+)
+
+func init() {
+	register(command{
+		name:    "tune",
+		summary: "measure this CPU's GEMM blocks and fused group width, and keep them for later runs",
+		run:     runTune,
+	})
+}
+
+func runTune(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("tune", "tune [--file PATH] [--quick] [--rounds N] [--dry-run]", stderr)
+	file := fs.String("file", "", "where to write the tuned blocks (default: $"+kernels.TuneFileEnv+", else this CPU's file in the user's cache directory, which every later run reads)")
+	quick := fs.Bool("quick", false, "fewer rounds (noisier), about 20 seconds")
+	rounds := fs.Int("rounds", 0, "interleaved rounds per choice, each candidate keeping its fastest (default 5, 2 with --quick)")
+	dryRun := fs.Bool("dry-run", false, "measure and print, write nothing")
+	if status := parseFlags(fs, args, stdout); status >= 0 {
+		return status
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, "tune", "unexpected argument %q", fs.Arg(0))
+	}
+	if *rounds < 0 {
+		return usageError(stderr, "tune", "--rounds %d: want N ≥ 1", *rounds)
+	}
+	isa := kernels.ActiveISA()
+	path := *file
+	if path == "" {
+		p, err := kernels.TuneFilePath(isa, engine.Version)
+		if err != nil {
+			return fail(stderr, "tune", fmt.Errorf("no cache directory to keep the result in (%v): give --file", err))
+		}
+		path = p
+	}
+	opt := bench.DefaultTuneOptions
+	if *quick {
+		opt.Rounds, opt.MinTime = 2, 5*time.Millisecond
+	}
+	if *rounds > 0 {
+		opt.Rounds = *rounds
+	}
+	opt.Log = func(line string) { fmt.Fprintln(stdout, "  "+line) }
+	fmt.Fprintf(stdout, "mlpsweep tune: %s, %v path, one thread; starting from the %s\n", kernels.CPU(), isa, kernels.TuningSource())
+	fmt.Fprintln(stdout, "time of each candidate relative to the value before it (fastest of the rounds; < 1 is faster):")
+	start := time.Now()
+	tuned, _, err := bench.Tune(opt)
+	if err != nil {
+		return fail(stderr, "tune", err)
+	}
+	took := time.Since(start).Round(time.Second)
+	table := kernels.TableTuning(isa)
+	fmt.Fprintf(stdout, "table: %+v\ntuned: %+v\n(%v)\n", table, tuned, took)
+	if *dryRun {
+		return 0
+	}
+	tf := kernels.ThisTuneFile(isa, engine.Version)
+	tf.Tuning = tuned
+	tf.Measured = fmt.Sprintf("%s by mlpsweep tune (%d rounds, %v) on %s", time.Now().UTC().Format(time.DateOnly), opt.Rounds, took, kernels.CPU())
+	if err := kernels.WriteTuneFile(path, tf); err != nil {
+		return fail(stderr, "tune", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s: later runs on this CPU (%v path, engine %s) use it; results keep their bits either way\n", path, isa, engine.Version)
+	return 0
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/kernels"
+)
+
+// TestTune runs a short `mlpsweep tune` into a file of the test's: it
+// prints a choice per field, writes a tuned file this CPU then loads, and
+// leaves the blocks in force as they were.
+func TestTune(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures for several seconds")
+	}
+	isa := kernels.ActiveISA()
+	before, source := kernels.ActiveTuning(isa), kernels.TuningSource()
+	defer kernels.SetTuning(isa, before, source)
+	path := filepath.Join(t.TempDir(), "cache", "tuned.json")
+	var out, errOut bytes.Buffer
+	if status := run([]string{"tune", "--quick", "--rounds", "1", "--file", path}, &out, &errOut); status != 0 {
+		t.Fatalf("tune: status %d, stderr %q", status, errOut.String())
+	}
+	for _, want := range []string{"MC:", "NC:", "AL2:", "NCA:", "GroupColumns:", "wrote " + path} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("tune output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if kernels.ActiveTuning(isa) != before || kernels.TuningSource() != source {
+		t.Errorf("tune changed the blocks in force: %+v from %q", kernels.ActiveTuning(isa), kernels.TuningSource())
+	}
+	if err := kernels.LoadTuneFile(path, isa, engine.Version); err != nil {
+		t.Fatalf("the file tune wrote does not load: %v", err)
+	}
+	if kernels.TuningSource() != "tuned: "+path {
+		t.Errorf("after loading: blocks from %q", kernels.TuningSource())
+	}
+}
+
+func TestTuneUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if status := run([]string{"tune", "--help"}, &out, &errOut); status != 0 || !strings.Contains(out.String(), "--file") {
+		t.Errorf("tune --help: status %d, stdout %q", status, out.String())
+	}
+	for _, args := range [][]string{{"tune", "extra"}, {"tune", "--rounds", "-1"}} {
+		errOut.Reset()
+		if status := run(args, &out, &errOut); status != 2 {
+			t.Errorf("%v: status %d, stderr %q", args, status, errOut.String())
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+	"github.com/mlpsweep/mlpsweep/sweeps/tpe"
+)
+
+// Search runs study s, which has a sampler (s.Search), on the queue's
+// workers: it keeps inFlight configurations enqueued or training and,
+// whenever one is decided (every fold recorded), proposes the next from
+// the results so far, the configurations still in flight counted as
+// pending with the worst value (the constant liar), until s.Search.N
+// configurations are decided. It looks at the store every every. report,
+// if set, is called after each look with the configurations decided and
+// in flight.
+//
+// Which configurations it proposes depends on the order results come in,
+// so unlike a local run (scheduler.RunSearch) a queued sampler study is
+// not reproducible; every unit's result still is. Started again after a
+// stop, it takes up the configurations the store lists under s's name
+// (those of this search) and goes on from their results.
+func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, inFlight int, curves bool,
+	every time.Duration, report func(decided, inFlight int)) error {
+	search := s.Search
+	if search == nil {
+		return fmt.Errorf("study %s has no sampler", s.Name)
+	}
+	if inFlight < 1 {
+		return fmt.Errorf("study %s: %d configurations in flight (want ≥ 1)", s.Name, inFlight)
+	}
+	sampler, err := tpe.New(search.Space, tpe.Options{Seed: uint64(search.Seed), Maximize: true})
+	if err != nil {
+		return fmt.Errorf("study %s: %w", s.Name, err)
+	}
+	var (
+		sub      = *s
+		trials   []tpe.Trial // one per point of sub
+		decided  []bool
+		reused   = -1 // units found done by the first enqueue
+		nDecided int
+	)
+	sub.Points = nil
+	// Started again: the configurations proposed before come first, their
+	// results read from the store like any others. (A store without the
+	// study says so with an error; another error shows at Enqueue.)
+	if _, before, err := st.Study(ctx, s.Name); err == nil {
+		for _, pt := range before {
+			if x, ok := search.X(pt); ok && pt.Axis == "tpe" && len(sub.Points) < search.N {
+				sub.Points = append(sub.Points, pt)
+				trials = append(trials, tpe.Trial{X: x, State: tpe.Running})
+				decided = append(decided, false)
+			}
+		}
+	}
+	for nDecided < search.N {
+		if pending := len(sub.Points) - nDecided; len(sub.Points) < search.N && pending < inFlight {
+			xs, err := sampler.Propose(trials, min(inFlight-pending, search.N-len(sub.Points)))
+			if err != nil {
+				return err
+			}
+			for _, x := range xs {
+				pt, kept, err := search.Point(x)
+				if err != nil {
+					return fmt.Errorf("study %s: %w", s.Name, err)
+				}
+				sub.Points = append(sub.Points, pt)
+				trials = append(trials, tpe.Trial{X: kept, State: tpe.Running})
+				decided = append(decided, false)
+			}
+			plan, err := scheduler.StudyPlan(&sub, data, curves)
+			if err != nil {
+				return err
+			}
+			e, err := Enqueue(ctx, st, plan, src, curves)
+			if err != nil {
+				return err
+			}
+			if reused < 0 {
+				reused = e.Done
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
+		case <-time.After(every):
+		}
+		r, err := store.Load(ctx, st, s.Name, false)
+		if err != nil {
+			return err
+		}
+		p, err := StudyProgress(ctx, st, s.Name)
+		if err != nil {
+			return err
+		}
+		idle := p.Running+p.Queued == 0 // whatever is not recorded now never will be
+		for i, pt := range sub.Points {
+			if decided[i] {
+				continue
+			}
+			var c sweeps.ConfigResult // none yet when the store has no unit of it
+			if j := slices.IndexFunc(r.Configs, func(c sweeps.ConfigResult) bool { return c.Key == pt.Params.Key() }); j >= 0 {
+				c = r.Configs[j]
+			}
+			if len(c.Units) < s.Folds && !idle {
+				continue
+			}
+			decided[i] = true
+			nDecided++
+			trials[i].State, trials[i].Value = tpe.Failed, math.NaN()
+			if slices.ContainsFunc(c.Units, func(u sweeps.UnitResult) bool { return !u.Failed() }) {
+				trials[i].State, trials[i].Value = tpe.Complete, c.MeanAccuracy
+			}
+		}
+		if report != nil {
+			report(nDecided, len(sub.Points)-nDecided)
+		}
+	}
+	// The study's record counts as reused only the units found done at
+	// the start, not those this search trained (see Enqueue).
+	return st.FinishRun(s.Name, 0, 0, max(reused, 0))
+}

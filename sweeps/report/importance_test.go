@@ -1,0 +1,91 @@
+package report
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/report/reporttest"
+	"github.com/mlpsweep/mlpsweep/sweeps/tpe"
+)
+
+// randomStudy is 60 sampled configurations over lr (log-uniform, the
+// accuracy peaks at 0.01), dropout (uniform) and batch (a choice of 3);
+// only lr matters.
+func randomStudy(axis string) sweeps.StudyResult {
+	rng := rand.New(rand.NewPCG(3, 3))
+	r := sweeps.StudyResult{Name: "demo-random", Folds: 2, Epochs: 4, Seed: 7}
+	for range 60 {
+		lr := math.Round(math.Exp(math.Log(1e-4)+math.Log(1e4)*rng.Float64())*1e6) / 1e6
+		dropout := math.Round(0.5*rng.Float64()*1e4) / 1e4
+		batch := []int{32, 64, 128}[rng.IntN(3)]
+		l := math.Log10(lr) + 2
+		acc := 0.97 - 0.05*l*l
+		cfg := withParams(func(c *engine.Config) { c.LR, c.Dropout, c.Batch = lr, dropout, batch })
+		value := "lr=" + strconv.FormatFloat(lr, 'g', -1, 64)
+		r.Configs = append(r.Configs, fixtureConfig(axis, value, cfg, fixtureUnit{acc, 0.1, false}, fixtureUnit{acc, 0.1, false}))
+	}
+	return r
+}
+
+func TestImportanceRandomStudy(t *testing.T) {
+	res, err := Importance(randomStudy("random"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", res)
+	if len(res) != 3 || res[0].Param != "lr" || res[0].Importance < 0.6 {
+		t.Fatalf("importance %+v: want lr first with ≥ 60 %%", res)
+	}
+	// the inferred ranges: lr log-uniform, dropout uniform, batch a choice
+	v, _ := newStudyView(randomStudy("random"))
+	kinds := map[string]tpe.Kind{}
+	for _, k := range v.varying {
+		var xs []float64
+		for i := range v.r.Configs {
+			x, _ := strconv.ParseFloat(v.values[i][k].text, 64)
+			xs = append(xs, x)
+		}
+		kinds[v.keys[k]] = numericRange(v.keys[k], xs).Kind
+	}
+	if kinds["lr"] != tpe.LogUniform || kinds["dropout"] != tpe.Uniform {
+		t.Errorf("inferred kinds %v", kinds)
+	}
+	page := readReport(t, writeReport(t, randomStudy("random")))
+	for _, want := range []string{`<section id="importance">`, "<td>lr</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	var tables strings.Builder
+	if err := WriteTables(&tables, randomStudy("random")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tables.String(), "\nimportance (PED-ANOVA): lr 95.3 %, batch 2.9 %, dropout 1.8 %\n") {
+		t.Errorf("tables:\n%s", tables.String())
+	}
+	if n := reporttest.CheckImages(t, page); n != 4 {
+		t.Errorf("%d images, want 4 (accuracy, 2 curves, importance)", n)
+	}
+}
+
+func TestImportanceGridAndAxes(t *testing.T) {
+	g := gridStudy()
+	for i := range g.Configs {
+		g.Configs[i].Axis = "grid"
+	}
+	res, err := Importance(g)
+	if err != nil || len(res) != 2 {
+		t.Fatalf("grid: %+v, %v (want lr and batch)", res, err)
+	}
+	// one-axis studies and hand-built results without a sampler: none
+	for _, r := range []sweeps.StudyResult{axisStudy(), gridStudy()} {
+		if res, err := Importance(r); err != nil || res != nil {
+			t.Errorf("%s: %+v, %v (want none)", r.Name, res, err)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+	"github.com/mlpsweep/mlpsweep/sweeps/tpe"
+)
+
+// RunSearch runs a study whose configurations a sampler proposes
+// (s.Search, a study file's sampler: section): batches of batch
+// configurations (the worker count, in local mode) proposed by the TPE
+// from the mean accuracies of the batches before, each batch trained as
+// RunStudy trains a study (every configuration's folds, fused), until
+// s.Search.N configurations are trained. A configuration's score is its
+// mean held-out accuracy over its folds; one without any scored fold is a
+// failed trial.
+//
+// A proposal depends only on the seed, the batch size and the results
+// before it, and results are bit-reproducible, so the same study with the
+// same batch size proposes the same configurations on any machine, and a
+// rerun after an interruption proposes them again and reuses every unit
+// the store holds.
+func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batch int, opt Options) (sweeps.StudyResult, error) {
+	search := s.Search
+	if search == nil {
+		return sweeps.StudyResult{}, fmt.Errorf("study %s has no sampler", s.Name)
+	}
+	if batch < 1 {
+		return sweeps.StudyResult{}, fmt.Errorf("study %s: batch %d (want ≥ 1)", s.Name, batch)
+	}
+	if opt.Shard.Sharded() {
+		return sweeps.StudyResult{}, fmt.Errorf("study %s: a sampler proposes each batch from the results of the last, so its units cannot be split into shards in advance: run it on one machine or in queue mode", s.Name)
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	sampler, err := tpe.New(search.Space, tpe.Options{Seed: uint64(search.Seed), Maximize: true})
+	if err != nil {
+		return sweeps.StudyResult{}, fmt.Errorf("study %s: %w", s.Name, err)
+	}
+	var trials []tpe.Trial
+	var r sweeps.StudyResult
+	run := 0                // units trained by this call, over the batches
+	var wall, flops float64 // wall time and training GEMM work of the batches
+	sub := *s
+	sub.Points = nil
+	for len(sub.Points) < search.N {
+		xs, err := sampler.Propose(trials, min(batch, search.N-len(sub.Points)))
+		if err != nil {
+			return r, err
+		}
+		for _, x := range xs {
+			pt, kept, err := search.Point(x)
+			if err != nil {
+				return r, fmt.Errorf("study %s: %w", s.Name, err)
+			}
+			sub.Points = append(sub.Points, pt)
+			trials = append(trials, tpe.Trial{X: kept, State: tpe.Running})
+		}
+		sub.Points = slices.Clip(sub.Points)
+		r, err = RunStudy(ctx, &sub, data, opt)
+		// The summary covers every batch: the earlier batches' units count
+		// as run by this call, not reused, and their time and work add up.
+		run += r.UnitsRun
+		wall += r.TotalSeconds
+		flops += r.GFLOP * 1e9
+		r.UnitsRun, r.UnitsReused, r.TotalSeconds = run, r.UnitsTotal-run, wall
+		if flops > 0 {
+			r.Rate = sweeps.NewRate(flops, wall, workers)
+		}
+		if err != nil {
+			return r, err
+		}
+		setTrials(trials, sub.Points, r)
+	}
+	return r, nil
+}
+
+// setTrials records each point's mean accuracy in r as its trial's value.
+func setTrials(trials []tpe.Trial, points []study.Point, r sweeps.StudyResult) {
+	score := map[string]float64{}
+	for _, c := range r.Configs {
+		s := math.NaN()
+		if slices.ContainsFunc(c.Units, func(u sweeps.UnitResult) bool { return !u.Failed() }) {
+			s = c.MeanAccuracy
+		}
+		score[c.Key] = s
+	}
+	for i, pt := range points {
+		v, ok := score[pt.Params.Key()]
+		switch {
+		case !ok || math.IsNaN(v):
+			trials[i].State = tpe.Failed
+		default:
+			trials[i].Value, trials[i].State = v, tpe.Complete
+		}
+	}
+}
