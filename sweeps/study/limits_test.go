@@ -39,7 +39,7 @@ func TestLimits(t *testing.T) {
 		name, src, want string
 	}{
 		{"alias bomb", aliasBomb(), "over 1000000 values once its aliases are expanded"},
-		{"deep flow", "description: " + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + "\n", "brackets nested 100000 deep, over the limit of 64"},
+		{"deep flow", "description: " + strings.Repeat("[", 50_000) + strings.Repeat("]", 50_000) + "\n", "brackets nested 50000 deep, over the limit of 64"},
 		{"deep mapping", "description: " + strings.Repeat("{a: ", 70) + "1" + strings.Repeat("}", 70) + "\n", "brackets nested 70 deep"},
 		{"deep block", func() string {
 			var b strings.Builder
@@ -50,11 +50,12 @@ func TestLimits(t *testing.T) {
 			return b.String()
 		}(), "nested 65 deep, over the limit of 64"},
 		{"big grid", "grid:\n  batch: " + numbers(1000) + "\n  epochs: " + numbers(1000) + "\n  hidden: " + numbers(1000) + "\n", "the grid has over 20000 combinations"},
-		{"many axis values", "axes:\n  - name: b\n    key: batch\n    values: " + numbers(15_000) + "\n  - name: e\n    key: epochs\n    values: " + numbers(15_000) + "\n", "30000 values, over the limit of 20000"},
+		{"many axis values", "axes:\n  - name: b\n    key: batch\n    values: " + numbers(7_000) + "\n  - name: e\n    key: epochs\n    values: " + numbers(7_000) + "\n  - name: h\n    key: hidden\n    values: " + numbers(7_000) + "\n", "21000 values, over the limit of 20000"},
 		{"random n", "random:\n  n: 200000\n  params:\n    lr: {log_uniform: [1e-4, 1]}\n", "200000 samples, over the limit of 20000"},
 		{"units", "folds: 1000\ngrid:\n  batch: " + numbers(2000) + "\n", "2000 configurations × 1000 folds = 2000000 trainings, over the limit of 1000000"},
 		{"one error per value", "axes:\n  - name: b\n    key: batch\n    values: [" + strings.Repeat("x, ", 10_000) + "x]\n", "more problems after the first 50 are not shown"},
-		{"file size", "description: \"" + strings.Repeat("x", MaxFileBytes) + "\"\n", "over the limit of 1048576"},
+		{"file size", "description: \"" + strings.Repeat("x", MaxFileBytes) + "\"\n", "over the limit of 131072"},
+		{"lines", strings.Repeat("a: 1\n", 8192), "8193 lines, over the limit of 4096"},
 	} {
 		var before, after runtime.MemStats
 		runtime.GC()
@@ -80,11 +81,11 @@ func TestReadStudyLimits(t *testing.T) {
 	}
 	f.Truncate(1500 << 20) // sparse: no disk used
 	f.Close()
-	if _, err := ReadStudy(big); err == nil || !strings.Contains(err.Error(), "1572864000 bytes, over the limit of 1048576") {
+	if _, err := ReadStudy(big); err == nil || !strings.Contains(err.Error(), "1572864000 bytes, over the limit of 131072") {
 		t.Errorf("1.5 GB file: %v", err)
 	}
 	if _, err := os.Stat("/dev/zero"); err == nil {
-		if _, err := ReadStudy("/dev/zero"); err == nil || !strings.Contains(err.Error(), "over 1048576 bytes, the limit") {
+		if _, err := ReadStudy("/dev/zero"); err == nil || !strings.Contains(err.Error(), "over 131072 bytes, the limit") {
 			t.Errorf("/dev/zero: %v", err)
 		}
 	}

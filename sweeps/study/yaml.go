@@ -1,6 +1,7 @@
 package study
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -63,8 +64,13 @@ type pair struct{ key, value *node }
 // parser allocates for it, so that a hostile file (deep nesting, an alias
 // bomb) fails at once with a message naming the limit.
 const (
-	// MaxFileBytes bounds a study file's size.
-	MaxFileBytes = 1 << 20
+	// MaxFileBytes and MaxLines bound a study file's size. The YAML
+	// library allocates some 600 bytes per byte of a long flow list, and
+	// time and memory quadratic in the entries of a block mapping (4,096
+	// entries: 74 MB; 8,192: 290 MB), so a hostile file must be small;
+	// a study file is a few dozen lines.
+	MaxFileBytes = 128 << 10
+	MaxLines     = 4096
 	// MaxDepth bounds the nesting of lists and mappings.
 	MaxDepth = 64
 	// MaxNodes bounds the values of the document once every alias is
@@ -78,6 +84,9 @@ const (
 func parseYAML(src []byte, file string) (*node, error) {
 	if len(src) > MaxFileBytes {
 		return nil, &StudyError{file, 1, "study", fmt.Sprintf("the file is %d bytes, over the limit of %d for a study file", len(src), MaxFileBytes)}
+	}
+	if lines := bytes.Count(src, []byte("\n")) + 1; lines > MaxLines {
+		return nil, &StudyError{file, MaxLines + 1, "study", fmt.Sprintf("the file has %d lines, over the limit of %d for a study file (write long lists of values as [a, b, …])", lines, MaxLines)}
 	}
 	if line, depth := flowDepth(src); depth > MaxDepth {
 		return nil, &StudyError{file, line, "syntax", fmt.Sprintf("brackets nested %d deep, over the limit of %d", depth, MaxDepth)}
