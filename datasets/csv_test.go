@@ -6,10 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/internal/allocs"
 )
 
 func loadCSVString(t *testing.T, content string, opt CSVOptions) (*Dataset, error) {
@@ -233,15 +234,11 @@ func TestCSVLimits(t *testing.T) {
 		cases["/dev/zero"] = "a NUL byte at offset 0"
 	}
 	for path, want := range cases {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
+		bound := allocs.Bound(t, 150<<20)
 		_, err := LoadCSV(path, CSVOptions{})
-		runtime.ReadMemStats(&after)
+		bound()
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", path, err, want)
-		}
-		if grew := after.TotalAlloc - before.TotalAlloc; grew > 100<<20 {
-			t.Errorf("%s: allocated %d MB before refusing", path, grew>>20)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -57,16 +56,11 @@ func TestLimits(t *testing.T) {
 		{"file size", "description: \"" + strings.Repeat("x", MaxFileBytes) + "\"\n", "over the limit of 131072"},
 		{"lines", strings.Repeat("a: 1\n", 8192), "8193 lines, over the limit of 4096"},
 	} {
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
+		bound := allocs.Bound(t, 200<<20)
 		_, err := ParseStudy([]byte(tc.src), "study.yaml")
-		runtime.ReadMemStats(&after)
+		bound()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %.300v\nwant it to say %q", tc.name, err, tc.want)
-		}
-		if grew := after.TotalAlloc - before.TotalAlloc; grew > 200<<20 {
-			t.Errorf("%s: allocated %d MB", tc.name, grew>>20)
 		}
 	}
 }
