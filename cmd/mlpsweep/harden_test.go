@@ -204,6 +204,7 @@ func TestNoPasswordInErrors(t *testing.T) {
 		{"status"},
 		{"report"},
 		{"depth", "--workers", "1"},
+		{"serve", "--addr", "127.0.0.1:0"},
 	}
 	for _, conn := range conns {
 		// merge takes stores as arguments: a shard folder or URL.

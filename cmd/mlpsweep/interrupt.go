@@ -28,7 +28,7 @@ import (
 // stopsOnCancel lists the commands whose work watches commandContext.
 var stopsOnCancel = map[string]bool{
 	"train": true, "sweep": true, "worker": true, "depth": true,
-	"report": true, "merge": true, "status": true,
+	"report": true, "merge": true, "status": true, "serve": true,
 }
 
 // stopGrace is how long a command of stopsOnCancel has to stop after the

@@ -59,6 +59,7 @@ func TestEveryCommandExits130OnSignals(t *testing.T) {
 		{"merge", filepath.Join(dir, "merged"), shard},
 		{"sweep", study, "--store", url, "--enqueue"},
 		{"worker", "--store", url},
+		{"serve", "--store", url, "--addr", "127.0.0.1:0"},
 	} {
 		sig := []syscall.Signal{syscall.SIGTERM, syscall.SIGINT}[i%2]
 		// A child killed by the signal itself was not yet past its start

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/internal/safename"
-	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/serve"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
 
@@ -65,20 +65,17 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "report", err)
 	}
 	defer st.Close()
-	r, err := store.Load(commandContext(), st, *study, *strict)
+	doc, err := serve.LoadDocument(commandContext(), st, *study, *strict)
 	if err != nil {
 		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && *study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(names, ", "))
 		}
 		return fail(stderr, "report", err)
 	}
-	if err := scheduler.LoadRefit(st, &r); err != nil {
-		return fail(stderr, "report", err)
-	}
 	if where == url { // --store: the files go to --out
 		if *out == "" {
 			// The name comes from a database others may write: safename.
-			dir, err := safename.Join("out", r.Name)
+			dir, err := safename.Join("out", doc.Name)
 			if err != nil {
 				return fail(stderr, "report", fmt.Errorf("study name: %w", err))
 			}
@@ -88,5 +85,5 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "report", err)
 		}
 	}
-	return renderStudy(r, *out, *jsonOutput, stdout, stderr, "report")
+	return renderDocument(doc, *out, *jsonOutput, stdout, stderr, "report")
 }
