@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
 // hostileCSV writes a small CSV whose class labels a spreadsheet would
@@ -229,6 +231,34 @@ func TestNoPasswordInErrors(t *testing.T) {
 					t.Errorf("%v (env %v) with %q: exit 0", args, viaEnv, conn)
 				}
 			}
+		}
+	}
+}
+
+// TestReportNameFromSharedStore: a study name read from a shared
+// PostgreSQL store becomes out/NAME only as one plain folder name: a name
+// written there to climb out of out/ is refused and nothing is written.
+func TestReportNameFromSharedStore(t *testing.T) {
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	storetest.Exec(t, url, "UPDATE mlpsweep_study SET name = '../../x'", "UPDATE mlpsweep_configs SET study = '../../x'")
+	work := filepath.Join(dir, "a", "b")
+	os.MkdirAll(work, 0o755)
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(work)
+	code, _, stderr := runCmd("report", "--store", url)
+	if code != 1 || !strings.Contains(stderr, `study name: name "../../x" holds a path separator`) {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+	for _, p := range []string{filepath.Join(dir, "x"), filepath.Join(work, "out")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was created", p)
 		}
 	}
 }

@@ -7,9 +7,8 @@ import (
 )
 
 // TestHostileStudyRows: a database is data (shared, possibly edited): a
-// study row claiming 10⁹ folds or epochs, or a name that would climb out
-// of out/ or hold a terminal escape, is refused when read, before anything
-// is sized by it.
+// study row claiming 10⁹ folds or epochs, or more trainings than a study
+// may hold, is refused when read, before anything is sized by it.
 func TestHostileStudyRows(t *testing.T) {
 	forEach(t, func(t *testing.T, b backend, loc string) {
 		h, points := testStudy(t, "fine")
@@ -21,8 +20,6 @@ func TestHostileStudyRows(t *testing.T) {
 			{"folds = 1000000000", "1000000000 folds (a study has 1 to 1048576)"},
 			{"epochs = 1000000000000", "1000000000000 epochs"},
 			{"folds = 1000000", "3 configurations × 1000000 folds = 3000000 trainings, over the limit"},
-			{"name = '../../../x'", "an unusable name"},
-			{"name = 'x\x1b[2J'", "an unusable name"},
 		} {
 			b.exec(t, loc, "UPDATE mlpsweep_study SET "+tc.set)
 			_, _, err := s.Study(context.Background(), "")

@@ -31,7 +31,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/mlpsweep/mlpsweep/engine"
-	"github.com/mlpsweep/mlpsweep/internal/safename"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -415,12 +414,9 @@ func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study
 
 // checkHeader refuses a study row that no study file can produce, before
 // anything is sized by it: a database is data, possibly shared, possibly
-// edited. Its name becomes a folder (report's out/NAME) and reaches the
-// terminal, so it is held to the study language's rule (safename).
+// edited. (Its name is shown escaped, and becomes a folder only through
+// safename.)
 func checkHeader(h sweeps.Header) error {
-	if err := safename.Check(h.Name); err != nil {
-		return fmt.Errorf("a study in the database has an unusable name: %v", err)
-	}
 	switch {
 	case h.Folds < 1 || h.Folds > study.MaxFolds: // a depth study's holdout is 1 fold
 		return fmt.Errorf("study %q: %d folds (a study has 1 to %d)", h.Name, h.Folds, study.MaxFolds)
