@@ -1,10 +1,15 @@
-"""Log densities of Optuna 5's Parzen estimator on fixed observations and
+"""Log densities of Optuna's Parzen estimator on fixed observations and
 points, the golden values of sweeps/tpe's TestParzenMatchesOptuna.
 
-Needs Optuna's current sources (Debian's 3.1 has another estimator): with a
-checkout of github.com/optuna/optuna (5.0.0.dev at 1d8ce7b wrote the file),
+Needs Optuna's sources (Debian's 3.1 has another estimator). With a
+checkout of github.com/optuna/optuna at 5.0.0.dev (1d8ce7b wrote the
+file), Optuna 5's estimator (neighbour bandwidths):
 
-    PYTHONPATH=OPTUNA_CHECKOUT /usr/bin/python3 optuna5_parzen.py > sweeps/tpe/testdata/optuna5_parzen.json
+    PYTHONPATH=OPTUNA_CHECKOUT /usr/bin/python3 optuna_parzen.py > sweeps/tpe/testdata/optuna5_parzen.json
+
+at v4.9.0, its multivariate=True estimator (Scott's rule, tpe.Scott):
+
+    PYTHONPATH=OPTUNA_CHECKOUT /usr/bin/python3 optuna_parzen.py scott > sweeps/tpe/testdata/optuna4_scott_parzen.json
 """
 import json, sys
 import numpy as np
@@ -31,8 +36,14 @@ def draw(rng, d):
         return float(np.exp(rng.uniform(np.log(d.low), np.log(d.high))))
     return float(rng.uniform(d.low, d.high))
 
+scott = sys.argv[1:] == ["scott"]
+extra = {}
+if "categorical_distance_func" in _ParzenEstimatorParameters._fields:  # Optuna 4
+    extra["categorical_distance_func"] = {}
+elif scott:
+    sys.exit("Scott's rule needs Optuna 4's sources (v4.9.0)")
 params = _ParzenEstimatorParameters(prior_weight=1.0, consider_magic_clip=True, consider_endpoints=False,
-                                    weights=default_weights, multivariate=True)
+                                    weights=default_weights, multivariate=scott, **extra)
 rng = np.random.RandomState(7)
 cases = []
 for name, space in SPACES.items():
@@ -52,4 +63,4 @@ for name, space in SPACES.items():
         pd = {k: np.asarray([float(d.to_internal_repr(p[i])) for p in pts]) for i, (k, d) in enumerate(space)}
         lp = pe.log_pdf(pd)
         cases.append({"space": name, "obs": obs, "points": pts, "logpdf": [float(v) for v in lp]})
-json.dump({"optuna": optuna.__version__, "cases": cases}, sys.stdout, indent=None)
+json.dump({"optuna": optuna.__version__, "scott": scott, "cases": cases}, sys.stdout, indent=None)
