@@ -151,11 +151,66 @@ func (g *Group) Len() int { return len(g.members) }
 // completed epochs. Calling Fit again continues training every member from
 // its current weights and optimizer state.
 func (g *Group) Fit(ctx context.Context, train Data, val *Data, onEpoch func(member int, s EpochStats)) ([]History, error) {
+	return g.fitTo(ctx, train, val, 0, onEpoch)
+}
+
+// FitTo is Fit that stops after epoch last (1 ≤ last ≤ Epochs): the next
+// Fit or FitTo continues with epoch last+1, in the same batch order, so
+// that training in pieces gives the numbers of one Fit bit for bit. A
+// pruner stops a study's members at a rung this way and continues those
+// it promotes. The histories hold this call's epochs.
+func (g *Group) FitTo(ctx context.Context, train Data, val *Data, last int, onEpoch func(member int, s EpochStats)) ([]History, error) {
+	if len(g.members) > 0 && (last < 1 || last > g.members[0].cfg.Epochs) {
+		return make([]History, len(g.members)), fmt.Errorf("engine: FitTo epoch %d of %d", last, g.members[0].cfg.Epochs)
+	}
+	return g.fitTo(ctx, train, val, last, onEpoch)
+}
+
+// Seek positions a group fresh from NewGroup or Reset after epoch epochs
+// of a Fit on train: the next Fit or FitTo continues with epoch epochs+1
+// in the batch order one Fit would have used. Its members must be the
+// models as they were after that epoch (trained alone or in any group of
+// the same shuffle seed, and continued with SetContext where another
+// worker takes them on): regrouping the members of several groups at a
+// rung keeps their numbers. Seek draws the epochs' row orders again (a
+// shuffle of the training rows each); it allocates nothing once the group
+// has held as many rows.
+func (g *Group) Seek(train Data, epochs int) error {
+	if err := checkMembers(g.members); err != nil {
+		return err
+	}
+	m0 := g.members[0]
+	n, err := train.Size(m0.in, m0.out)
+	if err != nil {
+		return fmt.Errorf("training data: %w", err)
+	}
+	if epochs < 0 || epochs > m0.cfg.Epochs || g.epoch != 0 || g.resume {
+		return fmt.Errorf("engine: Seek to epoch %d of %d on a group that trained %d", epochs, m0.cfg.Epochs, g.epoch)
+	}
+	if epochs == 0 {
+		return nil
+	}
+	g.order = g.order[:0]
+	for i := range n {
+		g.order = append(g.order, train.Row(i))
+	}
+	for range epochs {
+		shuffle(g.shuffle.rng, g.order)
+	}
+	g.epoch, g.resume = epochs, true
+	return nil
+}
+
+// fitTo is Fit (last 0: every epoch) and FitTo.
+func (g *Group) fitTo(ctx context.Context, train Data, val *Data, last int, onEpoch func(member int, s EpochStats)) ([]History, error) {
 	hists := make([]History, len(g.members))
 	if err := checkMembers(g.members); err != nil {
 		return hists, err
 	}
 	m0 := g.members[0]
+	if last == 0 {
+		last = m0.cfg.Epochs
+	}
 	in, out := m0.in, m0.out
 	n, err := train.Size(in, out)
 	if err != nil {
@@ -192,7 +247,11 @@ func (g *Group) Fit(ctx context.Context, train Data, val *Data, onEpoch func(mem
 	}
 	g.live = append(g.live[:0], g.all...)
 	steps := (n + batch - 1) / batch
-	for epoch := first; epoch <= m0.cfg.Epochs; epoch++ {
+	defer func() {
+		// Stopped before the last epoch: the next Fit continues from here.
+		g.resume = g.epoch >= first && g.epoch < m0.cfg.Epochs && g.epoch == last
+	}()
+	for epoch := first; epoch <= last; epoch++ {
 		shuffle(g.shuffle.rng, g.order)
 		start := time.Now()
 		clear(g.lossSum)

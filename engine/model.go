@@ -158,6 +158,14 @@ func (m *Model) resetTo(cfg Config) error {
 	return nil
 }
 
+// SetContext makes m run its kernels on kc from now on: a model trained
+// in pieces (Group.FitTo) by whichever worker is free takes that worker's
+// Context. The numbers do not change with the Context, only the threads.
+func (m *Model) SetContext(kc *kernels.Context) {
+	m.kc = kc
+	m.solo.kc = kc
+}
+
 // reset is New and Reset without the Context and the solo group: cfg is
 // normalized, and its Hidden is storage m owns (fresh, or m.spareHidden).
 func (m *Model) reset(cfg Config, inputs, outputs int) error {

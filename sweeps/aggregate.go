@@ -15,6 +15,7 @@ func Summarize(pt study.Point, units []UnitResult) ConfigResult {
 	var losses []float64
 	for _, u := range units {
 		c.Seconds += u.Seconds
+		c.PrunedAt = max(c.PrunedAt, u.PrunedAt)
 		if u.Failed() {
 			continue
 		}
@@ -42,27 +43,48 @@ func MeanStd(xs []float64) (mean, std float64) {
 	return mean, math.Sqrt(std / float64(len(xs)))
 }
 
-// rank sets Rank: 1 + the number of distinct configurations with a strictly
-// higher mean accuracy, so a configuration shown on several axes has one
-// rank. Configurations without any accuracy get rank 0.
+// rank sets Rank: 1 + the number of distinct configurations ranked
+// strictly higher, so a configuration shown on several axes has one rank:
+// those a pruner stopped rank after those trained every epoch (their
+// accuracy is an early one), each set by mean accuracy. Configurations
+// without any accuracy get rank 0.
 func setRanks(configs []ConfigResult) {
-	means := map[string]float64{} // key → mean accuracy
+	type standing struct {
+		pruned bool
+		mean   float64
+	}
+	above := func(a, b standing) bool { return !a.pruned && b.pruned || a.pruned == b.pruned && a.mean > b.mean }
+	ranked := map[string]standing{} // key → its standing
 	for _, c := range configs {
 		if len(c.FoldAccuracies) > 0 {
-			means[c.Key] = c.MeanAccuracy
+			ranked[c.Key] = standing{c.PrunedAt > 0, c.MeanAccuracy}
 		}
 	}
 	for i := range configs {
-		m, ok := means[configs[i].Key]
+		m, ok := ranked[configs[i].Key]
 		configs[i].Rank = 0
 		if !ok {
 			continue
 		}
 		configs[i].Rank = 1
-		for _, other := range means {
-			if other > m {
+		for _, other := range ranked {
+			if above(other, m) {
 				configs[i].Rank++
 			}
 		}
 	}
+}
+
+// Distinct returns the study's configurations each once, in study order:
+// a configuration shown on several axes counts once (its first point).
+func (r StudyResult) Distinct() []ConfigResult {
+	var out []ConfigResult
+	seen := map[string]bool{}
+	for _, c := range r.Configs {
+		if !seen[c.Key] {
+			seen[c.Key] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -20,10 +20,14 @@ type UnitResult struct {
 	Seconds    float64             `json:"seconds"`  // wall time of training and scoring
 	Samples    int64               `json:"samples"`  // training samples processed (rows × epochs run)
 	Diverged   bool                `json:"diverged"`
-	Error      string              `json:"error,omitempty"` // divergence message or failure; empty on success
-	Reused     bool                `json:"reused"`          // found finished in the store, not trained by this run
-	Extra      json.RawMessage     `json:"extra,omitempty"` // a study kind's own record of the unit (the depth study's diagnostics), JSON
-	EngineVer  string              `json:"engine_version"`  // EngineID that computed it: another ISA path's when reused from one
+	Error      string              `json:"error,omitempty"`     // divergence message or failure; empty on success
+	Reused     bool                `json:"reused"`              // found finished in the store, not trained by this run
+	PrunedAt   int                 `json:"pruned_at,omitempty"` // the epoch a pruner stopped it at (its last); 0: not pruned
+	GFLOP      float64             `json:"gflop,omitempty"`     // training GEMM work done (Samples × scheduler.TrainingFLOPsPerRow); 0 when not recorded
+	Started    int64               `json:"-"`                   // unix nanoseconds: when its training (last) started, as stored; not in the results' JSON, which stay the same from run to run
+	Finished   int64               `json:"-"`                   // unix nanoseconds: when its result was stored
+	Extra      json.RawMessage     `json:"extra,omitempty"`     // a study kind's own record of the unit (the depth study's diagnostics), JSON
+	EngineVer  string              `json:"engine_version"`      // EngineID that computed it: another ISA path's when reused from one
 	DataSHA256 string              `json:"data_sha256"`
 	Machine                        // where it was trained: JSON host, cpu, isa
 }
@@ -46,8 +50,9 @@ type ConfigResult struct {
 	MeanAccuracy   float64   `json:"mean_accuracy"`
 	StdAccuracy    float64   `json:"std_accuracy"` // population std over folds (numpy's default)
 	MeanValLoss    float64   `json:"mean_val_loss"`
-	Seconds        float64   `json:"seconds"` // sum of the units' wall times
-	Rank           int       `json:"rank"`    // 1 = best mean accuracy in the study
+	Seconds        float64   `json:"seconds"`             // sum of the units' wall times
+	Rank           int       `json:"rank"`                // 1 = best mean accuracy in the study; pruned configurations rank after the others
+	PrunedAt       int       `json:"pruned_at,omitempty"` // the epoch a pruner stopped it at; 0: not pruned
 }
 
 // StudyResult is a finished (or partly finished) study as stored.
@@ -78,6 +83,10 @@ type StudyResult struct {
 	// Refit is the best configuration trained on all training rows and
 	// scored on the test set (sweep --refit); nil without one.
 	Refit *RefitResult `json:"refit,omitempty"`
+
+	// Decisions are a pruned study's rung decisions, in the order made
+	// (see sweeps/prune); nil without a pruner.
+	Decisions []Decision `json:"decisions,omitempty"`
 
 	// Importance is the PED-ANOVA importance of the keys a grid, random or
 	// TPE study varies, most important first (report.Importance); nil
@@ -189,4 +198,64 @@ func NewRate(flops, seconds float64, cores int) Rate {
 		Blocks: kernels.TuningSource()}
 	r.PercentOfPeak = 100 * r.GFLOPS / r.PeakGFLOPS
 	return r
+}
+
+// EpochScore is one epoch of one unit as the store keeps it while a study
+// runs (store.Store.SaveEpoch, EpochScores): written as the epoch
+// finishes, so that a rung decision, a resumed study and a live view read
+// a unit's progress before it is done.
+type EpochScore struct {
+	Key           string  `json:"key"` // the configuration (study.Params.Key)
+	Fold          int     `json:"fold"`
+	Epoch         int     `json:"epoch"`          // 1-based
+	Accuracy      float64 `json:"accuracy"`       // held-out accuracy after the epoch; NaN when the fold was not scored
+	Loss          float64 `json:"loss"`           // held-out loss after the epoch; NaN when not scored
+	TrainAccuracy float64 `json:"train_accuracy"` // the epoch's training figures, as engine.EpochStats
+	TrainLoss     float64 `json:"train_loss"`
+	Seconds       float64 `json:"seconds"` // the epoch's training time (a fused member's share)
+}
+
+// NewEpochScore is the EpochScore of epoch s of configuration key on fold.
+func NewEpochScore(key string, fold int, s engine.EpochStats) EpochScore {
+	return EpochScore{Key: key, Fold: fold, Epoch: s.Epoch, Accuracy: s.ValAccuracy, Loss: s.ValLoss,
+		TrainAccuracy: s.Accuracy, TrainLoss: s.Loss, Seconds: s.Seconds}
+}
+
+// MarshalJSON writes non-finite numbers as null (engine.JSONFloat).
+func (e EpochScore) MarshalJSON() ([]byte, error) {
+	type plain EpochScore
+	return json.Marshal(struct {
+		plain
+		Accuracy      engine.JSONFloat `json:"accuracy"`
+		Loss          engine.JSONFloat `json:"loss"`
+		TrainAccuracy engine.JSONFloat `json:"train_accuracy"`
+		TrainLoss     engine.JSONFloat `json:"train_loss"`
+		Seconds       engine.JSONFloat `json:"seconds"`
+	}{plain(e), engine.JSONFloat(e.Accuracy), engine.JSONFloat(e.Loss), engine.JSONFloat(e.TrainAccuracy),
+		engine.JSONFloat(e.TrainLoss), engine.JSONFloat(e.Seconds)})
+}
+
+// Decision is a pruner's verdict on a configuration at a rung (see
+// sweeps/prune): whether it went on, with the score it had and the cutoff
+// it was held to at the time, so that a report can say why each
+// configuration stopped.
+type Decision struct {
+	Key      string  `json:"key"`     // the configuration
+	Bracket  int     `json:"bracket"` // hyperband's bracket (0: the most aggressive); 0 for the others
+	Rung     int     `json:"rung"`    // 0-based; the median pruner's: epoch − its warm-up
+	Epoch    int     `json:"epoch"`   // epochs trained when decided
+	Score    float64 `json:"score"`   // the configuration's held-out accuracy at Epoch, mean over its folds (−Inf when a fold diverged)
+	Cutoff   float64 `json:"cutoff"`  // the score it had to reach to go on, at the time
+	Promoted bool    `json:"promoted"`
+	Order    int     `json:"order"` // when, among the study's decisions (0 first)
+}
+
+// MarshalJSON writes non-finite numbers as null (engine.JSONFloat).
+func (d Decision) MarshalJSON() ([]byte, error) {
+	type plain Decision
+	return json.Marshal(struct {
+		plain
+		Score  engine.JSONFloat `json:"score"`
+		Cutoff engine.JSONFloat `json:"cutoff"`
+	}{plain(d), engine.JSONFloat(d.Score), engine.JSONFloat(d.Cutoff)})
 }

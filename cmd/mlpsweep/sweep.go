@@ -47,9 +47,12 @@ thing at a time from base; grid: key → values (cartesian product); random:
 seed; metric: accuracy; refit: true (as --refit); fuse: true | false
 (default true: the configurations of a fold that share batch size and
 epochs train fused, a few as one wide model; the numbers are the same
-either way). lr 0 means the optimizer's Keras default. A
-diverged unit (NaN/Inf loss) is kept with the accuracy its model scores as
-it stopped, and flagged diverged.
+either way); pruner: {kind: sha | asha | hyperband | median, eta, min_epochs,
+brackets, startup} (a grid or random study stops hopeless configurations
+early, judging each by its held-out accuracy averaged over its folds; see
+examples/adaptive.yaml and the README's "Adaptive studies"). lr 0 means the
+optimizer's Keras default. A diverged unit (NaN/Inf loss) is kept with the
+accuracy its model scores as it stopped, and flagged diverged.
 
 On many machines, --shard I/N runs shard I (from 0) of N: a fixed slice of
 the study's units, balanced by their work, the same in every shard, into
@@ -59,7 +62,9 @@ its own --out (default out/<study name>/shard-I). In a Slurm job array
 shard comes from the environment; --shard 0/1 runs the whole study there.
 A shard's tables, report and --json cover its slice only (units_total is
 its unit count); mlpsweep merge OUT SHARD_DIR... merges the shards into
-one database whose report is the whole study's (see deploy/).
+one database whose report is the whole study's (see deploy/). The shards
+of a study with a pruner (sha, hyperband, median) share one --store URL
+instead, and wait for each other's scores at every rung.
 
 Machines differ: every unit records the host, CPU and kernels ISA path
 (avx512, avx2, generic) it was trained on, and the report lists them. A
@@ -200,7 +205,14 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
 	}
-	if s.Search != nil && shard.Sharded() {
+	// A rung decides over every configuration of the study at once: the
+	// shards of a pruned study follow each other in one PostgreSQL store.
+	switch {
+	case s.Pruner != nil && (f.enqueue || f.wait):
+		return usageError(stderr, "sweep", "study %s has a pruner (%s): queue mode does not prune yet; run it with mlpsweep sweep (in shards with --shard and --store URL)", s.Name, s.Pruner.Kind)
+	case s.Pruner != nil && shard.Sharded() && (url == "" || s.Pruner.Kind == "asha"):
+		return usageError(stderr, "sweep", "study %s has a pruner (%s): its shards must share one PostgreSQL store (--store URL) and a pruner that decides the same in every shard (sha, hyperband or median; not asha)", s.Name, s.Pruner.Kind)
+	case s.Search != nil && shard.Sharded():
 		return usageError(stderr, "sweep", "study %s has a sampler, which proposes each configuration from the results before it, so its units cannot be split into shards in advance (shard %s, %s): run it on one machine, or on the queue (--enqueue --wait)", s.Name, shard, shard.Source)
 	}
 	if f.enqueue || f.wait {
@@ -333,6 +345,9 @@ func applySweepFlags(s *study.Study, f *sweepFlags) error {
 	}
 	if f.epochs > 0 {
 		s.SetEpochs(f.epochs)
+		if err := s.CheckPruner(); err != nil {
+			return fmt.Errorf("--epochs %d: %w", f.epochs, err)
+		}
 	}
 	if f.folds > 0 {
 		s.Folds = f.folds

@@ -184,6 +184,17 @@ func TestEnqueueAndWork(t *testing.T) {
 			t.Errorf("config %d: queue %v %v, local %v %v", i, c.FoldAccuracies, c.MeanValLoss, local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss)
 		}
 	}
+	// Every epoch of every unit was stored by the workers, as the units' curves say.
+	scores, err := st.EpochScores(context.Background(), "q")
+	if err != nil || len(scores) != 6*2 {
+		t.Fatalf("%d epoch scores (%v), want 12", len(scores), err)
+	}
+	for i, e := range scores {
+		u := r.Configs[i/4].Units[i%4/2]
+		if e.Key != r.Configs[i/4].Key || e.Fold != u.Fold || e.Epoch != i%2+1 || e.TrainLoss != u.Epochs[i%2].Loss {
+			t.Errorf("epoch score %d: %+v, unit %+v", i, e, u.Epochs[i%2])
+		}
+	}
 }
 
 // BenchmarkQueueOverhead measures the queue's cost per unit (claiming,

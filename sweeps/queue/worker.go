@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -309,11 +310,21 @@ func (w *unitWorker) work(ctx context.Context, job *river.Job[UnitArgs], name st
 	kc := w.context()
 	defer w.release(kc)
 	u := sweeps.Unit{ID: id, Point: &study.Point{Params: a.Params}}
-	r, err := scheduler.FoldTrainer(data, folds, a.SplitSeed, a.Curves)(ctx, kc, u, nil)
+	var epochErr error // the first failure to store an epoch's scores
+	r, err := scheduler.FoldTrainer(data, folds, a.SplitSeed, a.Curves)(ctx, kc, u, func(s engine.EpochStats) {
+		if err := w.st.SaveEpoch(id, a.Study, s); err != nil && epochErr == nil {
+			epochErr = err
+		}
+	})
 	if err != nil {
 		return err // the job's context: a timeout or a stop
 	}
+	if epochErr != nil {
+		return epochErr // River retries the unit
+	}
 	trained := time.Since(started)
+	r.GFLOP = float64(r.Samples) * scheduler.TrainingFLOPsPerRow(a.Params.Hidden(), data.Features, data.Classes) / 1e9
+	r.Started = started.UnixNano()
 	r.Fold, r.EngineVer, r.DataSHA256 = id.Fold, id.Engine, id.Data
 	r.Machine = sweeps.ThisMachine()
 	// The result is recorded even when a stop comes while it is written.

@@ -104,6 +104,11 @@ func (v *studyView) reportHTML() ([]byte, error) {
 		}
 		page.Sections = append(page.Sections, s)
 	}
+	if s, ok, err := v.searchSection(); err != nil {
+		return nil, err
+	} else if ok {
+		page.Sections = append(page.Sections, s)
+	}
 	imp, err := v.importance()
 	if err != nil {
 		return nil, err

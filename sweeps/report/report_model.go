@@ -125,21 +125,33 @@ func score(c sweeps.ConfigResult) float64 {
 // rank_test_score does (ties share the lowest rank, unscored ones come
 // last) and as the aggregator's setRanks does: a configuration listed
 // under several axes (same Key) counts once.
+// A configuration a pruner stopped ranks after those trained fully (its
+// accuracy is an early epoch's), as in the aggregator.
 func rankByScore(configs []sweeps.ConfigResult) []int {
-	distinct := map[string]float64{} // key → score
+	type standing struct {
+		pruned bool
+		score  float64
+	}
+	above := func(o, s standing) bool {
+		if math.IsNaN(o.score) || math.IsNaN(s.score) {
+			return math.IsNaN(s.score) && !math.IsNaN(o.score)
+		}
+		return !o.pruned && s.pruned || o.pruned == s.pruned && o.score > s.score
+	}
+	distinct := map[string]standing{} // key → standing
 	for i, c := range configs {
 		key := c.Key
 		if key == "" {
 			key = fmt.Sprintf("#%d", i) // hand-built results without keys: every config is distinct
 		}
-		distinct[key] = score(c)
+		distinct[key] = standing{c.PrunedAt > 0, score(c)}
 	}
 	ranks := make([]int, len(configs))
 	for i, c := range configs {
 		ranks[i] = 1
-		si := score(c)
+		si := standing{c.PrunedAt > 0, score(c)}
 		for _, so := range distinct {
-			if so > si || (math.IsNaN(si) && !math.IsNaN(so)) {
+			if above(so, si) {
 				ranks[i]++
 			}
 		}
@@ -165,7 +177,13 @@ func groupByAxis(configs []sweeps.ConfigResult) []axisView {
 	for a := range axes {
 		for _, i := range axes[a].configs {
 			s := score(configs[i])
-			if !math.IsNaN(s) && (axes[a].Best < 0 || s > score(configs[axes[a].Best])) {
+			if math.IsNaN(s) {
+				continue
+			}
+			// A configuration trained fully beats one a pruner stopped.
+			b := axes[a].Best
+			if b < 0 || configs[b].PrunedAt > 0 && configs[i].PrunedAt == 0 ||
+				(configs[b].PrunedAt > 0) == (configs[i].PrunedAt > 0) && s > score(configs[b]) {
 				axes[a].Best = i
 			}
 		}
@@ -253,9 +271,23 @@ func diverged(c sweeps.ConfigResult) bool {
 	return slices.ContainsFunc(c.Units, func(u sweeps.UnitResult) bool { return u.Diverged })
 }
 
-// status says what went wrong with a configuration's units: "" when every
-// fold trained, else e.g. "diverged 1/3, missing 1/3".
+// status says where a configuration stands when not every fold trained
+// every epoch: "pruned at epoch 3", or what went wrong with its units,
+// e.g. "diverged 1/3, missing 1/3"; "" when nothing is to say.
 func status(c sweeps.ConfigResult, folds int) string {
+	if c.PrunedAt == 0 {
+		return troubles(c, folds)
+	}
+	pruned := fmt.Sprintf("pruned at epoch %d", c.PrunedAt)
+	if t := troubles(c, folds); t != "" {
+		return pruned + ", " + t
+	}
+	return pruned
+}
+
+// troubles says which of c's units diverged, failed or are missing: ""
+// when none.
+func troubles(c sweeps.ConfigResult, folds int) string {
 	var div, failed int
 	for _, u := range c.Units {
 		switch {

@@ -37,7 +37,7 @@ func (v *studyView) resultCells(c sweeps.ConfigResult) []string {
 
 func (v *studyView) row(i int, first []string, best bool) TableRow {
 	c := v.r.Configs[i]
-	return TableRow{Cells: append(first, v.resultCells(c)...), Best: best, Bad: status(c, v.folds) != ""}
+	return TableRow{Cells: append(first, v.resultCells(c)...), Best: best, Bad: troubles(c, v.folds) != ""}
 }
 
 // axisTable shows one axis: a row per value in study order.
@@ -161,6 +161,10 @@ func WriteTables(w io.Writer, r sweeps.StudyResult) error {
 	} else {
 		fmt.Fprintln(tw, "\nconfigurations ranked by mean accuracy")
 		WriteTextTable(tw, v.rankedTable())
+	}
+	if line := prunedLine(r); line != "" {
+		fmt.Fprintln(tw, "\n"+line)
+		WriteTextTable(tw, RungTable(r))
 	}
 	if line := refitLine(r.Refit); line != "" {
 		fmt.Fprintln(tw, "\n"+line)

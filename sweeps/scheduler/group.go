@@ -142,35 +142,17 @@ func (f *foldFit) jobs(units []sweeps.Unit, workers int) []job {
 }
 
 // fit is foldFit's groupFit: units share the fold, and with more than one
-// unit also the batch size and the epoch count (jobs sees to it).
+// unit also the batch size and the epoch count (jobs sees to it). Its
+// steps: the members (members), then training alone or fused (fused), the
+// results (results), each unit stored in turn.
 func (f *foldFit) fit(ctx context.Context, ws *workspace, units []sweeps.Unit,
 	onEpoch func(int, engine.EpochStats), onDone func(int, sweeps.UnitResult) error) error {
 	start := time.Now()
 	fold := units[0].ID.Fold
-	features, classes := f.data.Features, f.data.Classes
-	train := engine.Data{X: f.data.X, Y: f.data.Y, Rows: f.folds[fold].Train}
-	test := engine.Data{X: f.data.X, Y: f.data.Y, Rows: f.folds[fold].Test}
-	var val *engine.Data
-	if f.curves {
-		val = &test
-	}
+	train, test := f.split(fold)
 	shuffle := sweeps.ShuffleSeed(f.seed, fold)
-
-	// The members: a configuration the engine rejects is a result, stored at once.
-	ws.members, ws.unit = ws.members[:0], ws.unit[:0]
-	for i, u := range units {
-		m, err := ws.model(len(ws.members), u.Normalized(), features, classes)
-		if err != nil {
-			if err := onDone(i, sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error()}); err != nil {
-				return err
-			}
-			continue
-		}
-		ws.members = append(ws.members, m)
-		ws.unit = append(ws.unit, i)
-	}
-	if len(ws.members) == 0 {
-		return nil
+	if err := f.members(ws, units, onDone); err != nil || len(ws.members) == 0 {
+		return err
 	}
 	if !f.fuse {
 		for k, m := range ws.members {
@@ -181,46 +163,128 @@ func (f *foldFit) fit(ctx context.Context, ws *workspace, units []sweeps.Unit,
 		}
 		return nil
 	}
-
-	// Fused: each member's share of the group's time is its share of the
-	// work of the members still training (multiply-adds per row).
-	n := len(ws.members)
-	weight := make([]float64, n)
-	for k := range ws.members {
-		weight[k] = float64(MACsPerRow(units[ws.unit[k]].Point.Params.Hidden(), features, classes))
+	shares := f.shares(units, ws.unit, 0)
+	var val *engine.Data
+	if f.curves {
+		val = &test
 	}
-	last := make([]int, n)        // the last epoch each member reported
-	seconds := make([]float64, n) // each member's share of the training time
-	share := func(k, epoch int) float64 {
-		live := 0.0
-		for j := range n {
-			if last[j] >= epoch-1 {
-				live += weight[j]
-			}
+	hists, err := fused(ctx, ws, shuffle, train, val, 0, 0, shares, onEpoch)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	results := f.results(ws.group, hists, err, len(train.Rows), test, shares, start)
+	// Each unit in its own transaction, one after the other: a kill between
+	// two loses only the units not yet stored.
+	for k := range results {
+		if err := onDone(ws.unit[k], results[k]); err != nil {
+			return err
 		}
-		return weight[k] / live
 	}
+	return nil
+}
+
+// split is fold's training and held-out rows.
+func (f *foldFit) split(fold int) (train, test engine.Data) {
+	return engine.Data{X: f.data.X, Y: f.data.Y, Rows: f.folds[fold].Train}, engine.Data{X: f.data.X, Y: f.data.Y, Rows: f.folds[fold].Test}
+}
+
+// members resets the workspace's models for units: ws.members, and
+// ws.unit[k], the index in units of member k. A configuration the engine
+// rejects is a result, stored at once (onDone).
+func (f *foldFit) members(ws *workspace, units []sweeps.Unit, onDone func(int, sweeps.UnitResult) error) error {
+	ws.members, ws.unit = ws.members[:0], ws.unit[:0]
+	for i, u := range units {
+		m, err := ws.model(len(ws.members), u.Normalized(), f.data.Features, f.data.Classes)
+		if err != nil {
+			if err := onDone(i, sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error()}); err != nil {
+				return err
+			}
+			continue
+		}
+		ws.members = append(ws.members, m)
+		ws.unit = append(ws.unit, i)
+	}
+	return nil
+}
+
+// timeShares splits a fused group's training time among its members: each
+// member's share of an epoch is its share of the work (multiply-adds per
+// row) of the members still training.
+type timeShares struct {
+	weight  []float64 // [n] each member's multiply-adds per row
+	last    []int     // [n] the last epoch each member reported
+	seconds []float64 // [n] each member's share of the training time so far
+}
+
+// shares are the time shares of the members units[unit[k]], which start
+// after epoch from.
+func (f *foldFit) shares(units []sweeps.Unit, unit []int, from int) *timeShares {
+	n := len(unit)
+	t := &timeShares{weight: make([]float64, n), last: make([]int, n), seconds: make([]float64, n)}
+	for k, i := range unit {
+		t.weight[k] = float64(MACsPerRow(units[i].Point.Params.Hidden(), f.data.Features, f.data.Classes))
+		t.last[k] = from
+	}
+	return t
+}
+
+// epoch gives member k its share of the group's epoch s: its Seconds and
+// SamplesPerSecond become the member's.
+func (t *timeShares) epoch(k int, s *engine.EpochStats) {
+	live := 0.0
+	for j, w := range t.weight {
+		if t.last[j] >= s.Epoch-1 {
+			live += w
+		}
+	}
+	part := t.weight[k] / live
+	s.Seconds *= part
+	s.SamplesPerSecond /= part
+	t.seconds[k] += s.Seconds
+	t.last[k] = s.Epoch
+}
+
+// part is member k's share of work done by all members together.
+func (t *timeShares) part(k int) float64 {
+	total := 0.0
+	for _, w := range t.weight {
+		total += w
+	}
+	return t.weight[k] / total
+}
+
+// fused trains ws.members as ws.group in the batch order of shuffle: on
+// from a fresh group, after epoch from (Seek: the members trained that far
+// elsewhere), to epoch to (0: the last), scoring val after every epoch
+// when set, and reports each member's epochs with its time share.
+func fused(ctx context.Context, ws *workspace, shuffle int64, train engine.Data, val *engine.Data, from, to int,
+	shares *timeShares, onEpoch func(int, engine.EpochStats)) ([]engine.History, error) {
 	if ws.group == nil {
 		ws.group = &engine.Group{}
 	}
 	g := ws.group
 	if err := g.Reset(ws.members, shuffle); err != nil {
-		return err // cannot happen: jobs groups members by batch size and epochs, and the inputs and outputs are the data's
+		return nil, err // cannot happen: jobs groups members by batch size and epochs, and the inputs and outputs are the data's
 	}
-	hists, err := g.Fit(ctx, train, val, func(k int, s engine.EpochStats) {
-		part := share(k, s.Epoch)
-		s.Seconds *= part
-		s.SamplesPerSecond /= part
-		seconds[k] += s.Seconds
-		last[k] = s.Epoch
+	if err := g.Seek(train, from); err != nil {
+		return nil, err
+	}
+	each := func(k int, s engine.EpochStats) {
+		shares.epoch(k, &s)
 		onEpoch(ws.unit[k], s)
-	})
-	if ctx.Err() != nil {
-		return ctx.Err()
 	}
+	if to == 0 {
+		return g.Fit(ctx, train, val, each)
+	}
+	return g.FitTo(ctx, train, val, to, each)
+}
+
+// results are the members' results from their training histories on
+// rows training rows (err: the data was invalid, and every member fails
+// alike), scored on test (evaluated now unless every member's last epoch
+// scored it), with the seconds of training and evaluation by time share.
+func (f *foldFit) results(g *engine.Group, hists []engine.History, err error, rows int, test engine.Data, shares *timeShares, start time.Time) []sweeps.UnitResult {
 	fitted := time.Now()
-	rows := len(train.Rows)
-	results := make([]sweeps.UnitResult, n)
 	var loss, acc []float64
 	if err == nil {
 		needEval := !f.curves
@@ -232,29 +296,19 @@ func (f *foldFit) fit(ctx context.Context, ws *workspace, units []sweeps.Unit,
 		}
 	}
 	evalSeconds := time.Since(fitted).Seconds()
-	total := 0.0
-	for k := range n {
-		total += weight[k]
-	}
-	for k, h := range hists {
+	results := make([]sweeps.UnitResult, len(shares.weight))
+	for k := range results {
 		r := &results[k]
 		r.Epochs = []engine.EpochStats{}
-		if err != nil { // invalid data: every member fails alike
+		if err != nil {
 			r.Error = err.Error()
-			r.Seconds = time.Since(start).Seconds() * weight[k] / total
+			r.Seconds = time.Since(start).Seconds() * shares.part(k)
 			continue
 		}
-		score(r, h, rows, f.curves, func() (float64, float64) { return loss[k], acc[k] })
-		r.Seconds = seconds[k] + evalSeconds*weight[k]/total
+		score(r, hists[k], rows, f.curves, func() (float64, float64) { return loss[k], acc[k] })
+		r.Seconds = shares.seconds[k] + evalSeconds*shares.part(k)
 	}
-	// Each unit in its own transaction, one after the other: a kill between
-	// two loses only the units not yet stored.
-	for k := range results {
-		if err := onDone(ws.unit[k], results[k]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return results
 }
 
 // alone trains m by itself (Model.Fit) in the batch order of shuffle and

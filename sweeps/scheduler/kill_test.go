@@ -89,15 +89,20 @@ func TestKillAndResume(t *testing.T) {
 	})
 }
 
-func testKillAndResume(t *testing.T, dir, url string) {
-	child := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillAndResume$", "-test.count=1")
-		cmd.Env = append(os.Environ(), killChildEnv+"="+dir, killStoreEnv+"="+url)
-		cmd.Stderr = os.Stderr
-		return cmd
-	}
+// childCmd re-runs this test binary's test in a child process, whose side
+// of the test runs a study into dir (and the PostgreSQL database url).
+func childCmd(test, dir, url string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), killChildEnv+"="+dir, killStoreEnv+"="+url)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
 
-	cmd := child()
+// killChild starts the child of test, hands each line it prints to
+// kill, and SIGKILLs it (no cleanup of any kind) when kill returns true.
+func killChild(t *testing.T, test, dir, url string, kill func(line string) bool) {
+	t.Helper()
+	cmd := childCmd(test, dir, url)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -105,16 +110,39 @@ func testKillAndResume(t *testing.T, dir, url string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	seen := 0
 	for sc := bufio.NewScanner(out); sc.Scan(); {
-		if sc.Text() == "unit-done" {
-			if seen++; seen == 3 {
-				cmd.Process.Kill() // SIGKILL: no cleanup of any kind
-				break
-			}
+		if kill(sc.Text()) {
+			cmd.Process.Kill()
+			break
 		}
 	}
 	cmd.Wait()
+}
+
+// resumeChild runs the child of test to its end and returns the units it
+// trained and reused, from its line "finished run=N reused=M".
+func resumeChild(t *testing.T, test, dir, url string) (trained, reused int) {
+	t.Helper()
+	out, err := childCmd(test, dir, url).Output()
+	if err != nil {
+		t.Fatalf("resumed child: %v", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "finished") {
+			fmt.Sscanf(line, "finished run=%d reused=%d", &trained, &reused)
+		}
+	}
+	return trained, reused
+}
+
+func testKillAndResume(t *testing.T, dir, url string) {
+	seen := 0
+	killChild(t, "TestKillAndResume", dir, url, func(line string) bool {
+		if line == "unit-done" {
+			seen++
+		}
+		return seen == 3
+	})
 	if seen < 3 {
 		t.Fatalf("child stopped after %d units", seen)
 	}
@@ -126,16 +154,7 @@ func testKillAndResume(t *testing.T, dir, url string) {
 	}
 
 	t.Logf("killed with %d units stored, %d in flight", stored, states["running"])
-	resumed, err := child().Output()
-	if err != nil {
-		t.Fatalf("resumed child: %v", err)
-	}
-	var trained, reused int
-	for _, line := range strings.Split(string(resumed), "\n") {
-		if strings.HasPrefix(line, "finished") {
-			fmt.Sscanf(line, "finished run=%d reused=%d", &trained, &reused)
-		}
-	}
+	trained, reused := resumeChild(t, "TestKillAndResume", dir, url)
 	if reused != stored || trained != 24-stored {
 		t.Errorf("resume reused %d and trained %d units; want the %d stored reused and %d trained", reused, trained, stored, 24-stored)
 	}

@@ -31,6 +31,14 @@ type pool struct {
 	epoch func(u sweeps.Unit, s engine.EpochStats)
 	done  func(u sweeps.Unit, r sweeps.UnitResult) error
 
+	// after, if set, is called when a job is done, one call at a time:
+	// the jobs it returns go to the head of the queue (ASHA promotes before
+	// it starts more configurations, see prune.go), and idle workers wait
+	// for them while any job is in flight. An error stops the pool.
+	after   func(j job) ([]job, error)
+	afterMu sync.Mutex
+	wake    *sync.Cond // with after: signalled when the queue grows or a job ends
+
 	mu      sync.Mutex
 	queue   []job
 	running int // jobs in flight
@@ -56,8 +64,19 @@ func (p *pool) run(ctx context.Context, jobs []job) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	p.queue = jobs
+	workers := min(p.workers, len(jobs))
+	if p.after != nil {
+		workers = p.workers // the queue grows as jobs end
+		p.wake = sync.NewCond(&p.mu)
+		stop := context.AfterFunc(ctx, func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.wake.Broadcast()
+		})
+		defer stop()
+	}
 	var wg sync.WaitGroup
-	for range min(p.workers, len(jobs)) {
+	for range workers {
 		wg.Go(func() {
 			ws := &workspace{kc: kernels.NewContext(1)}
 			for {
@@ -65,7 +84,17 @@ func (p *pool) run(ctx context.Context, jobs []job) error {
 				if !ok {
 					return
 				}
-				if err := p.job(ctx, ws, j, threads); err != nil {
+				err := p.job(ctx, ws, j, threads)
+				if err == nil && p.after != nil {
+					err = p.more(j)
+				}
+				p.mu.Lock()
+				p.running-- // after the jobs it led to are queued: no worker leaves early
+				if p.wake != nil {
+					p.wake.Broadcast()
+				}
+				p.mu.Unlock()
+				if err != nil {
 					cancel(err)
 					return
 				}
@@ -80,6 +109,9 @@ func (p *pool) run(ctx context.Context, jobs []job) error {
 func (p *pool) take(ctx context.Context) (job, int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for p.wake != nil && len(p.queue) == 0 && p.running > 0 && ctx.Err() == nil {
+		p.wake.Wait()
+	}
 	if len(p.queue) == 0 || ctx.Err() != nil {
 		return nil, 0, false
 	}
@@ -95,12 +127,8 @@ func (p *pool) take(ctx context.Context) (job, int, bool) {
 
 // job trains a job's units and reports each as it finishes, unless ctx is
 // cancelled first.
+// The caller counts it out of p.running.
 func (p *pool) job(ctx context.Context, ws *workspace, j job, threads int) error {
-	defer func() {
-		p.mu.Lock()
-		p.running--
-		p.mu.Unlock()
-	}()
 	ws.kc.SetThreads(threads)
 	if p.start != nil {
 		for _, u := range j {
@@ -115,11 +143,8 @@ func (p *pool) job(ctx context.Context, ws *workspace, j job, threads int) error
 		}
 	}
 	onDone := func(i int, r sweeps.UnitResult) error {
-		u := j[i]
-		r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
-		r.Machine = sweeps.ThisMachine()
 		if p.done != nil {
-			return p.done(u, r)
+			return p.done(j[i], p.finish(j[i], r))
 		}
 		return nil
 	}
@@ -131,6 +156,29 @@ func (p *pool) job(ctx context.Context, ws *workspace, j job, threads int) error
 		return err // cancelled: the unit is abandoned
 	}
 	return onDone(0, r)
+}
+
+// more queues the jobs p.after makes of job j's end, first.
+func (p *pool) more(j job) error {
+	p.afterMu.Lock()
+	jobs, err := p.after(j)
+	p.afterMu.Unlock()
+	if err != nil || len(jobs) == 0 {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queue = append(jobs, p.queue...)
+	p.wake.Broadcast()
+	return nil
+}
+
+// finish completes unit u's result r with what identifies it and where it
+// was trained.
+func (p *pool) finish(u sweeps.Unit, r sweeps.UnitResult) sweeps.UnitResult {
+	r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+	r.Machine = sweeps.ThisMachine()
+	return r
 }
 
 // TrainAndScore trains cfg on train and scores it on test (after every

@@ -103,7 +103,8 @@ type Plan struct {
 	// achieved rate (see TrainingFLOPsPerRow).
 	RowFLOPs func(sweeps.Unit) float64
 
-	folds *foldFit // RunStudy's: trains the units in jobs of fused groups (group.go) instead of Train
+	folds  *foldFit      // RunStudy's: trains the units in jobs of fused groups (group.go) instead of Train
+	pruner *study.Pruner // RunStudy's study's pruner: the units train in stages (prune.go); nil: none
 }
 
 // RunStudy trains every unit of study s on data (KFold cross-validation)
@@ -118,7 +119,9 @@ type Plan struct {
 // seed, f). With s.Fuse, the units of a fold that share the batch size and
 // the epoch count train fused, a few at a time, as the members of an
 // engine.Group (see foldFit.jobs); without, each alone. The numbers are
-// the same, bit for bit.
+// the same, bit for bit. With s.Pruner, the units train in stages, rung by
+// rung, and the pruner stops configurations early (see prune.go); the
+// result's Decisions say why.
 func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt Options) (sweeps.StudyResult, error) {
 	plan, err := StudyPlan(s, data, opt.Curves)
 	if err != nil {
@@ -139,6 +142,12 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		workers = runtime.NumCPU()
 	}
 	h := plan.Header
+	all := plan.Units // a pruned study's shard follows the others' units in the store
+	if plan.pruner != nil && opt.Shard.Sharded() {
+		if _, shared := opt.Store.(*store.Postgres); !shared || plan.pruner.Kind == "asha" {
+			return sweeps.StudyResult{}, fmt.Errorf("study %s has a pruner, which decides over all its configurations at each rung: its shards must share one PostgreSQL store (--store URL), where each reads the others' scores, and its pruner must decide the same in every shard (sha, hyperband or median; not asha)", h.Name)
+		}
+	}
 	if opt.Shard.Sharded() {
 		if err := opt.Shard.check(); err != nil {
 			return sweeps.StudyResult{}, err
@@ -158,7 +167,8 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		return sweeps.StudyResult{}, err
 	}
 
-	// Every unit, reused when stored as done.
+	// Every unit, reused when stored as done (or, in a pruned study, as
+	// pruned: its curve is what the pruner needs of it).
 	results := map[sweeps.UnitID]sweeps.UnitResult{}
 	var todo []sweeps.Unit
 	var status Status
@@ -168,7 +178,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			return sweeps.StudyResult{}, err
 		}
 		status.UnitsTotal++
-		if state == "done" {
+		if state == "done" || state == "pruned" && plan.pruner != nil {
 			r.Reused = true
 			results[u.ID] = r
 			status.UnitsReused++
@@ -187,8 +197,10 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		}
 	}
 
-	var flops float64 // training GEMM work done by this run
-	var mu sync.Mutex // guards results, status, flops and Progress calls
+	var flops float64                      // training GEMM work done by this run
+	var epochErr error                     // the first failure to store an epoch's scores
+	startedAt := map[sweeps.UnitID]int64{} // when each unit this run trains started (unix ns)
+	var mu sync.Mutex                      // guards results, status, flops, epochErr and Progress calls
 	report := func(e Event) {
 		e.Status = status
 		e.Status.Elapsed = time.Since(started)
@@ -200,32 +212,48 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	p := &pool{
 		workers: workers, train: plan.Train, fit: fit,
 		start: func(u sweeps.Unit, threads int) error {
+			at := time.Now().UnixNano()
 			if err := st.MarkRunning(u.ID, h.Name); err != nil {
 				return err
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			startedAt[u.ID] = at
 			status.UnitsRunning++
 			report(Event{Kind: UnitStart, Point: u.Point, Fold: u.ID.Fold, Threads: threads})
 			return nil
 		},
 		epoch: func(u sweeps.Unit, e engine.EpochStats) {
+			// Stored as the epoch finishes (held-out figures with Curves);
+			// a failure to store stops the run at the unit's end (done).
+			err := st.SaveEpoch(u.ID, h.Name, e)
 			mu.Lock()
 			defer mu.Unlock()
+			if err != nil && epochErr == nil {
+				epochErr = err
+			}
 			status.WorkDone += plan.EpochWork(u)
 			status.Samples += int64(plan.EpochRows(u))
 			report(Event{Kind: EpochDone, Point: u.Point, Fold: u.ID.Fold, Epoch: e})
 		},
 		done: func(u sweeps.Unit, r sweeps.UnitResult) error {
+			if plan.RowFLOPs != nil {
+				r.GFLOP = float64(r.Samples) * plan.RowFLOPs(u) / 1e9
+			}
+			mu.Lock()
+			r.Started = startedAt[u.ID]
+			mu.Unlock()
+			r.Finished = time.Now().UnixNano()
 			if err := st.SaveUnit(u.ID, h.Name, r); err != nil {
 				return err
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			results[u.ID] = r
-			if plan.RowFLOPs != nil {
-				flops += float64(r.Samples) * plan.RowFLOPs(u)
+			if epochErr != nil {
+				return epochErr
 			}
+			results[u.ID] = r
+			flops += r.GFLOP * 1e9
 			status.UnitsRunning--
 			status.UnitsDone++
 			// A diverged unit stops early: count its remaining epochs as done.
@@ -234,13 +262,39 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			return nil
 		},
 	}
-	runErr := p.run(ctx, jobs)
+	var runErr error
+	var decisions []sweeps.Decision
+	if plan.pruner != nil {
+		stored := map[sweeps.UnitID]sweeps.UnitResult{}
+		for id, r := range results {
+			stored[id] = r
+		}
+		save := func(ds []sweeps.Decision) error {
+			decisions = ds
+			return st.SaveDecisions(h.Name, ds)
+		}
+		var mine map[sweeps.UnitID]bool // a shard's units; nil: every unit
+		if opt.Shard.Sharded() {
+			mine = map[sweeps.UnitID]bool{}
+			for _, u := range plan.Units {
+				mine[u.ID] = true
+			}
+		} else {
+			runErr = save(nil) // replayed from the start
+		}
+		if runErr == nil {
+			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, h, all, mine, st, stored, workers, save)
+		}
+	} else {
+		runErr = p.run(ctx, jobs)
+	}
 	wall := time.Since(started).Seconds()
 
 	mu.Lock()
 	defer mu.Unlock()
 	h.WallSeconds, h.UnitsRun, h.UnitsReused = wall, status.UnitsDone, status.UnitsReused
 	r := sweeps.Assemble(h, plan.Points, results)
+	r.Decisions = decisions
 	if opt.Shard.Sharded() {
 		r.UnitsTotal = status.UnitsTotal // the shard's units: its report covers its slice
 	}

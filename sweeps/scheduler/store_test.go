@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -107,6 +108,65 @@ func TestStoresGiveTheSameStudy(t *testing.T) {
 			got := loadStudy(t, dir, url, want.Name)
 			if !sameBits(numbers(got), numbers(want)) || got.UnitsRun != want.UnitsRun || got.UnitsReused != want.UnitsReused || got.UnitsTotal != want.UnitsTotal {
 				t.Errorf("%s loads back other than it ran", want.Name)
+			}
+		}
+	})
+}
+
+// TestEpochScoresAreStoredAsTheyFinish: fused and unfused, on SQLite and
+// PostgreSQL, every epoch of every unit is in the store with the held-out
+// figures of the unit's learning curve, and each was stored before its
+// unit was done (read back at the unit's UnitDone event).
+func TestEpochScoresAreStoredAsTheyFinish(t *testing.T) {
+	data := datasets.Blobs(300, 10, 3)
+	forEachStore(t, func(t *testing.T, dir, url string) {
+		for _, fuse := range []bool{true, false} {
+			// Another seed for each: no unit of one is reused by the other.
+			src := strings.Replace(tinyStudy, "seed: 7", fmt.Sprintf("seed: %d", map[bool]int{true: 7, false: 8}[fuse]), 1)
+			s := parse(t, strings.Replace(src, "name: tiny", fmt.Sprintf("name: tiny-%v\nfuse: %v", fuse, fuse), 1))
+			st := openStore(t, dir, url)
+			var reader store.Store
+			early := 0 // units whose epochs were all stored when their UnitDone came
+			progress := func(e Event) {
+				if e.Kind != UnitDone {
+					return
+				}
+				if reader == nil {
+					reader = readStore(t, dir, url)
+				}
+				id := sweeps.UnitID{Key: e.Point.Params.Key(), Fold: e.Fold, Split: sweeps.KFoldSplit(s.Folds, s.Seed),
+					Seed: sweeps.UnitSeed(s.Seed, e.Point.Params.Key(), e.Fold), Data: data.Fingerprint(), Engine: sweeps.EngineID()}
+				if got, err := reader.UnitEpochScores(context.Background(), id); err == nil && len(got) == len(e.Unit.Epochs) {
+					early++
+				}
+			}
+			r, err := RunStudy(context.Background(), s, data, Options{Dir: dir, Store: st, Workers: 2, Curves: true, Progress: progress})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if early != 9 {
+				t.Errorf("fuse %v: %d of 9 units had their epochs stored when done", fuse, early)
+			}
+			got, err := readStore(t, dir, url).EpochScores(context.Background(), s.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []sweeps.EpochScore
+			for _, c := range r.Distinct() {
+				for _, u := range c.Units {
+					for _, e := range u.Epochs {
+						want = append(want, sweeps.NewEpochScore(c.Key, u.Fold, e))
+					}
+				}
+			}
+			if len(got) != 18 || len(got) != len(want) {
+				t.Fatalf("fuse %v: %d epoch scores stored, want %d = 18", fuse, len(got), len(want))
+			}
+			for i := range got {
+				g, w := got[i], want[i]
+				if g.Key != w.Key || g.Fold != w.Fold || g.Epoch != w.Epoch || g.Accuracy != w.Accuracy || g.Loss != w.Loss || g.TrainLoss != w.TrainLoss || g.TrainAccuracy != w.TrainAccuracy {
+					t.Errorf("fuse %v: score %d is %+v, want %+v", fuse, i, g, w)
+				}
 			}
 		}
 	})

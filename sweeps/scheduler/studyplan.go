@@ -14,8 +14,9 @@ import (
 
 // StudyPlan is the plan of a cross-validated study s on data: its header,
 // its units in order, and how to train them on data's KFold split (with
-// learning curves when curves is set): fused groups as s.Fuse says, or one
-// at a time with FoldTrainer. RunStudy runs it on this process's workers;
+// learning curves when curves is set, or s has a pruner): fused groups as
+// s.Fuse says, or one at a time with FoldTrainer; in stages when s has a
+// pruner (prune.go). RunStudy runs it on this process's workers;
 // the queue (sweeps/queue) hands its units to workers on other machines.
 func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error) {
 	if len(s.Points) == 0 {
@@ -33,11 +34,18 @@ func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error
 		Split: sweeps.KFoldSplit(s.Folds, s.Seed),
 		Data:  fmt.Sprintf("%s (%d rows)", data.Name, data.N), DataSHA: data.Fingerprint(), Engine: sweeps.EngineID(),
 	}
+	if s.Pruner != nil {
+		if err := s.CheckPruner(); err != nil {
+			return Plan{}, err
+		}
+		curves = true // a rung judges the held-out accuracy at its epoch
+	}
 	rows := func(u sweeps.Unit) int { return len(folds[u.ID.Fold].Train) }
 	return Plan{
 		Header: h, Points: s.Points, Units: sweeps.Plan(h, s.Points),
 		Train:     FoldTrainer(data, folds, s.Seed, curves),
 		folds:     &foldFit{data: data, folds: folds, seed: s.Seed, curves: curves, fuse: s.Fuse},
+		pruner:    s.Pruner,
 		EpochRows: rows,
 		EpochWork: func(u sweeps.Unit) int64 {
 			return MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows(u))

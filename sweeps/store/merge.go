@@ -50,7 +50,7 @@ type MergeResult struct {
 
 // unitColumns are the units table's columns, copied as they are; a
 // storedUnit's fields() lists them in this order.
-const unitColumns = `key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, started, finished, host, cpu, isa`
+const unitColumns = `key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, started, finished, host, cpu, isa, gflop`
 
 // storedUnit is one units row as stored, copied from a shard to the
 // output as it is; src names where it comes from.
@@ -66,6 +66,7 @@ type storedUnit struct {
 	study             string
 	started, finished sql.NullInt64 // unix nanoseconds
 	host, cpu, isa    string
+	gflop             float64 // training GEMM work
 	src               string
 }
 
@@ -74,7 +75,7 @@ type storedUnit struct {
 func (r *storedUnit) fields() []any {
 	return []any{&r.id.Key, &r.id.Fold, &r.id.Split, &r.id.Seed, &r.id.Data, &r.id.Engine, &r.state,
 		&r.accuracy, &r.valLoss, &r.diverged, &r.errText, &r.epochs, &r.extra, &r.seconds, &r.samples,
-		&r.study, &r.started, &r.finished, &r.host, &r.cpu, &r.isa}
+		&r.study, &r.started, &r.finished, &r.host, &r.cpu, &r.isa, &r.gflop}
 }
 
 // stateRank orders what to keep when a unit is in several places: done,

@@ -11,6 +11,13 @@
 // URL is shown in any message, without its password. Every PostgreSQL
 // statement has StatementTimeout; PostgreSQL's tables carry an mlpsweep_
 // prefix (see Postgres).
+//
+// Besides a unit's final result, the store keeps its held-out accuracy
+// and loss at every epoch as the epoch finishes (Store.SaveEpoch), so that
+// a study's progress can be read before its units are done: EpochScores
+// reads a study's, UnitEpochScores one unit's, as []sweeps.EpochScore
+// (non-finite numbers as NaN). A pruned study's rung decisions are kept
+// too (SaveDecisions, Decisions).
 package store
 
 import (
@@ -23,6 +30,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -40,12 +48,15 @@ type Store interface {
 	// MarkRunning records that a unit has started, unless it is already
 	// finished.
 	MarkRunning(id sweeps.UnitID, study string) error
-	// SaveUnit commits a unit's result at once: state done, or failed when
-	// it failed (see sweeps.UnitResult.Failed; failed units run again on
-	// the next invocation). A failed result never replaces a done one.
+	// SaveUnit commits a unit's result at once: state done, failed when it
+	// failed (see sweeps.UnitResult.Failed; failed units run again on the
+	// next invocation), or pruned when a pruner stopped it (PrunedAt; a
+	// study without a pruner trains it again). A failed or pruned result
+	// never replaces a done one.
 	SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error
-	// Unit returns a stored unit and its state: "done", "failed" (with
-	// Error set), or "" when it is not stored or has not finished. It is
+	// Unit returns a stored unit and its state: "done", "pruned" (with
+	// PrunedAt set), "failed" (with Error set), or "" when it is not
+	// stored or has not finished. It is
 	// Find(id, true): the unit of exactly id's engine identity.
 	Unit(id sweeps.UnitID) (u sweeps.UnitResult, state string, err error)
 	// Find returns the stored unit a study may use for id, and its state
@@ -62,6 +73,21 @@ type Store interface {
 	// States counts the stored units by state (running, done, failed); a
 	// running unit of a stopped study was in flight when it stopped.
 	States() (map[string]int, error)
+	// SaveEpoch records epoch s of unit id as it finishes (see EpochScores),
+	// replacing what an earlier run of the unit wrote for that epoch.
+	SaveEpoch(id sweeps.UnitID, study string, s engine.EpochStats) error
+	// EpochScores reads the per-epoch scores of a study's units (name ""
+	// means the study run most recently), finished or not, in study order:
+	// by configuration (its first position), fold, epoch. Only units of
+	// the study's own engine identity have them (see epochs.go).
+	EpochScores(ctx context.Context, name string) ([]sweeps.EpochScore, error)
+	// UnitEpochScores reads the per-epoch scores of one unit, by epoch.
+	UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]sweeps.EpochScore, error)
+	// SaveDecisions records a pruned study's rung decisions (see
+	// sweeps/prune), replacing those it recorded before.
+	SaveDecisions(study string, ds []sweeps.Decision) error
+	// Decisions reads a study's rung decisions in the order made.
+	Decisions(ctx context.Context, study string) ([]sweeps.Decision, error)
 	// Name names the database in messages: a file's path, a URL without
 	// its password.
 	Name() string
@@ -70,7 +96,7 @@ type Store interface {
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 4
+const schemaVersion = 6
 
 // migrations[v] brings a database from schema version v to v+1; a new
 // database runs them all. They are the one definition of the tables for
@@ -136,6 +162,45 @@ ALTER TABLE mlpsweep_units ADD COLUMN isa TEXT NOT NULL DEFAULT '';`,
 	// (prefixTables, before the migrations above run on an older
 	// database); SQLite's keep their names (see SQLite).
 	3: ``,
+	// Every unit's held-out (and training) scores at every epoch, written
+	// as each epoch finishes (SaveEpoch): what a pruner's rung decision, a
+	// resumed study and a live view read before the unit is done. The
+	// learning curve in units.epochs is the finished unit's copy.
+	4: `
+CREATE TABLE IF NOT EXISTS mlpsweep_epoch_scores (
+	key            TEXT NOT NULL,
+	fold           BIGINT NOT NULL,
+	split          TEXT NOT NULL,
+	seed           BIGINT NOT NULL,
+	data_sha256    TEXT NOT NULL,
+	engine_version TEXT NOT NULL,
+	epoch          BIGINT NOT NULL,  -- 1-based
+	accuracy       DOUBLE PRECISION, -- held-out; NULL when not scored or not finite
+	loss           DOUBLE PRECISION, -- held-out
+	train_accuracy DOUBLE PRECISION,
+	train_loss     DOUBLE PRECISION,
+	seconds        DOUBLE PRECISION,
+	study          TEXT NOT NULL,    -- the study that wrote it
+	written        BIGINT NOT NULL,  -- unix nanoseconds
+	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version, epoch)
+);`,
+	// A pruned study's rung decisions (sweeps.Decision); units a pruner
+	// stopped have state 'pruned'. A unit's training GEMM work
+	// (UnitResult.GFLOP), for a search's compute.
+	5: `
+ALTER TABLE mlpsweep_units ADD COLUMN gflop DOUBLE PRECISION NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS mlpsweep_decisions (
+	study    TEXT NOT NULL,
+	position BIGINT NOT NULL,           -- the order made, 0 first
+	key      TEXT NOT NULL,
+	bracket  BIGINT NOT NULL,
+	rung     BIGINT NOT NULL,
+	epoch    BIGINT NOT NULL,
+	score    DOUBLE PRECISION,          -- NULL when not finite (a fold diverged)
+	cutoff   DOUBLE PRECISION,
+	promoted BIGINT NOT NULL,
+	PRIMARY KEY (study, position)
+);`,
 }
 
 // newerSchema is the error for a database written by a newer mlpsweep;
@@ -212,8 +277,11 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 		return err
 	}
 	state := "done"
-	if u.Failed() {
+	switch {
+	case u.Failed():
 		state = "failed"
+	case u.PrunedAt > 0:
+		state = "pruned" // finished early: a study without a pruner trains it again
 	}
 	var valLoss any = u.ValLoss
 	if math.IsNaN(u.ValLoss) {
@@ -223,16 +291,20 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 	if u.Diverged {
 		diverged = 1
 	}
-	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+	finished := u.Finished
+	if finished == 0 {
+		finished = time.Now().UnixNano()
+	}
+	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa, gflop)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
 			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, extra = excluded.extra, seconds = excluded.seconds,
 			samples = excluded.samples, study = excluded.study, finished = excluded.finished,
-			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa
+			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa, gflop = excluded.gflop
 		WHERE mlpsweep_units.state != 'done' OR excluded.state = 'done'`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, diverged, u.Error,
-		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, time.Now().UnixNano(), u.Host, u.CPU, u.ISA)
+		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, finished, u.Host, u.CPU, u.ISA, u.GFLOP)
 }
 
 // unit reads the stored unit Find returns for id.
@@ -245,12 +317,13 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 		args = append(args, utf8.RuneCountInString(prefix), prefix)
 	}
 	var valLoss *float64
+	var started, finished *int64
 	var diverged int64
 	var epochs, extra string
-	err = c.queryRow(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa FROM mlpsweep_units
+	err = c.queryRow(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa, gflop, started, finished FROM mlpsweep_units
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+` AND state != 'running'
 		ORDER BY state != 'done', engine_version != $6, engine_version LIMIT 1`, args...).
-		Scan(&state, &u.EngineVer, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples, &u.Host, &u.CPU, &u.ISA)
+		Scan(&state, &u.EngineVer, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples, &u.Host, &u.CPU, &u.ISA, &u.GFLOP, &started, &finished)
 	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows wraps it too
 		return u, "", nil
 	}
@@ -262,8 +335,17 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 		u.ValLoss = *valLoss
 	}
 	u.Diverged = diverged != 0
+	if started != nil {
+		u.Started = *started
+	}
+	if finished != nil {
+		u.Finished = *finished
+	}
 	if err := json.Unmarshal([]byte(epochs), &u.Epochs); err != nil {
 		return u, "", fmt.Errorf("unit %s fold %d: epochs: %w", id.Key, id.Fold, err)
+	}
+	if state == "pruned" {
+		u.PrunedAt = len(u.Epochs)
 	}
 	if extra != "" {
 		u.Extra = json.RawMessage(extra)
@@ -369,7 +451,14 @@ func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyR
 			units[u.ID] = res
 		}
 	}
-	return sweeps.Assemble(h, points, units), nil
+	r := sweeps.Assemble(h, points, units)
+	if r.Decisions, err = s.Decisions(ctx, h.Name); err != nil {
+		return r, err
+	}
+	if len(r.Decisions) == 0 {
+		r.Decisions = nil
+	}
+	return r, nil
 }
 
 // LoadStudy reads a study from the store at where, a sweep folder or a

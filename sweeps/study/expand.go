@@ -56,6 +56,9 @@ func expand(s *spec) (*Study, []error) {
 	if len(s.axes) == 0 && len(s.grid) == 0 && s.random == nil && s.sampler == nil {
 		e.add("base", "base", base, s.baseLine, "base")
 	}
+	if s.pruner != nil && len(e.errs) == 0 {
+		e.checkPruner(s.pruner)
+	}
 	if len(e.errs) > 0 {
 		return nil, e.errs
 	}

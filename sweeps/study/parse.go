@@ -130,6 +130,8 @@ func (p *parser) parse(root *node) {
 			} else {
 				s.refit = v.text[0] == 't' || v.text[0] == 'T'
 			}
+		case "pruner":
+			s.pruner = p.parsePruner(v)
 		case "fuse":
 			if v.kind != scalarNode || v.tag != "bool" {
 				p.errorf(v.line, k, "want true or false, got %s", v.describe())
@@ -137,7 +139,7 @@ func (p *parser) parse(root *node) {
 				s.fuse = valueOf(v).x.(bool)
 			}
 		default:
-			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, sampler, folds, epochs, seed, metric, refit, fuse)")
+			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, sampler, folds, epochs, seed, metric, refit, fuse, pruner)")
 		}
 	}
 	if epochs != nil && baseEpochs != nil {

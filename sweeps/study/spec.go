@@ -12,6 +12,7 @@ type spec struct {
 	metric string
 	refit  bool // train the best configuration on all rows and score it on the test set
 	fuse   bool // fuse:, default true
+	pruner *prunerSpec
 
 	epochs   int // top-level epochs; 0 when not given
 	base     []setting

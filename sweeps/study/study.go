@@ -18,11 +18,12 @@ import (
 type Study struct {
 	Name   string
 	Data   DataSpec
-	Folds  int    // k of the KFold split (≥ 2)
-	Seed   int64  // KFold random_state and root of every unit seed, in [0, 2³²)
-	Metric string // "accuracy"
-	Refit  bool   // after the study, train the best configuration by Metric on all training rows and score it on the test set
-	Fuse   bool   // train the configurations of a fold fused (engine.Group); the file's fuse:, default true
+	Folds  int     // k of the KFold split (≥ 2)
+	Seed   int64   // KFold random_state and root of every unit seed, in [0, 2³²)
+	Metric string  // "accuracy"
+	Refit  bool    // after the study, train the best configuration by Metric on all training rows and score it on the test set
+	Fuse   bool    // train the configurations of a fold fused (engine.Group); the file's fuse:, default true
+	Pruner *Pruner // stops configurations early; nil: every configuration trains every epoch
 	Base   Params
 	Points []Point // axis by axis and value by value, the grid's combinations or the random samples
 	// Search is the sampler that proposes the configurations of a study
@@ -118,4 +119,14 @@ func (s *Study) SetEpochs(epochs int) {
 	for i := range s.Points {
 		s.Points[i].Params = s.Points[i].Params.withEpochs(epochs)
 	}
+}
+
+// Configurations counts the study's distinct configurations: a
+// configuration shown on several axes counts once.
+func (s *Study) Configurations() int {
+	keys := map[string]bool{}
+	for _, pt := range s.Points {
+		keys[pt.Params.Key()] = true
+	}
+	return len(keys)
 }

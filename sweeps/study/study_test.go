@@ -248,7 +248,7 @@ func TestRandomWithoutRepeatsExhaustsSmallSpace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := configurations(s); n != 6 {
+	if n := s.Configurations(); n != 6 {
 		t.Errorf("%d distinct configs, want all 6", n)
 	}
 }
@@ -325,8 +325,8 @@ func TestSeedPreset(t *testing.T) {
 		}
 	}
 	// The baseline appears on 6 axes and trains once: 47 points, 42 configs.
-	if len(s.Points) != 47 || configurations(s) != 42 {
-		t.Errorf("%d points, %d distinct configs; want 47 and 42", len(s.Points), configurations(s))
+	if len(s.Points) != 47 || s.Configurations() != 42 {
+		t.Errorf("%d points, %d distinct configs; want 47 and 42", len(s.Points), s.Configurations())
 	}
 	baseKey := configKey(base)
 	var onBase []string
@@ -647,14 +647,4 @@ func TestFuseDefaultsToTrue(t *testing.T) {
 	if s, err := Preset("seed"); err != nil || !s.Fuse {
 		t.Errorf("the seed preset does not fuse (%v)", err)
 	}
-}
-
-// configurations counts s's distinct configurations: a
-// configuration shown on several axes counts once.
-func configurations(s *Study) int {
-	keys := map[string]bool{}
-	for _, pt := range s.Points {
-		keys[pt.Params.Key()] = true
-	}
-	return len(keys)
 }

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTinySearch runs the benchmark on a tiny setting (6 configurations,
+// 2 folds × 3 epochs on 900 MNIST rows, one seed): the table names both
+// methods, successive halving trains fewer epochs than the full search
+// (6 × 2 × 3 = 36 unit-epochs; halving: 6 × 2 × 1 + 2 × 2 × 2 = 20), and
+// the numbers and the plot are written.
+func TestTinySearch(t *testing.T) {
+	out := t.TempDir()
+	o := options{space: "../../examples/adaptive.yaml", out: out, seeds: 1, n: 6, epochs: 3, folds: 2, limitRows: 900, workers: 2, methods: []string{"random", "sha"}}
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), o, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	var runs []struct {
+		Method string `json:"method"`
+		Epochs int    `json:"unit_epochs"`
+		GFLOP  float64
+	}
+	js, err := os.ReadFile(filepath.Join(out, "search.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js, &runs); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 || runs[0].Method != "random" || runs[0].Epochs != 36 || runs[1].Epochs != 20 || !(runs[1].GFLOP < runs[0].GFLOP) {
+		t.Errorf("runs %+v", runs)
+	}
+	for _, want := range []string{"| random | 1 |", "| sha | 1 |", "| sha |", "Median over seeds"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "search.png")); err != nil {
+		t.Error(err)
+	}
+	o.methods = []string{"tpe"}
+	if err := run(context.Background(), o, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), `unknown method "tpe"`) {
+		t.Errorf("unknown method: %v", err)
+	}
+}

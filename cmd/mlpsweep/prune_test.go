@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writePrunedStudy writes writeCSVStudy's data and a grid study on it with
+// pruner (a YAML value), and returns the study's path.
+func writePrunedStudy(t *testing.T, dir, pruner string) string {
+	t.Helper()
+	writeCSVStudy(t, dir)
+	src := `name: pruned
+data: {csv: blobs.csv, label: label}
+folds: 2
+epochs: 3
+seed: 5
+base: {hidden: [8], batch: 16, optimizer: sgd}
+grid:
+  lr: [0.001, 0.01, 0.1]
+  batch: [16, 32]
+pruner: ` + pruner + "\n"
+	path := filepath.Join(dir, "pruned.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSweepWithAPruner: a pruned study runs, says what it pruned and
+// shows the rung table; its JSON has the decisions; bad pruners exit 1
+// with the line and key, and modes that cannot prune exit 2.
+func TestSweepWithAPruner(t *testing.T) {
+	dir := t.TempDir()
+	study := writePrunedStudy(t, dir, "{kind: sha, eta: 3}")
+	code, out, errOut := runCmd("sweep", study, "--out", filepath.Join(dir, "out"), "--workers", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"pruned at epoch 1", "pruned: 4 of 6 configurations (at epochs 1 … 1); 56 % of the epochs", "bracket  rung  epoch  judged  promoted"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = runCmd("report", filepath.Join(dir, "out"), "--json")
+	if r := decodeStudyJSON(t, out); code != 0 || len(r.Decisions) != 6 {
+		t.Errorf("report --json: exit %d, %d decisions: %s", code, len(r.Decisions), errOut)
+	}
+
+	for _, tc := range []struct {
+		pruner string
+		args   []string
+		code   int
+		want   string
+	}{
+		{"{kind: sha, eta: 1}", nil, 1, "pruned.yaml:10: pruner.eta: η = 1: the reduction factor must be at least 2"},
+		{"{kind: asha, min_epochs: 4}", nil, 1, "pruned.yaml:10: pruner.min_epochs: 4 is above the study's 3 epochs"},
+		{"median", []string{"--epochs", "1", "--limit-rows", "100"}, 0, ""},
+		{"{kind: hyperband, min_epochs: 2}", []string{"--epochs", "1"}, 2, "--epochs 1: study pruned: pruner.min_epochs 2 is above the 1 epochs"},
+		{"sha", []string{"--shard", "1/2"}, 2, "study pruned has a pruner (sha): its shards must share one PostgreSQL store (--store URL)"},
+		{"asha", []string{"--shard", "1/2", "--store", "postgres://u@localhost:1/db"}, 2, "not asha"},
+		{"sha", []string{"--enqueue", "--store", "postgres://u@localhost:1/db"}, 2, "queue mode does not prune yet"},
+	} {
+		study := writePrunedStudy(t, t.TempDir(), tc.pruner)
+		args := append([]string{"sweep", study, "--out", t.TempDir()}, tc.args...)
+		code, _, errOut := runCmd(args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s %v: exit %d, want %d with %q:\n%s", tc.pruner, tc.args, code, tc.code, tc.want, errOut)
+		}
+	}
+	// A pruner on an axes study.
+	axes := writeCSVStudy(t, dir)
+	src, _ := os.ReadFile(axes)
+	os.WriteFile(axes, append(src, "pruner: sha\n"...), 0o644)
+	if code, _, errOut := runCmd("sweep", axes, "--out", t.TempDir()); code != 1 || !strings.Contains(errOut, "an axes study shows every value of each axis") {
+		t.Errorf("axes study: exit %d: %s", code, errOut)
+	}
+}

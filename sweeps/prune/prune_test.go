@@ -1,0 +1,222 @@
+package prune
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// curve is configuration c's score after epoch e in the tests: a
+// learning curve that rises with e, better for higher c... mostly (a
+// late bloomer crosses others, so early and final ranks differ).
+func curve(c, e int) float64 {
+	s := 0.5 + 0.04*float64(c) - 0.3/float64(e)
+	if c == 1 {
+		s += 0.02 * float64(e) // the late bloomer
+	}
+	return s
+}
+
+func keys(n int) []string {
+	k := make([]string, n)
+	for i := range k {
+		k[i] = fmt.Sprintf("c%02d", i)
+	}
+	return k
+}
+
+// simulate runs the pruner to the end, training each stage's targets in
+// the order perm gives (nil: study order), and returns the decisions and
+// the epochs trained per configuration.
+func simulate(t *testing.T, p study.Pruner, epochs, n int, perm func([]int), stored map[int]int) ([]sweeps.Decision, []int) {
+	t.Helper()
+	r, err := New(p, epochs, keys(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores := func(c, to int) []float64 {
+		s := make([]float64, to)
+		for e := range s {
+			s[e] = curve(c, e+1)
+		}
+		return s
+	}
+	for c, e := range stored { // found in the store, trained that far
+		r.Report(c, scores(c, e))
+	}
+	for range 100 {
+		r.Decide()
+		targets := r.Targets()
+		if targets == nil {
+			break
+		}
+		order := make([]int, n)
+		for i := range order {
+			order[i] = i
+		}
+		if perm != nil {
+			perm(order)
+		}
+		for _, c := range order {
+			if targets[c] > 0 {
+				r.Report(c, scores(c, targets[c]))
+			}
+		}
+	}
+	trained := make([]int, n)
+	for c := range n {
+		_, trained[c] = r.State(c)
+	}
+	return r.Decisions(), trained
+}
+
+func TestRungs(t *testing.T) {
+	if got := Rungs(3, 1, 10); !slices.Equal(got, []int{1, 3, 9}) {
+		t.Errorf("Rungs(3, 1, 10) = %v", got)
+	}
+	if got := Rungs(2, 3, 12); !slices.Equal(got, []int{3, 6}) {
+		t.Errorf("Rungs(2, 3, 12) = %v", got)
+	}
+	if got := Brackets(3, 1, 10); got != 3 {
+		t.Errorf("Brackets(3, 1, 10) = %d", got)
+	}
+	if got := Brackets(3, 1, 9); got != 3 {
+		t.Errorf("Brackets(3, 1, 9) = %d", got)
+	}
+}
+
+// TestSuccessiveHalving: 27 configurations, η = 3, 10 epochs: rungs at 1,
+// 3 and 9 keep 9, 3 and 1; the decisions do not depend on the order the
+// configurations report in, nor on scores found in the store up front.
+func TestSuccessiveHalving(t *testing.T) {
+	p := study.Pruner{Kind: "sha", Eta: 3, MinEpochs: 1}
+	ref, trained := simulate(t, p, 10, 27, nil, nil)
+	count := map[int]int{}
+	for _, e := range trained {
+		count[e]++
+	}
+	if count[1] != 18 || count[3] != 6 || count[9] != 2 || count[10] != 1 {
+		t.Errorf("epochs trained: %v, want 18 at 1, 6 at 3, 2 at 9, 1 at 10", count)
+	}
+	if trained[26] != 10 {
+		t.Errorf("the best configuration trained %d epochs", trained[26])
+	}
+	if len(ref) != 27+9+3 {
+		t.Errorf("%d decisions, want 39", len(ref))
+	}
+	for _, d := range ref {
+		if d.Promoted != (d.Score >= d.Cutoff) || d.Cutoff != curve(18, 1) && d.Epoch == 1 {
+			t.Errorf("decision %+v", d)
+			break
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 5 {
+		got, _ := simulate(t, p, 10, 27, func(o []int) { rng.Shuffle(len(o), func(a, b int) { o[a], o[b] = o[b], o[a] }) }, nil)
+		if !slices.Equal(got, ref) {
+			t.Fatalf("shuffled order %d: other decisions", i)
+		}
+	}
+	// Resumed: some configurations found trained (pruned at 1 or 3, done).
+	got, _ := simulate(t, p, 10, 27, nil, map[int]int{0: 1, 20: 3, 26: 10, 25: 9})
+	if !slices.Equal(got, ref) {
+		t.Errorf("resumed with stored scores: other decisions\n%v\n%v", got, ref)
+	}
+}
+
+// TestHyperband: brackets of successive halving with first rungs 1, 3, 9
+// (10 epochs, η = 3), configurations dealt in study order.
+func TestHyperband(t *testing.T) {
+	_, trained := simulate(t, study.Pruner{Kind: "hyperband", Eta: 3, MinEpochs: 1}, 10, 27, nil, nil)
+	// Bracket 0 (configurations 0, 3, …, 24): 9 → 3 → 1 → 1.
+	// Bracket 1 (1, 4, …, 25): first rung 3: 9 → 3 at 3, → 1 at 9.
+	// Bracket 2 (2, 5, …, 26): first rung 9: 9 → 3 at 9.
+	count := [3]map[int]int{{}, {}, {}}
+	for c, e := range trained {
+		count[c%3][e]++
+	}
+	want := [3]map[int]int{{1: 6, 3: 2, 10: 1}, {3: 6, 9: 2, 10: 1}, {9: 6, 10: 3}}
+	for b := range 3 {
+		if fmt.Sprint(count[b]) != fmt.Sprint(want[b]) {
+			t.Errorf("bracket %d: epochs trained %v, want %v", b, count[b], want[b])
+		}
+	}
+}
+
+// TestASHA: each configuration is judged against those that reached the
+// rung before it: the first always goes on, and the decisions record the
+// cutoff at the time.
+func TestASHA(t *testing.T) {
+	p := study.Pruner{Kind: "asha", Eta: 3, MinEpochs: 1}
+	reverse := func(o []int) { slices.Reverse(o) }
+	ds, _ := simulate(t, p, 3, 9, reverse, nil) // best first: the later ones fall below
+	first := ds[0]
+	if first.Key != "c08" || !first.Promoted || first.Cutoff != first.Score {
+		t.Errorf("first decision %+v", first)
+	}
+	// Best first: each later arrival is below the best so far (⌊m/3⌋ < 2
+	// up to m = 5), or below the second best: only c08 goes on.
+	for _, d := range ds[:9] {
+		if d.Epoch != 1 || d.Promoted != (d.Key == "c08") {
+			t.Errorf("best-first decision %+v", d)
+		}
+	}
+	// Worst first: every arrival is the best so far, and goes on.
+	ds, _ = simulate(t, p, 3, 9, nil, nil)
+	for _, d := range ds[:9] {
+		if d.Epoch != 1 || !d.Promoted {
+			t.Errorf("worst-first arrival %+v not promoted", d)
+		}
+	}
+}
+
+// TestMedian: the startup configurations train fully; another stops at
+// the first epoch (from the warm-up on) where it falls below their median.
+func TestMedian(t *testing.T) {
+	p := study.Pruner{Kind: "median", Eta: 3, MinEpochs: 2, Startup: 3}
+	ds, trained := simulate(t, p, 5, 6, nil, nil)
+	for c := range 3 {
+		if trained[c] != 5 {
+			t.Errorf("startup configuration %d trained %d epochs", c, trained[c])
+		}
+	}
+	for _, c := range []int{3, 4, 5} {
+		if trained[c] != 5 {
+			t.Errorf("configuration %d, above the median, trained %d epochs", c, trained[c])
+		}
+	}
+	for _, d := range ds {
+		med := []float64{curve(0, d.Epoch), curve(1, d.Epoch), curve(2, d.Epoch)}
+		slices.Sort(med)
+		if d.Cutoff != med[1] || !d.Promoted {
+			t.Errorf("decision %+v, median %v", d, med[1])
+		}
+	}
+	if len(ds) != 3*3 { // c03 … c05 at epochs 2, 3, 4
+		t.Errorf("%d decisions, want 9", len(ds))
+	}
+	// Reversed roles: the worse ones after the startup are stopped.
+	p.Startup = 3
+	r, _ := New(p, 5, keys(4))
+	for c := range 3 {
+		r.Report(c, []float64{0.5, 0.6, 0.7, 0.8, 0.9})
+	}
+	r.Decide()
+	if tg := r.Targets(); !slices.Equal(tg, []int{0, 0, 0, 2}) {
+		t.Fatalf("targets %v", tg)
+	}
+	r.Report(3, []float64{0.5, 0.55})
+	if ds := r.Decide(); len(ds) != 1 || ds[0].Promoted || ds[0].Cutoff != 0.6 {
+		t.Errorf("below the median: %+v", ds)
+	}
+	if r.Targets() != nil {
+		t.Error("targets after every decision")
+	}
+	if s, e := r.State(3); s != Pruned || e != 2 {
+		t.Errorf("state %v at %d", s, e)
+	}
+}

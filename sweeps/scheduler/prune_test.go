@@ -1,0 +1,329 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+)
+
+// shaStudy is 9 configurations × 2 folds, 4 epochs, successive halving
+// with η = 3 from epoch 1: rungs at 1 and 3 keep 3, then 1. Two batch
+// sizes make two groups per fold; one configuration diverges.
+const shaStudy = `
+name: sha
+folds: 2
+epochs: 4
+seed: 5
+base: {hidden: [16], batch: 16, optimizer: sgd}
+grid:
+  lr: [0.003, 0.03, 0.3, 1e30]
+  batch: [16, 32]
+pruner: {kind: sha, eta: 3, min_epochs: 1}
+`
+
+func shaData() *datasets.Dataset { return datasets.Blobs(400, 10, 3) }
+
+// prunedRun runs src, counting the epochs trained.
+func runPruned(t *testing.T, src string, dir string, opt Options) (sweeps.StudyResult, int) {
+	t.Helper()
+	epochs := 0
+	opt.Dir = dir
+	opt.Progress = func(e Event) {
+		if e.Kind == EpochDone {
+			epochs++
+		}
+	}
+	r, err := RunStudy(context.Background(), parse(t, src), shaData(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, epochs
+}
+
+// decisionsOf is a study's decisions without their order (for printing).
+func decisionsOf(r sweeps.StudyResult) string {
+	var b strings.Builder
+	for _, d := range r.Decisions {
+		fmt.Fprintf(&b, "%s@%d:%v:%x/%x ", d.Key[:6], d.Epoch, d.Promoted, d.Score, d.Cutoff)
+	}
+	return b.String()
+}
+
+// TestSuccessiveHalvingIsReproducible: a study with synchronous successive
+// halving gives bit for bit the same numbers and the same decisions with
+// 1 and 2 workers, fused (wide and narrow groups) and unfused; it trains
+// 8 configurations to epoch 1 (the 2 at lr 1e30 diverge in it), 2 of them
+// (⌊8/3⌋) to 3 and 1 to 4, each continuing from where its rung left it
+// (2 folds × (6 + 2·2 + 1) = 22 epochs, not the 2 × (6 + 2·3 + 4) = 32 of
+// training again from the start); every number equals the same
+// configuration's in a study without a pruner, up to the epoch it stopped
+// at.
+func TestSuccessiveHalvingIsReproducible(t *testing.T) {
+	full, _ := runPruned(t, strings.Replace(shaStudy, "pruner:", "#", 1), t.TempDir(), Options{Workers: 2, Curves: true})
+	var ref sweeps.StudyResult
+	for i, opt := range []Options{
+		{Workers: 1, GroupColumns: 1 << 20},
+		{Workers: 2, GroupColumns: 16},
+		{Workers: 2, GroupColumns: 1 << 20},
+		{Workers: 1},
+	} {
+		src := shaStudy
+		if i == 3 {
+			src += "fuse: false\n"
+		}
+		r, epochs := runPruned(t, src, t.TempDir(), opt)
+		if epochs != 22 {
+			t.Errorf("run %d: %d epochs trained, want 22", i, epochs)
+		}
+		if i == 0 {
+			ref = r
+			pruned := map[int]int{}
+			for _, c := range r.Configs {
+				pruned[c.PrunedAt]++
+			}
+			if fmt.Sprint(pruned) != "map[0:3 1:4 3:1]" || len(r.Decisions) != 8+2 {
+				t.Fatalf("pruned at: %v, %d decisions; want 4 at 1, 1 at 3, 1 trained fully and 2 diverged, 10 decisions", pruned, len(r.Decisions))
+			}
+			if r.Configs[0].Rank == 0 || r.Configs[slices.IndexFunc(r.Configs, func(c sweeps.ConfigResult) bool { return c.PrunedAt == 0 })].Rank != 1 {
+				t.Errorf("the configuration trained fully does not rank first")
+			}
+			for ci, c := range r.Configs {
+				for f, u := range c.Units {
+					fu := full.Configs[ci].Units[f]
+					if len(u.Epochs) > len(fu.Epochs) {
+						t.Fatalf("config %d fold %d: %d epochs pruned, %d without a pruner", ci, f, len(u.Epochs), len(fu.Epochs))
+					}
+					for e := range u.Epochs {
+						a, b := u.Epochs[e], fu.Epochs[e]
+						if a.Loss != b.Loss || a.ValAccuracy != b.ValAccuracy || a.ValLoss != b.ValLoss {
+							t.Errorf("config %d fold %d epoch %d: %+v pruned, %+v without a pruner", ci, f, e+1, a, b)
+						}
+					}
+					if !u.Diverged && (u.Accuracy != fu.Epochs[len(u.Epochs)-1].ValAccuracy || u.PrunedAt != c.PrunedAt) {
+						t.Errorf("config %d fold %d: accuracy %v, pruned at %d", ci, f, u.Accuracy, u.PrunedAt)
+					}
+				}
+			}
+			continue
+		}
+		if !sameBits(numbers(r), numbers(ref)) || decisionsOf(r) != decisionsOf(ref) {
+			t.Errorf("run %d (%+v): other numbers or decisions:\n%s\n%s", i, opt, decisionsOf(r), decisionsOf(ref))
+		}
+	}
+}
+
+// TestPrunedStudyResumes: a pruned study interrupted mid-rung, run again,
+// replays the pruner on the stored units, trains the rest, and ends with
+// the numbers and decisions of an uninterrupted run.
+func TestPrunedStudyResumes(t *testing.T) {
+	ref, _ := runPruned(t, shaStudy, t.TempDir(), Options{Workers: 2})
+	for _, stopAt := range []int{5, 14, 20} {
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		epochs := 0
+		_, err := RunStudy(ctx, parse(t, shaStudy), shaData(), Options{Dir: dir, Workers: 2, Progress: func(e Event) {
+			if e.Kind == EpochDone {
+				if epochs++; epochs == stopAt {
+					cancel()
+				}
+			}
+		}})
+		cancel()
+		if !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("stopped at epoch %d: %v", stopAt, err)
+		}
+		r, _ := runPruned(t, shaStudy, dir, Options{Workers: 2})
+		if !sameBits(numbers(r), numbers(ref)) || decisionsOf(r) != decisionsOf(ref) {
+			t.Errorf("stopped after %d epochs and resumed: other numbers or decisions", stopAt)
+		}
+		back := loadStudy(t, dir, "", "sha")
+		if !sameBits(numbers(back), numbers(ref)) || decisionsOf(back) != decisionsOf(ref) {
+			t.Errorf("stopped after %d epochs: the store holds other numbers or decisions", stopAt)
+		}
+	}
+}
+
+// pruneKillStudy: 9 configurations × 3 folds, 6 epochs, successive halving
+// with η = 3 (rungs at 1 and 3), slow enough for a kill mid-rung.
+const pruneKillStudy = `
+name: prunekill
+folds: 3
+epochs: 6
+seed: 3
+base: {hidden: [48], batch: 8}
+random: {n: 9, seed: 2, params: {lr: {log_uniform: [0.0003, 0.01]}}}
+pruner: sha
+`
+
+// TestKillPrunedStudyMidRung SIGKILLs a child process running a pruned
+// study in the middle of its second rung (after the first rung's units
+// were stored as pruned), then runs the study again in a child: the
+// stored units are reused, the decisions replayed, and the study ends
+// with the numbers and decisions of an uninterrupted run with another
+// worker count.
+func TestKillPrunedStudyMidRung(t *testing.T) {
+	if dir := os.Getenv(killChildEnv); dir != "" {
+		r, err := RunStudy(context.Background(), parse(t, pruneKillStudy), killData(), Options{Dir: dir, Workers: killWorkers,
+			Progress: func(e Event) {
+				if e.Kind == UnitDone && e.Unit.PrunedAt > 0 {
+					fmt.Println("pruned")
+				}
+				if e.Kind == EpochDone && e.Epoch.Epoch > 1 {
+					fmt.Println("rung-2-epoch")
+				}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("finished run=%d reused=%d\n", r.UnitsRun, r.UnitsReused)
+		return
+	}
+	dir := t.TempDir()
+	pruned, second := 0, 0
+	killChild(t, "TestKillPrunedStudyMidRung", dir, "", func(line string) bool {
+		switch line {
+		case "pruned":
+			pruned++
+		case "rung-2-epoch":
+			second++ // killed mid-rung: the promoted configurations are in flight
+		}
+		return second == 3
+	})
+	if pruned != 6*3 || second < 3 {
+		t.Fatalf("killed after %d pruned units and %d epochs of the second rung; want 18 and 3", pruned, second)
+	}
+	states := storeStates(t, dir, "")
+	if states["pruned"] != 18 || states["done"] != 0 {
+		t.Fatalf("after the kill: %v, want 18 pruned", states)
+	}
+	trained, reused := resumeChild(t, "TestKillPrunedStudyMidRung", dir, "")
+	if reused != 18 || trained != 9 {
+		t.Errorf("resume reused %d and trained %d units; want the 18 pruned reused and 9 trained", reused, trained)
+	}
+	got := loadStudy(t, dir, "", "prunekill")
+	ref, err := RunStudy(context.Background(), parse(t, pruneKillStudy), killData(), Options{Dir: t.TempDir(), Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameBits(numbers(got), numbers(ref)) || decisionsOf(got) != decisionsOf(ref) {
+		t.Errorf("killed and resumed pruned study differs from an uninterrupted run on 1 worker:\n%s\n%s", decisionsOf(got), decisionsOf(ref))
+	}
+}
+
+// TestEveryPrunerRuns: asha, hyperband and median studies train less
+// than the full study, record a decision for every configuration they
+// judge (score, cutoff at the time: promoted exactly when the score
+// reaches it), store what they stopped as pruned, and load back as run.
+func TestEveryPrunerRuns(t *testing.T) {
+	const grid = `
+name: kinds
+folds: 2
+epochs: 6
+seed: 5
+base: {hidden: [16], batch: 16, optimizer: sgd}
+grid:
+  lr: [0.3, 0.1, 0.03, 0.01, 0.003, 0.001]
+  batch: [16, 32]
+`
+	_, full := runPruned(t, grid, t.TempDir(), Options{Workers: 2})
+	for _, pr := range []string{"{kind: asha, eta: 3}", "{kind: hyperband, eta: 3}", "{kind: median, min_epochs: 2, startup: 4}"} {
+		dir := t.TempDir()
+		r, epochs := runPruned(t, grid+"pruner: "+pr+"\n", dir, Options{Workers: 2})
+		pruned := 0
+		for _, c := range r.Configs {
+			if c.PrunedAt > 0 {
+				pruned++
+			}
+		}
+		t.Logf("%s: %d of %d epochs, %d of 12 pruned, %d decisions", pr, epochs, full, pruned, len(r.Decisions))
+		if epochs >= full || pruned == 0 || len(r.Decisions) < pruned {
+			t.Errorf("%s: %d of %d epochs, %d pruned, %d decisions", pr, epochs, full, pruned, len(r.Decisions))
+		}
+		for _, d := range r.Decisions {
+			if d.Promoted != (d.Score >= d.Cutoff) {
+				t.Errorf("%s: decision %+v", pr, d)
+			}
+		}
+		back := loadStudy(t, dir, "", "kinds")
+		if !sameBits(numbers(back), numbers(r)) || decisionsOf(back) != decisionsOf(r) {
+			t.Errorf("%s: loads back other than it ran", pr)
+		}
+	}
+}
+
+// TestPrunedStudyInShards: two shards of a study with successive halving,
+// each its own process's run on one PostgreSQL store, wait for each
+// other's scores at every rung and make the same decisions: together they
+// store the numbers and decisions of a local run. A shard on a store of
+// its own, or with ASHA, is refused.
+func TestPrunedStudyInShards(t *testing.T) {
+	ref, _ := runPruned(t, shaStudy, t.TempDir(), Options{Workers: 2})
+	if _, err := RunStudy(context.Background(), parse(t, shaStudy), shaData(), Options{Dir: t.TempDir(), Shard: Shard{Index: 0, Count: 2}}); err == nil ||
+		!strings.Contains(err.Error(), "its shards must share one PostgreSQL store") {
+		t.Errorf("a shard on its own SQLite store: %v", err)
+	}
+	url := storetest.Postgres(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		st := openStore(t, "", url)
+		wg.Go(func() {
+			_, errs[i] = RunStudy(context.Background(), parse(t, shaStudy), shaData(), Options{Dir: t.TempDir(), Store: st, Workers: 1, Shard: Shard{Index: i, Count: 2}})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("shard %d: %v", i, err)
+		}
+	}
+	got := loadStudy(t, "", url, "sha")
+	if !sameBits(numbers(got), numbers(ref)) || decisionsOf(got) != decisionsOf(ref) {
+		t.Errorf("two shards differ from a local run:\n%s\n%s", decisionsOf(got), decisionsOf(ref))
+	}
+	asha := strings.Replace(shaStudy, "kind: sha", "kind: asha", 1)
+	if _, err := RunStudy(context.Background(), parse(t, asha), shaData(), Options{Dir: t.TempDir(), Store: openStore(t, "", url), Shard: Shard{Index: 0, Count: 2}}); err == nil ||
+		!strings.Contains(err.Error(), "not asha") {
+		t.Errorf("asha in shards: %v", err)
+	}
+}
+
+// TestASHAPromotesWithoutWaiting: with ASHA, a configuration whose folds
+// all reached the first rung goes on at once, before the rung is full,
+// even on one worker (promotions come first in the queue): its second
+// epoch is trained before the last configuration's first.
+func TestASHAPromotesWithoutWaiting(t *testing.T) {
+	src := strings.Replace(shaStudy, "kind: sha", "kind: asha", 1)
+	var epochs []int // in the order trained
+	r, err := RunStudy(context.Background(), parse(t, src), shaData(), Options{Dir: t.TempDir(), Workers: 1, GroupColumns: 16,
+		Progress: func(e Event) {
+			if e.Kind == EpochDone {
+				epochs = append(epochs, e.Epoch.Epoch)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first2 := slices.IndexFunc(epochs, func(e int) bool { return e >= 2 })
+	last1 := -1
+	for i, e := range epochs {
+		if e == 1 {
+			last1 = i
+		}
+	}
+	if first2 < 0 || first2 > last1 {
+		t.Errorf("epochs in the order trained %v: no second epoch before the last first one", epochs)
+	}
+	if len(r.Decisions) == 0 {
+		t.Error("no decisions")
+	}
+}
