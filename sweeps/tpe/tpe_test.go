@@ -270,6 +270,9 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("New(%v) accepted", space)
 		}
 	}
+	if _, err := New(mixed, Options{Bandwidth: Scott + 1}); err == nil {
+		t.Error("an unknown bandwidth rule accepted")
+	}
 	s, _ := New(mixed, Options{})
 	for _, tr := range []Trial{
 		{X: []float64{0, 1e-3, 3}},
