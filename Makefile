@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/mlpsweep
 OUT     ?= out
 
-.PHONY: run train build test test-store test-netlib test-onnx openblas vet gencheck clean
+.PHONY: run train build test test-store test-netlib test-onnx openblas chromium screenshots vet gencheck clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/mlpsweep
@@ -22,12 +22,23 @@ train: build
 # The tests run against a throwaway PostgreSQL cluster that
 # .ci/with-postgres starts (installing Debian's postgresql when missing) and
 # removes; a plain `go test` skips the PostgreSQL tests, saying so.
-test: vet gencheck bench-check-selftest
+test: vet gencheck bench-check-selftest chromium
 	.ci/with-postgres $(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags purego ./kernels/...
 
 vet:
 	$(GO) vet ./...
+
+# The browser test of mlpsweep serve (cmd/mlpsweep/serve_test.go) drives
+# Debian's chromium headless; installed when missing. It skips, saying so,
+# only when it cannot be installed.
+chromium:
+	@[ -x /usr/bin/chromium ] || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } || \
+		echo "chromium could not be installed: the browser test of mlpsweep serve will skip" >&2
+
+# Screenshots of the page of mlpsweep serve for the README (docs/serve-*.png).
+screenshots: chromium
+	MLPSWEEP_SCREENSHOTS=$(abspath docs) $(GO) test -count=1 -run 'TestServeLiveSQLite|TestServeStudyKinds' ./cmd/mlpsweep/
 
 # The committed assembly must be exactly what the avo generators produce.
 gencheck:

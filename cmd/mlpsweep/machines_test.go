@@ -55,7 +55,8 @@ func TestMachinesDiffer(t *testing.T) {
 		t.Errorf("sweep on %v: exit %d\n%s\n%s", hi, code, stdout, stderr)
 	}
 	html, err := os.ReadFile(filepath.Join(out, "report.html"))
-	if err != nil || !strings.Contains(string(html), "<dt>machines</dt><dd>"+host) || !strings.Contains(string(html), "<dt>warning</dt><dd>6 of 6 units") {
+	// The page's summary, inlined as JSON: ["label","value"].
+	if err != nil || !strings.Contains(string(html), `["machines","`+host) || !strings.Contains(string(html), `["warning","6 of 6 units`) {
 		t.Errorf("report.html does not show the machines and the warning (%v)", err)
 	}
 	code, stdout, stderr = runCmd("report", out, "--json")

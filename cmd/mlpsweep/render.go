@@ -12,21 +12,27 @@ import (
 
 // A study's report, as sweep, report and merge write it.
 
-// renderStudy writes the report files into dir and prints the tables (or,
-// with asJSON, the JSON summary) on stdout.
+// renderStudy renders a study just run (see renderDocument).
 func renderStudy(r sweeps.StudyResult, dir string, asJSON bool, stdout, stderr io.Writer, cmd string) int {
-	if err := report.WriteReport(dir, r); err != nil {
-		return fail(stderr, cmd, err)
-	}
-	imp, err := report.Importance(r)
+	doc, err := report.NewDocument(r, nil)
 	if err != nil {
 		return fail(stderr, cmd, err)
 	}
-	r.Importance = imp
+	return renderDocument(doc, dir, asJSON, stdout, stderr, cmd)
+}
+
+// renderDocument writes the report files into dir and prints the tables
+// (or, with asJSON, the study's report.Document: the JSON the page of
+// mlpsweep serve reads, docs/json.md) on stdout.
+func renderDocument(doc *report.Document, dir string, asJSON bool, stdout, stderr io.Writer, cmd string) int {
+	r := doc.StudyResult
+	if err := report.WriteDocument(dir, doc); err != nil {
+		return fail(stderr, cmd, err)
+	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := enc.Encode(doc); err != nil {
 			return fail(stderr, cmd, err)
 		}
 	} else if err := report.WriteTables(stdout, r); err != nil {

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/serve"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
 
@@ -66,23 +66,20 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "report", err)
 	}
 	defer st.Close()
-	r, err := store.Load(context.Background(), st, *study, *strict)
+	doc, err := serve.LoadDocument(context.Background(), st, *study, *strict)
 	if err != nil {
 		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && *study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(names, ", "))
 		}
 		return fail(stderr, "report", err)
 	}
-	if err := scheduler.LoadRefit(st, &r); err != nil {
-		return fail(stderr, "report", err)
-	}
 	if where == url { // --store: the files go to --out
 		if *out == "" {
-			*out = filepath.Join("out", r.Name)
+			*out = filepath.Join("out", doc.Name)
 		}
 		if err := checkOutDir("--out", *out); err != nil {
 			return fail(stderr, "report", err)
 		}
 	}
-	return renderStudy(r, *out, *jsonOutput, stdout, stderr, "report")
+	return renderDocument(doc, *out, *jsonOutput, stdout, stderr, "report")
 }

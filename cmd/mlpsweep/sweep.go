@@ -82,7 +82,8 @@ OUT/mlpsweep.db, with the same resume and reuse; the report files still go
 to OUT.
 
 Queue mode, for many machines: --enqueue --store postgres://… plans the
-study into PostgreSQL and queues one job per unit not done (River);
+study into PostgreSQL and queues a job per fused group of units not done
+(River; the groups a local run would train);
 mlpsweep worker --store postgres://… on any machines trains them; --wait
 follows the study from the database and writes the report when its units
 are done (see mlpsweep help worker, mlpsweep help status).
@@ -122,7 +123,7 @@ type sweepFlags struct {
 	shardCount int
 	store      string
 	fuse       *bool // --fuse; nil: the study's fuse:
-	groupCols  int   // --group-columns; 0: measured
+	groupCols  int   // --group-columns; 0: the table's or measured; -1: measured
 	strict     bool
 	enqueue    bool
 	wait       bool
@@ -151,9 +152,9 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 		f.fuse = &b
 		return err
 	})
-	fs.IntVar(&f.groupCols, "group-columns", 0, "cap a fused group at N first-layer columns (members 784-128-10: 128 each) instead of measuring the fastest width at the start (0); the numbers are the same either way")
+	fs.IntVar(&f.groupCols, "group-columns", 0, "cap a fused group at N first-layer columns (members 784-128-10: 128 each); 0: the width of the kernels' table for this CPU, or for a CPU it does not know the fastest width measured at the start; -1: measured in any case. The numbers are the same either way")
 	fs.BoolVar(&f.strict, "strict-engine", false, "reuse only units stored under this run's engine identity (engine version and ISA path, e.g. 1/avx512) and train the others: results bit-identical to a run on this kind of machine (default: also reuse units of hosts with another ISA path, noted in the report)")
-	fs.BoolVar(&f.enqueue, "enqueue", false, "queue mode: plan the study into the --store database and queue one job per unit not done, for mlpsweep worker processes on any machines; nothing is trained here")
+	fs.BoolVar(&f.enqueue, "enqueue", false, "queue mode: plan the study into the --store database and queue a job per fused group of units not done, for mlpsweep worker processes on any machines; nothing is trained here")
 	fs.BoolVar(&f.wait, "wait", false, "queue mode: follow the study's progress in the --store database until its queued units are done, then write the report (after --enqueue, or alone)")
 	return fs, f
 }
@@ -173,8 +174,8 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "sweep", "give a study file or --preset NAME (built in: %s)", strings.Join(study.PresetNames(), ", "))
 	case f.workers < 1:
 		return usageError(stderr, "sweep", "--workers %d: want N ≥ 1", f.workers)
-	case f.groupCols < 0:
-		return usageError(stderr, "sweep", "--group-columns %d: want N ≥ 1 (or 0 to measure)", f.groupCols)
+	case f.groupCols < scheduler.MeasureGroupColumns:
+		return usageError(stderr, "sweep", "--group-columns %d: want N ≥ 1 (0: the CPU's table's width, else measured; %d: measured)", f.groupCols, scheduler.MeasureGroupColumns)
 	case f.epochs < 0:
 		return usageError(stderr, "sweep", "--epochs %d: want N ≥ 1 (or 0 for the study's)", f.epochs)
 	case f.folds == 1 || f.folds < 0:
@@ -254,9 +255,6 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			shard, shard.Source)
 	}
 	progress := newSweepProgress(stderr, s.Name, f.workers)
-	if f.groupCols > 0 {
-		progress.width = "--group-columns"
-	}
 	opts := scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event}
 	var r sweeps.StudyResult
 	if s.Search != nil { // proposed in batches of the worker count: the same configurations for the same --workers

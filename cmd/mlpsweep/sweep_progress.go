@@ -21,24 +21,19 @@ type sweepProgress struct {
 	workers int
 	bar     *progressbar.ProgressBar // nil: plain lines
 	tty     bool
-	width   string // how the fused groups' width was chosen
 }
 
 func newSweepProgress(stderr io.Writer, study string, workers int) *sweepProgress {
 	f, ok := stderr.(*os.File)
-	return &sweepProgress{w: stderr, study: study, workers: workers, tty: ok && term.IsTerminal(int(f.Fd())), width: "measured"}
+	return &sweepProgress{w: stderr, study: study, workers: workers, tty: ok && term.IsTerminal(int(f.Fd()))}
 }
 
 func (p *sweepProgress) event(e scheduler.Event) {
 	s := e.Status
 	switch e.Kind {
 	case scheduler.Planned:
-		fused := "each unit alone"
-		if s.GroupColumns > 0 {
-			fused = fmt.Sprintf("fused groups of up to %d first-layer columns (%s)", s.GroupColumns, p.width)
-		}
 		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train on %d workers, %s\n",
-			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, p.workers, fused)
+			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, p.workers, grouping(s.GroupColumns, s.GroupWidth))
 		if p.tty && s.UnitsToRun > 0 {
 			p.bar = progressbar.NewOptions64(s.WorkToRun,
 				progressbar.OptionSetWriter(p.w),
@@ -107,4 +102,17 @@ func unitLine(e scheduler.Event) string {
 		line += " (" + u.Error + ")"
 	}
 	return line
+}
+
+// grouping says how a sweep's units train: alone (columns 0) or in fused
+// groups of up to columns first-layer columns, chosen as from says
+// (scheduler.Status.GroupWidth).
+func grouping(columns int, from string) string {
+	if columns == 0 {
+		return "each unit alone"
+	}
+	if from == "given" {
+		from = "--group-columns"
+	}
+	return fmt.Sprintf("fused groups of up to %d first-layer columns (%s)", columns, from)
 }

@@ -90,12 +90,16 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		if err != nil {
 			return fail(stderr, "sweep", err)
 		}
-		enq, err = queue.Enqueue(ctx, st, plan, queue.Source{Spec: s.Data, LimitRows: f.limitRows}, f.curves)
+		enq, err = queue.Enqueue(ctx, st, plan, queue.Source{Spec: s.Data, LimitRows: f.limitRows},
+			queue.EnqueueOptions{Curves: f.curves, Workers: f.workers, GroupColumns: f.groupCols})
 		if err != nil {
 			return fail(stderr, "sweep", err)
 		}
 		fmt.Fprintf(stderr, "study %s: %d units: %d done already, %d enqueued, %d already queued (queue %s of %s)\n",
 			s.Name, enq.Units, enq.Done, enq.Inserted, enq.Queued, enq.Queue, st.Name())
+		if enq.Jobs > 0 {
+			fmt.Fprintf(stderr, "%d jobs: %s\n", enq.Jobs, grouping(enq.Grouping.Columns, enq.Grouping.From))
+		}
 		if !f.wait {
 			if enq.Inserted+enq.Queued > 0 {
 				fmt.Fprintf(stderr, "start workers on any machines with the data at the same paths: mlpsweep worker --store URL; follow with mlpsweep sweep ... --wait or mlpsweep status\n")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/internal/fixture"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	studypkg "github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -43,18 +44,20 @@ func runCmd(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// decodeStudyJSON reads --json's report.Document (a sweeps.StudyResult
+// and what the page shows) and returns its StudyResult.
 func decodeStudyJSON(t *testing.T, s string) sweeps.StudyResult {
 	t.Helper()
-	var r sweeps.StudyResult
+	var doc report.Document
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
+	if err := dec.Decode(&doc); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, s)
 	}
 	if dec.More() {
 		t.Fatalf("stdout has more than one JSON value:\n%s", s)
 	}
-	return r
+	return doc.StudyResult
 }
 
 func TestSweepStudyFileResumeAndReport(t *testing.T) {
@@ -147,6 +150,7 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", study, "--workers", "0"}, "--workers"},
 		{[]string{"sweep", study, "--folds", "1"}, "--folds"},
 		{[]string{"sweep", study, "--limit-rows", "-1"}, "--limit-rows"},
+		{[]string{"sweep", study, "--group-columns", "-2"}, "--group-columns -2: want N ≥ 1 (0: the CPU's table's width, else measured; -1: measured)"},
 		{[]string{"sweep", study, "--axes", "lr"}, `no axis "lr"`},
 		{[]string{"sweep", study, "--axes", ","}, `--axes "," names no axis`},
 		{[]string{"sweep", study, "--bogus"}, "bogus"},

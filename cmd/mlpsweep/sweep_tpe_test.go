@@ -65,8 +65,9 @@ func TestSweepTPE(t *testing.T) {
 }
 
 // TestQueueTPE: sweep --enqueue --wait proposes a sampler study's
-// configurations 3 at a time as two worker processes train them; every
-// configuration ends with all its folds, each unit recorded once.
+// configurations 3 at a time as two worker processes train them (a fold's
+// new units of one batch size as a fused group); every configuration ends
+// with all its folds, each unit in one job and recorded once.
 func TestQueueTPE(t *testing.T) {
 	url := storetest.Postgres(t)
 	clearShardEnv(t)
@@ -94,11 +95,11 @@ func TestQueueTPE(t *testing.T) {
 	if !strings.Contains(stderr, "study queuetpe: 12 of 12 configurations decided, 0 in flight") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
-	var recorded, jobs int
+	var recorded, jobs, inJobs int
 	storetest.QueryRow(t, url, `SELECT count(*) FROM mlpsweep_units WHERE state = 'done'`, &recorded)
-	storetest.QueryRow(t, url, `SELECT count(*) FROM river_job`, &jobs)
-	if recorded != r.UnitsTotal || jobs != recorded {
-		t.Errorf("%d units done, %d jobs; want one job per unit of the %d", recorded, jobs, r.UnitsTotal)
+	storetest.QueryRow(t, url, `SELECT count(*), sum(jsonb_array_length(args->'units')) FROM river_job`, &jobs, &inJobs)
+	if recorded != r.UnitsTotal || inJobs != recorded || jobs > recorded {
+		t.Errorf("%d units done, %d units in %d jobs (fused groups); want each of the %d in one job", recorded, inJobs, jobs, r.UnitsTotal)
 	}
 
 	// Again: the 12 configurations are taken up from the store, decided,
@@ -108,8 +109,9 @@ func TestQueueTPE(t *testing.T) {
 		t.Fatalf("again: exit %d: %s", code, stderr)
 	}
 	again := decodeStudyJSON(t, stdout)
+	before := jobs
 	storetest.QueryRow(t, url, `SELECT count(*) FROM river_job`, &jobs)
-	if len(again.Configs) != 12 || jobs != recorded || again.Configs[11].Key != r.Configs[11].Key {
-		t.Errorf("again: %d configurations, %d jobs (want 12, %d)", len(again.Configs), jobs, recorded)
+	if len(again.Configs) != 12 || jobs != before || again.Configs[11].Key != r.Configs[11].Key {
+		t.Errorf("again: %d configurations, %d jobs (want 12, %d)", len(again.Configs), jobs, before)
 	}
 }

@@ -21,21 +21,23 @@ func init() {
 const workerSynopsis = `worker --store postgres://… [--workers N] [--exit-when-done] [flags]
 
 Trains the units that mlpsweep sweep STUDY --store URL --enqueue queued in
-the PostgreSQL database at URL (or in MLPSWEEP_STORE), --workers at a time,
-each on one core, and records each unit's result in the transaction that
-completes its job, so that a result is recorded exactly once. Start any
+the PostgreSQL database at URL (or in MLPSWEEP_STORE), --workers jobs at a
+time, each a fused group of units on one core (bit for bit a local run's
+numbers), and records each unit's result in its own transaction, the last
+completing the job, so that a result is recorded exactly once. Start any
 number of workers on any machines that have the study's data at the same
 paths; a worker takes only the units planned by its own engine (version and
 ISA path), whose numbers it reproduces bit for bit.
 
 A unit that fails (a divergence is a result, not a failure) is recorded and
-not retried. A unit times out after --timeout-factor times its expected time
-(and at least --min-timeout) and is retried, 5 attempts in all. When a
-worker dies (kill -9, a lost machine), River's rescuer hands its units to
-another worker once they have run for --rescue-after (checked every 30 s).
-Ctrl-C or SIGTERM stops at once, handing the units in flight back to the
-queue (exit status 130). With --exit-when-done the worker exits when the
-queue holds nothing to run; otherwise it waits for more.
+not retried. A job times out after --timeout-factor times its units'
+expected time (and at least --min-timeout) and is retried, 5 attempts in
+all. When a worker dies (kill -9, a lost machine), River's rescuer hands its
+job to another worker once it has run for --rescue-after (checked every
+30 s); the units it had stored are kept, the others trained again. Ctrl-C or
+SIGTERM stops at once, handing the jobs in flight back to the queue (exit
+status 130). With --exit-when-done the worker exits when the queue holds
+nothing to run; otherwise it waits for more.
 
 Example:
   mlpsweep sweep study.yaml --store postgres://sweep@db:5432/sweeps --enqueue
@@ -46,11 +48,11 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("worker", workerSynopsis, stderr)
 	storeFlag := fs.String("store", "", "the PostgreSQL database holding the queue, a postgres:// URL (default: $"+storeEnv+")")
 	var opt queue.Options
-	fs.IntVar(&opt.Workers, "workers", runtime.NumCPU(), "units trained at once, each on one core")
+	fs.IntVar(&opt.Workers, "workers", runtime.NumCPU(), "jobs (fused groups of units) trained at once, each on one core")
 	fs.BoolVar(&opt.ExitWhenDone, "exit-when-done", false, "exit when the queue holds nothing to run (for batch jobs and tests)")
 	fs.Float64Var(&opt.TimeoutFactor, "timeout-factor", queue.DefaultTimeoutFactor, "a unit times out after this many times its expected time on this machine")
 	fs.DurationVar(&opt.MinTimeout, "min-timeout", queue.DefaultMinTimeout, "a unit's timeout is at least this")
-	fs.DurationVar(&opt.RescueAfter, "rescue-after", 0, "a unit running this long is taken from its worker (presumed dead) and run again (0: the longest queued unit's timeout + 1m)")
+	fs.DurationVar(&opt.RescueAfter, "rescue-after", 0, "a job running this long is taken from its worker (presumed dead) and run again (0: the longest queued job's timeout + 1m)")
 	fs.DurationVar(&opt.FetchCooldown, "fetch-cooldown", queue.DefaultFetchCooldown, "least time between two fetches of jobs from the queue")
 	positional, code := parseInterleaved(fs, args, stdout)
 	if code >= 0 {

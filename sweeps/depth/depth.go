@@ -173,6 +173,8 @@ type DepthStudyResult struct {
 	Depths    []int         // ascending
 	Runs      []DepthResult // variant by variant, depth by depth
 	Seconds   float64       // wall time, summed over the invocations that ran it
+
+	dataOnly bool // plots as data without PNGs (the page of mlpsweep serve draws them)
 }
 
 // RunDepth trains every unit of plan on data that the store (opt.Store,

@@ -75,8 +75,17 @@ func CheckOutput(dir string) error {
 }
 
 func (r *DepthStudyResult) reportHTML() ([]byte, error) {
+	page, err := r.page()
+	if err != nil {
+		return nil, err
+	}
+	return report.RenderPage(page)
+}
+
+// page is what depth.html shows.
+func (r *DepthStudyResult) page() (report.Page, error) {
 	if len(r.Runs) == 0 {
-		return nil, fmt.Errorf("depth study %q has no runs", r.Study)
+		return report.Page{}, fmt.Errorf("depth study %q has no runs", r.Study)
 	}
 	page := report.Page{
 		Title: "Depth study: why deeper networks are harder to train",
@@ -94,7 +103,7 @@ func (r *DepthStudyResult) reportHTML() ([]byte, error) {
 	for _, f := range sections {
 		s, err := f()
 		if err != nil {
-			return nil, err
+			return report.Page{}, err
 		}
 		page.Sections = append(page.Sections, s)
 	}
@@ -103,7 +112,7 @@ func (r *DepthStudyResult) reportHTML() ([]byte, error) {
 			page.Problems = append(page.Problems, fmt.Sprintf("%s depth %d: %s", run.Variant, run.Depth, run.Error))
 		}
 	}
-	return report.RenderPage(page)
+	return page, nil
 }
 
 // sharedSettings describes what every run has in common (from the first).
@@ -274,7 +283,7 @@ func indexed(xs []float64, first int) plotter.XYs {
 // depthFigure plots value(run) against depth, one line per variant, the
 // depth axis logarithmic with a tick at every depth.
 func (r *DepthStudyResult) depthFigure(title, yLabel string, logY bool, value func(*DepthResult) float64, caption string) (report.Figure, error) {
-	return r.variantPlot(title, "hidden layers (depth)", yLabel, logY, func(v string) plotter.XYs {
+	f, err := r.variantPlot(title, "hidden layers (depth)", yLabel, logY, func(v string) plotter.XYs {
 		var pts plotter.XYs
 		for _, d := range r.Depths {
 			if run := r.Run(v, d); run != nil {
@@ -293,6 +302,10 @@ func (r *DepthStudyResult) depthFigure(title, yLabel string, logY bool, value fu
 		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.ConstantTicks(ticks)
 		p.X.Min, p.X.Max = float64(r.Depths[0])/1.25, float64(r.Depths[len(r.Depths)-1])*1.25
 	})
+	if f.Plot != nil {
+		f.Plot.LogX = len(r.Depths) >= 2
+	}
+	return f, err
 }
 
 // variantFigure plots one line per variant against an integer x axis.
@@ -316,6 +329,10 @@ func (r *DepthStudyResult) variantPlot(title, xLabel, yLabel string, logY bool, 
 				lo, hi = min(lo, pt.Y), max(hi, pt.Y)
 			}
 		}
+	}
+	data := report.LinesPlot(title, xLabel, yLabel, logY, curves)
+	if r.dataOnly {
+		return report.Figure{Alt: title, Caption: caption, Plot: data}, nil
 	}
 	p, err := report.CurvesPlot(title, yLabel, curves, true)
 	if err != nil {
@@ -343,7 +360,9 @@ func (r *DepthStudyResult) variantPlot(title, xLabel, yLabel string, logY bool, 
 	if err != nil {
 		return report.Figure{}, fmt.Errorf("plot %q: %w", title, err)
 	}
-	return report.PNGFigure(png, depthPlotW, depthPlotH, title, caption), nil
+	f := report.PNGFigure(png, depthPlotW, depthPlotH, title, caption)
+	f.Plot = data
+	return f, nil
 }
 
 // decadeTicks labels powers of ten on a log axis, every decade or, over a

@@ -73,58 +73,19 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 	units := sweeps.Plan(h, points)
 	p := Progress{Study: h.Name, Queue: QueueName(h.Engine), Units: len(units), Jobs: map[string]int{}}
 	ids := make([]sweeps.UnitID, len(units))
-	keys, folds := make([]string, len(units)), make([]int64, len(units))
 	for i, u := range units {
-		ids[i], keys[i], folds[i] = u.ID, u.ID.Key, int64(u.ID.Fold)
+		ids[i] = u.ID
 	}
 	states, err := st.UnitStates(ctx, ids)
 	if err != nil {
 		return p, err
 	}
-	type job struct {
-		state string
-		flops float64
-	}
-	jobs := map[[2]string]job{}
-	if ok, err := hasQueue(ctx, st); err != nil || !ok {
-		for _, u := range units {
-			switch states[u.ID] {
-			case "done":
-				p.Done++
-			case "failed":
-				p.Failed++
-			default:
-				p.Missing++
-			}
-		}
+	jobs, err := latestJobs(ctx, st, h, units)
+	if err != nil {
 		return p, err
 	}
-	// The latest job of each unit.
-	rs, err := st.Pool().Query(ctx, `SELECT DISTINCT ON (j.args->>'key', (j.args->>'fold')::bigint)
-			j.args->>'key', j.args->>'fold', j.state::text, coalesce((j.args->>'flops')::float8, 0)
-		FROM river_job j JOIN unnest($1::text[], $2::bigint[]) AS p(key, fold)
-			ON j.args->>'key' = p.key AND (j.args->>'fold')::bigint = p.fold
-		WHERE j.kind = $3 AND j.args->>'split' = $4 AND j.args->>'data_sha256' = $5 AND j.args->>'engine' = $6
-		ORDER BY j.args->>'key', (j.args->>'fold')::bigint, j.id DESC`,
-		keys, folds, Kind, h.Split, h.DataSHA, h.Engine)
-	if err != nil {
-		return p, fmt.Errorf("%s: %w", st.Name(), err)
-	}
-	for rs.Next() {
-		var key, fold string
-		var j job
-		if err := rs.Scan(&key, &fold, &j.state, &j.flops); err != nil {
-			rs.Close()
-			return p, fmt.Errorf("%s: %w", st.Name(), err)
-		}
-		jobs[[2]string{key, fold}] = j
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return p, fmt.Errorf("%s: %w", st.Name(), err)
-	}
 	for _, u := range units {
-		j, hasJob := jobs[[2]string{u.ID.Key, fmt.Sprint(u.ID.Fold)}]
+		j, hasJob := jobs[u.ID]
 		if hasJob {
 			p.Jobs[j.state]++
 		}
@@ -147,10 +108,61 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 	return p, nil
 }
 
-// Follow reads the study's progress every interval, passing each to
-// report with an estimate of the time left (0 until some work is done
-// while it follows), until no unit waits for a worker; it returns the
-// last progress.
+// unitJob is the state of a unit's latest job, and the unit's training
+// work.
+type unitJob struct {
+	state string
+	flops float64
+}
+
+// latestJobs returns the state of the latest job (whichever study enqueued
+// it) of each of units of the study of header h that has one; none when
+// the database has no queue.
+func latestJobs(ctx context.Context, st *store.Postgres, h sweeps.Header, units []sweeps.Unit) (map[sweeps.UnitID]unitJob, error) {
+	jobs := map[sweeps.UnitID]unitJob{}
+	if ok, err := hasQueue(ctx, st); err != nil || !ok {
+		return jobs, err
+	}
+	keys, folds := make([]string, len(units)), make([]int64, len(units))
+	byKey := map[[2]string]sweeps.UnitID{}
+	for i, u := range units {
+		keys[i], folds[i] = u.ID.Key, int64(u.ID.Fold)
+		byKey[[2]string{u.ID.Key, fmt.Sprint(u.ID.Fold)}] = u.ID
+	}
+	rs, err := st.Pool().Query(ctx, `SELECT DISTINCT ON (u->>'key', (j.args->>'fold')::bigint)
+			u->>'key', j.args->>'fold', j.state::text, coalesce((u->>'flops')::float8, 0)
+		FROM river_job j CROSS JOIN LATERAL jsonb_array_elements(j.args->'units') AS u
+			JOIN unnest($1::text[], $2::bigint[]) AS p(key, fold)
+			ON u->>'key' = p.key AND (j.args->>'fold')::bigint = p.fold
+		WHERE j.kind = $3 AND j.args->>'split' = $4 AND j.args->>'data_sha256' = $5 AND j.args->>'engine' = $6
+		ORDER BY u->>'key', (j.args->>'fold')::bigint, j.id DESC`,
+		keys, folds, Kind, h.Split, h.DataSHA, h.Engine)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var key, fold string
+		var j unitJob
+		if err := rs.Scan(&key, &fold, &j.state, &j.flops); err != nil {
+			return nil, fmt.Errorf("%s: %w", st.Name(), err)
+		}
+		if id, ok := byKey[[2]string{key, fold}]; ok {
+			jobs[id] = j
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	return jobs, nil
+}
+
+// Follow reads the study's progress at most every interval apart,
+// passing each to report with an estimate of the time left (0 until some
+// work is done while it follows), until no unit waits for a worker; it
+// returns the last progress. The first reads come sooner (a fortieth of
+// the time followed so far, at least 200 ms), so that the end of a short
+// study is seen within a few percent of its time.
 func Follow(ctx context.Context, st *store.Postgres, name string, every time.Duration, report func(p Progress, eta time.Duration)) (Progress, error) {
 	started := time.Now()
 	var first Progress
@@ -173,7 +185,7 @@ func Follow(ctx context.Context, st *store.Postgres, name string, every time.Dur
 		select {
 		case <-ctx.Done():
 			return p, fmt.Errorf("%w: the workers go on; follow again with --wait", ErrInterrupted)
-		case <-time.After(every):
+		case <-time.After(min(every, max(200*time.Millisecond, time.Since(started)/40))):
 		}
 	}
 }

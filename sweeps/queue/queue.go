@@ -1,16 +1,18 @@
 // Package queue runs a study's units on any number of machines through a
 // River job queue in the study's PostgreSQL store: Enqueue inserts one job
-// per unit, Work trains what the queue holds, and Follow and Status tell
-// how far a study has got.
+// per fused group of units (as the local scheduler forms them), Work trains
+// what the queue holds, and Follow and Status tell how far a study has got.
 //
 // River (github.com/riverqueue/river) does the claiming (FOR UPDATE SKIP
 // LOCKED, LISTEN/NOTIFY), timeouts and crash recovery (its rescuer hands
 // the jobs of a killed worker to another after a delay): a home-made claim
 // loop deadlocked here under three processes. Execution is at least once;
-// recording is exactly once, since a unit's result row is written in the
-// transaction that completes its job.
+// recording is exactly once: each unit of a job is written in its own
+// transaction, which first checks under a lock on the job's row that this
+// run still holds the job, and the last one completes the job. A run that
+// takes over a job (after a kill) trains only its units not stored yet.
 //
-// A job carries everything its unit needs (configuration, split, seed,
+// A job carries everything its units need (configurations, split, seed,
 // where the data is), so a worker needs only the store's URL and the data
 // files at the same paths. Jobs go to the queue of the engine that planned
 // them (QueueName): a worker takes only units whose numbers its own engine
@@ -29,6 +31,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -36,41 +39,50 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
-// Kind is the River job kind of a unit.
-const Kind = "mlpsweep_unit"
+// Kind is the River job kind of a group of units.
+const Kind = "mlpsweep_group"
 
-// MaxAttempts bounds how often a unit's job runs: a worker killed or timed
-// out, a database error or data missing on a machine each use one attempt;
+// MaxAttempts bounds how often a job runs: a worker killed or timed out,
+// a database error or data missing on a machine each use one attempt;
 // after the last, River discards the job (mlpsweep status shows it).
 const MaxAttempts = 5
 
-// UnitArgs is a unit's job: its identity (the fields River's uniqueness
-// looks at, so that enqueuing a unit again while its job is queued,
-// running or completed is a no-op) and everything a worker needs to train
-// it.
-type UnitArgs struct {
-	Study   string `json:"study"` // the study that enqueued it, for progress
-	Key     string `json:"key" river:"unique"`
-	Fold    int    `json:"fold" river:"unique"`
-	Split   string `json:"split" river:"unique"`
-	Seed    int64  `json:"seed" river:"unique"` // unit seed
-	DataSHA string `json:"data_sha256" river:"unique"`
-	Engine  string `json:"engine" river:"unique"`
+// GroupArgs is a job: units of one fold, sharing the batch size and the
+// epoch count, that a worker trains as one fused group (scheduler.Plan.Jobs
+// forms them as a local run does; a unit alone is a group of one). Its
+// identity for River's uniqueness is the fields marked unique: enqueuing
+// the same group again while its job is queued or running is a no-op.
+type GroupArgs struct {
+	Study   string     `json:"study"` // the study that enqueued it, for progress
+	Fold    int        `json:"fold" river:"unique"`
+	Split   string     `json:"split" river:"unique"`
+	DataSHA string     `json:"data_sha256" river:"unique"`
+	Engine  string     `json:"engine" river:"unique"`
+	Units   []UnitArgs `json:"units" river:"unique"`
 
-	Params    study.Params `json:"params"`
-	Folds     int          `json:"folds"`      // KFold's k
-	SplitSeed int64        `json:"split_seed"` // KFold's random_state (the study seed)
-	Data      Source       `json:"data"`
-	Curves    bool         `json:"curves"`
-	FLOPs     float64      `json:"flops"` // training GEMM work, for the job's timeout
+	Folds     int     `json:"folds"`      // KFold's k
+	SplitSeed int64   `json:"split_seed"` // KFold's random_state (the study seed)
+	Data      Source  `json:"data"`
+	Curves    bool    `json:"curves"`
+	FLOPs     float64 `json:"flops"` // training GEMM work of all its units, for the job's timeout
+}
+
+// UnitArgs is a unit of a job: its key and seed (the rest of its identity
+// is the job's), configuration, and training work.
+type UnitArgs struct {
+	Key    string       `json:"key"`
+	Seed   int64        `json:"seed"` // unit seed
+	Params study.Params `json:"params"`
+	FLOPs  float64      `json:"flops"` // training GEMM work, for progress
 }
 
 // Kind implements river.JobArgs.
-func (UnitArgs) Kind() string { return Kind }
+func (GroupArgs) Kind() string { return Kind }
 
-// ID is the unit's identity in the store.
-func (a UnitArgs) ID() sweeps.UnitID {
-	return sweeps.UnitID{Key: a.Key, Fold: a.Fold, Split: a.Split, Seed: a.Seed, Data: a.DataSHA, Engine: a.Engine}
+// ID is the identity in the store of the job's unit i.
+func (a GroupArgs) ID(i int) sweeps.UnitID {
+	u := a.Units[i]
+	return sweeps.UnitID{Key: u.Key, Fold: a.Fold, Split: a.Split, Seed: u.Seed, Data: a.DataSHA, Engine: a.Engine}
 }
 
 // Source is where a job's data comes from: the study's data spec (paths
@@ -138,17 +150,32 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // Enqueued counts what Enqueue did with a study's units.
 type Enqueued struct {
-	Units    int    // distinct units of the study
-	Done     int    // already done in the store: no job
-	Queued   int    // already queued, running or completed: River skipped them
-	Inserted int    // new jobs
-	Queue    string // the River queue they went to
+	Units    int                // distinct units of the study
+	Done     int                // already done in the store: no job
+	Queued   int                // already in a job queued or running: skipped
+	Inserted int                // units in new jobs
+	Jobs     int                // new jobs (fused groups)
+	Grouping scheduler.Grouping // how the new jobs' groups were formed
+	Queue    string             // the River queue they went to
 }
 
-// Enqueue records plan's study in st and inserts one job per unit not
-// already done, all in one transaction, into the queue of plan's engine.
-// src says where workers find the data; curves asks for learning curves.
-func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src Source, curves bool) (Enqueued, error) {
+// EnqueueOptions control Enqueue.
+type EnqueueOptions struct {
+	Curves bool // learning curves: score the held-out fold after every epoch
+	// Workers is how many workers are expected to train at once: while
+	// there are fewer jobs, the largest group is split (0: 1).
+	Workers int
+	// GroupColumns caps a group's first-layer columns, as
+	// scheduler.Options.GroupColumns (0: the kernels' table's width for
+	// this CPU, or measured here; the workers' engine is this one's).
+	GroupColumns int
+}
+
+// Enqueue records plan's study in st and inserts, in one transaction, a
+// job per fused group of its units that are neither done nor in a job
+// queued or running, into the queue of plan's engine. src says where
+// workers find the data.
+func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src Source, opt EnqueueOptions) (Enqueued, error) {
 	h := plan.Header
 	e := Enqueued{Units: len(plan.Units), Queue: QueueName(h.Engine)}
 	if err := Migrate(ctx, st.Pool()); err != nil {
@@ -169,37 +196,55 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 	if err != nil {
 		return e, err
 	}
+	jobs, err := latestJobs(ctx, st, h, plan.Units)
+	if err != nil {
+		return e, err
+	}
+	var todo []sweeps.Unit
+	for _, u := range plan.Units {
+		switch {
+		case states[u.ID] == "done":
+			e.Done++
+		case isLive(jobs[u.ID].state):
+			e.Queued++
+		default:
+			todo = append(todo, u)
+		}
+	}
+	if len(todo) == 0 {
+		return e, st.FinishRun(h.Name, 0, 0, e.Done)
+	}
 	client, err := river.NewClient(riverpgxv5.New(st.Pool()), &river.Config{})
 	if err != nil {
 		return e, err
 	}
-	opts := &river.InsertOpts{Queue: e.Queue, MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
-	var params []river.InsertManyParams
-	for _, u := range plan.Units {
-		if states[u.ID] == "done" {
-			e.Done++
-			continue
+	// Unique among the jobs that will still run: a group whose job
+	// completed with a unit failed may be queued again.
+	opts := &river.InsertOpts{Queue: e.Queue, MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+	groups, grouping := plan.Jobs(todo, opt.Workers, opt.GroupColumns)
+	params := make([]river.InsertManyParams, len(groups))
+	for i, g := range groups {
+		a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
+			Folds: h.Folds, SplitSeed: h.Seed, Data: src, Curves: opt.Curves}
+		for _, u := range g {
+			flops := float64(u.Point.Params.Epochs()*plan.EpochRows(u)) * plan.RowFLOPs(u)
+			a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})
+			a.FLOPs += flops
 		}
-		id := u.ID
-		params = append(params, river.InsertManyParams{InsertOpts: opts, Args: UnitArgs{
-			Study: h.Name, Key: id.Key, Fold: id.Fold, Split: id.Split, Seed: id.Seed, DataSHA: id.Data, Engine: id.Engine,
-			Params: u.Point.Params, Folds: h.Folds, SplitSeed: h.Seed, Data: src, Curves: curves,
-			FLOPs: float64(u.Point.Params.Epochs()*plan.EpochRows(u)) * plan.RowFLOPs(u),
-		}})
-	}
-	if len(params) == 0 {
-		return e, st.FinishRun(h.Name, 0, 0, e.Done)
+		params[i] = river.InsertManyParams{InsertOpts: opts, Args: a}
 	}
 	err = pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
 		res, err := client.InsertManyTx(ctx, tx, params)
 		if err != nil {
 			return err
 		}
-		for _, r := range res {
-			if r.UniqueSkippedAsDuplicate {
-				e.Queued++
+		for i, r := range res {
+			if r.UniqueSkippedAsDuplicate { // another process enqueued the same group meanwhile
+				e.Queued += len(groups[i])
 			} else {
-				e.Inserted++
+				e.Inserted += len(groups[i])
+				e.Jobs++
 			}
 		}
 		return nil
@@ -207,6 +252,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 	if err != nil {
 		return Enqueued{Units: e.Units, Queue: e.Queue}, fmt.Errorf("%s: enqueuing study %s: %w", st.Name(), h.Name, err)
 	}
+	e.Grouping = grouping
 	// The study's record counts the units found done as reused; the run's
 	// count and wall time come when it is followed to its end (Follow).
 	return e, st.FinishRun(h.Name, 0, 0, e.Done)

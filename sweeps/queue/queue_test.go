@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/internal/fixture"
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -99,7 +100,7 @@ func TestStopHandsUnitsBack(t *testing.T) {
 	}
 	defer st.Close()
 	p, src := plan(t, t.TempDir(), 2000, 2, 2000, "[64, 64]") // units of many seconds
-	if e, err := queue.Enqueue(context.Background(), st, p, src, false); err != nil || e.Inserted != 4 {
+	if e, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{GroupColumns: 128}); err != nil || e.Inserted != 4 || e.Jobs != 2 {
 		t.Fatalf("enqueue: %+v, %v", e, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -135,33 +136,61 @@ func TestStopHandsUnitsBack(t *testing.T) {
 	var available, attempts, running int
 	storetest.QueryRow(t, url, `SELECT count(*) FILTER (WHERE state = 'available'), count(*) FILTER (WHERE state = 'running'), coalesce(sum(attempt), 0) FROM river_job`,
 		&available, &running, &attempts)
-	if available != 4 || running != 0 || attempts != 0 {
-		t.Errorf("after the stop: %d jobs available, %d running, %d attempts used; want 4, 0, 0", available, running, attempts)
+	if available != 2 || running != 0 || attempts != 0 {
+		t.Errorf("after the stop: %d jobs available, %d running, %d attempts used; want 2, 0, 0", available, running, attempts)
 	}
 	if states, err := st.States(); err != nil || states["done"] != 0 {
 		t.Errorf("units stored after the stop: %v, %v", states, err)
 	}
 }
 
-// TestEnqueueAndWork: a study enqueued is trained by Work to the same
-// numbers as RunStudy's, each job completed on its first attempt; the
-// progress says so.
-func TestEnqueueAndWork(t *testing.T) {
+// queueAndLocal plans a study of 3 configurations × 2 folds (plan) and
+// runs it locally on workers workers, and opens the PostgreSQL store of a
+// throwaway database (closed at the test's end).
+func queueAndLocal(t *testing.T, workers int) (string, *store.Postgres, scheduler.Plan, queue.Source, sweeps.StudyResult) {
+	t.Helper()
 	url := storetest.Postgres(t)
 	st, err := openPostgres(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	dir := t.TempDir()
 	p, src := plan(t, dir, 200, 3, 2, "[8]")
-	local, err := scheduler.Run(context.Background(), p, scheduler.Options{Dir: filepath.Join(dir, "local"), Workers: 2})
+	local, err := scheduler.Run(context.Background(), p, scheduler.Options{Dir: filepath.Join(dir, "local"), Workers: workers})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := queue.Enqueue(context.Background(), st, p, src, false)
-	if err != nil || e.Inserted != 6 || e.Units != 6 {
-		t.Fatalf("enqueue: %+v, %v", e, err)
+	return url, st, p, src, local
+}
+
+// sameAsLocal checks that study q in st has the local run's numbers, and
+// returns it.
+func sameAsLocal(t *testing.T, st *store.Postgres, local sweeps.StudyResult) sweeps.StudyResult {
+	t.Helper()
+	r, err := store.Load(context.Background(), st, "q", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range r.Configs {
+		if fmt.Sprint(c.FoldAccuracies, c.MeanValLoss) != fmt.Sprint(local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss) {
+			t.Errorf("config %d: queue %v %v, local %v %v", i, c.FoldAccuracies, c.MeanValLoss, local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss)
+		}
+	}
+	return r
+}
+
+// TestEnqueueAndWork: a study enqueued is trained by Work to the same
+// numbers as RunStudy's, each job completed on its first attempt; the
+// progress says so.
+func TestEnqueueAndWork(t *testing.T) {
+	_, st, p, src, local := queueAndLocal(t, 2)
+	e, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{Workers: 2, GroupColumns: 16})
+	if err != nil || e.Inserted != 6 || e.Units != 6 || e.Jobs != 4 || e.Grouping.Columns != 16 {
+		t.Fatalf("enqueue: %+v, %v", e, err) // per fold: 2 units in a group of 16 columns, 1 alone
+	}
+	if again, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{Workers: 2}); err != nil || again.Inserted != 0 || again.Queued != 6 {
+		t.Fatalf("enqueue again: %+v, %v", again, err)
 	}
 	if pr, err := queue.StudyProgress(context.Background(), st, "q"); err != nil || pr.Queued != 6 || pr.Finished() {
 		t.Fatalf("progress before: %+v, %v", pr, err)
@@ -175,15 +204,7 @@ func TestEnqueueAndWork(t *testing.T) {
 	if err != nil || pr.Done != 6 || !pr.Finished() || pr.Jobs["completed"] != 6 {
 		t.Fatalf("progress after: %+v, %v", pr, err)
 	}
-	r, err := store.Load(context.Background(), st, "q", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range r.Configs {
-		if fmt.Sprint(c.FoldAccuracies, c.MeanValLoss) != fmt.Sprint(local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss) {
-			t.Errorf("config %d: queue %v %v, local %v %v", i, c.FoldAccuracies, c.MeanValLoss, local.Configs[i].FoldAccuracies, local.Configs[i].MeanValLoss)
-		}
-	}
+	r := sameAsLocal(t, st, local)
 	// Every epoch of every unit was stored by the workers, as the units' curves say.
 	scores, err := st.EpochScores(context.Background(), "q")
 	if err != nil || len(scores) != 6*2 {
@@ -210,7 +231,7 @@ func BenchmarkQueueOverhead(b *testing.B) {
 	}
 	defer st.Close()
 	p, src := plan(b, b.TempDir(), 40, max(1, b.N/2), 1, "[4]")
-	if _, err := queue.Enqueue(context.Background(), st, p, src, false); err != nil {
+	if _, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{Workers: 2}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -222,6 +243,44 @@ func BenchmarkQueueOverhead(b *testing.B) {
 	b.ReportMetric(float64(stats.OverheadPerUnit())/1e6, "overhead-ms/unit")
 	b.ReportMetric(stats.Busy.Seconds()*1e3/float64(stats.Units), "wall-ms/unit")
 	b.ReportMetric(float64(stats.Units), "units")
+}
+
+// TestGroupJobTakenOver: a job's units stored before its worker died are
+// kept, and the run that takes the job over trains only the others (as a
+// smaller group: a member's numbers do not depend on its group), to the
+// local run's numbers; every job completes once.
+func TestGroupJobTakenOver(t *testing.T) {
+	url, st, p, src, local := queueAndLocal(t, 1)
+	e, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{Workers: 1, GroupColumns: 1000})
+	if err != nil || e.Jobs != 2 || e.Inserted != 6 {
+		t.Fatalf("enqueue: %+v, %v", e, err) // one group of 3 per fold
+	}
+	// The first unit of fold 0, stored as by a worker killed before it
+	// stored the rest of its group.
+	first := p.Units[0]
+	kept := local.Configs[0].Units[first.ID.Fold]
+	kept.Seconds = 12345 // to tell it from a retrained one
+	if err := st.SaveUnit(first.ID, "q", kept); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncWriter{}
+	stats, err := queue.Work(context.Background(), st, queue.Options{Workers: 1, ExitWhenDone: true, TimeoutFactor: 10, MinTimeout: time.Minute, PollInterval: 100 * time.Millisecond, Log: log})
+	if err != nil || stats.Units != 5 || stats.ElsewhereJob != 1 {
+		t.Fatalf("work: %+v, %v\n%s", stats, err, log)
+	}
+	if !strings.Contains(log.String(), "group of 3 units, fold 0 of study q (attempt 1): 1 done already; not trained again") ||
+		!strings.Contains(log.String(), "group of 3 units, fold 0 of study q (attempt 1): 2 trained fused, 1 GEMM thread(s)") {
+		t.Errorf("log:\n%s", log)
+	}
+	if r, state, err := st.Unit(first.ID); err != nil || state != "done" || r.Seconds != 12345 {
+		t.Errorf("the unit stored before the takeover: %v %q %v", r.Seconds, state, err)
+	}
+	var completed, attempts int
+	storetest.QueryRow(t, url, `SELECT count(*) FILTER (WHERE state = 'completed'), sum(attempt) FROM river_job`, &completed, &attempts)
+	if completed != 2 || attempts != 2 {
+		t.Errorf("%d jobs completed after %d attempts, want 2 after 2", completed, attempts)
+	}
+	sameAsLocal(t, st, local)
 }
 
 // openPostgres opens the PostgreSQL store at url.

@@ -81,7 +81,7 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 			if err != nil {
 				return err
 			}
-			e, err := Enqueue(ctx, st, plan, src, curves)
+			e, err := Enqueue(ctx, st, plan, src, EnqueueOptions{Curves: curves, Workers: inFlight})
 			if err != nil {
 				return err
 			}

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
@@ -75,7 +74,7 @@ type Stats struct {
 	Workers      int
 	Queue        string
 	RescueAfter  time.Duration
-	ElsewhereJob int // jobs found done already (another study's job or a rerun): completed without training
+	ElsewhereJob int // units of its jobs found done already (by another study's job, or before a worker running the job died): not trained again
 }
 
 // OverheadPerUnit is the queue's cost per unit recorded: the worker
@@ -91,17 +90,17 @@ func (s Stats) OverheadPerUnit() time.Duration {
 // liveStates are the states of a job not finished yet.
 const liveStates = `('available', 'pending', 'retryable', 'running', 'scheduled')`
 
-// Work trains the units of the queue of this process's engine on
-// opt.Workers goroutines, each with its own single-threaded kernels.Context,
-// and records each unit's result in the transaction that completes its
-// job. It returns when ctx is cancelled (an error wrapping ErrInterrupted;
+// Work trains the jobs of the queue of this process's engine on
+// opt.Workers goroutines, each a fused group at a time on its own
+// scheduler.GroupTrainer, and records each unit's result in its own
+// transaction, the last one completing the job. It returns when ctx is cancelled (an error wrapping ErrInterrupted;
 // units in flight go back to the queue at once), or with ExitWhenDone when
 // the queue is empty.
 func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 	engine := sweeps.EngineID()
-	w := &unitWorker{st: st, engine: engine, opt: opt, log: opt.Log,
+	w := &groupWorker{st: st, engine: engine, opt: opt, log: opt.Log,
 		rate:     kernels.MachinePeak().GFLOPS * 1e9 * ExpectedEfficiency,
-		contexts: make(chan *kernels.Context, opt.Workers),
+		trainers: make(chan *scheduler.GroupTrainer, opt.Workers),
 		data:     map[Source]*loaded{},
 		folds:    map[foldsKey][]datasets.Fold{},
 	}
@@ -206,20 +205,21 @@ wait:
 	return stats, nil
 }
 
-// unitWorker is the River worker of UnitArgs jobs.
-type unitWorker struct {
-	river.WorkerDefaults[UnitArgs]
+// groupWorker is the River worker of GroupArgs jobs.
+type groupWorker struct {
+	river.WorkerDefaults[GroupArgs]
 	st       *store.Postgres
 	engine   string
 	opt      Options
 	rate     float64 // FLOP/s a unit is expected to train at
 	log      io.Writer
 	stopping atomic.Bool
-	contexts chan *kernels.Context // single-threaded, reused by the jobs
+	trainers chan *scheduler.GroupTrainer // reused by the jobs
 
 	mu          sync.Mutex // guards what follows, and log lines
 	data        map[Source]*loaded
 	folds       map[foldsKey][]datasets.Fold
+	running     int // jobs in flight
 	units       int
 	failed      int
 	elsewhere   int
@@ -232,158 +232,191 @@ type foldsKey struct {
 	seed    int64
 }
 
-// timeout is the timeout of a unit of flops training FLOPs.
-func (w *unitWorker) timeout(flops float64) time.Duration {
+// timeout is the timeout of a job of flops training FLOPs.
+func (w *groupWorker) timeout(flops float64) time.Duration {
 	expected := time.Duration(flops / w.rate * float64(time.Second))
 	return max(w.opt.MinTimeout, time.Duration(w.opt.TimeoutFactor*float64(expected)))
 }
 
-// Timeout implements river.Worker: the unit's own timeout.
-func (w *unitWorker) Timeout(job *river.Job[UnitArgs]) time.Duration {
+// Timeout implements river.Worker: the job's own timeout, from the work of
+// all its units (a fused group trains them together).
+func (w *groupWorker) Timeout(job *river.Job[GroupArgs]) time.Duration {
 	return w.timeout(job.Args.FLOPs)
 }
 
-// longestTimeout is the timeout of the largest unit queued in queue.
-func (w *unitWorker) longestTimeout(ctx context.Context, queue string) (time.Duration, error) {
+// longestTimeout is the timeout of the largest job queued in queue.
+func (w *groupWorker) longestTimeout(ctx context.Context, queue string) (time.Duration, error) {
 	var flops float64
 	err := w.st.Pool().QueryRow(ctx, `SELECT coalesce(max((args->>'flops')::float8), 0) FROM river_job WHERE kind = $1 AND queue = $2 AND state IN `+liveStates,
 		Kind, queue).Scan(&flops)
 	return w.timeout(flops), err
 }
 
-func (w *unitWorker) logf(format string, a ...any) {
+func (w *groupWorker) logf(format string, a ...any) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	fmt.Fprintf(w.log, format+"\n", a...)
 }
 
-// Work implements river.Worker: it trains the job's unit and records it.
-func (w *unitWorker) Work(ctx context.Context, job *river.Job[UnitArgs]) error {
+// unitName names unit i of job in log lines.
+func unitName(job *river.Job[GroupArgs], i int) string {
 	a := job.Args
-	name := fmt.Sprintf("unit %s fold %d of study %s (attempt %d)", a.Key, a.Fold, a.Study, job.Attempt)
-	err := w.work(ctx, job, name)
+	return fmt.Sprintf("unit %s fold %d of study %s (attempt %d)", a.Units[i].Key, a.Fold, a.Study, job.Attempt)
+}
+
+// errNotOurs: the rescuer took the job from this run (it ran longer than
+// RescueAfter, which Work makes longer than the timeouts unless told
+// otherwise), and another run holds it or will, and records its units.
+var errNotOurs = errors.New("no longer this worker's job (rescued)")
+
+// Work implements river.Worker: it trains the job's units not stored yet
+// as one fused group and records each.
+func (w *groupWorker) Work(ctx context.Context, job *river.Job[GroupArgs]) error {
+	a := job.Args
+	name := fmt.Sprintf("group of %d units, fold %d of study %s (attempt %d)", len(a.Units), a.Fold, a.Study, job.Attempt)
+	err := w.work(ctx, job)
 	switch {
 	case err == nil:
+	case errors.Is(err, errNotOurs):
+		// An error, not nil: nil would let River complete the job under
+		// the run that holds it now, whose records would then be refused.
+		w.logf("%s: %v; its units not stored are left to the run that holds it", name, err)
 	case w.stopping.Load():
 		w.logf("%s: stopped; back to the queue", name)
 	case errors.Is(err, context.DeadlineExceeded):
 		w.logf("%s: timed out after %v (attempt %d of %d; River retries it)", name, w.Timeout(job), job.Attempt, job.MaxAttempts)
 	default:
-		var cancel *rivertype.JobCancelError
-		if !errors.As(err, &cancel) {
-			w.logf("%s: %v (attempt %d of %d)", name, err, job.Attempt, job.MaxAttempts)
-		}
+		w.logf("%s: %v (attempt %d of %d)", name, err, job.Attempt, job.MaxAttempts)
 	}
 	return err
 }
 
-func (w *unitWorker) work(ctx context.Context, job *river.Job[UnitArgs], name string) error {
+func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error {
 	a := job.Args
-	id := a.ID()
 	if a.Engine != w.engine {
-		return fmt.Errorf("planned on engine %s, and this worker's is %s: run the unit on a worker of that engine", a.Engine, w.engine)
+		return fmt.Errorf("planned on engine %s, and this worker's is %s: run the job on a worker of that engine", a.Engine, w.engine)
 	}
-	_, state, err := w.st.Unit(id)
+	// The units to train: those not stored as done (by an earlier run of
+	// this job that was killed, or by another study's job).
+	ids := make([]sweeps.UnitID, len(a.Units))
+	for i := range a.Units {
+		ids[i] = a.ID(i)
+	}
+	states, err := w.st.UnitStates(ctx, ids)
 	if err != nil {
 		return err
 	}
-	if state == "done" {
-		// Recorded already (by another study's job): nothing to train.
-		if err := w.record(ctx, job, nil); err != nil {
-			return err
+	var todo []int // indices into a.Units
+	for i, id := range ids {
+		if states[id] != "done" {
+			todo = append(todo, i)
 		}
+	}
+	if len(todo) < len(ids) {
 		w.mu.Lock()
-		w.elsewhere++
+		w.elsewhere += len(ids) - len(todo)
 		w.mu.Unlock()
-		w.logf("%s: done already; not trained again", name)
-		return nil
+		w.logf("group of %d units, fold %d of study %s (attempt %d): %d done already; not trained again",
+			len(ids), a.Fold, a.Study, job.Attempt, len(ids)-len(todo))
+	}
+	if len(todo) == 0 {
+		return w.record(ctx, job, -1, nil, true)
 	}
 	data, folds, err := w.load(a)
 	if err != nil {
 		return err
 	}
-	if err := w.st.MarkRunning(id, a.Study); err != nil {
-		return err
+	units := make([]sweeps.Unit, len(todo))
+	for k, i := range todo {
+		if err := w.st.MarkRunning(ids[i], a.Study); err != nil {
+			return err
+		}
+		units[k] = sweeps.Unit{ID: ids[i], Point: &study.Point{Params: a.Units[i].Params}}
+		w.logf("%s: started", unitName(job, i))
 	}
 	started := time.Now()
-	w.logf("%s: started", name)
-	kc := w.context()
-	defer w.release(kc)
-	u := sweeps.Unit{ID: id, Point: &study.Point{Params: a.Params}}
+	t, threads := w.trainer(ctx)
+	defer w.release(t)
+	if len(units) > 1 {
+		w.logf("group of %d units, fold %d of study %s (attempt %d): %d trained fused, %d GEMM thread(s)",
+			len(ids), a.Fold, a.Study, job.Attempt, len(units), threads)
+	}
 	var epochErr error // the first failure to store an epoch's scores
-	r, err := scheduler.FoldTrainer(data, folds, a.SplitSeed, a.Curves)(ctx, kc, u, func(s engine.EpochStats) {
-		if err := w.st.SaveEpoch(id, a.Study, s); err != nil && epochErr == nil {
+	recorded := 0
+	return t.Train(ctx, data, folds, a.SplitSeed, a.Curves, units, func(k int, s engine.EpochStats) {
+		if err := w.st.SaveEpoch(ids[todo[k]], a.Study, s); err != nil && epochErr == nil {
 			epochErr = err
 		}
-	})
-	if err != nil {
-		return err // the job's context: a timeout or a stop
-	}
-	if epochErr != nil {
-		return epochErr // River retries the unit
-	}
-	trained := time.Since(started)
-	r.GFLOP = float64(r.Samples) * scheduler.TrainingFLOPsPerRow(a.Params.Hidden(), data.Features, data.Classes) / 1e9
-	r.Started = started.UnixNano()
-	r.Fold, r.EngineVer, r.DataSHA256 = id.Fold, id.Engine, id.Data
-	r.Machine = sweeps.ThisMachine()
-	// The result is recorded even when a stop comes while it is written.
-	if err := w.record(context.WithoutCancel(ctx), job, &r); err != nil {
-		if errors.Is(err, rivertype.ErrNotFound) {
-			// The rescuer took the job from this worker (it ran longer than
-			// RescueAfter) and another run holds it: that run records it.
-			w.logf("%s: no longer this worker's job (rescued); its result is left to the run that holds it", name)
-			return nil
+	}, func(k int, r sweeps.UnitResult) error {
+		if epochErr != nil {
+			return epochErr // River retries the job
 		}
-		return err
-	}
-	w.mu.Lock()
-	w.units++
-	w.train += trained
-	if w.first.IsZero() || started.Before(w.first) {
-		w.first = started
-	}
-	w.last = time.Now()
-	w.mu.Unlock()
-	if r.Failed() {
+		i := todo[k]
+		r.GFLOP = float64(r.Samples) * scheduler.TrainingFLOPsPerRow(a.Units[i].Params.Hidden(), data.Features, data.Classes) / 1e9
+		r.Started = started.UnixNano()
+		r.Fold, r.EngineVer, r.DataSHA256 = a.Fold, a.Engine, a.DataSHA
+		r.Machine = sweeps.ThisMachine()
+		recorded++
+		// The result is recorded even when a stop comes while it is written.
+		if err := w.record(context.WithoutCancel(ctx), job, i, &r, recorded == len(todo)); err != nil {
+			return err
+		}
 		w.mu.Lock()
-		w.failed++
+		w.units++
+		w.train += time.Duration(r.Seconds * float64(time.Second))
+		if w.first.IsZero() || started.Before(w.first) {
+			w.first = started
+		}
+		w.last = time.Now()
+		if r.Failed() {
+			w.failed++
+		}
 		w.mu.Unlock()
-		w.logf("%s: failed: %s; recorded, not retried", name, r.Error)
-		return river.JobCancel(fmt.Errorf("unit failed: %s", r.Error))
-	}
-	note := ""
-	if r.Diverged {
-		note = " (diverged)"
-	}
-	w.logf("%s: accuracy %.4f%s in %.2fs; recorded", name, r.Accuracy, note, trained.Seconds())
-	return nil
+		switch {
+		case r.Failed():
+			w.logf("%s: failed: %s; recorded, not retried", unitName(job, i), r.Error)
+		case r.Diverged:
+			w.logf("%s: accuracy %.4f (diverged) in %.2fs; recorded", unitName(job, i), r.Accuracy, r.Seconds)
+		default:
+			w.logf("%s: accuracy %.4f in %.2fs; recorded", unitName(job, i), r.Accuracy, r.Seconds)
+		}
+		return nil
+	})
 }
 
-// record writes r (when not nil) and completes job in one transaction, so
-// that a unit's result is recorded exactly once however often it runs. A
-// failed unit's record is written without completing the job: Work then
-// cancels it, so that it is not retried (a failure is a result: the same
-// configuration fails again), and a later enqueue queues it again.
-func (w *unitWorker) record(ctx context.Context, job *river.Job[UnitArgs], r *sweeps.UnitResult) error {
+// record writes the result r of the job's unit i (when r is not nil) in
+// one transaction, which first locks the job's row and checks that this
+// run still holds it (running, on this attempt), else returns errNotOurs:
+// so each unit is recorded once however often its job runs. With last, the
+// same transaction completes the job. A failed unit is a result like any
+// other (the same configuration fails again): recorded, not retried.
+func (w *groupWorker) record(ctx context.Context, job *river.Job[GroupArgs], i int, r *sweeps.UnitResult, last bool) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return pgx.BeginFunc(ctx, w.st.Pool(), func(tx pgx.Tx) error {
+		var ours bool
+		err := tx.QueryRow(ctx, `SELECT state = 'running' AND attempt = $2 FROM river_job WHERE id = $1 FOR UPDATE`, job.ID, job.Attempt).Scan(&ours)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && !ours {
+			return errNotOurs
+		}
+		if err != nil {
+			return err
+		}
 		if r != nil {
-			if err := w.st.SaveUnitTx(ctx, tx, job.Args.ID(), job.Args.Study, *r); err != nil {
+			if err := w.st.SaveUnitTx(ctx, tx, job.Args.ID(i), job.Args.Study, *r); err != nil {
 				return err
 			}
-			if r.Failed() {
-				return nil
-			}
 		}
-		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		if !last {
+			return nil
+		}
+		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 		return err
 	})
 }
 
 // load returns the job's data and folds, loaded once per process.
-func (w *unitWorker) load(a UnitArgs) (*datasets.Dataset, []datasets.Fold, error) {
+func (w *groupWorker) load(a GroupArgs) (*datasets.Dataset, []datasets.Fold, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	data := w.data[a.Data]
@@ -426,20 +459,41 @@ type loaded struct {
 	sha string
 }
 
-// context takes a single-threaded kernels.Context, reusing one a finished
-// job left.
-func (w *unitWorker) context() *kernels.Context {
+// trainer takes a GroupTrainer, reusing one a finished job left (with its
+// models' buffers), and returns it with its GEMM threads. A job that starts when the queue holds no other job
+// waiting uses the cores of the slots idle in this process as GEMM
+// threads, as the local scheduler's last jobs do: that changes its speed,
+// not its numbers.
+func (w *groupWorker) trainer(ctx context.Context) (*scheduler.GroupTrainer, int) {
+	var t *scheduler.GroupTrainer
 	select {
-	case kc := <-w.contexts:
-		return kc
+	case t = <-w.trainers:
 	default:
-		return kernels.NewContext(1)
+		t = scheduler.NewGroupTrainer()
 	}
+	w.mu.Lock()
+	w.running++
+	running := w.running
+	w.mu.Unlock()
+	threads := 1
+	if running < w.opt.Workers {
+		var waiting bool
+		err := w.st.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job WHERE kind = $1 AND queue = $2 AND state = 'available')`,
+			Kind, QueueName(w.engine)).Scan(&waiting)
+		if err == nil && !waiting {
+			threads = max(1, w.opt.Workers/running)
+		}
+	}
+	t.SetThreads(threads)
+	return t, threads
 }
 
-func (w *unitWorker) release(kc *kernels.Context) {
+func (w *groupWorker) release(t *scheduler.GroupTrainer) {
+	w.mu.Lock()
+	w.running--
+	w.mu.Unlock()
 	select {
-	case w.contexts <- kc:
+	case w.trainers <- t:
 	default:
 	}
 }

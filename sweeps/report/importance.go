@@ -8,10 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/importance"
 	"github.com/mlpsweep/mlpsweep/sweeps/tpe"
@@ -126,50 +122,25 @@ func importanceLine(res []importance.Result) string {
 	return "importance (PED-ANOVA): " + strings.Join(parts, ", ")
 }
 
-// importanceSection is the table and bar plot of the importances; false
-// when there are none.
-func importanceSection(res []importance.Result) (Section, bool, error) {
+// importanceSection shows res as a table and a bar plot (data for the
+// page), or nothing without results.
+func importanceSection(res []importance.Result) (Section, bool) {
 	if len(res) == 0 {
-		return Section{}, false, nil
+		return Section{}, false
 	}
 	t := HTMLTable{Header: []string{"key", "importance", "Pearson divergence"}}
-	for _, r := range res {
+	bars := Series{Label: "share of importance (%)", Style: "bars", X: []float64{}, Y: []float64{}}
+	p := &Plot{Title: "hyperparameter importance", XLabel: "key", YLabel: "share of importance (%)"}
+	for i, r := range res {
 		t.Rows = append(t.Rows, HTMLRow{Cells: []string{r.Param, fmt.Sprintf("%.1f %%", 100*r.Importance), strconv.FormatFloat(r.Divergence, 'g', 3, 64)}})
+		p.XTicks = append(p.XTicks, r.Param)
+		bars.add(float64(i), 100*r.Importance, false)
 	}
-	p, err := importancePlot(res)
-	if err != nil {
-		return Section{}, false, err
-	}
-	fig, err := NewFigure(p, curvePlotW, vg.Length(len(res))*0.35*vg.Inch+1.2*vg.Inch, "hyperparameter importance",
-		"PED-ANOVA: how differently the best 10 % of the configurations are distributed over each key than all of them; shares sum to 100 %.")
-	if err != nil {
-		return Section{}, false, err
-	}
+	p.Series = []Series{bars}
 	return Section{
 		ID: "importance", Title: "Hyperparameter importance",
 		Notes: []string{"Which keys the best configurations depend on (PED-ANOVA, Watanabe et al. 2023, as Optuna computes it)."},
-		Table: t, Figures: []Figure{fig},
-	}, true, nil
-}
-
-// importancePlot draws the shares as horizontal bars, the largest on top.
-func importancePlot(res []importance.Result) (*plot.Plot, error) {
-	p := NewPlot("hyperparameter importance", "share of importance (%)", "")
-	values := make(plotter.Values, len(res))
-	names := make([]string, len(res))
-	for i, r := range res { // bottom to top: the least important first
-		values[len(res)-1-i] = 100 * r.Importance
-		names[len(res)-1-i] = r.Param
-	}
-	bars, err := plotter.NewBarChart(values, vg.Points(14))
-	if err != nil {
-		return nil, err
-	}
-	bars.Horizontal = true
-	bars.Color = meanColor
-	bars.LineStyle.Width = 0
-	p.Add(bars)
-	p.NominalY(names...)
-	p.X.Min, p.X.Max = 0, 100
-	return p, nil
+		Table: t, Figures: []Figure{{Alt: "hyperparameter importance", Plot: p,
+			Caption: "PED-ANOVA: how differently the best 10 % of the configurations are distributed over each key than all of them; shares sum to 100 %."}},
+	}, true
 }

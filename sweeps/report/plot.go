@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"image/color"
 	"math"
 	"strconv"
 
@@ -21,12 +20,6 @@ import (
 // on high-density screens.
 const plotDPI = 144
 
-var (
-	meanColor = color.RGBA{R: 0x1f, G: 0x5f, B: 0xa8, A: 0xff} // mean accuracy dots and bars
-	bestColor = color.RGBA{R: 0x1a, G: 0x9c, B: 0x3a, A: 0xff} // the best configuration's dot
-	foldColor = color.RGBA{R: 0x88, G: 0x88, B: 0x88, A: 0xff} // single folds
-)
-
 // NewPlot returns a plot with sans-serif text, a grid and axis labels.
 func NewPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
@@ -40,93 +33,6 @@ func NewPlot(title, xLabel, yLabel string) *plot.Plot {
 	p.Title.Padding = vg.Points(6)
 	p.Add(plotter.NewGrid())
 	return p
-}
-
-// meanStdPoints holds the mean accuracy dots and their ± std bars.
-type meanStdPoints struct {
-	plotter.XYs
-	plotter.YErrors
-}
-
-// accuracyPlot draws the mean accuracy of each configuration over its
-// folds (one category per configuration, labelled by labels) with ± std
-// bars, the single folds as small grey circles beside it and the best
-// configuration (index into configs; -1 for none) in green. Unscored
-// configurations keep their category but draw nothing.
-func accuracyPlot(title, xLabel string, labels []string, configs []sweeps.ConfigResult, folds, best int) (*plot.Plot, error) {
-	p := NewPlot(title, xLabel, "held-out accuracy")
-	var means, bestMean meanStdPoints
-	var foldPts plotter.XYs
-	for i, c := range configs {
-		for _, s := range foldScores(c, folds) {
-			if !math.IsNaN(s) && !math.IsInf(s, 0) {
-				foldPts = append(foldPts, plotter.XY{X: float64(i) + 0.18, Y: s})
-			}
-		}
-		m := score(c)
-		if math.IsNaN(m) {
-			continue
-		}
-		target := &means
-		if i == best {
-			target = &bestMean
-		}
-		target.XYs = append(target.XYs, plotter.XY{X: float64(i), Y: m})
-		target.YErrors = append(target.YErrors, struct{ Low, High float64 }{c.StdAccuracy, c.StdAccuracy})
-	}
-	if len(foldPts) > 0 {
-		s, err := plotter.NewScatter(foldPts)
-		if err != nil {
-			return nil, err
-		}
-		s.GlyphStyle = draw.GlyphStyle{Color: foldColor, Radius: vg.Points(2.2), Shape: draw.RingGlyph{}}
-		p.Add(s)
-	}
-	for _, pts := range []struct {
-		Points meanStdPoints
-		color  color.Color
-	}{{means, meanColor}, {bestMean, bestColor}} {
-		if len(pts.Points.XYs) == 0 {
-			continue
-		}
-		bars, err := plotter.NewYErrorBars(pts.Points)
-		if err != nil {
-			return nil, err
-		}
-		bars.LineStyle.Color, bars.LineStyle.Width, bars.CapWidth = pts.color, vg.Points(1.2), vg.Points(8)
-		dots, err := plotter.NewScatter(pts.Points.XYs)
-		if err != nil {
-			return nil, err
-		}
-		dots.GlyphStyle = draw.GlyphStyle{Color: pts.color, Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
-		p.Add(bars, dots)
-	}
-	p.NominalX(labels...)
-	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, pt := range foldPts {
-		lo, hi = min(lo, pt.Y), max(hi, pt.Y)
-	}
-	for _, pts := range []meanStdPoints{means, bestMean} {
-		for i, pt := range pts.XYs {
-			lo, hi = min(lo, pt.Y-pts.YErrors[i].Low), max(hi, pt.Y+pts.YErrors[i].High)
-		}
-	}
-	PadY(p, lo, hi)
-	if longLabels(labels) {
-		p.X.Tick.Label.Rotation = math.Pi / 6
-		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
-	}
-	return p, nil
-}
-
-// longLabels reports category labels too long to sit side by side.
-func longLabels(labels []string) bool {
-	n := 0
-	for _, l := range labels {
-		n = max(n, len([]rune(l)))
-	}
-	return n*len(labels) > 60
 }
 
 // Curve is one line of a learning-curve plot.

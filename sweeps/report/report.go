@@ -17,17 +17,27 @@ const (
 	ReportHTMLFile  = "report.html"
 )
 
-// WriteReport writes a study's report into dir (created if missing):
-// results.csv and results.json in the shape of scikit-learn's cv_results_
-// (one row per configuration, see cvResults) and report.html, a static
-// self-contained page with the tables and PNG plots embedded. Everything
-// is rendered in memory first and each file replaced atomically, so a
-// failure or crash leaves the previous report files whole.
+// WriteReport writes the report of r, a study just run, into dir: see
+// WriteDocument.
 func WriteReport(dir string, r sweeps.StudyResult) error {
+	doc, err := NewDocument(r, nil)
+	if err != nil {
+		return err
+	}
+	return WriteDocument(dir, doc)
+}
+
+// WriteDocument writes a study's report into dir (created if missing):
+// results.csv and results.json in the shape of scikit-learn's cv_results_
+// (one row per configuration, see cvResults) and report.html, the page of
+// `mlpsweep serve` with doc inlined (see Snapshot). Everything is rendered
+// in memory first and each file replaced atomically, so a failure or crash
+// leaves the previous report files whole.
+func WriteDocument(dir string, doc *Document) error {
 	if dir == "" {
 		return errors.New("report: empty directory name")
 	}
-	v, err := newStudyView(r)
+	v, err := newStudyView(doc.StudyResult)
 	if err != nil {
 		return err
 	}
@@ -43,7 +53,7 @@ func WriteReport(dir string, r sweeps.StudyResult) error {
 	if err != nil {
 		return err
 	}
-	htmlData, err := v.reportHTML()
+	htmlData, err := Snapshot(doc)
 	if err != nil {
 		return err
 	}

@@ -26,40 +26,50 @@ const (
 	maxLegendLabel               = 48 // runes
 )
 
-// htmlPage is what report.html shows.
+// Page is what a report page shows: a summary, sections of a table and
+// figures, and the units that went wrong. Its JSON form is Document.View.
 type Page struct {
-	Title    string
-	Summary  [][2]string // label, value
-	Fixed    string      // config keys every configuration shares
-	Sections []Section
-	Problems []string
+	Title    string      `json:"title"`
+	Summary  [][2]string `json:"summary"`         // label, value
+	Fixed    string      `json:"fixed,omitempty"` // config keys every configuration shares
+	Sections []Section   `json:"sections"`
+	Problems []string    `json:"problems,omitempty"`
 }
 
+// Section is a part of a Page: a table and its figures.
 type Section struct {
-	ID, Title, Best string
-	Notes           []string // paragraphs of text above the table (the depth study's findings)
-	Table           HTMLTable
-	Figures         []Figure
+	ID      string    `json:"id"`
+	Title   string    `json:"title"`
+	Best    string    `json:"best,omitempty"`
+	Notes   []string  `json:"notes,omitempty"` // paragraphs of text above the table (the depth study's findings)
+	Table   HTMLTable `json:"table"`
+	Figures []Figure  `json:"figures"`
 }
 
+// HTMLTable is a table of text cells.
 type HTMLTable struct {
-	Header []string
-	Rows   []HTMLRow
+	Header []string  `json:"header"`
+	Rows   []HTMLRow `json:"rows"`
 }
 
+// HTMLRow is a row of an HTMLTable.
 type HTMLRow struct {
-	Cells []string
-	Class string // "best", "bad" or ""
+	Cells []string `json:"cells"`
+	Class string   `json:"class,omitempty"` // "best", "bad" or ""
 }
 
+// Figure is a plot: as data for the page to draw, and as an embedded PNG
+// for a page rendered by RenderPage (the depth study's depth.html).
 type Figure struct {
-	Src           template.HTMLAttr // src="data:image/png;base64,…"; as an attribute, html/template keeps base64's '+' unescaped
-	Width, Height int               // CSS pixels
-	Alt, Caption  string
+	Src           template.HTMLAttr `json:"-"` // src="data:image/png;base64,…"; as an attribute, html/template keeps base64's '+' unescaped
+	Width, Height int               `json:"-"` // CSS pixels
+	Alt           string            `json:"title"`
+	Caption       string            `json:"caption"`
+	Plot          *Plot             `json:"plot"`
 }
 
-// reportHTML renders the self-contained report page.
-func (v *studyView) reportHTML() ([]byte, error) {
+// page is what the report page shows of the study, its plots as data.
+func (v *studyView) page() (Page, error) {
 	r := v.r
 	page := Page{
 		Title: "Study " + r.Name,
@@ -93,32 +103,28 @@ func (v *studyView) reportHTML() ([]byte, error) {
 		for n, a := range v.axes {
 			s, err := v.axisSection(n, a)
 			if err != nil {
-				return nil, err
+				return Page{}, err
 			}
 			page.Sections = append(page.Sections, s)
 		}
 	} else {
 		s, err := v.rankedSection()
 		if err != nil {
-			return nil, err
+			return Page{}, err
 		}
 		page.Sections = append(page.Sections, s)
 	}
-	if s, ok, err := v.searchSection(); err != nil {
-		return nil, err
-	} else if ok {
+	if s, ok := v.searchSection(); ok {
 		page.Sections = append(page.Sections, s)
 	}
 	imp, err := v.importance()
 	if err != nil {
-		return nil, err
+		return Page{}, err
 	}
-	if s, ok, err := importanceSection(imp); err != nil {
-		return nil, err
-	} else if ok {
+	if s, ok := importanceSection(imp); ok {
 		page.Sections = append(page.Sections, s)
 	}
-	return RenderPage(page)
+	return page, nil
 }
 
 func (v *studyView) axisSection(n int, a axisView) (Section, error) {
@@ -166,17 +172,8 @@ func (v *studyView) figures(name, xLabel string, group []int, ticks, legends []s
 			bestInGroup = i
 		}
 	}
-	p, err := accuracyPlot("accuracy by "+name, xLabel, ticks, configs, v.folds, bestInGroup)
-	if err != nil {
-		return nil, err
-	}
-	acc, err := NewFigure(p, accuracyPlotW, accuracyPlotH, "accuracy by "+name,
-		fmt.Sprintf("Mean held-out accuracy over the %d folds with ± 1 std bars; grey rings are single folds, green marks the best.", v.folds))
-	if err != nil {
-		return nil, err
-	}
-	figs := []Figure{acc}
-
+	figs := []Figure{{Alt: "accuracy by " + name, Plot: accuracyData("accuracy by "+name, xLabel, ticks, configs, v.folds, bestInGroup),
+		Caption: fmt.Sprintf("Mean held-out accuracy over the %d folds with ± 1 std bars; grey rings are single folds, green marks the best.", v.folds)}}
 	if v.axes == nil {
 		configs, legends = configs[:min(len(configs), topCurveConfigs)], legends[:min(len(legends), topCurveConfigs)]
 	}
@@ -188,26 +185,19 @@ func (v *studyView) figures(name, xLabel string, group []int, ticks, legends []s
 		return cs
 	}
 	for _, lc := range []struct {
-		what      string
-		field     func(engine.EpochStats) float64
-		legendTop bool
+		what  string
+		field func(engine.EpochStats) float64
 	}{
-		{"validation accuracy", func(e engine.EpochStats) float64 { return e.ValAccuracy }, false},
-		{"training loss", func(e engine.EpochStats) float64 { return e.Loss }, true},
+		{"validation accuracy", func(e engine.EpochStats) float64 { return e.ValAccuracy }},
+		{"training loss", func(e engine.EpochStats) float64 { return e.Loss }},
 	} {
-		p, err := CurvesPlot(lc.what+" by "+name, lc.what, curvesOf(lc.field), lc.legendTop)
-		if err != nil {
-			return nil, err
-		}
-		if p == nil {
+		curves := curvesOf(lc.field)
+		if !hasPoints(curves) {
 			continue // no unit recorded it (no validation data, say)
 		}
-		f, err := NewFigure(p, curvePlotW, curvePlotH, lc.what+" by "+name,
-			"Per epoch, mean over the folds that reached the epoch with a finite value.")
-		if err != nil {
-			return nil, err
-		}
-		figs = append(figs, f)
+		title := lc.what + " by " + name
+		figs = append(figs, Figure{Alt: title, Plot: LinesPlot(title, "epoch", lc.what, curvesLogY(curves), curves),
+			Caption: "Per epoch, mean over the folds that reached the epoch with a finite value."})
 	}
 	return figs, nil
 }

@@ -220,14 +220,14 @@ func SearchPlot(title string, curves []SearchCurve, byTime bool) (*plot.Plot, er
 // TPE study, or any pruned one): the best-so-far plots against compute and
 // wall time, and the rung table of a pruned study; ok is false for a
 // one-axis study without a pruner, or when no unit recorded its compute.
-func (v *studyView) searchSection() (s Section, ok bool, err error) {
+func (v *studyView) searchSection() (s Section, ok bool) {
 	r := v.r
 	search := len(r.Decisions) > 0 || !slices.ContainsFunc(r.Configs, func(c sweeps.ConfigResult) bool {
 		return c.Axis != "" && c.Axis != "random" && c.Axis != "grid" && c.Axis != "tpe"
 	})
 	trace := SearchTrace(r)
 	if !search || len(trace) == 0 || trace[len(trace)-1].GFLOP == 0 {
-		return s, false, nil
+		return s, false
 	}
 	s = Section{ID: "search", Title: "Search", Table: ToHTML(RungTable(r))}
 	if line := prunedLine(r); line != "" {
@@ -238,19 +238,31 @@ func (v *studyView) searchSection() (s Section, ok bool, err error) {
 		s.Best = fmt.Sprintf("best found: accuracy %.4f after %.3g TFLOP of training GEMMs", last.Best, last.GFLOP/1e3)
 	}
 	for _, byTime := range []bool{false, true} {
-		p, err := SearchPlot("best configuration so far", []SearchCurve{{Label: r.Name, Trace: trace}}, byTime)
-		if err != nil || p == nil {
-			return s, err == nil, err
-		}
 		alt := "best accuracy so far against compute"
 		if byTime {
 			alt = "best accuracy so far against wall time"
 		}
-		f, err := NewFigure(p, curvePlotW, curvePlotH, alt, alt)
-		if err != nil {
-			return s, false, err
-		}
-		s.Figures = append(s.Figures, f)
+		s.Figures = append(s.Figures, Figure{Alt: alt, Caption: alt, Plot: searchData(alt, []SearchCurve{{Label: r.Name, Trace: trace}}, byTime)})
 	}
-	return s, true, nil
+	return s, true
+}
+
+// searchData is SearchPlot as data for the page.
+func searchData(title string, curves []SearchCurve, byTime bool) *Plot {
+	p := &Plot{Title: title, XLabel: "training GEMM compute (TFLOP)", YLabel: "best held-out accuracy so far", Series: []Series{}}
+	if byTime {
+		p.XLabel = "wall time (s)"
+	}
+	for _, c := range curves {
+		se := Series{Label: c.Label, Style: "line", X: []float64{}, Y: []float64{}}
+		for _, pt := range c.Trace {
+			x := pt.GFLOP / 1e3
+			if byTime {
+				x = pt.Seconds
+			}
+			se.add(x, pt.Best, false)
+		}
+		p.Series = append(p.Series, se)
+	}
+	return p
 }

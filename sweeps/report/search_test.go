@@ -3,8 +3,6 @@ package report
 import (
 	"bytes"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -93,13 +91,13 @@ func TestSearchOfAPrunedStudy(t *testing.T) {
 	if err := WriteReport(dir, r); err != nil {
 		t.Fatal(err)
 	}
-	html, err := os.ReadFile(filepath.Join(dir, ReportHTMLFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	html := readReport(t, dir) // the page's view, laid out as RenderPage does
 	for _, want := range []string{`<section id="search">`, "best found: accuracy 0.9000 after 0.01 TFLOP", "best accuracy so far against wall time"} {
-		if !bytes.Contains(html, []byte(want)) {
+		if !strings.Contains(html, want) {
 			t.Errorf("report.html lacks %q", want)
 		}
+	}
+	if n := plots(t, dir); n < 2 {
+		t.Errorf("%d plots with points, want the search's two at least", n)
 	}
 }

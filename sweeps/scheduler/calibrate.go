@@ -3,6 +3,7 @@ package scheduler
 import (
 	"math"
 	"runtime"
+	"strings"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
@@ -11,28 +12,54 @@ import (
 
 // Calibration of the group width. Whether fusing pays depends on the
 // kernels (SgemmBlocks), the CPU's caches and the load of the machine: a
-// fused step shares the batch's gathered and packed rows and runs wider
-// products, but each member's weights, gradients and optimizer state leave
-// the cache between its steps (bench/NOTES.md, "Fused training: group
-// width"). So a fused run measures instead of assuming: before training,
-// calibrate times fused steps of its typical member at a few widths and
-// keeps the fastest per member.
+// fused step shares the gathering and packing of the batch's rows and runs
+// wider products, but each member's weights, gradients and optimizer
+// state leave the cache between its steps (bench/NOTES.md, "Fused
+// training: group width"). The kernels' per-CPU table (or a file of
+// mlpsweep tune) gives the width for the CPUs it knows (tableColumns); for
+// the others a fused run measures it at its start (calibrate, about 0.2 s
+// of CPU).
 const (
-	calibrationRounds = 5  // interleaved rounds; each width keeps its fastest
-	calibrationSteps  = 16 // member steps per width and round (at least one group step)
-	calibrationMargin = 0.95
-	maxCalibration    = 32 // members at most
+	calibrationRounds = 12   // interleaved rounds of one timed group step per width; each width keeps its fastest
+	aloneMargin       = 0.95 // training alone is chosen only when at least 5 % faster per member than the best fused width
+	maxCalibration    = 16   // members at most: a wider step is rarely timed without being preempted on a busy machine
 )
 
+// tableColumns is the fused group width (first-layer columns) the
+// kernels' tuning in force gives for this CPU, 0 when it does not know
+// it, and where it comes from: "table" (the per-CPU table) or "tuned" (a
+// file of mlpsweep tune).
+func tableColumns() (int, string) {
+	from, _, _ := strings.Cut(kernels.TuningSource(), ":")
+	return kernels.GroupColumns(), from
+}
+
+// MeasureGroupColumns as Options.GroupColumns measures the group width at
+// the start of the run even when the kernels' table gives one.
+const MeasureGroupColumns = -1
+
+// chooseWidth sets f.maxColumns, unless given (> 0), to the table's width
+// for this CPU or, when the table does not know it or when asked to
+// (MeasureGroupColumns), to calibrate's, and f.widthFrom to say which.
+func (f *foldFit) chooseWidth(units []sweeps.Unit) {
+	table, from := tableColumns()
+	switch {
+	case f.maxColumns > 0:
+		f.widthFrom = "given"
+	case f.maxColumns == 0 && table > 0:
+		f.maxColumns, f.widthFrom = table, from
+	default:
+		f.maxColumns, f.widthFrom = f.calibrate(units), "measured"
+	}
+}
+
 // calibrate returns the first-layer columns a fused group of units holds
-// at most: the typical member's width times the member count whose fused
-// step took the least CPU time per member (min over calibrationRounds
-// interleaved rounds of about calibrationSteps member steps each, single
-// threaded; the thread's CPU time, not the wall clock, where the OS gives
-// it, so that other processes on a shared machine do not decide), a wider group counting as faster only when at least 5 %
-// faster than the best narrower one. The typical member is the most common
-// first-layer width of the largest set of units that can train together.
-// It returns 0 when no two units can train together.
+// at most: the typical member's width times the member count that pickWidth
+// chooses from the CPU time per member step of fused groups of 1, 2, 4, …
+// maxCalibration members of the typical configuration (timeGroups). The
+// typical member is the most common first-layer width of the largest set
+// of units that can train together. It returns 0 when no two units can
+// train together.
 func (f *foldFit) calibrate(units []sweeps.Unit) int {
 	type key struct{ fold, batch, epochs int }
 	sets := map[key][]sweeps.Unit{}
@@ -62,20 +89,42 @@ func (f *foldFit) calibrate(units []sweeps.Unit) int {
 	for m := 2; m <= min(len(largest), maxCalibration); m *= 2 {
 		sizes = append(sizes, m)
 	}
-	perMember := f.timeGroups(typical, sizes)
-	best := 0
-	for i := range sizes {
-		if perMember[i] < calibrationMargin*perMember[best] {
+	return sizes[pickWidth(f.timeGroups(typical, sizes))] * width
+}
+
+// pickWidth returns the index of the member count to fuse, given the time
+// per member step of each count (ascending from 1 member): the fused count
+// (≥ 2 members) with the least time, or 0 (no fusion) only when training
+// alone is at least 5 % faster than that. Fusion is the default and the
+// measurement must show it losing to turn it off: it saves the gathering
+// of each batch, and a near tie is as likely to be the machine's noise.
+func pickWidth(perMember []float64) int {
+	if len(perMember) < 2 {
+		return 0
+	}
+	best := 1
+	for i := 2; i < len(perMember); i++ {
+		if perMember[i] < perMember[best] {
 			best = i
 		}
 	}
-	return sizes[best] * width
+	if perMember[0] < aloneMargin*perMember[best] {
+		return 0
+	}
+	return best
 }
 
 // timeGroups returns, for each member count in sizes (ascending), the
-// least time per member step of a fused group of that many models of u's
-// configuration (seeds 1, 2, …) on a batch of u's fold, or +Inf for counts
-// whose models the engine rejects.
+// least CPU time per member of one fused training step of that many models
+// of u's configuration (seeds 1, 2, …), over calibrationRounds interleaved
+// rounds, or +Inf for counts whose models the engine rejects. It times the
+// thread's CPU time, one step at a time: a short window is often not
+// preempted on a busy machine, and the fastest is the step's own cost.
+// Every step takes the next batch of a walk through the fold's training
+// rows in a scattered order, as an epoch does, so the rows come from
+// memory: fusion shares their gathering and packing among the members,
+// and one batch timed over and over (in cache) made fusion look worse than
+// it is.
 func (f *foldFit) timeGroups(u sweeps.Unit, sizes []int) []float64 {
 	perMember := make([]float64, len(sizes))
 	for i := range perMember {
@@ -91,15 +140,24 @@ func (f *foldFit) timeGroups(u sweeps.Unit, sizes []int) []float64 {
 		}
 		models = append(models, m)
 	}
-	// A batch of the fold's training rows, scattered as after a shuffle.
+	// The batches of the walk: rows [steps×b] and their targets t [steps×b×classes].
 	train := f.folds[u.ID.Fold].Train
-	rows := make([]int, min(u.Config().Batch, len(train)))
+	b := min(u.Config().Batch, len(train))
+	steps := len(sizes) * (1 + calibrationRounds)
+	classes := f.data.Classes
+	rows := make([]int, steps*b)
+	t := make([]float32, len(rows)*classes)
+	stride := scatterStride(len(train))
 	for i := range rows {
-		rows[i] = train[(i*337)%len(train)]
+		r := train[(i*stride)%len(train)]
+		rows[i] = r
+		copy(t[i*classes:(i+1)*classes], f.data.Y[r*classes:(r+1)*classes])
 	}
-	t := make([]float32, len(rows)*f.data.Classes)
-	for i, r := range rows {
-		copy(t[i*f.data.Classes:], f.data.Y[r*f.data.Classes:(r+1)*f.data.Classes])
+	next := 0 // the walk's next batch
+	batch := func(g *engine.Group) error {
+		_, _, err := g.TrainBatch(f.data.X, rows[next*b:(next+1)*b], t[next*b*classes:(next+1)*b*classes])
+		next = (next + 1) % steps
+		return err
 	}
 	g := &engine.Group{}
 	runtime.LockOSThread() // threadCPU times this thread
@@ -109,18 +167,25 @@ func (f *foldFit) timeGroups(u sweeps.Unit, sizes []int) []float64 {
 			if err := g.Reset(models[:m], 1); err != nil {
 				return perMember
 			}
-			steps := max(1, calibrationSteps/m)
 			if round == 0 { // warm-up: the first touches of the buffers
-				if _, _, err := g.TrainBatch(f.data.X, rows, t); err != nil {
+				if err := batch(g); err != nil {
 					return perMember
 				}
 			}
 			start := threadCPU()
-			for range steps {
-				g.TrainBatch(f.data.X, rows, t)
-			}
-			perMember[i] = min(perMember[i], (threadCPU()-start).Seconds()/float64(steps*m))
+			batch(g)
+			perMember[i] = min(perMember[i], (threadCPU()-start).Seconds()/float64(m))
 		}
 	}
 	return perMember
+}
+
+// scatterStride is a step through n rows that visits them all in a
+// scattered order: the prime 7919 (or 1 when it divides n), far enough
+// apart that consecutive rows of a batch share no cache line or page.
+func scatterStride(n int) int {
+	if n%7919 == 0 {
+		return 1
+	}
+	return 7919
 }

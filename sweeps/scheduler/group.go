@@ -66,8 +66,10 @@ type foldFit struct {
 	fuse   bool
 	// maxColumns caps a fused group's first layer: the sum of its
 	// members' first hidden widths (output widths for members without a
-	// hidden layer); 0: jobs calibrates it.
+	// hidden layer); 0: jobs takes the table's or measures it,
+	// MeasureGroupColumns: jobs measures it (see chooseWidth).
 	maxColumns int
+	widthFrom  string // how maxColumns was chosen (Status.GroupWidth)
 }
 
 // columns is the width of the first layer of u's configuration.
@@ -96,9 +98,7 @@ func (f *foldFit) jobs(units []sweeps.Unit, workers int) []job {
 	if !f.fuse {
 		return singles(units)
 	}
-	if f.maxColumns == 0 {
-		f.maxColumns = f.calibrate(units)
-	}
+	f.chooseWidth(units)
 	type key struct{ fold, batch, epochs int }
 	open := map[key]int{} // the index in jobs of each key's group being filled
 	var jobs []job

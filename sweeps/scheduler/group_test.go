@@ -138,32 +138,6 @@ func TestGroupsShareFoldBatchAndEpochs(t *testing.T) {
 	}
 }
 
-// TestCalibrate measures a group width: a power of two times the typical
-// member's width (16, the base's), at most the units that can train
-// together; and none when no two units can.
-func TestCalibrate(t *testing.T) {
-	data := datasets.Blobs(300, 10, 3)
-	s := parse(t, mixStudy)
-	folds, err := datasets.KFold(data.N, s.Folds, uint32(s.Seed))
-	if err != nil {
-		t.Fatal(err)
-	}
-	units := sweeps.Plan(sweeps.Header{Folds: s.Folds, Seed: s.Seed}, s.Points)
-	f := &foldFit{data: data, folds: folds, seed: s.Seed, fuse: true}
-	c := f.calibrate(units)
-	if c%16 != 0 || c < 16 || c > 8*16 || (c/16)&(c/16-1) != 0 {
-		t.Errorf("calibrated %d columns, want 16 × 2^k ≤ 16 × 8 (11 units train together)", c)
-	}
-	t.Logf("calibrated %d columns", c)
-	if f.jobs(units, 1); f.maxColumns == 0 {
-		t.Error("jobs did not calibrate")
-	}
-	one := parse(t, "folds: 3\nepochs: 1\nbase: {hidden: [4]}\n")
-	if c := f.calibrate(sweeps.Plan(sweeps.Header{Folds: 3, Seed: one.Seed}, one.Points)); c != 0 {
-		t.Errorf("calibrated %d columns for units that never train together", c)
-	}
-}
-
 // TestWorkspaceIsReusedFromUnitToUnit trains a study's jobs twice on one
 // worker's workspace: the second pass reuses the models and group of the
 // first, so it allocates a small fraction of what the first did, and far

@@ -45,8 +45,10 @@ type Options struct {
 	Store store.Store
 
 	// GroupColumns caps the first-layer columns of a fused group of a
-	// study's units (RunStudy with Study.Fuse); 0 measures the fastest
-	// width at the start of the run (about a second; see calibrate).
+	// study's units (RunStudy with Study.Fuse); 0 takes the kernels'
+	// per-CPU table's width or, for a CPU the table does not know,
+	// measures the fastest width at the start of the run (about 0.2 s;
+	// see calibrate); MeasureGroupColumns measures it in any case.
 	GroupColumns int
 
 	// Progress, if set, is called on every event, one call at a time.
@@ -85,6 +87,7 @@ type Status struct {
 	WorkDone     int64         // of which done by this run (abandoned units included), for ETAs
 	Samples      int64         // training samples processed by this run
 	GroupColumns int           // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
+	GroupWidth   string        // how GroupColumns was chosen: "given" (Options.GroupColumns), "table" (the kernels' per-CPU table), "tuned" (mlpsweep tune's file) or "measured"
 	Elapsed      time.Duration // since the run started
 }
 
@@ -193,7 +196,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	if plan.folds != nil {
 		fit, jobs = plan.folds.fit, plan.folds.jobs(todo, workers)
 		if plan.folds.fuse {
-			status.GroupColumns = plan.folds.maxColumns
+			status.GroupColumns, status.GroupWidth = plan.folds.maxColumns, plan.folds.widthFrom
 		}
 	}
 

@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"unicode/utf8"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// What a live view (mlpsweep serve) reads of a store that other processes
+// write: a cursor that moves whenever anything is written, and a study's
+// units in one query rather than one per unit.
+
+// Cursor summarizes everything written to a store so far: it changes
+// whenever a study is saved or finishes a run, or a unit starts or
+// finishes. Comparable.
+type Cursor struct {
+	Units    int64 // units rows
+	Started  int64 // latest unix nanoseconds a unit started
+	Finished int64 // latest unix nanoseconds a unit finished
+	Studies  int64 // study rows
+	Updated  int64 // latest unix nanoseconds a study was saved or finished a run
+	Epochs   int64 // per-epoch scores
+}
+
+// ReadCursor reads s's cursor: three aggregate queries, no row read.
+func ReadCursor(ctx context.Context, s Store) (Cursor, error) {
+	c, err := connOf(s)
+	if err != nil {
+		return Cursor{}, err
+	}
+	var cur Cursor
+	if err := c.queryRow(ctx, `SELECT count(*), coalesce(max(started), 0), coalesce(max(finished), 0) FROM mlpsweep_units`).
+		Scan(&cur.Units, &cur.Started, &cur.Finished); err != nil {
+		return cur, named(s, err)
+	}
+	if err := c.queryRow(ctx, `SELECT count(*), coalesce(max(updated), 0) FROM mlpsweep_study`).Scan(&cur.Studies, &cur.Updated); err != nil {
+		return cur, named(s, err)
+	}
+	err = c.queryRow(ctx, `SELECT count(*) FROM mlpsweep_epoch_scores`).Scan(&cur.Epochs)
+	return cur, named(s, err)
+}
+
+// StudyUnit is a stored unit of a study as a live view shows it: its
+// identity, state, when it started and finished (unix nanoseconds, 0 when
+// not recorded) and its result: in full when read in full, otherwise its
+// seconds, samples, GFLOP and host only.
+type StudyUnit struct {
+	ID       sweeps.UnitID
+	State    string // running, done, failed, pruned
+	Started  int64
+	Finished int64
+	Result   sweeps.UnitResult // full reads only, and not for running units
+}
+
+// ReadStudy reads study name ("" means the study run most recently), its
+// configurations and the stored units of its plan in one query: for each
+// planned unit the one Find(id, strict) would return, and the units
+// running now (whose Result is empty). Without full, the units' results
+// are left empty (no learning curves decoded): what a list of studies
+// needs. Its StudyResult, with full, is what Load returns.
+func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sweeps.Header, []study.Point, []StudyUnit, error) {
+	c, err := connOf(s)
+	if err != nil {
+		return sweeps.Header{}, nil, nil, err
+	}
+	h, points, err := s.Study(ctx, name)
+	if err != nil {
+		return h, nil, nil, err
+	}
+	prefix := sweeps.EngineVersionOf(h.Engine) + "/"
+	cols := `key, fold, seed, engine_version, state, coalesce(started, 0), coalesce(finished, 0), coalesce(seconds, 0), coalesce(samples, 0), host, gflop`
+	if full {
+		cols += `, accuracy, val_loss, diverged, error, epochs, extra, cpu, isa`
+	}
+	rs, err := c.query(ctx, `SELECT `+cols+` FROM mlpsweep_units WHERE split = $1 AND data_sha256 = $2
+		AND (engine_version = $3 OR substr(engine_version, 1, $4) = $5)`,
+		h.Split, h.DataSHA, h.Engine, utf8.RuneCountInString(prefix), prefix)
+	if err != nil {
+		return h, nil, nil, named(s, err)
+	}
+	defer rs.Close()
+	type unitKey struct {
+		key  string
+		fold int
+		seed int64
+	}
+	stored := map[unitKey][]StudyUnit{}
+	for rs.Next() {
+		var u StudyUnit
+		r := &u.Result
+		dest := []any{&u.ID.Key, &u.ID.Fold, &u.ID.Seed, &u.ID.Engine, &u.State, &u.Started, &u.Finished, &r.Seconds, &r.Samples, &r.Host, &r.GFLOP}
+		var acc, valLoss *float64
+		var diverged int64
+		var epochs, extra string
+		if full {
+			dest = append(dest, &acc, &valLoss, &diverged, &r.Error, &epochs, &extra, &r.CPU, &r.ISA)
+		}
+		if err := rs.Scan(dest...); err != nil {
+			return h, nil, nil, named(s, err)
+		}
+		u.ID.Split, u.ID.Data = h.Split, h.DataSHA
+		if full && u.State != "running" {
+			r.Fold, r.DataSHA256, r.EngineVer, r.Diverged = u.ID.Fold, h.DataSHA, u.ID.Engine, diverged != 0
+			r.Accuracy, r.ValLoss = deref(acc, 0), deref(valLoss, math.NaN())
+			if err := json.Unmarshal([]byte(epochs), &r.Epochs); err != nil {
+				return h, nil, nil, named(s, fmt.Errorf("unit %s fold %d: epochs: %w", u.ID.Key, u.ID.Fold, err))
+			}
+			if extra != "" {
+				r.Extra = json.RawMessage(extra)
+			}
+			if u.State == "pruned" {
+				r.PrunedAt = len(r.Epochs)
+			}
+			r.Started, r.Finished = u.Started, u.Finished
+		}
+		k := unitKey{u.ID.Key, u.ID.Fold, u.ID.Seed}
+		stored[k] = append(stored[k], u)
+	}
+	if err := rs.Err(); err != nil {
+		return h, nil, nil, named(s, err)
+	}
+	var units []StudyUnit
+	for _, p := range sweeps.Plan(h, points) {
+		id := p.ID
+		var pick, running *StudyUnit
+		for i := range stored[unitKey{id.Key, id.Fold, id.Seed}] {
+			u := &stored[unitKey{id.Key, id.Fold, id.Seed}][i]
+			switch {
+			case u.State == "running":
+				if u.ID.Engine == id.Engine {
+					running = u
+				}
+			case !sweeps.Reusable(u.ID.Engine, id.Engine, strict):
+			case u.State != "done" && u.ID.Engine != id.Engine: // a failed unit counts only under its own identity
+			case pick == nil || better(*u, *pick, id.Engine):
+				pick = u
+			}
+		}
+		switch {
+		case pick != nil:
+			u := *pick
+			u.ID = id
+			units = append(units, u)
+		case running != nil:
+			units = append(units, *running)
+		}
+	}
+	return h, points, units, nil
+}
+
+// better reports whether a is the unit Find prefers to b for a unit of
+// engine identity engine: done before failed, its own identity before
+// another, then by identity.
+func better(a, b StudyUnit, engine string) bool {
+	if (a.State == "done") != (b.State == "done") {
+		return a.State == "done"
+	}
+	if (a.ID.Engine == engine) != (b.ID.Engine == engine) {
+		return a.ID.Engine == engine
+	}
+	return a.ID.Engine < b.ID.Engine
+}
+
+func deref[T any](p *T, none T) T {
+	if p == nil {
+		return none
+	}
+	return *p
+}
+
+// named names s's database in err (nil stays nil).
+func named(s Store, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", s.Name(), err)
+}
