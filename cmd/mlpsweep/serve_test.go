@@ -34,7 +34,9 @@ const (
 // with HTML, whose 8 units take about a second each (more on a busy machine).
 func writeLiveStudy(t *testing.T, dir string) string {
 	t.Helper()
-	writeBlobsCSV(t, dir, "blobs.csv", 1200, 16)
+	// Rows enough that a unit lasts about a second on a quiet machine, so
+	// that the page opens while the study runs even on a fast CPU.
+	writeBlobsCSV(t, dir, "blobs.csv", 4800, 16)
 	path := filepath.Join(dir, "study.yaml")
 	study := fmt.Sprintf(`name: '%s'
 data: {csv: blobs.csv, label: species}
@@ -91,7 +93,9 @@ func followLive(t *testing.T, ctx context.Context, url string, errs func() []str
 		t.Fatal(err)
 	}
 	servetest.EvalUntil(t, ctx, "the study's page", `!!document.querySelector("#progress")`, 20*time.Second)
-	points := `document.querySelectorAll("svg.plot circle").length`
+	// Points of the study's own plots: the curves of the units in flight
+	// come and go as units finish, so they are not counted.
+	points := `Array.from(document.querySelectorAll("svg.plot")).filter(s => s.querySelector("title")?.textContent !== "units in flight").reduce((n, s) => n + s.querySelectorAll("circle").length, 0)`
 	rows := `document.querySelectorAll("#trial-table tbody tr").length`
 	before := servetest.Eval[int](t, ctx, points)
 	if servetest.Eval[bool](t, ctx, `/8 of 8 units done/.test(document.querySelector("#progress").innerText)`) {
