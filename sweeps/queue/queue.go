@@ -65,6 +65,12 @@ type GroupArgs struct {
 	Data      Source  `json:"data"`
 	Curves    bool    `json:"curves"`
 	FLOPs     float64 `json:"flops"` // training GEMM work of all its units, for the job's timeout
+
+	// A pruned study's stage (Prune): train from the units' checkpoints
+	// after epoch From (0: from scratch) to epoch To; To 0: every epoch,
+	// no checkpoint.
+	From int `json:"from,omitempty" river:"unique"`
+	To   int `json:"to,omitempty" river:"unique"`
 }
 
 // UnitArgs is a unit of a job: its key and seed (the rest of its identity

@@ -296,6 +296,9 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 	if a.Engine != w.engine {
 		return fmt.Errorf("planned on engine %s, and this worker's is %s: run the job on a worker of that engine", a.Engine, w.engine)
 	}
+	if a.To > 0 {
+		return w.workStage(ctx, job)
+	}
 	// The units to train: those not stored as done (by an earlier run of
 	// this job that was killed, or by another study's job).
 	ids := make([]sweeps.UnitID, len(a.Units))
@@ -391,6 +394,12 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 // same transaction completes the job. A failed unit is a result like any
 // other (the same configuration fails again): recorded, not retried.
 func (w *groupWorker) record(ctx context.Context, job *river.Job[GroupArgs], i int, r *sweeps.UnitResult, last bool) error {
+	return w.recordState(ctx, job, i, r, nil, last)
+}
+
+// recordState is record that, with state not nil (r nil), writes unit i's
+// training state after the job's epoch To instead of a result.
+func (w *groupWorker) recordState(ctx context.Context, job *river.Job[GroupArgs], i int, r *sweeps.UnitResult, state []byte, last bool) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return pgx.BeginFunc(ctx, w.st.Pool(), func(tx pgx.Tx) error {
@@ -404,6 +413,11 @@ func (w *groupWorker) record(ctx context.Context, job *river.Job[GroupArgs], i i
 		}
 		if r != nil {
 			if err := w.st.SaveUnitTx(ctx, tx, job.Args.ID(i), job.Args.Study, *r); err != nil {
+				return err
+			}
+		}
+		if state != nil {
+			if err := w.st.SaveCheckpointTx(ctx, tx, job.Args.ID(i), job.Args.Study, job.Args.To, state); err != nil {
 				return err
 			}
 		}
