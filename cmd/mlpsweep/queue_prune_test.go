@@ -17,7 +17,7 @@ import (
 )
 
 // stageLine is a worker's line for a unit of a pruned study's stage.
-var stageLine = regexp.MustCompile(`^unit ([0-9a-f]+) fold (\d+) of study \S+ \(attempt \d+\): epochs (\d+)–(\d+) trained, .*; recorded$`)
+var stageLine = regexp.MustCompile(`^unit ([0-9a-f]+) fold (\d+) of study \S+ \(attempt (\d+)\): epochs (\d+)–(\d+) trained, .*; recorded$`)
 
 // TestQueuePrunedOneWorkerKilled: a study with successive halving on the
 // queue, three worker processes, one SIGKILLed as it starts a job of the
@@ -87,10 +87,9 @@ pruner: {kind: sha, eta: 3, min_epochs: 1}
 	case <-time.After(3 * time.Minute):
 		t.Fatalf("sweep --enqueue --wait did not end; workers:\n%s\n%s", workers[1].log(), workers[2].log())
 	}
-	for i, w := range workers[1:] {
+	for _, w := range workers[1:] {
 		w.cmd.Process.Signal(syscall.SIGTERM)
 		w.wait(t, 30*time.Second)
-		_ = i
 	}
 	if waitCode != 0 {
 		t.Fatalf("sweep --enqueue --wait: exit %d: %s", waitCode, waitErr)
@@ -138,14 +137,21 @@ pruner: {kind: sha, eta: 3, min_epochs: 1}
 	// included): they chain from epoch 1 without an epoch trained twice,
 	// to where the unit stopped.
 	stages := map[string][][2]int{}
+	rescued := 0 // units of the killed worker's job continued on its second attempt
 	for _, w := range workers {
 		for _, line := range strings.Split(w.log(), "\n") {
 			if m := stageLine.FindStringSubmatch(line); m != nil {
-				from, _ := strconv.Atoi(m[3])
-				to, _ := strconv.Atoi(m[4])
+				from, _ := strconv.Atoi(m[4])
+				to, _ := strconv.Atoi(m[5])
 				stages[m[1]+"/"+m[2]] = append(stages[m[1]+"/"+m[2]], [2]int{from, to})
+				if m[3] == "2" && from == 2 {
+					rescued++
+				}
 			}
 		}
+	}
+	if rescued == 0 {
+		t.Errorf("no unit continued from its checkpoint at epoch 1 on a second attempt (the killed worker's job):\n%s\n%s", workers[1].log(), workers[2].log())
 	}
 	if len(stages) != 12 {
 		t.Errorf("%d units trained, want 12: %v", len(stages), stages)
