@@ -32,8 +32,8 @@ func LoadMemberState(b []byte, kc *kernels.Context) (*Model, int, error) {
 	return m, epochs, nil
 }
 
-// restoreMember sets the training state of a member's state; its group's
-// Seek sets the rest.
+// restoreMember sets the training state of a member's state (its group's
+// Seek sets the rest), or a checkpoint's but the row order (restoreFit).
 func (m *Model) restoreMember(st fitState) error {
 	if st.Epoch < 1 || st.Epoch > m.cfg.Epochs || st.Steps < 1 {
 		return fmt.Errorf("metadata mlpsweep.fit: epoch %d of %d after %d steps", st.Epoch, m.cfg.Epochs, st.Steps)

@@ -314,14 +314,8 @@ func decodeFormat(b []byte, kc *kernels.Context, kind string) (*Model, ModelInfo
 
 // restoreFit sets the training state of a checkpoint.
 func (m *Model) restoreFit(st fitState, order stTensor) error {
-	if st.Epoch < 1 || st.Epoch > m.cfg.Epochs || st.Steps < 1 {
-		return fmt.Errorf("metadata mlpsweep.fit: epoch %d of %d after %d steps", st.Epoch, m.cfg.Epochs, st.Steps)
-	}
-	if err := m.shuffleRNG.src.UnmarshalBinary(st.Shuffle); err != nil {
-		return fmt.Errorf("metadata mlpsweep.fit: shuffle state: %v", err)
-	}
-	if err := m.dropoutRNG.src.UnmarshalBinary(st.Dropout); err != nil {
-		return fmt.Errorf("metadata mlpsweep.fit: dropout state: %v", err)
+	if err := m.restoreMember(st); err != nil {
+		return err
 	}
 	if order.i64 == nil || len(order.shape) != 1 || len(order.i64) == 0 {
 		return fmt.Errorf("tensor fit.order is missing or not a non-empty I64 vector")

@@ -276,7 +276,15 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 		if targets[ci] == 0 {
 			continue
 		}
-		_, from := c.run.State(ci)
+		// From its last rung, where its units' states are: not from the
+		// epochs reported, which may run past it when this process
+		// started again after a stage's worker was killed.
+		from := 0
+		for _, d := range c.run.Decisions() {
+			if d.Key == k && d.Promoted {
+				from = max(from, d.Epoch)
+			}
+		}
 		b := bucket{from, targets[ci]}
 		for _, u := range c.byKey[k] {
 			if s := states[u.ID]; s == "done" || s == "failed" { // diverged or rejected: trains no further
@@ -381,10 +389,7 @@ func (c *coordinator) stillLeft(ctx context.Context, units []stageUnit) int {
 // state at To, or its result when it reached its last epoch or diverged.
 func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) error {
 	a := job.Args
-	ids := make([]sweeps.UnitID, len(a.Units))
-	for i := range a.Units {
-		ids[i] = a.ID(i)
-	}
+	ids := a.IDs()
 	states, err := w.st.UnitStates(ctx, ids)
 	if err != nil {
 		return err
@@ -484,16 +489,11 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 		if err := w.recordState(context.WithoutCancel(ctx), job, i, r, state, last); err != nil {
 			return err
 		}
-		w.mu.Lock()
-		w.units++
+		seconds := 0.0
 		for _, e := range hists[k].Epochs {
-			w.train += time.Duration(e.Seconds * float64(time.Second))
+			seconds += e.Seconds
 		}
-		if w.first.IsZero() || started.Before(w.first) {
-			w.first = started
-		}
-		w.last = time.Now()
-		w.mu.Unlock()
+		w.count(started, seconds, false)
 		if r != nil {
 			w.logf("%s: epochs %d–%d trained, finished: accuracy %.4f; recorded", unitName(job, i), a.From+1, a.From+len(hists[k].Epochs), r.Accuracy)
 		} else {

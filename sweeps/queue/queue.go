@@ -91,6 +91,15 @@ func (a GroupArgs) ID(i int) sweeps.UnitID {
 	return sweeps.UnitID{Key: u.Key, Fold: a.Fold, Split: a.Split, Seed: u.Seed, Data: a.DataSHA, Engine: a.Engine}
 }
 
+// IDs are the identities in the store of the job's units.
+func (a GroupArgs) IDs() []sweeps.UnitID {
+	ids := make([]sweeps.UnitID, len(a.Units))
+	for i := range a.Units {
+		ids[i] = a.ID(i)
+	}
+	return ids
+}
+
 // Source is where a job's data comes from: the study's data spec (paths
 // absolute) and the rows it keeps.
 type Source struct {

@@ -301,10 +301,7 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 	}
 	// The units to train: those not stored as done (by an earlier run of
 	// this job that was killed, or by another study's job).
-	ids := make([]sweeps.UnitID, len(a.Units))
-	for i := range a.Units {
-		ids[i] = a.ID(i)
-	}
+	ids := a.IDs()
 	states, err := w.st.UnitStates(ctx, ids)
 	if err != nil {
 		return err
@@ -364,17 +361,7 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 		if err := w.record(context.WithoutCancel(ctx), job, i, &r, recorded == len(todo)); err != nil {
 			return err
 		}
-		w.mu.Lock()
-		w.units++
-		w.train += time.Duration(r.Seconds * float64(time.Second))
-		if w.first.IsZero() || started.Before(w.first) {
-			w.first = started
-		}
-		w.last = time.Now()
-		if r.Failed() {
-			w.failed++
-		}
-		w.mu.Unlock()
+		w.count(started, r.Seconds, r.Failed())
 		switch {
 		case r.Failed():
 			w.logf("%s: failed: %s; recorded, not retried", unitName(job, i), r.Error)
@@ -427,6 +414,22 @@ func (w *groupWorker) recordState(ctx context.Context, job *river.Job[GroupArgs]
 		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 		return err
 	})
+}
+
+// count adds a unit recorded to the worker's Stats: started with its job,
+// trained for seconds, failed or not.
+func (w *groupWorker) count(started time.Time, seconds float64, failed bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.units++
+	w.train += time.Duration(seconds * float64(time.Second))
+	if w.first.IsZero() || started.Before(w.first) {
+		w.first = started
+	}
+	w.last = time.Now()
+	if failed {
+		w.failed++
+	}
 }
 
 // load returns the job's data and folds, loaded once per process.
