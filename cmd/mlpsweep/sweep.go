@@ -64,7 +64,10 @@ A shard's tables, report and --json cover its slice only (units_total is
 its unit count); mlpsweep merge OUT SHARD_DIR... merges the shards into
 one database whose report is the whole study's (see deploy/). The shards
 of a study with a pruner (sha, hyperband, median) share one --store URL
-instead, and wait for each other's scores at every rung.
+instead, and wait for each other's scores at every rung. On the queue, a
+study with such a pruner needs --enqueue and --wait together: this
+process decides the rungs while the workers train each stage, continuing
+every unit from its state stored at the last rung.
 
 Machines differ: every unit records the host, CPU and kernels ISA path
 (avx512, avx2, generic) it was trained on, and the report lists them. A
