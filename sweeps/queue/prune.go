@@ -420,11 +420,25 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 	if err != nil {
 		return err
 	}
-	units := make([]sweeps.Unit, len(todo))
-	models := make([]*engine.Model, len(todo))
-	for k, i := range todo {
-		units[k] = sweeps.Unit{ID: ids[i], Point: &study.Point{Params: a.Units[i].Params}}
-		if a.From > 0 {
+	var units []sweeps.Unit
+	var models []*engine.Model
+	kept := todo[:0]
+	for _, i := range todo {
+		u := sweeps.Unit{ID: ids[i], Point: &study.Point{Params: a.Units[i].Params}}
+		if a.From == 0 {
+			// A configuration the engine rejects is a result, as in a local run.
+			m, err := engine.NewNormalized(u.Normalized(), data.Features, data.Classes, nil)
+			if err != nil {
+				r := sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error(), Fold: a.Fold, EngineVer: a.Engine, DataSHA256: a.DataSHA, Machine: sweeps.ThisMachine()}
+				if err := w.record(ctx, job, i, &r, false); err != nil {
+					return err
+				}
+				w.count(time.Now(), 0, true)
+				w.logf("%s: failed: %s; recorded, not retried", unitName(job, i), r.Error)
+				continue
+			}
+			models = append(models, m)
+		} else {
 			b, err := w.st.Checkpoint(ctx, ids[i], a.From)
 			if err != nil {
 				return err
@@ -436,11 +450,17 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 			if e != a.From {
 				return fmt.Errorf("%s: checkpoint after epoch %d, want %d", unitName(job, i), e, a.From)
 			}
-			models[k] = m
+			models = append(models, m)
 		}
 		if err := w.st.MarkRunning(ids[i], a.Study); err != nil {
 			return err
 		}
+		units = append(units, u)
+		kept = append(kept, i)
+	}
+	todo = kept
+	if len(todo) == 0 {
+		return w.record(ctx, job, -1, nil, true)
 	}
 	started := time.Now()
 	t, threads := w.trainer(ctx)
