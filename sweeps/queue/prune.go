@@ -57,6 +57,15 @@ import (
 // per stage and decision.
 func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
 	every time.Duration, report func(string)) error {
+	err := coordinate(ctx, st, plan, pr, src, opt, every, report)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
+		return fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err()) // started again, it goes on from the store
+	}
+	return err
+}
+
+func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
+	every time.Duration, report func(string)) error {
 	h := plan.Header
 	if pr.Kind == "asha" {
 		return fmt.Errorf("study %s: pruner asha decides as configurations arrive, which queue mode does not do yet: use sha or hyperband", h.Name)
