@@ -340,35 +340,21 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 // study will still run (discarded after MaxAttempts attempts).
 func (c *coordinator) wait(ctx context.Context, units []stageUnit, every time.Duration) error {
 	for {
-		left := 0
-		for _, su := range units {
-			if _, state, err := c.st.Unit(su.u.ID); err != nil {
-				return err
-			} else if state == "done" || state == "failed" {
-				continue
-			}
-			if _, err := c.st.Checkpoint(ctx, su.u.ID, su.to); err == nil {
-				continue
-			} else if !errors.Is(err, store.ErrNoCheckpoint) {
-				return err
-			}
-			left++
-		}
-		if left == 0 {
-			return nil
+		left, err := c.left(ctx, units)
+		if err != nil || left == 0 {
+			return err
 		}
 		var live int
 		if err := c.st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND args->>'study' = $2 AND state IN `+liveStates,
-			Kind, c.plan.Header.Name).Scan(&live); err != nil && ctx.Err() == nil {
+			Kind, c.plan.Header.Name).Scan(&live); err != nil {
 			return err
 		}
-		if live == 0 && ctx.Err() == nil {
-			// Recheck once: the last job may have completed between the two reads.
-			time.Sleep(every / 10)
-			if again := c.stillLeft(ctx, units); again > 0 {
-				return fmt.Errorf("study %s: %d units of the stage have no checkpoint and no job to train them (discarded after %d attempts: see mlpsweep status)", c.plan.Header.Name, again, MaxAttempts)
+		if live == 0 {
+			// Read again: the last job may have completed between the two reads.
+			if left, err := c.left(ctx, units); err != nil || left == 0 {
+				return err
 			}
-			return nil
+			return fmt.Errorf("study %s: %d units of the stage have no state at their rung and no job to train them (discarded after %d attempts: see mlpsweep status)", c.plan.Header.Name, left, MaxAttempts)
 		}
 		select {
 		case <-ctx.Done():
@@ -378,18 +364,32 @@ func (c *coordinator) wait(ctx context.Context, units []stageUnit, every time.Du
 	}
 }
 
-// stillLeft counts the stage's units neither checkpointed nor finished.
-func (c *coordinator) stillLeft(ctx context.Context, units []stageUnit) int {
+// left counts the stage's units neither checkpointed at their target
+// nor finished (done, diverged or failed).
+func (c *coordinator) left(ctx context.Context, units []stageUnit) (int, error) {
+	ids := make([]sweeps.UnitID, len(units))
+	for i, su := range units {
+		ids[i] = su.u.ID
+	}
+	states, err := c.st.UnitStates(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
 	left := 0
+	byTarget := map[int][]sweeps.UnitID{} // a stage has one target per bracket
 	for _, su := range units {
-		if _, state, err := c.st.Unit(su.u.ID); err == nil && (state == "done" || state == "failed") {
-			continue
-		}
-		if _, err := c.st.Checkpoint(ctx, su.u.ID, su.to); err != nil {
-			left++
+		if s := states[su.u.ID]; s != "done" && s != "failed" {
+			byTarget[su.to] = append(byTarget[su.to], su.u.ID)
 		}
 	}
-	return left
+	for to, ids := range byTarget {
+		has, err := c.st.Checkpointed(ctx, ids, to)
+		if err != nil {
+			return 0, err
+		}
+		left += len(ids) - len(has)
+	}
+	return left, nil
 }
 
 // workStage is Work for a job of a pruned study's stage (Prune): it

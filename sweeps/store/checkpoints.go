@@ -53,3 +53,34 @@ func (s *Postgres) DropCheckpoints(ctx context.Context, id sweeps.UnitID, epoch 
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND engine_version = $6 AND ($7 = 0 OR epoch < $7)`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, epoch))
 }
+
+// Checkpointed reports, for each of ids (units of one split, data and
+// engine identity), whether the store holds its state after epoch epoch:
+// one query for a whole stage of a study.
+func (s *Postgres) Checkpointed(ctx context.Context, ids []sweeps.UnitID, epoch int) (map[sweeps.UnitID]bool, error) {
+	has := map[sweeps.UnitID]bool{}
+	if len(ids) == 0 {
+		return has, nil
+	}
+	want := map[sweeps.UnitID]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	id0 := ids[0]
+	rs, err := s.Pool().Query(ctx, `SELECT key, fold, seed FROM mlpsweep_checkpoints WHERE split = $1 AND data_sha256 = $2 AND engine_version = $3 AND epoch = $4`,
+		id0.Split, id0.Data, id0.Engine, epoch)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		id := sweeps.UnitID{Split: id0.Split, Data: id0.Data, Engine: id0.Engine}
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Seed); err != nil {
+			return nil, s.err(err)
+		}
+		if want[id] {
+			has[id] = true
+		}
+	}
+	return has, s.err(rs.Err())
+}

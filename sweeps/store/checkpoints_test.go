@@ -92,6 +92,12 @@ func TestPostgresCheckpointResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
+	if has, err := other.Checkpointed(ctx, ids, rung); err != nil || len(has) != 2 || !has[ids[0]] || !has[ids[1]] {
+		t.Errorf("Checkpointed at epoch %d: %v, %v", rung, has, err)
+	}
+	if has, err := other.Checkpointed(ctx, ids, rung+1); err != nil || len(has) != 0 {
+		t.Errorf("Checkpointed at epoch %d: %v, %v", rung+1, has, err)
+	}
 	resumed := make([]*engine.Model, len(ms))
 	kc := kernels.NewContext(1)
 	for i, id := range ids {
