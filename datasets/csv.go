@@ -183,11 +183,51 @@ func decodeCSV(name string, r io.Reader, opt CSVOptions) (*Dataset, error) {
 	return d, nil
 }
 
+// MaxCSVRecordBytes bounds one record (line) of a CSV file: 8 MiB, half
+// a million columns of 16 characters. Memory then grows only with the rows
+// actually read, and a file that is no CSV at all (a device such as
+// /dev/zero, a sparse or binary file) fails at once: a NUL byte is refused.
+const MaxCSVRecordBytes = 8 << 20
+
+// recordLimiter passes a CSV file through, failing on a NUL byte or once
+// more than MaxCSVRecordBytes arrive between two calls of next (one per
+// record read; the CSV reader's read-ahead of a few KiB counts too).
+type recordLimiter struct {
+	r      io.Reader
+	n      int   // bytes since next
+	offset int64 // bytes so far
+}
+
+func (l *recordLimiter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if i := bytes.IndexByte(p[:n], 0); i >= 0 {
+		return 0, fmt.Errorf("a NUL byte at offset %d: not a text CSV file", l.offset+int64(i))
+	}
+	l.n += n
+	l.offset += int64(n)
+	if l.n > MaxCSVRecordBytes {
+		return 0, fmt.Errorf("a record longer than %d bytes (the limit) near offset %d: not a CSV file of numbers?", MaxCSVRecordBytes, l.offset)
+	}
+	return n, err
+}
+
+func (l *recordLimiter) next() { l.n = 0 }
+
+// brief quotes a value from the file for a message, cut after 60 bytes: a
+// message quotes a cell, not a megabyte.
+func brief(s string) string {
+	if len(s) <= 60 {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(strings.ToValidUTF8(s[:60], "")) + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
 // readCSVTable reads every row, checking shape and numbers.
 // With features > 0 the file must have features columns (then it has no
 // label column) or features+1.
 func readCSVTable(name string, r io.Reader, labelColumn string, features int) (*csvTable, error) {
-	br := bufio.NewReader(r)
+	lim := &recordLimiter{r: r}
+	br := bufio.NewReader(lim)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\uFEFF")) {
 		br.Discard(3) // spreadsheet programs start UTF-8 files with a byte-order mark
 	}
@@ -197,6 +237,7 @@ func readCSVTable(name string, r io.Reader, labelColumn string, features int) (*
 	t := &csvTable{name: name}
 
 	first, err := cr.Read()
+	lim.next()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%s: file is empty", name)
 	}
@@ -229,6 +270,7 @@ func readCSVTable(name string, r io.Reader, labelColumn string, features int) (*
 	}
 	for {
 		rec, err := cr.Read()
+		lim.next()
 		if err == io.EOF {
 			break
 		}
@@ -268,7 +310,7 @@ func (t *csvTable) findLabelColumn(first []string, labelColumn string, unlabeled
 	default:
 		t.labelCol = slices.Index(first, labelColumn)
 		if t.labelCol < 0 {
-			return false, fmt.Errorf("%s: no column named %q in the header (line 1)", t.name, labelColumn)
+			return false, fmt.Errorf("%s: no column named %s in the header (line 1)", t.name, brief(labelColumn))
 		}
 		return true, nil
 	}
@@ -298,9 +340,9 @@ func (t *csvTable) addRow(rec []string, cr *csv.Reader) error {
 		case field == "":
 			return t.fieldError(cr, j, "the value is empty")
 		case err != nil && !errors.Is(err, strconv.ErrRange):
-			return t.fieldError(cr, j, fmt.Sprintf("%q is not a number", field))
+			return t.fieldError(cr, j, fmt.Sprintf("%s is not a number", brief(field)))
 		case math.IsNaN(v) || math.IsInf(v, 0):
-			return t.fieldError(cr, j, fmt.Sprintf("%q is not a finite number", field))
+			return t.fieldError(cr, j, fmt.Sprintf("%s is not a finite number", brief(field)))
 		}
 		t.raw = append(t.raw, v)
 	}
@@ -317,7 +359,7 @@ func (t *csvTable) fieldError(cr *csv.Reader, col int, what string) error {
 // column names column j for errors: `column 3 ("age")`.
 func (t *csvTable) column(j int) string {
 	if t.header != nil && j < len(t.header) {
-		return fmt.Sprintf("column %d (%q)", j+1, t.header[j])
+		return fmt.Sprintf("column %d (%s)", j+1, brief(t.header[j]))
 	}
 	return fmt.Sprintf("column %d", j+1)
 }
@@ -370,14 +412,14 @@ func (t *csvTable) classes() (labels []int, names []string, err error) {
 	if numeric {
 		for i, v := range values {
 			if v != math.Trunc(v) {
-				return nil, nil, fmt.Errorf("%s: the label %s holds non-integer numbers such as %q: it looks like a continuous feature, not class labels; %s",
-					t.name, t.column(t.labelCol), t.labels[i], pick)
+				return nil, nil, fmt.Errorf("%s: the label %s holds non-integer numbers such as %s: it looks like a continuous feature, not class labels; %s",
+					t.name, t.column(t.labelCol), brief(t.labels[i]), pick)
 			}
 		}
 	}
 	switch rows := len(labels); {
 	case len(names) < 2:
-		return nil, nil, fmt.Errorf("%s: the label %s holds only the value %q; need at least 2 classes", t.name, t.column(t.labelCol), names[0])
+		return nil, nil, fmt.Errorf("%s: the label %s holds only the value %s; need at least 2 classes", t.name, t.column(t.labelCol), brief(names[0]))
 	case rows >= fewRows && 2*len(names) > rows:
 		return nil, nil, fmt.Errorf("%s: the label %s has %d distinct values in %d rows, more than one class per 2 rows: it looks like a continuous feature or an ID, not class labels; %s",
 			t.name, t.column(t.labelCol), len(names), rows, pick)
@@ -413,7 +455,7 @@ func (t *csvTable) fixedClasses(names []string) ([]int, error) {
 	for i, s := range t.labels {
 		c, ok := index[key(s)]
 		if !ok {
-			return nil, fmt.Errorf("%s: line %d, %s: label %q is not one of the %d classes (%s)", t.name, t.labelPos[i], t.column(t.labelCol), s, len(names), strings.Join(names, ", "))
+			return nil, fmt.Errorf("%s: line %d, %s: label %s is not one of the %d classes (%s)", t.name, t.labelPos[i], t.column(t.labelCol), brief(s), len(names), brief(strings.Join(names, ", ")))
 		}
 		labels[i] = c
 	}

@@ -1,11 +1,16 @@
 package datasets
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/internal/allocs"
 )
 
 func loadCSVString(t *testing.T, content string, opt CSVOptions) (*Dataset, error) {
@@ -207,5 +212,33 @@ func TestLoadCSVFixedClasses(t *testing.T) {
 	s.Unit[0] = math.NaN()
 	if _, err = loadCSVString(t, "1,2\n", CSVOptions{Scaling: s}); err == nil || !strings.Contains(err.Error(), "non-finite") {
 		t.Fatalf("bad scaling: %v", err)
+	}
+}
+
+// TestCSVLimits: a device that never ends, a huge sparse file, a binary
+// file and a record over the limit fail at once, naming the problem, before
+// memory grows.
+func TestCSVLimits(t *testing.T) {
+	dir := t.TempDir()
+	sparse := filepath.Join(dir, "sparse.csv")
+	f, _ := os.Create(sparse)
+	f.Truncate(1500 << 20)
+	f.Close()
+	long := filepath.Join(dir, "long.csv")
+	os.WriteFile(long, append([]byte("a,b\n1,"), bytes.Repeat([]byte("9"), MaxCSVRecordBytes+100_000)...), 0o644)
+	cases := map[string]string{
+		sparse: "a NUL byte at offset 0: not a text CSV file",
+		long:   "a record longer than 8388608 bytes (the limit)",
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		cases["/dev/zero"] = "a NUL byte at offset 0"
+	}
+	for path, want := range cases {
+		bound := allocs.Bound(t, 150<<20)
+		_, err := LoadCSV(path, CSVOptions{})
+		bound()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", path, err, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -307,11 +308,15 @@ func (g *Group) fitTo(ctx context.Context, train Data, val *Data, last int, onEp
 	return hists, nil
 }
 
+// ErrResumeMismatch is returned (wrapped) by a Fit resuming a checkpoint
+// on other training rows than the checkpointed run's.
+var ErrResumeMismatch = errors.New("the checkpoint is of a run on other training rows")
+
 // checkOrder reports whether a checkpoint's row order is a permutation of
 // the rows train uses (n of them), so that a resumed Fit sees the same data.
 func checkOrder(order []int, train Data, n int) error {
 	if len(order) != n {
-		return fmt.Errorf("resuming: the checkpoint trained on %d rows, this data has %d", len(order), n)
+		return fmt.Errorf("resuming: %w: it trained on %d rows, this data has %d", ErrResumeMismatch, len(order), n)
 	}
 	want := make([]int, n)
 	for i := range want {
@@ -321,7 +326,7 @@ func checkOrder(order []int, train Data, n int) error {
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
-		return fmt.Errorf("resuming: the checkpoint's training rows differ from this data's")
+		return fmt.Errorf("resuming: %w: its training rows differ from this data's", ErrResumeMismatch)
 	}
 	return nil
 }

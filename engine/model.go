@@ -272,6 +272,16 @@ func (m *Model) Config() Config {
 	return c
 }
 
+// ResumeRows returns the number of training rows of the checkpoint the
+// next Fit resumes (LoadCheckpoint), or 0 when it starts afresh: a caller
+// can check its data against it before training.
+func (m *Model) ResumeRows() int {
+	if !m.solo.resume {
+		return 0
+	}
+	return len(m.solo.order)
+}
+
 // Normalized is the model's configuration as a Normalized, which it is.
 func (m *Model) Normalized() Normalized { return Normalized{cfg: m.Config(), ok: true} }
 

@@ -2,10 +2,11 @@ package engine
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 
@@ -39,10 +40,24 @@ const (
 	formatModel      = "model 1"
 	formatCheckpoint = "checkpoint 1"
 	formatMember     = "member 1" // MemberState: a group member's training state, without the group's row order
-	// maxBufferFloats bounds the buffers a loaded file may make New
-	// allocate (1 GiB of float32s), so that a crafted header cannot
-	// exhaust memory.
-	maxBufferFloats = 1 << 28
+	// baseBufferFloats + bufferFloatsPerParam·P bound the buffers a loaded
+	// file of P parameters may make New allocate, so that a small crafted
+	// file (a huge batch) cannot exhaust memory: 128 MiB of float32s covers
+	// any batch up to 1024 of a network whose layers hold under 16,000
+	// units in all, and 64 per parameter covers wider ones (their buffers
+	// per parameter shrink with the width), while a file of a few KB asks
+	// for at most about 128 MiB.
+	baseBufferFloats     = 1 << 25
+	bufferFloatsPerParam = 64
+	// maxFileBytes bounds a model file or checkpoint as a whole (1 GiB):
+	// its header is read first, and a file announcing more is refused
+	// before its data is read.
+	maxFileBytes = 1 << 30
+	// metaChecksum is the metadata key of a checkpoint's checksum:
+	// "sha256:" and the hex SHA-256 of the file as written without this
+	// key. It makes a checkpoint altered by hand or damaged on disk fail
+	// to load; it is no signature (anyone can recompute it).
+	metaChecksum = "mlpsweep.checksum"
 )
 
 // fitState is the part of a checkpoint that lets Fit continue.
@@ -142,6 +157,13 @@ func (m *Model) encodeFormat(info ModelInfo, format string) ([]byte, error) {
 		}
 		tensors = append(tensors, stTensor{name: "fit.order", shape: []int{len(order)}, i64: order})
 	}
+	if format != formatModel {
+		sum, err := checksum(tensors, meta)
+		if err != nil {
+			return nil, err
+		}
+		meta[metaChecksum] = sum
+	}
 	var buf bytes.Buffer
 	if err := writeSafetensors(&buf, tensors, meta); err != nil {
 		return nil, err
@@ -177,9 +199,9 @@ func (m *Model) tensors() []stTensor {
 // tensor's name, shape and dtype against it, and finite values; a
 // truncated or altered file is an error saying what is wrong.
 func Load(path string, kc *kernels.Context) (*Model, ModelInfo, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSafetensorsFile(path, maxFileBytes)
 	if err != nil {
-		return nil, ModelInfo{}, err
+		return nil, ModelInfo{}, fmt.Errorf("%s: %w", path, err)
 	}
 	m, info, _, err := decodeModel(b, kc, false)
 	if err != nil {
@@ -194,9 +216,9 @@ func Load(path string, kc *kernels.Context) (*Model, ModelInfo, error) {
 // ends bit-identical to the run that was never interrupted, given the same
 // kernels ISA path and thread count. It returns the epochs completed.
 func LoadCheckpoint(path string, kc *kernels.Context) (*Model, ModelInfo, int, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSafetensorsFile(path, maxFileBytes)
 	if err != nil {
-		return nil, ModelInfo{}, 0, err
+		return nil, ModelInfo{}, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	m, info, epoch, err := decodeModel(b, kc, true)
 	if err != nil {
@@ -234,6 +256,10 @@ func decodeFormat(b []byte, kc *kernels.Context, kind string) (*Model, ModelInfo
 		return nil, info, 0, fmt.Errorf("a model file, not a checkpoint: it has no training state to resume")
 	case checkpoint && format != kind:
 		return nil, info, 0, fmt.Errorf("metadata mlpsweep.format is %q where %q was wanted", format, kind)
+	case format != formatModel:
+		if err := verifyChecksum(tensors, meta); err != nil {
+			return nil, info, 0, err
+		}
 	}
 	var cfg Config
 	if err := strictJSON(meta["mlpsweep.config"], &cfg); err != nil {
@@ -291,6 +317,11 @@ func decodeFormat(b []byte, kc *kernels.Context, kind string) (*Model, ModelInfo
 		copy(w.f32, t.f32)
 		delete(tensors, w.name)
 	}
+	if checkpoint {
+		if err := m.opt.checkState(); err != nil {
+			return nil, info, 0, err
+		}
+	}
 	switch kind {
 	case formatCheckpoint:
 		if err := m.restoreFit(st, tensors["fit.order"]); err != nil {
@@ -310,6 +341,38 @@ func decodeFormat(b []byte, kc *kernels.Context, kind string) (*Model, ModelInfo
 		return nil, info, 0, fmt.Errorf("tensor %s is not part of this configuration", name)
 	}
 	return m, info, st.Epoch, nil
+}
+
+// checksum returns the metaChecksum value of a file of tensors (in file
+// order) and meta, meta without that key.
+func checksum(tensors []stTensor, meta map[string]string) (string, error) {
+	without := make(map[string]string, len(meta))
+	for k, v := range meta {
+		if k != metaChecksum {
+			without[k] = v
+		}
+	}
+	h := sha256.New()
+	if err := writeSafetensors(h, tensors, without); err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// verifyChecksum checks a checkpoint's checksum against its content.
+func verifyChecksum(tensors map[string]stTensor, meta map[string]string) error {
+	stored, ok := meta[metaChecksum]
+	if !ok {
+		return fmt.Errorf("metadata %s is missing: a checkpoint carries a checksum (written by an older mlpsweep? start the training again)", metaChecksum)
+	}
+	sum, err := checksum(inFileOrder(tensors), meta)
+	if err != nil {
+		return err
+	}
+	if sum != stored {
+		return fmt.Errorf("the checkpoint does not match its checksum (%s): it was altered or damaged after it was written; start the training again or use another checkpoint", metaChecksum)
+	}
+	return nil
 }
 
 // restoreFit sets the training state of a checkpoint.
@@ -356,7 +419,8 @@ func checkInfo(info ModelInfo, in, out int) error {
 
 // checkBuffers refuses a configuration whose parameters could not be in a
 // file of fileBytes bytes, or whose training and evaluation buffers would
-// exceed maxBufferFloats, before New allocates them.
+// exceed baseBufferFloats + bufferFloatsPerParam·P, before New allocates
+// them.
 func checkBuffers(cfg Config, in, out, fileBytes int) error {
 	widths := append(append([]int{in}, cfg.Hidden...), out)
 	var params, rows float64
@@ -367,8 +431,9 @@ func checkBuffers(cfg Config, in, out, fileBytes int) error {
 	if params*4 > float64(fileBytes) {
 		return fmt.Errorf("the configuration (%d inputs, hidden %v, %d outputs) has %.0f parameters, more than the %d-byte file holds (truncated?)", in, cfg.Hidden, out, params, fileBytes)
 	}
-	if buffers := float64(cfg.Batch+evalChunk(cfg.Batch)) * rows; buffers > maxBufferFloats {
-		return fmt.Errorf("the configuration (batch %d, hidden %v) needs %.0f floats of buffers, more than a model file may ask for (%d)", cfg.Batch, cfg.Hidden, buffers, maxBufferFloats)
+	limit := baseBufferFloats + bufferFloatsPerParam*params
+	if buffers := float64(cfg.Batch+evalChunk(cfg.Batch)) * rows; buffers > limit {
+		return fmt.Errorf("the configuration (batch %d, hidden %v) needs %.0f floats of buffers, more than a model file of %.0f parameters may ask for (%.0f)", cfg.Batch, cfg.Hidden, buffers, params, limit)
 	}
 	return nil
 }

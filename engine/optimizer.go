@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/mlpsweep/mlpsweep/kernels"
@@ -74,4 +75,28 @@ func (o *optimizer) update(w, g []float32) {
 		kernels.Adadelta(w, g, o.s1, o.s2, float32(lr), adadeltaRho, optimizerEpsilon)
 	}
 	o.t++
+}
+
+// checkState refuses a state read from a checkpoint that no training can
+// reach: a negative running mean of squares (adam's v, rmsprop's v,
+// adagrad's accumulator, adadelta's Eg and Edx), which would make the next
+// step divide by the root of a negative number.
+func (o *optimizer) checkState() error {
+	var squares map[string][]float32
+	switch o.name {
+	case "adam":
+		squares = map[string][]float32{"optimizer.slot2": o.s2}
+	case "rmsprop", "adagrad":
+		squares = map[string][]float32{"optimizer.slot1": o.s1}
+	case "adadelta":
+		squares = map[string][]float32{"optimizer.slot1": o.s1, "optimizer.slot2": o.s2}
+	}
+	for name, s := range squares {
+		for i, v := range s {
+			if v < 0 {
+				return fmt.Errorf("tensor %s holds %v at index %d: %s keeps a mean of squares there, never negative", name, v, i, o.name)
+			}
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"math/bits"
+	"os"
 	"slices"
 )
 
@@ -39,6 +40,7 @@ type stTensor struct {
 	shape []int
 	f32   []float32
 	i64   []int64
+	begin int64 // read files: where its data starts (file order)
 }
 
 // stDtypes maps the dtypes this package reads to their byte sizes.
@@ -191,7 +193,7 @@ func readSafetensors(b []byte) (map[string]stTensor, map[string]string, error) {
 		}
 		next = end
 		raw := data[begin:end]
-		t := stTensor{name: name, shape: info.Shape}
+		t := stTensor{name: name, shape: info.Shape, begin: begin}
 		if info.Dtype == "I64" {
 			t.i64 = make([]int64, count)
 			for i := range t.i64 {
@@ -209,6 +211,93 @@ func readSafetensors(b []byte) (map[string]stTensor, map[string]string, error) {
 		return nil, nil, fmt.Errorf("the tensors cover %d of the %d data bytes (trailing bytes or a missing tensor)", next, len(data))
 	}
 	return tensors, meta, nil
+}
+
+// inFileOrder lists the tensors of a read file in the order of their data.
+func inFileOrder(tensors map[string]stTensor) []stTensor {
+	ts := make([]stTensor, 0, len(tensors))
+	for _, t := range tensors {
+		ts = append(ts, t)
+	}
+	slices.SortFunc(ts, func(a, b stTensor) int {
+		return cmp.Or(cmp.Compare(a.begin, b.begin), cmp.Compare(a.bytes(), b.bytes()), cmp.Compare(a.name, b.name))
+	})
+	return ts
+}
+
+// readSafetensorsFile reads the file at path into memory, refusing before
+// it allocates a file whose header announces more than maxBytes in all or
+// a size other than the file's: it reads the 8-byte length and the header
+// first, then exactly the data bytes the header's offsets cover. A device
+// that never ends (/dev/zero) or a huge sparse file fails at once.
+func readSafetensorsFile(path string, maxBytes int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := int64(-1) // unknown: a pipe or device
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	var n [8]byte
+	if _, err := io.ReadFull(f, n[:]); err != nil {
+		return nil, fmt.Errorf("too short for a safetensors file (the header length alone takes 8 bytes): %w", err)
+	}
+	hlen := binary.LittleEndian.Uint64(n[:])
+	switch {
+	case hlen > stMaxHeader:
+		return nil, fmt.Errorf("header length %d exceeds the format's limit of %d bytes (not a safetensors file?)", hlen, stMaxHeader)
+	case size >= 0 && hlen > uint64(size-8):
+		return nil, fmt.Errorf("header length %d runs past the end of the %d-byte file (truncated?)", hlen, size)
+	}
+	b := append(make([]byte, 0, 8+min(hlen, 1<<20)), n[:]...)
+	// ReadAll grows with what arrives: a short stream allocates no more.
+	header, err := io.ReadAll(io.LimitReader(f, int64(hlen)))
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(header)) != hlen {
+		return nil, fmt.Errorf("header length %d runs past the end of the file after %d bytes (truncated?)", hlen, len(header))
+	}
+	b = append(b, header...)
+	if len(header) == 0 || header[0] != '{' {
+		return nil, errors.New("header does not start with '{': not a safetensors file")
+	}
+	infos, _, err := parseHeader(bytes.TrimRight(header, " "))
+	if err != nil {
+		return nil, err
+	}
+	var span int64
+	for name, info := range infos {
+		if info.DataOffsets[1] < 0 || info.DataOffsets[1] > maxBytes {
+			return nil, fmt.Errorf("tensor %q: data offsets %v exceed the limit of %d bytes for a model file", name, info.DataOffsets, maxBytes)
+		}
+		span = max(span, info.DataOffsets[1])
+	}
+	total := 8 + int64(hlen) + span
+	switch {
+	case total > maxBytes:
+		return nil, fmt.Errorf("the header announces %d bytes in all, over the limit of %d for a model file", total, maxBytes)
+	case size >= 0 && total != size:
+		return nil, fmt.Errorf("the header announces %d bytes in all but the file has %d (truncated, or bytes appended)", total, size)
+	}
+	if size >= 0 { // the size is known: one buffer, filled in place
+		b = append(make([]byte, 0, total), b...)
+		b = b[:total]
+		if _, err := io.ReadFull(f, b[8+hlen:]); err != nil {
+			return nil, fmt.Errorf("reading %d data bytes: %w", span, err)
+		}
+		return b, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(f, span+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) != span {
+		return nil, fmt.Errorf("the header announces %d data bytes but the file holds %d (truncated, or bytes appended)", span, len(data))
+	}
+	return append(b, data...), nil
 }
 
 // parseHeader decodes the header object key by key, so that a duplicate

@@ -1,18 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps/depth"
@@ -181,9 +178,7 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
+	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
 
 	variantsN, depthsN := len(s.Axes()), len(f.depths.intList)
 	progress := func(e scheduler.Event) {

@@ -39,6 +39,9 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	case modelPath == "" || onnxPath == "":
 		return usageError(stderr, "export", "--model FILE and --onnx FILE are required")
 	}
+	if code := checkOutputs(stderr, "export", []namedPath{{"--onnx", onnxPath}}, []namedPath{{"--model", modelPath}}); code >= 0 {
+		return code
+	}
 	m, info, err := engine.Load(modelPath, nil)
 	if err != nil {
 		return fail(stderr, "export", err)

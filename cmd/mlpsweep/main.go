@@ -25,7 +25,7 @@ var commands = map[string]command{}
 
 func register(c command) { commands[c.name] = c }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(runWithSignals(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -136,24 +136,6 @@ func parseInterleaved(fs *flag.FlagSet, args []string, stdout io.Writer) (positi
 func usageError(stderr io.Writer, name, format string, a ...any) int {
 	fmt.Fprintf(stderr, "mlpsweep %s: %s\nRun 'mlpsweep %s --help' for usage.\n", name, fmt.Sprintf(format, a...), name)
 	return 2
-}
-
-// checkOutDir makes sure dir can hold a command's output before any work
-// starts: it creates dir if missing and checks that a file can be written
-// there. flag names the flag in messages ("--out").
-func checkOutDir(flag, dir string) error {
-	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-		return fmt.Errorf("%s %s is a file, not a folder: give a folder (it is created if missing)", flag, dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("%s %s: cannot create the folder: %w", flag, dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".mlpsweep-write-check-*")
-	if err != nil {
-		return fmt.Errorf("%s %s: cannot write in the folder: %w", flag, dir, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }
 
 // fail prints a runtime error for command name and returns status 1.

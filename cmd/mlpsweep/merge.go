@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -59,7 +58,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "merge", "want OUT and at least one SHARD_DIR, got %d arguments", len(positional))
 	}
 	out, shards := positional[0], positional[1:]
-	res, err := store.Merge(context.Background(), out, shards, *name, *strict)
+	res, err := store.Merge(commandContext(), out, shards, *name, *strict)
 	if err != nil {
 		return fail(stderr, "merge", err)
 	}
@@ -77,7 +76,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "warning: the study is incomplete: %d failed and %d missing units; rerun the shards that did not finish (the same command resumes) and merge again\n",
 			res.Failed, res.Missing)
 	}
-	r, err := store.LoadStudy(context.Background(), out, res.Study, *strict)
+	r, err := store.LoadStudy(commandContext(), out, res.Study, *strict)
 	if err != nil {
 		return fail(stderr, "merge", err)
 	}

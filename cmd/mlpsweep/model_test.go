@@ -23,7 +23,7 @@ import (
 // kills it): with MLPSWEEP_TEST_CLI=1 the test binary is mlpsweep.
 func TestMain(m *testing.M) {
 	if os.Getenv("MLPSWEEP_TEST_CLI") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(runWithSignals(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -230,7 +230,7 @@ func TestPredictRefusesMisfits(t *testing.T) {
 	}{
 		{[]string{"--model", model, "--csv", csv784}, 1, "the model takes 64 features: " + csv784 + ": line 1 has 785 columns; want 64 feature columns"},
 		{[]string{"--model", model, "--data", mnist}, 1, "was trained on CSV data (d64, standardize scaling); give its rows with --csv"},
-		{[]string{"--model", truncated, "--csv", csv64}, 1, "outside the"},
+		{[]string{"--model", truncated, "--csv", csv64}, 1, "but the file has"},
 		{[]string{"--model", nan, "--csv", csv64}, 1, "holds NaN"},
 		{[]string{"--model", filepath.Join(dir, "missing"), "--csv", csv64}, 1, "no such file"},
 		{[]string{"--model", csv64, "--csv", csv64}, 1, "exceeds the format's limit of 100000000 bytes (not a safetensors file?)"},

@@ -8,11 +8,11 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
+	"github.com/mlpsweep/mlpsweep/internal/safecsv"
 	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
@@ -83,6 +83,9 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "predict", "--label-column applies to --csv only")
 	case p.threads < 1:
 		return usageError(stderr, "predict", "--threads %d: want ≥ 1", p.threads)
+	}
+	if code := checkOutputs(stderr, "predict", []namedPath{{"--out", p.out}}, []namedPath{{"--model", p.model}, {"--csv", p.csvPath}}); code >= 0 {
+		return code
 	}
 
 	m, info, err := engine.Load(p.model, kernels.NewContext(p.threads))
@@ -190,7 +193,8 @@ func summarizePredictions(p *predictFlags, data *datasets.Dataset, classes []str
 
 // writePredictionsCSV writes one line per row: row (0-based), predicted
 // class, the true label when known, and the probabilities, which
-// round-trip exactly as float32.
+// round-trip exactly as float32. Class labels come from the data: they are
+// escaped against formula injection (safecsv).
 func writePredictionsCSV(w *bytes.Buffer, res predictResult, data *datasets.Dataset, probs []float32) {
 	out := len(res.Classes)
 	w.WriteString("row,class")
@@ -198,14 +202,14 @@ func writePredictionsCSV(w *bytes.Buffer, res predictResult, data *datasets.Data
 		w.WriteString(",label")
 	}
 	for _, c := range res.Classes {
-		w.WriteString(",p_" + csvField(c))
+		w.WriteString(",p_" + safecsv.Field(c))
 	}
 	w.WriteByte('\n')
 	for i := 0; i < data.N; i++ {
 		row := probs[i*out : (i+1)*out]
-		fmt.Fprintf(w, "%d,%s", i, csvField(res.Classes[engine.Argmax(row)]))
+		fmt.Fprintf(w, "%d,%s", i, safecsv.Field(res.Classes[engine.Argmax(row)]))
 		if data.Labels != nil {
-			w.WriteString("," + csvField(res.Classes[data.Labels[i]]))
+			w.WriteString("," + safecsv.Field(res.Classes[data.Labels[i]]))
 		}
 		for _, v := range row {
 			w.WriteByte(',')
@@ -213,14 +217,6 @@ func writePredictionsCSV(w *bytes.Buffer, res predictResult, data *datasets.Data
 		}
 		w.WriteByte('\n')
 	}
-}
-
-// csvField quotes s when CSV needs it.
-func csvField(s string) string {
-	if strings.ContainsAny(s, ",\"\n\r") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	}
-	return s
 }
 
 // writeConfusion prints the confusion matrix, true classes down, predicted

@@ -317,3 +317,32 @@ func TestWaitForAStudyNotEnqueued(t *testing.T) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
 }
+
+// TestWaitWithOtherFlags: --wait on a study enqueued with other epochs,
+// folds or axes is a usage error naming both values, and reports nothing.
+func TestWaitWithOtherFlags(t *testing.T) {
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--epochs", "3"}, "enqueued with 2 epochs, this command 3"},
+		{[]string{"--folds", "3"}, "enqueued with 2 folds, this command 3"},
+		{[]string{"--axes", "batch"}, "configurations"},
+	} {
+		out := filepath.Join(dir, "out")
+		code, _, stderr := runCmd(append([]string{"sweep", study, "--store", url, "--wait", "--out", out}, tc.flags...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, want 2 and %q:\n%s", tc.flags, code, tc.want, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(out, "results.csv")); err == nil {
+			t.Errorf("%v: a report was written", tc.flags)
+		}
+	}
+}

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
+	"github.com/mlpsweep/mlpsweep/internal/safename"
 	"github.com/mlpsweep/mlpsweep/sweeps/serve"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
@@ -66,7 +65,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "report", err)
 	}
 	defer st.Close()
-	doc, err := serve.LoadDocument(context.Background(), st, *study, *strict)
+	doc, err := serve.LoadDocument(commandContext(), st, *study, *strict)
 	if err != nil {
 		if names, nerr := st.StudyNames(); nerr == nil && len(names) > 0 && *study != "" {
 			err = fmt.Errorf("%w (studies in %s: %s)", err, st.Name(), strings.Join(names, ", "))
@@ -75,7 +74,12 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	}
 	if where == url { // --store: the files go to --out
 		if *out == "" {
-			*out = filepath.Join("out", doc.Name)
+			// The name comes from a database others may write: safename.
+			dir, err := safename.Join("out", doc.Name)
+			if err != nil {
+				return fail(stderr, "report", fmt.Errorf("study name: %w", err))
+			}
+			*out = dir
 		}
 		if err := checkOutDir("--out", *out); err != nil {
 			return fail(stderr, "report", err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -52,7 +51,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer st.Close()
-	ctx := context.Background()
+	ctx := commandContext()
 	names := []string{*name}
 	if *name == "" {
 		if names, err = st.StudyNames(); err != nil {

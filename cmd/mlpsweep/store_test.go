@@ -104,7 +104,7 @@ func TestStoreBadInput(t *testing.T) {
 		env  string
 		want string
 	}{
-		{[]string{"sweep", study, "--store", "postgres://u:secret@h:port/db"}, "", "--store: not a PostgreSQL URL: cannot parse `postgres://u:xxxxx@h:port/db`: invalid port"},
+		{[]string{"sweep", study, "--store", "postgres://u:secret@h:port/db"}, "", "--store: not a PostgreSQL URL: postgres://u:xxxxx@h:port/db: invalid port"},
 		{[]string{"sweep", study, "--store", "runs/db.sqlite"}, "", `--store: not a PostgreSQL URL: "runs/db.sqlite": want postgres://`},
 		{[]string{"sweep", study}, "mysql://h/db", `MLPSWEEP_STORE: not a PostgreSQL URL: "mysql://h/db"`},
 		{[]string{"sweep", study, "--store", "host=h user=u password=secret dbname=db"}, "", `--store: not a PostgreSQL URL: "host=h user=u password=xxxxx dbname=db"`},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -43,7 +42,7 @@ func storeURL(fs *flag.FlagSet, flagValue string) (url, from string, err error) 
 // openStore opens the store at where (a folder, or the URL from names),
 // naming from in errors.
 func openStore(where, from string, opts ...store.Option) (store.Store, error) {
-	st, err := store.Open(context.Background(), where, opts...)
+	st, err := store.Open(commandContext(), where, opts...)
 	if err != nil && from != "" {
 		return nil, fmt.Errorf("%s: %w", from, err)
 	}

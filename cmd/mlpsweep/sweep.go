@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/safename"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -224,14 +223,25 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if f.enqueue || f.wait {
 		return sweepQueue(s, f, shard, url, from, stdout, stderr)
 	}
+	if shard.Sharded() && (f.refit || f.test != "") {
+		return usageError(stderr, "sweep", "--refit with shard %s (%s): a shard holds part of the study, so its best configuration is not the study's: merge the shards (mlpsweep merge OUT SHARD_DIR...), then run this sweep with --out OUT --refit, which reuses every unit", shard, shard.Source)
+	}
 	if err := checkRefit(s, f); err != nil {
 		if f.refit || f.test != "" {
 			return usageError(stderr, "sweep", "%v", err)
 		}
 		return fail(stderr, "sweep", err) // the study file's refit: true
 	}
+	if shard.Sharded() && s.Refit {
+		fmt.Fprintf(stderr, "note: study %s asks for a refit, which a shard does not run (it holds part of the study): merge the shards, then run this sweep with --out on the merged folder (it reuses every unit and refits)\n", s.Name)
+		s.Refit = false
+	}
 	if f.out == "" {
-		f.out = filepath.Join("out", s.Name)
+		out, err := safename.Join("out", s.Name)
+		if err != nil {
+			return fail(stderr, "sweep", fmt.Errorf("study name: %w", err))
+		}
+		f.out = out
 		if shard.Sharded() {
 			f.out = filepath.Join(f.out, fmt.Sprintf("shard-%d", shard.Index))
 		}
@@ -246,14 +256,15 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err := checkOutDir("--out", f.out); err != nil {
 		return fail(stderr, "sweep", err)
 	}
+	if code := checkOutputs(stderr, "sweep", studyOutputs(f.out), studyInputs(s, positional)); code >= 0 {
+		return code
+	}
 	data, test, err := loadSweepData(s, f, stderr)
 	if err != nil {
 		return fail(stderr, "sweep", err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
+	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
 
 	if shard.Sharded() {
 		fmt.Fprintf(stderr, "shard %s (%s): this run trains and reports its slice of the study's units; merge the shards with mlpsweep merge OUT SHARD_DIR...\n",

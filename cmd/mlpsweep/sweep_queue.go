@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/internal/safename"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -43,7 +42,11 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		s.Refit = false
 	}
 	if f.out == "" {
-		f.out = filepath.Join("out", s.Name)
+		out, err := safename.Join("out", s.Name)
+		if err != nil {
+			return fail(stderr, "sweep", fmt.Errorf("study name: %w", err))
+		}
+		f.out = out
 	}
 	st, code := openQueueStore(url, from, "sweep", "", stderr)
 	if code >= 0 {
@@ -55,9 +58,7 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 			return fail(stderr, "sweep", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
+	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
 
 	started := time.Now()
 	var enq queue.Enqueued
@@ -127,6 +128,11 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		}
 	}
 
+	if !f.enqueue {
+		if err := checkEnqueued(ctx, st, s); err != nil {
+			return usageError(stderr, "sweep", "%v", err)
+		}
+	}
 	var last string
 	lastAt := time.Time{}
 	p, err := queue.Follow(ctx, st, s.Name, followEvery, func(p queue.Progress, eta time.Duration) {
@@ -173,4 +179,42 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 			p.Missing, p.Units, s.Name, queue.MaxAttempts))
 	}
 	return 0
+}
+
+// checkEnqueued refuses a --wait whose study is not the one enqueued under
+// its name: other folds, epochs, seed or configurations (another study
+// file, --epochs, --folds or --axes than the enqueuing command's), which
+// it would otherwise report as this command's. A study not enqueued at
+// all is left to queue.Follow to report.
+func checkEnqueued(ctx context.Context, st *store.Postgres, s *study.Study) error {
+	h, points, err := st.Study(ctx, s.Name)
+	if err != nil {
+		return nil
+	}
+	var diffs []string
+	if h.Folds != s.Folds {
+		diffs = append(diffs, fmt.Sprintf("%d folds, this command %d", h.Folds, s.Folds))
+	}
+	if h.Epochs != s.Base.Epochs() {
+		diffs = append(diffs, fmt.Sprintf("%d epochs, this command %d", h.Epochs, s.Base.Epochs()))
+	}
+	if h.Seed != s.Seed {
+		diffs = append(diffs, fmt.Sprintf("seed %d, this command %d", h.Seed, s.Seed))
+	}
+	keys := func(pts []study.Point) []string {
+		var k []string
+		for _, p := range pts {
+			k = append(k, p.Params.Key())
+		}
+		slices.Sort(k)
+		return slices.Compact(k)
+	}
+	// A configuration's key holds its epochs: compared only when those agree.
+	if enq, here := keys(points), keys(s.Points); h.Epochs == s.Base.Epochs() && !slices.Equal(enq, here) {
+		diffs = append(diffs, fmt.Sprintf("other configurations (%d enqueued, %d here)", len(enq), len(here)))
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("--wait: study %s was enqueued with %s: give the enqueuing command's study file and --epochs, --folds and --axes, or enqueue this one with --enqueue", s.Name, strings.Join(diffs, "; "))
 }

@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -188,8 +185,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "train", err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
 	fmt.Fprintf(stderr, "training %s on %d rows (%s)\n", describe(cfg, train), train.N, train.Name)
 	res, err := evaluate(ctx, t, params, train, test, stderr)
 	if errors.Is(err, context.Canceled) {
@@ -199,6 +195,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "mlpsweep train: %s\n", msg)
 		return 130
+	}
+	if errors.Is(err, engine.ErrResumeMismatch) { // like a --resume with other flags in check
+		return usageError(stderr, "train", "%v: give the interrupted run's flags", err)
 	}
 	if err != nil {
 		return fail(stderr, "train", err)

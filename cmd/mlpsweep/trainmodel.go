@@ -42,6 +42,16 @@ func (f *modelFlags) check(t *trainFlags, params study.Params, stderr io.Writer)
 	if t.folds > 0 {
 		return usageError(stderr, "train", "--save, --checkpoint and --resume train one model; --folds %d trains %d (drop --folds, or use --val-split)", t.folds, t.folds)
 	}
+	// Before the data is loaded and the model trained: a --save that
+	// cannot be written would lose the training. --checkpoint may be the
+	// --resume file (the run goes on checkpointing there); --save may not.
+	csv := namedPath{"--csv", t.csvPath}
+	if code := checkOutputs(stderr, "train", []namedPath{{"--checkpoint", f.checkpoint}, {"--save", f.save}}, []namedPath{csv}); code >= 0 {
+		return code
+	}
+	if code := checkOutputs(stderr, "train", []namedPath{{"--save", f.save}}, []namedPath{{"--resume", f.resume}}); code >= 0 {
+		return code
+	}
 	if f.resume == "" {
 		return -1
 	}
@@ -50,13 +60,27 @@ func (f *modelFlags) check(t *trainFlags, params study.Params, stderr io.Writer)
 		return fail(stderr, "train", err)
 	}
 	got := m.Config()
-	// Seeds aside: the seed is checked against the run's unit seed in trainModel.
+	// Seeds aside: compared next, as the user gave them.
 	if study.ParamsOf(m.Normalized()).Key() != params.Key() {
 		return usageError(stderr, "train", "--resume %s: the checkpoint's configuration (%s) is not this command's (%s): give the interrupted run's flags",
 			f.resume, configLine(got), configLine(params.Config(0)))
 	}
+	if got.Seed != runSeed(t, params) {
+		return usageError(stderr, "train", "--resume %s: the checkpoint is of a run with another --seed or --val-split than this command's (--seed %d): give the interrupted run's flags",
+			f.resume, t.cfg.Seed)
+	}
 	f.resumed, f.resumedInfo, f.resumedEpoch = m, info, epoch
 	return -1
+}
+
+// runSeed is the seed trainModel gives the model of params for the user's
+// --seed: the user's on the test set; on a validation split (CSV data,
+// --val-split) the unit seed scheduler.CrossValidate would use.
+func runSeed(t *trainFlags, params study.Params) int64 {
+	if t.csvPath == "" && t.valSplit == 0 {
+		return t.cfg.Seed
+	}
+	return sweeps.UnitSeed(t.cfg.Seed, params.Key(), 0)
 }
 
 func configLine(c engine.Config) string {
@@ -90,7 +114,7 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 		// scheduler.CrossValidate's seeds for a single split, so that --save
 		// changes no figure.
 		shuffle = sweeps.ShuffleSeed(cfg.Seed, 0)
-		cfg.Seed = sweeps.UnitSeed(cfg.Seed, params.Key(), 0)
+		cfg.Seed = runSeed(t, params)
 	}
 	info := engine.ModelInfo{
 		Engine: engine.Identity(), Data: train.Name, DataSHA256: train.Fingerprint(),
@@ -105,12 +129,14 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 		m.SetShuffleSeed(shuffle)
 	} else {
 		switch {
-		case m.Config().Seed != cfg.Seed:
-			return res, fmt.Errorf("--resume %s: the checkpoint's seed %d is not this run's %d: give the interrupted run's --seed and --val-split", f.resume, m.Config().Seed, cfg.Seed)
+		case m.Config().Seed != cfg.Seed: // check compared them with runSeed
+			return res, fmt.Errorf("--resume %s: %w (another --seed or --val-split)", f.resume, engine.ErrResumeMismatch)
 		case f.resumedInfo.DataSHA256 != info.DataSHA256:
-			return res, fmt.Errorf("--resume %s: the checkpoint was trained on other data (%s); give the interrupted run's --data/--csv and --limit-rows", f.resume, f.resumedInfo.Data)
+			return res, fmt.Errorf("--resume %s: %w: it was trained on other data (%s); give the interrupted run's --data/--csv and --limit-rows", f.resume, engine.ErrResumeMismatch, f.resumedInfo.Data)
+		case m.ResumeRows() != rowsOf(trainData, train.N):
+			return res, fmt.Errorf("--resume %s: %w: it trained on %d rows, this command on %d (another --val-split or --limit-rows?)", f.resume, engine.ErrResumeMismatch, m.ResumeRows(), rowsOf(trainData, train.N))
 		case m.Inputs() != train.Features || m.Outputs() != train.Classes:
-			return res, fmt.Errorf("--resume %s: the checkpoint's model takes %d inputs and %d classes, the data has %d and %d", f.resume, m.Inputs(), m.Outputs(), train.Features, train.Classes)
+			return res, fmt.Errorf("--resume %s: %w: its model takes %d inputs and %d classes, the data has %d and %d", f.resume, engine.ErrResumeMismatch, m.Inputs(), m.Outputs(), train.Features, train.Classes)
 		}
 		fmt.Fprintf(stderr, "resuming from %s after epoch %d/%d\n", f.resume, f.resumedEpoch, cfg.Epochs)
 	}
@@ -154,4 +180,12 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 	}
 	fmt.Fprintf(stderr, "saved the model to %s\n", f.save)
 	return res, nil
+}
+
+// rowsOf is the number of rows d trains on, of a dataset of n rows.
+func rowsOf(d engine.Data, n int) int {
+	if d.Rows == nil {
+		return n
+	}
+	return len(d.Rows)
 }

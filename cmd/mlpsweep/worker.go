@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
@@ -82,9 +78,7 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	}
 	defer st.Close()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C kills at once
+	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
 	opt.Log = stderr
 	s, err := queue.Work(ctx, st, opt)
 	if s.Units > 0 {

@@ -40,3 +40,94 @@ func TestWrite(t *testing.T) {
 		t.Fatalf("directory holds %v, want f and busy only", entries)
 	}
 }
+
+// A symbolic link planted where the file goes is replaced, not written
+// through: the file it points at keeps its content.
+func TestWriteReplacesSymlink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("precious"), 0o600)
+	path := filepath.Join(dir, "model.st")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(path, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("the link's target now holds %q", b)
+	}
+	if fi, _ := os.Lstat(path); !fi.Mode().IsRegular() {
+		t.Errorf("%s is %v, want a regular file", path, fi.Mode())
+	}
+}
+
+// Temporary files of a killed writer are removed by the next Write; a live
+// writer's (locked) and files that merely look alike are kept.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ckpt.st")
+	dead := filepath.Join(dir, ".ckpt.st.tmp-123")
+	other := filepath.Join(dir, ".ckpt.st.tmp-abc")
+	os.WriteFile(dead, []byte("half"), 0o600)
+	os.WriteFile(other, []byte("x"), 0o600)
+	live, err := os.CreateTemp(dir, tempPrefix(path)+"*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	holdTemp(live)
+	if err := Write(path, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{dead: false, other: true, live.Name(): true, path: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", filepath.Base(p), err == nil, want)
+		}
+	}
+}
+
+func TestOpenNoFollow(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("precious"), 0o600)
+	link := filepath.Join(dir, "mlpsweep.lock")
+	os.Symlink(victim, link)
+	if f, err := OpenNoFollow(link, os.O_RDWR|os.O_CREATE, 0o644); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("through a symlink: err = %v", err)
+		f.Close()
+	}
+	if err := CheckRegular(link); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("CheckRegular(symlink) = %v", err)
+	}
+	if err := CheckRegular(dir); err == nil {
+		t.Error("CheckRegular(folder) = nil")
+	}
+	if err := CheckRegular(filepath.Join(dir, "missing")); err != nil {
+		t.Errorf("CheckRegular(missing) = %v", err)
+	}
+	if err := CheckRegular(victim); err != nil {
+		t.Errorf("CheckRegular(file) = %v", err)
+	}
+	f, err := OpenNoFollow(filepath.Join(dir, "new"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("victim now holds %q", b)
+	}
+}
+
+// RemoveTemps removes the temporary file of a Write in progress.
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	live.add(filepath.Join(dir, ".f.tmp-1"))
+	os.WriteFile(filepath.Join(dir, ".f.tmp-1"), nil, 0o644)
+	if n := RemoveTemps(); n != 1 {
+		t.Errorf("removed %d", n)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left %v", entries)
+	}
+}

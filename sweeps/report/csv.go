@@ -2,11 +2,12 @@ package report
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/mlpsweep/mlpsweep/internal/safecsv"
 )
 
 // cvResults is a study as scikit-learn's cv_results_: one row per
@@ -111,10 +112,11 @@ func stringCell(s string) cvCell {
 	return cvCell{text: s, json: raw}
 }
 
-// csvBytes is the table as RFC 4180 CSV with a header row.
+// csvBytes is the table as RFC 4180 CSV with a header row, every cell
+// escaped against formula injection (safecsv).
 func (t cvResults) csvBytes() ([]byte, error) {
 	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
+	w := safecsv.NewWriter(&buf)
 	if err := w.Write(t.columns); err != nil {
 		return nil, err
 	}

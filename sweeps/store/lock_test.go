@@ -125,3 +125,32 @@ func TestSecondOpenInProcess(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestPlantedSymlinks: a symbolic link planted at the lock file or at the
+// database (or its -wal) is refused, and the file it points at is left as
+// it was, by the writer and by a reader.
+func TestPlantedSymlinks(t *testing.T) {
+	for _, name := range []string{LockName, DBName, DBName + "-wal"} {
+		dir := t.TempDir()
+		victim := filepath.Join(t.TempDir(), "victim")
+		os.WriteFile(victim, []byte("precious"), 0o600)
+		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+		for _, opts := range [][]Option{nil, {ReadOnly}, {ReadOnly | Snapshot}} {
+			if name == LockName && opts != nil {
+				continue // readers take no lock
+			}
+			s, err := Open(context.Background(), dir, opts...)
+			if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+				if s != nil {
+					s.Close()
+				}
+				t.Errorf("%s is a link: Open(%v) err = %v", name, opts, err)
+			}
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "precious" {
+			t.Errorf("%s is a link: its target now holds %q", name, b)
+		}
+	}
+}

@@ -294,7 +294,7 @@ func readShard(ctx context.Context, where, name string, strict bool) (*shardData
 			return nil, err
 		}
 	}
-	s, err := Open(ctx, where, ReadOnly)
+	s, err := Open(ctx, where, ReadOnly|Snapshot) // shards may be read-only folders
 	if err != nil {
 		return nil, err
 	}

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/engine"
@@ -282,5 +284,79 @@ func TestMergeComparesNumbersNotTimings(t *testing.T) {
 	res, err = Merge(context.Background(), filepath.Join(root, "out2"), []string{a, c}, "", false)
 	if err != nil || len(res.Differing) != 1 {
 		t.Errorf("other numbers: %+v, %v; want a difference", res, err)
+	}
+}
+
+// mergeChildEnv makes the test binary, re-executed by
+// TestMergeReadsShardsReadOnly as another user, merge the shards it names.
+const mergeChildEnv = "MLPSWEEP_STORE_MERGE_CHILD"
+
+// TestMergeReadsShardsReadOnly: merge reads shard folders the user may
+// only read, and writes nothing there (no -shm or -wal file, no byte or
+// time changed). Root, whom permissions do not stop, runs the merge as
+// user nobody in a child process.
+func TestMergeReadsShardsReadOnly(t *testing.T) {
+	if args := os.Getenv(mergeChildEnv); args != "" {
+		f := strings.Split(args, "\n")
+		if _, err := Merge(context.Background(), f[0], f[1:], "", false); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	h, points := mergeHeader(t, mergeStudy)
+	root := t.TempDir()
+	a, b, out := filepath.Join(root, "a"), filepath.Join(root, "b"), filepath.Join(root, "out")
+	writeShard(t, a, h, points, map[int]float64{0: 0.5, 1: 0.5})
+	writeShard(t, b, h, points, map[int]float64{2: 0.5, 3: 0.5})
+	listing := func(dir string) string {
+		var b strings.Builder
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			fi, _ := e.Info()
+			fmt.Fprintf(&b, "%s %d %v %v\n", e.Name(), fi.Size(), fi.ModTime().UnixNano(), fi.Mode())
+		}
+		return b.String()
+	}
+	before := map[string]string{}
+	for _, dir := range []string{a, b} {
+		os.Chmod(filepath.Join(dir, DBName), 0o444)
+		os.Chmod(filepath.Join(dir, LockName), 0o444)
+		os.Chmod(dir, 0o555)
+		before[dir] = listing(dir)
+	}
+	t.Cleanup(func() { os.Chmod(a, 0o755); os.Chmod(b, 0o755) })
+	if os.Getuid() != 0 {
+		if _, err := Merge(context.Background(), out, []string{a, b}, "", false); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		const nobody = 65534
+		os.Chmod(filepath.Dir(root), 0o755)
+		os.Chmod(root, 0o755)
+		os.Mkdir(out, 0o755)
+		os.Chown(out, nobody, nobody)
+		// The test binary, where nobody may run it.
+		bin := filepath.Join(root, "store.test")
+		if b, err := os.ReadFile(os.Args[0]); err != nil || os.WriteFile(bin, b, 0o755) != nil {
+			t.Fatalf("copy the test binary: %v", err)
+		}
+		child := exec.Command(bin, "-test.run=^TestMergeReadsShardsReadOnly$")
+		child.Env = append(os.Environ(), mergeChildEnv+"="+strings.Join([]string{out, a, b}, "\n"))
+		child.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		if msg, err := child.CombinedOutput(); err != nil {
+			if errors.Is(err, os.ErrPermission) || strings.Contains(err.Error(), "permission denied") {
+				t.Skipf("cannot run the test binary as nobody: %v", err)
+			}
+			t.Fatalf("merge as nobody: %v\n%s", err, msg)
+		}
+	}
+	r, err := LoadStudy(context.Background(), out, "", false)
+	if err != nil || len(r.Configs) != 2 || len(r.Configs[0].Units) != 2 || len(r.Configs[1].Units) != 2 {
+		t.Fatalf("merged: %+v, %v", r, err)
+	}
+	for dir, was := range before {
+		if now := listing(dir); now != was {
+			t.Errorf("%s changed:\n%s\nwas:\n%s", dir, now, was)
+		}
 	}
 }

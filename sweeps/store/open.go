@@ -18,6 +18,12 @@ const (
 	// connections refuse writes. The one write either makes is bringing a
 	// store written by an older mlpsweep up to the current schema.
 	ReadOnly Option = 1 << iota
+	// Snapshot, with ReadOnly, reads a finished store (one no process
+	// writes, such as a shard whose sweep ended) without writing anything
+	// at all: a sweep folder's database is opened immutable, so a folder
+	// the user may only read works. A PostgreSQL store is read as ReadOnly
+	// reads it.
+	Snapshot
 )
 
 // ErrNoStore is returned (wrapped) when a store opened ReadOnly does not
@@ -53,6 +59,17 @@ func Open(ctx context.Context, where string, opts ...Option) (Store, error) {
 		return nil, err
 	case where == "":
 		return nil, fmt.Errorf("no store given: want a sweep folder or a postgres:// URL")
+	case Redact(where) != where:
+		// A keyword/value connection string (host=… password=…): not a
+		// folder, and its password must not reach a message as one.
+		return nil, fmt.Errorf("%w: %q is a keyword/value connection string: give a postgres:// URL", ErrBadURL, Redact(where))
+	}
+	if readOnly && o&Snapshot != 0 {
+		s, err := openSnapshot(where)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	s, err := openSQLite(where, !readOnly)
 	if err != nil {

@@ -69,7 +69,9 @@ func ParsePostgresURL(url string) (*pgxpool.Config, string, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %v", ErrBadURL, err) // pgconn's message hides the password
+		// pgconn's message quotes the URL, masked by its own rules; ours mask
+		// more forms, so the message is built from the parts instead.
+		return nil, "", fmt.Errorf("%w: %s: %v", ErrBadURL, Redact(url), parseCause(err))
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = ConnectTimeout

@@ -13,6 +13,7 @@ import (
 	"modernc.org/sqlite" // database/sql driver "sqlite", pure Go
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -66,16 +67,78 @@ func openSQLite(dir string, writer bool) (*SQLite, error) {
 	return s, nil
 }
 
+// openSnapshot opens the existing dir/mlpsweep.db of a finished sweep to
+// read it without writing anything, not even SQLite's shared-memory file,
+// so that it works on a folder the user may only read (Open with
+// Snapshot: merge's shards). The database must be complete in itself: a
+// sweep that ended, however it ended, leaves it so unless it was killed
+// mid-write, which leaves a write-ahead log; then it is opened as a
+// ReadOnly reader, which needs write access to recover the log. The
+// caller makes sure no sweep is writing it (the folder's lock is free).
+// Like a reader it checks the database's integrity first; an older schema,
+// which a reader would upgrade, is an error saying so.
+func openSnapshot(dir string) (*SQLite, error) {
+	path := filepath.Join(dir, DBName)
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		s, err := openSQLite(dir, false)
+		if err != nil {
+			return nil, fmt.Errorf("%w (the database has a write-ahead log left by a sweep that was killed: recovering it needs write access to %s)", err, dir)
+		}
+		return s, nil
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := atomicfile.CheckRegular(p); err != nil {
+			return nil, err
+		}
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w in %s (%w)", ErrNoStore, dir, err)
+	case err != nil:
+		return nil, err
+	case fi.Size() == 0:
+		return nil, corrupt(path, errors.New("empty file"), true)
+	}
+	// immutable: SQLite takes no locks and creates no -shm file; safe
+	// because nothing writes the file while it is open.
+	const params = "mode=ro&immutable=1"
+	if err := checkIntegrity(path, params); err != nil {
+		return nil, err
+	}
+	db, err := sqlOpen(path, params)
+	if err != nil {
+		return nil, err
+	}
+	s := &SQLite{db: db, path: path}
+	version, err := s.version()
+	if err == nil && version != schemaVersion {
+		err = s.err(fmt.Errorf("schema version %d, written by an older mlpsweep: run mlpsweep report %s once to upgrade it (that writes to it)", version, dir))
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // open checks the database at path, then opens it for writing (creating
 // it when missing) or for reading (it must exist).
 func open(path string, writer bool) (*SQLite, error) {
+	// SQLite opens these by name: a symbolic link planted at any of them
+	// would have it write where the link points.
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := atomicfile.CheckRegular(p); err != nil {
+			return nil, err
+		}
+	}
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.Size() == 0:
 		// SQLite would take an empty file for a new database: it is a lost one.
 		return nil, corrupt(path, errors.New("empty file"), true)
 	case err == nil:
-		if err := checkIntegrity(path); err != nil {
+		if err := checkIntegrity(path, "mode=ro"); err != nil {
 			return nil, err
 		}
 	case errors.Is(err, fs.ErrNotExist) && !writer:
@@ -121,14 +184,14 @@ func sqlOpen(path, params string) (*sql.DB, error) {
 }
 
 // checkIntegrity runs SQLite's integrity_check on the existing database at
-// path through a read-only connection, so a damaged file is left exactly as
+// path through a read-only connection (params), so a damaged file is left exactly as
 // it is. integrity_check rather than quick_check: it also checks that every
 // index matches its table (a unit missing from the primary-key index is
 // what made a damaged database train and store units twice), and on a
 // database of the seed study's size it takes milliseconds
 // (BenchmarkIntegrityCheck).
-func checkIntegrity(path string) error {
-	db, err := sqlOpen(path, "mode=ro")
+func checkIntegrity(path, params string) error {
+	db, err := sqlOpen(path, params)
 	if err != nil {
 		return err
 	}

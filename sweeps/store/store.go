@@ -391,6 +391,9 @@ func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study
 	if err != nil {
 		return h, nil, err
 	}
+	if err := checkHeader(h); err != nil {
+		return h, nil, err
+	}
 	rs, err := c.query(ctx, `SELECT axis, value, key, params FROM mlpsweep_configs WHERE study = $1 ORDER BY position`, h.Name)
 	if err != nil {
 		return h, nil, err
@@ -410,8 +413,35 @@ func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study
 			return h, nil, fmt.Errorf("config %s: stored params hash to %s", key, pt.Params.Key())
 		}
 		points = append(points, pt)
+		if len(points) > study.MaxConfigurations {
+			return h, nil, fmt.Errorf("study %q holds over %d configurations, the limit of a study", h.Name, study.MaxConfigurations)
+		}
 	}
-	return h, points, rs.Err()
+	if err := rs.Err(); err != nil {
+		return h, nil, err
+	}
+	keys := map[string]bool{}
+	for _, pt := range points {
+		keys[pt.Params.Key()] = true
+	}
+	if units := len(keys) * h.Folds; units > study.MaxUnits {
+		return h, nil, fmt.Errorf("study %q: %d configurations × %d folds = %d trainings, over the limit of %d a study can hold", h.Name, len(keys), h.Folds, units, study.MaxUnits)
+	}
+	return h, points, nil
+}
+
+// checkHeader refuses a study row that no study file can produce, before
+// anything is sized by it: a database is data, possibly shared, possibly
+// edited. (Its name is shown escaped, and becomes a folder only through
+// safename.)
+func checkHeader(h sweeps.Header) error {
+	switch {
+	case h.Folds < 1 || h.Folds > study.MaxFolds: // a depth study's holdout is 1 fold
+		return fmt.Errorf("study %q: %d folds (a study has 1 to %d)", h.Name, h.Folds, study.MaxFolds)
+	case h.Epochs < 1 || h.Epochs > study.MaxEpochs:
+		return fmt.Errorf("study %q: %d epochs (a study has 1 to %d)", h.Name, h.Epochs, study.MaxEpochs)
+	}
+	return nil
 }
 
 func studyNames(ctx context.Context, c conn) ([]string, error) {

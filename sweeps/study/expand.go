@@ -39,6 +39,9 @@ func expand(s *spec) (*Study, []error) {
 		return nil, e.errs
 	}
 	e.study.Base = normalized
+	if !e.checkCount() {
+		return nil, e.errs
+	}
 
 	for i, a := range s.axes {
 		for j, v := range a.values {
@@ -62,11 +65,51 @@ func expand(s *spec) (*Study, []error) {
 	if len(e.errs) > 0 {
 		return nil, e.errs
 	}
+	if n := distinctConfigurations(e.study.Points); n*s.folds > MaxUnits {
+		e.errorf(s.baseLine, "folds", "%d configurations × %d folds = %d trainings, over the limit of %d", n, s.folds, n*s.folds, MaxUnits)
+		return nil, e.errs
+	}
 	return e.study, nil
 }
 
+// distinctConfigurations counts the configurations of points, each once
+// however many axes show it.
+func distinctConfigurations(points []Point) int {
+	keys := map[string]bool{}
+	for _, pt := range points {
+		keys[pt.Params.Key()] = true
+	}
+	return len(keys)
+}
+
+// checkCount refuses, before anything is expanded, a study whose axes,
+// grid or random search would make over MaxConfigurations points: a
+// grid's product is computed without overflow, stopping at the limit.
+func (e *expander) checkCount() bool {
+	s := e.spec
+	values := 0
+	for _, a := range s.axes {
+		values += len(a.values)
+	}
+	if values > MaxConfigurations {
+		e.errorf(s.baseLine, "axes", "the axes list %d values, over the limit of %d configurations", values, MaxConfigurations)
+	}
+	product := 1
+	for _, g := range s.grid {
+		product *= len(g.values) // ≤ MaxConfigurations × len(values): no overflow
+		if product > MaxConfigurations {
+			e.errorf(s.gridLine, "grid", "the grid has over %d combinations (the limit): vary fewer keys or fewer values, or sample with random", MaxConfigurations)
+			break
+		}
+	}
+	if s.random != nil && s.random.n > MaxConfigurations {
+		e.errorf(s.random.nLine, "random.n", "%d samples, over the limit of %d configurations", s.random.n, MaxConfigurations)
+	}
+	return len(e.errs) == 0
+}
+
 func (e *expander) errorf(line int, key, format string, a ...any) {
-	e.errs = append(e.errs, &StudyError{e.spec.file, line, key, fmt.Sprintf(format, a...)})
+	e.errs = appendError(e.errs, &StudyError{e.spec.file, line, key, fmt.Sprintf(format, a...)})
 }
 
 // set applies one setting to cfg; the parser checked the value against its

@@ -5,6 +5,8 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
+
+	"github.com/mlpsweep/mlpsweep/internal/safename"
 )
 
 // Defaults of the top-level keys: the seed study's cross-validation
@@ -43,12 +45,31 @@ func parse(src []byte, file string) (*spec, []error) {
 	}
 	if p.spec.name == "" {
 		p.spec.name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		if err := safename.Check(p.spec.name); err != nil {
+			return nil, []error{&StudyError{file, 1, "name", fmt.Sprintf("the study is named after its file, but %v: give a name: key", err)}}
+		}
 	}
 	return &p.spec, nil
 }
 
 func (p *parser) errorf(line int, key, format string, a ...any) {
-	p.errs = append(p.errs, &StudyError{p.spec.file, line, key, fmt.Sprintf(format, a...)})
+	p.errs = appendError(p.errs, &StudyError{p.spec.file, line, key, fmt.Sprintf(format, a...)})
+}
+
+// maxErrors bounds the problems reported for one file: a hostile one
+// could otherwise have one per value, each with its message.
+const maxErrors = 50
+
+// appendError appends e to errs, or, past maxErrors problems, one last
+// error saying that more were not shown.
+func appendError(errs []error, e *StudyError) []error {
+	switch {
+	case len(errs) < maxErrors:
+		return append(errs, e)
+	case len(errs) == maxErrors:
+		return append(errs, &StudyError{e.File, e.Line, e.Key, fmt.Sprintf("more problems after the first %d are not shown", maxErrors)})
+	}
+	return errs
 }
 
 // pairs returns the entries of mapping n, checking that no key repeats;
@@ -88,6 +109,9 @@ func (p *parser) parse(root *node) {
 		switch k {
 		case "name":
 			s.name = p.text(v, k)
+			if err := safename.Check(s.name); s.name != "" && err != nil {
+				p.errorf(v.line, k, "%v: the name becomes the output folder out/NAME, so it must be one plain folder name", err)
+			}
 		case "description":
 			p.text(v, k)
 		case "data":
@@ -114,10 +138,10 @@ func (p *parser) parse(root *node) {
 			sections = append(sections, kv.key)
 			s.sampler, samplerSeed = p.parseSampler(v)
 		case "folds":
-			s.folds = p.intIn(v, k, 2, 1<<20)
+			s.folds = p.intIn(v, k, 2, MaxFolds)
 		case "epochs":
 			epochs = v
-			s.epochs = p.intIn(v, k, 1, 1<<30)
+			s.epochs = p.intIn(v, k, 1, MaxEpochs)
 		case "seed":
 			s.seed = int64(p.intIn(v, k, 0, 1<<32-1))
 		case "metric":

@@ -8,6 +8,7 @@ package study
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -61,12 +62,40 @@ func (e *StudyError) Error() string {
 	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Key, e.Msg)
 }
 
+// Limits on what a study expands to, checked before it allocates
+// (MaxFileBytes, MaxDepth and MaxNodes bound the file itself).
+const (
+	// MaxConfigurations bounds a study's configurations: a grid's product,
+	// a random search's n, the values of all axes together. Expanding
+	// 20,000 allocates about 45 MB; a study of that many is already days
+	// of training on any machine.
+	MaxConfigurations = 20_000
+	// MaxUnits bounds configurations × folds, the trainings of a study,
+	// in a study file and in a database that claims to hold one.
+	MaxUnits = 1_000_000
+	// MaxFolds and MaxEpochs bound folds: and epochs:.
+	MaxFolds  = 1 << 20
+	MaxEpochs = 1 << 30
+)
+
 // ReadStudy reads and expands the study file at path. Relative data paths
-// in it are taken from the file's directory.
+// in it are taken from the file's directory. A file over MaxFileBytes (or
+// a device such as /dev/zero) is refused before it is read whole.
 func ReadStudy(path string) (*Study, error) {
-	src, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileBytes {
+		return nil, fmt.Errorf("%s: the file is %d bytes, over the limit of %d for a study file", path, fi.Size(), MaxFileBytes)
+	}
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(src) > MaxFileBytes {
+		return nil, fmt.Errorf("%s: over %d bytes, the limit for a study file", path, MaxFileBytes)
 	}
 	return ParseStudy(src, path)
 }

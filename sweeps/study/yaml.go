@@ -1,6 +1,7 @@
 package study
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -38,15 +39,58 @@ type node struct {
 	line  int     // 1-based
 	items []*node // list: the items
 	pairs []pair  // mapping: the entries in file order (keys may repeat)
+	count int     // size(), once computed
+}
+
+// size counts n's values, n included, aliases expanded (nodes reached by
+// several paths count each time), saturating above MaxNodes.
+func (n *node) size() int {
+	if n.count == 0 {
+		n.count = 1
+		for _, c := range n.items {
+			n.count = min(n.count+c.size(), MaxNodes+1)
+		}
+		for _, kv := range n.pairs {
+			n.count = min(n.count+kv.key.size()+kv.value.size(), MaxNodes+1)
+		}
+	}
+	return n.count
 }
 
 // pair is one key: value entry of a mapping; keys are scalars.
 type pair struct{ key, value *node }
 
+// Limits on a study file's YAML, checked before the YAML library or the
+// parser allocates for it, so that a hostile file (deep nesting, an alias
+// bomb) fails at once with a message naming the limit.
+const (
+	// MaxFileBytes and MaxLines bound a study file's size. The YAML
+	// library allocates some 600 bytes per byte of a long flow list, and
+	// time and memory quadratic in the entries of a block mapping (4,096
+	// entries: 74 MB; 8,192: 290 MB), so a hostile file must be small;
+	// a study file is a few dozen lines.
+	MaxFileBytes = 128 << 10
+	MaxLines     = 4096
+	// MaxDepth bounds the nesting of lists and mappings.
+	MaxDepth = 64
+	// MaxNodes bounds the values of the document once every alias is
+	// expanded: an alias counts as a copy of its anchor's value.
+	MaxNodes = 1_000_000
+)
+
 // parseYAML reads src, a single YAML document, into nodes. A syntax error
 // is a *StudyError at the line of the offending token; a file without a
 // document gives a nil node.
 func parseYAML(src []byte, file string) (*node, error) {
+	if len(src) > MaxFileBytes {
+		return nil, &StudyError{file, 1, "study", fmt.Sprintf("the file is %d bytes, over the limit of %d for a study file", len(src), MaxFileBytes)}
+	}
+	if lines := bytes.Count(src, []byte("\n")) + 1; lines > MaxLines {
+		return nil, &StudyError{file, MaxLines + 1, "study", fmt.Sprintf("the file has %d lines, over the limit of %d for a study file (write long lists of values as [a, b, …])", lines, MaxLines)}
+	}
+	if line, depth := flowDepth(src); depth > MaxDepth {
+		return nil, &StudyError{file, line, "syntax", fmt.Sprintf("brackets nested %d deep, over the limit of %d", depth, MaxDepth)}
+	}
 	f, err := yamlparser.ParseBytes(src, 0, yamlparser.AllowDuplicateMapKey()) // the study parser names repeated keys itself
 	if err != nil {
 		var ye yaml.Error
@@ -80,11 +124,34 @@ func parseYAML(src []byte, file string) (*node, error) {
 	return n, nil
 }
 
+// flowDepth returns the deepest nesting of [ and { in src and its line.
+// It does not skip quoted text or comments, so it may count brackets that
+// are text: it only has to be an upper bound of the YAML library's
+// recursion, which grows with flow nesting.
+func flowDepth(src []byte) (line, deepest int) {
+	depth, l := 0, 1
+	for _, c := range src {
+		switch c {
+		case '\n':
+			l++
+		case '[', '{':
+			if depth++; depth > deepest {
+				deepest, line = depth, l
+			}
+		case ']', '}':
+			depth = max(0, depth-1)
+		}
+	}
+	return line, deepest
+}
+
 // converter turns a syntax tree into nodes, remembering anchors for the
-// aliases after them.
+// aliases after them. It enforces MaxDepth and MaxNodes.
 type converter struct {
 	file    string
 	anchors map[string]*node
+	depth   int   // lists and mappings open around the node being converted
+	nodes   int   // values so far, aliases expanded
 	err     error // the first problem
 }
 
@@ -98,6 +165,21 @@ func (c *converter) fail(tk *token.Token, format string, a ...any) *node {
 func (c *converter) convert(n ast.Node) *node {
 	tk := n.GetToken()
 	line := tk.Position.Line
+	if c.err != nil {
+		return &node{kind: scalarNode, tag: "null", line: line}
+	}
+	c.nodes++
+	if c.nodes > MaxNodes {
+		return c.fail(tk, "the document has over %d values once its aliases are expanded (the limit)", MaxNodes)
+	}
+	switch n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
+		c.depth++
+		defer func() { c.depth-- }()
+		if c.depth > MaxDepth {
+			return c.fail(tk, "lists and mappings nested %d deep, over the limit of %d", c.depth, MaxDepth)
+		}
+	}
 	switch n := n.(type) {
 	case *ast.MappingNode:
 		m := &node{kind: mapNode, line: line}
@@ -122,6 +204,9 @@ func (c *converter) convert(n ast.Node) *node {
 		v, ok := c.anchors[name]
 		if !ok {
 			return c.fail(tk, "alias *%s names no anchor &%s above it", name, name)
+		}
+		if c.nodes += v.size() - 1; c.nodes > MaxNodes {
+			return c.fail(tk, "the document has over %d values once its aliases are expanded (the limit): alias *%s repeats %d", MaxNodes, name, v.size())
 		}
 		return v
 	case *ast.TagNode:
@@ -255,29 +340,67 @@ func (n *node) number() (float64, bool) {
 }
 
 // describe renders a value briefly for messages: scalars as written (text
-// quoted), lists as [a, b], mappings as {k: v}.
+// quoted), lists as [a, b], mappings as {k: v}, cut after describeMax bytes.
 func (n *node) describe() string {
+	var b strings.Builder
+	n.render(&b, describeMax)
+	return b.String()
+}
+
+// describeMax bounds describe's text: a message quotes a value, not a file.
+const describeMax = 200
+
+// render writes describe's text to b, stopping with "…" once b holds
+// limit bytes (no limit when limit < 0).
+func (n *node) render(b *strings.Builder, limit int) {
+	if limit >= 0 && b.Len() >= limit {
+		if !strings.HasSuffix(b.String(), "…") {
+			b.WriteString("…")
+		}
+		return
+	}
 	switch n.kind {
 	case listNode:
-		parts := make([]string, len(n.items))
+		b.WriteByte('[')
 		for i, c := range n.items {
-			parts[i] = c.describe()
+			if limit >= 0 && b.Len() >= limit {
+				b.WriteString(", …")
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			c.render(b, limit)
 		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		b.WriteByte(']')
+		return
 	case mapNode:
-		parts := make([]string, len(n.pairs))
+		b.WriteByte('{')
 		for i, kv := range n.pairs {
-			parts[i] = kv.key.text + ": " + kv.value.describe()
+			if limit >= 0 && b.Len() >= limit {
+				b.WriteString(", …")
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(kv.key.text + ": ")
+			kv.value.render(b, limit)
 		}
-		return "{" + strings.Join(parts, ", ") + "}"
+		b.WriteByte('}')
+		return
 	}
+	text := n.text
 	switch n.tag {
 	case "str":
-		return strconv.Quote(n.text)
+		text = strconv.Quote(n.text)
 	case "null":
-		return "null"
+		text = "null"
 	}
-	return n.text
+	if limit >= 0 && b.Len()+len(text) > limit {
+		text = strings.ToValidUTF8(text[:max(0, limit-b.Len())], "") + "…"
+	}
+	b.WriteString(text)
 }
 
 // shown is a value as shown in results: scalars as written (without
@@ -286,5 +409,7 @@ func (n *node) shown() string {
 	if n.kind == scalarNode {
 		return n.text
 	}
-	return n.describe()
+	var b strings.Builder
+	n.render(&b, -1)
+	return b.String()
 }

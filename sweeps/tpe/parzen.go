@@ -83,7 +83,7 @@ func newParzen(params []Param, obs [][]float64, w []float64, o *Options) *parzen
 		if p.Kind == Choice {
 			pe.dims = append(pe.dims, choiceKernels(p, col, o))
 		} else {
-			pe.dims = append(pe.dims, numericKernels(p, col, o))
+			pe.dims = append(pe.dims, numericKernels(p, col, len(params), o))
 		}
 	}
 	return pe
@@ -134,10 +134,11 @@ func choiceKernels(p Param, col []float64, o *Options) dimKernels {
 
 // numericKernels centres a kernel on each observation with σ the larger
 // gap to its sorted neighbours (the range's ends counting as neighbours
-// when consider_endpoints, else the outermost take their inner gap),
-// clipped to [range/min(100, 1+M), range] with the magic clip, and adds the
-// prior N(mid, range²).
-func numericKernels(p Param, col []float64, o *Options) dimKernels {
+// when consider_endpoints, else the outermost take their inner gap), or
+// Scott's σ for an estimator over d parameters, clipped to
+// [range/min(100, 1+M), range] with the magic clip, and adds the prior
+// N(mid, range²).
+func numericKernels(p Param, col []float64, d int, o *Options) dimKernels {
 	lo, hi := p.bounds()
 	n := len(col)
 	k := dimKernels{p: p, lo: lo, hi: hi, mu: make([]float64, n+1), sigma: make([]float64, n+1), logZ: make([]float64, n+1)}
@@ -164,6 +165,12 @@ func numericKernels(p Param, col []float64, o *Options) dimKernels {
 		if !o.ConsiderEndpoints && n >= 2 {
 			sorted[0] = at(1) - at(0)
 			sorted[n-1] = at(n-1) - at(n-2)
+		}
+		if o.Bandwidth == Scott {
+			s := 0.2 * math.Pow(float64(n), -1/float64(d+4)) * (hi - lo)
+			for j := range sorted {
+				sorted[j] = s
+			}
 		}
 		minSigma := 1e-12
 		if !o.NoMagicClip {

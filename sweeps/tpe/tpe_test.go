@@ -75,7 +75,7 @@ func TestParzenDensity(t *testing.T) {
 // observations 0.1, 0.2, 0.6 on [0, 1], 4 kernels, magic clip at 1/5.
 func TestSigmas(t *testing.T) {
 	p := Param{Kind: Uniform, Low: 0, High: 1}
-	k := numericKernels(p, []float64{0.6, 0.1, 0.2}, &Options{PriorWeight: 1})
+	k := numericKernels(p, []float64{0.6, 0.1, 0.2}, 1, &Options{PriorWeight: 1})
 	// sorted 0.1 0.2 0.6: gaps (0.1|0.1) (0.1|0.4) (0.4|0.4); without the
 	// endpoints the outer ones take their inner gap: 0.1, 0.4, 0.4;
 	// clipped to ≥ 0.2: 0.2, 0.4, 0.4; the prior 1.
@@ -88,12 +88,29 @@ func TestSigmas(t *testing.T) {
 	if k.mu[3] != 0.5 {
 		t.Errorf("prior mean %v, want 0.5", k.mu[3])
 	}
-	k = numericKernels(p, []float64{0.6, 0.1, 0.2}, &Options{PriorWeight: 1, ConsiderEndpoints: true, NoMagicClip: true})
+	k = numericKernels(p, []float64{0.6, 0.1, 0.2}, 1, &Options{PriorWeight: 1, ConsiderEndpoints: true, NoMagicClip: true})
 	want = []float64{0.4, 0.1, 0.4, 1}
 	for i := range want {
 		if math.Abs(k.sigma[i]-want[i]) > 1e-12 {
 			t.Fatalf("with endpoints, no clip: sigmas %v, want %v", k.sigma, want)
 		}
+	}
+	// Scott over 2 parameters, 10 observations: 0.2 · 10^(−1/6) · 1 =
+	// 0.136258 for each (the clip is at 1/12); over an int 1..9 (range 9
+	// with the half cells) 9 times that.
+	ten := []float64{0.6, 0.1, 0.2, 0.3, 0.35, 0.9, 0.95, 0.31, 0.5, 0.51}
+	k = numericKernels(p, ten, 2, &Options{PriorWeight: 1, Bandwidth: Scott})
+	for i, s := range k.sigma[:10] {
+		if math.Abs(s-0.1362584138) > 1e-9 {
+			t.Fatalf("Scott: sigma %d is %v, want 0.1362584138", i, s)
+		}
+	}
+	if k.sigma[10] != 1 {
+		t.Errorf("Scott: prior sigma %v, want 1", k.sigma[10])
+	}
+	k = numericKernels(Param{Kind: Int, Low: 1, High: 9}, []float64{2, 3, 7, 1, 9, 4, 4, 5, 6, 8}, 2, &Options{PriorWeight: 1, Bandwidth: Scott})
+	if math.Abs(k.sigma[0]-1.2263257243) > 1e-8 || k.sigma[10] != 9 {
+		t.Fatalf("Scott, int: sigmas %v", k.sigma)
 	}
 }
 
@@ -252,6 +269,9 @@ func TestBadInput(t *testing.T) {
 		if _, err := New(space, Options{}); err == nil {
 			t.Errorf("New(%v) accepted", space)
 		}
+	}
+	if _, err := New(mixed, Options{Bandwidth: Scott + 1}); err == nil {
+		t.Error("an unknown bandwidth rule accepted")
 	}
 	s, _ := New(mixed, Options{})
 	for _, tr := range []Trial{

@@ -92,13 +92,15 @@ var functions = []function{
 	}, mixed, 0},
 }
 
-// samplers are ours: the default (multivariate, Optuna 5), the
-// independent one (Optuna ≤ 4's default) and random search.
+// samplers are ours: the default (multivariate, Optuna 5), Scott's
+// bandwidths (Optuna 3.5–4.9's multivariate=True), the independent one
+// (Optuna ≤ 4's default) and random search.
 var samplers = []struct {
 	name string
 	opt  tpe.Options
 }{
 	{"mlpsweep-tpe", tpe.Options{}},
+	{"mlpsweep-tpe-scott", tpe.Options{Bandwidth: tpe.Scott}},
 	{"mlpsweep-tpe-independent", tpe.Options{Independent: true}},
 	{"mlpsweep-random", tpe.Options{StartupTrials: math.MaxInt}},
 }

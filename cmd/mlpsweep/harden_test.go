@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+)
+
+// hostileCSV writes a small CSV whose class labels a spreadsheet would
+// take for formulas.
+func hostileCSV(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("a,b,label\n")
+	labels := []string{"=1+1", "@SUM(A1)", "-cmd|' /C calc'!A0"}
+	for i := range 60 {
+		c := i % 3
+		fmt.Fprintf(&b, "%.1f,%.1f,%q\n", float64(c)+0.1*float64(i%5), float64(2*c)-0.1*float64(i%7), labels[c])
+	}
+	path := filepath.Join(dir, "hostile.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestOutputOverInput: an output that names an input is refused before any
+// work with status 2 and the input left as it was; an output in a folder
+// that does not exist is refused before training (status 1).
+func TestOutputOverInput(t *testing.T) {
+	dir := t.TempDir()
+	data := writeBlobsCSV(t, dir, "blobs.csv", 120, 4)
+	model := filepath.Join(dir, "m.safetensors")
+	if code, _, stderr := runCmd("train", "--csv", data, "--hidden", "4", "--epochs", "1", "--threads", "1", "--save", model); code != 0 {
+		t.Fatalf("train --save: exit %d: %s", code, stderr)
+	}
+	link := filepath.Join(dir, "link.csv")
+	os.Symlink(data, link)
+	before := map[string][]byte{}
+	for _, p := range []string{data, model} {
+		before[p], _ = os.ReadFile(p)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"predict", "--model", model, "--csv", data, "--out", data}, 2, "--out " + data + " is also the input --csv"},
+		{[]string{"predict", "--model", model, "--csv", data, "--out", link}, 2, "is also the input --csv"},
+		{[]string{"predict", "--model", model, "--csv", data, "--out", model}, 2, "is also the input --model"},
+		{[]string{"export", "--model", model, "--onnx", model}, 2, "--onnx " + model + " is also the input --model"},
+		{[]string{"train", "--csv", data, "--epochs", "1", "--save", data}, 2, "--save " + data + " is also the input --csv"},
+		{[]string{"train", "--csv", data, "--epochs", "1", "--checkpoint", data}, 2, "--checkpoint " + data + " is also the input --csv"},
+		{[]string{"train", "--csv", data, "--epochs", "1", "--checkpoint", model, "--save", model}, 2, "--checkpoint and --save name the same file"},
+		{[]string{"train", "--csv", data, "--epochs", "1", "--save", filepath.Join(dir, "nodir", "m.st")}, 1, "the folder " + filepath.Join(dir, "nodir") + " does not exist"},
+		{[]string{"train", "--csv", data, "--epochs", "1", "--checkpoint", filepath.Join(dir, "nodir", "c.st")}, 1, "does not exist"},
+		{[]string{"train", "--csv", data, "--epochs", "1", "--save", dir}, 1, "is a folder"},
+		{[]string{"predict", "--model", model, "--csv", data, "--out", filepath.Join(dir, "nodir", "p.csv")}, 1, "does not exist"},
+	} {
+		code, _, stderr := runCmd(tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "training") {
+			t.Errorf("%v: exit %d, want %d and %q before any training:\n%s", tc.args, code, tc.code, tc.want, stderr)
+		}
+	}
+	for p, b := range before {
+		if now, _ := os.ReadFile(p); !bytes.Equal(now, b) {
+			t.Errorf("%s changed", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nodir")); err == nil {
+		t.Error("nodir was created")
+	}
+}
+
+// TestSweepOutputOverData: a study whose data file is where the sweep
+// writes a report (results.csv in --out) is refused before training.
+func TestSweepOutputOverData(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	os.Rename(filepath.Join(dir, "blobs.csv"), filepath.Join(dir, "results.csv"))
+	src, _ := os.ReadFile(study)
+	os.WriteFile(study, bytes.Replace(src, []byte("blobs.csv"), []byte("results.csv"), 1), 0o644)
+	code, _, stderr := runCmd("sweep", study, "--out", dir)
+	if code != 2 || !strings.Contains(stderr, "results.csv is also the input data") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+}
+
+// TestContradictoryFlags: a shard's refit, and a resume with another seed
+// or configuration, are usage errors (2) naming the user's own values.
+func TestContradictoryFlags(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	code, _, stderr := runCmd("sweep", study, "--shard", "0/2", "--refit", "--out", filepath.Join(dir, "o"))
+	if code != 2 || !strings.Contains(stderr, "--refit with shard 0/2") {
+		t.Errorf("--shard --refit: exit %d:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "o")); err == nil {
+		t.Error("--shard --refit created its output folder")
+	}
+
+	data := writeBlobsCSV(t, dir, "blobs2.csv", 120, 4)
+	ck := filepath.Join(dir, "ck.st")
+	base := []string{"train", "--csv", data, "--hidden", "4", "--epochs", "2", "--threads", "1", "--checkpoint", ck}
+	if code, _, stderr := runCmd(append(base, "--seed", "7")...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--seed", "8"}, "another --seed or --val-split than this command's (--seed 8)"},
+		{[]string{"--seed", "7", "--lr", "0.5"}, "the checkpoint's configuration"},
+		{[]string{"--seed", "7", "--val-split", "0.3"}, "it trained on 96 rows, this command on 84"},
+	} {
+		code, _, stderr := runCmd(append(append(base, "--resume", ck), tc.flags...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "epoch ") {
+			t.Errorf("resume %v: exit %d, want 2 and %q:\n%s", tc.flags, code, tc.want, stderr)
+		}
+	}
+	if code, _, stderr := runCmd(append(append(base, "--resume", ck), "--seed", "7")...); code != 0 {
+		t.Errorf("resume with the same flags: exit %d:\n%s", code, stderr)
+	}
+}
+
+// TestPredictCSVEscapesLabels: class labels from the data go into
+// predict's CSV as text a spreadsheet will not evaluate.
+func TestPredictCSVEscapesLabels(t *testing.T) {
+	dir := t.TempDir()
+	data := hostileCSV(t, dir)
+	model := filepath.Join(dir, "m.st")
+	if code, _, stderr := runCmd("train", "--csv", data, "--hidden", "4", "--epochs", "1", "--threads", "1", "--save", model); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	out := filepath.Join(dir, "p.csv")
+	if code, _, stderr := runCmd("predict", "--model", model, "--csv", data, "--out", out, "--threads", "1"); code != 0 {
+		t.Fatalf("predict: exit %d: %s", code, stderr)
+	}
+	f, _ := os.Open(out)
+	defer f.Close()
+	records, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rec := range records {
+		for j, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+@\t\r", rune(cell[0])) || strings.HasPrefix(cell, "-c") {
+				t.Fatalf("row %d column %d: %q would be a formula", i, j, cell)
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(records[1], ","), "'") {
+		t.Errorf("no escaped label in %v", records[1])
+	}
+}
+
+// TestStudyNameStaysInOut: a study named to climb out of out/ is refused
+// and writes nothing.
+func TestStudyNameStaysInOut(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	src, _ := os.ReadFile(study)
+	os.WriteFile(study, bytes.Replace(src, []byte("name: csvtest"), []byte(`name: "../../../x"`), 1), 0o644)
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(dir)
+	code, _, stderr := runCmd("sweep", study)
+	if code != 1 || !strings.Contains(stderr, "one plain folder name") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("the sweep created files: %v", entries)
+	}
+}
+
+// TestNoPasswordInErrors: a connection string with a planted password, in
+// each form pgx accepts and malformed, given to --store or
+// MLPSWEEP_STORE, never reaches a command's output.
+func TestNoPasswordInErrors(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(dir) // a command that ran anyway would write out/ here
+	study := writeCSVStudy(t, dir)
+	conns := []string{
+		"host=db user=sweep password=s3cr3t dbname=sweeps",
+		"host=db password = 's3cr3t x' dbname=sweeps",
+		"postgres://sweep:s3cr3t@db:port/sweeps",
+		"postgres://sweep:s3cr3t@db/sweeps?sslmode=bogus",
+		"postgresql://sweep:s3%cr3t@db/sweeps",
+		"postgres://db/sweeps?password=s3cr3t&sslmode=bogus",
+		"postgres://sweep:s3cr3t@127.0.0.1:1/sweeps?connect_timeout=2", // valid, refused
+	}
+	commands := [][]string{
+		{"sweep", study, "--enqueue"},
+		{"sweep", study, "--wait"},
+		{"sweep", study, "--out", filepath.Join(dir, "o")},
+		{"worker"},
+		{"status"},
+		{"report"},
+		{"depth", "--workers", "1"},
+		{"serve", "--addr", "127.0.0.1:0"},
+	}
+	for _, conn := range conns {
+		// merge takes stores as arguments: a shard folder or URL.
+		code, stdout, stderr := runCmd("merge", filepath.Join(dir, "merged"), conn)
+		if code == 0 || strings.Contains(stdout+stderr, "cr3t") {
+			t.Errorf("merge OUT %q: exit %d:\n%s%s", conn, code, stdout, stderr)
+		}
+		for _, args := range commands {
+			for _, viaEnv := range []bool{false, true} {
+				a := args
+				if !viaEnv {
+					a = append(append([]string{}, args...), "--store", conn)
+					t.Setenv(storeEnv, "")
+				} else {
+					t.Setenv(storeEnv, conn)
+				}
+				code, stdout, stderr := runCmd(a...)
+				if strings.Contains(stdout+stderr, "cr3t") {
+					t.Errorf("%v (env %v) with %q: the password is in the output:\n%s%s", args, viaEnv, conn, stdout, stderr)
+				}
+				if code == 0 {
+					t.Errorf("%v (env %v) with %q: exit 0", args, viaEnv, conn)
+				}
+			}
+		}
+	}
+}
+
+// TestReportNameFromSharedStore: a study name read from a shared
+// PostgreSQL store becomes out/NAME only as one plain folder name: a name
+// written there to climb out of out/ is refused and nothing is written.
+func TestReportNameFromSharedStore(t *testing.T) {
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	storetest.Exec(t, url, "UPDATE mlpsweep_study SET name = '../../x'", "UPDATE mlpsweep_configs SET study = '../../x'")
+	work := filepath.Join(dir, "a", "b")
+	os.MkdirAll(work, 0o755)
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(work)
+	code, _, stderr := runCmd("report", "--store", url)
+	if code != 1 || !strings.Contains(stderr, `study name: name "../../x" holds a path separator`) {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+	for _, p := range []string{filepath.Join(dir, "x"), filepath.Join(work, "out")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was created", p)
+		}
+	}
+}
