@@ -62,6 +62,11 @@ func TestMemberStateResumes(t *testing.T) {
 			t.Fatalf("member %d: state after epoch %d, want %d", i, e, rung)
 		}
 		resumed[i] = r
+		bad := slices.Clone(b)
+		bad[len(bad)-1] ^= 1 // a bit of the last tensor flipped in the store
+		if _, _, err := LoadMemberState(bad, kc); err == nil {
+			t.Errorf("member %d: an altered state loaded", i)
+		}
 		if _, _, _, err := decodeModel(b, nil, false); err == nil || !strings.Contains(err.Error(), "member") {
 			t.Errorf("reading a member's state: %v, want an error naming it", err)
 		}
