@@ -6,7 +6,13 @@
 //
 //   - random: every configuration trained every epoch on every fold;
 //   - sha: the same configurations under synchronous successive halving
-//     (η = 3, first rung at epoch 1).
+//     (η = 3, first rung at epoch 1);
+//   - tpe: as many configurations proposed by the TPE (sampler: tpe, the
+//     same ranges and seed), in batches of the worker count, each trained
+//     fully;
+//   - tpe-sha: the TPE with successive halving (η = 3): batches of η² = 9,
+//     each halved as a study of its own, the pruned configurations
+//     informing the next proposals at the rung they stopped at.
 //
 // For each run it records the best cross-validated accuracy found (among
 // configurations trained fully), the training GEMM compute spent
@@ -31,6 +37,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +51,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -70,9 +78,9 @@ func main() {
 	flag.IntVar(&o.folds, "folds", 4, "cross-validation folds")
 	flag.IntVar(&o.limitRows, "limit-rows", 0, "use only the first N training rows (0: all), for a quick look")
 	flag.IntVar(&o.workers, "workers", 0, "workers (0: every core)")
-	methods := flag.String("methods", "random,sha", "runs per seed: random (full), sha (successive halving, η = 3)")
+	ms := flag.String("methods", strings.Join(methods, ","), "runs per seed: random (full), sha (successive halving, η = 3), tpe (TPE, full), tpe-sha (TPE with successive halving)")
 	flag.Parse()
-	o.methods = strings.Split(*methods, ",")
+	o.methods = strings.Split(*ms, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
@@ -80,6 +88,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// methods are the benchmark's runs per seed, in table order.
+var methods = []string{"random", "sha", "tpe", "tpe-sha"}
 
 // Run is one method on one seed.
 type Run struct {
@@ -107,6 +118,10 @@ func (r Run) MarshalJSON() ([]byte, error) {
 
 // methodStudy rewrites the space's study for one method and seed.
 func methodStudy(src []byte, o options, method string, seed int) ([]byte, error) {
+	const (
+		sha = "pruner: {kind: sha, eta: 3, min_epochs: 1}"
+		tpe = "sampler:\n  kind: tpe"
+	)
 	s := string(src)
 	for _, r := range []struct {
 		re, with string
@@ -116,7 +131,8 @@ func methodStudy(src []byte, o options, method string, seed int) ([]byte, error)
 		{`(?m)^  seed: \d+$`, fmt.Sprintf("  seed: %d", seed)},
 		{`(?m)^epochs: \d+$`, fmt.Sprintf("epochs: %d", o.epochs)},
 		{`(?m)^folds: \d+$`, fmt.Sprintf("folds: %d", o.folds)},
-		{`(?m)^pruner: .*$`, map[string]string{"random": "", "sha": "pruner: {kind: sha, eta: 3, min_epochs: 1}"}[method]},
+		{`(?m)^pruner: .*$`, map[string]string{"sha": sha, "tpe-sha": sha}[method]},
+		{`(?m)^random:$`, map[string]string{"random": "random:", "sha": "random:", "tpe": tpe, "tpe-sha": tpe}[method]},
 	} {
 		re := regexp.MustCompile(r.re)
 		if n := len(re.FindAllStringIndex(s, -1)); n != 1 {
@@ -129,9 +145,13 @@ func methodStudy(src []byte, o options, method string, seed int) ([]byte, error)
 
 func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	for _, m := range o.methods {
-		if m != "random" && m != "sha" {
-			return fmt.Errorf("unknown method %q (want random, sha)", m)
+		if !slices.Contains(methods, m) {
+			return fmt.Errorf("unknown method %q (want %s)", m, strings.Join(methods, ", "))
 		}
+	}
+	batch := o.workers // the TPE's batch without a pruner
+	if batch <= 0 {
+		batch = runtime.NumCPU()
 	}
 	src, err := os.ReadFile(o.space)
 	if err != nil {
@@ -159,11 +179,27 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			}
 			dir := filepath.Join(o.out, s.Name)
 			start := time.Now()
-			fmt.Fprintf(stderr, "%s: %d configurations × %d folds × %d epochs on %d rows…\n", s.Name, s.Configurations(), s.Folds, o.epochs, data.N)
-			r, err := scheduler.RunStudy(ctx, s, data, scheduler.Options{Dir: dir, Workers: o.workers})
+			n := s.Configurations()
+			if s.Search != nil {
+				n = s.Search.N
+			}
+			fmt.Fprintf(stderr, "%s: %d configurations × %d folds × %d epochs on %d rows…\n", s.Name, n, s.Folds, o.epochs, data.N)
+			opt := scheduler.Options{Dir: dir, Workers: o.workers}
+			var r sweeps.StudyResult
+			if s.Search != nil {
+				r, err = scheduler.RunSearch(ctx, s, data, batch, opt)
+			} else {
+				r, err = scheduler.RunStudy(ctx, s, data, opt)
+			}
 			if err != nil {
 				return err
 			}
+			// The wall time of every invocation, as stored (r's is this one's).
+			stored, err := store.LoadStudy(ctx, dir, s.Name, false)
+			if err != nil {
+				return err
+			}
+			r.TotalSeconds = stored.TotalSeconds
 			run := summarize(method, seed, r)
 			fmt.Fprintf(stderr, "%s: best %.4f, %.1f TFLOP, %s (this invocation %s)\n", s.Name, run.Best, run.GFLOP/1e3,
 				report.FormatDuration(run.Seconds), report.FormatDuration(time.Since(start).Seconds()))

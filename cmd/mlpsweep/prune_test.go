@@ -79,3 +79,38 @@ func TestSweepWithAPruner(t *testing.T) {
 		t.Errorf("axes study: exit %d: %s", code, errOut)
 	}
 }
+
+// TestSweepTPEWithAPruner: a TPE study with successive halving runs,
+// pruning in batches of η² (here 4: 2 pruned at the first rung of each,
+// 1 at the second);
+// a pruner the batches cannot use exits 1 with the line and key, queue
+// mode exits 2.
+func TestSweepTPEWithAPruner(t *testing.T) {
+	dir := t.TempDir()
+	write := func(pruner string) string {
+		path := writePrunedStudy(t, dir, pruner)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grid := "grid:\n  lr: [0.001, 0.01, 0.1]\n  batch: [16, 32]\n"
+		tpe := "sampler:\n  kind: tpe\n  n: 8\n  params:\n    lr: {log_uniform: [0.001, 0.3]}\n"
+		if err := os.WriteFile(path, []byte(strings.Replace(string(src), grid, tpe, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	code, out, errOut := runCmd("sweep", write("{kind: sha, eta: 2}"), "--out", filepath.Join(dir, "out"), "--workers", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if want := "pruned: 6 of 8 configurations"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	if code, _, errOut := runCmd("sweep", write("asha"), "--out", t.TempDir()); code != 1 || !strings.Contains(errOut, "pruned.yaml:12: pruner: a sampler proposes batches") {
+		t.Errorf("asha with tpe: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runCmd("sweep", write("sha"), "--enqueue", "--wait", "--store", "postgres://u@localhost:1/db"); code != 2 || !strings.Contains(errOut, "queue mode prunes with sha, hyperband or median, without a sampler") {
+		t.Errorf("tpe and sha in queue mode: exit %d: %s", code, errOut)
+	}
+}

@@ -49,7 +49,11 @@ epochs train fused, a few as one wide model; the numbers are the same
 either way); pruner: {kind: sha | asha | hyperband | median, eta, min_epochs,
 brackets, startup} (a grid or random study stops hopeless configurations
 early, judging each by its held-out accuracy averaged over its folds; see
-examples/adaptive.yaml and the README's "Adaptive studies"). lr 0 means the
+examples/adaptive.yaml and the README's "Adaptive studies"); sampler: {kind:
+tpe, n, seed, batch, params} (n configurations proposed batch at a time,
+default --workers, by the TPE from the results so far; beside a sha or
+hyperband pruner, batches of eta² each halved as a study of its own,
+pruned ones informing the TPE at their rung). lr 0 means the
 optimizer's Keras default. A diverged unit (NaN/Inf loss) is kept with the
 accuracy its model scores as it stopped, and flagged diverged.
 

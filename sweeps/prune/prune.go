@@ -12,7 +12,11 @@
 // complete, and the next stage begins. Synchronous successive halving and
 // hyperband decide a rung only when every configuration of it has reached
 // it, in study order, so the decisions do not depend on how many workers
-// trained them or in which order they finished. ASHA judges each
+// trained them or in which order they finished. A sampled study's
+// configurations come in batches (New's batch): each batch is a study of
+// its own for sha and hyperband, its rungs judging only its own
+// configurations, so a batch's decisions never change when later batches
+// join. ASHA judges each
 // configuration against those that reached its rung before it (Report
 // order), and the median rule against the configurations trained fully.
 package prune
@@ -63,7 +67,8 @@ type Run struct {
 	p       study.Pruner
 	epochs  int      // the study's: the most a configuration trains
 	keys    []string // [n] the configurations' keys
-	bracket []int    // [n] hyperband's bracket of each; 0 for the others
+	batch   []int    // [n] the batch of each (a sampler's proposals); all 0 without
+	bracket []int    // [n] hyperband's bracket of each within its batch; 0 for the others
 	rungs   [][]int  // [brackets] the rung epochs of each bracket
 	state   []State  // [n]
 	reached []int    // [n] epochs whose scores are reported (the configuration trained that far)
@@ -75,13 +80,27 @@ type Run struct {
 
 // New starts the pruning of the configurations keys (distinct, in study
 // order) of a study of epochs epochs with pruner p (checked by the study
-// language: η ≥ 2, MinEpochs ≤ epochs).
-func New(p study.Pruner, epochs int, keys []string) (*Run, error) {
+// language: η ≥ 2, MinEpochs ≤ epochs). batch, when not nil, is the batch
+// of each configuration (non-decreasing from 0: a sampler's proposals),
+// each judged apart by sha and hyperband; asha and median judge across
+// the whole study and take no batches.
+func New(p study.Pruner, epochs int, keys []string, batch []int) (*Run, error) {
 	if p.Eta < 2 || p.MinEpochs < 1 || p.MinEpochs > epochs {
 		return nil, fmt.Errorf("pruner %s: η = %d, min_epochs %d of %d epochs: want η ≥ 2 and 1 ≤ min_epochs ≤ epochs", p.Kind, p.Eta, p.MinEpochs, epochs)
 	}
 	n := len(keys)
-	r := &Run{p: p, epochs: epochs, keys: keys, bracket: make([]int, n), state: make([]State, n), reached: make([]int, n), scores: make([][]float64, n)}
+	if batch == nil {
+		batch = make([]int, n)
+	}
+	switch {
+	case len(batch) != n:
+		return nil, fmt.Errorf("pruner %s: %d batch numbers for %d configurations", p.Kind, len(batch), n)
+	case n > 0 && (batch[0] != 0 || !slices.IsSorted(batch)):
+		return nil, fmt.Errorf("pruner %s: batches must number the configurations in order from 0", p.Kind)
+	case n > 0 && batch[n-1] > 0 && p.Kind != "sha" && p.Kind != "hyperband":
+		return nil, fmt.Errorf("pruner %s judges across the whole study: it takes no batches (sha or hyperband do)", p.Kind)
+	}
+	r := &Run{p: p, epochs: epochs, keys: keys, batch: batch, bracket: make([]int, n), state: make([]State, n), reached: make([]int, n), scores: make([][]float64, n)}
 	for c := range r.scores {
 		r.scores[c] = make([]float64, epochs+1) // [epoch], 1-based
 	}
@@ -98,8 +117,12 @@ func New(p study.Pruner, epochs int, keys []string) (*Run, error) {
 			r.rungs = append(r.rungs, Rungs(p.Eta, first, epochs))
 			first *= p.Eta
 		}
+		start := 0 // the first configuration of c's batch
 		for c := range n {
-			r.bracket[c] = c % b
+			if batch[c] != batch[start] {
+				start = c
+			}
+			r.bracket[c] = (c - start) % b
 		}
 	case "median":
 		var rungs []int // every epoch from the warm-up on
@@ -203,9 +226,11 @@ func (r *Run) Decide() []sweeps.Decision {
 	start := len(r.decisions)
 	switch r.p.Kind {
 	case "sha", "hyperband":
-		for b, rungs := range r.rungs {
-			for k, e := range rungs {
-				r.decideRung(b, k, e)
+		for g := range r.batches() {
+			for b, rungs := range r.rungs {
+				for k, e := range rungs {
+					r.decideRung(g, b, k, e)
+				}
 			}
 		}
 	case "asha":
@@ -235,15 +260,23 @@ func (r *Run) decide(c, bracket, rung, epoch int, cutoff float64, promoted bool)
 	}
 }
 
+// batches is how many batches the configurations come in.
+func (r *Run) batches() int {
+	if len(r.batch) == 0 {
+		return 0
+	}
+	return r.batch[len(r.batch)-1] + 1
+}
+
 // decideRung is synchronous successive halving's rung k (at epoch e) of
-// bracket b: once every configuration of the bracket not pruned reached
-// it, the top ⌊n/η⌋ (at least one) go on, ties to the first in study
-// order. Configurations trained past e already (found in the store) are
-// judged at e like the others.
-func (r *Run) decideRung(b, k, e int) {
+// bracket b of batch g: once every configuration of the bracket not
+// pruned reached it, the top ⌊n/η⌋ (at least one) go on, ties to the
+// first in study order. Configurations trained past e already (found in
+// the store) are judged at e like the others.
+func (r *Run) decideRung(g, b, k, e int) {
 	var at []int
 	for c := range r.keys {
-		if r.bracket[c] != b || r.state[c] == Pruned || r.decided(c, e) {
+		if r.batch[c] != g || r.bracket[c] != b || r.state[c] == Pruned || r.decided(c, e) {
 			continue
 		}
 		if r.reached[c] < e {

@@ -34,7 +34,7 @@ func keys(n int) []string {
 // the epochs trained per configuration.
 func simulate(t *testing.T, p study.Pruner, epochs, n int, perm func([]int), stored map[int]int) ([]sweeps.Decision, []int) {
 	t.Helper()
-	r, err := New(p, epochs, keys(n))
+	r, err := New(p, epochs, keys(n), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestMedian(t *testing.T) {
 	}
 	// Reversed roles: the worse ones after the startup are stopped.
 	p.Startup = 3
-	r, _ := New(p, 5, keys(4))
+	r, _ := New(p, 5, keys(4), nil)
 	for c := range 3 {
 		r.Report(c, []float64{0.5, 0.6, 0.7, 0.8, 0.9})
 	}
@@ -218,5 +218,72 @@ func TestMedian(t *testing.T) {
 	}
 	if s, e := r.State(3); s != Pruned || e != 2 {
 		t.Errorf("state %v at %d", s, e)
+	}
+}
+
+// TestBatchesAreJudgedApart: with batches (a sampler's), each batch of
+// successive halving keeps its own top 1/η at its rungs, whatever the
+// scores of the other batches, and a batch's decisions are those of the
+// same configurations alone; asha and median refuse batches.
+func TestBatchesAreJudgedApart(t *testing.T) {
+	p := study.Pruner{Kind: "sha", Eta: 3, MinEpochs: 1}
+	run := func(ks []string, batch []int, score func(c, e int) float64) []sweeps.Decision {
+		r, err := New(p, 4, ks, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			r.Decide()
+			targets := r.Targets()
+			if targets == nil {
+				return r.Decisions()
+			}
+			for c, to := range targets {
+				if to > 0 {
+					s := make([]float64, to)
+					for e := range s {
+						s[e] = score(c, e+1)
+					}
+					r.Report(c, s)
+				}
+			}
+		}
+	}
+	// Batch 0 (c00–c02) scores far below batch 1 (c03–c05).
+	score := func(c, e int) float64 { return curve(c, e) + 0.5*float64(c/3) }
+	ds := run(keys(6), []int{0, 0, 0, 1, 1, 1}, score)
+	promoted := map[string]bool{}
+	for _, d := range ds {
+		if d.Epoch == 1 && d.Promoted {
+			promoted[d.Key] = true
+		}
+	}
+	if len(promoted) != 2 || !promoted["c02"] || !promoted["c05"] {
+		t.Errorf("promoted at the first rung: %v, want c02 and c05 (the best of each batch)", promoted)
+	}
+	alone := run(keys(3), nil, score)
+	var first []sweeps.Decision
+	for _, d := range ds {
+		if d.Key < "c03" {
+			first = append(first, d)
+		}
+	}
+	strip := func(ds []sweeps.Decision) string {
+		var s string
+		for _, d := range ds {
+			s += fmt.Sprintf("%s@%d:%v:%v ", d.Key, d.Epoch, d.Promoted, d.Cutoff)
+		}
+		return s
+	}
+	if strip(first) != strip(alone) {
+		t.Errorf("batch 0 with another batch:\n%s\nalone:\n%s", strip(first), strip(alone))
+	}
+	for _, kind := range []string{"asha", "median"} {
+		if _, err := New(study.Pruner{Kind: kind, Eta: 3, MinEpochs: 1, Startup: 1}, 4, keys(2), []int{0, 1}); err == nil {
+			t.Errorf("%s took batches", kind)
+		}
+	}
+	if _, err := New(p, 4, keys(2), []int{1, 0}); err == nil {
+		t.Error("batches out of order taken")
 	}
 }

@@ -91,7 +91,7 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 		}
 		byKey[u.ID.Key] = append(byKey[u.ID.Key], u)
 	}
-	run, err := prune.New(pr, h.Epochs, keys)
+	run, err := prune.New(pr, h.Epochs, keys, nil) // no sampler: one batch
 	if err != nil {
 		return err
 	}

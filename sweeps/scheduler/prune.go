@@ -25,7 +25,8 @@ import (
 // stored as pruned at the rung. So every unit's numbers are those of the
 // same unit trained alone for as many epochs, whatever the workers and
 // groups, and synchronous successive halving decides the same for any of
-// them.
+// them. A sampled study's configurations come in batches (RunSearch,
+// foldFit.batch) that the pruner judges apart.
 //
 // A study stopped and run again (or killed) replays the pruner on the
 // scores of the units found in the store (their learning curves) and
@@ -110,7 +111,13 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		}
 		byKey[k] = append(byKey[k], ur)
 	}
-	run, err := prune.New(pr, h.Epochs, keys)
+	var batch []int // nil: one batch
+	if f.batch != nil {
+		for _, k := range keys {
+			batch = append(batch, f.batch[k])
+		}
+	}
+	run, err := prune.New(pr, h.Epochs, keys, batch)
 	if err != nil {
 		return err
 	}

@@ -126,11 +126,17 @@ type Plan struct {
 // rung, and the pruner stops configurations early (see prune.go); the
 // result's Decisions say why.
 func RunStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt Options) (sweeps.StudyResult, error) {
+	return runStudy(ctx, s, data, opt, nil)
+}
+
+// runStudy is RunStudy, the configurations of s in batches (by key; nil:
+// one) that its pruner judges apart (RunSearch's).
+func runStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt Options, batch map[string]int) (sweeps.StudyResult, error) {
 	plan, err := StudyPlan(s, data, opt.Curves)
 	if err != nil {
 		return sweeps.StudyResult{}, err
 	}
-	plan.folds.maxColumns = opt.GroupColumns
+	plan.folds.maxColumns, plan.folds.batch = opt.GroupColumns, batch
 	return Run(ctx, plan, opt)
 }
 

@@ -14,23 +14,37 @@ import (
 )
 
 // RunSearch runs a study whose configurations a sampler proposes
-// (s.Search, a study file's sampler: section): batches of batch
-// configurations (the worker count, in local mode) proposed by the TPE
-// from the mean accuracies of the batches before, each batch trained as
-// RunStudy trains a study (every configuration's folds, fused), until
-// s.Search.N configurations are trained. A configuration's score is its
-// mean held-out accuracy over its folds; one without any scored fold is a
-// failed trial.
+// (s.Search, a study file's sampler: section): batches of s.Search.Batch
+// configurations (when 0, of batch: the worker count, in local mode)
+// proposed by the TPE from the results of the batches before, each batch
+// trained as RunStudy trains a study (every configuration's folds, fused),
+// until s.Search.N configurations are trained. A configuration's score is
+// its mean held-out accuracy over its folds; one without any scored fold
+// is a failed trial.
+//
+// With a pruner (s.Pruner: sha or hyperband), each batch is a study of
+// its own for the pruner: RunStudy's pruned run trains it rung by rung
+// and its rungs judge only its configurations (prune.New's batches), so
+// adding a batch never changes an earlier batch's decisions. A
+// configuration the pruner stopped is a pruned trial for the TPE, at the
+// deepest rung it reached, with its score there (tpe.Trial's Step and
+// Value): after every complete trial, the deepest pruned ones fill the
+// TPE's "below".
 //
 // A proposal depends only on the seed, the batch size and the results
-// before it, and results are bit-reproducible, so the same study with the
-// same batch size proposes the same configurations on any machine, and a
-// rerun after an interruption proposes them again and reuses every unit
-// the store holds.
+// before it, and results and pruning decisions are bit-reproducible, so
+// the same study with the same batch size proposes the same
+// configurations on any machine and for any worker count when the study
+// fixes the batch (sampler.batch, or a pruner's η²), and a rerun after an
+// interruption proposes them again, replays the pruner's decisions and
+// reuses every unit the store holds (done or pruned).
 func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batch int, opt Options) (sweeps.StudyResult, error) {
 	search := s.Search
 	if search == nil {
 		return sweeps.StudyResult{}, fmt.Errorf("study %s has no sampler", s.Name)
+	}
+	if search.Batch > 0 {
+		batch = search.Batch
 	}
 	if batch < 1 {
 		return sweeps.StudyResult{}, fmt.Errorf("study %s: batch %d (want ≥ 1)", s.Name, batch)
@@ -52,7 +66,8 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 	var wall, flops float64 // wall time and training GEMM work of the batches
 	sub := *s
 	sub.Points = nil
-	for len(sub.Points) < search.N {
+	batchOf := map[string]int{} // each configuration's first batch, for the pruner
+	for b := 0; len(sub.Points) < search.N; b++ {
 		xs, err := sampler.Propose(trials, min(batch, search.N-len(sub.Points)))
 		if err != nil {
 			return r, err
@@ -62,11 +77,14 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 			if err != nil {
 				return r, fmt.Errorf("study %s: %w", s.Name, err)
 			}
+			if _, ok := batchOf[pt.Params.Key()]; !ok {
+				batchOf[pt.Params.Key()] = b
+			}
 			sub.Points = append(sub.Points, pt)
 			trials = append(trials, tpe.Trial{X: kept, State: tpe.Running})
 		}
 		sub.Points = slices.Clip(sub.Points)
-		r, err = RunStudy(ctx, &sub, data, opt)
+		r, err = runStudy(ctx, &sub, data, opt, batchOf)
 		// The summary covers every batch: the earlier batches' units count
 		// as run by this call, not reused, and their time and work add up.
 		run += r.UnitsRun
@@ -84,8 +102,16 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 	return r, nil
 }
 
-// setTrials records each point's mean accuracy in r as its trial's value.
+// setTrials records each point's mean accuracy in r as its trial's value,
+// or, for a configuration the pruner stopped, its score at the rung where
+// it stopped.
 func setTrials(trials []tpe.Trial, points []study.Point, r sweeps.StudyResult) {
+	stopped := map[string]sweeps.Decision{}
+	for _, d := range r.Decisions {
+		if !d.Promoted {
+			stopped[d.Key] = d
+		}
+	}
 	score := map[string]float64{}
 	for _, c := range r.Configs {
 		s := math.NaN()
@@ -96,7 +122,10 @@ func setTrials(trials []tpe.Trial, points []study.Point, r sweeps.StudyResult) {
 	}
 	for i, pt := range points {
 		v, ok := score[pt.Params.Key()]
+		d, pruned := stopped[pt.Params.Key()]
 		switch {
+		case pruned:
+			trials[i].Value, trials[i].Step, trials[i].State = d.Score, d.Epoch, tpe.Pruned
 		case !ok || math.IsNaN(v):
 			trials[i].State = tpe.Failed
 		default:

@@ -426,7 +426,7 @@ func (p *parser) parseDraws(n *node, section string, other func(kv pair) bool) (
 	entries, ok := p.pairs(n, section)
 	want := "n, seed, params"
 	if other != nil {
-		want = "kind, " + want
+		want = "kind, batch, " + want
 	}
 	var nGiven, paramsGiven bool
 	for _, kv := range entries {

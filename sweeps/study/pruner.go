@@ -104,8 +104,10 @@ func (e *expander) checkPruner(ps *prunerSpec) {
 		e.errorf(ps.etaLine, "pruner.eta", "η = %d: the reduction factor must be at least 2 (each rung keeps the top 1/η)", ps.Eta)
 	case ps.MinEpochs > epochs:
 		e.errorf(ps.minLine, "pruner.min_epochs", "%d is above the study's %d epochs: the first rung must end within them", ps.MinEpochs, epochs)
+	case e.spec.sampler != nil && ps.Kind != "sha" && ps.Kind != "hyperband":
+		e.errorf(ps.line, "pruner", "a sampler proposes batches of configurations, each pruned as a study of its own by synchronous successive halving: use kind sha or hyperband (%s judges across the whole study, which a batch does not see)", ps.Kind)
 	case e.spec.sampler != nil:
-		e.errorf(ps.line, "pruner", "a pruner with a sampler is not supported yet (the sampler proposes batches of a few configurations, too few for a rung): use random: or grid: with a pruner, or the sampler alone")
+		e.checkSampledPruner(ps)
 	case len(e.spec.axes) > 0:
 		e.errorf(ps.line, "pruner", "a pruner compares the configurations of one search space (grid or random); an axes study shows every value of each axis, so none may stop early: use grid or random")
 	case s.Configurations() < 2:
@@ -119,6 +121,23 @@ func (e *expander) checkPruner(ps *prunerSpec) {
 	}
 	p := ps.Pruner
 	s.Pruner = &p
+}
+
+// checkSampledPruner checks a pruner beside a sampler and sets the
+// sampler's batch: η² by default (a first rung of η² configurations keeps
+// η, the next one), at least 2 (one configuration has nothing to be
+// compared with), and at most the trials.
+func (e *expander) checkSampledPruner(ps *prunerSpec) {
+	sp, s := e.spec.sampler, e.study.Search
+	if sp.batch == 0 {
+		s.Batch = min(ps.Eta*ps.Eta, s.N)
+	}
+	switch {
+	case s.N < 2:
+		e.errorf(sp.nLine, "sampler.n", "one configuration has nothing to be compared with: a pruner needs n ≥ 2")
+	case s.Batch < 2:
+		e.errorf(sp.batchLine, "sampler.batch", "a batch of one configuration has nothing to be compared with: with a pruner a batch is at least 2 (default η² = %d)", ps.Eta*ps.Eta)
+	}
 }
 
 // CheckPruner checks the study's pruner after its epochs changed

@@ -30,6 +30,32 @@ func TestPrunerParses(t *testing.T) {
 	}
 }
 
+const tpeSampler = "sampler: {kind: tpe, n: 20, params: {lr: {log_uniform: [0.001, 0.1]}}}\n"
+
+// TestSampledPrunerBatch: a pruner beside a sampler proposes η² at a time
+// unless sampler.batch says otherwise (never more than the trials); a
+// sampler alone leaves the batch to the caller.
+func TestSampledPrunerBatch(t *testing.T) {
+	for _, tc := range []struct {
+		src   string
+		batch int
+	}{
+		{tpeSampler + "pruner: sha\n", 9},
+		{tpeSampler + "pruner: {kind: hyperband, eta: 4}\n", 16},
+		{"sampler: {kind: tpe, n: 5, params: {lr: {log_uniform: [0.001, 0.1]}}}\npruner: sha\n", 5},
+		{"sampler: {kind: tpe, n: 20, batch: 6, params: {lr: {log_uniform: [0.001, 0.1]}}}\npruner: sha\n", 6},
+		{tpeSampler, 0},
+	} {
+		s, err := ParseStudy([]byte("epochs: 9\n"+tc.src), "study.yaml")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		if s.Search.Batch != tc.batch {
+			t.Errorf("%s: batch %d, want %d", tc.src, s.Search.Batch, tc.batch)
+		}
+	}
+}
+
 // TestPrunerErrors: bad pruners are refused with line, key and reason.
 func TestPrunerErrors(t *testing.T) {
 	for _, tc := range []struct {
@@ -46,7 +72,11 @@ func TestPrunerErrors(t *testing.T) {
 		{"no kind", prunedGrid + "pruner: {eta: 3}\n", 5, "pruner", "missing kind"},
 		{"unknown key", prunedGrid + "pruner: {kind: sha, grace: 1}\n", 5, "pruner.grace", "unknown key"},
 		{"min_epochs 0", prunedGrid + "pruner: {kind: sha, min_epochs: 0}\n", 5, "pruner.min_epochs", "out of range"},
-		{"sampler", "sampler: {kind: tpe, n: 8, params: {lr: {log_uniform: [0.001, 0.1]}}}\npruner: sha\n", 2, "pruner", "a pruner with a sampler is not supported yet"},
+		{"asha with a sampler", tpeSampler + "pruner: asha\n", 2, "pruner", "use kind sha or hyperband (asha judges across the whole study"},
+		{"median with a sampler", tpeSampler + "pruner: median\n", 2, "pruner", "use kind sha or hyperband (median"},
+		{"batch of one", "sampler: {kind: tpe, n: 8, batch: 1, params: {lr: {log_uniform: [0.001, 0.1]}}}\npruner: sha\n", 1, "sampler.batch", "a batch of one configuration has nothing to be compared with"},
+		{"batch 0", "sampler: {kind: tpe, n: 8, batch: 0, params: {lr: {log_uniform: [0.001, 0.1]}}}\n", 1, "sampler.batch", "out of range"},
+		{"one trial", "sampler: {kind: tpe, n: 1, params: {lr: {log_uniform: [0.001, 0.1]}}}\npruner: sha\n", 1, "sampler.n", "a pruner needs n ≥ 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := studyErrors(t, tc.src)

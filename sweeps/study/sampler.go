@@ -16,9 +16,11 @@ const samplerExample = "sampler: {kind: tpe, n: 64, params: {lr: {log_uniform: [
 
 // samplerSpec is the sampler: section: n configurations proposed by a
 // model-based sampler (kind tpe) over the same per-key ranges as random:
-// (its seed: sampler.seed, or the study seed).
+// (its seed: sampler.seed, or the study seed), batch at a time (0: not
+// given).
 type samplerSpec struct {
-	kind string
+	kind             string
+	batch, batchLine int
 	randomSpec
 }
 
@@ -27,10 +29,15 @@ type samplerSpec struct {
 // points listed in advance: its Study has no Points. Space says what the
 // sampler draws; Point turns a draw into a configuration.
 type Search struct {
-	Sampler string      // "tpe"
-	N       int         // configurations (trials) to train
-	Seed    int64       // the sampler's seed: sampler.seed, or the study seed
-	Space   []tpe.Param // a parameter per sampled key, in file order; Choice values are indices into the key's choices
+	Sampler string // "tpe"
+	N       int    // configurations (trials) to train
+	Seed    int64  // the sampler's seed: sampler.seed, or the study seed
+	// Batch is how many configurations are proposed at a time, each batch
+	// from the results of those before (sampler.batch; with a pruner,
+	// default η², each batch a successive-halving study of its own); 0:
+	// the caller's choice (a local sweep's --workers).
+	Batch int
+	Space []tpe.Param // a parameter per sampled key, in file order; Choice values are indices into the key's choices
 
 	params []randomParam
 	base   engine.Config
@@ -49,7 +56,12 @@ func (p *parser) parseSampler(n *node) (*samplerSpec, int64) {
 	}
 	var kind string
 	kindGiven := false
+	batch, batchLine := 0, n.line
 	r, seed, ok := p.parseDraws(n, "sampler", func(kv pair) bool {
+		if kv.key.text == "batch" {
+			batch, batchLine = p.intIn(kv.value, keyPath("sampler", "batch"), 1, 1<<20), kv.value.line
+			return true
+		}
 		if kv.key.text != "kind" {
 			return false
 		}
@@ -63,7 +75,7 @@ func (p *parser) parseSampler(n *node) (*samplerSpec, int64) {
 	if ok && !kindGiven {
 		p.errorf(n.line, "sampler", "missing kind (want tpe)")
 	}
-	return &samplerSpec{kind: kind, randomSpec: *r}, seed
+	return &samplerSpec{kind: kind, batch: batch, batchLine: batchLine, randomSpec: *r}, seed
 }
 
 // expandSampler makes the study's Search from the sampler section.
@@ -72,7 +84,7 @@ func (e *expander) expandSampler(base engine.Config) {
 	if sp == nil {
 		return
 	}
-	s := &Search{Sampler: sp.kind, N: sp.n, Seed: sp.seed, params: sp.params, base: base}
+	s := &Search{Sampler: sp.kind, N: sp.n, Seed: sp.seed, Batch: sp.batch, params: sp.params, base: base}
 	for _, rp := range sp.params {
 		p := tpe.Param{Name: rp.key, Low: rp.lo, High: rp.hi}
 		switch rp.dist {
