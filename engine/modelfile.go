@@ -39,6 +39,7 @@ type ModelInfo struct {
 const (
 	formatModel      = "model 1"
 	formatCheckpoint = "checkpoint 1"
+	formatMember     = "member 1" // MemberState: a group member's training state, without the group's row order
 	// baseBufferFloats + bufferFloatsPerParam·P bound the buffers a loaded
 	// file of P parameters may make New allocate, so that a small crafted
 	// file (a huge batch) cannot exhaust memory: 128 MiB of float32s covers
@@ -93,6 +94,15 @@ func (m *Model) save(path string, info ModelInfo, checkpoint bool) error {
 
 // encode returns the file's bytes.
 func (m *Model) encode(info ModelInfo, checkpoint bool) ([]byte, error) {
+	if checkpoint {
+		return m.encodeFormat(info, formatCheckpoint)
+	}
+	return m.encodeFormat(info, formatModel)
+}
+
+// encodeFormat returns the bytes of a file of format: formatModel,
+// formatCheckpoint or formatMember.
+func (m *Model) encodeFormat(info ModelInfo, format string) ([]byte, error) {
 	for _, buf := range [][]float32{m.params, m.moving} {
 		for _, v := range buf {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -121,12 +131,15 @@ func (m *Model) encode(info ModelInfo, checkpoint bool) ([]byte, error) {
 		"mlpsweep.inputs": strconv.Itoa(m.in), "mlpsweep.outputs": strconv.Itoa(m.out),
 	}
 	tensors := m.tensors()
-	if checkpoint {
-		meta["mlpsweep.format"] = formatCheckpoint
-		if m.fitBy != m.solo || m.solo.epoch < 1 {
-			return nil, fmt.Errorf("a checkpoint is the state of Model.Fit after an epoch (call SaveCheckpoint from its onEpoch); this model was not trained by Model.Fit or not for an epoch yet")
-		}
-		st := fitState{Epoch: m.solo.epoch, Steps: m.opt.t}
+	meta["mlpsweep.format"] = format
+	switch {
+	case format == formatCheckpoint && (m.fitBy != m.solo || m.solo.epoch < 1):
+		return nil, fmt.Errorf("a checkpoint is the state of Model.Fit after an epoch (call SaveCheckpoint from its onEpoch); this model was not trained by Model.Fit or not for an epoch yet")
+	case format == formatMember && (m.fitBy == nil || m.fitBy.epoch < 1):
+		return nil, fmt.Errorf("a member's state is its state after an epoch of its group's Fit or FitTo; this model has not trained an epoch")
+	}
+	if format != formatModel {
+		st := fitState{Epoch: m.fitBy.epoch, Steps: m.opt.t}
 		st.Shuffle, _ = m.shuffleRNG.src.MarshalBinary()
 		st.Dropout, _ = m.dropoutRNG.src.MarshalBinary()
 		b, _ := json.Marshal(st)
@@ -136,11 +149,15 @@ func (m *Model) encode(info ModelInfo, checkpoint bool) ([]byte, error) {
 				tensors = append(tensors, stTensor{name: fmt.Sprintf("optimizer.slot%d", i+1), shape: []int{len(s)}, f32: s})
 			}
 		}
+	}
+	if format == formatCheckpoint {
 		order := make([]int64, len(m.solo.order))
 		for i, r := range m.solo.order {
 			order[i] = int64(r)
 		}
 		tensors = append(tensors, stTensor{name: "fit.order", shape: []int{len(order)}, i64: order})
+	}
+	if format != formatModel {
 		sum, err := checksum(tensors, meta)
 		if err != nil {
 			return nil, err
@@ -213,6 +230,17 @@ func LoadCheckpoint(path string, kc *kernels.Context) (*Model, ModelInfo, int, e
 // decodeModel builds a model from a file's bytes; with checkpoint it
 // restores the training state too (and requires it).
 func decodeModel(b []byte, kc *kernels.Context, checkpoint bool) (*Model, ModelInfo, int, error) {
+	if checkpoint {
+		return decodeFormat(b, kc, formatCheckpoint)
+	}
+	return decodeFormat(b, kc, formatModel)
+}
+
+// decodeFormat is decodeModel for kind formatModel (a model file or a
+// checkpoint, its training state ignored), formatCheckpoint or
+// formatMember (restoring the training state).
+func decodeFormat(b []byte, kc *kernels.Context, kind string) (*Model, ModelInfo, int, error) {
+	checkpoint := kind != formatModel
 	var info ModelInfo
 	tensors, meta, err := readSafetensors(b)
 	if err != nil {
@@ -220,11 +248,15 @@ func decodeModel(b []byte, kc *kernels.Context, checkpoint bool) (*Model, ModelI
 	}
 	format := meta["mlpsweep.format"]
 	switch {
-	case format != formatModel && format != formatCheckpoint:
+	case format == formatMember && kind != formatMember:
+		return nil, info, 0, fmt.Errorf("a group member's training state (mlpsweep's queue keeps these in its store), not a model file or a checkpoint")
+	case format != formatModel && format != formatCheckpoint && format != formatMember:
 		return nil, info, 0, fmt.Errorf("metadata mlpsweep.format is %q: not an mlpsweep model file", format)
-	case checkpoint && format != formatCheckpoint:
+	case checkpoint && format == formatModel:
 		return nil, info, 0, fmt.Errorf("a model file, not a checkpoint: it has no training state to resume")
-	case format == formatCheckpoint:
+	case checkpoint && format != kind:
+		return nil, info, 0, fmt.Errorf("metadata mlpsweep.format is %q where %q was wanted", format, kind)
+	case format != formatModel:
 		if err := verifyChecksum(tensors, meta); err != nil {
 			return nil, info, 0, err
 		}
@@ -289,7 +321,14 @@ func decodeModel(b []byte, kc *kernels.Context, checkpoint bool) (*Model, ModelI
 		if err := m.opt.checkState(); err != nil {
 			return nil, info, 0, err
 		}
+	}
+	switch kind {
+	case formatCheckpoint:
 		if err := m.restoreFit(st, tensors["fit.order"]); err != nil {
+			return nil, info, 0, err
+		}
+	case formatMember:
+		if err := m.restoreMember(st); err != nil {
 			return nil, info, 0, err
 		}
 	}
@@ -338,14 +377,8 @@ func verifyChecksum(tensors map[string]stTensor, meta map[string]string) error {
 
 // restoreFit sets the training state of a checkpoint.
 func (m *Model) restoreFit(st fitState, order stTensor) error {
-	if st.Epoch < 1 || st.Epoch > m.cfg.Epochs || st.Steps < 1 {
-		return fmt.Errorf("metadata mlpsweep.fit: epoch %d of %d after %d steps", st.Epoch, m.cfg.Epochs, st.Steps)
-	}
-	if err := m.shuffleRNG.src.UnmarshalBinary(st.Shuffle); err != nil {
-		return fmt.Errorf("metadata mlpsweep.fit: shuffle state: %v", err)
-	}
-	if err := m.dropoutRNG.src.UnmarshalBinary(st.Dropout); err != nil {
-		return fmt.Errorf("metadata mlpsweep.fit: dropout state: %v", err)
+	if err := m.restoreMember(st); err != nil {
+		return err
 	}
 	if order.i64 == nil || len(order.shape) != 1 || len(order.i64) == 0 {
 		return fmt.Errorf("tensor fit.order is missing or not a non-empty I64 vector")

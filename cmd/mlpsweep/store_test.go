@@ -147,7 +147,7 @@ func TestStoreBadInput(t *testing.T) {
 			struct{ name, url, want string }{"wrong password", storetest.WithUser(t, url, role, "wrong-one"),
 				`PostgreSQL refused user "` + role + `" (password authentication failed for user "` + role + `"): fix the user or password in the URL`},
 			struct{ name, url, want string }{"newer schema", newer,
-				"written by a newer mlpsweep (schema version 99; this one knows 6): use that version, or another database; nothing was written"})
+				"written by a newer mlpsweep (schema version 99; this one knows 7): use that version, or another database; nothing was written"})
 	} else {
 		t.Logf("%s is unset: the wrong-password and newer-schema cases need PostgreSQL", storetest.Env)
 	}

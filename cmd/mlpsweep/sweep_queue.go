@@ -82,6 +82,25 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		if err != nil {
 			return fail(stderr, "sweep", err)
 		}
+	} else if s.Pruner != nil {
+		data, _, err := loadSweepData(s, f, stderr)
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+		plan, err := scheduler.StudyPlan(s, data, true)
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+		fmt.Fprintf(stderr, "study %s: %d units pruned by %s in stages on the workers of %s; this process decides the rungs\n", s.Name, len(plan.Units), s.Pruner.Kind, st.Name())
+		err = queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data, LimitRows: f.limitRows},
+			queue.EnqueueOptions{Curves: true, Workers: f.workers, GroupColumns: f.groupCols}, followEvery/4, func(line string) { fmt.Fprintln(stderr, line) })
+		if errors.Is(err, queue.ErrInterrupted) {
+			fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
+			return 130
+		}
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
 	} else if f.enqueue {
 		data, _, err := loadSweepData(s, f, stderr)
 		if err != nil {
@@ -145,7 +164,7 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 	if f.enqueue {
 		wall = time.Since(started).Seconds()
 	}
-	if err := st.FinishRun(s.Name, wall, max(0, p.Done+p.Failed-h.UnitsReused), h.UnitsReused); err != nil {
+	if err := st.FinishRun(s.Name, wall, max(0, p.Done+p.Pruned+p.Failed-h.UnitsReused), h.UnitsReused); err != nil {
 		return fail(stderr, "sweep", err)
 	}
 	r, err := store.Load(ctx, st, s.Name, f.strict)

@@ -20,6 +20,7 @@ type Progress struct {
 	Queue   string `json:"queue"`
 	Units   int    `json:"units"`   // distinct units of the study
 	Done    int    `json:"done"`    // recorded as done
+	Pruned  int    `json:"pruned"`  // recorded as stopped early by the study's pruner
 	Failed  int    `json:"failed"`  // recorded as failed, and not queued again
 	Running int    `json:"running"` // not recorded, a job running
 	Queued  int    `json:"queued"`  // not recorded, a job waiting: available, scheduled, or retryable after an error or a rescue
@@ -36,6 +37,9 @@ func (p Progress) Finished() bool { return p.Running+p.Queued == 0 }
 
 func (p Progress) String() string {
 	s := fmt.Sprintf("study %s: %d units: %d done, %d failed, %d running, %d queued", p.Study, p.Units, p.Done, p.Failed, p.Running, p.Queued)
+	if p.Pruned > 0 {
+		s += fmt.Sprintf(", %d pruned", p.Pruned)
+	}
 	if p.Missing > 0 {
 		s += fmt.Sprintf(", %d with no result and no job", p.Missing)
 	}
@@ -93,6 +97,8 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 		case state == "done":
 			p.Done++
 			p.DoneFLOPs += j.flops
+		case state == "pruned":
+			p.Pruned++
 		case hasJob && j.state == "running":
 			p.Running++
 			p.LeftFLOPs += j.flops

@@ -65,6 +65,12 @@ type GroupArgs struct {
 	Data      Source  `json:"data"`
 	Curves    bool    `json:"curves"`
 	FLOPs     float64 `json:"flops"` // training GEMM work of all its units, for the job's timeout
+
+	// A pruned study's stage (Prune): train from the units' checkpoints
+	// after epoch From (0: from scratch) to epoch To; To 0: every epoch,
+	// no checkpoint.
+	From int `json:"from,omitempty" river:"unique"`
+	To   int `json:"to,omitempty" river:"unique"`
 }
 
 // UnitArgs is a unit of a job: its key and seed (the rest of its identity
@@ -83,6 +89,15 @@ func (GroupArgs) Kind() string { return Kind }
 func (a GroupArgs) ID(i int) sweeps.UnitID {
 	u := a.Units[i]
 	return sweeps.UnitID{Key: u.Key, Fold: a.Fold, Split: a.Split, Seed: u.Seed, Data: a.DataSHA, Engine: a.Engine}
+}
+
+// IDs are the identities in the store of the job's units.
+func (a GroupArgs) IDs() []sweeps.UnitID {
+	ids := make([]sweeps.UnitID, len(a.Units))
+	for i := range a.Units {
+		ids[i] = a.ID(i)
+	}
+	return ids
 }
 
 // Source is where a job's data comes from: the study's data spec (paths

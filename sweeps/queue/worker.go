@@ -296,12 +296,12 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 	if a.Engine != w.engine {
 		return fmt.Errorf("planned on engine %s, and this worker's is %s: run the job on a worker of that engine", a.Engine, w.engine)
 	}
+	if a.To > 0 {
+		return w.workStage(ctx, job)
+	}
 	// The units to train: those not stored as done (by an earlier run of
 	// this job that was killed, or by another study's job).
-	ids := make([]sweeps.UnitID, len(a.Units))
-	for i := range a.Units {
-		ids[i] = a.ID(i)
-	}
+	ids := a.IDs()
 	states, err := w.st.UnitStates(ctx, ids)
 	if err != nil {
 		return err
@@ -361,17 +361,7 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 		if err := w.record(context.WithoutCancel(ctx), job, i, &r, recorded == len(todo)); err != nil {
 			return err
 		}
-		w.mu.Lock()
-		w.units++
-		w.train += time.Duration(r.Seconds * float64(time.Second))
-		if w.first.IsZero() || started.Before(w.first) {
-			w.first = started
-		}
-		w.last = time.Now()
-		if r.Failed() {
-			w.failed++
-		}
-		w.mu.Unlock()
+		w.count(started, r.Seconds, r.Failed())
 		switch {
 		case r.Failed():
 			w.logf("%s: failed: %s; recorded, not retried", unitName(job, i), r.Error)
@@ -391,6 +381,12 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 // same transaction completes the job. A failed unit is a result like any
 // other (the same configuration fails again): recorded, not retried.
 func (w *groupWorker) record(ctx context.Context, job *river.Job[GroupArgs], i int, r *sweeps.UnitResult, last bool) error {
+	return w.recordState(ctx, job, i, r, nil, last)
+}
+
+// recordState is record that, with state not nil (r nil), writes unit i's
+// training state after the job's epoch To instead of a result.
+func (w *groupWorker) recordState(ctx context.Context, job *river.Job[GroupArgs], i int, r *sweeps.UnitResult, state []byte, last bool) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return pgx.BeginFunc(ctx, w.st.Pool(), func(tx pgx.Tx) error {
@@ -407,12 +403,33 @@ func (w *groupWorker) record(ctx context.Context, job *river.Job[GroupArgs], i i
 				return err
 			}
 		}
+		if state != nil {
+			if err := w.st.SaveCheckpointTx(ctx, tx, job.Args.ID(i), job.Args.Study, job.Args.To, state); err != nil {
+				return err
+			}
+		}
 		if !last {
 			return nil
 		}
 		_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 		return err
 	})
+}
+
+// count adds a unit recorded to the worker's Stats: started with its job,
+// trained for seconds, failed or not.
+func (w *groupWorker) count(started time.Time, seconds float64, failed bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.units++
+	w.train += time.Duration(seconds * float64(time.Second))
+	if w.first.IsZero() || started.Before(w.first) {
+		w.first = started
+	}
+	w.last = time.Now()
+	if failed {
+		w.failed++
+	}
 }
 
 // load returns the job's data and folds, loaded once per process.

@@ -107,8 +107,8 @@ func TestMigratesVersion4(t *testing.T) {
 					open = b.reader
 				}
 				s := mustOpen(t, open, loc)
-				if v := schemaOf(t, b, loc); v != schemaVersion || schemaVersion != 6 {
-					t.Errorf("schema version %d after migration (want %d = 6)", v, schemaVersion)
+				if v := schemaOf(t, b, loc); v != schemaVersion || schemaVersion != 7 {
+					t.Errorf("schema version %d after migration (want %d = 7)", v, schemaVersion)
 				}
 				if got, err := s.UnitEpochScores(context.Background(), sweeps.UnitID{Key: "k"}); err != nil || len(got) != 0 {
 					t.Errorf("epoch scores of a migrated database: %v (%v)", got, err)

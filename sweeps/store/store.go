@@ -96,7 +96,7 @@ type Store interface {
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 6
+const schemaVersion = 7
 
 // migrations[v] brings a database from schema version v to v+1; a new
 // database runs them all. They are the one definition of the tables for
@@ -200,6 +200,24 @@ CREATE TABLE IF NOT EXISTS mlpsweep_decisions (
 	cutoff   DOUBLE PRECISION,
 	promoted BIGINT NOT NULL,
 	PRIMARY KEY (study, position)
+);`,
+	// A unit's training state at a pruner's rung (engine.Model.MemberState,
+	// safetensors bytes), written by the queue's worker that trained it
+	// there, read by the one that continues it after the rung's decision
+	// (checkpoints.go). BYTEA has SQLite's BLOB-storing NUMERIC affinity.
+	6: `
+CREATE TABLE IF NOT EXISTS mlpsweep_checkpoints (
+	key            TEXT NOT NULL,
+	fold           BIGINT NOT NULL,
+	split          TEXT NOT NULL,
+	seed           BIGINT NOT NULL,
+	data_sha256    TEXT NOT NULL,
+	engine_version TEXT NOT NULL,
+	epoch          BIGINT NOT NULL, -- epochs the state completed
+	state          BYTEA NOT NULL,
+	study          TEXT NOT NULL,   -- the study that wrote it
+	written        BIGINT NOT NULL, -- unix nanoseconds
+	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version, epoch)
 );`,
 }
 

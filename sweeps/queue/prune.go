@@ -1,0 +1,533 @@
+package queue
+
+// A pruned study (study.Pruner) in queue mode: synchronous successive
+// halving (sha; hyperband and the median rule decide the same way, in
+// stages) with one coordinator, Prune, run by the process that enqueues
+// and waits (sweep --enqueue --wait), and any number of workers.
+//
+// Each stage, the coordinator enqueues a job per fused group of the
+// units to train from epoch From (the configuration's last rung) to To
+// (its next target); the worker trains them (scheduler.TrainStage),
+// stores every epoch's scores as it finishes and, in the transaction that
+// records the unit (the last one completing the job), its training state
+// at To (engine.Model.MemberState, in the store's mlpsweep_checkpoints:
+// workers may be on other machines, a shared folder is not a given), or
+// its result when it reached the last epoch or diverged. A job that runs
+// again after a kill skips the units already checkpointed at To and
+// continues the others from their checkpoint at From: nothing is trained
+// twice past a checkpoint. When every unit of a stage is checkpointed (or
+// finished), the coordinator reads the stage's scores from the store,
+// decides the rungs completed (prune.Run, the one decision-maker of the
+// local run, so the same scores give the same decisions, recorded once),
+// stores the configurations it stops as pruned, and enqueues the next
+// stage. A unit continued from its checkpoint in another group draws the
+// batch order of one Fit (engine.Group.Seek), so its numbers are those of
+// the local run bit for bit.
+//
+// Why a coordinator rather than workers deciding: a synchronous rung
+// decides once, when complete; one process that waits for it and decides
+// needs no election or lock, and the enqueuing process waits anyway.
+// ASHA, which needs no waiting, would let workers decide; it is refused
+// in queue mode for now.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/prune"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// Prune runs plan's study, whose pruner is pr (sha, hyperband or median),
+// on the queue's workers as the coordinator described above, looking at
+// the store every every, and returns when every configuration is decided
+// (its units done or pruned in the store). report, if set, gets a line
+// per stage and decision.
+func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
+	every time.Duration, report func(string)) error {
+	err := coordinate(ctx, st, plan, pr, src, opt, every, report)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
+		return fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err()) // started again, it goes on from the store
+	}
+	return err
+}
+
+func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
+	every time.Duration, report func(string)) error {
+	h := plan.Header
+	if pr.Kind == "asha" {
+		return fmt.Errorf("study %s: pruner asha decides as configurations arrive, which queue mode does not do yet: use sha or hyperband", h.Name)
+	}
+	if report == nil {
+		report = func(string) {}
+	}
+	if err := Migrate(ctx, st.Pool()); err != nil {
+		return err
+	}
+	src, err := src.Absolute()
+	if err != nil {
+		return err
+	}
+	if err := st.SaveStudy(h, plan.Points); err != nil {
+		return err
+	}
+	var keys []string
+	byKey := map[string][]sweeps.Unit{} // the configuration's units, by fold
+	for _, u := range plan.Units {
+		if byKey[u.ID.Key] == nil {
+			keys = append(keys, u.ID.Key)
+		}
+		byKey[u.ID.Key] = append(byKey[u.ID.Key], u)
+	}
+	run, err := prune.New(pr, h.Epochs, keys, nil) // no sampler: one batch
+	if err != nil {
+		return err
+	}
+	client, err := river.NewClient(riverpgxv5.New(st.Pool()), &river.Config{})
+	if err != nil {
+		return err
+	}
+	c := &coordinator{st: st, plan: plan, src: src, opt: opt, run: run, keys: keys, byKey: byKey, client: client, stored: map[sweeps.UnitID]bool{}}
+	if err := c.report(ctx, nil); err != nil { // a study started before: its scores so far
+		return err
+	}
+	for stage := 1; ; stage++ {
+		if ds := run.Decide(); len(ds) > 0 {
+			if err := st.SaveDecisions(h.Name, run.Decisions()); err != nil {
+				return err
+			}
+			promoted := 0
+			for _, d := range ds {
+				if d.Promoted {
+					promoted++
+				}
+			}
+			report(fmt.Sprintf("study %s: rung at epoch %d decided: %d of %d configurations go on", h.Name, ds[0].Epoch, promoted, len(ds)))
+		}
+		if err := c.storePruned(ctx); err != nil {
+			return err
+		}
+		targets := run.Targets()
+		if targets == nil { // every unit done or pruned: the states are of no more use
+			for _, u := range plan.Units {
+				if err := st.DropCheckpoints(ctx, u.ID, 0); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		units, err := c.enqueue(ctx, targets)
+		if err != nil {
+			return err
+		}
+		report(fmt.Sprintf("study %s: stage %d: %d units to train on the workers", h.Name, stage, len(units)))
+		if err := c.wait(ctx, units, every); err != nil {
+			return err
+		}
+		if err := c.report(ctx, targets); err != nil {
+			return err
+		}
+	}
+}
+
+// coordinator is Prune's state.
+type coordinator struct {
+	st     *store.Postgres
+	plan   scheduler.Plan
+	src    Source
+	opt    EnqueueOptions
+	run    *prune.Run
+	keys   []string
+	byKey  map[string][]sweeps.Unit
+	client *river.Client[pgx.Tx]
+	stored map[sweeps.UnitID]bool // pruned units stored by this run
+}
+
+// stageUnit is a unit a stage trains to epoch to.
+type stageUnit struct {
+	u  sweeps.Unit
+	to int
+}
+
+// curves reads the held-out accuracies of the study's units from the
+// store, per unit up to the first epoch not scored.
+func (c *coordinator) curves(ctx context.Context) (map[[2]any][]float64, map[[2]any][]engine.EpochStats, error) {
+	scores, err := c.st.EpochScores(ctx, c.plan.Header.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	acc := map[[2]any][]float64{}
+	epochs := map[[2]any][]engine.EpochStats{}
+	for _, e := range scores {
+		k := [2]any{e.Key, e.Fold}
+		if e.Epoch != len(epochs[k])+1 {
+			continue
+		}
+		epochs[k] = append(epochs[k], engine.EpochStats{Epoch: e.Epoch, Loss: e.TrainLoss, Accuracy: e.TrainAccuracy, ValLoss: e.Loss, ValAccuracy: e.Accuracy, Seconds: e.Seconds})
+		if len(acc[k]) == e.Epoch-1 && !math.IsNaN(e.Accuracy) {
+			acc[k] = append(acc[k], e.Accuracy)
+		}
+	}
+	return acc, epochs, nil
+}
+
+// report gives the pruner the scores of the configurations with a target
+// (all when targets is nil) at every epoch all their folds reached: the
+// mean over folds of the held-out accuracy, as the local run's.
+func (c *coordinator) report(ctx context.Context, targets []int) error {
+	acc, _, err := c.curves(ctx)
+	if err != nil {
+		return err
+	}
+	ids := make([]sweeps.UnitID, len(c.plan.Units))
+	for i, u := range c.plan.Units {
+		ids[i] = u.ID
+	}
+	states, err := c.st.UnitStates(ctx, ids)
+	if err != nil {
+		return err
+	}
+	h := c.plan.Header
+	for ci, k := range c.keys {
+		if targets != nil && targets[ci] == 0 {
+			continue
+		}
+		n := h.Epochs
+		var curves [][]float64
+		for _, u := range c.byKey[k] {
+			a := acc[[2]any{k, u.ID.Fold}]
+			// A unit finished short of the last epoch diverged (or failed): its later epochs score NaN.
+			if s := states[u.ID]; !(s == "done" || s == "failed") || len(a) >= h.Epochs {
+				n = min(n, len(a))
+			}
+			curves = append(curves, a)
+		}
+		var scores []float64
+		for e := range n {
+			sum := 0.0
+			for _, a := range curves {
+				if e < len(a) {
+					sum += a[e]
+				} else {
+					sum = math.NaN()
+				}
+			}
+			scores = append(scores, sum/float64(len(curves)))
+		}
+		c.run.Report(ci, scores)
+	}
+	return nil
+}
+
+// storePruned stores the units of the configurations the pruner stopped
+// as pruned at their last epoch (their learning curves from the store),
+// and drops their checkpoints.
+func (c *coordinator) storePruned(ctx context.Context) error {
+	_, epochs, err := c.curves(ctx)
+	if err != nil {
+		return err
+	}
+	for ci, k := range c.keys {
+		if s, _ := c.run.State(ci); s != prune.Pruned {
+			continue
+		}
+		for _, u := range c.byKey[k] {
+			if c.stored[u.ID] {
+				continue
+			}
+			if _, state, err := c.st.Unit(u.ID); err != nil {
+				return err
+			} else if state == "" || state == "running" {
+				r := c.plan.PrunedResult(u, epochs[[2]any{k, u.ID.Fold}])
+				r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+				if err := c.st.SaveUnit(u.ID, c.plan.Header.Name, r); err != nil {
+					return err
+				}
+			}
+			if err := c.st.DropCheckpoints(ctx, u.ID, 0); err != nil {
+				return err
+			}
+			c.stored[u.ID] = true
+		}
+	}
+	return nil
+}
+
+// enqueue inserts the jobs of the stage that takes each configuration
+// with a target there, from its last rung, and returns its units.
+func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, error) {
+	h := c.plan.Header
+	ids := make([]sweeps.UnitID, len(c.plan.Units))
+	for i, u := range c.plan.Units {
+		ids[i] = u.ID
+	}
+	states, err := c.st.UnitStates(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	type bucket struct{ from, to int }
+	buckets := map[bucket][]sweeps.Unit{}
+	var order []bucket
+	var all []stageUnit
+	for ci, k := range c.keys {
+		if targets[ci] == 0 {
+			continue
+		}
+		// From its last rung, where its units' states are: not from the
+		// epochs reported, which may run past it when this process
+		// started again after a stage's worker was killed.
+		from := 0
+		for _, d := range c.run.Decisions() {
+			if d.Key == k && d.Promoted {
+				from = max(from, d.Epoch)
+			}
+		}
+		b := bucket{from, targets[ci]}
+		for _, u := range c.byKey[k] {
+			if s := states[u.ID]; s == "done" || s == "failed" { // diverged or rejected: trains no further
+				continue
+			}
+			if buckets[b] == nil {
+				order = append(order, b)
+			}
+			buckets[b] = append(buckets[b], u)
+			all = append(all, stageUnit{u, b.to})
+		}
+	}
+	opts := &river.InsertOpts{Queue: QueueName(h.Engine), MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+	var params []river.InsertManyParams
+	for _, b := range order {
+		groups, _ := c.plan.Jobs(buckets[b], c.opt.Workers, c.opt.GroupColumns)
+		for _, g := range groups {
+			a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
+				Folds: h.Folds, SplitSeed: h.Seed, Data: c.src, Curves: true, From: b.from, To: b.to}
+			for _, u := range g {
+				flops := float64((b.to-b.from)*c.plan.EpochRows(u)) * c.plan.RowFLOPs(u)
+				a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})
+				a.FLOPs += flops
+			}
+			params = append(params, river.InsertManyParams{InsertOpts: opts, Args: a})
+		}
+	}
+	if len(params) == 0 {
+		return all, nil
+	}
+	err = pgx.BeginFunc(ctx, c.st.Pool(), func(tx pgx.Tx) error {
+		_, err := c.client.InsertManyTx(ctx, tx, params)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: enqueuing a stage of study %s: %w", c.st.Name(), h.Name, err)
+	}
+	return all, nil
+}
+
+// wait returns once every unit of the stage is checkpointed at its
+// target or finished; an error when some are neither and no job of the
+// study will still run (discarded after MaxAttempts attempts).
+func (c *coordinator) wait(ctx context.Context, units []stageUnit, every time.Duration) error {
+	for {
+		left, err := c.left(ctx, units)
+		if err != nil || left == 0 {
+			return err
+		}
+		var live int
+		if err := c.st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND args->>'study' = $2 AND state IN `+liveStates,
+			Kind, c.plan.Header.Name).Scan(&live); err != nil {
+			return err
+		}
+		if live == 0 {
+			// Read again: the last job may have completed between the two reads.
+			if left, err := c.left(ctx, units); err != nil || left == 0 {
+				return err
+			}
+			return fmt.Errorf("study %s: %d units of the stage have no state at their rung and no job to train them (discarded after %d attempts: see mlpsweep status)", c.plan.Header.Name, left, MaxAttempts)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
+		case <-time.After(every):
+		}
+	}
+}
+
+// left counts the stage's units neither checkpointed at their target
+// nor finished (done, diverged or failed).
+func (c *coordinator) left(ctx context.Context, units []stageUnit) (int, error) {
+	ids := make([]sweeps.UnitID, len(units))
+	for i, su := range units {
+		ids[i] = su.u.ID
+	}
+	states, err := c.st.UnitStates(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	left := 0
+	byTarget := map[int][]sweeps.UnitID{} // a stage has one target per bracket
+	for _, su := range units {
+		if s := states[su.u.ID]; s != "done" && s != "failed" {
+			byTarget[su.to] = append(byTarget[su.to], su.u.ID)
+		}
+	}
+	for to, ids := range byTarget {
+		has, err := c.st.Checkpointed(ctx, ids, to)
+		if err != nil {
+			return 0, err
+		}
+		left += len(ids) - len(has)
+	}
+	return left, nil
+}
+
+// workStage is Work for a job of a pruned study's stage (Prune): it
+// trains the job's units not checkpointed at To nor finished yet from
+// their checkpoints at From, as one fused group, and records each unit's
+// state at To, or its result when it reached its last epoch or diverged.
+func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) error {
+	a := job.Args
+	ids := a.IDs()
+	states, err := w.st.UnitStates(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var todo []int // indices into a.Units
+	for i, id := range ids {
+		if s := states[id]; s == "done" || s == "failed" || s == "pruned" {
+			continue
+		}
+		if _, err := w.st.Checkpoint(ctx, id, a.To); err == nil {
+			continue // trained to To by a run of this job that died before completing it
+		} else if !errors.Is(err, store.ErrNoCheckpoint) {
+			return err
+		}
+		todo = append(todo, i)
+	}
+	if skipped := len(ids) - len(todo); skipped > 0 {
+		w.mu.Lock()
+		w.elsewhere += skipped
+		w.mu.Unlock()
+		w.logf("group of %d units, fold %d of study %s, epochs %d–%d (attempt %d): %d at epoch %d already; not trained again",
+			len(ids), a.Fold, a.Study, a.From+1, a.To, job.Attempt, skipped, a.To)
+	}
+	if len(todo) == 0 {
+		return w.record(ctx, job, -1, nil, true)
+	}
+	data, folds, err := w.load(a)
+	if err != nil {
+		return err
+	}
+	var units []sweeps.Unit
+	var models []*engine.Model
+	kept := todo[:0]
+	for _, i := range todo {
+		u := sweeps.Unit{ID: ids[i], Point: &study.Point{Params: a.Units[i].Params}}
+		if a.From == 0 {
+			// A configuration the engine rejects is a result, as in a local run.
+			m, err := engine.NewNormalized(u.Normalized(), data.Features, data.Classes, nil)
+			if err != nil {
+				r := sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error(), Fold: a.Fold, EngineVer: a.Engine, DataSHA256: a.DataSHA, Machine: sweeps.ThisMachine()}
+				if err := w.record(ctx, job, i, &r, false); err != nil {
+					return err
+				}
+				w.count(time.Now(), 0, true)
+				w.logf("%s: failed: %s; recorded, not retried", unitName(job, i), r.Error)
+				continue
+			}
+			models = append(models, m)
+		} else {
+			b, err := w.st.Checkpoint(ctx, ids[i], a.From)
+			if err != nil {
+				return err
+			}
+			m, e, err := engine.LoadMemberState(b, nil)
+			if err != nil {
+				return fmt.Errorf("%s: %w", unitName(job, i), err)
+			}
+			if e != a.From {
+				return fmt.Errorf("%s: checkpoint after epoch %d, want %d", unitName(job, i), e, a.From)
+			}
+			models = append(models, m)
+		}
+		if err := w.st.MarkRunning(ids[i], a.Study); err != nil {
+			return err
+		}
+		units = append(units, u)
+		kept = append(kept, i)
+	}
+	todo = kept
+	if len(todo) == 0 {
+		return w.record(ctx, job, -1, nil, true)
+	}
+	started := time.Now()
+	t, threads := w.trainer(ctx)
+	defer w.release(t)
+	w.logf("group of %d units, fold %d of study %s (attempt %d): epochs %d–%d, %d trained fused, %d GEMM thread(s)",
+		len(ids), a.Fold, a.Study, job.Attempt, a.From+1, a.To, len(units), threads)
+	var epochErr error
+	hists, err := t.TrainStage(ctx, data, folds, a.SplitSeed, units, models, a.From, a.To, func(k int, s engine.EpochStats) {
+		if err := w.st.SaveEpoch(ids[todo[k]], a.Study, s); err != nil && epochErr == nil {
+			epochErr = err
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if epochErr != nil {
+		return epochErr
+	}
+	for k, i := range todo {
+		var r *sweeps.UnitResult
+		var state []byte
+		last := k == len(todo)-1
+		if hists[k].Diverged || a.To >= a.Units[i].Params.Epochs() {
+			// Its whole curve: the earlier stages' epochs from the store.
+			earlier, err := w.st.UnitEpochScores(ctx, ids[i])
+			if err != nil {
+				return err
+			}
+			h := hists[k]
+			var all []engine.EpochStats
+			for _, e := range earlier {
+				if e.Epoch <= a.From {
+					all = append(all, engine.EpochStats{Epoch: e.Epoch, Loss: e.TrainLoss, Accuracy: e.TrainAccuracy, ValLoss: e.Loss, ValAccuracy: e.Accuracy, Seconds: e.Seconds})
+				}
+			}
+			h.Epochs = append(all, h.Epochs...)
+			res := scheduler.StageResult(data, folds, a.Fold, h, models[k], false)
+			res.GFLOP = float64(res.Samples) * scheduler.TrainingFLOPsPerRow(a.Units[i].Params.Hidden(), data.Features, data.Classes) / 1e9
+			res.Started = started.UnixNano()
+			res.Fold, res.EngineVer, res.DataSHA256 = a.Fold, a.Engine, a.DataSHA
+			res.Machine = sweeps.ThisMachine()
+			r = &res
+		} else if state, err = models[k].MemberState(); err != nil {
+			return fmt.Errorf("%s: %w", unitName(job, i), err)
+		}
+		if err := w.recordState(context.WithoutCancel(ctx), job, i, r, state, last); err != nil {
+			return err
+		}
+		seconds := 0.0
+		for _, e := range hists[k].Epochs {
+			seconds += e.Seconds
+		}
+		w.count(started, seconds, false)
+		if r != nil {
+			w.logf("%s: epochs %d–%d trained, finished: accuracy %.4f; recorded", unitName(job, i), a.From+1, a.From+len(hists[k].Epochs), r.Accuracy)
+		} else {
+			w.logf("%s: epochs %d–%d trained, checkpointed; recorded", unitName(job, i), a.From+1, a.To)
+		}
+	}
+	return nil
+}
