@@ -2,6 +2,7 @@ package prune
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -285,5 +286,15 @@ func TestBatchesAreJudgedApart(t *testing.T) {
 	}
 	if _, err := New(p, 4, keys(2), []int{1, 0}); err == nil {
 		t.Error("batches out of order taken")
+	}
+}
+
+func TestFoldMeans(t *testing.T) {
+	got := FoldMeans([][]float64{{0.5, 0.7, 0.9}, {0.3, 0.5}}, 3)
+	if got[0] != 0.4 || math.Abs(got[1]-0.6) > 1e-15 || !math.IsNaN(got[2]) {
+		t.Fatalf("FoldMeans = %v, want [0.4 0.6 NaN]", got)
+	}
+	if got := FoldMeans([][]float64{{1}}, 0); len(got) != 0 {
+		t.Fatalf("no epochs: %v", got)
 	}
 }

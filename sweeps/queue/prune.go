@@ -214,19 +214,7 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 			}
 			curves = append(curves, a)
 		}
-		var scores []float64
-		for e := range n {
-			sum := 0.0
-			for _, a := range curves {
-				if e < len(a) {
-					sum += a[e]
-				} else {
-					sum = math.NaN()
-				}
-			}
-			scores = append(scores, sum/float64(len(curves)))
-		}
-		c.run.Report(ci, scores)
+		c.run.Report(ci, prune.FoldMeans(curves, n))
 	}
 	return nil
 }

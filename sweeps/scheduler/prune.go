@@ -137,7 +137,6 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 	report := func(c int) {
 		// The configuration's score at each epoch all its folds reached:
 		// the mean of their held-out accuracies.
-		var scores []float64
 		n := h.Epochs
 		curves := make([][]float64, 0, len(byKey[keys[c]]))
 		for _, ur := range byKey[keys[c]] {
@@ -147,18 +146,7 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 			}
 			curves = append(curves, acc)
 		}
-		for e := range n {
-			sum := 0.0
-			for _, acc := range curves {
-				if e < len(acc) {
-					sum += acc[e]
-				} else {
-					sum = math.NaN()
-				}
-			}
-			scores = append(scores, sum/float64(len(curves)))
-		}
-		run.Report(c, scores)
+		run.Report(c, prune.FoldMeans(curves, n))
 	}
 	for c := range keys {
 		report(c)
