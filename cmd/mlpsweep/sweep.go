@@ -274,7 +274,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shard %s (%s): this run trains and reports its slice of the study's units; merge the shards with mlpsweep merge OUT SHARD_DIR...\n",
 			shard, shard.Source)
 	}
-	progress := newSweepProgress(stderr, s.Name, f.workers)
+	progress := newSweepProgress(stderr, s, f.workers)
 	opts := scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event}
 	var r sweeps.StudyResult
 	if s.Search != nil { // proposed in batches of the worker count: the same configurations for the same --workers

@@ -172,8 +172,37 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		}
 		return nil
 	}
+	// forecast tells p how far each unit of this run will train, from
+	// the pruner's outlook (the units that stopped short: as far as they
+	// did).
+	unitOf := map[sweeps.UnitID]*unitRun{}
+	for _, k := range keys {
+		for _, ur := range byKey[k] {
+			unitOf[ur.u.ID] = ur
+		}
+	}
+	config := map[string]int{} // key → index
+	for c, k := range keys {
+		config[k] = c
+	}
+	forecast := func() {
+		if p.forecast == nil {
+			return
+		}
+		o := run.Outlook()
+		p.forecast(o.Forecast, func(u sweeps.Unit) [3]float64 {
+			ur, c := unitOf[u.ID], config[u.ID.Key]
+			t := float64(len(ur.epochs))
+			if ur.stopped != "" {
+				return [3]float64{t, t, t}
+			}
+			return [3]float64{max(float64(o.Least[c]), t), max(o.Expect[c], t), max(float64(o.Most[c]), t)}
+		})
+	}
 	decide := func() error {
-		if ds := run.Decide(); len(ds) > 0 {
+		ds := run.Decide()
+		forecast()
+		if len(ds) > 0 {
 			if err := save(run.Decisions()); err != nil {
 				return err
 			}
