@@ -39,9 +39,16 @@ func TestSweepWithAPruner(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"pruned at epoch 1", "pruned: 4 of 6 configurations (at epochs 1 … 1); 56 % of the epochs", "bracket  rung  epoch  judged  promoted"} {
+	for _, want := range []string{"pruned at epoch 1", "pruned: 4 of 6 configurations (at epoch 1); 56 % of the epochs", "bracket  rung  epoch  judged  promoted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// The progress counts the rung schedule's work (6 + 2·2 of 18
+	// configuration-epochs) and says what each rung decided.
+	for _, want := range []string{"pruner sha: 56 % of the work of training every unit fully, by its rung schedule", "rung 0 (epoch 1): 6 judged, 2 go on, cutoff ", "(pruned at epoch 1)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("progress lacks %q:\n%s", want, errOut)
 		}
 	}
 	code, out, errOut = runCmd("report", filepath.Join(dir, "out"), "--json")
