@@ -70,7 +70,7 @@ func (p *sweepProgress) event(e scheduler.Event) {
 		} else if time.Since(p.printed) >= quietLines {
 			// Units of a pruned study end only at its rungs: say how far
 			// the work is meanwhile.
-			p.println(doneLine(s, fmt.Sprintf("training: %.0f %% of the work done, %d units running", 100*float64(s.WorkDone)/float64(max(1, s.WorkToRun)), s.UnitsRunning)))
+			p.println(doneLine(s, fmt.Sprintf("training: %.0f %% of the work done, %d units started", 100*float64(s.WorkDone)/float64(max(1, s.WorkToRun)), s.UnitsRunning)))
 		}
 	case scheduler.UnitDone:
 		line := unitLine(e)
@@ -127,7 +127,11 @@ func (p *sweepProgress) describe(s scheduler.Status) {
 	if sec := s.Elapsed.Seconds(); sec > 0 {
 		rate = float64(s.Samples) / sec
 	}
-	p.bar.Describe(fmt.Sprintf("units %d/%d, %d running, %.0f samples/s%s", s.UnitsDone, s.UnitsToRun, s.UnitsRunning, rate, eta(s)))
+	running := "running"
+	if p.pruner != "" {
+		running = "started" // a pruned study's units stay in flight from rung to rung
+	}
+	p.bar.Describe(fmt.Sprintf("units %d/%d, %d %s, %.0f samples/s%s", s.UnitsDone, s.UnitsToRun, s.UnitsRunning, running, rate, eta(s)))
 }
 
 // rungLines describe a pruner's new decisions, a line per rung decided
