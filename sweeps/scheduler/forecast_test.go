@@ -145,16 +145,25 @@ pruner: {kind: sha, eta: 3}
 
 // TestTotalTimeOverInvocations: a study stopped and run again reports as
 // its time the sum of both invocations' (as the store keeps it), not the
-// second's alone, and the store and the result agree.
+// second's alone, and the store and the result agree; so does a pruned
+// study stopped in its first stage, before it stored any unit.
 func TestTotalTimeOverInvocations(t *testing.T) {
-	for _, src := range []string{forecastStudy, forecastStudy + "pruner: sha\n"} {
+	for _, c := range []struct {
+		src  string
+		stop EventKind // the 10th of which stops the first invocation
+	}{
+		{forecastStudy, UnitDone},
+		{forecastStudy + "pruner: sha\n", UnitDone},
+		{forecastStudy + "pruner: sha\n", EpochDone},
+	} {
+		src := c.src
 		dir := t.TempDir()
 		ctx, cancel := context.WithCancel(context.Background())
-		epochs := 0
+		events := 0
 		start := time.Now()
 		first, err := RunStudy(ctx, parse(t, src), shaData(), Options{Dir: dir, Workers: 2, Progress: func(e Event) {
-			if e.Kind == UnitDone {
-				if epochs++; epochs == 10 {
+			if e.Kind == c.stop {
+				if events++; events == 10 {
 					cancel()
 				}
 			}
@@ -164,8 +173,8 @@ func TestTotalTimeOverInvocations(t *testing.T) {
 		if !errors.Is(err, ErrInterrupted) {
 			t.Fatalf("interrupted: %v", err)
 		}
-		if first.UnitsRun == 0 || first.TotalSeconds <= 0 || first.TotalSeconds > firstWall {
-			t.Fatalf("first invocation: %d units, %v s (wall %v s)", first.UnitsRun, first.TotalSeconds, firstWall)
+		if first.UnitsRun == 0 != (c.stop == EpochDone) || first.TotalSeconds <= 0 || first.TotalSeconds > firstWall {
+			t.Fatalf("first invocation stopped at the 10th event %d: %d units, %v s (wall %v s)", c.stop, first.UnitsRun, first.TotalSeconds, firstWall)
 		}
 		start = time.Now()
 		second, err := RunStudy(context.Background(), parse(t, src), shaData(), Options{Dir: dir, Workers: 2})
@@ -174,7 +183,7 @@ func TestTotalTimeOverInvocations(t *testing.T) {
 			t.Fatal(err)
 		}
 		this := second.GFLOP / second.GFLOPS // this invocation's wall time, as its rate has it
-		if second.UnitsRun == 0 || second.UnitsReused == 0 || this <= 0 {
+		if second.UnitsRun == 0 || second.UnitsReused == 0 != (c.stop == EpochDone) || this <= 0 {
 			t.Fatalf("resumed: %d units trained, %d reused, rate over %v s", second.UnitsRun, second.UnitsReused, this)
 		}
 		if second.TotalSeconds < first.TotalSeconds+this-1e-9 || second.TotalSeconds > firstWall+secondWall {

@@ -363,8 +363,8 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		r.Rate = sweeps.NewRate(flops, wall, min(workers, max(1, len(todo))))
 	}
 	trained := wall
-	if status.UnitsDone == 0 {
-		trained = 0 // the study's time is unchanged by a rerun that trains nothing
+	if status.UnitsDone == 0 && status.WorkDone == 0 {
+		trained = 0 // the study's time is unchanged by a rerun that trains nothing (one stopped mid-stage trained, though it stored no unit)
 	}
 	if err := st.FinishRun(h.Name, trained, status.UnitsDone, status.UnitsReused); err != nil && runErr == nil {
 		runErr = err
