@@ -206,3 +206,49 @@ func TestTotalTimeOverInvocations(t *testing.T) {
 		}
 	}
 }
+
+// TestTotalTimeOfSampledStudy: a TPE study stopped in its second batch
+// and run again reports the time of both invocations, as the store has
+// it; a rerun with nothing to train leaves it unchanged.
+func TestTotalTimeOfSampledStudy(t *testing.T) {
+	src := `
+name: tpetime
+folds: 2
+epochs: 3
+seed: 5
+base: {hidden: [16], batch: 16, optimizer: sgd}
+sampler: {kind: tpe, n: 8, seed: 1, batch: 4, params: {lr: {log_uniform: [0.001, 0.3]}}}
+`
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := 0
+	start := time.Now()
+	first, err := RunSearch(ctx, parse(t, src), shaData(), 2, Options{Dir: dir, Workers: 2, Progress: func(e Event) {
+		if e.Kind == UnitDone {
+			if done++; done == 10 { // the second batch's second unit
+				cancel()
+			}
+		}
+	}})
+	firstWall := time.Since(start).Seconds()
+	cancel()
+	if !errors.Is(err, ErrInterrupted) || first.TotalSeconds <= 0 || first.TotalSeconds > firstWall {
+		t.Fatalf("interrupted: %v, %v s (wall %v s)", err, first.TotalSeconds, firstWall)
+	}
+	start = time.Now()
+	second, err := RunSearch(context.Background(), parse(t, src), shaData(), 2, Options{Dir: dir, Workers: 2})
+	secondWall := time.Since(start).Seconds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.TotalSeconds <= first.TotalSeconds || second.TotalSeconds > firstWall+secondWall {
+		t.Errorf("resumed: total %v s after %v s; walls %v and %v s", second.TotalSeconds, first.TotalSeconds, firstWall, secondWall)
+	}
+	if back := loadStudy(t, dir, "", "tpetime"); back.TotalSeconds != second.TotalSeconds {
+		t.Errorf("the store has %v s, the sweep %v s", back.TotalSeconds, second.TotalSeconds)
+	}
+	third, err := RunSearch(context.Background(), parse(t, src), shaData(), 2, Options{Dir: dir, Workers: 2})
+	if err != nil || third.TotalSeconds != second.TotalSeconds {
+		t.Errorf("rerun with nothing to train: %v, total %v s, want %v s", err, third.TotalSeconds, second.TotalSeconds)
+	}
+}
