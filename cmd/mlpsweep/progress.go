@@ -56,6 +56,8 @@ func forecastLine(s scheduler.Status, pruner string, sampled bool) string {
 	var line string
 	switch {
 	case pruner == "":
+	case s.WorkLeast >= s.WorkFull:
+		line = fmt.Sprintf("pruner %s: no rung ends before the study's last epoch, so every configuration trains fully (lower min_epochs, or train more epochs)", pruner)
 	case s.Forecast == prune.Bounded:
 		line = fmt.Sprintf("pruner %s: between %s and %s of the work of training every unit fully (the median rule's stops cannot be foreseen; the ETA gives both ends)",
 			pruner, share(s.WorkLeast), share(s.WorkMost))

@@ -65,7 +65,7 @@ func TestSweepWithAPruner(t *testing.T) {
 		{"{kind: sha, eta: 1}", nil, 1, "pruned.yaml:10: pruner.eta: η = 1: the reduction factor must be at least 2"},
 		{"{kind: asha, min_epochs: 4}", nil, 1, "pruned.yaml:10: pruner.min_epochs: 4 is above the study's 3 epochs"},
 		{"median", []string{"--epochs", "1", "--limit-rows", "100"}, 0, ""},
-		{"{kind: hyperband, min_epochs: 2}", []string{"--epochs", "1"}, 2, "--epochs 1: study pruned: pruner.min_epochs 2 is above the 1 epochs"},
+		{"{kind: hyperband, min_epochs: 2}", []string{"--epochs", "1"}, 2, "--epochs 1: study pruned: pruner.min_epochs 2 is above the study's 1 epochs: the first rung must end within them (train at least 2 epochs, or lower min_epochs)"},
 		{"sha", []string{"--shard", "1/2"}, 2, "study pruned has a pruner (sha): its shards must share one PostgreSQL store (--store URL)"},
 		{"asha", []string{"--shard", "1/2", "--store", "postgres://u@localhost:1/db"}, 2, "not asha"},
 		{"sha", []string{"--enqueue", "--store", "postgres://u@localhost:1/db"}, 2, "give --enqueue and --wait together"},
