@@ -209,7 +209,8 @@ func TestTotalTimeOverInvocations(t *testing.T) {
 
 // TestTotalTimeOfSampledStudy: a TPE study stopped in its second batch
 // and run again reports the time of both invocations, as the store has
-// it; a rerun with nothing to train leaves it unchanged.
+// it; a rerun with nothing to train leaves it unchanged. Each run's
+// progress is planned once, counting the units the store has.
 func TestTotalTimeOfSampledStudy(t *testing.T) {
 	src := `
 name: tpetime
@@ -221,13 +222,10 @@ sampler: {kind: tpe, n: 8, seed: 1, batch: 4, params: {lr: {log_uniform: [0.001,
 `
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := 0
 	start := time.Now()
 	first, err := RunSearch(ctx, parse(t, src), shaData(), 2, Options{Dir: dir, Workers: 2, Progress: func(e Event) {
-		if e.Kind == UnitDone {
-			if done++; done == 10 { // the second batch's second unit
-				cancel()
-			}
+		if e.Kind == EpochDone && e.Status.UnitsDone == 8 { // the first batch is stored, the second trains
+			cancel()
 		}
 	}})
 	firstWall := time.Since(start).Seconds()
@@ -235,9 +233,19 @@ sampler: {kind: tpe, n: 8, seed: 1, batch: 4, params: {lr: {log_uniform: [0.001,
 	if !errors.Is(err, ErrInterrupted) || first.TotalSeconds <= 0 || first.TotalSeconds > firstWall {
 		t.Fatalf("interrupted: %v, %v s (wall %v s)", err, first.TotalSeconds, firstWall)
 	}
+	var planned []Status
+	opt := Options{Dir: dir, Workers: 2, Progress: func(e Event) {
+		if e.Kind == Planned {
+			planned = append(planned, e.Status)
+		}
+	}}
 	start = time.Now()
-	second, err := RunSearch(context.Background(), parse(t, src), shaData(), 2, Options{Dir: dir, Workers: 2})
+	second, err := RunSearch(context.Background(), parse(t, src), shaData(), 2, opt)
 	secondWall := time.Since(start).Seconds()
+	// Planned at the first batch with units to train: the second.
+	if len(planned) != 1 || planned[0].UnitsTotal != 16 || planned[0].UnitsReused != 8 || planned[0].UnitsToRun != 8 {
+		t.Errorf("resumed: planned %+v; want once, 16 units, 8 stored", planned)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,8 +255,12 @@ sampler: {kind: tpe, n: 8, seed: 1, batch: 4, params: {lr: {log_uniform: [0.001,
 	if back := loadStudy(t, dir, "", "tpetime"); back.TotalSeconds != second.TotalSeconds {
 		t.Errorf("the store has %v s, the sweep %v s", back.TotalSeconds, second.TotalSeconds)
 	}
-	third, err := RunSearch(context.Background(), parse(t, src), shaData(), 2, Options{Dir: dir, Workers: 2})
+	planned = nil
+	third, err := RunSearch(context.Background(), parse(t, src), shaData(), 2, opt)
 	if err != nil || third.TotalSeconds != second.TotalSeconds {
 		t.Errorf("rerun with nothing to train: %v, total %v s, want %v s", err, third.TotalSeconds, second.TotalSeconds)
+	}
+	if len(planned) != 1 || planned[0].UnitsReused != 16 || planned[0].UnitsToRun != 0 {
+		t.Errorf("rerun with nothing to train: planned %+v; want once, 16 units stored", planned)
 	}
 }

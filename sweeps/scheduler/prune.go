@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -93,10 +94,12 @@ func accuracies(epochs []engine.EpochStats) []float64 {
 // prunedRun trains a pruned study's units (all of them: those found in the
 // store, stored, included; of a shard, those in mine, the others followed
 // in st) on p's workers, stage by stage, storing each unit as it finishes
-// (p.done) and the pruner's decisions after each stage (save). It returns
+// (p.done) and the pruner's decisions after each stage (save: all of
+// them, and the new ones that judged units this run trained, not only
+// stored ones replayed). It returns
 // ctx's error or the first callback's.
 func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h sweeps.Header, units []sweeps.Unit, mine map[sweeps.UnitID]bool,
-	st store.Store, stored map[sweeps.UnitID]sweeps.UnitResult, workers int, save func([]sweeps.Decision) error) error {
+	st store.Store, stored map[sweeps.UnitID]sweeps.UnitResult, workers int, save func(all, news []sweeps.Decision) error) error {
 	// The configurations, in study order, and their units.
 	var keys []string
 	byKey := map[string][]*unitRun{}
@@ -203,7 +206,13 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		ds := run.Decide()
 		forecast()
 		if len(ds) > 0 {
-			if err := save(run.Decisions()); err != nil {
+			var news []sweeps.Decision
+			for _, d := range ds {
+				if slices.ContainsFunc(byKey[d.Key], func(ur *unitRun) bool { return ur.trained }) {
+					news = append(news, d)
+				}
+			}
+			if err := save(run.Decisions(), news); err != nil {
 				return err
 			}
 		}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -312,25 +311,15 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		for id, r := range results {
 			stored[id] = r
 		}
-		// The decisions the store holds are made again as the pruner
-		// replays the stored units: only those after them are news.
-		replayed, err := st.Decisions(ctx, h.Name)
-		if err != nil {
-			return sweeps.StudyResult{}, err
-		}
-		save := func(ds []sweeps.Decision) error {
-			var fresh []sweeps.Decision
-			if from := max(len(decisions), len(replayed)); len(ds) > from {
-				fresh = slices.Clone(ds[from:])
-			}
+		save := func(ds, news []sweeps.Decision) error {
 			decisions = ds
 			if err := st.SaveDecisions(h.Name, ds); err != nil {
 				return err
 			}
-			if len(fresh) > 0 {
+			if len(news) > 0 {
 				mu.Lock()
 				defer mu.Unlock()
-				report(Event{Kind: Decided, Decisions: fresh})
+				report(Event{Kind: Decided, Decisions: news})
 			}
 			return nil
 		}
@@ -341,7 +330,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 				mine[u.ID] = true
 			}
 		} else {
-			runErr = save(nil) // replayed from the start
+			runErr = save(nil, nil) // replayed from the start
 		}
 		if runErr == nil {
 			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, h, all, mine, st, stored, workers, save)

@@ -199,7 +199,7 @@ type searchProgress struct {
 	started  time.Time
 	units    int        // the study's: trials × folds
 	future   [3]float64 // searchForecast of the configurations not proposed yet
-	planned  bool       // the first batch's Planned was passed on (the others are not)
+	planned  bool       // a batch's Planned was passed on (the others' are not)
 
 	before      Status // the batches before: units done and reused, work done, samples
 	beforeUnits int    // their units (a batch's Run finds them stored)
@@ -210,7 +210,9 @@ type searchProgress struct {
 func (sp *searchProgress) event(e Event) {
 	sp.last = e.Status
 	if e.Kind == Planned {
-		if sp.planned {
+		// Planned once: at the first batch with units to train (those
+		// before were found stored: a rerun's), or the last.
+		if sp.planned || e.Status.UnitsToRun == 0 && sp.future != [3]float64{} {
 			return
 		}
 		sp.planned = true
