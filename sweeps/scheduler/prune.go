@@ -103,9 +103,12 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 	// The configurations, in study order, and their units.
 	var keys []string
 	byKey := map[string][]*unitRun{}
+	config := map[string]int{} // key → index in keys
+	unitOf := map[sweeps.UnitID]*unitRun{}
 	for _, u := range units {
 		k := u.ID.Key
 		if byKey[k] == nil {
+			config[k] = len(keys)
 			keys = append(keys, k)
 		}
 		ur := &unitRun{u: u, mine: mine == nil || mine[u.ID]}
@@ -113,6 +116,7 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 			ur.stored = &r
 		}
 		byKey[k] = append(byKey[k], ur)
+		unitOf[u.ID] = ur
 	}
 	var batch []int // nil: one batch
 	if f.batch != nil {
@@ -178,16 +182,6 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 	// forecast tells p how far each unit of this run will train, from
 	// the pruner's outlook (the units that stopped short: as far as they
 	// did).
-	unitOf := map[sweeps.UnitID]*unitRun{}
-	for _, k := range keys {
-		for _, ur := range byKey[k] {
-			unitOf[ur.u.ID] = ur
-		}
-	}
-	config := map[string]int{} // key → index
-	for c, k := range keys {
-		config[k] = c
-	}
 	forecast := func() {
 		if p.forecast == nil {
 			return
@@ -261,7 +255,7 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 	all := func(int) bool { return true }
 
 	if pr.Kind == "asha" && mine == nil {
-		return f.asha(ctx, p, run, keys, byKey, &mu, report, decide, plan, fitTo)
+		return f.asha(ctx, p, run, config, byKey, &mu, report, decide, plan, fitTo)
 	}
 	for {
 		if err := decide(); err != nil {
@@ -298,14 +292,10 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 // against those that reached the rung before it, and a configuration that
 // goes on is queued for its next rung while the others still train (the
 // pool's after); no worker waits for a rung to fill.
-func (f *foldFit) asha(ctx context.Context, p *pool, run *prune.Run, keys []string, byKey map[string][]*unitRun, mu *sync.Mutex,
+func (f *foldFit) asha(ctx context.Context, p *pool, run *prune.Run, config map[string]int, byKey map[string][]*unitRun, mu *sync.Mutex,
 	report func(int), decide func() error,
 	plan func([]int, func(int) bool, map[sweeps.UnitID]int, map[sweeps.UnitID]*unitRun) []job,
 	fitTo func(map[sweeps.UnitID]int, map[sweeps.UnitID]*unitRun) groupFit) error {
-	config := map[string]int{} // key → index
-	for c, k := range keys {
-		config[k] = c
-	}
 	if err := decide(); err != nil {
 		return err
 	}
