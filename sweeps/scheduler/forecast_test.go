@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -11,18 +12,18 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 )
 
-// forecastStudy is 12 configurations of one size × 2 folds, 6 epochs;
-// its pruner is appended.
-const forecastStudy = `
-name: forecast
+// tpeStudy is a TPE study of n configurations of one size proposed 4 at
+// a time, 2 folds, epochs epochs.
+func tpeStudy(epochs, n int) string {
+	return fmt.Sprintf(`
+name: tpe
 folds: 2
-epochs: 6
+epochs: %d
 seed: 5
 base: {hidden: [16], batch: 16, optimizer: sgd}
-grid:
-  lr: [0.3, 0.1, 0.03, 0.01, 0.003, 0.001]
-  batch: [16, 32]
-`
+sampler: {kind: tpe, n: %d, seed: 1, batch: 4, params: {lr: {log_uniform: [0.001, 0.3]}}}
+`, epochs, n)
+}
 
 // statuses runs src and returns the status of every event from Planned on.
 func statuses(t *testing.T, src string, opt Options) []Status {
@@ -64,7 +65,7 @@ func TestForecastOfPrunedStudies(t *testing.T) {
 		{"{kind: asha, eta: 3}", prune.Expected, 0},
 		{"{kind: median, min_epochs: 2, startup: 4}", prune.Bounded, 0},
 	} {
-		ss := statuses(t, forecastStudy+"pruner: "+c.pruner+"\n", Options{Workers: 2})
+		ss := statuses(t, kindsStudy+"pruner: "+c.pruner+"\n", Options{Workers: 2})
 		first, last := ss[0], ss[len(ss)-1]
 		done := last.WorkDone
 		if first.Forecast != c.forecast || first.WorkFull != 2*12*6*epochWork {
@@ -103,15 +104,7 @@ func TestForecastOfPrunedStudies(t *testing.T) {
 // proposed that, with sha, equals the unit-epochs then trained (one
 // configuration size).
 func TestForecastOfSampledStudy(t *testing.T) {
-	src := `
-name: tpeforecast
-folds: 2
-epochs: 4
-seed: 5
-base: {hidden: [16], batch: 16, optimizer: sgd}
-sampler: {kind: tpe, n: 14, seed: 1, batch: 4, params: {lr: {log_uniform: [0.001, 0.3]}}}
-pruner: {kind: sha, eta: 3}
-`
+	src := tpeStudy(4, 14) + "pruner: {kind: sha, eta: 3}\n"
 	epochWork := MACsPerRow([]int{16}, 10, 3) * 200
 	var ss []Status
 	planned := 0
@@ -152,9 +145,9 @@ func TestTotalTimeOverInvocations(t *testing.T) {
 		src  string
 		stop EventKind // the 10th of which stops the first invocation
 	}{
-		{forecastStudy, UnitDone},
-		{forecastStudy + "pruner: sha\n", UnitDone},
-		{forecastStudy + "pruner: sha\n", EpochDone},
+		{kindsStudy, UnitDone},
+		{kindsStudy + "pruner: sha\n", UnitDone},
+		{kindsStudy + "pruner: sha\n", EpochDone},
 	} {
 		src := c.src
 		dir := t.TempDir()
@@ -192,7 +185,7 @@ func TestTotalTimeOverInvocations(t *testing.T) {
 		if math.Abs(second.TotalSeconds-(first.TotalSeconds+this)) > 1e-6 {
 			t.Errorf("resumed: total %v s, not the sum of %v and %v", second.TotalSeconds, first.TotalSeconds, this)
 		}
-		back := loadStudy(t, dir, "", "forecast")
+		back := loadStudy(t, dir, "", "kinds")
 		if back.TotalSeconds != second.TotalSeconds {
 			t.Errorf("the store has %v s, the sweep %v s", back.TotalSeconds, second.TotalSeconds)
 		}
@@ -212,14 +205,7 @@ func TestTotalTimeOverInvocations(t *testing.T) {
 // it; a rerun with nothing to train leaves it unchanged. Each run's
 // progress is planned once, counting the units the store has.
 func TestTotalTimeOfSampledStudy(t *testing.T) {
-	src := `
-name: tpetime
-folds: 2
-epochs: 3
-seed: 5
-base: {hidden: [16], batch: 16, optimizer: sgd}
-sampler: {kind: tpe, n: 8, seed: 1, batch: 4, params: {lr: {log_uniform: [0.001, 0.3]}}}
-`
+	src := tpeStudy(3, 8)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
@@ -252,7 +238,7 @@ sampler: {kind: tpe, n: 8, seed: 1, batch: 4, params: {lr: {log_uniform: [0.001,
 	if second.TotalSeconds <= first.TotalSeconds || second.TotalSeconds > firstWall+secondWall {
 		t.Errorf("resumed: total %v s after %v s; walls %v and %v s", second.TotalSeconds, first.TotalSeconds, firstWall, secondWall)
 	}
-	if back := loadStudy(t, dir, "", "tpetime"); back.TotalSeconds != second.TotalSeconds {
+	if back := loadStudy(t, dir, "", "tpe"); back.TotalSeconds != second.TotalSeconds {
 		t.Errorf("the store has %v s, the sweep %v s", back.TotalSeconds, second.TotalSeconds)
 	}
 	planned = nil
