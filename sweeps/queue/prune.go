@@ -253,7 +253,7 @@ func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, rep
 			if err != nil {
 				return err
 			}
-			report(fmt.Sprintf("study %s: %d configurations (%d units) to their next rung on the workers", h.Name, n, len(units)))
+			report(fmt.Sprintf("study %s: %d configuration(s), %d units, to their next rung on the workers", h.Name, n, len(units)))
 		}
 		live, err := c.liveJobs(ctx)
 		if err != nil {
