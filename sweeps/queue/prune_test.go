@@ -333,7 +333,7 @@ func TestASHADoesNotWaitForARung(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() }) // after the workers stop
+	t.Cleanup(func() { st.Close() })         // after the workers stop
 	late := plan.Units[len(plan.Units)-1].ID // the last configuration (the best), fold 1
 	enqueued := make(chan struct{})
 	var mu sync.Mutex
