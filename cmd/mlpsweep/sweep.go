@@ -220,8 +220,10 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "sweep", "study %s has a pruner (%s) and a sampler: queue mode prunes without a sampler, so far; run it with mlpsweep sweep", s.Name, s.Pruner.Kind)
 	case s.Pruner != nil && (f.enqueue || f.wait) && !(f.enqueue && f.wait):
 		return usageError(stderr, "sweep", "study %s has a pruner (%s), whose rungs this process decides as the workers reach them: give --enqueue and --wait together, and keep it running while the workers train", s.Name, s.Pruner.Kind)
-	case s.Pruner != nil && shard.Sharded() && (url == "" || s.Pruner.Kind == "asha"):
-		return usageError(stderr, "sweep", "study %s has a pruner (%s): its shards must share one PostgreSQL store (--store URL) and a pruner that decides the same in every shard (sha, hyperband or median; not asha)", s.Name, s.Pruner.Kind)
+	case s.Pruner != nil && shard.Sharded() && s.Pruner.Kind == "asha":
+		return usageError(stderr, "sweep", "study %s: pruner asha %s", s.Name, scheduler.ASHAShards)
+	case s.Pruner != nil && shard.Sharded() && url == "":
+		return usageError(stderr, "sweep", "study %s has a pruner (%s): its shards must share one PostgreSQL store (--store URL)", s.Name, s.Pruner.Kind)
 	case s.Search != nil && shard.Sharded():
 		return usageError(stderr, "sweep", "study %s has a sampler, which proposes each configuration from the results before it, so its units cannot be split into shards in advance (shard %s, %s): run it on one machine, or on the queue (--enqueue --wait)", s.Name, shard, shard.Source)
 	}
