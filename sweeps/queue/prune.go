@@ -94,7 +94,12 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 	if err := Migrate(ctx, st.Pool()); err != nil {
 		return err
 	}
-	src, err := src.Absolute()
+	unlock, err := lockStudy(ctx, st, h.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	src, err = src.Absolute()
 	if err != nil {
 		return err
 	}
@@ -133,6 +138,37 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 		return c.asynchronous(ctx, every, report)
 	}
 	return c.stages(ctx, every, report)
+}
+
+// coordinatorLock is the first key of the advisory lock a coordinator
+// holds on its study (the second: the hash of the study's name).
+const coordinatorLock = 0x6d6c7063 // "mlpc"
+
+// lockStudy takes the study's coordinator lock, a PostgreSQL session
+// lock on a connection of its own, released by the function it returns
+// or by the server when this process dies: one process decides a study's
+// rungs, so each configuration is decided once even when sweep --enqueue
+// --wait is started twice.
+func lockStudy(ctx context.Context, st *store.Postgres, name string) (func(), error) {
+	conn, err := st.Pool().Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, int32(coordinatorLock), name).Scan(&ok); err != nil || !ok {
+		conn.Release()
+		if err == nil {
+			err = fmt.Errorf("study %s: another process decides its rungs (sweep --enqueue --wait, on this or another machine): follow it with mlpsweep status, or stop it and start this one again", name)
+		}
+		return nil, err
+	}
+	return func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext($2))`, int32(coordinatorLock), name); err != nil {
+			conn.Hijack().Close(context.WithoutCancel(ctx)) // the session ends, and its lock with it
+			return
+		}
+		conn.Release()
+	}, nil
 }
 
 // coordinator is Prune's state.

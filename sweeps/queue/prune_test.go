@@ -272,7 +272,8 @@ func noCheckpoints(t *testing.T, st *store.Postgres) {
 // TestASHACoordinatorRestarted: ASHA on the queue, its coordinator
 // stopped after a few decisions (the workers going on) and started
 // again, keeps the decisions stored (it does not make them again) and
-// makes the others as checkASHA wants.
+// makes the others as checkASHA wants; a second coordinator started
+// while the first runs is refused.
 func TestASHACoordinatorRestarted(t *testing.T) {
 	s, plan, ref := ashaStudy(t)
 	ctx := context.Background()
@@ -286,14 +287,21 @@ func TestASHACoordinatorRestarted(t *testing.T) {
 	defer cancel()
 	var lines []string
 	decided := 0
+	var second error
 	err = queue.Prune(cctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
 		lines = append(lines, line)
 		if strings.Contains(line, "cutoff") {
-			if decided++; decided == 4 {
+			if decided++; decided == 1 { // another coordinator of the study, meanwhile
+				second = queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, nil)
+			}
+			if decided == 4 {
 				cancel()
 			}
 		}
 	})
+	if second == nil || !strings.Contains(second.Error(), "another process decides its rungs") {
+		t.Errorf("a second coordinator of the study: %v", second)
+	}
 	if !errors.Is(err, queue.ErrInterrupted) {
 		t.Fatalf("interrupted coordinator: %v\n%s", err, strings.Join(lines, "\n"))
 	}
