@@ -29,74 +29,15 @@ var stageLine = regexp.MustCompile(`^unit ([0-9a-f]+) fold (\d+) of study \S+ \(
 // for bit, and the best configuration of sweep --wait --json are the
 // local run's.
 func TestQueuePrunedOneWorkerKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts worker processes and waits for River's rescuer (about a minute)")
-	}
-	url := storetest.Postgres(t)
-	clearShardEnv(t)
-	dir := t.TempDir()
-	writeBlobsCSV(t, dir, "blobs.csv", 600, 8)
-	study := filepath.Join(dir, "study.yaml")
-	if err := os.WriteFile(study, []byte(`name: qprune
-data: {csv: blobs.csv, label: species}
-folds: 2
-epochs: 9
-seed: 7
-base: {hidden: [64, 64], batch: 16, optimizer: sgd}
-grid:
-  lr: [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
-pruner: {kind: sha, eta: 3, min_epochs: 1}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	url, dir, write := prunedQueueTest(t)
+	study := write("qprune", "[0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]", "pruner: {kind: sha, eta: 3, min_epochs: 1}\n")
 	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
 	if code != 0 {
 		t.Fatalf("local: exit %d: %s", code, stderr)
 	}
 	local := decodeStudyJSON(t, stdout)
 
-	var waitCode int
-	var waitOut, waitErr string
-	waited := make(chan struct{})
-	go func() {
-		defer close(waited)
-		waitCode, waitOut, waitErr = runCmd("sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue"))
-	}()
-	// Worker 0 alone trains the first rung, and is killed as it starts a
-	// job of the second; the others start then.
-	args := []string{"--store", url, "--workers", "1", "--min-timeout", "10s", "--rescue-after", "12s"}
-	killed := make(chan struct{}, 1)
-	workers := []*worker{startWorker(t, func(line string) {
-		if strings.Contains(line, "epochs 2–3, ") {
-			select {
-			case killed <- struct{}{}:
-			default:
-			}
-		}
-	}, args...)}
-	select {
-	case <-killed:
-		workers[0].cmd.Process.Signal(syscall.SIGKILL)
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("worker 0 started no job of the second rung:\n%s", workers[0].log())
-	}
-	if code := workers[0].wait(t, 10*time.Second); code != -1 {
-		t.Fatalf("worker 0 exited with %d, not killed:\n%s", code, workers[0].log())
-	}
-	workers = append(workers, startWorker(t, nil, args...), startWorker(t, nil, args...))
-	select {
-	case <-waited:
-	case <-time.After(3 * time.Minute):
-		t.Fatalf("sweep --enqueue --wait did not end; workers:\n%s\n%s", workers[1].log(), workers[2].log())
-	}
-	for _, w := range workers[1:] {
-		w.cmd.Process.Signal(syscall.SIGTERM)
-		w.wait(t, 30*time.Second)
-	}
-	if waitCode != 0 {
-		t.Fatalf("sweep --enqueue --wait: exit %d: %s", waitCode, waitErr)
-	}
-	r := decodeStudyJSON(t, waitOut)
+	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue")}, nil)
 
 	if b := best(r); b == "" || b != best(local) {
 		t.Errorf("best configuration %q on the queue, %q locally", b, best(local))
@@ -120,6 +61,35 @@ pruner: {kind: sha, eta: 3, min_epochs: 1}
 	}
 	noCheckpoints(t, url)
 	t.Logf("sweep --wait:\n%s", waitErr)
+}
+
+// prunedQueueTest starts a test of a pruned study on the queue with worker
+// processes (skipped with -short): a PostgreSQL database, and a folder
+// with a data set and write, which writes there the study name of 9
+// epochs whose learning rates are lrs (a YAML list) with the pruner line
+// given ("" for none), and returns its path.
+func prunedQueueTest(t *testing.T) (url, dir string, write func(name, lrs, pruner string) string) {
+	if testing.Short() {
+		t.Skip("starts worker processes and waits for River's rescuer (about a minute)")
+	}
+	url = storetest.Postgres(t)
+	clearShardEnv(t)
+	dir = t.TempDir()
+	writeBlobsCSV(t, dir, "blobs.csv", 600, 8)
+	return url, dir, func(name, lrs, pruner string) string {
+		path := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(path, []byte("name: "+name+`
+data: {csv: blobs.csv, label: species}
+folds: 2
+epochs: 9
+seed: 7
+base: {hidden: [64, 64], batch: 16, optimizer: sgd}
+grid:
+  lr: `+lrs+"\n"+pruner), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
 }
 
 // best is the key of r's configuration ranked first.
@@ -213,96 +183,40 @@ func noCheckpoints(t *testing.T, url string) {
 // (the best at every rung without the pruner, so any order of arrivals
 // promotes it) is the local ASHA run's.
 func TestQueueASHAOneWorkerKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts worker processes and waits for River's rescuer")
-	}
-	url := storetest.Postgres(t)
-	clearShardEnv(t)
-	dir := t.TempDir()
-	writeBlobsCSV(t, dir, "blobs.csv", 600, 8)
-	write := func(name, pruner string) string {
-		path := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(path, []byte(`name: `+name+`
-data: {csv: blobs.csv, label: species}
-folds: 2
-epochs: 9
-seed: 7
-base: {hidden: [64, 64], batch: 16, optimizer: sgd}
-grid:
-  lr: [0.0003, 0.001, 0.002, 0.003, 0.006, 0.01, 0.02, 0.03, 0.1]
-`+pruner), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	study := write("qasha", "pruner: {kind: asha, eta: 3, min_epochs: 1}\n")
+	url, dir, write := prunedQueueTest(t)
+	lrs := "[0.0003, 0.001, 0.002, 0.003, 0.006, 0.01, 0.02, 0.03, 0.1]"
+	study := write("qasha", lrs, "pruner: {kind: asha, eta: 3, min_epochs: 1}\n")
 	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
 	if code != 0 {
 		t.Fatalf("local: exit %d: %s", code, stderr)
 	}
 	local := decodeStudyJSON(t, stdout)
-	code, stdout, stderr = runCmd("sweep", write("full", ""), "--out", filepath.Join(dir, "full"), "--workers", "2", "--curves", "--json")
+	code, stdout, stderr = runCmd("sweep", write("full", lrs, ""), "--out", filepath.Join(dir, "full"), "--workers", "2", "--curves", "--json")
 	if code != 0 {
 		t.Fatalf("without a pruner: exit %d: %s", code, stderr)
 	}
 	full := decodeStudyJSON(t, stdout)
 
-	var waitCode int
-	var waitOut, waitErr string
-	waited := make(chan struct{})
-	go func() {
-		defer close(waited)
-		waitCode, waitOut, waitErr = runCmd("sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--group-columns", "64", "--out", filepath.Join(dir, "queue"))
-	}()
 	// The first rung's job of the last configuration (the best), fold 0,
 	// held back an hour: released once the worker is killed.
-	var held int64
-	for deadline := time.Now().Add(time.Minute); held == 0; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			<-waited
-			t.Fatalf("nothing enqueued: exit %d: %s", waitCode, waitErr)
-		}
-		var queue bool
-		if storetest.QueryRow(t, url, `SELECT to_regclass('river_job') IS NOT NULL`, &queue); !queue {
-			continue
-		}
-		storetest.QueryRow(t, url, `SELECT coalesce(max(id), 0) FROM river_job WHERE args->>'study' = 'qasha' AND (args->>'fold')::int = 0 AND args->'units'->0->'params'->>'lr' = '0.1' AND (args->>'to')::int = 1`, &held)
-	}
-	storetest.Exec(t, url, fmt.Sprintf(`UPDATE river_job SET state = 'scheduled', scheduled_at = now() + interval '1 hour' WHERE id = %d`, held))
-	args := []string{"--store", url, "--workers", "1", "--min-timeout", "10s", "--rescue-after", "12s"}
-	killed := make(chan struct{}, 1)
-	workers := []*worker{startWorker(t, func(line string) {
-		if strings.Contains(line, "epochs 2–3, ") {
-			select {
-			case killed <- struct{}{}:
-			default:
+	hold := func() func() {
+		var held int64
+		for deadline := time.Now().Add(time.Minute); held == 0; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("nothing enqueued in a minute")
 			}
+			var queue bool
+			if storetest.QueryRow(t, url, `SELECT to_regclass('river_job') IS NOT NULL`, &queue); !queue {
+				continue
+			}
+			storetest.QueryRow(t, url, `SELECT coalesce(max(id), 0) FROM river_job WHERE args->>'study' = 'qasha' AND (args->>'fold')::int = 0 AND args->'units'->0->'params'->>'lr' = '0.1' AND (args->>'to')::int = 1`, &held)
 		}
-	}, args...)}
-	select {
-	case <-killed:
-		workers[0].cmd.Process.Signal(syscall.SIGKILL)
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("worker 0 started no job of the second rung while the first is not full (ASHA does not wait for it):\n%s", workers[0].log())
+		storetest.Exec(t, url, fmt.Sprintf(`UPDATE river_job SET state = 'scheduled', scheduled_at = now() + interval '1 hour' WHERE id = %d`, held))
+		return func() {
+			storetest.Exec(t, url, fmt.Sprintf(`UPDATE river_job SET state = 'available', scheduled_at = now() WHERE id = %d`, held))
+		}
 	}
-	if code := workers[0].wait(t, 10*time.Second); code != -1 {
-		t.Fatalf("worker 0 exited with %d, not killed:\n%s", code, workers[0].log())
-	}
-	storetest.Exec(t, url, fmt.Sprintf(`UPDATE river_job SET state = 'available', scheduled_at = now() WHERE id = %d`, held))
-	workers = append(workers, startWorker(t, nil, args...), startWorker(t, nil, args...))
-	select {
-	case <-waited:
-	case <-time.After(3 * time.Minute):
-		t.Fatalf("sweep --enqueue --wait did not end; workers:\n%s\n%s", workers[1].log(), workers[2].log())
-	}
-	for _, w := range workers[1:] {
-		w.cmd.Process.Signal(syscall.SIGTERM)
-		w.wait(t, 30*time.Second)
-	}
-	if waitCode != 0 {
-		t.Fatalf("sweep --enqueue --wait: exit %d: %s", waitCode, waitErr)
-	}
-	r := decodeStudyJSON(t, waitOut)
+	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--group-columns", "64", "--out", filepath.Join(dir, "queue")}, hold)
 
 	decidedOnce(t, r)
 	stops, first := map[string]sweeps.Decision{}, map[string]bool{}
@@ -349,4 +263,60 @@ grid:
 	}
 	noCheckpoints(t, url)
 	t.Logf("sweep --wait:\n%s", waitErr)
+}
+
+// oneWorkerKilled runs sweep (its arguments: --enqueue --wait --json) and
+// worker processes: worker 0 alone, SIGKILLed as it starts a job of the
+// second rung (epochs 2–3), which it can do only once the coordinator
+// enqueued one; then two more, until sweep ends. hold, if set, is called
+// once the study is enqueued, before worker 0 starts, and returns what to
+// do once it is killed. It returns the study's result, the workers
+// (worker 0 first) and sweep's stderr.
+func oneWorkerKilled(t *testing.T, url string, sweep []string, hold func() (release func())) (sweeps.StudyResult, []*worker, string) {
+	t.Helper()
+	var waitCode int
+	var waitOut, waitErr string
+	waited := make(chan struct{})
+	go func() {
+		defer close(waited)
+		waitCode, waitOut, waitErr = runCmd(sweep...)
+	}()
+	release := func() {}
+	if hold != nil {
+		release = hold()
+	}
+	args := []string{"--store", url, "--workers", "1", "--min-timeout", "10s", "--rescue-after", "12s"}
+	killed := make(chan struct{}, 1)
+	workers := []*worker{startWorker(t, func(line string) {
+		if strings.Contains(line, "epochs 2–3, ") {
+			select {
+			case killed <- struct{}{}:
+			default:
+			}
+		}
+	}, args...)}
+	select {
+	case <-killed:
+		workers[0].cmd.Process.Signal(syscall.SIGKILL)
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("worker 0 started no job of the second rung:\n%s", workers[0].log())
+	}
+	if code := workers[0].wait(t, 10*time.Second); code != -1 {
+		t.Fatalf("worker 0 exited with %d, not killed:\n%s", code, workers[0].log())
+	}
+	release()
+	workers = append(workers, startWorker(t, nil, args...), startWorker(t, nil, args...))
+	select {
+	case <-waited:
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("sweep --enqueue --wait did not end; workers:\n%s\n%s", workers[1].log(), workers[2].log())
+	}
+	for _, w := range workers[1:] {
+		w.cmd.Process.Signal(syscall.SIGTERM)
+		w.wait(t, 30*time.Second)
+	}
+	if waitCode != 0 {
+		t.Fatalf("sweep --enqueue --wait: exit %d: %s", waitCode, waitErr)
+	}
+	return decodeStudyJSON(t, waitOut), workers, waitErr
 }

@@ -193,10 +193,11 @@ type coordinator struct {
 func (c *coordinator) stages(ctx context.Context, every time.Duration, report func(string)) error {
 	h, run := c.plan.Header, c.run
 	for stage := 1; ; stage++ {
-		if ds := run.Decide(); len(ds) > 0 {
-			if err := c.st.SaveDecisions(h.Name, run.Decisions()); err != nil {
-				return err
-			}
+		ds, err := c.decide(ctx)
+		if err != nil {
+			return err
+		}
+		if len(ds) > 0 {
 			promoted := 0
 			for _, d := range ds {
 				if d.Promoted {
@@ -204,9 +205,6 @@ func (c *coordinator) stages(ctx context.Context, every time.Duration, report fu
 				}
 			}
 			report(fmt.Sprintf("study %s: rung at epoch %d decided: %d of %d configurations go on", h.Name, ds[0].Epoch, promoted, len(ds)))
-		}
-		if err := c.storePruned(ctx); err != nil {
-			return err
 		}
 		targets := run.Targets()
 		if targets == nil {
@@ -240,26 +238,19 @@ func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, rep
 	if err := run.Resume(stored); err != nil {
 		return fmt.Errorf("study %s: the store's decisions do not fit the study (changed since they were made? run it under another name): %w", h.Name, err)
 	}
-	if err := c.storePruned(ctx); err != nil { // those a coordinator stopped before storing them
-		return err
-	}
 	enqueued := make([]int, len(c.keys)) // the target each configuration was enqueued to by this run
 	idle := false                        // no job of the study was live at the last look
 	for {
-		if ds := run.Decide(); len(ds) > 0 {
-			if err := c.st.SaveDecisions(h.Name, run.Decisions()); err != nil {
-				return err
+		ds, err := c.decide(ctx) // with those a coordinator stopped before storing them
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			verdict := "goes on"
+			if !d.Promoted {
+				verdict = "stops"
 			}
-			for _, d := range ds {
-				verdict := "goes on"
-				if !d.Promoted {
-					verdict = "stops"
-				}
-				report(fmt.Sprintf("study %s: configuration %s at epoch %d (rung %d): score %.4f, cutoff %.4f: %s", h.Name, d.Key, d.Epoch, d.Rung, d.Score, d.Cutoff, verdict))
-			}
-			if err := c.storePruned(ctx); err != nil {
-				return err
-			}
+			report(fmt.Sprintf("study %s: configuration %s at epoch %d (rung %d): score %.4f, cutoff %.4f: %s", h.Name, d.Key, d.Epoch, d.Rung, d.Score, d.Cutoff, verdict))
 		}
 		targets := run.Targets()
 		if targets == nil {
@@ -420,34 +411,48 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 // as pruned at their last epoch (their learning curves from the store),
 // and drops their checkpoints.
 func (c *coordinator) storePruned(ctx context.Context) error {
+	var units []sweeps.Unit
+	for ci, k := range c.keys {
+		if s, _ := c.run.State(ci); s == prune.Pruned {
+			units = append(units, slices.DeleteFunc(slices.Clone(c.byKey[k]), func(u sweeps.Unit) bool { return c.stored[u.ID] })...)
+		}
+	}
+	if len(units) == 0 {
+		return nil // the study's curves are not read for nothing
+	}
 	_, epochs, err := c.curves(ctx)
 	if err != nil {
 		return err
 	}
-	for ci, k := range c.keys {
-		if s, _ := c.run.State(ci); s != prune.Pruned {
-			continue
-		}
-		for _, u := range c.byKey[k] {
-			if c.stored[u.ID] {
-				continue
-			}
-			if _, state, err := c.st.Unit(u.ID); err != nil {
-				return err
-			} else if state == "" || state == "running" {
-				r := c.plan.PrunedResult(u, epochs[[2]any{k, u.ID.Fold}])
-				r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
-				if err := c.st.SaveUnit(u.ID, c.plan.Header.Name, r); err != nil {
-					return err
-				}
-			}
-			if err := c.st.DropCheckpoints(ctx, u.ID, 0); err != nil {
+	for _, u := range units {
+		if _, state, err := c.st.Unit(u.ID); err != nil {
+			return err
+		} else if state == "" || state == "running" {
+			r := c.plan.PrunedResult(u, epochs[[2]any{u.ID.Key, u.ID.Fold}])
+			r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+			if err := c.st.SaveUnit(u.ID, c.plan.Header.Name, r); err != nil {
 				return err
 			}
-			c.stored[u.ID] = true
 		}
+		if err := c.st.DropCheckpoints(ctx, u.ID, 0); err != nil {
+			return err
+		}
+		c.stored[u.ID] = true
 	}
 	return nil
+}
+
+// decide has the pruner judge what the scores reported complete, and
+// stores its decisions and the units of the configurations it stopped;
+// it returns the decisions made.
+func (c *coordinator) decide(ctx context.Context) ([]sweeps.Decision, error) {
+	ds := c.run.Decide()
+	if len(ds) > 0 {
+		if err := c.st.SaveDecisions(c.plan.Header.Name, c.run.Decisions()); err != nil {
+			return nil, err
+		}
+	}
+	return ds, c.storePruned(ctx)
 }
 
 // enqueue inserts the jobs that take each configuration with a target

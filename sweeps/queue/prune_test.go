@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/internal/fixture"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
@@ -22,23 +23,15 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
-// TestPruneCoordinatorRestarted: a pruned study's coordinator stopped as
-// it enqueues the second stage and started again (the workers going on
-// meanwhile) decides and stores what one uninterrupted coordinator does,
-// bit for bit, each decision once.
-func TestPruneCoordinatorRestarted(t *testing.T) {
+// prunedStudy writes a data set of 300 rows and the study of the YAML
+// lines given (name, base, grid, pruner) on it, 2 folds and 9 epochs, and
+// plans it.
+func prunedStudy(t *testing.T, lines string) (*study.Study, *datasets.Dataset, scheduler.Plan) {
+	t.Helper()
 	dir := t.TempDir()
 	csv := filepath.Join(dir, "data.csv")
 	fixture.BlobsCSV(t, csv, 300, 1, 2)
-	s, err := study.ParseStudy(fmt.Appendf(nil, `name: qp
-data: {csv: %s, label: label}
-folds: 2
-epochs: 9
-seed: 3
-base: {hidden: [16], batch: 8}
-grid: {lr: [0.0001, 0.001, 0.003, 0.01, 0.03, 0.1]}
-pruner: {kind: sha, eta: 3}
-`, csv), filepath.Join(dir, "study.yaml"))
+	s, err := study.ParseStudy(fmt.Appendf(nil, "data: {csv: %s, label: label}\nfolds: 2\nepochs: 9\nseed: 3\n%s", csv, lines), filepath.Join(dir, "study.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +43,19 @@ pruner: {kind: sha, eta: 3}
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, data, plan
+}
+
+// TestPruneCoordinatorRestarted: a pruned study's coordinator stopped as
+// it enqueues the second stage and started again (the workers going on
+// meanwhile) decides and stores what one uninterrupted coordinator does,
+// bit for bit, each decision once.
+func TestPruneCoordinatorRestarted(t *testing.T) {
+	s, _, plan := prunedStudy(t, `name: qp
+base: {hidden: [16], batch: 8}
+grid: {lr: [0.0001, 0.001, 0.003, 0.01, 0.03, 0.1]}
+pruner: {kind: sha, eta: 3}
+`)
 	run := func(interrupt bool) sweeps.StudyResult {
 		ctx := context.Background()
 		st, err := openPostgres(storetest.Postgres(t))
@@ -122,36 +128,18 @@ pruner: {kind: sha, eta: 3}
 // process: the reference for its numbers.
 func ashaStudy(t *testing.T) (*study.Study, scheduler.Plan, sweeps.StudyResult) {
 	t.Helper()
-	dir := t.TempDir()
-	csv := filepath.Join(dir, "data.csv")
-	fixture.BlobsCSV(t, csv, 300, 1, 2)
-	s, err := study.ParseStudy(fmt.Appendf(nil, `name: qa
-data: {csv: %s, label: label}
-folds: 2
-epochs: 9
-seed: 3
+	s, data, plan := prunedStudy(t, `name: qa
 base: {hidden: [16], batch: 8, optimizer: sgd}
 grid: {lr: [0.0003, 0.001, 0.002, 0.003, 0.006, 0.01, 0.02, 0.03, 0.1]}
 pruner: {kind: asha, eta: 3}
-`, csv), filepath.Join(dir, "study.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := study.LoadData(s.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := scheduler.StudyPlan(s, data, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	full := *s
 	full.Pruner = nil
 	fullPlan, err := scheduler.StudyPlan(&full, data, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := scheduler.Run(context.Background(), fullPlan, scheduler.Options{Dir: filepath.Join(dir, "full"), Workers: 1, Curves: true})
+	ref, err := scheduler.Run(context.Background(), fullPlan, scheduler.Options{Dir: t.TempDir(), Workers: 1, Curves: true})
 	if err != nil {
 		t.Fatal(err)
 	}
