@@ -51,6 +51,7 @@ package queue
 // its decisions are one process's sequence, stored in order.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -238,6 +239,10 @@ func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, rep
 	if err := run.Resume(stored); err != nil {
 		return fmt.Errorf("study %s: the store's decisions do not fit the study (changed since they were made? run it under another name): %w", h.Name, err)
 	}
+	name := map[string]string{} // a configuration as the study writes it: "lr=0.01"
+	for _, pt := range c.plan.Points {
+		name[pt.Params.Key()] = pt.Value
+	}
 	enqueued := make([]int, len(c.keys)) // the target each configuration was enqueued to by this run
 	idle := false                        // no job of the study was live at the last look
 	for {
@@ -250,7 +255,7 @@ func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, rep
 			if !d.Promoted {
 				verdict = "stops"
 			}
-			report(fmt.Sprintf("study %s: configuration %s at epoch %d (rung %d): score %.4f, cutoff %.4f: %s", h.Name, d.Key, d.Epoch, d.Rung, d.Score, d.Cutoff, verdict))
+			report(fmt.Sprintf("study %s: %s (%.8s) at epoch %d (rung %d): score %.4f, cutoff %.4f: %s", h.Name, cmp.Or(name[d.Key], "configuration"), d.Key, d.Epoch, d.Rung, d.Score, d.Cutoff, verdict))
 		}
 		targets := run.Targets()
 		if targets == nil {
