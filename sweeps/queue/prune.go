@@ -31,15 +31,17 @@ package queue
 // reports its scores to prune.Run, which judges it against those that
 // reached the rung before it (the local run's ASHA), records the
 // decision (rung, score, cutoff at the time) in the store, and, if it
-// goes on, enqueues its next rung at once, ahead of the first rung's jobs
-// (River priorities: the deeper a job's rung, the sooner it is taken), while the
-// others still train. No job waits for a rung to fill. A coordinator
-// started again takes the decisions the store holds (prune.Run.Resume),
-// since ASHA's depend on the order configurations arrived.
+// goes on, enqueues its next rung at once, ahead of the first rung's
+// jobs (River priorities: the deeper a job's rung, the sooner it is
+// taken), while the others still train. No job waits for a rung to fill.
+// A coordinator started again takes the decisions the store holds
+// (prune.Run.Resume), since ASHA's depend on the order configurations
+// arrived.
 //
 // Why a coordinator rather than workers deciding: a synchronous rung
 // decides once, when complete; one process that waits for it and decides
-// needs no election or lock, and the enqueuing process waits anyway. For
+// needs no election (a session lock keeps it one: lockStudy), and the
+// enqueuing process waits anyway. For
 // ASHA, workers could decide in the transaction that records a
 // configuration's last unit, but each decision reads every earlier one at
 // its rung: the transactions would have to serialize on the study (a
