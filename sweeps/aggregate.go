@@ -11,6 +11,9 @@ import (
 // Units but has no accuracy; a diverged unit counts with the accuracy its
 // model scored as it was when training stopped.
 func Summarize(pt study.Point, units []UnitResult) ConfigResult {
+	if units == nil {
+		units = []UnitResult{} // JSON [] for a configuration none of whose units has run yet: the page reads units.length
+	}
 	c := ConfigResult{Axis: pt.Axis, Value: pt.Value, Key: pt.Params.Key(), Params: pt.Params, Units: units, FoldAccuracies: []float64{}}
 	var losses []float64
 	for _, u := range units {
