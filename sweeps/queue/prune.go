@@ -91,7 +91,7 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 		}
 		byKey[u.ID.Key] = append(byKey[u.ID.Key], u)
 	}
-	run, err := prune.New(pr, h.Epochs, keys, nil) // no sampler: one batch
+	run, err := prune.New(pr, h.Epochs, keys, prune.Batches(keys, plan.Batch)) // a sampler's batches (PruneSearch), judged apart
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,11 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 					promoted++
 				}
 			}
-			report(fmt.Sprintf("study %s: rung at epoch %d decided: %d of %d configurations go on", h.Name, ds[0].Epoch, promoted, len(ds)))
+			if stage == 1 { // the pruner replayed on the scores in the store (a study started before, or a sampler's earlier batches)
+				report(fmt.Sprintf("study %s: %d decisions from the scores in the store: %d go on", h.Name, len(ds), promoted))
+			} else {
+				report(fmt.Sprintf("study %s: rung at epoch %d decided: %d of %d configurations go on", h.Name, ds[0].Epoch, promoted, len(ds)))
+			}
 		}
 		if err := c.storePruned(ctx); err != nil {
 			return err

@@ -26,7 +26,7 @@ import (
 // same unit trained alone for as many epochs, whatever the workers and
 // groups, and synchronous successive halving decides the same for any of
 // them. A sampled study's configurations come in batches (RunSearch,
-// foldFit.batch) that the pruner judges apart.
+// Plan.Batch) that the pruner judges apart.
 //
 // A study stopped and run again (or killed) replays the pruner on the
 // scores of the units found in the store (their learning curves) and
@@ -90,12 +90,13 @@ func accuracies(epochs []engine.EpochStats) []float64 {
 	return acc
 }
 
-// prunedRun trains a pruned study's units (all of them: those found in the
+// prunedRun trains a pruned study's units (in batches by key, judged
+// apart: Plan.Batch) (all of them: those found in the
 // store, stored, included; of a shard, those in mine, the others followed
 // in st) on p's workers, stage by stage, storing each unit as it finishes
 // (p.done) and the pruner's decisions after each stage (save). It returns
 // ctx's error or the first callback's.
-func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h sweeps.Header, units []sweeps.Unit, mine map[sweeps.UnitID]bool,
+func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch map[string]int, h sweeps.Header, units []sweeps.Unit, mine map[sweeps.UnitID]bool,
 	st store.Store, stored map[sweeps.UnitID]sweeps.UnitResult, workers int, save func([]sweeps.Decision) error) error {
 	// The configurations, in study order, and their units.
 	var keys []string
@@ -111,13 +112,7 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		}
 		byKey[k] = append(byKey[k], ur)
 	}
-	var batch []int // nil: one batch
-	if f.batch != nil {
-		for _, k := range keys {
-			batch = append(batch, f.batch[k])
-		}
-	}
-	run, err := prune.New(pr, h.Epochs, keys, batch)
+	run, err := prune.New(pr, h.Epochs, keys, prune.Batches(keys, batch))
 	if err != nil {
 		return err
 	}

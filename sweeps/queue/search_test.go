@@ -1,0 +1,165 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/internal/fixture"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/queue"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
+
+// TestSearchPrunedAsLocal: a TPE study with a pruner on the queue, its
+// coordinator stopped in the middle of a batch (as the batch's second
+// stage is enqueued) and started again while a worker goes on, proposes
+// the configurations of the local run (scheduler.RunSearch) with the same
+// batch, with its numbers bit for bit, its decisions, each made once,
+// and its best configuration. With sha, 12 configurations in batches of
+// 2: the last batch is the TPE's (past its 10 startup trials), after 5
+// that each pruned one configuration at its first rung. With hyperband,
+// 2 batches of 6 over 3 brackets of 2: one configuration pruned at epoch
+// 1 and one at epoch 2 in each batch.
+func TestSearchPrunedAsLocal(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "data.csv")
+	fixture.BlobsCSV(t, csv, 300, 1, 2)
+	for _, c := range []struct {
+		kind          string
+		batch, stopIn int // the batch size, the batch stopped in
+		pruned        int
+	}{{"sha", 2, 4, 5}, {"hyperband", 6, 2, 4}} {
+		t.Run(c.kind, func(t *testing.T) {
+			s, err := study.ParseStudy(fmt.Appendf(nil, `name: qtpe
+data: {csv: %s, label: label}
+folds: 2
+epochs: 4
+seed: 3
+base: {hidden: [8], optimizer: adam}
+sampler:
+  kind: tpe
+  n: 12
+  batch: %d
+  params:
+    lr: {log_uniform: [1e-5, 0.3]}
+    batch: {choice: [16, 64]}
+pruner: {kind: %s, eta: 2}
+`, csv, c.batch, c.kind), filepath.Join(dir, "study.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := study.LoadData(s.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			local, err := scheduler.RunSearch(context.Background(), s, data, 1, scheduler.Options{Dir: t.TempDir(), Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			ctx := context.Background()
+			st, err := openPostgres(storetest.Postgres(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			wctx, stop := context.WithCancel(ctx)
+			worked := make(chan error, 1)
+			go func() {
+				_, err := queue.Work(wctx, st, queue.Options{Workers: 2, TimeoutFactor: 10, MinTimeout: time.Minute, PollInterval: 20 * time.Millisecond})
+				worked <- err
+			}()
+			defer func() {
+				stop()
+				if err := <-worked; err != nil && !errors.Is(err, queue.ErrInterrupted) {
+					t.Error(err)
+				}
+			}()
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			var lines []string
+			in, stopping := fmt.Sprintf("batch %d:", c.stopIn), false
+			opt := queue.EnqueueOptions{Workers: 2}
+			err = queue.SearchPruned(cctx, st, s, data, queue.Source{Spec: s.Data}, opt, 20*time.Millisecond, func(line string) {
+				lines = append(lines, line)
+				if stopping && strings.Contains(line, "stage 2:") {
+					cancel()
+				}
+				stopping = stopping || strings.Contains(line, in)
+			})
+			if !errors.Is(err, queue.ErrInterrupted) {
+				t.Fatalf("stopped coordinator: %v\n%s", err, strings.Join(lines, "\n"))
+			}
+			lines = append(lines, "--- started again")
+			err = queue.SearchPruned(ctx, st, s, data, queue.Source{Spec: s.Data}, opt, 20*time.Millisecond, func(line string) { lines = append(lines, line) })
+			if err != nil {
+				t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+			}
+			r, err := store.Load(ctx, st, s.Name, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			keys := func(r sweeps.StudyResult) []string {
+				var k []string
+				for _, c := range r.Configs {
+					k = append(k, c.Key)
+				}
+				return k
+			}
+			if !slices.Equal(keys(r), keys(local)) || len(r.Configs) != 12 {
+				t.Errorf("configurations on the queue:\n%v\nlocally:\n%v", keys(r), keys(local))
+			}
+			bits := func(r sweeps.StudyResult) []uint64 {
+				var b []uint64
+				for _, c := range r.Configs {
+					b = append(b, math.Float64bits(c.MeanAccuracy), uint64(c.PrunedAt), uint64(c.Rank))
+					for _, u := range c.Units {
+						for _, e := range u.Epochs {
+							b = append(b, math.Float64bits(e.ValAccuracy), math.Float64bits(e.Loss))
+						}
+					}
+				}
+				return b
+			}
+			if !slices.Equal(bits(r), bits(local)) {
+				t.Errorf("the queue's results differ from the local run's:\n%+v\n%+v", r.Configs, local.Configs)
+			}
+			pruned := 0
+			for _, c := range r.Configs {
+				if c.PrunedAt > 0 {
+					pruned++
+				}
+			}
+			if pruned < c.pruned {
+				t.Errorf("%d configurations pruned, want at least %d", pruned, c.pruned)
+			}
+			same := func(a, b sweeps.Decision) bool {
+				return a.Key == b.Key && a.Epoch == b.Epoch && a.Promoted == b.Promoted && a.Bracket == b.Bracket && a.Order == b.Order &&
+					(a.Score == b.Score || math.IsNaN(a.Score) && math.IsInf(b.Score, -1))
+			}
+			if !slices.EqualFunc(r.Decisions, local.Decisions, same) || len(r.Decisions) == 0 {
+				t.Errorf("decisions on the queue:\n%+v\nlocally:\n%+v", r.Decisions, local.Decisions)
+			}
+			once := map[string]bool{}
+			for _, d := range r.Decisions {
+				k := fmt.Sprint(d.Key, d.Epoch)
+				if once[k] {
+					t.Errorf("configuration %s decided twice at epoch %d", d.Key, d.Epoch)
+				}
+				once[k] = true
+			}
+			t.Logf("%d of 12 pruned, %d decisions; coordinator:\n%s", pruned, len(r.Decisions), strings.Join(lines, "\n"))
+		})
+	}
+}
