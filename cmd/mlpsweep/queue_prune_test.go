@@ -27,15 +27,7 @@ var stageLine = regexp.MustCompile(`^unit ([0-9a-f]+) fold (\d+) of study \S+ \(
 // for bit, and the best configuration of sweep --wait --json are the
 // local run's.
 func TestQueuePrunedOneWorkerKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts worker processes and waits for River's rescuer (about a minute)")
-	}
-	url := storetest.Postgres(t)
-	clearShardEnv(t)
-	dir := t.TempDir()
-	writeBlobsCSV(t, dir, "blobs.csv", 600, 8)
-	study := filepath.Join(dir, "study.yaml")
-	if err := os.WriteFile(study, []byte(`name: qprune
+	queuePrunedOneWorkerKilled(t, `name: qprune
 data: {csv: blobs.csv, label: species}
 folds: 2
 epochs: 9
@@ -44,7 +36,30 @@ base: {hidden: [64, 64], batch: 16, optimizer: sgd}
 grid:
   lr: [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
 pruner: {kind: sha, eta: 3, min_epochs: 1}
-`), 0o644); err != nil {
+`, "epochs 2–3, ", 12, 6+2)
+}
+
+// queuePrunedOneWorkerKilled runs a pruned study (of a 2-fold 600-row
+// blobs.csv) locally, then on the queue with --enqueue --wait, worker 0
+// alone until it starts a job of the second stage (its log line has
+// killAt) and is SIGKILLed, then two more workers. It checks the
+// queue's configurations, results (bit for bit), decisions (each made
+// once) and best configuration against the local run's, that every
+// unit's stages chain from epoch 1 without an epoch trained twice, that
+// a unit of the killed job continued from its checkpoint at epoch 1 on a
+// second attempt, and that no checkpoint is left; units and decisions
+// are how many the study has.
+func queuePrunedOneWorkerKilled(t *testing.T, studyYAML, killAt string, units, decisions int) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts worker processes and waits for River's rescuer (about a minute)")
+	}
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	writeBlobsCSV(t, dir, "blobs.csv", 600, 8)
+	study := filepath.Join(dir, "study.yaml")
+	if err := os.WriteFile(study, []byte(studyYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
@@ -65,7 +80,7 @@ pruner: {kind: sha, eta: 3, min_epochs: 1}
 	args := []string{"--store", url, "--workers", "1", "--min-timeout", "10s", "--rescue-after", "12s"}
 	killed := make(chan struct{}, 1)
 	workers := []*worker{startWorker(t, func(line string) {
-		if strings.Contains(line, "epochs 2–3, ") {
+		if strings.Contains(line, killAt) {
 			select {
 			case killed <- struct{}{}:
 			default:
@@ -107,24 +122,34 @@ pruner: {kind: sha, eta: 3, min_epochs: 1}
 	if b := best(r); b == "" || b != best(local) {
 		t.Errorf("best configuration %q on the queue, %q locally", b, best(local))
 	}
+	keys := func(r sweeps.StudyResult) []string {
+		var k []string
+		for _, c := range r.Configs {
+			k = append(k, c.Key)
+		}
+		return k
+	}
+	if !slices.Equal(keys(r), keys(local)) {
+		t.Errorf("configurations on the queue:\n%v\nlocally:\n%v", keys(r), keys(local))
+	}
 	if !slices.Equal(resultBits(r), resultBits(local)) {
 		t.Errorf("the queue's results differ from the local run's:\n%+v\n%+v", r, local)
 	}
 	decided := map[[2]int]int{}
-	keys := map[string]int{}
+	index := map[string]int{}
 	for _, c := range r.Configs {
-		keys[c.Key] = len(keys)
+		index[c.Key] = len(index)
 	}
 	for _, d := range r.Decisions {
-		decided[[2]int{keys[d.Key], d.Epoch}]++
+		decided[[2]int{index[d.Key], d.Epoch}]++
 	}
 	for k, n := range decided {
 		if n != 1 {
 			t.Errorf("configuration %d decided %d times at epoch %d", k[0], n, k[1])
 		}
 	}
-	if len(r.Decisions) != len(local.Decisions) || len(r.Decisions) != 6+2 {
-		t.Errorf("%d decisions on the queue, %d locally, want 8", len(r.Decisions), len(local.Decisions))
+	if len(r.Decisions) != len(local.Decisions) || len(r.Decisions) != decisions {
+		t.Errorf("%d decisions on the queue, %d locally, want %d", len(r.Decisions), len(local.Decisions), decisions)
 	}
 	for i := range min(len(r.Decisions), len(local.Decisions)) {
 		a, b := r.Decisions[i], local.Decisions[i]
@@ -153,8 +178,8 @@ pruner: {kind: sha, eta: 3, min_epochs: 1}
 	if rescued == 0 {
 		t.Errorf("no unit continued from its checkpoint at epoch 1 on a second attempt (the killed worker's job):\n%s\n%s", workers[1].log(), workers[2].log())
 	}
-	if len(stages) != 12 {
-		t.Errorf("%d units trained, want 12: %v", len(stages), stages)
+	if len(stages) != units {
+		t.Errorf("%d units trained, want %d: %v", len(stages), units, stages)
 	}
 	for _, c := range r.Configs {
 		for _, u := range c.Units {

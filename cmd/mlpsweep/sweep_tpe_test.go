@@ -115,3 +115,27 @@ func TestQueueTPE(t *testing.T) {
 		t.Errorf("again: %d configurations, %d jobs (want 12, %d)", len(again.Configs), jobs, before)
 	}
 }
+
+// TestQueueTPEPrunedOneWorkerKilled: a TPE study with successive halving
+// on the queue (8 configurations in batches of η² = 4, each halved at
+// epochs 1 and 2), one of three workers SIGKILLed as it starts a job of
+// the first batch's second rung: the queue proposes the local run's
+// configurations, decides each once as it does, trains no epoch twice,
+// and ends with its numbers and best configuration
+// (queuePrunedOneWorkerKilled).
+func TestQueueTPEPrunedOneWorkerKilled(t *testing.T) {
+	queuePrunedOneWorkerKilled(t, `name: qtpeprune
+data: {csv: blobs.csv, label: species}
+folds: 2
+epochs: 4
+seed: 7
+base: {hidden: [64, 64], optimizer: sgd}
+sampler:
+  kind: tpe
+  n: 8
+  params:
+    lr: {log_uniform: [0.0003, 0.3]}
+    batch: {choice: [16, 32]}
+pruner: {kind: sha, eta: 2, min_epochs: 1}
+`, "epochs 2–2, ", 16, 2*(4+2))
+}
