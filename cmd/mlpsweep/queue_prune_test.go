@@ -36,7 +36,7 @@ base: {hidden: [64, 64], batch: 16, optimizer: sgd}
 grid:
   lr: [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
 pruner: {kind: sha, eta: 3, min_epochs: 1}
-`, "epochs 2–3, ", 12, 6+2)
+`, "epochs 2–3, ", "", 12, 6+2)
 }
 
 // queuePrunedOneWorkerKilled runs a pruned study (of a 2-fold 600-row
@@ -48,8 +48,10 @@ pruner: {kind: sha, eta: 3, min_epochs: 1}
 // unit's stages chain from epoch 1 without an epoch trained twice, that
 // a unit of the killed job continued from its checkpoint at epoch 1 on a
 // second attempt, and that no checkpoint is left; units and decisions
-// are how many the study has.
-func queuePrunedOneWorkerKilled(t *testing.T, studyYAML, killAt string, units, decisions int) {
+// are how many the study has. With stopIn, the first sweep --enqueue
+// --wait is a process of its own, SIGKILLed as it enqueues the second
+// stage after a line with stopIn, and started again.
+func queuePrunedOneWorkerKilled(t *testing.T, studyYAML, killAt, stopIn string, units, decisions int) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts worker processes and waits for River's rescuer (about a minute)")
@@ -73,7 +75,28 @@ func queuePrunedOneWorkerKilled(t *testing.T, studyYAML, killAt string, units, d
 	waited := make(chan struct{})
 	go func() {
 		defer close(waited)
-		waitCode, waitOut, waitErr = runCmd("sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue"))
+		args := []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue")}
+		if stopIn != "" {
+			stopping, stopped, stop := false, false, make(chan struct{})
+			c := startProcess(t, func(line string) {
+				if stopping && !stopped && strings.Contains(line, "stage 2:") {
+					stopped = true
+					close(stop)
+				}
+				stopping = stopping || strings.Contains(line, stopIn)
+			}, args...)
+			select {
+			case <-stop:
+				c.cmd.Process.Signal(syscall.SIGKILL)
+				if code := c.wait(t, 10*time.Second); code != -1 {
+					t.Errorf("sweep --enqueue --wait exited with %d, not killed:\n%s", code, c.log())
+				}
+			case <-time.After(3 * time.Minute):
+				t.Errorf("sweep --enqueue --wait did not reach %q:\n%s", stopIn, c.log())
+			}
+			t.Logf("sweep --enqueue --wait, killed:\n%s", c.log())
+		}
+		waitCode, waitOut, waitErr = runCmd(args...)
 	}()
 	// Worker 0 alone trains the first rung, and is killed as it starts a
 	// job of the second; the others start then.

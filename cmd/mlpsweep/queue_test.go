@@ -39,7 +39,8 @@ axes:
 	return path
 }
 
-// worker is an mlpsweep worker process: the test binary as the CLI.
+// worker is an mlpsweep process (a worker, or sweep --enqueue --wait): the
+// test binary as the CLI.
 type worker struct {
 	cmd   *exec.Cmd
 	mu    sync.Mutex
@@ -49,7 +50,14 @@ type worker struct {
 
 func startWorker(t *testing.T, onLine func(string), args ...string) *worker {
 	t.Helper()
-	w := &worker{cmd: exec.Command(os.Args[0], append([]string{"worker"}, args...)...), done: make(chan struct{})}
+	return startProcess(t, onLine, append([]string{"worker"}, args...)...)
+}
+
+// startProcess starts mlpsweep with args, calling onLine with each line
+// it writes to stderr.
+func startProcess(t *testing.T, onLine func(string), args ...string) *worker {
+	t.Helper()
+	w := &worker{cmd: exec.Command(os.Args[0], args...), done: make(chan struct{})}
 	w.cmd.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1")
 	pipe, err := w.cmd.StderrPipe()
 	if err != nil {

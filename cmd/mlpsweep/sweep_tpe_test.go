@@ -119,10 +119,11 @@ func TestQueueTPE(t *testing.T) {
 // TestQueueTPEPrunedOneWorkerKilled: a TPE study with successive halving
 // on the queue (8 configurations in batches of η² = 4, each halved at
 // epochs 1 and 2), one of three workers SIGKILLed as it starts a job of
-// the first batch's second rung: the queue proposes the local run's
-// configurations, decides each once as it does, trains no epoch twice,
-// and ends with its numbers and best configuration
-// (queuePrunedOneWorkerKilled).
+// the first batch's second rung, and sweep --enqueue --wait SIGKILLed as
+// it enqueues the second batch's second stage and started again: the
+// queue proposes the local run's configurations, decides each once as it
+// does, trains no epoch twice, and ends with its numbers and best
+// configuration (queuePrunedOneWorkerKilled).
 func TestQueueTPEPrunedOneWorkerKilled(t *testing.T) {
 	queuePrunedOneWorkerKilled(t, `name: qtpeprune
 data: {csv: blobs.csv, label: species}
@@ -137,5 +138,5 @@ sampler:
     lr: {log_uniform: [0.0003, 0.3]}
     batch: {choice: [16, 32]}
 pruner: {kind: sha, eta: 2, min_epochs: 1}
-`, "epochs 2–2, ", 16, 2*(4+2))
+`, "epochs 2–2, ", "batch 2:", 16, 2*(4+2))
 }

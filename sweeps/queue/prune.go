@@ -115,7 +115,7 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 				}
 			}
 			if stage == 1 { // the pruner replayed on the scores in the store (a study started before, or a sampler's earlier batches)
-				report(fmt.Sprintf("study %s: %d decisions made again from the scores in the store (%d go on)", h.Name, len(ds), promoted))
+				report(fmt.Sprintf("study %s: %d decisions from the scores in the store so far (%d go on)", h.Name, len(ds), promoted))
 			} else {
 				report(fmt.Sprintf("study %s: rung at epoch %d decided: %d of %d configurations go on", h.Name, ds[0].Epoch, promoted, len(ds)))
 			}
