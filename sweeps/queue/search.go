@@ -147,7 +147,10 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 // pruner decides from them as it does locally (prune.Run), so the queue
 // proposes the configurations a local run of the same study proposes, and
 // ends with its numbers, decisions and best configuration, whatever the
-// workers and whenever they are killed. (Unlike Search's constant liar,
+// workers and whenever they are killed. (The decisions' order can differ
+// with hyperband when the coordinator was restarted: it then decides at
+// once, bracket by bracket, rungs at the same epoch that a run without a
+// restart decided over two stages; a local run resumed does the same.) (Unlike Search's constant liar,
 // nothing here depends on the order results come in: a batch is proposed
 // only once the one before is decided.) Started again after a stop, it
 // proposes the same batches again, finds their units decided in the store
