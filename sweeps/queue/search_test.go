@@ -75,38 +75,15 @@ pruner: {kind: %s, eta: 2}
 				t.Fatal(err)
 			}
 			defer st.Close()
-			wctx, stop := context.WithCancel(ctx)
-			worked := make(chan error, 1)
-			go func() {
-				_, err := queue.Work(wctx, st, queue.Options{Workers: 2, TimeoutFactor: 10, MinTimeout: time.Minute, PollInterval: 20 * time.Millisecond})
-				worked <- err
-			}()
-			defer func() {
-				stop()
-				if err := <-worked; err != nil && !errors.Is(err, queue.ErrInterrupted) {
-					t.Error(err)
-				}
-			}()
-			cctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			var lines []string
-			in, stopping := fmt.Sprintf("batch %d:", c.stopIn), false
-			opt := queue.EnqueueOptions{Workers: 2}
-			err = queue.SearchPruned(cctx, st, s, data, queue.Source{Spec: s.Data}, opt, 20*time.Millisecond, func(line string) {
-				lines = append(lines, line)
-				if stopping && strings.Contains(line, "stage 2:") {
-					cancel()
-				}
-				stopping = stopping || strings.Contains(line, in)
+			defer work(t, st)()
+			stopping := false
+			lines := coordinateStopped(t, func(ctx context.Context, report func(string)) error {
+				return queue.SearchPruned(ctx, st, s, data, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, report)
+			}, func(line string) bool {
+				stop := stopping && strings.Contains(line, "stage 2:")
+				stopping = stopping || strings.Contains(line, fmt.Sprintf("batch %d:", c.stopIn))
+				return stop
 			})
-			if !errors.Is(err, queue.ErrInterrupted) {
-				t.Fatalf("stopped coordinator: %v\n%s", err, strings.Join(lines, "\n"))
-			}
-			lines = append(lines, "--- started again")
-			err = queue.SearchPruned(ctx, st, s, data, queue.Source{Spec: s.Data}, opt, 20*time.Millisecond, func(line string) { lines = append(lines, line) })
-			if err != nil {
-				t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
-			}
 			r, err := store.Load(ctx, st, s.Name, true)
 			if err != nil {
 				t.Fatal(err)
@@ -122,19 +99,7 @@ pruner: {kind: %s, eta: 2}
 			if !slices.Equal(keys(r), keys(local)) || len(r.Configs) != 12 {
 				t.Errorf("configurations on the queue:\n%v\nlocally:\n%v", keys(r), keys(local))
 			}
-			bits := func(r sweeps.StudyResult) []uint64 {
-				var b []uint64
-				for _, c := range r.Configs {
-					b = append(b, math.Float64bits(c.MeanAccuracy), uint64(c.PrunedAt), uint64(c.Rank))
-					for _, u := range c.Units {
-						for _, e := range u.Epochs {
-							b = append(b, math.Float64bits(e.ValAccuracy), math.Float64bits(e.Loss))
-						}
-					}
-				}
-				return b
-			}
-			if !slices.Equal(bits(r), bits(local)) {
+			if !slices.Equal(studyBits(r), studyBits(local)) {
 				t.Errorf("the queue's results differ from the local run's:\n%+v\n%+v", r.Configs, local.Configs)
 			}
 			pruned := 0
@@ -177,4 +142,64 @@ pruner: {kind: %s, eta: 2}
 			t.Logf("%d of 12 pruned, %d decisions; coordinator:\n%s", pruned, len(r.Decisions), strings.Join(lines, "\n"))
 		})
 	}
+}
+
+// work runs queue.Work with 2 workers on st in this process until the
+// function it returns is called.
+func work(t *testing.T, st *store.Postgres) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	worked := make(chan error, 1)
+	go func() {
+		_, err := queue.Work(ctx, st, queue.Options{Workers: 2, TimeoutFactor: 10, MinTimeout: time.Minute, PollInterval: 20 * time.Millisecond})
+		worked <- err
+	}()
+	return func() {
+		cancel()
+		if err := <-worked; err != nil && !errors.Is(err, queue.ErrInterrupted) {
+			t.Error(err)
+		}
+	}
+}
+
+// coordinateStopped runs coordinate (a coordinator: Prune, SearchPruned)
+// until stop is true of a line it reports, checks that it then returns
+// ErrInterrupted, runs it again to the end, and returns the lines both
+// reported; with stop nil, it runs it once.
+func coordinateStopped(t *testing.T, coordinate func(context.Context, func(string)) error, stop func(line string) bool) []string {
+	t.Helper()
+	var lines []string
+	if stop != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		err := coordinate(ctx, func(line string) {
+			lines = append(lines, line)
+			if stop(line) {
+				cancel()
+			}
+		})
+		if !errors.Is(err, queue.ErrInterrupted) {
+			t.Fatalf("stopped coordinator: %v\n%s", err, strings.Join(lines, "\n"))
+		}
+		lines = append(lines, "--- started again")
+	}
+	if err := coordinate(context.Background(), func(line string) { lines = append(lines, line) }); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	return lines
+}
+
+// studyBits are a study's scores, bit for bit: each configuration's mean
+// accuracy, epoch pruned at and rank, each epoch's held-out accuracy and
+// loss.
+func studyBits(r sweeps.StudyResult) []uint64 {
+	var b []uint64
+	for _, c := range r.Configs {
+		b = append(b, math.Float64bits(c.MeanAccuracy), uint64(c.PrunedAt), uint64(c.Rank))
+		for _, u := range c.Units {
+			for _, e := range u.Epochs {
+				b = append(b, math.Float64bits(e.ValAccuracy), math.Float64bits(e.Loss))
+			}
+		}
+	}
+	return b
 }
