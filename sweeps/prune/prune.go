@@ -137,8 +137,9 @@ func New(p study.Pruner, epochs int, keys []string, batch []int) (*Run, error) {
 	return r, nil
 }
 
-// Batches is New's batch of each configuration keys from a sampled
-// study's batch by key (nil: one batch, nil).
+// Batches is New's batch argument for the configurations keys from a
+// sampled study's batch of each configuration by key (nil, one batch:
+// nil).
 func Batches(keys []string, byKey map[string]int) []int {
 	if byKey == nil {
 		return nil

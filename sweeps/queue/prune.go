@@ -91,7 +91,7 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 		}
 		byKey[u.ID.Key] = append(byKey[u.ID.Key], u)
 	}
-	run, err := prune.New(pr, h.Epochs, keys, prune.Batches(keys, plan.Batch)) // a sampler's batches (PruneSearch), judged apart
+	run, err := prune.New(pr, h.Epochs, keys, prune.Batches(keys, plan.Batch)) // a sampler's batches (SearchPruned), judged apart
 	if err != nil {
 		return err
 	}

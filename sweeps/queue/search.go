@@ -27,9 +27,9 @@ import (
 // Which configurations it proposes depends on the order results come in,
 // so unlike a local run (scheduler.RunSearch) a queued sampler study is
 // not reproducible; every unit's result still is. (With a pruner, the
-// study runs in batches as locally, and is: SearchPruned.) Started again after a
-// stop, it takes up the configurations the store lists under s's name
-// (those of this search) and goes on from their results.
+// study runs in batches as locally, and is: SearchPruned.) Started again
+// after a stop, it takes up the configurations the store lists under s's
+// name (those of this search) and goes on from their results.
 func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, inFlight int, curves bool,
 	every time.Duration, report func(decided, inFlight int)) error {
 	search := s.Search
@@ -143,19 +143,23 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 // set, gets a line per batch, stage and decision.
 //
 // A proposal depends only on the seed, the batch size and the results
-// before it; the workers' results are the local run's bit for bit and the
-// pruner decides from them as it does locally (prune.Run), so the queue
-// proposes the configurations a local run of the same study proposes, and
-// ends with its numbers, decisions and best configuration, whatever the
-// workers and whenever they are killed. (The decisions' order can differ
-// with hyperband when the coordinator was restarted: it then decides at
-// once, bracket by bracket, rungs at the same epoch that a run without a
-// restart decided over two stages; a local run resumed does the same.) (Unlike Search's constant liar,
-// nothing here depends on the order results come in: a batch is proposed
-// only once the one before is decided.) Started again after a stop, it
-// proposes the same batches again, finds their units decided in the store
-// (the coordinator replays the pruner on their scores and enqueues
-// nothing for them) and goes on where the stopped run was.
+// before it (unlike Search's constant liar, nothing depends on the order
+// results come in: a batch is proposed once the one before is decided);
+// the workers' results are the local run's bit for bit and the pruner
+// decides from them as it does locally (prune.Run). So the queue proposes
+// the configurations a local run of the same study proposes, and ends
+// with its numbers, decisions and best configuration, whatever the
+// workers and whenever they are killed. (With hyperband, the decisions'
+// order can differ after the coordinator was restarted: it then decides
+// at once, bracket by bracket, rungs at the same epoch that a run without
+// a restart decided over two stages; a local run resumed does the same.)
+// Started again after a stop, it proposes the same batches again, finds
+// their units decided in the store (the coordinator replays the pruner on
+// their scores and enqueues nothing for them) and goes on where the
+// stopped run was.
+//
+// The price of the batches, beside Search: a worker waits while a rung
+// of its batch fills, and while the last stage of a batch ends.
 func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, opt EnqueueOptions,
 	every time.Duration, report func(string)) error {
 	if s.Search == nil || s.Pruner == nil || s.Search.Batch < 1 {

@@ -90,12 +90,12 @@ func accuracies(epochs []engine.EpochStats) []float64 {
 	return acc
 }
 
-// prunedRun trains a pruned study's units (in batches by key, judged
-// apart: Plan.Batch) (all of them: those found in the
+// prunedRun trains a pruned study's units (all of them: those found in the
 // store, stored, included; of a shard, those in mine, the others followed
 // in st) on p's workers, stage by stage, storing each unit as it finishes
-// (p.done) and the pruner's decisions after each stage (save). It returns
-// ctx's error or the first callback's.
+// (p.done) and the pruner's decisions after each stage (save); a sampled
+// study's configurations come in batches (by key: Plan.Batch; nil: one),
+// judged apart. It returns ctx's error or the first callback's.
 func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch map[string]int, h sweeps.Header, units []sweeps.Unit, mine map[sweeps.UnitID]bool,
 	st store.Store, stored map[sweeps.UnitID]sweeps.UnitResult, workers int, save func([]sweeps.Decision) error) error {
 	// The configurations, in study order, and their units.
