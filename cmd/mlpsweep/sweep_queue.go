@@ -89,7 +89,11 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 			if plan, err = scheduler.StudyPlan(s, data, true); err != nil {
 				return fail(stderr, "sweep", err)
 			}
-			fmt.Fprintf(stderr, "study %s: %d units pruned by %s in stages on the workers of %s; this process decides the rungs\n", s.Name, len(plan.Units), s.Pruner.Kind, st.Name())
+			how := "in stages on the workers of %s; this process decides the rungs"
+			if s.Pruner.Kind == "asha" {
+				how = "on the workers of %s; this process decides each configuration as it reaches a rung"
+			}
+			fmt.Fprintf(stderr, "study %s: %d units pruned by %s "+how+"\n", s.Name, len(plan.Units), s.Pruner.Kind, st.Name())
 			err = queue.Prune(ctx, st, plan, *s.Pruner, src, opt, followEvery/4, lines)
 		}
 		if errors.Is(err, queue.ErrInterrupted) {

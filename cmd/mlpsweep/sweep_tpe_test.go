@@ -3,9 +3,11 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
@@ -117,15 +119,17 @@ func TestQueueTPE(t *testing.T) {
 }
 
 // TestQueueTPEPrunedOneWorkerKilled: a TPE study with successive halving
-// on the queue (8 configurations in batches of η² = 4, each halved at
-// epochs 1 and 2), one of three workers SIGKILLed as it starts a job of
-// the first batch's second rung, and sweep --enqueue --wait SIGKILLed as
-// it enqueues the second batch's second stage and started again: the
-// queue proposes the local run's configurations, decides each once as it
-// does, trains no epoch twice, and ends with its numbers and best
-// configuration (queuePrunedOneWorkerKilled).
+// on the queue (8 configurations in batches of 4, each cut to 1 at epoch
+// 1 by η = 3), one of three workers SIGKILLed as it starts a job of the
+// first batch's second rung, and sweep --enqueue --wait SIGKILLed as it
+// enqueues the second batch's second stage and started again: the queue
+// proposes the local run's configurations, decides each once as it does,
+// trains no epoch twice, and ends with its numbers and best
+// configuration.
 func TestQueueTPEPrunedOneWorkerKilled(t *testing.T) {
-	queuePrunedOneWorkerKilled(t, `name: qtpeprune
+	url, dir, _ := prunedQueueTest(t)
+	study := filepath.Join(dir, "qtpeprune.yaml")
+	if err := os.WriteFile(study, []byte(`name: qtpeprune
 data: {csv: blobs.csv, label: species}
 folds: 2
 epochs: 4
@@ -134,9 +138,48 @@ base: {hidden: [64, 64], optimizer: sgd}
 sampler:
   kind: tpe
   n: 8
+  batch: 4
   params:
     lr: {log_uniform: [0.0003, 0.3]}
     batch: {choice: [16, 32]}
-pruner: {kind: sha, eta: 2, min_epochs: 1}
-`, "epochs 2–2, ", "batch 2:", 16, 2*(4+2))
+pruner: {kind: sha, eta: 3, min_epochs: 1}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
+	if code != 0 {
+		t.Fatalf("local: exit %d: %s", code, stderr)
+	}
+	local := decodeStudyJSON(t, stdout)
+
+	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue")}, "batch 2:", nil)
+
+	keys := func(r sweeps.StudyResult) []string {
+		var k []string
+		for _, c := range r.Configs {
+			k = append(k, c.Key)
+		}
+		return k
+	}
+	if !slices.Equal(keys(r), keys(local)) || len(r.Configs) != 8 {
+		t.Errorf("configurations on the queue:\n%v\nlocally:\n%v", keys(r), keys(local))
+	}
+	if b := best(r); b == "" || b != best(local) {
+		t.Errorf("best configuration %q on the queue, %q locally", b, best(local))
+	}
+	if !slices.Equal(resultBits(r), resultBits(local)) {
+		t.Errorf("the queue's results differ from the local run's:\n%+v\n%+v", r, local)
+	}
+	decidedOnce(t, r)
+	same := func(a, b sweeps.Decision) bool {
+		return a.Key == b.Key && a.Epoch == b.Epoch && a.Promoted == b.Promoted && a.Score == b.Score && a.Order == b.Order
+	}
+	if !slices.EqualFunc(r.Decisions, local.Decisions, same) || len(r.Decisions) != 2*(4+1) {
+		t.Errorf("decisions on the queue (want 10, the local run's):\n%+v\nlocally:\n%+v", r.Decisions, local.Decisions)
+	}
+	if rescued := chained(t, r, workers); rescued == 0 {
+		t.Errorf("no unit continued from its checkpoint on a second attempt (the killed worker's job):\n%s\n%s", workers[1].log(), workers[2].log())
+	}
+	noCheckpoints(t, url)
+	t.Logf("sweep --wait:\n%s", waitErr)
 }

@@ -137,7 +137,8 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 // TPE proposes a batch of s.Search.Batch configurations (η² by default)
 // from the results of the batches before (scheduler.Proposals, shared
 // with the local run), Prune's coordinator trains the batch rung by rung
-// on the workers, judging each batch apart (Plan.Batch), and the results
+// on the workers, judging each batch apart (Plan.Batch; the coordinator's
+// lock held from the first batch to the last), and the results
 // it leaves in the store (a pruned configuration at the deepest rung it
 // reached, with its score there) inform the next proposals. report, if
 // set, gets a line per batch, stage and decision.
@@ -173,25 +174,27 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 		return err
 	}
 	sub := *s
-	for b := 1; ; b++ {
-		before := len(props.Points)
-		if more, err := props.Next(s.Search.Batch); err != nil || !more {
-			return err
+	return locked(ctx, st, s.Name, func() error { // one coordinator for every batch
+		for b := 1; ; b++ {
+			before := len(props.Points)
+			if more, err := props.Next(s.Search.Batch); err != nil || !more {
+				return err
+			}
+			sub.Points = props.Points
+			plan, err := scheduler.StudyPlan(&sub, data, true)
+			if err != nil {
+				return err
+			}
+			plan.Batch = props.Batch
+			report(fmt.Sprintf("study %s: batch %d: configurations %d–%d of %d proposed by the TPE", s.Name, b, before+1, len(props.Points), s.Search.N))
+			if err := coordinate(ctx, st, plan, *s.Pruner, src, opt, every, report); err != nil {
+				return err
+			}
+			r, err := store.Load(ctx, st, s.Name, true)
+			if err != nil {
+				return err
+			}
+			props.Record(r)
 		}
-		sub.Points = props.Points
-		plan, err := scheduler.StudyPlan(&sub, data, true)
-		if err != nil {
-			return err
-		}
-		plan.Batch = props.Batch
-		report(fmt.Sprintf("study %s: batch %d: configurations %d–%d of %d proposed by the TPE", s.Name, b, before+1, len(props.Points), s.Search.N))
-		if err := Prune(ctx, st, plan, *s.Pruner, src, opt, every, report); err != nil {
-			return err
-		}
-		r, err := store.Load(ctx, st, s.Name, true)
-		if err != nil {
-			return err
-		}
-		props.Record(r)
-	}
+	})
 }

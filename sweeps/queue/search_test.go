@@ -74,16 +74,24 @@ pruner: {kind: %s, eta: 2}
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer st.Close()
-			defer work(t, st)()
+			t.Cleanup(func() { st.Close() }) // after the workers stop
+			work(t, st)
 			stopping := false
-			lines := coordinateStopped(t, func(ctx context.Context, report func(string)) error {
+			var second error
+			search := func(ctx context.Context, report func(string)) error {
 				return queue.SearchPruned(ctx, st, s, data, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, report)
-			}, func(line string) bool {
+			}
+			lines := coordinateStopped(t, search, func(line string) bool {
+				if strings.Contains(line, "batch 2:") && second == nil { // another coordinator of the study, meanwhile
+					second = search(ctx, nil)
+				}
 				stop := stopping && strings.Contains(line, "stage 2:")
 				stopping = stopping || strings.Contains(line, fmt.Sprintf("batch %d:", c.stopIn))
 				return stop
 			})
+			if second == nil || !strings.Contains(second.Error(), "another process decides its rungs") {
+				t.Errorf("a second coordinator of the study: %v", second)
+			}
 			r, err := store.Load(ctx, st, s.Name, true)
 			if err != nil {
 				t.Fatal(err)
@@ -139,25 +147,9 @@ pruner: {kind: %s, eta: 2}
 				}
 				once[k] = true
 			}
+			noCheckpoints(t, st)
 			t.Logf("%d of 12 pruned, %d decisions; coordinator:\n%s", pruned, len(r.Decisions), strings.Join(lines, "\n"))
 		})
-	}
-}
-
-// work runs queue.Work with 2 workers on st in this process until the
-// function it returns is called.
-func work(t *testing.T, st *store.Postgres) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	worked := make(chan error, 1)
-	go func() {
-		_, err := queue.Work(ctx, st, queue.Options{Workers: 2, TimeoutFactor: 10, MinTimeout: time.Minute, PollInterval: 20 * time.Millisecond})
-		worked <- err
-	}()
-	return func() {
-		cancel()
-		if err := <-worked; err != nil && !errors.Is(err, queue.ErrInterrupted) {
-			t.Error(err)
-		}
 	}
 }
 
