@@ -31,11 +31,7 @@ var stageLine = regexp.MustCompile(`^unit ([0-9a-f]+) fold (\d+) of study \S+ \(
 func TestQueuePrunedOneWorkerKilled(t *testing.T) {
 	url, dir, write := prunedQueueTest(t)
 	study := write("qprune", "[0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]", "pruner: {kind: sha, eta: 3, min_epochs: 1}\n")
-	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
-	if code != 0 {
-		t.Fatalf("local: exit %d: %s", code, stderr)
-	}
-	local := decodeStudyJSON(t, stdout)
+	local := sweepLocal(t, study, dir)
 
 	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue")}, "", nil)
 
@@ -186,12 +182,8 @@ func TestQueueASHAOneWorkerKilled(t *testing.T) {
 	url, dir, write := prunedQueueTest(t)
 	lrs := "[0.0003, 0.001, 0.002, 0.003, 0.006, 0.01, 0.02, 0.03, 0.1]"
 	study := write("qasha", lrs, "pruner: {kind: asha, eta: 3, min_epochs: 1}\n")
-	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
-	if code != 0 {
-		t.Fatalf("local: exit %d: %s", code, stderr)
-	}
-	local := decodeStudyJSON(t, stdout)
-	code, stdout, stderr = runCmd("sweep", write("full", lrs, ""), "--out", filepath.Join(dir, "full"), "--workers", "2", "--curves", "--json")
+	local := sweepLocal(t, study, dir)
+	code, stdout, stderr := runCmd("sweep", write("full", lrs, ""), "--out", filepath.Join(dir, "full"), "--workers", "2", "--curves", "--json")
 	if code != 0 {
 		t.Fatalf("without a pruner: exit %d: %s", code, stderr)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
@@ -37,6 +38,17 @@ axes:
 		t.Fatal(err)
 	}
 	return path
+}
+
+// sweepLocal runs study here, 2 workers, into dir/local, and returns its
+// --json result: what a run elsewhere (the queue, PostgreSQL) must equal.
+func sweepLocal(t *testing.T, study, dir string) sweeps.StudyResult {
+	t.Helper()
+	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
+	if code != 0 {
+		t.Fatalf("local sweep: exit %d: %s", code, stderr)
+	}
+	return decodeStudyJSON(t, stdout)
 }
 
 // worker is an mlpsweep process (a worker, or sweep --enqueue --wait): the
@@ -251,19 +263,15 @@ axes:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
-	if code != 0 {
-		t.Fatalf("local: exit %d: %s", code, stderr)
-	}
-	local := decodeStudyJSON(t, stdout)
+	local := sweepLocal(t, study, dir)
 	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
 		t.Fatalf("enqueue: exit %d: %s", code, stderr)
 	}
-	code, _, stderr = runCmd("worker", "--store", url, "--workers", "2", "--exit-when-done")
+	code, _, stderr := runCmd("worker", "--store", url, "--workers", "2", "--exit-when-done")
 	if code != 0 || strings.Count(stderr, "(diverged)") != 2 || !strings.Contains(stderr, "4 units recorded (0 failed)") {
 		t.Fatalf("worker: exit %d: %s", code, stderr)
 	}
-	code, stdout, stderr = runCmd("sweep", study, "--store", url, "--wait", "--json", "--out", filepath.Join(dir, "queue"))
+	code, stdout, stderr := runCmd("sweep", study, "--store", url, "--wait", "--json", "--out", filepath.Join(dir, "queue"))
 	if code != 0 {
 		t.Fatalf("wait: exit %d: %s", code, stderr)
 	}

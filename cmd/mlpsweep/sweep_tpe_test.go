@@ -146,23 +146,13 @@ pruner: {kind: sha, eta: 3, min_epochs: 1}
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
-	if code != 0 {
-		t.Fatalf("local: exit %d: %s", code, stderr)
-	}
-	local := decodeStudyJSON(t, stdout)
+	local := sweepLocal(t, study, dir)
 
 	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue")}, "batch 2:", nil)
 
-	keys := func(r sweeps.StudyResult) []string {
-		var k []string
-		for _, c := range r.Configs {
-			k = append(k, c.Key)
-		}
-		return k
-	}
-	if !slices.Equal(keys(r), keys(local)) || len(r.Configs) != 8 {
-		t.Errorf("configurations on the queue:\n%v\nlocally:\n%v", keys(r), keys(local))
+	sameKey := func(a, b sweeps.ConfigResult) bool { return a.Key == b.Key }
+	if !slices.EqualFunc(r.Configs, local.Configs, sameKey) || len(r.Configs) != 8 {
+		t.Errorf("configurations on the queue:\n%+v\nlocally:\n%+v", r.Configs, local.Configs)
 	}
 	if b := best(r); b == "" || b != best(local) {
 		t.Errorf("best configuration %q on the queue, %q locally", b, best(local))

@@ -97,15 +97,9 @@ pruner: {kind: %s, eta: 2}
 				t.Fatal(err)
 			}
 
-			keys := func(r sweeps.StudyResult) []string {
-				var k []string
-				for _, c := range r.Configs {
-					k = append(k, c.Key)
-				}
-				return k
-			}
-			if !slices.Equal(keys(r), keys(local)) || len(r.Configs) != 12 {
-				t.Errorf("configurations on the queue:\n%v\nlocally:\n%v", keys(r), keys(local))
+			sameKey := func(a, b sweeps.ConfigResult) bool { return a.Key == b.Key }
+			if !slices.EqualFunc(r.Configs, local.Configs, sameKey) || len(r.Configs) != 12 {
+				t.Errorf("configurations on the queue:\n%+v\nlocally:\n%+v", r.Configs, local.Configs)
 			}
 			if !slices.Equal(studyBits(r), studyBits(local)) {
 				t.Errorf("the queue's results differ from the local run's:\n%+v\n%+v", r.Configs, local.Configs)
