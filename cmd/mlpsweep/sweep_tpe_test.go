@@ -148,7 +148,7 @@ pruner: {kind: sha, eta: 3, min_epochs: 1}
 	}
 	local := sweepLocal(t, study, dir)
 
-	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue")}, "batch 2:", nil)
+	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue")}, "batch 2 of", nil)
 
 	sameKey := func(a, b sweeps.ConfigResult) bool { return a.Key == b.Key }
 	if !slices.EqualFunc(r.Configs, local.Configs, sameKey) || len(r.Configs) != 8 {

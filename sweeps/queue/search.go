@@ -174,6 +174,9 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 		return err
 	}
 	sub := *s
+	batches := (s.Search.N + s.Search.Batch - 1) / s.Search.Batch
+	var spent time.Duration // in the batches this process trained (not found decided)
+	trained := 0
 	return locked(ctx, st, s.Name, func() error { // one coordinator for every batch
 		for b := 1; ; b++ {
 			before := len(props.Points)
@@ -186,9 +189,22 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 				return err
 			}
 			plan.Batch = props.Batch
-			report(fmt.Sprintf("study %s: batch %d: configurations %d–%d of %d proposed by the TPE", s.Name, b, before+1, len(props.Points), s.Search.N))
+			eta := "" // at the rate of the batches trained so far: a batch's rungs keep the same share
+			if trained > 0 {
+				eta = fmt.Sprintf(", eta ~%v", (spent / time.Duration(trained) * time.Duration(batches-b+1)).Round(time.Second))
+			}
+			report(fmt.Sprintf("study %s: batch %d of %d: configurations %d–%d of %d proposed by the TPE%s", s.Name, b, batches, before+1, len(props.Points), s.Search.N, eta))
+			todo, err := undecided(ctx, st, plan)
+			if err != nil {
+				return err
+			}
+			began := time.Now()
 			if err := coordinate(ctx, st, plan, *s.Pruner, src, opt, every, report); err != nil {
 				return err
+			}
+			if todo {
+				spent += time.Since(began)
+				trained++
 			}
 			r, err := store.Load(ctx, st, s.Name, true)
 			if err != nil {
@@ -197,4 +213,23 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 			props.Record(r)
 		}
 	})
+}
+
+// undecided reports whether some unit of plan is not finished in the
+// store (done, pruned or failed).
+func undecided(ctx context.Context, st *store.Postgres, plan scheduler.Plan) (bool, error) {
+	ids := make([]sweeps.UnitID, len(plan.Units))
+	for i, u := range plan.Units {
+		ids[i] = u.ID
+	}
+	states, err := st.UnitStates(ctx, ids)
+	if err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		if s := states[id]; s != "done" && s != "pruned" && s != "failed" {
+			return true, nil
+		}
+	}
+	return false, nil
 }

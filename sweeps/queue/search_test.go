@@ -82,15 +82,18 @@ pruner: {kind: %s, eta: 2}
 				return queue.SearchPruned(ctx, st, s, data, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, report)
 			}
 			lines := coordinateStopped(t, search, func(line string) bool {
-				if strings.Contains(line, "batch 2:") && second == nil { // another coordinator of the study, meanwhile
+				if strings.Contains(line, "batch 2 of") && second == nil { // another coordinator of the study, meanwhile
 					second = search(ctx, nil)
 				}
 				stop := stopping && strings.Contains(line, "stage 2:")
-				stopping = stopping || strings.Contains(line, fmt.Sprintf("batch %d:", c.stopIn))
+				stopping = stopping || strings.Contains(line, fmt.Sprintf("batch %d of", c.stopIn))
 				return stop
 			})
 			if second == nil || !strings.Contains(second.Error(), "another process decides its rungs") {
 				t.Errorf("a second coordinator of the study: %v", second)
+			}
+			if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "batch 2 of") && strings.Contains(l, ", eta ~") }) {
+				t.Errorf("no time left on the second batch's line:\n%s", strings.Join(lines, "\n"))
 			}
 			r, err := store.Load(ctx, st, s.Name, true)
 			if err != nil {
