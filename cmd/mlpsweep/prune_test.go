@@ -90,8 +90,8 @@ func TestSweepWithAPruner(t *testing.T) {
 // TestSweepTPEWithAPruner: a TPE study with successive halving runs,
 // pruning in batches of η² (here 4: 2 pruned at the first rung of each,
 // 1 at the second);
-// a pruner the batches cannot use exits 1 with the line and key, queue
-// mode exits 2.
+// a pruner the batches cannot use exits 1 with the line and key; queue
+// mode without --wait exits 2 (TestQueueTPEPrunedOneWorkerKilled runs it).
 func TestSweepTPEWithAPruner(t *testing.T) {
 	dir := t.TempDir()
 	write := func(pruner string) string {
@@ -117,7 +117,7 @@ func TestSweepTPEWithAPruner(t *testing.T) {
 	if code, _, errOut := runCmd("sweep", write("asha"), "--out", t.TempDir()); code != 1 || !strings.Contains(errOut, "pruned.yaml:12: pruner: a sampler proposes batches") {
 		t.Errorf("asha with tpe: exit %d: %s", code, errOut)
 	}
-	if code, _, errOut := runCmd("sweep", write("sha"), "--enqueue", "--wait", "--store", "postgres://u@localhost:1/db"); code != 2 || !strings.Contains(errOut, "queue mode prunes without a sampler") {
-		t.Errorf("tpe and sha in queue mode: exit %d: %s", code, errOut)
+	if code, _, errOut := runCmd("sweep", write("sha"), "--enqueue", "--store", "postgres://u@localhost:1/db"); code != 2 || !strings.Contains(errOut, "give --enqueue and --wait together") {
+		t.Errorf("tpe and sha in queue mode, --enqueue alone: exit %d: %s", code, errOut)
 	}
 }

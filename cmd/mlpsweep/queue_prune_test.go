@@ -31,13 +31,9 @@ var stageLine = regexp.MustCompile(`^unit ([0-9a-f]+) fold (\d+) of study \S+ \(
 func TestQueuePrunedOneWorkerKilled(t *testing.T) {
 	url, dir, write := prunedQueueTest(t)
 	study := write("qprune", "[0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]", "pruner: {kind: sha, eta: 3, min_epochs: 1}\n")
-	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
-	if code != 0 {
-		t.Fatalf("local: exit %d: %s", code, stderr)
-	}
-	local := decodeStudyJSON(t, stdout)
+	local := sweepLocal(t, study, dir)
 
-	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue")}, nil)
+	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue")}, "", nil)
 
 	if b := best(r); b == "" || b != best(local) {
 		t.Errorf("best configuration %q on the queue, %q locally", b, best(local))
@@ -186,12 +182,8 @@ func TestQueueASHAOneWorkerKilled(t *testing.T) {
 	url, dir, write := prunedQueueTest(t)
 	lrs := "[0.0003, 0.001, 0.002, 0.003, 0.006, 0.01, 0.02, 0.03, 0.1]"
 	study := write("qasha", lrs, "pruner: {kind: asha, eta: 3, min_epochs: 1}\n")
-	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
-	if code != 0 {
-		t.Fatalf("local: exit %d: %s", code, stderr)
-	}
-	local := decodeStudyJSON(t, stdout)
-	code, stdout, stderr = runCmd("sweep", write("full", lrs, ""), "--out", filepath.Join(dir, "full"), "--workers", "2", "--curves", "--json")
+	local := sweepLocal(t, study, dir)
+	code, stdout, stderr := runCmd("sweep", write("full", lrs, ""), "--out", filepath.Join(dir, "full"), "--workers", "2", "--curves", "--json")
 	if code != 0 {
 		t.Fatalf("without a pruner: exit %d: %s", code, stderr)
 	}
@@ -216,7 +208,7 @@ func TestQueueASHAOneWorkerKilled(t *testing.T) {
 			storetest.Exec(t, url, fmt.Sprintf(`UPDATE river_job SET state = 'available', scheduled_at = now() WHERE id = %d`, held))
 		}
 	}
-	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--group-columns", "64", "--out", filepath.Join(dir, "queue")}, hold)
+	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--group-columns", "64", "--out", filepath.Join(dir, "queue")}, "", hold)
 
 	decidedOnce(t, r)
 	stops, first := map[string]sweeps.Decision{}, map[string]bool{}
@@ -270,15 +262,20 @@ func TestQueueASHAOneWorkerKilled(t *testing.T) {
 // second rung (epochs 2–3), which it can do only once the coordinator
 // enqueued one; then two more, until sweep ends. hold, if set, is called
 // once the study is enqueued, before worker 0 starts, and returns what to
-// do once it is killed. It returns the study's result, the workers
+// do once it is killed. With stopIn, sweep runs first as a process of
+// its own, SIGKILLed as it enqueues a second stage after a line with
+// stopIn, then again. It returns the study's result, the workers
 // (worker 0 first) and sweep's stderr.
-func oneWorkerKilled(t *testing.T, url string, sweep []string, hold func() (release func())) (sweeps.StudyResult, []*worker, string) {
+func oneWorkerKilled(t *testing.T, url string, sweep []string, stopIn string, hold func() (release func())) (sweeps.StudyResult, []*worker, string) {
 	t.Helper()
 	var waitCode int
 	var waitOut, waitErr string
 	waited := make(chan struct{})
 	go func() {
 		defer close(waited)
+		if stopIn != "" {
+			coordinatorKilled(t, sweep, stopIn)
+		}
 		waitCode, waitOut, waitErr = runCmd(sweep...)
 	}()
 	release := func() {}
@@ -319,4 +316,28 @@ func oneWorkerKilled(t *testing.T, url string, sweep []string, hold func() (rele
 		t.Fatalf("sweep --enqueue --wait: exit %d: %s", waitCode, waitErr)
 	}
 	return decodeStudyJSON(t, waitOut), workers, waitErr
+}
+
+// coordinatorKilled runs sweep (--enqueue --wait) as a process of its
+// own and SIGKILLs it as it enqueues a second stage after a line with
+// stopIn.
+func coordinatorKilled(t *testing.T, sweep []string, stopIn string) {
+	stopping, stopped, stop := false, false, make(chan struct{})
+	c := startProcess(t, func(line string) {
+		if stopping && !stopped && strings.Contains(line, "stage 2:") {
+			stopped = true
+			close(stop)
+		}
+		stopping = stopping || strings.Contains(line, stopIn)
+	}, sweep...)
+	select {
+	case <-stop:
+		c.cmd.Process.Signal(syscall.SIGKILL)
+		if code := c.wait(t, 10*time.Second); code != -1 {
+			t.Errorf("sweep --enqueue --wait exited with %d, not killed:\n%s", code, c.log())
+		}
+	case <-time.After(3 * time.Minute):
+		t.Errorf("sweep --enqueue --wait did not reach %q:\n%s", stopIn, c.log())
+	}
+	t.Logf("sweep --enqueue --wait, killed:\n%s", c.log())
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
@@ -39,7 +40,19 @@ axes:
 	return path
 }
 
-// worker is an mlpsweep worker process: the test binary as the CLI.
+// sweepLocal runs study here, 2 workers, into dir/local, and returns its
+// --json result: what a run elsewhere (the queue, PostgreSQL) must equal.
+func sweepLocal(t *testing.T, study, dir string) sweeps.StudyResult {
+	t.Helper()
+	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
+	if code != 0 {
+		t.Fatalf("local sweep: exit %d: %s", code, stderr)
+	}
+	return decodeStudyJSON(t, stdout)
+}
+
+// worker is an mlpsweep process (a worker, or sweep --enqueue --wait): the
+// test binary as the CLI.
 type worker struct {
 	cmd   *exec.Cmd
 	mu    sync.Mutex
@@ -49,7 +62,14 @@ type worker struct {
 
 func startWorker(t *testing.T, onLine func(string), args ...string) *worker {
 	t.Helper()
-	w := &worker{cmd: exec.Command(os.Args[0], append([]string{"worker"}, args...)...), done: make(chan struct{})}
+	return startProcess(t, onLine, append([]string{"worker"}, args...)...)
+}
+
+// startProcess starts mlpsweep with args, calling onLine with each line
+// it writes to stderr.
+func startProcess(t *testing.T, onLine func(string), args ...string) *worker {
+	t.Helper()
+	w := &worker{cmd: exec.Command(os.Args[0], args...), done: make(chan struct{})}
 	w.cmd.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1")
 	pipe, err := w.cmd.StderrPipe()
 	if err != nil {
@@ -243,19 +263,15 @@ axes:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
-	if code != 0 {
-		t.Fatalf("local: exit %d: %s", code, stderr)
-	}
-	local := decodeStudyJSON(t, stdout)
+	local := sweepLocal(t, study, dir)
 	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
 		t.Fatalf("enqueue: exit %d: %s", code, stderr)
 	}
-	code, _, stderr = runCmd("worker", "--store", url, "--workers", "2", "--exit-when-done")
+	code, _, stderr := runCmd("worker", "--store", url, "--workers", "2", "--exit-when-done")
 	if code != 0 || strings.Count(stderr, "(diverged)") != 2 || !strings.Contains(stderr, "4 units recorded (0 failed)") {
 		t.Fatalf("worker: exit %d: %s", code, stderr)
 	}
-	code, stdout, stderr = runCmd("sweep", study, "--store", url, "--wait", "--json", "--out", filepath.Join(dir, "queue"))
+	code, stdout, stderr := runCmd("sweep", study, "--store", url, "--wait", "--json", "--out", filepath.Join(dir, "queue"))
 	if code != 0 {
 		t.Fatalf("wait: exit %d: %s", code, stderr)
 	}

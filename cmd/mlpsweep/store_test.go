@@ -19,14 +19,10 @@ func TestSweepAndReportOnPostgres(t *testing.T) {
 	url := storetest.Postgres(t)
 	dir := t.TempDir()
 	study := writeCSVStudy(t, dir)
-	code, stdout, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
-	if code != 0 {
-		t.Fatalf("SQLite sweep: exit %d: %s", code, stderr)
-	}
-	local := decodeStudyJSON(t, stdout)
+	local := sweepLocal(t, study, dir)
 
 	out := filepath.Join(dir, "pg")
-	code, stdout, stderr = runCmd("sweep", study, "--store", url, "--out", out, "--workers", "2", "--json")
+	code, stdout, stderr := runCmd("sweep", study, "--store", url, "--out", out, "--workers", "2", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

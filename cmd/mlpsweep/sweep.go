@@ -84,7 +84,10 @@ instead, and wait for each other's scores at every rung. On the queue, a
 study with a pruner (any of the four) needs --enqueue and --wait together: this
 process decides the rungs while the workers train each stage (asha: each
 configuration as soon as it reaches a rung, its next rung ahead of the
-queue), continuing every unit from its state stored at the last rung.
+queue), continuing every unit from its state stored at the last rung; with
+a sampler too (sha or hyperband), it also proposes each batch once the one
+before is decided, so the queue trains the configurations a local run
+proposes, with the same numbers.
 
 Machines differ: every unit records the host, CPU and kernels ISA path
 (avx512, avx2, generic) it was trained on, and the report lists them. A
@@ -229,8 +232,6 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	// A rung decides over every configuration of the study at once: the
 	// shards of a pruned study follow each other in one PostgreSQL store.
 	switch {
-	case s.Pruner != nil && (f.enqueue || f.wait) && s.Search != nil:
-		return usageError(stderr, "sweep", "study %s has a pruner (%s) and a sampler: queue mode prunes without a sampler, so far; run it with mlpsweep sweep", s.Name, s.Pruner.Kind)
 	case s.Pruner != nil && (f.enqueue || f.wait) && !(f.enqueue && f.wait):
 		return usageError(stderr, "sweep", "study %s has a pruner (%s), whose rungs this process decides as the workers reach them: give --enqueue and --wait together, and keep it running while the workers train", s.Name, s.Pruner.Kind)
 	case s.Pruner != nil && shard.Sharded() && s.Pruner.Kind == "asha":

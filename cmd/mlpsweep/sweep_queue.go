@@ -62,49 +62,47 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 
 	started := time.Now()
 	var enq queue.Enqueued
-	if s.Search != nil {
+	if s.Search != nil || s.Pruner != nil { // this process proposes configurations or decides rungs as the workers train
 		data, _, err := loadSweepData(s, f, stderr)
 		if err != nil {
 			return fail(stderr, "sweep", err)
 		}
-		fmt.Fprintf(stderr, "study %s: %d configurations proposed by the TPE, %d in flight (--workers) on the workers of %s\n", s.Name, s.Search.N, f.workers, st.Name())
-		last := -1
-		err = queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data, LimitRows: f.limitRows}, f.workers, f.curves, followEvery, func(decided, inFlight int) {
-			if decided != last {
-				last = decided
-				line := fmt.Sprintf("study %s: %d of %d configurations decided, %d in flight", s.Name, decided, s.Search.N, inFlight)
-				if decided > 0 && decided < s.Search.N {
-					// The sampler's next configurations are not known: an
-					// estimate at the rate so far.
-					left := time.Duration(float64(time.Since(started)) / float64(decided) * float64(s.Search.N-decided))
-					line += fmt.Sprintf(", eta ~%v", left.Round(time.Second))
+		src := queue.Source{Spec: s.Data, LimitRows: f.limitRows}
+		opt := queue.EnqueueOptions{Curves: true, Workers: f.workers, GroupColumns: f.groupCols}
+		lines := func(line string) { fmt.Fprintln(stderr, line) }
+		switch {
+		case s.Search != nil && s.Pruner != nil:
+			fmt.Fprintf(stderr, "study %s: %d configurations proposed by the TPE in batches of %d, each pruned by %s in stages on the workers of %s; this process proposes them and decides the rungs\n",
+				s.Name, s.Search.N, s.Search.Batch, s.Pruner.Kind, st.Name())
+			err = queue.SearchPruned(ctx, st, s, data, src, opt, followEvery/4, lines)
+		case s.Search != nil:
+			fmt.Fprintf(stderr, "study %s: %d configurations proposed by the TPE, %d in flight (--workers) on the workers of %s\n", s.Name, s.Search.N, f.workers, st.Name())
+			last := -1
+			err = queue.Search(ctx, st, s, data, src, f.workers, f.curves, followEvery, func(decided, inFlight int) {
+				if decided != last {
+					last = decided
+					line := fmt.Sprintf("study %s: %d of %d configurations decided, %d in flight", s.Name, decided, s.Search.N, inFlight)
+					if decided > 0 && decided < s.Search.N {
+						// The sampler's next configurations are not known: an
+						// estimate at the rate so far.
+						left := time.Duration(float64(time.Since(started)) / float64(decided) * float64(s.Search.N-decided))
+						line += fmt.Sprintf(", eta ~%v", left.Round(time.Second))
+					}
+					fmt.Fprintln(stderr, line)
 				}
-				fmt.Fprintln(stderr, line)
+			})
+		default:
+			var plan scheduler.Plan
+			if plan, err = scheduler.StudyPlan(s, data, true); err != nil {
+				return fail(stderr, "sweep", err)
 			}
-		})
-		if errors.Is(err, queue.ErrInterrupted) {
-			fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
-			return 130
+			how := "in stages on the workers of %s; this process decides the rungs"
+			if s.Pruner.Kind == "asha" {
+				how = "on the workers of %s; this process decides each configuration as it reaches a rung"
+			}
+			fmt.Fprintf(stderr, "study %s: %d units pruned by %s "+how+"\n", s.Name, len(plan.Units), s.Pruner.Kind, st.Name())
+			err = queue.Prune(ctx, st, plan, *s.Pruner, src, opt, followEvery/4, lines)
 		}
-		if err != nil {
-			return fail(stderr, "sweep", err)
-		}
-	} else if s.Pruner != nil {
-		data, _, err := loadSweepData(s, f, stderr)
-		if err != nil {
-			return fail(stderr, "sweep", err)
-		}
-		plan, err := scheduler.StudyPlan(s, data, true)
-		if err != nil {
-			return fail(stderr, "sweep", err)
-		}
-		how := "in stages on the workers of %s; this process decides the rungs"
-		if s.Pruner.Kind == "asha" {
-			how = "on the workers of %s; this process decides each configuration as it reaches a rung"
-		}
-		fmt.Fprintf(stderr, "study %s: %d units pruned by %s "+how+"\n", s.Name, len(plan.Units), s.Pruner.Kind, st.Name())
-		err = queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data, LimitRows: f.limitRows},
-			queue.EnqueueOptions{Curves: true, Workers: f.workers, GroupColumns: f.groupCols}, followEvery/4, func(line string) { fmt.Fprintln(stderr, line) })
 		if errors.Is(err, queue.ErrInterrupted) {
 			fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
 			return 130

@@ -3,9 +3,11 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
@@ -114,4 +116,60 @@ func TestQueueTPE(t *testing.T) {
 	if len(again.Configs) != 12 || jobs != before || again.Configs[11].Key != r.Configs[11].Key {
 		t.Errorf("again: %d configurations, %d jobs (want 12, %d)", len(again.Configs), jobs, before)
 	}
+}
+
+// TestQueueTPEPrunedOneWorkerKilled: a TPE study with successive halving
+// on the queue (8 configurations in batches of 4, each cut to 1 at epoch
+// 1 by η = 3), one of three workers SIGKILLed as it starts a job of the
+// first batch's second rung, and sweep --enqueue --wait SIGKILLed as it
+// enqueues the second batch's second stage and started again: the queue
+// proposes the local run's configurations, decides each once as it does,
+// trains no epoch twice, and ends with its numbers and best
+// configuration.
+func TestQueueTPEPrunedOneWorkerKilled(t *testing.T) {
+	url, dir, _ := prunedQueueTest(t)
+	study := filepath.Join(dir, "qtpeprune.yaml")
+	if err := os.WriteFile(study, []byte(`name: qtpeprune
+data: {csv: blobs.csv, label: species}
+folds: 2
+epochs: 4
+seed: 7
+base: {hidden: [64, 64], optimizer: sgd}
+sampler:
+  kind: tpe
+  n: 8
+  batch: 4
+  params:
+    lr: {log_uniform: [0.0003, 0.3]}
+    batch: {choice: [16, 32]}
+pruner: {kind: sha, eta: 3, min_epochs: 1}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	local := sweepLocal(t, study, dir)
+
+	r, workers, waitErr := oneWorkerKilled(t, url, []string{"sweep", study, "--store", url, "--enqueue", "--wait", "--json", "--workers", "3", "--out", filepath.Join(dir, "queue")}, "batch 2 of", nil)
+
+	sameKey := func(a, b sweeps.ConfigResult) bool { return a.Key == b.Key }
+	if !slices.EqualFunc(r.Configs, local.Configs, sameKey) || len(r.Configs) != 8 {
+		t.Errorf("configurations on the queue:\n%+v\nlocally:\n%+v", r.Configs, local.Configs)
+	}
+	if b := best(r); b == "" || b != best(local) {
+		t.Errorf("best configuration %q on the queue, %q locally", b, best(local))
+	}
+	if !slices.Equal(resultBits(r), resultBits(local)) {
+		t.Errorf("the queue's results differ from the local run's:\n%+v\n%+v", r, local)
+	}
+	decidedOnce(t, r)
+	same := func(a, b sweeps.Decision) bool {
+		return a.Key == b.Key && a.Epoch == b.Epoch && a.Promoted == b.Promoted && a.Score == b.Score && a.Order == b.Order
+	}
+	if !slices.EqualFunc(r.Decisions, local.Decisions, same) || len(r.Decisions) != 2*(4+1) {
+		t.Errorf("decisions on the queue (want 10, the local run's):\n%+v\nlocally:\n%+v", r.Decisions, local.Decisions)
+	}
+	if rescued := chained(t, r, workers); rescued == 0 {
+		t.Errorf("no unit continued from its checkpoint on a second attempt (the killed worker's job):\n%s\n%s", workers[1].log(), workers[2].log())
+	}
+	noCheckpoints(t, url)
+	t.Logf("sweep --wait:\n%s", waitErr)
 }

@@ -137,6 +137,20 @@ func New(p study.Pruner, epochs int, keys []string, batch []int) (*Run, error) {
 	return r, nil
 }
 
+// Batches is New's batch argument for the configurations keys from a
+// sampled study's batch of each configuration by key (nil, one batch:
+// nil).
+func Batches(keys []string, byKey map[string]int) []int {
+	if byKey == nil {
+		return nil
+	}
+	batch := make([]int, len(keys))
+	for c, k := range keys {
+		batch[c] = byKey[k]
+	}
+	return batch
+}
+
 // startup reports whether configuration c is one the median rule trains
 // fully before judging the others.
 func (r *Run) startup(c int) bool { return r.p.Kind == "median" && c < r.p.Startup }

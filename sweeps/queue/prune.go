@@ -81,7 +81,22 @@ import (
 // (with asha, per decision).
 func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
 	every time.Duration, report func(string)) error {
-	err := coordinate(ctx, st, plan, pr, src, opt, every, report)
+	return locked(ctx, st, plan.Header.Name, func() error { return coordinate(ctx, st, plan, pr, src, opt, every, report) })
+}
+
+// locked runs coordinate, the coordinator of study name (Prune's, or
+// SearchPruned's batches), under the study's coordinator lock
+// (lockStudy); an error after ctx ended is ErrInterrupted.
+func locked(ctx context.Context, st *store.Postgres, name string, coordinate func() error) error {
+	if err := Migrate(ctx, st.Pool()); err != nil {
+		return err
+	}
+	unlock, err := lockStudy(ctx, st, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	err = coordinate()
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
 		return fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err()) // started again, it goes on from the store
 	}
@@ -94,15 +109,7 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 	if report == nil {
 		report = func(string) {}
 	}
-	if err := Migrate(ctx, st.Pool()); err != nil {
-		return err
-	}
-	unlock, err := lockStudy(ctx, st, h.Name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	src, err = src.Absolute()
+	src, err := src.Absolute()
 	if err != nil {
 		return err
 	}
@@ -117,7 +124,7 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 		}
 		byKey[u.ID.Key] = append(byKey[u.ID.Key], u)
 	}
-	run, err := prune.New(pr, h.Epochs, keys, nil) // no sampler: one batch
+	run, err := prune.New(pr, h.Epochs, keys, prune.Batches(keys, plan.Batch)) // a sampler's batches (SearchPruned), judged apart
 	if err != nil {
 		return err
 	}
@@ -207,7 +214,11 @@ func (c *coordinator) stages(ctx context.Context, every time.Duration, report fu
 					promoted++
 				}
 			}
-			report(fmt.Sprintf("study %s: rung at epoch %d decided: %d of %d configurations go on", h.Name, ds[0].Epoch, promoted, len(ds)))
+			if stage == 1 { // the pruner replayed on the scores in the store (a study started before, or a sampler's earlier batches)
+				report(fmt.Sprintf("study %s: %d decisions from the scores in the store so far (%d go on)", h.Name, len(ds), promoted))
+			} else {
+				report(fmt.Sprintf("study %s: rung at epoch %d decided: %d of %d configurations go on", h.Name, ds[0].Epoch, promoted, len(ds)))
+			}
 		}
 		targets := run.Targets()
 		if targets == nil {

@@ -62,37 +62,15 @@ pruner: {kind: sha, eta: 3}
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer st.Close()
-		wctx, stop := context.WithCancel(ctx)
-		worked := make(chan error, 1)
-		go func() {
-			_, err := queue.Work(wctx, st, queue.Options{Workers: 2, TimeoutFactor: 10, MinTimeout: time.Minute, PollInterval: 50 * time.Millisecond})
-			worked <- err
-		}()
-		defer func() {
-			stop()
-			if err := <-worked; err != nil && !errors.Is(err, queue.ErrInterrupted) {
-				t.Error(err)
-			}
-		}()
-		cctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		var lines []string
-		err = queue.Prune(cctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, func(line string) {
-			lines = append(lines, line)
-			if interrupt && strings.Contains(line, "stage 2:") {
-				cancel()
-			}
-		})
-		if interrupt {
-			if !errors.Is(err, queue.ErrInterrupted) {
-				t.Fatalf("interrupted coordinator: %v\n%s", err, strings.Join(lines, "\n"))
-			}
-			err = queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, nil)
+		t.Cleanup(func() { st.Close() }) // after the workers stop
+		work(t, st)
+		stop := func(line string) bool { return strings.Contains(line, "stage 2:") }
+		if !interrupt {
+			stop = nil
 		}
-		if err != nil {
-			t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
-		}
+		coordinateStopped(t, func(ctx context.Context, report func(string)) error {
+			return queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, report)
+		}, stop)
 		r, err := store.Load(ctx, st, s.Name, true)
 		if err != nil {
 			t.Fatal(err)
@@ -100,19 +78,7 @@ pruner: {kind: sha, eta: 3}
 		return r
 	}
 	once, again := run(false), run(true)
-	bits := func(r sweeps.StudyResult) []uint64 {
-		var b []uint64
-		for _, c := range r.Configs {
-			b = append(b, math.Float64bits(c.MeanAccuracy), uint64(c.PrunedAt))
-			for _, u := range c.Units {
-				for _, e := range u.Epochs {
-					b = append(b, math.Float64bits(e.ValAccuracy), math.Float64bits(e.Loss))
-				}
-			}
-		}
-		return b
-	}
-	if !slices.Equal(bits(once), bits(again)) || len(bits(once)) < 30 {
+	if !slices.Equal(studyBits(once), studyBits(again)) || len(studyBits(once)) < 30 {
 		t.Errorf("the restarted coordinator's study differs:\n%+v\n%+v", again.Configs, once.Configs)
 	}
 	if !slices.EqualFunc(once.Decisions, again.Decisions, func(a, b sweeps.Decision) bool {

@@ -17,6 +17,14 @@
 // files at the same paths. Jobs go to the queue of the engine that planned
 // them (QueueName): a worker takes only units whose numbers its own engine
 // (version and ISA path) reproduces bit for bit.
+//
+// An adaptive study has a coordinator, the process that enqueues and
+// waits (sweep --enqueue --wait): Prune decides a pruner's rungs (prune.go),
+// Search proposes a sampler's configurations as others finish (not
+// reproducible: it depends on the order results come in), and
+// SearchPruned, a sampler with a pruner, does both in batches as a local
+// run does (search.go): the same configurations, numbers and decisions as
+// scheduler.RunSearch with the same batch.
 package queue
 
 import (

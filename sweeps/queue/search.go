@@ -26,9 +26,10 @@ import (
 //
 // Which configurations it proposes depends on the order results come in,
 // so unlike a local run (scheduler.RunSearch) a queued sampler study is
-// not reproducible; every unit's result still is. Started again after a
-// stop, it takes up the configurations the store lists under s's name
-// (those of this search) and goes on from their results.
+// not reproducible; every unit's result still is. (With a pruner, the
+// study runs in batches as locally, and is: SearchPruned.) Started again
+// after a stop, it takes up the configurations the store lists under s's
+// name (those of this search) and goes on from their results.
 func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, inFlight int, curves bool,
 	every time.Duration, report func(decided, inFlight int)) error {
 	search := s.Search
@@ -128,4 +129,107 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 	// The study's record counts as reused only the units found done at
 	// the start, not those this search trained (see Enqueue).
 	return st.FinishRun(s.Name, 0, 0, max(reused, 0))
+}
+
+// SearchPruned runs study s, which has a sampler and a pruner (sha or
+// hyperband; the study language refuses the others beside a sampler), on
+// the queue's workers as the local run does (scheduler.RunSearch): the
+// TPE proposes a batch of s.Search.Batch configurations (η² by default)
+// from the results of the batches before (scheduler.Proposals, shared
+// with the local run), Prune's coordinator trains the batch rung by rung
+// on the workers, judging each batch apart (Plan.Batch; the coordinator's
+// lock held from the first batch to the last), and the results
+// it leaves in the store (a pruned configuration at the deepest rung it
+// reached, with its score there) inform the next proposals. report, if
+// set, gets a line per batch, stage and decision.
+//
+// A proposal depends only on the seed, the batch size and the results
+// before it (unlike Search's constant liar, nothing depends on the order
+// results come in: a batch is proposed once the one before is decided);
+// the workers' results are the local run's bit for bit and the pruner
+// decides from them as it does locally (prune.Run). So the queue proposes
+// the configurations a local run of the same study proposes, and ends
+// with its numbers, decisions and best configuration, whatever the
+// workers and whenever they are killed. (With hyperband, the decisions'
+// order can differ after the coordinator was restarted: it then decides
+// at once, bracket by bracket, rungs at the same epoch that a run without
+// a restart decided over two stages; a local run resumed does the same.)
+// Started again after a stop, it proposes the same batches again, finds
+// their units decided in the store (the coordinator replays the pruner on
+// their scores and enqueues nothing for them) and goes on where the
+// stopped run was.
+//
+// The price of the batches, beside Search: a worker waits while a rung
+// of its batch fills, and while the last stage of a batch ends.
+func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, opt EnqueueOptions,
+	every time.Duration, report func(string)) error {
+	if s.Search == nil || s.Pruner == nil || s.Search.Batch < 1 {
+		return fmt.Errorf("study %s: SearchPruned runs a study with a sampler, a pruner and a batch size", s.Name)
+	}
+	if report == nil {
+		report = func(string) {}
+	}
+	props, err := scheduler.NewProposals(s)
+	if err != nil {
+		return err
+	}
+	sub := *s
+	batches := (s.Search.N + s.Search.Batch - 1) / s.Search.Batch
+	var spent time.Duration // in the batches this process trained (not found decided)
+	trained := 0
+	return locked(ctx, st, s.Name, func() error { // one coordinator for every batch
+		for b := 1; ; b++ {
+			before := len(props.Points)
+			if more, err := props.Next(s.Search.Batch); err != nil || !more {
+				return err
+			}
+			sub.Points = props.Points
+			plan, err := scheduler.StudyPlan(&sub, data, true)
+			if err != nil {
+				return err
+			}
+			plan.Batch = props.Batch
+			eta := "" // at the rate of the batches trained so far: a batch's rungs keep the same share
+			if trained > 0 {
+				eta = fmt.Sprintf(", eta ~%v", (spent / time.Duration(trained) * time.Duration(batches-b+1)).Round(time.Second))
+			}
+			report(fmt.Sprintf("study %s: batch %d of %d: configurations %d–%d of %d proposed by the TPE%s", s.Name, b, batches, before+1, len(props.Points), s.Search.N, eta))
+			todo, err := undecided(ctx, st, plan)
+			if err != nil {
+				return err
+			}
+			began := time.Now()
+			if err := coordinate(ctx, st, plan, *s.Pruner, src, opt, every, report); err != nil {
+				return err
+			}
+			if todo {
+				spent += time.Since(began)
+				trained++
+			}
+			r, err := store.Load(ctx, st, s.Name, true)
+			if err != nil {
+				return err
+			}
+			props.Record(r)
+		}
+	})
+}
+
+// undecided reports whether some unit of plan is not finished in the
+// store (done, pruned or failed).
+func undecided(ctx context.Context, st *store.Postgres, plan scheduler.Plan) (bool, error) {
+	ids := make([]sweeps.UnitID, len(plan.Units))
+	for i, u := range plan.Units {
+		ids[i] = u.ID
+	}
+	states, err := st.UnitStates(ctx, ids)
+	if err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		if s := states[id]; s != "done" && s != "pruned" && s != "failed" {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -70,9 +70,6 @@ type foldFit struct {
 	// MeasureGroupColumns: jobs measures it (see chooseWidth).
 	maxColumns int
 	widthFrom  string // how maxColumns was chosen (Status.GroupWidth)
-	// batch is a sampled study's batch of each configuration (by key),
-	// each judged apart by the pruner (prune.New); nil: one batch.
-	batch map[string]int
 }
 
 // columns is the width of the first layer of u's configuration.

@@ -27,7 +27,7 @@ import (
 // same unit trained alone for as many epochs, whatever the workers and
 // groups, and synchronous successive halving decides the same for any of
 // them. A sampled study's configurations come in batches (RunSearch,
-// foldFit.batch) that the pruner judges apart.
+// Plan.Batch) that the pruner judges apart.
 //
 // A study stopped and run again (or killed) replays the pruner on the
 // scores of the units found in the store (their learning curves) and
@@ -107,9 +107,10 @@ func accuracies(epochs []engine.EpochStats) []float64 {
 // in st) on p's workers, stage by stage, storing each unit as it finishes
 // (p.done) and the pruner's decisions after each stage (save: all of
 // them, and the new ones that judged units this run trained, not only
-// stored ones replayed). It returns
-// ctx's error or the first callback's.
-func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h sweeps.Header, units []sweeps.Unit, mine map[sweeps.UnitID]bool,
+// stored ones replayed); a sampled study's configurations come in batches
+// (by key: Plan.Batch; nil: one), judged apart. It returns ctx's error or
+// the first callback's.
+func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch map[string]int, h sweeps.Header, units []sweeps.Unit, mine map[sweeps.UnitID]bool,
 	st store.Store, stored map[sweeps.UnitID]sweeps.UnitResult, workers int, save func(all, news []sweeps.Decision) error) error {
 	// The configurations, in study order, and their units.
 	var keys []string
@@ -129,13 +130,7 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		byKey[k] = append(byKey[k], ur)
 		unitOf[u.ID] = ur
 	}
-	var batch []int // nil: one batch
-	if f.batch != nil {
-		for _, k := range keys {
-			batch = append(batch, f.batch[k])
-		}
-	}
-	run, err := prune.New(pr, h.Epochs, keys, batch)
+	run, err := prune.New(pr, h.Epochs, keys, prune.Batches(keys, batch))
 	if err != nil {
 		return err
 	}

@@ -113,6 +113,9 @@ type Plan struct {
 	// RowFLOPs is the GEMM work of training a unit on one row, for the
 	// achieved rate (see TrainingFLOPsPerRow).
 	RowFLOPs func(sweeps.Unit) float64
+	// Batch is a sampled study's batch of each configuration (by key),
+	// each judged apart by the pruner (prune.New); nil: one batch.
+	Batch map[string]int
 
 	folds  *foldFit      // RunStudy's: trains the units in jobs of fused groups (group.go) instead of Train
 	pruner *study.Pruner // RunStudy's study's pruner: the units train in stages (prune.go); nil: none
@@ -144,7 +147,7 @@ func runStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt O
 	if err != nil {
 		return sweeps.StudyResult{}, err
 	}
-	plan.folds.maxColumns, plan.folds.batch = opt.GroupColumns, batch
+	plan.folds.maxColumns, plan.Batch = opt.GroupColumns, batch
 	return Run(ctx, plan, opt)
 }
 
@@ -336,7 +339,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			runErr = save(nil, nil) // replayed from the start
 		}
 		if runErr == nil {
-			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, h, all, mine, st, stored, workers, save)
+			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, plan.Batch, h, all, mine, st, stored, workers, save)
 		}
 	} else {
 		runErr = p.run(ctx, jobs)

@@ -59,41 +59,26 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	sampler, err := tpe.New(search.Space, tpe.Options{Seed: uint64(search.Seed), Maximize: true})
+	props, err := NewProposals(s)
 	if err != nil {
-		return sweeps.StudyResult{}, fmt.Errorf("study %s: %w", s.Name, err)
+		return sweeps.StudyResult{}, err
 	}
-	var trials []tpe.Trial
 	var r sweeps.StudyResult
 	started := time.Now()
 	run := 0          // units trained by this call, over the batches
 	var flops float64 // training GEMM work of the batches
 	sub := *s
-	sub.Points = nil
-	batchOf := map[string]int{} // each configuration's first batch, for the pruner
 	sp := &searchProgress{progress: opt.Progress, started: started, units: search.N * s.Folds}
 	if opt.Progress != nil {
 		opt.Progress = sp.event
 	}
-	for b := 0; len(sub.Points) < search.N; b++ {
-		xs, err := sampler.Propose(trials, min(batch, search.N-len(sub.Points)))
-		if err != nil {
+	for {
+		if more, err := props.Next(batch); err != nil || !more {
 			return r, err
 		}
-		for _, x := range xs {
-			pt, kept, err := search.Point(x)
-			if err != nil {
-				return r, fmt.Errorf("study %s: %w", s.Name, err)
-			}
-			if _, ok := batchOf[pt.Params.Key()]; !ok {
-				batchOf[pt.Params.Key()] = b
-			}
-			sub.Points = append(sub.Points, pt)
-			trials = append(trials, tpe.Trial{X: kept, State: tpe.Running})
-		}
-		sub.Points = slices.Clip(sub.Points)
+		sub.Points = props.Points
 		sp.future = searchForecast(s, data, sub.Points, batch)
-		r, err = runStudy(ctx, &sub, data, opt, batchOf)
+		r, err = runStudy(ctx, &sub, data, opt, props.Batch)
 		sp.batchDone()
 		// The summary covers every batch: the earlier batches' units count
 		// as run by this call, not reused, and their work adds up; the
@@ -107,15 +92,70 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 		if err != nil {
 			return r, err
 		}
-		setTrials(trials, sub.Points, r)
+		props.Record(r)
 	}
-	return r, nil
 }
 
-// setTrials records each point's mean accuracy in r as its trial's value,
-// or, for a configuration the pruner stopped, its score at the rung where
-// it stopped.
-func setTrials(trials []tpe.Trial, points []study.Point, r sweeps.StudyResult) {
+// Proposals are a sampled study's configurations proposed in batches, as
+// RunSearch proposes them and the queue's coordinator of a sampled,
+// pruned study (queue.SearchPruned): each batch from the results of the
+// batches before (Record), so the same results give the same proposals.
+type Proposals struct {
+	Points []study.Point  // the configurations proposed so far, in order
+	Batch  map[string]int // each configuration's first batch (by key): the pruner's batches (prune.New)
+
+	name    string // the study's, for errors
+	search  *study.Search
+	sampler *tpe.Sampler
+	trials  []tpe.Trial // one per point
+	batches int
+}
+
+// NewProposals starts the proposals of study s, which has a sampler.
+func NewProposals(s *study.Study) (*Proposals, error) {
+	if s.Search == nil {
+		return nil, fmt.Errorf("study %s has no sampler", s.Name)
+	}
+	sampler, err := tpe.New(s.Search.Space, tpe.Options{Seed: uint64(s.Search.Seed), Maximize: true})
+	if err != nil {
+		return nil, fmt.Errorf("study %s: %w", s.Name, err)
+	}
+	return &Proposals{Batch: map[string]int{}, name: s.Name, search: s.Search, sampler: sampler}, nil
+}
+
+// Next proposes the next batch, of batch configurations (fewer to end at
+// the study's N), and appends it to Points; false when all N are
+// proposed.
+func (p *Proposals) Next(batch int) (bool, error) {
+	if len(p.Points) >= p.search.N {
+		return false, nil
+	}
+	xs, err := p.sampler.Propose(p.trials, min(batch, p.search.N-len(p.Points)))
+	if err != nil {
+		return false, err
+	}
+	for _, x := range xs {
+		pt, kept, err := p.search.Point(x)
+		if err != nil {
+			return false, fmt.Errorf("study %s: %w", p.name, err)
+		}
+		if _, ok := p.Batch[pt.Params.Key()]; !ok {
+			p.Batch[pt.Params.Key()] = p.batches
+		}
+		p.Points = append(p.Points, pt)
+		p.trials = append(p.trials, tpe.Trial{X: kept, State: tpe.Running})
+	}
+	p.Points = slices.Clip(p.Points) // a study given Points may keep them while later batches grow them
+	p.batches++
+	return true, nil
+}
+
+// Record gives the sampler the results r of the study of Points: each
+// configuration's mean accuracy, or, for one the pruner stopped, its
+// score at the rung where it stopped (the deepest it reached, tpe.Trial's
+// Step); one without a scored fold failed.
+func (p *Proposals) Record(r sweeps.StudyResult) {
+	trials, points := p.trials, p.Points
 	stopped := map[string]sweeps.Decision{}
 	for _, d := range r.Decisions {
 		if !d.Promoted {

@@ -143,7 +143,7 @@ func TestPrunedSearch(t *testing.T) {
 	for _, c := range a.Configs {
 		points = append(points, study.Point{Axis: c.Axis, Value: c.Value, Params: c.Params})
 	}
-	setTrials(trials, points, a)
+	(&Proposals{Points: points, trials: trials}).Record(a)
 	for i, c := range a.Configs {
 		tr := trials[i]
 		switch {
