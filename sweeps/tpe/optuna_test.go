@@ -10,7 +10,7 @@ import (
 // TestParzenMatchesOptuna compares the estimator's log densities with
 // Optuna's _ParzenEstimator (prior weight 1, magic clip, no endpoints,
 // default weights) on fixed observations and points: Optuna 5's
-// (testdata/optuna5_parzen.json) against the Neighbours rule,
+// (testdata/optuna5_parzen.json) against the default Neighbours rule,
 // Optuna 4.9's multivariate=True (optuna4_scott_parzen.json) against
 // Scott. bench/search/tpe_vs_optuna/optuna_parzen.py writes them. The
 // cases cover 0, 1, 2, 5 (with a tie and a point on the range's end) and 30
@@ -53,7 +53,7 @@ func testParzenGolden(t *testing.T, file string, bw Bandwidth) {
 	if len(golden.Cases) == 0 || golden.Scott != (bw == Scott) {
 		t.Fatalf("%s: %d cases, Scott %v", file, len(golden.Cases), golden.Scott)
 	}
-	opt := Options{PriorWeight: 1}
+	opt := Options{PriorWeight: 1, Bandwidth: bw}
 	for i, c := range golden.Cases {
 		params, ok := spaces[c.Space]
 		if !ok {
@@ -67,7 +67,7 @@ func testParzenGolden(t *testing.T, file string, bw Bandwidth) {
 		for j, x := range c.Obs {
 			trials[j] = Trial{X: x}
 		}
-		pe := newParzen(params, observations(trials, params, dims), weights(len(trials)), bw == Scott, &opt)
+		pe := newParzen(params, observations(trials, params, dims), weights(len(trials)), &opt)
 		for j, x := range c.Points {
 			got, want := pe.logPDF(x), c.LogPDF[j]
 			if math.Abs(got-want) > 1e-9*max(1, math.Abs(want)) {

@@ -56,10 +56,8 @@ func (p Param) bounds() (lo, hi float64) {
 }
 
 // newParzen fits an estimator to obs ([N][D] internal values of params)
-// with the observations' weights w [N] (any positive scale), the real and
-// int kernels' σ by Scott's rule if scott, else by the gaps to their
-// neighbours.
-func newParzen(params []Param, obs [][]float64, w []float64, scott bool, o *Options) *parzen {
+// with the observations' weights w [N] (any positive scale).
+func newParzen(params []Param, obs [][]float64, w []float64, o *Options) *parzen {
 	n := len(obs)
 	weights := []float64{1}
 	if n > 0 {
@@ -85,7 +83,7 @@ func newParzen(params []Param, obs [][]float64, w []float64, scott bool, o *Opti
 		if p.Kind == Choice {
 			pe.dims = append(pe.dims, choiceKernels(p, col, o))
 		} else {
-			pe.dims = append(pe.dims, numericKernels(p, col, len(params), scott, o))
+			pe.dims = append(pe.dims, numericKernels(p, col, len(params), o))
 		}
 	}
 	return pe
@@ -137,10 +135,10 @@ func choiceKernels(p Param, col []float64, o *Options) dimKernels {
 // numericKernels centres a kernel on each observation with σ the larger
 // gap to its sorted neighbours (the range's ends counting as neighbours
 // when consider_endpoints, else the outermost take their inner gap), or
-// Scott's σ for an estimator over d parameters if scott, clipped to
+// Scott's σ for an estimator over d parameters, clipped to
 // [range/min(100, 1+M), range] with the magic clip, and adds the prior
 // N(mid, range²).
-func numericKernels(p Param, col []float64, d int, scott bool, o *Options) dimKernels {
+func numericKernels(p Param, col []float64, d int, o *Options) dimKernels {
 	lo, hi := p.bounds()
 	n := len(col)
 	k := dimKernels{p: p, lo: lo, hi: hi, mu: make([]float64, n+1), sigma: make([]float64, n+1), logZ: make([]float64, n+1)}
@@ -168,7 +166,7 @@ func numericKernels(p Param, col []float64, d int, scott bool, o *Options) dimKe
 			sorted[0] = at(1) - at(0)
 			sorted[n-1] = at(n-1) - at(n-2)
 		}
-		if scott {
+		if o.Bandwidth == Scott {
 			s := 0.2 * math.Pow(float64(n), -1/float64(d+4)) * (hi - lo)
 			for j := range sorted {
 				sorted[j] = s

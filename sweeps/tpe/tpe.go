@@ -8,24 +8,6 @@
 // (one mixture of product kernels over all parameters, Optuna 5's default)
 // unless Options.Independent.
 //
-// The kernels are Optuna 5's (choices, ints, log scales, the prior, the
-// magic clip) with one difference by default: l's real and int kernels
-// take the gaps to their neighbours, as Optuna 5's do, but g's take Scott's
-// rule (the bandwidth of Optuna 3.1 to 4.9's multivariate estimator and of
-// BOHB). l is fitted to at most 25 trials, where the gaps adapt to a
-// cluster; g to all the others, where the gaps of many points shrink to
-// the magic clip (range/100): a comb of narrow spikes that, in several
-// dimensions, is its wide prior kernel almost everywhere, so log l − log g
-// degenerates to log l and the search keeps l's choices (on a mixed
-// choice/real function, g is 90 % prior at the proposals and 1.4 % of
-// them try another choice than the best trial's). Fitted with Scott's
-// rule, g is a smooth density of the trials that were not good. Over 100
-// seeds of 100 trials this halves Optuna 3.1's median regret on the mixed
-// function where Optuna 5's estimator (Options.Bandwidth = Neighbours,
-// kept exactly) is 8.5 times worse, keeps its lead on the 6-d Hartmann
-// function, and holds on Branin, Hartmann 3-d and CoCaBO's Func2C
-// (bench/NOTES.md, "TPE against Optuna 3.1: the default").
-//
 // Trials that are still running count as pending with the worst value
 // (the constant liar, on by default from Optuna 5): they go into "above",
 // so workers that propose while others train do not all pick the same
@@ -137,7 +119,6 @@ type Trial struct {
 }
 
 // Options tune the sampler; the zero value is Optuna 5's default TPE
-// with g's bandwidths by Scott's rule (see the package comment),
 // minimizing, seeded with 0.
 type Options struct {
 	Seed     uint64
@@ -156,24 +137,19 @@ type Options struct {
 	NoConstantLiar    bool // ignore running trials
 }
 
-// Bandwidth is the rule for the real and int kernels' widths in l and g.
+// Bandwidth is the rule for the real and int kernels' widths.
 type Bandwidth int
 
 const (
-	// NeighboursScott, the default: l's kernels as Neighbours', g's as
-	// Scott's (see the package comment).
-	NeighboursScott Bandwidth = iota
 	// Neighbours: each kernel's σ is the larger gap to its sorted
-	// neighbours, in l and g (Optuna 5 exactly, and Optuna's independent
-	// TPE since 1.x).
-	Neighbours
+	// neighbours (Optuna 5, and Optuna's independent TPE since 1.x).
+	Neighbours Bandwidth = iota
 	// Scott: every observation's kernel has σ = 0.2 · N^(−1/(D+4)) · range
 	// (Scott's rule as BOHB uses it; Optuna 3.5 to 4.9's
-	// multivariate=True), clipped as Neighbours' are, in l and g. Wider
-	// than the gaps once observations cluster, so it keeps exploring: on
-	// a mixed choice/real space it finds the best choice far more often,
-	// on the 6-d Hartmann less closely (bench/NOTES.md, "TPE against
-	// Optuna").
+	// multivariate=True), clipped as Neighbours' are. Wider than the
+	// gaps once observations cluster, so it keeps exploring: on a mixed
+	// choice/real space it finds the best choice far more often, on the
+	// 6-d Hartmann less closely (bench/NOTES.md, "TPE against Optuna").
 	Scott
 )
 
@@ -205,7 +181,7 @@ func New(space []Param, opt Options) (*Sampler, error) {
 	if opt.StartupTrials < 0 || opt.EICandidates < 0 || opt.PriorWeight < 0 || math.IsNaN(opt.PriorWeight) {
 		return nil, errors.New("tpe: negative option")
 	}
-	if opt.Bandwidth < NeighboursScott || opt.Bandwidth > Scott {
+	if opt.Bandwidth != Neighbours && opt.Bandwidth != Scott {
 		return nil, fmt.Errorf("tpe: unknown bandwidth rule %d", int(opt.Bandwidth))
 	}
 	return &Sampler{space: slices.Clone(space), opt: opt}, nil
@@ -332,7 +308,8 @@ func (s *Sampler) choose(rng *rand.Rand, dims []int, below, above []Trial) []flo
 	for i, d := range dims {
 		params[i] = s.space[d]
 	}
-	l, g := s.estimators(params, dims, below, above)
+	l := newParzen(params, observations(below, params, dims), weights(len(below)), &s.opt)
+	g := newParzen(params, observations(above, params, dims), weights(len(above)), &s.opt)
 	var best []float64
 	bestScore := math.Inf(-1)
 	for range s.opt.EICandidates {
@@ -347,14 +324,6 @@ func (s *Sampler) choose(rng *rand.Rand, dims []int, below, above []Trial) []flo
 		l.sample(rng, best)
 	}
 	return best
-}
-
-// estimators fit l to below and g to above over the parameters dims
-// (params their Params), each with its bandwidth rule.
-func (s *Sampler) estimators(params []Param, dims []int, below, above []Trial) (l, g *parzen) {
-	l = newParzen(params, observations(below, params, dims), weights(len(below)), s.opt.Bandwidth == Scott, &s.opt)
-	g = newParzen(params, observations(above, params, dims), weights(len(above)), s.opt.Bandwidth != Neighbours, &s.opt)
-	return l, g
 }
 
 // observations are the trials' values of dims in internal space ([N][len(dims)]).
