@@ -26,8 +26,11 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/mlpsweep/mlpsweep/sweeps/tpe"
 )
@@ -201,22 +204,45 @@ func main() {
 		}
 		return
 	}
-	enc := json.NewEncoder(os.Stdout)
+	// The studies run on GOMAXPROCS goroutines; the lines come out in order.
+	var recs []record
+	var opts []tpe.Options
 	for _, fn := range functions {
 		for _, s := range samplers {
 			for seed := range *seeds {
 				opt := s.opt
 				opt.Seed = uint64(seed)
-				best, err := optimize(fn, opt, *trials)
-				if err != nil {
-					fmt.Fprintln(os.Stderr, "tpe_vs_optuna:", err)
-					os.Exit(1)
-				}
-				if err := enc.Encode(record{fn.name, s.name, seed, best}); err != nil {
-					fmt.Fprintln(os.Stderr, "tpe_vs_optuna:", err)
-					os.Exit(1)
-				}
+				recs = append(recs, record{Function: fn.name, Sampler: s.name, Seed: seed})
+				opts = append(opts, opt)
 			}
+		}
+	}
+	fns := map[string]function{}
+	for _, fn := range functions {
+		fns[fn.name] = fn
+	}
+	errs := make([]error, len(recs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(recs); i = int(next.Add(1) - 1) {
+				recs[i].Best, errs[i] = optimize(fns[recs[i].Function], opts[i], *trials)
+			}
+		}()
+	}
+	wg.Wait()
+	enc := json.NewEncoder(os.Stdout)
+	for i, r := range recs {
+		if errs[i] != nil {
+			fmt.Fprintln(os.Stderr, "tpe_vs_optuna:", errs[i])
+			os.Exit(1)
+		}
+		if err := enc.Encode(r); err != nil {
+			fmt.Fprintln(os.Stderr, "tpe_vs_optuna:", err)
+			os.Exit(1)
 		}
 	}
 }
