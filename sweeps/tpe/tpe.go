@@ -9,23 +9,18 @@
 // unless Options.Independent.
 //
 // The kernels are Optuna 5's (choices, ints, log scales, the prior, the
-// neighbour-gap bandwidths, the magic clip), with one default changed: the
-// prior's weight is 3, not Optuna's 1 (Optuna's prior_weight; set
-// Options.PriorWeight = 1 for Optuna 5 exactly). The prior weight p is
-// what each choice kernel keeps for the other choices: p/M on each of
-// them, M the number of kernels. With p = 1 and the 10 trials of "below"
-// after 100, a choice kernel of l gives another of 4 choices 0.067, and in
-// the multivariate estimator, where a candidate's choice comes with its
+// neighbour-gap bandwidths, the magic clip) with one default changed: the
+// prior weight (Optuna's prior_weight) is 3, not 1; PriorWeight: 1 is
+// Optuna 5 exactly. The prior weight p is also what each choice kernel
+// gives every other choice (p/M beside the observed choice's 1, M
+// kernels). With p = 1, a kernel of l after 100 trials gives another of 4
+// choices 0.067, and as a multivariate candidate's choice comes with its
 // kernel's reals, the search rarely leaves the choices of its first good
-// trials: on a mixed choice/real function, Optuna 5's estimator finds the
-// best choices in a third of the runs and its median regret is 8.5 times
-// Optuna 3.1's. With p = 3 (0.13 each) it finds them in 87 of 100 runs,
-// and its median regret is at most 0.8 times Optuna 3.1's on that
-// function, the 6-d Hartmann, Branin, Hartmann 3-d and CoCaBO's Func2C
-// (100 seeds of 100 trials). p from 2.5 to 4 also stays within 1.1 times
-// on all five; p = 1 and p = 5 do not, and below 2.5 the mixed function's
-// median sits on the edge of its two modes (bench/NOTES.md, "TPE against
-// Optuna 3.1: the default").
+// trials: on a mixed choice/real test function Optuna 5's median regret
+// is 8.5 times Optuna 3.1's. With p = 3 it is at most 0.8 times Optuna
+// 3.1's there and on four other test functions (bench/NOTES.md, "TPE
+// against Optuna 3.1: the default", has the figures and what else was
+// tried).
 //
 // Trials that are still running count as pending with the worst value
 // (the constant liar, on by default from Optuna 5): they go into "above",
