@@ -43,32 +43,43 @@ type function struct {
 	min   float64
 }
 
-// hartmann6 is the 6-d Hartmann function on [0, 1]⁶ (Dixon & Szegő 1978),
-// minimum −3.32237 at (0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573).
-func hartmann6(x []float64) float64 {
+// hartmann is the Hartmann function of the rows a and p (×10⁻⁴) at x:
+// −Σᵢ αᵢ·exp(−Σⱼ aᵢⱼ(xⱼ − pᵢⱼ)²) with α = (1, 1.2, 3, 3.2).
+func hartmann(a, p [4][]float64, x []float64) float64 {
 	alpha := [4]float64{1.0, 1.2, 3.0, 3.2}
-	a := [4][6]float64{
-		{10, 3, 17, 3.5, 1.7, 8},
-		{0.05, 10, 17, 0.1, 8, 14},
-		{3, 3.5, 1.7, 10, 17, 8},
-		{17, 8, 0.05, 10, 0.1, 14},
-	}
-	p := [4][6]float64{
-		{1312, 1696, 5569, 124, 8283, 5886},
-		{2329, 4135, 8307, 3736, 1004, 9991},
-		{2348, 1451, 3522, 2883, 3047, 6650},
-		{4047, 8828, 8732, 5743, 1091, 381},
-	}
 	var y float64
 	for i := range 4 {
 		var s float64
-		for j := range 6 {
+		for j := range x {
 			d := x[j] - p[i][j]*1e-4
 			s += a[i][j] * d * d
 		}
 		y -= alpha[i] * math.Exp(-s)
 	}
 	return y
+}
+
+// hartmann6 is the 6-d Hartmann function on [0, 1]⁶ (Dixon & Szegő 1978),
+// minimum −3.32237 at (0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573).
+func hartmann6(x []float64) float64 {
+	return hartmann([4][]float64{
+		{10, 3, 17, 3.5, 1.7, 8},
+		{0.05, 10, 17, 0.1, 8, 14},
+		{3, 3.5, 1.7, 10, 17, 8},
+		{17, 8, 0.05, 10, 0.1, 14},
+	}, [4][]float64{
+		{1312, 1696, 5569, 124, 8283, 5886},
+		{2329, 4135, 8307, 3736, 1004, 9991},
+		{2348, 1451, 3522, 2883, 3047, 6650},
+		{4047, 8828, 8732, 5743, 1091, 381},
+	}, x)
+}
+
+// hartmann3 is the 3-d Hartmann function on [0, 1]³, minimum −3.86278 at
+// (0.114614, 0.555649, 0.852547).
+func hartmann3(x []float64) float64 {
+	return hartmann([4][]float64{{3, 10, 30}, {0.1, 10, 35}, {3, 10, 30}, {0.1, 10, 35}},
+		[4][]float64{{3689, 1170, 2673}, {4699, 4387, 7470}, {1091, 8732, 5547}, {381, 5743, 8828}}, x)
 }
 
 // mixed has two choices (4 optimizers, 3 activations), two reals, a
@@ -84,24 +95,6 @@ func mixed(x []float64) float64 {
 	l := math.Log10(lr) + 3
 	u := (units - 20) / 32
 	return penOpt[opt] + penAct[act] + ((x1-shift[opt])*(x1-shift[opt])+(x2+2)*(x2+2))/25 + l*l/4 + u*u
-}
-
-// hartmann3 is the 3-d Hartmann function on [0, 1]³, minimum −3.86278 at
-// (0.114614, 0.555649, 0.852547).
-func hartmann3(x []float64) float64 {
-	alpha := [4]float64{1.0, 1.2, 3.0, 3.2}
-	a := [4][3]float64{{3, 10, 30}, {0.1, 10, 35}, {3, 10, 30}, {0.1, 10, 35}}
-	p := [4][3]float64{{3689, 1170, 2673}, {4699, 4387, 7470}, {1091, 8732, 5547}, {381, 5743, 8828}}
-	var y float64
-	for i := range 4 {
-		var s float64
-		for j := range 3 {
-			d := x[j] - p[i][j]*1e-4
-			s += a[i][j] * d * d
-		}
-		y -= alpha[i] * math.Exp(-s)
-	}
-	return y
 }
 
 // branin is the Branin function on [−5, 10] × [0, 15], minimum 0.397887 at

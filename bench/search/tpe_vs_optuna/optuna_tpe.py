@@ -33,13 +33,16 @@ P = [
 ]
 
 
-def hartmann6(trial):
-    x = [trial.suggest_float(f"x{j}", 0.0, 1.0) for j in range(6)]
+def hartmann(a, p, x):
     y = 0.0
     for i in range(4):
-        s = sum(A[i][j] * (x[j] - P[i][j] * 1e-4) ** 2 for j in range(6))
+        s = sum(a[i][j] * (x[j] - p[i][j] * 1e-4) ** 2 for j in range(len(x)))
         y -= ALPHA[i] * math.exp(-s)
     return y
+
+
+def hartmann6(trial):
+    return hartmann(A, P, [trial.suggest_float(f"x{j}", 0.0, 1.0) for j in range(6)])
 
 
 def mixed(trial):
@@ -60,15 +63,9 @@ def mixed(trial):
 
 def hartmann3(trial):
     # Hartmann 3-d on [0, 1]^3, minimum -3.86278.
-    alpha = [1.0, 1.2, 3.0, 3.2]
     a = [[3, 10, 30], [0.1, 10, 35], [3, 10, 30], [0.1, 10, 35]]
     p = [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]]
-    x = [trial.suggest_float(f"x{j}", 0.0, 1.0) for j in range(3)]
-    y = 0.0
-    for i in range(4):
-        s = sum(a[i][j] * (x[j] - p[i][j] * 1e-4) ** 2 for j in range(3))
-        y -= alpha[i] * math.exp(-s)
-    return y
+    return hartmann(a, p, [trial.suggest_float(f"x{j}", 0.0, 1.0) for j in range(3)])
 
 
 def branin(trial):
