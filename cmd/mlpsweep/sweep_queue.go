@@ -72,7 +72,14 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		err = queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data, LimitRows: f.limitRows}, f.workers, f.curves, followEvery, func(decided, inFlight int) {
 			if decided != last {
 				last = decided
-				fmt.Fprintf(stderr, "study %s: %d of %d configurations decided, %d in flight\n", s.Name, decided, s.Search.N, inFlight)
+				line := fmt.Sprintf("study %s: %d of %d configurations decided, %d in flight", s.Name, decided, s.Search.N, inFlight)
+				if decided > 0 && decided < s.Search.N {
+					// The sampler's next configurations are not known: an
+					// estimate at the rate so far.
+					left := time.Duration(float64(time.Since(started)) / float64(decided) * float64(s.Search.N-decided))
+					line += fmt.Sprintf(", eta ~%v", left.Round(time.Second))
+				}
+				fmt.Fprintln(stderr, line)
 			}
 		})
 		if errors.Is(err, queue.ErrInterrupted) {
@@ -91,7 +98,11 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		if err != nil {
 			return fail(stderr, "sweep", err)
 		}
-		fmt.Fprintf(stderr, "study %s: %d units pruned by %s in stages on the workers of %s; this process decides the rungs\n", s.Name, len(plan.Units), s.Pruner.Kind, st.Name())
+		how := "in stages on the workers of %s; this process decides the rungs"
+		if s.Pruner.Kind == "asha" {
+			how = "on the workers of %s; this process decides each configuration as it reaches a rung"
+		}
+		fmt.Fprintf(stderr, "study %s: %d units pruned by %s "+how+"\n", s.Name, len(plan.Units), s.Pruner.Kind, st.Name())
 		err = queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data, LimitRows: f.limitRows},
 			queue.EnqueueOptions{Curves: true, Workers: f.workers, GroupColumns: f.groupCols}, followEvery/4, func(line string) { fmt.Fprintln(stderr, line) })
 		if errors.Is(err, queue.ErrInterrupted) {
