@@ -13,6 +13,12 @@ Debian's Optuna 3.1 is the algorithm and what the version:
   scaled truncnorm").
 
     /usr/bin/python3 optuna5_emulated.py SEEDS TRIALS > optuna5.jsonl
+
+With a prior weight (and, optionally, functions), multivariate only and
+named optuna5-emulated-priorW: Optuna 5 with TPESampler(prior_weight=W),
+mlpsweep's default for W = 3:
+
+    /usr/bin/python3 optuna5_emulated.py SEEDS TRIALS 3 mixed,hartmann6 > optuna5_prior3.jsonl
 """
 
 import json
@@ -55,11 +61,18 @@ parzen_estimator._ParzenEstimator._calculate_numerical_params = numerical_params
 
 def main():
     seeds, trials = int(sys.argv[1]), int(sys.argv[2])
-    for name, fn in (("hartmann6", optuna_tpe.hartmann6), ("mixed", optuna_tpe.mixed)):
-        for multivariate in (True, False):
+    prior = float(sys.argv[3]) if len(sys.argv) > 3 else None
+    fns = sys.argv[4].split(",") if len(sys.argv) > 4 else ["hartmann6", "mixed"]
+    for name in fns:
+        fn = optuna_tpe.FUNCTIONS[name]
+        for multivariate in (True,) if prior else (True, False):
             sampler = "optuna5-emulated" + ("" if multivariate else "-independent")
+            kw = {}
+            if prior:
+                sampler += f"-prior{prior:g}"
+                kw["prior_weight"] = prior
             for seed in range(seeds):
-                study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, multivariate=multivariate))
+                study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, multivariate=multivariate, **kw))
                 study.optimize(fn, n_trials=trials)
                 rec = {"function": name, "sampler": sampler, "seed": seed, "best": study.best_value}
                 print(json.dumps(rec), flush=True)
