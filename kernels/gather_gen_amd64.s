@@ -4,32 +4,107 @@
 
 #include "textflag.h"
 
+DATA gatherLaneMask<>+0(SB)/4, $0x00000000
+DATA gatherLaneMask<>+4(SB)/4, $0x00000000
+DATA gatherLaneMask<>+8(SB)/4, $0x00000000
+DATA gatherLaneMask<>+12(SB)/4, $0x00000000
+DATA gatherLaneMask<>+16(SB)/4, $0x00000000
+DATA gatherLaneMask<>+20(SB)/4, $0x00000000
+DATA gatherLaneMask<>+24(SB)/4, $0x00000000
+DATA gatherLaneMask<>+28(SB)/4, $0x00000000
+DATA gatherLaneMask<>+32(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+36(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+40(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+44(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+48(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+52(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+56(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+60(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+64(SB)/4, $0x00000000
+DATA gatherLaneMask<>+68(SB)/4, $0x00000000
+DATA gatherLaneMask<>+72(SB)/4, $0x00000000
+DATA gatherLaneMask<>+76(SB)/4, $0x00000000
+DATA gatherLaneMask<>+80(SB)/4, $0x00000000
+DATA gatherLaneMask<>+84(SB)/4, $0x00000000
+DATA gatherLaneMask<>+88(SB)/4, $0x00000000
+DATA gatherLaneMask<>+92(SB)/4, $0x00000000
+GLOBL gatherLaneMask<>(SB), RODATA|NOPTR, $96
+
 // func packCopyGather6AVX2(dst []float32, src []float32, offs []int, cols int, panels int)
 // Requires: AVX
 TEXT ·packCopyGather6AVX2(SB), NOSPLIT, $0-88
-	MOVQ   dst_base+0(FP), AX
-	MOVQ   src_base+24(FP), CX
-	MOVQ   offs_base+48(FP), DX
-	MOVQ   offs_len+56(FP), BX
-	MOVQ   cols+72(FP), SI
-	IMUL3Q $0x00000018, SI, SI
-	TESTQ  BX, BX
-	JZ     packCopyGather6AVX2_done
+	LEAQ    gatherLaneMask<>+0(SB), AX
+	VMOVDQU 40(AX), Y0
+	VMOVDQU 8(AX), Y1
+	VMOVDQU 48(AX), Y2
+	VMOVDQU 16(AX), Y3
+	VMOVDQU 56(AX), Y4
+	VMOVDQU 24(AX), Y5
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    src_base+24(FP), CX
+	MOVQ    offs_base+48(FP), DX
+	MOVQ    offs_len+56(FP), BX
+	MOVQ    cols+72(FP), SI
+	IMUL3Q  $0x00000018, SI, SI
+	MOVQ    BX, DI
+	SHRQ    $0x02, DI
+	JZ      packCopyGather6AVX2_one
+
+packCopyGather6AVX2_rows4:
+	MOVQ (DX), R8
+	LEAQ (CX)(R8*4), R8
+	MOVQ 8(DX), R9
+	LEAQ (CX)(R9*4), R9
+	MOVQ 16(DX), R10
+	LEAQ (CX)(R10*4), R10
+	MOVQ 24(DX), R11
+	LEAQ (CX)(R11*4), R11
+	MOVQ AX, R12
+	MOVQ panels+80(FP), R13
+
+packCopyGather6AVX2_panel4:
+	VMASKMOVPS (R8), Y0, Y6
+	VMASKMOVPS -24(R9), Y1, Y7
+	VXORPS     Y7, Y6, Y6
+	VMOVUPS    Y6, (R12)
+	VMASKMOVPS 8(R9), Y2, Y6
+	VMASKMOVPS -16(R10), Y3, Y7
+	VXORPS     Y7, Y6, Y6
+	VMOVUPS    Y6, 32(R12)
+	VMASKMOVPS 16(R10), Y4, Y6
+	VMASKMOVPS -8(R11), Y5, Y7
+	VXORPS     Y7, Y6, Y6
+	VMOVUPS    Y6, 64(R12)
+	ADDQ       $0x00000018, R8
+	ADDQ       $0x00000018, R9
+	ADDQ       $0x00000018, R10
+	ADDQ       $0x00000018, R11
+	ADDQ       SI, R12
+	DECQ       R13
+	JNZ        packCopyGather6AVX2_panel4
+	ADDQ       $0x20, DX
+	ADDQ       $0x00000060, AX
+	DECQ       DI
+	JNZ        packCopyGather6AVX2_rows4
+
+packCopyGather6AVX2_one:
+	ANDQ $0x00000003, BX
+	JZ   packCopyGather6AVX2_done
 
 packCopyGather6AVX2_row:
 	MOVQ (DX), DI
 	LEAQ (CX)(DI*4), DI
-	MOVQ AX, R8
-	MOVQ panels+80(FP), R9
+	MOVQ AX, R12
+	MOVQ panels+80(FP), R13
 
 packCopyGather6AVX2_panel:
 	VMOVUPS (DI), X0
-	VMOVUPS X0, (R8)
+	VMOVUPS X0, (R12)
 	VMOVQ   16(DI), X0
-	VMOVQ   X0, 16(R8)
+	VMOVQ   X0, 16(R12)
 	ADDQ    $0x00000018, DI
-	ADDQ    SI, R8
-	DECQ    R9
+	ADDQ    SI, R12
+	DECQ    R13
 	JNZ     packCopyGather6AVX2_panel
 	ADDQ    $0x08, DX
 	ADDQ    $0x00000018, AX

@@ -12,6 +12,132 @@ import (
 // the AVX2 and AVX-512 micro-kernels (op(A) is the gathered operand).
 var gatherWidths = []int{6, 12}
 
+// packCopyGather6 emits packCopyGather6AVX2: packCopyGather for 6-wide
+// panels, four gathered rows at a time, whose 24 floats are adjacent in
+// each panel (three YMMs): each YMM is assembled from two masked loads
+// (VMASKMOVPS reads only its mask's lanes, so no load reaches past a row's
+// piece, and the other lanes are zero) joined by VXORPS, and stored whole.
+// One row at a time copies the len(offs) mod 4 rows left. Per panel and
+// row, the one-row loop stored 6 floats on a page of its own: four rows
+// share each page's TLB entry and the loop's overhead (bench/NOTES.md
+// "AVX2 path: the gathered batch").
+func packCopyGather6() {
+	const w = 6
+	name := "packCopyGather6AVX2"
+	packCopyGatherText(name, w, "")
+	// Lanes [lo, hi) of a YMM from row j of the four, at floats at…at+7 of
+	// it: the three YMMs of 24 floats are rows 0|1, 1|2 and 2|3.
+	type part struct{ row, at, lo, hi int }
+	parts := [3][2]part{
+		{{0, 0, 0, 6}, {1, -6, 6, 8}},
+		{{1, 2, 0, 4}, {2, -4, 4, 8}},
+		{{2, 4, 0, 2}, {3, -2, 2, 8}},
+	}
+	tbl := GP64()
+	LEAQ(gatherLaneMask, tbl)
+	masks := map[[2]int]reg.VecVirtual{}
+	for _, pp := range parts {
+		for _, pt := range pp {
+			m := YMM()
+			masks[[2]int{pt.lo, pt.hi}] = m
+			VMOVDQU(mem(tbl, 4*gatherMaskAt(pt.lo, pt.hi)), m)
+		}
+	}
+	dst0, base, offp := GP64(), GP64(), GP64()
+	Load(Param("dst").Base(), dst0)
+	Load(Param("src").Base(), base)
+	Load(Param("offs").Base(), offp)
+	n := Load(Param("offs").Len(), GP64())
+	cols := Load(Param("cols"), GP64())
+	panelBytes := GP64()
+	IMUL3Q(U32(4*w), cols, panelBytes)
+	n4 := GP64()
+	MOVQ(n, n4)
+	SHRQ(U8(2), n4)
+	JZ(LabelRef(name + "_one"))
+	Label(name + "_rows4")
+	var rows [4]reg.GPVirtual
+	for j := range rows {
+		rows[j] = GP64()
+		MOVQ(Mem{Base: offp, Disp: 8 * j}, rows[j])
+		LEAQ(memIndex(base, rows[j], 4), rows[j])
+	}
+	dst, q := GP64(), GP64()
+	MOVQ(dst0, dst)
+	Load(Param("panels"), q)
+	Label(name + "_panel4")
+	for v, pp := range parts {
+		y := YMM()
+		for i, pt := range pp {
+			x := y
+			if i > 0 {
+				x = YMM()
+			}
+			VMASKMOVPS(mem(rows[pt.row], 4*pt.at), masks[[2]int{pt.lo, pt.hi}], x)
+			if i > 0 {
+				VXORPS(x, y, y)
+			}
+		}
+		VMOVUPS(y, mem(dst, 32*v))
+	}
+	for j := range rows {
+		ADDQ(U32(4*w), rows[j])
+	}
+	ADDQ(panelBytes, dst)
+	DECQ(q)
+	JNZ(LabelRef(name + "_panel4"))
+	ADDQ(U8(32), offp)
+	ADDQ(U32(4*4*w), dst0)
+	DECQ(n4)
+	JNZ(LabelRef(name + "_rows4"))
+	Label(name + "_one")
+	ANDQ(U32(3), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_row")
+	src := GP64()
+	MOVQ(Mem{Base: offp}, src)
+	LEAQ(Mem{Base: base, Index: src, Scale: 4}, src)
+	MOVQ(dst0, dst)
+	Load(Param("panels"), q)
+	Label(name + "_panel")
+	copyPieces(src, dst, w)
+	ADDQ(U32(4*w), src)
+	ADDQ(panelBytes, dst)
+	DECQ(q)
+	JNZ(LabelRef(name + "_panel"))
+	ADDQ(U8(8), offp)
+	ADDQ(U32(4*w), dst0)
+	loopEnd(name, "_row", n)
+}
+
+// gatherLaneMask is 8 zero lanes, 8 all-ones lanes and 8 zero lanes: the
+// 8 lanes from gatherMaskAt(lo, hi) are the VMASKMOVPS mask of lanes
+// [lo, hi) when lo = 0 or hi = 8.
+var gatherLaneMask Mem
+
+func gatherLaneMaskTable() {
+	gatherLaneMask = GLOBL("gatherLaneMask", RODATA|NOPTR)
+	for i := 0; i < 24; i++ {
+		v := uint32(0)
+		if i >= 8 && i < 16 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+}
+
+// gatherMaskAt is where in gatherLaneMask the mask of lanes [lo, hi)
+// starts (lo = 0 or hi = 8).
+func gatherMaskAt(lo, hi int) int {
+	switch {
+	case hi == 8:
+		return 8 - lo
+	case lo == 0:
+		return 16 - hi
+	}
+	panic(fmt.Sprintf("gatherMaskAt: lanes [%d, %d)", lo, hi))
+}
+
 // packCopyGather emits packCopyGather<w>AVX2: packCopy whose source rows
 // are named by offsets instead of being ld apart, for op(A) = Xᵀ with X's
 // rows picked by index (the weight gradient xᵀ·dz of a shuffled batch).
