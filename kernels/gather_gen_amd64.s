@@ -123,7 +123,7 @@ TEXT ·packTransposeGather6AVX2(SB), NOSPLIT, $0-80
 	MOVQ offs_base+48(FP), DX
 	MOVQ cols+72(FP), BX
 	SHRQ $0x03, BX
-	JZ   packTransposeGather6AVX2_done
+	JZ   packTransposeGather6AVX2_tail
 
 packTransposeGather6AVX2_loop:
 	// Eight columns of the panel, by blocks of up to 8 rows.
@@ -165,27 +165,13 @@ packTransposeGather6AVX2_loop:
 	VPERM2F128   $0x31, Y5, Y8, Y5
 	VPERM2F128   $0x20, Y4, Y0, Y8
 	VPERM2F128   $0x31, Y4, Y0, Y0
-	VMOVUPS      X6, (AX)
-	VEXTRACTF128 $0x01, Y6, X4
-	VMOVQ        X4, 16(AX)
-	VMOVUPS      X7, 24(AX)
-	VEXTRACTF128 $0x01, Y7, X4
-	VMOVQ        X4, 40(AX)
-	VMOVUPS      X3, 48(AX)
-	VEXTRACTF128 $0x01, Y3, X3
-	VMOVQ        X3, 64(AX)
-	VMOVUPS      X8, 72(AX)
-	VEXTRACTF128 $0x01, Y8, X3
-	VMOVQ        X3, 88(AX)
-	VMOVUPS      X2, 96(AX)
-	VEXTRACTF128 $0x01, Y2, X2
-	VMOVQ        X2, 112(AX)
-	VMOVUPS      X1, 120(AX)
-	VEXTRACTF128 $0x01, Y1, X1
-	VMOVQ        X1, 136(AX)
-	VMOVUPS      X5, 144(AX)
-	VEXTRACTF128 $0x01, Y5, X1
-	VMOVQ        X1, 160(AX)
+	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y7, 24(AX)
+	VMOVUPS      Y3, 48(AX)
+	VMOVUPS      Y8, 72(AX)
+	VMOVUPS      Y2, 96(AX)
+	VMOVUPS      Y1, 120(AX)
+	VMOVUPS      Y5, 144(AX)
 	VMOVUPS      X0, 168(AX)
 	VEXTRACTF128 $0x01, Y0, X0
 	VMOVQ        X0, 184(AX)
@@ -193,6 +179,57 @@ packTransposeGather6AVX2_loop:
 	ADDQ         $0x000000c0, AX
 	DECQ         BX
 	JNZ          packTransposeGather6AVX2_loop
+
+packTransposeGather6AVX2_tail:
+	MOVQ  cols+72(FP), BX
+	TESTQ $0x00000004, BX
+	JZ    packTransposeGather6AVX2_done
+
+	// Four more columns: the rows' next 4 floats, as XMMs (upper lanes zero).
+	MOVQ         (DX), BX
+	VMOVUPS      (CX)(BX*4), X9
+	MOVQ         8(DX), BX
+	VMOVUPS      (CX)(BX*4), X10
+	MOVQ         16(DX), BX
+	VMOVUPS      (CX)(BX*4), X11
+	MOVQ         24(DX), BX
+	VMOVUPS      (CX)(BX*4), X12
+	MOVQ         32(DX), BX
+	VMOVUPS      (CX)(BX*4), X13
+	MOVQ         40(DX), DX
+	VMOVUPS      (CX)(DX*4), X14
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VUNPCKLPS    Y10, Y9, Y2
+	VUNPCKHPS    Y10, Y9, Y3
+	VUNPCKLPS    Y12, Y11, Y4
+	VUNPCKHPS    Y12, Y11, Y5
+	VUNPCKLPS    Y14, Y13, Y6
+	VUNPCKHPS    Y14, Y13, Y7
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VSHUFPS      $0x44, Y4, Y2, Y1
+	VSHUFPS      $0xee, Y4, Y2, Y2
+	VSHUFPS      $0x44, Y5, Y3, Y4
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y8, Y6, Y5
+	VSHUFPS      $0xee, Y8, Y6, Y6
+	VSHUFPS      $0x44, Y0, Y7, Y8
+	VSHUFPS      $0xee, Y0, Y7, Y0
+	VPERM2F128   $0x20, Y5, Y1, Y7
+	VPERM2F128   $0x31, Y5, Y1, Y1
+	VPERM2F128   $0x20, Y6, Y2, Y1
+	VPERM2F128   $0x31, Y6, Y2, Y2
+	VPERM2F128   $0x20, Y8, Y4, Y2
+	VPERM2F128   $0x31, Y8, Y4, Y4
+	VPERM2F128   $0x20, Y0, Y3, Y4
+	VPERM2F128   $0x31, Y0, Y3, Y0
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y1, 24(AX)
+	VMOVUPS      Y2, 48(AX)
+	VMOVUPS      X4, 72(AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VMOVQ        X0, 88(AX)
 
 packTransposeGather6AVX2_done:
 	VZEROUPPER

@@ -222,12 +222,16 @@ func copyPieces(src, dst reg.Register, w int) {
 // = X with X's rows picked by index (the forward x·W of a shuffled batch).
 func packTransposeGather(w int) {
 	name := fmt.Sprintf("packTransposeGather%dAVX2", w)
-	packTransposeGatherText(name, w, 8)
+	step := 8
+	if w == 6 {
+		step = 4 // the AVX2 path's k-blocks of 196 columns of k = 784
+	}
+	packTransposeGatherText(name, w, step)
 	dst, src, offp := GP64(), GP64(), GP64()
 	Load(Param("panel").Base(), dst)
 	Load(Param("src").Base(), src)
 	Load(Param("offs").Base(), offp)
-	transposeRows(name, w, dst, src, func(int) {}, func(j0, i int, r reg.VecVirtual) {
+	transposeRows(name, w, dst, src, step == 4, func(int) {}, func(j0, i int, r reg.Register) {
 		off := GP64()
 		MOVQ(Mem{Base: offp, Disp: 8 * (j0 + i)}, off)
 		VMOVUPS(memIndex(src, off, 4), r)
