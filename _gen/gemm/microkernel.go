@@ -23,6 +23,8 @@ type tile struct {
 
 var tiles = []tile{
 	{s: avx2, mr: 6, vecs: 2},    // BLIS haswell's 6×16
+	{s: avx2, mr: 4, vecs: 2},    // row edges of the 6×16: the last ≤ 4 rows (m = 784)
+	{s: avx2, mr: 2, vecs: 2},    // and the last ≤ 2 (m = 128)
 	{s: avx512, mr: 12, vecs: 2}, // BLIS zen4's 32×12, transposed for row-major C
 	{s: avx512, mr: 12, vecs: 1}, // its half, for column edges nr ≤ 16
 	{s: avx512, mr: 8, vecs: 2},  // row edges of the 12×32: the last ≤ 8 rows (m = 128)
