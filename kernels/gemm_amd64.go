@@ -17,8 +17,10 @@ var microKernelsNext = [...]microKernel{AVX512: microKernelAVX512Next}
 // microKernelAVX2 runs the 6×16 AVX2 kernel, and the last tile of a panel
 // on the 4×16 or 2×16 kernel when it has at most 4 or 2 rows (m = 784 on
 // MR = 6 ends with 4 rows, m = 128 with 2, which the 6×16 kernel would
-// compute as 6). Every element gets the same operations in the same order
-// from any of them: the choice never changes the bits
+// compute as 6). All three prefetch B a few rows ahead (the Ahead kernels:
+// B read in place, rows 512 bytes apart, does not stay in L1 between
+// tiles). Every element gets the same operations in the same order from
+// any of them, gemm6x16AVX2 included: the choice never changes the bits
 // (TestAVX2EdgeKernels).
 func microKernelAVX2(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
 	ks := &avx2Kernels
@@ -44,9 +46,9 @@ func microKernelAVX2(k int, alpha float32, a []float32, rsA, csA, psA int, b []f
 // latency; the 2×16 has four, and still costs less than a 6×16 tile.
 type avx2KernelSet struct{ full, rows4, rows2 microKernel }
 
-// avx2Kernels is a variable so that tests can run the 6×16 kernel on
-// every row (TestAVX2EdgeKernels) and the interpreted kernels.
-var avx2Kernels = avx2KernelSet{gemm6x16AVX2, gemm4x16AVX2, gemm2x16AVX2}
+// avx2Kernels is a variable so that tests can run the plain 6×16 kernel
+// on every row (TestAVX2EdgeKernels) and the interpreted kernels.
+var avx2Kernels = avx2KernelSet{gemm6x16AheadAVX2, gemm4x16AheadAVX2, gemm2x16AheadAVX2}
 
 // microKernelAVX512 runs the 12×32 AVX-512 kernel on panels wider than 16
 // columns, and the last tile of such a panel on the 8×32 or 4×32 kernel

@@ -107,8 +107,9 @@ func TestMicroKernelsEmulated(t *testing.T) {
 		bs   blockSizes
 	}{
 		{"gemm6x16AVX2", blockTable[AVX2]},
-		{"gemm4x16AVX2", blockSizes{mr: 4, nr: 16}},
-		{"gemm2x16AVX2", blockSizes{mr: 2, nr: 16}},
+		{"gemm6x16AheadAVX2", blockTable[AVX2]},
+		{"gemm4x16AheadAVX2", blockSizes{mr: 4, nr: 16}},
+		{"gemm2x16AheadAVX2", blockSizes{mr: 2, nr: 16}},
 		{"gemm12x32AVX512", blockTable[AVX512]},
 		{"gemm12x32NextAVX512", blockTable[AVX512]},
 		{"gemm12x16AVX512", blockSizes{mr: 12, nr: 16}},
@@ -125,8 +126,9 @@ func TestMicroKernelsNative(t *testing.T) {
 		t.Run(isa.String(), func(t *testing.T) { checkKernel(t, microKernels[isa], blockTable[isa]) })
 	}
 	if DetectedISA() >= AVX2 {
-		t.Run("gemm4x16AVX2", func(t *testing.T) { checkKernel(t, gemm4x16AVX2, blockSizes{mr: 4, nr: 16}) })
-		t.Run("gemm2x16AVX2", func(t *testing.T) { checkKernel(t, gemm2x16AVX2, blockSizes{mr: 2, nr: 16}) })
+		t.Run("gemm6x16AVX2", func(t *testing.T) { checkKernel(t, gemm6x16AVX2, blockTable[AVX2]) })
+		t.Run("gemm4x16AheadAVX2", func(t *testing.T) { checkKernel(t, gemm4x16AheadAVX2, blockSizes{mr: 4, nr: 16}) })
+		t.Run("gemm2x16AheadAVX2", func(t *testing.T) { checkKernel(t, gemm2x16AheadAVX2, blockSizes{mr: 2, nr: 16}) })
 	}
 	if DetectedISA() >= AVX512 {
 		t.Run("gemm12x32NextAVX512", func(t *testing.T) { checkKernel(t, gemm12x32NextAVX512, blockTable[AVX512]) })
@@ -174,7 +176,8 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(14, 15))
 	kernels := []asmKernel{{"gemm6x16AVX2", gemm6x16AVX2, blockTable[AVX2]},
-		{"gemm4x16AVX2", gemm4x16AVX2, blockSizes{mr: 4, nr: 16}}, {"gemm2x16AVX2", gemm2x16AVX2, blockSizes{mr: 2, nr: 16}}}
+		{"gemm6x16AheadAVX2", gemm6x16AheadAVX2, blockTable[AVX2]},
+		{"gemm4x16AheadAVX2", gemm4x16AheadAVX2, blockSizes{mr: 4, nr: 16}}, {"gemm2x16AheadAVX2", gemm2x16AheadAVX2, blockSizes{mr: 2, nr: 16}}}
 	if DetectedISA() >= AVX512 {
 		kernels = append(kernels, asmKernel{"gemm12x32AVX512", gemm12x32AVX512, blockTable[AVX512]},
 			asmKernel{"gemm12x32NextAVX512", gemm12x32NextAVX512, blockTable[AVX512]},
@@ -323,9 +326,10 @@ func TestAVX512EdgeKernels(t *testing.T) {
 }
 
 // TestAVX2EdgeKernels checks that the AVX2 path gives the same bits with
-// and without its row-edge kernels (the 6×16 kernel on the last 1–4 rows
-// too), natively and with the kernels interpreted, on the edge products of
-// TestAVX512EdgeKernels, and that all pass the conformance check.
+// its kernels (the Ahead 6×16 and its row edges) and with the plain 6×16
+// kernel on every row, natively and with the kernels interpreted, on the
+// edge products of TestAVX512EdgeKernels, and that all pass the
+// conformance check.
 func TestAVX2EdgeKernels(t *testing.T) {
 	if DetectedISA() < AVX2 {
 		t.Skip("CPU has no AVX2 (the packers are AVX2 code; TestMicroKernelsEmulated checks the kernels)")
@@ -333,10 +337,10 @@ func TestAVX2EdgeKernels(t *testing.T) {
 	defer withISA(AVX2)()
 	defer func(ks avx2KernelSet) { avx2Kernels = ks }(avx2Kernels)
 	native := avx2Kernels
-	emulated := avx2KernelSet{emuMicroKernel(t, "gemm6x16AVX2"), emuMicroKernel(t, "gemm4x16AVX2"), emuMicroKernel(t, "gemm2x16AVX2")}
+	emulated := avx2KernelSet{emuMicroKernel(t, "gemm6x16AheadAVX2"), emuMicroKernel(t, "gemm4x16AheadAVX2"), emuMicroKernel(t, "gemm2x16AheadAVX2")}
 	checkSameBits(t, "avx2", []kernelVariant{
 		{"row edges", func() { avx2Kernels = native }},
-		{"6×16 only", func() { avx2Kernels = avx2KernelSet{native.full, native.full, native.full} }},
+		{"6×16 only", func() { avx2Kernels = avx2KernelSet{gemm6x16AVX2, gemm6x16AVX2, gemm6x16AVX2} }},
 		{"row edges emulated", func() { avx2Kernels = emulated }},
 	})
 }
