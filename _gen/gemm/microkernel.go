@@ -156,7 +156,9 @@ func microKernel(t tile) {
 			VMOVUPS(mem(bp, v*s.bytes()), b)
 		}
 		if t.ahead > 0 {
-			PREFETCHT0(mem(pf, 0))
+			for l := 0; l < s.bytes()*t.vecs; l += 64 {
+				PREFETCHT0(mem(pf, l))
+			}
 			ADDQ(csB, pf)
 		}
 		if prefetch {
