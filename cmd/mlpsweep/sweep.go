@@ -68,9 +68,10 @@ its unit count); mlpsweep merge OUT SHARD_DIR... merges the shards into
 one database whose report is the whole study's (see deploy/). The shards
 of a study with a pruner (sha, hyperband, median) share one --store URL
 instead, and wait for each other's scores at every rung. On the queue, a
-study with such a pruner needs --enqueue and --wait together: this
-process decides the rungs while the workers train each stage, continuing
-every unit from its state stored at the last rung.
+study with a pruner (any of the four) needs --enqueue and --wait together: this
+process decides the rungs while the workers train each stage (asha: each
+configuration as soon as it reaches a rung, its next rung ahead of the
+queue), continuing every unit from its state stored at the last rung.
 
 Machines differ: every unit records the host, CPU and kernels ISA path
 (avx512, avx2, generic) it was trained on, and the report lists them. A
@@ -215,12 +216,14 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	// A rung decides over every configuration of the study at once: the
 	// shards of a pruned study follow each other in one PostgreSQL store.
 	switch {
-	case s.Pruner != nil && (f.enqueue || f.wait) && (s.Pruner.Kind == "asha" || s.Search != nil):
-		return usageError(stderr, "sweep", "study %s has a pruner (%s)%s: queue mode prunes with sha, hyperband or median, without a sampler, so far; run it with mlpsweep sweep (in shards with --shard and --store URL)", s.Name, s.Pruner.Kind, map[bool]string{true: " and a sampler", false: ""}[s.Search != nil])
+	case s.Pruner != nil && (f.enqueue || f.wait) && s.Search != nil:
+		return usageError(stderr, "sweep", "study %s has a pruner (%s) and a sampler: queue mode prunes without a sampler, so far; run it with mlpsweep sweep", s.Name, s.Pruner.Kind)
 	case s.Pruner != nil && (f.enqueue || f.wait) && !(f.enqueue && f.wait):
 		return usageError(stderr, "sweep", "study %s has a pruner (%s), whose rungs this process decides as the workers reach them: give --enqueue and --wait together, and keep it running while the workers train", s.Name, s.Pruner.Kind)
-	case s.Pruner != nil && shard.Sharded() && (url == "" || s.Pruner.Kind == "asha"):
-		return usageError(stderr, "sweep", "study %s has a pruner (%s): its shards must share one PostgreSQL store (--store URL) and a pruner that decides the same in every shard (sha, hyperband or median; not asha)", s.Name, s.Pruner.Kind)
+	case s.Pruner != nil && shard.Sharded() && s.Pruner.Kind == "asha":
+		return usageError(stderr, "sweep", "study %s: pruner asha %s", s.Name, scheduler.ASHAShards)
+	case s.Pruner != nil && shard.Sharded() && url == "":
+		return usageError(stderr, "sweep", "study %s has a pruner (%s): its shards must share one PostgreSQL store (--store URL)", s.Name, s.Pruner.Kind)
 	case s.Search != nil && shard.Sharded():
 		return usageError(stderr, "sweep", "study %s has a sampler, which proposes each configuration from the results before it, so its units cannot be split into shards in advance (shard %s, %s): run it on one machine, or on the queue (--enqueue --wait)", s.Name, shard, shard.Source)
 	}

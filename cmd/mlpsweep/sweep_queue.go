@@ -91,7 +91,11 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		if err != nil {
 			return fail(stderr, "sweep", err)
 		}
-		fmt.Fprintf(stderr, "study %s: %d units pruned by %s in stages on the workers of %s; this process decides the rungs\n", s.Name, len(plan.Units), s.Pruner.Kind, st.Name())
+		how := "in stages on the workers of %s; this process decides the rungs"
+		if s.Pruner.Kind == "asha" {
+			how = "on the workers of %s; this process decides each configuration as it reaches a rung"
+		}
+		fmt.Fprintf(stderr, "study %s: %d units pruned by %s "+how+"\n", s.Name, len(plan.Units), s.Pruner.Kind, st.Name())
 		err = queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data, LimitRows: f.limitRows},
 			queue.EnqueueOptions{Curves: true, Workers: f.workers, GroupColumns: f.groupCols}, followEvery/4, func(line string) { fmt.Fprintln(stderr, line) })
 		if errors.Is(err, queue.ErrInterrupted) {

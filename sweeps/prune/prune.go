@@ -345,6 +345,63 @@ func (r *Run) decideMedian(k, e int) {
 	}
 }
 
+// Resume takes ds, the decisions an earlier Run of the same study made
+// (its Decisions, read back from the store), as this Run's, in their
+// order, instead of deciding those rungs again: ASHA's decisions depend
+// on the order in which configurations reached a rung, which a process
+// started again does not know, and a configuration it stopped may have
+// lost its training state since. Call it after Reporting what the store
+// holds and before the first Decide; every decision's configuration must
+// have been reported to its epoch. The configurations that reached an
+// ASHA rung without a decision there (arrived while no process decided)
+// are judged by the next Decide after all those decided, as they came
+// later.
+func (r *Run) Resume(ds []sweeps.Decision) error {
+	if len(r.decisions) > 0 {
+		return fmt.Errorf("pruner %s: resuming after deciding", r.p.Kind)
+	}
+	index := make(map[string]int, len(r.keys))
+	for c, k := range r.keys {
+		index[k] = c
+	}
+	rung := map[int]int{} // ASHA: epoch → rung
+	for k, e := range r.rungs[0] {
+		rung[e] = k
+	}
+	var decided [][]int // ASHA: per rung, the configurations decided there, in order
+	if r.p.Kind == "asha" {
+		decided = make([][]int, len(r.arrived))
+	}
+	for i, d := range ds {
+		c, ok := index[d.Key]
+		switch {
+		case !ok:
+			return fmt.Errorf("pruner %s: decision %d is on configuration %s, not one of the study's", r.p.Kind, i, d.Key)
+		case r.reached[c] < d.Epoch:
+			return fmt.Errorf("pruner %s: decision %d is on configuration %s at epoch %d, which has scores to epoch %d only", r.p.Kind, i, d.Key, d.Epoch, r.reached[c])
+		case r.state[c] == Pruned || r.decided(c, d.Epoch):
+			return fmt.Errorf("pruner %s: decision %d on configuration %s at epoch %d comes after its last", r.p.Kind, i, d.Key, d.Epoch)
+		}
+		d.Order = len(r.decisions)
+		r.decisions = append(r.decisions, d)
+		if !d.Promoted {
+			r.state[c] = Pruned
+		}
+		if decided != nil {
+			k, ok := rung[d.Epoch]
+			if !ok {
+				return fmt.Errorf("pruner asha: decision %d on configuration %s at epoch %d, not a rung's (%v)", i, d.Key, d.Epoch, r.rungs[0])
+			}
+			decided[k] = append(decided[k], c)
+		}
+	}
+	for k, cs := range decided { // decided first, in order; the others after, in theirs
+		rest := slices.DeleteFunc(slices.Clone(r.arrived[k]), func(c int) bool { return slices.Contains(cs, c) })
+		r.arrived[k] = append(cs, rest...)
+	}
+	return nil
+}
+
 // State returns configuration c's state and the epochs it trained.
 func (r *Run) State(c int) (State, int) { return r.state[c], r.reached[c] }
 

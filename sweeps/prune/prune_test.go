@@ -175,6 +175,93 @@ func TestASHA(t *testing.T) {
 	}
 }
 
+// TestASHAResumed: a Run started again that Reports what the store holds
+// and Resumes the decisions made before goes on as the uninterrupted Run
+// does, though it reports in study order what arrived in another order
+// (what arrived undecided is judged after what was decided); and it
+// refuses decisions it cannot take.
+func TestASHAResumed(t *testing.T) {
+	p := study.Pruner{Kind: "asha", Eta: 3, MinEpochs: 1}
+	const epochs, n = 9, 9
+	scrambled, inOrder := []int{4, 8, 0, 6, 2, 7, 1, 5, 3}, []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
+	// stage decides, then reports one of the next targets, the first in
+	// order (one worker: a rung fills over several stages); false when
+	// every configuration is decided.
+	stage := func(r *Run, order []int) bool {
+		r.Decide()
+		targets := r.Targets()
+		reported := 0
+		for _, c := range order {
+			if targets != nil && targets[c] > 0 && reported < 1 {
+				reported++
+				s := make([]float64, targets[c])
+				for e := range s {
+					s[e] = curve(c, e+1)
+				}
+				r.Report(c, s)
+			}
+		}
+		return targets != nil
+	}
+	for _, tc := range []struct {
+		order  []int
+		decide bool // the stopped Run decided what it had; else arrivals wait undecided (in study order)
+	}{{scrambled, true}, {inOrder, true}, {scrambled, false}, {inOrder, false}} {
+		once, err := New(p, epochs, keys(n), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for stage(once, tc.order) {
+		}
+		for cut := 1; cut <= 20; cut++ {
+			before, _ := New(p, epochs, keys(n), nil)
+			for range cut {
+				stage(before, tc.order)
+			}
+			if tc.decide {
+				before.Decide()
+			}
+			again, _ := New(p, epochs, keys(n), nil)
+			for c := range n { // the store's scores, in study order
+				_, reached := before.State(c)
+				s := make([]float64, reached)
+				for e := range s {
+					s[e] = curve(c, e+1)
+				}
+				again.Report(c, s)
+			}
+			if err := again.Resume(before.Decisions()); err != nil {
+				t.Fatalf("cut %d: %v", cut, err)
+			}
+			for stage(again, tc.order) {
+			}
+			if !slices.Equal(again.Decisions(), once.Decisions()) {
+				t.Errorf("order %v, decided %v, cut after %d stages: resumed decisions\n%v\nuninterrupted\n%v", tc.order, tc.decide, cut, again.Decisions(), once.Decisions())
+			}
+		}
+	}
+	once, _ := New(p, epochs, keys(n), nil)
+	for stage(once, scrambled) {
+	}
+	ds := once.Decisions()
+	for _, tc := range []struct {
+		name string
+		ds   []sweeps.Decision
+	}{
+		{"unknown configuration", []sweeps.Decision{{Key: "zz", Epoch: 1, Promoted: true}}},
+		{"beyond the scores", []sweeps.Decision{{Key: "c00", Epoch: 3, Promoted: true}}},
+		{"twice", []sweeps.Decision{ds[0], ds[0]}},
+		{"not a rung", []sweeps.Decision{{Key: "c00", Epoch: 2, Promoted: true}}},
+	} {
+		r, _ := New(p, epochs, keys(n), nil)
+		r.Report(0, []float64{0.5, 0.6})
+		r.Report(4, []float64{0.5})
+		if err := r.Resume(tc.ds); err == nil {
+			t.Errorf("%s: resumed %v", tc.name, tc.ds)
+		}
+	}
+}
+
 // TestMedian: the startup configurations train fully; another stops at
 // the first epoch (from the warm-up on) where it falls below their median.
 func TestMedian(t *testing.T) {

@@ -1,9 +1,10 @@
 package queue
 
-// A pruned study (study.Pruner) in queue mode: synchronous successive
-// halving (sha; hyperband and the median rule decide the same way, in
-// stages) with one coordinator, Prune, run by the process that enqueues
-// and waits (sweep --enqueue --wait), and any number of workers.
+// A pruned study (study.Pruner) in queue mode: one coordinator, Prune,
+// run by the process that enqueues and waits (sweep --enqueue --wait),
+// and any number of workers. Synchronous successive halving (sha;
+// hyperband and the median rule decide the same way) goes in stages;
+// ASHA goes configuration by configuration, without stages.
 //
 // Each stage, the coordinator enqueues a job per fused group of the
 // units to train from epoch From (the configuration's last rung) to To
@@ -24,17 +25,40 @@ package queue
 // batch order of one Fit (engine.Group.Seek), so its numbers are those of
 // the local run bit for bit.
 //
+// ASHA (Li et al., MLSys 2020) has the same jobs and checkpoints but no
+// stages: every configuration is enqueued to its first rung at once, and
+// whenever all the units of one are at their target, the coordinator
+// reports its scores to prune.Run, which judges it against those that
+// reached the rung before it (the local run's ASHA), records the
+// decision (rung, score, cutoff at the time) in the store, and, if it
+// goes on, enqueues its next rung at once, ahead of the first rung's
+// jobs (River priorities: the deeper a job's rung, the sooner it is
+// taken), while the others still train. No job waits for a rung to fill.
+// A coordinator started again takes the decisions the store holds
+// (prune.Run.Resume), since ASHA's depend on the order configurations
+// arrived.
+//
 // Why a coordinator rather than workers deciding: a synchronous rung
 // decides once, when complete; one process that waits for it and decides
-// needs no election or lock, and the enqueuing process waits anyway.
-// ASHA, which needs no waiting, would let workers decide; it is refused
-// in queue mode for now.
+// needs no election (a session lock keeps it one: lockStudy), and the
+// enqueuing process waits anyway. For
+// ASHA, workers could decide in the transaction that records a
+// configuration's last unit, but each decision reads every earlier one at
+// its rung: the transactions would have to serialize on the study (a
+// lock, or retries under SERIALIZABLE), every worker would hold the
+// pruner's code and state, and a worker killed between its record and
+// its decision would leave a configuration undecided for another process
+// to find anyway. The coordinator's only cost is its polling interval
+// (a fraction of a second against units that train for seconds), and
+// its decisions are one process's sequence, stored in order.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,11 +74,11 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
-// Prune runs plan's study, whose pruner is pr (sha, hyperband or median),
-// on the queue's workers as the coordinator described above, looking at
-// the store every every, and returns when every configuration is decided
-// (its units done or pruned in the store). report, if set, gets a line
-// per stage and decision.
+// Prune runs plan's study, whose pruner is pr, on the queue's workers as
+// the coordinator described above, looking at the store every every, and
+// returns when every configuration is decided (its units done or pruned
+// in the store). report, if set, gets a line per stage and rung decided
+// (with asha, per decision).
 func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
 	every time.Duration, report func(string)) error {
 	err := coordinate(ctx, st, plan, pr, src, opt, every, report)
@@ -67,16 +91,18 @@ func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr stud
 func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
 	every time.Duration, report func(string)) error {
 	h := plan.Header
-	if pr.Kind == "asha" {
-		return fmt.Errorf("study %s: pruner asha decides as configurations arrive, which queue mode does not do yet: use sha or hyperband", h.Name)
-	}
 	if report == nil {
 		report = func(string) {}
 	}
 	if err := Migrate(ctx, st.Pool()); err != nil {
 		return err
 	}
-	src, err := src.Absolute()
+	unlock, err := lockStudy(ctx, st, h.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	src, err = src.Absolute()
 	if err != nil {
 		return err
 	}
@@ -103,11 +129,78 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 	if err := c.report(ctx, nil); err != nil { // a study started before: its scores so far
 		return err
 	}
-	for stage := 1; ; stage++ {
-		if ds := run.Decide(); len(ds) > 0 {
-			if err := st.SaveDecisions(h.Name, run.Decisions()); err != nil {
-				return err
+	if pr.Kind == "asha" {
+		rungs := prune.Rungs(pr.Eta, pr.MinEpochs, h.Epochs)
+		c.priority = func(from int) int { // 4 (River's lowest) from scratch, 3 from the first rung, …
+			passed := 0
+			for passed < len(rungs) && rungs[passed] <= from {
+				passed++
 			}
+			return max(1, 4-passed)
+		}
+		return c.asynchronous(ctx, every, report)
+	}
+	return c.stages(ctx, every, report)
+}
+
+// coordinatorLock is the first key of the advisory lock a coordinator
+// holds on its study (the second: the hash of the study's name).
+const coordinatorLock = 0x6d6c7063 // "mlpc"
+
+// lockStudy takes the study's coordinator lock, a PostgreSQL session
+// lock on a connection of its own, released by the function it returns
+// or by the server when this process dies: one process decides a study's
+// rungs, so each configuration is decided once even when sweep --enqueue
+// --wait is started twice.
+func lockStudy(ctx context.Context, st *store.Postgres, name string) (func(), error) {
+	conn, err := st.Pool().Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, int32(coordinatorLock), name).Scan(&ok); err != nil || !ok {
+		conn.Release()
+		if err == nil {
+			err = fmt.Errorf("study %s: another process decides its rungs (sweep --enqueue --wait, on this or another machine): follow it with mlpsweep status, or stop it and start this one again", name)
+		}
+		return nil, err
+	}
+	return func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext($2))`, int32(coordinatorLock), name); err != nil {
+			conn.Hijack().Close(context.WithoutCancel(ctx)) // the session ends, and its lock with it
+			return
+		}
+		conn.Release()
+	}, nil
+}
+
+// coordinator is Prune's state.
+type coordinator struct {
+	st     *store.Postgres
+	plan   scheduler.Plan
+	src    Source
+	opt    EnqueueOptions
+	run    *prune.Run
+	keys   []string
+	byKey  map[string][]sweeps.Unit
+	client *river.Client[pgx.Tx]
+	stored map[sweeps.UnitID]bool // pruned units stored by this run
+	// priority is the River priority of a job from epoch from (nil:
+	// River's default): ASHA's deeper rungs go first.
+	priority func(from int) int
+}
+
+// stages is the coordinator's loop for the synchronous pruners: a stage
+// trains every configuration with a target to it, then the rungs it
+// completed decide.
+func (c *coordinator) stages(ctx context.Context, every time.Duration, report func(string)) error {
+	h, run := c.plan.Header, c.run
+	for stage := 1; ; stage++ {
+		ds, err := c.decide(ctx)
+		if err != nil {
+			return err
+		}
+		if len(ds) > 0 {
 			promoted := 0
 			for _, d := range ds {
 				if d.Promoted {
@@ -116,17 +209,9 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 			}
 			report(fmt.Sprintf("study %s: rung at epoch %d decided: %d of %d configurations go on", h.Name, ds[0].Epoch, promoted, len(ds)))
 		}
-		if err := c.storePruned(ctx); err != nil {
-			return err
-		}
 		targets := run.Targets()
-		if targets == nil { // every unit done or pruned: the states are of no more use
-			for _, u := range plan.Units {
-				if err := st.DropCheckpoints(ctx, u.ID, 0); err != nil {
-					return err
-				}
-			}
-			return nil
+		if targets == nil {
+			return c.finish(ctx)
 		}
 		units, err := c.enqueue(ctx, targets)
 		if err != nil {
@@ -142,17 +227,127 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 	}
 }
 
-// coordinator is Prune's state.
-type coordinator struct {
-	st     *store.Postgres
-	plan   scheduler.Plan
-	src    Source
-	opt    EnqueueOptions
-	run    *prune.Run
-	keys   []string
-	byKey  map[string][]sweeps.Unit
-	client *river.Client[pgx.Tx]
-	stored map[sweeps.UnitID]bool // pruned units stored by this run
+// asynchronous is the coordinator's loop for ASHA: each look at the store
+// reports the configurations whose units all reached their target, and
+// the pruner judges them in the order they came; the decisions are
+// stored, and the configurations that go on are enqueued to their next
+// rung at once.
+func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, report func(string)) error {
+	h, run := c.plan.Header, c.run
+	stored, err := c.st.Decisions(ctx, h.Name)
+	if err != nil {
+		return err
+	}
+	if err := run.Resume(stored); err != nil {
+		return fmt.Errorf("study %s: the store's decisions do not fit the study (changed since they were made? run it under another name): %w", h.Name, err)
+	}
+	name := map[string]string{} // a configuration as the study writes it: "lr=0.01"
+	for _, pt := range c.plan.Points {
+		name[pt.Params.Key()] = pt.Value
+	}
+	enqueued := make([]int, len(c.keys)) // the target each configuration was enqueued to by this run
+	idle := false                        // no job of the study was live at the last look
+	for {
+		ds, err := c.decide(ctx) // with those a coordinator stopped before storing them
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			verdict := "goes on"
+			if !d.Promoted {
+				verdict = "stops"
+			}
+			report(fmt.Sprintf("study %s: %s (%.8s) at epoch %d (rung %d): score %.4f, cutoff %.4f: %s", h.Name, cmp.Or(name[d.Key], "configuration"), d.Key, d.Epoch, d.Rung, d.Score, d.Cutoff, verdict))
+		}
+		targets := run.Targets()
+		if targets == nil {
+			return c.finish(ctx)
+		}
+		arrived, err := c.arrived(ctx, targets)
+		if err != nil {
+			return err
+		}
+		if arrived != nil {
+			idle = false
+			if err := c.report(ctx, arrived); err != nil {
+				return err
+			}
+			continue
+		}
+		next := make([]int, len(targets)) // the targets not enqueued yet
+		n := 0
+		for ci, to := range targets {
+			if to > 0 && enqueued[ci] != to {
+				next[ci], enqueued[ci] = to, to
+				n++
+			}
+		}
+		if n > 0 {
+			units, err := c.enqueue(ctx, next)
+			if err != nil {
+				return err
+			}
+			report(fmt.Sprintf("study %s: %d configuration(s), %d units, to their next rung on the workers", h.Name, n, len(units)))
+		}
+		live, err := c.liveJobs(ctx)
+		if err != nil {
+			return err
+		}
+		if live == 0 {
+			// Look again at once: the last job may have completed between the two reads.
+			if idle {
+				return fmt.Errorf("study %s: configurations wait for units that have no state at their rung and no job to train them (discarded after %d attempts: see mlpsweep status)", h.Name, MaxAttempts)
+			}
+			idle = true
+			continue
+		}
+		idle = false
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
+		case <-time.After(every):
+		}
+	}
+}
+
+// arrived returns the targets of the configurations (among those with
+// one) whose every unit is at its target, checkpointed there or finished,
+// and 0 for the others; nil when none is.
+func (c *coordinator) arrived(ctx context.Context, targets []int) ([]int, error) {
+	var units []stageUnit
+	for ci, to := range targets {
+		if to > 0 {
+			for _, u := range c.byKey[c.keys[ci]] {
+				units = append(units, stageUnit{u, to})
+			}
+		}
+	}
+	at, err := c.atTarget(ctx, units)
+	if err != nil {
+		return nil, err
+	}
+	var arrived []int
+	for ci, to := range targets {
+		if to == 0 || slices.ContainsFunc(c.byKey[c.keys[ci]], func(u sweeps.Unit) bool { return !at[u.ID] }) {
+			continue
+		}
+		if arrived == nil {
+			arrived = make([]int, len(targets))
+		}
+		arrived[ci] = to
+	}
+	return arrived, nil
+}
+
+// finish drops the units' training states, of no more use once every
+// configuration is decided.
+func (c *coordinator) finish(ctx context.Context) error {
+	for _, u := range c.plan.Units {
+		if err := c.st.DropCheckpoints(ctx, u.ID, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stageUnit is a unit a stage trains to epoch to.
@@ -223,38 +418,54 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 // as pruned at their last epoch (their learning curves from the store),
 // and drops their checkpoints.
 func (c *coordinator) storePruned(ctx context.Context) error {
+	var units []sweeps.Unit
+	for ci, k := range c.keys {
+		if s, _ := c.run.State(ci); s == prune.Pruned {
+			units = append(units, slices.DeleteFunc(slices.Clone(c.byKey[k]), func(u sweeps.Unit) bool { return c.stored[u.ID] })...)
+		}
+	}
+	if len(units) == 0 {
+		return nil // the study's curves are not read for nothing
+	}
 	_, epochs, err := c.curves(ctx)
 	if err != nil {
 		return err
 	}
-	for ci, k := range c.keys {
-		if s, _ := c.run.State(ci); s != prune.Pruned {
-			continue
-		}
-		for _, u := range c.byKey[k] {
-			if c.stored[u.ID] {
-				continue
-			}
-			if _, state, err := c.st.Unit(u.ID); err != nil {
-				return err
-			} else if state == "" || state == "running" {
-				r := c.plan.PrunedResult(u, epochs[[2]any{k, u.ID.Fold}])
-				r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
-				if err := c.st.SaveUnit(u.ID, c.plan.Header.Name, r); err != nil {
-					return err
-				}
-			}
-			if err := c.st.DropCheckpoints(ctx, u.ID, 0); err != nil {
+	for _, u := range units {
+		if _, state, err := c.st.Unit(u.ID); err != nil {
+			return err
+		} else if state == "" || state == "running" {
+			r := c.plan.PrunedResult(u, epochs[[2]any{u.ID.Key, u.ID.Fold}])
+			r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+			if err := c.st.SaveUnit(u.ID, c.plan.Header.Name, r); err != nil {
 				return err
 			}
-			c.stored[u.ID] = true
 		}
+		if err := c.st.DropCheckpoints(ctx, u.ID, 0); err != nil {
+			return err
+		}
+		c.stored[u.ID] = true
 	}
 	return nil
 }
 
-// enqueue inserts the jobs of the stage that takes each configuration
-// with a target there, from its last rung, and returns its units.
+// decide has the pruner judge what the scores reported complete, and
+// stores its decisions and the units of the configurations it stopped;
+// it returns the decisions made.
+func (c *coordinator) decide(ctx context.Context) ([]sweeps.Decision, error) {
+	ds := c.run.Decide()
+	if len(ds) > 0 {
+		if err := c.st.SaveDecisions(c.plan.Header.Name, c.run.Decisions()); err != nil {
+			return nil, err
+		}
+	}
+	return ds, c.storePruned(ctx)
+}
+
+// enqueue inserts the jobs that take each configuration with a target
+// there, from its last rung, and returns its units. A unit already in a
+// job of the study to that target (queued or running: enqueued by a
+// coordinator that stopped) is not enqueued again.
 func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, error) {
 	h := c.plan.Header
 	ids := make([]sweeps.UnitID, len(c.plan.Units))
@@ -262,6 +473,10 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 		ids[i] = u.ID
 	}
 	states, err := c.st.UnitStates(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	queued, err := c.queued(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -287,17 +502,23 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 			if s := states[u.ID]; s == "done" || s == "failed" { // diverged or rejected: trains no further
 				continue
 			}
+			all = append(all, stageUnit{u, b.to})
+			if queued[stageKey{u.ID.Key, u.ID.Fold, b.to}] {
+				continue
+			}
 			if buckets[b] == nil {
 				order = append(order, b)
 			}
 			buckets[b] = append(buckets[b], u)
-			all = append(all, stageUnit{u, b.to})
 		}
 	}
-	opts := &river.InsertOpts{Queue: QueueName(h.Engine), MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
 	var params []river.InsertManyParams
 	for _, b := range order {
+		opts := &river.InsertOpts{Queue: QueueName(h.Engine), MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+		if c.priority != nil {
+			opts.Priority = c.priority(b.from)
+		}
 		groups, _ := c.plan.Jobs(buckets[b], c.opt.Workers, c.opt.GroupColumns)
 		for _, g := range groups {
 			a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
@@ -323,6 +544,42 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 	return all, nil
 }
 
+// stageKey is a unit (by key and fold) in a stage job to epoch to.
+type stageKey struct {
+	key      string
+	fold, to int
+}
+
+// queued returns the units in the study's stage jobs that will still run.
+func (c *coordinator) queued(ctx context.Context) (map[stageKey]bool, error) {
+	rs, err := c.st.Pool().Query(ctx, `SELECT u->>'key', (j.args->>'fold')::bigint, coalesce((j.args->>'to')::bigint, 0)
+		FROM river_job j CROSS JOIN LATERAL jsonb_array_elements(j.args->'units') AS u
+		WHERE j.kind = $1 AND j.args->>'study' = $2 AND j.state IN `+liveStates, Kind, c.plan.Header.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	queued := map[stageKey]bool{}
+	for rs.Next() {
+		var k stageKey
+		var fold, to int64
+		if err := rs.Scan(&k.key, &fold, &to); err != nil {
+			return nil, err
+		}
+		k.fold, k.to = int(fold), int(to)
+		queued[k] = true
+	}
+	return queued, rs.Err()
+}
+
+// liveJobs counts the study's jobs that will still run.
+func (c *coordinator) liveJobs(ctx context.Context) (int, error) {
+	var live int
+	err := c.st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND args->>'study' = $2 AND state IN `+liveStates,
+		Kind, c.plan.Header.Name).Scan(&live)
+	return live, err
+}
+
 // wait returns once every unit of the stage is checkpointed at its
 // target or finished; an error when some are neither and no job of the
 // study will still run (discarded after MaxAttempts attempts).
@@ -332,9 +589,8 @@ func (c *coordinator) wait(ctx context.Context, units []stageUnit, every time.Du
 		if err != nil || left == 0 {
 			return err
 		}
-		var live int
-		if err := c.st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND args->>'study' = $2 AND state IN `+liveStates,
-			Kind, c.plan.Header.Name).Scan(&live); err != nil {
+		live, err := c.liveJobs(ctx)
+		if err != nil {
 			return err
 		}
 		if live == 0 {
@@ -353,31 +609,42 @@ func (c *coordinator) wait(ctx context.Context, units []stageUnit, every time.Du
 }
 
 // left counts the stage's units neither checkpointed at their target
-// nor finished (done, diverged or failed).
+// nor finished.
 func (c *coordinator) left(ctx context.Context, units []stageUnit) (int, error) {
+	at, err := c.atTarget(ctx, units)
+	return len(units) - len(at), err
+}
+
+// atTarget returns which of units are checkpointed at their target or
+// finished (done, diverged or failed).
+func (c *coordinator) atTarget(ctx context.Context, units []stageUnit) (map[sweeps.UnitID]bool, error) {
 	ids := make([]sweeps.UnitID, len(units))
 	for i, su := range units {
 		ids[i] = su.u.ID
 	}
 	states, err := c.st.UnitStates(ctx, ids)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	left := 0
-	byTarget := map[int][]sweeps.UnitID{} // a stage has one target per bracket
+	at := map[sweeps.UnitID]bool{}
+	byTarget := map[int][]sweeps.UnitID{} // few: one per bracket, or rung
 	for _, su := range units {
-		if s := states[su.u.ID]; s != "done" && s != "failed" {
+		if s := states[su.u.ID]; s == "done" || s == "failed" {
+			at[su.u.ID] = true
+		} else {
 			byTarget[su.to] = append(byTarget[su.to], su.u.ID)
 		}
 	}
 	for to, ids := range byTarget {
 		has, err := c.st.Checkpointed(ctx, ids, to)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		left += len(ids) - len(has)
+		for id := range has {
+			at[id] = true
+		}
 	}
-	return left, nil
+	return at, nil
 }
 
 // workStage is Work for a job of a pruned study's stage (Prune): it

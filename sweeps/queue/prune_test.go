@@ -1,6 +1,7 @@
 package queue_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,9 +9,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/internal/fixture"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
@@ -20,23 +23,15 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
-// TestPruneCoordinatorRestarted: a pruned study's coordinator stopped as
-// it enqueues the second stage and started again (the workers going on
-// meanwhile) decides and stores what one uninterrupted coordinator does,
-// bit for bit, each decision once.
-func TestPruneCoordinatorRestarted(t *testing.T) {
+// prunedStudy writes a data set of 300 rows and the study of the YAML
+// lines given (name, base, grid, pruner) on it, 2 folds and 9 epochs, and
+// plans it.
+func prunedStudy(t *testing.T, lines string) (*study.Study, *datasets.Dataset, scheduler.Plan) {
+	t.Helper()
 	dir := t.TempDir()
 	csv := filepath.Join(dir, "data.csv")
 	fixture.BlobsCSV(t, csv, 300, 1, 2)
-	s, err := study.ParseStudy(fmt.Appendf(nil, `name: qp
-data: {csv: %s, label: label}
-folds: 2
-epochs: 9
-seed: 3
-base: {hidden: [16], batch: 8}
-grid: {lr: [0.0001, 0.001, 0.003, 0.01, 0.03, 0.1]}
-pruner: {kind: sha, eta: 3}
-`, csv), filepath.Join(dir, "study.yaml"))
+	s, err := study.ParseStudy(fmt.Appendf(nil, "data: {csv: %s, label: label}\nfolds: 2\nepochs: 9\nseed: 3\n%s", csv, lines), filepath.Join(dir, "study.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +43,19 @@ pruner: {kind: sha, eta: 3}
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, data, plan
+}
+
+// TestPruneCoordinatorRestarted: a pruned study's coordinator stopped as
+// it enqueues the second stage and started again (the workers going on
+// meanwhile) decides and stores what one uninterrupted coordinator does,
+// bit for bit, each decision once.
+func TestPruneCoordinatorRestarted(t *testing.T) {
+	s, _, plan := prunedStudy(t, `name: qp
+base: {hidden: [16], batch: 8}
+grid: {lr: [0.0001, 0.001, 0.003, 0.01, 0.03, 0.1]}
+pruner: {kind: sha, eta: 3}
+`)
 	run := func(interrupt bool) sweeps.StudyResult {
 		ctx := context.Background()
 		st, err := openPostgres(storetest.Postgres(t))
@@ -112,4 +120,286 @@ pruner: {kind: sha, eta: 3}
 	}) || len(once.Decisions) != 8 {
 		t.Errorf("decisions differ:\n%+v\n%+v", once.Decisions, again.Decisions)
 	}
+}
+
+// ashaStudy writes and plans an ASHA study of 9 configurations × 2 folds,
+// 9 epochs (rungs at 1 and 3), one unit per job (16 first-layer columns:
+// the rungs fill job by job), and trains it without its pruner on this
+// process: the reference for its numbers.
+func ashaStudy(t *testing.T) (*study.Study, scheduler.Plan, sweeps.StudyResult) {
+	t.Helper()
+	s, data, plan := prunedStudy(t, `name: qa
+base: {hidden: [16], batch: 8, optimizer: sgd}
+grid: {lr: [0.0003, 0.001, 0.002, 0.003, 0.006, 0.01, 0.02, 0.03, 0.1]}
+pruner: {kind: asha, eta: 3}
+`)
+	full := *s
+	full.Pruner = nil
+	fullPlan, err := scheduler.StudyPlan(&full, data, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := scheduler.Run(context.Background(), fullPlan, scheduler.Options{Dir: t.TempDir(), Workers: 1, Curves: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, plan, ref
+}
+
+// ashaOptions are the queue options of ashaStudy's tests.
+var ashaOptions = queue.EnqueueOptions{Workers: 2, GroupColumns: 16}
+
+// work runs Work with 2 workers on st until the test ends.
+func work(t *testing.T, st *store.Postgres) {
+	wctx, stop := context.WithCancel(context.Background())
+	worked := make(chan error, 1)
+	go func() {
+		_, err := queue.Work(wctx, st, queue.Options{Workers: 2, TimeoutFactor: 10, MinTimeout: time.Minute, PollInterval: 50 * time.Millisecond})
+		worked <- err
+	}()
+	t.Cleanup(func() {
+		stop()
+		if err := <-worked; err != nil && !errors.Is(err, queue.ErrInterrupted) {
+			t.Error(err)
+		}
+	})
+}
+
+// checkASHA checks what ASHA on the queue stored, r, against ref (the
+// study trained without its pruner): each configuration is decided once
+// at each rung it reached, as ASHA decides given the order they came in
+// (promoted when at least the ⌊m/η⌋-th best, at least the best, of the m
+// that reached the rung up to it: the cutoff recorded), and stopped
+// there; every number is ref's, bit for bit, up to where it stopped; the
+// configuration best at every rung and at the end of ref goes on at each
+// and is r's best. It returns the decisions by "key@epoch".
+func checkASHA(t *testing.T, r, ref sweeps.StudyResult) map[string]sweeps.Decision {
+	t.Helper()
+	rungs := map[int][]float64{}
+	decided := map[string]sweeps.Decision{}
+	stops := map[string]int{}
+	for _, d := range r.Decisions {
+		id := fmt.Sprint(d.Key, "@", d.Epoch)
+		if _, twice := decided[id]; twice {
+			t.Errorf("%s decided twice", id)
+		}
+		decided[id] = d
+		rungs[d.Epoch] = append(rungs[d.Epoch], d.Score)
+		so := slices.Clone(rungs[d.Epoch])
+		slices.SortFunc(so, func(x, y float64) int { return cmp.Compare(y, x) })
+		if cutoff := so[max(1, len(so)/3)-1]; d.Cutoff != cutoff || d.Promoted != (d.Score >= cutoff) {
+			t.Errorf("decision %+v: want cutoff %v of %v", d, cutoff, so)
+		}
+		if !d.Promoted {
+			stops[d.Key] = d.Epoch
+		}
+	}
+	byKey := map[string]sweeps.ConfigResult{}
+	for _, c := range ref.Configs {
+		byKey[c.Key] = c
+	}
+	var best string
+	for _, c := range r.Configs {
+		want := r.Epochs
+		if e, ok := stops[c.Key]; ok {
+			want = e
+		}
+		if _, ok := decided[c.Key+"@1"]; c.PrunedAt != stops[c.Key] || !ok {
+			t.Errorf("config %s: pruned at %d, decisions %+v", c.Key, c.PrunedAt, r.Decisions)
+		}
+		f := byKey[c.Key]
+		for i, u := range c.Units {
+			if len(u.Epochs) != want {
+				t.Errorf("config %s fold %d: %d epochs, want %d", c.Key, u.Fold, len(u.Epochs), want)
+			}
+			for e := range min(len(u.Epochs), len(f.Units[i].Epochs)) {
+				a, b := u.Epochs[e], f.Units[i].Epochs[e]
+				if math.Float64bits(a.ValAccuracy) != math.Float64bits(b.ValAccuracy) || math.Float64bits(a.Loss) != math.Float64bits(b.Loss) {
+					t.Errorf("config %s fold %d epoch %d: %+v on the queue, %+v unpruned", c.Key, u.Fold, e+1, a, b)
+				}
+			}
+		}
+		if c.PrunedAt == 0 && math.Float64bits(c.MeanAccuracy) != math.Float64bits(f.MeanAccuracy) {
+			t.Errorf("config %s trained fully: mean accuracy %v, unpruned %v", c.Key, c.MeanAccuracy, f.MeanAccuracy)
+		}
+		if c.Rank == 1 {
+			best = c.Key
+		}
+	}
+	top := func(e int) string {
+		k, s := "", math.Inf(-1)
+		for _, c := range ref.Configs {
+			var sum float64
+			for _, u := range c.Units {
+				sum += u.Epochs[e-1].ValAccuracy
+			}
+			if sum > s {
+				k, s = c.Key, sum
+			}
+		}
+		return k
+	}
+	if top(1) != top(3) || top(3) != top(9) {
+		t.Fatalf("no configuration is best at every rung (%s, %s, %s): the study does not test it", top(1), top(3), top(9))
+	}
+	if best != top(9) {
+		t.Errorf("best configuration %s on the queue, %s best at every rung unpruned", best, top(9))
+	}
+	return decided
+}
+
+// noCheckpoints checks that st holds no training state.
+func noCheckpoints(t *testing.T, st *store.Postgres) {
+	t.Helper()
+	var n int
+	if err := st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM mlpsweep_checkpoints`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d checkpoints left after the study (%v)", n, err)
+	}
+}
+
+// TestASHACoordinatorRestarted: ASHA on the queue, its coordinator
+// stopped after a few decisions (the workers going on) and started
+// again, keeps the decisions stored (it does not make them again) and
+// makes the others as checkASHA wants; a second coordinator started
+// while the first runs is refused.
+func TestASHACoordinatorRestarted(t *testing.T) {
+	s, plan, ref := ashaStudy(t)
+	ctx := context.Background()
+	st, err := openPostgres(storetest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() }) // after the workers stop
+	work(t, st)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var lines []string
+	decided := 0
+	var second error
+	err = queue.Prune(cctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
+		lines = append(lines, line)
+		if strings.Contains(line, "cutoff") {
+			if decided++; decided == 1 { // another coordinator of the study, meanwhile
+				second = queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, nil)
+			}
+			if decided == 4 {
+				cancel()
+			}
+		}
+	})
+	if second == nil || !strings.Contains(second.Error(), "another process decides its rungs") {
+		t.Errorf("a second coordinator of the study: %v", second)
+	}
+	if !errors.Is(err, queue.ErrInterrupted) {
+		t.Fatalf("interrupted coordinator: %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	before, err := st.Decisions(ctx, s.Name)
+	if err != nil || len(before) < 4 {
+		t.Fatalf("%d decisions stored before the restart (%v)", len(before), err)
+	}
+	lines = append(lines, "(stopped)")
+	time.Sleep(300 * time.Millisecond) // the workers go on meanwhile
+	if err := queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
+		lines = append(lines, line)
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	r, err := store.Load(ctx, st, s.Name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("coordinator:\n%s", strings.Join(lines, "\n"))
+	if len(r.Decisions) < len(before) || !slices.Equal(r.Decisions[:len(before)], before) {
+		t.Errorf("the restarted coordinator changed the decisions made before:\n%+v\n%+v", before, r.Decisions)
+	}
+	checkASHA(t, r, ref)
+	noCheckpoints(t, st)
+}
+
+// TestASHADoesNotWaitForARung: with the first-rung job of one
+// configuration held back (a slow worker), ASHA on the queue decides the
+// others at the first rung and the next, and trains some to the last
+// epoch, before that configuration reaches the first rung; once it does,
+// it is judged against all those that came before.
+func TestASHADoesNotWaitForARung(t *testing.T) {
+	s, plan, ref := ashaStudy(t)
+	ctx := context.Background()
+	url := storetest.Postgres(t)
+	st, err := openPostgres(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })         // after the workers stop
+	late := plan.Units[len(plan.Units)-1].ID // the last configuration (the best), fold 1
+	enqueued := make(chan struct{})
+	var mu sync.Mutex
+	var lines []string
+	done := make(chan error, 1)
+	go func() {
+		done <- queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(lines) == 0 {
+				close(enqueued)
+			}
+			lines = append(lines, line)
+		})
+	}()
+	select {
+	case <-enqueued:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	var held int64 // the job of the late unit's first rung, scheduled an hour from now
+	if err := st.Pool().QueryRow(ctx, `UPDATE river_job SET state = 'scheduled', scheduled_at = now() + interval '1 hour'
+		WHERE args->>'study' = $1 AND (args->>'fold')::int = $2 AND args->'units'->0->>'key' = $3 AND state = 'available' RETURNING id`,
+		s.Name, late.Fold, late.Key).Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	work(t, st)
+	// Wait until a configuration trained every epoch while the late one
+	// has not reached the first rung.
+	ids := make([]sweeps.UnitID, len(plan.Units))
+	for i, u := range plan.Units {
+		ids[i] = u.ID
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		states, err := st.UnitStates(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(ids, func(id sweeps.UnitID) bool { return states[id] == "done" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no configuration trained fully while one has not reached the first rung:\n%s", strings.Join(lines, "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ds, err := st.Decisions(ctx, s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(ds, func(d sweeps.Decision) bool { return d.Key == late.Key }) || !slices.ContainsFunc(ds, func(d sweeps.Decision) bool { return d.Epoch == 3 }) {
+		t.Errorf("decisions while one configuration has not reached the first rung: %+v", ds)
+	}
+	if _, err := st.Pool().Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE id = $1`, held); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	r, err := store.Load(ctx, st, s.Name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	t.Logf("coordinator:\n%s", strings.Join(lines, "\n"))
+	mu.Unlock()
+	decided := checkASHA(t, r, ref)
+	if d := decided[late.Key+"@1"]; d.Order < len(ds) || !d.Promoted {
+		t.Errorf("the late configuration's first decision %+v: want it after the %d made before, promoted", d, len(ds))
+	}
+	noCheckpoints(t, st)
 }

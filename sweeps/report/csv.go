@@ -69,7 +69,7 @@ func (v *studyView) cvResults() (cvResults, error) {
 		}
 		row = append(row, floatCell(mean), floatCell(std), intCell(v.ranks[i]),
 			floatCell(valLoss), stringCell(c.Axis), stringCell(c.Value), stringCell(c.Key),
-			boolCell(diverged(c)), stringCell(status(c, v.folds)))
+			boolCell(diverged(c)), stringCell(v.status(c)))
 		if refit != nil {
 			score, loss := math.NaN(), math.NaN()
 			if c.Key == refit.Key {

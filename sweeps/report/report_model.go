@@ -271,14 +271,29 @@ func diverged(c sweeps.ConfigResult) bool {
 	return slices.ContainsFunc(c.Units, func(u sweeps.UnitResult) bool { return u.Diverged })
 }
 
+// status is status of c with the pruner's reason for stopping it, from
+// the study's decisions.
+func (v *studyView) status(c sweeps.ConfigResult) string {
+	i := slices.IndexFunc(v.r.Decisions, func(d sweeps.Decision) bool { return d.Key == c.Key && !d.Promoted })
+	if i < 0 {
+		return status(c, v.folds, nil)
+	}
+	return status(c, v.folds, &v.r.Decisions[i])
+}
+
 // status says where a configuration stands when not every fold trained
-// every epoch: "pruned at epoch 3", or what went wrong with its units,
-// e.g. "diverged 1/3, missing 1/3"; "" when nothing is to say.
-func status(c sweeps.ConfigResult, folds int) string {
+// every epoch: "pruned at epoch 3", with the score and cutoff of the
+// decision that stopped it when stop is not nil ("pruned at epoch 3:
+// 0.8123 < cutoff 0.8410"), or what went wrong with its units, e.g.
+// "diverged 1/3, missing 1/3"; "" when nothing is to say.
+func status(c sweeps.ConfigResult, folds int, stop *sweeps.Decision) string {
 	if c.PrunedAt == 0 {
 		return troubles(c, folds)
 	}
 	pruned := fmt.Sprintf("pruned at epoch %d", c.PrunedAt)
+	if stop != nil {
+		pruned += fmt.Sprintf(": %s < cutoff %s", formatScore(stop.Score), formatScore(stop.Cutoff))
+	}
 	if t := troubles(c, folds); t != "" {
 		return pruned + ", " + t
 	}

@@ -32,7 +32,7 @@ var resultHeader = []string{"accuracy", "val loss", "seconds", "status"}
 // resultCells are the columns every table shows of a configuration: mean
 // accuracy ± std over folds, mean validation loss, training seconds, status.
 func (v *studyView) resultCells(c sweeps.ConfigResult) []string {
-	return []string{formatAccuracy(c), formatLoss(c.MeanValLoss, scored(c)), formatSeconds(c.Seconds), status(c, v.folds)}
+	return []string{formatAccuracy(c), formatLoss(c.MeanValLoss, scored(c)), formatSeconds(c.Seconds), v.status(c)}
 }
 
 func (v *studyView) row(i int, first []string, best bool) TableRow {

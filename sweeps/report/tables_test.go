@@ -123,11 +123,18 @@ func TestRankByScore(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	c := sweeps.ConfigResult{Units: []sweeps.UnitResult{{Fold: 0}, {Fold: 1, Diverged: true, Error: "diverged at epoch 1, step 3"}, {Fold: 3, Error: "killed"}}}
-	if got, want := status(c, 5), "diverged 1/5, failed 1/5, missing 2/5"; got != want {
+	if got, want := status(c, 5, nil), "diverged 1/5, failed 1/5, missing 2/5"; got != want {
 		t.Errorf("status = %q, want %q", got, want)
 	}
-	if got := status(sweeps.ConfigResult{Units: []sweeps.UnitResult{{Fold: 0}}}, 1); got != "" {
+	if got := status(sweeps.ConfigResult{Units: []sweeps.UnitResult{{Fold: 0}}}, 1, nil); got != "" {
 		t.Errorf("status of a clean config = %q", got)
+	}
+	// A pruned configuration says why: its score and the cutoff it missed.
+	pruned := sweeps.ConfigResult{Key: "p", PrunedAt: 3, Units: []sweeps.UnitResult{{Fold: 0, PrunedAt: 3}}}
+	v := &studyView{r: sweeps.StudyResult{Decisions: []sweeps.Decision{{Key: "p", Epoch: 1, Score: 0.5, Cutoff: 0.4, Promoted: true},
+		{Key: "q", Epoch: 3, Score: 0.7, Cutoff: 0.8}, {Key: "p", Epoch: 3, Score: 0.61234, Cutoff: 0.7}}}, folds: 1}
+	if got, want := v.status(pruned), "pruned at epoch 3: 0.6123 < cutoff 0.7000"; got != want {
+		t.Errorf("status of a pruned config = %q, want %q", got, want)
 	}
 	scores := foldScores(c, 5)
 	if scores[0] != 0 || scores[1] != 0 || !math.IsNaN(scores[2]) || !math.IsNaN(scores[3]) || !math.IsNaN(scores[4]) {

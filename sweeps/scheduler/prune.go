@@ -39,6 +39,17 @@ import (
 // epoch finishes), so that every shard makes the same decisions (a
 // pruner that decides the same from the same scores: not ASHA's).
 
+// ASHAShards is why ASHA does not run in shards. Shards are alike and
+// decide alone, each from the same scores; ASHA's decisions depend on the
+// order configurations reach a rung, so shards would need one decider
+// and one ordered log of decisions in the store, and would wait on each
+// other mid-run (the folds of a configuration are in different shards):
+// what queue mode's coordinator does (sweeps/queue), with River's
+// claiming and rescue of a killed worker's jobs besides.
+const ASHAShards = "decides in the order configurations reach each rung, which shards deciding alone cannot agree on: " +
+	"run it on the queue (sweep --enqueue --wait with mlpsweep worker processes on the machines: one process decides), " +
+	"or use sha or hyperband in shards"
+
 // unitRun is a unit of a pruned study: what this run trained of it, or
 // what the store holds.
 type unitRun struct {

@@ -292,7 +292,7 @@ func TestPrunedStudyInShards(t *testing.T) {
 	}
 	asha := strings.Replace(shaStudy, "kind: sha", "kind: asha", 1)
 	if _, err := RunStudy(context.Background(), parse(t, asha), shaData(), Options{Dir: t.TempDir(), Store: openStore(t, "", url), Shard: Shard{Index: 0, Count: 2}}); err == nil ||
-		!strings.Contains(err.Error(), "not asha") {
+		!strings.Contains(err.Error(), "run it on the queue") {
 		t.Errorf("asha in shards: %v", err)
 	}
 }

@@ -153,8 +153,11 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	h := plan.Header
 	all := plan.Units // a pruned study's shard follows the others' units in the store
 	if plan.pruner != nil && opt.Shard.Sharded() {
-		if _, shared := opt.Store.(*store.Postgres); !shared || plan.pruner.Kind == "asha" {
-			return sweeps.StudyResult{}, fmt.Errorf("study %s has a pruner, which decides over all its configurations at each rung: its shards must share one PostgreSQL store (--store URL), where each reads the others' scores, and its pruner must decide the same in every shard (sha, hyperband or median; not asha)", h.Name)
+		if plan.pruner.Kind == "asha" {
+			return sweeps.StudyResult{}, fmt.Errorf("study %s: pruner asha %s", h.Name, ASHAShards)
+		}
+		if _, shared := opt.Store.(*store.Postgres); !shared {
+			return sweeps.StudyResult{}, fmt.Errorf("study %s has a pruner, which decides over all its configurations at each rung: its shards must share one PostgreSQL store (--store URL), where each reads the others' scores", h.Name)
 		}
 	}
 	if opt.Shard.Sharded() {
