@@ -29,7 +29,7 @@ func packGathered(dst []float32, aLen int, a []float32, lda int, rows []int, tra
 // rows from end to end, every k-block of one panel before the next panel:
 // the rows come from memory, and a row read in one run streams, where one
 // read a k-block at a time starts cold at each piece (bench/NOTES.md
-// "AVX2 path: the gathered batch").
+// "AVX2 path on Zen 4").
 func packGatheredRows(dst []float32, aLen int, a []float32, lda int, rows []int, i0, mc, k, kcMax, w int, simd bool) {
 	var offs [maxGatherW]int // [w] where the panel's rows start in a
 	for q := 0; q < mc; q += w {

@@ -20,7 +20,7 @@ var gatherWidths = []int{6, 12}
 // One row at a time copies the len(offs) mod 4 rows left. Per panel and
 // row, the one-row loop stored 6 floats on a page of its own: four rows
 // share each page's TLB entry and the loop's overhead (bench/NOTES.md
-// "AVX2 path: the gathered batch").
+// "AVX2 path on Zen 4").
 func packCopyGather6() {
 	const w = 6
 	name := "packCopyGather6AVX2"

@@ -28,8 +28,8 @@ type tile struct {
 // place with rows 512 bytes apart (the weights of a 128-wide layer) maps a
 // 16-column micro-panel to 8 of the 64 sets of a 32 KiB 8-way L1, which
 // holds 64 of its KC rows: every tile of the panel reads it from L2 again,
-// and the hardware prefetchers do not keep up (bench/NOTES.md "AVX2 path:
-// B prefetched"; 4, 8 and 16 rows alike).
+// and the hardware prefetchers do not keep up (bench/NOTES.md "AVX2 path
+// on Zen 4"; 4, 8 and 16 rows alike).
 const aheadRows = 4
 
 var tiles = []tile{
