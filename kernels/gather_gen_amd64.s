@@ -94,17 +94,17 @@ packCopyGather6AVX2_one:
 packCopyGather6AVX2_row:
 	MOVQ (DX), DI
 	LEAQ (CX)(DI*4), DI
-	MOVQ AX, R12
-	MOVQ panels+80(FP), R13
+	MOVQ AX, R8
+	MOVQ panels+80(FP), R9
 
 packCopyGather6AVX2_panel:
 	VMOVUPS (DI), X0
-	VMOVUPS X0, (R12)
+	VMOVUPS X0, (R8)
 	VMOVQ   16(DI), X0
-	VMOVQ   X0, 16(R12)
+	VMOVQ   X0, 16(R8)
 	ADDQ    $0x00000018, DI
-	ADDQ    SI, R12
-	DECQ    R13
+	ADDQ    SI, R8
+	DECQ    R9
 	JNZ     packCopyGather6AVX2_panel
 	ADDQ    $0x08, DX
 	ADDQ    $0x00000018, AX

@@ -93,21 +93,7 @@ func packCopyGather6() {
 	Label(name + "_one")
 	ANDQ(U32(3), n)
 	JZ(LabelRef(name + "_done"))
-	Label(name + "_row")
-	src := GP64()
-	MOVQ(Mem{Base: offp}, src)
-	LEAQ(Mem{Base: base, Index: src, Scale: 4}, src)
-	MOVQ(dst0, dst)
-	Load(Param("panels"), q)
-	Label(name + "_panel")
-	copyPieces(src, dst, w)
-	ADDQ(U32(4*w), src)
-	ADDQ(panelBytes, dst)
-	DECQ(q)
-	JNZ(LabelRef(name + "_panel"))
-	ADDQ(U8(8), offp)
-	ADDQ(U32(4*w), dst0)
-	loopEnd(name, "_row", n)
+	copyGatherRows(name, w, dst0, base, offp, n, panelBytes)
 }
 
 // gatherLaneMask is 8 zero lanes, 8 all-ones lanes and 8 zero lanes: the
@@ -154,6 +140,13 @@ func packCopyGather(w int) {
 	IMUL3Q(U32(4*w), cols, panelBytes)
 	TESTQ(n, n)
 	JZ(LabelRef(name + "_done"))
+	copyGatherRows(name, w, dst0, base, offp, n, panelBytes)
+}
+
+// copyGatherRows emits the one-row loop of the packCopyGather packers and
+// ends the function: n ≥ 1 gathered rows (offsets at offp into base), each
+// giving w floats to every panel, dst0 advancing by one row.
+func copyGatherRows(name string, w int, dst0, base, offp, n, panelBytes reg.Register) {
 	Label(name + "_row")
 	src, dst, q := GP64(), GP64(), GP64()
 	MOVQ(Mem{Base: offp}, src)
