@@ -43,14 +43,7 @@ func packCopyGather6() {
 			VMOVDQU(mem(tbl, 4*gatherMaskAt(pt.lo, pt.hi)), m)
 		}
 	}
-	dst0, base, offp := GP64(), GP64(), GP64()
-	Load(Param("dst").Base(), dst0)
-	Load(Param("src").Base(), base)
-	Load(Param("offs").Base(), offp)
-	n := Load(Param("offs").Len(), GP64())
-	cols := Load(Param("cols"), GP64())
-	panelBytes := GP64()
-	IMUL3Q(U32(4*w), cols, panelBytes)
+	dst0, base, offp, n, panelBytes := copyGatherArgs(w)
 	n4 := GP64()
 	MOVQ(n, n4)
 	SHRQ(U8(2), n4)
@@ -130,17 +123,25 @@ func gatherMaskAt(lo, hi int) int {
 func packCopyGather(w int) {
 	name := fmt.Sprintf("packCopyGather%dAVX2", w)
 	packCopyGatherText(name, w, "")
-	dst0, base, offp := GP64(), GP64(), GP64()
-	Load(Param("dst").Base(), dst0)
-	Load(Param("src").Base(), base)
-	Load(Param("offs").Base(), offp)
-	n := Load(Param("offs").Len(), GP64())
-	cols := Load(Param("cols"), GP64())
-	panelBytes := GP64()
-	IMUL3Q(U32(4*w), cols, panelBytes)
+	dst0, base, offp, n, panelBytes := copyGatherArgs(w)
 	TESTQ(n, n)
 	JZ(LabelRef(name + "_done"))
 	copyGatherRows(name, w, dst0, base, offp, n, panelBytes)
+}
+
+// copyGatherArgs loads the arguments of a packCopyGather packer: where dst
+// and src start, the offsets' address and count, and the bytes of one
+// panel (cols rows of w floats).
+func copyGatherArgs(w int) (dst0, base, offp, n, panelBytes reg.Register) {
+	dst0, base, offp = GP64(), GP64(), GP64()
+	Load(Param("dst").Base(), dst0)
+	Load(Param("src").Base(), base)
+	Load(Param("offs").Base(), offp)
+	n = Load(Param("offs").Len(), GP64())
+	cols := Load(Param("cols"), GP64())
+	panelBytes = GP64()
+	IMUL3Q(U32(4*w), cols, panelBytes)
+	return dst0, base, offp, n, panelBytes
 }
 
 // copyGatherRows emits the one-row loop of the packCopyGather packers and
