@@ -50,7 +50,7 @@ TEXT ·packCopyGather6AVX2(SB), NOSPLIT, $0-88
 	SHRQ    $0x02, DI
 	JZ      packCopyGather6AVX2_one
 
-packCopyGather6AVX2_rows4:
+packCopyGather6AVX2_4_rows:
 	MOVQ (DX), R8
 	LEAQ (CX)(R8*4), R8
 	MOVQ 8(DX), R9
@@ -62,7 +62,7 @@ packCopyGather6AVX2_rows4:
 	MOVQ AX, R12
 	MOVQ panels+80(FP), R13
 
-packCopyGather6AVX2_panel4:
+packCopyGather6AVX2_4_panel:
 	VMASKMOVPS (R8), Y0, Y6
 	VMASKMOVPS -24(R9), Y1, Y7
 	VXORPS     Y7, Y6, Y6
@@ -81,11 +81,11 @@ packCopyGather6AVX2_panel4:
 	ADDQ       $0x00000018, R11
 	ADDQ       SI, R12
 	DECQ       R13
-	JNZ        packCopyGather6AVX2_panel4
+	JNZ        packCopyGather6AVX2_4_panel
 	ADDQ       $0x20, DX
 	ADDQ       $0x00000060, AX
 	DECQ       DI
-	JNZ        packCopyGather6AVX2_rows4
+	JNZ        packCopyGather6AVX2_4_rows
 
 packCopyGather6AVX2_one:
 	ANDQ $0x00000003, BX

@@ -48,41 +48,25 @@ func packCopyGather6() {
 	MOVQ(n, n4)
 	SHRQ(U8(2), n4)
 	JZ(LabelRef(name + "_one"))
-	Label(name + "_rows4")
-	var rows [4]reg.GPVirtual
-	for j := range rows {
-		rows[j] = GP64()
-		MOVQ(Mem{Base: offp, Disp: 8 * j}, rows[j])
-		LEAQ(memIndex(base, rows[j], 4), rows[j])
-	}
-	dst, q := GP64(), GP64()
-	MOVQ(dst0, dst)
-	Load(Param("panels"), q)
-	Label(name + "_panel4")
-	for v, pp := range parts {
+	rows4Loop(name+"_4", w, dst0, n4, panelBytes, func(s [4]reg.GPVirtual) {
+		for j := range s {
+			MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
+			LEAQ(memIndex(base, s[j], 4), s[j])
+		}
+	}, func() { ADDQ(U8(32), offp) }, func(v int, s [4]reg.GPVirtual, dst reg.Register) {
 		y := YMM()
-		for i, pt := range pp {
+		for i, pt := range parts[v] {
 			x := y
 			if i > 0 {
 				x = YMM()
 			}
-			VMASKMOVPS(mem(rows[pt.row], 4*pt.at), masks[[2]int{pt.lo, pt.hi}], x)
+			VMASKMOVPS(mem(s[pt.row], 4*pt.at), masks[[2]int{pt.lo, pt.hi}], x)
 			if i > 0 {
 				VXORPS(x, y, y)
 			}
 		}
 		VMOVUPS(y, mem(dst, 32*v))
-	}
-	for j := range rows {
-		ADDQ(U32(4*w), rows[j])
-	}
-	ADDQ(panelBytes, dst)
-	DECQ(q)
-	JNZ(LabelRef(name + "_panel4"))
-	ADDQ(U8(32), offp)
-	ADDQ(U32(4*4*w), dst0)
-	DECQ(n4)
-	JNZ(LabelRef(name + "_rows4"))
+	})
 	Label(name + "_one")
 	ANDQ(U32(3), n)
 	JZ(LabelRef(name + "_done"))
@@ -374,7 +358,26 @@ func copyRows4(name string, w int, ks []reg.OpmaskPhysical, dst0, n reg.Register
 	cols := Load(Param("cols"), GP64())
 	panelBytes := GP64()
 	IMUL3Q(U32(4*w), cols, panelBytes)
-	Label(name + "_rows")
+	rows4Loop(name, w, dst0, n, panelBytes, rows, next, func(v int, s [4]reg.GPVirtual, dst reg.Register) {
+		z := ZMM()
+		row, at := 16*v/w, 16*v%w
+		VMOVUPS_Z(mem(s[row], 4*at), ks[2*v], z)
+		VMOVUPS(mem(s[row+1], 4*(at-w)), ks[2*v+1], z)
+		VMOVUPS(z, mem(dst, 64*v))
+	})
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// rows4Loop emits the loop of the four-row copying packers (copyRows4,
+// packCopyGather6): n4 ≥ 1 steps of four rows (rows sets s to the four
+// rows' addresses, next moves on to the next four), each storing the 4w
+// floats the four rows give every panel (adjacent in the panel) as three
+// vectors, vector v at dst by vector(v, s, dst); dst0 advances by the four
+// rows. Labels start with prefix.
+func rows4Loop(prefix string, w int, dst0, n4, panelBytes reg.Register, rows func(s [4]reg.GPVirtual), next func(), vector func(v int, s [4]reg.GPVirtual, dst reg.Register)) {
+	Label(prefix + "_rows")
 	var s [4]reg.GPVirtual
 	for j := range s {
 		s[j] = GP64()
@@ -383,21 +386,18 @@ func copyRows4(name string, w int, ks []reg.OpmaskPhysical, dst0, n reg.Register
 	dst, q := GP64(), GP64()
 	MOVQ(dst0, dst)
 	Load(Param("panels"), q)
-	Label(name + "_panel")
+	Label(prefix + "_panel")
 	for v := 0; v < 3; v++ {
-		z := ZMM()
-		row, at := 16*v/w, 16*v%w
-		VMOVUPS_Z(mem(s[row], 4*at), ks[2*v], z)
-		VMOVUPS(mem(s[row+1], 4*(at-w)), ks[2*v+1], z)
-		VMOVUPS(z, mem(dst, 64*v))
+		vector(v, s, dst)
 	}
 	for j := range s {
 		ADDQ(U32(4*w), s[j])
 	}
 	ADDQ(panelBytes, dst)
 	DECQ(q)
-	JNZ(LabelRef(name + "_panel"))
+	JNZ(LabelRef(prefix + "_panel"))
 	next()
 	ADDQ(U32(4*4*w), dst0)
-	loopEnd(name, "_rows", n)
+	DECQ(n4)
+	JNZ(LabelRef(prefix + "_rows"))
 }
