@@ -51,7 +51,6 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
-	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -194,13 +193,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			// The wall time of every invocation, as stored (r's is this one's).
-			stored, err := store.LoadStudy(ctx, dir, s.Name, false)
-			if err != nil {
-				return err
-			}
-			r.TotalSeconds = stored.TotalSeconds
-			run := summarize(method, seed, r)
+			run := summarize(method, seed, r) // r.TotalSeconds: every invocation's, a resumed run's included
 			fmt.Fprintf(stderr, "%s: best %.4f, %.1f TFLOP, %s (this invocation %s)\n", s.Name, run.Best, run.GFLOP/1e3,
 				report.FormatDuration(run.Seconds), report.FormatDuration(time.Since(start).Seconds()))
 			runs = append(runs, run)

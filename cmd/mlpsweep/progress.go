@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 )
 
@@ -22,13 +23,56 @@ func epochLine(s engine.EpochStats, epochs int) string {
 	return line + fmt.Sprintf(" %.1fs %.0f samples/s", s.Seconds, s.SamplesPerSecond)
 }
 
-// eta is ", eta 1m30s" from the work done so far, or "".
+// eta is ", eta 1m30s" from the rate of the work done so far and the
+// work left as s.Forecast knows it: ", eta ~1m30s" for an expectation
+// (asha, a sampler's configurations to come), ", eta 40s–1m30s" for
+// bounds (the median pruner); "" before any work or after the last.
 func eta(s scheduler.Status) string {
-	if s.WorkDone <= 0 || s.WorkDone >= s.WorkToRun {
+	if s.WorkDone <= 0 {
 		return ""
 	}
-	left := time.Duration(float64(s.Elapsed) / float64(s.WorkDone) * float64(s.WorkToRun-s.WorkDone))
-	return ", eta " + left.Round(time.Second).String()
+	left := func(w int64) string {
+		return time.Duration(float64(s.Elapsed) / float64(s.WorkDone) * float64(max(0, w-s.WorkDone))).Round(time.Second).String()
+	}
+	switch {
+	case s.Forecast == prune.Bounded && s.WorkLeast < s.WorkMost && s.WorkDone < s.WorkMost:
+		return ", eta " + left(s.WorkLeast) + "–" + left(s.WorkMost)
+	case s.WorkDone >= s.WorkToRun:
+		return ""
+	case s.Forecast == prune.Expected:
+		return ", eta ~" + left(s.WorkToRun)
+	}
+	return ", eta " + left(s.WorkToRun)
+}
+
+// forecastLine says, for the Planned line of a study with a pruner or a
+// sampler, what share of the work of training every unit fully the ETA
+// counts on, and why; "" for other studies.
+func forecastLine(s scheduler.Status, pruner string, sampled bool) string {
+	if s.WorkFull <= 0 || pruner == "" && !sampled {
+		return ""
+	}
+	share := func(w int64) string { return fmt.Sprintf("%.0f %%", 100*float64(w)/float64(s.WorkFull)) }
+	var line string
+	switch {
+	case pruner == "":
+	case s.WorkLeast >= s.WorkFull:
+		line = fmt.Sprintf("pruner %s: no rung ends before the study's last epoch, so every configuration trains fully (lower min_epochs, or train more epochs)", pruner)
+	case s.Forecast == prune.Bounded:
+		line = fmt.Sprintf("pruner %s: between %s and %s of the work of training every unit fully (the median rule's stops cannot be foreseen; the ETA gives both ends)",
+			pruner, share(s.WorkLeast), share(s.WorkMost))
+	case pruner == "asha":
+		line = fmt.Sprintf("pruner asha: about %s of the work of training every unit fully, expected if configurations reach each rung in random order (the ETA, ~, counts on it)", share(s.WorkToRun))
+	default:
+		line = fmt.Sprintf("pruner %s: %s of the work of training every unit fully, by its rung schedule (the ETA counts on it)", pruner, share(s.WorkToRun))
+	}
+	if sampled {
+		if line != "" {
+			line += "; "
+		}
+		line += "sampler: the configurations not proposed yet are counted at the mean size of those proposed so far (the ETA, ~, is an estimate)"
+	}
+	return line
 }
 
 // width is the number of decimal digits of n.

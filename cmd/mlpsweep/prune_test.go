@@ -39,9 +39,16 @@ func TestSweepWithAPruner(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"pruned at epoch 1", "pruned: 4 of 6 configurations (at epochs 1 … 1); 56 % of the epochs", "bracket  rung  epoch  judged  promoted"} {
+	for _, want := range []string{"pruned at epoch 1", "pruned: 4 of 6 configurations (at epoch 1); 56 % of the epochs", "bracket  rung  epoch  judged  promoted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// The progress counts the rung schedule's work (6 + 2·2 of 18
+	// configuration-epochs) and says what each rung decided.
+	for _, want := range []string{"pruner sha: 56 % of the work of training every unit fully, by its rung schedule", "rung 0 (epoch 1): 6 judged, 2 go on, cutoff ", "(pruned at epoch 1)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("progress lacks %q:\n%s", want, errOut)
 		}
 	}
 	code, out, errOut = runCmd("report", filepath.Join(dir, "out"), "--json")
@@ -58,7 +65,7 @@ func TestSweepWithAPruner(t *testing.T) {
 		{"{kind: sha, eta: 1}", nil, 1, "pruned.yaml:10: pruner.eta: η = 1: the reduction factor must be at least 2"},
 		{"{kind: asha, min_epochs: 4}", nil, 1, "pruned.yaml:10: pruner.min_epochs: 4 is above the study's 3 epochs"},
 		{"median", []string{"--epochs", "1", "--limit-rows", "100"}, 0, ""},
-		{"{kind: hyperband, min_epochs: 2}", []string{"--epochs", "1"}, 2, "--epochs 1: study pruned: pruner.min_epochs 2 is above the 1 epochs"},
+		{"{kind: hyperband, min_epochs: 2}", []string{"--epochs", "1"}, 2, "--epochs 1: study pruned: pruner.min_epochs 2 is above the study's 1 epochs: the first rung must end within them (train at least 2 epochs, or lower min_epochs)"},
 		{"sha", []string{"--shard", "1/2"}, 2, "study pruned has a pruner (sha): its shards must share one PostgreSQL store (--store URL)"},
 		{"asha", []string{"--shard", "1/2", "--store", "postgres://u@localhost:1/db"}, 2, "study pruned: pruner asha decides in the order configurations reach each rung, which shards deciding alone cannot agree on: run it on the queue"},
 		{"sha", []string{"--enqueue", "--store", "postgres://u@localhost:1/db"}, 2, "give --enqueue and --wait together"},

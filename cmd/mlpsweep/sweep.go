@@ -46,16 +46,29 @@ thing at a time from base; grid: key → values (cartesian product); random:
 seed; metric: accuracy; refit: true (as --refit); fuse: true | false
 (default true: the configurations of a fold that share batch size and
 epochs train fused, a few as one wide model; the numbers are the same
-either way); pruner: {kind: sha | asha | hyperband | median, eta, min_epochs,
-brackets, startup} (a grid or random study stops hopeless configurations
-early, judging each by its held-out accuracy averaged over its folds; see
-examples/adaptive.yaml and the README's "Adaptive studies"); sampler: {kind:
-tpe, n, seed, batch, params} (n configurations proposed batch at a time,
+either way); pruner: {kind: sha | asha | hyperband | median, eta (≥ 2,
+default 3), min_epochs (default 1, at most the epochs), brackets, startup}
+(a grid or random study, not an axes one, stops hopeless configurations
+early, judging each by its held-out accuracy averaged over its folds: sha
+keeps the best 1/η at rungs min_epochs·η^k, the same for any workers;
+asha promotes without waiting for a rung to fill; hyperband runs sha from
+several first rungs; median stops one below the median of the first
+startup (5) configurations, trained fully; see examples/adaptive.yaml and
+the README's "Adaptive studies"); sampler: {kind:
+tpe, n, seed, batch, params} (params, required: the keys to sample with
+ranges as random:'s; n configurations proposed batch at a time,
 default --workers, by the TPE from the results so far; beside a sha or
 hyperband pruner, batches of eta² each halved as a study of its own,
 pruned ones informing the TPE at their rung). lr 0 means the
 optimizer's Keras default. A diverged unit (NaN/Inf loss) is kept with the
 accuracy its model scores as it stopped, and flagged diverged.
+
+Progress goes to stderr (a bar on a terminal, else a line per finished
+unit) with an ETA. A pruned study's ETA counts the epochs its pruner will
+train: sha's and hyperband's by their rung schedule, asha's as expected
+("eta ~1m10s"), median's as a range ("eta 40s–3m10s"), with a line per
+rung decided; a sampler's study's covers every batch, those not proposed
+yet estimated ("eta ~").
 
 On many machines, --shard I/N runs shard I (from 0) of N: a fixed slice of
 the study's units, balanced by their work, the same in every shard, into
@@ -277,7 +290,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shard %s (%s): this run trains and reports its slice of the study's units; merge the shards with mlpsweep merge OUT SHARD_DIR...\n",
 			shard, shard.Source)
 	}
-	progress := newSweepProgress(stderr, s.Name, f.workers)
+	progress := newSweepProgress(stderr, s, f.workers)
 	opts := scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event}
 	var r sweeps.StudyResult
 	if s.Search != nil { // proposed in batches of the worker count: the same configurations for the same --workers

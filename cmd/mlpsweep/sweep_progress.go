@@ -9,23 +9,34 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 // sweepProgress shows a sweep's progress on stderr: a live bar (share of
 // the training work done, units done/total, running units, samples/s, ETA)
-// on a terminal, else one plain line per finished unit with an ETA.
+// on a terminal, else one plain line per finished unit with an ETA; and a
+// line per rung a synchronous pruner decides.
 type sweepProgress struct {
 	w       io.Writer
 	study   string
 	workers int
+	pruner  string                   // the study's pruner kind; "": none
+	sampled bool                     // a sampler proposes the configurations
 	bar     *progressbar.ProgressBar // nil: plain lines
+	max     int64                    // the bar's maximum: the work to run as forecast
 	tty     bool
+	printed time.Time // when the last line was printed
 }
 
-func newSweepProgress(stderr io.Writer, study string, workers int) *sweepProgress {
+func newSweepProgress(stderr io.Writer, s *study.Study, workers int) *sweepProgress {
 	f, ok := stderr.(*os.File)
-	return &sweepProgress{w: stderr, study: study, workers: workers, tty: ok && term.IsTerminal(int(f.Fd()))}
+	p := &sweepProgress{w: stderr, study: s.Name, workers: workers, sampled: s.Search != nil, tty: ok && term.IsTerminal(int(f.Fd())), printed: time.Now()}
+	if s.Pruner != nil {
+		p.pruner = s.Pruner.Kind
+	}
+	return p
 }
 
 func (p *sweepProgress) event(e scheduler.Event) {
@@ -34,10 +45,14 @@ func (p *sweepProgress) event(e scheduler.Event) {
 	case scheduler.Planned:
 		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train on %d workers, %s\n",
 			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, p.workers, grouping(s.GroupColumns, s.GroupWidth))
+		if line := forecastLine(s, p.pruner, p.sampled); line != "" {
+			fmt.Fprintln(p.w, line)
+		}
 		if p.tty && s.UnitsToRun > 0 {
-			p.bar = progressbar.NewOptions64(s.WorkToRun,
+			p.max = s.WorkToRun
+			p.bar = progressbar.NewOptions64(p.max,
 				progressbar.OptionSetWriter(p.w),
-				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionSetPredictTime(false), // the caption's ETA knows a pruned study's work
 				progressbar.OptionSetElapsedTime(true),
 				progressbar.OptionSetWidth(30),
 				progressbar.OptionThrottle(200*time.Millisecond),
@@ -51,22 +66,59 @@ func (p *sweepProgress) event(e scheduler.Event) {
 		}
 	case scheduler.EpochDone:
 		if p.bar != nil {
-			p.bar.Set64(s.WorkDone)
-			p.describe(s)
+			p.set(s)
+		} else if time.Since(p.printed) >= quietLines {
+			// Units of a pruned study end only at its rungs: say how far
+			// the work is meanwhile.
+			p.println(doneLine(s, fmt.Sprintf("training: %.0f %% of the work done, %d units started", 100*float64(s.WorkDone)/float64(max(1, s.WorkToRun)), s.UnitsRunning)))
 		}
 	case scheduler.UnitDone:
 		line := unitLine(e)
 		if p.bar == nil {
-			fmt.Fprintln(p.w, doneLine(s, line))
+			p.println(doneLine(s, line))
 			return
 		}
 		if e.Unit.Error != "" { // keep problems visible above the bar
 			p.bar.Clear()
 			fmt.Fprintln(p.w, line)
 		}
-		p.bar.Set64(s.WorkDone)
-		p.describe(s)
+		p.set(s)
+	case scheduler.Decided:
+		lines := rungLines(e.Decisions, p.pruner)
+		if len(lines) == 0 {
+			return
+		}
+		lines[len(lines)-1] += eta(s)
+		if p.bar != nil {
+			p.bar.Clear()
+		}
+		for _, l := range lines {
+			p.println(l)
+		}
+		if p.bar != nil {
+			p.set(s)
+		}
 	}
+}
+
+// quietLines is the longest a sweep without a bar prints nothing while
+// it trains.
+const quietLines = 30 * time.Second
+
+// println prints a line (above the bar, or without one).
+func (p *sweepProgress) println(line string) {
+	fmt.Fprintln(p.w, line)
+	p.printed = time.Now()
+}
+
+// set moves the bar to the work done, its end to the work forecast.
+func (p *sweepProgress) set(s scheduler.Status) {
+	if s.WorkToRun != p.max && s.WorkToRun > 0 {
+		p.max = s.WorkToRun
+		p.bar.ChangeMax64(p.max)
+	}
+	p.bar.Set64(min(s.WorkDone, p.max))
+	p.describe(s)
 }
 
 // describe updates the bar's caption.
@@ -75,7 +127,49 @@ func (p *sweepProgress) describe(s scheduler.Status) {
 	if sec := s.Elapsed.Seconds(); sec > 0 {
 		rate = float64(s.Samples) / sec
 	}
-	p.bar.Describe(fmt.Sprintf("units %d/%d, %d running, %.0f samples/s", s.UnitsDone, s.UnitsToRun, s.UnitsRunning, rate))
+	running := "running"
+	if p.pruner != "" {
+		running = "started" // a pruned study's units stay in flight from rung to rung
+	}
+	p.bar.Describe(fmt.Sprintf("units %d/%d, %d %s, %.0f samples/s%s", s.UnitsDone, s.UnitsToRun, s.UnitsRunning, running, rate, eta(s)))
+}
+
+// rungLines describe a pruner's new decisions, a line per rung decided
+// ("rung 1 (epoch 3): 21 judged, 7 go on, cutoff 0.8123"); none for asha,
+// which decides a configuration at a time (its unit lines say which
+// stopped).
+func rungLines(ds []sweeps.Decision, pruner string) []string {
+	if pruner == "asha" {
+		return nil
+	}
+	type rung struct{ bracket, rung, epoch int }
+	var order []rung
+	judged, promoted, cutoff := map[rung]int{}, map[rung]int{}, map[rung]float64{}
+	for _, d := range ds {
+		r := rung{d.Bracket, d.Rung, d.Epoch}
+		if judged[r] == 0 {
+			order = append(order, r)
+		}
+		judged[r]++
+		if d.Promoted {
+			promoted[r]++
+		}
+		cutoff[r] = d.Cutoff
+	}
+	var lines []string
+	for _, r := range order {
+		var l string
+		switch {
+		case pruner == "median":
+			l = fmt.Sprintf("epoch %d: %d judged against the median %.4f, %d go on", r.epoch, judged[r], cutoff[r], promoted[r])
+		case pruner == "hyperband":
+			l = fmt.Sprintf("bracket %d rung %d (epoch %d): %d judged, %d go on, cutoff %.4f", r.bracket, r.rung, r.epoch, judged[r], promoted[r], cutoff[r])
+		default:
+			l = fmt.Sprintf("rung %d (epoch %d): %d judged, %d go on, cutoff %.4f", r.rung, r.epoch, judged[r], promoted[r], cutoff[r])
+		}
+		lines = append(lines, l)
+	}
+	return lines
 }
 
 // finish removes the bar.
@@ -94,7 +188,11 @@ func unitLine(e scheduler.Event) string {
 	if u.Failed() {
 		return line + "failed: " + u.Error
 	}
-	line += fmt.Sprintf("accuracy %.4f, %.1f s", u.Accuracy, u.Seconds)
+	line += fmt.Sprintf("accuracy %.4f", u.Accuracy)
+	if u.PrunedAt > 0 {
+		line += fmt.Sprintf(" (pruned at epoch %d)", u.PrunedAt)
+	}
+	line += fmt.Sprintf(", %.1f s", u.Seconds)
 	if u.Seconds > 0 {
 		line += fmt.Sprintf(", %.0f samples/s", float64(u.Samples)/u.Seconds)
 	}

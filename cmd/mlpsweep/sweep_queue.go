@@ -72,7 +72,14 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		err = queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data, LimitRows: f.limitRows}, f.workers, f.curves, followEvery, func(decided, inFlight int) {
 			if decided != last {
 				last = decided
-				fmt.Fprintf(stderr, "study %s: %d of %d configurations decided, %d in flight\n", s.Name, decided, s.Search.N, inFlight)
+				line := fmt.Sprintf("study %s: %d of %d configurations decided, %d in flight", s.Name, decided, s.Search.N, inFlight)
+				if decided > 0 && decided < s.Search.N {
+					// The sampler's next configurations are not known: an
+					// estimate at the rate so far.
+					left := time.Duration(float64(time.Since(started)) / float64(decided) * float64(s.Search.N-decided))
+					line += fmt.Sprintf(", eta ~%v", left.Round(time.Second))
+				}
+				fmt.Fprintln(stderr, line)
 			}
 		})
 		if errors.Is(err, queue.ErrInterrupted) {

@@ -155,7 +155,10 @@ func prunedLine(r sweeps.StudyResult) string {
 		full += r.Epochs * r.Folds
 	}
 	line := fmt.Sprintf("pruned: %d of %d configurations", pruned, len(configs))
-	if pruned > 0 {
+	switch {
+	case pruned > 0 && lo == hi:
+		line += fmt.Sprintf(" (at epoch %d)", lo)
+	case pruned > 0:
 		line += fmt.Sprintf(" (at epochs %d … %d)", lo, hi)
 	}
 	if full > 0 {

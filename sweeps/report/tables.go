@@ -67,6 +67,13 @@ func (v *studyView) rankedTable() Table {
 	return t
 }
 
+// sampled reports whether the study's configurations were drawn (random:
+// or a sampler: their one axis, "random" or "tpe"), not listed by axis:
+// the text shows them ranked.
+func (v *studyView) sampled() bool {
+	return len(v.axes) == 1 && (v.axes[0].name == "random" || v.axes[0].name == "tpe")
+}
+
 // bestLine names an axis's best value: "best lr = 0.01: accuracy 0.9755 ± 0.0008".
 func (v *studyView) bestLine(a axisView) string {
 	if a.Best < 0 {
@@ -139,8 +146,9 @@ func formatRate(r sweeps.StudyResult) string {
 
 // WriteTables prints a study's results as aligned text: for a one-axis
 // study a table per axis (value → accuracy mean ± std over folds, val loss,
-// seconds; the best value marked *), otherwise one table of all
-// configurations ranked by mean accuracy with the varying keys as columns.
+// seconds; the best value marked *), otherwise (a grid, or configurations
+// drawn at random or by a sampler) one table of all configurations ranked
+// by mean accuracy with the varying keys as columns.
 // Units that diverged or failed are listed after the tables, then the
 // machines the units were trained on, and a warning when they mix engine
 // identities (sweeps.StudyResult.EngineNote).
@@ -152,7 +160,7 @@ func WriteTables(w io.Writer, r sweeps.StudyResult) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, v.summaryLine())
-	if v.axes != nil {
+	if v.axes != nil && !v.sampled() {
 		for _, a := range v.axes {
 			fmt.Fprintf(tw, "\naxis %s\n", axisName(a.name))
 			WriteTextTable(tw, v.axisTable(a))

@@ -7,6 +7,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 )
 
 // TrainFunc trains one unit on kc and scores it, calling onEpoch after every
@@ -30,6 +31,10 @@ type pool struct {
 	start func(u sweeps.Unit, threads int) error
 	epoch func(u sweeps.Unit, s engine.EpochStats)
 	done  func(u sweeps.Unit, r sweeps.UnitResult) error
+	// forecast is told, by a pruned run after each decision, how its
+	// outlook is known and the epochs (least, expected, most) each unit
+	// to run will have trained when it stops (prune.Run.Outlook).
+	forecast func(f prune.Forecast, epochs func(sweeps.Unit) [3]float64)
 
 	// after, if set, is called when a job is done, one call at a time:
 	// the jobs it returns go to the head of the queue (ASHA promotes before

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -104,16 +105,21 @@ func accuracies(epochs []engine.EpochStats) []float64 {
 // prunedRun trains a pruned study's units (all of them: those found in the
 // store, stored, included; of a shard, those in mine, the others followed
 // in st) on p's workers, stage by stage, storing each unit as it finishes
-// (p.done) and the pruner's decisions after each stage (save). It returns
+// (p.done) and the pruner's decisions after each stage (save: all of
+// them, and the new ones that judged units this run trained, not only
+// stored ones replayed). It returns
 // ctx's error or the first callback's.
 func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h sweeps.Header, units []sweeps.Unit, mine map[sweeps.UnitID]bool,
-	st store.Store, stored map[sweeps.UnitID]sweeps.UnitResult, workers int, save func([]sweeps.Decision) error) error {
+	st store.Store, stored map[sweeps.UnitID]sweeps.UnitResult, workers int, save func(all, news []sweeps.Decision) error) error {
 	// The configurations, in study order, and their units.
 	var keys []string
 	byKey := map[string][]*unitRun{}
+	config := map[string]int{} // key → index in keys
+	unitOf := map[sweeps.UnitID]*unitRun{}
 	for _, u := range units {
 		k := u.ID.Key
 		if byKey[k] == nil {
+			config[k] = len(keys)
 			keys = append(keys, k)
 		}
 		ur := &unitRun{u: u, mine: mine == nil || mine[u.ID]}
@@ -121,6 +127,7 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 			ur.stored = &r
 		}
 		byKey[k] = append(byKey[k], ur)
+		unitOf[u.ID] = ur
 	}
 	var batch []int // nil: one batch
 	if f.batch != nil {
@@ -183,9 +190,34 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 		}
 		return nil
 	}
+	// forecast tells p how far each unit of this run will train, from
+	// the pruner's outlook (the units that stopped short: as far as they
+	// did).
+	forecast := func() {
+		if p.forecast == nil {
+			return
+		}
+		o := run.Outlook()
+		p.forecast(o.Forecast, func(u sweeps.Unit) [3]float64 {
+			ur, c := unitOf[u.ID], config[u.ID.Key]
+			t := float64(len(ur.epochs))
+			if ur.stopped != "" {
+				return [3]float64{t, t, t}
+			}
+			return [3]float64{max(float64(o.Least[c]), t), max(o.Expect[c], t), max(float64(o.Most[c]), t)}
+		})
+	}
 	decide := func() error {
-		if ds := run.Decide(); len(ds) > 0 {
-			if err := save(run.Decisions()); err != nil {
+		ds := run.Decide()
+		forecast()
+		if len(ds) > 0 {
+			var news []sweeps.Decision
+			for _, d := range ds {
+				if slices.ContainsFunc(byKey[d.Key], func(ur *unitRun) bool { return ur.trained }) {
+					news = append(news, d)
+				}
+			}
+			if err := save(run.Decisions(), news); err != nil {
 				return err
 			}
 		}
@@ -234,7 +266,7 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 	all := func(int) bool { return true }
 
 	if pr.Kind == "asha" && mine == nil {
-		return f.asha(ctx, p, run, keys, byKey, &mu, report, decide, plan, fitTo)
+		return f.asha(ctx, p, run, config, byKey, &mu, report, decide, plan, fitTo)
 	}
 	for {
 		if err := decide(); err != nil {
@@ -271,14 +303,10 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, h swe
 // against those that reached the rung before it, and a configuration that
 // goes on is queued for its next rung while the others still train (the
 // pool's after); no worker waits for a rung to fill.
-func (f *foldFit) asha(ctx context.Context, p *pool, run *prune.Run, keys []string, byKey map[string][]*unitRun, mu *sync.Mutex,
+func (f *foldFit) asha(ctx context.Context, p *pool, run *prune.Run, config map[string]int, byKey map[string][]*unitRun, mu *sync.Mutex,
 	report func(int), decide func() error,
 	plan func([]int, func(int) bool, map[sweeps.UnitID]int, map[sweeps.UnitID]*unitRun) []job,
 	fitTo func(map[sweeps.UnitID]int, map[sweeps.UnitID]*unitRun) groupFit) error {
-	config := map[string]int{} // key → index
-	for c, k := range keys {
-		config[k] = c
-	}
 	if err := decide(); err != nil {
 		return err
 	}

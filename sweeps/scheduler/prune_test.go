@@ -219,12 +219,9 @@ func TestKillPrunedStudyMidRung(t *testing.T) {
 	}
 }
 
-// TestEveryPrunerRuns: asha, hyperband and median studies train less
-// than the full study, record a decision for every configuration they
-// judge (score, cutoff at the time: promoted exactly when the score
-// reaches it), store what they stopped as pruned, and load back as run.
-func TestEveryPrunerRuns(t *testing.T) {
-	const grid = `
+// kindsStudy is 12 configurations of one size × 2 folds, 6 epochs, for a
+// pruner appended.
+const kindsStudy = `
 name: kinds
 folds: 2
 epochs: 6
@@ -234,6 +231,13 @@ grid:
   lr: [0.3, 0.1, 0.03, 0.01, 0.003, 0.001]
   batch: [16, 32]
 `
+
+// TestEveryPrunerRuns: asha, hyperband and median studies train less
+// than the full study, record a decision for every configuration they
+// judge (score, cutoff at the time: promoted exactly when the score
+// reaches it), store what they stopped as pruned, and load back as run.
+func TestEveryPrunerRuns(t *testing.T) {
+	grid := kindsStudy
 	_, full := runPruned(t, grid, t.TempDir(), Options{Workers: 2})
 	for _, pr := range []string{"{kind: asha, eta: 3}", "{kind: hyperband, eta: 3}", "{kind: median, min_epochs: 2, startup: 4}"} {
 		dir := t.TempDir()

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -63,32 +65,38 @@ const (
 	UnitStart                  // a unit started (Point, Fold, Threads)
 	EpochDone                  // a unit finished an epoch (Point, Fold, Epoch)
 	UnitDone                   // a unit's result is stored (Point, Fold, Unit)
+	Decided                    // a pruner decided (Decisions: the new ones, in the order made)
 )
 
 // Event is one progress report of Run.
 type Event struct {
-	Kind    EventKind
-	Point   *study.Point // the unit's configuration (the first point with its key)
-	Fold    int
-	Threads int               // UnitStart: GEMM threads the unit uses
-	Epoch   engine.EpochStats // EpochDone
-	Unit    sweeps.UnitResult // UnitDone
-	Status  Status
+	Kind      EventKind
+	Point     *study.Point // the unit's configuration (the first point with its key)
+	Fold      int
+	Threads   int               // UnitStart: GEMM threads the unit uses
+	Epoch     engine.EpochStats // EpochDone
+	Unit      sweeps.UnitResult // UnitDone
+	Decisions []sweeps.Decision // Decided
+	Status    Status
 }
 
 // Status counts a run's progress at the time of an event.
 type Status struct {
-	UnitsTotal   int           // distinct units of the study
-	UnitsReused  int           // found finished in the store
-	UnitsToRun   int           // to train in this run
-	UnitsDone    int           // trained and stored by this run
-	UnitsRunning int           // in flight
-	WorkToRun    int64         // training work of the units to run: Σ epochs × rows × multiply-adds per row
-	WorkDone     int64         // of which done by this run (abandoned units included), for ETAs
-	Samples      int64         // training samples processed by this run
-	GroupColumns int           // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
-	GroupWidth   string        // how GroupColumns was chosen: "given" (Options.GroupColumns), "table" (the kernels' per-CPU table), "tuned" (mlpsweep tune's file) or "measured"
-	Elapsed      time.Duration // since the run started
+	UnitsTotal   int            // distinct units of the study
+	UnitsReused  int            // found finished in the store
+	UnitsToRun   int            // to train in this run
+	UnitsDone    int            // trained and stored by this run
+	UnitsRunning int            // in flight
+	WorkFull     int64          // training work of the units to run, each trained every epoch: Σ epochs × rows × multiply-adds per row
+	WorkToRun    int64          // of which this run is expected to do, as Forecast says: less when units diverge or a pruner stops them
+	WorkLeast    int64          // bounds on WorkToRun: with Forecast prune.Bounded, WorkToRun is WorkMost
+	WorkMost     int64          //
+	Forecast     prune.Forecast // how WorkToRun is known: prune.Schedule (every epoch, or sha's and hyperband's rung schedule), prune.Expected (asha, a sampler's batches to come) or prune.Bounded (median)
+	WorkDone     int64          // training work done by this run (abandoned units included), for ETAs
+	Samples      int64          // training samples processed by this run
+	GroupColumns int            // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
+	GroupWidth   string         // how GroupColumns was chosen: "given" (Options.GroupColumns), "table" (the kernels' per-CPU table), "tuned" (mlpsweep tune's file) or "measured"
+	Elapsed      time.Duration  // since the run started
 }
 
 // Plan is what Run trains: a study's header and points, the order of its
@@ -142,7 +150,8 @@ func runStudy(ctx context.Context, s *study.Study, data *datasets.Dataset, opt O
 
 // Run trains every unit of plan that the store in opt.Dir does not already
 // hold as done, storing each as it finishes, and returns the study's
-// results. When ctx is cancelled, Run returns what is finished and an error
+// results: TotalSeconds is the wall time of every invocation of the
+// study so far, this one's included, and Rate this invocation's. When ctx is cancelled, Run returns what is finished and an error
 // wrapping ErrInterrupted.
 func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error) {
 	started := time.Now()
@@ -197,8 +206,9 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			continue
 		}
 		todo = append(todo, u)
-		status.WorkToRun += int64(u.Point.Params.Epochs()) * plan.EpochWork(u)
+		status.WorkFull += int64(u.Point.Params.Epochs()) * plan.EpochWork(u)
 	}
+	status.WorkToRun, status.WorkLeast, status.WorkMost = status.WorkFull, status.WorkFull, status.WorkFull
 	status.UnitsToRun = len(todo)
 	jobs := singles(todo)
 	var fit groupFit
@@ -220,7 +230,11 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			opt.Progress(e)
 		}
 	}
-	report(Event{Kind: Planned})
+	planned := false // a pruned study is planned once its pruner's outlook is known (forecast)
+	if plan.pruner == nil {
+		planned = true
+		report(Event{Kind: Planned})
+	}
 	p := &pool{
 		workers: workers, train: plan.Train, fit: fit,
 		start: func(u sweeps.Unit, threads int) error {
@@ -268,10 +282,29 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			flops += r.GFLOP * 1e9
 			status.UnitsRunning--
 			status.UnitsDone++
-			// A diverged unit stops early: count its remaining epochs as done.
-			status.WorkDone += int64(u.Point.Params.Epochs()-len(r.Epochs)) * plan.EpochWork(u)
+			if plan.pruner == nil { // a unit that diverged or failed stopped short (a pruned study's forecast counts them)
+				lost := int64(u.Point.Params.Epochs()-len(r.Epochs)) * plan.EpochWork(u)
+				status.WorkToRun, status.WorkLeast, status.WorkMost = status.WorkToRun-lost, status.WorkLeast-lost, status.WorkMost-lost
+			}
 			report(Event{Kind: UnitDone, Point: u.Point, Fold: u.ID.Fold, Unit: r})
 			return nil
+		},
+		forecast: func(f prune.Forecast, epochs func(sweeps.Unit) [3]float64) {
+			var w [3]float64 // least, expected, most
+			for _, u := range todo {
+				e, work := epochs(u), float64(plan.EpochWork(u))
+				for i := range w {
+					w[i] += e[i] * work
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			status.Forecast = f
+			status.WorkLeast, status.WorkToRun, status.WorkMost = int64(math.Round(w[0])), int64(math.Round(w[1])), int64(math.Round(w[2]))
+			if !planned {
+				planned = true
+				report(Event{Kind: Planned})
+			}
 		},
 	}
 	var runErr error
@@ -281,9 +314,17 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		for id, r := range results {
 			stored[id] = r
 		}
-		save := func(ds []sweeps.Decision) error {
+		save := func(ds, news []sweeps.Decision) error {
 			decisions = ds
-			return st.SaveDecisions(h.Name, ds)
+			if err := st.SaveDecisions(h.Name, ds); err != nil {
+				return err
+			}
+			if len(news) > 0 {
+				mu.Lock()
+				defer mu.Unlock()
+				report(Event{Kind: Decided, Decisions: news})
+			}
+			return nil
 		}
 		var mine map[sweeps.UnitID]bool // a shard's units; nil: every unit
 		if opt.Shard.Sharded() {
@@ -292,7 +333,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 				mine[u.ID] = true
 			}
 		} else {
-			runErr = save(nil) // replayed from the start
+			runErr = save(nil, nil) // replayed from the start
 		}
 		if runErr == nil {
 			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, h, all, mine, st, stored, workers, save)
@@ -314,10 +355,17 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		r.Rate = sweeps.NewRate(flops, wall, min(workers, max(1, len(todo))))
 	}
 	trained := wall
-	if status.UnitsDone == 0 {
-		trained = 0 // the study's time is unchanged by a rerun that trains nothing
+	if status.UnitsDone == 0 && status.WorkDone == 0 {
+		trained = 0 // the study's time is unchanged by a rerun that trains nothing (one stopped mid-stage trained, though it stored no unit)
 	}
 	if err := st.FinishRun(h.Name, trained, status.UnitsDone, status.UnitsReused); err != nil && runErr == nil {
+		runErr = err
+	}
+	// The study's time is every invocation's, as the store adds them up
+	// (the report reads the same), not this one's alone.
+	if stored, _, err := st.Study(context.WithoutCancel(ctx), h.Name); err == nil {
+		r.TotalSeconds = stored.WallSeconds
+	} else if runErr == nil {
 		runErr = err
 	}
 	if runErr != nil && ctx.Err() != nil {

@@ -6,9 +6,12 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 	"github.com/mlpsweep/mlpsweep/sweeps/tpe"
 )
@@ -62,11 +65,16 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 	}
 	var trials []tpe.Trial
 	var r sweeps.StudyResult
-	run := 0                // units trained by this call, over the batches
-	var wall, flops float64 // wall time and training GEMM work of the batches
+	started := time.Now()
+	run := 0          // units trained by this call, over the batches
+	var flops float64 // training GEMM work of the batches
 	sub := *s
 	sub.Points = nil
 	batchOf := map[string]int{} // each configuration's first batch, for the pruner
+	sp := &searchProgress{progress: opt.Progress, started: started, units: search.N * s.Folds}
+	if opt.Progress != nil {
+		opt.Progress = sp.event
+	}
 	for b := 0; len(sub.Points) < search.N; b++ {
 		xs, err := sampler.Propose(trials, min(batch, search.N-len(sub.Points)))
 		if err != nil {
@@ -84,15 +92,17 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 			trials = append(trials, tpe.Trial{X: kept, State: tpe.Running})
 		}
 		sub.Points = slices.Clip(sub.Points)
+		sp.future = searchForecast(s, data, sub.Points, batch)
 		r, err = runStudy(ctx, &sub, data, opt, batchOf)
+		sp.batchDone()
 		// The summary covers every batch: the earlier batches' units count
-		// as run by this call, not reused, and their time and work add up.
+		// as run by this call, not reused, and their work adds up; the
+		// study's time is the store's, every invocation's (Run's).
 		run += r.UnitsRun
-		wall += r.TotalSeconds
 		flops += r.GFLOP * 1e9
-		r.UnitsRun, r.UnitsReused, r.TotalSeconds = run, r.UnitsTotal-run, wall
+		r.UnitsRun, r.UnitsReused = run, r.UnitsTotal-run
 		if flops > 0 {
-			r.Rate = sweeps.NewRate(flops, wall, workers)
+			r.Rate = sweeps.NewRate(flops, time.Since(started).Seconds(), workers)
 		}
 		if err != nil {
 			return r, err
@@ -132,4 +142,107 @@ func setTrials(trials []tpe.Trial, points []study.Point, r sweeps.StudyResult) {
 			trials[i].Value, trials[i].State = v, tpe.Complete
 		}
 	}
+}
+
+// searchForecast is the training work (least, expected, most: Σ epochs ×
+// rows × multiply-adds per row) of the configurations of sampled study s
+// not proposed yet, after points, proposed batch at a time: as many
+// epochs each as the study's pruner's schedule gives a batch (every epoch
+// without one), at the mean work per epoch of the configurations proposed
+// so far (the sampler's next ones are not known).
+func searchForecast(s *study.Study, data *datasets.Dataset, points []study.Point, batch int) [3]float64 {
+	left := s.Search.N - len(points)
+	if left <= 0 || len(points) == 0 {
+		return [3]float64{}
+	}
+	var macs float64
+	for _, pt := range points {
+		macs += float64(MACsPerRow(pt.Params.Hidden(), data.Features, data.Classes))
+	}
+	perEpoch := macs / float64(len(points)) * float64(data.N) * float64(s.Folds-1) // a configuration's folds' training rows
+	epochs := s.Base.Epochs()
+	var e [3]float64 // epochs of the configurations left
+	for left > 0 {
+		n := min(left, batch)
+		left -= n
+		if s.Pruner == nil {
+			for i := range e {
+				e[i] += float64(n * epochs)
+			}
+			continue
+		}
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = strconv.Itoa(i)
+		}
+		run, err := prune.New(*s.Pruner, epochs, keys, nil)
+		if err != nil { // checked with the study: train fully
+			return [3]float64{}
+		}
+		o := run.Outlook()
+		for c := range n {
+			e[0], e[1], e[2] = e[0]+float64(o.Least[c]), e[1]+o.Expect[c], e[2]+float64(o.Most[c])
+		}
+	}
+	for i := range e {
+		e[i] *= perEpoch
+	}
+	return e
+}
+
+// searchProgress turns the progress of each batch of a sampled study (a
+// Run of its own, which counts the batches before as reused) into the
+// whole study's: its units, the work of the batches before, and the
+// forecast of the configurations not proposed yet.
+type searchProgress struct {
+	progress func(Event)
+	started  time.Time
+	units    int        // the study's: trials × folds
+	future   [3]float64 // searchForecast of the configurations not proposed yet
+	planned  bool       // a batch's Planned was passed on (the others' are not)
+
+	before      Status // the batches before: units done and reused, work done, samples
+	beforeUnits int    // their units (a batch's Run finds them stored)
+	last        Status // the current batch's latest
+}
+
+// event passes e on with the whole study's status.
+func (sp *searchProgress) event(e Event) {
+	sp.last = e.Status
+	if e.Kind == Planned {
+		// Planned once: at the first batch with units to train (those
+		// before were found stored: a rerun's), or the last.
+		if sp.planned || e.Status.UnitsToRun == 0 && sp.future != [3]float64{} {
+			return
+		}
+		sp.planned = true
+	}
+	s, b := e.Status, sp.before
+	s.UnitsTotal = sp.units
+	s.UnitsReused = b.UnitsReused + max(0, s.UnitsReused-sp.beforeUnits)
+	s.UnitsToRun = s.UnitsTotal - s.UnitsReused
+	s.UnitsDone += b.UnitsDone
+	s.WorkFull += b.WorkDone + int64(sp.future[2])
+	s.WorkLeast += b.WorkDone + int64(sp.future[0])
+	s.WorkToRun += b.WorkDone + int64(sp.future[1])
+	s.WorkMost += b.WorkDone + int64(sp.future[2])
+	s.WorkDone += b.WorkDone
+	s.Samples += b.Samples
+	s.Elapsed = time.Since(sp.started)
+	if sp.future[1] > 0 && s.Forecast == prune.Schedule {
+		s.Forecast = prune.Expected // the sampler's configurations to come are not known
+	}
+	e.Status = s
+	sp.progress(e)
+}
+
+// batchDone adds the batch that ended to the batches before.
+func (sp *searchProgress) batchDone() {
+	s := sp.last
+	sp.before.UnitsDone += s.UnitsDone
+	sp.before.UnitsReused += max(0, s.UnitsReused-sp.beforeUnits)
+	sp.before.WorkDone += s.WorkDone
+	sp.before.Samples += s.Samples
+	sp.beforeUnits = s.UnitsTotal
+	sp.last = Status{}
 }

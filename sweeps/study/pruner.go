@@ -147,7 +147,7 @@ func (s *Study) CheckPruner() error {
 		return nil
 	}
 	if e := s.Base.Epochs(); s.Pruner.MinEpochs > e {
-		return fmt.Errorf("study %s: pruner.min_epochs %d is above the %d epochs", s.Name, s.Pruner.MinEpochs, e)
+		return fmt.Errorf("study %s: pruner.min_epochs %d is above the study's %d epochs: the first rung must end within them (train at least %d epochs, or lower min_epochs)", s.Name, s.Pruner.MinEpochs, e, s.Pruner.MinEpochs)
 	}
 	return nil
 }

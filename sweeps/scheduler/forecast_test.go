@@ -1,0 +1,252 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/prune"
+)
+
+// tpeStudy is a TPE study of n configurations of one size proposed 4 at
+// a time, 2 folds, epochs epochs.
+func tpeStudy(epochs, n int) string {
+	return fmt.Sprintf(`
+name: tpe
+folds: 2
+epochs: %d
+seed: 5
+base: {hidden: [16], batch: 16, optimizer: sgd}
+sampler: {kind: tpe, n: %d, seed: 1, batch: 4, params: {lr: {log_uniform: [0.001, 0.3]}}}
+`, epochs, n)
+}
+
+// statuses runs src and returns the status of every event from Planned on.
+func statuses(t *testing.T, src string, opt Options) []Status {
+	t.Helper()
+	var ss []Status
+	opt.Dir = t.TempDir()
+	opt.Progress = func(e Event) {
+		if e.Kind == Planned && len(ss) > 0 {
+			t.Errorf("planned twice")
+		}
+		ss = append(ss, e.Status)
+	}
+	if _, err := RunStudy(context.Background(), parse(t, src), shaData(), opt); err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) == 0 {
+		t.Fatal("no events")
+	}
+	return ss
+}
+
+// TestForecastOfPrunedStudies: the work a pruned study's progress expects
+// to train, against what it then trained. With sha and hyperband (their
+// rung schedule) the forecast equals the work trained from the first
+// event on (all configurations the same size, none diverging: 12 → 4 at
+// epoch 1 → 1 at epoch 3 is 12 + 4·2 + 3 = 23 configuration-epochs of
+// the 72 of the full study); with asha it is an expectation that ends at
+// the work trained; with median, bounds that hold at every event; and
+// a unit that diverges takes its lost epochs off the forecast.
+func TestForecastOfPrunedStudies(t *testing.T) {
+	epochWork := MACsPerRow([]int{16}, 10, 3) * 200 // 400 rows, 2 folds: 200 training rows each
+	for _, c := range []struct {
+		pruner   string
+		forecast prune.Forecast
+		epochs   int64 // unit-epochs the schedule fixes; 0: not fixed
+	}{
+		{"{kind: sha, eta: 3}", prune.Schedule, 2 * 23},
+		{"{kind: hyperband, eta: 3}", prune.Schedule, 0},
+		{"{kind: asha, eta: 3}", prune.Expected, 0},
+		{"{kind: median, min_epochs: 2, startup: 4}", prune.Bounded, 0},
+	} {
+		ss := statuses(t, kindsStudy+"pruner: "+c.pruner+"\n", Options{Workers: 2})
+		first, last := ss[0], ss[len(ss)-1]
+		done := last.WorkDone
+		if first.Forecast != c.forecast || first.WorkFull != 2*12*6*epochWork {
+			t.Errorf("%s: forecast %v, full work %d; want %v, %d", c.pruner, first.Forecast, first.WorkFull, c.forecast, 2*12*6*epochWork)
+		}
+		if c.epochs > 0 && done != c.epochs*epochWork {
+			t.Errorf("%s: %d unit-epochs trained, want %d", c.pruner, done/epochWork, c.epochs)
+		}
+		if last.WorkToRun != done || last.WorkLeast != done || last.WorkMost != done {
+			t.Errorf("%s: forecast at the end [%d, %d, %d], %d trained", c.pruner, last.WorkLeast, last.WorkToRun, last.WorkMost, done)
+		}
+		for i, s := range ss {
+			if s.WorkLeast > done || done > s.WorkMost || s.WorkDone > s.WorkToRun {
+				t.Fatalf("%s: event %d: forecast [%d, %d, %d] with %d done; %d trained in the end", c.pruner, i, s.WorkLeast, s.WorkToRun, s.WorkMost, s.WorkDone, done)
+			}
+			if c.forecast == prune.Schedule && s.WorkToRun != done {
+				t.Fatalf("%s: event %d: %d unit-epochs forecast, %d trained", c.pruner, i, s.WorkToRun/epochWork, done/epochWork)
+			}
+		}
+		t.Logf("%s: %d unit-epochs forecast before training ([%d, %d]), %d trained, %d without a pruner", c.pruner,
+			first.WorkToRun/epochWork, first.WorkLeast/epochWork, first.WorkMost/epochWork, done/epochWork, first.WorkFull/epochWork)
+	}
+
+	// Two configurations of shaStudy diverge in their first epoch (lr
+	// 1e30): their units train nothing, and the forecast of 2 × (8 + 2·2
+	// + 1) unit-epochs drops to the 22 trained.
+	ss := statuses(t, shaStudy, Options{Workers: 2})
+	if first, last := ss[0], ss[len(ss)-1]; first.WorkToRun != 26*epochWork || last.WorkToRun != 22*epochWork || last.WorkDone != 22*epochWork {
+		t.Errorf("diverging: %d unit-epochs forecast, then %d, %d trained; want 26, 22, 22", first.WorkToRun/epochWork, last.WorkToRun/epochWork, last.WorkDone/epochWork)
+	}
+}
+
+// TestForecastOfSampledStudy: a TPE study's progress covers the whole
+// study (not batch by batch): one Planned event for all its units, units
+// and work done that only grow, and a forecast of the batches not yet
+// proposed that, with sha, equals the unit-epochs then trained (one
+// configuration size).
+func TestForecastOfSampledStudy(t *testing.T) {
+	src := tpeStudy(4, 14) + "pruner: {kind: sha, eta: 3}\n"
+	epochWork := MACsPerRow([]int{16}, 10, 3) * 200
+	var ss []Status
+	planned := 0
+	_, err := RunSearch(context.Background(), parse(t, src), shaData(), 2, Options{Dir: t.TempDir(), Workers: 2, Progress: func(e Event) {
+		if e.Kind == Planned {
+			planned++
+		}
+		ss = append(ss, e.Status)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ss[len(ss)-1]
+	// Batches of 4, 4, 4, 2: 4 → 1 at epoch 1 → 1 to epoch 4 (4 + 3),
+	// and 2 → 1 (2 + 3): 3·7 + 5 = 26 configuration-epochs, 2 folds each.
+	if planned != 1 || last.UnitsTotal != 28 || last.UnitsDone != 28 || last.WorkDone != 52*epochWork {
+		t.Fatalf("%d Planned events; at the end %d of %d units done, %d unit-epochs; want 1, 28 of 28, 52", planned, last.UnitsDone, last.UnitsTotal, last.WorkDone/epochWork)
+	}
+	for i, s := range ss {
+		if s.WorkToRun != last.WorkDone || s.UnitsTotal != 28 {
+			t.Fatalf("event %d: %d unit-epochs forecast, %d units; %d trained", i, s.WorkToRun/epochWork, s.UnitsTotal, last.WorkDone/epochWork)
+		}
+		if i > 0 && (s.WorkDone < ss[i-1].WorkDone || s.UnitsDone < ss[i-1].UnitsDone || s.Elapsed < ss[i-1].Elapsed) {
+			t.Fatalf("event %d: progress went back: %+v after %+v", i, s, ss[i-1])
+		}
+		if s.Forecast != prune.Expected && s.UnitsDone < 24 {
+			t.Fatalf("event %d: forecast %v before the last batch, want an estimate", i, s.Forecast)
+		}
+	}
+}
+
+// TestTotalTimeOverInvocations: a study stopped and run again reports as
+// its time the sum of both invocations' (as the store keeps it), not the
+// second's alone, and the store and the result agree; so does a pruned
+// study stopped in its first stage, before it stored any unit.
+func TestTotalTimeOverInvocations(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		stop EventKind // the 10th of which stops the first invocation
+	}{
+		{kindsStudy, UnitDone},
+		{kindsStudy + "pruner: sha\n", UnitDone},
+		{kindsStudy + "pruner: sha\n", EpochDone},
+	} {
+		src := c.src
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		events := 0
+		start := time.Now()
+		first, err := RunStudy(ctx, parse(t, src), shaData(), Options{Dir: dir, Workers: 2, Progress: func(e Event) {
+			if e.Kind == c.stop {
+				if events++; events == 10 {
+					cancel()
+				}
+			}
+		}})
+		firstWall := time.Since(start).Seconds()
+		cancel()
+		if !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("interrupted: %v", err)
+		}
+		if first.UnitsRun == 0 != (c.stop == EpochDone) || first.TotalSeconds <= 0 || first.TotalSeconds > firstWall {
+			t.Fatalf("first invocation stopped at the 10th event %d: %d units, %v s (wall %v s)", c.stop, first.UnitsRun, first.TotalSeconds, firstWall)
+		}
+		start = time.Now()
+		second, err := RunStudy(context.Background(), parse(t, src), shaData(), Options{Dir: dir, Workers: 2})
+		secondWall := time.Since(start).Seconds()
+		if err != nil {
+			t.Fatal(err)
+		}
+		this := second.GFLOP / second.GFLOPS // this invocation's wall time, as its rate has it
+		if second.UnitsRun == 0 || second.UnitsReused == 0 != (c.stop == EpochDone) || this <= 0 {
+			t.Fatalf("resumed: %d units trained, %d reused, rate over %v s", second.UnitsRun, second.UnitsReused, this)
+		}
+		if second.TotalSeconds < first.TotalSeconds+this-1e-9 || second.TotalSeconds > firstWall+secondWall {
+			t.Errorf("resumed: total %v s; first invocation %v s, second %v s (walls %v, %v)", second.TotalSeconds, first.TotalSeconds, this, firstWall, secondWall)
+		}
+		if math.Abs(second.TotalSeconds-(first.TotalSeconds+this)) > 1e-6 {
+			t.Errorf("resumed: total %v s, not the sum of %v and %v", second.TotalSeconds, first.TotalSeconds, this)
+		}
+		back := loadStudy(t, dir, "", "kinds")
+		if back.TotalSeconds != second.TotalSeconds {
+			t.Errorf("the store has %v s, the sweep %v s", back.TotalSeconds, second.TotalSeconds)
+		}
+		// Run again: nothing to train, the total unchanged.
+		third, err := RunStudy(context.Background(), parse(t, src), shaData(), Options{Dir: dir, Workers: 2})
+		if err != nil || third.UnitsRun != 0 || third.TotalSeconds != second.TotalSeconds {
+			t.Errorf("rerun with nothing to train: %v, %d units, total %v s; want %v s", err, third.UnitsRun, third.TotalSeconds, second.TotalSeconds)
+		}
+		if strings.Contains(src, "pruner") && len(second.Decisions) == 0 {
+			t.Error("pruned study without decisions")
+		}
+	}
+}
+
+// TestTotalTimeOfSampledStudy: a TPE study stopped in its second batch
+// and run again reports the time of both invocations, as the store has
+// it; a rerun with nothing to train leaves it unchanged. Each run's
+// progress is planned once, counting the units the store has.
+func TestTotalTimeOfSampledStudy(t *testing.T) {
+	src := tpeStudy(3, 8)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	start := time.Now()
+	first, err := RunSearch(ctx, parse(t, src), shaData(), 2, Options{Dir: dir, Workers: 2, Progress: func(e Event) {
+		if e.Kind == EpochDone && e.Status.UnitsDone == 8 { // the first batch is stored, the second trains
+			cancel()
+		}
+	}})
+	firstWall := time.Since(start).Seconds()
+	cancel()
+	if !errors.Is(err, ErrInterrupted) || first.TotalSeconds <= 0 || first.TotalSeconds > firstWall {
+		t.Fatalf("interrupted: %v, %v s (wall %v s)", err, first.TotalSeconds, firstWall)
+	}
+	var planned []Status
+	opt := Options{Dir: dir, Workers: 2, Progress: func(e Event) {
+		if e.Kind == Planned {
+			planned = append(planned, e.Status)
+		}
+	}}
+	start = time.Now()
+	second, err := RunSearch(context.Background(), parse(t, src), shaData(), 2, opt)
+	secondWall := time.Since(start).Seconds()
+	// Planned at the first batch with units to train: the second.
+	if len(planned) != 1 || planned[0].UnitsTotal != 16 || planned[0].UnitsReused != 8 || planned[0].UnitsToRun != 8 {
+		t.Errorf("resumed: planned %+v; want once, 16 units, 8 stored", planned)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.TotalSeconds <= first.TotalSeconds || second.TotalSeconds > firstWall+secondWall {
+		t.Errorf("resumed: total %v s after %v s; walls %v and %v s", second.TotalSeconds, first.TotalSeconds, firstWall, secondWall)
+	}
+	if back := loadStudy(t, dir, "", "tpe"); back.TotalSeconds != second.TotalSeconds {
+		t.Errorf("the store has %v s, the sweep %v s", back.TotalSeconds, second.TotalSeconds)
+	}
+	planned = nil
+	third, err := RunSearch(context.Background(), parse(t, src), shaData(), 2, opt)
+	if err != nil || third.TotalSeconds != second.TotalSeconds {
+		t.Errorf("rerun with nothing to train: %v, total %v s, want %v s", err, third.TotalSeconds, second.TotalSeconds)
+	}
+	if len(planned) != 1 || planned[0].UnitsReused != 16 || planned[0].UnitsToRun != 0 {
+		t.Errorf("rerun with nothing to train: planned %+v; want once, 16 units stored", planned)
+	}
+}
