@@ -256,22 +256,23 @@ func (f *blocksGemm) runPart(t int, ws *workspace) {
 	for ig := i0; ig < i1; ig += groupMax {
 		mg := min(groupMax, i1-ig)
 		aLen := roundUp(mg, bs.mr) // floats per column of a packed k-block: k-block pc at ws.a[aLen·pc:]
-		for pc := 0; pc < k; pc += kcMax {
-			f.packA(ws.a[aLen*pc:], ws.stage, ig, mg, pc, min(kcMax, k-pc))
-		}
+		f.packA(ws.a, aLen, ws.stage, ig, mg, kcMax)
 		f.stream(ws, ig, mg, aLen, kcMax, p0, p1)
 	}
 }
 
-// packA packs the mc×kc block of op(A) at (ic, pc) into MR-row
-// micro-panels in dst, gathering its rows when the call does.
-func (f *blocksGemm) packA(dst, stage []float32, ic, mc, pc, kc int) {
-	mr := f.g.blocks.mr
-	if f.rows == nil {
-		pack(dst, stage, f.g.a, ic, mc, pc, kc, mr, f.g.simdPack)
+// packA packs the mc rows of op(A) from row ic, all of k, into MR-row
+// micro-panels in dst, k-block pc (kcMax deep) at dst[aLen·pc:], gathering
+// its rows when the call does.
+func (f *blocksGemm) packA(dst []float32, aLen int, stage []float32, ic, mc, kcMax int) {
+	mr, k := f.g.blocks.mr, f.g.k
+	if f.rows != nil {
+		packGathered(dst, aLen, f.src, f.lda, f.rows, f.transA, ic, mc, k, kcMax, mr, f.g.simdPack)
 		return
 	}
-	packGathered(dst, f.src, f.lda, f.rows, f.transA, ic, mc, pc, kc, mr, f.g.simdPack)
+	for pc := 0; pc < k; pc += kcMax {
+		pack(dst[aLen*pc:], stage, f.g.a, ic, mc, pc, min(kcMax, k-pc), mr, f.g.simdPack)
+	}
 }
 
 // stream runs panels [p0, p1) of the blocks past the packed rows [ig,

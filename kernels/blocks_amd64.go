@@ -4,13 +4,16 @@ package kernels
 
 // packTransposeGatherSIMD packs the leading columns of one full w-row
 // panel of gathered rows (see packGatheredRows) with the asm packer of
-// width w, and returns how many: the multiple of 8 below cols, or 0 for a
-// width without one. The 12-row panels of the AVX-512 path are packed 16
-// columns at a time with AVX-512 code, an 8-column rest with AVX2.
+// width w, and returns how many: the multiple of 8 below cols (of 4 for
+// the 6-row panels of the AVX2 path, whose k-blocks of k = 784 are 196
+// deep), or 0 for a width without one. The 12-row panels of the AVX-512
+// path are packed 16 columns at a time with AVX-512 code, an 8-column rest
+// with AVX2.
 func packTransposeGatherSIMD(panel, src []float32, offs []int, cols, w int) int {
 	switch {
 	case w == 6:
 		packTransposeGather6AVX2(panel, src, offs, cols)
+		return cols &^ 3
 	case w == 12 && detectedISA == AVX512:
 		done := cols &^ 15
 		if done > 0 {

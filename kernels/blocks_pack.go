@@ -4,33 +4,39 @@ package kernels
 
 // packGathered is pack for an op(A) whose stored rows are gathered: stored
 // row i of A is a[rows[i]·lda:], and it is op(A)'s row i (op(A) = A) or
-// column i (transA: op(A) = Aᵀ). It packs the mc×kc block of op(A) at (i0,
-// p0) into w-row micro-panels, zero-padded, the layout pack writes:
+// column i (transA: op(A) = Aᵀ). It packs the mc rows of op(A) from row i0,
+// all k of its columns, k-block by k-block (kcMax deep, the last one
+// shorter), each into w-row micro-panels, zero-padded, the layout pack
+// writes, k-block pc at dst[aLen·pc:]:
 //
-//	dst[q·w·kc + p·w + i] = op(A)[i0 + q·w + i, p0 + p]
+//	dst[aLen·pc + q·w·kc + p·w + i] = op(A)[i0 + q·w + i, pc + p]   (kc: the k-block's depth)
 //
 // With simd set, the asm gathering packers do the full panels (and full
 // 8-column steps) and Go the rest. The rows must lie inside a
 // (checkGathered).
-func packGathered(dst, a []float32, lda int, rows []int, transA bool, i0, mc, p0, kc, w int, simd bool) {
-	if transA {
-		packGatheredColumns(dst, a, lda, rows, i0, mc, p0, kc, w, simd)
-	} else {
-		packGatheredRows(dst, a, lda, rows, i0, mc, p0, kc, w, simd)
+func packGathered(dst []float32, aLen int, a []float32, lda int, rows []int, transA bool, i0, mc, k, kcMax, w int, simd bool) {
+	if !transA {
+		packGatheredRows(dst, aLen, a, lda, rows, i0, mc, k, kcMax, w, simd)
+		return
+	}
+	for pc := 0; pc < k; pc += kcMax {
+		packGatheredColumns(dst[aLen*pc:], a, lda, rows, i0, mc, pc, min(kcMax, k-pc), w, simd)
 	}
 }
 
 // packGatheredRows packs a gathered op(A) = A: each panel transposes w
-// gathered rows, op(A)[i, p] = a[rows[i]·lda + p].
-func packGatheredRows(dst, a []float32, lda int, rows []int, i0, mc, p0, kc, w int, simd bool) {
+// gathered rows, op(A)[i, p] = a[rows[i]·lda + p]. It walks the panels'
+// rows from end to end, every k-block of one panel before the next panel:
+// the rows come from memory, and a row read in one run streams, where one
+// read a k-block at a time starts cold at each piece (bench/NOTES.md
+// "AVX2 path on Zen 4").
+func packGatheredRows(dst []float32, aLen int, a []float32, lda int, rows []int, i0, mc, k, kcMax, w int, simd bool) {
 	var offs [maxGatherW]int // [w] where the panel's rows start in a
 	for q := 0; q < mc; q += w {
 		h := min(w, mc-q)
-		panel := dst[q*kc : q*kc+w*kc]
 		for j := range h {
-			offs[j] = rows[i0+q+j]*lda + p0
+			offs[j] = rows[i0+q+j] * lda
 		}
-		done := 0
 		if simd {
 			// A partial panel (m not a multiple of w) goes through the asm
 			// packer too, its missing rows read from its last row and then
@@ -39,24 +45,40 @@ func packGatheredRows(dst, a []float32, lda int, rows []int, i0, mc, p0, kc, w i
 			for j := h; j < w; j++ {
 				offs[j] = offs[h-1]
 			}
-			done = packTransposeGatherSIMD(panel, a, offs[:w], kc, w)
-			if h < w {
-				for p := range done {
-					clear(panel[p*w+h : p*w+w])
-				}
+		}
+		for pc := 0; pc < k; pc += kcMax {
+			kc := min(kcMax, k-pc)
+			packGatheredPanel(dst[aLen*pc+q*kc:aLen*pc+q*kc+w*kc], a, offs[:w], h, kc, w, simd)
+			for j := range w {
+				offs[j] += kc
 			}
 		}
-		if done == kc {
-			continue
-		}
-		panel = panel[done*w:]
+	}
+}
+
+// packGatheredPanel transposes into panel the kc columns of the h ≤ w
+// gathered rows that start at offs[:h] (offs[h:w] repeat a row, for the
+// asm packer), zero-padding rows h to w.
+func packGatheredPanel(panel, a []float32, offs []int, h, kc, w int, simd bool) {
+	done := 0
+	if simd {
+		done = packTransposeGatherSIMD(panel, a, offs, kc, w)
 		if h < w {
-			clear(panel)
-		}
-		for j := range h {
-			for p, x := range a[offs[j]+done : offs[j]+kc] {
-				panel[p*w+j] = x
+			for p := range done {
+				clear(panel[p*w+h : p*w+w])
 			}
+		}
+	}
+	if done == kc {
+		return
+	}
+	panel = panel[done*w:]
+	if h < w {
+		clear(panel)
+	}
+	for j := range h {
+		for p, x := range a[offs[j]+done : offs[j]+kc] {
+			panel[p*w+j] = x
 		}
 	}
 }

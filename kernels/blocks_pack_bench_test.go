@@ -47,9 +47,7 @@ func BenchmarkPackGathered(b *testing.B) {
 					if s++; s == batches {
 						s = 0
 					}
-					for pc := 0; pc < k; pc += kcMax {
-						packGathered(dst[aLen*pc:], x, in, rows, transA, 0, m, pc, min(kcMax, k-pc), bs.mr, simd)
-					}
+					packGathered(dst, aLen, x, in, rows, transA, 0, m, k, kcMax, bs.mr, simd)
 				}
 				b.SetBytes(batch * in * 4)
 			})

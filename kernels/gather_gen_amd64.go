@@ -13,7 +13,7 @@ package kernels
 func packCopyGather6AVX2(dst []float32, src []float32, offs []int, cols int, panels int)
 
 // packTransposeGather6AVX2 transposes the 6 rows src[offs[j]:] (len(offs) ≥ 6) of cols
-// floats into panel; cols must be a multiple of 8:
+// floats into panel; cols must be a multiple of 4:
 //
 //	for p < cols { for j < 6 { panel[p·6+j] = src[offs[j]+p] } }
 //

@@ -4,17 +4,92 @@
 
 #include "textflag.h"
 
+DATA gatherLaneMask<>+0(SB)/4, $0x00000000
+DATA gatherLaneMask<>+4(SB)/4, $0x00000000
+DATA gatherLaneMask<>+8(SB)/4, $0x00000000
+DATA gatherLaneMask<>+12(SB)/4, $0x00000000
+DATA gatherLaneMask<>+16(SB)/4, $0x00000000
+DATA gatherLaneMask<>+20(SB)/4, $0x00000000
+DATA gatherLaneMask<>+24(SB)/4, $0x00000000
+DATA gatherLaneMask<>+28(SB)/4, $0x00000000
+DATA gatherLaneMask<>+32(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+36(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+40(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+44(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+48(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+52(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+56(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+60(SB)/4, $0xffffffff
+DATA gatherLaneMask<>+64(SB)/4, $0x00000000
+DATA gatherLaneMask<>+68(SB)/4, $0x00000000
+DATA gatherLaneMask<>+72(SB)/4, $0x00000000
+DATA gatherLaneMask<>+76(SB)/4, $0x00000000
+DATA gatherLaneMask<>+80(SB)/4, $0x00000000
+DATA gatherLaneMask<>+84(SB)/4, $0x00000000
+DATA gatherLaneMask<>+88(SB)/4, $0x00000000
+DATA gatherLaneMask<>+92(SB)/4, $0x00000000
+GLOBL gatherLaneMask<>(SB), RODATA|NOPTR, $96
+
 // func packCopyGather6AVX2(dst []float32, src []float32, offs []int, cols int, panels int)
 // Requires: AVX
 TEXT ·packCopyGather6AVX2(SB), NOSPLIT, $0-88
-	MOVQ   dst_base+0(FP), AX
-	MOVQ   src_base+24(FP), CX
-	MOVQ   offs_base+48(FP), DX
-	MOVQ   offs_len+56(FP), BX
-	MOVQ   cols+72(FP), SI
-	IMUL3Q $0x00000018, SI, SI
-	TESTQ  BX, BX
-	JZ     packCopyGather6AVX2_done
+	LEAQ    gatherLaneMask<>+0(SB), AX
+	VMOVDQU 40(AX), Y0
+	VMOVDQU 8(AX), Y1
+	VMOVDQU 48(AX), Y2
+	VMOVDQU 16(AX), Y3
+	VMOVDQU 56(AX), Y4
+	VMOVDQU 24(AX), Y5
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    src_base+24(FP), CX
+	MOVQ    offs_base+48(FP), DX
+	MOVQ    offs_len+56(FP), BX
+	MOVQ    cols+72(FP), SI
+	IMUL3Q  $0x00000018, SI, SI
+	MOVQ    BX, DI
+	SHRQ    $0x02, DI
+	JZ      packCopyGather6AVX2_one
+
+packCopyGather6AVX2_4_rows:
+	MOVQ (DX), R8
+	LEAQ (CX)(R8*4), R8
+	MOVQ 8(DX), R9
+	LEAQ (CX)(R9*4), R9
+	MOVQ 16(DX), R10
+	LEAQ (CX)(R10*4), R10
+	MOVQ 24(DX), R11
+	LEAQ (CX)(R11*4), R11
+	MOVQ AX, R12
+	MOVQ panels+80(FP), R13
+
+packCopyGather6AVX2_4_panel:
+	VMASKMOVPS (R8), Y0, Y6
+	VMASKMOVPS -24(R9), Y1, Y7
+	VXORPS     Y7, Y6, Y6
+	VMOVUPS    Y6, (R12)
+	VMASKMOVPS 8(R9), Y2, Y6
+	VMASKMOVPS -16(R10), Y3, Y7
+	VXORPS     Y7, Y6, Y6
+	VMOVUPS    Y6, 32(R12)
+	VMASKMOVPS 16(R10), Y4, Y6
+	VMASKMOVPS -8(R11), Y5, Y7
+	VXORPS     Y7, Y6, Y6
+	VMOVUPS    Y6, 64(R12)
+	ADDQ       $0x00000018, R8
+	ADDQ       $0x00000018, R9
+	ADDQ       $0x00000018, R10
+	ADDQ       $0x00000018, R11
+	ADDQ       SI, R12
+	DECQ       R13
+	JNZ        packCopyGather6AVX2_4_panel
+	ADDQ       $0x20, DX
+	ADDQ       $0x00000060, AX
+	DECQ       DI
+	JNZ        packCopyGather6AVX2_4_rows
+
+packCopyGather6AVX2_one:
+	ANDQ $0x00000003, BX
+	JZ   packCopyGather6AVX2_done
 
 packCopyGather6AVX2_row:
 	MOVQ (DX), DI
@@ -48,7 +123,7 @@ TEXT ·packTransposeGather6AVX2(SB), NOSPLIT, $0-80
 	MOVQ offs_base+48(FP), DX
 	MOVQ cols+72(FP), BX
 	SHRQ $0x03, BX
-	JZ   packTransposeGather6AVX2_done
+	JZ   packTransposeGather6AVX2_tail
 
 packTransposeGather6AVX2_loop:
 	// Eight columns of the panel, by blocks of up to 8 rows.
@@ -90,27 +165,13 @@ packTransposeGather6AVX2_loop:
 	VPERM2F128   $0x31, Y5, Y8, Y5
 	VPERM2F128   $0x20, Y4, Y0, Y8
 	VPERM2F128   $0x31, Y4, Y0, Y0
-	VMOVUPS      X6, (AX)
-	VEXTRACTF128 $0x01, Y6, X4
-	VMOVQ        X4, 16(AX)
-	VMOVUPS      X7, 24(AX)
-	VEXTRACTF128 $0x01, Y7, X4
-	VMOVQ        X4, 40(AX)
-	VMOVUPS      X3, 48(AX)
-	VEXTRACTF128 $0x01, Y3, X3
-	VMOVQ        X3, 64(AX)
-	VMOVUPS      X8, 72(AX)
-	VEXTRACTF128 $0x01, Y8, X3
-	VMOVQ        X3, 88(AX)
-	VMOVUPS      X2, 96(AX)
-	VEXTRACTF128 $0x01, Y2, X2
-	VMOVQ        X2, 112(AX)
-	VMOVUPS      X1, 120(AX)
-	VEXTRACTF128 $0x01, Y1, X1
-	VMOVQ        X1, 136(AX)
-	VMOVUPS      X5, 144(AX)
-	VEXTRACTF128 $0x01, Y5, X1
-	VMOVQ        X1, 160(AX)
+	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y7, 24(AX)
+	VMOVUPS      Y3, 48(AX)
+	VMOVUPS      Y8, 72(AX)
+	VMOVUPS      Y2, 96(AX)
+	VMOVUPS      Y1, 120(AX)
+	VMOVUPS      Y5, 144(AX)
 	VMOVUPS      X0, 168(AX)
 	VEXTRACTF128 $0x01, Y0, X0
 	VMOVQ        X0, 184(AX)
@@ -118,6 +179,57 @@ packTransposeGather6AVX2_loop:
 	ADDQ         $0x000000c0, AX
 	DECQ         BX
 	JNZ          packTransposeGather6AVX2_loop
+
+packTransposeGather6AVX2_tail:
+	MOVQ  cols+72(FP), BX
+	TESTQ $0x00000004, BX
+	JZ    packTransposeGather6AVX2_done
+
+	// Four more columns: the rows' next 4 floats, as XMMs (upper lanes zero).
+	MOVQ         (DX), BX
+	VMOVUPS      (CX)(BX*4), X9
+	MOVQ         8(DX), BX
+	VMOVUPS      (CX)(BX*4), X10
+	MOVQ         16(DX), BX
+	VMOVUPS      (CX)(BX*4), X11
+	MOVQ         24(DX), BX
+	VMOVUPS      (CX)(BX*4), X12
+	MOVQ         32(DX), BX
+	VMOVUPS      (CX)(BX*4), X13
+	MOVQ         40(DX), DX
+	VMOVUPS      (CX)(DX*4), X14
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VUNPCKLPS    Y10, Y9, Y2
+	VUNPCKHPS    Y10, Y9, Y3
+	VUNPCKLPS    Y12, Y11, Y4
+	VUNPCKHPS    Y12, Y11, Y5
+	VUNPCKLPS    Y14, Y13, Y6
+	VUNPCKHPS    Y14, Y13, Y7
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VSHUFPS      $0x44, Y4, Y2, Y1
+	VSHUFPS      $0xee, Y4, Y2, Y2
+	VSHUFPS      $0x44, Y5, Y3, Y4
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y8, Y6, Y5
+	VSHUFPS      $0xee, Y8, Y6, Y6
+	VSHUFPS      $0x44, Y0, Y7, Y8
+	VSHUFPS      $0xee, Y0, Y7, Y0
+	VPERM2F128   $0x20, Y5, Y1, Y7
+	VPERM2F128   $0x31, Y5, Y1, Y1
+	VPERM2F128   $0x20, Y6, Y2, Y1
+	VPERM2F128   $0x31, Y6, Y2, Y2
+	VPERM2F128   $0x20, Y8, Y4, Y2
+	VPERM2F128   $0x31, Y8, Y4, Y4
+	VPERM2F128   $0x20, Y0, Y3, Y4
+	VPERM2F128   $0x31, Y0, Y3, Y0
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y1, 24(AX)
+	VMOVUPS      Y2, 48(AX)
+	VMOVUPS      X4, 72(AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VMOVQ        X0, 88(AX)
 
 packTransposeGather6AVX2_done:
 	VZEROUPPER

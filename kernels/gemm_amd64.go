@@ -3,7 +3,7 @@
 package kernels
 
 // microKernels holds the micro-kernel of each ISA path this build has.
-var microKernels = [...]microKernel{Generic: microKernelGo, AVX2: gemm6x16AVX2, AVX512: microKernelAVX512}
+var microKernels = [...]microKernel{Generic: microKernelGo, AVX2: microKernelAVX2, AVX512: microKernelAVX512}
 
 // microKernelsNext holds, per ISA path, the micro-kernel for B
 // micro-panels read in place (loopsResidentA, SgemmBlocks), or nil:
@@ -13,6 +13,42 @@ var microKernels = [...]microKernel{Generic: microKernelGo, AVX2: gemm6x16AVX2, 
 // each panel would miss on every row (bench/NOTES.md "Short-wide products:
 // the next micro-panel prefetched by the first tile").
 var microKernelsNext = [...]microKernel{AVX512: microKernelAVX512Next}
+
+// microKernelAVX2 runs the 6×16 AVX2 kernel, and the last tile of a panel
+// on the 4×16 or 2×16 kernel when it has at most 4 or 2 rows (m = 784 on
+// MR = 6 ends with 4 rows, m = 128 with 2, which the 6×16 kernel would
+// compute as 6). All three prefetch B a few rows ahead (the Ahead kernels:
+// B read in place, rows 512 bytes apart, does not stay in L1 between
+// tiles). Every element gets the same operations in the same order from
+// any of them, gemm6x16AVX2 included: the choice never changes the bits
+// (TestAVX2EdgeKernels).
+func microKernelAVX2(k int, alpha float32, a []float32, rsA, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m, nr int) {
+	ks := &avx2Kernels
+	rest := m % 6
+	if rest == 0 || rest > 4 {
+		ks.full(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, m, nr)
+		return
+	}
+	full := m - rest
+	if full > 0 {
+		ks.full(k, alpha, a, rsA, csA, psA, b, csB, beta, c, ldc, full, nr)
+	}
+	edge := ks.rows4
+	if rest <= 2 {
+		edge = ks.rows2
+	}
+	edge(k, alpha, a[full/6*psA:], rsA, csA, psA, b, csB, beta, c[full*ldc:], ldc, rest, nr)
+}
+
+// avx2KernelSet are the kernels microKernelAVX2 picks from: the 6×16 and
+// the row-edge 4×16 and 2×16, which read the first 4 or 2 rows of a 6-row
+// A panel. The 4×16 keeps eight accumulators, enough to hide the FMA
+// latency; the 2×16 has four, and still costs less than a 6×16 tile.
+type avx2KernelSet struct{ full, rows4, rows2 microKernel }
+
+// avx2Kernels is a variable so that tests can run the plain 6×16 kernel
+// on every row (TestAVX2EdgeKernels) and the interpreted kernels.
+var avx2Kernels = avx2KernelSet{gemm6x16AheadAVX2, gemm4x16AheadAVX2, gemm2x16AheadAVX2}
 
 // microKernelAVX512 runs the 12×32 AVX-512 kernel on panels wider than 16
 // columns, and the last tile of such a panel on the 8×32 or 4×32 kernel

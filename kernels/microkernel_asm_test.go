@@ -107,6 +107,9 @@ func TestMicroKernelsEmulated(t *testing.T) {
 		bs   blockSizes
 	}{
 		{"gemm6x16AVX2", blockTable[AVX2]},
+		{"gemm6x16AheadAVX2", blockTable[AVX2]},
+		{"gemm4x16AheadAVX2", blockSizes{mr: 4, nr: 16}},
+		{"gemm2x16AheadAVX2", blockSizes{mr: 2, nr: 16}},
 		{"gemm12x32AVX512", blockTable[AVX512]},
 		{"gemm12x32NextAVX512", blockTable[AVX512]},
 		{"gemm12x16AVX512", blockSizes{mr: 12, nr: 16}},
@@ -121,6 +124,11 @@ func TestMicroKernelsEmulated(t *testing.T) {
 func TestMicroKernelsNative(t *testing.T) {
 	for isa := AVX2; isa <= DetectedISA(); isa++ {
 		t.Run(isa.String(), func(t *testing.T) { checkKernel(t, microKernels[isa], blockTable[isa]) })
+	}
+	if DetectedISA() >= AVX2 {
+		t.Run("gemm6x16AVX2", func(t *testing.T) { checkKernel(t, gemm6x16AVX2, blockTable[AVX2]) })
+		t.Run("gemm4x16AheadAVX2", func(t *testing.T) { checkKernel(t, gemm4x16AheadAVX2, blockSizes{mr: 4, nr: 16}) })
+		t.Run("gemm2x16AheadAVX2", func(t *testing.T) { checkKernel(t, gemm2x16AheadAVX2, blockSizes{mr: 2, nr: 16}) })
 	}
 	if DetectedISA() >= AVX512 {
 		t.Run("gemm12x32NextAVX512", func(t *testing.T) { checkKernel(t, gemm12x32NextAVX512, blockTable[AVX512]) })
@@ -167,7 +175,9 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 		t.Skip("CPU has no AVX2")
 	}
 	r := rand.New(rand.NewPCG(14, 15))
-	kernels := []asmKernel{{"gemm6x16AVX2", gemm6x16AVX2, blockTable[AVX2]}}
+	kernels := []asmKernel{{"gemm6x16AVX2", gemm6x16AVX2, blockTable[AVX2]},
+		{"gemm6x16AheadAVX2", gemm6x16AheadAVX2, blockTable[AVX2]},
+		{"gemm4x16AheadAVX2", gemm4x16AheadAVX2, blockSizes{mr: 4, nr: 16}}, {"gemm2x16AheadAVX2", gemm2x16AheadAVX2, blockSizes{mr: 2, nr: 16}}}
 	if DetectedISA() >= AVX512 {
 		kernels = append(kernels, asmKernel{"gemm12x32AVX512", gemm12x32AVX512, blockTable[AVX512]},
 			asmKernel{"gemm12x32NextAVX512", gemm12x32NextAVX512, blockTable[AVX512]},
@@ -303,7 +313,54 @@ func TestAVX512EdgeKernels(t *testing.T) {
 	defer withISA(AVX512)()
 	defer func(v bool, ks avx512KernelSet) { edgesAVX2, avx512Kernels = v, ks }(edgesAVX2, avx512Kernels)
 	rows8, rows4 := avx512Kernels.rows8, avx512Kernels.rows4
+	var variants []kernelVariant
+	for _, v := range []struct{ edgesAVX2, rowEdges bool }{{false, true}, {true, true}, {false, false}} {
+		variants = append(variants, kernelVariant{fmt.Sprintf("%+v", v), func() {
+			edgesAVX2, avx512Kernels.rows8, avx512Kernels.rows4 = v.edgesAVX2, rows8, rows4
+			if !v.rowEdges {
+				avx512Kernels.rows8, avx512Kernels.rows4 = avx512Kernels.wide, avx512Kernels.wide
+			}
+		}})
+	}
+	checkSameBits(t, "avx512", variants)
+}
+
+// TestAVX2EdgeKernels checks that the AVX2 path gives the same bits with
+// its kernels (the Ahead 6×16 and its row edges) and with the plain 6×16
+// kernel on every row, natively and with the kernels interpreted, on the
+// edge products of TestAVX512EdgeKernels, and that all pass the
+// conformance check.
+func TestAVX2EdgeKernels(t *testing.T) {
+	if DetectedISA() < AVX2 {
+		t.Skip("CPU has no AVX2 (the packers are AVX2 code; TestMicroKernelsEmulated checks the kernels)")
+	}
+	defer withISA(AVX2)()
+	defer func(ks avx2KernelSet) { avx2Kernels = ks }(avx2Kernels)
+	native := avx2Kernels
+	emulated := avx2KernelSet{emuMicroKernel(t, "gemm6x16AheadAVX2"), emuMicroKernel(t, "gemm4x16AheadAVX2"), emuMicroKernel(t, "gemm2x16AheadAVX2")}
+	checkSameBits(t, "avx2", []kernelVariant{
+		{"row edges", func() { avx2Kernels = native }},
+		{"6×16 only", func() { avx2Kernels = avx2KernelSet{gemm6x16AVX2, gemm6x16AVX2, gemm6x16AVX2} }},
+		{"row edges emulated", func() { avx2Kernels = emulated }},
+	})
+}
+
+// kernelVariant is one choice of kernels for checkSameBits: set puts it in
+// force.
+type kernelVariant struct {
+	name string
+	set  func()
+}
+
+// checkSameBits runs edge products (C narrow, a narrow last panel or a
+// short last tile; A packed and in place) on the active path under each
+// variant, checks each against the conformance reference and all their
+// bits against the first variant's.
+func checkSameBits(t *testing.T, path string, variants []kernelVariant) {
 	r := rand.New(rand.NewPCG(16, 17))
+	sgemm := gemmBackend{path, func(ctx *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		ctx.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, Linear, false)
+	}}
 	for _, tc := range []gemmCase{
 		{m: 128, n: 10, k: 128, alpha: 1},
 		{m: 128, n: 10, k: 128, alpha: 1, beta: 1, transA: true},
@@ -311,35 +368,31 @@ func TestAVX512EdgeKernels(t *testing.T) {
 		{m: 1100, n: 16, k: 70, alpha: -1, beta: 0.5, transB: true},
 		{m: 25, n: 1, k: 513, alpha: 2, beta: 0},
 		{m: 13, n: 7, k: 1, alpha: 1, beta: 1, transA: true, transB: true},
-		{m: 128, n: 128, k: 300, alpha: 1},                         // last tile 8 rows, A in place
+		{m: 128, n: 128, k: 300, alpha: 1},                         // AVX-512: last tile 8 rows, A in place; AVX2: 2 rows, two k-blocks
 		{m: 128, n: 1030, k: 40, alpha: 1, beta: 0.5},              // A packed
 		{m: 784, n: 70, k: 128, alpha: 1, transA: true, padC: 1},   // last tile 4 rows, A packed
 		{m: 29, n: 33, k: 65, alpha: -0.5, beta: 1, transB: true},  // 5 rows
-		{m: 20, n: 64, k: 9, alpha: 1, beta: -1, padA: 2, padB: 1}, // 8 rows
+		{m: 20, n: 64, k: 9, alpha: 1, beta: -1, padA: 2, padB: 1}, // 8 rows; AVX2: 2 rows
+		{m: 39, n: 20, k: 17, alpha: 1, beta: 0.25, transA: true},  // AVX2: 3 rows
+		{m: 31, n: 50, k: 33, alpha: 1, padA: 1},                   // AVX2: 1 row
 	} {
 		p := tc.problem(r)
 		var results [][]float32
-		for _, v := range []struct{ edgesAVX2, rowEdges bool }{{false, true}, {true, true}, {false, false}} {
-			edgesAVX2, avx512Kernels.rows8, avx512Kernels.rows4 = v.edgesAVX2, rows8, rows4
-			if !v.rowEdges {
-				avx512Kernels.rows8, avx512Kernels.rows4 = avx512Kernels.wide, avx512Kernels.wide
-			}
+		for _, v := range variants {
+			v.set()
 			c := newGuarded(tc.m, tc.n, p.ldc)
 			copy(c.buf, p.c0)
 			NewContext(1).sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, p.a.data, p.a.ld, p.b.data, p.b.ld, tc.beta, c.data, c.ld, nil, Linear, false)
 			results = append(results, c.buf)
-			if err := p.check(gemmBackend{"avx512", func(ctx *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-				ctx.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, Linear, false)
-			}}, NewContext(1)); err != nil {
-				t.Fatalf("%v, %+v: %v", tc, v, err)
+			if err := p.check(sgemm, NewContext(1)); err != nil {
+				t.Fatalf("%v, %s: %v", tc, v.name, err)
 			}
 		}
-		for x := range results[0] {
-			if math.Float32bits(results[0][x]) != math.Float32bits(results[1][x]) {
-				t.Fatalf("%v: buffer index %d: %v with the 12×16 kernel, %v with the 6×16 one", tc, x, results[0][x], results[1][x])
-			}
-			if math.Float32bits(results[0][x]) != math.Float32bits(results[2][x]) {
-				t.Fatalf("%v: buffer index %d: %v with the row-edge kernels, %v with the 12×32 one", tc, x, results[0][x], results[2][x])
+		for i, res := range results[1:] {
+			for x := range results[0] {
+				if math.Float32bits(results[0][x]) != math.Float32bits(res[x]) {
+					t.Fatalf("%v: buffer index %d: %v with %s, %v with %s", tc, x, results[0][x], variants[0].name, res[x], variants[i+1].name)
+				}
 			}
 		}
 	}

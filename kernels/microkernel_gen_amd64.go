@@ -16,6 +16,54 @@ package kernels
 //go:noescape
 func gemm6x16AVX2(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
 
+// gemm6x16AheadAVX2 is the AVX2 micro-kernel for 6×16 tiles of C. It updates the
+// m×nr panel of C below c, tile by tile (see microKernel):
+//
+//	for i < m, j < nr: with t, r = i / 6, i % 6:
+//		ab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads all 6 rows of each A panel and 16 columns of b (zero-padded when packed).
+//
+// Each k step also prefetches (PREFETCHT0) the row of b 4 rows further on,
+// b[(p+4)·csB], for B read in place. Each element of C gets the operations
+// of gemm6x16AVX2 in the same order: the same bits.
+//
+//go:noescape
+func gemm6x16AheadAVX2(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+
+// gemm4x16AheadAVX2 is the AVX2 micro-kernel for 4×16 tiles of C. It updates the
+// m×nr panel of C below c, tile by tile (see microKernel):
+//
+//	for i < m, j < nr: with t, r = i / 4, i % 4:
+//		ab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads all 4 rows of each A panel and 16 columns of b (zero-padded when packed).
+//
+// Each k step also prefetches (PREFETCHT0) the row of b 4 rows further on,
+// b[(p+4)·csB], for B read in place. Each element of C gets the operations
+// of gemm6x16AVX2 in the same order: the same bits.
+//
+//go:noescape
+func gemm4x16AheadAVX2(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+
+// gemm2x16AheadAVX2 is the AVX2 micro-kernel for 2×16 tiles of C. It updates the
+// m×nr panel of C below c, tile by tile (see microKernel):
+//
+//	for i < m, j < nr: with t, r = i / 2, i % 2:
+//		ab := Σ_{p<k} a[t·psA + r·rsA + p·csA] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads all 2 rows of each A panel and 16 columns of b (zero-padded when packed).
+//
+// Each k step also prefetches (PREFETCHT0) the row of b 4 rows further on,
+// b[(p+4)·csB], for B read in place. Each element of C gets the operations
+// of gemm6x16AVX2 in the same order: the same bits.
+//
+//go:noescape
+func gemm2x16AheadAVX2(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+
 // gemm12x32AVX512 is the AVX512 micro-kernel for 12×32 tiles of C. It updates the
 // m×nr panel of C below c, tile by tile (see microKernel):
 //

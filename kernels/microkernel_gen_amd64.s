@@ -951,6 +951,1885 @@ gemm6x16AVX2_done:
 	VZEROUPPER
 	RET
 
+// func gemm6x16AheadAVX2(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemm6x16AheadAVX2(SB), NOSPLIT, $0-152
+	// Tile loop: aTile, cTile at the current tile, left rows from it on.
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+104(FP), CX
+	MOVQ m+136(FP), DX
+
+gemm6x16AheadAVX2_tile:
+	MOVQ       CX, BX
+	MOVQ       ldc+128(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+
+	// Accumulators: row i of the tile in vectors 2·i…2·i+1.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   k+0(FP), BX
+	MOVQ   rsA+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   csA+48(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+88(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+64(FP), R9
+	MOVQ   AX, R10
+	LEAQ   (SI)(SI*2), R11
+	LEAQ   (R10)(R11*1), R11
+	IMUL3Q $0x00000004, R8, R12
+	ADDQ   R9, R12
+	TESTQ  BX, BX
+	JZ     gemm6x16AheadAVX2_store
+
+gemm6x16AheadAVX2_loop:
+	// One k step: a row of B, a column of A, mr·vecs FMAs.
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	PREFETCHT0   (R12)
+	ADDQ         R8, R12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS (R10)(SI*1), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (R10)(SI*2), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS (R11), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS (R11)(SI*1), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS (R11)(SI*2), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	ADDQ         R8, R9
+	ADDQ         DI, R10
+	ADDQ         DI, R11
+	DECQ         BX
+	JNZ          gemm6x16AheadAVX2_loop
+
+gemm6x16AheadAVX2_store:
+	VBROADCASTSS alpha+8(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VMULPS       Y12, Y2, Y2
+	VMULPS       Y12, Y3, Y3
+	VMULPS       Y12, Y4, Y4
+	VMULPS       Y12, Y5, Y5
+	VMULPS       Y12, Y6, Y6
+	VMULPS       Y12, Y7, Y7
+	VMULPS       Y12, Y8, Y8
+	VMULPS       Y12, Y9, Y9
+	VMULPS       Y12, Y10, Y10
+	VMULPS       Y12, Y11, Y11
+	MOVQ         DX, BX
+	CMPQ         BX, $0x00000006
+	JLE          gemm6x16AheadAVX2_rows
+	MOVQ         $0x00000006, BX
+
+gemm6x16AheadAVX2_rows:
+	MOVQ         nr+144(FP), SI
+	CMPQ         BX, $0x00000006
+	JNE          gemm6x16AheadAVX2_partial
+	CMPQ         SI, $0x00000010
+	JNE          gemm6x16AheadAVX2_partial
+	MOVQ         CX, BX
+	MOVQ         ldc+128(FP), SI
+	SHLQ         $0x02, SI
+	MOVL         beta+96(FP), DI
+	ANDL         $0x7fffffff, DI
+	JZ           gemm6x16AheadAVX2_full_beta0
+	VBROADCASTSS beta+96(FP), Y12
+	VFMADD231PS  (BX), Y12, Y0
+	VMOVUPS      Y0, (BX)
+	VFMADD231PS  32(BX), Y12, Y1
+	VMOVUPS      Y1, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y12, Y2
+	VMOVUPS      Y2, (BX)
+	VFMADD231PS  32(BX), Y12, Y3
+	VMOVUPS      Y3, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y12, Y4
+	VMOVUPS      Y4, (BX)
+	VFMADD231PS  32(BX), Y12, Y5
+	VMOVUPS      Y5, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y12, Y6
+	VMOVUPS      Y6, (BX)
+	VFMADD231PS  32(BX), Y12, Y7
+	VMOVUPS      Y7, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y12, Y8
+	VMOVUPS      Y8, (BX)
+	VFMADD231PS  32(BX), Y12, Y9
+	VMOVUPS      Y9, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y12, Y10
+	VMOVUPS      Y10, (BX)
+	VFMADD231PS  32(BX), Y12, Y11
+	VMOVUPS      Y11, 32(BX)
+	JMP          gemm6x16AheadAVX2_next
+
+gemm6x16AheadAVX2_full_beta0:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y2, (BX)
+	VMOVUPS Y3, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y4, (BX)
+	VMOVUPS Y5, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y6, (BX)
+	VMOVUPS Y7, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y8, (BX)
+	VMOVUPS Y9, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y10, (BX)
+	VMOVUPS Y11, 32(BX)
+	JMP     gemm6x16AheadAVX2_next
+
+gemm6x16AheadAVX2_partial:
+	LEAQ         gemmLaneMask<>+0(SB), DI
+	MOVQ         $0x00000020, R8
+	SUBQ         SI, R8
+	VMOVDQU      (DI)(R8*4), Y12
+	VMOVDQU      32(DI)(R8*4), Y13
+	MOVQ         SI, DI
+	SHRQ         $0x03, DI
+	ANDQ         $0x00000007, SI
+	CMPQ         DI, $0x00000000
+	JE           gemm6x16AheadAVX2_partial0
+	CMPQ         DI, $0x00000001
+	JE           gemm6x16AheadAVX2_partial1
+	MOVQ         CX, SI
+	MOVQ         ldc+128(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         beta+96(FP), R8
+	ANDL         $0x7fffffff, R8
+	JZ           gemm6x16AheadAVX2_partial2_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VFMADD231PS  (SI), Y15, Y0
+	VMOVUPS      Y0, (SI)
+	VFMADD231PS  32(SI), Y15, Y1
+	VMOVUPS      Y1, 32(SI)
+	CMPQ         BX, $0x00000001
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y2
+	VMOVUPS      Y2, (SI)
+	VFMADD231PS  32(SI), Y15, Y3
+	VMOVUPS      Y3, 32(SI)
+	CMPQ         BX, $0x00000002
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y4
+	VMOVUPS      Y4, (SI)
+	VFMADD231PS  32(SI), Y15, Y5
+	VMOVUPS      Y5, 32(SI)
+	CMPQ         BX, $0x00000003
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y6
+	VMOVUPS      Y6, (SI)
+	VFMADD231PS  32(SI), Y15, Y7
+	VMOVUPS      Y7, 32(SI)
+	CMPQ         BX, $0x00000004
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y8
+	VMOVUPS      Y8, (SI)
+	VFMADD231PS  32(SI), Y15, Y9
+	VMOVUPS      Y9, 32(SI)
+	CMPQ         BX, $0x00000005
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y10
+	VMOVUPS      Y10, (SI)
+	VFMADD231PS  32(SI), Y15, Y11
+	VMOVUPS      Y11, 32(SI)
+	JMP          gemm6x16AheadAVX2_next
+
+gemm6x16AheadAVX2_partial2_beta0:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	CMPQ    BX, $0x00000001
+	JLE     gemm6x16AheadAVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	CMPQ    BX, $0x00000002
+	JLE     gemm6x16AheadAVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y4, (SI)
+	VMOVUPS Y5, 32(SI)
+	CMPQ    BX, $0x00000003
+	JLE     gemm6x16AheadAVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y7, 32(SI)
+	CMPQ    BX, $0x00000004
+	JLE     gemm6x16AheadAVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y9, 32(SI)
+	CMPQ    BX, $0x00000005
+	JLE     gemm6x16AheadAVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y10, (SI)
+	VMOVUPS Y11, 32(SI)
+	JMP     gemm6x16AheadAVX2_next
+
+gemm6x16AheadAVX2_partial1:
+	MOVQ         CX, DI
+	MOVQ         ldc+128(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+96(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm6x16AheadAVX2_partial1_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VFMADD231PS  (DI), Y15, Y0
+	VMOVUPS      Y0, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y1
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_btrue_r0_2
+	VMOVUPS      X1, (R9)
+	VEXTRACTF128 $0x01, Y1, X1
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial1_btrue_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_btrue_r0_1
+	VMOVQ   X1, (R9)
+	VSHUFPS $0x0e, X1, X1, X1
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial1_btrue_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_btrue_r0_end
+	VMOVSS X1, (R9)
+
+gemm6x16AheadAVX2_partial1_btrue_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y2
+	VMOVUPS      Y2, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y3
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_btrue_r1_2
+	VMOVUPS      X3, (R9)
+	VEXTRACTF128 $0x01, Y3, X3
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial1_btrue_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_btrue_r1_1
+	VMOVQ   X3, (R9)
+	VSHUFPS $0x0e, X3, X3, X3
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial1_btrue_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_btrue_r1_end
+	VMOVSS X3, (R9)
+
+gemm6x16AheadAVX2_partial1_btrue_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y4
+	VMOVUPS      Y4, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y5
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_btrue_r2_2
+	VMOVUPS      X5, (R9)
+	VEXTRACTF128 $0x01, Y5, X5
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial1_btrue_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_btrue_r2_1
+	VMOVQ   X5, (R9)
+	VSHUFPS $0x0e, X5, X5, X5
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial1_btrue_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_btrue_r2_end
+	VMOVSS X5, (R9)
+
+gemm6x16AheadAVX2_partial1_btrue_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y6
+	VMOVUPS      Y6, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y7
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_btrue_r3_2
+	VMOVUPS      X7, (R9)
+	VEXTRACTF128 $0x01, Y7, X7
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial1_btrue_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_btrue_r3_1
+	VMOVQ   X7, (R9)
+	VSHUFPS $0x0e, X7, X7, X7
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial1_btrue_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_btrue_r3_end
+	VMOVSS X7, (R9)
+
+gemm6x16AheadAVX2_partial1_btrue_r3_end:
+	CMPQ         BX, $0x00000004
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y8
+	VMOVUPS      Y8, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y9
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_btrue_r4_2
+	VMOVUPS      X9, (R9)
+	VEXTRACTF128 $0x01, Y9, X9
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial1_btrue_r4_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_btrue_r4_1
+	VMOVQ   X9, (R9)
+	VSHUFPS $0x0e, X9, X9, X9
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial1_btrue_r4_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_btrue_r4_end
+	VMOVSS X9, (R9)
+
+gemm6x16AheadAVX2_partial1_btrue_r4_end:
+	CMPQ         BX, $0x00000005
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y10
+	VMOVUPS      Y10, (DI)
+	VMASKMOVPS   32(DI), Y13, Y14
+	VFMADD231PS  Y15, Y14, Y11
+	LEAQ         32(DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_btrue_r5_2
+	VMOVUPS      X11, (BX)
+	VEXTRACTF128 $0x01, Y11, X11
+	ADDQ         $0x00000010, BX
+
+gemm6x16AheadAVX2_partial1_btrue_r5_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_btrue_r5_1
+	VMOVQ   X11, (BX)
+	VSHUFPS $0x0e, X11, X11, X11
+	ADDQ    $0x00000008, BX
+
+gemm6x16AheadAVX2_partial1_btrue_r5_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_btrue_r5_end
+	VMOVSS X11, (BX)
+
+gemm6x16AheadAVX2_partial1_btrue_r5_end:
+	JMP gemm6x16AheadAVX2_next
+
+gemm6x16AheadAVX2_partial1_beta0:
+	VMOVUPS      Y0, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_bfalse_r0_2
+	VMOVUPS      X1, (R9)
+	VEXTRACTF128 $0x01, Y1, X1
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial1_bfalse_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_bfalse_r0_1
+	VMOVQ   X1, (R9)
+	VSHUFPS $0x0e, X1, X1, X1
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial1_bfalse_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_bfalse_r0_end
+	VMOVSS X1, (R9)
+
+gemm6x16AheadAVX2_partial1_bfalse_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y2, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_bfalse_r1_2
+	VMOVUPS      X3, (R9)
+	VEXTRACTF128 $0x01, Y3, X3
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial1_bfalse_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_bfalse_r1_1
+	VMOVQ   X3, (R9)
+	VSHUFPS $0x0e, X3, X3, X3
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial1_bfalse_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_bfalse_r1_end
+	VMOVSS X3, (R9)
+
+gemm6x16AheadAVX2_partial1_bfalse_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y4, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_bfalse_r2_2
+	VMOVUPS      X5, (R9)
+	VEXTRACTF128 $0x01, Y5, X5
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial1_bfalse_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_bfalse_r2_1
+	VMOVQ   X5, (R9)
+	VSHUFPS $0x0e, X5, X5, X5
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial1_bfalse_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_bfalse_r2_end
+	VMOVSS X5, (R9)
+
+gemm6x16AheadAVX2_partial1_bfalse_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y6, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_bfalse_r3_2
+	VMOVUPS      X7, (R9)
+	VEXTRACTF128 $0x01, Y7, X7
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial1_bfalse_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_bfalse_r3_1
+	VMOVQ   X7, (R9)
+	VSHUFPS $0x0e, X7, X7, X7
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial1_bfalse_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_bfalse_r3_end
+	VMOVSS X7, (R9)
+
+gemm6x16AheadAVX2_partial1_bfalse_r3_end:
+	CMPQ         BX, $0x00000004
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y8, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_bfalse_r4_2
+	VMOVUPS      X9, (R9)
+	VEXTRACTF128 $0x01, Y9, X9
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial1_bfalse_r4_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_bfalse_r4_1
+	VMOVQ   X9, (R9)
+	VSHUFPS $0x0e, X9, X9, X9
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial1_bfalse_r4_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_bfalse_r4_end
+	VMOVSS X9, (R9)
+
+gemm6x16AheadAVX2_partial1_bfalse_r4_end:
+	CMPQ         BX, $0x00000005
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y10, (DI)
+	LEAQ         32(DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial1_bfalse_r5_2
+	VMOVUPS      X11, (BX)
+	VEXTRACTF128 $0x01, Y11, X11
+	ADDQ         $0x00000010, BX
+
+gemm6x16AheadAVX2_partial1_bfalse_r5_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial1_bfalse_r5_1
+	VMOVQ   X11, (BX)
+	VSHUFPS $0x0e, X11, X11, X11
+	ADDQ    $0x00000008, BX
+
+gemm6x16AheadAVX2_partial1_bfalse_r5_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial1_bfalse_r5_end
+	VMOVSS X11, (BX)
+
+gemm6x16AheadAVX2_partial1_bfalse_r5_end:
+	JMP gemm6x16AheadAVX2_next
+
+gemm6x16AheadAVX2_partial0:
+	MOVQ         CX, DI
+	MOVQ         ldc+128(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+96(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm6x16AheadAVX2_partial0_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y0
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_btrue_r0_2
+	VMOVUPS      X0, (R9)
+	VEXTRACTF128 $0x01, Y0, X0
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial0_btrue_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_btrue_r0_1
+	VMOVQ   X0, (R9)
+	VSHUFPS $0x0e, X0, X0, X0
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial0_btrue_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_btrue_r0_end
+	VMOVSS X0, (R9)
+
+gemm6x16AheadAVX2_partial0_btrue_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y2
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_btrue_r1_2
+	VMOVUPS      X2, (R9)
+	VEXTRACTF128 $0x01, Y2, X2
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial0_btrue_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_btrue_r1_1
+	VMOVQ   X2, (R9)
+	VSHUFPS $0x0e, X2, X2, X2
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial0_btrue_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_btrue_r1_end
+	VMOVSS X2, (R9)
+
+gemm6x16AheadAVX2_partial0_btrue_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y4
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_btrue_r2_2
+	VMOVUPS      X4, (R9)
+	VEXTRACTF128 $0x01, Y4, X4
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial0_btrue_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_btrue_r2_1
+	VMOVQ   X4, (R9)
+	VSHUFPS $0x0e, X4, X4, X4
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial0_btrue_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_btrue_r2_end
+	VMOVSS X4, (R9)
+
+gemm6x16AheadAVX2_partial0_btrue_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y6
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_btrue_r3_2
+	VMOVUPS      X6, (R9)
+	VEXTRACTF128 $0x01, Y6, X6
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial0_btrue_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_btrue_r3_1
+	VMOVQ   X6, (R9)
+	VSHUFPS $0x0e, X6, X6, X6
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial0_btrue_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_btrue_r3_end
+	VMOVSS X6, (R9)
+
+gemm6x16AheadAVX2_partial0_btrue_r3_end:
+	CMPQ         BX, $0x00000004
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y8
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_btrue_r4_2
+	VMOVUPS      X8, (R9)
+	VEXTRACTF128 $0x01, Y8, X8
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial0_btrue_r4_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_btrue_r4_1
+	VMOVQ   X8, (R9)
+	VSHUFPS $0x0e, X8, X8, X8
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial0_btrue_r4_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_btrue_r4_end
+	VMOVSS X8, (R9)
+
+gemm6x16AheadAVX2_partial0_btrue_r4_end:
+	CMPQ         BX, $0x00000005
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y12, Y14
+	VFMADD231PS  Y15, Y14, Y10
+	LEAQ         (DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_btrue_r5_2
+	VMOVUPS      X10, (BX)
+	VEXTRACTF128 $0x01, Y10, X10
+	ADDQ         $0x00000010, BX
+
+gemm6x16AheadAVX2_partial0_btrue_r5_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_btrue_r5_1
+	VMOVQ   X10, (BX)
+	VSHUFPS $0x0e, X10, X10, X10
+	ADDQ    $0x00000008, BX
+
+gemm6x16AheadAVX2_partial0_btrue_r5_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_btrue_r5_end
+	VMOVSS X10, (BX)
+
+gemm6x16AheadAVX2_partial0_btrue_r5_end:
+	JMP gemm6x16AheadAVX2_next
+
+gemm6x16AheadAVX2_partial0_beta0:
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_bfalse_r0_2
+	VMOVUPS      X0, (R9)
+	VEXTRACTF128 $0x01, Y0, X0
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial0_bfalse_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_bfalse_r0_1
+	VMOVQ   X0, (R9)
+	VSHUFPS $0x0e, X0, X0, X0
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial0_bfalse_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_bfalse_r0_end
+	VMOVSS X0, (R9)
+
+gemm6x16AheadAVX2_partial0_bfalse_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_bfalse_r1_2
+	VMOVUPS      X2, (R9)
+	VEXTRACTF128 $0x01, Y2, X2
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial0_bfalse_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_bfalse_r1_1
+	VMOVQ   X2, (R9)
+	VSHUFPS $0x0e, X2, X2, X2
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial0_bfalse_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_bfalse_r1_end
+	VMOVSS X2, (R9)
+
+gemm6x16AheadAVX2_partial0_bfalse_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_bfalse_r2_2
+	VMOVUPS      X4, (R9)
+	VEXTRACTF128 $0x01, Y4, X4
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial0_bfalse_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_bfalse_r2_1
+	VMOVQ   X4, (R9)
+	VSHUFPS $0x0e, X4, X4, X4
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial0_bfalse_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_bfalse_r2_end
+	VMOVSS X4, (R9)
+
+gemm6x16AheadAVX2_partial0_bfalse_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_bfalse_r3_2
+	VMOVUPS      X6, (R9)
+	VEXTRACTF128 $0x01, Y6, X6
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial0_bfalse_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_bfalse_r3_1
+	VMOVQ   X6, (R9)
+	VSHUFPS $0x0e, X6, X6, X6
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial0_bfalse_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_bfalse_r3_end
+	VMOVSS X6, (R9)
+
+gemm6x16AheadAVX2_partial0_bfalse_r3_end:
+	CMPQ         BX, $0x00000004
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_bfalse_r4_2
+	VMOVUPS      X8, (R9)
+	VEXTRACTF128 $0x01, Y8, X8
+	ADDQ         $0x00000010, R9
+
+gemm6x16AheadAVX2_partial0_bfalse_r4_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_bfalse_r4_1
+	VMOVQ   X8, (R9)
+	VSHUFPS $0x0e, X8, X8, X8
+	ADDQ    $0x00000008, R9
+
+gemm6x16AheadAVX2_partial0_bfalse_r4_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_bfalse_r4_end
+	VMOVSS X8, (R9)
+
+gemm6x16AheadAVX2_partial0_bfalse_r4_end:
+	CMPQ         BX, $0x00000005
+	JLE          gemm6x16AheadAVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm6x16AheadAVX2_partial0_bfalse_r5_2
+	VMOVUPS      X10, (BX)
+	VEXTRACTF128 $0x01, Y10, X10
+	ADDQ         $0x00000010, BX
+
+gemm6x16AheadAVX2_partial0_bfalse_r5_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm6x16AheadAVX2_partial0_bfalse_r5_1
+	VMOVQ   X10, (BX)
+	VSHUFPS $0x0e, X10, X10, X10
+	ADDQ    $0x00000008, BX
+
+gemm6x16AheadAVX2_partial0_bfalse_r5_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm6x16AheadAVX2_partial0_bfalse_r5_end
+	VMOVSS X10, (BX)
+
+gemm6x16AheadAVX2_partial0_bfalse_r5_end:
+gemm6x16AheadAVX2_next:
+	MOVQ   psA+56(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+128(FP), BX
+	IMUL3Q $0x00000018, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000006, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm6x16AheadAVX2_done
+	JMP    gemm6x16AheadAVX2_tile
+
+gemm6x16AheadAVX2_done:
+	VZEROUPPER
+	RET
+
+// func gemm4x16AheadAVX2(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemm4x16AheadAVX2(SB), NOSPLIT, $0-152
+	// Tile loop: aTile, cTile at the current tile, left rows from it on.
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+104(FP), CX
+	MOVQ m+136(FP), DX
+
+gemm4x16AheadAVX2_tile:
+	MOVQ       CX, BX
+	MOVQ       ldc+128(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+
+	// Accumulators: row i of the tile in vectors 2·i…2·i+1.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   k+0(FP), BX
+	MOVQ   rsA+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   csA+48(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+88(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+64(FP), R9
+	MOVQ   AX, R10
+	LEAQ   (SI)(SI*2), R11
+	LEAQ   (R10)(R11*1), R11
+	IMUL3Q $0x00000004, R8, R12
+	ADDQ   R9, R12
+	TESTQ  BX, BX
+	JZ     gemm4x16AheadAVX2_store
+
+gemm4x16AheadAVX2_loop:
+	// One k step: a row of B, a column of A, mr·vecs FMAs.
+	VMOVUPS      (R9), Y8
+	VMOVUPS      32(R9), Y9
+	PREFETCHT0   (R12)
+	ADDQ         R8, R12
+	VBROADCASTSS (R10), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (R10)(SI*1), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VFMADD231PS  Y9, Y11, Y3
+	VBROADCASTSS (R10)(SI*2), Y12
+	VFMADD231PS  Y8, Y12, Y4
+	VFMADD231PS  Y9, Y12, Y5
+	VBROADCASTSS (R11), Y13
+	VFMADD231PS  Y8, Y13, Y6
+	VFMADD231PS  Y9, Y13, Y7
+	ADDQ         R8, R9
+	ADDQ         DI, R10
+	ADDQ         DI, R11
+	DECQ         BX
+	JNZ          gemm4x16AheadAVX2_loop
+
+gemm4x16AheadAVX2_store:
+	VBROADCASTSS alpha+8(FP), Y8
+	VMULPS       Y8, Y0, Y0
+	VMULPS       Y8, Y1, Y1
+	VMULPS       Y8, Y2, Y2
+	VMULPS       Y8, Y3, Y3
+	VMULPS       Y8, Y4, Y4
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y8, Y6, Y6
+	VMULPS       Y8, Y7, Y7
+	MOVQ         DX, BX
+	CMPQ         BX, $0x00000004
+	JLE          gemm4x16AheadAVX2_rows
+	MOVQ         $0x00000004, BX
+
+gemm4x16AheadAVX2_rows:
+	MOVQ         nr+144(FP), SI
+	CMPQ         BX, $0x00000004
+	JNE          gemm4x16AheadAVX2_partial
+	CMPQ         SI, $0x00000010
+	JNE          gemm4x16AheadAVX2_partial
+	MOVQ         CX, BX
+	MOVQ         ldc+128(FP), SI
+	SHLQ         $0x02, SI
+	MOVL         beta+96(FP), DI
+	ANDL         $0x7fffffff, DI
+	JZ           gemm4x16AheadAVX2_full_beta0
+	VBROADCASTSS beta+96(FP), Y8
+	VFMADD231PS  (BX), Y8, Y0
+	VMOVUPS      Y0, (BX)
+	VFMADD231PS  32(BX), Y8, Y1
+	VMOVUPS      Y1, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y8, Y2
+	VMOVUPS      Y2, (BX)
+	VFMADD231PS  32(BX), Y8, Y3
+	VMOVUPS      Y3, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y8, Y4
+	VMOVUPS      Y4, (BX)
+	VFMADD231PS  32(BX), Y8, Y5
+	VMOVUPS      Y5, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y8, Y6
+	VMOVUPS      Y6, (BX)
+	VFMADD231PS  32(BX), Y8, Y7
+	VMOVUPS      Y7, 32(BX)
+	JMP          gemm4x16AheadAVX2_next
+
+gemm4x16AheadAVX2_full_beta0:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y2, (BX)
+	VMOVUPS Y3, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y4, (BX)
+	VMOVUPS Y5, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y6, (BX)
+	VMOVUPS Y7, 32(BX)
+	JMP     gemm4x16AheadAVX2_next
+
+gemm4x16AheadAVX2_partial:
+	LEAQ         gemmLaneMask<>+0(SB), DI
+	MOVQ         $0x00000020, R8
+	SUBQ         SI, R8
+	VMOVDQU      (DI)(R8*4), Y8
+	VMOVDQU      32(DI)(R8*4), Y9
+	MOVQ         SI, DI
+	SHRQ         $0x03, DI
+	ANDQ         $0x00000007, SI
+	CMPQ         DI, $0x00000000
+	JE           gemm4x16AheadAVX2_partial0
+	CMPQ         DI, $0x00000001
+	JE           gemm4x16AheadAVX2_partial1
+	MOVQ         CX, SI
+	MOVQ         ldc+128(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         beta+96(FP), R8
+	ANDL         $0x7fffffff, R8
+	JZ           gemm4x16AheadAVX2_partial2_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VFMADD231PS  (SI), Y15, Y0
+	VMOVUPS      Y0, (SI)
+	VFMADD231PS  32(SI), Y15, Y1
+	VMOVUPS      Y1, 32(SI)
+	CMPQ         BX, $0x00000001
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y2
+	VMOVUPS      Y2, (SI)
+	VFMADD231PS  32(SI), Y15, Y3
+	VMOVUPS      Y3, 32(SI)
+	CMPQ         BX, $0x00000002
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y4
+	VMOVUPS      Y4, (SI)
+	VFMADD231PS  32(SI), Y15, Y5
+	VMOVUPS      Y5, 32(SI)
+	CMPQ         BX, $0x00000003
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y6
+	VMOVUPS      Y6, (SI)
+	VFMADD231PS  32(SI), Y15, Y7
+	VMOVUPS      Y7, 32(SI)
+	JMP          gemm4x16AheadAVX2_next
+
+gemm4x16AheadAVX2_partial2_beta0:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	CMPQ    BX, $0x00000001
+	JLE     gemm4x16AheadAVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	CMPQ    BX, $0x00000002
+	JLE     gemm4x16AheadAVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y4, (SI)
+	VMOVUPS Y5, 32(SI)
+	CMPQ    BX, $0x00000003
+	JLE     gemm4x16AheadAVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y7, 32(SI)
+	JMP     gemm4x16AheadAVX2_next
+
+gemm4x16AheadAVX2_partial1:
+	MOVQ         CX, DI
+	MOVQ         ldc+128(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+96(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm4x16AheadAVX2_partial1_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VFMADD231PS  (DI), Y15, Y0
+	VMOVUPS      Y0, (DI)
+	VMASKMOVPS   32(DI), Y9, Y14
+	VFMADD231PS  Y15, Y14, Y1
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial1_btrue_r0_2
+	VMOVUPS      X1, (R9)
+	VEXTRACTF128 $0x01, Y1, X1
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial1_btrue_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial1_btrue_r0_1
+	VMOVQ   X1, (R9)
+	VSHUFPS $0x0e, X1, X1, X1
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial1_btrue_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial1_btrue_r0_end
+	VMOVSS X1, (R9)
+
+gemm4x16AheadAVX2_partial1_btrue_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y2
+	VMOVUPS      Y2, (DI)
+	VMASKMOVPS   32(DI), Y9, Y14
+	VFMADD231PS  Y15, Y14, Y3
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial1_btrue_r1_2
+	VMOVUPS      X3, (R9)
+	VEXTRACTF128 $0x01, Y3, X3
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial1_btrue_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial1_btrue_r1_1
+	VMOVQ   X3, (R9)
+	VSHUFPS $0x0e, X3, X3, X3
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial1_btrue_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial1_btrue_r1_end
+	VMOVSS X3, (R9)
+
+gemm4x16AheadAVX2_partial1_btrue_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y4
+	VMOVUPS      Y4, (DI)
+	VMASKMOVPS   32(DI), Y9, Y14
+	VFMADD231PS  Y15, Y14, Y5
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial1_btrue_r2_2
+	VMOVUPS      X5, (R9)
+	VEXTRACTF128 $0x01, Y5, X5
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial1_btrue_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial1_btrue_r2_1
+	VMOVQ   X5, (R9)
+	VSHUFPS $0x0e, X5, X5, X5
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial1_btrue_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial1_btrue_r2_end
+	VMOVSS X5, (R9)
+
+gemm4x16AheadAVX2_partial1_btrue_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y6
+	VMOVUPS      Y6, (DI)
+	VMASKMOVPS   32(DI), Y9, Y14
+	VFMADD231PS  Y15, Y14, Y7
+	LEAQ         32(DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial1_btrue_r3_2
+	VMOVUPS      X7, (BX)
+	VEXTRACTF128 $0x01, Y7, X7
+	ADDQ         $0x00000010, BX
+
+gemm4x16AheadAVX2_partial1_btrue_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial1_btrue_r3_1
+	VMOVQ   X7, (BX)
+	VSHUFPS $0x0e, X7, X7, X7
+	ADDQ    $0x00000008, BX
+
+gemm4x16AheadAVX2_partial1_btrue_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial1_btrue_r3_end
+	VMOVSS X7, (BX)
+
+gemm4x16AheadAVX2_partial1_btrue_r3_end:
+	JMP gemm4x16AheadAVX2_next
+
+gemm4x16AheadAVX2_partial1_beta0:
+	VMOVUPS      Y0, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial1_bfalse_r0_2
+	VMOVUPS      X1, (R9)
+	VEXTRACTF128 $0x01, Y1, X1
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial1_bfalse_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial1_bfalse_r0_1
+	VMOVQ   X1, (R9)
+	VSHUFPS $0x0e, X1, X1, X1
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial1_bfalse_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial1_bfalse_r0_end
+	VMOVSS X1, (R9)
+
+gemm4x16AheadAVX2_partial1_bfalse_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y2, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial1_bfalse_r1_2
+	VMOVUPS      X3, (R9)
+	VEXTRACTF128 $0x01, Y3, X3
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial1_bfalse_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial1_bfalse_r1_1
+	VMOVQ   X3, (R9)
+	VSHUFPS $0x0e, X3, X3, X3
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial1_bfalse_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial1_bfalse_r1_end
+	VMOVSS X3, (R9)
+
+gemm4x16AheadAVX2_partial1_bfalse_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y4, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial1_bfalse_r2_2
+	VMOVUPS      X5, (R9)
+	VEXTRACTF128 $0x01, Y5, X5
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial1_bfalse_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial1_bfalse_r2_1
+	VMOVQ   X5, (R9)
+	VSHUFPS $0x0e, X5, X5, X5
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial1_bfalse_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial1_bfalse_r2_end
+	VMOVSS X5, (R9)
+
+gemm4x16AheadAVX2_partial1_bfalse_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y6, (DI)
+	LEAQ         32(DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial1_bfalse_r3_2
+	VMOVUPS      X7, (BX)
+	VEXTRACTF128 $0x01, Y7, X7
+	ADDQ         $0x00000010, BX
+
+gemm4x16AheadAVX2_partial1_bfalse_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial1_bfalse_r3_1
+	VMOVQ   X7, (BX)
+	VSHUFPS $0x0e, X7, X7, X7
+	ADDQ    $0x00000008, BX
+
+gemm4x16AheadAVX2_partial1_bfalse_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial1_bfalse_r3_end
+	VMOVSS X7, (BX)
+
+gemm4x16AheadAVX2_partial1_bfalse_r3_end:
+	JMP gemm4x16AheadAVX2_next
+
+gemm4x16AheadAVX2_partial0:
+	MOVQ         CX, DI
+	MOVQ         ldc+128(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+96(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm4x16AheadAVX2_partial0_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VMASKMOVPS   (DI), Y8, Y14
+	VFMADD231PS  Y15, Y14, Y0
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial0_btrue_r0_2
+	VMOVUPS      X0, (R9)
+	VEXTRACTF128 $0x01, Y0, X0
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial0_btrue_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial0_btrue_r0_1
+	VMOVQ   X0, (R9)
+	VSHUFPS $0x0e, X0, X0, X0
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial0_btrue_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial0_btrue_r0_end
+	VMOVSS X0, (R9)
+
+gemm4x16AheadAVX2_partial0_btrue_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y8, Y14
+	VFMADD231PS  Y15, Y14, Y2
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial0_btrue_r1_2
+	VMOVUPS      X2, (R9)
+	VEXTRACTF128 $0x01, Y2, X2
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial0_btrue_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial0_btrue_r1_1
+	VMOVQ   X2, (R9)
+	VSHUFPS $0x0e, X2, X2, X2
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial0_btrue_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial0_btrue_r1_end
+	VMOVSS X2, (R9)
+
+gemm4x16AheadAVX2_partial0_btrue_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y8, Y14
+	VFMADD231PS  Y15, Y14, Y4
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial0_btrue_r2_2
+	VMOVUPS      X4, (R9)
+	VEXTRACTF128 $0x01, Y4, X4
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial0_btrue_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial0_btrue_r2_1
+	VMOVQ   X4, (R9)
+	VSHUFPS $0x0e, X4, X4, X4
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial0_btrue_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial0_btrue_r2_end
+	VMOVSS X4, (R9)
+
+gemm4x16AheadAVX2_partial0_btrue_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y8, Y14
+	VFMADD231PS  Y15, Y14, Y6
+	LEAQ         (DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial0_btrue_r3_2
+	VMOVUPS      X6, (BX)
+	VEXTRACTF128 $0x01, Y6, X6
+	ADDQ         $0x00000010, BX
+
+gemm4x16AheadAVX2_partial0_btrue_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial0_btrue_r3_1
+	VMOVQ   X6, (BX)
+	VSHUFPS $0x0e, X6, X6, X6
+	ADDQ    $0x00000008, BX
+
+gemm4x16AheadAVX2_partial0_btrue_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial0_btrue_r3_end
+	VMOVSS X6, (BX)
+
+gemm4x16AheadAVX2_partial0_btrue_r3_end:
+	JMP gemm4x16AheadAVX2_next
+
+gemm4x16AheadAVX2_partial0_beta0:
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial0_bfalse_r0_2
+	VMOVUPS      X0, (R9)
+	VEXTRACTF128 $0x01, Y0, X0
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial0_bfalse_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial0_bfalse_r0_1
+	VMOVQ   X0, (R9)
+	VSHUFPS $0x0e, X0, X0, X0
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial0_bfalse_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial0_bfalse_r0_end
+	VMOVSS X0, (R9)
+
+gemm4x16AheadAVX2_partial0_bfalse_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial0_bfalse_r1_2
+	VMOVUPS      X2, (R9)
+	VEXTRACTF128 $0x01, Y2, X2
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial0_bfalse_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial0_bfalse_r1_1
+	VMOVQ   X2, (R9)
+	VSHUFPS $0x0e, X2, X2, X2
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial0_bfalse_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial0_bfalse_r1_end
+	VMOVSS X2, (R9)
+
+gemm4x16AheadAVX2_partial0_bfalse_r1_end:
+	CMPQ         BX, $0x00000002
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial0_bfalse_r2_2
+	VMOVUPS      X4, (R9)
+	VEXTRACTF128 $0x01, Y4, X4
+	ADDQ         $0x00000010, R9
+
+gemm4x16AheadAVX2_partial0_bfalse_r2_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial0_bfalse_r2_1
+	VMOVQ   X4, (R9)
+	VSHUFPS $0x0e, X4, X4, X4
+	ADDQ    $0x00000008, R9
+
+gemm4x16AheadAVX2_partial0_bfalse_r2_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial0_bfalse_r2_end
+	VMOVSS X4, (R9)
+
+gemm4x16AheadAVX2_partial0_bfalse_r2_end:
+	CMPQ         BX, $0x00000003
+	JLE          gemm4x16AheadAVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm4x16AheadAVX2_partial0_bfalse_r3_2
+	VMOVUPS      X6, (BX)
+	VEXTRACTF128 $0x01, Y6, X6
+	ADDQ         $0x00000010, BX
+
+gemm4x16AheadAVX2_partial0_bfalse_r3_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm4x16AheadAVX2_partial0_bfalse_r3_1
+	VMOVQ   X6, (BX)
+	VSHUFPS $0x0e, X6, X6, X6
+	ADDQ    $0x00000008, BX
+
+gemm4x16AheadAVX2_partial0_bfalse_r3_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm4x16AheadAVX2_partial0_bfalse_r3_end
+	VMOVSS X6, (BX)
+
+gemm4x16AheadAVX2_partial0_bfalse_r3_end:
+gemm4x16AheadAVX2_next:
+	MOVQ   psA+56(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+128(FP), BX
+	IMUL3Q $0x00000010, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000004, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm4x16AheadAVX2_done
+	JMP    gemm4x16AheadAVX2_tile
+
+gemm4x16AheadAVX2_done:
+	VZEROUPPER
+	RET
+
+// func gemm2x16AheadAVX2(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemm2x16AheadAVX2(SB), NOSPLIT, $0-152
+	// Tile loop: aTile, cTile at the current tile, left rows from it on.
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+104(FP), CX
+	MOVQ m+136(FP), DX
+
+gemm2x16AheadAVX2_tile:
+	MOVQ       CX, BX
+	MOVQ       ldc+128(FP), SI
+	SHLQ       $0x02, SI
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ       SI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+
+	// Accumulators: row i of the tile in vectors 2·i…2·i+1.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   k+0(FP), BX
+	MOVQ   rsA+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   csA+48(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+88(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+64(FP), R9
+	MOVQ   AX, R10
+	LEAQ   (SI)(SI*2), R11
+	IMUL3Q $0x00000004, R8, R11
+	ADDQ   R9, R11
+	TESTQ  BX, BX
+	JZ     gemm2x16AheadAVX2_store
+
+gemm2x16AheadAVX2_loop:
+	// One k step: a row of B, a column of A, mr·vecs FMAs.
+	VMOVUPS      (R9), Y4
+	VMOVUPS      32(R9), Y5
+	PREFETCHT0   (R11)
+	ADDQ         R8, R11
+	VBROADCASTSS (R10), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (R10)(SI*1), Y7
+	VFMADD231PS  Y4, Y7, Y2
+	VFMADD231PS  Y5, Y7, Y3
+	ADDQ         R8, R9
+	ADDQ         DI, R10
+	DECQ         BX
+	JNZ          gemm2x16AheadAVX2_loop
+
+gemm2x16AheadAVX2_store:
+	VBROADCASTSS alpha+8(FP), Y4
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y4, Y1, Y1
+	VMULPS       Y4, Y2, Y2
+	VMULPS       Y4, Y3, Y3
+	MOVQ         DX, BX
+	CMPQ         BX, $0x00000002
+	JLE          gemm2x16AheadAVX2_rows
+	MOVQ         $0x00000002, BX
+
+gemm2x16AheadAVX2_rows:
+	MOVQ         nr+144(FP), SI
+	CMPQ         BX, $0x00000002
+	JNE          gemm2x16AheadAVX2_partial
+	CMPQ         SI, $0x00000010
+	JNE          gemm2x16AheadAVX2_partial
+	MOVQ         CX, BX
+	MOVQ         ldc+128(FP), SI
+	SHLQ         $0x02, SI
+	MOVL         beta+96(FP), DI
+	ANDL         $0x7fffffff, DI
+	JZ           gemm2x16AheadAVX2_full_beta0
+	VBROADCASTSS beta+96(FP), Y4
+	VFMADD231PS  (BX), Y4, Y0
+	VMOVUPS      Y0, (BX)
+	VFMADD231PS  32(BX), Y4, Y1
+	VMOVUPS      Y1, 32(BX)
+	ADDQ         SI, BX
+	VFMADD231PS  (BX), Y4, Y2
+	VMOVUPS      Y2, (BX)
+	VFMADD231PS  32(BX), Y4, Y3
+	VMOVUPS      Y3, 32(BX)
+	JMP          gemm2x16AheadAVX2_next
+
+gemm2x16AheadAVX2_full_beta0:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y2, (BX)
+	VMOVUPS Y3, 32(BX)
+	JMP     gemm2x16AheadAVX2_next
+
+gemm2x16AheadAVX2_partial:
+	LEAQ         gemmLaneMask<>+0(SB), DI
+	MOVQ         $0x00000020, R8
+	SUBQ         SI, R8
+	VMOVDQU      (DI)(R8*4), Y4
+	VMOVDQU      32(DI)(R8*4), Y5
+	MOVQ         SI, DI
+	SHRQ         $0x03, DI
+	ANDQ         $0x00000007, SI
+	CMPQ         DI, $0x00000000
+	JE           gemm2x16AheadAVX2_partial0
+	CMPQ         DI, $0x00000001
+	JE           gemm2x16AheadAVX2_partial1
+	MOVQ         CX, SI
+	MOVQ         ldc+128(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         beta+96(FP), R8
+	ANDL         $0x7fffffff, R8
+	JZ           gemm2x16AheadAVX2_partial2_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VFMADD231PS  (SI), Y15, Y0
+	VMOVUPS      Y0, (SI)
+	VFMADD231PS  32(SI), Y15, Y1
+	VMOVUPS      Y1, 32(SI)
+	CMPQ         BX, $0x00000001
+	JLE          gemm2x16AheadAVX2_next
+	ADDQ         DI, SI
+	VFMADD231PS  (SI), Y15, Y2
+	VMOVUPS      Y2, (SI)
+	VFMADD231PS  32(SI), Y15, Y3
+	VMOVUPS      Y3, 32(SI)
+	JMP          gemm2x16AheadAVX2_next
+
+gemm2x16AheadAVX2_partial2_beta0:
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	CMPQ    BX, $0x00000001
+	JLE     gemm2x16AheadAVX2_next
+	ADDQ    DI, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	JMP     gemm2x16AheadAVX2_next
+
+gemm2x16AheadAVX2_partial1:
+	MOVQ         CX, DI
+	MOVQ         ldc+128(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+96(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm2x16AheadAVX2_partial1_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VFMADD231PS  (DI), Y15, Y0
+	VMOVUPS      Y0, (DI)
+	VMASKMOVPS   32(DI), Y5, Y14
+	VFMADD231PS  Y15, Y14, Y1
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm2x16AheadAVX2_partial1_btrue_r0_2
+	VMOVUPS      X1, (R9)
+	VEXTRACTF128 $0x01, Y1, X1
+	ADDQ         $0x00000010, R9
+
+gemm2x16AheadAVX2_partial1_btrue_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm2x16AheadAVX2_partial1_btrue_r0_1
+	VMOVQ   X1, (R9)
+	VSHUFPS $0x0e, X1, X1, X1
+	ADDQ    $0x00000008, R9
+
+gemm2x16AheadAVX2_partial1_btrue_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm2x16AheadAVX2_partial1_btrue_r0_end
+	VMOVSS X1, (R9)
+
+gemm2x16AheadAVX2_partial1_btrue_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm2x16AheadAVX2_next
+	ADDQ         R8, DI
+	VFMADD231PS  (DI), Y15, Y2
+	VMOVUPS      Y2, (DI)
+	VMASKMOVPS   32(DI), Y5, Y14
+	VFMADD231PS  Y15, Y14, Y3
+	LEAQ         32(DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm2x16AheadAVX2_partial1_btrue_r1_2
+	VMOVUPS      X3, (BX)
+	VEXTRACTF128 $0x01, Y3, X3
+	ADDQ         $0x00000010, BX
+
+gemm2x16AheadAVX2_partial1_btrue_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm2x16AheadAVX2_partial1_btrue_r1_1
+	VMOVQ   X3, (BX)
+	VSHUFPS $0x0e, X3, X3, X3
+	ADDQ    $0x00000008, BX
+
+gemm2x16AheadAVX2_partial1_btrue_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm2x16AheadAVX2_partial1_btrue_r1_end
+	VMOVSS X3, (BX)
+
+gemm2x16AheadAVX2_partial1_btrue_r1_end:
+	JMP gemm2x16AheadAVX2_next
+
+gemm2x16AheadAVX2_partial1_beta0:
+	VMOVUPS      Y0, (DI)
+	LEAQ         32(DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm2x16AheadAVX2_partial1_bfalse_r0_2
+	VMOVUPS      X1, (R9)
+	VEXTRACTF128 $0x01, Y1, X1
+	ADDQ         $0x00000010, R9
+
+gemm2x16AheadAVX2_partial1_bfalse_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm2x16AheadAVX2_partial1_bfalse_r0_1
+	VMOVQ   X1, (R9)
+	VSHUFPS $0x0e, X1, X1, X1
+	ADDQ    $0x00000008, R9
+
+gemm2x16AheadAVX2_partial1_bfalse_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm2x16AheadAVX2_partial1_bfalse_r0_end
+	VMOVSS X1, (R9)
+
+gemm2x16AheadAVX2_partial1_bfalse_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm2x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMOVUPS      Y2, (DI)
+	LEAQ         32(DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm2x16AheadAVX2_partial1_bfalse_r1_2
+	VMOVUPS      X3, (BX)
+	VEXTRACTF128 $0x01, Y3, X3
+	ADDQ         $0x00000010, BX
+
+gemm2x16AheadAVX2_partial1_bfalse_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm2x16AheadAVX2_partial1_bfalse_r1_1
+	VMOVQ   X3, (BX)
+	VSHUFPS $0x0e, X3, X3, X3
+	ADDQ    $0x00000008, BX
+
+gemm2x16AheadAVX2_partial1_bfalse_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm2x16AheadAVX2_partial1_bfalse_r1_end
+	VMOVSS X3, (BX)
+
+gemm2x16AheadAVX2_partial1_bfalse_r1_end:
+	JMP gemm2x16AheadAVX2_next
+
+gemm2x16AheadAVX2_partial0:
+	MOVQ         CX, DI
+	MOVQ         ldc+128(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+96(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm2x16AheadAVX2_partial0_beta0
+	VBROADCASTSS beta+96(FP), Y15
+	VMASKMOVPS   (DI), Y4, Y14
+	VFMADD231PS  Y15, Y14, Y0
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm2x16AheadAVX2_partial0_btrue_r0_2
+	VMOVUPS      X0, (R9)
+	VEXTRACTF128 $0x01, Y0, X0
+	ADDQ         $0x00000010, R9
+
+gemm2x16AheadAVX2_partial0_btrue_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm2x16AheadAVX2_partial0_btrue_r0_1
+	VMOVQ   X0, (R9)
+	VSHUFPS $0x0e, X0, X0, X0
+	ADDQ    $0x00000008, R9
+
+gemm2x16AheadAVX2_partial0_btrue_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm2x16AheadAVX2_partial0_btrue_r0_end
+	VMOVSS X0, (R9)
+
+gemm2x16AheadAVX2_partial0_btrue_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm2x16AheadAVX2_next
+	ADDQ         R8, DI
+	VMASKMOVPS   (DI), Y4, Y14
+	VFMADD231PS  Y15, Y14, Y2
+	LEAQ         (DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm2x16AheadAVX2_partial0_btrue_r1_2
+	VMOVUPS      X2, (BX)
+	VEXTRACTF128 $0x01, Y2, X2
+	ADDQ         $0x00000010, BX
+
+gemm2x16AheadAVX2_partial0_btrue_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm2x16AheadAVX2_partial0_btrue_r1_1
+	VMOVQ   X2, (BX)
+	VSHUFPS $0x0e, X2, X2, X2
+	ADDQ    $0x00000008, BX
+
+gemm2x16AheadAVX2_partial0_btrue_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm2x16AheadAVX2_partial0_btrue_r1_end
+	VMOVSS X2, (BX)
+
+gemm2x16AheadAVX2_partial0_btrue_r1_end:
+	JMP gemm2x16AheadAVX2_next
+
+gemm2x16AheadAVX2_partial0_beta0:
+	LEAQ         (DI), R9
+	TESTQ        $0x00000004, SI
+	JZ           gemm2x16AheadAVX2_partial0_bfalse_r0_2
+	VMOVUPS      X0, (R9)
+	VEXTRACTF128 $0x01, Y0, X0
+	ADDQ         $0x00000010, R9
+
+gemm2x16AheadAVX2_partial0_bfalse_r0_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm2x16AheadAVX2_partial0_bfalse_r0_1
+	VMOVQ   X0, (R9)
+	VSHUFPS $0x0e, X0, X0, X0
+	ADDQ    $0x00000008, R9
+
+gemm2x16AheadAVX2_partial0_bfalse_r0_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm2x16AheadAVX2_partial0_bfalse_r0_end
+	VMOVSS X0, (R9)
+
+gemm2x16AheadAVX2_partial0_bfalse_r0_end:
+	CMPQ         BX, $0x00000001
+	JLE          gemm2x16AheadAVX2_next
+	ADDQ         R8, DI
+	LEAQ         (DI), BX
+	TESTQ        $0x00000004, SI
+	JZ           gemm2x16AheadAVX2_partial0_bfalse_r1_2
+	VMOVUPS      X2, (BX)
+	VEXTRACTF128 $0x01, Y2, X2
+	ADDQ         $0x00000010, BX
+
+gemm2x16AheadAVX2_partial0_bfalse_r1_2:
+	TESTQ   $0x00000002, SI
+	JZ      gemm2x16AheadAVX2_partial0_bfalse_r1_1
+	VMOVQ   X2, (BX)
+	VSHUFPS $0x0e, X2, X2, X2
+	ADDQ    $0x00000008, BX
+
+gemm2x16AheadAVX2_partial0_bfalse_r1_1:
+	TESTQ  $0x00000001, SI
+	JZ     gemm2x16AheadAVX2_partial0_bfalse_r1_end
+	VMOVSS X2, (BX)
+
+gemm2x16AheadAVX2_partial0_bfalse_r1_end:
+gemm2x16AheadAVX2_next:
+	MOVQ   psA+56(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+128(FP), BX
+	IMUL3Q $0x00000008, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000002, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm2x16AheadAVX2_done
+	JMP    gemm2x16AheadAVX2_tile
+
+gemm2x16AheadAVX2_done:
+	VZEROUPPER
+	RET
+
 // func gemm12x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·gemm12x32AVX512(SB), NOSPLIT, $0-152

@@ -12,22 +12,126 @@ import (
 // the AVX2 and AVX-512 micro-kernels (op(A) is the gathered operand).
 var gatherWidths = []int{6, 12}
 
+// packCopyGather6 emits packCopyGather6AVX2: packCopyGather for 6-wide
+// panels, four gathered rows at a time, whose 24 floats are adjacent in
+// each panel (three YMMs): each YMM is assembled from two masked loads
+// (VMASKMOVPS reads only its mask's lanes, so no load reaches past a row's
+// piece, and the other lanes are zero) joined by VXORPS, and stored whole.
+// One row at a time copies the len(offs) mod 4 rows left. Per panel and
+// row, the one-row loop stored 6 floats on a page of its own: four rows
+// share each page's TLB entry and the loop's overhead (bench/NOTES.md
+// "AVX2 path on Zen 4").
+func packCopyGather6() {
+	const w = 6
+	name := "packCopyGather6AVX2"
+	packCopyGatherText(name, w, "")
+	// Lanes [lo, hi) of a YMM from row j of the four, at floats at…at+7 of
+	// it: the three YMMs of 24 floats are rows 0|1, 1|2 and 2|3.
+	type part struct{ row, at, lo, hi int }
+	parts := [3][2]part{
+		{{0, 0, 0, 6}, {1, -6, 6, 8}},
+		{{1, 2, 0, 4}, {2, -4, 4, 8}},
+		{{2, 4, 0, 2}, {3, -2, 2, 8}},
+	}
+	tbl := GP64()
+	LEAQ(gatherLaneMask, tbl)
+	masks := map[[2]int]reg.VecVirtual{}
+	for _, pp := range parts {
+		for _, pt := range pp {
+			m := YMM()
+			masks[[2]int{pt.lo, pt.hi}] = m
+			VMOVDQU(mem(tbl, 4*gatherMaskAt(pt.lo, pt.hi)), m)
+		}
+	}
+	dst0, base, offp, n, panelBytes := copyGatherArgs(w)
+	n4 := GP64()
+	MOVQ(n, n4)
+	SHRQ(U8(2), n4)
+	JZ(LabelRef(name + "_one"))
+	rows4Loop(name+"_4", w, dst0, n4, panelBytes, func(s [4]reg.GPVirtual) {
+		for j := range s {
+			MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
+			LEAQ(memIndex(base, s[j], 4), s[j])
+		}
+	}, func() { ADDQ(U8(32), offp) }, func(v int, s [4]reg.GPVirtual, dst reg.Register) {
+		y := YMM()
+		for i, pt := range parts[v] {
+			x := y
+			if i > 0 {
+				x = YMM()
+			}
+			VMASKMOVPS(mem(s[pt.row], 4*pt.at), masks[[2]int{pt.lo, pt.hi}], x)
+			if i > 0 {
+				VXORPS(x, y, y)
+			}
+		}
+		VMOVUPS(y, mem(dst, 32*v))
+	})
+	Label(name + "_one")
+	ANDQ(U32(3), n)
+	JZ(LabelRef(name + "_done"))
+	copyGatherRows(name, w, dst0, base, offp, n, panelBytes)
+}
+
+// gatherLaneMask is 8 zero lanes, 8 all-ones lanes and 8 zero lanes: the
+// 8 lanes from gatherMaskAt(lo, hi) are the VMASKMOVPS mask of lanes
+// [lo, hi) when lo = 0 or hi = 8.
+var gatherLaneMask Mem
+
+func gatherLaneMaskTable() {
+	gatherLaneMask = GLOBL("gatherLaneMask", RODATA|NOPTR)
+	for i := 0; i < 24; i++ {
+		v := uint32(0)
+		if i >= 8 && i < 16 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+}
+
+// gatherMaskAt is where in gatherLaneMask the mask of lanes [lo, hi)
+// starts (lo = 0 or hi = 8).
+func gatherMaskAt(lo, hi int) int {
+	switch {
+	case hi == 8:
+		return 8 - lo
+	case lo == 0:
+		return 16 - hi
+	}
+	panic(fmt.Sprintf("gatherMaskAt: lanes [%d, %d)", lo, hi))
+}
+
 // packCopyGather emits packCopyGather<w>AVX2: packCopy whose source rows
 // are named by offsets instead of being ld apart, for op(A) = Xᵀ with X's
 // rows picked by index (the weight gradient xᵀ·dz of a shuffled batch).
 func packCopyGather(w int) {
 	name := fmt.Sprintf("packCopyGather%dAVX2", w)
 	packCopyGatherText(name, w, "")
-	dst0, base, offp := GP64(), GP64(), GP64()
+	dst0, base, offp, n, panelBytes := copyGatherArgs(w)
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	copyGatherRows(name, w, dst0, base, offp, n, panelBytes)
+}
+
+// copyGatherArgs loads the arguments of a packCopyGather packer: where dst
+// and src start, the offsets' address and count, and the bytes of one
+// panel (cols rows of w floats).
+func copyGatherArgs(w int) (dst0, base, offp, n, panelBytes reg.Register) {
+	dst0, base, offp = GP64(), GP64(), GP64()
 	Load(Param("dst").Base(), dst0)
 	Load(Param("src").Base(), base)
 	Load(Param("offs").Base(), offp)
-	n := Load(Param("offs").Len(), GP64())
+	n = Load(Param("offs").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
-	panelBytes := GP64()
+	panelBytes = GP64()
 	IMUL3Q(U32(4*w), cols, panelBytes)
-	TESTQ(n, n)
-	JZ(LabelRef(name + "_done"))
+	return dst0, base, offp, n, panelBytes
+}
+
+// copyGatherRows emits the one-row loop of the packCopyGather packers and
+// ends the function: n ≥ 1 gathered rows (offsets at offp into base), each
+// giving w floats to every panel, dst0 advancing by one row.
+func copyGatherRows(name string, w int, dst0, base, offp, n, panelBytes reg.Register) {
 	Label(name + "_row")
 	src, dst, q := GP64(), GP64(), GP64()
 	MOVQ(Mem{Base: offp}, src)
@@ -96,12 +200,16 @@ func copyPieces(src, dst reg.Register, w int) {
 // = X with X's rows picked by index (the forward x·W of a shuffled batch).
 func packTransposeGather(w int) {
 	name := fmt.Sprintf("packTransposeGather%dAVX2", w)
-	packTransposeGatherText(name, w, 8)
+	step := 8
+	if w == 6 {
+		step = 4 // the AVX2 path's k-blocks of 196 columns of k = 784
+	}
+	packTransposeGatherText(name, w, step)
 	dst, src, offp := GP64(), GP64(), GP64()
 	Load(Param("panel").Base(), dst)
 	Load(Param("src").Base(), src)
 	Load(Param("offs").Base(), offp)
-	transposeRows(name, w, dst, src, func(int) {}, func(j0, i int, r reg.VecVirtual) {
+	transposeRows(name, w, dst, src, step == 4, func(int) {}, func(j0, i int, r reg.Register) {
 		off := GP64()
 		MOVQ(Mem{Base: offp, Disp: 8 * (j0 + i)}, off)
 		VMOVUPS(memIndex(src, off, 4), r)
@@ -250,7 +358,26 @@ func copyRows4(name string, w int, ks []reg.OpmaskPhysical, dst0, n reg.Register
 	cols := Load(Param("cols"), GP64())
 	panelBytes := GP64()
 	IMUL3Q(U32(4*w), cols, panelBytes)
-	Label(name + "_rows")
+	rows4Loop(name, w, dst0, n, panelBytes, rows, next, func(v int, s [4]reg.GPVirtual, dst reg.Register) {
+		z := ZMM()
+		row, at := 16*v/w, 16*v%w
+		VMOVUPS_Z(mem(s[row], 4*at), ks[2*v], z)
+		VMOVUPS(mem(s[row+1], 4*(at-w)), ks[2*v+1], z)
+		VMOVUPS(z, mem(dst, 64*v))
+	})
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// rows4Loop emits the loop of the four-row copying packers (copyRows4,
+// packCopyGather6): n4 ≥ 1 steps of four rows (rows sets s to the four
+// rows' addresses, next moves on to the next four), each storing the 4w
+// floats the four rows give every panel (adjacent in the panel) as three
+// vectors, vector v at dst by vector(v, s, dst); dst0 advances by the four
+// rows. Labels start with prefix.
+func rows4Loop(prefix string, w int, dst0, n4, panelBytes reg.Register, rows func(s [4]reg.GPVirtual), next func(), vector func(v int, s [4]reg.GPVirtual, dst reg.Register)) {
+	Label(prefix + "_rows")
 	var s [4]reg.GPVirtual
 	for j := range s {
 		s[j] = GP64()
@@ -259,21 +386,18 @@ func copyRows4(name string, w int, ks []reg.OpmaskPhysical, dst0, n reg.Register
 	dst, q := GP64(), GP64()
 	MOVQ(dst0, dst)
 	Load(Param("panels"), q)
-	Label(name + "_panel")
+	Label(prefix + "_panel")
 	for v := 0; v < 3; v++ {
-		z := ZMM()
-		row, at := 16*v/w, 16*v%w
-		VMOVUPS_Z(mem(s[row], 4*at), ks[2*v], z)
-		VMOVUPS(mem(s[row+1], 4*(at-w)), ks[2*v+1], z)
-		VMOVUPS(z, mem(dst, 64*v))
+		vector(v, s, dst)
 	}
 	for j := range s {
 		ADDQ(U32(4*w), s[j])
 	}
 	ADDQ(panelBytes, dst)
 	DECQ(q)
-	JNZ(LabelRef(name + "_panel"))
+	JNZ(LabelRef(prefix + "_panel"))
 	next()
 	ADDQ(U32(4*4*w), dst0)
-	loopEnd(name, "_rows", n)
+	DECQ(n4)
+	JNZ(LabelRef(prefix + "_rows"))
 }

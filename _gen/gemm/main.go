@@ -42,8 +42,13 @@ func main() {
 			peak(s)
 		}
 	case "gather":
+		gatherLaneMaskTable()
 		for _, w := range gatherWidths {
-			packCopyGather(w)
+			if w == 6 {
+				packCopyGather6()
+			} else {
+				packCopyGather(w)
+			}
 			packTransposeGather(w)
 		}
 		for _, w := range gatherWidthsAVX512 {

@@ -19,10 +19,28 @@ type tile struct {
 	// same rows of the next micro-panel of B (b + NR floats on each row),
 	// for B read in place (microKernelsNext).
 	next bool
+	// ahead: the k loop also prefetches (PREFETCHT0) the row of the B
+	// micro-panel ahead rows further on (0: none).
+	ahead int
 }
 
+// aheadRows is how far ahead the AVX2 path's kernels prefetch B: B read in
+// place with rows 512 bytes apart (the weights of a 128-wide layer) maps a
+// 16-column micro-panel to 8 of the 64 sets of a 32 KiB 8-way L1, which
+// holds 64 of its KC rows: every tile of the panel reads it from L2 again,
+// and the hardware prefetchers do not keep up (bench/NOTES.md "AVX2 path
+// on Zen 4"; 4, 8 and 16 rows alike).
+const aheadRows = 4
+
 var tiles = []tile{
-	{s: avx2, mr: 6, vecs: 2},    // BLIS haswell's 6×16
+	{s: avx2, mr: 6, vecs: 2}, // BLIS haswell's 6×16 (the AVX-512 path's column edges)
+
+	// The AVX2 path's kernels: the 6×16 that prefetches B a few rows
+	// ahead, and its row edges, the last ≤ 4 rows (m = 784) and ≤ 2
+	// (m = 128) of a panel.
+	{s: avx2, mr: 6, vecs: 2, ahead: aheadRows},
+	{s: avx2, mr: 4, vecs: 2, ahead: aheadRows},
+	{s: avx2, mr: 2, vecs: 2, ahead: aheadRows},
 	{s: avx512, mr: 12, vecs: 2}, // BLIS zen4's 32×12, transposed for row-major C
 	{s: avx512, mr: 12, vecs: 1}, // its half, for column edges nr ≤ 16
 	{s: avx512, mr: 8, vecs: 2},  // row edges of the 12×32: the last ≤ 8 rows (m = 128)
@@ -34,6 +52,9 @@ var tiles = []tile{
 
 func (t tile) nr() int { return t.vecs * t.s.lanes }
 func (t tile) name() string {
+	if t.ahead > 0 {
+		return fmt.Sprintf("gemm%dx%dAhead%s", t.mr, t.nr(), t.s.name)
+	}
 	if t.next {
 		return fmt.Sprintf("gemm%dx%dNext%s", t.mr, t.nr(), t.s.name)
 	}
@@ -65,6 +86,12 @@ func microKernel(t tile) {
 		"\t\tc[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)",
 		"",
 		fmt.Sprintf("It reads all %d rows of each A panel and %d columns of b (zero-padded when packed).", t.mr, t.nr())}
+	if t.ahead > 0 {
+		doc = append(doc, "",
+			fmt.Sprintf("Each k step also prefetches (PREFETCHT0) the row of b %d rows further on,", t.ahead),
+			fmt.Sprintf("b[(p+%d)·csB], for B read in place. Each element of C gets the operations", t.ahead),
+			"of gemm6x16AVX2 in the same order: the same bits.")
+	}
 	if t.next {
 		doc = append(doc, "",
 			fmt.Sprintf("During the first tile it also prefetches (PREFETCHT2) b[p·csB+%d … p·csB+%d] for p < k:", t.nr(), 2*t.nr()-1),
@@ -115,12 +142,24 @@ func microKernel(t tile) {
 	free := t.free()
 	bvec, bcast := free[:t.vecs], free[t.vecs:]
 	bcast = bcast[:min(len(bcast), 6)]
+	var pf reg.GPVirtual
+	if t.ahead > 0 {
+		pf = GP64()
+		IMUL3Q(U32(t.ahead), csB, pf)
+		ADDQ(bp, pf)
+	}
 	TESTQ(k, k)
 	JZ(LabelRef(name + "_store"))
 	step := func(prefetch bool) {
 		Comment("One k step: a row of B, a column of A, mr·vecs FMAs.")
 		for v, b := range bvec {
 			VMOVUPS(mem(bp, v*s.bytes()), b)
+		}
+		if t.ahead > 0 {
+			for l := 0; l < s.bytes()*t.vecs; l += 64 {
+				PREFETCHT0(mem(pf, l))
+			}
+			ADDQ(csB, pf)
 		}
 		if prefetch {
 			PREFETCHT2(mem(bp, 4*t.nr()))

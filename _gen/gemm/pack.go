@@ -155,14 +155,14 @@ func packTranspose(w int) {
 	// Row j0+i of a block: the block's base b = src + j0·ld, and b4 = b +
 	// 4·ld for its rows 4…7, addressed with ld and ld3.
 	var b, b4 reg.GPVirtual
-	transposeRows(name, w, dst, src, func(j0 int) {
+	transposeRows(name, w, dst, src, false, func(j0 int) {
 		b, b4 = GP64(), GP64()
 		MOVQ(src, b)
 		for i := 0; i < j0/8; i++ { // b = src + j0·ld
 			LEAQ(Mem{Base: b, Index: ld, Scale: 8}, b)
 		}
 		LEAQ(Mem{Base: b, Index: ld, Scale: 4}, b4)
-	}, func(j0, i int, r reg.VecVirtual) {
+	}, func(j0, i int, r reg.Register) {
 		base := b
 		if i >= 4 {
 			base = b4
@@ -183,34 +183,70 @@ func packTranspose(w int) {
 // 8 rows (missing rows zero, unused columns not stored) are loaded with
 // load (row j0+i of the block starting at row j0, after block(j0) set up
 // its addresses), transposed 8×8 in registers and stored, src advanced by
-// 8 floats, until cols (a multiple of 8) are done.
-func transposeRows(name string, w int, dst, src reg.GPVirtual, block func(j0 int), load func(j0, i int, r reg.VecVirtual)) {
+// 8 floats, until the multiple of 8 below cols is done; with tail4, a last
+// step of 4 columns when cols mod 8 ≥ 4 (the rows loaded as XMMs).
+//
+// Six-row panels (w = 6) store each column of the block but the last as a
+// whole YMM: its lanes 6 and 7 (rows 6 and 7, zero) land on the next
+// column's first two floats, which the next store overwrites; the last
+// column is stored exactly, so nothing past the block is written.
+func transposeRows(name string, w int, dst, src reg.GPVirtual, tail4 bool, block func(j0 int), load func(j0, i int, r reg.Register)) {
 	n := Load(Param("cols"), GP64())
 	SHRQ(U8(3), n)
-	JZ(LabelRef(name + "_done"))
+	after := name + "_done"
+	if tail4 {
+		after = name + "_tail"
+	}
+	JZ(LabelRef(after))
 	Label(name + "_loop")
 	Comment("Eight columns of the panel, by blocks of up to 8 rows.")
+	transposeStep(w, 8, dst, block, load)
+	ADDQ(U32(32), src)
+	ADDQ(U32(4*8*w), dst)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	if tail4 {
+		Label(name + "_tail")
+		cols := Load(Param("cols"), GP64())
+		TESTQ(U32(4), cols)
+		JZ(LabelRef(name + "_done"))
+		Comment("Four more columns: the rows' next 4 floats, as XMMs (upper lanes zero).")
+		transposeStep(w, 4, dst, block, load)
+	}
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// transposeStep emits one step of transposeRows: cols (8 or 4) columns of
+// the w rows, stored at dst.
+func transposeStep(w, cols int, dst reg.GPVirtual, block func(j0 int), load func(j0, i int, r reg.Register)) {
 	j0 := 0
 	for _, h := range chunks(w) {
 		block(j0)
 		var r [8]reg.VecVirtual
 		for i := range r {
 			r[i] = YMM()
-			if i >= h {
+			switch {
+			case i >= h:
 				VXORPS(r[i], r[i], r[i])
-				continue
+			case cols == 4:
+				load(j0, i, r[i].AsX())
+			default:
+				load(j0, i, r[i])
 			}
-			load(j0, i, r[i])
 		}
 		out := transpose8x8(r)
-		for p, y := range out {
-			storeFloats(y, h, mem(dst, 4*(p*w+j0)))
+		for p, y := range out[:cols] {
+			at := mem(dst, 4*(p*w+j0))
+			if w == 6 && p < cols-1 {
+				VMOVUPS(y, at)
+				continue
+			}
+			storeFloats(y, h, at)
 		}
 		j0 += h
 	}
-	ADDQ(U32(32), src)
-	ADDQ(U32(4*8*w), dst)
-	loopEnd(name, "_loop", n)
 }
 
 // transpose8x8 returns the columns of the 8×8 block whose rows are r.
