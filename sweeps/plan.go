@@ -42,6 +42,15 @@ type Unit struct {
 	Point *study.Point // the first point of the study with this configuration
 }
 
+// UnitIDs are the identities in the store of units, in their order.
+func UnitIDs(units []Unit) []UnitID {
+	ids := make([]UnitID, len(units))
+	for i, u := range units {
+		ids[i] = u.ID
+	}
+	return ids
+}
+
 // Config is the engine configuration the unit trains: its point's, with the
 // unit seed.
 func (u Unit) Config() engine.Config { return u.Point.Params.Config(u.ID.Seed) }

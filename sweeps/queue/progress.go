@@ -76,10 +76,7 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 	}
 	units := sweeps.Plan(h, points)
 	p := Progress{Study: h.Name, Queue: QueueName(h.Engine), Units: len(units), Jobs: map[string]int{}}
-	ids := make([]sweeps.UnitID, len(units))
-	for i, u := range units {
-		ids[i] = u.ID
-	}
+	ids := sweeps.UnitIDs(units)
 	states, err := st.UnitStates(ctx, ids)
 	if err != nil {
 		return p, err

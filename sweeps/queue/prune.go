@@ -397,10 +397,7 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]sweeps.UnitID, len(c.plan.Units))
-	for i, u := range c.plan.Units {
-		ids[i] = u.ID
-	}
+	ids := sweeps.UnitIDs(c.plan.Units)
 	states, err := c.st.UnitStates(ctx, ids)
 	if err != nil {
 		return err
@@ -479,10 +476,7 @@ func (c *coordinator) decide(ctx context.Context) ([]sweeps.Decision, error) {
 // coordinator that stopped) is not enqueued again.
 func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, error) {
 	h := c.plan.Header
-	ids := make([]sweeps.UnitID, len(c.plan.Units))
-	for i, u := range c.plan.Units {
-		ids[i] = u.ID
-	}
+	ids := sweeps.UnitIDs(c.plan.Units)
 	states, err := c.st.UnitStates(ctx, ids)
 	if err != nil {
 		return nil, err

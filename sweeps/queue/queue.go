@@ -211,10 +211,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 	if err := st.SaveStudy(h, plan.Points); err != nil {
 		return e, err
 	}
-	ids := make([]sweeps.UnitID, len(plan.Units))
-	for i, u := range plan.Units {
-		ids[i] = u.ID
-	}
+	ids := sweeps.UnitIDs(plan.Units)
 	states, err := st.UnitStates(ctx, ids)
 	if err != nil {
 		return e, err

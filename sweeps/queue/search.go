@@ -218,10 +218,7 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 // undecided reports whether some unit of plan is not finished in the
 // store (done, pruned or failed).
 func undecided(ctx context.Context, st *store.Postgres, plan scheduler.Plan) (bool, error) {
-	ids := make([]sweeps.UnitID, len(plan.Units))
-	for i, u := range plan.Units {
-		ids[i] = u.ID
-	}
+	ids := sweeps.UnitIDs(plan.Units)
 	states, err := st.UnitStates(ctx, ids)
 	if err != nil {
 		return false, err
