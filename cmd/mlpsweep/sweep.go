@@ -126,7 +126,8 @@ Examples:
   mlpsweep sweep my-study.yaml --out runs/mine --workers 4
   mlpsweep sweep my-study.yaml --shard 1/3 --out runs/mine/shard-1
   mlpsweep sweep --preset seed --refit               # and train the best configuration on all rows
-  mlpsweep sweep --preset seed --fuse=false         # train every unit alone (same numbers)`
+  mlpsweep sweep --preset seed --fuse=false         # train every unit alone (same numbers)
+  mlpsweep sweep --preset seed --cpuprofile cpu.prof # then: go tool pprof -top cpu.prof`
 
 // sweepFlags binds every flag of `mlpsweep sweep`.
 type sweepFlags struct {
@@ -150,6 +151,7 @@ type sweepFlags struct {
 	strict     bool
 	enqueue    bool
 	wait       bool
+	cpuProfile string
 }
 
 func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
@@ -178,6 +180,7 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	fs.IntVar(&f.groupCols, "group-columns", 0, "cap a fused group at N first-layer columns (members 784-128-10: 128 each); 0: the width of the kernels' table for this CPU, or for a CPU it does not know the fastest width measured at the start; -1: measured in any case. The numbers are the same either way")
 	fs.BoolVar(&f.strict, "strict-engine", false, "reuse only units stored under this run's engine identity (engine version and ISA path, e.g. 1/avx512) and train the others: results bit-identical to a run on this kind of machine (default: also reuse units of hosts with another ISA path, noted in the report)")
 	fs.BoolVar(&f.enqueue, "enqueue", false, "queue mode: plan the study into the --store database and queue a job per fused group of units not done, for mlpsweep worker processes on any machines; nothing is trained here")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of this run (loading, training, evaluation, storing, report) to `FILE`, for go tool pprof; local runs only")
 	fs.BoolVar(&f.wait, "wait", false, "queue mode: follow the study's progress in the --store database until its queued units are done, then write the report (after --enqueue, or alone)")
 	return fs, f
 }
@@ -207,6 +210,8 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "sweep", "--limit-rows %d: want N ≥ 0", f.limitRows)
 	case f.shard != "" && f.shardCount != 0:
 		return usageError(stderr, "sweep", "give --shard I/N or --shard-count N, not both")
+	case f.cpuProfile != "" && (f.enqueue || f.wait):
+		return usageError(stderr, "sweep", "--cpuprofile profiles a local run, and in queue mode the workers train: run the study locally to profile it")
 	}
 	shard, err := sweepShard(f)
 	if err != nil {
@@ -279,6 +284,13 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	}
 	if code := checkOutputs(stderr, "sweep", studyOutputs(f.out), studyInputs(s, positional)); code >= 0 {
 		return code
+	}
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return fail(stderr, "sweep", err)
+		}
+		defer stop(stderr)
 	}
 	data, test, err := loadSweepData(s, f, stderr)
 	if err != nil {
