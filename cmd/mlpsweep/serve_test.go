@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/mlpsweep/mlpsweep/sweeps/serve"
 	"github.com/mlpsweep/mlpsweep/sweeps/serve/servetest"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -88,10 +86,11 @@ func followLive(t *testing.T, ctx context.Context, url string, errs func() []str
 	servetest.EvalUntil(t, ctx, "a mark on the page", `window.__sameDocument = true`, time.Second)
 	servetest.Screenshot(t, ctx, "serve-studies.png")
 
-	// The study's page, then new units arriving on it.
-	if _, err := chromedp.Run(ctx, chromedp.Click(`#studies tbody tr a`)); err != nil {
-		t.Fatal(err)
-	}
+	// The study's page, then new units arriving on it. The link is
+	// clicked from the page's own script: the live list redraws its rows
+	// as units finish, so a node found by the driver can be gone by the
+	// time it clicks ("Could not find node with given id").
+	servetest.EvalUntil(t, ctx, "the study's link clicked", `(() => { const a = document.querySelector("#studies tbody tr a"); if (!a) return false; a.click(); return true; })()`, 20*time.Second)
 	servetest.EvalUntil(t, ctx, "the study's page", `!!document.querySelector("#progress")`, 20*time.Second)
 	// Points of the study's own plots: the curves of the units in flight
 	// come and go as units finish, so they are not counted.
