@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/report"
 )
 
 // TestTinySearch runs the benchmark on a tiny setting (6 configurations,
@@ -51,5 +54,20 @@ func TestTinySearch(t *testing.T) {
 	o.methods = []string{"bohb"}
 	if err := run(context.Background(), o, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), `unknown method "bohb"`) {
 		t.Errorf("unknown method: %v", err)
+	}
+}
+
+// TestComputeToReach: the compute at the first point whose best so far
+// reaches the target, +Inf when none does.
+func TestComputeToReach(t *testing.T) {
+	nan := math.NaN()
+	trace := []report.SearchPoint{{GFLOP: 1, Best: nan}, {GFLOP: 2, Best: 0.90}, {GFLOP: 5, Best: 0.95}, {GFLOP: 9, Best: 0.97}}
+	for _, c := range []struct{ target, want float64 }{{0.5, 2}, {0.95, 5}, {0.951, 9}, {0.97, 9}, {0.98, math.Inf(1)}} {
+		if got := computeToReach(trace, c.target); got != c.want {
+			t.Errorf("computeToReach(%v) = %v, want %v", c.target, got, c.want)
+		}
+	}
+	if percent(math.Inf(1)) != "∞" || percent(0.354) != "35 %" {
+		t.Errorf("percent: %q %q", percent(math.Inf(1)), percent(0.354))
 	}
 }
