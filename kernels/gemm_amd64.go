@@ -14,6 +14,13 @@ var microKernels = [...]microKernel{Generic: microKernelGo, AVX2: microKernelAVX
 // the next micro-panel prefetched by the first tile").
 var microKernelsNext = [...]microKernel{AVX512: microKernelAVX512Next}
 
+// narrowKernels are the AVX-512 narrow kernels by n (see narrowKernel).
+var narrowKernels = [narrowMaxN + 1]narrowKernel{nil,
+	gemm32x1NarrowAVX512, gemm32x2NarrowAVX512, gemm32x3NarrowAVX512, gemm32x4NarrowAVX512,
+	gemm32x5NarrowAVX512, gemm32x6NarrowAVX512, gemm32x7NarrowAVX512, gemm32x8NarrowAVX512,
+	gemm32x9NarrowAVX512, gemm32x10NarrowAVX512, gemm32x11NarrowAVX512, gemm32x12NarrowAVX512,
+	gemm32x13NarrowAVX512, gemm32x14NarrowAVX512}
+
 // microKernelAVX2 runs the 6×16 AVX2 kernel, and the last tile of a panel
 // on the 4×16 or 2×16 kernel when it has at most 4 or 2 rows (m = 784 on
 // MR = 6 ends with 4 rows, m = 128 with 2, which the 6×16 kernel would
