@@ -218,3 +218,36 @@ func TestNarrowAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestPackTranspose32AVX512 checks the AVX-512 transposing packer of
+// 32-row panels, interpreted and (where the CPU has AVX-512) native,
+// against the documented layout, nothing written past the panel.
+func TestPackTranspose32AVX512(t *testing.T) {
+	packers := map[string]func(panel, src []float32, ld, cols int){"emulated": emuPacker(t, "packTranspose32AVX512")}
+	if DetectedISA() >= AVX512 {
+		packers["native"] = packTranspose32AVX512
+	}
+	for name, pack := range packers {
+		for _, cols := range []int{0, 16, 48} {
+			const w = narrowRows
+			ld := cols + 5
+			src := make([]float32, (w-1)*ld+cols) // the last row ends at cols: reading past it would fault
+			for i := range src {
+				src[i] = float32(i + 1)
+			}
+			panel := make([]float32, w*cols+1)
+			panel[len(panel)-1] = sentinel
+			pack(panel, src, ld, cols)
+			for p := 0; p < cols; p++ {
+				for j := 0; j < w; j++ {
+					if got, want := panel[p*w+j], src[j*ld+p]; got != want {
+						t.Fatalf("%s cols %d: panel[%d·%d+%d] = %v, want %v", name, cols, p, w, j, got, want)
+					}
+				}
+			}
+			if math.Float32bits(panel[len(panel)-1]) != math.Float32bits(sentinel) {
+				t.Fatalf("%s cols %d: wrote past the panel", name, cols)
+			}
+		}
+	}
+}

@@ -40,6 +40,7 @@ func main() {
 			}
 		}
 		packCopyAVX512(12)
+		packTranspose32AVX512()
 	case "peak":
 		for _, s := range simds {
 			peak(s)

@@ -185,3 +185,66 @@ func narrowKernel(n int) {
 	VZEROUPPER()
 	RET()
 }
+
+// packTranspose32AVX512 emits the packer of the narrow kernels' 32-row
+// panels of a non-transposed A: 16×16 blocks loaded as rows and
+// transposed in registers (unpack, shuffle within 128-bit lanes, then two
+// rounds of 128-bit lane shuffles), each column of a block stored as one
+// ZMM. It replaces packTranspose32AVX2 on the AVX-512 path, whose YMMs run
+// at half the rate on a full 512-bit datapath.
+func packTranspose32AVX512() {
+	const w = narrowRows
+	name := "packTranspose32AVX512"
+	TEXT(name, NOSPLIT, "func(panel, src []float32, ld, cols int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s transposes %d rows of cols floats, ld apart in src, into panel;", name, w),
+		"cols must be a multiple of 16:",
+		"",
+		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[j·ld+p] } }", w, w))
+	s := avx512
+	dst := Load(Param("panel").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	n := Load(Param("cols"), GP64())
+	SHRQ(U8(4), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	Comment("Sixteen columns of the panel: two 16×16 blocks (rows 0…15, 16…31).")
+	r, t := s.regs[:16], s.regs[16:]
+	row := GP64()
+	MOVQ(src, row)
+	for h := 0; h < 2; h++ {
+		for i := 0; i < 16; i++ {
+			VMOVUPS(mem(row, 0), r[i])
+			ADDQ(ld, row)
+		}
+		for i := 0; i < 8; i++ { // t[2i], t[2i+1]: rows 2i, 2i+1 interleaved
+			VUNPCKLPS(r[2*i+1], r[2*i], t[2*i])
+			VUNPCKHPS(r[2*i+1], r[2*i], t[2*i+1])
+		}
+		for i := 0; i < 4; i++ { // r[4i+q], lane l: rows 4i…4i+3 of column 4l+q
+			VSHUFPS(U8(0x44), t[4*i+2], t[4*i], r[4*i])
+			VSHUFPS(U8(0xee), t[4*i+2], t[4*i], r[4*i+1])
+			VSHUFPS(U8(0x44), t[4*i+3], t[4*i+1], r[4*i+2])
+			VSHUFPS(U8(0xee), t[4*i+3], t[4*i+1], r[4*i+3])
+		}
+		for q := 0; q < 4; q++ { // column 4l+q: lane l of r[q], r[4+q], r[8+q], r[12+q]
+			VSHUFF32X4(U8(0x88), r[4+q], r[q], t[4*q])   // lanes 0, 2 of r[q], r[4+q]
+			VSHUFF32X4(U8(0xdd), r[4+q], r[q], t[4*q+1]) // lanes 1, 3
+			VSHUFF32X4(U8(0x88), r[12+q], r[8+q], t[4*q+2])
+			VSHUFF32X4(U8(0xdd), r[12+q], r[8+q], t[4*q+3])
+			for l, x := range []struct {
+				lo, hi reg.VecPhysical
+				imm    uint8
+			}{{t[4*q], t[4*q+2], 0x88}, {t[4*q+1], t[4*q+3], 0x88}, {t[4*q], t[4*q+2], 0xdd}, {t[4*q+1], t[4*q+3], 0xdd}} {
+				col := 4*l + q
+				VSHUFF32X4(U8(x.imm), x.hi, x.lo, r[col])
+				VMOVUPS(r[col], mem(dst, 4*(col*w+16*h)))
+			}
+		}
+	}
+	ADDQ(U32(4*16), src)
+	ADDQ(U32(4*16*w), dst)
+	loopEnd(name, "_loop", n)
+}
