@@ -59,10 +59,24 @@ func narrowGo(n int) narrowKernel {
 
 // narrowOK reports whether g runs on the narrow kernels: the AVX-512 path
 // with Tuning.NarrowN ≥ n, op(B)'s rows contiguous (it broadcasts B[p][j]
-// from a row of B), one thread, and a product to compute.
+// from a row of B), one thread, a product to compute, and m's 32-row
+// tiles full enough (narrowFull).
 func (g *gemm) narrowOK(isa ISA) bool {
 	return isa == AVX512 && g.n <= narrowN && narrowKernels[g.n] != nil && g.b.cs == 1 &&
-		g.parts == 1 && g.k > 0 && g.alpha != 0
+		g.parts == 1 && g.k > 0 && g.alpha != 0 && narrowFull(g.m, g.blocks.mr, g.a.rs == 1)
+}
+
+// narrowFull reports whether m rows on 32-row tiles cost less than on the
+// MR-row tiles of the other kernels: a partial last tile costs a whole one.
+// Per row of tile a narrow kernel runs about twice as fast as the edge
+// kernels with op(A) in place and 1.1 times with op(A) packed (it is
+// transposed), so a tile column of roundUp(m, 32) rows must not exceed
+// twice, or 12/11 of, roundUp(m, MR) (bench/NOTES.md "Narrow products").
+func narrowFull(m, mr int, inPlace bool) bool {
+	if inPlace {
+		return 2*roundUp(m, mr) >= roundUp(m, narrowRows)
+	}
+	return 12*roundUp(m, mr) >= 11*roundUp(m, narrowRows)
 }
 
 // runNarrow computes C on the narrow kernel of n columns, k-block by
