@@ -84,8 +84,8 @@ var cpuTable = []cpuModel{
 		// whole sweeps at 512 columns 2.28–2.34 s of CPU against 2.38–2.42
 		// alone and 2.38–2.48 at 1024–4096 ("Fused training: group width");
 		// narrow kernels up to 14 columns: m128n10k128 1.29×, m128n10k128TN
-		// 2.0× the edge kernels, faster at every n from 1 to 14 ("Narrow
-		// products on the 32-row kernel").
+		// 1.82× the edge kernels by CPU time ("Narrow products on the
+		// 32-row kernel").
 		AVX512: {MC: 480, NC: 6144, AL2: 480 * 256, NCA: 128, EdgesAVX2: true, NarrowN: narrowMaxN, NextPanel: true, GroupColumns: 512},
 	}},
 	{cpuid.AMD, 25, anyModel, "AMD family 25 (Zen 3/Zen 4)", map[ISA]Tuning{
