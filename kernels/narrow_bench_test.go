@@ -75,4 +75,3 @@ func benchGemmCPU(b *testing.B, ctx *Context, s GEMMShape) {
 	b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	b.ReportMetric(flops/(cpuclock.Thread()-start).Seconds()/1e9, "cpu-GFLOP/s")
 }
-
