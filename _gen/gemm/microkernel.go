@@ -114,12 +114,7 @@ func microKernel(t tile) {
 		}
 	}
 	k := Load(Param("k"), GP64())
-	rs := Load(Param("rsA"), GP64())
-	SHLQ(U8(2), rs)
-	csA := Load(Param("csA"), GP64())
-	SHLQ(U8(2), csA)
-	csB := Load(Param("csB"), GP64())
-	SHLQ(U8(2), csB)
+	rs, csA, csB := strideBytes("rsA"), strideBytes("csA"), strideBytes("csB")
 	bp := Load(Param("b").Base(), GP64())
 	a := GP64()
 	MOVQ(aTile, a)

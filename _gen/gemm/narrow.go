@@ -101,10 +101,7 @@ func narrowKernel(n int) {
 		}
 	}
 	k := Load(Param("k"), GP64())
-	csA := Load(Param("csA"), GP64())
-	SHLQ(U8(2), csA)
-	csB := Load(Param("csB"), GP64())
-	SHLQ(U8(2), csB)
+	csA, csB := strideBytes("csA"), strideBytes("csB")
 	bp := Load(Param("b").Base(), GP64())
 	ap := GP64()
 	MOVQ(aTile, ap)
@@ -147,8 +144,7 @@ func narrowKernel(n int) {
 	KMOVW(nb, reg.K3)
 	c := GP64()
 	MOVQ(cTile, c)
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
+	ldc := strideBytes("ldc")
 	betaIsZero(name + "_beta0")
 	VBROADCASTSS(paramAddr("beta"), beta)
 	for _, withBeta := range []bool{true, false} {
@@ -172,8 +168,7 @@ func narrowKernel(n int) {
 	}
 
 	Label(name + "_next")
-	psA := Load(Param("psA"), GP64())
-	SHLQ(U8(2), psA)
+	psA := strideBytes("psA")
 	ADDQ(psA, aTile)
 	IMUL3Q(U32(narrowRows), ldc, ldc)
 	ADDQ(ldc, cTile)
@@ -204,8 +199,7 @@ func packTranspose32AVX512() {
 	s := avx512
 	dst := Load(Param("panel").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
-	ld := Load(Param("ld"), GP64())
-	SHLQ(U8(2), ld)
+	ld := strideBytes("ld")
 	n := Load(Param("cols"), GP64())
 	SHRQ(U8(4), n)
 	JZ(LabelRef(name + "_done"))
