@@ -438,12 +438,9 @@ func (w *groupWorker) load(a GroupArgs) (*datasets.Dataset, []datasets.Fold, err
 	defer w.mu.Unlock()
 	data := w.data[a.Data]
 	if data == nil {
-		d, err := study.LoadData(a.Data.Spec)
+		d, err := study.LoadData(a.Data.Spec, a.Data.LimitRows)
 		if err != nil {
 			return nil, nil, fmt.Errorf("loading the data: %w", err)
-		}
-		if a.Data.LimitRows > 0 {
-			d = d.Head(a.Data.LimitRows)
 		}
 		data = &loaded{d, d.Fingerprint()} // hashing MNIST takes ~10 ms: once
 		w.data[a.Data] = data
