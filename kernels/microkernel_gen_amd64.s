@@ -156,6 +156,9 @@ gemm6x16AVX2_loop:
 	JNZ          gemm6x16AVX2_loop
 
 gemm6x16AVX2_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm6x16AVX2_scaled
 	VBROADCASTSS alpha+8(FP), Y12
 	VMULPS       Y12, Y0, Y0
 	VMULPS       Y12, Y1, Y1
@@ -169,10 +172,12 @@ gemm6x16AVX2_store:
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y12, Y10, Y10
 	VMULPS       Y12, Y11, Y11
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000006
-	JLE          gemm6x16AVX2_rows
-	MOVQ         $0x00000006, BX
+
+gemm6x16AVX2_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000006
+	JLE  gemm6x16AVX2_rows
+	MOVQ $0x00000006, BX
 
 gemm6x16AVX2_rows:
 	MOVQ         nr+144(FP), SI
@@ -1041,6 +1046,9 @@ gemm6x16AheadAVX2_loop:
 	JNZ          gemm6x16AheadAVX2_loop
 
 gemm6x16AheadAVX2_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm6x16AheadAVX2_scaled
 	VBROADCASTSS alpha+8(FP), Y12
 	VMULPS       Y12, Y0, Y0
 	VMULPS       Y12, Y1, Y1
@@ -1054,10 +1062,12 @@ gemm6x16AheadAVX2_store:
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y12, Y10, Y10
 	VMULPS       Y12, Y11, Y11
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000006
-	JLE          gemm6x16AheadAVX2_rows
-	MOVQ         $0x00000006, BX
+
+gemm6x16AheadAVX2_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000006
+	JLE  gemm6x16AheadAVX2_rows
+	MOVQ $0x00000006, BX
 
 gemm6x16AheadAVX2_rows:
 	MOVQ         nr+144(FP), SI
@@ -1910,6 +1920,9 @@ gemm4x16AheadAVX2_loop:
 	JNZ          gemm4x16AheadAVX2_loop
 
 gemm4x16AheadAVX2_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm4x16AheadAVX2_scaled
 	VBROADCASTSS alpha+8(FP), Y8
 	VMULPS       Y8, Y0, Y0
 	VMULPS       Y8, Y1, Y1
@@ -1919,10 +1932,12 @@ gemm4x16AheadAVX2_store:
 	VMULPS       Y8, Y5, Y5
 	VMULPS       Y8, Y6, Y6
 	VMULPS       Y8, Y7, Y7
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000004
-	JLE          gemm4x16AheadAVX2_rows
-	MOVQ         $0x00000004, BX
+
+gemm4x16AheadAVX2_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000004
+	JLE  gemm4x16AheadAVX2_rows
+	MOVQ $0x00000004, BX
 
 gemm4x16AheadAVX2_rows:
 	MOVQ         nr+144(FP), SI
@@ -2519,15 +2534,20 @@ gemm2x16AheadAVX2_loop:
 	JNZ          gemm2x16AheadAVX2_loop
 
 gemm2x16AheadAVX2_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm2x16AheadAVX2_scaled
 	VBROADCASTSS alpha+8(FP), Y4
 	VMULPS       Y4, Y0, Y0
 	VMULPS       Y4, Y1, Y1
 	VMULPS       Y4, Y2, Y2
 	VMULPS       Y4, Y3, Y3
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000002
-	JLE          gemm2x16AheadAVX2_rows
-	MOVQ         $0x00000002, BX
+
+gemm2x16AheadAVX2_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000002
+	JLE  gemm2x16AheadAVX2_rows
+	MOVQ $0x00000002, BX
 
 gemm2x16AheadAVX2_rows:
 	MOVQ         nr+144(FP), SI
@@ -2968,6 +2988,9 @@ gemm12x32AVX512_loop:
 	JNZ          gemm12x32AVX512_loop
 
 gemm12x32AVX512_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm12x32AVX512_scaled
 	VBROADCASTSS alpha+8(FP), Z24
 	VMULPS       Z24, Z0, Z0
 	VMULPS       Z24, Z1, Z1
@@ -2993,10 +3016,12 @@ gemm12x32AVX512_store:
 	VMULPS       Z24, Z21, Z21
 	VMULPS       Z24, Z22, Z22
 	VMULPS       Z24, Z23, Z23
-	MOVQ         DX, BX
-	CMPQ         BX, $0x0000000c
-	JLE          gemm12x32AVX512_rows
-	MOVQ         $0x0000000c, BX
+
+gemm12x32AVX512_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x0000000c
+	JLE  gemm12x32AVX512_rows
+	MOVQ $0x0000000c, BX
 
 gemm12x32AVX512_rows:
 	MOVQ         nr+144(FP), SI
@@ -3419,6 +3444,9 @@ gemm12x16AVX512_loop:
 	JNZ          gemm12x16AVX512_loop
 
 gemm12x16AVX512_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm12x16AVX512_scaled
 	VBROADCASTSS alpha+8(FP), Z12
 	VMULPS       Z12, Z0, Z0
 	VMULPS       Z12, Z1, Z1
@@ -3432,10 +3460,12 @@ gemm12x16AVX512_store:
 	VMULPS       Z12, Z9, Z9
 	VMULPS       Z12, Z10, Z10
 	VMULPS       Z12, Z11, Z11
-	MOVQ         DX, BX
-	CMPQ         BX, $0x0000000c
-	JLE          gemm12x16AVX512_rows
-	MOVQ         $0x0000000c, BX
+
+gemm12x16AVX512_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x0000000c
+	JLE  gemm12x16AVX512_rows
+	MOVQ $0x0000000c, BX
 
 gemm12x16AVX512_rows:
 	MOVQ         nr+144(FP), SI
@@ -3763,6 +3793,9 @@ gemm8x32AVX512_loop:
 	JNZ          gemm8x32AVX512_loop
 
 gemm8x32AVX512_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm8x32AVX512_scaled
 	VBROADCASTSS alpha+8(FP), Z16
 	VMULPS       Z16, Z0, Z0
 	VMULPS       Z16, Z1, Z1
@@ -3780,10 +3813,12 @@ gemm8x32AVX512_store:
 	VMULPS       Z16, Z13, Z13
 	VMULPS       Z16, Z14, Z14
 	VMULPS       Z16, Z15, Z15
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000008
-	JLE          gemm8x32AVX512_rows
-	MOVQ         $0x00000008, BX
+
+gemm8x32AVX512_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000008
+	JLE  gemm8x32AVX512_rows
+	MOVQ $0x00000008, BX
 
 gemm8x32AVX512_rows:
 	MOVQ         nr+144(FP), SI
@@ -4075,6 +4110,9 @@ gemm4x32AVX512_loop:
 	JNZ          gemm4x32AVX512_loop
 
 gemm4x32AVX512_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm4x32AVX512_scaled
 	VBROADCASTSS alpha+8(FP), Z8
 	VMULPS       Z8, Z0, Z0
 	VMULPS       Z8, Z1, Z1
@@ -4084,10 +4122,12 @@ gemm4x32AVX512_store:
 	VMULPS       Z8, Z5, Z5
 	VMULPS       Z8, Z6, Z6
 	VMULPS       Z8, Z7, Z7
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000004
-	JLE          gemm4x32AVX512_rows
-	MOVQ         $0x00000004, BX
+
+gemm4x32AVX512_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000004
+	JLE  gemm4x32AVX512_rows
+	MOVQ $0x00000004, BX
 
 gemm4x32AVX512_rows:
 	MOVQ         nr+144(FP), SI
@@ -4414,6 +4454,9 @@ gemm12x32NextAVX512_loop:
 	JNZ          gemm12x32NextAVX512_loop
 
 gemm12x32NextAVX512_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm12x32NextAVX512_scaled
 	VBROADCASTSS alpha+8(FP), Z24
 	VMULPS       Z24, Z0, Z0
 	VMULPS       Z24, Z1, Z1
@@ -4439,10 +4482,12 @@ gemm12x32NextAVX512_store:
 	VMULPS       Z24, Z21, Z21
 	VMULPS       Z24, Z22, Z22
 	VMULPS       Z24, Z23, Z23
-	MOVQ         DX, BX
-	CMPQ         BX, $0x0000000c
-	JLE          gemm12x32NextAVX512_rows
-	MOVQ         $0x0000000c, BX
+
+gemm12x32NextAVX512_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x0000000c
+	JLE  gemm12x32NextAVX512_rows
+	MOVQ $0x0000000c, BX
 
 gemm12x32NextAVX512_rows:
 	MOVQ         nr+144(FP), SI
@@ -4797,9 +4842,14 @@ gemm32x1NarrowAVX512_loop:
 
 gemm32x1NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z2
-	VMULPS        Z2, Z0, Z0
-	VMULPS        Z2, Z1, Z1
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x1NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z2
+	VMULPS       Z2, Z0, Z0
+	VMULPS       Z2, Z1, Z1
+
+gemm32x1NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z0, Z0, Z2
 	VUNPCKHPS     Z0, Z0, Z3
@@ -4945,11 +4995,16 @@ gemm32x2NarrowAVX512_loop:
 
 gemm32x2NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z4
-	VMULPS        Z4, Z0, Z0
-	VMULPS        Z4, Z1, Z1
-	VMULPS        Z4, Z2, Z2
-	VMULPS        Z4, Z3, Z3
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x2NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z4
+	VMULPS       Z4, Z0, Z0
+	VMULPS       Z4, Z1, Z1
+	VMULPS       Z4, Z2, Z2
+	VMULPS       Z4, Z3, Z3
+
+gemm32x2NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z4
 	VUNPCKHPS     Z2, Z0, Z5
@@ -5099,13 +5154,18 @@ gemm32x3NarrowAVX512_loop:
 
 gemm32x3NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z6
-	VMULPS        Z6, Z0, Z0
-	VMULPS        Z6, Z1, Z1
-	VMULPS        Z6, Z2, Z2
-	VMULPS        Z6, Z3, Z3
-	VMULPS        Z6, Z4, Z4
-	VMULPS        Z6, Z5, Z5
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x3NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z6
+	VMULPS       Z6, Z0, Z0
+	VMULPS       Z6, Z1, Z1
+	VMULPS       Z6, Z2, Z2
+	VMULPS       Z6, Z3, Z3
+	VMULPS       Z6, Z4, Z4
+	VMULPS       Z6, Z5, Z5
+
+gemm32x3NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z6
 	VUNPCKHPS     Z2, Z0, Z7
@@ -5259,15 +5319,20 @@ gemm32x4NarrowAVX512_loop:
 
 gemm32x4NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z8
-	VMULPS        Z8, Z0, Z0
-	VMULPS        Z8, Z1, Z1
-	VMULPS        Z8, Z2, Z2
-	VMULPS        Z8, Z3, Z3
-	VMULPS        Z8, Z4, Z4
-	VMULPS        Z8, Z5, Z5
-	VMULPS        Z8, Z6, Z6
-	VMULPS        Z8, Z7, Z7
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x4NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+
+gemm32x4NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z8
 	VUNPCKHPS     Z2, Z0, Z9
@@ -5425,17 +5490,22 @@ gemm32x5NarrowAVX512_loop:
 
 gemm32x5NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z10
-	VMULPS        Z10, Z0, Z0
-	VMULPS        Z10, Z1, Z1
-	VMULPS        Z10, Z2, Z2
-	VMULPS        Z10, Z3, Z3
-	VMULPS        Z10, Z4, Z4
-	VMULPS        Z10, Z5, Z5
-	VMULPS        Z10, Z6, Z6
-	VMULPS        Z10, Z7, Z7
-	VMULPS        Z10, Z8, Z8
-	VMULPS        Z10, Z9, Z9
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x5NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z10
+	VMULPS       Z10, Z0, Z0
+	VMULPS       Z10, Z1, Z1
+	VMULPS       Z10, Z2, Z2
+	VMULPS       Z10, Z3, Z3
+	VMULPS       Z10, Z4, Z4
+	VMULPS       Z10, Z5, Z5
+	VMULPS       Z10, Z6, Z6
+	VMULPS       Z10, Z7, Z7
+	VMULPS       Z10, Z8, Z8
+	VMULPS       Z10, Z9, Z9
+
+gemm32x5NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z10
 	VUNPCKHPS     Z2, Z0, Z11
@@ -5645,19 +5715,24 @@ gemm32x6NarrowAVX512_loop:
 
 gemm32x6NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z12
-	VMULPS        Z12, Z0, Z0
-	VMULPS        Z12, Z1, Z1
-	VMULPS        Z12, Z2, Z2
-	VMULPS        Z12, Z3, Z3
-	VMULPS        Z12, Z4, Z4
-	VMULPS        Z12, Z5, Z5
-	VMULPS        Z12, Z6, Z6
-	VMULPS        Z12, Z7, Z7
-	VMULPS        Z12, Z8, Z8
-	VMULPS        Z12, Z9, Z9
-	VMULPS        Z12, Z10, Z10
-	VMULPS        Z12, Z11, Z11
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x6NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z12
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+
+gemm32x6NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z12
 	VUNPCKHPS     Z2, Z0, Z13
@@ -5871,21 +5946,26 @@ gemm32x7NarrowAVX512_loop:
 
 gemm32x7NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z14
-	VMULPS        Z14, Z0, Z0
-	VMULPS        Z14, Z1, Z1
-	VMULPS        Z14, Z2, Z2
-	VMULPS        Z14, Z3, Z3
-	VMULPS        Z14, Z4, Z4
-	VMULPS        Z14, Z5, Z5
-	VMULPS        Z14, Z6, Z6
-	VMULPS        Z14, Z7, Z7
-	VMULPS        Z14, Z8, Z8
-	VMULPS        Z14, Z9, Z9
-	VMULPS        Z14, Z10, Z10
-	VMULPS        Z14, Z11, Z11
-	VMULPS        Z14, Z12, Z12
-	VMULPS        Z14, Z13, Z13
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x7NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z14
+	VMULPS       Z14, Z0, Z0
+	VMULPS       Z14, Z1, Z1
+	VMULPS       Z14, Z2, Z2
+	VMULPS       Z14, Z3, Z3
+	VMULPS       Z14, Z4, Z4
+	VMULPS       Z14, Z5, Z5
+	VMULPS       Z14, Z6, Z6
+	VMULPS       Z14, Z7, Z7
+	VMULPS       Z14, Z8, Z8
+	VMULPS       Z14, Z9, Z9
+	VMULPS       Z14, Z10, Z10
+	VMULPS       Z14, Z11, Z11
+	VMULPS       Z14, Z12, Z12
+	VMULPS       Z14, Z13, Z13
+
+gemm32x7NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z14
 	VUNPCKHPS     Z2, Z0, Z15
@@ -6103,23 +6183,28 @@ gemm32x8NarrowAVX512_loop:
 
 gemm32x8NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z16
-	VMULPS        Z16, Z0, Z0
-	VMULPS        Z16, Z1, Z1
-	VMULPS        Z16, Z2, Z2
-	VMULPS        Z16, Z3, Z3
-	VMULPS        Z16, Z4, Z4
-	VMULPS        Z16, Z5, Z5
-	VMULPS        Z16, Z6, Z6
-	VMULPS        Z16, Z7, Z7
-	VMULPS        Z16, Z8, Z8
-	VMULPS        Z16, Z9, Z9
-	VMULPS        Z16, Z10, Z10
-	VMULPS        Z16, Z11, Z11
-	VMULPS        Z16, Z12, Z12
-	VMULPS        Z16, Z13, Z13
-	VMULPS        Z16, Z14, Z14
-	VMULPS        Z16, Z15, Z15
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x8NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z16
+	VMULPS       Z16, Z0, Z0
+	VMULPS       Z16, Z1, Z1
+	VMULPS       Z16, Z2, Z2
+	VMULPS       Z16, Z3, Z3
+	VMULPS       Z16, Z4, Z4
+	VMULPS       Z16, Z5, Z5
+	VMULPS       Z16, Z6, Z6
+	VMULPS       Z16, Z7, Z7
+	VMULPS       Z16, Z8, Z8
+	VMULPS       Z16, Z9, Z9
+	VMULPS       Z16, Z10, Z10
+	VMULPS       Z16, Z11, Z11
+	VMULPS       Z16, Z12, Z12
+	VMULPS       Z16, Z13, Z13
+	VMULPS       Z16, Z14, Z14
+	VMULPS       Z16, Z15, Z15
+
+gemm32x8NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z16
 	VUNPCKHPS     Z2, Z0, Z17
@@ -6341,25 +6426,30 @@ gemm32x9NarrowAVX512_loop:
 
 gemm32x9NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z18
-	VMULPS        Z18, Z0, Z0
-	VMULPS        Z18, Z1, Z1
-	VMULPS        Z18, Z2, Z2
-	VMULPS        Z18, Z3, Z3
-	VMULPS        Z18, Z4, Z4
-	VMULPS        Z18, Z5, Z5
-	VMULPS        Z18, Z6, Z6
-	VMULPS        Z18, Z7, Z7
-	VMULPS        Z18, Z8, Z8
-	VMULPS        Z18, Z9, Z9
-	VMULPS        Z18, Z10, Z10
-	VMULPS        Z18, Z11, Z11
-	VMULPS        Z18, Z12, Z12
-	VMULPS        Z18, Z13, Z13
-	VMULPS        Z18, Z14, Z14
-	VMULPS        Z18, Z15, Z15
-	VMULPS        Z18, Z16, Z16
-	VMULPS        Z18, Z17, Z17
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x9NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z18
+	VMULPS       Z18, Z0, Z0
+	VMULPS       Z18, Z1, Z1
+	VMULPS       Z18, Z2, Z2
+	VMULPS       Z18, Z3, Z3
+	VMULPS       Z18, Z4, Z4
+	VMULPS       Z18, Z5, Z5
+	VMULPS       Z18, Z6, Z6
+	VMULPS       Z18, Z7, Z7
+	VMULPS       Z18, Z8, Z8
+	VMULPS       Z18, Z9, Z9
+	VMULPS       Z18, Z10, Z10
+	VMULPS       Z18, Z11, Z11
+	VMULPS       Z18, Z12, Z12
+	VMULPS       Z18, Z13, Z13
+	VMULPS       Z18, Z14, Z14
+	VMULPS       Z18, Z15, Z15
+	VMULPS       Z18, Z16, Z16
+	VMULPS       Z18, Z17, Z17
+
+gemm32x9NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z18
 	VUNPCKHPS     Z2, Z0, Z19
@@ -6633,27 +6723,32 @@ gemm32x10NarrowAVX512_loop:
 
 gemm32x10NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z20
-	VMULPS        Z20, Z0, Z0
-	VMULPS        Z20, Z1, Z1
-	VMULPS        Z20, Z2, Z2
-	VMULPS        Z20, Z3, Z3
-	VMULPS        Z20, Z4, Z4
-	VMULPS        Z20, Z5, Z5
-	VMULPS        Z20, Z6, Z6
-	VMULPS        Z20, Z7, Z7
-	VMULPS        Z20, Z8, Z8
-	VMULPS        Z20, Z9, Z9
-	VMULPS        Z20, Z10, Z10
-	VMULPS        Z20, Z11, Z11
-	VMULPS        Z20, Z12, Z12
-	VMULPS        Z20, Z13, Z13
-	VMULPS        Z20, Z14, Z14
-	VMULPS        Z20, Z15, Z15
-	VMULPS        Z20, Z16, Z16
-	VMULPS        Z20, Z17, Z17
-	VMULPS        Z20, Z18, Z18
-	VMULPS        Z20, Z19, Z19
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x10NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z20
+	VMULPS       Z20, Z0, Z0
+	VMULPS       Z20, Z1, Z1
+	VMULPS       Z20, Z2, Z2
+	VMULPS       Z20, Z3, Z3
+	VMULPS       Z20, Z4, Z4
+	VMULPS       Z20, Z5, Z5
+	VMULPS       Z20, Z6, Z6
+	VMULPS       Z20, Z7, Z7
+	VMULPS       Z20, Z8, Z8
+	VMULPS       Z20, Z9, Z9
+	VMULPS       Z20, Z10, Z10
+	VMULPS       Z20, Z11, Z11
+	VMULPS       Z20, Z12, Z12
+	VMULPS       Z20, Z13, Z13
+	VMULPS       Z20, Z14, Z14
+	VMULPS       Z20, Z15, Z15
+	VMULPS       Z20, Z16, Z16
+	VMULPS       Z20, Z17, Z17
+	VMULPS       Z20, Z18, Z18
+	VMULPS       Z20, Z19, Z19
+
+gemm32x10NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z20
 	VUNPCKHPS     Z2, Z0, Z21
@@ -6931,29 +7026,34 @@ gemm32x11NarrowAVX512_loop:
 
 gemm32x11NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z22
-	VMULPS        Z22, Z0, Z0
-	VMULPS        Z22, Z1, Z1
-	VMULPS        Z22, Z2, Z2
-	VMULPS        Z22, Z3, Z3
-	VMULPS        Z22, Z4, Z4
-	VMULPS        Z22, Z5, Z5
-	VMULPS        Z22, Z6, Z6
-	VMULPS        Z22, Z7, Z7
-	VMULPS        Z22, Z8, Z8
-	VMULPS        Z22, Z9, Z9
-	VMULPS        Z22, Z10, Z10
-	VMULPS        Z22, Z11, Z11
-	VMULPS        Z22, Z12, Z12
-	VMULPS        Z22, Z13, Z13
-	VMULPS        Z22, Z14, Z14
-	VMULPS        Z22, Z15, Z15
-	VMULPS        Z22, Z16, Z16
-	VMULPS        Z22, Z17, Z17
-	VMULPS        Z22, Z18, Z18
-	VMULPS        Z22, Z19, Z19
-	VMULPS        Z22, Z20, Z20
-	VMULPS        Z22, Z21, Z21
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x11NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z22
+	VMULPS       Z22, Z0, Z0
+	VMULPS       Z22, Z1, Z1
+	VMULPS       Z22, Z2, Z2
+	VMULPS       Z22, Z3, Z3
+	VMULPS       Z22, Z4, Z4
+	VMULPS       Z22, Z5, Z5
+	VMULPS       Z22, Z6, Z6
+	VMULPS       Z22, Z7, Z7
+	VMULPS       Z22, Z8, Z8
+	VMULPS       Z22, Z9, Z9
+	VMULPS       Z22, Z10, Z10
+	VMULPS       Z22, Z11, Z11
+	VMULPS       Z22, Z12, Z12
+	VMULPS       Z22, Z13, Z13
+	VMULPS       Z22, Z14, Z14
+	VMULPS       Z22, Z15, Z15
+	VMULPS       Z22, Z16, Z16
+	VMULPS       Z22, Z17, Z17
+	VMULPS       Z22, Z18, Z18
+	VMULPS       Z22, Z19, Z19
+	VMULPS       Z22, Z20, Z20
+	VMULPS       Z22, Z21, Z21
+
+gemm32x11NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z22
 	VUNPCKHPS     Z2, Z0, Z23
@@ -7235,31 +7335,36 @@ gemm32x12NarrowAVX512_loop:
 
 gemm32x12NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z24
-	VMULPS        Z24, Z0, Z0
-	VMULPS        Z24, Z1, Z1
-	VMULPS        Z24, Z2, Z2
-	VMULPS        Z24, Z3, Z3
-	VMULPS        Z24, Z4, Z4
-	VMULPS        Z24, Z5, Z5
-	VMULPS        Z24, Z6, Z6
-	VMULPS        Z24, Z7, Z7
-	VMULPS        Z24, Z8, Z8
-	VMULPS        Z24, Z9, Z9
-	VMULPS        Z24, Z10, Z10
-	VMULPS        Z24, Z11, Z11
-	VMULPS        Z24, Z12, Z12
-	VMULPS        Z24, Z13, Z13
-	VMULPS        Z24, Z14, Z14
-	VMULPS        Z24, Z15, Z15
-	VMULPS        Z24, Z16, Z16
-	VMULPS        Z24, Z17, Z17
-	VMULPS        Z24, Z18, Z18
-	VMULPS        Z24, Z19, Z19
-	VMULPS        Z24, Z20, Z20
-	VMULPS        Z24, Z21, Z21
-	VMULPS        Z24, Z22, Z22
-	VMULPS        Z24, Z23, Z23
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x12NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z24
+	VMULPS       Z24, Z0, Z0
+	VMULPS       Z24, Z1, Z1
+	VMULPS       Z24, Z2, Z2
+	VMULPS       Z24, Z3, Z3
+	VMULPS       Z24, Z4, Z4
+	VMULPS       Z24, Z5, Z5
+	VMULPS       Z24, Z6, Z6
+	VMULPS       Z24, Z7, Z7
+	VMULPS       Z24, Z8, Z8
+	VMULPS       Z24, Z9, Z9
+	VMULPS       Z24, Z10, Z10
+	VMULPS       Z24, Z11, Z11
+	VMULPS       Z24, Z12, Z12
+	VMULPS       Z24, Z13, Z13
+	VMULPS       Z24, Z14, Z14
+	VMULPS       Z24, Z15, Z15
+	VMULPS       Z24, Z16, Z16
+	VMULPS       Z24, Z17, Z17
+	VMULPS       Z24, Z18, Z18
+	VMULPS       Z24, Z19, Z19
+	VMULPS       Z24, Z20, Z20
+	VMULPS       Z24, Z21, Z21
+	VMULPS       Z24, Z22, Z22
+	VMULPS       Z24, Z23, Z23
+
+gemm32x12NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z24
 	VUNPCKHPS     Z2, Z0, Z25
@@ -7545,33 +7650,38 @@ gemm32x13NarrowAVX512_loop:
 
 gemm32x13NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z26
-	VMULPS        Z26, Z0, Z0
-	VMULPS        Z26, Z1, Z1
-	VMULPS        Z26, Z2, Z2
-	VMULPS        Z26, Z3, Z3
-	VMULPS        Z26, Z4, Z4
-	VMULPS        Z26, Z5, Z5
-	VMULPS        Z26, Z6, Z6
-	VMULPS        Z26, Z7, Z7
-	VMULPS        Z26, Z8, Z8
-	VMULPS        Z26, Z9, Z9
-	VMULPS        Z26, Z10, Z10
-	VMULPS        Z26, Z11, Z11
-	VMULPS        Z26, Z12, Z12
-	VMULPS        Z26, Z13, Z13
-	VMULPS        Z26, Z14, Z14
-	VMULPS        Z26, Z15, Z15
-	VMULPS        Z26, Z16, Z16
-	VMULPS        Z26, Z17, Z17
-	VMULPS        Z26, Z18, Z18
-	VMULPS        Z26, Z19, Z19
-	VMULPS        Z26, Z20, Z20
-	VMULPS        Z26, Z21, Z21
-	VMULPS        Z26, Z22, Z22
-	VMULPS        Z26, Z23, Z23
-	VMULPS        Z26, Z24, Z24
-	VMULPS        Z26, Z25, Z25
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x13NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z26
+	VMULPS       Z26, Z0, Z0
+	VMULPS       Z26, Z1, Z1
+	VMULPS       Z26, Z2, Z2
+	VMULPS       Z26, Z3, Z3
+	VMULPS       Z26, Z4, Z4
+	VMULPS       Z26, Z5, Z5
+	VMULPS       Z26, Z6, Z6
+	VMULPS       Z26, Z7, Z7
+	VMULPS       Z26, Z8, Z8
+	VMULPS       Z26, Z9, Z9
+	VMULPS       Z26, Z10, Z10
+	VMULPS       Z26, Z11, Z11
+	VMULPS       Z26, Z12, Z12
+	VMULPS       Z26, Z13, Z13
+	VMULPS       Z26, Z14, Z14
+	VMULPS       Z26, Z15, Z15
+	VMULPS       Z26, Z16, Z16
+	VMULPS       Z26, Z17, Z17
+	VMULPS       Z26, Z18, Z18
+	VMULPS       Z26, Z19, Z19
+	VMULPS       Z26, Z20, Z20
+	VMULPS       Z26, Z21, Z21
+	VMULPS       Z26, Z22, Z22
+	VMULPS       Z26, Z23, Z23
+	VMULPS       Z26, Z24, Z24
+	VMULPS       Z26, Z25, Z25
+
+gemm32x13NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z26
 	VUNPCKHPS     Z2, Z0, Z27
@@ -7909,35 +8019,40 @@ gemm32x14NarrowAVX512_loop:
 
 gemm32x14NarrowAVX512_store:
 	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
-	VBROADCASTSS  alpha+8(FP), Z28
-	VMULPS        Z28, Z0, Z0
-	VMULPS        Z28, Z1, Z1
-	VMULPS        Z28, Z2, Z2
-	VMULPS        Z28, Z3, Z3
-	VMULPS        Z28, Z4, Z4
-	VMULPS        Z28, Z5, Z5
-	VMULPS        Z28, Z6, Z6
-	VMULPS        Z28, Z7, Z7
-	VMULPS        Z28, Z8, Z8
-	VMULPS        Z28, Z9, Z9
-	VMULPS        Z28, Z10, Z10
-	VMULPS        Z28, Z11, Z11
-	VMULPS        Z28, Z12, Z12
-	VMULPS        Z28, Z13, Z13
-	VMULPS        Z28, Z14, Z14
-	VMULPS        Z28, Z15, Z15
-	VMULPS        Z28, Z16, Z16
-	VMULPS        Z28, Z17, Z17
-	VMULPS        Z28, Z18, Z18
-	VMULPS        Z28, Z19, Z19
-	VMULPS        Z28, Z20, Z20
-	VMULPS        Z28, Z21, Z21
-	VMULPS        Z28, Z22, Z22
-	VMULPS        Z28, Z23, Z23
-	VMULPS        Z28, Z24, Z24
-	VMULPS        Z28, Z25, Z25
-	VMULPS        Z28, Z26, Z26
-	VMULPS        Z28, Z27, Z27
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x14NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z28
+	VMULPS       Z28, Z0, Z0
+	VMULPS       Z28, Z1, Z1
+	VMULPS       Z28, Z2, Z2
+	VMULPS       Z28, Z3, Z3
+	VMULPS       Z28, Z4, Z4
+	VMULPS       Z28, Z5, Z5
+	VMULPS       Z28, Z6, Z6
+	VMULPS       Z28, Z7, Z7
+	VMULPS       Z28, Z8, Z8
+	VMULPS       Z28, Z9, Z9
+	VMULPS       Z28, Z10, Z10
+	VMULPS       Z28, Z11, Z11
+	VMULPS       Z28, Z12, Z12
+	VMULPS       Z28, Z13, Z13
+	VMULPS       Z28, Z14, Z14
+	VMULPS       Z28, Z15, Z15
+	VMULPS       Z28, Z16, Z16
+	VMULPS       Z28, Z17, Z17
+	VMULPS       Z28, Z18, Z18
+	VMULPS       Z28, Z19, Z19
+	VMULPS       Z28, Z20, Z20
+	VMULPS       Z28, Z21, Z21
+	VMULPS       Z28, Z22, Z22
+	VMULPS       Z28, Z23, Z23
+	VMULPS       Z28, Z24, Z24
+	VMULPS       Z28, Z25, Z25
+	VMULPS       Z28, Z26, Z26
+	VMULPS       Z28, Z27, Z27
+
+gemm32x14NarrowAVX512_scaled:
 	MOVQ          tile+136(FP), SI
 	VUNPCKLPS     Z2, Z0, Z28
 	VUNPCKHPS     Z2, Z0, Z29

@@ -124,6 +124,7 @@ func narrowKernel(n int) {
 	Label(name + "_store")
 	Comment("alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).")
 	free := s.regs[2*n:]
+	alphaIsOne(name + "_scaled")
 	alpha := free[0]
 	VBROADCASTSS(paramAddr("alpha"), alpha)
 	for j := 0; j < n; j++ {
@@ -131,6 +132,7 @@ func narrowKernel(n int) {
 			VMULPS(alpha, acc(j, h), acc(j, h))
 		}
 	}
+	Label(name + "_scaled")
 	t := Load(Param("tile"), GP64())
 	for h := 0; h < 2; h++ {
 		for g := 0; g < n; g += 4 {
