@@ -135,7 +135,7 @@ func packFullPanels(dst, src []float32, ld, cols, w, panels int) int {
 
 // packPanelSIMD packs the leading columns of one w-wide panel of h rows
 // with the AVX2 packers (see pack) and returns how many it packed: the
-// multiple of 8 below cols when transposing a full panel (of 16 for a
+// multiple of 8 below cols when transposing a full panel (all cols for a
 // 32-wide one on AVX-512, transposed with AVX-512 code), all cols for a
 // partial panel of width 16 or 32 whose columns are contiguous, otherwise 0.
 func packPanelSIMD(panel, src []float32, ld, cols, w, h int, transpose bool) int {
@@ -145,7 +145,7 @@ func packPanelSIMD(panel, src []float32, ld, cols, w, h int, transpose bool) int
 		return 0
 	case transpose && h == w && w == 32 && detectedISA == AVX512: // A's narrow panels, B's 12×32 ones
 		packTranspose32AVX512(panel, src, ld, cols)
-		return cols &^ 15
+		return cols
 	case transpose && h == w:
 		packers.transpose(panel, src, ld, cols)
 		return cols &^ 7

@@ -233,7 +233,7 @@ func TestPackTranspose32AVX512(t *testing.T) {
 		packers["native"] = packTranspose32AVX512
 	}
 	for name, pack := range packers {
-		for _, cols := range []int{0, 16, 48} {
+		for _, cols := range []int{0, 1, 10, 15, 16, 31, 48} {
 			const w = narrowRows
 			ld := cols + 5
 			src := make([]float32, (w-1)*ld+cols) // the last row ends at cols: reading past it would fault

@@ -822,7 +822,7 @@ packCopy12AVX512_done:
 	RET
 
 // func packTranspose32AVX512(panel []float32, src []float32, ld int, cols int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, BMI2
 TEXT ·packTranspose32AVX512(SB), NOSPLIT, $0-64
 	MOVQ panel_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -830,7 +830,7 @@ TEXT ·packTranspose32AVX512(SB), NOSPLIT, $0-64
 	SHLQ $0x02, DX
 	MOVQ cols+56(FP), BX
 	SHRQ $0x04, BX
-	JZ   packTranspose32AVX512_done
+	JZ   packTranspose32AVX512_tail
 
 packTranspose32AVX512_loop:
 	// Sixteen columns of the panel: two 16×16 blocks (rows 0…15, 16…31).
@@ -1064,6 +1064,366 @@ packTranspose32AVX512_loop:
 	DECQ       BX
 	JNZ        packTranspose32AVX512_loop
 
+packTranspose32AVX512_tail:
+	// The last cols mod 16 columns: loads masked by K1, columns past them not stored.
+	MOVQ       cols+56(FP), BX
+	ANDQ       $0x0000000f, BX
+	JZ         packTranspose32AVX512_done
+	MOVL       $0x0000ffff, SI
+	BZHIL      BX, SI, SI
+	KMOVW      SI, K1
+	VMOVUPS.Z  (CX), K1, Z0
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z1
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z2
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z3
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z4
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z5
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z6
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z7
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z8
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z9
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z10
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z11
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z12
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z13
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z14
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z15
+	ADDQ       DX, CX
+	VUNPCKLPS  Z1, Z0, Z16
+	VUNPCKHPS  Z1, Z0, Z17
+	VUNPCKLPS  Z3, Z2, Z18
+	VUNPCKHPS  Z3, Z2, Z19
+	VUNPCKLPS  Z5, Z4, Z20
+	VUNPCKHPS  Z5, Z4, Z21
+	VUNPCKLPS  Z7, Z6, Z22
+	VUNPCKHPS  Z7, Z6, Z23
+	VUNPCKLPS  Z9, Z8, Z24
+	VUNPCKHPS  Z9, Z8, Z25
+	VUNPCKLPS  Z11, Z10, Z26
+	VUNPCKHPS  Z11, Z10, Z27
+	VUNPCKLPS  Z13, Z12, Z28
+	VUNPCKHPS  Z13, Z12, Z29
+	VUNPCKLPS  Z15, Z14, Z30
+	VUNPCKHPS  Z15, Z14, Z31
+	VSHUFPS    $0x44, Z18, Z16, Z0
+	VSHUFPS    $0xee, Z18, Z16, Z1
+	VSHUFPS    $0x44, Z19, Z17, Z2
+	VSHUFPS    $0xee, Z19, Z17, Z3
+	VSHUFPS    $0x44, Z22, Z20, Z4
+	VSHUFPS    $0xee, Z22, Z20, Z5
+	VSHUFPS    $0x44, Z23, Z21, Z6
+	VSHUFPS    $0xee, Z23, Z21, Z7
+	VSHUFPS    $0x44, Z26, Z24, Z8
+	VSHUFPS    $0xee, Z26, Z24, Z9
+	VSHUFPS    $0x44, Z27, Z25, Z10
+	VSHUFPS    $0xee, Z27, Z25, Z11
+	VSHUFPS    $0x44, Z30, Z28, Z12
+	VSHUFPS    $0xee, Z30, Z28, Z13
+	VSHUFPS    $0x44, Z31, Z29, Z14
+	VSHUFPS    $0xee, Z31, Z29, Z15
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xdd, Z4, Z0, Z17
+	VSHUFF32X4 $0x88, Z12, Z8, Z18
+	VSHUFF32X4 $0xdd, Z12, Z8, Z19
+	VSHUFF32X4 $0x88, Z18, Z16, Z0
+	CMPQ       BX, $0x00000000
+	JLE        packTranspose32AVX512_skip0_0
+	VMOVUPS    Z0, (AX)
+
+packTranspose32AVX512_skip0_0:
+	VSHUFF32X4 $0x88, Z19, Z17, Z4
+	CMPQ       BX, $0x00000004
+	JLE        packTranspose32AVX512_skip0_4
+	VMOVUPS    Z4, 512(AX)
+
+packTranspose32AVX512_skip0_4:
+	VSHUFF32X4 $0xdd, Z18, Z16, Z8
+	CMPQ       BX, $0x00000008
+	JLE        packTranspose32AVX512_skip0_8
+	VMOVUPS    Z8, 1024(AX)
+
+packTranspose32AVX512_skip0_8:
+	VSHUFF32X4 $0xdd, Z19, Z17, Z12
+	CMPQ       BX, $0x0000000c
+	JLE        packTranspose32AVX512_skip0_12
+	VMOVUPS    Z12, 1536(AX)
+
+packTranspose32AVX512_skip0_12:
+	VSHUFF32X4 $0x88, Z5, Z1, Z20
+	VSHUFF32X4 $0xdd, Z5, Z1, Z21
+	VSHUFF32X4 $0x88, Z13, Z9, Z22
+	VSHUFF32X4 $0xdd, Z13, Z9, Z23
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	CMPQ       BX, $0x00000001
+	JLE        packTranspose32AVX512_skip0_1
+	VMOVUPS    Z1, 128(AX)
+
+packTranspose32AVX512_skip0_1:
+	VSHUFF32X4 $0x88, Z23, Z21, Z5
+	CMPQ       BX, $0x00000005
+	JLE        packTranspose32AVX512_skip0_5
+	VMOVUPS    Z5, 640(AX)
+
+packTranspose32AVX512_skip0_5:
+	VSHUFF32X4 $0xdd, Z22, Z20, Z9
+	CMPQ       BX, $0x00000009
+	JLE        packTranspose32AVX512_skip0_9
+	VMOVUPS    Z9, 1152(AX)
+
+packTranspose32AVX512_skip0_9:
+	VSHUFF32X4 $0xdd, Z23, Z21, Z13
+	CMPQ       BX, $0x0000000d
+	JLE        packTranspose32AVX512_skip0_13
+	VMOVUPS    Z13, 1664(AX)
+
+packTranspose32AVX512_skip0_13:
+	VSHUFF32X4 $0x88, Z6, Z2, Z24
+	VSHUFF32X4 $0xdd, Z6, Z2, Z25
+	VSHUFF32X4 $0x88, Z14, Z10, Z26
+	VSHUFF32X4 $0xdd, Z14, Z10, Z27
+	VSHUFF32X4 $0x88, Z26, Z24, Z2
+	CMPQ       BX, $0x00000002
+	JLE        packTranspose32AVX512_skip0_2
+	VMOVUPS    Z2, 256(AX)
+
+packTranspose32AVX512_skip0_2:
+	VSHUFF32X4 $0x88, Z27, Z25, Z6
+	CMPQ       BX, $0x00000006
+	JLE        packTranspose32AVX512_skip0_6
+	VMOVUPS    Z6, 768(AX)
+
+packTranspose32AVX512_skip0_6:
+	VSHUFF32X4 $0xdd, Z26, Z24, Z10
+	CMPQ       BX, $0x0000000a
+	JLE        packTranspose32AVX512_skip0_10
+	VMOVUPS    Z10, 1280(AX)
+
+packTranspose32AVX512_skip0_10:
+	VSHUFF32X4 $0xdd, Z27, Z25, Z14
+	CMPQ       BX, $0x0000000e
+	JLE        packTranspose32AVX512_skip0_14
+	VMOVUPS    Z14, 1792(AX)
+
+packTranspose32AVX512_skip0_14:
+	VSHUFF32X4 $0x88, Z7, Z3, Z28
+	VSHUFF32X4 $0xdd, Z7, Z3, Z29
+	VSHUFF32X4 $0x88, Z15, Z11, Z30
+	VSHUFF32X4 $0xdd, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z30, Z28, Z3
+	CMPQ       BX, $0x00000003
+	JLE        packTranspose32AVX512_skip0_3
+	VMOVUPS    Z3, 384(AX)
+
+packTranspose32AVX512_skip0_3:
+	VSHUFF32X4 $0x88, Z31, Z29, Z7
+	CMPQ       BX, $0x00000007
+	JLE        packTranspose32AVX512_skip0_7
+	VMOVUPS    Z7, 896(AX)
+
+packTranspose32AVX512_skip0_7:
+	VSHUFF32X4 $0xdd, Z30, Z28, Z11
+	CMPQ       BX, $0x0000000b
+	JLE        packTranspose32AVX512_skip0_11
+	VMOVUPS    Z11, 1408(AX)
+
+packTranspose32AVX512_skip0_11:
+	VSHUFF32X4 $0xdd, Z31, Z29, Z15
+	CMPQ       BX, $0x0000000f
+	JLE        packTranspose32AVX512_skip0_15
+	VMOVUPS    Z15, 1920(AX)
+
+packTranspose32AVX512_skip0_15:
+	VMOVUPS.Z  (CX), K1, Z0
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z1
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z2
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z3
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z4
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z5
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z6
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z7
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z8
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z9
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z10
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z11
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z12
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z13
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z14
+	ADDQ       DX, CX
+	VMOVUPS.Z  (CX), K1, Z15
+	ADDQ       DX, CX
+	VUNPCKLPS  Z1, Z0, Z16
+	VUNPCKHPS  Z1, Z0, Z17
+	VUNPCKLPS  Z3, Z2, Z18
+	VUNPCKHPS  Z3, Z2, Z19
+	VUNPCKLPS  Z5, Z4, Z20
+	VUNPCKHPS  Z5, Z4, Z21
+	VUNPCKLPS  Z7, Z6, Z22
+	VUNPCKHPS  Z7, Z6, Z23
+	VUNPCKLPS  Z9, Z8, Z24
+	VUNPCKHPS  Z9, Z8, Z25
+	VUNPCKLPS  Z11, Z10, Z26
+	VUNPCKHPS  Z11, Z10, Z27
+	VUNPCKLPS  Z13, Z12, Z28
+	VUNPCKHPS  Z13, Z12, Z29
+	VUNPCKLPS  Z15, Z14, Z30
+	VUNPCKHPS  Z15, Z14, Z31
+	VSHUFPS    $0x44, Z18, Z16, Z0
+	VSHUFPS    $0xee, Z18, Z16, Z1
+	VSHUFPS    $0x44, Z19, Z17, Z2
+	VSHUFPS    $0xee, Z19, Z17, Z3
+	VSHUFPS    $0x44, Z22, Z20, Z4
+	VSHUFPS    $0xee, Z22, Z20, Z5
+	VSHUFPS    $0x44, Z23, Z21, Z6
+	VSHUFPS    $0xee, Z23, Z21, Z7
+	VSHUFPS    $0x44, Z26, Z24, Z8
+	VSHUFPS    $0xee, Z26, Z24, Z9
+	VSHUFPS    $0x44, Z27, Z25, Z10
+	VSHUFPS    $0xee, Z27, Z25, Z11
+	VSHUFPS    $0x44, Z30, Z28, Z12
+	VSHUFPS    $0xee, Z30, Z28, Z13
+	VSHUFPS    $0x44, Z31, Z29, Z14
+	VSHUFPS    $0xee, Z31, Z29, Z15
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xdd, Z4, Z0, Z17
+	VSHUFF32X4 $0x88, Z12, Z8, Z18
+	VSHUFF32X4 $0xdd, Z12, Z8, Z19
+	VSHUFF32X4 $0x88, Z18, Z16, Z0
+	CMPQ       BX, $0x00000000
+	JLE        packTranspose32AVX512_skip1_0
+	VMOVUPS    Z0, 64(AX)
+
+packTranspose32AVX512_skip1_0:
+	VSHUFF32X4 $0x88, Z19, Z17, Z4
+	CMPQ       BX, $0x00000004
+	JLE        packTranspose32AVX512_skip1_4
+	VMOVUPS    Z4, 576(AX)
+
+packTranspose32AVX512_skip1_4:
+	VSHUFF32X4 $0xdd, Z18, Z16, Z8
+	CMPQ       BX, $0x00000008
+	JLE        packTranspose32AVX512_skip1_8
+	VMOVUPS    Z8, 1088(AX)
+
+packTranspose32AVX512_skip1_8:
+	VSHUFF32X4 $0xdd, Z19, Z17, Z12
+	CMPQ       BX, $0x0000000c
+	JLE        packTranspose32AVX512_skip1_12
+	VMOVUPS    Z12, 1600(AX)
+
+packTranspose32AVX512_skip1_12:
+	VSHUFF32X4 $0x88, Z5, Z1, Z20
+	VSHUFF32X4 $0xdd, Z5, Z1, Z21
+	VSHUFF32X4 $0x88, Z13, Z9, Z22
+	VSHUFF32X4 $0xdd, Z13, Z9, Z23
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	CMPQ       BX, $0x00000001
+	JLE        packTranspose32AVX512_skip1_1
+	VMOVUPS    Z1, 192(AX)
+
+packTranspose32AVX512_skip1_1:
+	VSHUFF32X4 $0x88, Z23, Z21, Z5
+	CMPQ       BX, $0x00000005
+	JLE        packTranspose32AVX512_skip1_5
+	VMOVUPS    Z5, 704(AX)
+
+packTranspose32AVX512_skip1_5:
+	VSHUFF32X4 $0xdd, Z22, Z20, Z9
+	CMPQ       BX, $0x00000009
+	JLE        packTranspose32AVX512_skip1_9
+	VMOVUPS    Z9, 1216(AX)
+
+packTranspose32AVX512_skip1_9:
+	VSHUFF32X4 $0xdd, Z23, Z21, Z13
+	CMPQ       BX, $0x0000000d
+	JLE        packTranspose32AVX512_skip1_13
+	VMOVUPS    Z13, 1728(AX)
+
+packTranspose32AVX512_skip1_13:
+	VSHUFF32X4 $0x88, Z6, Z2, Z24
+	VSHUFF32X4 $0xdd, Z6, Z2, Z25
+	VSHUFF32X4 $0x88, Z14, Z10, Z26
+	VSHUFF32X4 $0xdd, Z14, Z10, Z27
+	VSHUFF32X4 $0x88, Z26, Z24, Z2
+	CMPQ       BX, $0x00000002
+	JLE        packTranspose32AVX512_skip1_2
+	VMOVUPS    Z2, 320(AX)
+
+packTranspose32AVX512_skip1_2:
+	VSHUFF32X4 $0x88, Z27, Z25, Z6
+	CMPQ       BX, $0x00000006
+	JLE        packTranspose32AVX512_skip1_6
+	VMOVUPS    Z6, 832(AX)
+
+packTranspose32AVX512_skip1_6:
+	VSHUFF32X4 $0xdd, Z26, Z24, Z10
+	CMPQ       BX, $0x0000000a
+	JLE        packTranspose32AVX512_skip1_10
+	VMOVUPS    Z10, 1344(AX)
+
+packTranspose32AVX512_skip1_10:
+	VSHUFF32X4 $0xdd, Z27, Z25, Z14
+	CMPQ       BX, $0x0000000e
+	JLE        packTranspose32AVX512_skip1_14
+	VMOVUPS    Z14, 1856(AX)
+
+packTranspose32AVX512_skip1_14:
+	VSHUFF32X4 $0x88, Z7, Z3, Z28
+	VSHUFF32X4 $0xdd, Z7, Z3, Z29
+	VSHUFF32X4 $0x88, Z15, Z11, Z30
+	VSHUFF32X4 $0xdd, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z30, Z28, Z3
+	CMPQ       BX, $0x00000003
+	JLE        packTranspose32AVX512_skip1_3
+	VMOVUPS    Z3, 448(AX)
+
+packTranspose32AVX512_skip1_3:
+	VSHUFF32X4 $0x88, Z31, Z29, Z7
+	CMPQ       BX, $0x00000007
+	JLE        packTranspose32AVX512_skip1_7
+	VMOVUPS    Z7, 960(AX)
+
+packTranspose32AVX512_skip1_7:
+	VSHUFF32X4 $0xdd, Z30, Z28, Z11
+	CMPQ       BX, $0x0000000b
+	JLE        packTranspose32AVX512_skip1_11
+	VMOVUPS    Z11, 1472(AX)
+
+packTranspose32AVX512_skip1_11:
+	VSHUFF32X4 $0xdd, Z31, Z29, Z15
+	CMPQ       BX, $0x0000000f
+	JLE        packTranspose32AVX512_skip1_15
+	VMOVUPS    Z15, 1984(AX)
+
+packTranspose32AVX512_skip1_15:
 packTranspose32AVX512_done:
 	VZEROUPPER
 	RET

@@ -184,35 +184,68 @@ func narrowKernel(n int) {
 }
 
 // packTranspose32AVX512 emits the packer of the narrow kernels' 32-row
-// panels of a non-transposed A: 16×16 blocks loaded as rows and
-// transposed in registers (unpack, shuffle within 128-bit lanes, then two
-// rounds of 128-bit lane shuffles), each column of a block stored as one
-// ZMM. It replaces packTranspose32AVX2 on the AVX-512 path, whose YMMs run
-// at half the rate on a full 512-bit datapath.
+// panels of a non-transposed A (and of the 12×32 kernel's transposed B):
+// 16×16 blocks loaded as rows and transposed in registers (unpack, shuffle
+// within 128-bit lanes, then two rounds of 128-bit lane shuffles), each
+// column of a block stored as one ZMM; the last cols mod 16 columns with
+// masked loads and only their columns stored. It replaces
+// packTranspose32AVX2 on the AVX-512 path, whose YMMs run at half the
+// rate on a full 512-bit datapath, and the Go loop that packed the columns
+// past its multiple of 8 (k = 10: 2 of 10 columns).
 func packTranspose32AVX512() {
 	const w = narrowRows
 	name := "packTranspose32AVX512"
 	TEXT(name, NOSPLIT, "func(panel, src []float32, ld, cols int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s transposes %d rows of cols floats, ld apart in src, into panel;", name, w),
-		"cols must be a multiple of 16:",
+	Doc(fmt.Sprintf("%s transposes %d rows of cols floats, ld apart in src, into panel:", name, w),
 		"",
 		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[j·ld+p] } }", w, w))
-	s := avx512
 	dst := Load(Param("panel").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 	ld := strideBytes("ld")
 	n := Load(Param("cols"), GP64())
 	SHRQ(U8(4), n)
-	JZ(LabelRef(name + "_done"))
+	JZ(LabelRef(name + "_tail"))
 	Label(name + "_loop")
 	Comment("Sixteen columns of the panel: two 16×16 blocks (rows 0…15, 16…31).")
+	transpose32x16(name, dst, src, ld, nil)
+	ADDQ(U32(4*16), src)
+	ADDQ(U32(4*16*w), dst)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_tail")
+	Comment("The last cols mod 16 columns: loads masked by K1, columns past them not stored.")
+	tail := GP64()
+	Load(Param("cols"), tail)
+	ANDQ(U32(15), tail)
+	JZ(LabelRef(name + "_done"))
+	bits := GP32()
+	MOVL(U32(0xffff), bits)
+	BZHIL(tail.As32(), bits, bits)
+	KMOVW(bits, reg.K1)
+	transpose32x16(name, dst, src, ld, tail)
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// transpose32x16 emits one step of packTranspose32AVX512: columns src…
+// src+15 of the panel's 32 rows (ld bytes apart) into panel columns at
+// dst. With tail set, only its first tail columns: the rows loaded with
+// the mask K1, and column c stored only when c < tail.
+func transpose32x16(name string, dst, src, ld, tail reg.Register) {
+	const w = narrowRows
+	s := avx512
 	r, t := s.regs[:16], s.regs[16:]
 	row := GP64()
 	MOVQ(src, row)
 	for h := 0; h < 2; h++ {
 		for i := 0; i < 16; i++ {
-			VMOVUPS(mem(row, 0), r[i])
+			if tail != nil {
+				VMOVUPS_Z(mem(row, 0), reg.K1, r[i])
+			} else {
+				VMOVUPS(mem(row, 0), r[i])
+			}
 			ADDQ(ld, row)
 		}
 		for i := 0; i < 8; i++ { // t[2i], t[2i+1]: rows 2i, 2i+1 interleaved
@@ -236,11 +269,16 @@ func packTranspose32AVX512() {
 			}{{t[4*q], t[4*q+2], 0x88}, {t[4*q+1], t[4*q+3], 0x88}, {t[4*q], t[4*q+2], 0xdd}, {t[4*q+1], t[4*q+3], 0xdd}} {
 				col := 4*l + q
 				VSHUFF32X4(U8(x.imm), x.hi, x.lo, r[col])
+				if tail == nil {
+					VMOVUPS(r[col], mem(dst, 4*(col*w+16*h)))
+					continue
+				}
+				skip := fmt.Sprintf("%s_skip%d_%d", name, h, col)
+				CMPQ(tail, U32(col))
+				JLE(LabelRef(skip))
 				VMOVUPS(r[col], mem(dst, 4*(col*w+16*h)))
+				Label(skip)
 			}
 		}
 	}
-	ADDQ(U32(4*16), src)
-	ADDQ(U32(4*16*w), dst)
-	loopEnd(name, "_loop", n)
 }
