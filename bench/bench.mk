@@ -10,6 +10,8 @@
 #   make bench-check                 fails on regressions of the latest result (or NEW=…) against that
 #                                    baseline (or BASE=…); BENCH_CHECK_INFO=1 only reports them
 #   make bench-peers                 our epoch time next to PyTorch's, and the ratio
+#   make figures [ROUNDS=5]          issue 16's figures for this machine in one run (bench/figures.sh):
+#                                    GEMM against OpenBLAS, epoch, seed study, tune
 
 GO ?= go
 # The tracked benchmarks; the kernels' tuning benchmarks (BlockSizes,
@@ -35,7 +37,7 @@ BENCH_COMMIT = $(shell git rev-parse --short HEAD 2>/dev/null || echo nogit)$(sh
 # Newest recorded result; file names sort by date.
 BENCH_LATEST = $(lastword $(sort $(wildcard $(BENCH_RESULTS)/*.txt)))
 
-.PHONY: bench bench-compare bench-baseline bench-check bench-check-selftest bench-peers peer-torch
+.PHONY: bench bench-compare bench-baseline bench-check bench-check-selftest bench-peers peer-torch figures
 
 bench:
 	@mkdir -p $(BENCH_RESULTS)
@@ -105,3 +107,7 @@ bench-peers: peer-torch
 	if [ -z "$$secs" ]; then echo "bench-peers: the epoch benchmark failed"; exit 1; fi; \
 	if [ ! -x $(PYTHON3) ]; then echo "mlpsweep epoch: $$secs s; PyTorch peer skipped: $(PYTHON3) not found"; exit 0; fi; \
 	$(PYTHON3) bench/peers/torch_mlp.py --ours $$secs
+
+ROUNDS ?= 5
+figures:
+	bench/figures.sh $(ROUNDS)
