@@ -209,13 +209,19 @@ func microKernel(t tile) {
 	}
 
 	Label(name + "_next")
-	psA := Load(Param("psA"), GP64())
-	SHLQ(U8(2), psA)
+	nextTile(name, aTile, cTile, left, t.mr)
+}
+
+// nextTile ends a micro-kernel: it moves aTile to the next A panel (psA
+// floats on) and cTile down rows rows of C, takes rows from left and
+// loops back to name+"_tile" while rows are left, else returns.
+func nextTile(name string, aTile, cTile, left reg.Register, rows int) {
+	psA := strideBytes("psA")
 	ADDQ(psA, aTile)
 	ldcTile := Load(Param("ldc"), GP64())
-	IMUL3Q(U32(4*t.mr), ldcTile, ldcTile)
+	IMUL3Q(U32(4*rows), ldcTile, ldcTile)
 	ADDQ(ldcTile, cTile)
-	SUBQ(U32(t.mr), left)
+	SUBQ(U32(rows), left)
 	CMPQ(left, U32(0))
 	JLE(LabelRef(name + "_done"))
 	JMP(LabelRef(name + "_tile"))

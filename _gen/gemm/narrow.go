@@ -170,17 +170,7 @@ func narrowKernel(n int) {
 	}
 
 	Label(name + "_next")
-	psA := strideBytes("psA")
-	ADDQ(psA, aTile)
-	IMUL3Q(U32(narrowRows), ldc, ldc)
-	ADDQ(ldc, cTile)
-	SUBQ(U32(narrowRows), left)
-	CMPQ(left, U32(0))
-	JLE(LabelRef(name + "_done"))
-	JMP(LabelRef(name + "_tile"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	nextTile(name, aTile, cTile, left, narrowRows)
 }
 
 // packTranspose32AVX512 emits the packer of the narrow kernels' 32-row
