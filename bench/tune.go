@@ -114,7 +114,9 @@ func Tune(opt TuneOptions) (kernels.Tuning, []TuneChoice, error) {
 			tuneField{"EdgesAVX2", tuneEdges, flip(func(t *kernels.Tuning, v bool) { t.EdgesAVX2 = v }),
 				func(t kernels.Tuning) string { return fmt.Sprint(t.EdgesAVX2) }},
 			tuneField{"NextPanel", tuneNext, flip(func(t *kernels.Tuning, v bool) { t.NextPanel = v }),
-				func(t kernels.Tuning) string { return fmt.Sprint(t.NextPanel) }})
+				func(t kernels.Tuning) string { return fmt.Sprint(t.NextPanel) }},
+			tuneField{"NarrowN", tuneEdges[:2], vary(func(t *kernels.Tuning, x int) { t.NarrowN = x }, 0, kernels.NarrowMaxN),
+				func(t kernels.Tuning) string { return fmt.Sprint(t.NarrowN) }})
 	}
 	ops := newTuneOperands()
 	for _, f := range fields {

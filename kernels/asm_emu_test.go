@@ -412,6 +412,11 @@ func (c *emuCPU) run(fn *emuFunc) {
 			var d [16]uint32
 			copy(d[:4], v[4*a[0].imm:4*a[0].imm+4])
 			c.setVec(a[2], d)
+		case "VEXTRACTF32X4": // $l, Z, mem: 128-bit lane l stored
+			v := c.vec[a[1].reg]
+			for i := 0; i < 4; i++ {
+				*c.cell(c.addr(a[2]) + 4*uint64(i)) = f32(v[4*int(a[0].imm)+i])
+			}
 		case "VMASKMOVPS":
 			if a[0].kind == argMem { // load: mem, mask, dst
 				m := c.vec[a[1].reg]
@@ -440,6 +445,12 @@ func (c *emuCPU) run(fn *emuFunc) {
 			x, y, d := c.load(a[0], a[2].lanes, nil), c.vec[a[1].reg], c.vec[a[2].reg]
 			for i := 0; i < a[2].lanes; i++ {
 				d[i] = u32(fma32(f32(y[i]), f32(x[i]), f32(d[i])))
+			}
+			c.setVec(a[2], d)
+		case "VFMADD231PS.BCST": // dst += src1·broadcast(mem)
+			x, y, d := *c.cell(c.addr(a[0])), c.vec[a[1].reg], c.vec[a[2].reg]
+			for i := 0; i < a[2].lanes; i++ {
+				d[i] = u32(fma32(f32(y[i]), x, f32(d[i])))
 			}
 			c.setVec(a[2], d)
 		case "VMULPS":
@@ -524,6 +535,24 @@ func emuMicroKernel(t testing.TB, name string) microKernel {
 			"k": uint64(k), "alpha": uint64(u32(alpha)), "rsA": uint64(rsA), "csA": uint64(csA), "psA": uint64(psA),
 			"csB": uint64(csB), "beta": uint64(u32(beta)), "ldc": uint64(ldc), "m": uint64(m), "nr": uint64(nr),
 			"a_base": cpu.addRegion(a), "b_base": cpu.addRegion(b), "c_base": cpu.addRegion(c),
+		}
+		cpu.run(fn)
+	}
+}
+
+// emuNarrowKernel returns the named narrow kernel, interpreted.
+func emuNarrowKernel(t testing.TB, name string) narrowKernel {
+	p := loadEmu(t)
+	fn := p.funcs[name]
+	if fn == nil {
+		t.Fatalf("no function %s in the asm", name)
+	}
+	return func(k int, alpha float32, a []float32, csA, psA int, b []float32, csB int, beta float32, c []float32, ldc, m int, tile *[512]float32) {
+		cpu := p.newCPU()
+		cpu.frame = map[string]uint64{
+			"k": uint64(k), "alpha": uint64(u32(alpha)), "csA": uint64(csA), "psA": uint64(psA),
+			"csB": uint64(csB), "beta": uint64(u32(beta)), "ldc": uint64(ldc), "m": uint64(m),
+			"a_base": cpu.addRegion(a), "b_base": cpu.addRegion(b), "c_base": cpu.addRegion(c), "tile": cpu.addRegion(tile[:]),
 		}
 		cpu.run(fn)
 	}

@@ -58,9 +58,10 @@ func (c *Context) workers() *pool {
 // workspace holds one thread's packing buffers, kept for the Context's
 // lifetime: they only grow, so a warm Context allocates nothing per call.
 type workspace struct {
-	a     []float32 // packed A block, MC×KC in MR-row micro-panels
-	b     []float32 // packed B block, KC×NC in NR-column micro-panels
-	stage []float32 // one partial micro-panel's rows, max(MR, NR)×KC, zero-padded (see pack)
+	a     []float32     // packed A block, MC×KC in MR-row micro-panels
+	b     []float32     // packed B block, KC×NC in NR-column micro-panels
+	stage []float32     // one partial micro-panel's rows, max(MR, NR)×KC, zero-padded (see pack)
+	tile  *[512]float32 // a narrow kernel's tile of C, 32 rows × 16 columns (see runNarrow)
 }
 
 // reserve makes the buffers at least na, nb and nstage floats long.

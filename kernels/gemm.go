@@ -51,11 +51,14 @@ func (ctx *Context) sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 		c: c, ldc: ldc,
 		bias: bias, act: act, epilogue: epilogue,
 	}
-	g.setISA(ActiveISA())
+	isa := ActiveISA()
+	g.setISA(isa)
 	g.plan(ctx.threads)
 	switch {
 	case k == 0 || alpha == 0:
 		g.scaleC()
+	case g.narrowOK(isa):
+		g.runNarrow(&ctx.ws)
 	case g.parts > 1:
 		ctx.workers().run(g, &ctx.ws)
 	default:

@@ -24,10 +24,26 @@ func gemmBackends() []gemmBackend {
 				ctx.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, Linear, false)
 			}})
 	}
+	if DetectedISA() >= AVX512 && narrowKernels[1] != nil {
+		backends = append(backends, gemmBackend{"avx512-narrow",
+			func(ctx *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				defer withISA(AVX512)()
+				defer useNarrow(narrowMaxN, narrowKernels)()
+				ctx.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, Linear, false)
+			}})
+	}
 	if netlibSgemm != nil {
 		backends = append(backends, gemmBackend{"openblas", onBackend(OpenBLAS)})
 	}
 	return backends
+}
+
+// useNarrow puts the narrow kernels ks in force up to n columns and
+// returns the function restoring the previous ones.
+func useNarrow(n int, ks [narrowMaxN + 1]narrowKernel) (restore func()) {
+	prevN, prevKs := narrowN, narrowKernels
+	narrowN, narrowKernels = n, ks
+	return func() { narrowN, narrowKernels = prevN, prevKs }
 }
 
 // onBackend returns Context.Sgemm run on GEMM backend be.

@@ -205,6 +205,9 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 	}
 	var packers []packer
 	for w, f := range simdPackers {
+		if f.copy == nil {
+			continue
+		}
 		onePanel := func(panel, src []float32, ld, cols int) { f.copy(panel, src, ld, cols, 1) }
 		packers = append(packers, packer{fmt.Sprintf("packCopy%dAVX2", w), onePanel, w, false},
 			packer{fmt.Sprintf("packTranspose%dAVX2", w), f.transpose, w, true})
@@ -285,6 +288,11 @@ func TestSgemmConformanceAVX512Emulated(t *testing.T) {
 	avx512Kernels.rows8, avx512Kernels.rows4 = emuMicroKernel(t, "gemm8x32AVX512"), emuMicroKernel(t, "gemm4x32AVX512")
 	edgesAVX2 = false  // the AVX2 kernel is native; TestAVX512EdgeKernels compares it
 	activeISA = AVX512 // bypasses SetISA's CPU check: only the GEMM runs below
+	var narrow [narrowMaxN + 1]narrowKernel
+	for n := 1; n <= narrowMaxN; n++ {
+		narrow[n] = emuNarrowKernel(t, fmt.Sprintf("gemm32x%dNarrowAVX512", n))
+	}
+	defer useNarrow(narrowMaxN, narrow)() // the narrow kernels on n ≤ 14, op(B) not transposed
 	r := rand.New(rand.NewPCG(3, 4))
 	ctx := NewContext(1)
 	be := gemmBackend{"avx512-emulated", func(ctx *Context, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -311,6 +319,7 @@ func TestAVX512EdgeKernels(t *testing.T) {
 		t.Skip("CPU has no AVX-512")
 	}
 	defer withISA(AVX512)()
+	defer useNarrow(0, narrowKernels)() // the edge kernels on n ≤ 14 too (TestNarrowSameBits compares the narrow ones)
 	defer func(v bool, ks avx512KernelSet) { edgesAVX2, avx512Kernels = v, ks }(edgesAVX2, avx512Kernels)
 	rows8, rows4 := avx512Kernels.rows8, avx512Kernels.rows4
 	var variants []kernelVariant

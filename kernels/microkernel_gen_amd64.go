@@ -127,3 +127,199 @@ func gemm4x32AVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int
 //
 //go:noescape
 func gemm12x32NextAVX512(k int, alpha float32, a []float32, rsA int, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, nr int)
+
+// gemm32x1NarrowAVX512 is the AVX512 micro-kernel for products with 1 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x1NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x2NarrowAVX512 is the AVX512 micro-kernel for products with 2 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x2NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x3NarrowAVX512 is the AVX512 micro-kernel for products with 3 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x3NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x4NarrowAVX512 is the AVX512 micro-kernel for products with 4 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x4NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x5NarrowAVX512 is the AVX512 micro-kernel for products with 5 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x5NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x6NarrowAVX512 is the AVX512 micro-kernel for products with 6 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x6NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x7NarrowAVX512 is the AVX512 micro-kernel for products with 7 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x7NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x8NarrowAVX512 is the AVX512 micro-kernel for products with 8 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x8NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x9NarrowAVX512 is the AVX512 micro-kernel for products with 9 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x9NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x10NarrowAVX512 is the AVX512 micro-kernel for products with 10 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x10NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x11NarrowAVX512 is the AVX512 micro-kernel for products with 11 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x11NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x12NarrowAVX512 is the AVX512 micro-kernel for products with 12 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x12NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x13NarrowAVX512 is the AVX512 micro-kernel for products with 13 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x13NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+
+// gemm32x14NarrowAVX512 is the AVX512 micro-kernel for products with 14 columns, in
+// tiles of 32 rows vectorized along m. It updates the m×n block of C below c:
+//
+//	for i < m, j < n: with t, r = i / 32, i % 32:
+//		ab := Σ_{p<k} a[t·psA + p·csA + r] · b[p·csB + j]
+//		c[i·ldc + j] = alpha·ab + beta·c[i·ldc + j]   (beta = 0: c is not read)
+//
+// It reads only rows r < m − 32t of each A tile, so op(A) may be read in place
+// (csA = lda, psA = 32, A stored k×m) or packed in 32-row panels (csA = 32,
+// psA = 32·k); tile is scratch (32 rows × 16 columns, row-major).
+//
+//go:noescape
+func gemm32x14NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)

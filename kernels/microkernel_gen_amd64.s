@@ -156,6 +156,9 @@ gemm6x16AVX2_loop:
 	JNZ          gemm6x16AVX2_loop
 
 gemm6x16AVX2_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm6x16AVX2_scaled
 	VBROADCASTSS alpha+8(FP), Y12
 	VMULPS       Y12, Y0, Y0
 	VMULPS       Y12, Y1, Y1
@@ -169,10 +172,12 @@ gemm6x16AVX2_store:
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y12, Y10, Y10
 	VMULPS       Y12, Y11, Y11
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000006
-	JLE          gemm6x16AVX2_rows
-	MOVQ         $0x00000006, BX
+
+gemm6x16AVX2_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000006
+	JLE  gemm6x16AVX2_rows
+	MOVQ $0x00000006, BX
 
 gemm6x16AVX2_rows:
 	MOVQ         nr+144(FP), SI
@@ -1041,6 +1046,9 @@ gemm6x16AheadAVX2_loop:
 	JNZ          gemm6x16AheadAVX2_loop
 
 gemm6x16AheadAVX2_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm6x16AheadAVX2_scaled
 	VBROADCASTSS alpha+8(FP), Y12
 	VMULPS       Y12, Y0, Y0
 	VMULPS       Y12, Y1, Y1
@@ -1054,10 +1062,12 @@ gemm6x16AheadAVX2_store:
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y12, Y10, Y10
 	VMULPS       Y12, Y11, Y11
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000006
-	JLE          gemm6x16AheadAVX2_rows
-	MOVQ         $0x00000006, BX
+
+gemm6x16AheadAVX2_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000006
+	JLE  gemm6x16AheadAVX2_rows
+	MOVQ $0x00000006, BX
 
 gemm6x16AheadAVX2_rows:
 	MOVQ         nr+144(FP), SI
@@ -1910,6 +1920,9 @@ gemm4x16AheadAVX2_loop:
 	JNZ          gemm4x16AheadAVX2_loop
 
 gemm4x16AheadAVX2_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm4x16AheadAVX2_scaled
 	VBROADCASTSS alpha+8(FP), Y8
 	VMULPS       Y8, Y0, Y0
 	VMULPS       Y8, Y1, Y1
@@ -1919,10 +1932,12 @@ gemm4x16AheadAVX2_store:
 	VMULPS       Y8, Y5, Y5
 	VMULPS       Y8, Y6, Y6
 	VMULPS       Y8, Y7, Y7
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000004
-	JLE          gemm4x16AheadAVX2_rows
-	MOVQ         $0x00000004, BX
+
+gemm4x16AheadAVX2_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000004
+	JLE  gemm4x16AheadAVX2_rows
+	MOVQ $0x00000004, BX
 
 gemm4x16AheadAVX2_rows:
 	MOVQ         nr+144(FP), SI
@@ -2519,15 +2534,20 @@ gemm2x16AheadAVX2_loop:
 	JNZ          gemm2x16AheadAVX2_loop
 
 gemm2x16AheadAVX2_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm2x16AheadAVX2_scaled
 	VBROADCASTSS alpha+8(FP), Y4
 	VMULPS       Y4, Y0, Y0
 	VMULPS       Y4, Y1, Y1
 	VMULPS       Y4, Y2, Y2
 	VMULPS       Y4, Y3, Y3
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000002
-	JLE          gemm2x16AheadAVX2_rows
-	MOVQ         $0x00000002, BX
+
+gemm2x16AheadAVX2_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000002
+	JLE  gemm2x16AheadAVX2_rows
+	MOVQ $0x00000002, BX
 
 gemm2x16AheadAVX2_rows:
 	MOVQ         nr+144(FP), SI
@@ -2968,6 +2988,9 @@ gemm12x32AVX512_loop:
 	JNZ          gemm12x32AVX512_loop
 
 gemm12x32AVX512_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm12x32AVX512_scaled
 	VBROADCASTSS alpha+8(FP), Z24
 	VMULPS       Z24, Z0, Z0
 	VMULPS       Z24, Z1, Z1
@@ -2993,10 +3016,12 @@ gemm12x32AVX512_store:
 	VMULPS       Z24, Z21, Z21
 	VMULPS       Z24, Z22, Z22
 	VMULPS       Z24, Z23, Z23
-	MOVQ         DX, BX
-	CMPQ         BX, $0x0000000c
-	JLE          gemm12x32AVX512_rows
-	MOVQ         $0x0000000c, BX
+
+gemm12x32AVX512_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x0000000c
+	JLE  gemm12x32AVX512_rows
+	MOVQ $0x0000000c, BX
 
 gemm12x32AVX512_rows:
 	MOVQ         nr+144(FP), SI
@@ -3419,6 +3444,9 @@ gemm12x16AVX512_loop:
 	JNZ          gemm12x16AVX512_loop
 
 gemm12x16AVX512_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm12x16AVX512_scaled
 	VBROADCASTSS alpha+8(FP), Z12
 	VMULPS       Z12, Z0, Z0
 	VMULPS       Z12, Z1, Z1
@@ -3432,10 +3460,12 @@ gemm12x16AVX512_store:
 	VMULPS       Z12, Z9, Z9
 	VMULPS       Z12, Z10, Z10
 	VMULPS       Z12, Z11, Z11
-	MOVQ         DX, BX
-	CMPQ         BX, $0x0000000c
-	JLE          gemm12x16AVX512_rows
-	MOVQ         $0x0000000c, BX
+
+gemm12x16AVX512_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x0000000c
+	JLE  gemm12x16AVX512_rows
+	MOVQ $0x0000000c, BX
 
 gemm12x16AVX512_rows:
 	MOVQ         nr+144(FP), SI
@@ -3763,6 +3793,9 @@ gemm8x32AVX512_loop:
 	JNZ          gemm8x32AVX512_loop
 
 gemm8x32AVX512_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm8x32AVX512_scaled
 	VBROADCASTSS alpha+8(FP), Z16
 	VMULPS       Z16, Z0, Z0
 	VMULPS       Z16, Z1, Z1
@@ -3780,10 +3813,12 @@ gemm8x32AVX512_store:
 	VMULPS       Z16, Z13, Z13
 	VMULPS       Z16, Z14, Z14
 	VMULPS       Z16, Z15, Z15
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000008
-	JLE          gemm8x32AVX512_rows
-	MOVQ         $0x00000008, BX
+
+gemm8x32AVX512_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000008
+	JLE  gemm8x32AVX512_rows
+	MOVQ $0x00000008, BX
 
 gemm8x32AVX512_rows:
 	MOVQ         nr+144(FP), SI
@@ -4075,6 +4110,9 @@ gemm4x32AVX512_loop:
 	JNZ          gemm4x32AVX512_loop
 
 gemm4x32AVX512_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm4x32AVX512_scaled
 	VBROADCASTSS alpha+8(FP), Z8
 	VMULPS       Z8, Z0, Z0
 	VMULPS       Z8, Z1, Z1
@@ -4084,10 +4122,12 @@ gemm4x32AVX512_store:
 	VMULPS       Z8, Z5, Z5
 	VMULPS       Z8, Z6, Z6
 	VMULPS       Z8, Z7, Z7
-	MOVQ         DX, BX
-	CMPQ         BX, $0x00000004
-	JLE          gemm4x32AVX512_rows
-	MOVQ         $0x00000004, BX
+
+gemm4x32AVX512_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x00000004
+	JLE  gemm4x32AVX512_rows
+	MOVQ $0x00000004, BX
 
 gemm4x32AVX512_rows:
 	MOVQ         nr+144(FP), SI
@@ -4414,6 +4454,9 @@ gemm12x32NextAVX512_loop:
 	JNZ          gemm12x32NextAVX512_loop
 
 gemm12x32NextAVX512_store:
+	MOVL         alpha+8(FP), BX
+	CMPQ         BX, $0x3f800000
+	JE           gemm12x32NextAVX512_scaled
 	VBROADCASTSS alpha+8(FP), Z24
 	VMULPS       Z24, Z0, Z0
 	VMULPS       Z24, Z1, Z1
@@ -4439,10 +4482,12 @@ gemm12x32NextAVX512_store:
 	VMULPS       Z24, Z21, Z21
 	VMULPS       Z24, Z22, Z22
 	VMULPS       Z24, Z23, Z23
-	MOVQ         DX, BX
-	CMPQ         BX, $0x0000000c
-	JLE          gemm12x32NextAVX512_rows
-	MOVQ         $0x0000000c, BX
+
+gemm12x32NextAVX512_scaled:
+	MOVQ DX, BX
+	CMPQ BX, $0x0000000c
+	JLE  gemm12x32NextAVX512_rows
+	MOVQ $0x0000000c, BX
 
 gemm12x32NextAVX512_rows:
 	MOVQ         nr+144(FP), SI
@@ -4749,5 +4794,3515 @@ gemm12x32NextAVX512_next:
 	JMP    gemm12x32NextAVX512_tile
 
 gemm12x32NextAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x1NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x1NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x1NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x1NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x1NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x1NarrowAVX512_store
+
+gemm32x1NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z2
+	VMOVUPS.Z        64(R10), K2, Z3
+	VFMADD231PS.BCST (R9), Z2, Z0
+	VFMADD231PS.BCST (R9), Z3, Z1
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x1NarrowAVX512_loop
+
+gemm32x1NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x1NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z2
+	VMULPS       Z2, Z0, Z0
+	VMULPS       Z2, Z1, Z1
+
+gemm32x1NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z0, Z0, Z2
+	VUNPCKHPS     Z0, Z0, Z3
+	VUNPCKLPS     Z0, Z0, Z4
+	VUNPCKHPS     Z0, Z0, Z5
+	VSHUFPS       $0x44, Z4, Z2, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z4, Z2, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z5, Z3, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z5, Z3, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z1, Z1, Z2
+	VUNPCKHPS     Z1, Z1, Z3
+	VUNPCKLPS     Z1, Z1, Z4
+	VUNPCKHPS     Z1, Z1, Z5
+	VSHUFPS       $0x44, Z4, Z2, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z4, Z2, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z5, Z3, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z5, Z3, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x00000001, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x1NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x1NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x1NarrowAVX512_rowbeta
+	JMP         gemm32x1NarrowAVX512_next
+
+gemm32x1NarrowAVX512_beta0:
+gemm32x1NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x1NarrowAVX512_row
+
+gemm32x1NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x1NarrowAVX512_done
+	JMP    gemm32x1NarrowAVX512_tile
+
+gemm32x1NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x2NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x2NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x2NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x2NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x2NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x2NarrowAVX512_store
+
+gemm32x2NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z4
+	VMOVUPS.Z        64(R10), K2, Z5
+	VFMADD231PS.BCST (R9), Z4, Z0
+	VFMADD231PS.BCST (R9), Z5, Z1
+	VFMADD231PS.BCST 4(R9), Z4, Z2
+	VFMADD231PS.BCST 4(R9), Z5, Z3
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x2NarrowAVX512_loop
+
+gemm32x2NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x2NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z4
+	VMULPS       Z4, Z0, Z0
+	VMULPS       Z4, Z1, Z1
+	VMULPS       Z4, Z2, Z2
+	VMULPS       Z4, Z3, Z3
+
+gemm32x2NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z4
+	VUNPCKHPS     Z2, Z0, Z5
+	VUNPCKLPS     Z2, Z2, Z6
+	VUNPCKHPS     Z2, Z2, Z7
+	VSHUFPS       $0x44, Z6, Z4, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z6, Z4, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z7, Z5, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z7, Z5, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z3, Z1, Z4
+	VUNPCKHPS     Z3, Z1, Z5
+	VUNPCKLPS     Z3, Z3, Z6
+	VUNPCKHPS     Z3, Z3, Z7
+	VSHUFPS       $0x44, Z6, Z4, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z6, Z4, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z7, Z5, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z7, Z5, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x00000003, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x2NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x2NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x2NarrowAVX512_rowbeta
+	JMP         gemm32x2NarrowAVX512_next
+
+gemm32x2NarrowAVX512_beta0:
+gemm32x2NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x2NarrowAVX512_row
+
+gemm32x2NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x2NarrowAVX512_done
+	JMP    gemm32x2NarrowAVX512_tile
+
+gemm32x2NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x3NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x3NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x3NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x3NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x3NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x3NarrowAVX512_store
+
+gemm32x3NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z6
+	VMOVUPS.Z        64(R10), K2, Z7
+	VFMADD231PS.BCST (R9), Z6, Z0
+	VFMADD231PS.BCST (R9), Z7, Z1
+	VFMADD231PS.BCST 4(R9), Z6, Z2
+	VFMADD231PS.BCST 4(R9), Z7, Z3
+	VFMADD231PS.BCST 8(R9), Z6, Z4
+	VFMADD231PS.BCST 8(R9), Z7, Z5
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x3NarrowAVX512_loop
+
+gemm32x3NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x3NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z6
+	VMULPS       Z6, Z0, Z0
+	VMULPS       Z6, Z1, Z1
+	VMULPS       Z6, Z2, Z2
+	VMULPS       Z6, Z3, Z3
+	VMULPS       Z6, Z4, Z4
+	VMULPS       Z6, Z5, Z5
+
+gemm32x3NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z6
+	VUNPCKHPS     Z2, Z0, Z7
+	VUNPCKLPS     Z4, Z4, Z8
+	VUNPCKHPS     Z4, Z4, Z9
+	VSHUFPS       $0x44, Z8, Z6, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z8, Z6, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z9, Z7, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z9, Z7, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z3, Z1, Z6
+	VUNPCKHPS     Z3, Z1, Z7
+	VUNPCKLPS     Z5, Z5, Z8
+	VUNPCKHPS     Z5, Z5, Z9
+	VSHUFPS       $0x44, Z8, Z6, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z8, Z6, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z9, Z7, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z9, Z7, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x00000007, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x3NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x3NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x3NarrowAVX512_rowbeta
+	JMP         gemm32x3NarrowAVX512_next
+
+gemm32x3NarrowAVX512_beta0:
+gemm32x3NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x3NarrowAVX512_row
+
+gemm32x3NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x3NarrowAVX512_done
+	JMP    gemm32x3NarrowAVX512_tile
+
+gemm32x3NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x4NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x4NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x4NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x4NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x4NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x4NarrowAVX512_store
+
+gemm32x4NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z8
+	VMOVUPS.Z        64(R10), K2, Z9
+	VFMADD231PS.BCST (R9), Z8, Z0
+	VFMADD231PS.BCST (R9), Z9, Z1
+	VFMADD231PS.BCST 4(R9), Z8, Z2
+	VFMADD231PS.BCST 4(R9), Z9, Z3
+	VFMADD231PS.BCST 8(R9), Z8, Z4
+	VFMADD231PS.BCST 8(R9), Z9, Z5
+	VFMADD231PS.BCST 12(R9), Z8, Z6
+	VFMADD231PS.BCST 12(R9), Z9, Z7
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x4NarrowAVX512_loop
+
+gemm32x4NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x4NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+
+gemm32x4NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z8
+	VUNPCKHPS     Z2, Z0, Z9
+	VUNPCKLPS     Z6, Z4, Z10
+	VUNPCKHPS     Z6, Z4, Z11
+	VSHUFPS       $0x44, Z10, Z8, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z10, Z8, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z11, Z9, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z11, Z9, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z3, Z1, Z8
+	VUNPCKHPS     Z3, Z1, Z9
+	VUNPCKLPS     Z7, Z5, Z10
+	VUNPCKHPS     Z7, Z5, Z11
+	VSHUFPS       $0x44, Z10, Z8, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z10, Z8, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z11, Z9, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z11, Z9, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x0000000f, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x4NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x4NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x4NarrowAVX512_rowbeta
+	JMP         gemm32x4NarrowAVX512_next
+
+gemm32x4NarrowAVX512_beta0:
+gemm32x4NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x4NarrowAVX512_row
+
+gemm32x4NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x4NarrowAVX512_done
+	JMP    gemm32x4NarrowAVX512_tile
+
+gemm32x4NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x5NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x5NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x5NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x5NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x5NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x5NarrowAVX512_store
+
+gemm32x5NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z10
+	VMOVUPS.Z        64(R10), K2, Z11
+	VFMADD231PS.BCST (R9), Z10, Z0
+	VFMADD231PS.BCST (R9), Z11, Z1
+	VFMADD231PS.BCST 4(R9), Z10, Z2
+	VFMADD231PS.BCST 4(R9), Z11, Z3
+	VFMADD231PS.BCST 8(R9), Z10, Z4
+	VFMADD231PS.BCST 8(R9), Z11, Z5
+	VFMADD231PS.BCST 12(R9), Z10, Z6
+	VFMADD231PS.BCST 12(R9), Z11, Z7
+	VFMADD231PS.BCST 16(R9), Z10, Z8
+	VFMADD231PS.BCST 16(R9), Z11, Z9
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x5NarrowAVX512_loop
+
+gemm32x5NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x5NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z10
+	VMULPS       Z10, Z0, Z0
+	VMULPS       Z10, Z1, Z1
+	VMULPS       Z10, Z2, Z2
+	VMULPS       Z10, Z3, Z3
+	VMULPS       Z10, Z4, Z4
+	VMULPS       Z10, Z5, Z5
+	VMULPS       Z10, Z6, Z6
+	VMULPS       Z10, Z7, Z7
+	VMULPS       Z10, Z8, Z8
+	VMULPS       Z10, Z9, Z9
+
+gemm32x5NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z10
+	VUNPCKHPS     Z2, Z0, Z11
+	VUNPCKLPS     Z6, Z4, Z12
+	VUNPCKHPS     Z6, Z4, Z13
+	VSHUFPS       $0x44, Z12, Z10, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z12, Z10, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z13, Z11, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z13, Z11, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z8, Z8, Z10
+	VUNPCKHPS     Z8, Z8, Z11
+	VUNPCKLPS     Z8, Z8, Z12
+	VUNPCKHPS     Z8, Z8, Z13
+	VSHUFPS       $0x44, Z12, Z10, Z8
+	VMOVUPS       X8, 16(SI)
+	VEXTRACTF32X4 $0x01, Z8, 272(SI)
+	VEXTRACTF32X4 $0x02, Z8, 528(SI)
+	VEXTRACTF32X4 $0x03, Z8, 784(SI)
+	VSHUFPS       $0xee, Z12, Z10, Z8
+	VMOVUPS       X8, 80(SI)
+	VEXTRACTF32X4 $0x01, Z8, 336(SI)
+	VEXTRACTF32X4 $0x02, Z8, 592(SI)
+	VEXTRACTF32X4 $0x03, Z8, 848(SI)
+	VSHUFPS       $0x44, Z13, Z11, Z8
+	VMOVUPS       X8, 144(SI)
+	VEXTRACTF32X4 $0x01, Z8, 400(SI)
+	VEXTRACTF32X4 $0x02, Z8, 656(SI)
+	VEXTRACTF32X4 $0x03, Z8, 912(SI)
+	VSHUFPS       $0xee, Z13, Z11, Z8
+	VMOVUPS       X8, 208(SI)
+	VEXTRACTF32X4 $0x01, Z8, 464(SI)
+	VEXTRACTF32X4 $0x02, Z8, 720(SI)
+	VEXTRACTF32X4 $0x03, Z8, 976(SI)
+	VUNPCKLPS     Z3, Z1, Z10
+	VUNPCKHPS     Z3, Z1, Z11
+	VUNPCKLPS     Z7, Z5, Z12
+	VUNPCKHPS     Z7, Z5, Z13
+	VSHUFPS       $0x44, Z12, Z10, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z12, Z10, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z13, Z11, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z13, Z11, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+	VUNPCKLPS     Z9, Z9, Z10
+	VUNPCKHPS     Z9, Z9, Z11
+	VUNPCKLPS     Z9, Z9, Z12
+	VUNPCKHPS     Z9, Z9, Z13
+	VSHUFPS       $0x44, Z12, Z10, Z9
+	VMOVUPS       X9, 1040(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1296(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1552(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1808(SI)
+	VSHUFPS       $0xee, Z12, Z10, Z9
+	VMOVUPS       X9, 1104(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1360(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1616(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1872(SI)
+	VSHUFPS       $0x44, Z13, Z11, Z9
+	VMOVUPS       X9, 1168(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1424(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1680(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1936(SI)
+	VSHUFPS       $0xee, Z13, Z11, Z9
+	VMOVUPS       X9, 1232(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1488(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1744(SI)
+	VEXTRACTF32X4 $0x03, Z9, 2000(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x0000001f, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x5NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x5NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x5NarrowAVX512_rowbeta
+	JMP         gemm32x5NarrowAVX512_next
+
+gemm32x5NarrowAVX512_beta0:
+gemm32x5NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x5NarrowAVX512_row
+
+gemm32x5NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x5NarrowAVX512_done
+	JMP    gemm32x5NarrowAVX512_tile
+
+gemm32x5NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x6NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x6NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x6NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x6NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x6NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x6NarrowAVX512_store
+
+gemm32x6NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z12
+	VMOVUPS.Z        64(R10), K2, Z13
+	VFMADD231PS.BCST (R9), Z12, Z0
+	VFMADD231PS.BCST (R9), Z13, Z1
+	VFMADD231PS.BCST 4(R9), Z12, Z2
+	VFMADD231PS.BCST 4(R9), Z13, Z3
+	VFMADD231PS.BCST 8(R9), Z12, Z4
+	VFMADD231PS.BCST 8(R9), Z13, Z5
+	VFMADD231PS.BCST 12(R9), Z12, Z6
+	VFMADD231PS.BCST 12(R9), Z13, Z7
+	VFMADD231PS.BCST 16(R9), Z12, Z8
+	VFMADD231PS.BCST 16(R9), Z13, Z9
+	VFMADD231PS.BCST 20(R9), Z12, Z10
+	VFMADD231PS.BCST 20(R9), Z13, Z11
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x6NarrowAVX512_loop
+
+gemm32x6NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x6NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z12
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+
+gemm32x6NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z12
+	VUNPCKHPS     Z2, Z0, Z13
+	VUNPCKLPS     Z6, Z4, Z14
+	VUNPCKHPS     Z6, Z4, Z15
+	VSHUFPS       $0x44, Z14, Z12, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z14, Z12, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z15, Z13, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z15, Z13, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z10, Z8, Z12
+	VUNPCKHPS     Z10, Z8, Z13
+	VUNPCKLPS     Z10, Z10, Z14
+	VUNPCKHPS     Z10, Z10, Z15
+	VSHUFPS       $0x44, Z14, Z12, Z8
+	VMOVUPS       X8, 16(SI)
+	VEXTRACTF32X4 $0x01, Z8, 272(SI)
+	VEXTRACTF32X4 $0x02, Z8, 528(SI)
+	VEXTRACTF32X4 $0x03, Z8, 784(SI)
+	VSHUFPS       $0xee, Z14, Z12, Z8
+	VMOVUPS       X8, 80(SI)
+	VEXTRACTF32X4 $0x01, Z8, 336(SI)
+	VEXTRACTF32X4 $0x02, Z8, 592(SI)
+	VEXTRACTF32X4 $0x03, Z8, 848(SI)
+	VSHUFPS       $0x44, Z15, Z13, Z8
+	VMOVUPS       X8, 144(SI)
+	VEXTRACTF32X4 $0x01, Z8, 400(SI)
+	VEXTRACTF32X4 $0x02, Z8, 656(SI)
+	VEXTRACTF32X4 $0x03, Z8, 912(SI)
+	VSHUFPS       $0xee, Z15, Z13, Z8
+	VMOVUPS       X8, 208(SI)
+	VEXTRACTF32X4 $0x01, Z8, 464(SI)
+	VEXTRACTF32X4 $0x02, Z8, 720(SI)
+	VEXTRACTF32X4 $0x03, Z8, 976(SI)
+	VUNPCKLPS     Z3, Z1, Z12
+	VUNPCKHPS     Z3, Z1, Z13
+	VUNPCKLPS     Z7, Z5, Z14
+	VUNPCKHPS     Z7, Z5, Z15
+	VSHUFPS       $0x44, Z14, Z12, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z14, Z12, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z15, Z13, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z15, Z13, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+	VUNPCKLPS     Z11, Z9, Z12
+	VUNPCKHPS     Z11, Z9, Z13
+	VUNPCKLPS     Z11, Z11, Z14
+	VUNPCKHPS     Z11, Z11, Z15
+	VSHUFPS       $0x44, Z14, Z12, Z9
+	VMOVUPS       X9, 1040(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1296(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1552(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1808(SI)
+	VSHUFPS       $0xee, Z14, Z12, Z9
+	VMOVUPS       X9, 1104(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1360(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1616(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1872(SI)
+	VSHUFPS       $0x44, Z15, Z13, Z9
+	VMOVUPS       X9, 1168(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1424(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1680(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1936(SI)
+	VSHUFPS       $0xee, Z15, Z13, Z9
+	VMOVUPS       X9, 1232(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1488(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1744(SI)
+	VEXTRACTF32X4 $0x03, Z9, 2000(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x0000003f, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x6NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x6NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x6NarrowAVX512_rowbeta
+	JMP         gemm32x6NarrowAVX512_next
+
+gemm32x6NarrowAVX512_beta0:
+gemm32x6NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x6NarrowAVX512_row
+
+gemm32x6NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x6NarrowAVX512_done
+	JMP    gemm32x6NarrowAVX512_tile
+
+gemm32x6NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x7NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x7NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x7NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x7NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x7NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x7NarrowAVX512_store
+
+gemm32x7NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z14
+	VMOVUPS.Z        64(R10), K2, Z15
+	VFMADD231PS.BCST (R9), Z14, Z0
+	VFMADD231PS.BCST (R9), Z15, Z1
+	VFMADD231PS.BCST 4(R9), Z14, Z2
+	VFMADD231PS.BCST 4(R9), Z15, Z3
+	VFMADD231PS.BCST 8(R9), Z14, Z4
+	VFMADD231PS.BCST 8(R9), Z15, Z5
+	VFMADD231PS.BCST 12(R9), Z14, Z6
+	VFMADD231PS.BCST 12(R9), Z15, Z7
+	VFMADD231PS.BCST 16(R9), Z14, Z8
+	VFMADD231PS.BCST 16(R9), Z15, Z9
+	VFMADD231PS.BCST 20(R9), Z14, Z10
+	VFMADD231PS.BCST 20(R9), Z15, Z11
+	VFMADD231PS.BCST 24(R9), Z14, Z12
+	VFMADD231PS.BCST 24(R9), Z15, Z13
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x7NarrowAVX512_loop
+
+gemm32x7NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x7NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z14
+	VMULPS       Z14, Z0, Z0
+	VMULPS       Z14, Z1, Z1
+	VMULPS       Z14, Z2, Z2
+	VMULPS       Z14, Z3, Z3
+	VMULPS       Z14, Z4, Z4
+	VMULPS       Z14, Z5, Z5
+	VMULPS       Z14, Z6, Z6
+	VMULPS       Z14, Z7, Z7
+	VMULPS       Z14, Z8, Z8
+	VMULPS       Z14, Z9, Z9
+	VMULPS       Z14, Z10, Z10
+	VMULPS       Z14, Z11, Z11
+	VMULPS       Z14, Z12, Z12
+	VMULPS       Z14, Z13, Z13
+
+gemm32x7NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z14
+	VUNPCKHPS     Z2, Z0, Z15
+	VUNPCKLPS     Z6, Z4, Z16
+	VUNPCKHPS     Z6, Z4, Z17
+	VSHUFPS       $0x44, Z16, Z14, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z16, Z14, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z17, Z15, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z17, Z15, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z10, Z8, Z14
+	VUNPCKHPS     Z10, Z8, Z15
+	VUNPCKLPS     Z12, Z12, Z16
+	VUNPCKHPS     Z12, Z12, Z17
+	VSHUFPS       $0x44, Z16, Z14, Z8
+	VMOVUPS       X8, 16(SI)
+	VEXTRACTF32X4 $0x01, Z8, 272(SI)
+	VEXTRACTF32X4 $0x02, Z8, 528(SI)
+	VEXTRACTF32X4 $0x03, Z8, 784(SI)
+	VSHUFPS       $0xee, Z16, Z14, Z8
+	VMOVUPS       X8, 80(SI)
+	VEXTRACTF32X4 $0x01, Z8, 336(SI)
+	VEXTRACTF32X4 $0x02, Z8, 592(SI)
+	VEXTRACTF32X4 $0x03, Z8, 848(SI)
+	VSHUFPS       $0x44, Z17, Z15, Z8
+	VMOVUPS       X8, 144(SI)
+	VEXTRACTF32X4 $0x01, Z8, 400(SI)
+	VEXTRACTF32X4 $0x02, Z8, 656(SI)
+	VEXTRACTF32X4 $0x03, Z8, 912(SI)
+	VSHUFPS       $0xee, Z17, Z15, Z8
+	VMOVUPS       X8, 208(SI)
+	VEXTRACTF32X4 $0x01, Z8, 464(SI)
+	VEXTRACTF32X4 $0x02, Z8, 720(SI)
+	VEXTRACTF32X4 $0x03, Z8, 976(SI)
+	VUNPCKLPS     Z3, Z1, Z14
+	VUNPCKHPS     Z3, Z1, Z15
+	VUNPCKLPS     Z7, Z5, Z16
+	VUNPCKHPS     Z7, Z5, Z17
+	VSHUFPS       $0x44, Z16, Z14, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z16, Z14, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z17, Z15, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z17, Z15, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+	VUNPCKLPS     Z11, Z9, Z14
+	VUNPCKHPS     Z11, Z9, Z15
+	VUNPCKLPS     Z13, Z13, Z16
+	VUNPCKHPS     Z13, Z13, Z17
+	VSHUFPS       $0x44, Z16, Z14, Z9
+	VMOVUPS       X9, 1040(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1296(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1552(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1808(SI)
+	VSHUFPS       $0xee, Z16, Z14, Z9
+	VMOVUPS       X9, 1104(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1360(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1616(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1872(SI)
+	VSHUFPS       $0x44, Z17, Z15, Z9
+	VMOVUPS       X9, 1168(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1424(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1680(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1936(SI)
+	VSHUFPS       $0xee, Z17, Z15, Z9
+	VMOVUPS       X9, 1232(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1488(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1744(SI)
+	VEXTRACTF32X4 $0x03, Z9, 2000(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x0000007f, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x7NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x7NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x7NarrowAVX512_rowbeta
+	JMP         gemm32x7NarrowAVX512_next
+
+gemm32x7NarrowAVX512_beta0:
+gemm32x7NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x7NarrowAVX512_row
+
+gemm32x7NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x7NarrowAVX512_done
+	JMP    gemm32x7NarrowAVX512_tile
+
+gemm32x7NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x8NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x8NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x8NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x8NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x8NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x8NarrowAVX512_store
+
+gemm32x8NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z16
+	VMOVUPS.Z        64(R10), K2, Z17
+	VFMADD231PS.BCST (R9), Z16, Z0
+	VFMADD231PS.BCST (R9), Z17, Z1
+	VFMADD231PS.BCST 4(R9), Z16, Z2
+	VFMADD231PS.BCST 4(R9), Z17, Z3
+	VFMADD231PS.BCST 8(R9), Z16, Z4
+	VFMADD231PS.BCST 8(R9), Z17, Z5
+	VFMADD231PS.BCST 12(R9), Z16, Z6
+	VFMADD231PS.BCST 12(R9), Z17, Z7
+	VFMADD231PS.BCST 16(R9), Z16, Z8
+	VFMADD231PS.BCST 16(R9), Z17, Z9
+	VFMADD231PS.BCST 20(R9), Z16, Z10
+	VFMADD231PS.BCST 20(R9), Z17, Z11
+	VFMADD231PS.BCST 24(R9), Z16, Z12
+	VFMADD231PS.BCST 24(R9), Z17, Z13
+	VFMADD231PS.BCST 28(R9), Z16, Z14
+	VFMADD231PS.BCST 28(R9), Z17, Z15
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x8NarrowAVX512_loop
+
+gemm32x8NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x8NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z16
+	VMULPS       Z16, Z0, Z0
+	VMULPS       Z16, Z1, Z1
+	VMULPS       Z16, Z2, Z2
+	VMULPS       Z16, Z3, Z3
+	VMULPS       Z16, Z4, Z4
+	VMULPS       Z16, Z5, Z5
+	VMULPS       Z16, Z6, Z6
+	VMULPS       Z16, Z7, Z7
+	VMULPS       Z16, Z8, Z8
+	VMULPS       Z16, Z9, Z9
+	VMULPS       Z16, Z10, Z10
+	VMULPS       Z16, Z11, Z11
+	VMULPS       Z16, Z12, Z12
+	VMULPS       Z16, Z13, Z13
+	VMULPS       Z16, Z14, Z14
+	VMULPS       Z16, Z15, Z15
+
+gemm32x8NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z16
+	VUNPCKHPS     Z2, Z0, Z17
+	VUNPCKLPS     Z6, Z4, Z18
+	VUNPCKHPS     Z6, Z4, Z19
+	VSHUFPS       $0x44, Z18, Z16, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z18, Z16, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z19, Z17, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z19, Z17, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z10, Z8, Z16
+	VUNPCKHPS     Z10, Z8, Z17
+	VUNPCKLPS     Z14, Z12, Z18
+	VUNPCKHPS     Z14, Z12, Z19
+	VSHUFPS       $0x44, Z18, Z16, Z8
+	VMOVUPS       X8, 16(SI)
+	VEXTRACTF32X4 $0x01, Z8, 272(SI)
+	VEXTRACTF32X4 $0x02, Z8, 528(SI)
+	VEXTRACTF32X4 $0x03, Z8, 784(SI)
+	VSHUFPS       $0xee, Z18, Z16, Z8
+	VMOVUPS       X8, 80(SI)
+	VEXTRACTF32X4 $0x01, Z8, 336(SI)
+	VEXTRACTF32X4 $0x02, Z8, 592(SI)
+	VEXTRACTF32X4 $0x03, Z8, 848(SI)
+	VSHUFPS       $0x44, Z19, Z17, Z8
+	VMOVUPS       X8, 144(SI)
+	VEXTRACTF32X4 $0x01, Z8, 400(SI)
+	VEXTRACTF32X4 $0x02, Z8, 656(SI)
+	VEXTRACTF32X4 $0x03, Z8, 912(SI)
+	VSHUFPS       $0xee, Z19, Z17, Z8
+	VMOVUPS       X8, 208(SI)
+	VEXTRACTF32X4 $0x01, Z8, 464(SI)
+	VEXTRACTF32X4 $0x02, Z8, 720(SI)
+	VEXTRACTF32X4 $0x03, Z8, 976(SI)
+	VUNPCKLPS     Z3, Z1, Z16
+	VUNPCKHPS     Z3, Z1, Z17
+	VUNPCKLPS     Z7, Z5, Z18
+	VUNPCKHPS     Z7, Z5, Z19
+	VSHUFPS       $0x44, Z18, Z16, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z18, Z16, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z19, Z17, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z19, Z17, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+	VUNPCKLPS     Z11, Z9, Z16
+	VUNPCKHPS     Z11, Z9, Z17
+	VUNPCKLPS     Z15, Z13, Z18
+	VUNPCKHPS     Z15, Z13, Z19
+	VSHUFPS       $0x44, Z18, Z16, Z9
+	VMOVUPS       X9, 1040(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1296(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1552(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1808(SI)
+	VSHUFPS       $0xee, Z18, Z16, Z9
+	VMOVUPS       X9, 1104(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1360(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1616(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1872(SI)
+	VSHUFPS       $0x44, Z19, Z17, Z9
+	VMOVUPS       X9, 1168(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1424(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1680(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1936(SI)
+	VSHUFPS       $0xee, Z19, Z17, Z9
+	VMOVUPS       X9, 1232(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1488(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1744(SI)
+	VEXTRACTF32X4 $0x03, Z9, 2000(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x000000ff, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x8NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x8NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x8NarrowAVX512_rowbeta
+	JMP         gemm32x8NarrowAVX512_next
+
+gemm32x8NarrowAVX512_beta0:
+gemm32x8NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x8NarrowAVX512_row
+
+gemm32x8NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x8NarrowAVX512_done
+	JMP    gemm32x8NarrowAVX512_tile
+
+gemm32x8NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x9NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x9NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x9NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x9NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x9NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x9NarrowAVX512_store
+
+gemm32x9NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z18
+	VMOVUPS.Z        64(R10), K2, Z19
+	VFMADD231PS.BCST (R9), Z18, Z0
+	VFMADD231PS.BCST (R9), Z19, Z1
+	VFMADD231PS.BCST 4(R9), Z18, Z2
+	VFMADD231PS.BCST 4(R9), Z19, Z3
+	VFMADD231PS.BCST 8(R9), Z18, Z4
+	VFMADD231PS.BCST 8(R9), Z19, Z5
+	VFMADD231PS.BCST 12(R9), Z18, Z6
+	VFMADD231PS.BCST 12(R9), Z19, Z7
+	VFMADD231PS.BCST 16(R9), Z18, Z8
+	VFMADD231PS.BCST 16(R9), Z19, Z9
+	VFMADD231PS.BCST 20(R9), Z18, Z10
+	VFMADD231PS.BCST 20(R9), Z19, Z11
+	VFMADD231PS.BCST 24(R9), Z18, Z12
+	VFMADD231PS.BCST 24(R9), Z19, Z13
+	VFMADD231PS.BCST 28(R9), Z18, Z14
+	VFMADD231PS.BCST 28(R9), Z19, Z15
+	VFMADD231PS.BCST 32(R9), Z18, Z16
+	VFMADD231PS.BCST 32(R9), Z19, Z17
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x9NarrowAVX512_loop
+
+gemm32x9NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x9NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z18
+	VMULPS       Z18, Z0, Z0
+	VMULPS       Z18, Z1, Z1
+	VMULPS       Z18, Z2, Z2
+	VMULPS       Z18, Z3, Z3
+	VMULPS       Z18, Z4, Z4
+	VMULPS       Z18, Z5, Z5
+	VMULPS       Z18, Z6, Z6
+	VMULPS       Z18, Z7, Z7
+	VMULPS       Z18, Z8, Z8
+	VMULPS       Z18, Z9, Z9
+	VMULPS       Z18, Z10, Z10
+	VMULPS       Z18, Z11, Z11
+	VMULPS       Z18, Z12, Z12
+	VMULPS       Z18, Z13, Z13
+	VMULPS       Z18, Z14, Z14
+	VMULPS       Z18, Z15, Z15
+	VMULPS       Z18, Z16, Z16
+	VMULPS       Z18, Z17, Z17
+
+gemm32x9NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z18
+	VUNPCKHPS     Z2, Z0, Z19
+	VUNPCKLPS     Z6, Z4, Z20
+	VUNPCKHPS     Z6, Z4, Z21
+	VSHUFPS       $0x44, Z20, Z18, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z20, Z18, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z21, Z19, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z21, Z19, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z10, Z8, Z18
+	VUNPCKHPS     Z10, Z8, Z19
+	VUNPCKLPS     Z14, Z12, Z20
+	VUNPCKHPS     Z14, Z12, Z21
+	VSHUFPS       $0x44, Z20, Z18, Z8
+	VMOVUPS       X8, 16(SI)
+	VEXTRACTF32X4 $0x01, Z8, 272(SI)
+	VEXTRACTF32X4 $0x02, Z8, 528(SI)
+	VEXTRACTF32X4 $0x03, Z8, 784(SI)
+	VSHUFPS       $0xee, Z20, Z18, Z8
+	VMOVUPS       X8, 80(SI)
+	VEXTRACTF32X4 $0x01, Z8, 336(SI)
+	VEXTRACTF32X4 $0x02, Z8, 592(SI)
+	VEXTRACTF32X4 $0x03, Z8, 848(SI)
+	VSHUFPS       $0x44, Z21, Z19, Z8
+	VMOVUPS       X8, 144(SI)
+	VEXTRACTF32X4 $0x01, Z8, 400(SI)
+	VEXTRACTF32X4 $0x02, Z8, 656(SI)
+	VEXTRACTF32X4 $0x03, Z8, 912(SI)
+	VSHUFPS       $0xee, Z21, Z19, Z8
+	VMOVUPS       X8, 208(SI)
+	VEXTRACTF32X4 $0x01, Z8, 464(SI)
+	VEXTRACTF32X4 $0x02, Z8, 720(SI)
+	VEXTRACTF32X4 $0x03, Z8, 976(SI)
+	VUNPCKLPS     Z16, Z16, Z18
+	VUNPCKHPS     Z16, Z16, Z19
+	VUNPCKLPS     Z16, Z16, Z20
+	VUNPCKHPS     Z16, Z16, Z21
+	VSHUFPS       $0x44, Z20, Z18, Z16
+	VMOVUPS       X16, 32(SI)
+	VEXTRACTF32X4 $0x01, Z16, 288(SI)
+	VEXTRACTF32X4 $0x02, Z16, 544(SI)
+	VEXTRACTF32X4 $0x03, Z16, 800(SI)
+	VSHUFPS       $0xee, Z20, Z18, Z16
+	VMOVUPS       X16, 96(SI)
+	VEXTRACTF32X4 $0x01, Z16, 352(SI)
+	VEXTRACTF32X4 $0x02, Z16, 608(SI)
+	VEXTRACTF32X4 $0x03, Z16, 864(SI)
+	VSHUFPS       $0x44, Z21, Z19, Z16
+	VMOVUPS       X16, 160(SI)
+	VEXTRACTF32X4 $0x01, Z16, 416(SI)
+	VEXTRACTF32X4 $0x02, Z16, 672(SI)
+	VEXTRACTF32X4 $0x03, Z16, 928(SI)
+	VSHUFPS       $0xee, Z21, Z19, Z16
+	VMOVUPS       X16, 224(SI)
+	VEXTRACTF32X4 $0x01, Z16, 480(SI)
+	VEXTRACTF32X4 $0x02, Z16, 736(SI)
+	VEXTRACTF32X4 $0x03, Z16, 992(SI)
+	VUNPCKLPS     Z3, Z1, Z18
+	VUNPCKHPS     Z3, Z1, Z19
+	VUNPCKLPS     Z7, Z5, Z20
+	VUNPCKHPS     Z7, Z5, Z21
+	VSHUFPS       $0x44, Z20, Z18, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z20, Z18, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z21, Z19, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z21, Z19, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+	VUNPCKLPS     Z11, Z9, Z18
+	VUNPCKHPS     Z11, Z9, Z19
+	VUNPCKLPS     Z15, Z13, Z20
+	VUNPCKHPS     Z15, Z13, Z21
+	VSHUFPS       $0x44, Z20, Z18, Z9
+	VMOVUPS       X9, 1040(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1296(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1552(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1808(SI)
+	VSHUFPS       $0xee, Z20, Z18, Z9
+	VMOVUPS       X9, 1104(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1360(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1616(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1872(SI)
+	VSHUFPS       $0x44, Z21, Z19, Z9
+	VMOVUPS       X9, 1168(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1424(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1680(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1936(SI)
+	VSHUFPS       $0xee, Z21, Z19, Z9
+	VMOVUPS       X9, 1232(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1488(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1744(SI)
+	VEXTRACTF32X4 $0x03, Z9, 2000(SI)
+	VUNPCKLPS     Z17, Z17, Z18
+	VUNPCKHPS     Z17, Z17, Z19
+	VUNPCKLPS     Z17, Z17, Z20
+	VUNPCKHPS     Z17, Z17, Z21
+	VSHUFPS       $0x44, Z20, Z18, Z17
+	VMOVUPS       X17, 1056(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1312(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1568(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1824(SI)
+	VSHUFPS       $0xee, Z20, Z18, Z17
+	VMOVUPS       X17, 1120(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1376(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1632(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1888(SI)
+	VSHUFPS       $0x44, Z21, Z19, Z17
+	VMOVUPS       X17, 1184(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1440(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1696(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1952(SI)
+	VSHUFPS       $0xee, Z21, Z19, Z17
+	VMOVUPS       X17, 1248(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1504(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1760(SI)
+	VEXTRACTF32X4 $0x03, Z17, 2016(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x000001ff, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x9NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x9NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x9NarrowAVX512_rowbeta
+	JMP         gemm32x9NarrowAVX512_next
+
+gemm32x9NarrowAVX512_beta0:
+gemm32x9NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x9NarrowAVX512_row
+
+gemm32x9NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x9NarrowAVX512_done
+	JMP    gemm32x9NarrowAVX512_tile
+
+gemm32x9NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x10NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x10NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x10NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x10NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x10NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x10NarrowAVX512_store
+
+gemm32x10NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z20
+	VMOVUPS.Z        64(R10), K2, Z21
+	VFMADD231PS.BCST (R9), Z20, Z0
+	VFMADD231PS.BCST (R9), Z21, Z1
+	VFMADD231PS.BCST 4(R9), Z20, Z2
+	VFMADD231PS.BCST 4(R9), Z21, Z3
+	VFMADD231PS.BCST 8(R9), Z20, Z4
+	VFMADD231PS.BCST 8(R9), Z21, Z5
+	VFMADD231PS.BCST 12(R9), Z20, Z6
+	VFMADD231PS.BCST 12(R9), Z21, Z7
+	VFMADD231PS.BCST 16(R9), Z20, Z8
+	VFMADD231PS.BCST 16(R9), Z21, Z9
+	VFMADD231PS.BCST 20(R9), Z20, Z10
+	VFMADD231PS.BCST 20(R9), Z21, Z11
+	VFMADD231PS.BCST 24(R9), Z20, Z12
+	VFMADD231PS.BCST 24(R9), Z21, Z13
+	VFMADD231PS.BCST 28(R9), Z20, Z14
+	VFMADD231PS.BCST 28(R9), Z21, Z15
+	VFMADD231PS.BCST 32(R9), Z20, Z16
+	VFMADD231PS.BCST 32(R9), Z21, Z17
+	VFMADD231PS.BCST 36(R9), Z20, Z18
+	VFMADD231PS.BCST 36(R9), Z21, Z19
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x10NarrowAVX512_loop
+
+gemm32x10NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x10NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z20
+	VMULPS       Z20, Z0, Z0
+	VMULPS       Z20, Z1, Z1
+	VMULPS       Z20, Z2, Z2
+	VMULPS       Z20, Z3, Z3
+	VMULPS       Z20, Z4, Z4
+	VMULPS       Z20, Z5, Z5
+	VMULPS       Z20, Z6, Z6
+	VMULPS       Z20, Z7, Z7
+	VMULPS       Z20, Z8, Z8
+	VMULPS       Z20, Z9, Z9
+	VMULPS       Z20, Z10, Z10
+	VMULPS       Z20, Z11, Z11
+	VMULPS       Z20, Z12, Z12
+	VMULPS       Z20, Z13, Z13
+	VMULPS       Z20, Z14, Z14
+	VMULPS       Z20, Z15, Z15
+	VMULPS       Z20, Z16, Z16
+	VMULPS       Z20, Z17, Z17
+	VMULPS       Z20, Z18, Z18
+	VMULPS       Z20, Z19, Z19
+
+gemm32x10NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z20
+	VUNPCKHPS     Z2, Z0, Z21
+	VUNPCKLPS     Z6, Z4, Z22
+	VUNPCKHPS     Z6, Z4, Z23
+	VSHUFPS       $0x44, Z22, Z20, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z22, Z20, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z23, Z21, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z23, Z21, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z10, Z8, Z20
+	VUNPCKHPS     Z10, Z8, Z21
+	VUNPCKLPS     Z14, Z12, Z22
+	VUNPCKHPS     Z14, Z12, Z23
+	VSHUFPS       $0x44, Z22, Z20, Z8
+	VMOVUPS       X8, 16(SI)
+	VEXTRACTF32X4 $0x01, Z8, 272(SI)
+	VEXTRACTF32X4 $0x02, Z8, 528(SI)
+	VEXTRACTF32X4 $0x03, Z8, 784(SI)
+	VSHUFPS       $0xee, Z22, Z20, Z8
+	VMOVUPS       X8, 80(SI)
+	VEXTRACTF32X4 $0x01, Z8, 336(SI)
+	VEXTRACTF32X4 $0x02, Z8, 592(SI)
+	VEXTRACTF32X4 $0x03, Z8, 848(SI)
+	VSHUFPS       $0x44, Z23, Z21, Z8
+	VMOVUPS       X8, 144(SI)
+	VEXTRACTF32X4 $0x01, Z8, 400(SI)
+	VEXTRACTF32X4 $0x02, Z8, 656(SI)
+	VEXTRACTF32X4 $0x03, Z8, 912(SI)
+	VSHUFPS       $0xee, Z23, Z21, Z8
+	VMOVUPS       X8, 208(SI)
+	VEXTRACTF32X4 $0x01, Z8, 464(SI)
+	VEXTRACTF32X4 $0x02, Z8, 720(SI)
+	VEXTRACTF32X4 $0x03, Z8, 976(SI)
+	VUNPCKLPS     Z18, Z16, Z20
+	VUNPCKHPS     Z18, Z16, Z21
+	VUNPCKLPS     Z18, Z18, Z22
+	VUNPCKHPS     Z18, Z18, Z23
+	VSHUFPS       $0x44, Z22, Z20, Z16
+	VMOVUPS       X16, 32(SI)
+	VEXTRACTF32X4 $0x01, Z16, 288(SI)
+	VEXTRACTF32X4 $0x02, Z16, 544(SI)
+	VEXTRACTF32X4 $0x03, Z16, 800(SI)
+	VSHUFPS       $0xee, Z22, Z20, Z16
+	VMOVUPS       X16, 96(SI)
+	VEXTRACTF32X4 $0x01, Z16, 352(SI)
+	VEXTRACTF32X4 $0x02, Z16, 608(SI)
+	VEXTRACTF32X4 $0x03, Z16, 864(SI)
+	VSHUFPS       $0x44, Z23, Z21, Z16
+	VMOVUPS       X16, 160(SI)
+	VEXTRACTF32X4 $0x01, Z16, 416(SI)
+	VEXTRACTF32X4 $0x02, Z16, 672(SI)
+	VEXTRACTF32X4 $0x03, Z16, 928(SI)
+	VSHUFPS       $0xee, Z23, Z21, Z16
+	VMOVUPS       X16, 224(SI)
+	VEXTRACTF32X4 $0x01, Z16, 480(SI)
+	VEXTRACTF32X4 $0x02, Z16, 736(SI)
+	VEXTRACTF32X4 $0x03, Z16, 992(SI)
+	VUNPCKLPS     Z3, Z1, Z20
+	VUNPCKHPS     Z3, Z1, Z21
+	VUNPCKLPS     Z7, Z5, Z22
+	VUNPCKHPS     Z7, Z5, Z23
+	VSHUFPS       $0x44, Z22, Z20, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z22, Z20, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z23, Z21, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z23, Z21, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+	VUNPCKLPS     Z11, Z9, Z20
+	VUNPCKHPS     Z11, Z9, Z21
+	VUNPCKLPS     Z15, Z13, Z22
+	VUNPCKHPS     Z15, Z13, Z23
+	VSHUFPS       $0x44, Z22, Z20, Z9
+	VMOVUPS       X9, 1040(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1296(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1552(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1808(SI)
+	VSHUFPS       $0xee, Z22, Z20, Z9
+	VMOVUPS       X9, 1104(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1360(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1616(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1872(SI)
+	VSHUFPS       $0x44, Z23, Z21, Z9
+	VMOVUPS       X9, 1168(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1424(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1680(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1936(SI)
+	VSHUFPS       $0xee, Z23, Z21, Z9
+	VMOVUPS       X9, 1232(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1488(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1744(SI)
+	VEXTRACTF32X4 $0x03, Z9, 2000(SI)
+	VUNPCKLPS     Z19, Z17, Z20
+	VUNPCKHPS     Z19, Z17, Z21
+	VUNPCKLPS     Z19, Z19, Z22
+	VUNPCKHPS     Z19, Z19, Z23
+	VSHUFPS       $0x44, Z22, Z20, Z17
+	VMOVUPS       X17, 1056(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1312(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1568(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1824(SI)
+	VSHUFPS       $0xee, Z22, Z20, Z17
+	VMOVUPS       X17, 1120(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1376(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1632(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1888(SI)
+	VSHUFPS       $0x44, Z23, Z21, Z17
+	VMOVUPS       X17, 1184(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1440(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1696(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1952(SI)
+	VSHUFPS       $0xee, Z23, Z21, Z17
+	VMOVUPS       X17, 1248(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1504(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1760(SI)
+	VEXTRACTF32X4 $0x03, Z17, 2016(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x000003ff, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x10NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x10NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x10NarrowAVX512_rowbeta
+	JMP         gemm32x10NarrowAVX512_next
+
+gemm32x10NarrowAVX512_beta0:
+gemm32x10NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x10NarrowAVX512_row
+
+gemm32x10NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x10NarrowAVX512_done
+	JMP    gemm32x10NarrowAVX512_tile
+
+gemm32x10NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x11NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x11NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x11NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x11NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x11NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x11NarrowAVX512_store
+
+gemm32x11NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z22
+	VMOVUPS.Z        64(R10), K2, Z23
+	VFMADD231PS.BCST (R9), Z22, Z0
+	VFMADD231PS.BCST (R9), Z23, Z1
+	VFMADD231PS.BCST 4(R9), Z22, Z2
+	VFMADD231PS.BCST 4(R9), Z23, Z3
+	VFMADD231PS.BCST 8(R9), Z22, Z4
+	VFMADD231PS.BCST 8(R9), Z23, Z5
+	VFMADD231PS.BCST 12(R9), Z22, Z6
+	VFMADD231PS.BCST 12(R9), Z23, Z7
+	VFMADD231PS.BCST 16(R9), Z22, Z8
+	VFMADD231PS.BCST 16(R9), Z23, Z9
+	VFMADD231PS.BCST 20(R9), Z22, Z10
+	VFMADD231PS.BCST 20(R9), Z23, Z11
+	VFMADD231PS.BCST 24(R9), Z22, Z12
+	VFMADD231PS.BCST 24(R9), Z23, Z13
+	VFMADD231PS.BCST 28(R9), Z22, Z14
+	VFMADD231PS.BCST 28(R9), Z23, Z15
+	VFMADD231PS.BCST 32(R9), Z22, Z16
+	VFMADD231PS.BCST 32(R9), Z23, Z17
+	VFMADD231PS.BCST 36(R9), Z22, Z18
+	VFMADD231PS.BCST 36(R9), Z23, Z19
+	VFMADD231PS.BCST 40(R9), Z22, Z20
+	VFMADD231PS.BCST 40(R9), Z23, Z21
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x11NarrowAVX512_loop
+
+gemm32x11NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x11NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z22
+	VMULPS       Z22, Z0, Z0
+	VMULPS       Z22, Z1, Z1
+	VMULPS       Z22, Z2, Z2
+	VMULPS       Z22, Z3, Z3
+	VMULPS       Z22, Z4, Z4
+	VMULPS       Z22, Z5, Z5
+	VMULPS       Z22, Z6, Z6
+	VMULPS       Z22, Z7, Z7
+	VMULPS       Z22, Z8, Z8
+	VMULPS       Z22, Z9, Z9
+	VMULPS       Z22, Z10, Z10
+	VMULPS       Z22, Z11, Z11
+	VMULPS       Z22, Z12, Z12
+	VMULPS       Z22, Z13, Z13
+	VMULPS       Z22, Z14, Z14
+	VMULPS       Z22, Z15, Z15
+	VMULPS       Z22, Z16, Z16
+	VMULPS       Z22, Z17, Z17
+	VMULPS       Z22, Z18, Z18
+	VMULPS       Z22, Z19, Z19
+	VMULPS       Z22, Z20, Z20
+	VMULPS       Z22, Z21, Z21
+
+gemm32x11NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z22
+	VUNPCKHPS     Z2, Z0, Z23
+	VUNPCKLPS     Z6, Z4, Z24
+	VUNPCKHPS     Z6, Z4, Z25
+	VSHUFPS       $0x44, Z24, Z22, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z24, Z22, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z25, Z23, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z25, Z23, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z10, Z8, Z22
+	VUNPCKHPS     Z10, Z8, Z23
+	VUNPCKLPS     Z14, Z12, Z24
+	VUNPCKHPS     Z14, Z12, Z25
+	VSHUFPS       $0x44, Z24, Z22, Z8
+	VMOVUPS       X8, 16(SI)
+	VEXTRACTF32X4 $0x01, Z8, 272(SI)
+	VEXTRACTF32X4 $0x02, Z8, 528(SI)
+	VEXTRACTF32X4 $0x03, Z8, 784(SI)
+	VSHUFPS       $0xee, Z24, Z22, Z8
+	VMOVUPS       X8, 80(SI)
+	VEXTRACTF32X4 $0x01, Z8, 336(SI)
+	VEXTRACTF32X4 $0x02, Z8, 592(SI)
+	VEXTRACTF32X4 $0x03, Z8, 848(SI)
+	VSHUFPS       $0x44, Z25, Z23, Z8
+	VMOVUPS       X8, 144(SI)
+	VEXTRACTF32X4 $0x01, Z8, 400(SI)
+	VEXTRACTF32X4 $0x02, Z8, 656(SI)
+	VEXTRACTF32X4 $0x03, Z8, 912(SI)
+	VSHUFPS       $0xee, Z25, Z23, Z8
+	VMOVUPS       X8, 208(SI)
+	VEXTRACTF32X4 $0x01, Z8, 464(SI)
+	VEXTRACTF32X4 $0x02, Z8, 720(SI)
+	VEXTRACTF32X4 $0x03, Z8, 976(SI)
+	VUNPCKLPS     Z18, Z16, Z22
+	VUNPCKHPS     Z18, Z16, Z23
+	VUNPCKLPS     Z20, Z20, Z24
+	VUNPCKHPS     Z20, Z20, Z25
+	VSHUFPS       $0x44, Z24, Z22, Z16
+	VMOVUPS       X16, 32(SI)
+	VEXTRACTF32X4 $0x01, Z16, 288(SI)
+	VEXTRACTF32X4 $0x02, Z16, 544(SI)
+	VEXTRACTF32X4 $0x03, Z16, 800(SI)
+	VSHUFPS       $0xee, Z24, Z22, Z16
+	VMOVUPS       X16, 96(SI)
+	VEXTRACTF32X4 $0x01, Z16, 352(SI)
+	VEXTRACTF32X4 $0x02, Z16, 608(SI)
+	VEXTRACTF32X4 $0x03, Z16, 864(SI)
+	VSHUFPS       $0x44, Z25, Z23, Z16
+	VMOVUPS       X16, 160(SI)
+	VEXTRACTF32X4 $0x01, Z16, 416(SI)
+	VEXTRACTF32X4 $0x02, Z16, 672(SI)
+	VEXTRACTF32X4 $0x03, Z16, 928(SI)
+	VSHUFPS       $0xee, Z25, Z23, Z16
+	VMOVUPS       X16, 224(SI)
+	VEXTRACTF32X4 $0x01, Z16, 480(SI)
+	VEXTRACTF32X4 $0x02, Z16, 736(SI)
+	VEXTRACTF32X4 $0x03, Z16, 992(SI)
+	VUNPCKLPS     Z3, Z1, Z22
+	VUNPCKHPS     Z3, Z1, Z23
+	VUNPCKLPS     Z7, Z5, Z24
+	VUNPCKHPS     Z7, Z5, Z25
+	VSHUFPS       $0x44, Z24, Z22, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z24, Z22, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z25, Z23, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z25, Z23, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+	VUNPCKLPS     Z11, Z9, Z22
+	VUNPCKHPS     Z11, Z9, Z23
+	VUNPCKLPS     Z15, Z13, Z24
+	VUNPCKHPS     Z15, Z13, Z25
+	VSHUFPS       $0x44, Z24, Z22, Z9
+	VMOVUPS       X9, 1040(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1296(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1552(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1808(SI)
+	VSHUFPS       $0xee, Z24, Z22, Z9
+	VMOVUPS       X9, 1104(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1360(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1616(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1872(SI)
+	VSHUFPS       $0x44, Z25, Z23, Z9
+	VMOVUPS       X9, 1168(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1424(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1680(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1936(SI)
+	VSHUFPS       $0xee, Z25, Z23, Z9
+	VMOVUPS       X9, 1232(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1488(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1744(SI)
+	VEXTRACTF32X4 $0x03, Z9, 2000(SI)
+	VUNPCKLPS     Z19, Z17, Z22
+	VUNPCKHPS     Z19, Z17, Z23
+	VUNPCKLPS     Z21, Z21, Z24
+	VUNPCKHPS     Z21, Z21, Z25
+	VSHUFPS       $0x44, Z24, Z22, Z17
+	VMOVUPS       X17, 1056(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1312(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1568(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1824(SI)
+	VSHUFPS       $0xee, Z24, Z22, Z17
+	VMOVUPS       X17, 1120(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1376(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1632(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1888(SI)
+	VSHUFPS       $0x44, Z25, Z23, Z17
+	VMOVUPS       X17, 1184(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1440(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1696(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1952(SI)
+	VSHUFPS       $0xee, Z25, Z23, Z17
+	VMOVUPS       X17, 1248(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1504(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1760(SI)
+	VEXTRACTF32X4 $0x03, Z17, 2016(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x000007ff, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x11NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x11NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x11NarrowAVX512_rowbeta
+	JMP         gemm32x11NarrowAVX512_next
+
+gemm32x11NarrowAVX512_beta0:
+gemm32x11NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x11NarrowAVX512_row
+
+gemm32x11NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x11NarrowAVX512_done
+	JMP    gemm32x11NarrowAVX512_tile
+
+gemm32x11NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x12NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x12NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x12NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x12NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x12NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x12NarrowAVX512_store
+
+gemm32x12NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z24
+	VMOVUPS.Z        64(R10), K2, Z25
+	VFMADD231PS.BCST (R9), Z24, Z0
+	VFMADD231PS.BCST (R9), Z25, Z1
+	VFMADD231PS.BCST 4(R9), Z24, Z2
+	VFMADD231PS.BCST 4(R9), Z25, Z3
+	VFMADD231PS.BCST 8(R9), Z24, Z4
+	VFMADD231PS.BCST 8(R9), Z25, Z5
+	VFMADD231PS.BCST 12(R9), Z24, Z6
+	VFMADD231PS.BCST 12(R9), Z25, Z7
+	VFMADD231PS.BCST 16(R9), Z24, Z8
+	VFMADD231PS.BCST 16(R9), Z25, Z9
+	VFMADD231PS.BCST 20(R9), Z24, Z10
+	VFMADD231PS.BCST 20(R9), Z25, Z11
+	VFMADD231PS.BCST 24(R9), Z24, Z12
+	VFMADD231PS.BCST 24(R9), Z25, Z13
+	VFMADD231PS.BCST 28(R9), Z24, Z14
+	VFMADD231PS.BCST 28(R9), Z25, Z15
+	VFMADD231PS.BCST 32(R9), Z24, Z16
+	VFMADD231PS.BCST 32(R9), Z25, Z17
+	VFMADD231PS.BCST 36(R9), Z24, Z18
+	VFMADD231PS.BCST 36(R9), Z25, Z19
+	VFMADD231PS.BCST 40(R9), Z24, Z20
+	VFMADD231PS.BCST 40(R9), Z25, Z21
+	VFMADD231PS.BCST 44(R9), Z24, Z22
+	VFMADD231PS.BCST 44(R9), Z25, Z23
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x12NarrowAVX512_loop
+
+gemm32x12NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x12NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z24
+	VMULPS       Z24, Z0, Z0
+	VMULPS       Z24, Z1, Z1
+	VMULPS       Z24, Z2, Z2
+	VMULPS       Z24, Z3, Z3
+	VMULPS       Z24, Z4, Z4
+	VMULPS       Z24, Z5, Z5
+	VMULPS       Z24, Z6, Z6
+	VMULPS       Z24, Z7, Z7
+	VMULPS       Z24, Z8, Z8
+	VMULPS       Z24, Z9, Z9
+	VMULPS       Z24, Z10, Z10
+	VMULPS       Z24, Z11, Z11
+	VMULPS       Z24, Z12, Z12
+	VMULPS       Z24, Z13, Z13
+	VMULPS       Z24, Z14, Z14
+	VMULPS       Z24, Z15, Z15
+	VMULPS       Z24, Z16, Z16
+	VMULPS       Z24, Z17, Z17
+	VMULPS       Z24, Z18, Z18
+	VMULPS       Z24, Z19, Z19
+	VMULPS       Z24, Z20, Z20
+	VMULPS       Z24, Z21, Z21
+	VMULPS       Z24, Z22, Z22
+	VMULPS       Z24, Z23, Z23
+
+gemm32x12NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z24
+	VUNPCKHPS     Z2, Z0, Z25
+	VUNPCKLPS     Z6, Z4, Z26
+	VUNPCKHPS     Z6, Z4, Z27
+	VSHUFPS       $0x44, Z26, Z24, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z26, Z24, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z27, Z25, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z27, Z25, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z10, Z8, Z24
+	VUNPCKHPS     Z10, Z8, Z25
+	VUNPCKLPS     Z14, Z12, Z26
+	VUNPCKHPS     Z14, Z12, Z27
+	VSHUFPS       $0x44, Z26, Z24, Z8
+	VMOVUPS       X8, 16(SI)
+	VEXTRACTF32X4 $0x01, Z8, 272(SI)
+	VEXTRACTF32X4 $0x02, Z8, 528(SI)
+	VEXTRACTF32X4 $0x03, Z8, 784(SI)
+	VSHUFPS       $0xee, Z26, Z24, Z8
+	VMOVUPS       X8, 80(SI)
+	VEXTRACTF32X4 $0x01, Z8, 336(SI)
+	VEXTRACTF32X4 $0x02, Z8, 592(SI)
+	VEXTRACTF32X4 $0x03, Z8, 848(SI)
+	VSHUFPS       $0x44, Z27, Z25, Z8
+	VMOVUPS       X8, 144(SI)
+	VEXTRACTF32X4 $0x01, Z8, 400(SI)
+	VEXTRACTF32X4 $0x02, Z8, 656(SI)
+	VEXTRACTF32X4 $0x03, Z8, 912(SI)
+	VSHUFPS       $0xee, Z27, Z25, Z8
+	VMOVUPS       X8, 208(SI)
+	VEXTRACTF32X4 $0x01, Z8, 464(SI)
+	VEXTRACTF32X4 $0x02, Z8, 720(SI)
+	VEXTRACTF32X4 $0x03, Z8, 976(SI)
+	VUNPCKLPS     Z18, Z16, Z24
+	VUNPCKHPS     Z18, Z16, Z25
+	VUNPCKLPS     Z22, Z20, Z26
+	VUNPCKHPS     Z22, Z20, Z27
+	VSHUFPS       $0x44, Z26, Z24, Z16
+	VMOVUPS       X16, 32(SI)
+	VEXTRACTF32X4 $0x01, Z16, 288(SI)
+	VEXTRACTF32X4 $0x02, Z16, 544(SI)
+	VEXTRACTF32X4 $0x03, Z16, 800(SI)
+	VSHUFPS       $0xee, Z26, Z24, Z16
+	VMOVUPS       X16, 96(SI)
+	VEXTRACTF32X4 $0x01, Z16, 352(SI)
+	VEXTRACTF32X4 $0x02, Z16, 608(SI)
+	VEXTRACTF32X4 $0x03, Z16, 864(SI)
+	VSHUFPS       $0x44, Z27, Z25, Z16
+	VMOVUPS       X16, 160(SI)
+	VEXTRACTF32X4 $0x01, Z16, 416(SI)
+	VEXTRACTF32X4 $0x02, Z16, 672(SI)
+	VEXTRACTF32X4 $0x03, Z16, 928(SI)
+	VSHUFPS       $0xee, Z27, Z25, Z16
+	VMOVUPS       X16, 224(SI)
+	VEXTRACTF32X4 $0x01, Z16, 480(SI)
+	VEXTRACTF32X4 $0x02, Z16, 736(SI)
+	VEXTRACTF32X4 $0x03, Z16, 992(SI)
+	VUNPCKLPS     Z3, Z1, Z24
+	VUNPCKHPS     Z3, Z1, Z25
+	VUNPCKLPS     Z7, Z5, Z26
+	VUNPCKHPS     Z7, Z5, Z27
+	VSHUFPS       $0x44, Z26, Z24, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z26, Z24, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z27, Z25, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z27, Z25, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+	VUNPCKLPS     Z11, Z9, Z24
+	VUNPCKHPS     Z11, Z9, Z25
+	VUNPCKLPS     Z15, Z13, Z26
+	VUNPCKHPS     Z15, Z13, Z27
+	VSHUFPS       $0x44, Z26, Z24, Z9
+	VMOVUPS       X9, 1040(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1296(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1552(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1808(SI)
+	VSHUFPS       $0xee, Z26, Z24, Z9
+	VMOVUPS       X9, 1104(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1360(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1616(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1872(SI)
+	VSHUFPS       $0x44, Z27, Z25, Z9
+	VMOVUPS       X9, 1168(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1424(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1680(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1936(SI)
+	VSHUFPS       $0xee, Z27, Z25, Z9
+	VMOVUPS       X9, 1232(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1488(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1744(SI)
+	VEXTRACTF32X4 $0x03, Z9, 2000(SI)
+	VUNPCKLPS     Z19, Z17, Z24
+	VUNPCKHPS     Z19, Z17, Z25
+	VUNPCKLPS     Z23, Z21, Z26
+	VUNPCKHPS     Z23, Z21, Z27
+	VSHUFPS       $0x44, Z26, Z24, Z17
+	VMOVUPS       X17, 1056(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1312(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1568(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1824(SI)
+	VSHUFPS       $0xee, Z26, Z24, Z17
+	VMOVUPS       X17, 1120(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1376(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1632(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1888(SI)
+	VSHUFPS       $0x44, Z27, Z25, Z17
+	VMOVUPS       X17, 1184(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1440(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1696(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1952(SI)
+	VSHUFPS       $0xee, Z27, Z25, Z17
+	VMOVUPS       X17, 1248(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1504(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1760(SI)
+	VEXTRACTF32X4 $0x03, Z17, 2016(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x00000fff, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x12NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x12NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x12NarrowAVX512_rowbeta
+	JMP         gemm32x12NarrowAVX512_next
+
+gemm32x12NarrowAVX512_beta0:
+gemm32x12NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x12NarrowAVX512_row
+
+gemm32x12NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x12NarrowAVX512_done
+	JMP    gemm32x12NarrowAVX512_tile
+
+gemm32x12NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x13NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x13NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x13NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x13NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x13NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x13NarrowAVX512_store
+
+gemm32x13NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z26
+	VMOVUPS.Z        64(R10), K2, Z27
+	VFMADD231PS.BCST (R9), Z26, Z0
+	VFMADD231PS.BCST (R9), Z27, Z1
+	VFMADD231PS.BCST 4(R9), Z26, Z2
+	VFMADD231PS.BCST 4(R9), Z27, Z3
+	VFMADD231PS.BCST 8(R9), Z26, Z4
+	VFMADD231PS.BCST 8(R9), Z27, Z5
+	VFMADD231PS.BCST 12(R9), Z26, Z6
+	VFMADD231PS.BCST 12(R9), Z27, Z7
+	VFMADD231PS.BCST 16(R9), Z26, Z8
+	VFMADD231PS.BCST 16(R9), Z27, Z9
+	VFMADD231PS.BCST 20(R9), Z26, Z10
+	VFMADD231PS.BCST 20(R9), Z27, Z11
+	VFMADD231PS.BCST 24(R9), Z26, Z12
+	VFMADD231PS.BCST 24(R9), Z27, Z13
+	VFMADD231PS.BCST 28(R9), Z26, Z14
+	VFMADD231PS.BCST 28(R9), Z27, Z15
+	VFMADD231PS.BCST 32(R9), Z26, Z16
+	VFMADD231PS.BCST 32(R9), Z27, Z17
+	VFMADD231PS.BCST 36(R9), Z26, Z18
+	VFMADD231PS.BCST 36(R9), Z27, Z19
+	VFMADD231PS.BCST 40(R9), Z26, Z20
+	VFMADD231PS.BCST 40(R9), Z27, Z21
+	VFMADD231PS.BCST 44(R9), Z26, Z22
+	VFMADD231PS.BCST 44(R9), Z27, Z23
+	VFMADD231PS.BCST 48(R9), Z26, Z24
+	VFMADD231PS.BCST 48(R9), Z27, Z25
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x13NarrowAVX512_loop
+
+gemm32x13NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x13NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z26
+	VMULPS       Z26, Z0, Z0
+	VMULPS       Z26, Z1, Z1
+	VMULPS       Z26, Z2, Z2
+	VMULPS       Z26, Z3, Z3
+	VMULPS       Z26, Z4, Z4
+	VMULPS       Z26, Z5, Z5
+	VMULPS       Z26, Z6, Z6
+	VMULPS       Z26, Z7, Z7
+	VMULPS       Z26, Z8, Z8
+	VMULPS       Z26, Z9, Z9
+	VMULPS       Z26, Z10, Z10
+	VMULPS       Z26, Z11, Z11
+	VMULPS       Z26, Z12, Z12
+	VMULPS       Z26, Z13, Z13
+	VMULPS       Z26, Z14, Z14
+	VMULPS       Z26, Z15, Z15
+	VMULPS       Z26, Z16, Z16
+	VMULPS       Z26, Z17, Z17
+	VMULPS       Z26, Z18, Z18
+	VMULPS       Z26, Z19, Z19
+	VMULPS       Z26, Z20, Z20
+	VMULPS       Z26, Z21, Z21
+	VMULPS       Z26, Z22, Z22
+	VMULPS       Z26, Z23, Z23
+	VMULPS       Z26, Z24, Z24
+	VMULPS       Z26, Z25, Z25
+
+gemm32x13NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z26
+	VUNPCKHPS     Z2, Z0, Z27
+	VUNPCKLPS     Z6, Z4, Z28
+	VUNPCKHPS     Z6, Z4, Z29
+	VSHUFPS       $0x44, Z28, Z26, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z28, Z26, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z29, Z27, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z29, Z27, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z10, Z8, Z26
+	VUNPCKHPS     Z10, Z8, Z27
+	VUNPCKLPS     Z14, Z12, Z28
+	VUNPCKHPS     Z14, Z12, Z29
+	VSHUFPS       $0x44, Z28, Z26, Z8
+	VMOVUPS       X8, 16(SI)
+	VEXTRACTF32X4 $0x01, Z8, 272(SI)
+	VEXTRACTF32X4 $0x02, Z8, 528(SI)
+	VEXTRACTF32X4 $0x03, Z8, 784(SI)
+	VSHUFPS       $0xee, Z28, Z26, Z8
+	VMOVUPS       X8, 80(SI)
+	VEXTRACTF32X4 $0x01, Z8, 336(SI)
+	VEXTRACTF32X4 $0x02, Z8, 592(SI)
+	VEXTRACTF32X4 $0x03, Z8, 848(SI)
+	VSHUFPS       $0x44, Z29, Z27, Z8
+	VMOVUPS       X8, 144(SI)
+	VEXTRACTF32X4 $0x01, Z8, 400(SI)
+	VEXTRACTF32X4 $0x02, Z8, 656(SI)
+	VEXTRACTF32X4 $0x03, Z8, 912(SI)
+	VSHUFPS       $0xee, Z29, Z27, Z8
+	VMOVUPS       X8, 208(SI)
+	VEXTRACTF32X4 $0x01, Z8, 464(SI)
+	VEXTRACTF32X4 $0x02, Z8, 720(SI)
+	VEXTRACTF32X4 $0x03, Z8, 976(SI)
+	VUNPCKLPS     Z18, Z16, Z26
+	VUNPCKHPS     Z18, Z16, Z27
+	VUNPCKLPS     Z22, Z20, Z28
+	VUNPCKHPS     Z22, Z20, Z29
+	VSHUFPS       $0x44, Z28, Z26, Z16
+	VMOVUPS       X16, 32(SI)
+	VEXTRACTF32X4 $0x01, Z16, 288(SI)
+	VEXTRACTF32X4 $0x02, Z16, 544(SI)
+	VEXTRACTF32X4 $0x03, Z16, 800(SI)
+	VSHUFPS       $0xee, Z28, Z26, Z16
+	VMOVUPS       X16, 96(SI)
+	VEXTRACTF32X4 $0x01, Z16, 352(SI)
+	VEXTRACTF32X4 $0x02, Z16, 608(SI)
+	VEXTRACTF32X4 $0x03, Z16, 864(SI)
+	VSHUFPS       $0x44, Z29, Z27, Z16
+	VMOVUPS       X16, 160(SI)
+	VEXTRACTF32X4 $0x01, Z16, 416(SI)
+	VEXTRACTF32X4 $0x02, Z16, 672(SI)
+	VEXTRACTF32X4 $0x03, Z16, 928(SI)
+	VSHUFPS       $0xee, Z29, Z27, Z16
+	VMOVUPS       X16, 224(SI)
+	VEXTRACTF32X4 $0x01, Z16, 480(SI)
+	VEXTRACTF32X4 $0x02, Z16, 736(SI)
+	VEXTRACTF32X4 $0x03, Z16, 992(SI)
+	VUNPCKLPS     Z24, Z24, Z26
+	VUNPCKHPS     Z24, Z24, Z27
+	VUNPCKLPS     Z24, Z24, Z28
+	VUNPCKHPS     Z24, Z24, Z29
+	VSHUFPS       $0x44, Z28, Z26, Z24
+	VMOVUPS       X24, 48(SI)
+	VEXTRACTF32X4 $0x01, Z24, 304(SI)
+	VEXTRACTF32X4 $0x02, Z24, 560(SI)
+	VEXTRACTF32X4 $0x03, Z24, 816(SI)
+	VSHUFPS       $0xee, Z28, Z26, Z24
+	VMOVUPS       X24, 112(SI)
+	VEXTRACTF32X4 $0x01, Z24, 368(SI)
+	VEXTRACTF32X4 $0x02, Z24, 624(SI)
+	VEXTRACTF32X4 $0x03, Z24, 880(SI)
+	VSHUFPS       $0x44, Z29, Z27, Z24
+	VMOVUPS       X24, 176(SI)
+	VEXTRACTF32X4 $0x01, Z24, 432(SI)
+	VEXTRACTF32X4 $0x02, Z24, 688(SI)
+	VEXTRACTF32X4 $0x03, Z24, 944(SI)
+	VSHUFPS       $0xee, Z29, Z27, Z24
+	VMOVUPS       X24, 240(SI)
+	VEXTRACTF32X4 $0x01, Z24, 496(SI)
+	VEXTRACTF32X4 $0x02, Z24, 752(SI)
+	VEXTRACTF32X4 $0x03, Z24, 1008(SI)
+	VUNPCKLPS     Z3, Z1, Z26
+	VUNPCKHPS     Z3, Z1, Z27
+	VUNPCKLPS     Z7, Z5, Z28
+	VUNPCKHPS     Z7, Z5, Z29
+	VSHUFPS       $0x44, Z28, Z26, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z28, Z26, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z29, Z27, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z29, Z27, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+	VUNPCKLPS     Z11, Z9, Z26
+	VUNPCKHPS     Z11, Z9, Z27
+	VUNPCKLPS     Z15, Z13, Z28
+	VUNPCKHPS     Z15, Z13, Z29
+	VSHUFPS       $0x44, Z28, Z26, Z9
+	VMOVUPS       X9, 1040(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1296(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1552(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1808(SI)
+	VSHUFPS       $0xee, Z28, Z26, Z9
+	VMOVUPS       X9, 1104(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1360(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1616(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1872(SI)
+	VSHUFPS       $0x44, Z29, Z27, Z9
+	VMOVUPS       X9, 1168(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1424(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1680(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1936(SI)
+	VSHUFPS       $0xee, Z29, Z27, Z9
+	VMOVUPS       X9, 1232(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1488(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1744(SI)
+	VEXTRACTF32X4 $0x03, Z9, 2000(SI)
+	VUNPCKLPS     Z19, Z17, Z26
+	VUNPCKHPS     Z19, Z17, Z27
+	VUNPCKLPS     Z23, Z21, Z28
+	VUNPCKHPS     Z23, Z21, Z29
+	VSHUFPS       $0x44, Z28, Z26, Z17
+	VMOVUPS       X17, 1056(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1312(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1568(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1824(SI)
+	VSHUFPS       $0xee, Z28, Z26, Z17
+	VMOVUPS       X17, 1120(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1376(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1632(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1888(SI)
+	VSHUFPS       $0x44, Z29, Z27, Z17
+	VMOVUPS       X17, 1184(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1440(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1696(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1952(SI)
+	VSHUFPS       $0xee, Z29, Z27, Z17
+	VMOVUPS       X17, 1248(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1504(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1760(SI)
+	VEXTRACTF32X4 $0x03, Z17, 2016(SI)
+	VUNPCKLPS     Z25, Z25, Z26
+	VUNPCKHPS     Z25, Z25, Z27
+	VUNPCKLPS     Z25, Z25, Z28
+	VUNPCKHPS     Z25, Z25, Z29
+	VSHUFPS       $0x44, Z28, Z26, Z25
+	VMOVUPS       X25, 1072(SI)
+	VEXTRACTF32X4 $0x01, Z25, 1328(SI)
+	VEXTRACTF32X4 $0x02, Z25, 1584(SI)
+	VEXTRACTF32X4 $0x03, Z25, 1840(SI)
+	VSHUFPS       $0xee, Z28, Z26, Z25
+	VMOVUPS       X25, 1136(SI)
+	VEXTRACTF32X4 $0x01, Z25, 1392(SI)
+	VEXTRACTF32X4 $0x02, Z25, 1648(SI)
+	VEXTRACTF32X4 $0x03, Z25, 1904(SI)
+	VSHUFPS       $0x44, Z29, Z27, Z25
+	VMOVUPS       X25, 1200(SI)
+	VEXTRACTF32X4 $0x01, Z25, 1456(SI)
+	VEXTRACTF32X4 $0x02, Z25, 1712(SI)
+	VEXTRACTF32X4 $0x03, Z25, 1968(SI)
+	VSHUFPS       $0xee, Z29, Z27, Z25
+	VMOVUPS       X25, 1264(SI)
+	VEXTRACTF32X4 $0x01, Z25, 1520(SI)
+	VEXTRACTF32X4 $0x02, Z25, 1776(SI)
+	VEXTRACTF32X4 $0x03, Z25, 2032(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x00001fff, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x13NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x13NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x13NarrowAVX512_rowbeta
+	JMP         gemm32x13NarrowAVX512_next
+
+gemm32x13NarrowAVX512_beta0:
+gemm32x13NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x13NarrowAVX512_row
+
+gemm32x13NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x13NarrowAVX512_done
+	JMP    gemm32x13NarrowAVX512_tile
+
+gemm32x13NarrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func gemm32x14NarrowAVX512(k int, alpha float32, a []float32, csA int, psA int, b []float32, csB int, beta float32, c []float32, ldc int, m int, tile *[512]float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·gemm32x14NarrowAVX512(SB), NOSPLIT, $0-144
+	MOVQ a_base+16(FP), AX
+	MOVQ c_base+96(FP), CX
+	MOVQ m+128(FP), DX
+
+gemm32x14NarrowAVX512_tile:
+	// K1, K2: the rows of this tile in each half, min(left, 32).
+	MOVQ DX, BX
+	CMPQ BX, $0x00000020
+	JLE  gemm32x14NarrowAVX512_rows
+	MOVQ $0x00000020, BX
+
+gemm32x14NarrowAVX512_rows:
+	MOVL   $0xffffffff, SI
+	BZHIL  BX, SI, SI
+	KMOVW  SI, K1
+	SHRL   $0x10, SI
+	KMOVW  SI, K2
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	MOVQ   k+0(FP), SI
+	MOVQ   csA+40(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   csB+80(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   b_base+56(FP), R9
+	MOVQ   AX, R10
+	TESTQ  SI, SI
+	JZ     gemm32x14NarrowAVX512_store
+
+gemm32x14NarrowAVX512_loop:
+	// One k step: op(A)'s column (32 rows), a row of B broadcast, 2n FMAs.
+	VMOVUPS.Z        (R10), K1, Z28
+	VMOVUPS.Z        64(R10), K2, Z29
+	VFMADD231PS.BCST (R9), Z28, Z0
+	VFMADD231PS.BCST (R9), Z29, Z1
+	VFMADD231PS.BCST 4(R9), Z28, Z2
+	VFMADD231PS.BCST 4(R9), Z29, Z3
+	VFMADD231PS.BCST 8(R9), Z28, Z4
+	VFMADD231PS.BCST 8(R9), Z29, Z5
+	VFMADD231PS.BCST 12(R9), Z28, Z6
+	VFMADD231PS.BCST 12(R9), Z29, Z7
+	VFMADD231PS.BCST 16(R9), Z28, Z8
+	VFMADD231PS.BCST 16(R9), Z29, Z9
+	VFMADD231PS.BCST 20(R9), Z28, Z10
+	VFMADD231PS.BCST 20(R9), Z29, Z11
+	VFMADD231PS.BCST 24(R9), Z28, Z12
+	VFMADD231PS.BCST 24(R9), Z29, Z13
+	VFMADD231PS.BCST 28(R9), Z28, Z14
+	VFMADD231PS.BCST 28(R9), Z29, Z15
+	VFMADD231PS.BCST 32(R9), Z28, Z16
+	VFMADD231PS.BCST 32(R9), Z29, Z17
+	VFMADD231PS.BCST 36(R9), Z28, Z18
+	VFMADD231PS.BCST 36(R9), Z29, Z19
+	VFMADD231PS.BCST 40(R9), Z28, Z20
+	VFMADD231PS.BCST 40(R9), Z29, Z21
+	VFMADD231PS.BCST 44(R9), Z28, Z22
+	VFMADD231PS.BCST 44(R9), Z29, Z23
+	VFMADD231PS.BCST 48(R9), Z28, Z24
+	VFMADD231PS.BCST 48(R9), Z29, Z25
+	VFMADD231PS.BCST 52(R9), Z28, Z26
+	VFMADD231PS.BCST 52(R9), Z29, Z27
+	ADDQ             DI, R10
+	ADDQ             R8, R9
+	DECQ             SI
+	JNZ              gemm32x14NarrowAVX512_loop
+
+gemm32x14NarrowAVX512_store:
+	// alpha·ab, transposed into tile, row-major (row r at tile[16·r:]).
+	MOVL         alpha+8(FP), SI
+	CMPQ         SI, $0x3f800000
+	JE           gemm32x14NarrowAVX512_scaled
+	VBROADCASTSS alpha+8(FP), Z28
+	VMULPS       Z28, Z0, Z0
+	VMULPS       Z28, Z1, Z1
+	VMULPS       Z28, Z2, Z2
+	VMULPS       Z28, Z3, Z3
+	VMULPS       Z28, Z4, Z4
+	VMULPS       Z28, Z5, Z5
+	VMULPS       Z28, Z6, Z6
+	VMULPS       Z28, Z7, Z7
+	VMULPS       Z28, Z8, Z8
+	VMULPS       Z28, Z9, Z9
+	VMULPS       Z28, Z10, Z10
+	VMULPS       Z28, Z11, Z11
+	VMULPS       Z28, Z12, Z12
+	VMULPS       Z28, Z13, Z13
+	VMULPS       Z28, Z14, Z14
+	VMULPS       Z28, Z15, Z15
+	VMULPS       Z28, Z16, Z16
+	VMULPS       Z28, Z17, Z17
+	VMULPS       Z28, Z18, Z18
+	VMULPS       Z28, Z19, Z19
+	VMULPS       Z28, Z20, Z20
+	VMULPS       Z28, Z21, Z21
+	VMULPS       Z28, Z22, Z22
+	VMULPS       Z28, Z23, Z23
+	VMULPS       Z28, Z24, Z24
+	VMULPS       Z28, Z25, Z25
+	VMULPS       Z28, Z26, Z26
+	VMULPS       Z28, Z27, Z27
+
+gemm32x14NarrowAVX512_scaled:
+	MOVQ          tile+136(FP), SI
+	VUNPCKLPS     Z2, Z0, Z28
+	VUNPCKHPS     Z2, Z0, Z29
+	VUNPCKLPS     Z6, Z4, Z30
+	VUNPCKHPS     Z6, Z4, Z31
+	VSHUFPS       $0x44, Z30, Z28, Z0
+	VMOVUPS       X0, (SI)
+	VEXTRACTF32X4 $0x01, Z0, 256(SI)
+	VEXTRACTF32X4 $0x02, Z0, 512(SI)
+	VEXTRACTF32X4 $0x03, Z0, 768(SI)
+	VSHUFPS       $0xee, Z30, Z28, Z0
+	VMOVUPS       X0, 64(SI)
+	VEXTRACTF32X4 $0x01, Z0, 320(SI)
+	VEXTRACTF32X4 $0x02, Z0, 576(SI)
+	VEXTRACTF32X4 $0x03, Z0, 832(SI)
+	VSHUFPS       $0x44, Z31, Z29, Z0
+	VMOVUPS       X0, 128(SI)
+	VEXTRACTF32X4 $0x01, Z0, 384(SI)
+	VEXTRACTF32X4 $0x02, Z0, 640(SI)
+	VEXTRACTF32X4 $0x03, Z0, 896(SI)
+	VSHUFPS       $0xee, Z31, Z29, Z0
+	VMOVUPS       X0, 192(SI)
+	VEXTRACTF32X4 $0x01, Z0, 448(SI)
+	VEXTRACTF32X4 $0x02, Z0, 704(SI)
+	VEXTRACTF32X4 $0x03, Z0, 960(SI)
+	VUNPCKLPS     Z10, Z8, Z28
+	VUNPCKHPS     Z10, Z8, Z29
+	VUNPCKLPS     Z14, Z12, Z30
+	VUNPCKHPS     Z14, Z12, Z31
+	VSHUFPS       $0x44, Z30, Z28, Z8
+	VMOVUPS       X8, 16(SI)
+	VEXTRACTF32X4 $0x01, Z8, 272(SI)
+	VEXTRACTF32X4 $0x02, Z8, 528(SI)
+	VEXTRACTF32X4 $0x03, Z8, 784(SI)
+	VSHUFPS       $0xee, Z30, Z28, Z8
+	VMOVUPS       X8, 80(SI)
+	VEXTRACTF32X4 $0x01, Z8, 336(SI)
+	VEXTRACTF32X4 $0x02, Z8, 592(SI)
+	VEXTRACTF32X4 $0x03, Z8, 848(SI)
+	VSHUFPS       $0x44, Z31, Z29, Z8
+	VMOVUPS       X8, 144(SI)
+	VEXTRACTF32X4 $0x01, Z8, 400(SI)
+	VEXTRACTF32X4 $0x02, Z8, 656(SI)
+	VEXTRACTF32X4 $0x03, Z8, 912(SI)
+	VSHUFPS       $0xee, Z31, Z29, Z8
+	VMOVUPS       X8, 208(SI)
+	VEXTRACTF32X4 $0x01, Z8, 464(SI)
+	VEXTRACTF32X4 $0x02, Z8, 720(SI)
+	VEXTRACTF32X4 $0x03, Z8, 976(SI)
+	VUNPCKLPS     Z18, Z16, Z28
+	VUNPCKHPS     Z18, Z16, Z29
+	VUNPCKLPS     Z22, Z20, Z30
+	VUNPCKHPS     Z22, Z20, Z31
+	VSHUFPS       $0x44, Z30, Z28, Z16
+	VMOVUPS       X16, 32(SI)
+	VEXTRACTF32X4 $0x01, Z16, 288(SI)
+	VEXTRACTF32X4 $0x02, Z16, 544(SI)
+	VEXTRACTF32X4 $0x03, Z16, 800(SI)
+	VSHUFPS       $0xee, Z30, Z28, Z16
+	VMOVUPS       X16, 96(SI)
+	VEXTRACTF32X4 $0x01, Z16, 352(SI)
+	VEXTRACTF32X4 $0x02, Z16, 608(SI)
+	VEXTRACTF32X4 $0x03, Z16, 864(SI)
+	VSHUFPS       $0x44, Z31, Z29, Z16
+	VMOVUPS       X16, 160(SI)
+	VEXTRACTF32X4 $0x01, Z16, 416(SI)
+	VEXTRACTF32X4 $0x02, Z16, 672(SI)
+	VEXTRACTF32X4 $0x03, Z16, 928(SI)
+	VSHUFPS       $0xee, Z31, Z29, Z16
+	VMOVUPS       X16, 224(SI)
+	VEXTRACTF32X4 $0x01, Z16, 480(SI)
+	VEXTRACTF32X4 $0x02, Z16, 736(SI)
+	VEXTRACTF32X4 $0x03, Z16, 992(SI)
+	VUNPCKLPS     Z26, Z24, Z28
+	VUNPCKHPS     Z26, Z24, Z29
+	VUNPCKLPS     Z26, Z26, Z30
+	VUNPCKHPS     Z26, Z26, Z31
+	VSHUFPS       $0x44, Z30, Z28, Z24
+	VMOVUPS       X24, 48(SI)
+	VEXTRACTF32X4 $0x01, Z24, 304(SI)
+	VEXTRACTF32X4 $0x02, Z24, 560(SI)
+	VEXTRACTF32X4 $0x03, Z24, 816(SI)
+	VSHUFPS       $0xee, Z30, Z28, Z24
+	VMOVUPS       X24, 112(SI)
+	VEXTRACTF32X4 $0x01, Z24, 368(SI)
+	VEXTRACTF32X4 $0x02, Z24, 624(SI)
+	VEXTRACTF32X4 $0x03, Z24, 880(SI)
+	VSHUFPS       $0x44, Z31, Z29, Z24
+	VMOVUPS       X24, 176(SI)
+	VEXTRACTF32X4 $0x01, Z24, 432(SI)
+	VEXTRACTF32X4 $0x02, Z24, 688(SI)
+	VEXTRACTF32X4 $0x03, Z24, 944(SI)
+	VSHUFPS       $0xee, Z31, Z29, Z24
+	VMOVUPS       X24, 240(SI)
+	VEXTRACTF32X4 $0x01, Z24, 496(SI)
+	VEXTRACTF32X4 $0x02, Z24, 752(SI)
+	VEXTRACTF32X4 $0x03, Z24, 1008(SI)
+	VUNPCKLPS     Z3, Z1, Z28
+	VUNPCKHPS     Z3, Z1, Z29
+	VUNPCKLPS     Z7, Z5, Z30
+	VUNPCKHPS     Z7, Z5, Z31
+	VSHUFPS       $0x44, Z30, Z28, Z1
+	VMOVUPS       X1, 1024(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1280(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1536(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1792(SI)
+	VSHUFPS       $0xee, Z30, Z28, Z1
+	VMOVUPS       X1, 1088(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1344(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1600(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1856(SI)
+	VSHUFPS       $0x44, Z31, Z29, Z1
+	VMOVUPS       X1, 1152(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1408(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1664(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1920(SI)
+	VSHUFPS       $0xee, Z31, Z29, Z1
+	VMOVUPS       X1, 1216(SI)
+	VEXTRACTF32X4 $0x01, Z1, 1472(SI)
+	VEXTRACTF32X4 $0x02, Z1, 1728(SI)
+	VEXTRACTF32X4 $0x03, Z1, 1984(SI)
+	VUNPCKLPS     Z11, Z9, Z28
+	VUNPCKHPS     Z11, Z9, Z29
+	VUNPCKLPS     Z15, Z13, Z30
+	VUNPCKHPS     Z15, Z13, Z31
+	VSHUFPS       $0x44, Z30, Z28, Z9
+	VMOVUPS       X9, 1040(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1296(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1552(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1808(SI)
+	VSHUFPS       $0xee, Z30, Z28, Z9
+	VMOVUPS       X9, 1104(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1360(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1616(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1872(SI)
+	VSHUFPS       $0x44, Z31, Z29, Z9
+	VMOVUPS       X9, 1168(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1424(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1680(SI)
+	VEXTRACTF32X4 $0x03, Z9, 1936(SI)
+	VSHUFPS       $0xee, Z31, Z29, Z9
+	VMOVUPS       X9, 1232(SI)
+	VEXTRACTF32X4 $0x01, Z9, 1488(SI)
+	VEXTRACTF32X4 $0x02, Z9, 1744(SI)
+	VEXTRACTF32X4 $0x03, Z9, 2000(SI)
+	VUNPCKLPS     Z19, Z17, Z28
+	VUNPCKHPS     Z19, Z17, Z29
+	VUNPCKLPS     Z23, Z21, Z30
+	VUNPCKHPS     Z23, Z21, Z31
+	VSHUFPS       $0x44, Z30, Z28, Z17
+	VMOVUPS       X17, 1056(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1312(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1568(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1824(SI)
+	VSHUFPS       $0xee, Z30, Z28, Z17
+	VMOVUPS       X17, 1120(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1376(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1632(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1888(SI)
+	VSHUFPS       $0x44, Z31, Z29, Z17
+	VMOVUPS       X17, 1184(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1440(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1696(SI)
+	VEXTRACTF32X4 $0x03, Z17, 1952(SI)
+	VSHUFPS       $0xee, Z31, Z29, Z17
+	VMOVUPS       X17, 1248(SI)
+	VEXTRACTF32X4 $0x01, Z17, 1504(SI)
+	VEXTRACTF32X4 $0x02, Z17, 1760(SI)
+	VEXTRACTF32X4 $0x03, Z17, 2016(SI)
+	VUNPCKLPS     Z27, Z25, Z28
+	VUNPCKHPS     Z27, Z25, Z29
+	VUNPCKLPS     Z27, Z27, Z30
+	VUNPCKHPS     Z27, Z27, Z31
+	VSHUFPS       $0x44, Z30, Z28, Z25
+	VMOVUPS       X25, 1072(SI)
+	VEXTRACTF32X4 $0x01, Z25, 1328(SI)
+	VEXTRACTF32X4 $0x02, Z25, 1584(SI)
+	VEXTRACTF32X4 $0x03, Z25, 1840(SI)
+	VSHUFPS       $0xee, Z30, Z28, Z25
+	VMOVUPS       X25, 1136(SI)
+	VEXTRACTF32X4 $0x01, Z25, 1392(SI)
+	VEXTRACTF32X4 $0x02, Z25, 1648(SI)
+	VEXTRACTF32X4 $0x03, Z25, 1904(SI)
+	VSHUFPS       $0x44, Z31, Z29, Z25
+	VMOVUPS       X25, 1200(SI)
+	VEXTRACTF32X4 $0x01, Z25, 1456(SI)
+	VEXTRACTF32X4 $0x02, Z25, 1712(SI)
+	VEXTRACTF32X4 $0x03, Z25, 1968(SI)
+	VSHUFPS       $0xee, Z31, Z29, Z25
+	VMOVUPS       X25, 1264(SI)
+	VEXTRACTF32X4 $0x01, Z25, 1520(SI)
+	VEXTRACTF32X4 $0x02, Z25, 1776(SI)
+	VEXTRACTF32X4 $0x03, Z25, 2032(SI)
+
+	// Row by row (K3: the lanes below n): C = tile (beta = 0) or tile + beta·C.
+	MOVL         $0x00003fff, DI
+	KMOVW        DI, K3
+	MOVQ         CX, DI
+	MOVQ         ldc+120(FP), R8
+	SHLQ         $0x02, R8
+	MOVL         beta+88(FP), R9
+	ANDL         $0x7fffffff, R9
+	JZ           gemm32x14NarrowAVX512_beta0
+	VBROADCASTSS beta+88(FP), Z2
+
+gemm32x14NarrowAVX512_rowbeta:
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   (DI), K3, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     Z0, K3, (DI)
+	ADDQ        $0x00000040, SI
+	ADDQ        R8, DI
+	DECQ        BX
+	JNZ         gemm32x14NarrowAVX512_rowbeta
+	JMP         gemm32x14NarrowAVX512_next
+
+gemm32x14NarrowAVX512_beta0:
+gemm32x14NarrowAVX512_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, K3, (DI)
+	ADDQ    $0x00000040, SI
+	ADDQ    R8, DI
+	DECQ    BX
+	JNZ     gemm32x14NarrowAVX512_row
+
+gemm32x14NarrowAVX512_next:
+	MOVQ   psA+48(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, AX
+	MOVQ   ldc+120(FP), BX
+	IMUL3Q $0x00000080, BX, BX
+	ADDQ   BX, CX
+	SUBQ   $0x00000020, DX
+	CMPQ   DX, $0x00000000
+	JLE    gemm32x14NarrowAVX512_done
+	JMP    gemm32x14NarrowAVX512_tile
+
+gemm32x14NarrowAVX512_done:
 	VZEROUPPER
 	RET

@@ -91,3 +91,10 @@ func packCopyMasked32AVX2(panel []float32, src []float32, ld int, cols int, h in
 //
 //go:noescape
 func packCopy12AVX512(dst []float32, src []float32, ld int, cols int, panels int)
+
+// packTranspose32AVX512 transposes 32 rows of cols floats, ld apart in src, into panel:
+//
+//	for p < cols { for j < 32 { panel[p·32+j] = src[j·ld+p] } }
+//
+//go:noescape
+func packTranspose32AVX512(panel []float32, src []float32, ld int, cols int)

@@ -22,6 +22,10 @@ type Tuning struct {
 	// 6×16 kernel instead of the AVX-512 12×16: faster where AVX-512 runs
 	// as two 256-bit halves (Zen 4).
 	EdgesAVX2 bool `json:"edges_avx2"`
+	// NarrowN (AVX-512 path): products with at most NarrowN ≤ 14 columns
+	// (op(B) not transposed) run on the 32-row narrow kernels
+	// (runNarrow); 0: never.
+	NarrowN int `json:"narrow_n"`
 	// NextPanel (AVX-512 path) has the first tile of each in-place B
 	// micro-panel prefetch the next panel (microKernelsNext).
 	NextPanel bool `json:"next_panel"`
@@ -33,17 +37,20 @@ type Tuning struct {
 
 // defaultTunings are the Tuning of each ISA path on a CPU the table does
 // not know: blockTable's blocks, the AVX-512 kernels on the edges (full
-// 512-bit datapaths: Zen 5, Intel), the next-panel prefetch (it helps
-// wherever rows of B are a page apart), and a fused width to be measured.
+// 512-bit datapaths: Zen 5, Intel), the narrow kernels (every lane used,
+// whatever the datapath), the next-panel prefetch (it helps wherever rows
+// of B are a page apart), and a fused width to be measured.
 var defaultTunings = [...]Tuning{
 	Generic: tuningOf(blockTable[Generic]),
 	AVX2:    tuningOf(blockTable[AVX2]),
-	AVX512:  withNext(tuningOf(blockTable[AVX512])),
+	AVX512:  withNarrow(withNext(tuningOf(blockTable[AVX512]))),
 }
 
 func tuningOf(bs blockSizes) Tuning { return Tuning{MC: bs.mc, NC: bs.nc, AL2: bs.al2, NCA: bs.nca} }
 
 func withNext(t Tuning) Tuning { t.NextPanel = true; return t }
+
+func withNarrow(t Tuning) Tuning { t.NarrowN = narrowMaxN; return t }
 
 // cpuModel is one row of cpuTable: the Tuning of the paths that differ from
 // defaultTunings on the CPUs with this vendor, family and model (model
@@ -75,13 +82,17 @@ var cpuTable = []cpuModel{
 		// +29 % ("column edges … on Zen 4"); next panel: m128n4224k784
 		// +6.1 % ("the next micro-panel prefetched"); fused width 512:
 		// whole sweeps at 512 columns 2.28–2.34 s of CPU against 2.38–2.42
-		// alone and 2.38–2.48 at 1024–4096 ("Fused training: group width").
-		AVX512: {MC: 480, NC: 6144, AL2: 480 * 256, NCA: 128, EdgesAVX2: true, NextPanel: true, GroupColumns: 512},
+		// alone and 2.38–2.48 at 1024–4096 ("Fused training: group width");
+		// narrow kernels up to 14 columns: m128n10k128 1.29×, m128n10k128TN
+		// 1.82× the edge kernels by CPU time ("Narrow products on the
+		// 32-row kernel").
+		AVX512: {MC: 480, NC: 6144, AL2: 480 * 256, NCA: 128, EdgesAVX2: true, NarrowN: narrowMaxN, NextPanel: true, GroupColumns: 512},
 	}},
 	{cpuid.AMD, 25, anyModel, "AMD family 25 (Zen 3/Zen 4)", map[ISA]Tuning{
 		// Not measured here: every AVX-512 part of family 25 is a Zen 4
-		// (two 256-bit halves), so its edges go to AVX2 as on model 17.
-		AVX512: {MC: 480, NC: 6144, AL2: 480 * 256, NCA: 128, EdgesAVX2: true, NextPanel: true},
+		// (two 256-bit halves), so its edges go to AVX2 and its narrow
+		// products to the narrow kernels as on model 17.
+		AVX512: {MC: 480, NC: 6144, AL2: 480 * 256, NCA: 128, EdgesAVX2: true, NarrowN: narrowMaxN, NextPanel: true},
 	}},
 	{cpuid.AMD, 26, 2, "AMD Zen 5", map[ISA]Tuning{
 		// Blocks not measured here: the L2 (1 MiB) is Zen 4's, so are its
@@ -92,12 +103,15 @@ var cpuTable = []cpuModel{
 		// seed --axes optimizer,activation,init --epochs 2 --workers 2`
 		// 18.8 / 16.6 s at --group-columns 1024 and 18.3 / 16.6 s at 4096
 		// against 20.1 / 18.8 s unfused; 1024 keeps a group's weights in
-		// less cache.
-		AVX512: {MC: 480, NC: 6144, AL2: 480 * 256, NCA: 128, NextPanel: true, GroupColumns: 1024},
+		// less cache. Narrow kernels not measured here: every lane of a
+		// ZMM used where the 12×16 kernel uses n of 16 (faster on Zen 4 at
+		// every n ≤ 14, where the edges ran on AVX2).
+		AVX512: {MC: 480, NC: 6144, AL2: 480 * 256, NCA: 128, NarrowN: narrowMaxN, NextPanel: true, GroupColumns: 1024},
 	}},
 	{cpuid.AMD, 26, anyModel, "AMD family 26 (Zen 5)", map[ISA]Tuning{
-		// Not measured here: Zen 5's blocks and edges, its fused width measured.
-		AVX512: {MC: 480, NC: 6144, AL2: 480 * 256, NCA: 128, NextPanel: true},
+		// Not measured here: Zen 5's blocks, edges and narrow kernels, its
+		// fused width measured.
+		AVX512: {MC: 480, NC: 6144, AL2: 480 * 256, NCA: 128, NarrowN: narrowMaxN, NextPanel: true},
 	}},
 }
 
@@ -111,6 +125,8 @@ var (
 	activeBlocks [len(blockTable)]blockSizes
 	// edgesAVX2 is tuning[AVX512].EdgesAVX2, read by the AVX-512 driver.
 	edgesAVX2 bool
+	// narrowN is tuning[AVX512].NarrowN, read by sgemm.
+	narrowN int
 )
 
 func init() {
@@ -197,6 +213,8 @@ func (t Tuning) check(isa ISA) error {
 		return fmt.Errorf("kernels: %v tuning: NCA %d is not a multiple of NR %d in [%d, 1048576]", isa, t.NCA, bs.nr, bs.nr)
 	case t.AL2 < bs.mr || t.AL2 > 1<<26:
 		return fmt.Errorf("kernels: %v tuning: AL2 %d outside [%d, 2^26] floats", isa, t.AL2, bs.mr)
+	case t.NarrowN < 0 || t.NarrowN > narrowMaxN:
+		return fmt.Errorf("kernels: %v tuning: narrow width %d outside [0, %d]", isa, t.NarrowN, narrowMaxN)
 	case t.GroupColumns < 0 || t.GroupColumns > 1<<20:
 		return fmt.Errorf("kernels: %v tuning: group columns %d outside [0, 1048576]", isa, t.GroupColumns)
 	}
@@ -210,6 +228,6 @@ func applyTuning(isa ISA, t Tuning) {
 	bs.mc, bs.nc, bs.al2, bs.nca = t.MC, t.NC, t.AL2, t.NCA
 	activeBlocks[isa] = bs
 	if isa == AVX512 {
-		edgesAVX2 = t.EdgesAVX2
+		edgesAVX2, narrowN = t.EdgesAVX2, t.NarrowN
 	}
 }

@@ -29,6 +29,7 @@ func withTuning(t *testing.T, isa ISA, tn Tuning) (restore func()) {
 func TestTuningSameBits(t *testing.T) {
 	shapes := []GEMMShape{
 		{M: 128, N: 128, K: 784}, {M: 784, N: 128, K: 128, TransA: true}, {M: 128, N: 10, K: 128},
+		{M: 128, N: 10, K: 128, TransA: true}, {M: 70, N: 3, K: 1100},
 		{M: 130, N: 300, K: 1100}, {M: 37, N: 530, K: 70, TransB: true}, {M: 600, N: 50, K: 260},
 	}
 	for isa := Generic; isa <= DetectedISA(); isa++ {
@@ -36,7 +37,7 @@ func TestTuningSameBits(t *testing.T) {
 		bs := blockTable[isa]
 		others := []Tuning{
 			{MC: bs.mr, NC: bs.nr, AL2: bs.mr, NCA: bs.nr},
-			{MC: 3 * bs.mr, NC: 5 * bs.nr, AL2: 3 * bs.mr * 64, NCA: bs.nr, EdgesAVX2: !base.EdgesAVX2, NextPanel: !base.NextPanel},
+			{MC: 3 * bs.mr, NC: 5 * bs.nr, AL2: 3 * bs.mr * 64, NCA: bs.nr, EdgesAVX2: !base.EdgesAVX2, NextPanel: !base.NextPanel, NarrowN: narrowMaxN - base.NarrowN},
 			{MC: 100 * bs.mr, NC: 400 * bs.nr, AL2: 1 << 22, NCA: 20 * bs.nr, EdgesAVX2: base.EdgesAVX2, NextPanel: base.NextPanel},
 		}
 		run := func(tn Tuning, threads int) [][]float32 {
@@ -140,6 +141,8 @@ func TestSetTuningChecks(t *testing.T) {
 			{MC: bs.mr, NC: bs.nr, AL2: bs.mr, NCA: -bs.nr},
 			{MC: bs.mr, NC: bs.nr, AL2: 0, NCA: bs.nr},
 			{MC: bs.mr, NC: bs.nr, AL2: bs.mr, NCA: bs.nr, GroupColumns: -1},
+			{MC: bs.mr, NC: bs.nr, AL2: bs.mr, NCA: bs.nr, NarrowN: -1},
+			{MC: bs.mr, NC: bs.nr, AL2: bs.mr, NCA: bs.nr, NarrowN: narrowMaxN + 1},
 		} {
 			if err := SetTuning(isa, tn, "bad"); err == nil {
 				t.Errorf("%v: SetTuning(%+v) accepted", isa, tn)

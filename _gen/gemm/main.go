@@ -27,6 +27,9 @@ func main() {
 		for _, t := range tiles {
 			microKernel(t)
 		}
+		for n := 1; n <= narrowMaxN; n++ {
+			narrowKernel(n)
+		}
 	case "pack":
 		laneMaskTable()
 		for _, w := range packWidths {
@@ -37,6 +40,7 @@ func main() {
 			}
 		}
 		packCopyAVX512(12)
+		packTranspose32AVX512()
 	case "peak":
 		for _, s := range simds {
 			peak(s)

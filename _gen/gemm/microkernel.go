@@ -114,12 +114,7 @@ func microKernel(t tile) {
 		}
 	}
 	k := Load(Param("k"), GP64())
-	rs := Load(Param("rsA"), GP64())
-	SHLQ(U8(2), rs)
-	csA := Load(Param("csA"), GP64())
-	SHLQ(U8(2), csA)
-	csB := Load(Param("csB"), GP64())
-	SHLQ(U8(2), csB)
+	rs, csA, csB := strideBytes("rsA"), strideBytes("csA"), strideBytes("csB")
 	bp := Load(Param("b").Base(), GP64())
 	a := GP64()
 	MOVQ(aTile, a)
@@ -192,6 +187,7 @@ func microKernel(t tile) {
 	JNZ(LabelRef(name + "_loop"))
 
 	Label(name + "_store")
+	alphaIsOne(name + "_scaled")
 	alpha := free[0]
 	VBROADCASTSS(paramAddr("alpha"), alpha)
 	for i := 0; i < t.mr; i++ {
@@ -199,6 +195,7 @@ func microKernel(t tile) {
 			VMULPS(alpha, t.acc(i, v), t.acc(i, v))
 		}
 	}
+	Label(name + "_scaled")
 	mr := GP64() // rows of this tile: min(MR, left)
 	MOVQ(left, mr)
 	CMPQ(mr, U32(t.mr))
@@ -212,13 +209,19 @@ func microKernel(t tile) {
 	}
 
 	Label(name + "_next")
-	psA := Load(Param("psA"), GP64())
-	SHLQ(U8(2), psA)
+	nextTile(name, aTile, cTile, left, t.mr)
+}
+
+// nextTile ends a micro-kernel: it moves aTile to the next A panel (psA
+// floats on) and cTile down rows rows of C, takes rows from left and
+// loops back to name+"_tile" while rows are left, else returns.
+func nextTile(name string, aTile, cTile, left reg.Register, rows int) {
+	psA := strideBytes("psA")
 	ADDQ(psA, aTile)
 	ldcTile := Load(Param("ldc"), GP64())
-	IMUL3Q(U32(4*t.mr), ldcTile, ldcTile)
+	IMUL3Q(U32(4*rows), ldcTile, ldcTile)
 	ADDQ(ldcTile, cTile)
-	SUBQ(U32(t.mr), left)
+	SUBQ(U32(rows), left)
 	CMPQ(left, U32(0))
 	JLE(LabelRef(name + "_done"))
 	JMP(LabelRef(name + "_tile"))
@@ -241,6 +244,16 @@ func prefetchC(t tile, cTile reg.Register) {
 			ADDQ(ldc, c)
 		}
 	}
+}
+
+// alphaIsOne jumps to label when alpha is 1: alpha·ab is then ab, bit for
+// bit (an FMA's result is never a signaling NaN), and the tile's
+// multiplies are skipped, a tenth of a tile's floating-point work at k = 10.
+func alphaIsOne(label string) {
+	bits := GP64()
+	MOVL(paramAddr("alpha"), bits.As32())
+	CMPQ(bits, U32(0x3f800000))
+	JE(LabelRef(label))
 }
 
 // betaIsZero jumps to label when beta is +0 or -0.

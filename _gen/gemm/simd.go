@@ -63,3 +63,11 @@ func paramAddr(name string) Mem {
 	}
 	return b.Addr
 }
+
+// strideBytes loads the integer argument name, a stride in floats, and
+// turns it into bytes.
+func strideBytes(name string) reg.GPVirtual {
+	r := Load(Param(name), GP64())
+	SHLQ(U8(2), r)
+	return r.(reg.GPVirtual)
+}
