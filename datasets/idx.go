@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mlpsweep/mlpsweep/internal/hugepages"
 )
 
 // IDX format (LeCun & Cortes, the MNIST page): a big-endian header of magic
@@ -222,7 +224,7 @@ func (f *idxFile) readImages() (x []float32, items, features int, err error) {
 	if len(f.dims) < 2 {
 		return nil, 0, 0, fmt.Errorf("%s: an images file needs rank ≥ 2 (items × pixels), header says %s (is this a labels file?)", f.name, f.shape())
 	}
-	x = make([]float32, 0, f.initialCap()) // [items×features]
+	x = hugepages.Floats(f.initialCap())[:0] // [items×features]
 	err = f.stream(func(chunk []byte) {
 		at := len(x)
 		x = slices.Grow(x, len(chunk))[:at+len(chunk)]
