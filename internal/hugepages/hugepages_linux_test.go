@@ -2,7 +2,6 @@ package hugepages
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -74,6 +73,6 @@ func readKB(t *testing.T, path, key string) int {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	t.Skip(fmt.Sprintf("%s has no %s line (kernel too old to count it)", path, key))
+	t.Skipf("%s has no %s line (kernel too old to count it)", path, key)
 	return 0
 }
