@@ -17,7 +17,10 @@ const MinBytes = 16 << 20
 // When it holds MinBytes or more, the whole 2 MiB pages inside it are
 // faulted in as 2 MiB pages on first write where the OS allows it (Linux
 // with transparent huge pages "always" or "madvise"); elsewhere, or if the
-// OS refuses, it is make's memory as it was.
+// OS refuses, it is make's memory as it was. The mark outlives the array:
+// once it is collected, the heap memory it lay in still faults in (and
+// khugepaged may collapse it into) 2 MiB pages, so Floats is for arrays that
+// live as long as their data set, not for scratch buffers.
 func Floats(n int) []float32 {
 	x := make([]float32, n)
 	if n >= MinBytes/4 {
