@@ -42,7 +42,7 @@ func FuzzIDX(f *testing.F) {
 	f.Add(idxBytes(0x0D, []int{3, 4}, tinyPixels), idxBytes(0x08, []int{3}, []byte{0, 0})) // wrong type, short labels
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}, []byte{})                         // gzip header only
 	f.Fuzz(func(t *testing.T, images, labels []byte) {
-		d, err := decodeIDX("images", bytes.NewReader(images), int64(len(images)), "labels", bytes.NewReader(labels), int64(len(labels)), 0)
+		d, err := decodeIDX("images", bytes.NewReader(images), int64(len(images)), "labels", bytes.NewReader(labels), int64(len(labels)), 0, 0)
 		if err != nil {
 			return
 		}

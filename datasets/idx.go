@@ -146,23 +146,29 @@ func (f *idxFile) readHeader(buf []byte, off int) error {
 	}
 }
 
-// stream passes the payload to visit in order, in chunks, and then checks
-// that nothing follows it (for gzip this also verifies the checksum).
-func (f *idxFile) stream(visit func(chunk []byte)) error {
-	buf := make([]byte, min(idxReadChunk, f.size))
+// stream passes the first want bytes of the payload (want ≤ size) to visit
+// in order, in chunks. When want is the whole payload it then checks that
+// nothing follows it (for gzip this also verifies the checksum); a prefix
+// is read without looking further, so the first rows of a large file cost
+// what they hold.
+func (f *idxFile) stream(want int, visit func(chunk []byte)) error {
+	buf := make([]byte, min(idxReadChunk, want))
 	got := 0
-	for got < f.size {
-		n, err := f.payload.Read(buf[:min(len(buf), f.size-got)])
+	for got < want {
+		n, err := f.payload.Read(buf[:min(len(buf), want-got)])
 		if n > 0 {
 			visit(buf[:n])
 			got += n
 		}
-		if errors.Is(err, io.EOF) && got < f.size {
+		if errors.Is(err, io.EOF) && got < want {
 			return fmt.Errorf("%s: header says %s bytes but the %s has only %d", f.name, f.claim(), f.what(), got)
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("%s: reading the %s failed after %d of %d data bytes: %v", f.name, f.what(), got, f.size, err)
 		}
+	}
+	if want < f.size {
+		return nil
 	}
 	var one [1]byte
 	n, err := io.ReadAtLeast(f.payload, one[:], 1)
@@ -218,14 +224,17 @@ func (f *idxFile) claim() string {
 	return fmt.Sprintf("%s = %d", f.shape(), size)
 }
 
-// readImages decodes an images file: dims[0] items of the remaining dims'
-// product pixels each, scaled to [0,1] in one pass into X.
-func (f *idxFile) readImages() (x []float32, items, features int, err error) {
+// readImages decodes the first items (≤ dims[0]) images of an images file,
+// each of the remaining dims' product pixels, scaled to [0,1] in one pass
+// into X.
+func (f *idxFile) readImages(items int) (x []float32, features int, err error) {
 	if len(f.dims) < 2 {
-		return nil, 0, 0, fmt.Errorf("%s: an images file needs rank ≥ 2 (items × pixels), header says %s (is this a labels file?)", f.name, f.shape())
+		return nil, 0, fmt.Errorf("%s: an images file needs rank ≥ 2 (items × pixels), header says %s (is this a labels file?)", f.name, f.shape())
 	}
-	x = hugepages.Floats(f.initialCap())[:0] // [items×features]
-	err = f.stream(func(chunk []byte) {
+	features = f.size / f.dims[0]
+	want := items * features
+	x = hugepages.Floats(min(want, f.initialCap()))[:0] // [items×features]
+	err = f.stream(want, func(chunk []byte) {
 		at := len(x)
 		x = slices.Grow(x, len(chunk))[:at+len(chunk)]
 		dst := x[at:]
@@ -234,9 +243,9 @@ func (f *idxFile) readImages() (x []float32, items, features int, err error) {
 		}
 	})
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, err
 	}
-	return x, f.dims[0], f.size / f.dims[0], nil
+	return x, features, nil
 }
 
 // readLabels decodes a rank-1 labels file.
@@ -245,7 +254,7 @@ func (f *idxFile) readLabels() ([]byte, error) {
 		return nil, fmt.Errorf("%s: a labels file needs rank 1, header says %s (is this an images file?)", f.name, f.shape())
 	}
 	labels := make([]byte, 0, f.initialCap())
-	if err := f.stream(func(chunk []byte) { labels = append(labels, chunk...) }); err != nil {
+	if err := f.stream(f.size, func(chunk []byte) { labels = append(labels, chunk...) }); err != nil {
 		return nil, err
 	}
 	return labels, nil
@@ -264,11 +273,19 @@ func (f *idxFile) initialCap() int {
 // N×d₁×…, flattened to N×(d₁·…) features and scaled by 1/255 to [0,1], and N
 // labels. Classes is the largest label + 1.
 func LoadIDX(imagesPath, labelsPath string) (*Dataset, error) {
-	return loadIDXFiles(imagesPath, labelsPath, 0)
+	return loadIDXFiles(imagesPath, labelsPath, 0, 0)
 }
 
-// loadIDXFiles opens both files and decodes them; classes 0 means infer.
-func loadIDXFiles(imagesPath, labelsPath string, classes int) (*Dataset, error) {
+// LoadIDXHead is LoadIDX keeping the first rows rows (all for 0 or more
+// than the file has), what LoadIDX(…).Head(rows) holds, the classes
+// included (counted over every label); it decodes only the images it keeps.
+func LoadIDXHead(imagesPath, labelsPath string, rows int) (*Dataset, error) {
+	return loadIDXFiles(imagesPath, labelsPath, 0, rows)
+}
+
+// loadIDXFiles opens both files and decodes them, the first rows images
+// (0: all); classes 0 means infer from all the labels.
+func loadIDXFiles(imagesPath, labelsPath string, classes, rows int) (*Dataset, error) {
 	var srcs [2]*os.File
 	var sizes [2]int64
 	for i, p := range []string{imagesPath, labelsPath} {
@@ -283,7 +300,7 @@ func loadIDXFiles(imagesPath, labelsPath string, classes int) (*Dataset, error) 
 		}
 		srcs[i], sizes[i] = f, st.Size()
 	}
-	d, err := decodeIDX(imagesPath, srcs[0], sizes[0], labelsPath, srcs[1], sizes[1], classes)
+	d, err := decodeIDX(imagesPath, srcs[0], sizes[0], labelsPath, srcs[1], sizes[1], classes, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -291,9 +308,10 @@ func loadIDXFiles(imagesPath, labelsPath string, classes int) (*Dataset, error) 
 	return d, nil
 }
 
-// decodeIDX builds a Dataset from an images and a labels IDX stream.
-// classes 0 means the largest label + 1 (at least 2).
-func decodeIDX(imagesName string, images io.ReaderAt, imagesSize int64, labelsName string, labels io.ReaderAt, labelsSize int64, classes int) (*Dataset, error) {
+// decodeIDX builds a Dataset from an images and a labels IDX stream, of
+// its first rows items (0: all). classes 0 means the largest label + 1 (at
+// least 2), over all the labels.
+func decodeIDX(imagesName string, images io.ReaderAt, imagesSize int64, labelsName string, labels io.ReaderAt, labelsSize int64, classes, rows int) (*Dataset, error) {
 	lf, err := openIDX(labelsName, labels, labelsSize)
 	if err != nil {
 		return nil, err
@@ -319,7 +337,11 @@ func decodeIDX(imagesName string, images io.ReaderAt, imagesSize int64, labelsNa
 		at := slices.Index(raw, byte(maxLabel))
 		return nil, fmt.Errorf("%s: label %d at item %d is not below the %d classes", labelsName, maxLabel, at, classes)
 	}
-	x, n, features, err := imf.readImages()
+	n := len(raw)
+	if rows > 0 && rows < n {
+		n, raw = rows, raw[:rows]
+	}
+	x, features, err := imf.readImages(n)
 	if err != nil {
 		return nil, err
 	}

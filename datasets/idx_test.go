@@ -74,6 +74,36 @@ func TestLoadIDX(t *testing.T) {
 	}
 }
 
+// TestLoadIDXHead: the first rows of an IDX pair, gzipped or raw, are
+// LoadIDX's Head(rows), the classes counted over every label; the images
+// past them are not read (a gzip stream cut short after them still loads;
+// a raw file's length is checked against its header at open).
+func TestLoadIDXHead(t *testing.T) {
+	dir := t.TempDir()
+	cut := tinyImages[:len(tinyImages)-4] // the third image missing
+	for _, images := range [][]byte{tinyImages, gzipped(tinyImages), gzipped(cut)} {
+		img, lab := writeFile(t, dir, "img", images), writeFile(t, dir, "lab", tinyLabIDX)
+		for rows := 1; rows <= 2; rows++ {
+			d, err := LoadIDXHead(img, lab, rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.N != rows || d.Classes != 3 || !slices.Equal(d.Labels, []int{0, 2}[:rows]) || len(d.X) != 4*rows {
+				t.Fatalf("rows %d: N=%d Classes=%d Labels %v len(X)=%d", rows, d.N, d.Classes, d.Labels, len(d.X))
+			}
+			for i, b := range tinyPixels[:4*rows] {
+				if d.X[i] != float32(b)/255 {
+					t.Fatalf("rows %d: X[%d] = %v, want %v", rows, i, d.X[i], float32(b)/255)
+				}
+			}
+		}
+		_, err := LoadIDXHead(img, lab, 0)
+		if short := !bytes.Equal(images, tinyImages) && !bytes.Equal(images, gzipped(tinyImages)); short != (err != nil) {
+			t.Fatalf("all rows of a file cut short=%v: err %v", short, err)
+		}
+	}
+}
+
 func TestIDXExactCapacity(t *testing.T) {
 	// A genuine gzip file confirms its length through ISIZE; a gzip file
 	// whose header lies must not be trusted for preallocation.
@@ -86,7 +116,7 @@ func TestIDXExactCapacity(t *testing.T) {
 	if err != nil || f.exact || f.initialCap() > idxReadChunk {
 		t.Fatalf("lying gzip: err=%v exact=%v", err, f.exact)
 	}
-	if _, _, _, err := f.readImages(); err == nil || !strings.Contains(err.Error(), "has only 40") {
+	if _, _, err := f.readImages(f.dims[0]); err == nil || !strings.Contains(err.Error(), "has only 40") {
 		t.Fatalf("lying gzip read: %v", err)
 	}
 }
@@ -154,7 +184,7 @@ func TestIDXLabelOutOfRange(t *testing.T) {
 	dir := t.TempDir()
 	img := writeFile(t, dir, "img", tinyImages)
 	lab := writeFile(t, dir, "lab", idxBytes(0x08, []int{3}, []byte{1, 12, 3}))
-	if _, err := loadIDXFiles(img, lab, mnistClasses); err == nil || !strings.Contains(err.Error(), "label 12 at item 1 is not below the 10 classes") {
+	if _, err := loadIDXFiles(img, lab, mnistClasses, 0); err == nil || !strings.Contains(err.Error(), "label 12 at item 1 is not below the 10 classes") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := LoadIDX(filepath.Join(dir, "missing"), lab); err == nil || !strings.Contains(err.Error(), "missing") {

@@ -22,34 +22,17 @@ var mnistFiles = [4]string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 // ".idx" for "-idx" as some mirrors spell it). Pixels are scaled to [0,1];
 // there are always 10 classes. The two sets are decoded concurrently.
 func MNIST(dir string) (train, test *Dataset, err error) {
-	if dir == "" {
-		if dir, err = goMNISTDataDir(); err != nil {
-			return nil, nil, err
-		}
-	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		what := "does not exist"
-		switch {
-		case err == nil:
-			what = "is a file, not a folder"
-		case !errors.Is(err, fs.ErrNotExist):
-			what = "cannot be read: " + err.Error()
-		}
-		return nil, nil, fmt.Errorf("MNIST: the folder %s %s; pass --data DIR, the folder of the four MNIST IDX files (%s.gz, …)",
-			dir, what, strings.Join(mnistFiles[:], ".gz, "))
-	}
-	var paths [4]string
-	for i, base := range mnistFiles {
-		if paths[i], err = findMNISTFile(dir, base); err != nil {
-			return nil, nil, err
-		}
+	paths, err := mnistPaths(dir)
+	if err != nil {
+		return nil, nil, err
 	}
 	var testErr error
 	done := make(chan struct{})
 	go func() {
-		test, testErr = loadIDXFiles(paths[2], paths[3], mnistClasses)
+		test, testErr = loadIDXFiles(paths[2], paths[3], mnistClasses, 0)
 		close(done)
 	}()
-	train, err = loadIDXFiles(paths[0], paths[1], mnistClasses)
+	train, err = loadIDXFiles(paths[0], paths[1], mnistClasses, 0)
 	<-done
 	if err == nil {
 		err = testErr
@@ -62,6 +45,48 @@ func MNIST(dir string) (train, test *Dataset, err error) {
 	}
 	train.Name, test.Name = "mnist-train", "mnist-test"
 	return train, test, nil
+}
+
+// MNISTTrain loads MNIST's training set as MNIST does, its first rows rows
+// only (all 60000 for 0): what MNIST's train.Head(rows) holds, decoding
+// only those images and not the test set.
+func MNISTTrain(dir string, rows int) (*Dataset, error) {
+	paths, err := mnistPaths(dir)
+	if err != nil {
+		return nil, err
+	}
+	train, err := loadIDXFiles(paths[0], paths[1], mnistClasses, rows)
+	if err != nil {
+		return nil, fmt.Errorf("MNIST: %w", err)
+	}
+	train.Name = "mnist-train"
+	return train, nil
+}
+
+// mnistPaths finds the four MNIST files, in mnistFiles' order, in dir or,
+// with dir "", in the pinned GoMNIST module's data/ folder.
+func mnistPaths(dir string) (paths [4]string, err error) {
+	if dir == "" {
+		if dir, err = goMNISTDataDir(); err != nil {
+			return paths, err
+		}
+	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		what := "does not exist"
+		switch {
+		case err == nil:
+			what = "is a file, not a folder"
+		case !errors.Is(err, fs.ErrNotExist):
+			what = "cannot be read: " + err.Error()
+		}
+		return paths, fmt.Errorf("MNIST: the folder %s %s; pass --data DIR, the folder of the four MNIST IDX files (%s.gz, …)",
+			dir, what, strings.Join(mnistFiles[:], ".gz, "))
+	}
+	for i, base := range mnistFiles {
+		if paths[i], err = findMNISTFile(dir, base); err != nil {
+			return paths, err
+		}
+	}
+	return paths, nil
 }
 
 // findMNISTFile returns the path of base in dir under any accepted name.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -212,6 +213,30 @@ func TestMNISTDataFolderMissing(t *testing.T) {
 		_, _, err := MNIST(dir)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--data DIR") {
 			t.Errorf("MNIST(%s): err = %v, want %q", dir, err, want)
+		}
+	}
+}
+
+// TestMNISTTrainHead: the first rows of MNIST's training set, decoded
+// alone, are MNIST's train.Head(rows), fingerprint included.
+func TestMNISTTrainHead(t *testing.T) {
+	full, _, err := MNIST("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rows := range []int{1, 777, 6000, 60000, 0, 70000} {
+		d, err := MNISTTrain("", rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := full
+		if rows > 0 {
+			want = full.Head(rows)
+		}
+		if d.N != want.N || d.Features != want.Features || d.Classes != want.Classes || d.Name != want.Name ||
+			!slices.Equal(d.X, want.X) || !slices.Equal(d.Y, want.Y) || !slices.Equal(d.Labels, want.Labels) ||
+			!slices.Equal(d.ClassNames, want.ClassNames) || d.Fingerprint() != want.Fingerprint() {
+			t.Fatalf("MNISTTrain(%d): N=%d Classes=%d %q differs from MNIST's train.Head (N=%d)", rows, d.N, d.Classes, d.Name, want.N)
 		}
 	}
 }

@@ -169,11 +169,8 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				return err
 			}
 			if data == nil {
-				if data, err = study.LoadData(s.Data); err != nil {
+				if data, err = study.LoadData(s.Data, o.limitRows); err != nil {
 					return err
-				}
-				if o.limitRows > 0 {
-					data = data.Head(o.limitRows)
 				}
 			}
 			dir := filepath.Join(o.out, s.Name)

@@ -11,9 +11,9 @@ import (
 
 // limitRows returns the first n rows of d (all of them for n 0), refusing
 // a cut that leaves fewer than two classes, as loading refuses a one-class
-// file.
+// file. d may hold the n rows already (study.LoadData's cut).
 func limitRows(d *datasets.Dataset, n int) (*datasets.Dataset, error) {
-	if n == 0 || n >= d.N {
+	if n == 0 || n > d.N {
 		return d, nil
 	}
 	h := d.Head(n)

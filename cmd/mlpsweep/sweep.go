@@ -428,7 +428,7 @@ func applySweepFlags(s *study.Study, f *sweepFlags) error {
 // them, and for a refit its test set (nil otherwise).
 func loadSweepData(s *study.Study, f *sweepFlags, stderr io.Writer) (train, test *datasets.Dataset, err error) {
 	fmt.Fprintf(stderr, "loading %s\n", s.Data)
-	data, err := study.LoadData(s.Data)
+	data, err := study.LoadData(s.Data, f.limitRows)
 	if err != nil {
 		return nil, nil, err
 	}

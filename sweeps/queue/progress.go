@@ -163,12 +163,16 @@ func latestJobs(ctx context.Context, st *store.Postgres, h sweeps.Header, units 
 // Follow reads the study's progress at most every interval apart,
 // passing each to report with an estimate of the time left (0 until some
 // work is done while it follows), until no unit waits for a worker; it
-// returns the last progress. The first reads come sooner (a fortieth of
-// the time followed so far, at least 200 ms), so that the end of a short
-// study is seen within a few percent of its time.
+// returns the last progress. The reads come sooner at first (a fortieth of
+// the time followed so far, at least a second); between them a query of
+// one row asks every finishEvery whether the study still has a job to run,
+// so that the end of a short study is seen at once without reading all of
+// its units many times (each read is work for the server, whose cores the
+// workers may be training on).
 func Follow(ctx context.Context, st *store.Postgres, name string, every time.Duration, report func(p Progress, eta time.Duration)) (Progress, error) {
 	started := time.Now()
 	var first Progress
+	endCheck := true // the study's own jobs tell when it ends (not when another study's jobs run its units)
 	for i := 0; ; i++ {
 		p, err := StudyProgress(ctx, st, name)
 		if err != nil {
@@ -185,12 +189,39 @@ func Follow(ctx context.Context, st *store.Postgres, name string, every time.Dur
 		if p.Finished() {
 			return p, nil
 		}
-		select {
-		case <-ctx.Done():
-			return p, fmt.Errorf("%w: the workers go on; follow again with --wait", ErrInterrupted)
-		case <-time.After(min(every, max(200*time.Millisecond, time.Since(started)/40))):
+		next := time.Now().Add(min(every, max(time.Second, time.Since(started)/40)))
+		for wait := true; wait; {
+			step := time.Until(next)
+			if endCheck {
+				step = min(step, finishEvery)
+			}
+			select {
+			case <-ctx.Done():
+				return p, fmt.Errorf("%w: the workers go on; follow again with --wait", ErrInterrupted)
+			case <-time.After(step):
+			}
+			wait = time.Now().Before(next)
+			if wait && endCheck {
+				live, err := liveJobs(ctx, st, name)
+				if err != nil {
+					return p, fmt.Errorf("%s: %w", st.Name(), err)
+				}
+				wait = live > 0
+				endCheck = wait // none left, yet units were running: they are in other studies' jobs
+			}
 		}
 	}
+}
+
+// finishEvery is how often Follow asks whether a study has jobs left.
+const finishEvery = 100 * time.Millisecond
+
+// liveJobs counts the study's jobs that will still run.
+func liveJobs(ctx context.Context, st *store.Postgres, study string) (int, error) {
+	var live int
+	err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND args->>'study' = $2 AND state IN `+liveStates,
+		Kind, study).Scan(&live)
+	return live, err
 }
 
 // QueueJobs counts the jobs of every queue by state, for mlpsweep status:

@@ -579,10 +579,7 @@ func (c *coordinator) queued(ctx context.Context) (map[stageKey]bool, error) {
 
 // liveJobs counts the study's jobs that will still run.
 func (c *coordinator) liveJobs(ctx context.Context) (int, error) {
-	var live int
-	err := c.st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND args->>'study' = $2 AND state IN `+liveStates,
-		Kind, c.plan.Header.Name).Scan(&live)
-	return live, err
+	return liveJobs(ctx, c.st, c.plan.Header.Name)
 }
 
 // wait returns once every unit of the stage is checkpointed at its
@@ -721,9 +718,6 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 			}
 			models = append(models, m)
 		}
-		if err := w.st.MarkRunning(ids[i], a.Study); err != nil {
-			return err
-		}
 		units = append(units, u)
 		kept = append(kept, i)
 	}
@@ -731,22 +725,23 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 	if len(todo) == 0 {
 		return w.record(ctx, job, -1, nil, true)
 	}
+	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study); err != nil {
+		return err
+	}
 	started := time.Now()
 	t, threads := w.trainer(ctx)
 	defer w.release(t)
 	w.logf("group of %d units, fold %d of study %s (attempt %d): epochs %d–%d, %d trained fused, %d GEMM thread(s)",
 		len(ids), a.Fold, a.Study, job.Attempt, a.From+1, a.To, len(units), threads)
-	var epochErr error
+	epochs := newEpochWriter(w.st)
 	hists, err := t.TrainStage(ctx, data, folds, a.SplitSeed, units, models, a.From, a.To, func(k int, s engine.EpochStats) {
-		if err := w.st.SaveEpoch(ids[todo[k]], a.Study, s); err != nil && epochErr == nil {
-			epochErr = err
-		}
+		epochs.add(store.EpochRow{ID: ids[todo[k]], Study: a.Study, Stats: s})
 	})
+	if ferr := epochs.flush(); err == nil {
+		err = ferr // the earlier stages' epochs are read back below
+	}
 	if err != nil {
 		return err
-	}
-	if epochErr != nil {
-		return epochErr
 	}
 	for k, i := range todo {
 		var r *sweeps.UnitResult

@@ -35,7 +35,7 @@ func prunedStudy(t *testing.T, lines string) (*study.Study, *datasets.Dataset, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := study.LoadData(s.Data)
+	data, err := study.LoadData(s.Data, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ random: {n: %d, seed: 7, params: {lr: {log_uniform: [0.0001, 0.1]}}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := study.LoadData(s.Data)
+	data, err := study.LoadData(s.Data, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ pruner: {kind: %s, eta: 2}
 			if err != nil {
 				t.Fatal(err)
 			}
-			data, err := study.LoadData(s.Data)
+			data, err := study.LoadData(s.Data, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

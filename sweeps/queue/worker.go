@@ -328,10 +328,12 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 	}
 	units := make([]sweeps.Unit, len(todo))
 	for k, i := range todo {
-		if err := w.st.MarkRunning(ids[i], a.Study); err != nil {
-			return err
-		}
 		units[k] = sweeps.Unit{ID: ids[i], Point: &study.Point{Params: a.Units[i].Params}}
+	}
+	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study); err != nil {
+		return err
+	}
+	for _, i := range todo {
 		w.logf("%s: started", unitName(job, i))
 	}
 	started := time.Now()
@@ -341,15 +343,14 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 		w.logf("group of %d units, fold %d of study %s (attempt %d): %d trained fused, %d GEMM thread(s)",
 			len(ids), a.Fold, a.Study, job.Attempt, len(units), threads)
 	}
-	var epochErr error // the first failure to store an epoch's scores
+	epochs := newEpochWriter(w.st)
+	defer epochs.flush() // no writer left behind
 	recorded := 0
 	return t.Train(ctx, data, folds, a.SplitSeed, a.Curves, units, func(k int, s engine.EpochStats) {
-		if err := w.st.SaveEpoch(ids[todo[k]], a.Study, s); err != nil && epochErr == nil {
-			epochErr = err
-		}
+		epochs.add(store.EpochRow{ID: ids[todo[k]], Study: a.Study, Stats: s})
 	}, func(k int, r sweeps.UnitResult) error {
-		if epochErr != nil {
-			return epochErr // River retries the job
+		if err := epochs.flush(); err != nil {
+			return err // River retries the job
 		}
 		i := todo[k]
 		r.GFLOP = float64(r.Samples) * scheduler.TrainingFLOPsPerRow(a.Units[i].Params.Hidden(), data.Features, data.Classes) / 1e9
@@ -438,12 +439,9 @@ func (w *groupWorker) load(a GroupArgs) (*datasets.Dataset, []datasets.Fold, err
 	defer w.mu.Unlock()
 	data := w.data[a.Data]
 	if data == nil {
-		d, err := study.LoadData(a.Data.Spec)
+		d, err := study.LoadData(a.Data.Spec, a.Data.LimitRows)
 		if err != nil {
 			return nil, nil, fmt.Errorf("loading the data: %w", err)
-		}
-		if a.Data.LimitRows > 0 {
-			d = d.Head(a.Data.LimitRows)
 		}
 		data = &loaded{d, d.Fingerprint()} // hashing MNIST takes ~10 ms: once
 		w.data[a.Data] = data

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -380,3 +381,70 @@ func connOf(s Store) (conn, error) {
 	}
 	return nil, fmt.Errorf("store: %T is not a store Open returns", s)
 }
+
+// MarkRunningAll is MarkRunning of each of ids, their statements sent
+// together: one round trip to the server for a fused group's units.
+func (s *Postgres) MarkRunningAll(ctx context.Context, ids []sweeps.UnitID, study string) error {
+	return s.batch(ctx, func(c conn) error {
+		for _, id := range ids {
+			if err := markRunning(ctx, c, id, study); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// EpochRow is an epoch of a unit, for SaveEpochs.
+type EpochRow struct {
+	ID    sweeps.UnitID
+	Study string
+	Stats engine.EpochStats
+}
+
+// SaveEpochs is SaveEpoch of each row, their statements sent together (one
+// round trip) and committed together.
+func (s *Postgres) SaveEpochs(ctx context.Context, rows []EpochRow) error {
+	return s.batch(ctx, func(c conn) error {
+		for _, r := range rows {
+			if err := saveEpoch(ctx, c, r.ID, r.Study, r.Stats); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// batch sends the statements fill executes on its conn as one pgx.Batch:
+// one round trip, one implicit transaction, the first error returned.
+func (s *Postgres) batch(ctx context.Context, fill func(c conn) error) error {
+	b := &pgx.Batch{}
+	if err := fill(pgBatch{b}); err != nil {
+		return err
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, statementTimeout)
+	defer cancel()
+	return s.err(s.pool.SendBatch(ctx, b).Close())
+}
+
+// pgBatch is a conn that queues statements in a pgx.Batch (batch sends
+// it): it runs statements only, no queries.
+type pgBatch struct{ b *pgx.Batch }
+
+func (c pgBatch) exec(_ context.Context, query string, args ...any) error {
+	c.b.Queue(query, args...)
+	return nil
+}
+
+var errBatchQuery = errors.New("store: a query in a batch of statements")
+
+func (c pgBatch) queryRow(context.Context, string, ...any) row { return errRow{errBatchQuery} }
+
+func (c pgBatch) query(context.Context, string, ...any) (rows, error) { return nil, errBatchQuery }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }

@@ -7,15 +7,19 @@ import (
 )
 
 // LoadData loads a study's training data.
-func LoadData(spec DataSpec) (*datasets.Dataset, error) {
+func LoadData(spec DataSpec, rows int) (*datasets.Dataset, error) {
 	switch spec.Kind {
 	case "mnist":
-		train, _, err := datasets.MNIST(spec.Path)
-		return train, err
+		return datasets.MNISTTrain(spec.Path, rows)
 	case "idx":
-		return datasets.LoadIDX(spec.Path, spec.Labels)
+		return datasets.LoadIDXHead(spec.Path, spec.Labels, rows)
 	case "csv":
-		return datasets.LoadCSV(spec.Path, datasets.CSVOptions{LabelColumn: spec.Label, Scale: spec.Scale})
+		// The whole file: its scaling and classes come from every row.
+		d, err := datasets.LoadCSV(spec.Path, datasets.CSVOptions{LabelColumn: spec.Label, Scale: spec.Scale})
+		if err != nil || rows <= 0 {
+			return d, err
+		}
+		return d.Head(rows), nil
 	}
 	return nil, fmt.Errorf("unknown data kind %q", spec.Kind)
 }
