@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/hugepages"
 )
 
 // MNIST's training-split shape as the Keras workload behind the seed study
@@ -20,7 +21,7 @@ const (
 // depends only on the shapes, so it stands in for MNIST without the download.
 func Synthetic(rows, features, classes int) engine.Data {
 	r := rand.New(rand.NewPCG(uint64(rows), uint64(features)))
-	x := make([]float32, rows*features) // [rows×features]
+	x := hugepages.Floats(rows * features) // [rows×features]
 	for i := range x {
 		x[i] = r.Float32()
 	}

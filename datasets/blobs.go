@@ -1,6 +1,10 @@
 package datasets
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/mlpsweep/mlpsweep/internal/hugepages"
+)
 
 // Blobs is a synthetic data set for tests and examples, in the manner of
 // scikit-learn's make_blobs: n rows in features dimensions drawn around
@@ -14,7 +18,7 @@ func Blobs(n, features, classes int) *Dataset {
 		centers[i] = rng.NormFloat64()
 	}
 	d := &Dataset{Name: "blobs", N: n, Features: features, Classes: classes,
-		X: make([]float32, n*features), Y: make([]float32, n*classes), Labels: make([]int, n)}
+		X: hugepages.Floats(n * features), Y: make([]float32, n*classes), Labels: make([]int, n)}
 	for i := range n {
 		c := rng.IntN(classes)
 		d.Labels[i] = c

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mlpsweep/mlpsweep/internal/hugepages"
 )
 
 // CSVOptions says how LoadCSV reads a table.
@@ -475,7 +477,7 @@ func (t *csvTable) fitScaling(scale string) *Scaling {
 // each column with s.
 func (t *csvTable) scaled(s *Scaling) ([]float32, error) {
 	rows, cols := t.rows, t.features
-	x := make([]float32, rows*cols)
+	x := hugepages.Floats(rows * cols) // [rows×features]
 	for i := 0; i < rows; i++ {
 		for j := 0; j < cols; j++ {
 			v := s.scale(j, t.raw[i*cols+j])

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mlpsweep/mlpsweep/internal/hugepages"
 )
 
 // IDX format (LeCun & Cortes, the MNIST page): a big-endian header of magic
@@ -231,7 +233,7 @@ func (f *idxFile) readImages(items int) (x []float32, features int, err error) {
 	}
 	features = f.size / f.dims[0]
 	want := items * features
-	x = make([]float32, 0, min(want, f.initialCap())) // [items×features]
+	x = hugepages.Floats(min(want, f.initialCap()))[:0] // [items×features]
 	err = f.stream(want, func(chunk []byte) {
 		at := len(x)
 		x = slices.Grow(x, len(chunk))[:at+len(chunk)]
