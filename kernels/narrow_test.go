@@ -60,6 +60,9 @@ func runNarrowCase(tc narrowCase, a, b, bias, c0 []float32, lda int) []float32 {
 	c := newGuarded(tc.m, tc.n, ldc)
 	copy(c.buf, c0)
 	ctx := NewContext(1)
+	if err := ctx.SetBackend(BLIS); err != nil { // the default under -tags netlib is OpenBLAS
+		panic(err)
+	}
 	if tc.epilogue {
 		ctx.SgemmBiasAct(tc.transA, false, tc.m, tc.n, tc.k, a, lda, b, tc.n, bias, tc.act, c.data, ldc)
 	} else {
@@ -210,6 +213,9 @@ func TestNarrowAllocs(t *testing.T) {
 	defer withISA(AVX512)()
 	defer useNarrow(narrowMaxN, narrowKernels)()
 	ctx := NewContext(1)
+	if err := ctx.SetBackend(BLIS); err != nil { // the default under -tags netlib is OpenBLAS
+		t.Fatal(err)
+	}
 	a, b, c := make([]float32, 128*128), make([]float32, 128*10), make([]float32, 128*10)
 	bias := make([]float32, 10)
 	for _, transA := range []bool{false, true} {
