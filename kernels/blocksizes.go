@@ -14,14 +14,21 @@ package kernels
 //	NCA    columns of B and C per pass when the whole of op(A) (≤ AL2
 //	       floats) stays in L2: the packed B block KC×NCA and the C block
 //	       (≤ MC×NCA) stay in L2 beside it (see loopsResidentA)
+//	PackAT the width of C from which a transposed op(A) is packed rather
+//	       than read in place (gemm.plan): a transposed A micro-panel read
+//	       in place takes a new cache line at every k step, which the AVX2
+//	       path's 6 floats a step pay for from n = 128 on and the AVX-512
+//	       path's 12 not below packAMinN (bench/NOTES.md "Packing A or
+//	       reading it in place")
 //
-// MR, NR and KC belong to the ISA path (blockTable); MC, NC, AL2 and NCA
+// MR, NR, KC and PackAT belong to the ISA path (blockTable); MC, NC, AL2 and NCA
 // to the CPU (Tuning, the table in tuning.go): they change which loop
 // order runs and how the blocks are cut, never an element's sum.
 type blockSizes struct {
 	mr, nr     int
 	mc, kc, nc int
 	al2, nca   int
+	packAT     int
 }
 
 // blockTable holds the register tile and KC of each ISA path, with the
@@ -40,7 +47,7 @@ type blockSizes struct {
 // Generic: 4×4 fits the 16 scalar registers of amd64 (32 on arm64); its
 // blocks are the AVX2 ones scaled to the tile.
 var blockTable = [...]blockSizes{
-	Generic: {mr: 4, nr: 4, mc: 128, kc: 256, nc: 4096, al2: 128 * 256, nca: 128},
-	AVX2:    {mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080, al2: 168 * 256, nca: 128},
-	AVX512:  {mr: 12, nr: 32, mc: 480, kc: 1024, nc: 6144, al2: 480 * 256, nca: 128},
+	Generic: {mr: 4, nr: 4, mc: 128, kc: 256, nc: 4096, al2: 128 * 256, nca: 128, packAT: 128},
+	AVX2:    {mr: 6, nr: 16, mc: 168, kc: 256, nc: 4080, al2: 168 * 256, nca: 128, packAT: 128},
+	AVX512:  {mr: 12, nr: 32, mc: 480, kc: 1024, nc: 6144, al2: 480 * 256, nca: 128, packAT: packAMinN},
 }

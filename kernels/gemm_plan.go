@@ -5,19 +5,16 @@ package kernels
 // BenchmarkSgemmThreads.
 const parallelMinFlops = 4 << 20
 
-// packAMinN and packATransposedMinN are the widths of C from which
-// packing A pays, for op(A) = A and op(A) = Aᵀ. A is read in place by
-// default: each A micro-panel is reused across the n/NR B panels, and below
-// these widths the packing costs what the packed layout saves. For wide C, in-place rows with a power-of-two lda
-// also thrash the caches. A transposed A panel read in place touches a new
-// cache line at every k step (its MR floats per step are a row of the
-// stored A), so packing it, a plain copy, pays much sooner.
+// packAMinN is the width of C from which packing A pays. A is read in
+// place by default: each A micro-panel is reused across the n/NR B panels,
+// and below this width the packing costs what the packed layout saves. For
+// wide C, in-place rows with a power-of-two lda also thrash the caches. A
+// transposed A panel read in place touches a new cache line at every k
+// step (its MR floats per step are a row of the stored A), so packing it,
+// a plain copy, may pay sooner: from the ISA path's PackAT (blockSizes).
 // BenchmarkPackPolicy and BenchmarkSgemm placed the thresholds (figures in
 // bench/NOTES.md).
-const (
-	packAMinN           = 1024
-	packATransposedMinN = 128
-)
+const packAMinN = 1024
 
 // plan decides, once per call, whether to pack A, whether loopsResidentA
 // reads B in place, and how to split C over threads. The standard loop
@@ -29,7 +26,7 @@ func (g *gemm) plan(threads int) {
 	bs := &g.blocks
 	colPanels := (g.n + bs.nr - 1) / bs.nr
 	rowPanels := (g.m + bs.mr - 1) / bs.mr
-	g.packA = g.n >= packAMinN || g.a.rs == 1 && g.n >= packATransposedMinN
+	g.packA = g.n >= packAMinN || g.a.rs == 1 && g.n >= bs.packAT
 	g.inPlaceB = g.b.cs == 1
 	g.parts, g.splitRows = 1, false
 	if threads < 2 || 2*g.m*g.n*g.k < parallelMinFlops {

@@ -38,7 +38,7 @@ func tuneOperands(s GEMMShape) (a, b, c []float32) {
 }
 
 // BenchmarkPackPolicy compares packing A with reading it in place, on the
-// active ISA: the data behind plan's packAMinN and packATransposedMinN.
+// active ISA: the data behind plan's packAMinN and the paths' PackAT.
 func BenchmarkPackPolicy(b *testing.B) {
 	for _, s := range benchShapes {
 		if s.M*s.N*s.K > 1<<30 { // not 2048³: too slow to sweep
