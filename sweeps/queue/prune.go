@@ -57,6 +57,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -78,10 +79,13 @@ import (
 // the coordinator described above, looking at the store every every, and
 // returns when every configuration is decided (its units done or pruned
 // in the store). report, if set, gets a line per stage and rung decided
-// (with asha, per decision).
+// (with asha, per decision) and, while a stage trains, as its units reach
+// their rung, each with the time the study has left (", eta 1m30s", as a
+// local run gives it: "~" for asha's expectation, a range for the median
+// pruner's bounds).
 func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
 	every time.Duration, report func(string)) error {
-	return locked(ctx, st, plan.Header.Name, func() error { return coordinate(ctx, st, plan, pr, src, opt, every, report) })
+	return locked(ctx, st, plan.Header.Name, func() error { return coordinate(ctx, st, plan, pr, src, opt, every, true, report) })
 }
 
 // locked runs coordinate, the coordinator of study name (Prune's, or
@@ -104,7 +108,7 @@ func locked(ctx context.Context, st *store.Postgres, name string, coordinate fun
 }
 
 func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
-	every time.Duration, report func(string)) error {
+	every time.Duration, withETA bool, report func(string)) error {
 	h := plan.Header
 	if report == nil {
 		report = func(string) {}
@@ -136,6 +140,11 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 	if err := c.report(ctx, nil); err != nil { // a study started before: its scores so far
 		return err
 	}
+	if withETA {
+		c.trained = map[sweeps.UnitID]int{}
+		c.noteReached()
+		c.atStart, c.started = maps.Clone(c.trained), time.Now()
+	}
 	if pr.Kind == "asha" {
 		rungs := prune.Rungs(pr.Eta, pr.MinEpochs, h.Epochs)
 		c.priority = func(from int) int { // 4 (River's lowest) from scratch, 3 from the first rung, …
@@ -149,6 +158,9 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 	}
 	return c.stages(ctx, every, report)
 }
+
+// etaEvery is the least time between two progress lines of a stage.
+const etaEvery = 5 * time.Second
 
 // coordinatorLock is the first key of the advisory lock a coordinator
 // holds on its study (the second: the hash of the study's name).
@@ -195,6 +207,61 @@ type coordinator struct {
 	// priority is the River priority of a job from epoch from (nil:
 	// River's default): ASHA's deeper rungs go first.
 	priority func(from int) int
+
+	// For the ETA (nil trained: none): the epochs each unit is known to
+	// have trained, now and when this coordinator started.
+	trained, atStart map[sweeps.UnitID]int
+	started          time.Time
+}
+
+// noteReached records the epochs the pruner was told each configuration
+// reached (report) as its units'.
+func (c *coordinator) noteReached() {
+	if c.trained == nil {
+		return
+	}
+	for ci, k := range c.keys {
+		_, reached := c.run.State(ci)
+		for _, u := range c.byKey[k] {
+			c.trained[u.ID] = max(c.trained[u.ID], reached)
+		}
+	}
+}
+
+// eta is the time the study has left, ", eta 1m30s", at the rate the
+// workers trained since this coordinator started (training FLOPs per
+// second) for the work the pruner's outlook leaves: ", eta ~1m30s" for
+// asha's expectation, ", eta 40s–1m30s" for the median pruner's bounds;
+// "" before any work was seen, or without an ETA.
+func (c *coordinator) eta() string {
+	if c.trained == nil {
+		return ""
+	}
+	o := c.run.Outlook()
+	var done, least, expect, most float64 // FLOPs
+	for ci, k := range c.keys {
+		for _, u := range c.byKey[k] {
+			w := float64(c.plan.EpochRows(u)) * c.plan.RowFLOPs(u) // an epoch's
+			t := c.trained[u.ID]
+			done += float64(t-c.atStart[u.ID]) * w
+			least += float64(max(0, o.Least[ci]-t)) * w
+			expect += max(0, o.Expect[ci]-float64(t)) * w
+			most += float64(max(0, o.Most[ci]-t)) * w
+		}
+	}
+	if done <= 0 || most <= 0 {
+		return ""
+	}
+	at := func(w float64) string {
+		return (time.Duration(w / done * float64(time.Since(c.started)))).Round(time.Second).String()
+	}
+	switch {
+	case o.Forecast == prune.Bounded && least < most:
+		return ", eta " + at(least) + "–" + at(most)
+	case o.Forecast == prune.Expected:
+		return ", eta ~" + at(expect)
+	}
+	return ", eta " + at(expect)
 }
 
 // stages is the coordinator's loop for the synchronous pruners: a stage
@@ -217,7 +284,7 @@ func (c *coordinator) stages(ctx context.Context, every time.Duration, report fu
 			if stage == 1 { // the pruner replayed on the scores in the store (a study started before, or a sampler's earlier batches)
 				report(fmt.Sprintf("study %s: %d decisions from the scores in the store so far (%d go on)", h.Name, len(ds), promoted))
 			} else {
-				report(fmt.Sprintf("study %s: rung at epoch %d decided: %d of %d configurations go on", h.Name, ds[0].Epoch, promoted, len(ds)))
+				report(fmt.Sprintf("study %s: rung at epoch %d decided: %d of %d configurations go on%s", h.Name, ds[0].Epoch, promoted, len(ds), c.eta()))
 			}
 		}
 		targets := run.Targets()
@@ -228,13 +295,20 @@ func (c *coordinator) stages(ctx context.Context, every time.Duration, report fu
 		if err != nil {
 			return err
 		}
-		report(fmt.Sprintf("study %s: stage %d: %d units to train on the workers", h.Name, stage, len(units)))
-		if err := c.wait(ctx, units, every); err != nil {
+		report(fmt.Sprintf("study %s: stage %d: %d units to train on the workers%s", h.Name, stage, len(units), c.eta()))
+		shown := time.Now()
+		if err := c.wait(ctx, units, every, func(at int) {
+			if c.trained != nil && at < len(units) && time.Since(shown) >= etaEvery {
+				shown = time.Now()
+				report(fmt.Sprintf("study %s: stage %d: %d of %d units at their rung%s", h.Name, stage, at, len(units), c.eta()))
+			}
+		}); err != nil {
 			return err
 		}
 		if err := c.report(ctx, targets); err != nil {
 			return err
 		}
+		c.noteReached()
 	}
 }
 
@@ -268,7 +342,7 @@ func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, rep
 			if !d.Promoted {
 				verdict = "stops"
 			}
-			report(fmt.Sprintf("study %s: %s (%.8s) at epoch %d (rung %d): score %.4f, cutoff %.4f: %s", h.Name, cmp.Or(name[d.Key], "configuration"), d.Key, d.Epoch, d.Rung, d.Score, d.Cutoff, verdict))
+			report(fmt.Sprintf("study %s: %s (%.8s) at epoch %d (rung %d): score %.4f, cutoff %.4f: %s%s", h.Name, cmp.Or(name[d.Key], "configuration"), d.Key, d.Epoch, d.Rung, d.Score, d.Cutoff, verdict, c.eta()))
 		}
 		targets := run.Targets()
 		if targets == nil {
@@ -283,6 +357,7 @@ func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, rep
 			if err := c.report(ctx, arrived); err != nil {
 				return err
 			}
+			c.noteReached()
 			continue
 		}
 		next := make([]int, len(targets)) // the targets not enqueued yet
@@ -584,12 +659,26 @@ func (c *coordinator) liveJobs(ctx context.Context) (int, error) {
 
 // wait returns once every unit of the stage is checkpointed at its
 // target or finished; an error when some are neither and no job of the
-// study will still run (discarded after MaxAttempts attempts).
-func (c *coordinator) wait(ctx context.Context, units []stageUnit, every time.Duration) error {
+// study will still run (discarded after MaxAttempts attempts). It passes
+// progress the count of units at their target after each look that found
+// more (and notes their epochs for the ETA).
+func (c *coordinator) wait(ctx context.Context, units []stageUnit, every time.Duration, progress func(at int)) error {
+	last := -1
 	for {
-		left, err := c.left(ctx, units)
-		if err != nil || left == 0 {
+		at, err := c.atTarget(ctx, units)
+		if err != nil || len(at) == len(units) {
 			return err
+		}
+		if len(at) > last {
+			last = len(at)
+			if c.trained != nil {
+				for _, su := range units {
+					if at[su.u.ID] {
+						c.trained[su.u.ID] = max(c.trained[su.u.ID], su.to)
+					}
+				}
+			}
+			progress(len(at))
 		}
 		live, err := c.liveJobs(ctx)
 		if err != nil {
@@ -597,7 +686,8 @@ func (c *coordinator) wait(ctx context.Context, units []stageUnit, every time.Du
 		}
 		if live == 0 {
 			// Read again: the last job may have completed between the two reads.
-			if left, err := c.left(ctx, units); err != nil || left == 0 {
+			left, err := c.left(ctx, units)
+			if err != nil || left == 0 {
 				return err
 			}
 			return fmt.Errorf("study %s: %d units of the stage have no state at their rung and no job to train them (discarded after %d attempts: see mlpsweep status)", c.plan.Header.Name, left, MaxAttempts)

@@ -68,9 +68,28 @@ pruner: {kind: sha, eta: 3}
 		if !interrupt {
 			stop = nil
 		}
-		coordinateStopped(t, func(ctx context.Context, report func(string)) error {
+		lines := coordinateStopped(t, func(ctx context.Context, report func(string)) error {
 			return queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, report)
 		}, stop)
+		// The ETA: none before the workers trained anything, then on the
+		// lines of each later stage and rung (sha's: exact, no "~").
+		if !interrupt {
+			etas := 0
+			for _, l := range lines {
+				switch {
+				case strings.Contains(l, "stage 1: ") && strings.Contains(l, "units to train") && strings.Contains(l, "eta"):
+					t.Errorf("an ETA before any work: %q", l)
+				case strings.Contains(l, "stage 2: ") && strings.Contains(l, "units to train") || strings.Contains(l, "decided: "):
+					if !strings.Contains(l, ", eta ") || strings.Contains(l, "eta ~") {
+						t.Errorf("no sha ETA on %q", l)
+					}
+					etas++
+				}
+			}
+			if etas < 2 {
+				t.Errorf("%d lines with an ETA:\n%s", etas, strings.Join(lines, "\n"))
+			}
+		}
 		r, err := store.Load(ctx, st, s.Name, true)
 		if err != nil {
 			t.Fatal(err)
@@ -262,6 +281,10 @@ func TestASHACoordinatorRestarted(t *testing.T) {
 	before, err := st.Decisions(ctx, s.Name)
 	if err != nil || len(before) < 4 {
 		t.Fatalf("%d decisions stored before the restart (%v)", len(before), err)
+	}
+	// ASHA's ETA is an expectation: "~" on the decisions after the first.
+	if n := len(slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return !strings.Contains(l, "cutoff") || !strings.Contains(l, ", eta ~") })); n < 3 {
+		t.Errorf("%d decision lines with an ETA of the 4 or more:\n%s", n, strings.Join(lines, "\n"))
 	}
 	lines = append(lines, "(stopped)")
 	time.Sleep(300 * time.Millisecond) // the workers go on meanwhile

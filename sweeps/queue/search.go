@@ -199,7 +199,7 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 				return err
 			}
 			began := time.Now()
-			if err := coordinate(ctx, st, plan, *s.Pruner, src, opt, every, report); err != nil {
+			if err := coordinate(ctx, st, plan, *s.Pruner, src, opt, every, false, report); err != nil { // the batch line has the ETA
 				return err
 			}
 			if todo {
