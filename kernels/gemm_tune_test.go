@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -40,7 +41,12 @@ func tuneOperands(s GEMMShape) (a, b, c []float32) {
 // BenchmarkPackPolicy compares packing A with reading it in place, on the
 // active ISA: the data behind plan's packAMinN and the paths' PackAT.
 func BenchmarkPackPolicy(b *testing.B) {
-	for _, s := range benchShapes {
+	// Besides benchShapes, the transposed products of deeper networks'
+	// weight gradients, which placed the paths' PackAT.
+	shapes := append(slices.Clone(benchShapes), GEMMShape{M: 256, N: 128, K: 128, TransA: true},
+		GEMMShape{M: 512, N: 256, K: 128, TransA: true}, GEMMShape{M: 784, N: 512, K: 128, TransA: true},
+		GEMMShape{M: 784, N: 128, K: 512, TransA: true}, GEMMShape{M: 784, N: 768, K: 256, TransA: true})
+	for _, s := range shapes {
 		if s.M*s.N*s.K > 1<<30 { // not 2048³: too slow to sweep
 			continue
 		}

@@ -57,7 +57,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"time"
@@ -143,7 +142,8 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 	if withETA {
 		c.trained = map[sweeps.UnitID]int{}
 		c.noteReached()
-		c.atStart, c.started = maps.Clone(c.trained), time.Now()
+		c.doneStart, _, _, _ = c.work(run.Outlook())
+		c.started = time.Now()
 	}
 	if pr.Kind == "asha" {
 		rungs := prune.Rungs(pr.Eta, pr.MinEpochs, h.Epochs)
@@ -209,9 +209,10 @@ type coordinator struct {
 	priority func(from int) int
 
 	// For the ETA (nil trained: none): the epochs each unit is known to
-	// have trained, now and when this coordinator started.
-	trained, atStart map[sweeps.UnitID]int
-	started          time.Time
+	// have trained, and the FLOPs they held when this coordinator started.
+	trained   map[sweeps.UnitID]int
+	doneStart float64
+	started   time.Time
 }
 
 // noteReached records the epochs the pruner was told each configuration
@@ -238,17 +239,8 @@ func (c *coordinator) eta() string {
 		return ""
 	}
 	o := c.run.Outlook()
-	var done, least, expect, most float64 // FLOPs
-	for ci, k := range c.keys {
-		for _, u := range c.byKey[k] {
-			w := float64(c.plan.EpochRows(u)) * c.plan.RowFLOPs(u) // an epoch's
-			t := c.trained[u.ID]
-			done += float64(t-c.atStart[u.ID]) * w
-			least += float64(max(0, o.Least[ci]-t)) * w
-			expect += max(0, o.Expect[ci]-float64(t)) * w
-			most += float64(max(0, o.Most[ci]-t)) * w
-		}
-	}
+	done, least, expect, most := c.work(o)
+	done -= c.doneStart
 	if done <= 0 || most <= 0 {
 		return ""
 	}
@@ -262,6 +254,22 @@ func (c *coordinator) eta() string {
 		return ", eta ~" + at(expect)
 	}
 	return ", eta " + at(expect)
+}
+
+// work is the training FLOPs the units hold (trained) and, by the
+// pruner's outlook o, have left at the least, expected and most.
+func (c *coordinator) work(o prune.Outlook) (done, least, expect, most float64) {
+	for ci, k := range c.keys {
+		for _, u := range c.byKey[k] {
+			w := float64(c.plan.EpochRows(u)) * c.plan.RowFLOPs(u) // an epoch's
+			t := c.trained[u.ID]
+			done += float64(t) * w
+			least += float64(max(0, o.Least[ci]-t)) * w
+			expect += max(0, o.Expect[ci]-float64(t)) * w
+			most += float64(max(0, o.Most[ci]-t)) * w
+		}
+	}
+	return done, least, expect, most
 }
 
 // stages is the coordinator's loop for the synchronous pruners: a stage
