@@ -371,9 +371,10 @@ func checkRefit(s *study.Study, f *sweepFlags) error {
 func refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dataset, st store.Store, f *sweepFlags, stderr io.Writer) error {
 	epochs := r.Epochs
 	fmt.Fprintf(stderr, "refit: training the best configuration on all %d training rows, scoring it on %d test rows (%s)\n", train.N, test.N, test.Name)
+	eta := newEpochETA(epochs)
 	return scheduler.Refit(ctx, r, train, test, scheduler.RefitOptions{
 		Dir: f.out, Store: st, Threads: f.workers, Curves: f.curves,
-		OnEpoch: func(s engine.EpochStats) { fmt.Fprintln(stderr, "refit "+epochLine(s, epochs)) },
+		OnEpoch: func(s engine.EpochStats) { fmt.Fprintln(stderr, "refit "+eta.line(s, epochs)) },
 	})
 }
 

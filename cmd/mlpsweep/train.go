@@ -266,12 +266,13 @@ func evaluateConfig(ctx context.Context, t *trainFlags, params study.Params, tra
 	if folds == nil {
 		res.Result, err = trainOnTest(ctx, t, params, train, test, stderr)
 	} else {
+		eta := newEpochETA(len(folds) * cfg.Epochs)
 		onEpoch := func(fold int, s engine.EpochStats) {
 			if len(folds) == 1 {
-				fmt.Fprintln(stderr, epochLine(s, cfg.Epochs))
+				fmt.Fprintln(stderr, eta.line(s, cfg.Epochs))
 				return
 			}
-			fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), epochLine(s, cfg.Epochs))
+			fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), eta.line(s, cfg.Epochs))
 		}
 		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, onEpoch)
 	}
@@ -321,9 +322,10 @@ func warnUnseenClasses(stderr io.Writer, d *datasets.Dataset, folds []datasets.F
 // trainOnTest trains on all training rows and scores on the test rows,
 // scoring them after every epoch too for the progress lines.
 func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train, test *datasets.Dataset, stderr io.Writer) (sweeps.ConfigResult, error) {
+	eta := newEpochETA(params.Epochs())
 	u, err := scheduler.TrainAndScore(ctx, kernels.NewContext(t.threads), params.Normalized(t.cfg.Seed), train.Features, train.Classes,
 		engine.Data{X: train.X, Y: train.Y}, engine.Data{X: test.X, Y: test.Y}, true,
-		func(s engine.EpochStats) { fmt.Fprintln(stderr, epochLine(s, params.Epochs())) })
+		func(s engine.EpochStats) { fmt.Fprintln(stderr, eta.line(s, params.Epochs())) })
 	if err != nil {
 		return sweeps.ConfigResult{}, err
 	}

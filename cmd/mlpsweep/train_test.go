@@ -205,3 +205,40 @@ func TestTrainInterruptedExits130(t *testing.T) {
 		t.Fatalf("exit %v, want status 130 and a message:\n%s", err, log.String())
 	}
 }
+
+// TestTrainEpochLinesHaveETA: train's progress says how long the run has
+// left: every epoch line but the run's last ends with an ETA, over all the
+// folds' epochs (folds train in parallel) and for one model saved.
+func TestTrainEpochLinesHaveETA(t *testing.T) {
+	dir := t.TempDir()
+	data := writeBlobsCSV(t, dir, "blobs.csv", 120, 4)
+	for _, tc := range []struct {
+		args  []string
+		lines int
+	}{
+		{[]string{"--folds", "2"}, 6},
+		{[]string{"--save", filepath.Join(dir, "m.st")}, 3},
+	} {
+		args := append([]string{"train", "--csv", data, "--hidden", "4", "--epochs", "3", "--threads", "2"}, tc.args...)
+		code, _, stderr := runCmd(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		var epochs []string
+		for line := range strings.Lines(stderr) {
+			if strings.Contains(line, "epoch ") && strings.Contains(line, " loss ") {
+				epochs = append(epochs, strings.TrimSpace(line))
+			}
+		}
+		if len(epochs) != tc.lines {
+			t.Fatalf("%v: %d epoch lines, want %d:\n%s", tc.args, len(epochs), tc.lines, stderr)
+		}
+		for i, line := range epochs {
+			_, eta, ok := strings.Cut(line, ", eta ")
+			last := i == len(epochs)-1
+			if ok == last || ok && !strings.HasSuffix(eta, "s") {
+				t.Errorf("%v: epoch line %d of %d: %q (want an ETA on every line but the last)", tc.args, i+1, len(epochs), line)
+			}
+		}
+	}
+}

@@ -145,6 +145,7 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 	defer cancel()
 	var ckErr error
 	start := time.Now()
+	eta := newEpochETA(cfg.Epochs - f.resumedEpoch)
 	u, err := scheduler.FitAndScore(ctx, m, trainData, val, true, func(s engine.EpochStats) {
 		if f.checkpoint != "" && ckErr == nil {
 			if ckErr = m.SaveCheckpoint(f.checkpoint, info); ckErr != nil {
@@ -152,7 +153,7 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 				return
 			}
 		}
-		fmt.Fprintln(stderr, epochLine(s, cfg.Epochs))
+		fmt.Fprintln(stderr, eta.line(s, cfg.Epochs))
 	})
 	switch {
 	case ckErr != nil:
