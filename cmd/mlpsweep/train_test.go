@@ -111,6 +111,10 @@ func TestTrainUsageErrors(t *testing.T) {
 		{[]string{"--csv", ""}, "--csv: empty file name"},
 		{[]string{"--folds", "1"}, "--folds 1"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		// Defect: a seed outside scikit-learn's random_state range wrapped
+		// around for the folds (-1 split as 4294967295).
+		{[]string{"--csv", csv, "--folds", "2", "--seed", "-1"}, "--seed -1: want 0 to 4294967295"},
+		{[]string{"--csv", csv, "--folds", "2", "--seed", "4294967338"}, "--seed 4294967338: want 0 to 4294967295"},
 	} {
 		code, _, stderr := runCmd(append([]string{"train"}, tc.args...)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
