@@ -208,9 +208,12 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if res.Diverged {
 		fmt.Fprintf(stderr, "%s\n", res.Divergence)
 	}
-	fmt.Fprintf(stderr, "accuracy %.4f ± %.4f (%s), %.1f s, %.0f samples/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s peak of %d cores)\n",
-		res.Result.MeanAccuracy, res.Result.StdAccuracy, res.Evaluation, res.WallSeconds, res.SamplesPerSecond,
-		res.GFLOPS, res.PercentOfPeak, res.PeakGFLOPS, min(t.threads, runtime.NumCPU()))
+	line := fmt.Sprintf("accuracy %.4f ± %.4f (%s), %.1f s", res.Result.MeanAccuracy, res.Result.StdAccuracy, res.Evaluation, res.WallSeconds)
+	if res.GFLOP > 0 { // no rate when every unit diverged before finishing an epoch
+		line += fmt.Sprintf(", %.0f samples/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s peak of %d cores)",
+			res.SamplesPerSecond, res.GFLOPS, res.PercentOfPeak, res.PeakGFLOPS, min(t.threads, runtime.NumCPU()))
+	}
+	fmt.Fprintln(stderr, line)
 	if t.jsonOutput {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -87,6 +87,11 @@ func TestTrainJSONDiverged(t *testing.T) {
 	if !strings.Contains(stdout, `"diverged": true`) || !strings.Contains(stdout, `null`) {
 		t.Errorf("want diverged: true and null for the non-finite loss:\n%s", stdout)
 	}
+	// Defect: diverged before an epoch ended, the summary said "0 samples/s,
+	// 0.0 GFLOP/s (0% of the 0 GFLOP/s peak of 1 cores)".
+	if r.GFLOP != 0 || strings.Contains(stderr, "samples/s,") || strings.Contains(stderr, "peak") {
+		t.Errorf("no training epoch finished, but a rate was stated (%v GFLOP):\n%s", r.GFLOP, stderr)
+	}
 }
 
 func TestTrainUsageErrors(t *testing.T) {
