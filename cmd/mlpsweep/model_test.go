@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -235,8 +236,8 @@ func TestPredictRefusesMisfits(t *testing.T) {
 		{[]string{"--model", filepath.Join(dir, "missing"), "--csv", csv64}, 1, "no such file"},
 		{[]string{"--model", csv64, "--csv", csv64}, 1, "exceeds the format's limit of 100000000 bytes (not a safetensors file?)"},
 		{[]string{"--csv", csv64}, 2, "--model FILE is required"},
-		{[]string{"--model", model, "--csv", csv64, "--data", mnist}, 2, "give one of --data DIR and --csv FILE"},
-		{[]string{"--model", model}, 2, "give one of --data DIR and --csv FILE"},
+		{[]string{"--model", model, "--csv", csv64, "--data", mnist}, 2, "--data (the MNIST folder) and --csv exclude each other"},
+		{[]string{"--model", model}, 1, "was trained on CSV data (d64, standardize scaling); give its rows with --csv"},
 	} {
 		code, stdout, stderr := runCmd(append([]string{"predict", "--out", out}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.err) || stdout != "" {
@@ -255,11 +256,39 @@ func TestPredictRefusesMisfits(t *testing.T) {
 	if code, _, stderr := runCmd("predict", "--model", mnistModel, "--data", mnist, "--out", out); code != 0 || !strings.Contains(stderr, "accuracy") {
 		t.Fatalf("predict on IDX: exit %d: %s", code, stderr)
 	}
+	// Defect: predict decoded the training images too, and refused a
+	// folder whose training images it does not need were damaged.
+	os.WriteFile(filepath.Join(mnist, "train-images-idx3-ubyte"), []byte("damaged"), 0o644)
+	if code, _, stderr := runCmd("predict", "--model", mnistModel, "--data", mnist, "--out", out); code != 0 || !strings.Contains(stderr, "3 rows of mnist-test") {
+		t.Fatalf("predict on IDX with damaged training images: exit %d: %s", code, stderr)
+	}
 	if code, _, stderr := runCmd("predict", "--model", mnistModel, "--csv", csv64); code != 1 || !strings.Contains(stderr, "the model takes 784 features") {
 		t.Fatalf("784-input model on 64 columns: exit %d: %s", code, stderr)
 	}
 	if code, _, stderr := runCmd("train", "--csv", csv64, "--folds", "2", "--save", model); code != 2 || !strings.Contains(stderr, "--folds 2 trains 2") {
 		t.Fatalf("--save --folds: exit %d: %s", code, stderr)
+	}
+}
+
+// TestPredictPinnedMNIST: a model train saved from the pinned MNIST
+// classifies those test images without --data, as train found them.
+// Defect: predict wanted --data DIR, the folder of a module cache.
+func TestPredictPinnedMNIST(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.safetensors")
+	code, _, stderr := runCmd("train", "--limit-rows", "600", "--hidden", "8", "--epochs", "1", "--threads", "1", "--save", model)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	want := regexp.MustCompile(`accuracy ([0-9.]+) ± 0\.0000 \(test\)`).FindStringSubmatch(stderr)
+	code, stdout, stderr := runCmd("predict", "--model", model, "--json")
+	if code != 0 {
+		t.Fatalf("predict: exit %d: %s", code, stderr)
+	}
+	r := decodeJSON[predictResult](t, stdout)
+	if r.Rows != 10000 || r.Data != "mnist-test" || r.Accuracy == nil || want == nil || fmt.Sprintf("%.4f", *r.Accuracy) != want[1] ||
+		!strings.Contains(stderr, "pinned GoMNIST data") {
+		t.Errorf("predict: %d rows of %s, accuracy %v, train said %q:\n%s", r.Rows, r.Data, r.Accuracy, want, stderr)
 	}
 }
 
