@@ -132,7 +132,11 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 		case m.Config().Seed != cfg.Seed: // check compared them with runSeed
 			return res, fmt.Errorf("--resume %s: %w (another --seed or --val-split)", f.resume, engine.ErrResumeMismatch)
 		case f.resumedInfo.DataSHA256 != info.DataSHA256:
-			return res, fmt.Errorf("--resume %s: %w: it was trained on other data (%s); give the interrupted run's --data/--csv and --limit-rows", f.resume, engine.ErrResumeMismatch, f.resumedInfo.Data)
+			what := "other rows of " + train.Name
+			if f.resumedInfo.Data != train.Name {
+				what = fmt.Sprintf("%s, not %s", f.resumedInfo.Data, train.Name)
+			}
+			return res, fmt.Errorf("--resume %s: %w: it trained on %s (another --data, --csv or --limit-rows?)", f.resume, engine.ErrResumeMismatch, what)
 		case m.ResumeRows() != rowsOf(trainData, train.N):
 			return res, fmt.Errorf("--resume %s: %w: it trained on %d rows, this command on %d (another --val-split or --limit-rows?)", f.resume, engine.ErrResumeMismatch, m.ResumeRows(), rowsOf(trainData, train.N))
 		case m.Inputs() != train.Features || m.Outputs() != train.Classes:
