@@ -313,8 +313,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	}
 	progress.finish()
 	if errors.Is(err, scheduler.ErrInterrupted) {
-		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
-		return 130
+		return interrupted(stderr, "sweep", err)
 	}
 	if err != nil {
 		return fail(stderr, "sweep", err)
@@ -322,8 +321,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if s.Refit {
 		err := refit(ctx, &r, data, test, st, f, stderr)
 		if errors.Is(err, scheduler.ErrInterrupted) {
-			fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
-			return 130
+			return interrupted(stderr, "sweep", err)
 		}
 		if err != nil {
 			return fail(stderr, "sweep", err)
