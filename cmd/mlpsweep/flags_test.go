@@ -35,3 +35,20 @@ func TestBadFlagIsOneLine(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownCommandNamesTheMeantOne: a misspelt command's error names the
+// command meant, and exits 2.
+func TestUnknownCommandNamesTheMeantOne(t *testing.T) {
+	for args, want := range map[string]string{
+		"swep":      `mlpsweep: unknown command "swep" (did you mean sweep?)`,
+		"--sweep":   `mlpsweep: unknown command "--sweep" (did you mean sweep?)`,
+		"trian":     `mlpsweep: unknown command "trian" (did you mean train?)`,
+		"help serv": `mlpsweep help: unknown command "serv" (did you mean serve?)`,
+		"xyz":       `mlpsweep: unknown command "xyz"` + "\n",
+	} {
+		code, _, stderr := runCmd(strings.Fields(args)...)
+		if code != 2 || !strings.HasPrefix(stderr, want) {
+			t.Errorf("%s: exit %d, want 2 and %q:\n%s", args, code, want, stderr)
+		}
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if c, ok := commands[args[1]]; ok {
 				return c.run([]string{"--help"}, stdout, stderr)
 			}
-			fmt.Fprintf(stderr, "mlpsweep help: unknown command %q\n\n", args[1])
+			fmt.Fprintf(stderr, "mlpsweep help: unknown command %q%s\n\n", args[1], meantCommand(args[1]))
 		default:
 			usage(stdout)
 			return 0
@@ -53,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "mlpsweep: unknown command %q\n\n", args[0])
+		fmt.Fprintf(stderr, "mlpsweep: unknown command %q%s\n\n", args[0], meantCommand(args[0]))
 		usage(stderr)
 		return 2
 	}
@@ -167,25 +169,42 @@ func wantOf(f *flag.Flag) string {
 	return "not a valid value"
 }
 
+// meantCommand is " (did you mean sweep?)" for a misspelt command ("swep",
+// "--sweep"), else "".
+func meantCommand(name string) string {
+	if c := closest(strings.TrimLeft(name, "-"), slices.Collect(maps.Keys(commands))); c != "" {
+		return " (did you mean " + c + "?)"
+	}
+	return ""
+}
+
 // closestFlag returns the flag of fs that name most likely misspells
-// (the one flag it begins, else the one flag closest to it, with at most
-// two letters added, dropped or changed), or "".
+// (the one flag it begins, else the closest), or "".
 func closestFlag(fs *flag.FlagSet, name string) string {
-	name = strings.TrimLeft(name, "-")
-	best, bestDist, prefixOf := "", 3, []string{}
+	var names, prefixOf []string
 	fs.VisitAll(func(f *flag.Flag) {
+		names = append(names, f.Name)
 		if strings.HasPrefix(f.Name, name) {
 			prefixOf = append(prefixOf, f.Name)
-		}
-		switch d := editDistance(name, f.Name); {
-		case d < bestDist:
-			best, bestDist = f.Name, d
-		case d == bestDist:
-			best = "" // two flags as close: no guess
 		}
 	})
 	if len(prefixOf) == 1 {
 		return prefixOf[0]
+	}
+	return closest(name, names)
+}
+
+// closest returns the one candidate nearest to name, at most two letters
+// added, dropped or changed away; "" when none is, or two are as near.
+func closest(name string, candidates []string) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		switch d := editDistance(name, c); {
+		case d < bestDist:
+			best, bestDist = c, d
+		case d == bestDist:
+			best = "" // two as near: no guess
+		}
 	}
 	return best
 }
