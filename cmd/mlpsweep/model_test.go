@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -170,6 +171,29 @@ func TestTrainSavePredictCSV(t *testing.T) {
 	first := strings.Split(preds[1], ",")
 	if first[1] != res.Predictions[0].Class || first[2] != fmt.Sprint(res.Predictions[0].Probabilities[0]) {
 		t.Fatalf("preds.csv row 0 %v, JSON %+v", first, res.Predictions[0])
+	}
+
+	// The same columns in another order, under their names: refused, not
+	// read as the model's features in the model's order. Defect: predicted
+	// from swapped features without a word.
+	if !slices.Equal(info.Features, []string{"f0", "f1", "f2", "f3", "f4", "f5"}) {
+		t.Fatalf("the model's feature names: %q", info.Features)
+	}
+	var swapped strings.Builder
+	for _, l := range lines {
+		f := strings.Split(l, ",")
+		f[0], f[1] = f[1], f[0]
+		swapped.WriteString(strings.Join(f, ",") + "\n")
+	}
+	swappedCSV := filepath.Join(dir, "swapped.csv")
+	os.WriteFile(swappedCSV, []byte(swapped.String()), 0o644)
+	os.Remove(out)
+	code, _, stderr = runCmd("predict", "--model", model, "--csv", swappedCSV, "--out", out)
+	if code != 1 || !strings.Contains(stderr, `feature column 1 is "f1", but the model's feature 1 is "f0"`) {
+		t.Errorf("predict with swapped columns: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("predict with swapped columns wrote its output")
 	}
 }
 

@@ -145,7 +145,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 func loadPredictData(p *predictFlags, m *engine.Model, info engine.ModelInfo, stderr io.Writer) (*datasets.Dataset, error) {
 	if p.csvPath != "" {
 		opt := datasets.CSVOptions{LabelColumn: p.labelCol, Scale: datasets.ScaleNone, Scaling: info.Scaling,
-			ClassNames: classNames(info, m.Outputs()), Features: m.Inputs()}
+			ClassNames: classNames(info, m.Outputs()), Features: m.Inputs(), FeatureNames: info.Features}
 		d, err := datasets.LoadCSV(p.csvPath, opt)
 		if err != nil {
 			return nil, fmt.Errorf("the model takes %d features: %w", m.Inputs(), err)

@@ -118,7 +118,7 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 	}
 	info := engine.ModelInfo{
 		Engine: engine.Identity(), Data: train.Name, DataSHA256: train.Fingerprint(),
-		Classes: train.ClassNames, Scaling: train.Scaling,
+		Classes: train.ClassNames, Scaling: train.Scaling, Features: train.FeatureNames,
 	}
 	m := f.resumed
 	if m == nil {
