@@ -332,7 +332,7 @@ func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, rep
 		return err
 	}
 	if err := run.Resume(stored); err != nil {
-		return fmt.Errorf("study %s: the store's decisions do not fit the study (changed since they were made? run it under another name): %w", h.Name, err)
+		return fmt.Errorf("study %s: %w", h.Name, err)
 	}
 	name := map[string]string{} // a configuration as the study writes it: "lr=0.01"
 	for _, pt := range c.plan.Points {
