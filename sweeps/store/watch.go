@@ -180,3 +180,43 @@ func named(s Store, err error) error {
 	}
 	return fmt.Errorf("%s: %w", s.Name(), err)
 }
+
+// UnitEpochs is how far a unit's per-epoch rows say it trained, for a
+// live view's ETA.
+type UnitEpochs struct {
+	Recent  int // epochs written at or after the time asked: the work of the window
+	Trained int // a running unit's latest epoch written since it started (its run so far); 0 for the others
+}
+
+// ReadEpochs reads, in one aggregate query, UnitEpochs of every unit of
+// study h's identity (split, data, engine) that is running or wrote an
+// epoch at or after since (unix nanoseconds). A running unit counts only
+// the epochs written since it started: a unit trained again from scratch
+// leaves its earlier run's rows until it overwrites them.
+func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map[sweeps.UnitID]UnitEpochs, error) {
+	c, err := connOf(s)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := c.query(ctx, `SELECT e.key, e.fold, e.seed,
+			coalesce(sum(CASE WHEN e.written >= $4 THEN 1 ELSE 0 END), 0),
+			coalesce(max(CASE WHEN u.state = 'running' AND e.written >= coalesce(u.started, 0) THEN e.epoch ELSE 0 END), 0)
+		FROM mlpsweep_epoch_scores e LEFT JOIN mlpsweep_units u
+			ON u.key = e.key AND u.fold = e.fold AND u.split = e.split AND u.seed = e.seed AND u.data_sha256 = e.data_sha256 AND u.engine_version = e.engine_version
+		WHERE e.split = $1 AND e.data_sha256 = $2 AND e.engine_version = $3 AND (e.written >= $4 OR u.state = 'running')
+		GROUP BY e.key, e.fold, e.seed`, h.Split, h.DataSHA, h.Engine, since)
+	if err != nil {
+		return nil, named(s, err)
+	}
+	defer rs.Close()
+	m := map[sweeps.UnitID]UnitEpochs{}
+	for rs.Next() {
+		id := sweeps.UnitID{Split: h.Split, Data: h.DataSHA, Engine: h.Engine}
+		var e UnitEpochs
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Seed, &e.Recent, &e.Trained); err != nil {
+			return nil, named(s, err)
+		}
+		m[id] = e
+	}
+	return m, named(s, rs.Err())
+}
