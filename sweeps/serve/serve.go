@@ -230,7 +230,7 @@ type StudyInfo struct {
 	UnitsPruned   int     `json:"units_pruned"`    // stopped early by the study's pruner
 	Running       int     `json:"running"`         // units in flight: busy workers
 	Machines      int     `json:"machines"`        // hosts that finished a unit in the last Window, or run one now
-	ETASeconds    float64 `json:"eta_seconds"`     // the training work left (epochs × rows × FLOPs per row) at the rate of the last Window's (eta.go); a pruned study's at most: its units count to their last epoch; 0 when nothing runs
+	ETASeconds    float64 `json:"eta_seconds"`     // the training work left (epochs × rows × FLOPs per row) at the rate of the work of the last Window (eta.go); a pruned study's the most: its live units count to their last epoch; 0 when nothing runs
 	GFLOPS        float64 `json:"gflops"`          // training GEMM rate over the last Window, of units that recorded their work (or of MNIST-shaped data)
 	PercentOfPeak float64 `json:"percent_of_peak"` // of this machine's one-core peak × busy workers
 	Updated       int64   `json:"updated"`         // unix milliseconds of the latest unit start or finish
