@@ -126,7 +126,21 @@ func TestETAByWork(t *testing.T) {
 		t.Fatalf("the test's own figures: %.3f s, %.3f s", archETA, freshETA)
 	}
 	now := time.Now()
-	check := func(t *testing.T, st store.Store) {
+	// check writes both studies into the store at loc, the times set with
+	// exec on tables named by table, and lists them from a reader.
+	check := func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		writeETAStudy(t, w, exec, table, now, "arch", "sha-arch", arch)
+		writeETAStudy(t, w, exec, table, now, "fresh", "sha-fresh", fresh)
+		st, err := store.Open(context.Background(), loc, store.ReadOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
 		infos, err := ListStudies(context.Background(), st, false, now)
 		if err != nil {
 			t.Fatal(err)
@@ -146,48 +160,28 @@ func TestETAByWork(t *testing.T) {
 
 	t.Run("SQLite", func(t *testing.T) {
 		dir := t.TempDir()
-		w, err := store.Open(context.Background(), dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
-		db, err := sql.Open("sqlite", filepath.Join(dir, store.DBName))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		var db *sql.DB // opened once the store made the database
+		defer func() {
+			if db != nil {
+				db.Close()
+			}
+		}()
 		exec := func(q string) {
-			if _, err := db.Exec(q); err != nil {
+			var err error
+			if db == nil {
+				if db, err = sql.Open("sqlite", filepath.Join(dir, store.DBName)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err = db.Exec(q); err != nil {
 				t.Fatal(err)
 			}
 		}
-		table := func(name string) string { return name } // SQLite's tables drop the mlpsweep_ prefix
-		writeETAStudy(t, w, exec, table, now, "arch", "sha-arch", arch)
-		writeETAStudy(t, w, exec, table, now, "fresh", "sha-fresh", fresh)
-		st, err := store.Open(context.Background(), dir, store.ReadOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		check(t, st)
+		check(t, dir, exec, func(name string) string { return name }) // SQLite's tables drop the mlpsweep_ prefix
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
 		url := storetest.Postgres(t)
-		w, err := store.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
-		exec := func(q string) { storetest.Exec(t, url, q) }
-		table := func(name string) string { return "mlpsweep_" + name }
-		writeETAStudy(t, w, exec, table, now, "arch", "sha-arch", arch)
-		writeETAStudy(t, w, exec, table, now, "fresh", "sha-fresh", fresh)
-		st, err := store.Open(context.Background(), url, store.ReadOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		check(t, st)
+		check(t, url, func(q string) { storetest.Exec(t, url, q) }, func(name string) string { return "mlpsweep_" + name })
 	})
 }
 
