@@ -245,7 +245,7 @@ func (c *coordinator) eta() string {
 		return ""
 	}
 	at := func(w float64) string {
-		return (time.Duration(w / done * float64(time.Since(c.started)))).Round(time.Second).String()
+		return sweeps.ETA(w, done, time.Since(c.started)).Round(time.Second).String()
 	}
 	switch {
 	case o.Forecast == prune.Bounded && least < most:
