@@ -339,7 +339,7 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 				}
 			}
 		}
-		delete(hosts, "") // running units do not record their host
+		delete(hosts, "") // units marked running by an older version record no host
 		info.Machines = len(hosts)
 		if info.Running > 0 {
 			epochs, err := store.ReadEpochs(ctx, st, h, since)
