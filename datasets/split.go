@@ -27,7 +27,7 @@ func KFold(n, k int, seed uint32) ([]Fold, error) {
 	testFold := make([]int, n) // [n] fold whose test set holds the row
 	start := 0
 	for f := 0; f < k; f++ {
-		size := foldSize(n, k, f)
+		size := FoldSize(n, k, f)
 		for _, row := range order[start : start+size] {
 			testFold[row] = f
 		}
@@ -35,7 +35,7 @@ func KFold(n, k int, seed uint32) ([]Fold, error) {
 	}
 	folds := make([]Fold, k)
 	for f := range folds {
-		size := foldSize(n, k, f)
+		size := FoldSize(n, k, f)
 		folds[f] = Fold{Train: make([]int, 0, n-size), Test: make([]int, 0, size)}
 	}
 	// Walking rows in order leaves every list ascending.
@@ -51,8 +51,9 @@ func KFold(n, k int, seed uint32) ([]Fold, error) {
 	return folds, nil
 }
 
-// foldSize is scikit-learn's fold size: the first n%k folds get one extra row.
-func foldSize(n, k, f int) int {
+// FoldSize is the test rows of fold f of KFold(n, k, ·), scikit-learn's
+// fold size: the first n%k folds get one extra row (the others train).
+func FoldSize(n, k, f int) int {
 	if f < n%k {
 		return n/k + 1
 	}

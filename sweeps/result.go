@@ -3,6 +3,7 @@ package sweeps
 import (
 	"encoding/json"
 	"runtime"
+	"time"
 
 	"github.com/mlpsweep/mlpsweep/kernels"
 
@@ -201,6 +202,20 @@ func NewRate(flops, seconds float64, cores int) Rate {
 		Blocks: kernels.TuningSource()}
 	r.PercentOfPeak = 100 * r.GFLOPS / r.PeakGFLOPS
 	return r
+}
+
+// ETA is the time the work left takes at the rate at which the work done
+// took elapsed: the one rule of every estimate of the time a study has
+// left (sweep's bar and lines, queue mode's Follow and pruned
+// coordinator, serve's list). Work is training work (Σ epochs × rows ×
+// work per row), in whatever measure left and done share: a unit of a
+// 512-256-128 network weighs about 6 of a 128 one. 0 before any work
+// was done, or with none left.
+func ETA(left, done float64, elapsed time.Duration) time.Duration {
+	if done <= 0 || left <= 0 {
+		return 0
+	}
+	return time.Duration(left / done * float64(elapsed))
 }
 
 // EpochScore is one epoch of one unit as the store keeps it while a study

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 )
@@ -60,7 +61,7 @@ func eta(s scheduler.Status) string {
 		return ""
 	}
 	left := func(w int64) string {
-		return time.Duration(float64(s.Elapsed) / float64(s.WorkDone) * float64(max(0, w-s.WorkDone))).Round(time.Second).String()
+		return sweeps.ETA(float64(w-s.WorkDone), float64(s.WorkDone), s.Elapsed).Round(time.Second).String()
 	}
 	switch {
 	case s.Forecast == prune.Bounded && s.WorkLeast < s.WorkMost && s.WorkDone < s.WorkMost:

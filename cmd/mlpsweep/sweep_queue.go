@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/internal/safename"
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -84,8 +85,8 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 					line := fmt.Sprintf("study %s: %d of %d configurations decided, %d in flight", s.Name, decided, s.Search.N, inFlight)
 					if decided > 0 && decided < s.Search.N {
 						// The sampler's next configurations are not known: an
-						// estimate at the rate so far.
-						left := time.Duration(float64(time.Since(started)) / float64(decided) * float64(s.Search.N-decided))
+						// estimate at the rate so far, counting configurations.
+						left := sweeps.ETA(float64(s.Search.N-decided), float64(decided), time.Since(started))
 						line += fmt.Sprintf(", eta ~%v", left.Round(time.Second))
 					}
 					fmt.Fprintln(stderr, line)

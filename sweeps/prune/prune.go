@@ -369,8 +369,17 @@ func (r *Run) decideMedian(k, e int) {
 // have been reported to its epoch. The configurations that reached an
 // ASHA rung without a decision there (arrived while no process decided)
 // are judged by the next Decide after all those decided, as they came
-// later.
+// later. Its error says the decisions do not fit the study and what to
+// do (the caller names the study): the local scheduler's ASHA and the
+// queue's coordinator both take decisions back through it.
 func (r *Run) Resume(ds []sweeps.Decision) error {
+	if err := r.resume(ds); err != nil {
+		return fmt.Errorf("the store's decisions do not fit the study (changed since they were made? run it under another name): %w", err)
+	}
+	return nil
+}
+
+func (r *Run) resume(ds []sweeps.Decision) error {
 	if len(r.decisions) > 0 {
 		return fmt.Errorf("pruner %s: resuming after deciding", r.p.Kind)
 	}

@@ -181,11 +181,7 @@ func Follow(ctx context.Context, st *store.Postgres, name string, every time.Dur
 		if i == 0 {
 			first = p
 		}
-		var eta time.Duration
-		if done := p.DoneFLOPs - first.DoneFLOPs; done > 0 {
-			eta = time.Duration(p.LeftFLOPs / done * float64(time.Since(started)))
-		}
-		report(p, eta)
+		report(p, sweeps.ETA(p.LeftFLOPs, p.DoneFLOPs-first.DoneFLOPs, time.Since(started)))
 		if p.Finished() {
 			return p, nil
 		}

@@ -245,7 +245,7 @@ func (c *coordinator) eta() string {
 		return ""
 	}
 	at := func(w float64) string {
-		return (time.Duration(w / done * float64(time.Since(c.started)))).Round(time.Second).String()
+		return sweeps.ETA(w, done, time.Since(c.started)).Round(time.Second).String()
 	}
 	switch {
 	case o.Forecast == prune.Bounded && least < most:
@@ -332,7 +332,7 @@ func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, rep
 		return err
 	}
 	if err := run.Resume(stored); err != nil {
-		return fmt.Errorf("study %s: the store's decisions do not fit the study (changed since they were made? run it under another name): %w", h.Name, err)
+		return fmt.Errorf("study %s: %w", h.Name, err)
 	}
 	name := map[string]string{} // a configuration as the study writes it: "lr=0.01"
 	for _, pt := range c.plan.Points {
@@ -507,7 +507,8 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 
 // storePruned stores the units of the configurations the pruner stopped
 // as pruned at their last epoch (their learning curves from the store),
-// and drops their checkpoints.
+// each with the machine of the worker that trained its last stage (the
+// one that marked it running last), and drops their checkpoints.
 func (c *coordinator) storePruned(ctx context.Context) error {
 	var units []sweeps.Unit
 	for ci, k := range c.keys {
@@ -522,12 +523,14 @@ func (c *coordinator) storePruned(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	marks, err := c.st.UnitMachines(ctx, sweeps.UnitIDs(units))
+	if err != nil {
+		return err
+	}
 	for _, u := range units {
-		if _, state, err := c.st.Unit(u.ID); err != nil {
-			return err
-		} else if state == "" || state == "running" {
+		if m := marks[u.ID]; m.State == "" || m.State == "running" {
 			r := c.plan.PrunedResult(u, epochs[[2]any{u.ID.Key, u.ID.Fold}])
-			r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+			r.Fold, r.EngineVer, r.DataSHA256, r.Machine = u.ID.Fold, u.ID.Engine, u.ID.Data, m.Machine
 			if err := c.st.SaveUnit(u.ID, c.plan.Header.Name, r); err != nil {
 				return err
 			}

@@ -97,6 +97,9 @@ pruner: {kind: sha, eta: 3}
 		return r
 	}
 	once, again := run(false), run(true)
+	for _, r := range []sweeps.StudyResult{once, again} {
+		checkMachines(t, r, nil, sweeps.Machine{})
+	}
 	if !slices.Equal(studyBits(once), studyBits(again)) || len(studyBits(once)) < 30 {
 		t.Errorf("the restarted coordinator's study differs:\n%+v\n%+v", again.Configs, once.Configs)
 	}
@@ -233,6 +236,29 @@ func checkASHA(t *testing.T, r, ref sweeps.StudyResult) map[string]sweeps.Decisi
 	return decided
 }
 
+// checkMachines checks that every unit of r carries the machine that
+// trained it, this one (the workers run in this process), but for the
+// units in moved, whose running marks the test moved to machine
+// elsewhere: those the pruner stopped at the first rung (never started
+// again) carry elsewhere, the others either. It returns how many carry
+// elsewhere.
+func checkMachines(t *testing.T, r sweeps.StudyResult, moved map[[2]any]bool, elsewhere sweeps.Machine) int {
+	t.Helper()
+	here, n := sweeps.ThisMachine(), 0
+	for _, c := range r.Configs {
+		for _, u := range c.Units {
+			switch m := moved[[2]any{c.Key, u.Fold}]; {
+			case m && u.PrunedAt == 1 && u.Machine != elsewhere, !m && u.Machine != here, m && u.Machine != here && u.Machine != elsewhere:
+				t.Errorf("config %s fold %d (pruned at %d, mark moved %v): machine %+v, this one %+v", c.Key, u.Fold, u.PrunedAt, m, u.Machine, here)
+			}
+			if u.Machine == elsewhere {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // noCheckpoints checks that st holds no training state.
 func noCheckpoints(t *testing.T, st *store.Postgres) {
 	t.Helper()
@@ -288,6 +314,26 @@ func TestASHACoordinatorRestarted(t *testing.T) {
 	}
 	lines = append(lines, "(stopped)")
 	time.Sleep(300 * time.Millisecond) // the workers go on meanwhile
+	// The units started so far as if on another machine: those that the
+	// restarted coordinator stops where they are carry it.
+	elsewhere := sweeps.ThisMachine()
+	elsewhere.Host = "elsewhere"
+	moved := map[[2]any]bool{}
+	rs, err := st.Pool().Query(ctx, `UPDATE mlpsweep_units SET host = $1 WHERE study = $2 AND state = 'running' RETURNING key, fold`, elsewhere.Host, s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var key string
+		var fold int
+		if err := rs.Scan(&key, &fold); err != nil {
+			t.Fatal(err)
+		}
+		moved[[2]any{key, fold}] = true
+	}
+	if rs.Close(); rs.Err() != nil {
+		t.Fatal(rs.Err())
+	}
 	if err := queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
 		lines = append(lines, line)
 	}); err != nil {
@@ -302,6 +348,11 @@ func TestASHACoordinatorRestarted(t *testing.T) {
 		t.Errorf("the restarted coordinator changed the decisions made before:\n%+v\n%+v", before, r.Decisions)
 	}
 	checkASHA(t, r, ref)
+	if n := checkMachines(t, r, moved, elsewhere); n == 0 {
+		t.Errorf("no unit of the %d whose mark moved carries the other machine", len(moved))
+	} else {
+		t.Logf("%d units of the %d whose mark moved carry the other machine", n, len(moved))
+	}
 	noCheckpoints(t, st)
 }
 
@@ -387,6 +438,7 @@ func TestASHADoesNotWaitForARung(t *testing.T) {
 	t.Logf("coordinator:\n%s", strings.Join(lines, "\n"))
 	mu.Unlock()
 	decided := checkASHA(t, r, ref)
+	checkMachines(t, r, nil, sweeps.Machine{})
 	if d := decided[late.Key+"@1"]; d.Order < len(ds) || !d.Promoted {
 		t.Errorf("the late configuration's first decision %+v: want it after the %d made before, promoted", d, len(ds))
 	}

@@ -98,11 +98,13 @@ func childCmd(test, dir, url string) *exec.Cmd {
 	return cmd
 }
 
-// killChild starts the child of test, hands each line it prints to
-// kill, and SIGKILLs it (no cleanup of any kind) when kill returns true.
-func killChild(t *testing.T, test, dir, url string, kill func(line string) bool) {
+// killChild starts the child of test (with env added to its
+// environment), hands each line it prints to kill, and SIGKILLs it (no
+// cleanup of any kind) when kill returns true.
+func killChild(t *testing.T, test, dir, url string, kill func(line string) bool, env ...string) {
 	t.Helper()
 	cmd := childCmd(test, dir, url)
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

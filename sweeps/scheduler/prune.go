@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -32,7 +33,10 @@ import (
 // A study stopped and run again (or killed) replays the pruner on the
 // scores of the units found in the store (their learning curves) and
 // trains what is missing; a unit that was in flight trains again from its
-// first epoch, with the same numbers.
+// first epoch, with the same numbers. ASHA, whose decisions depend on the
+// order configurations reached a rung, takes back the decisions the store
+// holds instead (adopt) and judges only the configurations that arrive
+// later.
 //
 // Shards of a pruned study share one PostgreSQL store: each trains its
 // own units stage by stage and, before each decision, waits until the
@@ -147,13 +151,13 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch
 		}
 		return start(u, threads)
 	}
-	report := func(c int) {
+	reportFrom := func(c int, curve func(*unitRun) ([]float64, bool)) {
 		// The configuration's score at each epoch all its folds reached:
 		// the mean of their held-out accuracies.
 		n := h.Epochs
 		curves := make([][]float64, 0, len(byKey[keys[c]]))
 		for _, ur := range byKey[keys[c]] {
-			acc, stopped := ur.curve()
+			acc, stopped := curve(ur)
 			if !stopped {
 				n = min(n, len(acc))
 			}
@@ -161,8 +165,12 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch
 		}
 		run.Report(c, prune.FoldMeans(curves, n))
 	}
-	for c := range keys {
-		report(c)
+	report := func(c int) { reportFrom(c, (*unitRun).curve) }
+	ashaHere := pr.Kind == "asha" && mine == nil
+	if !ashaHere {
+		for c := range keys {
+			report(c)
+		}
 	}
 
 	// finish stores the units this run trained of the configurations
@@ -260,8 +268,12 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch
 	}
 	all := func(int) bool { return true }
 
-	if pr.Kind == "asha" && mine == nil {
-		return f.asha(ctx, p, run, config, byKey, &mu, report, decide, plan, fitTo)
+	if ashaHere {
+		redo, err := adopt(ctx, st, h.Name, keys, byKey, run, reportFrom, save)
+		if err != nil {
+			return err
+		}
+		return f.asha(ctx, p, run, config, byKey, &mu, report, decide, plan, fitTo, redo)
 	}
 	for {
 		if err := decide(); err != nil {
@@ -293,20 +305,91 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch
 	}
 }
 
+// adopt has a restarted ASHA run in one process take back the decisions
+// st holds for the study (prune.Run.Resume), as the queue's coordinator
+// does, instead of replaying the pruner over the stored scores in study
+// order: ASHA's decisions depend on the order configurations reached a
+// rung, which this process does not know, and a user may have seen them.
+// Only configurations that arrive later are judged anew. It reports every
+// configuration's scores (report): the pruner needs them up to each
+// configuration's last decision, so a unit the store does not hold
+// finished (in flight at the stop: its model is lost, and it trains
+// again from its first epoch) reports the held-out accuracies stored as
+// its epochs finished, up to that decision, and one whose accuracies end
+// before it stopped short there (diverged), as it had when judged. It
+// saves the decisions back (save; none: the study starts afresh) and
+// returns, per configuration, the rung to train again the units of a
+// configuration stopped there that the store does not hold (the run
+// stopped between storing the decision and its units), to store them
+// pruned there; 0 for the others.
+func adopt(ctx context.Context, st store.Store, study string, keys []string, byKey map[string][]*unitRun, run *prune.Run,
+	report func(int, func(*unitRun) ([]float64, bool)), save func(all, news []sweeps.Decision) error) ([]int, error) {
+	ds, err := st.Decisions(ctx, study)
+	if err != nil {
+		return nil, err
+	}
+	last := map[string]int{} // configuration → the epoch of its last decision
+	for _, d := range ds {
+		last[d.Key] = max(last[d.Key], d.Epoch)
+	}
+	type curve struct {
+		acc   []float64
+		short bool
+	}
+	adopted := map[*unitRun]curve{}
+	if len(ds) > 0 {
+		scores, err := st.EpochScores(ctx, study)
+		if err != nil {
+			return nil, err
+		}
+		acc := storedAccuracies(scores)
+		for k, e := range last {
+			for _, ur := range byKey[k] {
+				if ur.stored == nil {
+					a := acc[foldKey{k, ur.u.ID.Fold}]
+					adopted[ur] = curve{a[:min(len(a), e)], len(a) < e}
+				}
+			}
+		}
+	}
+	for c := range keys {
+		report(c, func(ur *unitRun) ([]float64, bool) {
+			if a, ok := adopted[ur]; ok {
+				return a.acc, a.short
+			}
+			return ur.curve()
+		})
+	}
+	if err := run.Resume(ds); err != nil {
+		return nil, fmt.Errorf("study %s: %w", study, err)
+	}
+	if err := save(run.Decisions(), nil); err != nil {
+		return nil, err
+	}
+	redo := make([]int, len(keys))
+	for c, k := range keys {
+		if state, _ := run.State(c); state == prune.Pruned && slices.ContainsFunc(byKey[k], func(ur *unitRun) bool { return ur.stored == nil }) {
+			redo[c] = last[k]
+		}
+	}
+	return redo, nil
+}
+
 // asha is prunedRun for ASHA in one process, without stages: as soon as
 // every fold of a configuration reached its rung, the pruner judges it
 // against those that reached the rung before it, and a configuration that
 // goes on is queued for its next rung while the others still train (the
-// pool's after); no worker waits for a rung to fill.
+// pool's after); no worker waits for a rung to fill. The units of the
+// configurations c with redo[c] > 0 (adopt's) train first, to that rung.
 func (f *foldFit) asha(ctx context.Context, p *pool, run *prune.Run, config map[string]int, byKey map[string][]*unitRun, mu *sync.Mutex,
 	report func(int), decide func() error,
 	plan func([]int, func(int) bool, map[sweeps.UnitID]int, map[sweeps.UnitID]*unitRun) []job,
-	fitTo func(map[sweeps.UnitID]int, map[sweeps.UnitID]*unitRun) groupFit) error {
+	fitTo func(map[sweeps.UnitID]int, map[sweeps.UnitID]*unitRun) groupFit, redo []int) error {
 	if err := decide(); err != nil {
 		return err
 	}
 	targets := run.Targets()
-	if targets == nil {
+	if targets == nil && !slices.ContainsFunc(redo, func(e int) bool { return e > 0 }) {
 		return nil
 	}
 	target, runs := map[sweeps.UnitID]int{}, map[sweeps.UnitID]*unitRun{}
@@ -320,7 +403,11 @@ func (f *foldFit) asha(ctx context.Context, p *pool, run *prune.Run, config map[
 		}
 		return jobs
 	}
-	jobs := queue(targets, func(int) bool { return true })
+	all := func(int) bool { return true }
+	jobs := queue(redo, all)
+	if targets != nil {
+		jobs = append(jobs, queue(targets, all)...)
+	}
 	p.fit = fitTo(target, runs)
 	p.after = func(j job) ([]job, error) {
 		mu.Lock()
@@ -441,24 +528,14 @@ func follow(ctx context.Context, st store.Store, study string, keys []string, by
 		if err != nil {
 			return err
 		}
-		type unit struct {
-			key  string
-			fold int
-		}
-		acc := map[unit][]float64{}
-		for _, e := range scores {
-			u := unit{e.Key, e.Fold}
-			if e.Epoch == len(acc[u])+1 && !math.IsNaN(e.Accuracy) {
-				acc[u] = append(acc[u], e.Accuracy)
-			}
-		}
+		acc := storedAccuracies(scores)
 		waiting := 0
 		for c, k := range keys {
 			for _, ur := range byKey[k] {
 				if ur.mine || targets[c] == 0 || ur.remoteStopped {
 					continue
 				}
-				ur.remote = acc[unit{k, ur.u.ID.Fold}]
+				ur.remote = acc[foldKey{k, ur.u.ID.Fold}]
 				if len(ur.remote) >= targets[c] {
 					continue
 				}
@@ -482,4 +559,24 @@ func follow(ctx context.Context, st store.Store, study string, keys []string, by
 		case <-time.After(followEvery):
 		}
 	}
+}
+
+// foldKey is a unit of a study by its configuration and fold.
+type foldKey struct {
+	key  string
+	fold int
+}
+
+// storedAccuracies are the held-out accuracies of a study's units as the
+// store holds them (its EpochScores), each from the first epoch to the
+// first missing or not scored.
+func storedAccuracies(scores []sweeps.EpochScore) map[foldKey][]float64 {
+	acc := map[foldKey][]float64{}
+	for _, e := range scores {
+		u := foldKey{e.Key, e.Fold}
+		if e.Epoch == len(acc[u])+1 && !math.IsNaN(e.Accuracy) {
+			acc[u] = append(acc[u], e.Accuracy)
+		}
+	}
+	return acc
 }

@@ -1,14 +1,17 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps"
@@ -329,5 +332,192 @@ func TestASHAPromotesWithoutWaiting(t *testing.T) {
 	}
 	if len(r.Decisions) == 0 {
 		t.Error("no decisions")
+	}
+}
+
+// ashaKillStudy is 6 configurations × 2 folds, 9 epochs, ASHA with η = 3
+// (rungs at 1 and 3). With 1 worker and groups of at most 64 first-layer
+// columns, the hidden-64 configurations (second, fourth and sixth in study
+// order) train first, their jobs being the largest: they reach the first
+// rung before the hidden-16 ones, so the arrival order is not the study
+// order, and replaying the pruner over the stored scores in study order
+// decides otherwise.
+const ashaKillStudy = `
+name: ashakill
+folds: 2
+epochs: 9
+seed: 3
+base: {hidden: [16], batch: 16, optimizer: sgd}
+grid:
+  lr: [0.3, 0.03, 0.00001]
+  hidden: [[16], [64]]
+pruner: {kind: asha, eta: 3, min_epochs: 1}
+`
+
+// ashaStopEnv makes TestKillASHAResumes's child stop (wait to be killed)
+// once it has made that many decisions, in the Decided event that makes
+// them: stored, and the units they stop not stored yet.
+const ashaStopEnv = "MLPSWEEP_SWEEPS_ASHA_STOP"
+
+// TestKillASHAResumes SIGKILLs a child process running an ASHA study (one
+// process, one worker) after its 2nd, 6th or 7th decision, then runs the
+// study again in a child to its end. The decisions stored before the kill
+// are the first ones after it, unchanged (key, epoch, rung, score, cutoff,
+// promoted, order): the run takes them back instead of deciding again.
+// Those after them are ASHA's judgement of each configuration against the
+// ones that reached its rung before it, in the order stored. A
+// configuration's units are stored pruned at the rung of its last
+// decision, or done when it went on at every rung; none has trained past
+// its rung (the epochs in the store); and every unit's numbers are those
+// of the same unit trained without a pruner. The first kill leaves a
+// configuration promoted in flight (not stored), the second a configuration
+// stopped but not stored, the third the same after units whose arrival
+// order differs from study order were stored pruned: a replay in study
+// order promotes the first of them.
+func TestKillASHAResumes(t *testing.T) {
+	if dir := os.Getenv(killChildEnv); dir != "" {
+		stop, _ := strconv.Atoi(os.Getenv(ashaStopEnv))
+		decisions := 0
+		r, err := RunStudy(context.Background(), parse(t, ashaKillStudy), shaData(), Options{Dir: dir, Store: openStore(t, dir, os.Getenv(killStoreEnv)),
+			Workers: 1, GroupColumns: 64, Progress: func(e Event) {
+				if e.Kind != Decided {
+					return
+				}
+				if decisions += len(e.Decisions); stop > 0 && decisions >= stop {
+					fmt.Println("stopped")
+					time.Sleep(time.Minute) // killed here
+				}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("finished run=%d reused=%d\n", r.UnitsRun, r.UnitsReused)
+		return
+	}
+	full, _ := runPruned(t, strings.Replace(ashaKillStudy, "pruner:", "#", 1), t.TempDir(), Options{Workers: 2, Curves: true})
+	forEachStore(t, func(t *testing.T, _, url string) {
+		for _, stop := range []int{2, 6, 7} {
+			t.Run(fmt.Sprint(stop), func(t *testing.T) {
+				dir, url := t.TempDir(), url
+				if url != "" {
+					url = storetest.Postgres(t) // a database of its own
+				}
+				stopped := false
+				killChild(t, "TestKillASHAResumes", dir, url, func(line string) bool {
+					stopped = line == "stopped"
+					return stopped
+				}, fmt.Sprintf("%s=%d", ashaStopEnv, stop))
+				if !stopped {
+					t.Fatalf("the child ended before its decision %d", stop)
+				}
+				before, err := readStore(t, dir, url).Decisions(context.Background(), "ashakill")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(before) != stop {
+					t.Fatalf("%d decisions stored before the kill, want %d", len(before), stop)
+				}
+				resumeChild(t, "TestKillASHAResumes", dir, url)
+				st := readStore(t, dir, url)
+				got := loadStudy(t, dir, url, "ashakill")
+				if len(got.Decisions) <= stop || !slices.Equal(got.Decisions[:stop], before) {
+					t.Errorf("decisions before the kill:\n%s\nafter resuming:\n%s", decisionsOf(sweeps.StudyResult{Decisions: before}), decisionsOf(got))
+				}
+				if got.Configs[0].Key == got.Decisions[0].Key {
+					t.Errorf("the first configuration arrived first: the arrival order is the study order")
+				}
+				scores, err := st.EpochScores(context.Background(), "ashakill")
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkASHA(t, got, full, scores, 3)
+			})
+		}
+	})
+}
+
+// checkASHA checks a finished ASHA study (η eta) against its decisions:
+// each is ASHA's judgement at its rung against the decisions before it
+// there, a configuration is decided at each rung in turn until stopped,
+// its units are stored pruned at the rung it stopped at, or done, and
+// trained no further (their epoch scores in the store, scores), with the
+// numbers of full (the study without a pruner).
+func checkASHA(t *testing.T, r, full sweeps.StudyResult, scores []sweeps.EpochScore, eta int) {
+	t.Helper()
+	at := map[int][]float64{}   // rung → the scores decided there so far
+	stop := map[string]int{}    // configuration → the epoch it stopped at; 0: trained fully
+	rungs := map[string][]int{} // configuration → its decisions' rungs in order
+	for i, d := range r.Decisions {
+		at[d.Rung] = append(at[d.Rung], d.Score)
+		so := slices.Clone(at[d.Rung])
+		slices.SortFunc(so, func(x, y float64) int { return cmp.Compare(y, x) })
+		cutoff := so[max(1, len(so)/eta)-1]
+		if d.Order != i || d.Cutoff != cutoff || d.Promoted != (d.Score >= cutoff) {
+			t.Errorf("decision %d %+v: want order %d, cutoff %v", i, d, i, cutoff)
+		}
+		if _, ok := stop[d.Key]; ok && stop[d.Key] > 0 {
+			t.Errorf("decision %d on %.6s after it stopped", i, d.Key)
+		}
+		if rungs[d.Key] = append(rungs[d.Key], d.Rung); d.Rung != len(rungs[d.Key])-1 {
+			t.Errorf("decision %d on %.6s at rung %d after rungs %v", i, d.Key, d.Rung, rungs[d.Key])
+		}
+		stop[d.Key] = 0
+		if !d.Promoted {
+			stop[d.Key] = d.Epoch
+		}
+	}
+	trained := map[[2]any]int{} // unit → the last epoch in the store
+	for _, e := range scores {
+		trained[[2]any{e.Key, e.Fold}] = max(trained[[2]any{e.Key, e.Fold}], e.Epoch)
+	}
+	for ci, c := range r.Configs {
+		e, ok := stop[c.Key]
+		if !ok {
+			t.Errorf("configuration %.6s: no decision", c.Key)
+		}
+		want := cmp.Or(e, r.Epochs)
+		if c.PrunedAt != e {
+			t.Errorf("configuration %.6s: pruned at %d, its decisions stop it at %d", c.Key, c.PrunedAt, e)
+		}
+		for f, u := range c.Units {
+			if u.Diverged {
+				continue
+			}
+			if u.PrunedAt != e || len(u.Epochs) != want || trained[[2]any{c.Key, f}] != want {
+				t.Errorf("configuration %.6s fold %d: pruned at %d, %d epochs, %d in the store; want %d", c.Key, f, u.PrunedAt, len(u.Epochs), trained[[2]any{c.Key, f}], want)
+			}
+			fu := full.Configs[ci].Units[f]
+			for k := range min(len(u.Epochs), len(fu.Epochs)) {
+				a, b := u.Epochs[k], fu.Epochs[k]
+				if a.Loss != b.Loss || a.Accuracy != b.Accuracy || a.ValAccuracy != b.ValAccuracy || a.ValLoss != b.ValLoss {
+					t.Errorf("configuration %.6s fold %d epoch %d: %+v, %+v without a pruner", c.Key, f, k+1, a, b)
+				}
+			}
+		}
+	}
+}
+
+// TestASHARerunKeepsDecisions: an ASHA study run again once finished
+// trains nothing and keeps its decisions as they were made (in arrival
+// order, which a replay in study order would change); the same name with
+// a configuration gone is refused, saying why, rather than decided anew.
+func TestASHARerunKeepsDecisions(t *testing.T) {
+	dir := t.TempDir()
+	opt := Options{Dir: dir, Workers: 1, GroupColumns: 64}
+	first, err := RunStudy(context.Background(), parse(t, ashaKillStudy), shaData(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := RunStudy(context.Background(), parse(t, ashaKillStudy), shaData(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.UnitsRun != 0 || !slices.Equal(again.Decisions, first.Decisions) || !slices.Equal(loadStudy(t, dir, "", "ashakill").Decisions, first.Decisions) {
+		t.Errorf("run again: %d units trained, decisions\n%s\nwant\n%s", again.UnitsRun, decisionsOf(again), decisionsOf(first))
+	}
+	changed := strings.Replace(ashaKillStudy, "lr: [0.3, ", "lr: [", 1)
+	if _, err := RunStudy(context.Background(), parse(t, changed), shaData(), opt); err == nil ||
+		!strings.Contains(err.Error(), "study ashakill: the store's decisions do not fit the study (changed since they were made? run it under another name): pruner asha: decision 0 is on configuration") {
+		t.Errorf("a configuration gone: %v", err)
 	}
 }

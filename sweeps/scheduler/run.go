@@ -335,8 +335,8 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			for _, u := range plan.Units {
 				mine[u.ID] = true
 			}
-		} else {
-			runErr = save(nil, nil) // replayed from the start
+		} else if plan.pruner.Kind != "asha" {
+			runErr = save(nil, nil) // replayed from the start (ASHA takes the stored ones back: adopt)
 		}
 		if runErr == nil {
 			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, plan.Batch, h, all, mine, st, stored, workers, save)

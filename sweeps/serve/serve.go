@@ -230,7 +230,7 @@ type StudyInfo struct {
 	UnitsPruned   int     `json:"units_pruned"`    // stopped early by the study's pruner
 	Running       int     `json:"running"`         // units in flight: busy workers
 	Machines      int     `json:"machines"`        // hosts that finished a unit in the last Window, or run one now
-	ETASeconds    float64 `json:"eta_seconds"`     // at the rate of the last Window; 0 when nothing runs
+	ETASeconds    float64 `json:"eta_seconds"`     // the training work left (epochs × rows × FLOPs per row) at the rate of the work of the last Window (eta.go); a pruned study's the most: its live units count to their last epoch; 0 when nothing runs
 	GFLOPS        float64 `json:"gflops"`          // training GEMM rate over the last Window, of units that recorded their work (or of MNIST-shaped data)
 	PercentOfPeak float64 `json:"percent_of_peak"` // of this machine's one-core peak × busy workers
 	Updated       int64   `json:"updated"`         // unix milliseconds of the latest unit start or finish
@@ -312,9 +312,9 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 		if err != nil {
 			return nil, err
 		}
-		info := StudyInfo{Name: name, Configs: len(points), UnitsTotal: len(sweeps.Plan(h, points)), Kind: kindOf(h, points)}
+		plan := sweeps.Plan(h, points)
+		info := StudyInfo{Name: name, Configs: len(points), UnitsTotal: len(plan), Kind: kindOf(h, points)}
 		hosts := map[string]bool{}
-		var recent int
 		var flops float64
 		perRow := flopsPerRow(h, points)
 		for _, u := range units {
@@ -331,7 +331,6 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 			}
 			info.Updated = max(info.Updated, u.Started/1e6, u.Finished/1e6)
 			if u.State != "running" && u.Finished >= since {
-				recent++
 				hosts[u.Result.Host] = true
 				if u.Result.GFLOP > 0 { // recorded by the unit
 					flops += u.Result.GFLOP * 1e9
@@ -340,10 +339,14 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 				}
 			}
 		}
-		delete(hosts, "") // running units do not record their host
+		delete(hosts, "") // units marked running by an older version record no host
 		info.Machines = len(hosts)
-		if remaining := info.UnitsTotal - info.UnitsDone - info.UnitsPruned; info.Running > 0 && recent > 0 && remaining > 0 {
-			info.ETASeconds = float64(remaining) * Window.Seconds() / float64(recent)
+		if info.Running > 0 {
+			epochs, err := store.ReadEpochs(ctx, st, h, since)
+			if err != nil {
+				return nil, err
+			}
+			info.ETASeconds = studyETA(h, points, plan, units, epochs, now).Seconds()
 		}
 		if info.Running > 0 && flops > 0 {
 			info.GFLOPS = flops / 1e9 / Window.Seconds()

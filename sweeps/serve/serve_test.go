@@ -28,7 +28,8 @@ import (
 )
 
 // writeStudy stores a study of configs configurations × folds folds in
-// st, every unit done with an epochs-epoch curve but the last running.
+// st, every unit done with an epochs-epoch curve but the last running,
+// each epoch's row written as a sweep writes it (store.Store.SaveEpoch).
 func writeStudy(t testing.TB, st store.Store, name, axis string, configs, folds, epochs int) sweeps.Header {
 	t.Helper()
 	h := sweeps.Header{Name: name, Folds: folds, Epochs: epochs, Seed: 1, Split: sweeps.KFoldSplit(folds, 1),
@@ -60,6 +61,9 @@ func writeStudy(t testing.TB, st store.Store, name, axis string, configs, folds,
 		for e := range epochs {
 			res.Epochs = append(res.Epochs, engine.EpochStats{Epoch: e + 1, Loss: rng.Float64() / float64(e+1), Accuracy: 0.8 + 0.2*rng.Float64(),
 				ValLoss: rng.Float64(), ValAccuracy: 0.85 + 0.1*rng.Float64(), Seconds: rng.Float64(), SamplesPerSecond: 1e5 * rng.Float64()})
+			if err := st.SaveEpoch(u.ID, name, res.Epochs[e]); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := st.SaveUnit(u.ID, name, res); err != nil {
 			t.Fatal(err)

@@ -45,8 +45,9 @@ type Store interface {
 	SaveStudy(h sweeps.Header, points []study.Point) error
 	// FinishRun adds an invocation's wall time and counts to the study.
 	FinishRun(name string, wall float64, run, reused int) error
-	// MarkRunning records that a unit has started, unless it is already
-	// finished.
+	// MarkRunning records that a unit has started on this machine
+	// (sweeps.ThisMachine: what a unit another process stores for it,
+	// pruned, carries), unless it is already finished.
 	MarkRunning(id sweeps.UnitID, study string) error
 	// SaveUnit commits a unit's result at once: state done, failed when it
 	// failed (see sweeps.UnitResult.Failed; failed units run again on the
@@ -281,12 +282,14 @@ func finishRun(ctx context.Context, c conn, name string, wall float64, run, reus
 }
 
 func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string) error {
-	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, study, started)
-		VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8)
+	m := sweeps.ThisMachine()
+	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, study, started, host, cpu, isa)
+		VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
-		DO UPDATE SET state = 'running', study = excluded.study, started = excluded.started
+		DO UPDATE SET state = 'running', study = excluded.study, started = excluded.started,
+			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa
 		WHERE mlpsweep_units.state != 'done'`,
-		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano())
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano(), m.Host, m.CPU, m.ISA)
 }
 
 func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u sweeps.UnitResult) error {

@@ -7,16 +7,34 @@ import (
 )
 
 // UnitStates returns the state of each of ids that is stored: "running",
-// "done" or "failed" (absent: not stored), in one query however many ids
-// there are, for following a study that workers elsewhere run.
+// "done", "pruned" or "failed" (absent: not stored), in one query however
+// many ids there are, for following a study that workers elsewhere run.
 func (s *Postgres) UnitStates(ctx context.Context, ids []sweeps.UnitID) (map[sweeps.UnitID]string, error) {
+	units, err := s.UnitMachines(ctx, ids)
+	states := make(map[sweeps.UnitID]string, len(units))
+	for id, u := range units {
+		states[id] = u.State
+	}
+	return states, err
+}
+
+// UnitMachine is a stored unit's state and the machine that last started
+// it (MarkRunning: the one that trained its last epochs) or, finished,
+// its result's.
+type UnitMachine struct {
+	State string
+	sweeps.Machine
+}
+
+// UnitMachines is UnitStates with each unit's machine.
+func (s *Postgres) UnitMachines(ctx context.Context, ids []sweeps.UnitID) (map[sweeps.UnitID]UnitMachine, error) {
 	n := len(ids)
 	keys, splits, datas, engines := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	folds, seeds := make([]int64, n), make([]int64, n)
 	for i, id := range ids {
 		keys[i], folds[i], splits[i], seeds[i], datas[i], engines[i] = id.Key, int64(id.Fold), id.Split, id.Seed, id.Data, id.Engine
 	}
-	rs, err := s.conn().query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state
+	rs, err := s.conn().query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state, u.host, u.cpu, u.isa
 		FROM mlpsweep_units u JOIN unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
 		USING (key, fold, split, seed, data_sha256, engine_version)`,
 		keys, folds, splits, seeds, datas, engines)
@@ -24,14 +42,14 @@ func (s *Postgres) UnitStates(ctx context.Context, ids []sweeps.UnitID) (map[swe
 		return nil, s.err(err)
 	}
 	defer rs.Close()
-	m := make(map[sweeps.UnitID]string, n)
+	m := make(map[sweeps.UnitID]UnitMachine, n)
 	for rs.Next() {
 		var id sweeps.UnitID
-		var state string
-		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &state); err != nil {
+		var u UnitMachine
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.State, &u.Host, &u.CPU, &u.ISA); err != nil {
 			return nil, s.err(err)
 		}
-		m[id] = state
+		m[id] = u
 	}
 	return m, s.err(rs.Err())
 }

@@ -180,3 +180,47 @@ func named(s Store, err error) error {
 	}
 	return fmt.Errorf("%s: %w", s.Name(), err)
 }
+
+// UnitEpochs is how far a unit's per-epoch rows say it trained, for a
+// live view's ETA.
+type UnitEpochs struct {
+	Recent  int // epochs written at or after the time asked: the work of the window
+	Trained int // a running unit's latest epoch written since it started (its run so far); 0 for the others
+}
+
+// ReadEpochs reads UnitEpochs of the units of study h's identity (split,
+// data, engine) running or finished at or after since (unix nanoseconds):
+// the units that can have written an epoch since. One aggregate query,
+// from the units table to those units' epoch rows by their key, so that it
+// costs what the window holds, not the whole store's curves. A running
+// unit counts only the epochs written since it started: a unit trained
+// again from scratch leaves its earlier run's rows until it overwrites
+// them.
+func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map[sweeps.UnitID]UnitEpochs, error) {
+	c, err := connOf(s)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := c.query(ctx, `SELECT u.key, u.fold, u.seed,
+			coalesce(sum(CASE WHEN e.written >= $4 THEN 1 ELSE 0 END), 0),
+			coalesce(max(CASE WHEN u.state = 'running' AND e.written >= coalesce(u.started, 0) THEN e.epoch ELSE 0 END), 0)
+		FROM mlpsweep_units u JOIN mlpsweep_epoch_scores e
+			ON e.key = u.key AND e.fold = u.fold AND e.split = u.split AND e.seed = u.seed
+			AND e.data_sha256 = u.data_sha256 AND e.engine_version = u.engine_version
+		WHERE u.split = $1 AND u.data_sha256 = $2 AND u.engine_version = $3 AND (u.state = 'running' OR u.finished >= $4)
+		GROUP BY u.key, u.fold, u.seed`, h.Split, h.DataSHA, h.Engine, since)
+	if err != nil {
+		return nil, named(s, err)
+	}
+	defer rs.Close()
+	m := map[sweeps.UnitID]UnitEpochs{}
+	for rs.Next() {
+		id := sweeps.UnitID{Split: h.Split, Data: h.DataSHA, Engine: h.Engine}
+		var e UnitEpochs
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Seed, &e.Recent, &e.Trained); err != nil {
+			return nil, named(s, err)
+		}
+		m[id] = e
+	}
+	return m, named(s, rs.Err())
+}
