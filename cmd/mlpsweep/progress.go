@@ -27,7 +27,8 @@ func epochLine(s engine.EpochStats, epochs int) string {
 
 // epochETA adds the time left to the epoch lines of one training run
 // (train, its folds in parallel, or sweep's refit): the time per epoch so
-// far, over every fold's epochs finished, times the epochs still to run.
+// far, over every fold's epochs finished, times the epochs still to run
+// (sweeps.ETA, the rule of every ETA).
 type epochETA struct {
 	mu    sync.Mutex
 	start time.Time
@@ -46,8 +47,7 @@ func (e *epochETA) line(s engine.EpochStats, epochs int) string {
 	e.done++
 	line := epochLine(s, epochs)
 	if e.done < e.total {
-		left := time.Since(e.start) / time.Duration(e.done) * time.Duration(e.total-e.done)
-		line += ", eta " + left.Round(time.Second).String()
+		line += ", eta " + sweeps.ETA(float64(e.total-e.done), float64(e.done), time.Since(e.start)).Round(time.Second).String()
 	}
 	return line
 }
