@@ -94,6 +94,23 @@ func TestTrainJSONDiverged(t *testing.T) {
 	}
 }
 
+// TestTrainSaveDiverged: a diverged run asked to --save writes no model
+// and exits 1, as the README's exit statuses say (the file asked for was
+// not written), naming the divergence.
+func TestTrainSaveDiverged(t *testing.T) {
+	dir := t.TempDir()
+	writeCSVStudy(t, dir)
+	model := filepath.Join(dir, "m.safetensors")
+	code, _, stderr := runCmd("train", "--csv", filepath.Join(dir, "blobs.csv"), "--optimizer", "sgd", "--lr", "1e30",
+		"--epochs", "3", "--threads", "1", "--save", model)
+	if code != 1 || !strings.Contains(stderr, "--save "+model+": training diverged (diverged at epoch 1") || !strings.Contains(stderr, "no model saved") {
+		t.Errorf("exit %d, want 1:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(model); err == nil {
+		t.Error("a diverged model was saved")
+	}
+}
+
 func TestTrainUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	writeCSVStudy(t, dir)
