@@ -36,6 +36,15 @@ func TestBadFlagIsOneLine(t *testing.T) {
 	}
 }
 
+// TestHelpAsAFlagValue: --help=true is not one of the spellings
+// parseFlags looks for; package flag's ErrHelp still prints the usage.
+func TestHelpAsAFlagValue(t *testing.T) {
+	code, _, stderr := runCmd("train", "--help=true")
+	if code != 2 || !strings.HasPrefix(stderr, "Usage: mlpsweep train") || strings.Contains(stderr, "help requested") {
+		t.Errorf("train --help=true: exit %d:\n%s", code, stderr)
+	}
+}
+
 // TestUnknownCommandNamesTheMeantOne: a misspelt command's error names the
 // command meant, and exits 2.
 func TestUnknownCommandNamesTheMeantOne(t *testing.T) {

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -130,8 +131,12 @@ func parseArgs(fs *flag.FlagSet, args []string) int {
 	err := fs.Parse(args)
 	fs.SetOutput(out)
 	fs.Usage = usage
-	if err == nil {
+	switch {
+	case err == nil:
 		return -1
+	case errors.Is(err, flag.ErrHelp): // -help=true and the like: the usage, as ever
+		usage()
+		return 2
 	}
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
