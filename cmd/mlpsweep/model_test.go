@@ -262,6 +262,7 @@ func TestPredictRefusesMisfits(t *testing.T) {
 		{[]string{"--csv", csv64}, 2, "--model FILE is required"},
 		{[]string{"--model", model, "--csv", csv64, "--data", mnist}, 2, "--data (the MNIST folder) and --csv exclude each other"},
 		{[]string{"--model", model}, 1, "was trained on CSV data (d64, standardize scaling); give its rows with --csv"},
+		{[]string{"--model", model, "--label-column", "y"}, 2, "--label-column applies to --csv only"},
 	} {
 		code, stdout, stderr := runCmd(append([]string{"predict", "--out", out}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.err) || stdout != "" {

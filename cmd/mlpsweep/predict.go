@@ -81,7 +81,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "predict", "--model FILE is required")
 	case p.dataDir != "" && p.csvPath != "":
 		return usageError(stderr, "predict", "--data (the MNIST folder) and --csv exclude each other: give one")
-	case p.dataDir != "" && p.labelCol != "":
+	case p.csvPath == "" && p.labelCol != "":
 		return usageError(stderr, "predict", "--label-column applies to --csv only")
 	case p.threads < 1:
 		return usageError(stderr, "predict", "--threads %d: want ≥ 1", p.threads)
