@@ -178,6 +178,9 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", missingCSV, "--out", filepath.Join(dir, "o1")}, "nope.csv: no such file"},
 		{[]string{"train", "--csv", filepath.Join(dir, "nope.csv")}, "nope.csv: no such file"},
 		{[]string{"report", dir}, "no sweep database"},
+		// Defect: "lstat study.yaml/mlpsweep.db: not a directory".
+		{[]string{"report", study}, "no sweep database in " + study + ": it is a file, not a sweep folder"},
+		{[]string{"merge", filepath.Join(dir, "m"), study}, "no sweep database in " + study + ": it is a file, not a sweep folder"},
 	} {
 		code, _, stderr := runCmd(tc.args...)
 		if code != 1 || !strings.Contains(stderr, tc.want) {
