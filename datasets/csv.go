@@ -41,7 +41,8 @@ type CSVOptions struct {
 	// Labels and Y are nil (rows to predict); one with Features+1 columns
 	// has one; any other width is an error.
 	Features int
-	// FeatureNames, when set (a saved model's), are the names the feature
+	// FeatureNames, when set (a saved model's, or a study's training
+	// file's for its test set), are the names the feature
 	// columns must have, in this order, when the file has a header: the
 	// same columns in another order would be read as other features. A
 	// file without a header is read by position.
@@ -574,13 +575,14 @@ func sameFeatures(file string, names, want []string) error {
 	if len(names) == len(want) {
 		for j := range names {
 			if names[j] != want[j] {
-				return fmt.Errorf("%s: feature column %d is %s, but the model's feature %d is %s: its features are, in order, %s; "+
-					"put the file's columns in that order, or drop its header line to read them by position (a label column that is not the last needs --label-column)",
+				return fmt.Errorf("%s: feature column %d is %s, but the training rows' feature %d was %s (their features, in order: %s): "+
+					"put the file's columns in that order, or drop its header line to read them by position "+
+					"(a label column that is not the last is named by --label-column, or label: in a study file)",
 					file, j+1, brief(names[j]), j+1, brief(want[j]), quoted(want))
 			}
 		}
 	}
-	return fmt.Errorf("%s: the feature columns are %s, but the model's are %s", file, quoted(names), quoted(want))
+	return fmt.Errorf("%s: the feature columns are %s, but the training rows' were %s", file, quoted(names), quoted(want))
 }
 
 // featureColumn maps feature index j to its column in the file.

@@ -208,8 +208,8 @@ func TestLoadCSVFeatureNames(t *testing.T) {
 		"a,b\n1,2\n":           "",
 		"a,b,species\n1,2,x\n": "",
 		"1,2\n":                "",
-		"b,a\n2,1\n":           `feature column 1 is "b", but the model's feature 1 is "a": its features are, in order, "a", "b"; put the file's columns in that order`,
-		"a,c,species\n1,2,x\n": `feature column 2 is "c", but the model's feature 2 is "b"`,
+		"b,a\n2,1\n":           `feature column 1 is "b", but the training rows' feature 1 was "a" (their features, in order: "a", "b"): put the file's columns in that order`,
+		"a,c,species\n1,2,x\n": `feature column 2 is "c", but the training rows' feature 2 was "b"`,
 	} {
 		_, err := loadCSVString(t, table, model)
 		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {

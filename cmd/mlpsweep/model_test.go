@@ -189,7 +189,7 @@ func TestTrainSavePredictCSV(t *testing.T) {
 	os.WriteFile(swappedCSV, []byte(swapped.String()), 0o644)
 	os.Remove(out)
 	code, _, stderr = runCmd("predict", "--model", model, "--csv", swappedCSV, "--out", out)
-	if code != 1 || !strings.Contains(stderr, `feature column 1 is "f1", but the model's feature 1 is "f0"`) {
+	if code != 1 || !strings.Contains(stderr, `feature column 1 is "f1", but the training rows' feature 1 was "f0"`) {
 		t.Errorf("predict with swapped columns: exit %d: %s", code, stderr)
 	}
 	if _, err := os.Stat(out); err == nil {
