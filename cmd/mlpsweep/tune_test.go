@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,6 +29,22 @@ func TestTune(t *testing.T) {
 	for _, want := range []string{"MC:", "NC:", "AL2:", "NCA:", "GroupColumns:", "wrote " + path} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("tune output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// Each choice says how far tune is and its time left; nothing after the last.
+	var choices []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, "→") {
+			choices = append(choices, l)
+		}
+	}
+	for k, l := range choices {
+		want := fmt.Sprintf("(%d of %d, ", k+1, len(choices))
+		if k == len(choices)-1 {
+			want += "0s left)"
+		}
+		if !strings.Contains(l, want) {
+			t.Errorf("choice %d lacks %q: %q", k+1, want, l)
 		}
 	}
 	if kernels.ActiveTuning(isa) != before || kernels.TuningSource() != source {
