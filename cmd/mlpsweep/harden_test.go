@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -263,6 +264,20 @@ func TestReportNameFromSharedStore(t *testing.T) {
 	for _, p := range []string{filepath.Join(dir, "x"), filepath.Join(work, "out")} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s was created", p)
+		}
+	}
+}
+
+// TestWarnCores: more threads than cores trains, with a word that they
+// take turns; as many as the cores, without one.
+func TestWarnCores(t *testing.T) {
+	data := writeBlobsCSV(t, t.TempDir(), "blobs.csv", 120, 4)
+	cores := runtime.NumCPU()
+	for _, n := range []int{cores, cores + 1} {
+		code, _, stderr := runCmd("train", "--csv", data, "--hidden", "4", "--epochs", "1", "--threads", fmt.Sprint(n))
+		want := fmt.Sprintf("--threads %d on %d cores: they take turns on the cores", n, cores)
+		if code != 0 || strings.Contains(stderr, want) != (n > cores) {
+			t.Errorf("--threads %d: status %d, stderr %q", n, code, stderr)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -255,6 +256,15 @@ func parseInterleaved(fs *flag.FlagSet, args []string, stdout io.Writer) (positi
 func usageError(stderr io.Writer, name, format string, a ...any) int {
 	fmt.Fprintf(stderr, "mlpsweep %s: %s\nRun 'mlpsweep %s --help' for usage.\n", name, fmt.Sprintf(format, a...), name)
 	return 2
+}
+
+// warnCores says when n, a --workers or --threads flag's value, is more
+// than the cores there are: they take turns on the cores, with the same
+// results, no faster than as many as the cores.
+func warnCores(stderr io.Writer, name, flag string, n int) {
+	if cores := runtime.NumCPU(); n > cores {
+		fmt.Fprintf(stderr, "mlpsweep %s: %s %d on %d cores: they take turns on the cores (the same results, no faster than %s %d)\n", name, flag, n, cores, flag, cores)
+	}
 }
 
 // fail prints a runtime error for command name and returns status 1.

@@ -213,6 +213,9 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	case f.cpuProfile != "" && (f.enqueue || f.wait):
 		return usageError(stderr, "sweep", "--cpuprofile profiles a local run, and in queue mode the workers train: run the study locally to profile it")
 	}
+	if !f.enqueue && !f.wait { // a local run: queue mode trains on the workers' cores
+		warnCores(stderr, "sweep", "--workers", f.workers)
+	}
 	shard, err := sweepShard(f)
 	if err != nil {
 		return usageError(stderr, "sweep", "%v", err)

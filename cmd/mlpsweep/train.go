@@ -170,6 +170,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		// KFold's random_state: scikit-learn takes 0 to 2³²−1, as a study's seed:.
 		return usageError(stderr, "train", "--seed %d: want 0 to %d", t.cfg.Seed, uint32(math.MaxUint32))
 	}
+	warnCores(stderr, "train", "--threads", t.threads)
 
 	// Model files (trainmodel.go): --save, --checkpoint, --resume.
 	if code := t.model.check(t, params, stderr); code >= 0 {
