@@ -1,6 +1,7 @@
 package sweeps
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 )
@@ -25,5 +26,29 @@ func TestRanksPutDivergedLast(t *testing.T) {
 	}
 	if want := []int{5, 2, 3, 4, 1}; !slices.Equal(got, want) {
 		t.Errorf("ranks %v, want %v (trained fully, then pruned, then diverged)", got, want)
+	}
+}
+
+// TestTierInJSON: a configuration's JSON carries its Tier, the one rule
+// the live page's best-so-far curve reads.
+func TestTierInJSON(t *testing.T) {
+	for _, c := range []struct {
+		c    ConfigResult
+		tier int
+	}{
+		{ConfigResult{Key: "a", Units: []UnitResult{{}}}, 0},
+		{ConfigResult{Key: "b", PrunedAt: 3, Units: []UnitResult{{PrunedAt: 3}}}, 1},
+		{ConfigResult{Key: "c", Units: []UnitResult{{}, {Diverged: true}}}, 2},
+	} {
+		b, err := json.Marshal(c.c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Tier *int `json:"tier"`
+		}
+		if err := json.Unmarshal(b, &got); err != nil || got.Tier == nil || *got.Tier != c.tier {
+			t.Errorf("%s: tier %v in %s, want %d (%v)", c.c.Key, got.Tier, b, c.tier, err)
+		}
 	}
 }
