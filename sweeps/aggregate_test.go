@@ -1,7 +1,6 @@
 package sweeps
 
 import (
-	"encoding/json"
 	"slices"
 	"testing"
 )
@@ -29,26 +28,3 @@ func TestRanksPutDivergedLast(t *testing.T) {
 	}
 }
 
-// TestTierInJSON: a configuration's JSON carries its Tier, the one rule
-// the live page's best-so-far curve reads.
-func TestTierInJSON(t *testing.T) {
-	for _, c := range []struct {
-		c    ConfigResult
-		tier int
-	}{
-		{ConfigResult{Key: "a", Units: []UnitResult{{}}}, 0},
-		{ConfigResult{Key: "b", PrunedAt: 3, Units: []UnitResult{{PrunedAt: 3}}}, 1},
-		{ConfigResult{Key: "c", Units: []UnitResult{{}, {Diverged: true}}}, 2},
-	} {
-		b, err := json.Marshal(c.c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got struct {
-			Tier *int `json:"tier"`
-		}
-		if err := json.Unmarshal(b, &got); err != nil || got.Tier == nil || *got.Tier != c.tier {
-			t.Errorf("%s: tier %v in %s, want %d (%v)", c.c.Key, got.Tier, b, c.tier, err)
-		}
-	}
-}

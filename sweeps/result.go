@@ -159,8 +159,7 @@ func (u UnitResult) MarshalJSON() ([]byte, error) {
 	}{plain(u), engine.JSONFloat(u.Accuracy), engine.JSONFloat(u.ValLoss)})
 }
 
-// MarshalJSON writes non-finite numbers as null (engine.JSONFloat), and
-// the configuration's Tier.
+// MarshalJSON writes non-finite numbers as null (engine.JSONFloat).
 func (c ConfigResult) MarshalJSON() ([]byte, error) {
 	type plain ConfigResult
 	v := struct {
@@ -169,10 +168,8 @@ func (c ConfigResult) MarshalJSON() ([]byte, error) {
 		MeanAccuracy   engine.JSONFloat   `json:"mean_accuracy"`
 		StdAccuracy    engine.JSONFloat   `json:"std_accuracy"`
 		MeanValLoss    engine.JSONFloat   `json:"mean_val_loss"`
-		Tier           int                `json:"tier"` // Tier(), for readers that rank or trace the best (the live page)
 	}{plain: plain(c), FoldAccuracies: make([]engine.JSONFloat, len(c.FoldAccuracies)),
-		MeanAccuracy: engine.JSONFloat(c.MeanAccuracy), StdAccuracy: engine.JSONFloat(c.StdAccuracy), MeanValLoss: engine.JSONFloat(c.MeanValLoss),
-		Tier: c.Tier()}
+		MeanAccuracy: engine.JSONFloat(c.MeanAccuracy), StdAccuracy: engine.JSONFloat(c.StdAccuracy), MeanValLoss: engine.JSONFloat(c.MeanValLoss)}
 	for i, a := range c.FoldAccuracies {
 		v.FoldAccuracies[i] = engine.JSONFloat(a)
 	}

@@ -279,7 +279,7 @@
       done[u.config] = (done[u.config] || 0) + 1;
       var c = doc.configs[u.config];
       // As report.SearchTrace: a configuration counts once all its folds are in, trained every epoch, none diverged (tier 0).
-      if (done[u.config] === byConfig[u.config].length && c.tier === 0 && c.mean_accuracy !== null && c.mean_accuracy > best) {
+      if (done[u.config] === byConfig[u.config].length && doc.tiers[u.config] === 0 && c.mean_accuracy !== null && c.mean_accuracy > best) {
         best = c.mean_accuracy;
       }
       if (best > -Infinity) {
