@@ -204,6 +204,7 @@ type coordinator struct {
 	byKey  map[string][]sweeps.Unit
 	client *river.Client[pgx.Tx]
 	stored map[sweeps.UnitID]bool // pruned units stored by this run
+	saved  bool                   // this run stored its decisions once (see decide)
 	// priority is the River priority of a job from epoch from (nil:
 	// River's default): ASHA's deeper rungs go first.
 	priority func(from int) int
@@ -548,10 +549,19 @@ func (c *coordinator) storePruned(ctx context.Context) error {
 // it returns the decisions made.
 func (c *coordinator) decide(ctx context.Context) ([]sweeps.Decision, error) {
 	ds := c.run.Decide()
-	if len(ds) > 0 {
-		if err := c.st.SaveDecisions(c.plan.Header.Name, c.run.Decisions()); err != nil {
+	if len(ds) > 0 || !c.saved {
+		// The first save replaces what the store holds (the pruner
+		// replayed the stored scores, or ASHA took back the stored
+		// decisions, so its list is the study's whole), writing only what
+		// differs; the later ones append the new decisions.
+		write := c.st.AppendDecisions
+		if !c.saved {
+			write = c.st.ReplaceDecisions
+		}
+		if err := write(c.plan.Header.Name, c.run.Decisions()); err != nil {
 			return nil, err
 		}
+		c.saved = true
 	}
 	return ds, c.storePruned(ctx)
 }

@@ -109,9 +109,9 @@ func accuracies(epochs []engine.EpochStats) []float64 {
 // prunedRun trains a pruned study's units (all of them: those found in the
 // store, stored, included; of a shard, those in mine, the others followed
 // in st) on p's workers, stage by stage, storing each unit as it finishes
-// (p.done) and the pruner's decisions after each stage (save: all of
-// them, and the new ones that judged units this run trained, not only
-// stored ones replayed); a sampled study's configurations come in batches
+// (p.done) and the pruner's decisions after each stage, the first time
+// even none (save: all of them, and the new ones that judged units this
+// run trained, not only stored ones replayed); a sampled study's configurations come in batches
 // (by key: Plan.Batch; nil: one), judged apart. It returns ctx's error or
 // the first callback's.
 func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch map[string]int, h sweeps.Header, units []sweeps.Unit, mine map[sweeps.UnitID]bool,
@@ -210,10 +210,12 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch
 			return [3]float64{max(float64(o.Least[c]), t), max(o.Expect[c], t), max(float64(o.Most[c]), t)}
 		})
 	}
+	saved := false // the first decide saves even none: the stored decisions of a run before are replaced by the replay's
 	decide := func() error {
 		ds := run.Decide()
 		forecast()
-		if len(ds) > 0 {
+		if len(ds) > 0 || !saved {
+			saved = true
 			var news []sweeps.Decision
 			for _, d := range ds {
 				if slices.ContainsFunc(byKey[d.Key], func(ur *unitRun) bool { return ur.trained }) {
