@@ -444,3 +444,58 @@ func TestASHADoesNotWaitForARung(t *testing.T) {
 	}
 	noCheckpoints(t, st)
 }
+
+// TestASHAOverAnotherStudysPrunedUnits: units are shared between studies.
+// Another study has stored the units of ashaStudy's best configuration
+// pruned at epoch 1 (as a study that stopped it there stores them: its
+// epoch-1 scores and the unit, the reference run's numbers); ASHA on the
+// queue takes their curve to epoch 1, promotes the configuration at every
+// rung and trains its units again, from their first epoch, to the last:
+// the study ends as checkASHA wants, the configuration done.
+func TestASHAOverAnotherStudysPrunedUnits(t *testing.T) {
+	s, plan, ref := ashaStudy(t)
+	ctx := context.Background()
+	st, err := openPostgres(storetest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() }) // after the workers stop
+	best := ref.Configs[0]
+	for _, c := range ref.Configs {
+		if c.MeanAccuracy > best.MeanAccuracy {
+			best = c
+		}
+	}
+	for _, u := range plan.Units {
+		if u.ID.Key != best.Key {
+			continue
+		}
+		r := best.Units[u.ID.Fold]
+		r.Epochs, r.PrunedAt = r.Epochs[:1], 1
+		r.Accuracy, r.ValLoss = r.Epochs[0].ValAccuracy, r.Epochs[0].ValLoss
+		if err := st.SaveEpoch(u.ID, "other", r.Epochs[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveUnit(u.ID, "other", r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	work(t, st)
+	var lines []string
+	if err := queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
+		lines = append(lines, line)
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	r, err := store.Load(ctx, st, s.Name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkASHA(t, r, ref)
+	for _, c := range r.Configs {
+		if c.Key == best.Key && (c.PrunedAt != 0 || len(c.Units) != 2 || len(c.Units[0].Epochs) != r.Epochs) {
+			t.Errorf("the configuration another study stopped at epoch 1: pruned at %d, units %+v", c.PrunedAt, c.Units)
+		}
+	}
+	noCheckpoints(t, st)
+}
