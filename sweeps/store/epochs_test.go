@@ -258,7 +258,7 @@ func BenchmarkSaveDecisions(b *testing.B) {
 					{"append", func() error { return st.AppendDecisions(name, ds) }},
 				}
 				for _, way := range ways {
-					b.Run(fmt.Sprintf("D=%d/%s", d, way.name), func(b *testing.B) {
+					b.Run(fmt.Sprintf("D=%d/way=%s", d, way.name), func(b *testing.B) {
 						for b.Loop() {
 							if err := way.save(); err != nil {
 								b.Fatal(err)
