@@ -23,6 +23,18 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
+// freshStore opens a new PostgreSQL database, closed when the test ends
+// (after the workers stop: work's cleanup comes later, runs first).
+func freshStore(t *testing.T) *store.Postgres {
+	t.Helper()
+	st, err := openPostgres(storetest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // prunedStudy writes a data set of 300 rows and the study of the YAML
 // lines given (name, base, grid, pruner) on it, 2 folds and 9 epochs, and
 // plans it.
@@ -58,11 +70,7 @@ pruner: {kind: sha, eta: 3}
 `)
 	run := func(interrupt bool) sweeps.StudyResult {
 		ctx := context.Background()
-		st, err := openPostgres(storetest.Postgres(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() }) // after the workers stop
+		st := freshStore(t)
 		work(t, st)
 		stop := func(line string) bool { return strings.Contains(line, "stage 2:") }
 		if !interrupt {
@@ -132,6 +140,22 @@ pruner: {kind: asha, eta: 3}
 		t.Fatal(err)
 	}
 	return s, plan, ref
+}
+
+// pruneASHA runs ashaStudy's coordinator to its end, adding its lines to
+// lines, and loads the study.
+func pruneASHA(t *testing.T, st *store.Postgres, s *study.Study, plan scheduler.Plan, lines *[]string) sweeps.StudyResult {
+	t.Helper()
+	if err := queue.Prune(context.Background(), st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
+		*lines = append(*lines, line)
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(*lines, "\n"))
+	}
+	r, err := store.Load(context.Background(), st, s.Name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // ashaOptions are the queue options of ashaStudy's tests.
@@ -276,18 +300,14 @@ func noCheckpoints(t *testing.T, st *store.Postgres) {
 func TestASHACoordinatorRestarted(t *testing.T) {
 	s, plan, ref := ashaStudy(t)
 	ctx := context.Background()
-	st, err := openPostgres(storetest.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() }) // after the workers stop
+	st := freshStore(t)
 	work(t, st)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var lines []string
 	decided := 0
 	var second error
-	err = queue.Prune(cctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
+	err := queue.Prune(cctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
 		lines = append(lines, line)
 		if strings.Contains(line, "cutoff") {
 			if decided++; decided == 1 { // another coordinator of the study, meanwhile
@@ -334,15 +354,7 @@ func TestASHACoordinatorRestarted(t *testing.T) {
 	if rs.Close(); rs.Err() != nil {
 		t.Fatal(rs.Err())
 	}
-	if err := queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
-		lines = append(lines, line)
-	}); err != nil {
-		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
-	}
-	r, err := store.Load(ctx, st, s.Name, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := pruneASHA(t, st, s, plan, &lines)
 	t.Logf("coordinator:\n%s", strings.Join(lines, "\n"))
 	if len(r.Decisions) < len(before) || !slices.Equal(r.Decisions[:len(before)], before) {
 		t.Errorf("the restarted coordinator changed the decisions made before:\n%+v\n%+v", before, r.Decisions)
@@ -454,12 +466,7 @@ func TestASHADoesNotWaitForARung(t *testing.T) {
 // the study ends as checkASHA wants, the configuration done.
 func TestASHAOverAnotherStudysPrunedUnits(t *testing.T) {
 	s, plan, ref := ashaStudy(t)
-	ctx := context.Background()
-	st, err := openPostgres(storetest.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() }) // after the workers stop
+	st := freshStore(t)
 	best := ref.Configs[0]
 	for _, c := range ref.Configs {
 		if c.MeanAccuracy > best.MeanAccuracy {
@@ -482,15 +489,7 @@ func TestASHAOverAnotherStudysPrunedUnits(t *testing.T) {
 	}
 	work(t, st)
 	var lines []string
-	if err := queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
-		lines = append(lines, line)
-	}); err != nil {
-		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
-	}
-	r, err := store.Load(ctx, st, s.Name, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := pruneASHA(t, st, s, plan, &lines)
 	checkASHA(t, r, ref)
 	for _, c := range r.Configs {
 		if c.Key == best.Key && (c.PrunedAt != 0 || len(c.Units) != 2 || len(c.Units[0].Epochs) != r.Epochs) {

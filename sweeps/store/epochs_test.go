@@ -11,7 +11,6 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
-	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
 // TestEpochScores: per-epoch scores written one epoch at a time read back
@@ -222,17 +221,7 @@ func rewriteDecisions(ctx context.Context, c conn, study string, ds []sweeps.Dec
 func BenchmarkSaveDecisions(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
-			var loc string
-			if be.name == "sqlite" {
-				loc = b.TempDir()
-			} else {
-				loc = storetest.Postgres(b)
-			}
-			st, err := be.writer(loc)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
+			st := benchStore(b, be)
 			inTx := func(f func(conn) error) error {
 				if s, ok := st.(*SQLite); ok {
 					return s.inTx(f)
