@@ -459,34 +459,15 @@ func TestASHADoesNotWaitForARung(t *testing.T) {
 
 // TestASHAOverAnotherStudysPrunedUnits: units are shared between studies.
 // Another study has stored the units of ashaStudy's best configuration
-// pruned at epoch 1 (as a study that stopped it there stores them: its
-// epoch-1 scores and the unit, the reference run's numbers); ASHA on the
-// queue takes their curve to epoch 1, promotes the configuration at every
-// rung and trains its units again, from their first epoch, to the last:
-// the study ends as checkASHA wants, the configuration done.
+// pruned at epoch 1 (storedElsewhere); ASHA on the queue takes their curve
+// to epoch 1, promotes the configuration at every rung and trains its
+// units again, from their first epoch, to the last: the study ends as
+// checkASHA wants, the configuration done.
 func TestASHAOverAnotherStudysPrunedUnits(t *testing.T) {
 	s, plan, ref := ashaStudy(t)
 	st := freshStore(t)
-	best := ref.Configs[0]
-	for _, c := range ref.Configs {
-		if c.MeanAccuracy > best.MeanAccuracy {
-			best = c
-		}
-	}
-	for _, u := range plan.Units {
-		if u.ID.Key != best.Key {
-			continue
-		}
-		r := best.Units[u.ID.Fold]
-		r.Epochs, r.PrunedAt = r.Epochs[:1], 1
-		r.Accuracy, r.ValLoss = r.Epochs[0].ValAccuracy, r.Epochs[0].ValLoss
-		if err := st.SaveEpoch(u.ID, "other", r.Epochs[0]); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.SaveUnit(u.ID, "other", r); err != nil {
-			t.Fatal(err)
-		}
-	}
+	best := bestConfig(ref)
+	storedElsewhere(t, st, plan, best)
 	work(t, st)
 	var lines []string
 	r := pruneASHA(t, st, s, plan, &lines)
@@ -497,4 +478,72 @@ func TestASHAOverAnotherStudysPrunedUnits(t *testing.T) {
 		}
 	}
 	noCheckpoints(t, st)
+}
+
+// TestPrunedOverAnotherStudysPrunedUnits: successive halving on the queue
+// over the units of its best configuration stored pruned at epoch 1 by
+// another study (storedElsewhere) trains them again to the last epoch, in
+// stages, and stores and decides what it does on a store without them,
+// bit for bit.
+func TestPrunedOverAnotherStudysPrunedUnits(t *testing.T) {
+	s, _, plan := prunedStudy(t, `name: qs
+base: {hidden: [16], batch: 8}
+grid: {lr: [0.0001, 0.001, 0.003, 0.01, 0.03, 0.1]}
+pruner: {kind: sha, eta: 3}
+`)
+	run := func(before func(*store.Postgres)) sweeps.StudyResult {
+		st := freshStore(t)
+		before(st)
+		work(t, st)
+		if err := queue.Prune(context.Background(), st, plan, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, nil); err != nil {
+			t.Fatal(err)
+		}
+		r, err := store.Load(context.Background(), st, s.Name, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noCheckpoints(t, st)
+		return r
+	}
+	want := run(func(*store.Postgres) {})
+	best := bestConfig(want)
+	if best.PrunedAt != 0 || len(best.Units[0].Epochs) != want.Epochs {
+		t.Fatalf("best configuration %s pruned at %d", best.Value, best.PrunedAt)
+	}
+	got := run(func(st *store.Postgres) { storedElsewhere(t, st, plan, best) })
+	if !slices.Equal(studyBits(got), studyBits(want)) || !slices.Equal(got.Decisions, want.Decisions) {
+		t.Errorf("over another study's pruned units:\n%+v\n%+v\nwant\n%+v\n%+v", got.Configs, got.Decisions, want.Configs, want.Decisions)
+	}
+}
+
+// bestConfig is r's configuration of the best mean accuracy.
+func bestConfig(r sweeps.StudyResult) sweeps.ConfigResult {
+	best := r.Configs[0]
+	for _, c := range r.Configs {
+		if c.MeanAccuracy > best.MeanAccuracy {
+			best = c
+		}
+	}
+	return best
+}
+
+// storedElsewhere stores c's units in st as another study that stopped c
+// at epoch 1 stores them: their epoch-1 scores, and each unit pruned
+// there, with c's numbers.
+func storedElsewhere(t *testing.T, st *store.Postgres, plan scheduler.Plan, c sweeps.ConfigResult) {
+	t.Helper()
+	for _, u := range plan.Units {
+		if u.ID.Key != c.Key {
+			continue
+		}
+		r := c.Units[u.ID.Fold]
+		r.Epochs, r.PrunedAt = r.Epochs[:1], 1
+		r.Accuracy, r.ValLoss = r.Epochs[0].ValAccuracy, r.Epochs[0].ValLoss
+		if err := st.SaveEpoch(u.ID, "other", r.Epochs[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveUnit(u.ID, "other", r); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
