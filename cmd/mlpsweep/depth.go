@@ -193,8 +193,7 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := depth.RunDepth(ctx, plan, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Progress: progress})
 	if errors.Is(err, scheduler.ErrInterrupted) {
-		fmt.Fprintf(stderr, "mlpsweep depth: %v\n", err)
-		return 130
+		return interrupted(stderr, "depth", err)
 	}
 	if err != nil {
 		return fail(stderr, "depth", err)

@@ -118,6 +118,10 @@ func TestContradictoryFlags(t *testing.T) {
 		{[]string{"--seed", "8"}, "another --seed or --val-split than this command's (--seed 8)"},
 		{[]string{"--seed", "7", "--lr", "0.5"}, "the checkpoint's configuration"},
 		{[]string{"--seed", "7", "--val-split", "0.3"}, "it trained on 96 rows, this command on 84"},
+		// Defect: "… it was trained on other data (blobs2); give the
+		// interrupted run's --data/--csv and --limit-rows: give the
+		// interrupted run's flags".
+		{[]string{"--seed", "7", "--limit-rows", "100"}, "the checkpoint is of a run on other training rows: it trained on other rows of blobs2 (another --data, --csv or --limit-rows?): give the interrupted run's flags\n"},
 	} {
 		code, _, stderr := runCmd(append(append(base, "--resume", ck), tc.flags...)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "epoch ") {

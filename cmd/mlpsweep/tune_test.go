@@ -46,7 +46,8 @@ func TestTuneUsage(t *testing.T) {
 	if status := run([]string{"tune", "--help"}, &out, &errOut); status != 0 || !strings.Contains(out.String(), "--file") {
 		t.Errorf("tune --help: status %d, stdout %q", status, out.String())
 	}
-	for _, args := range [][]string{{"tune", "extra"}, {"tune", "--rounds", "-1"}} {
+	// Defect: --rounds 0 ran a whole tune with the default rounds.
+	for _, args := range [][]string{{"tune", "extra"}, {"tune", "--rounds", "-1"}, {"tune", "--rounds", "0", "--quick", "--dry-run"}} {
 		errOut.Reset()
 		if status := run(args, &out, &errOut); status != 2 {
 			t.Errorf("%v: status %d, stderr %q", args, status, errOut.String())

@@ -360,11 +360,12 @@ func TestASHACoordinatorRestarted(t *testing.T) {
 		t.Errorf("the restarted coordinator changed the decisions made before:\n%+v\n%+v", before, r.Decisions)
 	}
 	checkASHA(t, r, ref)
-	if n := checkMachines(t, r, moved, elsewhere); n == 0 {
-		t.Errorf("no unit of the %d whose mark moved carries the other machine", len(moved))
-	} else {
-		t.Logf("%d units of the %d whose mark moved carry the other machine", n, len(moved))
-	}
+	// How many units the restarted coordinator stops where the moved mark
+	// left them depends on the workers' pace (a unit trained on after the
+	// move is marked again, by this machine): checkMachines holds each
+	// unit to its rule, the count is only logged.
+	n := checkMachines(t, r, moved, elsewhere)
+	t.Logf("%d units of the %d whose mark moved carry the other machine", n, len(moved))
 	noCheckpoints(t, st)
 }
 
