@@ -27,4 +27,3 @@ func TestRanksPutDivergedLast(t *testing.T) {
 		t.Errorf("ranks %v, want %v (trained fully, then pruned, then diverged)", got, want)
 	}
 }
-
