@@ -55,6 +55,8 @@ type Options struct {
 
 	// Progress, if set, is called on every event, one call at a time.
 	Progress func(Event)
+
+	runStarted time.Time // RunSearch's start, which each batch's Run records (sweeps.Header.Started); zero: Run's
 }
 
 // EventKind says what an Event reports.
@@ -163,6 +165,9 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		workers = runtime.NumCPU()
 	}
 	h := plan.Header
+	if !opt.runStarted.IsZero() {
+		h.Started = opt.runStarted.UnixNano()
+	}
 	all := plan.Units // a pruned study's shard follows the others' units in the store
 	if plan.pruner != nil && opt.Shard.Sharded() {
 		if plan.pruner.Kind == "asha" {

@@ -68,6 +68,10 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 	run := 0          // units trained by this call, over the batches
 	var flops float64 // training GEMM work of the batches
 	sub := *s
+	sized := *search // the batch size the store records (sweeps.Schedule)
+	sized.Batch = batch
+	sub.Search = &sized
+	opt.runStarted = started // every batch saves the study again: the run's start stays
 	sp := &searchProgress{progress: opt.Progress, started: started, units: search.N * s.Folds}
 	if opt.Progress != nil {
 		opt.Progress = sp.event
