@@ -490,17 +490,15 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 		if targets != nil && targets[ci] == 0 {
 			continue
 		}
-		n := h.Epochs
 		var curves [][]float64
+		var stopped []bool
 		for _, u := range c.byKey[k] {
 			a := acc[[2]any{k, u.ID.Fold}]
 			// A unit finished short of the last epoch diverged (or failed): its later epochs score NaN.
-			if s := states[u.ID]; !(s == "done" || s == "failed") || len(a) >= h.Epochs {
-				n = min(n, len(a))
-			}
-			curves = append(curves, a)
+			s := states[u.ID]
+			curves, stopped = append(curves, a), append(stopped, (s == "done" || s == "failed") && len(a) < h.Epochs)
 		}
-		c.run.Report(ci, prune.FoldMeans(curves, n))
+		c.run.Report(ci, prune.Scores(curves, stopped, h.Epochs))
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -204,30 +203,7 @@ func searchForecast(s *study.Study, data *datasets.Dataset, points []study.Point
 		macs += float64(MACsPerRow(pt.Params.Hidden(), data.Features, data.Classes))
 	}
 	perEpoch := macs / float64(len(points)) * float64(data.N) * float64(s.Folds-1) // a configuration's folds' training rows
-	epochs := s.Base.Epochs()
-	var e [3]float64 // epochs of the configurations left
-	for left > 0 {
-		n := min(left, batch)
-		left -= n
-		if s.Pruner == nil {
-			for i := range e {
-				e[i] += float64(n * epochs)
-			}
-			continue
-		}
-		keys := make([]string, n)
-		for i := range keys {
-			keys[i] = strconv.Itoa(i)
-		}
-		run, err := prune.New(*s.Pruner, epochs, keys, nil)
-		if err != nil { // checked with the study: train fully
-			return [3]float64{}
-		}
-		o := run.Outlook()
-		for c := range n {
-			e[0], e[1], e[2] = e[0]+float64(o.Least[c]), e[1]+o.Expect[c], e[2]+float64(o.Most[c])
-		}
-	}
+	e := prune.Future(s.Pruner, s.Base.Epochs(), left, batch)
 	for i := range e {
 		e[i] *= perEpoch
 	}
