@@ -557,4 +557,3 @@ func follow(ctx context.Context, st store.Store, study string, keys []string, by
 		}
 	}
 }
-
