@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -240,11 +241,14 @@ func (o *outlook) epochs(pu sweeps.Unit) [3]float64 {
 
 // replay replays study h's pruner, as its store records it, over the
 // held-out scores of its units the store holds (the coordinator's
-// report) and takes back its decisions (prune.Run.Resume), as the queue's
-// coordinator does on a restart, and returns its outlook; nil when the
+// report), takes back its decisions (prune.Run.Resume), as the queue's
+// coordinator does on a restart, and decides the rungs those scores
+// complete (but asha's, which depend on the order configurations
+// arrived), as the run will; it returns the outlook, or nil when the
 // store did not record a pruner, or its decisions do not fit the scores
-// (a unit trained again since, for one): the ETA then counts each live
-// unit to its last epoch. A sampled study's configurations are in batches
+// and units (a unit trained again since, or stored pruned where no
+// decision stopped it): the ETA then counts each live unit to its last
+// epoch. A sampled study's configurations are in batches
 // of its Schedule's size, in the order proposed, each judged apart.
 func replay(ctx context.Context, st store.Store, h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []store.StudyUnit) (*outlook, error) {
 	p := h.Schedule.Pruner
@@ -300,6 +304,14 @@ func replay(ctx context.Context, st store.Store, h sweeps.Header, points []study
 	}
 	if run.Resume(ds) != nil {
 		return nil, nil
+	}
+	if p.Kind != "asha" {
+		run.Decide() // a rung complete but not decided yet, as the run will decide it (asha's depend on the order of arrival)
+	}
+	for c, k := range keys {
+		if s, _ := run.State(c); s != prune.Pruned && slices.ContainsFunc(byKey[k], func(pu sweeps.Unit) bool { return state[pu.ID] == "pruned" }) {
+			return nil, nil // stored pruned, yet the decisions go on: they do not fit
+		}
 	}
 	o.Outlook = run.Outlook()
 	return o, nil

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
@@ -268,4 +270,196 @@ func TestWorkPerRow(t *testing.T) {
 	if r := trainRows(sweeps.Header{Folds: 1, Split: "holdout x", Data: "wine.csv (178 rows)"}); r(0) != 1 {
 		t.Errorf("rows not told: %v, want 1", r(0))
 	}
+}
+
+// shaStudy is a study of 9 configurations (hidden 128, learning rates
+// 0.01…0.09) of 9 epochs pruned by sha (η 3, first rung 1: rungs at 1 and
+// 3) stored mid-run, its latest invocation started 200 s ago: every unit
+// trained epoch 1 (from 200–192 s ago), the rung at epoch 1 decided on
+// those scores as the local run decides (prune.Run.Decide) and stored,
+// the 6 configurations it stopped stored pruned and the 3 it kept (the
+// best: 6, 7, 8) training on, fold 0 at epoch 2, fold 1 still at 1. It
+// returns the stored study and its decisions, and the outlook the CLI
+// takes from the same scores (prune.Run.Outlook after Decide).
+func shaStudy(t *testing.T, name string) (etaStudy, []sweeps.Decision, prune.Outlook) {
+	t.Helper()
+	s := etaStudy{name: name, sha: "sha-" + name, epochs: 9, pruner: &study.Pruner{Kind: "sha", Eta: 3, MinEpochs: 1}, started: 200}
+	var keys []string
+	for c := range 9 {
+		s.hidden = append(s.hidden, []int{128})
+		acc := 0.5 + 0.01*float64(c)
+		for f := range 2 {
+			u := etaUnit{config: c, fold: f, state: "pruned", started: 200 - c, end: 150, epochs: []int{190 - c}, acc: acc + 0.001*float64(f)}
+			if c >= 6 {
+				u.state, u.end = "running", 0
+				if f == 0 {
+					u.epochs = append(u.epochs, 20)
+				}
+			}
+			s.units = append(s.units, u)
+		}
+	}
+	h, points := s.header(t, time.Now())
+	plan := sweeps.Plan(h, points)
+	for c := range 9 {
+		keys = append(keys, plan[2*c].ID.Key)
+	}
+	run, err := prune.New(*s.pruner, 9, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range 9 {
+		u0, u1 := s.units[2*c], s.units[2*c+1]
+		run.Report(c, prune.FoldMeans([][]float64{{u0.accuracy(1)}, {u1.accuracy(1)}}, 1)) // the scores every fold reached: epoch 1
+	}
+	ds := run.Decide()
+	if len(ds) != 9 {
+		t.Fatalf("the rung at epoch 1 made %d decisions, want 9", len(ds))
+	}
+	for c, d := range ds {
+		if d.Promoted != (c >= 6) {
+			t.Fatalf("decision %d: %+v, want configurations 6, 7, 8 promoted", c, d)
+		}
+	}
+	return s, ds, run.Outlook()
+}
+
+// TestETAPrunedSHA: the page's ETA of a sha study stored mid-run is the
+// CLI's for the same scores: the pruner replayed from the store (its
+// recorded pruner, the epoch rows' scores, the decisions taken back)
+// gives the 3 live configurations 5 epochs each (rung 3, then 1 of 3 on
+// to 9), so the work left is that less what they trained, exact; without
+// the recorded pruner it counted them to epoch 9 (what a store of the
+// previous schema still says, at most). The window is 200 s: the
+// invocation's start.
+func TestETAPrunedSHA(t *testing.T) {
+	now := time.Now()
+	s, ds, o := shaStudy(t, "sha")
+	f := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+	w := [2]float64{500 * f, 501 * f} // an epoch of each fold
+	// The CLI's figure (scheduler.Run's forecast: the work each unit will
+	// have trained, less what it trained; the same rate).
+	var left, most float64
+	for c := 6; c < 9; c++ {
+		if o.Expect[c] != 5 || o.Least[c] != 3 || o.Most[c] != 9 || o.Forecast != prune.Schedule {
+			t.Fatalf("the CLI's outlook of configuration %d: %v (least %d, most %d, forecast %d), want 5 (3, 9, schedule)", c, o.Expect[c], o.Least[c], o.Most[c], o.Forecast)
+		}
+		left += (o.Expect[c]-2)*w[0] + (o.Expect[c]-1)*w[1]
+		most += float64(o.Most[c]-2)*w[0] + float64(o.Most[c]-1)*w[1]
+	}
+	done := 9*(w[0]+w[1]) + 3*w[0] // every epoch row is in the window
+	cli := sweeps.ETA(left, done, 200*time.Second).Seconds()
+	bound := sweeps.ETA(most, done, 200*time.Second).Seconds()
+	if math.Round(cli) != 200 || math.Round(bound) != 429 {
+		t.Fatalf("the test's own figures: %.3f s, %.3f s", cli, bound)
+	}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeETAStudy(t, w, exec, table, now, s)
+		defer w.Close()
+		if err := w.SaveDecisions(s.name, ds); err != nil {
+			t.Fatal(err)
+		}
+		info := list(t, loc, now)[s.name]
+		if !near(info.ETASeconds, cli) || info.ETAForecast != ForecastExact || info.Running != 6 || info.UnitsPruned != 12 {
+			t.Errorf("eta_seconds %.9f %q (running %d, pruned %d), want the CLI's %.9f exact (6, 12)", info.ETASeconds, info.ETAForecast, info.Running, info.UnitsPruned, cli)
+		}
+		// Decisions that do not fit the scores (a rung beyond them): the bound.
+		bad := slices.Clone(ds)
+		bad[0].Epoch = 3
+		if err := w.SaveDecisions(s.name, bad); err != nil {
+			t.Fatal(err)
+		}
+		if info := list(t, loc, now)[s.name]; !near(info.ETASeconds, bound) || info.ETAForecast != ForecastAtMost {
+			t.Errorf("decisions that do not fit: eta_seconds %.9f %q, want %.9f at most", info.ETASeconds, info.ETAForecast, bound)
+		}
+		// Before the decisions are stored, sha's rung decides from the scores as the run will.
+		exec(fmt.Sprintf("DELETE FROM %s", table("decisions")))
+		exec(fmt.Sprintf("UPDATE %s SET state = 'running', finished = NULL WHERE data_sha256 = '%s'", table("units"), s.sha))
+		if info := list(t, loc, now)[s.name]; !near(info.ETASeconds, cli) || info.ETAForecast != ForecastExact {
+			t.Errorf("the rung not decided yet: eta_seconds %.9f %q, want %.9f exact", info.ETASeconds, info.ETAForecast, cli)
+		}
+	})
+}
+
+// TestETAOldSchema: a store of the previous schema (version 7: no
+// recorded pruner, no invocation start) holding the same sha study opens
+// (a reader migrates it) and keeps the bound: each live unit to its last
+// epoch, at most.
+func TestETAOldSchema(t *testing.T) {
+	now := time.Now()
+	s, ds, _ := shaStudy(t, "old")
+	f := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+	most := 3 * ((9-2)*500*f + (9-1)*501*f)
+	done := 9*(500*f+501*f) + 3*500*f
+	bound := sweeps.ETA(most, done, 200*time.Second).Seconds() // the first unit started 200 s ago
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeETAStudy(t, w, exec, table, now, s)
+		if err := w.SaveDecisions(s.name, ds); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN schedule", table("study")))
+		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN run_started", table("study")))
+		if table("x") == "x" {
+			exec("PRAGMA user_version = 7")
+		} else {
+			exec("UPDATE mlpsweep_schema SET version = 7")
+		}
+		info := list(t, loc, now)[s.name]
+		if !near(info.ETASeconds, bound) || info.ETAForecast != ForecastAtMost || info.Running != 6 {
+			t.Errorf("eta_seconds %.9f %q (running %d), want %.9f at most (6)", info.ETASeconds, info.ETAForecast, info.Running, bound)
+		}
+	})
+}
+
+// TestETAStaleRunning: a study resumed 60 s ago after its earlier run
+// was killed still has that run's unit marked running (since 1000 s ago,
+// its epoch 1 written 990 s ago). The mark is stale: not in flight, and
+// its every epoch is left; the window starts with the new run's first
+// unit (50 s ago), not 5 minutes ago as the stale mark made it (an ETA
+// 6 times too high).
+func TestETAStaleRunning(t *testing.T) {
+	now := time.Now()
+	fA := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+	fB := scheduler.TrainingFLOPsPerRow([]int{512, 256, 128}, 784, 10)
+	units := []etaUnit{
+		{config: 0, fold: 0, state: "done", started: 2000, end: 1500, epochs: []int{1900, 1800, 1700, 1600}},
+		{config: 0, fold: 1, state: "running", started: 1000, epochs: []int{990}}, // the killed run's
+		{config: 1, fold: 0, state: "running", started: 50, epochs: []int{30, 5}},
+	}
+	left := 4*501*fA + 2*500*fB + 4*501*fB
+	done := 2 * 500 * fB
+	want := sweeps.ETA(left, done, 50*time.Second).Seconds()
+	if math.Round(want) != 166 {
+		t.Fatalf("the test's own figure: %.3f s", want)
+	}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		writeETAStudy(t, w, exec, table, now, etaStudy{name: "resumed", sha: "sha-resumed", hidden: [][]int{{128}, {512, 256, 128}}, epochs: 4, started: 60, units: units})
+		info := list(t, loc, now)["resumed"]
+		if !near(info.ETASeconds, want) || info.Running != 1 || info.Machines != 1 || !near(info.GFLOPS, done/50/1e9) {
+			t.Errorf("eta_seconds %.9f, running %d, machines %d, gflops %.9f; want %.9f, 1, 1, %.9f", info.ETASeconds, info.Running, info.Machines, info.GFLOPS, want, done/50/1e9)
+		}
+		// The stale unit started again by the new run (10 s ago) is in flight.
+		id := sweeps.Plan(etaStudy{name: "resumed", sha: "sha-resumed", hidden: [][]int{{128}, {512, 256, 128}}, epochs: 4}.header(t, now))[1].ID
+		if err := w.MarkRunning(id, "resumed"); err != nil {
+			t.Fatal(err)
+		}
+		exec(fmt.Sprintf("UPDATE %s SET started = %d WHERE key = '%s' AND fold = 1 AND data_sha256 = 'sha-resumed'", table("units"), now.Add(-10*time.Second).UnixNano(), id.Key))
+		if info := list(t, loc, now)["resumed"]; info.Running != 2 || !near(info.ETASeconds, want) {
+			t.Errorf("started again: running %d, eta_seconds %.9f; want 2, %.9f", info.Running, info.ETASeconds, want)
+		}
+	})
 }
