@@ -261,7 +261,7 @@ func (c *coordinator) eta() string {
 func (c *coordinator) work(o prune.Outlook) (done, least, expect, most float64) {
 	for ci, k := range c.keys {
 		for _, u := range c.byKey[k] {
-			w := float64(c.plan.EpochRows(u)) * c.plan.RowFLOPs(u) // an epoch's
+			w := float64(c.plan.EpochWork(u)) // an epoch's
 			t := c.trained[u.ID]
 			done += float64(t) * w
 			least += float64(max(0, o.Least[ci]-t)) * w
@@ -613,7 +613,7 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 			a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
 				Folds: h.Folds, SplitSeed: h.Seed, Data: c.src, Curves: true, From: b.from, To: b.to}
 			for _, u := range g {
-				flops := float64((b.to-b.from)*c.plan.EpochRows(u)) * c.plan.RowFLOPs(u)
+				flops := float64(int64(b.to-b.from) * c.plan.EpochWork(u))
 				a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})
 				a.FLOPs += flops
 			}

@@ -188,7 +188,7 @@ func (p *Proposals) Record(r sweeps.StudyResult) {
 }
 
 // searchForecast is the training work (least, expected, most: Σ epochs ×
-// rows × multiply-adds per row) of the configurations of sampled study s
+// rows × training FLOPs per row) of the configurations of sampled study s
 // not proposed yet, after points, proposed batch at a time: as many
 // epochs each as the study's pruner's schedule gives a batch (every epoch
 // without one), at the mean work per epoch of the configurations proposed
@@ -198,11 +198,11 @@ func searchForecast(s *study.Study, data *datasets.Dataset, points []study.Point
 	if left <= 0 || len(points) == 0 {
 		return [3]float64{}
 	}
-	var macs float64
+	var flops float64
 	for _, pt := range points {
-		macs += float64(MACsPerRow(pt.Params.Hidden(), data.Features, data.Classes))
+		flops += TrainingFLOPsPerRow(pt.Params.Hidden(), data.Features, data.Classes)
 	}
-	perEpoch := macs / float64(len(points)) * float64(data.N) * float64(s.Folds-1) // a configuration's folds' training rows
+	perEpoch := flops / float64(len(points)) * float64(data.N) * float64(s.Folds-1) // a configuration's folds' training rows
 	e := prune.Future(s.Pruner, s.Base.Epochs(), left, batch)
 	for i := range e {
 		e[i] *= perEpoch

@@ -52,7 +52,7 @@ func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error
 		pruner:    s.Pruner,
 		EpochRows: rows,
 		EpochWork: func(u sweeps.Unit) int64 {
-			return MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows(u))
+			return EpochFLOPs(u.Point.Params.Hidden(), data.Features, data.Classes, rows(u))
 		},
 		RowFLOPs: func(u sweeps.Unit) float64 {
 			return TrainingFLOPsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes)
