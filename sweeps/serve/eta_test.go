@@ -39,6 +39,8 @@ type etaStudy struct {
 	hidden    [][]int
 	epochs    int
 	pruner    *study.Pruner
+	trials    int // a sampler's configurations to train (0: none), batch at a time
+	batch     int
 	started   int
 	units     []etaUnit
 }
@@ -48,7 +50,7 @@ func (s etaStudy) header(t *testing.T, now time.Time) (sweeps.Header, []study.Po
 	t.Helper()
 	h := sweeps.Header{Name: s.name, Folds: 2, Epochs: s.epochs, Seed: 1, Split: sweeps.KFoldSplit(2, 1),
 		Data: "mnist-train (1001 rows)", DataSHA: s.sha, Engine: sweeps.EngineID(),
-		Schedule: sweeps.Schedule{Pruner: s.pruner}, Started: now.Add(-time.Duration(s.started) * time.Second).UnixNano()}
+		Schedule: sweeps.Schedule{Pruner: s.pruner, Trials: s.trials, Batch: s.batch}, Started: now.Add(-time.Duration(s.started) * time.Second).UnixNano()}
 	var points []study.Point
 	for i, hidden := range s.hidden {
 		c := engine.DefaultConfig()
@@ -460,6 +462,57 @@ func TestETAStaleRunning(t *testing.T) {
 		exec(fmt.Sprintf("UPDATE %s SET started = %d WHERE key = '%s' AND fold = 1 AND data_sha256 = 'sha-resumed'", table("units"), now.Add(-10*time.Second).UnixNano(), id.Key))
 		if info := list(t, loc, now)["resumed"]; info.Running != 2 || !near(info.ETASeconds, want) {
 			t.Errorf("started again: running %d, eta_seconds %.9f; want 2, %.9f", info.Running, info.ETASeconds, want)
+		}
+	})
+}
+
+// TestETASampled: a sampled study's configurations not proposed yet count
+// at the mean work of an epoch of those proposed (their folds together),
+// as many epochs as its pruner's schedule gives a batch of them
+// (prune.Future), and the ETA is an expectation. 2 of 5 trials proposed
+// (hidden 128 and 512-256-128, 4 epochs), the first running (fold 0 at
+// epoch 2 since 40 s ago), the others waiting: without a pruner 3 × 4
+// epochs to come; with sha (η 2, first rung 1: rungs 1 and 2; batches of
+// 2) a configuration of a batch of 2 expects 2.5 epochs (1, then 1 of the
+// 2 on to 4), the last one alone 4.
+func TestETASampled(t *testing.T) {
+	now := time.Now()
+	fA := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+	fB := scheduler.TrainingFLOPsPerRow([]int{512, 256, 128}, 784, 10)
+	mean := (1001*fA + 1001*fB) / 2 // an epoch of a configuration, both folds
+	units := []etaUnit{{config: 0, fold: 0, state: "running", started: 40, epochs: []int{30, 10}}}
+	proposed := (4-2)*500*fA + 4*501*fA + 4*1001*fB
+	done := 2 * 500 * fA
+	sha := &study.Pruner{Kind: "sha", Eta: 2, MinEpochs: 1}
+	future := prune.Future(sha, 4, 3, 2) // a batch of 2, then 1 alone
+	want := map[string]float64{
+		"tpe": sweeps.ETA(proposed+3*4*mean, done, 40*time.Second).Seconds(),
+	}
+	// The pruned study's own proposed configurations are a batch of 2 judged by sha.
+	run, err := prune.New(*sha, 4, []string{"a", "b"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := run.Outlook()
+	shaProposed := (o.Expect[0]-2)*500*fA + o.Expect[0]*501*fA + o.Expect[1]*1001*fB
+	want["tpe-sha"] = sweeps.ETA(shaProposed+future[1]*mean, done, 40*time.Second).Seconds()
+	if future[1] != 2*2.5+4 || o.Expect[0] != 2.5 {
+		t.Fatalf("the test's own outlook: %v epochs to come, %v a configuration", future, o.Expect[0])
+	}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		twoNets := [][]int{{128}, {512, 256, 128}}
+		writeETAStudy(t, w, exec, table, now, etaStudy{name: "tpe", sha: "sha-tpe", hidden: twoNets, epochs: 4, trials: 5, started: 60, units: units})
+		writeETAStudy(t, w, exec, table, now, etaStudy{name: "tpe-sha", sha: "sha-tpe-sha", hidden: twoNets, epochs: 4, trials: 5, batch: 2, pruner: sha, started: 60, units: units})
+		infos := list(t, loc, now)
+		for name, eta := range want {
+			if info := infos[name]; !near(info.ETASeconds, eta) || info.ETAForecast != ForecastExpected {
+				t.Errorf("%s: eta_seconds %.9f %q, want %.9f expected", name, info.ETASeconds, info.ETAForecast, eta)
+			}
 		}
 	})
 }
