@@ -11,7 +11,7 @@
 #                                    baseline (or BASE=…); BENCH_CHECK_INFO=1 only reports them
 #   make bench-peers                 our epoch time next to PyTorch's, and the ratio
 #   make figures [ROUNDS=5]          issue 16's figures for this machine in one run (bench/figures.sh):
-#                                    GEMM against OpenBLAS, epoch, seed study, tune
+#                                    GEMM against OpenBLAS, epoch, seed study, tune, queue
 
 GO ?= go
 # The tracked benchmarks; the kernels' tuning benchmarks (BlockSizes,

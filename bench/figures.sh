@@ -17,14 +17,17 @@
 #   tune   mlpsweep tune's wall time, then a short study with its file and
 #          with the table (MLPSWEEP_TUNE_FILE=none), 3 interleaved rounds:
 #          CPU time and whether every result is the same
+#   queue  queue mode against a local run (bench/scaleout/queue-vs-local.sh
+#          on a throwaway PostgreSQL, .ci/with-postgres, which installs
+#          Debian's server when missing): the median of the rounds' wall
+#          ratios and whether every result is the same
 # Every figure is wall clock against a peak measured in the same run: run it
-# on a quiet machine (the load average is printed before and after). Queue
-# mode against a local run needs PostgreSQL: .ci/with-postgres
-# bench/scaleout/queue-vs-local.sh 5.
+# on a quiet machine (the load average is printed before and after). At the
+# end it says whether this CPU has a bench-check baseline yet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-5}
-FIGURES=${FIGURES:-gemm epoch seed tune}
+FIGURES=${FIGURES:-gemm epoch seed tune queue}
 W=$(mktemp -d /tmp/figures.XXXX)
 B=$PWD/bin/mlpsweep
 make -s build
@@ -113,5 +116,16 @@ print(f"  study with the tuned file ({blocks}): CPU {sorted(cpu['tuned'])[1]:.2f
       f"(medians of 3); results identical in all 6 runs: {same}")
 PY
 fi
+if has queue; then
+	echo
+	echo "Queue mode (2 worker slots) against a local run (2 workers), seed study --limit-rows 6000 --epochs 2, $R rounds:"
+	.ci/with-postgres bench/scaleout/queue-vs-local.sh "$R" >"$W/queue.txt" 2>&1
+	grep -o 'queue/local wall [0-9.]*' "$W/queue.txt" | awk '{print $3}' >"$W/queue-ratios.txt"
+	echo "  queue/local wall: median $(median <"$W/queue-ratios.txt") (rounds: $(paste -sd' ' "$W/queue-ratios.txt"))"
+	echo "  results: $(grep -c 'configs identical' "$W/queue.txt") runs, $(grep 'configs identical' "$W/queue.txt" | awk '{split($2, a, "/"); if (a[1] != a[2]) bad++} END {print bad + 0}') with a configuration unlike local-1's (full output: $W/queue.txt)"
+fi
 echo
 echo "machine afterwards: $(uptime | sed 's/.*load/load/')"
+if [ ! -f "bench/baseline/$(sh bench/cpuslug.sh).txt" ]; then
+	echo "No bench-check baseline for this CPU yet: make bench && make bench-baseline, then commit bench/baseline/$(sh bench/cpuslug.sh).txt"
+fi

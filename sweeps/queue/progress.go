@@ -76,12 +76,15 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 	}
 	units := sweeps.Plan(h, points)
 	p := Progress{Study: h.Name, Queue: QueueName(h.Engine), Units: len(units), Jobs: map[string]int{}}
-	ids := sweeps.UnitIDs(units)
-	states, err := st.UnitStates(ctx, ids)
+	// The jobs first, then the units: a job completes in the transaction
+	// that records its last unit, after the others, so every unit of a
+	// job read as finished reads as recorded. In the other order a unit
+	// recorded between the two reads showed as having no result and no job.
+	jobs, err := latestJobs(ctx, st, h, units)
 	if err != nil {
 		return p, err
 	}
-	jobs, err := latestJobs(ctx, st, h, units)
+	states, err := st.UnitStates(ctx, sweeps.UnitIDs(units))
 	if err != nil {
 		return p, err
 	}

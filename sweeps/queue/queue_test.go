@@ -291,3 +291,44 @@ func openPostgres(url string) (*store.Postgres, error) {
 	}
 	return s.(*store.Postgres), nil
 }
+
+// TestProgressWhileRecording reads a study's progress over and over while
+// two workers record many short units: no read may count a unit as having
+// no result and no job (a unit recorded between the reads of the jobs and
+// of the units, when the units were read first).
+func TestProgressWhileRecording(t *testing.T) {
+	url := storetest.Postgres(t)
+	st, err := openPostgres(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, src := plan(t, t.TempDir(), 40, 100, 1, "[4]")
+	// A job a unit: each record completes a job.
+	if _, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{Workers: 2, GroupColumns: 4}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := queue.Work(context.Background(), st, queue.Options{Workers: 2, ExitWhenDone: true, TimeoutFactor: 10, MinTimeout: time.Minute, PollInterval: 50 * time.Millisecond})
+		done <- err
+	}()
+	reads := 0
+	for {
+		pr, err := queue.StudyProgress(context.Background(), st, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads++
+		if pr.Missing != 0 {
+			t.Fatalf("read %d: %s", reads, pr)
+		}
+		if pr.Finished() {
+			break
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d reads", reads)
+}
