@@ -11,6 +11,7 @@ import (
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/internal/cpuclock"
 	"github.com/mlpsweep/mlpsweep/kernels"
+	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
 // TuneOptions sets how long Tune measures.
@@ -118,8 +119,20 @@ func Tune(opt TuneOptions) (kernels.Tuning, []TuneChoice, error) {
 			tuneField{"NarrowN", tuneEdges[:2], vary(func(t *kernels.Tuning, x int) { t.NarrowN = x }, 0, kernels.NarrowMaxN),
 				func(t kernels.Tuning) string { return fmt.Sprint(t.NarrowN) }})
 	}
-	ops := newTuneOperands()
+	// The work of each choice, in timings of a product (each about
+	// 4·MinTime), for the ETA of the log's lines; the group width's steps
+	// come to about two timings a round.
+	weight := func(f tuneField) float64 { return float64((len(f.values()) + 1) * len(f.shapes) * opt.Rounds) }
+	left, done := float64(2*opt.Rounds), 0.0
 	for _, f := range fields {
+		left += weight(f)
+	}
+	progress := func(k int, c TuneChoice) string {
+		eta := min(sweeps.ETA(left, done, time.Since(start)), max(0, opt.Budget-time.Since(start)))
+		return fmt.Sprintf("%s   (%d of %d, %s left)", c, k, len(fields)+1, eta.Round(time.Second))
+	}
+	ops := newTuneOperands()
+	for k, f := range fields {
 		if time.Since(start) > opt.Budget {
 			break
 		}
@@ -167,8 +180,10 @@ func Tune(opt TuneOptions) (kernels.Tuning, []TuneChoice, error) {
 			c.Chosen = f.label(best)
 		}
 		choices = append(choices, c)
+		w := weight(f)
+		left, done = left-w, done+w
 		if opt.Log != nil {
-			opt.Log(c.String())
+			opt.Log(progress(k+1, c))
 		}
 	}
 	if err := kernels.SetTuning(isa, best, "tune"); err != nil {
@@ -181,8 +196,9 @@ func Tune(opt TuneOptions) (kernels.Tuning, []TuneChoice, error) {
 		}
 		fmt.Sscan(c.Chosen, &best.GroupColumns)
 		choices = append(choices, c)
+		left, done = 0, done+left
 		if opt.Log != nil {
-			opt.Log(c.String())
+			opt.Log(progress(len(fields)+1, c))
 		}
 	}
 	return best, choices, nil

@@ -41,6 +41,12 @@ type CSVOptions struct {
 	// Labels and Y are nil (rows to predict); one with Features+1 columns
 	// has one; any other width is an error.
 	Features int
+	// FeatureNames, when set (a saved model's, or a study's training
+	// file's for its test set), are the names the feature
+	// columns must have, in this order, when the file has a header: the
+	// same columns in another order would be read as other features. A
+	// file without a header is read by position.
+	FeatureNames []string
 }
 
 // Scaling is the per-feature affine map LoadCSV applies to the raw values:
@@ -154,6 +160,10 @@ func decodeCSV(name string, r io.Reader, opt CSVOptions) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	names := t.featureNames()
+	if err := sameFeatures(name, names, opt.FeatureNames); err != nil {
+		return nil, err
+	}
 	if opt.Scaling != nil && len(opt.Scaling.Unit) != t.features {
 		return nil, fmt.Errorf("%s: %d feature columns, but the scaling has %d features", name, t.features, len(opt.Scaling.Unit))
 	}
@@ -165,7 +175,7 @@ func decodeCSV(name string, r io.Reader, opt CSVOptions) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dataset{X: x, N: t.rows, Features: t.features, Scaling: s}
+	d := &Dataset{X: x, N: t.rows, Features: t.features, Scaling: s, FeatureNames: names}
 	if t.labelCol < 0 {
 		d.ClassNames = opt.ClassNames
 		d.Classes = len(opt.ClassNames)
@@ -534,6 +544,45 @@ func (t *csvTable) columnScaling(j int, scale string) (unit, shift, factor float
 		}
 		return unit, mean, 0
 	}
+}
+
+// featureNames are the header's names of the feature columns, nil
+// without a header.
+func (t *csvTable) featureNames() []string {
+	if t.header == nil {
+		return nil
+	}
+	names := make([]string, t.features)
+	for j := range names {
+		names[j] = t.header[t.featureColumn(j)]
+	}
+	return names
+}
+
+// sameFeatures checks a file's feature columns (names, nil without a
+// header) against those a model was trained on (want, nil: not known).
+func sameFeatures(file string, names, want []string) error {
+	if names == nil || want == nil || slices.Equal(names, want) {
+		return nil
+	}
+	quoted := func(xs []string) string {
+		q := make([]string, len(xs))
+		for i, x := range xs {
+			q[i] = brief(x)
+		}
+		return strings.Join(q, ", ")
+	}
+	if len(names) == len(want) {
+		for j := range names {
+			if names[j] != want[j] {
+				return fmt.Errorf("%s: feature column %d is %s, but the training rows' feature %d was %s (their features, in order: %s): "+
+					"put the file's columns in that order, or drop its header line to read them by position "+
+					"(a label column that is not the last is named by --label-column, or label: in a study file)",
+					file, j+1, brief(names[j]), j+1, brief(want[j]), quoted(want))
+			}
+		}
+	}
+	return fmt.Errorf("%s: the feature columns are %s, but the training rows' were %s", file, quoted(names), quoted(want))
 }
 
 // featureColumn maps feature index j to its column in the file.

@@ -191,6 +191,33 @@ func TestLoadCSVStoredScaling(t *testing.T) {
 	}
 }
 
+// TestLoadCSVFeatureNames: a header's feature names are kept (not the
+// label column's, wherever it is), and a model's names refuse a file whose
+// header has other columns or the same in another order, which would be
+// read as other features; a file without a header is read by position.
+func TestLoadCSVFeatureNames(t *testing.T) {
+	d, err := loadCSVString(t, "a,species,b\n1,x,2\n3,y,4\n", CSVOptions{Scale: ScaleNone, LabelColumn: "species"})
+	if err != nil || !slices.Equal(d.FeatureNames, []string{"a", "b"}) {
+		t.Fatalf("feature names %q, %v", d.FeatureNames, err)
+	}
+	if d, err := loadCSVString(t, "1,x,2\n3,y,4\n", CSVOptions{Scale: ScaleNone, LabelColumn: "1"}); err != nil || d.FeatureNames != nil {
+		t.Fatalf("headerless: feature names %q, %v", d.FeatureNames, err)
+	}
+	model := CSVOptions{Scale: ScaleNone, Features: 2, FeatureNames: []string{"a", "b"}, ClassNames: []string{"x", "y"}}
+	for table, want := range map[string]string{
+		"a,b\n1,2\n":           "",
+		"a,b,species\n1,2,x\n": "",
+		"1,2\n":                "",
+		"b,a\n2,1\n":           `feature column 1 is "b", but the training rows' feature 1 was "a" (their features, in order: "a", "b"): put the file's columns in that order`,
+		"a,c,species\n1,2,x\n": `feature column 2 is "c", but the training rows' feature 2 was "b"`,
+	} {
+		_, err := loadCSVString(t, table, model)
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%q: %v, want %q", table, err, want)
+		}
+	}
+}
+
 func TestLoadCSVFixedClasses(t *testing.T) {
 	d, err := loadCSVString(t, "1,10.0\n2,2\n", CSVOptions{Scale: ScaleNone, ClassNames: []string{"2", "10"}})
 	if err != nil || !slices.Equal(d.Labels, []int{1, 0}) {

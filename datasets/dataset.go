@@ -18,6 +18,9 @@ type Dataset struct {
 	// Scaling is the scaling LoadCSV applied to the raw features; nil for
 	// IDX files (pixels are divided by 255).
 	Scaling *Scaling
+	// FeatureNames are a CSV header's names of the feature columns, in
+	// order, [Features]; nil without a header (IDX files, headerless CSV).
+	FeatureNames []string
 }
 
 // setLabels fills Labels and the one-hot Y [N×Classes] from class indices,

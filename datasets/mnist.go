@@ -63,6 +63,21 @@ func MNISTTrain(dir string, rows int) (*Dataset, error) {
 	return train, nil
 }
 
+// MNISTTest loads MNIST's test set (10000) as MNIST does, without
+// decoding the training set.
+func MNISTTest(dir string) (*Dataset, error) {
+	paths, err := mnistPaths(dir)
+	if err != nil {
+		return nil, err
+	}
+	test, err := loadIDXFiles(paths[2], paths[3], mnistClasses, 0)
+	if err != nil {
+		return nil, fmt.Errorf("MNIST: %w", err)
+	}
+	test.Name = "mnist-test"
+	return test, nil
+}
+
 // mnistPaths finds the four MNIST files, in mnistFiles' order, in dir or,
 // with dir "", in the pinned GoMNIST module's data/ folder.
 func mnistPaths(dir string) (paths [4]string, err error) {

@@ -17,12 +17,13 @@ import (
 
 // ModelInfo is what a model file records besides the network itself.
 type ModelInfo struct {
-	Engine     string             `json:"engine"`      // Identity() of the engine that trained the model
-	Data       string             `json:"data"`        // the training data's name
-	DataSHA256 string             `json:"data_sha256"` // its datasets Fingerprint
-	Classes    []string           `json:"classes"`     // [Out] each class's label; nil: the class indices
-	Scaling    *datasets.Scaling  `json:"scaling"`     // raw CSV features → inputs; nil: inputs as given (MNIST: pixels/255)
-	Metrics    map[string]float64 `json:"metrics"`     // training figures, e.g. test_accuracy (finite values only)
+	Engine     string             `json:"engine"`             // Identity() of the engine that trained the model
+	Data       string             `json:"data"`               // the training data's name
+	DataSHA256 string             `json:"data_sha256"`        // its datasets Fingerprint
+	Classes    []string           `json:"classes"`            // [Out] each class's label; nil: the class indices
+	Scaling    *datasets.Scaling  `json:"scaling"`            // raw CSV features → inputs; nil: inputs as given (MNIST: pixels/255)
+	Features   []string           `json:"features,omitempty"` // [In] the CSV header's feature names, in input order; nil: not known (IDX, headerless CSV, older files)
+	Metrics    map[string]float64 `json:"metrics"`            // training figures, e.g. test_accuracy (finite values only)
 }
 
 // File layout (safetensors.go): tensors named after Keras's layers, in
@@ -120,6 +121,9 @@ func (m *Model) encodeFormat(info ModelInfo, format string) ([]byte, error) {
 	}
 	if info.Scaling != nil && len(info.Scaling.Unit) != m.in {
 		return nil, fmt.Errorf("scaling of %d features for %d inputs", len(info.Scaling.Unit), m.in)
+	}
+	if info.Features != nil && len(info.Features) != m.in {
+		return nil, fmt.Errorf("%d feature names for %d inputs", len(info.Features), m.in)
 	}
 	cfg, _ := json.Marshal(m.cfg)
 	inf, err := json.Marshal(info)
@@ -400,6 +404,9 @@ func (m *Model) restoreFit(st fitState, order stTensor) error {
 func checkInfo(info ModelInfo, in, out int) error {
 	if info.Classes != nil && len(info.Classes) != out {
 		return fmt.Errorf("metadata: %d class labels for %d outputs", len(info.Classes), out)
+	}
+	if info.Features != nil && len(info.Features) != in {
+		return fmt.Errorf("metadata: %d feature names for %d inputs", len(info.Features), in)
 	}
 	if s := info.Scaling; s != nil {
 		if err := s.Check(); err != nil {

@@ -26,8 +26,9 @@ var fileConfigs = map[string]Config{
 
 var testInfo = ModelInfo{
 	Engine: "1/test", Data: "blobs", DataSHA256: "abc", Classes: []string{"a", "b", "c"},
-	Scaling: &datasets.Scaling{Method: "standardize", Unit: []float64{1, 2, 4, 8, 0.5}, Shift: []float64{0, 1, 2, 3, 4}, Factor: []float64{1, 1, 0, 2, 3}},
-	Metrics: map[string]float64{"test_accuracy": 0.75},
+	Scaling:  &datasets.Scaling{Method: "standardize", Unit: []float64{1, 2, 4, 8, 0.5}, Shift: []float64{0, 1, 2, 3, 4}, Factor: []float64{1, 1, 0, 2, 3}},
+	Metrics:  map[string]float64{"test_accuracy": 0.75},
+	Features: []string{"f1", "f2", "f3", "f4", "f5"},
 }
 
 // trained returns a model of cfg trained on 5-feature, 3-class blobs.
@@ -91,7 +92,8 @@ func TestSaveLoadBitIdentical(t *testing.T) {
 				if !slices.Equal(gc.Hidden, mc.Hidden) || gc.Activation != mc.Activation || gc.BatchNorm != mc.BatchNorm || gc.Dropout != mc.Dropout || gc.Seed != mc.Seed {
 					t.Fatalf("config %+v, saved %+v", gc, mc)
 				}
-				if !slices.Equal(info.Classes, testInfo.Classes) || info.Metrics["test_accuracy"] != 0.75 || !slices.Equal(info.Scaling.Factor, testInfo.Scaling.Factor) || info.Engine != "1/test" {
+				if !slices.Equal(info.Classes, testInfo.Classes) || info.Metrics["test_accuracy"] != 0.75 || !slices.Equal(info.Scaling.Factor, testInfo.Scaling.Factor) || info.Engine != "1/test" ||
+					!slices.Equal(info.Features, testInfo.Features) {
 					t.Fatalf("info %+v", info)
 				}
 			})
@@ -261,6 +263,10 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 			meta["mlpsweep.info"] = strings.Replace(meta["mlpsweep.info"], `"a","b","c"`, `"a","b"`, 1)
 			return ts
 		}), "2 class labels for 3 outputs"},
+		{"feature names", rewrite(func(ts []stTensor, meta map[string]string) []stTensor {
+			meta["mlpsweep.info"] = strings.Replace(meta["mlpsweep.info"], `"f1",`, ``, 1)
+			return ts
+		}), "4 feature names for 5 inputs"},
 		{"huge batch", rewrite(func(ts []stTensor, meta map[string]string) []stTensor {
 			meta["mlpsweep.config"] = strings.Replace(meta["mlpsweep.config"], `"batch":32`, `"batch":100000000`, 1)
 			return ts

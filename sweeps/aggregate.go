@@ -2,6 +2,7 @@ package sweeps
 
 import (
 	"math"
+	"slices"
 
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -46,21 +47,36 @@ func MeanStd(xs []float64) (mean, std float64) {
 	return mean, math.Sqrt(std / float64(len(xs)))
 }
 
+// Tier is what ranks configurations before their mean accuracy, the
+// lower first: 0 trained every epoch, 1 stopped by a pruner (its accuracy
+// is an early epoch's), 2 with a fold that diverged (its accuracy is a
+// model's whose loss became NaN or infinite; the pruners score such a
+// fold −Inf), so a diverged configuration is never the best, nor refit,
+// while another one has a result.
+func (c ConfigResult) Tier() int {
+	switch {
+	case slices.ContainsFunc(c.Units, func(u UnitResult) bool { return u.Diverged }):
+		return 2
+	case c.PrunedAt > 0:
+		return 1
+	}
+	return 0
+}
+
 // rank sets Rank: 1 + the number of distinct configurations ranked
 // strictly higher, so a configuration shown on several axes has one rank:
-// those a pruner stopped rank after those trained every epoch (their
-// accuracy is an early one), each set by mean accuracy. Configurations
-// without any accuracy get rank 0.
+// by Tier, then by mean accuracy. Configurations without any accuracy get
+// rank 0.
 func setRanks(configs []ConfigResult) {
 	type standing struct {
-		pruned bool
-		mean   float64
+		tier int
+		mean float64
 	}
-	above := func(a, b standing) bool { return !a.pruned && b.pruned || a.pruned == b.pruned && a.mean > b.mean }
+	above := func(a, b standing) bool { return a.tier < b.tier || a.tier == b.tier && a.mean > b.mean }
 	ranked := map[string]standing{} // key → its standing
 	for _, c := range configs {
 		if len(c.FoldAccuracies) > 0 {
-			ranked[c.Key] = standing{c.PrunedAt > 0, c.MeanAccuracy}
+			ranked[c.Key] = standing{c.Tier(), c.MeanAccuracy}
 		}
 	}
 	for i := range configs {

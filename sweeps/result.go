@@ -2,6 +2,7 @@ package sweeps
 
 import (
 	"encoding/json"
+	"runtime"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/kernels"
@@ -189,13 +190,15 @@ type Rate struct {
 	Blocks string `json:"blocks,omitempty"`
 }
 
-// NewRate is the rate of flops of GEMM work done in seconds on cores cores;
-// the zero Rate when there was no work.
+// NewRate is the rate of flops of GEMM work done in seconds on cores cores
+// (at most the machine's: more workers than cores share them); the zero
+// Rate when there was no work.
 func NewRate(flops, seconds float64, cores int) Rate {
 	if flops <= 0 || seconds <= 0 {
 		return Rate{}
 	}
-	r := Rate{GFLOP: flops / 1e9, GFLOPS: flops / 1e9 / seconds, PeakGFLOPS: kernels.MachinePeak().GFLOPS * float64(max(1, cores)),
+	cores = min(max(1, cores), runtime.NumCPU())
+	r := Rate{GFLOP: flops / 1e9, GFLOPS: flops / 1e9 / seconds, PeakGFLOPS: kernels.MachinePeak().GFLOPS * float64(cores),
 		Blocks: kernels.TuningSource()}
 	r.PercentOfPeak = 100 * r.GFLOPS / r.PeakGFLOPS
 	return r

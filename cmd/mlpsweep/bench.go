@@ -18,8 +18,19 @@ func init() {
 	})
 }
 
+const benchSynopsis = `bench [--json] [--quick]
+
+Measures this machine on one core: the kernels' ISA path and the GEMM
+blocks in use (table or tuned file), the FMA peak, the GFLOP/s and % of
+peak of the GEMM shapes one training step of 784-128-10 runs (batch 128)
+and of a 1024³ product, next to gonum's pure-Go sgemm (and OpenBLAS in a
+build with -tags netlib), and one epoch of 784-128-10 (Adam, batch 128,
+45,000 MNIST-shaped rows). About 10 seconds; --quick about 3.
+
+Example: mlpsweep bench --json`
+
 func runBench(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("bench", "bench [--json] [--quick]", stderr)
+	fs := newFlagSet("bench", benchSynopsis, stderr)
 	asJSON := fs.Bool("json", false, "print the results as a JSON list")
 	quick := fs.Bool("quick", false, "shorter measurements (noisier), a few seconds in all")
 	if status := parseFlags(fs, args, stdout); status >= 0 {

@@ -125,6 +125,7 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	case f.valSplit < 0 || f.valSplit >= 1 || math.IsNaN(f.valSplit):
 		return usageError(stderr, "depth", "--val-split %v: want a fraction 0 < F < 1 (or 0 for the test images)", f.valSplit)
 	}
+	warnCores(stderr, "depth", "--workers", f.workers)
 	url, from, err := storeURL(fs, f.store)
 	if err != nil {
 		return usageError(stderr, "depth", "%v", err)
@@ -193,8 +194,7 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := depth.RunDepth(ctx, plan, data, scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Progress: progress})
 	if errors.Is(err, scheduler.ErrInterrupted) {
-		fmt.Fprintf(stderr, "mlpsweep depth: %v\n", err)
-		return 130
+		return interrupted(stderr, "depth", err)
 	}
 	if err != nil {
 		return fail(stderr, "depth", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -118,6 +119,10 @@ func TestContradictoryFlags(t *testing.T) {
 		{[]string{"--seed", "8"}, "another --seed or --val-split than this command's (--seed 8)"},
 		{[]string{"--seed", "7", "--lr", "0.5"}, "the checkpoint's configuration"},
 		{[]string{"--seed", "7", "--val-split", "0.3"}, "it trained on 96 rows, this command on 84"},
+		// Defect: "… it was trained on other data (blobs2); give the
+		// interrupted run's --data/--csv and --limit-rows: give the
+		// interrupted run's flags".
+		{[]string{"--seed", "7", "--limit-rows", "100"}, "the checkpoint is of a run on other training rows: it trained on other rows of blobs2 (another --data, --csv or --limit-rows?): give the interrupted run's flags\n"},
 	} {
 		code, _, stderr := runCmd(append(append(base, "--resume", ck), tc.flags...)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "epoch ") {
@@ -259,6 +264,20 @@ func TestReportNameFromSharedStore(t *testing.T) {
 	for _, p := range []string{filepath.Join(dir, "x"), filepath.Join(work, "out")} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s was created", p)
+		}
+	}
+}
+
+// TestWarnCores: more threads than cores trains, with a word that they
+// take turns; as many as the cores, without one.
+func TestWarnCores(t *testing.T) {
+	data := writeBlobsCSV(t, t.TempDir(), "blobs.csv", 120, 4)
+	cores := runtime.NumCPU()
+	for _, n := range []int{cores, cores + 1} {
+		code, _, stderr := runCmd("train", "--csv", data, "--hidden", "4", "--epochs", "1", "--threads", fmt.Sprint(n))
+		want := fmt.Sprintf("--threads %d on %d cores: they take turns on the cores", n, cores)
+		if code != 0 || strings.Contains(stderr, want) != (n > cores) {
+			t.Errorf("--threads %d: status %d, stderr %q", n, code, stderr)
 		}
 	}
 }

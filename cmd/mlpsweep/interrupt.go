@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -83,4 +84,14 @@ func runWithSignals(args []string, stdout, stderr io.Writer) int {
 		code = 130
 	}
 	return code
+}
+
+// interrupted prints the error of a run Ctrl-C or SIGTERM stopped (one
+// that wraps scheduler.ErrInterrupted: what was kept, what to run to
+// resume) and returns status 130. The scheduler's error ends with the
+// context's own ": context canceled", kept for errors.Is; it is no news
+// to the user, who pressed Ctrl-C, and reads like a failure: it is cut.
+func interrupted(stderr io.Writer, name string, err error) int {
+	fmt.Fprintf(stderr, "mlpsweep %s: %s\n", name, strings.TrimSuffix(err.Error(), ": "+context.Canceled.Error()))
+	return 130
 }

@@ -6,10 +6,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mlpsweep/mlpsweep/internal/fixture"
 )
 
 // blackhole is a TCP server that accepts connections and never answers:
@@ -103,5 +109,55 @@ func TestEveryCommandExits130OnSignals(t *testing.T) {
 		if strings.Contains(e.Name(), ".tmp-") {
 			t.Errorf("temporary file %s left behind", e.Name())
 		}
+	}
+}
+
+// TestSweepCtrlCThenResume: Ctrl-C (SIGINT) in the middle of a real sweep
+// exits 130 saying how far it got and what to run, without the context's
+// "context canceled" (which read like a failure); the same command again
+// trains only the units not stored, and the study ends with the numbers of
+// a run never interrupted, bit for bit.
+func TestSweepCtrlCThenResume(t *testing.T) {
+	dir := t.TempDir()
+	fixture.BlobsCSV(t, filepath.Join(dir, "blobs.csv"), 600, 3, 4)
+	study := filepath.Join(dir, "study.yaml")
+	os.WriteFile(study, []byte(`name: ctrlc
+data: {csv: blobs.csv, label: label}
+folds: 2
+epochs: 300
+base: {hidden: [64], batch: 16}
+grid: {lr: [0.001, 0.002, 0.003, 0.004, 0.005, 0.006]}
+`), 0o644)
+	args := []string{"sweep", study, "--workers", "1", "--fuse=false", "--json"}
+	var once sync.Once
+	var p *worker
+	p = startProcess(t, func(line string) {
+		if strings.HasPrefix(line, "[ 2/12]") { // units finish one at a time
+			once.Do(func() { p.cmd.Process.Signal(os.Interrupt) })
+		}
+	}, append(args, "--out", filepath.Join(dir, "a"))...)
+	if code := p.wait(t, time.Minute); code != 130 {
+		t.Fatalf("exit %d after SIGINT, want 130:\n%s", code, p.log())
+	}
+	m := regexp.MustCompile(`mlpsweep sweep: interrupted after (\d+) of 12 units \(\d+ in flight abandoned\); run the same command again to resume$`).FindStringSubmatch(p.log())
+	if m == nil || strings.Contains(p.log(), "context canceled") {
+		t.Fatalf("the interrupted sweep's message:\n%s", p.log())
+	}
+	kept, _ := strconv.Atoi(m[1])
+	if kept < 2 || kept == 12 {
+		t.Fatalf("%d units kept, want at least the 2 finished and not all 12:\n%s", kept, p.log())
+	}
+
+	code, stdout, stderr := runCmd(append(args, "--out", filepath.Join(dir, "a"))...)
+	if code != 0 || !strings.Contains(stderr, "12 units, "+m[1]+" already stored, "+strconv.Itoa(12-kept)+" to train") {
+		t.Fatalf("rerun: exit %d, want it to train the %d units not stored:\n%s", code, 12-kept, stderr)
+	}
+	resumed := decodeStudyJSON(t, stdout)
+	code, stdout, stderr = runCmd(append(args, "--out", filepath.Join(dir, "b"))...)
+	if code != 0 {
+		t.Fatalf("uninterrupted run: exit %d:\n%s", code, stderr)
+	}
+	if whole := decodeStudyJSON(t, stdout); !slices.Equal(resultBits(resumed), resultBits(whole)) || resumed.UnitsReused != kept {
+		t.Errorf("the resumed study (%d units reused) differs from the uninterrupted one", resumed.UnitsReused)
 	}
 }

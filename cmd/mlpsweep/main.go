@@ -4,12 +4,18 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"regexp"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // command is one subcommand. run returns the process exit status (see
@@ -41,7 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if c, ok := commands[args[1]]; ok {
 				return c.run([]string{"--help"}, stdout, stderr)
 			}
-			fmt.Fprintf(stderr, "mlpsweep help: unknown command %q\n\n", args[1])
+			fmt.Fprintf(stderr, "mlpsweep help: unknown command %q%s\n\n", args[1], meantCommand(args[1]))
 		default:
 			usage(stdout)
 			return 0
@@ -51,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "mlpsweep: unknown command %q\n\n", args[0])
+		fmt.Fprintf(stderr, "mlpsweep: unknown command %q%s\n\n", args[0], meantCommand(args[0]))
 		usage(stderr)
 		return 2
 	}
@@ -111,10 +117,124 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) int {
 			return 0
 		}
 	}
-	if err := fs.Parse(args); err != nil {
+	return parseArgs(fs, args)
+}
+
+// parseArgs runs fs.Parse, and on a bad flag prints the error as every
+// usage error is printed (one line and where to find the usage, instead
+// of package flag's whole flag list, in which the error scrolls away),
+// naming the flag meant when an unknown one looks like a typo. It returns
+// -1 to go on, or 2.
+func parseArgs(fs *flag.FlagSet, args []string) int {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return -1
+	case errors.Is(err, flag.ErrHelp): // -help=true and the like: the usage, as ever
+		usage()
 		return 2
 	}
-	return -1
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		msg = "unknown flag --" + name
+		if meant := closestFlag(fs, name); meant != "" {
+			msg += fmt.Sprintf(" (did you mean --%s?)", meant)
+		}
+	} else if m := badValue.FindStringSubmatch(msg); m != nil {
+		// Package flag says only "parse error" or "value out of range".
+		msg = fmt.Sprintf("--%s %s: %s", m[2], m[1], wantOf(fs.Lookup(m[2])))
+	}
+	return usageError(out, fs.Name(), "%s", msg)
+}
+
+// badValue matches package flag's error for a value its type cannot hold.
+var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:flag )?-(\S+): (?:parse error|value out of range)$`)
+
+// wantOf says what a flag of f's type takes.
+func wantOf(f *flag.Flag) string {
+	if f == nil {
+		return "not a valid value"
+	}
+	switch f.Value.(flag.Getter).Get().(type) {
+	case bool:
+		return "want true or false"
+	case int, int64:
+		return "want a whole number"
+	case uint, uint64:
+		return "want a whole number ≥ 0"
+	case float64:
+		return "want a number"
+	case time.Duration:
+		return "want a duration such as 500ms, 30s or 2m"
+	}
+	return "not a valid value"
+}
+
+// meantCommand is " (did you mean sweep?)" for a misspelt command ("swep",
+// "--sweep"), else "".
+func meantCommand(name string) string {
+	if c := closest(strings.TrimLeft(name, "-"), slices.Collect(maps.Keys(commands))); c != "" {
+		return " (did you mean " + c + "?)"
+	}
+	return ""
+}
+
+// closestFlag returns the flag of fs that name most likely misspells
+// (the one flag it begins, else the closest), or "".
+func closestFlag(fs *flag.FlagSet, name string) string {
+	var names, prefixOf []string
+	fs.VisitAll(func(f *flag.Flag) {
+		names = append(names, f.Name)
+		if strings.HasPrefix(f.Name, name) {
+			prefixOf = append(prefixOf, f.Name)
+		}
+	})
+	if len(prefixOf) == 1 {
+		return prefixOf[0]
+	}
+	return closest(name, names)
+}
+
+// closest returns the one candidate nearest to name, at most two letters
+// added, dropped or changed away; "" when none is, or two are as near.
+func closest(name string, candidates []string) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		switch d := editDistance(name, c); {
+		case d < bestDist:
+			best, bestDist = c, d
+		case d == bestDist:
+			best = "" // two as near: no guess
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes: flag
+// names are ASCII). A dozen lines, so no library for it.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1) // prev[j]: distance of a[:i-1] and b[:j]
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // parseInterleaved parses flags that may come after positional arguments
@@ -125,8 +245,8 @@ func parseInterleaved(fs *flag.FlagSet, args []string, stdout io.Writer) (positi
 	}
 	for fs.NArg() > 0 {
 		positional = append(positional, fs.Arg(0))
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return nil, 2
+		if code := parseArgs(fs, fs.Args()[1:]); code >= 0 {
+			return nil, code
 		}
 	}
 	return positional, -1
@@ -136,6 +256,15 @@ func parseInterleaved(fs *flag.FlagSet, args []string, stdout io.Writer) (positi
 func usageError(stderr io.Writer, name, format string, a ...any) int {
 	fmt.Fprintf(stderr, "mlpsweep %s: %s\nRun 'mlpsweep %s --help' for usage.\n", name, fmt.Sprintf(format, a...), name)
 	return 2
+}
+
+// warnCores says when n, a --workers or --threads flag's value, is more
+// than the cores there are: they take turns on the cores, with the same
+// results, no faster than as many as the cores.
+func warnCores(stderr io.Writer, name, flag string, n int) {
+	if cores := runtime.NumCPU(); n > cores {
+		fmt.Fprintf(stderr, "mlpsweep %s: %s %d on %d cores: they take turns on the cores (the same results, no faster than %s %d)\n", name, flag, n, cores, flag, cores)
+	}
 }
 
 // fail prints a runtime error for command name and returns status 1.

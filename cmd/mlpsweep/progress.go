@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/engine"
@@ -22,6 +23,33 @@ func epochLine(s engine.EpochStats, epochs int) string {
 		line += fmt.Sprintf(" val_loss %.4f val_acc %.4f", s.ValLoss, s.ValAccuracy)
 	}
 	return line + fmt.Sprintf(" %.1fs %.0f samples/s", s.Seconds, s.SamplesPerSecond)
+}
+
+// epochETA adds the time left to the epoch lines of one training run
+// (train, its folds in parallel, or sweep's refit): the time per epoch so
+// far, over every fold's epochs finished, times the epochs still to run
+// (sweeps.ETA, the rule of every ETA).
+type epochETA struct {
+	mu    sync.Mutex
+	start time.Time
+	done  int // epochs finished, of every fold
+	total int // epochs this run trains, of every fold
+}
+
+// newEpochETA starts the clock of a run of total epochs.
+func newEpochETA(total int) *epochETA { return &epochETA{start: time.Now(), total: total} }
+
+// line is epochLine(s, epochs) of the next finished epoch, with ", eta 1m30s"
+// while epochs remain. Folds call it concurrently.
+func (e *epochETA) line(s engine.EpochStats, epochs int) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.done++
+	line := epochLine(s, epochs)
+	if e.done < e.total {
+		line += ", eta " + sweeps.ETA(float64(e.total-e.done), float64(e.done), time.Since(e.start)).Round(time.Second).String()
+	}
+	return line
 }
 
 // eta is ", eta 1m30s" from the rate of the work done so far and the

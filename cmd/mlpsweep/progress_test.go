@@ -4,8 +4,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 // TestETA: the ETA extrapolates the rate of the work done to the work
@@ -37,5 +39,20 @@ func TestETA(t *testing.T) {
 	}
 	if got := forecastLine(s, "", false); got != "" {
 		t.Errorf("forecast line without pruner or sampler: %q", got)
+	}
+}
+
+// TestUnitLineOfADivergedUnit: a unit that diverged in its first epoch
+// trained no whole epoch, so its line states no rate. Defect: "0 samples/s
+// (diverged at epoch 1, step 3)".
+func TestUnitLineOfADivergedUnit(t *testing.T) {
+	e := scheduler.Event{Point: &study.Point{Axis: "lr", Value: "1e+12"}, Fold: 1,
+		Unit: sweeps.UnitResult{Accuracy: 0.096, Seconds: 0.02, Diverged: true, Error: "diverged at epoch 1, step 3"}}
+	if got, want := unitLine(e), "lr=1e+12 fold 1: accuracy 0.0960, 0.0 s (diverged at epoch 1, step 3)"; got != want {
+		t.Errorf("unitLine = %q, want %q", got, want)
+	}
+	e.Unit = sweeps.UnitResult{Accuracy: 0.9, Seconds: 2, Samples: 1000}
+	if got, want := unitLine(e), "lr=1e+12 fold 1: accuracy 0.9000, 2.0 s, 500 samples/s"; got != want {
+		t.Errorf("unitLine = %q, want %q", got, want)
 	}
 }

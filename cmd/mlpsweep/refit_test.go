@@ -47,6 +47,21 @@ func TestSweepRefitCSV(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatalf("refused commands created %s: %v", out, err)
 	}
+	// The test set's columns under their names in another order: refused
+	// before anything trains, not scored as other features. Defect: the
+	// refit was scored on the swapped columns without a word.
+	lines := strings.Split(strings.TrimSpace(readFile(t, testCSV)), "\n")
+	for i, l := range lines {
+		f := strings.Split(l, ",")
+		f[0], f[1] = f[1], f[0]
+		lines[i] = strings.Join(f, ",")
+	}
+	swapped := filepath.Join(dir, "swapped.csv")
+	os.WriteFile(swapped, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	if code, _, stderr := runCmd("sweep", studyFile, "--out", filepath.Join(dir, "o2"), "--refit", "--test", swapped); code != 1 ||
+		!strings.Contains(stderr, `test set: `+swapped+`: feature column 1 is "b", but the training rows' feature 1 was "a"`) || strings.Contains(stderr, "fold 0:") {
+		t.Fatalf("--test with swapped columns: exit %d: %s", code, stderr)
+	}
 
 	args := []string{"sweep", studyFile, "--out", out, "--workers", "2", "--refit", "--test", testCSV, "--json"}
 	code, stdout, stderr := runCmd(args...)

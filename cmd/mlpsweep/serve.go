@@ -113,5 +113,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fail(stderr, "serve", err)
 	}
+	fmt.Fprintln(stderr, "mlpsweep serve: interrupted; stopped serving (the stores are as they were: it only reads)")
 	return 130
 }

@@ -275,6 +275,8 @@ func TestServeCommand(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "serve", out, "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1")
+	var serveErr strings.Builder
+	cmd.Stderr = &serveErr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -298,8 +300,9 @@ func TestServeCommand(t *testing.T) {
 		t.Errorf("api/studies: %d %s", resp.StatusCode, body)
 	}
 	cmd.Process.Signal(os.Interrupt)
-	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 130 {
-		t.Errorf("after Ctrl-C: %v, exit %d (want 130)", err, cmd.ProcessState.ExitCode())
+	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 130 || !strings.Contains(serveErr.String(), "mlpsweep serve: interrupted") {
+		// Defect: it stopped without a word, unlike every other command.
+		t.Errorf("after Ctrl-C: %v, exit %d (want 130 and a message):\n%s", err, cmd.ProcessState.ExitCode(), serveErr.String())
 	}
 
 	for _, args := range [][]string{

@@ -213,6 +213,9 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	case f.cpuProfile != "" && (f.enqueue || f.wait):
 		return usageError(stderr, "sweep", "--cpuprofile profiles a local run, and in queue mode the workers train: run the study locally to profile it")
 	}
+	if !f.enqueue && !f.wait { // a local run: queue mode trains on the workers' cores
+		warnCores(stderr, "sweep", "--workers", f.workers)
+	}
 	shard, err := sweepShard(f)
 	if err != nil {
 		return usageError(stderr, "sweep", "%v", err)
@@ -313,8 +316,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	}
 	progress.finish()
 	if errors.Is(err, scheduler.ErrInterrupted) {
-		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
-		return 130
+		return interrupted(stderr, "sweep", err)
 	}
 	if err != nil {
 		return fail(stderr, "sweep", err)
@@ -322,8 +324,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if s.Refit {
 		err := refit(ctx, &r, data, test, st, f, stderr)
 		if errors.Is(err, scheduler.ErrInterrupted) {
-			fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)
-			return 130
+			return interrupted(stderr, "sweep", err)
 		}
 		if err != nil {
 			return fail(stderr, "sweep", err)
@@ -371,9 +372,10 @@ func checkRefit(s *study.Study, f *sweepFlags) error {
 func refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dataset, st store.Store, f *sweepFlags, stderr io.Writer) error {
 	epochs := r.Epochs
 	fmt.Fprintf(stderr, "refit: training the best configuration on all %d training rows, scoring it on %d test rows (%s)\n", train.N, test.N, test.Name)
+	eta := newEpochETA(epochs)
 	return scheduler.Refit(ctx, r, train, test, scheduler.RefitOptions{
 		Dir: f.out, Store: st, Threads: f.workers, Curves: f.curves,
-		OnEpoch: func(s engine.EpochStats) { fmt.Fprintln(stderr, "refit "+epochLine(s, epochs)) },
+		OnEpoch: func(s engine.EpochStats) { fmt.Fprintln(stderr, "refit "+eta.line(s, epochs)) },
 	})
 }
 

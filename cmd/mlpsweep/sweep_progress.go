@@ -193,7 +193,7 @@ func unitLine(e scheduler.Event) string {
 		line += fmt.Sprintf(" (pruned at epoch %d)", u.PrunedAt)
 	}
 	line += fmt.Sprintf(", %.1f s", u.Seconds)
-	if u.Seconds > 0 {
+	if u.Seconds > 0 && u.Samples > 0 { // none when it diverged in its first epoch
 		line += fmt.Sprintf(", %.0f samples/s", float64(u.Samples)/u.Seconds)
 	}
 	if u.Diverged {

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/internal/fixture"
+	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	studypkg "github.com/mlpsweep/mlpsweep/sweeps/study"
@@ -175,6 +178,9 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", missingCSV, "--out", filepath.Join(dir, "o1")}, "nope.csv: no such file"},
 		{[]string{"train", "--csv", filepath.Join(dir, "nope.csv")}, "nope.csv: no such file"},
 		{[]string{"report", dir}, "no sweep database"},
+		// Defect: "lstat study.yaml/mlpsweep.db: not a directory".
+		{[]string{"report", study}, "no sweep database in " + study + ": it is a file, not a sweep folder"},
+		{[]string{"merge", filepath.Join(dir, "m"), study}, "no sweep database in " + study + ": it is a file, not a sweep folder"},
 	} {
 		code, _, stderr := runCmd(tc.args...)
 		if code != 1 || !strings.Contains(stderr, tc.want) {
@@ -274,5 +280,23 @@ func TestSweepFuseFlag(t *testing.T) {
 		if err := applySweepFlags(s, f); err != nil || s.Fuse != tc.want {
 			t.Errorf("%v on %q: fuse %v (%v), want %v", tc.args, tc.file, s.Fuse, err, tc.want)
 		}
+	}
+}
+
+// TestSweepPeakIsOfTheMachinesCores: more workers than cores share the
+// cores, so the rate is against the peak of the cores there are.
+// Defect: --workers 500 on 2 cores said "1% of the 2364 GFLOP/s peak of
+// the cores used", 20 units' worth of cores.
+func TestSweepPeakIsOfTheMachinesCores(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	workers := 4 * runtime.NumCPU()
+	code, stdout, stderr := runCmd("sweep", study, "--workers", strconv.Itoa(workers), "--fuse=false", "--json", "--out", filepath.Join(dir, "o"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	r := decodeStudyJSON(t, stdout)
+	if one := kernels.MachinePeak().GFLOPS; r.PeakGFLOPS <= 0 || r.PeakGFLOPS > one*float64(runtime.NumCPU())*(1+1e-12) || r.UnitsRun <= runtime.NumCPU() {
+		t.Errorf("%d units on %d workers: peak %v GFLOP/s, want that of the %d cores (%v each)", r.UnitsRun, workers, r.PeakGFLOPS, runtime.NumCPU(), one)
 	}
 }

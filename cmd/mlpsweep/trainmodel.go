@@ -118,7 +118,7 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 	}
 	info := engine.ModelInfo{
 		Engine: engine.Identity(), Data: train.Name, DataSHA256: train.Fingerprint(),
-		Classes: train.ClassNames, Scaling: train.Scaling,
+		Classes: train.ClassNames, Scaling: train.Scaling, Features: train.FeatureNames,
 	}
 	m := f.resumed
 	if m == nil {
@@ -132,7 +132,11 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 		case m.Config().Seed != cfg.Seed: // check compared them with runSeed
 			return res, fmt.Errorf("--resume %s: %w (another --seed or --val-split)", f.resume, engine.ErrResumeMismatch)
 		case f.resumedInfo.DataSHA256 != info.DataSHA256:
-			return res, fmt.Errorf("--resume %s: %w: it was trained on other data (%s); give the interrupted run's --data/--csv and --limit-rows", f.resume, engine.ErrResumeMismatch, f.resumedInfo.Data)
+			what := "other rows of " + train.Name
+			if f.resumedInfo.Data != train.Name {
+				what = fmt.Sprintf("%s, not %s", f.resumedInfo.Data, train.Name)
+			}
+			return res, fmt.Errorf("--resume %s: %w: it trained on %s (another --data, --csv or --limit-rows?)", f.resume, engine.ErrResumeMismatch, what)
 		case m.ResumeRows() != rowsOf(trainData, train.N):
 			return res, fmt.Errorf("--resume %s: %w: it trained on %d rows, this command on %d (another --val-split or --limit-rows?)", f.resume, engine.ErrResumeMismatch, m.ResumeRows(), rowsOf(trainData, train.N))
 		case m.Inputs() != train.Features || m.Outputs() != train.Classes:
@@ -145,6 +149,7 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 	defer cancel()
 	var ckErr error
 	start := time.Now()
+	eta := newEpochETA(cfg.Epochs - f.resumedEpoch)
 	u, err := scheduler.FitAndScore(ctx, m, trainData, val, true, func(s engine.EpochStats) {
 		if f.checkpoint != "" && ckErr == nil {
 			if ckErr = m.SaveCheckpoint(f.checkpoint, info); ckErr != nil {
@@ -152,7 +157,7 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 				return
 			}
 		}
-		fmt.Fprintln(stderr, epochLine(s, cfg.Epochs))
+		fmt.Fprintln(stderr, eta.line(s, cfg.Epochs))
 	})
 	switch {
 	case ckErr != nil:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -18,8 +19,22 @@ func init() {
 	})
 }
 
+const tuneSynopsis = `tune [--file PATH] [--quick] [--rounds N] [--dry-run]
+
+Measures, on one core of this machine, the GEMM blocking that does not
+change a result's bits (MC, NC, the resident-A budget and pass width, the
+edge kernels, the next-panel prefetch, the narrow kernels' reach) and the
+fastest fused group width, starting from the kernels' table entry for this
+CPU, and writes them to this CPU's file in the user's cache directory,
+keyed by CPU, ISA path and engine version: every later run on this CPU
+reads it (bench, train --json and the sweep summary say so);
+MLPSWEEP_TUNE_FILE names another file, or none. About a minute of CPU
+time; the machine should be otherwise idle.
+
+Example: mlpsweep tune --dry-run     # measure and print only`
+
 func runTune(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("tune", "tune [--file PATH] [--quick] [--rounds N] [--dry-run]", stderr)
+	fs := newFlagSet("tune", tuneSynopsis, stderr)
 	file := fs.String("file", "", "where to write the tuned blocks (default: $"+kernels.TuneFileEnv+", else this CPU's file in the user's cache directory, which every later run reads)")
 	quick := fs.Bool("quick", false, "fewer rounds (noisier), about 20 seconds")
 	rounds := fs.Int("rounds", 0, "interleaved rounds per choice, each candidate keeping its fastest (default 5, 2 with --quick)")
@@ -30,7 +45,9 @@ func runTune(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageError(stderr, "tune", "unexpected argument %q", fs.Arg(0))
 	}
-	if *rounds < 0 {
+	set := false // --rounds 0 is no default: the default depends on --quick
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "rounds" })
+	if *rounds < 0 || set && *rounds == 0 {
 		return usageError(stderr, "tune", "--rounds %d: want N ≥ 1", *rounds)
 	}
 	isa := kernels.ActiveISA()

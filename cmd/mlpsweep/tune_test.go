@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,6 +31,22 @@ func TestTune(t *testing.T) {
 			t.Errorf("tune output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Each choice says how far tune is and its time left; nothing after the last.
+	var choices []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, "→") {
+			choices = append(choices, l)
+		}
+	}
+	for k, l := range choices {
+		want := fmt.Sprintf("(%d of %d, ", k+1, len(choices))
+		if k == len(choices)-1 {
+			want += "0s left)"
+		}
+		if !strings.Contains(l, want) {
+			t.Errorf("choice %d lacks %q: %q", k+1, want, l)
+		}
+	}
 	if kernels.ActiveTuning(isa) != before || kernels.TuningSource() != source {
 		t.Errorf("tune changed the blocks in force: %+v from %q", kernels.ActiveTuning(isa), kernels.TuningSource())
 	}
@@ -46,7 +63,8 @@ func TestTuneUsage(t *testing.T) {
 	if status := run([]string{"tune", "--help"}, &out, &errOut); status != 0 || !strings.Contains(out.String(), "--file") {
 		t.Errorf("tune --help: status %d, stdout %q", status, out.String())
 	}
-	for _, args := range [][]string{{"tune", "extra"}, {"tune", "--rounds", "-1"}} {
+	// Defect: --rounds 0 ran a whole tune with the default rounds.
+	for _, args := range [][]string{{"tune", "extra"}, {"tune", "--rounds", "-1"}, {"tune", "--rounds", "0", "--quick", "--dry-run"}} {
 		errOut.Reset()
 		if status := run(args, &out, &errOut); status != 2 {
 			t.Errorf("%v: status %d, stderr %q", args, status, errOut.String())

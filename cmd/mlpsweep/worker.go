@@ -68,6 +68,7 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	case opt.FetchCooldown < time.Millisecond:
 		return usageError(stderr, "worker", "--fetch-cooldown %v: want at least 1ms", opt.FetchCooldown)
 	}
+	warnCores(stderr, "worker", "--workers", opt.Workers)
 	url, from, err := storeURL(fs, *storeFlag)
 	if err != nil {
 		return usageError(stderr, "worker", "%v", err)

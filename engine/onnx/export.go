@@ -49,7 +49,9 @@ const (
 )
 
 // Export returns the ONNX model of m, with info's scaling as its first
-// nodes and info's labels, engine and metrics in its metadata.
+// nodes and info's labels, engine, metrics and, when known, its input's
+// feature names (mlpsweep.features, a JSON array in input order) in its
+// metadata.
 func Export(m *engine.Model, info engine.ModelInfo) ([]byte, error) {
 	g := &graph{}
 	x := InputName
@@ -95,10 +97,20 @@ func Export(m *engine.Model, info engine.ModelInfo) ([]byte, error) {
 		{Key: proto.String("mlpsweep.engine"), Value: proto.String(info.Engine)},
 		{Key: proto.String("mlpsweep.data"), Value: proto.String(info.Data)},
 	}
-	for _, p := range []struct {
+	entries := []struct {
 		key string
 		v   any
-	}{{"mlpsweep.classes", info.Classes}, {"mlpsweep.metrics", info.Metrics}, {"mlpsweep.config", m.Config()}} {
+	}{{"mlpsweep.classes", info.Classes}, {"mlpsweep.metrics", info.Metrics}, {"mlpsweep.config", m.Config()}}
+	if info.Features != nil { // the input's columns, in order, as the CSV header named them
+		if len(info.Features) != m.Inputs() {
+			return nil, fmt.Errorf("onnx: %d feature names for a model of %d inputs", len(info.Features), m.Inputs())
+		}
+		entries = append(entries, struct {
+			key string
+			v   any
+		}{"mlpsweep.features", info.Features})
+	}
+	for _, p := range entries {
 		b, err := json.Marshal(p.v)
 		if err != nil {
 			return nil, fmt.Errorf("onnx: %s: %v", p.key, err)

@@ -228,9 +228,13 @@ func TestExportGraph(t *testing.T) {
 		}
 		data := blobs(200, 6, 4)
 		m.Fit(context.Background(), data, nil, nil)
-		b, err := Export(m, engine.ModelInfo{Classes: []string{"a", "b", "c", "d"}})
+		features := []string{"f1", "f2", "f3", "f4", "f5", "f6"}
+		b, err := Export(m, engine.ModelInfo{Classes: []string{"a", "b", "c", "d"}, Features: features})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if _, err := Export(m, engine.ModelInfo{Features: features[:5]}); err == nil {
+			t.Fatal("5 feature names for 6 inputs exported")
 		}
 		var mp pb.ModelProto
 		if err := proto.Unmarshal(b, &mp); err != nil {
@@ -251,11 +255,14 @@ func TestExportGraph(t *testing.T) {
 				t.Fatalf("Selu attributes %v", a)
 			}
 		}
-		found := false
+		found := 0
 		for _, p := range mp.MetadataProps {
-			found = found || p.GetKey() == "mlpsweep.classes" && p.GetValue() == `["a","b","c","d"]`
+			if p.GetKey() == "mlpsweep.classes" && p.GetValue() == `["a","b","c","d"]` ||
+				p.GetKey() == "mlpsweep.features" && p.GetValue() == `["f1","f2","f3","f4","f5","f6"]` {
+				found++
+			}
 		}
-		if !found {
+		if found != 2 {
 			t.Fatalf("metadata %v", mp.MetadataProps)
 		}
 		want := make([]float32, 200*4)

@@ -204,6 +204,7 @@ type coordinator struct {
 	byKey  map[string][]sweeps.Unit
 	client *river.Client[pgx.Tx]
 	stored map[sweeps.UnitID]bool // pruned units stored by this run
+	saved  bool                   // this run stored its decisions once (see decide)
 	// priority is the River priority of a job from epoch from (nil:
 	// River's default): ASHA's deeper rungs go first.
 	priority func(from int) int
@@ -546,10 +547,19 @@ func (c *coordinator) storePruned(ctx context.Context) error {
 // it returns the decisions made.
 func (c *coordinator) decide(ctx context.Context) ([]sweeps.Decision, error) {
 	ds := c.run.Decide()
-	if len(ds) > 0 {
-		if err := c.st.SaveDecisions(c.plan.Header.Name, c.run.Decisions()); err != nil {
+	if len(ds) > 0 || !c.saved {
+		// The first save replaces what the store holds (the pruner
+		// replayed the stored scores, or ASHA took back the stored
+		// decisions, so its list is the study's whole), writing only what
+		// differs; the later ones append the new decisions.
+		write := c.st.AppendDecisions
+		if !c.saved {
+			write = c.st.ReplaceDecisions
+		}
+		if err := write(c.plan.Header.Name, c.run.Decisions()); err != nil {
 			return nil, err
 		}
+		c.saved = true
 	}
 	return ds, c.storePruned(ctx)
 }
@@ -587,13 +597,29 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 			}
 		}
 		b := bucket{from, targets[ci]}
+		var elsewhere []sweeps.UnitID // stopped by another study (see elsewhere)
 		for _, u := range c.byKey[k] {
 			if s := states[u.ID]; s == "done" || s == "failed" { // diverged or rejected: trains no further
+				continue
+			} else if s == "pruned" && from > 0 {
+				elsewhere = append(elsewhere, u.ID)
+			}
+		}
+		restart, err := c.restart(ctx, elsewhere, from)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range c.byKey[k] {
+			if s := states[u.ID]; s == "done" || s == "failed" {
 				continue
 			}
 			all = append(all, stageUnit{u, b.to})
 			if queued[stageKey{u.ID.Key, u.ID.Fold, b.to}] {
 				continue
+			}
+			b := b
+			if restart[u.ID] {
+				b.from = 0
 			}
 			if buckets[b] == nil {
 				order = append(order, b)
@@ -631,6 +657,32 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 		return nil, fmt.Errorf("%s: enqueuing a stage of study %s: %w", c.st.Name(), h.Name, err)
 	}
 	return all, nil
+}
+
+// Units are shared between studies, so a unit of a configuration this
+// study takes on may be stored pruned by another study (this study's own
+// stops have no target): that study's stop, not this one's. Its stored
+// epoch scores are the same numbers this study's would be: it is at a
+// target they reach (atTarget), and otherwise trains again, from its
+// first epoch when it has no checkpoint at its configuration's last rung
+// (restart), as far as this study's decisions take it; a worker skips it
+// only when it stopped at or past the job's end (workStage).
+
+// restart returns the units of ids (stored pruned by another study) that
+// have no checkpoint at epoch from: their jobs start from the first epoch.
+func (c *coordinator) restart(ctx context.Context, ids []sweeps.UnitID, from int) (map[sweeps.UnitID]bool, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	has, err := c.st.Checkpointed(ctx, ids, from)
+	if err != nil {
+		return nil, err
+	}
+	restart := map[sweeps.UnitID]bool{}
+	for _, id := range ids {
+		restart[id] = !has[id]
+	}
+	return restart, nil
 }
 
 // stageKey is a unit (by key and fold) in a stage job to epoch to.
@@ -729,11 +781,27 @@ func (c *coordinator) atTarget(ctx context.Context, units []stageUnit) (map[swee
 	}
 	at := map[sweeps.UnitID]bool{}
 	byTarget := map[int][]sweeps.UnitID{} // few: one per bracket, or rung
+	var elsewhere []stageUnit             // stored pruned by another study
 	for _, su := range units {
-		if s := states[su.u.ID]; s == "done" || s == "failed" {
+		switch states[su.u.ID] {
+		case "done", "failed":
 			at[su.u.ID] = true
-		} else {
+		case "pruned":
+			elsewhere = append(elsewhere, su)
+			fallthrough
+		default:
 			byTarget[su.to] = append(byTarget[su.to], su.u.ID)
+		}
+	}
+	if len(elsewhere) > 0 { // at the target its stored scores reach
+		_, epochs, err := c.curves(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, su := range elsewhere {
+			if len(epochs[[2]any{su.u.ID.Key, su.u.ID.Fold}]) >= su.to {
+				at[su.u.ID] = true
+			}
 		}
 	}
 	for to, ids := range byTarget {
@@ -761,8 +829,19 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 	}
 	var todo []int // indices into a.Units
 	for i, id := range ids {
-		if s := states[id]; s == "done" || s == "failed" || s == "pruned" {
+		if s := states[id]; s == "done" || s == "failed" {
 			continue
+		} else if s == "pruned" {
+			// Stopped at or past To: by this study (a run of this job
+			// again after the coordinator stored it) or by another. One
+			// another study stopped before To trains (see restart).
+			u, _, err := w.st.Unit(id)
+			if err != nil {
+				return err
+			}
+			if u.PrunedAt == 0 || u.PrunedAt >= a.To {
+				continue
+			}
 		}
 		if _, err := w.st.Checkpoint(ctx, id, a.To); err == nil {
 			continue // trained to To by a run of this job that died before completing it

@@ -23,6 +23,18 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
+// freshStore opens a new PostgreSQL database, closed when the test ends
+// (after the workers stop: work's cleanup comes later, runs first).
+func freshStore(t *testing.T) *store.Postgres {
+	t.Helper()
+	st, err := openPostgres(storetest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // prunedStudy writes a data set of 300 rows and the study of the YAML
 // lines given (name, base, grid, pruner) on it, 2 folds and 9 epochs, and
 // plans it.
@@ -58,11 +70,7 @@ pruner: {kind: sha, eta: 3}
 `)
 	run := func(interrupt bool) sweeps.StudyResult {
 		ctx := context.Background()
-		st, err := openPostgres(storetest.Postgres(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() }) // after the workers stop
+		st := freshStore(t)
 		work(t, st)
 		stop := func(line string) bool { return strings.Contains(line, "stage 2:") }
 		if !interrupt {
@@ -132,6 +140,22 @@ pruner: {kind: asha, eta: 3}
 		t.Fatal(err)
 	}
 	return s, plan, ref
+}
+
+// pruneASHA runs ashaStudy's coordinator to its end, adding its lines to
+// lines, and loads the study.
+func pruneASHA(t *testing.T, st *store.Postgres, s *study.Study, plan scheduler.Plan, lines *[]string) sweeps.StudyResult {
+	t.Helper()
+	if err := queue.Prune(context.Background(), st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
+		*lines = append(*lines, line)
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(*lines, "\n"))
+	}
+	r, err := store.Load(context.Background(), st, s.Name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // ashaOptions are the queue options of ashaStudy's tests.
@@ -276,18 +300,14 @@ func noCheckpoints(t *testing.T, st *store.Postgres) {
 func TestASHACoordinatorRestarted(t *testing.T) {
 	s, plan, ref := ashaStudy(t)
 	ctx := context.Background()
-	st, err := openPostgres(storetest.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() }) // after the workers stop
+	st := freshStore(t)
 	work(t, st)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var lines []string
 	decided := 0
 	var second error
-	err = queue.Prune(cctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
+	err := queue.Prune(cctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
 		lines = append(lines, line)
 		if strings.Contains(line, "cutoff") {
 			if decided++; decided == 1 { // another coordinator of the study, meanwhile
@@ -334,25 +354,18 @@ func TestASHACoordinatorRestarted(t *testing.T) {
 	if rs.Close(); rs.Err() != nil {
 		t.Fatal(rs.Err())
 	}
-	if err := queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, ashaOptions, 20*time.Millisecond, func(line string) {
-		lines = append(lines, line)
-	}); err != nil {
-		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
-	}
-	r, err := store.Load(ctx, st, s.Name, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := pruneASHA(t, st, s, plan, &lines)
 	t.Logf("coordinator:\n%s", strings.Join(lines, "\n"))
 	if len(r.Decisions) < len(before) || !slices.Equal(r.Decisions[:len(before)], before) {
 		t.Errorf("the restarted coordinator changed the decisions made before:\n%+v\n%+v", before, r.Decisions)
 	}
 	checkASHA(t, r, ref)
-	if n := checkMachines(t, r, moved, elsewhere); n == 0 {
-		t.Errorf("no unit of the %d whose mark moved carries the other machine", len(moved))
-	} else {
-		t.Logf("%d units of the %d whose mark moved carry the other machine", n, len(moved))
-	}
+	// How many units the restarted coordinator stops where the moved mark
+	// left them depends on the workers' pace (a unit trained on after the
+	// move is marked again, by this machine): checkMachines holds each
+	// unit to its rule, the count is only logged.
+	n := checkMachines(t, r, moved, elsewhere)
+	t.Logf("%d units of the %d whose mark moved carry the other machine", n, len(moved))
 	noCheckpoints(t, st)
 }
 
@@ -443,4 +456,95 @@ func TestASHADoesNotWaitForARung(t *testing.T) {
 		t.Errorf("the late configuration's first decision %+v: want it after the %d made before, promoted", d, len(ds))
 	}
 	noCheckpoints(t, st)
+}
+
+// TestASHAOverAnotherStudysPrunedUnits: units are shared between studies.
+// Another study has stored the units of ashaStudy's best configuration
+// pruned at epoch 1 (storedElsewhere); ASHA on the queue takes their curve
+// to epoch 1, promotes the configuration at every rung and trains its
+// units again, from their first epoch, to the last: the study ends as
+// checkASHA wants, the configuration done.
+func TestASHAOverAnotherStudysPrunedUnits(t *testing.T) {
+	s, plan, ref := ashaStudy(t)
+	st := freshStore(t)
+	best := bestConfig(ref)
+	storedElsewhere(t, st, plan, best)
+	work(t, st)
+	var lines []string
+	r := pruneASHA(t, st, s, plan, &lines)
+	checkASHA(t, r, ref)
+	for _, c := range r.Configs {
+		if c.Key == best.Key && (c.PrunedAt != 0 || len(c.Units) != 2 || len(c.Units[0].Epochs) != r.Epochs) {
+			t.Errorf("the configuration another study stopped at epoch 1: pruned at %d, units %+v", c.PrunedAt, c.Units)
+		}
+	}
+	noCheckpoints(t, st)
+}
+
+// TestPrunedOverAnotherStudysPrunedUnits: successive halving on the queue
+// over the units of its best configuration stored pruned at epoch 1 by
+// another study (storedElsewhere) trains them again to the last epoch, in
+// stages, and stores and decides what it does on a store without them,
+// bit for bit.
+func TestPrunedOverAnotherStudysPrunedUnits(t *testing.T) {
+	s, _, plan := prunedStudy(t, `name: qs
+base: {hidden: [16], batch: 8}
+grid: {lr: [0.0001, 0.001, 0.003, 0.01, 0.03, 0.1]}
+pruner: {kind: sha, eta: 3}
+`)
+	run := func(before func(*store.Postgres)) sweeps.StudyResult {
+		st := freshStore(t)
+		before(st)
+		work(t, st)
+		if err := queue.Prune(context.Background(), st, plan, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, nil); err != nil {
+			t.Fatal(err)
+		}
+		r, err := store.Load(context.Background(), st, s.Name, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noCheckpoints(t, st)
+		return r
+	}
+	want := run(func(*store.Postgres) {})
+	best := bestConfig(want)
+	if best.PrunedAt != 0 || len(best.Units[0].Epochs) != want.Epochs {
+		t.Fatalf("best configuration %s pruned at %d", best.Value, best.PrunedAt)
+	}
+	got := run(func(st *store.Postgres) { storedElsewhere(t, st, plan, best) })
+	if !slices.Equal(studyBits(got), studyBits(want)) || !slices.Equal(got.Decisions, want.Decisions) {
+		t.Errorf("over another study's pruned units:\n%+v\n%+v\nwant\n%+v\n%+v", got.Configs, got.Decisions, want.Configs, want.Decisions)
+	}
+}
+
+// bestConfig is r's configuration of the best mean accuracy.
+func bestConfig(r sweeps.StudyResult) sweeps.ConfigResult {
+	best := r.Configs[0]
+	for _, c := range r.Configs {
+		if c.MeanAccuracy > best.MeanAccuracy {
+			best = c
+		}
+	}
+	return best
+}
+
+// storedElsewhere stores c's units in st as another study that stopped c
+// at epoch 1 stores them: their epoch-1 scores, and each unit pruned
+// there, with c's numbers.
+func storedElsewhere(t *testing.T, st *store.Postgres, plan scheduler.Plan, c sweeps.ConfigResult) {
+	t.Helper()
+	for _, u := range plan.Units {
+		if u.ID.Key != c.Key {
+			continue
+		}
+		r := c.Units[u.ID.Fold]
+		r.Epochs, r.PrunedAt = r.Epochs[:1], 1
+		r.Accuracy, r.ValLoss = r.Epochs[0].ValAccuracy, r.Epochs[0].ValLoss
+		if err := st.SaveEpoch(u.ID, "other", r.Epochs[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveUnit(u.ID, "other", r); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

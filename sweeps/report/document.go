@@ -17,6 +17,10 @@ type Document struct {
 	Kind  string      `json:"kind"`  // axes, grid, random, tpe or depth
 	View  Page        `json:"view"`  // what the page shows, the tables as text cells and the plots as data
 	Units []UnitState `json:"units"` // the stored units of the plan, running ones included, in plan order
+	// Tiers is each configuration's ConfigResult.Tier, in the order of
+	// configs: what a reader that ranks or traces the best goes by (the
+	// live page's best-so-far curve, as SearchTrace).
+	Tiers []int `json:"tiers"`
 	// Depth is the depth study's own page (findings, tables, plots by
 	// depth), nil for other studies.
 	Depth *Page `json:"depth,omitempty"`
@@ -66,7 +70,11 @@ func NewDocument(r sweeps.StudyResult, units []UnitState) (*Document, error) {
 	if units == nil {
 		units = unitStates(r)
 	}
-	return &Document{StudyResult: r, Kind: kindOf(r), View: page, Units: units}, nil
+	tiers := make([]int, len(r.Configs))
+	for i, c := range r.Configs {
+		tiers[i] = c.Tier()
+	}
+	return &Document{StudyResult: r, Kind: kindOf(r), View: page, Units: units, Tiers: tiers}, nil
 }
 
 // unitStates lists the units of r, each once however many axes show its

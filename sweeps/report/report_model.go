@@ -125,18 +125,19 @@ func score(c sweeps.ConfigResult) float64 {
 // rank_test_score does (ties share the lowest rank, unscored ones come
 // last) and as the aggregator's setRanks does: a configuration listed
 // under several axes (same Key) counts once.
-// A configuration a pruner stopped ranks after those trained fully (its
-// accuracy is an early epoch's), as in the aggregator.
+// Configurations rank by their Tier first (a pruned one after those
+// trained fully, one with a diverged fold after both), as in the
+// aggregator.
 func rankByScore(configs []sweeps.ConfigResult) []int {
 	type standing struct {
-		pruned bool
-		score  float64
+		tier  int
+		score float64
 	}
 	above := func(o, s standing) bool {
 		if math.IsNaN(o.score) || math.IsNaN(s.score) {
 			return math.IsNaN(s.score) && !math.IsNaN(o.score)
 		}
-		return !o.pruned && s.pruned || o.pruned == s.pruned && o.score > s.score
+		return o.tier < s.tier || o.tier == s.tier && o.score > s.score
 	}
 	distinct := map[string]standing{} // key → standing
 	for i, c := range configs {
@@ -144,12 +145,12 @@ func rankByScore(configs []sweeps.ConfigResult) []int {
 		if key == "" {
 			key = fmt.Sprintf("#%d", i) // hand-built results without keys: every config is distinct
 		}
-		distinct[key] = standing{c.PrunedAt > 0, score(c)}
+		distinct[key] = standing{c.Tier(), score(c)}
 	}
 	ranks := make([]int, len(configs))
 	for i, c := range configs {
 		ranks[i] = 1
-		si := standing{c.PrunedAt > 0, score(c)}
+		si := standing{c.Tier(), score(c)}
 		for _, so := range distinct {
 			if above(so, si) {
 				ranks[i]++
@@ -180,10 +181,10 @@ func groupByAxis(configs []sweeps.ConfigResult) []axisView {
 			if math.IsNaN(s) {
 				continue
 			}
-			// A configuration trained fully beats one a pruner stopped.
+			// By Tier first: trained fully, pruned, diverged.
 			b := axes[a].Best
-			if b < 0 || configs[b].PrunedAt > 0 && configs[i].PrunedAt == 0 ||
-				(configs[b].PrunedAt > 0) == (configs[i].PrunedAt > 0) && s > score(configs[b]) {
+			if b < 0 || configs[i].Tier() < configs[b].Tier() ||
+				configs[i].Tier() == configs[b].Tier() && s > score(configs[b]) {
 				axes[a].Best = i
 			}
 		}

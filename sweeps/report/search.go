@@ -28,7 +28,7 @@ import (
 type SearchPoint struct {
 	GFLOP   float64 `json:"gflop"`   // training GEMM work of the units finished so far
 	Seconds float64 `json:"seconds"` // wall time from the first unit's start to this unit's finish
-	Best    float64 `json:"best"`    // the best mean accuracy of a configuration trained every epoch, all folds done; NaN before the first
+	Best    float64 `json:"best"`    // the best mean accuracy of a configuration trained every epoch, all folds done, none diverged; NaN before the first
 	Key     string  `json:"key"`     // that configuration
 }
 
@@ -44,8 +44,8 @@ func (p SearchPoint) MarshalJSON() ([]byte, error) {
 // SearchTrace is the study's best-so-far curve: a point per unit, in the
 // order they finished (as stored), with the compute spent and the wall
 // time since the first unit started. A configuration counts once all its
-// folds are in and it was not pruned (a pruned one's accuracy is an early
-// epoch's). Units without a recorded finish (stored by an older mlpsweep)
+// folds are in, of Tier 0: not pruned (a pruned one's accuracy is an
+// early epoch's) and no fold diverged. Units without a recorded finish (stored by an older mlpsweep)
 // come last, in study order. Empty when no unit is found.
 func SearchTrace(r sweeps.StudyResult) []SearchPoint {
 	type unit struct {
@@ -84,7 +84,7 @@ func SearchTrace(r sweeps.StudyResult) []SearchPoint {
 		}
 		if left[u.config]--; left[u.config] == 0 {
 			c := configs[u.config]
-			if s := score(c); c.PrunedAt == 0 && !math.IsNaN(s) && (math.IsNaN(p.Best) || s > p.Best) {
+			if s := score(c); c.Tier() == 0 && !math.IsNaN(s) && (math.IsNaN(p.Best) || s > p.Best) {
 				p.Best, p.Key = s, c.Key
 			}
 		}

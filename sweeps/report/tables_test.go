@@ -113,6 +113,17 @@ func TestRankByScore(t *testing.T) {
 		t.Errorf("ranks = %v, want %v", got, want)
 	}
 
+	// A configuration with a diverged fold ranks after the others, whatever
+	// its accuracy, and is no axis's best while another has a result.
+	diverged := sweeps.ConfigResult{Key: "d", Axis: "lr", MeanAccuracy: 0.0955, Units: []sweeps.UnitResult{{Diverged: true, Error: "diverged at epoch 1, step 3"}}}
+	poor := sweeps.ConfigResult{Key: "p", Axis: "lr", MeanAccuracy: 0.0925, Units: make([]sweeps.UnitResult, 1)}
+	if got := rankByScore([]sweeps.ConfigResult{diverged, poor}); !slices.Equal(got, []int{2, 1}) {
+		t.Errorf("ranks of a diverged and a poor configuration = %v, want [2 1]", got)
+	}
+	if axes := groupByAxis([]sweeps.ConfigResult{diverged, poor}); len(axes) != 1 || axes[0].Best != 1 {
+		t.Errorf("axes %+v: the best of lr is the diverged configuration", axes)
+	}
+
 	// A configuration listed under two axes (one key) counts once.
 	best := sweeps.ConfigResult{Key: "base", MeanAccuracy: 0.98, Units: make([]sweeps.UnitResult, 1)}
 	other := sweeps.ConfigResult{Key: "other", MeanAccuracy: 0.97, Units: make([]sweeps.UnitResult, 1)}

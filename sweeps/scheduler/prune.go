@@ -109,9 +109,9 @@ func accuracies(epochs []engine.EpochStats) []float64 {
 // prunedRun trains a pruned study's units (all of them: those found in the
 // store, stored, included; of a shard, those in mine, the others followed
 // in st) on p's workers, stage by stage, storing each unit as it finishes
-// (p.done) and the pruner's decisions after each stage (save: all of
-// them, and the new ones that judged units this run trained, not only
-// stored ones replayed); a sampled study's configurations come in batches
+// (p.done) and the pruner's decisions after each stage, the first time
+// even none (save: all of them, and the new ones that judged units this
+// run trained, not only stored ones replayed); a sampled study's configurations come in batches
 // (by key: Plan.Batch; nil: one), judged apart. It returns ctx's error or
 // the first callback's.
 func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch map[string]int, h sweeps.Header, units []sweeps.Unit, mine map[sweeps.UnitID]bool,
@@ -207,10 +207,12 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch
 			return [3]float64{max(float64(o.Least[c]), t), max(o.Expect[c], t), max(float64(o.Most[c]), t)}
 		})
 	}
+	saved := false // the first decide saves even none: the stored decisions of a run before are replaced by the replay's
 	decide := func() error {
 		ds := run.Decide()
 		forecast()
-		if len(ds) > 0 {
+		if len(ds) > 0 || !saved {
+			saved = true
 			var news []sweeps.Decision
 			for _, d := range ds {
 				if slices.ContainsFunc(byKey[d.Key], func(ur *unitRun) bool { return ur.trained }) {
@@ -313,7 +315,10 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch
 // finished (in flight at the stop: its model is lost, and it trains
 // again from its first epoch) reports the held-out accuracies stored as
 // its epochs finished, up to that decision, and one whose accuracies end
-// before it stopped short there (diverged), as it had when judged. It
+// before it stopped short there (diverged), as it had when judged. A unit
+// the store holds pruned before that decision was stopped by another
+// study (units are shared; this one judged it further): it counts as in
+// flight, its stored curve being the same numbers. It
 // saves the decisions back (save; none: the study starts afresh) and
 // returns, per configuration, the rung to train again the units of a
 // configuration stopped there that the store does not hold (the run
@@ -342,6 +347,18 @@ func adopt(ctx context.Context, st store.Store, study string, keys []string, byK
 		acc := prune.Accuracies(scores)
 		for k, e := range last {
 			for _, ur := range byKey[k] {
+				if ur.stored != nil && ur.stored.PrunedAt > 0 && ur.stored.PrunedAt < e {
+					// Stored pruned before this study's last decision on
+					// its configuration: another study stopped it (units
+					// are shared), not this one, which judged it on
+					// epochs it trained itself and has not stored. Its
+					// stored curve up to its stop is the same numbers as
+					// this study's; the stop is not this study's: it is
+					// adopted as a unit in flight, and trains again (to
+					// this study's rung if the study stopped it there,
+					// further if it went on), stored at its end.
+					ur.stored = nil
+				}
 				if ur.stored == nil {
 					a := acc[prune.FoldKey{Key: k, Fold: ur.u.ID.Fold}]
 					adopted[ur] = curve{a[:min(len(a), e)], len(a) < e}

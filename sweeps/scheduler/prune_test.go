@@ -521,3 +521,111 @@ func TestASHARerunKeepsDecisions(t *testing.T) {
 		t.Errorf("a configuration gone: %v", err)
 	}
 }
+
+// ashaSharedStudy shares three of ashakill's configurations (the same
+// units: same data, folds, seed and epochs); its successive halving keeps
+// one of its four at epoch 1 and stores the units of lr=0.3 hidden=[64]
+// pruned there (when it trains them: when the store does not hold them
+// further), a configuration ashakill promotes at epochs 1 and 3.
+const ashaSharedStudy = `
+name: ashashared
+folds: 2
+epochs: 9
+seed: 3
+base: {hidden: [16], batch: 16, optimizer: sgd}
+grid:
+  hidden: [[16], [64]]
+  lr: [0.3, 0.03]
+pruner: {kind: sha, eta: 3, min_epochs: 1}
+`
+
+// TestASHAResumesOverAnotherStudysPrunedUnits: units are shared between
+// studies. ashakill is stopped while lr=0.3 hidden=[64]'s units train
+// past epoch 3, where it promoted them (its decision stored, its units
+// in flight); ashashared, run next on the same store, trains those units
+// and stores them pruned at epoch 1. Run again, ashakill takes back its
+// decisions (the units' stop at epoch 1 was the other study's, not its
+// own: it does not refuse its decisions as those of a changed study),
+// trains the configuration to its end, and gives the decisions, and that
+// configuration's units, of a run that was not stopped; ashashared still
+// reads its results.
+func TestASHAResumesOverAnotherStudysPrunedUnits(t *testing.T) {
+	const taken = "lr=0.3, hidden=[64]"
+	runIn := func(dir string, src string, stop bool) (sweeps.StudyResult, error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		opt := Options{Dir: dir, Workers: 1, GroupColumns: 64}
+		if stop {
+			opt.Progress = func(e Event) {
+				if e.Kind == EpochDone && e.Point.Value == taken && e.Epoch.Epoch == 5 {
+					cancel()
+				}
+			}
+		}
+		return RunStudy(ctx, parse(t, src), shaData(), opt)
+	}
+	want, err := runIn(t.TempDir(), ashaKillStudy, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	for _, c := range want.Configs {
+		if c.Value == taken {
+			key = c.Key
+		}
+	}
+
+	dir := t.TempDir()
+	if _, err := runIn(dir, ashaKillStudy, true); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("stopped at epoch 5 of %s: %v", taken, err)
+	}
+	st := readStore(t, dir, "")
+	before, err := st.Decisions(context.Background(), "ashakill")
+	if err != nil || !slices.ContainsFunc(before, func(d sweeps.Decision) bool { return d.Key == key && d.Epoch == 3 && d.Promoted }) {
+		t.Fatalf("decisions stored before the stop: %+v (%v); want %s promoted at epoch 3", before, err, taken)
+	}
+	if _, err := runIn(dir, ashaSharedStudy, false); err != nil {
+		t.Fatal(err)
+	}
+	units := func(r sweeps.StudyResult) []sweeps.UnitResult {
+		for _, c := range r.Configs {
+			if c.Key == key {
+				return c.Units
+			}
+		}
+		return nil
+	}
+	if u := units(loadStudy(t, dir, "", "ashakill")); len(u) != 2 || u[0].PrunedAt != 1 || u[1].PrunedAt != 1 {
+		t.Fatalf("after ashashared, %s's units: %+v, want 2 pruned at epoch 1", taken, u)
+	}
+	got, err := runIn(dir, ashaKillStudy, false)
+	if err != nil {
+		t.Fatalf("run again: %v", err)
+	}
+	// The same decisions; those after the stop in the order the
+	// configurations arrived, which differs (ashashared's units arrive at
+	// once).
+	byConfig := func(ds []sweeps.Decision) []sweeps.Decision {
+		ds = slices.Clone(ds)
+		for i := range ds {
+			ds[i].Order = 0
+		}
+		slices.SortFunc(ds, func(a, b sweeps.Decision) int { return cmp.Or(strings.Compare(a.Key, b.Key), a.Epoch-b.Epoch) })
+		return ds
+	}
+	if !slices.Equal(byConfig(got.Decisions), byConfig(want.Decisions)) || !slices.Equal(got.Decisions[:len(before)], before) {
+		t.Errorf("decisions run again\n%s\nwant (in another order after the first %d)\n%s", decisionsOf(got), len(before), decisionsOf(want))
+	}
+	g, w := units(got), units(want)
+	if len(g) != 2 || len(w) != 2 {
+		t.Fatalf("%s: units %+v, want %+v", taken, g, w)
+	}
+	for f := range g {
+		if g[f].Accuracy != w[f].Accuracy || g[f].PrunedAt != w[f].PrunedAt || len(g[f].Epochs) != 9 || len(w[f].Epochs) != 9 {
+			t.Errorf("%s fold %d: accuracy %v pruned at %d, %d epochs; want %v, %d, 9", taken, f, g[f].Accuracy, g[f].PrunedAt, len(g[f].Epochs), w[f].Accuracy, w[f].PrunedAt)
+		}
+	}
+	if r := loadStudy(t, dir, "", "ashashared"); len(r.Configs) != 4 || len(units(r)) != 2 {
+		t.Errorf("ashashared after ashakill: %d configurations, %s's units %+v", len(r.Configs), taken, units(r))
+	}
+}

@@ -91,7 +91,7 @@ func Refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dat
 	if !u.Failed() && !u.Diverged {
 		info := engine.ModelInfo{
 			Engine: id.Engine, Data: train.Name, DataSHA256: id.Data, Classes: train.ClassNames, Scaling: train.Scaling,
-			Metrics: map[string]float64{"test_accuracy": u.Accuracy, "test_loss": u.ValLoss, "cv_mean_accuracy": best.MeanAccuracy,
+			Features: train.FeatureNames, Metrics: map[string]float64{"test_accuracy": u.Accuracy, "test_loss": u.ValLoss, "cv_mean_accuracy": best.MeanAccuracy,
 				"epochs": float64(best.Params.Epochs())},
 		}
 		path := filepath.Join(opt.Dir, RefitModelFile)

@@ -322,11 +322,21 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		for id, r := range results {
 			stored[id] = r
 		}
+		// A run's first save replaces what the store holds (its list is
+		// the study's whole: replayed from the scores, or ASHA's taken
+		// back, and writes only what differs); the later ones append
+		// their new decisions.
+		replaced := false
 		save := func(ds, news []sweeps.Decision) error {
 			decisions = ds
-			if err := st.SaveDecisions(h.Name, ds); err != nil {
+			write := st.AppendDecisions
+			if !replaced {
+				write = st.ReplaceDecisions
+			}
+			if err := write(h.Name, ds); err != nil {
 				return err
 			}
+			replaced = true
 			if len(news) > 0 {
 				mu.Lock()
 				defer mu.Unlock()
@@ -340,12 +350,8 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			for _, u := range plan.Units {
 				mine[u.ID] = true
 			}
-		} else if plan.pruner.Kind != "asha" {
-			runErr = save(nil, nil) // replayed from the start (ASHA takes the stored ones back: adopt)
 		}
-		if runErr == nil {
-			runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, plan.Batch, h, all, mine, st, stored, workers, save)
-		}
+		runErr = plan.folds.prunedRun(ctx, p, *plan.pruner, plan.Batch, h, all, mine, st, stored, workers, save)
 	} else {
 		runErr = p.run(ctx, jobs)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 
@@ -127,22 +128,111 @@ func (s *Postgres) UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]swe
 	return e, s.err(err)
 }
 
-// saveDecisions replaces a study's decisions with ds, upserting each (the
-// shards of a study write the same ones, perhaps at once).
-func saveDecisions(ctx context.Context, c conn, study string, ds []sweeps.Decision) error {
+// A study's decisions are a list in the order made (position 0 first).
+// The pruner's callers save after each batch of decisions, ASHA after
+// nearly every one, so the list grows by a few at a time: appendDecisions
+// writes only the new ones (a study of D decisions costs O(D) row writes,
+// not O(D²)); replaceDecisions is for a run's first save, when the list
+// it holds is the study's whole (replayed from the scores, or taken back
+// from the store) and may differ from what an earlier run stored.
+
+// putDecision upserts decision d of study at position i (the shards of a
+// study write the same ones, perhaps at once).
+func putDecision(ctx context.Context, c conn, study string, i int, d sweeps.Decision) error {
+	promoted := 0
+	if d.Promoted {
+		promoted = 1
+	}
+	return c.exec(ctx, `INSERT INTO mlpsweep_decisions (study, position, key, bracket, rung, epoch, score, cutoff, promoted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (study, position) DO UPDATE SET key = excluded.key, bracket = excluded.bracket, rung = excluded.rung, epoch = excluded.epoch,
+			score = excluded.score, cutoff = excluded.cutoff, promoted = excluded.promoted`,
+		study, i, d.Key, d.Bracket, d.Rung, d.Epoch, finite(d.Score), finite(d.Cutoff), promoted)
+}
+
+// replaceDecisions makes ds the study's decisions: it writes the
+// positions whose stored decision differs (a run that replays the same
+// decisions writes none) and deletes those past the end.
+func replaceDecisions(ctx context.Context, c conn, study string, ds []sweeps.Decision) error {
+	stored, err := decisions(ctx, c, study)
+	if err != nil {
+		return err
+	}
 	for i, d := range ds {
-		promoted := 0
-		if d.Promoted {
-			promoted = 1
+		if i < len(stored) && sameDecision(stored[i], d) {
+			continue
 		}
-		if err := c.exec(ctx, `INSERT INTO mlpsweep_decisions (study, position, key, bracket, rung, epoch, score, cutoff, promoted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-			ON CONFLICT (study, position) DO UPDATE SET key = excluded.key, bracket = excluded.bracket, rung = excluded.rung, epoch = excluded.epoch,
-				score = excluded.score, cutoff = excluded.cutoff, promoted = excluded.promoted`,
-			study, i, d.Key, d.Bracket, d.Rung, d.Epoch, finite(d.Score), finite(d.Cutoff), promoted); err != nil {
+		if err := putDecision(ctx, c, study, i, d); err != nil {
 			return err
 		}
 	}
+	if len(stored) <= len(ds) {
+		return nil
+	}
 	return c.exec(ctx, `DELETE FROM mlpsweep_decisions WHERE study = $1 AND position >= $2`, study, len(ds))
+}
+
+// sameDecision reports whether a and b are the same decision as stored
+// (a non-finite score or cutoff reads back as −Inf).
+func sameDecision(a, b sweeps.Decision) bool {
+	stored := func(x float64) float64 {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return math.Inf(-1)
+		}
+		return x
+	}
+	return a.Key == b.Key && a.Bracket == b.Bracket && a.Rung == b.Rung && a.Epoch == b.Epoch && a.Promoted == b.Promoted &&
+		stored(a.Score) == stored(b.Score) && stored(a.Cutoff) == stored(b.Cutoff)
+}
+
+// appendDecisions stores the decisions of ds past those the store holds
+// for the study, which must be ds's first ones: it checks one stored
+// decision against ds (the last stored, or, when the store holds more
+// than ds, as a shard behind the others does, the one at ds's last
+// position) by its configuration, rung and verdict, and fails when they
+// differ (another process decided the study's rungs otherwise).
+func appendDecisions(ctx context.Context, c conn, study string, ds []sweeps.Decision) error {
+	const cols = `SELECT position, key, bracket, rung, epoch, promoted FROM mlpsweep_decisions WHERE study = $1`
+	scan := func(r row) (int, sweeps.Decision, error) {
+		var d sweeps.Decision
+		var position, promoted int64
+		err := r.Scan(&position, &d.Key, &d.Bracket, &d.Rung, &d.Epoch, &promoted)
+		d.Promoted = promoted != 0
+		if errors.Is(err, sql.ErrNoRows) {
+			return -1, d, nil
+		}
+		return int(position), d, err
+	}
+	last, d, err := scan(c.queryRow(ctx, cols+` ORDER BY position DESC LIMIT 1`, study))
+	if err != nil {
+		return err
+	}
+	n := last + 1 // the decisions stored
+	if n > len(ds) && len(ds) > 0 {
+		if last, d, err = scan(c.queryRow(ctx, cols+` AND position = $2`, study, len(ds)-1)); err != nil {
+			return err
+		}
+	}
+	if at := min(n, len(ds)) - 1; at >= 0 {
+		mine := ds[at]
+		if last != at || d.Key != mine.Key || d.Bracket != mine.Bracket || d.Rung != mine.Rung || d.Epoch != mine.Epoch || d.Promoted != mine.Promoted {
+			return fmt.Errorf("study %s: the store's decision %d (on configuration %.8s at epoch %d, %s) is not this run's (on %.8s at epoch %d, %s): "+
+				"another process decides the study's rungs at the same time; stop one of them (or run this one under another name)",
+				study, at, d.Key, d.Epoch, verdict(d.Promoted), mine.Key, mine.Epoch, verdict(mine.Promoted))
+		}
+	}
+	for i := n; i < len(ds); i++ {
+		if err := putDecision(ctx, c, study, i, ds[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func verdict(promoted bool) string {
+	if promoted {
+		return "goes on"
+	}
+	return "stops"
 }
 
 func decisions(ctx context.Context, c conn, study string) ([]sweeps.Decision, error) {
@@ -171,9 +261,14 @@ func decisions(ctx context.Context, c conn, study string) ([]sweeps.Decision, er
 	return ds, rs.Err()
 }
 
-// SaveDecisions implements Store, in one transaction.
-func (s *SQLite) SaveDecisions(study string, ds []sweeps.Decision) error {
-	return s.err(s.inTx(func(c conn) error { return saveDecisions(context.Background(), c, study, ds) }))
+// ReplaceDecisions implements Store, in one transaction.
+func (s *SQLite) ReplaceDecisions(study string, ds []sweeps.Decision) error {
+	return s.err(s.inTx(func(c conn) error { return replaceDecisions(context.Background(), c, study, ds) }))
+}
+
+// AppendDecisions implements Store, in one transaction.
+func (s *SQLite) AppendDecisions(study string, ds []sweeps.Decision) error {
+	return s.err(s.inTx(func(c conn) error { return appendDecisions(context.Background(), c, study, ds) }))
 }
 
 // Decisions implements Store.
@@ -182,10 +277,16 @@ func (s *SQLite) Decisions(ctx context.Context, study string) ([]sweeps.Decision
 	return ds, s.err(err)
 }
 
-// SaveDecisions implements Store, in one transaction.
-func (s *Postgres) SaveDecisions(study string, ds []sweeps.Decision) error {
+// ReplaceDecisions implements Store, in one transaction.
+func (s *Postgres) ReplaceDecisions(study string, ds []sweeps.Decision) error {
 	ctx := context.Background()
-	return s.err(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return saveDecisions(ctx, pgConn{tx}, study, ds) }))
+	return s.err(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return replaceDecisions(ctx, pgConn{tx}, study, ds) }))
+}
+
+// AppendDecisions implements Store, in one transaction.
+func (s *Postgres) AppendDecisions(study string, ds []sweeps.Decision) error {
+	ctx := context.Background()
+	return s.err(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return appendDecisions(ctx, pgConn{tx}, study, ds) }))
 }
 
 // Decisions implements Store.

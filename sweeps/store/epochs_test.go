@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
@@ -124,7 +127,7 @@ func TestMigratesVersion4(t *testing.T) {
 
 // TestPrunedUnitsAndDecisions: a pruned unit is stored as such (never
 // over a done one) and reads back with PrunedAt; a study's decisions
-// round-trip, a later save replacing them.
+// round-trip, appended to and replaced.
 func TestPrunedUnitsAndDecisions(t *testing.T) {
 	forEach(t, func(t *testing.T, b backend, loc string) {
 		s := mustOpen(t, b.writer, loc)
@@ -150,21 +153,117 @@ func TestPrunedUnitsAndDecisions(t *testing.T) {
 			{Key: "a", Rung: 0, Epoch: 1, Score: 0.9, Cutoff: 0.8, Promoted: true},
 			{Key: "b", Bracket: 1, Rung: 2, Epoch: 9, Score: math.Inf(-1), Cutoff: 0.8, Order: 1},
 		}
-		if err := s.SaveDecisions("st", ds); err != nil {
+		if err := s.ReplaceDecisions("st", ds[:1]); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SaveDecisions("other", ds[:1]); err != nil {
+		if err := s.AppendDecisions("st", ds); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AppendDecisions("other", ds[:1]); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Decisions(context.Background(), "st")
 		if err != nil || len(got) != 2 || got[0] != ds[0] || got[1] != ds[1] {
 			t.Errorf("decisions: %+v (%v)", got, err)
 		}
-		if err := s.SaveDecisions("st", ds[1:]); err != nil {
+		// A shard behind the others appends what the store holds already.
+		for _, behind := range [][]sweeps.Decision{nil, ds[:1], ds} {
+			if err := s.AppendDecisions("st", behind); err != nil {
+				t.Errorf("appending %d decisions the store holds: %v", len(behind), err)
+			}
+		}
+		// Decisions that do not extend the stored ones are refused (the check
+		// reads one stored decision: the last, or the one at the caller's last).
+		other := []sweeps.Decision{{Key: "b", Epoch: 1}, {Key: "b", Bracket: 1, Rung: 2, Epoch: 9, Promoted: true}, {Key: "c", Epoch: 1}}
+		for _, bad := range [][]sweeps.Decision{other[:1], other} {
+			if err := s.AppendDecisions("st", bad); err == nil || !strings.Contains(err.Error(), "another process decides") {
+				t.Errorf("appending %d decisions that differ from the stored: %v", len(bad), err)
+			}
+		}
+		if got, err := s.Decisions(context.Background(), "st"); err != nil || len(got) != 2 {
+			t.Errorf("decisions after refused appends: %+v (%v)", got, err)
+		}
+		if err := s.ReplaceDecisions("st", ds[1:]); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.Decisions(context.Background(), "st"); err != nil || len(got) != 1 || got[0].Key != "b" || got[0].Order != 0 {
 			t.Errorf("decisions replaced: %+v (%v)", got, err)
 		}
+		if err := s.ReplaceDecisions("st", ds); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Decisions(context.Background(), "st"); err != nil || len(got) != 2 || got[0] != ds[0] || got[1] != ds[1] {
+			t.Errorf("decisions replaced by more: %+v (%v)", got, err)
+		}
+		if got, err := s.Decisions(context.Background(), "other"); err != nil || len(got) != 1 || got[0] != ds[0] {
+			t.Errorf("another study's decisions: %+v (%v)", got, err)
+		}
 	})
+}
+
+// rewriteDecisions is how decisions were saved before appendDecisions:
+// every position upserted on each save, then those past the end deleted
+// (BenchmarkSaveDecisions's reference).
+func rewriteDecisions(ctx context.Context, c conn, study string, ds []sweeps.Decision) error {
+	for i, d := range ds {
+		if err := putDecision(ctx, c, study, i, d); err != nil {
+			return err
+		}
+	}
+	return c.exec(ctx, `DELETE FROM mlpsweep_decisions WHERE study = $1 AND position >= $2`, study, len(ds))
+}
+
+// BenchmarkSaveDecisions is what storing a pruned study's decisions costs
+// as ASHA saves them, after each decision: one op is the save that adds
+// decision D to a study holding D−1 (undone, untimed, after it), written
+// the old way (rewrite: D upserts) and the new (append: one), on each
+// database (PostgreSQL over loopback). A study of D decisions saved one
+// at a time costs the sum over d ≤ D: O(D²) row writes the old way.
+func BenchmarkSaveDecisions(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			st := benchStore(b, be)
+			inTx := func(f func(conn) error) error {
+				if s, ok := st.(*SQLite); ok {
+					return s.inTx(f)
+				}
+				return pgx.BeginFunc(context.Background(), st.(*Postgres).pool, func(tx pgx.Tx) error { return f(pgConn{tx}) })
+			}
+			for _, d := range []int{100, 1000, 5000} {
+				ds := make([]sweeps.Decision, d)
+				for i := range ds {
+					ds[i] = sweeps.Decision{Key: fmt.Sprintf("%064x", i), Rung: i % 3, Epoch: 1 << (i % 3), Score: 0.9, Cutoff: 0.8, Promoted: i%3 == 0, Order: i}
+				}
+				name := fmt.Sprintf("study%d", d)
+				if err := st.ReplaceDecisions(name, ds[:d-1]); err != nil {
+					b.Fatal(err)
+				}
+				ways := []struct {
+					name string
+					save func() error
+				}{
+					{"rewrite", func() error {
+						return inTx(func(c conn) error { return rewriteDecisions(context.Background(), c, name, ds) })
+					}},
+					{"append", func() error { return st.AppendDecisions(name, ds) }},
+				}
+				for _, way := range ways {
+					b.Run(fmt.Sprintf("D=%d/way=%s", d, way.name), func(b *testing.B) {
+						for b.Loop() {
+							if err := way.save(); err != nil {
+								b.Fatal(err)
+							}
+							b.StopTimer()
+							if err := inTx(func(c conn) error {
+								return c.exec(context.Background(), `DELETE FROM mlpsweep_decisions WHERE study = $1 AND position >= $2`, name, d-1)
+							}); err != nil {
+								b.Fatal(err)
+							}
+							b.StartTimer()
+						}
+					})
+				}
+			}
+		})
+	}
 }

@@ -324,6 +324,9 @@ func readShard(ctx context.Context, where, name string, strict bool) (*shardData
 // checkUnlocked fails when a sweep holds dir's lock: its shard is not
 // finished. It writes nothing (an existing lock file is opened read-only).
 func checkUnlocked(dir string) error {
+	if err := checkFolder(dir); err != nil {
+		return err
+	}
 	path := filepath.Join(dir, LockName)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

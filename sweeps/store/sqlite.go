@@ -49,6 +49,9 @@ var ErrCorrupt = errors.New("not a readable mlpsweep database")
 func openSQLite(dir string, writer bool) (*SQLite, error) {
 	path := filepath.Join(dir, DBName)
 	if !writer {
+		if err := checkFolder(dir); err != nil {
+			return nil, err
+		}
 		return open(path, false)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -78,6 +81,9 @@ func openSQLite(dir string, writer bool) (*SQLite, error) {
 // Like a reader it checks the database's integrity first; an older schema,
 // which a reader would upgrade, is an error saying so.
 func openSnapshot(dir string) (*SQLite, error) {
+	if err := checkFolder(dir); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, DBName)
 	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
 		s, err := openSQLite(dir, false)
@@ -120,6 +126,15 @@ func openSnapshot(dir string) (*SQLite, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkFolder refuses a file given where a reader wants a sweep folder,
+// which would otherwise fail as "lstat FILE/mlpsweep.db: not a directory".
+func checkFolder(dir string) error {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%w in %s: it is a file, not a sweep folder (give the folder sweep --out wrote)", ErrNoStore, dir)
+	}
+	return nil
 }
 
 // open checks the database at path, then opens it for writing (creating

@@ -17,7 +17,7 @@
 // a study's progress can be read before its units are done: EpochScores
 // reads a study's, UnitEpochScores one unit's, as []sweeps.EpochScore
 // (non-finite numbers as NaN). A pruned study's rung decisions are kept
-// too (SaveDecisions, Decisions).
+// too (ReplaceDecisions, AppendDecisions, Decisions).
 package store
 
 import (
@@ -85,9 +85,17 @@ type Store interface {
 	EpochScores(ctx context.Context, name string) ([]sweeps.EpochScore, error)
 	// UnitEpochScores reads the per-epoch scores of one unit, by epoch.
 	UnitEpochScores(ctx context.Context, id sweeps.UnitID) ([]sweeps.EpochScore, error)
-	// SaveDecisions records a pruned study's rung decisions (see
-	// sweeps/prune), replacing those it recorded before.
-	SaveDecisions(study string, ds []sweeps.Decision) error
+	// ReplaceDecisions records a pruned study's rung decisions (see
+	// sweeps/prune), ds in the order made, replacing those it recorded
+	// before: a run's first save, whose list is the study's whole. It
+	// writes only the decisions that differ from the stored ones.
+	ReplaceDecisions(study string, ds []sweeps.Decision) error
+	// AppendDecisions records the decisions of ds (all of the study's,
+	// in the order made) past those the store holds, which ds extends:
+	// a run's later saves, each writing only its new decisions. It fails
+	// when the store's last decision is not ds's at its position (another
+	// process decided otherwise).
+	AppendDecisions(study string, ds []sweeps.Decision) error
 	// Decisions reads a study's rung decisions in the order made.
 	Decisions(ctx context.Context, study string) ([]sweeps.Decision, error)
 	// Name names the database in messages: a file's path, a URL without

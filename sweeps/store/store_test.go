@@ -382,23 +382,28 @@ func TestEachUnitCommitsAtOnce(t *testing.T) {
 	})
 }
 
+// benchStore opens a fresh database of be for a benchmark, closed when it
+// ends.
+func benchStore(b *testing.B, be backend) Store {
+	loc := b.TempDir()
+	if be.name != "sqlite" {
+		loc = storetest.Postgres(b)
+	}
+	s, err := be.writer(loc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
 // BenchmarkUnit is what the scheduler asks of the store per unit: mark it
 // running, save its result with a 10-epoch learning curve, on each
 // database (PostgreSQL over loopback).
 func BenchmarkUnit(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
-			var loc string
-			if be.name == "sqlite" {
-				loc = b.TempDir()
-			} else {
-				loc = storetest.Postgres(b)
-			}
-			s, err := be.writer(loc)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := benchStore(b, be)
 			r := sweeps.UnitResult{Accuracy: 0.9, ValLoss: 0.3, Seconds: 12.5, Samples: 450000}
 			for e := 1; e <= 10; e++ {
 				r.Epochs = append(r.Epochs, engine.EpochStats{Epoch: e, Loss: 1 / float64(e), Accuracy: 0.9, ValLoss: 0.31, ValAccuracy: 0.89, Seconds: 1.25, SamplesPerSecond: 36000})

@@ -26,16 +26,17 @@ func LoadData(spec DataSpec, rows int) (*datasets.Dataset, error) {
 
 // LoadTestData loads the held-out test set of a study's data, for a refit:
 // MNIST's 10,000 test images, or the CSV file spec.Test read as train was
-// (train's scaling and classes; every label must be one of train's). A
+// (train's scaling and classes; every label must be one of train's; with
+// headers, the same feature columns in the same order). A
 // study on an IDX file pair, or on a CSV file without a test file, has
 // none: the error says so.
 func LoadTestData(spec DataSpec, train *datasets.Dataset) (*datasets.Dataset, error) {
 	switch {
 	case spec.Kind == "mnist":
-		_, test, err := datasets.MNIST(spec.Path)
-		return test, err
+		return datasets.MNISTTest(spec.Path)
 	case spec.Kind == "csv" && spec.Test != "":
-		test, err := datasets.LoadCSV(spec.Test, datasets.CSVOptions{LabelColumn: spec.Label, Scaling: train.Scaling, ClassNames: train.ClassNames, Features: train.Features})
+		test, err := datasets.LoadCSV(spec.Test, datasets.CSVOptions{LabelColumn: spec.Label, Scaling: train.Scaling, ClassNames: train.ClassNames,
+			Features: train.Features, FeatureNames: train.FeatureNames})
 		if err != nil {
 			return nil, fmt.Errorf("test set: %w", err)
 		}

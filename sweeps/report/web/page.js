@@ -278,7 +278,8 @@
       compute += u.seconds || 0;
       done[u.config] = (done[u.config] || 0) + 1;
       var c = doc.configs[u.config];
-      if (done[u.config] === byConfig[u.config].length && c.mean_accuracy !== null && c.mean_accuracy > best) {
+      // As report.SearchTrace: a configuration counts once all its folds are in, trained every epoch, none diverged (tier 0).
+      if (done[u.config] === byConfig[u.config].length && doc.tiers[u.config] === 0 && c.mean_accuracy !== null && c.mean_accuracy > best) {
         best = c.mean_accuracy;
       }
       if (best > -Infinity) {
@@ -288,7 +289,7 @@
     });
     if (time.x.length === 0) return null;
     return [
-      { title: "best so far against time", caption: "The best mean accuracy of the configurations whose stored folds have all finished, against the wall time since the first unit started.",
+      { title: "best so far against time", caption: "The best mean accuracy of the configurations whose stored folds have all finished, trained every epoch (not pruned) and none diverged, against the wall time since the first unit started.",
         plot: { title: "best so far against time", x_label: "seconds since the first unit started", y_label: "best mean accuracy", series: [time] } },
       { title: "best so far against compute", caption: "The same against the units' summed training seconds (core-seconds).",
         plot: { title: "best so far against compute", x_label: "unit seconds (summed)", y_label: "best mean accuracy", series: [work] } },
