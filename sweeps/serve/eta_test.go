@@ -362,7 +362,7 @@ func TestETAPrunedSHA(t *testing.T) {
 		}
 		writeETAStudy(t, w, exec, table, now, s)
 		defer w.Close()
-		if err := w.SaveDecisions(s.name, ds); err != nil {
+		if err := w.ReplaceDecisions(s.name, ds); err != nil {
 			t.Fatal(err)
 		}
 		info := list(t, loc, now)[s.name]
@@ -372,7 +372,7 @@ func TestETAPrunedSHA(t *testing.T) {
 		// Decisions that do not fit the scores (a rung beyond them): the bound.
 		bad := slices.Clone(ds)
 		bad[0].Epoch = 3
-		if err := w.SaveDecisions(s.name, bad); err != nil {
+		if err := w.ReplaceDecisions(s.name, bad); err != nil {
 			t.Fatal(err)
 		}
 		if info := list(t, loc, now)[s.name]; !near(info.ETASeconds, bound) || info.ETAForecast != ForecastAtMost {
@@ -404,7 +404,7 @@ func TestETAOldSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		writeETAStudy(t, w, exec, table, now, s)
-		if err := w.SaveDecisions(s.name, ds); err != nil {
+		if err := w.ReplaceDecisions(s.name, ds); err != nil {
 			t.Fatal(err)
 		}
 		w.Close()
