@@ -31,6 +31,26 @@ type Header struct {
 	WallSeconds   float64
 	UnitsRun      int // by the last invocation
 	UnitsReused   int // by the last invocation
+	// Schedule is how far its configurations train, for a live view's
+	// ETA (mlpsweep serve); zero in a store written before it was
+	// recorded, or for a study of fixed configurations without a pruner.
+	Schedule Schedule
+	// Started is when the latest invocation started (unix nanoseconds):
+	// what SaveStudy records (0: the time it is called), so that an
+	// invocation that saves the study again as it grows (a sampler's
+	// batches) keeps its start. Read back, 0 for a store that did not
+	// record it.
+	Started int64
+}
+
+// Schedule is a study's pruner and sampler as its store records them:
+// what a live view needs to replay the pruner's outlook
+// (prune.Run.Outlook) from the stored scores and decisions, and to count
+// the configurations a sampler has not proposed yet.
+type Schedule struct {
+	Pruner *study.Pruner `json:"pruner,omitempty"` // nil: none
+	Trials int           `json:"trials,omitempty"` // a sampled study's configurations to train (study.Search.N); 0: no sampler
+	Batch  int           `json:"batch,omitempty"`  // a sampled study's configurations proposed at a time (each its own study for sha and hyperband); 0: one at a time (the queue's sampler without a pruner)
 }
 
 // KFoldSplit names a KFold split in UnitID.Split.

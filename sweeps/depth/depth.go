@@ -110,7 +110,7 @@ func (p *DepthPlan) Schedule(data DepthData) scheduler.Plan {
 	return scheduler.Plan{Header: h, Points: p.Points, Units: units, Train: data.train,
 		EpochRows: func(sweeps.Unit) int { return rows },
 		EpochWork: func(u sweeps.Unit) int64 {
-			return scheduler.MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows)
+			return scheduler.EpochFLOPs(u.Point.Params.Hidden(), data.Features, data.Classes, rows)
 		},
 	}
 }

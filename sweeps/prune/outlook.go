@@ -1,6 +1,11 @@
 package prune
 
-import "math"
+import (
+	"math"
+	"strconv"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
+)
 
 // Forecast says how well an Outlook knows the epochs left.
 type Forecast int
@@ -158,4 +163,39 @@ func ashaPromotions(eta, from, to float64) float64 {
 		sum += ashaChance(eta, i) * min(1, to-i+1)
 	}
 	return sum
+}
+
+// Future is how many epochs (least, expected, most; summed) the left
+// configurations of a sampled study of epochs epochs that its sampler has
+// not proposed yet will train: proposed batch at a time, each batch
+// judged apart by pruner p as a Run of its own of which nothing is known
+// yet (its Outlook); every epoch without a pruner (p nil).
+func Future(p *study.Pruner, epochs, left, batch int) [3]float64 {
+	var e [3]float64
+	if p != nil {
+		if _, err := New(*p, epochs, nil, nil); err != nil {
+			p = nil // checked with the study: without it, every epoch
+		}
+	}
+	if p == nil {
+		for i := range e {
+			e[i] = float64(left * epochs)
+		}
+		return e
+	}
+	batch = max(batch, 1)
+	for left > 0 {
+		n := min(left, batch)
+		left -= n
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = strconv.Itoa(i)
+		}
+		run, _ := New(*p, epochs, keys, nil)
+		o := run.Outlook()
+		for c := range n {
+			e[0], e[1], e[2] = e[0]+float64(o.Least[c]), e[1]+o.Expect[c], e[2]+float64(o.Most[c])
+		}
+	}
+	return e
 }

@@ -262,7 +262,7 @@ func (c *coordinator) eta() string {
 func (c *coordinator) work(o prune.Outlook) (done, least, expect, most float64) {
 	for ci, k := range c.keys {
 		for _, u := range c.byKey[k] {
-			w := float64(c.plan.EpochRows(u)) * c.plan.RowFLOPs(u) // an epoch's
+			w := float64(c.plan.EpochWork(u)) // an epoch's
 			t := c.trained[u.ID]
 			done += float64(t) * w
 			least += float64(max(0, o.Least[ci]-t)) * w
@@ -491,17 +491,15 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 		if targets != nil && targets[ci] == 0 {
 			continue
 		}
-		n := h.Epochs
 		var curves [][]float64
+		var stopped []bool
 		for _, u := range c.byKey[k] {
 			a := acc[[2]any{k, u.ID.Fold}]
 			// A unit finished short of the last epoch diverged (or failed): its later epochs score NaN.
-			if s := states[u.ID]; !(s == "done" || s == "failed") || len(a) >= h.Epochs {
-				n = min(n, len(a))
-			}
-			curves = append(curves, a)
+			s := states[u.ID]
+			curves, stopped = append(curves, a), append(stopped, (s == "done" || s == "failed") && len(a) < h.Epochs)
 		}
-		c.run.Report(ci, prune.FoldMeans(curves, n))
+		c.run.Report(ci, prune.Scores(curves, stopped, h.Epochs))
 	}
 	return nil
 }
@@ -641,7 +639,7 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 			a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
 				Folds: h.Folds, SplitSeed: h.Seed, Data: c.src, Curves: true, From: b.from, To: b.to}
 			for _, u := range g {
-				flops := float64((b.to-b.from)*c.plan.EpochRows(u)) * c.plan.RowFLOPs(u)
+				flops := float64(int64(b.to-b.from) * c.plan.EpochWork(u))
 				a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})
 				a.FLOPs += flops
 			}

@@ -248,7 +248,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 		a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
 			Folds: h.Folds, SplitSeed: h.Seed, Data: src, Curves: opt.Curves}
 		for _, u := range g {
-			flops := float64(u.Point.Params.Epochs()*plan.EpochRows(u)) * plan.RowFLOPs(u)
+			flops := float64(int64(u.Point.Params.Epochs()) * plan.EpochWork(u))
 			a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})
 			a.FLOPs += flops
 		}

@@ -51,6 +51,7 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 		nDecided int
 	)
 	sub.Points = nil
+	started := time.Now().UnixNano() // the store's record of the run's start, kept by every Enqueue
 	// Started again: the configurations proposed before come first, their
 	// results read from the store like any others. (A store without the
 	// study says so with an error; another error shows at Enqueue.)
@@ -82,6 +83,7 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 			if err != nil {
 				return err
 			}
+			plan.Header.Started = started
 			e, err := Enqueue(ctx, st, plan, src, EnqueueOptions{Curves: curves, Workers: inFlight})
 			if err != nil {
 				return err
@@ -177,6 +179,8 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 	batches := (s.Search.N + s.Search.Batch - 1) / s.Search.Batch
 	var spent time.Duration // in the batches this process trained (not found decided)
 	trained := 0
+	// The store's record of the run's start, kept by every batch's coordinator.
+	started := time.Now().UnixNano()
 	return locked(ctx, st, s.Name, func() error { // one coordinator for every batch
 		for b := 1; ; b++ {
 			before := len(props.Points)
@@ -188,7 +192,7 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 			if err != nil {
 				return err
 			}
-			plan.Batch = props.Batch
+			plan.Batch, plan.Header.Started = props.Batch, started
 			eta := "" // at the rate of the batches trained so far: a batch's rungs keep the same share
 			if trained > 0 {
 				eta = fmt.Sprintf(", eta ~%v", (spent / time.Duration(trained) * time.Duration(batches-b+1)).Round(time.Second))

@@ -80,11 +80,9 @@ func (f *foldFit) columns(u sweeps.Unit) int {
 	return f.data.Classes
 }
 
-// work weighs u for balancing jobs across workers: epochs × training rows
-// × multiply-adds per row.
+// work weighs u for balancing jobs across workers: epochs × EpochFLOPs.
 func (f *foldFit) work(u sweeps.Unit) int64 {
-	return int64(u.Point.Params.Epochs()) * int64(len(f.folds[u.ID.Fold].Train)) *
-		MACsPerRow(u.Point.Params.Hidden(), f.data.Features, f.data.Classes)
+	return int64(u.Point.Params.Epochs()) * EpochFLOPs(u.Point.Params.Hidden(), f.data.Features, f.data.Classes, len(f.folds[u.ID.Fold].Train))
 }
 
 // jobs plans the units' jobs. Without fuse, a job is one unit. With fuse,
@@ -208,10 +206,10 @@ func (f *foldFit) members(ws *workspace, units []sweeps.Unit, onDone func(int, s
 }
 
 // timeShares splits a fused group's training time among its members: each
-// member's share of an epoch is its share of the work (multiply-adds per
-// row) of the members still training.
+// member's share of an epoch is its share of the work (training FLOPs per
+// row: the members share the rows) of the members still training.
 type timeShares struct {
-	weight  []float64 // [n] each member's multiply-adds per row
+	weight  []float64 // [n] each member's training FLOPs per row
 	last    []int     // [n] the last epoch each member reported
 	seconds []float64 // [n] each member's share of the training time so far
 }
@@ -222,7 +220,7 @@ func (f *foldFit) shares(units []sweeps.Unit, unit []int, from int) *timeShares 
 	n := len(unit)
 	t := &timeShares{weight: make([]float64, n), last: make([]int, n), seconds: make([]float64, n)}
 	for k, i := range unit {
-		t.weight[k] = float64(MACsPerRow(units[i].Point.Params.Hidden(), f.data.Features, f.data.Classes))
+		t.weight[k] = TrainingFLOPsPerRow(units[i].Point.Params.Hidden(), f.data.Features, f.data.Classes)
 		t.last[k] = from
 	}
 	return t

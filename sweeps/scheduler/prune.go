@@ -154,16 +154,13 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch
 	reportFrom := func(c int, curve func(*unitRun) ([]float64, bool)) {
 		// The configuration's score at each epoch all its folds reached:
 		// the mean of their held-out accuracies.
-		n := h.Epochs
-		curves := make([][]float64, 0, len(byKey[keys[c]]))
+		var curves [][]float64
+		var stopped []bool
 		for _, ur := range byKey[keys[c]] {
-			acc, stopped := curve(ur)
-			if !stopped {
-				n = min(n, len(acc))
-			}
-			curves = append(curves, acc)
+			acc, short := curve(ur)
+			curves, stopped = append(curves, acc), append(stopped, short)
 		}
-		run.Report(c, prune.FoldMeans(curves, n))
+		run.Report(c, prune.Scores(curves, stopped, h.Epochs))
 	}
 	report := func(c int) { reportFrom(c, (*unitRun).curve) }
 	ashaHere := pr.Kind == "asha" && mine == nil
@@ -347,7 +344,7 @@ func adopt(ctx context.Context, st store.Store, study string, keys []string, byK
 		if err != nil {
 			return nil, err
 		}
-		acc := storedAccuracies(scores)
+		acc := prune.Accuracies(scores)
 		for k, e := range last {
 			for _, ur := range byKey[k] {
 				if ur.stored != nil && ur.stored.PrunedAt > 0 && ur.stored.PrunedAt < e {
@@ -363,7 +360,7 @@ func adopt(ctx context.Context, st store.Store, study string, keys []string, byK
 					ur.stored = nil
 				}
 				if ur.stored == nil {
-					a := acc[foldKey{k, ur.u.ID.Fold}]
+					a := acc[prune.FoldKey{Key: k, Fold: ur.u.ID.Fold}]
 					adopted[ur] = curve{a[:min(len(a), e)], len(a) < e}
 				}
 			}
@@ -545,14 +542,14 @@ func follow(ctx context.Context, st store.Store, study string, keys []string, by
 		if err != nil {
 			return err
 		}
-		acc := storedAccuracies(scores)
+		acc := prune.Accuracies(scores)
 		waiting := 0
 		for c, k := range keys {
 			for _, ur := range byKey[k] {
 				if ur.mine || targets[c] == 0 || ur.remoteStopped {
 					continue
 				}
-				ur.remote = acc[foldKey{k, ur.u.ID.Fold}]
+				ur.remote = acc[prune.FoldKey{Key: k, Fold: ur.u.ID.Fold}]
 				if len(ur.remote) >= targets[c] {
 					continue
 				}
@@ -576,24 +573,4 @@ func follow(ctx context.Context, st store.Store, study string, keys []string, by
 		case <-time.After(followEvery):
 		}
 	}
-}
-
-// foldKey is a unit of a study by its configuration and fold.
-type foldKey struct {
-	key  string
-	fold int
-}
-
-// storedAccuracies are the held-out accuracies of a study's units as the
-// store holds them (its EpochScores), each from the first epoch to the
-// first missing or not scored.
-func storedAccuracies(scores []sweeps.EpochScore) map[foldKey][]float64 {
-	acc := map[foldKey][]float64{}
-	for _, e := range scores {
-		u := foldKey{e.Key, e.Fold}
-		if e.Epoch == len(acc[u])+1 && !math.IsNaN(e.Accuracy) {
-			acc[u] = append(acc[u], e.Accuracy)
-		}
-	}
-	return acc
 }

@@ -55,6 +55,8 @@ type Options struct {
 
 	// Progress, if set, is called on every event, one call at a time.
 	Progress func(Event)
+
+	runStarted time.Time // RunSearch's start, which each batch's Run records (sweeps.Header.Started); zero: Run's
 }
 
 // EventKind says what an Event reports.
@@ -87,7 +89,7 @@ type Status struct {
 	UnitsToRun   int            // to train in this run
 	UnitsDone    int            // trained and stored by this run
 	UnitsRunning int            // in flight
-	WorkFull     int64          // training work of the units to run, each trained every epoch: Σ epochs × rows × multiply-adds per row
+	WorkFull     int64          // training work of the units to run, each trained every epoch: Σ epochs × EpochFLOPs
 	WorkToRun    int64          // of which this run is expected to do, as Forecast says: less when units diverge or a pruner stops them
 	WorkLeast    int64          // bounds on WorkToRun: with Forecast prune.Bounded, WorkToRun is WorkMost
 	WorkMost     int64          //
@@ -106,8 +108,8 @@ type Plan struct {
 	Points []study.Point
 	Units  []sweeps.Unit // every unit of the study, in the order to train them
 	Train  TrainFunc
-	// EpochWork is the multiply-adds of one training epoch of a unit, and
-	// EpochRows its training rows, for progress and ETAs.
+	// EpochWork is the training FLOPs of one epoch of a unit (EpochFLOPs),
+	// and EpochRows its training rows, for progress and ETAs.
 	EpochWork func(sweeps.Unit) int64
 	EpochRows func(sweeps.Unit) int
 	// RowFLOPs is the GEMM work of training a unit on one row, for the
@@ -163,6 +165,9 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		workers = runtime.NumCPU()
 	}
 	h := plan.Header
+	if !opt.runStarted.IsZero() {
+		h.Started = opt.runStarted.UnixNano()
+	}
 	all := plan.Units // a pruned study's shard follows the others' units in the store
 	if plan.pruner != nil && opt.Shard.Sharded() {
 		if plan.pruner.Kind == "asha" {
@@ -384,6 +389,16 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	return r, runErr
 }
 
+// EpochFLOPs is the training work of an epoch on rows rows of a network
+// with the given hidden widths (rows × TrainingFLOPsPerRow): the one
+// weight of work, for every ETA and rate (sweep's, the queue's, and
+// serve's, which reads it back from the units' GFLOP) and every balance
+// of work (jobs between workers, shards, a fused group's time among its
+// members). A 512-256-128 unit weighs about 6.3 times a 128 one.
+func EpochFLOPs(hidden []int, features, classes, rows int) int64 {
+	return int64(rows) * int64(TrainingFLOPsPerRow(hidden, features, classes))
+}
+
 // TrainingFLOPsPerRow is the GEMM work of one training row: each Dense
 // layer's forward product and weight gradient (2 FLOPs per multiply-add
 // each), and the input gradient of every layer but the first.
@@ -392,13 +407,12 @@ func TrainingFLOPsPerRow(hidden []int, features, classes int) float64 {
 	if len(hidden) > 0 {
 		first = features * hidden[0]
 	}
-	return float64(6*MACsPerRow(hidden, features, classes) - 2*int64(first))
+	return float64(6*macsPerRow(hidden, features, classes) - 2*int64(first))
 }
 
-// MACsPerRow is the multiply-adds of the Dense layers of a network with
-// the given hidden widths for one row: it weighs units for ETAs (a
-// 512-256-128 unit costs about 6 times a 128 one).
-func MACsPerRow(hidden []int, features, classes int) int64 {
+// macsPerRow is the multiply-adds of the Dense layers of a network with
+// the given hidden widths for one row.
+func macsPerRow(hidden []int, features, classes int) int64 {
 	var macs int64
 	in := features
 	for _, h := range hidden {

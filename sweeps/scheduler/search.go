@@ -6,7 +6,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -68,6 +67,10 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 	run := 0          // units trained by this call, over the batches
 	var flops float64 // training GEMM work of the batches
 	sub := *s
+	sized := *search // the batch size the store records (sweeps.Schedule)
+	sized.Batch = batch
+	sub.Search = &sized
+	opt.runStarted = started // every batch saves the study again: the run's start stays
 	sp := &searchProgress{progress: opt.Progress, started: started, units: search.N * s.Folds}
 	if opt.Progress != nil {
 		opt.Progress = sp.event
@@ -185,7 +188,7 @@ func (p *Proposals) Record(r sweeps.StudyResult) {
 }
 
 // searchForecast is the training work (least, expected, most: Σ epochs ×
-// rows × multiply-adds per row) of the configurations of sampled study s
+// rows × training FLOPs per row) of the configurations of sampled study s
 // not proposed yet, after points, proposed batch at a time: as many
 // epochs each as the study's pruner's schedule gives a batch (every epoch
 // without one), at the mean work per epoch of the configurations proposed
@@ -195,35 +198,12 @@ func searchForecast(s *study.Study, data *datasets.Dataset, points []study.Point
 	if left <= 0 || len(points) == 0 {
 		return [3]float64{}
 	}
-	var macs float64
+	var flops float64
 	for _, pt := range points {
-		macs += float64(MACsPerRow(pt.Params.Hidden(), data.Features, data.Classes))
+		flops += TrainingFLOPsPerRow(pt.Params.Hidden(), data.Features, data.Classes)
 	}
-	perEpoch := macs / float64(len(points)) * float64(data.N) * float64(s.Folds-1) // a configuration's folds' training rows
-	epochs := s.Base.Epochs()
-	var e [3]float64 // epochs of the configurations left
-	for left > 0 {
-		n := min(left, batch)
-		left -= n
-		if s.Pruner == nil {
-			for i := range e {
-				e[i] += float64(n * epochs)
-			}
-			continue
-		}
-		keys := make([]string, n)
-		for i := range keys {
-			keys[i] = strconv.Itoa(i)
-		}
-		run, err := prune.New(*s.Pruner, epochs, keys, nil)
-		if err != nil { // checked with the study: train fully
-			return [3]float64{}
-		}
-		o := run.Outlook()
-		for c := range n {
-			e[0], e[1], e[2] = e[0]+float64(o.Least[c]), e[1]+o.Expect[c], e[2]+float64(o.Most[c])
-		}
-	}
+	perEpoch := flops / float64(len(points)) * float64(data.N) * float64(s.Folds-1) // a configuration's folds' training rows
+	e := prune.Future(s.Pruner, s.Base.Epochs(), left, batch)
 	for i := range e {
 		e[i] *= perEpoch
 	}

@@ -199,7 +199,7 @@ func AssignShards(units []sweeps.Unit, cost func(sweeps.Unit) int64, count int) 
 }
 
 // UnitWork is a unit's expected training work in plan: epochs × training
-// rows × multiply-adds per row (EpochWork), the cost AssignShards balances.
+// rows × training FLOPs per row (EpochWork), the cost AssignShards balances.
 func (plan Plan) UnitWork(u sweeps.Unit) int64 {
 	return int64(u.Point.Params.Epochs()) * plan.EpochWork(u)
 }

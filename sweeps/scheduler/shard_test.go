@@ -39,7 +39,7 @@ func unitPlan(t *testing.T, src string, data *datasets.Dataset) ([]sweeps.Unit, 
 	}
 	h := sweeps.Header{Name: s.Name, Folds: s.Folds, Seed: s.Seed, Split: sweeps.KFoldSplit(s.Folds, s.Seed), DataSHA: data.Fingerprint(), Engine: sweeps.EngineID()}
 	plan := Plan{EpochWork: func(u sweeps.Unit) int64 {
-		return MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(len(folds[u.ID.Fold].Train))
+		return EpochFLOPs(u.Point.Params.Hidden(), data.Features, data.Classes, len(folds[u.ID.Fold].Train))
 	}}
 	return sweeps.Plan(h, s.Points), plan.UnitWork
 }

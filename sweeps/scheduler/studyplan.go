@@ -34,6 +34,10 @@ func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error
 		Split: sweeps.KFoldSplit(s.Folds, s.Seed),
 		Data:  fmt.Sprintf("%s (%d rows)", data.Name, data.N), DataSHA: data.Fingerprint(), Engine: sweeps.EngineID(),
 	}
+	h.Schedule.Pruner = s.Pruner
+	if s.Search != nil {
+		h.Schedule.Trials, h.Schedule.Batch = s.Search.N, s.Search.Batch
+	}
 	if s.Pruner != nil {
 		if err := s.CheckPruner(); err != nil {
 			return Plan{}, err
@@ -48,7 +52,7 @@ func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error
 		pruner:    s.Pruner,
 		EpochRows: rows,
 		EpochWork: func(u sweeps.Unit) int64 {
-			return MACsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes) * int64(rows(u))
+			return EpochFLOPs(u.Point.Params.Hidden(), data.Features, data.Classes, rows(u))
 		},
 		RowFLOPs: func(u sweeps.Unit) float64 {
 			return TrainingFLOPsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes)

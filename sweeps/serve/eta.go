@@ -1,77 +1,178 @@
 package serve
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/prune"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
-// A study's ETA on the list (StudyInfo.ETASeconds) counts training work,
+// A study's ETA and GFLOP/s on the list (StudyInfo) count training work,
 // as sweep's and the queue's do (sweeps.ETA), not units: units differ
 // many times in cost (architectures), a pruned study's units stop at its
 // rungs and a fused group finishes many units at once.
 //
 // An epoch of a unit weighs its training rows × its configuration's
-// training FLOPs per row (scheduler.TrainingFLOPsPerRow, the same
-// measure as the list's GFLOP/s). The work done is the epochs the store's
-// per-epoch rows say were written in the last Window; the work left is
-// each unfinished unit's epochs to go (a running unit's epochs of its run
-// so far count as done) and none for a unit done, failed or pruned. The
-// store does not record a study's pruner, so its outlook (how far each
-// configuration will go, prune.Run.Outlook) cannot be computed here: a
-// live unit of a pruned study counts to its last epoch, and the ETA is
-// the most the study can take at that rate (the CLI's says less, or ~).
+// training FLOPs per row (scheduler.TrainingFLOPsPerRow: the one weight
+// of work of the CLI, the queue and this page). The work done is the
+// epochs the store's per-epoch rows say were written in the window: the
+// last Window, from the study's latest invocation's start when that is
+// later (its earlier runs' pace is not this one's), and from its first
+// unit's start in it when that is later still. The rate is that work
+// over the window; the GFLOP/s is the same rate.
+//
+// The work left is each unfinished unit's epochs to go (a running unit's
+// epochs of its run so far count as done) and none for a unit done,
+// failed or pruned. How far a unit of a pruned study goes is its
+// configuration's outlook (prune.Run.Outlook), as the CLI and the queue's
+// coordinator count it: the study's pruner, which the store records with
+// it (sweeps.Schedule), replayed over the held-out scores the store holds
+// (prune.Scores) with the decisions stored (prune.Run.Resume). That is
+// exact for sha and hyperband, an expectation for asha, and the most for
+// the median rule (whose stops nothing predicts; the CLI shows a range).
+// A sampled study's configurations not proposed yet count at the mean
+// work of those proposed (prune.Future). A study stored before its
+// schedule was recorded (sweeps.Header.Started 0), or whose decisions do
+// not fit its scores, counts each live unit to its last epoch: the most
+// it can take.
+//
+// A unit marked running before its study's latest invocation started,
+// with no epoch written since, is stale: the invocation that marked it
+// was stopped, and the new one trains it again. It is not in flight (the
+// list's running, machines and percent of peak leave it out) and has its
+// every epoch left. A unit still training on a queue worker across a
+// coordinator's restart is such a mark only until its next epoch.
 
-// studyETA is the time study h's work left takes at the rate of its work
-// in the last Window (from its first unit's start when that is later),
-// at time now: plan is its units (sweeps.Plan), units its stored units as
-// store.ReadStudy reads them, epochs their per-epoch rows
-// (store.ReadEpochs since now − Window).
-func studyETA(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []store.StudyUnit, epochs map[sweeps.UnitID]store.UnitEpochs, now time.Time) time.Duration {
-	since := now.Add(-Window).UnixNano()
+// Forecasts say how a study's eta_seconds is known (StudyInfo.ETAForecast).
+const (
+	ForecastExact    = "exact"    // every configuration trains every epoch, or sha's and hyperband's rung schedule fixes the epochs left
+	ForecastExpected = "expected" // asha's expectation, or a sampler's configurations not proposed yet: the CLI's "~"
+	ForecastAtMost   = "at_most"  // an upper bound: the median rule's, or a study whose pruner the store did not record
+)
+
+// studyPace is a study's work in its window and left, for the list.
+type studyPace struct {
+	eta      time.Duration
+	forecast string  // Forecast*; "" without an ETA
+	gflops   float64 // the window's training FLOPs per second / 1e9; 0 when the work's FLOPs are unknown
+}
+
+// window is study h's window at time now: its start (unix nanoseconds),
+// the later of now − Window and its latest invocation's start.
+func window(h sweeps.Header, now time.Time) int64 {
+	return max(now.Add(-Window).UnixNano(), h.Started)
+}
+
+// stale reports whether u is a running mark left by an invocation of
+// study h stopped before its latest started (epochs: store.ReadEpochs
+// since its window).
+func stale(h sweeps.Header, u store.StudyUnit, epochs map[sweeps.UnitID]store.UnitEpochs) bool {
+	return u.State == "running" && u.Started < h.Started && epochs[u.ID].Recent == 0
+}
+
+// pace is study h's ETA and rate at time now: plan is its units
+// (sweeps.Plan), units its stored units as store.ReadStudy reads them,
+// epochs their per-epoch rows (store.ReadEpochs since window(h, now)),
+// o the outlook of its pruner (replay; nil: none known).
+func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []store.StudyUnit, epochs map[sweeps.UnitID]store.UnitEpochs, o *outlook, now time.Time) studyPace {
+	since := window(h, now)
 	start := now.UnixNano() // the first start of a unit running or finished in the window
 	stored := map[sweeps.UnitID]store.StudyUnit{}
 	for _, u := range units {
 		stored[u.ID] = u
-		if (u.State == "running" || u.Finished >= since) && u.Started > 0 {
+		if (u.State == "running" && !stale(h, u, epochs) || u.Finished >= since) && u.Started > 0 {
 			start = min(start, u.Started)
 		}
 	}
 	start = max(start, since)
-	perRow := workPerRow(h, points, units)
+	perRow, known := workPerRow(h, points, units)
 	rows := trainRows(h)
-	var done, left float64
+	var done, flops float64 // work of the window: as weighed, and of the configurations whose FLOPs are known
+	var left [3]float64     // least, expected, most
+	perConfig := map[string]float64{}
 	for _, pu := range plan {
 		w := rows(pu.ID.Fold) * perRow[pu.ID.Key] // an epoch's
+		perConfig[pu.ID.Key] += w
 		e := epochs[pu.ID]
 		done += float64(e.Recent) * w
-		if u, ok := stored[pu.ID]; ok && u.State != "running" {
+		if known[pu.ID.Key] {
+			flops += float64(e.Recent) * w
+		}
+		u, ok := stored[pu.ID]
+		if ok && u.State != "running" {
 			continue // done, failed or pruned
 		}
-		left += float64(max(0, pu.Point.Params.Epochs()-e.Trained)) * w
+		trained := float64(e.Trained)
+		if ok && stale(h, u, epochs) {
+			trained = 0
+		}
+		to := o.epochs(pu)
+		for i := range left {
+			left[i] += max(0, to[i]-trained) * w
+		}
 	}
-	return sweeps.ETA(left, done, time.Duration(now.UnixNano()-start))
+	p := studyPace{forecast: ForecastExact}
+	switch {
+	case o == nil && (h.Started == 0 || h.Schedule.Pruner != nil): // stored before its pruner was, or not replayed
+		p.forecast = ForecastAtMost
+	case o != nil && o.Forecast == prune.Bounded:
+		p.forecast = ForecastAtMost
+	case o != nil && o.Forecast == prune.Expected:
+		p.forecast = ForecastExpected
+	}
+	if s := h.Schedule; s.Trials > len(points) && len(perConfig) > 0 {
+		mean := 0.0 // a configuration's epoch, its folds together
+		for _, w := range perConfig {
+			mean += w
+		}
+		mean /= float64(len(perConfig))
+		future := prune.Future(s.Pruner, h.Epochs, s.Trials-len(points), s.Batch)
+		for i := range left {
+			left[i] += future[i] * mean
+		}
+		if p.forecast == ForecastExact {
+			p.forecast = ForecastExpected
+		}
+	}
+	elapsed := time.Duration(now.UnixNano() - start)
+	w := left[1]
+	if p.forecast == ForecastAtMost {
+		w = left[2]
+	}
+	if p.eta = sweeps.ETA(w, done, elapsed); p.eta == 0 {
+		p.forecast = ""
+	}
+	if elapsed > 0 {
+		p.gflops = flops / elapsed.Seconds() / 1e9
+	}
+	return p
 }
 
 // workPerRow is each configuration's training FLOPs per row: as its
 // stored units recorded it (UnitResult.GFLOP over Samples), else by the
 // shape of MNIST data (flopsPerRow), else the mean of the configurations
-// known (1 when none is: the ETA then weighs epochs × rows alone).
-func workPerRow(h sweeps.Header, points []study.Point, units []store.StudyUnit) map[string]float64 {
+// known (1 when none is: the ETA then weighs epochs × rows alone); known
+// says which are FLOPs (for the rate), not the mean's stand-in.
+func workPerRow(h sweeps.Header, points []study.Point, units []store.StudyUnit) (perRow map[string]float64, known map[string]bool) {
 	m := flopsPerRow(h, points)
 	for _, u := range units {
 		if r := u.Result; r.GFLOP > 0 && r.Samples > 0 {
 			m[u.ID.Key] = r.GFLOP * 1e9 / float64(r.Samples)
 		}
 	}
+	known = map[string]bool{}
 	sum := 0.0
-	for _, f := range m {
+	for k, f := range m {
 		sum += f
+		known[k] = true
 	}
 	mean := 1.0
 	if len(m) > 0 {
@@ -82,20 +183,136 @@ func workPerRow(h sweeps.Header, points []study.Point, units []store.StudyUnit) 
 			m[pt.Params.Key()] = mean
 		}
 	}
+	return m, known
+}
+
+// flopsPerRow is each configuration's training FLOPs per row for data
+// whose shape the record tells (MNIST: 784 features, 10 classes); none
+// otherwise.
+func flopsPerRow(h sweeps.Header, points []study.Point) map[string]float64 {
+	m := map[string]float64{}
+	if !strings.HasPrefix(strings.ToLower(h.Data), "mnist") {
+		return m
+	}
+	for _, pt := range points {
+		m[pt.Params.Key()] = scheduler.TrainingFLOPsPerRow(pt.Params.Hidden(), 784, 10)
+	}
 	return m
 }
 
-// trainRows is the training rows of a unit of each fold of a k-fold
-// study whose record names its rows ("mnist-train (60000 rows)"):
-// scikit-learn's KFold sizes; 1 for every fold otherwise (a held-out
-// split's units all train on the same rows).
+// trainRows is the training rows of a unit of each fold of a study whose
+// record names its rows: scikit-learn's KFold sizes of a k-fold study's
+// "mnist-train (60000 rows)", every row of a held-out split's "MNIST,
+// 50000 training rows, …" (a depth study); 1 for every fold otherwise
+// (the ETA then weighs units by their FLOPs per row alone, and the rate
+// is not FLOPs).
 func trainRows(h sweeps.Header) func(fold int) float64 {
 	var n int
 	if i := strings.LastIndex(h.Data, " ("); i >= 0 {
 		fmt.Sscanf(h.Data[i:], " (%d rows)", &n)
 	}
-	if n < h.Folds || h.Folds < 2 || h.Split != sweeps.KFoldSplit(h.Folds, h.Seed) {
-		return func(int) float64 { return 1 }
+	if n >= h.Folds && h.Folds >= 2 && h.Split == sweeps.KFoldSplit(h.Folds, h.Seed) {
+		return func(fold int) float64 { return float64(n - datasets.FoldSize(n, h.Folds, fold)) }
 	}
-	return func(fold int) float64 { return float64(n - datasets.FoldSize(n, h.Folds, fold)) }
+	if _, rest, ok := strings.Cut(h.Data, ", "); ok && h.Folds == 1 {
+		if _, err := fmt.Sscanf(rest, "%d training rows", &n); err == nil && n > 0 {
+			return func(int) float64 { return float64(n) }
+		}
+	}
+	return func(int) float64 { return 1 }
+}
+
+// outlook is a pruned study's outlook by configuration key.
+type outlook struct {
+	prune.Outlook
+	config map[string]int // key → its index in Outlook
+}
+
+// epochs is how far unit pu trains when it stops (least, expected, most):
+// its configuration's outlook, or its every epoch without one (o nil).
+func (o *outlook) epochs(pu sweeps.Unit) [3]float64 {
+	if o == nil {
+		e := float64(pu.Point.Params.Epochs())
+		return [3]float64{e, e, e}
+	}
+	c := o.config[pu.ID.Key]
+	return [3]float64{float64(o.Least[c]), o.Expect[c], float64(o.Most[c])}
+}
+
+// replay replays study h's pruner, as its store records it, over the
+// held-out scores of its units the store holds (the coordinator's
+// report), takes back its decisions (prune.Run.Resume), as the queue's
+// coordinator does on a restart, and decides the rungs those scores
+// complete (but asha's, which depend on the order configurations
+// arrived), as the run will; it returns the outlook, or nil when the
+// store did not record a pruner, or its decisions do not fit the scores
+// and units (a unit trained again since, or stored pruned where no
+// decision stopped it): the ETA then counts each live unit to its last
+// epoch. A sampled study's configurations are in batches
+// of its Schedule's size, in the order proposed, each judged apart.
+func replay(ctx context.Context, st store.Store, h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []store.StudyUnit) (*outlook, error) {
+	p := h.Schedule.Pruner
+	if p == nil {
+		return nil, nil
+	}
+	state := map[sweeps.UnitID]string{}
+	for _, u := range units {
+		state[u.ID] = u.State
+	}
+	o := &outlook{config: map[string]int{}}
+	var keys []string
+	byKey := map[string][]sweeps.Unit{}
+	for _, pu := range plan {
+		k := pu.ID.Key
+		if _, ok := o.config[k]; !ok {
+			o.config[k] = len(keys)
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], pu)
+	}
+	var batch map[string]int // a sampler's batch of each configuration: its first proposal's
+	if b := h.Schedule.Batch; h.Schedule.Trials > 0 && b > 0 {
+		batch = map[string]int{}
+		for i, pt := range points {
+			if _, ok := batch[pt.Params.Key()]; !ok {
+				batch[pt.Params.Key()] = i / b
+			}
+		}
+	}
+	run, err := prune.New(*p, h.Epochs, keys, prune.Batches(keys, batch))
+	if err != nil {
+		return nil, nil
+	}
+	scores, err := st.EpochScores(ctx, h.Name)
+	if err != nil {
+		return nil, err
+	}
+	acc := prune.Accuracies(scores)
+	for c, k := range keys {
+		var curves [][]float64
+		var stopped []bool
+		for _, pu := range byKey[k] {
+			a := acc[prune.FoldKey{Key: k, Fold: pu.ID.Fold}]
+			s := state[pu.ID]
+			curves, stopped = append(curves, a), append(stopped, (s == "done" || s == "failed") && len(a) < h.Epochs)
+		}
+		run.Report(c, prune.Scores(curves, stopped, h.Epochs))
+	}
+	ds, err := st.Decisions(ctx, h.Name)
+	if err != nil {
+		return nil, err
+	}
+	if run.Resume(ds) != nil {
+		return nil, nil
+	}
+	if p.Kind != "asha" {
+		run.Decide() // a rung complete but not decided yet, as the run will decide it (asha's depend on the order of arrival)
+	}
+	for c, k := range keys {
+		if s, _ := run.State(c); s != prune.Pruned && slices.ContainsFunc(byKey[k], func(pu sweeps.Unit) bool { return state[pu.ID] == "pruned" }) {
+			return nil, nil // stored pruned, yet the decisions go on: they do not fit
+		}
+	}
+	o.Outlook = run.Outlook()
+	return o, nil
 }

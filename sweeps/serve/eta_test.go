@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
@@ -21,55 +23,86 @@ import (
 // the test's now.
 type etaUnit struct {
 	config, fold int
-	state        string // done, pruned, running; "": never started
-	started, end int    // seconds ago (end: finished)
-	epochs       []int  // seconds ago each epoch's row was written, epoch 1 first
-	stale        [2]int // a row of an earlier run: epoch, seconds ago (0, 0: none)
+	state        string  // done, pruned, running; "": never started
+	started, end int     // seconds ago (end: finished)
+	epochs       []int   // seconds ago each epoch's row was written, epoch 1 first
+	stale        [2]int  // a row of an earlier run: epoch, seconds ago (0, 0: none)
+	acc          float64 // held-out accuracy at epoch e: acc + e/1000 (0: 0.9 each)
 }
 
-// writeETAStudy stores study name (data fingerprint sha, 1001 MNIST
-// rows in 2 folds: 500 and 501 training rows, 4 epochs) of configurations
-// of hidden widths 128 and 512-256-128 with units as given, setting the
-// times a store sets itself with exec (SQL on tables named by table).
-func writeETAStudy(t *testing.T, w store.Store, exec func(string), table func(string) string, now time.Time, name, sha string, units []etaUnit) {
+// etaStudy is an ETA test's study: 1001 MNIST rows in 2 folds (500 and
+// 501 training rows), a configuration per hidden widths (a learning rate
+// apart when they repeat), its pruner recorded with it, its latest
+// invocation started seconds ago.
+type etaStudy struct {
+	name, sha string
+	hidden    [][]int
+	epochs    int
+	pruner    *study.Pruner
+	trials    int // a sampler's configurations to train (0: none), batch at a time
+	batch     int
+	started   int
+	units     []etaUnit
+}
+
+// header and points are s's record.
+func (s etaStudy) header(t *testing.T, now time.Time) (sweeps.Header, []study.Point) {
 	t.Helper()
-	h := sweeps.Header{Name: name, Folds: 2, Epochs: 4, Seed: 1, Split: sweeps.KFoldSplit(2, 1),
-		Data: "mnist-train (1001 rows)", DataSHA: sha, Engine: sweeps.EngineID()}
+	h := sweeps.Header{Name: s.name, Folds: 2, Epochs: s.epochs, Seed: 1, Split: sweeps.KFoldSplit(2, 1),
+		Data: "mnist-train (1001 rows)", DataSHA: s.sha, Engine: sweeps.EngineID(),
+		Schedule: sweeps.Schedule{Pruner: s.pruner, Trials: s.trials, Batch: s.batch}, Started: now.Add(-time.Duration(s.started) * time.Second).UnixNano()}
 	var points []study.Point
-	for _, hidden := range [][]int{{128}, {512, 256, 128}} {
+	for i, hidden := range s.hidden {
 		c := engine.DefaultConfig()
-		c.Hidden, c.Epochs = hidden, 4
+		c.Hidden, c.Epochs, c.LR = hidden, s.epochs, 0.01*float64(i+1)
 		p, err := study.NewParams(c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		points = append(points, study.Point{Axis: "hidden", Value: fmt.Sprint(hidden), Params: p})
 	}
+	return h, points
+}
+
+// accuracy is u's held-out accuracy at epoch e.
+func (u etaUnit) accuracy(e int) float64 {
+	if u.acc == 0 {
+		return 0.9
+	}
+	return u.acc + float64(e)/1000
+}
+
+// writeETAStudy stores study s with its units as given, setting the
+// times a store sets itself with exec (SQL on tables named by table),
+// and returns its plan.
+func writeETAStudy(t *testing.T, w store.Store, exec func(string), table func(string) string, now time.Time, s etaStudy) []sweeps.Unit {
+	t.Helper()
+	h, points := s.header(t, now)
 	if err := w.SaveStudy(h, points); err != nil {
 		t.Fatal(err)
 	}
 	plan := sweeps.Plan(h, points)
 	at := func(ago int) int64 { return now.Add(-time.Duration(ago) * time.Second).UnixNano() }
-	for _, u := range units {
+	for _, u := range s.units {
 		pu := plan[2*u.config+u.fold]
 		if u.state == "" {
 			continue
 		}
 		id := pu.ID
-		where := fmt.Sprintf("key = '%s' AND fold = %d AND data_sha256 = '%s'", id.Key, id.Fold, sha)
-		if err := w.MarkRunning(id, name); err != nil {
+		where := fmt.Sprintf("key = '%s' AND fold = %d AND data_sha256 = '%s'", id.Key, id.Fold, s.sha)
+		if err := w.MarkRunning(id, s.name); err != nil {
 			t.Fatal(err)
 		}
 		if u.stale[0] > 0 {
-			if err := w.SaveEpoch(id, name, engine.EpochStats{Epoch: u.stale[0]}); err != nil {
+			if err := w.SaveEpoch(id, s.name, engine.EpochStats{Epoch: u.stale[0]}); err != nil {
 				t.Fatal(err)
 			}
 			exec(fmt.Sprintf("UPDATE %s SET written = %d WHERE %s AND epoch = %d", table("epoch_scores"), at(u.stale[1]), where, u.stale[0]))
 		}
 		res := sweeps.UnitResult{Fold: u.fold, Accuracy: 0.9, Machine: sweeps.ThisMachine()}
 		for e, ago := range u.epochs {
-			res.Epochs = append(res.Epochs, engine.EpochStats{Epoch: e + 1, Accuracy: 0.9})
-			if err := w.SaveEpoch(id, name, res.Epochs[e]); err != nil {
+			res.Epochs = append(res.Epochs, engine.EpochStats{Epoch: e + 1, Accuracy: 0.9, ValAccuracy: u.accuracy(e + 1)})
+			if err := w.SaveEpoch(id, s.name, res.Epochs[e]); err != nil {
 				t.Fatal(err)
 			}
 			exec(fmt.Sprintf("UPDATE %s SET written = %d WHERE %s AND epoch = %d", table("epoch_scores"), at(ago), where, e+1))
@@ -84,11 +117,66 @@ func writeETAStudy(t *testing.T, w store.Store, exec func(string), table func(st
 		if u.state == "pruned" {
 			res.PrunedAt = len(u.epochs)
 		}
-		if err := w.SaveUnit(id, name, res); err != nil {
+		if err := w.SaveUnit(id, s.name, res); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return plan
 }
+
+// onBoth runs check on a fresh SQLite store and, when the test cluster
+// is there, a PostgreSQL one: loc is the store, exec runs SQL on it
+// behind its back, table names its tables (SQLite's drop the mlpsweep_
+// prefix).
+func onBoth(t *testing.T, check func(t *testing.T, loc string, exec func(string), table func(string) string)) {
+	t.Run("SQLite", func(t *testing.T) {
+		dir := t.TempDir()
+		var db *sql.DB // opened once the store made the database
+		defer func() {
+			if db != nil {
+				db.Close()
+			}
+		}()
+		exec := func(q string) {
+			var err error
+			if db == nil {
+				if db, err = sql.Open("sqlite", filepath.Join(dir, store.DBName)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err = db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(t, dir, exec, func(name string) string { return name })
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		url := storetest.Postgres(t)
+		check(t, url, func(q string) { storetest.Exec(t, url, q) }, func(name string) string { return "mlpsweep_" + name })
+	})
+}
+
+// list lists the studies of the store at loc from a reader at now, by name.
+func list(t *testing.T, loc string, now time.Time) map[string]StudyInfo {
+	t.Helper()
+	st, err := store.Open(context.Background(), loc, store.ReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	infos, err := ListStudies(context.Background(), st, false, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]StudyInfo{}
+	for _, info := range infos {
+		m[info.Name] = info
+	}
+	return m
+}
+
+// near reports whether got is want to 9 digits.
+func near(got, want float64) bool { return math.Abs(got-want) <= 1e-9*math.Abs(want) }
 
 // sizeOfFold is the held-out rows of fold f of 1001 rows in 2 folds.
 func sizeOfFold(f int) int { return 501 - f }
@@ -98,8 +186,10 @@ func sizeOfFold(f int) int { return 501 - f }
 // since the study's first unit started; a running unit's epochs of its
 // run so far are done, a pruned unit has none left. The units of the
 // 512-256-128 network weigh 6.35 of the 128 one's: counting units gave
-// 900 s and 300 s where the work says 4,035 s and 147 s. On SQLite and,
-// when the test cluster is there, PostgreSQL.
+// 900 s and 300 s where the work says 4,035 s and 147 s. The GFLOP/s is
+// that work over that window (it divided the units finished in the last 5
+// minutes by 5 minutes). On SQLite and, when the test cluster is there,
+// PostgreSQL.
 func TestETAByWork(t *testing.T) {
 	fA := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)           // 409,088
 	fB := scheduler.TrainingFLOPsPerRow([]int{512, 256, 128}, 784, 10) // 2,596,352
@@ -126,62 +216,24 @@ func TestETAByWork(t *testing.T) {
 		t.Fatalf("the test's own figures: %.3f s, %.3f s", archETA, freshETA)
 	}
 	now := time.Now()
-	// check writes both studies into the store at loc, the times set with
-	// exec on tables named by table, and lists them from a reader.
-	check := func(t *testing.T, loc string, exec func(string), table func(string) string) {
+	twoNets := [][]int{{128}, {512, 256, 128}}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
 		w, err := store.Open(context.Background(), loc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer w.Close()
-		writeETAStudy(t, w, exec, table, now, "arch", "sha-arch", arch)
-		writeETAStudy(t, w, exec, table, now, "fresh", "sha-fresh", fresh)
-		st, err := store.Open(context.Background(), loc, store.ReadOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		infos, err := ListStudies(context.Background(), st, false, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]float64{"arch": archETA, "fresh": freshETA}
-		for _, info := range infos {
-			if w := want[info.Name]; math.Abs(info.ETASeconds-w) > 1e-9*w {
-				t.Errorf("%s: eta_seconds %.9f, want %.9f (units %d done, %d pruned, %d running of %d)",
-					info.Name, info.ETASeconds, w, info.UnitsDone, info.UnitsPruned, info.Running, info.UnitsTotal)
-			}
-			delete(want, info.Name)
-		}
-		if len(want) > 0 {
-			t.Errorf("not listed: %v", want)
-		}
-	}
-
-	t.Run("SQLite", func(t *testing.T) {
-		dir := t.TempDir()
-		var db *sql.DB // opened once the store made the database
-		defer func() {
-			if db != nil {
-				db.Close()
-			}
-		}()
-		exec := func(q string) {
-			var err error
-			if db == nil {
-				if db, err = sql.Open("sqlite", filepath.Join(dir, store.DBName)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, err = db.Exec(q); err != nil {
-				t.Fatal(err)
+		writeETAStudy(t, w, exec, table, now, etaStudy{name: "arch", sha: "sha-arch", hidden: twoNets, epochs: 4, started: 3600, units: arch})
+		writeETAStudy(t, w, exec, table, now, etaStudy{name: "fresh", sha: "sha-fresh", hidden: twoNets, epochs: 4, started: 3600, units: fresh})
+		infos := list(t, loc, now)
+		// The GFLOP/s is the same work over the same window.
+		for name, want := range map[string][3]float64{"arch": {archETA, (3*500 + 1*501) * fA / 300 / 1e9, 1}, "fresh": {freshETA, (4*500*fA + 2*500*fB + 2*501*fA) / 100 / 1e9, 2}} {
+			info, ok := infos[name]
+			if !ok || !near(info.ETASeconds, want[0]) || !near(info.GFLOPS, want[1]) || info.ETAForecast != ForecastExact || info.Running != int(want[2]) {
+				t.Errorf("%s: eta_seconds %.9f %q, gflops %.9f, running %d; want %.9f exact, %.9f, %v (units %d done, %d pruned of %d)",
+					name, info.ETASeconds, info.ETAForecast, info.GFLOPS, info.Running, want[0], want[1], want[2], info.UnitsDone, info.UnitsPruned, info.UnitsTotal)
 			}
 		}
-		check(t, dir, exec, func(name string) string { return name }) // SQLite's tables drop the mlpsweep_ prefix
-	})
-	t.Run("PostgreSQL", func(t *testing.T) {
-		url := storetest.Postgres(t)
-		check(t, url, func(q string) { storetest.Exec(t, url, q) }, func(name string) string { return "mlpsweep_" + name })
 	})
 }
 
@@ -203,18 +255,264 @@ func TestWorkPerRow(t *testing.T) {
 		{ID: sweeps.UnitID{Key: points[0].Params.Key()}, Result: sweeps.UnitResult{Samples: 100, GFLOP: 100 * 3000 / 1e9}},
 		{ID: sweeps.UnitID{Key: points[1].Params.Key()}, Result: sweeps.UnitResult{Samples: 100, GFLOP: 100 * 5000 / 1e9}},
 	}
-	m := workPerRow(h, points, units)
+	m, known := workPerRow(h, points, units)
 	got := fmt.Sprintf("%.6g %.6g %.6g", m[points[0].Params.Key()], m[points[1].Params.Key()], m[points[2].Params.Key()])
-	if got != "3000 5000 4000" {
-		t.Errorf("per row: %s, want 3000 5000 4000", got)
+	if got != "3000 5000 4000" || !known[points[1].Params.Key()] || known[points[2].Params.Key()] {
+		t.Errorf("per row: %s (known %v), want 3000 5000 4000, the last not known", got, known)
 	}
-	if m := workPerRow(h, points, nil); m[points[2].Params.Key()] != 1 {
+	if m, _ := workPerRow(h, points, nil); m[points[2].Params.Key()] != 1 {
 		t.Errorf("nothing recorded: %v, want 1 each", m)
 	}
 	if r := trainRows(sweeps.Header{Folds: 2, Seed: 1, Split: sweeps.KFoldSplit(2, 1), Data: "mnist-train (1001 rows)"}); r(0) != 500 || r(1) != 501 {
 		t.Errorf("training rows of 1001 in 2 folds: %v, %v", r(0), r(1))
 	}
-	if r := trainRows(sweeps.Header{Folds: 1, Split: "holdout mnist-test", Data: "MNIST, 60000 training rows"}); r(0) != 1 {
-		t.Errorf("a held-out split: %v", r(0))
+	if r := trainRows(sweeps.Header{Folds: 1, Split: "holdout mnist-test", Data: "MNIST, 60000 training rows, scored on the 10000 test images"}); r(0) != 60000 {
+		t.Errorf("a held-out split's training rows: %v, want 60000", r(0))
 	}
+	if r := trainRows(sweeps.Header{Folds: 1, Split: "holdout x", Data: "wine.csv (178 rows)"}); r(0) != 1 {
+		t.Errorf("rows not told: %v, want 1", r(0))
+	}
+}
+
+// shaStudy is a study of 9 configurations (hidden 128, learning rates
+// 0.01…0.09) of 9 epochs pruned by sha (η 3, first rung 1: rungs at 1 and
+// 3) stored mid-run, its latest invocation started 200 s ago: every unit
+// trained epoch 1 (from 200–192 s ago), the rung at epoch 1 decided on
+// those scores as the local run decides (prune.Run.Decide) and stored,
+// the 6 configurations it stopped stored pruned and the 3 it kept (the
+// best: 6, 7, 8) training on, fold 0 at epoch 2, fold 1 still at 1. It
+// returns the stored study and its decisions, and the outlook the CLI
+// takes from the same scores (prune.Run.Outlook after Decide).
+func shaStudy(t *testing.T, name string) (etaStudy, []sweeps.Decision, prune.Outlook) {
+	t.Helper()
+	s := etaStudy{name: name, sha: "sha-" + name, epochs: 9, pruner: &study.Pruner{Kind: "sha", Eta: 3, MinEpochs: 1}, started: 200}
+	var keys []string
+	for c := range 9 {
+		s.hidden = append(s.hidden, []int{128})
+		acc := 0.5 + 0.01*float64(c)
+		for f := range 2 {
+			u := etaUnit{config: c, fold: f, state: "pruned", started: 200 - c, end: 150, epochs: []int{190 - c}, acc: acc + 0.001*float64(f)}
+			if c >= 6 {
+				u.state, u.end = "running", 0
+				if f == 0 {
+					u.epochs = append(u.epochs, 20)
+				}
+			}
+			s.units = append(s.units, u)
+		}
+	}
+	h, points := s.header(t, time.Now())
+	plan := sweeps.Plan(h, points)
+	for c := range 9 {
+		keys = append(keys, plan[2*c].ID.Key)
+	}
+	run, err := prune.New(*s.pruner, 9, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range 9 {
+		u0, u1 := s.units[2*c], s.units[2*c+1]
+		run.Report(c, prune.FoldMeans([][]float64{{u0.accuracy(1)}, {u1.accuracy(1)}}, 1)) // the scores every fold reached: epoch 1
+	}
+	ds := run.Decide()
+	if len(ds) != 9 {
+		t.Fatalf("the rung at epoch 1 made %d decisions, want 9", len(ds))
+	}
+	for c, d := range ds {
+		if d.Promoted != (c >= 6) {
+			t.Fatalf("decision %d: %+v, want configurations 6, 7, 8 promoted", c, d)
+		}
+	}
+	return s, ds, run.Outlook()
+}
+
+// TestETAPrunedSHA: the page's ETA of a sha study stored mid-run is the
+// CLI's for the same scores: the pruner replayed from the store (its
+// recorded pruner, the epoch rows' scores, the decisions taken back)
+// gives the 3 live configurations 5 epochs each (rung 3, then 1 of 3 on
+// to 9), so the work left is that less what they trained, exact; without
+// the recorded pruner it counted them to epoch 9 (what a store of the
+// previous schema still says, at most). The window is 200 s: the
+// invocation's start.
+func TestETAPrunedSHA(t *testing.T) {
+	now := time.Now()
+	s, ds, o := shaStudy(t, "sha")
+	f := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+	w := [2]float64{500 * f, 501 * f} // an epoch of each fold
+	// The CLI's figure (scheduler.Run's forecast: the work each unit will
+	// have trained, less what it trained; the same rate).
+	var left, most float64
+	for c := 6; c < 9; c++ {
+		if o.Expect[c] != 5 || o.Least[c] != 3 || o.Most[c] != 9 || o.Forecast != prune.Schedule {
+			t.Fatalf("the CLI's outlook of configuration %d: %v (least %d, most %d, forecast %d), want 5 (3, 9, schedule)", c, o.Expect[c], o.Least[c], o.Most[c], o.Forecast)
+		}
+		left += (o.Expect[c]-2)*w[0] + (o.Expect[c]-1)*w[1]
+		most += float64(o.Most[c]-2)*w[0] + float64(o.Most[c]-1)*w[1]
+	}
+	done := 9*(w[0]+w[1]) + 3*w[0] // every epoch row is in the window
+	cli := sweeps.ETA(left, done, 200*time.Second).Seconds()
+	bound := sweeps.ETA(most, done, 200*time.Second).Seconds()
+	if math.Round(cli) != 200 || math.Round(bound) != 429 {
+		t.Fatalf("the test's own figures: %.3f s, %.3f s", cli, bound)
+	}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeETAStudy(t, w, exec, table, now, s)
+		defer w.Close()
+		if err := w.ReplaceDecisions(s.name, ds); err != nil {
+			t.Fatal(err)
+		}
+		info := list(t, loc, now)[s.name]
+		if !near(info.ETASeconds, cli) || info.ETAForecast != ForecastExact || info.Running != 6 || info.UnitsPruned != 12 {
+			t.Errorf("eta_seconds %.9f %q (running %d, pruned %d), want the CLI's %.9f exact (6, 12)", info.ETASeconds, info.ETAForecast, info.Running, info.UnitsPruned, cli)
+		}
+		// Decisions that do not fit the scores (a rung beyond them): the bound.
+		bad := slices.Clone(ds)
+		bad[0].Epoch = 3
+		if err := w.ReplaceDecisions(s.name, bad); err != nil {
+			t.Fatal(err)
+		}
+		if info := list(t, loc, now)[s.name]; !near(info.ETASeconds, bound) || info.ETAForecast != ForecastAtMost {
+			t.Errorf("decisions that do not fit: eta_seconds %.9f %q, want %.9f at most", info.ETASeconds, info.ETAForecast, bound)
+		}
+		// Before the decisions are stored, sha's rung decides from the scores as the run will.
+		exec(fmt.Sprintf("DELETE FROM %s", table("decisions")))
+		exec(fmt.Sprintf("UPDATE %s SET state = 'running', finished = NULL WHERE data_sha256 = '%s'", table("units"), s.sha))
+		if info := list(t, loc, now)[s.name]; !near(info.ETASeconds, cli) || info.ETAForecast != ForecastExact {
+			t.Errorf("the rung not decided yet: eta_seconds %.9f %q, want %.9f exact", info.ETASeconds, info.ETAForecast, cli)
+		}
+	})
+}
+
+// TestETAOldSchema: a store of the previous schema (version 7: no
+// recorded pruner, no invocation start) holding the same sha study opens
+// (a reader migrates it) and keeps the bound: each live unit to its last
+// epoch, at most.
+func TestETAOldSchema(t *testing.T) {
+	now := time.Now()
+	s, ds, _ := shaStudy(t, "old")
+	f := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+	most := 3 * ((9-2)*500*f + (9-1)*501*f)
+	done := 9*(500*f+501*f) + 3*500*f
+	bound := sweeps.ETA(most, done, 200*time.Second).Seconds() // the first unit started 200 s ago
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeETAStudy(t, w, exec, table, now, s)
+		if err := w.ReplaceDecisions(s.name, ds); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN schedule", table("study")))
+		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN run_started", table("study")))
+		if table("x") == "x" {
+			exec("PRAGMA user_version = 7")
+		} else {
+			exec("UPDATE mlpsweep_schema SET version = 7")
+		}
+		info := list(t, loc, now)[s.name]
+		if !near(info.ETASeconds, bound) || info.ETAForecast != ForecastAtMost || info.Running != 6 {
+			t.Errorf("eta_seconds %.9f %q (running %d), want %.9f at most (6)", info.ETASeconds, info.ETAForecast, info.Running, bound)
+		}
+	})
+}
+
+// TestETAStaleRunning: a study resumed 60 s ago after its earlier run
+// was killed still has that run's unit marked running (since 1000 s ago,
+// its epoch 1 written 990 s ago). The mark is stale: not in flight, and
+// its every epoch is left; the window starts with the new run's first
+// unit (50 s ago), not 5 minutes ago as the stale mark made it (an ETA
+// 6 times too high).
+func TestETAStaleRunning(t *testing.T) {
+	now := time.Now()
+	fA := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+	fB := scheduler.TrainingFLOPsPerRow([]int{512, 256, 128}, 784, 10)
+	units := []etaUnit{
+		{config: 0, fold: 0, state: "done", started: 2000, end: 1500, epochs: []int{1900, 1800, 1700, 1600}},
+		{config: 0, fold: 1, state: "running", started: 1000, epochs: []int{990}}, // the killed run's
+		{config: 1, fold: 0, state: "running", started: 50, epochs: []int{30, 5}},
+	}
+	left := 4*501*fA + 2*500*fB + 4*501*fB
+	done := 2 * 500 * fB
+	want := sweeps.ETA(left, done, 50*time.Second).Seconds()
+	if math.Round(want) != 166 {
+		t.Fatalf("the test's own figure: %.3f s", want)
+	}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		writeETAStudy(t, w, exec, table, now, etaStudy{name: "resumed", sha: "sha-resumed", hidden: [][]int{{128}, {512, 256, 128}}, epochs: 4, started: 60, units: units})
+		info := list(t, loc, now)["resumed"]
+		if !near(info.ETASeconds, want) || info.Running != 1 || info.Machines != 1 || !near(info.GFLOPS, done/50/1e9) {
+			t.Errorf("eta_seconds %.9f, running %d, machines %d, gflops %.9f; want %.9f, 1, 1, %.9f", info.ETASeconds, info.Running, info.Machines, info.GFLOPS, want, done/50/1e9)
+		}
+		// The stale unit started again by the new run (10 s ago) is in flight.
+		id := sweeps.Plan(etaStudy{name: "resumed", sha: "sha-resumed", hidden: [][]int{{128}, {512, 256, 128}}, epochs: 4}.header(t, now))[1].ID
+		if err := w.MarkRunning(id, "resumed"); err != nil {
+			t.Fatal(err)
+		}
+		exec(fmt.Sprintf("UPDATE %s SET started = %d WHERE key = '%s' AND fold = 1 AND data_sha256 = 'sha-resumed'", table("units"), now.Add(-10*time.Second).UnixNano(), id.Key))
+		if info := list(t, loc, now)["resumed"]; info.Running != 2 || !near(info.ETASeconds, want) {
+			t.Errorf("started again: running %d, eta_seconds %.9f; want 2, %.9f", info.Running, info.ETASeconds, want)
+		}
+	})
+}
+
+// TestETASampled: a sampled study's configurations not proposed yet count
+// at the mean work of an epoch of those proposed (their folds together),
+// as many epochs as its pruner's schedule gives a batch of them
+// (prune.Future), and the ETA is an expectation. 2 of 5 trials proposed
+// (hidden 128 and 512-256-128, 4 epochs), the first running (fold 0 at
+// epoch 2 since 40 s ago), the others waiting: without a pruner 3 × 4
+// epochs to come; with sha (η 2, first rung 1: rungs 1 and 2; batches of
+// 2) a configuration of a batch of 2 expects 2.5 epochs (1, then 1 of the
+// 2 on to 4), the last one alone 4.
+func TestETASampled(t *testing.T) {
+	now := time.Now()
+	fA := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+	fB := scheduler.TrainingFLOPsPerRow([]int{512, 256, 128}, 784, 10)
+	mean := (1001*fA + 1001*fB) / 2 // an epoch of a configuration, both folds
+	units := []etaUnit{{config: 0, fold: 0, state: "running", started: 40, epochs: []int{30, 10}}}
+	proposed := (4-2)*500*fA + 4*501*fA + 4*1001*fB
+	done := 2 * 500 * fA
+	sha := &study.Pruner{Kind: "sha", Eta: 2, MinEpochs: 1}
+	future := prune.Future(sha, 4, 3, 2) // a batch of 2, then 1 alone
+	want := map[string]float64{
+		"tpe": sweeps.ETA(proposed+3*4*mean, done, 40*time.Second).Seconds(),
+	}
+	// The pruned study's own proposed configurations are a batch of 2 judged by sha.
+	run, err := prune.New(*sha, 4, []string{"a", "b"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := run.Outlook()
+	shaProposed := (o.Expect[0]-2)*500*fA + o.Expect[0]*501*fA + o.Expect[1]*1001*fB
+	want["tpe-sha"] = sweeps.ETA(shaProposed+future[1]*mean, done, 40*time.Second).Seconds()
+	if future[1] != 2*2.5+4 || o.Expect[0] != 2.5 {
+		t.Fatalf("the test's own outlook: %v epochs to come, %v a configuration", future, o.Expect[0])
+	}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		twoNets := [][]int{{128}, {512, 256, 128}}
+		writeETAStudy(t, w, exec, table, now, etaStudy{name: "tpe", sha: "sha-tpe", hidden: twoNets, epochs: 4, trials: 5, started: 60, units: units})
+		writeETAStudy(t, w, exec, table, now, etaStudy{name: "tpe-sha", sha: "sha-tpe-sha", hidden: twoNets, epochs: 4, trials: 5, batch: 2, pruner: sha, started: 60, units: units})
+		infos := list(t, loc, now)
+		for name, eta := range want {
+			if info := infos[name]; !near(info.ETASeconds, eta) || info.ETAForecast != ForecastExpected {
+				t.Errorf("%s: eta_seconds %.9f %q, want %.9f expected", name, info.ETASeconds, info.ETAForecast, eta)
+			}
+		}
+	})
 }

@@ -230,8 +230,9 @@ type StudyInfo struct {
 	UnitsPruned   int     `json:"units_pruned"`    // stopped early by the study's pruner
 	Running       int     `json:"running"`         // units in flight: busy workers
 	Machines      int     `json:"machines"`        // hosts that finished a unit in the last Window, or run one now
-	ETASeconds    float64 `json:"eta_seconds"`     // the training work left (epochs × rows × FLOPs per row) at the rate of the work of the last Window (eta.go); a pruned study's the most: its live units count to their last epoch; 0 when nothing runs
-	GFLOPS        float64 `json:"gflops"`          // training GEMM rate over the last Window, of units that recorded their work (or of MNIST-shaped data)
+	ETASeconds    float64 `json:"eta_seconds"`     // the training work left (epochs × rows × FLOPs per row; a pruned study's by its pruner's outlook) at the rate of the work of the window (eta.go); 0 when nothing runs
+	ETAForecast   string  `json:"eta_forecast"`    // how eta_seconds is known: ForecastExact, ForecastExpected (the CLI's ~) or ForecastAtMost; "" without an ETA
+	GFLOPS        float64 `json:"gflops"`          // training GEMM rate of the epochs written in the window (eta.go), of configurations whose FLOPs are known (recorded by their units, or of MNIST-shaped data)
 	PercentOfPeak float64 `json:"percent_of_peak"` // of this machine's one-core peak × busy workers
 	Updated       int64   `json:"updated"`         // unix milliseconds of the latest unit start or finish
 }
@@ -306,7 +307,6 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 		return nil, err
 	}
 	infos := []StudyInfo{}
-	since := now.Add(-Window).UnixNano()
 	for _, name := range names {
 		h, points, units, err := store.ReadStudy(ctx, st, name, strict, false)
 		if err != nil {
@@ -314,9 +314,14 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 		}
 		plan := sweeps.Plan(h, points)
 		info := StudyInfo{Name: name, Configs: len(points), UnitsTotal: len(plan), Kind: kindOf(h, points)}
+		since := window(h, now)
+		var epochs map[sweeps.UnitID]store.UnitEpochs
+		if slices.ContainsFunc(units, func(u store.StudyUnit) bool { return u.State == "running" }) {
+			if epochs, err = store.ReadEpochs(ctx, st, h, since); err != nil {
+				return nil, err
+			}
+		}
 		hosts := map[string]bool{}
-		var flops float64
-		perRow := flopsPerRow(h, points)
 		for _, u := range units {
 			switch u.State {
 			case "done":
@@ -326,32 +331,27 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 			case "pruned":
 				info.UnitsPruned++
 			case "running":
-				info.Running++
-				hosts[u.Result.Host] = true
+				if !stale(h, u, epochs) {
+					info.Running++
+					hosts[u.Result.Host] = true
+				}
 			}
 			info.Updated = max(info.Updated, u.Started/1e6, u.Finished/1e6)
 			if u.State != "running" && u.Finished >= since {
 				hosts[u.Result.Host] = true
-				if u.Result.GFLOP > 0 { // recorded by the unit
-					flops += u.Result.GFLOP * 1e9
-				} else {
-					flops += perRow[u.ID.Key] * float64(u.Result.Samples)
-				}
 			}
 		}
 		delete(hosts, "") // units marked running by an older version record no host
 		info.Machines = len(hosts)
 		if info.Running > 0 {
-			epochs, err := store.ReadEpochs(ctx, st, h, since)
+			o, err := replay(ctx, st, h, points, plan, units)
 			if err != nil {
 				return nil, err
 			}
-			info.ETASeconds = studyETA(h, points, plan, units, epochs, now).Seconds()
-		}
-		if info.Running > 0 && flops > 0 {
-			info.GFLOPS = flops / 1e9 / Window.Seconds()
-			if peak := kernels.MachinePeak().GFLOPS; peak > 0 {
-				info.PercentOfPeak = 100 * info.GFLOPS / (peak * float64(info.Running))
+			p := pace(h, points, plan, units, epochs, o, now)
+			info.ETASeconds, info.ETAForecast, info.GFLOPS = p.eta.Seconds(), p.forecast, p.gflops
+			if peak := kernels.MachinePeak().GFLOPS; peak > 0 && p.gflops > 0 {
+				info.PercentOfPeak = 100 * p.gflops / (peak * float64(info.Running))
 			}
 		}
 		infos = append(infos, info)
@@ -370,21 +370,6 @@ func kindOf(h sweeps.Header, points []study.Point) string {
 		axes[i] = pt.Axis
 	}
 	return report.KindOfAxes(axes)
-}
-
-// flopsPerRow is each configuration's training GEMM work per row, for
-// units stored before they recorded their work (UnitResult.GFLOP), of data
-// whose shape the record tells (MNIST: 784 features, 10 classes); none
-// otherwise.
-func flopsPerRow(h sweeps.Header, points []study.Point) map[string]float64 {
-	m := map[string]float64{}
-	if !strings.HasPrefix(strings.ToLower(h.Data), "mnist") {
-		return m
-	}
-	for _, pt := range points {
-		m[pt.Params.Key()] = scheduler.TrainingFLOPsPerRow(pt.Params.Hidden(), 784, 10)
-	}
-	return m
 }
 
 func (s *Server) study(w http.ResponseWriter, r *http.Request) {

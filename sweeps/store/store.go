@@ -21,6 +21,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -105,7 +106,7 @@ type Store interface {
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 7
+const schemaVersion = 8
 
 // migrations[v] brings a database from schema version v to v+1; a new
 // database runs them all. They are the one definition of the tables for
@@ -228,6 +229,12 @@ CREATE TABLE IF NOT EXISTS mlpsweep_checkpoints (
 	written        BIGINT NOT NULL, -- unix nanoseconds
 	PRIMARY KEY (key, fold, split, seed, data_sha256, engine_version, epoch)
 );`,
+	// A study's pruner and sampler (sweeps.Schedule, JSON; '' for a study
+	// stored before, whose live ETA is then an upper bound) and when its
+	// latest invocation started (0: not recorded), for a live view.
+	7: `
+ALTER TABLE mlpsweep_study ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
+ALTER TABLE mlpsweep_study ADD COLUMN run_started BIGINT NOT NULL DEFAULT 0;`,
 }
 
 // newerSchema is the error for a database written by a newer mlpsweep;
@@ -261,12 +268,21 @@ type rows interface {
 func saveStudy(ctx context.Context, c conn, h sweeps.Header, points []study.Point) error {
 	// The upsert of the study's row comes first: it locks the row, so that
 	// invocations saving the same study at once take turns.
-	err := c.exec(ctx, `INSERT INTO mlpsweep_study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 0, $9)
+	var schedule []byte
+	if h.Schedule != (sweeps.Schedule{}) {
+		var err error
+		if schedule, err = json.Marshal(h.Schedule); err != nil {
+			return err
+		}
+	}
+	now := time.Now().UnixNano()
+	err := c.exec(ctx, `INSERT INTO mlpsweep_study (name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, updated, schedule, run_started)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 0, $9, $10, $11)
 		ON CONFLICT (name) DO UPDATE SET folds = excluded.folds, epochs = excluded.epochs, seed = excluded.seed,
 			split = excluded.split, data = excluded.data, data_sha256 = excluded.data_sha256,
-			engine_version = excluded.engine_version, updated = excluded.updated`,
-		h.Name, h.Folds, h.Epochs, h.Seed, h.Split, h.Data, h.DataSHA, h.Engine, time.Now().UnixNano())
+			engine_version = excluded.engine_version, updated = excluded.updated,
+			schedule = excluded.schedule, run_started = excluded.run_started`,
+		h.Name, h.Folds, h.Epochs, h.Seed, h.Split, h.Data, h.DataSHA, h.Engine, now, string(schedule), cmp.Or(h.Started, now))
 	if err != nil {
 		return err
 	}
@@ -385,14 +401,15 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 
 func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study.Point, error) {
 	var h sweeps.Header
-	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused FROM mlpsweep_study `
+	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, schedule, run_started FROM mlpsweep_study `
 	var r row
 	if name == "" {
 		r = c.queryRow(ctx, q+`ORDER BY updated DESC LIMIT 1`)
 	} else {
 		r = c.queryRow(ctx, q+`WHERE name = $1`, name)
 	}
-	err := r.Scan(&h.Name, &h.Folds, &h.Epochs, &h.Seed, &h.Split, &h.Data, &h.DataSHA, &h.Engine, &h.WallSeconds, &h.UnitsRun, &h.UnitsReused)
+	var schedule string
+	err := r.Scan(&h.Name, &h.Folds, &h.Epochs, &h.Seed, &h.Split, &h.Data, &h.DataSHA, &h.Engine, &h.WallSeconds, &h.UnitsRun, &h.UnitsReused, &schedule, &h.Started)
 	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows wraps it too
 		if name == "" {
 			return h, nil, fmt.Errorf("no study recorded yet")
@@ -401,6 +418,11 @@ func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study
 	}
 	if err != nil {
 		return h, nil, err
+	}
+	if schedule != "" {
+		if err := json.Unmarshal([]byte(schedule), &h.Schedule); err != nil {
+			return h, nil, fmt.Errorf("study %q: its pruner and sampler: %w", h.Name, err)
+		}
 	}
 	if err := checkHeader(h); err != nil {
 		return h, nil, err

@@ -11,7 +11,8 @@ import (
 // `pruner: {kind: sha, eta: 3, min_epochs: 1}` (or `pruner: sha` with the
 // defaults). The study's epochs are the most any configuration trains.
 // A configuration's score at an epoch is its held-out accuracy's mean over
-// its folds (sweeps/prune decides; sweeps/scheduler trains).
+// its folds (sweeps/prune decides; sweeps/scheduler trains). Its JSON, with
+// the file's keys, is how a store records it (sweeps.Schedule).
 type Pruner struct {
 	// Kind is "sha" (synchronous successive halving: a rung decides when
 	// every configuration reached it; the same decisions for any worker
@@ -20,22 +21,22 @@ type Pruner struct {
 	// "hyperband" (brackets of successive halving with different first
 	// rungs) or "median" (stop a configuration whose score falls below the
 	// median of the fully trained ones at the same epoch).
-	Kind string
+	Kind string `json:"kind"`
 	// Eta is the reduction factor η ≥ 2: rung k ends at MinEpochs·η^k
 	// epochs and keeps the top 1/η of the configurations (sha, asha,
 	// hyperband). Default 3.
-	Eta int
+	Eta int `json:"eta"`
 	// MinEpochs is the first rung's epochs (sha, asha; hyperband's most
 	// aggressive bracket), or the median pruner's warm-up: the epochs
 	// before it judges. Default 1.
-	MinEpochs int
+	MinEpochs int `json:"min_epochs"`
 	// Brackets is hyperband's number of brackets (default every one:
 	// ⌊log_η(epochs/MinEpochs)⌋ + 1); configurations are dealt to them in
 	// study order.
-	Brackets int
+	Brackets int `json:"brackets,omitempty"`
 	// Startup is the median pruner's number of configurations (the first
 	// in study order) trained fully before it judges the others. Default 5.
-	Startup int
+	Startup int `json:"startup,omitempty"`
 }
 
 // PrunerKinds are the pruners a study file may name.

@@ -388,7 +388,7 @@
     document.title = "mlpsweep studies";
     var rows = list.studies.map(function (s) {
       return { cells: [s.name, s.kind, s.units_done + "/" + s.units_total + (s.units_pruned ? " (" + s.units_pruned + " pruned)" : ""), String(s.units_failed), String(s.running),
-        String(s.machines), s.eta_seconds > 0 ? dur(s.eta_seconds) : (s.units_done + s.units_pruned + s.units_failed >= s.units_total ? "done" : "—"),
+        String(s.machines), s.eta_seconds > 0 ? ({ expected: "~", at_most: "≤ " }[s.eta_forecast] || "") + dur(s.eta_seconds) : (s.units_done + s.units_pruned + s.units_failed >= s.units_total ? "done" : "—"),
         s.gflops > 0 ? s.gflops.toFixed(1) : "—", s.percent_of_peak > 0 ? s.percent_of_peak.toFixed(0) + "%" : "—"],
         href: "#/study/" + encodeURIComponent(s.id) };
     });
