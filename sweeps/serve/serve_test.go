@@ -365,8 +365,9 @@ func TestServeLargeStore(t *testing.T) {
 		measure()
 		t.Logf("%s: %v, %d bytes", path, d, len(body))
 		// Timed on a machine that may be running other tests: the bound
-		// is loose, the figure logged (120-370 ms on a quiet Zen 4 guest).
-		if code != 200 || d > 3*time.Second {
+		// is loose, the figure logged (120-370 ms on a quiet Zen 4 guest),
+		// and ten times looser under the race detector (8.1 s measured).
+		if code != 200 || d > raceSlowdown*3*time.Second {
 			t.Errorf("%s: %d in %v (want 200 within 1 s on a quiet machine)", path, code, d)
 		}
 	}
