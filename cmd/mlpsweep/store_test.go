@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
@@ -143,7 +144,7 @@ func TestStoreBadInput(t *testing.T) {
 			struct{ name, url, want string }{"wrong password", storetest.WithUser(t, url, role, "wrong-one"),
 				`PostgreSQL refused user "` + role + `" (password authentication failed for user "` + role + `"): fix the user or password in the URL`},
 			struct{ name, url, want string }{"newer schema", newer,
-				"written by a newer mlpsweep (schema version 99; this one knows 7): use that version, or another database; nothing was written"})
+				fmt.Sprintf("written by a newer mlpsweep (schema version 99; this one knows %d): use that version, or another database; nothing was written", store.SchemaVersion)})
 	} else {
 		t.Logf("%s is unset: the wrong-password and newer-schema cases need PostgreSQL", storetest.Env)
 	}

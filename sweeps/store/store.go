@@ -108,6 +108,10 @@ type Store interface {
 // migrations).
 const schemaVersion = 8
 
+// SchemaVersion is the schema version this mlpsweep writes and reads; a
+// store written by a later one is refused with a message naming both.
+const SchemaVersion = schemaVersion
+
 // migrations[v] brings a database from schema version v to v+1; a new
 // database runs them all. They are the one definition of the tables for
 // both databases, named as in PostgreSQL (SQLite's names drop the
