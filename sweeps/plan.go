@@ -43,14 +43,21 @@ type Header struct {
 	Started int64
 }
 
-// Schedule is a study's pruner and sampler as its store records them:
-// what a live view needs to replay the pruner's outlook
-// (prune.Run.Outlook) from the stored scores and decisions, and to count
-// the configurations a sampler has not proposed yet.
+// Schedule is a study's pruner, sampler and data shape as its store
+// records them: what a live view needs to replay the pruner's outlook
+// (prune.Run.Outlook) from the stored scores and decisions, to count the
+// configurations a sampler has not proposed yet, and to weigh an epoch's
+// work (rows × training FLOPs per row).
 type Schedule struct {
 	Pruner *study.Pruner `json:"pruner,omitempty"` // nil: none
 	Trials int           `json:"trials,omitempty"` // a sampled study's configurations to train (study.Search.N); 0: no sampler
 	Batch  int           `json:"batch,omitempty"`  // a sampled study's configurations proposed at a time (each its own study for sha and hyperband); 0: one at a time (the queue's sampler without a pruner)
+	// Rows is the rows the study's split divides (KFold) or, with one
+	// held-out fold, trains on; Features and Classes the data's width.
+	// 0: not recorded (a store written before them).
+	Rows     int `json:"rows,omitempty"`
+	Features int `json:"features,omitempty"`
+	Classes  int `json:"classes,omitempty"`
 }
 
 // KFoldSplit names a KFold split in UnitID.Split.

@@ -90,7 +90,8 @@ func (p *DepthPlan) Run(pt study.Point) DepthRun {
 // preset in the same directory; a run is fold 0 of data's split.
 func (p *DepthPlan) Header(data DepthData) sweeps.Header {
 	h := sweeps.Header{Name: p.Study + "-holdout", Folds: 1, Seed: p.Seed,
-		Split: data.Split, Data: data.Describe, DataSHA: data.SHA, Engine: sweeps.EngineID()}
+		Split: data.Split, Data: data.Describe, DataSHA: data.SHA, Engine: sweeps.EngineID(),
+		Schedule: sweeps.Schedule{Rows: data.trainRows(), Features: data.Features, Classes: data.Classes}}
 	for _, pt := range p.Points {
 		h.Epochs = max(h.Epochs, pt.Params.Epochs())
 	}

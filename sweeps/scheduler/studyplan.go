@@ -35,6 +35,7 @@ func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error
 		Data:  fmt.Sprintf("%s (%d rows)", data.Name, data.N), DataSHA: data.Fingerprint(), Engine: sweeps.EngineID(),
 	}
 	h.Schedule.Pruner = s.Pruner
+	h.Schedule.Rows, h.Schedule.Features, h.Schedule.Classes = data.N, data.Features, data.Classes
 	if s.Search != nil {
 		h.Schedule.Trials, h.Schedule.Batch = s.Search.N, s.Search.Batch
 	}

@@ -2,9 +2,7 @@ package serve
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -22,7 +20,9 @@ import (
 //
 // An epoch of a unit weighs its training rows × its configuration's
 // training FLOPs per row (scheduler.TrainingFLOPsPerRow: the one weight
-// of work of the CLI, the queue and this page). The work done is the
+// of work of the CLI, the queue and this page), from the data's shape the
+// store records with the study (sweeps.Schedule), not from its
+// description for people. The work done is the
 // epochs the store's per-epoch rows say were written in the window: the
 // last Window, from the study's latest invocation's start when that is
 // later (its earlier runs' pace is not this one's), and from its first
@@ -94,7 +94,7 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 	}
 	start = max(start, since)
 	perRow, known := workPerRow(h, points, units)
-	rows := trainRows(h)
+	rows, rowsKnown := trainRows(h)
 	var done, flops float64 // work of the window: as weighed, and of the configurations whose FLOPs are known
 	var left [3]float64     // least, expected, most
 	perConfig := map[string]float64{}
@@ -103,7 +103,7 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 		perConfig[pu.ID.Key] += w
 		e := epochs[pu.ID]
 		done += float64(e.Recent) * w
-		if known[pu.ID.Key] {
+		if known[pu.ID.Key] && rowsKnown {
 			flops += float64(e.Recent) * w
 		}
 		u, ok := stored[pu.ID]
@@ -158,11 +158,17 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 
 // workPerRow is each configuration's training FLOPs per row: as its
 // stored units recorded it (UnitResult.GFLOP over Samples), else by the
-// shape of MNIST data (flopsPerRow), else the mean of the configurations
-// known (1 when none is: the ETA then weighs epochs × rows alone); known
-// says which are FLOPs (for the rate), not the mean's stand-in.
+// data's shape the store recorded (sweeps.Schedule), else the mean of the
+// configurations known (1 when none is: the ETA then weighs epochs × rows
+// alone); known says which are FLOPs (for the rate), not the mean's
+// stand-in.
 func workPerRow(h sweeps.Header, points []study.Point, units []store.StudyUnit) (perRow map[string]float64, known map[string]bool) {
-	m := flopsPerRow(h, points)
+	m := map[string]float64{}
+	if s := h.Schedule; s.Features > 0 && s.Classes > 0 {
+		for _, pt := range points {
+			m[pt.Params.Key()] = scheduler.TrainingFLOPsPerRow(pt.Params.Hidden(), s.Features, s.Classes)
+		}
+	}
 	for _, u := range units {
 		if r := u.Result; r.GFLOP > 0 && r.Samples > 0 {
 			m[u.ID.Key] = r.GFLOP * 1e9 / float64(r.Samples)
@@ -186,40 +192,21 @@ func workPerRow(h sweeps.Header, points []study.Point, units []store.StudyUnit) 
 	return m, known
 }
 
-// flopsPerRow is each configuration's training FLOPs per row for data
-// whose shape the record tells (MNIST: 784 features, 10 classes); none
-// otherwise.
-func flopsPerRow(h sweeps.Header, points []study.Point) map[string]float64 {
-	m := map[string]float64{}
-	if !strings.HasPrefix(strings.ToLower(h.Data), "mnist") {
-		return m
+// trainRows is the training rows of a unit of each fold of study h, from
+// the rows its store recorded (sweeps.Schedule): scikit-learn's KFold
+// sizes of a k-fold study, every row of a held-out split's (a depth
+// study). Without them (a store written before), 1 for every fold, and ok
+// false: the ETA then weighs units by their FLOPs per row alone, and the
+// rate is not FLOPs.
+func trainRows(h sweeps.Header) (rows func(fold int) float64, ok bool) {
+	n := h.Schedule.Rows
+	switch {
+	case n >= h.Folds && h.Folds >= 2 && h.Split == sweeps.KFoldSplit(h.Folds, h.Seed):
+		return func(fold int) float64 { return float64(n - datasets.FoldSize(n, h.Folds, fold)) }, true
+	case n > 0 && h.Folds == 1:
+		return func(int) float64 { return float64(n) }, true
 	}
-	for _, pt := range points {
-		m[pt.Params.Key()] = scheduler.TrainingFLOPsPerRow(pt.Params.Hidden(), 784, 10)
-	}
-	return m
-}
-
-// trainRows is the training rows of a unit of each fold of a study whose
-// record names its rows: scikit-learn's KFold sizes of a k-fold study's
-// "mnist-train (60000 rows)", every row of a held-out split's "MNIST,
-// 50000 training rows, …" (a depth study); 1 for every fold otherwise
-// (the ETA then weighs units by their FLOPs per row alone, and the rate
-// is not FLOPs).
-func trainRows(h sweeps.Header) func(fold int) float64 {
-	var n int
-	if i := strings.LastIndex(h.Data, " ("); i >= 0 {
-		fmt.Sscanf(h.Data[i:], " (%d rows)", &n)
-	}
-	if n >= h.Folds && h.Folds >= 2 && h.Split == sweeps.KFoldSplit(h.Folds, h.Seed) {
-		return func(fold int) float64 { return float64(n - datasets.FoldSize(n, h.Folds, fold)) }
-	}
-	if _, rest, ok := strings.Cut(h.Data, ", "); ok && h.Folds == 1 {
-		if _, err := fmt.Sscanf(rest, "%d training rows", &n); err == nil && n > 0 {
-			return func(int) float64 { return float64(n) }
-		}
-	}
-	return func(int) float64 { return 1 }
+	return func(int) float64 { return 1 }, false
 }
 
 // outlook is a pruned study's outlook by configuration key.

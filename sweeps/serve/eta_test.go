@@ -50,7 +50,7 @@ func (s etaStudy) header(t *testing.T, now time.Time) (sweeps.Header, []study.Po
 	t.Helper()
 	h := sweeps.Header{Name: s.name, Folds: 2, Epochs: s.epochs, Seed: 1, Split: sweeps.KFoldSplit(2, 1),
 		Data: "mnist-train (1001 rows)", DataSHA: s.sha, Engine: sweeps.EngineID(),
-		Schedule: sweeps.Schedule{Pruner: s.pruner, Trials: s.trials, Batch: s.batch}, Started: now.Add(-time.Duration(s.started) * time.Second).UnixNano()}
+		Schedule: sweeps.Schedule{Pruner: s.pruner, Trials: s.trials, Batch: s.batch, Rows: 1001, Features: 784, Classes: 10}, Started: now.Add(-time.Duration(s.started) * time.Second).UnixNano()}
 	var points []study.Point
 	for i, hidden := range s.hidden {
 		c := engine.DefaultConfig()
@@ -263,14 +263,21 @@ func TestWorkPerRow(t *testing.T) {
 	if m, _ := workPerRow(h, points, nil); m[points[2].Params.Key()] != 1 {
 		t.Errorf("nothing recorded: %v, want 1 each", m)
 	}
-	if r := trainRows(sweeps.Header{Folds: 2, Seed: 1, Split: sweeps.KFoldSplit(2, 1), Data: "mnist-train (1001 rows)"}); r(0) != 500 || r(1) != 501 {
-		t.Errorf("training rows of 1001 in 2 folds: %v, %v", r(0), r(1))
+	kfold := sweeps.Header{Folds: 2, Seed: 1, Split: sweeps.KFoldSplit(2, 1), Schedule: sweeps.Schedule{Rows: 1001}}
+	if r, ok := trainRows(kfold); !ok || r(0) != 500 || r(1) != 501 {
+		t.Errorf("training rows of 1001 in 2 folds: %v, %v (%v)", r(0), r(1), ok)
 	}
-	if r := trainRows(sweeps.Header{Folds: 1, Split: "holdout mnist-test", Data: "MNIST, 60000 training rows, scored on the 10000 test images"}); r(0) != 60000 {
-		t.Errorf("a held-out split's training rows: %v, want 60000", r(0))
+	// The description for people does not count: only the recorded shape.
+	heldOut := sweeps.Header{Folds: 1, Split: "holdout mnist-test", Data: "MNIST, 50000 training rows, scored on the 10000 test images", Schedule: sweeps.Schedule{Rows: 60000}}
+	if r, ok := trainRows(heldOut); !ok || r(0) != 60000 {
+		t.Errorf("a held-out split's training rows: %v (%v), want 60000", r(0), ok)
 	}
-	if r := trainRows(sweeps.Header{Folds: 1, Split: "holdout x", Data: "wine.csv (178 rows)"}); r(0) != 1 {
-		t.Errorf("rows not told: %v, want 1", r(0))
+	if r, ok := trainRows(sweeps.Header{Folds: 2, Seed: 1, Split: sweeps.KFoldSplit(2, 1), Data: "wine.csv (178 rows)"}); ok || r(0) != 1 {
+		t.Errorf("rows not recorded: %v (%v), want 1 and not known", r(0), ok)
+	}
+	shaped := sweeps.Header{Schedule: sweeps.Schedule{Features: 13, Classes: 3}}
+	if m, known := workPerRow(shaped, points, nil); m[points[2].Params.Key()] != scheduler.TrainingFLOPsPerRow(points[2].Params.Hidden(), 13, 3) || !known[points[2].Params.Key()] {
+		t.Errorf("per row from the recorded shape: %v", m)
 	}
 }
 
@@ -388,15 +395,17 @@ func TestETAPrunedSHA(t *testing.T) {
 }
 
 // TestETAOldSchema: a store of the previous schema (version 7: no
-// recorded pruner, no invocation start) holding the same sha study opens
-// (a reader migrates it) and keeps the bound: each live unit to its last
-// epoch, at most.
+// recorded pruner, data shape or invocation start) holding the same sha
+// study opens (a reader migrates it) and keeps the bound: each live unit
+// to its last epoch, at most, its folds' epochs alike.
 func TestETAOldSchema(t *testing.T) {
 	now := time.Now()
 	s, ds, _ := shaStudy(t, "old")
 	f := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
-	most := 3 * ((9-2)*500*f + (9-1)*501*f)
-	done := 9*(500*f+501*f) + 3*500*f
+	// The store did not record the data's rows: each fold's epoch weighs
+	// its FLOPs per row alone.
+	most := 3 * ((9-2)*f + (9-1)*f)
+	done := 9*(f+f) + 3*f
 	bound := sweeps.ETA(most, done, 200*time.Second).Seconds() // the first unit started 200 s ago
 	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
 		w, err := store.Open(context.Background(), loc)

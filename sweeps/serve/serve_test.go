@@ -33,7 +33,7 @@ import (
 func writeStudy(t testing.TB, st store.Store, name, axis string, configs, folds, epochs int) sweeps.Header {
 	t.Helper()
 	h := sweeps.Header{Name: name, Folds: folds, Epochs: epochs, Seed: 1, Split: sweeps.KFoldSplit(folds, 1),
-		Data: "mnist-train (1000 rows)", DataSHA: "sha", Engine: sweeps.EngineID()}
+		Data: "mnist-train (1000 rows)", DataSHA: "sha", Engine: sweeps.EngineID(), Schedule: sweeps.Schedule{Rows: 1000, Features: 784, Classes: 10}}
 	var points []study.Point
 	for i := range configs {
 		c := engine.DefaultConfig()
