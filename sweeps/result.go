@@ -268,6 +268,14 @@ type Decision struct {
 	Order    int     `json:"order"` // when, among the study's decisions (0 first)
 }
 
+// Verdict is the decision in words: "goes on" or "stops".
+func (d Decision) Verdict() string {
+	if d.Promoted {
+		return "goes on"
+	}
+	return "stops"
+}
+
 // MarshalJSON writes non-finite numbers as null (engine.JSONFloat).
 func (d Decision) MarshalJSON() ([]byte, error) {
 	type plain Decision

@@ -347,11 +347,7 @@ func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, rep
 			return err
 		}
 		for _, d := range ds {
-			verdict := "goes on"
-			if !d.Promoted {
-				verdict = "stops"
-			}
-			report(fmt.Sprintf("study %s: %s (%.8s) at epoch %d (rung %d): score %.4f, cutoff %.4f: %s%s", h.Name, cmp.Or(name[d.Key], "configuration"), d.Key, d.Epoch, d.Rung, d.Score, d.Cutoff, verdict, c.eta()))
+			report(fmt.Sprintf("study %s: %s (%.8s) at epoch %d (rung %d): score %.4f, cutoff %.4f: %s%s", h.Name, cmp.Or(name[d.Key], "configuration"), d.Key, d.Epoch, d.Rung, d.Score, d.Cutoff, d.Verdict(), c.eta()))
 		}
 		targets := run.Targets()
 		if targets == nil {

@@ -217,7 +217,7 @@ func appendDecisions(ctx context.Context, c conn, study string, ds []sweeps.Deci
 		if last != at || d.Key != mine.Key || d.Bracket != mine.Bracket || d.Rung != mine.Rung || d.Epoch != mine.Epoch || d.Promoted != mine.Promoted {
 			return fmt.Errorf("study %s: the store's decision %d (on configuration %.8s at epoch %d, %s) is not this run's (on %.8s at epoch %d, %s): "+
 				"another process decides the study's rungs at the same time; stop one of them (or run this one under another name)",
-				study, at, d.Key, d.Epoch, verdict(d.Promoted), mine.Key, mine.Epoch, verdict(mine.Promoted))
+				study, at, d.Key, d.Epoch, d.Verdict(), mine.Key, mine.Epoch, mine.Verdict())
 		}
 	}
 	for i := n; i < len(ds); i++ {
@@ -226,13 +226,6 @@ func appendDecisions(ctx context.Context, c conn, study string, ds []sweeps.Deci
 		}
 	}
 	return nil
-}
-
-func verdict(promoted bool) string {
-	if promoted {
-		return "goes on"
-	}
-	return "stops"
 }
 
 func decisions(ctx context.Context, c conn, study string) ([]sweeps.Decision, error) {
