@@ -478,6 +478,15 @@ func checkHeader(h sweeps.Header) error {
 	case h.Epochs < 1 || h.Epochs > study.MaxEpochs:
 		return fmt.Errorf("study %q: %d epochs (a study has 1 to %d)", h.Name, h.Epochs, study.MaxEpochs)
 	}
+	// The schedule a live view replays: bounded as a study file's, so that
+	// a database that claims more cannot keep a reader at it.
+	s := h.Schedule
+	switch {
+	case s.Trials < 0 || s.Trials > study.MaxConfigurations || s.Batch < 0 || s.Batch > study.MaxConfigurations:
+		return fmt.Errorf("study %q: a sampler of %d configurations in batches of %d (a study has at most %d)", h.Name, s.Trials, s.Batch, study.MaxConfigurations)
+	case s.Rows < 0 || s.Features < 0 || s.Classes < 0:
+		return fmt.Errorf("study %q: data of %d rows, %d features and %d classes", h.Name, s.Rows, s.Features, s.Classes)
+	}
 	return nil
 }
 
