@@ -19,8 +19,11 @@ import (
 
 // killChildEnv makes the test binary, re-executed by TestKillAndResume, run
 // killStudy into the directory it names instead of testing, and into the
-// PostgreSQL database killStoreEnv names when set; killStopEnv, when set,
-// makes it wait to be killed once it has reported that many units done.
+// PostgreSQL database killStoreEnv names when set. killStopEnv, when set,
+// makes the child of a kill test wait to be killed once it has printed
+// that many of the lines its parent counts to kill it: what the parent
+// finds in the store is then what the child stored by that point, however
+// slowly the parent reads.
 const (
 	killChildEnv = "MLPSWEEP_SWEEPS_KILL_CHILD"
 	killStoreEnv = "MLPSWEEP_SWEEPS_KILL_STORE"

@@ -175,6 +175,8 @@ pruner: sha
 // worker count.
 func TestKillPrunedStudyMidRung(t *testing.T) {
 	if dir := os.Getenv(killChildEnv); dir != "" {
+		stop, _ := strconv.Atoi(os.Getenv(killStopEnv))
+		second := 0
 		r, err := RunStudy(context.Background(), parse(t, pruneKillStudy), killData(), Options{Dir: dir, Workers: killWorkers,
 			Progress: func(e Event) {
 				if e.Kind == UnitDone && e.Unit.PrunedAt > 0 {
@@ -182,6 +184,9 @@ func TestKillPrunedStudyMidRung(t *testing.T) {
 				}
 				if e.Kind == EpochDone && e.Epoch.Epoch > 1 {
 					fmt.Println("rung-2-epoch")
+					if second++; second == stop {
+						time.Sleep(time.Minute) // killed here, the rung not finished
+					}
 				}
 			}})
 		if err != nil {
@@ -200,7 +205,7 @@ func TestKillPrunedStudyMidRung(t *testing.T) {
 			second++ // killed mid-rung: the promoted configurations are in flight
 		}
 		return second == 3
-	})
+	}, killStopEnv+"=3")
 	if pruned != 6*3 || second < 3 {
 		t.Fatalf("killed after %d pruned units and %d epochs of the second rung; want 18 and 3", pruned, second)
 	}
