@@ -634,3 +634,45 @@ func TestASHAResumesOverAnotherStudysPrunedUnits(t *testing.T) {
 		t.Errorf("ashashared after ashakill: %d configurations, %s's units %+v", len(r.Configs), taken, units(r))
 	}
 }
+
+// TestInterruptedRunKeepsAnotherStudysPrunedUnits: a study without a
+// pruner trains again the units a pruned study stored pruned (it needs
+// every epoch), marking each running as it starts; interrupted as it
+// starts the first, it leaves the pruned study's results in place: that
+// study loads back exactly as before, on SQLite and on PostgreSQL.
+func TestInterruptedRunKeepsAnotherStudysPrunedUnits(t *testing.T) {
+	full := strings.Replace(strings.Replace(pruneKillStudy, "name: prunekill", "name: full", 1), "pruner: sha", "", 1)
+	forEachStore(t, func(t *testing.T, dir, url string) {
+		runOn(t, pruneKillStudy, killData(), dir, url, killWorkers)
+		before := loadStudy(t, dir, url, "prunekill")
+		pruned := 0
+		for _, c := range before.Configs {
+			if c.PrunedAt > 0 {
+				pruned++
+			}
+		}
+		if pruned == 0 {
+			t.Fatal("the pruned study stored no unit pruned")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		started := 0
+		_, err := RunStudy(ctx, parse(t, full), killData(), Options{Dir: dir, Store: openStore(t, dir, url), Workers: killWorkers,
+			Progress: func(e Event) {
+				if e.Kind == UnitStart {
+					started++
+					cancel() // interrupted: the units started stay marked running, as a killed run leaves them
+				}
+			}})
+		if !errors.Is(err, ErrInterrupted) || started == 0 {
+			t.Fatalf("the study without a pruner started %d units and ended with %v, want interrupted", started, err)
+		}
+		after := loadStudy(t, dir, url, "prunekill")
+		for i, c := range after.Configs {
+			if b := before.Configs[i]; fmt.Sprintf("%+v", c) != fmt.Sprintf("%+v", b) {
+				t.Errorf("%s after another study's interrupted run: %d units, pruned at %d; before: %d units, pruned at %d, numbers equal: %v",
+					c.Value, len(c.Units), c.PrunedAt, len(b.Units), b.PrunedAt, sameBits(unitNumbers(c), unitNumbers(b)))
+			}
+		}
+	})
+}
