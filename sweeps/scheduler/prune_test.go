@@ -676,3 +676,71 @@ func TestInterruptedRunKeepsAnotherStudysPrunedUnits(t *testing.T) {
 		}
 	})
 }
+
+// TestStopsShowOwnRung: a pruned study shows each configuration it
+// stopped as it stopped it, up to the epoch of its own decision, however
+// far another study on the same store trained the units: to the end
+// (without a pruner, with learning curves), or to a later rung (successive
+// halving whose first rung is at epoch 2 against one at epoch 1, either
+// first). Run after the other, on SQLite and PostgreSQL, each gives bit for
+// bit its result on a store of its own, as it ran and as it loads back,
+// with the same decisions; and the other study loads back as before.
+func TestStopsShowOwnRung(t *testing.T) {
+	studies := map[string]string{
+		"sha":   pruneKillStudy,
+		"later": strings.Replace(strings.Replace(pruneKillStudy, "name: prunekill", "name: later", 1), "pruner: sha", "pruner: {kind: sha, min_epochs: 2}", 1),
+		"full":  strings.Replace(strings.Replace(pruneKillStudy, "name: prunekill", "name: full", 1), "pruner: sha", "", 1),
+	}
+	run := func(t *testing.T, name, dir, url string) sweeps.StudyResult {
+		t.Helper()
+		r, err := RunStudy(context.Background(), parse(t, studies[name]), killData(), Options{Dir: dir, Store: openStore(t, dir, url), Workers: killWorkers, Curves: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	refs := map[string]sweeps.StudyResult{}
+	for name := range studies {
+		refs[name] = run(t, name, t.TempDir(), "")
+	}
+	same := func(a, b sweeps.StudyResult) bool {
+		return sameBits(numbers(a), numbers(b)) && prunedAts(a) == prunedAts(b) && decisionsOf(a) == decisionsOf(b)
+	}
+	forEachStore(t, func(t *testing.T, _, url string) {
+		for _, pair := range [][2]string{{"full", "sha"}, {"later", "sha"}, {"sha", "later"}} {
+			first, then := pair[0], pair[1]
+			t.Run(first+"-then-"+then, func(t *testing.T) {
+				dir, url := t.TempDir(), url
+				if url != "" {
+					url = storetest.Postgres(t) // a database of its own
+				}
+				run(t, first, dir, url)
+				name := parse(t, studies[first]).Name
+				before := loadStudy(t, dir, url, name)
+				ran := run(t, then, dir, url)
+				for what, got := range map[string]sweeps.StudyResult{"as it ran": ran, "loaded back": loadStudy(t, dir, url, ran.Name)} {
+					if want := refs[then]; !same(got, want) {
+						t.Errorf("%s after %s, %s: pruned at %s, want %s; numbers equal: %v\n%s\nwant\n%s", then, first, what,
+							prunedAts(got), prunedAts(want), sameBits(numbers(got), numbers(want)), decisionsOf(got), decisionsOf(want))
+					}
+				}
+				if after := loadStudy(t, dir, url, name); !same(after, before) {
+					t.Errorf("%s after %s loads back pruned at %s, before %s; numbers equal: %v", first, then, prunedAts(after), prunedAts(before), sameBits(numbers(after), numbers(before)))
+				}
+			})
+		}
+	})
+}
+
+// prunedAts lists each configuration's PrunedAt and its units'.
+func prunedAts(r sweeps.StudyResult) string {
+	var b strings.Builder
+	for _, c := range r.Configs {
+		fmt.Fprintf(&b, "%d(", c.PrunedAt)
+		for _, u := range c.Units {
+			fmt.Fprintf(&b, " %d/%d", u.PrunedAt, len(u.Epochs))
+		}
+		b.WriteString(") ")
+	}
+	return b.String()
+}

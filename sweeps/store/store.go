@@ -548,14 +548,11 @@ func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyR
 			units[u.ID] = res
 		}
 	}
-	r := sweeps.Assemble(h, points, units)
-	if r.Decisions, err = s.Decisions(ctx, h.Name); err != nil {
-		return r, err
+	decisions, err := s.Decisions(ctx, h.Name)
+	if err != nil {
+		return sweeps.StudyResult{}, err
 	}
-	if len(r.Decisions) == 0 {
-		r.Decisions = nil
-	}
-	return r, nil
+	return sweeps.Assemble(h, points, units, decisions), nil
 }
 
 // LoadStudy reads a study from the store at where, a sweep folder or a
