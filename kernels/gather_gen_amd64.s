@@ -553,3 +553,205 @@ packTransposeGather12AVX512_loop:
 packTransposeGather12AVX512_done:
 	VZEROUPPER
 	RET
+
+// func packTransposeGatherBytes12AVX512(panel []float32, src []uint8, offs []int, cols int, div float32)
+// Requires: AVX, AVX512F
+TEXT ·packTransposeGatherBytes12AVX512(SB), NOSPLIT, $0-84
+	VBROADCASTSS div+80(FP), Z0
+	MOVQ         panel_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         offs_base+48(FP), DX
+	MOVQ         cols+72(FP), BX
+	SHRQ         $0x04, BX
+	JZ           packTransposeGatherBytes12AVX512_done
+
+packTransposeGatherBytes12AVX512_loop:
+	// Sixteen columns of the panel: each 4-row group transposed inside the 128-bit lanes.
+	MOVQ      (DX), SI
+	VPMOVZXBD (CX)(SI*1), Z1
+	VCVTDQ2PS Z1, Z1
+	VDIVPS    Z0, Z1, Z1
+	MOVQ      8(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z2
+	VCVTDQ2PS Z2, Z2
+	VDIVPS    Z0, Z2, Z2
+	MOVQ      16(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z3
+	VCVTDQ2PS Z3, Z3
+	VDIVPS    Z0, Z3, Z3
+	MOVQ      24(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z4
+	VCVTDQ2PS Z4, Z4
+	VDIVPS    Z0, Z4, Z4
+	VUNPCKLPS Z2, Z1, Z5
+	VUNPCKHPS Z2, Z1, Z1
+	VUNPCKLPS Z4, Z3, Z2
+	VUNPCKHPS Z4, Z3, Z3
+	VSHUFPS   $0x44, Z2, Z5, Z4
+	VSHUFPS   $0xee, Z2, Z5, Z2
+	VSHUFPS   $0x44, Z3, Z1, Z5
+	VSHUFPS   $0xee, Z3, Z1, Z1
+	MOVQ      32(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z3
+	VCVTDQ2PS Z3, Z3
+	VDIVPS    Z0, Z3, Z3
+	MOVQ      40(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z6
+	VCVTDQ2PS Z6, Z6
+	VDIVPS    Z0, Z6, Z6
+	MOVQ      48(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z7
+	VCVTDQ2PS Z7, Z7
+	VDIVPS    Z0, Z7, Z7
+	MOVQ      56(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z8
+	VCVTDQ2PS Z8, Z8
+	VDIVPS    Z0, Z8, Z8
+	VUNPCKLPS Z6, Z3, Z9
+	VUNPCKHPS Z6, Z3, Z3
+	VUNPCKLPS Z8, Z7, Z6
+	VUNPCKHPS Z8, Z7, Z7
+	VSHUFPS   $0x44, Z6, Z9, Z8
+	VSHUFPS   $0xee, Z6, Z9, Z6
+	VSHUFPS   $0x44, Z7, Z3, Z9
+	VSHUFPS   $0xee, Z7, Z3, Z3
+	MOVQ      64(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z7
+	VCVTDQ2PS Z7, Z7
+	VDIVPS    Z0, Z7, Z7
+	MOVQ      72(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z10
+	VCVTDQ2PS Z10, Z10
+	VDIVPS    Z0, Z10, Z10
+	MOVQ      80(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z11
+	VCVTDQ2PS Z11, Z11
+	VDIVPS    Z0, Z11, Z11
+	MOVQ      88(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z12
+	VCVTDQ2PS Z12, Z12
+	VDIVPS    Z0, Z12, Z12
+	VUNPCKLPS Z10, Z7, Z13
+	VUNPCKHPS Z10, Z7, Z7
+	VUNPCKLPS Z12, Z11, Z10
+	VUNPCKHPS Z12, Z11, Z11
+	VSHUFPS   $0x44, Z10, Z13, Z12
+	VSHUFPS   $0xee, Z10, Z13, Z10
+	VSHUFPS   $0x44, Z11, Z7, Z13
+	VSHUFPS   $0xee, Z11, Z7, Z7
+
+	// The 128-bit pieces in panel order (column by column, 4-row groups in order), four ZMMs
+	// at a time, 128-bit lanes transposed: lane c of each goes to column group c.
+	VSHUFF32X4 $0x88, Z8, Z4, Z11
+	VSHUFF32X4 $0xdd, Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z2, Z12, Z8
+	VSHUFF32X4 $0xdd, Z2, Z12, Z2
+	VSHUFF32X4 $0x88, Z8, Z11, Z12
+	VMOVUPS    Z12, (AX)
+	VSHUFF32X4 $0x88, Z2, Z4, Z12
+	VMOVUPS    Z12, 192(AX)
+	VSHUFF32X4 $0xdd, Z8, Z11, Z8
+	VMOVUPS    Z8, 384(AX)
+	VSHUFF32X4 $0xdd, Z2, Z4, Z2
+	VMOVUPS    Z2, 576(AX)
+	VSHUFF32X4 $0x88, Z10, Z6, Z2
+	VSHUFF32X4 $0xdd, Z10, Z6, Z4
+	VSHUFF32X4 $0x88, Z9, Z5, Z6
+	VSHUFF32X4 $0xdd, Z9, Z5, Z5
+	VSHUFF32X4 $0x88, Z6, Z2, Z8
+	VMOVUPS    Z8, 64(AX)
+	VSHUFF32X4 $0x88, Z5, Z4, Z8
+	VMOVUPS    Z8, 256(AX)
+	VSHUFF32X4 $0xdd, Z6, Z2, Z2
+	VMOVUPS    Z2, 448(AX)
+	VSHUFF32X4 $0xdd, Z5, Z4, Z2
+	VMOVUPS    Z2, 640(AX)
+	VSHUFF32X4 $0x88, Z1, Z13, Z2
+	VSHUFF32X4 $0xdd, Z1, Z13, Z1
+	VSHUFF32X4 $0x88, Z7, Z3, Z4
+	VSHUFF32X4 $0xdd, Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z4, Z2, Z5
+	VMOVUPS    Z5, 128(AX)
+	VSHUFF32X4 $0x88, Z3, Z1, Z5
+	VMOVUPS    Z5, 320(AX)
+	VSHUFF32X4 $0xdd, Z4, Z2, Z2
+	VMOVUPS    Z2, 512(AX)
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VMOVUPS    Z1, 704(AX)
+	ADDQ       $0x00000010, CX
+	ADDQ       $0x00000300, AX
+	DECQ       BX
+	JNZ        packTransposeGatherBytes12AVX512_loop
+
+packTransposeGatherBytes12AVX512_done:
+	VZEROUPPER
+	RET
+
+// func packCopyGatherBytes12AVX512(dst []float32, src []uint8, offs []int, cols int, panels int, div float32)
+// Requires: AVX, AVX512F
+TEXT ·packCopyGatherBytes12AVX512(SB), NOSPLIT, $0-92
+	MOVL         $0x00000fff, AX
+	KMOVW        AX, K1
+	MOVL         $0x0000f000, AX
+	KMOVW        AX, K2
+	MOVL         $0x000000ff, AX
+	KMOVW        AX, K3
+	MOVL         $0x0000ff00, AX
+	KMOVW        AX, K4
+	MOVL         $0x0000000f, AX
+	KMOVW        AX, K5
+	MOVL         $0x0000fff0, AX
+	KMOVW        AX, K6
+	VBROADCASTSS div+88(FP), Z0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         offs_base+48(FP), DX
+	MOVQ         offs_len+56(FP), BX
+	SHRQ         $0x02, BX
+	JZ           packCopyGatherBytes12AVX512_done
+	MOVQ         cols+72(FP), SI
+	IMUL3Q       $0x00000030, SI, SI
+
+packCopyGatherBytes12AVX512_rows:
+	MOVQ (DX), DI
+	ADDQ CX, DI
+	MOVQ 8(DX), R8
+	ADDQ CX, R8
+	MOVQ 16(DX), R9
+	ADDQ CX, R9
+	MOVQ 24(DX), R10
+	ADDQ CX, R10
+	MOVQ AX, R11
+	MOVQ panels+80(FP), R12
+
+packCopyGatherBytes12AVX512_panel:
+	VPMOVZXBD.Z (DI), K1, Z1
+	VPMOVZXBD   -12(R8), K2, Z1
+	VCVTDQ2PS   Z1, Z1
+	VDIVPS      Z0, Z1, Z1
+	VMOVUPS     Z1, (R11)
+	VPMOVZXBD.Z 4(R8), K3, Z1
+	VPMOVZXBD   -8(R9), K4, Z1
+	VCVTDQ2PS   Z1, Z1
+	VDIVPS      Z0, Z1, Z1
+	VMOVUPS     Z1, 64(R11)
+	VPMOVZXBD.Z 8(R9), K5, Z1
+	VPMOVZXBD   -4(R10), K6, Z1
+	VCVTDQ2PS   Z1, Z1
+	VDIVPS      Z0, Z1, Z1
+	VMOVUPS     Z1, 128(R11)
+	ADDQ        $0x0000000c, DI
+	ADDQ        $0x0000000c, R8
+	ADDQ        $0x0000000c, R9
+	ADDQ        $0x0000000c, R10
+	ADDQ        SI, R11
+	DECQ        R12
+	JNZ         packCopyGatherBytes12AVX512_panel
+	ADDQ        $0x20, DX
+	ADDQ        $0x000000c0, AX
+	DECQ        BX
+	JNZ         packCopyGatherBytes12AVX512_rows
+
+packCopyGatherBytes12AVX512_done:
+	VZEROUPPER
+	RET
