@@ -204,7 +204,7 @@ func (ctx *Context) gatherRows(a storedA, lda int, rows []int, k, m int, transA 
 // of A in L2 (all of m for the MLP shapes on AVX-512, m = 784 too);
 // more rows are done a group at a time, each group streaming all of B.
 type blocksGemm struct {
-	g      gemm      // what the blocks share: m, k, alpha, beta, op(A) (unless gathered), ISA, epilogue
+	g      gemm    // what the blocks share: m, k, alpha, beta, op(A) (unless gathered), ISA, epilogue
 	src    storedA // the stored A
 	lda    int
 	rows   []int // gathered rows of A, or nil
