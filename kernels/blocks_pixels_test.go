@@ -112,7 +112,13 @@ func TestSgemmBlocksPixelsNeedsRows(t *testing.T) {
 // TestPixelPackersEveryByte: the asm packers convert every byte value as
 // float32(b)/PixelMax does (VDIVPS is exact, so they must agree bit for bit).
 func TestPixelPackersEveryByte(t *testing.T) {
-	const w, cols = 12, 256
+	for _, w := range []int{6, 12} {
+		pixelPackerEveryByte(t, w)
+	}
+}
+
+func pixelPackerEveryByte(t *testing.T, w int) {
+	const cols = 256
 	px := make([]uint8, w*cols)
 	for j := range w {
 		for p := range cols {
@@ -129,7 +135,7 @@ func TestPixelPackersEveryByte(t *testing.T) {
 		for p := range cols {
 			for j := range w {
 				if want := float32(px[offs[j]+p]) / PixelMax; panel[p*w+j] != want {
-					t.Fatalf("simd=%v: panel[%d·%d+%d] = %v, want %v", simd, p, w, j, panel[p*w+j], want)
+					t.Fatalf("w=%d simd=%v: panel[%d·%d+%d] = %v, want %v", w, simd, p, w, j, panel[p*w+j], want)
 				}
 			}
 		}

@@ -216,6 +216,78 @@ func packTransposeGather(w int) {
 	})
 }
 
+// packTransposeGatherBytes6 emits packTransposeGatherBytes6AVX2:
+// packTransposeGather6AVX2 on stored bytes, each widened to a 32-bit lane
+// (VPMOVZXBD), converted and divided by div (exact: VDIVPS) as it is
+// loaded.
+func packTransposeGatherBytes6() {
+	const w = 6
+	name := "packTransposeGatherBytes6AVX2"
+	TEXT(name, NOSPLIT, "func(panel []float32, src []uint8, offs []int, cols int, div float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
+		"bytes into panel, each as float32(b)/div; cols must be a multiple of 4:",
+		"",
+		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = float32(src[offs[j]+p]) / div } }", w, w))
+	dv := YMM()
+	VBROADCASTSS(paramAddr("div"), dv)
+	dst, src, offp := GP64(), GP64(), GP64()
+	Load(Param("panel").Base(), dst)
+	Load(Param("src").Base(), src)
+	Load(Param("offs").Base(), offp)
+	transposeRowsOf(name, w, 1, dst, src, true, func(int) {}, func(j0, i int, r reg.Register) {
+		off := GP64()
+		MOVQ(Mem{Base: offp, Disp: 8 * (j0 + i)}, off)
+		d := reg.Register(dv)
+		if r.Size() == 16 {
+			d = dv.AsX()
+		}
+		VPMOVZXBD(memIndex(src, off, 1), r)
+		VCVTDQ2PS(r, r)
+		VDIVPS(d, r, r)
+	})
+}
+
+// packCopyGatherBytes6 emits packCopyGatherBytes6AVX2:
+// packCopyGather6AVX2 on stored bytes, four rows at a time (len(offs) a
+// multiple of 4). A row's 6 bytes of a panel are two 4-byte loads, at 0
+// and 2, each widened, converted, divided (exact: VDIVPS) and stored as an
+// XMM, the second over the first's last two floats: nothing is read past
+// the row's 6 bytes, nothing written past its 6 floats.
+func packCopyGatherBytes6() {
+	const w = 6
+	name := "packCopyGatherBytes6AVX2"
+	TEXT(name, NOSPLIT, "func(dst []float32, src []uint8, offs []int, cols, panels int, div float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies panels full panels of %d bytes × len(offs) rows, the", name, w),
+		"row p at src[offs[p]:], each byte b as float32(b)/div, into panels of cols rows in dst",
+		"(panels ≥ 1); len(offs) must be a multiple of 4:",
+		"",
+		fmt.Sprintf("\tfor p < len(offs) { for q < panels { for i < %d { dst[(q·cols+p)·%d+i] = float32(src[offs[p]+q·%d+i]) / div } } }", w, w, w))
+	dv := XMM()
+	VBROADCASTSS(paramAddr("div"), dv)
+	dst0, base, offp, n, panelBytes := copyGatherArgs(w)
+	SHRQ(U8(2), n)
+	JZ(LabelRef(name + "_done"))
+	rows4LoopN(name, w, 1, 4, dst0, n, panelBytes, func(s [4]reg.GPVirtual) {
+		for j := range s {
+			MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
+			ADDQ(base, s[j])
+		}
+	}, func() { ADDQ(U8(32), offp) }, func(j int, s [4]reg.GPVirtual, dst reg.Register) {
+		for _, at := range []int{0, 2} {
+			x := XMM()
+			VPMOVZXBD(mem(s[j], at), x)
+			VCVTDQ2PS(x, x)
+			VDIVPS(dv, x, x)
+			VMOVUPS(x, mem(dst, 4*(w*j+at)))
+		}
+	})
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
 // gatherWidthsAVX512 are the panel widths of the AVX-512 gathering
 // packers: the MR of the AVX-512 micro-kernel.
 var gatherWidthsAVX512 = []int{12}
@@ -456,6 +528,12 @@ func copyRows4Of(name string, w int, ks []reg.OpmaskPhysical, div reg.Register, 
 // vectors, vector v at dst by vector(v, s, dst); dst0 advances by the four
 // rows. Labels start with prefix.
 func rows4Loop(prefix string, w, elem int, dst0, n4, panelBytes reg.Register, rows func(s [4]reg.GPVirtual), next func(), vector func(v int, s [4]reg.GPVirtual, dst reg.Register)) {
+	rows4LoopN(prefix, w, elem, 3, dst0, n4, panelBytes, rows, next, vector)
+}
+
+// rows4LoopN is rows4Loop with nvec calls of vector per panel (v = 0 …
+// nvec−1) on rows of elem-byte values.
+func rows4LoopN(prefix string, w, elem, nvec int, dst0, n4, panelBytes reg.Register, rows func(s [4]reg.GPVirtual), next func(), vector func(v int, s [4]reg.GPVirtual, dst reg.Register)) {
 	Label(prefix + "_rows")
 	var s [4]reg.GPVirtual
 	for j := range s {
@@ -466,7 +544,7 @@ func rows4Loop(prefix string, w, elem int, dst0, n4, panelBytes reg.Register, ro
 	MOVQ(dst0, dst)
 	Load(Param("panels"), q)
 	Label(prefix + "_panel")
-	for v := 0; v < 3; v++ {
+	for v := 0; v < nvec; v++ {
 		vector(v, s, dst)
 	}
 	for j := range s {

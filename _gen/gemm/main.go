@@ -55,6 +55,8 @@ func main() {
 			}
 			packTransposeGather(w)
 		}
+		packTransposeGatherBytes6()
+		packCopyGatherBytes6()
 		for _, w := range gatherWidthsAVX512 {
 			packCopyGatherAVX512(w)
 			packTransposeGatherAVX512(w)
