@@ -15,6 +15,25 @@ type (
 	copyGatherBytesFunc      = func(dst []float32, src []uint8, offs []int, cols, panels int, div float32)
 )
 
+// sentinelFilled returns n floats, each sentinel.
+func sentinelFilled(n int, sentinel float32) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = sentinel
+	}
+	return x
+}
+
+// packerRuns returns the packer natively (when the CPU has isa) and
+// emulated, by name.
+func packerRuns(name string, isa ISA, native, emulated any) map[string]any {
+	m := map[string]any{name + " emulated": emulated}
+	if DetectedISA() >= isa {
+		m[name+" native"] = native
+	}
+	return m
+}
+
 // TestGatherPackers checks every gathering packer, natively where the CPU
 // runs it and interpreted (so the AVX-512 ones on any CPU), against the
 // reference loop of its doc comment, bit for bit, on rows gathered from
@@ -27,21 +46,7 @@ func TestGatherPackers(t *testing.T) {
 	for i := range src {
 		src[i] = float32(r.NormFloat64())
 	}
-	filled := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = sentinel
-		}
-		return x
-	}
-	// runs returns the packer natively (when the CPU has isa) and emulated.
-	runs := func(name string, isa ISA, native, emulated any) map[string]any {
-		m := map[string]any{name + " emulated": emulated}
-		if DetectedISA() >= isa {
-			m[name+" native"] = native
-		}
-		return m
-	}
+	filled := func(n int) []float32 { return sentinelFilled(n, sentinel) }
 	for _, pk := range []struct {
 		name    string
 		w, step int // panel rows; cols must be a multiple of step
@@ -52,7 +57,7 @@ func TestGatherPackers(t *testing.T) {
 		{"packTransposeGather12AVX2", 12, 8, AVX2, packTransposeGather12AVX2},
 		{"packTransposeGather12AVX512", 12, 16, AVX512, packTransposeGather12AVX512},
 	} {
-		for name, f := range runs(pk.name, pk.isa, pk.native, emuGatherTranspose(t, pk.name)) {
+		for name, f := range packerRuns(pk.name, pk.isa, pk.native, emuGatherTranspose(t, pk.name)) {
 			pack := f.(transposeGatherFunc)
 			for _, cols := range []int{0, pk.step, 3 * pk.step, 784 / pk.step * pk.step} {
 				offs := make([]int, pk.w)
@@ -84,7 +89,7 @@ func TestGatherPackers(t *testing.T) {
 		{"packCopyGather12AVX2", 12, 1, AVX2, packCopyGather12AVX2},
 		{"packCopyGather12AVX512", 12, 4, AVX512, packCopyGather12AVX512},
 	} {
-		for name, f := range runs(pk.name, pk.isa, pk.native, emuGatherCopy(t, pk.name)) {
+		for name, f := range packerRuns(pk.name, pk.isa, pk.native, emuGatherCopy(t, pk.name)) {
 			pack := f.(copyGatherFunc)
 			for _, c := range []struct{ rows, cols, panels int }{{4, 4, 1}, {8, 64, 3}, {64, 64, 65}, {12, 20, 2}, {3, 3, 1}} {
 				if c.rows%pk.step != 0 {
@@ -123,20 +128,7 @@ func TestGatherBytePackers(t *testing.T) {
 	for i := range src {
 		src[i] = uint8(r.Uint32())
 	}
-	filled := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = sentinel
-		}
-		return x
-	}
-	runs := func(name string, isa ISA, native, emulated any) map[string]any {
-		m := map[string]any{name + " emulated": emulated}
-		if DetectedISA() >= isa {
-			m[name+" native"] = native
-		}
-		return m
-	}
+	filled := func(n int) []float32 { return sentinelFilled(n, sentinel) }
 	for _, pk := range []struct {
 		name    string
 		w, step int
@@ -146,7 +138,7 @@ func TestGatherBytePackers(t *testing.T) {
 		{"packTransposeGatherBytes6AVX2", 6, 4, AVX2, packTransposeGatherBytes6AVX2},
 		{"packTransposeGatherBytes12AVX512", 12, 16, AVX512, packTransposeGatherBytes12AVX512},
 	} {
-		for name, f := range runs(pk.name, pk.isa, pk.native, emuGatherTransposeBytes(t, pk.name)) {
+		for name, f := range packerRuns(pk.name, pk.isa, pk.native, emuGatherTransposeBytes(t, pk.name)) {
 			pack := f.(transposeGatherBytesFunc)
 			for _, cols := range []int{0, pk.step, 3 * pk.step, 784 / pk.step * pk.step} {
 				offs := make([]int, pk.w)
@@ -177,7 +169,7 @@ func TestGatherBytePackers(t *testing.T) {
 		{"packCopyGatherBytes6AVX2", 6, AVX2, packCopyGatherBytes6AVX2},
 		{"packCopyGatherBytes12AVX512", 12, AVX512, packCopyGatherBytes12AVX512},
 	} {
-		for name, f := range runs(pk.name, pk.isa, pk.native, emuGatherCopyBytes(t, pk.name)) {
+		for name, f := range packerRuns(pk.name, pk.isa, pk.native, emuGatherCopyBytes(t, pk.name)) {
 			pack := f.(copyGatherBytesFunc)
 			for _, c := range []struct{ rows, cols, panels int }{{4, 4, 1}, {8, 64, 3}, {64, 64, 65}, {12, 20, 2}} {
 				width := c.panels * pk.w // bytes read per gathered row

@@ -172,6 +172,29 @@ func packTransposeGatherText(name string, w, step int) {
 		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[offs[j]+p] } }", w, w))
 }
 
+// packTransposeGatherBytesText opens packTransposeGatherBytes<w><ISA>: its
+// signature and doc, with the reference loop, for cols a multiple of step.
+func packTransposeGatherBytesText(name string, w, step int) {
+	TEXT(name, NOSPLIT, "func(panel []float32, src []uint8, offs []int, cols int, div float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
+		fmt.Sprintf("bytes into panel, each as float32(b)/div; cols must be a multiple of %d:", step),
+		"",
+		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = float32(src[offs[j]+p]) / div } }", w, w))
+}
+
+// packCopyGatherBytesText opens packCopyGatherBytes<w><ISA>: its signature
+// and doc, with the reference loop.
+func packCopyGatherBytesText(name string, w int) {
+	TEXT(name, NOSPLIT, "func(dst []float32, src []uint8, offs []int, cols, panels int, div float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies panels full panels of %d bytes × len(offs) rows, the", name, w),
+		"row p at src[offs[p]:], each byte b as float32(b)/div, into panels of cols rows in dst",
+		"(panels ≥ 1); len(offs) must be a multiple of 4:",
+		"",
+		fmt.Sprintf("\tfor p < len(offs) { for q < panels { for i < %d { dst[(q·cols+p)·%d+i] = float32(src[offs[p]+q·%d+i]) / div } } }", w, w, w))
+}
+
 // copyPieces copies w floats from src to dst in pieces of 8, 4 and 2.
 func copyPieces(src, dst reg.Register, w int) {
 	for off := 0; off < w; {
@@ -223,12 +246,7 @@ func packTransposeGather(w int) {
 func packTransposeGatherBytes6() {
 	const w = 6
 	name := "packTransposeGatherBytes6AVX2"
-	TEXT(name, NOSPLIT, "func(panel []float32, src []uint8, offs []int, cols int, div float32)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
-		"bytes into panel, each as float32(b)/div; cols must be a multiple of 4:",
-		"",
-		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = float32(src[offs[j]+p]) / div } }", w, w))
+	packTransposeGatherBytesText(name, w, 4)
 	dv := YMM()
 	VBROADCASTSS(paramAddr("div"), dv)
 	dst, src, offp := GP64(), GP64(), GP64()
@@ -257,13 +275,7 @@ func packTransposeGatherBytes6() {
 func packCopyGatherBytes6() {
 	const w = 6
 	name := "packCopyGatherBytes6AVX2"
-	TEXT(name, NOSPLIT, "func(dst []float32, src []uint8, offs []int, cols, panels int, div float32)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s copies panels full panels of %d bytes × len(offs) rows, the", name, w),
-		"row p at src[offs[p]:], each byte b as float32(b)/div, into panels of cols rows in dst",
-		"(panels ≥ 1); len(offs) must be a multiple of 4:",
-		"",
-		fmt.Sprintf("\tfor p < len(offs) { for q < panels { for i < %d { dst[(q·cols+p)·%d+i] = float32(src[offs[p]+q·%d+i]) / div } } }", w, w, w))
+	packCopyGatherBytesText(name, w)
 	dv := XMM()
 	VBROADCASTSS(paramAddr("div"), dv)
 	dst0, base, offp, n, panelBytes := copyGatherArgs(w)
@@ -309,12 +321,7 @@ func packTransposeGatherZ(w int, bytes bool) {
 	name := fmt.Sprintf("packTransposeGather%dAVX512", w)
 	if bytes {
 		name = fmt.Sprintf("packTransposeGatherBytes%dAVX512", w)
-		TEXT(name, NOSPLIT, "func(panel []float32, src []uint8, offs []int, cols int, div float32)")
-		Pragma("noescape")
-		Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
-			"bytes into panel, each as float32(b)/div; cols must be a multiple of 16:",
-			"",
-			fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = float32(src[offs[j]+p]) / div } }", w, w))
+		packTransposeGatherBytesText(name, w, 16)
 	} else {
 		packTransposeGatherText(name, w, 16)
 	}
@@ -415,13 +422,7 @@ func packCopyGatherAVX512(w int) {
 // divided by div (exact: VDIVPS).
 func packCopyGatherBytesAVX512(w int) {
 	name := fmt.Sprintf("packCopyGatherBytes%dAVX512", w)
-	TEXT(name, NOSPLIT, "func(dst []float32, src []uint8, offs []int, cols, panels int, div float32)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s copies panels full panels of %d bytes × len(offs) rows, the", name, w),
-		"row p at src[offs[p]:], each byte b as float32(b)/div, into panels of cols rows in dst",
-		"(panels ≥ 1); len(offs) must be a multiple of 4:",
-		"",
-		fmt.Sprintf("\tfor p < len(offs) { for q < panels { for i < %d { dst[(q·cols+p)·%d+i] = float32(src[offs[p]+q·%d+i]) / div } } }", w, w, w))
+	packCopyGatherBytesText(name, w)
 	ks := copyRows4Masks(w)
 	dv := ZMM()
 	VBROADCASTSS(paramAddr("div"), dv)
