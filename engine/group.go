@@ -265,7 +265,7 @@ func (g *Group) fitTo(ctx context.Context, train Data, val *Data, last int, onEp
 			b := len(rows)
 			t := g.t[:b*out]
 			gatherRows(train.Y, out, rows, t)
-			g.step(g.live, train.X, rows, t, b)
+			g.step(g.live, train.input(), rows, t, b)
 			live := g.live[:0] // filtered in place: the members that did not diverge
 			for _, i := range g.live {
 				loss := float64(g.loss[i])
@@ -374,7 +374,7 @@ func (g *Group) evaluate(live []int, d Data) {
 			m := g.members[i]
 			g.fwd = append(g.fwd, m.firstForward(&m.eval))
 		}
-		g.kc.SgemmBlocks(false, e, in, 1, x, in, idx, 0, g.fwd, true)
+		firstProduct(g.kc, false, e, in, in, x, idx, g.fwd, true)
 		for _, i := range live {
 			m, sums := g.members[i], &g.evalSum[i]
 			ws := &m.eval
@@ -416,7 +416,7 @@ func (g *Group) TrainBatch(x []float32, rows []int, t []float32) (loss []float32
 			return nil, nil, fmt.Errorf("engine: TrainBatch row %d = %d is outside x (%d rows of %d inputs)", i, r, len(x)/m0.in, m0.in)
 		}
 	}
-	g.step(g.all, x, rows, t[:b*m0.out], b)
+	g.step(g.all, input{x: x}, rows, t[:b*m0.out], b)
 	return g.loss, g.correct, nil
 }
 
@@ -424,7 +424,7 @@ func (g *Group) TrainBatch(x []float32, rows []int, t []float32) (loss []float32
 // rows rows: x [rows×In] itself when idx is nil, else rows idx[r] of
 // x [N×In]; t [rows×Out]. Each member's loss and correct rows go to
 // g.loss and g.correct.
-func (g *Group) step(live []int, x []float32, idx []int, t []float32, rows int) {
+func (g *Group) step(live []int, x input, idx []int, t []float32, rows int) {
 	for _, i := range live {
 		m := g.members[i]
 		m.use(&m.train)
@@ -439,21 +439,21 @@ func (g *Group) step(live []int, x []float32, idx []int, t []float32, rows int) 
 // lossAndGrad is step without the new dropout masks and the update: the
 // forward and backward passes of the members live, leaving each one's loss
 // gradient in its grads (see step.go for the phases).
-func (g *Group) lossAndGrad(live []int, x []float32, idx []int, t []float32, rows int) {
+func (g *Group) lossAndGrad(live []int, x input, idx []int, t []float32, rows int) {
 	in := g.members[0].in
 	g.fwd = g.fwd[:0]
 	for _, i := range live {
 		m := g.members[i]
 		g.fwd = append(g.fwd, m.firstForward(&m.train))
 	}
-	g.kc.SgemmBlocks(false, rows, in, 1, x, in, idx, 0, g.fwd, true)
+	firstProduct(g.kc, false, rows, in, in, x, idx, g.fwd, true)
 	g.bwd = g.bwd[:0]
 	for _, i := range live {
 		m := g.members[i]
 		g.loss[i], g.correct[i] = m.lossAndGradAbove(t, rows)
 		g.bwd = append(g.bwd, m.firstBackward(&m.train))
 	}
-	g.kc.SgemmBlocks(true, in, rows, 1, x, in, idx, 0, g.bwd, false)
+	firstProduct(g.kc, true, in, rows, in, x, idx, g.bwd, false)
 	for _, i := range live {
 		g.members[i].kernelRegBackward()
 	}
