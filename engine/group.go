@@ -50,6 +50,7 @@ type Group struct {
 	epoch      int                   // epochs the current Fit has completed (checkpoints)
 	resume     bool                  // the next Fit continues after epoch with order (LoadCheckpoint, solo groups)
 	t          []float32             // [B×Out] the batch's gathered one-hot targets
+	classes    []int32               // [N] each training row's class, when every row of its Y is one-hot (oneHotClasses), else empty
 	fwd, bwd   []kernels.ColumnBlock // [≤M] the fused products' blocks, one per member stepped
 	loss       []float32             // [M] each member's last batch loss
 	correct    []int                 // [M] each member's last correct rows
@@ -229,6 +230,7 @@ func (g *Group) fitTo(ctx context.Context, train Data, val *Data, last int, onEp
 	if cap(g.t) < batch*out {
 		g.t = make([]float32, batch*out)
 	}
+	g.classes = oneHotClasses(train.Y, out, g.classes)
 	first := 1
 	if g.resume {
 		if err := checkOrder(g.order, train, n); err != nil {
@@ -264,7 +266,7 @@ func (g *Group) fitTo(ctx context.Context, train Data, val *Data, last int, onEp
 			rows := g.order[s*batch : min((s+1)*batch, n)]
 			b := len(rows)
 			t := g.t[:b*out]
-			gatherRows(train.Y, out, rows, t)
+			g.targets(train.Y, out, rows, t)
 			g.step(g.live, train.input(), rows, t, b)
 			live := g.live[:0] // filtered in place: the members that did not diverge
 			for _, i := range g.live {
@@ -457,6 +459,48 @@ func (g *Group) lossAndGrad(live []int, x input, idx []int, t []float32, rows in
 	for _, i := range live {
 		g.members[i].kernelRegBackward()
 	}
+}
+
+// targets writes the one-hot targets of rows rows into t [len(rows)×out]:
+// from g.classes when Fit found y's rows one-hot (a class a row, where
+// copying rows of y reads a line from all over it), else copied from y
+// [N×out]. Either way t holds the same bits.
+func (g *Group) targets(y []float32, out int, rows []int, t []float32) {
+	if len(g.classes) == 0 {
+		gatherRows(y, out, rows, t)
+		return
+	}
+	clear(t)
+	for k, r := range rows {
+		t[k*out+int(g.classes[r])] = 1
+	}
+}
+
+// oneHotClasses returns, in classes[:0] (grown as needed), the class of
+// each row of y [N×out] when every row holds one 1 and +0 elsewhere, bit
+// for bit; otherwise an empty slice.
+func oneHotClasses(y []float32, out int, classes []int32) []int32 {
+	classes = classes[:0]
+	for r := 0; r < len(y)/out; r++ {
+		c := int32(-1)
+		for j, v := range y[r*out : (r+1)*out] {
+			switch math.Float32bits(v) {
+			case 0:
+			case math.Float32bits(1):
+				if c >= 0 {
+					return classes[:0]
+				}
+				c = int32(j)
+			default:
+				return classes[:0]
+			}
+		}
+		if c < 0 {
+			return classes[:0]
+		}
+		classes = append(classes, c)
+	}
+	return classes
 }
 
 // gatherRows copies rows rows[k] of y [N×width] into dst [len(rows)×width].
