@@ -50,8 +50,9 @@ type Store interface {
 	// (sweeps.ThisMachine: what a unit another process stores for it,
 	// pruned, carries), unless it is already done, or stored pruned: a
 	// study that trains another's pruned unit further leaves that
-	// study's result in place (Find returns it) until it stores its own,
-	// so that a run killed meanwhile hides no result.
+	// study's result in place (Find returns it, States counts it pruned)
+	// until it stores its own, so that a run killed meanwhile hides no
+	// result.
 	MarkRunning(id sweeps.UnitID, study string) error
 	// SaveUnit commits a unit's result at once: state done, failed when it
 	// failed (see sweeps.UnitResult.Failed; failed units run again on the
