@@ -129,17 +129,24 @@ base: {hidden: [16], batch: 8, optimizer: sgd}
 grid: {lr: [0.0003, 0.001, 0.002, 0.003, 0.006, 0.01, 0.02, 0.03, 0.1]}
 pruner: {kind: asha, eta: 3}
 `)
+	return s, plan, withoutPruner(t, s, data)
+}
+
+// withoutPruner runs s on data without its pruner, locally, with learning
+// curves.
+func withoutPruner(t *testing.T, s *study.Study, data *datasets.Dataset) sweeps.StudyResult {
+	t.Helper()
 	full := *s
 	full.Pruner = nil
-	fullPlan, err := scheduler.StudyPlan(&full, data, true)
+	plan, err := scheduler.StudyPlan(&full, data, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := scheduler.Run(context.Background(), fullPlan, scheduler.Options{Dir: t.TempDir(), Workers: 1, Curves: true})
+	r, err := scheduler.Run(context.Background(), plan, scheduler.Options{Dir: t.TempDir(), Workers: 1, Curves: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, plan, ref
+	return r
 }
 
 // pruneASHA runs ashaStudy's coordinator to its end, adding its lines to
@@ -521,16 +528,7 @@ pruner: {kind: sha, eta: 3}
 		t.Errorf("over another study's pruned units:\n%+v\n%+v\nwant\n%+v\n%+v", got.Configs, got.Decisions, want.Configs, want.Decisions)
 	}
 
-	nopruner := *s
-	nopruner.Pruner = nil
-	fullPlan, err := scheduler.StudyPlan(&nopruner, data, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := scheduler.Run(context.Background(), fullPlan, scheduler.Options{Dir: t.TempDir(), Workers: 2, Curves: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	full := withoutPruner(t, s, data)
 	for _, depth := range []int{2, 5} {
 		got := run(func(st *store.Postgres) {
 			for _, c := range full.Configs {
