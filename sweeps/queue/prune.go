@@ -899,12 +899,12 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 	if len(todo) == 0 {
 		return w.record(ctx, job, -1, nil, true)
 	}
-	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study); err != nil {
+	t, threads := w.trainer(ctx)
+	defer w.release(t)
+	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study, threads); err != nil {
 		return err
 	}
 	started := time.Now()
-	t, threads := w.trainer(ctx)
-	defer w.release(t)
 	w.logf("group of %d units, fold %d of study %s (attempt %d): epochs %d–%d, %d trained fused, %d GEMM thread(s)",
 		len(ids), a.Fold, a.Study, job.Attempt, a.From+1, a.To, len(units), threads)
 	epochs := newEpochWriter(w.st)

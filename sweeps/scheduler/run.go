@@ -247,7 +247,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		workers: workers, train: plan.Train, fit: fit,
 		start: func(u sweeps.Unit, threads int) error {
 			at := time.Now().UnixNano()
-			if err := st.MarkRunning(u.ID, h.Name); err != nil {
+			if err := st.MarkRunning(u.ID, h.Name, threads); err != nil {
 				return err
 			}
 			mu.Lock()

@@ -203,7 +203,7 @@ func TestStudiesRoundTrip(t *testing.T) {
 		if err := s.SaveUnit(units[0].ID, "a", sweeps.UnitResult{Accuracy: 0.5, Seconds: 1}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkRunning(units[1].ID, "b"); err != nil {
+		if err := s.MarkRunning(units[1].ID, "b", 1); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.SaveUnit(units[2].ID, "b", sweeps.UnitResult{Error: "boom"}); err != nil {
@@ -260,11 +260,11 @@ func TestUnitStates(t *testing.T) {
 			state string
 			acc   float64
 		}{
-			{"running", func() error { return s.MarkRunning(id, "st") }, "", 0},
+			{"running", func() error { return s.MarkRunning(id, "st", 1) }, "", 0},
 			{"failed", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Error: "out of memory"}) }, "failed", 0},
-			{"running again", func() error { return s.MarkRunning(id, "st") }, "", 0},
+			{"running again", func() error { return s.MarkRunning(id, "st", 1) }, "", 0},
 			{"done", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.75}) }, "done", 0.75},
-			{"running after done", func() error { return s.MarkRunning(id, "other") }, "done", 0.75},
+			{"running after done", func() error { return s.MarkRunning(id, "other", 1) }, "done", 0.75},
 			{"failed after done", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Error: "killed"}) }, "done", 0.75},
 			{"done twice", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.5}) }, "done", 0.5},
 		}
@@ -363,7 +363,7 @@ func TestEachUnitCommitsAtOnce(t *testing.T) {
 		w := mustOpen(t, b.writer, loc)
 		for i := range 3 {
 			id := sweeps.UnitID{Key: "k", Fold: i, Split: "sp", Seed: 1, Data: "d", Engine: "e"}
-			if err := w.MarkRunning(id, "st"); err != nil {
+			if err := w.MarkRunning(id, "st", 1); err != nil {
 				t.Fatal(err)
 			}
 			if err := w.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.5, Epochs: []engine.EpochStats{}}); err != nil {
@@ -412,7 +412,7 @@ func BenchmarkUnit(b *testing.B) {
 			for b.Loop() {
 				id := sweeps.UnitID{Key: "k", Fold: i, Split: "sp", Seed: 1, Data: "d", Engine: "e"}
 				i++
-				if err := s.MarkRunning(id, "st"); err != nil {
+				if err := s.MarkRunning(id, "st", 1); err != nil {
 					b.Fatal(err)
 				}
 				if err := s.SaveUnit(id, "st", r); err != nil {
