@@ -256,10 +256,17 @@ func (c *coordinator) eta() string {
 	at := func(w float64) string {
 		return sweeps.ETA(w, done, time.Since(c.started)).Round(time.Second).String()
 	}
+	work := make([]float64, len(c.keys)) // an epoch of each configuration, its folds together
+	for ci, k := range c.keys {
+		for _, u := range c.byKey[k] {
+			work[ci] += float64(c.plan.EpochWork(u))
+		}
+	}
+	f := o.OfWork(work)
 	switch {
-	case o.Forecast == prune.Bounded && least < most:
+	case f == prune.Bounded && least < most:
 		return ", eta " + at(least) + "–" + at(most)
-	case o.Forecast == prune.Expected:
+	case f == prune.Expected:
 		return ", eta ~" + at(expect)
 	}
 	return ", eta " + at(expect)

@@ -63,8 +63,8 @@ import (
 
 // Forecasts say how a study's eta_seconds is known (StudyInfo.ETAForecast).
 const (
-	ForecastExact    = "exact"    // every configuration trains every epoch, or sha's and hyperband's rung schedule fixes the epochs left
-	ForecastExpected = "expected" // asha's expectation, or a sampler's configurations not proposed yet: the CLI's "~"
+	ForecastExact    = "exact"    // every configuration trains every epoch, or sha's and hyperband's rung schedule fixes the epochs left (and the configurations still in the running are of one size)
+	ForecastExpected = "expected" // asha's expectation, sha's and hyperband's when configurations of different sizes are in the running, or a sampler's configurations not proposed yet: the CLI's "~"
 	ForecastAtMost   = "at_most"  // an upper bound: the median rule's, or a study whose pruner the store did not record
 )
 
@@ -135,12 +135,20 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 		}
 	}
 	p := studyPace{forecast: ForecastExact}
+	var f prune.Forecast
+	if o != nil {
+		work := make([]float64, len(o.Expect)) // an epoch of each configuration, its folds together
+		for k, c := range o.config {
+			work[c] = perConfig[k]
+		}
+		f = o.OfWork(work)
+	}
 	switch {
 	case o == nil && (h.Started == 0 || h.Schedule.Pruner != nil): // stored before its pruner was, or not replayed
 		p.forecast = ForecastAtMost
-	case o != nil && o.Forecast == prune.Bounded:
+	case o != nil && f == prune.Bounded:
 		p.forecast = ForecastAtMost
-	case o != nil && o.Forecast == prune.Expected:
+	case o != nil && f == prune.Expected:
 		p.forecast = ForecastExpected
 	}
 	if s := h.Schedule; s.Trials > len(points) && len(perConfig) > 0 {

@@ -449,6 +449,35 @@ func TestETAPrunedSHA(t *testing.T) {
 	})
 }
 
+// TestETAPrunedSHASizes: sha's rung schedule fixes how many
+// configurations go on, not which: with live configurations of two sizes
+// the page's ETA is expected (the CLI's ~), as the CLI's is
+// (prune.Outlook.OfWork); a pruned configuration of another size leaves
+// it exact.
+func TestETAPrunedSHASizes(t *testing.T) {
+	now := time.Now()
+	live, _, _ := shaStudy(t, "live")
+	live.hidden[8] = []int{256}
+	gone, _, _ := shaStudy(t, "gone")
+	gone.hidden[0] = []int{256}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		for _, s := range []etaStudy{live, gone} {
+			writeETAStudy(t, w, exec, table, now, s)
+		}
+		infos := list(t, loc, now)
+		for name, want := range map[string]string{"live": ForecastExpected, "gone": ForecastExact} {
+			if info := infos[name]; info.ETAForecast != want || info.ETASeconds <= 0 {
+				t.Errorf("%s: eta_seconds %.3f %q, want %q", name, info.ETASeconds, info.ETAForecast, want)
+			}
+		}
+	})
+}
+
 // TestETAOldSchema: a store of the previous schema (version 7: no
 // recorded pruner, data shape or invocation start) holding the same sha
 // study opens (a reader migrates it) and keeps the bound: each live unit
