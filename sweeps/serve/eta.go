@@ -46,7 +46,9 @@ import (
 // coordinator count it: the study's pruner, which the store records with
 // it (sweeps.Schedule), replayed over the held-out scores the store holds
 // (prune.Scores) with the decisions stored (prune.Run.Resume). That is
-// exact for sha and hyperband, an expectation for asha, and the most for
+// exact for sha and hyperband whose configurations in the running are of
+// one size (their rungs fix how many go on, not which: an expectation
+// otherwise, prune.Outlook.OfWork), an expectation for asha, and the most for
 // the median rule (whose stops nothing predicts; the CLI shows a range).
 // A sampled study's configurations not proposed yet count at the mean
 // work of those proposed (prune.Future). A study stored before its
