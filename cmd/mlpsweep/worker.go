@@ -23,7 +23,8 @@ numbers), and records each unit's result in its own transaction, the last
 completing the job, so that a result is recorded exactly once. Start any
 number of workers on any machines that have the study's data at the same
 paths; a worker takes only the units planned by its own engine (version and
-ISA path), whose numbers it reproduces bit for bit.
+ISA path), whose numbers it reproduces bit for bit, and names the queues of
+other engines that hold jobs, with what would train them.
 
 A unit that fails (a divergence is a result, not a failure) is recorded and
 not retried. A job times out after --timeout-factor times its units'

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,6 +151,9 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 	}
 	fmt.Fprintf(w.log, "worker: %d at once from queue %s of %s; a unit times out after %g× its expected time (at least %v); units of a worker that dies run again after %v\n",
 		opt.Workers, stats.Queue, st.Name(), opt.TimeoutFactor, opt.MinTimeout, stats.RescueAfter)
+	if err := w.noteOtherEngines(ctx); err != nil {
+		return stats, fmt.Errorf("%s: %w", st.Name(), err)
+	}
 	// The client runs until told to stop: Ctrl-C hands running jobs back
 	// (StopAndCancel), an empty queue stops it gently.
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
@@ -202,7 +206,51 @@ wait:
 	if interrupted {
 		return stats, fmt.Errorf("%w: the units in flight went back to the queue", ErrInterrupted)
 	}
+	// Its queue is empty; jobs of other engines may still wait, for
+	// workers this one is not.
+	if err := w.noteOtherEngines(ctx); err != nil {
+		fmt.Fprintf(w.log, "worker: counting other engines' jobs: %v\n", err)
+	}
 	return stats, nil
+}
+
+// noteOtherEngines logs the jobs waiting in the queues of engines other
+// than this worker's, which it never takes (their numbers are another
+// engine's), with what would train them: without this, a worker of
+// another ISA path or version joining a study waits silently, or with
+// ExitWhenDone calls the queue empty while the study's jobs wait.
+func (w *groupWorker) noteOtherEngines(ctx context.Context) error {
+	rs, err := w.st.Pool().Query(ctx, `SELECT args->>'engine', count(*) FROM river_job
+		WHERE kind = $1 AND args->>'engine' <> $2 AND state IN `+liveStates+` GROUP BY 1 ORDER BY 1`, Kind, w.engine)
+	if err != nil {
+		return err
+	}
+	others, err := pgx.CollectRows(rs, func(r pgx.CollectableRow) (string, error) {
+		var engine string
+		var jobs int
+		if err := r.Scan(&engine, &jobs); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("worker: %d jobs wait in queue %s, planned by engine %s; this worker's engine is %s and takes none of them (their numbers are that engine's): %s",
+			jobs, QueueName(engine), engine, w.engine, trainedBy(engine, w.engine)), nil
+	})
+	for _, line := range others {
+		w.logf("%s", line)
+	}
+	return err
+}
+
+// trainedBy says which workers train the jobs of engine other, to a
+// worker of engine this.
+func trainedBy(other, this string) string {
+	version, isa, _ := strings.Cut(other, "/")
+	if version != sweeps.EngineVersionOf(this) {
+		return fmt.Sprintf("run workers of a build at engine version %s (this build is at version %s)", version, sweeps.EngineVersionOf(this))
+	}
+	if path, err := kernels.ParseISA(isa); err == nil && path <= kernels.DetectedISA() {
+		return fmt.Sprintf("run workers on the %s path; on this host: MLPSWEEP_ISA=%s mlpsweep worker", isa, isa)
+	}
+	return fmt.Sprintf("run workers on hosts with the %s path (this host's best is %s)", isa, kernels.DetectedISA())
 }
 
 // groupWorker is the River worker of GroupArgs jobs.

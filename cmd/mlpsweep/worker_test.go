@@ -1,0 +1,49 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/kernels"
+	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/queue"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+)
+
+// TestWorkerOfAnotherEngine: a worker whose engine is not the one that
+// planned a study's jobs (here another ISA path, forced by MLPSWEEP_ISA)
+// takes none of them, and says so, naming the queue, the engine and what
+// would train them, instead of calling the queue empty while the study's
+// jobs wait. A worker of the planning engine then trains every unit.
+func TestWorkerOfAnotherEngine(t *testing.T) {
+	if kernels.DetectedISA() == kernels.Generic {
+		t.Skip("this host has only the generic path: no other path to force")
+	}
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	engine := sweeps.EngineID()
+
+	t.Setenv("MLPSWEEP_ISA", "generic") // read by the child's kernels at start
+	w := startWorker(t, nil, "--store", url, "--workers", "1", "--exit-when-done")
+	if code := w.wait(t, time.Minute); code != 0 {
+		t.Fatalf("generic worker: exit %d:\n%s", code, w.log())
+	}
+	log := w.log()
+	want := "jobs wait in queue " + queue.QueueName(engine) + ", planned by engine " + engine + "; this worker's engine is " +
+		sweeps.EngineVersionOf(engine) + "/generic and takes none of them"
+	if !strings.Contains(log, want) || !strings.Contains(log, "MLPSWEEP_ISA="+kernels.DetectedISA().String()+" mlpsweep worker") ||
+		strings.Contains(log, "units recorded") {
+		t.Errorf("the generic worker's log does not say it leaves the study's jobs to another engine (want %q):\n%s", want, log)
+	}
+
+	code, _, stderr := runCmd("worker", "--store", url, "--workers", "1", "--exit-when-done")
+	if code != 0 || !strings.Contains(stderr, "6 units recorded (0 failed)") || strings.Contains(stderr, "jobs wait in queue") {
+		t.Errorf("worker of the planning engine: exit %d:\n%s", code, stderr)
+	}
+}
