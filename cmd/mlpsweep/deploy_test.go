@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+)
+
+// TestSlurmScriptsSharedStore runs the Slurm scripts as TestSlurmScripts
+// does, but with MLPSWEEP_STORE set in the environment, as sbatch passes
+// it on from a shell that exported it for queue mode: the array tasks
+// store their units in that PostgreSQL database, and merge.sbatch merges
+// the study from there (it failed on the shard folders, which hold no
+// database). Each shard says where its units went; merge given the
+// folders names the store to give it instead.
+func TestSlurmScriptsSharedStore(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scratch := filepath.Join(dir, "scratch")
+	envFor := func(extra ...string) []string {
+		return append(os.Environ(), append([]string{"MLPSWEEP_TEST_CLI=1", "MLPSWEEP=" + self, "SCRATCH=" + scratch,
+			"SLURM_CPUS_PER_TASK=2", "MLPSWEEP_STORE=" + url}, extra...)...)
+	}
+	for i := range 2 {
+		cmd := exec.Command(bash, "../../deploy/slurm/sweep-array.sbatch", study, "--epochs", "1")
+		cmd.Env = envFor(fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i), "SLURM_ARRAY_TASK_COUNT=2")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), fmt.Sprintf("shard %d/2", i)) ||
+			!strings.Contains(string(out), "which holds the other shards' too: once every shard is done, mlpsweep report --store URL reports the whole study") {
+			t.Fatalf("task %d: %v\n%s", i, err, out)
+		}
+	}
+	cmd := exec.Command(bash, "../../deploy/slurm/merge.sbatch")
+	cmd.Env = envFor()
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "merged 1 shards of study csvtest into "+filepath.Join(scratch, "merged")+": 6 of 6 units done") {
+		t.Fatalf("merge.sbatch: %v\n%s", err, out)
+	}
+	code, stdout, stderr := runCmd("sweep", study, "--store", "", "--epochs", "1", "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	_, merged := runCmdUnits(t, "report", filepath.Join(scratch, "merged"), "--json")
+	if !slices.Equal(resultBits(merged), resultBits(decodeStudyJSON(t, stdout))) {
+		t.Error("the Slurm scripts' merged result differs from the local run")
+	}
+
+	// merge on the shard folders, which hold reports but no database.
+	code, _, stderr = runCmd("merge", filepath.Join(dir, "m"), filepath.Join(scratch, "shard-0"), filepath.Join(scratch, "shard-1"))
+	if code != 1 || !strings.Contains(stderr, filepath.Join(scratch, "shard-0")+" holds a sweep's report but no database: that sweep kept its units in a PostgreSQL store") {
+		t.Errorf("merge of the shard folders: exit %d: %s", code, stderr)
+	}
+}
