@@ -47,3 +47,34 @@ func TestWorkerOfAnotherEngine(t *testing.T) {
 		t.Errorf("worker of the planning engine: exit %d:\n%s", code, stderr)
 	}
 }
+
+// TestWorkerRescueWaitsForTimeout: River's rescuer hands a dead worker's
+// job on only once it has run for --rescue-after and for the job's own
+// timeout (measured: a job of 6m14s timeout, --rescue-after 25s, was
+// rescued 6m14s after its worker was killed). A worker whose queued jobs
+// time out later than --rescue-after says how long they wait, instead of
+// promising the rescue after --rescue-after and warning that units might
+// run twice.
+func TestWorkerRescueWaitsForTimeout(t *testing.T) {
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	code, _, stderr := runCmd("worker", "--store", url, "--workers", "1", "--exit-when-done",
+		"--min-timeout", "5s", "--rescue-after", "6s", "--timeout-factor", "1e12")
+	if code != 0 || !strings.Contains(stderr, "units of a worker that dies run again after 6s, or their job's timeout when longer (the longest queued job's: ") ||
+		strings.Contains(stderr, "run twice") {
+		t.Errorf("worker: exit %d:\n%s", code, stderr)
+	}
+	// Timeouts within --rescue-after: nothing more to say.
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue", "--epochs", "3"); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = runCmd("worker", "--store", url, "--workers", "1", "--exit-when-done", "--min-timeout", "5s", "--rescue-after", "6s")
+	if code != 0 || !strings.Contains(stderr, "units of a worker that dies run again after 6s\n") {
+		t.Errorf("worker: exit %d:\n%s", code, stderr)
+	}
+}

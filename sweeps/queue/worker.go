@@ -40,10 +40,9 @@ type Options struct {
 	MinTimeout    time.Duration
 	// RescueAfter is how long a job may run before River's rescuer (on
 	// whichever worker leads) hands it to another worker: the delay after
-	// which a killed worker's units run again. 0 derives it when Work
-	// starts: the longest queued job's timeout plus a minute. It must
-	// exceed the timeouts, or units still running are run twice (recorded
-	// once).
+	// which a killed worker's units run again, unless the job's own
+	// timeout is longer (the rescuer waits for that too). 0 derives it
+	// when Work starts: the longest queued job's timeout plus a minute.
 	RescueAfter time.Duration
 	// FetchCooldown is River's minimum time between fetches of jobs (0:
 	// DefaultFetchCooldown): it bounds how fast a worker takes tiny units.
@@ -122,8 +121,6 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 	stats.RescueAfter = opt.RescueAfter
 	if stats.RescueAfter == 0 {
 		stats.RescueAfter = longest + time.Minute
-	} else if longest >= stats.RescueAfter {
-		fmt.Fprintf(w.log, "warning: --rescue-after %v is shorter than the longest queued unit's timeout (%v): such units may run twice (recorded once)\n", stats.RescueAfter, longest)
 	}
 	cooldown := opt.FetchCooldown
 	if cooldown == 0 {
@@ -149,8 +146,15 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 	if err != nil {
 		return stats, err
 	}
-	fmt.Fprintf(w.log, "worker: %d at once from queue %s of %s; a unit times out after %g× its expected time (at least %v); units of a worker that dies run again after %v\n",
+	// River's rescuer takes a job from its worker once it has run for
+	// RescueAfter and for its own timeout (Timeout): a shorter RescueAfter
+	// does not rescue a long job sooner.
+	fmt.Fprintf(w.log, "worker: %d at once from queue %s of %s; a unit times out after %g× its expected time (at least %v); units of a worker that dies run again after %v",
 		opt.Workers, stats.Queue, st.Name(), opt.TimeoutFactor, opt.MinTimeout, stats.RescueAfter)
+	if longest > stats.RescueAfter {
+		fmt.Fprintf(w.log, ", or their job's timeout when longer (the longest queued job's: %v; a lower --timeout-factor shortens it)", longest.Round(time.Second))
+	}
+	fmt.Fprintln(w.log)
 	if err := w.noteOtherEngines(ctx); err != nil {
 		return stats, fmt.Errorf("%s: %w", st.Name(), err)
 	}
