@@ -72,6 +72,16 @@ func checkValue(key string, n *node) error {
 		if !scalar || n.tag != "int" {
 			return fmt.Errorf("want an integer, got %s", n.describe())
 		}
+		x, err := parseInt(n.text)
+		if err != nil {
+			return fmt.Errorf("want an integer, got %s (out of range)", n.describe())
+		}
+		if x < 1 {
+			return errCountBelowOne(key, n.text)
+		}
+		if x > MaxEpochs {
+			return fmt.Errorf("%s is over the limit of %d", n.text, MaxEpochs)
+		}
 	case reflect.Bool:
 		if !scalar || n.tag != "bool" {
 			return fmt.Errorf("want true or false, got %s", n.describe())
@@ -96,6 +106,13 @@ func checkValue(key string, n *node) error {
 		return fmt.Errorf("field of kind %v cannot be set from a study", v.Kind())
 	}
 	return nil
+}
+
+// errCountBelowOne refuses a batch or epoch count below 1 written in a
+// study: engine.Config reads 0 as "the default" (batch 128, 10 epochs), so
+// a written 0 would train at the default while the results show 0.
+func errCountBelowOne(key, text string) error {
+	return fmt.Errorf("%s (want an integer ≥ 1; leave %s out for its default)", text, key)
 }
 
 // valueOf is the plain value of n, a value checkValue accepted for some key.

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
 
 	"github.com/mlpsweep/mlpsweep/internal/safename"
 )
@@ -237,7 +240,12 @@ func (p *parser) parseData(n *node) {
 			} else {
 				got[k] = p.text(v, keyPath("data", k))
 			}
-		case "mnist", "idx", "images", "labels", "csv", "scale", "test":
+		case "scale": // checked here, so the message names this line, not the CSV file
+			got[k] = p.text(kv.value, keyPath("data", k))
+			if s := got[k]; s != "" && !slices.Contains(datasets.Scalings(), s) {
+				p.errorf(kv.value.line, keyPath("data", k), "unknown scaling %q (want %s)", s, strings.Join(datasets.Scalings(), ", "))
+			}
+		case "mnist", "idx", "images", "labels", "csv", "test":
 			got[k] = p.text(kv.value, keyPath("data", k))
 		default:
 			p.errorf(kv.key.line, keyPath("data", k), "unknown key (want mnist, idx, images and labels, or csv, label, scale and test)")
@@ -516,6 +524,10 @@ func (p *parser) parseParam(kv pair, path string) (randomParam, bool) {
 			p.errorf(args.line, at, "low %v must be below high %v", rp.lo, rp.hi)
 		case rp.dist == "log_uniform" && rp.lo <= 0:
 			p.errorf(args.line, at, "log_uniform needs low > 0")
+		case integer && rp.lo < 1:
+			p.errorf(args.line, at, "low: %v", errCountBelowOne(rp.key, args.items[0].text))
+		case integer && rp.hi > MaxEpochs:
+			p.errorf(args.line, at, "high %v is over the limit of %d", args.items[1].text, MaxEpochs)
 		}
 	default:
 		p.errorf(spec[0].key.line, path, "unknown distribution %q (want choice, uniform, log_uniform, int)", rp.dist)

@@ -52,6 +52,20 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 		{"wrong type", "base:\n  lr: fast\n", 2, "base.lr", "want a number"},
 		{"wrong type in hidden", "base:\n  hidden: [8, x]\n", 2, "base.hidden", "layer widths"},
 		{"float for int", "base:\n  batch: 1.5\n", 2, "base.batch", "want an integer"},
+		// engine.Config reads a batch or epoch count of 0 as its default:
+		// written in a study, it trained at batch 128 or 10 epochs while the
+		// results showed 0.
+		{"batch 0 in base", "base:\n  batch: 0\n", 2, "base.batch", "0 (want an integer ≥ 1; leave batch out for its default)"},
+		{"epochs 0 in base", "base:\n  epochs: 0\n", 2, "base.epochs", "want an integer ≥ 1"},
+		{"batch 0 on an axis", "axes:\n  - name: b\n    key: batch\n    values: [0, 64]\n", 4, "axes[0].values[0]", "want an integer ≥ 1"},
+		{"batch 0 in a grid", "grid:\n  lr: [0.1]\n  batch: [64, 0]\n", 3, "grid.batch[1]", "want an integer ≥ 1"},
+		{"batch -1 as a choice", "random:\n  n: 2\n  params:\n    batch: {choice: [-1, 8]}\n", 4, "random.params.batch.choice[0]", "want an integer ≥ 1"},
+		{"batch over the limit", "base:\n  batch: 2_000_000_000\n", 2, "base.batch", "over the limit"},
+		{"int range from 0", "random:\n  n: 2\n  params:\n    batch: {int: [0, 64]}\n", 4, "random.params.batch.int", "low: 0 (want an integer ≥ 1"},
+		// A range wider than int64 made rand.Int64N panic.
+		{"int range too wide", "random: {n: 3, params: {batch: {int: [1, 1e19]}}}\n", 1, "random.params.batch.int", "high 1e19 is over the limit"},
+		{"sampled int range too wide", "sampler: {kind: tpe, n: 3, params: {epochs: {int: [1, 1e19]}}}\n", 1, "sampler.params.epochs.int", "high 1e19 is over the limit"},
+		{"data scale", "data: {csv: x.csv,\n  scale: zscore}\n", 2, "data.scale", `unknown scaling "zscore" (want standardize, minmax, none)`},
 		{"folds range", "folds: 1\n", 1, "folds", "out of range"},
 		{"metric", "metric: f1\n", 1, "metric", "unknown metric"},
 		{"fuse not a bool", "name: x\nfuse: yes please\n", 2, "fuse", "want true or false"},
@@ -270,7 +284,7 @@ func TestDataSpecs(t *testing.T) {
 		"data: {images: /a, labels: b}":                          {Kind: "idx", Path: "/a", Labels: "dir/b"},
 		"data: {csv: x.csv, label: y}":                           {Kind: "csv", Path: "dir/x.csv", Label: "y"},
 		"data: {csv: x.csv, scale: none}":                        {Kind: "csv", Path: "dir/x.csv", Scale: "none"},
-		"data: {csv: x.csv, label: 0, scale: n}":                 {Kind: "csv", Path: "dir/x.csv", Label: "0", Scale: "n"},
+		"data: {csv: x.csv, label: 0, scale: minmax}":            {Kind: "csv", Path: "dir/x.csv", Label: "0", Scale: "minmax"},
 		"data: {csv: x.csv, test: /t.csv}":                       {Kind: "csv", Path: "dir/x.csv", Test: "/t.csv"},
 		"data: {test: t.csv, csv: x.csv, label: y, scale: none}": {Kind: "csv", Path: "dir/x.csv", Label: "y", Scale: "none", Test: "dir/t.csv"},
 	} {
