@@ -82,6 +82,13 @@ func TestImportanceGridAndAxes(t *testing.T) {
 	if err != nil || len(res) != 2 {
 		t.Fatalf("grid: %+v, %v (want lr and batch)", res, err)
 	}
+	// two configurations: PED-ANOVA has no importance to give (every share
+	// 0), and the report shows none rather than "lr 0.0 %, batch 0.0 %"
+	two := g
+	two.Configs = []sweeps.ConfigResult{g.Configs[0], g.Configs[3]} // lr and batch both vary
+	if res, err := Importance(two); err != nil || res != nil {
+		t.Errorf("two configurations: %+v, %v (want none)", res, err)
+	}
 	// one-axis studies and hand-built results without a sampler: none
 	for _, r := range []sweeps.StudyResult{axisStudy(), gridStudy()} {
 		if res, err := Importance(r); err != nil || res != nil {
