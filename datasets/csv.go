@@ -305,7 +305,8 @@ func readCSVTable(name string, r io.Reader, labelColumn string, features int) (*
 
 // findLabelColumn sets t.labelCol from the option (−1 when unlabeled) and
 // reports whether the first row is a header: it is when the option names a
-// column, or when a feature field of it is not a number.
+// column, or when a feature field of it is not a number (nor a missing
+// value such as NA: that row is data with a value missing).
 func (t *csvTable) findLabelColumn(first []string, labelColumn string, unlabeled bool) (isHeader bool, err error) {
 	columns := len(first)
 	idx, convErr := strconv.Atoi(labelColumn)
@@ -327,7 +328,7 @@ func (t *csvTable) findLabelColumn(first []string, labelColumn string, unlabeled
 		return true, nil
 	}
 	for j, field := range first {
-		if _, err := strconv.ParseFloat(field, 64); j != t.labelCol && field != "" && err != nil && !errors.Is(err, strconv.ErrRange) {
+		if _, err := strconv.ParseFloat(field, 64); j != t.labelCol && field != "" && !missingMarker(field) && err != nil && !errors.Is(err, strconv.ErrRange) {
 			return true, nil
 		}
 	}
@@ -339,8 +340,8 @@ func (t *csvTable) addRow(rec []string, cr *csv.Reader) error {
 	for j, field := range rec {
 		field = strings.TrimSpace(field)
 		if j == t.labelCol {
-			if field == "" {
-				return t.fieldError(cr, j, "the label is empty")
+			if field == "" || missingMarker(field) {
+				return t.fieldError(cr, j, missingLabel(field))
 			}
 			t.labels = append(t.labels, strings.Clone(field))
 			line, _ := cr.FieldPos(j)
@@ -350,9 +351,11 @@ func (t *csvTable) addRow(rec []string, cr *csv.Reader) error {
 		v, err := strconv.ParseFloat(field, 64)
 		switch {
 		case field == "":
-			return t.fieldError(cr, j, "the value is empty")
+			return t.fieldError(cr, j, "the value is empty, "+missingValues)
+		case missingMarker(field):
+			return t.fieldError(cr, j, fmt.Sprintf("%s marks a missing value, %s", brief(field), missingValues))
 		case err != nil && !errors.Is(err, strconv.ErrRange):
-			return t.fieldError(cr, j, fmt.Sprintf("%s is not a number", brief(field)))
+			return t.fieldError(cr, j, fmt.Sprintf("%s is not a number: every feature column must hold numbers (encode a column of categories as numbers, e.g. one-hot, or drop it)", brief(field)))
 		case math.IsNaN(v) || math.IsInf(v, 0):
 			return t.fieldError(cr, j, fmt.Sprintf("%s is not a finite number", brief(field)))
 		}
@@ -360,6 +363,32 @@ func (t *csvTable) addRow(rec []string, cr *csv.Reader) error {
 	}
 	t.rows++
 	return nil
+}
+
+// missingValues says what to do about a missing feature value: no
+// imputation is done here, silently or otherwise.
+const missingValues = "and mlpsweep does not fill in missing values: impute them (scikit-learn's SimpleImputer, pandas' fillna) or drop those rows, then run again"
+
+// missingMarker reports whether a cell is one of the texts pandas' read_csv
+// reads as a missing value (its default na_values, "" aside, NaN included),
+// or "?", the missing value of many UCI data sets.
+func missingMarker(field string) bool {
+	switch field {
+	case "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+		"<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "?":
+		return true
+	}
+	return false
+}
+
+// missingLabel is the message for an empty label or one that marks a
+// missing value: a row without a class cannot train, and a class named
+// "NA" would be a class of its own.
+func missingLabel(field string) string {
+	if field == "" {
+		return "the label is empty: drop the rows without a label, then run again"
+	}
+	return fmt.Sprintf("the label %s marks a missing value (pandas reads it as one): drop the rows without a label, or rename the class if it is one", brief(field))
 }
 
 // fieldError locates a bad field of the record just read.

@@ -114,11 +114,20 @@ func TestLoadCSVErrors(t *testing.T) {
 		{"ragged", "1,2,a\n3,4,b\n5,b\n", CSVOptions{}, "line 3 has 2 fields, expected 3"},
 		{"non-numeric", "a,b,y\n1,2,p\n3,x4,q\n", CSVOptions{}, `line 3, column 2 ("b"): "x4" is not a number`},
 		{"non-numeric no header", "1,2,p\n3,x4,q\n", CSVOptions{}, `line 2, column 2: "x4" is not a number`},
-		{"nan", "1,2,p\n3,NaN,q\n", CSVOptions{}, `line 2, column 2: "NaN" is not a finite number`},
+		// Missing values say what to do: mlpsweep imputes nothing.
+		{"nan", "1,2,p\n3,NaN,q\n", CSVOptions{}, `line 2, column 2: "NaN" marks a missing value, and mlpsweep does not fill in missing values: impute them`},
+		{"NA", "a,b,y\n1,2,p\n3,NA,q\n", CSVOptions{}, `line 3, column 2 ("b"): "NA" marks a missing value, and mlpsweep does not fill in missing values: impute them (scikit-learn's SimpleImputer, pandas' fillna) or drop those rows`},
+		// A missing value in the first row does not make it a header.
+		{"NA on line 1", "1,NA,p\n3,4,q\n", CSVOptions{}, `line 1, column 2: "NA" marks a missing value`},
+		{"question mark", "1,2,p\n?,1,q\n", CSVOptions{}, `line 2, column 1: "?" marks a missing value`},
+		{"category", "a,b,y\n1,red,p\n3,blue,q\n", CSVOptions{}, `line 2, column 2 ("b"): "red" is not a number: every feature column must hold numbers (encode a column of categories as numbers, e.g. one-hot, or drop it)`},
+		// A missing label is not a class "NA" or "NaN" of its own.
+		{"NA label", "1,2,p\n3,4,NA\n5,6,q\n", CSVOptions{}, `line 2, column 3: the label "NA" marks a missing value (pandas reads it as one): drop the rows without a label`},
+		{"NaN label", "1,2,0\n3,4,nan\n5,6,1\n", CSVOptions{}, `line 2, column 3: the label "nan" marks a missing value`},
 		{"inf", "1,2,p\n-Inf,1,q\n", CSVOptions{}, `line 2, column 1: "-Inf" is not a finite number`},
 		{"overflow", "1,2,p\n1e999,1,q\n", CSVOptions{}, `"1e999" is not a finite number`},
-		{"empty value", "1,,p\n3,4,q\n", CSVOptions{}, "line 1, column 2: the value is empty"},
-		{"empty label", "1,2,p\n3,4,\n", CSVOptions{}, "line 2, column 3: the label is empty"},
+		{"empty value", "1,,p\n3,4,q\n", CSVOptions{}, "line 1, column 2: the value is empty, and mlpsweep does not fill in missing values: impute them"},
+		{"empty label", "1,2,p\n3,4,\n", CSVOptions{}, "line 2, column 3: the label is empty: drop the rows without a label"},
 		{"one class", "1,2,p\n3,4,p\n", CSVOptions{}, `label column 3 holds only the value "p"; need at least 2 classes`},
 		{"bad quote", "1,2,p\n3,4\"x,q\n", CSVOptions{}, "line 2, column 4"},
 		{"no such name", "a,b,y\n1,2,p\n", CSVOptions{LabelColumn: "z"}, `no column named "z"`},
