@@ -156,7 +156,7 @@ func decodeCSV(name string, r io.Reader, opt CSVOptions) (*Dataset, error) {
 	} else if !slices.Contains(Scalings(), scale) {
 		return nil, fmt.Errorf("%s: unknown scaling %q (want %s, %s or %s)", name, opt.Scale, ScaleStandardize, ScaleMinMax, ScaleNone)
 	}
-	t, err := readCSVTable(name, r, opt.LabelColumn, opt.Features)
+	t, err := readCSVTable(name, r, opt.LabelColumn, opt.Features, opt.FeatureNames)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +187,9 @@ func decodeCSV(name string, r io.Reader, opt CSVOptions) (*Dataset, error) {
 		d.ClassNames = opt.ClassNames
 	} else {
 		labels, d.ClassNames, err = t.classes()
+		if err == nil {
+			err = t.headerOfNumbers(labels)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -236,8 +239,9 @@ func brief(s string) string {
 
 // readCSVTable reads every row, checking shape and numbers.
 // With features > 0 the file must have features columns (then it has no
-// label column) or features+1.
-func readCSVTable(name string, r io.Reader, labelColumn string, features int) (*csvTable, error) {
+// label column) or features+1. A first row whose feature fields are
+// featureNames (a model's) is a header, even if the names are numbers.
+func readCSVTable(name string, r io.Reader, labelColumn string, features int, featureNames []string) (*csvTable, error) {
 	lim := &recordLimiter{r: r}
 	br := bufio.NewReader(lim)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\uFEFF")) {
@@ -275,8 +279,16 @@ func readCSVTable(name string, r io.Reader, labelColumn string, features int) (*
 	if unlabeled {
 		t.features = columns
 	}
+	if !isHeader && featureNames != nil {
+		t.header = first
+		isHeader = slices.Equal(t.featureNames(), featureNames)
+		t.header = nil
+	}
 	if isHeader {
 		t.header = first
+		if err := t.namedColumns(); err != nil {
+			return nil, err
+		}
 	} else if err := t.addRow(first, cr); err != nil {
 		return nil, err
 	}
@@ -333,6 +345,20 @@ func (t *csvTable) findLabelColumn(first []string, labelColumn string, unlabeled
 		}
 	}
 	return false, nil
+}
+
+// namedColumns refuses a header that leaves a feature column unnamed:
+// that is the row index DataFrame.to_csv writes by default, which would
+// train as a feature (on a sorted file, a feature that gives the label
+// away).
+func (t *csvTable) namedColumns() error {
+	for j := range t.features {
+		if c := t.featureColumn(j); t.header[c] == "" {
+			return fmt.Errorf("%s: the header (line 1) names no column %d: if it is the row index pandas writes (DataFrame.to_csv without index=False), "+
+				"it would be read as a feature: write the file with index=False or drop that column; if it is a feature, name it", t.name, c+1)
+		}
+	}
+	return nil
 }
 
 // addRow appends one data row, already checked to have every column.
@@ -466,6 +492,19 @@ func (t *csvTable) classes() (labels []int, names []string, err error) {
 			t.name, t.column(t.labelCol), len(names), rows, pick)
 	}
 	return labels, names, nil
+}
+
+// headerOfNumbers refuses a file without a header whose line 1 has a
+// label found on no other line (from fewRows rows on): most likely a header
+// whose feature columns are named by numbers (DataFrame.to_csv of integer
+// column names), which would be read as a row of a class of its own.
+func (t *csvTable) headerOfNumbers(labels []int) error {
+	if t.header != nil || t.rows < fewRows || slices.Contains(labels[1:], labels[0]) {
+		return nil
+	}
+	return fmt.Errorf("%s: line 1's label %s is on no other line: is line 1 a header whose column names are numbers? "+
+		"Then name the label column (--label-column NAME, or label: NAME in a study file) and line 1 is read as the header; "+
+		"if line 1 is data, give the file a header line", t.name, brief(t.labels[0]))
 }
 
 // fixedClasses maps the labels onto given class names: numerically when

@@ -227,6 +227,39 @@ func TestLoadCSVFeatureNames(t *testing.T) {
 	}
 }
 
+// TestLoadCSVPandasHeaders: two headers DataFrame.to_csv writes that were
+// read as data. Its row index (an unnamed first column) trained as a
+// feature; integer column names made line 1 a data row of a class named
+// after the label column; and rows to predict under such a header gained
+// a row, the header's numbers.
+func TestLoadCSVPandasHeaders(t *testing.T) {
+	rows := func(header string) string {
+		var b strings.Builder
+		b.WriteString(header + "\n")
+		for i := range 30 {
+			fmt.Fprintf(&b, "%d,%d,%s\n", i, 2*i, []string{"p", "q"}[i%2])
+		}
+		return b.String()
+	}
+	_, err := loadCSVString(t, rows(",a,y"), CSVOptions{}) // the index, a feature and the label
+	if err == nil || !strings.Contains(err.Error(), "the header (line 1) names no column 1: if it is the row index pandas writes (DataFrame.to_csv without index=False), it would be read as a feature") {
+		t.Errorf("pandas index column: %v", err)
+	}
+	_, err = loadCSVString(t, rows("0,1,y"), CSVOptions{})
+	if err == nil || !strings.Contains(err.Error(), `line 1's label "y" is on no other line: is line 1 a header whose column names are numbers? Then name the label column`) {
+		t.Errorf("integer column names: %v", err)
+	}
+	d, err := loadCSVString(t, rows("0,1,y"), CSVOptions{LabelColumn: "y"})
+	if err != nil || d.N != 30 || !slices.Equal(d.FeatureNames, []string{"0", "1"}) || d.Classes != 2 {
+		t.Errorf("integer column names, the label column named: %+v, %v", d, err)
+	}
+	// A model trained under that header predicts 2 rows, not 3.
+	model := CSVOptions{Scale: ScaleNone, Features: 2, FeatureNames: []string{"0", "1"}, ClassNames: []string{"p", "q"}}
+	if d, err := loadCSVString(t, "0,1\n5,6\n7,8\n", model); err != nil || d.N != 2 {
+		t.Errorf("rows to predict under a header of numbers: %v rows, %v (want 2)", d.N, err)
+	}
+}
+
 func TestLoadCSVFixedClasses(t *testing.T) {
 	d, err := loadCSVString(t, "1,10.0\n2,2\n", CSVOptions{Scale: ScaleNone, ClassNames: []string{"2", "10"}})
 	if err != nil || !slices.Equal(d.Labels, []int{1, 0}) {
