@@ -1,6 +1,7 @@
 package study
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -25,13 +26,13 @@ var configFields = func() map[string][]int {
 }()
 
 // configKeys lists the keys of configFields, sorted, for error messages.
-func configKeys() string {
+func configKeys() []string {
 	keys := make([]string, 0, len(configFields))
 	for k := range configFields {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	return strings.Join(keys, ", ")
+	return keys
 }
 
 // checkConfigKey reports whether key names a settable Config field.
@@ -40,7 +41,7 @@ func checkConfigKey(key string) error {
 		return fmt.Errorf("the seed is not a config key: each unit derives its seed from the study's top-level seed")
 	}
 	if _, ok := configFields[key]; !ok {
-		return fmt.Errorf("unknown config key (want one of %s)", configKeys())
+		return errors.New(unknownKey("config key", key, configKeys()))
 	}
 	return nil
 }

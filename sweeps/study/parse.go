@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/internal/spell"
 
 	"github.com/mlpsweep/mlpsweep/internal/safename"
 )
@@ -166,7 +167,7 @@ func (p *parser) parse(root *node) {
 				s.fuse = valueOf(v).x.(bool)
 			}
 		default:
-			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, sampler, folds, epochs, seed, metric, refit, fuse, pruner)")
+			p.errorf(kv.key.line, k, "%s", unknownKey("key", k, []string{"name", "description", "data", "base", "axes", "grid", "random", "sampler", "folds", "epochs", "seed", "metric", "refit", "fuse", "pruner"}))
 		}
 	}
 	if epochs != nil && baseEpochs != nil {
@@ -248,7 +249,7 @@ func (p *parser) parseData(n *node) {
 		case "mnist", "idx", "images", "labels", "csv", "test":
 			got[k] = p.text(kv.value, keyPath("data", k))
 		default:
-			p.errorf(kv.key.line, keyPath("data", k), "unknown key (want mnist, idx, images and labels, or csv, label, scale and test)")
+			p.errorf(kv.key.line, keyPath("data", k), "%s", unknownKey("key", k, []string{"mnist", "idx", "images", "labels", "csv", "label", "scale", "test"}))
 		}
 	}
 	if len(p.errs) > errs { // the entries' own messages say what is wrong
@@ -280,6 +281,30 @@ func (p *parser) parseData(n *node) {
 	default:
 		p.errorf(n.line, "data", "want one of {mnist: DIR}, {idx: DIR}, {images: FILE, labels: FILE}, {csv: FILE, label: COLUMN, scale: SCALING, test: FILE}")
 	}
+}
+
+// unknownKey is the message for a key that is none of known: "unknown
+// key", then the key meant when the key is another library's name for it
+// (Keras's learning_rate is lr) or a misspelling of it, then the keys.
+func unknownKey(what, key string, known []string) string {
+	msg := "unknown " + what
+	if k, ok := otherNames[key]; ok && slices.Contains(known, k) {
+		msg += fmt.Sprintf(": %s is called %s here", key, k)
+	} else if k := spell.Closest(key, known); k != "" {
+		msg += fmt.Sprintf(": did you mean %s?", k)
+	}
+	return msg + " (want " + strings.Join(known, ", ") + ")"
+}
+
+// otherNames are the names Keras, scikit-learn (KFold, MLPClassifier) and
+// pandas give study keys (config keys, top-level and data: keys).
+var otherNames = map[string]string{
+	"learning_rate": "lr", "learning_rate_init": "lr", "batch_size": "batch", "units": "hidden",
+	"hidden_layer_sizes": "hidden", "layers": "hidden", "kernel_initializer": "init", "initializer": "init",
+	"batch_normalization": "batch_norm", "batchnorm": "batch_norm", "max_iter": "epochs", "n_epochs": "epochs",
+	"solver": "optimizer", "rate": "dropout", "dropout_rate": "dropout",
+	"n_splits": "folds", "cv": "folds", "k": "folds", "random_state": "seed",
+	"target": "label", "label_column": "label", "y": "label", "scaler": "scale", "scaling": "scale",
 }
 
 // hasAny reports whether got has any of keys.
@@ -376,7 +401,7 @@ func (p *parser) parseAxes(n *node) {
 			case "set":
 				a.set = p.settings(v, at)
 			default:
-				p.errorf(kv.key.line, at, "unknown key (want name, key or keys, values, set)")
+				p.errorf(kv.key.line, at, "%s", unknownKey("key", k, []string{"name", "key", "keys", "values", "set"}))
 			}
 		}
 		if !ok {
@@ -432,9 +457,9 @@ func (p *parser) parseDraws(n *node, section string, other func(kv pair) bool) (
 	r := &randomSpec{nLine: n.line, paramsLine: n.line}
 	seed := int64(-1)
 	entries, ok := p.pairs(n, section)
-	want := "n, seed, params"
+	want := []string{"n", "seed", "params"}
 	if other != nil {
-		want = "kind, batch, " + want
+		want = append([]string{"kind", "batch"}, want...)
 	}
 	var nGiven, paramsGiven bool
 	for _, kv := range entries {
@@ -451,7 +476,7 @@ func (p *parser) parseDraws(n *node, section string, other func(kv pair) bool) (
 			r.params = p.parseParams(v, path)
 		default:
 			if other == nil || !other(kv) {
-				p.errorf(kv.key.line, path, "unknown key (want %s)", want)
+				p.errorf(kv.key.line, path, "%s", unknownKey("key", k, want))
 			}
 		}
 	}

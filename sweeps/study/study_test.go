@@ -48,6 +48,16 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 	}{
 		{"unknown top-level key", "name: x\nfoldz: 3\n", 2, "foldz", "unknown key"},
 		{"unknown base key", "base:\n  hidden: [8]\n  lrr: 0.1\n", 3, "base.lrr", "unknown config key"},
+		// Keras's and scikit-learn's names, and misspellings, name the key meant.
+		{"Keras name", "base:\n  learning_rate: 0.1\n", 2, "base.learning_rate", "unknown config key: learning_rate is called lr here (want activation, activity_l1,"},
+		{"scikit-learn name", "base:\n  hidden_layer_sizes: [8]\n", 2, "base.hidden_layer_sizes", "hidden_layer_sizes is called hidden here"},
+		{"misspelt config key", "base:\n  optimiser: sgd\n", 2, "base.optimiser", "unknown config key: did you mean optimizer?"},
+		{"axis on a Keras name", "axes:\n  - {name: b, key: batch_size, values: [8]}\n", 2, "axes[0].key", "batch_size is called batch here"},
+		{"KFold name", "n_splits: 5\n", 1, "n_splits", "unknown key: n_splits is called folds here (want name, description, data,"},
+		{"misspelt top-level key", "name: x\nepoch: 3\n", 2, "epoch", "unknown key: did you mean epochs?"},
+		{"data key", "data: {csv: x.csv, target: y}\n", 1, "data.target", "unknown key: target is called label here (want mnist, idx, images, labels, csv, label, scale, test)"},
+		{"axis entry", "axes:\n  - {name: b, key: lr, value: [1]}\n", 2, "axes[0].value", "unknown key: did you mean values?"},
+		{"pruner key", "pruner: {kind: sha, min_epoch: 1}\n", 1, "pruner.min_epoch", "unknown key: did you mean min_epochs?"},
 		{"seed in base", "base:\n  seed: 3\n", 2, "base.seed", "top-level seed"},
 		{"wrong type", "base:\n  lr: fast\n", 2, "base.lr", "want a number"},
 		{"wrong type in hidden", "base:\n  hidden: [8, x]\n", 2, "base.hidden", "layer widths"},
