@@ -137,14 +137,24 @@ func (e *expander) add(axis, value string, cfg engine.Config, line int, path str
 }
 
 // expandGrid adds the cartesian product of the grid's lists, in file order
-// with the last key varying fastest.
+// with the last key varying fastest. A problem that many combinations share
+// (a value out of range fails every combination with it) is reported once,
+// at the line of the value it names, with how many more combinations it
+// fails.
 func (e *expander) expandGrid(base engine.Config) {
 	grid := e.spec.grid
 	if len(grid) == 0 {
 		return
 	}
+	type problem struct {
+		line       int
+		path, what string
+		more       int // further combinations with the same problem
+	}
+	var problems []*problem
+	seen := map[string]*problem{} // by the engine's message
 	index := make([]int, len(grid))
-	for {
+	for more := true; more; {
 		cfg := base
 		parts := make([]string, len(grid))
 		for i, g := range grid {
@@ -152,17 +162,40 @@ func (e *expander) expandGrid(base engine.Config) {
 			e.set(&cfg, setting{g.key, v})
 			parts[i] = g.key + "=" + v.text
 		}
-		e.add("grid", strings.Join(parts, ", "), cfg, e.spec.gridLine, "grid")
-		i := len(index) - 1
-		for ; i >= 0; i-- {
-			if index[i]++; index[i] < len(grid[i].values) {
-				break
+		value := strings.Join(parts, ", ")
+		n, err := NewParams(cfg)
+		switch {
+		case err == nil:
+			e.study.Points = append(e.study.Points, Point{Axis: "grid", Value: value, Params: n})
+		case seen[err.Error()] != nil:
+			seen[err.Error()].more++
+		default:
+			p := &problem{line: e.spec.gridLine, path: "grid", what: fmt.Sprintf("grid = %s: %v", value, err)}
+			for i, g := range grid { // the engine's message names its field first: "lr: -1 is not …"
+				if strings.HasPrefix(err.Error(), g.key+":") {
+					p.line, p.path = g.values[index[i]].line, fmt.Sprintf("grid.%s[%d]", g.key, index[i])
+				}
 			}
-			index[i] = 0
+			seen[err.Error()] = p
+			problems = append(problems, p)
 		}
-		if i < 0 {
-			return
+		more = false
+		for i := len(index) - 1; i >= 0 && !more; i-- {
+			if index[i]++; index[i] < len(grid[i].values) {
+				more = true
+			} else {
+				index[i] = 0
+			}
 		}
+	}
+	for _, p := range problems {
+		switch {
+		case p.more == 1:
+			p.what += " (and 1 more combination with it)"
+		case p.more > 1:
+			p.what += fmt.Sprintf(" (and %d more combinations with it)", p.more)
+		}
+		e.errorf(p.line, p.path, "%s", p.what)
 	}
 }
 

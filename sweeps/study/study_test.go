@@ -601,8 +601,31 @@ func TestExpandSpec(t *testing.T) {
 		t.Errorf("got %q (%s, %d folds, seed %d), want %q", got, s.Name, s.Folds, s.Seed, want)
 	}
 	sp.grid[0].values[0] = value{"-1", 5, int64(-1)}
-	if _, errs := expand(sp); len(errs) != 2 || !strings.Contains(errs[0].Error(), "go:5: grid: grid = lr=-1, hidden=4: lr") {
+	if _, errs := expand(sp); len(errs) != 1 || !strings.Contains(errs[0].Error(), "go:5: grid.lr[0]: grid = lr=-1, hidden=4: lr") {
 		t.Errorf("bad value: %q", errs)
+	}
+}
+
+// TestGridProblemOnce: a bad grid value failed every combination with it,
+// each reported at the grid's line (3 × 3 lines for the two below); each
+// is reported once, at its value's line, with the count of the others. A
+// problem of a combination (momentum beside adam) still names it.
+func TestGridProblemOnce(t *testing.T) {
+	errs := studyErrors(t, "grid:\n  lr: [-0.1, 0.01]\n  batch: [16, 32, 64]\n  dropout: [0.1,\n    1.5, 0.2]\n")
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"study.yaml:2: grid.lr[0]: grid = lr=-0.1, batch=16, dropout=0.1: lr: -0.1 is not a finite value ≥ 0 (and 8 more combinations with it)",
+		"study.yaml:5: grid.dropout[1]: grid = lr=0.01, batch=16, dropout=1.5: dropout: 1.5 (want 0 ≤ rate < 1) (and 2 more combinations with it)",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	errs = studyErrors(t, "base: {optimizer: sgd, momentum: 0.9}\ngrid:\n  optimizer: [sgd, adam]\n  lr: [0.1, 0.01]\n")
+	if len(errs) != 1 || errs[0].Line != 3 || errs[0].Key != "grid" || !strings.Contains(errs[0].Msg, "grid = optimizer=adam, lr=0.1: momentum, nesterov and decay apply to sgd only (optimizer is adam) (and 1 more combination with it)") {
+		t.Errorf("got %v", errs)
 	}
 }
 
