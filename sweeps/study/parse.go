@@ -296,8 +296,9 @@ func unknownKey(what, key string, known []string) string {
 	return msg + " (want " + strings.Join(known, ", ") + ")"
 }
 
-// otherNames are the names Keras, scikit-learn (KFold, MLPClassifier) and
-// pandas give study keys (config keys, top-level and data: keys).
+// otherNames are the names Keras, scikit-learn (KFold, MLPClassifier,
+// RandomizedSearchCV), Optuna and pandas give study keys (config keys,
+// top-level, data:, random: and sampler: keys, distributions).
 var otherNames = map[string]string{
 	"learning_rate": "lr", "learning_rate_init": "lr", "batch_size": "batch", "units": "hidden",
 	"hidden_layer_sizes": "hidden", "layers": "hidden", "kernel_initializer": "init", "initializer": "init",
@@ -305,6 +306,10 @@ var otherNames = map[string]string{
 	"solver": "optimizer", "rate": "dropout", "dropout_rate": "dropout",
 	"n_splits": "folds", "cv": "folds", "k": "folds", "random_state": "seed",
 	"target": "label", "label_column": "label", "y": "label", "scaler": "scale", "scaling": "scale",
+	// random: and sampler: keys, and distributions, under scikit-learn's
+	// (RandomizedSearchCV, scipy.stats), Optuna's and Hyperopt's names
+	"n_iter": "n", "n_trials": "n", "param_distributions": "params", "search_space": "params",
+	"loguniform": "log_uniform", "reciprocal": "log_uniform", "randint": "int", "categorical": "choice",
 }
 
 // hasAny reports whether got has any of keys.
@@ -555,7 +560,7 @@ func (p *parser) parseParam(kv pair, path string) (randomParam, bool) {
 			p.errorf(args.line, at, "high %v is over the limit of %d", args.items[1].text, MaxEpochs)
 		}
 	default:
-		p.errorf(spec[0].key.line, path, "unknown distribution %q (want choice, uniform, log_uniform, int)", rp.dist)
+		p.errorf(spec[0].key.line, keyPath(path, rp.dist), "%s", unknownKey("distribution", rp.dist, []string{"choice", "uniform", "log_uniform", "int"}))
 	}
 	return rp, len(p.errs) == errs
 }
