@@ -96,7 +96,7 @@ func checkValue(key string, n *node) error {
 			return nil
 		}
 		if n.kind != listNode {
-			return fmt.Errorf("want a list of layer widths, got %s", n.describe())
+			return fmt.Errorf("want a list of layer widths such as [128, 64], got %s", n.describe())
 		}
 		for _, c := range n.items {
 			if c.kind != scalarNode || c.tag != "int" {

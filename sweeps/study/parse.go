@@ -555,7 +555,7 @@ func (p *parser) parseParam(kv pair, path string) (randomParam, bool) {
 		case rp.dist == "log_uniform" && rp.lo <= 0:
 			p.errorf(args.line, at, "log_uniform needs low > 0")
 		case integer && rp.lo < 1:
-			p.errorf(args.line, at, "low: %v", errCountBelowOne(rp.key, args.items[0].text))
+			p.errorf(args.line, at, "low %s is below 1: %s is an integer ≥ 1", args.items[0].text, rp.key)
 		case integer && rp.hi > MaxEpochs:
 			p.errorf(args.line, at, "high %v is over the limit of %d", args.items[1].text, MaxEpochs)
 		}

@@ -74,7 +74,7 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 		{"batch 0 in a grid", "grid:\n  lr: [0.1]\n  batch: [64, 0]\n", 3, "grid.batch[1]", "want an integer ≥ 1"},
 		{"batch -1 as a choice", "random:\n  n: 2\n  params:\n    batch: {choice: [-1, 8]}\n", 4, "random.params.batch.choice[0]", "want an integer ≥ 1"},
 		{"batch over the limit", "base:\n  batch: 2_000_000_000\n", 2, "base.batch", "over the limit"},
-		{"int range from 0", "random:\n  n: 2\n  params:\n    batch: {int: [0, 64]}\n", 4, "random.params.batch.int", "low: 0 (want an integer ≥ 1"},
+		{"int range from 0", "random:\n  n: 2\n  params:\n    batch: {int: [0, 64]}\n", 4, "random.params.batch.int", "low 0 is below 1: batch is an integer ≥ 1"},
 		// A range wider than int64 made rand.Int64N panic.
 		{"int range too wide", "random: {n: 3, params: {batch: {int: [1, 1e19]}}}\n", 1, "random.params.batch.int", "high 1e19 is over the limit"},
 		{"sampled int range too wide", "sampler: {kind: tpe, n: 3, params: {epochs: {int: [1, 1e19]}}}\n", 1, "sampler.params.epochs.int", "high 1e19 is over the limit"},
