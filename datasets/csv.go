@@ -475,7 +475,7 @@ func (t *csvTable) classes() (labels []int, names []string, err error) {
 			labels[i], _ = slices.BinarySearch(names, s)
 		}
 	}
-	const pick = "pick the column of class labels (--label-column, or label: in a study file)"
+	pick := t.pickLabel()
 	if numeric {
 		for i, v := range values {
 			if v != math.Trunc(v) {
@@ -486,12 +486,28 @@ func (t *csvTable) classes() (labels []int, names []string, err error) {
 	}
 	switch rows := len(labels); {
 	case len(names) < 2:
-		return nil, nil, fmt.Errorf("%s: the label %s holds only the value %s; need at least 2 classes", t.name, t.column(t.labelCol), brief(names[0]))
+		return nil, nil, fmt.Errorf("%s: the label %s holds only the value %s; need at least 2 classes: %s", t.name, t.column(t.labelCol), brief(names[0]), pick)
 	case rows >= fewRows && 2*len(names) > rows:
 		return nil, nil, fmt.Errorf("%s: the label %s has %d distinct values in %d rows, more than one class per 2 rows: it looks like a continuous feature or an ID, not class labels; %s",
 			t.name, t.column(t.labelCol), len(names), rows, pick)
 	}
 	return labels, names, nil
+}
+
+// pickLabel says to pick the label column, naming a column of the header
+// whose name says it holds labels ("label", as the first column of
+// Kaggle's MNIST CSV files), when the label column read is another.
+func (t *csvTable) pickLabel() string {
+	const pick = "pick the column of class labels (--label-column, or label: in a study file)"
+	for j, name := range t.header {
+		switch strings.ToLower(name) {
+		case "label", "labels", "target", "class", "classes", "y", "category":
+			if j != t.labelCol {
+				return fmt.Sprintf("%s; the header's %s looks like it: --label-column %s, or label: %s", pick, t.column(j), name, name)
+			}
+		}
+	}
+	return pick
 }
 
 // headerOfNumbers refuses a file without a header whose line 1 has a
