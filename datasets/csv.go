@@ -164,6 +164,11 @@ func decodeCSV(name string, r io.Reader, opt CSVOptions) (*Dataset, error) {
 	if err := sameFeatures(name, names, opt.FeatureNames); err != nil {
 		return nil, err
 	}
+	if j := t.labelNamed(); opt.LabelColumn == "" && opt.ClassNames == nil && j >= 0 {
+		return nil, fmt.Errorf("%s: the header names %s, but with no label column given the last, %s, is read as the labels and %s as a feature: "+
+			"give the label column (--label-column %s, or label: %s in a study file; --label-column %d keeps the last)",
+			name, t.column(j), t.column(t.labelCol), brief(t.header[j]), t.header[j], t.header[j], t.labelCol)
+	}
 	if opt.Scaling != nil && len(opt.Scaling.Unit) != t.features {
 		return nil, fmt.Errorf("%s: %d feature columns, but the scaling has %d features", name, t.features, len(opt.Scaling.Unit))
 	}
@@ -495,19 +500,29 @@ func (t *csvTable) classes() (labels []int, names []string, err error) {
 }
 
 // pickLabel says to pick the label column, naming a column of the header
-// whose name says it holds labels ("label", as the first column of
-// Kaggle's MNIST CSV files), when the label column read is another.
+// whose name says it holds labels, when the label column read is another.
 func (t *csvTable) pickLabel() string {
 	const pick = "pick the column of class labels (--label-column, or label: in a study file)"
+	if j := t.labelNamed(); j >= 0 {
+		return fmt.Sprintf("%s; the header's %s looks like it: --label-column %s, or label: %s", pick, t.column(j), t.header[j], t.header[j])
+	}
+	return pick
+}
+
+// labelNamed is the column of the header, other than the label column
+// read, whose name says it holds the labels ("label", as the first column
+// of Kaggle's MNIST and Fashion-MNIST CSV files; "target", "class", "y"),
+// or -1.
+func (t *csvTable) labelNamed() int {
 	for j, name := range t.header {
 		switch strings.ToLower(name) {
-		case "label", "labels", "target", "class", "classes", "y", "category":
+		case "label", "labels", "target", "class", "classes", "y":
 			if j != t.labelCol {
-				return fmt.Sprintf("%s; the header's %s looks like it: --label-column %s, or label: %s", pick, t.column(j), name, name)
+				return j
 			}
 		}
 	}
-	return pick
+	return -1
 }
 
 // headerOfNumbers refuses a file without a header whose line 1 has a

@@ -129,9 +129,11 @@ func TestLoadCSVErrors(t *testing.T) {
 		{"empty value", "1,,p\n3,4,q\n", CSVOptions{}, "line 1, column 2: the value is empty, and mlpsweep does not fill in missing values: impute them"},
 		{"empty label", "1,2,p\n3,4,\n", CSVOptions{}, "line 2, column 3: the label is empty: drop the rows without a label"},
 		{"one class", "1,2,p\n3,4,p\n", CSVOptions{}, `label column 3 holds only the value "p"; need at least 2 classes: pick the column of class labels`},
-		// Kaggle's MNIST CSV has its label first: the last column, a pixel
-		// that is always 0, was read as the label.
-		{"label first", "label,p1,p2\n3,0,0\n5,1,0\n", CSVOptions{}, `label column 3 ("p2") holds only the value "0"; need at least 2 classes: pick the column of class labels (--label-column, or label: in a study file); the header's column 1 ("label") looks like it: --label-column label, or label: label`},
+		// Kaggle's MNIST and Fashion-MNIST CSV files have their label first:
+		// the last column, a pixel, was read as the labels (of up to 256
+		// classes) and the labels as a feature, without a word.
+		{"label first", "label,p1,p2\n3,0,7\n5,1,9\n3,0,7\n", CSVOptions{}, `the header names column 1 ("label"), but with no label column given the last, column 3 ("p2"), is read as the labels and "label" as a feature: give the label column (--label-column label, or label: label in a study file; --label-column 2 keeps the last)`},
+		{"label column given wrong", "label,p1,p2\n3,0,0\n5,1,0\n", CSVOptions{LabelColumn: "2"}, `label column 3 ("p2") holds only the value "0"; need at least 2 classes: pick the column of class labels (--label-column, or label: in a study file); the header's column 1 ("label") looks like it: --label-column label, or label: label`},
 		{"bad quote", "1,2,p\n3,4\"x,q\n", CSVOptions{}, "line 2, column 4"},
 		{"no such name", "a,b,y\n1,2,p\n", CSVOptions{LabelColumn: "z"}, `no column named "z"`},
 		{"index range", "1,2,p\n", CSVOptions{LabelColumn: "3"}, "label column index 3 is out of range: line 1 has 3 columns (0..2)"},
