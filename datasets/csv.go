@@ -484,7 +484,7 @@ func (t *csvTable) classes() (labels []int, names []string, err error) {
 	if numeric {
 		for i, v := range values {
 			if v != math.Trunc(v) {
-				return nil, nil, fmt.Errorf("%s: the label %s holds non-integer numbers such as %s: it looks like a continuous feature, not class labels; %s",
+				return nil, nil, fmt.Errorf("%s: the label %s holds non-integer numbers such as %s: it looks like a continuous feature, not class labels (mlpsweep trains classifiers, not regression); %s",
 					t.name, t.column(t.labelCol), brief(t.labels[i]), pick)
 			}
 		}

@@ -139,7 +139,7 @@ func TestLoadCSVErrors(t *testing.T) {
 		{"index range", "1,2,p\n", CSVOptions{LabelColumn: "3"}, "label column index 3 is out of range: line 1 has 3 columns (0..2)"},
 		{"negative index", "1,2,p\n", CSVOptions{LabelColumn: "-1"}, "label column index -1 is out of range"},
 		{"bad scale", "1,2,p\n", CSVOptions{Scale: "zscore"}, `unknown scaling "zscore"`},
-		{"continuous label", "a,b\n1,0.5\n2,1.5\n3,0\n", CSVOptions{}, `label column 2 ("b") holds non-integer numbers such as "0.5": it looks like a continuous feature, not class labels; pick the column of class labels (--label-column`},
+		{"continuous label", "a,b\n1,0.5\n2,1.5\n3,0\n", CSVOptions{}, `label column 2 ("b") holds non-integer numbers such as "0.5": it looks like a continuous feature, not class labels (mlpsweep trains classifiers, not regression); pick the column of class labels (--label-column`},
 		{"multi-line field", "1,2,\"p\nq\"\n3,zz,r\n", CSVOptions{}, `line 3, column 2: "zz" is not a number`},
 	}
 	for _, c := range cases {

@@ -35,9 +35,24 @@ func TestExampleCSVStudy(t *testing.T) {
 	if len(r.Configs) != 8 || r.Folds != 5 || r.Refit == nil || r.Refit.TestRows != 90 || r.Refit.TrainRows != 300 {
 		t.Fatalf("the study: %d configurations, %d folds, refit %+v", len(r.Configs), r.Folds, r.Refit)
 	}
+	// The report says what data the study ran on (it did not), as read
+	// back from the store too.
+	const data = "train (300 rows), 4 features, 3 classes"
+	if r.Data != data {
+		t.Errorf("data %q, want %q", r.Data, data)
+	}
+	if code, stdout, stderr := runCmd("report", out); code != 0 || !strings.Contains(stdout, "\ndata: "+data+"\n") {
+		t.Errorf("report: exit %d, stdout lacks the data line:\n%s%s", code, stdout, stderr)
+	}
+	if page := readFile(t, filepath.Join(out, "report.html")); !strings.Contains(page, `["data","`+data+`"]`) {
+		t.Errorf("report.html's summary lacks the data")
+	}
 	code, stdout, stderr = runCmd("predict", "--model", filepath.Join(out, "best.safetensors"), "--csv", filepath.Join(dir, "test.csv"), "--json", "--out", filepath.Join(dir, "preds.csv"))
 	if code != 0 {
 		t.Fatalf("predict: exit %d: %s", code, stderr)
+	}
+	if want := "90 rows of " + filepath.Join(dir, "test.csv") + " classified with " + filepath.Join(out, "best.safetensors") + "; predictions written to " + filepath.Join(dir, "preds.csv") + "\n"; !strings.HasPrefix(stderr, want) {
+		t.Errorf("predict's stderr:\n%s\nwant it to begin %q", stderr, want)
 	}
 	var p predictResult
 	if err := json.NewDecoder(strings.NewReader(stdout)).Decode(&p); err != nil || p.Accuracy == nil {

@@ -162,6 +162,9 @@ func WriteTables(w io.Writer, r sweeps.StudyResult) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, v.summaryLine())
+	if r.Data != "" {
+		fmt.Fprintln(tw, "data: "+r.Data)
+	}
 	if v.axes != nil && !v.sampled() {
 		for _, a := range v.axes {
 			fmt.Fprintf(tw, "\naxis %s\n", axisName(a.name))
