@@ -1,6 +1,7 @@
 package study
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -50,7 +51,14 @@ func expand(s *spec) (*Study, []error) {
 			for _, key := range a.keys {
 				e.set(&cfg, setting{key, v})
 			}
-			e.add(a.name, v.text, cfg, v.line, fmt.Sprintf("axes[%d].values[%d]", i, j))
+			path := fmt.Sprintf("axes[%d].values[%d]", i, j)
+			if n, ok := e.add(a.name, v.text, cfg, v.line, path); ok {
+				for _, key := range a.keys {
+					if why := noEffect(key, cfg, n); why != "" {
+						e.errorf(v.line, path, "%s = %s: %s", a.name, v.text, why)
+					}
+				}
+			}
 		}
 	}
 	e.expandGrid(base)
@@ -59,6 +67,7 @@ func expand(s *spec) (*Study, []error) {
 	if len(s.axes) == 0 && len(s.grid) == 0 && s.random == nil && s.sampler == nil {
 		e.add("base", "base", base, s.baseLine, "base")
 	}
+	e.checkBaseSwitches(base)
 	if s.pruner != nil && len(e.errs) == 0 {
 		e.checkPruner(s.pruner)
 	}
@@ -127,13 +136,68 @@ func (e *expander) setAll(cfg *engine.Config, settings []setting) {
 }
 
 // add appends cfg as a point, or records why it does not normalize.
-func (e *expander) add(axis, value string, cfg engine.Config, line int, path string) {
+func (e *expander) add(axis, value string, cfg engine.Config, line int, path string) (Params, bool) {
 	n, err := NewParams(cfg)
 	if err != nil {
 		e.errorf(line, path, "%s = %s: %v", axis, value, err)
-		return
+		return Params{}, false
 	}
 	e.study.Points = append(e.study.Points, Point{Axis: axis, Value: value, Params: n})
+	return n, true
+}
+
+// noEffect says why switch key, set on cfg, changes nothing in its
+// normalized form n (engine.Config.Normalize clears it, so that equal
+// networks are equal configurations), or "". A study that sets such a
+// switch would show residual=true beside residual=false, with the same
+// numbers, as if skip connections made no difference.
+func noEffect(key string, cfg engine.Config, n Params) string {
+	c := n.Config(0)
+	switch {
+	case key == "residual" && cfg.Residual && !c.Residual:
+		widths := strings.Trim(strings.ReplaceAll(fmt.Sprint(c.Hidden), " ", ", "), "[]")
+		return fmt.Sprintf("residual: true changes nothing for hidden [%s]: a skip connection joins two hidden layers of equal width in a row (e.g. [128, 128]); give such widths, or leave residual out", widths)
+	case key == "batch_norm" && cfg.BatchNorm && !c.BatchNorm:
+		return "batch_norm: true changes nothing without a hidden layer; give hidden widths, or leave batch_norm out"
+	}
+	return ""
+}
+
+// checkBaseSwitches refuses a switch the base sets that no configuration
+// keeps (every one clears it, see noEffect), unless the axes, grid or
+// sampled keys vary it themselves.
+func (e *expander) checkBaseSwitches(base engine.Config) {
+	varied := map[string]bool{}
+	for _, a := range e.spec.axes {
+		for _, k := range a.keys {
+			varied[k] = true
+		}
+		for _, st := range a.set {
+			varied[st.key] = true
+		}
+	}
+	for _, g := range e.spec.grid {
+		varied[g.key] = true
+	}
+	if r := e.spec.random; r != nil { // a sampler's study has no points: not checked
+		for _, rp := range r.params {
+			varied[rp.key] = true
+		}
+	}
+	for _, key := range []string{"residual", "batch_norm"} {
+		if varied[key] || len(e.study.Points) == 0 {
+			continue
+		}
+		why := ""
+		for _, pt := range e.study.Points {
+			if why = noEffect(key, base, pt.Params); why == "" {
+				break
+			}
+		}
+		if why != "" {
+			e.errorf(e.spec.baseLine, "base."+key, "%s", why)
+		}
+	}
 }
 
 // expandGrid adds the cartesian product of the grid's lists, in file order
@@ -146,6 +210,13 @@ func (e *expander) expandGrid(base engine.Config) {
 	if len(grid) == 0 {
 		return
 	}
+	// each grid value that sets a switch (residual or batch_norm): whether
+	// a combination with it kept it, and why it did not
+	type switchValue struct {
+		kept bool
+		why  string
+	}
+	switches := map[[2]int]*switchValue{}
 	type problem struct {
 		line       int
 		path, what string
@@ -167,6 +238,18 @@ func (e *expander) expandGrid(base engine.Config) {
 		switch {
 		case err == nil:
 			e.study.Points = append(e.study.Points, Point{Axis: "grid", Value: value, Params: n})
+			for i, g := range grid {
+				if g.key == "residual" || g.key == "batch_norm" {
+					sw := switches[[2]int{i, index[i]}]
+					if sw == nil {
+						sw = &switchValue{}
+						switches[[2]int{i, index[i]}] = sw
+					}
+					why := noEffect(g.key, cfg, n)
+					sw.kept = sw.kept || why == ""
+					sw.why = cmp.Or(sw.why, why)
+				}
+			}
 		case seen[err.Error()] != nil:
 			seen[err.Error()].more++
 		default:
@@ -185,6 +268,13 @@ func (e *expander) expandGrid(base engine.Config) {
 				more = true
 			} else {
 				index[i] = 0
+			}
+		}
+	}
+	for i, g := range grid {
+		for j, v := range g.values {
+			if sw := switches[[2]int{i, j}]; sw != nil && !sw.kept && sw.why != "" {
+				e.errorf(v.line, fmt.Sprintf("grid.%s[%d]", g.key, j), "%s in every combination", sw.why)
 			}
 		}
 	}

@@ -632,6 +632,42 @@ func TestGridProblemOnce(t *testing.T) {
 	}
 }
 
+// TestSwitchesThatChangeNothing: residual: true on a network without two
+// equal hidden widths in a row, or batch_norm: true without a hidden
+// layer, normalizes away; the study showed residual=true beside
+// residual=false with the same numbers, as if skip connections did
+// nothing. Such a value is refused, unless some configuration keeps it.
+func TestSwitchesThatChangeNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		line      int
+		key, msg  string
+	}{
+		{"axis", "base: {hidden: [128]}\naxes:\n  - name: r\n    key: residual\n    values: [false,\n      true]\n", 6, "axes[0].values[1]",
+			"r = true: residual: true changes nothing for hidden [128]: a skip connection joins two hidden layers of equal width in a row (e.g. [128, 128])"},
+		{"grid", "base: {hidden: [64, 32]}\ngrid:\n  lr: [0.1, 0.01]\n  residual: [false, true]\n", 4, "grid.residual[1]", "residual: true changes nothing for hidden [64, 32]"},
+		{"base", "base: {hidden: [128], residual: true}\n", 1, "base.residual", "residual: true changes nothing for hidden [128]"},
+		{"batch norm", "base: {hidden: [], batch_norm: true}\ngrid: {lr: [0.1, 0.01]}\n", 1, "base.batch_norm", "batch_norm: true changes nothing without a hidden layer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := studyErrors(t, tc.src)
+			if e := errs[0]; len(errs) != 1 || e.Line != tc.line || e.Key != tc.key || !strings.Contains(e.Msg, tc.msg) {
+				t.Errorf("got %v, want line %d, key %q, %q", errs, tc.line, tc.key, tc.msg)
+			}
+		})
+	}
+	// Kept by some configuration: accepted.
+	for _, src := range []string{
+		"grid:\n  hidden: [[64, 32], [64, 64]]\n  residual: [false, true]\n",
+		"base: {residual: true}\naxes:\n  - {name: depth, key: hidden, values: [[8], [8, 8]]}\n",
+		"axes:\n  - {name: r, key: hidden, set: {residual: true}, values: [[8], [8, 8]]}\n",
+	} {
+		if _, err := ParseStudy([]byte(src), "study.yaml"); err != nil {
+			t.Errorf("%q: %v", src, err)
+		}
+	}
+}
+
 // The seed study was first run on Keras 3 before 3.14, whose activity
 // regularizer was not divided by the batch size (docs/keras-semantics.md):
 // the seed preset's activity axis trains that form; a new study keeps the
