@@ -14,8 +14,8 @@ import (
 )
 
 // Importance is the PED-ANOVA importance of each key a grid, random or TPE
-// study varies, for the mean accuracy of its configurations (see package
-// importance); nil for other studies (one-axis studies vary one key at a
+// study varies, for the mean accuracy of its configurations trained fully
+// (tier 0: not pruned, not diverged; see package importance); nil for other studies (one-axis studies vary one key at a
 // time from the base) and for studies varying fewer than two keys or where
 // PED-ANOVA finds no importance (three scored configurations at least, and
 // a top 10 % that is not all of them).
@@ -43,12 +43,15 @@ func (v *studyView) importance() ([]importance.Result, error) {
 	if kind != "grid" && kind != "random" && kind != "tpe" || len(v.varying) < 2 {
 		return nil, nil
 	}
-	var rows []int // configurations with a score
+	// Configurations trained fully, as Optuna's importance counts complete
+	// trials only: a pruned one's accuracy is at an earlier epoch than the
+	// others' (its rung's), and a diverged one failed.
+	var rows []int
 	for i, c := range v.r.Configs {
 		if c.Axis != kind {
 			return nil, nil
 		}
-		if !math.IsNaN(score(c)) {
+		if !math.IsNaN(score(c)) && c.Tier() == 0 {
 			rows = append(rows, i)
 		}
 	}
