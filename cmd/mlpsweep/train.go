@@ -331,7 +331,7 @@ func warnUnseenClasses(stderr io.Writer, d *datasets.Dataset, folds []datasets.F
 func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train, test *datasets.Dataset, stderr io.Writer) (sweeps.ConfigResult, error) {
 	eta := newEpochETA(params.Epochs())
 	u, err := scheduler.TrainAndScore(ctx, kernels.NewContext(t.threads), params.Normalized(t.cfg.Seed), train.Features, train.Classes,
-		engine.Data{X: train.X, Y: train.Y}, engine.Data{X: test.X, Y: test.Y}, true,
+		engine.DataOf(train, nil), engine.DataOf(test, nil), true,
 		func(s engine.EpochStats) { fmt.Fprintln(stderr, eta.line(s, params.Epochs())) })
 	if err != nil {
 		return sweeps.ConfigResult{}, err
