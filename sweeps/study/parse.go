@@ -279,7 +279,13 @@ func (p *parser) parseData(n *node) {
 	case got["csv"] != "" && !hasAny(got, "mnist", "idx", "images", "labels"):
 		*d = DataSpec{Kind: "csv", Path: path(got["csv"]), Label: got["label"], Scale: got["scale"], Test: path(got["test"])}
 	default:
-		p.errorf(n.line, "data", "want one of {mnist: DIR}, {idx: DIR}, {images: FILE, labels: FILE}, {csv: FILE, label: COLUMN, scale: SCALING, test: FILE}")
+		var given []string // in the order of the forms below
+		for _, k := range []string{"mnist", "idx", "images", "labels", "csv", "label", "scale", "test"} {
+			if _, ok := got[k]; ok {
+				given = append(given, k)
+			}
+		}
+		p.errorf(n.line, "data", "got %s: want one of {mnist: DIR}, {idx: DIR}, {images: FILE, labels: FILE}, {csv: FILE, label: COLUMN, scale: SCALING, test: FILE}", strings.Join(given, ", "))
 	}
 }
 
