@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -723,5 +724,30 @@ func TestFuseDefaultsToTrue(t *testing.T) {
 	}
 	if s, err := Preset("seed"); err != nil || !s.Fuse {
 		t.Errorf("the seed preset does not fuse (%v)", err)
+	}
+}
+
+// TestDataNotFound: a data file that does not exist says that its path is
+// the study file's, taken from the study file's folder, not the current
+// one (the message named a path the user had not written).
+func TestDataNotFound(t *testing.T) {
+	dir := t.TempDir()
+	s, err := ParseStudy([]byte("data: {csv: ../data/train.csv, test: held-out.csv}\n"), filepath.Join(dir, "studies", "s.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadData(s.Data, 0)
+	if want := "open " + filepath.Join(dir, "data", "train.csv") + ": no such file or directory (data: in the study file; a relative path there is taken from the study file's folder)"; err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	os.WriteFile(filepath.Join(dir, "data", "train.csv"), []byte("a,y\n1,p\n2,q\n"), 0o644)
+	train, err := LoadData(s.Data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadTestData(s.Data, train)
+	if want := "(data.test: in the study file; a relative path there is taken from the study file's folder)"; err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("test set: got %v, want it to end %q", err, want)
 	}
 }
