@@ -89,7 +89,8 @@ Exit status:
        unreadable or invalid (study file, CSV or MNIST files, sweep
        database; also a CSV label column that is missing or looks
        continuous, a --limit-rows that leaves one class), an output folder
-       that cannot be written, a training error
+       that cannot be written, a training error, a sweep some of whose
+       units failed (after its report)
   2    usage error: the command line itself is wrong (unknown command or
        flag, malformed or out-of-range value, wrong number of arguments,
        flags that exclude or need each other, a name the command does not

@@ -62,3 +62,28 @@ func TestExampleCSVStudy(t *testing.T) {
 		t.Errorf("predict: accuracy %v on %d rows; the refit's test accuracy %v on 90", *p.Accuracy, p.Rows, r.Refit.TestAccuracy)
 	}
 }
+
+// TestSweepWithFailedUnits: a sweep whose units the engine refused (a
+// network too large for the machine) exited 0, so a script took it for a
+// finished study; it writes the report that lists them and exits 1, and
+// a rerun trains them again.
+func TestSweepWithFailedUnits(t *testing.T) {
+	dir := t.TempDir()
+	fixture.BlobsCSV(t, filepath.Join(dir, "train.csv"), 60, 1, 2)
+	studyFile := filepath.Join(dir, "s.yaml")
+	src := "data: {csv: train.csv}\nfolds: 2\nepochs: 1\naxes:\n  - {name: arch, key: hidden, values: [[4], [99999999999]]}\n"
+	if err := os.WriteFile(studyFile, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	for _, stored := range []string{"0 already stored, 4 to train", "2 already stored, 2 to train"} {
+		code, stdout, stderr := runCmd("sweep", studyFile, "--out", out)
+		if code != 1 || !strings.Contains(stderr, "mlpsweep sweep: 2 of 4 units of study s failed (the tables list them") ||
+			!strings.Contains(stdout, "units that diverged or failed:") || !strings.Contains(stderr, "report: ") {
+			t.Fatalf("exit %d, want 1 after the report\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		if !strings.Contains(stderr, stored) {
+			t.Errorf("want %q (the failed units trained again):\n%s", stored, stderr)
+		}
+	}
+}
