@@ -67,6 +67,9 @@ func checkValue(key string, n *node) error {
 	switch v.Kind() {
 	case reflect.Float64:
 		if _, ok := n.number(); !ok {
+			if scalar && (n.tag == "float" || n.tag == "int") { // a number too large for float64 or int64
+				return fmt.Errorf("%s is out of range", n.text)
+			}
 			return fmt.Errorf("want a number, got %s", n.describe())
 		}
 	case reflect.Int, reflect.Int64:

@@ -65,6 +65,7 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 		{"seed in base", "base:\n  seed: 3\n", 2, "base.seed", "top-level seed"},
 		{"wrong type", "base:\n  lr: fast\n", 2, "base.lr", "want a number"},
 		{"wrong type in hidden", "base:\n  hidden: [8, x]\n", 2, "base.hidden", "layer widths"},
+		{"number out of range", "base:\n  lr: 1e400\n", 2, "base.lr", "1e400 is out of range"},
 		{"float for int", "base:\n  batch: 1.5\n", 2, "base.batch", "want an integer"},
 		// engine.Config reads a batch or epoch count of 0 as its default:
 		// written in a study, it trained at batch 128 or 10 epochs while the
