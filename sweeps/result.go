@@ -2,6 +2,7 @@ package sweeps
 
 import (
 	"encoding/json"
+	"math"
 	"runtime"
 	"time"
 
@@ -39,6 +40,28 @@ type UnitResult struct {
 // means and runs again next time; a diverged unit is finished and counts
 // with the accuracy its model scored as training stopped.
 func (u UnitResult) Failed() bool { return u.Error != "" && !u.Diverged }
+
+// StoppedAt is u as a study that stopped its configuration after epoch e
+// shows it, when another study trained it further (stopped it later, or
+// trained it to the end): pruned at e, scored on epoch e's held-out
+// figures, with the samples, work and time of its first e epochs, as the
+// study would have stored it. It is u itself when u did not train past e,
+// or has no held-out figures at e (trained without learning curves).
+func (u UnitResult) StoppedAt(e int) UnitResult {
+	n := len(u.Epochs)
+	if e <= 0 || n <= e || math.IsNaN(u.Epochs[e-1].ValAccuracy) {
+		return u
+	}
+	part := float64(e) / float64(n)
+	last := u.Epochs[e-1]
+	u.Epochs = u.Epochs[:e:e]
+	u.Accuracy, u.ValLoss = last.ValAccuracy, last.ValLoss
+	u.Samples = u.Samples / int64(n) * int64(e)
+	u.Seconds, u.GFLOP = u.Seconds*part, u.GFLOP*part
+	u.Diverged, u.Error = false, "" // a divergence after e
+	u.PrunedAt = e
+	return u
+}
 
 // ConfigResult gathers the units of one configuration of a study.
 type ConfigResult struct {

@@ -503,7 +503,11 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 // storePruned stores the units of the configurations the pruner stopped
 // as pruned at their last epoch (their learning curves from the store),
 // each with the machine of the worker that trained its last stage (the
-// one that marked it running last), and drops their checkpoints.
+// one that marked it running last), and drops their checkpoints. A unit
+// another study stored pruned keeps that result when this study trained
+// it no further; one this study trained past it is stored with no
+// machine: its mark left the other study's result, machine included, in
+// place (see store.Store.MarkRunning).
 func (c *coordinator) storePruned(ctx context.Context) error {
 	var units []sweeps.Unit
 	for ci, k := range c.keys {
@@ -523,9 +527,14 @@ func (c *coordinator) storePruned(ctx context.Context) error {
 		return err
 	}
 	for _, u := range units {
-		if m := marks[u.ID]; m.State == "" || m.State == "running" {
-			r := c.plan.PrunedResult(u, epochs[[2]any{u.ID.Key, u.ID.Fold}])
-			r.Fold, r.EngineVer, r.DataSHA256, r.Machine = u.ID.Fold, u.ID.Engine, u.ID.Data, m.Machine
+		curve := epochs[[2]any{u.ID.Key, u.ID.Fold}]
+		m := marks[u.ID]
+		if m.State == "" || m.State == "running" || m.State == "pruned" && m.PrunedAt < len(curve) {
+			r := c.plan.PrunedResult(u, curve)
+			r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+			if m.State != "pruned" {
+				r.Machine = m.Machine
+			}
 			if err := c.st.SaveUnit(u.ID, c.plan.Header.Name, r); err != nil {
 				return err
 			}
@@ -771,33 +780,24 @@ func (c *coordinator) atTarget(ctx context.Context, units []stageUnit) (map[swee
 	for i, su := range units {
 		ids[i] = su.u.ID
 	}
-	states, err := c.st.UnitStates(ctx, ids)
+	marks, err := c.st.UnitMachines(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	at := map[sweeps.UnitID]bool{}
 	byTarget := map[int][]sweeps.UnitID{} // few: one per bracket, or rung
-	var elsewhere []stageUnit             // stored pruned by another study
 	for _, su := range units {
-		switch states[su.u.ID] {
+		switch m := marks[su.u.ID]; m.State {
 		case "done", "failed":
 			at[su.u.ID] = true
-		case "pruned":
-			elsewhere = append(elsewhere, su)
+		case "pruned": // stored by another study: at the targets its stored scores reach
+			if m.PrunedAt >= su.to {
+				at[su.u.ID] = true
+				continue
+			}
 			fallthrough
 		default:
 			byTarget[su.to] = append(byTarget[su.to], su.u.ID)
-		}
-	}
-	if len(elsewhere) > 0 { // at the target its stored scores reach
-		_, epochs, err := c.curves(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, su := range elsewhere {
-			if len(epochs[[2]any{su.u.ID.Key, su.u.ID.Fold}]) >= su.to {
-				at[su.u.ID] = true
-			}
 		}
 	}
 	for to, ids := range byTarget {

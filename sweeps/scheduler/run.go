@@ -360,8 +360,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	mu.Lock()
 	defer mu.Unlock()
 	h.WallSeconds, h.UnitsRun, h.UnitsReused = wall, status.UnitsDone, status.UnitsReused
-	r := sweeps.Assemble(h, plan.Points, results)
-	r.Decisions = decisions
+	r := sweeps.Assemble(h, plan.Points, results, decisions)
 	if opt.Shard.Sharded() {
 		r.UnitsTotal = status.UnitsTotal // the shard's units: its report covers its slice
 	}

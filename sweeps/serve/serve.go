@@ -444,13 +444,11 @@ func LoadDocument(ctx context.Context, st store.Store, name string, strict bool)
 			}
 		}
 	}
-	r := sweeps.Assemble(h, points, results)
-	if r.Decisions, err = st.Decisions(ctx, h.Name); err != nil {
+	decisions, err := st.Decisions(ctx, h.Name)
+	if err != nil {
 		return nil, err
 	}
-	if len(r.Decisions) == 0 {
-		r.Decisions = nil
-	}
+	r := sweeps.Assemble(h, points, results, decisions)
 	if err := scheduler.LoadRefit(st, &r); err != nil {
 		return nil, err
 	}

@@ -48,7 +48,11 @@ type Store interface {
 	FinishRun(name string, wall float64, run, reused int) error
 	// MarkRunning records that a unit has started on this machine
 	// (sweeps.ThisMachine: what a unit another process stores for it,
-	// pruned, carries), unless it is already finished.
+	// pruned, carries), unless it is already done, or stored pruned: a
+	// study that trains another's pruned unit further leaves that
+	// study's result in place (Find returns it, States counts it pruned)
+	// until it stores its own, so that a run killed meanwhile hides no
+	// result.
 	MarkRunning(id sweeps.UnitID, study string) error
 	// SaveUnit commits a unit's result at once: state done, failed when it
 	// failed (see sweeps.UnitResult.Failed; failed units run again on the
@@ -316,7 +320,7 @@ func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string) er
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = 'running', study = excluded.study, started = excluded.started,
 			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa
-		WHERE mlpsweep_units.state != 'done'`,
+		WHERE mlpsweep_units.state NOT IN ('done', 'pruned')`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano(), m.Host, m.CPU, m.ISA)
 }
 
@@ -545,14 +549,11 @@ func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyR
 			units[u.ID] = res
 		}
 	}
-	r := sweeps.Assemble(h, points, units)
-	if r.Decisions, err = s.Decisions(ctx, h.Name); err != nil {
-		return r, err
+	decisions, err := s.Decisions(ctx, h.Name)
+	if err != nil {
+		return sweeps.StudyResult{}, err
 	}
-	if len(r.Decisions) == 0 {
-		r.Decisions = nil
-	}
-	return r, nil
+	return sweeps.Assemble(h, points, units, decisions), nil
 }
 
 // LoadStudy reads a study from the store at where, a sweep folder or a

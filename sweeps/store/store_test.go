@@ -277,6 +277,49 @@ func TestUnitStates(t *testing.T) {
 	})
 }
 
+// TestRunningMarkKeepsAPrunedResult: a study that trains a unit another
+// study stored pruned further marks it running, then is interrupted
+// before it stores it (its store closed, as a killed process leaves it):
+// the other study's result reads as before, machine and start included,
+// and is not counted running. The first study's own result replaces it.
+func TestRunningMarkKeepsAPrunedResult(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, loc string) {
+		id := sweeps.UnitID{Key: "k", Split: "sp", Seed: 1, Data: "d", Engine: "e"}
+		other := sweeps.Machine{Host: "elsewhere", CPU: "another cpu", ISA: "avx2"}
+		epochs := []engine.EpochStats{{Epoch: 1, ValAccuracy: 0.5, ValLoss: 1.5}, {Epoch: 2, ValAccuracy: 0.625, ValLoss: 1.25}}
+		s := mustOpen(t, b.writer, loc)
+		if err := s.MarkRunning(id, "other"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveUnit(id, "other", sweeps.UnitResult{Epochs: epochs, Accuracy: 0.625, ValLoss: 1.25, PrunedAt: 2, Seconds: 3, Samples: 200, Machine: other}); err != nil {
+			t.Fatal(err)
+		}
+		before, state, err := s.Unit(id)
+		if err != nil || state != "pruned" || before.PrunedAt != 2 || before.Machine != other || before.Started == 0 {
+			t.Fatalf("stored pruned: %q %+v (%v)", state, before, err)
+		}
+		if err := s.MarkRunning(id, "this"); err != nil {
+			t.Fatal(err)
+		}
+		s.Close() // interrupted before it stores the unit
+		s = mustOpen(t, b.reader, loc)
+		after, state, err := s.Unit(id)
+		if err != nil || state != "pruned" || fmt.Sprintf("%+v", after) != fmt.Sprintf("%+v", before) {
+			t.Errorf("after another study's running mark: %q %+v (%v)\nwant pruned %+v", state, after, err, before)
+		}
+		if states, err := s.States(); err != nil || states["pruned"] != 1 || states["running"] != 0 {
+			t.Errorf("states %v (%v), want 1 pruned", states, err)
+		}
+		s = mustOpen(t, b.writer, loc)
+		if err := s.SaveUnit(id, "this", sweeps.UnitResult{Epochs: append(epochs, engine.EpochStats{Epoch: 3, ValAccuracy: 0.75}), Accuracy: 0.75}); err != nil {
+			t.Fatal(err)
+		}
+		if u, state, err := s.Unit(id); err != nil || state != "done" || u.Accuracy != 0.75 || len(u.Epochs) != 3 {
+			t.Errorf("stored done by the study that trained it further: %q %+v (%v)", state, u, err)
+		}
+	})
+}
+
 // TestMigratesVersion1 opens a database as the first release wrote it (no
 // extra column, learning curves with "NaN" strings) as a sweep and as a
 // report does; then a database from a newer mlpsweep is refused, naming
