@@ -45,6 +45,7 @@ func expand(s *spec) (*Study, []error) {
 	}
 
 	for i, a := range s.axes {
+		first := map[string]int{} // configuration key → the first value of this axis that gives it
 		for j, v := range a.values {
 			cfg := base
 			e.setAll(&cfg, a.set)
@@ -53,10 +54,18 @@ func expand(s *spec) (*Study, []error) {
 			}
 			path := fmt.Sprintf("axes[%d].values[%d]", i, j)
 			if n, ok := e.add(a.name, v.text, cfg, v.line, path); ok {
+				why := ""
 				for _, key := range a.keys {
-					if why := noEffect(key, cfg, n); why != "" {
-						e.errorf(v.line, path, "%s = %s: %s", a.name, v.text, why)
-					}
+					why = cmp.Or(why, noEffect(key, cfg, n))
+				}
+				k, dup := first[n.Key()]
+				switch {
+				case why != "": // the more precise message
+					e.errorf(v.line, path, "%s = %s: %s", a.name, v.text, why)
+				case dup:
+					e.errorf(v.line, path, "%s = %s: %s", a.name, v.text, sameAs(a.name+" = "+a.values[k].text))
+				default:
+					first[n.Key()] = j
 				}
 			}
 		}
@@ -224,6 +233,7 @@ func (e *expander) expandGrid(base engine.Config) {
 	}
 	var problems []*problem
 	seen := map[string]*problem{} // by the engine's message
+	var keys []string             // each combination's configuration key, "" when it failed, in order
 	index := make([]int, len(grid))
 	for more := true; more; {
 		cfg := base
@@ -235,6 +245,7 @@ func (e *expander) expandGrid(base engine.Config) {
 		}
 		value := strings.Join(parts, ", ")
 		n, err := NewParams(cfg)
+		keys = append(keys, n.Key())
 		switch {
 		case err == nil:
 			e.study.Points = append(e.study.Points, Point{Axis: "grid", Value: value, Params: n})
@@ -271,6 +282,7 @@ func (e *expander) expandGrid(base engine.Config) {
 			}
 		}
 	}
+	e.sameGridValues(keys)
 	for i, g := range grid {
 		for j, v := range g.values {
 			if sw := switches[[2]int{i, j}]; sw != nil && !sw.kept && sw.why != "" {
@@ -286,6 +298,47 @@ func (e *expander) expandGrid(base engine.Config) {
 			p.what += fmt.Sprintf(" (and %d more combinations with it)", p.more)
 		}
 		e.errorf(p.line, p.path, "%s", p.what)
+	}
+}
+
+// sameAs is the message for a value that gives the same configuration as
+// another value: the tables would show both, with the same numbers.
+func sameAs(other string) string {
+	return "the same configuration as " + other + " once defaults and names are filled in (lr 0 is the optimizer's default lr, HeNormal is he_normal, 128 is [128]): drop one"
+}
+
+// sameGridValues refuses a grid value that gives, in every combination,
+// the configurations an earlier value of its key gives (keys: each
+// combination's configuration key in expansion order, "" for one that
+// failed).
+func (e *expander) sameGridValues(keys []string) {
+	grid := e.spec.grid
+	stride := 1 // combinations between two values of key i: the last key varies fastest
+	for i := len(grid) - 1; i >= 0; i-- {
+		n := len(grid[i].values)
+		if k := grid[i].key; k == "residual" || k == "batch_norm" {
+			stride *= n // a switch that changes nothing has its own message
+			continue
+		}
+		// a value's signature: the configurations of its combinations, in order
+		sigs := make([]strings.Builder, n)
+		failed := make([]bool, n)
+		for c, key := range keys {
+			v := c / stride % n
+			sigs[v].WriteString(key)
+			failed[v] = failed[v] || key == ""
+		}
+		first := map[string]int{}
+		for v := range n {
+			sig := sigs[v].String()
+			if k, dup := first[sig]; dup && !failed[v] {
+				e.errorf(grid[i].values[v].line, fmt.Sprintf("grid.%s[%d]", grid[i].key, v), "%s=%s: %s, in every combination",
+					grid[i].key, grid[i].values[v].text, sameAs(grid[i].key+"="+grid[i].values[k].text))
+			} else if !dup {
+				first[sig] = v
+			}
+		}
+		stride *= n
 	}
 }
 

@@ -477,6 +477,14 @@ func TestOneErrorPerProblem(t *testing.T) {
 		{"random without n", "random:\n  params:\n    batch: {choice: [16, 32]}\n", 2, "random", "missing n"},
 		{"unknown data key", "data: {foo: x}\n", 1, "data.foo", "unknown key"},
 		{"data list", "data: [1]\n", 1, "data", "want a mapping"},
+		// Two values of one axis, or of one grid key in every combination,
+		// that give the same configuration were shown as two rows with the
+		// same numbers, as if lr 0 trained as well as lr 0.001.
+		{"same configuration on an axis", "axes:\n  - name: lr\n    key: lr\n    values: [0,\n      0.001]\n", 5, "axes[0].values[1]",
+			"lr = 0.001: the same configuration as lr = 0 once defaults and names are filled in (lr 0 is the optimizer's default lr"},
+		{"same name on an axis", "axes:\n  - {name: init, key: init, values: [he_normal, HeNormal]}\n", 2, "axes[0].values[1]", "init = HeNormal: the same configuration as init = he_normal"},
+		{"same configuration in a grid", "grid:\n  batch: [32, 64]\n  lr: [0.001, 0]\n", 3, "grid.lr[1]", "lr=0: the same configuration as lr=0.001 once defaults and names are filled in"},
+		{"same widths in a grid", "grid:\n  hidden: [[8], 8]\n  lr: [0.1, 0.01]\n", 2, "grid.hidden[1]", "hidden=8: the same configuration as hidden=[8]"},
 		// residual: true on a network without two equal hidden widths in a
 		// row, or batch_norm: true without a hidden layer, normalizes away:
 		// the study showed residual=true beside residual=false with the same
@@ -645,12 +653,12 @@ func TestGridProblemOnce(t *testing.T) {
 	}
 }
 
-// TestSwitchesThatChangeSomething: a residual or batch_norm switch that
-// some configuration keeps is accepted (TestOneErrorPerProblem has those
-// that none keeps).
-func TestSwitchesThatChangeSomething(t *testing.T) {
-	// Kept by some configuration: accepted.
+// TestValuesThatChangeSomething: a value that changes the configuration in
+// some combination (a residual switch some network keeps, lr 0 beside sgd)
+// is accepted; TestOneErrorPerProblem has those that change none.
+func TestValuesThatChangeSomething(t *testing.T) {
 	for _, src := range []string{
+		"grid:\n  optimizer: [adam, sgd]\n  lr: [0.001, 0]\n", // lr 0 is 0.001 beside adam only: not the same in every combination
 		"grid:\n  hidden: [[64, 32], [64, 64]]\n  residual: [false, true]\n",
 		"base: {residual: true}\naxes:\n  - {name: depth, key: hidden, values: [[8], [8, 8]]}\n",
 		"axes:\n  - {name: r, key: hidden, set: {residual: true}, values: [[8], [8, 8]]}\n",
