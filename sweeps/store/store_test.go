@@ -203,7 +203,7 @@ func TestStudiesRoundTrip(t *testing.T) {
 		if err := s.SaveUnit(units[0].ID, "a", sweeps.UnitResult{Accuracy: 0.5, Seconds: 1}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkRunning(units[1].ID, "b"); err != nil {
+		if err := s.MarkRunning(units[1].ID, "b", 1); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.SaveUnit(units[2].ID, "b", sweeps.UnitResult{Error: "boom"}); err != nil {
@@ -260,11 +260,11 @@ func TestUnitStates(t *testing.T) {
 			state string
 			acc   float64
 		}{
-			{"running", func() error { return s.MarkRunning(id, "st") }, "", 0},
+			{"running", func() error { return s.MarkRunning(id, "st", 1) }, "", 0},
 			{"failed", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Error: "out of memory"}) }, "failed", 0},
-			{"running again", func() error { return s.MarkRunning(id, "st") }, "", 0},
+			{"running again", func() error { return s.MarkRunning(id, "st", 1) }, "", 0},
 			{"done", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.75}) }, "done", 0.75},
-			{"running after done", func() error { return s.MarkRunning(id, "other") }, "done", 0.75},
+			{"running after done", func() error { return s.MarkRunning(id, "other", 1) }, "done", 0.75},
 			{"failed after done", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Error: "killed"}) }, "done", 0.75},
 			{"done twice", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.5}) }, "done", 0.5},
 		}
@@ -288,7 +288,7 @@ func TestRunningMarkKeepsAPrunedResult(t *testing.T) {
 		other := sweeps.Machine{Host: "elsewhere", CPU: "another cpu", ISA: "avx2"}
 		epochs := []engine.EpochStats{{Epoch: 1, ValAccuracy: 0.5, ValLoss: 1.5}, {Epoch: 2, ValAccuracy: 0.625, ValLoss: 1.25}}
 		s := mustOpen(t, b.writer, loc)
-		if err := s.MarkRunning(id, "other"); err != nil {
+		if err := s.MarkRunning(id, "other", 1); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.SaveUnit(id, "other", sweeps.UnitResult{Epochs: epochs, Accuracy: 0.625, ValLoss: 1.25, PrunedAt: 2, Seconds: 3, Samples: 200, Machine: other}); err != nil {
@@ -298,7 +298,7 @@ func TestRunningMarkKeepsAPrunedResult(t *testing.T) {
 		if err != nil || state != "pruned" || before.PrunedAt != 2 || before.Machine != other || before.Started == 0 {
 			t.Fatalf("stored pruned: %q %+v (%v)", state, before, err)
 		}
-		if err := s.MarkRunning(id, "this"); err != nil {
+		if err := s.MarkRunning(id, "this", 1); err != nil {
 			t.Fatal(err)
 		}
 		s.Close() // interrupted before it stores the unit
@@ -406,7 +406,7 @@ func TestEachUnitCommitsAtOnce(t *testing.T) {
 		w := mustOpen(t, b.writer, loc)
 		for i := range 3 {
 			id := sweeps.UnitID{Key: "k", Fold: i, Split: "sp", Seed: 1, Data: "d", Engine: "e"}
-			if err := w.MarkRunning(id, "st"); err != nil {
+			if err := w.MarkRunning(id, "st", 1); err != nil {
 				t.Fatal(err)
 			}
 			if err := w.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.5, Epochs: []engine.EpochStats{}}); err != nil {
@@ -455,7 +455,7 @@ func BenchmarkUnit(b *testing.B) {
 			for b.Loop() {
 				id := sweeps.UnitID{Key: "k", Fold: i, Split: "sp", Seed: 1, Data: "d", Engine: "e"}
 				i++
-				if err := s.MarkRunning(id, "st"); err != nil {
+				if err := s.MarkRunning(id, "st", 1); err != nil {
 					b.Fatal(err)
 				}
 				if err := s.SaveUnit(id, "st", r); err != nil {
