@@ -118,7 +118,10 @@ func (h Header) unitID(key string, fold int) UnitID {
 func Assemble(h Header, points []study.Point, units map[UnitID]UnitResult, decisions []Decision) StudyResult {
 	plan := Plan(h, points)
 	r := StudyResult{Name: h.Name, Folds: h.Folds, Epochs: h.Epochs, Seed: h.Seed, Engine: h.Engine,
-		TotalSeconds: h.WallSeconds, UnitsRun: h.UnitsRun, UnitsReused: h.UnitsReused, UnitsTotal: len(plan)}
+		TotalSeconds: h.WallSeconds, UnitsRun: h.UnitsRun, UnitsReused: h.UnitsReused, UnitsTotal: len(plan), Data: h.Data}
+	if s := h.Schedule; s.Features > 0 && r.Data != "" {
+		r.Data += fmt.Sprintf(", %d features, %d classes", s.Features, s.Classes)
+	}
 	if len(decisions) > 0 {
 		r.Decisions = decisions
 	}

@@ -91,6 +91,9 @@ type StudyResult struct {
 	UnitsTotal   int            `json:"units_total"`
 	UnitsRun     int            `json:"units_run"`    // trained by this invocation
 	UnitsReused  int            `json:"units_reused"` // found finished
+	// Data is the training data, for people: "train (3200 rows), 13
+	// features, 3 classes"; "" for a study stored without it.
+	Data string `json:"data,omitempty"`
 
 	// Engine is the engine identity (EngineID) the study runs under: its
 	// last invocation's. Machines counts the units found by where they
