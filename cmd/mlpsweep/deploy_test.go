@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -67,3 +69,67 @@ func TestSlurmScriptsSharedStore(t *testing.T) {
 		t.Errorf("merge of the shard folders: exit %d: %s", code, stderr)
 	}
 }
+
+// TestSlurmWorkerScript runs deploy/slurm/worker.sbatch as two array tasks
+// of queue mode (MLPSWEEP_STORE in the environment, as sbatch passes it
+// on) with this test binary as mlpsweep: they train the enqueued study,
+// exit when the queue is empty, and sweep --wait reports the local run's
+// numbers bit for bit. Without MLPSWEEP_STORE the script says what to set.
+func TestSlurmWorkerScript(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	local := sweepLocal(t, study, dir)
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "MLPSWEEP_TEST_CLI=1", "MLPSWEEP="+self, "SLURM_CPUS_PER_TASK=1")
+	tasks := make([]*exec.Cmd, 2)
+	outs := make([]strings.Builder, 2)
+	for i := range tasks {
+		tasks[i] = exec.Command(bash, "../../deploy/slurm/worker.sbatch")
+		tasks[i].Env = append(env, fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i), "MLPSWEEP_STORE="+url)
+		tasks[i].Stdout, tasks[i].Stderr = &outs[i], &outs[i]
+		if err := tasks[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recorded := 0
+	for i, task := range tasks {
+		if err := task.Wait(); err != nil || !strings.Contains(outs[i].String(), "worker: queue ") {
+			t.Fatalf("task %d: %v\n%s", i, err, outs[i].String())
+		}
+		if m := unitsRecorded.FindStringSubmatch(outs[i].String()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			recorded += n
+		}
+	}
+	if recorded != 6 {
+		t.Errorf("the tasks recorded %d units, want 6:\n%s\n%s", recorded, outs[0].String(), outs[1].String())
+	}
+	code, stdout, stderr := runCmd("sweep", study, "--store", url, "--wait", "--json", "--out", filepath.Join(dir, "queue"))
+	if code != 0 {
+		t.Fatalf("wait: exit %d: %s", code, stderr)
+	}
+	if r := decodeStudyJSON(t, stdout); !slices.Equal(resultBits(r), resultBits(local)) {
+		t.Error("the Slurm workers' results differ from the local run's")
+	}
+
+	cmd := exec.Command(bash, "../../deploy/slurm/worker.sbatch")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "set MLPSWEEP_STORE to the postgres:// URL") {
+		t.Errorf("no MLPSWEEP_STORE: %v\n%s", err, out)
+	}
+}
+
+// unitsRecorded is a worker's summary line.
+var unitsRecorded = regexp.MustCompile(`(?m)^worker: (\d+) units recorded`)
