@@ -46,6 +46,13 @@ func TestWorkerOfAnotherEngine(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "6 units recorded (0 failed)") || strings.Contains(stderr, "jobs wait in queue") {
 		t.Errorf("worker of the planning engine: exit %d:\n%s", code, stderr)
 	}
+	// status counts the study's units by job state, the queue's jobs (4:
+	// per fold the two units of batch 16 fused, the third alone).
+	code, stdout, stderr := runCmd("status", "--store", url)
+	if want := "study csvtest: 6 units: 6 done, 0 failed, 0 running, 0 queued\n  units by their latest job's state: 6 completed\nqueue " +
+		queue.QueueName(engine) + ": 4 completed\n"; code != 0 || !strings.Contains(stdout, want) {
+		t.Errorf("status: exit %d, want %q:\n%s%s", code, want, stdout, stderr)
+	}
 }
 
 // TestWorkerRescueWaitsForTimeout: River's rescuer hands a dead worker's
