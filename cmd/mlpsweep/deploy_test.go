@@ -22,18 +22,11 @@ import (
 // database). Each shard says where its units went; merge given the
 // folders names the store to give it instead.
 func TestSlurmScriptsSharedStore(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
+	bash, self := bashAndSelf(t)
 	url := storetest.Postgres(t)
 	clearShardEnv(t)
 	dir := t.TempDir()
 	study := writeCSVStudy(t, dir)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	scratch := filepath.Join(dir, "scratch")
 	envFor := func(extra ...string) []string {
 		return append(os.Environ(), append([]string{"MLPSWEEP_TEST_CLI=1", "MLPSWEEP=" + self, "SCRATCH=" + scratch,
@@ -76,22 +69,9 @@ func TestSlurmScriptsSharedStore(t *testing.T) {
 // exit when the queue is empty, and sweep --wait reports the local run's
 // numbers bit for bit. Without MLPSWEEP_STORE the script says what to set.
 func TestSlurmWorkerScript(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
-	url := storetest.Postgres(t)
-	clearShardEnv(t)
-	dir := t.TempDir()
-	study := writeCSVStudy(t, dir)
+	bash, self := bashAndSelf(t)
+	url, dir, study := enqueueCSVStudy(t)
 	local := sweepLocal(t, study, dir)
-	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
-		t.Fatalf("enqueue: exit %d: %s", code, stderr)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	env := append(os.Environ(), "MLPSWEEP_TEST_CLI=1", "MLPSWEEP="+self, "SLURM_CPUS_PER_TASK=1")
 	tasks := make([]*exec.Cmd, 2)
 	outs := make([]strings.Builder, 2)
@@ -133,3 +113,17 @@ func TestSlurmWorkerScript(t *testing.T) {
 
 // unitsRecorded is a worker's summary line.
 var unitsRecorded = regexp.MustCompile(`(?m)^worker: (\d+) units recorded`)
+
+// bashAndSelf returns bash's path, to run deploy/'s scripts (the test is
+// skipped without it), and this test binary's, their mlpsweep.
+func bashAndSelf(t *testing.T) (bash, self string) {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	if self, err = os.Executable(); err != nil {
+		t.Fatal(err)
+	}
+	return bash, self
+}

@@ -20,13 +20,7 @@ func TestWorkerOfAnotherEngine(t *testing.T) {
 	if kernels.DetectedISA() == kernels.Generic {
 		t.Skip("this host has only the generic path: no other path to force")
 	}
-	url := storetest.Postgres(t)
-	clearShardEnv(t)
-	dir := t.TempDir()
-	study := writeCSVStudy(t, dir)
-	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
-		t.Fatalf("enqueue: exit %d: %s", code, stderr)
-	}
+	url, _, _ := enqueueCSVStudy(t)
 	engine := sweeps.EngineID()
 
 	t.Setenv("MLPSWEEP_ISA", "generic") // read by the child's kernels at start
@@ -63,13 +57,7 @@ func TestWorkerOfAnotherEngine(t *testing.T) {
 // promising the rescue after --rescue-after and warning that units might
 // run twice.
 func TestWorkerRescueWaitsForTimeout(t *testing.T) {
-	url := storetest.Postgres(t)
-	clearShardEnv(t)
-	dir := t.TempDir()
-	study := writeCSVStudy(t, dir)
-	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
-		t.Fatalf("enqueue: exit %d: %s", code, stderr)
-	}
+	url, _, study := enqueueCSVStudy(t)
 	code, _, stderr := runCmd("worker", "--store", url, "--workers", "1", "--exit-when-done",
 		"--min-timeout", "5s", "--rescue-after", "6s", "--timeout-factor", "1e12")
 	if code != 0 || !strings.Contains(stderr, "units of a worker that dies run again after 6s, or their job's timeout when longer (the longest queued job's: ") ||
@@ -84,4 +72,19 @@ func TestWorkerRescueWaitsForTimeout(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "units of a worker that dies run again after 6s\n") {
 		t.Errorf("worker: exit %d:\n%s", code, stderr)
 	}
+}
+
+// enqueueCSVStudy enqueues writeCSVStudy's study (6 units in 4 jobs) into
+// a fresh PostgreSQL database, and returns its URL, the study's folder and
+// file.
+func enqueueCSVStudy(t *testing.T) (url, dir, study string) {
+	t.Helper()
+	url = storetest.Postgres(t)
+	clearShardEnv(t)
+	dir = t.TempDir()
+	study = writeCSVStudy(t, dir)
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	return url, dir, study
 }
