@@ -41,11 +41,25 @@ func TestSlurmScriptsSharedStore(t *testing.T) {
 			t.Fatalf("task %d: %v\n%s", i, err, out)
 		}
 	}
-	cmd := exec.Command(bash, "../../deploy/slurm/merge.sbatch")
+	// Another study recorded in the store since: merge.sbatch merges the
+	// study it is given (submit.sh gives it), and says so when given none.
+	other := filepath.Join(dir, "other.yaml")
+	if err := os.WriteFile(other, []byte("name: other\ndata: {csv: blobs.csv, label: label}\nfolds: 2\nepochs: 1\nseed: 5\nbase: {hidden: [4]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd("sweep", other, "--store", url, "--out", filepath.Join(dir, "other")); code != 0 {
+		t.Fatalf("other study: exit %d: %s", code, stderr)
+	}
+	cmd := exec.Command(bash, "../../deploy/slurm/merge.sbatch", "--study", "csvtest")
 	cmd.Env = envFor()
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "merged 1 shards of study csvtest into "+filepath.Join(scratch, "merged")+": 6 of 6 units done") {
 		t.Fatalf("merge.sbatch: %v\n%s", err, out)
+	}
+	cmd = exec.Command(bash, "../../deploy/slurm/merge.sbatch")
+	cmd.Env = envFor("SCRATCH=" + filepath.Join(dir, "scratch-other"))
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "merge.sbatch: no --study NAME: merging the study of ") {
+		t.Errorf("merge.sbatch without --study: %v\n%s", err, out)
 	}
 	code, stdout, stderr := runCmd("sweep", study, "--store", "", "--epochs", "1", "--out", filepath.Join(dir, "local"), "--workers", "2", "--json")
 	if code != 0 {
