@@ -307,7 +307,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			shard, shard.Source)
 	}
 	progress := newSweepProgress(stderr, s, f.workers)
-	opts := scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event}
+	opts := scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event, PartEvery: progress.partEvery()}
 	var r sweeps.StudyResult
 	if s.Search != nil { // proposed in batches of the worker count: the same configurations for the same --workers
 		r, err = scheduler.RunSearch(ctx, s, data, f.workers, opts)
@@ -372,10 +372,11 @@ func checkRefit(s *study.Study, f *sweepFlags) error {
 func refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dataset, st store.Store, f *sweepFlags, stderr io.Writer) error {
 	epochs := r.Epochs
 	fmt.Fprintf(stderr, "refit: training the best configuration on all %d training rows, scoring it on %d test rows (%s)\n", train.N, test.N, test.Name)
-	eta := newEpochETA(epochs)
+	progress := newEpochProgress(stderr, "refit ", 1, epochs, epochs, isTerminal(stderr) && !f.jsonOutput)
+	defer progress.finish()
 	return scheduler.Refit(ctx, r, train, test, scheduler.RefitOptions{
 		Dir: f.out, Store: st, Threads: f.workers, Curves: f.curves,
-		OnEpoch: func(s engine.EpochStats) { fmt.Fprintln(stderr, "refit "+eta.line(s, epochs)) },
+		OnEpoch: func(s engine.EpochStats) { progress.epoch(0, s) }, Partway: progress.partways(),
 	})
 }
 

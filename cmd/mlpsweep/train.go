@@ -273,15 +273,9 @@ func evaluateConfig(ctx context.Context, t *trainFlags, params study.Params, tra
 	if folds == nil {
 		res.Result, err = trainOnTest(ctx, t, params, train, test, stderr)
 	} else {
-		eta := newEpochETA(len(folds) * cfg.Epochs)
-		onEpoch := func(fold int, s engine.EpochStats) {
-			if len(folds) == 1 {
-				fmt.Fprintln(stderr, eta.line(s, cfg.Epochs))
-				return
-			}
-			fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), eta.line(s, cfg.Epochs))
-		}
-		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, onEpoch)
+		progress := newEpochProgress(stderr, "", len(folds), cfg.Epochs, len(folds)*cfg.Epochs, isTerminal(stderr) && !t.jsonOutput)
+		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, progress.epoch, progress.partways())
+		progress.finish()
 	}
 	if err != nil {
 		return res, err
@@ -329,10 +323,15 @@ func warnUnseenClasses(stderr io.Writer, d *datasets.Dataset, folds []datasets.F
 // trainOnTest trains on all training rows and scores on the test rows,
 // scoring them after every epoch too for the progress lines.
 func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train, test *datasets.Dataset, stderr io.Writer) (sweeps.ConfigResult, error) {
-	eta := newEpochETA(params.Epochs())
-	u, err := scheduler.TrainAndScore(ctx, kernels.NewContext(t.threads), params.Normalized(t.cfg.Seed), train.Features, train.Classes,
-		engine.Data{X: train.X, Y: train.Y}, engine.Data{X: test.X, Y: test.Y}, true,
-		func(s engine.EpochStats) { fmt.Fprintln(stderr, eta.line(s, params.Epochs())) })
+	m, err := engine.NewNormalized(params.Normalized(t.cfg.Seed), train.Features, train.Classes, kernels.NewContext(t.threads))
+	if err != nil {
+		return sweeps.ConfigResult{}, err
+	}
+	progress := newEpochProgress(stderr, "", 1, params.Epochs(), params.Epochs(), isTerminal(stderr) && !t.jsonOutput)
+	m.SetProgress(progress.every(), progress.partway(0))
+	u, err := scheduler.FitAndScore(ctx, m, engine.Data{X: train.X, Y: train.Y}, engine.Data{X: test.X, Y: test.Y}, true,
+		func(s engine.EpochStats) { progress.epoch(0, s) })
+	progress.finish()
 	if err != nil {
 		return sweeps.ConfigResult{}, err
 	}
