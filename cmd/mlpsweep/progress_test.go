@@ -120,8 +120,8 @@ func TestPartwayLines(t *testing.T) {
 	studyFile := writeCSVStudy(t, dir)
 	testCSV := writeCSVTest(t, dir, 90)
 	for _, c := range []struct {
-		name  string
-		args  []string
+		name   string
+		args   []string
 		folds  int
 		epochs int
 		steps  int // each epoch's
