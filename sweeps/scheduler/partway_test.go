@@ -16,7 +16,7 @@ import (
 // through their epochs (here after every step: an interval of 1 ns), fused
 // or alone, pruned or not: each job's reports advance step by step within
 // an epoch and never reach its end, WorkDone never goes back and counts
-// every unit's epochs once all is done, and the numbers are bit for bit
+// every unit's epochs once all is done (Samples likewise), and the numbers are bit for bit
 // those of a run without the reports.
 func TestPartwayEvents(t *testing.T) {
 	for _, c := range []struct {
@@ -61,12 +61,12 @@ func TestPartwayEvents(t *testing.T) {
 			}
 			last := map[job]engine.EpochPart{}
 			parts, epochs := 0, map[job]int{}
-			var done int64
+			var done, samples int64
 			for _, e := range events {
-				if e.Status.WorkDone < done {
-					t.Fatalf("WorkDone went back from %d to %d (%v event)", done, e.Status.WorkDone, e.Kind)
+				if e.Status.WorkDone < done || e.Status.Samples < samples {
+					t.Fatalf("WorkDone or Samples went back from %d, %d to %d, %d (%v event)", done, samples, e.Status.WorkDone, e.Status.Samples, e.Kind)
 				}
-				done = e.Status.WorkDone
+				done, samples = e.Status.WorkDone, e.Status.Samples
 				if e.Kind == EpochDone {
 					epochs[job{e.Point.Params.Key(), e.Fold}]++
 				}

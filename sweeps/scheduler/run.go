@@ -101,7 +101,7 @@ type Status struct {
 	WorkMost     int64          //
 	Forecast     prune.Forecast // how WorkToRun is known: prune.Schedule (every epoch, or sha's and hyperband's rung schedule), prune.Expected (asha, a sampler's batches to come) or prune.Bounded (median)
 	WorkDone     int64          // training work done by this run (abandoned units included; epochs in flight by their part done, see InEpoch), for ETAs
-	Samples      int64          // training samples processed by this run
+	Samples      int64          // training samples processed by this run (epochs in flight by their part done)
 	GroupColumns int            // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
 	GroupWidth   string         // how GroupColumns was chosen: "given" (Options.GroupColumns), "table" (the kernels' per-CPU table), "tuned" (mlpsweep tune's file) or "measured"
 	Elapsed      time.Duration  // since the run started
@@ -233,11 +233,11 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		}
 	}
 
-	var flops float64                      // training GEMM work done by this run
-	var epochErr error                     // the first failure to store an epoch's scores
-	startedAt := map[sweeps.UnitID]int64{} // when each unit this run trains started (unix ns)
-	inEpoch := map[sweeps.UnitID]int64{}   // the work of each unit's epoch in flight done so far, counted in status.WorkDone
-	var mu sync.Mutex                      // guards results, status, flops, epochErr and Progress calls
+	var flops float64                       // training GEMM work done by this run
+	var epochErr error                      // the first failure to store an epoch's scores
+	startedAt := map[sweeps.UnitID]int64{}  // when each unit this run trains started (unix ns)
+	inEpoch := map[sweeps.UnitID][2]int64{} // the work and samples of each unit's epoch in flight done so far, counted in status
+	var mu sync.Mutex                       // guards results, status, flops, epochErr and Progress calls
 	report := func(e Event) {
 		e.Status = status
 		e.Status.Elapsed = time.Since(started)
@@ -273,9 +273,10 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			if err != nil && epochErr == nil {
 				epochErr = err
 			}
-			status.WorkDone += plan.EpochWork(u) - inEpoch[u.ID]
+			part := inEpoch[u.ID]
 			delete(inEpoch, u.ID)
-			status.Samples += int64(plan.EpochRows(u))
+			status.WorkDone += plan.EpochWork(u) - part[0]
+			status.Samples += int64(plan.EpochRows(u)) - part[1]
 			report(Event{Kind: EpochDone, Point: u.Point, Fold: u.ID.Fold, Epoch: e})
 		},
 		done: func(u sweeps.Unit, r sweeps.UnitResult) error {
@@ -334,9 +335,11 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			defer mu.Unlock()
 			for _, i := range is {
 				u := j[i]
-				w := int64(float64(plan.EpochWork(u)) * part.Fraction())
-				status.WorkDone += w - inEpoch[u.ID]
-				inEpoch[u.ID] = w
+				f, was := part.Fraction(), inEpoch[u.ID]
+				now := [2]int64{int64(f * float64(plan.EpochWork(u))), int64(f * float64(plan.EpochRows(u)))}
+				status.WorkDone += now[0] - was[0]
+				status.Samples += now[1] - was[1]
+				inEpoch[u.ID] = now
 			}
 			u := j[is[0]]
 			report(Event{Kind: InEpoch, Point: u.Point, Fold: u.ID.Fold, Part: part})
