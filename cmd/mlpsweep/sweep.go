@@ -63,8 +63,8 @@ pruned ones informing the TPE at their rung). lr 0 means the
 optimizer's Keras default. A diverged unit (NaN/Inf loss) is kept with the
 accuracy its model scores as it stopped, and flagged diverged.
 
-Progress goes to stderr (a bar on a terminal, else a line per finished
-unit) with an ETA. A pruned study's ETA counts the epochs its pruner will
+Progress goes to stderr (a bar on a terminal, moving within long epochs
+too, else a line per finished unit) with an ETA. A pruned study's ETA counts the epochs its pruner will
 train: sha's and hyperband's by their rung schedule, asha's as expected
 ("eta ~1m10s"), median's as a range ("eta 40s–3m10s"), with a line per
 rung decided; a sampler's study's covers every batch, those not proposed

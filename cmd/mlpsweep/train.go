@@ -32,7 +32,9 @@ Trains one MLP on MNIST (or a CSV file) with Keras's semantics and reports
 its accuracy on the 10,000 MNIST test images, on the last --val-split
 fraction of the training rows, or, with --folds K, by K-fold cross-validation
 (scikit-learn's KFold(n_splits=K, shuffle=True, random_state=--seed)) on the
-training rows. One progress line per epoch goes to stderr; --json ends with
+training rows. One progress line per epoch goes to stderr with an ETA, and
+within a long epoch a line of how far it is every 10 s (redrawn every
+second on a terminal, without --json); --json ends with
 one JSON object on stdout: {evaluation, seed, diverged, divergence,
 wall_seconds, samples_per_second, result}, result being the configuration's
 record as a sweep keeps it (params, units with their learning curves,
