@@ -109,7 +109,10 @@ func TestProgressPace(t *testing.T) {
 	}
 	// About 8 reads an interval (up to twice that as the stride rounds
 	// down), plus the stride's first doublings.
-	if most := 16*int(took/every) + 16; reads > most || reads >= steps/2 {
+	// Steps well under every/8 (unless the machine is too busy for the
+	// sleeps) leave most of them without a read.
+	fast := took/steps < every/32
+	if most := 16*int(took/every) + 16; reads > most || fast && reads >= steps/2 {
 		t.Errorf("the clock was read %d times in %d steps of %v (want ≤ %d)", reads, steps, took, most)
 	}
 }
