@@ -64,18 +64,23 @@ func TestMNISTAccuracy(t *testing.T) {
 	}
 }
 
-// BenchmarkEpoch times one Fit epoch of the baseline 784-128-10, Adam,
-// batch 128 on the first 45,000 MNIST training rows (the notebook's
-// training split), single-threaded.
-func BenchmarkEpoch(b *testing.B) {
+// epochModel is BenchmarkEpoch's model, for one epoch, and its rows.
+func epochModel(b *testing.B) (*engine.Model, engine.Data) {
 	train, _ := loadMNIST(b)
 	cfg := engine.DefaultConfig()
 	cfg.Epochs = 1
-	data := engine.Data{X: train.X, Y: train.Y, Rows: firstRows(45000)}
 	m, err := engine.New(cfg, train.Features, train.Classes, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return m, engine.Data{X: train.X, Y: train.Y, Rows: firstRows(45000)}
+}
+
+// BenchmarkEpoch times one Fit epoch of the baseline 784-128-10, Adam,
+// batch 128 on the first 45,000 MNIST training rows (the notebook's
+// training split), single-threaded.
+func BenchmarkEpoch(b *testing.B) {
+	m, data := epochModel(b)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := m.Fit(context.Background(), data, nil, nil); err != nil {
@@ -92,14 +97,7 @@ func BenchmarkEpoch(b *testing.B) {
 // hook (SetProgress, a second apart as the CLI asks), in thread CPU time
 // (cpu-ms/op): with -count N the two alternate, an A/B of the hook's cost.
 func BenchmarkEpochProgress(b *testing.B) {
-	train, _ := loadMNIST(b)
-	cfg := engine.DefaultConfig()
-	cfg.Epochs = 1
-	data := engine.Data{X: train.X, Y: train.Y, Rows: firstRows(45000)}
-	m, err := engine.New(cfg, train.Features, train.Classes, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m, data := epochModel(b)
 	calls := 0
 	for _, hook := range []bool{false, true} {
 		name := "off"

@@ -15,15 +15,7 @@ func TestProgressEveryStep(t *testing.T) {
 	data := blobs(70, in, out, 21) // 9 steps of 8 rows, the last of 6
 	val := blobs(40, in, out, 22)
 	fit := func(progress bool) ([]History, []*Model, []EpochPart) {
-		cfgs := groupConfigs()
-		members := make([]*Model, len(cfgs))
-		for i, cfg := range cfgs {
-			members[i] = mustNew(t, cfg, in, out)
-		}
-		g, err := NewGroup(members, shuffleSeed)
-		if err != nil {
-			t.Fatal(err)
-		}
+		g, members := configsGroup(t, in, out, shuffleSeed)
 		var parts []EpochPart
 		if progress {
 			g.SetProgress(0, func(p EpochPart) { parts = append(parts, p) })
