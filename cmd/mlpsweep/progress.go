@@ -37,7 +37,7 @@ func epochLine(s engine.EpochStats, epochs int) string {
 type epochProgress struct {
 	mu     sync.Mutex
 	w      io.Writer
-	prefix string // "refit ", "fold 2/4 " (the fold's added), or ""
+	prefix string // "refit " or "", before the fold's "fold 2/4 "
 	folds  int    // > 1: the lines name the fold
 	epochs int    // each fold's
 	tty    bool   // a terminal: the partway line is redrawn in place

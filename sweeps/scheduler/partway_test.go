@@ -15,9 +15,10 @@ import (
 // TestPartwayEvents: with Options.PartEvery a study's jobs report partway
 // through their epochs (here after every step: an interval of 1 ns), fused
 // or alone, pruned or not: each job's reports advance step by step within
-// an epoch and never reach its end, WorkDone never goes back and counts
-// every unit's epochs once all is done (Samples likewise), and the numbers are bit for bit
-// those of a run without the reports.
+// an epoch and never reach its end, WorkDone and Samples never go back,
+// WorkDone ends as without the reports (but for the parts of the epochs
+// units diverged in), and the numbers are bit for bit those of a run
+// without the reports.
 func TestPartwayEvents(t *testing.T) {
 	for _, c := range []struct {
 		name string
