@@ -86,7 +86,7 @@ func (e *epochProgress) epoch(fold int, s engine.EpochStats) {
 	defer e.mu.Unlock()
 	e.done++
 	e.part[fold] = 0
-	e.println(e.foldPrefix(fold) + epochLine(s, e.epochs) + e.eta())
+	e.writeLine(e.foldPrefix(fold) + epochLine(s, e.epochs) + e.eta())
 }
 
 // partwayLine prints how far fold's epoch is, with the time left.
@@ -103,8 +103,8 @@ func (e *epochProgress) partwayLine(fold int, p engine.EpochPart) {
 	e.open = true
 }
 
-// println prints a line, over the partway line when one is drawn.
-func (e *epochProgress) println(line string) {
+// writeLine prints a line, over the partway line when one is drawn.
+func (e *epochProgress) writeLine(line string) {
 	if e.open {
 		line = "\r\033[K" + line
 		e.open = false
@@ -112,8 +112,8 @@ func (e *epochProgress) println(line string) {
 	fmt.Fprintln(e.w, line)
 }
 
-// finish erases a partway line left drawn (an interrupted run's).
-func (e *epochProgress) finish() {
+// clearLine erases a partway line left drawn (an interrupted run's).
+func (e *epochProgress) clearLine() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.open {

@@ -91,7 +91,7 @@ func TestEpochProgressETA(t *testing.T) {
 	e.partwayLine(0, engine.EpochPart{Epoch: 1, Step: 2, Steps: 4})
 	e.epoch(0, engine.EpochStats{Epoch: 1, ValLoss: math.NaN(), Seconds: 20, SamplesPerSecond: 5})
 	e.partwayLine(0, engine.EpochPart{Epoch: 2, Step: 3, Steps: 4})
-	e.finish()
+	e.clearLine()
 	want = "\r\033[Krefit epoch 1/2: 25 % (1/4 steps), eta 1m10s" +
 		"\r\033[Krefit epoch 1/2: 50 % (2/4 steps), eta 30s" +
 		"\r\033[Krefit epoch 1/2 loss 0.0000 acc 0.0000 20.0s 5 samples/s, eta 10s\n" +

@@ -373,7 +373,7 @@ func refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dat
 	epochs := r.Epochs
 	fmt.Fprintf(stderr, "refit: training the best configuration on all %d training rows, scoring it on %d test rows (%s)\n", train.N, test.N, test.Name)
 	progress := newEpochProgress(stderr, "refit ", 1, epochs, epochs, isTerminal(stderr) && !f.jsonOutput)
-	defer progress.finish()
+	defer progress.clearLine()
 	return scheduler.Refit(ctx, r, train, test, scheduler.RefitOptions{
 		Dir: f.out, Store: st, Threads: f.workers, Curves: f.curves,
 		OnEpoch: func(s engine.EpochStats) { progress.epoch(0, s) }, Partway: progress.partways(),

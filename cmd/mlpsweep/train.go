@@ -277,7 +277,7 @@ func evaluateConfig(ctx context.Context, t *trainFlags, params study.Params, tra
 	} else {
 		progress := newEpochProgress(stderr, "", len(folds), cfg.Epochs, len(folds)*cfg.Epochs, isTerminal(stderr) && !t.jsonOutput)
 		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, progress.epoch, progress.partways())
-		progress.finish()
+		progress.clearLine()
 	}
 	if err != nil {
 		return res, err
@@ -333,7 +333,7 @@ func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train,
 	m.SetProgress(progress.every(), progress.partway(0))
 	u, err := scheduler.FitAndScore(ctx, m, engine.Data{X: train.X, Y: train.Y}, engine.Data{X: test.X, Y: test.Y}, true,
 		func(s engine.EpochStats) { progress.epoch(0, s) })
-	progress.finish()
+	progress.clearLine()
 	if err != nil {
 		return sweeps.ConfigResult{}, err
 	}

@@ -160,7 +160,7 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 		}
 		progress.epoch(0, s)
 	})
-	progress.finish()
+	progress.clearLine()
 	switch {
 	case ckErr != nil:
 		return res, fmt.Errorf("checkpoint: %w", ckErr)
