@@ -48,9 +48,12 @@ func TestSynthetic(t *testing.T) {
 	if len(d.X) != rows*features || len(d.Y) != rows*classes || d.Rows != nil {
 		t.Fatalf("Synthetic: len X %d, len Y %d, Rows %v", len(d.X), len(d.Y), d.Rows)
 	}
-	for _, v := range d.X {
-		if v < 0 || v >= 1 {
-			t.Fatalf("pixel %v outside [0, 1)", v)
+	if len(d.Pixels) != len(d.X) {
+		t.Fatalf("Synthetic: len Pixels %d, len X %d", len(d.Pixels), len(d.X))
+	}
+	for i, v := range d.X {
+		if v != float32(d.Pixels[i])/255 {
+			t.Fatalf("X[%d] = %v is not pixel %d / 255", i, v, d.Pixels[i])
 		}
 	}
 	for i := range rows {

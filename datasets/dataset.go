@@ -9,8 +9,12 @@ import (
 
 // Dataset is a classification data set held in memory.
 type Dataset struct {
-	Name                 string
-	X                    []float32 // [N×Features] (MNIST pixels scaled to [0,1])
+	Name string
+	X    []float32 // [N×Features] (MNIST pixels scaled to [0,1])
+	// Pixels are an IDX file's bytes, [N×Features], X[i] = Pixels[i]/255
+	// exactly (engine.Data.Pixels: the training batches are read from
+	// them); nil for CSV data.
+	Pixels               []uint8
 	Y                    []float32 // [N×Classes] one-hot
 	Labels               []int     // [N] class index
 	ClassNames           []string  // [Classes] label text of each class index
@@ -64,6 +68,9 @@ func (d *Dataset) Head(n int) *Dataset {
 	h := *d
 	h.N = n
 	h.X = d.X[: n*d.Features : n*d.Features]
+	if d.Pixels != nil {
+		h.Pixels = d.Pixels[: n*d.Features : n*d.Features]
+	}
 	h.Y = d.Y[: n*d.Classes : n*d.Classes]
 	h.Labels = d.Labels[:n:n]
 	return &h

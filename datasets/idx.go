@@ -225,27 +225,29 @@ func (f *idxFile) claim() string {
 }
 
 // readImages decodes the first items (≤ dims[0]) images of an images file,
-// each of the remaining dims' product pixels, scaled to [0,1] in one pass
-// into X.
-func (f *idxFile) readImages(items int) (x []float32, features int, err error) {
+// each of the remaining dims' product pixels, as they are (px) and scaled
+// to [0,1] (x), in one pass.
+func (f *idxFile) readImages(items int) (x []float32, px []uint8, features int, err error) {
 	if len(f.dims) < 2 {
-		return nil, 0, fmt.Errorf("%s: an images file needs rank ≥ 2 (items × pixels), header says %s (is this a labels file?)", f.name, f.shape())
+		return nil, nil, 0, fmt.Errorf("%s: an images file needs rank ≥ 2 (items × pixels), header says %s (is this a labels file?)", f.name, f.shape())
 	}
 	features = f.size / f.dims[0]
 	want := items * features
 	x = hugepages.Floats(min(want, f.initialCap()))[:0] // [items×features]
+	px = hugepages.Bytes(min(want, f.initialCap()))[:0] // [items×features]
 	err = f.stream(want, func(chunk []byte) {
 		at := len(x)
 		x = slices.Grow(x, len(chunk))[:at+len(chunk)]
+		px = append(px, chunk...)
 		dst := x[at:]
 		for i, b := range chunk {
 			dst[i] = pixelScale[b]
 		}
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	return x, features, nil
+	return x, px, features, nil
 }
 
 // readLabels decodes a rank-1 labels file.
@@ -341,11 +343,11 @@ func decodeIDX(imagesName string, images io.ReaderAt, imagesSize int64, labelsNa
 	if rows > 0 && rows < n {
 		n, raw = rows, raw[:rows]
 	}
-	x, features, err := imf.readImages(n)
+	x, px, features, err := imf.readImages(n)
 	if err != nil {
 		return nil, err
 	}
-	d := &Dataset{X: x, N: n, Features: features, ClassNames: make([]string, classes)}
+	d := &Dataset{X: x, Pixels: px, N: n, Features: features, ClassNames: make([]string, classes)}
 	for c := range d.ClassNames {
 		d.ClassNames[c] = strconv.Itoa(c)
 	}

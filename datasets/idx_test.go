@@ -64,6 +64,9 @@ func TestLoadIDX(t *testing.T) {
 				t.Fatalf("X[%d] = %v, want %v", i, d.X[i], float32(b)/255)
 			}
 		}
+		if !slices.Equal(d.Pixels, tinyPixels) || !slices.Equal(d.Head(2).Pixels, tinyPixels[:8]) {
+			t.Fatalf("Pixels %v (head of 2: %v), want the file's %v", d.Pixels, d.Head(2).Pixels, tinyPixels)
+		}
 		wantY := []float32{1, 0, 0, 0, 0, 1, 0, 1, 0}
 		if !slices.Equal(d.Labels, []int{0, 2, 1}) || !slices.Equal(d.Y, wantY) {
 			t.Fatalf("Labels %v Y %v", d.Labels, d.Y)
@@ -116,7 +119,7 @@ func TestIDXExactCapacity(t *testing.T) {
 	if err != nil || f.exact || f.initialCap() > idxReadChunk {
 		t.Fatalf("lying gzip: err=%v exact=%v", err, f.exact)
 	}
-	if _, _, err := f.readImages(f.dims[0]); err == nil || !strings.Contains(err.Error(), "has only 40") {
+	if _, _, _, err := f.readImages(f.dims[0]); err == nil || !strings.Contains(err.Error(), "has only 40") {
 		t.Fatalf("lying gzip read: %v", err)
 	}
 }

@@ -234,7 +234,7 @@ func TestMNISTTrainHead(t *testing.T) {
 			want = full.Head(rows)
 		}
 		if d.N != want.N || d.Features != want.Features || d.Classes != want.Classes || d.Name != want.Name ||
-			!slices.Equal(d.X, want.X) || !slices.Equal(d.Y, want.Y) || !slices.Equal(d.Labels, want.Labels) ||
+			!slices.Equal(d.X, want.X) || !slices.Equal(d.Pixels, want.Pixels) || !slices.Equal(d.Y, want.Y) || !slices.Equal(d.Labels, want.Labels) ||
 			!slices.Equal(d.ClassNames, want.ClassNames) || d.Fingerprint() != want.Fingerprint() {
 			t.Fatalf("MNISTTrain(%d): N=%d Classes=%d %q differs from MNIST's train.Head (N=%d)", rows, d.N, d.Classes, d.Name, want.N)
 		}

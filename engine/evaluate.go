@@ -41,14 +41,14 @@ func (m *Model) activityTerms(ws *workspace, rows int) float64 {
 // and out classes: their inputs as x [e×In] (idx nil) or as the rows idx of
 // x [N×In], read in place, and their targets [e×Out], views of d when
 // d.Rows is nil, else gathered into tbuf.
-func chunkOf(d Data, in, out, start, e int, tbuf []float32) (x []float32, idx []int, t []float32) {
+func chunkOf(d Data, in, out, start, e int, tbuf []float32) (x input, idx []int, t []float32) {
 	if d.Rows == nil {
-		return d.X[start*in : (start+e)*in], nil, d.Y[start*out : (start+e)*out]
+		return input{x: d.X[start*in : (start+e)*in]}, nil, d.Y[start*out : (start+e)*out]
 	}
 	idx = d.Rows[start : start+e]
 	t = tbuf[:e*out]
 	gatherRows(d.Y, out, idx, t)
-	return d.X, idx, t
+	return d.input(), idx, t
 }
 
 // Predict writes the class probabilities softmax(z) [rows×Out] of the inputs

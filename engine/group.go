@@ -50,6 +50,7 @@ type Group struct {
 	epoch      int                   // epochs the current Fit has completed (checkpoints)
 	resume     bool                  // the next Fit continues after epoch with order (LoadCheckpoint, solo groups)
 	t          []float32             // [B×Out] the batch's gathered one-hot targets
+	classes    []int32               // [N] each training row's class, when every row of its Y is one-hot (oneHotClasses), else empty
 	fwd, bwd   []kernels.ColumnBlock // [≤M] the fused products' blocks, one per member stepped
 	loss       []float32             // [M] each member's last batch loss
 	correct    []int                 // [M] each member's last correct rows
@@ -230,6 +231,7 @@ func (g *Group) fitTo(ctx context.Context, train Data, val *Data, last int, onEp
 	if cap(g.t) < batch*out {
 		g.t = make([]float32, batch*out)
 	}
+	g.classes = oneHotClasses(train.Y, out, g.classes)
 	first := 1
 	if g.resume {
 		if err := checkOrder(g.order, train, n); err != nil {
@@ -266,8 +268,8 @@ func (g *Group) fitTo(ctx context.Context, train Data, val *Data, last int, onEp
 			rows := g.order[s*batch : min((s+1)*batch, n)]
 			b := len(rows)
 			t := g.t[:b*out]
-			gatherRows(train.Y, out, rows, t)
-			g.step(g.live, train.X, rows, t, b)
+			g.targets(train.Y, out, rows, t)
+			g.step(g.live, train.input(), rows, t, b)
 			live := g.live[:0] // filtered in place: the members that did not diverge
 			for _, i := range g.live {
 				loss := float64(g.loss[i])
@@ -379,7 +381,7 @@ func (g *Group) evaluate(live []int, d Data) {
 			m := g.members[i]
 			g.fwd = append(g.fwd, m.firstForward(&m.eval))
 		}
-		g.kc.SgemmBlocks(false, e, in, 1, x, in, idx, 0, g.fwd, true)
+		firstProduct(g.kc, false, e, in, in, x, idx, g.fwd, true)
 		for _, i := range live {
 			m, sums := g.members[i], &g.evalSum[i]
 			ws := &m.eval
@@ -421,7 +423,7 @@ func (g *Group) TrainBatch(x []float32, rows []int, t []float32) (loss []float32
 			return nil, nil, fmt.Errorf("engine: TrainBatch row %d = %d is outside x (%d rows of %d inputs)", i, r, len(x)/m0.in, m0.in)
 		}
 	}
-	g.step(g.all, x, rows, t[:b*m0.out], b)
+	g.step(g.all, input{x: x}, rows, t[:b*m0.out], b)
 	return g.loss, g.correct, nil
 }
 
@@ -429,7 +431,7 @@ func (g *Group) TrainBatch(x []float32, rows []int, t []float32) (loss []float32
 // rows rows: x [rows×In] itself when idx is nil, else rows idx[r] of
 // x [N×In]; t [rows×Out]. Each member's loss and correct rows go to
 // g.loss and g.correct.
-func (g *Group) step(live []int, x []float32, idx []int, t []float32, rows int) {
+func (g *Group) step(live []int, x input, idx []int, t []float32, rows int) {
 	for _, i := range live {
 		m := g.members[i]
 		m.use(&m.train)
@@ -444,24 +446,66 @@ func (g *Group) step(live []int, x []float32, idx []int, t []float32, rows int) 
 // lossAndGrad is step without the new dropout masks and the update: the
 // forward and backward passes of the members live, leaving each one's loss
 // gradient in its grads (see step.go for the phases).
-func (g *Group) lossAndGrad(live []int, x []float32, idx []int, t []float32, rows int) {
+func (g *Group) lossAndGrad(live []int, x input, idx []int, t []float32, rows int) {
 	in := g.members[0].in
 	g.fwd = g.fwd[:0]
 	for _, i := range live {
 		m := g.members[i]
 		g.fwd = append(g.fwd, m.firstForward(&m.train))
 	}
-	g.kc.SgemmBlocks(false, rows, in, 1, x, in, idx, 0, g.fwd, true)
+	firstProduct(g.kc, false, rows, in, in, x, idx, g.fwd, true)
 	g.bwd = g.bwd[:0]
 	for _, i := range live {
 		m := g.members[i]
 		g.loss[i], g.correct[i] = m.lossAndGradAbove(t, rows)
 		g.bwd = append(g.bwd, m.firstBackward(&m.train))
 	}
-	g.kc.SgemmBlocks(true, in, rows, 1, x, in, idx, 0, g.bwd, false)
+	firstProduct(g.kc, true, in, rows, in, x, idx, g.bwd, false)
 	for _, i := range live {
 		g.members[i].kernelRegBackward()
 	}
+}
+
+// targets writes the one-hot targets of rows rows into t [len(rows)×out]:
+// from g.classes when Fit found y's rows one-hot (a class a row, where
+// copying rows of y reads a line from all over it), else copied from y
+// [N×out]. Either way t holds the same bits.
+func (g *Group) targets(y []float32, out int, rows []int, t []float32) {
+	if len(g.classes) == 0 {
+		gatherRows(y, out, rows, t)
+		return
+	}
+	clear(t)
+	for k, r := range rows {
+		t[k*out+int(g.classes[r])] = 1
+	}
+}
+
+// oneHotClasses returns, in classes[:0] (grown as needed), the class of
+// each row of y [N×out] when every row holds one 1 and +0 elsewhere, bit
+// for bit; otherwise an empty slice.
+func oneHotClasses(y []float32, out int, classes []int32) []int32 {
+	classes = classes[:0]
+	for r := 0; r < len(y)/out; r++ {
+		c := int32(-1)
+		for j, v := range y[r*out : (r+1)*out] {
+			switch math.Float32bits(v) {
+			case 0:
+			case math.Float32bits(1):
+				if c >= 0 {
+					return classes[:0]
+				}
+				c = int32(j)
+			default:
+				return classes[:0]
+			}
+		}
+		if c < 0 {
+			return classes[:0]
+		}
+		classes = append(classes, c)
+	}
+	return classes
 }
 
 // gatherRows copies rows rows[k] of y [N×width] into dst [len(rows)×width].

@@ -31,7 +31,7 @@ func (m *Model) TrainBatch(x, t []float32, rows int) (loss float32, correct int,
 		return 0, 0, err
 	}
 	g := m.solo
-	g.step(g.all, x[:rows*m.in], nil, t[:rows*m.out], rows)
+	g.step(g.all, input{x: x[:rows*m.in]}, nil, t[:rows*m.out], rows)
 	return g.loss[0], g.correct[0], nil
 }
 
@@ -41,7 +41,7 @@ func (m *Model) TrainBatch(x, t []float32, rows int) (loss float32, correct int,
 func (m *Model) lossAndGrad(x, t []float32, rows int) (loss float32, correct int) {
 	g := m.solo
 	m.use(&m.train)
-	g.lossAndGrad(g.all, x[:rows*m.in], nil, t[:rows*m.out], rows)
+	g.lossAndGrad(g.all, input{x: x[:rows*m.in]}, nil, t[:rows*m.out], rows)
 	return g.loss[0], g.correct[0]
 }
 

@@ -196,14 +196,33 @@ type emuCPU struct {
 	zf, le  bool
 	frame   map[string]uint64 // arguments by name (slices as name_base)
 	regions [][]float32       // memory: region r at address (r+1)<<40
+	bytes   [][]uint8         // byte regions: region r at (emuByteRegions+r+1)<<40
 	syms    map[string]int    // region of each data symbol
 }
 
-const emuRegionShift = 40
+const (
+	emuRegionShift = 40
+	emuByteRegions = 1 << 16 // byte regions' numbers start here
+)
 
 func (c *emuCPU) addRegion(x []float32) uint64 {
 	c.regions = append(c.regions, x)
 	return uint64(len(c.regions)) << emuRegionShift
+}
+
+func (c *emuCPU) addBytes(x []uint8) uint64 {
+	c.bytes = append(c.bytes, x)
+	return uint64(emuByteRegions+len(c.bytes)) << emuRegionShift
+}
+
+// byteAt returns the byte at addr, failing on any access outside the byte
+// regions.
+func (c *emuCPU) byteAt(addr uint64) *uint8 {
+	r, off := int(addr>>emuRegionShift)-1-emuByteRegions, addr&(1<<emuRegionShift-1)
+	if r < 0 || r >= len(c.bytes) || off >= uint64(len(c.bytes[r])) {
+		panic(fmt.Sprintf("emulator: byte access at region %d offset %d outside the slices", r, int64(off)))
+	}
+	return &c.bytes[r][off]
 }
 
 // cell returns the float at addr, failing on any access outside the regions.
@@ -441,6 +460,36 @@ func (c *emuCPU) run(fn *emuFunc) {
 				v[i] = x
 			}
 			c.setVec(a[1], v)
+		case "VPMOVZXBD", "VPMOVZXBD.Z": // bytes widened to 32-bit lanes: mem, dst; mem, K, Z (merge or .Z zero)
+			dst, mask := a[len(a)-1], func(int) bool { return true }
+			d := c.vec[dst.reg]
+			if len(a) == 3 {
+				k := c.k[a[1].reg]
+				mask = func(i int) bool { return k>>i&1 != 0 }
+			}
+			for i := 0; i < dst.lanes; i++ {
+				switch {
+				case mask(i):
+					d[i] = uint32(*c.byteAt(c.addr(a[0]) + uint64(i)))
+				case len(a) == 2 || in.op == "VPMOVZXBD.Z":
+					d[i] = 0
+				}
+			}
+			c.setVec(dst, d)
+		case "VCVTDQ2PS": // int32 lanes to float32
+			x := c.load(a[0], a[1].lanes, nil)
+			var d [16]uint32
+			for i := 0; i < a[1].lanes; i++ {
+				d[i] = u32(float32(int32(x[i])))
+			}
+			c.setVec(a[1], d)
+		case "VDIVPS": // dst = src1 / src2
+			x, y := c.load(a[0], a[2].lanes, nil), c.vec[a[1].reg]
+			var d [16]uint32
+			for i := 0; i < a[2].lanes; i++ {
+				d[i] = u32(f32(y[i]) / f32(x[i]))
+			}
+			c.setVec(a[2], d)
 		case "VFMADD231PS": // dst += src1·src2
 			x, y, d := c.load(a[0], a[2].lanes, nil), c.vec[a[1].reg], c.vec[a[2].reg]
 			for i := 0; i < a[2].lanes; i++ {
@@ -635,6 +684,38 @@ func emuCopyPanels(t testing.TB, name string) func(dst, src []float32, ld, cols,
 		cpu := p.newCPU()
 		cpu.frame = map[string]uint64{"ld": uint64(ld), "cols": uint64(cols), "panels": uint64(panels),
 			"dst_base": cpu.addRegion(dst), "src_base": cpu.addRegion(src)}
+		cpu.run(fn)
+	}
+}
+
+// emuGatherTransposeBytes returns the named packTransposeGatherBytes
+// packer, interpreted.
+func emuGatherTransposeBytes(t testing.TB, name string) func(panel []float32, src []uint8, offs []int, cols int, div float32) {
+	p := loadEmu(t)
+	fn := p.funcs[name]
+	if fn == nil {
+		t.Fatalf("no function %s in the asm", name)
+	}
+	return func(panel []float32, src []uint8, offs []int, cols int, div float32) {
+		cpu := p.newCPU()
+		cpu.frame = map[string]uint64{"cols": uint64(cols), "offs_len": uint64(len(offs)), "div": uint64(u32(div)),
+			"panel_base": cpu.addRegion(panel), "src_base": cpu.addBytes(src), "offs_base": cpu.addRegion(emuInts(offs))}
+		cpu.run(fn)
+	}
+}
+
+// emuGatherCopyBytes returns the named packCopyGatherBytes packer,
+// interpreted.
+func emuGatherCopyBytes(t testing.TB, name string) func(dst []float32, src []uint8, offs []int, cols, panels int, div float32) {
+	p := loadEmu(t)
+	fn := p.funcs[name]
+	if fn == nil {
+		t.Fatalf("no function %s in the asm", name)
+	}
+	return func(dst []float32, src []uint8, offs []int, cols, panels int, div float32) {
+		cpu := p.newCPU()
+		cpu.frame = map[string]uint64{"cols": uint64(cols), "panels": uint64(panels), "offs_len": uint64(len(offs)), "div": uint64(u32(div)),
+			"dst_base": cpu.addRegion(dst), "src_base": cpu.addBytes(src), "offs_base": cpu.addRegion(emuInts(offs))}
 		cpu.run(fn)
 	}
 }

@@ -44,11 +44,30 @@ type ColumnBlock struct {
 // blocksGemm). Invalid arguments panic, as Sgemm's do.
 func (ctx *Context) SgemmBlocks(transA bool, m, k int, alpha float32, a []float32, lda int, rows []int,
 	beta float32, blocks []ColumnBlock, epilogue bool) {
+	ctx.sgemmBlocks(transA, m, k, alpha, storedA{f: a}, lda, rows, beta, blocks, epilogue)
+}
+
+// SgemmBlocksPixels is SgemmBlocks whose gathered A (rows must not be nil)
+// is stored as pixels: byte b of a is the value float32(b)/PixelMax, as an
+// image's float32 copy holds it. The products' bits are SgemmBlocks' on
+// that copy; reading a quarter of its bytes, a shuffled batch costs a
+// quarter of the memory traffic (the rows of an epoch come from DRAM).
+func (ctx *Context) SgemmBlocksPixels(transA bool, m, k int, alpha float32, a []uint8, lda int, rows []int,
+	beta float32, blocks []ColumnBlock, epilogue bool) {
+	if rows == nil {
+		panic("kernels: SgemmBlocksPixels needs gathered rows")
+	}
+	ctx.sgemmBlocks(transA, m, k, alpha, storedA{p: a}, lda, rows, beta, blocks, epilogue)
+}
+
+// sgemmBlocks is SgemmBlocks on stored floats or pixels (pixels gathered).
+func (ctx *Context) sgemmBlocks(transA bool, m, k int, alpha float32, a storedA, lda int, rows []int,
+	beta float32, blocks []ColumnBlock, epilogue bool) {
 	if epilogue && (alpha != 1 || beta != 0) {
 		panic(fmt.Sprintf("kernels: SgemmBlocks with epilogue needs alpha 1 and beta 0 (have %v, %v)", alpha, beta))
 	}
 	if rows != nil {
-		checkGathered(a, lda, rows, m, k, transA)
+		checkGathered(a.len(), lda, rows, m, k, transA)
 	}
 	for i := range blocks {
 		bl := &blocks[i]
@@ -56,7 +75,7 @@ func (ctx *Context) SgemmBlocks(transA bool, m, k int, alpha float32, a []float3
 		if epilogue {
 			bias = bl.Bias
 		}
-		if err := checkBlock(transA, m, k, a, lda, rows != nil, bl, bias); err != nil {
+		if err := checkBlock(transA, m, k, a.f, lda, rows != nil, bl, bias); err != nil {
 			panic(fmt.Sprintf("kernels: SgemmBlocks block %d: %v", i, err))
 		}
 	}
@@ -71,7 +90,7 @@ func (ctx *Context) SgemmBlocks(transA bool, m, k int, alpha float32, a []float3
 	*f = blocksGemm{
 		g: gemm{
 			m: m, k: k, alpha: alpha, beta: beta,
-			a:        operand(a, lda, transA),
+			a:        operand(a.f, lda, transA),
 			epilogue: epilogue,
 		},
 		src: a, lda: lda, rows: rows, transA: transA,
@@ -92,9 +111,9 @@ func (ctx *Context) SgemmBlocks(transA bool, m, k int, alpha float32, a []float3
 	clear(ctx.blockList)
 }
 
-// checkGathered checks that every gathered row of A lies inside a: a stored
-// row holds k values without transA and m with it.
-func checkGathered(a []float32, lda int, rows []int, m, k int, transA bool) {
+// checkGathered checks that every gathered row of A lies inside the stored
+// values of A: a stored row holds k values without transA and m with it.
+func checkGathered(stored int, lda int, rows []int, m, k int, transA bool) {
 	want, width := m, k
 	if transA {
 		want, width = k, m
@@ -106,7 +125,7 @@ func checkGathered(a []float32, lda int, rows []int, m, k int, transA bool) {
 		panic(fmt.Sprintf("kernels: SgemmBlocks: lda %d < %d", lda, width))
 	}
 	for i, r := range rows {
-		if r < 0 || r*lda+width > len(a) {
+		if r < 0 || r*lda+width > stored {
 			panic(fmt.Sprintf("kernels: SgemmBlocks: gathered row %d = %d is outside A", i, r))
 		}
 	}
@@ -136,10 +155,11 @@ func checkBlock(transA bool, m, k int, a []float32, lda int, gathered bool, bl *
 // sgemmBlocksEach is SgemmBlocks as one Sgemm per block on a gathered copy
 // of A: the OpenBLAS backend's path, and the reference the tests compare
 // with.
-func (ctx *Context) sgemmBlocksEach(transA bool, m, k int, alpha float32, a []float32, lda int, rows []int,
+func (ctx *Context) sgemmBlocksEach(transA bool, m, k int, alpha float32, s storedA, lda int, rows []int,
 	beta float32, blocks []ColumnBlock, epilogue bool) {
+	a := s.f
 	if rows != nil {
-		a, lda = ctx.gatherRows(a, lda, rows, k, m, transA)
+		a, lda = ctx.gatherRows(s, lda, rows, k, m, transA)
 	}
 	for i := range blocks {
 		bl := &blocks[i]
@@ -154,7 +174,7 @@ func (ctx *Context) sgemmBlocksEach(transA bool, m, k int, alpha float32, a []fl
 // gatherRows copies the stored rows of A that rows names into ctx's
 // gather buffer and returns it with its leading dimension: each stored row
 // holds k values without transA and m values with it.
-func (ctx *Context) gatherRows(a []float32, lda int, rows []int, k, m int, transA bool) ([]float32, int) {
+func (ctx *Context) gatherRows(a storedA, lda int, rows []int, k, m int, transA bool) ([]float32, int) {
 	width := k
 	if transA {
 		width = m
@@ -165,7 +185,7 @@ func (ctx *Context) gatherRows(a []float32, lda int, rows []int, k, m int, trans
 	}
 	g := ctx.gather[:n]
 	for i, r := range rows {
-		copy(g[i*width:(i+1)*width], a[r*lda:r*lda+width])
+		copyStored(g[i*width:(i+1)*width], a, r*lda)
 	}
 	return g, max(1, width)
 }
@@ -184,8 +204,8 @@ func (ctx *Context) gatherRows(a []float32, lda int, rows []int, k, m int, trans
 // of A in L2 (all of m for the MLP shapes on AVX-512, m = 784 too);
 // more rows are done a group at a time, each group streaming all of B.
 type blocksGemm struct {
-	g      gemm      // what the blocks share: m, k, alpha, beta, op(A) (unless gathered), ISA, epilogue
-	src    []float32 // the stored A
+	g      gemm    // what the blocks share: m, k, alpha, beta, op(A) (unless gathered), ISA, epilogue
+	src    storedA // the stored A
 	lda    int
 	rows   []int // gathered rows of A, or nil
 	transA bool

@@ -54,3 +54,42 @@ func packCopyGatherSIMD(dst, src []float32, offs []int, cols, w, panels int) boo
 	}
 	return true
 }
+
+// packTransposeGatherPixelsSIMD is packTransposeGatherSIMD on stored
+// pixels: the 6-row panels of the AVX2 path (4 columns at a time) and the
+// 12-row panels of the AVX-512 path (16 at a time); the rest in Go, and 0
+// for any other width.
+func packTransposeGatherPixelsSIMD(panel []float32, src []uint8, offs []int, cols, w int) int {
+	var done int
+	switch {
+	case w == 6:
+		done = cols &^ 3
+		if done > 0 {
+			packTransposeGatherBytes6AVX2(panel, src, offs, done, PixelMax)
+		}
+	case w == 12 && detectedISA == AVX512:
+		done = cols &^ 15
+		if done > 0 {
+			packTransposeGatherBytes12AVX512(panel, src, offs, done, PixelMax)
+		}
+	}
+	return done
+}
+
+// packCopyGatherPixelsSIMD is packCopyGatherSIMD on stored pixels: the
+// 6-row panels of the AVX2 path and the 12-row panels of the AVX-512 path,
+// four gathered columns at a time; it returns how many columns it packed
+// (the rest are Go's).
+func packCopyGatherPixelsSIMD(dst []float32, src []uint8, offs []int, cols, w, panels int) int {
+	n4 := len(offs) &^ 3
+	switch {
+	case n4 == 0:
+	case w == 6:
+		packCopyGatherBytes6AVX2(dst, src, offs[:n4], cols, panels, PixelMax)
+	case w == 12 && detectedISA == AVX512:
+		packCopyGatherBytes12AVX512(dst, src, offs[:n4], cols, panels, PixelMax)
+	default:
+		return 0
+	}
+	return n4
+}

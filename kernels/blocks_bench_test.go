@@ -66,7 +66,7 @@ func BenchmarkSgemmBlocks(b *testing.B) {
 					if path == "fused" {
 						ctx.SgemmBlocks(s.transA, m, k, 1, x, in, rows, beta, blocks, epilogue)
 					} else {
-						ctx.sgemmBlocksEach(s.transA, m, k, 1, x, in, rows, beta, blocks, epilogue)
+						ctx.sgemmBlocksEach(s.transA, m, k, 1, storedA{f: x}, in, rows, beta, blocks, epilogue)
 					}
 				}
 				b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")

@@ -7,3 +7,13 @@ func packTransposeGatherSIMD(panel, src []float32, offs []int, cols, w int) int 
 
 // packCopyGatherSIMD packs nothing without asm; see the amd64 version.
 func packCopyGatherSIMD(dst, src []float32, offs []int, cols, w, panels int) bool { return false }
+
+// packTransposeGatherPixelsSIMD packs nothing without asm; see the amd64 version.
+func packTransposeGatherPixelsSIMD(panel []float32, src []uint8, offs []int, cols, w int) int {
+	return 0
+}
+
+// packCopyGatherPixelsSIMD packs nothing without asm; see the amd64 version.
+func packCopyGatherPixelsSIMD(dst []float32, src []uint8, offs []int, cols, w, panels int) int {
+	return 0
+}

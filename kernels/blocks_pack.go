@@ -13,8 +13,9 @@ package kernels
 //
 // With simd set, the asm gathering packers do the full panels (and full
 // 8-column steps) and Go the rest. The rows must lie inside a
-// (checkGathered).
-func packGathered(dst []float32, aLen int, a []float32, lda int, rows []int, transA bool, i0, mc, k, kcMax, w int, simd bool) {
+// (checkGathered). Stored pixels are converted as they are packed, so the
+// panels hold the floats a stored float32 copy would give.
+func packGathered(dst []float32, aLen int, a storedA, lda int, rows []int, transA bool, i0, mc, k, kcMax, w int, simd bool) {
 	if !transA {
 		packGatheredRows(dst, aLen, a, lda, rows, i0, mc, k, kcMax, w, simd)
 		return
@@ -30,7 +31,7 @@ func packGathered(dst []float32, aLen int, a []float32, lda int, rows []int, tra
 // the rows come from memory, and a row read in one run streams, where one
 // read a k-block at a time starts cold at each piece (bench/NOTES.md
 // "AVX2 path on Zen 4").
-func packGatheredRows(dst []float32, aLen int, a []float32, lda int, rows []int, i0, mc, k, kcMax, w int, simd bool) {
+func packGatheredRows(dst []float32, aLen int, a storedA, lda int, rows []int, i0, mc, k, kcMax, w int, simd bool) {
 	var offs [maxGatherW]int // [w] where the panel's rows start in a
 	for q := 0; q < mc; q += w {
 		h := min(w, mc-q)
@@ -59,10 +60,14 @@ func packGatheredRows(dst []float32, aLen int, a []float32, lda int, rows []int,
 // packGatheredPanel transposes into panel the kc columns of the h ≤ w
 // gathered rows that start at offs[:h] (offs[h:w] repeat a row, for the
 // asm packer), zero-padding rows h to w.
-func packGatheredPanel(panel, a []float32, offs []int, h, kc, w int, simd bool) {
+func packGatheredPanel(panel []float32, a storedA, offs []int, h, kc, w int, simd bool) {
 	done := 0
 	if simd {
-		done = packTransposeGatherSIMD(panel, a, offs, kc, w)
+		if a.p != nil {
+			done = packTransposeGatherPixelsSIMD(panel, a.p, offs, kc, w)
+		} else {
+			done = packTransposeGatherSIMD(panel, a.f, offs, kc, w)
+		}
 		if h < w {
 			for p := range done {
 				clear(panel[p*w+h : p*w+w])
@@ -77,7 +82,13 @@ func packGatheredPanel(panel, a []float32, offs []int, h, kc, w int, simd bool) 
 		clear(panel)
 	}
 	for j := range h {
-		for p, x := range a[offs[j]+done : offs[j]+kc] {
+		if a.p != nil {
+			for p, b := range a.p[offs[j]+done : offs[j]+kc] {
+				panel[p*w+j] = float32(b) / PixelMax
+			}
+			continue
+		}
+		for p, x := range a.f[offs[j]+done : offs[j]+kc] {
 			panel[p*w+j] = x
 		}
 	}
@@ -86,7 +97,7 @@ func packGatheredPanel(panel, a []float32, offs []int, h, kc, w int, simd bool) 
 // packGatheredColumns packs a gathered op(A) = Aᵀ: each gathered row is a
 // column of op(A) and gives w contiguous floats to each panel,
 // op(A)[i, p] = a[rows[p]·lda + i].
-func packGatheredColumns(dst, a []float32, lda int, rows []int, i0, mc, p0, kc, w int, simd bool) {
+func packGatheredColumns(dst []float32, a storedA, lda int, rows []int, i0, mc, p0, kc, w int, simd bool) {
 	full := mc / w
 	h := mc - full*w // rows of the partial last panel
 	var offs [64]int // where the next columns of op(A) (rows of a) start
@@ -95,10 +106,14 @@ func packGatheredColumns(dst, a []float32, lda int, rows []int, i0, mc, p0, kc, 
 		for i := range n {
 			offs[i] = rows[p0+p+i]*lda + i0
 		}
-		if full > 0 && !(simd && packCopyGatherSIMD(dst[p*w:], a, offs[:n], kc, w, full)) {
-			for i, off := range offs[:n] {
+		if full > 0 {
+			done := 0
+			if simd {
+				done = packCopyGatherStoredSIMD(dst[p*w:], a, offs[:n], kc, w, full)
+			}
+			for i, off := range offs[done:n] {
 				for q := range full {
-					copy(dst[(q*kc+p+i)*w:(q*kc+p+i+1)*w], a[off+q*w:off+q*w+w])
+					copyStored(dst[(q*kc+p+done+i)*w:(q*kc+p+done+i+1)*w], a, off+q*w)
 				}
 			}
 		}
@@ -106,10 +121,55 @@ func packGatheredColumns(dst, a []float32, lda int, rows []int, i0, mc, p0, kc, 
 			panel := dst[full*w*kc:]
 			for i, off := range offs[:n] {
 				d := panel[(p+i)*w : (p+i+1)*w]
-				copy(d[:h], a[off+full*w:off+full*w+h])
+				copyStored(d[:h], a, off+full*w)
 				clear(d[h:])
 			}
 		}
+	}
+}
+
+// packCopyGatherStoredSIMD packs with asm the leading gathered columns
+// offs of panels full w-row panels (see packCopyGatherSIMD) and returns how
+// many it packed.
+func packCopyGatherStoredSIMD(dst []float32, a storedA, offs []int, cols, w, panels int) int {
+	if a.p != nil {
+		return packCopyGatherPixelsSIMD(dst, a.p, offs, cols, w, panels)
+	}
+	if packCopyGatherSIMD(dst, a.f, offs, cols, w, panels) {
+		return len(offs)
+	}
+	return 0
+}
+
+// storedA is the matrix a gathered op(A) is read from (SgemmBlocks,
+// SgemmBlocksPixels): floats f, or pixels p, each byte b read as
+// float32(b)/PixelMax. Exactly one is set.
+type storedA struct {
+	f []float32
+	p []uint8
+}
+
+// PixelMax is what SgemmBlocksPixels divides a stored pixel by: an image's
+// byte b is the float32(b)/255 in [0, 1] that numpy gives for
+// x.astype("float32") / 255 (and the IDX loader stores).
+const PixelMax = 255
+
+// len is the number of values stored.
+func (a storedA) len() int {
+	if a.p != nil {
+		return len(a.p)
+	}
+	return len(a.f)
+}
+
+// copyStored writes into d the len(d) values of a from off, as floats.
+func copyStored(d []float32, a storedA, off int) {
+	if a.p == nil {
+		copy(d, a.f[off:off+len(d)])
+		return
+	}
+	for i, b := range a.p[off : off+len(d)] {
+		d[i] = float32(b) / PixelMax
 	}
 }
 

@@ -47,7 +47,7 @@ func BenchmarkPackGathered(b *testing.B) {
 					if s++; s == batches {
 						s = 0
 					}
-					packGathered(dst, aLen, x, in, rows, transA, 0, m, k, kcMax, bs.mr, simd)
+					packGathered(dst, aLen, storedA{f: x}, in, rows, transA, 0, m, k, kcMax, bs.mr, simd)
 				}
 				b.SetBytes(batch * in * 4)
 			})

@@ -36,6 +36,23 @@ func packCopyGather12AVX2(dst []float32, src []float32, offs []int, cols int, pa
 //go:noescape
 func packTransposeGather12AVX2(panel []float32, src []float32, offs []int, cols int)
 
+// packTransposeGatherBytes6AVX2 transposes the 6 rows src[offs[j]:] (len(offs) ≥ 6) of cols
+// bytes into panel, each as float32(b)/div; cols must be a multiple of 4:
+//
+//	for p < cols { for j < 6 { panel[p·6+j] = float32(src[offs[j]+p]) / div } }
+//
+//go:noescape
+func packTransposeGatherBytes6AVX2(panel []float32, src []uint8, offs []int, cols int, div float32)
+
+// packCopyGatherBytes6AVX2 copies panels full panels of 6 bytes × len(offs) rows, the
+// row p at src[offs[p]:], each byte b as float32(b)/div, into panels of cols rows in dst
+// (panels ≥ 1); len(offs) must be a multiple of 4:
+//
+//	for p < len(offs) { for q < panels { for i < 6 { dst[(q·cols+p)·6+i] = float32(src[offs[p]+q·6+i]) / div } } }
+//
+//go:noescape
+func packCopyGatherBytes6AVX2(dst []float32, src []uint8, offs []int, cols int, panels int, div float32)
+
 // packCopyGather12AVX512 copies panels full panels of 12 floats × len(offs) rows, the
 // row p at src[offs[p]:], into panels of cols rows in dst (panels ≥ 1); len(offs) must be a multiple of 4:
 //
@@ -51,3 +68,20 @@ func packCopyGather12AVX512(dst []float32, src []float32, offs []int, cols int, 
 //
 //go:noescape
 func packTransposeGather12AVX512(panel []float32, src []float32, offs []int, cols int)
+
+// packTransposeGatherBytes12AVX512 transposes the 12 rows src[offs[j]:] (len(offs) ≥ 12) of cols
+// bytes into panel, each as float32(b)/div; cols must be a multiple of 16:
+//
+//	for p < cols { for j < 12 { panel[p·12+j] = float32(src[offs[j]+p]) / div } }
+//
+//go:noescape
+func packTransposeGatherBytes12AVX512(panel []float32, src []uint8, offs []int, cols int, div float32)
+
+// packCopyGatherBytes12AVX512 copies panels full panels of 12 bytes × len(offs) rows, the
+// row p at src[offs[p]:], each byte b as float32(b)/div, into panels of cols rows in dst
+// (panels ≥ 1); len(offs) must be a multiple of 4:
+//
+//	for p < len(offs) { for q < panels { for i < 12 { dst[(q·cols+p)·12+i] = float32(src[offs[p]+q·12+i]) / div } } }
+//
+//go:noescape
+func packCopyGatherBytes12AVX512(dst []float32, src []uint8, offs []int, cols int, panels int, div float32)

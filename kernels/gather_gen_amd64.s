@@ -384,6 +384,225 @@ packTransposeGather12AVX2_done:
 	VZEROUPPER
 	RET
 
+// func packTransposeGatherBytes6AVX2(panel []float32, src []uint8, offs []int, cols int, div float32)
+// Requires: AVX, AVX2
+TEXT ·packTransposeGatherBytes6AVX2(SB), NOSPLIT, $0-84
+	VBROADCASTSS div+80(FP), Y0
+	MOVQ         panel_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         offs_base+48(FP), DX
+	MOVQ         cols+72(FP), BX
+	SHRQ         $0x03, BX
+	JZ           packTransposeGatherBytes6AVX2_tail
+
+packTransposeGatherBytes6AVX2_loop:
+	// Eight columns of the panel, by blocks of up to 8 rows.
+	MOVQ         (DX), SI
+	VPMOVZXBD    (CX)(SI*1), Y1
+	VCVTDQ2PS    Y1, Y1
+	VDIVPS       Y0, Y1, Y1
+	MOVQ         8(DX), SI
+	VPMOVZXBD    (CX)(SI*1), Y2
+	VCVTDQ2PS    Y2, Y2
+	VDIVPS       Y0, Y2, Y2
+	MOVQ         16(DX), SI
+	VPMOVZXBD    (CX)(SI*1), Y3
+	VCVTDQ2PS    Y3, Y3
+	VDIVPS       Y0, Y3, Y3
+	MOVQ         24(DX), SI
+	VPMOVZXBD    (CX)(SI*1), Y4
+	VCVTDQ2PS    Y4, Y4
+	VDIVPS       Y0, Y4, Y4
+	MOVQ         32(DX), SI
+	VPMOVZXBD    (CX)(SI*1), Y5
+	VCVTDQ2PS    Y5, Y5
+	VDIVPS       Y0, Y5, Y5
+	MOVQ         40(DX), SI
+	VPMOVZXBD    (CX)(SI*1), Y6
+	VCVTDQ2PS    Y6, Y6
+	VDIVPS       Y0, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VUNPCKLPS    Y2, Y1, Y9
+	VUNPCKHPS    Y2, Y1, Y1
+	VUNPCKLPS    Y4, Y3, Y2
+	VUNPCKHPS    Y4, Y3, Y3
+	VUNPCKLPS    Y6, Y5, Y4
+	VUNPCKHPS    Y6, Y5, Y5
+	VUNPCKLPS    Y8, Y7, Y6
+	VUNPCKHPS    Y8, Y7, Y7
+	VSHUFPS      $0x44, Y2, Y9, Y8
+	VSHUFPS      $0xee, Y2, Y9, Y2
+	VSHUFPS      $0x44, Y3, Y1, Y9
+	VSHUFPS      $0xee, Y3, Y1, Y1
+	VSHUFPS      $0x44, Y6, Y4, Y3
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VSHUFPS      $0x44, Y7, Y5, Y6
+	VSHUFPS      $0xee, Y7, Y5, Y5
+	VPERM2F128   $0x20, Y3, Y8, Y7
+	VPERM2F128   $0x31, Y3, Y8, Y3
+	VPERM2F128   $0x20, Y4, Y2, Y8
+	VPERM2F128   $0x31, Y4, Y2, Y2
+	VPERM2F128   $0x20, Y6, Y9, Y4
+	VPERM2F128   $0x31, Y6, Y9, Y6
+	VPERM2F128   $0x20, Y5, Y1, Y9
+	VPERM2F128   $0x31, Y5, Y1, Y1
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y8, 24(AX)
+	VMOVUPS      Y4, 48(AX)
+	VMOVUPS      Y9, 72(AX)
+	VMOVUPS      Y3, 96(AX)
+	VMOVUPS      Y2, 120(AX)
+	VMOVUPS      Y6, 144(AX)
+	VMOVUPS      X1, 168(AX)
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVQ        X1, 184(AX)
+	ADDQ         $0x00000008, CX
+	ADDQ         $0x000000c0, AX
+	DECQ         BX
+	JNZ          packTransposeGatherBytes6AVX2_loop
+
+packTransposeGatherBytes6AVX2_tail:
+	MOVQ  cols+72(FP), BX
+	TESTQ $0x00000004, BX
+	JZ    packTransposeGatherBytes6AVX2_done
+
+	// Four more columns: the rows' next 4 floats, as XMMs (upper lanes zero).
+	MOVQ         (DX), BX
+	VPMOVZXBD    (CX)(BX*1), X10
+	VCVTDQ2PS    X10, X10
+	VDIVPS       X0, X10, X10
+	MOVQ         8(DX), BX
+	VPMOVZXBD    (CX)(BX*1), X11
+	VCVTDQ2PS    X11, X11
+	VDIVPS       X0, X11, X11
+	MOVQ         16(DX), BX
+	VPMOVZXBD    (CX)(BX*1), X12
+	VCVTDQ2PS    X12, X12
+	VDIVPS       X0, X12, X12
+	MOVQ         24(DX), BX
+	VPMOVZXBD    (CX)(BX*1), X13
+	VCVTDQ2PS    X13, X13
+	VDIVPS       X0, X13, X13
+	MOVQ         32(DX), BX
+	VPMOVZXBD    (CX)(BX*1), X14
+	VCVTDQ2PS    X14, X14
+	VDIVPS       X0, X14, X14
+	MOVQ         40(DX), DX
+	VPMOVZXBD    (CX)(DX*1), X15
+	VCVTDQ2PS    X15, X15
+	VDIVPS       X0, X15, X15
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VUNPCKLPS    Y11, Y10, Y2
+	VUNPCKHPS    Y11, Y10, Y3
+	VUNPCKLPS    Y13, Y12, Y4
+	VUNPCKHPS    Y13, Y12, Y5
+	VUNPCKLPS    Y15, Y14, Y6
+	VUNPCKHPS    Y15, Y14, Y7
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VSHUFPS      $0x44, Y4, Y2, Y1
+	VSHUFPS      $0xee, Y4, Y2, Y2
+	VSHUFPS      $0x44, Y5, Y3, Y4
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y8, Y6, Y5
+	VSHUFPS      $0xee, Y8, Y6, Y6
+	VSHUFPS      $0x44, Y0, Y7, Y8
+	VSHUFPS      $0xee, Y0, Y7, Y0
+	VPERM2F128   $0x20, Y5, Y1, Y7
+	VPERM2F128   $0x31, Y5, Y1, Y1
+	VPERM2F128   $0x20, Y6, Y2, Y1
+	VPERM2F128   $0x31, Y6, Y2, Y2
+	VPERM2F128   $0x20, Y8, Y4, Y2
+	VPERM2F128   $0x31, Y8, Y4, Y4
+	VPERM2F128   $0x20, Y0, Y3, Y4
+	VPERM2F128   $0x31, Y0, Y3, Y0
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y1, 24(AX)
+	VMOVUPS      Y2, 48(AX)
+	VMOVUPS      X4, 72(AX)
+	VEXTRACTF128 $0x01, Y4, X0
+	VMOVQ        X0, 88(AX)
+
+packTransposeGatherBytes6AVX2_done:
+	VZEROUPPER
+	RET
+
+// func packCopyGatherBytes6AVX2(dst []float32, src []uint8, offs []int, cols int, panels int, div float32)
+// Requires: AVX
+TEXT ·packCopyGatherBytes6AVX2(SB), NOSPLIT, $0-92
+	VBROADCASTSS div+88(FP), X0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         offs_base+48(FP), DX
+	MOVQ         offs_len+56(FP), BX
+	MOVQ         cols+72(FP), SI
+	IMUL3Q       $0x00000018, SI, SI
+	SHRQ         $0x02, BX
+	JZ           packCopyGatherBytes6AVX2_done
+
+packCopyGatherBytes6AVX2_rows:
+	MOVQ (DX), DI
+	ADDQ CX, DI
+	MOVQ 8(DX), R8
+	ADDQ CX, R8
+	MOVQ 16(DX), R9
+	ADDQ CX, R9
+	MOVQ 24(DX), R10
+	ADDQ CX, R10
+	MOVQ AX, R11
+	MOVQ panels+80(FP), R12
+
+packCopyGatherBytes6AVX2_panel:
+	VPMOVZXBD (DI), X1
+	VCVTDQ2PS X1, X1
+	VDIVPS    X0, X1, X1
+	VMOVUPS   X1, (R11)
+	VPMOVZXBD 2(DI), X1
+	VCVTDQ2PS X1, X1
+	VDIVPS    X0, X1, X1
+	VMOVUPS   X1, 8(R11)
+	VPMOVZXBD (R8), X1
+	VCVTDQ2PS X1, X1
+	VDIVPS    X0, X1, X1
+	VMOVUPS   X1, 24(R11)
+	VPMOVZXBD 2(R8), X1
+	VCVTDQ2PS X1, X1
+	VDIVPS    X0, X1, X1
+	VMOVUPS   X1, 32(R11)
+	VPMOVZXBD (R9), X1
+	VCVTDQ2PS X1, X1
+	VDIVPS    X0, X1, X1
+	VMOVUPS   X1, 48(R11)
+	VPMOVZXBD 2(R9), X1
+	VCVTDQ2PS X1, X1
+	VDIVPS    X0, X1, X1
+	VMOVUPS   X1, 56(R11)
+	VPMOVZXBD (R10), X1
+	VCVTDQ2PS X1, X1
+	VDIVPS    X0, X1, X1
+	VMOVUPS   X1, 72(R11)
+	VPMOVZXBD 2(R10), X1
+	VCVTDQ2PS X1, X1
+	VDIVPS    X0, X1, X1
+	VMOVUPS   X1, 80(R11)
+	ADDQ      $0x00000006, DI
+	ADDQ      $0x00000006, R8
+	ADDQ      $0x00000006, R9
+	ADDQ      $0x00000006, R10
+	ADDQ      SI, R11
+	DECQ      R12
+	JNZ       packCopyGatherBytes6AVX2_panel
+	ADDQ      $0x20, DX
+	ADDQ      $0x00000060, AX
+	DECQ      BX
+	JNZ       packCopyGatherBytes6AVX2_rows
+
+packCopyGatherBytes6AVX2_done:
+	VZEROUPPER
+	RET
+
 // func packCopyGather12AVX512(dst []float32, src []float32, offs []int, cols int, panels int)
 // Requires: AVX, AVX512F
 TEXT ·packCopyGather12AVX512(SB), NOSPLIT, $0-88
@@ -551,5 +770,207 @@ packTransposeGather12AVX512_loop:
 	JNZ        packTransposeGather12AVX512_loop
 
 packTransposeGather12AVX512_done:
+	VZEROUPPER
+	RET
+
+// func packTransposeGatherBytes12AVX512(panel []float32, src []uint8, offs []int, cols int, div float32)
+// Requires: AVX, AVX512F
+TEXT ·packTransposeGatherBytes12AVX512(SB), NOSPLIT, $0-84
+	VBROADCASTSS div+80(FP), Z0
+	MOVQ         panel_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         offs_base+48(FP), DX
+	MOVQ         cols+72(FP), BX
+	SHRQ         $0x04, BX
+	JZ           packTransposeGatherBytes12AVX512_done
+
+packTransposeGatherBytes12AVX512_loop:
+	// Sixteen columns of the panel: each 4-row group transposed inside the 128-bit lanes.
+	MOVQ      (DX), SI
+	VPMOVZXBD (CX)(SI*1), Z1
+	VCVTDQ2PS Z1, Z1
+	VDIVPS    Z0, Z1, Z1
+	MOVQ      8(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z2
+	VCVTDQ2PS Z2, Z2
+	VDIVPS    Z0, Z2, Z2
+	MOVQ      16(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z3
+	VCVTDQ2PS Z3, Z3
+	VDIVPS    Z0, Z3, Z3
+	MOVQ      24(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z4
+	VCVTDQ2PS Z4, Z4
+	VDIVPS    Z0, Z4, Z4
+	VUNPCKLPS Z2, Z1, Z5
+	VUNPCKHPS Z2, Z1, Z1
+	VUNPCKLPS Z4, Z3, Z2
+	VUNPCKHPS Z4, Z3, Z3
+	VSHUFPS   $0x44, Z2, Z5, Z4
+	VSHUFPS   $0xee, Z2, Z5, Z2
+	VSHUFPS   $0x44, Z3, Z1, Z5
+	VSHUFPS   $0xee, Z3, Z1, Z1
+	MOVQ      32(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z3
+	VCVTDQ2PS Z3, Z3
+	VDIVPS    Z0, Z3, Z3
+	MOVQ      40(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z6
+	VCVTDQ2PS Z6, Z6
+	VDIVPS    Z0, Z6, Z6
+	MOVQ      48(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z7
+	VCVTDQ2PS Z7, Z7
+	VDIVPS    Z0, Z7, Z7
+	MOVQ      56(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z8
+	VCVTDQ2PS Z8, Z8
+	VDIVPS    Z0, Z8, Z8
+	VUNPCKLPS Z6, Z3, Z9
+	VUNPCKHPS Z6, Z3, Z3
+	VUNPCKLPS Z8, Z7, Z6
+	VUNPCKHPS Z8, Z7, Z7
+	VSHUFPS   $0x44, Z6, Z9, Z8
+	VSHUFPS   $0xee, Z6, Z9, Z6
+	VSHUFPS   $0x44, Z7, Z3, Z9
+	VSHUFPS   $0xee, Z7, Z3, Z3
+	MOVQ      64(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z7
+	VCVTDQ2PS Z7, Z7
+	VDIVPS    Z0, Z7, Z7
+	MOVQ      72(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z10
+	VCVTDQ2PS Z10, Z10
+	VDIVPS    Z0, Z10, Z10
+	MOVQ      80(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z11
+	VCVTDQ2PS Z11, Z11
+	VDIVPS    Z0, Z11, Z11
+	MOVQ      88(DX), SI
+	VPMOVZXBD (CX)(SI*1), Z12
+	VCVTDQ2PS Z12, Z12
+	VDIVPS    Z0, Z12, Z12
+	VUNPCKLPS Z10, Z7, Z13
+	VUNPCKHPS Z10, Z7, Z7
+	VUNPCKLPS Z12, Z11, Z10
+	VUNPCKHPS Z12, Z11, Z11
+	VSHUFPS   $0x44, Z10, Z13, Z12
+	VSHUFPS   $0xee, Z10, Z13, Z10
+	VSHUFPS   $0x44, Z11, Z7, Z13
+	VSHUFPS   $0xee, Z11, Z7, Z7
+
+	// The 128-bit pieces in panel order (column by column, 4-row groups in order), four ZMMs
+	// at a time, 128-bit lanes transposed: lane c of each goes to column group c.
+	VSHUFF32X4 $0x88, Z8, Z4, Z11
+	VSHUFF32X4 $0xdd, Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z2, Z12, Z8
+	VSHUFF32X4 $0xdd, Z2, Z12, Z2
+	VSHUFF32X4 $0x88, Z8, Z11, Z12
+	VMOVUPS    Z12, (AX)
+	VSHUFF32X4 $0x88, Z2, Z4, Z12
+	VMOVUPS    Z12, 192(AX)
+	VSHUFF32X4 $0xdd, Z8, Z11, Z8
+	VMOVUPS    Z8, 384(AX)
+	VSHUFF32X4 $0xdd, Z2, Z4, Z2
+	VMOVUPS    Z2, 576(AX)
+	VSHUFF32X4 $0x88, Z10, Z6, Z2
+	VSHUFF32X4 $0xdd, Z10, Z6, Z4
+	VSHUFF32X4 $0x88, Z9, Z5, Z6
+	VSHUFF32X4 $0xdd, Z9, Z5, Z5
+	VSHUFF32X4 $0x88, Z6, Z2, Z8
+	VMOVUPS    Z8, 64(AX)
+	VSHUFF32X4 $0x88, Z5, Z4, Z8
+	VMOVUPS    Z8, 256(AX)
+	VSHUFF32X4 $0xdd, Z6, Z2, Z2
+	VMOVUPS    Z2, 448(AX)
+	VSHUFF32X4 $0xdd, Z5, Z4, Z2
+	VMOVUPS    Z2, 640(AX)
+	VSHUFF32X4 $0x88, Z1, Z13, Z2
+	VSHUFF32X4 $0xdd, Z1, Z13, Z1
+	VSHUFF32X4 $0x88, Z7, Z3, Z4
+	VSHUFF32X4 $0xdd, Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z4, Z2, Z5
+	VMOVUPS    Z5, 128(AX)
+	VSHUFF32X4 $0x88, Z3, Z1, Z5
+	VMOVUPS    Z5, 320(AX)
+	VSHUFF32X4 $0xdd, Z4, Z2, Z2
+	VMOVUPS    Z2, 512(AX)
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VMOVUPS    Z1, 704(AX)
+	ADDQ       $0x00000010, CX
+	ADDQ       $0x00000300, AX
+	DECQ       BX
+	JNZ        packTransposeGatherBytes12AVX512_loop
+
+packTransposeGatherBytes12AVX512_done:
+	VZEROUPPER
+	RET
+
+// func packCopyGatherBytes12AVX512(dst []float32, src []uint8, offs []int, cols int, panels int, div float32)
+// Requires: AVX, AVX512F
+TEXT ·packCopyGatherBytes12AVX512(SB), NOSPLIT, $0-92
+	MOVL         $0x00000fff, AX
+	KMOVW        AX, K1
+	MOVL         $0x0000f000, AX
+	KMOVW        AX, K2
+	MOVL         $0x000000ff, AX
+	KMOVW        AX, K3
+	MOVL         $0x0000ff00, AX
+	KMOVW        AX, K4
+	MOVL         $0x0000000f, AX
+	KMOVW        AX, K5
+	MOVL         $0x0000fff0, AX
+	KMOVW        AX, K6
+	VBROADCASTSS div+88(FP), Z0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         offs_base+48(FP), DX
+	MOVQ         offs_len+56(FP), BX
+	SHRQ         $0x02, BX
+	JZ           packCopyGatherBytes12AVX512_done
+	MOVQ         cols+72(FP), SI
+	IMUL3Q       $0x00000030, SI, SI
+
+packCopyGatherBytes12AVX512_rows:
+	MOVQ (DX), DI
+	ADDQ CX, DI
+	MOVQ 8(DX), R8
+	ADDQ CX, R8
+	MOVQ 16(DX), R9
+	ADDQ CX, R9
+	MOVQ 24(DX), R10
+	ADDQ CX, R10
+	MOVQ AX, R11
+	MOVQ panels+80(FP), R12
+
+packCopyGatherBytes12AVX512_panel:
+	VPMOVZXBD.Z (DI), K1, Z1
+	VPMOVZXBD   -12(R8), K2, Z1
+	VCVTDQ2PS   Z1, Z1
+	VDIVPS      Z0, Z1, Z1
+	VMOVUPS     Z1, (R11)
+	VPMOVZXBD.Z 4(R8), K3, Z1
+	VPMOVZXBD   -8(R9), K4, Z1
+	VCVTDQ2PS   Z1, Z1
+	VDIVPS      Z0, Z1, Z1
+	VMOVUPS     Z1, 64(R11)
+	VPMOVZXBD.Z 8(R9), K5, Z1
+	VPMOVZXBD   -4(R10), K6, Z1
+	VCVTDQ2PS   Z1, Z1
+	VDIVPS      Z0, Z1, Z1
+	VMOVUPS     Z1, 128(R11)
+	ADDQ        $0x0000000c, DI
+	ADDQ        $0x0000000c, R8
+	ADDQ        $0x0000000c, R9
+	ADDQ        $0x0000000c, R10
+	ADDQ        SI, R11
+	DECQ        R12
+	JNZ         packCopyGatherBytes12AVX512_panel
+	ADDQ        $0x20, DX
+	ADDQ        $0x000000c0, AX
+	DECQ        BX
+	JNZ         packCopyGatherBytes12AVX512_rows
+
+packCopyGatherBytes12AVX512_done:
 	VZEROUPPER
 	RET

@@ -9,9 +9,30 @@ import (
 )
 
 type (
-	transposeGatherFunc = func(panel, src []float32, offs []int, cols int)
-	copyGatherFunc      = func(dst, src []float32, offs []int, cols, panels int)
+	transposeGatherFunc      = func(panel, src []float32, offs []int, cols int)
+	copyGatherFunc           = func(dst, src []float32, offs []int, cols, panels int)
+	transposeGatherBytesFunc = func(panel []float32, src []uint8, offs []int, cols int, div float32)
+	copyGatherBytesFunc      = func(dst []float32, src []uint8, offs []int, cols, panels int, div float32)
 )
+
+// sentinelFilled returns n floats, each sentinel.
+func sentinelFilled(n int, sentinel float32) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = sentinel
+	}
+	return x
+}
+
+// packerRuns returns the packer natively (when the CPU has isa) and
+// emulated, by name.
+func packerRuns(name string, isa ISA, native, emulated any) map[string]any {
+	m := map[string]any{name + " emulated": emulated}
+	if DetectedISA() >= isa {
+		m[name+" native"] = native
+	}
+	return m
+}
 
 // TestGatherPackers checks every gathering packer, natively where the CPU
 // runs it and interpreted (so the AVX-512 ones on any CPU), against the
@@ -25,21 +46,7 @@ func TestGatherPackers(t *testing.T) {
 	for i := range src {
 		src[i] = float32(r.NormFloat64())
 	}
-	filled := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = sentinel
-		}
-		return x
-	}
-	// runs returns the packer natively (when the CPU has isa) and emulated.
-	runs := func(name string, isa ISA, native, emulated any) map[string]any {
-		m := map[string]any{name + " emulated": emulated}
-		if DetectedISA() >= isa {
-			m[name+" native"] = native
-		}
-		return m
-	}
+	filled := func(n int) []float32 { return sentinelFilled(n, sentinel) }
 	for _, pk := range []struct {
 		name    string
 		w, step int // panel rows; cols must be a multiple of step
@@ -50,7 +57,7 @@ func TestGatherPackers(t *testing.T) {
 		{"packTransposeGather12AVX2", 12, 8, AVX2, packTransposeGather12AVX2},
 		{"packTransposeGather12AVX512", 12, 16, AVX512, packTransposeGather12AVX512},
 	} {
-		for name, f := range runs(pk.name, pk.isa, pk.native, emuGatherTranspose(t, pk.name)) {
+		for name, f := range packerRuns(pk.name, pk.isa, pk.native, emuGatherTranspose(t, pk.name)) {
 			pack := f.(transposeGatherFunc)
 			for _, cols := range []int{0, pk.step, 3 * pk.step, 784 / pk.step * pk.step} {
 				offs := make([]int, pk.w)
@@ -82,7 +89,7 @@ func TestGatherPackers(t *testing.T) {
 		{"packCopyGather12AVX2", 12, 1, AVX2, packCopyGather12AVX2},
 		{"packCopyGather12AVX512", 12, 4, AVX512, packCopyGather12AVX512},
 	} {
-		for name, f := range runs(pk.name, pk.isa, pk.native, emuGatherCopy(t, pk.name)) {
+		for name, f := range packerRuns(pk.name, pk.isa, pk.native, emuGatherCopy(t, pk.name)) {
 			pack := f.(copyGatherFunc)
 			for _, c := range []struct{ rows, cols, panels int }{{4, 4, 1}, {8, 64, 3}, {64, 64, 65}, {12, 20, 2}, {3, 3, 1}} {
 				if c.rows%pk.step != 0 {
@@ -100,6 +107,84 @@ func TestGatherPackers(t *testing.T) {
 				for p := range offs {
 					for q := range c.panels {
 						copy(want[(q*c.cols+p)*pk.w:][:pk.w], src[offs[p]+q*pk.w:])
+					}
+				}
+				if !bitsEqual(dst, want) {
+					t.Fatalf("%s, rows %d cols %d panels %d: differs from the reference loop", name, c.rows, c.cols, c.panels)
+				}
+			}
+		}
+	}
+}
+
+// TestGatherBytePackers is TestGatherPackers for the packers of stored
+// pixels: every byte value, each float32(b)/PixelMax bit for bit, rows
+// gathered from anywhere (the first and the last bytes of src included:
+// the emulator fails any read past them), nothing written past the panel.
+func TestGatherBytePackers(t *testing.T) {
+	const ld, stored, sentinel = 803, 40, -7.25
+	r := rand.New(rand.NewPCG(25, 26))
+	src := make([]uint8, stored*ld)
+	for i := range src {
+		src[i] = uint8(r.Uint32())
+	}
+	filled := func(n int) []float32 { return sentinelFilled(n, sentinel) }
+	for _, pk := range []struct {
+		name    string
+		w, step int
+		isa     ISA
+		native  transposeGatherBytesFunc
+	}{
+		{"packTransposeGatherBytes6AVX2", 6, 4, AVX2, packTransposeGatherBytes6AVX2},
+		{"packTransposeGatherBytes12AVX512", 12, 16, AVX512, packTransposeGatherBytes12AVX512},
+	} {
+		for name, f := range packerRuns(pk.name, pk.isa, pk.native, emuGatherTransposeBytes(t, pk.name)) {
+			pack := f.(transposeGatherBytesFunc)
+			for _, cols := range []int{0, pk.step, 3 * pk.step, 784 / pk.step * pk.step} {
+				offs := make([]int, pk.w)
+				for j := range offs {
+					offs[j] = r.IntN(stored)*ld + r.IntN(ld-cols+1)
+				}
+				offs[0], offs[pk.w-1] = 0, stored*ld-cols
+				panel := filled(pk.w*cols + pk.w)
+				pack(panel, src, offs, cols, PixelMax)
+				for i, x := range panel {
+					want := float32(sentinel)
+					if p, j := i/pk.w, i%pk.w; p < cols {
+						want = float32(src[offs[j]+p]) / PixelMax
+					}
+					if math.Float32bits(x) != math.Float32bits(want) {
+						t.Fatalf("%s, cols %d: panel[%d] = %v, want %v", name, cols, i, x, want)
+					}
+				}
+			}
+		}
+	}
+	for _, pk := range []struct {
+		name   string
+		w      int
+		isa    ISA
+		native copyGatherBytesFunc
+	}{
+		{"packCopyGatherBytes6AVX2", 6, AVX2, packCopyGatherBytes6AVX2},
+		{"packCopyGatherBytes12AVX512", 12, AVX512, packCopyGatherBytes12AVX512},
+	} {
+		for name, f := range packerRuns(pk.name, pk.isa, pk.native, emuGatherCopyBytes(t, pk.name)) {
+			pack := f.(copyGatherBytesFunc)
+			for _, c := range []struct{ rows, cols, panels int }{{4, 4, 1}, {8, 64, 3}, {64, 64, 65}, {12, 20, 2}} {
+				width := c.panels * pk.w // bytes read per gathered row
+				offs := make([]int, c.rows)
+				for i := range offs {
+					offs[i] = r.IntN(stored)*ld + r.IntN(ld-width+1)
+				}
+				offs[0], offs[c.rows-1] = 0, stored*ld-width
+				dst, want := filled(c.panels*c.cols*pk.w+pk.w), filled(c.panels*c.cols*pk.w+pk.w)
+				pack(dst, src, offs, c.cols, c.panels, PixelMax)
+				for p := range offs {
+					for q := range c.panels {
+						for i := range pk.w {
+							want[(q*c.cols+p)*pk.w+i] = float32(src[offs[p]+q*pk.w+i]) / PixelMax
+						}
 					}
 				}
 				if !bitsEqual(dst, want) {

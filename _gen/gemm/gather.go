@@ -48,7 +48,7 @@ func packCopyGather6() {
 	MOVQ(n, n4)
 	SHRQ(U8(2), n4)
 	JZ(LabelRef(name + "_one"))
-	rows4Loop(name+"_4", w, dst0, n4, panelBytes, func(s [4]reg.GPVirtual) {
+	rows4Loop(name+"_4", w, 4, dst0, n4, panelBytes, func(s [4]reg.GPVirtual) {
 		for j := range s {
 			MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
 			LEAQ(memIndex(base, s[j], 4), s[j])
@@ -172,6 +172,29 @@ func packTransposeGatherText(name string, w, step int) {
 		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[offs[j]+p] } }", w, w))
 }
 
+// packTransposeGatherBytesText opens packTransposeGatherBytes<w><ISA>: its
+// signature and doc, with the reference loop, for cols a multiple of step.
+func packTransposeGatherBytesText(name string, w, step int) {
+	TEXT(name, NOSPLIT, "func(panel []float32, src []uint8, offs []int, cols int, div float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
+		fmt.Sprintf("bytes into panel, each as float32(b)/div; cols must be a multiple of %d:", step),
+		"",
+		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = float32(src[offs[j]+p]) / div } }", w, w))
+}
+
+// packCopyGatherBytesText opens packCopyGatherBytes<w><ISA>: its signature
+// and doc, with the reference loop.
+func packCopyGatherBytesText(name string, w int) {
+	TEXT(name, NOSPLIT, "func(dst []float32, src []uint8, offs []int, cols, panels int, div float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies panels full panels of %d bytes × len(offs) rows, the", name, w),
+		"row p at src[offs[p]:], each byte b as float32(b)/div, into panels of cols rows in dst",
+		"(panels ≥ 1); len(offs) must be a multiple of 4:",
+		"",
+		fmt.Sprintf("\tfor p < len(offs) { for q < panels { for i < %d { dst[(q·cols+p)·%d+i] = float32(src[offs[p]+q·%d+i]) / div } } }", w, w, w))
+}
+
 // copyPieces copies w floats from src to dst in pieces of 8, 4 and 2.
 func copyPieces(src, dst reg.Register, w int) {
 	for off := 0; off < w; {
@@ -216,6 +239,67 @@ func packTransposeGather(w int) {
 	})
 }
 
+// packTransposeGatherBytes6 emits packTransposeGatherBytes6AVX2:
+// packTransposeGather6AVX2 on stored bytes, each widened to a 32-bit lane
+// (VPMOVZXBD), converted and divided by div (exact: VDIVPS) as it is
+// loaded.
+func packTransposeGatherBytes6() {
+	const w = 6
+	name := "packTransposeGatherBytes6AVX2"
+	packTransposeGatherBytesText(name, w, 4)
+	dv := YMM()
+	VBROADCASTSS(paramAddr("div"), dv)
+	dst, src, offp := GP64(), GP64(), GP64()
+	Load(Param("panel").Base(), dst)
+	Load(Param("src").Base(), src)
+	Load(Param("offs").Base(), offp)
+	transposeRowsOf(name, w, 1, dst, src, true, func(int) {}, func(j0, i int, r reg.Register) {
+		off := GP64()
+		MOVQ(Mem{Base: offp, Disp: 8 * (j0 + i)}, off)
+		d := reg.Register(dv)
+		if r.Size() == 16 {
+			d = dv.AsX()
+		}
+		VPMOVZXBD(memIndex(src, off, 1), r)
+		VCVTDQ2PS(r, r)
+		VDIVPS(d, r, r)
+	})
+}
+
+// packCopyGatherBytes6 emits packCopyGatherBytes6AVX2:
+// packCopyGather6AVX2 on stored bytes, four rows at a time (len(offs) a
+// multiple of 4). A row's 6 bytes of a panel are two 4-byte loads, at 0
+// and 2, each widened, converted, divided (exact: VDIVPS) and stored as an
+// XMM, the second over the first's last two floats: nothing is read past
+// the row's 6 bytes, nothing written past its 6 floats.
+func packCopyGatherBytes6() {
+	const w = 6
+	name := "packCopyGatherBytes6AVX2"
+	packCopyGatherBytesText(name, w)
+	dv := XMM()
+	VBROADCASTSS(paramAddr("div"), dv)
+	dst0, base, offp, n, panelBytes := copyGatherArgs(w)
+	SHRQ(U8(2), n)
+	JZ(LabelRef(name + "_done"))
+	rows4LoopN(name, w, 1, 4, dst0, n, panelBytes, func(s [4]reg.GPVirtual) {
+		for j := range s {
+			MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
+			ADDQ(base, s[j])
+		}
+	}, func() { ADDQ(U8(32), offp) }, func(j int, s [4]reg.GPVirtual, dst reg.Register) {
+		for _, at := range []int{0, 2} {
+			x := XMM()
+			VPMOVZXBD(mem(s[j], at), x)
+			VCVTDQ2PS(x, x)
+			VDIVPS(dv, x, x)
+			VMOVUPS(x, mem(dst, 4*(w*j+at)))
+		}
+	})
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
 // gatherWidthsAVX512 are the panel widths of the AVX-512 gathering
 // packers: the MR of the AVX-512 micro-kernel.
 var gatherWidthsAVX512 = []int{12}
@@ -226,9 +310,26 @@ var gatherWidthsAVX512 = []int{12}
 // lane (as transpose8x8 starts), then the 128-bit lanes of every four
 // results transposed 4×4 (VSHUFF32X4), which leaves the 16 columns × w
 // rows of the panel in w whole ZMMs, stored with plain full-width moves.
-func packTransposeGatherAVX512(w int) {
+func packTransposeGatherAVX512(w int) { packTransposeGatherZ(w, false) }
+
+// packTransposeGatherBytesAVX512 emits packTransposeGatherBytes<w>AVX512:
+// packTransposeGather<w>AVX512 on stored bytes, each converted to float32
+// and divided by div (exact: VDIVPS) as it is loaded.
+func packTransposeGatherBytesAVX512(w int) { packTransposeGatherZ(w, true) }
+
+func packTransposeGatherZ(w int, bytes bool) {
 	name := fmt.Sprintf("packTransposeGather%dAVX512", w)
-	packTransposeGatherText(name, w, 16)
+	if bytes {
+		name = fmt.Sprintf("packTransposeGatherBytes%dAVX512", w)
+		packTransposeGatherBytesText(name, w, 16)
+	} else {
+		packTransposeGatherText(name, w, 16)
+	}
+	var dv reg.VecVirtual
+	if bytes {
+		dv = ZMM()
+		VBROADCASTSS(paramAddr("div"), dv)
+	}
 	dst, src, offp := GP64(), GP64(), GP64()
 	Load(Param("panel").Base(), dst)
 	Load(Param("src").Base(), src)
@@ -246,7 +347,13 @@ func packTransposeGatherAVX512(w int) {
 			off := GP64()
 			MOVQ(Mem{Base: offp, Disp: 8 * (4*g + i)}, off)
 			r[i] = ZMM()
-			VMOVUPS(memIndex(src, off, 4), r[i])
+			if bytes {
+				VPMOVZXBD(memIndex(src, off, 1), r[i])
+				VCVTDQ2PS(r[i], r[i])
+				VDIVPS(dv, r[i], r[i])
+			} else {
+				VMOVUPS(memIndex(src, off, 4), r[i])
+			}
 		}
 		var t [4]reg.VecVirtual
 		for i := range t {
@@ -282,7 +389,11 @@ func packTransposeGatherAVX512(w int) {
 			VMOVUPS(o, mem(dst, 4*(c*4*w+16*s)))
 		}
 	}
-	ADDQ(U32(64), src)
+	if bytes {
+		ADDQ(U32(16), src)
+	} else {
+		ADDQ(U32(64), src)
+	}
 	ADDQ(U32(4*16*w), dst)
 	loopEnd(name, "_loop", n)
 }
@@ -302,6 +413,28 @@ func packCopyGatherAVX512(w int) {
 		for j := range s {
 			MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
 			LEAQ(memIndex(base, s[j], 4), s[j])
+		}
+	}, func() { ADDQ(U8(32), offp) })
+}
+
+// packCopyGatherBytesAVX512 emits packCopyGatherBytes12AVX512:
+// packCopyGather12AVX512 on stored bytes, each converted to float32 and
+// divided by div (exact: VDIVPS).
+func packCopyGatherBytesAVX512(w int) {
+	name := fmt.Sprintf("packCopyGatherBytes%dAVX512", w)
+	packCopyGatherBytesText(name, w)
+	ks := copyRows4Masks(w)
+	dv := ZMM()
+	VBROADCASTSS(paramAddr("div"), dv)
+	dst0, base, offp := GP64(), GP64(), GP64()
+	Load(Param("dst").Base(), dst0)
+	Load(Param("src").Base(), base)
+	Load(Param("offs").Base(), offp)
+	n := Load(Param("offs").Len(), GP64())
+	copyRows4Of(name, w, ks, dv, dst0, n, func(s [4]reg.GPVirtual) {
+		for j := range s {
+			MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
+			ADDQ(base, s[j])
 		}
 	}, func() { ADDQ(U8(32), offp) })
 }
@@ -353,16 +486,35 @@ func copyRows4Masks(w int) []reg.OpmaskPhysical {
 // read, so a row's neighbours need not exist) and stored whole, dst0
 // advancing by the four rows.
 func copyRows4(name string, w int, ks []reg.OpmaskPhysical, dst0, n reg.Register, rows func(s [4]reg.GPVirtual), next func()) {
+	copyRows4Of(name, w, ks, nil, dst0, n, rows, next)
+}
+
+// copyRows4Of is copyRows4 on stored floats (div nil) or, with div (a ZMM
+// of the divisor in every lane), on stored bytes: each byte widened to a
+// 32-bit lane by the same masked loads, converted and divided (VDIVPS:
+// exact) before the store.
+func copyRows4Of(name string, w int, ks []reg.OpmaskPhysical, div reg.Register, dst0, n reg.Register, rows func(s [4]reg.GPVirtual), next func()) {
 	SHRQ(U8(2), n)
 	JZ(LabelRef(name + "_done"))
 	cols := Load(Param("cols"), GP64())
 	panelBytes := GP64()
 	IMUL3Q(U32(4*w), cols, panelBytes)
-	rows4Loop(name, w, dst0, n, panelBytes, rows, next, func(v int, s [4]reg.GPVirtual, dst reg.Register) {
+	elem := 4
+	if div != nil {
+		elem = 1
+	}
+	rows4Loop(name, w, elem, dst0, n, panelBytes, rows, next, func(v int, s [4]reg.GPVirtual, dst reg.Register) {
 		z := ZMM()
 		row, at := 16*v/w, 16*v%w
-		VMOVUPS_Z(mem(s[row], 4*at), ks[2*v], z)
-		VMOVUPS(mem(s[row+1], 4*(at-w)), ks[2*v+1], z)
+		if div == nil {
+			VMOVUPS_Z(mem(s[row], 4*at), ks[2*v], z)
+			VMOVUPS(mem(s[row+1], 4*(at-w)), ks[2*v+1], z)
+		} else {
+			VPMOVZXBD_Z(mem(s[row], at), ks[2*v], z)
+			VPMOVZXBD(mem(s[row+1], at-w), ks[2*v+1], z)
+			VCVTDQ2PS(z, z)
+			VDIVPS(div, z, z)
+		}
 		VMOVUPS(z, mem(dst, 64*v))
 	})
 	Label(name + "_done")
@@ -376,7 +528,13 @@ func copyRows4(name string, w int, ks []reg.OpmaskPhysical, dst0, n reg.Register
 // floats the four rows give every panel (adjacent in the panel) as three
 // vectors, vector v at dst by vector(v, s, dst); dst0 advances by the four
 // rows. Labels start with prefix.
-func rows4Loop(prefix string, w int, dst0, n4, panelBytes reg.Register, rows func(s [4]reg.GPVirtual), next func(), vector func(v int, s [4]reg.GPVirtual, dst reg.Register)) {
+func rows4Loop(prefix string, w, elem int, dst0, n4, panelBytes reg.Register, rows func(s [4]reg.GPVirtual), next func(), vector func(v int, s [4]reg.GPVirtual, dst reg.Register)) {
+	rows4LoopN(prefix, w, elem, 3, dst0, n4, panelBytes, rows, next, vector)
+}
+
+// rows4LoopN is rows4Loop with nvec calls of vector per panel (v = 0 …
+// nvec−1) on rows of elem-byte values.
+func rows4LoopN(prefix string, w, elem, nvec int, dst0, n4, panelBytes reg.Register, rows func(s [4]reg.GPVirtual), next func(), vector func(v int, s [4]reg.GPVirtual, dst reg.Register)) {
 	Label(prefix + "_rows")
 	var s [4]reg.GPVirtual
 	for j := range s {
@@ -387,11 +545,11 @@ func rows4Loop(prefix string, w int, dst0, n4, panelBytes reg.Register, rows fun
 	MOVQ(dst0, dst)
 	Load(Param("panels"), q)
 	Label(prefix + "_panel")
-	for v := 0; v < 3; v++ {
+	for v := 0; v < nvec; v++ {
 		vector(v, s, dst)
 	}
 	for j := range s {
-		ADDQ(U32(4*w), s[j])
+		ADDQ(U32(elem*w), s[j])
 	}
 	ADDQ(panelBytes, dst)
 	DECQ(q)

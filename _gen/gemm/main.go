@@ -55,9 +55,13 @@ func main() {
 			}
 			packTransposeGather(w)
 		}
+		packTransposeGatherBytes6()
+		packCopyGatherBytes6()
 		for _, w := range gatherWidthsAVX512 {
 			packCopyGatherAVX512(w)
 			packTransposeGatherAVX512(w)
+			packTransposeGatherBytesAVX512(w)
+			packCopyGatherBytesAVX512(w)
 		}
 	default:
 		fmt.Fprintf(os.Stderr, "gemm: -set must be microkernel, pack, peak or gather, not %q\n", *set)

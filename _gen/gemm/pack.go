@@ -191,6 +191,12 @@ func packTranspose(w int) {
 // column's first two floats, which the next store overwrites; the last
 // column is stored exactly, so nothing past the block is written.
 func transposeRows(name string, w int, dst, src reg.GPVirtual, tail4 bool, block func(j0 int), load func(j0, i int, r reg.Register)) {
+	transposeRowsOf(name, w, 4, dst, src, tail4, block, load)
+}
+
+// transposeRowsOf is transposeRows on rows of elem-byte values (4: floats;
+// 1: bytes, which load widens to floats): src advances by 8 values a step.
+func transposeRowsOf(name string, w, elem int, dst, src reg.GPVirtual, tail4 bool, block func(j0 int), load func(j0, i int, r reg.Register)) {
 	n := Load(Param("cols"), GP64())
 	SHRQ(U8(3), n)
 	after := name + "_done"
@@ -201,7 +207,7 @@ func transposeRows(name string, w int, dst, src reg.GPVirtual, tail4 bool, block
 	Label(name + "_loop")
 	Comment("Eight columns of the panel, by blocks of up to 8 rows.")
 	transposeStep(w, 8, dst, block, load)
-	ADDQ(U32(32), src)
+	ADDQ(U32(8*elem), src)
 	ADDQ(U32(4*8*w), dst)
 	DECQ(n)
 	JNZ(LabelRef(name + "_loop"))

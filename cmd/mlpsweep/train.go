@@ -331,7 +331,7 @@ func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train,
 	}
 	progress := newEpochProgress(stderr, "", 1, params.Epochs(), params.Epochs(), isTerminal(stderr) && !t.jsonOutput)
 	m.SetProgress(progress.every(), progress.partway(0))
-	u, err := scheduler.FitAndScore(ctx, m, engine.Data{X: train.X, Y: train.Y}, engine.Data{X: test.X, Y: test.Y}, true,
+	u, err := scheduler.FitAndScore(ctx, m, engine.DataOf(train, nil), engine.DataOf(test, nil), true,
 		func(s engine.EpochStats) { progress.epoch(0, s) })
 	progress.clearLine()
 	if err != nil {

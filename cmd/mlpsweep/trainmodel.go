@@ -96,13 +96,13 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 	f := &t.model
 	cfg := params.Config(t.cfg.Seed)
 	res := trainResult{Seed: cfg.Seed}
-	trainData := engine.Data{X: train.X, Y: train.Y}
+	trainData := engine.DataOf(train, nil)
 	var val engine.Data
 	metric := "test"
 	shuffle := cfg.Seed // the batch order's seed; Model.Fit's own on the test set
 	if test != nil {
 		res.Evaluation = "test"
-		val = engine.Data{X: test.X, Y: test.Y}
+		val = engine.DataOf(test, nil)
 	} else {
 		res.Evaluation, metric = "val-split", "val"
 		tr, vs, err := datasets.ValidationSplit(train.N, t.valSplit)
@@ -110,7 +110,7 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 			return res, err
 		}
 		warnUnseenClasses(stderr, train, []datasets.Fold{{Train: tr, Test: vs}})
-		trainData.Rows, val = tr, engine.Data{X: train.X, Y: train.Y, Rows: vs}
+		trainData.Rows, val = tr, engine.DataOf(train, vs)
 		// scheduler.CrossValidate's seeds for a single split, so that --save
 		// changes no figure.
 		shuffle = sweeps.ShuffleSeed(cfg.Seed, 0)

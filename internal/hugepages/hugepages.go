@@ -1,5 +1,5 @@
-// Package hugepages allocates the large float32 arrays that hold training
-// rows (the data loaders' X, bench.Synthetic) in 2 MiB pages where the
+// Package hugepages allocates the large arrays that hold training rows (the
+// data loaders' X and pixels, bench.Synthetic) in 2 MiB pages where the
 // operating system offers them: an epoch gathers its batches from rows all
 // over a 100+ MB array, and in 4 KiB pages nearly every row it reads costs a
 // TLB miss and a page walk. Figures: bench/NOTES.md, "Training rows in 2 MiB
@@ -27,4 +27,14 @@ func Floats(n int) []float32 {
 		advise(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*n))
 	}
 	return x
+}
+
+// Bytes is Floats for a []byte of length and capacity n (an image data
+// set's pixels).
+func Bytes(n int) []byte {
+	b := make([]byte, n)
+	if n >= MinBytes {
+		advise(b)
+	}
+	return b
 }

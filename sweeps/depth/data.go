@@ -13,21 +13,21 @@ import (
 // with test nil, the first rows of train scored on its last fraction
 // valSplit. Describe is left to the caller.
 func NewData(train, test *datasets.Dataset, valSplit float64) (DepthData, error) {
-	d := DepthData{Features: train.Features, Classes: train.Classes, Train: engine.Data{X: train.X, Y: train.Y}}
+	d := DepthData{Features: train.Features, Classes: train.Classes, Train: engine.DataOf(train, nil)}
 	held := test
 	if test == nil {
 		tr, val, err := datasets.ValidationSplit(train.N, valSplit)
 		if err != nil {
 			return d, err
 		}
-		d.Train.Rows, d.Val = tr, engine.Data{X: train.X, Y: train.Y, Rows: val}
+		d.Train.Rows, d.Val = tr, engine.DataOf(train, val)
 		d.Split, held = fmt.Sprintf("holdout last %g", valSplit), train
 	} else {
 		if test.Features != train.Features || test.Classes != train.Classes {
 			return d, fmt.Errorf("depth study: %s has %d features and %d classes, %s %d and %d",
 				train.Name, train.Features, train.Classes, test.Name, test.Features, test.Classes)
 		}
-		d.Val = engine.Data{X: test.X, Y: test.Y}
+		d.Val = engine.DataOf(test, nil)
 		d.Split = "holdout " + test.Name
 	}
 	sum := sha256.Sum256(fmt.Appendf(nil, "train %s\nheld-out %s", train.Fingerprint(), held.Fingerprint()))

@@ -209,7 +209,7 @@ func (f *foldFit) fit(ctx context.Context, ws *workspace, units []sweeps.Unit,
 
 // split is fold's training and held-out rows.
 func (f *foldFit) split(fold int) (train, test engine.Data) {
-	return engine.Data{X: f.data.X, Y: f.data.Y, Rows: f.folds[fold].Train}, engine.Data{X: f.data.X, Y: f.data.Y, Rows: f.folds[fold].Test}
+	return engine.DataOf(f.data, f.folds[fold].Train), engine.DataOf(f.data, f.folds[fold].Test)
 }
 
 // members resets the workspace's models for units: ws.members, and

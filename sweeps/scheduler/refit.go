@@ -84,7 +84,7 @@ func Refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dat
 		return fmt.Errorf("refit: %w", err)
 	}
 	m.SetProgress(opt.Partway.Every, opt.Partway.hook(0))
-	u, err = FitAndScore(ctx, m, engine.Data{X: train.X, Y: train.Y}, engine.Data{X: test.X, Y: test.Y}, opt.Curves, opt.OnEpoch)
+	u, err = FitAndScore(ctx, m, engine.DataOf(train, nil), engine.DataOf(test, nil), opt.Curves, opt.OnEpoch)
 	if err != nil {
 		return fmt.Errorf("refit: %w: run the same command again to resume: %w", ErrInterrupted, err)
 	}

@@ -74,8 +74,8 @@ func FoldTrainer(data *datasets.Dataset, folds []datasets.Fold, seed int64, curv
 			return sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: err.Error()}, nil
 		}
 		fold := folds[u.ID.Fold]
-		train := engine.Data{X: data.X, Y: data.Y, Rows: fold.Train}
-		test := engine.Data{X: data.X, Y: data.Y, Rows: fold.Test}
+		train := engine.DataOf(data, fold.Train)
+		test := engine.DataOf(data, fold.Test)
 		var r sweeps.UnitResult
 		err = f.alone(ctx, m, sweeps.ShuffleSeed(seed, u.ID.Fold), train, test, onEpoch,
 			func(res sweeps.UnitResult) error { r = res; return nil })
