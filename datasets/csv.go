@@ -156,13 +156,18 @@ func decodeCSV(name string, r io.Reader, opt CSVOptions) (*Dataset, error) {
 	} else if !slices.Contains(Scalings(), scale) {
 		return nil, fmt.Errorf("%s: unknown scaling %q (want %s, %s or %s)", name, opt.Scale, ScaleStandardize, ScaleMinMax, ScaleNone)
 	}
-	t, err := readCSVTable(name, r, opt.LabelColumn, opt.Features)
+	t, err := readCSVTable(name, r, opt.LabelColumn, opt.Features, opt.FeatureNames)
 	if err != nil {
 		return nil, err
 	}
 	names := t.featureNames()
 	if err := sameFeatures(name, names, opt.FeatureNames); err != nil {
 		return nil, err
+	}
+	if j := t.labelNamed(); opt.LabelColumn == "" && opt.ClassNames == nil && j >= 0 {
+		return nil, fmt.Errorf("%s: the header names %s, but with no label column given the last, %s, is read as the labels and %s as a feature: "+
+			"give the label column (--label-column %s, or label: %s in a study file; --label-column %d keeps the last)",
+			name, t.column(j), t.column(t.labelCol), brief(t.header[j]), t.header[j], t.header[j], t.labelCol)
 	}
 	if opt.Scaling != nil && len(opt.Scaling.Unit) != t.features {
 		return nil, fmt.Errorf("%s: %d feature columns, but the scaling has %d features", name, t.features, len(opt.Scaling.Unit))
@@ -187,6 +192,9 @@ func decodeCSV(name string, r io.Reader, opt CSVOptions) (*Dataset, error) {
 		d.ClassNames = opt.ClassNames
 	} else {
 		labels, d.ClassNames, err = t.classes()
+		if err == nil {
+			err = t.headerOfNumbers(labels)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -236,8 +244,9 @@ func brief(s string) string {
 
 // readCSVTable reads every row, checking shape and numbers.
 // With features > 0 the file must have features columns (then it has no
-// label column) or features+1.
-func readCSVTable(name string, r io.Reader, labelColumn string, features int) (*csvTable, error) {
+// label column) or features+1. A first row whose feature fields are
+// featureNames (a model's) is a header, even if the names are numbers.
+func readCSVTable(name string, r io.Reader, labelColumn string, features int, featureNames []string) (*csvTable, error) {
 	lim := &recordLimiter{r: r}
 	br := bufio.NewReader(lim)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\uFEFF")) {
@@ -275,8 +284,16 @@ func readCSVTable(name string, r io.Reader, labelColumn string, features int) (*
 	if unlabeled {
 		t.features = columns
 	}
+	if !isHeader && featureNames != nil {
+		t.header = first
+		isHeader = slices.Equal(t.featureNames(), featureNames)
+		t.header = nil
+	}
 	if isHeader {
 		t.header = first
+		if err := t.namedColumns(); err != nil {
+			return nil, err
+		}
 	} else if err := t.addRow(first, cr); err != nil {
 		return nil, err
 	}
@@ -305,7 +322,8 @@ func readCSVTable(name string, r io.Reader, labelColumn string, features int) (*
 
 // findLabelColumn sets t.labelCol from the option (−1 when unlabeled) and
 // reports whether the first row is a header: it is when the option names a
-// column, or when a feature field of it is not a number.
+// column, or when a feature field of it is not a number (nor a missing
+// value such as NA: that row is data with a value missing).
 func (t *csvTable) findLabelColumn(first []string, labelColumn string, unlabeled bool) (isHeader bool, err error) {
 	columns := len(first)
 	idx, convErr := strconv.Atoi(labelColumn)
@@ -327,11 +345,25 @@ func (t *csvTable) findLabelColumn(first []string, labelColumn string, unlabeled
 		return true, nil
 	}
 	for j, field := range first {
-		if _, err := strconv.ParseFloat(field, 64); j != t.labelCol && field != "" && err != nil && !errors.Is(err, strconv.ErrRange) {
+		if _, err := strconv.ParseFloat(field, 64); j != t.labelCol && field != "" && !missingMarker(field) && err != nil && !errors.Is(err, strconv.ErrRange) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// namedColumns refuses a header that leaves a feature column unnamed:
+// that is the row index DataFrame.to_csv writes by default, which would
+// train as a feature (on a sorted file, a feature that gives the label
+// away).
+func (t *csvTable) namedColumns() error {
+	for j := range t.features {
+		if c := t.featureColumn(j); t.header[c] == "" {
+			return fmt.Errorf("%s: the header (line 1) names no column %d: if it is the row index pandas writes (DataFrame.to_csv without index=False), "+
+				"it would be read as a feature: write the file with index=False or drop that column; if it is a feature, name it", t.name, c+1)
+		}
+	}
+	return nil
 }
 
 // addRow appends one data row, already checked to have every column.
@@ -339,8 +371,8 @@ func (t *csvTable) addRow(rec []string, cr *csv.Reader) error {
 	for j, field := range rec {
 		field = strings.TrimSpace(field)
 		if j == t.labelCol {
-			if field == "" {
-				return t.fieldError(cr, j, "the label is empty")
+			if field == "" || missingMarker(field) {
+				return t.fieldError(cr, j, missingLabel(field))
 			}
 			t.labels = append(t.labels, strings.Clone(field))
 			line, _ := cr.FieldPos(j)
@@ -350,9 +382,11 @@ func (t *csvTable) addRow(rec []string, cr *csv.Reader) error {
 		v, err := strconv.ParseFloat(field, 64)
 		switch {
 		case field == "":
-			return t.fieldError(cr, j, "the value is empty")
+			return t.fieldError(cr, j, "the value is empty, "+missingValues)
+		case missingMarker(field):
+			return t.fieldError(cr, j, fmt.Sprintf("%s marks a missing value, %s", brief(field), missingValues))
 		case err != nil && !errors.Is(err, strconv.ErrRange):
-			return t.fieldError(cr, j, fmt.Sprintf("%s is not a number", brief(field)))
+			return t.fieldError(cr, j, fmt.Sprintf("%s is not a number: every feature column must hold numbers (encode a column of categories as numbers, e.g. one-hot, or drop it)", brief(field)))
 		case math.IsNaN(v) || math.IsInf(v, 0):
 			return t.fieldError(cr, j, fmt.Sprintf("%s is not a finite number", brief(field)))
 		}
@@ -360,6 +394,32 @@ func (t *csvTable) addRow(rec []string, cr *csv.Reader) error {
 	}
 	t.rows++
 	return nil
+}
+
+// missingValues says what to do about a missing feature value: no
+// imputation is done here, silently or otherwise.
+const missingValues = "and mlpsweep does not fill in missing values: impute them (scikit-learn's SimpleImputer, pandas' fillna) or drop those rows, then run again"
+
+// missingMarker reports whether a cell is one of the texts pandas' read_csv
+// reads as a missing value (its default na_values, "" aside, NaN included),
+// or "?", the missing value of many UCI data sets.
+func missingMarker(field string) bool {
+	switch field {
+	case "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+		"<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "?":
+		return true
+	}
+	return false
+}
+
+// missingLabel is the message for an empty label or one that marks a
+// missing value: a row without a class cannot train, and a class named
+// "NA" would be a class of its own.
+func missingLabel(field string) string {
+	if field == "" {
+		return "the label is empty: drop the rows without a label, then run again"
+	}
+	return fmt.Sprintf("the label %s marks a missing value (pandas reads it as one): drop the rows without a label, or rename the class if it is one", brief(field))
 }
 
 // fieldError locates a bad field of the record just read.
@@ -420,23 +480,62 @@ func (t *csvTable) classes() (labels []int, names []string, err error) {
 			labels[i], _ = slices.BinarySearch(names, s)
 		}
 	}
-	const pick = "pick the column of class labels (--label-column, or label: in a study file)"
+	pick := t.pickLabel()
 	if numeric {
 		for i, v := range values {
 			if v != math.Trunc(v) {
-				return nil, nil, fmt.Errorf("%s: the label %s holds non-integer numbers such as %s: it looks like a continuous feature, not class labels; %s",
+				return nil, nil, fmt.Errorf("%s: the label %s holds non-integer numbers such as %s: it looks like a continuous feature, not class labels (mlpsweep trains classifiers, not regression); %s",
 					t.name, t.column(t.labelCol), brief(t.labels[i]), pick)
 			}
 		}
 	}
 	switch rows := len(labels); {
 	case len(names) < 2:
-		return nil, nil, fmt.Errorf("%s: the label %s holds only the value %s; need at least 2 classes", t.name, t.column(t.labelCol), brief(names[0]))
+		return nil, nil, fmt.Errorf("%s: the label %s holds only the value %s; need at least 2 classes: %s", t.name, t.column(t.labelCol), brief(names[0]), pick)
 	case rows >= fewRows && 2*len(names) > rows:
 		return nil, nil, fmt.Errorf("%s: the label %s has %d distinct values in %d rows, more than one class per 2 rows: it looks like a continuous feature or an ID, not class labels; %s",
 			t.name, t.column(t.labelCol), len(names), rows, pick)
 	}
 	return labels, names, nil
+}
+
+// pickLabel says to pick the label column, naming a column of the header
+// whose name says it holds labels, when the label column read is another.
+func (t *csvTable) pickLabel() string {
+	const pick = "pick the column of class labels (--label-column, or label: in a study file)"
+	if j := t.labelNamed(); j >= 0 {
+		return fmt.Sprintf("%s; the header's %s looks like it: --label-column %s, or label: %s", pick, t.column(j), t.header[j], t.header[j])
+	}
+	return pick
+}
+
+// labelNamed is the column of the header, other than the label column
+// read, whose name says it holds the labels ("label", as the first column
+// of Kaggle's MNIST and Fashion-MNIST CSV files; "target", "class", "y"),
+// or -1.
+func (t *csvTable) labelNamed() int {
+	for j, name := range t.header {
+		switch strings.ToLower(name) {
+		case "label", "labels", "target", "class", "classes", "y":
+			if j != t.labelCol {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// headerOfNumbers refuses a file without a header whose line 1 has a
+// label found on no other line (from fewRows rows on): most likely a header
+// whose feature columns are named by numbers (DataFrame.to_csv of integer
+// column names), which would be read as a row of a class of its own.
+func (t *csvTable) headerOfNumbers(labels []int) error {
+	if t.header != nil || t.rows < fewRows || slices.Contains(labels[1:], labels[0]) {
+		return nil
+	}
+	return fmt.Errorf("%s: line 1's label %s is on no other line: is line 1 a header whose column names are numbers? "+
+		"Then name the label column (--label-column NAME, or label: NAME in a study file) and line 1 is read as the header; "+
+		"if line 1 is data, give the file a header line", t.name, brief(t.labels[0]))
 }
 
 // fixedClasses maps the labels onto given class names: numerically when

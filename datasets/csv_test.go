@@ -114,18 +114,32 @@ func TestLoadCSVErrors(t *testing.T) {
 		{"ragged", "1,2,a\n3,4,b\n5,b\n", CSVOptions{}, "line 3 has 2 fields, expected 3"},
 		{"non-numeric", "a,b,y\n1,2,p\n3,x4,q\n", CSVOptions{}, `line 3, column 2 ("b"): "x4" is not a number`},
 		{"non-numeric no header", "1,2,p\n3,x4,q\n", CSVOptions{}, `line 2, column 2: "x4" is not a number`},
-		{"nan", "1,2,p\n3,NaN,q\n", CSVOptions{}, `line 2, column 2: "NaN" is not a finite number`},
+		// Missing values say what to do: mlpsweep imputes nothing.
+		{"nan", "1,2,p\n3,NaN,q\n", CSVOptions{}, `line 2, column 2: "NaN" marks a missing value, and mlpsweep does not fill in missing values: impute them`},
+		{"NA", "a,b,y\n1,2,p\n3,NA,q\n", CSVOptions{}, `line 3, column 2 ("b"): "NA" marks a missing value, and mlpsweep does not fill in missing values: impute them (scikit-learn's SimpleImputer, pandas' fillna) or drop those rows`},
+		// A missing value in the first row does not make it a header.
+		{"NA on line 1", "1,NA,p\n3,4,q\n", CSVOptions{}, `line 1, column 2: "NA" marks a missing value`},
+		{"question mark", "1,2,p\n?,1,q\n", CSVOptions{}, `line 2, column 1: "?" marks a missing value`},
+		{"category", "a,b,y\n1,red,p\n3,blue,q\n", CSVOptions{}, `line 2, column 2 ("b"): "red" is not a number: every feature column must hold numbers (encode a column of categories as numbers, e.g. one-hot, or drop it)`},
+		// A missing label is not a class "NA" or "NaN" of its own.
+		{"NA label", "1,2,p\n3,4,NA\n5,6,q\n", CSVOptions{}, `line 2, column 3: the label "NA" marks a missing value (pandas reads it as one): drop the rows without a label`},
+		{"NaN label", "1,2,0\n3,4,nan\n5,6,1\n", CSVOptions{}, `line 2, column 3: the label "nan" marks a missing value`},
 		{"inf", "1,2,p\n-Inf,1,q\n", CSVOptions{}, `line 2, column 1: "-Inf" is not a finite number`},
 		{"overflow", "1,2,p\n1e999,1,q\n", CSVOptions{}, `"1e999" is not a finite number`},
-		{"empty value", "1,,p\n3,4,q\n", CSVOptions{}, "line 1, column 2: the value is empty"},
-		{"empty label", "1,2,p\n3,4,\n", CSVOptions{}, "line 2, column 3: the label is empty"},
-		{"one class", "1,2,p\n3,4,p\n", CSVOptions{}, `label column 3 holds only the value "p"; need at least 2 classes`},
+		{"empty value", "1,,p\n3,4,q\n", CSVOptions{}, "line 1, column 2: the value is empty, and mlpsweep does not fill in missing values: impute them"},
+		{"empty label", "1,2,p\n3,4,\n", CSVOptions{}, "line 2, column 3: the label is empty: drop the rows without a label"},
+		{"one class", "1,2,p\n3,4,p\n", CSVOptions{}, `label column 3 holds only the value "p"; need at least 2 classes: pick the column of class labels`},
+		// Kaggle's MNIST and Fashion-MNIST CSV files have their label first:
+		// the last column, a pixel, was read as the labels (of up to 256
+		// classes) and the labels as a feature, without a word.
+		{"label first", "label,p1,p2\n3,0,7\n5,1,9\n3,0,7\n", CSVOptions{}, `the header names column 1 ("label"), but with no label column given the last, column 3 ("p2"), is read as the labels and "label" as a feature: give the label column (--label-column label, or label: label in a study file; --label-column 2 keeps the last)`},
+		{"label column given wrong", "label,p1,p2\n3,0,0\n5,1,0\n", CSVOptions{LabelColumn: "2"}, `label column 3 ("p2") holds only the value "0"; need at least 2 classes: pick the column of class labels (--label-column, or label: in a study file); the header's column 1 ("label") looks like it: --label-column label, or label: label`},
 		{"bad quote", "1,2,p\n3,4\"x,q\n", CSVOptions{}, "line 2, column 4"},
 		{"no such name", "a,b,y\n1,2,p\n", CSVOptions{LabelColumn: "z"}, `no column named "z"`},
 		{"index range", "1,2,p\n", CSVOptions{LabelColumn: "3"}, "label column index 3 is out of range: line 1 has 3 columns (0..2)"},
 		{"negative index", "1,2,p\n", CSVOptions{LabelColumn: "-1"}, "label column index -1 is out of range"},
 		{"bad scale", "1,2,p\n", CSVOptions{Scale: "zscore"}, `unknown scaling "zscore"`},
-		{"continuous label", "a,b\n1,0.5\n2,1.5\n3,0\n", CSVOptions{}, `label column 2 ("b") holds non-integer numbers such as "0.5": it looks like a continuous feature, not class labels; pick the column of class labels (--label-column`},
+		{"continuous label", "a,b\n1,0.5\n2,1.5\n3,0\n", CSVOptions{}, `label column 2 ("b") holds non-integer numbers such as "0.5": it looks like a continuous feature, not class labels (mlpsweep trains classifiers, not regression); pick the column of class labels (--label-column`},
 		{"multi-line field", "1,2,\"p\nq\"\n3,zz,r\n", CSVOptions{}, `line 3, column 2: "zz" is not a number`},
 	}
 	for _, c := range cases {
@@ -215,6 +229,39 @@ func TestLoadCSVFeatureNames(t *testing.T) {
 		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
 			t.Errorf("%q: %v, want %q", table, err, want)
 		}
+	}
+}
+
+// TestLoadCSVPandasHeaders: two headers DataFrame.to_csv writes that were
+// read as data. Its row index (an unnamed first column) trained as a
+// feature; integer column names made line 1 a data row of a class named
+// after the label column; and rows to predict under such a header gained
+// a row, the header's numbers.
+func TestLoadCSVPandasHeaders(t *testing.T) {
+	rows := func(header string) string {
+		var b strings.Builder
+		b.WriteString(header + "\n")
+		for i := range 30 {
+			fmt.Fprintf(&b, "%d,%d,%s\n", i, 2*i, []string{"p", "q"}[i%2])
+		}
+		return b.String()
+	}
+	_, err := loadCSVString(t, rows(",a,y"), CSVOptions{}) // the index, a feature and the label
+	if err == nil || !strings.Contains(err.Error(), "the header (line 1) names no column 1: if it is the row index pandas writes (DataFrame.to_csv without index=False), it would be read as a feature") {
+		t.Errorf("pandas index column: %v", err)
+	}
+	_, err = loadCSVString(t, rows("0,1,y"), CSVOptions{})
+	if err == nil || !strings.Contains(err.Error(), `line 1's label "y" is on no other line: is line 1 a header whose column names are numbers? Then name the label column`) {
+		t.Errorf("integer column names: %v", err)
+	}
+	d, err := loadCSVString(t, rows("0,1,y"), CSVOptions{LabelColumn: "y"})
+	if err != nil || d.N != 30 || !slices.Equal(d.FeatureNames, []string{"0", "1"}) || d.Classes != 2 {
+		t.Errorf("integer column names, the label column named: %+v, %v", d, err)
+	}
+	// A model trained under that header predicts 2 rows, not 3.
+	model := CSVOptions{Scale: ScaleNone, Features: 2, FeatureNames: []string{"0", "1"}, ClassNames: []string{"p", "q"}}
+	if d, err := loadCSVString(t, "0,1\n5,6\n7,8\n", model); err != nil || d.N != 2 {
+		t.Errorf("rows to predict under a header of numbers: %v rows, %v (want 2)", d.N, err)
 	}
 }
 

@@ -107,6 +107,7 @@ func (m *Model) Diagnose(x, t []float32, rows int) (Diagnostics, error) {
 	if err := m.checkBatch("Diagnose", x, t, rows); err != nil {
 		return Diagnostics{}, err
 	}
+	m.train.atLeast(rows, m.cfg.Batch)
 	ws := m.use(&m.train)
 	for _, mask := range ws.mask {
 		for i := range mask {

@@ -58,6 +58,7 @@ func (m *Model) Predict(x []float32, rows int, probs []float32) error {
 		return fmt.Errorf("engine: Predict of %d rows needs %d inputs and %d outputs (have %d and %d)",
 			rows, rows*m.in, rows*m.out, len(x), len(probs))
 	}
+	m.eval.sizeFor(min(evalChunk(m.cfg.Batch), max(1, rows)))
 	ws, last := m.use(&m.eval), len(m.layers)-1
 	for start := 0; start < rows; start += ws.rows {
 		e := min(ws.rows, rows-start)

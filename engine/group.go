@@ -232,6 +232,9 @@ func (g *Group) fitTo(ctx context.Context, train Data, val *Data, last int, onEp
 		g.t = make([]float32, batch*out)
 	}
 	g.classes = oneHotClasses(train.Y, out, g.classes)
+	for _, m := range g.members {
+		m.train.sizeFor(min(batch, n))
+	}
 	first := 1
 	if g.resume {
 		if err := checkOrder(g.order, train, n); err != nil {
@@ -370,6 +373,7 @@ func (g *Group) evaluate(live []int, d Data) {
 	for _, i := range live {
 		g.evalSum[i] = evalSums{}
 		m := g.members[i]
+		m.eval.sizeFor(min(evalChunk(m.cfg.Batch), n))
 		m.use(&m.eval)
 	}
 	chunk := m0.use(&m0.eval).rows // E, the same for all members: it depends on B alone; m0's targets buffer serves all
@@ -434,6 +438,7 @@ func (g *Group) TrainBatch(x []float32, rows []int, t []float32) (loss []float32
 func (g *Group) step(live []int, x input, idx []int, t []float32, rows int) {
 	for _, i := range live {
 		m := g.members[i]
+		m.train.atLeast(rows, m.cfg.Batch)
 		m.use(&m.train)
 		m.beginStep(rows)
 	}

@@ -40,6 +40,7 @@ func (m *Model) TrainBatch(x, t []float32, rows int) (loss float32, correct int,
 // correct rows, and leaves the loss gradient in m.grads [P].
 func (m *Model) lossAndGrad(x, t []float32, rows int) (loss float32, correct int) {
 	g := m.solo
+	m.train.atLeast(rows, m.cfg.Batch)
 	m.use(&m.train)
 	g.lossAndGrad(g.all, input{x: x[:rows*m.in]}, nil, t[:rows*m.out], rows)
 	return g.loss[0], g.correct[0]

@@ -74,6 +74,25 @@ func (ws *workspace) plan(rows int, training bool) {
 	ws.rows, ws.training, ws.ready = rows, training, false
 }
 
+// sizeFor plans ws for passes of up to rows rows when it is planned for
+// another number: Fit and Evaluate size the buffers by the data's rows when
+// they are fewer than B (E), for a batch larger than the data is the data
+// in one batch (a batch of 3,000,000 on 2,400 rows had them sized for
+// 3,000,000).
+func (ws *workspace) sizeFor(rows int) {
+	if ws.rows != rows {
+		ws.plan(rows, ws.training)
+	}
+}
+
+// atLeast plans ws for batch rows (B) when it is planned for fewer than
+// rows, as after a Fit on fewer rows than B.
+func (ws *workspace) atLeast(rows, batch int) {
+	if ws.rows < rows {
+		ws.plan(batch, ws.training)
+	}
+}
+
 // use returns ws with its buffers sized for the pass plan recorded,
 // sizing them on the first use after plan.
 func (m *Model) use(ws *workspace) *workspace {

@@ -108,17 +108,37 @@ func (h Header) unitID(key string, fold int) UnitID {
 	return UnitID{key, fold, h.Split, UnitSeed(h.Seed, key, fold), h.DataSHA, h.Engine}
 }
 
-// Assemble builds a StudyResult from a study's header and points and the
-// units found (by ID; absent units are missing folds), and counts the
-// machines and engines that computed them.
-func Assemble(h Header, points []study.Point, units map[UnitID]UnitResult) StudyResult {
+// Assemble builds a StudyResult from a study's header and points, the
+// units found (by ID; absent units are missing folds) and, of a pruned
+// study, its decisions in the order made (Decisions; nil when there are
+// none), and counts the machines and engines that computed them. A unit
+// of a configuration the decisions stopped shows as the study stopped it
+// (UnitResult.StoppedAt), however far another study trained it: a study's
+// result does not depend on what other studies stored.
+func Assemble(h Header, points []study.Point, units map[UnitID]UnitResult, decisions []Decision) StudyResult {
 	plan := Plan(h, points)
 	r := StudyResult{Name: h.Name, Folds: h.Folds, Epochs: h.Epochs, Seed: h.Seed, Engine: h.Engine,
-		TotalSeconds: h.WallSeconds, UnitsRun: h.UnitsRun, UnitsReused: h.UnitsReused, UnitsTotal: len(plan)}
+		TotalSeconds: h.WallSeconds, UnitsRun: h.UnitsRun, UnitsReused: h.UnitsReused, UnitsTotal: len(plan), Data: h.Data}
+	if s := h.Schedule; s.Features > 0 && r.Data != "" {
+		r.Data += fmt.Sprintf(", %d features, %d classes", s.Features, s.Classes)
+	}
+	if len(decisions) > 0 {
+		r.Decisions = decisions
+	}
+	stops := map[string]int{} // configuration → the epoch the study stopped it at
+	for _, d := range decisions {
+		if !d.Promoted {
+			stops[d.Key] = d.Epoch
+		}
+	}
+	unit := func(id UnitID) (UnitResult, bool) {
+		u, ok := units[id]
+		return u.StoppedAt(stops[id.Key]), ok
+	}
 	for _, pt := range points {
 		var us []UnitResult
 		for f := range h.Folds {
-			if u, ok := units[h.unitID(pt.Params.Key(), f)]; ok {
+			if u, ok := unit(h.unitID(pt.Params.Key(), f)); ok {
 				us = append(us, u)
 			}
 		}
@@ -127,7 +147,7 @@ func Assemble(h Header, points []study.Point, units map[UnitID]UnitResult) Study
 	setRanks(r.Configs)
 	var found []UnitResult // each unit once, however many axes show its configuration
 	for _, u := range plan {
-		if res, ok := units[u.ID]; ok {
+		if res, ok := unit(u.ID); ok {
 			found = append(found, res)
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mlpsweep/mlpsweep/internal/spell"
 )
 
 // command is one subcommand. run returns the process exit status (see
@@ -87,7 +89,8 @@ Exit status:
        unreadable or invalid (study file, CSV or MNIST files, sweep
        database; also a CSV label column that is missing or looks
        continuous, a --limit-rows that leaves one class), an output folder
-       that cannot be written, a training error
+       that cannot be written, a training error, a sweep some of whose
+       units failed (after its report)
   2    usage error: the command line itself is wrong (unknown command or
        flag, malformed or out-of-range value, wrong number of arguments,
        flags that exclude or need each other, a name the command does not
@@ -178,7 +181,7 @@ func wantOf(f *flag.Flag) string {
 // meantCommand is " (did you mean sweep?)" for a misspelt command ("swep",
 // "--sweep"), else "".
 func meantCommand(name string) string {
-	if c := closest(strings.TrimLeft(name, "-"), slices.Collect(maps.Keys(commands))); c != "" {
+	if c := spell.Closest(strings.TrimLeft(name, "-"), slices.Collect(maps.Keys(commands))); c != "" {
 		return " (did you mean " + c + "?)"
 	}
 	return ""
@@ -197,44 +200,7 @@ func closestFlag(fs *flag.FlagSet, name string) string {
 	if len(prefixOf) == 1 {
 		return prefixOf[0]
 	}
-	return closest(name, names)
-}
-
-// closest returns the one candidate nearest to name, at most two letters
-// added, dropped or changed away; "" when none is, or two are as near.
-func closest(name string, candidates []string) string {
-	best, bestDist := "", 3
-	for _, c := range candidates {
-		switch d := editDistance(name, c); {
-		case d < bestDist:
-			best, bestDist = c, d
-		case d == bestDist:
-			best = "" // two as near: no guess
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes: flag
-// names are ASCII). A dozen lines, so no library for it.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1) // prev[j]: distance of a[:i-1] and b[:j]
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return spell.Closest(name, names)
 }
 
 // parseInterleaved parses flags that may come after positional arguments

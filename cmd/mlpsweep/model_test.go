@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
@@ -25,9 +27,30 @@ import (
 // kills it): with MLPSWEEP_TEST_CLI=1 the test binary is mlpsweep.
 func TestMain(m *testing.M) {
 	if os.Getenv("MLPSWEEP_TEST_CLI") == "1" {
-		os.Exit(runWithSignals(os.Args[1:], os.Stdout, os.Stderr))
+		var stderr io.Writer = os.Stderr
+		if at := os.Getenv("MLPSWEEP_TEST_HOLD_AT"); at != "" {
+			stderr = &holdWriter{w: os.Stderr, at: []byte(at)}
+		}
+		os.Exit(runWithSignals(os.Args[1:], os.Stdout, stderr))
 	}
 	os.Exit(m.Run())
+}
+
+// holdWriter passes writes to w until one holds at, which it writes and
+// then never returns from: a child of a kill test (MLPSWEEP_TEST_HOLD_AT)
+// stops where it reports that line, so that a parent slow to read it
+// cannot find the child gone further, or finished, when its kill lands.
+type holdWriter struct {
+	w  io.Writer
+	at []byte
+}
+
+func (h *holdWriter) Write(p []byte) (int, error) {
+	n, err := h.w.Write(p)
+	if bytes.Contains(p, h.at) {
+		time.Sleep(time.Hour) // killed here
+	}
+	return n, err
 }
 
 // writeBlobsCSV writes rows rows of features features in 3 string classes,
@@ -331,7 +354,7 @@ func TestCheckpointKillResume(t *testing.T) {
 		"--epochs", "30", "--batch", "8", "--threads", "1", "--json"}
 
 	child := exec.Command(os.Args[0], append(args, "--checkpoint", ck)...)
-	child.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1")
+	child.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1", "MLPSWEEP_TEST_HOLD_AT=epoch 3/30 ")
 	pipe, err := child.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +376,7 @@ func TestCheckpointKillResume(t *testing.T) {
 		t.Fatalf("child was not killed by SIGKILL: %v", err)
 	}
 	_, _, epoch, err := engine.LoadCheckpoint(ck, nil)
-	if err != nil || epoch < 3 || epoch >= 30 {
+	if err != nil || epoch != 3 { // the child holds at its line of epoch 3, written after its checkpoint
 		t.Fatalf("checkpoint after the kill: epoch %d, %v", epoch, err)
 	}
 	t.Logf("killed with SIGKILL after epoch 3; the checkpoint holds epoch %d", epoch)

@@ -132,7 +132,15 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "predict", err)
 		}
 	}
-	fmt.Fprintf(stderr, "%d rows of %s classified with %s\n", data.N, res.Data, p.model)
+	what := res.Data // the file, not its base name ("test"), when one was given
+	if p.csvPath != "" {
+		what = p.csvPath
+	}
+	fmt.Fprintf(stderr, "%d rows of %s classified with %s", data.N, what, p.model)
+	if p.out != "" {
+		fmt.Fprintf(stderr, "; predictions written to %s", p.out)
+	}
+	fmt.Fprintln(stderr)
 	if res.Accuracy != nil {
 		fmt.Fprintf(stderr, "accuracy %.4f (%d/%d)\n", *res.Accuracy, *res.Correct, data.N)
 		writeConfusion(stderr, res)

@@ -44,3 +44,29 @@ func renderDocument(doc *report.Document, dir string, asJSON bool, stdout, stder
 	fmt.Fprintf(stderr, "report: %s (results.csv, results.json alongside)\n", filepath.Join(dir, report.ReportHTMLFile))
 	return 0
 }
+
+// failedUnits is the error of a sweep some of whose units failed (the
+// engine refused their configuration: sweeps.UnitResult.Failed; a diverged
+// unit is a result), after the report that lists them, or nil: the work
+// failed (exit status 1), though every other unit is kept and a rerun
+// trains only those.
+func failedUnits(r sweeps.StudyResult) error {
+	failed, total := 0, 0
+	seen := map[string]bool{} // a configuration shown on several axes counts once
+	for _, c := range r.Configs {
+		if seen[c.Key] {
+			continue
+		}
+		seen[c.Key] = true
+		for _, u := range c.Units {
+			total++
+			if u.Failed() {
+				failed++
+			}
+		}
+	}
+	if failed == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d units of study %s failed (the tables list them, under \"units that diverged or failed\"): change those configurations and run the study again: the finished units are kept, and only the others train", failed, total, r.Name)
+}

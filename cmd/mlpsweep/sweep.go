@@ -42,7 +42,8 @@ dropout, batch_norm, residual); axes: a list of {name, key or keys, values, set}
 thing at a time from base; grid: key → values (cartesian product); random:
 {n, seed, params: key → {choice: [..]} | {uniform: [lo, hi]} |
 {log_uniform: [lo, hi]} | {int: [lo, hi]}}; data: mnist | {idx: DIR} |
-{images: FILE, labels: FILE} | {csv: FILE, label: COLUMN}; folds; epochs;
+{images: FILE, labels: FILE} | {csv: FILE, label: COLUMN, scale, test}
+(see examples/csv.yaml; paths relative to the study file); folds; epochs;
 seed; metric: accuracy; refit: true (as --refit); fuse: true | false
 (default true: the configurations of a fold that share batch size and
 epochs train fused, a few as one wide model; the numbers are the same
@@ -60,8 +61,10 @@ ranges as random:'s; n configurations proposed batch at a time,
 default --workers, by the TPE from the results so far; beside a sha or
 hyperband pruner, batches of eta² each halved as a study of its own,
 pruned ones informing the TPE at their rung). lr 0 means the
-optimizer's Keras default. A diverged unit (NaN/Inf loss) is kept with the
-accuracy its model scores as it stopped, and flagged diverged.
+optimizer's Keras default; batch and epochs are ≥ 1. A diverged unit
+(NaN/Inf loss) is kept with the accuracy its model scores as it stopped,
+and flagged diverged; a unit the engine refuses (a network too large for
+the machine) fails, and the sweep exits 1 after its report.
 
 Progress goes to stderr (a bar on a terminal, moving within long epochs
 too, else a line per finished unit) with an ETA. A pruned study's ETA counts the epochs its pruner will
@@ -330,7 +333,13 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "sweep", err)
 		}
 	}
-	return renderStudy(r, f.out, f.jsonOutput, stdout, stderr, "sweep")
+	if code := renderStudy(r, f.out, f.jsonOutput, stdout, stderr, "sweep"); code != 0 {
+		return code
+	}
+	if err := failedUnits(r); err != nil {
+		return fail(stderr, "sweep", err)
+	}
+	return 0
 }
 
 // sweepShard is the shard to run: --shard, else the batch scheduler's

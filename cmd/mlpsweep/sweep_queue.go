@@ -188,6 +188,9 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		return fail(stderr, "sweep", fmt.Errorf("%d of %d units of study %s have no result and no job to run them (never enqueued, or discarded after %d attempts: see mlpsweep status); enqueue the study again to queue them",
 			p.Missing, p.Units, s.Name, queue.MaxAttempts))
 	}
+	if err := failedUnits(r); err != nil {
+		return fail(stderr, "sweep", err)
+	}
 	return 0
 }
 

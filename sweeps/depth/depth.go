@@ -219,7 +219,7 @@ func (p *DepthPlan) Load(ctx context.Context, st store.Store, data DepthData) (*
 			units[u.ID] = res
 		}
 	}
-	stored := sweeps.Assemble(h, p.Points, units)
+	stored := sweeps.Assemble(h, p.Points, units, nil)
 	r := &DepthStudyResult{Study: p.Study, Data: data.Describe, Classes: data.Classes, Epochs: h.Epochs,
 		TrainRows: data.trainRows(), Seconds: h.WallSeconds}
 	for i, c := range stored.Configs {

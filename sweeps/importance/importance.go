@@ -3,8 +3,8 @@
 // Quantifying Hyperparameter Importance in Arbitrary Subspaces", IJCAI
 // 2023), the default of Optuna 5's importance module, with its defaults:
 //
-// The top 10 % of the trials (by value; ties at the cutoff included) are
-// the target set. For each parameter, a Parzen estimator over a grid of its
+// The top 10 % of the trials, and at least the best two (by value; ties at
+// the cutoff included), are the target set. For each parameter, a Parzen estimator over a grid of its
 // range (50 cells for reals; each value for ints with fewer, each choice for
 // categorical parameters) is fitted to the target trials' values (p_top) and
 // to all trials' (p_all), with Scott's rule for the bandwidth; the
@@ -57,7 +57,7 @@ const (
 
 // PEDANOVA returns each parameter's importance, most important first
 // (space order among equals). Trials with a NaN or infinite value are left
-// out; with fewer than two left every importance is 0.
+// out; with two or fewer left every importance is 0, as in Optuna.
 func PEDANOVA(space []tpe.Param, trials []Trial, opt Options) ([]Result, error) {
 	if len(space) == 0 {
 		return nil, errors.New("importance: no parameters")
@@ -92,7 +92,7 @@ func PEDANOVA(space []tpe.Param, trials []Trial, opt Options) ([]Result, error) 
 	for d, p := range space {
 		out[d].Param = p.Name
 	}
-	if len(kept) <= 1 {
+	if len(kept) <= minTop {
 		return out, nil
 	}
 	top := topQuantile(kept, q, opt.Maximize)
@@ -127,7 +127,13 @@ func PEDANOVA(space []tpe.Param, trials []Trial, opt Options) ([]Result, error) 
 	return out, nil
 }
 
-// topQuantile keeps the trials at least as good as the ⌈q·n⌉-th best.
+// minTop is the fewest trials of the target set (Optuna's
+// min_n_top_trials): a target set of one trial has every parameter at
+// one value, so every parameter would look equally important.
+const minTop = 2
+
+// topQuantile keeps the trials at least as good as the ⌈q·n⌉-th best,
+// and at least as good as the minTop-th best (len(trials) > minTop).
 func topQuantile(trials []Trial, q float64, maximize bool) []Trial {
 	loss := func(t Trial) float64 {
 		if maximize {
@@ -140,7 +146,7 @@ func topQuantile(trials []Trial, q float64, maximize bool) []Trial {
 		losses[i] = loss(t)
 	}
 	slices.Sort(losses)
-	cutoff := losses[int(math.Ceil(q*float64(len(trials))))-1]
+	cutoff := losses[max(int(math.Ceil(q*float64(len(trials)))), minTop)-1]
 	var top []Trial
 	for _, t := range trials {
 		if loss(t) <= cutoff {

@@ -154,3 +154,34 @@ func TestEdges(t *testing.T) {
 		t.Errorf("one finite trial: %v, %v (want zeros)", res, err)
 	}
 }
+
+// TestAtLeastTwoTopTrials: on a study of 8 configurations the top 10 % is
+// one configuration, at one value of every parameter, which made every
+// parameter equally important (a third each here). As in Optuna
+// (min_n_top_trials), the best two are the target set: they agree on a
+// and b and differ on c, so c does not matter.
+func TestAtLeastTwoTopTrials(t *testing.T) {
+	grid := []tpe.Param{{Name: "a", Kind: tpe.Choice, Choices: 2}, {Name: "b", Kind: tpe.Choice, Choices: 2}, {Name: "c", Kind: tpe.Choice, Choices: 2}}
+	var trials []Trial
+	for i := range 8 {
+		x := []float64{float64(i >> 2), float64(i >> 1 & 1), float64(i & 1)}
+		// a = b = 0 is best (0.98 and 0.97 by c), then the rest.
+		v := 0.9 - 0.01*float64(i)
+		if x[0] == 0 && x[1] == 0 {
+			v = 0.98 - 0.01*x[2]
+		}
+		trials = append(trials, Trial{X: x, Value: v})
+	}
+	res, err := PEDANOVA(grid, trials, Options{Maximize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", res)
+	if a, b, c := share(t, res, "a"), share(t, res, "b"), share(t, res, "c"); math.Abs(a-0.5) > 1e-9 || math.Abs(b-0.5) > 1e-9 || c > 1e-9 {
+		t.Errorf("shares a %.4f, b %.4f, c %.4f; want 0.5, 0.5 and 0", a, b, c)
+	}
+	two, err := PEDANOVA(grid, trials[:2], Options{Maximize: true})
+	if err != nil || two[0].Importance != 0 {
+		t.Errorf("two trials: %+v, %v (want zeros, as Optuna gives)", two, err)
+	}
+}

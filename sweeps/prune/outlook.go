@@ -37,6 +37,29 @@ type Outlook struct {
 	Least, Most []int     // [n] bounds: it stops at its next rung at the earliest, at the study's epochs at the latest
 }
 
+// OfWork is how o knows the work left when an epoch of configuration c
+// weighs work[c]: Schedule fixes how many configurations go on at each
+// rung, not which, so when configurations still in the running (Least <
+// Most) differ in work, the work left at Expect is an expectation (each
+// at the mean of their sizes), Expected, not Schedule: a run whose small
+// networks go on trains less than a start's forecast said.
+func (o Outlook) OfWork(work []float64) Forecast {
+	if o.Forecast != Schedule {
+		return o.Forecast
+	}
+	live := -1
+	for c := range o.Expect {
+		if o.Least[c] == o.Most[c] {
+			continue
+		}
+		if live >= 0 && work[c] != work[live] {
+			return Expected
+		}
+		live = c
+	}
+	return Schedule
+}
+
 // Outlook returns the run's outlook after the decisions made so far.
 func (r *Run) Outlook() Outlook {
 	n := len(r.keys)

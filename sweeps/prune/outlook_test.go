@@ -147,3 +147,39 @@ func TestOutlookOfMedian(t *testing.T) {
 		}
 	}
 }
+
+// TestOfWork: sha's rung schedule fixes the epochs, not which
+// configurations train them: with configurations of two sizes in the
+// running the work left is an expectation, and exact again once every
+// configuration still training has its epochs fixed (or they are of one
+// size); the other pruners' forecasts stay theirs.
+func TestOfWork(t *testing.T) {
+	keys := []string{"a", "b", "c", "d"}
+	r, err := New(study.Pruner{Kind: "sha", Eta: 2, MinEpochs: 1}, 2, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, one := []float64{1, 7, 1, 7}, []float64{3, 3, 3, 3}
+	if f := r.Outlook().OfWork(two); f != Expected {
+		t.Errorf("before the rung, two sizes: %v, want Expected", f)
+	}
+	if f := r.Outlook().OfWork(one); f != Schedule {
+		t.Errorf("before the rung, one size: %v, want Schedule", f)
+	}
+	for c, s := range []float64{0.9, 0.1, 0.8, 0.2} { // a and c (size 1) go on to epoch 2
+		r.Report(c, []float64{s})
+	}
+	r.Decide()
+	if f := r.Outlook().OfWork(two); f != Schedule {
+		t.Errorf("after the rung: %v (%+v), want Schedule", f, r.Outlook())
+	}
+	for _, p := range []study.Pruner{{Kind: "asha", Eta: 2, MinEpochs: 1}, {Kind: "median", Eta: 2, MinEpochs: 1, Startup: 1}} {
+		r, err := New(p, 2, keys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := r.Outlook(); o.OfWork(two) != o.Forecast || o.OfWork(one) != o.Forecast {
+			t.Errorf("%s: %v, %v; want its own %v", p.Kind, o.OfWork(two), o.OfWork(one), o.Forecast)
+		}
+	}
+}

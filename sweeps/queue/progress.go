@@ -93,18 +93,21 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 		if hasJob {
 			p.Jobs[j.state]++
 		}
+		// A unit stored pruned that a job of the study trains further
+		// (another study's stop, which its mark leaves in place) is
+		// running or queued.
 		switch state := states[u.ID]; {
 		case state == "done":
 			p.Done++
 			p.DoneFLOPs += j.flops
-		case state == "pruned":
-			p.Pruned++
 		case hasJob && j.state == "running":
 			p.Running++
 			p.LeftFLOPs += j.flops
 		case hasJob && isLive(j.state):
 			p.Queued++
 			p.LeftFLOPs += j.flops
+		case state == "pruned":
+			p.Pruned++
 		case state == "failed":
 			p.Failed++
 		default:

@@ -84,7 +84,10 @@ import (
 // pruner's bounds).
 func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
 	every time.Duration, report func(string)) error {
-	return locked(ctx, st, plan.Header.Name, func() error { return coordinate(ctx, st, plan, pr, src, opt, every, true, report) })
+	return locked(ctx, st, plan.Header.Name, func() error {
+		_, err := coordinate(ctx, st, plan, pr, src, opt, every, true, report)
+		return err
+	})
 }
 
 // locked runs coordinate, the coordinator of study name (Prune's, or
@@ -106,18 +109,23 @@ func locked(ctx context.Context, st *store.Postgres, name string, coordinate fun
 	return err
 }
 
+// coordinate is Prune's coordinator of plan, its lines with the study's
+// ETA when withETA; it returns the training work (FLOPs) its units
+// trained while it ran (the epochs the pruner was told they reached,
+// beyond those of the scores it found in the store), for SearchPruned's
+// rate.
 func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
-	every time.Duration, withETA bool, report func(string)) error {
+	every time.Duration, withETA bool, report func(string)) (float64, error) {
 	h := plan.Header
 	if report == nil {
 		report = func(string) {}
 	}
 	src, err := src.Absolute()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := st.SaveStudy(h, plan.Points); err != nil {
-		return err
+		return 0, err
 	}
 	var keys []string
 	byKey := map[string][]sweeps.Unit{} // the configuration's units, by fold
@@ -129,22 +137,20 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 	}
 	run, err := prune.New(pr, h.Epochs, keys, prune.Batches(keys, plan.Batch)) // a sampler's batches (SearchPruned), judged apart
 	if err != nil {
-		return err
+		return 0, err
 	}
 	client, err := river.NewClient(riverpgxv5.New(st.Pool()), &river.Config{})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	c := &coordinator{st: st, plan: plan, src: src, opt: opt, run: run, keys: keys, byKey: byKey, client: client, stored: map[sweeps.UnitID]bool{}}
+	c := &coordinator{st: st, plan: plan, src: src, opt: opt, run: run, keys: keys, byKey: byKey, client: client, stored: map[sweeps.UnitID]bool{},
+		withETA: withETA, trained: map[sweeps.UnitID]int{}}
 	if err := c.report(ctx, nil); err != nil { // a study started before: its scores so far
-		return err
+		return 0, err
 	}
-	if withETA {
-		c.trained = map[sweeps.UnitID]int{}
-		c.noteReached()
-		c.doneStart, _, _, _ = c.work(run.Outlook())
-		c.started = time.Now()
-	}
+	c.noteReached()
+	c.doneStart, _, _, _ = c.work(run.Outlook())
+	c.started = time.Now()
 	if pr.Kind == "asha" {
 		rungs := prune.Rungs(pr.Eta, pr.MinEpochs, h.Epochs)
 		c.priority = func(from int) int { // 4 (River's lowest) from scratch, 3 from the first rung, …
@@ -154,9 +160,12 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 			}
 			return max(1, 4-passed)
 		}
-		return c.asynchronous(ctx, every, report)
+		err = c.asynchronous(ctx, every, report)
+	} else {
+		err = c.stages(ctx, every, report)
 	}
-	return c.stages(ctx, every, report)
+	done, _, _, _ := c.work(run.Outlook())
+	return done - c.doneStart, err
 }
 
 // etaEvery is the least time between two progress lines of a stage.
@@ -209,8 +218,10 @@ type coordinator struct {
 	// River's default): ASHA's deeper rungs go first.
 	priority func(from int) int
 
-	// For the ETA (nil trained: none): the epochs each unit is known to
-	// have trained, and the FLOPs they held when this coordinator started.
+	// For the ETA (on the lines when withETA) and the work trained: the
+	// epochs each unit is known to have trained, and the FLOPs they held
+	// when this coordinator started.
+	withETA   bool
 	trained   map[sweeps.UnitID]int
 	doneStart float64
 	started   time.Time
@@ -219,9 +230,6 @@ type coordinator struct {
 // noteReached records the epochs the pruner was told each configuration
 // reached (report) as its units'.
 func (c *coordinator) noteReached() {
-	if c.trained == nil {
-		return
-	}
 	for ci, k := range c.keys {
 		_, reached := c.run.State(ci)
 		for _, u := range c.byKey[k] {
@@ -236,7 +244,7 @@ func (c *coordinator) noteReached() {
 // asha's expectation, ", eta 40s–1m30s" for the median pruner's bounds;
 // "" before any work was seen, or without an ETA.
 func (c *coordinator) eta() string {
-	if c.trained == nil {
+	if !c.withETA {
 		return ""
 	}
 	o := c.run.Outlook()
@@ -248,10 +256,17 @@ func (c *coordinator) eta() string {
 	at := func(w float64) string {
 		return sweeps.ETA(w, done, time.Since(c.started)).Round(time.Second).String()
 	}
+	work := make([]float64, len(c.keys)) // an epoch of each configuration, its folds together
+	for ci, k := range c.keys {
+		for _, u := range c.byKey[k] {
+			work[ci] += float64(c.plan.EpochWork(u))
+		}
+	}
+	f := o.OfWork(work)
 	switch {
-	case o.Forecast == prune.Bounded && least < most:
+	case f == prune.Bounded && least < most:
 		return ", eta " + at(least) + "–" + at(most)
-	case o.Forecast == prune.Expected:
+	case f == prune.Expected:
 		return ", eta ~" + at(expect)
 	}
 	return ", eta " + at(expect)
@@ -307,7 +322,7 @@ func (c *coordinator) stages(ctx context.Context, every time.Duration, report fu
 		report(fmt.Sprintf("study %s: stage %d: %d units to train on the workers%s", h.Name, stage, len(units), c.eta()))
 		shown := time.Now()
 		if err := c.wait(ctx, units, every, func(at int) {
-			if c.trained != nil && at < len(units) && time.Since(shown) >= etaEvery {
+			if c.withETA && at < len(units) && time.Since(shown) >= etaEvery {
 				shown = time.Now()
 				report(fmt.Sprintf("study %s: stage %d: %d of %d units at their rung%s", h.Name, stage, at, len(units), c.eta()))
 			}
@@ -503,7 +518,11 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 // storePruned stores the units of the configurations the pruner stopped
 // as pruned at their last epoch (their learning curves from the store),
 // each with the machine of the worker that trained its last stage (the
-// one that marked it running last), and drops their checkpoints.
+// one that marked it running last), and drops their checkpoints. A unit
+// another study stored pruned keeps that result when this study trained
+// it no further; one this study trained past it is stored with no
+// machine: its mark left the other study's result, machine included, in
+// place (see store.Store.MarkRunning).
 func (c *coordinator) storePruned(ctx context.Context) error {
 	var units []sweeps.Unit
 	for ci, k := range c.keys {
@@ -523,9 +542,14 @@ func (c *coordinator) storePruned(ctx context.Context) error {
 		return err
 	}
 	for _, u := range units {
-		if m := marks[u.ID]; m.State == "" || m.State == "running" {
-			r := c.plan.PrunedResult(u, epochs[[2]any{u.ID.Key, u.ID.Fold}])
-			r.Fold, r.EngineVer, r.DataSHA256, r.Machine = u.ID.Fold, u.ID.Engine, u.ID.Data, m.Machine
+		curve := epochs[[2]any{u.ID.Key, u.ID.Fold}]
+		m := marks[u.ID]
+		if m.State == "" || m.State == "running" || m.State == "pruned" && m.PrunedAt < len(curve) {
+			r := c.plan.PrunedResult(u, curve)
+			r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
+			if m.State != "pruned" {
+				r.Machine = m.Machine
+			}
 			if err := c.st.SaveUnit(u.ID, c.plan.Header.Name, r); err != nil {
 				return err
 			}
@@ -728,11 +752,9 @@ func (c *coordinator) wait(ctx context.Context, units []stageUnit, every time.Du
 		}
 		if len(at) > last {
 			last = len(at)
-			if c.trained != nil {
-				for _, su := range units {
-					if at[su.u.ID] {
-						c.trained[su.u.ID] = max(c.trained[su.u.ID], su.to)
-					}
+			for _, su := range units {
+				if at[su.u.ID] {
+					c.trained[su.u.ID] = max(c.trained[su.u.ID], su.to)
 				}
 			}
 			progress(len(at))
@@ -771,33 +793,24 @@ func (c *coordinator) atTarget(ctx context.Context, units []stageUnit) (map[swee
 	for i, su := range units {
 		ids[i] = su.u.ID
 	}
-	states, err := c.st.UnitStates(ctx, ids)
+	marks, err := c.st.UnitMachines(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	at := map[sweeps.UnitID]bool{}
 	byTarget := map[int][]sweeps.UnitID{} // few: one per bracket, or rung
-	var elsewhere []stageUnit             // stored pruned by another study
 	for _, su := range units {
-		switch states[su.u.ID] {
+		switch m := marks[su.u.ID]; m.State {
 		case "done", "failed":
 			at[su.u.ID] = true
-		case "pruned":
-			elsewhere = append(elsewhere, su)
+		case "pruned": // stored by another study: at the targets its stored scores reach
+			if m.PrunedAt >= su.to {
+				at[su.u.ID] = true
+				continue
+			}
 			fallthrough
 		default:
 			byTarget[su.to] = append(byTarget[su.to], su.u.ID)
-		}
-	}
-	if len(elsewhere) > 0 { // at the target its stored scores reach
-		_, epochs, err := c.curves(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, su := range elsewhere {
-			if len(epochs[[2]any{su.u.ID.Key, su.u.ID.Fold}]) >= su.to {
-				at[su.u.ID] = true
-			}
 		}
 	}
 	for to, ids := range byTarget {
@@ -899,12 +912,12 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 	if len(todo) == 0 {
 		return w.record(ctx, job, -1, nil, true)
 	}
-	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study); err != nil {
+	t, threads := w.trainer(ctx)
+	defer w.release(t)
+	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study, threads); err != nil {
 		return err
 	}
 	started := time.Now()
-	t, threads := w.trainer(ctx)
-	defer w.release(t)
 	w.logf("group of %d units, fold %d of study %s (attempt %d): epochs %d–%d, %d trained fused, %d GEMM thread(s)",
 		len(ids), a.Fold, a.Study, job.Attempt, a.From+1, a.To, len(units), threads)
 	epochs := newEpochWriter(w.st)

@@ -129,17 +129,24 @@ base: {hidden: [16], batch: 8, optimizer: sgd}
 grid: {lr: [0.0003, 0.001, 0.002, 0.003, 0.006, 0.01, 0.02, 0.03, 0.1]}
 pruner: {kind: asha, eta: 3}
 `)
+	return s, plan, withoutPruner(t, s, data)
+}
+
+// withoutPruner runs s on data without its pruner, locally, with learning
+// curves.
+func withoutPruner(t *testing.T, s *study.Study, data *datasets.Dataset) sweeps.StudyResult {
+	t.Helper()
 	full := *s
 	full.Pruner = nil
-	fullPlan, err := scheduler.StudyPlan(&full, data, true)
+	plan, err := scheduler.StudyPlan(&full, data, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := scheduler.Run(context.Background(), fullPlan, scheduler.Options{Dir: t.TempDir(), Workers: 1, Curves: true})
+	r, err := scheduler.Run(context.Background(), plan, scheduler.Options{Dir: t.TempDir(), Workers: 1, Curves: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, plan, ref
+	return r
 }
 
 // pruneASHA runs ashaStudy's coordinator to its end, adding its lines to
@@ -468,7 +475,7 @@ func TestASHAOverAnotherStudysPrunedUnits(t *testing.T) {
 	s, plan, ref := ashaStudy(t)
 	st := freshStore(t)
 	best := bestConfig(ref)
-	storedElsewhere(t, st, plan, best)
+	storedElsewhere(t, st, plan, best, 1)
 	work(t, st)
 	var lines []string
 	r := pruneASHA(t, st, s, plan, &lines)
@@ -485,9 +492,14 @@ func TestASHAOverAnotherStudysPrunedUnits(t *testing.T) {
 // over the units of its best configuration stored pruned at epoch 1 by
 // another study (storedElsewhere) trains them again to the last epoch, in
 // stages, and stores and decides what it does on a store without them,
-// bit for bit.
+// bit for bit. So it does over every configuration's units stored pruned
+// at epoch 2 (between its rungs at 1 and 3: it trains further those it
+// takes to 3) or 5 (past them: it trains only those it takes to the end),
+// and shows each configuration it stopped as it stopped it; a unit it
+// trained further does not show the other study's machine, one it did
+// not train does.
 func TestPrunedOverAnotherStudysPrunedUnits(t *testing.T) {
-	s, _, plan := prunedStudy(t, `name: qs
+	s, data, plan := prunedStudy(t, `name: qs
 base: {hidden: [16], batch: 8}
 grid: {lr: [0.0001, 0.001, 0.003, 0.01, 0.03, 0.1]}
 pruner: {kind: sha, eta: 3}
@@ -511,10 +523,41 @@ pruner: {kind: sha, eta: 3}
 	if best.PrunedAt != 0 || len(best.Units[0].Epochs) != want.Epochs {
 		t.Fatalf("best configuration %s pruned at %d", best.Value, best.PrunedAt)
 	}
-	got := run(func(st *store.Postgres) { storedElsewhere(t, st, plan, best) })
+	got := run(func(st *store.Postgres) { storedElsewhere(t, st, plan, best, 1) })
 	if !slices.Equal(studyBits(got), studyBits(want)) || !slices.Equal(got.Decisions, want.Decisions) {
 		t.Errorf("over another study's pruned units:\n%+v\n%+v\nwant\n%+v\n%+v", got.Configs, got.Decisions, want.Configs, want.Decisions)
 	}
+
+	full := withoutPruner(t, s, data)
+	for _, depth := range []int{2, 5} {
+		got := run(func(st *store.Postgres) {
+			for _, c := range full.Configs {
+				storedElsewhere(t, st, plan, c, depth)
+			}
+		})
+		if !slices.Equal(studyBits(got), studyBits(want)) || !slices.Equal(got.Decisions, want.Decisions) || unitsOf(got) != unitsOf(want) {
+			t.Errorf("over every unit stored pruned at epoch %d:\n%s\nwant\n%s", depth, unitsOf(got), unitsOf(want))
+		}
+		for _, c := range got.Configs {
+			for _, u := range c.Units {
+				if trained := len(u.Epochs) > depth; trained == (u.Machine == elsewhere) {
+					t.Errorf("over units stored pruned at epoch %d: %s fold %d, %d epochs, shows machine %+v", depth, c.Value, u.Fold, len(u.Epochs), u.Machine)
+				}
+			}
+		}
+	}
+}
+
+// unitsOf lists r's units: their epochs, pruned epoch, samples and
+// held-out accuracy.
+func unitsOf(r sweeps.StudyResult) string {
+	var b strings.Builder
+	for _, c := range r.Configs {
+		for _, u := range c.Units {
+			fmt.Fprintf(&b, "%s/%d: %d epochs, pruned at %d, %d samples, accuracy %v\n", c.Value, u.Fold, len(u.Epochs), u.PrunedAt, u.Samples, u.Accuracy)
+		}
+	}
+	return b.String()
 }
 
 // bestConfig is r's configuration of the best mean accuracy.
@@ -529,22 +572,27 @@ func bestConfig(r sweeps.StudyResult) sweeps.ConfigResult {
 }
 
 // storedElsewhere stores c's units in st as another study that stopped c
-// at epoch 1 stores them: their epoch-1 scores, and each unit pruned
-// there, with c's numbers.
-func storedElsewhere(t *testing.T, st *store.Postgres, plan scheduler.Plan, c sweeps.ConfigResult) {
+// at epoch stores them: their scores up to epoch, and each unit pruned
+// there (sweeps.UnitResult.StoppedAt), with c's numbers, on another
+// machine.
+func storedElsewhere(t *testing.T, st *store.Postgres, plan scheduler.Plan, c sweeps.ConfigResult, epoch int) {
 	t.Helper()
 	for _, u := range plan.Units {
 		if u.ID.Key != c.Key {
 			continue
 		}
-		r := c.Units[u.ID.Fold]
-		r.Epochs, r.PrunedAt = r.Epochs[:1], 1
-		r.Accuracy, r.ValLoss = r.Epochs[0].ValAccuracy, r.Epochs[0].ValLoss
-		if err := st.SaveEpoch(u.ID, "other", r.Epochs[0]); err != nil {
-			t.Fatal(err)
+		r := c.Units[u.ID.Fold].StoppedAt(epoch)
+		r.Machine = elsewhere
+		for _, e := range r.Epochs {
+			if err := st.SaveEpoch(u.ID, "other", e); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := st.SaveUnit(u.ID, "other", r); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
+
+// elsewhere is the machine of storedElsewhere's units.
+var elsewhere = sweeps.Machine{Host: "elsewhere", CPU: "another CPU", ISA: "avx2"}

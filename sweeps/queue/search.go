@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
@@ -178,7 +179,7 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 	sub := *s
 	batches := (s.Search.N + s.Search.Batch - 1) / s.Search.Batch
 	var spent time.Duration // in the batches this process trained (not found decided)
-	trained := 0
+	var trained float64     // the training work (FLOPs) they did
 	// The store's record of the run's start, kept by every batch's coordinator.
 	started := time.Now().UnixNano()
 	return locked(ctx, st, s.Name, func() error { // one coordinator for every batch
@@ -193,9 +194,9 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 				return err
 			}
 			plan.Batch, plan.Header.Started = props.Batch, started
-			eta := "" // at the rate of the batches trained so far: a batch's rungs keep the same share
+			eta := "" // the work left at the rate of the batches trained so far
 			if trained > 0 {
-				eta = fmt.Sprintf(", eta ~%v", (spent / time.Duration(trained) * time.Duration(batches-b+1)).Round(time.Second))
+				eta = fmt.Sprintf(", eta ~%v", sweeps.ETA(searchLeft(s, data, plan, before), trained, spent).Round(time.Second))
 			}
 			report(fmt.Sprintf("study %s: batch %d of %d: configurations %d–%d of %d proposed by the TPE%s", s.Name, b, batches, before+1, len(props.Points), s.Search.N, eta))
 			todo, err := undecided(ctx, st, plan)
@@ -203,12 +204,13 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 				return err
 			}
 			began := time.Now()
-			if err := coordinate(ctx, st, plan, *s.Pruner, src, opt, every, false, report); err != nil { // the batch line has the ETA
+			work, err := coordinate(ctx, st, plan, *s.Pruner, src, opt, every, false, report) // the batch line has the ETA
+			if err != nil {
 				return err
 			}
 			if todo {
 				spent += time.Since(began)
-				trained++
+				trained += work
 			}
 			r, err := store.Load(ctx, st, s.Name, true)
 			if err != nil {
@@ -217,6 +219,31 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 			props.Record(r)
 		}
 	})
+}
+
+// searchLeft is the training work (FLOPs) sampled study s, whose plan's
+// points from from on are the batch about to train, has left at the
+// expectation, as the local run forecasts it: the batch's configurations
+// train the epochs its pruner's schedule gives a batch of them
+// (prune.Future), each at their mean work per epoch (plan.EpochWork, its
+// folds together), and the configurations not proposed yet
+// scheduler.SearchForecast's.
+func searchLeft(s *study.Study, data *datasets.Dataset, plan scheduler.Plan, from int) float64 {
+	batch := map[string]bool{}
+	for _, pt := range plan.Points[from:] {
+		batch[pt.Params.Key()] = true
+	}
+	var work float64 // an epoch of each configuration of the batch
+	for _, u := range plan.Units {
+		if batch[u.ID.Key] {
+			work += float64(plan.EpochWork(u))
+		}
+	}
+	left := scheduler.SearchForecast(s, data, plan.Points, s.Search.Batch)[1]
+	if n := len(batch); n > 0 {
+		left += prune.Future(s.Pruner, s.Base.Epochs(), n, s.Search.Batch)[1] * work / float64(n)
+	}
+	return left
 }
 
 // undecided reports whether some unit of plan is not finished in the

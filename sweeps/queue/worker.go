@@ -330,15 +330,15 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 	for k, i := range todo {
 		units[k] = sweeps.Unit{ID: ids[i], Point: &study.Point{Params: a.Units[i].Params}}
 	}
-	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study); err != nil {
+	t, threads := w.trainer(ctx)
+	defer w.release(t)
+	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study, threads); err != nil {
 		return err
 	}
 	for _, i := range todo {
 		w.logf("%s: started", unitName(job, i))
 	}
 	started := time.Now()
-	t, threads := w.trainer(ctx)
-	defer w.release(t)
 	if len(units) > 1 {
 		w.logf("group of %d units, fold %d of study %s (attempt %d): %d trained fused, %d GEMM thread(s)",
 			len(ids), a.Fold, a.Study, job.Attempt, len(units), threads)

@@ -14,10 +14,11 @@ import (
 )
 
 // Importance is the PED-ANOVA importance of each key a grid, random or TPE
-// study varies, for the mean accuracy of its configurations (see package
-// importance); nil for other studies (one-axis studies vary one key at a
-// time from the base) and for studies varying fewer than two keys or with
-// fewer than two scored configurations.
+// study varies, for the mean accuracy of its configurations trained fully
+// (tier 0: not pruned, not diverged; see package importance); nil for other studies (one-axis studies vary one key at a
+// time from the base) and for studies varying fewer than two keys or where
+// PED-ANOVA finds no importance (three scored configurations at least, and
+// a top 10 % that is not all of them).
 //
 // The results hold values, not the study's ranges, so each key's range is
 // read back from them: a grid's values, and a random or TPE study's keys
@@ -42,12 +43,15 @@ func (v *studyView) importance() ([]importance.Result, error) {
 	if kind != "grid" && kind != "random" && kind != "tpe" || len(v.varying) < 2 {
 		return nil, nil
 	}
-	var rows []int // configurations with a score
+	// Configurations trained fully, as Optuna's importance counts complete
+	// trials only: a pruned one's accuracy is at an earlier epoch than the
+	// others' (its rung's), and a diverged one failed.
+	var rows []int
 	for i, c := range v.r.Configs {
 		if c.Axis != kind {
 			return nil, nil
 		}
-		if !math.IsNaN(score(c)) {
+		if !math.IsNaN(score(c)) && c.Tier() == 0 {
 			rows = append(rows, i)
 		}
 	}
@@ -91,6 +95,9 @@ func (v *studyView) importance() ([]importance.Result, error) {
 	res, err := importance.PEDANOVA(space, trials, importance.Options{Maximize: true})
 	if err != nil {
 		return nil, fmt.Errorf("importance: %w", err)
+	}
+	if !slices.ContainsFunc(res, func(r importance.Result) bool { return r.Importance > 0 }) {
+		return nil, nil // too few configurations, or the best are all of them: no shares to show
 	}
 	return res, nil
 }
@@ -141,6 +148,6 @@ func importanceSection(res []importance.Result) (Section, bool) {
 		ID: "importance", Title: "Hyperparameter importance",
 		Notes: []string{"Which keys the best configurations depend on (PED-ANOVA, Watanabe et al. 2023, as Optuna computes it)."},
 		Table: t, Figures: []Figure{{Alt: "hyperparameter importance", Plot: p,
-			Caption: "PED-ANOVA: how differently the best 10 % of the configurations are distributed over each key than all of them; shares sum to 100 %."}},
+			Caption: "PED-ANOVA: how differently the best 10 % of the configurations (at least two) are distributed over each key than all of them; shares sum to 100 %."}},
 	}, true
 }

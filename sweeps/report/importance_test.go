@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -73,6 +74,37 @@ func TestImportanceRandomStudy(t *testing.T) {
 	}
 }
 
+// TestImportanceOverConfigurationsTrainedFully: a pruner stops the
+// configurations it judges hopeless at an early epoch, where any
+// configuration scores lower. Here lr decides the accuracy and the pruner
+// stopped every configuration of batch 32; counting their early scores
+// beside the others' put dropout first (67 %) and batch level with lr
+// (16 % each). As Optuna's
+// importance counts complete trials only, they are left out.
+func TestImportanceOverConfigurationsTrainedFully(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	r := sweeps.StudyResult{Name: "demo-pruned", Folds: 2, Epochs: 4, Seed: 7}
+	for i := range 40 {
+		lr, batch := []float64{0.01, 0.001}[i%2], []int{32, 64}[i/2%2]
+		dropout := math.Round(0.5*rng.Float64()*1e4) / 1e4
+		acc := 0.95 + 0.02*float64(i%2^1) + 0.001*rng.Float64()
+		cfg := withParams(func(c *engine.Config) { c.LR, c.Batch, c.Dropout = lr, batch, dropout })
+		c := fixtureConfig("random", fmt.Sprintf("sample %d", i), cfg, fixtureUnit{acc, 0.1, false}, fixtureUnit{acc, 0.1, false})
+		if batch == 32 {
+			c.PrunedAt, c.MeanAccuracy = 1, 0.5 // its score at epoch 1
+		}
+		r.Configs = append(r.Configs, c)
+	}
+	res, err := Importance(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", res)
+	if len(res) == 0 || res[0].Param != "lr" || res[0].Importance < 0.8 {
+		t.Errorf("importance %+v: want lr first with ≥ 80 %%: the pruned configurations' early scores were counted", res)
+	}
+}
+
 func TestImportanceGridAndAxes(t *testing.T) {
 	g := gridStudy()
 	for i := range g.Configs {
@@ -81,6 +113,13 @@ func TestImportanceGridAndAxes(t *testing.T) {
 	res, err := Importance(g)
 	if err != nil || len(res) != 2 {
 		t.Fatalf("grid: %+v, %v (want lr and batch)", res, err)
+	}
+	// two configurations: PED-ANOVA has no importance to give (every share
+	// 0), and the report shows none rather than "lr 0.0 %, batch 0.0 %"
+	two := g
+	two.Configs = []sweeps.ConfigResult{g.Configs[0], g.Configs[3]} // lr and batch both vary
+	if res, err := Importance(two); err != nil || res != nil {
+		t.Errorf("two configurations: %+v, %v (want none)", res, err)
 	}
 	// one-axis studies and hand-built results without a sampler: none
 	for _, r := range []sweeps.StudyResult{axisStudy(), gridStudy()} {

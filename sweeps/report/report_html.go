@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -83,6 +84,9 @@ func (v *studyView) page() (Page, error) {
 		},
 		Fixed:    strings.Join(v.fixedParams(), ", "),
 		Problems: v.problems(),
+	}
+	if r.Data != "" {
+		page.Summary = slices.Insert(page.Summary, 1, [2]string{"data", r.Data})
 	}
 	if rate := formatRate(r); rate != "" {
 		page.Summary = append(page.Summary, [2]string{"GEMM rate", rate})

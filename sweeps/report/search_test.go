@@ -41,7 +41,7 @@ func prunedStudy(t *testing.T) sweeps.StudyResult {
 		r.GFLOP = float64(n)
 		units[u.ID] = r
 	}
-	r := sweeps.Assemble(h, points, units)
+	r := sweeps.Assemble(h, points, units, nil)
 	r.Decisions = []sweeps.Decision{
 		{Key: points[0].Params.Key(), Epoch: 1, Score: 0.9, Cutoff: 0.95, Promoted: true, Order: 0},
 		{Key: points[1].Params.Key(), Epoch: 1, Score: 0.95, Cutoff: 0.95, Promoted: false, Order: 1},

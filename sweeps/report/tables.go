@@ -96,7 +96,9 @@ func (v *studyView) summaryLine() string {
 
 // refitLine states a refit's test figures, or "" without one: "refit of
 // lr=0.01 (cross-validated accuracy 0.9712) on all 60000 training rows:
-// test accuracy 0.9731, loss 0.0912 on 10000 rows; model best.safetensors".
+// test accuracy 0.9731, loss 0.0912 on 10000 rows; model best.safetensors
+// in the study's output folder" (not the current one, where it was looked
+// for).
 func refitLine(f *sweeps.RefitResult) string {
 	if f == nil {
 		return ""
@@ -111,7 +113,7 @@ func refitLine(f *sweeps.RefitResult) string {
 	case f.Unit.Diverged:
 		line += "; " + f.Unit.Error + ", no model saved"
 	case f.ModelFile != "":
-		line += "; model " + f.ModelFile
+		line += "; model " + f.ModelFile + " in the study's output folder"
 	}
 	if f.Unit.Reused {
 		line += " (reused)"
@@ -160,6 +162,9 @@ func WriteTables(w io.Writer, r sweeps.StudyResult) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, v.summaryLine())
+	if r.Data != "" {
+		fmt.Fprintln(tw, "data: "+r.Data)
+	}
 	if v.axes != nil && !v.sampled() {
 		for _, a := range v.axes {
 			fmt.Fprintf(tw, "\naxis %s\n", axisName(a.name))

@@ -250,3 +250,27 @@ func TestTotalTimeOfSampledStudy(t *testing.T) {
 		t.Errorf("rerun with nothing to train: planned %+v; want once, 16 units stored", planned)
 	}
 }
+
+// TestForecastOfMixedSizes: a sha study of two network sizes forecasts
+// its work as an expectation (the rungs fix how many configurations go
+// on, not which, so not the work), until its last rung is decided; then
+// the forecast is the work the run did. One size: the schedule's, exact
+// (TestForecastOfPrunedStudies).
+func TestForecastOfMixedSizes(t *testing.T) {
+	ss := statuses(t, `
+name: sizes
+folds: 2
+epochs: 4
+seed: 5
+base: {hidden: [16], batch: 16, optimizer: sgd}
+grid:
+  hidden: [[4], [64]]
+  lr: [0.3, 0.1, 0.03, 0.01]
+pruner: {kind: sha, eta: 2}
+`, Options{Workers: 2})
+	first, last := ss[0], ss[len(ss)-1]
+	if first.Forecast != prune.Expected || last.Forecast != prune.Schedule || last.WorkToRun != last.WorkDone {
+		t.Errorf("forecast %v first, %v last (%d of %d done); want expected, then the schedule's and the work done", first.Forecast, last.Forecast, last.WorkDone, last.WorkToRun)
+	}
+	t.Logf("forecast before training: %.3f of the work then done", float64(first.WorkToRun)/float64(last.WorkDone))
+}

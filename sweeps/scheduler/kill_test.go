@@ -7,19 +7,27 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
 // killChildEnv makes the test binary, re-executed by TestKillAndResume, run
 // killStudy into the directory it names instead of testing, and into the
-// PostgreSQL database killStoreEnv names when set.
+// PostgreSQL database killStoreEnv names when set. killStopEnv, when set,
+// makes the child of a kill test wait to be killed once it has printed
+// that many of the lines its parent counts to kill it: what the parent
+// finds in the store is then what the child stored by that point, however
+// slowly the parent reads.
 const (
 	killChildEnv = "MLPSWEEP_SWEEPS_KILL_CHILD"
 	killStoreEnv = "MLPSWEEP_SWEEPS_KILL_STORE"
+	killStopEnv  = "MLPSWEEP_SWEEPS_KILL_STOP"
 )
 
 // killStudy has 8 configs × 3 folds = 24 units.
@@ -60,12 +68,20 @@ func inFlight(t *testing.T) int {
 }
 
 // runKillChild is the child's side: run the study, print one line per unit
-// stored, then the counts.
+// stored, then the counts. Told to stop after some units, it waits there
+// to be killed, in the event of the last, while the other worker goes on
+// until it reports a unit: otherwise a parent slower to read its lines
+// than its fused groups are to store their units could find it done.
 func runKillChild(t *testing.T, dir, url string) {
+	stop, _ := strconv.Atoi(os.Getenv(killStopEnv))
+	done := 0
 	r, err := RunStudy(context.Background(), parse(t, killStudy), killData(), Options{Dir: dir, Store: openStore(t, dir, url), Workers: killWorkers,
 		Progress: func(e Event) {
 			if e.Kind == UnitDone {
 				fmt.Println("unit-done")
+				if done++; done == stop {
+					time.Sleep(time.Minute) // killed here
+				}
 			}
 		}})
 	if err != nil {
@@ -78,7 +94,9 @@ func runKillChild(t *testing.T, dir, url string) {
 // then runs it again: every unit stored before the kill is reused, only the
 // others (those in flight included: fused groups, each unit stored in its
 // own transaction) are trained, and the results equal an uninterrupted
-// run's; on SQLite and on PostgreSQL.
+// run's; on SQLite and on PostgreSQL, whose server here is slow to store
+// a unit (slowCommits), so that the kill lands while the server is still
+// storing a unit the child sent.
 func TestKillAndResume(t *testing.T) {
 	if dir := os.Getenv(killChildEnv); dir != "" {
 		runKillChild(t, dir, os.Getenv(killStoreEnv))
@@ -98,11 +116,30 @@ func childCmd(test, dir, url string) *exec.Cmd {
 	return cmd
 }
 
+// slowCommits makes the PostgreSQL server at url take 50 ms to store each
+// unit done, as a loaded server may: a child killed while it waits for
+// the server leaves a unit that is stored after the kill (see killChild).
+func slowCommits(t *testing.T, dir, url string) {
+	openStore(t, dir, url).Close() // the tables
+	storetest.Exec(t, url, `CREATE FUNCTION slow_done() RETURNS trigger AS $$
+		BEGIN IF NEW.state = 'done' THEN PERFORM pg_sleep(0.05); END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+		`CREATE TRIGGER slow_done BEFORE UPDATE ON mlpsweep_units FOR EACH ROW EXECUTE FUNCTION slow_done()`)
+}
+
+// killedApp names the PostgreSQL sessions of a child killChild starts.
+const killedApp = "mlpsweep-killed-child"
+
 // killChild starts the child of test (with env added to its
 // environment), hands each line it prints to kill, and SIGKILLs it (no
-// cleanup of any kind) when kill returns true.
+// cleanup of any kind) when kill returns true. It returns once the child
+// has ended and, on PostgreSQL, its sessions too: a statement the child
+// sent before it died is committed or not by then, so the store holds
+// what it will hold of the child.
 func killChild(t *testing.T, test, dir, url string, kill func(line string) bool, env ...string) {
 	t.Helper()
+	if url != "" {
+		url = storetest.WithApplication(t, url, killedApp)
+	}
 	cmd := childCmd(test, dir, url)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.StdoutPipe()
@@ -119,6 +156,9 @@ func killChild(t *testing.T, test, dir, url string, kill func(line string) bool,
 		}
 	}
 	cmd.Wait()
+	if url != "" {
+		storetest.SessionsGone(t, url, killedApp)
+	}
 }
 
 // resumeChild runs the child of test to its end and returns the units it
@@ -138,13 +178,16 @@ func resumeChild(t *testing.T, test, dir, url string) (trained, reused int) {
 }
 
 func testKillAndResume(t *testing.T, dir, url string) {
+	if url != "" {
+		slowCommits(t, dir, url)
+	}
 	seen := 0
 	killChild(t, "TestKillAndResume", dir, url, func(line string) bool {
 		if line == "unit-done" {
 			seen++
 		}
 		return seen == 3
-	})
+	}, killStopEnv+"=3")
 	if seen < 3 {
 		t.Fatalf("child stopped after %d units", seen)
 	}

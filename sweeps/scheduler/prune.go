@@ -134,6 +134,10 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch
 		byKey[k] = append(byKey[k], ur)
 		unitOf[u.ID] = ur
 	}
+	perRow := make([]float64, len(keys)) // each configuration's training FLOPs per row, for the forecast (prune.Outlook.OfWork)
+	for _, u := range units {
+		perRow[config[u.ID.Key]] = TrainingFLOPsPerRow(u.Point.Params.Hidden(), f.data.Features, f.data.Classes)
+	}
 	run, err := prune.New(pr, h.Epochs, keys, prune.Batches(keys, batch))
 	if err != nil {
 		return err
@@ -198,7 +202,7 @@ func (f *foldFit) prunedRun(ctx context.Context, p *pool, pr study.Pruner, batch
 			return
 		}
 		o := run.Outlook()
-		p.forecast(o.Forecast, func(u sweeps.Unit) [3]float64 {
+		p.forecast(o.OfWork(perRow), func(u sweeps.Unit) [3]float64 {
 			ur, c := unitOf[u.ID], config[u.ID.Key]
 			t := float64(len(ur.epochs))
 			if ur.stopped != "" {

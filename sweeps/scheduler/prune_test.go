@@ -175,6 +175,8 @@ pruner: sha
 // worker count.
 func TestKillPrunedStudyMidRung(t *testing.T) {
 	if dir := os.Getenv(killChildEnv); dir != "" {
+		stop, _ := strconv.Atoi(os.Getenv(killStopEnv))
+		second := 0
 		r, err := RunStudy(context.Background(), parse(t, pruneKillStudy), killData(), Options{Dir: dir, Workers: killWorkers,
 			Progress: func(e Event) {
 				if e.Kind == UnitDone && e.Unit.PrunedAt > 0 {
@@ -182,6 +184,9 @@ func TestKillPrunedStudyMidRung(t *testing.T) {
 				}
 				if e.Kind == EpochDone && e.Epoch.Epoch > 1 {
 					fmt.Println("rung-2-epoch")
+					if second++; second == stop {
+						time.Sleep(time.Minute) // killed here, the rung not finished
+					}
 				}
 			}})
 		if err != nil {
@@ -200,7 +205,7 @@ func TestKillPrunedStudyMidRung(t *testing.T) {
 			second++ // killed mid-rung: the promoted configurations are in flight
 		}
 		return second == 3
-	})
+	}, killStopEnv+"=3")
 	if pruned != 6*3 || second < 3 {
 		t.Fatalf("killed after %d pruned units and %d epochs of the second rung; want 18 and 3", pruned, second)
 	}
@@ -628,4 +633,114 @@ func TestASHAResumesOverAnotherStudysPrunedUnits(t *testing.T) {
 	if r := loadStudy(t, dir, "", "ashashared"); len(r.Configs) != 4 || len(units(r)) != 2 {
 		t.Errorf("ashashared after ashakill: %d configurations, %s's units %+v", len(r.Configs), taken, units(r))
 	}
+}
+
+// TestInterruptedRunKeepsAnotherStudysPrunedUnits: a study without a
+// pruner trains again the units a pruned study stored pruned (it needs
+// every epoch), marking each running as it starts; interrupted as it
+// starts the first, it leaves the pruned study's results in place: that
+// study loads back exactly as before, on SQLite and on PostgreSQL.
+func TestInterruptedRunKeepsAnotherStudysPrunedUnits(t *testing.T) {
+	full := strings.Replace(strings.Replace(pruneKillStudy, "name: prunekill", "name: full", 1), "pruner: sha", "", 1)
+	forEachStore(t, func(t *testing.T, dir, url string) {
+		runOn(t, pruneKillStudy, killData(), dir, url, killWorkers)
+		before := loadStudy(t, dir, url, "prunekill")
+		pruned := 0
+		for _, c := range before.Configs {
+			if c.PrunedAt > 0 {
+				pruned++
+			}
+		}
+		if pruned == 0 {
+			t.Fatal("the pruned study stored no unit pruned")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		started := 0
+		_, err := RunStudy(ctx, parse(t, full), killData(), Options{Dir: dir, Store: openStore(t, dir, url), Workers: killWorkers,
+			Progress: func(e Event) {
+				if e.Kind == UnitStart {
+					started++
+					cancel() // interrupted: the units started stay marked running, as a killed run leaves them
+				}
+			}})
+		if !errors.Is(err, ErrInterrupted) || started == 0 {
+			t.Fatalf("the study without a pruner started %d units and ended with %v, want interrupted", started, err)
+		}
+		after := loadStudy(t, dir, url, "prunekill")
+		for i, c := range after.Configs {
+			if b := before.Configs[i]; fmt.Sprintf("%+v", c) != fmt.Sprintf("%+v", b) {
+				t.Errorf("%s after another study's interrupted run: %d units, pruned at %d; before: %d units, pruned at %d, numbers equal: %v",
+					c.Value, len(c.Units), c.PrunedAt, len(b.Units), b.PrunedAt, sameBits(unitNumbers(c), unitNumbers(b)))
+			}
+		}
+	})
+}
+
+// TestStopsShowOwnRung: a pruned study shows each configuration it
+// stopped as it stopped it, up to the epoch of its own decision, however
+// far another study on the same store trained the units: to the end
+// (without a pruner, with learning curves), or to a later rung (successive
+// halving whose first rung is at epoch 2 against one at epoch 1, either
+// first). Run after the other, on SQLite and PostgreSQL, each gives bit for
+// bit its result on a store of its own, as it ran and as it loads back,
+// with the same decisions; and the other study loads back as before.
+func TestStopsShowOwnRung(t *testing.T) {
+	studies := map[string]string{
+		"sha":   pruneKillStudy,
+		"later": strings.Replace(strings.Replace(pruneKillStudy, "name: prunekill", "name: later", 1), "pruner: sha", "pruner: {kind: sha, min_epochs: 2}", 1),
+		"full":  strings.Replace(strings.Replace(pruneKillStudy, "name: prunekill", "name: full", 1), "pruner: sha", "", 1),
+	}
+	run := func(t *testing.T, name, dir, url string) sweeps.StudyResult {
+		t.Helper()
+		r, err := RunStudy(context.Background(), parse(t, studies[name]), killData(), Options{Dir: dir, Store: openStore(t, dir, url), Workers: killWorkers, Curves: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	refs := map[string]sweeps.StudyResult{}
+	for name := range studies {
+		refs[name] = run(t, name, t.TempDir(), "")
+	}
+	same := func(a, b sweeps.StudyResult) bool {
+		return sameBits(numbers(a), numbers(b)) && prunedAts(a) == prunedAts(b) && decisionsOf(a) == decisionsOf(b)
+	}
+	forEachStore(t, func(t *testing.T, _, url string) {
+		for _, pair := range [][2]string{{"full", "sha"}, {"later", "sha"}, {"sha", "later"}} {
+			first, then := pair[0], pair[1]
+			t.Run(first+"-then-"+then, func(t *testing.T) {
+				dir, url := t.TempDir(), url
+				if url != "" {
+					url = storetest.Postgres(t) // a database of its own
+				}
+				run(t, first, dir, url)
+				name := parse(t, studies[first]).Name
+				before := loadStudy(t, dir, url, name)
+				ran := run(t, then, dir, url)
+				for what, got := range map[string]sweeps.StudyResult{"as it ran": ran, "loaded back": loadStudy(t, dir, url, ran.Name)} {
+					if want := refs[then]; !same(got, want) {
+						t.Errorf("%s after %s, %s: pruned at %s, want %s; numbers equal: %v\n%s\nwant\n%s", then, first, what,
+							prunedAts(got), prunedAts(want), sameBits(numbers(got), numbers(want)), decisionsOf(got), decisionsOf(want))
+					}
+				}
+				if after := loadStudy(t, dir, url, name); !same(after, before) {
+					t.Errorf("%s after %s loads back pruned at %s, before %s; numbers equal: %v", first, then, prunedAts(after), prunedAts(before), sameBits(numbers(after), numbers(before)))
+				}
+			})
+		}
+	})
+}
+
+// prunedAts lists each configuration's PrunedAt and its units'.
+func prunedAts(r sweeps.StudyResult) string {
+	var b strings.Builder
+	for _, c := range r.Configs {
+		fmt.Fprintf(&b, "%d(", c.PrunedAt)
+		for _, u := range c.Units {
+			fmt.Fprintf(&b, " %d/%d", u.PrunedAt, len(u.Epochs))
+		}
+		b.WriteString(") ")
+	}
+	return b.String()
 }

@@ -76,7 +76,7 @@ func Refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dat
 		return nil
 	}
 
-	if err := st.MarkRunning(id, r.Name); err != nil {
+	if err := st.MarkRunning(id, r.Name, max(1, opt.Threads)); err != nil {
 		return err
 	}
 	m, err := engine.NewNormalized(best.Params.Normalized(r.Seed), train.Features, train.Classes, kernels.NewContext(max(1, opt.Threads)))

@@ -99,7 +99,7 @@ type Status struct {
 	WorkToRun    int64          // of which this run is expected to do, as Forecast says: less when units diverge or a pruner stops them
 	WorkLeast    int64          // bounds on WorkToRun: with Forecast prune.Bounded, WorkToRun is WorkMost
 	WorkMost     int64          //
-	Forecast     prune.Forecast // how WorkToRun is known: prune.Schedule (every epoch, or sha's and hyperband's rung schedule), prune.Expected (asha, a sampler's batches to come) or prune.Bounded (median)
+	Forecast     prune.Forecast // how WorkToRun is known: prune.Schedule (every epoch, or sha's and hyperband's rung schedule over configurations of one size), prune.Expected (asha, sha's and hyperband's over configurations of different sizes: prune.Outlook.OfWork; a sampler's batches to come) or prune.Bounded (median)
 	WorkDone     int64          // training work done by this run (abandoned units included; epochs in flight by their part done, see InEpoch), for ETAs
 	Samples      int64          // training samples processed by this run (epochs in flight by their part done)
 	GroupColumns int            // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
@@ -254,7 +254,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		workers: workers, train: plan.Train, fit: fit,
 		start: func(u sweeps.Unit, threads int) error {
 			at := time.Now().UnixNano()
-			if err := st.MarkRunning(u.ID, h.Name); err != nil {
+			if err := st.MarkRunning(u.ID, h.Name, threads); err != nil {
 				return err
 			}
 			mu.Lock()
@@ -390,8 +390,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	mu.Lock()
 	defer mu.Unlock()
 	h.WallSeconds, h.UnitsRun, h.UnitsReused = wall, status.UnitsDone, status.UnitsReused
-	r := sweeps.Assemble(h, plan.Points, results)
-	r.Decisions = decisions
+	r := sweeps.Assemble(h, plan.Points, results, decisions)
 	if opt.Shard.Sharded() {
 		r.UnitsTotal = status.UnitsTotal // the shard's units: its report covers its slice
 	}

@@ -80,7 +80,7 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 			return r, err
 		}
 		sub.Points = props.Points
-		sp.future = searchForecast(s, data, sub.Points, batch)
+		sp.future = SearchForecast(s, data, sub.Points, batch)
 		r, err = runStudy(ctx, &sub, data, opt, props.Batch)
 		sp.batchDone()
 		// The summary covers every batch: the earlier batches' units count
@@ -187,13 +187,14 @@ func (p *Proposals) Record(r sweeps.StudyResult) {
 	}
 }
 
-// searchForecast is the training work (least, expected, most: Σ epochs ×
+// SearchForecast is the training work (least, expected, most: Σ epochs ×
 // rows × training FLOPs per row) of the configurations of sampled study s
-// not proposed yet, after points, proposed batch at a time: as many
+// not proposed yet, after points, proposed batch at a time (the local
+// run's ETA and the queue's SearchPruned's): as many
 // epochs each as the study's pruner's schedule gives a batch (every epoch
 // without one), at the mean work per epoch of the configurations proposed
 // so far (the sampler's next ones are not known).
-func searchForecast(s *study.Study, data *datasets.Dataset, points []study.Point, batch int) [3]float64 {
+func SearchForecast(s *study.Study, data *datasets.Dataset, points []study.Point, batch int) [3]float64 {
 	left := s.Search.N - len(points)
 	if left <= 0 || len(points) == 0 {
 		return [3]float64{}
@@ -218,7 +219,7 @@ type searchProgress struct {
 	progress func(Event)
 	started  time.Time
 	units    int        // the study's: trials × folds
-	future   [3]float64 // searchForecast of the configurations not proposed yet
+	future   [3]float64 // SearchForecast of the configurations not proposed yet
 	planned  bool       // a batch's Planned was passed on (the others' are not)
 
 	before      Status // the batches before: units done and reused, work done, samples

@@ -29,6 +29,16 @@ import (
 // unit's start in it when that is later still. The rate is that work
 // over the window; the GFLOP/s is the same rate.
 //
+// The percent of peak is that training work over the core-seconds it
+// took: each of the window's epochs' training seconds (engine.EpochStats:
+// a fused member's share of its group's, so a group of any size counts
+// once) × the GEMM threads its unit runs with (recorded with its running
+// mark), against one core's peak (kernels.MachinePeak, of the machine
+// serving the page). It counts what computes, not units marked running;
+// it leaves out a unit's scoring and loading, which the CLI's summary
+// (sweeps.NewRate: wall × workers) counts. A store that did not record a
+// unit's threads (an older mlpsweep marked it) states no percent.
+//
 // The work left is each unfinished unit's epochs to go (a running unit's
 // epochs of its run so far count as done) and none for a unit done,
 // failed or pruned. How far a unit of a pruned study goes is its
@@ -36,7 +46,9 @@ import (
 // coordinator count it: the study's pruner, which the store records with
 // it (sweeps.Schedule), replayed over the held-out scores the store holds
 // (prune.Scores) with the decisions stored (prune.Run.Resume). That is
-// exact for sha and hyperband, an expectation for asha, and the most for
+// exact for sha and hyperband whose configurations in the running are of
+// one size (their rungs fix how many go on, not which: an expectation
+// otherwise, prune.Outlook.OfWork), an expectation for asha, and the most for
 // the median rule (whose stops nothing predicts; the CLI shows a range).
 // A sampled study's configurations not proposed yet count at the mean
 // work of those proposed (prune.Future). A study stored before its
@@ -47,14 +59,14 @@ import (
 // A unit marked running before its study's latest invocation started,
 // with no epoch written since, is stale: the invocation that marked it
 // was stopped, and the new one trains it again. It is not in flight (the
-// list's running, machines and percent of peak leave it out) and has its
+// list's running and machines leave it out) and has its
 // every epoch left. A unit still training on a queue worker across a
 // coordinator's restart is such a mark only until its next epoch.
 
 // Forecasts say how a study's eta_seconds is known (StudyInfo.ETAForecast).
 const (
-	ForecastExact    = "exact"    // every configuration trains every epoch, or sha's and hyperband's rung schedule fixes the epochs left
-	ForecastExpected = "expected" // asha's expectation, or a sampler's configurations not proposed yet: the CLI's "~"
+	ForecastExact    = "exact"    // every configuration trains every epoch, or sha's and hyperband's rung schedule fixes the epochs left (and the configurations still in the running are of one size)
+	ForecastExpected = "expected" // asha's expectation, sha's and hyperband's when configurations of different sizes are in the running, or a sampler's configurations not proposed yet: the CLI's "~"
 	ForecastAtMost   = "at_most"  // an upper bound: the median rule's, or a study whose pruner the store did not record
 )
 
@@ -63,6 +75,7 @@ type studyPace struct {
 	eta      time.Duration
 	forecast string  // Forecast*; "" without an ETA
 	gflops   float64 // the window's training FLOPs per second / 1e9; 0 when the work's FLOPs are unknown
+	perCore  float64 // the window's training FLOPs per core-second of its epochs' steps / 1e9; 0 when a unit's threads are unknown
 }
 
 // window is study h's window at time now: its start (unix nanoseconds),
@@ -96,6 +109,8 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 	perRow, known := workPerRow(h, points, units)
 	rows, rowsKnown := trainRows(h)
 	var done, flops float64 // work of the window: as weighed, and of the configurations whose FLOPs are known
+	var cores float64       // the core-seconds the steps of those FLOPs' epochs took
+	threads := true         // every unit of those epochs recorded its threads
 	var left [3]float64     // least, expected, most
 	perConfig := map[string]float64{}
 	for _, pu := range plan {
@@ -103,8 +118,10 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 		perConfig[pu.ID.Key] += w
 		e := epochs[pu.ID]
 		done += float64(e.Recent) * w
-		if known[pu.ID.Key] && rowsKnown {
+		if known[pu.ID.Key] && rowsKnown && e.Recent > 0 {
 			flops += float64(e.Recent) * w
+			cores += e.Seconds * float64(e.Threads)
+			threads = threads && e.Threads > 0
 		}
 		u, ok := stored[pu.ID]
 		if ok && u.State != "running" {
@@ -120,12 +137,20 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 		}
 	}
 	p := studyPace{forecast: ForecastExact}
+	var f prune.Forecast
+	if o != nil {
+		work := make([]float64, len(o.Expect)) // an epoch of each configuration, its folds together
+		for k, c := range o.config {
+			work[c] = perConfig[k]
+		}
+		f = o.OfWork(work)
+	}
 	switch {
 	case o == nil && (h.Started == 0 || h.Schedule.Pruner != nil): // stored before its pruner was, or not replayed
 		p.forecast = ForecastAtMost
-	case o != nil && o.Forecast == prune.Bounded:
+	case o != nil && f == prune.Bounded:
 		p.forecast = ForecastAtMost
-	case o != nil && o.Forecast == prune.Expected:
+	case o != nil && f == prune.Expected:
 		p.forecast = ForecastExpected
 	}
 	if s := h.Schedule; s.Trials > len(points) && len(perConfig) > 0 {
@@ -152,6 +177,9 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 	}
 	if elapsed > 0 {
 		p.gflops = flops / elapsed.Seconds() / 1e9
+	}
+	if threads && cores > 0 {
+		p.perCore = flops / cores / 1e9
 	}
 	return p
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -28,6 +29,8 @@ type etaUnit struct {
 	epochs       []int   // seconds ago each epoch's row was written, epoch 1 first
 	stale        [2]int  // a row of an earlier run: epoch, seconds ago (0, 0: none)
 	acc          float64 // held-out accuracy at epoch e: acc + e/1000 (0: 0.9 each)
+	seconds      float64 // each epoch's training seconds (a fused member's share)
+	threads      int     // the GEMM threads its mark records (0: 1; -1: none, as an older mlpsweep's)
 }
 
 // etaStudy is an ETA test's study: 1001 MNIST rows in 2 folds (500 and
@@ -90,7 +93,11 @@ func writeETAStudy(t *testing.T, w store.Store, exec func(string), table func(st
 		}
 		id := pu.ID
 		where := fmt.Sprintf("key = '%s' AND fold = %d AND data_sha256 = '%s'", id.Key, id.Fold, s.sha)
-		if err := w.MarkRunning(id, s.name); err != nil {
+		threads := u.threads
+		if threads == 0 {
+			threads = 1
+		}
+		if err := w.MarkRunning(id, s.name, max(0, threads)); err != nil {
 			t.Fatal(err)
 		}
 		if u.stale[0] > 0 {
@@ -101,7 +108,7 @@ func writeETAStudy(t *testing.T, w store.Store, exec func(string), table func(st
 		}
 		res := sweeps.UnitResult{Fold: u.fold, Accuracy: 0.9, Machine: sweeps.ThisMachine()}
 		for e, ago := range u.epochs {
-			res.Epochs = append(res.Epochs, engine.EpochStats{Epoch: e + 1, Accuracy: 0.9, ValAccuracy: u.accuracy(e + 1)})
+			res.Epochs = append(res.Epochs, engine.EpochStats{Epoch: e + 1, Accuracy: 0.9, ValAccuracy: u.accuracy(e + 1), Seconds: u.seconds})
 			if err := w.SaveEpoch(id, s.name, res.Epochs[e]); err != nil {
 				t.Fatal(err)
 			}
@@ -232,6 +239,54 @@ func TestETAByWork(t *testing.T) {
 			if !ok || !near(info.ETASeconds, want[0]) || !near(info.GFLOPS, want[1]) || info.ETAForecast != ForecastExact || info.Running != int(want[2]) {
 				t.Errorf("%s: eta_seconds %.9f %q, gflops %.9f, running %d; want %.9f exact, %.9f, %v (units %d done, %d pruned of %d)",
 					name, info.ETASeconds, info.ETAForecast, info.GFLOPS, info.Running, want[0], want[1], want[2], info.UnitsDone, info.UnitsPruned, info.UnitsTotal)
+			}
+		}
+	})
+}
+
+// TestPercentOfPeak: the list's percent of peak is the window's training
+// FLOPs over the core-seconds its epochs' steps took (epoch seconds ×
+// the unit's GEMM threads), against one core's peak: a fused group of 4
+// units marked running by one worker, each epoch's 120 s shared among
+// them, reads what one unit of 30 s epochs does (dividing by the units
+// running read a quarter of it; a group of 128, 0.1 %), as does one unit
+// on 2 threads at 15 s. Units whose marks recorded no threads (an older
+// mlpsweep's) give no percent, yet their GFLOP/s. On SQLite and, when the
+// test cluster is there, PostgreSQL.
+func TestPercentOfPeak(t *testing.T) {
+	peak := kernels.MachinePeak().GFLOPS
+	if peak <= 0 {
+		t.Skip("no peak measured on this machine")
+	}
+	f := 500 * scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10) // an epoch of fold 0
+	want := 100 * f / 30 / 1e9 / peak
+	one := []etaUnit{{config: 0, fold: 0, state: "running", started: 100, epochs: []int{70, 40, 10}, seconds: 30}}
+	var group []etaUnit
+	for c := range 4 {
+		group = append(group, etaUnit{config: c, fold: 0, state: "running", started: 250, epochs: []int{130, 10}, seconds: 30})
+	}
+	threads := []etaUnit{{config: 0, fold: 0, state: "running", started: 100, epochs: []int{85, 70, 55}, seconds: 15, threads: 2}}
+	unknown := []etaUnit{{config: 0, fold: 0, state: "running", started: 100, epochs: []int{70, 40, 10}, seconds: 30, threads: -1}}
+	now := time.Now()
+	four := [][]int{{128}, {128}, {128}, {128}}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		for name, units := range map[string][]etaUnit{"one": one, "group": group, "threads": threads, "unknown": unknown} {
+			writeETAStudy(t, w, exec, table, now, etaStudy{name: name, sha: "sha-" + name, hidden: four, epochs: 4, started: 3600, units: units})
+		}
+		infos := list(t, loc, now)
+		for name, u := range map[string]struct {
+			running int
+			gflops  float64
+			percent float64
+		}{"one": {1, 3 * f / 100 / 1e9, want}, "group": {4, 2 * 4 * f / 250 / 1e9, want}, "threads": {1, 3 * f / 100 / 1e9, want}, "unknown": {1, 3 * f / 100 / 1e9, 0}} {
+			info := infos[name]
+			if info.Running != u.running || !near(info.GFLOPS, u.gflops) || !near(info.PercentOfPeak, u.percent) {
+				t.Errorf("%s: running %d, gflops %.9f, percent of peak %.9f; want %d, %.9f, %.9f", name, info.Running, info.GFLOPS, info.PercentOfPeak, u.running, u.gflops, u.percent)
 			}
 		}
 	})
@@ -394,6 +449,35 @@ func TestETAPrunedSHA(t *testing.T) {
 	})
 }
 
+// TestETAPrunedSHASizes: sha's rung schedule fixes how many
+// configurations go on, not which: with live configurations of two sizes
+// the page's ETA is expected (the CLI's ~), as the CLI's is
+// (prune.Outlook.OfWork); a pruned configuration of another size leaves
+// it exact.
+func TestETAPrunedSHASizes(t *testing.T) {
+	now := time.Now()
+	live, _, _ := shaStudy(t, "live")
+	live.hidden[8] = []int{256}
+	gone, _, _ := shaStudy(t, "gone")
+	gone.hidden[0] = []int{256}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		for _, s := range []etaStudy{live, gone} {
+			writeETAStudy(t, w, exec, table, now, s)
+		}
+		infos := list(t, loc, now)
+		for name, want := range map[string]string{"live": ForecastExpected, "gone": ForecastExact} {
+			if info := infos[name]; info.ETAForecast != want || info.ETASeconds <= 0 {
+				t.Errorf("%s: eta_seconds %.3f %q, want %q", name, info.ETASeconds, info.ETAForecast, want)
+			}
+		}
+	})
+}
+
 // TestETAOldSchema: a store of the previous schema (version 7: no
 // recorded pruner, data shape or invocation start) holding the same sha
 // study opens (a reader migrates it) and keeps the bound: each live unit
@@ -419,6 +503,7 @@ func TestETAOldSchema(t *testing.T) {
 		w.Close()
 		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN schedule", table("study")))
 		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN run_started", table("study")))
+		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN threads", table("units")))
 		if table("x") == "x" {
 			exec("PRAGMA user_version = 7")
 		} else {
@@ -465,7 +550,7 @@ func TestETAStaleRunning(t *testing.T) {
 		}
 		// The stale unit started again by the new run (10 s ago) is in flight.
 		id := sweeps.Plan(etaStudy{name: "resumed", sha: "sha-resumed", hidden: [][]int{{128}, {512, 256, 128}}, epochs: 4}.header(t, now))[1].ID
-		if err := w.MarkRunning(id, "resumed"); err != nil {
+		if err := w.MarkRunning(id, "resumed", 1); err != nil {
 			t.Fatal(err)
 		}
 		exec(fmt.Sprintf("UPDATE %s SET started = %d WHERE key = '%s' AND fold = 1 AND data_sha256 = 'sha-resumed'", table("units"), now.Add(-10*time.Second).UnixNano(), id.Key))

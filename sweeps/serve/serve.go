@@ -228,12 +228,12 @@ type StudyInfo struct {
 	UnitsDone     int     `json:"units_done"`
 	UnitsFailed   int     `json:"units_failed"`
 	UnitsPruned   int     `json:"units_pruned"`    // stopped early by the study's pruner
-	Running       int     `json:"running"`         // units in flight: busy workers
+	Running       int     `json:"running"`         // units in flight (each of a fused group's)
 	Machines      int     `json:"machines"`        // hosts that finished a unit in the last Window, or run one now
 	ETASeconds    float64 `json:"eta_seconds"`     // the training work left (epochs × rows × FLOPs per row; a pruned study's by its pruner's outlook) at the rate of the work of the window (eta.go); 0 when nothing runs
 	ETAForecast   string  `json:"eta_forecast"`    // how eta_seconds is known: ForecastExact, ForecastExpected (the CLI's ~) or ForecastAtMost; "" without an ETA
 	GFLOPS        float64 `json:"gflops"`          // training GEMM rate of the epochs written in the window (eta.go), of configurations whose FLOPs are known (recorded by their units, or of MNIST-shaped data)
-	PercentOfPeak float64 `json:"percent_of_peak"` // of this machine's one-core peak × busy workers
+	PercentOfPeak float64 `json:"percent_of_peak"` // the window's training FLOPs over the core-seconds its epochs' steps took (eta.go), against this machine's one-core peak; 0 when not known
 	Updated       int64   `json:"updated"`         // unix milliseconds of the latest unit start or finish
 }
 
@@ -350,8 +350,8 @@ func ListStudies(ctx context.Context, st store.Store, strict bool, now time.Time
 			}
 			p := pace(h, points, plan, units, epochs, o, now)
 			info.ETASeconds, info.ETAForecast, info.GFLOPS = p.eta.Seconds(), p.forecast, p.gflops
-			if peak := kernels.MachinePeak().GFLOPS; peak > 0 && p.gflops > 0 {
-				info.PercentOfPeak = 100 * p.gflops / (peak * float64(info.Running))
+			if peak := kernels.MachinePeak().GFLOPS; peak > 0 {
+				info.PercentOfPeak = 100 * p.perCore / peak
 			}
 		}
 		infos = append(infos, info)
@@ -444,13 +444,11 @@ func LoadDocument(ctx context.Context, st store.Store, name string, strict bool)
 			}
 		}
 	}
-	r := sweeps.Assemble(h, points, results)
-	if r.Decisions, err = st.Decisions(ctx, h.Name); err != nil {
+	decisions, err := st.Decisions(ctx, h.Name)
+	if err != nil {
 		return nil, err
 	}
-	if len(r.Decisions) == 0 {
-		r.Decisions = nil
-	}
+	r := sweeps.Assemble(h, points, results, decisions)
 	if err := scheduler.LoadRefit(st, &r); err != nil {
 		return nil, err
 	}

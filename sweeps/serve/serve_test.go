@@ -51,7 +51,7 @@ func writeStudy(t testing.TB, st store.Store, name, axis string, configs, folds,
 	plan := sweeps.Plan(h, points)
 	rng := rand.New(rand.NewPCG(1, 2)) // numbers as varied as real ones: JSON compresses as a real study's
 	for i, u := range plan {
-		if err := st.MarkRunning(u.ID, name); err != nil {
+		if err := st.MarkRunning(u.ID, name, 1); err != nil {
 			t.Fatal(err)
 		}
 		if i == len(plan)-1 {

@@ -40,7 +40,7 @@ func seedDB(t testing.TB, dir string) []sweeps.Unit {
 			r.Epochs = append(r.Epochs, engine.EpochStats{Epoch: e, Loss: 1 / float64(e+i), Accuracy: 0.9, ValLoss: 0.31, ValAccuracy: 0.89,
 				Seconds: 1.25, SamplesPerSecond: 36000})
 		}
-		if err := s.MarkRunning(u.ID, h.Name); err != nil {
+		if err := s.MarkRunning(u.ID, h.Name, 1); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.SaveUnit(u.ID, h.Name, r); err != nil {

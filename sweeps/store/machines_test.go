@@ -103,7 +103,7 @@ func TestFindUnitsOfAnotherISA(t *testing.T) {
 		save(unitAt(2), 0, avx512Host, "out of memory")
 		save(withEngine(unitAt(2), "1/avx2"), 0.25, avx2Host, "")
 		save(withEngine(unitAt(3), "2/avx2"), 0.25, avx2Host, "")
-		if err := s.MarkRunning(withEngine(unitAt(4), "1/avx2"), "st"); err != nil {
+		if err := s.MarkRunning(withEngine(unitAt(4), "1/avx2"), "st", 1); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {

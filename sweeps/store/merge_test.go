@@ -55,7 +55,7 @@ func writeShard(t *testing.T, dir string, h sweeps.Header, points []study.Point,
 		id := plan[i].ID
 		switch {
 		case acc == -2:
-			err = s.MarkRunning(id, h.Name)
+			err = s.MarkRunning(id, h.Name, 1)
 		case acc < 0:
 			err = s.SaveUnit(id, h.Name, sweeps.UnitResult{Fold: id.Fold, Error: "out of memory"})
 		default:

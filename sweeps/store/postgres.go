@@ -266,8 +266,8 @@ func (s *Postgres) FinishRun(name string, wall float64, run, reused int) error {
 }
 
 // MarkRunning implements Store.
-func (s *Postgres) MarkRunning(id sweeps.UnitID, study string) error {
-	return s.err(markRunning(context.Background(), s.conn(), id, study))
+func (s *Postgres) MarkRunning(id sweeps.UnitID, study string, threads int) error {
+	return s.err(markRunning(context.Background(), s.conn(), id, study, threads))
 }
 
 // SaveUnit implements Store: one statement, committed when it returns.
@@ -384,10 +384,10 @@ func connOf(s Store) (conn, error) {
 
 // MarkRunningAll is MarkRunning of each of ids, their statements sent
 // together: one round trip to the server for a fused group's units.
-func (s *Postgres) MarkRunningAll(ctx context.Context, ids []sweeps.UnitID, study string) error {
+func (s *Postgres) MarkRunningAll(ctx context.Context, ids []sweeps.UnitID, study string, threads int) error {
 	return s.batch(ctx, func(c conn) error {
 		for _, id := range ids {
-			if err := markRunning(ctx, c, id, study); err != nil {
+			if err := markRunning(ctx, c, id, study, threads); err != nil {
 				return err
 			}
 		}

@@ -160,7 +160,7 @@ func TestPostgresConcurrentWriters(t *testing.T) {
 			}
 			for _, i := range rand.Perm(len(units)) {
 				u := units[i]
-				if err := s.MarkRunning(u.ID, h.Name); err != nil {
+				if err := s.MarkRunning(u.ID, h.Name, 1); err != nil {
 					errs <- err
 					return
 				}

@@ -64,7 +64,8 @@ func TestMigratesVersion7(t *testing.T) {
 				if b.name == "postgres" {
 					names = strings.NewReplacer()
 				}
-				b.exec(t, loc, names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN schedule`), names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN run_started`))
+				b.exec(t, loc, names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN schedule`), names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN run_started`),
+					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN threads`))
 				b.setVersion(t, loc, 7)
 				open := b.writer
 				if role == "reader" {

@@ -384,8 +384,8 @@ func (s *SQLite) FinishRun(name string, wall float64, run, reused int) error {
 }
 
 // MarkRunning implements Store.
-func (s *SQLite) MarkRunning(id sweeps.UnitID, study string) error {
-	return s.err(markRunning(context.Background(), s.conn(), id, study))
+func (s *SQLite) MarkRunning(id sweeps.UnitID, study string, threads int) error {
+	return s.err(markRunning(context.Background(), s.conn(), id, study, threads))
 }
 
 // SaveUnit implements Store: one statement, committed when it returns.

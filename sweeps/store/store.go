@@ -48,8 +48,13 @@ type Store interface {
 	FinishRun(name string, wall float64, run, reused int) error
 	// MarkRunning records that a unit has started on this machine
 	// (sweeps.ThisMachine: what a unit another process stores for it,
-	// pruned, carries), unless it is already finished.
-	MarkRunning(id sweeps.UnitID, study string) error
+	// pruned, carries) with threads GEMM threads (a fused group's units
+	// each carry the group's), unless it is already done, or stored
+	// pruned: a study that trains another's pruned unit further leaves
+	// that study's result in place (Find returns it, States counts it
+	// pruned) until it stores its own, so that a run killed meanwhile
+	// hides no result.
+	MarkRunning(id sweeps.UnitID, study string, threads int) error
 	// SaveUnit commits a unit's result at once: state done, failed when it
 	// failed (see sweeps.UnitResult.Failed; failed units run again on the
 	// next invocation), or pruned when a pruner stopped it (PrunedAt; a
@@ -106,7 +111,7 @@ type Store interface {
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 8
+const schemaVersion = 9
 
 // SchemaVersion is the schema version this mlpsweep writes and reads; a
 // store written by a later one is refused with a message naming both.
@@ -239,6 +244,10 @@ CREATE TABLE IF NOT EXISTS mlpsweep_checkpoints (
 	7: `
 ALTER TABLE mlpsweep_study ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
 ALTER TABLE mlpsweep_study ADD COLUMN run_started BIGINT NOT NULL DEFAULT 0;`,
+	// The GEMM threads a running unit trains with (MarkRunning; 0: not
+	// recorded), for a live view's percent of peak: its epochs' training
+	// seconds × threads are the core-seconds they took.
+	8: `ALTER TABLE mlpsweep_units ADD COLUMN threads BIGINT NOT NULL DEFAULT 0`,
 }
 
 // newerSchema is the error for a database written by a newer mlpsweep;
@@ -309,15 +318,15 @@ func finishRun(ctx context.Context, c conn, name string, wall float64, run, reus
 		wall, run, reused, time.Now().UnixNano(), name)
 }
 
-func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string) error {
+func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string, threads int) error {
 	m := sweeps.ThisMachine()
-	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, study, started, host, cpu, isa)
-		VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11)
+	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, study, started, host, cpu, isa, threads)
+		VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = 'running', study = excluded.study, started = excluded.started,
-			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa
-		WHERE mlpsweep_units.state != 'done'`,
-		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano(), m.Host, m.CPU, m.ISA)
+			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa, threads = excluded.threads
+		WHERE mlpsweep_units.state NOT IN ('done', 'pruned')`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano(), m.Host, m.CPU, m.ISA, max(0, threads))
 }
 
 func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u sweeps.UnitResult) error {
@@ -545,14 +554,11 @@ func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyR
 			units[u.ID] = res
 		}
 	}
-	r := sweeps.Assemble(h, points, units)
-	if r.Decisions, err = s.Decisions(ctx, h.Name); err != nil {
-		return r, err
+	decisions, err := s.Decisions(ctx, h.Name)
+	if err != nil {
+		return sweeps.StudyResult{}, err
 	}
-	if len(r.Decisions) == 0 {
-		r.Decisions = nil
-	}
-	return r, nil
+	return sweeps.Assemble(h, points, units, decisions), nil
 }
 
 // LoadStudy reads a study from the store at where, a sweep folder or a

@@ -203,7 +203,7 @@ func TestStudiesRoundTrip(t *testing.T) {
 		if err := s.SaveUnit(units[0].ID, "a", sweeps.UnitResult{Accuracy: 0.5, Seconds: 1}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkRunning(units[1].ID, "b"); err != nil {
+		if err := s.MarkRunning(units[1].ID, "b", 1); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.SaveUnit(units[2].ID, "b", sweeps.UnitResult{Error: "boom"}); err != nil {
@@ -260,11 +260,11 @@ func TestUnitStates(t *testing.T) {
 			state string
 			acc   float64
 		}{
-			{"running", func() error { return s.MarkRunning(id, "st") }, "", 0},
+			{"running", func() error { return s.MarkRunning(id, "st", 1) }, "", 0},
 			{"failed", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Error: "out of memory"}) }, "failed", 0},
-			{"running again", func() error { return s.MarkRunning(id, "st") }, "", 0},
+			{"running again", func() error { return s.MarkRunning(id, "st", 1) }, "", 0},
 			{"done", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.75}) }, "done", 0.75},
-			{"running after done", func() error { return s.MarkRunning(id, "other") }, "done", 0.75},
+			{"running after done", func() error { return s.MarkRunning(id, "other", 1) }, "done", 0.75},
 			{"failed after done", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Error: "killed"}) }, "done", 0.75},
 			{"done twice", func() error { return s.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.5}) }, "done", 0.5},
 		}
@@ -273,6 +273,49 @@ func TestUnitStates(t *testing.T) {
 				t.Fatalf("%s: %v", st.name, err)
 			}
 			check(st.name, st.state, st.acc)
+		}
+	})
+}
+
+// TestRunningMarkKeepsAPrunedResult: a study that trains a unit another
+// study stored pruned further marks it running, then is interrupted
+// before it stores it (its store closed, as a killed process leaves it):
+// the other study's result reads as before, machine and start included,
+// and is not counted running. The first study's own result replaces it.
+func TestRunningMarkKeepsAPrunedResult(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend, loc string) {
+		id := sweeps.UnitID{Key: "k", Split: "sp", Seed: 1, Data: "d", Engine: "e"}
+		other := sweeps.Machine{Host: "elsewhere", CPU: "another cpu", ISA: "avx2"}
+		epochs := []engine.EpochStats{{Epoch: 1, ValAccuracy: 0.5, ValLoss: 1.5}, {Epoch: 2, ValAccuracy: 0.625, ValLoss: 1.25}}
+		s := mustOpen(t, b.writer, loc)
+		if err := s.MarkRunning(id, "other", 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveUnit(id, "other", sweeps.UnitResult{Epochs: epochs, Accuracy: 0.625, ValLoss: 1.25, PrunedAt: 2, Seconds: 3, Samples: 200, Machine: other}); err != nil {
+			t.Fatal(err)
+		}
+		before, state, err := s.Unit(id)
+		if err != nil || state != "pruned" || before.PrunedAt != 2 || before.Machine != other || before.Started == 0 {
+			t.Fatalf("stored pruned: %q %+v (%v)", state, before, err)
+		}
+		if err := s.MarkRunning(id, "this", 1); err != nil {
+			t.Fatal(err)
+		}
+		s.Close() // interrupted before it stores the unit
+		s = mustOpen(t, b.reader, loc)
+		after, state, err := s.Unit(id)
+		if err != nil || state != "pruned" || fmt.Sprintf("%+v", after) != fmt.Sprintf("%+v", before) {
+			t.Errorf("after another study's running mark: %q %+v (%v)\nwant pruned %+v", state, after, err, before)
+		}
+		if states, err := s.States(); err != nil || states["pruned"] != 1 || states["running"] != 0 {
+			t.Errorf("states %v (%v), want 1 pruned", states, err)
+		}
+		s = mustOpen(t, b.writer, loc)
+		if err := s.SaveUnit(id, "this", sweeps.UnitResult{Epochs: append(epochs, engine.EpochStats{Epoch: 3, ValAccuracy: 0.75}), Accuracy: 0.75}); err != nil {
+			t.Fatal(err)
+		}
+		if u, state, err := s.Unit(id); err != nil || state != "done" || u.Accuracy != 0.75 || len(u.Epochs) != 3 {
+			t.Errorf("stored done by the study that trained it further: %q %+v (%v)", state, u, err)
 		}
 	})
 }
@@ -363,7 +406,7 @@ func TestEachUnitCommitsAtOnce(t *testing.T) {
 		w := mustOpen(t, b.writer, loc)
 		for i := range 3 {
 			id := sweeps.UnitID{Key: "k", Fold: i, Split: "sp", Seed: 1, Data: "d", Engine: "e"}
-			if err := w.MarkRunning(id, "st"); err != nil {
+			if err := w.MarkRunning(id, "st", 1); err != nil {
 				t.Fatal(err)
 			}
 			if err := w.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: 0.5, Epochs: []engine.EpochStats{}}); err != nil {
@@ -412,7 +455,7 @@ func BenchmarkUnit(b *testing.B) {
 			for b.Loop() {
 				id := sweeps.UnitID{Key: "k", Fold: i, Split: "sp", Seed: 1, Data: "d", Engine: "e"}
 				i++
-				if err := s.MarkRunning(id, "st"); err != nil {
+				if err := s.MarkRunning(id, "st", 1); err != nil {
 					b.Fatal(err)
 				}
 				if err := s.SaveUnit(id, "st", r); err != nil {

@@ -20,9 +20,12 @@ func (s *Postgres) UnitStates(ctx context.Context, ids []sweeps.UnitID) (map[swe
 
 // UnitMachine is a stored unit's state and the machine that last started
 // it (MarkRunning: the one that trained its last epochs) or, finished,
-// its result's.
+// its result's. A unit stored pruned keeps its result's machine while a
+// study trains it further (MarkRunning leaves it), and PrunedAt is where
+// its stored result stopped.
 type UnitMachine struct {
-	State string
+	State    string
+	PrunedAt int
 	sweeps.Machine
 }
 
@@ -34,7 +37,8 @@ func (s *Postgres) UnitMachines(ctx context.Context, ids []sweeps.UnitID) (map[s
 	for i, id := range ids {
 		keys[i], folds[i], splits[i], seeds[i], datas[i], engines[i] = id.Key, int64(id.Fold), id.Split, id.Seed, id.Data, id.Engine
 	}
-	rs, err := s.conn().query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state, u.host, u.cpu, u.isa
+	rs, err := s.conn().query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state, u.host, u.cpu, u.isa,
+			CASE WHEN u.state = 'pruned' THEN json_array_length(u.epochs::json) ELSE 0 END
 		FROM mlpsweep_units u JOIN unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
 		USING (key, fold, split, seed, data_sha256, engine_version)`,
 		keys, folds, splits, seeds, datas, engines)
@@ -46,7 +50,7 @@ func (s *Postgres) UnitMachines(ctx context.Context, ids []sweeps.UnitID) (map[s
 	for rs.Next() {
 		var id sweeps.UnitID
 		var u UnitMachine
-		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.State, &u.Host, &u.CPU, &u.ISA); err != nil {
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.State, &u.Host, &u.CPU, &u.ISA, &u.PrunedAt); err != nil {
 			return nil, s.err(err)
 		}
 		m[id] = u

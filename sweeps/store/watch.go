@@ -182,10 +182,12 @@ func named(s Store, err error) error {
 }
 
 // UnitEpochs is how far a unit's per-epoch rows say it trained, for a
-// live view's ETA.
+// live view's ETA and percent of peak.
 type UnitEpochs struct {
-	Recent  int // epochs written at or after the time asked: the work of the window
-	Trained int // a running unit's latest epoch written since it started (its run so far); 0 for the others
+	Recent  int     // epochs written at or after the time asked: the work of the window
+	Trained int     // a running unit's latest epoch written since it started (its run so far); 0 for the others
+	Seconds float64 // the training seconds of those Recent epochs (a fused member's share of its group's)
+	Threads int     // the GEMM threads of its latest run (MarkRunning); 0 when not recorded
 }
 
 // ReadEpochs reads UnitEpochs of the units of study h's identity (split,
@@ -203,7 +205,8 @@ func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map
 	}
 	rs, err := c.query(ctx, `SELECT u.key, u.fold, u.seed,
 			coalesce(sum(CASE WHEN e.written >= $4 THEN 1 ELSE 0 END), 0),
-			coalesce(max(CASE WHEN u.state = 'running' AND e.written >= coalesce(u.started, 0) THEN e.epoch ELSE 0 END), 0)
+			coalesce(max(CASE WHEN u.state = 'running' AND e.written >= coalesce(u.started, 0) THEN e.epoch ELSE 0 END), 0),
+			coalesce(sum(CASE WHEN e.written >= $4 THEN coalesce(e.seconds, 0) ELSE 0 END), 0), max(u.threads)
 		FROM mlpsweep_units u JOIN mlpsweep_epoch_scores e
 			ON e.key = u.key AND e.fold = u.fold AND e.split = u.split AND e.seed = u.seed
 			AND e.data_sha256 = u.data_sha256 AND e.engine_version = u.engine_version
@@ -217,7 +220,7 @@ func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map
 	for rs.Next() {
 		id := sweeps.UnitID{Split: h.Split, Data: h.DataSHA, Engine: h.Engine}
 		var e UnitEpochs
-		if err := rs.Scan(&id.Key, &id.Fold, &id.Seed, &e.Recent, &e.Trained); err != nil {
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Seed, &e.Recent, &e.Trained, &e.Seconds, &e.Threads); err != nil {
 			return nil, named(s, err)
 		}
 		m[id] = e

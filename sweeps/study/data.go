@@ -1,13 +1,33 @@
 package study
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 )
 
 // LoadData loads a study's training data.
 func LoadData(spec DataSpec, rows int) (*datasets.Dataset, error) {
+	d, err := loadData(spec, rows)
+	if spec.Path != "" { // not the pinned MNIST module's files
+		err = notFound(err, "data")
+	}
+	return d, err
+}
+
+// notFound adds to an error for a missing file where its path came from:
+// the study file's key, whose relative paths are taken from the study
+// file's folder (not the current one, as a user may have written them).
+func notFound(err error, key string) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w (%s: in the study file; a relative path there is taken from the study file's folder)", err, key)
+	}
+	return err
+}
+
+func loadData(spec DataSpec, rows int) (*datasets.Dataset, error) {
 	switch spec.Kind {
 	case "mnist":
 		return datasets.MNISTTrain(spec.Path, rows)
@@ -38,7 +58,7 @@ func LoadTestData(spec DataSpec, train *datasets.Dataset) (*datasets.Dataset, er
 		test, err := datasets.LoadCSV(spec.Test, datasets.CSVOptions{LabelColumn: spec.Label, Scaling: train.Scaling, ClassNames: train.ClassNames,
 			Features: train.Features, FeatureNames: train.FeatureNames})
 		if err != nil {
-			return nil, fmt.Errorf("test set: %w", err)
+			return nil, fmt.Errorf("test set: %w", notFound(err, "data.test"))
 		}
 		if test.Labels == nil {
 			return nil, fmt.Errorf("test set %s: it has %d columns, the features only; a test set needs the label column too", spec.Test, test.Features)

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -44,13 +45,29 @@ func expand(s *spec) (*Study, []error) {
 	}
 
 	for i, a := range s.axes {
+		first := map[string]int{} // configuration key → the first value of this axis that gives it
 		for j, v := range a.values {
 			cfg := base
 			e.setAll(&cfg, a.set)
 			for _, key := range a.keys {
 				e.set(&cfg, setting{key, v})
 			}
-			e.add(a.name, v.text, cfg, v.line, fmt.Sprintf("axes[%d].values[%d]", i, j))
+			path := fmt.Sprintf("axes[%d].values[%d]", i, j)
+			if n, ok := e.add(a.name, v.text, cfg, v.line, path); ok {
+				why := ""
+				for _, key := range a.keys {
+					why = cmp.Or(why, noEffect(key, cfg, n))
+				}
+				k, dup := first[n.Key()]
+				switch {
+				case why != "": // the more precise message
+					e.errorf(v.line, path, "%s = %s: %s", a.name, v.text, why)
+				case dup:
+					e.errorf(v.line, path, "%s = %s: %s", a.name, v.text, sameAs(a.name+" = "+a.values[k].text))
+				default:
+					first[n.Key()] = j
+				}
+			}
 		}
 	}
 	e.expandGrid(base)
@@ -59,6 +76,7 @@ func expand(s *spec) (*Study, []error) {
 	if len(s.axes) == 0 && len(s.grid) == 0 && s.random == nil && s.sampler == nil {
 		e.add("base", "base", base, s.baseLine, "base")
 	}
+	e.checkBaseSwitches(base)
 	if s.pruner != nil && len(e.errs) == 0 {
 		e.checkPruner(s.pruner)
 	}
@@ -127,24 +145,97 @@ func (e *expander) setAll(cfg *engine.Config, settings []setting) {
 }
 
 // add appends cfg as a point, or records why it does not normalize.
-func (e *expander) add(axis, value string, cfg engine.Config, line int, path string) {
+func (e *expander) add(axis, value string, cfg engine.Config, line int, path string) (Params, bool) {
 	n, err := NewParams(cfg)
 	if err != nil {
 		e.errorf(line, path, "%s = %s: %v", axis, value, err)
-		return
+		return Params{}, false
 	}
 	e.study.Points = append(e.study.Points, Point{Axis: axis, Value: value, Params: n})
+	return n, true
+}
+
+// noEffect says why switch key, set on cfg, changes nothing in its
+// normalized form n (engine.Config.Normalize clears it, so that equal
+// networks are equal configurations), or "". A study that sets such a
+// switch would show residual=true beside residual=false, with the same
+// numbers, as if skip connections made no difference.
+func noEffect(key string, cfg engine.Config, n Params) string {
+	c := n.Config(0)
+	switch {
+	case key == "residual" && cfg.Residual && !c.Residual:
+		widths := strings.Trim(strings.ReplaceAll(fmt.Sprint(c.Hidden), " ", ", "), "[]")
+		return fmt.Sprintf("residual: true changes nothing for hidden [%s]: a skip connection joins two hidden layers of equal width in a row (e.g. [128, 128]); give such widths, or leave residual out", widths)
+	case key == "batch_norm" && cfg.BatchNorm && !c.BatchNorm:
+		return "batch_norm: true changes nothing without a hidden layer; give hidden widths, or leave batch_norm out"
+	}
+	return ""
+}
+
+// checkBaseSwitches refuses a switch the base sets that no configuration
+// keeps (every one clears it, see noEffect), unless the axes, grid or
+// sampled keys vary it themselves.
+func (e *expander) checkBaseSwitches(base engine.Config) {
+	varied := map[string]bool{}
+	for _, a := range e.spec.axes {
+		for _, k := range a.keys {
+			varied[k] = true
+		}
+		for _, st := range a.set {
+			varied[st.key] = true
+		}
+	}
+	for _, g := range e.spec.grid {
+		varied[g.key] = true
+	}
+	if r := e.spec.random; r != nil { // a sampler's study has no points: not checked
+		for _, rp := range r.params {
+			varied[rp.key] = true
+		}
+	}
+	for _, key := range []string{"residual", "batch_norm"} {
+		if varied[key] || len(e.study.Points) == 0 {
+			continue
+		}
+		why := ""
+		for _, pt := range e.study.Points {
+			if why = noEffect(key, base, pt.Params); why == "" {
+				break
+			}
+		}
+		if why != "" {
+			e.errorf(e.spec.baseLine, "base."+key, "%s", why)
+		}
+	}
 }
 
 // expandGrid adds the cartesian product of the grid's lists, in file order
-// with the last key varying fastest.
+// with the last key varying fastest. A problem that many combinations share
+// (a value out of range fails every combination with it) is reported once,
+// at the line of the value it names, with how many more combinations it
+// fails.
 func (e *expander) expandGrid(base engine.Config) {
 	grid := e.spec.grid
 	if len(grid) == 0 {
 		return
 	}
+	// each grid value that sets a switch (residual or batch_norm): whether
+	// a combination with it kept it, and why it did not
+	type switchValue struct {
+		kept bool
+		why  string
+	}
+	switches := map[[2]int]*switchValue{}
+	type problem struct {
+		line       int
+		path, what string
+		more       int // further combinations with the same problem
+	}
+	var problems []*problem
+	seen := map[string]*problem{} // by the engine's message
+	var keys []string             // each combination's configuration key, "" when it failed, in order
 	index := make([]int, len(grid))
-	for {
+	for more := true; more; {
 		cfg := base
 		parts := make([]string, len(grid))
 		for i, g := range grid {
@@ -152,17 +243,102 @@ func (e *expander) expandGrid(base engine.Config) {
 			e.set(&cfg, setting{g.key, v})
 			parts[i] = g.key + "=" + v.text
 		}
-		e.add("grid", strings.Join(parts, ", "), cfg, e.spec.gridLine, "grid")
-		i := len(index) - 1
-		for ; i >= 0; i-- {
-			if index[i]++; index[i] < len(grid[i].values) {
-				break
+		value := strings.Join(parts, ", ")
+		n, err := NewParams(cfg)
+		keys = append(keys, n.Key())
+		switch {
+		case err == nil:
+			e.study.Points = append(e.study.Points, Point{Axis: "grid", Value: value, Params: n})
+			for i, g := range grid {
+				if g.key == "residual" || g.key == "batch_norm" {
+					sw := switches[[2]int{i, index[i]}]
+					if sw == nil {
+						sw = &switchValue{}
+						switches[[2]int{i, index[i]}] = sw
+					}
+					why := noEffect(g.key, cfg, n)
+					sw.kept = sw.kept || why == ""
+					sw.why = cmp.Or(sw.why, why)
+				}
 			}
-			index[i] = 0
+		case seen[err.Error()] != nil:
+			seen[err.Error()].more++
+		default:
+			p := &problem{line: e.spec.gridLine, path: "grid", what: fmt.Sprintf("grid = %s: %v", value, err)}
+			for i, g := range grid { // the engine's message names its field first: "lr: -1 is not …"
+				if strings.HasPrefix(err.Error(), g.key+":") {
+					p.line, p.path = g.values[index[i]].line, fmt.Sprintf("grid.%s[%d]", g.key, index[i])
+				}
+			}
+			seen[err.Error()] = p
+			problems = append(problems, p)
 		}
-		if i < 0 {
-			return
+		more = false
+		for i := len(index) - 1; i >= 0 && !more; i-- {
+			if index[i]++; index[i] < len(grid[i].values) {
+				more = true
+			} else {
+				index[i] = 0
+			}
 		}
+	}
+	e.sameGridValues(keys)
+	for i, g := range grid {
+		for j, v := range g.values {
+			if sw := switches[[2]int{i, j}]; sw != nil && !sw.kept && sw.why != "" {
+				e.errorf(v.line, fmt.Sprintf("grid.%s[%d]", g.key, j), "%s in every combination", sw.why)
+			}
+		}
+	}
+	for _, p := range problems {
+		switch {
+		case p.more == 1:
+			p.what += " (and 1 more combination with it)"
+		case p.more > 1:
+			p.what += fmt.Sprintf(" (and %d more combinations with it)", p.more)
+		}
+		e.errorf(p.line, p.path, "%s", p.what)
+	}
+}
+
+// sameAs is the message for a value that gives the same configuration as
+// another value: the tables would show both, with the same numbers.
+func sameAs(other string) string {
+	return "the same configuration as " + other + " once defaults and names are filled in (lr 0 is the optimizer's default lr, HeNormal is he_normal, 128 is [128]): drop one"
+}
+
+// sameGridValues refuses a grid value that gives, in every combination,
+// the configurations an earlier value of its key gives (keys: each
+// combination's configuration key in expansion order, "" for one that
+// failed).
+func (e *expander) sameGridValues(keys []string) {
+	grid := e.spec.grid
+	stride := 1 // combinations between two values of key i: the last key varies fastest
+	for i := len(grid) - 1; i >= 0; i-- {
+		n := len(grid[i].values)
+		if k := grid[i].key; k == "residual" || k == "batch_norm" {
+			stride *= n // a switch that changes nothing has its own message
+			continue
+		}
+		// a value's signature: the configurations of its combinations, in order
+		sigs := make([]strings.Builder, n)
+		failed := make([]bool, n)
+		for c, key := range keys {
+			v := c / stride % n
+			sigs[v].WriteString(key)
+			failed[v] = failed[v] || key == ""
+		}
+		first := map[string]int{}
+		for v := range n {
+			sig := sigs[v].String()
+			if k, dup := first[sig]; dup && !failed[v] {
+				e.errorf(grid[i].values[v].line, fmt.Sprintf("grid.%s[%d]", grid[i].key, v), "%s=%s: %s, in every combination",
+					grid[i].key, grid[i].values[v].text, sameAs(grid[i].key+"="+grid[i].values[k].text))
+			} else if !dup {
+				first[sig] = v
+			}
+		}
+		stride *= n
 	}
 }
 

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -25,13 +26,13 @@ var configFields = func() map[string][]int {
 }()
 
 // configKeys lists the keys of configFields, sorted, for error messages.
-func configKeys() string {
+func configKeys() []string {
 	keys := make([]string, 0, len(configFields))
 	for k := range configFields {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	return strings.Join(keys, ", ")
+	return keys
 }
 
 // checkConfigKey reports whether key names a settable Config field.
@@ -40,7 +41,7 @@ func checkConfigKey(key string) error {
 		return fmt.Errorf("the seed is not a config key: each unit derives its seed from the study's top-level seed")
 	}
 	if _, ok := configFields[key]; !ok {
-		return fmt.Errorf("unknown config key (want one of %s)", configKeys())
+		return errors.New(unknownKey("config key", key, configKeys()))
 	}
 	return nil
 }
@@ -66,11 +67,24 @@ func checkValue(key string, n *node) error {
 	switch v.Kind() {
 	case reflect.Float64:
 		if _, ok := n.number(); !ok {
+			if scalar && (n.tag == "float" || n.tag == "int") { // a number too large for float64 or int64
+				return fmt.Errorf("%s is out of range", n.text)
+			}
 			return fmt.Errorf("want a number, got %s", n.describe())
 		}
 	case reflect.Int, reflect.Int64:
 		if !scalar || n.tag != "int" {
 			return fmt.Errorf("want an integer, got %s", n.describe())
+		}
+		x, err := parseInt(n.text)
+		if err != nil {
+			return fmt.Errorf("want an integer, got %s (out of range)", n.describe())
+		}
+		if x < 1 {
+			return errCountBelowOne(key, n.text)
+		}
+		if x > MaxEpochs {
+			return fmt.Errorf("%s is over the limit of %d", n.text, MaxEpochs)
 		}
 	case reflect.Bool:
 		if !scalar || n.tag != "bool" {
@@ -85,7 +99,7 @@ func checkValue(key string, n *node) error {
 			return nil
 		}
 		if n.kind != listNode {
-			return fmt.Errorf("want a list of layer widths, got %s", n.describe())
+			return fmt.Errorf("want a list of layer widths such as [128, 64], got %s", n.describe())
 		}
 		for _, c := range n.items {
 			if c.kind != scalarNode || c.tag != "int" {
@@ -96,6 +110,13 @@ func checkValue(key string, n *node) error {
 		return fmt.Errorf("field of kind %v cannot be set from a study", v.Kind())
 	}
 	return nil
+}
+
+// errCountBelowOne refuses a batch or epoch count below 1 written in a
+// study: engine.Config reads 0 as "the default" (batch 128, 10 epochs), so
+// a written 0 would train at the default while the results show 0.
+func errCountBelowOne(key, text string) error {
+	return fmt.Errorf("%s (want an integer ≥ 1; leave %s out for its default)", text, key)
 }
 
 // valueOf is the plain value of n, a value checkValue accepted for some key.

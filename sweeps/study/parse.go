@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/internal/spell"
 
 	"github.com/mlpsweep/mlpsweep/internal/safename"
 )
@@ -163,7 +167,7 @@ func (p *parser) parse(root *node) {
 				s.fuse = valueOf(v).x.(bool)
 			}
 		default:
-			p.errorf(kv.key.line, k, "unknown key (want name, description, data, base, axes, grid, random, sampler, folds, epochs, seed, metric, refit, fuse, pruner)")
+			p.errorf(kv.key.line, k, "%s", unknownKey("key", k, []string{"name", "description", "data", "base", "axes", "grid", "random", "sampler", "folds", "epochs", "seed", "metric", "refit", "fuse", "pruner"}))
 		}
 	}
 	if epochs != nil && baseEpochs != nil {
@@ -237,10 +241,15 @@ func (p *parser) parseData(n *node) {
 			} else {
 				got[k] = p.text(v, keyPath("data", k))
 			}
-		case "mnist", "idx", "images", "labels", "csv", "scale", "test":
+		case "scale": // checked here, so the message names this line, not the CSV file
+			got[k] = p.text(kv.value, keyPath("data", k))
+			if s := got[k]; s != "" && !slices.Contains(datasets.Scalings(), s) {
+				p.errorf(kv.value.line, keyPath("data", k), "unknown scaling %q (want %s)", s, strings.Join(datasets.Scalings(), ", "))
+			}
+		case "mnist", "idx", "images", "labels", "csv", "test":
 			got[k] = p.text(kv.value, keyPath("data", k))
 		default:
-			p.errorf(kv.key.line, keyPath("data", k), "unknown key (want mnist, idx, images and labels, or csv, label, scale and test)")
+			p.errorf(kv.key.line, keyPath("data", k), "%s", unknownKey("key", k, []string{"mnist", "idx", "images", "labels", "csv", "label", "scale", "test"}))
 		}
 	}
 	if len(p.errs) > errs { // the entries' own messages say what is wrong
@@ -270,8 +279,43 @@ func (p *parser) parseData(n *node) {
 	case got["csv"] != "" && !hasAny(got, "mnist", "idx", "images", "labels"):
 		*d = DataSpec{Kind: "csv", Path: path(got["csv"]), Label: got["label"], Scale: got["scale"], Test: path(got["test"])}
 	default:
-		p.errorf(n.line, "data", "want one of {mnist: DIR}, {idx: DIR}, {images: FILE, labels: FILE}, {csv: FILE, label: COLUMN, scale: SCALING, test: FILE}")
+		var given []string // in the order of the forms below
+		for _, k := range []string{"mnist", "idx", "images", "labels", "csv", "label", "scale", "test"} {
+			if _, ok := got[k]; ok {
+				given = append(given, k)
+			}
+		}
+		p.errorf(n.line, "data", "got %s: want one of {mnist: DIR}, {idx: DIR}, {images: FILE, labels: FILE}, {csv: FILE, label: COLUMN, scale: SCALING, test: FILE}", strings.Join(given, ", "))
 	}
+}
+
+// unknownKey is the message for a key that is none of known: "unknown
+// key", then the key meant when the key is another library's name for it
+// (Keras's learning_rate is lr) or a misspelling of it, then the keys.
+func unknownKey(what, key string, known []string) string {
+	msg := "unknown " + what
+	if k, ok := otherNames[key]; ok && slices.Contains(known, k) {
+		msg += fmt.Sprintf(": %s is called %s here", key, k)
+	} else if k := spell.Closest(key, known); k != "" {
+		msg += fmt.Sprintf(": did you mean %s?", k)
+	}
+	return msg + " (want " + strings.Join(known, ", ") + ")"
+}
+
+// otherNames are the names Keras, scikit-learn (KFold, MLPClassifier,
+// RandomizedSearchCV), Optuna and pandas give study keys (config keys,
+// top-level, data:, random: and sampler: keys, distributions).
+var otherNames = map[string]string{
+	"learning_rate": "lr", "learning_rate_init": "lr", "batch_size": "batch", "units": "hidden",
+	"hidden_layer_sizes": "hidden", "layers": "hidden", "kernel_initializer": "init", "initializer": "init",
+	"batch_normalization": "batch_norm", "batchnorm": "batch_norm", "max_iter": "epochs", "n_epochs": "epochs",
+	"solver": "optimizer", "rate": "dropout", "dropout_rate": "dropout",
+	"n_splits": "folds", "cv": "folds", "k": "folds", "random_state": "seed",
+	"target": "label", "label_column": "label", "y": "label", "scaler": "scale", "scaling": "scale",
+	// random: and sampler: keys, and distributions, under scikit-learn's
+	// (RandomizedSearchCV, scipy.stats), Optuna's and Hyperopt's names
+	"n_iter": "n", "n_trials": "n", "param_distributions": "params", "search_space": "params",
+	"loguniform": "log_uniform", "reciprocal": "log_uniform", "randint": "int", "categorical": "choice",
 }
 
 // hasAny reports whether got has any of keys.
@@ -368,7 +412,7 @@ func (p *parser) parseAxes(n *node) {
 			case "set":
 				a.set = p.settings(v, at)
 			default:
-				p.errorf(kv.key.line, at, "unknown key (want name, key or keys, values, set)")
+				p.errorf(kv.key.line, at, "%s", unknownKey("key", k, []string{"name", "key", "keys", "values", "set"}))
 			}
 		}
 		if !ok {
@@ -424,9 +468,9 @@ func (p *parser) parseDraws(n *node, section string, other func(kv pair) bool) (
 	r := &randomSpec{nLine: n.line, paramsLine: n.line}
 	seed := int64(-1)
 	entries, ok := p.pairs(n, section)
-	want := "n, seed, params"
+	want := []string{"n", "seed", "params"}
 	if other != nil {
-		want = "kind, batch, " + want
+		want = append([]string{"kind", "batch"}, want...)
 	}
 	var nGiven, paramsGiven bool
 	for _, kv := range entries {
@@ -443,7 +487,7 @@ func (p *parser) parseDraws(n *node, section string, other func(kv pair) bool) (
 			r.params = p.parseParams(v, path)
 		default:
 			if other == nil || !other(kv) {
-				p.errorf(kv.key.line, path, "unknown key (want %s)", want)
+				p.errorf(kv.key.line, path, "%s", unknownKey("key", k, want))
 			}
 		}
 	}
@@ -516,9 +560,13 @@ func (p *parser) parseParam(kv pair, path string) (randomParam, bool) {
 			p.errorf(args.line, at, "low %v must be below high %v", rp.lo, rp.hi)
 		case rp.dist == "log_uniform" && rp.lo <= 0:
 			p.errorf(args.line, at, "log_uniform needs low > 0")
+		case integer && rp.lo < 1:
+			p.errorf(args.line, at, "low %s is below 1: %s is an integer ≥ 1", args.items[0].text, rp.key)
+		case integer && rp.hi > MaxEpochs:
+			p.errorf(args.line, at, "high %v is over the limit of %d", args.items[1].text, MaxEpochs)
 		}
 	default:
-		p.errorf(spec[0].key.line, path, "unknown distribution %q (want choice, uniform, log_uniform, int)", rp.dist)
+		p.errorf(spec[0].key.line, keyPath(path, rp.dist), "%s", unknownKey("distribution", rp.dist, []string{"choice", "uniform", "log_uniform", "int"}))
 	}
 	return rp, len(p.errs) == errs
 }

@@ -86,7 +86,7 @@ func (p *parser) parsePruner(n *node) *prunerSpec {
 		case "startup":
 			ps.Startup = p.intIn(v, path, 1, 1<<20)
 		default:
-			p.errorf(kv.key.line, path, "unknown key (want kind, eta, min_epochs, brackets, startup)")
+			p.errorf(kv.key.line, path, "%s", unknownKey("key", k, []string{"kind", "eta", "min_epochs", "brackets", "startup"}))
 		}
 	}
 	if ok && ps.Kind == "" {

@@ -73,7 +73,8 @@ const (
 	// MaxUnits bounds configurations × folds, the trainings of a study,
 	// in a study file and in a database that claims to hold one.
 	MaxUnits = 1_000_000
-	// MaxFolds and MaxEpochs bound folds: and epochs:.
+	// MaxFolds bounds folds:; MaxEpochs bounds epochs: and every batch
+	// or epoch count a study sets or samples (an int range's high).
 	MaxFolds  = 1 << 20
 	MaxEpochs = 1 << 30
 )

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,10 +49,38 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 	}{
 		{"unknown top-level key", "name: x\nfoldz: 3\n", 2, "foldz", "unknown key"},
 		{"unknown base key", "base:\n  hidden: [8]\n  lrr: 0.1\n", 3, "base.lrr", "unknown config key"},
+		// Keras's and scikit-learn's names, and misspellings, name the key meant.
+		{"Keras name", "base:\n  learning_rate: 0.1\n", 2, "base.learning_rate", "unknown config key: learning_rate is called lr here (want activation, activity_l1,"},
+		{"scikit-learn name", "base:\n  hidden_layer_sizes: [8]\n", 2, "base.hidden_layer_sizes", "hidden_layer_sizes is called hidden here"},
+		{"misspelt config key", "base:\n  optimiser: sgd\n", 2, "base.optimiser", "unknown config key: did you mean optimizer?"},
+		{"axis on a Keras name", "axes:\n  - {name: b, key: batch_size, values: [8]}\n", 2, "axes[0].key", "batch_size is called batch here"},
+		{"KFold name", "n_splits: 5\n", 1, "n_splits", "unknown key: n_splits is called folds here (want name, description, data,"},
+		{"misspelt top-level key", "name: x\nepoch: 3\n", 2, "epoch", "unknown key: did you mean epochs?"},
+		{"data key", "data: {csv: x.csv, target: y}\n", 1, "data.target", "unknown key: target is called label here (want mnist, idx, images, labels, csv, label, scale, test)"},
+		{"axis entry", "axes:\n  - {name: b, key: lr, value: [1]}\n", 2, "axes[0].value", "unknown key: did you mean values?"},
+		{"RandomizedSearchCV names", "random:\n  n_iter: 5\n  params: {lr: {uniform: [0.1, 1]}}\n", 2, "random.n_iter", "unknown key: n_iter is called n here (want n, seed, params)"},
+		{"Optuna name", "sampler: {kind: tpe, n_trials: 5, params: {lr: {uniform: [0.1, 1]}}}\n", 1, "sampler.n_trials", "n_trials is called n here (want kind, batch, n, seed, params)"},
+		{"scipy distribution", "random:\n  n: 2\n  params:\n    lr: {loguniform: [0.001, 0.1]}\n", 4, "random.params.lr.loguniform", "unknown distribution: loguniform is called log_uniform here (want choice, uniform, log_uniform, int)"},
+		{"pruner key", "pruner: {kind: sha, min_epoch: 1}\n", 1, "pruner.min_epoch", "unknown key: did you mean min_epochs?"},
 		{"seed in base", "base:\n  seed: 3\n", 2, "base.seed", "top-level seed"},
 		{"wrong type", "base:\n  lr: fast\n", 2, "base.lr", "want a number"},
 		{"wrong type in hidden", "base:\n  hidden: [8, x]\n", 2, "base.hidden", "layer widths"},
+		{"number out of range", "base:\n  lr: 1e400\n", 2, "base.lr", "1e400 is out of range"},
 		{"float for int", "base:\n  batch: 1.5\n", 2, "base.batch", "want an integer"},
+		// engine.Config reads a batch or epoch count of 0 as its default:
+		// written in a study, it trained at batch 128 or 10 epochs while the
+		// results showed 0.
+		{"batch 0 in base", "base:\n  batch: 0\n", 2, "base.batch", "0 (want an integer ≥ 1; leave batch out for its default)"},
+		{"epochs 0 in base", "base:\n  epochs: 0\n", 2, "base.epochs", "want an integer ≥ 1"},
+		{"batch 0 on an axis", "axes:\n  - name: b\n    key: batch\n    values: [0, 64]\n", 4, "axes[0].values[0]", "want an integer ≥ 1"},
+		{"batch 0 in a grid", "grid:\n  lr: [0.1]\n  batch: [64, 0]\n", 3, "grid.batch[1]", "want an integer ≥ 1"},
+		{"batch -1 as a choice", "random:\n  n: 2\n  params:\n    batch: {choice: [-1, 8]}\n", 4, "random.params.batch.choice[0]", "want an integer ≥ 1"},
+		{"batch over the limit", "base:\n  batch: 2_000_000_000\n", 2, "base.batch", "over the limit"},
+		{"int range from 0", "random:\n  n: 2\n  params:\n    batch: {int: [0, 64]}\n", 4, "random.params.batch.int", "low 0 is below 1: batch is an integer ≥ 1"},
+		// A range wider than int64 made rand.Int64N panic.
+		{"int range too wide", "random: {n: 3, params: {batch: {int: [1, 1e19]}}}\n", 1, "random.params.batch.int", "high 1e19 is over the limit"},
+		{"sampled int range too wide", "sampler: {kind: tpe, n: 3, params: {epochs: {int: [1, 1e19]}}}\n", 1, "sampler.params.epochs.int", "high 1e19 is over the limit"},
+		{"data scale", "data: {csv: x.csv,\n  scale: zscore}\n", 2, "data.scale", `unknown scaling "zscore" (want standardize, minmax, none)`},
 		{"folds range", "folds: 1\n", 1, "folds", "out of range"},
 		{"metric", "metric: f1\n", 1, "metric", "unknown metric"},
 		{"fuse not a bool", "name: x\nfuse: yes please\n", 2, "fuse", "want true or false"},
@@ -72,7 +101,9 @@ func TestStudyErrorsNameLineAndKey(t *testing.T) {
 		{"random too many", "random:\n  n: 5\n  params:\n    batch: {choice: [16, 32]}\n", 2, "random.n", "only 2 distinct"},
 		{"data", "data: cifar\n", 1, "data", "unknown data set"},
 		{"refit not a bool", "refit: yes please\n", 1, "refit", "want true or false"},
-		{"test without csv", "data: {mnist: m, test: t.csv}\n", 1, "data", "want one of"},
+		{"test without csv", "data: {mnist: m, test: t.csv}\n", 1, "data", "got mnist, test: want one of"},
+		{"two data sets", "data: {csv: x.csv, label: y, idx: m}\n", 1, "data", "got idx, csv, label: want one of {mnist: DIR}, {idx: DIR}"},
+		{"labels without images", "data: {labels: l}\n", 1, "data", "got labels: want one of"},
 		{"duplicate key", "name: a\nname: b\n", 2, "name", "given twice"},
 		{"sampler: bare tpe", "sampler: tpe\n", 1, "sampler", "tpe alone does not say how many configurations to train nor where to search: write sampler: {kind: tpe, n: 64, params:"},
 		{"sampler: unknown scalar", "sampler: bayes\n", 1, "sampler", `unknown sampler "bayes"`},
@@ -270,7 +301,7 @@ func TestDataSpecs(t *testing.T) {
 		"data: {images: /a, labels: b}":                          {Kind: "idx", Path: "/a", Labels: "dir/b"},
 		"data: {csv: x.csv, label: y}":                           {Kind: "csv", Path: "dir/x.csv", Label: "y"},
 		"data: {csv: x.csv, scale: none}":                        {Kind: "csv", Path: "dir/x.csv", Scale: "none"},
-		"data: {csv: x.csv, label: 0, scale: n}":                 {Kind: "csv", Path: "dir/x.csv", Label: "0", Scale: "n"},
+		"data: {csv: x.csv, label: 0, scale: minmax}":            {Kind: "csv", Path: "dir/x.csv", Label: "0", Scale: "minmax"},
 		"data: {csv: x.csv, test: /t.csv}":                       {Kind: "csv", Path: "dir/x.csv", Test: "/t.csv"},
 		"data: {test: t.csv, csv: x.csv, label: y, scale: none}": {Kind: "csv", Path: "dir/x.csv", Label: "y", Scale: "none", Test: "dir/t.csv"},
 	} {
@@ -446,6 +477,23 @@ func TestOneErrorPerProblem(t *testing.T) {
 		{"random without n", "random:\n  params:\n    batch: {choice: [16, 32]}\n", 2, "random", "missing n"},
 		{"unknown data key", "data: {foo: x}\n", 1, "data.foo", "unknown key"},
 		{"data list", "data: [1]\n", 1, "data", "want a mapping"},
+		// Two values of one axis, or of one grid key in every combination,
+		// that give the same configuration were shown as two rows with the
+		// same numbers, as if lr 0 trained as well as lr 0.001.
+		{"same configuration on an axis", "axes:\n  - name: lr\n    key: lr\n    values: [0,\n      0.001]\n", 5, "axes[0].values[1]",
+			"lr = 0.001: the same configuration as lr = 0 once defaults and names are filled in (lr 0 is the optimizer's default lr"},
+		{"same name on an axis", "axes:\n  - {name: init, key: init, values: [he_normal, HeNormal]}\n", 2, "axes[0].values[1]", "init = HeNormal: the same configuration as init = he_normal"},
+		{"same configuration in a grid", "grid:\n  batch: [32, 64]\n  lr: [0.001, 0]\n", 3, "grid.lr[1]", "lr=0: the same configuration as lr=0.001 once defaults and names are filled in"},
+		{"same widths in a grid", "grid:\n  hidden: [[8], 8]\n  lr: [0.1, 0.01]\n", 2, "grid.hidden[1]", "hidden=8: the same configuration as hidden=[8]"},
+		// residual: true on a network without two equal hidden widths in a
+		// row, or batch_norm: true without a hidden layer, normalizes away:
+		// the study showed residual=true beside residual=false with the same
+		// numbers, as if skip connections did nothing.
+		{"residual on an axis", "base: {hidden: [128]}\naxes:\n  - name: r\n    key: residual\n    values: [false,\n      true]\n", 6, "axes[0].values[1]",
+			"r = true: residual: true changes nothing for hidden [128]: a skip connection joins two hidden layers of equal width in a row (e.g. [128, 128])"},
+		{"residual in a grid", "base: {hidden: [64, 32]}\ngrid:\n  lr: [0.1, 0.01]\n  residual: [false, true]\n", 4, "grid.residual[1]", "residual: true changes nothing for hidden [64, 32]"},
+		{"residual in the base", "base: {hidden: [128], residual: true}\n", 1, "base.residual", "residual: true changes nothing for hidden [128]"},
+		{"batch norm in the base", "base: {hidden: [], batch_norm: true}\ngrid: {lr: [0.1, 0.01]}\n", 1, "base.batch_norm", "batch_norm: true changes nothing without a hidden layer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := studyErrors(t, tc.src)
@@ -577,8 +625,47 @@ func TestExpandSpec(t *testing.T) {
 		t.Errorf("got %q (%s, %d folds, seed %d), want %q", got, s.Name, s.Folds, s.Seed, want)
 	}
 	sp.grid[0].values[0] = value{"-1", 5, int64(-1)}
-	if _, errs := expand(sp); len(errs) != 2 || !strings.Contains(errs[0].Error(), "go:5: grid: grid = lr=-1, hidden=4: lr") {
+	if _, errs := expand(sp); len(errs) != 1 || !strings.Contains(errs[0].Error(), "go:5: grid.lr[0]: grid = lr=-1, hidden=4: lr") {
 		t.Errorf("bad value: %q", errs)
+	}
+}
+
+// TestGridProblemOnce: a bad grid value failed every combination with it,
+// each reported at the grid's line (3 × 3 lines for the two below); each
+// is reported once, at its value's line, with the count of the others. A
+// problem of a combination (momentum beside adam) still names it.
+func TestGridProblemOnce(t *testing.T) {
+	errs := studyErrors(t, "grid:\n  lr: [-0.1, 0.01]\n  batch: [16, 32, 64]\n  dropout: [0.1,\n    1.5, 0.2]\n")
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"study.yaml:2: grid.lr[0]: grid = lr=-0.1, batch=16, dropout=0.1: lr: -0.1 is not a finite value ≥ 0 (and 8 more combinations with it)",
+		"study.yaml:5: grid.dropout[1]: grid = lr=0.01, batch=16, dropout=1.5: dropout: 1.5 (want 0 ≤ rate < 1) (and 2 more combinations with it)",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	errs = studyErrors(t, "base: {optimizer: sgd, momentum: 0.9}\ngrid:\n  optimizer: [sgd, adam]\n  lr: [0.1, 0.01]\n")
+	if len(errs) != 1 || errs[0].Line != 3 || errs[0].Key != "grid" || !strings.Contains(errs[0].Msg, "grid = optimizer=adam, lr=0.1: momentum, nesterov and decay apply to sgd only (optimizer is adam) (and 1 more combination with it)") {
+		t.Errorf("got %v", errs)
+	}
+}
+
+// TestValuesThatChangeSomething: a value that changes the configuration in
+// some combination (a residual switch some network keeps, lr 0 beside sgd)
+// is accepted; TestOneErrorPerProblem has those that change none.
+func TestValuesThatChangeSomething(t *testing.T) {
+	for _, src := range []string{
+		"grid:\n  optimizer: [adam, sgd]\n  lr: [0.001, 0]\n", // lr 0 is 0.001 beside adam only: not the same in every combination
+		"grid:\n  hidden: [[64, 32], [64, 64]]\n  residual: [false, true]\n",
+		"base: {residual: true}\naxes:\n  - {name: depth, key: hidden, values: [[8], [8, 8]]}\n",
+		"axes:\n  - {name: r, key: hidden, set: {residual: true}, values: [[8], [8, 8]]}\n",
+	} {
+		if _, err := ParseStudy([]byte(src), "study.yaml"); err != nil {
+			t.Errorf("%q: %v", src, err)
+		}
 	}
 }
 
@@ -646,5 +733,30 @@ func TestFuseDefaultsToTrue(t *testing.T) {
 	}
 	if s, err := Preset("seed"); err != nil || !s.Fuse {
 		t.Errorf("the seed preset does not fuse (%v)", err)
+	}
+}
+
+// TestDataNotFound: a data file that does not exist says that its path is
+// the study file's, taken from the study file's folder, not the current
+// one (the message named a path the user had not written).
+func TestDataNotFound(t *testing.T) {
+	dir := t.TempDir()
+	s, err := ParseStudy([]byte("data: {csv: ../data/train.csv, test: held-out.csv}\n"), filepath.Join(dir, "studies", "s.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadData(s.Data, 0)
+	if want := "open " + filepath.Join(dir, "data", "train.csv") + ": no such file or directory (data: in the study file; a relative path there is taken from the study file's folder)"; err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	os.WriteFile(filepath.Join(dir, "data", "train.csv"), []byte("a,y\n1,p\n2,q\n"), 0o644)
+	train, err := LoadData(s.Data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadTestData(s.Data, train)
+	if want := "(data.test: in the study file; a relative path there is taken from the study file's folder)"; err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("test set: got %v, want it to end %q", err, want)
 	}
 }

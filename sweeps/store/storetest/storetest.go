@@ -68,6 +68,56 @@ func WithUser(t testing.TB, u, user, password string) string {
 	return p.String()
 }
 
+// WithApplication returns url with its sessions named name
+// (application_name), for SessionsGone.
+func WithApplication(t testing.TB, u, name string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Query()
+	q.Set("application_name", name)
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
+// SessionsGone waits until the database at url has no session named name
+// (see WithApplication): those of a process the test killed. Until each
+// has ended, its server side may still commit a statement the process
+// sent before it died, so what a test counts in the store right after a
+// kill can be less than what is stored a moment later; once they are
+// gone, the store holds all it ever will of that process. It fails the
+// test when they are not gone within 30 s.
+func SessionsGone(t testing.TB, u, name string) {
+	t.Helper()
+	ctx, c, done := connect(t, u) // itself named name when u is the process's URL
+	defer done()
+	var left []int
+	for {
+		left = left[:0]
+		rs, err := c.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND pid != pg_backend_pid()`, name)
+		if err == nil {
+			var pid int
+			_, err = pgx.ForEachRow(rs, []any{&pid}, func() error { left = append(left, pid); return nil })
+		}
+		if err == nil && len(left) == 0 {
+			return
+		}
+		if err == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(10 * time.Millisecond):
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the sessions %q of a killed process (backends %v) did not end within 30 s", name, left)
+		}
+		t.Fatalf("waiting for the sessions %q to end: %v", name, err)
+	}
+}
+
 // connect opens a connection to the database at url with a 30 s deadline;
 // done closes it.
 func connect(t testing.TB, url string) (context.Context, *pgx.Conn, func()) {
