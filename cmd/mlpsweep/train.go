@@ -32,7 +32,9 @@ Trains one MLP on MNIST (or a CSV file) with Keras's semantics and reports
 its accuracy on the 10,000 MNIST test images, on the last --val-split
 fraction of the training rows, or, with --folds K, by K-fold cross-validation
 (scikit-learn's KFold(n_splits=K, shuffle=True, random_state=--seed)) on the
-training rows. One progress line per epoch goes to stderr; --json ends with
+training rows. One progress line per epoch goes to stderr with an ETA, and
+within a long epoch a line of how far it is every 10 s (redrawn every
+second on a terminal, without --json); --json ends with
 one JSON object on stdout: {evaluation, seed, diverged, divergence,
 wall_seconds, samples_per_second, result}, result being the configuration's
 record as a sweep keeps it (params, units with their learning curves,
@@ -273,15 +275,9 @@ func evaluateConfig(ctx context.Context, t *trainFlags, params study.Params, tra
 	if folds == nil {
 		res.Result, err = trainOnTest(ctx, t, params, train, test, stderr)
 	} else {
-		eta := newEpochETA(len(folds) * cfg.Epochs)
-		onEpoch := func(fold int, s engine.EpochStats) {
-			if len(folds) == 1 {
-				fmt.Fprintln(stderr, eta.line(s, cfg.Epochs))
-				return
-			}
-			fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), eta.line(s, cfg.Epochs))
-		}
-		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, onEpoch)
+		progress := newEpochProgress(stderr, "", len(folds), cfg.Epochs, len(folds)*cfg.Epochs, isTerminal(stderr) && !t.jsonOutput)
+		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, progress.epoch, progress.partways())
+		progress.clearLine()
 	}
 	if err != nil {
 		return res, err
@@ -329,10 +325,15 @@ func warnUnseenClasses(stderr io.Writer, d *datasets.Dataset, folds []datasets.F
 // trainOnTest trains on all training rows and scores on the test rows,
 // scoring them after every epoch too for the progress lines.
 func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train, test *datasets.Dataset, stderr io.Writer) (sweeps.ConfigResult, error) {
-	eta := newEpochETA(params.Epochs())
-	u, err := scheduler.TrainAndScore(ctx, kernels.NewContext(t.threads), params.Normalized(t.cfg.Seed), train.Features, train.Classes,
-		engine.DataOf(train, nil), engine.DataOf(test, nil), true,
-		func(s engine.EpochStats) { fmt.Fprintln(stderr, eta.line(s, params.Epochs())) })
+	m, err := engine.NewNormalized(params.Normalized(t.cfg.Seed), train.Features, train.Classes, kernels.NewContext(t.threads))
+	if err != nil {
+		return sweeps.ConfigResult{}, err
+	}
+	progress := newEpochProgress(stderr, "", 1, params.Epochs(), params.Epochs(), isTerminal(stderr) && !t.jsonOutput)
+	m.SetProgress(progress.every(), progress.partway(0))
+	u, err := scheduler.FitAndScore(ctx, m, engine.DataOf(train, nil), engine.DataOf(test, nil), true,
+		func(s engine.EpochStats) { progress.epoch(0, s) })
+	progress.clearLine()
 	if err != nil {
 		return sweeps.ConfigResult{}, err
 	}
