@@ -211,7 +211,11 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if res.Diverged {
 		fmt.Fprintf(stderr, "%s\n", res.Divergence)
 	}
-	line := fmt.Sprintf("accuracy %.4f ± %.4f (%s), %.1f s", res.Result.MeanAccuracy, res.Result.StdAccuracy, res.Evaluation, res.WallSeconds)
+	spread := "" // a standard deviation over folds; one split has none
+	if res.Evaluation == "kfold" {
+		spread = fmt.Sprintf(" ± %.4f", res.Result.StdAccuracy)
+	}
+	line := fmt.Sprintf("accuracy %.4f%s (%s), %.1f s", res.Result.MeanAccuracy, spread, res.Evaluation, res.WallSeconds)
 	if res.GFLOP > 0 { // no rate when every unit diverged before finishing an epoch
 		line += fmt.Sprintf(", %.0f samples/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s peak of %d cores)",
 			res.SamplesPerSecond, res.GFLOPS, res.PercentOfPeak, res.PeakGFLOPS, min(t.threads, runtime.NumCPU()))
@@ -349,5 +353,13 @@ func describe(cfg engine.Config, d *datasets.Dataset) string {
 		arch += fmt.Sprintf("-%d", h)
 	}
 	arch += fmt.Sprintf("-%d", d.Classes)
-	return fmt.Sprintf("%s %s/%s, %s lr %g, batch %d, %d epochs", arch, cfg.Activation, cfg.Init, cfg.Optimizer, cfg.LR, cfg.Batch, cfg.Epochs)
+	return fmt.Sprintf("%s %s/%s, %s lr %g, batch %d, %s", arch, cfg.Activation, cfg.Init, cfg.Optimizer, cfg.LR, cfg.Batch, epochsText(cfg.Epochs))
+}
+
+// epochsText is "1 epoch" or "N epochs".
+func epochsText(n int) string {
+	if n == 1 {
+		return "1 epoch"
+	}
+	return fmt.Sprintf("%d epochs", n)
 }

@@ -84,7 +84,7 @@ func runSeed(t *trainFlags, params study.Params) int64 {
 }
 
 func configLine(c engine.Config) string {
-	return fmt.Sprintf("hidden %v %s/%s, %s lr %g, batch %d, %d epochs", c.Hidden, c.Activation, c.Init, c.Optimizer, c.LR, c.Batch, c.Epochs)
+	return fmt.Sprintf("hidden %v %s/%s, %s lr %g, batch %d, %s", c.Hidden, c.Activation, c.Init, c.Optimizer, c.LR, c.Batch, epochsText(c.Epochs))
 }
 
 // trainModel trains one model as evaluateConfig would (the same seeds, so
