@@ -47,7 +47,7 @@ func BenchmarkSweepUnit(b *testing.B) {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			if _, err := scheduler.CrossValidate(context.Background(), data, params, folds[:1], 42, 1, nil); err != nil {
+			if _, err := scheduler.CrossValidate(context.Background(), data, params, folds[:1], 42, 1, nil, scheduler.Partway{}); err != nil {
 				b.Fatal(err)
 			}
 		}

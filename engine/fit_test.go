@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // blobs returns n rows of a separable problem: in features ~ N(centre_c, 1)
@@ -314,7 +315,8 @@ func TestFlopsPerSample(t *testing.T) {
 }
 
 // TestFitAllocations checks that Fit's allocations do not grow with the
-// number of steps: the per-step path allocates nothing.
+// number of steps: the per-step path allocates nothing, with a progress
+// hook called after every step (SetProgress) as without one.
 func TestFitAllocations(t *testing.T) {
 	m := mustNew(t, Config{Hidden: []int{8}, Batch: 4, Epochs: 1, Dropout: 0.1}, 6, 3)
 	big, small := blobs(400, 6, 3, 8), blobs(40, 6, 3, 9)
@@ -323,8 +325,22 @@ func TestFitAllocations(t *testing.T) {
 		return func() { m.Fit(context.Background(), d, &val, nil) }
 	}
 	fit(big)() // grows the row-order buffer once
-	if a, b := testing.AllocsPerRun(3, fit(big)), testing.AllocsPerRun(3, fit(small)); a != b {
-		t.Errorf("Fit allocates %v times for 100 steps and %v times for 10", a, b)
+	without := testing.AllocsPerRun(3, fit(big))
+	if a := testing.AllocsPerRun(3, fit(small)); a != without {
+		t.Errorf("Fit allocates %v times for 100 steps and %v times for 10", without, a)
+	}
+	calls := 0
+	m.SetProgress(0, func(EpochPart) { calls++ })
+	if a, b := testing.AllocsPerRun(3, fit(big)), testing.AllocsPerRun(3, fit(small)); a != without || b != without {
+		t.Errorf("with a progress hook Fit allocates %v times for 100 steps and %v times for 10; %v without", a, b, without)
+	}
+	if calls == 0 {
+		t.Error("the progress hook was not called")
+	}
+	g := m.solo
+	g.part.begin(1, 100, time.Now())
+	if a := testing.AllocsPerRun(50, func() { g.part.next = 1; g.part.tick() }); a != 0 {
+		t.Errorf("a read of the progress clock allocates %v times", a)
 	}
 }
 

@@ -56,6 +56,7 @@ type Group struct {
 	correct    []int                 // [M] each member's last correct rows
 	lossSum    []float64             // [M] Fit: Σ rows·batch loss over the epoch
 	correctSum []int                 // [M] Fit: correct rows over the epoch
+	part       partClock             // Fit's calls within an epoch (SetProgress)
 
 	evalSum                []evalSums // [M] Evaluate's running sums
 	evalLoss, evalAccuracy []float64  // [M] Evaluate's results
@@ -260,6 +261,7 @@ func (g *Group) fitTo(ctx context.Context, train Data, val *Data, last int, onEp
 	for epoch := first; epoch <= last; epoch++ {
 		shuffle(g.shuffle.rng, g.order)
 		start := time.Now()
+		g.part.begin(epoch, steps, start)
 		clear(g.lossSum)
 		clear(g.correctSum)
 		for s := range steps {
@@ -286,6 +288,9 @@ func (g *Group) fitTo(ctx context.Context, train Data, val *Data, last int, onEp
 			g.live = live
 			if len(live) == 0 {
 				return hists, nil
+			}
+			if s+1 == g.part.next { // the clock is read every few steps only
+				g.part.tick()
 			}
 		}
 		seconds := time.Since(start).Seconds()

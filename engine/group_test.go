@@ -35,6 +35,22 @@ func groupConfigs() []Config {
 
 const divergingMember = 6
 
+// configsGroup is a group of groupConfigs' members on in inputs and out
+// outputs, of shuffle seed shuffleSeed, and its members.
+func configsGroup(t *testing.T, in, out int, shuffleSeed int64) (*Group, []*Model) {
+	t.Helper()
+	cfgs := groupConfigs()
+	members := make([]*Model, len(cfgs))
+	for i, cfg := range cfgs {
+		members[i] = mustNew(t, cfg, in, out)
+	}
+	g, err := NewGroup(members, shuffleSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, members
+}
+
 // withISA forces the kernels' ISA path for the caller's test (see kernels'
 // own withISA) and returns the restore.
 func withISA(t *testing.T, isa kernels.ISA) (restore func()) {
@@ -90,14 +106,7 @@ func TestGroupMatchesAlone(t *testing.T) {
 				t.Fatalf("member %d should diverge after a few steps: %+v", divergingMember, withoutTimes(alone[divergingMember]))
 			}
 
-			members := make([]*Model, len(cfgs))
-			for i, cfg := range cfgs {
-				members[i] = mustNew(t, cfg, in, out)
-			}
-			g, err := NewGroup(members, shuffleSeed)
-			if err != nil {
-				t.Fatal(err)
-			}
+			g, members := configsGroup(t, in, out, shuffleSeed)
 			seen := make([][]EpochStats, len(cfgs))
 			fused, err := g.Fit(context.Background(), data, &val, func(i int, s EpochStats) { seen[i] = append(seen[i], s) })
 			if err != nil {

@@ -2,11 +2,14 @@ package engine_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/cpuclock"
 )
 
 var mnist = sync.OnceValues(func() ([2]*datasets.Dataset, error) {
@@ -61,18 +64,23 @@ func TestMNISTAccuracy(t *testing.T) {
 	}
 }
 
-// BenchmarkEpoch times one Fit epoch of the baseline 784-128-10, Adam,
-// batch 128 on the first 45,000 MNIST training rows (the notebook's
-// training split), single-threaded.
-func BenchmarkEpoch(b *testing.B) {
+// epochModel is BenchmarkEpoch's model, for one epoch, and its rows.
+func epochModel(b *testing.B) (*engine.Model, engine.Data) {
 	train, _ := loadMNIST(b)
 	cfg := engine.DefaultConfig()
 	cfg.Epochs = 1
-	data := engine.Data{X: train.X, Y: train.Y, Rows: firstRows(45000)}
 	m, err := engine.New(cfg, train.Features, train.Classes, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return m, engine.Data{X: train.X, Y: train.Y, Rows: firstRows(45000)}
+}
+
+// BenchmarkEpoch times one Fit epoch of the baseline 784-128-10, Adam,
+// batch 128 on the first 45,000 MNIST training rows (the notebook's
+// training split), single-threaded.
+func BenchmarkEpoch(b *testing.B) {
+	m, data := epochModel(b)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := m.Fit(context.Background(), data, nil, nil); err != nil {
@@ -83,6 +91,33 @@ func BenchmarkEpoch(b *testing.B) {
 	b.ReportMetric(perEpoch, "s/epoch")
 	b.ReportMetric(45000/perEpoch, "samples/s")
 	b.ReportMetric(45000*m.FlopsPerSample()/perEpoch/1e9, "GFLOP/s")
+}
+
+// BenchmarkEpochProgress is BenchmarkEpoch without and with a progress
+// hook (SetProgress, a second apart as the CLI asks), in thread CPU time
+// (cpu-ms/op): with -count N the two alternate, an A/B of the hook's cost.
+func BenchmarkEpochProgress(b *testing.B) {
+	m, data := epochModel(b)
+	calls := 0
+	for _, hook := range []bool{false, true} {
+		name := "off"
+		if hook {
+			name = "on"
+			m.SetProgress(time.Second, func(engine.EpochPart) { calls++ })
+		}
+		b.Run(name, func(b *testing.B) {
+			runtime.LockOSThread() // one thread trains (one-thread Context): its clock counts the epoch
+			defer runtime.UnlockOSThread()
+			start := cpuclock.Thread()
+			for b.Loop() {
+				if _, err := m.Fit(context.Background(), data, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuclock.Thread()-start).Seconds()*1e3/float64(b.N), "cpu-ms/op")
+		})
+	}
+	m.SetProgress(0, nil)
 }
 
 // BenchmarkTrainBatch times one training step (TrainBatch) of the baseline

@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
@@ -25,31 +29,128 @@ func epochLine(s engine.EpochStats, epochs int) string {
 	return line + fmt.Sprintf(" %.1fs %.0f samples/s", s.Seconds, s.SamplesPerSecond)
 }
 
-// epochETA adds the time left to the epoch lines of one training run
-// (train, its folds in parallel, or sweep's refit): the time per epoch so
-// far, over every fold's epochs finished, times the epochs still to run
-// (sweeps.ETA, the rule of every ETA).
-type epochETA struct {
-	mu    sync.Mutex
-	start time.Time
-	done  int // epochs finished, of every fold
-	total int // epochs this run trains, of every fold
+// epochProgress prints one training run's progress (train, its folds in
+// parallel, sweep's refit) on stderr: a line per finished epoch, and,
+// partway through an epoch long enough, how far it is (engine.EpochPart),
+// redrawn in place every partEvery on a terminal, else a plain line every
+// partLines; each with the time left. Folds call it concurrently.
+type epochProgress struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string // "refit " or "", before the fold's "fold 2/4 "
+	folds  int    // > 1: the lines name the fold
+	epochs int    // each fold's
+	tty    bool   // a terminal: the partway line is redrawn in place
+	start  time.Time
+	done   int       // epochs finished, of every fold
+	total  int       // epochs this run trains, of every fold
+	part   []float64 // [folds] the share done of each fold's epoch in flight
+	open   bool      // a partway line is drawn and not ended (tty)
 }
 
-// newEpochETA starts the clock of a run of total epochs.
-func newEpochETA(total int) *epochETA { return &epochETA{start: time.Now(), total: total} }
+// How often a long epoch says how far it is: redrawn on a terminal, a
+// line in a log. Variables for the tests.
+var (
+	partEvery = time.Second
+	partLines = 10 * time.Second
+)
 
-// line is epochLine(s, epochs) of the next finished epoch, with ", eta 1m30s"
-// while epochs remain. Folds call it concurrently.
-func (e *epochETA) line(s engine.EpochStats, epochs int) string {
+// newEpochProgress starts the clock of a run of folds folds of epochs
+// epochs each, total of them still to train (a resumed run has fewer);
+// tty draws the partway line in place (a terminal, no --json).
+func newEpochProgress(w io.Writer, prefix string, folds, epochs, total int, tty bool) *epochProgress {
+	return &epochProgress{w: w, prefix: prefix, folds: folds, epochs: epochs, tty: tty, start: time.Now(), total: total, part: make([]float64, folds)}
+}
+
+// every is the interval to ask the engine's reports for (SetProgress).
+func (e *epochProgress) every() time.Duration {
+	if e.tty {
+		return partEvery
+	}
+	return partLines
+}
+
+// partway is fold's model's progress hook (engine.Model.SetProgress).
+func (e *epochProgress) partway(fold int) func(engine.EpochPart) {
+	return func(p engine.EpochPart) { e.partwayLine(fold, p) }
+}
+
+// partways is the run's scheduler.Partway (the folds of CrossValidate).
+func (e *epochProgress) partways() scheduler.Partway {
+	return scheduler.Partway{Every: e.every(), Report: e.partwayLine}
+}
+
+// epoch prints fold's finished epoch s with the time left.
+func (e *epochProgress) epoch(fold int, s engine.EpochStats) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.done++
-	line := epochLine(s, epochs)
-	if e.done < e.total {
-		line += ", eta " + sweeps.ETA(float64(e.total-e.done), float64(e.done), time.Since(e.start)).Round(time.Second).String()
+	e.part[fold] = 0
+	e.writeLine(e.foldPrefix(fold) + epochLine(s, e.epochs) + e.eta())
+}
+
+// partwayLine prints how far fold's epoch is, with the time left.
+func (e *epochProgress) partwayLine(fold int, p engine.EpochPart) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.part[fold] = p.Fraction()
+	line := fmt.Sprintf("%sepoch %d/%d: %.0f %% (%d/%d steps)%s", e.foldPrefix(fold), p.Epoch, e.epochs, 100*p.Fraction(), p.Step, p.Steps, e.eta())
+	if !e.tty {
+		fmt.Fprintln(e.w, line)
+		return
 	}
-	return line
+	fmt.Fprint(e.w, "\r\033[K"+line) // carriage return, erase the line
+	e.open = true
+}
+
+// writeLine prints a line, over the partway line when one is drawn.
+func (e *epochProgress) writeLine(line string) {
+	if e.open {
+		line = "\r\033[K" + line
+		e.open = false
+	}
+	fmt.Fprintln(e.w, line)
+}
+
+// clearLine erases a partway line left drawn (an interrupted run's).
+func (e *epochProgress) clearLine() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.open {
+		fmt.Fprint(e.w, "\r\033[K")
+		e.open = false
+	}
+}
+
+// foldPrefix starts a line of fold.
+func (e *epochProgress) foldPrefix(fold int) string {
+	if e.folds > 1 {
+		return fmt.Sprintf("%sfold %d/%d ", e.prefix, fold+1, e.folds)
+	}
+	return e.prefix
+}
+
+// eta is ", eta 1m30s" while epochs remain: the time per epoch so far,
+// over every fold's epochs finished and the parts done of those in
+// flight, times the epochs still to run (sweeps.ETA, the rule of every
+// ETA). The epochs of one run weigh the same (scheduler.EpochFLOPs of one
+// network on a fold's rows, the folds a row apart), so they are its work.
+func (e *epochProgress) eta() string {
+	done := float64(e.done)
+	for _, f := range e.part {
+		done += f
+	}
+	if e.done >= e.total {
+		return ""
+	}
+	return ", eta " + sweeps.ETA(float64(e.total)-done, done, time.Since(e.start)).Round(time.Second).String()
+}
+
+// isTerminal reports whether w is a terminal (a bar or a line redrawn in
+// place), not a file or a pipe.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // eta is ", eta 1m30s" from the rate of the work done so far and the

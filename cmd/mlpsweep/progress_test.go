@@ -1,9 +1,17 @@
 package main
 
 import (
+	"math"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/fixture"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -55,4 +63,207 @@ func TestUnitLineOfADivergedUnit(t *testing.T) {
 	if got, want := unitLine(e), "lr=1e+12 fold 1: accuracy 0.9000, 2.0 s, 500 samples/s"; got != want {
 		t.Errorf("unitLine = %q, want %q", got, want)
 	}
+}
+
+// TestEpochProgressETA: partway through an epoch the ETA counts the part
+// done of every fold's epoch in flight (sweeps.ETA over epochs); a plain
+// line each, or one line redrawn in place on a terminal, ended by the
+// epoch's line.
+func TestEpochProgressETA(t *testing.T) {
+	var b strings.Builder
+	e := newEpochProgress(&b, "", 2, 4, 8, false)
+	e.start = time.Now().Add(-10 * time.Second)
+	e.epoch(0, engine.EpochStats{Epoch: 1, Loss: 0.5, Accuracy: 0.75, ValLoss: math.NaN(), Seconds: 2, SamplesPerSecond: 100})
+	e.partwayLine(1, engine.EpochPart{Epoch: 1, Step: 50, Steps: 100})
+	e.partwayLine(0, engine.EpochPart{Epoch: 2, Step: 25, Steps: 100})
+	// 1 + 0.5 epochs in 10 s, 6.5 left: 43 s; then 1.75 done, 6.25 left: 36 s.
+	want := "fold 1/2 epoch 1/4 loss 0.5000 acc 0.7500 2.0s 100 samples/s, eta 1m10s\n" +
+		"fold 2/2 epoch 1/4: 50 % (50/100 steps), eta 43s\n" +
+		"fold 1/2 epoch 2/4: 25 % (25/100 steps), eta 36s\n"
+	if b.String() != want {
+		t.Errorf("lines\n%s\nwant\n%s", b.String(), want)
+	}
+
+	b.Reset()
+	e = newEpochProgress(&b, "refit ", 1, 2, 2, true)
+	e.start = time.Now().Add(-10 * time.Second)
+	e.partwayLine(0, engine.EpochPart{Epoch: 1, Step: 1, Steps: 4})
+	e.partwayLine(0, engine.EpochPart{Epoch: 1, Step: 2, Steps: 4})
+	e.epoch(0, engine.EpochStats{Epoch: 1, ValLoss: math.NaN(), Seconds: 20, SamplesPerSecond: 5})
+	e.partwayLine(0, engine.EpochPart{Epoch: 2, Step: 3, Steps: 4})
+	e.clearLine()
+	want = "\r\033[Krefit epoch 1/2: 25 % (1/4 steps), eta 1m10s" +
+		"\r\033[Krefit epoch 1/2: 50 % (2/4 steps), eta 30s" +
+		"\r\033[Krefit epoch 1/2 loss 0.0000 acc 0.0000 20.0s 5 samples/s, eta 10s\n" +
+		"\r\033[Krefit epoch 2/2: 75 % (3/4 steps), eta 1s" +
+		"\r\033[K"
+	if b.String() != want {
+		t.Errorf("terminal output\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+// partwayRE matches a partway line: prefix, fold, epoch, percent, step,
+// steps, eta.
+var partwayRE = regexp.MustCompile(`^(refit )?(?:fold (\d+)/\d+ )?epoch (\d+)/(\d+): (\d+) % \((\d+)/(\d+) steps\), eta (\S+)$`)
+
+// TestPartwayLines drives real trainings (train on a validation split, on
+// folds in parallel, with --save, on MNIST's test set, and a sweep's
+// refit) with the partway lines asked after every step, and checks them:
+// every step but an epoch's last has its line, in order for each fold,
+// with its share of the epoch and an ETA that fits the run's time.
+func TestPartwayLines(t *testing.T) {
+	defer func(every time.Duration) { partLines = every }(partLines)
+	partLines = time.Nanosecond
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "rows.csv")
+	fixture.BlobsCSV(t, csv, 1500, 3, 4)
+	studyFile := writeCSVStudy(t, dir)
+	testCSV := writeCSVTest(t, dir, 90)
+	for _, c := range []struct {
+		name   string
+		args   []string
+		folds  int
+		epochs int
+		steps  int // each epoch's
+	}{
+		{"val-split", []string{"train", "--csv", csv, "--epochs", "3", "--batch", "8", "--hidden", "64", "--threads", "1"}, 1, 3, 150},
+		{"folds", []string{"train", "--csv", csv, "--folds", "2", "--epochs", "2", "--batch", "8", "--hidden", "64", "--threads", "2"}, 2, 2, 94},
+		{"save", []string{"train", "--csv", csv, "--epochs", "2", "--batch", "8", "--hidden", "64", "--save", filepath.Join(dir, "m.safetensors")}, 1, 2, 150},
+		{"mnist", []string{"train", "--limit-rows", "2000", "--epochs", "2", "--batch", "16", "--hidden", "32"}, 1, 2, 125},
+		{"refit", []string{"sweep", studyFile, "--out", filepath.Join(dir, "out"), "--refit", "--test", testCSV}, 1, 2, 15},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			code, _, stderr := runCmd(c.args...)
+			wall := time.Since(start)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			type at struct{ epoch, step int }
+			last := map[int]at{}
+			lines, sample := 0, ""
+			for _, l := range strings.Split(stderr, "\n") {
+				m := partwayRE.FindStringSubmatch(l)
+				if m == nil {
+					continue
+				}
+				if (m[1] != "") != (c.name == "refit") {
+					t.Fatalf("line %q", l)
+				}
+				lines++
+				n := func(i int) int {
+					v, _ := strconv.Atoi(m[i])
+					return v
+				}
+				fold := max(0, n(2)-1)
+				epoch, percent, step, steps := n(3), n(5), n(6), n(7)
+				if steps != c.steps {
+					t.Fatalf("%q: %d steps an epoch, want %d", l, steps, c.steps)
+				}
+				want := at{1, 1}
+				if p, ok := last[fold]; ok {
+					want = at{p.epoch, p.step + 1}
+					if p.step == steps-1 {
+						want = at{p.epoch + 1, 1}
+					}
+				}
+				if (at{epoch, step}) != want || percent != int(math.Round(100*float64(step)/float64(steps))) {
+					t.Fatalf("fold %d: %q after %+v", fold, l, last[fold])
+				}
+				last[fold] = want
+				if lines == c.steps/2 {
+					sample = l
+				}
+				// Past a quarter of the work the ETA is at most 3 times the
+				// time so far (before, a slow first step weighs too much).
+				eta, err := time.ParseDuration(m[8])
+				quarter := float64(epoch-1)+float64(step)/float64(steps) >= float64(c.epochs)/4
+				if err != nil || eta < 0 || quarter && eta > 3*wall+time.Second {
+					t.Fatalf("%q: eta %v (%v) of a run of %v", l, eta, err, wall)
+				}
+			}
+			if lines == 0 {
+				t.Fatalf("no partway line:\n%s", stderr)
+			}
+			for fold := range c.folds {
+				if p := last[fold]; p != (at{c.epochs, c.steps - 1}) {
+					t.Errorf("fold %d: the last partway line is at %+v, want epoch %d step %d", fold, p, c.epochs, c.steps-1)
+				}
+			}
+			t.Logf("%d partway lines in %v, e.g. %q", lines, wall, sample)
+		})
+	}
+}
+
+// stampedLines is a writer that notes when each line ends.
+type stampedLines struct {
+	mu    sync.Mutex
+	buf   strings.Builder
+	lines []stampedLine
+}
+
+type stampedLine struct {
+	text string
+	at   time.Time
+}
+
+func (w *stampedLines) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range string(p) {
+		if c != '\n' {
+			w.buf.WriteRune(c)
+			continue
+		}
+		w.lines = append(w.lines, stampedLine{w.buf.String(), time.Now()})
+		w.buf.Reset()
+	}
+	return len(p), nil
+}
+
+// TestPartwayETA trains a model slow enough for ETAs of seconds (3 epochs
+// of about half a second) and holds each partway line's ETA, once a
+// quarter of the work is done, to the time the run actually had left
+// (within a factor of 3 and a second, for a machine shared with others).
+func TestPartwayETA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for seconds")
+	}
+	defer func(every time.Duration) { partLines = every }(partLines)
+	partLines = 50 * time.Millisecond
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "rows.csv")
+	fixture.BlobsCSV(t, csv, 4000, 3, 4)
+	var stderr stampedLines
+	var stdout strings.Builder
+	if code := run([]string{"train", "--csv", csv, "--epochs", "3", "--batch", "32", "--hidden", "1024,1024", "--threads", "1"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.buf.String())
+	}
+	end := stderr.lines[len(stderr.lines)-1].at // the accuracy line
+	checked := 0
+	for _, l := range stderr.lines {
+		m := partwayRE.FindStringSubmatch(l.text)
+		if m == nil {
+			continue
+		}
+		epoch, _ := strconv.Atoi(m[3])
+		step, _ := strconv.Atoi(m[6])
+		steps, _ := strconv.Atoi(m[7])
+		eta, err := time.ParseDuration(m[8])
+		if err != nil {
+			t.Fatalf("%q: %v", l.text, err)
+		}
+		if done := (float64(epoch-1) + float64(step)/float64(steps)) / 3; done < 0.25 {
+			continue
+		}
+		checked++
+		left := end.Sub(l.at)
+		if eta > 3*left+time.Second || eta < left/3-time.Second {
+			t.Errorf("%q with %v left", l.text, left.Round(10*time.Millisecond))
+		}
+	}
+	if checked == 0 {
+		t.Fatalf("no partway line after a quarter of the work:\n%v", stderr.lines)
+	}
+	t.Logf("%d ETAs checked; the run took %v", checked, end.Sub(stderr.lines[0].at))
 }

@@ -66,8 +66,8 @@ optimizer's Keras default; batch and epochs are ≥ 1. A diverged unit
 and flagged diverged; a unit the engine refuses (a network too large for
 the machine) fails, and the sweep exits 1 after its report.
 
-Progress goes to stderr (a bar on a terminal, else a line per finished
-unit) with an ETA. A pruned study's ETA counts the epochs its pruner will
+Progress goes to stderr (a bar on a terminal, moving within long epochs
+too, else a line per finished unit) with an ETA. A pruned study's ETA counts the epochs its pruner will
 train: sha's and hyperband's by their rung schedule, asha's as expected
 ("eta ~1m10s"), median's as a range ("eta 40s–3m10s"), with a line per
 rung decided; a sampler's study's covers every batch, those not proposed
@@ -314,7 +314,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			shard, shard.Source)
 	}
 	progress := newSweepProgress(stderr, s, f.workers)
-	opts := scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event}
+	opts := scheduler.Options{Dir: f.out, Store: st, Workers: f.workers, Curves: f.curves, Shard: shard, StrictEngine: f.strict, GroupColumns: f.groupCols, Progress: progress.event, PartEvery: progress.partEvery()}
 	var r sweeps.StudyResult
 	if s.Search != nil { // proposed in batches of the worker count: the same configurations for the same --workers
 		r, err = scheduler.RunSearch(ctx, s, data, f.workers, opts)
@@ -385,10 +385,11 @@ func checkRefit(s *study.Study, f *sweepFlags) error {
 func refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dataset, st store.Store, f *sweepFlags, stderr io.Writer) error {
 	epochs := r.Epochs
 	fmt.Fprintf(stderr, "refit: training the best configuration on all %d training rows, scoring it on %d test rows (%s)\n", train.N, test.N, test.Name)
-	eta := newEpochETA(epochs)
+	progress := newEpochProgress(stderr, "refit ", 1, epochs, epochs, isTerminal(stderr) && !f.jsonOutput)
+	defer progress.clearLine()
 	return scheduler.Refit(ctx, r, train, test, scheduler.RefitOptions{
 		Dir: f.out, Store: st, Threads: f.workers, Curves: f.curves,
-		OnEpoch: func(s engine.EpochStats) { fmt.Fprintln(stderr, "refit "+eta.line(s, epochs)) },
+		OnEpoch: func(s engine.EpochStats) { progress.epoch(0, s) }, Partway: progress.partways(),
 	})
 }
 

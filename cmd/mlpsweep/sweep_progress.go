@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -31,8 +29,7 @@ type sweepProgress struct {
 }
 
 func newSweepProgress(stderr io.Writer, s *study.Study, workers int) *sweepProgress {
-	f, ok := stderr.(*os.File)
-	p := &sweepProgress{w: stderr, study: s.Name, workers: workers, sampled: s.Search != nil, tty: ok && term.IsTerminal(int(f.Fd())), printed: time.Now()}
+	p := &sweepProgress{w: stderr, study: s.Name, workers: workers, sampled: s.Search != nil, tty: isTerminal(stderr), printed: time.Now()}
 	if s.Pruner != nil {
 		p.pruner = s.Pruner.Kind
 	}
@@ -64,7 +61,7 @@ func (p *sweepProgress) event(e scheduler.Event) {
 		if p.bar != nil {
 			p.describe(s)
 		}
-	case scheduler.EpochDone:
+	case scheduler.EpochDone, scheduler.InEpoch: // InEpoch: a long epoch's part done counts (Options.PartEvery)
 		if p.bar != nil {
 			p.set(s)
 		} else if time.Since(p.printed) >= quietLines {
@@ -99,6 +96,16 @@ func (p *sweepProgress) event(e scheduler.Event) {
 			p.set(s)
 		}
 	}
+}
+
+// partEvery is how often a job partway through a long epoch reports
+// (scheduler.Options.PartEvery): it moves the bar, or makes a quiet
+// line; a plain line needs no more than partLines.
+func (p *sweepProgress) partEvery() time.Duration {
+	if p.tty {
+		return partEvery
+	}
+	return partLines
 }
 
 // quietLines is the longest a sweep without a bar prints nothing while

@@ -32,7 +32,9 @@ Trains one MLP on MNIST (or a CSV file) with Keras's semantics and reports
 its accuracy on the 10,000 MNIST test images, on the last --val-split
 fraction of the training rows, or, with --folds K, by K-fold cross-validation
 (scikit-learn's KFold(n_splits=K, shuffle=True, random_state=--seed)) on the
-training rows. One progress line per epoch goes to stderr; --json ends with
+training rows. One progress line per epoch goes to stderr with an ETA, and
+within a long epoch a line of how far it is every 10 s (redrawn every
+second on a terminal, without --json); --json ends with
 one JSON object on stdout: {evaluation, seed, diverged, divergence,
 wall_seconds, samples_per_second, result}, result being the configuration's
 record as a sweep keeps it (params, units with their learning curves,
@@ -209,7 +211,11 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if res.Diverged {
 		fmt.Fprintf(stderr, "%s\n", res.Divergence)
 	}
-	line := fmt.Sprintf("accuracy %.4f ± %.4f (%s), %.1f s", res.Result.MeanAccuracy, res.Result.StdAccuracy, res.Evaluation, res.WallSeconds)
+	spread := "" // a standard deviation over folds; one split has none
+	if res.Evaluation == "kfold" {
+		spread = fmt.Sprintf(" ± %.4f", res.Result.StdAccuracy)
+	}
+	line := fmt.Sprintf("accuracy %.4f%s (%s), %.1f s", res.Result.MeanAccuracy, spread, res.Evaluation, res.WallSeconds)
 	if res.GFLOP > 0 { // no rate when every unit diverged before finishing an epoch
 		line += fmt.Sprintf(", %.0f samples/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s peak of %d cores)",
 			res.SamplesPerSecond, res.GFLOPS, res.PercentOfPeak, res.PeakGFLOPS, min(t.threads, runtime.NumCPU()))
@@ -273,15 +279,9 @@ func evaluateConfig(ctx context.Context, t *trainFlags, params study.Params, tra
 	if folds == nil {
 		res.Result, err = trainOnTest(ctx, t, params, train, test, stderr)
 	} else {
-		eta := newEpochETA(len(folds) * cfg.Epochs)
-		onEpoch := func(fold int, s engine.EpochStats) {
-			if len(folds) == 1 {
-				fmt.Fprintln(stderr, eta.line(s, cfg.Epochs))
-				return
-			}
-			fmt.Fprintf(stderr, "fold %d/%d %s\n", fold+1, len(folds), eta.line(s, cfg.Epochs))
-		}
-		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, onEpoch)
+		progress := newEpochProgress(stderr, "", len(folds), cfg.Epochs, len(folds)*cfg.Epochs, isTerminal(stderr) && !t.jsonOutput)
+		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, progress.epoch, progress.partways())
+		progress.clearLine()
 	}
 	if err != nil {
 		return res, err
@@ -329,10 +329,15 @@ func warnUnseenClasses(stderr io.Writer, d *datasets.Dataset, folds []datasets.F
 // trainOnTest trains on all training rows and scores on the test rows,
 // scoring them after every epoch too for the progress lines.
 func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train, test *datasets.Dataset, stderr io.Writer) (sweeps.ConfigResult, error) {
-	eta := newEpochETA(params.Epochs())
-	u, err := scheduler.TrainAndScore(ctx, kernels.NewContext(t.threads), params.Normalized(t.cfg.Seed), train.Features, train.Classes,
-		engine.DataOf(train, nil), engine.DataOf(test, nil), true,
-		func(s engine.EpochStats) { fmt.Fprintln(stderr, eta.line(s, params.Epochs())) })
+	m, err := engine.NewNormalized(params.Normalized(t.cfg.Seed), train.Features, train.Classes, kernels.NewContext(t.threads))
+	if err != nil {
+		return sweeps.ConfigResult{}, err
+	}
+	progress := newEpochProgress(stderr, "", 1, params.Epochs(), params.Epochs(), isTerminal(stderr) && !t.jsonOutput)
+	m.SetProgress(progress.every(), progress.partway(0))
+	u, err := scheduler.FitAndScore(ctx, m, engine.DataOf(train, nil), engine.DataOf(test, nil), true,
+		func(s engine.EpochStats) { progress.epoch(0, s) })
+	progress.clearLine()
 	if err != nil {
 		return sweeps.ConfigResult{}, err
 	}
@@ -348,5 +353,13 @@ func describe(cfg engine.Config, d *datasets.Dataset) string {
 		arch += fmt.Sprintf("-%d", h)
 	}
 	arch += fmt.Sprintf("-%d", d.Classes)
-	return fmt.Sprintf("%s %s/%s, %s lr %g, batch %d, %d epochs", arch, cfg.Activation, cfg.Init, cfg.Optimizer, cfg.LR, cfg.Batch, cfg.Epochs)
+	return fmt.Sprintf("%s %s/%s, %s lr %g, batch %d, %s", arch, cfg.Activation, cfg.Init, cfg.Optimizer, cfg.LR, cfg.Batch, epochsText(cfg.Epochs))
+}
+
+// epochsText is "1 epoch" or "N epochs".
+func epochsText(n int) string {
+	if n == 1 {
+		return "1 epoch"
+	}
+	return fmt.Sprintf("%d epochs", n)
 }

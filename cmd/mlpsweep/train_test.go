@@ -268,3 +268,23 @@ func TestTrainEpochLinesHaveETA(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainSummaryWording: one validation split states its accuracy alone
+// (a ± over one split read 0.0000), folds state their spread, and one epoch
+// is "1 epoch".
+func TestTrainSummaryWording(t *testing.T) {
+	data := writeBlobsCSV(t, t.TempDir(), "blobs.csv", 120, 4)
+	for _, c := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"--epochs", "1"}, "(val-split)", "±"},
+		{[]string{"--epochs", "1"}, "batch 128, 1 epoch", "1 epochs"},
+		{[]string{"--epochs", "2", "--folds", "2"}, "± ", "2 epoch,"},
+	} {
+		code, _, stderr := runCmd(append([]string{"train", "--csv", data, "--hidden", "4", "--threads", "1"}, c.args...)...)
+		if code != 0 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, c.not) {
+			t.Errorf("train %v: exit %d, want %q and no %q in:\n%s", c.args, code, c.want, c.not, stderr)
+		}
+	}
+}

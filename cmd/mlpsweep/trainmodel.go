@@ -84,7 +84,7 @@ func runSeed(t *trainFlags, params study.Params) int64 {
 }
 
 func configLine(c engine.Config) string {
-	return fmt.Sprintf("hidden %v %s/%s, %s lr %g, batch %d, %d epochs", c.Hidden, c.Activation, c.Init, c.Optimizer, c.LR, c.Batch, c.Epochs)
+	return fmt.Sprintf("hidden %v %s/%s, %s lr %g, batch %d, %s", c.Hidden, c.Activation, c.Init, c.Optimizer, c.LR, c.Batch, epochsText(c.Epochs))
 }
 
 // trainModel trains one model as evaluateConfig would (the same seeds, so
@@ -149,7 +149,8 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 	defer cancel()
 	var ckErr error
 	start := time.Now()
-	eta := newEpochETA(cfg.Epochs - f.resumedEpoch)
+	progress := newEpochProgress(stderr, "", 1, cfg.Epochs, cfg.Epochs-f.resumedEpoch, isTerminal(stderr) && !t.jsonOutput)
+	m.SetProgress(progress.every(), progress.partway(0))
 	u, err := scheduler.FitAndScore(ctx, m, trainData, val, true, func(s engine.EpochStats) {
 		if f.checkpoint != "" && ckErr == nil {
 			if ckErr = m.SaveCheckpoint(f.checkpoint, info); ckErr != nil {
@@ -157,8 +158,9 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 				return
 			}
 		}
-		fmt.Fprintln(stderr, eta.line(s, cfg.Epochs))
+		progress.epoch(0, s)
 	})
+	progress.clearLine()
 	switch {
 	case ckErr != nil:
 		return res, fmt.Errorf("checkpoint: %w", ckErr)

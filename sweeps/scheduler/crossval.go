@@ -19,9 +19,10 @@ import (
 // same config, split and data. onEpoch (if set) is called one call at a
 // time, after the held-out rows are scored for that epoch (as Keras's fit
 // with validation data does; the final results do not change).
-// Nothing is stored. A cancelled ctx returns ctx.Err().
+// part (if set) reports partway through the epochs, one call at a time
+// with onEpoch's. Nothing is stored. A cancelled ctx returns ctx.Err().
 func CrossValidate(ctx context.Context, data *datasets.Dataset, params study.Params, folds []datasets.Fold,
-	seed int64, workers int, onEpoch func(fold int, s engine.EpochStats)) (sweeps.ConfigResult, error) {
+	seed int64, workers int, onEpoch func(fold int, s engine.EpochStats), part Partway) (sweeps.ConfigResult, error) {
 	if len(folds) == 0 {
 		return sweeps.ConfigResult{}, fmt.Errorf("cross-validation: no folds")
 	}
@@ -43,6 +44,16 @@ func CrossValidate(ctx context.Context, data *datasets.Dataset, params study.Par
 			units[u.ID.Fold] = r
 			return nil
 		},
+	}
+	if part.Report != nil {
+		p.partEvery = part.Every
+		p.part = func(j job, is []int, pt engine.EpochPart) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, i := range is {
+				part.Report(j[i].ID.Fold, pt)
+			}
+		}
 	}
 	if err := p.run(ctx, fit.jobs(sweeps.Plan(h, []study.Point{pt}), workers)); err != nil {
 		return sweeps.ConfigResult{}, err

@@ -10,6 +10,22 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
+// Partway asks for reports partway through long epochs
+// (engine.Group.SetProgress): Report(fold, p) at most once per Every of
+// wall time in each epoch of a fold's unit. The zero Partway asks for none.
+type Partway struct {
+	Every  time.Duration
+	Report func(fold int, p engine.EpochPart)
+}
+
+// hook is p's progress hook for fold's model; nil for the zero Partway.
+func (p Partway) hook(fold int) func(engine.EpochPart) {
+	if p.Report == nil {
+		return nil
+	}
+	return func(e engine.EpochPart) { p.Report(fold, e) }
+}
+
 // FitAndScore is TrainAndScore on a model the caller built (or loaded from
 // a checkpoint) and keeps, to save it: it fits m on train and scores it on
 // test (after every epoch too when curves is set). Bad data or a

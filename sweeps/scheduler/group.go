@@ -29,6 +29,31 @@ type workspace struct {
 	group   *engine.Group
 	members []*engine.Model // this job's models, in member order
 	unit    []int           // this job's member k trains units[unit[k]]
+
+	// onPart, if set, is told partway through an epoch that the units
+	// units[i], i in is, train it (pool.part), at most once per partEvery.
+	onPart    func(is []int, p engine.EpochPart)
+	partEvery time.Duration
+	partUnits []int // onPart's is, reused
+}
+
+// partHook is the progress hook (engine.Group.SetProgress) that reports
+// to ws.onPart the members k still training in an epoch (live(k, epoch));
+// nil without onPart, which clears the hook of a model or group reused
+// from an earlier job.
+func (ws *workspace) partHook(live func(k, epoch int) bool) func(engine.EpochPart) {
+	if ws.onPart == nil {
+		return nil
+	}
+	return func(p engine.EpochPart) {
+		ws.partUnits = ws.partUnits[:0]
+		for k, i := range ws.unit {
+			if live(k, p.Epoch) {
+				ws.partUnits = append(ws.partUnits, i)
+			}
+		}
+		ws.onPart(ws.partUnits, p)
+	}
 }
 
 // model returns slot k's model reset for cfg (made on first use, or when
@@ -154,6 +179,7 @@ func (f *foldFit) fit(ctx context.Context, ws *workspace, units []sweeps.Unit,
 	}
 	if !f.fuse {
 		for k, m := range ws.members {
+			m.SetProgress(ws.partEvery, ws.partHook(func(j, _ int) bool { return j == k }))
 			if err := f.alone(ctx, m, shuffle, train, test, func(s engine.EpochStats) { onEpoch(ws.unit[k], s) },
 				func(r sweeps.UnitResult) error { return onDone(ws.unit[k], r) }); err != nil {
 				return err
@@ -271,6 +297,9 @@ func fused(ctx context.Context, ws *workspace, shuffle int64, train engine.Data,
 		shares.epoch(k, &s)
 		onEpoch(ws.unit[k], s)
 	}
+	// The members still training reported the epoch before (a diverged
+	// one stops reporting).
+	g.SetProgress(ws.partEvery, ws.partHook(func(k, epoch int) bool { return shares.last[k] == epoch-1 }))
 	if to == 0 {
 		return g.Fit(ctx, train, val, each)
 	}

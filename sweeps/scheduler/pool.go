@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/kernels"
@@ -31,6 +32,11 @@ type pool struct {
 	start func(u sweeps.Unit, threads int) error
 	epoch func(u sweeps.Unit, s engine.EpochStats)
 	done  func(u sweeps.Unit, r sweeps.UnitResult) error
+	// part, if set, is told at most once per partEvery of a job's wall
+	// time that the units j[i], i in is, are partway through an epoch
+	// (engine.Group.SetProgress); is is the worker's, reused.
+	part      func(j job, is []int, p engine.EpochPart)
+	partEvery time.Duration
 	// forecast is told, by a pruned run after each decision, how its
 	// outlook is known and the epochs (least, expected, most) each unit
 	// to run will have trained when it stops (prune.Run.Outlook).
@@ -147,6 +153,11 @@ func (p *pool) job(ctx context.Context, ws *workspace, j job, threads int) error
 			p.epoch(j[i], s)
 		}
 	}
+	ws.onPart = nil
+	if p.part != nil {
+		ws.onPart = func(is []int, pt engine.EpochPart) { p.part(j, is, pt) }
+	}
+	ws.partEvery = p.partEvery
 	onDone := func(i int, r sweeps.UnitResult) error {
 		if p.done != nil {
 			return p.done(j[i], p.finish(j[i], r))

@@ -28,6 +28,7 @@ type RefitOptions struct {
 	Threads int                     // GEMM threads (they change the speed, not the numbers); 0 means 1
 	Curves  bool                    // also score the test set after every epoch (the learning curve)
 	OnEpoch func(engine.EpochStats) // called after every epoch; may be nil
+	Partway Partway                 // reports partway through the epochs (fold 0); may be zero
 }
 
 // refitRecord is a refit unit's UnitResult.Extra: what its result depends
@@ -82,6 +83,7 @@ func Refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dat
 	if err != nil {
 		return fmt.Errorf("refit: %w", err)
 	}
+	m.SetProgress(opt.Partway.Every, opt.Partway.hook(0))
 	u, err = FitAndScore(ctx, m, engine.DataOf(train, nil), engine.DataOf(test, nil), opt.Curves, opt.OnEpoch)
 	if err != nil {
 		return fmt.Errorf("refit: %w: run the same command again to resume: %w", ErrInterrupted, err)

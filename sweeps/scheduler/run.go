@@ -55,6 +55,10 @@ type Options struct {
 
 	// Progress, if set, is called on every event, one call at a time.
 	Progress func(Event)
+	// PartEvery > 0 adds InEpoch events: each job partway through an
+	// epoch reports at most once per PartEvery of wall time (a long
+	// epoch's progress). 0: none.
+	PartEvery time.Duration
 
 	runStarted time.Time // RunSearch's start, which each batch's Run records (sweeps.Header.Started); zero: Run's
 }
@@ -68,6 +72,7 @@ const (
 	EpochDone                  // a unit finished an epoch (Point, Fold, Epoch)
 	UnitDone                   // a unit's result is stored (Point, Fold, Unit)
 	Decided                    // a pruner decided (Decisions: the new ones, in the order made)
+	InEpoch                    // a job is partway through an epoch (Part; Options.PartEvery): Status.WorkDone counts the part done
 )
 
 // Event is one progress report of Run.
@@ -77,6 +82,7 @@ type Event struct {
 	Fold      int
 	Threads   int               // UnitStart: GEMM threads the unit uses
 	Epoch     engine.EpochStats // EpochDone
+	Part      engine.EpochPart  // InEpoch: how far the job's epoch is (Point and Fold: its first unit's)
 	Unit      sweeps.UnitResult // UnitDone
 	Decisions []sweeps.Decision // Decided
 	Status    Status
@@ -94,8 +100,8 @@ type Status struct {
 	WorkLeast    int64          // bounds on WorkToRun: with Forecast prune.Bounded, WorkToRun is WorkMost
 	WorkMost     int64          //
 	Forecast     prune.Forecast // how WorkToRun is known: prune.Schedule (every epoch, or sha's and hyperband's rung schedule over configurations of one size), prune.Expected (asha, sha's and hyperband's over configurations of different sizes: prune.Outlook.OfWork; a sampler's batches to come) or prune.Bounded (median)
-	WorkDone     int64          // training work done by this run (abandoned units included), for ETAs
-	Samples      int64          // training samples processed by this run
+	WorkDone     int64          // training work done by this run (abandoned units included; epochs in flight by their part done, see InEpoch), for ETAs
+	Samples      int64          // training samples processed by this run (epochs in flight by their part done)
 	GroupColumns int            // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
 	GroupWidth   string         // how GroupColumns was chosen: "given" (Options.GroupColumns), "table" (the kernels' per-CPU table), "tuned" (mlpsweep tune's file) or "measured"
 	Elapsed      time.Duration  // since the run started
@@ -227,10 +233,11 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 		}
 	}
 
-	var flops float64                      // training GEMM work done by this run
-	var epochErr error                     // the first failure to store an epoch's scores
-	startedAt := map[sweeps.UnitID]int64{} // when each unit this run trains started (unix ns)
-	var mu sync.Mutex                      // guards results, status, flops, epochErr and Progress calls
+	var flops float64                       // training GEMM work done by this run
+	var epochErr error                      // the first failure to store an epoch's scores
+	startedAt := map[sweeps.UnitID]int64{}  // when each unit this run trains started (unix ns)
+	inEpoch := map[sweeps.UnitID][2]int64{} // the work and samples of each unit's epoch in flight done so far, counted in status
+	var mu sync.Mutex                       // guards results, status, flops, epochErr and Progress calls
 	report := func(e Event) {
 		e.Status = status
 		e.Status.Elapsed = time.Since(started)
@@ -266,8 +273,10 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			if err != nil && epochErr == nil {
 				epochErr = err
 			}
-			status.WorkDone += plan.EpochWork(u)
-			status.Samples += int64(plan.EpochRows(u))
+			part := inEpoch[u.ID]
+			delete(inEpoch, u.ID)
+			status.WorkDone += plan.EpochWork(u) - part[0]
+			status.Samples += int64(plan.EpochRows(u)) - part[1]
 			report(Event{Kind: EpochDone, Point: u.Point, Fold: u.ID.Fold, Epoch: e})
 		},
 		done: func(u sweeps.Unit, r sweeps.UnitResult) error {
@@ -287,6 +296,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 				return epochErr
 			}
 			results[u.ID] = r
+			delete(inEpoch, u.ID) // the part of an epoch it diverged in stays done
 			flops += r.GFLOP * 1e9
 			status.UnitsRunning--
 			status.UnitsDone++
@@ -314,6 +324,26 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 				report(Event{Kind: Planned})
 			}
 		},
+	}
+	if opt.PartEvery > 0 {
+		p.partEvery = opt.PartEvery
+		p.part = func(j job, is []int, part engine.EpochPart) {
+			if len(is) == 0 {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, i := range is {
+				u := j[i]
+				f, was := part.Fraction(), inEpoch[u.ID]
+				now := [2]int64{int64(f * float64(plan.EpochWork(u))), int64(f * float64(plan.EpochRows(u)))}
+				status.WorkDone += now[0] - was[0]
+				status.Samples += now[1] - was[1]
+				inEpoch[u.ID] = now
+			}
+			u := j[is[0]]
+			report(Event{Kind: InEpoch, Point: u.Point, Fold: u.ID.Fold, Part: part})
+		}
 	}
 	var runErr error
 	var decisions []sweeps.Decision

@@ -285,7 +285,7 @@ func TestCrossValidateMatchesSweep(t *testing.T) {
 	}
 	for _, c := range r.Configs[:2] {
 		var epochs int
-		cv, err := CrossValidate(context.Background(), data, c.Params, folds, s.Seed, 2, func(fold int, e engine.EpochStats) { epochs++ })
+		cv, err := CrossValidate(context.Background(), data, c.Params, folds, s.Seed, 2, func(fold int, e engine.EpochStats) { epochs++ }, Partway{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -304,7 +304,7 @@ func TestCrossValidateMatchesSweep(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := CrossValidate(ctx, data, r.Configs[0].Params, folds, 7, 2, nil); !errors.Is(err, context.Canceled) {
+	if _, err := CrossValidate(ctx, data, r.Configs[0].Params, folds, 7, 2, nil, Partway{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled CrossValidate returned %v", err)
 	}
 }
