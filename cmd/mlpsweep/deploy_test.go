@@ -141,3 +141,63 @@ func bashAndSelf(t *testing.T) (bash, self string) {
 	}
 	return bash, self
 }
+
+// TestKubernetesQueueJobs checks deploy/kubernetes/enqueue-job.yaml and
+// worker-job.yaml, then runs their containers' arguments as written, with
+// the study and its data where the pods mount them and MLPSWEEP_STORE as
+// their secret gives it: the workers train the enqueued study and exit,
+// and sweep --wait reports the local run's numbers bit for bit.
+func TestKubernetesQueueJobs(t *testing.T) {
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	local := sweepLocal(t, study, dir)
+
+	containers := map[string]map[string]any{}
+	for _, name := range []string{"enqueue", "worker"} {
+		docs := readYAMLDocs(t, "../../deploy/kubernetes/"+name+"-job.yaml")
+		if len(docs) != 1 || docs[0]["kind"] != "Job" {
+			t.Fatalf("%s-job.yaml: want one Job, got %v", name, docs)
+		}
+		pod := docs[0]["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+		c := pod["containers"].([]any)[0].(map[string]any)
+		env := fmt.Sprint(c["env"])
+		if c["command"].([]any)[0] != "mlpsweep" || !strings.Contains(env, "name:MLPSWEEP_STORE") || !strings.Contains(env, "secretKeyRef:map[key:url name:mlpsweep-store]") {
+			t.Errorf("%s-job.yaml: command %v, env %s", name, c["command"], env)
+		}
+		if !strings.Contains(fmt.Sprint(pod["volumes"]), "claimName:mlpsweep-results") {
+			t.Errorf("%s-job.yaml: volumes %v, want sweep-indexed-job.yaml's claim", name, pod["volumes"])
+		}
+		containers[name] = c
+	}
+	worker := toStrings(containers["worker"]["args"])
+	cpu := fmt.Sprint(containers["worker"]["resources"].(map[string]any)["requests"].(map[string]any)["cpu"])
+	if i := slices.Index(worker, "--workers"); worker[0] != "worker" || i < 0 || worker[i+1] != cpu || !slices.Contains(worker, "--exit-when-done") {
+		t.Errorf("worker args %v: want worker --exit-when-done --workers %s (the cores requested)", worker, cpu)
+	}
+
+	t.Setenv("MLPSWEEP_STORE", url)
+	enqueue := toStrings(containers["enqueue"]["args"])
+	for i, a := range enqueue {
+		switch a {
+		case "/study/study.yaml":
+			enqueue[i] = study
+		case "/results/data/mnist": // --data: here the study's CSV file
+			enqueue[i] = filepath.Join(dir, "blobs.csv")
+		}
+	}
+	if code, _, stderr := runCmd(enqueue...); code != 0 || !strings.Contains(stderr, "6 enqueued") {
+		t.Fatalf("%v: exit %d: %s", enqueue, code, stderr)
+	}
+	if code, _, stderr := runCmd(worker...); code != 0 || !strings.Contains(stderr, "6 units recorded (0 failed)") {
+		t.Fatalf("%v: exit %d: %s", worker, code, stderr)
+	}
+	code, stdout, stderr := runCmd("sweep", study, "--wait", "--json", "--out", filepath.Join(dir, "queue"))
+	if code != 0 {
+		t.Fatalf("wait: exit %d: %s", code, stderr)
+	}
+	if r := decodeStudyJSON(t, stdout); !slices.Equal(resultBits(r), resultBits(local)) {
+		t.Error("the Kubernetes workers' results differ from the local run's")
+	}
+}
