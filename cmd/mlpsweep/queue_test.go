@@ -233,7 +233,7 @@ func TestQueueWorkersOneKilled(t *testing.T) {
 	}
 
 	code, stdout, stderr = runCmd("status", "--store", url)
-	if code != 0 || !strings.Contains(stdout, "study queuetest: 12 units: 12 done, 0 failed, 0 running, 0 queued\n  jobs: 12 completed") {
+	if code != 0 || !strings.Contains(stdout, "study queuetest: 12 units: 12 done, 0 failed, 0 running, 0 queued\n  units by their latest job's state: 12 completed") {
 		t.Errorf("status: exit %d:\n%s%s", code, stdout, stderr)
 	}
 	// Enqueuing a finished study queues nothing.

@@ -20,8 +20,9 @@ const statusSynopsis = `status [--store postgres://…] [--study NAME] [--json]
 
 Shows how far the studies in the PostgreSQL database at --store (or
 MLPSWEEP_STORE) have got: for each (or for --study NAME) its units done,
-failed, running and queued, and the River job states of their latest jobs;
-then the jobs of every queue by state. It only reads: a database without
+failed, running and queued, and its units counted by the River state of
+their latest job (a job trains a fused group of units); then the jobs of
+every queue by state. It only reads: a database without
 mlpsweep's tables is an error, not one given new tables.`
 
 // statusJSON is status --json's object.
@@ -85,7 +86,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "no study recorded yet")
 	}
 	for _, p := range out.Studies {
-		fmt.Fprintf(stdout, "%s\n  jobs: %s\n", p, p.JobStates())
+		fmt.Fprintf(stdout, "%s\n  units by their latest job's state: %s\n", p, p.JobStates()) // units, not jobs: a job trains a fused group
 	}
 	for _, q := range slices.Sorted(maps.Keys(out.Queues)) {
 		jobs := queue.Progress{Jobs: out.Queues[q]}

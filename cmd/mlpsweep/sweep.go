@@ -305,7 +305,11 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 
 	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
 
-	if shard.Sharded() {
+	switch {
+	case shard.Sharded() && st != nil: // the shards share the store: nothing in OUT to merge
+		fmt.Fprintf(stderr, "shard %s (%s): this run trains and reports its slice of the study's units into %s (%s), which holds the other shards' too: once every shard is done, mlpsweep report --store URL reports the whole study (or mlpsweep merge OUT URL copies it into OUT/mlpsweep.db)\n",
+			shard, shard.Source, st.Name(), from)
+	case shard.Sharded():
 		fmt.Fprintf(stderr, "shard %s (%s): this run trains and reports its slice of the study's units; merge the shards with mlpsweep merge OUT SHARD_DIR...\n",
 			shard, shard.Source)
 	}

@@ -23,14 +23,16 @@ numbers), and records each unit's result in its own transaction, the last
 completing the job, so that a result is recorded exactly once. Start any
 number of workers on any machines that have the study's data at the same
 paths; a worker takes only the units planned by its own engine (version and
-ISA path), whose numbers it reproduces bit for bit.
+ISA path), whose numbers it reproduces bit for bit, and names the queues of
+other engines that hold jobs, with what would train them.
 
 A unit that fails (a divergence is a result, not a failure) is recorded and
 not retried. A job times out after --timeout-factor times its units'
 expected time (and at least --min-timeout) and is retried, 5 attempts in
 all. When a worker dies (kill -9, a lost machine), River's rescuer hands its
-job to another worker once it has run for --rescue-after (checked every
-30 s); the units it had stored are kept, the others trained again. Ctrl-C or
+job to another worker once it has run for --rescue-after and for its own
+timeout (checked every 30 s); the units it had stored are kept, the others
+trained again. Ctrl-C or
 SIGTERM stops at once, handing the jobs in flight back to the queue (exit
 status 130). With --exit-when-done the worker exits when the queue holds
 nothing to run; otherwise it waits for more.
@@ -48,7 +50,7 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opt.ExitWhenDone, "exit-when-done", false, "exit when the queue holds nothing to run (for batch jobs and tests)")
 	fs.Float64Var(&opt.TimeoutFactor, "timeout-factor", queue.DefaultTimeoutFactor, "a unit times out after this many times its expected time on this machine")
 	fs.DurationVar(&opt.MinTimeout, "min-timeout", queue.DefaultMinTimeout, "a unit's timeout is at least this")
-	fs.DurationVar(&opt.RescueAfter, "rescue-after", 0, "a job running this long is taken from its worker (presumed dead) and run again (0: the longest queued job's timeout + 1m)")
+	fs.DurationVar(&opt.RescueAfter, "rescue-after", 0, "a job running this long, and past its own timeout, is taken from its worker (presumed dead) and run again (0: the longest queued job's timeout + 1m)")
 	fs.DurationVar(&opt.FetchCooldown, "fetch-cooldown", queue.DefaultFetchCooldown, "least time between two fetches of jobs from the queue")
 	positional, code := parseInterleaved(fs, args, stdout)
 	if code >= 0 {

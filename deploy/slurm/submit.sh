@@ -11,5 +11,16 @@ export SCRATCH
 # shellcheck disable=SC2086 # SBATCH_ARRAY_OPTS is a list of options
 array=$(sbatch --parsable ${SBATCH_ARRAY_OPTS:-} "$here/sweep-array.sbatch" "$@")
 array=${array%%;*} # "JOBID;CLUSTER" on multi-cluster sites
-merge=$(sbatch --parsable --dependency="afterok:$array" "$here/merge.sbatch")
+# With MLPSWEEP_STORE set the shards store into that PostgreSQL database,
+# which may hold other studies: the merge names this one (a study file's
+# name:, or the preset's name).
+study=
+if [ -n "${MLPSWEEP_STORE:-}" ]; then
+	case ${1:-} in
+	--preset) study=${2:-} ;;
+	--preset=*) study=${1#--preset=} ;;
+	*) study=$(sed -n 's/^name:[[:space:]]*//p' "$1" | sed 's/[[:space:]]*#.*//; s/^"\(.*\)"$/\1/; s/^'"'"'\(.*\)'"'"'$/\1/' | head -n 1) ;;
+	esac
+fi
+merge=$(sbatch --parsable --dependency="afterok:$array" "$here/merge.sbatch" ${study:+--study "$study"})
 echo "array job $array, merge job $merge (after every task succeeded); results in $SCRATCH/merged"

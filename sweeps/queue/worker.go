@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,10 +40,9 @@ type Options struct {
 	MinTimeout    time.Duration
 	// RescueAfter is how long a job may run before River's rescuer (on
 	// whichever worker leads) hands it to another worker: the delay after
-	// which a killed worker's units run again. 0 derives it when Work
-	// starts: the longest queued job's timeout plus a minute. It must
-	// exceed the timeouts, or units still running are run twice (recorded
-	// once).
+	// which a killed worker's units run again, unless the job's own
+	// timeout is longer (the rescuer waits for that too). 0 derives it
+	// when Work starts: the longest queued job's timeout plus a minute.
 	RescueAfter time.Duration
 	// FetchCooldown is River's minimum time between fetches of jobs (0:
 	// DefaultFetchCooldown): it bounds how fast a worker takes tiny units.
@@ -121,8 +121,6 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 	stats.RescueAfter = opt.RescueAfter
 	if stats.RescueAfter == 0 {
 		stats.RescueAfter = longest + time.Minute
-	} else if longest >= stats.RescueAfter {
-		fmt.Fprintf(w.log, "warning: --rescue-after %v is shorter than the longest queued unit's timeout (%v): such units may run twice (recorded once)\n", stats.RescueAfter, longest)
 	}
 	cooldown := opt.FetchCooldown
 	if cooldown == 0 {
@@ -148,8 +146,18 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 	if err != nil {
 		return stats, err
 	}
-	fmt.Fprintf(w.log, "worker: %d at once from queue %s of %s; a unit times out after %g× its expected time (at least %v); units of a worker that dies run again after %v\n",
+	// River's rescuer takes a job from its worker once it has run for
+	// RescueAfter and for its own timeout (Timeout): a shorter RescueAfter
+	// does not rescue a long job sooner.
+	fmt.Fprintf(w.log, "worker: %d at once from queue %s of %s; a unit times out after %g× its expected time (at least %v); units of a worker that dies run again after %v",
 		opt.Workers, stats.Queue, st.Name(), opt.TimeoutFactor, opt.MinTimeout, stats.RescueAfter)
+	if longest > stats.RescueAfter {
+		fmt.Fprintf(w.log, ", or their job's timeout when longer (the longest queued job's: %v; a lower --timeout-factor shortens it)", longest.Round(time.Second))
+	}
+	fmt.Fprintln(w.log)
+	if err := w.noteOtherEngines(ctx); err != nil {
+		return stats, fmt.Errorf("%s: %w", st.Name(), err)
+	}
 	// The client runs until told to stop: Ctrl-C hands running jobs back
 	// (StopAndCancel), an empty queue stops it gently.
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
@@ -202,7 +210,51 @@ wait:
 	if interrupted {
 		return stats, fmt.Errorf("%w: the units in flight went back to the queue", ErrInterrupted)
 	}
+	// Its queue is empty; jobs of other engines may still wait, for
+	// workers this one is not.
+	if err := w.noteOtherEngines(ctx); err != nil {
+		fmt.Fprintf(w.log, "worker: counting other engines' jobs: %v\n", err)
+	}
 	return stats, nil
+}
+
+// noteOtherEngines logs the jobs waiting in the queues of engines other
+// than this worker's, which it never takes (their numbers are another
+// engine's), with what would train them: without this, a worker of
+// another ISA path or version joining a study waits silently, or with
+// ExitWhenDone calls the queue empty while the study's jobs wait.
+func (w *groupWorker) noteOtherEngines(ctx context.Context) error {
+	rs, err := w.st.Pool().Query(ctx, `SELECT args->>'engine', count(*) FROM river_job
+		WHERE kind = $1 AND args->>'engine' <> $2 AND state IN `+liveStates+` GROUP BY 1 ORDER BY 1`, Kind, w.engine)
+	if err != nil {
+		return err
+	}
+	others, err := pgx.CollectRows(rs, func(r pgx.CollectableRow) (string, error) {
+		var engine string
+		var jobs int
+		if err := r.Scan(&engine, &jobs); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("worker: %d jobs wait in queue %s, planned by engine %s; this worker's engine is %s and takes none of them (their numbers are that engine's): %s",
+			jobs, QueueName(engine), engine, w.engine, trainedBy(engine, w.engine)), nil
+	})
+	for _, line := range others {
+		w.logf("%s", line)
+	}
+	return err
+}
+
+// trainedBy says which workers train the jobs of engine other, to a
+// worker of engine this.
+func trainedBy(other, this string) string {
+	version, isa, _ := strings.Cut(other, "/")
+	if version != sweeps.EngineVersionOf(this) {
+		return fmt.Sprintf("run workers of a build at engine version %s (this build is at version %s)", version, sweeps.EngineVersionOf(this))
+	}
+	if path, err := kernels.ParseISA(isa); err == nil && path <= kernels.DetectedISA() {
+		return fmt.Sprintf("run workers on the %s path; on this host: MLPSWEEP_ISA=%s mlpsweep worker", isa, isa)
+	}
+	return fmt.Sprintf("run workers on hosts with the %s path (this host's best is %s)", isa, kernels.DetectedISA())
 }
 
 // groupWorker is the River worker of GroupArgs jobs.
