@@ -41,6 +41,9 @@ func TestPrunedETAAgainstTimeLeft(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a study")
 	}
+	if raceDetector {
+		t.Skip("the race detector slows the Go code and not the kernels: the ETA's rate is not the run's (measured 0.85–2.17)")
+	}
 	s := parse(t, `
 name: eta
 folds: 2
