@@ -161,26 +161,22 @@ func packCopyGatherText(name string, w int, cond string) {
 		fmt.Sprintf("	for p < len(offs) { for q < panels { copy(dst[(q·cols+p)·%d:][:%d], src[offs[p]+q·%d:]) } }", w, w, w))
 }
 
-// packTransposeGatherText opens packTransposeGather<w><ISA>: its signature
-// and doc, with the reference loop, for cols a multiple of step.
-func packTransposeGatherText(name string, w, step int) {
-	TEXT(name, NOSPLIT, "func(panel, src []float32, offs []int, cols int)")
+// packTransposeGatherText opens packTransposeGather<w><ISA> (bytes:
+// packTransposeGatherBytes<w><ISA>, whose rows are bytes read as
+// float32(b)/div): its signature and doc, with the reference loop, for cols
+// a multiple of step.
+func packTransposeGatherText(name string, w, step int, bytes bool) {
+	sig, what, ref := "func(panel, src []float32, offs []int, cols int)", "floats into panel;", "src[offs[j]+p]"
+	if bytes {
+		sig, what, ref = "func(panel []float32, src []uint8, offs []int, cols int, div float32)",
+			"bytes into panel, each as float32(b)/div;", "float32(src[offs[j]+p]) / div"
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
-		fmt.Sprintf("floats into panel; cols must be a multiple of %d:", step),
+		fmt.Sprintf("%s cols must be a multiple of %d:", what, step),
 		"",
-		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = src[offs[j]+p] } }", w, w))
-}
-
-// packTransposeGatherBytesText opens packTransposeGatherBytes<w><ISA>: its
-// signature and doc, with the reference loop, for cols a multiple of step.
-func packTransposeGatherBytesText(name string, w, step int) {
-	TEXT(name, NOSPLIT, "func(panel []float32, src []uint8, offs []int, cols int, div float32)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s transposes the %d rows src[offs[j]:] (len(offs) ≥ %d) of cols", name, w, w),
-		fmt.Sprintf("bytes into panel, each as float32(b)/div; cols must be a multiple of %d:", step),
-		"",
-		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = float32(src[offs[j]+p]) / div } }", w, w))
+		fmt.Sprintf("\tfor p < cols { for j < %d { panel[p·%d+j] = %s } }", w, w, ref))
 }
 
 // packCopyGatherBytesText opens packCopyGatherBytes<w><ISA>: its signature
@@ -227,7 +223,7 @@ func packTransposeGather(w int) {
 	if w == 6 {
 		step = 4 // the AVX2 path's k-blocks of 196 columns of k = 784
 	}
-	packTransposeGatherText(name, w, step)
+	packTransposeGatherText(name, w, step, false)
 	dst, src, offp := GP64(), GP64(), GP64()
 	Load(Param("panel").Base(), dst)
 	Load(Param("src").Base(), src)
@@ -246,7 +242,7 @@ func packTransposeGather(w int) {
 func packTransposeGatherBytes6() {
 	const w = 6
 	name := "packTransposeGatherBytes6AVX2"
-	packTransposeGatherBytesText(name, w, 4)
+	packTransposeGatherText(name, w, 4, true)
 	dv := YMM()
 	VBROADCASTSS(paramAddr("div"), dv)
 	dst, src, offp := GP64(), GP64(), GP64()
@@ -321,9 +317,9 @@ func packTransposeGatherZ(w int, bytes bool) {
 	name := fmt.Sprintf("packTransposeGather%dAVX512", w)
 	if bytes {
 		name = fmt.Sprintf("packTransposeGatherBytes%dAVX512", w)
-		packTransposeGatherBytesText(name, w, 16)
+		packTransposeGatherText(name, w, 16, true)
 	} else {
-		packTransposeGatherText(name, w, 16)
+		packTransposeGatherText(name, w, 16, false)
 	}
 	var dv reg.VecVirtual
 	if bytes {
