@@ -64,7 +64,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
@@ -649,8 +648,7 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 	}
 	var params []river.InsertManyParams
 	for _, b := range order {
-		opts := &river.InsertOpts{Queue: QueueName(h.Engine), MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+		opts := jobOpts(QueueName(h.Engine), MaxAttempts)
 		if c.priority != nil {
 			opts.Priority = c.priority(b.from)
 		}
