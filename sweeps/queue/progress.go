@@ -30,8 +30,8 @@ type Progress struct {
 	// ("host:pid:random" → "unit KEY fold N").
 	Dead        int                 `json:"on_dead_worker"`
 	DeadWorkers map[string][]string `json:"dead_workers,omitempty"`
-	Queued  int    `json:"queued"`  // not recorded, a job waiting: available, scheduled, or retryable after an error or a rescue
-	Missing int    `json:"missing"` // not recorded and no job to run it: not enqueued, or its job discarded after MaxAttempts attempts
+	Queued      int                 `json:"queued"`  // not recorded, a job waiting: available, scheduled, or retryable after an error or a rescue
+	Missing     int                 `json:"missing"` // not recorded and no job to run it: not enqueued, or its job discarded after MaxAttempts attempts
 	// Jobs counts the River job states of the units' latest jobs.
 	Jobs map[string]int `json:"jobs"`
 
