@@ -23,6 +23,8 @@ type Progress struct {
 	Pruned  int    `json:"pruned"`  // recorded as stopped early by the study's pruner
 	Failed  int    `json:"failed"`  // recorded as failed, and not queued again
 	Running int    `json:"running"` // not recorded, a job running
+	Queued  int    `json:"queued"`  // not recorded, a job waiting: available, scheduled, or retryable after an error or a rescue
+	Missing int    `json:"missing"` // not recorded and no job to run it: not enqueued, or its job discarded after MaxAttempts attempts
 	// Dead counts the units not recorded whose job runs on a worker whose
 	// database session is gone (killed, or its machine or network lost):
 	// a live worker or sweep --wait hands the job back to the queue
@@ -30,8 +32,6 @@ type Progress struct {
 	// ("host:pid:random" → "unit KEY fold N").
 	Dead        int                 `json:"on_dead_worker"`
 	DeadWorkers map[string][]string `json:"dead_workers,omitempty"`
-	Queued      int                 `json:"queued"`  // not recorded, a job waiting: available, scheduled, or retryable after an error or a rescue
-	Missing     int                 `json:"missing"` // not recorded and no job to run it: not enqueued, or its job discarded after MaxAttempts attempts
 	// Jobs counts the River job states of the units' latest jobs.
 	Jobs map[string]int `json:"jobs"`
 
