@@ -69,8 +69,14 @@ func startWorker(t *testing.T, onLine func(string), args ...string) *worker {
 // it writes to stderr.
 func startProcess(t *testing.T, onLine func(string), args ...string) *worker {
 	t.Helper()
+	return startProcessEnv(t, nil, onLine, args...)
+}
+
+// startProcessEnv is startProcess with env added to the environment.
+func startProcessEnv(t *testing.T, env []string, onLine func(string), args ...string) *worker {
+	t.Helper()
 	w := &worker{cmd: exec.Command(os.Args[0], args...), done: make(chan struct{})}
-	w.cmd.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1")
+	w.cmd.Env = append(append(os.Environ(), "MLPSWEEP_TEST_CLI=1"), env...)
 	pipe, err := w.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -118,15 +124,55 @@ func (w *worker) log() string {
 
 var workerUnitLine = regexp.MustCompile(`^unit ([0-9a-f]+) fold (\d+) of study \S+ \(attempt (\d+)\): (.*)$`)
 
-// TestQueueWorkersOneKilled: three worker processes train an enqueued
-// study while sweep --wait follows it; one is killed with SIGKILL in the
-// middle of a unit. Every unit is recorded exactly once, the killed one by
-// another worker after River's rescue, and the results are bit-identical
-// to the same study run locally on SQLite. Enqueuing again is a no-op.
-func TestQueueWorkersOneKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts worker processes and waits for River's rescuer (about a minute)")
+// livenessEvery is the workers' --liveness-every in the tests that kill or
+// stop one: short, so that they take seconds. MLPSWEEP_TEST_LIVENESS_EVERY
+// sets another (5s, the default, measures what users get).
+func livenessEvery(t *testing.T) time.Duration {
+	t.Helper()
+	every := time.Second
+	if s := os.Getenv("MLPSWEEP_TEST_LIVENESS_EVERY"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		every = d
 	}
+	return every
+}
+
+// waitFor polls cond every 20 ms until it holds, and returns when it
+// first did; it fails the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Time {
+	t.Helper()
+	for end := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+	}
+	return time.Now()
+}
+
+// unitStarted reports whether log has unit (KEY/FOLD)'s "started" line.
+func unitStarted(log, unit string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		if m := workerUnitLine.FindStringSubmatch(line); m != nil && m[1]+"/"+m[2] == unit && m[4] == "started" {
+			return true
+		}
+	}
+	return false
+}
+
+// TestQueueWorkersOneKilled: three worker processes train an enqueued
+// study while sweep --wait follows it. Worker 0 holds its first job (a
+// test hook stops it as it starts the job's first unit; the process and
+// its database session live): the other workers train everything else
+// and, for three of their looks, leave that job alone. Then worker 0 is
+// killed with SIGKILL, and another worker starts the job's units again
+// within seconds (River's rescuer took minutes: the job's timeout, and a
+// minute more). Every unit is recorded exactly once, and the results are
+// bit-identical to the same study run locally on SQLite. Enqueuing again
+// is a no-op.
+func TestQueueWorkersOneKilled(t *testing.T) {
 	url := storetest.Postgres(t)
 	clearShardEnv(t)
 	dir := t.TempDir()
@@ -153,28 +199,26 @@ func TestQueueWorkersOneKilled(t *testing.T) {
 		t.Fatalf("%d jobs after enqueuing twice, want 9", jobs)
 	}
 
-	// Worker 0 is killed as it starts its first unit; the rescue delay is
-	// short, so that River's rescuer (every 30 s) hands the unit on soon.
-	args := []string{"--store", url, "--workers", "1", "--exit-when-done", "--min-timeout", "10s", "--rescue-after", "12s"}
+	every := livenessEvery(t)
+	args := []string{"--store", url, "--workers", "1", "--exit-when-done", "--liveness-every", every.String()}
 	started := make(chan string, 1)
-	workers := []*worker{startWorker(t, func(line string) {
+	workers := []*worker{startProcessEnv(t, []string{"MLPSWEEP_TEST_HOLD_AT=): started"}, func(line string) {
 		if m := workerUnitLine.FindStringSubmatch(line); m != nil && m[4] == "started" {
 			select {
 			case started <- m[1] + "/" + m[2]:
 			default:
 			}
 		}
-	}, args...)}
+	}, append([]string{"worker"}, args...)...)}
 	var victim string
 	select {
 	case victim = <-started:
-		workers[0].cmd.Process.Signal(syscall.SIGKILL)
 	case <-time.After(time.Minute):
 		t.Fatalf("worker 0 started no unit:\n%s", workers[0].log())
 	}
-	if code := workers[0].wait(t, 10*time.Second); code != -1 {
-		t.Fatalf("worker 0 exited with %d, not killed:\n%s", code, workers[0].log())
-	}
+	var held int64
+	var heldUnits int
+	storetest.QueryRow(t, url, `SELECT id, jsonb_array_length(args->'units') FROM river_job WHERE state = 'running'`, &held, &heldUnits)
 	workers = append(workers, startWorker(t, nil, args...), startWorker(t, nil, args...))
 
 	var waitCode int
@@ -184,6 +228,34 @@ func TestQueueWorkersOneKilled(t *testing.T) {
 		defer close(waited)
 		waitCode, waitOut, waitErr = runCmd("sweep", study, "--store", url, "--wait", "--json", "--out", filepath.Join(dir, "queue"))
 	}()
+	// Everything else trained, and three looks more: the live worker's
+	// job is still its own.
+	waitFor(t, 3*time.Minute, "the other units recorded", func() bool {
+		var done int
+		storetest.QueryRow(t, url, `SELECT count(*) FROM mlpsweep_units WHERE state = 'done'`, &done)
+		return done == 12-heldUnits
+	})
+	time.Sleep(3 * every)
+	var state string
+	var attempt int
+	storetest.QueryRow(t, url, fmt.Sprintf(`SELECT state::text, attempt FROM river_job WHERE id = %d`, held), &state, &attempt)
+	if state != "running" || attempt != 1 {
+		t.Fatalf("the job of the live worker 0 is %s on attempt %d, want running on attempt 1:\n%s\n%s", state, attempt, workers[1].log(), workers[2].log())
+	}
+
+	killed := time.Now()
+	workers[0].cmd.Process.Signal(syscall.SIGKILL)
+	if code := workers[0].wait(t, 10*time.Second); code != -1 {
+		t.Fatalf("worker 0 exited with %d, not killed:\n%s", code, workers[0].log())
+	}
+	restarted := waitFor(t, time.Minute, "the killed worker's unit started again", func() bool {
+		return unitStarted(workers[1].log(), victim) || unitStarted(workers[2].log(), victim)
+	})
+	recovery := restarted.Sub(killed)
+	t.Logf("worker 0's unit %s started again %v after the kill (--liveness-every %v)", victim, recovery.Round(10*time.Millisecond), every)
+	if bound := 3*every + 10*time.Second; recovery > bound {
+		t.Errorf("the killed worker's unit started again %v after the kill, want within %v", recovery, bound)
+	}
 	for i, w := range workers[1:] {
 		if code := w.wait(t, 3*time.Minute); code != 0 {
 			t.Fatalf("worker %d: exit %d:\n%s", i+1, code, w.log())
@@ -218,13 +290,17 @@ func TestQueueWorkersOneKilled(t *testing.T) {
 			t.Errorf("unit %s recorded %d times: %v", u, len(by), by)
 		}
 	}
-	if by := recorded[victim]; len(by) != 1 || strings.HasPrefix(by[0], "worker 0") || !strings.HasSuffix(by[0], "attempt 2") {
-		t.Errorf("the killed worker's unit %s was recorded by %v, want once by another worker on attempt 2", victim, by)
+	// Its job cancelled, saying why; its units in a new job, on attempt 1.
+	if by := recorded[victim]; len(by) != 1 || strings.HasPrefix(by[0], "worker 0") || !strings.HasSuffix(by[0], "attempt 1") {
+		t.Errorf("the killed worker's unit %s was recorded by %v, want once by another worker on attempt 1 of a new job", victim, by)
 	}
-	var completed, attempts int
-	storetest.QueryRow(t, url, `SELECT count(*) FILTER (WHERE state = 'completed'), sum(attempt) FROM river_job`, &completed, &attempts)
-	if completed != 9 || attempts != 10 {
-		t.Errorf("%d jobs completed after %d attempts, want 9 after 10 (one rescued)", completed, attempts)
+	var completed, cancelled int
+	var reason string
+	storetest.QueryRow(t, url, `SELECT count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state = 'cancelled'), count(*),
+		coalesce(max(errors[1]->>'error') FILTER (WHERE state = 'cancelled'), '') FROM river_job`, &completed, &cancelled, &jobs, &reason)
+	if completed != 9 || cancelled != 1 || jobs != 10 || !strings.Contains(reason, fmt.Sprintf(":%d:", workers[0].cmd.Process.Pid)) ||
+		!strings.Contains(reason, "database session ended") {
+		t.Errorf("%d jobs completed, %d cancelled of %d (%q), want 9 and 1 of 10, the cancelled one saying worker 0's session ended", completed, cancelled, jobs, reason)
 	}
 	var rows int
 	storetest.QueryRow(t, url, `SELECT count(*) FROM mlpsweep_units WHERE state = 'done'`, &rows)
