@@ -438,3 +438,133 @@ func TestWaitWithOtherFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueWorkerStoppedThenCutOff: worker 0 is stopped (SIGSTOP) in the
+// middle of a unit. While its database sessions live, another worker
+// leaves its job alone for four of its looks: a stopped, slow or busy
+// worker keeps its job, however long it takes. Then its sessions are cut
+// (pg_terminate_backend: a network partition, as the server sees it):
+// status names the unit as on a dead worker, and the next worker to look
+// hands the job back and trains it. Worker 0, continued (SIGCONT), finds
+// the job no longer its and stores nothing: every unit is stored once,
+// with the local run's numbers.
+func TestQueueWorkerStoppedThenCutOff(t *testing.T) {
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	writeBlobsCSV(t, dir, "blobs.csv", 1500, 16)
+	study := filepath.Join(dir, "study.yaml")
+	if err := os.WriteFile(study, []byte(`name: stoptest
+data: {csv: blobs.csv, label: species}
+folds: 2
+epochs: 300
+seed: 5
+base: {hidden: [128, 128], batch: 16, optimizer: adam}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	local := sweepLocal(t, study, dir)
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 || !strings.Contains(stderr, "2 enqueued") {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	every := livenessEvery(t)
+	args := []string{"--workers", "1", "--exit-when-done", "--liveness-every", every.String()}
+	url0 := storetest.WithApplication(t, url, "stopped-worker") // its sessions, to cut
+	var victim string
+	stopped := make(chan struct{})
+	var w0 *worker
+	w0 = startWorker(t, func(line string) {
+		if m := workerUnitLine.FindStringSubmatch(line); m != nil && m[4] == "started" && victim == "" {
+			w0.cmd.Process.Signal(syscall.SIGSTOP)
+			victim = m[1] + "/" + m[2]
+			close(stopped)
+		}
+	}, append([]string{"--store", url0}, args...)...)
+	t.Cleanup(func() { w0.cmd.Process.Signal(syscall.SIGCONT) }) // so that the cleanup's kill ends it
+	select {
+	case <-stopped:
+	case <-time.After(time.Minute):
+		t.Fatalf("worker 0 started no unit:\n%s", w0.log())
+	}
+	var held int64
+	storetest.QueryRow(t, url, `SELECT id FROM river_job WHERE state = 'running'`, &held)
+
+	// Worker 1 trains the other unit, then looks four times more.
+	w1 := startWorker(t, nil, append([]string{"--store", url}, args...)...)
+	waitFor(t, 2*time.Minute, "worker 1 recorded the other unit", func() bool { return strings.Contains(w1.log(), "; recorded") })
+	time.Sleep(4 * every)
+	var state string
+	var attempt int
+	storetest.QueryRow(t, url, fmt.Sprintf(`SELECT state::text, attempt FROM river_job WHERE id = %d`, held), &state, &attempt)
+	if state != "running" || attempt != 1 || strings.Contains(w1.log(), "handed back") {
+		t.Fatalf("the stopped worker's job is %s on attempt %d, want running on attempt 1 (kept):\n%s", state, attempt, w1.log())
+	}
+	w1.cmd.Process.Signal(syscall.SIGTERM)
+	if code := w1.wait(t, time.Minute); code != 130 {
+		t.Fatalf("worker 1: exit %d after SIGTERM, want 130:\n%s", code, w1.log())
+	}
+
+	// Cut: the server ends worker 0's sessions. No worker looks now:
+	// status shows where the unit is.
+	cut := time.Now()
+	storetest.Exec(t, url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'stopped-worker'`)
+	storetest.SessionsGone(t, url0, "stopped-worker")
+	code, stdout, stderr := runCmd("status", "--store", url)
+	host, _ := os.Hostname()
+	key, fold, _ := strings.Cut(victim, "/")
+	if want := fmt.Sprintf("study stoptest: 2 units: 1 done, 0 failed, 0 running, 1 on a dead worker (to run again), 0 queued\n"+
+		"  units by their latest job's state: 1 completed, 1 running\n"+
+		"  worker %.50s:%d:", host, w0.cmd.Process.Pid); code != 0 || !strings.Contains(stdout, want) ||
+		!strings.Contains(stdout, fmt.Sprintf("is gone (its database session ended) with 1 units: unit %s fold %s; a live worker or sweep --wait hands them back to the queue", key, fold)) {
+		t.Fatalf("status: exit %d, want %q…:\n%s%s", code, want, stdout, stderr)
+	}
+
+	// sweep --wait says so too, without an ETA.
+	deadLine := fmt.Sprintf("worker %.50s:%d:", host, w0.cmd.Process.Pid)
+	waiting := startProcess(t, nil, "sweep", study, "--store", url, "--wait", "--out", filepath.Join(dir, "waited"))
+	waitFor(t, time.Minute, "sweep --wait's first lines", func() bool { return strings.Contains(waiting.log(), deadLine) })
+	if log := waiting.log(); !strings.Contains(log, "study stoptest: 2 units: 1 done, 0 failed, 0 running, 1 on a dead worker (to run again), 0 queued\n"+deadLine) {
+		t.Errorf("sweep --wait:\n%s", log)
+	}
+
+	w2 := startWorker(t, nil, append([]string{"--store", url}, args...)...)
+	w2Started := time.Now()
+	restarted := waitFor(t, time.Minute, "the cut-off worker's unit started again", func() bool { return unitStarted(w2.log(), victim) })
+	t.Logf("the cut-off worker's unit started again %v after worker 2 started (%v after the cut; --liveness-every %v)",
+		restarted.Sub(w2Started).Round(10*time.Millisecond), restarted.Sub(cut).Round(10*time.Millisecond), every)
+	w0.cmd.Process.Signal(syscall.SIGCONT)
+	if code := w2.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("worker 2: exit %d:\n%s", code, w2.log())
+	}
+	if code := w0.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("worker 0: exit %d:\n%s", code, w0.log())
+	}
+	// Worker 0 stopped its run when it saw the job gone, or had its
+	// record refused: either way it recorded nothing.
+	if log := w0.log(); strings.Contains(log, "; recorded") || !strings.Contains(log, "no longer this worker's job (handed back to the queue)") {
+		t.Errorf("worker 0 did not give up the job handed on:\n%s", log)
+	}
+	for _, line := range strings.Split(w0.log(), "\n") {
+		if strings.Contains(line, "session") || strings.Contains(line, "no longer") {
+			t.Logf("worker 0: %s", line)
+		}
+	}
+	if !strings.Contains(w2.log(), "; recorded") || !strings.Contains(w2.log(), "handed back to the queue as job") {
+		t.Errorf("worker 2 did not hand back and record the unit:\n%s", w2.log())
+	}
+	if code := waiting.wait(t, time.Minute); code != 0 || !strings.Contains(waiting.log(), "study stoptest: 2 units: 2 done, 0 failed, 0 running, 0 queued") {
+		t.Errorf("sweep --wait: exit %d:\n%s", code, waiting.log())
+	}
+	code, stdout, stderr = runCmd("sweep", study, "--store", url, "--wait", "--json", "--out", filepath.Join(dir, "queue"))
+	if code != 0 {
+		t.Fatalf("sweep --wait: exit %d: %s", code, stderr)
+	}
+	if r := decodeStudyJSON(t, stdout); !slices.Equal(resultBits(r), resultBits(local)) || len(resultBits(r)) < 100 {
+		t.Errorf("the queue's results differ from the local run's:\n%+v\n%+v", r, local)
+	}
+	var completed, cancelled, jobs int
+	storetest.QueryRow(t, url, `SELECT count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state = 'cancelled'), count(*) FROM river_job`, &completed, &cancelled, &jobs)
+	if completed != 2 || cancelled != 1 || jobs != 3 {
+		t.Errorf("%d jobs completed, %d cancelled of %d, want 2 and 1 of 3", completed, cancelled, jobs)
+	}
+}

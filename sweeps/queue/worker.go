@@ -178,7 +178,7 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 	// RescueAfter and for its own timeout (Timeout): a shorter RescueAfter
 	// does not rescue a long job sooner.
 	fmt.Fprintf(w.log, "worker %s: %d at once from queue %s of %s; a unit times out after %g× its expected time (at least %v); "+
-		"the units of a worker whose database session ends (killed, or its machine or network lost) run again about %v after it ends; "+
+		"the units of a worker whose database session ends (killed, or its machine or network lost) run again within about %v; "+
 		"River's rescuer hands on a job still running after %v",
 		WorkerName(id), opt.Workers, stats.Queue, st.Name(), opt.TimeoutFactor, opt.MinTimeout, 3*every, stats.RescueAfter)
 	if longest > stats.RescueAfter {
@@ -631,8 +631,8 @@ func (w *groupWorker) liveness(ctx context.Context, sess *session, resc *rescuer
 				return
 			case err != nil && broken == nil:
 				w.logf("worker: its database session is gone (%v): other workers may hand its jobs back in %v; connecting again every %v", err, 2*every, every)
-			case err == nil && renewed && broken != nil:
-				w.logf("worker: its database session is back")
+			case err == nil && renewed:
+				w.logf("worker: its database session had ended (a network cut, or the server restarted); connected again")
 			}
 			broken = err
 			n, err := w.flights.check(ctx, w.st)
