@@ -282,7 +282,8 @@ func (r *rescuer) handBack(ctx context.Context, d deadJob, gone time.Duration) (
 			d.id, state, attemptErr); err != nil {
 			return err
 		}
-		line = fmt.Sprintf("job %d (%s, attempt %d of %d): %s: ", d.id, a.describe(), d.attempt, maxAttempts, reason)
+		// Attempts counted over the jobs the group ran as, as worker.go's attempt.
+		line = fmt.Sprintf("job %d (%s, attempt %d of %d): %s: ", d.id, a.describe(), d.attempt+max(0, MaxAttempts-maxAttempts), MaxAttempts, reason)
 		if left <= 0 {
 			line += "discarded: that was its last attempt"
 			return nil

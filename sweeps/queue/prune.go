@@ -862,7 +862,7 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 		w.elsewhere += skipped
 		w.mu.Unlock()
 		w.logf("group of %d units, fold %d of study %s, epochs %d–%d (attempt %d): %d at epoch %d already; not trained again",
-			len(ids), a.Fold, a.Study, a.From+1, a.To, job.Attempt, skipped, a.To)
+			len(ids), a.Fold, a.Study, a.From+1, a.To, attempt(job), skipped, a.To)
 	}
 	if len(todo) == 0 {
 		return w.record(ctx, job, -1, nil, true)
@@ -917,7 +917,7 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 	}
 	started := time.Now()
 	w.logf("group of %d units, fold %d of study %s (attempt %d): epochs %d–%d, %d trained fused, %d GEMM thread(s)",
-		len(ids), a.Fold, a.Study, job.Attempt, a.From+1, a.To, len(units), threads)
+		len(ids), a.Fold, a.Study, attempt(job), a.From+1, a.To, len(units), threads)
 	epochs := newEpochWriter(w.st)
 	hists, err := t.TrainStage(ctx, data, folds, a.SplitSeed, units, models, a.From, a.To, func(k int, s engine.EpochStats) {
 		epochs.add(store.EpochRow{ID: ids[todo[k]], Study: a.Study, Stats: s})

@@ -346,7 +346,14 @@ func (w *groupWorker) logf(format string, a ...any) {
 // unitName names unit i of job in log lines.
 func unitName(job *river.Job[GroupArgs], i int) string {
 	a := job.Args
-	return fmt.Sprintf("unit %s fold %d of study %s (attempt %d)", a.Units[i].Key, a.Fold, a.Study, job.Attempt)
+	return fmt.Sprintf("unit %s fold %d of study %s (attempt %d)", a.Units[i].Key, a.Fold, a.Study, attempt(job))
+}
+
+// attempt is the job's attempt counted over the jobs its group ran as: a
+// dead worker's job is handed back as a new job with the attempts it had
+// left (liveness.go), whose first attempt is then the old one's next.
+func attempt(job *river.Job[GroupArgs]) int {
+	return job.Attempt + max(0, MaxAttempts-job.MaxAttempts)
 }
 
 // errNotOurs: the job was taken from this run, handed back to the queue
@@ -360,7 +367,7 @@ var errNotOurs = errors.New("no longer this worker's job (handed back to the que
 // as one fused group and records each. The liveness loop stops it, with
 // cause errNotOurs, once the job is no longer its.
 func (w *groupWorker) Work(ctx context.Context, job *river.Job[GroupArgs]) error {
-	name := fmt.Sprintf("%s (attempt %d)", job.Args.describe(), job.Attempt)
+	name := fmt.Sprintf("%s (attempt %d)", job.Args.describe(), attempt(job))
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	w.flights.add(job.ID, job.Attempt, stop)
@@ -378,9 +385,9 @@ func (w *groupWorker) Work(ctx context.Context, job *river.Job[GroupArgs]) error
 	case w.stopping.Load():
 		w.logf("%s: stopped; back to the queue", name)
 	case errors.Is(err, context.DeadlineExceeded):
-		w.logf("%s: timed out after %v (attempt %d of %d; River retries it)", name, w.Timeout(job), job.Attempt, job.MaxAttempts)
+		w.logf("%s: timed out after %v (attempt %d of %d; River retries it)", name, w.Timeout(job), attempt(job), MaxAttempts)
 	default:
-		w.logf("%s: %v (attempt %d of %d)", name, err, job.Attempt, job.MaxAttempts)
+		w.logf("%s: %v (attempt %d of %d)", name, err, attempt(job), MaxAttempts)
 	}
 	return err
 }
@@ -411,7 +418,7 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 		w.elsewhere += len(ids) - len(todo)
 		w.mu.Unlock()
 		w.logf("group of %d units, fold %d of study %s (attempt %d): %d done already; not trained again",
-			len(ids), a.Fold, a.Study, job.Attempt, len(ids)-len(todo))
+			len(ids), a.Fold, a.Study, attempt(job), len(ids)-len(todo))
 	}
 	if len(todo) == 0 {
 		return w.record(ctx, job, -1, nil, true)
@@ -435,7 +442,7 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 	started := time.Now()
 	if len(units) > 1 {
 		w.logf("group of %d units, fold %d of study %s (attempt %d): %d trained fused, %d GEMM thread(s)",
-			len(ids), a.Fold, a.Study, job.Attempt, len(units), threads)
+			len(ids), a.Fold, a.Study, attempt(job), len(units), threads)
 	}
 	epochs := newEpochWriter(w.st)
 	defer epochs.flush() // no writer left behind
