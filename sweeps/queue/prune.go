@@ -142,7 +142,11 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 	if err != nil {
 		return 0, err
 	}
-	c := &coordinator{st: st, plan: plan, src: src, opt: opt, run: run, keys: keys, byKey: byKey, client: client, stored: map[sweeps.UnitID]bool{},
+	resc, err := newRescuer(st, client, "", 2*DefaultLivenessEvery, nil)
+	if err != nil {
+		return 0, err
+	}
+	c := &coordinator{st: st, plan: plan, src: src, opt: opt, run: run, keys: keys, byKey: byKey, client: client, resc: resc, stored: map[sweeps.UnitID]bool{},
 		withETA: withETA, trained: map[sweeps.UnitID]int{}}
 	if err := c.report(ctx, nil); err != nil { // a study started before: its scores so far
 		return 0, err
@@ -211,6 +215,7 @@ type coordinator struct {
 	keys   []string
 	byKey  map[string][]sweeps.Unit
 	client *river.Client[pgx.Tx]
+	resc   *rescuer               // hands back dead workers' jobs, as the workers do
 	stored map[sweeps.UnitID]bool // pruned units stored by this run
 	saved  bool                   // this run stored its decisions once (see decide)
 	// priority is the River priority of a job from epoch from (nil:
@@ -731,8 +736,12 @@ func (c *coordinator) queued(ctx context.Context) (map[stageKey]bool, error) {
 	return queued, rs.Err()
 }
 
-// liveJobs counts the study's jobs that will still run.
+// liveJobs counts the study's jobs that will still run, having first
+// handed back, at most every DefaultLivenessEvery, the jobs of dead
+// workers (liveness.go): the workers look too, so a failure to is theirs
+// to mend.
 func (c *coordinator) liveJobs(ctx context.Context) (int, error) {
+	c.resc.lookEvery(ctx, DefaultLivenessEvery)
 	return liveJobs(ctx, c.st, c.plan.Header.Name)
 }
 
