@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -243,5 +244,32 @@ func TestHandBackDeadWorker(t *testing.T) {
 	storetest.QueryRow(t, url, `SELECT count(*) FROM mlpsweep_units`, &units)
 	if units != 1 {
 		t.Errorf("%d unit rows, want 1", units)
+	}
+}
+
+// TestServerKeepalives: mlpsweep's sessions ask the server to probe a
+// silent client after 10 s, every 5 s, 3 times, so that a lost machine's
+// sessions, and with them its worker's liveness lock, end within about
+// 25 s; the URL's own settings win. (Over TCP: a Unix socket reads 0.)
+func TestServerKeepalives(t *testing.T) {
+	url := storetest.Postgres(t)
+	own, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := own.Query()
+	q.Set("tcp_keepalives_idle", "30")
+	own.RawQuery = q.Encode()
+	for _, c := range []struct{ name, url, want string }{{"default", url, "10 5 3"}, {"the URL's", own.String(), "30 5 3"}} {
+		s, err := store.Open(context.Background(), c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idle, interval, count string
+		err = s.(*store.Postgres).Pool().QueryRow(context.Background(), `SELECT current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'), current_setting('tcp_keepalives_count')`).Scan(&idle, &interval, &count)
+		s.Close()
+		if got := idle + " " + interval + " " + count; err != nil || got != c.want {
+			t.Errorf("%s: keepalives %q, %v; want %q", c.name, got, err, c.want)
+		}
 	}
 }
