@@ -3,7 +3,7 @@ package queue
 // A dead worker's jobs go back to the queue within seconds, found by its
 // database session, while a slow one keeps them however long it takes.
 //
-// Each Work call names its River client (workerID) and holds, on a
+// Each Work call names its River client (newWorkerID) and holds, on a
 // connection of its own, a session-level advisory lock whose key is a hash
 // of that name. PostgreSQL releases the lock when the session ends: at
 // once when the process dies (kill -9, a crash: the kernel closes its
@@ -14,9 +14,10 @@ package queue
 //
 // A running job's worker is the last client in River's attempted_by. A
 // rescuer, in every worker and in sweep --wait, looks for running jobs
-// whose worker's lock is gone (deadJobs); one seen so at two looks at
-// least grace apart (a live worker whose session broke takes its lock
-// again within one of its own looks) it hands back (handBack): in one
+// whose worker's lock is gone (deadJobs); one seen so at looks in a row
+// spanning grace, 2×Options.LivenessEvery (a live worker whose session
+// broke takes its lock again at its next look), it hands back
+// (handBack): in one
 // transaction, under the job row's lock and checking again, it cancels
 // the job, with an error saying why, and inserts the same arguments as a
 // new job with the attempts it had left. River has no call for this: its
@@ -27,8 +28,10 @@ package queue
 // sets the state of its job's row whatever attempt now runs it; the
 // cancelled row it can no longer change. Its unit records, which check
 // that their run still holds the job (record), are refused, and its
-// liveness loop cancels the run once it reaches the database again
-// (checkFlights), so each unit is still stored once.
+// liveness loop stops the run once it reaches the database again
+// (flights.check), so each unit is still stored once. Only then, when a
+// live worker's session was cut, does a job train twice at once, for as
+// long as the cut lasts.
 //
 // Jobs run by workers of earlier builds (whose client ID has no
 // workerPrefix) are left to River's rescuer, as before.

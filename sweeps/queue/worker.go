@@ -645,7 +645,7 @@ func (w *groupWorker) liveness(ctx context.Context, sess *session, resc *rescuer
 			n, err := w.flights.check(ctx, w.st)
 			if n > 0 {
 				stopped += n
-				w.logf("worker: %d of its jobs went to other workers while its session was gone: stopped", n)
+				w.logf("worker: %d of its jobs are no longer its (handed back while its session was gone, or by River's rescuer): stopped", n)
 			}
 			if err == nil {
 				n, err = resc.look(ctx)
