@@ -23,10 +23,7 @@ import (
 // about a second each here (4 configurations × 3 folds: 12 units).
 func writeQueueStudy(t *testing.T, dir string) string {
 	t.Helper()
-	writeBlobsCSV(t, dir, "blobs.csv", 1500, 16)
-	path := filepath.Join(dir, "study.yaml")
-	if err := os.WriteFile(path, []byte(`name: queuetest
-data: {csv: blobs.csv, label: species}
+	return writeBlobsStudy(t, dir, `name: queuetest
 folds: 3
 epochs: 150
 seed: 11
@@ -34,7 +31,17 @@ base: {hidden: [128, 128], batch: 8, optimizer: adam}
 axes:
   - {name: lr, key: lr, values: [0.001, 0.0005]}
   - {name: batch, key: batch, values: [16, 32]}
-`), 0o644); err != nil {
+`)
+}
+
+// writeBlobsStudy writes a CSV data set of 1500 rows of 16 features and
+// the study yaml on it (its data line added) to dir, and returns the
+// study's path.
+func writeBlobsStudy(t *testing.T, dir, yaml string) string {
+	t.Helper()
+	writeBlobsCSV(t, dir, "blobs.csv", 1500, 16)
+	path := filepath.Join(dir, "study.yaml")
+	if err := os.WriteFile(path, []byte("data: {csv: blobs.csv, label: species}\n"+yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -453,17 +460,12 @@ func TestQueueWorkerStoppedThenCutOff(t *testing.T) {
 	url := storetest.Postgres(t)
 	clearShardEnv(t)
 	dir := t.TempDir()
-	writeBlobsCSV(t, dir, "blobs.csv", 1500, 16)
-	study := filepath.Join(dir, "study.yaml")
-	if err := os.WriteFile(study, []byte(`name: stoptest
-data: {csv: blobs.csv, label: species}
+	study := writeBlobsStudy(t, dir, `name: stoptest
 folds: 2
 epochs: 300
 seed: 5
 base: {hidden: [128, 128], batch: 16, optimizer: adam}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	local := sweepLocal(t, study, dir)
 	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 || !strings.Contains(stderr, "2 enqueued") {
 		t.Fatalf("enqueue: exit %d: %s", code, stderr)

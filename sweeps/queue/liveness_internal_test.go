@@ -23,9 +23,9 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
-// livenessStore opens a fresh PostgreSQL store with River's tables and an
+// riverStore opens a fresh PostgreSQL store with River's tables and an
 // insert-only client.
-func livenessStore(t *testing.T) (string, *store.Postgres, *river.Client[pgx.Tx]) {
+func riverStore(t *testing.T) (string, *store.Postgres, *river.Client[pgx.Tx]) {
 	t.Helper()
 	url := storetest.Postgres(t)
 	ctx := context.Background()
@@ -89,7 +89,7 @@ func deadIDs(t *testing.T, st *store.Postgres, want int) []int64 {
 // a second result of the same unit, as a worker finishing it again would
 // store, leaves the same numbers.
 func TestHandBackDeadWorker(t *testing.T) {
-	url, st, client := livenessStore(t)
+	url, st, client := riverStore(t)
 	ctx := context.Background()
 	params, err := study.NewParams(engine.Config{Hidden: []int{64, 32}, Optimizer: "sgd", LR: 0.0123456789, Momentum: 0.9, Batch: 24, Epochs: 7})
 	if err != nil {
