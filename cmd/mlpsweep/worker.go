@@ -44,11 +44,14 @@ A worker that is slow, busy or stopped keeps its session, and so its jobs,
 however long they take. A worker whose session was cut while it kept
 running (a network partition) stores nothing of a job handed on meanwhile,
 and stops training it once it reaches the database again. mlpsweep status
-names the units on dead workers. River's rescuer remains the backstop for
-workers of builds before this one: it hands on a job that has run for
---rescue-after and for its own timeout. Ctrl-C or SIGTERM stops at once,
-handing the jobs in flight back to the queue (exit status 130). With --exit-when-done the worker exits when the queue holds
-nothing to run; otherwise it waits for more.
+names the units on dead workers. The lock needs a session of the worker's
+own: through PgBouncer, use session pooling. River's rescuer remains the
+backstop for workers of builds before this one: it hands on a job that has
+run for --rescue-after and for its own timeout.
+
+Ctrl-C or SIGTERM stops at once, handing the jobs in flight back to the
+queue (exit status 130). With --exit-when-done the worker exits when the
+queue holds nothing to run; otherwise it waits for more.
 
 Example:
   mlpsweep sweep study.yaml --store postgres://sweep@db:5432/sweeps --enqueue
