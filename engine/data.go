@@ -37,9 +37,10 @@ func (d Data) stored() int {
 	return len(d.X)
 }
 
-// CheckData reports whether d fits the model: X and Y hold the same number
-// N ≥ 1 of In- and Out-wide rows, and every index in Rows is in [0, N)
-// (and Rows, when non-nil, is not empty).
+// CheckData reports whether d fits the model: the inputs (X, or Pixels
+// without X) and Y hold the same number N ≥ 1 of In- and Out-wide rows,
+// every index in Rows is in [0, N) (and Rows, when non-nil, is not empty),
+// and Pixels beside X are X as bytes.
 func (m *Model) CheckData(d Data) error {
 	_, err := d.Size(m.in, m.out)
 	return err

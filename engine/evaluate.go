@@ -68,7 +68,8 @@ func (m *Model) PredictPixels(px []uint8, rows int, probs []float32) error {
 	return m.predict("PredictPixels", input{px: px}, len(px), rows, probs)
 }
 
-// predict is Predict of x, which holds stored values.
+// predict is Predict (what names it in errors) of the inputs x, floats or
+// pixels, of which stored values are held.
 func (m *Model) predict(what string, x input, stored, rows int, probs []float32) error {
 	if rows < 0 || stored < rows*m.in || len(probs) < rows*m.out {
 		return fmt.Errorf("engine: %s of %d rows needs %d inputs and %d outputs (have %d and %d)",
