@@ -25,8 +25,9 @@ their latest job (a job trains a fused group of units); then the jobs of
 every queue by state. Units whose job runs on a worker whose database
 session has ended (killed, or its machine or network lost) are counted
 apart and named by worker: a live worker or sweep --wait hands their jobs
-back to the queue within seconds, and they are trained again. It only reads: a database without
-mlpsweep's tables is an error, not one given new tables.`
+back to the queue within seconds, and they are trained again. It only
+reads: a database without mlpsweep's tables is an error, not one given new
+tables.`
 
 // statusJSON is status --json's object.
 type statusJSON struct {
@@ -99,16 +100,4 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "queue %s: %s\n", q, jobs.JobStates())
 	}
 	return 0
-}
-
-// deadWorkerLines name, a line per worker, the units of p on workers whose
-// database session has ended, and what happens to them.
-func deadWorkerLines(p queue.Progress) []string {
-	var lines []string
-	for _, w := range slices.Sorted(maps.Keys(p.DeadWorkers)) {
-		units := p.DeadWorkers[w]
-		lines = append(lines, fmt.Sprintf("worker %s is gone (its database session ended) with %d units: %s; a live worker or sweep --wait hands them back to the queue within about %v, to train again",
-			w, len(units), strings.Join(units, ", "), 3*queue.DefaultLivenessEvery))
-	}
-	return lines
 }
