@@ -245,6 +245,27 @@ func (r *rescuer) lookEvery(ctx context.Context, every time.Duration) (int, erro
 	return r.look(ctx)
 }
 
+// deadWatch hands back dead workers' jobs from a loop that follows a
+// study (Follow, Search), as the workers do: once the study has shown
+// units on a dead worker, at most every DefaultLivenessEvery. A failure
+// to hand back is the workers' to mend: they look too.
+type deadWatch struct{ r *rescuer }
+
+// look is called with each progress p of the study read.
+func (d *deadWatch) look(ctx context.Context, st *store.Postgres, p Progress) error {
+	if p.Dead > 0 && d.r == nil {
+		r, err := newRescuer(st, nil, "", 2*DefaultLivenessEvery, nil)
+		if err != nil {
+			return err
+		}
+		d.r = r
+	}
+	if d.r != nil {
+		d.r.lookEvery(ctx, DefaultLivenessEvery)
+	}
+	return nil
+}
+
 // handBack cancels dead job d, whose worker has been gone at least gone,
 // and inserts its arguments as a new job with the attempts it has left,
 // in one transaction, checking under the job row's lock that d still

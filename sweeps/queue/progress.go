@@ -220,21 +220,14 @@ func Follow(ctx context.Context, st *store.Postgres, name string, every time.Dur
 	started := time.Now()
 	var first Progress
 	endCheck := true // the study's own jobs tell when it ends (not when another study's jobs run its units)
-	var resc *rescuer
+	var dead deadWatch
 	for i := 0; ; i++ {
 		p, err := StudyProgress(ctx, st, name)
 		if err != nil {
 			return p, err
 		}
-		if p.Dead > 0 && resc == nil {
-			resc, err = newRescuer(st, nil, "", 2*DefaultLivenessEvery, nil)
-			if err != nil {
-				return p, err
-			}
-		}
-		if resc != nil {
-			// The workers look too: a failure here is theirs to mend.
-			resc.lookEvery(ctx, DefaultLivenessEvery)
+		if err := dead.look(ctx, st, p); err != nil {
+			return p, err
 		}
 		if i == 0 {
 			first = p
