@@ -110,6 +110,9 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	if s.HandedBack > 0 {
 		fmt.Fprintf(stderr, "worker: handed %d jobs of dead workers back to the queue\n", s.HandedBack)
 	}
+	if s.Lost > 0 {
+		fmt.Fprintf(stderr, "worker: stopped %d runs of jobs handed on while its database session was gone (their units are the new holders' to store)\n", s.Lost)
+	}
 	if errors.Is(err, queue.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep worker: %v\n", err)
 		return 130
