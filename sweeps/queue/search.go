@@ -50,6 +50,7 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 		decided  []bool
 		reused   = -1 // units found done by the first enqueue
 		nDecided int
+		dead     deadWatch
 	)
 	sub.Points = nil
 	started := time.Now().UnixNano() // the store's record of the run's start, kept by every Enqueue
@@ -106,7 +107,10 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 		if err != nil {
 			return err
 		}
-		idle := p.Running+p.Queued == 0 // whatever is not recorded now never will be
+		if err := dead.look(ctx, st, p); err != nil {
+			return err
+		}
+		idle := p.Finished() // whatever is not recorded now never will be (units on a dead worker will)
 		for i, pt := range sub.Points {
 			if decided[i] {
 				continue
