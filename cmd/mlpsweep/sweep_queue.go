@@ -163,18 +163,25 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 	if err != nil {
 		return fail(stderr, "sweep", fmt.Errorf("%w (enqueue the study first with --enqueue)", err))
 	}
-	// The study's record, as a local run leaves it: the units found done
-	// when it was enqueued are reused, the others run; the wall time from
-	// enqueuing to the end is known when this invocation enqueued.
+	// The study's queue run record, as a local run leaves its own: the
+	// units found done when it was enqueued are reused, the others run;
+	// the wall time from enqueuing to the end is known when this
+	// invocation enqueued.
 	h, _, err := st.Study(ctx, s.Name)
 	if err != nil {
 		return fail(stderr, "sweep", err)
+	}
+	reused := 0
+	for _, r := range h.Runs {
+		if r.Run == sweeps.RunQueue {
+			reused = r.UnitsReused
+		}
 	}
 	wall := 0.0
 	if f.enqueue {
 		wall = time.Since(started).Seconds()
 	}
-	if err := st.FinishRun(s.Name, wall, max(0, p.Done+p.Pruned+p.Failed-h.UnitsReused), h.UnitsReused); err != nil {
+	if err := st.FinishRun(s.Name, sweeps.QueueRun(wall, max(0, p.Done+p.Pruned+p.Failed-reused), reused)); err != nil {
 		return fail(stderr, "sweep", err)
 	}
 	r, err := store.Load(ctx, st, s.Name, f.strict)

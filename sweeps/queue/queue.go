@@ -232,7 +232,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 		}
 	}
 	if len(todo) == 0 {
-		return e, st.FinishRun(h.Name, 0, 0, e.Done)
+		return e, st.FinishRun(h.Name, sweeps.QueueRun(0, 0, e.Done))
 	}
 	client, err := river.NewClient(riverpgxv5.New(st.Pool()), &river.Config{})
 	if err != nil {
@@ -275,5 +275,5 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 	e.Grouping = grouping
 	// The study's record counts the units found done as reused; the run's
 	// count and wall time come when it is followed to its end (Follow).
-	return e, st.FinishRun(h.Name, 0, 0, e.Done)
+	return e, st.FinishRun(h.Name, sweeps.QueueRun(0, 0, e.Done))
 }

@@ -131,7 +131,7 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 	}
 	// The study's record counts as reused only the units found done at
 	// the start, not those this search trained (see Enqueue).
-	return st.FinishRun(s.Name, 0, 0, max(reused, 0))
+	return st.FinishRun(s.Name, sweeps.QueueRun(0, 0, max(reused, 0)))
 }
 
 // SearchPruned runs study s, which has a sampler and a pruner (sha or

@@ -105,15 +105,15 @@ func TestMigratesVersion4(t *testing.T) {
 				b.exec(t, loc, names.Replace(`DROP TABLE mlpsweep_epoch_scores`), names.Replace(`DROP TABLE mlpsweep_decisions`),
 					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN gflop`),
 					names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN schedule`), names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN run_started`),
-					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN threads`))
+					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN threads`), names.Replace(`DROP TABLE mlpsweep_runs`))
 				b.setVersion(t, loc, 4)
 				open := b.writer
 				if role == "reader" {
 					open = b.reader
 				}
 				s := mustOpen(t, open, loc)
-				if v := schemaOf(t, b, loc); v != schemaVersion || schemaVersion != 9 {
-					t.Errorf("schema version %d after migration (want %d = 9)", v, schemaVersion)
+				if v := schemaOf(t, b, loc); v != schemaVersion || schemaVersion != 10 {
+					t.Errorf("schema version %d after migration (want %d = 10)", v, schemaVersion)
 				}
 				if got, err := s.UnitEpochScores(context.Background(), sweeps.UnitID{Key: "k"}); err != nil || len(got) != 0 {
 					t.Errorf("epoch scores of a migrated database: %v (%v)", got, err)

@@ -65,7 +65,7 @@ func TestMigratesVersion7(t *testing.T) {
 					names = strings.NewReplacer()
 				}
 				b.exec(t, loc, names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN schedule`), names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN run_started`),
-					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN threads`))
+					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN threads`), names.Replace(`DROP TABLE mlpsweep_runs`))
 				b.setVersion(t, loc, 7)
 				open := b.writer
 				if role == "reader" {
