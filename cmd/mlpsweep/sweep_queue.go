@@ -79,15 +79,14 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		case s.Search != nil:
 			fmt.Fprintf(stderr, "study %s: %d configurations proposed by the TPE, %d in flight (--workers) on the workers of %s\n", s.Name, s.Search.N, f.workers, st.Name())
 			last := -1
-			err = queue.Search(ctx, st, s, data, src, f.workers, f.curves, followEvery, func(decided, inFlight int) {
+			err = queue.Search(ctx, st, s, data, src, f.workers, f.curves, followEvery, func(decided, inFlight int, eta time.Duration) {
 				if decided != last {
 					last = decided
 					line := fmt.Sprintf("study %s: %d of %d configurations decided, %d in flight", s.Name, decided, s.Search.N, inFlight)
-					if decided > 0 && decided < s.Search.N {
-						// The sampler's next configurations are not known: an
-						// estimate at the rate so far, counting configurations.
-						left := sweeps.ETA(float64(s.Search.N-decided), float64(decided), time.Since(started))
-						line += fmt.Sprintf(", eta ~%v", left.Round(time.Second))
+					if eta > 0 && decided < s.Search.N {
+						// The sampler's next configurations are not known:
+						// an expectation ("~"), by work.
+						line += fmt.Sprintf(", eta ~%v", eta.Round(time.Second))
 					}
 					fmt.Fprintln(stderr, line)
 				}

@@ -86,3 +86,64 @@ pruner: {kind: sha, eta: 2}
 		t.Errorf("the 2 configurations to come weigh %v", f)
 	}
 }
+
+// TestSampledLeft: Search's ETA (a sampler without a pruner) counts work,
+// as every other ETA does: with 4 of 10 configurations proposed (networks
+// of one and of two hidden layers whose work differs many times, 4
+// epochs, 3 folds of 301 rows), the work left is their units' not
+// finished (the jobs' work the progress reads), plus the 6 configurations
+// not proposed yet, every epoch of each at the mean work per epoch of
+// those proposed, by their folds' exact training rows. It used to count
+// configurations decided.
+func TestSampledLeft(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "data.csv")
+	fixture.BlobsCSV(t, csv, 301, 1, 2)
+	s, err := study.ParseStudy(fmt.Appendf(nil, `name: sampled
+data: {csv: %s, label: label}
+folds: 3
+epochs: 4
+seed: 3
+base: {hidden: [8], optimizer: adam}
+sampler:
+  kind: tpe
+  n: 10
+  params:
+    hidden: {choice: [[8], [64, 32]]}
+    lr: {log_uniform: [1e-5, 0.3]}
+`, csv), filepath.Join(dir, "study.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := study.LoadData(s.Data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, err := scheduler.NewProposals(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if more, err := props.Next(4); err != nil || !more || len(props.Points) != 4 {
+		t.Fatal(more, err, len(props.Points))
+	}
+	var epoch float64 // an epoch of every proposed configuration, its 3 folds
+	widths := map[int]bool{}
+	for _, pt := range props.Points {
+		for f := range 3 {
+			rows := float64(data.N - datasets.FoldSize(data.N, 3, f))
+			epoch += rows * scheduler.TrainingFLOPsPerRow(pt.Params.Hidden(), data.Features, data.Classes)
+		}
+		widths[len(pt.Params.Hidden())] = true
+	}
+	if len(widths) != 2 {
+		t.Fatalf("the proposed networks are all alike (%v): the test weighs nothing", widths)
+	}
+	p := Progress{LeftFLOPs: 12345, DoneFLOPs: 1e9}
+	want := 12345 + 6*4*epoch/4
+	if got := sampledLeft(s, data, props.Points, p); math.Abs(got-want) > 1e-9*want {
+		t.Errorf("work left %.6g FLOPs, want %.6g", got, want)
+	}
+	if got := sampledLeft(s, data, props.Points[:0], Progress{LeftFLOPs: 7}); got != 7 {
+		t.Errorf("nothing proposed yet: work left %v, want the jobs' 7 (nothing to weigh the others by)", got)
+	}
+}
