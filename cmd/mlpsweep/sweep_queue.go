@@ -120,12 +120,15 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 			return fail(stderr, "sweep", err)
 		}
 		enq, err = queue.Enqueue(ctx, st, plan, queue.Source{Spec: s.Data, LimitRows: f.limitRows},
-			queue.EnqueueOptions{Curves: f.curves, Workers: f.workers, GroupColumns: f.groupCols})
+			queue.EnqueueOptions{Curves: f.curves, Workers: f.workers, GroupColumns: f.groupCols, StrictEngine: f.strict})
 		if err != nil {
 			return fail(stderr, "sweep", err)
 		}
 		fmt.Fprintf(stderr, "study %s: %d units: %d done already, %d enqueued, %d already queued (queue %s of %s)\n",
 			s.Name, enq.Units, enq.Done, enq.Inserted, enq.Queued, enq.Queue, st.Name())
+		if note := enq.ElsewhereNote(plan.Header.Engine); note != "" {
+			fmt.Fprintln(stderr, note)
+		}
 		if enq.Jobs > 0 {
 			fmt.Fprintf(stderr, "%d jobs: %s\n", enq.Jobs, grouping(enq.Grouping.Columns, enq.Grouping.From))
 		}

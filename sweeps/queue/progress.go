@@ -28,6 +28,11 @@ type Progress struct {
 	// Jobs counts the River job states of the units' latest jobs.
 	Jobs map[string]int `json:"jobs"`
 
+	// Elsewhere counts the units of Done computed under another ISA path
+	// of the study's engine version, which the study reuses (unless
+	// enqueued with --strict-engine: then their jobs train them again).
+	Elsewhere int `json:"elsewhere,omitempty"`
+
 	// Work left and done (training FLOPs of the units' jobs), for ETAs.
 	LeftFLOPs, DoneFLOPs float64 `json:"-"`
 }
@@ -36,7 +41,11 @@ type Progress struct {
 func (p Progress) Finished() bool { return p.Running+p.Queued == 0 }
 
 func (p Progress) String() string {
-	s := fmt.Sprintf("study %s: %d units: %d done, %d failed, %d running, %d queued", p.Study, p.Units, p.Done, p.Failed, p.Running, p.Queued)
+	done := ""
+	if p.Elsewhere > 0 {
+		done = fmt.Sprintf(" (%d on another ISA path)", p.Elsewhere)
+	}
+	s := fmt.Sprintf("study %s: %d units: %d done%s, %d failed, %d running, %d queued", p.Study, p.Units, p.Done, done, p.Failed, p.Running, p.Queued)
 	if p.Pruned > 0 {
 		s += fmt.Sprintf(", %d pruned", p.Pruned)
 	}
@@ -84,7 +93,7 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 	if err != nil {
 		return p, err
 	}
-	states, err := st.UnitStates(ctx, sweeps.UnitIDs(units))
+	found, err := st.FindStates(ctx, sweeps.UnitIDs(units), false)
 	if err != nil {
 		return p, err
 	}
@@ -95,9 +104,11 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 		}
 		// A unit stored pruned that a job of the study trains further
 		// (another study's stop, which its mark leaves in place) is
-		// running or queued.
-		switch state := states[u.ID]; {
-		case state == "done":
+		// running or queued; so is one done under another ISA path that
+		// a job trains again (enqueued with --strict-engine).
+		f := found[u.ID]
+		switch state := f.State; {
+		case state == "done" && f.Engine == u.ID.Engine:
 			p.Done++
 			p.DoneFLOPs += j.flops
 		case hasJob && j.state == "running":
@@ -106,6 +117,9 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 		case hasJob && isLive(j.state):
 			p.Queued++
 			p.LeftFLOPs += j.flops
+		case state == "done":
+			p.Done++
+			p.Elsewhere++
 		case state == "pruned":
 			p.Pruned++
 		case state == "failed":
