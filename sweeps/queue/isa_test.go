@@ -6,23 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlpsweep/mlpsweep/kernels"
+	"github.com/mlpsweep/mlpsweep/internal/isatest"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
-
-// withISA runs the kernels on isa until the test ends; it skips the test
-// when this CPU lacks the path.
-func withISA(t *testing.T, isa kernels.ISA) {
-	t.Helper()
-	was := kernels.ActiveISA()
-	if err := kernels.SetISA(isa); err != nil {
-		t.Skip(err)
-	}
-	t.Cleanup(func() { kernels.SetISA(was) })
-}
 
 // TestEnqueueReusesUnitsOfAnotherISA: a study whose units a host with a
 // lower ISA path stored is enqueued from a host with a wider one: as a
@@ -32,11 +21,7 @@ func withISA(t *testing.T, isa kernels.ISA) {
 // them all, the progress counts them queued until this engine's workers
 // have trained them.
 func TestEnqueueReusesUnitsOfAnotherISA(t *testing.T) {
-	hi := kernels.DetectedISA()
-	if hi == kernels.Generic {
-		t.Skip("one ISA path only on this CPU or build")
-	}
-	lo := hi - 1
+	hi, lo := isatest.TwoPaths(t)
 	url := storetest.Postgres(t)
 	st, err := openPostgres(url)
 	if err != nil {
@@ -46,12 +31,12 @@ func TestEnqueueReusesUnitsOfAnotherISA(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 
-	withISA(t, lo)
+	isatest.Use(t, lo)
 	pLo, src := plan(t, dir, 200, 3, 2, "[8]")
 	if _, err := scheduler.Run(ctx, pLo, scheduler.Options{Store: st, Workers: 2}); err != nil {
 		t.Fatal(err)
 	}
-	withISA(t, hi)
+	isatest.Use(t, hi)
 	pHi, _ := plan(t, dir, 200, 3, 2, "[8]")
 	if pHi.Header.Engine == pLo.Header.Engine {
 		t.Fatalf("both plans under engine %s", pHi.Header.Engine)
@@ -98,11 +83,7 @@ func TestEnqueueReusesUnitsOfAnotherISA(t *testing.T) {
 // the units found done came from a lower path, how to plan for those
 // workers here.
 func TestElsewhereNote(t *testing.T) {
-	hi := kernels.DetectedISA()
-	if hi == kernels.Generic {
-		t.Skip("one ISA path only on this CPU or build")
-	}
-	lo := hi - 1
+	hi, lo := isatest.TwoPaths(t)
 	engine, other := "1/"+hi.String(), "1/"+lo.String()
 	e := queue.Enqueued{Units: 6, Done: 4, Inserted: 2, Queue: queue.QueueName(engine), Elsewhere: map[string]int{other: 3}}
 	note := e.ElsewhereNote(engine)

@@ -20,12 +20,6 @@ type FoundUnit struct {
 // (sweeps.Reusable), the first by engine identity; otherwise its own row
 // in whatever state (running, pruned, failed). Absent: not stored.
 func (s *Postgres) FindStates(ctx context.Context, ids []sweeps.UnitID, strict bool) (map[sweeps.UnitID]FoundUnit, error) {
-	n := len(ids)
-	keys, splits, datas, engines := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	folds, seeds := make([]int64, n), make([]int64, n)
-	for i, id := range ids {
-		keys[i], folds[i], splits[i], seeds[i], datas[i], engines[i] = id.Key, int64(id.Fold), id.Split, id.Seed, id.Data, id.Engine
-	}
 	// An engine identity is "<version>/<ISA path>" (sweeps.EngineVersionOf).
 	rs, err := s.conn().query(ctx, `SELECT p.key, p.fold, p.split, p.seed, p.data_sha256, p.engine_version, u.engine_version, u.state
 		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
@@ -33,12 +27,12 @@ func (s *Postgres) FindStates(ctx context.Context, ids []sweeps.UnitID, strict b
 			AND (u.engine_version = p.engine_version
 				OR NOT $7 AND u.state = 'done' AND split_part(u.engine_version, '/', 1) = split_part(p.engine_version, '/', 1))
 		ORDER BY u.engine_version`,
-		keys, folds, splits, seeds, datas, engines, strict)
+		append(idArrays(ids), strict)...)
 	if err != nil {
 		return nil, s.err(err)
 	}
 	defer rs.Close()
-	m := make(map[sweeps.UnitID]FoundUnit, n)
+	m := make(map[sweeps.UnitID]FoundUnit, len(ids))
 	for rs.Next() {
 		var id sweeps.UnitID
 		var u FoundUnit
@@ -58,4 +52,16 @@ func (s *Postgres) FindStates(ctx context.Context, ids []sweeps.UnitID, strict b
 		}
 	}
 	return m, s.err(rs.Err())
+}
+
+// idArrays are ids as the arrays of their columns, for unnest: key,
+// fold, split, seed, data_sha256, engine_version.
+func idArrays(ids []sweeps.UnitID) []any {
+	n := len(ids)
+	keys, splits, datas, engines := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	folds, seeds := make([]int64, n), make([]int64, n)
+	for i, id := range ids {
+		keys[i], folds[i], splits[i], seeds[i], datas[i], engines[i] = id.Key, int64(id.Fold), id.Split, id.Seed, id.Data, id.Engine
+	}
+	return []any{keys, folds, splits, seeds, datas, engines}
 }
