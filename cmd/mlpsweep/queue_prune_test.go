@@ -66,7 +66,7 @@ func TestQueuePrunedOneWorkerKilled(t *testing.T) {
 // given ("" for none), and returns its path.
 func prunedQueueTest(t *testing.T) (url, dir string, write func(name, lrs, pruner string) string) {
 	if testing.Short() {
-		t.Skip("starts worker processes and waits for River's rescuer (about a minute)")
+		t.Skip("starts worker processes and kills one")
 	}
 	url = storetest.Postgres(t)
 	clearShardEnv(t)
@@ -282,7 +282,7 @@ func oneWorkerKilled(t *testing.T, url string, sweep []string, stopIn string, ho
 	if hold != nil {
 		release = hold()
 	}
-	args := []string{"--store", url, "--workers", "1", "--min-timeout", "10s", "--rescue-after", "12s"}
+	args := []string{"--store", url, "--workers", "1", "--liveness-every", "1s"}
 	killed := make(chan struct{}, 1)
 	workers := []*worker{startWorker(t, func(line string) {
 		if strings.Contains(line, "epochs 2–3, ") {

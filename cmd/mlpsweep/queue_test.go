@@ -23,10 +23,7 @@ import (
 // about a second each here (4 configurations × 3 folds: 12 units).
 func writeQueueStudy(t *testing.T, dir string) string {
 	t.Helper()
-	writeBlobsCSV(t, dir, "blobs.csv", 1500, 16)
-	path := filepath.Join(dir, "study.yaml")
-	if err := os.WriteFile(path, []byte(`name: queuetest
-data: {csv: blobs.csv, label: species}
+	return writeBlobsStudy(t, dir, `name: queuetest
 folds: 3
 epochs: 150
 seed: 11
@@ -34,7 +31,17 @@ base: {hidden: [128, 128], batch: 8, optimizer: adam}
 axes:
   - {name: lr, key: lr, values: [0.001, 0.0005]}
   - {name: batch, key: batch, values: [16, 32]}
-`), 0o644); err != nil {
+`)
+}
+
+// writeBlobsStudy writes a CSV data set of 1500 rows of 16 features and
+// the study yaml on it (its data line added) to dir, and returns the
+// study's path.
+func writeBlobsStudy(t *testing.T, dir, yaml string) string {
+	t.Helper()
+	writeBlobsCSV(t, dir, "blobs.csv", 1500, 16)
+	path := filepath.Join(dir, "study.yaml")
+	if err := os.WriteFile(path, []byte("data: {csv: blobs.csv, label: species}\n"+yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -69,8 +76,14 @@ func startWorker(t *testing.T, onLine func(string), args ...string) *worker {
 // it writes to stderr.
 func startProcess(t *testing.T, onLine func(string), args ...string) *worker {
 	t.Helper()
+	return startProcessEnv(t, nil, onLine, args...)
+}
+
+// startProcessEnv is startProcess with env added to the environment.
+func startProcessEnv(t *testing.T, env []string, onLine func(string), args ...string) *worker {
+	t.Helper()
 	w := &worker{cmd: exec.Command(os.Args[0], args...), done: make(chan struct{})}
-	w.cmd.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1")
+	w.cmd.Env = append(append(os.Environ(), "MLPSWEEP_TEST_CLI=1"), env...)
 	pipe, err := w.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -118,15 +131,55 @@ func (w *worker) log() string {
 
 var workerUnitLine = regexp.MustCompile(`^unit ([0-9a-f]+) fold (\d+) of study \S+ \(attempt (\d+)\): (.*)$`)
 
-// TestQueueWorkersOneKilled: three worker processes train an enqueued
-// study while sweep --wait follows it; one is killed with SIGKILL in the
-// middle of a unit. Every unit is recorded exactly once, the killed one by
-// another worker after River's rescue, and the results are bit-identical
-// to the same study run locally on SQLite. Enqueuing again is a no-op.
-func TestQueueWorkersOneKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts worker processes and waits for River's rescuer (about a minute)")
+// livenessEvery is the workers' --liveness-every in the tests that kill or
+// stop one: short, so that they take seconds. MLPSWEEP_TEST_LIVENESS_EVERY
+// sets another (5s, the default, measures what users get).
+func livenessEvery(t *testing.T) time.Duration {
+	t.Helper()
+	every := time.Second
+	if s := os.Getenv("MLPSWEEP_TEST_LIVENESS_EVERY"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		every = d
 	}
+	return every
+}
+
+// waitFor polls cond every 20 ms until it holds, and returns when it
+// first did; it fails the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Time {
+	t.Helper()
+	for end := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+	}
+	return time.Now()
+}
+
+// unitStarted reports whether log has unit (KEY/FOLD)'s "started" line.
+func unitStarted(log, unit string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		if m := workerUnitLine.FindStringSubmatch(line); m != nil && m[1]+"/"+m[2] == unit && m[4] == "started" {
+			return true
+		}
+	}
+	return false
+}
+
+// TestQueueWorkersOneKilled: three worker processes train an enqueued
+// study while sweep --wait follows it. Worker 0 holds its first job (a
+// test hook stops it as it starts the job's first unit; the process and
+// its database session live): the other workers train everything else
+// and, for three of their looks, leave that job alone. Then worker 0 is
+// killed with SIGKILL, and another worker starts the job's units again
+// within seconds (River's rescuer took minutes: the job's timeout, and a
+// minute more). Every unit is recorded exactly once, and the results are
+// bit-identical to the same study run locally on SQLite. Enqueuing again
+// is a no-op.
+func TestQueueWorkersOneKilled(t *testing.T) {
 	url := storetest.Postgres(t)
 	clearShardEnv(t)
 	dir := t.TempDir()
@@ -153,28 +206,26 @@ func TestQueueWorkersOneKilled(t *testing.T) {
 		t.Fatalf("%d jobs after enqueuing twice, want 9", jobs)
 	}
 
-	// Worker 0 is killed as it starts its first unit; the rescue delay is
-	// short, so that River's rescuer (every 30 s) hands the unit on soon.
-	args := []string{"--store", url, "--workers", "1", "--exit-when-done", "--min-timeout", "10s", "--rescue-after", "12s"}
+	every := livenessEvery(t)
+	args := []string{"--store", url, "--workers", "1", "--exit-when-done", "--liveness-every", every.String()}
 	started := make(chan string, 1)
-	workers := []*worker{startWorker(t, func(line string) {
+	workers := []*worker{startProcessEnv(t, []string{"MLPSWEEP_TEST_HOLD_AT=): started"}, func(line string) {
 		if m := workerUnitLine.FindStringSubmatch(line); m != nil && m[4] == "started" {
 			select {
 			case started <- m[1] + "/" + m[2]:
 			default:
 			}
 		}
-	}, args...)}
+	}, append([]string{"worker"}, args...)...)}
 	var victim string
 	select {
 	case victim = <-started:
-		workers[0].cmd.Process.Signal(syscall.SIGKILL)
 	case <-time.After(time.Minute):
 		t.Fatalf("worker 0 started no unit:\n%s", workers[0].log())
 	}
-	if code := workers[0].wait(t, 10*time.Second); code != -1 {
-		t.Fatalf("worker 0 exited with %d, not killed:\n%s", code, workers[0].log())
-	}
+	var held int64
+	var heldUnits int
+	storetest.QueryRow(t, url, `SELECT id, jsonb_array_length(args->'units') FROM river_job WHERE state = 'running'`, &held, &heldUnits)
 	workers = append(workers, startWorker(t, nil, args...), startWorker(t, nil, args...))
 
 	var waitCode int
@@ -184,6 +235,34 @@ func TestQueueWorkersOneKilled(t *testing.T) {
 		defer close(waited)
 		waitCode, waitOut, waitErr = runCmd("sweep", study, "--store", url, "--wait", "--json", "--out", filepath.Join(dir, "queue"))
 	}()
+	// Everything else trained, and three looks more: the live worker's
+	// job is still its own.
+	waitFor(t, 3*time.Minute, "the other units recorded", func() bool {
+		var done int
+		storetest.QueryRow(t, url, `SELECT count(*) FROM mlpsweep_units WHERE state = 'done'`, &done)
+		return done == 12-heldUnits
+	})
+	time.Sleep(3 * every)
+	var state string
+	var attempt int
+	storetest.QueryRow(t, url, fmt.Sprintf(`SELECT state::text, attempt FROM river_job WHERE id = %d`, held), &state, &attempt)
+	if state != "running" || attempt != 1 {
+		t.Fatalf("the job of the live worker 0 is %s on attempt %d, want running on attempt 1:\n%s\n%s", state, attempt, workers[1].log(), workers[2].log())
+	}
+
+	killed := time.Now()
+	workers[0].cmd.Process.Signal(syscall.SIGKILL)
+	if code := workers[0].wait(t, 10*time.Second); code != -1 {
+		t.Fatalf("worker 0 exited with %d, not killed:\n%s", code, workers[0].log())
+	}
+	restarted := waitFor(t, time.Minute, "the killed worker's unit started again", func() bool {
+		return unitStarted(workers[1].log(), victim) || unitStarted(workers[2].log(), victim)
+	})
+	recovery := restarted.Sub(killed)
+	t.Logf("worker 0's unit %s started again %v after the kill (--liveness-every %v)", victim, recovery.Round(10*time.Millisecond), every)
+	if bound := 3*every + 10*time.Second; recovery > bound {
+		t.Errorf("the killed worker's unit started again %v after the kill, want within %v", recovery, bound)
+	}
 	for i, w := range workers[1:] {
 		if code := w.wait(t, 3*time.Minute); code != 0 {
 			t.Fatalf("worker %d: exit %d:\n%s", i+1, code, w.log())
@@ -218,13 +297,18 @@ func TestQueueWorkersOneKilled(t *testing.T) {
 			t.Errorf("unit %s recorded %d times: %v", u, len(by), by)
 		}
 	}
+	// Its job cancelled, saying why; its units in a new job, on its
+	// first attempt: the group's second.
 	if by := recorded[victim]; len(by) != 1 || strings.HasPrefix(by[0], "worker 0") || !strings.HasSuffix(by[0], "attempt 2") {
 		t.Errorf("the killed worker's unit %s was recorded by %v, want once by another worker on attempt 2", victim, by)
 	}
-	var completed, attempts int
-	storetest.QueryRow(t, url, `SELECT count(*) FILTER (WHERE state = 'completed'), sum(attempt) FROM river_job`, &completed, &attempts)
-	if completed != 9 || attempts != 10 {
-		t.Errorf("%d jobs completed after %d attempts, want 9 after 10 (one rescued)", completed, attempts)
+	var completed, cancelled int
+	var reason string
+	storetest.QueryRow(t, url, `SELECT count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state = 'cancelled'), count(*),
+		coalesce(max(errors[1]->>'error') FILTER (WHERE state = 'cancelled'), '') FROM river_job`, &completed, &cancelled, &jobs, &reason)
+	if completed != 9 || cancelled != 1 || jobs != 10 || !strings.Contains(reason, fmt.Sprintf(":%d:", workers[0].cmd.Process.Pid)) ||
+		!strings.Contains(reason, "database session ended") {
+		t.Errorf("%d jobs completed, %d cancelled of %d (%q), want 9 and 1 of 10, the cancelled one saying worker 0's session ended", completed, cancelled, jobs, reason)
 	}
 	var rows int
 	storetest.QueryRow(t, url, `SELECT count(*) FROM mlpsweep_units WHERE state = 'done'`, &rows)
@@ -360,5 +444,130 @@ func TestWaitWithOtherFlags(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, "results.csv")); err == nil {
 			t.Errorf("%v: a report was written", tc.flags)
 		}
+	}
+}
+
+// TestQueueWorkerStoppedThenCutOff: worker 0 is stopped (SIGSTOP) in the
+// middle of a unit. While its database sessions live, another worker
+// leaves its job alone for four of its looks: a stopped, slow or busy
+// worker keeps its job, however long it takes. Then its sessions are cut
+// (pg_terminate_backend: a network partition, as the server sees it):
+// status names the unit as on a dead worker, and the next worker to look
+// hands the job back and trains it. Worker 0, continued (SIGCONT), finds
+// the job no longer its and stores nothing: every unit is stored once,
+// with the local run's numbers.
+func TestQueueWorkerStoppedThenCutOff(t *testing.T) {
+	url := storetest.Postgres(t)
+	clearShardEnv(t)
+	dir := t.TempDir()
+	study := writeBlobsStudy(t, dir, `name: stoptest
+folds: 2
+epochs: 300
+seed: 5
+base: {hidden: [128, 128], batch: 16, optimizer: adam}
+`)
+	local := sweepLocal(t, study, dir)
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue"); code != 0 || !strings.Contains(stderr, "2 enqueued") {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	every := livenessEvery(t)
+	args := []string{"--workers", "1", "--exit-when-done", "--liveness-every", every.String()}
+	url0 := storetest.WithApplication(t, url, "stopped-worker") // its sessions, to cut
+	var victim string
+	stopped := make(chan struct{})
+	var w0 *worker
+	w0 = startWorker(t, func(line string) {
+		if m := workerUnitLine.FindStringSubmatch(line); m != nil && m[4] == "started" && victim == "" {
+			w0.cmd.Process.Signal(syscall.SIGSTOP)
+			victim = m[1] + "/" + m[2]
+			close(stopped)
+		}
+	}, append([]string{"--store", url0}, args...)...)
+	t.Cleanup(func() { w0.cmd.Process.Signal(syscall.SIGCONT) }) // so that the cleanup's kill ends it
+	select {
+	case <-stopped:
+	case <-time.After(time.Minute):
+		t.Fatalf("worker 0 started no unit:\n%s", w0.log())
+	}
+	var held int64
+	storetest.QueryRow(t, url, `SELECT id FROM river_job WHERE state = 'running'`, &held)
+
+	// Worker 1 trains the other unit, then looks four times more.
+	w1 := startWorker(t, nil, append([]string{"--store", url}, args...)...)
+	waitFor(t, 2*time.Minute, "worker 1 recorded the other unit", func() bool { return strings.Contains(w1.log(), "; recorded") })
+	time.Sleep(4 * every)
+	var state string
+	var attempt int
+	storetest.QueryRow(t, url, fmt.Sprintf(`SELECT state::text, attempt FROM river_job WHERE id = %d`, held), &state, &attempt)
+	if state != "running" || attempt != 1 || strings.Contains(w1.log(), "handed back") {
+		t.Fatalf("the stopped worker's job is %s on attempt %d, want running on attempt 1 (kept):\n%s", state, attempt, w1.log())
+	}
+	w1.cmd.Process.Signal(syscall.SIGTERM)
+	if code := w1.wait(t, time.Minute); code != 130 {
+		t.Fatalf("worker 1: exit %d after SIGTERM, want 130:\n%s", code, w1.log())
+	}
+
+	// Cut: the server ends worker 0's sessions. No worker looks now:
+	// status shows where the unit is.
+	cut := time.Now()
+	storetest.Exec(t, url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'stopped-worker'`)
+	storetest.SessionsGone(t, url0, "stopped-worker")
+	code, stdout, stderr := runCmd("status", "--store", url)
+	host, _ := os.Hostname()
+	key, fold, _ := strings.Cut(victim, "/")
+	if want := fmt.Sprintf("study stoptest: 2 units: 1 done, 0 failed, 0 running, 1 on a dead worker (to run again), 0 queued\n"+
+		"  units by their latest job's state: 1 completed, 1 running\n"+
+		"  worker %.50s:%d:", host, w0.cmd.Process.Pid); code != 0 || !strings.Contains(stdout, want) ||
+		!strings.Contains(stdout, fmt.Sprintf("is gone (its database session ended) with 1 units: unit %s fold %s; a live worker or sweep --wait hands them back to the queue", key, fold)) {
+		t.Fatalf("status: exit %d, want %q…:\n%s%s", code, want, stdout, stderr)
+	}
+
+	// sweep --wait says so too, without an ETA.
+	deadLine := fmt.Sprintf("worker %.50s:%d:", host, w0.cmd.Process.Pid)
+	waiting := startProcess(t, nil, "sweep", study, "--store", url, "--wait", "--out", filepath.Join(dir, "waited"))
+	waitFor(t, time.Minute, "sweep --wait's first lines", func() bool { return strings.Contains(waiting.log(), deadLine) })
+	if log := waiting.log(); !strings.Contains(log, "study stoptest: 2 units: 1 done, 0 failed, 0 running, 1 on a dead worker (to run again), 0 queued\n"+deadLine) {
+		t.Errorf("sweep --wait:\n%s", log)
+	}
+
+	w2 := startWorker(t, nil, append([]string{"--store", url}, args...)...)
+	w2Started := time.Now()
+	restarted := waitFor(t, time.Minute, "the cut-off worker's unit started again", func() bool { return unitStarted(w2.log(), victim) })
+	t.Logf("the cut-off worker's unit started again %v after worker 2 started (%v after the cut; --liveness-every %v)",
+		restarted.Sub(w2Started).Round(10*time.Millisecond), restarted.Sub(cut).Round(10*time.Millisecond), every)
+	w0.cmd.Process.Signal(syscall.SIGCONT)
+	if code := w2.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("worker 2: exit %d:\n%s", code, w2.log())
+	}
+	if code := w0.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("worker 0: exit %d:\n%s", code, w0.log())
+	}
+	// Worker 0 stopped its run when it saw the job gone, or had its
+	// record refused: either way it recorded nothing.
+	if log := w0.log(); strings.Contains(log, "; recorded") || !strings.Contains(log, "no longer this worker's job (handed back to the queue)") {
+		t.Errorf("worker 0 did not give up the job handed on:\n%s", log)
+	}
+	for _, line := range strings.Split(w0.log(), "\n") {
+		if strings.Contains(line, "session") || strings.Contains(line, "no longer") || strings.Contains(line, "stopped") {
+			t.Logf("worker 0: %s", line)
+		}
+	}
+	if !strings.Contains(w2.log(), "; recorded") || !strings.Contains(w2.log(), "handed back to the queue as job") {
+		t.Errorf("worker 2 did not hand back and record the unit:\n%s", w2.log())
+	}
+	if code := waiting.wait(t, time.Minute); code != 0 || !strings.Contains(waiting.log(), "study stoptest: 2 units: 2 done, 0 failed, 0 running, 0 queued") {
+		t.Errorf("sweep --wait: exit %d:\n%s", code, waiting.log())
+	}
+	code, stdout, stderr = runCmd("sweep", study, "--store", url, "--wait", "--json", "--out", filepath.Join(dir, "queue"))
+	if code != 0 {
+		t.Fatalf("sweep --wait: exit %d: %s", code, stderr)
+	}
+	if r := decodeStudyJSON(t, stdout); !slices.Equal(resultBits(r), resultBits(local)) || len(resultBits(r)) < 100 {
+		t.Errorf("the queue's results differ from the local run's:\n%+v\n%+v", r, local)
+	}
+	var completed, cancelled, jobs int
+	storetest.QueryRow(t, url, `SELECT count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state = 'cancelled'), count(*) FROM river_job`, &completed, &cancelled, &jobs)
+	if completed != 2 || cancelled != 1 || jobs != 3 {
+		t.Errorf("%d jobs completed, %d cancelled of %d, want 2 and 1 of 3", completed, cancelled, jobs)
 	}
 }

@@ -22,8 +22,12 @@ Shows how far the studies in the PostgreSQL database at --store (or
 MLPSWEEP_STORE) have got: for each (or for --study NAME) its units done,
 failed, running and queued, and its units counted by the River state of
 their latest job (a job trains a fused group of units); then the jobs of
-every queue by state. It only reads: a database without
-mlpsweep's tables is an error, not one given new tables.`
+every queue by state. Units whose job runs on a worker whose database
+session has ended (killed, or its machine or network lost) are counted
+apart and named by worker: a live worker or sweep --wait hands their jobs
+back to the queue within seconds, and they are trained again. It only
+reads: a database without mlpsweep's tables is an error, not one given new
+tables.`
 
 // statusJSON is status --json's object.
 type statusJSON struct {
@@ -87,6 +91,9 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, p := range out.Studies {
 		fmt.Fprintf(stdout, "%s\n  units by their latest job's state: %s\n", p, p.JobStates()) // units, not jobs: a job trains a fused group
+		for _, line := range deadWorkerLines(p) {
+			fmt.Fprintf(stdout, "  %s\n", line)
+		}
 	}
 	for _, q := range slices.Sorted(maps.Keys(out.Queues)) {
 		jobs := queue.Progress{Jobs: out.Queues[q]}

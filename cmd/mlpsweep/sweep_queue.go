@@ -153,10 +153,13 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 			return
 		}
 		last, lastAt = line, time.Now()
-		if eta > 0 && !p.Finished() {
+		if eta > 0 && !p.Finished() && p.Dead == 0 {
 			line += fmt.Sprintf("; about %v left", eta.Round(time.Second))
 		}
 		fmt.Fprintln(stderr, line)
+		for _, line := range deadWorkerLines(p) {
+			fmt.Fprintln(stderr, line)
+		}
 	})
 	if errors.Is(err, queue.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep sweep: %v\n", err)

@@ -29,13 +29,29 @@ other engines that hold jobs, with what would train them.
 A unit that fails (a divergence is a result, not a failure) is recorded and
 not retried. A job times out after --timeout-factor times its units'
 expected time (and at least --min-timeout) and is retried, 5 attempts in
-all. When a worker dies (kill -9, a lost machine), River's rescuer hands its
-job to another worker once it has run for --rescue-after and for its own
-timeout (checked every 30 s); the units it had stored are kept, the others
-trained again. Ctrl-C or
-SIGTERM stops at once, handing the jobs in flight back to the queue (exit
-status 130). With --exit-when-done the worker exits when the queue holds
-nothing to run; otherwise it waits for more.
+all.
+
+Each worker holds a lock in its own database session. When a worker dies,
+its session ends: at once when the process is killed (kill -9, a crash), and
+within about 25 s when its machine or network is lost (the server's TCP
+keepalives). Every worker, and sweep --wait, looks every --liveness-every
+for jobs running on a worker whose session is gone, and hands such a job
+back to the queue once two looks 2×--liveness-every apart found it so: with
+the defaults a killed worker's units start again on another worker about
+10–15 s after the kill (35–40 s for a lost machine). The units it had stored
+are kept, the others trained again; the job keeps the attempts it had left.
+A worker that is slow, busy or stopped keeps its session, and so its jobs,
+however long they take. A worker whose session was cut while it kept
+running (a network partition) stores nothing of a job handed on meanwhile,
+and stops training it once it reaches the database again. mlpsweep status
+names the units on dead workers. The lock needs a session of the worker's
+own: through PgBouncer, use session pooling. River's rescuer remains the
+backstop for workers of builds before this one: it hands on a job that has
+run for --rescue-after and for its own timeout.
+
+Ctrl-C or SIGTERM stops at once, handing the jobs in flight back to the
+queue (exit status 130). With --exit-when-done the worker exits when the
+queue holds nothing to run; otherwise it waits for more.
 
 Example:
   mlpsweep sweep study.yaml --store postgres://sweep@db:5432/sweeps --enqueue
@@ -50,7 +66,8 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opt.ExitWhenDone, "exit-when-done", false, "exit when the queue holds nothing to run (for batch jobs and tests)")
 	fs.Float64Var(&opt.TimeoutFactor, "timeout-factor", queue.DefaultTimeoutFactor, "a unit times out after this many times its expected time on this machine")
 	fs.DurationVar(&opt.MinTimeout, "min-timeout", queue.DefaultMinTimeout, "a unit's timeout is at least this")
-	fs.DurationVar(&opt.RescueAfter, "rescue-after", 0, "a job running this long, and past its own timeout, is taken from its worker (presumed dead) and run again (0: the longest queued job's timeout + 1m)")
+	fs.DurationVar(&opt.LivenessEvery, "liveness-every", queue.DefaultLivenessEvery, "how often to check this worker's database session and look for jobs of workers whose session is gone (give every worker the same)")
+	fs.DurationVar(&opt.RescueAfter, "rescue-after", 0, "River's rescuer: a job running this long, and past its own timeout, is taken from its worker and run again, for workers of earlier builds (0: the longest queued job's timeout + 1m)")
 	fs.DurationVar(&opt.FetchCooldown, "fetch-cooldown", queue.DefaultFetchCooldown, "least time between two fetches of jobs from the queue")
 	positional, code := parseInterleaved(fs, args, stdout)
 	if code >= 0 {
@@ -67,6 +84,8 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "worker", "--min-timeout %v: want a duration > 0", opt.MinTimeout)
 	case opt.RescueAfter < 0 || opt.RescueAfter > 0 && opt.RescueAfter <= opt.MinTimeout:
 		return usageError(stderr, "worker", "--rescue-after %v: want a duration longer than --min-timeout %v (or 0)", opt.RescueAfter, opt.MinTimeout)
+	case opt.LivenessEvery < 100*time.Millisecond:
+		return usageError(stderr, "worker", "--liveness-every %v: want at least 100ms", opt.LivenessEvery)
 	case opt.FetchCooldown < time.Millisecond:
 		return usageError(stderr, "worker", "--fetch-cooldown %v: want at least 1ms", opt.FetchCooldown)
 	}
@@ -87,6 +106,12 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	if s.Units > 0 {
 		fmt.Fprintf(stderr, "worker: %d units recorded (%d failed) in %.2fs, %.2fs training on %d workers: queue overhead %.2f ms per unit\n",
 			s.Units, s.Failed, s.Busy.Seconds(), s.Train.Seconds(), s.Workers, float64(s.OverheadPerUnit())/1e6)
+	}
+	if s.HandedBack > 0 {
+		fmt.Fprintf(stderr, "worker: handed %d jobs of dead workers back to the queue\n", s.HandedBack)
+	}
+	if s.Lost > 0 {
+		fmt.Fprintf(stderr, "worker: stopped %d runs of jobs handed on while its database session was gone (their units are the new holders' to store)\n", s.Lost)
 	}
 	if errors.Is(err, queue.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep worker: %v\n", err)

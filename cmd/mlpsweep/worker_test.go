@@ -49,18 +49,21 @@ func TestWorkerOfAnotherEngine(t *testing.T) {
 	}
 }
 
-// TestWorkerRescueWaitsForTimeout: River's rescuer hands a dead worker's
-// job on only once it has run for --rescue-after and for the job's own
-// timeout (measured: a job of 6m14s timeout, --rescue-after 25s, was
-// rescued 6m14s after its worker was killed). A worker whose queued jobs
-// time out later than --rescue-after says how long they wait, instead of
-// promising the rescue after --rescue-after and warning that units might
-// run twice.
+// TestWorkerRescueWaitsForTimeout: a worker's first line says how soon a
+// dead worker's units run again: found by its database session, within
+// about three --liveness-every; and River's rescuer, the backstop for
+// workers of earlier builds, hands a job on only once it has run for
+// --rescue-after and for the job's own timeout (measured: a job of 6m14s
+// timeout, --rescue-after 25s, was rescued 6m14s after its worker was
+// killed). A worker whose queued jobs time out later than --rescue-after
+// says how long they wait, instead of promising the rescue after
+// --rescue-after and warning that units might run twice.
 func TestWorkerRescueWaitsForTimeout(t *testing.T) {
 	url, _, study := enqueueCSVStudy(t)
 	code, _, stderr := runCmd("worker", "--store", url, "--workers", "1", "--exit-when-done",
 		"--min-timeout", "5s", "--rescue-after", "6s", "--timeout-factor", "1e12")
-	if code != 0 || !strings.Contains(stderr, "units of a worker that dies run again after 6s, or their job's timeout when longer (the longest queued job's: ") ||
+	if code != 0 || !strings.Contains(stderr, "the units of a worker whose database session ends (killed, or its machine or network lost) run again within about 15s; "+
+		"River's rescuer hands on a job still running after 6s, or after its timeout when longer (the longest queued job's: ") ||
 		strings.Contains(stderr, "run twice") {
 		t.Errorf("worker: exit %d:\n%s", code, stderr)
 	}
@@ -68,8 +71,8 @@ func TestWorkerRescueWaitsForTimeout(t *testing.T) {
 	if code, _, stderr := runCmd("sweep", study, "--store", url, "--enqueue", "--epochs", "3"); code != 0 {
 		t.Fatalf("enqueue: exit %d: %s", code, stderr)
 	}
-	code, _, stderr = runCmd("worker", "--store", url, "--workers", "1", "--exit-when-done", "--min-timeout", "5s", "--rescue-after", "6s")
-	if code != 0 || !strings.Contains(stderr, "units of a worker that dies run again after 6s\n") {
+	code, _, stderr = runCmd("worker", "--store", url, "--workers", "1", "--exit-when-done", "--min-timeout", "5s", "--rescue-after", "6s", "--liveness-every", "2s")
+	if code != 0 || !strings.Contains(stderr, "run again within about 6s; River's rescuer hands on a job still running after 6s\n") {
 		t.Errorf("worker: exit %d:\n%s", code, stderr)
 	}
 }

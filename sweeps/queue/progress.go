@@ -25,6 +25,13 @@ type Progress struct {
 	Running int    `json:"running"` // not recorded, a job running
 	Queued  int    `json:"queued"`  // not recorded, a job waiting: available, scheduled, or retryable after an error or a rescue
 	Missing int    `json:"missing"` // not recorded and no job to run it: not enqueued, or its job discarded after MaxAttempts attempts
+	// Dead counts the units not recorded whose job runs on a worker whose
+	// database session is gone (killed, or its machine or network lost):
+	// a live worker or sweep --wait hands the job back to the queue
+	// shortly (liveness.go). DeadWorkers names them by worker
+	// ("host:pid:random" → "unit KEY fold N").
+	Dead        int                 `json:"on_dead_worker"`
+	DeadWorkers map[string][]string `json:"dead_workers,omitempty"`
 	// Jobs counts the River job states of the units' latest jobs.
 	Jobs map[string]int `json:"jobs"`
 
@@ -38,14 +45,18 @@ type Progress struct {
 }
 
 // Finished reports whether no unit of the study waits for a worker.
-func (p Progress) Finished() bool { return p.Running+p.Queued == 0 }
+func (p Progress) Finished() bool { return p.Running+p.Dead+p.Queued == 0 }
 
 func (p Progress) String() string {
 	done := ""
 	if p.Elsewhere > 0 {
 		done = fmt.Sprintf(" (%d on another ISA path)", p.Elsewhere)
 	}
-	s := fmt.Sprintf("study %s: %d units: %d done%s, %d failed, %d running, %d queued", p.Study, p.Units, p.Done, done, p.Failed, p.Running, p.Queued)
+	s := fmt.Sprintf("study %s: %d units: %d done%s, %d failed, %d running, ", p.Study, p.Units, p.Done, done, p.Failed, p.Running)
+	if p.Dead > 0 {
+		s += fmt.Sprintf("%d on a dead worker (to run again), ", p.Dead)
+	}
+	s += fmt.Sprintf("%d queued", p.Queued)
 	if p.Pruned > 0 {
 		s += fmt.Sprintf(", %d pruned", p.Pruned)
 	}
@@ -97,6 +108,10 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 	if err != nil {
 		return p, err
 	}
+	dead, err := deadOwners(ctx, st, jobs)
+	if err != nil {
+		return p, err
+	}
 	for _, u := range units {
 		j, hasJob := jobs[u.ID]
 		if hasJob {
@@ -111,6 +126,14 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 		case state == "done" && f.Engine == u.ID.Engine:
 			p.Done++
 			p.DoneFLOPs += j.flops
+		case hasJob && dead[j.id] != "":
+			p.Dead++
+			p.LeftFLOPs += j.flops
+			if p.DeadWorkers == nil {
+				p.DeadWorkers = map[string][]string{}
+			}
+			worker := WorkerName(dead[j.id])
+			p.DeadWorkers[worker] = append(p.DeadWorkers[worker], fmt.Sprintf("unit %s fold %d", u.ID.Key, u.ID.Fold))
 		case hasJob && j.state == "running":
 			p.Running++
 			p.LeftFLOPs += j.flops
@@ -131,11 +154,29 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 	return p, nil
 }
 
-// unitJob is the state of a unit's latest job, and the unit's training
+// unitJob is a unit's latest job, its state, and the unit's training
 // work.
 type unitJob struct {
+	id    int64
 	state string
 	flops float64
+}
+
+// deadOwners returns the worker (River client ID) of each of jobs that
+// runs on a worker whose session is gone, by job ID.
+func deadOwners(ctx context.Context, st *store.Postgres, jobs map[sweeps.UnitID]unitJob) (map[int64]string, error) {
+	owners := map[int64]string{}
+	if !slices.ContainsFunc(slices.Collect(maps.Values(jobs)), func(j unitJob) bool { return j.state == "running" }) {
+		return owners, nil
+	}
+	dead, err := deadJobs(ctx, st)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	for _, d := range dead {
+		owners[d.id] = d.owner
+	}
+	return owners, nil
 }
 
 // latestJobs returns the state of the latest job (whichever study enqueued
@@ -153,7 +194,7 @@ func latestJobs(ctx context.Context, st *store.Postgres, h sweeps.Header, units 
 		byKey[[2]string{u.ID.Key, fmt.Sprint(u.ID.Fold)}] = u.ID
 	}
 	rs, err := st.Pool().Query(ctx, `SELECT DISTINCT ON (u->>'key', (j.args->>'fold')::bigint)
-			u->>'key', j.args->>'fold', j.state::text, coalesce((u->>'flops')::float8, 0)
+			u->>'key', j.args->>'fold', j.id, j.state::text, coalesce((u->>'flops')::float8, 0)
 		FROM river_job j CROSS JOIN LATERAL jsonb_array_elements(j.args->'units') AS u
 			JOIN unnest($1::text[], $2::bigint[]) AS p(key, fold)
 			ON u->>'key' = p.key AND (j.args->>'fold')::bigint = p.fold
@@ -167,7 +208,7 @@ func latestJobs(ctx context.Context, st *store.Postgres, h sweeps.Header, units 
 	for rs.Next() {
 		var key, fold string
 		var j unitJob
-		if err := rs.Scan(&key, &fold, &j.state, &j.flops); err != nil {
+		if err := rs.Scan(&key, &fold, &j.id, &j.state, &j.flops); err != nil {
 			return nil, fmt.Errorf("%s: %w", st.Name(), err)
 		}
 		if id, ok := byKey[[2]string{key, fold}]; ok {
@@ -193,9 +234,13 @@ func Follow(ctx context.Context, st *store.Postgres, name string, every time.Dur
 	started := time.Now()
 	var first Progress
 	endCheck := true // the study's own jobs tell when it ends (not when another study's jobs run its units)
+	var dead deadWatch
 	for i := 0; ; i++ {
 		p, err := StudyProgress(ctx, st, name)
 		if err != nil {
+			return p, err
+		}
+		if err := dead.look(ctx, st, p); err != nil {
 			return p, err
 		}
 		if i == 0 {

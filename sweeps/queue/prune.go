@@ -64,7 +64,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
@@ -143,7 +142,11 @@ func coordinate(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr
 	if err != nil {
 		return 0, err
 	}
-	c := &coordinator{st: st, plan: plan, src: src, opt: opt, run: run, keys: keys, byKey: byKey, client: client, stored: map[sweeps.UnitID]bool{},
+	resc, err := newRescuer(st, client, "", 2*DefaultLivenessEvery, nil)
+	if err != nil {
+		return 0, err
+	}
+	c := &coordinator{st: st, plan: plan, src: src, opt: opt, run: run, keys: keys, byKey: byKey, client: client, resc: resc, stored: map[sweeps.UnitID]bool{},
 		withETA: withETA, trained: map[sweeps.UnitID]int{}}
 	if err := c.report(ctx, nil); err != nil { // a study started before: its scores so far
 		return 0, err
@@ -212,6 +215,7 @@ type coordinator struct {
 	keys   []string
 	byKey  map[string][]sweeps.Unit
 	client *river.Client[pgx.Tx]
+	resc   *rescuer               // hands back dead workers' jobs, as the workers do
 	stored map[sweeps.UnitID]bool // pruned units stored by this run
 	saved  bool                   // this run stored its decisions once (see decide)
 	// priority is the River priority of a job from epoch from (nil:
@@ -649,8 +653,7 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 	}
 	var params []river.InsertManyParams
 	for _, b := range order {
-		opts := &river.InsertOpts{Queue: QueueName(h.Engine), MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+		opts := jobOpts(QueueName(h.Engine), MaxAttempts)
 		if c.priority != nil {
 			opts.Priority = c.priority(b.from)
 		}
@@ -733,8 +736,12 @@ func (c *coordinator) queued(ctx context.Context) (map[stageKey]bool, error) {
 	return queued, rs.Err()
 }
 
-// liveJobs counts the study's jobs that will still run.
+// liveJobs counts the study's jobs that will still run, having first
+// handed back, at most every DefaultLivenessEvery, the jobs of dead
+// workers (liveness.go): the workers look too, so a failure to is theirs
+// to mend.
 func (c *coordinator) liveJobs(ctx context.Context) (int, error) {
+	c.resc.lookEvery(ctx, DefaultLivenessEvery)
 	return liveJobs(ctx, c.st, c.plan.Header.Name)
 }
 
@@ -864,7 +871,7 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 		w.elsewhere += skipped
 		w.mu.Unlock()
 		w.logf("group of %d units, fold %d of study %s, epochs %d–%d (attempt %d): %d at epoch %d already; not trained again",
-			len(ids), a.Fold, a.Study, a.From+1, a.To, job.Attempt, skipped, a.To)
+			len(ids), a.Fold, a.Study, a.From+1, a.To, attempt(job), skipped, a.To)
 	}
 	if len(todo) == 0 {
 		return w.record(ctx, job, -1, nil, true)
@@ -919,7 +926,7 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 	}
 	started := time.Now()
 	w.logf("group of %d units, fold %d of study %s (attempt %d): epochs %d–%d, %d trained fused, %d GEMM thread(s)",
-		len(ids), a.Fold, a.Study, job.Attempt, a.From+1, a.To, len(units), threads)
+		len(ids), a.Fold, a.Study, attempt(job), a.From+1, a.To, len(units), threads)
 	epochs := newEpochWriter(w.st)
 	hists, err := t.TrainStage(ctx, data, folds, a.SplitSeed, units, models, a.From, a.To, func(k int, s engine.EpochStats) {
 		epochs.add(store.EpochRow{ID: ids[todo[k]], Study: a.Study, Stats: s})

@@ -102,6 +102,12 @@ func (a GroupArgs) ID(i int) sweeps.UnitID {
 	return sweeps.UnitID{Key: u.Key, Fold: a.Fold, Split: a.Split, Seed: u.Seed, Data: a.DataSHA, Engine: a.Engine}
 }
 
+// describe names the job in messages: "group of 3 units, fold 1 of
+// study s".
+func (a GroupArgs) describe() string {
+	return fmt.Sprintf("group of %d units, fold %d of study %s", len(a.Units), a.Fold, a.Study)
+}
+
 // IDs are the identities in the store of the job's units.
 func (a GroupArgs) IDs() []sweeps.UnitID {
 	ids := make([]sweeps.UnitID, len(a.Units))
@@ -172,6 +178,14 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("migrating River's tables: %w", err)
 	}
 	return nil
+}
+
+// jobOpts are the insert options of a job of queue with attempts
+// attempts: unique by its arguments among the jobs that will still run (a
+// group whose job completed with a unit failed may be queued again).
+func jobOpts(queue string, attempts int) *river.InsertOpts {
+	return &river.InsertOpts{Queue: queue, MaxAttempts: attempts, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
 }
 
 // Enqueued counts what Enqueue did with a study's units.
@@ -287,10 +301,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 	if err != nil {
 		return e, err
 	}
-	// Unique among the jobs that will still run: a group whose job
-	// completed with a unit failed may be queued again.
-	opts := &river.InsertOpts{Queue: e.Queue, MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+	opts := jobOpts(e.Queue, MaxAttempts)
 	groups, grouping := plan.Jobs(todo, opt.Workers, opt.GroupColumns)
 	params := make([]river.InsertManyParams, len(groups))
 	for i, g := range groups {

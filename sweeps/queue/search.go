@@ -51,6 +51,7 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 		decided  []bool
 		reused   = -1 // units found done by the first enqueue
 		nDecided int
+		dead     deadWatch
 
 		since      time.Time // the first look at the store
 		doneBefore float64   // the work done then (Progress.DoneFLOPs)
@@ -113,7 +114,10 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 		if since.IsZero() {
 			since, doneBefore = time.Now(), p.DoneFLOPs
 		}
-		idle := p.Running+p.Queued == 0 // whatever is not recorded now never will be
+		if err := dead.look(ctx, st, p); err != nil {
+			return err
+		}
+		idle := p.Finished() // whatever is not recorded now never will be (units on a dead worker will)
 		for i, pt := range sub.Points {
 			if decided[i] {
 				continue

@@ -38,11 +38,18 @@ type Options struct {
 	// MinTimeout. A job timed out is retried, MaxAttempts in all.
 	TimeoutFactor float64
 	MinTimeout    time.Duration
+	// LivenessEvery is how often the worker makes sure of its database
+	// session, stops its runs of jobs it no longer holds, and looks for
+	// running jobs whose worker's session is gone; such a job goes back to
+	// the queue once two looks at least 2×LivenessEvery apart found it so
+	// (liveness.go). 0: DefaultLivenessEvery.
+	LivenessEvery time.Duration
 	// RescueAfter is how long a job may run before River's rescuer (on
-	// whichever worker leads) hands it to another worker: the delay after
-	// which a killed worker's units run again, unless the job's own
-	// timeout is longer (the rescuer waits for that too). 0 derives it
-	// when Work starts: the longest queued job's timeout plus a minute.
+	// whichever worker leads) hands it to another worker, the backstop
+	// for workers of earlier builds, which hold no liveness lock, and for
+	// a live worker whose job never returns, unless the job's own timeout
+	// is longer (the rescuer waits for that too). 0 derives it when Work
+	// starts: the longest queued job's timeout plus a minute.
 	RescueAfter time.Duration
 	// FetchCooldown is River's minimum time between fetches of jobs (0:
 	// DefaultFetchCooldown): it bounds how fast a worker takes tiny units.
@@ -75,6 +82,8 @@ type Stats struct {
 	Queue        string
 	RescueAfter  time.Duration
 	ElsewhereJob int // units of its jobs found done already (by another study's job, or before a worker running the job died): not trained again
+	HandedBack   int // jobs of dead workers it handed back to the queue
+	Lost         int // runs of its own it stopped: their jobs were handed to another while its session was gone
 }
 
 // OverheadPerUnit is the queue's cost per unit recorded: the worker
@@ -108,8 +117,13 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 		w.log = io.Discard
 	}
 	stats := Stats{Workers: opt.Workers, Queue: QueueName(engine)}
-	if opt.Workers < 1 || opt.TimeoutFactor <= 0 || opt.MinTimeout <= 0 || opt.RescueAfter < 0 {
-		return stats, fmt.Errorf("queue: bad options: %d workers, timeout factor %g, min timeout %v, rescue after %v", opt.Workers, opt.TimeoutFactor, opt.MinTimeout, opt.RescueAfter)
+	if opt.Workers < 1 || opt.TimeoutFactor <= 0 || opt.MinTimeout <= 0 || opt.RescueAfter < 0 || opt.LivenessEvery < 0 {
+		return stats, fmt.Errorf("queue: bad options: %d workers, timeout factor %g, min timeout %v, rescue after %v, liveness every %v",
+			opt.Workers, opt.TimeoutFactor, opt.MinTimeout, opt.RescueAfter, opt.LivenessEvery)
+	}
+	every := opt.LivenessEvery
+	if every == 0 {
+		every = DefaultLivenessEvery
 	}
 	if err := Migrate(ctx, st.Pool()); err != nil {
 		return stats, fmt.Errorf("%s: %w", st.Name(), err)
@@ -131,9 +145,19 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 		poll = time.Second
 	}
 
+	// The liveness lock before the client: no job of this worker may
+	// be seen running without it.
+	id := newWorkerID()
+	sess, err := openSession(ctx, st, id)
+	if err != nil {
+		return stats, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	defer sess.close()
+
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	client, err := river.NewClient(riverpgxv5.New(st.Pool()), &river.Config{
+		ID:                   id,
 		Queues:               map[string]river.QueueConfig{stats.Queue: {MaxWorkers: opt.Workers}},
 		Workers:              workers,
 		JobTimeout:           min(opt.MinTimeout, stats.RescueAfter),
@@ -146,13 +170,19 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 	if err != nil {
 		return stats, err
 	}
+	resc, err := newRescuer(st, client, id, 2*every, w.logf)
+	if err != nil {
+		return stats, err
+	}
 	// River's rescuer takes a job from its worker once it has run for
 	// RescueAfter and for its own timeout (Timeout): a shorter RescueAfter
 	// does not rescue a long job sooner.
-	fmt.Fprintf(w.log, "worker: %d at once from queue %s of %s; a unit times out after %g× its expected time (at least %v); units of a worker that dies run again after %v",
-		opt.Workers, stats.Queue, st.Name(), opt.TimeoutFactor, opt.MinTimeout, stats.RescueAfter)
+	fmt.Fprintf(w.log, "worker %s: %d at once from queue %s of %s; a unit times out after %g× its expected time (at least %v); "+
+		"the units of a worker whose database session ends (killed, or its machine or network lost) run again within about %v; "+
+		"River's rescuer hands on a job still running after %v",
+		WorkerName(id), opt.Workers, stats.Queue, st.Name(), opt.TimeoutFactor, opt.MinTimeout, 3*every, stats.RescueAfter)
 	if longest > stats.RescueAfter {
-		fmt.Fprintf(w.log, ", or their job's timeout when longer (the longest queued job's: %v; a lower --timeout-factor shortens it)", longest.Round(time.Second))
+		fmt.Fprintf(w.log, ", or after its timeout when longer (the longest queued job's: %v; a lower --timeout-factor shortens it)", longest.Round(time.Second))
 	}
 	fmt.Fprintln(w.log)
 	if err := w.noteOtherEngines(ctx); err != nil {
@@ -163,6 +193,7 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		return stats, fmt.Errorf("%s: %w", st.Name(), err)
 	}
+	stopLiveness := w.liveness(ctx, sess, resc, every)
 	interrupted := false
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
@@ -198,6 +229,7 @@ wait:
 	} else {
 		err = client.Stop(stopCtx)
 	}
+	stats.HandedBack, stats.Lost = stopLiveness()
 	w.mu.Lock()
 	stats.Units, stats.Failed, stats.Train, stats.ElsewhereJob = w.units, w.failed, w.train, w.elsewhere
 	if w.units > 0 {
@@ -267,6 +299,7 @@ type groupWorker struct {
 	log      io.Writer
 	stopping atomic.Bool
 	trainers chan *scheduler.GroupTrainer // reused by the jobs
+	flights  flights                      // the jobs in flight, for the liveness loop
 
 	mu          sync.Mutex // guards what follows, and log lines
 	data        map[Source]*loaded
@@ -313,20 +346,36 @@ func (w *groupWorker) logf(format string, a ...any) {
 // unitName names unit i of job in log lines.
 func unitName(job *river.Job[GroupArgs], i int) string {
 	a := job.Args
-	return fmt.Sprintf("unit %s fold %d of study %s (attempt %d)", a.Units[i].Key, a.Fold, a.Study, job.Attempt)
+	return fmt.Sprintf("unit %s fold %d of study %s (attempt %d)", a.Units[i].Key, a.Fold, a.Study, attempt(job))
 }
 
-// errNotOurs: the rescuer took the job from this run (it ran longer than
-// RescueAfter, which Work makes longer than the timeouts unless told
-// otherwise), and another run holds it or will, and records its units.
-var errNotOurs = errors.New("no longer this worker's job (rescued)")
+// attempt is the job's attempt counted over the jobs its group ran as: a
+// dead worker's job is handed back as a new job with the attempts it had
+// left (liveness.go), whose first attempt is then the old one's next.
+func attempt(job *river.Job[GroupArgs]) int {
+	return job.Attempt + max(0, MaxAttempts-job.MaxAttempts)
+}
+
+// errNotOurs: the job was taken from this run, handed back to the queue
+// while this worker's database session was gone (liveness.go), or by
+// River's rescuer (it ran longer than RescueAfter, which Work makes
+// longer than the timeouts unless told otherwise), and another run holds
+// it or will, and records its units.
+var errNotOurs = errors.New("no longer this worker's job (handed back to the queue)")
 
 // Work implements river.Worker: it trains the job's units not stored yet
-// as one fused group and records each.
+// as one fused group and records each. The liveness loop stops it, with
+// cause errNotOurs, once the job is no longer its.
 func (w *groupWorker) Work(ctx context.Context, job *river.Job[GroupArgs]) error {
-	a := job.Args
-	name := fmt.Sprintf("group of %d units, fold %d of study %s (attempt %d)", len(a.Units), a.Fold, a.Study, job.Attempt)
+	name := fmt.Sprintf("%s (attempt %d)", job.Args.describe(), attempt(job))
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	w.flights.add(job.ID, job.Attempt, stop)
+	defer w.flights.remove(job.ID)
 	err := w.work(ctx, job)
+	if err != nil && errors.Is(context.Cause(ctx), errNotOurs) {
+		err = fmt.Errorf("%w: stopped", errNotOurs)
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, errNotOurs):
@@ -336,9 +385,9 @@ func (w *groupWorker) Work(ctx context.Context, job *river.Job[GroupArgs]) error
 	case w.stopping.Load():
 		w.logf("%s: stopped; back to the queue", name)
 	case errors.Is(err, context.DeadlineExceeded):
-		w.logf("%s: timed out after %v (attempt %d of %d; River retries it)", name, w.Timeout(job), job.Attempt, job.MaxAttempts)
+		w.logf("%s: timed out after %v (attempt %d of %d; River retries it)", name, w.Timeout(job), attempt(job), MaxAttempts)
 	default:
-		w.logf("%s: %v (attempt %d of %d)", name, err, job.Attempt, job.MaxAttempts)
+		w.logf("%s: %v (attempt %d of %d)", name, err, attempt(job), MaxAttempts)
 	}
 	return err
 }
@@ -369,7 +418,7 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 		w.elsewhere += len(ids) - len(todo)
 		w.mu.Unlock()
 		w.logf("group of %d units, fold %d of study %s (attempt %d): %d done already; not trained again",
-			len(ids), a.Fold, a.Study, job.Attempt, len(ids)-len(todo))
+			len(ids), a.Fold, a.Study, attempt(job), len(ids)-len(todo))
 	}
 	if len(todo) == 0 {
 		return w.record(ctx, job, -1, nil, true)
@@ -393,7 +442,7 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 	started := time.Now()
 	if len(units) > 1 {
 		w.logf("group of %d units, fold %d of study %s (attempt %d): %d trained fused, %d GEMM thread(s)",
-			len(ids), a.Fold, a.Study, job.Attempt, len(units), threads)
+			len(ids), a.Fold, a.Study, attempt(job), len(units), threads)
 	}
 	epochs := newEpochWriter(w.st)
 	defer epochs.flush() // no writer left behind
@@ -562,5 +611,54 @@ func (w *groupWorker) release(t *scheduler.GroupTrainer) {
 	select {
 	case w.trainers <- t:
 	default:
+	}
+}
+
+// liveness runs the worker's liveness loop (liveness.go) every every until
+// the returned function is called, which returns how many dead workers'
+// jobs it handed back and how many runs of its own it stopped.
+func (w *groupWorker) liveness(ctx context.Context, sess *session, resc *rescuer, every time.Duration) func() (handedBack, lost int) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	var handed, stopped int
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		var broken error // the session's last failure, until it is back
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			renewed, err := sess.keep(ctx)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return
+			case err != nil && broken == nil:
+				w.logf("worker: its database session is gone (%v): other workers may hand its jobs back in %v; connecting again every %v", err, 2*every, every)
+			case err == nil && renewed:
+				w.logf("worker: its database session had ended (a network cut, or the server restarted); connected again")
+			}
+			broken = err
+			n, err := w.flights.check(ctx, w.st)
+			if n > 0 {
+				stopped += n
+				w.logf("worker: %d of its jobs are no longer its (handed back while its session was gone, or by River's rescuer): stopped", n)
+			}
+			if err == nil {
+				n, err = resc.look(ctx)
+				handed += n
+			}
+			if err != nil && ctx.Err() == nil && broken == nil {
+				w.logf("worker: looking for dead workers' jobs: %v", err)
+			}
+		}
+	}()
+	return func() (int, int) {
+		cancel()
+		<-done
+		return handed, stopped
 	}
 }

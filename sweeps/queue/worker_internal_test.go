@@ -7,11 +7,9 @@ import (
 	"testing"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
-	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
@@ -19,21 +17,8 @@ import (
 // the job (running, on its attempt): one whose job was rescued and taken
 // by another run stores nothing and gets errNotOurs.
 func TestRecordRefusedWhenNotOurs(t *testing.T) {
-	url := storetest.Postgres(t)
+	url, st, client := riverStore(t)
 	ctx := context.Background()
-	s, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	st := s.(*store.Postgres)
-	if err := Migrate(ctx, st.Pool()); err != nil {
-		t.Fatal(err)
-	}
-	client, err := river.NewClient(riverpgxv5.New(st.Pool()), &river.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	a := GroupArgs{Study: "s", Fold: 0, Split: "kfold", DataSHA: "d", Engine: sweeps.EngineID(), Units: []UnitArgs{{Key: "k", Seed: 1}}}
 	res, err := client.Insert(ctx, a, &river.InsertOpts{Queue: QueueName(a.Engine)})
 	if err != nil {

@@ -77,10 +77,25 @@ func ParsePostgresURL(url string) (*pgxpool.Config, string, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = ConnectTimeout
 	}
+	// The server ends the sessions of a machine that vanished (and
+	// releases their locks: a queue worker's liveness lock, a job row
+	// locked mid-transaction) after about 25 s of silence instead of the
+	// OS's default of two hours. The URL's own settings win.
+	for param, value := range serverKeepalives {
+		if _, set := cfg.ConnConfig.RuntimeParams[param]; !set {
+			cfg.ConnConfig.RuntimeParams[param] = value
+		}
+	}
 	cc := cfg.ConnConfig
 	name := fmt.Sprintf("postgres://%s@%s/%s", cc.User, net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))), cc.Database)
 	return cfg, name, nil
 }
+
+// serverKeepalives are the server's TCP keepalive settings for
+// mlpsweep's sessions: the first probe after 10 s of silence, then one
+// every 5 s, the third unanswered ending the session. Sessions over a
+// Unix socket ignore them.
+var serverKeepalives = map[string]string{"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"}
 
 // openPostgres connects to the PostgreSQL database at url (a postgres://
 // URL, see ParsePostgresURL) and creates the tables or brings them up to
