@@ -28,9 +28,13 @@ type Header struct {
 	Data          string // data set name and rows, for people
 	DataSHA       string // data fingerprint
 	Engine        string // EngineID() of the run
-	WallSeconds   float64
-	UnitsRun      int // by the last invocation
-	UnitsReused   int // by the last invocation
+	// Read back from a store (LatestRun of its run records): the study's
+	// time over every run, the units its latest run trained and reused,
+	// summed over Runs, that run's records (a shard's each).
+	WallSeconds float64
+	UnitsRun    int
+	UnitsReused int
+	Runs        []RunRecord
 	// Schedule is how far its configurations train, for a live view's
 	// ETA (mlpsweep serve); zero in a store written before it was
 	// recorded, or for a study of fixed configurations without a pruner.
@@ -118,7 +122,7 @@ func (h Header) unitID(key string, fold int) UnitID {
 func Assemble(h Header, points []study.Point, units map[UnitID]UnitResult, decisions []Decision) StudyResult {
 	plan := Plan(h, points)
 	r := StudyResult{Name: h.Name, Folds: h.Folds, Epochs: h.Epochs, Seed: h.Seed, Engine: h.Engine,
-		TotalSeconds: h.WallSeconds, UnitsRun: h.UnitsRun, UnitsReused: h.UnitsReused, UnitsTotal: len(plan), Data: h.Data}
+		TotalSeconds: h.WallSeconds, UnitsRun: h.UnitsRun, UnitsReused: h.UnitsReused, Runs: h.Runs, UnitsTotal: len(plan), Data: h.Data}
 	if s := h.Schedule; s.Features > 0 && r.Data != "" {
 		r.Data += fmt.Sprintf(", %d features, %d classes", s.Features, s.Classes)
 	}

@@ -89,8 +89,12 @@ type StudyResult struct {
 	Configs      []ConfigResult `json:"configs"` // in study order: axis by axis, value by value
 	TotalSeconds float64        `json:"total_seconds"`
 	UnitsTotal   int            `json:"units_total"`
-	UnitsRun     int            `json:"units_run"`    // trained by this invocation
+	UnitsRun     int            `json:"units_run"`    // trained by this run (of a sharded one, by all its shards)
 	UnitsReused  int            `json:"units_reused"` // found finished
+	// Runs are the records the counts sum: this invocation's, or read
+	// back from a store, the latest run's (one per shard of a sharded
+	// run; see LatestRun).
+	Runs []RunRecord `json:"runs,omitempty"`
 	// Data is the training data, for people: "train (3200 rows), 13
 	// features, 3 classes"; "" for a study stored without it.
 	Data string `json:"data,omitempty"`

@@ -7,20 +7,10 @@ import (
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/isatest"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
-
-// setISA runs the kernels on isa until the test ends, or skips the test
-// when this CPU lacks it.
-func setISA(t *testing.T, isa kernels.ISA) {
-	t.Helper()
-	was := kernels.ActiveISA()
-	if err := kernels.SetISA(isa); err != nil {
-		t.Skip(err)
-	}
-	t.Cleanup(func() { kernels.SetISA(was) })
-}
 
 // TestMachinesDiffer: a study swept on the lower ISA path (as a host
 // without the wider one would) is reused on the wider path, the tables,
@@ -30,23 +20,19 @@ func setISA(t *testing.T, isa kernels.ISA) {
 // engine's again. Shards of two paths merge with a warning, and merge
 // --strict-engine refuses them.
 func TestMachinesDiffer(t *testing.T) {
-	hi := kernels.DetectedISA()
-	if hi == kernels.Generic {
-		t.Skip("one ISA path only on this CPU or build")
-	}
-	lo := hi - 1
+	hi, lo := isatest.TwoPaths(t)
 	host, _ := os.Hostname()
 	dir := t.TempDir()
 	study := writeCSVStudy(t, dir)
 	out := filepath.Join(dir, "out")
-	setISA(t, lo)
+	isatest.Use(t, lo)
 	code, stdout, stderr := runCmd("sweep", study, "--out", out, "--workers", "2")
 	loLine := "machines: " + host + ", " + kernels.CPU() + ", " + lo.String() + ": 6 units\n"
 	if code != 0 || !strings.Contains(stdout, loLine) || strings.Contains(stdout, "warning") {
 		t.Fatalf("sweep on %v: exit %d\n%s\n%s", lo, code, stdout, stderr)
 	}
 
-	setISA(t, hi)
+	isatest.Use(t, hi)
 	identity := sweeps.EngineID()
 	warning := "warning: 6 of 6 units were computed under another engine identity than the study's " + identity +
 		" (" + engine.Version + "/" + lo.String() + ": 6)"
@@ -83,11 +69,11 @@ func TestMachinesDiffer(t *testing.T) {
 	t.Setenv("SLURM_ARRAY_TASK_ID", "")
 	t.Setenv("JOB_COMPLETION_INDEX", "")
 	shards := []string{filepath.Join(dir, "s0"), filepath.Join(dir, "s1")}
-	setISA(t, lo)
+	isatest.Use(t, lo)
 	if code, _, stderr := runCmd("sweep", study, "--shard", "0/2", "--out", shards[0], "--workers", "2"); code != 0 {
 		t.Fatalf("shard 0: exit %d: %s", code, stderr)
 	}
-	setISA(t, hi)
+	isatest.Use(t, hi)
 	if code, _, stderr := runCmd("sweep", study, "--shard", "1/2", "--out", shards[1], "--workers", "2"); code != 0 {
 		t.Fatalf("shard 1: exit %d: %s", code, stderr)
 	}

@@ -183,3 +183,32 @@ func TestStatusOnlyReads(t *testing.T) {
 		t.Errorf("status created %d tables", n)
 	}
 }
+
+// TestShardsSharingAStoreReport: two shards of a study sweep into one
+// PostgreSQL store; report --store then counts every unit as run by the
+// run's 2 shards (each shard used to overwrite the other's counts: half
+// the units run), in the JSON and the tables.
+func TestShardsSharingAStoreReport(t *testing.T) {
+	url := storetest.Postgres(t)
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	for i := range 2 {
+		code, _, stderr := runCmd("sweep", study, "--store", url, "--shard", fmt.Sprintf("%d/2", i), "--out", filepath.Join(dir, fmt.Sprint("shard", i)), "--workers", "1")
+		if code != 0 {
+			t.Fatalf("shard %d: exit %d: %s", i, code, stderr)
+		}
+	}
+	code, stdout, stderr := runCmd("report", "--store", url, "--json", "--out", filepath.Join(dir, "rep"))
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	r := decodeStudyJSON(t, stdout)
+	if r.UnitsTotal != 6 || r.UnitsRun != 6 || r.UnitsReused != 0 || len(r.Runs) != 2 || r.Runs[0].Part != "0/2" || r.Runs[1].Part != "1/2" {
+		t.Errorf("report --store: %d units, %d run, %d reused, runs %+v; want 6 run by the 2 shards", r.UnitsTotal, r.UnitsRun, r.UnitsReused, r.Runs)
+	}
+	code, stdout, stderr = runCmd("report", "--store", url, "--out", filepath.Join(dir, "rep"))
+	if code != 0 || !strings.Contains(stdout, "6 units (6 trained by its 2 shards, 0 reused)") ||
+		!strings.Contains(readFile(t, filepath.Join(dir, "rep", "report.html")), "6 (6 trained by its 2 shards, 0 reused)") {
+		t.Errorf("report --store: exit %d, not \"6 trained by its 2 shards\":\n%s%s", code, stdout, stderr)
+	}
+}

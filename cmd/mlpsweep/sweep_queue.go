@@ -79,15 +79,14 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		case s.Search != nil:
 			fmt.Fprintf(stderr, "study %s: %d configurations proposed by the TPE, %d in flight (--workers) on the workers of %s\n", s.Name, s.Search.N, f.workers, st.Name())
 			last := -1
-			err = queue.Search(ctx, st, s, data, src, f.workers, f.curves, followEvery, func(decided, inFlight int) {
+			err = queue.Search(ctx, st, s, data, src, f.workers, f.curves, followEvery, func(decided, inFlight int, eta time.Duration) {
 				if decided != last {
 					last = decided
 					line := fmt.Sprintf("study %s: %d of %d configurations decided, %d in flight", s.Name, decided, s.Search.N, inFlight)
-					if decided > 0 && decided < s.Search.N {
-						// The sampler's next configurations are not known: an
-						// estimate at the rate so far, counting configurations.
-						left := sweeps.ETA(float64(s.Search.N-decided), float64(decided), time.Since(started))
-						line += fmt.Sprintf(", eta ~%v", left.Round(time.Second))
+					if eta > 0 && decided < s.Search.N {
+						// The sampler's next configurations are not known:
+						// an expectation ("~"), by work.
+						line += fmt.Sprintf(", eta ~%v", eta.Round(time.Second))
 					}
 					fmt.Fprintln(stderr, line)
 				}
@@ -121,12 +120,15 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 			return fail(stderr, "sweep", err)
 		}
 		enq, err = queue.Enqueue(ctx, st, plan, queue.Source{Spec: s.Data, LimitRows: f.limitRows},
-			queue.EnqueueOptions{Curves: f.curves, Workers: f.workers, GroupColumns: f.groupCols})
+			queue.EnqueueOptions{Curves: f.curves, Workers: f.workers, GroupColumns: f.groupCols, StrictEngine: f.strict})
 		if err != nil {
 			return fail(stderr, "sweep", err)
 		}
 		fmt.Fprintf(stderr, "study %s: %d units: %d done already, %d enqueued, %d already queued (queue %s of %s)\n",
 			s.Name, enq.Units, enq.Done, enq.Inserted, enq.Queued, enq.Queue, st.Name())
+		if note := enq.ElsewhereNote(plan.Header.Engine); note != "" {
+			fmt.Fprintln(stderr, note)
+		}
 		if enq.Jobs > 0 {
 			fmt.Fprintf(stderr, "%d jobs: %s\n", enq.Jobs, grouping(enq.Grouping.Columns, enq.Grouping.From))
 		}
@@ -166,18 +168,25 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 	if err != nil {
 		return fail(stderr, "sweep", fmt.Errorf("%w (enqueue the study first with --enqueue)", err))
 	}
-	// The study's record, as a local run leaves it: the units found done
-	// when it was enqueued are reused, the others run; the wall time from
-	// enqueuing to the end is known when this invocation enqueued.
+	// The study's queue run record, as a local run leaves its own: the
+	// units found done when it was enqueued are reused, the others run;
+	// the wall time from enqueuing to the end is known when this
+	// invocation enqueued.
 	h, _, err := st.Study(ctx, s.Name)
 	if err != nil {
 		return fail(stderr, "sweep", err)
+	}
+	reused := 0
+	for _, r := range h.Runs {
+		if r.Run == sweeps.RunQueue {
+			reused = r.UnitsReused
+		}
 	}
 	wall := 0.0
 	if f.enqueue {
 		wall = time.Since(started).Seconds()
 	}
-	if err := st.FinishRun(s.Name, wall, max(0, p.Done+p.Pruned+p.Failed-h.UnitsReused), h.UnitsReused); err != nil {
+	if err := st.FinishRun(s.Name, sweeps.QueueRun(wall, max(0, p.Done+p.Pruned+p.Failed-reused), reused)); err != nil {
 		return fail(stderr, "sweep", err)
 	}
 	r, err := store.Load(ctx, st, s.Name, f.strict)

@@ -35,6 +35,11 @@ type Progress struct {
 	// Jobs counts the River job states of the units' latest jobs.
 	Jobs map[string]int `json:"jobs"`
 
+	// Elsewhere counts the units of Done computed under another ISA path
+	// of the study's engine version, which the study reuses (unless
+	// enqueued with --strict-engine: then their jobs train them again).
+	Elsewhere int `json:"elsewhere,omitempty"`
+
 	// Work left and done (training FLOPs of the units' jobs), for ETAs.
 	LeftFLOPs, DoneFLOPs float64 `json:"-"`
 }
@@ -43,7 +48,11 @@ type Progress struct {
 func (p Progress) Finished() bool { return p.Running+p.Dead+p.Queued == 0 }
 
 func (p Progress) String() string {
-	s := fmt.Sprintf("study %s: %d units: %d done, %d failed, %d running, ", p.Study, p.Units, p.Done, p.Failed, p.Running)
+	done := ""
+	if p.Elsewhere > 0 {
+		done = fmt.Sprintf(" (%d on another ISA path)", p.Elsewhere)
+	}
+	s := fmt.Sprintf("study %s: %d units: %d done%s, %d failed, %d running, ", p.Study, p.Units, p.Done, done, p.Failed, p.Running)
 	if p.Dead > 0 {
 		s += fmt.Sprintf("%d on a dead worker (to run again), ", p.Dead)
 	}
@@ -95,7 +104,7 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 	if err != nil {
 		return p, err
 	}
-	states, err := st.UnitStates(ctx, sweeps.UnitIDs(units))
+	found, err := st.FindStates(ctx, sweeps.UnitIDs(units), false)
 	if err != nil {
 		return p, err
 	}
@@ -110,9 +119,11 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 		}
 		// A unit stored pruned that a job of the study trains further
 		// (another study's stop, which its mark leaves in place) is
-		// running or queued.
-		switch state := states[u.ID]; {
-		case state == "done":
+		// running or queued; so is one done under another ISA path that
+		// a job trains again (enqueued with --strict-engine).
+		f := found[u.ID]
+		switch state := f.State; {
+		case state == "done" && f.Engine == u.ID.Engine:
 			p.Done++
 			p.DoneFLOPs += j.flops
 		case hasJob && dead[j.id] != "":
@@ -129,6 +140,9 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 		case hasJob && isLive(j.state):
 			p.Queued++
 			p.LeftFLOPs += j.flops
+		case state == "done":
+			p.Done++
+			p.Elsewhere++
 		case state == "pruned":
 			p.Pruned++
 		case state == "failed":

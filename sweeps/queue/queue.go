@@ -30,8 +30,10 @@ package queue
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -41,6 +43,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -194,6 +197,41 @@ type Enqueued struct {
 	Jobs     int                // new jobs (fused groups)
 	Grouping scheduler.Grouping // how the new jobs' groups were formed
 	Queue    string             // the River queue they went to
+
+	// Elsewhere counts the units of Done computed under another ISA path
+	// of the engine's version (by engine identity), reused as a local
+	// run reuses them unless EnqueueOptions.StrictEngine; nil: none.
+	Elsewhere map[string]int
+}
+
+// ElsewhereNote says, when some of the units found done were computed
+// under another ISA path than engine's (Elsewhere), that they are reused
+// and how to have them trained again, and which workers take the new
+// jobs; "" otherwise.
+func (e Enqueued) ElsewhereNote(engine string) string {
+	if len(e.Elsewhere) == 0 {
+		return ""
+	}
+	others := slices.Sorted(maps.Keys(e.Elsewhere))
+	n, counts := 0, make([]string, len(others))
+	for i, o := range others {
+		n += e.Elsewhere[o]
+		counts[i] = fmt.Sprintf("%s: %d", o, e.Elsewhere[o])
+	}
+	note := fmt.Sprintf("note: %d of the %d units done already were computed under another ISA path (%s) and are reused, as a local run reuses them; "+
+		"they are not bit-identical to units of %s (the report notes them): enqueue with --strict-engine to have %s's workers train them again",
+		n, e.Done, strings.Join(counts, ", "), engine, engine)
+	if e.Inserted == 0 {
+		return note
+	}
+	_, isa, _ := strings.Cut(engine, "/")
+	_, other, _ := strings.Cut(others[0], "/")
+	how := "enqueue from a host on that path"
+	if path, err := kernels.ParseISA(other); err == nil && path <= kernels.DetectedISA() {
+		how += fmt.Sprintf(", or here with MLPSWEEP_ISA=%s", other)
+	}
+	return note + fmt.Sprintf(". The %d units enqueued go to queue %s, which only workers on the %s path take: if your workers are on the %s path, %s",
+		e.Inserted, e.Queue, isa, other, how)
 }
 
 // EnqueueOptions control Enqueue.
@@ -206,12 +244,17 @@ type EnqueueOptions struct {
 	// scheduler.Options.GroupColumns (0: the kernels' table's width for
 	// this CPU, or measured here; the workers' engine is this one's).
 	GroupColumns int
+	// StrictEngine queues the units done only under another ISA path,
+	// as scheduler.Options.StrictEngine trains them again.
+	StrictEngine bool
 }
 
 // Enqueue records plan's study in st and inserts, in one transaction, a
 // job per fused group of its units that are neither done nor in a job
-// queued or running, into the queue of plan's engine. src says where
-// workers find the data.
+// queued or running, into the queue of plan's engine. A unit done under
+// another ISA path of the engine's version counts as done, as a local run
+// or a shard reuses it (Elsewhere), unless opt.StrictEngine. src says
+// where workers find the data.
 func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src Source, opt EnqueueOptions) (Enqueued, error) {
 	h := plan.Header
 	e := Enqueued{Units: len(plan.Units), Queue: QueueName(h.Engine)}
@@ -226,7 +269,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 		return e, err
 	}
 	ids := sweeps.UnitIDs(plan.Units)
-	states, err := st.UnitStates(ctx, ids)
+	found, err := st.FindStates(ctx, ids, opt.StrictEngine)
 	if err != nil {
 		return e, err
 	}
@@ -236,9 +279,15 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 	}
 	var todo []sweeps.Unit
 	for _, u := range plan.Units {
-		switch {
-		case states[u.ID] == "done":
+		switch f := found[u.ID]; {
+		case f.State == "done":
 			e.Done++
+			if f.Engine != u.ID.Engine {
+				if e.Elsewhere == nil {
+					e.Elsewhere = map[string]int{}
+				}
+				e.Elsewhere[f.Engine]++
+			}
 		case isLive(jobs[u.ID].state):
 			e.Queued++
 		default:
@@ -246,7 +295,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 		}
 	}
 	if len(todo) == 0 {
-		return e, st.FinishRun(h.Name, 0, 0, e.Done)
+		return e, st.FinishRun(h.Name, sweeps.QueueRun(0, 0, e.Done))
 	}
 	client, err := river.NewClient(riverpgxv5.New(st.Pool()), &river.Config{})
 	if err != nil {
@@ -286,5 +335,5 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 	e.Grouping = grouping
 	// The study's record counts the units found done as reused; the run's
 	// count and wall time come when it is followed to its end (Follow).
-	return e, st.FinishRun(h.Name, 0, 0, e.Done)
+	return e, st.FinishRun(h.Name, sweeps.QueueRun(0, 0, e.Done))
 }

@@ -23,7 +23,8 @@ import (
 // pending with the worst value (the constant liar), until s.Search.N
 // configurations are decided. It looks at the store every every. report,
 // if set, is called after each look with the configurations decided and
-// in flight.
+// in flight, and the time left (sweeps.ETA of sampledLeft at the rate of
+// the work the workers did since the first look; 0 until they did some).
 //
 // Which configurations it proposes depends on the order results come in,
 // so unlike a local run (scheduler.RunSearch) a queued sampler study is
@@ -32,7 +33,7 @@ import (
 // after a stop, it takes up the configurations the store lists under s's
 // name (those of this search) and goes on from their results.
 func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, inFlight int, curves bool,
-	every time.Duration, report func(decided, inFlight int)) error {
+	every time.Duration, report func(decided, inFlight int, eta time.Duration)) error {
 	search := s.Search
 	if search == nil {
 		return fmt.Errorf("study %s has no sampler", s.Name)
@@ -51,6 +52,9 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 		reused   = -1 // units found done by the first enqueue
 		nDecided int
 		dead     deadWatch
+
+		since      time.Time // the first look at the store
+		doneBefore float64   // the work done then (Progress.DoneFLOPs)
 	)
 	sub.Points = nil
 	started := time.Now().UnixNano() // the store's record of the run's start, kept by every Enqueue
@@ -107,6 +111,9 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 		if err != nil {
 			return err
 		}
+		if since.IsZero() {
+			since, doneBefore = time.Now(), p.DoneFLOPs
+		}
 		if err := dead.look(ctx, st, p); err != nil {
 			return err
 		}
@@ -130,12 +137,12 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 			}
 		}
 		if report != nil {
-			report(nDecided, len(sub.Points)-nDecided)
+			report(nDecided, len(sub.Points)-nDecided, sweeps.ETA(sampledLeft(s, data, sub.Points, p), p.DoneFLOPs-doneBefore, time.Since(since)))
 		}
 	}
 	// The study's record counts as reused only the units found done at
 	// the start, not those this search trained (see Enqueue).
-	return st.FinishRun(s.Name, 0, 0, max(reused, 0))
+	return st.FinishRun(s.Name, sweeps.QueueRun(0, 0, max(reused, 0)))
 }
 
 // SearchPruned runs study s, which has a sampler and a pruner (sha or
@@ -223,6 +230,15 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 			props.Record(r)
 		}
 	})
+}
+
+// sampledLeft is the training work (FLOPs) sampled study s without a
+// pruner has left, points proposed and p its progress, at the
+// expectation, as the local run forecasts it: the units of points not
+// finished (their jobs' work, p.LeftFLOPs), and the configurations not
+// proposed yet scheduler.SearchForecast's.
+func sampledLeft(s *study.Study, data *datasets.Dataset, points []study.Point, p Progress) float64 {
+	return p.LeftFLOPs + scheduler.SearchForecast(s, data, points, 1)[1]
 }
 
 // searchLeft is the training work (FLOPs) sampled study s, whose plan's

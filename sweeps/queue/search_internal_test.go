@@ -23,35 +23,13 @@ import (
 // (scheduler.SearchForecast). It used to count batches: the time of those
 // trained so far per batch, × the batches left.
 func TestSearchLeft(t *testing.T) {
-	dir := t.TempDir()
-	csv := filepath.Join(dir, "data.csv")
-	fixture.BlobsCSV(t, csv, 301, 1, 2)
-	s, err := study.ParseStudy(fmt.Appendf(nil, `name: left
-data: {csv: %s, label: label}
-folds: 3
-epochs: 4
-seed: 3
-base: {hidden: [8], optimizer: adam}
-sampler:
-  kind: tpe
-  n: 10
+	s, data, props := sampledStudy(t, `
   batch: 4
   params:
     hidden: {choice: [[8], [64, 32]]}
     lr: {log_uniform: [1e-5, 0.3]}
 pruner: {kind: sha, eta: 2}
-`, csv), filepath.Join(dir, "study.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := study.LoadData(s.Data, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	props, err := scheduler.NewProposals(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	for range 2 {
 		if more, err := props.Next(4); err != nil || !more {
 			t.Fatal(more, err)
@@ -63,18 +41,7 @@ pruner: {kind: sha, eta: 2}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var epoch float64 // an epoch of every configuration of the second batch, its 3 folds
-	widths := map[int]bool{}
-	for _, pt := range props.Points[4:] {
-		for f := range 3 {
-			rows := float64(data.N - datasets.FoldSize(data.N, 3, f))
-			epoch += rows * scheduler.TrainingFLOPsPerRow(pt.Params.Hidden(), data.Features, data.Classes)
-		}
-		widths[len(pt.Params.Hidden())] = true
-	}
-	if len(widths) != 2 {
-		t.Fatalf("the batch's networks are all alike (%v): the test weighs nothing", widths)
-	}
+	epoch := epochWork(t, data, props.Points[4:]) // an epoch of every configuration of the second batch
 	if e := prune.Future(s.Pruner, 4, 4, 4); e[1] != 8 {
 		t.Fatalf("sha η 2 over 4 epochs: a batch of 4 trains %v configuration-epochs, want 8", e)
 	}
@@ -85,4 +52,84 @@ pruner: {kind: sha, eta: 2}
 	if f := scheduler.SearchForecast(s, data, props.Points, 4); f[1] <= 0 {
 		t.Errorf("the 2 configurations to come weigh %v", f)
 	}
+}
+
+// TestSampledLeft: Search's ETA (a sampler without a pruner) counts work,
+// as every other ETA does: with 4 of 10 configurations proposed (networks
+// of one and of two hidden layers whose work differs many times, 4
+// epochs, 3 folds of 301 rows), the work left is their units' not
+// finished (the jobs' work the progress reads), plus the 6 configurations
+// not proposed yet, every epoch of each at the mean work per epoch of
+// those proposed, by their folds' exact training rows. It used to count
+// configurations decided.
+func TestSampledLeft(t *testing.T) {
+	s, data, props := sampledStudy(t, `
+  params:
+    hidden: {choice: [[8], [64, 32]]}
+    lr: {log_uniform: [1e-5, 0.3]}
+`)
+	if more, err := props.Next(4); err != nil || !more || len(props.Points) != 4 {
+		t.Fatal(more, err, len(props.Points))
+	}
+	epoch := epochWork(t, data, props.Points) // an epoch of every proposed configuration
+	p := Progress{LeftFLOPs: 12345, DoneFLOPs: 1e9}
+	want := 12345 + 6*4*epoch/4
+	if got := sampledLeft(s, data, props.Points, p); math.Abs(got-want) > 1e-9*want {
+		t.Errorf("work left %.6g FLOPs, want %.6g", got, want)
+	}
+	if got := sampledLeft(s, data, props.Points[:0], Progress{LeftFLOPs: 7}); got != 7 {
+		t.Errorf("nothing proposed yet: work left %v, want the jobs' 7 (nothing to weigh the others by)", got)
+	}
+}
+
+// sampledStudy writes 301 rows of blobs and a study of 3 folds and 4
+// epochs whose TPE sampler proposes 10 configurations, the rest of its
+// YAML after "n: 10" given by more, and loads them.
+func sampledStudy(t *testing.T, more string) (*study.Study, *datasets.Dataset, *scheduler.Proposals) {
+	t.Helper()
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "data.csv")
+	fixture.BlobsCSV(t, csv, 301, 1, 2)
+	s, err := study.ParseStudy(fmt.Appendf(nil, `name: left
+data: {csv: %s, label: label}
+folds: 3
+epochs: 4
+seed: 3
+base: {hidden: [8], optimizer: adam}
+sampler:
+  kind: tpe
+  n: 10%s`, csv, more), filepath.Join(dir, "study.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := study.LoadData(s.Data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, err := scheduler.NewProposals(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, data, props
+}
+
+// epochWork is the training work of an epoch of each of points, its 3
+// folds by their exact training rows; it fails the test unless the
+// points have networks of one and of two hidden layers, whose work
+// differs many times.
+func epochWork(t *testing.T, data *datasets.Dataset, points []study.Point) float64 {
+	t.Helper()
+	var epoch float64
+	depths := map[int]bool{}
+	for _, pt := range points {
+		for f := range 3 {
+			rows := float64(data.N - datasets.FoldSize(data.N, 3, f))
+			epoch += rows * scheduler.TrainingFLOPsPerRow(pt.Params.Hidden(), data.Features, data.Classes)
+		}
+		depths[len(pt.Params.Hidden())] = true
+	}
+	if len(depths) != 2 {
+		t.Fatalf("the networks are all alike (%v): the test weighs nothing", depths)
+	}
+	return epoch
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"encoding/base64"
 	"fmt"
@@ -77,7 +78,7 @@ func (v *studyView) page() (Page, error) {
 		Summary: [][2]string{
 			{"configurations", strconv.Itoa(len(r.Configs))},
 			{"folds × epochs", fmt.Sprintf("%d × %d", v.folds, r.Epochs)},
-			{"units", fmt.Sprintf("%d (%d trained by this run, %d reused)", r.UnitsTotal, r.UnitsRun, r.UnitsReused)},
+			{"units", fmt.Sprintf("%d (%d trained %s, %d reused)", r.UnitsTotal, r.UnitsRun, cmp.Or(sweeps.TrainedBy(r.Runs), "by this run"), r.UnitsReused)},
 			{"total time", FormatDuration(r.TotalSeconds)},
 			{"training throughput", formatThroughput(v.throughput())},
 			{"seed", strconv.FormatInt(r.Seed, 10)},

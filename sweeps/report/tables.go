@@ -86,8 +86,12 @@ func (v *studyView) bestLine(a axisView) string {
 // summaryLine is the study in one line.
 func (v *studyView) summaryLine() string {
 	r := v.r
-	line := fmt.Sprintf("study %q: %d configurations × %d folds, %d epochs, %d units (%d trained, %d reused), %s",
-		r.Name, len(r.Configs), v.folds, r.Epochs, r.UnitsTotal, r.UnitsRun, r.UnitsReused, FormatDuration(r.TotalSeconds))
+	by := sweeps.TrainedBy(r.Runs)
+	if by != "" {
+		by = " " + by
+	}
+	line := fmt.Sprintf("study %q: %d configurations × %d folds, %d epochs, %d units (%d trained%s, %d reused), %s",
+		r.Name, len(r.Configs), v.folds, r.Epochs, r.UnitsTotal, r.UnitsRun, by, r.UnitsReused, FormatDuration(r.TotalSeconds))
 	if rate := formatRate(r); rate != "" {
 		line += "; " + rate
 	}

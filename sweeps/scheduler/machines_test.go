@@ -8,20 +8,10 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/isatest"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
-
-// withISA runs the kernels on isa until the test ends; it skips the test
-// when this CPU lacks the path.
-func withISA(t *testing.T, isa kernels.ISA) {
-	t.Helper()
-	was := kernels.ActiveISA()
-	if err := kernels.SetISA(isa); err != nil {
-		t.Skip(err)
-	}
-	t.Cleanup(func() { kernels.SetISA(was) })
-}
 
 // checkMachines fails unless every unit of r was trained on this host and
 // CPU with the ISA path isa (trained, or reused from a run that did).
@@ -48,13 +38,9 @@ func checkMachines(t *testing.T, r sweeps.StudyResult, isa kernels.ISA, units in
 // result; with StrictEngine they are trained again, bit-identical to a
 // fresh run on the wider path, and a later run reuses those first.
 func TestUnitsOfAnotherISA(t *testing.T) {
-	hi := kernels.DetectedISA()
-	if hi == kernels.Generic {
-		t.Skip("one ISA path only on this CPU or build")
-	}
-	lo := hi - 1
+	hi, lo := isatest.TwoPaths(t)
 	data := datasets.Blobs(300, 10, 3)
-	withISA(t, hi)
+	isatest.Use(t, hi)
 	fresh := run(t, parse(t, tinyStudy), data, t.TempDir(), 2)
 	checkMachines(t, fresh, hi, 9)
 	if fresh.EngineNote != "" {
@@ -62,11 +48,11 @@ func TestUnitsOfAnotherISA(t *testing.T) {
 	}
 
 	forEachStore(t, func(t *testing.T, dir, url string) {
-		withISA(t, lo)
+		isatest.Use(t, lo)
 		old := runOn(t, tinyStudy, data, dir, url, 2)
 		checkMachines(t, old, lo, 9)
 
-		withISA(t, hi)
+		isatest.Use(t, hi)
 		mixed := runOn(t, tinyStudy, data, dir, url, 2)
 		if mixed.UnitsRun != 0 || mixed.UnitsReused != 9 || !sameBits(numbers(mixed), numbers(old)) {
 			t.Errorf("non-strict: %d trained, %d reused (want 0, 9); numbers are the stored ones: %v",

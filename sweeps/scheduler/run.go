@@ -61,6 +61,7 @@ type Options struct {
 	PartEvery time.Duration
 
 	runStarted time.Time // RunSearch's start, which each batch's Run records (sweeps.Header.Started); zero: Run's
+	runBefore  int       // units RunSearch's earlier batches trained, which its run record counts as run, not reused
 }
 
 // EventKind says what an Event reports.
@@ -401,7 +402,13 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	if status.UnitsDone == 0 && status.WorkDone == 0 {
 		trained = 0 // the study's time is unchanged by a rerun that trains nothing (one stopped mid-stage trained, though it stored no unit)
 	}
-	if err := st.FinishRun(h.Name, trained, status.UnitsDone, status.UnitsReused); err != nil && runErr == nil {
+	done, reused := status.UnitsDone+opt.runBefore, max(0, status.UnitsReused-opt.runBefore)
+	rec := sweeps.LocalRun(trained, done, reused)
+	if opt.Shard.Sharded() {
+		rec = sweeps.ShardRun(opt.Shard.Index, opt.Shard.Count, trained, done, reused)
+	}
+	r.Runs = []sweeps.RunRecord{rec}
+	if err := st.FinishRun(h.Name, rec); err != nil && runErr == nil {
 		runErr = err
 	}
 	// The study's time is every invocation's, as the store adds them up

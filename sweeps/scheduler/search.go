@@ -81,6 +81,7 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 		}
 		sub.Points = props.Points
 		sp.future = SearchForecast(s, data, sub.Points, batch)
+		opt.runBefore = run
 		r, err = runStudy(ctx, &sub, data, opt, props.Batch)
 		sp.batchDone()
 		// The summary covers every batch: the earlier batches' units count

@@ -116,6 +116,11 @@ func TestPrunedSearch(t *testing.T) {
 	if proposals(a) != proposals(b) || !sameBits(numbers(a), numbers(b)) || decisionsOf(a) != decisionsOf(b) {
 		t.Fatalf("1 and 2 workers differ:\n%s\n%s\n%s\n%s", proposals(a), proposals(b), decisionsOf(a), decisionsOf(b))
 	}
+	// The store's record of the search counts every batch's units as run
+	// (each batch's used to replace the others').
+	if back := loadStudy(t, dir, "", b.Name); b.UnitsRun != 28 || back.UnitsRun != 28 || back.UnitsReused != 0 {
+		t.Errorf("search ran %d units; the store's record: %d run, %d reused; want 28, 0", b.UnitsRun, back.UnitsRun, back.UnitsReused)
+	}
 	c := runSearch(dir, 2)
 	if proposals(a) != proposals(c) || !sameBits(numbers(a), numbers(c)) || decisionsOf(a) != decisionsOf(c) || c.UnitsReused != 14*2 || c.UnitsRun != 0 {
 		t.Fatalf("rerun: %d units reused, %d run (want 28, 0); proposals %s", c.UnitsReused, c.UnitsRun, proposals(c))

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -284,4 +286,50 @@ func TestShardFromEnv(t *testing.T) {
 			t.Errorf("env %v --shard-count %d: got %q, want %q", tc.env, tc.count, got, tc.want)
 		}
 	}
+}
+
+// TestShardsSharingAStoreCountEveryShard runs a study as 3 shards into one
+// store, two at once, then reruns it whole: read back, the study counts
+// every shard's units as run (each shard used to overwrite the others'
+// counts), its time is the longest shard's, and the rerun supersedes the
+// shards.
+func TestShardsSharingAStoreCountEveryShard(t *testing.T) {
+	data := datasets.Blobs(300, 10, 3)
+	s := parse(t, tinyStudy)
+	forEachStore(t, func(t *testing.T, dir, url string) {
+		stores := []store.Store{openStore(t, dir, url), openStore(t, dir, url), openStore(t, dir, url)}
+		shard := func(i int) sweeps.StudyResult {
+			r, err := RunStudy(context.Background(), s, data, Options{Dir: dir, Store: stores[i], Workers: 1, Shard: Shard{Index: i, Count: 3}})
+			if err != nil {
+				t.Error(err)
+			}
+			return r
+		}
+		var rs [3]sweeps.StudyResult
+		if url != "" { // shards 0 and 1 at once, as on two machines
+			var wg sync.WaitGroup
+			for i := range 2 {
+				wg.Go(func() { rs[i] = shard(i) })
+			}
+			wg.Wait()
+		} else { // one SQLite folder: one writer at a time
+			rs[0], rs[1] = shard(0), shard(1)
+		}
+		rs[2] = shard(2)
+		longest := 0.0
+		for _, r := range rs {
+			longest = max(longest, r.Runs[0].Seconds)
+		}
+		all := loadStudy(t, dir, url, "tiny")
+		if all.UnitsTotal != 9 || all.UnitsRun != 9 || all.UnitsReused != 0 || len(all.Runs) != 3 || sweeps.TrainedBy(all.Runs) != "by its 3 shards" {
+			t.Errorf("3 shards read back: %d units, %d run, %d reused, runs %+v", all.UnitsTotal, all.UnitsRun, all.UnitsReused, all.Runs)
+		}
+		if math.Abs(all.TotalSeconds-longest) > 1e-9 {
+			t.Errorf("3 shards took %v s, want the longest shard's %v s", all.TotalSeconds, longest)
+		}
+		again := runOn(t, tinyStudy, data, dir, url, 2)
+		if back := loadStudy(t, dir, url, "tiny"); again.UnitsRun != 0 || back.UnitsRun != 0 || back.UnitsReused != 9 || len(back.Runs) != 1 {
+			t.Errorf("rerun whole: ran %d; read back %d run, %d reused, runs %+v", again.UnitsRun, back.UnitsRun, back.UnitsReused, back.Runs)
+		}
+	})
 }

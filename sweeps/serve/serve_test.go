@@ -211,7 +211,7 @@ func TestServeSQLite(t *testing.T) {
 		}
 	}
 	// The reader cannot write, whatever asks it to.
-	if err := st.FinishRun(h.Name, 1, 1, 1); err == nil {
+	if err := st.FinishRun(h.Name, sweeps.LocalRun(1, 1, 1)); err == nil {
 		t.Error("the server's store wrote")
 	}
 
@@ -310,7 +310,7 @@ func TestServePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.FinishRun(h.Name, 1, 1, 1); err == nil || !strings.Contains(err.Error(), "read-only") {
+	if err := st.FinishRun(h.Name, sweeps.LocalRun(1, 1, 1)); err == nil || !strings.Contains(err.Error(), "read-only") {
 		t.Errorf("a write through the reader: %v", err)
 	}
 	var logs bytes.Buffer

@@ -127,7 +127,7 @@ func anyEngine(id sweeps.UnitID) sweeps.UnitID {
 // is kept unless a shard has a better one, so merging again changes
 // nothing.
 //
-// The merged study's header counts differ from a local run's: its wall time
+// The merged study's run is its shards' (see mergedHeader): its wall time
 // is the longest shard's (the elapsed time when shards run at once), and
 // its units run and reused are the sums over the shards.
 func Merge(ctx context.Context, out string, shardDirs []string, name string, strict bool) (MergeResult, error) {
@@ -227,16 +227,29 @@ func readShards(ctx context.Context, dirs []string, name string, strict bool, re
 	return shards, nil
 }
 
-// mergedHeader is the first shard's header with the shards' counts: the
-// longest wall time, the sums of units run and reused.
+// mergedHeader is the first shard's header with the shards' latest runs'
+// records (Runs), each once: a shard's (a sweep --shard's, or of a shared
+// store's shards) as it is, any other as a part of one run "merge" by its
+// shard's name. Read back (sweeps.LatestRun), the merged study's time is
+// the longest shard's, its units run and reused the sums over the shards.
 func mergedHeader(shards []*shardData) sweeps.Header {
 	h := shards[0].h
-	h.WallSeconds, h.UnitsRun, h.UnitsReused = 0, 0, 0
+	var records []sweeps.RunRecord
 	for _, sh := range shards {
-		h.WallSeconds = max(h.WallSeconds, sh.h.WallSeconds)
-		h.UnitsRun += sh.h.UnitsRun
-		h.UnitsReused += sh.h.UnitsReused
+		for _, r := range sh.h.Runs {
+			if !strings.HasPrefix(r.Run, "shards ") {
+				r.Run, r.Part = "merge", sh.dir
+			}
+			i := slices.IndexFunc(records, func(o sweeps.RunRecord) bool { return o.Run == r.Run && o.Part == r.Part })
+			switch {
+			case i < 0:
+				records = append(records, r)
+			case r.Finished > records[i].Finished:
+				records[i] = r
+			}
+		}
 	}
+	h.Runs = records
 	return h
 }
 
@@ -479,13 +492,20 @@ func (s *SQLite) mergeTx(ctx context.Context, f func(*sql.Tx) error) error {
 	return s.err(tx.Commit())
 }
 
-// saveMergedStudy writes a study's header, its counts included, and
-// configurations in tx, replacing what was stored under its name.
+// saveMergedStudy writes a study's header and configurations in tx,
+// replacing what was stored under its name, its run records by h.Runs.
 func saveMergedStudy(ctx context.Context, tx *sql.Tx, h sweeps.Header, points []study.Point) error {
 	c := sqlConn{tx}
 	if err := saveStudy(ctx, c, h, points); err != nil {
 		return err
 	}
-	return c.exec(ctx, `UPDATE study SET wall_seconds = $1, units_run = $2, units_reused = $3 WHERE name = $4`,
-		h.WallSeconds, h.UnitsRun, h.UnitsReused, h.Name)
+	if err := c.exec(ctx, `DELETE FROM mlpsweep_runs WHERE study = $1`, h.Name); err != nil {
+		return err
+	}
+	for _, r := range h.Runs {
+		if err := saveRun(ctx, c, h.Name, r, r.Finished); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -65,7 +65,7 @@ func writeShard(t *testing.T, dir string, h sweeps.Header, points []study.Point,
 			t.Fatal(err)
 		}
 	}
-	if err := s.FinishRun(h.Name, float64(len(units)), len(units), 0); err != nil {
+	if err := s.FinishRun(h.Name, sweeps.LocalRun(float64(len(units)), len(units), 0)); err != nil {
 		t.Fatal(err)
 	}
 }

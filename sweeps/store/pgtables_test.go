@@ -65,8 +65,8 @@ func TestPostgresPrefixMigration(t *testing.T) {
 		var tables, indexes string
 		storetest.QueryRow(t, url, `SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = current_schema()`, &tables)
 		storetest.QueryRow(t, url, `SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = current_schema()`, &indexes)
-		if tables != "mlpsweep_checkpoints,mlpsweep_configs,mlpsweep_decisions,mlpsweep_epoch_scores,mlpsweep_schema,mlpsweep_study,mlpsweep_units" ||
-			indexes != "mlpsweep_checkpoints_pkey,mlpsweep_configs_pkey,mlpsweep_decisions_pkey,mlpsweep_epoch_scores_pkey,mlpsweep_study_pkey,mlpsweep_units_pkey" {
+		if tables != "mlpsweep_checkpoints,mlpsweep_configs,mlpsweep_decisions,mlpsweep_epoch_scores,mlpsweep_runs,mlpsweep_schema,mlpsweep_study,mlpsweep_units" ||
+			indexes != "mlpsweep_checkpoints_pkey,mlpsweep_configs_pkey,mlpsweep_decisions_pkey,mlpsweep_epoch_scores_pkey,mlpsweep_runs_pkey,mlpsweep_study_pkey,mlpsweep_units_pkey" {
 			t.Errorf("tables %s, indexes %s", tables, indexes)
 		}
 		if v := schemaOf(t, backends[1], url); v != schemaVersion {
@@ -96,7 +96,7 @@ func TestPostgresReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if err := r.FinishRun("st", 1, 1, 1); err == nil || !strings.Contains(err.Error(), "read-only") {
+	if err := r.FinishRun("st", sweeps.LocalRun(1, 1, 1)); err == nil || !strings.Contains(err.Error(), "read-only") {
 		t.Errorf("a write through a read-only store: %v", err)
 	}
 }

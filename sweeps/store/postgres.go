@@ -276,8 +276,8 @@ func (s *Postgres) SaveStudy(h sweeps.Header, points []study.Point) error {
 }
 
 // FinishRun implements Store.
-func (s *Postgres) FinishRun(name string, wall float64, run, reused int) error {
-	return s.err(finishRun(context.Background(), s.conn(), name, wall, run, reused))
+func (s *Postgres) FinishRun(name string, r sweeps.RunRecord) error {
+	return s.err(finishRun(context.Background(), s.conn(), name, r))
 }
 
 // MarkRunning implements Store.

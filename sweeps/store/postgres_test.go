@@ -169,7 +169,7 @@ func TestPostgresConcurrentWriters(t *testing.T) {
 					return
 				}
 			}
-			errs <- s.FinishRun(h.Name, 1, len(units), 0)
+			errs <- s.FinishRun(h.Name, sweeps.LocalRun(1, len(units), 0))
 		})
 	}
 	wg.Wait()

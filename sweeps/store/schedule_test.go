@@ -49,41 +49,23 @@ func TestStudySchedule(t *testing.T) {
 // schedule and run start) reads back without either, opened by a writer
 // or a reader; a corrupt schedule is an error that names the study.
 func TestMigratesVersion7(t *testing.T) {
-	for _, b := range backends {
-		for _, role := range []string{"writer", "reader"} {
-			t.Run(b.name+"/"+role, func(t *testing.T) {
-				loc := b.fresh(t)
-				w := mustOpen(t, b.writer, loc)
-				h, points := testStudy(t, "old")
-				h.Schedule = sweeps.Schedule{Pruner: &study.Pruner{Kind: "sha", Eta: 3, MinEpochs: 1}}
-				if err := w.SaveStudy(h, points); err != nil {
-					t.Fatal(err)
-				}
-				w.Close()
-				names := sqliteNames
-				if b.name == "postgres" {
-					names = strings.NewReplacer()
-				}
-				b.exec(t, loc, names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN schedule`), names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN run_started`),
-					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN threads`))
-				b.setVersion(t, loc, 7)
-				open := b.writer
-				if role == "reader" {
-					open = b.reader
-				}
-				s := mustOpen(t, open, loc)
-				if v := schemaOf(t, b, loc); v != schemaVersion {
-					t.Errorf("schema version %d after migration (want %d)", v, schemaVersion)
-				}
-				got, pts, err := s.Study(context.Background(), "old")
-				if err != nil || len(pts) != len(points) || got.Schedule != (sweeps.Schedule{}) || got.Started != 0 || got.Folds != 2 {
-					t.Errorf("old study: %+v, %d points (%v); want no schedule, started 0", got, len(pts), err)
-				}
-				b.exec(t, loc, names.Replace(`UPDATE mlpsweep_study SET schedule = '{"pruner": 3}'`))
-				if _, _, err := s.Study(context.Background(), "old"); err == nil || !strings.Contains(err.Error(), `study "old": its pruner and sampler`) {
-					t.Errorf("a corrupt schedule: %v", err)
-				}
-			})
+	forEachRole(t, func(t *testing.T, b backend, open func(string) (Store, error), loc string) {
+		w := mustOpen(t, b.writer, loc)
+		h, points := testStudy(t, "old")
+		h.Schedule = sweeps.Schedule{Pruner: &study.Pruner{Kind: "sha", Eta: 3, MinEpochs: 1}}
+		if err := w.SaveStudy(h, points); err != nil {
+			t.Fatal(err)
 		}
-	}
+		w.Close()
+		s := migrateFrom(t, b, open, loc, 7, `ALTER TABLE mlpsweep_study DROP COLUMN schedule`, `ALTER TABLE mlpsweep_study DROP COLUMN run_started`,
+			`ALTER TABLE mlpsweep_units DROP COLUMN threads`, `DROP TABLE mlpsweep_runs`)
+		got, pts, err := s.Study(context.Background(), "old")
+		if err != nil || len(pts) != len(points) || got.Schedule != (sweeps.Schedule{}) || got.Started != 0 || got.Folds != 2 {
+			t.Errorf("old study: %+v, %d points (%v); want no schedule, started 0", got, len(pts), err)
+		}
+		b.exec(t, loc, `UPDATE mlpsweep_study SET schedule = '{"pruner": 3}'`)
+		if _, _, err := s.Study(context.Background(), "old"); err == nil || !strings.Contains(err.Error(), `study "old": its pruner and sampler`) {
+			t.Errorf("a corrupt schedule: %v", err)
+		}
+	})
 }

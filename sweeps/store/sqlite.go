@@ -379,8 +379,8 @@ func (s *SQLite) SaveStudy(h sweeps.Header, points []study.Point) error {
 }
 
 // FinishRun implements Store.
-func (s *SQLite) FinishRun(name string, wall float64, run, reused int) error {
-	return s.err(finishRun(context.Background(), s.conn(), name, wall, run, reused))
+func (s *SQLite) FinishRun(name string, r sweeps.RunRecord) error {
+	return s.err(finishRun(context.Background(), s.conn(), name, r))
 }
 
 // MarkRunning implements Store.
@@ -449,7 +449,7 @@ type sqlConn struct {
 // sqliteNames maps the store's table names, written as PostgreSQL's, to
 // SQLite's (see SQLite).
 var sqliteNames = strings.NewReplacer("mlpsweep_study", "study", "mlpsweep_configs", "configs", "mlpsweep_units", "units",
-	"mlpsweep_epoch_scores", "epoch_scores", "mlpsweep_decisions", "decisions")
+	"mlpsweep_epoch_scores", "epoch_scores", "mlpsweep_decisions", "decisions", "mlpsweep_runs", "runs")
 
 // A SQLite statement needs no timeout of its own: the file is local, and
 // busy_timeout bounds the wait for another connection's lock.

@@ -44,8 +44,11 @@ type Store interface {
 	// SaveStudy records a study and its configurations, replacing what an
 	// earlier invocation of the same name recorded.
 	SaveStudy(h sweeps.Header, points []study.Point) error
-	// FinishRun adds an invocation's wall time and counts to the study.
-	FinishRun(name string, wall float64, run, reused int) error
+	// FinishRun records an invocation of the study as it ends: its
+	// record (Run, Part) replaced with r's counts, r's seconds added. Each
+	// process of a run (a shard) writes its own record; Study reads the
+	// latest run's (sweeps.LatestRun).
+	FinishRun(name string, r sweeps.RunRecord) error
 	// MarkRunning records that a unit has started on this machine
 	// (sweeps.ThisMachine: what a unit another process stores for it,
 	// pruned, carries) with threads GEMM threads (a fused group's units
@@ -111,7 +114,7 @@ type Store interface {
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 9
+const schemaVersion = 10
 
 // SchemaVersion is the schema version this mlpsweep writes and reads; a
 // store written by a later one is refused with a message naming both.
@@ -248,6 +251,26 @@ ALTER TABLE mlpsweep_study ADD COLUMN run_started BIGINT NOT NULL DEFAULT 0;`,
 	// recorded), for a live view's percent of peak: its epochs' training
 	// seconds × threads are the core-seconds they took.
 	8: `ALTER TABLE mlpsweep_units ADD COLUMN threads BIGINT NOT NULL DEFAULT 0`,
+	// Each invocation's record (sweeps.RunRecord), apart: shards sharing
+	// a store each overwrote the study's counts. The study's wall_seconds,
+	// units_run and units_reused become one record and are no longer
+	// written.
+	9: `
+CREATE TABLE IF NOT EXISTS mlpsweep_runs (
+	study        TEXT NOT NULL,
+	run          TEXT NOT NULL,             -- "sweep", "shards N", "queue"
+	part         TEXT NOT NULL,             -- a shard's "I/N"; '' otherwise
+	host         TEXT NOT NULL,
+	seconds      DOUBLE PRECISION NOT NULL, -- wall time, summed over its invocations
+	units_run    BIGINT NOT NULL,           -- by its last invocation
+	units_reused BIGINT NOT NULL,
+	finished     BIGINT NOT NULL,           -- unix nanoseconds of its last invocation
+	PRIMARY KEY (study, run, part)
+);
+INSERT INTO mlpsweep_runs (study, run, part, host, seconds, units_run, units_reused, finished)
+	SELECT name, 'sweep', '', '', wall_seconds, units_run, units_reused, updated FROM mlpsweep_study
+	WHERE true -- SQLite reads ON CONFLICT after a bare FROM as a join's
+	ON CONFLICT (study, run, part) DO NOTHING;`,
 }
 
 // newerSchema is the error for a database written by a newer mlpsweep;
@@ -313,9 +336,39 @@ func saveStudy(ctx context.Context, c conn, h sweeps.Header, points []study.Poin
 	return c.exec(ctx, `DELETE FROM mlpsweep_configs WHERE study = $1 AND position >= $2`, h.Name, len(points))
 }
 
-func finishRun(ctx context.Context, c conn, name string, wall float64, run, reused int) error {
-	return c.exec(ctx, `UPDATE mlpsweep_study SET wall_seconds = wall_seconds + $1, units_run = $2, units_reused = $3, updated = $4 WHERE name = $5`,
-		wall, run, reused, time.Now().UnixNano(), name)
+func finishRun(ctx context.Context, c conn, name string, r sweeps.RunRecord) error {
+	now := time.Now().UnixNano()
+	if err := c.exec(ctx, `UPDATE mlpsweep_study SET updated = $1 WHERE name = $2`, now, name); err != nil {
+		return err
+	}
+	return saveRun(ctx, c, name, r, now)
+}
+
+// saveRun writes run record r of study name, finished at finished.
+func saveRun(ctx context.Context, c conn, name string, r sweeps.RunRecord, finished int64) error {
+	return c.exec(ctx, `INSERT INTO mlpsweep_runs (study, run, part, host, seconds, units_run, units_reused, finished)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (study, run, part) DO UPDATE SET host = excluded.host, seconds = mlpsweep_runs.seconds + excluded.seconds,
+			units_run = excluded.units_run, units_reused = excluded.units_reused, finished = excluded.finished`,
+		name, r.Run, r.Part, r.Host, r.Seconds, r.UnitsRun, r.UnitsReused, finished)
+}
+
+// runRecords reads every run record of study name.
+func runRecords(ctx context.Context, c conn, name string) ([]sweeps.RunRecord, error) {
+	rs, err := c.query(ctx, `SELECT run, part, host, seconds, units_run, units_reused, finished FROM mlpsweep_runs WHERE study = $1`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var records []sweeps.RunRecord
+	for rs.Next() {
+		var r sweeps.RunRecord
+		if err := rs.Scan(&r.Run, &r.Part, &r.Host, &r.Seconds, &r.UnitsRun, &r.UnitsReused, &r.Finished); err != nil {
+			return nil, err
+		}
+		records = append(records, r)
+	}
+	return records, rs.Err()
 }
 
 func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string, threads int) error {
@@ -414,7 +467,7 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.
 
 func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study.Point, error) {
 	var h sweeps.Header
-	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, wall_seconds, units_run, units_reused, schedule, run_started FROM mlpsweep_study `
+	q := `SELECT name, folds, epochs, seed, split, data, data_sha256, engine_version, schedule, run_started FROM mlpsweep_study `
 	var r row
 	if name == "" {
 		r = c.queryRow(ctx, q+`ORDER BY updated DESC LIMIT 1`)
@@ -422,7 +475,7 @@ func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study
 		r = c.queryRow(ctx, q+`WHERE name = $1`, name)
 	}
 	var schedule string
-	err := r.Scan(&h.Name, &h.Folds, &h.Epochs, &h.Seed, &h.Split, &h.Data, &h.DataSHA, &h.Engine, &h.WallSeconds, &h.UnitsRun, &h.UnitsReused, &schedule, &h.Started)
+	err := r.Scan(&h.Name, &h.Folds, &h.Epochs, &h.Seed, &h.Split, &h.Data, &h.DataSHA, &h.Engine, &schedule, &h.Started)
 	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows wraps it too
 		if name == "" {
 			return h, nil, fmt.Errorf("no study recorded yet")
@@ -440,6 +493,11 @@ func readStudy(ctx context.Context, c conn, name string) (sweeps.Header, []study
 	if err := checkHeader(h); err != nil {
 		return h, nil, err
 	}
+	records, err := runRecords(ctx, c, h.Name)
+	if err != nil {
+		return h, nil, err
+	}
+	h.Runs, h.WallSeconds, h.UnitsRun, h.UnitsReused = sweeps.LatestRun(records)
 	rs, err := c.query(ctx, `SELECT axis, value, key, params FROM mlpsweep_configs WHERE study = $1 ORDER BY position`, h.Name)
 	if err != nil {
 		return h, nil, err
@@ -537,8 +595,9 @@ func states(ctx context.Context, c conn) (map[string]int, error) {
 // Load reads a study from s (name "" means the study run most recently),
 // with every unit stored so far under its engine identity or, unless
 // strict, another ISA path of its engine version (see Store.Find).
-// TotalSeconds is the wall time summed over all invocations; UnitsRun and
-// UnitsReused are the last invocation's counts.
+// TotalSeconds, UnitsRun, UnitsReused and Runs are the study's run
+// records' (sweeps.LatestRun): its time over every run, the latest run's
+// counts summed over its records (its shards).
 func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyResult, error) {
 	h, points, err := s.Study(ctx, name)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -177,12 +178,12 @@ func TestStudiesRoundTrip(t *testing.T) {
 		h, points, err := s.Study(ctx, "")
 		started := h.Started // the save's time (TestStudySchedule)
 		h.Started = 0
-		if err != nil || started == 0 || h != ha || len(points) != 1 || points[0].Params.Key() != pa[0].Params.Key() {
+		if err != nil || started == 0 || !reflect.DeepEqual(h, ha) || len(points) != 1 || points[0].Params.Key() != pa[0].Params.Key() {
 			t.Errorf("latest study: %+v, %d points (%v)", h, len(points), err)
 		}
 		h, points, err = s.Study(ctx, "b")
 		h.Started = 0
-		if err != nil || h != hb || len(points) != 3 {
+		if err != nil || !reflect.DeepEqual(h, hb) || len(points) != 3 {
 			t.Fatalf("study b: %+v, %d points (%v)", h, len(points), err)
 		}
 		for i := range points {
@@ -209,10 +210,10 @@ func TestStudiesRoundTrip(t *testing.T) {
 		if err := s.SaveUnit(units[2].ID, "b", sweeps.UnitResult{Error: "boom"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.FinishRun("b", 2.5, 1, 1); err != nil {
+		if err := s.FinishRun("b", sweeps.LocalRun(2.5, 1, 1)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.FinishRun("b", 1.25, 0, 3); err != nil {
+		if err := s.FinishRun("b", sweeps.LocalRun(1.25, 0, 3)); err != nil {
 			t.Fatal(err)
 		}
 		r, err := Load(ctx, s, "b", false)

@@ -31,22 +31,16 @@ type UnitMachine struct {
 
 // UnitMachines is UnitStates with each unit's machine.
 func (s *Postgres) UnitMachines(ctx context.Context, ids []sweeps.UnitID) (map[sweeps.UnitID]UnitMachine, error) {
-	n := len(ids)
-	keys, splits, datas, engines := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	folds, seeds := make([]int64, n), make([]int64, n)
-	for i, id := range ids {
-		keys[i], folds[i], splits[i], seeds[i], datas[i], engines[i] = id.Key, int64(id.Fold), id.Split, id.Seed, id.Data, id.Engine
-	}
 	rs, err := s.conn().query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state, u.host, u.cpu, u.isa,
 			CASE WHEN u.state = 'pruned' THEN json_array_length(u.epochs::json) ELSE 0 END
 		FROM mlpsweep_units u JOIN unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
 		USING (key, fold, split, seed, data_sha256, engine_version)`,
-		keys, folds, splits, seeds, datas, engines)
+		idArrays(ids)...)
 	if err != nil {
 		return nil, s.err(err)
 	}
 	defer rs.Close()
-	m := make(map[sweeps.UnitID]UnitMachine, n)
+	m := make(map[sweeps.UnitID]UnitMachine, len(ids))
 	for rs.Next() {
 		var id sweeps.UnitID
 		var u UnitMachine

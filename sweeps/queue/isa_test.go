@@ -1,0 +1,102 @@
+package queue_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlpsweep/mlpsweep/internal/isatest"
+	"github.com/mlpsweep/mlpsweep/sweeps/queue"
+	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+)
+
+// TestEnqueueReusesUnitsOfAnotherISA: a study whose units a host with a
+// lower ISA path stored is enqueued from a host with a wider one: as a
+// local run and a shard reuse those units, the enqueuer queues none of
+// them (it queued them all again) and says so, naming --strict-engine;
+// its progress counts them done, finished. With StrictEngine it queues
+// them all, the progress counts them queued until this engine's workers
+// have trained them.
+func TestEnqueueReusesUnitsOfAnotherISA(t *testing.T) {
+	hi, lo := isatest.TwoPaths(t)
+	url := storetest.Postgres(t)
+	st, err := openPostgres(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dir := t.TempDir()
+	ctx := context.Background()
+
+	isatest.Use(t, lo)
+	pLo, src := plan(t, dir, 200, 3, 2, "[8]")
+	if _, err := scheduler.Run(ctx, pLo, scheduler.Options{Store: st, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	isatest.Use(t, hi)
+	pHi, _ := plan(t, dir, 200, 3, 2, "[8]")
+	if pHi.Header.Engine == pLo.Header.Engine {
+		t.Fatalf("both plans under engine %s", pHi.Header.Engine)
+	}
+
+	e, err := queue.Enqueue(ctx, st, pHi, src, queue.EnqueueOptions{Workers: 2})
+	if err != nil || e.Units != 6 || e.Done != 6 || e.Inserted != 0 || e.Elsewhere[pLo.Header.Engine] != 6 {
+		t.Fatalf("enqueue on %v over units of %v: %+v, %v; want the 6 units done, none enqueued", hi, lo, e, err)
+	}
+	note := e.ElsewhereNote(pHi.Header.Engine)
+	if !strings.Contains(note, "6 of the 6 units done already were computed under another ISA path ("+pLo.Header.Engine+": 6) and are reused") ||
+		!strings.Contains(note, "enqueue with --strict-engine") {
+		t.Errorf("note: %q", note)
+	}
+	p, err := queue.StudyProgress(ctx, st, "q")
+	if err != nil || p.Done != 6 || p.Elsewhere != 6 || p.Missing != 0 || !p.Finished() || !strings.Contains(p.String(), "6 done (6 on another ISA path)") {
+		t.Fatalf("progress: %+v (%s), %v", p, p, err)
+	}
+	if r, err := store.Load(ctx, st, "q", false); err != nil || r.EngineNote == "" {
+		t.Errorf("the report has no engine note (%v)", err)
+	}
+
+	e, err = queue.Enqueue(ctx, st, pHi, src, queue.EnqueueOptions{Workers: 2, StrictEngine: true})
+	if err != nil || e.Done != 0 || e.Inserted != 6 || e.Elsewhere != nil || e.ElsewhereNote(pHi.Header.Engine) != "" {
+		t.Fatalf("strict enqueue: %+v, %v; want all 6 enqueued", e, err)
+	}
+	if p, err := queue.StudyProgress(ctx, st, "q"); err != nil || p.Queued != 6 || p.Done != 0 || p.Finished() {
+		t.Fatalf("progress, strict: %+v, %v; want 6 queued", p, err)
+	}
+	log := &syncWriter{}
+	stats, err := queue.Work(ctx, st, queue.Options{Workers: 2, ExitWhenDone: true, TimeoutFactor: 10, MinTimeout: time.Minute, PollInterval: 100 * time.Millisecond, Log: log})
+	if err != nil || stats.Units != 6 {
+		t.Fatalf("work: %+v, %v\n%s", stats, err, log)
+	}
+	if p, err := queue.StudyProgress(ctx, st, "q"); err != nil || p.Done != 6 || p.Elsewhere != 0 || !p.Finished() {
+		t.Fatalf("progress after the work: %+v, %v", p, err)
+	}
+	if r, err := store.Load(ctx, st, "q", true); err != nil || r.EngineNote != "" || len(r.Machines) != 1 || r.Machines[0].Engine != pHi.Header.Engine {
+		t.Errorf("strict: machines %+v, note %q (%v)", r.Machines, r.EngineNote, err)
+	}
+}
+
+// TestElsewhereNote: the note names the queue the new jobs go to and, when
+// the units found done came from a lower path, how to plan for those
+// workers here.
+func TestElsewhereNote(t *testing.T) {
+	hi, lo := isatest.TwoPaths(t)
+	engine, other := "1/"+hi.String(), "1/"+lo.String()
+	e := queue.Enqueued{Units: 6, Done: 4, Inserted: 2, Queue: queue.QueueName(engine), Elsewhere: map[string]int{other: 3}}
+	note := e.ElsewhereNote(engine)
+	for _, want := range []string{
+		"3 of the 4 units done already were computed under another ISA path (" + other + ": 3)",
+		"The 2 units enqueued go to queue " + queue.QueueName(engine) + ", which only workers on the " + hi.String() + " path take",
+		"if your workers are on the " + lo.String() + " path, enqueue from a host on that path, or here with MLPSWEEP_ISA=" + lo.String(),
+	} {
+		if !strings.Contains(note, want) {
+			t.Errorf("note %q\nlacks %q", note, want)
+		}
+	}
+	if (queue.Enqueued{Done: 4}).ElsewhereNote(engine) != "" {
+		t.Error("a note without units of another path")
+	}
+}

@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+
+	"github.com/mlpsweep/mlpsweep/sweeps"
+)
+
+// FoundUnit is the stored unit a study may use for an id (see Find): its
+// state and the engine identity that computed it.
+type FoundUnit struct {
+	State  string
+	Engine string // the id's own, or another ISA path's of its engine version
+}
+
+// FindStates is Find's choice for many units in one query, without their
+// results, for enqueuing and following a study that workers elsewhere
+// run: of each of ids that is stored, its own row when done; unless
+// strict, otherwise one done under another ISA path of its engine version
+// (sweeps.Reusable), the first by engine identity; otherwise its own row
+// in whatever state (running, pruned, failed). Absent: not stored.
+func (s *Postgres) FindStates(ctx context.Context, ids []sweeps.UnitID, strict bool) (map[sweeps.UnitID]FoundUnit, error) {
+	// An engine identity is "<version>/<ISA path>" (sweeps.EngineVersionOf).
+	rs, err := s.conn().query(ctx, `SELECT p.key, p.fold, p.split, p.seed, p.data_sha256, p.engine_version, u.engine_version, u.state
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
+		JOIN mlpsweep_units u ON u.key = p.key AND u.fold = p.fold AND u.split = p.split AND u.seed = p.seed AND u.data_sha256 = p.data_sha256
+			AND (u.engine_version = p.engine_version
+				OR NOT $7 AND u.state = 'done' AND split_part(u.engine_version, '/', 1) = split_part(p.engine_version, '/', 1))
+		ORDER BY u.engine_version`,
+		append(idArrays(ids), strict)...)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rs.Close()
+	m := make(map[sweeps.UnitID]FoundUnit, len(ids))
+	for rs.Next() {
+		var id sweeps.UnitID
+		var u FoundUnit
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.Engine, &u.State); err != nil {
+			return nil, s.err(err)
+		}
+		// Its own row when done; else another done one (the first by
+		// engine identity); else its own.
+		old, seen := m[id]
+		switch {
+		case !seen:
+			m[id] = u
+		case old.State == "done" && old.Engine == id.Engine:
+		case u.Engine == id.Engine && u.State == "done",
+			old.Engine == id.Engine && u.State == "done":
+			m[id] = u
+		}
+	}
+	return m, s.err(rs.Err())
+}
+
+// idArrays are ids as the arrays of their columns, for unnest: key,
+// fold, split, seed, data_sha256, engine_version.
+func idArrays(ids []sweeps.UnitID) []any {
+	n := len(ids)
+	keys, splits, datas, engines := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	folds, seeds := make([]int64, n), make([]int64, n)
+	for i, id := range ids {
+		keys[i], folds[i], splits[i], seeds[i], datas[i], engines[i] = id.Key, int64(id.Fold), id.Split, id.Seed, id.Data, id.Engine
+	}
+	return []any{keys, folds, splits, seeds, datas, engines}
+}
