@@ -42,10 +42,13 @@ type epochProgress struct {
 	epochs int    // each fold's
 	tty    bool   // a terminal: the partway line is redrawn in place
 	start  time.Time
-	done   int       // epochs finished, of every fold
-	total  int       // epochs this run trains, of every fold
-	part   []float64 // [folds] the share done of each fold's epoch in flight
-	open   bool      // a partway line is drawn and not ended (tty)
+	done   int              // epochs finished, of every fold
+	total  int              // epochs this run trains, of every fold
+	part   []float64        // [folds] the share done of each fold's epoch in flight
+	open   bool             // a partway line is drawn and not ended (tty)
+	work   sweeps.EpochWork // an epoch's (scored), for the share of its work a part of its steps is; zero: the steps are all of it
+	warmup time.Duration    // of the time since start, the warm-up (sweeps.Warmup)
+	warm   bool             // warmup is known (or an epoch finished): an ETA can be told
 }
 
 // How often a long epoch says how far it is: redrawn on a terminal, a
@@ -60,6 +63,13 @@ var (
 // tty draws the partway line in place (a terminal, no --json).
 func newEpochProgress(w io.Writer, prefix string, folds, epochs, total int, tty bool) *epochProgress {
 	return &epochProgress{w: w, prefix: prefix, folds: folds, epochs: epochs, tty: tty, start: time.Now(), total: total, part: make([]float64, folds)}
+}
+
+// scores says that each epoch's work is w, its held-out scoring
+// included (scheduler.EpochWorkOf), and returns e.
+func (e *epochProgress) scores(w sweeps.EpochWork) *epochProgress {
+	e.work = w
+	return e
 }
 
 // every is the interval to ask the engine's reports for (SetProgress).
@@ -91,9 +101,16 @@ func (e *epochProgress) epoch(fold int, s engine.EpochStats) {
 
 // partwayLine prints how far fold's epoch is, with the time left.
 func (e *epochProgress) partwayLine(fold int, p engine.EpochPart) {
+	now := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.part[fold] = p.Fraction()
+	if w := e.work.Total(); w > 0 {
+		e.part[fold] = e.work.Done(p.Fraction()) / w
+	}
+	if w, ok := sweeps.Warmup(e.start, now, p); ok && e.done == 0 { // the run's first epochs: their first steps are its warm-up
+		e.warmup, e.warm = max(e.warmup, w), true
+	}
 	line := fmt.Sprintf("%sepoch %d/%d: %.0f %% (%d/%d steps)%s", e.foldPrefix(fold), p.Epoch, e.epochs, 100*p.Fraction(), p.Step, p.Steps, e.eta())
 	if !e.tty {
 		fmt.Fprintln(e.w, line)
@@ -130,20 +147,23 @@ func (e *epochProgress) foldPrefix(fold int) string {
 	return e.prefix
 }
 
-// eta is ", eta 1m30s" while epochs remain: the time per epoch so far,
-// over every fold's epochs finished and the parts done of those in
-// flight, times the epochs still to run (sweeps.ETA, the rule of every
-// ETA). The epochs of one run weigh the same (scheduler.EpochFLOPs of one
-// network on a fold's rows, the folds a row apart), so they are its work.
+// eta is ", eta 1m30s" while epochs remain and a rate past the warm-up
+// is known (after a step of the first epoch: sweeps.Warmup): the time per
+// epoch so far (less the warm-up), over every fold's epochs finished and the parts
+// done of those in flight, times the epochs still to run (sweeps.ETA, the
+// rule of every ETA). The epochs of one run weigh the same
+// (scheduler.EpochWorkOf one network on a fold's rows, the folds a row
+// apart), so they are its work; a part of an epoch's steps is that part of
+// its training, not of its scoring.
 func (e *epochProgress) eta() string {
 	done := float64(e.done)
 	for _, f := range e.part {
 		done += f
 	}
-	if e.done >= e.total {
-		return ""
+	if e.done >= e.total || e.done == 0 && !e.warm {
+		return "" // no rate past the warm-up yet
 	}
-	return ", eta " + sweeps.ETA(float64(e.total)-done, done, time.Since(e.start)).Round(time.Second).String()
+	return ", eta " + sweeps.ETA(float64(e.total)-done, done, time.Since(e.start)-e.warmup).Round(time.Second).String()
 }
 
 // isTerminal reports whether w is a terminal (a bar or a line redrawn in
@@ -162,7 +182,7 @@ func eta(s scheduler.Status) string {
 		return ""
 	}
 	left := func(w int64) string {
-		return sweeps.ETA(float64(w-s.WorkDone), float64(s.WorkDone), s.Elapsed).Round(time.Second).String()
+		return sweeps.ETA(float64(w-s.WorkDone), float64(s.WorkDone), s.Elapsed-s.Warmup).Round(time.Second).String()
 	}
 	switch {
 	case s.Forecast == prune.Bounded && s.WorkLeast < s.WorkMost && s.WorkDone < s.WorkMost:

@@ -80,7 +80,7 @@ func TestPartwayEvents(t *testing.T) {
 					t.Fatalf("%+v: not partway", p)
 				}
 				// A job's first unit reports it: its next epoch, or its next step.
-				if l, ok := last[j]; ok && p != (engine.EpochPart{Epoch: l.Epoch, Step: l.Step + 1, Steps: l.Steps}) && (p.Epoch <= l.Epoch || p.Step != 1) {
+				if l, ok := last[j]; ok && (engine.EpochPart{Epoch: p.Epoch, Step: p.Step, Steps: p.Steps}) != (engine.EpochPart{Epoch: l.Epoch, Step: l.Step + 1, Steps: l.Steps}) && (p.Epoch <= l.Epoch || p.Step != 1) {
 					t.Fatalf("unit %v: %+v after %+v", j, p, l)
 				}
 				if p.Epoch != epochs[j]+1 {
