@@ -278,3 +278,42 @@ func TestPartwayETA(t *testing.T) {
 	}
 	t.Logf("%d ETAs checked; the run took %v", checked, end.Sub(stderr.lines[0].at))
 }
+
+// TestFirstPartwayETA: the first ETA a real run prints is within a factor
+// of 2 of the time it then had left, although its first step, which
+// touches a 2048-2048 network's Adam buffers (150 MB) for the first time,
+// takes many times a later step. Extrapolated from the run's start, the
+// first ETA read more than twice the time left.
+func TestFirstPartwayETA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for seconds")
+	}
+	defer func(every time.Duration) { partLines = every }(partLines)
+	partLines = 200 * time.Millisecond
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "rows.csv")
+	fixture.BlobsCSV(t, csv, 600, 3, 4)
+	var stderr stampedLines
+	var stdout strings.Builder
+	if code := run([]string{"train", "--csv", csv, "--epochs", "1", "--batch", "8", "--hidden", "4096,4096", "--optimizer", "adam", "--threads", "1"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.buf.String())
+	}
+	end := stderr.lines[len(stderr.lines)-1].at // the accuracy line
+	for _, l := range stderr.lines {
+		m := partwayRE.FindStringSubmatch(l.text)
+		if m == nil || m[8] == "" {
+			continue
+		}
+		eta, err := time.ParseDuration(m[8])
+		if err != nil {
+			t.Fatalf("%q: %v", l.text, err)
+		}
+		left := end.Sub(l.at)
+		t.Logf("first ETA: %q with %v left (%.2f×); the run took %v", l.text, left.Round(10*time.Millisecond), eta.Seconds()/left.Seconds(), end.Sub(stderr.lines[0].at))
+		if eta.Seconds() > 2*left.Seconds()+0.5 || eta.Seconds() < left.Seconds()/2-0.5 {
+			t.Errorf("the first ETA %v with %v left", eta, left)
+		}
+		return
+	}
+	t.Fatalf("no partway line with an ETA:\n%v", stderr.lines)
+}
