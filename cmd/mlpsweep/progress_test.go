@@ -317,3 +317,45 @@ func TestFirstPartwayETA(t *testing.T) {
 	}
 	t.Fatalf("no partway line with an ETA:\n%v", stderr.lines)
 }
+
+// TestPartwayETAWithScoring: with few training rows and many scored ones
+// (1,000 MNIST rows trained, its 10,000 test images scored after each
+// epoch: 83 % of an epoch's FLOPs) each partway line's ETA is between half
+// and 2.5 times the time the run had left (± the half second the line
+// rounds to). The scoring's forward products run faster per FLOP than the
+// training steps, so the first epoch's ETAs read high (measured 1.4–2.3×
+// under load); counting the steps alone as an epoch's work, they read a
+// quarter of it.
+func TestPartwayETAWithScoring(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for seconds")
+	}
+	defer func(every time.Duration) { partLines = every }(partLines)
+	partLines = 50 * time.Millisecond
+	var stderr stampedLines
+	var stdout strings.Builder
+	if code := run([]string{"train", "--limit-rows", "1000", "--epochs", "2", "--batch", "32", "--hidden", "4096", "--threads", "1"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.buf.String())
+	}
+	end := stderr.lines[len(stderr.lines)-1].at // the accuracy line
+	checked := 0
+	for _, l := range stderr.lines {
+		m := partwayRE.FindStringSubmatch(l.text)
+		if m == nil || m[8] == "" {
+			continue
+		}
+		eta, err := time.ParseDuration(m[8])
+		if err != nil {
+			t.Fatalf("%q: %v", l.text, err)
+		}
+		checked++
+		left := end.Sub(l.at)
+		if eta.Seconds() > 2.5*left.Seconds()+0.5 || eta.Seconds() < left.Seconds()/2-0.5 {
+			t.Errorf("%q with %v left", l.text, left.Round(10*time.Millisecond))
+		}
+	}
+	if checked == 0 {
+		t.Fatalf("no partway line with an ETA:\n%v", stderr.lines)
+	}
+	t.Logf("%d ETAs checked; the run took %v", checked, end.Sub(stderr.lines[0].at))
+}
