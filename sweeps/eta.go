@@ -57,14 +57,45 @@ func (w EpochWork) Done(fraction float64) float64 { return fraction * w.Train }
 // these VMs: a 4096-4096 network's first step took 2.5 times the next
 // ones). It is the time to the end of the first step (p.Warm before now)
 // less a step at the pace since; ok is false when p cannot tell (at its
-// Step 1 nothing is past the warm-up). A partway ETA leaves the largest
-// Warmup of the reports before the run's first epoch ends out of its
-// elapsed time, so that its first ETA does not extrapolate from the slow
-// start; later reports are past the warm-up.
+// Step 1 nothing is past the warm-up).
 func Warmup(start, now time.Time, p engine.EpochPart) (d time.Duration, ok bool) {
 	if p.Step < 2 || p.Warm <= 0 {
 		return 0, false
 	}
 	first := now.Add(-p.Warm).Sub(start)
 	return max(0, first-p.Warm/time.Duration(p.Step-1)), true
+}
+
+// Clock times a run for its ETAs: from its start, less the largest
+// Warmup of its reports partway through its first epochs, so that its
+// first ETA does not extrapolate from the slow start; reports after an
+// epoch ended are past the warm-up.
+type Clock struct {
+	start  time.Time
+	warmup time.Duration
+	known  bool // warmup is measured, or an epoch ended
+}
+
+// NewClock starts a clock at start.
+func NewClock(start time.Time) Clock { return Clock{start: start} }
+
+// Part notes a report p made at now; first says that no epoch of the run
+// ended before it.
+func (c *Clock) Part(now time.Time, p engine.EpochPart, first bool) {
+	if d, ok := Warmup(c.start, now, p); ok && first {
+		c.warmup, c.known = max(c.warmup, d), true
+	}
+}
+
+// EpochEnded notes that an epoch of the run ended: its rate is known.
+func (c *Clock) EpochEnded() { c.known = true }
+
+// Warmup is the warm-up measured so far.
+func (c *Clock) Warmup() time.Duration { return c.warmup }
+
+// Elapsed is the time from the start to now less the warm-up, for ETA;
+// ok is false while no rate past the warm-up is known (only a first step
+// was reported): no ETA then.
+func (c *Clock) Elapsed(now time.Time) (d time.Duration, ok bool) {
+	return now.Sub(c.start) - c.warmup, c.known
 }

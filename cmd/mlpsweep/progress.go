@@ -37,18 +37,16 @@ func epochLine(s engine.EpochStats, epochs int) string {
 type epochProgress struct {
 	mu     sync.Mutex
 	w      io.Writer
-	prefix string // "refit " or "", before the fold's "fold 2/4 "
-	folds  int    // > 1: the lines name the fold
-	epochs int    // each fold's
-	tty    bool   // a terminal: the partway line is redrawn in place
-	start  time.Time
+	prefix string           // "refit " or "", before the fold's "fold 2/4 "
+	folds  int              // > 1: the lines name the fold
+	epochs int              // each fold's
+	tty    bool             // a terminal: the partway line is redrawn in place
+	clock  sweeps.Clock     // from the start, less the warm-up
 	done   int              // epochs finished, of every fold
 	total  int              // epochs this run trains, of every fold
 	part   []float64        // [folds] the share done of each fold's epoch in flight
 	open   bool             // a partway line is drawn and not ended (tty)
 	work   sweeps.EpochWork // an epoch's (scored), for the share of its work a part of its steps is; zero: the steps are all of it
-	warmup time.Duration    // of the time since start, the warm-up (sweeps.Warmup)
-	warm   bool             // warmup is known (or an epoch finished): an ETA can be told
 }
 
 // How often a long epoch says how far it is: redrawn on a terminal, a
@@ -62,7 +60,7 @@ var (
 // epochs each, total of them still to train (a resumed run has fewer);
 // tty draws the partway line in place (a terminal, no --json).
 func newEpochProgress(w io.Writer, prefix string, folds, epochs, total int, tty bool) *epochProgress {
-	return &epochProgress{w: w, prefix: prefix, folds: folds, epochs: epochs, tty: tty, start: time.Now(), total: total, part: make([]float64, folds)}
+	return &epochProgress{w: w, prefix: prefix, folds: folds, epochs: epochs, tty: tty, clock: sweeps.NewClock(time.Now()), total: total, part: make([]float64, folds)}
 }
 
 // scores says that each epoch's work is w, its held-out scoring
@@ -96,6 +94,7 @@ func (e *epochProgress) epoch(fold int, s engine.EpochStats) {
 	defer e.mu.Unlock()
 	e.done++
 	e.part[fold] = 0
+	e.clock.EpochEnded()
 	e.writeLine(e.foldPrefix(fold) + epochLine(s, e.epochs) + e.eta())
 }
 
@@ -108,9 +107,7 @@ func (e *epochProgress) partwayLine(fold int, p engine.EpochPart) {
 	if w := e.work.Total(); w > 0 {
 		e.part[fold] = e.work.Done(p.Fraction()) / w
 	}
-	if w, ok := sweeps.Warmup(e.start, now, p); ok && e.done == 0 { // the run's first epochs: their first steps are its warm-up
-		e.warmup, e.warm = max(e.warmup, w), true
-	}
+	e.clock.Part(now, p, e.done == 0)
 	line := fmt.Sprintf("%sepoch %d/%d: %.0f %% (%d/%d steps)%s", e.foldPrefix(fold), p.Epoch, e.epochs, 100*p.Fraction(), p.Step, p.Steps, e.eta())
 	if !e.tty {
 		fmt.Fprintln(e.w, line)
@@ -160,10 +157,11 @@ func (e *epochProgress) eta() string {
 	for _, f := range e.part {
 		done += f
 	}
-	if e.done >= e.total || e.done == 0 && !e.warm {
-		return "" // no rate past the warm-up yet
+	elapsed, known := e.clock.Elapsed(time.Now())
+	if e.done >= e.total || !known {
+		return "" // or no rate past the warm-up yet
 	}
-	return ", eta " + sweeps.ETA(float64(e.total)-done, done, time.Since(e.start)-e.warmup).Round(time.Second).String()
+	return ", eta " + sweeps.ETA(float64(e.total)-done, done, elapsed).Round(time.Second).String()
 }
 
 // isTerminal reports whether w is a terminal (a bar or a line redrawn in

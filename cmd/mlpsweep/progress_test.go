@@ -72,7 +72,7 @@ func TestUnitLineOfADivergedUnit(t *testing.T) {
 func TestEpochProgressETA(t *testing.T) {
 	var b strings.Builder
 	e := newEpochProgress(&b, "", 2, 4, 8, false)
-	e.start = time.Now().Add(-10 * time.Second)
+	e.clock = sweeps.NewClock(time.Now().Add(-10 * time.Second))
 	e.epoch(0, engine.EpochStats{Epoch: 1, Loss: 0.5, Accuracy: 0.75, ValLoss: math.NaN(), Seconds: 2, SamplesPerSecond: 100})
 	e.partwayLine(1, engine.EpochPart{Epoch: 1, Step: 50, Steps: 100})
 	e.partwayLine(0, engine.EpochPart{Epoch: 2, Step: 25, Steps: 100})
@@ -86,7 +86,7 @@ func TestEpochProgressETA(t *testing.T) {
 
 	b.Reset()
 	e = newEpochProgress(&b, "refit ", 1, 2, 2, true)
-	e.start = time.Now().Add(-10 * time.Second)
+	e.clock = sweeps.NewClock(time.Now().Add(-10 * time.Second))
 	e.partwayLine(0, engine.EpochPart{Epoch: 1, Step: 1, Steps: 4})
 	// Its second step took 1 s, the time before 8 s more: warm-up.
 	e.partwayLine(0, engine.EpochPart{Epoch: 1, Step: 2, Steps: 4, Warm: time.Second})

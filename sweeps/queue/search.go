@@ -239,7 +239,7 @@ func searchLeft(s *study.Study, data *datasets.Dataset, plan scheduler.Plan, fro
 			work += float64(plan.EpochWork(u))
 		}
 	}
-	left := scheduler.SearchForecast(s, data, plan.Points, s.Search.Batch)[1]
+	left := scheduler.SearchForecast(s, data, plan.Points, s.Search.Batch, true)[1]
 	if n := len(batch); n > 0 {
 		left += prune.Future(s.Pruner, s.Base.Epochs(), n, s.Search.Batch)[1] * work / float64(n)
 	}

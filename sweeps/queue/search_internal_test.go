@@ -67,8 +67,8 @@ pruner: {kind: sha, eta: 2}
 	widths := map[int]bool{}
 	for _, pt := range props.Points[4:] {
 		for f := range 3 {
-			rows := float64(data.N - datasets.FoldSize(data.N, 3, f))
-			epoch += rows * scheduler.TrainingFLOPsPerRow(pt.Params.Hidden(), data.Features, data.Classes)
+			held := datasets.FoldSize(data.N, 3, f)
+			epoch += scheduler.EpochWorkOf(pt.Params.Hidden(), data.Features, data.Classes, data.N-held, held).Total() // its held-out rows scored too
 		}
 		widths[len(pt.Params.Hidden())] = true
 	}
@@ -78,11 +78,11 @@ pruner: {kind: sha, eta: 2}
 	if e := prune.Future(s.Pruner, 4, 4, 4); e[1] != 8 {
 		t.Fatalf("sha η 2 over 4 epochs: a batch of 4 trains %v configuration-epochs, want 8", e)
 	}
-	want := 8*epoch/4 + scheduler.SearchForecast(s, data, props.Points, 4)[1]
+	want := 8*epoch/4 + scheduler.SearchForecast(s, data, props.Points, 4, true)[1]
 	if got := searchLeft(s, data, plan, 4); math.Abs(got-want) > 1e-9*want {
 		t.Errorf("work left %.6g FLOPs, want %.6g", got, want)
 	}
-	if f := scheduler.SearchForecast(s, data, props.Points, 4); f[1] <= 0 {
+	if f := scheduler.SearchForecast(s, data, props.Points, 4, true); f[1] <= 0 {
 		t.Errorf("the 2 configurations to come weigh %v", f)
 	}
 }

@@ -242,7 +242,8 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	startedAt := map[sweeps.UnitID]int64{}  // when each unit this run trains started (unix ns)
 	inEpoch := map[sweeps.UnitID][2]int64{} // the work and samples of each unit's epoch in flight done so far, counted in status
 	settled := false                        // an epoch finished: later InEpoch reports are past the warm-up
-	var mu sync.Mutex                       // guards results, status, flops, epochErr, settled and Progress calls
+	clock := sweeps.NewClock(started)       // Status.Warmup's
+	var mu sync.Mutex                       // guards results, status, flops, epochErr, settled, clock and Progress calls
 	report := func(e Event) {
 		e.Status = status
 		e.Status.Elapsed = time.Since(started)
@@ -340,9 +341,8 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			at := time.Now()
 			mu.Lock()
 			defer mu.Unlock()
-			if w, ok := sweeps.Warmup(started, at, part); ok && !settled {
-				status.Warmup = max(status.Warmup, w)
-			}
+			clock.Part(at, part, !settled)
+			status.Warmup = clock.Warmup()
 			for _, i := range is {
 				u := j[i]
 				f, was := part.Fraction(), inEpoch[u.ID]

@@ -80,7 +80,7 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 			return r, err
 		}
 		sub.Points = props.Points
-		sp.future = SearchForecast(s, data, sub.Points, batch)
+		sp.future = SearchForecast(s, data, sub.Points, batch, opt.Curves || s.Pruner != nil)
 		r, err = runStudy(ctx, &sub, data, opt, props.Batch)
 		sp.batchDone()
 		// The summary covers every batch: the earlier batches' units count
@@ -187,23 +187,30 @@ func (p *Proposals) Record(r sweeps.StudyResult) {
 	}
 }
 
-// SearchForecast is the training work (least, expected, most: Σ epochs ×
-// rows × training FLOPs per row) of the configurations of sampled study s
+// SearchForecast is the work (least, expected, most: Σ epochs × rows ×
+// training FLOPs per row, and with curves the held-out rows scored after
+// each epoch, as Plan.EpochWork) of the configurations of sampled study s
 // not proposed yet, after points, proposed batch at a time (the local
 // run's ETA and the queue's SearchPruned's): as many
 // epochs each as the study's pruner's schedule gives a batch (every epoch
 // without one), at the mean work per epoch of the configurations proposed
 // so far (the sampler's next ones are not known).
-func SearchForecast(s *study.Study, data *datasets.Dataset, points []study.Point, batch int) [3]float64 {
+func SearchForecast(s *study.Study, data *datasets.Dataset, points []study.Point, batch int, curves bool) [3]float64 {
 	left := s.Search.N - len(points)
 	if left <= 0 || len(points) == 0 {
 		return [3]float64{}
 	}
 	var flops float64
 	for _, pt := range points {
-		flops += TrainingFLOPsPerRow(pt.Params.Hidden(), data.Features, data.Classes)
+		// A configuration's folds: every row trained on k−1 of them, and
+		// with curves scored on one.
+		w := EpochWorkOf(pt.Params.Hidden(), data.Features, data.Classes, data.N*(s.Folds-1), 0)
+		if curves {
+			w = EpochWorkOf(pt.Params.Hidden(), data.Features, data.Classes, data.N*(s.Folds-1), data.N)
+		}
+		flops += w.Total()
 	}
-	perEpoch := flops / float64(len(points)) * float64(data.N) * float64(s.Folds-1) // a configuration's folds' training rows
+	perEpoch := flops / float64(len(points))
 	e := prune.Future(s.Pruner, s.Base.Epochs(), left, batch)
 	for i := range e {
 		e[i] *= perEpoch
