@@ -54,6 +54,9 @@ type epochProgress struct {
 var (
 	partEvery = time.Second
 	partLines = 10 * time.Second
+	// A queue worker's log is a file (Slurm's, a pod's) of lines from
+	// all its jobs at once: a job's line comes at most every 30 s.
+	workerPartLines = 30 * time.Second
 )
 
 // newEpochProgress starts the clock of a run of folds folds of epochs

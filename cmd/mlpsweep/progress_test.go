@@ -359,3 +359,19 @@ func TestPartwayETAWithScoring(t *testing.T) {
 	}
 	t.Logf("%d ETAs checked; the run took %v", checked, end.Sub(stderr.lines[0].at))
 }
+
+// TestWorkerPartwayLines: mlpsweep worker logs its jobs' partway lines
+// (here after every step), plain lines that name the job, with its ETA.
+func TestWorkerPartwayLines(t *testing.T) {
+	url, _, _ := enqueueCSVStudy(t)
+	defer func(every time.Duration) { workerPartLines = every }(workerPartLines)
+	workerPartLines = time.Nanosecond
+	code, _, stderr := runCmd("worker", "--store", url, "--workers", "1", "--exit-when-done")
+	if code != 0 {
+		t.Fatalf("worker: exit %d:\n%s", code, stderr)
+	}
+	line := regexp.MustCompile(`(?m)^(group of 2 units,|unit \S+) fold \d of study csvtest \(attempt 1\): epoch \d/2: \d+ % \(\d/[48] steps\), eta \S+$`)
+	if n := len(line.FindAllString(stderr, -1)); n == 0 || strings.Contains(stderr, "\r") {
+		t.Errorf("%d partway lines:\n%s", n, stderr)
+	}
+}

@@ -35,7 +35,8 @@ timeout (checked every 30 s); the units it had stored are kept, the others
 trained again. Ctrl-C or
 SIGTERM stops at once, handing the jobs in flight back to the queue (exit
 status 130). With --exit-when-done the worker exits when the queue holds
-nothing to run; otherwise it waits for more.
+nothing to run; otherwise it waits for more. A job partway through a
+long epoch logs how far it is every 30 s, with its time left.
 
 Example:
   mlpsweep sweep study.yaml --store postgres://sweep@db:5432/sweeps --enqueue
@@ -82,7 +83,7 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	defer st.Close()
 
 	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
-	opt.Log = stderr
+	opt.Log, opt.PartEvery = stderr, workerPartLines
 	s, err := queue.Work(ctx, st, opt)
 	if s.Units > 0 {
 		fmt.Fprintf(stderr, "worker: %d units recorded (%d failed) in %.2fs, %.2fs training on %d workers: queue overhead %.2f ms per unit\n",

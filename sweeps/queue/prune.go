@@ -914,6 +914,7 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 	}
 	t, threads := w.trainer(ctx)
 	defer w.release(t)
+	t.SetProgress(w.opt.PartEvery, w.partway(job, todo, data, folds, true, a.From, a.To))
 	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study, threads); err != nil {
 		return err
 	}
