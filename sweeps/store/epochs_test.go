@@ -106,14 +106,15 @@ func TestMigratesVersion4(t *testing.T) {
 					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN gflop`),
 					names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN schedule`), names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN run_started`),
 					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN threads`))
+				b.exec(t, loc, dropRetrain(names)...)
 				b.setVersion(t, loc, 4)
 				open := b.writer
 				if role == "reader" {
 					open = b.reader
 				}
 				s := mustOpen(t, open, loc)
-				if v := schemaOf(t, b, loc); v != schemaVersion || schemaVersion != 9 {
-					t.Errorf("schema version %d after migration (want %d = 9)", v, schemaVersion)
+				if v := schemaOf(t, b, loc); v != schemaVersion || schemaVersion != 11 {
+					t.Errorf("schema version %d after migration (want %d = 11)", v, schemaVersion)
 				}
 				if got, err := s.UnitEpochScores(context.Background(), sweeps.UnitID{Key: "k"}); err != nil || len(got) != 0 {
 					t.Errorf("epoch scores of a migrated database: %v (%v)", got, err)
@@ -267,4 +268,14 @@ func BenchmarkSaveDecisions(b *testing.B) {
 			}
 		})
 	}
+}
+
+// dropRetrain is the SQL that takes a database back before schema 11's
+// retrain_ columns (names: its tables' names).
+func dropRetrain(names *strings.Replacer) []string {
+	var sql []string
+	for _, c := range []string{"study", "started", "host", "cpu", "isa"} {
+		sql = append(sql, names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN retrain_`+c))
+	}
+	return sql
 }

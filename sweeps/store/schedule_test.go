@@ -66,6 +66,7 @@ func TestMigratesVersion7(t *testing.T) {
 				}
 				b.exec(t, loc, names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN schedule`), names.Replace(`ALTER TABLE mlpsweep_study DROP COLUMN run_started`),
 					names.Replace(`ALTER TABLE mlpsweep_units DROP COLUMN threads`))
+				b.exec(t, loc, dropRetrain(names)...)
 				b.setVersion(t, loc, 7)
 				open := b.writer
 				if role == "reader" {
