@@ -41,6 +41,12 @@ func TestETA(t *testing.T) {
 			t.Errorf("forecast %v, %d done: %q, want %q", c.f, c.done, got, c.want)
 		}
 	}
+	// 100 done in 10 s of which 5 s were the warm-up (Status.Warmup): 300
+	// left take 15 s, not 30.
+	w := scheduler.Status{Elapsed: 10 * time.Second, Warmup: 5 * time.Second, WorkDone: 100, WorkLeast: 400, WorkToRun: 400, WorkMost: 400}
+	if got := eta(w); got != ", eta 15s" {
+		t.Errorf("with a warm-up: %q, want %q", got, ", eta 15s")
+	}
 	s.Forecast = prune.Bounded
 	if got, want := forecastLine(s, "median", false), "pruner median: between 19 % and 50 % of the work"; len(got) < len(want) || got[:len(want)] != want {
 		t.Errorf("median's forecast line %q", got)
