@@ -293,7 +293,7 @@ func tuneGroupColumns(opt TuneOptions) (TuneChoice, error) {
 	step := func(g *engine.Group) error {
 		b := next % batches
 		next++
-		_, _, err := g.TrainBatch(data.X, perm[b*batch:(b+1)*batch], t[b*batch*MNISTClasses:(b+1)*batch*MNISTClasses])
+		_, _, err := g.TrainBatch(data, perm[b*batch:(b+1)*batch], t[b*batch*MNISTClasses:(b+1)*batch*MNISTClasses])
 		return err
 	}
 	perMember := make([]float64, len(counts))

@@ -74,9 +74,7 @@ func MeasureEpoch(a Arch, batch int, data engine.Data, e Effort) (Throughput, er
 		seconds = append(seconds, s.Seconds)
 	}
 	sec := median(seconds)
-	samples := float64(len(data.X)/a[0]) / sec
-	if data.Rows != nil {
-		samples = float64(len(data.Rows)) / sec
-	}
+	n, _ := data.Size(a[0], a[len(a)-1]) // Fit checked it
+	samples := float64(n) / sec
 	return Throughput{Seconds: sec, SamplesPerSecond: samples, GFLOPS: samples * m.FlopsPerSample() / 1e9}, nil
 }

@@ -10,11 +10,13 @@ import (
 // Dataset is a classification data set held in memory.
 type Dataset struct {
 	Name string
-	X    []float32 // [N×Features] (MNIST pixels scaled to [0,1])
-	// Pixels are an IDX file's bytes, [N×Features], X[i] = Pixels[i]/255
-	// exactly (engine.Data.Pixels: the training batches are read from
-	// them); nil for CSV data.
-	Pixels               []uint8
+	// The features are held once, [N×Features]: as X (CSV data, Blobs),
+	// or, for an IDX file, as Pixels, its bytes, whose values are the
+	// bytes over 255 (X nil). Row gives a row as float32 either way;
+	// engine.DataOf hands whichever is set to the engine, which reads
+	// pixels directly (a quarter of the memory of their float32 copy).
+	X                    []float32 // [N×Features]; nil for IDX data
+	Pixels               []uint8   // [N×Features], value Pixels[i]/255; nil for CSV data
 	Y                    []float32 // [N×Classes] one-hot
 	Labels               []int     // [N] class index
 	ClassNames           []string  // [Classes] label text of each class index
@@ -38,9 +40,27 @@ func (d *Dataset) setLabels(labels []int, classes int) {
 	}
 }
 
+// Row writes the features of row i into dst (len(dst) ≥ Features) as the
+// engine reads them, X's row or the row's pixels over 255, and returns
+// dst[:Features]. It is the one way to read a row as float32 whichever way
+// the features are held.
+func (d *Dataset) Row(i int, dst []float32) []float32 {
+	dst = dst[:d.Features]
+	if d.X != nil {
+		copy(dst, d.X[i*d.Features:(i+1)*d.Features])
+		return dst
+	}
+	for j, b := range d.Pixels[i*d.Features : (i+1)*d.Features] {
+		dst[j] = pixelScale[b]
+	}
+	return dst
+}
+
 // Fingerprint is the hex SHA-256 of N, Features and Classes (each a
-// little-endian uint64) followed by the little-endian bytes of X and Y: two
-// data sets with equal fingerprints feed the engine identical numbers.
+// little-endian uint64) followed by the little-endian bytes of the
+// features as float32 (X, or the pixels over 255: the same hash as for
+// their float32 copy) and of Y: two data sets with equal fingerprints feed
+// the engine identical numbers.
 func (d *Dataset) Fingerprint() string {
 	h := sha256.New()
 	var buf [1 << 14]byte
@@ -48,6 +68,14 @@ func (d *Dataset) Fingerprint() string {
 		binary.LittleEndian.PutUint64(buf[8*i:], uint64(v))
 	}
 	h.Write(buf[:24])
+	for px := d.Pixels; d.X == nil && len(px) > 0; {
+		chunk := min(len(px), len(buf)/4)
+		for i, b := range px[:chunk] {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(pixelScale[b]))
+		}
+		h.Write(buf[:4*chunk])
+		px = px[chunk:]
+	}
 	for _, xs := range [][]float32{d.X, d.Y} {
 		for len(xs) > 0 {
 			chunk := min(len(xs), len(buf)/4)
@@ -67,7 +95,9 @@ func (d *Dataset) Head(n int) *Dataset {
 	n = max(0, min(n, d.N))
 	h := *d
 	h.N = n
-	h.X = d.X[: n*d.Features : n*d.Features]
+	if d.X != nil {
+		h.X = d.X[: n*d.Features : n*d.Features]
+	}
 	if d.Pixels != nil {
 		h.Pixels = d.Pixels[: n*d.Features : n*d.Features]
 	}

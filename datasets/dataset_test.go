@@ -79,6 +79,15 @@ func TestSubsetAndHead(t *testing.T) {
 
 // subset returns a copy of d holding the given rows, in the given order
 // (repeats allowed). A row outside [0, N) panics, as an index would.
+// allRows is every row of d as float32, [N×Features] (Row of each).
+func allRows(d *Dataset) []float32 {
+	x := make([]float32, d.N*d.Features)
+	for i := range d.N {
+		d.Row(i, x[i*d.Features:])
+	}
+	return x
+}
+
 func subset(d *Dataset, rows []int) *Dataset {
 	s := &Dataset{
 		Name: d.Name, ClassNames: d.ClassNames, Scaling: d.Scaling,
@@ -93,4 +102,65 @@ func subset(d *Dataset, rows []int) *Dataset {
 		s.Labels[i] = d.Labels[r]
 	}
 	return s
+}
+
+// TestFingerprintPinned pins the fingerprints stored results and resumed
+// studies are keyed by, as computed when image data still held a float32
+// copy X (commit 140e67d): holding pixels alone must not change them.
+func TestFingerprintPinned(t *testing.T) {
+	csv, err := loadCSVString(t, "height,weight,species\n1.5,10,cat\n2,-20.25,dog\n3,30,cat\n4,1e-3,ant\n", CSVOptions{Scale: ScaleStandardize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, test, err := MNIST("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		d      *Dataset
+		pixels bool // held as pixels alone
+		want   string
+	}{
+		{"csv", csv, false, "2a4f50e3288bac129a07ee69fe8322d04c45e5f18c439809bdedb8f9df1d3a54"},
+		{"blobs", Blobs(300, 5, 3), false, "9b4f7f48b96bb3cda07490f0b43b76ccbe15058afec5c3095f227894a8b703af"},
+		{"mnist train", train, true, "8c4ba9ff638e3bf1172db70aa3dc95102a13c4cad22bfdc9091a0da6d3a9baa6"},
+		{"mnist test", test, true, "2cbbfa12c0cc933ed86209f690bd58ba947a67d2b35d9d095082103b5d2432e3"},
+		{"mnist train head 6000", train.Head(6000), true, "68b2f846cffd32f52f1eb27c5e9837de55e3f60e3d9f955c41250df9f1f386f9"},
+	} {
+		if c.pixels != (c.d.X == nil) {
+			t.Errorf("%s: X %d values, Pixels %d", c.name, len(c.d.X), len(c.d.Pixels))
+		}
+		if got := c.d.Fingerprint(); got != c.want {
+			t.Errorf("%s: fingerprint %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+// TestPixelRows: a data set held as pixels reads, hashes and heads as its
+// float32 copy does.
+func TestPixelRows(t *testing.T) {
+	px := make([]uint8, 256*3) // every byte value, 3 features a row
+	for i := range px {
+		px[i] = uint8(i * 7)
+	}
+	d := &Dataset{N: 256, Features: 3, Pixels: px}
+	d.setLabels(make([]int, 256), 2)
+	f := *d
+	f.Pixels, f.X = nil, make([]float32, len(px))
+	for i, b := range px {
+		f.X[i] = float32(b) / 255
+	}
+	if !slices.Equal(allRows(d), f.X) || !slices.Equal(allRows(&f), f.X) {
+		t.Fatal("Row of pixels is not the float32 copy's row")
+	}
+	if d.Fingerprint() != f.Fingerprint() {
+		t.Fatal("pixels and their float32 copy fingerprint differently")
+	}
+	if h := d.Head(100); h.X != nil || len(h.Pixels) != 300 || h.Fingerprint() != f.Head(100).Fingerprint() {
+		t.Fatal("Head of pixels differs from Head of the float32 copy")
+	}
+	if got := d.Row(5, make([]float32, 8)); len(got) != 3 || got[2] != float32(px[17])/255 {
+		t.Fatalf("Row(5) = %v", got)
+	}
 }

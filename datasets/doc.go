@@ -8,8 +8,10 @@
 //   - LoadIDX reads one images/labels pair of IDX files (gzip or raw).
 //   - LoadCSV reads a table of numeric features and one class-label column.
 //
-// Every loader returns a *Dataset: row-major float32 features X [N×Features],
-// one-hot targets Y [N×Classes] and class indices Labels [N]. Corrupt input
+// Every loader returns a *Dataset: row-major features [N×Features], float32
+// X (CSV) or an IDX file's bytes, Pixels, whose values are the bytes over
+// 255 (Dataset.Row reads a row as float32 either way), one-hot targets Y
+// [N×Classes] and class indices Labels [N]. Corrupt input
 // gives an error naming the file and what is wrong, never a panic or a huge
 // allocation.
 //

@@ -10,7 +10,7 @@ import (
 // checkDataset asserts the invariants every loader promises.
 func checkDataset(t *testing.T, d *Dataset) {
 	t.Helper()
-	if d.N < 1 || d.Features < 1 || d.Classes < 2 || len(d.X) != d.N*d.Features || len(d.Y) != d.N*d.Classes ||
+	if d.N < 1 || d.Features < 1 || d.Classes < 2 || len(d.X)+len(d.Pixels) != d.N*d.Features || len(d.Y) != d.N*d.Classes ||
 		len(d.Labels) != d.N || len(d.ClassNames) != d.Classes {
 		t.Fatalf("inconsistent shapes: N=%d Features=%d Classes=%d len X,Y,Labels,ClassNames = %d,%d,%d,%d",
 			d.N, d.Features, d.Classes, len(d.X), len(d.Y), len(d.Labels), len(d.ClassNames))
@@ -47,7 +47,7 @@ func FuzzIDX(f *testing.F) {
 			return
 		}
 		checkDataset(t, d)
-		for _, v := range d.X {
+		for _, v := range allRows(d) {
 			if v < 0 || v > 1 {
 				t.Fatalf("pixel %v outside [0,1]", v)
 			}

@@ -225,29 +225,20 @@ func (f *idxFile) claim() string {
 }
 
 // readImages decodes the first items (≤ dims[0]) images of an images file,
-// each of the remaining dims' product pixels, as they are (px) and scaled
-// to [0,1] (x), in one pass.
-func (f *idxFile) readImages(items int) (x []float32, px []uint8, features int, err error) {
+// each of the remaining dims' product pixels, as they are: [items×features]
+// bytes.
+func (f *idxFile) readImages(items int) (px []uint8, features int, err error) {
 	if len(f.dims) < 2 {
-		return nil, nil, 0, fmt.Errorf("%s: an images file needs rank ≥ 2 (items × pixels), header says %s (is this a labels file?)", f.name, f.shape())
+		return nil, 0, fmt.Errorf("%s: an images file needs rank ≥ 2 (items × pixels), header says %s (is this a labels file?)", f.name, f.shape())
 	}
 	features = f.size / f.dims[0]
 	want := items * features
-	x = hugepages.Floats(min(want, f.initialCap()))[:0] // [items×features]
 	px = hugepages.Bytes(min(want, f.initialCap()))[:0] // [items×features]
-	err = f.stream(want, func(chunk []byte) {
-		at := len(x)
-		x = slices.Grow(x, len(chunk))[:at+len(chunk)]
-		px = append(px, chunk...)
-		dst := x[at:]
-		for i, b := range chunk {
-			dst[i] = pixelScale[b]
-		}
-	})
+	err = f.stream(want, func(chunk []byte) { px = append(px, chunk...) })
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, 0, err
 	}
-	return x, px, features, nil
+	return px, features, nil
 }
 
 // readLabels decodes a rank-1 labels file.
@@ -272,8 +263,9 @@ func (f *idxFile) initialCap() int {
 }
 
 // LoadIDX loads a pair of IDX files (each gzip or raw): images of any shape
-// N×d₁×…, flattened to N×(d₁·…) features and scaled by 1/255 to [0,1], and N
-// labels. Classes is the largest label + 1.
+// N×d₁×…, flattened to N×(d₁·…) features held as their bytes (Pixels; a
+// feature's value is its byte over 255, in [0,1]), and N labels. Classes is
+// the largest label + 1.
 func LoadIDX(imagesPath, labelsPath string) (*Dataset, error) {
 	return loadIDXFiles(imagesPath, labelsPath, 0, 0)
 }
@@ -343,11 +335,11 @@ func decodeIDX(imagesName string, images io.ReaderAt, imagesSize int64, labelsNa
 	if rows > 0 && rows < n {
 		n, raw = rows, raw[:rows]
 	}
-	x, px, features, err := imf.readImages(n)
+	px, features, err := imf.readImages(n)
 	if err != nil {
 		return nil, err
 	}
-	d := &Dataset{X: x, Pixels: px, N: n, Features: features, ClassNames: make([]string, classes)}
+	d := &Dataset{Pixels: px, N: n, Features: features, ClassNames: make([]string, classes)}
 	for c := range d.ClassNames {
 		d.ClassNames[c] = strconv.Itoa(c)
 	}

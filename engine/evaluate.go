@@ -38,12 +38,17 @@ func (m *Model) activityTerms(ws *workspace, rows int) float64 {
 }
 
 // chunkOf returns the e rows of d from position start, for in inputs
-// and out classes: their inputs as x [e×In] (idx nil) or as the rows idx of
-// x [N×In], read in place, and their targets [e×Out], views of d when
-// d.Rows is nil, else gathered into tbuf.
-func chunkOf(d Data, in, out, start, e int, tbuf []float32) (x input, idx []int, t []float32) {
+// and out classes: their inputs as x [e×In] (idx nil), as pixels [e×In]
+// read by the indices iota[:e] (0, 1, …), or as the rows idx of x [N×In],
+// read in place, and their targets [e×Out], views of d when d.Rows is nil,
+// else gathered into tbuf.
+func chunkOf(d Data, in, out, start, e int, tbuf []float32, iota []int) (x input, idx []int, t []float32) {
 	if d.Rows == nil {
-		return input{x: d.X[start*in : (start+e)*in]}, nil, d.Y[start*out : (start+e)*out]
+		t = d.Y[start*out : (start+e)*out]
+		if d.X == nil {
+			return input{px: d.Pixels[start*in : (start+e)*in]}, iota[:e], t
+		}
+		return input{x: d.X[start*in : (start+e)*in]}, nil, t
 	}
 	idx = d.Rows[start : start+e]
 	t = tbuf[:e*out]
@@ -54,15 +59,31 @@ func chunkOf(d Data, in, out, start, e int, tbuf []float32) (x input, idx []int,
 // Predict writes the class probabilities softmax(z) [rows×Out] of the inputs
 // x [rows×In] into probs, in inference mode. It allocates nothing.
 func (m *Model) Predict(x []float32, rows int, probs []float32) error {
-	if rows < 0 || len(x) < rows*m.in || len(probs) < rows*m.out {
-		return fmt.Errorf("engine: Predict of %d rows needs %d inputs and %d outputs (have %d and %d)",
-			rows, rows*m.in, rows*m.out, len(x), len(probs))
+	return m.predict("Predict", input{x: x}, len(x), rows, probs)
+}
+
+// PredictPixels is Predict of inputs held as pixels px [rows×In] (image
+// data, as Data.Pixels): the same bits as Predict of their float32 copy.
+func (m *Model) PredictPixels(px []uint8, rows int, probs []float32) error {
+	return m.predict("PredictPixels", input{px: px}, len(px), rows, probs)
+}
+
+// predict is Predict (what names it in errors) of the inputs x, floats or
+// pixels, of which stored values are held.
+func (m *Model) predict(what string, x input, stored, rows int, probs []float32) error {
+	if rows < 0 || stored < rows*m.in || len(probs) < rows*m.out {
+		return fmt.Errorf("engine: %s of %d rows needs %d inputs and %d outputs (have %d and %d)",
+			what, rows, rows*m.in, rows*m.out, stored, len(probs))
 	}
 	m.eval.sizeFor(min(evalChunk(m.cfg.Batch), max(1, rows)))
 	ws, last := m.use(&m.eval), len(m.layers)-1
 	for start := 0; start < rows; start += ws.rows {
 		e := min(ws.rows, rows-start)
-		m.forward(ws, x[start*m.in:(start+e)*m.in], nil, e, false)
+		if x.px != nil {
+			m.forward(ws, input{px: x.px[start*m.in : (start+e)*m.in]}, ws.iota[:e], e, false)
+		} else {
+			m.forward(ws, input{x: x.x[start*m.in : (start+e)*m.in]}, nil, e, false)
+		}
 		p := probs[start*m.out : (start+e)*m.out]
 		copy(p, ws.y[last][:e*m.out])
 		kernels.Softmax(p, e, m.out)

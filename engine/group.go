@@ -379,7 +379,7 @@ func (g *Group) evaluate(live []int, d Data) {
 	chunk := m0.use(&m0.eval).rows // E, the same for all members: it depends on B alone; m0's targets buffer serves all
 	for start := 0; start < n; start += chunk {
 		e := min(chunk, n-start)
-		x, idx, t := chunkOf(d, in, out, start, e, m0.eval.t)
+		x, idx, t := chunkOf(d, in, out, start, e, m0.eval.t, m0.eval.iota)
 		g.fwd = g.fwd[:0]
 		for _, i := range live {
 			m := g.members[i]
@@ -404,13 +404,14 @@ func (g *Group) evaluate(live []int, d Data) {
 }
 
 // TrainBatch runs one training step of every member on the batch whose
-// rows are rows (indices into x [N×In], 1 ≤ len(rows) ≤ B), read in place,
-// with one-hot targets t [len(rows)×Out] in the batch's order. It returns
-// each member's batch loss and correct rows, measured before the update,
-// in slices that are the group's and overwritten by the next step. Members
-// whose loss is not finite stay in the group (Fit is what drops them).
-// Once the group exists, TrainBatch allocates nothing.
-func (g *Group) TrainBatch(x []float32, rows []int, t []float32) (loss []float32, correct []int, err error) {
+// rows are rows (indices into d's inputs, X or Pixels [N×In],
+// 1 ≤ len(rows) ≤ B), read in place, with one-hot targets t
+// [len(rows)×Out] in the batch's order (d.Y and d.Rows are not read). It
+// returns each member's batch loss and correct rows, measured before the
+// update, in slices that are the group's and overwritten by the next step.
+// Members whose loss is not finite stay in the group (Fit is what drops
+// them). Once the group exists, TrainBatch allocates nothing.
+func (g *Group) TrainBatch(d Data, rows []int, t []float32) (loss []float32, correct []int, err error) {
 	if err := checkMembers(g.members); err != nil {
 		return nil, nil, err
 	}
@@ -422,12 +423,15 @@ func (g *Group) TrainBatch(x []float32, rows []int, t []float32) (loss []float32
 	if len(t) < b*m0.out {
 		return nil, nil, fmt.Errorf("engine: TrainBatch with %d rows needs %d targets (have %d)", b, b*m0.out, len(t))
 	}
+	if err := d.checkPixels(m0.in); err != nil {
+		return nil, nil, err
+	}
 	for i, r := range rows {
-		if r < 0 || (r+1)*m0.in > len(x) {
-			return nil, nil, fmt.Errorf("engine: TrainBatch row %d = %d is outside x (%d rows of %d inputs)", i, r, len(x)/m0.in, m0.in)
+		if r < 0 || (r+1)*m0.in > d.stored() {
+			return nil, nil, fmt.Errorf("engine: TrainBatch row %d = %d is outside the data (%d rows of %d inputs)", i, r, d.stored()/m0.in, m0.in)
 		}
 	}
-	g.step(g.all, input{x: x}, rows, t[:b*m0.out], b)
+	g.step(g.all, d.input(), rows, t[:b*m0.out], b)
 	return g.loss, g.correct, nil
 }
 

@@ -41,7 +41,7 @@ func BenchmarkGroupStep(b *testing.B) {
 			}
 			b.ResetTimer()
 			for b.Loop() {
-				if _, _, err := g.TrainBatch(train.X, rows, t); err != nil {
+				if _, _, err := g.TrainBatch(engine.DataOf(train, nil), rows, t); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -194,10 +194,10 @@ func TestGroupNoAllocations(t *testing.T) {
 	rows := []int{31, 2, 17, 9, 0, 39, 22, 5}
 	tgt := make([]float32, len(rows)*4)
 	gatherRows(d.Y, 4, rows, tgt)
-	if a := testing.AllocsPerRun(10, func() { g.TrainBatch(d.X, rows, tgt) }); a != 0 {
+	if a := testing.AllocsPerRun(10, func() { g.TrainBatch(d, rows, tgt) }); a != 0 {
 		t.Errorf("Group.TrainBatch allocates %v times per step", a)
 	}
-	if a := testing.AllocsPerRun(10, func() { g.TrainBatch(d.X, rows[:3], tgt) }); a != 0 {
+	if a := testing.AllocsPerRun(10, func() { g.TrainBatch(d, rows[:3], tgt) }); a != 0 {
 		t.Errorf("a partial Group.TrainBatch allocates %v times per step", a)
 	}
 	d.Rows = rows
@@ -226,7 +226,7 @@ func TestGroupTrainBatchMatchesModels(t *testing.T) {
 	x, y := make([]float32, len(rows)*10), make([]float32, len(rows)*4)
 	d.Gather(rows, x, y, 10, 4)
 	for step := range 3 {
-		loss, correct, err := g.TrainBatch(d.X, rows, y)
+		loss, correct, err := g.TrainBatch(d, rows, y)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,11 +268,11 @@ func TestGroupErrors(t *testing.T) {
 	}
 	d := blobs(10, 3, 2, 1)
 	for name, rows := range map[string][]int{"no rows": {}, "too many": {0, 1, 2, 3, 4}, "outside": {0, 10}, "negative": {-1}} {
-		if _, _, err := g.TrainBatch(d.X, rows, d.Y); err == nil {
+		if _, _, err := g.TrainBatch(d, rows, d.Y); err == nil {
 			t.Errorf("TrainBatch accepted %s", name)
 		}
 	}
-	if _, _, err := g.TrainBatch(d.X, []int{1, 2}, d.Y[:3]); err == nil {
+	if _, _, err := g.TrainBatch(d, []int{1, 2}, d.Y[:3]); err == nil {
 		t.Error("TrainBatch accepted short targets")
 	}
 	if _, err := g.Fit(context.Background(), Data{X: d.X, Y: d.Y[:5]}, nil, nil); err == nil {

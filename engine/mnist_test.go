@@ -50,9 +50,8 @@ func TestMNISTAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := m.Fit(context.Background(),
-		engine.Data{X: train.X, Y: train.Y, Rows: firstRows(20000)},
-		&engine.Data{X: test.X, Y: test.Y, Rows: firstRows(2000)}, nil)
+	val := engine.DataOf(test, firstRows(2000))
+	h, err := m.Fit(context.Background(), engine.DataOf(train, firstRows(20000)), &val, nil)
 	if err != nil || h.Diverged {
 		t.Fatalf("Fit: %v %+v", err, h)
 	}
@@ -73,7 +72,7 @@ func epochModel(b *testing.B) (*engine.Model, engine.Data) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return m, engine.Data{X: train.X, Y: train.Y, Rows: firstRows(45000)}
+	return m, engine.DataOf(train, firstRows(45000))
 }
 
 // BenchmarkEpoch times one Fit epoch of the baseline 784-128-10, Adam,
@@ -128,7 +127,10 @@ func BenchmarkTrainBatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	x, y := train.X[:128*train.Features], train.Y[:128*train.Classes]
+	x, y := make([]float32, 128*train.Features), train.Y[:128*train.Classes]
+	for i := range 128 {
+		train.Row(i, x[i*train.Features:])
+	}
 	b.ResetTimer()
 	for b.Loop() {
 		if _, _, err := m.TrainBatch(x, y, 128); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,11 +32,13 @@ func pixelBlobs(n, in, out int, seed uint64) Data {
 }
 
 // TestPixelsSameBits checks, on every ISA path, that a fused group trained
-// and evaluated on data with pixels ends with the bits it has on the same
-// data without them (X alone): histories, validation figures, weights and
-// Evaluate. Inputs of 48 (whole 16-column steps of the AVX-512 packers)
-// and 20 (a Go tail), batches of 32 (full and partial 12-row panels) and
-// of 8, the members of groupConfigs (one diverges).
+// and evaluated on data with pixels, beside X or alone (X nil, as image
+// data sets hold them), ends with the bits it has on the same data without
+// them (X alone): histories, validation figures, weights, Evaluate on
+// gathered rows and on all rows in order, Predict, and a TrainBatch.
+// Inputs of 48 (whole 16-column steps of the AVX-512 packers) and 20 (a Go
+// tail), batches of 32 (full and partial 12-row panels) and of 8, the
+// members of groupConfigs (one diverges).
 func TestPixelsSameBits(t *testing.T) {
 	const out = 3
 	for _, in := range []int{48, 20} {
@@ -43,15 +46,32 @@ func TestPixelsSameBits(t *testing.T) {
 		for i := 149; i >= 0; i -= 2 {
 			data.Rows = append(data.Rows, i) // 75 rows in a scattered order
 		}
-		val := pixelBlobs(60, in, out, 99)
-		val.Rows = []int{59, 0, 17, 5, 22, 8, 31, 40, 41}
+		val := pixelBlobs(2100, in, out, 99) // all of it: three chunks of Evaluate and Predict
+		val.Rows = []int{59, 0, 17, 5, 2099, 8, 31, 1500, 41}
 		for isa := kernels.Generic; isa <= kernels.DetectedISA(); isa++ {
 			t.Run(fmt.Sprintf("in%d/%v", in, isa), func(t *testing.T) {
 				defer withISA(t, isa)()
-				train := func(pixels bool) ([]*Model, []History, []float64, []float64) {
+				type result struct {
+					members      []*Model
+					hists        []History
+					loss, acc    []float64 // Evaluate of val's rows
+					lossA, accA  []float64 // Evaluate of all val's rows in order
+					probs        []float32 // the first member's Predict of all val's rows
+					batchLoss    []float32 // a TrainBatch of the first group after Fit
+					batchCorrect []int
+				}
+				const (
+					floats = iota // X alone
+					both          // X and Pixels
+					pixels        // Pixels alone
+				)
+				train := func(held int) result {
 					d, v := data, val
-					if !pixels {
+					switch held {
+					case floats:
 						d.Pixels, v.Pixels = nil, nil
+					case pixels:
+						d.X, v.X = nil, nil
 					}
 					cfgs := groupConfigs()
 					members := make([]*Model, len(cfgs))
@@ -77,22 +97,53 @@ func TestPixelsSameBits(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					loss, acc := g.Evaluate(v)
-					return members, append(h, h2...), loss, acc
-				}
-				mx, hx, lx, ax := train(false)
-				mp, hp, lp, ap := train(true)
-				for i := range mx {
-					if !sameHistory(hx[i], hp[i]) {
-						t.Errorf("member %d: history with pixels differs:\n%+v\n%+v", i, withoutTimes(hp[i]), withoutTimes(hx[i]))
+					r := result{members: members, hists: append(h, h2...)}
+					r.loss, r.acc = g.Evaluate(v)
+					r.loss, r.acc = slices.Clone(r.loss), slices.Clone(r.acc)
+					all := v
+					all.Rows = nil
+					r.lossA, r.accA = g.Evaluate(all)
+					r.lossA, r.accA = slices.Clone(r.lossA), slices.Clone(r.accA)
+					r.probs = make([]float32, 2100*out)
+					if held == pixels {
+						err = members[0].PredictPixels(v.Pixels, 2100, r.probs)
+					} else {
+						err = members[0].Predict(v.X, 2100, r.probs)
 					}
-					if !sameBits(mx[i].params, mp[i].params) || !sameBits(mx[i].moving, mp[i].moving) {
-						t.Errorf("member %d: weights with pixels differ", i)
+					if err != nil {
+						t.Fatal(err)
 					}
+					tgt := make([]float32, 5*out)
+					gatherRows(d.Y, out, data.Rows[:5], tgt)
+					l, c, err := g.TrainBatch(d, data.Rows[:5], tgt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					r.batchLoss, r.batchCorrect = slices.Clone(l), slices.Clone(c)
+					return r
 				}
-				for i := range lx {
-					if lx[i] != lp[i] || ax[i] != ap[i] {
-						t.Errorf("member %d: Evaluate %v %v with pixels, %v %v without", i, lp[i], ap[i], lx[i], ax[i])
+				x := train(floats)
+				for _, held := range []int{both, pixels} {
+					p := train(held)
+					for i := range x.members {
+						if !sameHistory(x.hists[i], p.hists[i]) {
+							t.Errorf("held %d, member %d: history differs:\n%+v\n%+v", held, i, withoutTimes(p.hists[i]), withoutTimes(x.hists[i]))
+						}
+						if !sameBits(x.members[i].params, p.members[i].params) || !sameBits(x.members[i].moving, p.members[i].moving) {
+							t.Errorf("held %d, member %d: weights differ", held, i)
+						}
+					}
+					for i := range x.loss {
+						if x.loss[i] != p.loss[i] || x.acc[i] != p.acc[i] || x.lossA[i] != p.lossA[i] || x.accA[i] != p.accA[i] {
+							t.Errorf("held %d, member %d: Evaluate %v %v, of all rows %v %v; with X alone %v %v, %v %v",
+								held, i, p.loss[i], p.acc[i], p.lossA[i], p.accA[i], x.loss[i], x.acc[i], x.lossA[i], x.accA[i])
+						}
+					}
+					if !sameBits(x.probs, p.probs) {
+						t.Errorf("held %d: Predict differs", held)
+					}
+					if !sameBits(x.batchLoss, p.batchLoss) || !slices.Equal(x.batchCorrect, p.batchCorrect) {
+						t.Errorf("held %d: TrainBatch %v %v, with X alone %v %v", held, p.batchLoss, p.batchCorrect, x.batchLoss, x.batchCorrect)
 					}
 				}
 			})
@@ -119,9 +170,20 @@ func TestPixelsNoAllocations(t *testing.T) {
 	if a := testing.AllocsPerRun(10, func() { g.step(g.all, d.input(), rows, tgt, len(rows)) }); a != 0 {
 		t.Errorf("a step on pixels allocates %v times", a)
 	}
+	d.X = nil // pixels alone, as image data holds them
+	if a := testing.AllocsPerRun(10, func() { g.TrainBatch(d, rows, tgt) }); a != 0 {
+		t.Errorf("Group.TrainBatch on pixels allocates %v times", a)
+	}
+	if a := testing.AllocsPerRun(5, func() { g.Evaluate(d) }); a != 0 {
+		t.Errorf("Group.Evaluate of all rows of pixels allocates %v times", a)
+	}
 	d.Rows = rows
 	if a := testing.AllocsPerRun(5, func() { g.Evaluate(d) }); a != 0 {
 		t.Errorf("Group.Evaluate on pixels allocates %v times", a)
+	}
+	probs := make([]float32, 40*4)
+	if a := testing.AllocsPerRun(5, func() { members[0].PredictPixels(d.Pixels, 40, probs) }); a != 0 {
+		t.Errorf("PredictPixels allocates %v times", a)
 	}
 }
 
@@ -147,5 +209,43 @@ func TestPixelsChecked(t *testing.T) {
 		if err := m.CheckData(bad); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: CheckData = %v, want an error naming %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestPixelsAlone: data held as pixels alone (X nil) sizes, heads and
+// gathers as its float32 copy does, and is checked as X is.
+func TestPixelsAlone(t *testing.T) {
+	d := pixelBlobs(30, 6, 3, 5)
+	p := d
+	p.X = nil
+	m := mustNew(t, Config{Hidden: []int{4}, Batch: 8, Epochs: 1}, 6, 3)
+	if err := m.CheckData(p); err != nil {
+		t.Fatal(err)
+	}
+	if h, g := p.Head(7, 6), d.Head(7, 6); !slices.Equal(h.Rows, g.Rows) || len(h.Rows) != 7 {
+		t.Fatalf("Head: rows %v, want %v", h.Rows, g.Rows)
+	}
+	rows := []int{29, 0, 13}
+	xp, tp := make([]float32, 3*6), make([]float32, 3*3)
+	xd, td := make([]float32, 3*6), make([]float32, 3*3)
+	p.Gather(rows, xp, tp, 6, 3)
+	d.Gather(rows, xd, td, 6, 3)
+	if !sameBits(xp, xd) || !sameBits(tp, td) {
+		t.Fatalf("Gather of pixels %v, of X %v", xp, xd)
+	}
+	bad := p
+	bad.Pixels = bad.Pixels[:len(bad.Pixels)-1]
+	if err := m.CheckData(bad); err == nil || !strings.Contains(err.Error(), "data Pixels has 179 values") {
+		t.Errorf("ragged pixels: CheckData = %v", err)
+	}
+	if err := m.PredictPixels(p.Pixels, 31, make([]float32, 31*3)); err == nil || !strings.Contains(err.Error(), "PredictPixels of 31 rows") {
+		t.Errorf("PredictPixels past the pixels: %v", err)
+	}
+	g, err := NewGroup([]*Model{m}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.TrainBatch(p, []int{0, 30}, tp); err == nil || !strings.Contains(err.Error(), "outside the data (30 rows") {
+		t.Errorf("TrainBatch past the pixels: %v", err)
 	}
 }

@@ -22,7 +22,7 @@ func TestResidualForwardByHand(t *testing.T) {
 		if !residual {
 			want = branch
 		}
-		m.forward(&m.eval, x, nil, 2, false)
+		m.forward(&m.eval, input{x: x}, nil, 2, false)
 		for i := range want {
 			if got := m.eval.a[1][i]; math.Abs(float64(got-want[i])) > 1e-6 || m.eval.y[1][i] != branch[i] {
 				t.Fatalf("residual %v: a_2 = %v, y_2 = %v; want %v, %v", residual, m.eval.a[1][:4], m.eval.y[1][:4], want, branch)

@@ -115,13 +115,13 @@ func (m *Model) lossAndGradAbove(t []float32, rows int) (loss float32, correct i
 
 // forward runs the layers on rows rows of x, filling ws.y (and ws.a):
 // the rows are x [rows×In] itself when idx is nil, else rows idx[r] of
-// x [N×In], read in place. In training, batch norm uses the batch's
+// x [N×In] (or of its pixels), read in place. In training, batch norm uses the batch's
 // statistics (kept in ws.bn) and the hidden outputs go through dropout
 // with ws.mask; at inference batch norm uses the moving statistics.
-func (m *Model) forward(ws *workspace, x []float32, idx []int, rows int, training bool) {
+func (m *Model) forward(ws *workspace, x input, idx []int, rows int, training bool) {
 	m.use(ws)
 	first := [1]kernels.ColumnBlock{m.firstForward(ws)}
-	m.kc.SgemmBlocks(false, rows, m.in, 1, x, m.in, idx, 0, first[:], true)
+	firstProduct(m.kc, false, rows, m.in, m.in, x, idx, first[:], true)
 	m.forwardAbove(ws, rows, training)
 }
 

@@ -10,6 +10,7 @@ type workspace struct {
 	training bool        // with gradient buffers, masks and batch norm state
 	ready    bool        // buffers sized for rows; plan leaves that to the first use (Model.use)
 	t        []float32   // [rows×Out] gathered one-hot targets
+	iota     []int       // [rows] 0, 1, …, rows−1 (inference only): the indices that read a contiguous run of rows from pixels, which are read gathered
 	y        [][]float32 // [L][rows×d_l] Dense outputs after activation; y[L−1] holds the logits z
 	a        [][]float32 // [L−1][rows×H_l] hidden outputs after dropout and skip connection (a[i] is y[i] without either)
 	mask     [][]float32 // [L−1][rows×H_l] dropout masks, 0 or 1/(1−rate); empty unless training with dropout
@@ -29,6 +30,12 @@ func (ws *workspace) reset(m *Model, rows int, training bool) {
 	batchNorm := training && m.cfg.BatchNorm
 	ws.rows = rows
 	ws.t = resize(ws.t, rows*m.out)
+	if !training {
+		ws.iota = resize(ws.iota, rows)
+		for i := range ws.iota {
+			ws.iota[i] = i
+		}
+	}
 	ws.y = keep(ws.y, L)
 	ws.dy = keep(ws.dy, L)
 	ws.a = keep(ws.a, L-1)

@@ -104,9 +104,12 @@ type gemm struct {
 }
 
 // setISA selects the block sizes (with this CPU's Tuning), micro-kernel
-// and packers of isa.
+// and packers of isa. The SIMD packers are AVX2 code: isa is above the
+// CPU's only where a test emulates the AVX-512 path, and there a CPU
+// without AVX2 packs with Go.
 func (g *gemm) setISA(isa ISA) {
-	g.blocks, g.kernel, g.simdPack = activeBlocks[isa], microKernels[isa], isa != Generic
+	g.blocks, g.kernel = activeBlocks[isa], microKernels[isa]
+	g.simdPack = isa != Generic && detectedISA >= AVX2
 	g.kernelInB = nil
 	if tuning[isa].NextPanel {
 		g.kernelInB = microKernelsNext[isa]

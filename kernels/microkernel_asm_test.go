@@ -273,6 +273,23 @@ func TestEmulatorMatchesHardware(t *testing.T) {
 	}
 }
 
+// emulateAVX512 makes the AVX-512 path the active one on a CPU without
+// AVX-512 (bypassing SetISA's CPU check) with its micro-kernels
+// interpreted, and returns what restores the path. Only GEMMs may run
+// meanwhile: the elementwise kernels of its epilogues are those of the
+// detected path (the same bits on every path), and the packers are Go
+// where the CPU lacks AVX2 (gemm.setISA).
+func emulateAVX512(t testing.TB) (restore func()) {
+	isa, ks, e, vk := activeISA, avx512Kernels, edgesAVX2, vectorKernelsByISA[AVX512]
+	avx512Kernels.wide, avx512Kernels.half = emuMicroKernel(t, "gemm12x32AVX512"), emuMicroKernel(t, "gemm12x16AVX512")
+	avx512Kernels.wideNext = emuMicroKernel(t, "gemm12x32NextAVX512")
+	avx512Kernels.rows8, avx512Kernels.rows4 = emuMicroKernel(t, "gemm8x32AVX512"), emuMicroKernel(t, "gemm4x32AVX512")
+	edgesAVX2 = false // the AVX2 kernel is native; TestAVX512EdgeKernels compares it
+	vectorKernelsByISA[AVX512] = vectorKernelsByISA[detectedISA]
+	activeISA = AVX512
+	return func() { activeISA, avx512Kernels, edgesAVX2, vectorKernelsByISA[AVX512] = isa, ks, e, vk }
+}
+
 // TestSgemmConformanceAVX512Emulated runs the conformance suite on the
 // AVX-512 path (its block sizes, packing and edge handling) with the
 // micro-kernels interpreted, on CPUs that cannot run them.
@@ -280,14 +297,7 @@ func TestSgemmConformanceAVX512Emulated(t *testing.T) {
 	if DetectedISA() >= AVX512 {
 		t.Skip("the AVX-512 path runs natively in TestSgemmConformance")
 	}
-	defer func(isa ISA, ks avx512KernelSet, e bool) {
-		activeISA, avx512Kernels, edgesAVX2 = isa, ks, e
-	}(activeISA, avx512Kernels, edgesAVX2)
-	avx512Kernels.wide, avx512Kernels.half = emuMicroKernel(t, "gemm12x32AVX512"), emuMicroKernel(t, "gemm12x16AVX512")
-	avx512Kernels.wideNext = emuMicroKernel(t, "gemm12x32NextAVX512")
-	avx512Kernels.rows8, avx512Kernels.rows4 = emuMicroKernel(t, "gemm8x32AVX512"), emuMicroKernel(t, "gemm4x32AVX512")
-	edgesAVX2 = false  // the AVX2 kernel is native; TestAVX512EdgeKernels compares it
-	activeISA = AVX512 // bypasses SetISA's CPU check: only the GEMM runs below
+	defer emulateAVX512(t)()
 	var narrow [narrowMaxN + 1]narrowKernel
 	for n := 1; n <= narrowMaxN; n++ {
 		narrow[n] = emuNarrowKernel(t, fmt.Sprintf("gemm32x%dNarrowAVX512", n))

@@ -150,16 +150,12 @@ func TestNarrowEmulated(t *testing.T) {
 	for n := 1; n <= narrowMaxN; n++ {
 		ks[n] = emuNarrowKernel(t, fmt.Sprintf("gemm32x%dNarrowAVX512", n))
 	}
-	defer func(isa ISA, aks avx512KernelSet, e bool) {
-		activeISA, avx512Kernels, edgesAVX2 = isa, aks, e
-	}(activeISA, avx512Kernels, edgesAVX2)
 	if DetectedISA() < AVX512 {
-		avx512Kernels.wide, avx512Kernels.half = emuMicroKernel(t, "gemm12x32AVX512"), emuMicroKernel(t, "gemm12x16AVX512")
-		avx512Kernels.wideNext = emuMicroKernel(t, "gemm12x32NextAVX512")
-		avx512Kernels.rows8, avx512Kernels.rows4 = emuMicroKernel(t, "gemm8x32AVX512"), emuMicroKernel(t, "gemm4x32AVX512")
-		edgesAVX2 = false
+		defer emulateAVX512(t)()
+	} else {
+		defer func(isa ISA) { activeISA = isa }(activeISA)
+		activeISA = AVX512
 	}
-	activeISA = AVX512 // bypasses SetISA's CPU check: only the GEMM runs below
 	r := rand.New(rand.NewPCG(9, 10))
 	var cases []narrowCase
 	for _, tc := range narrowCases(r, 120, 1100) {

@@ -254,7 +254,8 @@ func loadDepthData(f *depthFlags, stderr io.Writer) (depth.DepthData, int) {
 	if err != nil {
 		return d, fail(stderr, "depth", err)
 	}
-	d.Describe = fmt.Sprintf("MNIST, %d training rows, scored on the %d test images", train.N, len(d.Val.X)/d.Features)
+	val, _ := d.Val.Size(d.Features, d.Classes) // the test images scored
+	d.Describe = fmt.Sprintf("MNIST, %d training rows, scored on the %d test images", train.N, val)
 	if f.valSplit > 0 {
 		d.Describe = fmt.Sprintf("MNIST, %d training rows, scored on the last %d of the first %d training rows (--val-split %g)",
 			len(d.Train.Rows), len(d.Val.Rows), train.N, f.valSplit)

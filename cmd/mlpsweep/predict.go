@@ -99,7 +99,13 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "predict", err)
 	}
 	probs := make([]float32, data.N*m.Outputs()) // [N×Out]
-	if err := m.Predict(data.X, data.N, probs); err != nil {
+	// Image data is held as pixels (datasets.Dataset).
+	if data.X == nil {
+		err = m.PredictPixels(data.Pixels, data.N, probs)
+	} else {
+		err = m.Predict(data.X, data.N, probs)
+	}
+	if err != nil {
 		return fail(stderr, "predict", err)
 	}
 	res := summarizePredictions(p, data, classNames(info, m.Outputs()), probs)

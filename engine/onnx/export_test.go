@@ -43,7 +43,7 @@ func trainMNIST(t *testing.T, cfg engine.Config, rows int) (*engine.Model, *data
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Fit(context.Background(), engine.Data{X: train.X, Y: train.Y}, nil, nil); err != nil {
+	if _, err := m.Fit(context.Background(), engine.DataOf(train, nil), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return m, test
@@ -93,20 +93,24 @@ func TestExportMatchesPredictMNIST(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m, test := trainMNIST(t, c.cfg, c.rows)
+			x := make([]float32, test.N*test.Features) // [N×Features] the pixels as float32, what ONNX reads
+			for i := range test.N {
+				test.Row(i, x[i*test.Features:])
+			}
 			want := make([]float32, test.N*test.Classes)
-			if err := m.Predict(test.X, test.N, want); err != nil {
+			if err := m.PredictPixels(test.Pixels, test.N, want); err != nil {
 				t.Fatal(err)
 			}
 			model, err := Export(m, engine.ModelInfo{Engine: engine.Identity(), Data: "mnist-train"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := maxDiff(t, runONNX(t, model, test.X, test.N, test.Features), want)
+			d := maxDiff(t, runONNX(t, model, x, test.N, test.Features), want)
 			t.Logf("%s: max |ONNX − Predict| over %d×%d probabilities = %.3g", c.name, test.N, test.Classes, d)
 			if d > tolerance {
 				t.Fatalf("max abs difference %.3g > %g", d, tolerance)
 			}
-			writeExport(t, c.name, model, test.X, test.N, test.Features, want)
+			writeExport(t, c.name, model, x, test.N, test.Features, want)
 		})
 	}
 }

@@ -154,8 +154,9 @@ func (f *foldFit) timeGroups(u sweeps.Unit, sizes []int) []float64 {
 		copy(t[i*classes:(i+1)*classes], f.data.Y[r*classes:(r+1)*classes])
 	}
 	next := 0 // the walk's next batch
+	data := engine.DataOf(f.data, nil)
 	batch := func(g *engine.Group) error {
-		_, _, err := g.TrainBatch(f.data.X, rows[next*b:(next+1)*b], t[next*b*classes:(next+1)*b*classes])
+		_, _, err := g.TrainBatch(data, rows[next*b:(next+1)*b], t[next*b*classes:(next+1)*b*classes])
 		next = (next + 1) % steps
 		return err
 	}

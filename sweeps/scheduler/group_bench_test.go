@@ -47,7 +47,7 @@ func BenchmarkGroupWidth(b *testing.B) {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				if _, _, err := g.TrainBatch(train.X, rows, t); err != nil {
+				if _, _, err := g.TrainBatch(engine.DataOf(train, nil), rows, t); err != nil {
 					b.Fatal(err)
 				}
 			}
