@@ -39,8 +39,8 @@ func ETA(left, done float64, elapsed time.Duration) time.Duration {
 // with few training rows and many scored ones (train --limit-rows on
 // MNIST's 10,000 test images) is most of the epoch.
 type EpochWork struct {
-	Train float64 // rows × scheduler.TrainingFLOPsPerRow
-	Eval  float64 // scored rows × scheduler.ForwardFLOPsPerRow; 0: none scored
+	Train float64 // scheduler.EpochFLOPs: rows × scheduler.TrainingFLOPsPerRow
+	Eval  float64 // scheduler.ScoringFLOPs of the scored rows; 0: none scored
 }
 
 // Total is the epoch's work.

@@ -101,7 +101,7 @@ type Status struct {
 	WorkMost     int64          //
 	Forecast     prune.Forecast // how WorkToRun is known: prune.Schedule (every epoch, or sha's and hyperband's rung schedule over configurations of one size), prune.Expected (asha, sha's and hyperband's over configurations of different sizes: prune.Outlook.OfWork; a sampler's batches to come) or prune.Bounded (median)
 	WorkDone     int64          // training work done by this run (abandoned units included; epochs in flight by their part done, see InEpoch), for ETAs
-	Warmup       time.Duration  // of Elapsed, the warm-up before the run's first steps (sweeps.Warmup, from InEpoch reports): an ETA leaves it out
+	Warmup       time.Duration  // of Elapsed, the warm-up before the run's first steps (sweeps.Clock, from InEpoch reports): an ETA leaves it out
 	Samples      int64          // training samples processed by this run (epochs in flight by their part done)
 	GroupColumns int            // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
 	GroupWidth   string         // how GroupColumns was chosen: "given" (Options.GroupColumns), "table" (the kernels' per-CPU table), "tuned" (mlpsweep tune's file) or "measured"
@@ -439,10 +439,12 @@ func (plan Plan) epochWork(u sweeps.Unit) sweeps.EpochWork {
 
 // EpochFLOPs is the training work of an epoch on rows rows of a network
 // with the given hidden widths (rows × TrainingFLOPsPerRow): the one
-// weight of work, for every ETA and rate (sweep's, the queue's, and
-// serve's, which reads it back from the units' GFLOP) and every balance
-// of work (jobs between workers, shards, a fused group's time among its
-// members). A 512-256-128 unit weighs about 6.3 times a 128 one.
+// weight of work, for every ETA (with the held-out scoring after each
+// epoch, ScoringFLOPs: EpochWorkOf, Plan.EpochWork) and rate (sweep's,
+// the queue's, and serve's, which reads it back from the units' GFLOP)
+// and every balance of work (jobs between workers, shards, a fused
+// group's time among its members). A 512-256-128 unit weighs about 6.3
+// times a 128 one.
 func EpochFLOPs(hidden []int, features, classes, rows int) int64 {
 	return int64(rows) * int64(TrainingFLOPsPerRow(hidden, features, classes))
 }
