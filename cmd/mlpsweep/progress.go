@@ -177,9 +177,10 @@ func isTerminal(w io.Writer) bool {
 // eta is ", eta 1m30s" from the rate of the work done so far and the
 // work left as s.Forecast knows it: ", eta ~1m30s" for an expectation
 // (asha, a sampler's configurations to come), ", eta 40s–1m30s" for
-// bounds (the median pruner); "" before any work or after the last.
+// bounds (the median pruner); "" before any work or after the last, or
+// while a first step is all that was timed (Status.Timed).
 func eta(s scheduler.Status) string {
-	if s.WorkDone <= 0 {
+	if s.WorkDone <= 0 || !s.Timed {
 		return ""
 	}
 	left := func(w int64) string {

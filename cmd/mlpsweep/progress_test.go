@@ -22,7 +22,7 @@ import (
 // forecast, marks an expectation with ~, gives a median pruner's bounds
 // as a range, and is empty before any work and after the last.
 func TestETA(t *testing.T) {
-	s := scheduler.Status{Elapsed: 10 * time.Second, WorkDone: 100, WorkLeast: 150, WorkToRun: 400, WorkMost: 400, WorkFull: 800}
+	s := scheduler.Status{Elapsed: 10 * time.Second, WorkDone: 100, WorkLeast: 150, WorkToRun: 400, WorkMost: 400, WorkFull: 800, Timed: true}
 	for _, c := range []struct {
 		f    prune.Forecast
 		done int64
@@ -42,10 +42,14 @@ func TestETA(t *testing.T) {
 		}
 	}
 	// 100 done in 10 s of which 5 s were the warm-up (Status.Warmup): 300
-	// left take 15 s, not 30.
-	w := scheduler.Status{Elapsed: 10 * time.Second, Warmup: 5 * time.Second, WorkDone: 100, WorkLeast: 400, WorkToRun: 400, WorkMost: 400}
+	// left take 15 s, not 30; none while a first step is all that was
+	// timed.
+	w := scheduler.Status{Elapsed: 10 * time.Second, Warmup: 5 * time.Second, WorkDone: 100, WorkLeast: 400, WorkToRun: 400, WorkMost: 400, Timed: true}
 	if got := eta(w); got != ", eta 15s" {
 		t.Errorf("with a warm-up: %q, want %q", got, ", eta 15s")
+	}
+	if w.Timed = false; eta(w) != "" {
+		t.Errorf("a first step alone timed: %q, want none", eta(w))
 	}
 	s.Forecast = prune.Bounded
 	if got, want := forecastLine(s, "median", false), "pruner median: between 19 % and 50 % of the work"; len(got) < len(want) || got[:len(want)] != want {

@@ -73,6 +73,9 @@ func TestPartwayEvents(t *testing.T) {
 					t.Fatalf("warm-up %v after %v (an epoch ended: %v), %v elapsed", w, warmup, settled, e.Status.Elapsed)
 				}
 				warmup, settled = e.Status.Warmup, settled || e.Kind == EpochDone
+				if e.Status.WorkDone > 0 && !e.Status.Timed && (settled || e.Kind != InEpoch || e.Part.Step > 1) {
+					t.Fatalf("%v event (%+v): work done, not timed", e.Kind, e.Part)
+				}
 				if e.Status.WorkDone < done || e.Status.Samples < samples {
 					t.Fatalf("WorkDone or Samples went back from %d, %d to %d, %d (%v event)", done, samples, e.Status.WorkDone, e.Status.Samples, e.Kind)
 				}

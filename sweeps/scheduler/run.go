@@ -102,6 +102,7 @@ type Status struct {
 	Forecast     prune.Forecast // how WorkToRun is known: prune.Schedule (every epoch, or sha's and hyperband's rung schedule over configurations of one size), prune.Expected (asha, sha's and hyperband's over configurations of different sizes: prune.Outlook.OfWork; a sampler's batches to come) or prune.Bounded (median)
 	WorkDone     int64          // training work done by this run (abandoned units included; epochs in flight by their part done, see InEpoch), for ETAs
 	Warmup       time.Duration  // of Elapsed, the warm-up before the run's first steps (sweeps.Clock, from InEpoch reports): an ETA leaves it out
+	Timed        bool           // a rate past the warm-up is known (an epoch ended, or an InEpoch report after a first step): before, an ETA would extrapolate a first step
 	Samples      int64          // training samples processed by this run (epochs in flight by their part done)
 	GroupColumns int            // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
 	GroupWidth   string         // how GroupColumns was chosen: "given" (Options.GroupColumns), "table" (the kernels' per-CPU table), "tuned" (mlpsweep tune's file) or "measured"
@@ -241,7 +242,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	var epochErr error                      // the first failure to store an epoch's scores
 	startedAt := map[sweeps.UnitID]int64{}  // when each unit this run trains started (unix ns)
 	inEpoch := map[sweeps.UnitID][2]int64{} // the work and samples of each unit's epoch in flight done so far, counted in status
-	settled := false                        // an epoch finished: later InEpoch reports are past the warm-up
+	settled := false                        // an epoch finished: later InEpoch reports are past the warm-up (Status.Timed)
 	clock := sweeps.NewClock(started)       // Status.Warmup's
 	var mu sync.Mutex                       // guards results, status, flops, epochErr, settled, clock and Progress calls
 	report := func(e Event) {
@@ -281,7 +282,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			}
 			part := inEpoch[u.ID]
 			delete(inEpoch, u.ID)
-			settled = true
+			settled, status.Timed = true, true
 			status.WorkDone += plan.EpochWork(u) - part[0]
 			status.Samples += int64(plan.EpochRows(u)) - part[1]
 			report(Event{Kind: EpochDone, Point: u.Point, Fold: u.ID.Fold, Epoch: e})
@@ -343,6 +344,8 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			defer mu.Unlock()
 			clock.Part(at, part, !settled)
 			status.Warmup = clock.Warmup()
+			_, status.Timed = clock.Elapsed(at)
+			status.Timed = status.Timed || settled
 			for _, i := range is {
 				u := j[i]
 				f, was := part.Fraction(), inEpoch[u.ID]

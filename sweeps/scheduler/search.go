@@ -229,9 +229,10 @@ type searchProgress struct {
 	future   [3]float64 // SearchForecast of the configurations not proposed yet
 	planned  bool       // a batch's Planned was passed on (the others' are not)
 
-	before      Status // the batches before: units done and reused, work done, samples
-	beforeUnits int    // their units (a batch's Run finds them stored)
-	last        Status // the current batch's latest
+	before      Status        // the batches before: units done and reused, work done, samples
+	beforeUnits int           // their units (a batch's Run finds them stored)
+	warmup      time.Duration // the first batch's Status.Warmup
+	last        Status        // the current batch's latest
 }
 
 // event passes e on with the whole study's status.
@@ -257,6 +258,11 @@ func (sp *searchProgress) event(e Event) {
 	s.WorkDone += b.WorkDone
 	s.Samples += b.Samples
 	s.Elapsed = time.Since(sp.started)
+	if b.WorkDone > 0 { // the first batch's warm-up is the search's; the others' is work
+		s.Warmup, s.Timed = sp.warmup, true
+	} else {
+		sp.warmup = s.Warmup
+	}
 	if sp.future[1] > 0 && s.Forecast == prune.Schedule {
 		s.Forecast = prune.Expected // the sampler's configurations to come are not known
 	}
