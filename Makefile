@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/mlpsweep
 OUT     ?= out
 
-.PHONY: run train build test test-store test-netlib test-onnx openblas chromium screenshots vet gencheck clean
+.PHONY: run train build test test-store test-netlib test-onnx test-cpus openblas chromium screenshots vet gencheck clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/mlpsweep
@@ -72,6 +72,11 @@ test-onnx:
 	rm -rf $(OUT)/onnx && mkdir -p $(OUT)/onnx
 	MLPSWEEP_ONNX_DIR=$(abspath $(OUT)/onnx) $(GO) test -count=1 -run 'TestExport' ./engine/onnx/
 	$(DEBIAN_PYTHON) engine/onnx/check_onnx.py $(OUT)/onnx
+
+# The kernels' and engine's tests on other CPUs (Intel Haswell, AMD EPYC
+# Rome, Nehalem without AVX) under qemu-user's emulation; see .ci/test-cpus.
+test-cpus:
+	.ci/test-cpus
 
 clean:
 	rm -rf bin

@@ -107,7 +107,7 @@ func (g *gemm) runNarrow(ws *workspace) {
 		}
 		for i := 0; i < g.m; i += narrowRows { // a panel at a time, read right after from L1
 			rows := min(narrowRows, g.m-i)
-			pack(ws.a, ws.stage, g.a, i, rows, pc, kc, narrowRows, true)
+			pack(ws.a, ws.stage, g.a, i, rows, pc, kc, narrowRows, g.simdPack)
 			kern(kc, g.alpha, ws.a, narrowRows, narrowRows*kc, b, g.b.rs, beta, g.c[i*g.ldc:], g.ldc, rows, ws.tile)
 		}
 	}
