@@ -336,6 +336,7 @@ func TestFirstPartwayETA(t *testing.T) {
 func TestPartwayETAWithScoring(t *testing.T) {
 	lines, end := timedTrain(t, 50*time.Millisecond, "--limit-rows", "1000", "--epochs", "2", "--batch", "32", "--hidden", "4096", "--threads", "1")
 	checked := 0
+	lo, hi := math.Inf(1), 0.0 // the first epoch's ETA over the time left
 	for _, l := range lines {
 		m := partwayRE.FindStringSubmatch(l.text)
 		if m == nil || m[8] == "" {
@@ -350,11 +351,14 @@ func TestPartwayETAWithScoring(t *testing.T) {
 		if eta.Seconds() > 2.5*left.Seconds()+0.5 || eta.Seconds() < left.Seconds()/2-0.5 {
 			t.Errorf("%q with %v left", l.text, left.Round(10*time.Millisecond))
 		}
+		if m[3] == "1" {
+			lo, hi = min(lo, eta.Seconds()/left.Seconds()), max(hi, eta.Seconds()/left.Seconds())
+		}
 	}
 	if checked == 0 {
 		t.Fatalf("no partway line with an ETA:\n%v", lines)
 	}
-	t.Logf("%d ETAs checked; the run took %v", checked, end.Sub(lines[0].at))
+	t.Logf("%d ETAs checked, the first epoch's %.2f–%.2f times the time left; the run took %v", checked, lo, hi, end.Sub(lines[0].at))
 }
 
 // TestWorkerPartwayLines: mlpsweep worker logs its jobs' partway lines
