@@ -251,31 +251,50 @@ func TestPartwayETA(t *testing.T) {
 	fixture.BlobsCSV(t, csv, 4000, 3, 4)
 	lines, end := timedTrain(t, 50*time.Millisecond, "--csv", csv, "--epochs", "3", "--batch", "32", "--hidden", "1024,1024", "--threads", "1")
 	checked := 0
-	for _, l := range lines {
-		m := partwayRE.FindStringSubmatch(l.text)
-		if m == nil {
-			continue
-		}
-		epoch, _ := strconv.Atoi(m[3])
-		step, _ := strconv.Atoi(m[6])
-		steps, _ := strconv.Atoi(m[7])
-		eta, err := time.ParseDuration(m[8])
-		if err != nil {
-			t.Fatalf("%q: %v", l.text, err)
-		}
-		if done := (float64(epoch-1) + float64(step)/float64(steps)) / 3; done < 0.25 {
+	for _, l := range etaLines(t, lines, end) {
+		if done := (float64(l.epoch-1) + float64(l.step)/float64(l.steps)) / 3; done < 0.25 {
 			continue
 		}
 		checked++
-		left := end.Sub(l.at)
-		if eta > 3*left+time.Second || eta < left/3-time.Second {
-			t.Errorf("%q with %v left", l.text, left.Round(10*time.Millisecond))
+		if l.eta > 3*l.left+time.Second || l.eta < l.left/3-time.Second {
+			t.Errorf("%q with %v left", l.text, l.left.Round(10*time.Millisecond))
 		}
 	}
 	if checked == 0 {
 		t.Fatalf("no partway line after a quarter of the work:\n%v", lines)
 	}
 	t.Logf("%d ETAs checked; the run took %v", checked, end.Sub(lines[0].at))
+}
+
+// etaLine is a partway line with an ETA of a timed run, and the time the
+// run had left when it was printed.
+type etaLine struct {
+	text               string
+	epoch, step, steps int
+	eta, left          time.Duration
+}
+
+// etaLines are the partway lines with an ETA among lines, of a run that
+// ended at end.
+func etaLines(t *testing.T, lines []stampedLine, end time.Time) []etaLine {
+	t.Helper()
+	var out []etaLine
+	for _, l := range lines {
+		m := partwayRE.FindStringSubmatch(l.text)
+		if m == nil || m[8] == "" {
+			continue
+		}
+		e := etaLine{text: l.text, left: end.Sub(l.at)}
+		e.epoch, _ = strconv.Atoi(m[3])
+		e.step, _ = strconv.Atoi(m[6])
+		e.steps, _ = strconv.Atoi(m[7])
+		var err error
+		if e.eta, err = time.ParseDuration(m[8]); err != nil {
+			t.Fatalf("%q: %v", l.text, err)
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // timedTrain runs train with args, its partway lines every every (not
@@ -307,23 +326,15 @@ func TestFirstPartwayETA(t *testing.T) {
 	csv := filepath.Join(t.TempDir(), "rows.csv")
 	fixture.BlobsCSV(t, csv, 600, 3, 4)
 	lines, end := timedTrain(t, 200*time.Millisecond, "--csv", csv, "--epochs", "1", "--batch", "8", "--hidden", "4096,4096", "--optimizer", "adam", "--threads", "1")
-	for _, l := range lines {
-		m := partwayRE.FindStringSubmatch(l.text)
-		if m == nil || m[8] == "" {
-			continue
-		}
-		eta, err := time.ParseDuration(m[8])
-		if err != nil {
-			t.Fatalf("%q: %v", l.text, err)
-		}
-		left := end.Sub(l.at)
-		t.Logf("first ETA: %q with %v left (%.2f×); the run took %v", l.text, left.Round(10*time.Millisecond), eta.Seconds()/left.Seconds(), end.Sub(lines[0].at))
-		if eta.Seconds() > 2*left.Seconds()+0.5 || eta.Seconds() < left.Seconds()/2-0.5 {
-			t.Errorf("the first ETA %v with %v left", eta, left)
-		}
-		return
+	ls := etaLines(t, lines, end)
+	if len(ls) == 0 {
+		t.Fatalf("no partway line with an ETA:\n%v", lines)
 	}
-	t.Fatalf("no partway line with an ETA:\n%v", lines)
+	l := ls[0]
+	t.Logf("first ETA: %q with %v left (%.2f×); the run took %v", l.text, l.left.Round(10*time.Millisecond), l.eta.Seconds()/l.left.Seconds(), end.Sub(lines[0].at))
+	if l.eta.Seconds() > 2*l.left.Seconds()+0.5 || l.eta.Seconds() < l.left.Seconds()/2-0.5 {
+		t.Errorf("the first ETA %v with %v left", l.eta, l.left)
+	}
 }
 
 // TestPartwayETAWithScoring: with few training rows and many scored ones
@@ -336,30 +347,20 @@ func TestFirstPartwayETA(t *testing.T) {
 // quarter of it.
 func TestPartwayETAWithScoring(t *testing.T) {
 	lines, end := timedTrain(t, 50*time.Millisecond, "--limit-rows", "1000", "--epochs", "2", "--batch", "32", "--hidden", "4096", "--threads", "1")
-	checked := 0
-	lo, hi := math.Inf(1), 0.0 // the first epoch's ETA over the time left
-	for _, l := range lines {
-		m := partwayRE.FindStringSubmatch(l.text)
-		if m == nil || m[8] == "" {
-			continue
-		}
-		eta, err := time.ParseDuration(m[8])
-		if err != nil {
-			t.Fatalf("%q: %v", l.text, err)
-		}
-		checked++
-		left := end.Sub(l.at)
-		if eta.Seconds() > 3*left.Seconds()+0.5 || eta.Seconds() < left.Seconds()/2-0.5 {
-			t.Errorf("%q with %v left", l.text, left.Round(10*time.Millisecond))
-		}
-		if m[3] == "1" {
-			lo, hi = min(lo, eta.Seconds()/left.Seconds()), max(hi, eta.Seconds()/left.Seconds())
-		}
-	}
-	if checked == 0 {
+	ls := etaLines(t, lines, end)
+	if len(ls) == 0 {
 		t.Fatalf("no partway line with an ETA:\n%v", lines)
 	}
-	t.Logf("%d ETAs checked, the first epoch's %.2f–%.2f times the time left; the run took %v", checked, lo, hi, end.Sub(lines[0].at))
+	lo, hi := math.Inf(1), 0.0 // the first epoch's ETA over the time left
+	for _, l := range ls {
+		if l.eta.Seconds() > 3*l.left.Seconds()+0.5 || l.eta.Seconds() < l.left.Seconds()/2-0.5 {
+			t.Errorf("%q with %v left", l.text, l.left.Round(10*time.Millisecond))
+		}
+		if r := l.eta.Seconds() / l.left.Seconds(); l.epoch == 1 {
+			lo, hi = min(lo, r), max(hi, r)
+		}
+	}
+	t.Logf("%d ETAs checked, the first epoch's %.2f–%.2f times the time left; the run took %v", len(ls), lo, hi, end.Sub(lines[0].at))
 }
 
 // TestWorkerPartwayLines: mlpsweep worker logs its jobs' partway lines
