@@ -8,6 +8,11 @@ type EpochPart struct {
 	Epoch int // 1-based
 	Step  int // steps done, 1 ≤ Step < Steps
 	Steps int // the epoch's steps, ceil(n/B)
+	// Warm is the wall time of the steps after the epoch's first, up to
+	// Step (0 at Step 1): their pace, without the first step's, which
+	// in a run's first epoch touches the buffers for the first time
+	// (sweeps.Warmup).
+	Warm time.Duration
 }
 
 // Fraction is the share of the epoch's steps done, in (0, 1).
@@ -47,6 +52,7 @@ type partClock struct {
 	read   int       // the step of the last read
 	readAt time.Time // its time
 	last   time.Time // the last call of f, or the epoch's start
+	warmAt time.Time // the end of the epoch's first step (the first read)
 }
 
 // begin starts epoch epoch of steps steps at start.
@@ -65,8 +71,11 @@ func (c *partClock) begin(epoch, steps int, start time.Time) {
 func (c *partClock) tick() {
 	now := time.Now()
 	s := c.next
+	if s == 1 {
+		c.warmAt = now
+	}
 	if s < c.part.Steps && now.Sub(c.last) >= c.every {
-		c.part.Step = s
+		c.part.Step, c.part.Warm = s, now.Sub(c.warmAt)
 		c.f(c.part)
 		c.last = now
 	}

@@ -46,8 +46,15 @@ func TestProgressEveryStep(t *testing.T) {
 		t.Fatalf("%d calls, want %d: %v", len(parts), len(want), parts)
 	}
 	for i := range want {
-		if parts[i] != want[i] {
+		got := parts[i]
+		got.Warm = 0
+		if got != want[i] {
 			t.Errorf("call %d: %+v, want %+v", i, parts[i], want[i])
+		}
+		// Warm times the steps after the epoch's first: none at step 1,
+		// then more at each step.
+		if w := parts[i].Warm; got.Step == 1 && w != 0 || got.Step > 1 && w <= parts[i-1].Warm {
+			t.Errorf("call %d: %+v after %+v", i, parts[i], parts[max(0, i-1)])
 		}
 	}
 	if f := parts[3].Fraction(); f != 4.0/9 {

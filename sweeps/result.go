@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"runtime"
-	"time"
 
 	"github.com/mlpsweep/mlpsweep/kernels"
 
@@ -232,30 +231,6 @@ func NewRate(flops, seconds float64, cores int) Rate {
 		Blocks: kernels.TuningSource()}
 	r.PercentOfPeak = 100 * r.GFLOPS / r.PeakGFLOPS
 	return r
-}
-
-// ETA is the time the work left takes at the rate at which the work done
-// took elapsed: the one rule of every estimate of the time a study has
-// left (sweep's bar and lines, queue mode's Follow and pruned
-// coordinator, serve's list). Work is training work (Σ epochs × rows ×
-// work per row), in whatever measure left and done share: a unit of a
-// 512-256-128 network weighs about 6 of a 128 one. 0 before any work
-// was done, or with none left.
-//
-// One rate for all the work: what costs more or less per GEMM FLOP than
-// the work done so far moves it, and nothing measured on Zen 4 is worth a
-// rule of its own: a unit's setup (about 5 ms of CPU, some 4 % of an
-// epoch of 9,000 MNIST rows; the run's own start, 65 ms), an epoch
-// credited as it ends (a fused group's members one by one), and the
-// configurations a pruner keeps, which cost more per FLOP when they have
-// small batches (an adaptive study's last stage, 9 % more) and weigh more
-// or less than the mean it forecast them at (prune.Outlook.OfWork: "~").
-// TestPrunedETAAgainstTimeLeft bounds it on a real run.
-func ETA(left, done float64, elapsed time.Duration) time.Duration {
-	if done <= 0 || left <= 0 {
-		return 0
-	}
-	return time.Duration(left / done * float64(elapsed))
 }
 
 // EpochScore is one epoch of one unit as the store keeps it while a study

@@ -37,15 +37,16 @@ func epochLine(s engine.EpochStats, epochs int) string {
 type epochProgress struct {
 	mu     sync.Mutex
 	w      io.Writer
-	prefix string // "refit " or "", before the fold's "fold 2/4 "
-	folds  int    // > 1: the lines name the fold
-	epochs int    // each fold's
-	tty    bool   // a terminal: the partway line is redrawn in place
-	start  time.Time
-	done   int       // epochs finished, of every fold
-	total  int       // epochs this run trains, of every fold
-	part   []float64 // [folds] the share done of each fold's epoch in flight
-	open   bool      // a partway line is drawn and not ended (tty)
+	prefix string           // "refit " or "", before the fold's "fold 2/4 "
+	folds  int              // > 1: the lines name the fold
+	epochs int              // each fold's
+	tty    bool             // a terminal: the partway line is redrawn in place
+	clock  sweeps.Clock     // from the start, less the warm-up
+	done   int              // epochs finished, of every fold
+	total  int              // epochs this run trains, of every fold
+	part   []float64        // [folds] the share done of each fold's epoch in flight
+	open   bool             // a partway line is drawn and not ended (tty)
+	work   sweeps.EpochWork // an epoch's (scored), for the share of its work a part of its steps is; zero: the steps are all of it
 }
 
 // How often a long epoch says how far it is: redrawn on a terminal, a
@@ -53,13 +54,23 @@ type epochProgress struct {
 var (
 	partEvery = time.Second
 	partLines = 10 * time.Second
+	// A queue worker's log is a file (Slurm's, a pod's) of lines from
+	// all its jobs at once: a job's line comes at most every 30 s.
+	workerPartLines = 30 * time.Second
 )
 
 // newEpochProgress starts the clock of a run of folds folds of epochs
 // epochs each, total of them still to train (a resumed run has fewer);
 // tty draws the partway line in place (a terminal, no --json).
 func newEpochProgress(w io.Writer, prefix string, folds, epochs, total int, tty bool) *epochProgress {
-	return &epochProgress{w: w, prefix: prefix, folds: folds, epochs: epochs, tty: tty, start: time.Now(), total: total, part: make([]float64, folds)}
+	return &epochProgress{w: w, prefix: prefix, folds: folds, epochs: epochs, tty: tty, clock: sweeps.NewClock(time.Now()), total: total, part: make([]float64, folds)}
+}
+
+// scores says that each epoch's work is w, its held-out scoring
+// included (scheduler.EpochWorkOf), and returns e.
+func (e *epochProgress) scores(w sweeps.EpochWork) *epochProgress {
+	e.work = w
+	return e
 }
 
 // every is the interval to ask the engine's reports for (SetProgress).
@@ -86,14 +97,20 @@ func (e *epochProgress) epoch(fold int, s engine.EpochStats) {
 	defer e.mu.Unlock()
 	e.done++
 	e.part[fold] = 0
+	e.clock.EpochEnded()
 	e.writeLine(e.foldPrefix(fold) + epochLine(s, e.epochs) + e.eta())
 }
 
 // partwayLine prints how far fold's epoch is, with the time left.
 func (e *epochProgress) partwayLine(fold int, p engine.EpochPart) {
+	now := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.part[fold] = p.Fraction()
+	if w := e.work.Total(); w > 0 {
+		e.part[fold] = e.work.Done(p.Fraction()) / w
+	}
+	e.clock.Part(now, p, e.done == 0)
 	line := fmt.Sprintf("%sepoch %d/%d: %.0f %% (%d/%d steps)%s", e.foldPrefix(fold), p.Epoch, e.epochs, 100*p.Fraction(), p.Step, p.Steps, e.eta())
 	if !e.tty {
 		fmt.Fprintln(e.w, line)
@@ -130,20 +147,24 @@ func (e *epochProgress) foldPrefix(fold int) string {
 	return e.prefix
 }
 
-// eta is ", eta 1m30s" while epochs remain: the time per epoch so far,
-// over every fold's epochs finished and the parts done of those in
-// flight, times the epochs still to run (sweeps.ETA, the rule of every
-// ETA). The epochs of one run weigh the same (scheduler.EpochFLOPs of one
-// network on a fold's rows, the folds a row apart), so they are its work.
+// eta is ", eta 1m30s" while epochs remain and a rate past the warm-up
+// is known (after a step of the first epoch: sweeps.Warmup): the time per
+// epoch so far (less the warm-up), over every fold's epochs finished and the parts
+// done of those in flight, times the epochs still to run (sweeps.ETA, the
+// rule of every ETA). The epochs of one run weigh the same
+// (scheduler.EpochWorkOf one network on a fold's rows, the folds a row
+// apart), so they are its work; a part of an epoch's steps is that part of
+// its training, not of its scoring.
 func (e *epochProgress) eta() string {
 	done := float64(e.done)
 	for _, f := range e.part {
 		done += f
 	}
-	if e.done >= e.total {
-		return ""
+	elapsed, known := e.clock.Elapsed(time.Now())
+	if e.done >= e.total || !known {
+		return "" // or no rate past the warm-up yet
 	}
-	return ", eta " + sweeps.ETA(float64(e.total)-done, done, time.Since(e.start)).Round(time.Second).String()
+	return ", eta " + sweeps.ETA(float64(e.total)-done, done, elapsed).Round(time.Second).String()
 }
 
 // isTerminal reports whether w is a terminal (a bar or a line redrawn in
@@ -156,13 +177,14 @@ func isTerminal(w io.Writer) bool {
 // eta is ", eta 1m30s" from the rate of the work done so far and the
 // work left as s.Forecast knows it: ", eta ~1m30s" for an expectation
 // (asha, a sampler's configurations to come), ", eta 40s–1m30s" for
-// bounds (the median pruner); "" before any work or after the last.
+// bounds (the median pruner); "" before any work or after the last, or
+// while a first step is all that was timed (Status.Timed).
 func eta(s scheduler.Status) string {
-	if s.WorkDone <= 0 {
+	if s.WorkDone <= 0 || !s.Timed {
 		return ""
 	}
 	left := func(w int64) string {
-		return sweeps.ETA(float64(w-s.WorkDone), float64(s.WorkDone), s.Elapsed).Round(time.Second).String()
+		return sweeps.ETA(float64(w-s.WorkDone), float64(s.WorkDone), s.Elapsed-s.Warmup).Round(time.Second).String()
 	}
 	switch {
 	case s.Forecast == prune.Bounded && s.WorkLeast < s.WorkMost && s.WorkDone < s.WorkMost:

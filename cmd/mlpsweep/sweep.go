@@ -386,6 +386,11 @@ func refit(ctx context.Context, r *sweeps.StudyResult, train, test *datasets.Dat
 	epochs := r.Epochs
 	fmt.Fprintf(stderr, "refit: training the best configuration on all %d training rows, scoring it on %d test rows (%s)\n", train.N, test.N, test.Name)
 	progress := newEpochProgress(stderr, "refit ", 1, epochs, epochs, isTerminal(stderr) && !f.jsonOutput)
+	for _, c := range r.Configs {
+		if c.Rank == 1 && f.curves { // the best (scheduler.Refit's), its test rows scored after each epoch
+			progress.scores(scheduler.EpochWorkOf(c.Params.Hidden(), train.Features, train.Classes, train.N, test.N))
+		}
+	}
 	defer progress.clearLine()
 	return scheduler.Refit(ctx, r, train, test, scheduler.RefitOptions{
 		Dir: f.out, Store: st, Threads: f.workers, Curves: f.curves,

@@ -279,7 +279,8 @@ func evaluateConfig(ctx context.Context, t *trainFlags, params study.Params, tra
 	if folds == nil {
 		res.Result, err = trainOnTest(ctx, t, params, train, test, stderr)
 	} else {
-		progress := newEpochProgress(stderr, "", len(folds), cfg.Epochs, len(folds)*cfg.Epochs, isTerminal(stderr) && !t.jsonOutput)
+		progress := newEpochProgress(stderr, "", len(folds), cfg.Epochs, len(folds)*cfg.Epochs, isTerminal(stderr) && !t.jsonOutput).
+			scores(scheduler.EpochWorkOf(params.Hidden(), train.Features, train.Classes, len(folds[0].Train), len(folds[0].Test)))
 		res.Result, err = scheduler.CrossValidate(ctx, train, params, folds, cfg.Seed, t.threads, progress.epoch, progress.partways())
 		progress.clearLine()
 	}
@@ -333,7 +334,8 @@ func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train,
 	if err != nil {
 		return sweeps.ConfigResult{}, err
 	}
-	progress := newEpochProgress(stderr, "", 1, params.Epochs(), params.Epochs(), isTerminal(stderr) && !t.jsonOutput)
+	progress := newEpochProgress(stderr, "", 1, params.Epochs(), params.Epochs(), isTerminal(stderr) && !t.jsonOutput).
+		scores(scheduler.EpochWorkOf(params.Hidden(), train.Features, train.Classes, train.N, test.N))
 	m.SetProgress(progress.every(), progress.partway(0))
 	u, err := scheduler.FitAndScore(ctx, m, engine.DataOf(train, nil), engine.DataOf(test, nil), true,
 		func(s engine.EpochStats) { progress.epoch(0, s) })

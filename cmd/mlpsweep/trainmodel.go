@@ -149,7 +149,9 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 	defer cancel()
 	var ckErr error
 	start := time.Now()
-	progress := newEpochProgress(stderr, "", 1, cfg.Epochs, cfg.Epochs-f.resumedEpoch, isTerminal(stderr) && !t.jsonOutput)
+	scored, _ := val.Size(train.Features, train.Classes)
+	progress := newEpochProgress(stderr, "", 1, cfg.Epochs, cfg.Epochs-f.resumedEpoch, isTerminal(stderr) && !t.jsonOutput).
+		scores(scheduler.EpochWorkOf(params.Hidden(), train.Features, train.Classes, rowsOf(trainData, train.N), scored))
 	m.SetProgress(progress.every(), progress.partway(0))
 	u, err := scheduler.FitAndScore(ctx, m, trainData, val, true, func(s engine.EpochStats) {
 		if f.checkpoint != "" && ckErr == nil {

@@ -51,7 +51,8 @@ run for --rescue-after and for its own timeout.
 
 Ctrl-C or SIGTERM stops at once, handing the jobs in flight back to the
 queue (exit status 130). With --exit-when-done the worker exits when the
-queue holds nothing to run; otherwise it waits for more.
+queue holds nothing to run; otherwise it waits for more. A job partway
+through a long epoch logs how far it is every 30 s, with its time left.
 
 Example:
   mlpsweep sweep study.yaml --store postgres://sweep@db:5432/sweeps --enqueue
@@ -101,7 +102,7 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	defer st.Close()
 
 	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
-	opt.Log = stderr
+	opt.Log, opt.PartEvery = stderr, workerPartLines
 	s, err := queue.Work(ctx, st, opt)
 	if s.Units > 0 {
 		fmt.Fprintf(stderr, "worker: %d units recorded (%d failed) in %.2fs, %.2fs training on %d workers: queue overhead %.2f ms per unit\n",

@@ -524,9 +524,9 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 // each with the machine of the worker that trained its last stage (the
 // one that marked it running last), and drops their checkpoints. A unit
 // another study stored pruned keeps that result when this study trained
-// it no further; one this study trained past it is stored with no
-// machine: its mark left the other study's result, machine included, in
-// place (see store.Store.MarkRunning).
+// it no further; one this study trained past it is stored with the
+// machine its mark names beside the other study's result
+// (store.UnitMachine.Retrain).
 func (c *coordinator) storePruned(ctx context.Context) error {
 	var units []sweeps.Unit
 	for ci, k := range c.keys {
@@ -551,7 +551,7 @@ func (c *coordinator) storePruned(ctx context.Context) error {
 		if m.State == "" || m.State == "running" || m.State == "pruned" && m.PrunedAt < len(curve) {
 			r := c.plan.PrunedResult(u, curve)
 			r.Fold, r.EngineVer, r.DataSHA256 = u.ID.Fold, u.ID.Engine, u.ID.Data
-			if m.State != "pruned" {
+			if m.State != "pruned" || m.Retrain == c.plan.Header.Name {
 				r.Machine = m.Machine
 			}
 			if err := c.st.SaveUnit(u.ID, c.plan.Header.Name, r); err != nil {
@@ -921,6 +921,7 @@ func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) 
 	}
 	t, threads := w.trainer(ctx)
 	defer w.release(t)
+	t.SetProgress(w.opt.PartEvery, w.partway(job, todo, data, folds, true, a.From, a.To))
 	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study, threads); err != nil {
 		return err
 	}

@@ -496,8 +496,8 @@ func TestASHAOverAnotherStudysPrunedUnits(t *testing.T) {
 // at epoch 2 (between its rungs at 1 and 3: it trains further those it
 // takes to 3) or 5 (past them: it trains only those it takes to the end),
 // and shows each configuration it stopped as it stopped it; a unit it
-// trained further does not show the other study's machine, one it did
-// not train does.
+// trained further shows the machine that did (a deeper stop too: it
+// showed none), one it did not train the other study's.
 func TestPrunedOverAnotherStudysPrunedUnits(t *testing.T) {
 	s, data, plan := prunedStudy(t, `name: qs
 base: {hidden: [16], batch: 8}
@@ -540,7 +540,7 @@ pruner: {kind: sha, eta: 3}
 		}
 		for _, c := range got.Configs {
 			for _, u := range c.Units {
-				if trained := len(u.Epochs) > depth; trained == (u.Machine == elsewhere) {
+				if trained := len(u.Epochs) > depth; trained && u.Machine != sweeps.ThisMachine() || !trained && u.Machine != elsewhere {
 					t.Errorf("over units stored pruned at epoch %d: %s fold %d, %d epochs, shows machine %+v", depth, c.Value, u.Fold, len(u.Epochs), u.Machine)
 				}
 			}

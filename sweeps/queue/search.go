@@ -137,7 +137,7 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 			}
 		}
 		if report != nil {
-			report(nDecided, len(sub.Points)-nDecided, sweeps.ETA(sampledLeft(s, data, sub.Points, p), p.DoneFLOPs-doneBefore, time.Since(since)))
+			report(nDecided, len(sub.Points)-nDecided, sweeps.ETA(sampledLeft(s, data, sub.Points, p, curves), p.DoneFLOPs-doneBefore, time.Since(since)))
 		}
 	}
 	// The study's record counts as reused only the units found done at
@@ -232,13 +232,14 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 	})
 }
 
-// sampledLeft is the training work (FLOPs) sampled study s without a
-// pruner has left, points proposed and p its progress, at the
-// expectation, as the local run forecasts it: the units of points not
+// sampledLeft is the work (FLOPs: training, and with curves the held-out
+// scoring after each epoch) sampled study s without a pruner has left,
+// points proposed and p its progress, at the expectation, as the local
+// run forecasts it: the units of points not
 // finished (their jobs' work, p.LeftFLOPs), and the configurations not
 // proposed yet scheduler.SearchForecast's.
-func sampledLeft(s *study.Study, data *datasets.Dataset, points []study.Point, p Progress) float64 {
-	return p.LeftFLOPs + scheduler.SearchForecast(s, data, points, 1)[1]
+func sampledLeft(s *study.Study, data *datasets.Dataset, points []study.Point, p Progress, curves bool) float64 {
+	return p.LeftFLOPs + scheduler.SearchForecast(s, data, points, 1, curves)[1]
 }
 
 // searchLeft is the training work (FLOPs) sampled study s, whose plan's
@@ -259,7 +260,7 @@ func searchLeft(s *study.Study, data *datasets.Dataset, plan scheduler.Plan, fro
 			work += float64(plan.EpochWork(u))
 		}
 	}
-	left := scheduler.SearchForecast(s, data, plan.Points, s.Search.Batch)[1]
+	left := scheduler.SearchForecast(s, data, plan.Points, s.Search.Batch, true)[1]
 	if n := len(batch); n > 0 {
 		left += prune.Future(s.Pruner, s.Base.Epochs(), n, s.Search.Batch)[1] * work / float64(n)
 	}

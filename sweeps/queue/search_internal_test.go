@@ -41,15 +41,15 @@ pruner: {kind: sha, eta: 2}
 	if err != nil {
 		t.Fatal(err)
 	}
-	epoch := epochWork(t, data, props.Points[4:]) // an epoch of every configuration of the second batch
+	epoch := epochWork(t, data, props.Points[4:], true) // an epoch of every configuration of the second batch, its held-out rows scored too
 	if e := prune.Future(s.Pruner, 4, 4, 4); e[1] != 8 {
 		t.Fatalf("sha η 2 over 4 epochs: a batch of 4 trains %v configuration-epochs, want 8", e)
 	}
-	want := 8*epoch/4 + scheduler.SearchForecast(s, data, props.Points, 4)[1]
+	want := 8*epoch/4 + scheduler.SearchForecast(s, data, props.Points, 4, true)[1]
 	if got := searchLeft(s, data, plan, 4); math.Abs(got-want) > 1e-9*want {
 		t.Errorf("work left %.6g FLOPs, want %.6g", got, want)
 	}
-	if f := scheduler.SearchForecast(s, data, props.Points, 4); f[1] <= 0 {
+	if f := scheduler.SearchForecast(s, data, props.Points, 4, true); f[1] <= 0 {
 		t.Errorf("the 2 configurations to come weigh %v", f)
 	}
 }
@@ -71,13 +71,13 @@ func TestSampledLeft(t *testing.T) {
 	if more, err := props.Next(4); err != nil || !more || len(props.Points) != 4 {
 		t.Fatal(more, err, len(props.Points))
 	}
-	epoch := epochWork(t, data, props.Points) // an epoch of every proposed configuration
+	epoch := epochWork(t, data, props.Points, false) // an epoch of every proposed configuration
 	p := Progress{LeftFLOPs: 12345, DoneFLOPs: 1e9}
 	want := 12345 + 6*4*epoch/4
-	if got := sampledLeft(s, data, props.Points, p); math.Abs(got-want) > 1e-9*want {
+	if got := sampledLeft(s, data, props.Points, p, false); math.Abs(got-want) > 1e-9*want {
 		t.Errorf("work left %.6g FLOPs, want %.6g", got, want)
 	}
-	if got := sampledLeft(s, data, props.Points[:0], Progress{LeftFLOPs: 7}); got != 7 {
+	if got := sampledLeft(s, data, props.Points[:0], Progress{LeftFLOPs: 7}, false); got != 7 {
 		t.Errorf("nothing proposed yet: work left %v, want the jobs' 7 (nothing to weigh the others by)", got)
 	}
 }
@@ -113,18 +113,22 @@ sampler:
 	return s, data, props
 }
 
-// epochWork is the training work of an epoch of each of points, its 3
-// folds by their exact training rows; it fails the test unless the
+// epochWork is the work of an epoch of each of points, its 3 folds by
+// their exact training rows (with curves, each fold's held-out rows
+// scored too); it fails the test unless the
 // points have networks of one and of two hidden layers, whose work
 // differs many times.
-func epochWork(t *testing.T, data *datasets.Dataset, points []study.Point) float64 {
+func epochWork(t *testing.T, data *datasets.Dataset, points []study.Point, curves bool) float64 {
 	t.Helper()
 	var epoch float64
 	depths := map[int]bool{}
 	for _, pt := range points {
 		for f := range 3 {
-			rows := float64(data.N - datasets.FoldSize(data.N, 3, f))
-			epoch += rows * scheduler.TrainingFLOPsPerRow(pt.Params.Hidden(), data.Features, data.Classes)
+			held, scored := datasets.FoldSize(data.N, 3, f), 0
+			if curves {
+				scored = held
+			}
+			epoch += scheduler.EpochWorkOf(pt.Params.Hidden(), data.Features, data.Classes, data.N-held, scored).Total()
 		}
 		depths[len(pt.Params.Hidden())] = true
 	}

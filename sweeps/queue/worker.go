@@ -59,6 +59,9 @@ type Options struct {
 	PollInterval time.Duration
 
 	Log io.Writer // a line per unit and per event; nil: none
+	// PartEvery > 0 adds a line at most this often while a job is partway
+	// through a long epoch, with its time left (see partway); 0: none.
+	PartEvery time.Duration
 }
 
 // Defaults of Options.
@@ -433,6 +436,7 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 	}
 	t, threads := w.trainer(ctx)
 	defer w.release(t)
+	t.SetProgress(w.opt.PartEvery, w.partway(job, todo, data, folds, a.Curves, 0, 0))
 	if err := w.st.MarkRunningAll(ctx, sweeps.UnitIDs(units), a.Study, threads); err != nil {
 		return err
 	}

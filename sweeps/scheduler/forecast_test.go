@@ -54,7 +54,9 @@ func statuses(t *testing.T, src string, opt Options) []Status {
 // the work trained; with median, bounds that hold at every event; and
 // a unit that diverges takes its lost epochs off the forecast.
 func TestForecastOfPrunedStudies(t *testing.T) {
-	epochWork := EpochFLOPs([]int{16}, 10, 3, 200) // 400 rows, 2 folds: 200 training rows each
+	// 400 rows, 2 folds: 200 training rows each, and 200 held-out rows
+	// scored after each epoch.
+	epochWork := EpochFLOPs([]int{16}, 10, 3, 200) + ScoringFLOPs([]int{16}, 10, 3, 200)
 	for _, c := range []struct {
 		pruner   string
 		forecast prune.Forecast
@@ -105,7 +107,7 @@ func TestForecastOfPrunedStudies(t *testing.T) {
 // configuration size).
 func TestForecastOfSampledStudy(t *testing.T) {
 	src := tpeStudy(4, 14) + "pruner: {kind: sha, eta: 3}\n"
-	epochWork := EpochFLOPs([]int{16}, 10, 3, 200)
+	epochWork := EpochFLOPs([]int{16}, 10, 3, 200) + ScoringFLOPs([]int{16}, 10, 3, 200) // and 200 held-out rows scored
 	var ss []Status
 	planned := 0
 	_, err := RunSearch(context.Background(), parse(t, src), shaData(), 2, Options{Dir: t.TempDir(), Workers: 2, Progress: func(e Event) {

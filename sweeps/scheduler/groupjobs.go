@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
@@ -60,6 +61,14 @@ func NewGroupTrainer() *GroupTrainer {
 // SetThreads sets the GEMM threads of the next jobs: it changes their
 // speed, not their numbers.
 func (t *GroupTrainer) SetThreads(n int) { t.ws.kc.SetThreads(n) }
+
+// SetProgress makes the next jobs (Train, TrainStage) report partway
+// through their epochs, as Run's do with Options.PartEvery: f(is, p) at
+// most once per every of wall time, that units[i], i in is (those still
+// training), are p of the way through an epoch; f nil: no reports.
+func (t *GroupTrainer) SetProgress(every time.Duration, f func(is []int, p engine.EpochPart)) {
+	t.ws.onPart, t.ws.partEvery = f, every
+}
 
 // Train trains units, one fold's (sharing the batch size and the epoch
 // count when more than one), of a cross-validation of data on folds with

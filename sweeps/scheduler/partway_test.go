@@ -17,7 +17,8 @@ import (
 // or alone, pruned or not: each job's reports advance step by step within
 // an epoch and never reach its end, WorkDone and Samples never go back,
 // WorkDone ends as without the reports (but for the parts of the epochs
-// units diverged in), and the numbers are bit for bit those of a run
+// units diverged in), the warm-up (Status.Warmup) is measured before the
+// first epoch ends, and the numbers are bit for bit those of a run
 // without the reports.
 func TestPartwayEvents(t *testing.T) {
 	for _, c := range []struct {
@@ -63,7 +64,18 @@ func TestPartwayEvents(t *testing.T) {
 			last := map[job]engine.EpochPart{}
 			parts, epochs := 0, map[job]int{}
 			var done, samples int64
+			var warmup time.Duration
+			settled := false
 			for _, e := range events {
+				// The warm-up is measured before the first epoch ends, and
+				// is part of the time elapsed.
+				if w := e.Status.Warmup; w < warmup || settled && w != warmup || w > e.Status.Elapsed {
+					t.Fatalf("warm-up %v after %v (an epoch ended: %v), %v elapsed", w, warmup, settled, e.Status.Elapsed)
+				}
+				warmup, settled = e.Status.Warmup, settled || e.Kind == EpochDone
+				if e.Status.WorkDone > 0 && !e.Status.Timed && (settled || e.Kind != InEpoch || e.Part.Step > 1) {
+					t.Fatalf("%v event (%+v): work done, not timed", e.Kind, e.Part)
+				}
 				if e.Status.WorkDone < done || e.Status.Samples < samples {
 					t.Fatalf("WorkDone or Samples went back from %d, %d to %d, %d (%v event)", done, samples, e.Status.WorkDone, e.Status.Samples, e.Kind)
 				}
@@ -80,7 +92,7 @@ func TestPartwayEvents(t *testing.T) {
 					t.Fatalf("%+v: not partway", p)
 				}
 				// A job's first unit reports it: its next epoch, or its next step.
-				if l, ok := last[j]; ok && p != (engine.EpochPart{Epoch: l.Epoch, Step: l.Step + 1, Steps: l.Steps}) && (p.Epoch <= l.Epoch || p.Step != 1) {
+				if l, ok := last[j]; ok && (engine.EpochPart{Epoch: p.Epoch, Step: p.Step, Steps: p.Steps}) != (engine.EpochPart{Epoch: l.Epoch, Step: l.Step + 1, Steps: l.Steps}) && (p.Epoch <= l.Epoch || p.Step != 1) {
 					t.Fatalf("unit %v: %+v after %+v", j, p, l)
 				}
 				if p.Epoch != epochs[j]+1 {

@@ -96,12 +96,14 @@ type Status struct {
 	UnitsToRun   int            // to train in this run
 	UnitsDone    int            // trained and stored by this run
 	UnitsRunning int            // in flight
-	WorkFull     int64          // training work of the units to run, each trained every epoch: Σ epochs × EpochFLOPs
+	WorkFull     int64          // training work of the units to run, each trained every epoch: Σ epochs × Plan.EpochWork
 	WorkToRun    int64          // of which this run is expected to do, as Forecast says: less when units diverge or a pruner stops them
 	WorkLeast    int64          // bounds on WorkToRun: with Forecast prune.Bounded, WorkToRun is WorkMost
 	WorkMost     int64          //
 	Forecast     prune.Forecast // how WorkToRun is known: prune.Schedule (every epoch, or sha's and hyperband's rung schedule over configurations of one size), prune.Expected (asha, sha's and hyperband's over configurations of different sizes: prune.Outlook.OfWork; a sampler's batches to come) or prune.Bounded (median)
 	WorkDone     int64          // training work done by this run (abandoned units included; epochs in flight by their part done, see InEpoch), for ETAs
+	Warmup       time.Duration  // of Elapsed, the warm-up before the run's first steps (sweeps.Clock, from InEpoch reports): an ETA leaves it out
+	Timed        bool           // a rate past the warm-up is known (an epoch ended, or an InEpoch report after a first step): before, an ETA would extrapolate a first step
 	Samples      int64          // training samples processed by this run (epochs in flight by their part done)
 	GroupColumns int            // a fused run's cap on a group's first-layer columns; 0: every unit trains alone
 	GroupWidth   string         // how GroupColumns was chosen: "given" (Options.GroupColumns), "table" (the kernels' per-CPU table), "tuned" (mlpsweep tune's file) or "measured"
@@ -115,9 +117,12 @@ type Plan struct {
 	Points []study.Point
 	Units  []sweeps.Unit // every unit of the study, in the order to train them
 	Train  TrainFunc
-	// EpochWork is the training FLOPs of one epoch of a unit (EpochFLOPs),
-	// and EpochRows its training rows, for progress and ETAs.
+	// EpochWork is the work of one epoch of a unit for progress and ETAs:
+	// its training FLOPs (EpochFLOPs) plus EpochEval's, the forward FLOPs
+	// of the held-out rows scored after it (ScoringFLOPs; nil: none
+	// scored, see sweeps.EpochWork); EpochRows is its training rows.
 	EpochWork func(sweeps.Unit) int64
+	EpochEval func(sweeps.Unit) int64
 	EpochRows func(sweeps.Unit) int
 	// RowFLOPs is the GEMM work of training a unit on one row, for the
 	// achieved rate (see TrainingFLOPsPerRow).
@@ -238,7 +243,9 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	var epochErr error                      // the first failure to store an epoch's scores
 	startedAt := map[sweeps.UnitID]int64{}  // when each unit this run trains started (unix ns)
 	inEpoch := map[sweeps.UnitID][2]int64{} // the work and samples of each unit's epoch in flight done so far, counted in status
-	var mu sync.Mutex                       // guards results, status, flops, epochErr and Progress calls
+	settled := false                        // an epoch finished: later InEpoch reports are past the warm-up (Status.Timed)
+	clock := sweeps.NewClock(started)       // Status.Warmup's
+	var mu sync.Mutex                       // guards results, status, flops, epochErr, settled, clock and Progress calls
 	report := func(e Event) {
 		e.Status = status
 		e.Status.Elapsed = time.Since(started)
@@ -276,6 +283,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			}
 			part := inEpoch[u.ID]
 			delete(inEpoch, u.ID)
+			settled, status.Timed = true, true
 			status.WorkDone += plan.EpochWork(u) - part[0]
 			status.Samples += int64(plan.EpochRows(u)) - part[1]
 			report(Event{Kind: EpochDone, Point: u.Point, Fold: u.ID.Fold, Epoch: e})
@@ -332,12 +340,17 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			if len(is) == 0 {
 				return
 			}
+			at := time.Now()
 			mu.Lock()
 			defer mu.Unlock()
+			clock.Part(at, part, !settled)
+			status.Warmup = clock.Warmup()
+			_, status.Timed = clock.Elapsed(at)
+			status.Timed = status.Timed || settled
 			for _, i := range is {
 				u := j[i]
 				f, was := part.Fraction(), inEpoch[u.ID]
-				now := [2]int64{int64(f * float64(plan.EpochWork(u))), int64(f * float64(plan.EpochRows(u)))}
+				now := [2]int64{int64(plan.epochWork(u).Done(f)), int64(f * float64(plan.EpochRows(u)))}
 				status.WorkDone += now[0] - was[0]
 				status.Samples += now[1] - was[1]
 				inEpoch[u.ID] = now
@@ -425,12 +438,23 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	return r, runErr
 }
 
+// epochWork is u's EpochWork with its scoring apart.
+func (plan Plan) epochWork(u sweeps.Unit) sweeps.EpochWork {
+	var eval int64
+	if plan.EpochEval != nil {
+		eval = plan.EpochEval(u)
+	}
+	return sweeps.EpochWork{Train: float64(plan.EpochWork(u) - eval), Eval: float64(eval)}
+}
+
 // EpochFLOPs is the training work of an epoch on rows rows of a network
 // with the given hidden widths (rows × TrainingFLOPsPerRow): the one
-// weight of work, for every ETA and rate (sweep's, the queue's, and
-// serve's, which reads it back from the units' GFLOP) and every balance
-// of work (jobs between workers, shards, a fused group's time among its
-// members). A 512-256-128 unit weighs about 6.3 times a 128 one.
+// weight of work, for every ETA (with the held-out scoring after each
+// epoch, ScoringFLOPs: EpochWorkOf, Plan.EpochWork) and rate (sweep's,
+// the queue's, and serve's, which reads it back from the units' GFLOP)
+// and every balance of work (jobs between workers, shards, a fused
+// group's time among its members). A 512-256-128 unit weighs about 6.3
+// times a 128 one.
 func EpochFLOPs(hidden []int, features, classes, rows int) int64 {
 	return int64(rows) * int64(TrainingFLOPsPerRow(hidden, features, classes))
 }
@@ -444,6 +468,19 @@ func TrainingFLOPsPerRow(hidden []int, features, classes int) float64 {
 		first = features * hidden[0]
 	}
 	return float64(6*macsPerRow(hidden, features, classes) - 2*int64(first))
+}
+
+// EpochWorkOf is the work of an epoch of a network with the given hidden
+// widths that trains on rows rows and then scores scored held-out rows
+// (0: none), for ETAs.
+func EpochWorkOf(hidden []int, features, classes, rows, scored int) sweeps.EpochWork {
+	return sweeps.EpochWork{Train: float64(EpochFLOPs(hidden, features, classes, rows)), Eval: float64(ScoringFLOPs(hidden, features, classes, scored))}
+}
+
+// ScoringFLOPs is the GEMM work of scoring rows rows with a network of
+// the given hidden widths: each Dense layer's forward product.
+func ScoringFLOPs(hidden []int, features, classes, rows int) int64 {
+	return int64(rows) * 2 * macsPerRow(hidden, features, classes)
 }
 
 // macsPerRow is the multiply-adds of the Dense layers of a network with

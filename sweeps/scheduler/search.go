@@ -80,7 +80,7 @@ func RunSearch(ctx context.Context, s *study.Study, data *datasets.Dataset, batc
 			return r, err
 		}
 		sub.Points = props.Points
-		sp.future = SearchForecast(s, data, sub.Points, batch)
+		sp.future = SearchForecast(s, data, sub.Points, batch, opt.Curves || s.Pruner != nil)
 		opt.runBefore = run
 		r, err = runStudy(ctx, &sub, data, opt, props.Batch)
 		sp.batchDone()
@@ -188,23 +188,30 @@ func (p *Proposals) Record(r sweeps.StudyResult) {
 	}
 }
 
-// SearchForecast is the training work (least, expected, most: Σ epochs ×
-// rows × training FLOPs per row) of the configurations of sampled study s
+// SearchForecast is the work (least, expected, most: Σ epochs × rows ×
+// training FLOPs per row, and with curves the held-out rows scored after
+// each epoch, as Plan.EpochWork) of the configurations of sampled study s
 // not proposed yet, after points, proposed batch at a time (the local
 // run's ETA and the queue's SearchPruned's): as many
 // epochs each as the study's pruner's schedule gives a batch (every epoch
 // without one), at the mean work per epoch of the configurations proposed
 // so far (the sampler's next ones are not known).
-func SearchForecast(s *study.Study, data *datasets.Dataset, points []study.Point, batch int) [3]float64 {
+func SearchForecast(s *study.Study, data *datasets.Dataset, points []study.Point, batch int, curves bool) [3]float64 {
 	left := s.Search.N - len(points)
 	if left <= 0 || len(points) == 0 {
 		return [3]float64{}
 	}
 	var flops float64
 	for _, pt := range points {
-		flops += TrainingFLOPsPerRow(pt.Params.Hidden(), data.Features, data.Classes)
+		// A configuration's folds: every row trained on k−1 of them, and
+		// with curves scored on one.
+		w := EpochWorkOf(pt.Params.Hidden(), data.Features, data.Classes, data.N*(s.Folds-1), 0)
+		if curves {
+			w = EpochWorkOf(pt.Params.Hidden(), data.Features, data.Classes, data.N*(s.Folds-1), data.N)
+		}
+		flops += w.Total()
 	}
-	perEpoch := flops / float64(len(points)) * float64(data.N) * float64(s.Folds-1) // a configuration's folds' training rows
+	perEpoch := flops / float64(len(points))
 	e := prune.Future(s.Pruner, s.Base.Epochs(), left, batch)
 	for i := range e {
 		e[i] *= perEpoch
@@ -223,9 +230,10 @@ type searchProgress struct {
 	future   [3]float64 // SearchForecast of the configurations not proposed yet
 	planned  bool       // a batch's Planned was passed on (the others' are not)
 
-	before      Status // the batches before: units done and reused, work done, samples
-	beforeUnits int    // their units (a batch's Run finds them stored)
-	last        Status // the current batch's latest
+	before      Status        // the batches before: units done and reused, work done, samples
+	beforeUnits int           // their units (a batch's Run finds them stored)
+	warmup      time.Duration // the first batch's Status.Warmup
+	last        Status        // the current batch's latest
 }
 
 // event passes e on with the whole study's status.
@@ -251,6 +259,11 @@ func (sp *searchProgress) event(e Event) {
 	s.WorkDone += b.WorkDone
 	s.Samples += b.Samples
 	s.Elapsed = time.Since(sp.started)
+	if b.WorkDone > 0 { // the first batch's warm-up is the search's; the others' is work
+		s.Warmup, s.Timed = sp.warmup, true
+	} else {
+		sp.warmup = s.Warmup
+	}
 	if sp.future[1] > 0 && s.Forecast == prune.Schedule {
 		s.Forecast = prune.Expected // the sampler's configurations to come are not known
 	}

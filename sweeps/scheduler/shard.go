@@ -198,8 +198,9 @@ func AssignShards(units []sweeps.Unit, cost func(sweeps.Unit) int64, count int) 
 	return shards
 }
 
-// UnitWork is a unit's expected training work in plan: epochs × training
-// rows × training FLOPs per row (EpochWork), the cost AssignShards balances.
+// UnitWork is a unit's expected work in plan: epochs × Plan.EpochWork
+// (its training, and the held-out rows scored after each epoch with
+// curves), the cost AssignShards balances.
 func (plan Plan) UnitWork(u sweeps.Unit) int64 {
 	return int64(u.Point.Params.Epochs()) * plan.EpochWork(u)
 }

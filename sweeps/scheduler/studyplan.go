@@ -46,6 +46,12 @@ func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error
 		curves = true // a rung judges the held-out accuracy at its epoch
 	}
 	rows := func(u sweeps.Unit) int { return len(folds[u.ID.Fold].Train) }
+	eval := func(u sweeps.Unit) int64 { // the held-out rows scored after each epoch
+		if !curves {
+			return 0
+		}
+		return ScoringFLOPs(u.Point.Params.Hidden(), data.Features, data.Classes, len(folds[u.ID.Fold].Test))
+	}
 	return Plan{
 		Header: h, Points: s.Points, Units: sweeps.Plan(h, s.Points),
 		Train:     FoldTrainer(data, folds, s.Seed, curves),
@@ -53,8 +59,9 @@ func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error
 		pruner:    s.Pruner,
 		EpochRows: rows,
 		EpochWork: func(u sweeps.Unit) int64 {
-			return EpochFLOPs(u.Point.Params.Hidden(), data.Features, data.Classes, rows(u))
+			return EpochFLOPs(u.Point.Params.Hidden(), data.Features, data.Classes, rows(u)) + eval(u)
 		},
+		EpochEval: eval,
 		RowFLOPs: func(u sweeps.Unit) float64 {
 			return TrainingFLOPsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes)
 		},

@@ -504,6 +504,9 @@ func TestETAOldSchema(t *testing.T) {
 		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN schedule", table("study")))
 		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN run_started", table("study")))
 		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN threads", table("units")))
+		for _, c := range []string{"study", "started", "host", "cpu", "isa"} { // schema 11's
+			exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN retrain_%s", table("units"), c))
+		}
 		if table("x") == "x" {
 			exec("PRAGMA user_version = 7")
 		} else {
@@ -607,6 +610,69 @@ func TestETASampled(t *testing.T) {
 			if info := infos[name]; !near(info.ETASeconds, eta) || info.ETAForecast != ForecastExpected {
 				t.Errorf("%s: eta_seconds %.9f %q, want %.9f expected", name, info.ETASeconds, info.ETAForecast, eta)
 			}
+		}
+	})
+}
+
+// TestRetrainedPrunedUnitRuns: a unit study a stopped (stored pruned at
+// epoch 1) that study b trains further is running on b's page, its
+// epochs since b started it done, and pruned on a's; once b stores its
+// own deeper stop it is pruned on both, b's mark cleared. It counted as
+// pruned on b's page, not running. On SQLite and, when the test cluster
+// is there, PostgreSQL.
+func TestRetrainedPrunedUnitRuns(t *testing.T) {
+	now := time.Now()
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		w, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		a := etaStudy{name: "a", sha: "sha-shared", hidden: [][]int{{128}}, epochs: 4, started: 300,
+			units: []etaUnit{{config: 0, fold: 0, state: "pruned", started: 290, end: 280, epochs: []int{285}}}}
+		plan := writeETAStudy(t, w, exec, table, now, a)
+		b := a
+		b.name, b.started, b.units = "b", 60, nil
+		writeETAStudy(t, w, exec, table, now, b)
+		id := plan[0].ID
+		if err := w.MarkRunning(id, "b", 2); err != nil {
+			t.Fatal(err)
+		}
+		where := fmt.Sprintf("key = '%s' AND fold = 0 AND data_sha256 = 'sha-shared'", id.Key)
+		exec(fmt.Sprintf("UPDATE %s SET retrain_started = %d WHERE %s", table("units"), now.Add(-50*time.Second).UnixNano(), where))
+		for e := 1; e <= 2; e++ { // b's epochs 1 and 2 so far
+			if err := w.SaveEpoch(id, "b", engine.EpochStats{Epoch: e, Accuracy: 0.9, ValAccuracy: 0.9, Seconds: 10}); err != nil {
+				t.Fatal(err)
+			}
+			exec(fmt.Sprintf("UPDATE %s SET written = %d WHERE %s AND epoch = %d", table("epoch_scores"), now.Add(-time.Duration(40-10*e)*time.Second).UnixNano(), where, e))
+		}
+		infos := list(t, loc, now)
+		f := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+		// b: epochs 3 and 4 of fold 0 and 4 of fold 1 left, 2 done in the
+		// 50 s since it started the unit.
+		want := sweeps.ETA(2*500*f+4*501*f, 2*500*f, 50*time.Second).Seconds()
+		if got := infos["b"]; got.Running != 1 || got.UnitsPruned != 0 || got.Machines != 1 || !near(got.ETASeconds, want) {
+			t.Errorf("b, which trains the unit further: running %d, pruned %d, machines %d, eta %.3f; want 1, 0, 1, %.3f", got.Running, got.UnitsPruned, got.Machines, got.ETASeconds, want)
+		}
+		if got := infos["a"]; got.Running != 0 || got.UnitsPruned != 1 {
+			t.Errorf("a, which stopped the unit: running %d, pruned %d; want 0, 1", got.Running, got.UnitsPruned)
+		}
+		doc, err := LoadDocument(context.Background(), w, "b", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Units) != 1 || doc.Units[0].State != "running" || len(doc.Units[0].Epochs) != 2 {
+			t.Errorf("b's page: units %+v, want the unit running with 2 epochs", doc.Units)
+		}
+
+		// b stops it deeper, at epoch 2.
+		res := sweeps.UnitResult{Accuracy: 0.9, PrunedAt: 2, Machine: sweeps.ThisMachine(), Finished: now.UnixNano(),
+			Epochs: []engine.EpochStats{{Epoch: 1}, {Epoch: 2}}}
+		if err := w.SaveUnit(id, "b", res); err != nil {
+			t.Fatal(err)
+		}
+		if got := list(t, loc, now)["b"]; got.Running != 0 || got.UnitsPruned != 1 {
+			t.Errorf("b after storing its stop: running %d, pruned %d; want 0, 1 (its mark cleared)", got.Running, got.UnitsPruned)
 		}
 	})
 }

@@ -93,8 +93,8 @@ func TestEpochScores(t *testing.T) {
 // before per-epoch scores) gains the epoch scores and decisions tables and
 // the units' gflop column, opened by a writer or a reader.
 func TestMigratesVersion4(t *testing.T) {
-	if schemaVersion != 10 {
-		t.Fatalf("schema version %d: take the tables added since 10 away too", schemaVersion)
+	if schemaVersion != 11 {
+		t.Fatalf("schema version %d: take the tables added since 11 away too", schemaVersion)
 	}
 	forEachRole(t, func(t *testing.T, b backend, open func(string) (Store, error), loc string) {
 		mustOpen(t, b.writer, loc).Close() // the current schema, then back to version 4's
@@ -252,4 +252,12 @@ func BenchmarkSaveDecisions(b *testing.B) {
 			}
 		})
 	}
+}
+
+// dropRetrain is the SQL that takes a database back before schema 11's
+// retrain_ columns (migrateFrom runs it for every earlier version).
+var dropRetrain = []string{
+	`ALTER TABLE mlpsweep_units DROP COLUMN retrain_study`, `ALTER TABLE mlpsweep_units DROP COLUMN retrain_started`,
+	`ALTER TABLE mlpsweep_units DROP COLUMN retrain_host`, `ALTER TABLE mlpsweep_units DROP COLUMN retrain_cpu`,
+	`ALTER TABLE mlpsweep_units DROP COLUMN retrain_isa`,
 }

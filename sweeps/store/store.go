@@ -114,7 +114,7 @@ type Store interface {
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 10
+const schemaVersion = 11
 
 // SchemaVersion is the schema version this mlpsweep writes and reads; a
 // store written by a later one is refused with a message naming both.
@@ -271,6 +271,18 @@ INSERT INTO mlpsweep_runs (study, run, part, host, seconds, units_run, units_reu
 	SELECT name, 'sweep', '', '', wall_seconds, units_run, units_reused, updated FROM mlpsweep_study
 	WHERE true -- SQLite reads ON CONFLICT after a bare FROM as a join's
 	ON CONFLICT (study, run, part) DO NOTHING;`,
+	// A unit stored pruned that a study trains further (another study's
+	// stop, or the same study's earlier one): which study, since when and
+	// on which machine (MarkRunning; storing the unit clears them), while
+	// the stored result stays in place for the others: the unit is
+	// running for that study on a live view, and the deeper stop the
+	// queue's coordinator stores names the machine that trained it.
+	10: `
+ALTER TABLE mlpsweep_units ADD COLUMN retrain_study TEXT NOT NULL DEFAULT '';
+ALTER TABLE mlpsweep_units ADD COLUMN retrain_started BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE mlpsweep_units ADD COLUMN retrain_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE mlpsweep_units ADD COLUMN retrain_cpu TEXT NOT NULL DEFAULT '';
+ALTER TABLE mlpsweep_units ADD COLUMN retrain_isa TEXT NOT NULL DEFAULT '';`,
 }
 
 // newerSchema is the error for a database written by a newer mlpsweep;
@@ -371,15 +383,24 @@ func runRecords(ctx context.Context, c conn, name string) ([]sweeps.RunRecord, e
 	return records, rs.Err()
 }
 
+// markRunning is MarkRunning: a unit stored pruned keeps its result and
+// is marked retrained (schema 11's retrain_ columns); one done is left.
 func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string, threads int) error {
 	m := sweeps.ThisMachine()
-	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, study, started, host, cpu, isa, threads)
+	now := time.Now().UnixNano()
+	err := c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, study, started, host, cpu, isa, threads)
 		VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = 'running', study = excluded.study, started = excluded.started,
 			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa, threads = excluded.threads
 		WHERE mlpsweep_units.state NOT IN ('done', 'pruned')`,
-		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, time.Now().UnixNano(), m.Host, m.CPU, m.ISA, max(0, threads))
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, now, m.Host, m.CPU, m.ISA, max(0, threads))
+	if err != nil {
+		return err
+	}
+	return c.exec(ctx, `UPDATE mlpsweep_units SET retrain_study = $7, retrain_started = $8, retrain_host = $9, retrain_cpu = $10, retrain_isa = $11, threads = $12
+		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND engine_version = $6 AND state = 'pruned'`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, now, m.Host, m.CPU, m.ISA, max(0, threads))
 }
 
 func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u sweeps.UnitResult) error {
@@ -412,7 +433,8 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 		DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
 			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, extra = excluded.extra, seconds = excluded.seconds,
 			samples = excluded.samples, study = excluded.study, finished = excluded.finished,
-			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa, gflop = excluded.gflop
+			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa, gflop = excluded.gflop,
+			retrain_study = '', retrain_started = 0, retrain_host = '', retrain_cpu = '', retrain_isa = ''
 		WHERE mlpsweep_units.state != 'done' OR excluded.state = 'done'`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, diverged, u.Error,
 		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, finished, u.Host, u.CPU, u.ISA, u.GFLOP)

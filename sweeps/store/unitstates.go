@@ -20,18 +20,22 @@ func (s *Postgres) UnitStates(ctx context.Context, ids []sweeps.UnitID) (map[swe
 
 // UnitMachine is a stored unit's state and the machine that last started
 // it (MarkRunning: the one that trained its last epochs) or, finished,
-// its result's. A unit stored pruned keeps its result's machine while a
-// study trains it further (MarkRunning leaves it), and PrunedAt is where
-// its stored result stopped.
+// its result's. A unit stored pruned keeps its result while a study
+// trains it further: PrunedAt is where that result stopped, Retrain the
+// study training it further (” none), and Machine then the machine that
+// does (MarkRunning's).
 type UnitMachine struct {
 	State    string
 	PrunedAt int
+	Retrain  string
 	sweeps.Machine
 }
 
 // UnitMachines is UnitStates with each unit's machine.
 func (s *Postgres) UnitMachines(ctx context.Context, ids []sweeps.UnitID) (map[sweeps.UnitID]UnitMachine, error) {
-	rs, err := s.conn().query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state, u.host, u.cpu, u.isa,
+	rs, err := s.conn().query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state, u.retrain_study,
+			CASE WHEN u.retrain_study <> '' THEN u.retrain_host ELSE u.host END, CASE WHEN u.retrain_study <> '' THEN u.retrain_cpu ELSE u.cpu END,
+			CASE WHEN u.retrain_study <> '' THEN u.retrain_isa ELSE u.isa END,
 			CASE WHEN u.state = 'pruned' THEN json_array_length(u.epochs::json) ELSE 0 END
 		FROM mlpsweep_units u JOIN unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
 		USING (key, fold, split, seed, data_sha256, engine_version)`,
@@ -44,7 +48,7 @@ func (s *Postgres) UnitMachines(ctx context.Context, ids []sweeps.UnitID) (map[s
 	for rs.Next() {
 		var id sweeps.UnitID
 		var u UnitMachine
-		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.State, &u.Host, &u.CPU, &u.ISA, &u.PrunedAt); err != nil {
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.State, &u.Retrain, &u.Host, &u.CPU, &u.ISA, &u.PrunedAt); err != nil {
 			return nil, s.err(err)
 		}
 		m[id] = u

@@ -60,7 +60,9 @@ type StudyUnit struct {
 // ReadStudy reads study name ("" means the study run most recently), its
 // configurations and the stored units of its plan in one query: for each
 // planned unit the one Find(id, strict) would return, and the units
-// running now (whose Result is empty). Without full, the units' results
+// running now (whose Result is empty), among them a unit stored pruned
+// that this study trains further (MarkRunning), which the others see
+// pruned. Without full, the units' results
 // are left empty (no learning curves decoded): what a list of studies
 // needs. Its StudyResult, with full, is what Load returns.
 func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sweeps.Header, []study.Point, []StudyUnit, error) {
@@ -73,7 +75,8 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 		return h, nil, nil, err
 	}
 	prefix := sweeps.EngineVersionOf(h.Engine) + "/"
-	cols := `key, fold, seed, engine_version, state, coalesce(started, 0), coalesce(finished, 0), coalesce(seconds, 0), coalesce(samples, 0), host, gflop`
+	cols := `key, fold, seed, engine_version, state, coalesce(started, 0), coalesce(finished, 0), coalesce(seconds, 0), coalesce(samples, 0), host, gflop,
+		retrain_study, retrain_started, retrain_host`
 	if full {
 		cols += `, accuracy, val_loss, diverged, error, epochs, extra, cpu, isa`
 	}
@@ -93,7 +96,10 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 	for rs.Next() {
 		var u StudyUnit
 		r := &u.Result
-		dest := []any{&u.ID.Key, &u.ID.Fold, &u.ID.Seed, &u.ID.Engine, &u.State, &u.Started, &u.Finished, &r.Seconds, &r.Samples, &r.Host, &r.GFLOP}
+		var retrain, retrainHost string
+		var retrainStarted int64
+		dest := []any{&u.ID.Key, &u.ID.Fold, &u.ID.Seed, &u.ID.Engine, &u.State, &u.Started, &u.Finished, &r.Seconds, &r.Samples, &r.Host, &r.GFLOP,
+			&retrain, &retrainStarted, &retrainHost}
 		var acc, valLoss *float64
 		var diverged int64
 		var epochs, extra string
@@ -104,6 +110,9 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 			return h, nil, nil, named(s, err)
 		}
 		u.ID.Split, u.ID.Data = h.Split, h.DataSHA
+		if u.State == "pruned" && retrain == h.Name { // this study trains it further: running, as its mark says
+			u = StudyUnit{ID: u.ID, State: "running", Started: retrainStarted, Result: sweeps.UnitResult{Machine: sweeps.Machine{Host: retrainHost}}}
+		}
 		if full && u.State != "running" {
 			r.Fold, r.DataSHA256, r.EngineVer, r.Diverged = u.ID.Fold, h.DataSHA, u.ID.Engine, diverged != 0
 			r.Accuracy, r.ValLoss = deref(acc, 0), deref(valLoss, math.NaN())
@@ -195,9 +204,9 @@ type UnitEpochs struct {
 // the units that can have written an epoch since. One aggregate query,
 // from the units table to those units' epoch rows by their key, so that it
 // costs what the window holds, not the whole store's curves. A running
-// unit counts only the epochs written since it started: a unit trained
-// again from scratch leaves its earlier run's rows until it overwrites
-// them.
+// unit (or one stored pruned that study h trains further, see ReadStudy)
+// counts only the epochs written since it started: a unit trained again
+// from scratch leaves its earlier run's rows until it overwrites them.
 func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map[sweeps.UnitID]UnitEpochs, error) {
 	c, err := connOf(s)
 	if err != nil {
@@ -205,13 +214,15 @@ func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map
 	}
 	rs, err := c.query(ctx, `SELECT u.key, u.fold, u.seed,
 			coalesce(sum(CASE WHEN e.written >= $4 THEN 1 ELSE 0 END), 0),
-			coalesce(max(CASE WHEN u.state = 'running' AND e.written >= coalesce(u.started, 0) THEN e.epoch ELSE 0 END), 0),
+			coalesce(max(CASE WHEN u.state = 'running' AND e.written >= coalesce(u.started, 0)
+				OR u.state = 'pruned' AND u.retrain_study = $5 AND e.written >= u.retrain_started THEN e.epoch ELSE 0 END), 0),
 			coalesce(sum(CASE WHEN e.written >= $4 THEN coalesce(e.seconds, 0) ELSE 0 END), 0), max(u.threads)
 		FROM mlpsweep_units u JOIN mlpsweep_epoch_scores e
 			ON e.key = u.key AND e.fold = u.fold AND e.split = u.split AND e.seed = u.seed
 			AND e.data_sha256 = u.data_sha256 AND e.engine_version = u.engine_version
-		WHERE u.split = $1 AND u.data_sha256 = $2 AND u.engine_version = $3 AND (u.state = 'running' OR u.finished >= $4)
-		GROUP BY u.key, u.fold, u.seed`, h.Split, h.DataSHA, h.Engine, since)
+		WHERE u.split = $1 AND u.data_sha256 = $2 AND u.engine_version = $3
+			AND (u.state = 'running' OR u.finished >= $4 OR u.state = 'pruned' AND u.retrain_study = $5)
+		GROUP BY u.key, u.fold, u.seed`, h.Split, h.DataSHA, h.Engine, since, h.Name)
 	if err != nil {
 		return nil, named(s, err)
 	}
