@@ -2,15 +2,19 @@ package queue_test
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/internal/fixture"
 	"github.com/mlpsweep/mlpsweep/internal/isatest"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 // TestEnqueueReusesUnitsOfAnotherISA: a study whose units a host with a
@@ -98,5 +102,61 @@ func TestElsewhereNote(t *testing.T) {
 	}
 	if (queue.Enqueued{Done: 4}).ElsewhereNote(engine) != "" {
 		t.Error("a note without units of another path")
+	}
+}
+
+// TestSearchStrictEngine: the sampler search on the queue, over the units
+// of a search a host with a lower ISA path stored, reuses them (it
+// enqueues nothing) unless StrictEngine, which it passes on to its
+// enqueues: then this engine's workers train them all again.
+func TestSearchStrictEngine(t *testing.T) {
+	hi, lo := isatest.TwoPaths(t)
+	st, err := openPostgres(storetest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() }) // after the workers stop
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "data.csv")
+	fixture.BlobsCSV(t, csv, 100, 1, 2)
+	s, err := study.ParseStudy(fmt.Appendf(nil, `name: qs
+data: {csv: %s, label: label}
+folds: 2
+epochs: 1
+seed: 3
+base: {hidden: [4]}
+sampler: {kind: tpe, n: 2, params: {lr: {log_uniform: [1e-4, 0.1]}}}
+`, csv), filepath.Join(dir, "study.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := study.LoadData(s.Data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	isatest.Use(t, lo)
+	if _, err := scheduler.RunSearch(ctx, s, data, 1, scheduler.Options{Store: st, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	isatest.Use(t, hi)
+	work(t, st)
+	jobs := func() (n int) {
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, strict := range []bool{false, true} {
+		if err := queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2, StrictEngine: strict}, 20*time.Millisecond, nil); err != nil {
+			t.Fatalf("strict %v: %v", strict, err)
+		}
+		r, err := store.Load(ctx, st, "qs", strict)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := jobs(); strict && (n == 0 || r.EngineNote != "" || len(r.Machines) != 1) || !strict && (n != 0 || r.EngineNote == "") {
+			t.Errorf("strict %v: %d jobs enqueued, machines %+v, engine note %q", strict, n, r.Machines, r.EngineNote)
+		}
 	}
 }

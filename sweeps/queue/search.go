@@ -21,7 +21,8 @@ import (
 // whenever one is decided (every fold recorded), proposes the next from
 // the results so far, the configurations still in flight counted as
 // pending with the worst value (the constant liar), until s.Search.N
-// configurations are decided. It looks at the store every every. report,
+// configurations are decided, enqueued with opt (opt.Workers: the
+// configurations in flight). It looks at the store every every. report,
 // if set, is called after each look with the configurations decided and
 // in flight, and the time left (sweeps.ETA of sampledLeft at the rate of
 // the work the workers did since the first look; 0 until they did some).
@@ -32,8 +33,9 @@ import (
 // study runs in batches as locally, and is: SearchPruned.) Started again
 // after a stop, it takes up the configurations the store lists under s's
 // name (those of this search) and goes on from their results.
-func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, inFlight int, curves bool,
+func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, opt EnqueueOptions,
 	every time.Duration, report func(decided, inFlight int, eta time.Duration)) error {
+	inFlight, curves := opt.Workers, opt.Curves
 	search := s.Search
 	if search == nil {
 		return fmt.Errorf("study %s has no sampler", s.Name)
@@ -71,10 +73,15 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 		}
 	}
 	for nDecided < search.N {
-		if pending := len(sub.Points) - nDecided; len(sub.Points) < search.N && pending < inFlight {
-			xs, err := sampler.Propose(trials, min(inFlight-pending, search.N-len(sub.Points)))
-			if err != nil {
-				return err
+		// The first pass enqueues the configurations proposed before too:
+		// their units not stored (or, with opt.StrictEngine, stored under
+		// another ISA path) are queued again.
+		if pending := len(sub.Points) - nDecided; reused < 0 || len(sub.Points) < search.N && pending < inFlight {
+			var xs [][]float64
+			if n := min(inFlight-pending, search.N-len(sub.Points)); n > 0 {
+				if xs, err = sampler.Propose(trials, n); err != nil {
+					return err
+				}
 			}
 			for _, x := range xs {
 				pt, kept, err := search.Point(x)
@@ -90,7 +97,7 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 				return err
 			}
 			plan.Header.Started = started
-			e, err := Enqueue(ctx, st, plan, src, EnqueueOptions{Curves: curves, Workers: inFlight})
+			e, err := Enqueue(ctx, st, plan, src, opt)
 			if err != nil {
 				return err
 			}
