@@ -84,9 +84,34 @@ import (
 func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
 	every time.Duration, report func(string)) error {
 	return locked(ctx, st, plan.Header.Name, func() error {
+		// The study's queue record counts as reused the units found
+		// finished now, as Enqueue's does (--wait reads it).
+		if _, err := recordReused(ctx, st, plan, plan.Units, 0); err != nil {
+			return err
+		}
 		_, err := coordinate(ctx, st, plan, pr, src, opt, every, true, report)
 		return err
 	})
+}
+
+// recordReused records in plan's study's queue record, as reused, before
+// and the units of units found done or pruned in the store, as a local
+// pruned run reuses them, and returns their sum.
+func recordReused(ctx context.Context, st *store.Postgres, plan scheduler.Plan, units []sweeps.Unit, before int) (int, error) {
+	states, err := st.UnitStates(ctx, sweeps.UnitIDs(units))
+	if err != nil {
+		return 0, err
+	}
+	n := before
+	for _, s := range states {
+		if s == "done" || s == "pruned" {
+			n++
+		}
+	}
+	if err := st.SaveStudy(plan.Header, plan.Points); err != nil { // the record's study, before its first coordinator saves it
+		return 0, err
+	}
+	return n, st.FinishRun(plan.Header.Name, sweeps.QueueRun(0, 0, n))
 }
 
 // locked runs coordinate, the coordinator of study name (Prune's, or

@@ -596,3 +596,31 @@ func storedElsewhere(t *testing.T, st *store.Postgres, plan scheduler.Plan, c sw
 
 // elsewhere is the machine of storedElsewhere's units.
 var elsewhere = sweeps.Machine{Host: "elsewhere", CPU: "another CPU", ISA: "avx2"}
+
+// TestPruneRecordsReused: a pruned study's queue record counts as reused
+// the units found done or pruned when its coordinator starts (as a local
+// pruned run and Enqueue count them; sweep --wait reads it): none at
+// first, all when it is run again.
+func TestPruneRecordsReused(t *testing.T) {
+	s, _, plan := prunedStudy(t, `name: qr
+base: {hidden: [4], batch: 16}
+grid: {lr: [0.001, 0.01, 0.1]}
+pruner: {kind: sha, eta: 3}
+`)
+	st := freshStore(t)
+	work(t, st)
+	ctx := context.Background()
+	for _, want := range []int{0, len(plan.Units)} {
+		if err := queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, nil); err != nil {
+			t.Fatal(err)
+		}
+		h, _, err := st.Study(ctx, s.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(h.Runs, func(r sweeps.RunRecord) bool { return r.Run == sweeps.RunQueue })
+		if i < 0 || h.Runs[i].UnitsReused != want {
+			t.Errorf("queue records %+v, want one with %d units reused", h.Runs, want)
+		}
+	}
+}

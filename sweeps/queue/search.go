@@ -198,6 +198,7 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 	batches := (s.Search.N + s.Search.Batch - 1) / s.Search.Batch
 	var spent time.Duration // in the batches this process trained (not found decided)
 	var trained float64     // the training work (FLOPs) they did
+	reused := 0             // units of the batches so far found finished when their batch began
 	// The store's record of the run's start, kept by every batch's coordinator.
 	started := time.Now().UnixNano()
 	return locked(ctx, st, s.Name, func() error { // one coordinator for every batch
@@ -219,6 +220,9 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 			report(fmt.Sprintf("study %s: batch %d of %d: configurations %d–%d of %d proposed by the TPE%s", s.Name, b, batches, before+1, len(props.Points), s.Search.N, eta))
 			todo, err := undecided(ctx, st, plan)
 			if err != nil {
+				return err
+			}
+			if reused, err = recordReused(ctx, st, plan, batchUnits(plan, before), reused); err != nil {
 				return err
 			}
 			began := time.Now()
@@ -257,21 +261,32 @@ func sampledLeft(s *study.Study, data *datasets.Dataset, points []study.Point, p
 // folds together), and the configurations not proposed yet
 // scheduler.SearchForecast's.
 func searchLeft(s *study.Study, data *datasets.Dataset, plan scheduler.Plan, from int) float64 {
+	var work float64 // an epoch of each configuration of the batch
+	configs := map[string]bool{}
+	for _, u := range batchUnits(plan, from) {
+		work += float64(plan.EpochWork(u))
+		configs[u.ID.Key] = true
+	}
+	left := scheduler.SearchForecast(s, data, plan.Points, s.Search.Batch, true)[1]
+	if n := len(configs); n > 0 {
+		left += prune.Future(s.Pruner, s.Base.Epochs(), n, s.Search.Batch)[1] * work / float64(n)
+	}
+	return left
+}
+
+// batchUnits returns the units of plan's points from from on.
+func batchUnits(plan scheduler.Plan, from int) []sweeps.Unit {
 	batch := map[string]bool{}
 	for _, pt := range plan.Points[from:] {
 		batch[pt.Params.Key()] = true
 	}
-	var work float64 // an epoch of each configuration of the batch
+	var units []sweeps.Unit
 	for _, u := range plan.Units {
 		if batch[u.ID.Key] {
-			work += float64(plan.EpochWork(u))
+			units = append(units, u)
 		}
 	}
-	left := scheduler.SearchForecast(s, data, plan.Points, s.Search.Batch, true)[1]
-	if n := len(batch); n > 0 {
-		left += prune.Future(s.Pruner, s.Base.Epochs(), n, s.Search.Batch)[1] * work / float64(n)
-	}
-	return left
+	return units
 }
 
 // undecided reports whether some unit of plan is not finished in the
