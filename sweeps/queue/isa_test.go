@@ -160,3 +160,44 @@ sampler: {kind: tpe, n: 2, params: {lr: {log_uniform: [1e-4, 0.1]}}}
 		}
 	}
 }
+
+// TestPruneRetrainsUnitsOfAnotherISA: a pruned study on the queue over
+// units a host with a lower ISA path stored trains them again on this
+// engine's workers (its pruner reads the curves, and resumes from the
+// checkpoints, of one engine) and says so, naming how many and why.
+func TestPruneRetrainsUnitsOfAnotherISA(t *testing.T) {
+	hi, lo := isatest.TwoPaths(t)
+	const lines = `name: qn
+base: {hidden: [4], batch: 16}
+grid: {lr: [0.001, 0.01, 0.1]}
+pruner: {kind: sha, eta: 3}
+`
+	st := freshStore(t)
+	ctx := context.Background()
+	isatest.Use(t, lo)
+	_, _, pLo := prunedStudy(t, lines)
+	if _, err := scheduler.Run(ctx, pLo, scheduler.Options{Store: st, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	var done int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM mlpsweep_units WHERE state = 'done'`).Scan(&done); err != nil || done == 0 {
+		t.Fatalf("%d units done under %v (%v)", done, lo, err)
+	}
+	isatest.Use(t, hi)
+	s, _, p := prunedStudy(t, lines)
+	work(t, st)
+	var notes []string
+	if err := queue.Prune(ctx, st, p, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, func(line string) {
+		if strings.HasPrefix(line, "note: ") {
+			notes = append(notes, line)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("note: study qn: %d units done under another ISA path (%s: %d) are trained again on the workers of %s", done, pLo.Header.Engine, done, p.Header.Engine); len(notes) != 1 || !strings.HasPrefix(notes[0], want) {
+		t.Errorf("notes %q, want one starting %q", notes, want)
+	}
+	if r, err := store.Load(ctx, st, "qn", true); err != nil || len(r.Machines) != 1 || r.Machines[0].Engine != p.Header.Engine {
+		t.Errorf("machines %+v (%v), want this engine's only", r.Machines, err)
+	}
+}

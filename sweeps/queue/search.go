@@ -222,8 +222,13 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 			if err != nil {
 				return err
 			}
-			if reused, err = recordReused(ctx, st, plan, batchUnits(plan, before), reused); err != nil {
+			var elsewhere map[string]int
+			reused, elsewhere, err = recordReused(ctx, st, plan, batchUnits(plan, before), reused)
+			if err != nil {
 				return err
+			}
+			if note := retrainNote(plan.Header, elsewhere); note != "" {
+				report(note)
 			}
 			began := time.Now()
 			work, err := coordinate(ctx, st, plan, *s.Pruner, src, opt, every, false, report) // the batch line has the ETA
