@@ -3,18 +3,15 @@ package queue_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mlpsweep/mlpsweep/internal/fixture"
 	"github.com/mlpsweep/mlpsweep/internal/isatest"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
-	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 // TestEnqueueReusesUnitsOfAnotherISA: a study whose units a host with a
@@ -111,29 +108,11 @@ func TestElsewhereNote(t *testing.T) {
 // enqueues: then this engine's workers train them all again.
 func TestSearchStrictEngine(t *testing.T) {
 	hi, lo := isatest.TwoPaths(t)
-	st, err := openPostgres(storetest.Postgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() }) // after the workers stop
-	dir := t.TempDir()
-	csv := filepath.Join(dir, "data.csv")
-	fixture.BlobsCSV(t, csv, 100, 1, 2)
-	s, err := study.ParseStudy(fmt.Appendf(nil, `name: qs
-data: {csv: %s, label: label}
-folds: 2
-epochs: 1
-seed: 3
+	st := freshStore(t)
+	s, data := studyOn300(t, `name: qs
 base: {hidden: [4]}
 sampler: {kind: tpe, n: 2, params: {lr: {log_uniform: [1e-4, 0.1]}}}
-`, csv), filepath.Join(dir, "study.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := study.LoadData(s.Data, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	ctx := context.Background()
 	isatest.Use(t, lo)
 	if _, err := scheduler.RunSearch(ctx, s, data, 1, scheduler.Options{Store: st, Workers: 2}); err != nil {

@@ -40,6 +40,18 @@ func freshStore(t *testing.T) *store.Postgres {
 // plans it.
 func prunedStudy(t *testing.T, lines string) (*study.Study, *datasets.Dataset, scheduler.Plan) {
 	t.Helper()
+	s, data := studyOn300(t, lines)
+	plan, err := scheduler.StudyPlan(s, data, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, data, plan
+}
+
+// studyOn300 writes a data set of 300 rows and the study of the YAML lines
+// given on it, 2 folds and 9 epochs, and loads them.
+func studyOn300(t *testing.T, lines string) (*study.Study, *datasets.Dataset) {
+	t.Helper()
 	dir := t.TempDir()
 	csv := filepath.Join(dir, "data.csv")
 	fixture.BlobsCSV(t, csv, 300, 1, 2)
@@ -51,11 +63,7 @@ func prunedStudy(t *testing.T, lines string) (*study.Study, *datasets.Dataset, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := scheduler.StudyPlan(s, data, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, data, plan
+	return s, data
 }
 
 // TestPruneCoordinatorRestarted: a pruned study's coordinator stopped as
