@@ -33,6 +33,9 @@ package queue
 // live worker's session was cut, does a job train twice at once, for as
 // long as the cut lasts.
 //
+// A worker whose session was cut takes no job until it holds its lock
+// again (gatedDriver, below): others would hand it back.
+//
 // Jobs run by workers of earlier builds (whose client ID has no
 // workerPrefix) are left to River's rescuer, as before.
 
