@@ -702,3 +702,40 @@ func TestRetrainedPrunedUnitRuns(t *testing.T) {
 		}
 	})
 }
+
+// TestETAResumedFromCheckpoint: a unit a queue worker continues from its
+// checkpoint (a pruned study's next stage) is marked running again as
+// the stage starts; its epochs up to the checkpoint are trained, though
+// written before that mark. They counted from 0 until its first new
+// epoch was written (epoch 3 of 4 counted as none: 4 epochs left, not
+// 1). Two configurations of hidden 128, curves on, 4 epochs: fold 0 of
+// the first done (epochs 280 to 220 s ago), its fold 1 at 3 epochs (200
+// to 100 s ago) and checkpointed there, marked running again 20 s ago;
+// the window starts 290 s ago with the first unit. On SQLite and, when
+// the test cluster is there, PostgreSQL.
+func TestETAResumedFromCheckpoint(t *testing.T) {
+	now := time.Now()
+	f := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+	w := [2]float64{500*f + 501*sA, 501*f + 500*sA} // an epoch of each fold, scored after it
+	want := sweeps.ETA(1*w[1]+4*w[0]+4*w[1], 4*w[0]+3*w[1], 290*time.Second).Seconds()
+	if math.Round(want) != 373 {
+		t.Fatalf("the test's own figure: %.3f s", want)
+	}
+	s := etaStudy{name: "staged", sha: "sha-staged", hidden: [][]int{{128}, {128}}, epochs: 4, started: 300, curves: true, units: []etaUnit{
+		{config: 0, fold: 0, state: "done", started: 290, end: 210, epochs: []int{280, 260, 240, 220}},
+		{config: 0, fold: 1, state: "running", started: 20, epochs: []int{200, 150, 100}},
+	}}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		st, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		id := writeETAStudy(t, st, exec, table, now, s)[1].ID
+		exec(fmt.Sprintf(`INSERT INTO mlpsweep_checkpoints (key, fold, split, seed, data_sha256, engine_version, epoch, state, study, written)
+			VALUES ('%s', %d, '%s', %d, '%s', '%s', 3, '', 'staged', %d)`, id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, now.Add(-90*time.Second).UnixNano()))
+		if info := list(t, loc, now)["staged"]; !near(info.ETASeconds, want) || info.Running != 1 {
+			t.Errorf("eta_seconds %.9f, running %d; want %.9f, 1", info.ETASeconds, info.Running, want)
+		}
+	})
+}
