@@ -5,7 +5,6 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/internal/hugepages"
-	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
 // MNIST's training-split shape as the Keras workload behind the seed study
@@ -18,20 +17,19 @@ const (
 )
 
 // Synthetic returns rows samples of features pixels, bytes uniform in
-// [0, 255] held as MNIST's are (Pixels, and X = Pixels/255), with one-hot
-// labels drawn uniformly from classes, from a fixed stream. Speed depends
-// only on the shapes, so it stands in for MNIST without the download.
+// [0, 255] held as MNIST's are (Pixels alone, in 2 MiB pages; X nil), with
+// one-hot labels drawn uniformly from classes, from a fixed stream. Speed
+// depends only on the shapes, so it stands in for MNIST without the
+// download.
 func Synthetic(rows, features, classes int) engine.Data {
 	r := rand.New(rand.NewPCG(uint64(rows), uint64(features)))
-	x := hugepages.Floats(rows * features) // [rows×features]
 	px := hugepages.Bytes(rows * features) // [rows×features]
-	for i := range x {
+	for i := range px {
 		px[i] = uint8(r.Uint32())
-		x[i] = float32(px[i]) / kernels.PixelMax
 	}
 	y := make([]float32, rows*classes) // [rows×classes] one-hot
 	for i := range rows {
 		y[i*classes+r.IntN(classes)] = 1
 	}
-	return engine.Data{X: x, Y: y, Pixels: px}
+	return engine.Data{Y: y, Pixels: px}
 }

@@ -21,12 +21,12 @@ import (
 
 // Whether the training rows should sit in 2 MiB pages (issue #10, issue 16;
 // the figures are in NOTES.md, "Training rows in 2 MiB pages"). The data
-// sets and Synthetic hold their X in huge pages (internal/hugepages); these
+// sets and Synthetic hold their X or pixels in huge pages (internal/hugepages); these
 // benchmarks keep the question measurable on other machines.
 
 // hugeMiB is how many MiB of x are in huge pages: AnonHugePages of the
 // mapping holding x's first whole 2 MiB page.
-func hugeMiB(b *testing.B, x []float32) float64 {
+func hugeMiB[T any](b *testing.B, x []T) float64 {
 	const page = 2 << 20
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(x)))
 	kb, err := anonHugeKB(start + (page-start%page)%page)
@@ -70,7 +70,7 @@ func anonHugeKB(addr uintptr) (int, error) {
 }
 
 // BenchmarkEpochPages is BenchmarkEpoch's epoch on the same rows held twice:
-// in 2 MiB pages (mnistShaped, from hugepages.Floats) and in a copy from a
+// in 2 MiB pages (mnistShaped, from hugepages.Bytes) and in a copy from a
 // plain make, in 4 KiB pages unless THP is "always", one epoch of each per op
 // in alternating order, each timed by the thread's CPU time so that time
 // other jobs take from the core does not count. It reports both times, their
@@ -79,7 +79,7 @@ func BenchmarkEpochPages(b *testing.B) {
 	const batch = 128
 	b.Run(benchName(Reference, batch), func(b *testing.B) {
 		huge := mnistShaped()
-		plain := engine.Data{X: slices.Clone(huge.X), Y: huge.Y} // X [rows×features]
+		plain := engine.Data{Pixels: slices.Clone(huge.Pixels), Y: huge.Y} // Pixels [rows×features]
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		m := newModel(b, Reference, batch, 1)
@@ -104,8 +104,8 @@ func BenchmarkEpochPages(b *testing.B) {
 		b.ReportMetric(spent[0].Seconds()*1e3/float64(n), "ms-4KiB/epoch")
 		b.ReportMetric(spent[1].Seconds()*1e3/float64(n), "ms-2MiB/epoch")
 		b.ReportMetric(spent[1].Seconds()/spent[0].Seconds(), "2MiB/4KiB")
-		b.ReportMetric(hugeMiB(b, huge.X), "MiB-huge")
-		b.ReportMetric(hugeMiB(b, plain.X), "MiB-huge-plain")
+		b.ReportMetric(hugeMiB(b, huge.Pixels), "MiB-huge")
+		b.ReportMetric(hugeMiB(b, plain.Pixels), "MiB-huge-plain")
 	})
 }
 

@@ -27,7 +27,7 @@ func BenchmarkSweepUnit(b *testing.B) {
 		all := mnistShaped()
 		data := &datasets.Dataset{
 			Name: "synthetic", N: unitRows, Features: MNISTFeatures, Classes: MNISTClasses,
-			X: all.X[:unitRows*MNISTFeatures], Y: all.Y[:unitRows*MNISTClasses], Labels: make([]int, unitRows),
+			Pixels: all.Pixels[:unitRows*MNISTFeatures], Y: all.Y[:unitRows*MNISTClasses], Labels: make([]int, unitRows),
 		}
 		for i := range data.Labels {
 			for c, v := range data.Y[i*MNISTClasses : (i+1)*MNISTClasses] {

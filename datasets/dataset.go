@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
+
+	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
 // Dataset is a classification data set held in memory.
@@ -12,11 +14,12 @@ type Dataset struct {
 	Name string
 	// The features are held once, [N×Features]: as X (CSV data, Blobs),
 	// or, for an IDX file, as Pixels, its bytes, whose values are the
-	// bytes over 255 (X nil). Row gives a row as float32 either way;
-	// engine.DataOf hands whichever is set to the engine, which reads
-	// pixels directly (a quarter of the memory of their float32 copy).
+	// bytes over 255 (kernels.PixelValue; X nil). Row gives a row as
+	// float32 either way; engine.DataOf hands whichever is set to the
+	// engine, which reads pixels directly (a quarter of the memory of
+	// their float32 copy).
 	X                    []float32 // [N×Features]; nil for IDX data
-	Pixels               []uint8   // [N×Features], value Pixels[i]/255; nil for CSV data
+	Pixels               []uint8   // [N×Features], value kernels.PixelValue(Pixels[i]); nil for CSV data
 	Y                    []float32 // [N×Classes] one-hot
 	Labels               []int     // [N] class index
 	ClassNames           []string  // [Classes] label text of each class index
@@ -50,9 +53,7 @@ func (d *Dataset) Row(i int, dst []float32) []float32 {
 		copy(dst, d.X[i*d.Features:(i+1)*d.Features])
 		return dst
 	}
-	for j, b := range d.Pixels[i*d.Features : (i+1)*d.Features] {
-		dst[j] = pixelScale[b]
-	}
+	kernels.PixelsToFloats(dst, d.Pixels[i*d.Features:(i+1)*d.Features])
 	return dst
 }
 
@@ -71,7 +72,7 @@ func (d *Dataset) Fingerprint() string {
 	for px := d.Pixels; d.X == nil && len(px) > 0; {
 		chunk := min(len(px), len(buf)/4)
 		for i, b := range px[:chunk] {
-			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(pixelScale[b]))
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(kernels.PixelValue(b)))
 		}
 		h.Write(buf[:4*chunk])
 		px = px[chunk:]

@@ -33,15 +33,6 @@ const (
 
 var idxOtherTypes = map[byte]string{0x09: "signed byte", 0x0B: "int16", 0x0C: "int32", 0x0D: "float32", 0x0E: "float64"}
 
-// pixelScale[b] = float32(b)/255, the value numpy gives for
-// x.astype("float32") / 255.
-var pixelScale = func() (t [256]float32) {
-	for b := range t {
-		t[b] = float32(b) / 255
-	}
-	return t
-}()
-
 // idxFile is an IDX file whose header has been read and checked; payload
 // is positioned at the first element.
 type idxFile struct {

@@ -12,7 +12,7 @@ import (
 // and validation splits share one dataset without copies.
 //
 // Image data holds its inputs as Pixels [N×In] instead, bytes whose values
-// are float32(b)/255 (kernels.PixelMax), and X nil: the first layer's
+// are float32(b)/255 (kernels.PixelValue), and X nil: the first layer's
 // products read the bytes (kernels.SgemmBlocksPixels), a quarter of the
 // memory of a float32 copy, for the same bits. When both are set, Pixels
 // must be X as bytes (checked on three rows) and the products read Pixels.
@@ -86,24 +86,16 @@ func (d Data) Row(i int) int {
 }
 
 // Gather copies rows rows[k] of the inputs (as float32: X's, or the
-// pixels over 255) and of Y into x [len(rows)×in] and t [len(rows)×out].
+// pixels' kernels.PixelValue) and of Y into x [len(rows)×in] and t [len(rows)×out].
 func (d Data) Gather(rows []int, x, t []float32, in, out int) {
 	for k, r := range rows {
 		dst := x[k*in : (k+1)*in]
 		if d.X != nil {
 			copy(dst, d.X[r*in:(r+1)*in])
 		} else {
-			pixelsToFloats(dst, d.Pixels[r*in:(r+1)*in])
+			kernels.PixelsToFloats(dst, d.Pixels[r*in:(r+1)*in])
 		}
 		copy(t[k*out:(k+1)*out], d.Y[r*out:(r+1)*out])
-	}
-}
-
-// pixelsToFloats writes the values of pixels px into x [len(px)]:
-// float32(b)/255, what kernels.SgemmBlocksPixels reads them as.
-func pixelsToFloats(x []float32, px []uint8) {
-	for i, b := range px {
-		x[i] = float32(b) / kernels.PixelMax
 	}
 }
 
@@ -135,7 +127,7 @@ func (d Data) checkPixels(in int) error {
 	n := len(d.X) / in
 	for _, r := range []int{0, n / 2, n - 1} {
 		for i := r * in; i < (r+1)*in; i++ {
-			if float32(d.Pixels[i])/kernels.PixelMax != d.X[i] {
+			if kernels.PixelValue(d.Pixels[i]) != d.X[i] {
 				return fmt.Errorf("engine: data Pixels[%d] = %d is not X[%d] = %v as a byte over %d", i, d.Pixels[i], i, d.X[i], kernels.PixelMax)
 			}
 		}

@@ -48,7 +48,7 @@ func (ctx *Context) SgemmBlocks(transA bool, m, k int, alpha float32, a []float3
 }
 
 // SgemmBlocksPixels is SgemmBlocks whose gathered A (rows must not be nil)
-// is stored as pixels: byte b of a is the value float32(b)/PixelMax, as an
+// is stored as pixels: byte b of a is the value PixelValue(b), as an
 // image's float32 copy holds it. The products' bits are SgemmBlocks' on
 // that copy; reading a quarter of its bytes, a shuffled batch costs a
 // quarter of the memory traffic (the rows of an epoch come from DRAM).

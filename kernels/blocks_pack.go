@@ -84,7 +84,7 @@ func packGatheredPanel(panel []float32, a storedA, offs []int, h, kc, w int, sim
 	for j := range h {
 		if a.p != nil {
 			for p, b := range a.p[offs[j]+done : offs[j]+kc] {
-				panel[p*w+j] = float32(b) / PixelMax
+				panel[p*w+j] = PixelValue(b)
 			}
 			continue
 		}
@@ -143,16 +143,11 @@ func packCopyGatherStoredSIMD(dst []float32, a storedA, offs []int, cols, w, pan
 
 // storedA is the matrix a gathered op(A) is read from (SgemmBlocks,
 // SgemmBlocksPixels): floats f, or pixels p, each byte b read as
-// float32(b)/PixelMax. Exactly one is set.
+// PixelValue(b). Exactly one is set.
 type storedA struct {
 	f []float32
 	p []uint8
 }
-
-// PixelMax is what SgemmBlocksPixels divides a stored pixel by: an image's
-// byte b is the float32(b)/255 in [0, 1] that numpy gives for
-// x.astype("float32") / 255 (and the IDX loader stores).
-const PixelMax = 255
 
 // len is the number of values stored.
 func (a storedA) len() int {
@@ -168,9 +163,7 @@ func copyStored(d []float32, a storedA, off int) {
 		copy(d, a.f[off:off+len(d)])
 		return
 	}
-	for i, b := range a.p[off : off+len(d)] {
-		d[i] = float32(b) / PixelMax
-	}
+	PixelsToFloats(d, a.p[off:off+len(d)])
 }
 
 // maxGatherW is the widest panel packGatheredRows packs (the largest MR).
