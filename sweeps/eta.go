@@ -10,7 +10,8 @@ import (
 // took elapsed: the one rule of every estimate of the time a study has
 // left (sweep's bar and lines, queue mode's Follow and pruned
 // coordinator, serve's list). Work is training work (Σ epochs × rows ×
-// work per row, and the held-out rows scored after each epoch: EpochWork),
+// work per row, and the held-out rows scored after each epoch: EpochWork,
+// or once at a unit's end without curves: scheduler.ScoredWork),
 // in whatever measure left and done share: a unit of a 512-256-128
 // network weighs about 6 of a 128 one. 0 before any work was done, or
 // with none left.

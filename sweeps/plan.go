@@ -62,7 +62,17 @@ type Schedule struct {
 	Rows     int `json:"rows,omitempty"`
 	Features int `json:"features,omitempty"`
 	Classes  int `json:"classes,omitempty"`
+	// Curves says its units' held-out rows are scored after each epoch
+	// (learning curves; a pruner's rungs always are); false: once, after
+	// a unit's last epoch. What an ETA counts as their scoring work
+	// (scheduler.ScoredWork).
+	Curves bool `json:"curves,omitempty"`
 }
+
+// EachEpoch reports whether the study's units score their held-out rows
+// after each epoch: Curves, or a pruner (a store written before Curves
+// was recorded has the pruner's).
+func (s Schedule) EachEpoch() bool { return s.Curves || s.Pruner != nil }
 
 // KFoldSplit names a KFold split in UnitID.Split.
 func KFoldSplit(folds int, seed int64) string { return fmt.Sprintf("kfold k=%d seed=%d", folds, seed) }

@@ -276,3 +276,39 @@ pruner: {kind: sha, eta: 2}
 	}
 	t.Logf("forecast before training: %.3f of the work then done", float64(first.WorkToRun)/float64(last.WorkDone))
 }
+
+// TestScoringWork: a study's work for its ETA counts the scoring of its
+// held-out rows as the units do it: after each epoch with curves, else
+// once at each unit's end (ScoredWork), which was not counted. 2
+// configurations of hidden 16 on 10 features and 3 classes, 2 folds of
+// 200 training and 200 held-out rows, 2 epochs: a training row is
+// 6·(10·16 + 16·3) − 2·10·16 = 928 FLOPs, a scored row 2·(10·16 + 16·3)
+// = 416.
+func TestScoringWork(t *testing.T) {
+	const src = `
+name: scored
+folds: 2
+epochs: 2
+seed: 5
+base: {hidden: [16], batch: 16, optimizer: sgd}
+grid:
+  lr: [0.1, 0.01]
+`
+	for _, c := range []struct {
+		curves bool
+		work   int64
+	}{
+		{false, 4 * (2*200*928 + 200*416)},  // 1,817,600: the scoring once a unit
+		{true, 4 * 2 * (200*928 + 200*416)}, // 2,150,400: after each epoch
+	} {
+		// The store records the rule for a live view's ETA (serve).
+		if plan, err := StudyPlan(parse(t, src), shaData(), c.curves); err != nil || plan.Header.Schedule.Curves != c.curves {
+			t.Fatalf("curves %v: the plan's schedule records curves %v (%v)", c.curves, plan.Header.Schedule.Curves, err)
+		}
+		ss := statuses(t, src, Options{Workers: 2, Curves: c.curves})
+		first, last := ss[0], ss[len(ss)-1]
+		if first.WorkFull != c.work || first.WorkToRun != c.work || last.WorkToRun != c.work || last.WorkDone != c.work {
+			t.Errorf("curves %v: work %d (to run %d), at the end %d of %d done; want %d", c.curves, first.WorkFull, first.WorkToRun, last.WorkDone, last.WorkToRun, c.work)
+		}
+	}
+}

@@ -124,6 +124,10 @@ type Plan struct {
 	EpochWork func(sweeps.Unit) int64
 	EpochEval func(sweeps.Unit) int64
 	EpochRows func(sweeps.Unit) int
+	// UnitEval is the work of scoring a unit's held-out rows once after
+	// its last epoch, when they are not scored after each (ScoredWork);
+	// nil: none counted.
+	UnitEval func(sweeps.Unit) int64
 	// RowFLOPs is the GEMM work of training a unit on one row, for the
 	// achieved rate (see TrainingFLOPsPerRow).
 	RowFLOPs func(sweeps.Unit) float64
@@ -226,7 +230,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			continue
 		}
 		todo = append(todo, u)
-		status.WorkFull += int64(u.Point.Params.Epochs()) * plan.EpochWork(u)
+		status.WorkFull += int64(u.Point.Params.Epochs())*plan.EpochWork(u) + plan.unitEval(u)
 	}
 	status.WorkToRun, status.WorkLeast, status.WorkMost = status.WorkFull, status.WorkFull, status.WorkFull
 	status.UnitsToRun = len(todo)
@@ -307,6 +311,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			results[u.ID] = r
 			delete(inEpoch, u.ID) // the part of an epoch it diverged in stays done
 			flops += r.GFLOP * 1e9
+			status.WorkDone += plan.unitEval(u) // its final scoring, counted in WorkToRun as it ends
 			status.UnitsRunning--
 			status.UnitsDone++
 			if plan.pruner == nil { // a unit that diverged or failed stopped short (a pruned study's forecast counts them)
@@ -438,6 +443,14 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	return r, runErr
 }
 
+// unitEval is u's UnitEval, 0 without one.
+func (plan Plan) unitEval(u sweeps.Unit) int64 {
+	if plan.UnitEval == nil {
+		return 0
+	}
+	return plan.UnitEval(u)
+}
+
 // epochWork is u's EpochWork with its scoring apart.
 func (plan Plan) epochWork(u sweeps.Unit) sweeps.EpochWork {
 	var eval int64
@@ -475,6 +488,19 @@ func TrainingFLOPsPerRow(hidden []int, features, classes int) float64 {
 // (0: none), for ETAs.
 func EpochWorkOf(hidden []int, features, classes, rows, scored int) sweeps.EpochWork {
 	return sweeps.EpochWork{Train: float64(EpochFLOPs(hidden, features, classes, rows)), Eval: float64(ScoringFLOPs(hidden, features, classes, scored))}
+}
+
+// ScoredWork is the work of a unit of a network with the given hidden
+// widths that trains on rows rows and scores scored held-out rows, for
+// ETAs (the CLI's Plan and serve's list): each epoch's (EpochWorkOf, with
+// the scoring after it when curves is set) and, without curves, the one
+// scoring after its last epoch (final; 0 with curves, whose last epoch's
+// scores are the unit's).
+func ScoredWork(hidden []int, features, classes, rows, scored int, curves bool) (epoch sweeps.EpochWork, final float64) {
+	if curves {
+		return EpochWorkOf(hidden, features, classes, rows, scored), 0
+	}
+	return EpochWorkOf(hidden, features, classes, rows, 0), float64(ScoringFLOPs(hidden, features, classes, scored))
 }
 
 // ScoringFLOPs is the GEMM work of scoring rows rows with a network of

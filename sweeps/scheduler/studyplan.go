@@ -45,12 +45,15 @@ func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error
 		}
 		curves = true // a rung judges the held-out accuracy at its epoch
 	}
+	h.Schedule.Curves = curves
 	rows := func(u sweeps.Unit) int { return len(folds[u.ID.Fold].Train) }
+	work := func(u sweeps.Unit) (sweeps.EpochWork, float64) {
+		f := folds[u.ID.Fold]
+		return ScoredWork(u.Point.Params.Hidden(), data.Features, data.Classes, len(f.Train), len(f.Test), curves)
+	}
 	eval := func(u sweeps.Unit) int64 { // the held-out rows scored after each epoch
-		if !curves {
-			return 0
-		}
-		return ScoringFLOPs(u.Point.Params.Hidden(), data.Features, data.Classes, len(folds[u.ID.Fold].Test))
+		w, _ := work(u)
+		return int64(w.Eval)
 	}
 	return Plan{
 		Header: h, Points: s.Points, Units: sweeps.Plan(h, s.Points),
@@ -62,6 +65,10 @@ func StudyPlan(s *study.Study, data *datasets.Dataset, curves bool) (Plan, error
 			return EpochFLOPs(u.Point.Params.Hidden(), data.Features, data.Classes, rows(u)) + eval(u)
 		},
 		EpochEval: eval,
+		UnitEval: func(u sweeps.Unit) int64 {
+			_, final := work(u)
+			return int64(final)
+		},
 		RowFLOPs: func(u sweeps.Unit) float64 {
 			return TrainingFLOPsPerRow(u.Point.Params.Hidden(), data.Features, data.Classes)
 		},

@@ -22,12 +22,15 @@ import (
 // training FLOPs per row (scheduler.TrainingFLOPsPerRow: the one weight
 // of work of the CLI, the queue and this page), from the data's shape the
 // store records with the study (sweeps.Schedule), not from its
-// description for people. The work done is the
+// description for people, and its held-out rows' scoring as the CLI
+// counts it (scheduler.ScoredWork): after each epoch where the study
+// scores each (sweeps.Schedule.EachEpoch), else once at a unit's end
+// (counted done when it finished in the window). The work done is the
 // epochs the store's per-epoch rows say were written in the window: the
 // last Window, from the study's latest invocation's start when that is
 // later (its earlier runs' pace is not this one's), and from its first
 // unit's start in it when that is later still. The rate is that work
-// over the window; the GFLOP/s is the same rate.
+// over the window; the GFLOP/s is that of its training work alone.
 //
 // The percent of peak is that training work over the core-seconds it
 // took: each of the window's epochs' training seconds (engine.EpochStats:
@@ -108,22 +111,30 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 	start = max(start, since)
 	perRow, known := workPerRow(h, points, units)
 	rows, rowsKnown := trainRows(h)
+	scored := scoring(h)
 	var done, flops float64 // work of the window: as weighed, and of the configurations whose FLOPs are known
 	var cores float64       // the core-seconds the steps of those FLOPs' epochs took
 	threads := true         // every unit of those epochs recorded its threads
 	var left [3]float64     // least, expected, most
 	perConfig := map[string]float64{}
+	finals := map[string]float64{} // a configuration's final scorings, its folds together
 	for _, pu := range plan {
-		w := rows(pu.ID.Fold) * perRow[pu.ID.Key] // an epoch's
+		train := rows(pu.ID.Fold) * perRow[pu.ID.Key] // an epoch's training
+		eval, final := scored(pu)
+		w := train + eval // an epoch's
 		perConfig[pu.ID.Key] += w
+		finals[pu.ID.Key] += final
 		e := epochs[pu.ID]
 		done += float64(e.Recent) * w
 		if known[pu.ID.Key] && rowsKnown && e.Recent > 0 {
-			flops += float64(e.Recent) * w
+			flops += float64(e.Recent) * train
 			cores += e.Seconds * float64(e.Threads)
 			threads = threads && e.Threads > 0
 		}
 		u, ok := stored[pu.ID]
+		if ok && u.State == "done" && u.Finished >= since {
+			done += final // scored at its end in the window
+		}
 		if ok && u.State != "running" {
 			continue // done, failed or pruned
 		}
@@ -133,7 +144,7 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 		}
 		to := o.epochs(pu)
 		for i := range left {
-			left[i] += max(0, to[i]-trained) * w
+			left[i] += max(0, to[i]-trained)*w + final
 		}
 	}
 	p := studyPace{forecast: ForecastExact}
@@ -154,14 +165,15 @@ func pace(h sweeps.Header, points []study.Point, plan []sweeps.Unit, units []sto
 		p.forecast = ForecastExpected
 	}
 	if s := h.Schedule; s.Trials > len(points) && len(perConfig) > 0 {
-		mean := 0.0 // a configuration's epoch, its folds together
-		for _, w := range perConfig {
-			mean += w
+		mean, final := 0.0, 0.0 // a configuration's epoch and final scorings, its folds together
+		for k, w := range perConfig {
+			mean, final = mean+w, final+finals[k]
 		}
 		mean /= float64(len(perConfig))
+		final /= float64(len(perConfig))
 		future := prune.Future(s.Pruner, h.Epochs, s.Trials-len(points), s.Batch)
 		for i := range left {
-			left[i] += future[i] * mean
+			left[i] += future[i]*mean + float64(s.Trials-len(points))*final
 		}
 		if p.forecast == ForecastExact {
 			p.forecast = ForecastExpected
@@ -218,6 +230,24 @@ func workPerRow(h sweeps.Header, points []study.Point, units []store.StudyUnit) 
 		}
 	}
 	return m, known
+}
+
+// scoring is the held-out scoring work of a unit of study h
+// (scheduler.ScoredWork, as the CLI counts it): after each of its epochs
+// where the study scores each (sweeps.Schedule.EachEpoch), else once at
+// its end (final). 0 when the store did not record the data's shape, or
+// for a held-out split (a depth study), whose held-out rows it does not
+// record.
+func scoring(h sweeps.Header) func(pu sweeps.Unit) (perEpoch, final float64) {
+	s := h.Schedule
+	if s.Features <= 0 || s.Classes <= 0 || s.Rows < h.Folds || h.Folds < 2 || h.Split != sweeps.KFoldSplit(h.Folds, h.Seed) {
+		return func(sweeps.Unit) (float64, float64) { return 0, 0 }
+	}
+	return func(pu sweeps.Unit) (float64, float64) {
+		held := datasets.FoldSize(s.Rows, h.Folds, pu.ID.Fold)
+		w, final := scheduler.ScoredWork(pu.Point.Params.Hidden(), s.Features, s.Classes, s.Rows-held, held, s.EachEpoch())
+		return w.Eval, final
+	}
 }
 
 // trainRows is the training rows of a unit of each fold of study h, from

@@ -44,6 +44,7 @@ type etaStudy struct {
 	pruner    *study.Pruner
 	trials    int // a sampler's configurations to train (0: none), batch at a time
 	batch     int
+	curves    bool // its units score their held-out rows after each epoch (sweeps.Schedule.Curves)
 	started   int
 	units     []etaUnit
 }
@@ -53,7 +54,7 @@ func (s etaStudy) header(t *testing.T, now time.Time) (sweeps.Header, []study.Po
 	t.Helper()
 	h := sweeps.Header{Name: s.name, Folds: 2, Epochs: s.epochs, Seed: 1, Split: sweeps.KFoldSplit(2, 1),
 		Data: "mnist-train (1001 rows)", DataSHA: s.sha, Engine: sweeps.EngineID(),
-		Schedule: sweeps.Schedule{Pruner: s.pruner, Trials: s.trials, Batch: s.batch, Rows: 1001, Features: 784, Classes: 10}, Started: now.Add(-time.Duration(s.started) * time.Second).UnixNano()}
+		Schedule: sweeps.Schedule{Pruner: s.pruner, Trials: s.trials, Batch: s.batch, Rows: 1001, Features: 784, Classes: 10, Curves: s.curves}, Started: now.Add(-time.Duration(s.started) * time.Second).UnixNano()}
 	var points []study.Point
 	for i, hidden := range s.hidden {
 		c := engine.DefaultConfig()
@@ -188,12 +189,22 @@ func near(got, want float64) bool { return math.Abs(got-want) <= 1e-9*math.Abs(w
 // sizeOfFold is the held-out rows of fold f of 1001 rows in 2 folds.
 func sizeOfFold(f int) int { return 501 - f }
 
+// The forward FLOPs of scoring a held-out row (2 × the multiply-adds of
+// each Dense layer), by hand, for the scoring an ETA counts: after each
+// epoch with curves or a pruner, else once at a unit's end.
+const (
+	sA = 2 * (784*128 + 128*10)                     // 203,264
+	sB = 2 * (784*512 + 512*256 + 256*128 + 128*10) // 1,133,056
+)
+
 // TestETAByWork: the list's ETA is the work left (epochs × training rows
-// × FLOPs per row) at the rate of the work of the last 5 minutes, or
+// × FLOPs per row, and the held-out rows' scoring: once at a unit's end,
+// or after each epoch with curves) at the rate of the work of the last 5 minutes, or
 // since the study's first unit started; a running unit's epochs of its
 // run so far are done, a pruned unit has none left. The units of the
 // 512-256-128 network weigh 6.35 of the 128 one's: counting units gave
-// 900 s and 300 s where the work says 4,035 s and 147 s. The GFLOP/s is
+// 900 s and 300 s where the training work says 4,035 s and 147 s (and
+// with the scoring 3,992 s and 160 s; with curves 3,880 s). The GFLOP/s is
 // that work over that window (it divided the units finished in the last 5
 // minutes by 5 minutes). On SQLite and, when the test cluster is there,
 // PostgreSQL.
@@ -208,7 +219,15 @@ func TestETAByWork(t *testing.T) {
 		{config: 0, fold: 0, state: "done", started: 400, end: 75, epochs: []int{380, 280, 180, 80}},
 		{config: 0, fold: 1, state: "running", started: 60, epochs: []int{10}, stale: [2]int{2, 600}},
 	}
-	archETA := ((4-1)*501*fA + 4*500*fB + 4*501*fB) / ((3*500 + 1*501) * fA) * 300
+	// Without curves each unit's held-out rows (501 of fold 0, 500 of
+	// fold 1) are scored once at its end: the done unit's in the window.
+	archETA := ((4-1)*501*fA + 500*sA + 4*500*fB + 501*sB + 4*501*fB + 500*sB) / ((3*500+1*501)*fA + 501*sA) * 300
+	// "arch-curves": the same units scored after each epoch (their
+	// training and scoring, scheduler.ScoredWork): the page counted
+	// training alone, 4035 s.
+	wA := [2]float64{500*fA + 501*sA, 501*fA + 500*sA} // an epoch of each fold
+	wB := [2]float64{500*fB + 501*sB, 501*fB + 500*sB}
+	curvesETA := (3*wA[1] + 4*wB[0] + 4*wB[1]) / (3*wA[0] + wA[1]) * 300
 	// "fresh": started 100 s ago; the 512-256-128 network's fold 0 was
 	// pruned after 2 epochs, both folds of the 128 one trained, fold 1
 	// still runs (2 of 4 epochs), and the 512-256-128 fold 1 just started.
@@ -218,9 +237,9 @@ func TestETAByWork(t *testing.T) {
 		{config: 0, fold: 1, state: "running", started: 50, epochs: []int{30, 5}},
 		{config: 1, fold: 1, state: "running", started: 30},
 	}
-	freshETA := ((4-2)*501*fA + 4*501*fB) / (4*500*fA + 2*500*fB + 2*501*fA) * 100
-	if math.Round(archETA) != 4035 || math.Round(freshETA) != 147 {
-		t.Fatalf("the test's own figures: %.3f s, %.3f s", archETA, freshETA)
+	freshETA := ((4-2)*501*fA + 500*sA + 4*501*fB + 500*sB) / (4*500*fA + 2*500*fB + 2*501*fA + 501*sA) * 100
+	if math.Round(archETA) != 3992 || math.Round(freshETA) != 160 || math.Round(curvesETA) != 3880 {
+		t.Fatalf("the test's own figures: %.3f s, %.3f s, %.3f s", archETA, freshETA, curvesETA)
 	}
 	now := time.Now()
 	twoNets := [][]int{{128}, {512, 256, 128}}
@@ -232,9 +251,11 @@ func TestETAByWork(t *testing.T) {
 		defer w.Close()
 		writeETAStudy(t, w, exec, table, now, etaStudy{name: "arch", sha: "sha-arch", hidden: twoNets, epochs: 4, started: 3600, units: arch})
 		writeETAStudy(t, w, exec, table, now, etaStudy{name: "fresh", sha: "sha-fresh", hidden: twoNets, epochs: 4, started: 3600, units: fresh})
+		writeETAStudy(t, w, exec, table, now, etaStudy{name: "arch-curves", sha: "sha-arch-curves", hidden: twoNets, epochs: 4, started: 3600, units: arch, curves: true})
 		infos := list(t, loc, now)
-		// The GFLOP/s is the same work over the same window.
-		for name, want := range map[string][3]float64{"arch": {archETA, (3*500 + 1*501) * fA / 300 / 1e9, 1}, "fresh": {freshETA, (4*500*fA + 2*500*fB + 2*501*fA) / 100 / 1e9, 2}} {
+		// The GFLOP/s is the training work over the same window.
+		for name, want := range map[string][3]float64{"arch": {archETA, (3*500 + 1*501) * fA / 300 / 1e9, 1}, "fresh": {freshETA, (4*500*fA + 2*500*fB + 2*501*fA) / 100 / 1e9, 2},
+			"arch-curves": {curvesETA, (3*500 + 1*501) * fA / 300 / 1e9, 1}} {
 			info, ok := infos[name]
 			if !ok || !near(info.ETASeconds, want[0]) || !near(info.GFLOPS, want[1]) || info.ETAForecast != ForecastExact || info.Running != int(want[2]) {
 				t.Errorf("%s: eta_seconds %.9f %q, gflops %.9f, running %d; want %.9f exact, %.9f, %v (units %d done, %d pruned of %d)",
@@ -400,7 +421,7 @@ func TestETAPrunedSHA(t *testing.T) {
 	now := time.Now()
 	s, ds, o := shaStudy(t, "sha")
 	f := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
-	w := [2]float64{500 * f, 501 * f} // an epoch of each fold
+	w := [2]float64{500*f + 501*sA, 501*f + 500*sA} // an epoch of each fold, its held-out rows scored after it (a rung's)
 	// The CLI's figure (scheduler.Run's forecast: the work each unit will
 	// have trained, less what it trained; the same rate).
 	var left, most float64
@@ -414,7 +435,7 @@ func TestETAPrunedSHA(t *testing.T) {
 	done := 9*(w[0]+w[1]) + 3*w[0] // every epoch row is in the window
 	cli := sweeps.ETA(left, done, 200*time.Second).Seconds()
 	bound := sweeps.ETA(most, done, 200*time.Second).Seconds()
-	if math.Round(cli) != 200 || math.Round(bound) != 429 {
+	if math.Round(cli) != 200 || math.Round(bound) != 429 { // as with training alone: the same work per epoch each
 		t.Fatalf("the test's own figures: %.3f s, %.3f s", cli, bound)
 	}
 	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
@@ -534,10 +555,10 @@ func TestETAStaleRunning(t *testing.T) {
 		{config: 0, fold: 1, state: "running", started: 1000, epochs: []int{990}}, // the killed run's
 		{config: 1, fold: 0, state: "running", started: 50, epochs: []int{30, 5}},
 	}
-	left := 4*501*fA + 2*500*fB + 4*501*fB
+	left := 4*501*fA + 500*sA + 2*500*fB + 501*sB + 4*501*fB + 500*sB // each scored once at its end
 	done := 2 * 500 * fB
 	want := sweeps.ETA(left, done, 50*time.Second).Seconds()
-	if math.Round(want) != 166 {
+	if math.Round(want) != 190 {
 		t.Fatalf("the test's own figure: %.3f s", want)
 	}
 	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
@@ -576,14 +597,15 @@ func TestETASampled(t *testing.T) {
 	now := time.Now()
 	fA := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
 	fB := scheduler.TrainingFLOPsPerRow([]int{512, 256, 128}, 784, 10)
-	mean := (1001*fA + 1001*fB) / 2 // an epoch of a configuration, both folds
+	mean := (1001*fA + 1001*fB) / 2       // an epoch of a configuration, both folds
+	final := float64(1001*sA+1001*sB) / 2 // its scoring at each unit's end, both folds (no curves)
 	units := []etaUnit{{config: 0, fold: 0, state: "running", started: 40, epochs: []int{30, 10}}}
-	proposed := (4-2)*500*fA + 4*501*fA + 4*1001*fB
+	proposed := (4-2)*500*fA + 4*501*fA + 4*1001*fB + 1001*sA + 1001*sB
 	done := 2 * 500 * fA
 	sha := &study.Pruner{Kind: "sha", Eta: 2, MinEpochs: 1}
 	future := prune.Future(sha, 4, 3, 2) // a batch of 2, then 1 alone
 	want := map[string]float64{
-		"tpe": sweeps.ETA(proposed+3*4*mean, done, 40*time.Second).Seconds(),
+		"tpe": sweeps.ETA(proposed+3*4*mean+3*final, done, 40*time.Second).Seconds(),
 	}
 	// The pruned study's own proposed configurations are a batch of 2 judged by sha.
 	run, err := prune.New(*sha, 4, []string{"a", "b"}, nil)
@@ -591,8 +613,11 @@ func TestETASampled(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := run.Outlook()
-	shaProposed := (o.Expect[0]-2)*500*fA + o.Expect[0]*501*fA + o.Expect[1]*1001*fB
-	want["tpe-sha"] = sweeps.ETA(shaProposed+future[1]*mean, done, 40*time.Second).Seconds()
+	// sha scores each epoch: its held-out rows (501, 500) count in each.
+	wA := [2]float64{500*fA + 501*sA, 501*fA + 500*sA}
+	shaMean := mean + float64(1001*sA+1001*sB)/2
+	shaProposed := (o.Expect[0]-2)*wA[0] + o.Expect[0]*wA[1] + o.Expect[1]*(1001*fB+1001*sB)
+	want["tpe-sha"] = sweeps.ETA(shaProposed+future[1]*shaMean, 2*wA[0], 40*time.Second).Seconds()
 	if future[1] != 2*2.5+4 || o.Expect[0] != 2.5 {
 		t.Fatalf("the test's own outlook: %v epochs to come, %v a configuration", future, o.Expect[0])
 	}
@@ -650,7 +675,8 @@ func TestRetrainedPrunedUnitRuns(t *testing.T) {
 		f := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
 		// b: epochs 3 and 4 of fold 0 and 4 of fold 1 left, 2 done in the
 		// 50 s since it started the unit.
-		want := sweeps.ETA(2*500*f+4*501*f, 2*500*f, 50*time.Second).Seconds()
+		// Each is scored once at its end (501 and 500 held-out rows).
+		want := sweeps.ETA(2*500*f+501*sA+4*501*f+500*sA, 2*500*f, 50*time.Second).Seconds()
 		if got := infos["b"]; got.Running != 1 || got.UnitsPruned != 0 || got.Machines != 1 || !near(got.ETASeconds, want) {
 			t.Errorf("b, which trains the unit further: running %d, pruned %d, machines %d, eta %.3f; want 1, 0, 1, %.3f", got.Running, got.UnitsPruned, got.Machines, got.ETASeconds, want)
 		}
@@ -673,6 +699,43 @@ func TestRetrainedPrunedUnitRuns(t *testing.T) {
 		}
 		if got := list(t, loc, now)["b"]; got.Running != 0 || got.UnitsPruned != 1 {
 			t.Errorf("b after storing its stop: running %d, pruned %d; want 0, 1 (its mark cleared)", got.Running, got.UnitsPruned)
+		}
+	})
+}
+
+// TestETAResumedFromCheckpoint: a unit a queue worker continues from its
+// checkpoint (a pruned study's next stage) is marked running again as
+// the stage starts; its epochs up to the checkpoint are trained, though
+// written before that mark. They counted from 0 until its first new
+// epoch was written (epoch 3 of 4 counted as none: 4 epochs left, not
+// 1). Two configurations of hidden 128, curves on, 4 epochs: fold 0 of
+// the first done (epochs 280 to 220 s ago), its fold 1 at 3 epochs (200
+// to 100 s ago) and checkpointed there, marked running again 20 s ago;
+// the window starts 290 s ago with the first unit. On SQLite and, when
+// the test cluster is there, PostgreSQL.
+func TestETAResumedFromCheckpoint(t *testing.T) {
+	now := time.Now()
+	f := scheduler.TrainingFLOPsPerRow([]int{128}, 784, 10)
+	w := [2]float64{500*f + 501*sA, 501*f + 500*sA} // an epoch of each fold, scored after it
+	want := sweeps.ETA(1*w[1]+4*w[0]+4*w[1], 4*w[0]+3*w[1], 290*time.Second).Seconds()
+	if math.Round(want) != 373 {
+		t.Fatalf("the test's own figure: %.3f s", want)
+	}
+	s := etaStudy{name: "staged", sha: "sha-staged", hidden: [][]int{{128}, {128}}, epochs: 4, started: 300, curves: true, units: []etaUnit{
+		{config: 0, fold: 0, state: "done", started: 290, end: 210, epochs: []int{280, 260, 240, 220}},
+		{config: 0, fold: 1, state: "running", started: 20, epochs: []int{200, 150, 100}},
+	}}
+	onBoth(t, func(t *testing.T, loc string, exec func(string), table func(string) string) {
+		st, err := store.Open(context.Background(), loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		id := writeETAStudy(t, st, exec, table, now, s)[1].ID
+		exec(fmt.Sprintf(`INSERT INTO mlpsweep_checkpoints (key, fold, split, seed, data_sha256, engine_version, epoch, state, study, written)
+			VALUES ('%s', %d, '%s', %d, '%s', '%s', 3, '', 'staged', %d)`, id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, now.Add(-90*time.Second).UnixNano()))
+		if info := list(t, loc, now)["staged"]; !near(info.ETASeconds, want) || info.Running != 1 {
+			t.Errorf("eta_seconds %.9f, running %d; want %.9f, 1", info.ETASeconds, info.Running, want)
 		}
 	})
 }

@@ -194,7 +194,7 @@ func named(s Store, err error) error {
 // live view's ETA and percent of peak.
 type UnitEpochs struct {
 	Recent  int     // epochs written at or after the time asked: the work of the window
-	Trained int     // a running unit's latest epoch written since it started (its run so far); 0 for the others
+	Trained int     // a running unit's latest epoch written since it started or checkpointed (its run so far); 0 for the others
 	Seconds float64 // the training seconds of those Recent epochs (a fused member's share of its group's)
 	Threads int     // the GEMM threads of its latest run (MarkRunning); 0 when not recorded
 }
@@ -206,7 +206,10 @@ type UnitEpochs struct {
 // costs what the window holds, not the whole store's curves. A running
 // unit (or one stored pruned that study h trains further, see ReadStudy)
 // counts only the epochs written since it started: a unit trained again
-// from scratch leaves its earlier run's rows until it overwrites them.
+// from scratch leaves its earlier run's rows until it overwrites them. A
+// running unit's latest checkpoint (a queue worker's, at a pruner's rung)
+// counts as trained too: a worker continuing it from there marks it
+// running again as it starts, before its first new epoch is written.
 func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map[sweeps.UnitID]UnitEpochs, error) {
 	c, err := connOf(s)
 	if err != nil {
@@ -216,10 +219,14 @@ func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map
 			coalesce(sum(CASE WHEN e.written >= $4 THEN 1 ELSE 0 END), 0),
 			coalesce(max(CASE WHEN u.state = 'running' AND e.written >= coalesce(u.started, 0)
 				OR u.state = 'pruned' AND u.retrain_study = $5 AND e.written >= u.retrain_started THEN e.epoch ELSE 0 END), 0),
-			coalesce(sum(CASE WHEN e.written >= $4 THEN coalesce(e.seconds, 0) ELSE 0 END), 0), max(u.threads)
+			coalesce(sum(CASE WHEN e.written >= $4 THEN coalesce(e.seconds, 0) ELSE 0 END), 0), max(u.threads),
+			coalesce(max(CASE WHEN u.state = 'running' OR u.state = 'pruned' AND u.retrain_study = $5 THEN k.epoch ELSE 0 END), 0)
 		FROM mlpsweep_units u JOIN mlpsweep_epoch_scores e
 			ON e.key = u.key AND e.fold = u.fold AND e.split = u.split AND e.seed = u.seed
 			AND e.data_sha256 = u.data_sha256 AND e.engine_version = u.engine_version
+		LEFT JOIN (SELECT key, fold, seed, max(epoch) AS epoch FROM mlpsweep_checkpoints
+				WHERE split = $1 AND data_sha256 = $2 AND engine_version = $3 GROUP BY key, fold, seed) k
+			ON k.key = u.key AND k.fold = u.fold AND k.seed = u.seed
 		WHERE u.split = $1 AND u.data_sha256 = $2 AND u.engine_version = $3
 			AND (u.state = 'running' OR u.finished >= $4 OR u.state = 'pruned' AND u.retrain_study = $5)
 		GROUP BY u.key, u.fold, u.seed`, h.Split, h.DataSHA, h.Engine, since, h.Name)
@@ -231,9 +238,11 @@ func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map
 	for rs.Next() {
 		id := sweeps.UnitID{Split: h.Split, Data: h.DataSHA, Engine: h.Engine}
 		var e UnitEpochs
-		if err := rs.Scan(&id.Key, &id.Fold, &id.Seed, &e.Recent, &e.Trained, &e.Seconds, &e.Threads); err != nil {
+		var checkpoint int
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Seed, &e.Recent, &e.Trained, &e.Seconds, &e.Threads, &checkpoint); err != nil {
 			return nil, named(s, err)
 		}
+		e.Trained = max(e.Trained, checkpoint)
 		m[id] = e
 	}
 	return m, named(s, rs.Err())
