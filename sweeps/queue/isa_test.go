@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,84 @@ func TestElsewhereNote(t *testing.T) {
 	}
 	if (queue.Enqueued{Done: 4}).ElsewhereNote(engine) != "" {
 		t.Error("a note without units of another path")
+	}
+}
+
+// TestSearchStrictEngine: the sampler search on the queue, over the units
+// of a search a host with a lower ISA path stored, reuses them (it
+// enqueues nothing) unless StrictEngine, which it passes on to its
+// enqueues: then this engine's workers train them all again.
+func TestSearchStrictEngine(t *testing.T) {
+	hi, lo := isatest.TwoPaths(t)
+	st := freshStore(t)
+	s, data := studyOn300(t, `name: qs
+base: {hidden: [4]}
+sampler: {kind: tpe, n: 2, params: {lr: {log_uniform: [1e-4, 0.1]}}}
+`)
+	ctx := context.Background()
+	isatest.Use(t, lo)
+	if _, err := scheduler.RunSearch(ctx, s, data, 1, scheduler.Options{Store: st, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	isatest.Use(t, hi)
+	work(t, st)
+	jobs := func() (n int) {
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, strict := range []bool{false, true} {
+		if err := queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2, StrictEngine: strict}, 20*time.Millisecond, nil); err != nil {
+			t.Fatalf("strict %v: %v", strict, err)
+		}
+		r, err := store.Load(ctx, st, "qs", strict)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := jobs(); strict && (n == 0 || r.EngineNote != "" || len(r.Machines) != 1) || !strict && (n != 0 || r.EngineNote == "") {
+			t.Errorf("strict %v: %d jobs enqueued, machines %+v, engine note %q", strict, n, r.Machines, r.EngineNote)
+		}
+	}
+}
+
+// TestPruneRetrainsUnitsOfAnotherISA: a pruned study on the queue over
+// units a host with a lower ISA path stored trains them again on this
+// engine's workers (its pruner reads the curves, and resumes from the
+// checkpoints, of one engine) and says so, naming how many and why.
+func TestPruneRetrainsUnitsOfAnotherISA(t *testing.T) {
+	hi, lo := isatest.TwoPaths(t)
+	const lines = `name: qn
+base: {hidden: [4], batch: 16}
+grid: {lr: [0.001, 0.01, 0.1]}
+pruner: {kind: sha, eta: 3}
+`
+	st := freshStore(t)
+	ctx := context.Background()
+	isatest.Use(t, lo)
+	_, _, pLo := prunedStudy(t, lines)
+	if _, err := scheduler.Run(ctx, pLo, scheduler.Options{Store: st, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	var done int
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM mlpsweep_units WHERE state = 'done'`).Scan(&done); err != nil || done == 0 {
+		t.Fatalf("%d units done under %v (%v)", done, lo, err)
+	}
+	isatest.Use(t, hi)
+	s, _, p := prunedStudy(t, lines)
+	work(t, st)
+	var notes []string
+	if err := queue.Prune(ctx, st, p, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, func(line string) {
+		if strings.HasPrefix(line, "note: ") {
+			notes = append(notes, line)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("note: study qn: %d units done under another ISA path (%s: %d) are trained again on the workers of %s", done, pLo.Header.Engine, done, p.Header.Engine); len(notes) != 1 || !strings.HasPrefix(notes[0], want) {
+		t.Errorf("notes %q, want one starting %q", notes, want)
+	}
+	if r, err := store.Load(ctx, st, "qn", true); err != nil || len(r.Machines) != 1 || r.Machines[0].Engine != p.Header.Engine {
+		t.Errorf("machines %+v (%v), want this engine's only", r.Machines, err)
 	}
 }

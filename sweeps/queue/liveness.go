@@ -33,6 +33,9 @@ package queue
 // live worker's session was cut, does a job train twice at once, for as
 // long as the cut lasts.
 //
+// A worker whose session was cut takes no job until it holds its lock
+// again (gatedDriver, below): others would hand it back.
+//
 // Jobs run by workers of earlier builds (whose client ID has no
 // workerPrefix) are left to River's rescuer, as before.
 
@@ -46,10 +49,12 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
@@ -93,14 +98,19 @@ const jobOwner = `j.attempted_by[array_upper(j.attempted_by, 1)]`
 // expression id.
 func lockKey(id string) string { return fmt.Sprintf("hashtextextended(%s, %d)", id, lockSeed) }
 
-// ownerGone is an SQL condition on river_job row j: it runs on a worker
-// of this build whose liveness lock no session of the database holds (a
-// bigint advisory lock shows in pg_locks as its high and low halves).
-var ownerGone = fmt.Sprintf(`(j.state = 'running' AND starts_with(%[1]s, '%[2]s') AND NOT EXISTS (
-	SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+// lockHeld is an SQL condition on pg_locks row l: it is the liveness lock
+// of the client ID in SQL expression id, granted (a bigint advisory lock
+// shows in pg_locks as its high and low halves).
+func lockHeld(id string) string {
+	return fmt.Sprintf(`l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
 		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		AND l.classid::bigint = (%[3]s >> 32) & 4294967295 AND l.objid::bigint = %[3]s & 4294967295))`,
-	jobOwner, workerPrefix, lockKey(jobOwner))
+		AND l.classid::bigint = (%[1]s >> 32) & 4294967295 AND l.objid::bigint = %[1]s & 4294967295`, lockKey(id))
+}
+
+// ownerGone is an SQL condition on river_job row j: it runs on a worker
+// of this build whose liveness lock no session of the database holds.
+var ownerGone = fmt.Sprintf(`(j.state = 'running' AND starts_with(%[1]s, '%[2]s') AND NOT EXISTS (
+	SELECT 1 FROM pg_locks l WHERE %[3]s))`, jobOwner, workerPrefix, lockHeld(jobOwner))
 
 // deadJob is a running job whose worker's session is gone.
 type deadJob struct {
@@ -131,6 +141,7 @@ type session struct {
 	id   string // the worker's River client ID
 	cfg  *pgx.ConnConfig
 	conn *pgx.Conn
+	pid  atomic.Uint32 // conn's server process while keep last found it alive; 0: none
 }
 
 // openSession takes the liveness lock of client ID id in st's database.
@@ -153,6 +164,7 @@ func (s *session) keep(ctx context.Context) (renewed bool, err error) {
 		if err := s.conn.Ping(ctx); err == nil {
 			return false, nil
 		}
+		s.pid.Store(0)
 		s.conn.Close(ctx)
 		s.conn = nil
 	}
@@ -169,11 +181,13 @@ func (s *session) keep(ctx context.Context) (renewed bool, err error) {
 		return false, err
 	}
 	s.conn = conn
+	s.pid.Store(conn.PgConn().PID())
 	return true, nil
 }
 
 // close ends the session, and so releases the lock.
 func (s *session) close() {
+	s.pid.Store(0)
 	if s.conn != nil {
 		s.conn.Close(context.Background())
 	}
@@ -390,4 +404,69 @@ func (f *flights) check(ctx context.Context, st *store.Postgres) (int, error) {
 		}
 	}
 	return len(lost), nil
+}
+
+// A worker takes jobs only while it holds its liveness lock: a job taken
+// without it looks to the other workers as on a dead worker, and they
+// hand it back while this one trains it. That is so while the session
+// holding the lock was cut (a network blip, a server restart, a session
+// ended by an administrator) and keep cannot take the lock again: the
+// server has not yet ended the old session, or new connections are
+// refused. River has no pause of one client's fetches (its QueuePause
+// pauses the queue for every worker), so the worker's River client
+// fetches through gatedDriver, whose fetch first asks the database
+// whether the session keep last found alive holds the lock: exact, for
+// one small query per fetch.
+
+// gatedDriver is River's pgx driver whose executors fetch jobs only when
+// gate is open.
+type gatedDriver struct {
+	*riverpgxv5.Driver
+	gate *fetchGate
+}
+
+func (d gatedDriver) GetExecutor() riverdriver.Executor {
+	return gatedExecutor{d.Driver.GetExecutor(), d.gate}
+}
+
+// gatedExecutor is River's executor whose JobGetAvailable, River's fetch,
+// returns no job while gate is shut.
+type gatedExecutor struct {
+	riverdriver.Executor
+	gate *fetchGate
+}
+
+func (e gatedExecutor) JobGetAvailable(ctx context.Context, params *riverdriver.JobGetAvailableParams) (*riverdriver.JobGetAvailableResult, error) {
+	if open, err := e.gate.open(ctx); !open || err != nil {
+		return &riverdriver.JobGetAvailableResult{}, err
+	}
+	return e.Executor.JobGetAvailable(ctx, params)
+}
+
+// fetchGate is open while a worker's session holds its liveness lock.
+type fetchGate struct {
+	st   *store.Postgres
+	sess *session
+	shut atomic.Bool // the last look found it shut
+	logf func(format string, a ...any)
+}
+
+// open reports whether the session keep last found alive holds the lock,
+// and logs when that changes.
+func (g *fetchGate) open(ctx context.Context) (bool, error) {
+	held := false
+	if pid := g.sess.pid.Load(); pid != 0 {
+		err := g.st.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = $2 AND `+lockHeld("$1::text")+`)`,
+			g.sess.id, int64(pid)).Scan(&held)
+		if err != nil {
+			return false, err
+		}
+	}
+	switch {
+	case !held && !g.shut.Swap(true):
+		g.logf("worker: takes no job until it holds its liveness lock again (its session holding it was cut): other workers would hand back a job it took")
+	case held && g.shut.Swap(false):
+		g.logf("worker: holds its liveness lock again; taking jobs")
+	}
+	return held, nil
 }

@@ -57,8 +57,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -84,9 +86,65 @@ import (
 func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr study.Pruner, src Source, opt EnqueueOptions,
 	every time.Duration, report func(string)) error {
 	return locked(ctx, st, plan.Header.Name, func() error {
-		_, err := coordinate(ctx, st, plan, pr, src, opt, every, true, report)
+		// The study's queue record counts as reused the units found
+		// finished now, as Enqueue's does (--wait reads it).
+		_, elsewhere, err := recordReused(ctx, st, plan, plan.Units, 0)
+		if err != nil {
+			return err
+		}
+		if note := retrainNote(plan.Header, elsewhere); note != "" && report != nil {
+			report(note)
+		}
+		_, err = coordinate(ctx, st, plan, pr, src, opt, every, true, report)
 		return err
 	})
+}
+
+// recordReused records in plan's study's queue record, as reused, before
+// and the units of units found done or pruned in the store, and returns
+// their sum, and how many of units are done only under another ISA path
+// of the engine's version, by engine: those the coordinator trains again
+// (retrainNote).
+func recordReused(ctx context.Context, st *store.Postgres, plan scheduler.Plan, units []sweeps.Unit, before int) (int, map[string]int, error) {
+	found, err := st.FindStates(ctx, sweeps.UnitIDs(units), false)
+	if err != nil {
+		return 0, nil, err
+	}
+	n := before
+	var elsewhere map[string]int
+	for id, f := range found {
+		switch {
+		case f.Engine != id.Engine:
+			if elsewhere == nil {
+				elsewhere = map[string]int{}
+			}
+			elsewhere[f.Engine]++
+		case f.State == "done" || f.State == "pruned":
+			n++
+		}
+	}
+	if err := st.SaveStudy(plan.Header, plan.Points); err != nil { // the record's study, before its first coordinator saves it
+		return 0, nil, err
+	}
+	return n, elsewhere, st.FinishRun(plan.Header.Name, sweeps.QueueRun(0, 0, n))
+}
+
+// retrainNote says that the units done only under another ISA path
+// (elsewhere, by engine) are trained again by h's engine's workers, and
+// why; "" when there are none. A local pruned run reuses them, their
+// curves feeding its pruner; the queue's coordinator reads curves and
+// resumes promoted units from checkpoints of its own engine only.
+func retrainNote(h sweeps.Header, elsewhere map[string]int) string {
+	if len(elsewhere) == 0 {
+		return ""
+	}
+	n, counts := 0, []string{}
+	for _, e := range slices.Sorted(maps.Keys(elsewhere)) {
+		n += elsewhere[e]
+		counts = append(counts, fmt.Sprintf("%s: %d", e, elsewhere[e]))
+	}
+	return fmt.Sprintf("note: study %s: %d units done under another ISA path (%s) are trained again on the workers of %s: the queue's pruner decides from curves, "+
+		"and resumes units from checkpoints, of one engine; a local pruned run (mlpsweep sweep --store, without --enqueue) reuses them", h.Name, n, strings.Join(counts, ", "), h.Engine)
 }
 
 // locked runs coordinate, the coordinator of study name (Prune's, or

@@ -40,6 +40,18 @@ func freshStore(t *testing.T) *store.Postgres {
 // plans it.
 func prunedStudy(t *testing.T, lines string) (*study.Study, *datasets.Dataset, scheduler.Plan) {
 	t.Helper()
+	s, data := studyOn300(t, lines)
+	plan, err := scheduler.StudyPlan(s, data, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, data, plan
+}
+
+// studyOn300 writes a data set of 300 rows and the study of the YAML lines
+// given on it, 2 folds and 9 epochs, and loads them.
+func studyOn300(t *testing.T, lines string) (*study.Study, *datasets.Dataset) {
+	t.Helper()
 	dir := t.TempDir()
 	csv := filepath.Join(dir, "data.csv")
 	fixture.BlobsCSV(t, csv, 300, 1, 2)
@@ -51,11 +63,7 @@ func prunedStudy(t *testing.T, lines string) (*study.Study, *datasets.Dataset, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := scheduler.StudyPlan(s, data, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, data, plan
+	return s, data
 }
 
 // TestPruneCoordinatorRestarted: a pruned study's coordinator stopped as
@@ -596,3 +604,31 @@ func storedElsewhere(t *testing.T, st *store.Postgres, plan scheduler.Plan, c sw
 
 // elsewhere is the machine of storedElsewhere's units.
 var elsewhere = sweeps.Machine{Host: "elsewhere", CPU: "another CPU", ISA: "avx2"}
+
+// TestPruneRecordsReused: a pruned study's queue record counts as reused
+// the units found done or pruned when its coordinator starts (as a local
+// pruned run and Enqueue count them; sweep --wait reads it): none at
+// first, all when it is run again.
+func TestPruneRecordsReused(t *testing.T) {
+	s, _, plan := prunedStudy(t, `name: qr
+base: {hidden: [4], batch: 16}
+grid: {lr: [0.001, 0.01, 0.1]}
+pruner: {kind: sha, eta: 3}
+`)
+	st := freshStore(t)
+	work(t, st)
+	ctx := context.Background()
+	for _, want := range []int{0, len(plan.Units)} {
+		if err := queue.Prune(ctx, st, plan, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, nil); err != nil {
+			t.Fatal(err)
+		}
+		h, _, err := st.Study(ctx, s.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(h.Runs, func(r sweeps.RunRecord) bool { return r.Run == sweeps.RunQueue })
+		if i < 0 || h.Runs[i].UnitsReused != want {
+			t.Errorf("queue records %+v, want one with %d units reused", h.Runs, want)
+		}
+	}
+}

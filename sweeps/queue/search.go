@@ -21,7 +21,8 @@ import (
 // whenever one is decided (every fold recorded), proposes the next from
 // the results so far, the configurations still in flight counted as
 // pending with the worst value (the constant liar), until s.Search.N
-// configurations are decided. It looks at the store every every. report,
+// configurations are decided, enqueued with opt (opt.Workers: the
+// configurations in flight). It looks at the store every every. report,
 // if set, is called after each look with the configurations decided and
 // in flight, and the time left (sweeps.ETA of sampledLeft at the rate of
 // the work the workers did since the first look; 0 until they did some).
@@ -32,8 +33,9 @@ import (
 // study runs in batches as locally, and is: SearchPruned.) Started again
 // after a stop, it takes up the configurations the store lists under s's
 // name (those of this search) and goes on from their results.
-func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, inFlight int, curves bool,
+func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, opt EnqueueOptions,
 	every time.Duration, report func(decided, inFlight int, eta time.Duration)) error {
+	inFlight, curves := opt.Workers, opt.Curves
 	search := s.Search
 	if search == nil {
 		return fmt.Errorf("study %s has no sampler", s.Name)
@@ -71,10 +73,15 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 		}
 	}
 	for nDecided < search.N {
-		if pending := len(sub.Points) - nDecided; len(sub.Points) < search.N && pending < inFlight {
-			xs, err := sampler.Propose(trials, min(inFlight-pending, search.N-len(sub.Points)))
-			if err != nil {
-				return err
+		// The first pass enqueues the configurations proposed before too:
+		// their units not stored (or, with opt.StrictEngine, stored under
+		// another ISA path) are queued again.
+		if pending := len(sub.Points) - nDecided; reused < 0 || len(sub.Points) < search.N && pending < inFlight {
+			var xs [][]float64
+			if n := min(inFlight-pending, search.N-len(sub.Points)); n > 0 {
+				if xs, err = sampler.Propose(trials, n); err != nil {
+					return err
+				}
 			}
 			for _, x := range xs {
 				pt, kept, err := search.Point(x)
@@ -90,7 +97,7 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 				return err
 			}
 			plan.Header.Started = started
-			e, err := Enqueue(ctx, st, plan, src, EnqueueOptions{Curves: curves, Workers: inFlight})
+			e, err := Enqueue(ctx, st, plan, src, opt)
 			if err != nil {
 				return err
 			}
@@ -191,6 +198,7 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 	batches := (s.Search.N + s.Search.Batch - 1) / s.Search.Batch
 	var spent time.Duration // in the batches this process trained (not found decided)
 	var trained float64     // the training work (FLOPs) they did
+	reused := 0             // units of the batches so far found finished when their batch began
 	// The store's record of the run's start, kept by every batch's coordinator.
 	started := time.Now().UnixNano()
 	return locked(ctx, st, s.Name, func() error { // one coordinator for every batch
@@ -213,6 +221,14 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 			todo, err := undecided(ctx, st, plan)
 			if err != nil {
 				return err
+			}
+			var elsewhere map[string]int
+			reused, elsewhere, err = recordReused(ctx, st, plan, batchUnits(plan, before), reused)
+			if err != nil {
+				return err
+			}
+			if note := retrainNote(plan.Header, elsewhere); note != "" {
+				report(note)
 			}
 			began := time.Now()
 			work, err := coordinate(ctx, st, plan, *s.Pruner, src, opt, every, false, report) // the batch line has the ETA
@@ -250,21 +266,32 @@ func sampledLeft(s *study.Study, data *datasets.Dataset, points []study.Point, p
 // folds together), and the configurations not proposed yet
 // scheduler.SearchForecast's.
 func searchLeft(s *study.Study, data *datasets.Dataset, plan scheduler.Plan, from int) float64 {
+	var work float64 // an epoch of each configuration of the batch
+	configs := map[string]bool{}
+	for _, u := range batchUnits(plan, from) {
+		work += float64(plan.EpochWork(u))
+		configs[u.ID.Key] = true
+	}
+	left := scheduler.SearchForecast(s, data, plan.Points, s.Search.Batch, true)[1]
+	if n := len(configs); n > 0 {
+		left += prune.Future(s.Pruner, s.Base.Epochs(), n, s.Search.Batch)[1] * work / float64(n)
+	}
+	return left
+}
+
+// batchUnits returns the units of plan's points from from on.
+func batchUnits(plan scheduler.Plan, from int) []sweeps.Unit {
 	batch := map[string]bool{}
 	for _, pt := range plan.Points[from:] {
 		batch[pt.Params.Key()] = true
 	}
-	var work float64 // an epoch of each configuration of the batch
+	var units []sweeps.Unit
 	for _, u := range plan.Units {
 		if batch[u.ID.Key] {
-			work += float64(plan.EpochWork(u))
+			units = append(units, u)
 		}
 	}
-	left := scheduler.SearchForecast(s, data, plan.Points, s.Search.Batch, true)[1]
-	if n := len(batch); n > 0 {
-		left += prune.Future(s.Pruner, s.Base.Epochs(), n, s.Search.Batch)[1] * work / float64(n)
-	}
-	return left
+	return units
 }
 
 // undecided reports whether some unit of plan is not finished in the

@@ -159,7 +159,8 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
-	client, err := river.NewClient(riverpgxv5.New(st.Pool()), &river.Config{
+	gate := &fetchGate{st: st, sess: sess, logf: w.logf}
+	client, err := river.NewClient[pgx.Tx](gatedDriver{riverpgxv5.New(st.Pool()), gate}, &river.Config{
 		ID:                   id,
 		Queues:               map[string]river.QueueConfig{stats.Queue: {MaxWorkers: opt.Workers}},
 		Workers:              workers,
