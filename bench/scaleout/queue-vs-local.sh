@@ -20,7 +20,8 @@ for r in $(seq 1 "$R"); do
 	url=$base/qvl_$r
 	/usr/bin/time -f "%e %U %S" -o $W/worker-$r.time $B worker --store "$url" --workers 2 > $W/worker-$r.log 2>&1 &
 	wpid=$!
-	until grep -q "^worker: 2 at once" $W/worker-$r.log 2>/dev/null; do sleep 0.2; done
+	for _ in $(seq 300); do grep -q "^worker.*: 2 at once" $W/worker-$r.log 2>/dev/null && break; sleep 0.2; done
+	grep -q "^worker.*: 2 at once" $W/worker-$r.log || { echo "the worker did not say it started within 60 s:" >&2; cat $W/worker-$r.log >&2; exit 1; }
 	/usr/bin/time -f "%e %U %S" -o $W/queue-$r.time $B sweep $ARGS --store "$url" --enqueue --wait --json --out $W/queue-$r > $W/queue-$r.json 2> $W/queue-$r.err
 	pkill -TERM -P $wpid; wait $wpid || true # the worker, child of time
 	lw=$(awk '{print $1}' $W/local-$r.time); lc=$(awk '{print $2+$3}' $W/local-$r.time)
