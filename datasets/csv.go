@@ -212,21 +212,30 @@ const MaxCSVRecordBytes = 8 << 20
 // recordLimiter passes a CSV file through, failing on a NUL byte or once
 // more than MaxCSVRecordBytes arrive between two calls of next (one per
 // record read; the CSV reader's read-ahead of a few KiB counts too).
+// Its error is sticky: a reader that gets it once (bufio's Peek for a
+// byte-order mark drops it) gets it again, instead of the bytes after the
+// chunk refused.
 type recordLimiter struct {
 	r      io.Reader
 	n      int   // bytes since next
 	offset int64 // bytes so far
+	err    error // the refusal, once made
 }
 
 func (l *recordLimiter) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
 	n, err := l.r.Read(p)
 	if i := bytes.IndexByte(p[:n], 0); i >= 0 {
-		return 0, fmt.Errorf("a NUL byte at offset %d: not a text CSV file", l.offset+int64(i))
+		l.err = fmt.Errorf("a NUL byte at offset %d: not a text CSV file", l.offset+int64(i))
+		return 0, l.err
 	}
 	l.n += n
 	l.offset += int64(n)
 	if l.n > MaxCSVRecordBytes {
-		return 0, fmt.Errorf("a record longer than %d bytes (the limit) near offset %d: not a CSV file of numbers?", MaxCSVRecordBytes, l.offset)
+		l.err = fmt.Errorf("a record longer than %d bytes (the limit) near offset %d: not a CSV file of numbers?", MaxCSVRecordBytes, l.offset)
+		return 0, l.err
 	}
 	return n, err
 }
