@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -89,11 +90,19 @@ func newDepthFlags(stderr io.Writer) (*flag.FlagSet, *depthFlags) {
 type depthList struct{ intList }
 
 func (l *depthList) Set(s string) error {
-	if err := l.intList.Set(s); err != nil {
-		return fmt.Errorf("%q is not a list of numbers of hidden layers (each ≥ 1) such as 1,2,4", s)
+	err := l.intList.Set(s)
+	if err == nil && slices.Max(l.intList) > maxDepth {
+		err = errors.New("too deep") // a typo's 10¹¹ layers would exhaust memory before the engine's check
+	}
+	if err != nil {
+		return fmt.Errorf("want a list of numbers of hidden layers, each 1 to %d, such as 1,2,4", maxDepth)
 	}
 	return nil
 }
+
+// maxDepth bounds --depths: the depth study's networks go to 16 hidden
+// layers; past a thousand a run's gradients have long vanished or exploded.
+const maxDepth = 1024
 
 // depthVariants lists the depth preset's variants.
 func depthVariants() []string {
@@ -120,8 +129,6 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "depth", "--width %d: want N ≥ 1 (or 0 for the preset's)", f.width)
 	case f.limitRows < 0:
 		return usageError(stderr, "depth", "--limit-rows %d: want N ≥ 0", f.limitRows)
-	case f.out == "":
-		return usageError(stderr, "depth", "--out: want a directory")
 	case f.valSplit < 0 || f.valSplit >= 1 || math.IsNaN(f.valSplit):
 		return usageError(stderr, "depth", "--val-split %v: want a fraction 0 < F < 1 (or 0 for the test images)", f.valSplit)
 	}

@@ -281,3 +281,59 @@ func TestWarnCores(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyValuesAndHugeCounts: a flag set to "" (an unset shell
+// variable) and an empty argument are usage errors, not the flag's
+// default; --store ” keeps its meaning (the folder's SQLite database).
+// A count of cores past any machine's is refused before any work.
+// Defects: train --save ” trained and saved nothing, --resume ” started
+// afresh, --data ” and predict --csv ” read MNIST, depth --variants ”
+// ran every variant, report ” and merge OUT ” exited 1 ("no store
+// given", "mkdir : no such file"); train --threads 99999999999 and sweep
+// --workers 99999999999 died of Go's fatal out-of-memory (a stack trace).
+func TestEmptyValuesAndHugeCounts(t *testing.T) {
+	dir := t.TempDir()
+	data := writeBlobsCSV(t, dir, "blobs.csv", 60, 3)
+	model := filepath.Join(dir, "m.safetensors")
+	quick := []string{"--csv", data, "--hidden", "2", "--epochs", "1", "--threads", "1"}
+	if code, _, stderr := runCmd(append([]string{"train", "--save", model}, quick...)...); code != 0 {
+		t.Fatalf("train --save: exit %d: %s", code, stderr)
+	}
+	study := writeCSVStudy(t, dir)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append([]string{"train", "--save", ""}, quick...), "--save '': an empty value"},
+		{append([]string{"train", "--checkpoint", ""}, quick...), "--checkpoint '': an empty value"},
+		{append([]string{"train", "--resume", ""}, quick...), "--resume '': an empty value"},
+		{append([]string{"train", "--label-column", ""}, quick...), "--label-column '': an empty value"},
+		{[]string{"train", "--data", "", "--epochs", "1", "--limit-rows", "100"}, "--data '': an empty value"},
+		{[]string{"train", "--activation", "", "--epochs", "1", "--limit-rows", "100"}, `--activation '': an empty value: give one, or leave the flag out for its default (default "relu")`},
+		{[]string{"predict", "--model", model, "--csv", ""}, "--csv '': an empty value"},
+		{[]string{"predict", "--model", model, "--csv", data, "--out", ""}, "--out '': an empty value"},
+		{[]string{"depth", "--variants", "", "--out", filepath.Join(dir, "d")}, "--variants '': an empty value"},
+		{[]string{"sweep", study, "--out", ""}, "--out '': an empty value"},
+		{[]string{"merge", filepath.Join(dir, "m"), dir, "--study", ""}, "--study '': an empty value"},
+		{[]string{"report", ""}, "an empty argument"},
+		{[]string{"merge", filepath.Join(dir, "m"), ""}, "an empty argument"},
+		{[]string{"merge", "", dir}, "an empty argument"},
+		{append([]string{"train", "--threads", "100000"}, quick[:6]...), "--threads 100000: want at most 4096"}, // not 10¹¹: a regression would take the machine's memory
+		{[]string{"predict", "--model", model, "--csv", data, "--threads", "4097"}, "--threads 4097: want at most 4096"},
+		{[]string{"sweep", study, "--out", filepath.Join(dir, "s"), "--workers", "100000"}, "--workers 100000: want at most 4096"},
+		{[]string{"depth", "--workers", "5000", "--out", filepath.Join(dir, "d")}, "--workers 5000: want at most 4096"},
+	} {
+		code, stdout, stderr := runCmd(tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) || stdout != "" {
+			t.Errorf("%q: exit %d, want 2 and %q:\n%s", tc.args, code, tc.want, stderr)
+		}
+	}
+	for _, p := range []string{"d", "m", "s"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			t.Errorf("%s was created", p)
+		}
+	}
+	if code, _, stderr := runCmd("sweep", study, "--store", "", "--out", filepath.Join(dir, "local"), "--workers", "4096"); code != 0 {
+		t.Errorf("sweep --store '' --workers 4096: exit %d:\n%s", code, stderr)
+	}
+}

@@ -137,6 +137,9 @@ func parseArgs(fs *flag.FlagSet, args []string) int {
 	fs.Usage = usage
 	switch {
 	case err == nil:
+		if msg := badSetFlag(fs); msg != "" {
+			return usageError(out, fs.Name(), "%s", msg)
+		}
 		return -1
 	case errors.Is(err, flag.ErrHelp): // -help=true and the like: the usage, as ever
 		usage()
@@ -149,21 +152,67 @@ func parseArgs(fs *flag.FlagSet, args []string) int {
 			msg += fmt.Sprintf(" (did you mean --%s?)", meant)
 		}
 	} else if m := badValue.FindStringSubmatch(msg); m != nil {
-		// Package flag says only "parse error" or "value out of range".
-		msg = fmt.Sprintf("--%s %s: %s", m[2], m[1], wantOf(fs.Lookup(m[2])))
+		// Package flag says only "parse error" or "value out of range", a
+		// BoolFunc strconv's error; a flag.Value of ours says what it wants.
+		why := m[3]
+		if why == "parse error" || why == "value out of range" || strings.HasPrefix(why, "strconv.") {
+			why = wantOf(fs.Lookup(m[2]))
+		}
+		msg = fmt.Sprintf("--%s %s: %s", m[2], m[1], why)
 	}
 	return usageError(out, fs.Name(), "%s", msg)
 }
 
+// maxCores bounds --threads and --workers: each is a goroutine with its
+// buffers, and a value past any machine's cores (a typo's 10¹¹) would
+// only exhaust memory (Go's fatal out-of-memory, a stack trace).
+const maxCores = 4096
+
+// badSetFlag says what is wrong with a flag the command line set to a
+// value package flag takes but no command means, or returns "":
+//   - an empty string, which every command would read as the flag left
+//     out (--save "" saving nothing, --data "" loading the default data,
+//     --resume "" starting afresh), except --store, whose "" means the
+//     folder's SQLite database;
+//   - a count of cores (--threads, --workers) above maxCores.
+func badSetFlag(fs *flag.FlagSet) string {
+	var msg string
+	fs.Visit(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok || msg != "" {
+			return
+		}
+		switch v := g.Get().(type) {
+		case string:
+			if v == "" && f.Name != "store" {
+				def := ""
+				if f.DefValue != "" {
+					def = fmt.Sprintf(" (default %q)", f.DefValue)
+				}
+				msg = fmt.Sprintf("--%s '': an empty value: give one, or leave the flag out for its default%s", f.Name, def)
+			}
+		case int:
+			if (f.Name == "threads" || f.Name == "workers") && v > maxCores {
+				msg = fmt.Sprintf("--%s %d: want at most %d (this machine has %d cores)", f.Name, v, maxCores, runtime.NumCPU())
+			}
+		}
+	})
+	return msg
+}
+
 // badValue matches package flag's error for a value its type cannot hold.
-var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:flag )?-(\S+): (?:parse error|value out of range)$`)
+var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:flag )?-(\S+): (.*)$`)
 
 // wantOf says what a flag of f's type takes.
 func wantOf(f *flag.Flag) string {
-	if f == nil {
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return "want true or false" // a BoolFunc's too
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
 		return "not a valid value"
 	}
-	switch f.Value.(flag.Getter).Get().(type) {
+	switch g.Get().(type) {
 	case bool:
 		return "want true or false"
 	case int, int64:
@@ -210,6 +259,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string, stdout io.Writer) (positi
 		return nil, code
 	}
 	for fs.NArg() > 0 {
+		if fs.Arg(0) == "" { // an unset shell variable ("$DIR"): no file or folder is called ""
+			return nil, usageError(fs.Output(), fs.Name(), "an empty argument (an unset shell variable?): give a file or folder")
+		}
 		positional = append(positional, fs.Arg(0))
 		if code := parseArgs(fs, fs.Args()[1:]); code >= 0 {
 			return nil, code

@@ -150,8 +150,6 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := params.Config(t.cfg.Seed)
 	switch {
-	case set["csv"] && t.csvPath == "":
-		return usageError(stderr, "train", "--csv: empty file name")
 	case t.csvPath == "" && (set["scale"] || set["label-column"]):
 		return usageError(stderr, "train", "--scale and --label-column apply to a CSV file: give --csv FILE too")
 	case t.csvPath != "" && set["data"]:

@@ -130,7 +130,7 @@ func TestTrainUsageErrors(t *testing.T) {
 		{[]string{"--scale", "none"}, "--scale and --label-column apply to a CSV file"},
 		{[]string{"--label-column", "label"}, "--scale and --label-column apply to a CSV file"},
 		{[]string{"--csv", csv, "--data", dir}, "--data (the MNIST folder) and --csv exclude each other"},
-		{[]string{"--csv", ""}, "--csv: empty file name"},
+		{[]string{"--csv", ""}, "--csv '': an empty value"},
 		{[]string{"--folds", "1"}, "--folds 1"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		// Defect: a seed outside scikit-learn's random_state range wrapped
