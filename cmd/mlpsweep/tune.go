@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/bench"
@@ -51,6 +53,9 @@ func runTune(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "tune", "--rounds %d: want N ≥ 1", *rounds)
 	}
 	isa := kernels.ActiveISA()
+	if *file == "" && !*dryRun && os.Getenv(kernels.TuneFileEnv) == "none" {
+		return usageError(stderr, "tune", "%s=none: runs read no tuned file, so there is none to write: give --file PATH, or unset %s", kernels.TuneFileEnv, kernels.TuneFileEnv)
+	}
 	path := *file
 	if path == "" {
 		p, err := kernels.TuneFilePath(isa, engine.Version)
@@ -58,6 +63,18 @@ func runTune(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "tune", fmt.Errorf("no cache directory to keep the result in (%v): give --file", err))
 		}
 		path = p
+	}
+	if !*dryRun { // before a minute of measuring, not after
+		out := namedPath{"--file", path}
+		if *file == "" {
+			out.flag = "the tuned file"
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { // as WriteTuneFile does
+				return fail(stderr, "tune", fmt.Errorf("the tuned file %s: cannot create its folder: %w; give --file PATH", path, err))
+			}
+		}
+		if err := checkWritable(out); err != nil {
+			return fail(stderr, "tune", err)
+		}
 	}
 	opt := bench.DefaultTuneOptions
 	if *quick {
