@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
@@ -335,5 +338,61 @@ func TestEmptyValuesAndHugeCounts(t *testing.T) {
 	}
 	if code, _, stderr := runCmd("sweep", study, "--store", "", "--out", filepath.Join(dir, "local"), "--workers", "4096"); code != 0 {
 		t.Errorf("sweep --store '' --workers 4096: exit %d:\n%s", code, stderr)
+	}
+}
+
+// TestReportReadOnlyFolder: report and serve of a study in a folder they
+// cannot write (a read-only mount, another user's folder) say what to do,
+// and what they say works. Defect: both said only "ro/mlpsweep.db: unable
+// to open database file (14)" (SQLite cannot create the -shm file of a
+// WAL database there).
+func TestReportReadOnlyFolder(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	ro, mine := filepath.Join(dir, "ro"), filepath.Join(dir, "mine")
+	if code, _, stderr := runCmd("sweep", study, "--out", ro, "--workers", "1"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	os.Mkdir(mine, 0o755)
+	os.Chmod(ro, 0o555)
+	t.Cleanup(func() { os.Chmod(ro, 0o755) })
+	cli := func(args ...string) (int, string) { // as a user who may not write ro
+		code, _, stderr := runCmd(args...)
+		return code, stderr
+	}
+	if os.Geteuid() == 0 { // root writes anywhere: run the CLI as nobody
+		const nobody = 65534
+		os.Chmod(filepath.Dir(dir), 0o755)
+		os.Chmod(dir, 0o755)
+		os.Chown(mine, nobody, nobody)
+		bin := filepath.Join(dir, "mlpsweep.test")
+		if b, err := os.ReadFile(os.Args[0]); err != nil || os.WriteFile(bin, b, 0o755) != nil {
+			t.Fatalf("copy the test binary: %v", err)
+		}
+		cli = func(args ...string) (int, string) {
+			child := exec.Command(bin, args...)
+			child.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1", "MLPSWEEP_TUNE_FILE=none") // nobody may not read root's cache
+			child.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+			var stderr bytes.Buffer
+			child.Stderr = &stderr
+			err := child.Run()
+			var exit *exec.ExitError
+			if err != nil && !errors.As(err, &exit) {
+				t.Skipf("cannot run the test binary as nobody: %v", err)
+			}
+			return child.ProcessState.ExitCode(), stderr.String()
+		}
+	}
+	hint := "the folder " + ro + " cannot be written, and SQLite reads a database there only once it has created its -shm file beside it; copy the study into a folder you can write, with mlpsweep merge NEWDIR " + ro
+	for _, args := range [][]string{{"report", ro}, {"serve", ro, "--addr", "127.0.0.1:0"}} {
+		if code, stderr := cli(args...); code != 1 || !strings.Contains(stderr, hint) {
+			t.Errorf("%v: exit %d, want 1 and %q:\n%s", args, code, hint, stderr)
+		}
+	}
+	if code, stderr := cli("merge", filepath.Join(mine, "new"), ro); code != 0 {
+		t.Fatalf("merge NEWDIR ro: exit %d: %s", code, stderr)
+	}
+	if code, stderr := cli("report", filepath.Join(mine, "new")); code != 0 {
+		t.Errorf("report NEWDIR: exit %d: %s", code, stderr)
 	}
 }

@@ -61,6 +61,9 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		where, from, *out = positional[0], "", positional[0]
 	}
 	st, err := openStore(where, from, store.ReadOnly)
+	if err != nil && where != url {
+		err = inReadOnlyFolder(err, where)
+	}
 	if err != nil {
 		return fail(stderr, "report", err)
 	}

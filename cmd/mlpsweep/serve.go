@@ -77,6 +77,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	for i, where := range wheres {
 		st, err := openStore(where, froms[i], store.ReadOnly)
+		if err != nil && froms[i] == "" { // a sweep folder
+			err = inReadOnlyFolder(err, where)
+		}
 		if err != nil {
 			return fail(stderr, "serve", err)
 		}
