@@ -270,6 +270,13 @@ func parseInterleaved(fs *flag.FlagSet, args []string, stdout io.Writer) (positi
 	return positional, -1
 }
 
+// isSet reports whether the command line set fs's flag name.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // usageError prints a usage error for command name and returns status 2.
 func usageError(stderr io.Writer, name, format string, a ...any) int {
 	fmt.Fprintf(stderr, "mlpsweep %s: %s\nRun 'mlpsweep %s --help' for usage.\n", name, fmt.Sprintf(format, a...), name)

@@ -213,6 +213,8 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "sweep", "--limit-rows %d: want N ≥ 0", f.limitRows)
 	case f.shard != "" && f.shardCount != 0:
 		return usageError(stderr, "sweep", "give --shard I/N or --shard-count N, not both")
+	case f.shardCount == 0 && isSet(fs, "shard-count"): // 0 is the flag's "not given"
+		return usageError(stderr, "sweep", "bad shard: --shard-count 0: the shard count must be ≥ 1")
 	case f.cpuProfile != "" && (f.enqueue || f.wait):
 		return usageError(stderr, "sweep", "--cpuprofile profiles a local run, and in queue mode the workers train: run the study locally to profile it")
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -47,9 +46,8 @@ func runTune(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageError(stderr, "tune", "unexpected argument %q", fs.Arg(0))
 	}
-	set := false // --rounds 0 is no default: the default depends on --quick
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "rounds" })
-	if *rounds < 0 || set && *rounds == 0 {
+	// --rounds 0 is no default: the default depends on --quick.
+	if *rounds < 0 || *rounds == 0 && isSet(fs, "rounds") {
 		return usageError(stderr, "tune", "--rounds %d: want N ≥ 1", *rounds)
 	}
 	isa := kernels.ActiveISA()
