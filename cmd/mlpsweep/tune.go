@@ -63,15 +63,15 @@ func runTune(args []string, stdout, stderr io.Writer) int {
 		path = p
 	}
 	if !*dryRun { // before a minute of measuring, not after
-		out := namedPath{"--file", path}
+		out, other := namedPath{"--file", path}, ""
 		if *file == "" {
-			out.flag = "the tuned file"
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { // as WriteTuneFile does
-				return fail(stderr, "tune", fmt.Errorf("the tuned file %s: cannot create its folder: %w; give --file PATH", path, err))
-			}
+			out.flag, other = "the tuned file", "; give --file PATH"
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { // as WriteTuneFile does
+			return fail(stderr, "tune", fmt.Errorf("%s %s: cannot create its folder: %w%s", out.flag, path, err, other))
 		}
 		if err := checkWritable(out); err != nil {
-			return fail(stderr, "tune", err)
+			return fail(stderr, "tune", fmt.Errorf("%w%s", err, other))
 		}
 	}
 	opt := bench.DefaultTuneOptions

@@ -80,6 +80,7 @@ func TestTuneUsage(t *testing.T) {
 // MLPSWEEP_TUNE_FILE=none tune wrote a file named "none" no run reads.
 func TestTuneChecksItsFileFirst(t *testing.T) {
 	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
 	for _, tc := range []struct {
 		env  string
 		args []string
@@ -87,7 +88,7 @@ func TestTuneChecksItsFileFirst(t *testing.T) {
 		want string
 	}{
 		{"", []string{"tune", "--file", dir}, 1, "--file " + dir + " is a folder: give a file name"},
-		{"", []string{"tune", "--file", filepath.Join(dir, "nodir", "t.json")}, 1, "the folder " + filepath.Join(dir, "nodir") + " does not exist"},
+		{"", []string{"tune", "--file", filepath.Join(dir, "file", "t.json")}, 1, "--file " + filepath.Join(dir, "file", "t.json") + ": cannot create its folder"},
 		{"none", []string{"tune"}, 2, "MLPSWEEP_TUNE_FILE=none: runs read no tuned file"},
 	} {
 		t.Setenv(kernels.TuneFileEnv, tc.env)
