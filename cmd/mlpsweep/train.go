@@ -35,8 +35,11 @@ fraction of the training rows, or, with --folds K, by K-fold cross-validation
 training rows. One progress line per epoch goes to stderr with an ETA, and
 within a long epoch a line of how far it is every 10 s (redrawn every
 second on a terminal, without --json); --json ends with
-one JSON object on stdout: {evaluation, seed, diverged, divergence,
-wall_seconds, samples_per_second, result}, result being the configuration's
+one JSON object on stdout: {evaluation, seed, diverged, divergence (when
+it diverged), wall_seconds, samples_per_second, gflop, gflops,
+peak_gflops, percent_of_peak (the training GEMM rate against the peak of
+the cores used), blocks (the GEMM blocks: table row or tuned file),
+result}, result being the configuration's
 record as a sweep keeps it (params, units with their learning curves,
 fold_accuracies, mean_accuracy, std_accuracy, mean_val_loss); numbers that
 are not finite (a diverged loss) are null. A run whose loss became NaN or
