@@ -45,7 +45,8 @@ type Progress struct {
 	// enqueued with --strict-engine: then their jobs train them again).
 	Elsewhere int `json:"elsewhere,omitempty"`
 
-	// Work left and done (training FLOPs of the units' jobs), for ETAs.
+	// Work left and done (the FLOPs of the units' jobs: their training
+	// and held-out scoring, scheduler.Plan.Work), for ETAs.
 	LeftFLOPs, DoneFLOPs float64 `json:"-"`
 }
 
