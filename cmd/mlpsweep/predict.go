@@ -69,7 +69,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&p.csvPath, "csv", "", "CSV file of rows to classify: the model's feature columns, optionally with the label column")
 	fs.StringVar(&p.labelCol, "label-column", "", "CSV label column, by name or 0-based index (default: the last column, when the file has one more column than the model has inputs)")
 	fs.StringVar(&p.out, "out", "", "write the per-row predictions as CSV to this file (default: stdout)")
-	fs.IntVar(&p.threads, "threads", runtime.NumCPU(), "threads for the GEMMs")
+	fs.IntVar(&p.threads, "threads", runtime.NumCPU(), "threads for the GEMMs (at most 4096)")
 	fs.BoolVar(&p.jsonOutput, "json", false, "print one JSON object on stdout")
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code

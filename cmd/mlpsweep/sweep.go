@@ -162,7 +162,7 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	f := &sweepFlags{}
 	fs.StringVar(&f.preset, "preset", "", "run a built-in study instead of a file: "+strings.Join(study.PresetNames(), ", "))
 	fs.StringVar(&f.out, "out", "", "output directory: database, results and report (default out/<study name>); created if missing, checked before any data is loaded")
-	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "work units trained at once = cores used; when fewer units than workers remain, spare cores go to each unit's GEMMs")
+	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "work units trained at once = cores used (at most 4096); when fewer units than workers remain, spare cores go to each unit's GEMMs")
 	fs.IntVar(&f.epochs, "epochs", 0, "train every configuration for N epochs instead of the study's (0: the study's)")
 	fs.IntVar(&f.folds, "folds", 0, "K-fold cross-validation with K folds instead of the study's (0: the study's)")
 	fs.IntVar(&f.limitRows, "limit-rows", 0, "use only the first N training rows (0: all), for quick runs; they must hold at least 2 classes")

@@ -96,7 +96,7 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.StringVar(&t.labelCol, "label-column", "", "CSV label column, by name or 0-based index (default: the last column); it must hold class labels, not a continuous feature (with --csv)")
 	fs.StringVar(&t.scale, "scale", "standardize", "CSV feature scaling: standardize (z-score), minmax or none (with --csv)")
 	fs.IntVar(&t.limitRows, "limit-rows", 0, "use only the first N training rows (0: all), for quick runs; they must hold at least 2 classes")
-	fs.IntVar(&t.threads, "threads", runtime.NumCPU(), "threads in all: folds run in parallel, spare threads go to each GEMM")
+	fs.IntVar(&t.threads, "threads", runtime.NumCPU(), "threads in all (at most 4096): folds run in parallel, spare threads go to each GEMM")
 	fs.BoolVar(&t.jsonOutput, "json", false, "print one JSON object with the result on stdout")
 	t.model.bind(fs) // model files (trainmodel.go)
 	return fs, t
