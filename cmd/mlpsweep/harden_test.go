@@ -404,3 +404,24 @@ func TestReportReadOnlyFolder(t *testing.T) {
 		t.Errorf("report NEWDIR: exit %d: %s", code, stderr)
 	}
 }
+
+// TestSweepMissingFlagFile: a --data or --test file that does not exist
+// is named by its flag, before the output folder is made. Defect: the
+// message blamed the study file ("open /x.csv: no such file or directory
+// (data: in the study file; a relative path there is taken from the study
+// file's folder)").
+func TestSweepMissingFlagFile(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	missing, out := filepath.Join(dir, "nosuch.csv"), filepath.Join(dir, "out")
+	for _, args := range [][]string{{"--data", missing}, {"--refit", "--test", missing}} {
+		code, _, stderr := runCmd(append([]string{"sweep", study, "--out", out}, args...)...)
+		want := args[len(args)-2] + " " + missing + ": no such file or folder"
+		if code != 1 || !strings.Contains(stderr, want) || strings.Contains(stderr, "study file") {
+			t.Errorf("%v: exit %d, want 1 and %q:\n%s", args, code, want, stderr)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("--out was created")
+	}
+}

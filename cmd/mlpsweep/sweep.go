@@ -242,6 +242,13 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
 	}
+	// A missing file of the command line, named as such: loading it would
+	// say where the study file's paths are taken from.
+	for _, in := range []namedPath{{"--data", f.data}, {"--test", f.test}} {
+		if _, err := os.Stat(in.path); in.path != "" && errors.Is(err, os.ErrNotExist) {
+			return fail(stderr, "sweep", fmt.Errorf("%s %s: no such file or folder", in.flag, in.path))
+		}
+	}
 	// A rung decides over every configuration of the study at once: the
 	// shards of a pruned study follow each other in one PostgreSQL store.
 	switch {
