@@ -283,7 +283,7 @@ func readCSVTable(name string, r io.Reader, labelColumn string, features int, fe
 	case features > 0 && columns != features && columns != features+1:
 		return nil, fmt.Errorf("%s: line 1 has %d columns; want %d feature columns, plus optionally a label column", name, columns, features)
 	case columns < 2 && !unlabeled:
-		return nil, fmt.Errorf("%s: line 1 has %d column; need at least one feature column and a label column", name, columns)
+		return nil, fmt.Errorf("%s: line 1 has %d column; need at least one feature column and a label column%s", name, columns, otherSeparator(first))
 	}
 	isHeader, err := t.findLabelColumn(first, labelColumn, unlabeled)
 	if err != nil {
@@ -327,6 +327,18 @@ func readCSVTable(name string, r io.Reader, labelColumn string, features int, fe
 		return nil, fmt.Errorf("%s: no data rows after the header", name)
 	}
 	return t, nil
+}
+
+// otherSeparator says, for the fields of a line 1 read as one column, when
+// they look separated by a semicolon (spreadsheets of locales whose
+// decimal mark is a comma) or a tab, what to do; else "".
+func otherSeparator(first []string) string {
+	for _, sep := range []struct{ char, name string }{{";", "semicolons"}, {"\t", "tabs"}} {
+		if len(first) == 1 && strings.Contains(first[0], sep.char) {
+			return fmt.Sprintf(" (its fields look separated by %s: mlpsweep reads comma-separated values, with a point as the decimal mark; write the file so, e.g. pandas to_csv(path, index=False))", sep.name)
+		}
+	}
+	return ""
 }
 
 // findLabelColumn sets t.labelCol from the option (−1 when unlabeled) and

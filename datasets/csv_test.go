@@ -110,6 +110,9 @@ func TestLoadCSVErrors(t *testing.T) {
 		{"empty", "", CSVOptions{}, "file is empty"},
 		{"blank lines", "\n\n", CSVOptions{}, "file is empty"},
 		{"one column", "1\n2\n", CSVOptions{}, "line 1 has 1 column"},
+		// Defect: a file of another separator said only "line 1 has 1 column".
+		{"semicolons", "a;b;y\n1,5;2;p\n3;4;q\n", CSVOptions{}, "line 1 has 1 column; need at least one feature column and a label column (its fields look separated by semicolons: mlpsweep reads comma-separated values"},
+		{"tabs", "a\tb\ty\n1\t2\tp\n", CSVOptions{}, "(its fields look separated by tabs: mlpsweep reads comma-separated values"},
 		{"header only", "a,b\n", CSVOptions{}, "no data rows"},
 		{"ragged", "1,2,a\n3,4,b\n5,b\n", CSVOptions{}, "line 3 has 2 fields, expected 3"},
 		{"non-numeric", "a,b,y\n1,2,p\n3,x4,q\n", CSVOptions{}, `line 3, column 2 ("b"): "x4" is not a number`},
