@@ -125,6 +125,8 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "depth", "--workers %d: want N ≥ 1", f.workers)
 	case f.epochs < 0:
 		return usageError(stderr, "depth", "--epochs %d: want N ≥ 1 (or 0 for the preset's)", f.epochs)
+	case f.epochs > study.MaxEpochs:
+		return usageError(stderr, "depth", "%s", tooMany(f.epochs, 0))
 	case f.width < 0:
 		return usageError(stderr, "depth", "--width %d: want N ≥ 1 (or 0 for the preset's)", f.width)
 	case f.limitRows < 0:

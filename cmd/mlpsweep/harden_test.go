@@ -325,6 +325,14 @@ func TestEmptyValuesAndHugeCounts(t *testing.T) {
 		{[]string{"predict", "--model", model, "--csv", data, "--threads", "4097"}, "--threads 4097: want at most 4096"},
 		{[]string{"sweep", study, "--out", filepath.Join(dir, "s"), "--workers", "100000"}, "--workers 100000: want at most 4096"},
 		{[]string{"depth", "--workers", "5000", "--out", filepath.Join(dir, "d")}, "--workers 5000: want at most 4096"},
+		// A command line takes no more epochs or folds than a study file:
+		// train and sweep --epochs 10¹¹ ran for ever, --folds 10¹¹ failed
+		// after loading the data.
+		{append([]string{"train", "--epochs", "1073741825"}, quick[:4]...), "--epochs 1073741825: want at most 1073741824, as a study file's epochs:"},
+		{[]string{"train", "--csv", data, "--folds", "1048577"}, "--folds 1048577: want at most 1048576"},
+		{[]string{"sweep", study, "--out", filepath.Join(dir, "s"), "--epochs", "99999999999"}, "--epochs 99999999999: want at most 1073741824"},
+		{[]string{"sweep", study, "--out", filepath.Join(dir, "s"), "--folds", "99999999999"}, "--folds 99999999999: want at most 1048576"},
+		{[]string{"depth", "--epochs", "1073741825", "--out", filepath.Join(dir, "d")}, "--epochs 1073741825: want at most 1073741824"},
 	} {
 		code, stdout, stderr := runCmd(tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) || stdout != "" {

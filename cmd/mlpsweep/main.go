@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/internal/spell"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 // command is one subcommand. run returns the process exit status (see
@@ -268,6 +269,16 @@ func parseInterleaved(fs *flag.FlagSet, args []string, stdout io.Writer) (positi
 		}
 	}
 	return positional, -1
+}
+
+// tooMany says which of --epochs and --folds is above a study file's
+// bound (study.MaxEpochs, study.MaxFolds): a command line takes no more
+// than a study file does.
+func tooMany(epochs, folds int) string {
+	if epochs > study.MaxEpochs {
+		return fmt.Sprintf("--epochs %d: want at most %d, as a study file's epochs:", epochs, study.MaxEpochs)
+	}
+	return fmt.Sprintf("--folds %d: want at most %d, as a study file's folds:", folds, study.MaxFolds)
 }
 
 // isSet reports whether the command line set fs's flag name.

@@ -209,6 +209,8 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "sweep", "--epochs %d: want N ≥ 1 (or 0 for the study's)", f.epochs)
 	case f.folds == 1 || f.folds < 0:
 		return usageError(stderr, "sweep", "--folds %d: want K ≥ 2 (or 0 for the study's)", f.folds)
+	case f.epochs > study.MaxEpochs || f.folds > study.MaxFolds:
+		return usageError(stderr, "sweep", "%s", tooMany(f.epochs, f.folds))
 	case f.limitRows < 0:
 		return usageError(stderr, "sweep", "--limit-rows %d: want N ≥ 0", f.limitRows)
 	case f.shard != "" && f.shardCount != 0:

@@ -161,6 +161,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "train", "--scale %q: want %s", t.scale, strings.Join(datasets.Scalings(), ", "))
 	case t.folds == 1 || t.folds < 0:
 		return usageError(stderr, "train", "--folds %d: want K ≥ 2 (or 0 for no cross-validation)", t.folds)
+	case t.cfg.Epochs > study.MaxEpochs || t.folds > study.MaxFolds:
+		return usageError(stderr, "train", "%s", tooMany(t.cfg.Epochs, t.folds))
 	case t.valSplit < 0 || t.valSplit >= 1 || math.IsNaN(t.valSplit):
 		return usageError(stderr, "train", "--val-split %v: want a fraction 0 < F < 1", t.valSplit)
 	case t.folds > 0 && t.valSplit > 0:
