@@ -433,3 +433,24 @@ func TestSweepMissingFlagFile(t *testing.T) {
 		t.Error("--out was created")
 	}
 }
+
+// TestReportFolderOfAStoreSweep: report and serve of the folder a sweep
+// with --store wrote its report files to (its units are in PostgreSQL)
+// say where the study is, as merge does. Defect: "no sweep database in
+// DIR" alone.
+func TestReportFolderOfAStoreSweep(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := runCmd("sweep", study, "--out", out, "--workers", "1"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	os.Remove(filepath.Join(out, "mlpsweep.db")) // as a sweep with --store leaves the folder
+	want := out + " holds a sweep's report but no database: that sweep kept its units in a PostgreSQL store (--store or MLPSWEEP_STORE): "
+	for _, args := range [][]string{{"report", out}, {"serve", out, "--addr", "127.0.0.1:0"}} {
+		code, _, stderr := runCmd(args...)
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("%v: exit %d, want 1 and %q:\n%s", args, code, want, stderr)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	out, shards := positional[0], positional[1:]
 	res, err := store.Merge(commandContext(), out, shards, *name, *strict)
 	if err != nil {
-		return fail(stderr, "merge", keptInPostgres(err, shards))
+		return fail(stderr, "merge", keptInPostgres(err, shards, ", which holds every shard's: give merge that store's postgres:// URL instead of the shard folders, or run mlpsweep report --store URL"))
 	}
 	fmt.Fprintf(stderr, "merged %d shards of study %s into %s: %d of %d units done, %d failed, %d missing (%d rows written, %d units in more than one shard)\n",
 		len(res.Shards), res.Study, out, res.Done, res.Units, res.Failed, res.Missing, res.Written, res.Duplicates)
@@ -92,19 +92,20 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
-// keptInPostgres adds to err, a shard without a database, what to do when
-// the shard's folder holds its sweep's report but no database: its sweep
-// kept its units in a PostgreSQL store (--store or MLPSWEEP_STORE, which
-// sbatch passes on to array tasks), which holds every shard's units.
-func keptInPostgres(err error, shards []string) error {
+// keptInPostgres adds to err, a sweep folder without a database, what to
+// do (todo, from its punctuation on) when one of dirs holds its sweep's report but no database:
+// its sweep kept its units in a PostgreSQL store (--store or
+// MLPSWEEP_STORE, which sbatch passes on to array tasks), which holds
+// every shard's units, and wrote only its report files to the folder.
+func keptInPostgres(err error, dirs []string, todo string) error {
 	if !errors.Is(err, store.ErrNoStore) {
 		return err
 	}
-	for _, dir := range shards {
+	for _, dir := range dirs {
 		_, report := os.Stat(filepath.Join(dir, "results.json"))
 		_, db := os.Stat(filepath.Join(dir, store.DBName))
 		if report == nil && errors.Is(db, os.ErrNotExist) {
-			return fmt.Errorf("%w; %s holds a sweep's report but no database: that sweep kept its units in a PostgreSQL store (--store or %s), which holds every shard's: give merge that store's postgres:// URL instead of the shard folders, or run mlpsweep report --store URL", err, dir, storeEnv)
+			return fmt.Errorf("%w; %s holds a sweep's report but no database: that sweep kept its units in a PostgreSQL store (--store or %s)%s", err, dir, storeEnv, todo)
 		}
 	}
 	return err

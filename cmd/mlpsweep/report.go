@@ -62,7 +62,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	}
 	st, err := openStore(where, from, store.ReadOnly)
 	if err != nil && where != url {
-		err = inReadOnlyFolder(err, where)
+		err = keptInPostgres(inReadOnlyFolder(err, where), positional, ": run mlpsweep report --store URL --study NAME --out "+where)
 	}
 	if err != nil {
 		return fail(stderr, "report", err)

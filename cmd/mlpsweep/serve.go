@@ -78,7 +78,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	for i, where := range wheres {
 		st, err := openStore(where, froms[i], store.ReadOnly)
 		if err != nil && froms[i] == "" { // a sweep folder
-			err = inReadOnlyFolder(err, where)
+			err = keptInPostgres(inReadOnlyFolder(err, where), []string{where}, ": serve it with mlpsweep serve --store URL")
 		}
 		if err != nil {
 			return fail(stderr, "serve", err)
