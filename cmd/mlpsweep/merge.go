@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -90,23 +87,4 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return status
-}
-
-// keptInPostgres adds to err, a sweep folder without a database, what to
-// do (todo, from its punctuation on) when one of dirs holds its sweep's report but no database:
-// its sweep kept its units in a PostgreSQL store (--store or
-// MLPSWEEP_STORE, which sbatch passes on to array tasks), which holds
-// every shard's units, and wrote only its report files to the folder.
-func keptInPostgres(err error, dirs []string, todo string) error {
-	if !errors.Is(err, store.ErrNoStore) {
-		return err
-	}
-	for _, dir := range dirs {
-		_, report := os.Stat(filepath.Join(dir, "results.json"))
-		_, db := os.Stat(filepath.Join(dir, store.DBName))
-		if report == nil && errors.Is(db, os.ErrNotExist) {
-			return fmt.Errorf("%w; %s holds a sweep's report but no database: that sweep kept its units in a PostgreSQL store (--store or %s)%s", err, dir, storeEnv, todo)
-		}
-	}
-	return err
 }
