@@ -152,6 +152,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "train", "%v", err)
 	}
 	cfg := params.Config(t.cfg.Seed)
+	if t.cfg.Residual && !cfg.Residual { // normalized away, as a study file refuses it
+		return usageError(stderr, "train", "--residual changes nothing for --hidden %s: a skip connection joins two hidden layers of equal width in a row (e.g. --hidden 128,128); give such widths, or leave --residual out", t.hidden.String())
+	}
 	switch {
 	case t.csvPath == "" && (set["scale"] || set["label-column"]):
 		return usageError(stderr, "train", "--scale and --label-column apply to a CSV file: give --csv FILE too")

@@ -132,6 +132,9 @@ func TestTrainUsageErrors(t *testing.T) {
 		{[]string{"--csv", csv, "--data", dir}, "--data (the MNIST folder) and --csv exclude each other"},
 		{[]string{"--csv", ""}, "--csv '': an empty value"},
 		{[]string{"--folds", "1"}, "--folds 1"},
+		// Defect: --residual without two equal widths in a row trained a
+		// plain network without a word (a study file refuses it).
+		{[]string{"--residual", "--hidden", "64,32"}, "--residual changes nothing for --hidden 64,32: a skip connection joins two hidden layers of equal width in a row"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		// Defect: a seed outside scikit-learn's random_state range wrapped
 		// around for the folds (-1 split as 4294967295).
