@@ -130,7 +130,7 @@ sampler: {kind: tpe, n: 2, params: {lr: {log_uniform: [1e-4, 0.1]}}}
 		return n
 	}
 	for _, strict := range []bool{false, true} {
-		if err := queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2, StrictEngine: strict}, 20*time.Millisecond, nil); err != nil {
+		if err := queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data}, false, queue.EnqueueOptions{Workers: 2, StrictEngine: strict}, 20*time.Millisecond, nil); err != nil {
 			t.Fatalf("strict %v: %v", strict, err)
 		}
 		r, err := store.Load(ctx, st, "qs", strict)

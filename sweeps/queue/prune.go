@@ -731,7 +731,7 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 		groups, _ := c.plan.Jobs(buckets[b], c.opt.Workers, c.opt.GroupColumns)
 		for _, g := range groups {
 			a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
-				Folds: h.Folds, SplitSeed: h.Seed, Data: c.src, Curves: true, From: b.from, To: b.to}
+				Folds: h.Folds, SplitSeed: h.Seed, Data: c.src, Curves: h.Schedule.EachEpoch(), From: b.from, To: b.to}
 			for _, u := range g {
 				flops := float64(int64(b.to-b.from) * c.plan.EpochWork(u))
 				a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})
