@@ -267,13 +267,14 @@ func (d DepthData) train(ctx context.Context, kc *kernels.Context, u sweeps.Unit
 	}
 	rec.Params = m.Params()
 
-	// The diagnostic batch: the first B training rows, the same for every run.
+	// The diagnostic batch: the first B training rows, the same for every
+	// run, read where the data holds them (an image's pixels).
 	rows := d.Train.Head(cfg.Batch, d.Features).Rows
-	x, t := make([]float32, len(rows)*d.Features), make([]float32, len(rows)*d.Classes)
-	d.Train.Gather(rows, x, t, d.Features, d.Classes)
-	diag, err := m.Diagnose(x, t, len(rows))
+	t := make([]float32, len(rows)*d.Classes) // [B×Classes] their targets
+	d.Train.Targets(rows, t, d.Classes)
+	diag, err := m.Diagnose(d.Train, rows, t)
 	if err == nil {
-		err = m.SetDiagnosticBatch(x, t, len(rows))
+		err = m.SetDiagnosticBatch(d.Train, rows, t)
 	}
 	if err != nil {
 		res.Error = err.Error()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report/reporttest"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -173,7 +174,8 @@ func TestRunDepth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := m.Diagnose(data.X[:128*12], data.Y[:128*3], 128)
+		first := engine.DataOf(data, nil).Head(128, 12)
+		d, err := m.Diagnose(first, first.Rows, data.Y[:128*3])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -350,5 +352,57 @@ func TestDepthFindingsQuoteTheNumbers(t *testing.T) {
 	}
 	if math.Abs(math.Pow(1e-10/0.5, 1.0/15)-0.2257) > 1e-4 {
 		t.Fatal("hand arithmetic")
+	}
+}
+
+// TestRunDepthPixels runs the depth study on image data held as pixels
+// alone, as an IDX data set holds them, and on their float32 copy: every
+// run's stored unit (losses, accuracies, each epoch's diagnostics, the
+// initial diagnostics and training accuracy in its record) is the same,
+// bit for bit, but for the wall times.
+func TestRunDepthPixels(t *testing.T) {
+	blobs := datasets.Blobs(300, 12, 3)
+	px := *blobs
+	px.X, px.Pixels = nil, make([]uint8, len(blobs.X))
+	for i, v := range blobs.X {
+		px.Pixels[i] = uint8(min(255, max(0, math.Round(float64(v)*40+128))))
+	}
+	fl := px
+	fl.Pixels, fl.X = nil, make([]float32, len(px.Pixels))
+	kernels.PixelsToFloats(fl.X, px.Pixels)
+	s, _ := study.Preset("depth")
+	s.SetEpochs(2)
+	if err := s.KeepAxes([]string{"sigmoid_bn", "relu_residual"}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanDepth(s, []int{1, 3}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var units [2][][]byte
+	for i, d := range []*datasets.Dataset{&px, &fl} {
+		dd, err := NewData(d, nil, 0.2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := runBlobs(t, plan, dd, t.TempDir(), 1)
+		for _, run := range r.Runs {
+			u := run.UnitResult
+			u.Seconds, u.Epochs = 0, slices.Clone(u.Epochs)
+			for e := range u.Epochs {
+				u.Epochs[e].Seconds, u.Epochs[e].SamplesPerSecond = 0, 0
+				if u.Epochs[e].Diagnostics == nil {
+					t.Fatalf("%s depth %d epoch %d: no diagnostics", run.Variant, run.Depth, e+1)
+				}
+			}
+			b, err := json.Marshal(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			units[i] = append(units[i], b)
+		}
+	}
+	if len(units[0]) != 4 || !slices.EqualFunc(units[0], units[1], bytes.Equal) {
+		t.Errorf("runs on pixels and on their float32 copy differ:\n%s\n%s", bytes.Join(units[0], []byte("\n")), bytes.Join(units[1], []byte("\n")))
 	}
 }
