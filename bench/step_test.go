@@ -11,7 +11,8 @@ func BenchmarkStep(b *testing.B) {
 				m := newModel(b, a, batch, 1)
 				in, out := a[0], a[len(a)-1]
 				data := Synthetic(batch, in, out)
-				rows := data.Head(batch, in).Rows                              // [batch] read from the pixels, as Fit and the depth study read them
+				// [batch] rows 0 …, read from the pixels, as Fit and the depth study read them
+				rows := data.Head(batch, in).Rows
 				if _, _, err := m.TrainBatch(data, rows, data.Y); err != nil { // warm-up
 					b.Fatal(err)
 				}
