@@ -406,3 +406,62 @@ func TestRunDepthPixels(t *testing.T) {
 		t.Errorf("runs on pixels and on their float32 copy differ:\n%s\n%s", bytes.Join(units[0], []byte("\n")), bytes.Join(units[1], []byte("\n")))
 	}
 }
+
+// TestModelPool: a run's model is a freed one reset to its configuration,
+// with the numbers of a new model, and taking and giving back a model of a
+// shape it held allocates nothing.
+func TestModelPool(t *testing.T) {
+	deep, err := engine.Config{Hidden: []int{16, 16, 16}, Activation: "relu", BatchNorm: true, Residual: true, Batch: 8, Seed: 1}.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shallow, err := engine.Config{Hidden: []int{16}, Activation: "sigmoid", Batch: 8, Seed: 2}.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p modelPool
+	kc := kernels.NewContext(1)
+	m, err := p.get(deep, 12, 3, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.put(m)
+	again, err := p.get(shallow, 12, 3, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != m {
+		t.Fatal("the pool made a new model with one free")
+	}
+	fresh, err := engine.NewNormalized(shallow, 12, 3, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := engine.DataOf(datasets.Blobs(20, 12, 3), nil)
+	rows := data.Head(8, 12).Rows
+	a, err := again.Diagnose(data, rows, data.Y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = a.Clone()
+	b, err := fresh.Diagnose(data, rows, data.Y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Loss != b.Loss || !slices.Equal(a.GradNorm, b.GradNorm) || again.Params() != fresh.Params() {
+		t.Errorf("reset model: loss %v grad norms %v, new model %v %v", a.Loss, a.GradNorm, b.Loss, b.GradNorm)
+	}
+	p.put(again)
+	if n := testing.AllocsPerRun(5, func() {
+		m, err := p.get(shallow, 12, 3, kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.put(m)
+	}); n != 0 {
+		t.Errorf("a run's model allocates %v times", n)
+	}
+	if m, err := p.get(shallow, 10, 3, kc); err != nil || m == again || m.Inputs() != 10 {
+		t.Errorf("a model for other inputs: %v (the free one: %v)", err, m == again)
+	}
+}
