@@ -115,6 +115,22 @@ func blobsData(t testing.TB) (*datasets.Dataset, DepthData) {
 	return data, dd
 }
 
+// blobsPlan is the depth preset's variants, at depths of width 8, for
+// epochs epochs: a plan small enough for blobsData.
+func blobsPlan(t testing.TB, epochs int, variants []string, depths []int) *DepthPlan {
+	t.Helper()
+	s, _ := study.Preset("depth")
+	s.SetEpochs(epochs)
+	if err := s.KeepAxes(variants); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanDepth(s, depths, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
 // runBlobs runs plan on dd into dir and returns the result and the
 // scheduler's status at the end.
 func runBlobs(t testing.TB, plan *DepthPlan, dd DepthData, dir string, workers int) (*DepthStudyResult, scheduler.Status) {
@@ -134,15 +150,7 @@ func runBlobs(t testing.TB, plan *DepthPlan, dd DepthData, dir string, workers i
 // JSON and tables come out.
 func TestRunDepth(t *testing.T) {
 	data, dd := blobsData(t)
-	s, _ := study.Preset("depth")
-	s.SetEpochs(2)
-	if err := s.KeepAxes([]string{"sigmoid", "sigmoid_bn", "relu_residual"}); err != nil {
-		t.Fatal(err)
-	}
-	plan, err := PlanDepth(s, []int{1, 3}, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := blobsPlan(t, 2, []string{"sigmoid", "sigmoid_bn", "relu_residual"}, []int{1, 3})
 	var results []*DepthStudyResult
 	dirs := []string{t.TempDir(), t.TempDir()}
 	for i, workers := range []int{1, 2} {
@@ -245,15 +253,7 @@ func TestRunDepth(t *testing.T) {
 // their depth-1 unit.
 func TestSharedConfigurationTrainsOnce(t *testing.T) {
 	_, dd := blobsData(t)
-	s, _ := study.Preset("depth")
-	s.SetEpochs(1)
-	if err := s.KeepAxes([]string{"sigmoid", "sigmoid_residual"}); err != nil {
-		t.Fatal(err)
-	}
-	plan, err := PlanDepth(s, []int{1, 2}, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := blobsPlan(t, 1, []string{"sigmoid", "sigmoid_residual"}, []int{1, 2})
 	r, st := runBlobs(t, plan, dd, t.TempDir(), 2)
 	if st.UnitsTotal != 3 || st.UnitsDone != 3 || len(r.Runs) != 4 {
 		t.Fatalf("status %+v and %d runs; want 3 units for 4 runs", st, len(r.Runs))
@@ -370,15 +370,7 @@ func TestRunDepthPixels(t *testing.T) {
 	fl := px
 	fl.Pixels, fl.X = nil, make([]float32, len(px.Pixels))
 	kernels.PixelsToFloats(fl.X, px.Pixels)
-	s, _ := study.Preset("depth")
-	s.SetEpochs(2)
-	if err := s.KeepAxes([]string{"sigmoid_bn", "relu_residual"}); err != nil {
-		t.Fatal(err)
-	}
-	plan, err := PlanDepth(s, []int{1, 3}, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := blobsPlan(t, 2, []string{"sigmoid_bn", "relu_residual"}, []int{1, 3})
 	var units [2][][]byte
 	for i, d := range []*datasets.Dataset{&px, &fl} {
 		dd, err := NewData(d, nil, 0.2)
