@@ -3,11 +3,13 @@ package queue_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/internal/isatest"
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -178,5 +180,71 @@ pruner: {kind: sha, eta: 3}
 	}
 	if r, err := store.Load(ctx, st, "qn", true); err != nil || len(r.Machines) != 1 || r.Machines[0].Engine != p.Header.Engine {
 		t.Errorf("machines %+v (%v), want this engine's only", r.Machines, err)
+	}
+}
+
+// TestPruneNoteCountsUnitsTrainedAgain: the note of a pruned study on
+// the queue counts the units done under another ISA path that its
+// workers train again, not those its coordinator reuses from this
+// engine's own results. A grid of 3 configurations × 2 folds done under
+// the lower path; the same configurations pruned by sha on this one,
+// locally (--strict-engine): 2 units done, 4 pruned. The queue's pruned
+// study then reuses all 6 of its own and trains none again: no note (it
+// said 4 units done elsewhere, those it found pruned here, were trained
+// again), and all 6 recorded as reused (2).
+func TestPruneNoteCountsUnitsTrainedAgain(t *testing.T) {
+	hi, lo := isatest.TwoPaths(t)
+	const configs = `base: {hidden: [4], batch: 16}
+grid: {lr: [0.001, 0.01, 0.1]}
+`
+	st := freshStore(t)
+	ctx := context.Background()
+	isatest.Use(t, lo)
+	_, _, pLo := prunedStudy(t, "name: qg\n"+configs)
+	if _, err := scheduler.Run(ctx, pLo, scheduler.Options{Store: st, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	isatest.Use(t, hi)
+	s, _, p := prunedStudy(t, "name: qn\n"+configs+"pruner: {kind: sha, eta: 3}\n")
+	if _, err := scheduler.Run(ctx, p, scheduler.Options{Store: st, Workers: 2, StrictEngine: true}); err != nil {
+		t.Fatal(err)
+	}
+	own := func() string { // this engine's units: state and end
+		var rows string
+		if err := st.Pool().QueryRow(ctx, `SELECT string_agg(key || ' ' || fold || ' ' || state || ' ' || finished, ', ' ORDER BY key, fold) FROM mlpsweep_units WHERE engine_version = $1`,
+			p.Header.Engine).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	before := own()
+	if n := strings.Count(before, " done "); n != 2 || strings.Count(before, " pruned ") != 4 {
+		t.Fatalf("this engine's units %s; want 2 done, 4 pruned", before)
+	}
+	// No worker: the study has nothing to train (with a job to wait for,
+	// it would time out).
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var lines []string
+	if err := queue.Prune(pctx, st, p, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, func(line string) {
+		lines = append(lines, line)
+		t.Log(line)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "note: ") {
+			t.Errorf("a note of units trained again, none trained: %q", l)
+		}
+	}
+	if after := own(); after != before {
+		t.Errorf("this engine's units were\n%s\nand are\n%s", before, after)
+	}
+	h, _, err := st.Study(ctx, s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(h.Runs, func(r sweeps.RunRecord) bool { return r.Run == sweeps.RunQueue }); i < 0 || h.Runs[i].UnitsReused != 6 {
+		t.Errorf("runs %+v, want the queue's with 6 units reused", h.Runs)
 	}
 }

@@ -101,26 +101,34 @@ func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr stud
 }
 
 // recordReused records in plan's study's queue record, as reused, before
-// and the units of units found done or pruned in the store, and returns
-// their sum, and how many of units are done only under another ISA path
-// of the engine's version, by engine: those the coordinator trains again
-// (retrainNote).
+// and the units of units that this engine's results in the store have
+// done or pruned (the coordinator's: its pruner reads their curves), and
+// returns their sum, and how many of the others are done under another
+// ISA path of the engine's version, by engine: those the coordinator
+// trains again (retrainNote). A unit failed here is neither: it trains
+// no further.
 func recordReused(ctx context.Context, st *store.Postgres, plan scheduler.Plan, units []sweeps.Unit, before int) (int, map[string]int, error) {
-	found, err := st.FindStates(ctx, sweeps.UnitIDs(units), false)
+	ids := sweeps.UnitIDs(units)
+	own, err := st.UnitStates(ctx, ids)
+	if err != nil {
+		return 0, nil, err
+	}
+	found, err := st.FindStates(ctx, ids, false) // of a unit not done here, one done under another path
 	if err != nil {
 		return 0, nil, err
 	}
 	n := before
 	var elsewhere map[string]int
-	for id, f := range found {
-		switch {
-		case f.Engine != id.Engine:
+	for _, id := range ids {
+		switch f, ok := found[id]; {
+		case own[id] == "done" || own[id] == "pruned":
+			n++
+		case own[id] == "failed": // it trains no further
+		case ok && f.Engine != id.Engine:
 			if elsewhere == nil {
 				elsewhere = map[string]int{}
 			}
 			elsewhere[f.Engine]++
-		case f.State == "done" || f.State == "pruned":
-			n++
 		}
 	}
 	if err := st.SaveStudy(plan.Header, plan.Points); err != nil { // the record's study, before its first coordinator saves it

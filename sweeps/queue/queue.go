@@ -75,7 +75,7 @@ type GroupArgs struct {
 	SplitSeed int64   `json:"split_seed"` // KFold's random_state (the study seed)
 	Data      Source  `json:"data"`
 	Curves    bool    `json:"curves"`
-	FLOPs     float64 `json:"flops"` // training GEMM work of all its units, for the job's timeout
+	FLOPs     float64 `json:"flops"` // work of all its units (UnitArgs.FLOPs), for the job's timeout
 
 	// A pruned study's stage (Prune): train from the units' checkpoints
 	// after epoch From (0: from scratch) to epoch To; To 0: every epoch,
@@ -90,7 +90,7 @@ type UnitArgs struct {
 	Key    string       `json:"key"`
 	Seed   int64        `json:"seed"` // unit seed
 	Params study.Params `json:"params"`
-	FLOPs  float64      `json:"flops"` // training GEMM work, for progress
+	FLOPs  float64      `json:"flops"` // work (FLOPs) of its epochs, with their held-out scoring (scheduler.Plan.Work), for progress
 }
 
 // Kind implements river.JobArgs.
@@ -308,7 +308,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 		a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
 			Folds: h.Folds, SplitSeed: h.Seed, Data: src, Curves: opt.Curves}
 		for _, u := range g {
-			flops := float64(int64(u.Point.Params.Epochs()) * plan.EpochWork(u))
+			flops := float64(plan.Work(u))
 			a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})
 			a.FLOPs += flops
 		}

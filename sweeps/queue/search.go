@@ -248,12 +248,13 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 	})
 }
 
-// sampledLeft is the work (FLOPs: training, and with curves the held-out
-// scoring after each epoch) sampled study s without a pruner has left,
-// points proposed and p its progress, at the expectation, as the local
-// run forecasts it: the units of points not
-// finished (their jobs' work, p.LeftFLOPs), and the configurations not
-// proposed yet scheduler.SearchForecast's.
+// sampledLeft is the work (FLOPs: training, and the held-out scoring,
+// with curves after each epoch, else once at a unit's end: the rule of
+// scheduler.Plan.Work) sampled study s without a pruner has left, points
+// proposed and p its progress, at the expectation, as the local run
+// forecasts it: the units of points not finished (their jobs' work,
+// p.LeftFLOPs), and the configurations not proposed yet
+// scheduler.SearchForecast's.
 func sampledLeft(s *study.Study, data *datasets.Dataset, points []study.Point, p Progress, curves bool) float64 {
 	return p.LeftFLOPs + scheduler.SearchForecast(s, data, points, 1, curves)[1]
 }
