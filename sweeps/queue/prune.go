@@ -101,19 +101,21 @@ func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr stud
 }
 
 // recordReused records in plan's study's queue record, as reused, before
-// and the units of units that this engine's results in the store have
-// done or pruned (the coordinator's: its pruner reads their curves), and
-// returns their sum, and how many of the others are done under another
-// ISA path of the engine's version, by engine: those the coordinator
-// trains again (retrainNote). A unit failed here is neither: it trains
-// no further.
+// and the units of units whose result the study takes is this engine's
+// own, done or pruned (the coordinator's: its pruner reads their curves),
+// and returns their sum, and how many of the others the study takes done
+// under another ISA path of the engine's version, by engine: those the
+// coordinator trains again (retrainNote). It chooses by the rule every
+// reader follows (sweeps.Reuse, with a pruner), so that the report and
+// status count as the coordinator does. A unit failed here is neither:
+// the coordinator trains it no further.
 func recordReused(ctx context.Context, st *store.Postgres, plan scheduler.Plan, units []sweeps.Unit, before int) (int, map[string]int, error) {
 	ids := sweeps.UnitIDs(units)
-	own, err := st.UnitStates(ctx, ids)
+	found, err := st.FindStates(ctx, ids, sweeps.Reuse{Pruned: true})
 	if err != nil {
 		return 0, nil, err
 	}
-	found, err := st.FindStates(ctx, ids, false) // of a unit not done here, one done under another path
+	own, err := st.UnitStates(ctx, ids)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -121,10 +123,13 @@ func recordReused(ctx context.Context, st *store.Postgres, plan scheduler.Plan, 
 	var elsewhere map[string]int
 	for _, id := range ids {
 		switch f, ok := found[id]; {
-		case own[id] == "done" || own[id] == "pruned":
-			n++
+		case !ok:
+		case f.Engine == id.Engine:
+			if f.State == "done" || f.State == "pruned" {
+				n++
+			}
 		case own[id] == "failed": // it trains no further
-		case ok && f.Engine != id.Engine:
+		default:
 			if elsewhere == nil {
 				elsewhere = map[string]int{}
 			}
@@ -726,7 +731,7 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 		groups, _ := c.plan.Jobs(buckets[b], c.opt.Workers, c.opt.GroupColumns)
 		for _, g := range groups {
 			a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
-				Folds: h.Folds, SplitSeed: h.Seed, Data: c.src, Curves: true, From: b.from, To: b.to}
+				Folds: h.Folds, SplitSeed: h.Seed, Data: c.src, Curves: h.Schedule.EachEpoch(), From: b.from, To: b.to}
 			for _, u := range g {
 				flops := float64(int64(b.to-b.from) * c.plan.EpochWork(u))
 				a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})

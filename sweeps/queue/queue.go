@@ -234,9 +234,11 @@ func (e Enqueued) ElsewhereNote(engine string) string {
 		e.Inserted, e.Queue, isa, other, how)
 }
 
-// EnqueueOptions control Enqueue.
+// EnqueueOptions control Enqueue. Whether its units score their held-out
+// rows after every epoch (learning curves) is the plan's
+// (scheduler.StudyPlan's curves, in Header.Schedule.Curves), which its
+// work (scheduler.Plan.Work) counts: the jobs take it from there.
 type EnqueueOptions struct {
-	Curves bool // learning curves: score the held-out fold after every epoch
 	// Workers is how many workers are expected to train at once: while
 	// there are fewer jobs, the largest group is split (0: 1).
 	Workers int
@@ -269,7 +271,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 		return e, err
 	}
 	ids := sweeps.UnitIDs(plan.Units)
-	found, err := st.FindStates(ctx, ids, opt.StrictEngine)
+	found, err := st.FindStates(ctx, ids, sweeps.Reuse{Strict: opt.StrictEngine}) // a study without a pruner (Prune runs those)
 	if err != nil {
 		return e, err
 	}
@@ -306,7 +308,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 	params := make([]river.InsertManyParams, len(groups))
 	for i, g := range groups {
 		a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
-			Folds: h.Folds, SplitSeed: h.Seed, Data: src, Curves: opt.Curves}
+			Folds: h.Folds, SplitSeed: h.Seed, Data: src, Curves: h.Schedule.Curves}
 		for _, u := range g {
 			flops := float64(plan.Work(u))
 			a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})

@@ -343,7 +343,9 @@ func TestProgressWhileRecording(t *testing.T) {
 // TestJobFLOPs: a job's work (its units' FLOPs, which the progress's ETA
 // and the workers' timeouts read) counts the held-out scoring as the
 // units do it, as local runs count it (scheduler.Plan.Work): after each
-// epoch with curves, else once at the end, which it left out. 2
+// epoch with curves, else once at the end, which it left out. The job
+// scores as its plan says (it took a flag of its own, false unless set
+// apart from the plan's). 2
 // configurations of hidden [8] on 4 features and 3 classes, 3 epochs, 2
 // folds of 101 rows (fold 0 holds out 51, fold 1 50): a training row is
 // 6·(4·8 + 8·3) − 2·4·8 = 272 FLOPs, a scored row 2·(4·8 + 8·3) = 112.
@@ -361,7 +363,7 @@ func TestJobFLOPs(t *testing.T) {
 		}
 		defer st.Close()
 		p, src := planCurves(t, t.TempDir(), 101, 2, 3, "[8]", c.curves)
-		if e, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{Workers: 4, Curves: c.curves}); err != nil || e.Inserted != 4 {
+		if e, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{Workers: 4}); err != nil || e.Inserted != 4 {
 			t.Fatalf("curves %v: enqueue %+v, %v", c.curves, e, err)
 		}
 		rs, err := st.Pool().Query(context.Background(), `SELECT args FROM river_job WHERE kind = $1`, queue.Kind)
@@ -373,6 +375,9 @@ func TestJobFLOPs(t *testing.T) {
 			var a queue.GroupArgs
 			if err := rs.Scan(&a); err != nil {
 				t.Fatal(err)
+			}
+			if a.Curves != c.curves { // what the work counts is what the worker does
+				t.Errorf("curves %v: job of fold %d scores after each epoch: %v", c.curves, a.Fold, a.Curves)
 			}
 			var sum float64
 			for _, u := range a.Units {

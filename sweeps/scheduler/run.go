@@ -213,12 +213,14 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	}
 
 	// Every unit, reused when stored as done (or, in a pruned study, as
-	// pruned: its curve is what the pruner needs of it).
+	// pruned: its curve is what the pruner needs of it), by the rule
+	// every reader of the store follows (sweeps.Reuse).
 	results := map[sweeps.UnitID]sweeps.UnitResult{}
 	var todo []sweeps.Unit
 	var status Status
+	reuse := sweeps.Reuse{Strict: opt.StrictEngine, Pruned: plan.pruner != nil}
 	for _, u := range plan.Units {
-		r, state, err := st.Find(u.ID, opt.StrictEngine)
+		r, state, err := st.Find(u.ID, reuse)
 		if err != nil {
 			return sweeps.StudyResult{}, err
 		}
