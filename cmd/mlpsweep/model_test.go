@@ -354,25 +354,8 @@ func TestCheckpointKillResume(t *testing.T) {
 	args := []string{"train", "--csv", csv, "--hidden", "32,32", "--dropout", "0.2", "--batch-norm", "--optimizer", "adam",
 		"--epochs", "30", "--batch", "8", "--threads", "1", "--json"}
 
-	child := exec.Command(os.Args[0], append(args, "--checkpoint", ck)...)
-	child.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1", "MLPSWEEP_TEST_HOLD_AT=epoch 3/30 ")
-	pipe, err := child.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(pipe)
-	for lines.Scan() {
-		if strings.HasPrefix(lines.Text(), "epoch 3/30 ") {
-			child.Process.Signal(syscall.SIGKILL)
-			break
-		}
-	}
-	for lines.Scan() {
-	}
-	err = child.Wait()
+	child := killAt(t, "epoch 3/30 ", nil, append(args, "--checkpoint", ck)...)
+	err := child.Wait()
 	if st, ok := child.ProcessState.Sys().(syscall.WaitStatus); !ok || !st.Signaled() || st.Signal() != syscall.SIGKILL {
 		t.Fatalf("child was not killed by SIGKILL: %v", err)
 	}
@@ -446,8 +429,22 @@ func TestResumeOnAnotherPathSaysSo(t *testing.T) {
 	csv := writeBlobsCSV(t, dir, "blobs.csv", 400, 8)
 	ck := filepath.Join(dir, "ck.safetensors")
 	args := []string{"train", "--csv", csv, "--hidden", "8", "--epochs", "3", "--batch", "4", "--threads", "1", "--checkpoint", ck}
+	killAt(t, "epoch 1/3 ", []string{"MLPSWEEP_ISA=generic"}, args...).Wait()
+	want := fmt.Sprintf("note: %s was written by engine %s/generic, and this run is %s: it goes on, but its figures will not be bit for bit an uninterrupted run's (MLPSWEEP_ISA=generic resumes it on its path",
+		ck, engine.Version, engine.Identity())
+	code, _, stderr := runCmd(append(args, "--resume", ck)...)
+	if code != 0 || !strings.Contains(stderr, "resuming from "+ck+" after epoch 1/3") || !strings.Contains(stderr, want) {
+		t.Errorf("resume on %s: exit %d, want %q:\n%s", engine.Identity(), code, want, stderr)
+	}
+}
+
+// killAt runs the CLI with args (and env) as a child process held at its
+// stderr line that begins with line (MLPSWEEP_TEST_HOLD_AT), kills it with
+// SIGKILL there and reads its stderr to the end; the caller Waits.
+func killAt(t *testing.T, line string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
 	child := exec.Command(os.Args[0], args...)
-	child.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1", "MLPSWEEP_ISA=generic", "MLPSWEEP_TEST_HOLD_AT=epoch 1/3 ")
+	child.Env = append(append(os.Environ(), env...), "MLPSWEEP_TEST_CLI=1", "MLPSWEEP_TEST_HOLD_AT="+line)
 	pipe, err := child.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -457,18 +454,12 @@ func TestResumeOnAnotherPathSaysSo(t *testing.T) {
 	}
 	lines := bufio.NewScanner(pipe)
 	for lines.Scan() {
-		if strings.HasPrefix(lines.Text(), "epoch 1/3 ") {
+		if strings.HasPrefix(lines.Text(), line) {
 			child.Process.Signal(syscall.SIGKILL)
 			break
 		}
 	}
 	for lines.Scan() {
 	}
-	child.Wait()
-	want := fmt.Sprintf("note: %s was written by engine %s/generic, and this run is %s: it goes on, but its figures will not be bit for bit an uninterrupted run's (MLPSWEEP_ISA=generic resumes it on its path",
-		ck, engine.Version, engine.Identity())
-	code, _, stderr := runCmd(append(args, "--resume", ck)...)
-	if code != 0 || !strings.Contains(stderr, "resuming from "+ck+" after epoch 1/3") || !strings.Contains(stderr, want) {
-		t.Errorf("resume on %s: exit %d, want %q:\n%s", engine.Identity(), code, want, stderr)
-	}
+	return child
 }
