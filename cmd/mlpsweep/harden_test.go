@@ -454,3 +454,24 @@ func TestReportFolderOfAStoreSweep(t *testing.T) {
 		}
 	}
 }
+
+// TestDiskFullSaysWhatToDo: a disk that fills up, under a file write
+// (ENOSPC) or under SQLite (SQLITE_FULL, without the errno), is named with
+// what to do. Defect: "full/s/mlpsweep.db: database or disk is full (13)"
+// alone. (A real full disk, a small tmpfs, needs root to mount: the
+// errors are those seen there.)
+func TestDiskFullSaysWhatToDo(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  string
+		err  error
+		want string
+	}{
+		{"sweep", errors.New("full/s/mlpsweep.db: database or disk is full (13)"), "mlpsweep sweep: full/s/mlpsweep.db: database or disk is full (13): the disk is full; free space on it, then run the same command again (it keeps the units stored)\n"},
+		{"train", fmt.Errorf("write full/big.st: %w", &os.PathError{Op: "write", Path: "full/.big.st.tmp-1", Err: syscall.ENOSPC}), "mlpsweep train: write full/big.st: write full/.big.st.tmp-1: no space left on device: the disk is full; free space on it, then run the same command again\n"},
+	} {
+		var stderr bytes.Buffer
+		if code := fail(&stderr, tc.cmd, tc.err); code != 1 || stderr.String() != tc.want {
+			t.Errorf("exit %d:\n%s\nwant:\n%s", code, stderr.String(), tc.want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/internal/spell"
@@ -305,6 +306,17 @@ func warnCores(stderr io.Writer, name, flag string, n int) {
 
 // fail prints a runtime error for command name and returns status 1.
 func fail(stderr io.Writer, name string, err error) int {
-	fmt.Fprintf(stderr, "mlpsweep %s: %s\n", name, strings.TrimSpace(err.Error()))
+	msg := strings.TrimSpace(err.Error())
+	if errors.Is(err, syscall.ENOSPC) || strings.Contains(msg, sqliteFull) {
+		msg += ": the disk is full; free space on it, then run the same command again"
+		if name == "sweep" || name == "depth" {
+			msg += " (it keeps the units stored)"
+		}
+	}
+	fmt.Fprintf(stderr, "mlpsweep %s: %s\n", name, msg)
 	return 1
 }
+
+// sqliteFull is SQLite's message for SQLITE_FULL (sqlite3_errstr), which
+// modernc.org/sqlite returns without the ENOSPC under it.
+const sqliteFull = "database or disk is full"
