@@ -314,6 +314,21 @@ func TestPredictRefusesMisfits(t *testing.T) {
 	if code, _, stderr := runCmd("predict", "--model", mnistModel, "--csv", csv64); code != 1 || !strings.Contains(stderr, "the model takes 784 features") {
 		t.Fatalf("784-input model on 64 columns: exit %d: %s", code, stderr)
 	}
+	// Defect: "the MNIST test images in  have 784 pixels", with no folder
+	// named and nothing to do.
+	small := writeIDXDir(t, 3, 10)
+	smallModel := filepath.Join(dir, "small.safetensors")
+	if code, _, stderr := runCmd("train", "--data", small, "--hidden", "4", "--epochs", "1", "--threads", "1", "--save", smallModel); code != 0 {
+		t.Fatalf("train on 10×10 IDX: exit %d: %s", code, stderr)
+	}
+	for args, want := range map[string]string{
+		"--model " + smallModel:                      "the model takes 100 inputs; the MNIST test images of the pinned GoMNIST data have 784 pixels: give the model's data (--data DIR, or --csv FILE)",
+		"--model " + mnistModel + " --data " + small: "the model takes 784 inputs; the MNIST test images in " + small + " have 100 pixels: give the model's data",
+	} {
+		if code, _, stderr := runCmd(append([]string{"predict"}, strings.Fields(args)...)...); code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("predict %s: exit %d, want 1 and %q:\n%s", args, code, want, stderr)
+		}
+	}
 	if code, _, stderr := runCmd("train", "--csv", csv64, "--folds", "2", "--save", model); code != 2 || !strings.Contains(stderr, "--folds 2 trains 2") {
 		t.Fatalf("--save --folds: exit %d: %s", code, stderr)
 	}

@@ -178,7 +178,11 @@ func loadPredictData(p *predictFlags, m *engine.Model, info engine.ModelInfo, st
 	}
 	switch {
 	case test.Features != m.Inputs():
-		return nil, fmt.Errorf("the model takes %d inputs; the MNIST test images in %s have %d pixels", m.Inputs(), p.dataDir, test.Features)
+		where := "of the pinned GoMNIST data"
+		if p.dataDir != "" {
+			where = "in " + p.dataDir
+		}
+		return nil, fmt.Errorf("the model takes %d inputs; the MNIST test images %s have %d pixels: give the model's data (--data DIR, or --csv FILE)", m.Inputs(), where, test.Features)
 	case test.Classes != m.Outputs():
 		return nil, fmt.Errorf("the model has %d classes; MNIST has %d", m.Outputs(), test.Classes)
 	}
