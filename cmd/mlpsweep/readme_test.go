@@ -6,11 +6,14 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/bench"
 )
 
 // TestREADMEKnowsTheCLI: the README's list of commands has every command,
@@ -54,7 +57,8 @@ func TestREADMEKnowsTheCLI(t *testing.T) {
 // and sweep --json print is named (as `key`) where the README describes
 // them, and train's in its --help. Defects: train's gflop, gflops,
 // peak_gflops, percent_of_peak and blocks were in neither, and the
-// study's tiers and blocks not in the README.
+// study's tiers and blocks, and bench's trans_a, trans_b and peak_source,
+// not in the README.
 func TestREADMENamesEveryJSONKey(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -89,6 +93,13 @@ func TestREADMENamesEveryJSONKey(t *testing.T) {
 		}
 		if !regexp.MustCompile(`\b` + k + `\b`).Match(help.Bytes()) {
 			t.Errorf("train --help lacks the JSON key %s", k)
+		}
+	}
+	// bench --json: every key of bench.Result, set or not.
+	benchList := passage("`--json` prints a list of objects with `name`")
+	for f := range reflect.TypeFor[bench.Result]().Fields() {
+		if k, _, _ := strings.Cut(f.Tag.Get("json"), ","); !strings.Contains(benchList, "`"+k+"`") {
+			t.Errorf("README's bench --json passage lacks `%s`", k)
 		}
 	}
 	study := passage("`--json` prints the study as that page reads it")
