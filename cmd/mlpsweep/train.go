@@ -149,7 +149,12 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	t.cfg.Hidden = t.hidden
 	params, err := study.NewParams(t.cfg) // the flags' configuration, normalized once
 	if err != nil {
-		return usageError(stderr, "train", "%v", err)
+		// The configuration's key ("activity_l1: …") is the flag the user typed.
+		msg := err.Error()
+		if key, rest, ok := strings.Cut(msg, ": "); ok && fs.Lookup(strings.ReplaceAll(key, "_", "-")) != nil {
+			msg = "--" + strings.ReplaceAll(key, "_", "-") + ": " + rest
+		}
+		return usageError(stderr, "train", "%s", msg)
 	}
 	cfg := params.Config(t.cfg.Seed)
 	if t.cfg.Residual && !cfg.Residual { // normalized away, as a study file refuses it
