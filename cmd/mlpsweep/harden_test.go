@@ -475,3 +475,30 @@ func TestDiskFullSaysWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+// TestReportFileIsAFolder: a folder where report or merge writes a report
+// file is named, before anything is read or merged. Defect: report said
+// "rename rd/.results.csv.tmp-2033082802 rd/results.csv: file exists",
+// and merge said so after merging.
+func TestReportFileIsAFolder(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	out, merged := filepath.Join(dir, "out"), filepath.Join(dir, "merged")
+	if code, _, stderr := runCmd("sweep", study, "--out", out, "--workers", "1"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	os.Remove(filepath.Join(out, "results.csv"))
+	os.MkdirAll(filepath.Join(out, "results.csv"), 0o755)
+	os.MkdirAll(filepath.Join(merged, "report.html"), 0o755)
+	for args, want := range map[string]string{
+		"report " + out:               filepath.Join(out, "results.csv") + " is a folder, where the report writes its file results.csv: move it aside",
+		"merge " + merged + " " + out: filepath.Join(merged, "report.html") + " is a folder, where the report writes its file report.html: move it aside",
+	} {
+		if code, _, stderr := runCmd(strings.Fields(args)...); code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("%s: exit %d, want 1 and %q:\n%s", args, code, want, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(merged, "mlpsweep.db")); err == nil {
+		t.Error("merge merged before refusing")
+	}
+}

@@ -58,6 +58,9 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "merge", "want OUT and at least one SHARD_DIR, got %d arguments", len(positional))
 	}
 	out, shards := positional[0], positional[1:]
+	if err := checkReportFiles(out); err != nil { // before anything is merged
+		return fail(stderr, "merge", err)
+	}
 	res, err := store.Merge(commandContext(), out, shards, *name, *strict)
 	if err != nil {
 		return fail(stderr, "merge", keptInPostgres(err, shards, ", which holds every shard's: give merge that store's postgres:// URL instead of the shard folders, or run mlpsweep report --store URL"))
