@@ -363,12 +363,8 @@ func TestEmptyValuesAndHugeCounts(t *testing.T) {
 // to open database file (14)" (SQLite cannot create the -shm file of a
 // WAL database there).
 func TestReportReadOnlyFolder(t *testing.T) {
-	dir := t.TempDir()
-	study := writeCSVStudy(t, dir)
-	ro, mine := filepath.Join(dir, "ro"), filepath.Join(dir, "mine")
-	if code, _, stderr := runCmd("sweep", study, "--out", ro, "--workers", "1"); code != 0 {
-		t.Fatalf("sweep: exit %d: %s", code, stderr)
-	}
+	dir, ro := sweptCSVStudy(t, "ro")
+	mine := filepath.Join(dir, "mine")
 	os.Mkdir(mine, 0o755)
 	os.Chmod(ro, 0o555)
 	t.Cleanup(func() { os.Chmod(ro, 0o755) })
@@ -439,12 +435,7 @@ func TestSweepMissingFlagFile(t *testing.T) {
 // say where the study is, as merge does. Defect: "no sweep database in
 // DIR" alone.
 func TestReportFolderOfAStoreSweep(t *testing.T) {
-	dir := t.TempDir()
-	study := writeCSVStudy(t, dir)
-	out := filepath.Join(dir, "out")
-	if code, _, stderr := runCmd("sweep", study, "--out", out, "--workers", "1"); code != 0 {
-		t.Fatalf("sweep: exit %d: %s", code, stderr)
-	}
+	_, out := sweptCSVStudy(t, "out")
 	os.Remove(filepath.Join(out, "mlpsweep.db")) // as a sweep with --store leaves the folder
 	want := out + " holds a sweep's report but no database: that sweep kept its units in a PostgreSQL store (--store or MLPSWEEP_STORE): "
 	for _, args := range [][]string{{"report", out}, {"serve", out, "--addr", "127.0.0.1:0"}} {
@@ -481,12 +472,8 @@ func TestDiskFullSaysWhatToDo(t *testing.T) {
 // "rename rd/.results.csv.tmp-2033082802 rd/results.csv: file exists",
 // and merge said so after merging.
 func TestReportFileIsAFolder(t *testing.T) {
-	dir := t.TempDir()
-	study := writeCSVStudy(t, dir)
-	out, merged := filepath.Join(dir, "out"), filepath.Join(dir, "merged")
-	if code, _, stderr := runCmd("sweep", study, "--out", out, "--workers", "1"); code != 0 {
-		t.Fatalf("sweep: exit %d: %s", code, stderr)
-	}
+	dir, out := sweptCSVStudy(t, "out")
+	merged := filepath.Join(dir, "merged")
 	os.Remove(filepath.Join(out, "results.csv"))
 	os.MkdirAll(filepath.Join(out, "results.csv"), 0o755)
 	os.MkdirAll(filepath.Join(merged, "report.html"), 0o755)
@@ -501,4 +488,16 @@ func TestReportFileIsAFolder(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(merged, "mlpsweep.db")); err == nil {
 		t.Error("merge merged before refusing")
 	}
+}
+
+// sweptCSVStudy runs writeCSVStudy's study into the folder name of a new
+// folder dir, and returns both.
+func sweptCSVStudy(t *testing.T, name string) (dir, out string) {
+	t.Helper()
+	dir = t.TempDir()
+	out = filepath.Join(dir, name)
+	if code, _, stderr := runCmd("sweep", writeCSVStudy(t, dir), "--out", out, "--workers", "1"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	return dir, out
 }
