@@ -29,6 +29,7 @@ type emuFunc struct {
 	name   string
 	insts  []emuInst
 	labels map[string]int
+	locals int // bytes of the frame's locals ($locals-args), SP-relative
 }
 
 type emuInst struct {
@@ -167,6 +168,9 @@ func (p *emuProgram) parse(file string) error {
 		case strings.HasPrefix(line, "TEXT"):
 			name := line[len("TEXT ·"):strings.Index(line, "(SB)")]
 			fn = &emuFunc{name: name, labels: map[string]int{}}
+			if i := strings.LastIndex(line, "$"); i >= 0 {
+				fmt.Sscanf(line[i+1:], "%d-", &fn.locals)
+			}
 			p.funcs[name] = fn
 		case strings.HasSuffix(line, ":"):
 			fn.labels[strings.TrimSuffix(line, ":")] = len(fn.insts)
@@ -312,6 +316,9 @@ func fma32(a, b, c float32) float32 {
 
 // run interprets fn until RET.
 func (c *emuCPU) run(fn *emuFunc) {
+	if fn.locals > 0 {
+		c.gp[gpNames["SP"]] = c.addRegion(make([]float32, fn.locals/4))
+	}
 	for pc := 0; pc < len(fn.insts); {
 		in := &fn.insts[pc]
 		pc++
@@ -494,6 +501,18 @@ func (c *emuCPU) run(fn *emuFunc) {
 			x, y, d := c.load(a[0], a[2].lanes, nil), c.vec[a[1].reg], c.vec[a[2].reg]
 			for i := 0; i < a[2].lanes; i++ {
 				d[i] = u32(fma32(f32(y[i]), f32(x[i]), f32(d[i])))
+			}
+			c.setVec(a[2], d)
+		case "VFNMADD231PS": // dst −= src1·src2
+			x, y, d := c.load(a[0], a[2].lanes, nil), c.vec[a[1].reg], c.vec[a[2].reg]
+			for i := 0; i < a[2].lanes; i++ {
+				d[i] = u32(fma32(-f32(y[i]), f32(x[i]), f32(d[i])))
+			}
+			c.setVec(a[2], d)
+		case "VFMADD132PS": // dst = dst·src1 + src2 (Go operand order: src1, src2, dst)
+			x, y, d := c.load(a[0], a[2].lanes, nil), c.vec[a[1].reg], c.vec[a[2].reg]
+			for i := 0; i < a[2].lanes; i++ {
+				d[i] = u32(fma32(f32(d[i]), f32(x[i]), f32(y[i])))
 			}
 			c.setVec(a[2], d)
 		case "VFMADD231PS.BCST": // dst += src1·broadcast(mem)

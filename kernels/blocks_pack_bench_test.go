@@ -18,7 +18,9 @@ import (
 // ago), "DRAM" 45,000 (141 MB, the epoch benchmark's data: each batch's
 // rows come from memory). Read GB/s (gathered bytes read per second)
 // against each other: the gap between L2 and DRAM is what hiding the first
-// touch of the rows could win (bench/NOTES.md, issue #10).
+// touch of the rows could win (bench/NOTES.md, issue #10). The "pixels"
+// rows pack the same batches from stored bytes (SgemmBlocksPixels: an
+// image data set's first layer), each converted to float32 as packed.
 func BenchmarkPackGathered(b *testing.B) {
 	const in, batch = 784, 128
 	isa := ActiveISA()
@@ -28,7 +30,11 @@ func BenchmarkPackGathered(b *testing.B) {
 		stored int
 	}{{"L2", batch}, {"L3", 5000}, {"DRAM", 45000}} {
 		r := rand.New(rand.NewPCG(3, 4))
-		x := randVec(r, c.stored*in) // [stored×In]
+		x := randVec(r, c.stored*in)     // [stored×In]
+		px := make([]uint8, c.stored*in) // [stored×In]
+		for i := range px {
+			px[i] = uint8(r.UintN(256))
+		}
 		perm := r.Perm(c.stored)
 		batches := len(perm) / batch
 		for _, transA := range []bool{false, true} {
@@ -40,17 +46,23 @@ func BenchmarkPackGathered(b *testing.B) {
 			kcMax := blockLen(k, bs.kc, 1)
 			aLen := roundUp(m, bs.mr)
 			dst := alignedFloats(aLen * k)
-			b.Run(fmt.Sprintf("%s/%s", name, c.name), func(b *testing.B) {
-				s := 0
-				for b.Loop() {
-					rows := perm[s*batch : (s+1)*batch]
-					if s++; s == batches {
-						s = 0
+			for _, a := range []struct {
+				kind string
+				a    storedA
+				size int64
+			}{{"", storedA{f: x}, 4}, {"pixels/", storedA{p: px}, 1}} {
+				b.Run(fmt.Sprintf("%s/%s%s", name, a.kind, c.name), func(b *testing.B) {
+					s := 0
+					for b.Loop() {
+						rows := perm[s*batch : (s+1)*batch]
+						if s++; s == batches {
+							s = 0
+						}
+						packGathered(dst, aLen, a.a, in, rows, transA, 0, m, k, kcMax, bs.mr, simd)
 					}
-					packGathered(dst, aLen, storedA{f: x}, in, rows, transA, 0, m, k, kcMax, bs.mr, simd)
-				}
-				b.SetBytes(batch * in * 4)
-			})
+					b.SetBytes(batch * in * a.size)
+				})
+			}
 		}
 	}
 }

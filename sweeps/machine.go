@@ -49,6 +49,65 @@ func Reusable(stored, want string, strict bool) bool {
 	return stored == want || (!strict && EngineVersionOf(stored) == EngineVersionOf(want))
 }
 
+// Reuse says which of a unit's stored results a study takes for it: the
+// one rule (Better) that every reader follows, so that a local run, a
+// shard, the queue's enqueuer and pruned coordinator, report, status and
+// the live page count the same result of each unit. A unit has at most
+// one stored row per engine identity ("<version>/<ISA path>").
+type Reuse struct {
+	// Strict takes only results of the study's own engine identity
+	// (--strict-engine): bit-identical to a run on one kind of machine.
+	Strict bool
+	// Pruned says the study has a pruner: a unit stored pruned under its
+	// own identity is then its result (the curve its pruner decided
+	// from), before one done under another ISA path. A study without a
+	// pruner trains a pruned unit again, and takes another path's done
+	// one instead.
+	Pruned bool
+}
+
+// Stored is one stored row of a unit, as Reuse chooses among them.
+type Stored struct {
+	State  string // running, done, pruned, failed
+	Engine string // the engine identity (EngineID) that computed it
+}
+
+// Rank ranks a unit's stored row s for a study under engine identity
+// want: lower first; -1 when the study may not take it.
+//
+//	0: its own identity's, done; or pruned when r.Pruned
+//	1: unless r.Strict, done under another ISA path of want's engine
+//	   version (Reusable): the same training, not bit-identical (noted)
+//	2: its own otherwise (failed, pruned without a pruner, running):
+//	   what is stored, which the study trains again
+func (r Reuse) Rank(s Stored, want string) int {
+	switch {
+	case s.Engine == want && (s.State == "done" || s.State == "pruned" && r.Pruned):
+		return 0
+	case s.Engine == want:
+		return 2
+	case s.State == "done" && Reusable(s.Engine, want, r.Strict):
+		return 1
+	}
+	return -1
+}
+
+// Better reports whether r takes row a rather than b (the zero Stored:
+// none yet) for a unit under engine identity want: a usable a of a lower
+// Rank, or of the same rank and a first engine identity.
+func (r Reuse) Better(a, b Stored, want string) bool {
+	ra, rb := r.Rank(a, want), r.Rank(b, want)
+	switch {
+	case ra < 0:
+		return false
+	case rb < 0:
+		return true
+	case ra != rb:
+		return ra < rb
+	}
+	return a.Engine < b.Engine
+}
+
 // MachineUnits counts a study's units trained on one machine under one
 // engine identity.
 type MachineUnits struct {

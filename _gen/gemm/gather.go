@@ -235,16 +235,63 @@ func packTransposeGather(w int) {
 	})
 }
 
+// byteDivisor divides converted bytes by the packers' div (PixelMax, 255)
+// without a VDIVPS per vector (one ZMM in about 5 cycles on Zen 4, the
+// bound of the copying packer on rows in cache): with r = 1/div rounded,
+//
+//	q = x·r;  e = x − q·div (FMA: exact);  x/div = e·r + q (FMA)
+//
+// is the correctly rounded quotient of every byte x by 255 (checked for all
+// 256 by TestGatherBytePackers and TestPixelPackersEveryByte, natively and
+// emulated), so a panel holds the bits of float32(b)/div as before. The
+// two VDIVPS that form r run once per call. d and r are vectors, or (where
+// the AVX2 transpose needs all 16 registers) the two 32-byte slots of a
+// local.
+type byteDivisor struct {
+	d, r  Op
+	asX   func() (Op, Op) // d and r for XMM operands
+	vsize uint
+}
+
+// loadByteDivisor broadcasts div and forms r = (div/div)/div = 1/div in
+// vectors made by vec (XMM, YMM or ZMM), kept in registers or, with
+// inMemory, stored in a local.
+func loadByteDivisor(vec func() reg.VecVirtual, inMemory bool) byteDivisor {
+	d, r := vec(), vec()
+	VBROADCASTSS(paramAddr("div"), d)
+	VDIVPS(d, d, r) // 1
+	VDIVPS(d, r, r) // 1/div
+	if inMemory {
+		local := AllocLocal(2 * int(d.Size()))
+		dm, rm := local, local.Offset(int(d.Size()))
+		VMOVUPS(d, dm)
+		VMOVUPS(r, rm)
+		return byteDivisor{d: dm, r: rm, asX: func() (Op, Op) { return dm, rm }, vsize: d.Size()}
+	}
+	return byteDivisor{d: d, r: r, asX: func() (Op, Op) { return d.AsX(), r.AsX() }, vsize: d.Size()}
+}
+
+// divide sets x (converted bytes; an XMM x takes the divisor's low lanes)
+// to x/div, using tmp, a vector of x's size.
+func (v byteDivisor) divide(x, tmp reg.Register) {
+	d, r := v.d, v.r
+	if x.Size() < v.vsize {
+		d, r = v.asX()
+	}
+	VMULPS(r, x, tmp)       // q = x·r
+	VFNMADD231PS(d, tmp, x) // e = x − q·div, exact
+	VFMADD132PS(r, tmp, x)  // e·r + q
+}
+
 // packTransposeGatherBytes6 emits packTransposeGatherBytes6AVX2:
 // packTransposeGather6AVX2 on stored bytes, each widened to a 32-bit lane
-// (VPMOVZXBD), converted and divided by div (exact: VDIVPS) as it is
+// (VPMOVZXBD), converted and divided by div (exact: byteDivisor) as it is
 // loaded.
 func packTransposeGatherBytes6() {
 	const w = 6
 	name := "packTransposeGatherBytes6AVX2"
 	packTransposeGatherText(name, w, 4, true)
-	dv := YMM()
-	VBROADCASTSS(paramAddr("div"), dv)
+	dv := loadByteDivisor(YMM, true)
 	dst, src, offp := GP64(), GP64(), GP64()
 	Load(Param("panel").Base(), dst)
 	Load(Param("src").Base(), src)
@@ -252,28 +299,27 @@ func packTransposeGatherBytes6() {
 	transposeRowsOf(name, w, 1, dst, src, true, func(int) {}, func(j0, i int, r reg.Register) {
 		off := GP64()
 		MOVQ(Mem{Base: offp, Disp: 8 * (j0 + i)}, off)
-		d := reg.Register(dv)
+		tmp := reg.Register(YMM())
 		if r.Size() == 16 {
-			d = dv.AsX()
+			tmp = XMM()
 		}
 		VPMOVZXBD(memIndex(src, off, 1), r)
 		VCVTDQ2PS(r, r)
-		VDIVPS(d, r, r)
+		dv.divide(r, tmp)
 	})
 }
 
 // packCopyGatherBytes6 emits packCopyGatherBytes6AVX2:
 // packCopyGather6AVX2 on stored bytes, four rows at a time (len(offs) a
 // multiple of 4). A row's 6 bytes of a panel are two 4-byte loads, at 0
-// and 2, each widened, converted, divided (exact: VDIVPS) and stored as an
+// and 2, each widened, converted, divided (exact: byteDivisor) and stored as an
 // XMM, the second over the first's last two floats: nothing is read past
 // the row's 6 bytes, nothing written past its 6 floats.
 func packCopyGatherBytes6() {
 	const w = 6
 	name := "packCopyGatherBytes6AVX2"
 	packCopyGatherBytesText(name, w)
-	dv := XMM()
-	VBROADCASTSS(paramAddr("div"), dv)
+	dv := loadByteDivisor(XMM, false)
 	dst0, base, offp, n, panelBytes := copyGatherArgs(w)
 	SHRQ(U8(2), n)
 	JZ(LabelRef(name + "_done"))
@@ -287,7 +333,7 @@ func packCopyGatherBytes6() {
 			x := XMM()
 			VPMOVZXBD(mem(s[j], at), x)
 			VCVTDQ2PS(x, x)
-			VDIVPS(dv, x, x)
+			dv.divide(x, XMM())
 			VMOVUPS(x, mem(dst, 4*(w*j+at)))
 		}
 	})
@@ -310,7 +356,7 @@ func packTransposeGatherAVX512(w int) { packTransposeGatherZ(w, false) }
 
 // packTransposeGatherBytesAVX512 emits packTransposeGatherBytes<w>AVX512:
 // packTransposeGather<w>AVX512 on stored bytes, each converted to float32
-// and divided by div (exact: VDIVPS) as it is loaded.
+// and divided by div (exact: byteDivisor) as it is loaded.
 func packTransposeGatherBytesAVX512(w int) { packTransposeGatherZ(w, true) }
 
 func packTransposeGatherZ(w int, bytes bool) {
@@ -321,10 +367,9 @@ func packTransposeGatherZ(w int, bytes bool) {
 	} else {
 		packTransposeGatherText(name, w, 16, false)
 	}
-	var dv reg.VecVirtual
+	var dv byteDivisor
 	if bytes {
-		dv = ZMM()
-		VBROADCASTSS(paramAddr("div"), dv)
+		dv = loadByteDivisor(ZMM, false)
 	}
 	dst, src, offp := GP64(), GP64(), GP64()
 	Load(Param("panel").Base(), dst)
@@ -346,7 +391,7 @@ func packTransposeGatherZ(w int, bytes bool) {
 			if bytes {
 				VPMOVZXBD(memIndex(src, off, 1), r[i])
 				VCVTDQ2PS(r[i], r[i])
-				VDIVPS(dv, r[i], r[i])
+				dv.divide(r[i], ZMM())
 			} else {
 				VMOVUPS(memIndex(src, off, 4), r[i])
 			}
@@ -415,19 +460,18 @@ func packCopyGatherAVX512(w int) {
 
 // packCopyGatherBytesAVX512 emits packCopyGatherBytes12AVX512:
 // packCopyGather12AVX512 on stored bytes, each converted to float32 and
-// divided by div (exact: VDIVPS).
+// divided by div (exact: byteDivisor).
 func packCopyGatherBytesAVX512(w int) {
 	name := fmt.Sprintf("packCopyGatherBytes%dAVX512", w)
 	packCopyGatherBytesText(name, w)
 	ks := copyRows4Masks(w)
-	dv := ZMM()
-	VBROADCASTSS(paramAddr("div"), dv)
+	dv := loadByteDivisor(ZMM, false)
 	dst0, base, offp := GP64(), GP64(), GP64()
 	Load(Param("dst").Base(), dst0)
 	Load(Param("src").Base(), base)
 	Load(Param("offs").Base(), offp)
 	n := Load(Param("offs").Len(), GP64())
-	copyRows4Of(name, w, ks, dv, dst0, n, func(s [4]reg.GPVirtual) {
+	copyRows4Of(name, w, ks, &dv, dst0, n, func(s [4]reg.GPVirtual) {
 		for j := range s {
 			MOVQ(Mem{Base: offp, Disp: 8 * j}, s[j])
 			ADDQ(base, s[j])
@@ -485,11 +529,10 @@ func copyRows4(name string, w int, ks []reg.OpmaskPhysical, dst0, n reg.Register
 	copyRows4Of(name, w, ks, nil, dst0, n, rows, next)
 }
 
-// copyRows4Of is copyRows4 on stored floats (div nil) or, with div (a ZMM
-// of the divisor in every lane), on stored bytes: each byte widened to a
-// 32-bit lane by the same masked loads, converted and divided (VDIVPS:
-// exact) before the store.
-func copyRows4Of(name string, w int, ks []reg.OpmaskPhysical, div reg.Register, dst0, n reg.Register, rows func(s [4]reg.GPVirtual), next func()) {
+// copyRows4Of is copyRows4 on stored floats (div nil) or, with div (ZMMs),
+// on stored bytes: each byte widened to a 32-bit lane by the same masked
+// loads, converted and divided (byteDivisor: exact) before the store.
+func copyRows4Of(name string, w int, ks []reg.OpmaskPhysical, div *byteDivisor, dst0, n reg.Register, rows func(s [4]reg.GPVirtual), next func()) {
 	SHRQ(U8(2), n)
 	JZ(LabelRef(name + "_done"))
 	cols := Load(Param("cols"), GP64())
@@ -509,7 +552,7 @@ func copyRows4Of(name string, w int, ks []reg.OpmaskPhysical, div reg.Register, 
 			VPMOVZXBD_Z(mem(s[row], at), ks[2*v], z)
 			VPMOVZXBD(mem(s[row+1], at-w), ks[2*v+1], z)
 			VCVTDQ2PS(z, z)
-			VDIVPS(div, z, z)
+			div.divide(z, ZMM())
 		}
 		VMOVUPS(z, mem(dst, 64*v))
 	})

@@ -69,7 +69,7 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 			return fail(stderr, "sweep", err)
 		}
 		src := queue.Source{Spec: s.Data, LimitRows: f.limitRows}
-		opt := queue.EnqueueOptions{Curves: true, Workers: f.workers, GroupColumns: f.groupCols, StrictEngine: f.strict}
+		opt := queue.EnqueueOptions{Workers: f.workers, GroupColumns: f.groupCols, StrictEngine: f.strict}
 		lines := func(line string) { fmt.Fprintln(stderr, line) }
 		switch {
 		case s.Search != nil && s.Pruner != nil:
@@ -79,7 +79,7 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		case s.Search != nil:
 			fmt.Fprintf(stderr, "study %s: %d configurations proposed by the TPE, %d in flight (--workers) on the workers of %s\n", s.Name, s.Search.N, f.workers, st.Name())
 			last := -1
-			err = queue.Search(ctx, st, s, data, src, queue.EnqueueOptions{Curves: f.curves, Workers: f.workers, GroupColumns: f.groupCols, StrictEngine: f.strict}, followEvery, func(decided, inFlight int, eta time.Duration) {
+			err = queue.Search(ctx, st, s, data, src, f.curves, queue.EnqueueOptions{Workers: f.workers, GroupColumns: f.groupCols, StrictEngine: f.strict}, followEvery, func(decided, inFlight int, eta time.Duration) {
 				if decided != last {
 					last = decided
 					line := fmt.Sprintf("study %s: %d of %d configurations decided, %d in flight", s.Name, decided, s.Search.N, inFlight)
@@ -120,7 +120,7 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 			return fail(stderr, "sweep", err)
 		}
 		enq, err = queue.Enqueue(ctx, st, plan, queue.Source{Spec: s.Data, LimitRows: f.limitRows},
-			queue.EnqueueOptions{Curves: f.curves, Workers: f.workers, GroupColumns: f.groupCols, StrictEngine: f.strict})
+			queue.EnqueueOptions{Workers: f.workers, GroupColumns: f.groupCols, StrictEngine: f.strict})
 		if err != nil {
 			return fail(stderr, "sweep", err)
 		}

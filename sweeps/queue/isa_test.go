@@ -3,11 +3,14 @@ package queue_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/internal/isatest"
+	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -127,7 +130,7 @@ sampler: {kind: tpe, n: 2, params: {lr: {log_uniform: [1e-4, 0.1]}}}
 		return n
 	}
 	for _, strict := range []bool{false, true} {
-		if err := queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2, StrictEngine: strict}, 20*time.Millisecond, nil); err != nil {
+		if err := queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data}, false, queue.EnqueueOptions{Workers: 2, StrictEngine: strict}, 20*time.Millisecond, nil); err != nil {
 			t.Fatalf("strict %v: %v", strict, err)
 		}
 		r, err := store.Load(ctx, st, "qs", strict)
@@ -178,5 +181,123 @@ pruner: {kind: sha, eta: 3}
 	}
 	if r, err := store.Load(ctx, st, "qn", true); err != nil || len(r.Machines) != 1 || r.Machines[0].Engine != p.Header.Engine {
 		t.Errorf("machines %+v (%v), want this engine's only", r.Machines, err)
+	}
+}
+
+// TestPruneNoteCountsUnitsTrainedAgain: the note of a pruned study on
+// the queue counts the units done under another ISA path that its
+// workers train again, not those its coordinator reuses from this
+// engine's own results. A grid of 3 configurations × 2 folds done under
+// the lower path; the same configurations pruned by sha on this one,
+// locally (--strict-engine): 2 units done, 4 pruned. The queue's pruned
+// study then reuses all 6 of its own and trains none again: no note (it
+// said 4 units done elsewhere, those it found pruned here, were trained
+// again), and all 6 recorded as reused (2). Status, the report, the live
+// page and a local run without --strict-engine then take the results the
+// coordinator decided from, this engine's own: they took the other path's
+// done units for the 4 pruned here (sweeps.Reuse).
+func TestPruneNoteCountsUnitsTrainedAgain(t *testing.T) {
+	hi, lo := isatest.TwoPaths(t)
+	const configs = `base: {hidden: [4], batch: 16}
+grid: {lr: [0.001, 0.01, 0.1]}
+`
+	st := freshStore(t)
+	ctx := context.Background()
+	isatest.Use(t, lo)
+	_, _, pLo := prunedStudy(t, "name: qg\n"+configs)
+	if _, err := scheduler.Run(ctx, pLo, scheduler.Options{Store: st, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	isatest.Use(t, hi)
+	s, _, p := prunedStudy(t, "name: qn\n"+configs+"pruner: {kind: sha, eta: 3}\n")
+	if _, err := scheduler.Run(ctx, p, scheduler.Options{Store: st, Workers: 2, StrictEngine: true}); err != nil {
+		t.Fatal(err)
+	}
+	own := func() string { // this engine's units: state and end
+		var rows string
+		if err := st.Pool().QueryRow(ctx, `SELECT string_agg(key || ' ' || fold || ' ' || state || ' ' || finished, ', ' ORDER BY key, fold) FROM mlpsweep_units WHERE engine_version = $1`,
+			p.Header.Engine).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	before := own()
+	if n := strings.Count(before, " done "); n != 2 || strings.Count(before, " pruned ") != 4 {
+		t.Fatalf("this engine's units %s; want 2 done, 4 pruned", before)
+	}
+	// No worker: the study has nothing to train (with a job to wait for,
+	// it would time out).
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var lines []string
+	if err := queue.Prune(pctx, st, p, *s.Pruner, queue.Source{Spec: s.Data}, queue.EnqueueOptions{Workers: 2}, 20*time.Millisecond, func(line string) {
+		lines = append(lines, line)
+		t.Log(line)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "note: ") {
+			t.Errorf("a note of units trained again, none trained: %q", l)
+		}
+	}
+	if after := own(); after != before {
+		t.Errorf("this engine's units were\n%s\nand are\n%s", before, after)
+	}
+	h, _, err := st.Study(ctx, s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(h.Runs, func(r sweeps.RunRecord) bool { return r.Run == sweeps.RunQueue }); i < 0 || h.Runs[i].UnitsReused != 6 {
+		t.Errorf("runs %+v, want the queue's with 6 units reused", h.Runs)
+	}
+
+	// Every reader takes the results the coordinator decided from, this
+	// engine's own (sweeps.Reuse): status counted the 4 units pruned here
+	// as done on another ISA path, and the report showed no configuration
+	// pruned, their results the other path's.
+	if pr, err := queue.StudyProgress(ctx, st, s.Name); err != nil || pr.Done != 2 || pr.Pruned != 4 || pr.Elsewhere != 0 || !pr.Finished() {
+		t.Errorf("progress %+v (%v), want 2 done, 4 pruned, none on another path", pr, err)
+	}
+	ownResults := func(what string, r sweeps.StudyResult, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pruned, units := 0, 0
+		for _, c := range r.Configs {
+			if c.PrunedAt > 0 {
+				pruned++
+			}
+			for _, u := range c.Units {
+				units++
+				if u.EngineVer != p.Header.Engine {
+					t.Errorf("%s: unit %s fold %d computed under %s, want %s", what, c.Key, u.Fold, u.EngineVer, p.Header.Engine)
+				}
+			}
+		}
+		if pruned != 2 || units != 6 || r.EngineNote != "" {
+			t.Errorf("%s: %d configurations pruned, %d units, note %q; want 2 pruned, 6 units, no note", what, pruned, units, r.EngineNote)
+		}
+	}
+	r, err := store.Load(ctx, st, s.Name, false)
+	ownResults("report", r, err)
+	_, _, units, err := store.ReadStudy(ctx, st, s.Name, false, true) // the report's and the live page's read
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]int{}
+	for _, u := range units {
+		states[u.State+" "+u.Result.EngineVer]++
+	}
+	if want := map[string]int{"done " + p.Header.Engine: 2, "pruned " + p.Header.Engine: 4}; !maps.Equal(states, want) {
+		t.Errorf("the live page's units %v, want %v", states, want)
+	}
+	// A local run without --strict-engine takes the same: it trains
+	// nothing, and its pruner decides from this engine's curves.
+	r, err = scheduler.Run(ctx, p, scheduler.Options{Store: st, Workers: 2})
+	ownResults("local run", r, err)
+	if r.UnitsReused != 6 || r.UnitsRun != 0 {
+		t.Errorf("local run: %d units reused, %d run; want 6, 0", r.UnitsReused, r.UnitsRun)
 	}
 }

@@ -38,8 +38,8 @@ func TestWorkerPartwayLines(t *testing.T) {
 	for _, every := range []time.Duration{time.Nanosecond, 0} {
 		// 2 units of 3 epochs of 38 steps (other units in each round),
 		// the held-out rows scored after each.
-		p, src := plan(t, t.TempDir(), 600, 1, 3, "[512, "+strconv.Itoa(512-int(every))+"]")
-		if e, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{GroupColumns: 128, Curves: true}); err != nil || e.Jobs != 2 {
+		p, src := planCurves(t, t.TempDir(), 600, 1, 3, "[512, "+strconv.Itoa(512-int(every))+"]", true)
+		if e, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{GroupColumns: 128}); err != nil || e.Jobs != 2 {
 			t.Fatalf("enqueue: %+v, %v", e, err)
 		}
 		log := &stampedLog{}

@@ -45,7 +45,8 @@ type Progress struct {
 	// enqueued with --strict-engine: then their jobs train them again).
 	Elsewhere int `json:"elsewhere,omitempty"`
 
-	// Work left and done (training FLOPs of the units' jobs), for ETAs.
+	// Work left and done (the FLOPs of the units' jobs: their training
+	// and held-out scoring, scheduler.Plan.Work), for ETAs.
 	LeftFLOPs, DoneFLOPs float64 `json:"-"`
 }
 
@@ -109,7 +110,7 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 	if err != nil {
 		return p, err
 	}
-	found, err := st.FindStates(ctx, sweeps.UnitIDs(units), false)
+	found, err := st.FindStates(ctx, sweeps.UnitIDs(units), sweeps.Reuse{Pruned: h.Schedule.Pruner != nil}) // the result each unit counts, as the report's
 	if err != nil {
 		return p, err
 	}
@@ -337,8 +338,7 @@ func hasQueue(ctx context.Context, st *store.Postgres) (bool, error) {
 //	group of 4 units, fold 2 of study s (attempt 1): epoch 3/10: 45 % (1580/3516 steps), eta 2m10s
 //
 // The ETA extrapolates the job's epochs so far (sweeps.Clock: its
-// warm-up left out; each epoch's work with its scoring, sweeps.EpochWork,
-// the same for all: the members share epochs). nil without PartEvery.
+// warm-up left out) over its work left (jobWork). nil without PartEvery.
 func (w *groupWorker) partway(job *river.Job[GroupArgs], todo []int, data *datasets.Dataset, folds []datasets.Fold, curves bool, from, to int) func([]int, engine.EpochPart) {
 	if w.opt.PartEvery <= 0 || len(todo) == 0 {
 		return nil
@@ -352,16 +352,7 @@ func (w *groupWorker) partway(job *river.Job[GroupArgs], todo []int, data *datas
 	if to <= 0 || to > epochs {
 		to = epochs
 	}
-	var work sweeps.EpochWork // an epoch of every unit
-	fold := folds[a.Fold]
-	for _, i := range todo {
-		scored := 0
-		if curves {
-			scored = len(fold.Test)
-		}
-		u := scheduler.EpochWorkOf(a.Units[i].Params.Hidden(), data.Features, data.Classes, len(fold.Train), scored)
-		work.Train, work.Eval = work.Train+u.Train, work.Eval+u.Eval
-	}
+	work := newJobWork(a, todo, data, folds[a.Fold], curves, from, to)
 	clock := sweeps.NewClock(time.Now())
 	return func(_ []int, p engine.EpochPart) {
 		now := time.Now()
@@ -371,9 +362,44 @@ func (w *groupWorker) partway(job *river.Job[GroupArgs], todo []int, data *datas
 		clock.Part(now, p, p.Epoch == from+1)
 		line := fmt.Sprintf("%s: epoch %d/%d: %.0f %% (%d/%d steps)", name, p.Epoch, epochs, 100*p.Fraction(), p.Step, p.Steps)
 		if elapsed, ok := clock.Elapsed(now); ok {
-			done := float64(p.Epoch-1-from) + work.Done(p.Fraction())/work.Total()
-			line += ", eta " + sweeps.ETA(float64(to-from)-done, done, elapsed).Round(time.Second).String()
+			done, left := work.at(p)
+			line += ", eta " + sweeps.ETA(left, done, elapsed).Round(time.Second).String()
 		}
 		w.logf("%s", line)
 	}
+}
+
+// jobWork is the work of a job's units todo (indices into its args'
+// units) from their epoch from to their epoch to, for its partway ETA,
+// by the rule of a unit's work (scheduler.ScoredWork, as the job's FLOPs
+// count it): each epoch's, with the held-out rows of fold scored after
+// it when curves is set, and without curves their scoring once after
+// the units' last epoch, when the job trains it. Its measure is epochs
+// of the units (which share them), each weighing the same.
+type jobWork struct {
+	epoch    sweeps.EpochWork // an epoch of every unit
+	final    float64          // the scoring after the last epoch: 0 with curves, or when the job ends before it
+	from, to int
+}
+
+// newJobWork is the work of the job of args a training its units todo on
+// data's fold from epoch from to epoch to (at most the units' epochs).
+func newJobWork(a GroupArgs, todo []int, data *datasets.Dataset, fold datasets.Fold, curves bool, from, to int) jobWork {
+	j := jobWork{from: from, to: to}
+	for _, i := range todo {
+		w, final := scheduler.ScoredWork(a.Units[i].Params.Hidden(), data.Features, data.Classes, len(fold.Train), len(fold.Test), curves)
+		j.epoch.Train, j.epoch.Eval = j.epoch.Train+w.Train, j.epoch.Eval+w.Eval
+		if to >= a.Units[i].Params.Epochs() {
+			j.final += final
+		}
+	}
+	return j
+}
+
+// at is the work done and left, in epochs, when a report p of its epoch
+// comes: a part of an epoch's steps is that part of its training, not of
+// its scoring (sweeps.EpochWork.Done).
+func (j jobWork) at(p engine.EpochPart) (done, left float64) {
+	done = float64(p.Epoch-1-j.from) + j.epoch.Done(p.Fraction())/j.epoch.Total()
+	return done, float64(j.to-j.from) + j.final/j.epoch.Total() - done
 }

@@ -101,26 +101,39 @@ func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr stud
 }
 
 // recordReused records in plan's study's queue record, as reused, before
-// and the units of units found done or pruned in the store, and returns
-// their sum, and how many of units are done only under another ISA path
-// of the engine's version, by engine: those the coordinator trains again
-// (retrainNote).
+// and the units of units whose result the study takes is this engine's
+// own, done or pruned (the coordinator's: its pruner reads their curves),
+// and returns their sum, and how many of the others the study takes done
+// under another ISA path of the engine's version, by engine: those the
+// coordinator trains again (retrainNote). It chooses by the rule every
+// reader follows (sweeps.Reuse, with a pruner), so that the report and
+// status count as the coordinator does. A unit failed here is neither:
+// the coordinator trains it no further.
 func recordReused(ctx context.Context, st *store.Postgres, plan scheduler.Plan, units []sweeps.Unit, before int) (int, map[string]int, error) {
-	found, err := st.FindStates(ctx, sweeps.UnitIDs(units), false)
+	ids := sweeps.UnitIDs(units)
+	found, err := st.FindStates(ctx, ids, sweeps.Reuse{Pruned: true})
+	if err != nil {
+		return 0, nil, err
+	}
+	own, err := st.UnitStates(ctx, ids)
 	if err != nil {
 		return 0, nil, err
 	}
 	n := before
 	var elsewhere map[string]int
-	for id, f := range found {
-		switch {
-		case f.Engine != id.Engine:
+	for _, id := range ids {
+		switch f, ok := found[id]; {
+		case !ok:
+		case f.Engine == id.Engine:
+			if f.State == "done" || f.State == "pruned" {
+				n++
+			}
+		case own[id] == "failed": // it trains no further
+		default:
 			if elsewhere == nil {
 				elsewhere = map[string]int{}
 			}
 			elsewhere[f.Engine]++
-		case f.State == "done" || f.State == "pruned":
-			n++
 		}
 	}
 	if err := st.SaveStudy(plan.Header, plan.Points); err != nil { // the record's study, before its first coordinator saves it
@@ -718,7 +731,7 @@ func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, 
 		groups, _ := c.plan.Jobs(buckets[b], c.opt.Workers, c.opt.GroupColumns)
 		for _, g := range groups {
 			a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
-				Folds: h.Folds, SplitSeed: h.Seed, Data: c.src, Curves: true, From: b.from, To: b.to}
+				Folds: h.Folds, SplitSeed: h.Seed, Data: c.src, Curves: h.Schedule.EachEpoch(), From: b.from, To: b.to}
 			for _, u := range g {
 				flops := float64(int64(b.to-b.from) * c.plan.EpochWork(u))
 				a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})

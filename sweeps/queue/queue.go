@@ -75,7 +75,7 @@ type GroupArgs struct {
 	SplitSeed int64   `json:"split_seed"` // KFold's random_state (the study seed)
 	Data      Source  `json:"data"`
 	Curves    bool    `json:"curves"`
-	FLOPs     float64 `json:"flops"` // training GEMM work of all its units, for the job's timeout
+	FLOPs     float64 `json:"flops"` // work of all its units (UnitArgs.FLOPs), for the job's timeout
 
 	// A pruned study's stage (Prune): train from the units' checkpoints
 	// after epoch From (0: from scratch) to epoch To; To 0: every epoch,
@@ -90,7 +90,7 @@ type UnitArgs struct {
 	Key    string       `json:"key"`
 	Seed   int64        `json:"seed"` // unit seed
 	Params study.Params `json:"params"`
-	FLOPs  float64      `json:"flops"` // training GEMM work, for progress
+	FLOPs  float64      `json:"flops"` // work (FLOPs) of its epochs, with their held-out scoring (scheduler.Plan.Work), for progress
 }
 
 // Kind implements river.JobArgs.
@@ -234,9 +234,11 @@ func (e Enqueued) ElsewhereNote(engine string) string {
 		e.Inserted, e.Queue, isa, other, how)
 }
 
-// EnqueueOptions control Enqueue.
+// EnqueueOptions control Enqueue. Whether its units score their held-out
+// rows after every epoch (learning curves) is the plan's
+// (scheduler.StudyPlan's curves, in Header.Schedule.Curves), which its
+// work (scheduler.Plan.Work) counts: the jobs take it from there.
 type EnqueueOptions struct {
-	Curves bool // learning curves: score the held-out fold after every epoch
 	// Workers is how many workers are expected to train at once: while
 	// there are fewer jobs, the largest group is split (0: 1).
 	Workers int
@@ -269,7 +271,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 		return e, err
 	}
 	ids := sweeps.UnitIDs(plan.Units)
-	found, err := st.FindStates(ctx, ids, opt.StrictEngine)
+	found, err := st.FindStates(ctx, ids, sweeps.Reuse{Strict: opt.StrictEngine}) // a study without a pruner (Prune runs those)
 	if err != nil {
 		return e, err
 	}
@@ -306,9 +308,9 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 	params := make([]river.InsertManyParams, len(groups))
 	for i, g := range groups {
 		a := GroupArgs{Study: h.Name, Fold: g[0].ID.Fold, Split: h.Split, DataSHA: h.DataSHA, Engine: h.Engine,
-			Folds: h.Folds, SplitSeed: h.Seed, Data: src, Curves: opt.Curves}
+			Folds: h.Folds, SplitSeed: h.Seed, Data: src, Curves: h.Schedule.Curves}
 		for _, u := range g {
-			flops := float64(int64(u.Point.Params.Epochs()) * plan.EpochWork(u))
+			flops := float64(plan.Work(u))
 			a.Units = append(a.Units, UnitArgs{Key: u.ID.Key, Seed: u.ID.Seed, Params: u.Point.Params, FLOPs: flops})
 			a.FLOPs += flops
 		}

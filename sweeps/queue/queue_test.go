@@ -39,6 +39,13 @@ func TestQueueName(t *testing.T) {
 // configurations × 2 folds trained for epochs epochs, and plans it.
 func plan(t testing.TB, dir string, rows, configs, epochs int, hidden string) (scheduler.Plan, queue.Source) {
 	t.Helper()
+	return planCurves(t, dir, rows, configs, epochs, hidden, false)
+}
+
+// planCurves is plan, its units scoring their held-out rows after each
+// epoch when curves is set.
+func planCurves(t testing.TB, dir string, rows, configs, epochs int, hidden string, curves bool) (scheduler.Plan, queue.Source) {
+	t.Helper()
 	csv := filepath.Join(dir, "data.csv")
 	fixture.BlobsCSV(t, csv, rows, 1, 2)
 	s, err := study.ParseStudy(fmt.Appendf(nil, `name: q
@@ -56,7 +63,7 @@ random: {n: %d, seed: 7, params: {lr: {log_uniform: [0.0001, 0.1]}}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := scheduler.StudyPlan(s, data, false)
+	p, err := scheduler.StudyPlan(s, data, curves)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,4 +338,66 @@ func TestProgressWhileRecording(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d reads", reads)
+}
+
+// TestJobFLOPs: a job's work (its units' FLOPs, which the progress's ETA
+// and the workers' timeouts read) counts the held-out scoring as the
+// units do it, as local runs count it (scheduler.Plan.Work): after each
+// epoch with curves, else once at the end, which it left out. The job
+// scores as its plan says (it took a flag of its own, false unless set
+// apart from the plan's). 2
+// configurations of hidden [8] on 4 features and 3 classes, 3 epochs, 2
+// folds of 101 rows (fold 0 holds out 51, fold 1 50): a training row is
+// 6·(4·8 + 8·3) − 2·4·8 = 272 FLOPs, a scored row 2·(4·8 + 8·3) = 112.
+func TestJobFLOPs(t *testing.T) {
+	for _, c := range []struct {
+		curves bool
+		unit   [2]float64 // by fold
+	}{
+		{false, [2]float64{3*50*272 + 51*112, 3*51*272 + 50*112}},        // 46,512 and 47,216 (40,800 and 41,616 before)
+		{true, [2]float64{3 * (50*272 + 51*112), 3 * (51*272 + 50*112)}}, // 57,936 and 58,416
+	} {
+		st, err := openPostgres(storetest.Postgres(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		p, src := planCurves(t, t.TempDir(), 101, 2, 3, "[8]", c.curves)
+		if e, err := queue.Enqueue(context.Background(), st, p, src, queue.EnqueueOptions{Workers: 4}); err != nil || e.Inserted != 4 {
+			t.Fatalf("curves %v: enqueue %+v, %v", c.curves, e, err)
+		}
+		rs, err := st.Pool().Query(context.Background(), `SELECT args FROM river_job WHERE kind = $1`, queue.Kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		units := 0
+		for rs.Next() {
+			var a queue.GroupArgs
+			if err := rs.Scan(&a); err != nil {
+				t.Fatal(err)
+			}
+			if a.Curves != c.curves { // what the work counts is what the worker does
+				t.Errorf("curves %v: job of fold %d scores after each epoch: %v", c.curves, a.Fold, a.Curves)
+			}
+			var sum float64
+			for _, u := range a.Units {
+				units++
+				sum += u.FLOPs
+				if u.FLOPs != c.unit[a.Fold] {
+					t.Errorf("curves %v: unit %s fold %d: %v FLOPs, want %v", c.curves, u.Key, a.Fold, u.FLOPs, c.unit[a.Fold])
+				}
+			}
+			if a.FLOPs != sum {
+				t.Errorf("curves %v: job of fold %d: %v FLOPs, its units' %v", c.curves, a.Fold, a.FLOPs, sum)
+			}
+		}
+		if err := rs.Err(); err != nil || units != 4 {
+			t.Fatalf("curves %v: %d units in the jobs (%v), want 4", c.curves, units, err)
+		}
+		// The work left that the queue's ETAs read (sweep --wait, Search).
+		want := 2 * (c.unit[0] + c.unit[1])
+		if pr, err := queue.StudyProgress(context.Background(), st, "q"); err != nil || pr.LeftFLOPs != want || pr.DoneFLOPs != 0 {
+			t.Errorf("curves %v: progress %v FLOPs left, %v done (%v); want %v left", c.curves, pr.LeftFLOPs, pr.DoneFLOPs, err, want)
+		}
+	}
 }

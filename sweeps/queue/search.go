@@ -22,7 +22,8 @@ import (
 // the results so far, the configurations still in flight counted as
 // pending with the worst value (the constant liar), until s.Search.N
 // configurations are decided, enqueued with opt (opt.Workers: the
-// configurations in flight). It looks at the store every every. report,
+// configurations in flight), planned with learning curves when curves is
+// set (scheduler.StudyPlan). It looks at the store every every. report,
 // if set, is called after each look with the configurations decided and
 // in flight, and the time left (sweeps.ETA of sampledLeft at the rate of
 // the work the workers did since the first look; 0 until they did some).
@@ -33,9 +34,9 @@ import (
 // study runs in batches as locally, and is: SearchPruned.) Started again
 // after a stop, it takes up the configurations the store lists under s's
 // name (those of this search) and goes on from their results.
-func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, opt EnqueueOptions,
+func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datasets.Dataset, src Source, curves bool, opt EnqueueOptions,
 	every time.Duration, report func(decided, inFlight int, eta time.Duration)) error {
-	inFlight, curves := opt.Workers, opt.Curves
+	inFlight := opt.Workers
 	search := s.Search
 	if search == nil {
 		return fmt.Errorf("study %s has no sampler", s.Name)
@@ -248,12 +249,13 @@ func SearchPruned(ctx context.Context, st *store.Postgres, s *study.Study, data 
 	})
 }
 
-// sampledLeft is the work (FLOPs: training, and with curves the held-out
-// scoring after each epoch) sampled study s without a pruner has left,
-// points proposed and p its progress, at the expectation, as the local
-// run forecasts it: the units of points not
-// finished (their jobs' work, p.LeftFLOPs), and the configurations not
-// proposed yet scheduler.SearchForecast's.
+// sampledLeft is the work (FLOPs: training, and the held-out scoring,
+// with curves after each epoch, else once at a unit's end: the rule of
+// scheduler.Plan.Work) sampled study s without a pruner has left, points
+// proposed and p its progress, at the expectation, as the local run
+// forecasts it: the units of points not finished (their jobs' work,
+// p.LeftFLOPs), and the configurations not proposed yet
+// scheduler.SearchForecast's.
 func sampledLeft(s *study.Study, data *datasets.Dataset, points []study.Point, p Progress, curves bool) float64 {
 	return p.LeftFLOPs + scheduler.SearchForecast(s, data, points, 1, curves)[1]
 }

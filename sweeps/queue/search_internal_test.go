@@ -60,8 +60,11 @@ pruner: {kind: sha, eta: 2}
 // epochs, 3 folds of 301 rows), the work left is their units' not
 // finished (the jobs' work the progress reads), plus the 6 configurations
 // not proposed yet, every epoch of each at the mean work per epoch of
-// those proposed, by their folds' exact training rows. It used to count
-// configurations decided.
+// those proposed, by their folds' exact training rows, and (without
+// curves) the scoring of each fold's held-out rows once at the end, at
+// their mean: 301 rows × 2 × the network's multiply-adds per row, 4·8 +
+// 8·3 = 56 for [8] and 4·64 + 64·32 + 32·3 = 2400 for [64, 32]. It used
+// to count configurations decided, then left out that scoring.
 func TestSampledLeft(t *testing.T) {
 	s, data, props := sampledStudy(t, `
   params:
@@ -72,10 +75,20 @@ func TestSampledLeft(t *testing.T) {
 		t.Fatal(more, err, len(props.Points))
 	}
 	epoch := epochWork(t, data, props.Points, false) // an epoch of every proposed configuration
+	var scoring float64                              // the held-out scoring of every proposed configuration
+	for _, pt := range props.Points {
+		macs := map[int]float64{1: 56, 2: 2400}[len(pt.Params.Hidden())]
+		scoring += 301 * 2 * macs
+	}
 	p := Progress{LeftFLOPs: 12345, DoneFLOPs: 1e9}
-	want := 12345 + 6*4*epoch/4
+	want := 12345 + 6*(4*epoch+scoring)/4
 	if got := sampledLeft(s, data, props.Points, p, false); math.Abs(got-want) > 1e-9*want {
 		t.Errorf("work left %.6g FLOPs, want %.6g", got, want)
+	}
+	// With curves the scoring is in each epoch's work.
+	want = 12345 + 6*4*epochWork(t, data, props.Points, true)/4
+	if got := sampledLeft(s, data, props.Points, p, true); math.Abs(got-want) > 1e-9*want {
+		t.Errorf("with curves: work left %.6g FLOPs, want %.6g", got, want)
 	}
 	if got := sampledLeft(s, data, props.Points[:0], Progress{LeftFLOPs: 7}, false); got != 7 {
 		t.Errorf("nothing proposed yet: work left %v, want the jobs' 7 (nothing to weigh the others by)", got)

@@ -312,3 +312,38 @@ grid:
 		}
 	}
 }
+
+// TestScoringWorkOfSampledStudy: a sampled study's forecast of the
+// configurations not proposed yet (SearchForecast) counts the held-out
+// scoring by the rule its batches' units count it by (Plan.Work): once at
+// a unit's end without curves, which it left out, after each epoch with
+// them. 6 configurations of hidden 16 (one size: the forecast is exact)
+// proposed 4 then 2, 2 epochs, 2 folds of 200 training and 200 held-out
+// rows on 10 features and 3 classes: a training row is 928 FLOPs, a
+// scored row 416 (TestScoringWork). Every event's forecast is the work
+// the study then did.
+func TestScoringWorkOfSampledStudy(t *testing.T) {
+	for _, c := range []struct {
+		curves bool
+		work   int64
+	}{
+		{false, 12 * (2*200*928 + 200*416)},  // 5,452,800 (5,120,000 forecast at first before)
+		{true, 12 * 2 * (200*928 + 200*416)}, // 6,451,200
+	} {
+		var ss []Status
+		_, err := RunSearch(context.Background(), parse(t, tpeStudy(2, 6)), shaData(), 4, Options{Dir: t.TempDir(), Workers: 2, Curves: c.curves, Progress: func(e Event) {
+			ss = append(ss, e.Status)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := ss[len(ss)-1]; last.UnitsDone != 12 || last.WorkDone != c.work {
+			t.Fatalf("curves %v: at the end %d units done, work %d; want 12, %d", c.curves, last.UnitsDone, last.WorkDone, c.work)
+		}
+		for i, s := range ss {
+			if s.WorkToRun != c.work || s.WorkFull != c.work {
+				t.Fatalf("curves %v: event %d (%d of %d units done): work to run %d (full %d), want %d", c.curves, i, s.UnitsDone, s.UnitsTotal, s.WorkToRun, s.WorkFull, c.work)
+			}
+		}
+	}
+}

@@ -213,12 +213,14 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	}
 
 	// Every unit, reused when stored as done (or, in a pruned study, as
-	// pruned: its curve is what the pruner needs of it).
+	// pruned: its curve is what the pruner needs of it), by the rule
+	// every reader of the store follows (sweeps.Reuse).
 	results := map[sweeps.UnitID]sweeps.UnitResult{}
 	var todo []sweeps.Unit
 	var status Status
+	reuse := sweeps.Reuse{Strict: opt.StrictEngine, Pruned: plan.pruner != nil}
 	for _, u := range plan.Units {
-		r, state, err := st.Find(u.ID, opt.StrictEngine)
+		r, state, err := st.Find(u.ID, reuse)
 		if err != nil {
 			return sweeps.StudyResult{}, err
 		}
@@ -230,7 +232,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			continue
 		}
 		todo = append(todo, u)
-		status.WorkFull += int64(u.Point.Params.Epochs())*plan.EpochWork(u) + plan.unitEval(u)
+		status.WorkFull += plan.Work(u)
 	}
 	status.WorkToRun, status.WorkLeast, status.WorkMost = status.WorkFull, status.WorkFull, status.WorkFull
 	status.UnitsToRun = len(todo)
@@ -441,6 +443,16 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 			ErrInterrupted, status.UnitsDone+status.UnitsReused, status.UnitsTotal, status.UnitsRunning, ctx.Err())
 	}
 	return r, runErr
+}
+
+// Work is the work of unit u trained through all its epochs as plan
+// trains it: each epoch's (EpochWork, with the held-out rows scored after
+// it with curves or a pruner) and, without curves, the scoring once at
+// its end (UnitEval): the one rule of a unit's work for progress, ETAs
+// and the queue's jobs (their FLOPs, which its progress and the workers'
+// timeouts read). Shards balance UnitWork instead.
+func (plan Plan) Work(u sweeps.Unit) int64 {
+	return int64(u.Point.Params.Epochs())*plan.EpochWork(u) + plan.unitEval(u)
 }
 
 // unitEval is u's UnitEval, 0 without one.

@@ -188,33 +188,34 @@ func (p *Proposals) Record(r sweeps.StudyResult) {
 	}
 }
 
-// SearchForecast is the work (least, expected, most: Σ epochs × rows ×
-// training FLOPs per row, and with curves the held-out rows scored after
-// each epoch, as Plan.EpochWork) of the configurations of sampled study s
-// not proposed yet, after points, proposed batch at a time (the local
-// run's ETA and the queue's SearchPruned's): as many
-// epochs each as the study's pruner's schedule gives a batch (every epoch
-// without one), at the mean work per epoch of the configurations proposed
-// so far (the sampler's next ones are not known).
+// SearchForecast is the work (least, expected, most) of the
+// configurations of sampled study s not proposed yet, after points,
+// proposed batch at a time (the local run's ETA and the queue's Search's
+// and SearchPruned's), by the rule of a unit's work (ScoredWork, as
+// Plan.Work counts it): Σ epochs × rows × training FLOPs per row, with
+// curves the held-out rows scored after each epoch, and without curves
+// once after the last (curves is the plan's: set with a pruner, whose
+// configurations stop early). Each trains as many epochs as the study's
+// pruner's schedule gives a batch (every epoch without one), at the mean
+// work of the configurations proposed so far (the sampler's next ones
+// are not known).
 func SearchForecast(s *study.Study, data *datasets.Dataset, points []study.Point, batch int, curves bool) [3]float64 {
 	left := s.Search.N - len(points)
 	if left <= 0 || len(points) == 0 {
 		return [3]float64{}
 	}
-	var flops float64
+	var epochs, finals float64
 	for _, pt := range points {
 		// A configuration's folds: every row trained on k−1 of them, and
-		// with curves scored on one.
-		w := EpochWorkOf(pt.Params.Hidden(), data.Features, data.Classes, data.N*(s.Folds-1), 0)
-		if curves {
-			w = EpochWorkOf(pt.Params.Hidden(), data.Features, data.Classes, data.N*(s.Folds-1), data.N)
-		}
-		flops += w.Total()
+		// scored on one.
+		w, final := ScoredWork(pt.Params.Hidden(), data.Features, data.Classes, data.N*(s.Folds-1), data.N, curves)
+		epochs += w.Total()
+		finals += final
 	}
-	perEpoch := flops / float64(len(points))
+	perEpoch, final := epochs/float64(len(points)), finals/float64(len(points))
 	e := prune.Future(s.Pruner, s.Base.Epochs(), left, batch)
 	for i := range e {
-		e[i] *= perEpoch
+		e[i] = e[i]*perEpoch + float64(left)*final
 	}
 	return e
 }

@@ -200,7 +200,10 @@ func AssignShards(units []sweeps.Unit, cost func(sweeps.Unit) int64, count int) 
 
 // UnitWork is a unit's expected work in plan: epochs × Plan.EpochWork
 // (its training, and the held-out rows scored after each epoch with
-// curves), the cost AssignShards balances.
+// curves), the cost AssignShards balances. It leaves out the scoring
+// once at a unit's end without curves (Plan.Work counts it) on purpose:
+// every array task must compute the same split, and shards of builds
+// before that rule must keep theirs.
 func (plan Plan) UnitWork(u sweeps.Unit) int64 {
 	return int64(u.Point.Params.Epochs()) * plan.EpochWork(u)
 }

@@ -6,28 +6,23 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
-// FoundUnit is the stored unit a study may use for an id (see Find): its
+// FoundUnit is the stored unit a study takes for an id (see Find): its
 // state and the engine identity that computed it.
-type FoundUnit struct {
-	State  string
-	Engine string // the id's own, or another ISA path's of its engine version
-}
+type FoundUnit = sweeps.Stored
 
-// FindStates is Find's choice for many units in one query, without their
-// results, for enqueuing and following a study that workers elsewhere
-// run: of each of ids that is stored, its own row when done; unless
-// strict, otherwise one done under another ISA path of its engine version
-// (sweeps.Reusable), the first by engine identity; otherwise its own row
-// in whatever state (running, pruned, failed). Absent: not stored.
-func (s *Postgres) FindStates(ctx context.Context, ids []sweeps.UnitID, strict bool) (map[sweeps.UnitID]FoundUnit, error) {
-	// An engine identity is "<version>/<ISA path>" (sweeps.EngineVersionOf).
+// FindStates is Find's choice (by rule r, sweeps.Reuse) for many units in
+// one query, without their results, for enqueuing and following a study
+// that workers elsewhere run: of each of ids that is stored, the row r
+// ranks first, its own in whatever state (running too) when no other
+// qualifies. Absent: not stored.
+func (s *Postgres) FindStates(ctx context.Context, ids []sweeps.UnitID, r sweeps.Reuse) (map[sweeps.UnitID]FoundUnit, error) {
+	// An engine identity is "<version>/<ISA path>" (sweeps.EngineVersionOf):
+	// the rows of id's version, which r ranks.
 	rs, err := s.conn().query(ctx, `SELECT p.key, p.fold, p.split, p.seed, p.data_sha256, p.engine_version, u.engine_version, u.state
 		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
 		JOIN mlpsweep_units u ON u.key = p.key AND u.fold = p.fold AND u.split = p.split AND u.seed = p.seed AND u.data_sha256 = p.data_sha256
-			AND (u.engine_version = p.engine_version
-				OR NOT $7 AND u.state = 'done' AND split_part(u.engine_version, '/', 1) = split_part(p.engine_version, '/', 1))
-		ORDER BY u.engine_version`,
-		append(idArrays(ids), strict)...)
+			AND (u.engine_version = p.engine_version OR NOT $7 AND split_part(u.engine_version, '/', 1) = split_part(p.engine_version, '/', 1))`,
+		append(idArrays(ids), r.Strict)...)
 	if err != nil {
 		return nil, s.err(err)
 	}
@@ -39,15 +34,7 @@ func (s *Postgres) FindStates(ctx context.Context, ids []sweeps.UnitID, strict b
 		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.Engine, &u.State); err != nil {
 			return nil, s.err(err)
 		}
-		// Its own row when done; else another done one (the first by
-		// engine identity); else its own.
-		old, seen := m[id]
-		switch {
-		case !seen:
-			m[id] = u
-		case old.State == "done" && old.Engine == id.Engine:
-		case u.Engine == id.Engine && u.State == "done",
-			old.Engine == id.Engine && u.State == "done":
+		if r.Better(u, m[id], id.Engine) {
 			m[id] = u
 		}
 	}

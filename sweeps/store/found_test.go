@@ -9,9 +9,10 @@ import (
 )
 
 // TestFindStates: FindStates chooses as Find does, for many units at once:
-// a unit's own done row; else, unless strict, one done under another ISA
-// path of its engine version, the first by engine identity, never another
-// version's; else its own row in any state.
+// a unit's own done row (or pruned, with a pruner); else, unless strict,
+// one done under another ISA path of its engine version, the first by
+// engine identity, never another version's; else its own row in any
+// state.
 func TestFindStates(t *testing.T) {
 	s, err := Open(context.Background(), storetest.Postgres(t))
 	if err != nil {
@@ -22,43 +23,54 @@ func TestFindStates(t *testing.T) {
 	id := func(key, engine string) sweeps.UnitID {
 		return sweeps.UnitID{Key: key, Split: "sp", Seed: 1, Data: "d", Engine: engine}
 	}
-	save := func(id sweeps.UnitID, failed bool) {
+	save := func(id sweeps.UnitID, state string) {
 		t.Helper()
 		u := sweeps.UnitResult{Accuracy: 0.5}
-		if failed {
+		switch state {
+		case "failed":
 			u = sweeps.UnitResult{Error: "boom"}
+		case "pruned":
+			u.PrunedAt = 1
 		}
 		if err := s.SaveUnit(id, "st", u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	save(id("own", "1/avx512"), false)
-	save(id("own", "1/avx2"), false)
-	save(id("other", "1/avx2"), false)
-	save(id("other", "1/generic"), false)
-	save(id("other", "1/avx512"), true)
-	save(id("version", "2/avx2"), false)
+	save(id("own", "1/avx512"), "done")
+	save(id("own", "1/avx2"), "done")
+	save(id("other", "1/generic"), "done")
+	save(id("other", "1/avx2"), "done")
+	save(id("other", "1/avx512"), "failed")
+	save(id("version", "2/avx2"), "done")
+	save(id("pruned", "1/avx512"), "pruned")
+	save(id("pruned", "1/avx2"), "done")
 	if err := s.MarkRunning(id("running", "1/avx512"), "st", 1); err != nil {
 		t.Fatal(err)
 	}
-	ids := []sweeps.UnitID{id("own", "1/avx512"), id("other", "1/avx512"), id("version", "1/avx512"), id("running", "1/avx512"), id("none", "1/avx512")}
+	fu := func(state, engine string) FoundUnit { return FoundUnit{State: state, Engine: engine} }
+	ids := []sweeps.UnitID{id("own", "1/avx512"), id("other", "1/avx512"), id("version", "1/avx512"), id("running", "1/avx512"), id("none", "1/avx512"), id("pruned", "1/avx512")}
 	for _, c := range []struct {
-		strict bool
-		want   map[string]FoundUnit
+		reuse sweeps.Reuse
+		want  map[string]FoundUnit
 	}{
-		{false, map[string]FoundUnit{"own": {"done", "1/avx512"}, "other": {"done", "1/avx2"}, "running": {"running", "1/avx512"}}},
-		{true, map[string]FoundUnit{"own": {"done", "1/avx512"}, "other": {"failed", "1/avx512"}, "running": {"running", "1/avx512"}}},
+		{sweeps.Reuse{}, map[string]FoundUnit{"own": fu("done", "1/avx512"), "other": fu("done", "1/avx2"), "running": fu("running", "1/avx512"), "pruned": fu("done", "1/avx2")}},
+		{sweeps.Reuse{Pruned: true}, map[string]FoundUnit{"own": fu("done", "1/avx512"), "other": fu("done", "1/avx2"), "running": fu("running", "1/avx512"), "pruned": fu("pruned", "1/avx512")}},
+		{sweeps.Reuse{Strict: true}, map[string]FoundUnit{"own": fu("done", "1/avx512"), "other": fu("failed", "1/avx512"), "running": fu("running", "1/avx512"), "pruned": fu("pruned", "1/avx512")}},
 	} {
-		got, err := pg.FindStates(context.Background(), ids, c.strict)
+		got, err := pg.FindStates(context.Background(), ids, c.reuse)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != len(c.want) {
-			t.Errorf("strict %v: %v, want %v", c.strict, got, c.want)
+			t.Errorf("%+v: %v, want %v", c.reuse, got, c.want)
 		}
 		for _, i := range ids {
 			if got[i] != c.want[i.Key] {
-				t.Errorf("strict %v: %s: %+v, want %+v", c.strict, i.Key, got[i], c.want[i.Key])
+				t.Errorf("%+v: %s: %+v, want %+v", c.reuse, i.Key, got[i], c.want[i.Key])
+			}
+			// Find, one unit at a time, takes the same.
+			if u, state, err := pg.Find(i, c.reuse); err != nil || state != c.want[i.Key].State && c.want[i.Key].State != "running" || state != "" && u.EngineVer != c.want[i.Key].Engine {
+				t.Errorf("%+v: %s: Find %q %s (%v), FindStates %+v", c.reuse, i.Key, state, u.EngineVer, err, c.want[i.Key])
 			}
 		}
 	}

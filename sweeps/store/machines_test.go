@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
@@ -80,8 +81,9 @@ func withEngine(id sweeps.UnitID, engine string) sweeps.UnitID {
 // TestFindUnitsOfAnotherISA: strict, Find returns only the unit of the
 // exact engine identity (Unit too); otherwise a unit done under another
 // ISA path of the same engine version stands in when the exact one is not
-// done, the exact one first when both are, never another engine version
-// or an unfinished unit.
+// done (nor, in a study with a pruner, pruned: that study's pruner stopped
+// it, and the queue's coordinator decides from it), the exact one first
+// when both are, never another engine version or an unfinished unit.
 func TestFindUnitsOfAnotherISA(t *testing.T) {
 	forEach(t, func(t *testing.T, b backend, loc string) {
 		s := mustOpen(t, b.writer, loc)
@@ -92,6 +94,12 @@ func TestFindUnitsOfAnotherISA(t *testing.T) {
 			if err := s.SaveUnit(id, "st", sweeps.UnitResult{Accuracy: acc, Machine: m, Error: errMsg}); err != nil {
 				t.Fatal(err)
 			}
+		}
+		// fold 5: pruned here after 3 epochs, done under avx2.
+		save(withEngine(unitAt(5), "1/avx2"), 0.25, avx2Host, "")
+		pruned := sweeps.UnitResult{Accuracy: 0.375, Machine: avx512Host, PrunedAt: 3, Epochs: make([]engine.EpochStats, 3)}
+		if err := s.SaveUnit(unitAt(5), "st", pruned); err != nil {
+			t.Fatal(err)
 		}
 		// fold 0: done under avx2 only; fold 1: done under both, and under
 		// generic; fold 2: failed here, done under avx2; fold 3: done only
@@ -108,27 +116,34 @@ func TestFindUnitsOfAnotherISA(t *testing.T) {
 		}
 		for _, tc := range []struct {
 			fold   int
-			strict bool
+			reuse  sweeps.Reuse
 			state  string
 			engine string
 			acc    float64
 			m      sweeps.Machine
 		}{
-			{0, false, "done", "1/avx2", 0.25, avx2Host},
-			{0, true, "", "", 0, sweeps.Machine{}},
-			{1, false, "done", "1/avx512", 0.5, avx512Host},
-			{1, true, "done", "1/avx512", 0.5, avx512Host},
-			{2, false, "done", "1/avx2", 0.25, avx2Host},
-			{2, true, "failed", "1/avx512", 0, avx512Host},
-			{3, false, "", "", 0, sweeps.Machine{}},
-			{4, false, "", "", 0, sweeps.Machine{}},
+			{0, sweeps.Reuse{}, "done", "1/avx2", 0.25, avx2Host},
+			{0, sweeps.Reuse{Strict: true}, "", "", 0, sweeps.Machine{}},
+			{1, sweeps.Reuse{}, "done", "1/avx512", 0.5, avx512Host},
+			{1, sweeps.Reuse{Strict: true}, "done", "1/avx512", 0.5, avx512Host},
+			{2, sweeps.Reuse{}, "done", "1/avx2", 0.25, avx2Host},
+			{2, sweeps.Reuse{Pruned: true}, "done", "1/avx2", 0.25, avx2Host},
+			{2, sweeps.Reuse{Strict: true}, "failed", "1/avx512", 0, avx512Host},
+			{3, sweeps.Reuse{}, "", "", 0, sweeps.Machine{}},
+			{4, sweeps.Reuse{}, "", "", 0, sweeps.Machine{}},
+			{5, sweeps.Reuse{}, "done", "1/avx2", 0.25, avx2Host},
+			{5, sweeps.Reuse{Pruned: true}, "pruned", "1/avx512", 0.375, avx512Host},
+			{5, sweeps.Reuse{Strict: true}, "pruned", "1/avx512", 0.375, avx512Host},
 		} {
-			u, state, err := s.Find(unitAt(tc.fold), tc.strict)
+			u, state, err := s.Find(unitAt(tc.fold), tc.reuse)
 			if err != nil || state != tc.state || u.EngineVer != tc.engine || u.Accuracy != tc.acc || u.Machine != tc.m {
-				t.Errorf("fold %d strict %v: %q %s %v %+v (%v); want %q %s %v %+v",
-					tc.fold, tc.strict, state, u.EngineVer, u.Accuracy, u.Machine, err, tc.state, tc.engine, tc.acc, tc.m)
+				t.Errorf("fold %d %+v: %q %s %v %+v (%v); want %q %s %v %+v",
+					tc.fold, tc.reuse, state, u.EngineVer, u.Accuracy, u.Machine, err, tc.state, tc.engine, tc.acc, tc.m)
 			}
-			if tc.strict {
+			if state == "pruned" && u.PrunedAt != 3 {
+				t.Errorf("fold %d %+v: pruned at %d, want 3", tc.fold, tc.reuse, u.PrunedAt)
+			}
+			if tc.reuse.Strict {
 				if v, vstate, err := s.Unit(unitAt(tc.fold)); err != nil || vstate != state || v.EngineVer != u.EngineVer {
 					t.Errorf("fold %d: Unit gives %q %s, Find strict %q %s (%v)", tc.fold, vstate, v.EngineVer, state, u.EngineVer, err)
 				}

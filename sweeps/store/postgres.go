@@ -299,12 +299,12 @@ func (s *Postgres) SaveUnitTx(ctx context.Context, tx pgx.Tx, id sweeps.UnitID, 
 
 // Unit implements Store.
 func (s *Postgres) Unit(id sweeps.UnitID) (sweeps.UnitResult, string, error) {
-	return s.Find(id, true)
+	return s.Find(id, sweeps.Reuse{Strict: true})
 }
 
 // Find implements Store.
-func (s *Postgres) Find(id sweeps.UnitID, strict bool) (sweeps.UnitResult, string, error) {
-	u, state, err := unit(context.Background(), s.conn(), id, strict)
+func (s *Postgres) Find(id sweeps.UnitID, r sweeps.Reuse) (sweeps.UnitResult, string, error) {
+	u, state, err := unit(context.Background(), s.conn(), id, r)
 	return u, state, s.err(err)
 }
 

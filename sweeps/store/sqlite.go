@@ -395,12 +395,12 @@ func (s *SQLite) SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) e
 
 // Unit implements Store.
 func (s *SQLite) Unit(id sweeps.UnitID) (sweeps.UnitResult, string, error) {
-	return s.Find(id, true)
+	return s.Find(id, sweeps.Reuse{Strict: true})
 }
 
 // Find implements Store.
-func (s *SQLite) Find(id sweeps.UnitID, strict bool) (sweeps.UnitResult, string, error) {
-	u, state, err := unit(context.Background(), s.conn(), id, strict)
+func (s *SQLite) Find(id sweeps.UnitID, r sweeps.Reuse) (sweeps.UnitResult, string, error) {
+	u, state, err := unit(context.Background(), s.conn(), id, r)
 	return u, state, s.err(err)
 }
 

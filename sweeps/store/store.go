@@ -67,15 +67,16 @@ type Store interface {
 	SaveUnit(id sweeps.UnitID, study string, u sweeps.UnitResult) error
 	// Unit returns a stored unit and its state: "done", "pruned" (with
 	// PrunedAt set), "failed" (with Error set), or "" when it is not
-	// stored or has not finished. It is
-	// Find(id, true): the unit of exactly id's engine identity.
+	// stored or has not finished. It is Find(id, sweeps.Reuse{Strict:
+	// true}): the unit of exactly id's engine identity.
 	Unit(id sweeps.UnitID) (u sweeps.UnitResult, state string, err error)
-	// Find returns the stored unit a study may use for id, and its state
-	// as Unit does: id's own when it is done; unless strict, otherwise one
-	// done under another ISA path of id's engine version (see
-	// sweeps.Reusable; its EngineVer and Machine say which), the first by
-	// engine identity when several are; otherwise id's own failed one.
-	Find(id sweeps.UnitID, strict bool) (u sweeps.UnitResult, state string, err error)
+	// Find returns the stored unit a study takes for id by the rule r
+	// (sweeps.Reuse.Rank), and its state as Unit does: id's own when it
+	// is done (or pruned, in a study with a pruner); unless strict,
+	// otherwise one done under another ISA path of id's engine version
+	// (its EngineVer and Machine say which), the first by engine identity
+	// when several are; otherwise id's own failed or pruned one.
+	Find(id sweeps.UnitID, r sweeps.Reuse) (u sweeps.UnitResult, state string, err error)
 	// Study reads a study's header and configurations; name "" means the
 	// study run most recently.
 	Study(ctx context.Context, name string) (sweeps.Header, []study.Point, error)
@@ -451,29 +452,50 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, finished, u.Host, u.CPU, u.ISA, u.GFLOP)
 }
 
-// unit reads the stored unit Find returns for id.
-func unit(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (u sweeps.UnitResult, state string, err error) {
+// unit reads the stored unit Find returns for id by rule r: of the rows
+// r may take (id's own, and unless strict those of its engine version
+// under another ISA path), not running, the one r ranks first (at most
+// one per ISA path: few rows).
+func unit(ctx context.Context, c conn, id sweeps.UnitID, r sweeps.Reuse) (u sweeps.UnitResult, state string, err error) {
 	engine, args := `engine_version = $6`, []any{id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine}
-	if !strict {
-		// Or done under an engine identity "<version>/<another ISA>".
+	if !r.Strict {
+		// Or under an engine identity "<version>/<another ISA>".
 		prefix := sweeps.EngineVersionOf(id.Engine) + "/"
-		engine = `(engine_version = $6 OR (state = 'done' AND substr(engine_version, 1, $7) = $8))`
+		engine = `(engine_version = $6 OR substr(engine_version, 1, $7) = $8)`
 		args = append(args, utf8.RuneCountInString(prefix), prefix)
 	}
+	rs, err := c.query(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa, gflop, started, finished FROM mlpsweep_units
+		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+` AND state != 'running'`, args...)
+	if err != nil {
+		return u, "", err
+	}
+	defer rs.Close()
 	var valLoss *float64
 	var started, finished *int64
 	var diverged int64
 	var epochs, extra string
-	err = c.queryRow(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa, gflop, started, finished FROM mlpsweep_units
-		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+` AND state != 'running'
-		ORDER BY state != 'done', engine_version != $6, engine_version LIMIT 1`, args...).
-		Scan(&state, &u.EngineVer, &u.Accuracy, &valLoss, &diverged, &u.Error, &epochs, &extra, &u.Seconds, &u.Samples, &u.Host, &u.CPU, &u.ISA, &u.GFLOP, &started, &finished)
-	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows wraps it too
-		return u, "", nil
+	var best sweeps.Stored
+	for rs.Next() {
+		var v sweeps.UnitResult
+		var s sweeps.Stored
+		var vl *float64
+		var st, fin *int64
+		var div int64
+		var ep, ex string
+		if err := rs.Scan(&s.State, &s.Engine, &v.Accuracy, &vl, &div, &v.Error, &ep, &ex, &v.Seconds, &v.Samples, &v.Host, &v.CPU, &v.ISA, &v.GFLOP, &st, &fin); err != nil {
+			return u, "", err
+		}
+		if r.Better(s, best, id.Engine) {
+			best, u, valLoss, diverged, epochs, extra, started, finished = s, v, vl, div, ep, ex, st, fin
+		}
 	}
-	if err != nil {
+	if err := rs.Err(); err != nil {
 		return u, "", err
 	}
+	if best == (sweeps.Stored{}) {
+		return sweeps.UnitResult{}, "", nil
+	}
+	state, u.EngineVer = best.State, best.Engine
 	u.ValLoss = math.NaN()
 	if valLoss != nil {
 		u.ValLoss = *valLoss
@@ -626,8 +648,9 @@ func states(ctx context.Context, c conn) (map[string]int, error) {
 }
 
 // Load reads a study from s (name "" means the study run most recently),
-// with every unit stored so far under its engine identity or, unless
-// strict, another ISA path of its engine version (see Store.Find).
+// with every unit stored so far that the study takes (Store.Find: its
+// own, or unless strict one done under another ISA path of its engine
+// version; sweeps.Reuse, Pruned when the study has a pruner).
 // TotalSeconds, UnitsRun, UnitsReused and Runs are the study's run
 // records' (sweeps.LatestRun): its time over every run, the latest run's
 // counts summed over its records (its shards).
@@ -637,8 +660,9 @@ func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyR
 		return sweeps.StudyResult{}, err
 	}
 	units := map[sweeps.UnitID]sweeps.UnitResult{}
+	reuse := sweeps.Reuse{Strict: strict, Pruned: h.Schedule.Pruner != nil}
 	for _, u := range sweeps.Plan(h, points) {
-		res, state, err := s.Find(u.ID, strict)
+		res, state, err := s.Find(u.ID, reuse)
 		if err != nil {
 			return sweeps.StudyResult{}, err
 		}

@@ -59,12 +59,13 @@ type StudyUnit struct {
 
 // ReadStudy reads study name ("" means the study run most recently), its
 // configurations and the stored units of its plan in one query: for each
-// planned unit the one Find(id, strict) would return, and the units
-// running now (whose Result is empty), among them a unit stored pruned
-// that this study trains further (MarkRunning), which the others see
-// pruned. Without full, the units' results
-// are left empty (no learning curves decoded): what a list of studies
-// needs. Its StudyResult, with full, is what Load returns.
+// planned unit the one Find would return (sweeps.Reuse: strict, and
+// Pruned when the study has a pruner), and the units running now (whose
+// Result is empty), among them a unit stored pruned that this study
+// trains further (MarkRunning), which the others see pruned. Without
+// full, the units' results are left empty (no learning curves decoded):
+// what a list of studies needs. Its StudyResult, with full, is what Load
+// returns.
 func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sweeps.Header, []study.Point, []StudyUnit, error) {
 	c, err := connOf(s)
 	if err != nil {
@@ -134,6 +135,7 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 		return h, nil, nil, named(s, err)
 	}
 	var units []StudyUnit
+	reuse := sweeps.Reuse{Strict: strict, Pruned: h.Schedule.Pruner != nil}
 	for _, p := range sweeps.Plan(h, points) {
 		id := p.ID
 		var pick, running *StudyUnit
@@ -144,9 +146,7 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 				if u.ID.Engine == id.Engine {
 					running = u
 				}
-			case !sweeps.Reusable(u.ID.Engine, id.Engine, strict):
-			case u.State != "done" && u.ID.Engine != id.Engine: // a failed unit counts only under its own identity
-			case pick == nil || better(*u, *pick, id.Engine):
+			case reuse.Better(u.stored(), pick.stored(), id.Engine):
 				pick = u
 			}
 		}
@@ -162,17 +162,12 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 	return h, points, units, nil
 }
 
-// better reports whether a is the unit Find prefers to b for a unit of
-// engine identity engine: done before failed, its own identity before
-// another, then by identity.
-func better(a, b StudyUnit, engine string) bool {
-	if (a.State == "done") != (b.State == "done") {
-		return a.State == "done"
+// stored is u as sweeps.Reuse ranks it; the zero Stored for nil (none).
+func (u *StudyUnit) stored() sweeps.Stored {
+	if u == nil {
+		return sweeps.Stored{}
 	}
-	if (a.ID.Engine == engine) != (b.ID.Engine == engine) {
-		return a.ID.Engine == engine
-	}
-	return a.ID.Engine < b.ID.Engine
+	return sweeps.Stored{State: u.State, Engine: u.ID.Engine}
 }
 
 func deref[T any](p *T, none T) T {
