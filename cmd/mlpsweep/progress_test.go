@@ -412,11 +412,12 @@ func TestFirstPartwayETA(t *testing.T) {
 // TestPartwayETAWithScoring: with few training rows and many scored ones
 // (1,000 MNIST rows trained, its 10,000 test images scored after each
 // epoch: 83 % of an epoch's FLOPs) each partway line's ETA is between half
-// and 3 times the time the run had left (± the half second the line
+// and 4 times the time the run had left (± the half second the line
 // rounds to), on the process's CPU clock (see etaLine). The scoring's
 // forward products run faster per FLOP than the training steps, so the
-// first epoch's ETAs read high (measured 1.3–2.7× under load); counting
-// the steps alone as an epoch's work, they read a quarter of it.
+// first epoch's ETAs read high (measured 1.3–2.7× under load: the upper
+// bound leaves room, since the lower one is what catches the bug);
+// counting the steps alone as an epoch's work, they read a quarter of it.
 func TestPartwayETAWithScoring(t *testing.T) {
 	r := timedTrain(t, "--limit-rows", "1000", "--epochs", "2", "--batch", "32", "--hidden", "4096", "--threads", "1")
 	ls := r.etaLines(t)
@@ -425,7 +426,7 @@ func TestPartwayETAWithScoring(t *testing.T) {
 	}
 	lo, hi := math.Inf(1), 0.0 // the first epoch's ETA over the time left
 	for _, l := range ls {
-		if !l.within(0.5, 3, 0) {
+		if !l.within(0.5, 4, 0) {
 			t.Errorf("%s", l)
 		}
 		if l.epoch == 1 {
