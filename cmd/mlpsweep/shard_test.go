@@ -18,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
 // clearShardEnv unsets the batch schedulers' variables for a test (the
@@ -425,5 +426,32 @@ func TestSlurmScripts(t *testing.T) {
 	cmd.Env = envFor("SLURM_ARRAY_TASK_ID=0")
 	if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "usage: sbatch") {
 		t.Errorf("no study: %v\n%s", err, out)
+	}
+}
+
+// TestMergePrunedStoreReportsAsTheStore: a pruned study swept into a
+// PostgreSQL store, merged from it into a folder, reports there as report
+// --store does: the same tables (its rung decisions, its units pruned),
+// and merge counts its pruned units as finished (exit 0). Defect: merge
+// left the decisions out and counted pruned units missing (exit 1).
+func TestMergePrunedStoreReportsAsTheStore(t *testing.T) {
+	url := storetest.Postgres(t)
+	dir := t.TempDir()
+	study := writePrunedStudy(t, dir, "sha")
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--out", filepath.Join(dir, "run"), "--workers", "2"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	merged := filepath.Join(dir, "merged")
+	code, _, stderr := runCmd("merge", merged, url)
+	if code != 0 || !strings.Contains(stderr, "units done, ") || !strings.Contains(stderr, " pruned, 0 failed, 0 missing") {
+		t.Fatalf("merge: exit %d:\n%s", code, stderr)
+	}
+	code, fromStore, stderr := runCmd("report", "--store", url, "--out", filepath.Join(dir, "rep"))
+	if code != 0 || !strings.Contains(fromStore, "pruned at epoch 1: ") {
+		t.Fatalf("report --store: exit %d:\n%s%s", code, fromStore, stderr)
+	}
+	code, fromMerged, stderr := runCmd("report", merged)
+	if code != 0 || fromMerged != fromStore {
+		t.Errorf("report of the merge: exit %d:\n%s%s\nreport --store:\n%s", code, fromMerged, stderr, fromStore)
 	}
 }
