@@ -11,14 +11,14 @@ func BenchmarkStep(b *testing.B) {
 				m := newModel(b, a, batch, 1)
 				in, out := a[0], a[len(a)-1]
 				data := Synthetic(batch, in, out)
-				x := make([]float32, batch*in) // [batch×in] the batch as float32, as the depth study gathers it
-				data.Gather(data.Head(batch, in).Rows, x, make([]float32, batch*out), in, out)
-				if _, _, err := m.TrainBatch(x, data.Y, batch); err != nil { // warm-up
+				// [batch] rows 0 …, read from the pixels, as Fit and the depth study read them
+				rows := data.Head(batch, in).Rows
+				if _, _, err := m.TrainBatch(data, rows, data.Y); err != nil { // warm-up
 					b.Fatal(err)
 				}
 				b.ReportAllocs()
 				for b.Loop() {
-					m.TrainBatch(x, data.Y, batch)
+					m.TrainBatch(data, rows, data.Y)
 				}
 				reportTraining(b, batch, m.FlopsPerSample())
 			})

@@ -48,7 +48,7 @@ func TestBatchNormTrainingStep(t *testing.T) {
 		}
 	}
 	gamma := float64s(d.bn.gamma)
-	if _, _, err := m.TrainBatch(x, y, 6); err != nil {
+	if _, _, err := m.TrainBatch(Data{X: x}, rowRange(0, 6), y); err != nil {
 		t.Fatal(err)
 	}
 	for j := range mean {

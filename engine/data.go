@@ -85,18 +85,11 @@ func (d Data) Row(i int) int {
 	return d.Rows[i]
 }
 
-// Gather copies rows rows[k] of the inputs (as float32: X's, or the
-// pixels' kernels.PixelValue) and of Y into x [len(rows)×in] and t [len(rows)×out].
-func (d Data) Gather(rows []int, x, t []float32, in, out int) {
-	for k, r := range rows {
-		dst := x[k*in : (k+1)*in]
-		if d.X != nil {
-			copy(dst, d.X[r*in:(r+1)*in])
-		} else {
-			kernels.PixelsToFloats(dst, d.Pixels[r*in:(r+1)*in])
-		}
-		copy(t[k*out:(k+1)*out], d.Y[r*out:(r+1)*out])
-	}
+// Targets copies rows rows[k] of Y into t [len(rows)×out]: the one-hot
+// targets of the batch TrainBatch, Diagnose and SetDiagnosticBatch read
+// from d's inputs by the same rows.
+func (d Data) Targets(rows []int, t []float32, out int) {
+	gatherRows(d.Y, out, rows, t)
 }
 
 // Head is d restricted to its first n rows used (all of them when d uses

@@ -94,42 +94,43 @@ func (d Diagnostics) Clone() Diagnostics {
 	return d
 }
 
-// Diagnose runs the forward and backward pass of a training step on the
-// batch x [rows×In], t [rows×Out] (1 ≤ rows ≤ B), without dropout and
-// without updating anything: weights, optimizer state, batch norm's
-// moving statistics and the random streams are untouched, so diagnosing
-// between steps leaves training bit-identical. Batch norm normalizes with
-// the batch's statistics, as in training. The result's slices are the
-// model's, overwritten by the next Diagnose (Clone keeps a copy); once the
-// model exists, Diagnose allocates nothing. Its cost is one training step's
-// forward and backward pass.
-func (m *Model) Diagnose(x, t []float32, rows int) (Diagnostics, error) {
-	if err := m.checkBatch("Diagnose", x, t, rows); err != nil {
+// Diagnose runs the forward and backward pass of TrainBatch(d, rows, t)
+// (rows, 1 … B indices of rows of d's inputs, read in place; targets
+// t [len(rows)×Out]) without dropout and without updating anything:
+// weights, optimizer state, batch norm's moving statistics and the random
+// streams are untouched, so diagnosing between steps leaves training
+// bit-identical. Batch norm normalizes with the batch's statistics, as in
+// training. The result's slices are the model's, overwritten by the next
+// Diagnose (Clone keeps a copy); once the model exists, Diagnose allocates
+// nothing. Its cost is one training step's forward and backward pass.
+func (m *Model) Diagnose(d Data, rows []int, t []float32) (Diagnostics, error) {
+	if err := m.checkBatch("Diagnose", d, rows, t); err != nil {
 		return Diagnostics{}, err
 	}
-	m.train.atLeast(rows, m.cfg.Batch)
+	b := len(rows)
+	m.train.atLeast(b, m.cfg.Batch)
 	ws := m.use(&m.train)
 	for _, mask := range ws.mask {
 		for i := range mask {
 			mask[i] = 1
 		}
 	}
-	loss, _ := m.lossAndGrad(x[:rows*m.in], t[:rows*m.out], rows)
-	d := m.diag
-	d.Loss = float64(loss)
+	loss, _ := m.lossAndGrad(d.input(), rows, t, b)
+	diag := m.diag
+	diag.Loss = float64(loss)
 	for l := range m.layers {
 		var sum float64
 		for _, g := range m.layers[l].dw {
 			sum += float64(g) * float64(g)
 		}
-		d.GradNorm[l] = math.Sqrt(sum)
+		diag.GradNorm[l] = math.Sqrt(sum)
 	}
-	for i := range d.Hidden {
+	for i := range diag.Hidden {
 		h := m.layers[i].out
 		// ws.dy[i] is free after the backward pass: it receives act'(u).
-		d.Hidden[i] = activationStats(m.layers[i].act, ws.y[i][:rows*h], ws.dy[i][:rows*h], h)
+		diag.Hidden[i] = activationStats(m.layers[i].act, ws.y[i][:b*h], ws.dy[i][:b*h], h)
 	}
-	return d, nil
+	return diag, nil
 }
 
 // activationStats summarizes y = act(u) [rows×h], using slope [rows×h] as
@@ -169,29 +170,50 @@ func activationStats(act kernels.Activation, y, slope []float32, h int) Activati
 	}
 }
 
-// SetDiagnosticBatch makes Fit diagnose the batch x [rows×In], t [rows×Out]
-// (1 ≤ rows ≤ B; copied) after every epoch and attach the result to
-// EpochStats.Diagnostics. Calling Diagnose on the same batch before Fit
-// gives the figures at initialization. rows 0 turns it off.
-func (m *Model) SetDiagnosticBatch(x, t []float32, rows int) error {
-	if rows == 0 {
-		m.diagX, m.diagT = nil, nil
+// SetDiagnosticBatch makes Fit diagnose the batch of Diagnose(d, rows, t)
+// after every epoch and attach the result to EpochStats.Diagnostics; nil
+// rows turn it off. The batch's rows are copied as d holds them (pixels,
+// or X without pixels), into buffers the model keeps, and so are the
+// targets: d may change afterwards. Calling Diagnose on the same batch
+// before Fit gives the figures at initialization.
+func (m *Model) SetDiagnosticBatch(d Data, rows []int, t []float32) error {
+	if len(rows) == 0 {
+		m.diagRows = m.diagRows[:0]
 		return nil
 	}
-	if err := m.checkBatch("SetDiagnosticBatch", x, t, rows); err != nil {
+	if err := m.checkBatch("SetDiagnosticBatch", d, rows, t); err != nil {
 		return err
 	}
-	m.diagX, m.diagT = slices.Clone(x[:rows*m.in]), slices.Clone(t[:rows*m.out])
+	in := m.in
+	m.diagX, m.diagPx, m.diagRows = m.diagX[:0], m.diagPx[:0], m.diagRows[:0]
+	for i, r := range rows {
+		if d.Pixels != nil {
+			m.diagPx = append(m.diagPx, d.Pixels[r*in:(r+1)*in]...)
+		} else {
+			m.diagX = append(m.diagX, d.X[r*in:(r+1)*in]...)
+		}
+		m.diagRows = append(m.diagRows, i)
+	}
+	m.diagT = append(m.diagT[:0], t[:len(rows)*m.out]...)
 	return nil
+}
+
+// diagnostic is the diagnostic batch's inputs (SetDiagnosticBatch), read
+// by the rows m.diagRows.
+func (m *Model) diagnostic() Data {
+	if len(m.diagPx) > 0 {
+		return Data{Pixels: m.diagPx}
+	}
+	return Data{X: m.diagX}
 }
 
 // diagnoseEpoch returns a copy of Diagnose on the diagnostic batch, or nil
 // when there is none.
 func (m *Model) diagnoseEpoch() *Diagnostics {
-	if m.diagX == nil {
+	if len(m.diagRows) == 0 {
 		return nil
 	}
-	d, err := m.Diagnose(m.diagX, m.diagT, len(m.diagX)/m.in)
+	d, err := m.Diagnose(m.diagnostic(), m.diagRows, m.diagT)
 	if err != nil {
 		panic("engine: the diagnostic batch was checked by SetDiagnosticBatch: " + err.Error())
 	}

@@ -34,7 +34,7 @@ func TestDiagnoseActivationStats(t *testing.T) {
 		m := mustNew(t, Config{Hidden: []int{3}, Activation: c.act, Batch: 2}, 2, 2)
 		copy(m.layers[0].w, c.w)
 		copy(m.layers[0].b, c.b)
-		d, err := m.Diagnose([]float32{1, 2, 3, 1}, []float32{1, 0, 0, 1}, 2)
+		d, err := m.Diagnose(Data{X: []float32{1, 2, 3, 1}}, []int{0, 1}, []float32{1, 0, 0, 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +64,7 @@ func TestDiagnoseGradNorms(t *testing.T) {
 		L2: 0.01, Batch: 4, Seed: 6}
 	m := newTestModel(t, cfg, 5, 3)
 	x, y := testBatch(3, 5, 3, 31)
-	d, err := m.Diagnose(x, y, 3)
+	d, err := m.Diagnose(Data{X: x}, rowRange(0, 3), y)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,11 +106,11 @@ func TestDiagnoseLeavesTrainingUnchanged(t *testing.T) {
 	data := blobs(50, 6, 3, 12)
 	plain, diagnosed := mustNew(t, cfg, 6, 3), mustNew(t, cfg, 6, 3)
 	for s := 0; s < 4; s++ {
-		if _, err := diagnosed.Diagnose(data.X[40*6:], data.Y[40*3:], 8); err != nil {
+		if _, err := diagnosed.Diagnose(data, rowRange(40, 48), data.Y[40*3:]); err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range []*Model{plain, diagnosed} {
-			if _, _, err := m.TrainBatch(data.X[s*8*6:], data.Y[s*8*3:], 8); err != nil {
+			if _, _, err := m.TrainBatch(data, rowRange(s*8, s*8+8), data.Y[s*8*3:]); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -123,7 +123,7 @@ func TestDiagnoseLeavesTrainingUnchanged(t *testing.T) {
 	fit := func(diagnose bool) (*Model, History) {
 		m := mustNew(t, cfg, 6, 3)
 		if diagnose {
-			if err := m.SetDiagnosticBatch(data.X, data.Y, 8); err != nil {
+			if err := m.SetDiagnosticBatch(data, rowRange(0, 8), data.Y); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -151,10 +151,16 @@ func TestDiagnoseLeavesTrainingUnchanged(t *testing.T) {
 	if &h2.Epochs[0].Diagnostics.GradNorm[0] == &h2.Epochs[1].Diagnostics.GradNorm[0] {
 		t.Error("epochs share their diagnostics' buffers")
 	}
-	if err := m2.SetDiagnosticBatch(data.X, data.Y, 9); err == nil {
+	if err := m2.SetDiagnosticBatch(data, rowRange(0, 9), data.Y); err == nil {
 		t.Error("SetDiagnosticBatch accepted more rows than the batch size")
 	}
-	if _, err := m2.Diagnose(data.X, data.Y, 0); err == nil {
+	if _, err := m2.Diagnose(data, []int{}, data.Y); err == nil {
 		t.Error("Diagnose accepted 0 rows")
+	}
+	if _, err := m2.Diagnose(data, []int{3, 50}, data.Y); err == nil {
+		t.Error("Diagnose accepted a row outside the data")
+	}
+	if err := m2.SetDiagnosticBatch(data, []int{3, 4}, data.Y[:5]); err == nil {
+		t.Error("SetDiagnosticBatch accepted short targets")
 	}
 }

@@ -67,8 +67,8 @@ func ExampleConfig_Normalize() {
 	// momentum, nesterov and decay apply to sgd only (optimizer is adam)
 }
 
-// TrainBatch runs single training steps on caller-held batches (this is
-// what benchmarks time); Predict returns class probabilities.
+// TrainBatch runs single training steps on batches of rows a caller picks
+// (this is what benchmarks time); Predict returns class probabilities.
 func ExampleModel_TrainBatch() {
 	data := toyData(64)
 	m, err := engine.New(engine.Config{Hidden: []int{8}, Optimizer: "adam", LR: 0.05, Batch: 64, Seed: 1}, 2, 2, nil)
@@ -76,10 +76,11 @@ func ExampleModel_TrainBatch() {
 		fmt.Println(err)
 		return
 	}
-	first, _, _ := m.TrainBatch(data.X, data.Y, 64)
+	rows := data.Head(64, 2).Rows // rows 0 … 63; their targets are data.Y's first 64
+	first, _, _ := m.TrainBatch(data, rows, data.Y)
 	var loss float32
 	for step := 0; step < 200; step++ {
-		loss, _, _ = m.TrainBatch(data.X, data.Y, 64)
+		loss, _, _ = m.TrainBatch(data, rows, data.Y)
 	}
 	fmt.Printf("loss fell from above 0.5 to below 0.2: %v\n", first > 0.5 && loss < 0.2)
 

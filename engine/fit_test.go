@@ -115,7 +115,7 @@ func TestEpochBookkeeping(t *testing.T) {
 	replay := mustNew(t, cfg, 4, 3)
 	order := slices.Clone(data.Rows)
 	shuffleRNG := newStream(cfg.Seed, streamShuffle)
-	x, y := make([]float32, 4*4), make([]float32, 4*3)
+	y := make([]float32, 4*3)
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
 		shuffle(shuffleRNG, order)
 		var sizes []int
@@ -123,8 +123,8 @@ func TestEpochBookkeeping(t *testing.T) {
 		correct := 0
 		for start := 0; start < len(order); start += cfg.Batch {
 			rows := order[start:min(start+cfg.Batch, len(order))]
-			data.Gather(rows, x, y, 4, 3)
-			loss, c, err := replay.TrainBatch(x, y, len(rows))
+			data.Targets(rows, y, 3)
+			loss, c, err := replay.TrainBatch(data, rows, y)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,7 +171,8 @@ func TestEvaluateMatchesReference(t *testing.T) {
 		var want float64
 		for start := 0; start < 1100; start += 7 {
 			rows := d.Rows[start:min(start+7, 1100)]
-			d.Gather(rows, x, y, 5, 4)
+			gatherRows(d.X, 5, rows, x)
+			d.Targets(rows, y, 4)
 			want += float64(len(rows)) * refLoss(m, p, x, y, len(rows), false, nil)
 		}
 		want /= 1100
@@ -247,12 +248,12 @@ func TestBadData(t *testing.T) {
 	if err := m.CheckData(good); err != nil {
 		t.Error(err)
 	}
-	for _, rows := range []int{0, 5} {
-		if _, _, err := m.TrainBatch(make([]float32, 15), make([]float32, 10), rows); err == nil {
-			t.Errorf("TrainBatch accepted %d rows with batch 4", rows)
+	for _, rows := range [][]int{nil, {0, 1, 2, 3, 4}} {
+		if _, _, err := m.TrainBatch(Data{X: make([]float32, 15)}, rows, make([]float32, 10)); err == nil {
+			t.Errorf("TrainBatch accepted %d rows with batch 4", len(rows))
 		}
 	}
-	if _, _, err := m.TrainBatch(make([]float32, 5), make([]float32, 8), 2); err == nil {
+	if _, _, err := m.TrainBatch(Data{X: make([]float32, 5)}, []int{0, 1}, make([]float32, 8)); err == nil {
 		t.Error("TrainBatch accepted short x")
 	}
 	if err := m.Predict(make([]float32, 6), 2, make([]float32, 3)); err == nil {
@@ -277,10 +278,11 @@ func TestNoAllocations(t *testing.T) {
 		}
 		m := mustNew(t, cfg, 10, 4)
 		d := blobs(40, 10, 4, 7)
-		if a := testing.AllocsPerRun(10, func() { m.TrainBatch(d.X, d.Y, 16) }); a != 0 {
+		rows := rowRange(0, 16)
+		if a := testing.AllocsPerRun(10, func() { m.TrainBatch(d, rows, d.Y) }); a != 0 {
 			t.Errorf("%s: TrainBatch allocates %v times per step", opt, a)
 		}
-		if a := testing.AllocsPerRun(5, func() { m.TrainBatch(d.X, d.Y, 7) }); a != 0 {
+		if a := testing.AllocsPerRun(5, func() { m.TrainBatch(d, rows[:7], d.Y) }); a != 0 {
 			t.Errorf("%s: a partial TrainBatch allocates %v times", opt, a)
 		}
 		d.Rows = []int{3, 1, 4, 1, 5, 9, 2, 6}
@@ -294,9 +296,10 @@ func TestNoAllocations(t *testing.T) {
 	}
 	m := mustNew(t, Config{Hidden: []int{12, 12, 9}, BatchNorm: true, Residual: true, Dropout: 0.2, Batch: 16}, 10, 4)
 	d := blobs(40, 10, 4, 7)
+	rows := rowRange(0, 16)
 	for name, f := range map[string]func(){
-		"TrainBatch": func() { m.TrainBatch(d.X, d.Y, 16) },
-		"Diagnose":   func() { m.Diagnose(d.X, d.Y, 16) },
+		"TrainBatch": func() { m.TrainBatch(d, rows, d.Y) },
+		"Diagnose":   func() { m.Diagnose(d, rows, d.Y) },
 		"Evaluate":   func() { m.Evaluate(d) },
 	} {
 		if a := testing.AllocsPerRun(5, f); a != 0 {

@@ -65,7 +65,7 @@ func checkGradient(t *testing.T, m *Model, x, y []float32, rows int) {
 		m.dropoutMask(mask[:rows*m.layers[i].out])
 		masks = append(masks, mask)
 	}
-	loss, _ := m.lossAndGrad(x, y, rows)
+	loss, _ := m.lossAndGrad(input{x: x}, nil, y, rows)
 	p := float64s(m.params)
 	want := refLoss(m, p, x, y, rows, true, masks)
 	if math.Abs(float64(loss)-want) > 1e-5*math.Abs(want) {

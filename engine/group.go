@@ -416,21 +416,10 @@ func (g *Group) TrainBatch(d Data, rows []int, t []float32) (loss []float32, cor
 		return nil, nil, err
 	}
 	m0 := g.members[0]
-	b := len(rows)
-	if b < 1 || b > m0.cfg.Batch {
-		return nil, nil, fmt.Errorf("engine: TrainBatch with %d rows (want 1 … %d)", b, m0.cfg.Batch)
-	}
-	if len(t) < b*m0.out {
-		return nil, nil, fmt.Errorf("engine: TrainBatch with %d rows needs %d targets (have %d)", b, b*m0.out, len(t))
-	}
-	if err := d.checkPixels(m0.in); err != nil {
+	if err := m0.checkBatch("TrainBatch", d, rows, t); err != nil {
 		return nil, nil, err
 	}
-	for i, r := range rows {
-		if r < 0 || (r+1)*m0.in > d.stored() {
-			return nil, nil, fmt.Errorf("engine: TrainBatch row %d = %d is outside the data (%d rows of %d inputs)", i, r, d.stored()/m0.in, m0.in)
-		}
-	}
+	b := len(rows)
 	g.step(g.all, d.input(), rows, t[:b*m0.out], b)
 	return g.loss, g.correct, nil
 }

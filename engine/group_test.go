@@ -223,15 +223,16 @@ func TestGroupTrainBatchMatchesModels(t *testing.T) {
 	}
 	d := blobs(40, 10, 4, 8)
 	rows := []int{3, 38, 11, 20, 7, 7, 0}
-	x, y := make([]float32, len(rows)*10), make([]float32, len(rows)*4)
-	d.Gather(rows, x, y, 10, 4)
+	x, y := make([]float32, len(rows)*10), make([]float32, len(rows)*4) // the batch gathered
+	gatherRows(d.X, 10, rows, x)
+	d.Targets(rows, y, 4)
 	for step := range 3 {
 		loss, correct, err := g.TrainBatch(d, rows, y)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, m := range alone {
-			l, c, err := m.TrainBatch(x, y, len(rows))
+			l, c, err := m.TrainBatch(Data{X: x}, rowRange(0, len(rows)), y)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -127,13 +127,10 @@ func BenchmarkTrainBatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	x, y := make([]float32, 128*train.Features), train.Y[:128*train.Classes]
-	for i := range 128 {
-		train.Row(i, x[i*train.Features:])
-	}
+	d, rows, y := engine.DataOf(train, nil), firstRows(128), train.Y[:128*train.Classes] // read from the pixels, as Fit reads them
 	b.ResetTimer()
 	for b.Loop() {
-		if _, _, err := m.TrainBatch(x, y, 128); err != nil {
+		if _, _, err := m.TrainBatch(d, rows, y); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -62,13 +62,19 @@ type Model struct {
 	in, out int
 	kc      *kernels.Context
 
-	layers       []dense     // [L], input to output
-	params       []float32   // [P] layer by layer: W_l, b_l, then γ_l, β_l with batch norm
-	grads        []float32   // [P] same layout as params
-	moving       []float32   // [2·Σ_l H_l] batch norm moving mean then variance, layer by layer (not parameters); empty without
-	opt          *optimizer  // state slots of [P] each
-	diag         Diagnostics // Diagnose's result buffers, reused (diagnose.go)
-	diagX, diagT []float32   // [B×In], [B×Out] Fit's diagnostic batch (SetDiagnosticBatch); nil: none
+	layers []dense     // [L], input to output
+	params []float32   // [P] layer by layer: W_l, b_l, then γ_l, β_l with batch norm
+	grads  []float32   // [P] same layout as params
+	moving []float32   // [2·Σ_l H_l] batch norm moving mean then variance, layer by layer (not parameters); empty without
+	opt    *optimizer  // state slots of [P] each
+	diag   Diagnostics // Diagnose's result buffers, reused (diagnose.go)
+
+	// Fit's diagnostic batch of b rows (SetDiagnosticBatch), none while
+	// diagRows is empty; the buffers are kept for the next one.
+	diagX    []float32 // [b×In] its inputs as floats, or empty
+	diagPx   []uint8   // [b×In] its inputs as pixels, or empty
+	diagRows []int     // [b] 0 … b−1, the rows Diagnose reads
+	diagT    []float32 // [b×Out] its one-hot targets
 
 	train workspace // B rows, with gradient buffers and dropout masks
 	eval  workspace // E rows, inference only
@@ -242,7 +248,7 @@ func (m *Model) reset(cfg Config, inputs, outputs int) error {
 	m.eval.plan(evalChunk(cfg.Batch), false)
 	m.diag.GradNorm = resize(m.diag.GradNorm, len(m.layers))
 	m.diag.Hidden = resize(m.diag.Hidden, len(m.layers)-1)
-	m.diagX, m.diagT = nil, nil
+	m.diagRows = m.diagRows[:0] // no diagnostic batch
 	return nil
 }
 

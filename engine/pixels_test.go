@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -151,8 +152,9 @@ func TestPixelsSameBits(t *testing.T) {
 	}
 }
 
-// TestPixelsNoAllocations: a warm fused step and Evaluate on pixels
-// allocate nothing.
+// TestPixelsNoAllocations: a warm fused step, Evaluate, a model's
+// TrainBatch and Diagnose on pixels allocate nothing, nor does setting a
+// diagnostic batch where one was.
 func TestPixelsNoAllocations(t *testing.T) {
 	cfgs := groupConfigs()[:5]
 	members := make([]*Model, len(cfgs))
@@ -173,6 +175,19 @@ func TestPixelsNoAllocations(t *testing.T) {
 	d.X = nil // pixels alone, as image data holds them
 	if a := testing.AllocsPerRun(10, func() { g.TrainBatch(d, rows, tgt) }); a != 0 {
 		t.Errorf("Group.TrainBatch on pixels allocates %v times", a)
+	}
+	m := members[1] // batch norm
+	if a := testing.AllocsPerRun(10, func() { m.TrainBatch(d, rows, tgt) }); a != 0 {
+		t.Errorf("TrainBatch on pixels allocates %v times", a)
+	}
+	if a := testing.AllocsPerRun(10, func() { m.Diagnose(d, rows, tgt) }); a != 0 {
+		t.Errorf("Diagnose on pixels allocates %v times", a)
+	}
+	if err := m.SetDiagnosticBatch(d, rows, tgt); err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(5, func() { m.SetDiagnosticBatch(d, rows[:5], tgt) }); a != 0 {
+		t.Errorf("SetDiagnosticBatch into the buffers of an earlier one allocates %v times", a)
 	}
 	if a := testing.AllocsPerRun(5, func() { g.Evaluate(d) }); a != 0 {
 		t.Errorf("Group.Evaluate of all rows of pixels allocates %v times", a)
@@ -212,8 +227,8 @@ func TestPixelsChecked(t *testing.T) {
 	}
 }
 
-// TestPixelsAlone: data held as pixels alone (X nil) sizes, heads and
-// gathers as its float32 copy does, and is checked as X is.
+// TestPixelsAlone: data held as pixels alone (X nil) sizes and heads as
+// its float32 copy does, and is checked as X is.
 func TestPixelsAlone(t *testing.T) {
 	d := pixelBlobs(30, 6, 3, 5)
 	p := d
@@ -225,14 +240,7 @@ func TestPixelsAlone(t *testing.T) {
 	if h, g := p.Head(7, 6), d.Head(7, 6); !slices.Equal(h.Rows, g.Rows) || len(h.Rows) != 7 {
 		t.Fatalf("Head: rows %v, want %v", h.Rows, g.Rows)
 	}
-	rows := []int{29, 0, 13}
-	xp, tp := make([]float32, 3*6), make([]float32, 3*3)
-	xd, td := make([]float32, 3*6), make([]float32, 3*3)
-	p.Gather(rows, xp, tp, 6, 3)
-	d.Gather(rows, xd, td, 6, 3)
-	if !sameBits(xp, xd) || !sameBits(tp, td) {
-		t.Fatalf("Gather of pixels %v, of X %v", xp, xd)
-	}
+	tp := make([]float32, 2*3)
 	bad := p
 	bad.Pixels = bad.Pixels[:len(bad.Pixels)-1]
 	if err := m.CheckData(bad); err == nil || !strings.Contains(err.Error(), "data Pixels has 179 values") {
@@ -248,4 +256,128 @@ func TestPixelsAlone(t *testing.T) {
 	if _, _, err := g.TrainBatch(p, []int{0, 30}, tp); err == nil || !strings.Contains(err.Error(), "outside the data (30 rows") {
 		t.Errorf("TrainBatch past the pixels: %v", err)
 	}
+}
+
+// TestBatchPixelsSameBits checks, on every ISA path, that a model's
+// TrainBatch, Diagnose and SetDiagnosticBatch (Fit's per-epoch
+// diagnostics) give the same bits on a batch read from pixels (X nil, as
+// image data holds them) as on the batch's float32 copy, read both ways:
+// as Data{X} by rows 0 … b−1, and in place without row indices, the way
+// the float32 TrainBatch and Diagnose this package had read the copy that
+// the depth study gathered. Scattered rows, inputs of 48 and 20, batches
+// of 32 and 13 (full and partial panels), the members of groupConfigs at
+// batch 32 (one diverges), three steps each with a Diagnose before it.
+func TestBatchPixelsSameBits(t *testing.T) {
+	const out, n = 3, 150
+	for _, in := range []int{48, 20} {
+		data := pixelBlobs(n, in, out, uint64(in)+7)
+		px := data
+		px.X = nil
+		for isa := kernels.Generic; isa <= kernels.DetectedISA(); isa++ {
+			t.Run(fmt.Sprintf("in%d/%v", in, isa), func(t *testing.T) {
+				defer withISA(t, isa)()
+				for i, cfg := range groupConfigs() {
+					cfg.Batch = 32
+					for _, b := range []int{32, 13} {
+						rows := make([]int, b) // scattered, one repeated
+						for k := range rows {
+							rows[k] = (k*37 + 5) % n
+						}
+						rows[b-1] = rows[0]
+						x, tgt := make([]float32, b*in), make([]float32, b*out) // the float32 copy, gathered
+						gatherRows(data.X, in, rows, x)
+						data.Targets(rows, tgt, out)
+						copyX, copyRows := Data{X: x}, rowRange(0, b)
+						fromPx, fromCopy, inPlace := mustNew(t, cfg, in, out), mustNew(t, cfg, in, out), mustNew(t, cfg, in, out)
+						for step := range 3 {
+							dp, err := fromPx.Diagnose(px, rows, tgt)
+							if err != nil {
+								t.Fatal(err)
+							}
+							dp = dp.Clone()
+							dc, err := fromCopy.Diagnose(copyX, copyRows, tgt)
+							if err != nil {
+								t.Fatal(err)
+							}
+							lossInPlace := floatDiagnosePass(inPlace, x, tgt, b)
+							if !sameDiagnostics(dp, dc) || math.Float64bits(dp.Loss) != math.Float64bits(float64(lossInPlace)) ||
+								!sameBits(fromPx.grads, fromCopy.grads) || !sameBits(fromPx.grads, inPlace.grads) {
+								t.Errorf("member %d, batch %d, step %d: Diagnose from pixels %+v, from the copy %+v, in place loss %v",
+									i, b, step, dp, dc, lossInPlace)
+							}
+							lp, cp, err := fromPx.TrainBatch(px, rows, tgt)
+							if err != nil {
+								t.Fatal(err)
+							}
+							lc, cc, err := fromCopy.TrainBatch(copyX, copyRows, tgt)
+							if err != nil {
+								t.Fatal(err)
+							}
+							g := inPlace.solo
+							g.step(g.all, input{x: x}, nil, tgt, b)
+							li, ci := g.loss[0], g.correct[0]
+							if math.Float32bits(lp) != math.Float32bits(lc) || math.Float32bits(lp) != math.Float32bits(li) || cp != cc || cp != ci ||
+								!sameBits(fromPx.params, fromCopy.params) || !sameBits(fromPx.params, inPlace.params) ||
+								!sameBits(fromPx.moving, fromCopy.moving) || !sameBits(fromPx.moving, inPlace.moving) {
+								t.Errorf("member %d, batch %d, step %d: TrainBatch from pixels %v (%d correct), from the copy %v (%d), in place %v (%d), or the weights differ",
+									i, b, step, lp, cp, lc, cc, li, ci)
+							}
+						}
+
+						// Fit's diagnostics on the batch set from pixels and from the copy.
+						var hists [2]History
+						for k, set := range []func(m *Model) error{
+							func(m *Model) error { return m.SetDiagnosticBatch(px, rows, tgt) },
+							func(m *Model) error { return m.SetDiagnosticBatch(copyX, copyRows, tgt) },
+						} {
+							m := mustNew(t, cfg, in, out)
+							if err := set(m); err != nil {
+								t.Fatal(err)
+							}
+							train := px
+							train.Rows = rowRange(0, 70)
+							h, err := m.Fit(context.Background(), train, nil, nil)
+							if err != nil {
+								t.Fatal(err)
+							}
+							hists[k] = h
+						}
+						if !sameHistory(hists[0], hists[1]) || len(hists[0].Epochs) == 0 {
+							t.Fatalf("member %d, batch %d: Fit differs with the diagnostic batch set from pixels", i, b)
+						}
+						for e := range hists[0].Epochs {
+							p, c := hists[0].Epochs[e].Diagnostics, hists[1].Epochs[e].Diagnostics
+							if p == nil || c == nil || !sameDiagnostics(*p, *c) {
+								t.Errorf("member %d, batch %d, epoch %d: diagnostics from pixels %+v, from the copy %+v", i, b, e+1, p, c)
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// floatDiagnosePass is Diagnose's pass as the float32 Diagnose ran it: no
+// dropout (masks of 1), the batch x [rows×In] read in place without row
+// indices. It returns the loss and leaves the gradient in m.grads.
+func floatDiagnosePass(m *Model, x, t []float32, rows int) float32 {
+	m.train.atLeast(rows, m.cfg.Batch)
+	for _, mask := range m.use(&m.train).mask {
+		for i := range mask {
+			mask[i] = 1
+		}
+	}
+	loss, _ := m.lossAndGrad(input{x: x}, nil, t, rows)
+	return loss
+}
+
+// sameDiagnostics reports whether a and b hold the same bits.
+func sameDiagnostics(a, b Diagnostics) bool {
+	same := func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) }
+	return same(a.Loss, b.Loss) &&
+		slices.EqualFunc(a.GradNorm, b.GradNorm, same) &&
+		slices.EqualFunc(a.Hidden, b.Hidden, func(x, y ActivationStats) bool {
+			return same(x.Mean, y.Mean) && same(x.Std, y.Std) && same(x.Inactive, y.Inactive) && same(x.Dead, y.Dead)
+		})
 }

@@ -19,30 +19,33 @@ import (
 //	kernelRegBackward   per member: the kernel penalties' gradient
 //	endStep             per member: optimizer update, batch norm moving statistics
 
-// TrainBatch runs one training step on the batch x [rows×In] with one-hot
-// targets t [rows×Out], 1 ≤ rows ≤ B: new dropout masks, forward, backward,
-// one optimizer update, and batch norm's moving statistics updated. It returns the batch loss as Keras reports it (mean
+// TrainBatch runs one training step on the batch whose rows are rows
+// (indices into d's inputs, X or Pixels [N×In], 1 ≤ len(rows) ≤ B), read
+// in place, with one-hot targets t [len(rows)×Out] in the batch's order
+// (Data.Targets gathers them; d.Y and d.Rows are not read): new dropout
+// masks, forward, backward, one optimizer update, and batch norm's moving
+// statistics updated. It returns the batch loss as Keras reports it (mean
 // cross-entropy plus the regularization terms) and the rows classified
-// correctly, both measured before the update. Fit calls the same step; once
-// the model exists, TrainBatch allocates nothing, which makes it the unit
-// to benchmark.
-func (m *Model) TrainBatch(x, t []float32, rows int) (loss float32, correct int, err error) {
-	if err := m.checkBatch("TrainBatch", x, t, rows); err != nil {
+// correctly, both measured before the update. It is Group.TrainBatch of
+// the model alone, the step Fit takes; once the model exists, TrainBatch
+// allocates nothing, which makes it the unit to benchmark.
+func (m *Model) TrainBatch(d Data, rows []int, t []float32) (loss float32, correct int, err error) {
+	l, c, err := m.solo.TrainBatch(d, rows, t)
+	if err != nil {
 		return 0, 0, err
 	}
-	g := m.solo
-	g.step(g.all, input{x: x[:rows*m.in]}, nil, t[:rows*m.out], rows)
-	return g.loss[0], g.correct[0], nil
+	return l[0], c[0], nil
 }
 
 // lossAndGrad runs the forward pass in training mode with the current
-// dropout masks on x [rows×In], t [rows×Out], returns the batch loss and
+// dropout masks on rows rows of x (x [rows×In] itself when idx is nil,
+// else rows idx[r] of x [N×In]), t [rows×Out], returns the batch loss and
 // correct rows, and leaves the loss gradient in m.grads [P].
-func (m *Model) lossAndGrad(x, t []float32, rows int) (loss float32, correct int) {
+func (m *Model) lossAndGrad(x input, idx []int, t []float32, rows int) (loss float32, correct int) {
 	g := m.solo
 	m.train.atLeast(rows, m.cfg.Batch)
 	m.use(&m.train)
-	g.lossAndGrad(g.all, input{x: x[:rows*m.in]}, nil, t[:rows*m.out], rows)
+	g.lossAndGrad(g.all, x, idx, t[:rows*m.out], rows)
 	return g.loss[0], g.correct[0]
 }
 
@@ -191,14 +194,24 @@ func (m *Model) backwardAbove(ws *workspace, rows int) {
 	}
 }
 
-// checkBatch validates a batch of rows rows for a training pass.
-func (m *Model) checkBatch(what string, x, t []float32, rows int) error {
-	if rows < 1 || rows > m.cfg.Batch {
-		return fmt.Errorf("engine: %s with %d rows (want 1 … %d)", what, rows, m.cfg.Batch)
+// checkBatch validates a batch for a training pass (what names the call):
+// rows, 1 … B indices of rows of d's inputs, targets t [len(rows)×Out] at
+// least, and d's pixels beside X (Data.checkPixels).
+func (m *Model) checkBatch(what string, d Data, rows []int, t []float32) error {
+	b := len(rows)
+	if b < 1 || b > m.cfg.Batch {
+		return fmt.Errorf("engine: %s with %d rows (want 1 … %d)", what, b, m.cfg.Batch)
 	}
-	if len(x) < rows*m.in || len(t) < rows*m.out {
-		return fmt.Errorf("engine: %s with %d rows needs %d inputs and %d targets (have %d and %d)",
-			what, rows, rows*m.in, rows*m.out, len(x), len(t))
+	if len(t) < b*m.out {
+		return fmt.Errorf("engine: %s with %d rows needs %d targets (have %d)", what, b, b*m.out, len(t))
+	}
+	if err := d.checkPixels(m.in); err != nil {
+		return err
+	}
+	for i, r := range rows {
+		if r < 0 || (r+1)*m.in > d.stored() {
+			return fmt.Errorf("engine: %s row %d = %d is outside the data (%d rows of %d inputs)", what, i, r, d.stored()/m.in, m.in)
+		}
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func TestBatchLargerThanData(t *testing.T) {
 		t.Errorf("evaluation buffers hold %d floats for at most 50 rows of 16 units", c)
 	}
 	x := blobs(120, 6, 3, 11)
-	if _, _, err := huge.TrainBatch(x.X, x.Y, 120); err != nil {
+	if _, _, err := huge.TrainBatch(x, rowRange(0, 120), x.Y); err != nil {
 		t.Fatal(err)
 	}
 	probs := make([]float32, 120*3)

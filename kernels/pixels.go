@@ -16,7 +16,7 @@ var pixelValues = func() (t [256]float32) {
 
 // PixelValue is the float32 an image's byte b stands for, float32(b)/255:
 // the one rule by which the data sets (datasets.Dataset.Row, Fingerprint),
-// the engine (engine.Data.Gather) and the first layer's products
+// the engine (engine.Data's checks) and the first layer's products
 // (SgemmBlocksPixels, checked against it) read pixels.
 func PixelValue(b uint8) float32 { return pixelValues[b] }
 

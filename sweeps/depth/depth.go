@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/engine"
@@ -100,7 +101,7 @@ func (p *DepthPlan) Header(data DepthData) sweeps.Header {
 
 // Schedule is the plan the scheduler runs: the distinct configurations,
 // deepest first (the longest runs start first), each trained by data's
-// train-and-score function.
+// train-and-score function on a model of the plan's own, reused.
 func (p *DepthPlan) Schedule(data DepthData) scheduler.Plan {
 	h := p.Header(data)
 	units := sweeps.Plan(h, p.Points)
@@ -108,7 +109,11 @@ func (p *DepthPlan) Schedule(data DepthData) scheduler.Plan {
 		return cmp.Compare(len(b.Point.Params.Hidden()), len(a.Point.Params.Hidden()))
 	})
 	rows := data.trainRows()
-	return scheduler.Plan{Header: h, Points: p.Points, Units: units, Train: data.train,
+	models := &modelPool{}
+	train := func(ctx context.Context, kc *kernels.Context, u sweeps.Unit, onEpoch func(engine.EpochStats)) (sweeps.UnitResult, error) {
+		return data.train(ctx, kc, models, u, onEpoch)
+	}
+	return scheduler.Plan{Header: h, Points: p.Points, Units: units, Train: train,
 		EpochRows: func(sweeps.Unit) int { return rows },
 		EpochWork: func(u sweeps.Unit) int64 {
 			return scheduler.EpochFLOPs(u.Point.Params.Hidden(), data.Features, data.Classes, rows)
@@ -243,10 +248,50 @@ func (p *DepthPlan) Load(ctx context.Context, st store.Store, data DepthData) (*
 	return r, nil
 }
 
-// train is the depth study's scheduler.TrainFunc: it trains u on d.Train,
-// diagnosing the first B training rows (B = the batch size) at
-// initialization and after every epoch, and scores d.Val after every epoch.
-func (d DepthData) train(ctx context.Context, kc *kernels.Context, u sweeps.Unit, onEpoch func(engine.EpochStats)) (res sweeps.UnitResult, err error) {
+// modelPool holds a depth study's models that no run is using. A run
+// takes one and resets it to its configuration (Model.Reset: the model New
+// would give, for the same bits), and gives it back at its end: a reset to
+// the same or a smaller shape allocates nothing, and the deepest runs come
+// first. A fresh model for every run left its buffers (most of them the
+// evaluation chunk's, E×Σ H_l floats) to the garbage collector instead,
+// and the heap grew by several runs' worth between collections.
+type modelPool struct {
+	mu   sync.Mutex
+	free []*engine.Model
+}
+
+// get returns a model for cfg on in inputs and out classes, running on kc:
+// a free one reset to cfg, or a new one.
+func (p *modelPool) get(cfg engine.Normalized, in, out int, kc *kernels.Context) (*engine.Model, error) {
+	p.mu.Lock()
+	var m *engine.Model
+	if n := len(p.free); n > 0 {
+		m, p.free = p.free[n-1], p.free[:n-1]
+	}
+	p.mu.Unlock()
+	if m == nil || m.Inputs() != in || m.Outputs() != out {
+		return engine.NewNormalized(cfg, in, out, kc)
+	}
+	if err := m.ResetNormalized(cfg); err != nil {
+		p.put(m)
+		return nil, err
+	}
+	m.SetContext(kc)
+	return m, nil
+}
+
+// put gives m back for another run.
+func (p *modelPool) put(m *engine.Model) {
+	p.mu.Lock()
+	p.free = append(p.free, m)
+	p.mu.Unlock()
+}
+
+// train is the depth study's scheduler.TrainFunc, on a model from models:
+// it trains u on d.Train, diagnosing the first B training rows (B = the
+// batch size) at initialization and after every epoch, and scores d.Val
+// after every epoch.
+func (d DepthData) train(ctx context.Context, kc *kernels.Context, models *modelPool, u sweeps.Unit, onEpoch func(engine.EpochStats)) (res sweeps.UnitResult, err error) {
 	start := time.Now()
 	res.Epochs = []engine.EpochStats{}
 	var rec record
@@ -257,23 +302,26 @@ func (d DepthData) train(ctx context.Context, kc *kernels.Context, u sweeps.Unit
 		}
 	}()
 	cfg := u.Config()
-	m, err := engine.NewNormalized(u.Normalized(), d.Features, d.Classes, kc)
-	if err == nil {
-		err = m.CheckData(d.Train)
-	}
+	m, err := models.get(u.Normalized(), d.Features, d.Classes, kc)
 	if err != nil {
+		res.Error = err.Error()
+		return res, nil
+	}
+	defer models.put(m)
+	if err := m.CheckData(d.Train); err != nil {
 		res.Error = err.Error()
 		return res, nil
 	}
 	rec.Params = m.Params()
 
-	// The diagnostic batch: the first B training rows, the same for every run.
+	// The diagnostic batch: the first B training rows, the same for every
+	// run, read where the data holds them (an image's pixels).
 	rows := d.Train.Head(cfg.Batch, d.Features).Rows
-	x, t := make([]float32, len(rows)*d.Features), make([]float32, len(rows)*d.Classes)
-	d.Train.Gather(rows, x, t, d.Features, d.Classes)
-	diag, err := m.Diagnose(x, t, len(rows))
+	t := make([]float32, len(rows)*d.Classes) // [B×Classes] their targets
+	d.Train.Targets(rows, t, d.Classes)
+	diag, err := m.Diagnose(d.Train, rows, t)
 	if err == nil {
-		err = m.SetDiagnosticBatch(x, t, len(rows))
+		err = m.SetDiagnosticBatch(d.Train, rows, t)
 	}
 	if err != nil {
 		res.Error = err.Error()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/report/reporttest"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -114,6 +115,22 @@ func blobsData(t testing.TB) (*datasets.Dataset, DepthData) {
 	return data, dd
 }
 
+// blobsPlan is the depth preset's variants, at depths of width 8, for
+// epochs epochs: a plan small enough for blobsData.
+func blobsPlan(t testing.TB, epochs int, variants []string, depths []int) *DepthPlan {
+	t.Helper()
+	s, _ := study.Preset("depth")
+	s.SetEpochs(epochs)
+	if err := s.KeepAxes(variants); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanDepth(s, depths, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
 // runBlobs runs plan on dd into dir and returns the result and the
 // scheduler's status at the end.
 func runBlobs(t testing.TB, plan *DepthPlan, dd DepthData, dir string, workers int) (*DepthStudyResult, scheduler.Status) {
@@ -133,15 +150,7 @@ func runBlobs(t testing.TB, plan *DepthPlan, dd DepthData, dir string, workers i
 // JSON and tables come out.
 func TestRunDepth(t *testing.T) {
 	data, dd := blobsData(t)
-	s, _ := study.Preset("depth")
-	s.SetEpochs(2)
-	if err := s.KeepAxes([]string{"sigmoid", "sigmoid_bn", "relu_residual"}); err != nil {
-		t.Fatal(err)
-	}
-	plan, err := PlanDepth(s, []int{1, 3}, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := blobsPlan(t, 2, []string{"sigmoid", "sigmoid_bn", "relu_residual"}, []int{1, 3})
 	var results []*DepthStudyResult
 	dirs := []string{t.TempDir(), t.TempDir()}
 	for i, workers := range []int{1, 2} {
@@ -173,7 +182,8 @@ func TestRunDepth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := m.Diagnose(data.X[:128*12], data.Y[:128*3], 128)
+		first := engine.DataOf(data, nil).Head(128, 12)
+		d, err := m.Diagnose(first, first.Rows, data.Y[:128*3])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,15 +253,7 @@ func TestRunDepth(t *testing.T) {
 // their depth-1 unit.
 func TestSharedConfigurationTrainsOnce(t *testing.T) {
 	_, dd := blobsData(t)
-	s, _ := study.Preset("depth")
-	s.SetEpochs(1)
-	if err := s.KeepAxes([]string{"sigmoid", "sigmoid_residual"}); err != nil {
-		t.Fatal(err)
-	}
-	plan, err := PlanDepth(s, []int{1, 2}, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := blobsPlan(t, 1, []string{"sigmoid", "sigmoid_residual"}, []int{1, 2})
 	r, st := runBlobs(t, plan, dd, t.TempDir(), 2)
 	if st.UnitsTotal != 3 || st.UnitsDone != 3 || len(r.Runs) != 4 {
 		t.Fatalf("status %+v and %d runs; want 3 units for 4 runs", st, len(r.Runs))
@@ -350,5 +352,108 @@ func TestDepthFindingsQuoteTheNumbers(t *testing.T) {
 	}
 	if math.Abs(math.Pow(1e-10/0.5, 1.0/15)-0.2257) > 1e-4 {
 		t.Fatal("hand arithmetic")
+	}
+}
+
+// TestRunDepthPixels runs the depth study on image data held as pixels
+// alone, as an IDX data set holds them, and on their float32 copy: every
+// run's stored unit (losses, accuracies, each epoch's diagnostics, the
+// initial diagnostics and training accuracy in its record) is the same,
+// bit for bit, but for the wall times.
+func TestRunDepthPixels(t *testing.T) {
+	blobs := datasets.Blobs(300, 12, 3)
+	px := *blobs
+	px.X, px.Pixels = nil, make([]uint8, len(blobs.X))
+	for i, v := range blobs.X {
+		px.Pixels[i] = uint8(min(255, max(0, math.Round(float64(v)*40+128))))
+	}
+	fl := px
+	fl.Pixels, fl.X = nil, make([]float32, len(px.Pixels))
+	kernels.PixelsToFloats(fl.X, px.Pixels)
+	plan := blobsPlan(t, 2, []string{"sigmoid_bn", "relu_residual"}, []int{1, 3})
+	var units [2][][]byte
+	for i, d := range []*datasets.Dataset{&px, &fl} {
+		dd, err := NewData(d, nil, 0.2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := runBlobs(t, plan, dd, t.TempDir(), 1)
+		for _, run := range r.Runs {
+			u := run.UnitResult
+			u.Seconds, u.Epochs = 0, slices.Clone(u.Epochs)
+			for e := range u.Epochs {
+				u.Epochs[e].Seconds, u.Epochs[e].SamplesPerSecond = 0, 0
+				if u.Epochs[e].Diagnostics == nil {
+					t.Fatalf("%s depth %d epoch %d: no diagnostics", run.Variant, run.Depth, e+1)
+				}
+			}
+			b, err := json.Marshal(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			units[i] = append(units[i], b)
+		}
+	}
+	if len(units[0]) != 4 || !slices.EqualFunc(units[0], units[1], bytes.Equal) {
+		t.Errorf("runs on pixels and on their float32 copy differ:\n%s\n%s", bytes.Join(units[0], []byte("\n")), bytes.Join(units[1], []byte("\n")))
+	}
+}
+
+// TestModelPool: a run's model is a freed one reset to its configuration,
+// with the numbers of a new model, and taking and giving back a model of a
+// shape it held allocates nothing.
+func TestModelPool(t *testing.T) {
+	deep, err := engine.Config{Hidden: []int{16, 16, 16}, Activation: "relu", BatchNorm: true, Residual: true, Batch: 8, Seed: 1}.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shallow, err := engine.Config{Hidden: []int{16}, Activation: "sigmoid", Batch: 8, Seed: 2}.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p modelPool
+	kc := kernels.NewContext(1)
+	m, err := p.get(deep, 12, 3, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.put(m)
+	again, err := p.get(shallow, 12, 3, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != m {
+		t.Fatal("the pool made a new model with one free")
+	}
+	fresh, err := engine.NewNormalized(shallow, 12, 3, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := engine.DataOf(datasets.Blobs(20, 12, 3), nil)
+	rows := data.Head(8, 12).Rows
+	a, err := again.Diagnose(data, rows, data.Y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = a.Clone()
+	b, err := fresh.Diagnose(data, rows, data.Y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Loss != b.Loss || !slices.Equal(a.GradNorm, b.GradNorm) || again.Params() != fresh.Params() {
+		t.Errorf("reset model: loss %v grad norms %v, new model %v %v", a.Loss, a.GradNorm, b.Loss, b.GradNorm)
+	}
+	p.put(again)
+	if n := testing.AllocsPerRun(5, func() {
+		m, err := p.get(shallow, 12, 3, kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.put(m)
+	}); n != 0 {
+		t.Errorf("a run's model allocates %v times", n)
+	}
+	if m, err := p.get(shallow, 10, 3, kc); err != nil || m == again || m.Inputs() != 10 {
+		t.Errorf("a model for other inputs: %v (the free one: %v)", err, m == again)
 	}
 }
