@@ -15,17 +15,9 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
-// A pruned study of 6 units (3 configurations, 2 folds) whose shards hold
-// different results of the same units.
-const reuseStudy = `
-name: m
-folds: 2
-epochs: 2
-seed: 3
-base: {hidden: [8], batch: 16}
-axes:
-  - {name: batch, key: batch, values: [16, 32, 64]}
-`
+// reuseStudy is a study of 6 units (3 configurations, 2 folds); with a
+// pruner (reuseHeader) its shards hold different results of them.
+var reuseStudy = strings.Replace(mergeStudy, "[16, 32]", "[16, 32, 64]", 1)
 
 // shardRow is a unit's row in a shard: its state, and accuracy.
 type shardRow struct {
@@ -120,17 +112,10 @@ func writeReuseShard(t *testing.T, s Store, i int) {
 	}
 }
 
-// TestMergeTakesTheResultsReportTakes: merge keeps each unit's row of
-// each engine identity (of one identity the furthest on: done, pruned,
-// failed, running), failed and interrupted ones too, and the study's rung
-// decisions, and counts units by the rule report reads them by
-// (sweeps.Reuse): in this pruned study unit 0 is its own pruned row, not
-// avx2's done one. Defect: merge kept one row per unit, done before
-// failed before the rest, so it copied avx2's done row of unit 0 over the
-// pruned one, counted units pruned here missing, and left the decisions
-// out; report OUT then showed other results than report --store.
-func TestMergeTakesTheResultsReportTakes(t *testing.T) {
-	root := t.TempDir()
+// writeReuseShardDirs writes each of reuseShards into its own database in
+// a folder of root, and returns the folders.
+func writeReuseShardDirs(t *testing.T, root string) []string {
+	t.Helper()
 	var dirs []string
 	for i, sh := range reuseShards {
 		dir := filepath.Join(root, sh.name)
@@ -142,6 +127,21 @@ func TestMergeTakesTheResultsReportTakes(t *testing.T) {
 		s.Close()
 		dirs = append(dirs, dir)
 	}
+	return dirs
+}
+
+// TestMergeTakesTheResultsReportTakes: merge keeps each unit's row of
+// each engine identity (of one identity the furthest on: done, pruned,
+// failed, running), failed and interrupted ones too, and the study's rung
+// decisions, and counts units by the rule report reads them by
+// (sweeps.Reuse): in this pruned study unit 0 is its own pruned row, not
+// avx2's done one. Defect: merge kept one row per unit, done before
+// failed before the rest, so it copied avx2's done row of unit 0 over the
+// pruned one, counted units pruned here missing, and left the decisions
+// out; report OUT then showed other results than report --store.
+func TestMergeTakesTheResultsReportTakes(t *testing.T) {
+	root := t.TempDir()
+	dirs := writeReuseShardDirs(t, root)
 	out := filepath.Join(root, "out")
 	res, err := Merge(context.Background(), out, dirs, "", false)
 	if err != nil {
@@ -217,11 +217,11 @@ func TestMergeTakesTheResultsReportTakes(t *testing.T) {
 }
 
 // TestMergeReportsAsASharedStore: the study merged from shard databases
-// reads (Load, what report prints; ReadStudy, what status and the live
-// page show) as it does from one PostgreSQL store the same shards wrote,
-// in the same order, the avx512 shards' study header last (a shared
-// store's study is that of the shard that started last; a merge's, its
-// first shard's).
+// reads (Load: what report prints; ReadStudy: what report's page, status
+// and the live page show) as it does from one PostgreSQL store that the
+// same shards wrote, the avx2 one first: a shared store's study header
+// (whose engine identity is the study's own) is the shard's that saved it
+// last, a merge's its first shard's.
 func TestMergeReportsAsASharedStore(t *testing.T) {
 	ctx := context.Background()
 	pg, err := Open(ctx, storetest.Postgres(t))
@@ -230,17 +230,7 @@ func TestMergeReportsAsASharedStore(t *testing.T) {
 	}
 	defer pg.Close()
 	root := t.TempDir()
-	var dirs []string
-	for _, i := range []int{0, 1, 2} {
-		dir := filepath.Join(root, reuseShards[i].name)
-		s, err := openSQLite(dir, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeReuseShard(t, s, i)
-		s.Close()
-		dirs = append(dirs, dir)
-	}
+	dirs := writeReuseShardDirs(t, root)
 	for _, i := range []int{1, 0, 2} { // the avx2 shard first: the others' header stays
 		writeReuseShard(t, pg, i)
 	}
