@@ -42,9 +42,9 @@ type MergeResult struct {
 	// than one shard (a rerun shard, or overlapping shards); each engine
 	// identity's row is kept once.
 	Duplicates int
-	// Differing lists units done (or pruned) in several places by the same
-	// engine identity with different results, which a deterministic
-	// engine never gives: the first was kept.
+	// Differing lists units done in several places by the same engine
+	// identity with different results, which a deterministic engine never
+	// gives: the first was kept.
 	Differing []string
 	// Engines lists the engine identities of the shards (and of the
 	// output's study), the first shard's first: more than one only when
@@ -163,6 +163,9 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 	res.Study = h.Name
 	units := sweeps.Plan(h, first.points)
 	res.Units = len(units)
+	if _, err := mergedDecisions(nil, "", h.Name, shards); err != nil { // before OUT is created
+		return res, err
+	}
 
 	// Check the output before creating or locking anything in it.
 	if _, err := os.Stat(filepath.Join(out, DBName)); err == nil {
@@ -189,8 +192,11 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 	reuse := sweeps.Reuse{Strict: strict, Pruned: h.Schedule.Pruner != nil}
 	err = st.mergeTx(ctx, func(tx *sql.Tx) error {
 		c := sqlConn{tx}
-		ds, err := mergedDecisions(ctx, c, out, h.Name, shards)
+		ds, err := decisions(ctx, c, h.Name)
 		if err != nil {
+			return err
+		}
+		if ds, err = mergedDecisions(ds, out, h.Name, shards); err != nil {
 			return err
 		}
 		if err := saveMergedStudy(ctx, tx, h, first.points); err != nil {
@@ -295,8 +301,9 @@ func mergedHeader(shards []*shardData) sweeps.Header {
 // mergeRows returns the rows to keep of unit id, one per engine identity:
 // of old (the output's) and the shards' rows, in that order, the first of
 // the furthest on (progress). It counts in res a unit finished in several
-// shards (Duplicates) and finished rows of one engine identity whose
-// numbers differ (Differing).
+// shards (Duplicates) and done rows of one engine identity whose numbers
+// differ (Differing). Of two pruned rows it keeps the first unremarked:
+// studies with other pruners stop a unit at other epochs.
 func mergeRows(id sweeps.UnitID, old []*storedUnit, shards []*shardData, res *MergeResult) []*storedUnit {
 	kept := slices.Clone(old)
 	finishedIn := 0
@@ -310,7 +317,7 @@ func mergeRows(id sweeps.UnitID, old []*storedUnit, shards []*shardData, res *Me
 				kept = append(kept, r)
 			case progress(r.state) > progress(kept[i].state):
 				kept[i] = r
-			case r.state == kept[i].state && (r.state == "done" || r.state == "pruned") && !sameResult(kept[i], r):
+			case r.state == "done" && kept[i].state == "done" && !sameResult(kept[i], r):
 				res.Differing = append(res.Differing, fmt.Sprintf("%s fold %d (%s and %s)", id.Key, id.Fold, kept[i].src, r.src))
 			}
 		}
@@ -548,16 +555,11 @@ func saveMergedStudy(ctx context.Context, tx *sql.Tx, h sweeps.Header, points []
 }
 
 // mergedDecisions returns a pruned study's rung decisions for the output:
-// the longest list of the output's (in c) and the shards', which must
+// the longest list of ds (from, the output's) and the shards', which must
 // each begin it. Shards of a pruned study share one store, whose
 // decisions they all made and read; a shard deciding otherwise is not
 // one of them (ErrMismatch, naming it).
-func mergedDecisions(ctx context.Context, c conn, out, name string, shards []*shardData) ([]sweeps.Decision, error) {
-	ds, err := decisions(ctx, c, name)
-	if err != nil {
-		return nil, err
-	}
-	from := out
+func mergedDecisions(ds []sweeps.Decision, from, name string, shards []*shardData) ([]sweeps.Decision, error) {
 	for _, sh := range shards {
 		a, b, bFrom := ds, sh.decisions, sh.dir
 		if len(b) < len(a) {

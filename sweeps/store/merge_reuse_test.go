@@ -214,6 +214,13 @@ func TestMergeTakesTheResultsReportTakes(t *testing.T) {
 	if dump(t, out) != before {
 		t.Error("a refused merge changed OUT")
 	}
+	fresh := filepath.Join(root, "fresh")
+	if _, err := Merge(context.Background(), fresh, []string{dirs[0], x}, "", false); !errors.Is(err, ErrMismatch) {
+		t.Errorf("shards deciding otherwise, into a new OUT: %v", err)
+	}
+	if _, err := openSQLite(fresh, false); err == nil {
+		t.Error("a refused merge created OUT's database")
+	}
 }
 
 // TestMergeReportsAsASharedStore: the study merged from shard databases
