@@ -149,6 +149,17 @@ func anyEngine(id sweeps.UnitID) sweeps.UnitID {
 // takes is the rule every reader follows (sweeps.Reuse; report, status
 // and a sweep read the output by it), and res counts the units by it.
 //
+// Report of the output then prints what report of a store shared by the
+// shards prints, but where that store's content depends on the order of
+// its writes: the study's own engine identity is the merge's first
+// shard's (the store's: the shard that saved the study last); of one
+// unit and identity the store keeps the row written last unless done
+// (a pruned one a failed retraining overwrote, or the later of two done
+// ones, which differ only when Differing says so). Not merged: the
+// partial learning curves of units interrupted, the queue's checkpoints,
+// a refit (its model file is not in the shards either) and the marks of
+// a pruned unit that another study trains further.
+//
 // The merged study's run is its shards' (see mergedHeader): its wall time
 // is the longest shard's (the elapsed time when shards run at once), and
 // its units run and reused are the sums over the shards.
