@@ -51,8 +51,8 @@ func Reusable(stored, want string, strict bool) bool {
 
 // Reuse says which of a unit's stored results a study takes for it: the
 // one rule (Better) that every reader follows, so that a local run, a
-// shard, the queue's enqueuer and pruned coordinator, report, status and
-// the live page count the same result of each unit. A unit has at most
+// shard, the queue's enqueuer and pruned coordinator, report, status,
+// the live page and merge's counts take the same result of each unit. A unit has at most
 // one stored row per engine identity ("<version>/<ISA path>").
 type Reuse struct {
 	// Strict takes only results of the study's own engine identity

@@ -28,10 +28,21 @@ and writes nothing (exit status 1). Shards run on hosts with another ISA
 path (avx512, avx2, generic) of the same engine version are merged, with a
 warning, and the report notes the mix: their units are not bit-identical.
 With --strict-engine merge refuses them too, so the merged study is bit for
-bit what one kind of machine computes. A unit found in several shards (a rerun) is
-kept once: done before failed before interrupted. Merging again, or again
-after a shard was rerun, is safe: rows already in OUT stay unless a shard
-has a better one. Shards still running (their sweep holds the folder's
+bit what one kind of machine computes.
+
+OUT holds what one store shared by the shards would: each unit's result
+under each engine identity (ISA path) found (with --strict-engine, the
+study's own only), failed and interrupted ones
+too, and a pruned study's rung decisions (shards deciding otherwise are
+refused). Which result of a unit counts is the rule report, status and
+sweep follow: its own done (or pruned, in a study with a pruner), else
+one done under another ISA path (not with --strict-engine), else its own
+failed one. A unit found under one engine identity in several shards (a
+rerun) is kept once: done before pruned before failed before
+interrupted, the first shard's of those; a warning names units done
+there with different numbers. Merging again, or again after a shard was
+rerun, is safe: rows already in OUT stay unless a shard has one further
+on. Shards still running (their sweep holds the folder's
 lock) are refused. Units that are in no shard are reported missing: the
 merged database, tables and report still cover the units done, and merge
 exits 1, since the study is incomplete; rerun the shard that did not finish
@@ -65,8 +76,12 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "merge", keptInPostgres(err, shards, ", which holds every shard's: give merge that store's postgres:// URL instead of the shard folders, or run mlpsweep report --store URL"))
 	}
-	fmt.Fprintf(stderr, "merged %d shards of study %s into %s: %d of %d units done, %d failed, %d missing (%d rows written, %d units in more than one shard)\n",
-		len(res.Shards), res.Study, out, res.Done, res.Units, res.Failed, res.Missing, res.Written, res.Duplicates)
+	pruned := ""
+	if res.Pruned > 0 {
+		pruned = fmt.Sprintf(", %d pruned", res.Pruned)
+	}
+	fmt.Fprintf(stderr, "merged %d shards of study %s into %s: %d of %d units done%s, %d failed, %d missing (%d rows written, %d units in more than one shard)\n",
+		len(res.Shards), res.Study, out, res.Done, res.Units, pruned, res.Failed, res.Missing, res.Written, res.Duplicates)
 	if len(res.Differing) > 0 {
 		fmt.Fprintf(stderr, "warning: %d units were done in several places with different results (the first was kept): %s\n",
 			len(res.Differing), strings.Join(res.Differing, "; "))

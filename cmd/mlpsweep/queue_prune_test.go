@@ -298,7 +298,7 @@ func oneWorkerKilled(t *testing.T, url string, sweep []string, stopIn string, ho
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("worker 0 started no job of the second rung:\n%s", workers[0].log())
 	}
-	if code := workers[0].wait(t, 10*time.Second); code != -1 {
+	if code := workers[0].wait(t, time.Minute); code != -1 {
 		t.Fatalf("worker 0 exited with %d, not killed:\n%s", code, workers[0].log())
 	}
 	release()
@@ -310,7 +310,7 @@ func oneWorkerKilled(t *testing.T, url string, sweep []string, stopIn string, ho
 	}
 	for _, w := range workers[1:] {
 		w.cmd.Process.Signal(syscall.SIGTERM)
-		w.wait(t, 30*time.Second)
+		w.wait(t, time.Minute)
 	}
 	if waitCode != 0 {
 		t.Fatalf("sweep --enqueue --wait: exit %d: %s", waitCode, waitErr)
@@ -333,7 +333,7 @@ func coordinatorKilled(t *testing.T, sweep []string, stopIn string) {
 	select {
 	case <-stop:
 		c.cmd.Process.Signal(syscall.SIGKILL)
-		if code := c.wait(t, 10*time.Second); code != -1 {
+		if code := c.wait(t, time.Minute); code != -1 {
 			t.Errorf("sweep --enqueue --wait exited with %d, not killed:\n%s", code, c.log())
 		}
 	case <-time.After(3 * time.Minute):

@@ -252,15 +252,18 @@ func TestQueueWorkersOneKilled(t *testing.T) {
 
 	killed := time.Now()
 	workers[0].cmd.Process.Signal(syscall.SIGKILL)
-	if code := workers[0].wait(t, 10*time.Second); code != -1 {
+	if code := workers[0].wait(t, time.Minute); code != -1 {
 		t.Fatalf("worker 0 exited with %d, not killed:\n%s", code, workers[0].log())
 	}
-	restarted := waitFor(t, time.Minute, "the killed worker's unit started again", func() bool {
+	restarted := waitFor(t, 3*time.Minute, "the killed worker's unit started again", func() bool {
 		return unitStarted(workers[1].log(), victim) || unitStarted(workers[2].log(), victim)
 	})
 	recovery := restarted.Sub(killed)
 	t.Logf("worker 0's unit %s started again %v after the kill (--liveness-every %v)", victim, recovery.Round(10*time.Millisecond), every)
-	if bound := 3*every + 10*time.Second; recovery > bound {
+	// That the liveness looks handed the job back, not River's rescuer,
+	// the cancelled job below says. The bound is loose for a loaded
+	// machine (2.1–2.7 s measured at --liveness-every 1s, 10–11 s at 5s).
+	if bound := 3*every + 30*time.Second; recovery > bound {
 		t.Errorf("the killed worker's unit started again %v after the kill, want within %v", recovery, bound)
 	}
 	for i, w := range workers[1:] {

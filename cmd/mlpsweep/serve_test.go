@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,8 +79,10 @@ func startCLI(t *testing.T, dir string, args ...string) (cmd *exec.Cmd, done cha
 // followLive opens the server's page while a study runs into it, and
 // checks that the list and the study's page follow it without a reload:
 // a unit's row, its points and the study's plots; no console error; the
-// names with HTML in them shown as text.
-func followLive(t *testing.T, ctx context.Context, url string, errs func() []string, done chan struct{}) {
+// names with HTML in them shown as text. The process that trains is
+// stopped (SIGSTOP) until the study's page is open, which resume ends: a
+// fast or a busy machine can no longer finish the study first.
+func followLive(t *testing.T, ctx context.Context, url string, errs func() []string, done chan struct{}, trainer *exec.Cmd) {
 	t.Helper()
 	servetest.Navigate(t, ctx, url)
 	servetest.EvalUntil(t, ctx, "the list of studies", `!!document.querySelector("#studies tbody tr")`, 20*time.Second)
@@ -98,7 +101,10 @@ func followLive(t *testing.T, ctx context.Context, url string, errs func() []str
 	rows := `document.querySelectorAll("#trial-table tbody tr").length`
 	before := servetest.Eval[int](t, ctx, points)
 	if servetest.Eval[bool](t, ctx, `/8 of 8 units done/.test(document.querySelector("#progress").innerText)`) {
-		t.Fatal("the study finished before its page opened: nothing to see arrive (make its units slower)")
+		t.Fatal("the study finished before its page opened: nothing to see arrive")
+	}
+	if err := trainer.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
 	}
 	servetest.EvalUntil(t, ctx, "a unit in flight in the running table", `!!document.querySelector("#running tbody tr")`, 60*time.Second)
 	servetest.EvalUntil(t, ctx, "the learning curve of a unit in flight", `Array.from(document.querySelectorAll("svg.plot")).some(s => s.querySelector("title").textContent === "units in flight" && s.querySelectorAll("circle").length > 0)`, 30*time.Second)
@@ -137,9 +143,9 @@ func TestServeLiveSQLite(t *testing.T) {
 	dir := t.TempDir()
 	study := writeLiveStudy(t, dir)
 	out := filepath.Join(dir, "out")
-	_, done := startCLI(t, dir, "sweep", study, "--out", out, "--workers", "1", "--curves", "--fuse=false")
+	sweep, done := startCLI(t, dir, "sweep", study, "--out", out, "--workers", "1", "--curves", "--fuse=false")
 	var st store.Store
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute) // the sweep's start, however loaded the machine
 	for {
 		var err error
 		if st, err = store.Open(context.Background(), out, store.ReadOnly); err == nil {
@@ -149,16 +155,19 @@ func TestServeLiveSQLite(t *testing.T) {
 			st.Close()
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no study in %s after 30 s: %v", out, err)
+			t.Fatalf("no study in %s after a minute: %v", out, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	defer st.Close()
+	if err := sweep.Process.Signal(syscall.SIGSTOP); err != nil { // until the page is open
+		t.Fatal(err)
+	}
 	srv := serve.New([]serve.Source{{Name: out, Store: st}}, serve.Options{Poll: 200 * time.Millisecond, Log: log.New(os.Stderr, "", 0)})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	defer srv.Close()
-	followLive(t, ctx, hs.URL+"/", errs, done)
+	followLive(t, ctx, hs.URL+"/", errs, done, sweep)
 
 	// report.html is the same page from a file: no server, no network.
 	servetest.Navigate(t, ctx, "file://"+filepath.Join(out, "report.html"))
@@ -192,7 +201,10 @@ func TestServeLivePostgres(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	defer srv.Close()
-	_, workerDone := startCLI(t, dir, "worker", "--store", url, "--workers", "1")
+	worker, workerDone := startCLI(t, dir, "worker", "--store", url, "--workers", "1")
+	if err := worker.Process.Signal(syscall.SIGSTOP); err != nil { // until the page is open
+		t.Fatal(err)
+	}
 	// The worker runs until stopped: the study is done when sweep --wait
 	// says so.
 	done := make(chan struct{})
@@ -201,7 +213,7 @@ func TestServeLivePostgres(t *testing.T) {
 		runCmd("sweep", study, "--store", url, "--curves", "--wait", "--out", filepath.Join(dir, "out"))
 	}()
 	_ = workerDone
-	followLive(t, ctx, hs.URL+"/", errs, done)
+	followLive(t, ctx, hs.URL+"/", errs, done, worker)
 }
 
 // TestServeStudyKinds: a random study's page (parallel coordinates, the

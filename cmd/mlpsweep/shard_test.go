@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +19,10 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
+	"github.com/mlpsweep/mlpsweep/sweeps/store"
+	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
 
 // clearShardEnv unsets the batch schedulers' variables for a test (the
@@ -427,4 +432,99 @@ func TestSlurmScripts(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "usage: sbatch") {
 		t.Errorf("no study: %v\n%s", err, out)
 	}
+}
+
+// TestMergePrunedStoreReportsAsTheStore: a pruned study swept into a
+// PostgreSQL store that also holds its pruned units done under another ISA
+// path (another study's, trained fully), merged from that store into a
+// folder, reports there as report --store does: the same tables (its rung
+// decisions, its own pruned units), and merge counts its pruned units as
+// finished (exit 0). Defect: merge kept the other path's done rows over
+// the study's pruned ones, left the decisions out and counted pruned
+// units missing (exit 1).
+func TestMergePrunedStoreReportsAsTheStore(t *testing.T) {
+	url := storetest.Postgres(t)
+	dir := t.TempDir()
+	study := writePrunedStudy(t, dir, "sha")
+	if code, _, stderr := runCmd("sweep", study, "--store", url, "--out", filepath.Join(dir, "run"), "--workers", "2"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	others := saveDoneElsewhere(t, url, "pruned")
+	if others == 0 {
+		t.Fatal("the sweep pruned no unit")
+	}
+	merged := filepath.Join(dir, "merged")
+	code, _, stderr := runCmd("merge", merged, url)
+	if code != 0 || !strings.Contains(stderr, "units done, ") || !strings.Contains(stderr, " pruned, 0 failed, 0 missing") {
+		t.Fatalf("merge: exit %d:\n%s", code, stderr)
+	}
+	code, fromStore, stderr := runCmd("report", "--store", url, "--out", filepath.Join(dir, "rep"))
+	if code != 0 || !strings.Contains(fromStore, "pruned at epoch 1: ") {
+		t.Fatalf("report --store: exit %d:\n%s%s", code, fromStore, stderr)
+	}
+	if strings.Contains(fromStore, "0.9900") || strings.Contains(fromStore, "another engine identity") {
+		t.Errorf("report --store takes the other path's done units:\n%s", fromStore)
+	}
+	code, fromMerged, stderr := runCmd("report", merged)
+	if code != 0 || fromMerged != fromStore {
+		t.Errorf("report of the merge: exit %d:\n%s%s\nreport --store:\n%s", code, fromMerged, stderr, fromStore)
+	}
+	// Merged, the other path's rows are kept beside the study's own.
+	if n := doneElsewhere(t, merged); n != others {
+		t.Errorf("the merge holds %d units done under another path, want %d", n, others)
+	}
+}
+
+// saveDoneElsewhere stores, for each unit of study that the store at
+// where holds pruned, a result done under another ISA path of its engine
+// version (accuracy 0.99 on every epoch), and returns how many.
+func saveDoneElsewhere(t *testing.T, where, name string) int {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h, points, err := s.Study(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	isa := "generic"
+	if strings.HasSuffix(h.Engine, "/generic") {
+		isa = "avx2"
+	}
+	n := 0
+	for _, u := range sweeps.Plan(h, points) {
+		if _, state, err := s.Unit(u.ID); err != nil || state != "pruned" {
+			continue
+		}
+		id := u.ID
+		id.Engine = sweeps.EngineVersionOf(h.Engine) + "/" + isa
+		r := sweeps.UnitResult{Fold: id.Fold, Accuracy: 0.99, ValLoss: 0.01, Samples: 10, Seconds: 1, Machine: sweeps.Machine{Host: "elsewhere", CPU: "cpu", ISA: isa}}
+		for e := range h.Epochs {
+			r.Epochs = append(r.Epochs, engine.EpochStats{Epoch: e + 1, Loss: 0.01, Accuracy: 0.99, ValLoss: 0.01, ValAccuracy: 0.99, Seconds: 1})
+		}
+		if err := s.SaveUnit(id, "another", r); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
+
+// doneElsewhere counts the unit rows of the database in dir done on host
+// "elsewhere" (saveDoneElsewhere's).
+func doneElsewhere(t *testing.T, dir string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, store.DBName)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM units WHERE state = 'done' AND host = 'elsewhere'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

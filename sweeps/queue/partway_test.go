@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/internal/cpuclock"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
 )
@@ -21,7 +22,12 @@ var jobPartwayRE = regexp.MustCompile(`^(unit \S+ fold \d of study q \(attempt 1
 // interval of 1 ns), as train and sweep print them: every step but an
 // epoch's last, in order, each with the job's time left but the first
 // (nothing is past the warm-up then), the ETAs past a quarter of a job
-// within a factor of 3 of the time it had left; without PartEvery, none.
+// within a factor of 3 of the time it had left (and a second), on the
+// process's CPU clock (one worker: the job's); without PartEvery, none.
+// The ETA is the pace of the job's steps after its first on the wall
+// clock, which other processes' load moves apart from the wall time left
+// as it comes and goes: it is scaled by the CPU time per wall second
+// since the job's first step.
 func TestWorkerPartwayLines(t *testing.T) {
 	url := storetest.Postgres(t)
 	st, err := openPostgres(url)
@@ -42,10 +48,10 @@ func TestWorkerPartwayLines(t *testing.T) {
 			t.Fatalf("%v\n%s", err, log.text())
 		}
 		type at struct{ epoch, step int }
-		last, ends := map[string]at{}, map[string]time.Time{}
+		last, firsts, ends := map[string]at{}, map[string]stamped{}, map[string]stamped{}
 		for _, l := range log.lines() {
 			if job, _, ok := strings.Cut(l.text, ": accuracy"); ok {
-				ends[job] = l.at
+				ends[job] = l
 			}
 		}
 		lines, sample := 0, ""
@@ -75,13 +81,15 @@ func TestWorkerPartwayLines(t *testing.T) {
 				if want != (at{1, 1}) {
 					t.Fatalf("%q: no ETA", l.text)
 				}
+				firsts[job] = l
 				continue
 			}
 			eta, err := time.ParseDuration(m[7])
-			left := ends[job].Sub(l.at)
+			pace := float64(l.cpu-firsts[job].cpu) / float64(l.at.Sub(firsts[job].at))
+			eta, left, slack := time.Duration(pace*float64(eta)), ends[job].cpu-l.cpu, time.Duration(pace*float64(time.Second))
 			quarter := float64(epoch-1)+float64(step)/float64(steps) >= 0.75
-			if err != nil || quarter && (eta > 3*left+time.Second || eta < left/3-time.Second) {
-				t.Errorf("%q with %v left (%v)", l.text, left, err)
+			if err != nil || quarter && (eta > 3*left+slack || eta < left/3-slack) {
+				t.Errorf("%q: %v on the CPU clock with %v left (%v)", l.text, eta, left, err)
 			}
 		}
 		if every > 0 {
@@ -105,6 +113,7 @@ type stampedLog struct {
 type stamped struct {
 	text string
 	at   time.Time
+	cpu  time.Duration // cpuclock.Process
 }
 
 func (l *stampedLog) Write(p []byte) (int, error) {
@@ -112,7 +121,7 @@ func (l *stampedLog) Write(p []byte) (int, error) {
 	l.w.mu.Lock()
 	defer l.w.mu.Unlock()
 	for _, line := range strings.Split(strings.TrimSuffix(string(p), "\n"), "\n") {
-		l.stamps = append(l.stamps, stamped{line, time.Now()})
+		l.stamps = append(l.stamps, stamped{line, time.Now(), cpuclock.Process()})
 	}
 	return n, err
 }

@@ -190,8 +190,8 @@ func TestServeSQLite(t *testing.T) {
 			t.Errorf("event %q", ev)
 		}
 		t.Logf("change event %v after the unit was saved", time.Since(start))
-	case <-time.After(2 * time.Second):
-		t.Fatal("no change event within 2 s of a unit finishing")
+	case <-time.After(time.Minute): // polled every 50 ms: a minute only catches an event that never comes
+		t.Fatal("no change event within a minute of a unit finishing")
 	}
 
 	for _, bad := range []string{"/api/study?id=0/nope", "/api/study?id=7/x", "/api/study?id=x", "/api/study", "/nope"} {
@@ -342,15 +342,25 @@ func TestServePostgres(t *testing.T) {
 }
 
 // TestServeLargeStore: a 10,000-unit store (2,500 configurations × 4
-// folds, 10-epoch curves): the list answers within 1 s (logged; failed
-// past 3 s, a busy machine's noise) and the server's heap stays under
-// 200 MB, even reading the whole study.
+// folds, 10-epoch curves, the last unit running): the list of studies
+// (api/studies) reads no learning curve and makes no query per unit: at
+// most 10 queries, two rows per unit (its own and its epochs' summary),
+// one per configuration and a few more, and at most listBytesPerUnit
+// bytes allocated per unit;
+// the server's heap stays under 200 MB, even reading the whole study.
+// The list's work is counted, not timed, so that a busy machine cannot
+// fail the test; its time is only logged (0.1-0.9 s on a Zen 4 guest, 4.3 s
+// once at load average 15, 12 s under the race detector), and go test's
+// -timeout catches a list that hangs.
 func TestServeLargeStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 10,000-unit store")
 	}
-	dir, st := readStudy(t, "big", "random", 2500, 4, 10)
-	srv := New([]Source{{Name: dir, Store: st}}, Options{})
+	const configs, folds, epochs = 2500, 4, 10
+	const units = configs * folds
+	dir, st := readStudy(t, "big", "random", configs, folds, epochs)
+	// No poll during the requests: the counts below are the requests' own.
+	srv := New([]Source{{Name: dir, Store: st}}, Options{Poll: time.Hour})
 	defer srv.Close()
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
@@ -360,21 +370,43 @@ func TestServeLargeStore(t *testing.T) {
 		runtime.ReadMemStats(&m)
 		peak = max(peak, m.HeapInuse)
 	}
-	for _, path := range []string{"/", "/api/studies"} {
-		start := time.Now()
-		code, body := get(t, hs.URL+path)
-		d := time.Since(start)
-		measure()
-		t.Logf("%s: %v, %d bytes", path, d, len(body))
-		// Timed on a machine that may be running other tests: the bound
-		// is loose, the figure logged (120-370 ms on a quiet Zen 4 guest),
-		// and ten times looser under the race detector (8.1 s measured).
-		if code != 200 || d > raceSlowdown*3*time.Second {
-			t.Errorf("%s: %d in %v (want 200 within 1 s on a quiet machine)", path, code, d)
-		}
+	if code, body := get(t, hs.URL+"/"); code != 200 {
+		t.Fatalf("/: %d %s", code, body)
 	}
+	measure()
+
+	// The list's first request, which reads the store (later ones within
+	// listMaxAge come from the cache).
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	q0, r0 := store.Reads()
 	start := time.Now()
-	code, body := get(t, hs.URL+"/api/study?id=0/big", "Accept-Encoding", "gzip")
+	code, body := get(t, hs.URL+"/api/studies")
+	took := time.Since(start)
+	q1, r1 := store.Reads()
+	runtime.ReadMemStats(&after)
+	measure()
+	queries, rows, allocated := q1-q0, r1-r0, after.TotalAlloc-before.TotalAlloc
+	t.Logf("api/studies: %d queries, %d rows, %d bytes allocated (%d per unit), %d bytes answered in %v",
+		queries, rows, allocated, allocated/units, len(body), took)
+	if code != 200 || !strings.Contains(body, `"units_done":9999`) {
+		t.Errorf("api/studies: %d %s", code, body)
+	}
+	if queries > 10 {
+		t.Errorf("api/studies made %d queries (want at most 10, whatever the number of units)", queries)
+	}
+	// A row per unit from the units table and per running or recent unit
+	// from the epochs' summary (every unit here finished in the window),
+	// one per configuration.
+	if want := int64(2*units + configs + 10); rows > want {
+		t.Errorf("api/studies read %d rows (want at most %d: two per unit, one per configuration, a few more)", rows, want)
+	}
+	if allocated > listBytesPerUnit*units {
+		t.Errorf("api/studies allocated %d bytes, %d per unit (want at most %d: no learning curve read)", allocated, allocated/units, listBytesPerUnit)
+	}
+
+	start = time.Now()
+	code, body = get(t, hs.URL+"/api/study?id=0/big", "Accept-Encoding", "gzip")
 	measure()
 	t.Logf("api/study of 2,500 configurations: %v, %d bytes gzipped; heap in use at most %d MB", time.Since(start), len(body), peak>>20)
 	if code != 200 {
@@ -385,12 +417,20 @@ func TestServeLargeStore(t *testing.T) {
 	}
 }
 
+// listBytesPerUnit bounds what api/studies allocates per unit of a study
+// (TestServeLargeStore): it allocated 6,252 bytes per unit (6,611 under
+// the race detector), and 40,312 when it read each unit's 10-epoch curve
+// too (store.ReadStudy's full).
+const listBytesPerUnit = 16000
+
 // TestPage200Configurations: the page of a 200-configuration study (4
 // folds, 10-epoch curves, random-search kind) weighs under 1 MB on the
-// wire (page and JSON, gzipped) and is drawn within 1 s of navigation
-// (logged). A timed test is noise on a busy machine (go test runs
-// packages at once): it fails only past 3 s; the figure for the README
-// comes from a run on its own.
+// wire (page and JSON, gzipped) and has at most 10,000 elements (6,914;
+// 18,099 with dots on every curve). What it costs to draw is bounded by
+// that count, not by a time, which a busy machine moves (go test runs
+// packages at once); the time from navigation to drawn is logged (about
+// 0.5 s on a quiet Zen 4 guest), the figure for the README taken from a
+// run on its own.
 func TestPage200Configurations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives Chromium")
@@ -408,9 +448,11 @@ func TestPage200Configurations(t *testing.T) {
 		performance.getEntriesByType("resource").reduce((n, e) => n + e.transferSize, 0)`)
 	json := servetest.Eval[float64](t, ctx, `performance.getEntriesByType("resource").filter(e => e.name.includes("api/study")).reduce((n, e) => n + e.decodedBodySize, 0)`)
 	fetched := servetest.Eval[float64](t, ctx, `performance.getEntriesByType("resource").filter(e => e.name.includes("api/study"))[0].responseEnd`)
-	t.Logf("200 configurations × 4 folds: drawn %.0f ms after navigation (its JSON received at %.0f ms); %.0f kB transferred (the study's JSON %.0f kB uncompressed)", ms, fetched, bytes/1e3, json/1e3)
-	if ms > 3000 {
-		t.Errorf("drawn %.0f ms after navigation (want < 1000 on a quiet machine)", ms)
+	elements := servetest.Eval[float64](t, ctx, `document.getElementsByTagName("*").length`)
+	t.Logf("200 configurations × 4 folds: drawn %.0f ms after navigation (its JSON received at %.0f ms); %.0f kB transferred (the study's JSON %.0f kB uncompressed); %.0f elements",
+		ms, fetched, bytes/1e3, json/1e3, elements)
+	if elements > 10000 {
+		t.Errorf("the page has %.0f elements (want at most 10,000: no dots on 200 configurations' curves)", elements)
 	}
 	if bytes >= 1e6 || bytes == 0 {
 		t.Errorf("%.0f bytes transferred (want < 1 MB)", bytes)

@@ -255,25 +255,32 @@ func TestMergeShardsOfAnotherISA(t *testing.T) {
 		t.Errorf("strict report of the merge: %d units (%v)", foundUnits(r), err)
 	}
 
-	// Merging the avx2 shard first into the same OUT keeps one row per unit.
-	if _, err := Merge(context.Background(), out, []string{b}, "", false); err != nil {
-		t.Fatal(err)
+	// The output holds each unit's row of each engine identity, as one
+	// store shared by the shards would: unit 1's under both paths (5
+	// rows), and merging the avx2 shard alone again changes nothing.
+	if n := strings.Count(dump(t, out), "\n"); n != 5 {
+		t.Errorf("%d unit rows, want 5:\n%s", n, dump(t, out))
 	}
-	if n := strings.Count(dump(t, out), "\n"); n != 4 {
-		t.Errorf("%d unit rows after merging again, want 4:\n%s", n, dump(t, out))
+	if res, err := Merge(context.Background(), out, []string{b}, "", false); err != nil || res.Written != 0 {
+		t.Fatalf("merging the avx2 shard again: %+v, %v", res, err)
+	}
+	if n := strings.Count(dump(t, out), "\n"); n != 5 {
+		t.Errorf("%d unit rows after merging again, want 5:\n%s", n, dump(t, out))
 	}
 
-	// A failed row under one path gives way to a done one under another:
-	// one row per unit.
+	// A failed row under one path stays beside a done one under another,
+	// which the study takes (sweeps.Reuse: rank 1 before 2).
 	x, out3 := filepath.Join(root, "x"), filepath.Join(root, "out3")
 	writeShard(t, x, h, points, map[int]float64{2: -1})
-	for _, shard := range []string{x, b} {
-		if _, err := Merge(context.Background(), out3, []string{shard}, "", false); err != nil {
-			t.Fatal(err)
-		}
+	res, err = Merge(context.Background(), out3, []string{x, b}, "", false)
+	if err != nil || res.Done != 3 || res.Failed != 0 || res.Missing != 1 {
+		t.Errorf("merging a failed and a done row of one unit: %+v, %v", res, err)
 	}
-	if d := dump(t, out3); strings.Count(d, "\n") != 3 || strings.Contains(d, "out of memory") {
+	if d := dump(t, out3); strings.Count(d, "\n") != 4 || !strings.Contains(d, "out of memory") {
 		t.Errorf("after merging a failed and a done row of one unit:\n%s", d)
+	}
+	if r, err := LoadStudy(context.Background(), out3, "", false); err != nil || foundUnits(r) != 3 || r.Configs[1].Units[0].Failed() {
+		t.Errorf("the merged study takes the failed row: %+v (%v)", r.Configs, err)
 	}
 
 	h3 := h

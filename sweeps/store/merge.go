@@ -28,14 +28,19 @@ type MergeResult struct {
 	Study  string   // the merged study
 	Shards []string // the shards merged, in order: folders, URLs without their passwords
 	Units  int      // the study's units
-	Done   int      // units done in the output after the merge
-	Failed int      // units that failed (they run again on the next sweep)
-	// Missing units are in no shard, or only as running (interrupted): a
-	// shard is missing or unfinished.
+	// Done, Pruned, Failed and Missing count the units by the result the
+	// study takes for each in the output after the merge (sweeps.Reuse,
+	// as report and status read it): done; pruned (a pruner stopped it,
+	// in a study with one); failed (they run again on the next sweep).
+	Done, Pruned, Failed int
+	// Missing units have no result the study takes: they are in no
+	// shard, only as running (a shard was interrupted), or only pruned
+	// in a study without a pruner (which trains them again).
 	Missing int
 	Written int // unit rows written or replaced in the output
-	// Duplicates counts units found finished in more than one shard (a
-	// rerun shard, or overlapping shards); one row is kept.
+	// Duplicates counts units found finished (done or pruned) in more
+	// than one shard (a rerun shard, or overlapping shards); each engine
+	// identity's row is kept once.
 	Duplicates int
 	// Differing lists units done in several places by the same engine
 	// identity with different results, which a deterministic engine never
@@ -78,24 +83,29 @@ func (r *storedUnit) fields() []any {
 		&r.study, &r.started, &r.finished, &r.host, &r.cpu, &r.isa, &r.gflop}
 }
 
-// stateRank orders what to keep when a unit is in several places: done,
-// then failed, then running (an interrupted unit).
-type stateRank int
-
-const (
-	rankRunning stateRank = iota // running, or interrupted
-	rankFailed
-	rankDone
-)
-
-func (r *storedUnit) rank() stateRank {
-	switch r.state {
+// progress orders the rows of one unit under one engine identity, which a
+// store holds one of: the row a store would end with whichever order the
+// shards wrote them in, and otherwise the one that loses nothing
+// finished. A done row is never replaced (as saveUnit does), a pruned one
+// (a curve a pruner decided from) not by a failed or running one, a
+// failed one (its error) not by an interrupted run. Which row of a unit's
+// engine identities counts for a study is not this but sweeps.Reuse,
+// which every reader of the merged database applies.
+func progress(state string) int {
+	switch state {
 	case "done":
-		return rankDone
+		return 3
+	case "pruned":
+		return 2
 	case "failed":
-		return rankFailed
+		return 1
 	}
-	return rankRunning
+	return 0 // running: interrupted
+}
+
+// stored is r as sweeps.Reuse ranks it.
+func (r *storedUnit) stored() sweeps.Stored {
+	return sweeps.Stored{State: r.state, Engine: r.id.Engine}
 }
 
 // shardData is what Merge reads from a shard.
@@ -103,7 +113,10 @@ type shardData struct {
 	dir    string
 	h      sweeps.Header
 	points []study.Point
-	rows   map[sweeps.UnitID]*storedUnit // by anyEngine(ID)
+	// rows are the shard's rows of each planned unit (by anyEngine of
+	// its ID): one per engine identity the study may take (readUnitRows).
+	rows      map[sweeps.UnitID][]*storedUnit
+	decisions []sweeps.Decision // a pruned study's rung decisions
 }
 
 // anyEngine is id without its engine identity: the key of a unit's rows
@@ -118,14 +131,34 @@ func anyEngine(id sweeps.UnitID) sweeps.UnitID {
 // DIR, or a store's PostgreSQL URL; read only) into the database in out, creating it if needed, in one
 // transaction. It refuses, writing nothing, shards that hold different
 // studies, different definitions of one (its header and configurations),
-// different engine versions or data (ErrMismatch, naming the shard), and
-// an output holding another definition of the study. Shards run on hosts
-// with other ISA paths of the same engine version are merged (res.Engines
-// lists them; the report notes the mix) unless strict, which refuses them
-// too. A unit in several shards (a rerun) is kept once, done before failed
-// before running, the first shard's engine identity first; an output row
-// is kept unless a shard has a better one, so merging again changes
-// nothing.
+// different engine versions or data, or other rung decisions of a pruned
+// study (ErrMismatch, naming the shard), and an output holding another
+// definition of the study. Shards run on hosts with other ISA paths of
+// the same engine version are merged (res.Engines lists them; the report
+// notes the mix) unless strict, which refuses them too.
+//
+// The output holds what one store shared by the shards would: each
+// unit's rows of the engine identities the study may take (its own, and
+// unless strict those of the other ISA paths of its engine version), one
+// per identity, failed and interrupted (running) ones too; and a pruned
+// study's rung decisions. Of one unit and identity in several places
+// (the output first, then the shards in order) it keeps the row a store
+// keeps (see progress: done before pruned before failed before running),
+// the first of those; an output row stays unless a shard has one further
+// on, so merging again changes nothing. Which of a unit's rows the study
+// takes is the rule every reader follows (sweeps.Reuse; report, status
+// and a sweep read the output by it), and res counts the units by it.
+//
+// Report of the output then prints what report of a store shared by the
+// shards prints, but where that store's content depends on the order of
+// its writes: the study's own engine identity is the merge's first
+// shard's (the store's: the shard that saved the study last); of one
+// unit and identity the store keeps the row written last unless done
+// (a pruned one a failed retraining overwrote, or the later of two done
+// ones, which differ only when Differing says so). Not merged: the
+// partial learning curves of units interrupted, the queue's checkpoints,
+// a refit (its model file is not in the shards either) and the marks of
+// a pruned unit that another study trains further.
 //
 // The merged study's run is its shards' (see mergedHeader): its wall time
 // is the longest shard's (the elapsed time when shards run at once), and
@@ -141,6 +174,9 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 	res.Study = h.Name
 	units := sweeps.Plan(h, first.points)
 	res.Units = len(units)
+	if _, err := mergedDecisions(nil, "", h.Name, shards); err != nil { // before OUT is created
+		return res, err
+	}
 
 	// Check the output before creating or locking anything in it.
 	if _, err := os.Stat(filepath.Join(out, DBName)); err == nil {
@@ -164,37 +200,57 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 	if err := st.checkOutStudy(ctx, out, first, h.Name, strict, &res); err != nil {
 		return res, err
 	}
+	reuse := sweeps.Reuse{Strict: strict, Pruned: h.Schedule.Pruner != nil}
 	err = st.mergeTx(ctx, func(tx *sql.Tx) error {
+		c := sqlConn{tx}
+		ds, err := decisions(ctx, c, h.Name)
+		if err != nil {
+			return err
+		}
+		if ds, err = mergedDecisions(ds, out, h.Name, shards); err != nil {
+			return err
+		}
 		if err := saveMergedStudy(ctx, tx, h, first.points); err != nil {
 			return err
 		}
+		if len(ds) > 0 {
+			if err := replaceDecisions(ctx, c, h.Name, ds); err != nil {
+				return err
+			}
+		}
 		for _, u := range units {
-			old, err := readUnitRow(ctx, sqlConn{tx}, u.ID, strict)
+			old, err := readUnitRows(ctx, c, u.ID, strict)
 			if err != nil {
 				return err
 			}
-			if old != nil {
-				old.src = out
+			for _, r := range old {
+				r.src = out
 			}
-			keep := pickRow(u.ID, old, shards, &res)
-			switch {
-			case keep == nil:
-				res.Missing++
-				continue
-			case keep.rank() == rankDone:
+			kept := mergeRows(u.ID, old, shards, &res)
+			var taken sweeps.Stored // the row the study takes (none yet)
+			for _, r := range kept {
+				if reuse.Better(r.stored(), taken, u.ID.Engine) {
+					taken = r.stored()
+				}
+				if slices.Contains(old, r) {
+					continue
+				}
+				fields := r.fields()
+				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO units (`+unitColumns+`) VALUES (?`+strings.Repeat(", ?", len(fields)-1)+`)`, fields...); err != nil {
+					return err
+				}
+				res.Written++
+			}
+			switch rank := reuse.Rank(taken, u.ID.Engine); {
+			case taken.State == "done":
 				res.Done++
-			case keep.rank() == rankFailed:
+			case taken.State == "pruned" && rank == 0:
+				res.Pruned++
+			case taken.State == "failed":
 				res.Failed++
-			default: // only running: its shard was interrupted
+			default: // none, only running (its shard was interrupted), or pruned without a pruner
 				res.Missing++
 			}
-			if keep == old {
-				continue
-			}
-			if err := replaceRow(ctx, tx, keep, old); err != nil {
-				return err
-			}
-			res.Written++
 		}
 		return nil
 	})
@@ -253,47 +309,37 @@ func mergedHeader(shards []*shardData) sweeps.Header {
 	return h
 }
 
-// pickRow returns the row to keep of unit id: old (the output's, or nil)
-// unless a shard has one of a better state, and among the shards' the
-// first of the best state. It counts in res a unit done in several shards
-// (Duplicates) and done rows of one engine identity whose numbers differ.
-func pickRow(id sweeps.UnitID, old *storedUnit, shards []*shardData, res *MergeResult) *storedUnit {
-	keep, done := old, 0
+// mergeRows returns the rows to keep of unit id, one per engine identity:
+// of old (the output's) and the shards' rows, in that order, the first of
+// the furthest on (progress). It counts in res a unit finished in several
+// shards (Duplicates) and done rows of one engine identity whose numbers
+// differ (Differing). Of two pruned rows it keeps the first unremarked:
+// studies with other pruners stop a unit at other epochs.
+func mergeRows(id sweeps.UnitID, old []*storedUnit, shards []*shardData, res *MergeResult) []*storedUnit {
+	kept := slices.Clone(old)
+	finishedIn := 0
 	for _, sh := range shards {
-		r := sh.rows[anyEngine(id)]
-		if r == nil {
-			continue
-		}
-		if r.rank() == rankDone {
-			done++
-			if keep != nil && keep.rank() == rankDone && keep.id.Engine == r.id.Engine && !sameResult(keep, r) {
-				res.Differing = append(res.Differing, fmt.Sprintf("%s fold %d (%s and %s)", id.Key, id.Fold, keep.src, r.src))
+		finished := false
+		for _, r := range sh.rows[anyEngine(id)] {
+			finished = finished || r.state == "done" || r.state == "pruned"
+			i := slices.IndexFunc(kept, func(k *storedUnit) bool { return k.id.Engine == r.id.Engine })
+			switch {
+			case i < 0:
+				kept = append(kept, r)
+			case progress(r.state) > progress(kept[i].state):
+				kept[i] = r
+			case r.state == "done" && kept[i].state == "done" && !sameResult(kept[i], r):
+				res.Differing = append(res.Differing, fmt.Sprintf("%s fold %d (%s and %s)", id.Key, id.Fold, kept[i].src, r.src))
 			}
 		}
-		if keep == nil || r.rank() > keep.rank() {
-			keep = r
+		if finished {
+			finishedIn++
 		}
 	}
-	if done > 1 {
+	if finishedIn > 1 {
 		res.Duplicates++
 	}
-	return keep
-}
-
-// replaceRow writes keep into the output, and deletes old when it is the
-// unit's row under another ISA path: one row per unit.
-func replaceRow(ctx context.Context, tx *sql.Tx, keep, old *storedUnit) error {
-	fields := keep.fields()
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO units (`+unitColumns+`) VALUES (?`+strings.Repeat(", ?", len(fields)-1)+`)`, fields...); err != nil {
-		return err
-	}
-	if old == nil || old.id.Engine == keep.id.Engine {
-		return nil
-	}
-	o := old.id
-	_, err := tx.ExecContext(ctx, `DELETE FROM units WHERE key = ? AND fold = ? AND split = ? AND seed = ? AND data_sha256 = ? AND engine_version = ?`,
-		o.Key, o.Fold, o.Split, o.Seed, o.Data, o.Engine)
-	return err
+	return kept
 }
 
 // readShard reads a shard's study and its units' rows from the store at
@@ -316,19 +362,24 @@ func readShard(ctx context.Context, where, name string, strict bool) (*shardData
 	if err != nil {
 		return nil, err
 	}
-	sh := &shardData{dir: dir, h: h, points: points, rows: map[sweeps.UnitID]*storedUnit{}}
+	sh := &shardData{dir: dir, h: h, points: points, rows: map[sweeps.UnitID][]*storedUnit{}}
+	if sh.decisions, err = s.Decisions(ctx, h.Name); err != nil {
+		return nil, err
+	}
 	c, err := connOf(s)
 	if err != nil {
 		return nil, err
 	}
 	for _, u := range sweeps.Plan(h, points) {
-		r, err := readUnitRow(ctx, c, u.ID, strict)
+		rows, err := readUnitRows(ctx, c, u.ID, strict)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Name(), err)
 		}
-		if r != nil {
+		for _, r := range rows {
 			r.src = dir
-			sh.rows[anyEngine(u.ID)] = r
+		}
+		if len(rows) > 0 {
+			sh.rows[anyEngine(u.ID)] = rows
 		}
 	}
 	return sh, nil
@@ -360,28 +411,32 @@ func checkUnlocked(dir string) error {
 	return nil
 }
 
-// readUnitRow reads a unit's row as stored, or nil when there is none:
-// id's own or, unless strict, one of another ISA path of id's engine
-// version; done before failed before running, id's own first.
-func readUnitRow(ctx context.Context, c conn, id sweeps.UnitID, strict bool) (*storedUnit, error) {
+// readUnitRows reads a unit's rows as stored, by engine identity: id's
+// own and, unless strict, those of the other ISA paths of id's engine
+// version (sweeps.Reusable), in any state.
+func readUnitRows(ctx context.Context, c conn, id sweeps.UnitID, strict bool) ([]*storedUnit, error) {
 	engine, args := `engine_version = $6`, []any{id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine}
 	if !strict {
 		prefix := sweeps.EngineVersionOf(id.Engine) + "/"
 		engine = `(engine_version = $6 OR substr(engine_version, 1, $7) = $8)`
 		args = append(args, utf8.RuneCountInString(prefix), prefix)
 	}
-	var r storedUnit
-	err := c.queryRow(ctx, `SELECT `+unitColumns+` FROM mlpsweep_units
+	rs, err := c.query(ctx, `SELECT `+unitColumns+` FROM mlpsweep_units
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+`
-		ORDER BY CASE state WHEN 'done' THEN 0 WHEN 'failed' THEN 1 ELSE 2 END, engine_version != $6, engine_version LIMIT 1`,
-		args...).Scan(r.fields()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+		ORDER BY engine_version`, args...)
 	if err != nil {
 		return nil, err
 	}
-	return &r, nil
+	defer rs.Close()
+	var rows []*storedUnit
+	for rs.Next() {
+		var r storedUnit
+		if err := rs.Scan(r.fields()...); err != nil {
+			return nil, err
+		}
+		rows = append(rows, &r)
+	}
+	return rows, rs.Err()
 }
 
 // sameResult reports whether two done rows hold the same numbers; wall
@@ -508,4 +563,28 @@ func saveMergedStudy(ctx context.Context, tx *sql.Tx, h sweeps.Header, points []
 		}
 	}
 	return nil
+}
+
+// mergedDecisions returns a pruned study's rung decisions for the output:
+// the longest list of ds (from, the output's) and the shards', which must
+// each begin it. Shards of a pruned study share one store, whose
+// decisions they all made and read; a shard deciding otherwise is not
+// one of them (ErrMismatch, naming it).
+func mergedDecisions(ds []sweeps.Decision, from, name string, shards []*shardData) ([]sweeps.Decision, error) {
+	for _, sh := range shards {
+		a, b, bFrom := ds, sh.decisions, sh.dir
+		if len(b) < len(a) {
+			a, b, bFrom = b, a, from
+		}
+		for i := range a {
+			if !sameDecision(a[i], b[i]) {
+				d, o := sh.decisions[i], ds[i]
+				return nil, fmt.Errorf("%w: %s holds other rung decisions of pruned study %q than %s (decision %d: configuration %.8s at epoch %d %s, against %.8s at epoch %d %s): "+
+					"the shards of a pruned study share one store and decide alike; merge each run into its own OUT",
+					ErrMismatch, sh.dir, name, from, i+1, d.Key, d.Epoch, d.Verdict(), o.Key, o.Epoch, o.Verdict())
+			}
+		}
+		ds, from = b, bFrom
+	}
+	return ds, nil
 }

@@ -124,7 +124,9 @@ func TestPostgresStatementTimeout(t *testing.T) {
 	}
 	start := time.Now()
 	_, err = s.States()
-	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no answer within 300ms") || time.Since(start) > 5*time.Second {
+	// The error says the timeout ended it; the time only catches a hang
+	// (the lock is held until the test ends), loosely for a loaded machine.
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no answer within 300ms") || time.Since(start) > 30*time.Second {
 		t.Errorf("after %v: %v", time.Since(start), err)
 	}
 }

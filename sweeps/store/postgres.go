@@ -352,11 +352,14 @@ func (c pgConn) exec(ctx context.Context, query string, args ...any) error {
 }
 
 func (c pgConn) queryRow(ctx context.Context, query string, args ...any) row {
+	reads.queries.Add(1)
+	reads.rows.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, statementTimeout)
 	return timedRow{c.q.QueryRow(ctx, query, args...), cancel}
 }
 
 func (c pgConn) query(ctx context.Context, query string, args ...any) (rows, error) {
+	reads.queries.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, statementTimeout)
 	rs, err := c.q.Query(ctx, query, args...)
 	if err != nil {
@@ -384,6 +387,14 @@ type timedRows struct {
 func (r timedRows) Close() {
 	r.Rows.Close()
 	r.cancel()
+}
+
+func (r timedRows) Next() bool {
+	if !r.Rows.Next() {
+		return false
+	}
+	reads.rows.Add(1)
+	return true
 }
 
 // connOf is what the store's SQL runs on in s, a store Open returned.

@@ -79,8 +79,11 @@ func TestPostgresUnreachable(t *testing.T) {
 		url  string
 		wait time.Duration
 	}{
-		{"postgres://u:secret@" + closed + "/db", time.Second},
-		{"postgres://u:secret@" + silent + "/db?connect_timeout=1", 3 * time.Second},
+		// Refused at once, and given up after the URL's 1 s: bounds under
+		// the default ConnectTimeout (5 s) that a waiting or retrying
+		// connect would reach, loose for a loaded machine.
+		{"postgres://u:secret@" + closed + "/db", 4 * time.Second},
+		{"postgres://u:secret@" + silent + "/db?connect_timeout=1", 4 * time.Second},
 	} {
 		start := time.Now()
 		s, err := openPostgres(context.Background(), c.url, false)

@@ -460,10 +460,13 @@ func (c sqlConn) exec(ctx context.Context, query string, args ...any) error {
 }
 
 func (c sqlConn) queryRow(ctx context.Context, query string, args ...any) row {
+	reads.queries.Add(1)
+	reads.rows.Add(1)
 	return c.q.QueryRowContext(ctx, sqliteNames.Replace(query), args...)
 }
 
 func (c sqlConn) query(ctx context.Context, query string, args ...any) (rows, error) {
+	reads.queries.Add(1)
 	rs, err := c.q.QueryContext(ctx, sqliteNames.Replace(query), args...)
 	if err != nil {
 		return nil, err
@@ -474,3 +477,11 @@ func (c sqlConn) query(ctx context.Context, query string, args ...any) (rows, er
 type sqlRows struct{ *sql.Rows }
 
 func (r sqlRows) Close() { r.Rows.Close() }
+
+func (r sqlRows) Next() bool {
+	if !r.Rows.Next() {
+		return false
+	}
+	reads.rows.Add(1)
+	return true
+}

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -296,6 +297,16 @@ func newerSchema(version int, instead string) error {
 // The store's SQL is written once for both databases: $N placeholders,
 // which SQLite reads as the N-th argument too, and upserts with a conflict
 // target.
+
+// reads counts the queries the stores of this process ran and the rows
+// those returned (Reads).
+var reads struct{ queries, rows atomic.Int64 }
+
+// Reads returns how many queries the stores of this process have run and
+// how many rows those returned (a single-row query counts one): the work
+// a reader does, which a test can bound where a time would depend on the
+// machine's load.
+func Reads() (queries, rows int64) { return reads.queries.Load(), reads.rows.Load() }
 
 // conn is what the store's SQL runs on: a SQLite database or transaction,
 // or a PostgreSQL pool or transaction.

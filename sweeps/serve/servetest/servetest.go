@@ -71,6 +71,13 @@ func Browser(t testing.TB) (context.Context, func() []string) {
 	}
 }
 
+// minEvalTimeout is EvalUntil's least timeout. Its timeouts only catch a
+// page that never gets there: a browser on a busy machine (go test runs
+// packages at once) can take seconds over what a quiet one does at once,
+// so a test states how long things take in what it logs, never in a
+// timeout.
+const minEvalTimeout = time.Minute
+
 // Navigate opens url in the browser.
 func Navigate(t testing.TB, ctx context.Context, url string) {
 	t.Helper()
@@ -80,9 +87,11 @@ func Navigate(t testing.TB, ctx context.Context, url string) {
 }
 
 // EvalUntil evaluates expr in the page until it is true, or fails t after
-// timeout saying what it waited for and what the page shows.
+// timeout, or minEvalTimeout if longer, saying what it waited for and what
+// the page shows.
 func EvalUntil(t testing.TB, ctx context.Context, what, expr string, timeout time.Duration) {
 	t.Helper()
+	timeout = max(timeout, minEvalTimeout)
 	deadline := time.Now().Add(timeout)
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
