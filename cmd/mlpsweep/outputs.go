@@ -108,6 +108,18 @@ func checkWritable(out namedPath) error {
 	return nil
 }
 
+// checkReportFiles checks, before report or merge reads a store, that the
+// report files they write into dir can replace what is there: none is a
+// folder. A dir that does not exist yet (merge creates it) passes.
+func checkReportFiles(dir string) error {
+	for _, name := range []string{report.ResultsCSVFile, report.ResultsJSONFile, report.ReportHTMLFile} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.IsDir() {
+			return fmt.Errorf("%s is a folder, where the report writes its file %s: move it aside", filepath.Join(dir, name), name)
+		}
+	}
+	return nil
+}
+
 // studyOutputs lists the files a sweep, a merge or a report writes in its
 // output folder dir.
 func studyOutputs(dir string) []namedPath {
