@@ -46,6 +46,10 @@ func TestOutputOverInput(t *testing.T) {
 	}
 	link := filepath.Join(dir, "link.csv")
 	os.Symlink(data, link)
+	fifo := filepath.Join(dir, "fifo") // as /dev/null would be a device: never renamed over
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	before := map[string][]byte{}
 	for _, p := range []string{data, model} {
 		before[p], _ = os.ReadFile(p)
@@ -65,6 +69,8 @@ func TestOutputOverInput(t *testing.T) {
 		{[]string{"train", "--csv", data, "--epochs", "1", "--save", filepath.Join(dir, "nodir", "m.st")}, 1, "the folder " + filepath.Join(dir, "nodir") + " does not exist"},
 		{[]string{"train", "--csv", data, "--epochs", "1", "--checkpoint", filepath.Join(dir, "nodir", "c.st")}, 1, "does not exist"},
 		{[]string{"train", "--csv", data, "--epochs", "1", "--save", dir}, 1, "is a folder"},
+		{[]string{"train", "--csv", data, "--epochs", "1", "--save", fifo}, 1, "--save " + fifo + " is not a regular file (p---------): give a file name, or leave --save out"},
+		{[]string{"predict", "--model", model, "--csv", data, "--out", fifo}, 1, "--out " + fifo + " is not a regular file"},
 		{[]string{"predict", "--model", model, "--csv", data, "--out", filepath.Join(dir, "nodir", "p.csv")}, 1, "does not exist"},
 	} {
 		code, _, stderr := runCmd(tc.args...)
@@ -79,6 +85,9 @@ func TestOutputOverInput(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nodir")); err == nil {
 		t.Error("nodir was created")
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode().Type() != os.ModeNamedPipe {
+		t.Errorf("the FIFO is now %v (%v)", fi.Mode(), err)
 	}
 }
 

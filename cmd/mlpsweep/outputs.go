@@ -87,10 +87,14 @@ func sameFile(a, b string) bool {
 }
 
 // checkWritable checks that out's folder exists and takes a new file, and
-// that out is not a folder.
+// that out is not a folder, nor a device or FIFO (/dev/null), which the
+// output's atomic write (atomicfile.Write) would refuse after the work.
 func checkWritable(out namedPath) error {
 	if fi, err := os.Stat(out.path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%s %s is a folder: give a file name", out.flag, out.path)
+	}
+	if fi, err := os.Lstat(out.path); err == nil && fi.Mode()&fs.ModeSymlink == 0 && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s %s is not a regular file (%v): give a file name, or leave %s out to write nothing", out.flag, out.path, fi.Mode().Type(), out.flag)
 	}
 	dir := filepath.Dir(out.path)
 	fi, err := os.Stat(dir)
