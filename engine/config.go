@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/mlpsweep/mlpsweep/internal/words"
 )
 
 // Config is one MLP training configuration. Its JSON names are the keys of
@@ -203,6 +205,10 @@ func canonicalField(field string, value *string, def string, names []string) err
 // skipFits reports whether hidden layer l (1-based) can have a skip
 // connection: l ≥ 2 and H_l = H_{l−1}, so that a_{l−1} adds to its output.
 func skipFits(hidden []int, l int) bool { return l >= 2 && hidden[l-1] == hidden[l-2] }
+
+// hiddenText is hidden widths as messages show them, "[128 64]", cut
+// short past words.MaxListed widths.
+func hiddenText(hidden []int) string { return "[" + words.Ints(hidden, " ") + "]" }
 
 func (c Config) validate() error {
 	for i, h := range c.Hidden {

@@ -85,4 +85,14 @@ func TestNewRefusesWhatCannotFit(t *testing.T) {
 	if _, err := New(Config{Hidden: []int{128}}, 784, 10, nil); err != nil {
 		t.Fatal(err)
 	}
+	// A message names the first widths, not all (it was a 700 KB line for
+	// 100,000 hidden layers).
+	deep := make([]int, 100_000)
+	for i := range deep {
+		deep[i] = 100_000
+	}
+	_, err = New(Config{Hidden: deep}, 784, 10, nil)
+	if err == nil || len(err.Error()) > 300 || !strings.Contains(err.Error(), "network 784-100000-100000-100000-100000-100000-100000-…-10 (99,994 more)") {
+		t.Errorf("%d hidden layers: %.400v", len(deep), err)
+	}
 }

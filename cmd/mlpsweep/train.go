@@ -16,6 +16,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -158,7 +159,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := params.Config(t.cfg.Seed)
 	if t.cfg.Residual && !cfg.Residual { // normalized away, as a study file refuses it
-		return usageError(stderr, "train", "--residual changes nothing for --hidden %s: a skip connection joins two hidden layers of equal width in a row (e.g. --hidden 128,128); give such widths, or leave --residual out", t.hidden.String())
+		return usageError(stderr, "train", "--residual changes nothing for --hidden %s: a skip connection joins two hidden layers of equal width in a row (e.g. --hidden 128,128); give such widths, or leave --residual out", words.Ints(t.hidden, ","))
 	}
 	switch {
 	case t.csvPath == "" && (set["scale"] || set["label-column"]):
@@ -361,18 +362,6 @@ func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train,
 }
 
 func describe(cfg engine.Config, d *datasets.Dataset) string {
-	arch := fmt.Sprint(d.Features)
-	for _, h := range cfg.Hidden {
-		arch += fmt.Sprintf("-%d", h)
-	}
-	arch += fmt.Sprintf("-%d", d.Classes)
-	return fmt.Sprintf("%s %s/%s, %s lr %g, batch %d, %s", arch, cfg.Activation, cfg.Init, cfg.Optimizer, cfg.LR, cfg.Batch, epochsText(cfg.Epochs))
-}
-
-// epochsText is "1 epoch" or "N epochs".
-func epochsText(n int) string {
-	if n == 1 {
-		return "1 epoch"
-	}
-	return fmt.Sprintf("%d epochs", n)
+	arch := words.Ints(slices.Concat([]int{d.Features}, cfg.Hidden, []int{d.Classes}), "-")
+	return fmt.Sprintf("%s %s/%s, %s lr %g, batch %d, %s", arch, cfg.Activation, cfg.Init, cfg.Optimizer, cfg.LR, cfg.Batch, words.Count(cfg.Epochs, "epoch"))
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 )
 
@@ -118,14 +119,14 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	opt.Log, opt.PartEvery = stderr, workerPartLines
 	s, err := queue.Work(ctx, st, opt)
 	if s.Units > 0 {
-		fmt.Fprintf(stderr, "worker: %d units recorded (%d failed) in %.2fs, %.2fs training on %d workers: queue overhead %.2f ms per unit\n",
-			s.Units, s.Failed, s.Busy.Seconds(), s.Train.Seconds(), s.Workers, float64(s.OverheadPerUnit())/1e6)
+		fmt.Fprintf(stderr, "worker: %s recorded (%d failed) in %.2fs, %.2fs training on %s: queue overhead %.2f ms per unit\n",
+			words.Count(s.Units, "unit"), s.Failed, s.Busy.Seconds(), s.Train.Seconds(), words.Count(s.Workers, "worker"), float64(s.OverheadPerUnit())/1e6)
 	}
 	if s.HandedBack > 0 {
-		fmt.Fprintf(stderr, "worker: handed %d jobs of dead workers back to the queue\n", s.HandedBack)
+		fmt.Fprintf(stderr, "worker: handed %s of dead workers back to the queue\n", words.Count(s.HandedBack, "job"))
 	}
 	if s.Lost > 0 {
-		fmt.Fprintf(stderr, "worker: stopped %d runs of jobs handed on while its database session was gone (their units are the new holders' to store)\n", s.Lost)
+		fmt.Fprintf(stderr, "worker: stopped %s of jobs handed on while its database session was gone (their units are the new holders' to store)\n", words.Count(s.Lost, "run"))
 	}
 	if errors.Is(err, queue.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep worker: %v\n", err)

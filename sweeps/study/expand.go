@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/words"
 )
 
 // sampleDigits is the precision of sampled real values: 0.0012345678 is
@@ -164,8 +165,7 @@ func noEffect(key string, cfg engine.Config, n Params) string {
 	c := n.Config(0)
 	switch {
 	case key == "residual" && cfg.Residual && !c.Residual:
-		widths := strings.Trim(strings.ReplaceAll(fmt.Sprint(c.Hidden), " ", ", "), "[]")
-		return fmt.Sprintf("residual: true changes nothing for hidden [%s]: a skip connection joins two hidden layers of equal width in a row (e.g. [128, 128]); give such widths, or leave residual out", widths)
+		return fmt.Sprintf("residual: true changes nothing for hidden [%s]: a skip connection joins two hidden layers of equal width in a row (e.g. [128, 128]); give such widths, or leave residual out", words.Ints(c.Hidden, ", "))
 	case key == "batch_norm" && cfg.BatchNorm && !c.BatchNorm:
 		return "batch_norm: true changes nothing without a hidden layer; give hidden widths, or leave batch_norm out"
 	}
