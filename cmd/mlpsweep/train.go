@@ -152,8 +152,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		// The configuration's key ("activity_l1: …") is the flag the user typed.
 		msg := err.Error()
-		if key, rest, ok := strings.Cut(msg, ": "); ok && fs.Lookup(strings.ReplaceAll(key, "_", "-")) != nil {
-			msg = "--" + strings.ReplaceAll(key, "_", "-") + ": " + rest
+		if key, rest, ok := strings.Cut(msg, ": "); ok && fs.Lookup(strings.TrimPrefix(flagOf(key), "--")) != nil {
+			msg = flagOf(key) + ": " + rest
 		}
 		return usageError(stderr, "train", "%s", msg)
 	}
@@ -185,6 +185,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "train", "--seed %d: want 0 to %d", t.cfg.Seed, uint32(math.MaxUint32))
 	}
 	warnCores(stderr, "train", "--threads", t.threads)
+	for _, idle := range params.Normalized(0).Idle(flagOf) { // Keras takes these too: a note, not an error
+		fmt.Fprintf(stderr, "note: %s %s\n", flagOf(idle.Key), idle.Why)
+	}
 
 	// Model files (trainmodel.go): --save, --checkpoint, --resume.
 	if code := t.model.check(t, params, stderr); code >= 0 {
@@ -360,6 +363,10 @@ func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train,
 	c.Rank = 1
 	return c, nil
 }
+
+// flagOf is the train flag of configuration key: activity_l1 is
+// --activity-l1.
+func flagOf(key string) string { return "--" + strings.ReplaceAll(key, "_", "-") }
 
 func describe(cfg engine.Config, d *datasets.Dataset) string {
 	arch := words.Ints(slices.Concat([]int{d.Features}, cfg.Hidden, []int{d.Classes}), "-")
