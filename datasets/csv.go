@@ -212,21 +212,30 @@ const MaxCSVRecordBytes = 8 << 20
 // recordLimiter passes a CSV file through, failing on a NUL byte or once
 // more than MaxCSVRecordBytes arrive between two calls of next (one per
 // record read; the CSV reader's read-ahead of a few KiB counts too).
+// Its error is sticky: a reader that gets it once (bufio's Peek for a
+// byte-order mark drops it) gets it again, instead of the bytes after the
+// chunk refused.
 type recordLimiter struct {
 	r      io.Reader
 	n      int   // bytes since next
 	offset int64 // bytes so far
+	err    error // the refusal, once made
 }
 
 func (l *recordLimiter) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
 	n, err := l.r.Read(p)
 	if i := bytes.IndexByte(p[:n], 0); i >= 0 {
-		return 0, fmt.Errorf("a NUL byte at offset %d: not a text CSV file", l.offset+int64(i))
+		l.err = fmt.Errorf("a NUL byte at offset %d: not a text CSV file", l.offset+int64(i))
+		return 0, l.err
 	}
 	l.n += n
 	l.offset += int64(n)
 	if l.n > MaxCSVRecordBytes {
-		return 0, fmt.Errorf("a record longer than %d bytes (the limit) near offset %d: not a CSV file of numbers?", MaxCSVRecordBytes, l.offset)
+		l.err = fmt.Errorf("a record longer than %d bytes (the limit) near offset %d: not a CSV file of numbers?", MaxCSVRecordBytes, l.offset)
+		return 0, l.err
 	}
 	return n, err
 }
@@ -274,7 +283,7 @@ func readCSVTable(name string, r io.Reader, labelColumn string, features int, fe
 	case features > 0 && columns != features && columns != features+1:
 		return nil, fmt.Errorf("%s: line 1 has %d columns; want %d feature columns, plus optionally a label column", name, columns, features)
 	case columns < 2 && !unlabeled:
-		return nil, fmt.Errorf("%s: line 1 has %d column; need at least one feature column and a label column", name, columns)
+		return nil, fmt.Errorf("%s: line 1 has %d column; need at least one feature column and a label column%s", name, columns, otherSeparator(first))
 	}
 	isHeader, err := t.findLabelColumn(first, labelColumn, unlabeled)
 	if err != nil {
@@ -318,6 +327,18 @@ func readCSVTable(name string, r io.Reader, labelColumn string, features int, fe
 		return nil, fmt.Errorf("%s: no data rows after the header", name)
 	}
 	return t, nil
+}
+
+// otherSeparator says, for the fields of a line 1 read as one column, when
+// they look separated by a semicolon (spreadsheets of locales whose
+// decimal mark is a comma) or a tab, what to do; else "".
+func otherSeparator(first []string) string {
+	for _, sep := range []struct{ char, name string }{{";", "semicolons"}, {"\t", "tabs"}} {
+		if len(first) == 1 && strings.Contains(first[0], sep.char) {
+			return fmt.Sprintf(" (its fields look separated by %s: mlpsweep reads comma-separated values, with a point as the decimal mark; write the file so, e.g. pandas to_csv(path, index=False))", sep.name)
+		}
+	}
+	return ""
 }
 
 // findLabelColumn sets t.labelCol from the option (−1 when unlabeled) and

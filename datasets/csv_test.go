@@ -110,6 +110,9 @@ func TestLoadCSVErrors(t *testing.T) {
 		{"empty", "", CSVOptions{}, "file is empty"},
 		{"blank lines", "\n\n", CSVOptions{}, "file is empty"},
 		{"one column", "1\n2\n", CSVOptions{}, "line 1 has 1 column"},
+		// Defect: a file of another separator said only "line 1 has 1 column".
+		{"semicolons", "a;b;y\n1,5;2;p\n3;4;q\n", CSVOptions{}, "line 1 has 1 column; need at least one feature column and a label column (its fields look separated by semicolons: mlpsweep reads comma-separated values"},
+		{"tabs", "a\tb\ty\n1\t2\tp\n", CSVOptions{}, "(its fields look separated by tabs: mlpsweep reads comma-separated values"},
 		{"header only", "a,b\n", CSVOptions{}, "no data rows"},
 		{"ragged", "1,2,a\n3,4,b\n5,b\n", CSVOptions{}, "line 3 has 2 fields, expected 3"},
 		{"non-numeric", "a,b,y\n1,2,p\n3,x4,q\n", CSVOptions{}, `line 3, column 2 ("b"): "x4" is not a number`},
@@ -300,9 +303,18 @@ func TestCSVLimits(t *testing.T) {
 	f.Close()
 	long := filepath.Join(dir, "long.csv")
 	os.WriteFile(long, append([]byte("a,b\n1,"), bytes.Repeat([]byte("9"), MaxCSVRecordBytes+100_000)...), 0o644)
+	// Defect: a NUL in the first chunk read of a short file read as "file
+	// is empty", and in a longer one the file was read on from the next
+	// chunk, its first 4 KiB dropped.
+	shortNUL := filepath.Join(dir, "short-nul.csv")
+	os.WriteFile(shortNUL, []byte("a,b,label\n1,2,x\x00\n"), 0o644)
+	longNUL := filepath.Join(dir, "long-nul.csv")
+	os.WriteFile(longNUL, append([]byte("a,b,label\n1,2,\x00\n"), bytes.Repeat([]byte("1,2,x\n"), 2000)...), 0o644)
 	cases := map[string]string{
-		sparse: "a NUL byte at offset 0: not a text CSV file",
-		long:   "a record longer than 8388608 bytes (the limit)",
+		sparse:   "a NUL byte at offset 0: not a text CSV file",
+		long:     "a record longer than 8388608 bytes (the limit)",
+		shortNUL: "a NUL byte at offset 15: not a text CSV file",
+		longNUL:  "a NUL byte at offset 14: not a text CSV file",
 	}
 	if _, err := os.Stat("/dev/zero"); err == nil {
 		cases["/dev/zero"] = "a NUL byte at offset 0"

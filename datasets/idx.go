@@ -44,6 +44,10 @@ type idxFile struct {
 	payload io.Reader
 }
 
+// cutShort ends the message of an IDX file that ends too soon or whose
+// compressed data is damaged: what to do about it.
+const cutShort = " (the file is cut short or damaged: replace it with a good copy)"
+
 // openIDX reads and checks the header of the IDX file named name, whose
 // fileSize bytes src holds. The claimed payload must fit the file (raw:
 // exactly; gzip: within the deflate expansion bound) before anything is
@@ -102,7 +106,7 @@ func openIDX(name string, src io.ReaderAt, fileSize int64) (*idxFile, error) {
 	case (!fits || size > room) && f.gzipped:
 		return nil, fmt.Errorf("%s: header says %s bytes, more than a %d-byte gzip file can hold", name, f.claim(), fileSize)
 	case !fits || size > room:
-		return nil, fmt.Errorf("%s: header says %s bytes but the file has %d after its %d-byte header", name, f.claim(), room, headerLen)
+		return nil, fmt.Errorf("%s: header says %s bytes but the file has %d after its %d-byte header%s", name, f.claim(), room, headerLen, cutShort)
 	case size < room && !f.gzipped:
 		return nil, fmt.Errorf("%s: file has %d bytes after its %d-byte header, more than the %s its header describes", name, room, headerLen, f.claim())
 	}
@@ -131,7 +135,7 @@ func (f *idxFile) readHeader(buf []byte, off int) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%s: %s ends after %d bytes, inside the IDX header", f.name, f.what(), off+n)
+		return fmt.Errorf("%s: %s ends after %d bytes, inside the IDX header%s", f.name, f.what(), off+n, cutShort)
 	default:
 		return fmt.Errorf("%s: %v", f.name, err)
 	}
@@ -152,10 +156,10 @@ func (f *idxFile) stream(want int, visit func(chunk []byte)) error {
 			got += n
 		}
 		if errors.Is(err, io.EOF) && got < want {
-			return fmt.Errorf("%s: header says %s bytes but the %s has only %d", f.name, f.claim(), f.what(), got)
+			return fmt.Errorf("%s: header says %s bytes but the %s has only %d%s", f.name, f.claim(), f.what(), got, cutShort)
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("%s: reading the %s failed after %d of %d data bytes: %v", f.name, f.what(), got, f.size, err)
+			return fmt.Errorf("%s: reading the %s failed after %d of %d data bytes: %v%s", f.name, f.what(), got, f.size, err, cutShort)
 		}
 	}
 	if want < f.size {
@@ -167,7 +171,7 @@ func (f *idxFile) stream(want int, visit func(chunk []byte)) error {
 		return fmt.Errorf("%s: %s is longer than the %s bytes its header describes", f.name, f.what(), f.claim())
 	}
 	if !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: reading the %s failed at its end: %v", f.name, f.what(), err)
+		return fmt.Errorf("%s: reading the %s failed at its end: %v%s", f.name, f.what(), err, cutShort)
 	}
 	return nil
 }

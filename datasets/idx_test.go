@@ -172,10 +172,32 @@ func TestIDXErrors(t *testing.T) {
 	}
 }
 
+// TestIDXCutShortSaysWhatToDo: an IDX file that ends too soon, raw or
+// gzipped, or whose gzip data is damaged, is named as such, with what to
+// do. Defect: a truncated train-images-idx3-ubyte.gz said only "reading
+// the decompressed data failed after 480376 of 47040000 data bytes:
+// unexpected EOF".
+func TestIDXCutShortSaysWhatToDo(t *testing.T) {
+	gzTiny := gzipped(tinyImages)
+	badCRC := slices.Clone(gzTiny)
+	badCRC[len(badCRC)-5] ^= 0xff
+	dir := t.TempDir()
+	for name, images := range map[string][]byte{
+		"short header": tinyImages[:3], "short header gz": gzipped(tinyImages[:3]),
+		"raw": tinyImages[:21], "gz payload": gzipped(tinyImages[:21]),
+		"gz stream": gzTiny[:len(gzTiny)-10], "gz checksum": badCRC,
+	} {
+		_, err := LoadIDX(writeFile(t, dir, "img", images), writeFile(t, dir, "lab", tinyLabIDX))
+		if err == nil || !strings.HasSuffix(err.Error(), "(the file is cut short or damaged: replace it with a good copy)") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestIDXBriefExample(t *testing.T) {
 	img := idxBytes(0x08, []int{60000, 28, 28}, make([]byte, 1000))
 	_, err := openIDX("train-images-idx3-ubyte", bytes.NewReader(img), int64(len(img)))
-	want := "train-images-idx3-ubyte: header says 60000×28×28 = 47040000 bytes but the file has 1000 after its 16-byte header"
+	want := "train-images-idx3-ubyte: header says 60000×28×28 = 47040000 bytes but the file has 1000 after its 16-byte header (the file is cut short or damaged: replace it with a good copy)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}

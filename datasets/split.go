@@ -21,7 +21,7 @@ func KFold(n, k int, seed uint32) ([]Fold, error) {
 		return nil, fmt.Errorf("k-fold: need at least 2 folds, got k=%d", k)
 	}
 	if k > n {
-		return nil, fmt.Errorf("k-fold: cannot have k=%d folds with only n=%d rows", k, n)
+		return nil, fmt.Errorf("k-fold: cannot have k=%d folds with only n=%d rows: use at most %d folds, or more rows", k, n, n)
 	}
 	order := NewRandomState(seed).Permutation(n)
 	testFold := make([]int, n) // [n] fold whose test set holds the row
@@ -69,8 +69,13 @@ func ValidationSplit(n int, fraction float64) (train, val []int, err error) {
 		return nil, nil, fmt.Errorf("validation split: fraction must be in (0, 1), got %v", fraction)
 	}
 	split := int(math.Floor(float64(n) * (1.0 - fraction)))
-	if split <= 0 || split >= n {
-		return nil, nil, fmt.Errorf("validation split: %d rows cannot be split with fraction %v (one side would be empty)", n, fraction)
+	switch {
+	case n < 2:
+		return nil, nil, fmt.Errorf("validation split: %d rows cannot be split: need at least 2", n)
+	case split <= 0 || split >= n:
+		// The largest fraction that leaves a training row, cut to 4 digits.
+		most := math.Floor((1-1/float64(n))*1e4) / 1e4
+		return nil, nil, fmt.Errorf("validation split: %d rows cannot be split with fraction %v (one side would be empty): use a fraction of at most %v, or more rows", n, fraction, most)
 	}
 	return rowRange(0, split), rowRange(split, n), nil
 }

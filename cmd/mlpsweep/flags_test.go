@@ -22,7 +22,13 @@ func TestBadFlagIsOneLine(t *testing.T) {
 		{[]string{"train", "--epochs", "abc"}, `mlpsweep train: --epochs "abc": want a whole number`},
 		{[]string{"train", "--lr", "x"}, `mlpsweep train: --lr "x": want a number`},
 		{[]string{"train", "--nesterov=maybe"}, `mlpsweep train: --nesterov "maybe": want true or false`},
-		{[]string{"train", "--hidden", "128,-3"}, `is not a list of positive widths such as 128,64`},
+		{[]string{"train", "--hidden", "128,-3"}, `mlpsweep train: --hidden "128,-3": want a list of positive widths such as 128,64`},
+		// Defect: "invalid value "0" for flag -depths: "0" is not a list…",
+		// and --depths 99999999999 died of Go's fatal out-of-memory.
+		{[]string{"depth", "--depths", "0"}, `mlpsweep depth: --depths "0": want a list of numbers of hidden layers, each 1 to 1024`},
+		{[]string{"depth", "--depths", "2,99999999999"}, `mlpsweep depth: --depths "2,99999999999": want a list of numbers of hidden layers, each 1 to 1024`},
+		// Defect: "invalid boolean value "maybe" for -fuse: strconv.ParseBool: …".
+		{[]string{"sweep", "--preset", "seed", "--fuse=maybe"}, `mlpsweep sweep: --fuse "maybe": want true or false`},
 		{[]string{"worker", "--min-timeout", "5"}, `mlpsweep worker: --min-timeout "5": want a duration such as 500ms, 30s or 2m`},
 		{[]string{"sweep", "study.yaml", "--wokers", "2"}, "mlpsweep sweep: unknown flag --wokers (did you mean --workers?)"}, // after a positional argument
 		{[]string{"report", "dir", "--jsn"}, "mlpsweep report: unknown flag --jsn (did you mean --json?)"},

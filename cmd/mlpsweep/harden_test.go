@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mlpsweep/mlpsweep/sweeps/store/storetest"
@@ -43,6 +46,10 @@ func TestOutputOverInput(t *testing.T) {
 	}
 	link := filepath.Join(dir, "link.csv")
 	os.Symlink(data, link)
+	fifo := filepath.Join(dir, "fifo") // as /dev/null would be a device: never renamed over
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	before := map[string][]byte{}
 	for _, p := range []string{data, model} {
 		before[p], _ = os.ReadFile(p)
@@ -62,6 +69,8 @@ func TestOutputOverInput(t *testing.T) {
 		{[]string{"train", "--csv", data, "--epochs", "1", "--save", filepath.Join(dir, "nodir", "m.st")}, 1, "the folder " + filepath.Join(dir, "nodir") + " does not exist"},
 		{[]string{"train", "--csv", data, "--epochs", "1", "--checkpoint", filepath.Join(dir, "nodir", "c.st")}, 1, "does not exist"},
 		{[]string{"train", "--csv", data, "--epochs", "1", "--save", dir}, 1, "is a folder"},
+		{[]string{"train", "--csv", data, "--epochs", "1", "--save", fifo}, 1, "--save " + fifo + " is not a regular file (p---------): give a file name, or leave --save out"},
+		{[]string{"predict", "--model", model, "--csv", data, "--out", fifo}, 1, "--out " + fifo + " is not a regular file"},
 		{[]string{"predict", "--model", model, "--csv", data, "--out", filepath.Join(dir, "nodir", "p.csv")}, 1, "does not exist"},
 	} {
 		code, _, stderr := runCmd(tc.args...)
@@ -76,6 +85,9 @@ func TestOutputOverInput(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nodir")); err == nil {
 		t.Error("nodir was created")
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode().Type() != os.ModeNamedPipe {
+		t.Errorf("the FIFO is now %v (%v)", fi.Mode(), err)
 	}
 }
 
@@ -280,4 +292,221 @@ func TestWarnCores(t *testing.T) {
 			t.Errorf("--threads %d: status %d, stderr %q", n, code, stderr)
 		}
 	}
+}
+
+// TestEmptyValuesAndHugeCounts: a flag set to "" (an unset shell
+// variable) and an empty argument are usage errors, not the flag's
+// default; --store ” keeps its meaning (the folder's SQLite database).
+// A count of cores past any machine's is refused before any work.
+// Defects: train --save ” trained and saved nothing, --resume ” started
+// afresh, --data ” and predict --csv ” read MNIST, depth --variants ”
+// ran every variant, report ” and merge OUT ” exited 1 ("no store
+// given", "mkdir : no such file"); train --threads 99999999999 and sweep
+// --workers 99999999999 died of Go's fatal out-of-memory (a stack trace).
+func TestEmptyValuesAndHugeCounts(t *testing.T) {
+	dir := t.TempDir()
+	data := writeBlobsCSV(t, dir, "blobs.csv", 60, 3)
+	model := filepath.Join(dir, "m.safetensors")
+	quick := []string{"--csv", data, "--hidden", "2", "--epochs", "1", "--threads", "1"}
+	if code, _, stderr := runCmd(append([]string{"train", "--save", model}, quick...)...); code != 0 {
+		t.Fatalf("train --save: exit %d: %s", code, stderr)
+	}
+	study := writeCSVStudy(t, dir)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append([]string{"train", "--save", ""}, quick...), "--save '': an empty value"},
+		{append([]string{"train", "--checkpoint", ""}, quick...), "--checkpoint '': an empty value"},
+		{append([]string{"train", "--resume", ""}, quick...), "--resume '': an empty value"},
+		{append([]string{"train", "--label-column", ""}, quick...), "--label-column '': an empty value"},
+		{[]string{"train", "--data", "", "--epochs", "1", "--limit-rows", "100"}, "--data '': an empty value"},
+		{[]string{"train", "--activation", "", "--epochs", "1", "--limit-rows", "100"}, `--activation '': an empty value: give one, or leave the flag out for its default (default "relu")`},
+		{[]string{"predict", "--model", model, "--csv", ""}, "--csv '': an empty value"},
+		{[]string{"predict", "--model", model, "--csv", data, "--out", ""}, "--out '': an empty value"},
+		{[]string{"depth", "--variants", "", "--out", filepath.Join(dir, "d")}, "--variants '': an empty value"},
+		{[]string{"sweep", study, "--out", ""}, "--out '': an empty value"},
+		{[]string{"merge", filepath.Join(dir, "m"), dir, "--study", ""}, "--study '': an empty value"},
+		{[]string{"report", ""}, "an empty argument"},
+		{[]string{"merge", filepath.Join(dir, "m"), ""}, "an empty argument"},
+		{[]string{"merge", "", dir}, "an empty argument"},
+		{append([]string{"train", "--threads", "100000"}, quick[:6]...), "--threads 100000: want at most 4096"}, // not 10¹¹: a regression would take the machine's memory
+		{[]string{"predict", "--model", model, "--csv", data, "--threads", "4097"}, "--threads 4097: want at most 4096"},
+		{[]string{"sweep", study, "--out", filepath.Join(dir, "s"), "--workers", "100000"}, "--workers 100000: want at most 4096"},
+		{[]string{"depth", "--workers", "5000", "--out", filepath.Join(dir, "d")}, "--workers 5000: want at most 4096"},
+		// A command line takes no more epochs or folds than a study file:
+		// train and sweep --epochs 10¹¹ ran for ever, --folds 10¹¹ failed
+		// after loading the data.
+		{append([]string{"train", "--epochs", "1073741825"}, quick[:4]...), "--epochs 1073741825: want at most 1073741824, as a study file's epochs:"},
+		{[]string{"train", "--csv", data, "--folds", "1048577"}, "--folds 1048577: want at most 1048576"},
+		{[]string{"sweep", study, "--out", filepath.Join(dir, "s"), "--epochs", "99999999999"}, "--epochs 99999999999: want at most 1073741824"},
+		{[]string{"sweep", study, "--out", filepath.Join(dir, "s"), "--folds", "99999999999"}, "--folds 99999999999: want at most 1048576"},
+		{[]string{"depth", "--epochs", "1073741825", "--out", filepath.Join(dir, "d")}, "--epochs 1073741825: want at most 1073741824"},
+	} {
+		code, stdout, stderr := runCmd(tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) || stdout != "" {
+			t.Errorf("%q: exit %d, want 2 and %q:\n%s", tc.args, code, tc.want, stderr)
+		}
+	}
+	for _, p := range []string{"d", "m", "s"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			t.Errorf("%s was created", p)
+		}
+	}
+	if code, _, stderr := runCmd("sweep", study, "--store", "", "--out", filepath.Join(dir, "local"), "--workers", "4096"); code != 0 {
+		t.Errorf("sweep --store '' --workers 4096: exit %d:\n%s", code, stderr)
+	}
+	// --help says the bound.
+	for cmd, flag := range map[string]string{"train": "threads", "predict": "threads", "sweep": "workers", "depth": "workers"} {
+		_, help, _ := runCmd(cmd, "--help")
+		_, usage, _ := strings.Cut(help, "\n  -"+flag+" int\n")
+		if usage, _, _ = strings.Cut(usage, "\n"); !strings.Contains(usage, fmt.Sprintf("(at most %d)", maxCores)) {
+			t.Errorf("%s --help: --%s says not its bound: %q", cmd, flag, usage)
+		}
+	}
+}
+
+// TestReportReadOnlyFolder: report and serve of a study in a folder they
+// cannot write (a read-only mount, another user's folder) say what to do,
+// and what they say works. Defect: both said only "ro/mlpsweep.db: unable
+// to open database file (14)" (SQLite cannot create the -shm file of a
+// WAL database there).
+func TestReportReadOnlyFolder(t *testing.T) {
+	dir, ro := sweptCSVStudy(t, "ro")
+	mine := filepath.Join(dir, "mine")
+	os.Mkdir(mine, 0o755)
+	os.Chmod(ro, 0o555)
+	t.Cleanup(func() { os.Chmod(ro, 0o755) })
+	cli := func(args ...string) (int, string) { // as a user who may not write ro
+		code, _, stderr := runCmd(args...)
+		return code, stderr
+	}
+	if os.Geteuid() == 0 { // root writes anywhere: run the CLI as nobody
+		const nobody = 65534
+		os.Chmod(filepath.Dir(dir), 0o755)
+		os.Chmod(dir, 0o755)
+		os.Chown(mine, nobody, nobody)
+		bin := filepath.Join(dir, "mlpsweep.test")
+		if b, err := os.ReadFile(os.Args[0]); err != nil || os.WriteFile(bin, b, 0o755) != nil {
+			t.Fatalf("copy the test binary: %v", err)
+		}
+		cli = func(args ...string) (int, string) {
+			child := exec.Command(bin, args...)
+			child.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1", "MLPSWEEP_TUNE_FILE=none") // nobody may not read root's cache
+			child.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+			var stderr bytes.Buffer
+			child.Stderr = &stderr
+			err := child.Run()
+			var exit *exec.ExitError
+			if err != nil && !errors.As(err, &exit) {
+				t.Skipf("cannot run the test binary as nobody: %v", err)
+			}
+			return child.ProcessState.ExitCode(), stderr.String()
+		}
+	}
+	hint := "the folder " + ro + " cannot be written, and SQLite reads a database there only once it has created its -shm file beside it; copy the study into a folder you can write, with mlpsweep merge NEWDIR " + ro
+	for _, args := range [][]string{{"report", ro}, {"serve", ro, "--addr", "127.0.0.1:0"}} {
+		if code, stderr := cli(args...); code != 1 || !strings.Contains(stderr, hint) {
+			t.Errorf("%v: exit %d, want 1 and %q:\n%s", args, code, hint, stderr)
+		}
+	}
+	if code, stderr := cli("merge", filepath.Join(mine, "new"), ro); code != 0 {
+		t.Fatalf("merge NEWDIR ro: exit %d: %s", code, stderr)
+	}
+	if code, stderr := cli("report", filepath.Join(mine, "new")); code != 0 {
+		t.Errorf("report NEWDIR: exit %d: %s", code, stderr)
+	}
+}
+
+// TestSweepMissingFlagFile: a --data or --test file that does not exist
+// is named by its flag, before the output folder is made. Defect: the
+// message blamed the study file ("open /x.csv: no such file or directory
+// (data: in the study file; a relative path there is taken from the study
+// file's folder)").
+func TestSweepMissingFlagFile(t *testing.T) {
+	dir := t.TempDir()
+	study := writeCSVStudy(t, dir)
+	missing, out := filepath.Join(dir, "nosuch.csv"), filepath.Join(dir, "out")
+	for _, args := range [][]string{{"--data", missing}, {"--refit", "--test", missing}} {
+		code, _, stderr := runCmd(append([]string{"sweep", study, "--out", out}, args...)...)
+		want := args[len(args)-2] + " " + missing + ": no such file or folder"
+		if code != 1 || !strings.Contains(stderr, want) || strings.Contains(stderr, "study file") {
+			t.Errorf("%v: exit %d, want 1 and %q:\n%s", args, code, want, stderr)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("--out was created")
+	}
+}
+
+// TestReportFolderOfAStoreSweep: report and serve of the folder a sweep
+// with --store wrote its report files to (its units are in PostgreSQL)
+// say where the study is, as merge does. Defect: "no sweep database in
+// DIR" alone.
+func TestReportFolderOfAStoreSweep(t *testing.T) {
+	_, out := sweptCSVStudy(t, "out")
+	os.Remove(filepath.Join(out, "mlpsweep.db")) // as a sweep with --store leaves the folder
+	want := out + " holds a sweep's report but no database: that sweep kept its units in a PostgreSQL store (--store or MLPSWEEP_STORE): "
+	for _, args := range [][]string{{"report", out}, {"serve", out, "--addr", "127.0.0.1:0"}} {
+		code, _, stderr := runCmd(args...)
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("%v: exit %d, want 1 and %q:\n%s", args, code, want, stderr)
+		}
+	}
+}
+
+// TestDiskFullSaysWhatToDo: a disk that fills up, under a file write
+// (ENOSPC) or under SQLite (SQLITE_FULL, without the errno), is named with
+// what to do. Defect: "full/s/mlpsweep.db: database or disk is full (13)"
+// alone. (A real full disk, a small tmpfs, needs root to mount: the
+// errors are those seen there.)
+func TestDiskFullSaysWhatToDo(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  string
+		err  error
+		want string
+	}{
+		{"sweep", errors.New("full/s/mlpsweep.db: database or disk is full (13)"), "mlpsweep sweep: full/s/mlpsweep.db: database or disk is full (13): the disk is full; free space on it, then run the same command again (it keeps the units stored)\n"},
+		{"train", fmt.Errorf("write full/big.st: %w", &os.PathError{Op: "write", Path: "full/.big.st.tmp-1", Err: syscall.ENOSPC}), "mlpsweep train: write full/big.st: write full/.big.st.tmp-1: no space left on device: the disk is full; free space on it, then run the same command again\n"},
+	} {
+		var stderr bytes.Buffer
+		if code := fail(&stderr, tc.cmd, tc.err); code != 1 || stderr.String() != tc.want {
+			t.Errorf("exit %d:\n%s\nwant:\n%s", code, stderr.String(), tc.want)
+		}
+	}
+}
+
+// TestReportFileIsAFolder: a folder where report or merge writes a report
+// file is named, before anything is read or merged. Defect: report said
+// "rename rd/.results.csv.tmp-2033082802 rd/results.csv: file exists",
+// and merge said so after merging.
+func TestReportFileIsAFolder(t *testing.T) {
+	dir, out := sweptCSVStudy(t, "out")
+	merged := filepath.Join(dir, "merged")
+	os.Remove(filepath.Join(out, "results.csv"))
+	os.MkdirAll(filepath.Join(out, "results.csv"), 0o755)
+	os.MkdirAll(filepath.Join(merged, "report.html"), 0o755)
+	for args, want := range map[string]string{
+		"report " + out:               filepath.Join(out, "results.csv") + " is a folder, where the report writes its file results.csv: move it aside",
+		"merge " + merged + " " + out: filepath.Join(merged, "report.html") + " is a folder, where the report writes its file report.html: move it aside",
+	} {
+		if code, _, stderr := runCmd(strings.Fields(args)...); code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("%s: exit %d, want 1 and %q:\n%s", args, code, want, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(merged, "mlpsweep.db")); err == nil {
+		t.Error("merge merged before refusing")
+	}
+}
+
+// sweptCSVStudy runs writeCSVStudy's study into the folder name of a new
+// folder dir, and returns both.
+func sweptCSVStudy(t *testing.T, name string) (dir, out string) {
+	t.Helper()
+	dir = t.TempDir()
+	out = filepath.Join(dir, name)
+	if code, _, stderr := runCmd("sweep", writeCSVStudy(t, dir), "--out", out, "--workers", "1"); code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	return dir, out
 }

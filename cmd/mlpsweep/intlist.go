@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -22,7 +22,7 @@ func (l *intList) Set(s string) error {
 	for _, part := range strings.Split(s, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(part))
 		if err != nil || v < 1 {
-			return fmt.Errorf("%q is not a list of positive widths such as 128,64", s)
+			return errors.New("want a list of positive widths such as 128,64")
 		}
 		out = append(out, v)
 	}

@@ -15,9 +15,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/internal/spell"
+	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
 // command is one subcommand. run returns the process exit status (see
@@ -137,6 +139,9 @@ func parseArgs(fs *flag.FlagSet, args []string) int {
 	fs.Usage = usage
 	switch {
 	case err == nil:
+		if msg := badSetFlag(fs); msg != "" {
+			return usageError(out, fs.Name(), "%s", msg)
+		}
 		return -1
 	case errors.Is(err, flag.ErrHelp): // -help=true and the like: the usage, as ever
 		usage()
@@ -149,21 +154,67 @@ func parseArgs(fs *flag.FlagSet, args []string) int {
 			msg += fmt.Sprintf(" (did you mean --%s?)", meant)
 		}
 	} else if m := badValue.FindStringSubmatch(msg); m != nil {
-		// Package flag says only "parse error" or "value out of range".
-		msg = fmt.Sprintf("--%s %s: %s", m[2], m[1], wantOf(fs.Lookup(m[2])))
+		// Package flag says only "parse error" or "value out of range", a
+		// BoolFunc strconv's error; a flag.Value of ours says what it wants.
+		why := m[3]
+		if why == "parse error" || why == "value out of range" || strings.HasPrefix(why, "strconv.") {
+			why = wantOf(fs.Lookup(m[2]))
+		}
+		msg = fmt.Sprintf("--%s %s: %s", m[2], m[1], why)
 	}
 	return usageError(out, fs.Name(), "%s", msg)
 }
 
+// maxCores bounds --threads and --workers: each is a goroutine with its
+// buffers, and a value past any machine's cores (a typo's 10¹¹) would
+// only exhaust memory (Go's fatal out-of-memory, a stack trace).
+const maxCores = 4096
+
+// badSetFlag says what is wrong with a flag the command line set to a
+// value package flag takes but no command means, or returns "":
+//   - an empty string, which every command would read as the flag left
+//     out (--save "" saving nothing, --data "" loading the default data,
+//     --resume "" starting afresh), except --store, whose "" means the
+//     folder's SQLite database;
+//   - a count of cores (--threads, --workers) above maxCores.
+func badSetFlag(fs *flag.FlagSet) string {
+	var msg string
+	fs.Visit(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok || msg != "" {
+			return
+		}
+		switch v := g.Get().(type) {
+		case string:
+			if v == "" && f.Name != "store" {
+				def := ""
+				if f.DefValue != "" {
+					def = fmt.Sprintf(" (default %q)", f.DefValue)
+				}
+				msg = fmt.Sprintf("--%s '': an empty value: give one, or leave the flag out for its default%s", f.Name, def)
+			}
+		case int:
+			if (f.Name == "threads" || f.Name == "workers") && v > maxCores {
+				msg = fmt.Sprintf("--%s %d: want at most %d (this machine has %d cores)", f.Name, v, maxCores, runtime.NumCPU())
+			}
+		}
+	})
+	return msg
+}
+
 // badValue matches package flag's error for a value its type cannot hold.
-var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:flag )?-(\S+): (?:parse error|value out of range)$`)
+var badValue = regexp.MustCompile(`^invalid (?:boolean )?value (".*") for (?:flag )?-(\S+): (.*)$`)
 
 // wantOf says what a flag of f's type takes.
 func wantOf(f *flag.Flag) string {
-	if f == nil {
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return "want true or false" // a BoolFunc's too
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
 		return "not a valid value"
 	}
-	switch f.Value.(flag.Getter).Get().(type) {
+	switch g.Get().(type) {
 	case bool:
 		return "want true or false"
 	case int, int64:
@@ -210,12 +261,32 @@ func parseInterleaved(fs *flag.FlagSet, args []string, stdout io.Writer) (positi
 		return nil, code
 	}
 	for fs.NArg() > 0 {
+		if fs.Arg(0) == "" { // an unset shell variable ("$DIR"): no file or folder is called ""
+			return nil, usageError(fs.Output(), fs.Name(), "an empty argument (an unset shell variable?): give a file or folder")
+		}
 		positional = append(positional, fs.Arg(0))
 		if code := parseArgs(fs, fs.Args()[1:]); code >= 0 {
 			return nil, code
 		}
 	}
 	return positional, -1
+}
+
+// tooMany says which of --epochs and --folds is above a study file's
+// bound (study.MaxEpochs, study.MaxFolds): a command line takes no more
+// than a study file does.
+func tooMany(epochs, folds int) string {
+	if epochs > study.MaxEpochs {
+		return fmt.Sprintf("--epochs %d: want at most %d, as a study file's epochs:", epochs, study.MaxEpochs)
+	}
+	return fmt.Sprintf("--folds %d: want at most %d, as a study file's folds:", folds, study.MaxFolds)
+}
+
+// isSet reports whether the command line set fs's flag name.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // usageError prints a usage error for command name and returns status 2.
@@ -235,6 +306,17 @@ func warnCores(stderr io.Writer, name, flag string, n int) {
 
 // fail prints a runtime error for command name and returns status 1.
 func fail(stderr io.Writer, name string, err error) int {
-	fmt.Fprintf(stderr, "mlpsweep %s: %s\n", name, strings.TrimSpace(err.Error()))
+	msg := strings.TrimSpace(err.Error())
+	if errors.Is(err, syscall.ENOSPC) || strings.Contains(msg, sqliteFull) {
+		msg += ": the disk is full; free space on it, then run the same command again"
+		if name == "sweep" || name == "depth" {
+			msg += " (it keeps the units stored)"
+		}
+	}
+	fmt.Fprintf(stderr, "mlpsweep %s: %s\n", name, msg)
 	return 1
 }
+
+// sqliteFull is SQLite's message for SQLITE_FULL (sqlite3_errstr), which
+// modernc.org/sqlite returns without the ENOSPC under it.
+const sqliteFull = "database or disk is full"

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -72,9 +69,12 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "merge", "want OUT and at least one SHARD_DIR, got %d arguments", len(positional))
 	}
 	out, shards := positional[0], positional[1:]
+	if err := checkReportFiles(out); err != nil { // before anything is merged
+		return fail(stderr, "merge", err)
+	}
 	res, err := store.Merge(commandContext(), out, shards, *name, *strict)
 	if err != nil {
-		return fail(stderr, "merge", keptInPostgres(err, shards))
+		return fail(stderr, "merge", keptInPostgres(err, shards, ", which holds every shard's: give merge that store's postgres:// URL instead of the shard folders, or run mlpsweep report --store URL"))
 	}
 	pruned := ""
 	if res.Pruned > 0 {
@@ -105,22 +105,4 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return status
-}
-
-// keptInPostgres adds to err, a shard without a database, what to do when
-// the shard's folder holds its sweep's report but no database: its sweep
-// kept its units in a PostgreSQL store (--store or MLPSWEEP_STORE, which
-// sbatch passes on to array tasks), which holds every shard's units.
-func keptInPostgres(err error, shards []string) error {
-	if !errors.Is(err, store.ErrNoStore) {
-		return err
-	}
-	for _, dir := range shards {
-		_, report := os.Stat(filepath.Join(dir, "results.json"))
-		_, db := os.Stat(filepath.Join(dir, store.DBName))
-		if report == nil && errors.Is(db, os.ErrNotExist) {
-			return fmt.Errorf("%w; %s holds a sweep's report but no database: that sweep kept its units in a PostgreSQL store (--store or %s), which holds every shard's: give merge that store's postgres:// URL instead of the shard folders, or run mlpsweep report --store URL", err, dir, storeEnv)
-		}
-	}
-	return err
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
 // TestMain lets a test run the CLI as a child process (the crash test
@@ -313,6 +314,21 @@ func TestPredictRefusesMisfits(t *testing.T) {
 	if code, _, stderr := runCmd("predict", "--model", mnistModel, "--csv", csv64); code != 1 || !strings.Contains(stderr, "the model takes 784 features") {
 		t.Fatalf("784-input model on 64 columns: exit %d: %s", code, stderr)
 	}
+	// Defect: "the MNIST test images in  have 784 pixels", with no folder
+	// named and nothing to do.
+	small := writeIDXDir(t, 3, 10)
+	smallModel := filepath.Join(dir, "small.safetensors")
+	if code, _, stderr := runCmd("train", "--data", small, "--hidden", "4", "--epochs", "1", "--threads", "1", "--save", smallModel); code != 0 {
+		t.Fatalf("train on 10×10 IDX: exit %d: %s", code, stderr)
+	}
+	for args, want := range map[string]string{
+		"--model " + smallModel:                      "the model takes 100 inputs; the MNIST test images of the pinned GoMNIST data have 784 pixels: give the model's data (--data DIR, or --csv FILE)",
+		"--model " + mnistModel + " --data " + small: "the model takes 784 inputs; the MNIST test images in " + small + " have 100 pixels: give the model's data",
+	} {
+		if code, _, stderr := runCmd(append([]string{"predict"}, strings.Fields(args)...)...); code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("predict %s: exit %d, want 1 and %q:\n%s", args, code, want, stderr)
+		}
+	}
 	if code, _, stderr := runCmd("train", "--csv", csv64, "--folds", "2", "--save", model); code != 2 || !strings.Contains(stderr, "--folds 2 trains 2") {
 		t.Fatalf("--save --folds: exit %d: %s", code, stderr)
 	}
@@ -353,25 +369,8 @@ func TestCheckpointKillResume(t *testing.T) {
 	args := []string{"train", "--csv", csv, "--hidden", "32,32", "--dropout", "0.2", "--batch-norm", "--optimizer", "adam",
 		"--epochs", "30", "--batch", "8", "--threads", "1", "--json"}
 
-	child := exec.Command(os.Args[0], append(args, "--checkpoint", ck)...)
-	child.Env = append(os.Environ(), "MLPSWEEP_TEST_CLI=1", "MLPSWEEP_TEST_HOLD_AT=epoch 3/30 ")
-	pipe, err := child.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(pipe)
-	for lines.Scan() {
-		if strings.HasPrefix(lines.Text(), "epoch 3/30 ") {
-			child.Process.Signal(syscall.SIGKILL)
-			break
-		}
-	}
-	for lines.Scan() {
-	}
-	err = child.Wait()
+	child := killAt(t, "epoch 3/30 ", nil, append(args, "--checkpoint", ck)...)
+	err := child.Wait()
 	if st, ok := child.ProcessState.Sys().(syscall.WaitStatus); !ok || !st.Signaled() || st.Signal() != syscall.SIGKILL {
 		t.Fatalf("child was not killed by SIGKILL: %v", err)
 	}
@@ -428,4 +427,54 @@ func TestExportCommand(t *testing.T) {
 	if b, err := os.ReadFile(out); code != 0 || err != nil || !bytes.Contains(b, []byte("mlpsweep.classes")) || !bytes.Contains(b, []byte("scaling.unit")) {
 		t.Fatalf("export: exit %d: %s", code, stderr)
 	}
+}
+
+// TestResumeOnAnotherPathSaysSo: a checkpoint written on another ISA path
+// resumes, with a note that the figures will not be an uninterrupted
+// run's bit for bit and how to resume on its own path. Defect: it went on
+// without a word, though --resume promises bit-identity (on the same path).
+func TestResumeOnAnotherPathSaysSo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	if kernels.ActiveISA() == kernels.Generic {
+		t.Skip("this CPU runs the generic path only: no other path to resume on")
+	}
+	dir := t.TempDir()
+	csv := writeBlobsCSV(t, dir, "blobs.csv", 400, 8)
+	ck := filepath.Join(dir, "ck.safetensors")
+	args := []string{"train", "--csv", csv, "--hidden", "8", "--epochs", "3", "--batch", "4", "--threads", "1", "--checkpoint", ck}
+	killAt(t, "epoch 1/3 ", []string{"MLPSWEEP_ISA=generic"}, args...).Wait()
+	want := fmt.Sprintf("note: %s was written by engine %s/generic, and this run is %s: it goes on, but its figures will not be bit for bit an uninterrupted run's (MLPSWEEP_ISA=generic resumes it on its path",
+		ck, engine.Version, engine.Identity())
+	code, _, stderr := runCmd(append(args, "--resume", ck)...)
+	if code != 0 || !strings.Contains(stderr, "resuming from "+ck+" after epoch 1/3") || !strings.Contains(stderr, want) {
+		t.Errorf("resume on %s: exit %d, want %q:\n%s", engine.Identity(), code, want, stderr)
+	}
+}
+
+// killAt runs the CLI with args (and env) as a child process held at its
+// stderr line that begins with line (MLPSWEEP_TEST_HOLD_AT), kills it with
+// SIGKILL there and reads its stderr to the end; the caller Waits.
+func killAt(t *testing.T, line string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	child := exec.Command(os.Args[0], args...)
+	child.Env = append(append(os.Environ(), env...), "MLPSWEEP_TEST_CLI=1", "MLPSWEEP_TEST_HOLD_AT="+line)
+	pipe, err := child.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(pipe)
+	for lines.Scan() {
+		if strings.HasPrefix(lines.Text(), line) {
+			child.Process.Signal(syscall.SIGKILL)
+			break
+		}
+	}
+	for lines.Scan() {
+	}
+	return child
 }

@@ -87,10 +87,14 @@ func sameFile(a, b string) bool {
 }
 
 // checkWritable checks that out's folder exists and takes a new file, and
-// that out is not a folder.
+// that out is not a folder, nor a device or FIFO (/dev/null), which the
+// output's atomic write (atomicfile.Write) would refuse after the work.
 func checkWritable(out namedPath) error {
 	if fi, err := os.Stat(out.path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%s %s is a folder: give a file name", out.flag, out.path)
+	}
+	if fi, err := os.Lstat(out.path); err == nil && fi.Mode()&fs.ModeSymlink == 0 && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s %s is not a regular file (%v): give a file name, or leave %s out to write nothing", out.flag, out.path, fi.Mode().Type(), out.flag)
 	}
 	dir := filepath.Dir(out.path)
 	fi, err := os.Stat(dir)
@@ -104,6 +108,18 @@ func checkWritable(out namedPath) error {
 	}
 	if err := canWrite(dir); err != nil {
 		return fmt.Errorf("%s %s: cannot write in the folder %s: %w", out.flag, out.path, dir, err)
+	}
+	return nil
+}
+
+// checkReportFiles checks, before report or merge reads a store, that the
+// report files they write into dir can replace what is there: none is a
+// folder. A dir that does not exist yet (merge creates it) passes.
+func checkReportFiles(dir string) error {
+	for _, name := range []string{report.ResultsCSVFile, report.ResultsJSONFile, report.ReportHTMLFile} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.IsDir() {
+			return fmt.Errorf("%s is a folder, where the report writes its file %s: move it aside", filepath.Join(dir, name), name)
+		}
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&p.csvPath, "csv", "", "CSV file of rows to classify: the model's feature columns, optionally with the label column")
 	fs.StringVar(&p.labelCol, "label-column", "", "CSV label column, by name or 0-based index (default: the last column, when the file has one more column than the model has inputs)")
 	fs.StringVar(&p.out, "out", "", "write the per-row predictions as CSV to this file (default: stdout)")
-	fs.IntVar(&p.threads, "threads", runtime.NumCPU(), "threads for the GEMMs")
+	fs.IntVar(&p.threads, "threads", runtime.NumCPU(), "threads for the GEMMs (at most 4096)")
 	fs.BoolVar(&p.jsonOutput, "json", false, "print one JSON object on stdout")
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code
@@ -178,7 +178,11 @@ func loadPredictData(p *predictFlags, m *engine.Model, info engine.ModelInfo, st
 	}
 	switch {
 	case test.Features != m.Inputs():
-		return nil, fmt.Errorf("the model takes %d inputs; the MNIST test images in %s have %d pixels", m.Inputs(), p.dataDir, test.Features)
+		where := "of the pinned GoMNIST data"
+		if p.dataDir != "" {
+			where = "in " + p.dataDir
+		}
+		return nil, fmt.Errorf("the model takes %d inputs; the MNIST test images %s have %d pixels: give the model's data (--data DIR, or --csv FILE)", m.Inputs(), where, test.Features)
 	case test.Classes != m.Outputs():
 		return nil, fmt.Errorf("the model has %d classes; MNIST has %d", m.Outputs(), test.Classes)
 	}

@@ -60,7 +60,13 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 	default:
 		where, from, *out = positional[0], "", positional[0]
 	}
+	if err := checkReportFiles(*out); *out != "" && err != nil {
+		return fail(stderr, "report", err)
+	}
 	st, err := openStore(where, from, store.ReadOnly)
+	if err != nil && where != url {
+		err = keptInPostgres(inReadOnlyFolder(err, where), positional, ": run mlpsweep report --store URL --study NAME --out "+where)
+	}
 	if err != nil {
 		return fail(stderr, "report", err)
 	}
@@ -82,6 +88,9 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 			*out = dir
 		}
 		if err := checkOutDir("--out", *out); err != nil {
+			return fail(stderr, "report", err)
+		}
+		if err := checkReportFiles(*out); err != nil {
 			return fail(stderr, "report", err)
 		}
 	}

@@ -77,6 +77,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	for i, where := range wheres {
 		st, err := openStore(where, froms[i], store.ReadOnly)
+		if err != nil && froms[i] == "" { // a sweep folder
+			err = keptInPostgres(inReadOnlyFolder(err, where), []string{where}, ": serve it with mlpsweep serve --store URL")
+		}
 		if err != nil {
 			return fail(stderr, "serve", err)
 		}

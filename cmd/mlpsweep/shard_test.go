@@ -201,6 +201,7 @@ func TestShardBadInput(t *testing.T) {
 		{nil, []string{"--shard", "1/3", "--shard-count", "3"}, "give --shard I/N or --shard-count N, not both"},
 		{nil, []string{"--shard-count", "3"}, "--shard-count 3 needs a shard index"},
 		{nil, []string{"--shard-count", "-2"}, "--shard-count -2"},
+		{nil, []string{"--shard-count", "0"}, "--shard-count 0: the shard count must be ≥ 1"}, // Defect: ran the whole study
 		{map[string]string{"SLURM_ARRAY_TASK_ID": "abc", "SLURM_ARRAY_TASK_COUNT": "3"}, nil, `SLURM_ARRAY_TASK_ID="abc" is not a whole number`},
 		{map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "3x"}, nil, `SLURM_ARRAY_TASK_COUNT="3x" is not a whole number`},
 		{map[string]string{"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3"}, nil, "index 3 is out of range for 3 shards"},

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
@@ -47,6 +49,38 @@ func openStore(where, from string, opts ...store.Option) (store.Store, error) {
 		return nil, fmt.Errorf("%s: %w", from, err)
 	}
 	return st, err
+}
+
+// inReadOnlyFolder adds to err, a failure to open the sweep folder dir's
+// database, what to do when the folder cannot be written (a read-only
+// mount, another user's folder): SQLite reads a database in WAL mode only
+// beside its -shm file, which it cannot create there, and says only
+// "unable to open database file". merge reads such a folder (as a shard,
+// in SQLite's immutable mode) into one that can be written.
+func inReadOnlyFolder(err error, dir string) error {
+	if _, statErr := os.Stat(filepath.Join(dir, store.DBName)); statErr != nil || canWrite(dir) == nil {
+		return err
+	}
+	return fmt.Errorf("%w: the folder %s cannot be written, and SQLite reads a database there only once it has created its -shm file beside it; copy the study into a folder you can write, with mlpsweep merge NEWDIR %s (it reads the folder as a finished shard), and use NEWDIR", err, dir, dir)
+}
+
+// keptInPostgres adds to err, a sweep folder without a database, what to
+// do (todo, from its punctuation on) when one of dirs holds its sweep's report but no database:
+// its sweep kept its units in a PostgreSQL store (--store or
+// MLPSWEEP_STORE, which sbatch passes on to array tasks), which holds
+// every shard's units, and wrote only its report files to the folder.
+func keptInPostgres(err error, dirs []string, todo string) error {
+	if !errors.Is(err, store.ErrNoStore) {
+		return err
+	}
+	for _, dir := range dirs {
+		_, report := os.Stat(filepath.Join(dir, "results.json"))
+		_, db := os.Stat(filepath.Join(dir, store.DBName))
+		if report == nil && errors.Is(db, os.ErrNotExist) {
+			return fmt.Errorf("%w; %s holds a sweep's report but no database: that sweep kept its units in a PostgreSQL store (--store or %s)%s", err, dir, storeEnv, todo)
+		}
+	}
+	return err
 }
 
 // openQueueStore opens the PostgreSQL store of queue mode (status,

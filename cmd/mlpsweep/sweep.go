@@ -162,7 +162,7 @@ func newSweepFlags(stderr io.Writer) (*flag.FlagSet, *sweepFlags) {
 	f := &sweepFlags{}
 	fs.StringVar(&f.preset, "preset", "", "run a built-in study instead of a file: "+strings.Join(study.PresetNames(), ", "))
 	fs.StringVar(&f.out, "out", "", "output directory: database, results and report (default out/<study name>); created if missing, checked before any data is loaded")
-	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "work units trained at once = cores used; when fewer units than workers remain, spare cores go to each unit's GEMMs")
+	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "work units trained at once = cores used (at most 4096); when fewer units than workers remain, spare cores go to each unit's GEMMs")
 	fs.IntVar(&f.epochs, "epochs", 0, "train every configuration for N epochs instead of the study's (0: the study's)")
 	fs.IntVar(&f.folds, "folds", 0, "K-fold cross-validation with K folds instead of the study's (0: the study's)")
 	fs.IntVar(&f.limitRows, "limit-rows", 0, "use only the first N training rows (0: all), for quick runs; they must hold at least 2 classes")
@@ -209,10 +209,14 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "sweep", "--epochs %d: want N ≥ 1 (or 0 for the study's)", f.epochs)
 	case f.folds == 1 || f.folds < 0:
 		return usageError(stderr, "sweep", "--folds %d: want K ≥ 2 (or 0 for the study's)", f.folds)
+	case f.epochs > study.MaxEpochs || f.folds > study.MaxFolds:
+		return usageError(stderr, "sweep", "%s", tooMany(f.epochs, f.folds))
 	case f.limitRows < 0:
 		return usageError(stderr, "sweep", "--limit-rows %d: want N ≥ 0", f.limitRows)
 	case f.shard != "" && f.shardCount != 0:
 		return usageError(stderr, "sweep", "give --shard I/N or --shard-count N, not both")
+	case f.shardCount == 0 && isSet(fs, "shard-count"): // 0 is the flag's "not given"
+		return usageError(stderr, "sweep", "bad shard: --shard-count 0: the shard count must be ≥ 1")
 	case f.cpuProfile != "" && (f.enqueue || f.wait):
 		return usageError(stderr, "sweep", "--cpuprofile profiles a local run, and in queue mode the workers train: run the study locally to profile it")
 	}
@@ -239,6 +243,13 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
+	}
+	// A missing file of the command line, named as such: loading it would
+	// say where the study file's paths are taken from.
+	for _, in := range []namedPath{{"--data", f.data}, {"--test", f.test}} {
+		if _, err := os.Stat(in.path); in.path != "" && errors.Is(err, os.ErrNotExist) {
+			return fail(stderr, "sweep", fmt.Errorf("%s %s: no such file or folder", in.flag, in.path))
+		}
 	}
 	// A rung decides over every configuration of the study at once: the
 	// shards of a pruned study follow each other in one PostgreSQL store.

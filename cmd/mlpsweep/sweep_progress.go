@@ -40,8 +40,12 @@ func (p *sweepProgress) event(e scheduler.Event) {
 	s := e.Status
 	switch e.Kind {
 	case scheduler.Planned:
-		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train on %d workers, %s\n",
-			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, p.workers, grouping(s.GroupColumns, s.GroupWidth))
+		how := fmt.Sprintf(" on %d workers, %s", p.workers, grouping(s.GroupColumns, s.GroupWidth))
+		if s.UnitsToRun == 0 && s.UnitsReused == s.UnitsTotal { // nothing trains: no grouping was chosen
+			how = ""
+		}
+		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train%s\n",
+			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, how)
 		if line := forecastLine(s, p.pruner, p.sampled); line != "" {
 			fmt.Fprintln(p.w, line)
 		}

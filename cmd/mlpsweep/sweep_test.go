@@ -96,7 +96,10 @@ func TestSweepStudyFileResumeAndReport(t *testing.T) {
 
 	// The same command resumes: everything is stored; tables on stdout.
 	code, stdout, stderr = runCmd("sweep", "--out", out, study)
-	if code != 0 || !strings.Contains(stdout, "axis optimizer") || !strings.Contains(stderr, "6 already stored, 0 to train") {
+	// Defect: "…, 0 to train on 2 workers, fused groups of …", and where
+	// the width is measured (MLPSWEEP_ISA=avx2 on a Zen 4) "each unit
+	// alone", though the study fuses: nothing trains, no grouping is chosen.
+	if code != 0 || !strings.Contains(stdout, "axis optimizer") || !strings.Contains(stderr, "6 already stored, 0 to train\n") {
 		t.Errorf("rerun: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 

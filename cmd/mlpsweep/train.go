@@ -35,8 +35,11 @@ fraction of the training rows, or, with --folds K, by K-fold cross-validation
 training rows. One progress line per epoch goes to stderr with an ETA, and
 within a long epoch a line of how far it is every 10 s (redrawn every
 second on a terminal, without --json); --json ends with
-one JSON object on stdout: {evaluation, seed, diverged, divergence,
-wall_seconds, samples_per_second, result}, result being the configuration's
+one JSON object on stdout: {evaluation, seed, diverged, divergence (when
+it diverged), wall_seconds, samples_per_second, gflop, gflops,
+peak_gflops, percent_of_peak (the training GEMM rate against the peak of
+the cores used), blocks (the GEMM blocks: table row or tuned file),
+result}, result being the configuration's
 record as a sweep keeps it (params, units with their learning curves,
 fold_accuracies, mean_accuracy, std_accuracy, mean_val_loss); numbers that
 are not finite (a diverged loss) are null. A run whose loss became NaN or
@@ -93,7 +96,7 @@ func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs.StringVar(&t.labelCol, "label-column", "", "CSV label column, by name or 0-based index (default: the last column); it must hold class labels, not a continuous feature (with --csv)")
 	fs.StringVar(&t.scale, "scale", "standardize", "CSV feature scaling: standardize (z-score), minmax or none (with --csv)")
 	fs.IntVar(&t.limitRows, "limit-rows", 0, "use only the first N training rows (0: all), for quick runs; they must hold at least 2 classes")
-	fs.IntVar(&t.threads, "threads", runtime.NumCPU(), "threads in all: folds run in parallel, spare threads go to each GEMM")
+	fs.IntVar(&t.threads, "threads", runtime.NumCPU(), "threads in all (at most 4096): folds run in parallel, spare threads go to each GEMM")
 	fs.BoolVar(&t.jsonOutput, "json", false, "print one JSON object with the result on stdout")
 	t.model.bind(fs) // model files (trainmodel.go)
 	return fs, t
@@ -146,12 +149,18 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	t.cfg.Hidden = t.hidden
 	params, err := study.NewParams(t.cfg) // the flags' configuration, normalized once
 	if err != nil {
-		return usageError(stderr, "train", "%v", err)
+		// The configuration's key ("activity_l1: …") is the flag the user typed.
+		msg := err.Error()
+		if key, rest, ok := strings.Cut(msg, ": "); ok && fs.Lookup(strings.ReplaceAll(key, "_", "-")) != nil {
+			msg = "--" + strings.ReplaceAll(key, "_", "-") + ": " + rest
+		}
+		return usageError(stderr, "train", "%s", msg)
 	}
 	cfg := params.Config(t.cfg.Seed)
+	if t.cfg.Residual && !cfg.Residual { // normalized away, as a study file refuses it
+		return usageError(stderr, "train", "--residual changes nothing for --hidden %s: a skip connection joins two hidden layers of equal width in a row (e.g. --hidden 128,128); give such widths, or leave --residual out", t.hidden.String())
+	}
 	switch {
-	case set["csv"] && t.csvPath == "":
-		return usageError(stderr, "train", "--csv: empty file name")
 	case t.csvPath == "" && (set["scale"] || set["label-column"]):
 		return usageError(stderr, "train", "--scale and --label-column apply to a CSV file: give --csv FILE too")
 	case t.csvPath != "" && set["data"]:
@@ -160,6 +169,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "train", "--scale %q: want %s", t.scale, strings.Join(datasets.Scalings(), ", "))
 	case t.folds == 1 || t.folds < 0:
 		return usageError(stderr, "train", "--folds %d: want K ≥ 2 (or 0 for no cross-validation)", t.folds)
+	case t.cfg.Epochs > study.MaxEpochs || t.folds > study.MaxFolds:
+		return usageError(stderr, "train", "%s", tooMany(t.cfg.Epochs, t.folds))
 	case t.valSplit < 0 || t.valSplit >= 1 || math.IsNaN(t.valSplit):
 		return usageError(stderr, "train", "--val-split %v: want a fraction 0 < F < 1", t.valSplit)
 	case t.folds > 0 && t.valSplit > 0:

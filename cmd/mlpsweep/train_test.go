@@ -130,8 +130,15 @@ func TestTrainUsageErrors(t *testing.T) {
 		{[]string{"--scale", "none"}, "--scale and --label-column apply to a CSV file"},
 		{[]string{"--label-column", "label"}, "--scale and --label-column apply to a CSV file"},
 		{[]string{"--csv", csv, "--data", dir}, "--data (the MNIST folder) and --csv exclude each other"},
-		{[]string{"--csv", ""}, "--csv: empty file name"},
+		{[]string{"--csv", ""}, "--csv '': an empty value"},
 		{[]string{"--folds", "1"}, "--folds 1"},
+		// Defect: the configuration's keys, "activity_l1: -1 is not …".
+		{[]string{"--activity-l1", "-1"}, "mlpsweep train: --activity-l1: -1 is not a finite value ≥ 0\n"},
+		{[]string{"--dropout", "1"}, "mlpsweep train: --dropout: 1 (want 0 ≤ rate < 1)\n"},
+		{[]string{"--init", "bogus"}, `mlpsweep train: --init: unknown value "bogus"`},
+		// Defect: --residual without two equal widths in a row trained a
+		// plain network without a word (a study file refuses it).
+		{[]string{"--residual", "--hidden", "64,32"}, "--residual changes nothing for --hidden 64,32: a skip connection joins two hidden layers of equal width in a row"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		// Defect: a seed outside scikit-learn's random_state range wrapped
 		// around for the folds (-1 split as 4294967295).

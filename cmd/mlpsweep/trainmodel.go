@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
@@ -143,6 +144,15 @@ func trainModel(ctx context.Context, t *trainFlags, params study.Params, train, 
 			return res, fmt.Errorf("--resume %s: %w: its model takes %d inputs and %d classes, the data has %d and %d", f.resume, engine.ErrResumeMismatch, m.Inputs(), m.Outputs(), train.Features, train.Classes)
 		}
 		fmt.Fprintf(stderr, "resuming from %s after epoch %d/%d\n", f.resume, f.resumedEpoch, cfg.Epochs)
+		if was := f.resumedInfo.Engine; was != info.Engine && f.resumedEpoch < cfg.Epochs {
+			// Another ISA path sums in another order: a result, but not the one promised.
+			version, isa, _ := strings.Cut(was, "/")
+			how := fmt.Sprintf("MLPSWEEP_ISA=%s resumes it on its path, where this CPU has it", isa)
+			if version != engine.Version {
+				how = "another engine version cannot resume it bit for bit"
+			}
+			fmt.Fprintf(stderr, "note: %s was written by engine %s, and this run is %s: it goes on, but its figures will not be bit for bit an uninterrupted run's (%s)\n", f.resume, was, info.Engine, how)
+		}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)

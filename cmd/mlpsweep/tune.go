@@ -1,9 +1,10 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/bench"
@@ -45,12 +46,14 @@ func runTune(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageError(stderr, "tune", "unexpected argument %q", fs.Arg(0))
 	}
-	set := false // --rounds 0 is no default: the default depends on --quick
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "rounds" })
-	if *rounds < 0 || set && *rounds == 0 {
+	// --rounds 0 is no default: the default depends on --quick.
+	if *rounds < 0 || *rounds == 0 && isSet(fs, "rounds") {
 		return usageError(stderr, "tune", "--rounds %d: want N ≥ 1", *rounds)
 	}
 	isa := kernels.ActiveISA()
+	if *file == "" && !*dryRun && os.Getenv(kernels.TuneFileEnv) == "none" {
+		return usageError(stderr, "tune", "%s=none: runs read no tuned file, so there is none to write: give --file PATH, or unset %s", kernels.TuneFileEnv, kernels.TuneFileEnv)
+	}
 	path := *file
 	if path == "" {
 		p, err := kernels.TuneFilePath(isa, engine.Version)
@@ -58,6 +61,18 @@ func runTune(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "tune", fmt.Errorf("no cache directory to keep the result in (%v): give --file", err))
 		}
 		path = p
+	}
+	if !*dryRun { // before a minute of measuring, not after
+		out, other := namedPath{"--file", path}, ""
+		if *file == "" {
+			out.flag, other = "the tuned file", "; give --file PATH"
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { // as WriteTuneFile does
+			return fail(stderr, "tune", fmt.Errorf("%s %s: cannot create its folder: %w%s", out.flag, path, err, other))
+		}
+		if err := checkWritable(out); err != nil {
+			return fail(stderr, "tune", fmt.Errorf("%w%s", err, other))
+		}
 	}
 	opt := bench.DefaultTuneOptions
 	if *quick {

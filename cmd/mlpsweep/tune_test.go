@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,5 +70,34 @@ func TestTuneUsage(t *testing.T) {
 		if status := run(args, &out, &errOut); status != 2 {
 			t.Errorf("%v: status %d, stderr %q", args, status, errOut.String())
 		}
+	}
+}
+
+// TestTuneChecksItsFileFirst: a --file that cannot be written fails
+// before the measuring, not after it; MLPSWEEP_TUNE_FILE=none (runs read
+// no tuned file) without --file is a usage error. Defects: --file DIR
+// measured for a minute, then "rename …: file exists"; with
+// MLPSWEEP_TUNE_FILE=none tune wrote a file named "none" no run reads.
+func TestTuneChecksItsFileFirst(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
+	for _, tc := range []struct {
+		env  string
+		args []string
+		code int
+		want string
+	}{
+		{"", []string{"tune", "--file", dir}, 1, "--file " + dir + " is a folder: give a file name"},
+		{"", []string{"tune", "--file", filepath.Join(dir, "file", "t.json")}, 1, "--file " + filepath.Join(dir, "file", "t.json") + ": cannot create its folder"},
+		{"none", []string{"tune"}, 2, "MLPSWEEP_TUNE_FILE=none: runs read no tuned file"},
+	} {
+		t.Setenv(kernels.TuneFileEnv, tc.env)
+		code, stdout, stderr := runCmd(tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) || strings.Contains(stdout, "MC:") {
+			t.Errorf("%s=%s %v: exit %d, want %d and %q before measuring:\n%s%s", kernels.TuneFileEnv, tc.env, tc.args, code, tc.code, tc.want, stdout, stderr)
+		}
+	}
+	if _, err := os.Stat("none"); err == nil {
+		t.Error(`tune wrote a file named "none"`)
 	}
 }

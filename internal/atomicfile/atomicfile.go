@@ -20,11 +20,17 @@ import (
 // directory (mode 0644, created exclusively, so never through a link),
 // syncs it and renames it over path, then syncs the directory so the
 // rename survives a crash. The rename replaces a symbolic link at path
-// rather than writing where it points. On error path is untouched and the
-// temporary file removed; temporary files of path left by a writer that
-// was killed are removed first (RemoveStale).
+// rather than writing where it points. A device, FIFO, socket or folder at
+// path is refused (ErrNotRegular): renamed over, a /dev/null given as an
+// output would be replaced by a file for every program on the machine when
+// run as root. On error path is untouched and the temporary file removed;
+// temporary files of path left by a writer that was killed are removed
+// first (RemoveStale).
 func Write(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink == 0 && !fi.Mode().IsRegular() {
+		return fmt.Errorf("write %s: %w (%v): the tool writes regular files only; give the path of a file, or leave the flag out to write nothing", path, ErrNotRegular, fi.Mode().Type())
+	}
 	RemoveStale(path)
 	tmp, err := os.CreateTemp(dir, tempPrefix(path)+"*")
 	if err != nil {

@@ -576,9 +576,12 @@ func (s *Server) notify() {
 // CheckAddr checks that addr may be served with token (or open): a
 // loopback address always; another one only with a token or open.
 func CheckAddr(addr, token string, open bool) error {
-	host, _, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("--addr %q: want HOST:PORT, such as 127.0.0.1:8080", addr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 64); err == nil && n > 65535 { // net.Listen's "invalid port" would read as a runtime failure
+		return fmt.Errorf("--addr %s: port %d: want 0 to 65535 (0: any free port)", addr, n)
 	}
 	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
 		return nil

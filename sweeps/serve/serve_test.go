@@ -288,6 +288,8 @@ func TestToken(t *testing.T) {
 		{"127.0.0.1:8080", "", false, true}, {"localhost:0", "", false, true}, {"[::1]:80", "", false, true},
 		{"0.0.0.0:8080", "", false, false}, {":8080", "", false, false}, {"0.0.0.0:8080", "t", false, true},
 		{"0.0.0.0:8080", "", true, true}, {"nonsense", "", false, false},
+		// Defect: exit 1, "listen tcp: address 99999: invalid port (another server there? …)".
+		{"127.0.0.1:99999", "", false, false}, {"127.0.0.1:65535", "", false, true},
 	} {
 		if err := CheckAddr(c.addr, c.token, c.open); (err == nil) != c.ok {
 			t.Errorf("CheckAddr(%q, %q, %v): %v", c.addr, c.token, c.open, err)
