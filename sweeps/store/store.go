@@ -431,8 +431,8 @@ func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string, th
 // error). saveUnit and Merge both write by it.
 const unitReplaces = `(CASE excluded.state WHEN 'done' THEN 3 WHEN 'pruned' THEN 2 WHEN 'failed' THEN 1 ELSE 0 END) >
 		(CASE mlpsweep_units.state WHEN 'done' THEN 3 WHEN 'pruned' THEN 2 WHEN 'failed' THEN 1 ELSE 0 END)
-	OR excluded.state = mlpsweep_units.state AND (excluded.state <> 'pruned'
-		OR json_array_length(excluded.epochs::json) >= json_array_length(mlpsweep_units.epochs::json))`
+	OR excluded.state = mlpsweep_units.state AND CASE WHEN excluded.state = 'pruned' -- a pruned row's epochs are an array
+		THEN json_array_length(excluded.epochs::json) >= json_array_length(mlpsweep_units.epochs::json) ELSE true END`
 
 // saveUnit stores u by unitReplaces. A failure that does not replace a
 // unit stored pruned (the study retrained another stop further, or its
