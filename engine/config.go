@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/mlpsweep/mlpsweep/internal/words"
 )
 
 // Config is one MLP training configuration. Its JSON names are the keys of
@@ -186,6 +188,34 @@ func (c Config) normalizeInto(buf []int) (Config, error) {
 	return c, c.validate()
 }
 
+// Idle is a switch that a normalized configuration sets and that changes
+// nothing in its training: Key, and Why, what would make it take effect.
+type Idle struct {
+	Key string // "nesterov" or "activity_undivided"
+	Why string // "changes nothing with momentum 0 (…): set momentum …"
+}
+
+// Idle lists the switches n sets that change nothing: nesterov with
+// momentum 0 (plain SGD, which Keras also trains then) and
+// activity_undivided without activity terms. name writes a configuration
+// key as the user knows it (a study key, a --flag). Normalize keeps both
+// switches, unlike batch_norm and residual, which it clears: they have
+// been keys of stored configurations from the start, and a stored
+// configuration's key must still match the study that made it.
+func (n Normalized) Idle(name func(key string) string) []Idle {
+	var idle []Idle
+	c := n.cfg
+	if c.Nesterov && c.Momentum == 0 {
+		idle = append(idle, Idle{"nesterov", fmt.Sprintf("changes nothing with %s 0 (plain SGD, as Keras trains it): set %s, e.g. 0.9, or leave %s out",
+			name("momentum"), name("momentum"), name("nesterov"))})
+	}
+	if c.ActivityUndivided && c.ActivityL1 == 0 && c.ActivityL2 == 0 {
+		idle = append(idle, Idle{"activity_undivided", fmt.Sprintf("changes nothing without %s or %s (there are no activity terms to divide): set one, or leave %s out",
+			name("activity_l1"), name("activity_l2"), name("activity_undivided"))})
+	}
+	return idle
+}
+
 // canonicalField sets *value to def when empty, then to its canonical
 // name in names, or returns an error naming the field and the accepted values.
 func canonicalField(field string, value *string, def string, names []string) error {
@@ -203,6 +233,10 @@ func canonicalField(field string, value *string, def string, names []string) err
 // skipFits reports whether hidden layer l (1-based) can have a skip
 // connection: l ≥ 2 and H_l = H_{l−1}, so that a_{l−1} adds to its output.
 func skipFits(hidden []int, l int) bool { return l >= 2 && hidden[l-1] == hidden[l-2] }
+
+// hiddenText is hidden widths as messages show them, "[128 64]", cut
+// short past words.MaxListed widths.
+func hiddenText(hidden []int) string { return "[" + words.Ints(hidden, " ") + "]" }
 
 func (c Config) validate() error {
 	for i, h := range c.Hidden {

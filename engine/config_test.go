@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,5 +85,52 @@ func TestNewRefusesWhatCannotFit(t *testing.T) {
 	}
 	if _, err := New(Config{Hidden: []int{128}}, 784, 10, nil); err != nil {
 		t.Fatal(err)
+	}
+	// A message names the first widths, not all (it was a 700 KB line for
+	// 100,000 hidden layers).
+	deep := make([]int, 100_000)
+	for i := range deep {
+		deep[i] = 100_000
+	}
+	_, err = New(Config{Hidden: deep}, 784, 10, nil)
+	if err == nil || len(err.Error()) > 300 || !strings.Contains(err.Error(), "network 784-100000-100000-100000-100000-100000-100000-…-10 (99,994 more)") {
+		t.Errorf("%d hidden layers: %.400v", len(deep), err)
+	}
+}
+
+// TestIdleSwitches: nesterov without momentum and activity_undivided
+// without activity terms are named, with what makes them take effect,
+// and kept by Normalize (stored configurations' keys hold them).
+func TestIdleSwitches(t *testing.T) {
+	name := func(k string) string { return "--" + k }
+	for _, tc := range []struct {
+		cfg  Config
+		want []string // keys
+	}{
+		{Config{Optimizer: "sgd", Nesterov: true}, []string{"nesterov"}},
+		{Config{Optimizer: "sgd", Nesterov: true, Momentum: 0.9}, nil},
+		{Config{ActivityUndivided: true}, []string{"activity_undivided"}},
+		{Config{ActivityUndivided: true, ActivityL2: 1e-4}, nil},
+		{Config{Optimizer: "sgd", Nesterov: true, ActivityUndivided: true}, []string{"nesterov", "activity_undivided"}},
+		{Config{}, nil},
+	} {
+		n, err := tc.cfg.Normalized()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, i := range n.Idle(name) {
+			keys = append(keys, i.Key)
+		}
+		if !slices.Equal(keys, tc.want) {
+			t.Errorf("%+v: idle %v, want %v", tc.cfg, keys, tc.want)
+		}
+		if c := n.Config(); c.Nesterov != tc.cfg.Nesterov || c.ActivityUndivided != tc.cfg.ActivityUndivided {
+			t.Errorf("%+v: Normalize changed a switch: %+v", tc.cfg, c)
+		}
+	}
+	n, _ := Config{Optimizer: "sgd", Nesterov: true}.Normalized()
+	if got, want := n.Idle(name)[0].Why, "changes nothing with --momentum 0 (plain SGD, as Keras trains it): set --momentum, e.g. 0.9, or leave --nesterov out"; got != want {
+		t.Errorf("why: %q, want %q", got, want)
 	}
 }

@@ -1,6 +1,11 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+
+	"github.com/mlpsweep/mlpsweep/internal/words"
+)
 
 // checkMemory refuses a model whose buffers could not fit in this
 // machine's memory, before anything is allocated: Go's runtime aborts the
@@ -22,8 +27,8 @@ func checkMemory(inputs int, hidden []int, outputs, batch int) error {
 	}
 	need := 4 * (4*params + 6*float64(batch)*units)
 	if total := physicalMemory(); need > float64(total) {
-		return fmt.Errorf("engine: a network %d-%v-%d with batch %d needs about %.1f GiB (%.3g parameters), more than this machine's %.1f GiB: use narrower or fewer layers, or a smaller batch",
-			inputs, hidden, outputs, batch, need/(1<<30), params, float64(total)/(1<<30))
+		return fmt.Errorf("engine: a network %s with batch %d needs about %.1f GiB (%.3g parameters), more than this machine's %.1f GiB: use narrower or fewer layers, or a smaller batch",
+			words.Ints(slices.Concat([]int{inputs}, hidden, []int{outputs}), "-"), batch, need/(1<<30), params, float64(total)/(1<<30))
 	}
 	return nil
 }

@@ -311,7 +311,7 @@ func decodeFormat(b []byte, kc *kernels.Context, kind string) (*Model, ModelInfo
 		case t.f32 == nil && len(w.f32) > 0:
 			return nil, info, 0, fmt.Errorf("tensor %s has dtype %s (want F32)", w.name, t.dtype())
 		case !slices.Equal(t.shape, w.shape):
-			return nil, info, 0, fmt.Errorf("tensor %s has shape %v; the configuration (%d inputs, hidden %v, %d outputs) needs %v", w.name, t.shape, in, norm.Hidden(), out, w.shape)
+			return nil, info, 0, fmt.Errorf("tensor %s has shape %v; the configuration (%d inputs, hidden %s, %d outputs) needs %v", w.name, t.shape, in, hiddenText(norm.Hidden()), out, w.shape)
 		}
 		for i, v := range t.f32 {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -436,11 +436,11 @@ func checkBuffers(cfg Config, in, out, fileBytes int) error {
 		rows += float64(widths[l-1]) + 4*float64(widths[l]) // x or a, y, dy, mask
 	}
 	if params*4 > float64(fileBytes) {
-		return fmt.Errorf("the configuration (%d inputs, hidden %v, %d outputs) has %.0f parameters, more than the %d-byte file holds (truncated?)", in, cfg.Hidden, out, params, fileBytes)
+		return fmt.Errorf("the configuration (%d inputs, hidden %s, %d outputs) has %.0f parameters, more than the %d-byte file holds (truncated?)", in, hiddenText(cfg.Hidden), out, params, fileBytes)
 	}
 	limit := baseBufferFloats + bufferFloatsPerParam*params
 	if buffers := float64(cfg.Batch+evalChunk(cfg.Batch)) * rows; buffers > limit {
-		return fmt.Errorf("the configuration (batch %d, hidden %v) needs %.0f floats of buffers, more than a model file of %.0f parameters may ask for (%.0f)", cfg.Batch, cfg.Hidden, buffers, params, limit)
+		return fmt.Errorf("the configuration (batch %d, hidden %s) needs %.0f floats of buffers, more than a model file of %.0f parameters may ask for (%.0f)", cfg.Batch, hiddenText(cfg.Hidden), buffers, params, limit)
 	}
 	return nil
 }

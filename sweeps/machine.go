@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/kernels"
 )
 
@@ -128,7 +129,7 @@ func (m MachineUnits) String() string {
 	if m.Host != "" {
 		where = m.Host + ", " + m.CPU + ", " + m.ISA
 	}
-	return fmt.Sprintf("%s: %d units", where, m.Units)
+	return where + ": " + words.Count(m.Units, "unit")
 }
 
 // countMachines counts units by machine and engine, most units first.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 )
 
@@ -15,8 +16,8 @@ func deadWorkerLines(p queue.Progress) []string {
 	var lines []string
 	for _, w := range slices.Sorted(maps.Keys(p.DeadWorkers)) {
 		units := p.DeadWorkers[w]
-		lines = append(lines, fmt.Sprintf("worker %s is gone (its database session ended) with %d units: %s; a live worker or sweep --wait hands them back to the queue within about %v, to train again",
-			w, len(units), strings.Join(units, ", "), 3*queue.DefaultLivenessEvery))
+		lines = append(lines, fmt.Sprintf("worker %s is gone (its database session ended) with %s: %s; a live worker or sweep --wait hands them back to the queue within about %v, to train again",
+			w, words.Count(len(units), "unit"), strings.Join(units, ", "), 3*queue.DefaultLivenessEvery))
 	}
 	return lines
 }

@@ -53,7 +53,7 @@ func TestSlurmScriptsSharedStore(t *testing.T) {
 	cmd := exec.Command(bash, "../../deploy/slurm/merge.sbatch", "--study", "csvtest")
 	cmd.Env = envFor()
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "merged 1 shards of study csvtest into "+filepath.Join(scratch, "merged")+": 6 of 6 units done") {
+	if err != nil || !strings.Contains(string(out), "merged 1 shard of study csvtest into "+filepath.Join(scratch, "merged")+": 6 of 6 units done") {
 		t.Fatalf("merge.sbatch: %v\n%s", err, out)
 	}
 	cmd = exec.Command(bash, "../../deploy/slurm/merge.sbatch")

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/datasets"
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps/depth"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
@@ -195,8 +196,9 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 		st := e.Status
 		switch e.Kind {
 		case scheduler.Planned:
-			fmt.Fprintf(stderr, "depth study: %d runs (%d variants × %d depths) in %d units, %d already stored, %d to train, %d epochs each, %d workers; %s\n",
-				len(plan.Points), variantsN, depthsN, st.UnitsTotal, st.UnitsReused, st.UnitsToRun, s.Base.Epochs(), f.workers, data.Describe)
+			fmt.Fprintf(stderr, "depth study: %s (%s × %s) in %s, %d already stored, %d to train, %s each, %s; %s\n",
+				words.Count(len(plan.Points), "run"), words.Count(variantsN, "variant"), words.Count(depthsN, "depth"), words.Count(st.UnitsTotal, "unit"),
+				st.UnitsReused, st.UnitsToRun, words.Count(s.Base.Epochs(), "epoch"), words.Count(f.workers, "worker"), data.Describe)
 		case scheduler.UnitDone:
 			fmt.Fprintln(stderr, doneLine(st, depthLine(plan, e)))
 		}

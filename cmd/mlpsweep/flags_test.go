@@ -30,6 +30,13 @@ func TestBadFlagIsOneLine(t *testing.T) {
 		// Defect: "invalid boolean value "maybe" for -fuse: strconv.ParseBool: …".
 		{[]string{"sweep", "--preset", "seed", "--fuse=maybe"}, `mlpsweep sweep: --fuse "maybe": want true or false`},
 		{[]string{"worker", "--min-timeout", "5"}, `mlpsweep worker: --min-timeout "5": want a duration such as 500ms, 30s or 2m`},
+		// Defect: NaN and 1e308 were taken (every timeout became
+		// --min-timeout), and --liveness-every had no upper bound.
+		{[]string{"worker", "--timeout-factor", "NaN"}, "mlpsweep worker: --timeout-factor NaN: want a factor from 1 to 1000000 (default 10)"},
+		{[]string{"worker", "--timeout-factor", "1e308"}, "mlpsweep worker: --timeout-factor 1e+308: want a factor from 1 to 1000000"},
+		{[]string{"worker", "--timeout-factor", "0.5"}, "mlpsweep worker: --timeout-factor 0.5: want a factor from 1 to 1000000"},
+		{[]string{"worker", "--liveness-every", "1000h"}, "mlpsweep worker: --liveness-every 1000h0m0s: want 100ms to 10m0s (default 5s)"},
+		{[]string{"worker", "--workers", "5000"}, "mlpsweep worker: --workers 5000: want at most 4096"},
 		{[]string{"sweep", "study.yaml", "--wokers", "2"}, "mlpsweep sweep: unknown flag --wokers (did you mean --workers?)"}, // after a positional argument
 		{[]string{"report", "dir", "--jsn"}, "mlpsweep report: unknown flag --jsn (did you mean --json?)"},
 	} {

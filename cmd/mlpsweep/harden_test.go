@@ -357,7 +357,7 @@ func TestEmptyValuesAndHugeCounts(t *testing.T) {
 		t.Errorf("sweep --store '' --workers 4096: exit %d:\n%s", code, stderr)
 	}
 	// --help says the bound.
-	for cmd, flag := range map[string]string{"train": "threads", "predict": "threads", "sweep": "workers", "depth": "workers"} {
+	for cmd, flag := range map[string]string{"train": "threads", "predict": "threads", "sweep": "workers", "depth": "workers", "worker": "workers"} {
 		_, help, _ := runCmd(cmd, "--help")
 		_, usage, _ := strings.Cut(help, "\n  -"+flag+" int\n")
 		if usage, _, _ = strings.Cut(usage, "\n"); !strings.Contains(usage, fmt.Sprintf("(at most %d)", maxCores)) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps/store"
 )
 
@@ -80,8 +81,8 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 	if res.Pruned > 0 {
 		pruned = fmt.Sprintf(", %d pruned", res.Pruned)
 	}
-	fmt.Fprintf(stderr, "merged %d shards of study %s into %s: %d of %d units done%s, %d failed, %d missing (%d rows written, %d units in more than one shard)\n",
-		len(res.Shards), res.Study, out, res.Done, res.Units, pruned, res.Failed, res.Missing, res.Written, res.Duplicates)
+	fmt.Fprintf(stderr, "merged %s of study %s into %s: %d of %d units done%s, %d failed, %d missing (%s written, %s in more than one shard)\n",
+		words.Count(len(res.Shards), "shard"), res.Study, out, res.Done, res.Units, pruned, res.Failed, res.Missing, words.Count(res.Written, "row"), words.Count(res.Duplicates, "unit"))
 	if len(res.Differing) > 0 {
 		fmt.Fprintf(stderr, "warning: %d units were done in several places with different results (the first was kept): %s\n",
 			len(res.Differing), strings.Join(res.Differing, "; "))

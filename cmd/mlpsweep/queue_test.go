@@ -521,7 +521,7 @@ base: {hidden: [128, 128], batch: 16, optimizer: adam}
 	if want := fmt.Sprintf("study stoptest: 2 units: 1 done, 0 failed, 0 running, 1 on a dead worker (to run again), 0 queued\n"+
 		"  units by their latest job's state: 1 completed, 1 running\n"+
 		"  worker %.50s:%d:", host, w0.cmd.Process.Pid); code != 0 || !strings.Contains(stdout, want) ||
-		!strings.Contains(stdout, fmt.Sprintf("is gone (its database session ended) with 1 units: unit %s fold %s; a live worker or sweep --wait hands them back to the queue", key, fold)) {
+		!strings.Contains(stdout, fmt.Sprintf("is gone (its database session ended) with 1 unit: unit %s fold %s; a live worker or sweep --wait hands them back to the queue", key, fold)) {
 		t.Fatalf("status: exit %d, want %q…:\n%s%s", code, want, stdout, stderr)
 	}
 

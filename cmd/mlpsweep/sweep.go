@@ -244,6 +244,9 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err := applySweepFlags(s, f); err != nil {
 		return usageError(stderr, "sweep", "%v", err)
 	}
+	for _, note := range s.Notes { // what the file sets that changes nothing
+		fmt.Fprintf(stderr, "note: %s\n", note)
+	}
 	// A missing file of the command line, named as such: loading it would
 	// say where the study file's paths are taken from.
 	for _, in := range []namedPath{{"--data", f.data}, {"--test", f.test}} {

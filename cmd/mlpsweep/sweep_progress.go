@@ -7,6 +7,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
@@ -40,12 +41,12 @@ func (p *sweepProgress) event(e scheduler.Event) {
 	s := e.Status
 	switch e.Kind {
 	case scheduler.Planned:
-		how := fmt.Sprintf(" on %d workers, %s", p.workers, grouping(s.GroupColumns, s.GroupWidth))
+		how := fmt.Sprintf(" on %s, %s", words.Count(p.workers, "worker"), grouping(s.GroupColumns, s.GroupWidth))
 		if s.UnitsToRun == 0 && s.UnitsReused == s.UnitsTotal { // nothing trains: no grouping was chosen
 			how = ""
 		}
-		fmt.Fprintf(p.w, "study %s: %d units, %d already stored, %d to train%s\n",
-			p.study, s.UnitsTotal, s.UnitsReused, s.UnitsToRun, how)
+		fmt.Fprintf(p.w, "study %s: %s, %d already stored, %d to train%s\n",
+			p.study, words.Count(s.UnitsTotal, "unit"), s.UnitsReused, s.UnitsToRun, how)
 		if line := forecastLine(s, p.pruner, p.sampled); line != "" {
 			fmt.Fprintln(p.w, line)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mlpsweep/mlpsweep/internal/safename"
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -73,11 +74,11 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		lines := func(line string) { fmt.Fprintln(stderr, line) }
 		switch {
 		case s.Search != nil && s.Pruner != nil:
-			fmt.Fprintf(stderr, "study %s: %d configurations proposed by the TPE in batches of %d, each pruned by %s in stages on the workers of %s; this process proposes them and decides the rungs\n",
-				s.Name, s.Search.N, s.Search.Batch, s.Pruner.Kind, st.Name())
+			fmt.Fprintf(stderr, "study %s: %s proposed by the TPE in batches of %d, each pruned by %s in stages on the workers of %s; this process proposes them and decides the rungs\n",
+				s.Name, words.Count(s.Search.N, "configuration"), s.Search.Batch, s.Pruner.Kind, st.Name())
 			err = queue.SearchPruned(ctx, st, s, data, src, opt, followEvery/4, lines)
 		case s.Search != nil:
-			fmt.Fprintf(stderr, "study %s: %d configurations proposed by the TPE, %d in flight (--workers) on the workers of %s\n", s.Name, s.Search.N, f.workers, st.Name())
+			fmt.Fprintf(stderr, "study %s: %s proposed by the TPE, %d in flight (--workers) on the workers of %s\n", s.Name, words.Count(s.Search.N, "configuration"), f.workers, st.Name())
 			last := -1
 			err = queue.Search(ctx, st, s, data, src, f.curves, queue.EnqueueOptions{Workers: f.workers, GroupColumns: f.groupCols, StrictEngine: f.strict}, followEvery, func(decided, inFlight int, eta time.Duration) {
 				if decided != last {
@@ -100,7 +101,7 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 			if s.Pruner.Kind == "asha" {
 				how = "on the workers of %s; this process decides each configuration as it reaches a rung"
 			}
-			fmt.Fprintf(stderr, "study %s: %d units pruned by %s "+how+"\n", s.Name, len(plan.Units), s.Pruner.Kind, st.Name())
+			fmt.Fprintf(stderr, "study %s: %s pruned by %s "+how+"\n", s.Name, words.Count(len(plan.Units), "unit"), s.Pruner.Kind, st.Name())
 			err = queue.Prune(ctx, st, plan, *s.Pruner, src, opt, followEvery/4, lines)
 		}
 		if errors.Is(err, queue.ErrInterrupted) {
@@ -124,13 +125,13 @@ func sweepQueue(s *study.Study, f *sweepFlags, shard scheduler.Shard, url, from 
 		if err != nil {
 			return fail(stderr, "sweep", err)
 		}
-		fmt.Fprintf(stderr, "study %s: %d units: %d done already, %d enqueued, %d already queued (queue %s of %s)\n",
-			s.Name, enq.Units, enq.Done, enq.Inserted, enq.Queued, enq.Queue, st.Name())
+		fmt.Fprintf(stderr, "study %s: %s: %d done already, %d enqueued, %d already queued (queue %s of %s)\n",
+			s.Name, words.Count(enq.Units, "unit"), enq.Done, enq.Inserted, enq.Queued, enq.Queue, st.Name())
 		if note := enq.ElsewhereNote(plan.Header.Engine); note != "" {
 			fmt.Fprintln(stderr, note)
 		}
 		if enq.Jobs > 0 {
-			fmt.Fprintf(stderr, "%d jobs: %s\n", enq.Jobs, grouping(enq.Grouping.Columns, enq.Grouping.From))
+			fmt.Fprintf(stderr, "%s: %s\n", words.Count(enq.Jobs, "job"), grouping(enq.Grouping.Columns, enq.Grouping.From))
 		}
 		if !f.wait {
 			if enq.Inserted+enq.Queued > 0 {

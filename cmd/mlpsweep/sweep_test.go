@@ -303,3 +303,23 @@ func TestSweepPeakIsOfTheMachinesCores(t *testing.T) {
 		t.Errorf("%d units on %d workers: peak %v GFLOP/s, want that of the %d cores (%v each)", r.UnitsRun, workers, r.PeakGFLOPS, runtime.NumCPU(), one)
 	}
 }
+
+// TestCountsOfOne: a count of 1 takes the singular (words.Count).
+// Defect: "1 configurations × 2 folds, 1 epochs", "on 1 workers".
+func TestCountsOfOne(t *testing.T) {
+	dir := t.TempDir()
+	fixture.BlobsCSV(t, filepath.Join(dir, "blobs.csv"), 60, 3, 4)
+	study := filepath.Join(dir, "one.yaml")
+	if err := os.WriteFile(study, []byte("name: one\ndata: {csv: blobs.csv, label: label}\nfolds: 2\nepochs: 1\nbase: {hidden: [4]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, _, stderr := runCmd("sweep", study, "--out", out, "--workers", "1")
+	if code != 0 || !strings.Contains(stderr, "study one: 2 units, 0 already stored, 2 to train on 1 worker,") {
+		t.Errorf("sweep: exit %d:\n%s", code, stderr)
+	}
+	code, stdout, stderr := runCmd("report", out)
+	if code != 0 || !strings.Contains(stdout, `study "one": 1 configuration × 2 folds, 1 epoch, 2 units (2 trained`) {
+		t.Errorf("report: exit %d:\n%s%s", code, stdout, stderr)
+	}
+}

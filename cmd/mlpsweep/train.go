@@ -16,6 +16,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -151,14 +152,14 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		// The configuration's key ("activity_l1: …") is the flag the user typed.
 		msg := err.Error()
-		if key, rest, ok := strings.Cut(msg, ": "); ok && fs.Lookup(strings.ReplaceAll(key, "_", "-")) != nil {
-			msg = "--" + strings.ReplaceAll(key, "_", "-") + ": " + rest
+		if key, rest, ok := strings.Cut(msg, ": "); ok && fs.Lookup(strings.TrimPrefix(flagOf(key), "--")) != nil {
+			msg = flagOf(key) + ": " + rest
 		}
 		return usageError(stderr, "train", "%s", msg)
 	}
 	cfg := params.Config(t.cfg.Seed)
 	if t.cfg.Residual && !cfg.Residual { // normalized away, as a study file refuses it
-		return usageError(stderr, "train", "--residual changes nothing for --hidden %s: a skip connection joins two hidden layers of equal width in a row (e.g. --hidden 128,128); give such widths, or leave --residual out", t.hidden.String())
+		return usageError(stderr, "train", "--residual changes nothing for --hidden %s: a skip connection joins two hidden layers of equal width in a row (e.g. --hidden 128,128); give such widths, or leave --residual out", words.Ints(t.hidden, ","))
 	}
 	switch {
 	case t.csvPath == "" && (set["scale"] || set["label-column"]):
@@ -184,6 +185,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "train", "--seed %d: want 0 to %d", t.cfg.Seed, uint32(math.MaxUint32))
 	}
 	warnCores(stderr, "train", "--threads", t.threads)
+	for _, idle := range params.Normalized(0).Idle(flagOf) { // Keras takes these too: a note, not an error
+		fmt.Fprintf(stderr, "note: %s %s\n", flagOf(idle.Key), idle.Why)
+	}
 
 	// Model files (trainmodel.go): --save, --checkpoint, --resume.
 	if code := t.model.check(t, params, stderr); code >= 0 {
@@ -360,19 +364,11 @@ func trainOnTest(ctx context.Context, t *trainFlags, params study.Params, train,
 	return c, nil
 }
 
-func describe(cfg engine.Config, d *datasets.Dataset) string {
-	arch := fmt.Sprint(d.Features)
-	for _, h := range cfg.Hidden {
-		arch += fmt.Sprintf("-%d", h)
-	}
-	arch += fmt.Sprintf("-%d", d.Classes)
-	return fmt.Sprintf("%s %s/%s, %s lr %g, batch %d, %s", arch, cfg.Activation, cfg.Init, cfg.Optimizer, cfg.LR, cfg.Batch, epochsText(cfg.Epochs))
-}
+// flagOf is the train flag of configuration key: activity_l1 is
+// --activity-l1.
+func flagOf(key string) string { return "--" + strings.ReplaceAll(key, "_", "-") }
 
-// epochsText is "1 epoch" or "N epochs".
-func epochsText(n int) string {
-	if n == 1 {
-		return "1 epoch"
-	}
-	return fmt.Sprintf("%d epochs", n)
+func describe(cfg engine.Config, d *datasets.Dataset) string {
+	arch := words.Ints(slices.Concat([]int{d.Features}, cfg.Hidden, []int{d.Classes}), "-")
+	return fmt.Sprintf("%s %s/%s, %s lr %g, batch %d, %s", arch, cfg.Activation, cfg.Init, cfg.Optimizer, cfg.LR, cfg.Batch, words.Count(cfg.Epochs, "epoch"))
 }

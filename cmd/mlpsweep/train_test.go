@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlpsweep/mlpsweep/internal/fixture"
 )
 
 // writeSortedCSV writes a CSV of 5 classes × 30 rows sorted by class
@@ -293,5 +295,36 @@ func TestTrainSummaryWording(t *testing.T) {
 		if code != 0 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, c.not) {
 			t.Errorf("train %v: exit %d, want %q and no %q in:\n%s", c.args, code, c.want, c.not, stderr)
 		}
+	}
+}
+
+// TestIdleSwitchNotes: an option that changes nothing is named, with
+// what would make it work, on the command line and in a study file's
+// base; the run goes on (Keras takes nesterov with momentum 0 too).
+// Defect: a study varying them showed the same numbers side by side
+// without a word.
+func TestIdleSwitchNotes(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "blobs.csv")
+	fixture.BlobsCSV(t, data, 60, 3, 4)
+	quick := []string{"train", "--csv", data, "--hidden", "4", "--epochs", "1", "--threads", "1", "--optimizer", "sgd", "--nesterov"}
+	note := "note: --nesterov changes nothing with --momentum 0 (plain SGD, as Keras trains it): set --momentum, e.g. 0.9, or leave --nesterov out\n"
+	if code, _, stderr := runCmd(quick...); code != 0 || !strings.Contains(stderr, note) {
+		t.Errorf("train --nesterov: exit %d, want %q:\n%s", code, note, stderr)
+	}
+	if code, _, stderr := runCmd(append(quick, "--momentum", "0.9")...); code != 0 || strings.Contains(stderr, "note:") {
+		t.Errorf("train --nesterov --momentum 0.9: exit %d:\n%s", code, stderr)
+	}
+	if code, _, stderr := runCmd("train", "--csv", data, "--hidden", "4", "--epochs", "1", "--activity-undivided"); code != 0 ||
+		!strings.Contains(stderr, "note: --activity-undivided changes nothing without --activity-l1 or --activity-l2") {
+		t.Errorf("train --activity-undivided: exit %d:\n%s", code, stderr)
+	}
+	study := filepath.Join(dir, "nag.yaml")
+	if err := os.WriteFile(study, []byte("name: nag\ndata: {csv: blobs.csv, label: label}\nfolds: 2\nepochs: 1\nbase: {hidden: [4], optimizer: sgd, nesterov: true}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "note: " + study + ":5: base.nesterov: nesterov: true changes nothing with momentum 0"
+	if code, _, stderr := runCmd("sweep", study, "--out", filepath.Join(dir, "out"), "--workers", "1"); code != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("sweep: exit %d, want %q:\n%s", code, want, stderr)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/datasets"
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -85,7 +86,7 @@ func runSeed(t *trainFlags, params study.Params) int64 {
 }
 
 func configLine(c engine.Config) string {
-	return fmt.Sprintf("hidden %v %s/%s, %s lr %g, batch %d, %s", c.Hidden, c.Activation, c.Init, c.Optimizer, c.LR, c.Batch, epochsText(c.Epochs))
+	return fmt.Sprintf("hidden [%s] %s/%s, %s lr %g, batch %d, %s", words.Ints(c.Hidden, " "), c.Activation, c.Init, c.Optimizer, c.LR, c.Batch, words.Count(c.Epochs, "epoch"))
 }
 
 // trainModel trains one model as evaluateConfig would (the same seeds, so

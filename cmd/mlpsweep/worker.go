@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps/queue"
 )
 
@@ -59,15 +60,28 @@ Example:
   mlpsweep worker --store postgres://sweep@db:5432/sweeps --workers 8   # on each machine
   mlpsweep sweep study.yaml --store postgres://sweep@db:5432/sweeps --wait`
 
+// The bounds of --timeout-factor and --liveness-every. A timeout factor
+// below 1 times a job out before its expected end; above 10⁶ a 1 s job
+// waits 11 days, and NaN or 1e308 made every timeout --min-timeout (the
+// product overflows a time.Duration). A worker looks at its session every
+// --liveness-every: less often than every 10 minutes, a dead worker's
+// units wait half an hour to run again, and a worker cut off from the
+// database trains a job handed on elsewhere as long.
+const (
+	minTimeoutFactor = 1.0
+	maxTimeoutFactor = 1e6
+	maxLivenessEvery = 10 * time.Minute
+)
+
 func runWorker(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("worker", workerSynopsis, stderr)
 	storeFlag := fs.String("store", "", "the PostgreSQL database holding the queue, a postgres:// URL (default: $"+storeEnv+")")
 	var opt queue.Options
-	fs.IntVar(&opt.Workers, "workers", runtime.NumCPU(), "jobs (fused groups of units) trained at once, each on one core")
+	fs.IntVar(&opt.Workers, "workers", runtime.NumCPU(), "jobs (fused groups of units) trained at once, each on one core (at most 4096)")
 	fs.BoolVar(&opt.ExitWhenDone, "exit-when-done", false, "exit when the queue holds nothing to run (for batch jobs and tests)")
-	fs.Float64Var(&opt.TimeoutFactor, "timeout-factor", queue.DefaultTimeoutFactor, "a unit times out after this many times its expected time on this machine")
+	fs.Float64Var(&opt.TimeoutFactor, "timeout-factor", queue.DefaultTimeoutFactor, fmt.Sprintf("a unit times out after this many times its expected time on this machine (%.0f to %.0f: below 1 a job times out before its expected end)", minTimeoutFactor, maxTimeoutFactor))
 	fs.DurationVar(&opt.MinTimeout, "min-timeout", queue.DefaultMinTimeout, "a unit's timeout is at least this")
-	fs.DurationVar(&opt.LivenessEvery, "liveness-every", queue.DefaultLivenessEvery, "how often to check this worker's database session and look for jobs of workers whose session is gone (give every worker the same)")
+	fs.DurationVar(&opt.LivenessEvery, "liveness-every", queue.DefaultLivenessEvery, "how often to check this worker's database session and look for jobs of workers whose session is gone (give every worker the same; 100ms to 10m: a dead worker's units wait about 3× this, and a worker cut off from the database trains on a job handed on for up to this long)")
 	fs.DurationVar(&opt.RescueAfter, "rescue-after", 0, "River's rescuer: a job running this long, and past its own timeout, is taken from its worker and run again, for workers of earlier builds (0: the longest queued job's timeout + 1m)")
 	fs.DurationVar(&opt.FetchCooldown, "fetch-cooldown", queue.DefaultFetchCooldown, "least time between two fetches of jobs from the queue")
 	positional, code := parseInterleaved(fs, args, stdout)
@@ -79,14 +93,14 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "worker", "unexpected arguments %q: the queue is in the --store database", positional)
 	case opt.Workers < 1:
 		return usageError(stderr, "worker", "--workers %d: want N ≥ 1", opt.Workers)
-	case opt.TimeoutFactor <= 0:
-		return usageError(stderr, "worker", "--timeout-factor %g: want F > 0", opt.TimeoutFactor)
+	case !(opt.TimeoutFactor >= minTimeoutFactor && opt.TimeoutFactor <= maxTimeoutFactor): // NaN too
+		return usageError(stderr, "worker", "--timeout-factor %g: want a factor from %.0f to %.0f (default %v)", opt.TimeoutFactor, minTimeoutFactor, maxTimeoutFactor, queue.DefaultTimeoutFactor)
 	case opt.MinTimeout <= 0:
 		return usageError(stderr, "worker", "--min-timeout %v: want a duration > 0", opt.MinTimeout)
 	case opt.RescueAfter < 0 || opt.RescueAfter > 0 && opt.RescueAfter <= opt.MinTimeout:
 		return usageError(stderr, "worker", "--rescue-after %v: want a duration longer than --min-timeout %v (or 0)", opt.RescueAfter, opt.MinTimeout)
-	case opt.LivenessEvery < 100*time.Millisecond:
-		return usageError(stderr, "worker", "--liveness-every %v: want at least 100ms", opt.LivenessEvery)
+	case opt.LivenessEvery < 100*time.Millisecond || opt.LivenessEvery > maxLivenessEvery:
+		return usageError(stderr, "worker", "--liveness-every %v: want 100ms to %v (default %v)", opt.LivenessEvery, maxLivenessEvery, queue.DefaultLivenessEvery)
 	case opt.FetchCooldown < time.Millisecond:
 		return usageError(stderr, "worker", "--fetch-cooldown %v: want at least 1ms", opt.FetchCooldown)
 	}
@@ -105,14 +119,14 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	opt.Log, opt.PartEvery = stderr, workerPartLines
 	s, err := queue.Work(ctx, st, opt)
 	if s.Units > 0 {
-		fmt.Fprintf(stderr, "worker: %d units recorded (%d failed) in %.2fs, %.2fs training on %d workers: queue overhead %.2f ms per unit\n",
-			s.Units, s.Failed, s.Busy.Seconds(), s.Train.Seconds(), s.Workers, float64(s.OverheadPerUnit())/1e6)
+		fmt.Fprintf(stderr, "worker: %s recorded (%d failed) in %.2fs, %.2fs training on %s: queue overhead %.2f ms per unit\n",
+			words.Count(s.Units, "unit"), s.Failed, s.Busy.Seconds(), s.Train.Seconds(), words.Count(s.Workers, "worker"), float64(s.OverheadPerUnit())/1e6)
 	}
 	if s.HandedBack > 0 {
-		fmt.Fprintf(stderr, "worker: handed %d jobs of dead workers back to the queue\n", s.HandedBack)
+		fmt.Fprintf(stderr, "worker: handed %s of dead workers back to the queue\n", words.Count(s.HandedBack, "job"))
 	}
 	if s.Lost > 0 {
-		fmt.Fprintf(stderr, "worker: stopped %d runs of jobs handed on while its database session was gone (their units are the new holders' to store)\n", s.Lost)
+		fmt.Fprintf(stderr, "worker: stopped %s of jobs handed on while its database session was gone (their units are the new holders' to store)\n", words.Count(s.Lost, "run"))
 	}
 	if errors.Is(err, queue.ErrInterrupted) {
 		fmt.Fprintf(stderr, "mlpsweep worker: %v\n", err)

@@ -61,7 +61,7 @@ func TestWorkerOfAnotherEngine(t *testing.T) {
 func TestWorkerRescueWaitsForTimeout(t *testing.T) {
 	url, _, study := enqueueCSVStudy(t)
 	code, _, stderr := runCmd("worker", "--store", url, "--workers", "1", "--exit-when-done",
-		"--min-timeout", "5s", "--rescue-after", "6s", "--timeout-factor", "1e12")
+		"--min-timeout", "5s", "--rescue-after", "6s", "--timeout-factor", "1000000")
 	if code != 0 || !strings.Contains(stderr, "the units of a worker whose database session ends (killed, or its machine or network lost) run again within about 15s; "+
 		"River's rescuer hands on a job still running after 6s, or after its timeout when longer (the longest queued job's: ") ||
 		strings.Contains(stderr, "run twice") {

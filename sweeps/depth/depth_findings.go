@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/mlpsweep/mlpsweep/internal/words"
 )
 
 // Findings explains a depth study in a few paragraphs written from its
@@ -189,7 +191,7 @@ func (r *DepthStudyResult) trainingFinding() string {
 		return ""
 	}
 	c := ref.Config
-	s := fmt.Sprintf("Training: after %s of %s (learning rate %g, batch %d) on %s, ", plural(r.Epochs, "epoch"), c.Optimizer, c.LR, c.Batch, r.Data)
+	s := fmt.Sprintf("Training: after %s of %s (learning rate %g, batch %d) on %s, ", words.Count(r.Epochs, "epoch"), c.Optimizer, c.LR, c.Batch, r.Data)
 	accuracies := func(depth int) (lo, hi float64, list []string) {
 		lo, hi = math.Inf(1), math.Inf(-1)
 		var runs []*DepthResult
@@ -221,7 +223,7 @@ func (r *DepthStudyResult) trainingFinding() string {
 		}
 		total++
 		if e := run.epochsTo(depthTarget); e > 0 {
-			reached = append(reached, fmt.Sprintf("%s after %s", v, plural(e, "epoch")))
+			reached = append(reached, fmt.Sprintf("%s after %s", v, words.Count(e, "epoch")))
 		}
 		if r.Classes > 0 && run.Accuracy < 1.5/float64(r.Classes) {
 			chance = append(chance, v)
@@ -346,12 +348,4 @@ func (r *DepthStudyResult) divergenceFinding() string {
 		return ""
 	}
 	return "Diverged (the loss became NaN or infinite): " + strings.Join(parts, "; ") + "."
-}
-
-// plural is "1 epoch", "3 epochs".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
 )
 
@@ -91,7 +92,7 @@ func (r *DepthStudyResult) page() (report.Page, error) {
 		Title: "Depth study: why deeper networks are harder to train",
 		Summary: [][2]string{
 			{"data", r.Data},
-			{"runs", fmt.Sprintf("%d variants × %d depths (hidden layers %s), %d epochs each", len(r.Variants), len(r.Depths), joinInts(r.Depths), r.Epochs)},
+			{"runs", fmt.Sprintf("%s × %s (hidden layers %s), %s each", words.Count(len(r.Variants), "variant"), words.Count(len(r.Depths), "depth"), joinInts(r.Depths), words.Count(r.Epochs, "epoch"))},
 			{"shared settings", r.sharedSettings()},
 			{"diagnostics", "on the first training batch, at initialization (before any update) and after every epoch, without dropout and without changing the training"},
 			{"gradient ratio", "‖∂L/∂W₁‖ / ‖∂L/∂W_L‖: Frobenius norm of the first Dense kernel's gradient over the output layer's"},
@@ -162,7 +163,7 @@ func (r *DepthStudyResult) findingsSection() (report.Section, error) {
 	if err != nil {
 		return report.Section{}, err
 	}
-	acc, err := r.depthFigure(fmt.Sprintf("held-out accuracy after %d epochs by depth", r.Epochs), "held-out accuracy", false,
+	acc, err := r.depthFigure(fmt.Sprintf("held-out accuracy after %s by depth", words.Count(r.Epochs, "epoch")), "held-out accuracy", false,
 		func(run *DepthResult) float64 {
 			if run.Failed() {
 				return math.NaN()

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -233,8 +234,8 @@ func (r *DepthStudyResult) accuracyMatrix() report.Table {
 func WriteDepthTables(w io.Writer, r *DepthStudyResult) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "depth study %q: %d variants × %d depths, %d epochs, %s, %s\n",
-		r.Study, len(r.Variants), len(r.Depths), r.Epochs, r.Data, report.FormatDuration(r.Seconds))
+	fmt.Fprintf(tw, "depth study %q: %s × %s, %s, %s, %s\n",
+		r.Study, words.Count(len(r.Variants), "variant"), words.Count(len(r.Depths), "depth"), words.Count(r.Epochs, "epoch"), r.Data, report.FormatDuration(r.Seconds))
 	for _, part := range []struct {
 		title string
 		t     report.Table

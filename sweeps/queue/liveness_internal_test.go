@@ -156,7 +156,7 @@ func TestHandBackDeadWorker(t *testing.T) {
 	if n, err := r.look(ctx); n != 0 || err != nil {
 		t.Fatalf("look again: %d handed back, %v", n, err)
 	}
-	want := fmt.Sprintf("job %d (group of 1 units, fold 1 of study s, attempt 1 of 5): worker test:1:aa's database session ended (gone for at least 1m", job)
+	want := fmt.Sprintf("job %d (group of 1 unit, fold 1 of study s, attempt 1 of 5): worker test:1:aa's database session ended (gone for at least 1m", job)
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], want) || !strings.Contains(lines[0], "s): handed back to the queue as job ") || !strings.HasSuffix(lines[0], " (4 attempts left)") ||
 		!strings.HasSuffix(lines[1], "discarded: that was its last attempt") {
 		t.Errorf("log, want %q…:\n%s", want, strings.Join(lines, "\n"))

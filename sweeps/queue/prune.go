@@ -68,6 +68,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/prune"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -394,7 +395,7 @@ func (c *coordinator) stages(ctx context.Context, every time.Duration, report fu
 		if err != nil {
 			return err
 		}
-		report(fmt.Sprintf("study %s: stage %d: %d units to train on the workers%s", h.Name, stage, len(units), c.eta()))
+		report(fmt.Sprintf("study %s: stage %d: %s to train on the workers%s", h.Name, stage, words.Count(len(units), "unit"), c.eta()))
 		shown := time.Now()
 		if err := c.wait(ctx, units, every, func(at int) {
 			if c.withETA && at < len(units) && time.Since(shown) >= etaEvery {
@@ -468,7 +469,7 @@ func (c *coordinator) asynchronous(ctx context.Context, every time.Duration, rep
 			if err != nil {
 				return err
 			}
-			report(fmt.Sprintf("study %s: %d configuration(s), %d units, to their next rung on the workers", h.Name, n, len(units)))
+			report(fmt.Sprintf("study %s: %s, %s, to their next rung on the workers", h.Name, words.Count(n, "configuration"), words.Count(len(units), "unit")))
 		}
 		live, err := c.liveJobs(ctx)
 		if err != nil {

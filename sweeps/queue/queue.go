@@ -43,6 +43,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/kernels"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
@@ -105,7 +106,7 @@ func (a GroupArgs) ID(i int) sweeps.UnitID {
 // describe names the job in messages: "group of 3 units, fold 1 of
 // study s".
 func (a GroupArgs) describe() string {
-	return fmt.Sprintf("group of %d units, fold %d of study %s", len(a.Units), a.Fold, a.Study)
+	return fmt.Sprintf("group of %s, fold %d of study %s", words.Count(len(a.Units), "unit"), a.Fold, a.Study)
 }
 
 // IDs are the identities in the store of the job's units.

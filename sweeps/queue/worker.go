@@ -120,7 +120,7 @@ func Work(ctx context.Context, st *store.Postgres, opt Options) (Stats, error) {
 		w.log = io.Discard
 	}
 	stats := Stats{Workers: opt.Workers, Queue: QueueName(engine)}
-	if opt.Workers < 1 || opt.TimeoutFactor <= 0 || opt.MinTimeout <= 0 || opt.RescueAfter < 0 || opt.LivenessEvery < 0 {
+	if opt.Workers < 1 || !(opt.TimeoutFactor > 0) || opt.MinTimeout <= 0 || opt.RescueAfter < 0 || opt.LivenessEvery < 0 {
 		return stats, fmt.Errorf("queue: bad options: %d workers, timeout factor %g, min timeout %v, rescue after %v, liveness every %v",
 			opt.Workers, opt.TimeoutFactor, opt.MinTimeout, opt.RescueAfter, opt.LivenessEvery)
 	}
@@ -324,8 +324,16 @@ type foldsKey struct {
 // timeout is the timeout of a job of flops training FLOPs.
 func (w *groupWorker) timeout(flops float64) time.Duration {
 	expected := time.Duration(flops / w.rate * float64(time.Second))
-	return max(w.opt.MinTimeout, time.Duration(w.opt.TimeoutFactor*float64(expected)))
+	t := w.opt.TimeoutFactor * float64(expected)
+	if !(t < float64(maxJobTimeout)) { // past a time.Duration's range the conversion is undefined (it gave MinTimeout)
+		return maxJobTimeout
+	}
+	return max(w.opt.MinTimeout, time.Duration(t))
 }
+
+// maxJobTimeout bounds a job's timeout: a century, far from overflowing
+// a time.Duration when River or Work add to it.
+const maxJobTimeout = 100 * 365 * 24 * time.Hour
 
 // Timeout implements river.Worker: the job's own timeout, from the work of
 // all its units (a fused group trains them together).

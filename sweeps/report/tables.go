@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
@@ -90,8 +91,9 @@ func (v *studyView) summaryLine() string {
 	if by != "" {
 		by = " " + by
 	}
-	line := fmt.Sprintf("study %q: %d configurations × %d folds, %d epochs, %d units (%d trained%s, %d reused), %s",
-		r.Name, len(r.Configs), v.folds, r.Epochs, r.UnitsTotal, r.UnitsRun, by, r.UnitsReused, FormatDuration(r.TotalSeconds))
+	line := fmt.Sprintf("study %q: %s × %s, %s, %s (%d trained%s, %d reused), %s",
+		r.Name, words.Count(len(r.Configs), "configuration"), words.Count(v.folds, "fold"), words.Count(r.Epochs, "epoch"), words.Count(r.UnitsTotal, "unit"),
+		r.UnitsRun, by, r.UnitsReused, FormatDuration(r.TotalSeconds))
 	if rate := formatRate(r); rate != "" {
 		line += "; " + rate
 	}

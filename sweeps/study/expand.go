@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mlpsweep/mlpsweep/engine"
+	"github.com/mlpsweep/mlpsweep/internal/words"
 )
 
 // sampleDigits is the precision of sampled real values: 0.0012345678 is
@@ -155,17 +157,26 @@ func (e *expander) add(axis, value string, cfg engine.Config, line int, path str
 	return n, true
 }
 
+// switches are the keys that may be set and change nothing (noEffect).
+var switches = []string{"residual", "batch_norm", "nesterov", "activity_undivided"}
+
 // noEffect says why switch key, set on cfg, changes nothing in its
-// normalized form n (engine.Config.Normalize clears it, so that equal
-// networks are equal configurations), or "". A study that sets such a
-// switch would show residual=true beside residual=false, with the same
-// numbers, as if skip connections made no difference.
+// normalized form n, or "": residual and batch_norm, which
+// engine.Config.Normalize clears so that equal networks are equal
+// configurations, and the switches it keeps but n does not use
+// (engine.Normalized.Idle: nesterov with momentum 0). A study that sets
+// such a switch would show residual=true beside residual=false, with the
+// same numbers, as if skip connections made no difference.
 func noEffect(key string, cfg engine.Config, n Params) string {
+	for _, i := range n.cfg.Idle(func(k string) string { return k }) {
+		if i.Key == key {
+			return key + ": true " + i.Why
+		}
+	}
 	c := n.Config(0)
 	switch {
 	case key == "residual" && cfg.Residual && !c.Residual:
-		widths := strings.Trim(strings.ReplaceAll(fmt.Sprint(c.Hidden), " ", ", "), "[]")
-		return fmt.Sprintf("residual: true changes nothing for hidden [%s]: a skip connection joins two hidden layers of equal width in a row (e.g. [128, 128]); give such widths, or leave residual out", widths)
+		return fmt.Sprintf("residual: true changes nothing for hidden [%s]: a skip connection joins two hidden layers of equal width in a row (e.g. [128, 128]); give such widths, or leave residual out", words.Ints(c.Hidden, ", "))
 	case key == "batch_norm" && cfg.BatchNorm && !c.BatchNorm:
 		return "batch_norm: true changes nothing without a hidden layer; give hidden widths, or leave batch_norm out"
 	}
@@ -174,7 +185,10 @@ func noEffect(key string, cfg engine.Config, n Params) string {
 
 // checkBaseSwitches refuses a switch the base sets that no configuration
 // keeps (every one clears it, see noEffect), unless the axes, grid or
-// sampled keys vary it themselves.
+// sampled keys vary it themselves. Of nesterov and activity_undivided,
+// which Keras takes without effect too and which are part of every
+// stored configuration's key (a study changed to drop them would not
+// find its stored units), it makes a note instead.
 func (e *expander) checkBaseSwitches(base engine.Config) {
 	varied := map[string]bool{}
 	for _, a := range e.spec.axes {
@@ -193,7 +207,7 @@ func (e *expander) checkBaseSwitches(base engine.Config) {
 			varied[rp.key] = true
 		}
 	}
-	for _, key := range []string{"residual", "batch_norm"} {
+	for _, key := range switches {
 		if varied[key] || len(e.study.Points) == 0 {
 			continue
 		}
@@ -203,8 +217,11 @@ func (e *expander) checkBaseSwitches(base engine.Config) {
 				break
 			}
 		}
-		if why != "" {
+		switch {
+		case why != "" && (key == "residual" || key == "batch_norm"):
 			e.errorf(e.spec.baseLine, "base."+key, "%s", why)
+		case why != "":
+			e.study.Notes = append(e.study.Notes, (&StudyError{e.spec.file, e.spec.baseLine, "base." + key, why}).Error())
 		}
 	}
 }
@@ -219,13 +236,13 @@ func (e *expander) expandGrid(base engine.Config) {
 	if len(grid) == 0 {
 		return
 	}
-	// each grid value that sets a switch (residual or batch_norm): whether
+	// each grid value that sets a switch (switches): whether
 	// a combination with it kept it, and why it did not
 	type switchValue struct {
 		kept bool
 		why  string
 	}
-	switches := map[[2]int]*switchValue{}
+	switched := map[[2]int]*switchValue{}
 	type problem struct {
 		line       int
 		path, what string
@@ -250,11 +267,11 @@ func (e *expander) expandGrid(base engine.Config) {
 		case err == nil:
 			e.study.Points = append(e.study.Points, Point{Axis: "grid", Value: value, Params: n})
 			for i, g := range grid {
-				if g.key == "residual" || g.key == "batch_norm" {
-					sw := switches[[2]int{i, index[i]}]
+				if slices.Contains(switches, g.key) {
+					sw := switched[[2]int{i, index[i]}]
 					if sw == nil {
 						sw = &switchValue{}
-						switches[[2]int{i, index[i]}] = sw
+						switched[[2]int{i, index[i]}] = sw
 					}
 					why := noEffect(g.key, cfg, n)
 					sw.kept = sw.kept || why == ""
@@ -285,7 +302,7 @@ func (e *expander) expandGrid(base engine.Config) {
 	e.sameGridValues(keys)
 	for i, g := range grid {
 		for j, v := range g.values {
-			if sw := switches[[2]int{i, j}]; sw != nil && !sw.kept && sw.why != "" {
+			if sw := switched[[2]int{i, j}]; sw != nil && !sw.kept && sw.why != "" {
 				e.errorf(v.line, fmt.Sprintf("grid.%s[%d]", g.key, j), "%s in every combination", sw.why)
 			}
 		}
@@ -316,7 +333,7 @@ func (e *expander) sameGridValues(keys []string) {
 	stride := 1 // combinations between two values of key i: the last key varies fastest
 	for i := len(grid) - 1; i >= 0; i-- {
 		n := len(grid[i].values)
-		if k := grid[i].key; k == "residual" || k == "batch_norm" {
+		if slices.Contains(switches, grid[i].key) {
 			stride *= n // a switch that changes nothing has its own message
 			continue
 		}

@@ -30,6 +30,9 @@ type Study struct {
 	// Search is the sampler that proposes the configurations of a study
 	// with a sampler: section (and no Points); nil otherwise.
 	Search *Search
+	// Notes say what in the file does nothing, for the command to print
+	// ("study.yaml:4: base.nesterov: nesterov: true changes nothing …").
+	Notes []string
 }
 
 // Point is one configuration of a study and where it comes from.

@@ -494,6 +494,15 @@ func TestOneErrorPerProblem(t *testing.T) {
 		{"residual in a grid", "base: {hidden: [64, 32]}\ngrid:\n  lr: [0.1, 0.01]\n  residual: [false, true]\n", 4, "grid.residual[1]", "residual: true changes nothing for hidden [64, 32]"},
 		{"residual in the base", "base: {hidden: [128], residual: true}\n", 1, "base.residual", "residual: true changes nothing for hidden [128]"},
 		{"batch norm in the base", "base: {hidden: [], batch_norm: true}\ngrid: {lr: [0.1, 0.01]}\n", 1, "base.batch_norm", "batch_norm: true changes nothing without a hidden layer"},
+		// nesterov without momentum and activity_undivided without
+		// activity terms change nothing either (Normalize keeps them: they
+		// are in stored keys): nesterov=true beside nesterov=false showed
+		// the same numbers.
+		{"nesterov on an axis", "base: {optimizer: sgd}\naxes:\n  - {name: nag, key: nesterov, values: [false, true]}\n", 3, "axes[0].values[1]",
+			"nag = true: nesterov: true changes nothing with momentum 0 (plain SGD, as Keras trains it): set momentum, e.g. 0.9, or leave nesterov out"},
+		{"nesterov in a grid", "base: {optimizer: sgd}\ngrid:\n  lr: [0.1, 0.01]\n  nesterov: [false, true]\n", 4, "grid.nesterov[1]", "nesterov: true changes nothing with momentum 0"},
+		{"activity_undivided on an axis", "base: {l2: 0.01}\naxes:\n  - {name: u, key: activity_undivided, values: [false, true]}\n", 3, "axes[0].values[1]",
+			"u = true: activity_undivided: true changes nothing without activity_l1 or activity_l2 (there are no activity terms to divide): set one, or leave activity_undivided out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := studyErrors(t, tc.src)
@@ -758,5 +767,26 @@ func TestDataNotFound(t *testing.T) {
 	_, err = LoadTestData(s.Data, train)
 	if want := "(data.test: in the study file; a relative path there is taken from the study file's folder)"; err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Errorf("test set: got %v, want it to end %q", err, want)
+	}
+}
+
+// TestIdleSwitchesInTheBase: nesterov without momentum in the base is a
+// note, not an error (Keras takes it; dropping it would change every
+// stored key), and none when some configuration uses it.
+func TestIdleSwitchesInTheBase(t *testing.T) {
+	s, err := ParseStudy([]byte("base: {optimizer: sgd, nesterov: true}\naxes:\n  - {name: lr, key: lr, values: [0.1, 0.01]}\n"), "study.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "study.yaml:1: base.nesterov: nesterov: true changes nothing with momentum 0 (plain SGD, as Keras trains it): set momentum, e.g. 0.9, or leave nesterov out"
+	if len(s.Notes) != 1 || s.Notes[0] != want {
+		t.Errorf("notes %q, want %q", s.Notes, want)
+	}
+	if !s.Points[0].Params.Config(0).Nesterov {
+		t.Errorf("nesterov normalized away: the stored keys would change")
+	}
+	s, err = ParseStudy([]byte("base: {optimizer: sgd, nesterov: true}\naxes:\n  - {name: m, key: momentum, values: [0, 0.9]}\n"), "study.yaml")
+	if err != nil || len(s.Notes) != 0 {
+		t.Errorf("momentum 0.9 uses nesterov: notes %q, err %v", s.Notes, err)
 	}
 }
