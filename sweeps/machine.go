@@ -64,6 +64,11 @@ type Reuse struct {
 	// pruner trains a pruned unit again, and takes another path's done
 	// one instead.
 	Pruned bool
+	// Study names the study reading ("": none in particular). A unit
+	// stored pruned that it trained further and failed is failed for it
+	// (that retrain's error), while the stored curve stays the others'
+	// result: a failure never replaces a finished result in a store.
+	Study string
 }
 
 // Stored is one stored row of a unit, as Reuse chooses among them.

@@ -38,11 +38,11 @@ refused). Which result of a unit counts is the rule report, status and
 sweep follow: its own done (or pruned, in a study with a pruner), else
 one done under another ISA path (not with --strict-engine), else its own
 failed one. A unit found under one engine identity in several shards (a
-rerun) is kept once: done before pruned before failed before
-interrupted, the first shard's of those; a warning names units done
-there with different numbers. Merging again, or again after a shard was
-rerun, is safe: rows already in OUT stay unless a shard has one further
-on. Shards still running (their sweep holds the folder's
+rerun) is kept once, as a store keeps it: done before pruned (the
+deepest) before failed before interrupted, the first shard's of those; a
+warning names units done there with different numbers. Merging again,
+or again after a shard was rerun, is safe: rows already in OUT stay
+unless a shard has one at least as far on. Shards still running (their sweep holds the folder's
 lock) are refused. Units that are in no shard are reported missing: the
 merged database, tables and report still cover the units done, and merge
 exits 1, since the study is incomplete; rerun the shard that did not finish

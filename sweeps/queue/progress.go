@@ -110,7 +110,7 @@ func StudyProgress(ctx context.Context, st *store.Postgres, name string) (Progre
 	if err != nil {
 		return p, err
 	}
-	found, err := st.FindStates(ctx, sweeps.UnitIDs(units), sweeps.Reuse{Pruned: h.Schedule.Pruner != nil}) // the result each unit counts, as the report's
+	found, err := st.FindStates(ctx, sweeps.UnitIDs(units), sweeps.Reuse{Pruned: h.Schedule.Pruner != nil, Study: h.Name}) // the result each unit counts, as the report's
 	if err != nil {
 		return p, err
 	}

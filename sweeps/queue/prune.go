@@ -111,11 +111,11 @@ func Prune(ctx context.Context, st *store.Postgres, plan scheduler.Plan, pr stud
 // the coordinator trains it no further.
 func recordReused(ctx context.Context, st *store.Postgres, plan scheduler.Plan, units []sweeps.Unit, before int) (int, map[string]int, error) {
 	ids := sweeps.UnitIDs(units)
-	found, err := st.FindStates(ctx, ids, sweeps.Reuse{Pruned: true})
+	found, err := st.FindStates(ctx, ids, sweeps.Reuse{Pruned: true, Study: plan.Header.Name})
 	if err != nil {
 		return 0, nil, err
 	}
-	own, err := st.UnitStates(ctx, ids)
+	own, err := st.UnitStates(ctx, ids, plan.Header.Name)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -568,7 +568,7 @@ func (c *coordinator) report(ctx context.Context, targets []int) error {
 		return err
 	}
 	ids := sweeps.UnitIDs(c.plan.Units)
-	states, err := c.st.UnitStates(ctx, ids)
+	states, err := c.st.UnitStates(ctx, ids, c.plan.Header.Name)
 	if err != nil {
 		return err
 	}
@@ -612,7 +612,7 @@ func (c *coordinator) storePruned(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	marks, err := c.st.UnitMachines(ctx, sweeps.UnitIDs(units))
+	marks, err := c.st.UnitMachines(ctx, sweeps.UnitIDs(units), c.plan.Header.Name)
 	if err != nil {
 		return err
 	}
@@ -666,7 +666,7 @@ func (c *coordinator) decide(ctx context.Context) ([]sweeps.Decision, error) {
 func (c *coordinator) enqueue(ctx context.Context, targets []int) ([]stageUnit, error) {
 	h := c.plan.Header
 	ids := sweeps.UnitIDs(c.plan.Units)
-	states, err := c.st.UnitStates(ctx, ids)
+	states, err := c.st.UnitStates(ctx, ids, c.plan.Header.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -871,7 +871,7 @@ func (c *coordinator) atTarget(ctx context.Context, units []stageUnit) (map[swee
 	for i, su := range units {
 		ids[i] = su.u.ID
 	}
-	marks, err := c.st.UnitMachines(ctx, ids)
+	marks, err := c.st.UnitMachines(ctx, ids, c.plan.Header.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -910,7 +910,7 @@ func (c *coordinator) atTarget(ctx context.Context, units []stageUnit) (map[swee
 func (w *groupWorker) workStage(ctx context.Context, job *river.Job[GroupArgs]) error {
 	a := job.Args
 	ids := a.IDs()
-	states, err := w.st.UnitStates(ctx, ids)
+	states, err := w.st.UnitStates(ctx, ids, a.Study)
 	if err != nil {
 		return err
 	}

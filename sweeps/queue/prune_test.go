@@ -433,7 +433,7 @@ func TestASHADoesNotWaitForARung(t *testing.T) {
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		states, err := st.UnitStates(ctx, ids)
+		states, err := st.UnitStates(ctx, ids, plan.Header.Name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -271,7 +271,7 @@ func Enqueue(ctx context.Context, st *store.Postgres, plan scheduler.Plan, src S
 		return e, err
 	}
 	ids := sweeps.UnitIDs(plan.Units)
-	found, err := st.FindStates(ctx, ids, sweeps.Reuse{Strict: opt.StrictEngine}) // a study without a pruner (Prune runs those)
+	found, err := st.FindStates(ctx, ids, sweeps.Reuse{Strict: opt.StrictEngine, Study: h.Name}) // a study without a pruner (Prune runs those)
 	if err != nil {
 		return e, err
 	}

@@ -300,7 +300,7 @@ func batchUnits(plan scheduler.Plan, from int) []sweeps.Unit {
 // store (done, pruned or failed).
 func undecided(ctx context.Context, st *store.Postgres, plan scheduler.Plan) (bool, error) {
 	ids := sweeps.UnitIDs(plan.Units)
-	states, err := st.UnitStates(ctx, ids)
+	states, err := st.UnitStates(ctx, ids, plan.Header.Name)
 	if err != nil {
 		return false, err
 	}

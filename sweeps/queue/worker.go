@@ -407,7 +407,7 @@ func (w *groupWorker) work(ctx context.Context, job *river.Job[GroupArgs]) error
 	// The units to train: those not stored as done (by an earlier run of
 	// this job that was killed, or by another study's job).
 	ids := a.IDs()
-	states, err := w.st.UnitStates(ctx, ids)
+	states, err := w.st.UnitStates(ctx, ids, a.Study)
 	if err != nil {
 		return err
 	}

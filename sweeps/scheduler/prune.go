@@ -557,7 +557,7 @@ func follow(ctx context.Context, st store.Store, study string, keys []string, by
 				if len(ur.remote) >= targets[c] {
 					continue
 				}
-				r, state, err := st.Find(ur.u.ID, sweeps.Reuse{Strict: true})
+				r, state, err := st.Find(ur.u.ID, sweeps.Reuse{Strict: true, Study: study})
 				if err != nil {
 					return err
 				}

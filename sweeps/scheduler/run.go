@@ -218,7 +218,7 @@ func Run(ctx context.Context, plan Plan, opt Options) (sweeps.StudyResult, error
 	results := map[sweeps.UnitID]sweeps.UnitResult{}
 	var todo []sweeps.Unit
 	var status Status
-	reuse := sweeps.Reuse{Strict: opt.StrictEngine, Pruned: plan.pruner != nil}
+	reuse := sweeps.Reuse{Strict: opt.StrictEngine, Pruned: plan.pruner != nil, Study: h.Name}
 	for _, u := range plan.Units {
 		r, state, err := st.Find(u.ID, reuse)
 		if err != nil {

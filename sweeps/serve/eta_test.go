@@ -525,7 +525,7 @@ func TestETAOldSchema(t *testing.T) {
 		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN schedule", table("study")))
 		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN run_started", table("study")))
 		exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN threads", table("units")))
-		for _, c := range []string{"study", "started", "host", "cpu", "isa"} { // schema 11's
+		for _, c := range []string{"study", "started", "host", "cpu", "isa", "error"} { // schema 11's and 12's
 			exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN retrain_%s", table("units"), c))
 		}
 		if table("x") == "x" {

@@ -18,7 +18,7 @@ type FoundUnit = sweeps.Stored
 func (s *Postgres) FindStates(ctx context.Context, ids []sweeps.UnitID, r sweeps.Reuse) (map[sweeps.UnitID]FoundUnit, error) {
 	// An engine identity is "<version>/<ISA path>" (sweeps.EngineVersionOf):
 	// the rows of id's version, which r ranks.
-	rs, err := s.conn().query(ctx, `SELECT p.key, p.fold, p.split, p.seed, p.data_sha256, p.engine_version, u.engine_version, u.state
+	rs, err := s.conn().query(ctx, `SELECT p.key, p.fold, p.split, p.seed, p.data_sha256, p.engine_version, u.engine_version, u.state, u.retrain_study, u.retrain_error
 		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS p(key, fold, split, seed, data_sha256, engine_version)
 		JOIN mlpsweep_units u ON u.key = p.key AND u.fold = p.fold AND u.split = p.split AND u.seed = p.seed AND u.data_sha256 = p.data_sha256
 			AND (u.engine_version = p.engine_version OR NOT $7 AND split_part(u.engine_version, '/', 1) = split_part(p.engine_version, '/', 1))`,
@@ -31,8 +31,12 @@ func (s *Postgres) FindStates(ctx context.Context, ids []sweeps.UnitID, r sweeps
 	for rs.Next() {
 		var id sweeps.UnitID
 		var u FoundUnit
-		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.Engine, &u.State); err != nil {
+		var retrain, retrainErr string
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.Engine, &u.State, &retrain, &retrainErr); err != nil {
 			return nil, s.err(err)
+		}
+		if retrainFailed(u.State, retrain, retrainErr, r.Study) {
+			u.State = "failed"
 		}
 		if r.Better(u, m[id], id.Engine) {
 			m[id] = u

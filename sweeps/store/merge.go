@@ -53,26 +53,28 @@ type MergeResult struct {
 	Engines []string
 }
 
-// unitColumns are the units table's columns, copied as they are; a
-// storedUnit's fields() lists them in this order.
-const unitColumns = `key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, started, finished, host, cpu, isa, gflop`
+// unitColumns are the units table's columns, copied as they are (of a
+// retrain, only its failure: see readUnitRows); a storedUnit's fields()
+// lists them in this order.
+const unitColumns = `key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, started, finished, host, cpu, isa, gflop, retrain_study, retrain_error`
 
 // storedUnit is one units row as stored, copied from a shard to the
 // output as it is; src names where it comes from.
 type storedUnit struct {
-	id                sweeps.UnitID // key, fold, split, seed, data_sha256, engine_version
-	state             string
-	accuracy, valLoss sql.NullFloat64
-	diverged          int64
-	errText           string
-	epochs, extra     string // JSON
-	seconds           sql.NullFloat64
-	samples           sql.NullInt64
-	study             string
-	started, finished sql.NullInt64 // unix nanoseconds
-	host, cpu, isa    string
-	gflop             float64 // training GEMM work
-	src               string
+	id                  sweeps.UnitID // key, fold, split, seed, data_sha256, engine_version
+	state               string
+	accuracy, valLoss   sql.NullFloat64
+	diverged            int64
+	errText             string
+	epochs, extra       string // JSON
+	seconds             sql.NullFloat64
+	samples             sql.NullInt64
+	study               string
+	started, finished   sql.NullInt64 // unix nanoseconds
+	host, cpu, isa      string
+	gflop               float64 // training GEMM work
+	retrain, retrainErr string  // a study's failed retrain of a pruned row (saveUnit)
+	src                 string
 }
 
 // fields are pointers to r's columns in unitColumns order: Scan fills
@@ -80,31 +82,14 @@ type storedUnit struct {
 func (r *storedUnit) fields() []any {
 	return []any{&r.id.Key, &r.id.Fold, &r.id.Split, &r.id.Seed, &r.id.Data, &r.id.Engine, &r.state,
 		&r.accuracy, &r.valLoss, &r.diverged, &r.errText, &r.epochs, &r.extra, &r.seconds, &r.samples,
-		&r.study, &r.started, &r.finished, &r.host, &r.cpu, &r.isa, &r.gflop}
+		&r.study, &r.started, &r.finished, &r.host, &r.cpu, &r.isa, &r.gflop, &r.retrain, &r.retrainErr}
 }
 
-// progress orders the rows of one unit under one engine identity, which a
-// store holds one of: the row a store would end with whichever order the
-// shards wrote them in, and otherwise the one that loses nothing
-// finished. A done row is never replaced (as saveUnit does), a pruned one
-// (a curve a pruner decided from) not by a failed or running one, a
-// failed one (its error) not by an interrupted run. Which row of a unit's
-// engine identities counts for a study is not this but sweeps.Reuse,
-// which every reader of the merged database applies.
-func progress(state string) int {
-	switch state {
-	case "done":
-		return 3
-	case "pruned":
-		return 2
-	case "failed":
-		return 1
+// stored is r as sweeps.Reuse ranks it for study (Reuse.Study).
+func (r *storedUnit) stored(study string) sweeps.Stored {
+	if retrainFailed(r.state, r.retrain, r.retrainErr, study) {
+		return sweeps.Stored{State: "failed", Engine: r.id.Engine}
 	}
-	return 0 // running: interrupted
-}
-
-// stored is r as sweeps.Reuse ranks it.
-func (r *storedUnit) stored() sweeps.Stored {
 	return sweeps.Stored{State: r.state, Engine: r.id.Engine}
 }
 
@@ -141,24 +126,25 @@ func anyEngine(id sweeps.UnitID) sweeps.UnitID {
 // unit's rows of the engine identities the study may take (its own, and
 // unless strict those of the other ISA paths of its engine version), one
 // per identity, failed and interrupted (running) ones too; and a pruned
-// study's rung decisions. Of one unit and identity in several places
-// (the output first, then the shards in order) it keeps the row a store
-// keeps (see progress: done before pruned before failed before running),
-// the first of those; an output row stays unless a shard has one further
-// on, so merging again changes nothing. Which of a unit's rows the study
-// takes is the rule every reader follows (sweeps.Reuse; report, status
-// and a sweep read the output by it), and res counts the units by it.
+// study's rung decisions. Of one unit and identity in several places it
+// keeps the row a store keeps (unitReplaces, the one rule saveUnit
+// writes by: done, then pruned the deepest, then failed, then running),
+// of rows as far on the first shard's; the output's row stays unless a
+// shard's is as far on, so merging again changes nothing. Which of a
+// unit's rows the study takes is the rule every reader follows
+// (sweeps.Reuse; report, status and a sweep read the output by it), and
+// res counts the units by it.
 //
 // Report of the output then prints what report of a store shared by the
 // shards prints, but where that store's content depends on the order of
 // its writes: the study's own engine identity is the merge's first
-// shard's (the store's: the shard that saved the study last); of one
-// unit and identity the store keeps the row written last unless done
-// (a pruned one a failed retraining overwrote, or the later of two done
-// ones, which differ only when Differing says so). Not merged: the
-// partial learning curves of units interrupted, the queue's checkpoints,
-// a refit (its model file is not in the shards either) and the marks of
-// a pruned unit that another study trains further.
+// shard's (the store's: the shard that saved the study last); of rows
+// of one unit and identity as far on, the store keeps the one written
+// last (of two done ones, which differ only when Differing says so).
+// Not merged: the partial learning curves of units interrupted, the
+// queue's checkpoints, a refit (its model file is not in the shards
+// either) and the marks of a pruned unit that another study trains
+// further (but a failure of that retrain is).
 //
 // The merged study's run is its shards' (see mergedHeader): its wall time
 // is the longest shard's (the elapsed time when shards run at once), and
@@ -200,7 +186,7 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 	if err := st.checkOutStudy(ctx, out, first, h.Name, strict, &res); err != nil {
 		return res, err
 	}
-	reuse := sweeps.Reuse{Strict: strict, Pruned: h.Schedule.Pruner != nil}
+	reuse := sweeps.Reuse{Strict: strict, Pruned: h.Schedule.Pruner != nil, Study: h.Name}
 	err = st.mergeTx(ctx, func(tx *sql.Tx) error {
 		c := sqlConn{tx}
 		ds, err := decisions(ctx, c, h.Name)
@@ -226,20 +212,15 @@ func Merge(ctx context.Context, out string, shardDirs []string, name string, str
 			for _, r := range old {
 				r.src = out
 			}
-			kept := mergeRows(u.ID, old, shards, &res)
+			kept, err := mergeRows(ctx, tx, u.ID, old, shards, &res)
+			if err != nil {
+				return err
+			}
 			var taken sweeps.Stored // the row the study takes (none yet)
 			for _, r := range kept {
-				if reuse.Better(r.stored(), taken, u.ID.Engine) {
-					taken = r.stored()
+				if reuse.Better(r.stored(h.Name), taken, u.ID.Engine) {
+					taken = r.stored(h.Name)
 				}
-				if slices.Contains(old, r) {
-					continue
-				}
-				fields := r.fields()
-				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO units (`+unitColumns+`) VALUES (?`+strings.Repeat(", ?", len(fields)-1)+`)`, fields...); err != nil {
-					return err
-				}
-				res.Written++
 			}
 			switch rank := reuse.Rank(taken, u.ID.Engine); {
 			case taken.State == "done":
@@ -309,28 +290,33 @@ func mergedHeader(shards []*shardData) sweeps.Header {
 	return h
 }
 
-// mergeRows returns the rows to keep of unit id, one per engine identity:
-// of old (the output's) and the shards' rows, in that order, the first of
-// the furthest on (progress). It counts in res a unit finished in several
-// shards (Duplicates) and done rows of one engine identity whose numbers
-// differ (Differing). Of two pruned rows it keeps the first unremarked:
-// studies with other pruners stop a unit at other epochs.
-func mergeRows(id sweeps.UnitID, old []*storedUnit, shards []*shardData, res *MergeResult) []*storedUnit {
-	kept := slices.Clone(old)
+// mergeRows writes the shards' rows of unit id into the output (tx),
+// where old are its rows, and returns the output's rows of the unit then,
+// one per engine identity. Each is written by unitReplaces, as into a
+// store the shards shared, last shard first: of rows as far on (done
+// twice, pruned as deep), the first shard's stays. It counts in res the
+// rows it changed (Written), a unit finished in several shards
+// (Duplicates) and done rows of one engine identity whose numbers differ
+// (Differing).
+func mergeRows(ctx context.Context, tx *sql.Tx, id sweeps.UnitID, old []*storedUnit, shards []*shardData, res *MergeResult) ([]*storedUnit, error) {
+	done := map[string]*storedUnit{} // the first done row of each engine identity
+	differs := func(r *storedUnit) {
+		if r.state != "done" {
+			return
+		}
+		switch d := done[r.id.Engine]; {
+		case d == nil:
+			done[r.id.Engine] = r
+		case !sameResult(d, r):
+			res.Differing = append(res.Differing, fmt.Sprintf("%s fold %d (%s and %s)", id.Key, id.Fold, d.src, r.src))
+		}
+	}
 	finishedIn := 0
 	for _, sh := range shards {
 		finished := false
 		for _, r := range sh.rows[anyEngine(id)] {
 			finished = finished || r.state == "done" || r.state == "pruned"
-			i := slices.IndexFunc(kept, func(k *storedUnit) bool { return k.id.Engine == r.id.Engine })
-			switch {
-			case i < 0:
-				kept = append(kept, r)
-			case progress(r.state) > progress(kept[i].state):
-				kept[i] = r
-			case r.state == "done" && kept[i].state == "done" && !sameResult(kept[i], r):
-				res.Differing = append(res.Differing, fmt.Sprintf("%s fold %d (%s and %s)", id.Key, id.Fold, kept[i].src, r.src))
-			}
+			differs(r)
 		}
 		if finished {
 			finishedIn++
@@ -339,7 +325,59 @@ func mergeRows(id sweeps.UnitID, old []*storedUnit, shards []*shardData, res *Me
 	if finishedIn > 1 {
 		res.Duplicates++
 	}
-	return kept
+	for _, r := range old { // replaced by a shard's as far on
+		differs(r)
+	}
+	kept := slices.Clone(old)
+	for _, sh := range slices.Backward(shards) {
+		for _, r := range sh.rows[anyEngine(id)] {
+			i := slices.IndexFunc(kept, func(k *storedUnit) bool { return k.id.Engine == r.id.Engine })
+			if i >= 0 && kept[i].sameRow(r) {
+				continue
+			}
+			written, err := writeRow(ctx, tx, r)
+			switch {
+			case err != nil:
+				return nil, err
+			case !written:
+			case i < 0:
+				kept = append(kept, r)
+			default:
+				kept[i] = r
+			}
+		}
+	}
+	for _, r := range kept {
+		if !slices.ContainsFunc(old, r.sameRow) {
+			res.Written++
+		}
+	}
+	return kept, nil
+}
+
+// sameRow reports whether r and o hold the same columns.
+func (r *storedUnit) sameRow(o *storedUnit) bool {
+	a, b := *r, *o
+	a.src, b.src = "", ""
+	return a == b
+}
+
+// writeRow writes r into the output by unitReplaces, reporting whether
+// it did (not when the output's row is further on).
+func writeRow(ctx context.Context, tx *sql.Tx, r *storedUnit) (bool, error) {
+	fields := r.fields()
+	var set []string
+	for _, col := range strings.Split(unitColumns, ", ")[6:] { // after the key
+		set = append(set, col+" = excluded."+col)
+	}
+	res, err := tx.ExecContext(ctx, sqliteNames.Replace(`INSERT INTO mlpsweep_units (`+unitColumns+`) VALUES (?`+strings.Repeat(", ?", len(fields)-1)+`)
+		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version) DO UPDATE SET `+strings.Join(set, ", ")+`
+		WHERE `+unitReplaces), fields...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // readShard reads a shard's study and its units' rows from the store at
@@ -433,6 +471,9 @@ func readUnitRows(ctx context.Context, c conn, id sweeps.UnitID, strict bool) ([
 		var r storedUnit
 		if err := rs.Scan(r.fields()...); err != nil {
 			return nil, err
+		}
+		if r.retrainErr == "" {
+			r.retrain = "" // a mark of a retrain running, or interrupted: not merged
 		}
 		rows = append(rows, &r)
 	}

@@ -98,12 +98,15 @@ func forEachRole(t *testing.T, test func(t *testing.T, b backend, open func(stri
 }
 
 // migrateFrom takes the database at loc back to schema version v with
-// sqls (b.exec), run behind the store's back (and dropRetrain for a v
-// before 11), then opens it with open (closed when the test ends) and
+// sqls (b.exec), run behind the store's back (and dropRetrainError,
+// dropRetrain for a v before 12, 11), then opens it with open (closed when the test ends) and
 // checks that it migrated to schemaVersion.
 func migrateFrom(t *testing.T, b backend, open func(string) (Store, error), loc string, v int, sqls ...string) Store {
 	t.Helper()
 	b.exec(t, loc, sqls...)
+	if v < 12 {
+		b.exec(t, loc, dropRetrainError)
+	}
 	if v < 11 {
 		b.exec(t, loc, dropRetrain...)
 	}

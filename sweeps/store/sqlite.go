@@ -449,7 +449,8 @@ type sqlConn struct {
 // sqliteNames maps the store's table names, written as PostgreSQL's, to
 // SQLite's (see SQLite).
 var sqliteNames = strings.NewReplacer("mlpsweep_study", "study", "mlpsweep_configs", "configs", "mlpsweep_units", "units",
-	"mlpsweep_epoch_scores", "epoch_scores", "mlpsweep_decisions", "decisions", "mlpsweep_runs", "runs")
+	"mlpsweep_epoch_scores", "epoch_scores", "mlpsweep_decisions", "decisions", "mlpsweep_runs", "runs",
+	"::json", "") // SQLite's JSON functions read text as it is
 
 // A SQLite statement needs no timeout of its own: the file is local, and
 // busy_timeout bounds the wait for another connection's lock.

@@ -116,7 +116,7 @@ type Store interface {
 
 // schemaVersion is the version of the tables, kept in the database (see
 // migrations).
-const schemaVersion = 11
+const schemaVersion = 12
 
 // SchemaVersion is the schema version this mlpsweep writes and reads; a
 // store written by a later one is refused with a message naming both.
@@ -285,6 +285,10 @@ ALTER TABLE mlpsweep_units ADD COLUMN retrain_started BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE mlpsweep_units ADD COLUMN retrain_host TEXT NOT NULL DEFAULT '';
 ALTER TABLE mlpsweep_units ADD COLUMN retrain_cpu TEXT NOT NULL DEFAULT '';
 ALTER TABLE mlpsweep_units ADD COLUMN retrain_isa TEXT NOT NULL DEFAULT '';`,
+	// The error of that study's retrain when it failed: the stored result
+	// is kept (a failure is behind it, see unitReplaces), and the study
+	// that failed reads the unit failed (retrainFailed).
+	11: `ALTER TABLE mlpsweep_units ADD COLUMN retrain_error TEXT NOT NULL DEFAULT ''`,
 }
 
 // newerSchema is the error for a database written by a newer mlpsweep;
@@ -396,7 +400,8 @@ func runRecords(ctx context.Context, c conn, name string) ([]sweeps.RunRecord, e
 }
 
 // markRunning is MarkRunning: a unit stored pruned keeps its result and
-// is marked retrained (schema 11's retrain_ columns); one done is left.
+// is marked retrained (schema 11's retrain_ columns, a failure of an
+// earlier retrain cleared); one done is left.
 func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string, threads int) error {
 	m := sweeps.ThisMachine()
 	now := time.Now().UnixNano()
@@ -410,11 +415,29 @@ func markRunning(ctx context.Context, c conn, id sweeps.UnitID, study string, th
 	if err != nil {
 		return err
 	}
-	return c.exec(ctx, `UPDATE mlpsweep_units SET retrain_study = $7, retrain_started = $8, retrain_host = $9, retrain_cpu = $10, retrain_isa = $11, threads = $12
+	return c.exec(ctx, `UPDATE mlpsweep_units SET retrain_study = $7, retrain_started = $8, retrain_host = $9, retrain_cpu = $10, retrain_isa = $11, threads = $12, retrain_error = ''
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND engine_version = $6 AND state = 'pruned'`,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, now, m.Host, m.CPU, m.ISA, max(0, threads))
 }
 
+// unitReplaces is the one rule for which of two rows of a unit under one
+// engine identity a store keeps, as an upsert's condition: the new row
+// (excluded) replaces the stored one (mlpsweep_units) unless it is behind
+// it, so that no finished result is lost to a worse one. Rows go
+// running (interrupted) < failed < pruned < done, and a pruned row is
+// behind one pruned later (more epochs: a deeper curve serves every
+// pruner that stops at or before it). A row as far on replaces the stored
+// one: the rerun's own result (a refit trained again, a failure's latest
+// error). saveUnit and Merge both write by it.
+const unitReplaces = `(CASE excluded.state WHEN 'done' THEN 3 WHEN 'pruned' THEN 2 WHEN 'failed' THEN 1 ELSE 0 END) >
+		(CASE mlpsweep_units.state WHEN 'done' THEN 3 WHEN 'pruned' THEN 2 WHEN 'failed' THEN 1 ELSE 0 END)
+	OR excluded.state = mlpsweep_units.state AND CASE WHEN excluded.state = 'pruned' -- a pruned row's epochs are an array
+		THEN json_array_length(excluded.epochs::json) >= json_array_length(mlpsweep_units.epochs::json) ELSE true END`
+
+// saveUnit stores u by unitReplaces. A failure that does not replace a
+// unit stored pruned (the study retrained another stop further, or its
+// own from scratch) is kept beside it as the retrain's (retrain_error):
+// the study that failed reads the unit failed, the others the curve.
 func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u sweeps.UnitResult) error {
 	epochs, err := json.Marshal(u.Epochs)
 	if err != nil {
@@ -439,17 +462,33 @@ func saveUnit(ctx context.Context, c conn, id sweeps.UnitID, study string, u swe
 	if finished == 0 {
 		finished = time.Now().UnixNano()
 	}
-	return c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa, gflop)
+	err = c.exec(ctx, `INSERT INTO mlpsweep_units (key, fold, split, seed, data_sha256, engine_version, state, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, study, finished, host, cpu, isa, gflop)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 		ON CONFLICT (key, fold, split, seed, data_sha256, engine_version)
 		DO UPDATE SET state = excluded.state, accuracy = excluded.accuracy, val_loss = excluded.val_loss,
 			diverged = excluded.diverged, error = excluded.error, epochs = excluded.epochs, extra = excluded.extra, seconds = excluded.seconds,
 			samples = excluded.samples, study = excluded.study, finished = excluded.finished,
 			host = excluded.host, cpu = excluded.cpu, isa = excluded.isa, gflop = excluded.gflop,
-			retrain_study = '', retrain_started = 0, retrain_host = '', retrain_cpu = '', retrain_isa = ''
-		WHERE mlpsweep_units.state != 'done' OR excluded.state = 'done'`,
+			retrain_study = '', retrain_started = 0, retrain_host = '', retrain_cpu = '', retrain_isa = '', retrain_error = ''
+		WHERE `+unitReplaces,
 		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, state, u.Accuracy, valLoss, diverged, u.Error,
 		string(epochs), string(u.Extra), u.Seconds, u.Samples, study, finished, u.Host, u.CPU, u.ISA, u.GFLOP)
+	if err != nil || state != "failed" {
+		return err
+	}
+	// Stored failed unless a pruned row stayed: then the failure is its
+	// retrain's, on the machine that ran it.
+	return c.exec(ctx, `UPDATE mlpsweep_units SET retrain_study = $7, retrain_error = $8, retrain_host = $9, retrain_cpu = $10, retrain_isa = $11,
+			retrain_started = CASE WHEN retrain_study = $7 THEN retrain_started ELSE 0 END
+		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND engine_version = $6 AND state = 'pruned'`,
+		id.Key, id.Fold, id.Split, id.Seed, id.Data, id.Engine, study, u.Error, u.Host, u.CPU, u.ISA)
+}
+
+// retrainFailed reports whether a row in state with retrain_study
+// retrain and retrain_error errText is, for study, a failed retrain: a
+// unit stored pruned that study trained further, and failed.
+func retrainFailed(state, retrain, errText, study string) bool {
+	return state == "pruned" && retrain == study && errText != ""
 }
 
 // unit reads the stored unit Find returns for id by rule r: of the rows
@@ -464,7 +503,8 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, r sweeps.Reuse) (u swee
 		engine = `(engine_version = $6 OR substr(engine_version, 1, $7) = $8)`
 		args = append(args, utf8.RuneCountInString(prefix), prefix)
 	}
-	rs, err := c.query(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa, gflop, started, finished FROM mlpsweep_units
+	rs, err := c.query(ctx, `SELECT state, engine_version, accuracy, val_loss, diverged, error, epochs, extra, seconds, samples, host, cpu, isa, gflop, started, finished,
+			retrain_study, retrain_error, retrain_started, retrain_host, retrain_cpu, retrain_isa FROM mlpsweep_units
 		WHERE key = $1 AND fold = $2 AND split = $3 AND seed = $4 AND data_sha256 = $5 AND `+engine+` AND state != 'running'`, args...)
 	if err != nil {
 		return u, "", err
@@ -481,9 +521,16 @@ func unit(ctx context.Context, c conn, id sweeps.UnitID, r sweeps.Reuse) (u swee
 		var vl *float64
 		var st, fin *int64
 		var div int64
-		var ep, ex string
-		if err := rs.Scan(&s.State, &s.Engine, &v.Accuracy, &vl, &div, &v.Error, &ep, &ex, &v.Seconds, &v.Samples, &v.Host, &v.CPU, &v.ISA, &v.GFLOP, &st, &fin); err != nil {
+		var ep, ex, retrain, retrainErr string
+		var retrainStarted int64
+		var m sweeps.Machine
+		if err := rs.Scan(&s.State, &s.Engine, &v.Accuracy, &vl, &div, &v.Error, &ep, &ex, &v.Seconds, &v.Samples, &v.Host, &v.CPU, &v.ISA, &v.GFLOP, &st, &fin,
+			&retrain, &retrainErr, &retrainStarted, &m.Host, &m.CPU, &m.ISA); err != nil {
 			return u, "", err
+		}
+		if retrainFailed(s.State, retrain, retrainErr, r.Study) { // its failure, not another study's curve
+			s.State, v = "failed", sweeps.UnitResult{Error: retrainErr, Machine: m}
+			vl, div, ep, ex, st, fin = nil, 0, "[]", "", &retrainStarted, nil
 		}
 		if r.Better(s, best, id.Engine) {
 			best, u, valLoss, diverged, epochs, extra, started, finished = s, v, vl, div, ep, ex, st, fin
@@ -660,7 +707,7 @@ func Load(ctx context.Context, s Store, name string, strict bool) (sweeps.StudyR
 		return sweeps.StudyResult{}, err
 	}
 	units := map[sweeps.UnitID]sweeps.UnitResult{}
-	reuse := sweeps.Reuse{Strict: strict, Pruned: h.Schedule.Pruner != nil}
+	reuse := sweeps.Reuse{Strict: strict, Pruned: h.Schedule.Pruner != nil, Study: h.Name}
 	for _, u := range sweeps.Plan(h, points) {
 		res, state, err := s.Find(u.ID, reuse)
 		if err != nil {

@@ -6,11 +6,13 @@ import (
 	"github.com/mlpsweep/mlpsweep/sweeps"
 )
 
-// UnitStates returns the state of each of ids that is stored: "running",
-// "done", "pruned" or "failed" (absent: not stored), in one query however
-// many ids there are, for following a study that workers elsewhere run.
-func (s *Postgres) UnitStates(ctx context.Context, ids []sweeps.UnitID) (map[sweeps.UnitID]string, error) {
-	units, err := s.UnitMachines(ctx, ids)
+// UnitStates returns the state of each of ids that is stored, as study
+// sees it: "running", "done", "pruned" or "failed" (absent: not stored),
+// in one query however many ids there are, for following a study that
+// workers elsewhere run. A unit stored pruned that study trained further
+// and failed is failed for it (saveUnit), pruned for the others.
+func (s *Postgres) UnitStates(ctx context.Context, ids []sweeps.UnitID, study string) (map[sweeps.UnitID]string, error) {
+	units, err := s.UnitMachines(ctx, ids, study)
 	states := make(map[sweeps.UnitID]string, len(units))
 	for id, u := range units {
 		states[id] = u.State
@@ -23,7 +25,9 @@ func (s *Postgres) UnitStates(ctx context.Context, ids []sweeps.UnitID) (map[swe
 // its result's. A unit stored pruned keeps its result while a study
 // trains it further: PrunedAt is where that result stopped, Retrain the
 // study training it further (” none), and Machine then the machine that
-// does (MarkRunning's).
+// does (MarkRunning's). State is as the study UnitMachines was asked for
+// sees it: failed when its retrain failed (then Retrain names it, and
+// Machine is the one it failed on).
 type UnitMachine struct {
 	State    string
 	PrunedAt int
@@ -32,8 +36,8 @@ type UnitMachine struct {
 }
 
 // UnitMachines is UnitStates with each unit's machine.
-func (s *Postgres) UnitMachines(ctx context.Context, ids []sweeps.UnitID) (map[sweeps.UnitID]UnitMachine, error) {
-	rs, err := s.conn().query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state, u.retrain_study,
+func (s *Postgres) UnitMachines(ctx context.Context, ids []sweeps.UnitID, study string) (map[sweeps.UnitID]UnitMachine, error) {
+	rs, err := s.conn().query(ctx, `SELECT u.key, u.fold, u.split, u.seed, u.data_sha256, u.engine_version, u.state, u.retrain_study, u.retrain_error,
 			CASE WHEN u.retrain_study <> '' THEN u.retrain_host ELSE u.host END, CASE WHEN u.retrain_study <> '' THEN u.retrain_cpu ELSE u.cpu END,
 			CASE WHEN u.retrain_study <> '' THEN u.retrain_isa ELSE u.isa END,
 			CASE WHEN u.state = 'pruned' THEN json_array_length(u.epochs::json) ELSE 0 END
@@ -48,8 +52,12 @@ func (s *Postgres) UnitMachines(ctx context.Context, ids []sweeps.UnitID) (map[s
 	for rs.Next() {
 		var id sweeps.UnitID
 		var u UnitMachine
-		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.State, &u.Retrain, &u.Host, &u.CPU, &u.ISA, &u.PrunedAt); err != nil {
+		var retrainErr string
+		if err := rs.Scan(&id.Key, &id.Fold, &id.Split, &id.Seed, &id.Data, &id.Engine, &u.State, &u.Retrain, &retrainErr, &u.Host, &u.CPU, &u.ISA, &u.PrunedAt); err != nil {
 			return nil, s.err(err)
+		}
+		if retrainFailed(u.State, u.Retrain, retrainErr, study) {
+			u.State, u.PrunedAt = "failed", 0
 		}
 		m[id] = u
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"github.com/mlpsweep/mlpsweep/engine"
 	"github.com/mlpsweep/mlpsweep/sweeps"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
@@ -77,7 +78,7 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 	}
 	prefix := sweeps.EngineVersionOf(h.Engine) + "/"
 	cols := `key, fold, seed, engine_version, state, coalesce(started, 0), coalesce(finished, 0), coalesce(seconds, 0), coalesce(samples, 0), host, gflop,
-		retrain_study, retrain_started, retrain_host`
+		retrain_study, retrain_started, retrain_host, retrain_error`
 	if full {
 		cols += `, accuracy, val_loss, diverged, error, epochs, extra, cpu, isa`
 	}
@@ -97,10 +98,10 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 	for rs.Next() {
 		var u StudyUnit
 		r := &u.Result
-		var retrain, retrainHost string
+		var retrain, retrainHost, retrainErr string
 		var retrainStarted int64
 		dest := []any{&u.ID.Key, &u.ID.Fold, &u.ID.Seed, &u.ID.Engine, &u.State, &u.Started, &u.Finished, &r.Seconds, &r.Samples, &r.Host, &r.GFLOP,
-			&retrain, &retrainStarted, &retrainHost}
+			&retrain, &retrainStarted, &retrainHost, &retrainErr}
 		var acc, valLoss *float64
 		var diverged int64
 		var epochs, extra string
@@ -111,10 +112,16 @@ func ReadStudy(ctx context.Context, s Store, name string, strict, full bool) (sw
 			return h, nil, nil, named(s, err)
 		}
 		u.ID.Split, u.ID.Data = h.Split, h.DataSHA
-		if u.State == "pruned" && retrain == h.Name { // this study trains it further: running, as its mark says
+		failed := retrainFailed(u.State, retrain, retrainErr, h.Name)
+		switch {
+		case failed: // this study trained it further and failed (saveUnit): its failure, not the other's curve
+			u = StudyUnit{ID: u.ID, State: "failed", Started: retrainStarted,
+				Result: sweeps.UnitResult{Epochs: []engine.EpochStats{}, Error: retrainErr, ValLoss: math.NaN(), Machine: sweeps.Machine{Host: retrainHost}}}
+			r.Fold, r.DataSHA256, r.EngineVer, r.Started = u.ID.Fold, h.DataSHA, u.ID.Engine, u.Started
+		case u.State == "pruned" && retrain == h.Name: // this study trains it further: running, as its mark says
 			u = StudyUnit{ID: u.ID, State: "running", Started: retrainStarted, Result: sweeps.UnitResult{Machine: sweeps.Machine{Host: retrainHost}}}
 		}
-		if full && u.State != "running" {
+		if full && u.State != "running" && !failed {
 			r.Fold, r.DataSHA256, r.EngineVer, r.Diverged = u.ID.Fold, h.DataSHA, u.ID.Engine, diverged != 0
 			r.Accuracy, r.ValLoss = deref(acc, 0), deref(valLoss, math.NaN())
 			if err := json.Unmarshal([]byte(epochs), &r.Epochs); err != nil {
@@ -213,9 +220,9 @@ func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map
 	rs, err := c.query(ctx, `SELECT u.key, u.fold, u.seed,
 			coalesce(sum(CASE WHEN e.written >= $4 THEN 1 ELSE 0 END), 0),
 			coalesce(max(CASE WHEN u.state = 'running' AND e.written >= coalesce(u.started, 0)
-				OR u.state = 'pruned' AND u.retrain_study = $5 AND e.written >= u.retrain_started THEN e.epoch ELSE 0 END), 0),
+				OR u.state = 'pruned' AND u.retrain_study = $5 AND u.retrain_error = '' AND e.written >= u.retrain_started THEN e.epoch ELSE 0 END), 0),
 			coalesce(sum(CASE WHEN e.written >= $4 THEN coalesce(e.seconds, 0) ELSE 0 END), 0), max(u.threads),
-			coalesce(max(CASE WHEN u.state = 'running' OR u.state = 'pruned' AND u.retrain_study = $5 THEN k.epoch ELSE 0 END), 0)
+			coalesce(max(CASE WHEN u.state = 'running' OR u.state = 'pruned' AND u.retrain_study = $5 AND u.retrain_error = '' THEN k.epoch ELSE 0 END), 0)
 		FROM mlpsweep_units u JOIN mlpsweep_epoch_scores e
 			ON e.key = u.key AND e.fold = u.fold AND e.split = u.split AND e.seed = u.seed
 			AND e.data_sha256 = u.data_sha256 AND e.engine_version = u.engine_version
@@ -223,7 +230,7 @@ func ReadEpochs(ctx context.Context, s Store, h sweeps.Header, since int64) (map
 				WHERE split = $1 AND data_sha256 = $2 AND engine_version = $3 GROUP BY key, fold, seed) k
 			ON k.key = u.key AND k.fold = u.fold AND k.seed = u.seed
 		WHERE u.split = $1 AND u.data_sha256 = $2 AND u.engine_version = $3
-			AND (u.state = 'running' OR u.finished >= $4 OR u.state = 'pruned' AND u.retrain_study = $5)
+			AND (u.state = 'running' OR u.finished >= $4 OR u.state = 'pruned' AND u.retrain_study = $5 AND u.retrain_error = '')
 		GROUP BY u.key, u.fold, u.seed`, h.Split, h.DataSHA, h.Engine, since, h.Name)
 	if err != nil {
 		return nil, named(s, err)
