@@ -16,7 +16,6 @@ import (
 	"github.com/mlpsweep/mlpsweep/internal/words"
 	"github.com/mlpsweep/mlpsweep/sweeps/depth"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
-	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -177,13 +176,17 @@ func runDepth(args []string, stdout, stderr io.Writer) int {
 	if err := depth.CheckOutput(f.out); err != nil {
 		return fail(stderr, "depth", err)
 	}
-	var st store.Store // nil: OUT/mlpsweep.db
-	if url != "" {
-		if st, err = openStore(url, from); err != nil {
-			return fail(stderr, "depth", err)
-		}
-		defer st.Close()
+	// The store (OUT/mlpsweep.db without --store) is opened, locked and
+	// checked before MNIST loads: an error about it comes at once.
+	where := url
+	if where == "" {
+		where, from = f.out, ""
 	}
+	st, err := openStore(where, from)
+	if err != nil {
+		return fail(stderr, "depth", err)
+	}
+	defer st.Close()
 
 	data, code := loadDepthData(f, stderr)
 	if code >= 0 {

@@ -107,7 +107,7 @@ func TestDepthChecksOutputFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, stderr := runCmd("depth", "--limit-rows", "300", "--epochs", "1", "--depths", "1", "--variants", "sigmoid", "--out", out)
-	if code != 1 || !strings.Contains(stderr, "depth.html is not a file") || strings.Contains(stderr, "loading") {
+	if code != 1 || !strings.Contains(stderr, "depth.html is a folder, not a file: move it aside") || strings.Contains(stderr, "loading") {
 		t.Errorf("exit %d, stderr:\n%s\nwant 1, the path named, nothing loaded", code, stderr)
 	}
 }

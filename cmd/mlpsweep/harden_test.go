@@ -69,8 +69,8 @@ func TestOutputOverInput(t *testing.T) {
 		{[]string{"train", "--csv", data, "--epochs", "1", "--save", filepath.Join(dir, "nodir", "m.st")}, 1, "the folder " + filepath.Join(dir, "nodir") + " does not exist"},
 		{[]string{"train", "--csv", data, "--epochs", "1", "--checkpoint", filepath.Join(dir, "nodir", "c.st")}, 1, "does not exist"},
 		{[]string{"train", "--csv", data, "--epochs", "1", "--save", dir}, 1, "is a folder"},
-		{[]string{"train", "--csv", data, "--epochs", "1", "--save", fifo}, 1, "--save " + fifo + " is not a regular file (p---------): give a file name, or leave --save out"},
-		{[]string{"predict", "--model", model, "--csv", data, "--out", fifo}, 1, "--out " + fifo + " is not a regular file"},
+		{[]string{"train", "--csv", data, "--epochs", "1", "--save", fifo}, 1, "--save " + fifo + " is a named pipe (FIFO), not a regular file: give a file name, or leave --save out"},
+		{[]string{"predict", "--model", model, "--csv", data, "--out", fifo}, 1, "--out " + fifo + " is a named pipe (FIFO), not a regular file"},
 		{[]string{"predict", "--model", model, "--csv", data, "--out", filepath.Join(dir, "nodir", "p.csv")}, 1, "does not exist"},
 	} {
 		code, _, stderr := runCmd(tc.args...)

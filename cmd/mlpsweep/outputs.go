@@ -8,9 +8,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/mlpsweep/mlpsweep/internal/atomicfile"
 	"github.com/mlpsweep/mlpsweep/sweeps/report"
 	"github.com/mlpsweep/mlpsweep/sweeps/scheduler"
-	"github.com/mlpsweep/mlpsweep/sweeps/store"
 	"github.com/mlpsweep/mlpsweep/sweeps/study"
 )
 
@@ -90,11 +90,12 @@ func sameFile(a, b string) bool {
 // that out is not a folder, nor a device or FIFO (/dev/null), which the
 // output's atomic write (atomicfile.Write) would refuse after the work.
 func checkWritable(out namedPath) error {
+	name := out.flag + " " + out.path
 	if fi, err := os.Stat(out.path); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s %s is a folder: give a file name", out.flag, out.path)
+		return atomicfile.NotRegular(name, fi.Mode(), "a file", "give a file name")
 	}
 	if fi, err := os.Lstat(out.path); err == nil && fi.Mode()&fs.ModeSymlink == 0 && !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s %s is not a regular file (%v): give a file name, or leave %s out to write nothing", out.flag, out.path, fi.Mode().Type(), out.flag)
+		return atomicfile.NotRegular(name, fi.Mode(), "a regular file", fmt.Sprintf("give a file name, or leave %s out to write nothing", out.flag))
 	}
 	dir := filepath.Dir(out.path)
 	fi, err := os.Stat(dir)
@@ -125,10 +126,11 @@ func checkReportFiles(dir string) error {
 }
 
 // studyOutputs lists the files a sweep, a merge or a report writes in its
-// output folder dir.
+// output folder dir, but its database, which store.Open checks (a folder
+// there, a file that is not a database).
 func studyOutputs(dir string) []namedPath {
 	var out []namedPath
-	for _, name := range []string{store.DBName, report.ResultsCSVFile, report.ResultsJSONFile, report.ReportHTMLFile, scheduler.RefitModelFile} {
+	for _, name := range []string{report.ResultsCSVFile, report.ResultsJSONFile, report.ReportHTMLFile, scheduler.RefitModelFile} {
 		out = append(out, namedPath{"--out", filepath.Join(dir, name)})
 	}
 	return out

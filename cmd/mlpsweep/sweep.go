@@ -292,7 +292,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 			f.out = filepath.Join(f.out, fmt.Sprintf("shard-%d", shard.Index))
 		}
 	}
-	var st store.Store // nil: OUT/mlpsweep.db
+	var st store.Store // the PostgreSQL store of --store, else (below) OUT/mlpsweep.db
 	if url != "" {
 		if st, err = openStore(url, from); err != nil {
 			return fail(stderr, "sweep", err)
@@ -304,6 +304,16 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	}
 	if code := checkOutputs(stderr, "sweep", studyOutputs(f.out), studyInputs(s, positional)); code >= 0 {
 		return code
+	}
+	// OUT/mlpsweep.db is opened (locked, checked: a folder there, a
+	// damaged file, a newer schema) before the data loads, which may take
+	// minutes: an error about it comes at once.
+	local := st == nil
+	if local {
+		if st, err = openStore(f.out, ""); err != nil {
+			return fail(stderr, "sweep", err)
+		}
+		defer st.Close()
 	}
 	if f.cpuProfile != "" {
 		stop, err := startCPUProfile(f.cpuProfile)
@@ -320,7 +330,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	ctx := commandContext() // canceled by Ctrl-C or SIGTERM (interrupt.go)
 
 	switch {
-	case shard.Sharded() && st != nil: // the shards share the store: nothing in OUT to merge
+	case shard.Sharded() && !local: // the shards share the store: nothing in OUT to merge
 		fmt.Fprintf(stderr, "shard %s (%s): this run trains and reports its slice of the study's units into %s (%s), which holds the other shards' too: once every shard is done, mlpsweep report --store URL reports the whole study (or mlpsweep merge OUT URL copies it into OUT/mlpsweep.db)\n",
 			shard, shard.Source, st.Name(), from)
 	case shard.Sharded():

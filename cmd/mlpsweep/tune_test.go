@@ -87,7 +87,7 @@ func TestTuneChecksItsFileFirst(t *testing.T) {
 		code int
 		want string
 	}{
-		{"", []string{"tune", "--file", dir}, 1, "--file " + dir + " is a folder: give a file name"},
+		{"", []string{"tune", "--file", dir}, 1, "--file " + dir + " is a folder, not a file: give a file name"},
 		{"", []string{"tune", "--file", filepath.Join(dir, "file", "t.json")}, 1, "--file " + filepath.Join(dir, "file", "t.json") + ": cannot create its folder"},
 		{"none", []string{"tune"}, 2, "MLPSWEEP_TUNE_FILE=none: runs read no tuned file"},
 	} {

@@ -29,7 +29,7 @@ import (
 func Write(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink == 0 && !fi.Mode().IsRegular() {
-		return fmt.Errorf("write %s: %w (%v): the tool writes regular files only; give the path of a file, or leave the flag out to write nothing", path, ErrNotRegular, fi.Mode().Type())
+		return NotRegular(path, fi.Mode(), "a regular file", "the tool writes regular files only; give the path of a file, or leave the flag out to write nothing")
 	}
 	RemoveStale(path)
 	tmp, err := os.CreateTemp(dir, tempPrefix(path)+"*")
@@ -147,6 +147,51 @@ func RemoveStale(path string) int {
 // opens for writing is a symbolic link, a device, a pipe or a folder.
 var ErrNotRegular = errors.New("not a regular file")
 
+// Kind says in words what a file of mode m is, for a message about a path
+// that is not the regular file it should be: "a folder", "a named pipe
+// (FIFO)", … rather than the mode's "d---------".
+func Kind(m fs.FileMode) string {
+	switch t := m.Type(); {
+	case t&fs.ModeDir != 0:
+		return "a folder"
+	case t&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeCharDevice != 0:
+		return "a character device"
+	case t&fs.ModeDevice != 0:
+		return "a block device"
+	case t != 0:
+		return "a special file"
+	}
+	return "a regular file"
+}
+
+// NotRegular is the error for path, of mode m, found where the tool wants
+// want ("a regular file", "a database file"): it says what path is in
+// words (Kind) and what to do (todo), and wraps ErrNotRegular:
+// "out/mlpsweep.db is a folder, not a database file: move it aside".
+func NotRegular(path string, m fs.FileMode, want, todo string) error {
+	return &notRegular{fmt.Sprintf("%s is %s, not %s: %s", path, kindNotFollowed(m), want, todo)}
+}
+
+// kindNotFollowed is Kind, saying of a symbolic link that it is not
+// followed (it may point at a regular file).
+func kindNotFollowed(m fs.FileMode) string {
+	if m&fs.ModeSymlink != 0 {
+		return "a symbolic link (not followed)"
+	}
+	return Kind(m)
+}
+
+type notRegular struct{ msg string }
+
+func (e *notRegular) Error() string { return e.msg }
+func (e *notRegular) Unwrap() error { return ErrNotRegular }
+
 // OpenNoFollow opens path with flag (os.O_RDWR|os.O_CREATE, …) and perm
 // without following a symbolic link at path, and refuses anything but a
 // regular file (a planted FIFO or device), so that a file the tool keeps in
@@ -155,13 +200,13 @@ func OpenNoFollow(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	f, err := openNoFollow(path, flag, perm)
 	if err != nil {
 		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return nil, fmt.Errorf("%s: %w: it is a symbolic link, which is not followed (remove it)", path, ErrNotRegular)
+			return nil, NotRegular(path, fi.Mode(), "a regular file", "move it aside")
 		}
 		return nil, err
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s: %w (%v): remove it", path, ErrNotRegular, fi.Mode().Type())
+		err = NotRegular(path, fi.Mode(), "a regular file", "move it aside")
 	}
 	if err != nil {
 		f.Close()
@@ -172,19 +217,18 @@ func OpenNoFollow(path string, flag int, perm fs.FileMode) (*os.File, error) {
 
 // CheckRegular returns nil when path does not exist or is a regular file,
 // and an error wrapping ErrNotRegular when it is a symbolic link or
-// anything else: for files a library opens by name (SQLite's database and
-// its -wal and -shm files).
-func CheckRegular(path string) error {
+// anything else (NotRegular, saying it is not want: "a database file"):
+// for files a library opens by name (SQLite's database and its -wal and
+// -shm files).
+func CheckRegular(path, want string) error {
 	fi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
 		return err
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return fmt.Errorf("%s: %w: it is a symbolic link, which is not followed (remove it)", path, ErrNotRegular)
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("%s: %w (%v): remove it", path, ErrNotRegular, fi.Mode().Type())
+		return NotRegular(path, fi.Mode(), want, "move it aside")
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,16 +99,17 @@ func TestOpenNoFollow(t *testing.T) {
 		t.Errorf("through a symlink: err = %v", err)
 		f.Close()
 	}
-	if err := CheckRegular(link); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	if err := CheckRegular(link, "a database file"); err == nil || err.Error() != link+" is a symbolic link (not followed), not a database file: move it aside" || !errors.Is(err, ErrNotRegular) {
 		t.Errorf("CheckRegular(symlink) = %v", err)
 	}
-	if err := CheckRegular(dir); err == nil {
-		t.Error("CheckRegular(folder) = nil")
+	// In words, not as the mode "d---------".
+	if err := CheckRegular(dir, "a database file"); err == nil || err.Error() != dir+" is a folder, not a database file: move it aside" || !errors.Is(err, ErrNotRegular) {
+		t.Errorf("CheckRegular(folder) = %v", err)
 	}
-	if err := CheckRegular(filepath.Join(dir, "missing")); err != nil {
+	if err := CheckRegular(filepath.Join(dir, "missing"), "a database file"); err != nil {
 		t.Errorf("CheckRegular(missing) = %v", err)
 	}
-	if err := CheckRegular(victim); err != nil {
+	if err := CheckRegular(victim, "a database file"); err != nil {
 		t.Errorf("CheckRegular(file) = %v", err)
 	}
 	f, err := OpenNoFollow(filepath.Join(dir, "new"), os.O_RDWR|os.O_CREATE, 0o644)
@@ -129,5 +132,24 @@ func TestRemoveTemps(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("left %v", entries)
+	}
+}
+
+// Kind says what a file is in words, whatever its permission bits.
+func TestKind(t *testing.T) {
+	for m, want := range map[fs.FileMode]string{
+		0o644:                             "a regular file",
+		fs.ModeDir:                        "a folder",
+		fs.ModeDir | 0o755:                "a folder",
+		fs.ModeSymlink | 0o777:            "a symbolic link",
+		fs.ModeNamedPipe:                  "a named pipe (FIFO)",
+		fs.ModeSocket:                     "a socket",
+		fs.ModeDevice | fs.ModeCharDevice: "a character device",
+		fs.ModeDevice:                     "a block device",
+		fs.ModeIrregular:                  "a special file",
+	} {
+		if got := Kind(m); got != want {
+			t.Errorf("Kind(%v) = %q, want %q", m, got, want)
+		}
 	}
 }

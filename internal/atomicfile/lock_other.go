@@ -3,7 +3,6 @@
 package atomicfile
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -14,7 +13,7 @@ const renameOpen = false
 
 func openNoFollow(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return nil, fmt.Errorf("%s: %w: it is a symbolic link", path, ErrNotRegular)
+		return nil, NotRegular(path, fi.Mode(), "a regular file", "move it aside")
 	}
 	return os.OpenFile(path, flag, perm)
 }

@@ -3,6 +3,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ func TestOpenNoFollowFIFO(t *testing.T) {
 	if err := syscall.Mkfifo(p, 0o644); err != nil {
 		t.Skip(err)
 	}
-	if f, err := OpenNoFollow(p, os.O_RDWR|os.O_CREATE, 0o644); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if f, err := OpenNoFollow(p, os.O_RDWR|os.O_CREATE, 0o644); err == nil || err.Error() != p+" is a named pipe (FIFO), not a regular file: move it aside" {
 		t.Errorf("FIFO: err = %v", err)
 		f.Close()
 	}
@@ -37,7 +38,8 @@ func TestWriteRefusesNonRegular(t *testing.T) {
 	for _, p := range []string{fifo, sub} {
 		before, _ := os.Lstat(p)
 		err := Write(p, []byte("data"))
-		if err == nil || !strings.Contains(err.Error(), "not a regular file") || !strings.Contains(err.Error(), "give the path of a file") {
+		if err == nil || !strings.HasPrefix(err.Error(), p+" is "+map[string]string{fifo: "a named pipe (FIFO)", sub: "a folder"}[p]+", not a regular file") ||
+			!strings.Contains(err.Error(), "give the path of a file") || !errors.Is(err, ErrNotRegular) {
 			t.Errorf("%s: err = %v", p, err)
 		}
 		if after, err := os.Lstat(p); err != nil || after.Mode() != before.Mode() {

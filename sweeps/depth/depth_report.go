@@ -69,7 +69,7 @@ func CheckOutput(dir string) error {
 	for _, name := range []string{DepthReportFile, DepthJSONFile} {
 		p := filepath.Join(dir, name)
 		if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
-			return fmt.Errorf("depth report: %s is not a file; move it aside", p)
+			return fmt.Errorf("depth report: %w", atomicfile.NotRegular(p, st.Mode(), "a file", "move it aside"))
 		}
 	}
 	return nil

@@ -93,7 +93,7 @@ func openSnapshot(dir string) (*SQLite, error) {
 		return s, nil
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		if err := atomicfile.CheckRegular(p); err != nil {
+		if err := atomicfile.CheckRegular(p, "a database file"); err != nil {
 			return nil, err
 		}
 	}
@@ -143,7 +143,7 @@ func open(path string, writer bool) (*SQLite, error) {
 	// SQLite opens these by name: a symbolic link planted at any of them
 	// would have it write where the link points.
 	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
-		if err := atomicfile.CheckRegular(p); err != nil {
+		if err := atomicfile.CheckRegular(p, "a database file"); err != nil {
 			return nil, err
 		}
 	}
