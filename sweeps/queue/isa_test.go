@@ -122,23 +122,43 @@ sampler: {kind: tpe, n: 2, params: {lr: {log_uniform: [1e-4, 0.1]}}}
 		t.Fatal(err)
 	}
 	isatest.Use(t, hi)
-	work(t, st)
 	jobs := func() (n int) {
 		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	for _, strict := range []bool{false, true} {
-		if err := queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data}, false, queue.EnqueueOptions{Workers: 2, StrictEngine: strict}, 20*time.Millisecond, nil); err != nil {
-			t.Fatalf("strict %v: %v", strict, err)
-		}
-		r, err := store.Load(ctx, st, "qs", strict)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n := jobs(); strict && (n == 0 || r.EngineNote != "" || len(r.Machines) != 1) || !strict && (n != 0 || r.EngineNote == "") {
-			t.Errorf("strict %v: %d jobs enqueued, machines %+v, engine note %q", strict, n, r.Machines, r.EngineNote)
+	search := func(strict bool) error {
+		return queue.Search(ctx, st, s, data, queue.Source{Spec: s.Data}, false, queue.EnqueueOptions{Workers: 2, StrictEngine: strict}, 20*time.Millisecond, nil)
+	}
+	// Not strict: the units of the other path are the results; nothing is
+	// queued, and no worker is needed.
+	if err := search(false); err != nil {
+		t.Fatalf("not strict: %v", err)
+	}
+	if r, err := store.Load(ctx, st, "qs", false); err != nil || jobs() != 0 || r.EngineNote == "" {
+		t.Errorf("not strict: %d jobs enqueued, engine note %q (%v)", jobs(), r.EngineNote, err)
+	}
+	// Strict: the search waits for this path's own results, which the
+	// workers, started only after it began, store (it used to decide from
+	// the other path's units and return at its first look).
+	searched := make(chan error, 1)
+	go func() { searched <- search(true) }()
+	time.Sleep(300 * time.Millisecond)
+	work(t, st)
+	if err := <-searched; err != nil {
+		t.Fatalf("strict: %v", err)
+	}
+	r, err := store.Load(ctx, st, "qs", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := jobs(); n == 0 || r.EngineNote != "" || len(r.Machines) != 1 || len(r.Configs) != 2 {
+		t.Errorf("strict: %d jobs enqueued, machines %+v, engine note %q, %d configurations", n, r.Machines, r.EngineNote, len(r.Configs))
+	}
+	for _, c := range r.Configs {
+		if len(c.Units) != s.Folds {
+			t.Errorf("strict: %s has %d of %d units of this path", c.Key, len(c.Units), s.Folds)
 		}
 	}
 }

@@ -111,7 +111,9 @@ func Search(ctx context.Context, st *store.Postgres, s *study.Study, data *datas
 			return fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
 		case <-time.After(every):
 		}
-		r, err := store.Load(ctx, st, s.Name, false)
+		// With opt.StrictEngine only this path's results decide (another
+		// path's units are being trained again on the workers).
+		r, err := store.Load(ctx, st, s.Name, opt.StrictEngine)
 		if err != nil {
 			return err
 		}
