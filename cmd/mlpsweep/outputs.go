@@ -94,8 +94,8 @@ func checkWritable(out namedPath) error {
 	if fi, err := os.Stat(out.path); err == nil && fi.IsDir() {
 		return atomicfile.NotRegular(name, fi.Mode(), "a file", "give a file name")
 	}
-	if fi, err := os.Lstat(out.path); err == nil && fi.Mode()&fs.ModeSymlink == 0 && !fi.Mode().IsRegular() {
-		return atomicfile.NotRegular(name, fi.Mode(), "a regular file", fmt.Sprintf("give a file name, or leave %s out to write nothing", out.flag))
+	if m, ok := atomicfile.Replaceable(out.path); !ok {
+		return atomicfile.NotRegular(name, m, "a regular file", fmt.Sprintf("give a file name, or leave %s out to write nothing", out.flag))
 	}
 	dir := filepath.Dir(out.path)
 	fi, err := os.Stat(dir)

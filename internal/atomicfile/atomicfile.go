@@ -28,8 +28,8 @@ import (
 // first (RemoveStale).
 func Write(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink == 0 && !fi.Mode().IsRegular() {
-		return NotRegular(path, fi.Mode(), "a regular file", "the tool writes regular files only; give the path of a file, or leave the flag out to write nothing")
+	if m, ok := Replaceable(path); !ok {
+		return NotRegular(path, m, "a regular file", "the tool writes regular files only; give the path of a file, or leave the flag out to write nothing")
 	}
 	RemoveStale(path)
 	tmp, err := os.CreateTemp(dir, tempPrefix(path)+"*")
@@ -76,6 +76,18 @@ func Write(path string, data []byte) (err error) {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Replaceable reports whether Write may replace path: it does not exist,
+// or is a regular file or a symbolic link (replaced, not followed). When
+// not, m is what stands there (a device, FIFO, socket or folder).
+func Replaceable(path string) (m fs.FileMode, ok bool) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return 0, true
+	}
+	m = fi.Mode()
+	return m, m&fs.ModeSymlink != 0 || m.IsRegular()
 }
 
 // live holds the temporary files being written, for RemoveTemps.
